@@ -1,0 +1,166 @@
+// malpro: the one program. Subcommands: serve, audit verify, version.
+#include <CLI/CLI.hpp>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "adapters/cli/config.h"
+#include "engine/event_log.h"
+
+namespace malpro {
+namespace {
+
+constexpr char kVersion[] = "0.1.0";
+
+// Exit statuses shared by every subcommand.
+constexpr int kExitOk = 0;
+constexpr int kExitCheckFailed = 1;  // e.g. the chain does not verify
+constexpr int kExitError = 2;        // bad configuration, unreadable data
+
+struct CommonOptions {
+  std::string config_path;
+  std::string data_dir;  // overrides log.data_dir when set
+};
+
+Result<MalproConfig> ResolveConfig(const CommonOptions& common) {
+  MalproConfig config;
+  if (!common.config_path.empty()) {
+    Result<MalproConfig> loaded = LoadConfig(common.config_path);
+    if (!loaded.ok()) return loaded.status();
+    config = std::move(loaded).value();
+  }
+  if (!common.data_dir.empty()) config.log.data_dir = common.data_dir;
+  return config;
+}
+
+int Fail(const Status& status) {
+  std::cerr << "malpro: " << status.ToString() << "\n";
+  return kExitError;
+}
+
+// Blocks SIGINT and SIGTERM in every thread and waits for one of them.
+int WaitForStopSignal() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  int received = 0;
+  sigwait(&signals, &received);
+  return received;
+}
+
+void BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+int RunServe(const CommonOptions& common) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  BlockStopSignals();  // before any thread starts, so that only sigwait sees them
+  Result<std::unique_ptr<EventLog>> log = EventLog::Open(config->log);
+  if (!log.ok()) return Fail(log.status());
+  const ChainHead head = (*log)->Head();
+  std::cout << "malpro serve: log " << config->log.data_dir << " open, head sequence "
+            << head.sequence << ", head hash " << HashToHex(head.hash) << std::endl;
+  std::cout << "malpro serve: running; stop with Ctrl-C" << std::endl;
+  const int signal_number = WaitForStopSignal();
+  std::cout << "malpro serve: signal " << signal_number << ", closing the log" << std::endl;
+  return kExitOk;
+}
+
+// Prints "verified N/M (P%)" on one line when stderr is a terminal, else a line now and then.
+class Progress {
+ public:
+  explicit Progress(uint64_t total) : total_(total), tty_(isatty(STDERR_FILENO) == 1) {}
+  void Report(uint64_t done) {
+    const int percent = total_ == 0 ? 100 : static_cast<int>(done * 100 / total_);
+    if (tty_) {
+      std::fprintf(stderr, "\rverified %llu/%llu (%d%%)", static_cast<unsigned long long>(done),
+                   static_cast<unsigned long long>(total_), percent);
+    } else if (percent >= last_percent_ + 10) {
+      std::fprintf(stderr, "verified %llu/%llu (%d%%)\n", static_cast<unsigned long long>(done),
+                   static_cast<unsigned long long>(total_), percent);
+      last_percent_ = percent;
+    }
+  }
+  void Finish() {
+    if (tty_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  uint64_t total_;
+  bool tty_;
+  int last_percent_ = 0;
+};
+
+int RunAuditVerify(const CommonOptions& common, uint64_t from, uint64_t to) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  LogOptions options = config->log;
+  options.read_only = true;
+  options.check_on_open = false;
+  Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
+  if (!log.ok()) return Fail(log.status());
+  const uint64_t last = to == 0 ? (*log)->Head().sequence : to;
+  Progress progress(last);
+  Result<VerifyReport> report =
+      (*log)->Verify(from, to, [&](uint64_t sequence) { progress.Report(sequence); });
+  progress.Finish();
+  if (!report.ok()) return Fail(report.status());
+  if (!report->ok) {
+    std::cout << "FAILED at sequence " << report->first_bad_sequence << ": " << report->problem
+              << "\n"
+              << "verified before it: " << report->events_checked << " events, up to sequence "
+              << report->verified_head.sequence << "\n";
+    return kExitCheckFailed;
+  }
+  std::cout << "OK: " << report->events_checked << " events verified, head sequence "
+            << report->verified_head.sequence << ", head hash "
+            << HashToHex(report->verified_head.hash) << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace malpro
+
+int main(int argc, char** argv) {
+  using namespace malpro;
+  CLI::App app{"malpro: the Malpro Ledger, an event-sourced ledger for Malang Beli Produk Lokal"};
+  app.require_subcommand(1);
+  CommonOptions common;
+  app.add_option("-c,--config", common.config_path,
+                 "TOML configuration file (see config/malpro.toml); built-in defaults when omitted")
+      ->check(CLI::ExistingFile);
+  app.add_option("-d,--data", common.data_dir, "data directory; overrides log.data_dir");
+
+  CLI::App* serve = app.add_subcommand(
+      "serve", "open the log and serve until SIGINT/SIGTERM; prints the chain head on start");
+
+  CLI::App* audit = app.add_subcommand("audit", "auditor tools; the data directory is opened read-only");
+  audit->require_subcommand(1);
+  uint64_t verify_from = 1;
+  uint64_t verify_to = 0;
+  CLI::App* verify = audit->add_subcommand(
+      "verify",
+      "recompute the hash chain; prints OK and the head hash, or the first bad sequence and what "
+      "is wrong. Exit 0 when it verifies, 1 when it does not, 2 on other errors");
+  verify->add_option("--from", verify_from, "first sequence to check (default 1)");
+  verify->add_option("--to", verify_to, "last sequence to check (default: the head)");
+
+  CLI::App* version = app.add_subcommand("version", "print the version");
+
+  CLI11_PARSE(app, argc, argv);
+  if (serve->parsed()) return RunServe(common);
+  if (verify->parsed()) return RunAuditVerify(common, verify_from, verify_to);
+  if (version->parsed()) {
+    std::cout << "malpro " << kVersion << "\n";
+    return 0;
+  }
+  return 2;
+}

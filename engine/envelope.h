@@ -1,0 +1,50 @@
+// The event envelope: what one entry of the log holds, its binary encoding, and the hash
+// recipe. The byte layout is specified in docs/event-log-format.md; keep the two in step.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "engine/hash.h"
+#include "engine/result.h"
+
+namespace malpro {
+
+struct Event {
+  uint64_t sequence = 0;        // global, from 1, no gaps
+  std::string stream_id;        // e.g. "order-01J..."
+  uint64_t stream_version = 0;  // 1-based position within the stream
+  std::string type;             // e.g. "order.placed"
+  int64_t recorded_at_us = 0;   // UTC microseconds since the Unix epoch
+  std::string actor;            // who caused it
+  std::string idempotency_key;  // empty when the command had none
+  std::string payload;          // minified JSON
+  Hash previous_hash{};         // hash of event sequence-1 (zero_hash for sequence 1)
+  Hash hash{};                  // SHA-256(previous_hash || canonical bytes)
+
+  bool operator==(const Event&) const = default;
+};
+
+// Byte 0 .. end of payload: the canonical bytes that the hash covers.
+std::string EncodeCanonical(const Event& event);
+
+// Canonical bytes followed by previous_hash and hash: the stored value.
+std::string EncodeEnvelope(const Event& event);
+
+// Decodes a stored value. Corruption when lengths, version or trailing bytes are wrong.
+// Does not check the hash; see ComputeEventHash.
+Result<Event> DecodeEnvelope(std::string_view bytes);
+
+// The canonical part of a stored value (everything before the two hashes), or Corruption.
+Result<std::string_view> CanonicalPart(std::string_view stored);
+
+// SHA-256(previous_hash || canonical).
+Hash ComputeEventHash(const Hash& previous_hash, std::string_view canonical);
+
+// Big-endian 8-byte key of a sequence, the log's RocksDB key.
+std::string SequenceKey(uint64_t sequence);
+// Inverse of SequenceKey; false unless exactly 8 bytes.
+bool ParseSequenceKey(std::string_view key, uint64_t* sequence);
+
+}  // namespace malpro

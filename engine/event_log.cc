@@ -1,0 +1,736 @@
+#include "engine/event_log.h"
+
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <future>
+#include <set>
+
+#include "engine/log_limits.h"
+
+namespace malpro {
+namespace {
+
+constexpr char kEventsColumn[] = "events";
+constexpr char kStreamsColumn[] = "streams";
+constexpr char kStreamIndexColumn[] = "stream_index";
+constexpr char kIdempotencyColumn[] = "idempotency";
+constexpr char kHeadKey[] = "chain_head";
+constexpr uint8_t kIdempotencyRecordVersion = 1;
+constexpr size_t kIdempotencyRecordBytes = 1 + hash_bytes + 8 + 4 + 8;
+constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000 * 1000;
+constexpr uint64_t kVerifyProgressEvery = 65536;
+
+int64_t SystemClockMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string EncodeU64(uint64_t value) { return SequenceKey(value); }
+
+uint64_t DecodeU64(std::string_view bytes) {
+  uint64_t value = 0;
+  for (size_t i = 0; i < 8 && i < bytes.size(); ++i) value = value << 8 | uint8_t(bytes[i]);
+  return value;
+}
+
+std::string StreamIndexKey(std::string_view stream_id, uint64_t version) {
+  std::string key(stream_id);
+  key.push_back('\0');
+  key.append(EncodeU64(version));
+  return key;
+}
+
+Status FromRocks(const rocksdb::Status& status, std::string_view what) {
+  if (status.ok()) return Status::Ok();
+  std::string message = std::string(what) + ": " + status.ToString();
+  if (status.IsCorruption()) return Status::Corruption(message);
+  return Status::IOError(message);
+}
+
+// The idempotency record: what the key was used for and what it produced.
+struct IdempotencyRecord {
+  Hash request_digest{};
+  uint64_t first_sequence = 0;
+  uint32_t event_count = 0;
+  int64_t recorded_at_us = 0;
+};
+
+std::string EncodeIdempotencyRecord(const IdempotencyRecord& record) {
+  std::string out;
+  out.push_back(static_cast<char>(kIdempotencyRecordVersion));
+  out.append(HashView(record.request_digest));
+  out.append(EncodeU64(record.first_sequence));
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>(record.event_count >> shift));
+  }
+  out.append(EncodeU64(static_cast<uint64_t>(record.recorded_at_us)));
+  return out;
+}
+
+std::optional<IdempotencyRecord> DecodeIdempotencyRecord(std::string_view bytes) {
+  if (bytes.size() != kIdempotencyRecordBytes || uint8_t(bytes[0]) != kIdempotencyRecordVersion) {
+    return std::nullopt;
+  }
+  IdempotencyRecord record;
+  std::copy_n(bytes.begin() + 1, hash_bytes, record.request_digest.begin());
+  record.first_sequence = DecodeU64(bytes.substr(1 + hash_bytes, 8));
+  record.event_count = static_cast<uint32_t>(DecodeU64(bytes.substr(1 + hash_bytes + 8, 4)));
+  record.recorded_at_us = static_cast<int64_t>(DecodeU64(bytes.substr(1 + hash_bytes + 12, 8)));
+  return record;
+}
+
+// Drops idempotency records older than the retention during compaction.
+class IdempotencyRetentionFilter : public rocksdb::CompactionFilter {
+ public:
+  IdempotencyRetentionFilter(std::function<int64_t()> clock, int64_t retention_days)
+      : clock_(std::move(clock)), retention_us_(retention_days * kMicrosPerDay) {}
+
+  bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value,
+              std::string* /*new_value*/, bool* /*value_changed*/) const override {
+    auto record = DecodeIdempotencyRecord(std::string_view(value.data(), value.size()));
+    return record && record->recorded_at_us < clock_() - retention_us_;
+  }
+  const char* Name() const override { return "malpro.IdempotencyRetentionFilter"; }
+
+ private:
+  std::function<int64_t()> clock_;
+  int64_t retention_us_;
+};
+
+// Identifiers are printable ASCII from a small alphabet so that they are safe as keys, in
+// file names and in URLs.
+bool IsIdentifierChar(char c, bool allow_upper) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+         c == ':' || (allow_upper && c >= 'A' && c <= 'Z');
+}
+
+Status CheckIdentifier(std::string_view value, size_t bytes_max, bool allow_upper,
+                       std::string_view field, std::string_view what) {
+  if (value.empty()) {
+    return Status::InvalidArgument(std::string(what) + "_missing", field,
+                                   std::string(field) + " is required");
+  }
+  if (value.size() > bytes_max) {
+    return Status::LimitExceeded(std::string(what) + "_too_long", field,
+                                 std::string(field) + " is longer than " +
+                                     std::to_string(bytes_max) + " bytes");
+  }
+  for (char c : value) {
+    if (!IsIdentifierChar(c, allow_upper)) {
+      return Status::InvalidArgument(
+          std::string(what) + "_invalid", field,
+          std::string(field) + " may only contain " +
+              (allow_upper ? "letters" : "lowercase letters") + ", digits and - _ . :");
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckPayload(std::string_view payload, std::string_view field) {
+  if (payload.size() > payload_bytes_max) {
+    return Status::LimitExceeded("payload_too_large", field,
+                                 std::string(field) + " is larger than " +
+                                     std::to_string(payload_bytes_max) + " bytes");
+  }
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(payload.data(), payload.size()).get(root) != simdjson::SUCCESS) {
+    return Status::InvalidArgument("payload_not_json", field,
+                                   std::string(field) + " must be valid JSON");
+  }
+  if (!root.is_object()) {
+    return Status::InvalidArgument("payload_not_object", field,
+                                   std::string(field) + " must be a JSON object");
+  }
+  thread_local std::string minified;
+  minified.resize(payload.size());
+  size_t minified_size = 0;
+  if (simdjson::minify(payload.data(), payload.size(), minified.data(), minified_size) !=
+          simdjson::SUCCESS ||
+      minified_size != payload.size()) {
+    return Status::InvalidArgument("payload_not_minified", field,
+                                   std::string(field) + " must be minified JSON (no whitespace "
+                                                        "outside strings)");
+  }
+  return Status::Ok();
+}
+
+std::string IndexedField(std::string_view name, size_t index, std::string_view member) {
+  return std::string(name) + "[" + std::to_string(index) + "]." + std::string(member);
+}
+
+// Checks everything about a request that does not depend on the log's state. Runs on the
+// caller's thread so that the writer only does what must be serial.
+Status ValidateRequest(const AppendRequest& request, size_t* payload_bytes) {
+  if (request.events.empty()) {
+    return Status::InvalidArgument("events_missing", "events", "a command writes at least one event");
+  }
+  if (request.events.size() > command_events_max) {
+    return Status::LimitExceeded("too_many_events", "events",
+                                 "a command writes at most " +
+                                     std::to_string(command_events_max) + " events");
+  }
+  if (request.expectations.size() > command_streams_max) {
+    return Status::LimitExceeded("too_many_expectations", "expectations",
+                                 "a command checks at most " +
+                                     std::to_string(command_streams_max) + " streams");
+  }
+  MALPRO_RETURN_IF_ERROR(CheckIdentifier(request.actor, actor_bytes_max, true, "actor", "actor"));
+  if (!request.idempotency_key.empty()) {
+    MALPRO_RETURN_IF_ERROR(CheckIdentifier(request.idempotency_key, idempotency_key_bytes_max,
+                                           true, "idempotency_key", "idempotency_key"));
+  }
+  size_t total = 0;
+  for (size_t i = 0; i < request.events.size(); ++i) {
+    const ProposedEvent& event = request.events[i];
+    MALPRO_RETURN_IF_ERROR(CheckIdentifier(event.stream_id, stream_id_bytes_max, false,
+                                           IndexedField("events", i, "stream_id"), "stream_id"));
+    MALPRO_RETURN_IF_ERROR(CheckIdentifier(event.type, event_type_bytes_max, false,
+                                           IndexedField("events", i, "type"), "event_type"));
+    MALPRO_RETURN_IF_ERROR(CheckPayload(event.payload, IndexedField("events", i, "payload")));
+    total += event.payload.size();
+  }
+  if (total > command_payload_bytes_max) {
+    return Status::LimitExceeded("command_too_large", "events",
+                                 "a command carries at most " +
+                                     std::to_string(command_payload_bytes_max) +
+                                     " bytes of payload");
+  }
+  std::set<std::string_view> seen;
+  for (size_t i = 0; i < request.expectations.size(); ++i) {
+    const std::string field = IndexedField("expectations", i, "stream_id");
+    MALPRO_RETURN_IF_ERROR(CheckIdentifier(request.expectations[i].stream_id, stream_id_bytes_max,
+                                           false, field, "stream_id"));
+    if (!seen.insert(request.expectations[i].stream_id).second) {
+      return Status::InvalidArgument("expectation_duplicate", field,
+                                     "each stream may be expected at one version only");
+    }
+  }
+  *payload_bytes = total;
+  return Status::Ok();
+}
+
+void AppendLengthPrefixed(std::string* out, std::string_view bytes) {
+  out->append(EncodeU64(bytes.size()));
+  out->append(bytes);
+}
+
+}  // namespace
+
+struct EventLog::Columns {
+  rocksdb::ColumnFamilyHandle* head = nullptr;  // the default column family
+  rocksdb::ColumnFamilyHandle* events = nullptr;
+  rocksdb::ColumnFamilyHandle* streams = nullptr;
+  rocksdb::ColumnFamilyHandle* stream_index = nullptr;
+  rocksdb::ColumnFamilyHandle* idempotency = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> all;
+};
+
+struct EventLog::PendingAppend {
+  AppendRequest request;
+  Hash request_digest{};
+  size_t payload_bytes = 0;
+  std::promise<Result<AppendResult>> promise;
+};
+
+// What the commands of one group have staged but not yet made durable.
+struct EventLog::GroupState {
+  ChainHead head;
+  int64_t recorded_at_us = 0;
+  std::unordered_map<std::string, uint64_t> stream_versions;
+  std::unordered_map<std::string, IdempotencyRecord> idempotency;
+};
+
+EventLog::EventLog(LogOptions options) : options_(std::move(options)) {}
+
+std::vector<std::string> EventLog::ColumnFamilyNames() {
+  return {rocksdb::kDefaultColumnFamilyName, kEventsColumn, kStreamsColumn, kStreamIndexColumn,
+          kIdempotencyColumn};
+}
+
+Hash EventLog::DefaultRequestDigest(const AppendRequest& request) {
+  std::string material;
+  AppendLengthPrefixed(&material, request.actor);
+  for (const StreamExpectation& expectation : request.expectations) {
+    AppendLengthPrefixed(&material, expectation.stream_id);
+    material.append(EncodeU64(expectation.version));
+  }
+  for (const ProposedEvent& event : request.events) {
+    AppendLengthPrefixed(&material, event.stream_id);
+    AppendLengthPrefixed(&material, event.type);
+    AppendLengthPrefixed(&material, event.payload);
+  }
+  return Sha256(material);
+}
+
+Result<std::unique_ptr<EventLog>> EventLog::Open(LogOptions options) {
+  if (options.idempotency_retention_days < idempotency_retention_days_min) {
+    return Status::InvalidArgument("retention_too_short", "log.idempotency_retention_days",
+                                   "idempotency keys must be kept at least " +
+                                       std::to_string(idempotency_retention_days_min) + " days");
+  }
+  if (!options.clock) options.clock = SystemClockMicros;
+  std::unique_ptr<EventLog> log(new EventLog(std::move(options)));
+  MALPRO_RETURN_IF_ERROR(log->OpenDatabase());
+  MALPRO_RETURN_IF_ERROR(log->LoadHead());
+  if (log->options_.check_on_open) MALPRO_RETURN_IF_ERROR(log->CheckTail());
+  if (!log->options_.read_only) log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
+  return log;
+}
+
+Status EventLog::OpenDatabase() {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = !options_.read_only;
+  db_options.create_missing_column_families = !options_.read_only;
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 4;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions column_options;
+  column_options.write_buffer_size = options_.write_buffer_bytes;
+  column_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  rocksdb::ColumnFamilyOptions idempotency_options = column_options;
+  retention_filter_ = std::make_unique<IdempotencyRetentionFilter>(
+      options_.clock, options_.idempotency_retention_days);
+  idempotency_options.compaction_filter = retention_filter_.get();
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : ColumnFamilyNames()) {
+    descriptors.emplace_back(name, name == kIdempotencyColumn ? idempotency_options : column_options);
+  }
+  if (!options_.read_only) {
+    std::error_code error;
+    std::filesystem::create_directories(options_.data_dir, error);
+    if (error) return Status::IOError("cannot create " + options_.data_dir + ": " + error.message());
+  }
+  if (options_.read_only && !std::filesystem::exists(options_.data_dir + "/CURRENT")) {
+    return Status::NotFound("log_not_found", "log.data_dir", "no log at " + options_.data_dir);
+  }
+  columns_ = std::make_unique<Columns>();
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status status =
+      options_.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, options_.data_dir, descriptors, &columns_->all, &db)
+          : rocksdb::DB::Open(db_options, options_.data_dir, descriptors, &columns_->all, &db);
+  MALPRO_RETURN_IF_ERROR(FromRocks(status, "open " + options_.data_dir));
+  db_.reset(db);
+  columns_->head = columns_->all[0];
+  columns_->events = columns_->all[1];
+  columns_->streams = columns_->all[2];
+  columns_->stream_index = columns_->all[3];
+  columns_->idempotency = columns_->all[4];
+  return Status::Ok();
+}
+
+Status EventLog::LoadHead() {
+  std::string value;
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), columns_->head, kHeadKey, &value);
+  std::unique_ptr<rocksdb::Iterator> last(db_->NewIterator(rocksdb::ReadOptions(), columns_->events));
+  last->SeekToLast();
+  MALPRO_RETURN_IF_ERROR(FromRocks(last->status(), "read log tail"));
+  if (status.IsNotFound()) {
+    if (last->Valid()) return Status::Corruption("events exist but the chain head record is missing");
+    return Status::Ok();
+  }
+  MALPRO_RETURN_IF_ERROR(FromRocks(status, "read chain head"));
+  if (value.size() != 8 + hash_bytes) return Status::Corruption("chain head record has a bad size");
+  head_.sequence = DecodeU64(value);
+  std::copy_n(value.begin() + 8, hash_bytes, head_.hash.begin());
+  if (last->Valid()) {
+    Result<Event> event = DecodeEnvelope(std::string_view(last->value().data(), last->value().size()));
+    if (event.ok()) last_recorded_at_us_ = event->recorded_at_us;
+  }
+  return Status::Ok();
+}
+
+Status EventLog::CheckTail() {
+  std::unique_ptr<rocksdb::Iterator> last(db_->NewIterator(rocksdb::ReadOptions(), columns_->events));
+  last->SeekToLast();
+  uint64_t last_sequence = 0;
+  if (last->Valid() && !ParseSequenceKey(std::string_view(last->key().data(), last->key().size()),
+                                         &last_sequence)) {
+    return Status::Corruption("the last key of the log is not an 8-byte sequence");
+  }
+  if (last_sequence != head_.sequence) {
+    return Status::Corruption("the chain head record says " + std::to_string(head_.sequence) +
+                              " but the last event is " + std::to_string(last_sequence));
+  }
+  if (head_.sequence == 0) return Status::Ok();
+  const uint64_t from = head_.sequence > open_verify_tail_events
+                            ? head_.sequence - open_verify_tail_events + 1
+                            : 1;
+  Result<VerifyReport> report = Verify(from, head_.sequence);
+  if (!report.ok()) return report.status();
+  if (!report->ok) {
+    return Status::Corruption("tail check failed at sequence " +
+                              std::to_string(report->first_bad_sequence) + ": " + report->problem);
+  }
+  if (report->verified_head.hash != head_.hash) {
+    return Status::Corruption("the chain head record's hash differs from the last event's hash");
+  }
+  return Status::Ok();
+}
+
+EventLog::~EventLog() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_not_empty_.notify_all();
+  queue_not_full_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  if (db_) {
+    for (rocksdb::ColumnFamilyHandle* handle : columns_->all) {
+      db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+    }
+    db_->Close().PermitUncheckedError();
+  }
+}
+
+int64_t EventLog::Now() const { return options_.clock(); }
+
+Result<AppendResult> EventLog::Append(AppendRequest request) {
+  if (options_.read_only) {
+    return Status::Unavailable("log_read_only", "the log was opened read-only");
+  }
+  auto pending = std::make_unique<PendingAppend>();
+  MALPRO_RETURN_IF_ERROR(ValidateRequest(request, &pending->payload_bytes));
+  pending->request_digest =
+      request.request_digest ? *request.request_digest : DefaultRequestDigest(request);
+  pending->request = std::move(request);
+  std::future<Result<AppendResult>> done = pending->promise.get_future();
+  {
+    std::unique_lock lock(queue_mutex_);
+    queue_not_full_.wait(lock, [&] {
+      return stopping_ || !failed_.ok() || queue_.size() < append_queue_commands_max;
+    });
+    if (stopping_) return Status::Unavailable("log_closed", "the log is closing");
+    if (!failed_.ok()) return failed_;
+    queue_.push_back(std::move(pending));
+  }
+  queue_not_empty_.notify_one();
+  return done.get();
+}
+
+std::vector<std::unique_ptr<EventLog::PendingAppend>> EventLog::TakeGroup() {
+  std::vector<std::unique_ptr<PendingAppend>> group;
+  std::unique_lock lock(queue_mutex_);
+  queue_not_empty_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+  size_t payload_bytes = 0;
+  while (!queue_.empty() && group.size() < group_commands_max &&
+         payload_bytes + queue_.front()->payload_bytes <= group_payload_bytes_max) {
+    payload_bytes += queue_.front()->payload_bytes;
+    group.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  lock.unlock();
+  queue_not_full_.notify_all();
+  return group;
+}
+
+void EventLog::WriterLoop() {
+  while (true) {
+    std::vector<std::unique_ptr<PendingAppend>> group = TakeGroup();
+    if (group.empty()) return;  // stopping and drained
+    CommitGroup(group);
+  }
+}
+
+void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
+  GroupState state;
+  {
+    std::lock_guard lock(head_mutex_);
+    state.head = head_;
+  }
+  state.recorded_at_us = std::max(Now(), last_recorded_at_us_);
+  rocksdb::WriteBatch batch;
+  std::vector<std::pair<PendingAppend*, AppendResult>> staged;
+  staged.reserve(group.size());
+  for (auto& pending : group) {
+    AppendResult result;
+    Status status = StageAppend(*pending, state, batch, &result);
+    if (!status.ok()) {
+      pending->promise.set_value(std::move(status));
+    } else if (result.replayed) {
+      pending->promise.set_value(result);
+    } else {
+      staged.emplace_back(pending.get(), result);
+    }
+  }
+  if (staged.empty()) return;
+  std::string head_value = EncodeU64(state.head.sequence);
+  head_value.append(HashView(state.head.hash));
+  batch.Put(columns_->head, kHeadKey, head_value);
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync;
+  Status status = FromRocks(db_->Write(write_options, &batch), "append");
+  if (!status.ok()) {
+    // The in-memory view may now be ahead of the disk: refuse everything until reopened.
+    {
+      std::lock_guard lock(queue_mutex_);
+      failed_ = status;
+    }
+    queue_not_full_.notify_all();
+    for (auto& [pending, result] : staged) pending->promise.set_value(status);
+    return;
+  }
+  last_recorded_at_us_ = state.recorded_at_us;
+  if (stream_versions_.size() + state.stream_versions.size() > stream_cache_entries_max) {
+    stream_versions_.clear();
+  }
+  for (auto& [stream_id, version] : state.stream_versions) stream_versions_[stream_id] = version;
+  {
+    std::lock_guard lock(head_mutex_);
+    head_ = state.head;
+  }
+  head_advanced_.notify_all();
+  for (auto& [pending, result] : staged) pending->promise.set_value(result);
+}
+
+Result<uint64_t> EventLog::CurrentVersion(const std::string& stream_id, GroupState& group) {
+  if (auto staged = group.stream_versions.find(stream_id); staged != group.stream_versions.end()) {
+    return staged->second;
+  }
+  if (auto cached = stream_versions_.find(stream_id); cached != stream_versions_.end()) {
+    return cached->second;
+  }
+  std::string value;
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), columns_->streams, stream_id, &value);
+  if (status.IsNotFound()) return uint64_t{0};
+  MALPRO_RETURN_IF_ERROR(FromRocks(status, "read stream version"));
+  const uint64_t version = DecodeU64(value);
+  if (stream_versions_.size() < stream_cache_entries_max) stream_versions_[stream_id] = version;
+  return version;
+}
+
+Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, rocksdb::WriteBatch& batch,
+                             AppendResult* result) {
+  const AppendRequest& request = pending.request;
+  if (!request.idempotency_key.empty()) {
+    std::optional<IdempotencyRecord> earlier;
+    if (auto staged = group.idempotency.find(request.idempotency_key);
+        staged != group.idempotency.end()) {
+      earlier = staged->second;
+    } else {
+      std::string value;
+      rocksdb::Status status =
+          db_->Get(rocksdb::ReadOptions(), columns_->idempotency, request.idempotency_key, &value);
+      if (!status.IsNotFound()) {
+        MALPRO_RETURN_IF_ERROR(FromRocks(status, "read idempotency key"));
+        earlier = DecodeIdempotencyRecord(value);
+        if (!earlier) return Status::Corruption("idempotency record has a bad format");
+      }
+    }
+    if (earlier) {
+      if (earlier->request_digest != pending.request_digest) {
+        return Status::Conflict("idempotency_key_reused", "idempotency_key",
+                                "this idempotency key was already used for a different request");
+      }
+      result->first_sequence = earlier->first_sequence;
+      result->last_sequence = earlier->first_sequence + earlier->event_count - 1;
+      result->replayed = true;
+      return Status::Ok();
+    }
+  }
+  for (size_t i = 0; i < request.expectations.size(); ++i) {
+    const StreamExpectation& expectation = request.expectations[i];
+    Result<uint64_t> current = CurrentVersion(expectation.stream_id, group);
+    if (!current.ok()) return current.status();
+    if (*current != expectation.version) {
+      return Status::Conflict(
+          "stream_version_conflict", IndexedField("expectations", i, "version"),
+          "stream " + expectation.stream_id + " is at version " + std::to_string(*current) +
+              ", the command expected version " + std::to_string(expectation.version));
+    }
+  }
+  // From here on nothing can fail: the command is staged whole.
+  result->first_sequence = group.head.sequence + 1;
+  for (const ProposedEvent& proposed : request.events) {
+    Result<uint64_t> current = CurrentVersion(proposed.stream_id, group);
+    if (!current.ok()) return current.status();  // only before the first Put of this command
+    Event event;
+    event.sequence = group.head.sequence + 1;
+    event.stream_id = proposed.stream_id;
+    event.stream_version = *current + 1;
+    event.type = proposed.type;
+    event.recorded_at_us = group.recorded_at_us;
+    event.actor = request.actor;
+    event.idempotency_key = request.idempotency_key;
+    event.payload = proposed.payload;
+    event.previous_hash = group.head.hash;
+    std::string value = EncodeCanonical(event);
+    event.hash = ComputeEventHash(event.previous_hash, value);
+    value.append(HashView(event.previous_hash));
+    value.append(HashView(event.hash));
+    const std::string sequence_key = SequenceKey(event.sequence);
+    batch.Put(columns_->events, sequence_key, value);
+    batch.Put(columns_->stream_index, StreamIndexKey(event.stream_id, event.stream_version),
+              sequence_key);
+    batch.Put(columns_->streams, event.stream_id, EncodeU64(event.stream_version));
+    group.stream_versions[event.stream_id] = event.stream_version;
+    group.head = {event.sequence, event.hash};
+  }
+  result->last_sequence = group.head.sequence;
+  if (!request.idempotency_key.empty()) {
+    IdempotencyRecord record{pending.request_digest, result->first_sequence,
+                             static_cast<uint32_t>(request.events.size()), group.recorded_at_us};
+    batch.Put(columns_->idempotency, request.idempotency_key, EncodeIdempotencyRecord(record));
+    group.idempotency[request.idempotency_key] = record;
+  }
+  return Status::Ok();
+}
+
+Status EventLog::Compact() {
+  if (options_.read_only) return Status::Unavailable("log_read_only", "the log was opened read-only");
+  for (rocksdb::ColumnFamilyHandle* handle : columns_->all) {
+    MALPRO_RETURN_IF_ERROR(FromRocks(
+        db_->CompactRange(rocksdb::CompactRangeOptions(), handle, nullptr, nullptr), "compact"));
+  }
+  return Status::Ok();
+}
+
+ChainHead EventLog::Head() const {
+  std::lock_guard lock(head_mutex_);
+  return head_;
+}
+
+bool EventLog::WaitForSequence(uint64_t sequence, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(head_mutex_);
+  return head_advanced_.wait_for(lock, timeout, [&] { return head_.sequence >= sequence; });
+}
+
+Result<std::vector<Event>> EventLog::Read(uint64_t from_sequence, size_t limit) const {
+  limit = std::min(limit, read_events_max);
+  std::vector<Event> events;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), columns_->events));
+  for (it->Seek(SequenceKey(std::max<uint64_t>(from_sequence, 1)));
+       it->Valid() && events.size() < limit; it->Next()) {
+    Result<Event> event = DecodeEnvelope(std::string_view(it->value().data(), it->value().size()));
+    if (!event.ok()) return event.status();
+    events.push_back(std::move(event).value());
+  }
+  MALPRO_RETURN_IF_ERROR(FromRocks(it->status(), "read events"));
+  return events;
+}
+
+Result<std::vector<Event>> EventLog::ReadStream(std::string_view stream_id, uint64_t from_version,
+                                                size_t limit) const {
+  MALPRO_RETURN_IF_ERROR(
+      CheckIdentifier(stream_id, stream_id_bytes_max, false, "stream_id", "stream_id"));
+  limit = std::min(limit, read_events_max);
+  std::string prefix(stream_id);
+  prefix.push_back('\0');
+  std::vector<Event> events;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), columns_->stream_index));
+  for (it->Seek(StreamIndexKey(stream_id, std::max<uint64_t>(from_version, 1)));
+       it->Valid() && it->key().starts_with(prefix) && events.size() < limit; it->Next()) {
+    std::string value;
+    rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), columns_->events, it->value(), &value);
+    if (status.IsNotFound()) return Status::Corruption("stream index points at a missing event");
+    MALPRO_RETURN_IF_ERROR(FromRocks(status, "read stream event"));
+    Result<Event> event = DecodeEnvelope(value);
+    if (!event.ok()) return event.status();
+    events.push_back(std::move(event).value());
+  }
+  MALPRO_RETURN_IF_ERROR(FromRocks(it->status(), "read stream"));
+  return events;
+}
+
+Result<uint64_t> EventLog::StreamVersion(std::string_view stream_id) const {
+  MALPRO_RETURN_IF_ERROR(
+      CheckIdentifier(stream_id, stream_id_bytes_max, false, "stream_id", "stream_id"));
+  std::string value;
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), columns_->streams, stream_id, &value);
+  if (status.IsNotFound()) return uint64_t{0};
+  MALPRO_RETURN_IF_ERROR(FromRocks(status, "read stream version"));
+  return DecodeU64(value);
+}
+
+Result<VerifyReport> EventLog::Verify(uint64_t from, uint64_t to,
+                                      const std::function<void(uint64_t)>& progress) const {
+  from = std::max<uint64_t>(from, 1);
+  if (to == 0) to = Head().sequence;
+  VerifyReport report;
+  Hash previous = zero_hash;
+  if (from > 1) {
+    std::string anchor;
+    rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), columns_->events,
+                                      SequenceKey(from - 1), &anchor);
+    if (!status.ok() || anchor.size() < 2 * hash_bytes) {
+      report.ok = false;
+      report.first_bad_sequence = from - 1;
+      report.problem = "the anchor event before the range is missing or truncated";
+      return report;
+    }
+    std::copy_n(anchor.end() - hash_bytes, hash_bytes, previous.begin());
+  }
+  report.verified_head = {from - 1, previous};
+  auto fail = [&](uint64_t sequence, std::string problem) {
+    report.ok = false;
+    report.first_bad_sequence = sequence;
+    report.problem = std::move(problem);
+    return report;
+  };
+  rocksdb::ReadOptions read_options;
+  read_options.fill_cache = false;
+  read_options.readahead_size = 4 * 1024 * 1024;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, columns_->events));
+  uint64_t expected = from;
+  for (it->Seek(SequenceKey(from)); it->Valid() && expected <= to; it->Next(), ++expected) {
+    uint64_t key_sequence = 0;
+    if (!ParseSequenceKey(std::string_view(it->key().data(), it->key().size()), &key_sequence)) {
+      return fail(expected, "a key that is not an 8-byte sequence follows");
+    }
+    if (key_sequence != expected) {
+      return fail(expected, "event " + std::to_string(expected) + " is missing (next stored is " +
+                                std::to_string(key_sequence) + ")");
+    }
+    const std::string_view stored(it->value().data(), it->value().size());
+    Result<std::string_view> canonical = CanonicalPart(stored);
+    if (!canonical.ok() || canonical->size() < 9) return fail(expected, "the envelope is truncated");
+    if (uint8_t((*canonical)[0]) != envelope_format_version) {
+      return fail(expected, "unknown envelope format version");
+    }
+    if (DecodeU64(canonical->substr(1, 8)) != expected) {
+      return fail(expected, "the envelope holds sequence " +
+                                std::to_string(DecodeU64(canonical->substr(1, 8))) +
+                                ", not the sequence it is stored under");
+    }
+    Hash stored_previous;
+    Hash stored_hash;
+    std::copy_n(stored.end() - 2 * hash_bytes, hash_bytes, stored_previous.begin());
+    std::copy_n(stored.end() - hash_bytes, hash_bytes, stored_hash.begin());
+    if (stored_previous != previous) {
+      return fail(expected, "previous hash does not match the hash of event " +
+                                std::to_string(expected - 1));
+    }
+    if (ComputeEventHash(previous, *canonical) != stored_hash) {
+      return fail(expected, "content does not match its hash (the event was altered)");
+    }
+    previous = stored_hash;
+    report.verified_head = {expected, stored_hash};
+    ++report.events_checked;
+    if (progress && expected % kVerifyProgressEvery == 0) progress(expected);
+  }
+  MALPRO_RETURN_IF_ERROR(FromRocks(it->status(), "verify"));
+  if (expected <= to) {
+    return fail(expected, "event " + std::to_string(expected) + " is missing (the log ends at " +
+                              std::to_string(expected - 1) + ")");
+  }
+  return report;
+}
+
+}  // namespace malpro

@@ -1,0 +1,206 @@
+// EventLog: the durable, append-only, hash-chained log of every event, backed by RocksDB.
+//
+// Layout (docs/event-log-format.md): column family "events" maps the 8-byte big-endian
+// sequence to the envelope; "streams" maps a stream id to its current version;
+// "stream_index" maps (stream id, 0x00, version) to the sequence; "idempotency" maps a
+// command's idempotency key to its digest and result; "default" holds the chain head.
+//
+// Threading: every method is safe to call from any thread. Appends are queued to a single
+// writer thread that checks them in order and combines concurrent ones into one synced
+// RocksDB write (group commit). Append returns only after that write is synced.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/envelope.h"
+#include "engine/hash.h"
+#include "engine/result.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class CompactionFilter;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace malpro {
+
+struct LogOptions {
+  // Directory of the RocksDB database; created when missing (unless read_only).
+  std::string data_dir = "data";
+  // Opens without the writer and without taking RocksDB's lock, so an auditor can verify a
+  // copy, or the live directory, while `malpro serve` runs. Appends fail with Unavailable.
+  bool read_only = false;
+  // Syncs each group write to disk before acknowledging. Only benchmarks of throwaway data
+  // turn this off; the log promises durability only when it is on.
+  bool sync = true;
+  // On open, re-verify the chain of the last open_verify_tail_events events and check that
+  // the head record matches the last event. `malpro audit verify` turns it off so that it can
+  // report damage instead of refusing to open.
+  bool check_on_open = true;
+  // Idempotency keys older than this are dropped during compaction. At least 7.
+  int64_t idempotency_retention_days = 30;
+  // RocksDB memtable size per column family.
+  size_t write_buffer_bytes = 64 * 1024 * 1024;
+  // RocksDB block cache shared by all column families.
+  size_t block_cache_bytes = 256 * 1024 * 1024;
+  // UTC microseconds since the epoch; the system clock when empty. Recorded times never go
+  // backwards: an event is stamped max(clock(), previous event's time).
+  std::function<int64_t()> clock;
+};
+
+// One event a command wants to write. The log assigns sequence, version, time and hashes.
+struct ProposedEvent {
+  std::string stream_id;
+  std::string type;
+  std::string payload;  // minified JSON object
+};
+
+// Optimistic concurrency: the command is refused unless `stream_id` is at `version` now.
+// Version 0 means the stream must not exist yet.
+struct StreamExpectation {
+  std::string stream_id;
+  uint64_t version = 0;
+};
+
+// One command: all of its events are written, or none.
+struct AppendRequest {
+  std::vector<ProposedEvent> events;
+  std::vector<StreamExpectation> expectations;  // streams not listed are not checked
+  std::string actor;                            // who caused it; required
+  std::string idempotency_key;                  // empty: none
+  // What "the same request" means for the idempotency key. When empty, the digest of the
+  // actor, expectations and events. Callers whose events depend on state (e.g. prices at the
+  // moment an order is placed) pass the digest of the request they received instead.
+  std::optional<Hash> request_digest;
+};
+
+struct AppendResult {
+  uint64_t first_sequence = 0;
+  uint64_t last_sequence = 0;
+  // True when the idempotency key matched an earlier identical request: nothing was written
+  // and the sequences are the original ones.
+  bool replayed = false;
+};
+
+struct ChainHead {
+  uint64_t sequence = 0;  // 0 for an empty log
+  Hash hash = zero_hash;
+};
+
+struct VerifyReport {
+  bool ok = true;
+  uint64_t events_checked = 0;
+  // First sequence that failed and why; set when !ok.
+  uint64_t first_bad_sequence = 0;
+  std::string problem;
+  // The last event that verified (its sequence and hash).
+  ChainHead verified_head;
+};
+
+class EventLog {
+ public:
+  // Opens or creates the log in options.data_dir. Corruption when the open checks fail.
+  static Result<std::unique_ptr<EventLog>> Open(LogOptions options);
+
+  // Finishes queued appends, then closes.
+  ~EventLog();
+  EventLog(const EventLog&) = delete;
+  EventLog& operator=(const EventLog&) = delete;
+
+  // Writes the command's events atomically and durably. Errors (nothing written):
+  //   InvalidArgument / LimitExceeded: a field breaks a rule (the field is named);
+  //   Conflict "stream_version_conflict": an expectation did not hold;
+  //   Conflict "idempotency_key_reused": the key was used for a different request;
+  //   IOError: the write failed; the log then refuses further appends until reopened;
+  //   Unavailable "log_closed" / "log_read_only".
+  Result<AppendResult> Append(AppendRequest request);
+
+  // Up to `limit` (at most read_events_max) events from `from_sequence` on, in order.
+  Result<std::vector<Event>> Read(uint64_t from_sequence, size_t limit) const;
+
+  // Up to `limit` events of one stream from version `from_version` (1-based) on.
+  Result<std::vector<Event>> ReadStream(std::string_view stream_id, uint64_t from_version,
+                                        size_t limit) const;
+
+  // The stream's current version, 0 when it does not exist.
+  Result<uint64_t> StreamVersion(std::string_view stream_id) const;
+
+  // The last durable event's sequence and hash.
+  ChainHead Head() const;
+
+  // Blocks until Head().sequence >= sequence or the timeout passes; returns whether it got there.
+  bool WaitForSequence(uint64_t sequence, std::chrono::milliseconds timeout) const;
+
+  // Recomputes the chain over [from, to] (to = 0: the head). For from > 1 the stored hash of
+  // event from-1 is the anchor. Reports the first bad sequence: a missing event, an event
+  // stored under the wrong key, a previous hash that does not link, or altered content.
+  // `progress`, when set, is called with the sequence reached every 65,536 events.
+  Result<VerifyReport> Verify(uint64_t from, uint64_t to,
+                              const std::function<void(uint64_t)>& progress = {}) const;
+
+  // Compacts every column family; this is when expired idempotency keys are dropped. RocksDB
+  // also compacts on its own; operators rarely need to call this.
+  Status Compact();
+
+  // The names of the column families, for tools that open the database directly.
+  static std::vector<std::string> ColumnFamilyNames();
+
+  // The request digest the log uses when AppendRequest::request_digest is empty.
+  static Hash DefaultRequestDigest(const AppendRequest& request);
+
+ private:
+  struct PendingAppend;
+  struct GroupState;
+  struct Columns;
+
+  explicit EventLog(LogOptions options);
+  Status OpenDatabase();
+  Status LoadHead();
+  Status CheckTail();
+  void WriterLoop();
+  std::vector<std::unique_ptr<PendingAppend>> TakeGroup();
+  void CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group);
+  Status StageAppend(PendingAppend& pending, GroupState& group, rocksdb::WriteBatch& batch,
+                     AppendResult* result);
+  Result<uint64_t> CurrentVersion(const std::string& stream_id, GroupState& group);
+  int64_t Now() const;
+
+  const LogOptions options_;
+  std::unique_ptr<rocksdb::CompactionFilter> retention_filter_;  // outlives db_
+  std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<Columns> columns_;
+
+  // Queue of commands for the writer.
+  mutable std::mutex queue_mutex_;
+  std::condition_variable queue_not_empty_;
+  std::condition_variable queue_not_full_;
+  std::deque<std::unique_ptr<PendingAppend>> queue_;
+  bool stopping_ = false;
+  Status failed_;  // set when a write failed; appends are refused from then on
+
+  // The durable head, for readers.
+  mutable std::mutex head_mutex_;
+  mutable std::condition_variable head_advanced_;
+  ChainHead head_;
+
+  // Owned by the writer thread.
+  int64_t last_recorded_at_us_ = 0;
+  std::unordered_map<std::string, uint64_t> stream_versions_;
+
+  std::thread writer_;
+};
+
+}  // namespace malpro

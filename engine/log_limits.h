@@ -1,0 +1,57 @@
+// Limits and format constants of the event log. Every queue, batch and field is bounded here.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace malpro {
+
+// Envelope format version written in byte 0 of every event. Bump when the layout changes;
+// readers keep decoding every older version (docs/event-log-format.md).
+inline constexpr uint8_t envelope_format_version = 1;
+
+// Stream ids name aggregates, e.g. "asn-198507122010011003"; short enough to be a key prefix.
+inline constexpr size_t stream_id_bytes_max = 128;
+// Event types are short identifiers, e.g. "order.placed".
+inline constexpr size_t event_type_bytes_max = 64;
+// Actor: who caused the event, e.g. "operator:rina" or "bank:bank-jatim".
+inline constexpr size_t actor_bytes_max = 128;
+// Clients choose idempotency keys; UUIDs and ULIDs fit with room to spare.
+inline constexpr size_t idempotency_key_bytes_max = 128;
+// Payloads are facts, not files: photos and statements are stored content-addressed outside.
+inline constexpr size_t payload_bytes_max = 64 * 1024;
+// One command writes at most this many events (a settlement batch is the largest command).
+inline constexpr size_t command_events_max = 1000;
+// ...and at most this many streams it checks or writes.
+inline constexpr size_t command_streams_max = 1000;
+// Bytes of payload one command may carry in total.
+inline constexpr size_t command_payload_bytes_max = 8 * 1024 * 1024;
+
+// Commands waiting for the writer. Callers block when it is full (backpressure).
+inline constexpr size_t append_queue_commands_max = 8192;
+// Commands combined into one synced write (group commit).
+inline constexpr size_t group_commands_max = 2048;
+// Payload bytes combined into one synced write; one full command always fits.
+inline constexpr size_t group_payload_bytes_max = 32 * 1024 * 1024;
+// Stream versions the writer caches in memory before it starts over.
+inline constexpr size_t stream_cache_entries_max = 1 << 20;
+
+// Events one read call returns at most.
+inline constexpr size_t read_events_max = 10000;
+// Events whose chain is re-verified when the log opens (the tail check).
+inline constexpr size_t open_verify_tail_events = 1000;
+
+// Idempotency keys are kept at least this long (DESIGN.md: at least 7 days).
+inline constexpr int64_t idempotency_retention_days_min = 7;
+
+static_assert(stream_id_bytes_max <= UINT16_MAX, "stream id length is encoded in 16 bits");
+static_assert(event_type_bytes_max <= UINT16_MAX, "event type length is encoded in 16 bits");
+static_assert(actor_bytes_max <= UINT16_MAX, "actor length is encoded in 16 bits");
+static_assert(idempotency_key_bytes_max <= UINT16_MAX, "key length is encoded in 16 bits");
+static_assert(payload_bytes_max <= UINT32_MAX, "payload length is encoded in 32 bits");
+static_assert(command_payload_bytes_max >= payload_bytes_max, "one event must fit a command");
+static_assert(group_payload_bytes_max >= command_payload_bytes_max, "a command must fit a group");
+static_assert(group_commands_max <= append_queue_commands_max, "a group is drawn from the queue");
+static_assert(command_streams_max >= command_events_max, "each event may name its own stream");
+
+}  // namespace malpro

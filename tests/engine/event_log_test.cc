@@ -1,0 +1,485 @@
+#include "engine/event_log.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <thread>
+
+#include "engine/log_limits.h"
+#include "tests/support/log_fixture.h"
+
+namespace malpro {
+namespace {
+
+using testing::MakeEvent;
+using testing::MakeRequest;
+using testing::RawDatabase;
+using testing::TempDir;
+
+class EventLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+
+  void Reopen(LogOptions options = {}) {
+    log_.reset();
+    options.data_dir = dir_.Sub("log");
+    Result<std::unique_ptr<EventLog>> opened = EventLog::Open(std::move(options));
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    log_ = std::move(opened).value();
+  }
+
+  AppendResult MustAppend(AppendRequest request) {
+    Result<AppendResult> result = log_->Append(std::move(request));
+    EXPECT_TRUE(result.ok()) << result.status().ToString();
+    return result.ok() ? *result : AppendResult{};
+  }
+
+  void AppendEvents(int count) {
+    for (int i = 0; i < count; ++i) {
+      MustAppend(MakeRequest({MakeEvent("s-" + std::to_string(i % 3), "thing.happened",
+                                        R"({"i":)" + std::to_string(i) + "}")}));
+    }
+  }
+
+  VerifyReport VerifyAfterReopen() {
+    LogOptions options;
+    options.check_on_open = false;
+    Reopen(options);
+    Result<VerifyReport> report = log_->Verify(1, 0);
+    EXPECT_TRUE(report.ok());
+    return report.ok() ? *report : VerifyReport{};
+  }
+
+  TempDir dir_;
+  std::unique_ptr<EventLog> log_;
+};
+
+TEST_F(EventLogTest, EmptyLogHasZeroHead) {
+  EXPECT_EQ(log_->Head().sequence, 0u);
+  EXPECT_EQ(log_->Head().hash, zero_hash);
+  Result<VerifyReport> report = log_->Verify(1, 0);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok);
+  EXPECT_EQ(report->events_checked, 0u);
+}
+
+TEST_F(EventLogTest, AppendAssignsDenseSequencesAndStreamVersions) {
+  AppendResult first = MustAppend(MakeRequest({MakeEvent("a"), MakeEvent("b"), MakeEvent("a")}));
+  EXPECT_EQ(first.first_sequence, 1u);
+  EXPECT_EQ(first.last_sequence, 3u);
+  AppendResult second = MustAppend(MakeRequest({MakeEvent("a")}));
+  EXPECT_EQ(second.first_sequence, 4u);
+  EXPECT_EQ(second.last_sequence, 4u);
+  EXPECT_EQ(*log_->StreamVersion("a"), 3u);
+  EXPECT_EQ(*log_->StreamVersion("b"), 1u);
+  EXPECT_EQ(*log_->StreamVersion("never"), 0u);
+
+  Result<std::vector<Event>> events = log_->Read(1, 100);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 4u);
+  EXPECT_EQ((*events)[2].stream_id, "a");
+  EXPECT_EQ((*events)[2].stream_version, 2u);
+  EXPECT_EQ((*events)[0].previous_hash, zero_hash);
+  EXPECT_EQ((*events)[1].previous_hash, (*events)[0].hash);
+  EXPECT_EQ(log_->Head().hash, (*events)[3].hash);
+}
+
+TEST_F(EventLogTest, ReadStreamReturnsOnlyThatStreamFromAVersion) {
+  MustAppend(MakeRequest({MakeEvent("a", "x.one"), MakeEvent("ab", "x.two"), MakeEvent("a", "x.three")}));
+  MustAppend(MakeRequest({MakeEvent("a", "x.four")}));
+  Result<std::vector<Event>> stream = log_->ReadStream("a", 2, 10);
+  ASSERT_TRUE(stream.ok());
+  ASSERT_EQ(stream->size(), 2u);
+  EXPECT_EQ((*stream)[0].type, "x.three");
+  EXPECT_EQ((*stream)[1].type, "x.four");
+  EXPECT_EQ((*stream)[1].stream_version, 3u);
+  EXPECT_EQ(log_->ReadStream("a", 1, 1)->size(), 1u);
+  EXPECT_TRUE(log_->ReadStream("missing", 1, 10)->empty());
+}
+
+TEST_F(EventLogTest, RecordedTimeComesFromTheClockAndNeverGoesBack) {
+  std::atomic<int64_t> now{5'000'000};
+  LogOptions options;
+  options.clock = [&] { return now.load(); };
+  Reopen(options);
+  MustAppend(MakeRequest({MakeEvent("a")}));
+  now = 1'000'000;  // the wall clock stepped back
+  MustAppend(MakeRequest({MakeEvent("a")}));
+  std::vector<Event> events = *log_->Read(1, 10);
+  EXPECT_EQ(events[0].recorded_at_us, 5'000'000);
+  EXPECT_EQ(events[1].recorded_at_us, 5'000'000);
+}
+
+TEST_F(EventLogTest, ExpectedVersionMismatchIsConflictAndWritesNothing) {
+  MustAppend(MakeRequest({MakeEvent("order-1")}));
+  AppendRequest stale = MakeRequest({MakeEvent("order-1"), MakeEvent("other")});
+  stale.expectations = {{"order-1", 0}};
+  Result<AppendResult> result = log_->Append(stale);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kConflict);
+  EXPECT_EQ(result.status().error_code(), "stream_version_conflict");
+  EXPECT_EQ(result.status().field(), "expectations[0].version");
+  EXPECT_EQ(log_->Head().sequence, 1u);
+  EXPECT_EQ(*log_->StreamVersion("other"), 0u);
+
+  stale.expectations = {{"order-1", 1}};
+  EXPECT_EQ(MustAppend(stale).first_sequence, 2u);
+}
+
+TEST_F(EventLogTest, ExpectationOnAStreamTheCommandDoesNotWriteIsChecked) {
+  MustAppend(MakeRequest({MakeEvent("policy")}));
+  AppendRequest request = MakeRequest({MakeEvent("order-1")});
+  request.expectations = {{"policy", 2}};
+  EXPECT_EQ(log_->Append(request).status().error_code(), "stream_version_conflict");
+  request.expectations = {{"policy", 1}};
+  EXPECT_TRUE(log_->Append(request).ok());
+}
+
+TEST_F(EventLogTest, IdempotentRetryReturnsOriginalResult) {
+  AppendRequest request = MakeRequest({MakeEvent("a"), MakeEvent("b")});
+  request.idempotency_key = "retry-1";
+  AppendResult first = MustAppend(request);
+  MustAppend(MakeRequest({MakeEvent("c")}));
+  AppendResult retry = MustAppend(request);
+  EXPECT_TRUE(retry.replayed);
+  EXPECT_FALSE(first.replayed);
+  EXPECT_EQ(retry.first_sequence, first.first_sequence);
+  EXPECT_EQ(retry.last_sequence, first.last_sequence);
+  EXPECT_EQ(log_->Head().sequence, 3u);
+  EXPECT_EQ(log_->Read(1, 10)->at(0).idempotency_key, "retry-1");
+}
+
+TEST_F(EventLogTest, IdempotencyKeyWithDifferentRequestIsRejected) {
+  AppendRequest request = MakeRequest({MakeEvent("a", "x.y", R"({"amount":1})")});
+  request.idempotency_key = "k";
+  MustAppend(request);
+  AppendRequest different = request;
+  different.events[0].payload = R"({"amount":2})";
+  Result<AppendResult> result = log_->Append(different);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kConflict);
+  EXPECT_EQ(result.status().error_code(), "idempotency_key_reused");
+  EXPECT_EQ(result.status().field(), "idempotency_key");
+  EXPECT_EQ(log_->Head().sequence, 1u);
+}
+
+TEST_F(EventLogTest, CallerDigestDefinesTheSameRequest) {
+  AppendRequest request = MakeRequest({MakeEvent("a", "x.y", R"({"price":100})")});
+  request.idempotency_key = "k";
+  request.request_digest = Sha256("POST /orders body");
+  MustAppend(request);
+  request.events[0].payload = R"({"price":120})";  // prices moved; same client request
+  Result<AppendResult> retry = log_->Append(request);
+  ASSERT_TRUE(retry.ok());
+  EXPECT_TRUE(retry->replayed);
+}
+
+TEST_F(EventLogTest, IdempotencyKeySurvivesReopen) {
+  AppendRequest request = MakeRequest({MakeEvent("a")});
+  request.idempotency_key = "durable";
+  MustAppend(request);
+  Reopen();
+  AppendResult retry = MustAppend(request);
+  EXPECT_TRUE(retry.replayed);
+  EXPECT_EQ(retry.first_sequence, 1u);
+  EXPECT_EQ(log_->Head().sequence, 1u);
+}
+
+TEST_F(EventLogTest, SameKeyTwiceInOneGroupWritesOnce) {
+  constexpr int kThreads = 16;
+  AppendRequest request = MakeRequest({MakeEvent("a")});
+  request.idempotency_key = "concurrent";
+  std::vector<std::thread> threads;
+  std::atomic<int> replays{0};
+  std::atomic<int> failures{0};
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      Result<AppendResult> result = log_->Append(request);
+      if (!result.ok()) failures++;
+      else if (result->replayed) replays++;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(replays.load(), kThreads - 1);
+  EXPECT_EQ(log_->Head().sequence, 1u);
+}
+
+TEST_F(EventLogTest, IdempotencyKeysAreKeptThroughRetentionThenDropped) {
+  std::atomic<int64_t> now{1'700'000'000'000'000};
+  LogOptions options;
+  options.clock = [&] { return now.load(); };
+  options.idempotency_retention_days = 7;
+  Reopen(options);
+  AppendRequest request = MakeRequest({MakeEvent("a", "x.y", R"({"v":1})")});
+  request.idempotency_key = "old";
+  MustAppend(request);
+  AppendRequest different = request;
+  different.events[0].payload = R"({"v":2})";
+
+  constexpr int64_t kDay = int64_t{86400} * 1000 * 1000;
+  now += 6 * kDay;
+  ASSERT_TRUE(log_->Compact().ok());
+  EXPECT_EQ(log_->Append(different).status().error_code(), "idempotency_key_reused");
+
+  now += 2 * kDay;
+  ASSERT_TRUE(log_->Compact().ok());
+  Result<AppendResult> after = log_->Append(different);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_FALSE(after->replayed);
+}
+
+TEST_F(EventLogTest, RetentionShorterThanSevenDaysIsRefused) {
+  LogOptions options;
+  options.data_dir = dir_.Sub("other");
+  options.idempotency_retention_days = 6;
+  Result<std::unique_ptr<EventLog>> opened = EventLog::Open(options);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().field(), "log.idempotency_retention_days");
+}
+
+struct InvalidCase {
+  std::string name;
+  AppendRequest request;
+  std::string error_code;
+  std::string field;
+};
+
+TEST_F(EventLogTest, InvalidFieldsAreRejectedWithTheirNameAndNothingIsWritten) {
+  std::vector<InvalidCase> cases;
+  cases.push_back({"no events", MakeRequest({}), "events_missing", "events"});
+  cases.push_back({"no actor", MakeRequest({MakeEvent("a")}, ""), "actor_missing", "actor"});
+  cases.push_back({"upper-case stream", MakeRequest({MakeEvent("ok"), MakeEvent("Bad")}),
+                   "stream_id_invalid", "events[1].stream_id"});
+  cases.push_back({"stream with NUL", MakeRequest({MakeEvent(std::string("a\0b", 3))}),
+                   "stream_id_invalid", "events[0].stream_id"});
+  cases.push_back({"long stream", MakeRequest({MakeEvent(std::string(stream_id_bytes_max + 1, 'a'))}),
+                   "stream_id_too_long", "events[0].stream_id"});
+  cases.push_back({"empty type", MakeRequest({MakeEvent("a", "")}), "event_type_missing",
+                   "events[0].type"});
+  cases.push_back({"payload not JSON", MakeRequest({MakeEvent("a", "x", "{nope")}),
+                   "payload_not_json", "events[0].payload"});
+  cases.push_back({"payload not object", MakeRequest({MakeEvent("a", "x", "[1,2]")}),
+                   "payload_not_object", "events[0].payload"});
+  cases.push_back({"payload not minified", MakeRequest({MakeEvent("a", "x", R"({"a": 1})")}),
+                   "payload_not_minified", "events[0].payload"});
+  cases.push_back({"payload too large",
+                   MakeRequest({MakeEvent("a", "x",
+                                          R"({"a":")" + std::string(payload_bytes_max, 'x') + "\"}")}),
+                   "payload_too_large", "events[0].payload"});
+  cases.push_back({"too many events",
+                   MakeRequest(std::vector<ProposedEvent>(command_events_max + 1, MakeEvent("a"))),
+                   "too_many_events", "events"});
+  AppendRequest bad_key = MakeRequest({MakeEvent("a")});
+  bad_key.idempotency_key = "has space";
+  cases.push_back({"bad key", bad_key, "idempotency_key_invalid", "idempotency_key"});
+  AppendRequest duplicate_expectation = MakeRequest({MakeEvent("a")});
+  duplicate_expectation.expectations = {{"a", 0}, {"a", 1}};
+  cases.push_back({"duplicate expectation", duplicate_expectation, "expectation_duplicate",
+                   "expectations[1].stream_id"});
+
+  for (const InvalidCase& c : cases) {
+    Result<AppendResult> result = log_->Append(c.request);
+    ASSERT_FALSE(result.ok()) << c.name;
+    EXPECT_EQ(result.status().error_code(), c.error_code) << c.name;
+    EXPECT_EQ(result.status().field(), c.field) << c.name;
+    EXPECT_FALSE(result.status().message().empty()) << c.name;
+  }
+  EXPECT_EQ(log_->Head().sequence, 0u);
+}
+
+TEST_F(EventLogTest, ReopenRestoresHeadAndContinuesTheChain) {
+  AppendEvents(10);
+  const ChainHead before = log_->Head();
+  Reopen();
+  EXPECT_EQ(log_->Head().sequence, before.sequence);
+  EXPECT_EQ(log_->Head().hash, before.hash);
+  AppendEvents(5);
+  EXPECT_EQ(*log_->StreamVersion("s-0"), 6u);
+  Result<VerifyReport> report = log_->Verify(1, 0);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(report->events_checked, 15u);
+  EXPECT_EQ(report->verified_head.hash, log_->Head().hash);
+}
+
+TEST_F(EventLogTest, VerifyOfASubrangeIsAnchoredOnThePreviousEvent) {
+  AppendEvents(20);
+  Result<VerifyReport> report = log_->Verify(8, 12);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok);
+  EXPECT_EQ(report->events_checked, 5u);
+  EXPECT_EQ(report->verified_head.sequence, 12u);
+}
+
+TEST_F(EventLogTest, VerifyDetectsAFlippedByte) {
+  AppendEvents(10);
+  log_.reset();
+  {
+    RawDatabase raw(dir_.Sub("log"));
+    std::string value = raw.GetEvent(6);
+    value[value.size() / 2] ^= 0x01;
+    raw.PutEvent(6, value);
+  }
+  VerifyReport report = VerifyAfterReopen();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_sequence, 6u);
+  EXPECT_EQ(report.events_checked, 5u);
+}
+
+TEST_F(EventLogTest, VerifyDetectsARemovedEvent) {
+  AppendEvents(10);
+  log_.reset();
+  { RawDatabase(dir_.Sub("log")).DeleteEvent(4); }
+  VerifyReport report = VerifyAfterReopen();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_sequence, 4u);
+  EXPECT_NE(report.problem.find("missing"), std::string::npos) << report.problem;
+}
+
+TEST_F(EventLogTest, VerifyDetectsARemovedLastEvent) {
+  AppendEvents(10);
+  log_.reset();
+  { RawDatabase(dir_.Sub("log")).DeleteEvent(10); }
+  VerifyReport report = VerifyAfterReopen();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_sequence, 10u);
+}
+
+TEST_F(EventLogTest, VerifyDetectsAReorderedPair) {
+  AppendEvents(10);
+  log_.reset();
+  {
+    RawDatabase raw(dir_.Sub("log"));
+    const std::string third = raw.GetEvent(3);
+    const std::string fourth = raw.GetEvent(4);
+    raw.PutEvent(3, fourth);
+    raw.PutEvent(4, third);
+  }
+  VerifyReport report = VerifyAfterReopen();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_sequence, 3u);
+}
+
+TEST_F(EventLogTest, VerifyDetectsARewrittenEventWithARecomputedHash) {
+  AppendEvents(10);
+  log_.reset();
+  {
+    RawDatabase raw(dir_.Sub("log"));
+    Event event = *DecodeEnvelope(raw.GetEvent(5));
+    event.payload = R"({"i":999})";
+    event.hash = ComputeEventHash(event.previous_hash, EncodeCanonical(event));
+    raw.PutEvent(5, EncodeEnvelope(event));
+  }
+  VerifyReport report = VerifyAfterReopen();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_sequence, 6u);  // event 6 no longer links to event 5
+}
+
+TEST_F(EventLogTest, OpenRefusesALogWhoseTailWasTamperedWith) {
+  AppendEvents(10);
+  log_.reset();
+  {
+    RawDatabase raw(dir_.Sub("log"));
+    std::string value = raw.GetEvent(9);
+    value[30] ^= 0x10;
+    raw.PutEvent(9, value);
+  }
+  LogOptions options;
+  options.data_dir = dir_.Sub("log");
+  Result<std::unique_ptr<EventLog>> opened = EventLog::Open(options);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(opened.status().message().find("9"), std::string::npos);
+}
+
+TEST_F(EventLogTest, ReadOnlyOpenSeesTheLiveLogAndRefusesAppends) {
+  AppendEvents(7);
+  LogOptions options;
+  options.data_dir = dir_.Sub("log");
+  options.read_only = true;
+  Result<std::unique_ptr<EventLog>> reader = EventLog::Open(options);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ((*reader)->Head().sequence, 7u);
+  EXPECT_TRUE((*reader)->Verify(1, 0)->ok);
+  EXPECT_EQ((*reader)->Append(MakeRequest({MakeEvent("a")})).status().error_code(), "log_read_only");
+}
+
+TEST_F(EventLogTest, ReadOnlyOpenOfAMissingDirectoryIsNotFound) {
+  LogOptions options;
+  options.data_dir = dir_.Sub("nothing-here");
+  options.read_only = true;
+  EXPECT_EQ(EventLog::Open(options).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(EventLogTest, WaitForSequenceWakesWhenTheEventIsDurable) {
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    AppendEvents(3);
+  });
+  EXPECT_TRUE(log_->WaitForSequence(3, std::chrono::seconds(10)));
+  writer.join();
+  EXPECT_FALSE(log_->WaitForSequence(4, std::chrono::milliseconds(10)));
+}
+
+TEST_F(EventLogTest, ConcurrentAppendsAreDenseOrderedPerStreamAndVerify) {
+  constexpr int kThreads = 16;
+  constexpr int kAppendsPerThread = 150;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kAppendsPerThread; ++i) {
+        // Half go to a stream shared by all threads, half to the thread's own stream.
+        std::string stream = i % 2 == 0 ? "shared" : "own-" + std::to_string(t);
+        std::string payload = R"({"t":)" + std::to_string(t) + R"(,"i":)" + std::to_string(i) + "}";
+        if (!log_->Append(MakeRequest({MakeEvent(stream, "x.y", payload)})).ok()) failures++;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  ASSERT_EQ(failures.load(), 0);
+  const uint64_t total = kThreads * kAppendsPerThread;
+  EXPECT_EQ(log_->Head().sequence, total);
+
+  std::map<std::string, uint64_t> versions;
+  uint64_t expected = 1;
+  for (uint64_t from = 1; from <= total; from += read_events_max) {
+    for (const Event& event : *log_->Read(from, read_events_max)) {
+      EXPECT_EQ(event.sequence, expected++);
+      EXPECT_EQ(event.stream_version, ++versions[event.stream_id]) << event.stream_id;
+    }
+  }
+  EXPECT_EQ(versions["shared"], total / 2);
+  Result<VerifyReport> report = log_->Verify(1, 0);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+}
+
+TEST_F(EventLogTest, ExactlyOneOfTwoConflictingAppendsWins) {
+  constexpr int kRounds = 50;
+  for (int round = 0; round < kRounds; ++round) {
+    const uint64_t version = *log_->StreamVersion("contested");
+    std::atomic<int> wins{0};
+    std::atomic<int> conflicts{0};
+    auto contender = [&](int who) {
+      AppendRequest request = MakeRequest({MakeEvent("contested", "x.y", R"({"who":)" +
+                                                                          std::to_string(who) + "}")});
+      request.expectations = {{"contested", version}};
+      Result<AppendResult> result = log_->Append(request);
+      if (result.ok()) wins++;
+      else if (result.status().error_code() == "stream_version_conflict") conflicts++;
+    };
+    std::thread first(contender, 1);
+    std::thread second(contender, 2);
+    first.join();
+    second.join();
+    ASSERT_EQ(wins.load(), 1) << "round " << round;
+    ASSERT_EQ(conflicts.load(), 1) << "round " << round;
+  }
+  EXPECT_EQ(*log_->StreamVersion("contested"), uint64_t{kRounds});
+}
+
+}  // namespace
+}  // namespace malpro
