@@ -70,22 +70,31 @@ class Reader {
 
 }  // namespace
 
+EventView ViewOf(const Event& event) {
+  return {event.sequence,     event.stream_id, event.stream_version,    event.type,
+          event.recorded_at_us, event.actor,   event.idempotency_key, event.payload};
+}
+
+void AppendCanonical(const EventView& event, std::string* out) {
+  out->reserve(out->size() + 1 + 8 + 8 + 8 + 2 * 4 + 4 + event.stream_id.size() +
+               event.type.size() + event.actor.size() + event.idempotency_key.size() +
+               event.payload.size() + 2 * hash_bytes);
+  out->push_back(static_cast<char>(envelope_format_version));
+  PutU64(out, event.sequence);
+  PutU64(out, event.stream_version);
+  PutU64(out, static_cast<uint64_t>(event.recorded_at_us));
+  PutBytes16(out, event.stream_id);
+  PutBytes16(out, event.type);
+  PutBytes16(out, event.actor);
+  PutBytes16(out, event.idempotency_key);
+  MALPRO_ASSERT(event.payload.size() <= UINT32_MAX);
+  PutU32(out, static_cast<uint32_t>(event.payload.size()));
+  out->append(event.payload);
+}
+
 std::string EncodeCanonical(const Event& event) {
   std::string out;
-  out.reserve(1 + 8 + 8 + 8 + 2 * 4 + 4 + event.stream_id.size() + event.type.size() +
-              event.actor.size() + event.idempotency_key.size() + event.payload.size() +
-              2 * hash_bytes);
-  out.push_back(static_cast<char>(envelope_format_version));
-  PutU64(&out, event.sequence);
-  PutU64(&out, event.stream_version);
-  PutU64(&out, static_cast<uint64_t>(event.recorded_at_us));
-  PutBytes16(&out, event.stream_id);
-  PutBytes16(&out, event.type);
-  PutBytes16(&out, event.actor);
-  PutBytes16(&out, event.idempotency_key);
-  MALPRO_ASSERT(event.payload.size() <= UINT32_MAX);
-  PutU32(&out, static_cast<uint32_t>(event.payload.size()));
-  out.append(event.payload);
+  AppendCanonical(ViewOf(event), &out);
   return out;
 }
 

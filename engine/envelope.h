@@ -26,8 +26,24 @@ struct Event {
   bool operator==(const Event&) const = default;
 };
 
-// Byte 0 .. end of payload: the canonical bytes that the hash covers.
+// The canonical fields of an event without owning them, for encoding without copies.
+struct EventView {
+  uint64_t sequence = 0;
+  std::string_view stream_id;
+  uint64_t stream_version = 0;
+  std::string_view type;
+  int64_t recorded_at_us = 0;
+  std::string_view actor;
+  std::string_view idempotency_key;
+  std::string_view payload;
+};
+
+EventView ViewOf(const Event& event);
+
+// Byte 0 .. end of payload: the canonical bytes that the hash covers. AppendCanonical adds
+// them to `out` (reserving room for the two hashes that follow in the stored value).
 std::string EncodeCanonical(const Event& event);
+void AppendCanonical(const EventView& event, std::string* out);
 
 // Canonical bytes followed by previous_hash and hash: the stored value.
 std::string EncodeEnvelope(const Event& event);

@@ -1,8 +1,8 @@
 // EventLog: the durable, append-only, hash-chained log of every event, backed by RocksDB.
 //
 // Layout (docs/event-log-format.md): column family "events" maps the 8-byte big-endian
-// sequence to the envelope; "streams" maps a stream id to its current version;
-// "stream_index" maps (stream id, 0x00, version) to the sequence; "idempotency" maps a
+// sequence to the envelope; "stream_index" maps (stream id, 0x00, version) to the sequence,
+// so a stream's current version is its last index key; "idempotency" maps a
 // command's idempotency key to its digest and result; "default" holds the chain head.
 //
 // Threading: every method is safe to call from any thread. Appends are queued to a single
@@ -176,6 +176,7 @@ class EventLog {
   Status StageAppend(PendingAppend& pending, GroupState& group, rocksdb::WriteBatch& batch,
                      AppendResult* result);
   Result<uint64_t> CurrentVersion(const std::string& stream_id, GroupState& group);
+  Result<uint64_t> LastIndexedVersion(std::string_view stream_id) const;
   int64_t Now() const;
 
   const LogOptions options_;

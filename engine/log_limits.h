@@ -36,6 +36,12 @@ inline constexpr size_t group_payload_bytes_max = 32 * 1024 * 1024;
 // Stream versions the writer caches in memory before it starts over.
 inline constexpr size_t stream_cache_entries_max = 1 << 20;
 
+// Memtable size of the index column families (streams, stream_index, idempotency): small
+// enough that their skiplists stay in the CPU cache under random inserts.
+inline constexpr size_t index_write_buffer_bytes = 4 * 1024 * 1024;
+// Hash buckets of an index memtable (one pointer each).
+inline constexpr size_t index_memtable_buckets = 64 * 1024;
+
 // Events one read call returns at most.
 inline constexpr size_t read_events_max = 10000;
 // Events whose chain is re-verified when the log opens (the tail check).

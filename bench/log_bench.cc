@@ -1,0 +1,154 @@
+// Event log benchmarks, each next to its peer measured in the same run:
+//   BM_LogAppend/N        durable appends of one command of N events (~200-byte payloads)
+//   BM_RawRocksDbBatch/N  a raw RocksDB synced WriteBatch of the same N stored envelopes
+//   BM_GroupCommit        T threads each appending single-event commands
+//   BM_VerifyChain        full scan of 1,000,000 events recomputing the hash chain
+// Items per second are events (or commands for BM_GroupCommit). See docs/PERFORMANCE.md.
+#include <benchmark/benchmark.h>
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "engine/event_log.h"
+
+namespace malpro {
+namespace {
+
+// A realistic order payload of about 200 bytes, minified.
+const std::string kPayload =
+    R"({"buyer_nip":"198507122010011003","merchant":"umkm-0042","lines":[{"product":"beras-5kg",)"
+    R"("quantity":2,"unit_price":"68000.00"},{"product":"telur-1kg","quantity":1,"unit_price":)"
+    R"("29000.00"}],"total":"165000.00","payment":"COD"})";
+
+std::string FreshDirectory(const std::string& name) {
+  const char* base = std::getenv("MALPRO_BENCH_DIR");
+  std::string path = std::string(base ? base : "/tmp") + "/malpro-bench-" + name;
+  std::filesystem::remove_all(path);
+  return path;
+}
+
+std::unique_ptr<EventLog> OpenLog(const std::string& path, bool sync = true) {
+  LogOptions options;
+  options.data_dir = path;
+  options.sync = sync;
+  Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
+  MALPRO_ASSERT(log.ok());
+  return std::move(log).value();
+}
+
+AppendRequest BatchRequest(size_t events, uint64_t* counter) {
+  AppendRequest request;
+  request.actor = "bench:append";
+  for (size_t i = 0; i < events; ++i) {
+    request.events.push_back({"order-" + std::to_string((*counter)++ % 4096), "order.placed", kPayload});
+  }
+  return request;
+}
+
+void BM_LogAppend(benchmark::State& state) {
+  const size_t batch = static_cast<size_t>(state.range(0));
+  const std::string path = FreshDirectory("append");
+  std::unique_ptr<EventLog> log = OpenLog(path);
+  uint64_t counter = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    AppendRequest request = BatchRequest(batch, &counter);
+    state.ResumeTiming();
+    Result<AppendResult> result = log->Append(std::move(request));
+    MALPRO_ASSERT(result.ok());
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+  state.SetBytesProcessed(state.iterations() * batch * kPayload.size());
+  log.reset();
+  std::filesystem::remove_all(path);
+}
+BENCHMARK(BM_LogAppend)->Arg(1)->Arg(10)->Arg(100)->Arg(1000)->UseRealTime();
+
+// The peer: the stored envelopes of the same events, written by RocksDB alone, synced.
+void BM_RawRocksDbBatch(benchmark::State& state) {
+  const size_t batch = static_cast<size_t>(state.range(0));
+  const std::string path = FreshDirectory("raw");
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.write_buffer_size = LogOptions().write_buffer_bytes;
+  rocksdb::DB* raw = nullptr;
+  MALPRO_ASSERT(rocksdb::DB::Open(options, path, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  uint64_t sequence = 0;
+  Event event;
+  event.type = "order.placed";
+  event.actor = "bench:append";
+  event.payload = kPayload;
+  for (auto _ : state) {
+    state.PauseTiming();
+    rocksdb::WriteBatch write_batch;
+    for (size_t i = 0; i < batch; ++i) {
+      event.sequence = ++sequence;
+      event.stream_id = "order-" + std::to_string(sequence % 4096);
+      write_batch.Put(SequenceKey(sequence), EncodeEnvelope(event));
+    }
+    state.ResumeTiming();
+    MALPRO_ASSERT(db->Write(write_options, &write_batch).ok());
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+  state.SetBytesProcessed(state.iterations() * batch * kPayload.size());
+  db.reset();
+  std::filesystem::remove_all(path);
+}
+BENCHMARK(BM_RawRocksDbBatch)->Arg(1)->Arg(10)->Arg(100)->Arg(1000)->UseRealTime();
+
+std::unique_ptr<EventLog> shared_log;
+std::atomic<uint64_t> shared_counter{0};
+
+void BM_GroupCommit(benchmark::State& state) {
+  if (state.thread_index() == 0) {
+    shared_log = OpenLog(FreshDirectory("group"));
+  }
+  for (auto _ : state) {  // every thread waits here until thread 0 has opened the log
+    AppendRequest request;
+    request.actor = "bench:group";
+    request.events.push_back(
+        {"order-" + std::to_string(shared_counter++ % 65536), "order.placed", kPayload});
+    Result<AppendResult> result = shared_log->Append(std::move(request));
+    MALPRO_ASSERT(result.ok());
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (state.thread_index() == 0) {
+    shared_log.reset();
+    std::filesystem::remove_all(FreshDirectory("group"));
+  }
+}
+BENCHMARK(BM_GroupCommit)->Threads(1)->Threads(8)->Threads(64)->UseRealTime();
+
+constexpr uint64_t kVerifyEvents = 1'000'000;
+
+void BM_VerifyChain(benchmark::State& state) {
+  const std::string path = FreshDirectory("verify");
+  {
+    std::unique_ptr<EventLog> writer = OpenLog(path, /*sync=*/false);
+    uint64_t counter = 0;
+    while (writer->Head().sequence < kVerifyEvents) {
+      MALPRO_ASSERT(writer->Append(BatchRequest(1000, &counter)).ok());
+    }
+  }
+  std::unique_ptr<EventLog> log = OpenLog(path);
+  for (auto _ : state) {
+    Result<VerifyReport> report = log->Verify(1, 0);
+    MALPRO_ASSERT(report.ok() && report->ok && report->events_checked == kVerifyEvents);
+  }
+  state.SetItemsProcessed(state.iterations() * kVerifyEvents);
+  log.reset();
+  std::filesystem::remove_all(path);
+}
+BENCHMARK(BM_VerifyChain)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+}  // namespace malpro
+
+BENCHMARK_MAIN();
