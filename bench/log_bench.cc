@@ -1,6 +1,7 @@
 // Event log benchmarks, each next to its peer measured in the same run:
 //   BM_LogAppend/N        durable appends of one command of N events (~200-byte payloads)
 //   BM_RawRocksDbBatch/N  a raw RocksDB synced WriteBatch of the same N stored envelopes
+//   BM_RawRocksDbBatchWithIndex/N  the same, plus the index entries and head the log writes
 //   BM_GroupCommit        T threads each appending single-event commands
 //   BM_VerifyChain        full scan of 1,000,000 events recomputing the hash chain
 // Items per second are events (or commands for BM_GroupCommit). See docs/PERFORMANCE.md.
@@ -68,8 +69,10 @@ void BM_LogAppend(benchmark::State& state) {
 }
 BENCHMARK(BM_LogAppend)->Arg(1)->Arg(10)->Arg(100)->Arg(1000)->UseRealTime();
 
-// The peer: the stored envelopes of the same events, written by RocksDB alone, synced.
-void BM_RawRocksDbBatch(benchmark::State& state) {
+// The peers: the same events written by RocksDB alone in one synced WriteBatch. With
+// `with_index` false, only the stored envelopes; with it true, every record the log writes
+// (envelope, stream index entry, chain head), the index in a second, unsynced batch.
+void RawRocksDbBatch(benchmark::State& state, bool with_index) {
   const size_t batch = static_cast<size_t>(state.range(0));
   const std::string path = FreshDirectory("raw");
   rocksdb::Options options;
@@ -88,20 +91,29 @@ void BM_RawRocksDbBatch(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     rocksdb::WriteBatch write_batch;
+    rocksdb::WriteBatch index_batch;
     for (size_t i = 0; i < batch; ++i) {
       event.sequence = ++sequence;
       event.stream_id = "order-" + std::to_string(sequence % 4096);
       write_batch.Put(SequenceKey(sequence), EncodeEnvelope(event));
+      if (with_index) {
+        index_batch.Put(event.stream_id + '\0' + SequenceKey(sequence), SequenceKey(sequence));
+      }
     }
+    if (with_index) write_batch.Put("chain_head", std::string(40, 'h'));
     state.ResumeTiming();
     MALPRO_ASSERT(db->Write(write_options, &write_batch).ok());
+    if (with_index) MALPRO_ASSERT(db->Write(rocksdb::WriteOptions(), &index_batch).ok());
   }
   state.SetItemsProcessed(state.iterations() * batch);
   state.SetBytesProcessed(state.iterations() * batch * kPayload.size());
   db.reset();
   std::filesystem::remove_all(path);
 }
+void BM_RawRocksDbBatch(benchmark::State& state) { RawRocksDbBatch(state, false); }
+void BM_RawRocksDbBatchWithIndex(benchmark::State& state) { RawRocksDbBatch(state, true); }
 BENCHMARK(BM_RawRocksDbBatch)->Arg(1)->Arg(10)->Arg(100)->Arg(1000)->UseRealTime();
+BENCHMARK(BM_RawRocksDbBatchWithIndex)->Arg(1)->Arg(10)->Arg(100)->Arg(1000)->UseRealTime();
 
 std::unique_ptr<EventLog> shared_log;
 std::atomic<uint64_t> shared_counter{0};

@@ -24,6 +24,7 @@ constexpr char kEventsColumn[] = "events";
 constexpr char kStreamIndexColumn[] = "stream_index";
 constexpr char kIdempotencyColumn[] = "idempotency";
 constexpr char kHeadKey[] = "chain_head";
+constexpr char kIndexHeadKey[] = "index_head";
 constexpr uint8_t kIdempotencyRecordVersion = 1;
 constexpr size_t kIdempotencyRecordBytes = 1 + hash_bytes + 8 + 4 + 8;
 constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000 * 1000;
@@ -261,6 +262,7 @@ struct EventLog::GroupState {
   int64_t recorded_at_us = 0;
   std::unordered_map<std::string, uint64_t> stream_versions;
   std::unordered_map<std::string, IdempotencyRecord> idempotency;
+  rocksdb::WriteBatch* index_batch = nullptr;  // the stream index entries, for the indexer
 };
 
 EventLog::EventLog(LogOptions options) : options_(std::move(options)) {}
@@ -295,7 +297,11 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(LogOptions options) {
   MALPRO_RETURN_IF_ERROR(log->OpenDatabase());
   MALPRO_RETURN_IF_ERROR(log->LoadHead());
   if (log->options_.check_on_open) MALPRO_RETURN_IF_ERROR(log->CheckTail());
-  if (!log->options_.read_only) log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
+  if (!log->options_.read_only) {
+    MALPRO_RETURN_IF_ERROR(log->CatchUpIndex());
+    log->indexer_ = std::thread([raw = log.get()] { raw->IndexerLoop(); });
+    log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
+  }
   return log;
 }
 
@@ -320,6 +326,7 @@ Status EventLog::OpenDatabase() {
   // CPU cache, which makes each insert several times cheaper than in a large one.
   rocksdb::ColumnFamilyOptions index_options = column_options;
   index_options.write_buffer_size = index_write_buffer_bytes;
+  index_options.compression = rocksdb::kNoCompression;  // small keys and values; saves flush CPU
   index_options.prefix_extractor = std::make_shared<StreamIdPrefix>();
   index_options.memtable_factory.reset(
       rocksdb::NewHashSkipListRepFactory(index_memtable_buckets));
@@ -414,6 +421,12 @@ EventLog::~EventLog() {
   queue_not_empty_.notify_all();
   queue_not_full_.notify_all();
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard lock(index_mutex_);
+    index_stopping_ = true;  // after the writer: the indexer drains what the writer queued
+  }
+  index_work_ready_.notify_all();
+  if (indexer_.joinable()) indexer_.join();
   if (db_) {
     for (rocksdb::ColumnFamilyHandle* handle : columns_->all) {
       db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
@@ -481,6 +494,8 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
   }
   state.recorded_at_us = std::max(Now(), last_recorded_at_us_);
   rocksdb::WriteBatch batch;
+  auto index_batch = std::make_unique<rocksdb::WriteBatch>();
+  state.index_batch = index_batch.get();
   std::vector<std::pair<PendingAppend*, AppendResult>> staged;
   staged.reserve(group.size());
   for (auto& pending : group) {
@@ -512,8 +527,10 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
     return;
   }
   last_recorded_at_us_ = state.recorded_at_us;
+  QueueIndexWork(std::move(index_batch), state.head.sequence);
   if (stream_versions_.size() + state.stream_versions.size() > stream_cache_entries_max) {
-    stream_versions_.clear();
+    // A cache miss reads the index, so the index must hold everything before forgetting.
+    if (WaitForIndex(state.head.sequence).ok()) stream_versions_.clear();
   }
   for (auto& [stream_id, version] : state.stream_versions) stream_versions_[stream_id] = version;
   {
@@ -593,8 +610,8 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, rocksdb:
     value.append(HashView(hash));
     const std::string sequence_key = SequenceKey(event.sequence);
     batch.Put(columns_->events, sequence_key, value);
-    batch.Put(columns_->stream_index, StreamIndexKey(event.stream_id, event.stream_version),
-              sequence_key);
+    group.index_batch->Put(columns_->stream_index,
+                           StreamIndexKey(event.stream_id, event.stream_version), sequence_key);
     group.stream_versions[proposed.stream_id] = event.stream_version;
     group.head = {event.sequence, hash};
   }
@@ -646,6 +663,7 @@ Result<std::vector<Event>> EventLog::ReadStream(std::string_view stream_id, uint
   MALPRO_RETURN_IF_ERROR(
       CheckIdentifier(stream_id, stream_id_bytes_max, false, "stream_id", "stream_id"));
   limit = std::min(limit, read_events_max);
+  MALPRO_RETURN_IF_ERROR(WaitForIndex(Head().sequence));
   std::string prefix(stream_id);
   prefix.push_back('\0');
   std::vector<Event> events;
@@ -669,7 +687,84 @@ Result<std::vector<Event>> EventLog::ReadStream(std::string_view stream_id, uint
 Result<uint64_t> EventLog::StreamVersion(std::string_view stream_id) const {
   MALPRO_RETURN_IF_ERROR(
       CheckIdentifier(stream_id, stream_id_bytes_max, false, "stream_id", "stream_id"));
+  MALPRO_RETURN_IF_ERROR(WaitForIndex(Head().sequence));
   return LastIndexedVersion(stream_id);
+}
+
+Status EventLog::CatchUpIndex() {
+  std::string value;
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), columns_->head, kIndexHeadKey, &value);
+  if (!status.IsNotFound()) MALPRO_RETURN_IF_ERROR(FromRocks(status, "read index head"));
+  uint64_t indexed = status.ok() ? DecodeU64(value) : 0;
+  rocksdb::WriteBatch batch;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), columns_->events));
+  for (it->Seek(SequenceKey(indexed + 1)); it->Valid(); it->Next()) {
+    Result<Event> event = DecodeEnvelope(std::string_view(it->value().data(), it->value().size()));
+    if (!event.ok()) return event.status();
+    batch.Put(columns_->stream_index, StreamIndexKey(event->stream_id, event->stream_version),
+              it->key());
+    indexed = event->sequence;
+    if (batch.Count() >= index_catch_up_batch_events) {
+      batch.Put(columns_->head, kIndexHeadKey, EncodeU64(indexed));
+      MALPRO_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "index"));
+      batch.Clear();
+    }
+  }
+  MALPRO_RETURN_IF_ERROR(FromRocks(it->status(), "read log for the index"));
+  if (batch.Count() > 0) {
+    batch.Put(columns_->head, kIndexHeadKey, EncodeU64(indexed));
+    MALPRO_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "index"));
+  }
+  std::lock_guard lock(index_mutex_);
+  indexed_sequence_ = indexed;
+  return Status::Ok();
+}
+
+void EventLog::QueueIndexWork(std::unique_ptr<rocksdb::WriteBatch> batch, uint64_t last_sequence) {
+  {
+    std::unique_lock lock(index_mutex_);
+    index_queue_not_full_.wait(lock, [&] {
+      return index_queue_.size() < index_queue_groups_max || !index_failed_.ok();
+    });
+    if (!index_failed_.ok()) return;
+    index_queue_.push_back({std::move(batch), last_sequence});
+  }
+  index_work_ready_.notify_one();
+}
+
+void EventLog::IndexerLoop() {
+  while (true) {
+    IndexWork work;
+    {
+      std::unique_lock lock(index_mutex_);
+      index_work_ready_.wait(lock, [&] { return index_stopping_ || !index_queue_.empty(); });
+      if (index_queue_.empty()) return;  // stopping and drained
+      work = std::move(index_queue_.front());
+      index_queue_.pop_front();
+    }
+    index_queue_not_full_.notify_one();
+    // Not synced: the index is rebuilt from the durable log after a crash.
+    work.batch->Put(columns_->head, kIndexHeadKey, EncodeU64(work.last_sequence));
+    Status status = FromRocks(db_->Write(rocksdb::WriteOptions(), work.batch.get()), "index");
+    {
+      std::lock_guard lock(index_mutex_);
+      if (status.ok()) {
+        indexed_sequence_ = work.last_sequence;
+      } else {
+        index_failed_ = status;
+      }
+    }
+    index_advanced_.notify_all();
+    index_queue_not_full_.notify_all();
+    if (!status.ok()) return;
+  }
+}
+
+Status EventLog::WaitForIndex(uint64_t sequence) const {
+  if (options_.read_only) return Status::Ok();  // a read-only open indexes nothing
+  std::unique_lock lock(index_mutex_);
+  index_advanced_.wait(lock, [&] { return indexed_sequence_ >= sequence || !index_failed_.ok(); });
+  return index_failed_;
 }
 
 Result<uint64_t> EventLog::LastIndexedVersion(std::string_view stream_id) const {

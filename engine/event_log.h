@@ -7,7 +7,10 @@
 //
 // Threading: every method is safe to call from any thread. Appends are queued to a single
 // writer thread that checks them in order and combines concurrent ones into one synced
-// RocksDB write (group commit). Append returns only after that write is synced.
+// RocksDB write (group commit) of the envelopes and the chain head. Append returns only after
+// that write is synced. The stream index is derived data: an indexer thread applies each
+// group's index entries right behind the writer, with its own checkpoint, and catches up from
+// the log on open. Stream reads wait until the index has reached the head they started at.
 #pragma once
 
 #include <chrono>
@@ -178,6 +181,10 @@ class EventLog {
   Result<uint64_t> CurrentVersion(const std::string& stream_id, GroupState& group);
   Result<uint64_t> LastIndexedVersion(std::string_view stream_id) const;
   int64_t Now() const;
+  Status CatchUpIndex();
+  void IndexerLoop();
+  void QueueIndexWork(std::unique_ptr<rocksdb::WriteBatch> batch, uint64_t last_sequence);
+  Status WaitForIndex(uint64_t sequence) const;
 
   const LogOptions options_;
   std::unique_ptr<rocksdb::CompactionFilter> retention_filter_;  // outlives db_
@@ -197,11 +204,26 @@ class EventLog {
   mutable std::condition_variable head_advanced_;
   ChainHead head_;
 
+  // Stream index work from the writer to the indexer, and the indexer's progress.
+  struct IndexWork {
+    std::unique_ptr<rocksdb::WriteBatch> batch;
+    uint64_t last_sequence = 0;
+  };
+  mutable std::mutex index_mutex_;
+  std::condition_variable index_work_ready_;
+  std::condition_variable index_queue_not_full_;
+  mutable std::condition_variable index_advanced_;
+  std::deque<IndexWork> index_queue_;
+  uint64_t indexed_sequence_ = 0;
+  bool index_stopping_ = false;
+  Status index_failed_;
+
   // Owned by the writer thread.
   int64_t last_recorded_at_us_ = 0;
   std::unordered_map<std::string, uint64_t> stream_versions_;
 
   std::thread writer_;
+  std::thread indexer_;
 };
 
 }  // namespace malpro

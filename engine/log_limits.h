@@ -33,6 +33,10 @@ inline constexpr size_t append_queue_commands_max = 8192;
 inline constexpr size_t group_commands_max = 2048;
 // Payload bytes combined into one synced write; one full command always fits.
 inline constexpr size_t group_payload_bytes_max = 32 * 1024 * 1024;
+// Groups whose stream index entries wait for the indexer; the writer blocks beyond this.
+inline constexpr size_t index_queue_groups_max = 64;
+// Events per write batch when the indexer catches up on open.
+inline constexpr size_t index_catch_up_batch_events = 10000;
 // Stream versions the writer caches in memory before it starts over.
 inline constexpr size_t stream_cache_entries_max = 1 << 20;
 
