@@ -23,6 +23,7 @@ namespace {
 constexpr char kEventsColumn[] = "events";
 constexpr char kStreamIndexColumn[] = "stream_index";
 constexpr char kIdempotencyColumn[] = "idempotency";
+constexpr char kBlobsColumn[] = "blobs";
 constexpr char kHeadKey[] = "chain_head";
 constexpr char kIndexHeadKey[] = "index_head";
 constexpr uint8_t kIdempotencyRecordVersion = 1;
@@ -246,6 +247,7 @@ struct EventLog::Columns {
   rocksdb::ColumnFamilyHandle* events = nullptr;
   rocksdb::ColumnFamilyHandle* stream_index = nullptr;
   rocksdb::ColumnFamilyHandle* idempotency = nullptr;
+  rocksdb::ColumnFamilyHandle* blobs = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> all;
 };
 
@@ -268,7 +270,8 @@ struct EventLog::GroupState {
 EventLog::EventLog(LogOptions options) : options_(std::move(options)) {}
 
 std::vector<std::string> EventLog::ColumnFamilyNames() {
-  return {rocksdb::kDefaultColumnFamilyName, kEventsColumn, kStreamIndexColumn, kIdempotencyColumn};
+  return {rocksdb::kDefaultColumnFamilyName, kEventsColumn, kStreamIndexColumn, kIdempotencyColumn,
+          kBlobsColumn};
 }
 
 Hash EventLog::DefaultRequestDigest(const AppendRequest& request) {
@@ -337,8 +340,10 @@ Status EventLog::OpenDatabase() {
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : ColumnFamilyNames()) {
+    const bool plain = name == kEventsColumn || name == kBlobsColumn ||
+                       name == rocksdb::kDefaultColumnFamilyName;
     descriptors.emplace_back(name, name == kIdempotencyColumn ? idempotency_options
-                                   : name == kEventsColumn    ? column_options
+                                   : plain                    ? column_options
                                                               : index_options);
   }
   if (!options_.read_only) {
@@ -361,6 +366,7 @@ Status EventLog::OpenDatabase() {
   columns_->events = columns_->all[1];
   columns_->stream_index = columns_->all[2];
   columns_->idempotency = columns_->all[3];
+  columns_->blobs = columns_->all[4];
   return Status::Ok();
 }
 
@@ -597,6 +603,7 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, rocksdb:
   }
   // From here on nothing can fail: the command is staged whole.
   result->first_sequence = group.head.sequence + 1;
+  result->first_stream_version = 0;
   for (const ProposedEvent& proposed : request.events) {
     Result<uint64_t> current = CurrentVersion(proposed.stream_id, group);
     if (!current.ok()) return current.status();  // only before the first Put of this command
@@ -613,6 +620,7 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, rocksdb:
     group.index_batch->Put(columns_->stream_index,
                            StreamIndexKey(event.stream_id, event.stream_version), sequence_key);
     group.stream_versions[proposed.stream_id] = event.stream_version;
+    if (result->first_stream_version == 0) result->first_stream_version = event.stream_version;
     group.head = {event.sequence, hash};
   }
   result->last_sequence = group.head.sequence;
@@ -623,6 +631,46 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, rocksdb:
     group.idempotency[request.idempotency_key] = record;
   }
   return Status::Ok();
+}
+
+Result<std::optional<IdempotencyEntry>> EventLog::LookupIdempotency(std::string_view key) const {
+  std::string value;
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), columns_->idempotency, key, &value);
+  if (status.IsNotFound()) return std::optional<IdempotencyEntry>();
+  MALPRO_RETURN_IF_ERROR(FromRocks(status, "read idempotency key"));
+  std::optional<IdempotencyRecord> record = DecodeIdempotencyRecord(value);
+  if (!record) return Status::Corruption("idempotency record has a bad format");
+  return std::optional<IdempotencyEntry>(IdempotencyEntry{
+      record->request_digest, record->first_sequence,
+      record->first_sequence + record->event_count - 1});
+}
+
+Result<Hash> EventLog::PutBlob(std::string_view bytes) {
+  if (options_.read_only) return Status::Unavailable("log_read_only", "the log was opened read-only");
+  if (bytes.size() > blob_bytes_max) {
+    return Status::LimitExceeded("blob_too_large", "blob",
+                                 "a stored file is at most " + std::to_string(blob_bytes_max) +
+                                     " bytes");
+  }
+  const Hash hash = Sha256(bytes);
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync;
+  MALPRO_RETURN_IF_ERROR(FromRocks(
+      db_->Put(write_options, columns_->blobs, rocksdb::Slice(HashView(hash).data(), hash_bytes),
+               rocksdb::Slice(bytes.data(), bytes.size())),
+      "store blob"));
+  return hash;
+}
+
+Result<std::string> EventLog::GetBlob(const Hash& hash) const {
+  std::string value;
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), columns_->blobs,
+                                    rocksdb::Slice(HashView(hash).data(), hash_bytes), &value);
+  if (status.IsNotFound()) {
+    return Status::NotFound("blob_not_found", "sha256", "no stored file has that SHA-256");
+  }
+  MALPRO_RETURN_IF_ERROR(FromRocks(status, "read blob"));
+  return value;
 }
 
 Status EventLog::Compact() {

@@ -1,7 +1,7 @@
 // EventLog: the durable, append-only, hash-chained log of every event, backed by RocksDB.
 //
 // Layout (docs/event-log-format.md): column family "events" maps the 8-byte big-endian
-// sequence to the envelope; "stream_index" maps (stream id, 0x00, version) to the sequence,
+// sequence to the envelope; "blobs" maps a SHA-256 to the bytes it hashes; "stream_index" maps (stream id, 0x00, version) to the sequence,
 // so a stream's current version is its last index key; "idempotency" maps a
 // command's idempotency key to its digest and result; "default" holds the chain head.
 //
@@ -93,9 +93,18 @@ struct AppendRequest {
 struct AppendResult {
   uint64_t first_sequence = 0;
   uint64_t last_sequence = 0;
+  // The stream version given to the first event; 0 when replayed (read the event instead).
+  uint64_t first_stream_version = 0;
   // True when the idempotency key matched an earlier identical request: nothing was written
   // and the sequences are the original ones.
   bool replayed = false;
+};
+
+// What an idempotency key was used for.
+struct IdempotencyEntry {
+  Hash request_digest{};
+  uint64_t first_sequence = 0;
+  uint64_t last_sequence = 0;
 };
 
 struct ChainHead {
@@ -153,6 +162,16 @@ class EventLog {
   // `progress`, when set, is called with the sequence reached every 65,536 events.
   Result<VerifyReport> Verify(uint64_t from, uint64_t to,
                               const std::function<void(uint64_t)>& progress = {}) const;
+
+  // The durable record of an idempotency key, if it was used (and not yet expired).
+  Result<std::optional<IdempotencyEntry>> LookupIdempotency(std::string_view key) const;
+
+  // Content-addressed storage beside the log, for files that events refer to by hash (photos
+  // of receipts). Stores `bytes` under their SHA-256, synced; storing the same bytes twice is
+  // harmless. LimitExceeded beyond blob_bytes_max.
+  Result<Hash> PutBlob(std::string_view bytes);
+  // NotFound when no blob has that hash.
+  Result<std::string> GetBlob(const Hash& hash) const;
 
   // Compacts every column family; this is when expired idempotency keys are dropped. RocksDB
   // also compacts on its own; operators rarely need to call this.

@@ -20,6 +20,8 @@ inline constexpr size_t actor_bytes_max = 128;
 inline constexpr size_t idempotency_key_bytes_max = 128;
 // Payloads are facts, not files: photos and statements are stored content-addressed outside.
 inline constexpr size_t payload_bytes_max = 64 * 1024;
+// Blobs (receipt photos) stored beside the log.
+inline constexpr size_t blob_bytes_max = 8 * 1024 * 1024;
 // One command writes at most this many events (a settlement batch is the largest command).
 inline constexpr size_t command_events_max = 1000;
 // ...and at most this many streams it checks or writes.

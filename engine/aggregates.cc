@@ -1,0 +1,323 @@
+#include "engine/aggregates.h"
+
+#include <simdjson.h>
+
+#include "engine/domain_events.h"
+#include "engine/json.h"
+
+namespace malpro {
+namespace {
+
+namespace types = event_types;
+
+// Payloads were written by this program; a payload that does not parse is corruption.
+Status PayloadCorrupt(const Event& event, const Status& cause) {
+  return Status::Corruption("event " + std::to_string(event.sequence) + " (" + event.type +
+                            "): " + cause.message());
+}
+
+simdjson::dom::parser& ThreadParser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+// Reads fields of one payload, remembering the first failure.
+class PayloadReader {
+ public:
+  explicit PayloadReader(const Event& event)
+      : event_(event), object_(ParseJsonObject(ThreadParser(), event.payload, "payload")) {
+    if (!object_.ok()) status_ = object_.status();
+  }
+
+  std::string Text(std::string_view key) {
+    if (!status_.ok()) return {};
+    Result<std::string> value = object_->String(key);
+    if (!value.ok()) status_ = value.status();
+    return value.ok() ? std::move(value).value() : std::string();
+  }
+  std::string OptionalText(std::string_view key) {
+    if (!status_.ok() || !object_->Has(key)) return {};
+    return Text(key);
+  }
+  int64_t Integer(std::string_view key) {
+    if (!status_.ok()) return 0;
+    Result<int64_t> value = object_->Int(key);
+    if (!value.ok()) status_ = value.status();
+    return value.ok() ? *value : 0;
+  }
+  Money Amount(std::string_view key) {
+    std::string text = Text(key);
+    if (!status_.ok()) return {};
+    Result<Money> value = ParseAmount(text, key);
+    if (!value.ok()) status_ = value.status();
+    return value.ok() ? *value : Money();
+  }
+  CivilDate Date(std::string_view key) {
+    std::string text = Text(key);
+    if (!status_.ok()) return {};
+    Result<CivilDate> value = ParseIsoDate(text, key);
+    if (!value.ok()) status_ = value.status();
+    return value.ok() ? *value : CivilDate();
+  }
+  Result<simdjson::dom::array> Array(std::string_view key) { return object_->Array(key); }
+
+  Status Finish() const { return status_.ok() ? Status::Ok() : PayloadCorrupt(event_, status_); }
+
+ private:
+  const Event& event_;
+  Result<JsonObject> object_;
+  Status status_;
+};
+
+Status UnknownType(const Event& event) {
+  return Status::Corruption("event " + std::to_string(event.sequence) + ": type " + event.type +
+                            " does not belong in stream " + event.stream_id);
+}
+
+Result<OrderLine> ParseOrderLine(simdjson::dom::element element) {
+  simdjson::dom::object object;
+  if (element.get(object) != simdjson::SUCCESS) return Status::Corruption("a line is not an object");
+  JsonObject json(object);
+  Result<std::string> product_id = json.String("product_id");
+  Result<std::string> name = json.String("name");
+  Result<std::string> unit = json.String("unit");
+  Result<int64_t> quantity = json.Int("quantity");
+  Result<std::string> unit_price = json.String("unit_price");
+  Result<std::string> line_total = json.String("line_total");
+  for (const Status& status : {product_id.status(), name.status(), unit.status(),
+                               quantity.status(), unit_price.status(), line_total.status()}) {
+    if (!status.ok()) return status;
+  }
+  Result<Money> price = ParseAmount(*unit_price, "unit_price");
+  Result<Money> total = ParseAmount(*line_total, "line_total");
+  if (!price.ok()) return price.status();
+  if (!total.ok()) return total.status();
+  return OrderLine{*product_id, *name, *unit, *quantity, *price, *total};
+}
+
+// The rule in force on `date`: the latest effective_from not after it; among rules with the
+// same effective_from, the one set last.
+template <typename Rule>
+const Rule* RuleOn(const std::vector<Rule>& rules, CivilDate date, auto&& matches) {
+  const Rule* found = nullptr;
+  for (const Rule& rule : rules) {
+    if (rule.effective_from <= date && matches(rule) &&
+        (found == nullptr || !(rule.effective_from < found->effective_from))) {
+      found = &rule;
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+std::string AsnStream(std::string_view nip) { return "asn-" + std::string(nip); }
+std::string UmkmStream(std::string_view umkm_id) { return "umkm-" + std::string(umkm_id); }
+std::string OrderStream(std::string_view order_id) { return "order-" + std::string(order_id); }
+std::string ReceiptStream(std::string_view receipt_id) {
+  return "receipt-" + std::string(receipt_id);
+}
+std::string PhotoStream(std::string_view photo_sha256_hex) {
+  return "photo-" + std::string(photo_sha256_hex);
+}
+
+std::string_view UmkmStatusName(UmkmStatus status) {
+  switch (status) {
+    case UmkmStatus::kRegistered: return "registered";
+    case UmkmStatus::kVerified: return "verified";
+    case UmkmStatus::kSuspended: return "suspended";
+  }
+  return "unknown";
+}
+
+std::string_view OrderStatusName(OrderStatus status) {
+  switch (status) {
+    case OrderStatus::kPlaced: return "placed";
+    case OrderStatus::kAccepted: return "accepted";
+    case OrderStatus::kDelivered: return "delivered";
+    case OrderStatus::kCancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+std::string_view ReceiptStatusName(ReceiptStatus status) {
+  switch (status) {
+    case ReceiptStatus::kSubmitted: return "submitted";
+    case ReceiptStatus::kApproved: return "approved";
+    case ReceiptStatus::kRejected: return "rejected";
+  }
+  return "unknown";
+}
+
+Status AsnState::Apply(const Event& event) {
+  PayloadReader payload(event);
+  if (event.type == types::asn_registered) {
+    nip = payload.Text("nip");
+    name = payload.Text("name");
+    agency = payload.Text("agency");
+    rank_class = payload.Text("rank_class");
+    kecamatan = payload.Text("kecamatan");
+    kelurahan = payload.Text("kelurahan");
+    active = true;
+  } else if (event.type == types::asn_rank_changed) {
+    rank_class = payload.Text("rank_class");
+  } else if (event.type == types::asn_deactivated) {
+    active = false;
+  } else {
+    return UnknownType(event);
+  }
+  version = event.stream_version;
+  return payload.Finish();
+}
+
+Status UmkmState::Apply(const Event& event) {
+  PayloadReader payload(event);
+  if (event.type == types::umkm_registered) {
+    umkm_id = payload.Text("umkm_id");
+    name = payload.Text("name");
+    nib = payload.OptionalText("nib");
+    category = payload.Text("category");
+    kecamatan = payload.Text("kecamatan");
+    kelurahan = payload.Text("kelurahan");
+    sponsor = payload.Text("sponsor");
+    settlement_account = payload.Text("settlement_account");
+    qris_criteria = payload.Text("qris_criteria");
+    status = UmkmStatus::kRegistered;
+  } else if (event.type == types::umkm_verified) {
+    status = UmkmStatus::kVerified;
+  } else if (event.type == types::umkm_suspended) {
+    status = UmkmStatus::kSuspended;
+  } else if (event.type == types::product_listed) {
+    Product product;
+    product.product_id = payload.Text("product_id");
+    product.name = payload.Text("name");
+    product.unit = payload.Text("unit");
+    product.price = payload.Amount("price");
+    product.listed = true;
+    products[product.product_id] = product;
+  } else if (event.type == types::product_repriced) {
+    products[payload.Text("product_id")].price = payload.Amount("price");
+  } else if (event.type == types::product_delisted) {
+    products[payload.Text("product_id")].listed = false;
+  } else {
+    return UnknownType(event);
+  }
+  version = event.stream_version;
+  return payload.Finish();
+}
+
+Status OrderState::Apply(const Event& event) {
+  PayloadReader payload(event);
+  if (event.type == types::order_placed) {
+    order_id = payload.Text("order_id");
+    buyer_nip = payload.Text("buyer_nip");
+    umkm_id = payload.Text("umkm_id");
+    total = payload.Amount("total");
+    payment_method = payload.Text("payment_method");
+    placed_at_us = event.recorded_at_us;
+    Result<simdjson::dom::array> array = payload.Array("lines");
+    if (!array.ok()) return PayloadCorrupt(event, array.status());
+    for (simdjson::dom::element element : *array) {
+      Result<OrderLine> line = ParseOrderLine(element);
+      if (!line.ok()) return PayloadCorrupt(event, line.status());
+      lines.push_back(std::move(line).value());
+    }
+    status = OrderStatus::kPlaced;
+  } else if (event.type == types::order_accepted) {
+    status = OrderStatus::kAccepted;
+  } else if (event.type == types::order_delivered) {
+    status = OrderStatus::kDelivered;
+  } else if (event.type == types::order_cancelled) {
+    status = OrderStatus::kCancelled;
+    cancel_reason = payload.Text("reason");
+  } else if (event.type == types::order_cash_received) {
+    cash_received = true;
+  } else {
+    return UnknownType(event);
+  }
+  version = event.stream_version;
+  return payload.Finish();
+}
+
+Status ReceiptState::Apply(const Event& event) {
+  PayloadReader payload(event);
+  if (event.type == types::receipt_submitted) {
+    receipt_id = payload.Text("receipt_id");
+    nip = payload.Text("nip");
+    shop_name = payload.Text("shop_name");
+    kecamatan = payload.Text("kecamatan");
+    kelurahan = payload.Text("kelurahan");
+    amount = payload.Amount("amount");
+    purchase_date = payload.Date("purchase_date");
+    photo_sha256 = payload.Text("photo_sha256");
+    status = ReceiptStatus::kSubmitted;
+  } else if (event.type == types::receipt_approved) {
+    status = ReceiptStatus::kApproved;
+  } else if (event.type == types::receipt_rejected) {
+    status = ReceiptStatus::kRejected;
+    rejection_reason = payload.Text("reason");
+  } else {
+    return UnknownType(event);
+  }
+  version = event.stream_version;
+  return payload.Finish();
+}
+
+Status PolicyState::Apply(const Event& event) {
+  PayloadReader payload(event);
+  if (event.type == types::policy_minimum_spend_set) {
+    minimum_spend.push_back(
+        {payload.Text("rank_group"), payload.Amount("amount"), payload.Date("effective_from")});
+  } else if (event.type == types::policy_fee_rule_set) {
+    fee_rules.push_back({payload.Integer("basis_points"), payload.Amount("umi_zero_fee_max"),
+                         payload.Date("effective_from")});
+  } else if (event.type == types::policy_settlement_cutoff_set) {
+    cutoffs.push_back({static_cast<int>(payload.Integer("minutes_of_day")),
+                       payload.Date("effective_from")});
+  } else {
+    return UnknownType(event);
+  }
+  version = event.stream_version;
+  return payload.Finish();
+}
+
+std::optional<Money> PolicyState::MinimumSpendOn(std::string_view rank_group, CivilDate date) const {
+  const MinimumSpendRule* rule = RuleOn(minimum_spend, date, [&](const MinimumSpendRule& r) {
+    return r.rank_group == rank_group;
+  });
+  if (rule == nullptr) return std::nullopt;
+  return rule->amount;
+}
+
+std::optional<FeeRule> PolicyState::FeeRuleOn(CivilDate date) const {
+  const FeeRule* rule = RuleOn(fee_rules, date, [](const FeeRule&) { return true; });
+  if (rule == nullptr) return std::nullopt;
+  return *rule;
+}
+
+std::optional<CutoffRule> PolicyState::CutoffOn(CivilDate date) const {
+  const CutoffRule* rule = RuleOn(cutoffs, date, [](const CutoffRule&) { return true; });
+  if (rule == nullptr) return std::nullopt;
+  return *rule;
+}
+
+Money FeeFor(const FeeRule& rule, std::string_view criteria, Money amount) {
+  if (criteria == "UMI" && amount <= rule.umi_zero_fee_max) return Money();
+  return ApplyBasisPoints(amount, rule.basis_points);
+}
+
+CivilDate JakartaDate(int64_t utc_micros) {
+  const int64_t local_seconds = utc_micros / 1'000'000 + jakarta_offset_seconds;
+  int64_t days = local_seconds / 86400;
+  if (local_seconds % 86400 < 0) --days;
+  return CivilFromDays(days);
+}
+
+int JakartaMinuteOfDay(int64_t utc_micros) {
+  const int64_t local_seconds = utc_micros / 1'000'000 + jakarta_offset_seconds;
+  int64_t second_of_day = local_seconds % 86400;
+  if (second_of_day < 0) second_of_day += 86400;
+  return static_cast<int>(second_of_day / 60);
+}
+
+}  // namespace malpro

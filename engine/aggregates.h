@@ -1,0 +1,158 @@
+// Aggregates: the current state of one stream, folded from its events. The decision layer
+// (engine/ledger.h) loads them to check a command against the state it would change.
+// Event types and payloads are specified in docs/domain-events.md.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/envelope.h"
+#include "engine/identifiers.h"
+#include "engine/money.h"
+#include "engine/result.h"
+
+namespace malpro {
+
+// Stream ids of the domain.
+std::string AsnStream(std::string_view nip);
+std::string UmkmStream(std::string_view umkm_id);
+std::string OrderStream(std::string_view order_id);
+std::string ReceiptStream(std::string_view receipt_id);
+std::string PhotoStream(std::string_view photo_sha256_hex);
+inline constexpr std::string_view policy_stream = "policy";
+
+struct AsnState {
+  uint64_t version = 0;  // 0: not registered
+  std::string nip;
+  std::string name;
+  std::string agency;
+  std::string rank_class;
+  std::string kecamatan;
+  std::string kelurahan;
+  bool active = false;
+
+  Status Apply(const Event& event);
+};
+
+struct Product {
+  std::string product_id;
+  std::string name;
+  std::string unit;
+  Money price;
+  bool listed = false;
+};
+
+enum class UmkmStatus { kRegistered, kVerified, kSuspended };
+std::string_view UmkmStatusName(UmkmStatus status);
+
+struct UmkmState {
+  uint64_t version = 0;  // 0: not registered
+  std::string umkm_id;
+  std::string name;
+  std::string nib;  // empty when the business has none
+  std::string category;
+  std::string kecamatan;
+  std::string kelurahan;
+  std::string sponsor;
+  std::string settlement_account;
+  std::string qris_criteria;
+  UmkmStatus status = UmkmStatus::kRegistered;
+  std::map<std::string, Product> products;  // by product id, listed or not
+
+  Status Apply(const Event& event);
+};
+
+struct OrderLine {
+  std::string product_id;
+  std::string name;
+  std::string unit;
+  int64_t quantity = 0;
+  Money unit_price;
+  Money line_total;
+};
+
+enum class OrderStatus { kPlaced, kAccepted, kDelivered, kCancelled };
+std::string_view OrderStatusName(OrderStatus status);
+
+struct OrderState {
+  uint64_t version = 0;  // 0: no such order
+  std::string order_id;
+  std::string buyer_nip;
+  std::string umkm_id;
+  std::vector<OrderLine> lines;
+  Money total;
+  std::string payment_method;  // COD or CASHLESS
+  OrderStatus status = OrderStatus::kPlaced;
+  bool cash_received = false;
+  int64_t placed_at_us = 0;
+  std::string cancel_reason;
+
+  Status Apply(const Event& event);
+};
+
+enum class ReceiptStatus { kSubmitted, kApproved, kRejected };
+std::string_view ReceiptStatusName(ReceiptStatus status);
+
+struct ReceiptState {
+  uint64_t version = 0;  // 0: no such receipt
+  std::string receipt_id;
+  std::string nip;
+  std::string shop_name;
+  std::string kecamatan;
+  std::string kelurahan;
+  Money amount;
+  CivilDate purchase_date;
+  std::string photo_sha256;
+  ReceiptStatus status = ReceiptStatus::kSubmitted;
+  std::string rejection_reason;
+
+  Status Apply(const Event& event);
+};
+
+// Policy rules take effect from a date (Asia/Jakarta) and stay until a later rule replaces them.
+struct MinimumSpendRule {
+  std::string rank_group;  // I, II, III, IV or PPPK
+  Money amount;
+  CivilDate effective_from;
+};
+
+// The merchant fee (potongan): basis points of each payment, except that payments to UMI
+// merchants up to `umi_zero_fee_max` carry no fee.
+struct FeeRule {
+  int64_t basis_points = 0;
+  Money umi_zero_fee_max;
+  CivilDate effective_from;
+};
+
+// Cashless payments at or after this minute of the day (Asia/Jakarta) settle the next day.
+struct CutoffRule {
+  int minutes_of_day = 0;
+  CivilDate effective_from;
+};
+
+struct PolicyState {
+  uint64_t version = 0;
+  std::vector<MinimumSpendRule> minimum_spend;  // in the order they were set
+  std::vector<FeeRule> fee_rules;
+  std::vector<CutoffRule> cutoffs;
+
+  Status Apply(const Event& event);
+  // The rule in force on `date`: the one with the latest effective_from not after `date`;
+  // among rules effective from the same date, the one set last.
+  std::optional<Money> MinimumSpendOn(std::string_view rank_group, CivilDate date) const;
+  std::optional<FeeRule> FeeRuleOn(CivilDate date) const;
+  std::optional<CutoffRule> CutoffOn(CivilDate date) const;
+};
+
+// The fee on one payment to a merchant of `criteria` under `rule`.
+Money FeeFor(const FeeRule& rule, std::string_view criteria, Money amount);
+
+// Asia/Jakarta is UTC+7 all year (no daylight saving).
+inline constexpr int64_t jakarta_offset_seconds = 7 * 3600;
+CivilDate JakartaDate(int64_t utc_micros);
+int JakartaMinuteOfDay(int64_t utc_micros);
+
+}  // namespace malpro

@@ -1,0 +1,34 @@
+// Event type names of the domain (docs/domain-events.md). Persisted: never rename one.
+#pragma once
+
+#include <string_view>
+
+namespace malpro::event_types {
+
+inline constexpr std::string_view asn_registered = "asn.registered";
+inline constexpr std::string_view asn_rank_changed = "asn.rank_changed";
+inline constexpr std::string_view asn_deactivated = "asn.deactivated";
+
+inline constexpr std::string_view umkm_registered = "umkm.registered";
+inline constexpr std::string_view umkm_verified = "umkm.verified";
+inline constexpr std::string_view umkm_suspended = "umkm.suspended";
+inline constexpr std::string_view product_listed = "product.listed";
+inline constexpr std::string_view product_repriced = "product.repriced";
+inline constexpr std::string_view product_delisted = "product.delisted";
+
+inline constexpr std::string_view order_placed = "order.placed";
+inline constexpr std::string_view order_accepted = "order.accepted";
+inline constexpr std::string_view order_delivered = "order.delivered";
+inline constexpr std::string_view order_cancelled = "order.cancelled";
+inline constexpr std::string_view order_cash_received = "order.cash_received";
+
+inline constexpr std::string_view receipt_submitted = "receipt.submitted";
+inline constexpr std::string_view receipt_approved = "receipt.approved";
+inline constexpr std::string_view receipt_rejected = "receipt.rejected";
+inline constexpr std::string_view photo_claimed = "photo.claimed";
+
+inline constexpr std::string_view policy_minimum_spend_set = "policy.minimum_spend_set";
+inline constexpr std::string_view policy_fee_rule_set = "policy.fee_rule_set";
+inline constexpr std::string_view policy_settlement_cutoff_set = "policy.settlement_cutoff_set";
+
+}  // namespace malpro::event_types

@@ -1,0 +1,199 @@
+#include "engine/json.h"
+
+#include "engine/assert.h"
+
+namespace malpro {
+
+void AppendJsonString(std::string* out, std::string_view value) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (char c : value) {
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      case '\b': out->append("\\b"); break;
+      case '\f': out->append("\\f"); break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out->append("\\u00");
+          out->push_back(hex[(c >> 4) & 0x0f]);
+          out->push_back(hex[c & 0x0f]);
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+void JsonWriter::BeforeValue() {
+  if (need_comma_) out_.push_back(',');
+  need_comma_ = true;
+}
+
+JsonWriter& JsonWriter::BeginObject() {
+  BeforeValue();
+  out_.push_back('{');
+  ++depth_;
+  need_comma_ = false;
+  return *this;
+}
+
+JsonWriter& JsonWriter::EndObject() {
+  MALPRO_ASSERT(depth_ > 0);
+  out_.push_back('}');
+  --depth_;
+  need_comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::BeginArray() {
+  BeforeValue();
+  out_.push_back('[');
+  ++depth_;
+  need_comma_ = false;
+  return *this;
+}
+
+JsonWriter& JsonWriter::EndArray() {
+  MALPRO_ASSERT(depth_ > 0);
+  out_.push_back(']');
+  --depth_;
+  need_comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::Key(std::string_view key) {
+  BeforeValue();
+  AppendJsonString(&out_, key);
+  out_.push_back(':');
+  need_comma_ = false;
+  return *this;
+}
+
+JsonWriter& JsonWriter::String(std::string_view value) {
+  BeforeValue();
+  AppendJsonString(&out_, value);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Int(int64_t value) {
+  BeforeValue();
+  out_.append(std::to_string(value));
+  return *this;
+}
+
+JsonWriter& JsonWriter::Bool(bool value) {
+  BeforeValue();
+  out_.append(value ? "true" : "false");
+  return *this;
+}
+
+JsonWriter& JsonWriter::Null() {
+  BeforeValue();
+  out_.append("null");
+  return *this;
+}
+
+JsonWriter& JsonWriter::Raw(std::string_view json) {
+  BeforeValue();
+  out_.append(json);
+  return *this;
+}
+
+std::string JsonWriter::Take() {
+  MALPRO_ASSERT(depth_ == 0);
+  need_comma_ = false;
+  return std::move(out_);
+}
+
+Status JsonObject::Missing(std::string_view key) const {
+  const std::string field = FieldName(key);
+  return Status::InvalidArgument("field_missing", field, field + " is required");
+}
+
+Status JsonObject::WrongType(std::string_view key, std::string_view type) const {
+  const std::string field = FieldName(key);
+  return Status::InvalidArgument("field_wrong_type", field,
+                                 field + " must be " + std::string(type));
+}
+
+bool JsonObject::Has(std::string_view key) const {
+  simdjson::dom::element element;
+  return object_.at_key(key).get(element) == simdjson::SUCCESS && !element.is_null();
+}
+
+Result<std::string> JsonObject::String(std::string_view key) const {
+  simdjson::dom::element element;
+  if (object_.at_key(key).get(element) != simdjson::SUCCESS || element.is_null()) {
+    return Missing(key);
+  }
+  std::string_view value;
+  if (element.get(value) != simdjson::SUCCESS) return WrongType(key, "a string");
+  return std::string(value);
+}
+
+std::optional<std::string> JsonObject::OptionalString(std::string_view key) const {
+  Result<std::string> value = String(key);
+  if (!value.ok()) return std::nullopt;
+  return std::move(value).value();
+}
+
+Result<int64_t> JsonObject::Int(std::string_view key) const {
+  simdjson::dom::element element;
+  if (object_.at_key(key).get(element) != simdjson::SUCCESS || element.is_null()) {
+    return Missing(key);
+  }
+  int64_t value = 0;
+  if (element.get(value) != simdjson::SUCCESS) return WrongType(key, "an integer");
+  return value;
+}
+
+Result<bool> JsonObject::Bool(std::string_view key) const {
+  simdjson::dom::element element;
+  if (object_.at_key(key).get(element) != simdjson::SUCCESS || element.is_null()) {
+    return Missing(key);
+  }
+  bool value = false;
+  if (element.get(value) != simdjson::SUCCESS) return WrongType(key, "true or false");
+  return value;
+}
+
+Result<simdjson::dom::array> JsonObject::Array(std::string_view key) const {
+  simdjson::dom::element element;
+  if (object_.at_key(key).get(element) != simdjson::SUCCESS || element.is_null()) {
+    return Missing(key);
+  }
+  simdjson::dom::array value;
+  if (element.get(value) != simdjson::SUCCESS) return WrongType(key, "an array");
+  return value;
+}
+
+Result<JsonObject> JsonObject::Object(std::string_view key) const {
+  simdjson::dom::element element;
+  if (object_.at_key(key).get(element) != simdjson::SUCCESS || element.is_null()) {
+    return Missing(key);
+  }
+  simdjson::dom::object value;
+  if (element.get(value) != simdjson::SUCCESS) return WrongType(key, "an object");
+  return JsonObject(value, FieldName(key) + ".");
+}
+
+Result<JsonObject> ParseJsonObject(simdjson::dom::parser& parser, std::string_view json,
+                                   std::string_view what) {
+  simdjson::dom::element root;
+  if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS) {
+    return Status::InvalidArgument("json_invalid", what, std::string(what) + " is not valid JSON");
+  }
+  simdjson::dom::object object;
+  if (root.get(object) != simdjson::SUCCESS) {
+    return Status::InvalidArgument("json_not_object", what,
+                                   std::string(what) + " must be a JSON object");
+  }
+  return JsonObject(object);
+}
+
+}  // namespace malpro

@@ -1,0 +1,83 @@
+// Minified JSON out (JsonWriter) and typed access to parsed JSON in (JsonObject, over
+// simdjson's DOM). Event payloads are written with JsonWriter and folded with JsonObject.
+#pragma once
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/result.h"
+
+namespace malpro {
+
+// Builds minified JSON. Keys and values are written in call order; the caller keeps the
+// structure balanced (asserted when the text is taken).
+class JsonWriter {
+ public:
+  JsonWriter& BeginObject();
+  JsonWriter& EndObject();
+  JsonWriter& BeginArray();
+  JsonWriter& EndArray();
+  JsonWriter& Key(std::string_view key);
+  JsonWriter& String(std::string_view value);
+  JsonWriter& Int(int64_t value);
+  JsonWriter& Bool(bool value);
+  JsonWriter& Null();
+  // Writes pre-formed JSON as a value, e.g. a nested payload.
+  JsonWriter& Raw(std::string_view json);
+
+  // Shorthands for "key":value.
+  JsonWriter& Field(std::string_view key, std::string_view value) { return Key(key).String(value); }
+  JsonWriter& Field(std::string_view key, const char* value) { return Key(key).String(value); }
+  JsonWriter& Field(std::string_view key, const std::string& value) { return Key(key).String(value); }
+  JsonWriter& Field(std::string_view key, int64_t value) { return Key(key).Int(value); }
+  JsonWriter& Field(std::string_view key, int value) { return Key(key).Int(value); }
+  JsonWriter& Field(std::string_view key, bool value) { return Key(key).Bool(value); }
+
+  // The text; requires every object and array to be closed.
+  std::string Take();
+
+ private:
+  void BeforeValue();
+
+  std::string out_;
+  int depth_ = 0;
+  bool need_comma_ = false;
+};
+
+// Appends `value` as a JSON string literal (with quotes), escaping as RFC 8259 requires.
+void AppendJsonString(std::string* out, std::string_view value);
+
+// Read access to a parsed JSON object with errors that name the field. `prefix` is prepended
+// to field names in errors, e.g. "lines[2].".
+class JsonObject {
+ public:
+  JsonObject(simdjson::dom::object object, std::string prefix = "")
+      : object_(object), prefix_(std::move(prefix)) {}
+
+  bool Has(std::string_view key) const;
+  Result<std::string> String(std::string_view key) const;
+  std::optional<std::string> OptionalString(std::string_view key) const;
+  Result<int64_t> Int(std::string_view key) const;
+  Result<bool> Bool(std::string_view key) const;
+  Result<simdjson::dom::array> Array(std::string_view key) const;
+  Result<JsonObject> Object(std::string_view key) const;
+  std::string FieldName(std::string_view key) const { return prefix_ + std::string(key); }
+  simdjson::dom::object raw() const { return object_; }
+
+ private:
+  Status Missing(std::string_view key) const;
+  Status WrongType(std::string_view key, std::string_view type) const;
+
+  simdjson::dom::object object_;
+  std::string prefix_;
+};
+
+// Parses `json` as an object with a parser owned by the caller (one per thread).
+Result<JsonObject> ParseJsonObject(simdjson::dom::parser& parser, std::string_view json,
+                                   std::string_view what);
+
+}  // namespace malpro

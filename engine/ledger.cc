@@ -1,0 +1,904 @@
+#include "engine/ledger.h"
+
+#include <chrono>
+#include <random>
+#include <set>
+
+#include "engine/domain_events.h"
+#include "engine/domain_types.h"
+#include "engine/json.h"
+#include "engine/log_limits.h"
+
+namespace malpro {
+namespace {
+
+namespace types = event_types;
+
+int64_t SystemClockMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Time-ordered ids: 12 hex digits of microseconds, then 8 random hex digits.
+std::string RandomId() {
+  thread_local std::mt19937_64 random(std::random_device{}());
+  static constexpr char digits[] = "0123456789abcdef";
+  uint64_t time = static_cast<uint64_t>(SystemClockMicros());
+  uint64_t noise = random();
+  std::string id(20, '0');
+  for (int i = 11; i >= 0; --i, time >>= 4) id[i] = digits[time & 0xf];
+  for (int i = 19; i >= 12; --i, noise >>= 4) id[i] = digits[noise & 0xf];
+  return id;
+}
+
+bool IsJpeg(std::string_view bytes) { return bytes.starts_with("\xFF\xD8\xFF"); }
+bool IsPng(std::string_view bytes) { return bytes.starts_with("\x89PNG\r\n\x1A\n"); }
+
+Status CheckPositiveAmount(Money amount, Money maximum, std::string_view field) {
+  if (amount <= Money()) {
+    return Status::InvalidArgument("amount_not_positive", field,
+                                   std::string(field) + " must be more than zero");
+  }
+  if (amount > maximum) {
+    return Status::InvalidArgument("amount_too_large", field,
+                                   std::string(field) + " must be at most " + FormatSnap(maximum));
+  }
+  return Status::Ok();
+}
+
+Status CheckReason(std::string_view reason) {
+  return CheckName(reason, "reason", reason_chars_max);
+}
+
+Status CheckSettlementAccount(std::string_view account) {
+  const bool digits_only = !account.empty() &&
+                           account.find_first_not_of("0123456789") == std::string_view::npos;
+  if (!digits_only || account.size() < settlement_account_digits_min ||
+      account.size() > settlement_account_digits_max) {
+    return Status::InvalidArgument(
+        "settlement_account_invalid", "settlement_account",
+        "settlement_account must be a Bank Jatim account number of " +
+            std::to_string(settlement_account_digits_min) + " to " +
+            std::to_string(settlement_account_digits_max) + " digits");
+  }
+  return Status::Ok();
+}
+
+Result<int> ParseCutoff(std::string_view hh_mm) {
+  const bool shape = hh_mm.size() == 5 && hh_mm[2] == ':' &&
+                     std::isdigit(static_cast<unsigned char>(hh_mm[0])) &&
+                     std::isdigit(static_cast<unsigned char>(hh_mm[1])) &&
+                     std::isdigit(static_cast<unsigned char>(hh_mm[3])) &&
+                     std::isdigit(static_cast<unsigned char>(hh_mm[4]));
+  const int hours = shape ? (hh_mm[0] - '0') * 10 + (hh_mm[1] - '0') : -1;
+  const int minutes = shape ? (hh_mm[3] - '0') * 10 + (hh_mm[4] - '0') : -1;
+  if (!shape || hours > 23 || minutes > 59) {
+    return Status::InvalidArgument("cutoff_invalid", "cutoff",
+                                   "cutoff must be a time of day HH:MM (00:00 to 23:59)");
+  }
+  return hours * 60 + minutes;
+}
+
+std::string FormatCutoff(int minutes_of_day) {
+  const int hours = minutes_of_day / 60;
+  const int minutes = minutes_of_day % 60;
+  return std::string{char('0' + hours / 10), char('0' + hours % 10), ':', char('0' + minutes / 10),
+                     char('0' + minutes % 10)};
+}
+
+ProposedEvent MakeEvent(std::string stream_id, std::string_view type, std::string payload) {
+  return ProposedEvent{std::move(stream_id), std::string(type), std::move(payload)};
+}
+
+}  // namespace
+
+Ledger::Ledger(EventLog* log, Geography geography, LedgerOptions options)
+    : log_(log), geography_(std::move(geography)), options_(std::move(options)) {
+  if (!options_.clock) options_.clock = SystemClockMicros;
+  if (!options_.new_id) options_.new_id = RandomId;
+}
+
+template <typename State>
+Result<State> Ledger::Load(const std::string& stream_id) const {
+  State state;
+  uint64_t from = 1;
+  while (true) {
+    Result<std::vector<Event>> events = log_->ReadStream(stream_id, from, read_events_max);
+    if (!events.ok()) return events.status();
+    for (const Event& event : *events) MALPRO_RETURN_IF_ERROR(state.Apply(event));
+    if (events->size() < read_events_max) return state;
+    from += events->size();
+  }
+}
+
+template <typename State>
+Result<State> Ledger::LoadTarget(const std::string& stream_id, std::string_view what,
+                                 std::string_view field, const CommandContext& context) const {
+  Result<State> state = Load<State>(stream_id);
+  if (!state.ok()) return state.status();
+  if (state->version == 0) {
+    return Status::NotFound(std::string(what) + "_not_found", field,
+                            "no " + std::string(what) + " " + stream_id);
+  }
+  if (context.expected_version && *context.expected_version != state->version) {
+    return Status::Conflict("version_mismatch", "If-Match",
+                            stream_id + " is at version " + std::to_string(state->version) +
+                                ", not the expected " + std::to_string(*context.expected_version));
+  }
+  return state;
+}
+
+Result<CommandResult> Ledger::ReplayResult(const AppendResult& appended) const {
+  Result<std::vector<Event>> first = log_->Read(appended.first_sequence, 1);
+  if (!first.ok()) return first.status();
+  if (first->empty()) return Status::Corruption("the replayed command's first event is missing");
+  return CommandResult{first->front().stream_id, first->front().stream_version,
+                       appended.first_sequence, appended.last_sequence, true};
+}
+
+Result<CommandResult> Ledger::Execute(const CommandContext& context, std::string_view command_text,
+                                      const Decide& decide) {
+  if (context.actor.empty()) {
+    return Status::InvalidArgument("actor_missing", "actor", "every command names its actor");
+  }
+  const Hash digest = context.request_digest ? *context.request_digest : Sha256(command_text);
+  if (!context.idempotency_key.empty()) {
+    // Before deciding: a retry of a command that already succeeded must get its original
+    // result, not a refusal from the state the command itself created.
+    Result<std::optional<IdempotencyEntry>> earlier = log_->LookupIdempotency(context.idempotency_key);
+    if (!earlier.ok()) return earlier.status();
+    if (earlier->has_value()) {
+      if ((*earlier)->request_digest != digest) {
+        return Status::Conflict("idempotency_key_reused", "Idempotency-Key",
+                                "this idempotency key was already used for a different request");
+      }
+      return ReplayResult({(*earlier)->first_sequence, (*earlier)->last_sequence, 0, true});
+    }
+  }
+  for (int attempt = 0;; ++attempt) {
+    Result<Decision> decision = decide();
+    if (!decision.ok()) return decision.status();
+    const std::string stream_id = decision->events.front().stream_id;
+    AppendRequest request{std::move(decision->events), std::move(decision->expectations),
+                          context.actor, context.idempotency_key, digest};
+    Result<AppendResult> appended = log_->Append(std::move(request));
+    if (appended.ok()) {
+      if (appended->replayed) return ReplayResult(*appended);
+      return CommandResult{stream_id, appended->first_stream_version, appended->first_sequence,
+                           appended->last_sequence, false};
+    }
+    const bool lost_race = appended.status().error_code() == "stream_version_conflict" &&
+                           !context.expected_version && attempt < conflict_retries_max;
+    if (!lost_race) return appended.status();
+  }
+}
+
+Status Ledger::CheckEffectiveFrom(std::string_view text, CivilDate* date) const {
+  Result<CivilDate> parsed = ParseIsoDate(text, "effective_from");
+  if (!parsed.ok()) return parsed.status();
+  const CivilDate today = JakartaDate(Now());
+  if (*parsed < today) {
+    return Status::InvalidArgument("policy_retroactive", "effective_from",
+                                   "effective_from may not be before today (" +
+                                       FormatIsoDate(today) + ", Asia/Jakarta)");
+  }
+  *date = *parsed;
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------
+// ASN
+
+Result<CommandResult> Ledger::Register(const RegisterAsn& command, const CommandContext& context) {
+  Result<Nip> nip = ParseNip(command.nip, "nip");
+  if (!nip.ok()) return nip.status();
+  MALPRO_RETURN_IF_ERROR(CheckName(command.name, "name"));
+  MALPRO_RETURN_IF_ERROR(CheckName(command.agency, "agency"));
+  MALPRO_RETURN_IF_ERROR(CheckOneOf(command.rank_class, "rank_class", "rank_class", rank_classes));
+  Result<std::string> kecamatan = geography_.KecamatanOf(command.kelurahan, "kelurahan");
+  if (!kecamatan.ok()) return kecamatan.status();
+  const std::string payload = JsonWriter()
+                                  .BeginObject()
+                                  .Field("nip", command.nip)
+                                  .Field("name", command.name)
+                                  .Field("agency", command.agency)
+                                  .Field("rank_class", command.rank_class)
+                                  .Field("kecamatan", *kecamatan)
+                                  .Field("kelurahan", command.kelurahan)
+                                  .EndObject()
+                                  .Take();
+  const std::string stream = AsnStream(command.nip);
+  return Execute(context, "asn.register" + payload, [&]() -> Result<Decision> {
+    Result<AsnState> state = Load<AsnState>(stream);
+    if (!state.ok()) return state.status();
+    if (state->version != 0) {
+      return Status::Conflict("asn_already_registered", "nip",
+                              "an ASN with NIP " + command.nip + " is already registered");
+    }
+    return Decision{{MakeEvent(stream, types::asn_registered, payload)}, {{stream, 0}}};
+  });
+}
+
+Result<CommandResult> Ledger::ChangeRank(std::string_view nip, std::string_view rank_class,
+                                         const CommandContext& context) {
+  MALPRO_RETURN_IF_ERROR(CheckOneOf(rank_class, "rank_class", "rank_class", rank_classes));
+  const std::string stream = AsnStream(nip);
+  return Execute(context, stream + "|rank|" + std::string(rank_class), [&]() -> Result<Decision> {
+    Result<AsnState> state = LoadTarget<AsnState>(stream, "asn", "nip", context);
+    if (!state.ok()) return state.status();
+    if (!state->active) return Status::Conflict("asn_inactive", "nip", "the ASN is deactivated");
+    if (state->rank_class == rank_class) {
+      return Status::InvalidArgument("rank_unchanged", "rank_class",
+                                     "the ASN already has rank class " + state->rank_class);
+    }
+    std::string payload = JsonWriter()
+                              .BeginObject()
+                              .Field("nip", nip)
+                              .Field("rank_class", rank_class)
+                              .Field("previous_rank_class", state->rank_class)
+                              .EndObject()
+                              .Take();
+    return Decision{{MakeEvent(stream, types::asn_rank_changed, std::move(payload))},
+                    {{stream, state->version}}};
+  });
+}
+
+Result<CommandResult> Ledger::Deactivate(std::string_view nip, std::string_view reason,
+                                         const CommandContext& context) {
+  MALPRO_RETURN_IF_ERROR(CheckReason(reason));
+  const std::string stream = AsnStream(nip);
+  return Execute(context, stream + "|deactivate|" + std::string(reason), [&]() -> Result<Decision> {
+    Result<AsnState> state = LoadTarget<AsnState>(stream, "asn", "nip", context);
+    if (!state.ok()) return state.status();
+    if (!state->active) {
+      return Status::Conflict("asn_inactive", "nip", "the ASN is already deactivated");
+    }
+    std::string payload =
+        JsonWriter().BeginObject().Field("nip", nip).Field("reason", reason).EndObject().Take();
+    return Decision{{MakeEvent(stream, types::asn_deactivated, std::move(payload))},
+                    {{stream, state->version}}};
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// UMKM and products
+
+Result<CommandResult> Ledger::Register(const RegisterUmkm& command, const CommandContext& context) {
+  const std::string umkm_id = command.umkm_id.empty() ? options_.new_id() : command.umkm_id;
+  MALPRO_RETURN_IF_ERROR(CheckEntityId(umkm_id, "umkm_id"));
+  MALPRO_RETURN_IF_ERROR(CheckName(command.name, "name"));
+  if (!command.nib.empty()) MALPRO_RETURN_IF_ERROR(ValidateNib(command.nib, "nib"));
+  MALPRO_RETURN_IF_ERROR(CheckOneOf(command.category, "category", "category", umkm_categories));
+  MALPRO_RETURN_IF_ERROR(
+      geography_.CheckPair(command.kecamatan, command.kelurahan, "kecamatan", "kelurahan"));
+  MALPRO_RETURN_IF_ERROR(CheckName(command.sponsor, "sponsor"));
+  MALPRO_RETURN_IF_ERROR(CheckSettlementAccount(command.settlement_account));
+  MALPRO_RETURN_IF_ERROR(
+      CheckOneOf(command.qris_criteria, "qris_criteria", "qris_criteria", qris_criteria));
+  JsonWriter writer;
+  writer.BeginObject().Field("umkm_id", umkm_id).Field("name", command.name);
+  if (!command.nib.empty()) writer.Field("nib", command.nib);
+  const std::string payload = writer.Field("category", command.category)
+                                  .Field("kecamatan", command.kecamatan)
+                                  .Field("kelurahan", command.kelurahan)
+                                  .Field("sponsor", command.sponsor)
+                                  .Field("settlement_account", command.settlement_account)
+                                  .Field("qris_criteria", command.qris_criteria)
+                                  .EndObject()
+                                  .Take();
+  const std::string stream = UmkmStream(umkm_id);
+  return Execute(context, "umkm.register" + payload, [&]() -> Result<Decision> {
+    Result<UmkmState> state = Load<UmkmState>(stream);
+    if (!state.ok()) return state.status();
+    if (state->version != 0) {
+      return Status::Conflict("umkm_already_registered", "umkm_id",
+                              "UMKM " + umkm_id + " is already registered");
+    }
+    return Decision{{MakeEvent(stream, types::umkm_registered, payload)}, {{stream, 0}}};
+  });
+}
+
+Result<CommandResult> Ledger::VerifyUmkm(std::string_view umkm_id, const CommandContext& context) {
+  const std::string stream = UmkmStream(umkm_id);
+  return Execute(context, stream + "|verify", [&]() -> Result<Decision> {
+    Result<UmkmState> state = LoadTarget<UmkmState>(stream, "umkm", "umkm_id", context);
+    if (!state.ok()) return state.status();
+    if (state->status == UmkmStatus::kVerified) {
+      return Status::Conflict("umkm_already_verified", "umkm_id", "the UMKM is already verified");
+    }
+    std::string payload = JsonWriter().BeginObject().Field("umkm_id", umkm_id).EndObject().Take();
+    return Decision{{MakeEvent(stream, types::umkm_verified, std::move(payload))},
+                    {{stream, state->version}}};
+  });
+}
+
+Result<CommandResult> Ledger::SuspendUmkm(std::string_view umkm_id, std::string_view reason,
+                                          const CommandContext& context) {
+  MALPRO_RETURN_IF_ERROR(CheckReason(reason));
+  const std::string stream = UmkmStream(umkm_id);
+  return Execute(context, stream + "|suspend|" + std::string(reason), [&]() -> Result<Decision> {
+    Result<UmkmState> state = LoadTarget<UmkmState>(stream, "umkm", "umkm_id", context);
+    if (!state.ok()) return state.status();
+    if (state->status == UmkmStatus::kSuspended) {
+      return Status::Conflict("umkm_already_suspended", "umkm_id", "the UMKM is already suspended");
+    }
+    std::string payload = JsonWriter()
+                              .BeginObject()
+                              .Field("umkm_id", umkm_id)
+                              .Field("reason", reason)
+                              .EndObject()
+                              .Take();
+    return Decision{{MakeEvent(stream, types::umkm_suspended, std::move(payload))},
+                    {{stream, state->version}}};
+  });
+}
+
+Result<CommandResult> Ledger::List(const ListProduct& command, const CommandContext& context) {
+  MALPRO_RETURN_IF_ERROR(CheckEntityId(command.product_id, "product_id"));
+  MALPRO_RETURN_IF_ERROR(CheckName(command.name, "name"));
+  MALPRO_RETURN_IF_ERROR(CheckName(command.unit, "unit", unit_chars_max));
+  MALPRO_RETURN_IF_ERROR(CheckPositiveAmount(command.price, product_price_max, "price"));
+  const std::string payload = JsonWriter()
+                                  .BeginObject()
+                                  .Field("product_id", command.product_id)
+                                  .Field("name", command.name)
+                                  .Field("unit", command.unit)
+                                  .Field("price", FormatSnap(command.price))
+                                  .EndObject()
+                                  .Take();
+  const std::string stream = UmkmStream(command.umkm_id);
+  return Execute(context, stream + "|list" + payload, [&]() -> Result<Decision> {
+    Result<UmkmState> state = LoadTarget<UmkmState>(stream, "umkm", "umkm_id", context);
+    if (!state.ok()) return state.status();
+    auto product = state->products.find(command.product_id);
+    if (product != state->products.end() && product->second.listed) {
+      return Status::Conflict("product_already_listed", "product_id",
+                              "product " + command.product_id + " is already listed");
+    }
+    return Decision{{MakeEvent(stream, types::product_listed, payload)}, {{stream, state->version}}};
+  });
+}
+
+Result<CommandResult> Ledger::Reprice(std::string_view umkm_id, std::string_view product_id,
+                                      Money price, const CommandContext& context) {
+  MALPRO_RETURN_IF_ERROR(CheckPositiveAmount(price, product_price_max, "price"));
+  const std::string stream = UmkmStream(umkm_id);
+  return Execute(context, stream + "|reprice|" + std::string(product_id) + "|" + FormatSnap(price),
+                 [&]() -> Result<Decision> {
+    Result<UmkmState> state = LoadTarget<UmkmState>(stream, "umkm", "umkm_id", context);
+    if (!state.ok()) return state.status();
+    auto product = state->products.find(std::string(product_id));
+    if (product == state->products.end() || !product->second.listed) {
+      return Status::NotFound("product_not_found", "product_id",
+                              "UMKM " + std::string(umkm_id) + " lists no product " +
+                                  std::string(product_id));
+    }
+    if (product->second.price == price) {
+      return Status::InvalidArgument("price_unchanged", "price", "the product already has that price");
+    }
+    std::string payload = JsonWriter()
+                              .BeginObject()
+                              .Field("product_id", product_id)
+                              .Field("price", FormatSnap(price))
+                              .Field("previous_price", FormatSnap(product->second.price))
+                              .EndObject()
+                              .Take();
+    return Decision{{MakeEvent(stream, types::product_repriced, std::move(payload))},
+                    {{stream, state->version}}};
+  });
+}
+
+Result<CommandResult> Ledger::Delist(std::string_view umkm_id, std::string_view product_id,
+                                     const CommandContext& context) {
+  const std::string stream = UmkmStream(umkm_id);
+  return Execute(context, stream + "|delist|" + std::string(product_id), [&]() -> Result<Decision> {
+    Result<UmkmState> state = LoadTarget<UmkmState>(stream, "umkm", "umkm_id", context);
+    if (!state.ok()) return state.status();
+    auto product = state->products.find(std::string(product_id));
+    if (product == state->products.end() || !product->second.listed) {
+      return Status::NotFound("product_not_found", "product_id",
+                              "UMKM " + std::string(umkm_id) + " lists no product " +
+                                  std::string(product_id));
+    }
+    std::string payload =
+        JsonWriter().BeginObject().Field("product_id", product_id).EndObject().Take();
+    return Decision{{MakeEvent(stream, types::product_delisted, std::move(payload))},
+                    {{stream, state->version}}};
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Orders
+
+namespace {
+
+Status CheckOrderShape(const PlaceOrder& command) {
+  MALPRO_RETURN_IF_ERROR(CheckEntityId(command.umkm_id, "umkm_id"));
+  MALPRO_RETURN_IF_ERROR(
+      CheckOneOf(command.payment_method, "payment_method", "payment_method",
+                 std::array<std::string_view, 2>{payment_cod, payment_cashless}));
+  if (command.lines.empty()) {
+    return Status::InvalidArgument("order_empty", "lines", "an order has at least one line");
+  }
+  if (command.lines.size() > order_lines_max) {
+    return Status::LimitExceeded("order_too_many_lines", "lines",
+                                 "an order has at most " + std::to_string(order_lines_max) +
+                                     " lines");
+  }
+  std::set<std::string_view> products;
+  for (size_t i = 0; i < command.lines.size(); ++i) {
+    const PlaceOrder::Line& line = command.lines[i];
+    const std::string prefix = "lines[" + std::to_string(i) + "].";
+    MALPRO_RETURN_IF_ERROR(CheckEntityId(line.product_id, prefix + "product_id"));
+    if (line.quantity < 1 || line.quantity > order_quantity_max) {
+      return Status::InvalidArgument("quantity_out_of_range", prefix + "quantity",
+                                     prefix + "quantity must be 1 to " +
+                                         std::to_string(order_quantity_max));
+    }
+    if (!products.insert(line.product_id).second) {
+      return Status::InvalidArgument("order_duplicate_line", prefix + "product_id",
+                                     "each product appears on one line only");
+    }
+  }
+  return Status::Ok();
+}
+
+// Prices the lines from the merchant's catalog as it is now; writes the order.placed payload.
+Result<std::string> PricedOrderPayload(const PlaceOrder& command, std::string_view order_id,
+                                       const UmkmState& umkm) {
+  JsonWriter writer;
+  writer.BeginObject()
+      .Field("order_id", order_id)
+      .Field("buyer_nip", command.buyer_nip)
+      .Field("umkm_id", command.umkm_id)
+      .Field("payment_method", command.payment_method)
+      .Key("lines")
+      .BeginArray();
+  Money total;
+  for (size_t i = 0; i < command.lines.size(); ++i) {
+    const PlaceOrder::Line& line = command.lines[i];
+    auto product = umkm.products.find(line.product_id);
+    if (product == umkm.products.end() || !product->second.listed) {
+      return Status::Conflict("product_not_listed", "lines[" + std::to_string(i) + "].product_id",
+                              "UMKM " + command.umkm_id + " does not list product " +
+                                  line.product_id);
+    }
+    // Bounded: price <= product_price_max and quantity <= order_quantity_max fit int64 sen.
+    const Money line_total = Money::FromSen(product->second.price.sen() * line.quantity);
+    total += line_total;
+    if (total > order_total_max) {
+      return Status::LimitExceeded("order_too_large", "lines",
+                                   "an order totals at most " + FormatSnap(order_total_max));
+    }
+    writer.BeginObject()
+        .Field("product_id", line.product_id)
+        .Field("name", product->second.name)
+        .Field("unit", product->second.unit)
+        .Field("quantity", line.quantity)
+        .Field("unit_price", FormatSnap(product->second.price))
+        .Field("line_total", FormatSnap(line_total))
+        .EndObject();
+  }
+  return writer.EndArray().Field("total", FormatSnap(total)).EndObject().Take();
+}
+
+Status CheckBuyerAndMerchant(const AsnState& buyer, const UmkmState& umkm, const PlaceOrder& command) {
+  if (buyer.version == 0) {
+    return Status::InvalidArgument("buyer_unknown", "buyer_nip",
+                                   "no ASN with NIP " + command.buyer_nip + " is registered");
+  }
+  if (!buyer.active) return Status::Conflict("buyer_inactive", "buyer_nip", "the buyer is deactivated");
+  if (umkm.version == 0) {
+    return Status::InvalidArgument("umkm_unknown", "umkm_id",
+                                   "no UMKM " + command.umkm_id + " is registered");
+  }
+  if (umkm.status == UmkmStatus::kSuspended) {
+    return Status::Conflict("umkm_suspended", "umkm_id", "the UMKM is suspended");
+  }
+  if (umkm.status != UmkmStatus::kVerified) {
+    return Status::Conflict("umkm_not_verified", "umkm_id", "the UMKM is not verified yet");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<CommandResult> Ledger::Place(const PlaceOrder& command, const CommandContext& context) {
+  const std::string order_id = command.order_id.empty() ? options_.new_id() : command.order_id;
+  MALPRO_RETURN_IF_ERROR(CheckEntityId(order_id, "order_id"));
+  Result<Nip> nip = ParseNip(command.buyer_nip, "buyer_nip");
+  if (!nip.ok()) return nip.status();
+  MALPRO_RETURN_IF_ERROR(CheckOrderShape(command));
+  std::string command_text = "order.place|" + order_id + "|" + command.buyer_nip + "|" +
+                             command.umkm_id + "|" + command.payment_method;
+  for (const PlaceOrder::Line& line : command.lines) {
+    command_text += "|" + line.product_id + "*" + std::to_string(line.quantity);
+  }
+  const std::string stream = OrderStream(order_id);
+  const std::string buyer_stream = AsnStream(command.buyer_nip);
+  const std::string umkm_stream = UmkmStream(command.umkm_id);
+  return Execute(context, command_text, [&]() -> Result<Decision> {
+    Result<uint64_t> existing = log_->StreamVersion(stream);
+    if (!existing.ok()) return existing.status();
+    if (*existing != 0) {
+      return Status::Conflict("order_already_exists", "order_id", "order " + order_id + " exists");
+    }
+    Result<AsnState> buyer = Load<AsnState>(buyer_stream);
+    if (!buyer.ok()) return buyer.status();
+    Result<UmkmState> umkm = Load<UmkmState>(umkm_stream);
+    if (!umkm.ok()) return umkm.status();
+    MALPRO_RETURN_IF_ERROR(CheckBuyerAndMerchant(*buyer, *umkm, command));
+    Result<std::string> payload = PricedOrderPayload(command, order_id, *umkm);
+    if (!payload.ok()) return payload.status();
+    return Decision{{MakeEvent(stream, types::order_placed, std::move(payload).value())},
+                    {{stream, 0}, {buyer_stream, buyer->version}, {umkm_stream, umkm->version}}};
+  });
+}
+
+Result<CommandResult> Ledger::Transition(std::string_view order_id, std::string_view event_type,
+                                         const CommandContext& context,
+                                         const std::function<Status(const OrderState&)>& allowed,
+                                         std::string payload) {
+  const std::string stream = OrderStream(order_id);
+  return Execute(context, stream + "|" + std::string(event_type) + payload,
+                 [&]() -> Result<Decision> {
+    Result<OrderState> state = LoadTarget<OrderState>(stream, "order", "order_id", context);
+    if (!state.ok()) return state.status();
+    MALPRO_RETURN_IF_ERROR(allowed(*state));
+    return Decision{{MakeEvent(stream, event_type, payload)}, {{stream, state->version}}};
+  });
+}
+
+namespace {
+
+Status WrongOrderState(std::string_view code, const OrderState& order, std::string_view rule) {
+  return Status::Conflict(code, "order_id",
+                          std::string(rule) + "; the order is " +
+                              std::string(OrderStatusName(order.status)));
+}
+
+std::string OrderIdPayload(std::string_view order_id) {
+  return JsonWriter().BeginObject().Field("order_id", order_id).EndObject().Take();
+}
+
+}  // namespace
+
+Result<CommandResult> Ledger::AcceptOrder(std::string_view order_id, const CommandContext& context) {
+  return Transition(order_id, types::order_accepted, context, [](const OrderState& order) {
+    if (order.status == OrderStatus::kPlaced) return Status::Ok();
+    return WrongOrderState("order_not_placed", order, "only a placed order can be accepted");
+  }, OrderIdPayload(order_id));
+}
+
+Result<CommandResult> Ledger::DeliverOrder(std::string_view order_id, const CommandContext& context) {
+  return Transition(order_id, types::order_delivered, context, [](const OrderState& order) {
+    if (order.status == OrderStatus::kAccepted) return Status::Ok();
+    return WrongOrderState("order_not_accepted", order, "only an accepted order can be delivered");
+  }, OrderIdPayload(order_id));
+}
+
+Result<CommandResult> Ledger::CancelOrder(std::string_view order_id, std::string_view reason,
+                                          const CommandContext& context) {
+  MALPRO_RETURN_IF_ERROR(CheckReason(reason));
+  std::string payload =
+      JsonWriter().BeginObject().Field("order_id", order_id).Field("reason", reason).EndObject().Take();
+  return Transition(order_id, types::order_cancelled, context, [](const OrderState& order) {
+    if (order.status == OrderStatus::kPlaced || order.status == OrderStatus::kAccepted) {
+      return Status::Ok();
+    }
+    return WrongOrderState("order_not_cancellable", order,
+                           "an order can be cancelled only before delivery");
+  }, std::move(payload));
+}
+
+Result<CommandResult> Ledger::ConfirmCashReceived(std::string_view order_id,
+                                                  const CommandContext& context) {
+  const std::string stream = OrderStream(order_id);
+  return Execute(context, stream + "|cash_received", [&]() -> Result<Decision> {
+    Result<OrderState> state = LoadTarget<OrderState>(stream, "order", "order_id", context);
+    if (!state.ok()) return state.status();
+    if (state->payment_method != payment_cod) {
+      return Status::Conflict("order_not_cod", "order_id", "the order is not cash on delivery");
+    }
+    if (state->status != OrderStatus::kDelivered) {
+      return WrongOrderState("order_not_delivered", *state, "cash is confirmed after delivery");
+    }
+    if (state->cash_received) {
+      return Status::Conflict("cash_already_received", "order_id",
+                              "cash for this order was already confirmed");
+    }
+    std::string payload = JsonWriter()
+                              .BeginObject()
+                              .Field("order_id", order_id)
+                              .Field("amount", FormatSnap(state->total))
+                              .EndObject()
+                              .Take();
+    return Decision{{MakeEvent(stream, types::order_cash_received, std::move(payload))},
+                    {{stream, state->version}}};
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Manual receipts
+
+namespace {
+
+Status CheckPhoto(std::string_view photo) {
+  if (photo.empty()) return Status::InvalidArgument("photo_missing", "photo", "photo is required");
+  if (photo.size() > receipt_photo_bytes_max) {
+    return Status::LimitExceeded("photo_too_large", "photo",
+                                 "photo must be at most " +
+                                     std::to_string(receipt_photo_bytes_max) + " bytes");
+  }
+  if (!IsJpeg(photo) && !IsPng(photo)) {
+    return Status::InvalidArgument("photo_type_unsupported", "photo",
+                                   "photo must be a JPEG or PNG image");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<CommandResult> Ledger::Submit(const SubmitReceipt& command, const CommandContext& context) {
+  const std::string receipt_id = command.receipt_id.empty() ? options_.new_id() : command.receipt_id;
+  MALPRO_RETURN_IF_ERROR(CheckEntityId(receipt_id, "receipt_id"));
+  Result<Nip> nip = ParseNip(command.nip, "nip");
+  if (!nip.ok()) return nip.status();
+  MALPRO_RETURN_IF_ERROR(CheckName(command.shop_name, "shop_name"));
+  Result<std::string> kecamatan = geography_.KecamatanOf(command.kelurahan, "kelurahan");
+  if (!kecamatan.ok()) return kecamatan.status();
+  MALPRO_RETURN_IF_ERROR(CheckPositiveAmount(command.amount, receipt_amount_max, "amount"));
+  Result<CivilDate> purchase_date = ParseIsoDate(command.purchase_date, "purchase_date");
+  if (!purchase_date.ok()) return purchase_date.status();
+  const int64_t today = DaysFromCivil(JakartaDate(Now()));
+  const int64_t purchase_day = DaysFromCivil(*purchase_date);
+  if (purchase_day > today) {
+    return Status::InvalidArgument("receipt_date_in_future", "purchase_date",
+                                   "purchase_date may not be after today (Asia/Jakarta)");
+  }
+  if (purchase_day < today - options_.receipt_window_days) {
+    return Status::InvalidArgument("receipt_date_too_old", "purchase_date",
+                                   "purchase_date may be at most " +
+                                       std::to_string(options_.receipt_window_days) +
+                                       " days before today");
+  }
+  MALPRO_RETURN_IF_ERROR(CheckPhoto(command.photo));
+  const std::string photo_sha256 = HashToHex(Sha256(command.photo));
+  const std::string payload = JsonWriter()
+                                  .BeginObject()
+                                  .Field("receipt_id", receipt_id)
+                                  .Field("nip", command.nip)
+                                  .Field("shop_name", command.shop_name)
+                                  .Field("kecamatan", *kecamatan)
+                                  .Field("kelurahan", command.kelurahan)
+                                  .Field("amount", FormatSnap(command.amount))
+                                  .Field("purchase_date", command.purchase_date)
+                                  .Field("photo_sha256", photo_sha256)
+                                  .Field("photo_type", IsJpeg(command.photo) ? "image/jpeg" : "image/png")
+                                  .Field("photo_bytes", static_cast<int64_t>(command.photo.size()))
+                                  .EndObject()
+                                  .Take();
+  const std::string stream = ReceiptStream(receipt_id);
+  const std::string asn_stream = AsnStream(command.nip);
+  const std::string photo_stream = PhotoStream(photo_sha256);
+  bool photo_stored = false;
+  return Execute(context, "receipt.submit" + payload, [&]() -> Result<Decision> {
+    Result<uint64_t> existing = log_->StreamVersion(stream);
+    if (!existing.ok()) return existing.status();
+    if (*existing != 0) {
+      return Status::Conflict("receipt_already_exists", "receipt_id", "receipt " + receipt_id + " exists");
+    }
+    Result<AsnState> asn = Load<AsnState>(asn_stream);
+    if (!asn.ok()) return asn.status();
+    if (asn->version == 0) {
+      return Status::InvalidArgument("asn_unknown", "nip", "no ASN with NIP " + command.nip + " is registered");
+    }
+    if (!asn->active) return Status::Conflict("asn_inactive", "nip", "the ASN is deactivated");
+    Result<uint64_t> claimed = log_->StreamVersion(photo_stream);
+    if (!claimed.ok()) return claimed.status();
+    if (*claimed != 0) {
+      return Status::Conflict("receipt_photo_duplicate", "photo",
+                              "this photo was already submitted with another receipt");
+    }
+    if (!photo_stored) {  // content-addressed: stored before the events that refer to it
+      Result<Hash> stored = log_->PutBlob(command.photo);
+      if (!stored.ok()) return stored.status();
+      photo_stored = true;
+    }
+    std::string claim = JsonWriter().BeginObject().Field("receipt_id", receipt_id).EndObject().Take();
+    return Decision{{MakeEvent(stream, types::receipt_submitted, payload),
+                     MakeEvent(photo_stream, types::photo_claimed, std::move(claim))},
+                    {{stream, 0}, {photo_stream, 0}, {asn_stream, asn->version}}};
+  });
+}
+
+Result<CommandResult> Ledger::ApproveReceipt(std::string_view receipt_id,
+                                             const CommandContext& context) {
+  const std::string stream = ReceiptStream(receipt_id);
+  return Execute(context, stream + "|approve", [&]() -> Result<Decision> {
+    Result<ReceiptState> state = LoadTarget<ReceiptState>(stream, "receipt", "receipt_id", context);
+    if (!state.ok()) return state.status();
+    if (state->status != ReceiptStatus::kSubmitted) {
+      return Status::Conflict("receipt_already_decided", "receipt_id",
+                              "the receipt was already " +
+                                  std::string(ReceiptStatusName(state->status)));
+    }
+    std::string payload = JsonWriter().BeginObject().Field("receipt_id", receipt_id).EndObject().Take();
+    return Decision{{MakeEvent(stream, types::receipt_approved, std::move(payload))},
+                    {{stream, state->version}}};
+  });
+}
+
+Result<CommandResult> Ledger::RejectReceipt(std::string_view receipt_id, std::string_view reason,
+                                            const CommandContext& context) {
+  MALPRO_RETURN_IF_ERROR(CheckReason(reason));
+  const std::string stream = ReceiptStream(receipt_id);
+  return Execute(context, stream + "|reject|" + std::string(reason), [&]() -> Result<Decision> {
+    Result<ReceiptState> state = LoadTarget<ReceiptState>(stream, "receipt", "receipt_id", context);
+    if (!state.ok()) return state.status();
+    if (state->status != ReceiptStatus::kSubmitted) {
+      return Status::Conflict("receipt_already_decided", "receipt_id",
+                              "the receipt was already " +
+                                  std::string(ReceiptStatusName(state->status)));
+    }
+    std::string payload = JsonWriter()
+                              .BeginObject()
+                              .Field("receipt_id", receipt_id)
+                              .Field("reason", reason)
+                              .EndObject()
+                              .Take();
+    return Decision{{MakeEvent(stream, types::receipt_rejected, std::move(payload))},
+                    {{stream, state->version}}};
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Policy
+
+namespace {
+
+std::string MinimumSpendPayload(std::string_view group, Money amount, CivilDate from) {
+  return JsonWriter()
+      .BeginObject()
+      .Field("rank_group", group)
+      .Field("amount", FormatSnap(amount))
+      .Field("effective_from", FormatIsoDate(from))
+      .EndObject()
+      .Take();
+}
+
+std::string FeeRulePayload(int64_t basis_points, Money umi_zero_fee_max, CivilDate from) {
+  return JsonWriter()
+      .BeginObject()
+      .Field("basis_points", basis_points)
+      .Field("umi_zero_fee_max", FormatSnap(umi_zero_fee_max))
+      .Field("effective_from", FormatIsoDate(from))
+      .EndObject()
+      .Take();
+}
+
+std::string CutoffPayload(int minutes_of_day, CivilDate from) {
+  return JsonWriter()
+      .BeginObject()
+      .Field("cutoff", FormatCutoff(minutes_of_day))
+      .Field("minutes_of_day", minutes_of_day)
+      .Field("effective_from", FormatIsoDate(from))
+      .EndObject()
+      .Take();
+}
+
+Status CheckFeeRule(int64_t basis_points, Money umi_zero_fee_max) {
+  if (basis_points < 0 || basis_points > basis_points_max) {
+    return Status::InvalidArgument("basis_points_out_of_range", "basis_points",
+                                   "basis_points must be 0 to " + std::to_string(basis_points_max));
+  }
+  if (umi_zero_fee_max < Money() || umi_zero_fee_max > order_total_max) {
+    return Status::InvalidArgument("amount_out_of_range", "umi_zero_fee_max",
+                                   "umi_zero_fee_max must be 0 to " + FormatSnap(order_total_max));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<CommandResult> Ledger::SetMinimumSpend(std::string_view rank_group, Money amount,
+                                              std::string_view effective_from,
+                                              const CommandContext& context) {
+  MALPRO_RETURN_IF_ERROR(CheckOneOf(rank_group, "rank_group", "rank_group", rank_groups));
+  MALPRO_RETURN_IF_ERROR(CheckPositiveAmount(amount, order_total_max, "amount"));
+  CivilDate from;
+  MALPRO_RETURN_IF_ERROR(CheckEffectiveFrom(effective_from, &from));
+  std::string payload = MinimumSpendPayload(rank_group, amount, from);
+  return Execute(context, "policy.minimum" + payload, [&]() -> Result<Decision> {
+    return Decision{{MakeEvent(std::string(policy_stream), types::policy_minimum_spend_set, payload)}, {}};
+  });
+}
+
+Result<CommandResult> Ledger::SetFeeRule(int64_t basis_points, Money umi_zero_fee_max,
+                                         std::string_view effective_from,
+                                         const CommandContext& context) {
+  MALPRO_RETURN_IF_ERROR(CheckFeeRule(basis_points, umi_zero_fee_max));
+  CivilDate from;
+  MALPRO_RETURN_IF_ERROR(CheckEffectiveFrom(effective_from, &from));
+  std::string payload = FeeRulePayload(basis_points, umi_zero_fee_max, from);
+  return Execute(context, "policy.fee" + payload, [&]() -> Result<Decision> {
+    return Decision{{MakeEvent(std::string(policy_stream), types::policy_fee_rule_set, payload)}, {}};
+  });
+}
+
+Result<CommandResult> Ledger::SetSettlementCutoff(std::string_view hh_mm,
+                                                  std::string_view effective_from,
+                                                  const CommandContext& context) {
+  Result<int> minutes = ParseCutoff(hh_mm);
+  if (!minutes.ok()) return minutes.status();
+  CivilDate from;
+  MALPRO_RETURN_IF_ERROR(CheckEffectiveFrom(effective_from, &from));
+  std::string payload = CutoffPayload(*minutes, from);
+  return Execute(context, "policy.cutoff" + payload, [&]() -> Result<Decision> {
+    return Decision{
+        {MakeEvent(std::string(policy_stream), types::policy_settlement_cutoff_set, payload)}, {}};
+  });
+}
+
+Result<std::optional<CommandResult>> Ledger::SeedPolicy(const PolicyDefaults& defaults,
+                                                        const CommandContext& context) {
+  for (const auto& [group, amount] : defaults.minimum_spend) {
+    MALPRO_RETURN_IF_ERROR(CheckOneOf(group, "policy.minimum_spend", "rank_group", rank_groups));
+    MALPRO_RETURN_IF_ERROR(CheckPositiveAmount(amount, order_total_max, "policy.minimum_spend." + group));
+  }
+  MALPRO_RETURN_IF_ERROR(CheckFeeRule(defaults.fee_basis_points, defaults.umi_zero_fee_max));
+  Result<uint64_t> version = log_->StreamVersion(policy_stream);
+  if (!version.ok()) return version.status();
+  if (*version != 0) return std::optional<CommandResult>();
+  const std::string stream(policy_stream);
+  Decision decision;
+  for (const auto& [group, amount] : defaults.minimum_spend) {
+    decision.events.push_back(MakeEvent(stream, types::policy_minimum_spend_set,
+                                        MinimumSpendPayload(group, amount, defaults.effective_from)));
+  }
+  decision.events.push_back(MakeEvent(stream, types::policy_fee_rule_set,
+                                      FeeRulePayload(defaults.fee_basis_points,
+                                                     defaults.umi_zero_fee_max,
+                                                     defaults.effective_from)));
+  decision.events.push_back(MakeEvent(stream, types::policy_settlement_cutoff_set,
+                                      CutoffPayload(defaults.settlement_cutoff_minutes,
+                                                    defaults.effective_from)));
+  decision.expectations = {{stream, 0}};
+  Result<CommandResult> result =
+      Execute(context, "policy.seed", [&]() -> Result<Decision> { return decision; });
+  if (!result.ok()) {
+    // Another process seeded it first: that is the outcome asked for.
+    if (result.status().error_code() == "stream_version_conflict") return std::optional<CommandResult>();
+    return result.status();
+  }
+  return std::optional<CommandResult>(*result);
+}
+
+// ---------------------------------------------------------------------------------------
+// Loads
+
+Result<AsnState> Ledger::LoadAsn(std::string_view nip) const {
+  return LoadTarget<AsnState>(AsnStream(nip), "asn", "nip", CommandContext{});
+}
+Result<UmkmState> Ledger::LoadUmkm(std::string_view umkm_id) const {
+  return LoadTarget<UmkmState>(UmkmStream(umkm_id), "umkm", "umkm_id", CommandContext{});
+}
+Result<OrderState> Ledger::LoadOrder(std::string_view order_id) const {
+  return LoadTarget<OrderState>(OrderStream(order_id), "order", "order_id", CommandContext{});
+}
+Result<ReceiptState> Ledger::LoadReceipt(std::string_view receipt_id) const {
+  return LoadTarget<ReceiptState>(ReceiptStream(receipt_id), "receipt", "receipt_id",
+                                  CommandContext{});
+}
+Result<PolicyState> Ledger::LoadPolicy() const { return Load<PolicyState>(std::string(policy_stream)); }
+
+Result<std::string> Ledger::Photo(std::string_view sha256_hex) const {
+  Hash hash;
+  if (!HashFromHex(sha256_hex, &hash)) {
+    return Status::InvalidArgument("sha256_invalid", "sha256", "sha256 must be 64 hex digits");
+  }
+  return log_->GetBlob(hash);
+}
+
+}  // namespace malpro

@@ -1,0 +1,201 @@
+// Ledger: the decision layer. Commands come in, are checked against the current state of the
+// streams they touch, and become events appended atomically with the versions they were
+// decided on. Every refusal is a Status with a stable error code and the field it concerns
+// (docs/error-codes.md); a refused command writes nothing.
+//
+// Concurrency: a command decided on state that changed before its append loses the race in
+// the log (stream_version_conflict); the ledger then decides again on the new state, up to
+// conflict_retries_max times. With CommandContext::expected_version set (HTTP If-Match) it
+// does not retry: the caller asked for that exact version.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/aggregates.h"
+#include "engine/event_log.h"
+#include "engine/geography.h"
+#include "engine/money.h"
+
+namespace malpro {
+
+struct LedgerOptions {
+  // Manual receipts may be dated at most this many days before today (Asia/Jakarta).
+  int64_t receipt_window_days = 31;
+  // UTC microseconds; the system clock when empty. Use the log's clock.
+  std::function<int64_t()> clock;
+  // Random ids (orders, receipts) when the caller gives none; tests and demos seed it.
+  std::function<std::string()> new_id;
+};
+
+// Who asks, and how the request should be matched for idempotency and concurrency.
+struct CommandContext {
+  std::string actor;            // e.g. "operator:rina", "asn:1985..."; required
+  std::string idempotency_key;  // empty: none
+  // The digest of the request as received (e.g. method, path and body). When empty, the
+  // ledger uses the digest of the command's fields.
+  std::optional<Hash> request_digest;
+  // If-Match: the version the target stream must be at.
+  std::optional<uint64_t> expected_version;
+};
+
+struct CommandResult {
+  std::string stream_id;        // the stream the command was about
+  uint64_t stream_version = 0;  // its version after the command
+  uint64_t first_sequence = 0;
+  uint64_t last_sequence = 0;
+  bool replayed = false;        // an idempotent retry: nothing new was written
+};
+
+struct RegisterAsn {
+  std::string nip;
+  std::string name;
+  std::string agency;  // OPD, e.g. "Diskominfo"
+  std::string rank_class;
+  std::string kelurahan;  // home; the kecamatan follows from it
+};
+
+struct RegisterUmkm {
+  std::string umkm_id;  // empty: generated
+  std::string name;
+  std::string nib;  // optional
+  std::string category;
+  std::string kecamatan;
+  std::string kelurahan;
+  std::string sponsor;  // e.g. Diskopindag, Dispangtan, or a community
+  std::string settlement_account;
+  std::string qris_criteria;
+};
+
+struct ListProduct {
+  std::string umkm_id;
+  std::string product_id;
+  std::string name;
+  std::string unit;  // e.g. "kg", "pack", "pcs"
+  Money price;
+};
+
+struct PlaceOrder {
+  struct Line {
+    std::string product_id;
+    int64_t quantity = 0;
+  };
+  std::string order_id;  // empty: generated
+  std::string buyer_nip;
+  std::string umkm_id;
+  std::vector<Line> lines;
+  std::string payment_method;  // COD or CASHLESS
+};
+
+struct SubmitReceipt {
+  std::string receipt_id;  // empty: generated
+  std::string nip;
+  std::string shop_name;
+  std::string kelurahan;
+  Money amount;
+  std::string purchase_date;  // YYYY-MM-DD, Asia/Jakarta
+  std::string photo;          // the bytes of a JPEG or PNG
+};
+
+struct PolicyDefaults {
+  std::vector<std::pair<std::string, Money>> minimum_spend;  // rank group -> amount
+  int64_t fee_basis_points = 0;
+  Money umi_zero_fee_max;
+  int settlement_cutoff_minutes = 0;
+  CivilDate effective_from;
+};
+
+class Ledger {
+ public:
+  // `log` must outlive the ledger.
+  Ledger(EventLog* log, Geography geography, LedgerOptions options);
+
+  // ASN (civil servants).
+  Result<CommandResult> Register(const RegisterAsn& command, const CommandContext& context);
+  Result<CommandResult> ChangeRank(std::string_view nip, std::string_view rank_class,
+                                   const CommandContext& context);
+  Result<CommandResult> Deactivate(std::string_view nip, std::string_view reason,
+                                   const CommandContext& context);
+
+  // UMKM (merchants) and their products.
+  Result<CommandResult> Register(const RegisterUmkm& command, const CommandContext& context);
+  Result<CommandResult> VerifyUmkm(std::string_view umkm_id, const CommandContext& context);
+  Result<CommandResult> SuspendUmkm(std::string_view umkm_id, std::string_view reason,
+                                    const CommandContext& context);
+  Result<CommandResult> List(const ListProduct& command, const CommandContext& context);
+  Result<CommandResult> Reprice(std::string_view umkm_id, std::string_view product_id,
+                                Money price, const CommandContext& context);
+  Result<CommandResult> Delist(std::string_view umkm_id, std::string_view product_id,
+                               const CommandContext& context);
+
+  // Orders.
+  Result<CommandResult> Place(const PlaceOrder& command, const CommandContext& context);
+  Result<CommandResult> AcceptOrder(std::string_view order_id, const CommandContext& context);
+  Result<CommandResult> DeliverOrder(std::string_view order_id, const CommandContext& context);
+  Result<CommandResult> CancelOrder(std::string_view order_id, std::string_view reason,
+                                    const CommandContext& context);
+  Result<CommandResult> ConfirmCashReceived(std::string_view order_id,
+                                            const CommandContext& context);
+
+  // Manual receipts.
+  Result<CommandResult> Submit(const SubmitReceipt& command, const CommandContext& context);
+  Result<CommandResult> ApproveReceipt(std::string_view receipt_id, const CommandContext& context);
+  Result<CommandResult> RejectReceipt(std::string_view receipt_id, std::string_view reason,
+                                      const CommandContext& context);
+
+  // Policy. Each change takes effect from a date that may not be before today.
+  Result<CommandResult> SetMinimumSpend(std::string_view rank_group, Money amount,
+                                        std::string_view effective_from,
+                                        const CommandContext& context);
+  Result<CommandResult> SetFeeRule(int64_t basis_points, Money umi_zero_fee_max,
+                                   std::string_view effective_from, const CommandContext& context);
+  Result<CommandResult> SetSettlementCutoff(std::string_view hh_mm, std::string_view effective_from,
+                                            const CommandContext& context);
+  // Writes `defaults` as the first policy when the policy stream is empty; else does nothing.
+  Result<std::optional<CommandResult>> SeedPolicy(const PolicyDefaults& defaults,
+                                                  const CommandContext& context);
+
+  // Current state of one stream. NotFound when it does not exist (except the policy).
+  Result<AsnState> LoadAsn(std::string_view nip) const;
+  Result<UmkmState> LoadUmkm(std::string_view umkm_id) const;
+  Result<OrderState> LoadOrder(std::string_view order_id) const;
+  Result<ReceiptState> LoadReceipt(std::string_view receipt_id) const;
+  Result<PolicyState> LoadPolicy() const;
+
+  // The stored photo of a receipt, by its SHA-256 (lowercase hex).
+  Result<std::string> Photo(std::string_view sha256_hex) const;
+
+  const Geography& geography() const { return geography_; }
+  int64_t Now() const { return options_.clock(); }
+
+ private:
+  // What a command decided to write.
+  struct Decision {
+    std::vector<ProposedEvent> events;  // the first one is on the command's own stream
+    std::vector<StreamExpectation> expectations;
+  };
+  using Decide = std::function<Result<Decision>()>;
+
+  Result<CommandResult> Execute(const CommandContext& context, std::string_view command_text,
+                                const Decide& decide);
+  Result<CommandResult> ReplayResult(const AppendResult& appended) const;
+  template <typename State>
+  Result<State> Load(const std::string& stream_id) const;
+  // Loads the target stream's state for a state transition and applies If-Match.
+  template <typename State>
+  Result<State> LoadTarget(const std::string& stream_id, std::string_view what,
+                           std::string_view field, const CommandContext& context) const;
+  Status CheckEffectiveFrom(std::string_view text, CivilDate* date) const;
+  Result<CommandResult> Transition(std::string_view order_id, std::string_view event_type,
+                                   const CommandContext& context,
+                                   const std::function<Status(const OrderState&)>& allowed,
+                                   std::string payload);
+
+  EventLog* log_;
+  Geography geography_;
+  LedgerOptions options_;
+};
+
+}  // namespace malpro

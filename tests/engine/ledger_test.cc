@@ -1,0 +1,439 @@
+#include "engine/ledger.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "adapters/cli/geography_config.h"
+#include "engine/domain_events.h"
+#include "tests/support/temp_dir.h"
+
+namespace malpro {
+namespace {
+
+// 2026-11-22 10:00 in Malang (03:00 UTC).
+constexpr int64_t kNow = 1'763'780'400'000'000;
+constexpr char kBuyer[] = "198507122010011003";
+constexpr char kOtherBuyer[] = "199001012015032001";
+
+std::string PngPhoto(std::string_view unique) {
+  return std::string("\x89PNG\r\n\x1A\n", 8) + "fake image body " + std::string(unique);
+}
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LogOptions log_options;
+    log_options.data_dir = dir_.Sub("log");
+    log_options.clock = [this] { return now_.load(); };
+    Result<std::unique_ptr<EventLog>> log = EventLog::Open(log_options);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    log_ = std::move(log).value();
+    Result<Geography> geography = LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml");
+    ASSERT_TRUE(geography.ok()) << geography.status().ToString();
+    LedgerOptions options;
+    options.clock = [this] { return now_.load(); };
+    options.new_id = [this] { return "id-" + std::to_string(next_id_++); };
+    ledger_ = std::make_unique<Ledger>(log_.get(), std::move(geography).value(), options);
+  }
+
+  CommandContext As(std::string actor, std::string key = "") {
+    CommandContext context;
+    context.actor = std::move(actor);
+    context.idempotency_key = std::move(key);
+    return context;
+  }
+
+  RegisterAsn Asn(std::string nip = kBuyer) {
+    return {std::move(nip), "Siti Rahayu", "Diskominfo", "III/a", "Kauman"};
+  }
+
+  RegisterUmkm Umkm(std::string id = "warung-bu-sri") {
+    return {std::move(id), "Warung Bu Sri", "1234567890123", "sembako", "Klojen", "Kauman",
+            "Diskopindag", "0012345678", "UMI"};
+  }
+
+  // A registered buyer and a verified merchant listing beras at Rp68.000 and telur at Rp29.000.
+  void SeedMarket() {
+    ASSERT_TRUE(ledger_->Register(Asn(), As("admin:setup")).ok());
+    ASSERT_TRUE(ledger_->Register(Umkm(), As("admin:setup")).ok());
+    ASSERT_TRUE(ledger_->VerifyUmkm("warung-bu-sri", As("operator:rina")).ok());
+    ASSERT_TRUE(ledger_->List({"warung-bu-sri", "beras-5kg", "Beras 5 kg", "pack",
+                               Money::FromRupiah(68'000)}, As("merchant:warung-bu-sri")).ok());
+    ASSERT_TRUE(ledger_->List({"warung-bu-sri", "telur-1kg", "Telur 1 kg", "kg",
+                               Money::FromRupiah(29'000)}, As("merchant:warung-bu-sri")).ok());
+  }
+
+  PlaceOrder Order(std::string order_id = "order-1", std::string method = "COD") {
+    return {std::move(order_id), kBuyer, "warung-bu-sri", {{"beras-5kg", 2}, {"telur-1kg", 1}},
+            std::move(method)};
+  }
+
+  void ExpectRefused(const Result<CommandResult>& result, std::string_view code,
+                     std::string_view field) {
+    ASSERT_FALSE(result.ok()) << "expected " << code;
+    EXPECT_EQ(result.status().error_code(), code) << result.status().ToString();
+    EXPECT_EQ(result.status().field(), field) << result.status().ToString();
+    EXPECT_FALSE(result.status().message().empty());
+  }
+
+  testing::TempDir dir_;
+  std::atomic<int64_t> now_{kNow};
+  int next_id_ = 1;
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<Ledger> ledger_;
+};
+
+TEST_F(LedgerTest, RegisteringAnAsnRecordsTheKecamatanOfTheirKelurahan) {
+  Result<CommandResult> result = ledger_->Register(Asn(), As("admin:setup"));
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->stream_id, std::string("asn-") + kBuyer);
+  EXPECT_EQ(result->stream_version, 1u);
+  Result<AsnState> asn = ledger_->LoadAsn(kBuyer);
+  ASSERT_TRUE(asn.ok());
+  EXPECT_EQ(asn->kecamatan, "Klojen");
+  EXPECT_TRUE(asn->active);
+  EXPECT_EQ(log_->Read(1, 1)->front().actor, "admin:setup");
+}
+
+TEST_F(LedgerTest, DuplicateNipIsRefusedAndWritesNothing) {
+  ASSERT_TRUE(ledger_->Register(Asn(), As("admin:setup")).ok());
+  ExpectRefused(ledger_->Register(Asn(), As("admin:setup")), "asn_already_registered", "nip");
+  EXPECT_EQ(log_->Head().sequence, 1u);
+}
+
+TEST_F(LedgerTest, InvalidAsnFieldsAreRefusedByName) {
+  RegisterAsn bad = Asn("198502302010011003");  // 30 February
+  ExpectRefused(ledger_->Register(bad, As("admin:setup")), "nip_birth_date", "nip");
+  bad = Asn();
+  bad.rank_class = "V/a";
+  ExpectRefused(ledger_->Register(bad, As("admin:setup")), "rank_class_unknown", "rank_class");
+  bad = Asn();
+  bad.kelurahan = "Menteng";
+  ExpectRefused(ledger_->Register(bad, As("admin:setup")), "kelurahan_unknown", "kelurahan");
+  bad = Asn();
+  bad.name = "  ";
+  ExpectRefused(ledger_->Register(bad, As("admin:setup")), "field_missing", "name");
+  EXPECT_EQ(log_->Head().sequence, 0u);
+}
+
+TEST_F(LedgerTest, RankChangesAndDeactivationFollowTheRules) {
+  ASSERT_TRUE(ledger_->Register(Asn(), As("admin:setup")).ok());
+  ExpectRefused(ledger_->ChangeRank(kBuyer, "III/a", As("admin:x")), "rank_unchanged", "rank_class");
+  ASSERT_TRUE(ledger_->ChangeRank(kBuyer, "III/b", As("admin:x")).ok());
+  EXPECT_EQ(ledger_->LoadAsn(kBuyer)->rank_class, "III/b");
+  ExpectRefused(ledger_->Deactivate(kBuyer, "", As("admin:x")), "field_missing", "reason");
+  ASSERT_TRUE(ledger_->Deactivate(kBuyer, "pensiun", As("admin:x")).ok());
+  ExpectRefused(ledger_->Deactivate(kBuyer, "pensiun", As("admin:x")), "asn_inactive", "nip");
+  ExpectRefused(ledger_->ChangeRank(kBuyer, "III/c", As("admin:x")), "asn_inactive", "nip");
+  ExpectRefused(ledger_->ChangeRank(kOtherBuyer, "III/c", As("admin:x")), "asn_not_found", "nip");
+}
+
+TEST_F(LedgerTest, InvalidUmkmFieldsAreRefusedByName) {
+  struct Case {
+    std::function<void(RegisterUmkm&)> change;
+    std::string code;
+    std::string field;
+  };
+  std::vector<Case> cases = {
+      {[](RegisterUmkm& u) { u.nib = "12345"; }, "nib_length", "nib"},
+      {[](RegisterUmkm& u) { u.category = "senjata"; }, "category_unknown", "category"},
+      {[](RegisterUmkm& u) { u.kelurahan = "Dinoyo"; }, "kelurahan_not_in_kecamatan", "kelurahan"},
+      {[](RegisterUmkm& u) { u.kecamatan = "Batu"; }, "kecamatan_unknown", "kecamatan"},
+      {[](RegisterUmkm& u) { u.settlement_account = "12-34"; }, "settlement_account_invalid",
+       "settlement_account"},
+      {[](RegisterUmkm& u) { u.qris_criteria = "XXL"; }, "qris_criteria_unknown", "qris_criteria"},
+      {[](RegisterUmkm& u) { u.umkm_id = "Warung Sri"; }, "id_invalid", "umkm_id"},
+  };
+  for (const Case& c : cases) {
+    RegisterUmkm command = Umkm();
+    c.change(command);
+    ExpectRefused(ledger_->Register(command, As("admin:setup")), c.code, c.field);
+  }
+  EXPECT_EQ(log_->Head().sequence, 0u);
+  RegisterUmkm without_nib = Umkm();
+  without_nib.nib.clear();
+  EXPECT_TRUE(ledger_->Register(without_nib, As("admin:setup")).ok());
+  ExpectRefused(ledger_->Register(Umkm(), As("admin:setup")), "umkm_already_registered", "umkm_id");
+}
+
+TEST_F(LedgerTest, MerchantVerificationAndSuspensionAreTransitions) {
+  ASSERT_TRUE(ledger_->Register(Umkm(), As("admin:setup")).ok());
+  ASSERT_TRUE(ledger_->VerifyUmkm("warung-bu-sri", As("operator:rina")).ok());
+  ExpectRefused(ledger_->VerifyUmkm("warung-bu-sri", As("operator:rina")), "umkm_already_verified",
+                "umkm_id");
+  ASSERT_TRUE(ledger_->SuspendUmkm("warung-bu-sri", "laporan pembeli", As("operator:rina")).ok());
+  ExpectRefused(ledger_->SuspendUmkm("warung-bu-sri", "lagi", As("operator:rina")),
+                "umkm_already_suspended", "umkm_id");
+  EXPECT_EQ(ledger_->LoadUmkm("warung-bu-sri")->status, UmkmStatus::kSuspended);
+  ASSERT_TRUE(ledger_->VerifyUmkm("warung-bu-sri", As("operator:rina")).ok());  // reinstated
+  ExpectRefused(ledger_->VerifyUmkm("nobody", As("operator:rina")), "umkm_not_found", "umkm_id");
+}
+
+TEST_F(LedgerTest, ProductsAreListedRepricedDelistedAndRelisted) {
+  SeedMarket();
+  ExpectRefused(ledger_->List({"warung-bu-sri", "beras-5kg", "Beras", "pack", Money::FromRupiah(1)},
+                              As("merchant:x")),
+                "product_already_listed", "product_id");
+  ExpectRefused(ledger_->List({"warung-bu-sri", "gula", "Gula", "kg", Money()}, As("merchant:x")),
+                "amount_not_positive", "price");
+  ASSERT_TRUE(ledger_->Reprice("warung-bu-sri", "beras-5kg", Money::FromRupiah(70'000),
+                               As("merchant:x")).ok());
+  ExpectRefused(ledger_->Reprice("warung-bu-sri", "beras-5kg", Money::FromRupiah(70'000),
+                                 As("merchant:x")),
+                "price_unchanged", "price");
+  ASSERT_TRUE(ledger_->Delist("warung-bu-sri", "telur-1kg", As("merchant:x")).ok());
+  ExpectRefused(ledger_->Delist("warung-bu-sri", "telur-1kg", As("merchant:x")), "product_not_found",
+                "product_id");
+  ASSERT_TRUE(ledger_->List({"warung-bu-sri", "telur-1kg", "Telur 1 kg", "kg",
+                             Money::FromRupiah(31'000)}, As("merchant:x")).ok());
+  UmkmState umkm = *ledger_->LoadUmkm("warung-bu-sri");
+  EXPECT_EQ(umkm.products["beras-5kg"].price, Money::FromRupiah(70'000));
+  EXPECT_TRUE(umkm.products["telur-1kg"].listed);
+  EXPECT_EQ(umkm.products["telur-1kg"].price, Money::FromRupiah(31'000));
+}
+
+TEST_F(LedgerTest, OrderIsPricedFromTheCatalogAtThatMoment) {
+  SeedMarket();
+  Result<CommandResult> placed = ledger_->Place(Order(), As(std::string("asn:") + kBuyer));
+  ASSERT_TRUE(placed.ok()) << placed.status().ToString();
+  ASSERT_TRUE(ledger_->Reprice("warung-bu-sri", "beras-5kg", Money::FromRupiah(99'000),
+                               As("merchant:x")).ok());
+  OrderState order = *ledger_->LoadOrder("order-1");
+  EXPECT_EQ(order.total, Money::FromRupiah(2 * 68'000 + 29'000));
+  ASSERT_EQ(order.lines.size(), 2u);
+  EXPECT_EQ(order.lines[0].unit_price, Money::FromRupiah(68'000));
+  EXPECT_EQ(order.lines[0].line_total, Money::FromRupiah(136'000));
+  EXPECT_EQ(order.status, OrderStatus::kPlaced);
+  EXPECT_EQ(order.placed_at_us, kNow);
+}
+
+TEST_F(LedgerTest, OrdersBreakingRulesAreRefusedAndWriteNothing) {
+  SeedMarket();
+  const uint64_t head = log_->Head().sequence;
+  PlaceOrder order = Order();
+  order.lines.clear();
+  ExpectRefused(ledger_->Place(order, As("asn:x")), "order_empty", "lines");
+  order = Order();
+  order.lines.assign(order_lines_max + 1, {"beras-5kg", 1});
+  ExpectRefused(ledger_->Place(order, As("asn:x")), "order_too_many_lines", "lines");
+  order = Order();
+  order.lines[1].quantity = 0;
+  ExpectRefused(ledger_->Place(order, As("asn:x")), "quantity_out_of_range", "lines[1].quantity");
+  order = Order();
+  order.lines[1].product_id = "beras-5kg";
+  ExpectRefused(ledger_->Place(order, As("asn:x")), "order_duplicate_line", "lines[1].product_id");
+  order = Order();
+  order.lines = {{"beras-5kg", 1000}};  // Rp68.000.000 > Rp50.000.000
+  ExpectRefused(ledger_->Place(order, As("asn:x")), "order_too_large", "lines");
+  order = Order();
+  order.lines[1].product_id = "durian";
+  ExpectRefused(ledger_->Place(order, As("asn:x")), "product_not_listed", "lines[1].product_id");
+  order = Order();
+  order.payment_method = "KREDIT";
+  ExpectRefused(ledger_->Place(order, As("asn:x")), "payment_method_unknown", "payment_method");
+  order = Order();
+  order.buyer_nip = kOtherBuyer;
+  ExpectRefused(ledger_->Place(order, As("asn:x")), "buyer_unknown", "buyer_nip");
+  EXPECT_EQ(log_->Head().sequence, head);
+}
+
+TEST_F(LedgerTest, SuspendedOrUnverifiedMerchantsAndInactiveBuyersCannotBeOrderedFrom) {
+  SeedMarket();
+  ASSERT_TRUE(ledger_->SuspendUmkm("warung-bu-sri", "audit", As("operator:rina")).ok());
+  ExpectRefused(ledger_->Place(Order(), As("asn:x")), "umkm_suspended", "umkm_id");
+  ASSERT_TRUE(ledger_->Register(Umkm("toko-baru"), As("admin:setup")).ok());
+  PlaceOrder order = Order();
+  order.umkm_id = "toko-baru";
+  ExpectRefused(ledger_->Place(order, As("asn:x")), "umkm_not_verified", "umkm_id");
+  ASSERT_TRUE(ledger_->VerifyUmkm("warung-bu-sri", As("operator:rina")).ok());
+  ASSERT_TRUE(ledger_->Deactivate(kBuyer, "mutasi", As("admin:x")).ok());
+  ExpectRefused(ledger_->Place(Order(), As("asn:x")), "buyer_inactive", "buyer_nip");
+}
+
+TEST_F(LedgerTest, CashOnDeliveryOrderFollowsItsLifecycle) {
+  SeedMarket();
+  ASSERT_TRUE(ledger_->Place(Order(), As("asn:x")).ok());
+  ExpectRefused(ledger_->DeliverOrder("order-1", As("merchant:x")), "order_not_accepted", "order_id");
+  ExpectRefused(ledger_->ConfirmCashReceived("order-1", As("merchant:x")), "order_not_delivered",
+                "order_id");
+  ASSERT_TRUE(ledger_->AcceptOrder("order-1", As("merchant:x")).ok());
+  ExpectRefused(ledger_->AcceptOrder("order-1", As("merchant:x")), "order_not_placed", "order_id");
+  ASSERT_TRUE(ledger_->DeliverOrder("order-1", As("merchant:x")).ok());
+  ExpectRefused(ledger_->CancelOrder("order-1", "berubah pikiran", As("asn:x")),
+                "order_not_cancellable", "order_id");
+  ASSERT_TRUE(ledger_->ConfirmCashReceived("order-1", As("merchant:x")).ok());
+  ExpectRefused(ledger_->ConfirmCashReceived("order-1", As("merchant:x")), "cash_already_received",
+                "order_id");
+  OrderState order = *ledger_->LoadOrder("order-1");
+  EXPECT_EQ(order.status, OrderStatus::kDelivered);
+  EXPECT_TRUE(order.cash_received);
+  EXPECT_EQ(order.version, 4u);
+  ExpectRefused(ledger_->AcceptOrder("order-9", As("merchant:x")), "order_not_found", "order_id");
+}
+
+TEST_F(LedgerTest, CancellationNeedsAReasonAndCashlessOrdersTakeNoCash) {
+  SeedMarket();
+  ASSERT_TRUE(ledger_->Place(Order("order-2", "CASHLESS"), As("asn:x")).ok());
+  ASSERT_TRUE(ledger_->AcceptOrder("order-2", As("merchant:x")).ok());
+  ASSERT_TRUE(ledger_->DeliverOrder("order-2", As("merchant:x")).ok());
+  ExpectRefused(ledger_->ConfirmCashReceived("order-2", As("merchant:x")), "order_not_cod",
+                "order_id");
+  ASSERT_TRUE(ledger_->Place(Order("order-3"), As("asn:x")).ok());
+  ExpectRefused(ledger_->CancelOrder("order-3", "", As("asn:x")), "field_missing", "reason");
+  ASSERT_TRUE(ledger_->CancelOrder("order-3", "salah pesan", As("asn:x")).ok());
+  EXPECT_EQ(ledger_->LoadOrder("order-3")->cancel_reason, "salah pesan");
+  ExpectRefused(ledger_->AcceptOrder("order-3", As("merchant:x")), "order_not_placed", "order_id");
+}
+
+TEST_F(LedgerTest, ManualReceiptIsStoredWithItsPhotoAndDecidedOnce) {
+  SeedMarket();
+  SubmitReceipt receipt{"r-1", kBuyer, "Toko Kelontong Pak Min", "Sukun", Money::FromRupiah(125'000),
+                        "2026-11-20", PngPhoto("one")};
+  Result<CommandResult> submitted = ledger_->Submit(receipt, As("asn:x"));
+  ASSERT_TRUE(submitted.ok()) << submitted.status().ToString();
+  EXPECT_EQ(submitted->last_sequence, submitted->first_sequence + 1);  // receipt + photo claim
+  ReceiptState state = *ledger_->LoadReceipt("r-1");
+  EXPECT_EQ(state.kecamatan, "Sukun");
+  EXPECT_EQ(*ledger_->Photo(state.photo_sha256), receipt.photo);
+  ASSERT_TRUE(ledger_->ApproveReceipt("r-1", As("operator:rina")).ok());
+  ExpectRefused(ledger_->RejectReceipt("r-1", "buram", As("operator:rina")),
+                "receipt_already_decided", "receipt_id");
+}
+
+TEST_F(LedgerTest, ReceiptsBreakingRulesAreRefused) {
+  SeedMarket();
+  SubmitReceipt receipt{"r-1", kBuyer, "Toko Pak Min", "Sukun", Money::FromRupiah(125'000),
+                        "2026-11-20", PngPhoto("one")};
+  ASSERT_TRUE(ledger_->Submit(receipt, As("asn:x")).ok());
+  const uint64_t head = log_->Head().sequence;
+  SubmitReceipt again = receipt;
+  again.receipt_id = "r-2";
+  ExpectRefused(ledger_->Submit(again, As("asn:x")), "receipt_photo_duplicate", "photo");
+  again.photo = PngPhoto("two");
+  again.purchase_date = "2026-11-23";
+  ExpectRefused(ledger_->Submit(again, As("asn:x")), "receipt_date_in_future", "purchase_date");
+  again.purchase_date = "2026-10-01";
+  ExpectRefused(ledger_->Submit(again, As("asn:x")), "receipt_date_too_old", "purchase_date");
+  again.purchase_date = "2026-11-21";
+  again.photo = "GIF89a not allowed";
+  ExpectRefused(ledger_->Submit(again, As("asn:x")), "photo_type_unsupported", "photo");
+  again.photo = PngPhoto(std::string(receipt_photo_bytes_max, 'x'));
+  ExpectRefused(ledger_->Submit(again, As("asn:x")), "photo_too_large", "photo");
+  again.photo = PngPhoto("two");
+  again.amount = Money();
+  ExpectRefused(ledger_->Submit(again, As("asn:x")), "amount_not_positive", "amount");
+  again.amount = Money::FromRupiah(1);
+  again.nip = kOtherBuyer;
+  ExpectRefused(ledger_->Submit(again, As("asn:x")), "asn_unknown", "nip");
+  EXPECT_EQ(log_->Head().sequence, head);
+  again.nip = kBuyer;
+  ASSERT_TRUE(ledger_->Submit(again, As("asn:x")).ok());
+  ExpectRefused(ledger_->RejectReceipt("r-2", "", As("operator:rina")), "field_missing", "reason");
+  ASSERT_TRUE(ledger_->RejectReceipt("r-2", "foto buram", As("operator:rina")).ok());
+  EXPECT_EQ(ledger_->LoadReceipt("r-2")->rejection_reason, "foto buram");
+}
+
+TEST_F(LedgerTest, PolicyIsSeededOnceAndChangesTakeEffectFromADate) {
+  PolicyDefaults defaults{{{"I", Money::FromRupiah(300'000)}, {"II", Money::FromRupiah(300'000)},
+                           {"III", Money::FromRupiah(400'000)}, {"IV", Money::FromRupiah(500'000)},
+                           {"PPPK", Money::FromRupiah(300'000)}},
+                          30, Money::FromRupiah(500'000), 22 * 60, {2023, 3, 13}};
+  Result<std::optional<CommandResult>> seeded = ledger_->SeedPolicy(defaults, As("system:config"));
+  ASSERT_TRUE(seeded.ok()) << seeded.status().ToString();
+  ASSERT_TRUE(seeded->has_value());
+  EXPECT_FALSE(ledger_->SeedPolicy(defaults, As("system:config"))->has_value());
+  ExpectRefused(ledger_->SetMinimumSpend("III", Money::FromRupiah(450'000), "2026-11-01",
+                                         As("admin:x")),
+                "policy_retroactive", "effective_from");
+  ASSERT_TRUE(ledger_->SetMinimumSpend("III", Money::FromRupiah(450'000), "2026-12-01",
+                                       As("admin:x")).ok());
+  ExpectRefused(ledger_->SetFeeRule(10'001, Money(), "2026-12-01", As("admin:x")),
+                "basis_points_out_of_range", "basis_points");
+  ExpectRefused(ledger_->SetSettlementCutoff("24:00", "2026-12-01", As("admin:x")), "cutoff_invalid",
+                "cutoff");
+  PolicyState policy = *ledger_->LoadPolicy();
+  EXPECT_EQ(*policy.MinimumSpendOn("III", {2026, 11, 30}), Money::FromRupiah(400'000));
+  EXPECT_EQ(*policy.MinimumSpendOn("III", {2026, 12, 1}), Money::FromRupiah(450'000));
+  EXPECT_EQ(*policy.MinimumSpendOn("IV", {2026, 12, 1}), Money::FromRupiah(500'000));
+  EXPECT_FALSE(policy.MinimumSpendOn("III", {2023, 3, 12}).has_value());
+  FeeRule fee = *policy.FeeRuleOn({2026, 11, 22});
+  EXPECT_EQ(FeeFor(fee, "UMI", Money::FromRupiah(500'000)), Money());
+  EXPECT_EQ(FeeFor(fee, "UMI", Money::FromRupiah(500'001)), Money::FromSen(15'000'03));
+  EXPECT_EQ(FeeFor(fee, "UKE", Money::FromRupiah(100'000)), Money::FromRupiah(300));
+  EXPECT_EQ(policy.CutoffOn({2026, 11, 22})->minutes_of_day, 22 * 60);
+}
+
+TEST_F(LedgerTest, IdempotentRetryReturnsTheOriginalResultEvenAfterStateChanged) {
+  Result<CommandResult> first = ledger_->Register(Asn(), As("admin:setup", "reg-1"));
+  ASSERT_TRUE(first.ok());
+  Result<CommandResult> retry = ledger_->Register(Asn(), As("admin:setup", "reg-1"));
+  ASSERT_TRUE(retry.ok()) << retry.status().ToString();
+  EXPECT_TRUE(retry->replayed);
+  EXPECT_EQ(retry->first_sequence, first->first_sequence);
+  EXPECT_EQ(retry->stream_id, first->stream_id);
+  EXPECT_EQ(retry->stream_version, 1u);
+  RegisterAsn different = Asn();
+  different.name = "Someone Else";
+  ExpectRefused(ledger_->Register(different, As("admin:setup", "reg-1")), "idempotency_key_reused",
+                "Idempotency-Key");
+  EXPECT_EQ(log_->Head().sequence, 1u);
+}
+
+TEST_F(LedgerTest, IfMatchRefusesAStaleVersionAndWritesNothing) {
+  SeedMarket();
+  ASSERT_TRUE(ledger_->Place(Order(), As("asn:x")).ok());
+  CommandContext stale = As("merchant:x");
+  stale.expected_version = 2;
+  ExpectRefused(ledger_->AcceptOrder("order-1", stale), "version_mismatch", "If-Match");
+  CommandContext current = As("merchant:x");
+  current.expected_version = 1;
+  Result<CommandResult> accepted = ledger_->AcceptOrder("order-1", current);
+  ASSERT_TRUE(accepted.ok());
+  EXPECT_EQ(accepted->stream_version, 2u);
+}
+
+TEST_F(LedgerTest, ExactlyOneOfTwoConflictingOrderCommandsWins) {
+  SeedMarket();
+  constexpr int kRounds = 30;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string order_id = "race-" + std::to_string(round);
+    ASSERT_TRUE(ledger_->Place(Order(order_id), As("asn:x")).ok());
+    std::atomic<int> wins{0};
+    std::atomic<int> refusals{0};
+    auto count = [&](const Result<CommandResult>& result) {
+      if (result.ok()) wins++;
+      else if (result.status().code() == StatusCode::kConflict) refusals++;
+    };
+    std::thread accept([&] { count(ledger_->AcceptOrder(order_id, As("merchant:x"))); });
+    std::thread cancel([&] { count(ledger_->CancelOrder(order_id, "batal", As("asn:x"))); });
+    accept.join();
+    cancel.join();
+    ASSERT_EQ(wins.load(), 1) << "round " << round;
+    ASSERT_EQ(refusals.load(), 1) << "round " << round;
+    EXPECT_EQ(ledger_->LoadOrder(order_id)->version, 2u);
+  }
+}
+
+TEST_F(LedgerTest, ConcurrentOrdersForOneMerchantAllSucceed) {
+  SeedMarket();
+  constexpr int kThreads = 8;
+  constexpr int kOrdersPerThread = 20;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kOrdersPerThread; ++i) {
+        PlaceOrder order = Order("c-" + std::to_string(t) + "-" + std::to_string(i));
+        if (!ledger_->Place(order, As("asn:x")).ok()) failures++;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_TRUE(log_->Verify(1, 0)->ok);
+}
+
+}  // namespace
+}  // namespace malpro
