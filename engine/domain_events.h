@@ -31,4 +31,14 @@ inline constexpr std::string_view policy_minimum_spend_set = "policy.minimum_spe
 inline constexpr std::string_view policy_fee_rule_set = "policy.fee_rule_set";
 inline constexpr std::string_view policy_settlement_cutoff_set = "policy.settlement_cutoff_set";
 
+// Cashless payments (stream payment-{payment_id}); written by the bank adapter.
+inline constexpr std::string_view payment_requested = "payment.requested";
+inline constexpr std::string_view payment_succeeded = "payment.succeeded";
+inline constexpr std::string_view payment_failed = "payment.failed";
+inline constexpr std::string_view payment_expired = "payment.expired";
+inline constexpr std::string_view payment_refunded = "payment.refunded";
+
+// Settlement of a business day (stream settlement-{YYYY-MM-DD}).
+inline constexpr std::string_view settlement_batch_closed = "settlement.batch_closed";
+
 }  // namespace malpro::event_types

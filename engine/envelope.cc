@@ -127,6 +127,15 @@ Result<Event> DecodeEnvelope(std::string_view bytes) {
   return event;
 }
 
+bool IsWellFormedCanonical(std::string_view canonical) {
+  Reader reader(canonical);
+  if (reader.ReadUnsigned(1) != envelope_format_version) return false;
+  reader.ReadBytes(3 * 8);  // sequence, stream version, recorded at
+  for (int field = 0; field < 4; ++field) reader.ReadBytes16();
+  reader.ReadBytes32();
+  return !reader.failed() && reader.remaining() == 0;
+}
+
 Result<std::string_view> CanonicalPart(std::string_view stored) {
   if (stored.size() < 1 + 2 * hash_bytes) return Status::Corruption("envelope: truncated");
   return stored.substr(0, stored.size() - 2 * hash_bytes);

@@ -55,6 +55,10 @@ Result<Event> DecodeEnvelope(std::string_view bytes);
 // The canonical part of a stored value (everything before the two hashes), or Corruption.
 Result<std::string_view> CanonicalPart(std::string_view stored);
 
+// True when `canonical` has format version 1 and its length fields add up exactly. Cheap:
+// no allocation; used by verification to catch broken layouts whose hash happens to match.
+bool IsWellFormedCanonical(std::string_view canonical);
+
 // SHA-256(previous_hash || canonical).
 Hash ComputeEventHash(const Hash& previous_hash, std::string_view canonical);
 

@@ -277,10 +277,12 @@ std::vector<std::string> EventLog::ColumnFamilyNames() {
 Hash EventLog::DefaultRequestDigest(const AppendRequest& request) {
   std::string material;
   AppendLengthPrefixed(&material, request.actor);
+  material.append(EncodeU64(request.expectations.size()));
   for (const StreamExpectation& expectation : request.expectations) {
     AppendLengthPrefixed(&material, expectation.stream_id);
     material.append(EncodeU64(expectation.version));
   }
+  material.append(EncodeU64(request.events.size()));
   for (const ProposedEvent& event : request.events) {
     AppendLengthPrefixed(&material, event.stream_id);
     AppendLengthPrefixed(&material, event.type);
@@ -294,6 +296,11 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(LogOptions options) {
     return Status::InvalidArgument("retention_too_short", "log.idempotency_retention_days",
                                    "idempotency keys must be kept at least " +
                                        std::to_string(idempotency_retention_days_min) + " days");
+  }
+  if (options.idempotency_retention_days > idempotency_retention_days_max) {
+    return Status::InvalidArgument("retention_too_long", "log.idempotency_retention_days",
+                                   "idempotency keys are kept at most " +
+                                       std::to_string(idempotency_retention_days_max) + " days");
   }
   if (!options.clock) options.clock = SystemClockMicros;
   std::unique_ptr<EventLog> log(new EventLog(std::move(options)));
@@ -377,7 +384,14 @@ Status EventLog::LoadHead() {
   last->SeekToLast();
   MALPRO_RETURN_IF_ERROR(FromRocks(last->status(), "read log tail"));
   if (status.IsNotFound()) {
-    if (last->Valid()) return Status::Corruption("events exist but the chain head record is missing");
+    if (!last->Valid()) return Status::Ok();
+    if (options_.check_on_open) {
+      return Status::Corruption("events exist but the chain head record is missing");
+    }
+    head_missing_ = true;  // Verify reports it
+    uint64_t last_sequence = 0;
+    ParseSequenceKey(std::string_view(last->key().data(), last->key().size()), &last_sequence);
+    head_.sequence = last_sequence;
     return Status::Ok();
   }
   MALPRO_RETURN_IF_ERROR(FromRocks(status, "read chain head"));
@@ -506,10 +520,11 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
   staged.reserve(group.size());
   for (auto& pending : group) {
     AppendResult result;
-    Status status = StageAppend(*pending, state, batch, &result);
+    bool waits_for_write = true;
+    Status status = StageAppend(*pending, state, batch, &result, &waits_for_write);
     if (!status.ok()) {
       pending->promise.set_value(std::move(status));
-    } else if (result.replayed) {
+    } else if (!waits_for_write) {  // a replay of a durable command
       pending->promise.set_value(result);
     } else {
       staged.emplace_back(pending.get(), result);
@@ -562,14 +577,16 @@ Result<uint64_t> EventLog::CurrentVersion(const std::string& stream_id, GroupSta
 }
 
 Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, rocksdb::WriteBatch& batch,
-                             AppendResult* result) {
+                             AppendResult* result, bool* waits_for_write) {
   const AppendRequest& request = pending.request;
   if (!request.idempotency_key.empty()) {
     std::optional<IdempotencyRecord> earlier;
     if (auto staged = group.idempotency.find(request.idempotency_key);
         staged != group.idempotency.end()) {
       earlier = staged->second;
+      *waits_for_write = true;  // the original is in this group: durable only with it
     } else {
+      *waits_for_write = false;  // if found below, the original is already durable
       std::string value;
       rocksdb::Status status =
           db_->Get(rocksdb::ReadOptions(), columns_->idempotency, request.idempotency_key, &value);
@@ -590,6 +607,7 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, rocksdb:
       return Status::Ok();
     }
   }
+  *waits_for_write = true;
   for (size_t i = 0; i < request.expectations.size(); ++i) {
     const StreamExpectation& expectation = request.expectations[i];
     Result<uint64_t> current = CurrentVersion(expectation.stream_id, group);
@@ -601,13 +619,20 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, rocksdb:
               ", the command expected version " + std::to_string(expectation.version));
     }
   }
+  // Every stream version the command needs is read before its first Put, so that a failed
+  // read cannot leave part of the command in the group's batch.
+  std::unordered_map<std::string_view, uint64_t> versions;
+  for (const ProposedEvent& proposed : request.events) {
+    if (versions.contains(proposed.stream_id)) continue;
+    Result<uint64_t> current = CurrentVersion(proposed.stream_id, group);
+    if (!current.ok()) return current.status();
+    versions[proposed.stream_id] = *current;
+  }
   // From here on nothing can fail: the command is staged whole.
   result->first_sequence = group.head.sequence + 1;
   result->first_stream_version = 0;
   for (const ProposedEvent& proposed : request.events) {
-    Result<uint64_t> current = CurrentVersion(proposed.stream_id, group);
-    if (!current.ok()) return current.status();  // only before the first Put of this command
-    EventView event{group.head.sequence + 1, proposed.stream_id,    *current + 1,
+    EventView event{group.head.sequence + 1, proposed.stream_id,    ++versions[proposed.stream_id],
                     proposed.type,           group.recorded_at_us, request.actor,
                     request.idempotency_key, proposed.payload};
     std::string value;
@@ -872,7 +897,9 @@ Result<VerifyReport> EventLog::Verify(uint64_t from, uint64_t to,
     }
     const std::string_view stored(it->value().data(), it->value().size());
     Result<std::string_view> canonical = CanonicalPart(stored);
-    if (!canonical.ok() || canonical->size() < 9) return fail(expected, "the envelope is truncated");
+    if (!canonical.ok() || !IsWellFormedCanonical(*canonical)) {
+      return fail(expected, "the envelope's layout is broken (lengths or format version)");
+    }
     if (uint8_t((*canonical)[0]) != envelope_format_version) {
       return fail(expected, "unknown envelope format version");
     }
@@ -901,6 +928,16 @@ Result<VerifyReport> EventLog::Verify(uint64_t from, uint64_t to,
   if (expected <= to) {
     return fail(expected, "event " + std::to_string(expected) + " is missing (the log ends at " +
                               std::to_string(expected - 1) + ")");
+  }
+  const ChainHead head = Head();
+  if (to == head.sequence) {
+    // The whole chain up to the recorded head: the head record must agree with it, and
+    // nothing may follow it.
+    if (head_missing_) return fail(to, "the chain head record is missing");
+    if (report.verified_head.hash != head.hash) {
+      return fail(to, "the last event's hash differs from the chain head record");
+    }
+    if (it->Valid()) return fail(to + 1, "events are stored after the chain head record");
   }
   return report;
 }

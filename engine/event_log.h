@@ -158,7 +158,10 @@ class EventLog {
 
   // Recomputes the chain over [from, to] (to = 0: the head). For from > 1 the stored hash of
   // event from-1 is the anchor. Reports the first bad sequence: a missing event, an event
-  // stored under the wrong key, a previous hash that does not link, or altered content.
+  // stored under the wrong key, a broken envelope layout, a previous hash that does not link,
+  // or altered content. When `to` is the head, also checks that the last hash equals the
+  // chain head record and that no event follows it. A rewrite of the tail together with the
+  // head record can only be caught against a head hash kept elsewhere (Kafka, a receipt).
   // `progress`, when set, is called with the sequence reached every 65,536 events.
   Result<VerifyReport> Verify(uint64_t from, uint64_t to,
                               const std::function<void(uint64_t)>& progress = {}) const;
@@ -196,7 +199,7 @@ class EventLog {
   std::vector<std::unique_ptr<PendingAppend>> TakeGroup();
   void CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group);
   Status StageAppend(PendingAppend& pending, GroupState& group, rocksdb::WriteBatch& batch,
-                     AppendResult* result);
+                     AppendResult* result, bool* waits_for_write);
   Result<uint64_t> CurrentVersion(const std::string& stream_id, GroupState& group);
   Result<uint64_t> LastIndexedVersion(std::string_view stream_id) const;
   int64_t Now() const;
@@ -222,6 +225,7 @@ class EventLog {
   mutable std::mutex head_mutex_;
   mutable std::condition_variable head_advanced_;
   ChainHead head_;
+  bool head_missing_ = false;  // opened without open checks and without a head record
 
   // Stream index work from the writer to the indexer, and the indexer's progress.
   struct IndexWork {

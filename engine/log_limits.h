@@ -42,7 +42,7 @@ inline constexpr size_t index_catch_up_batch_events = 10000;
 // Stream versions the writer caches in memory before it starts over.
 inline constexpr size_t stream_cache_entries_max = 1 << 20;
 
-// Memtable size of the index column families (streams, stream_index, idempotency): small
+// Memtable size of the index column families (stream_index, idempotency): small
 // enough that their skiplists stay in the CPU cache under random inserts.
 inline constexpr size_t index_write_buffer_bytes = 4 * 1024 * 1024;
 // Hash buckets of an index memtable (one pointer each).
@@ -53,8 +53,10 @@ inline constexpr size_t read_events_max = 10000;
 // Events whose chain is re-verified when the log opens (the tail check).
 inline constexpr size_t open_verify_tail_events = 1000;
 
-// Idempotency keys are kept at least this long (DESIGN.md: at least 7 days).
+// Idempotency keys are kept at least this long (the design asks for at least 7 days)...
 inline constexpr int64_t idempotency_retention_days_min = 7;
+// ...and at most this long (a century; keeps the retention in microseconds far from overflow).
+inline constexpr int64_t idempotency_retention_days_max = 36'500;
 
 static_assert(stream_id_bytes_max <= UINT16_MAX, "stream id length is encoded in 16 bits");
 static_assert(event_type_bytes_max <= UINT16_MAX, "event type length is encoded in 16 bits");

@@ -377,6 +377,69 @@ TEST_F(EventLogTest, VerifyDetectsARewrittenEventWithARecomputedHash) {
   EXPECT_EQ(report.first_bad_sequence, 6u);  // event 6 no longer links to event 5
 }
 
+TEST_F(EventLogTest, VerifyDetectsARewrittenLastEventWithARecomputedHash) {
+  AppendEvents(10);
+  log_.reset();
+  {
+    RawDatabase raw(dir_.Sub("log"));
+    Event event = *DecodeEnvelope(raw.GetEvent(10));
+    event.payload = R"({"i":999})";
+    event.hash = ComputeEventHash(event.previous_hash, EncodeCanonical(event));
+    raw.PutEvent(10, EncodeEnvelope(event));
+  }
+  VerifyReport report = VerifyAfterReopen();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_sequence, 10u);
+  EXPECT_NE(report.problem.find("chain head record"), std::string::npos) << report.problem;
+}
+
+TEST_F(EventLogTest, VerifyDetectsEventsStoredAfterTheHead) {
+  AppendEvents(10);
+  log_.reset();
+  {
+    RawDatabase raw(dir_.Sub("log"));
+    Event extra = *DecodeEnvelope(raw.GetEvent(10));
+    extra.previous_hash = extra.hash;
+    extra.sequence = 11;
+    extra.hash = ComputeEventHash(extra.previous_hash, EncodeCanonical(extra));
+    raw.PutEvent(11, EncodeEnvelope(extra));
+  }
+  VerifyReport report = VerifyAfterReopen();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_sequence, 11u);
+}
+
+TEST_F(EventLogTest, VerifyDetectsABrokenLayoutEvenWhenItsHashMatches) {
+  AppendEvents(10);
+  log_.reset();
+  {
+    RawDatabase raw(dir_.Sub("log"));
+    const std::string stored = raw.GetEvent(10);
+    Event event = *DecodeEnvelope(stored);
+    std::string canonical = EncodeCanonical(event) + "junk";  // trailing bytes
+    const Hash hash = ComputeEventHash(event.previous_hash, canonical);
+    raw.PutEvent(10, canonical + std::string(HashView(event.previous_hash)) +
+                         std::string(HashView(hash)));
+    raw.PutHead(10, hash);
+  }
+  VerifyReport report = VerifyAfterReopen();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_sequence, 10u);
+  EXPECT_NE(report.problem.find("layout"), std::string::npos) << report.problem;
+}
+
+TEST_F(EventLogTest, MissingHeadRecordIsRefusedOnOpenAndReportedByVerify) {
+  AppendEvents(3);
+  log_.reset();
+  { RawDatabase(dir_.Sub("log")).DeleteHead(); }
+  LogOptions options;
+  options.data_dir = dir_.Sub("log");
+  EXPECT_EQ(EventLog::Open(options).status().code(), StatusCode::kCorruption);
+  VerifyReport report = VerifyAfterReopen();
+  EXPECT_FALSE(report.ok);
+  EXPECT_NE(report.problem.find("head record is missing"), std::string::npos) << report.problem;
+}
+
 TEST_F(EventLogTest, OpenRefusesALogWhoseTailWasTamperedWith) {
   AppendEvents(10);
   log_.reset();

@@ -53,6 +53,14 @@ class RawDatabase {
   void PutEvent(uint64_t sequence, const std::string& value) {
     MALPRO_ASSERT(db_->Put(rocksdb::WriteOptions(), events(), SequenceKey(sequence), value).ok());
   }
+  void PutHead(uint64_t sequence, const Hash& hash) {
+    std::string value = SequenceKey(sequence);
+    value.append(HashView(hash));
+    MALPRO_ASSERT(db_->Put(rocksdb::WriteOptions(), handles_[0], "chain_head", value).ok());
+  }
+  void DeleteHead() {
+    MALPRO_ASSERT(db_->Delete(rocksdb::WriteOptions(), handles_[0], "chain_head").ok());
+  }
   void DeleteEvent(uint64_t sequence) {
     MALPRO_ASSERT(db_->Delete(rocksdb::WriteOptions(), events(), SequenceKey(sequence)).ok());
   }

@@ -1,0 +1,837 @@
+#include "adapters/http/api.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "adapters/http/http_limits.h"
+#include "adapters/http/request_body.h"
+#include "engine/json.h"
+#include "engine/log_limits.h"
+
+namespace malpro {
+namespace {
+
+constexpr char kJson[] = "application/json";
+constexpr Role kAsn = Role::kAsn;
+constexpr Role kMerchant = Role::kMerchant;
+constexpr Role kOperator = Role::kOperator;
+constexpr Role kAuditor = Role::kAuditor;
+constexpr Role kAdmin = Role::kAdmin;
+
+std::vector<std::string> SplitPath(std::string_view path) {
+  std::vector<std::string> parts;
+  size_t start = 1;
+  while (start <= path.size()) {
+    const size_t end = std::min(path.find('/', start), path.size());
+    parts.emplace_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string UrlDecode(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out.push_back(' ');
+    } else if (text[i] == '%' && i + 2 < text.size() && HexDigit(text[i + 1]) >= 0 &&
+               HexDigit(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexDigit(text[i + 1]) * 16 + HexDigit(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+void SplitTarget(std::string_view target, std::string_view* path,
+                 std::map<std::string, std::string>* query) {
+  const size_t mark = target.find('?');
+  *path = target.substr(0, mark);
+  if (mark == std::string_view::npos) return;
+  std::string_view rest = target.substr(mark + 1);
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    const size_t eq = pair.find('=');
+    (*query)[UrlDecode(pair.substr(0, eq))] =
+        eq == std::string_view::npos ? "" : UrlDecode(pair.substr(eq + 1));
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+  }
+}
+
+HttpResponse JsonResponse(const HttpRequest& request, http::status status, std::string body) {
+  HttpResponse response{status, request.version()};
+  response.set(http::field::content_type, kJson);
+  response.set(http::field::cache_control, "no-store");
+  response.keep_alive(request.keep_alive());
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+HttpResponse Ok(const HttpRequest& request, std::string body) {
+  return JsonResponse(request, http::status::ok, std::move(body));
+}
+
+bool IsBodyError(std::string_view code) {
+  return std::find(std::begin(body_error_codes), std::end(body_error_codes), code) !=
+         std::end(body_error_codes);
+}
+
+}  // namespace
+
+int ErrorStatus(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument:
+      return IsBodyError(status.error_code()) || status.error_code().starts_with("query_") ||
+                     status.error_code().starts_with("header_")
+                 ? 400
+                 : 422;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kConflict: return 409;
+    case StatusCode::kLimitExceeded:
+      return status.error_code() == "body_too_large" ? 413 : 422;
+    case StatusCode::kUnauthenticated: return 401;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kUnavailable: return status.error_code() == "overloaded" ? 429 : 503;
+    case StatusCode::kCorruption:
+    case StatusCode::kIOError: return 500;
+  }
+  return 500;
+}
+
+HttpResponse ErrorResponse(const HttpRequest& request, const Status& status) {
+  JsonWriter writer;
+  writer.BeginObject().Key("error").BeginObject().Field("code", status.error_code());
+  writer.Field("message", status.message());
+  if (!status.field().empty()) writer.Field("field", status.field());
+  std::string body = writer.EndObject().EndObject().Take();
+  HttpResponse response = JsonResponse(request, static_cast<http::status>(ErrorStatus(status)),
+                                       std::move(body));
+  if (status.code() == StatusCode::kUnauthenticated) {
+    response.set(http::field::www_authenticate, "Bearer");
+  }
+  return response;
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Serializers
+
+void WriteEvent(JsonWriter& w, const Event& event) {
+  w.BeginObject()
+      .Field("sequence", static_cast<int64_t>(event.sequence))
+      .Field("stream_id", event.stream_id)
+      .Field("stream_version", static_cast<int64_t>(event.stream_version))
+      .Field("type", event.type)
+      .Field("recorded_at_us", event.recorded_at_us)
+      .Field("actor", event.actor);
+  if (!event.idempotency_key.empty()) w.Field("idempotency_key", event.idempotency_key);
+  w.Key("payload").Raw(event.payload);
+  w.Field("previous_hash", HashToHex(event.previous_hash)).Field("hash", HashToHex(event.hash));
+  w.EndObject();
+}
+
+std::string AsnJson(const AsnState& asn) {
+  return JsonWriter()
+      .BeginObject()
+      .Field("nip", asn.nip)
+      .Field("name", asn.name)
+      .Field("agency", asn.agency)
+      .Field("rank_class", asn.rank_class)
+      .Field("kecamatan", asn.kecamatan)
+      .Field("kelurahan", asn.kelurahan)
+      .Field("active", asn.active)
+      .Field("version", static_cast<int64_t>(asn.version))
+      .EndObject()
+      .Take();
+}
+
+std::string UmkmJson(const UmkmState& umkm) {
+  JsonWriter w;
+  w.BeginObject().Field("umkm_id", umkm.umkm_id).Field("name", umkm.name);
+  if (!umkm.nib.empty()) w.Field("nib", umkm.nib);
+  w.Field("category", umkm.category)
+      .Field("kecamatan", umkm.kecamatan)
+      .Field("kelurahan", umkm.kelurahan)
+      .Field("sponsor", umkm.sponsor)
+      .Field("settlement_account", umkm.settlement_account)
+      .Field("qris_criteria", umkm.qris_criteria)
+      .Field("status", UmkmStatusName(umkm.status))
+      .Field("version", static_cast<int64_t>(umkm.version))
+      .Key("products")
+      .BeginArray();
+  for (const auto& [id, product] : umkm.products) {
+    if (!product.listed) continue;
+    w.BeginObject()
+        .Field("product_id", id)
+        .Field("name", product.name)
+        .Field("unit", product.unit)
+        .Field("price", FormatSnap(product.price))
+        .EndObject();
+  }
+  return w.EndArray().EndObject().Take();
+}
+
+std::string OrderJson(const OrderState& order) {
+  JsonWriter w;
+  w.BeginObject()
+      .Field("order_id", order.order_id)
+      .Field("buyer_nip", order.buyer_nip)
+      .Field("umkm_id", order.umkm_id)
+      .Field("payment_method", order.payment_method)
+      .Field("status", OrderStatusName(order.status))
+      .Field("cash_received", order.cash_received)
+      .Field("total", FormatSnap(order.total))
+      .Field("placed_at_us", order.placed_at_us);
+  if (!order.cancel_reason.empty()) w.Field("cancel_reason", order.cancel_reason);
+  w.Field("version", static_cast<int64_t>(order.version)).Key("lines").BeginArray();
+  for (const OrderLine& line : order.lines) {
+    w.BeginObject()
+        .Field("product_id", line.product_id)
+        .Field("name", line.name)
+        .Field("unit", line.unit)
+        .Field("quantity", line.quantity)
+        .Field("unit_price", FormatSnap(line.unit_price))
+        .Field("line_total", FormatSnap(line.line_total))
+        .EndObject();
+  }
+  return w.EndArray().EndObject().Take();
+}
+
+std::string ReceiptJson(const ReceiptState& receipt) {
+  JsonWriter w;
+  w.BeginObject()
+      .Field("receipt_id", receipt.receipt_id)
+      .Field("nip", receipt.nip)
+      .Field("shop_name", receipt.shop_name)
+      .Field("kecamatan", receipt.kecamatan)
+      .Field("kelurahan", receipt.kelurahan)
+      .Field("amount", FormatSnap(receipt.amount))
+      .Field("purchase_date", FormatIsoDate(receipt.purchase_date))
+      .Field("photo_sha256", receipt.photo_sha256)
+      .Field("status", ReceiptStatusName(receipt.status));
+  if (!receipt.rejection_reason.empty()) w.Field("rejection_reason", receipt.rejection_reason);
+  return w.Field("version", static_cast<int64_t>(receipt.version)).EndObject().Take();
+}
+
+std::string PolicyJson(const PolicyState& policy) {
+  JsonWriter w;
+  w.BeginObject().Field("version", static_cast<int64_t>(policy.version)).Key("minimum_spend");
+  w.BeginArray();
+  for (const MinimumSpendRule& rule : policy.minimum_spend) {
+    w.BeginObject()
+        .Field("rank_group", rule.rank_group)
+        .Field("amount", FormatSnap(rule.amount))
+        .Field("effective_from", FormatIsoDate(rule.effective_from))
+        .EndObject();
+  }
+  w.EndArray().Key("fee_rules").BeginArray();
+  for (const FeeRule& rule : policy.fee_rules) {
+    w.BeginObject()
+        .Field("basis_points", rule.basis_points)
+        .Field("umi_zero_fee_max", FormatSnap(rule.umi_zero_fee_max))
+        .Field("effective_from", FormatIsoDate(rule.effective_from))
+        .EndObject();
+  }
+  w.EndArray().Key("settlement_cutoffs").BeginArray();
+  for (const CutoffRule& rule : policy.cutoffs) {
+    w.BeginObject()
+        .Field("minutes_of_day", rule.minutes_of_day)
+        .Field("effective_from", FormatIsoDate(rule.effective_from))
+        .EndObject();
+  }
+  return w.EndArray().EndObject().Take();
+}
+
+// ---------------------------------------------------------------------------------------
+// Commands
+
+// Idempotency-Key, If-Match and the request digest (method, target and body) of a call.
+Result<CommandContext> ContextOf(const ApiCall& call) {
+  CommandContext context;
+  context.actor = call.principal.Actor();
+  context.idempotency_key = std::string(call.request["Idempotency-Key"]);
+  const std::string material = std::string(call.request.method_string()) + " " +
+                               std::string(call.request.target()) + "\n" + call.request.body();
+  context.request_digest = Sha256(material);
+  std::string_view if_match = call.request[http::field::if_match];
+  if (!if_match.empty()) {
+    if (if_match.size() >= 2 && if_match.front() == '"' && if_match.back() == '"') {
+      if_match = if_match.substr(1, if_match.size() - 2);
+    }
+    uint64_t version = 0;
+    const bool digits = !if_match.empty() && if_match.size() <= 19 &&
+                        if_match.find_first_not_of("0123456789") == std::string_view::npos;
+    if (!digits || (version = std::stoull(std::string(if_match))) == 0) {
+      return Status::InvalidArgument("header_if_match_invalid", "If-Match",
+                                     "If-Match must be a stream version such as \"3\"");
+    }
+    context.expected_version = version;
+  }
+  return context;
+}
+
+// 201 for a command that created its stream, else 200; ETag is the stream's new version.
+HttpResponse CommandResponse(const HttpRequest& request, const CommandResult& result,
+                             std::string_view id_field = {}, std::string_view id = {}) {
+  JsonWriter w;
+  w.BeginObject();
+  if (!id_field.empty()) w.Field(id_field, id);
+  w.Field("stream_id", result.stream_id)
+      .Field("stream_version", static_cast<int64_t>(result.stream_version))
+      .Field("first_sequence", static_cast<int64_t>(result.first_sequence))
+      .Field("sequence", static_cast<int64_t>(result.last_sequence))
+      .Field("replayed", result.replayed)
+      .EndObject();
+  const bool created = result.stream_version == 1 && request.method() == http::verb::post;
+  HttpResponse response =
+      JsonResponse(request, created ? http::status::created : http::status::ok, w.Take());
+  response.set(http::field::etag, "\"" + std::to_string(result.stream_version) + "\"");
+  response.set("Malpro-Sequence", std::to_string(result.last_sequence));
+  return response;
+}
+
+// Runs a ledger command with the call's context and answers with its result or error.
+HttpResponse RunCommand(const ApiCall& call,
+                        const std::function<Result<CommandResult>(const CommandContext&)>& run,
+                        std::string_view id_field = {}) {
+  Result<CommandContext> context = ContextOf(call);
+  if (!context.ok()) return ErrorResponse(call.request, context.status());
+  Result<CommandResult> result = run(*context);
+  if (!result.ok()) return ErrorResponse(call.request, result.status());
+  std::string id;
+  if (!id_field.empty()) {
+    const size_t dash = result->stream_id.find('-');
+    id = result->stream_id.substr(dash + 1);
+  }
+  return CommandResponse(call.request, *result, id_field, id);
+}
+
+Status Forbidden(std::string_view what) {
+  return Status::PermissionDenied("this token may not act on " + std::string(what));
+}
+
+// The asn role acts for its own NIP only; the merchant role for its own UMKM only.
+Status CheckOwnNip(const ApiCall& call, std::string_view nip) {
+  if (call.principal.role == Role::kAsn && call.principal.subject != nip) {
+    return Forbidden("another ASN's data");
+  }
+  return Status::Ok();
+}
+
+Status CheckOwnUmkm(const ApiCall& call, std::string_view umkm_id) {
+  if (call.principal.role == Role::kMerchant && call.principal.subject != umkm_id) {
+    return Forbidden("another UMKM's data");
+  }
+  return Status::Ok();
+}
+
+// Refuses a body error before running anything.
+#define MALPRO_BODY_OR_RETURN(body, call)                                         \
+  do {                                                                            \
+    if (!(body).status().ok()) return ErrorResponse((call).request, (body).status()); \
+  } while (false)
+
+#define MALPRO_CHECK_OR_RETURN(expression, call)                                   \
+  do {                                                                             \
+    ::malpro::Status malpro_check_ = (expression);                                 \
+    if (!malpro_check_.ok()) return ErrorResponse((call).request, malpro_check_);  \
+  } while (false)
+
+}  // namespace
+
+Api::Api(ApiDependencies dependencies) : deps_(std::move(dependencies)) {
+  AddServiceRoutes();
+  AddAsnRoutes();
+  AddUmkmRoutes();
+  AddOrderRoutes();
+  AddReceiptRoutes();
+  AddPolicyRoutes();
+  AddLogRoutes();
+  AddReadModelRoutes();
+}
+
+void Api::AddRoute(http::verb method, std::string pattern, std::set<Role> roles,
+                   std::function<HttpResponse(ApiCall&)> handle) {
+  std::vector<std::string> parts = SplitPath(pattern);
+  routes_.push_back({method, std::move(pattern), std::move(parts), std::move(roles),
+                     std::move(handle)});
+}
+
+const Api::Route* Api::Match(http::verb method, std::string_view path,
+                             std::map<std::string, std::string>* params, bool* path_known) const {
+  const std::vector<std::string> parts = SplitPath(path);
+  for (const Route& route : routes_) {
+    if (route.parts.size() != parts.size()) continue;
+    std::map<std::string, std::string> found;
+    bool matches = true;
+    for (size_t i = 0; i < parts.size() && matches; ++i) {
+      const std::string& want = route.parts[i];
+      if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
+        matches = !parts[i].empty();
+        found[want.substr(1, want.size() - 2)] = UrlDecode(parts[i]);
+      } else {
+        matches = want == parts[i];
+      }
+    }
+    if (!matches) continue;
+    *path_known = true;
+    if (route.method != method) continue;
+    *params = std::move(found);
+    return &route;
+  }
+  return nullptr;
+}
+
+size_t Api::BodyLimitFor(http::verb method, std::string_view target) const {
+  std::string_view path;
+  std::map<std::string, std::string> query;
+  SplitTarget(target, &path, &query);
+  const bool photo = method == http::verb::post && path == "/v1/receipts";
+  return photo ? deps_.photo_body_bytes_max : deps_.body_bytes_max;
+}
+
+std::string Api::RouteLabel(http::verb method, std::string_view target) const {
+  std::string_view path;
+  std::map<std::string, std::string> query;
+  SplitTarget(target, &path, &query);
+  std::map<std::string, std::string> params;
+  bool path_known = false;
+  const Route* route = Match(method, path, &params, &path_known);
+  return route ? std::string(http::to_string(method)) + " " + route->pattern : "unmatched";
+}
+
+HttpResponse Api::Handle(const HttpRequest& request) {
+  std::string_view path;
+  std::map<std::string, std::string> query;
+  SplitTarget(request.target(), &path, &query);
+  std::map<std::string, std::string> params;
+  bool path_known = false;
+  const Route* route = Match(request.method(), path, &params, &path_known);
+  if (route == nullptr) {
+    if (path_known) {
+      return ErrorResponse(request, Status::InvalidArgument("method_not_allowed", "method",
+                                                            "this path does not take " +
+                                                                std::string(request.method_string())));
+    }
+    return ErrorResponse(request, Status::NotFound("route_not_found", "path", "no such route"));
+  }
+  ApiCall call{request, Principal{}, std::move(params), std::move(query)};
+  if (!route->roles.empty()) {
+    Result<Principal> principal = deps_.tokens->Authenticate(request[http::field::authorization]);
+    if (!principal.ok()) return ErrorResponse(request, principal.status());
+    if (!route->roles.contains(principal->role)) {
+      return ErrorResponse(request, Status::PermissionDenied(
+                                        "the " + std::string(RoleName(principal->role)) +
+                                        " role may not use " + route->pattern));
+    }
+    call.principal = std::move(principal).value();
+  }
+  return route->handle(call);
+}
+
+// ---------------------------------------------------------------------------------------
+// ASN
+
+void Api::AddAsnRoutes() {
+  AddRoute(http::verb::post, "/v1/asn", {kAdmin}, [this](ApiCall& call) {
+    RequestBody body(call.request.body());
+    body.AllowOnly({"nip", "name", "agency", "rank_class", "kelurahan"});
+    RegisterAsn command{body.String("nip"), body.String("name"), body.String("agency"),
+                        body.String("rank_class"), body.String("kelurahan")};
+    MALPRO_BODY_OR_RETURN(body, call);
+    return RunCommand(call, [&](const CommandContext& c) { return deps_.ledger->Register(command, c); });
+  });
+  AddRoute(http::verb::get, "/v1/asn/{nip}", {kAsn, kOperator, kAuditor, kAdmin}, [this](ApiCall& call) {
+    MALPRO_CHECK_OR_RETURN(CheckOwnNip(call, call.path["nip"]), call);
+    Result<AsnState> asn = deps_.ledger->LoadAsn(call.path["nip"]);
+    if (!asn.ok()) return ErrorResponse(call.request, asn.status());
+    return Ok(call.request, AsnJson(*asn));
+  });
+  AddRoute(http::verb::post, "/v1/asn/{nip}/rank", {kAdmin}, [this](ApiCall& call) {
+    RequestBody body(call.request.body());
+    body.AllowOnly({"rank_class"});
+    const std::string rank = body.String("rank_class");
+    MALPRO_BODY_OR_RETURN(body, call);
+    return RunCommand(call, [&](const CommandContext& c) {
+      return deps_.ledger->ChangeRank(call.path["nip"], rank, c);
+    });
+  });
+  AddRoute(http::verb::post, "/v1/asn/{nip}/deactivate", {kAdmin}, [this](ApiCall& call) {
+    RequestBody body(call.request.body());
+    body.AllowOnly({"reason"});
+    const std::string reason = body.String("reason");
+    MALPRO_BODY_OR_RETURN(body, call);
+    return RunCommand(call, [&](const CommandContext& c) {
+      return deps_.ledger->Deactivate(call.path["nip"], reason, c);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// UMKM and products
+
+void Api::AddUmkmRoutes() {
+  AddRoute(http::verb::post, "/v1/umkm", {kOperator, kAdmin}, [this](ApiCall& call) {
+    RequestBody body(call.request.body());
+    body.AllowOnly({"umkm_id", "name", "nib", "category", "kecamatan", "kelurahan", "sponsor",
+                    "settlement_account", "qris_criteria"});
+    RegisterUmkm command{body.OptionalString("umkm_id"), body.String("name"),
+                         body.OptionalString("nib"), body.String("category"),
+                         body.String("kecamatan"), body.String("kelurahan"),
+                         body.String("sponsor"), body.String("settlement_account"),
+                         body.String("qris_criteria")};
+    MALPRO_BODY_OR_RETURN(body, call);
+    return RunCommand(call, [&](const CommandContext& c) { return deps_.ledger->Register(command, c); },
+                      "umkm_id");
+  });
+  AddRoute(http::verb::get, "/v1/umkm/{umkm_id}", {kAsn, kMerchant, kOperator, kAuditor, kAdmin},
+           [this](ApiCall& call) {
+    Result<UmkmState> umkm = deps_.ledger->LoadUmkm(call.path["umkm_id"]);
+    if (!umkm.ok()) return ErrorResponse(call.request, umkm.status());
+    return Ok(call.request, UmkmJson(*umkm));
+  });
+  AddRoute(http::verb::post, "/v1/umkm/{umkm_id}/verify", {kOperator, kAdmin}, [this](ApiCall& call) {
+    return RunCommand(call, [&](const CommandContext& c) {
+      return deps_.ledger->VerifyUmkm(call.path["umkm_id"], c);
+    });
+  });
+  AddRoute(http::verb::post, "/v1/umkm/{umkm_id}/suspend", {kOperator, kAdmin}, [this](ApiCall& call) {
+    RequestBody body(call.request.body());
+    body.AllowOnly({"reason"});
+    const std::string reason = body.String("reason");
+    MALPRO_BODY_OR_RETURN(body, call);
+    return RunCommand(call, [&](const CommandContext& c) {
+      return deps_.ledger->SuspendUmkm(call.path["umkm_id"], reason, c);
+    });
+  });
+  AddRoute(http::verb::post, "/v1/umkm/{umkm_id}/products", {kMerchant, kOperator, kAdmin},
+           [this](ApiCall& call) {
+    MALPRO_CHECK_OR_RETURN(CheckOwnUmkm(call, call.path["umkm_id"]), call);
+    RequestBody body(call.request.body());
+    body.AllowOnly({"product_id", "name", "unit", "price"});
+    ListProduct command{call.path["umkm_id"], body.String("product_id"), body.String("name"),
+                        body.String("unit"), body.Amount("price")};
+    MALPRO_BODY_OR_RETURN(body, call);
+    return RunCommand(call, [&](const CommandContext& c) { return deps_.ledger->List(command, c); });
+  });
+  AddRoute(http::verb::put, "/v1/umkm/{umkm_id}/products/{product_id}/price",
+           {kMerchant, kOperator, kAdmin}, [this](ApiCall& call) {
+    MALPRO_CHECK_OR_RETURN(CheckOwnUmkm(call, call.path["umkm_id"]), call);
+    RequestBody body(call.request.body());
+    body.AllowOnly({"price"});
+    const Money price = body.Amount("price");
+    MALPRO_BODY_OR_RETURN(body, call);
+    return RunCommand(call, [&](const CommandContext& c) {
+      return deps_.ledger->Reprice(call.path["umkm_id"], call.path["product_id"], price, c);
+    });
+  });
+  AddRoute(http::verb::delete_, "/v1/umkm/{umkm_id}/products/{product_id}",
+           {kMerchant, kOperator, kAdmin}, [this](ApiCall& call) {
+    MALPRO_CHECK_OR_RETURN(CheckOwnUmkm(call, call.path["umkm_id"]), call);
+    return RunCommand(call, [&](const CommandContext& c) {
+      return deps_.ledger->Delist(call.path["umkm_id"], call.path["product_id"], c);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Orders
+
+namespace {
+
+// The order, if the caller may see or act on it: its buyer (asn), its seller (merchant), or
+// any operator, auditor or admin.
+Result<OrderState> LoadOwnOrder(Ledger& ledger, const ApiCall& call, const std::string& order_id) {
+  Result<OrderState> order = ledger.LoadOrder(order_id);
+  if (!order.ok()) return order.status();
+  MALPRO_RETURN_IF_ERROR(CheckOwnNip(call, order->buyer_nip));
+  MALPRO_RETURN_IF_ERROR(CheckOwnUmkm(call, order->umkm_id));
+  return order;
+}
+
+Result<PlaceOrder> BindOrder(RequestBody& body) {
+  body.AllowOnly({"order_id", "buyer_nip", "umkm_id", "lines", "payment_method"});
+  PlaceOrder order{body.OptionalString("order_id"), body.String("buyer_nip"),
+                   body.String("umkm_id"), {}, body.String("payment_method")};
+  simdjson::dom::array lines = body.Array("lines");
+  if (!body.status().ok()) return body.status();
+  size_t index = 0;
+  for (simdjson::dom::element element : lines) {
+    const std::string prefix = "lines[" + std::to_string(index++) + "]";
+    simdjson::dom::object line;
+    std::string_view product_id;
+    int64_t quantity = 0;
+    if (element.get(line) != simdjson::SUCCESS) {
+      return Status::InvalidArgument("body_field_wrong_type", prefix, prefix + " must be an object");
+    }
+    if (line["product_id"].get(product_id) != simdjson::SUCCESS) {
+      return Status::InvalidArgument("body_field_missing", prefix + ".product_id",
+                                     prefix + ".product_id must be a string");
+    }
+    if (line["quantity"].get(quantity) != simdjson::SUCCESS) {
+      return Status::InvalidArgument("body_field_missing", prefix + ".quantity",
+                                     prefix + ".quantity must be an integer");
+    }
+    if (line.size() != 2) {
+      return Status::InvalidArgument("body_field_unknown", prefix,
+                                     prefix + " takes product_id and quantity only");
+    }
+    order.lines.push_back({std::string(product_id), quantity});
+  }
+  return order;
+}
+
+}  // namespace
+
+void Api::AddOrderRoutes() {
+  AddRoute(http::verb::post, "/v1/orders", {kAsn, kOperator, kAdmin}, [this](ApiCall& call) {
+    RequestBody body(call.request.body());
+    Result<PlaceOrder> order = BindOrder(body);
+    if (!order.ok()) return ErrorResponse(call.request, order.status());
+    MALPRO_CHECK_OR_RETURN(CheckOwnNip(call, order->buyer_nip), call);
+    return RunCommand(call, [&](const CommandContext& c) { return deps_.ledger->Place(*order, c); },
+                      "order_id");
+  });
+  AddRoute(http::verb::get, "/v1/orders/{order_id}", {kAsn, kMerchant, kOperator, kAuditor, kAdmin},
+           [this](ApiCall& call) {
+    Result<OrderState> order = LoadOwnOrder(*deps_.ledger, call, call.path["order_id"]);
+    if (!order.ok()) return ErrorResponse(call.request, order.status());
+    return Ok(call.request, OrderJson(*order));
+  });
+  using Transition = Result<CommandResult> (Ledger::*)(std::string_view, const CommandContext&);
+  const std::pair<std::string, Transition> transitions[] = {
+      {"accept", &Ledger::AcceptOrder},
+      {"deliver", &Ledger::DeliverOrder},
+      {"cash-received", &Ledger::ConfirmCashReceived}};
+  for (const auto& [name, method] : transitions) {
+    AddRoute(http::verb::post, "/v1/orders/{order_id}/" + name, {kMerchant, kOperator, kAdmin},
+             [this, method](ApiCall& call) {
+      const std::string& id = call.path["order_id"];
+      Result<OrderState> order = LoadOwnOrder(*deps_.ledger, call, id);
+      if (!order.ok()) return ErrorResponse(call.request, order.status());
+      return RunCommand(call, [&](const CommandContext& c) { return (deps_.ledger->*method)(id, c); });
+    });
+  }
+  AddRoute(http::verb::post, "/v1/orders/{order_id}/cancel", {kAsn, kMerchant, kOperator, kAdmin},
+           [this](ApiCall& call) {
+    const std::string& id = call.path["order_id"];
+    RequestBody body(call.request.body());
+    body.AllowOnly({"reason"});
+    const std::string reason = body.String("reason");
+    MALPRO_BODY_OR_RETURN(body, call);
+    Result<OrderState> order = LoadOwnOrder(*deps_.ledger, call, id);
+    if (!order.ok()) return ErrorResponse(call.request, order.status());
+    return RunCommand(call, [&](const CommandContext& c) {
+      return deps_.ledger->CancelOrder(id, reason, c);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Manual receipts
+
+void Api::AddReceiptRoutes() {
+  AddRoute(http::verb::post, "/v1/receipts", {kAsn, kOperator, kAdmin}, [this](ApiCall& call) {
+    RequestBody body(call.request.body());
+    body.AllowOnly({"receipt_id", "nip", "shop_name", "kelurahan", "amount", "purchase_date",
+                    "photo_base64"});
+    SubmitReceipt command{body.OptionalString("receipt_id"), body.String("nip"),
+                          body.String("shop_name"), body.String("kelurahan"),
+                          body.Amount("amount"), body.String("purchase_date"), ""};
+    const std::string photo = body.String("photo_base64");
+    MALPRO_BODY_OR_RETURN(body, call);
+    MALPRO_CHECK_OR_RETURN(CheckOwnNip(call, command.nip), call);
+    Result<std::string> bytes = DecodeBase64(photo, "photo_base64");
+    if (!bytes.ok()) return ErrorResponse(call.request, bytes.status());
+    command.photo = std::move(bytes).value();
+    return RunCommand(call, [&](const CommandContext& c) { return deps_.ledger->Submit(command, c); },
+                      "receipt_id");
+  });
+  auto load_own = [this](ApiCall& call) -> Result<ReceiptState> {
+    Result<ReceiptState> receipt = deps_.ledger->LoadReceipt(call.path["receipt_id"]);
+    if (!receipt.ok()) return receipt.status();
+    MALPRO_RETURN_IF_ERROR(CheckOwnNip(call, receipt->nip));
+    return receipt;
+  };
+  AddRoute(http::verb::get, "/v1/receipts/{receipt_id}", {kAsn, kOperator, kAuditor, kAdmin},
+           [load_own](ApiCall& call) {
+    Result<ReceiptState> receipt = load_own(call);
+    if (!receipt.ok()) return ErrorResponse(call.request, receipt.status());
+    return Ok(call.request, ReceiptJson(*receipt));
+  });
+  AddRoute(http::verb::get, "/v1/receipts/{receipt_id}/photo", {kAsn, kOperator, kAuditor, kAdmin},
+           [this, load_own](ApiCall& call) {
+    Result<ReceiptState> receipt = load_own(call);
+    if (!receipt.ok()) return ErrorResponse(call.request, receipt.status());
+    Result<std::string> photo = deps_.ledger->Photo(receipt->photo_sha256);
+    if (!photo.ok()) return ErrorResponse(call.request, photo.status());
+    HttpResponse response{http::status::ok, call.request.version()};
+    response.set(http::field::content_type,
+                 photo->starts_with("\x89PNG") ? "image/png" : "image/jpeg");
+    response.set(http::field::etag, "\"" + receipt->photo_sha256 + "\"");
+    response.keep_alive(call.request.keep_alive());
+    response.body() = std::move(photo).value();
+    response.prepare_payload();
+    return response;
+  });
+  AddRoute(http::verb::post, "/v1/receipts/{receipt_id}/approve", {kOperator, kAdmin},
+           [this](ApiCall& call) {
+    return RunCommand(call, [&](const CommandContext& c) {
+      return deps_.ledger->ApproveReceipt(call.path["receipt_id"], c);
+    });
+  });
+  AddRoute(http::verb::post, "/v1/receipts/{receipt_id}/reject", {kOperator, kAdmin},
+           [this](ApiCall& call) {
+    RequestBody body(call.request.body());
+    body.AllowOnly({"reason"});
+    const std::string reason = body.String("reason");
+    MALPRO_BODY_OR_RETURN(body, call);
+    return RunCommand(call, [&](const CommandContext& c) {
+      return deps_.ledger->RejectReceipt(call.path["receipt_id"], reason, c);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Policy
+
+void Api::AddPolicyRoutes() {
+  AddRoute(http::verb::get, "/v1/policy", {kAsn, kMerchant, kOperator, kAuditor, kAdmin},
+           [this](ApiCall& call) {
+    Result<PolicyState> policy = deps_.ledger->LoadPolicy();
+    if (!policy.ok()) return ErrorResponse(call.request, policy.status());
+    return Ok(call.request, PolicyJson(*policy));
+  });
+  AddRoute(http::verb::post, "/v1/policy/minimum-spend", {kAdmin}, [this](ApiCall& call) {
+    RequestBody body(call.request.body());
+    body.AllowOnly({"rank_group", "amount", "effective_from"});
+    const std::string group = body.String("rank_group");
+    const Money amount = body.Amount("amount");
+    const std::string from = body.String("effective_from");
+    MALPRO_BODY_OR_RETURN(body, call);
+    return RunCommand(call, [&](const CommandContext& c) {
+      return deps_.ledger->SetMinimumSpend(group, amount, from, c);
+    });
+  });
+  AddRoute(http::verb::post, "/v1/policy/fee-rule", {kAdmin}, [this](ApiCall& call) {
+    RequestBody body(call.request.body());
+    body.AllowOnly({"basis_points", "umi_zero_fee_max", "effective_from"});
+    const int64_t basis_points = body.Int("basis_points");
+    const Money umi_max = body.Amount("umi_zero_fee_max");
+    const std::string from = body.String("effective_from");
+    MALPRO_BODY_OR_RETURN(body, call);
+    return RunCommand(call, [&](const CommandContext& c) {
+      return deps_.ledger->SetFeeRule(basis_points, umi_max, from, c);
+    });
+  });
+  AddRoute(http::verb::post, "/v1/policy/settlement-cutoff", {kAdmin}, [this](ApiCall& call) {
+    RequestBody body(call.request.body());
+    body.AllowOnly({"cutoff", "effective_from"});
+    const std::string cutoff = body.String("cutoff");
+    const std::string from = body.String("effective_from");
+    MALPRO_BODY_OR_RETURN(body, call);
+    return RunCommand(call, [&](const CommandContext& c) {
+      return deps_.ledger->SetSettlementCutoff(cutoff, from, c);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// The log, for auditors
+
+namespace {
+
+Result<uint64_t> QueryNumber(const ApiCall& call, const std::string& name, uint64_t fallback,
+                             uint64_t maximum) {
+  auto found = call.query.find(name);
+  if (found == call.query.end()) return fallback;
+  const std::string& text = found->second;
+  if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoull(text) > maximum) {
+    return Status::InvalidArgument("query_invalid", name,
+                                   name + " must be a whole number from 0 to " +
+                                       std::to_string(maximum));
+  }
+  return std::stoull(text);
+}
+
+HttpResponse EventsResponse(const HttpRequest& request, const std::vector<Event>& events,
+                            uint64_t head) {
+  JsonWriter w;
+  w.BeginObject().Field("head_sequence", static_cast<int64_t>(head)).Key("events").BeginArray();
+  for (const Event& event : events) WriteEvent(w, event);
+  return Ok(request, w.EndArray().EndObject().Take());
+}
+
+}  // namespace
+
+void Api::AddLogRoutes() {
+  AddRoute(http::verb::get, "/v1/events", {kAuditor, kAdmin}, [this](ApiCall& call) {
+    Result<uint64_t> from = QueryNumber(call, "from", 1, UINT64_MAX >> 1);
+    Result<uint64_t> limit = QueryNumber(call, "limit", 100, http_events_page_max);
+    if (!from.ok()) return ErrorResponse(call.request, from.status());
+    if (!limit.ok()) return ErrorResponse(call.request, limit.status());
+    Result<std::vector<Event>> events = deps_.log->Read(*from, *limit);
+    if (!events.ok()) return ErrorResponse(call.request, events.status());
+    return EventsResponse(call.request, *events, deps_.log->Head().sequence);
+  });
+  AddRoute(http::verb::get, "/v1/streams/{stream_id}", {kAuditor, kAdmin}, [this](ApiCall& call) {
+    Result<uint64_t> from = QueryNumber(call, "from", 1, UINT64_MAX >> 1);
+    Result<uint64_t> limit = QueryNumber(call, "limit", 100, http_events_page_max);
+    if (!from.ok()) return ErrorResponse(call.request, from.status());
+    if (!limit.ok()) return ErrorResponse(call.request, limit.status());
+    Result<std::vector<Event>> events = deps_.log->ReadStream(call.path["stream_id"], *from, *limit);
+    if (!events.ok()) return ErrorResponse(call.request, events.status());
+    return EventsResponse(call.request, *events, deps_.log->Head().sequence);
+  });
+  AddRoute(http::verb::get, "/v1/chain/head", {kAuditor, kAdmin, kOperator}, [this](ApiCall& call) {
+    const ChainHead head = deps_.log->Head();
+    return Ok(call.request, JsonWriter()
+                                .BeginObject()
+                                .Field("sequence", static_cast<int64_t>(head.sequence))
+                                .Field("hash", HashToHex(head.hash))
+                                .EndObject()
+                                .Take());
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Service
+
+void Api::AddServiceRoutes() {
+  AddRoute(http::verb::get, "/healthz", {}, [this](ApiCall& call) {
+    JsonWriter w;
+    w.BeginObject()
+        .Field("status", "ok")
+        .Field("head_sequence", static_cast<int64_t>(deps_.log->Head().sequence));
+    if (deps_.health_details) w.Key("details").Raw(deps_.health_details());
+    return Ok(call.request, w.EndObject().Take());
+  });
+  AddRoute(http::verb::get, "/metrics", {}, [this](ApiCall& call) {
+    HttpResponse response{http::status::ok, call.request.version()};
+    response.set(http::field::content_type, "text/plain; version=0.0.4");
+    response.keep_alive(call.request.keep_alive());
+    response.body() = deps_.metrics->Render();
+    response.prepare_payload();
+    return response;
+  });
+}
+
+void Api::AddReadModelRoutes() {
+  // Catalog, spend, roll-ups, merchant sales and circulation are served from the projections.
+}
+
+}  // namespace malpro

@@ -1,0 +1,97 @@
+// Api: the HTTP API as a plain function from request to response, with no sockets, so every
+// route can be tested directly and through HttpServer alike. docs/http-api.md lists the routes.
+//
+// Every route checks the caller's role (Authorization: Bearer token) and, for the asn and
+// merchant roles, that the resource is their own. Errors are JSON
+// {"error":{"code","message","field"}} with the status given by ErrorStatus().
+#pragma once
+
+#include <boost/beast/http.hpp>
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adapters/http/auth.h"
+#include "adapters/http/metrics.h"
+#include "engine/event_log.h"
+#include "engine/ledger.h"
+
+namespace malpro {
+
+namespace http = boost::beast::http;
+using HttpRequest = http::request<http::string_body>;
+using HttpResponse = http::response<http::string_body>;
+
+class Projections;
+
+struct ApiDependencies {
+  EventLog* log = nullptr;
+  Ledger* ledger = nullptr;
+  Projections* projections = nullptr;  // read models; their routes answer 503 when absent
+  const TokenTable* tokens = nullptr;
+  HttpMetrics* metrics = nullptr;
+  size_t body_bytes_max = 0;
+  size_t photo_body_bytes_max = 0;
+  // Extra facts for /healthz, e.g. the Kafka relay's state; may be empty.
+  std::function<std::string()> health_details;
+};
+
+// One call being answered: who, which route, which parameters.
+struct ApiCall {
+  const HttpRequest& request;
+  Principal principal;
+  std::map<std::string, std::string> path;   // {name} segments of the pattern
+  std::map<std::string, std::string> query;  // decoded ?a=b&c=d
+};
+
+class Api {
+ public:
+  explicit Api(ApiDependencies dependencies);
+
+  // Thread-safe. Never throws.
+  HttpResponse Handle(const HttpRequest& request);
+
+  // The largest body the route of `target` accepts (photo uploads have their own limit).
+  size_t BodyLimitFor(http::verb method, std::string_view target) const;
+
+  // The route pattern of a request, e.g. "POST /v1/orders/{order_id}/accept", for metrics.
+  std::string RouteLabel(http::verb method, std::string_view target) const;
+
+ private:
+  struct Route {
+    http::verb method;
+    std::string pattern;           // e.g. "/v1/orders/{order_id}/accept"
+    std::vector<std::string> parts;
+    std::set<Role> roles;          // empty: no authentication (health, metrics)
+    std::function<HttpResponse(ApiCall&)> handle;
+  };
+
+  void AddRoute(http::verb method, std::string pattern, std::set<Role> roles,
+                std::function<HttpResponse(ApiCall&)> handle);
+  const Route* Match(http::verb method, std::string_view path,
+                     std::map<std::string, std::string>* params, bool* path_known) const;
+  void AddAsnRoutes();
+  void AddUmkmRoutes();
+  void AddOrderRoutes();
+  void AddReceiptRoutes();
+  void AddPolicyRoutes();
+  void AddLogRoutes();
+  void AddReadModelRoutes();
+  void AddServiceRoutes();
+
+  ApiDependencies deps_;
+  std::vector<Route> routes_;
+};
+
+// The HTTP status for a Status: 400 malformed request, 401, 403, 404, 409 conflict,
+// 413 too large, 422 broken rule, 429/503 unavailable, 500 storage failure.
+int ErrorStatus(const Status& status);
+
+// {"error":{"code":...,"message":...,"field":...}} with ErrorStatus(status).
+HttpResponse ErrorResponse(const HttpRequest& request, const Status& status);
+
+}  // namespace malpro

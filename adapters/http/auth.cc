@@ -1,0 +1,49 @@
+#include "adapters/http/auth.h"
+
+namespace malpro {
+
+std::string_view RoleName(Role role) {
+  switch (role) {
+    case Role::kAsn: return "asn";
+    case Role::kMerchant: return "merchant";
+    case Role::kOperator: return "operator";
+    case Role::kAuditor: return "auditor";
+    case Role::kAdmin: return "admin";
+  }
+  return "unknown";
+}
+
+Result<Role> ParseRole(std::string_view text, std::string_view field) {
+  for (Role role : {Role::kAsn, Role::kMerchant, Role::kOperator, Role::kAuditor, Role::kAdmin}) {
+    if (RoleName(role) == text) return role;
+  }
+  return Status::InvalidArgument("role_unknown", field,
+                                 std::string(field) +
+                                     " must be one of: asn, merchant, operator, auditor, admin");
+}
+
+Status TokenTable::Add(std::string_view sha256_hex, Principal principal, std::string_view field) {
+  Hash hash;
+  if (!HashFromHex(sha256_hex, &hash)) {
+    return Status::InvalidArgument("token_hash_invalid", field,
+                                   std::string(field) + " must be 64 hex digits (a SHA-256)");
+  }
+  if (!principals_.emplace(hash, std::move(principal)).second) {
+    return Status::InvalidArgument("token_duplicate", field,
+                                   std::string(field) + " configures the same token twice");
+  }
+  return Status::Ok();
+}
+
+Result<Principal> TokenTable::Authenticate(std::string_view authorization) const {
+  constexpr std::string_view scheme = "Bearer ";
+  if (authorization.empty()) return Status::Unauthenticated("an Authorization: Bearer token is required");
+  if (!authorization.starts_with(scheme) || authorization.size() == scheme.size()) {
+    return Status::Unauthenticated("the Authorization header must be 'Bearer <token>'");
+  }
+  auto found = principals_.find(Sha256(authorization.substr(scheme.size())));
+  if (found == principals_.end()) return Status::Unauthenticated("the token is not valid");
+  return found->second;
+}
+
+}  // namespace malpro

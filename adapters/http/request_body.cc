@@ -1,0 +1,135 @@
+#include "adapters/http/request_body.h"
+
+namespace malpro {
+
+RequestBody::RequestBody(std::string_view json)
+    : text_(json.empty() ? std::string_view("{}") : json) {
+  simdjson::dom::element root;
+  if (parser_.parse(text_).get(root) != simdjson::SUCCESS) {
+    Fail("body_invalid_json", "body", "the request body must be valid JSON");
+    return;
+  }
+  if (root.get(object_) != simdjson::SUCCESS) {
+    Fail("body_not_object", "body", "the request body must be a JSON object");
+    return;
+  }
+  parsed_ = true;
+}
+
+void RequestBody::Fail(std::string_view code, std::string_view key, std::string message) {
+  if (status_.ok()) status_ = Status::InvalidArgument(code, key, std::move(message));
+}
+
+void RequestBody::AllowOnly(std::initializer_list<std::string_view> known) {
+  if (!parsed_) return;
+  for (auto [key, value] : object_) {
+    bool allowed = false;
+    for (std::string_view candidate : known) allowed = allowed || candidate == key;
+    if (!allowed) Fail("body_field_unknown", key, "unknown field " + std::string(key));
+  }
+}
+
+bool RequestBody::Has(std::string_view key) const {
+  simdjson::dom::element element;
+  return parsed_ && object_.at_key(key).get(element) == simdjson::SUCCESS && !element.is_null();
+}
+
+std::optional<simdjson::dom::element> RequestBody::Element(std::string_view key, bool required) {
+  if (!parsed_) return std::nullopt;
+  simdjson::dom::element element;
+  if (object_.at_key(key).get(element) != simdjson::SUCCESS || element.is_null()) {
+    if (required) Fail("body_field_missing", key, std::string(key) + " is required");
+    return std::nullopt;
+  }
+  return element;
+}
+
+std::string RequestBody::String(std::string_view key) {
+  std::optional<simdjson::dom::element> element = Element(key, true);
+  std::string_view value;
+  if (element && element->get(value) != simdjson::SUCCESS) {
+    Fail("body_field_wrong_type", key, std::string(key) + " must be a string");
+  }
+  return std::string(value);
+}
+
+std::string RequestBody::OptionalString(std::string_view key) {
+  std::optional<simdjson::dom::element> element = Element(key, false);
+  std::string_view value;
+  if (element && element->get(value) != simdjson::SUCCESS) {
+    Fail("body_field_wrong_type", key, std::string(key) + " must be a string");
+  }
+  return std::string(value);
+}
+
+int64_t RequestBody::Int(std::string_view key) {
+  std::optional<simdjson::dom::element> element = Element(key, true);
+  int64_t value = 0;
+  if (element && element->get(value) != simdjson::SUCCESS) {
+    Fail("body_field_wrong_type", key, std::string(key) + " must be an integer");
+  }
+  return value;
+}
+
+Money RequestBody::Amount(std::string_view key) {
+  std::optional<simdjson::dom::element> element = Element(key, true);
+  if (!element) return Money();
+  std::string_view text;
+  if (element->get(text) != simdjson::SUCCESS) {
+    Fail("body_field_wrong_type", key,
+         std::string(key) + " must be a string amount such as \"10000.00\"");
+    return Money();
+  }
+  Result<Money> amount = ParseAmount(text, key);
+  if (!amount.ok()) {
+    if (status_.ok()) status_ = amount.status();  // a rule on the value: 422, not 400
+    return Money();
+  }
+  return *amount;
+}
+
+simdjson::dom::array RequestBody::Array(std::string_view key) {
+  std::optional<simdjson::dom::element> element = Element(key, true);
+  simdjson::dom::array value;
+  if (element && element->get(value) != simdjson::SUCCESS) {
+    Fail("body_field_wrong_type", key, std::string(key) + " must be an array");
+  }
+  return value;
+}
+
+Result<std::string> DecodeBase64(std::string_view text, std::string_view field) {
+  auto value_of = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  const Status bad = Status::InvalidArgument("base64_invalid", field,
+                                             std::string(field) + " must be base64 (RFC 4648)");
+  if (text.size() % 4 != 0) return bad;
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    int values[4];
+    int padding = 0;
+    for (int j = 0; j < 4; ++j) {
+      const char c = text[i + j];
+      const bool last_group = i + 4 == text.size();
+      if (c == '=' && last_group && j >= 2) {
+        values[j] = 0;
+        ++padding;
+      } else if (padding > 0 || (values[j] = value_of(c)) < 0) {
+        return bad;
+      }
+    }
+    const uint32_t group = values[0] << 18 | values[1] << 12 | values[2] << 6 | values[3];
+    out.push_back(static_cast<char>(group >> 16));
+    if (padding < 2) out.push_back(static_cast<char>(group >> 8));
+    if (padding < 1) out.push_back(static_cast<char>(group));
+  }
+  return out;
+}
+
+}  // namespace malpro

@@ -1,0 +1,54 @@
+// RequestBody: typed access to a JSON request body, where every shape error (not JSON, a
+// missing field, a wrong type, an unknown field) is a 400 with the field named.
+#pragma once
+
+#include <simdjson.h>
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/money.h"
+#include "engine/result.h"
+
+namespace malpro {
+
+// Malformed-request error codes, answered with 400 (see ErrorStatus).
+inline constexpr std::string_view body_error_codes[] = {
+    "body_invalid_json", "body_not_object", "body_field_missing", "body_field_wrong_type",
+    "body_field_unknown"};
+
+class RequestBody {
+ public:
+  // Parses `json`; an empty body counts as {}.
+  explicit RequestBody(std::string_view json);
+
+  // The first error met so far (parse errors, missing or mistyped fields); OK when none.
+  const Status& status() const { return status_; }
+
+  // Records body_field_unknown for the first key not in `known`.
+  void AllowOnly(std::initializer_list<std::string_view> known);
+
+  std::string String(std::string_view key);                  // required
+  std::string OptionalString(std::string_view key);          // "" when absent
+  int64_t Int(std::string_view key);                         // required
+  Money Amount(std::string_view key);                        // required, "10000.00" form
+  simdjson::dom::array Array(std::string_view key);          // required
+  bool Has(std::string_view key) const;
+
+ private:
+  void Fail(std::string_view code, std::string_view key, std::string message);
+  std::optional<simdjson::dom::element> Element(std::string_view key, bool required);
+
+  simdjson::dom::parser parser_;
+  simdjson::padded_string text_;
+  simdjson::dom::object object_;
+  bool parsed_ = false;
+  Status status_;
+};
+
+// Strict base64 (RFC 4648, with padding). InvalidArgument naming `field` on anything else.
+Result<std::string> DecodeBase64(std::string_view text, std::string_view field);
+
+}  // namespace malpro

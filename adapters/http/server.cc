@@ -1,0 +1,197 @@
+#include "adapters/http/server.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <optional>
+
+namespace malpro {
+namespace {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+HttpResponse LimitResponse(const Status& status) {
+  HttpRequest request{http::verb::get, "/", 11};
+  request.keep_alive(false);
+  HttpResponse response = ErrorResponse(request, status);
+  response.keep_alive(false);
+  return response;
+}
+
+// One connection: read a request (headers, then the body within the route's limit), answer
+// it on the worker pool, write the response, and read the next one.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const HttpOptions& options, Api* api, HttpMetrics* metrics,
+          net::thread_pool* workers)
+      : stream_(std::move(socket)), options_(options), api_(api), metrics_(metrics),
+        workers_(workers) {
+    metrics_->ConnectionOpened();
+  }
+  ~Session() { metrics_->ConnectionClosed(); }
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+ private:
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(http_header_bytes_max);
+    parser_->body_limit(options_.photo_body_bytes_max);
+    stream_.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code error, size_t) {
+                              self->OnHeader(error);
+                            });
+  }
+
+  void OnHeader(beast::error_code error) {
+    if (error == http::error::header_limit) {
+      return Refuse(Status::LimitExceeded("body_too_large", "headers",
+                                          "request headers are larger than " +
+                                              std::to_string(http_header_bytes_max) + " bytes"));
+    }
+    if (error == beast::error::timeout && buffer_.size() > 0) return RefuseTimeout();
+    if (error) return Close();
+    const size_t limit = api_->BodyLimitFor(parser_->get().method(), parser_->get().target());
+    const auto length = parser_->content_length();
+    if (length && *length > limit) return RefuseBody(limit);
+    parser_->body_limit(limit);
+    stream_.expires_after(std::chrono::milliseconds(options_.request_timeout_ms));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code error, size_t) {
+                       self->OnBody(error);
+                     });
+  }
+
+  void OnBody(beast::error_code error) {
+    if (error == http::error::body_limit) {
+      return RefuseBody(api_->BodyLimitFor(parser_->get().method(), parser_->get().target()));
+    }
+    if (error == beast::error::timeout) return RefuseTimeout();
+    if (error) return Close();
+    auto request = std::make_shared<HttpRequest>(parser_->release());
+    net::post(*workers_, [self = shared_from_this(), request] {
+      const auto started = std::chrono::steady_clock::now();
+      HttpResponse response = self->api_->Handle(*request);
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      self->metrics_->Record(self->api_->RouteLabel(request->method(), request->target()),
+                             response.result_int(), seconds);
+      net::post(self->stream_.get_executor(),
+                [self, response = std::move(response)]() mutable { self->Write(std::move(response)); });
+    });
+  }
+
+  void Write(HttpResponse response) {
+    auto shared = std::make_shared<HttpResponse>(std::move(response));
+    stream_.expires_after(std::chrono::milliseconds(options_.request_timeout_ms));
+    http::async_write(stream_, *shared,
+                      [self = shared_from_this(), shared](beast::error_code error, size_t) {
+                        if (error || !shared->keep_alive()) return self->Close();
+                        self->ReadHeader();
+                      });
+  }
+
+  void RefuseBody(size_t limit) {
+    Refuse(Status::LimitExceeded("body_too_large", "body",
+                                 "the request body is larger than " + std::to_string(limit) +
+                                     " bytes"));
+  }
+
+  void RefuseTimeout() {
+    HttpResponse response = LimitResponse(Status::Unavailable(
+        "request_timeout", "the request was not received within " +
+                               std::to_string(options_.request_timeout_ms) + " ms"));
+    response.result(http::status::request_timeout);
+    Write(std::move(response));
+  }
+
+  void Refuse(const Status& status) { Write(LimitResponse(status)); }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  const HttpOptions& options_;
+  Api* api_;
+  HttpMetrics* metrics_;
+  net::thread_pool* workers_;
+};
+
+}  // namespace
+
+HttpServer::HttpServer(HttpOptions options, Api* api, HttpMetrics* metrics)
+    : options_(std::move(options)), api_(api), metrics_(metrics), acceptor_(net::make_strand(io_)) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() {
+  beast::error_code error;
+  const net::ip::address address = net::ip::make_address(options_.listen_address, error);
+  if (error) {
+    return Status::InvalidArgument("listen_address_invalid", "http.listen_address",
+                                   "http.listen_address is not an IP address: " + error.message());
+  }
+  const tcp::endpoint endpoint(address, options_.port);
+  acceptor_.open(endpoint.protocol(), error);
+  if (!error) acceptor_.set_option(net::socket_base::reuse_address(true), error);
+  if (!error) acceptor_.bind(endpoint, error);
+  if (!error) acceptor_.listen(net::socket_base::max_listen_connections, error);
+  if (error) {
+    return Status::IOError("cannot listen on " + options_.listen_address + ":" +
+                           std::to_string(options_.port) + ": " + error.message());
+  }
+  port_ = acceptor_.local_endpoint().port();
+  workers_ = std::make_unique<net::thread_pool>(options_.worker_threads);
+  running_ = true;
+  Accept();
+  for (int i = 0; i < options_.io_threads; ++i) io_threads_.emplace_back([this] { io_.run(); });
+  return Status::Ok();
+}
+
+void HttpServer::Accept() {
+  acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code error, tcp::socket socket) {
+    if (error == net::error::operation_aborted) return;
+    if (!error) {
+      if (metrics_->connections_open() >= options_.connections_max) {
+        metrics_->ConnectionRejected();
+        HttpResponse response = LimitResponse(
+            Status::Unavailable("overloaded", "the server has too many open connections"));
+        beast::error_code ignored;
+        http::write(socket, response, ignored);
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+      } else {
+        std::make_shared<Session>(std::move(socket), options_, api_, metrics_, workers_.get())
+            ->Start();
+      }
+    }
+    Accept();
+  });
+}
+
+void HttpServer::Stop() {
+  if (!running_) return;
+  running_ = false;
+  net::post(acceptor_.get_executor(), [this] {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  workers_->join();
+  io_.stop();
+  for (std::thread& thread : io_threads_) thread.join();
+  io_threads_.clear();
+}
+
+}  // namespace malpro
