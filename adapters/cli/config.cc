@@ -5,6 +5,9 @@
 #include <set>
 
 #include "engine/log_limits.h"
+#include "engine/money.h"
+
+#include <cctype>
 
 namespace malpro {
 namespace {
@@ -65,7 +68,153 @@ Status ReadLog(const toml::table& table, LogOptions* log) {
   return Status::Ok();
 }
 
+
+Status ReadHttp(const toml::table& table, HttpOptions* http, TokenTable* tokens) {
+  constexpr std::string_view prefix = "http.";
+  MALPRO_RETURN_IF_ERROR(UnknownKeys(
+      table, prefix,
+      {"listen_address", "port", "io_threads", "worker_threads", "body_bytes_max",
+       "photo_body_bytes_max", "request_timeout_ms", "idle_timeout_ms", "connections_max",
+       "tokens"}));
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "listen_address", &http->listen_address));
+  int64_t value = http->port;
+  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "port", 0, &value));
+  if (value > 65535) {
+    return Status::InvalidArgument("config_out_of_range", "http.port", "http.port must be 0 to 65535");
+  }
+  http->port = static_cast<uint16_t>(value);
+  struct IntSetting {
+    std::string_view key;
+    int64_t minimum;
+    int* target;
+  };
+  for (const IntSetting& setting :
+       {IntSetting{"io_threads", 1, &http->io_threads}, {"worker_threads", 1, &http->worker_threads},
+        {"request_timeout_ms", 100, &http->request_timeout_ms},
+        {"idle_timeout_ms", 100, &http->idle_timeout_ms},
+        {"connections_max", 1, &http->connections_max}}) {
+    value = *setting.target;
+    MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, setting.key, setting.minimum, &value));
+    *setting.target = static_cast<int>(value);
+  }
+  value = static_cast<int64_t>(http->body_bytes_max);
+  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "body_bytes_max", 1024, &value));
+  http->body_bytes_max = static_cast<size_t>(value);
+  value = static_cast<int64_t>(http->photo_body_bytes_max);
+  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "photo_body_bytes_max", 1024, &value));
+  http->photo_body_bytes_max = static_cast<size_t>(value);
+  const toml::node* list = table.get("tokens");
+  if (list == nullptr) return Status::Ok();
+  if (!list->is_array_of_tables()) {
+    return Status::InvalidArgument("config_wrong_type", "http.tokens",
+                                   "http.tokens must be an array of tables ([[http.tokens]])");
+  }
+  size_t index = 0;
+  for (const toml::node& node : *list->as_array()) {
+    const std::string field = "http.tokens[" + std::to_string(index++) + "]";
+    const toml::table& token = *node.as_table();
+    MALPRO_RETURN_IF_ERROR(UnknownKeys(token, field + ".", {"sha256", "role", "subject"}));
+    std::string sha256, role, subject;
+    MALPRO_RETURN_IF_ERROR(Read(token, field + ".", "sha256", &sha256));
+    MALPRO_RETURN_IF_ERROR(Read(token, field + ".", "role", &role));
+    MALPRO_RETURN_IF_ERROR(Read(token, field + ".", "subject", &subject));
+    Result<Role> parsed = ParseRole(role, field + ".role");
+    if (!parsed.ok()) return parsed.status();
+    if (subject.empty()) {
+      return Status::InvalidArgument("config_missing", field + ".subject",
+                                     field + ".subject is required (a NIP, UMKM id or name)");
+    }
+    MALPRO_RETURN_IF_ERROR(tokens->Add(sha256, Principal{*parsed, subject}, field + ".sha256"));
+  }
+  return Status::Ok();
+}
+
+Status ReadPolicy(const toml::table& table, PolicyDefaults* policy, int64_t* receipt_window_days) {
+  constexpr std::string_view prefix = "policy.";
+  MALPRO_RETURN_IF_ERROR(UnknownKeys(table, prefix,
+                                     {"effective_from", "minimum_spend", "fee_basis_points",
+                                      "umi_zero_fee_max", "settlement_cutoff",
+                                      "receipt_window_days"}));
+  std::string text = FormatIsoDate(policy->effective_from);
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "effective_from", &text));
+  Result<CivilDate> from = ParseIsoDate(text, "policy.effective_from");
+  if (!from.ok()) return from.status();
+  policy->effective_from = *from;
+  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "fee_basis_points", 0, &policy->fee_basis_points));
+  text = FormatSnap(policy->umi_zero_fee_max);
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "umi_zero_fee_max", &text));
+  Result<Money> umi_max = ParseAmount(text, "policy.umi_zero_fee_max");
+  if (!umi_max.ok()) return umi_max.status();
+  policy->umi_zero_fee_max = *umi_max;
+  text = "22:00";
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "settlement_cutoff", &text));
+  const bool shape = text.size() == 5 && text[2] == ':' && std::isdigit(text[0]) &&
+                     std::isdigit(text[1]) && std::isdigit(text[3]) && std::isdigit(text[4]);
+  const int minutes = shape ? std::stoi(text.substr(0, 2)) * 60 + std::stoi(text.substr(3)) : -1;
+  if (!shape || minutes >= 24 * 60 || std::stoi(text.substr(3)) > 59) {
+    return Status::InvalidArgument("config_out_of_range", "policy.settlement_cutoff",
+                                   "policy.settlement_cutoff must be HH:MM");
+  }
+  policy->settlement_cutoff_minutes = minutes;
+  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "receipt_window_days", 1, receipt_window_days));
+  if (const toml::node* minimum = table.get("minimum_spend")) {
+    if (!minimum->is_table()) {
+      return Status::InvalidArgument("config_wrong_type", "policy.minimum_spend",
+                                     "policy.minimum_spend must be a table of rank group = amount");
+    }
+    policy->minimum_spend.clear();
+    for (const auto& [group, amount] : *minimum->as_table()) {
+      const std::string field = "policy.minimum_spend." + std::string(group.str());
+      std::optional<std::string> amount_text = amount.value_exact<std::string>();
+      if (!amount_text) {
+        return Status::InvalidArgument("config_wrong_type", field,
+                                       field + " must be an amount string such as \"300000.00\"");
+      }
+      Result<Money> parsed = ParseAmount(*amount_text, field);
+      if (!parsed.ok()) return parsed.status();
+      policy->minimum_spend.emplace_back(std::string(group.str()), *parsed);
+    }
+  }
+  return Status::Ok();
+}
+
+Status ReadGeography(const toml::table& table, const std::string& config_path, std::string* file) {
+  MALPRO_RETURN_IF_ERROR(UnknownKeys(table, "geography.", {"file"}));
+  MALPRO_RETURN_IF_ERROR(Read(table, "geography.", "file", file));
+  if (!file->empty() && file->front() != '/') {
+    const size_t slash = config_path.rfind('/');
+    const std::string folder = slash == std::string::npos ? "." : config_path.substr(0, slash);
+    // The file sits beside the config file unless the path names a folder of its own.
+    if (file->find('/') == std::string::npos) *file = folder + "/" + *file;
+  }
+  return Status::Ok();
+}
+
+const toml::table* SubTable(const toml::table& root, std::string_view key, Status* status) {
+  const toml::node* node = root.get(key);
+  if (node == nullptr) return nullptr;
+  if (!node->is_table()) {
+    *status = Status::InvalidArgument("config_wrong_type", key, std::string(key) + " must be a table");
+    return nullptr;
+  }
+  return node->as_table();
+}
+
 }  // namespace
+
+MalproConfig DefaultConfig() {
+  MalproConfig config;
+  config.policy.minimum_spend = {{"I", Money::FromRupiah(300'000)},
+                                 {"II", Money::FromRupiah(300'000)},
+                                 {"III", Money::FromRupiah(400'000)},
+                                 {"IV", Money::FromRupiah(500'000)},
+                                 {"PPPK", Money::FromRupiah(300'000)}};
+  config.policy.fee_basis_points = 30;
+  config.policy.umi_zero_fee_max = Money::FromRupiah(500'000);
+  config.policy.settlement_cutoff_minutes = 22 * 60;
+  config.policy.effective_from = {2023, 3, 13};
+  return config;
+}
 
 Result<MalproConfig> LoadConfig(const std::string& path) {
   toml::table root;
@@ -77,14 +226,22 @@ Result<MalproConfig> LoadConfig(const std::string& path) {
         path + ":" + std::to_string(error.source().begin.line) + ": " +
             std::string(error.description()));
   }
-  MALPRO_RETURN_IF_ERROR(UnknownKeys(root, "", {"log"}));
-  MalproConfig config;
-  if (const toml::node* log = root.get("log")) {
-    if (!log->is_table()) {
-      return Status::InvalidArgument("config_wrong_type", "log", "log must be a table");
-    }
-    MALPRO_RETURN_IF_ERROR(ReadLog(*log->as_table(), &config.log));
+  MALPRO_RETURN_IF_ERROR(UnknownKeys(root, "", {"log", "http", "policy", "geography"}));
+  MalproConfig config = DefaultConfig();
+  Status status;
+  if (const toml::table* log = SubTable(root, "log", &status)) {
+    MALPRO_RETURN_IF_ERROR(ReadLog(*log, &config.log));
   }
+  if (const toml::table* http = SubTable(root, "http", &status)) {
+    MALPRO_RETURN_IF_ERROR(ReadHttp(*http, &config.http, &config.tokens));
+  }
+  if (const toml::table* policy = SubTable(root, "policy", &status)) {
+    MALPRO_RETURN_IF_ERROR(ReadPolicy(*policy, &config.policy, &config.receipt_window_days));
+  }
+  if (const toml::table* geography = SubTable(root, "geography", &status)) {
+    MALPRO_RETURN_IF_ERROR(ReadGeography(*geography, path, &config.geography_file));
+  }
+  MALPRO_RETURN_IF_ERROR(status);
   return config;
 }
 

@@ -4,14 +4,26 @@
 
 #include <string>
 
+#include "adapters/http/auth.h"
+#include "adapters/http/server.h"
 #include "engine/event_log.h"
+#include "engine/ledger.h"
 #include "engine/result.h"
 
 namespace malpro {
 
 struct MalproConfig {
   LogOptions log;
+  HttpOptions http;
+  TokenTable tokens;
+  PolicyDefaults policy;
+  int64_t receipt_window_days = 31;
+  // The kecamatan and kelurahan list; relative paths are taken from the config file's folder.
+  std::string geography_file = "config/kota-malang.toml";
 };
+
+// The configuration with every default and no file: what `malpro` uses without --config.
+MalproConfig DefaultConfig();
 
 // Reads the file at `path`. Unknown sections or keys, and values of the wrong type or out of
 // range, are errors that name the key.

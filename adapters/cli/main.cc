@@ -7,7 +7,11 @@
 #include <iostream>
 
 #include "adapters/cli/config.h"
+#include "adapters/cli/geography_config.h"
+#include "adapters/http/api.h"
+#include "adapters/http/server.h"
 #include "engine/event_log.h"
+#include "engine/ledger.h"
 
 namespace malpro {
 namespace {
@@ -22,16 +26,18 @@ constexpr int kExitError = 2;        // bad configuration, unreadable data
 struct CommonOptions {
   std::string config_path;
   std::string data_dir;  // overrides log.data_dir when set
+  int port = -1;         // overrides http.port when set
 };
 
 Result<MalproConfig> ResolveConfig(const CommonOptions& common) {
-  MalproConfig config;
+  MalproConfig config = DefaultConfig();
   if (!common.config_path.empty()) {
     Result<MalproConfig> loaded = LoadConfig(common.config_path);
     if (!loaded.ok()) return loaded.status();
     config = std::move(loaded).value();
   }
   if (!common.data_dir.empty()) config.log.data_dir = common.data_dir;
+  if (common.port >= 0) config.http.port = static_cast<uint16_t>(common.port);
   return config;
 }
 
@@ -62,15 +68,37 @@ void BlockStopSignals() {
 int RunServe(const CommonOptions& common) {
   Result<MalproConfig> config = ResolveConfig(common);
   if (!config.ok()) return Fail(config.status());
+  Result<Geography> geography = LoadGeography(config->geography_file);
+  if (!geography.ok()) return Fail(geography.status());
   BlockStopSignals();  // before any thread starts, so that only sigwait sees them
   Result<std::unique_ptr<EventLog>> log = EventLog::Open(config->log);
   if (!log.ok()) return Fail(log.status());
+  LedgerOptions ledger_options;
+  ledger_options.receipt_window_days = config->receipt_window_days;
+  Ledger ledger(log->get(), std::move(geography).value(), ledger_options);
+  CommandContext seeding;
+  seeding.actor = "system:config";
+  Result<std::optional<CommandResult>> seeded = ledger.SeedPolicy(config->policy, seeding);
+  if (!seeded.ok()) return Fail(seeded.status());
   const ChainHead head = (*log)->Head();
   std::cout << "malpro serve: log " << config->log.data_dir << " open, head sequence "
             << head.sequence << ", head hash " << HashToHex(head.hash) << std::endl;
-  std::cout << "malpro serve: running; stop with Ctrl-C" << std::endl;
+  if (seeded->has_value()) std::cout << "malpro serve: policy seeded from the configuration\n";
+
+  HttpMetrics metrics;
+  metrics.AddGauge("malpro_log_head_sequence", "Sequence of the last durable event.",
+                   [&log] { return static_cast<double>((*log)->Head().sequence); });
+  Api api({log->get(), &ledger, nullptr, &config->tokens, &metrics, config->http.body_bytes_max,
+           config->http.photo_body_bytes_max, {}});
+  HttpServer server(config->http, &api, &metrics);
+  Status started = server.Start();
+  if (!started.ok()) return Fail(started);
+  std::cout << "malpro serve: HTTP API on http://" << config->http.listen_address << ":"
+            << server.port() << " (" << config->tokens.size() << " tokens configured)\n"
+            << "malpro serve: running; stop with Ctrl-C" << std::endl;
   const int signal_number = WaitForStopSignal();
-  std::cout << "malpro serve: signal " << signal_number << ", closing the log" << std::endl;
+  std::cout << "malpro serve: signal " << signal_number << ", stopping" << std::endl;
+  server.Stop();
   return kExitOk;
 }
 
@@ -138,9 +166,12 @@ int main(int argc, char** argv) {
                  "TOML configuration file (see config/malpro.toml); built-in defaults when omitted")
       ->check(CLI::ExistingFile);
   app.add_option("-d,--data", common.data_dir, "data directory; overrides log.data_dir");
+  app.add_option("-p,--port", common.port, "HTTP port; overrides http.port (0: any free port)")
+      ->check(CLI::Range(0, 65535));
 
   CLI::App* serve = app.add_subcommand(
-      "serve", "open the log and serve until SIGINT/SIGTERM; prints the chain head on start");
+      "serve",
+      "open the log, seed the policy on first start, and serve the HTTP API until SIGINT/SIGTERM");
 
   CLI::App* audit = app.add_subcommand("audit", "auditor tools; the data directory is opened read-only");
   audit->require_subcommand(1);

@@ -7,13 +7,14 @@
 
 #include "adapters/cli/geography_config.h"
 #include "engine/domain_events.h"
+#include "engine/domain_types.h"
 #include "tests/support/temp_dir.h"
 
 namespace malpro {
 namespace {
 
 // 2026-11-22 10:00 in Malang (03:00 UTC).
-constexpr int64_t kNow = 1'763'780'400'000'000;
+constexpr int64_t kNow = 1'795'316'400'000'000;
 constexpr char kBuyer[] = "198507122010011003";
 constexpr char kOtherBuyer[] = "199001012015032001";
 
@@ -360,7 +361,7 @@ TEST_F(LedgerTest, PolicyIsSeededOnceAndChangesTakeEffectFromADate) {
   EXPECT_FALSE(policy.MinimumSpendOn("III", {2023, 3, 12}).has_value());
   FeeRule fee = *policy.FeeRuleOn({2026, 11, 22});
   EXPECT_EQ(FeeFor(fee, "UMI", Money::FromRupiah(500'000)), Money());
-  EXPECT_EQ(FeeFor(fee, "UMI", Money::FromRupiah(500'001)), Money::FromSen(15'000'03));
+  EXPECT_EQ(FeeFor(fee, "UMI", Money::FromRupiah(500'001)), Money::FromRupiah(1'500));  // 0.3%
   EXPECT_EQ(FeeFor(fee, "UKE", Money::FromRupiah(100'000)), Money::FromRupiah(300));
   EXPECT_EQ(policy.CutoffOn({2026, 11, 22})->minutes_of_day, 22 * 60);
 }
@@ -400,19 +401,21 @@ TEST_F(LedgerTest, ExactlyOneOfTwoConflictingOrderCommandsWins) {
   for (int round = 0; round < kRounds; ++round) {
     const std::string order_id = "race-" + std::to_string(round);
     ASSERT_TRUE(ledger_->Place(Order(order_id), As("asn:x")).ok());
+    ASSERT_TRUE(ledger_->AcceptOrder(order_id, As("merchant:x")).ok());
+    // Delivery needs an undelivered, uncancelled order; cancellation needs an undelivered one.
     std::atomic<int> wins{0};
     std::atomic<int> refusals{0};
     auto count = [&](const Result<CommandResult>& result) {
       if (result.ok()) wins++;
       else if (result.status().code() == StatusCode::kConflict) refusals++;
     };
-    std::thread accept([&] { count(ledger_->AcceptOrder(order_id, As("merchant:x"))); });
+    std::thread deliver([&] { count(ledger_->DeliverOrder(order_id, As("merchant:x"))); });
     std::thread cancel([&] { count(ledger_->CancelOrder(order_id, "batal", As("asn:x"))); });
-    accept.join();
+    deliver.join();
     cancel.join();
     ASSERT_EQ(wins.load(), 1) << "round " << round;
     ASSERT_EQ(refusals.load(), 1) << "round " << round;
-    EXPECT_EQ(ledger_->LoadOrder(order_id)->version, 2u);
+    EXPECT_EQ(ledger_->LoadOrder(order_id)->version, 3u);
   }
 }
 
