@@ -44,6 +44,7 @@ inline constexpr size_t settlement_account_digits_min = 10;
 inline constexpr size_t settlement_account_digits_max = 16;
 inline constexpr int64_t basis_points_max = 10'000;      // 100%
 inline constexpr int conflict_retries_max = 5;           // re-decisions after a lost race
+inline constexpr size_t ledger_cache_entries_max = 65536; // cached buyer and merchant states
 
 static_assert(order_total_max <= Money::FromSen(money_sen_max), "order totals fit Money");
 static_assert(receipt_amount_max <= order_total_max, "a receipt is no larger than an order");

@@ -113,6 +113,43 @@ Result<State> Ledger::Load(const std::string& stream_id) const {
 }
 
 template <typename State>
+std::optional<State> Ledger::StateCache<State>::Get(const std::string& stream_id) const {
+  std::lock_guard lock(mutex_);
+  auto found = states_.find(stream_id);
+  if (found == states_.end()) return std::nullopt;
+  return found->second;
+}
+
+template <typename State>
+void Ledger::StateCache<State>::Put(const std::string& stream_id, const State& state) {
+  std::lock_guard lock(mutex_);
+  if (states_.size() >= ledger_cache_entries_max) states_.clear();
+  states_[stream_id] = state;
+}
+
+template <typename State>
+void Ledger::StateCache<State>::Erase(const std::string& stream_id) {
+  std::lock_guard lock(mutex_);
+  states_.erase(stream_id);
+}
+
+template <typename State>
+Result<State> Ledger::LoadCached(const std::string& stream_id, StateCache<State>& cache,
+                                 Freshness freshness) const {
+  if (freshness == Freshness::kCachedState) {
+    if (std::optional<State> cached = cache.Get(stream_id)) return *cached;
+  }
+  Result<State> state = Load<State>(stream_id);
+  if (state.ok() && state->version > 0) cache.Put(stream_id, *state);
+  return state;
+}
+
+void Ledger::Forget(const std::string& stream_id) const {
+  asn_cache_.Erase(stream_id);
+  umkm_cache_.Erase(stream_id);
+}
+
+template <typename State>
 Result<State> Ledger::LoadTarget(const std::string& stream_id, std::string_view what,
                                  std::string_view field, const CommandContext& context) const {
   Result<State> state = Load<State>(stream_id);
@@ -157,12 +194,25 @@ Result<CommandResult> Ledger::Execute(const CommandContext& context, std::string
     }
   }
   for (int attempt = 0;; ++attempt) {
-    Result<Decision> decision = decide();
+    Result<Decision> decision =
+        decide(attempt == 0 ? Freshness::kCachedState : Freshness::kFreshState);
     if (!decision.ok()) return decision.status();
     const std::string stream_id = decision->events.front().stream_id;
+    std::vector<std::string> written;
+    std::vector<std::string> expected;
+    for (const ProposedEvent& event : decision->events) written.push_back(event.stream_id);
+    for (const StreamExpectation& e : decision->expectations) expected.push_back(e.stream_id);
     AppendRequest request{std::move(decision->events), std::move(decision->expectations),
                           context.actor, context.idempotency_key, digest};
     Result<AppendResult> appended = log_->Append(std::move(request));
+    // Written streams changed; a lost race means some cached state was stale.
+    const bool lost = !appended.ok() && appended.status().error_code() == "stream_version_conflict";
+    if (appended.ok() || lost) {
+      for (const std::string& stream : written) Forget(stream);
+    }
+    if (lost) {
+      for (const std::string& stream : expected) Forget(stream);
+    }
     if (appended.ok()) {
       if (appended->replayed) return ReplayResult(*appended);
       return CommandResult{stream_id, appended->first_stream_version, appended->first_sequence,
@@ -209,8 +259,10 @@ Result<CommandResult> Ledger::Register(const RegisterAsn& command, const Command
                                   .EndObject()
                                   .Take();
   const std::string stream = AsnStream(command.nip);
-  return Execute(context, "asn.register" + payload, [&]() -> Result<Decision> {
-    Result<AsnState> state = Load<AsnState>(stream);
+  return Execute(context, "asn.register" + payload, [&](Freshness freshness) -> Result<Decision> {
+    // First try: the expectation that the stream does not exist decides. After losing, read.
+    Result<AsnState> state =
+        freshness == Freshness::kFreshState ? Load<AsnState>(stream) : Result<AsnState>(AsnState{});
     if (!state.ok()) return state.status();
     if (state->version != 0) {
       return Status::Conflict("asn_already_registered", "nip",
@@ -224,7 +276,7 @@ Result<CommandResult> Ledger::ChangeRank(std::string_view nip, std::string_view 
                                          const CommandContext& context) {
   MALPRO_RETURN_IF_ERROR(CheckOneOf(rank_class, "rank_class", "rank_class", rank_classes));
   const std::string stream = AsnStream(nip);
-  return Execute(context, stream + "|rank|" + std::string(rank_class), [&]() -> Result<Decision> {
+  return Execute(context, stream + "|rank|" + std::string(rank_class), [&](Freshness) -> Result<Decision> {
     Result<AsnState> state = LoadTarget<AsnState>(stream, "asn", "nip", context);
     if (!state.ok()) return state.status();
     if (!state->active) return Status::Conflict("asn_inactive", "nip", "the ASN is deactivated");
@@ -248,7 +300,7 @@ Result<CommandResult> Ledger::Deactivate(std::string_view nip, std::string_view 
                                          const CommandContext& context) {
   MALPRO_RETURN_IF_ERROR(CheckReason(reason));
   const std::string stream = AsnStream(nip);
-  return Execute(context, stream + "|deactivate|" + std::string(reason), [&]() -> Result<Decision> {
+  return Execute(context, stream + "|deactivate|" + std::string(reason), [&](Freshness) -> Result<Decision> {
     Result<AsnState> state = LoadTarget<AsnState>(stream, "asn", "nip", context);
     if (!state.ok()) return state.status();
     if (!state->active) {
@@ -288,7 +340,7 @@ Result<CommandResult> Ledger::Register(const RegisterUmkm& command, const Comman
                                   .EndObject()
                                   .Take();
   const std::string stream = UmkmStream(umkm_id);
-  return Execute(context, "umkm.register" + payload, [&]() -> Result<Decision> {
+  return Execute(context, "umkm.register" + payload, [&](Freshness) -> Result<Decision> {
     Result<UmkmState> state = Load<UmkmState>(stream);
     if (!state.ok()) return state.status();
     if (state->version != 0) {
@@ -301,7 +353,7 @@ Result<CommandResult> Ledger::Register(const RegisterUmkm& command, const Comman
 
 Result<CommandResult> Ledger::VerifyUmkm(std::string_view umkm_id, const CommandContext& context) {
   const std::string stream = UmkmStream(umkm_id);
-  return Execute(context, stream + "|verify", [&]() -> Result<Decision> {
+  return Execute(context, stream + "|verify", [&](Freshness) -> Result<Decision> {
     Result<UmkmState> state = LoadTarget<UmkmState>(stream, "umkm", "umkm_id", context);
     if (!state.ok()) return state.status();
     if (state->status == UmkmStatus::kVerified) {
@@ -317,7 +369,7 @@ Result<CommandResult> Ledger::SuspendUmkm(std::string_view umkm_id, std::string_
                                           const CommandContext& context) {
   MALPRO_RETURN_IF_ERROR(CheckReason(reason));
   const std::string stream = UmkmStream(umkm_id);
-  return Execute(context, stream + "|suspend|" + std::string(reason), [&]() -> Result<Decision> {
+  return Execute(context, stream + "|suspend|" + std::string(reason), [&](Freshness) -> Result<Decision> {
     Result<UmkmState> state = LoadTarget<UmkmState>(stream, "umkm", "umkm_id", context);
     if (!state.ok()) return state.status();
     if (state->status == UmkmStatus::kSuspended) {
@@ -348,7 +400,7 @@ Result<CommandResult> Ledger::List(const ListProduct& command, const CommandCont
                                   .EndObject()
                                   .Take();
   const std::string stream = UmkmStream(command.umkm_id);
-  return Execute(context, stream + "|list" + payload, [&]() -> Result<Decision> {
+  return Execute(context, stream + "|list" + payload, [&](Freshness) -> Result<Decision> {
     Result<UmkmState> state = LoadTarget<UmkmState>(stream, "umkm", "umkm_id", context);
     if (!state.ok()) return state.status();
     auto product = state->products.find(command.product_id);
@@ -365,7 +417,7 @@ Result<CommandResult> Ledger::Reprice(std::string_view umkm_id, std::string_view
   MALPRO_RETURN_IF_ERROR(CheckPositiveAmount(price, product_price_max, "price"));
   const std::string stream = UmkmStream(umkm_id);
   return Execute(context, stream + "|reprice|" + std::string(product_id) + "|" + FormatSnap(price),
-                 [&]() -> Result<Decision> {
+                 [&](Freshness) -> Result<Decision> {
     Result<UmkmState> state = LoadTarget<UmkmState>(stream, "umkm", "umkm_id", context);
     if (!state.ok()) return state.status();
     auto product = state->products.find(std::string(product_id));
@@ -392,7 +444,7 @@ Result<CommandResult> Ledger::Reprice(std::string_view umkm_id, std::string_view
 Result<CommandResult> Ledger::Delist(std::string_view umkm_id, std::string_view product_id,
                                      const CommandContext& context) {
   const std::string stream = UmkmStream(umkm_id);
-  return Execute(context, stream + "|delist|" + std::string(product_id), [&]() -> Result<Decision> {
+  return Execute(context, stream + "|delist|" + std::string(product_id), [&](Freshness) -> Result<Decision> {
     Result<UmkmState> state = LoadTarget<UmkmState>(stream, "umkm", "umkm_id", context);
     if (!state.ok()) return state.status();
     auto product = state->products.find(std::string(product_id));
@@ -518,15 +570,17 @@ Result<CommandResult> Ledger::Place(const PlaceOrder& command, const CommandCont
   const std::string stream = OrderStream(order_id);
   const std::string buyer_stream = AsnStream(command.buyer_nip);
   const std::string umkm_stream = UmkmStream(command.umkm_id);
-  return Execute(context, command_text, [&]() -> Result<Decision> {
-    Result<uint64_t> existing = log_->StreamVersion(stream);
-    if (!existing.ok()) return existing.status();
-    if (*existing != 0) {
-      return Status::Conflict("order_already_exists", "order_id", "order " + order_id + " exists");
+  return Execute(context, command_text, [&](Freshness freshness) -> Result<Decision> {
+    if (freshness == Freshness::kFreshState) {  // the expectation {order, 0} decides first
+      Result<uint64_t> existing = log_->StreamVersion(stream);
+      if (!existing.ok()) return existing.status();
+      if (*existing != 0) {
+        return Status::Conflict("order_already_exists", "order_id", "order " + order_id + " exists");
+      }
     }
-    Result<AsnState> buyer = Load<AsnState>(buyer_stream);
+    Result<AsnState> buyer = LoadCached(buyer_stream, asn_cache_, freshness);
     if (!buyer.ok()) return buyer.status();
-    Result<UmkmState> umkm = Load<UmkmState>(umkm_stream);
+    Result<UmkmState> umkm = LoadCached(umkm_stream, umkm_cache_, freshness);
     if (!umkm.ok()) return umkm.status();
     MALPRO_RETURN_IF_ERROR(CheckBuyerAndMerchant(*buyer, *umkm, command));
     Result<std::string> payload = PricedOrderPayload(command, order_id, *umkm);
@@ -542,7 +596,7 @@ Result<CommandResult> Ledger::Transition(std::string_view order_id, std::string_
                                          std::string payload) {
   const std::string stream = OrderStream(order_id);
   return Execute(context, stream + "|" + std::string(event_type) + payload,
-                 [&]() -> Result<Decision> {
+                 [&](Freshness) -> Result<Decision> {
     Result<OrderState> state = LoadTarget<OrderState>(stream, "order", "order_id", context);
     if (!state.ok()) return state.status();
     MALPRO_RETURN_IF_ERROR(allowed(*state));
@@ -595,7 +649,7 @@ Result<CommandResult> Ledger::CancelOrder(std::string_view order_id, std::string
 Result<CommandResult> Ledger::ConfirmCashReceived(std::string_view order_id,
                                                   const CommandContext& context) {
   const std::string stream = OrderStream(order_id);
-  return Execute(context, stream + "|cash_received", [&]() -> Result<Decision> {
+  return Execute(context, stream + "|cash_received", [&](Freshness) -> Result<Decision> {
     Result<OrderState> state = LoadTarget<OrderState>(stream, "order", "order_id", context);
     if (!state.ok()) return state.status();
     if (state->payment_method != payment_cod) {
@@ -683,13 +737,13 @@ Result<CommandResult> Ledger::Submit(const SubmitReceipt& command, const Command
   const std::string asn_stream = AsnStream(command.nip);
   const std::string photo_stream = PhotoStream(photo_sha256);
   bool photo_stored = false;
-  return Execute(context, "receipt.submit" + payload, [&]() -> Result<Decision> {
+  return Execute(context, "receipt.submit" + payload, [&](Freshness freshness) -> Result<Decision> {
     Result<uint64_t> existing = log_->StreamVersion(stream);
     if (!existing.ok()) return existing.status();
     if (*existing != 0) {
       return Status::Conflict("receipt_already_exists", "receipt_id", "receipt " + receipt_id + " exists");
     }
-    Result<AsnState> asn = Load<AsnState>(asn_stream);
+    Result<AsnState> asn = LoadCached(asn_stream, asn_cache_, freshness);
     if (!asn.ok()) return asn.status();
     if (asn->version == 0) {
       return Status::InvalidArgument("asn_unknown", "nip", "no ASN with NIP " + command.nip + " is registered");
@@ -716,7 +770,7 @@ Result<CommandResult> Ledger::Submit(const SubmitReceipt& command, const Command
 Result<CommandResult> Ledger::ApproveReceipt(std::string_view receipt_id,
                                              const CommandContext& context) {
   const std::string stream = ReceiptStream(receipt_id);
-  return Execute(context, stream + "|approve", [&]() -> Result<Decision> {
+  return Execute(context, stream + "|approve", [&](Freshness) -> Result<Decision> {
     Result<ReceiptState> state = LoadTarget<ReceiptState>(stream, "receipt", "receipt_id", context);
     if (!state.ok()) return state.status();
     if (state->status != ReceiptStatus::kSubmitted) {
@@ -734,7 +788,7 @@ Result<CommandResult> Ledger::RejectReceipt(std::string_view receipt_id, std::st
                                             const CommandContext& context) {
   MALPRO_RETURN_IF_ERROR(CheckReason(reason));
   const std::string stream = ReceiptStream(receipt_id);
-  return Execute(context, stream + "|reject|" + std::string(reason), [&]() -> Result<Decision> {
+  return Execute(context, stream + "|reject|" + std::string(reason), [&](Freshness) -> Result<Decision> {
     Result<ReceiptState> state = LoadTarget<ReceiptState>(stream, "receipt", "receipt_id", context);
     if (!state.ok()) return state.status();
     if (state->status != ReceiptStatus::kSubmitted) {
@@ -810,7 +864,7 @@ Result<CommandResult> Ledger::SetMinimumSpend(std::string_view rank_group, Money
   CivilDate from;
   MALPRO_RETURN_IF_ERROR(CheckEffectiveFrom(effective_from, &from));
   std::string payload = MinimumSpendPayload(rank_group, amount, from);
-  return Execute(context, "policy.minimum" + payload, [&]() -> Result<Decision> {
+  return Execute(context, "policy.minimum" + payload, [&](Freshness) -> Result<Decision> {
     return Decision{{MakeEvent(std::string(policy_stream), types::policy_minimum_spend_set, payload)}, {}};
   });
 }
@@ -822,7 +876,7 @@ Result<CommandResult> Ledger::SetFeeRule(int64_t basis_points, Money umi_zero_fe
   CivilDate from;
   MALPRO_RETURN_IF_ERROR(CheckEffectiveFrom(effective_from, &from));
   std::string payload = FeeRulePayload(basis_points, umi_zero_fee_max, from);
-  return Execute(context, "policy.fee" + payload, [&]() -> Result<Decision> {
+  return Execute(context, "policy.fee" + payload, [&](Freshness) -> Result<Decision> {
     return Decision{{MakeEvent(std::string(policy_stream), types::policy_fee_rule_set, payload)}, {}};
   });
 }
@@ -835,7 +889,7 @@ Result<CommandResult> Ledger::SetSettlementCutoff(std::string_view hh_mm,
   CivilDate from;
   MALPRO_RETURN_IF_ERROR(CheckEffectiveFrom(effective_from, &from));
   std::string payload = CutoffPayload(*minutes, from);
-  return Execute(context, "policy.cutoff" + payload, [&]() -> Result<Decision> {
+  return Execute(context, "policy.cutoff" + payload, [&](Freshness) -> Result<Decision> {
     return Decision{
         {MakeEvent(std::string(policy_stream), types::policy_settlement_cutoff_set, payload)}, {}};
   });
@@ -866,7 +920,7 @@ Result<std::optional<CommandResult>> Ledger::SeedPolicy(const PolicyDefaults& de
                                                     defaults.effective_from)));
   decision.expectations = {{stream, 0}};
   Result<CommandResult> result =
-      Execute(context, "policy.seed", [&]() -> Result<Decision> { return decision; });
+      Execute(context, "policy.seed", [&](Freshness) -> Result<Decision> { return decision; });
   if (!result.ok()) {
     // Another process seeded it first: that is the outcome asked for.
     if (result.status().error_code() == "stream_version_conflict") return std::optional<CommandResult>();

@@ -10,6 +10,8 @@
 #pragma once
 
 #include <functional>
+#include <mutex>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -176,7 +178,28 @@ class Ledger {
     std::vector<ProposedEvent> events;  // the first one is on the command's own stream
     std::vector<StreamExpectation> expectations;
   };
-  using Decide = std::function<Result<Decision>()>;
+  // The first decision may use cached states: the expectations make a stale one lose in the
+  // log. After a lost race the command decides again on states read fresh from the log.
+  enum class Freshness { kCachedState, kFreshState };
+  using Decide = std::function<Result<Decision>(Freshness)>;
+
+  // Recently loaded states of the streams that orders and receipts refer to (buyers and
+  // merchants). Entries are dropped when the ledger writes to their stream.
+  template <typename State>
+  class StateCache {
+   public:
+    std::optional<State> Get(const std::string& stream_id) const;
+    void Put(const std::string& stream_id, const State& state);
+    void Erase(const std::string& stream_id);
+
+   private:
+    mutable std::mutex mutex_;
+    std::unordered_map<std::string, State> states_;
+  };
+  template <typename State>
+  Result<State> LoadCached(const std::string& stream_id, StateCache<State>& cache,
+                           Freshness freshness) const;
+  void Forget(const std::string& stream_id) const;
 
   Result<CommandResult> Execute(const CommandContext& context, std::string_view command_text,
                                 const Decide& decide);
@@ -196,6 +219,8 @@ class Ledger {
   EventLog* log_;
   Geography geography_;
   LedgerOptions options_;
+  mutable StateCache<AsnState> asn_cache_;
+  mutable StateCache<UmkmState> umkm_cache_;
 };
 
 }  // namespace malpro

@@ -1,0 +1,214 @@
+// http_load: a bounded load generator for the Malpro HTTP API. N keep-alive connections, each
+// on its own thread, send requests until the duration or the request count is reached, then
+// it prints requests/second and latency percentiles. Loopback addresses only.
+//
+//   http_load --port 8080 --token dev-admin --scenario place-order --setup
+//             --connections 64 --duration-s 10
+//   http_load --port 8080 --token dev-admin --scenario get --path /v1/umkm/load-umkm
+#include <CLI/CLI.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// Every loop is bounded by these, whatever the flags say.
+constexpr int kDurationSecondsMax = 120;
+constexpr long kRequestsMax = 10'000'000;
+constexpr int kConnectionsMax = 512;
+constexpr int kBuyersMax = 5000;
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string token = "dev-admin";
+  std::string scenario = "place-order";  // place-order | get
+  std::string path = "/healthz";
+  int connections = 64;
+  int duration_s = 10;
+  long requests = kRequestsMax;
+  int buyers = 500;
+  bool setup = false;
+};
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// A NIP that passes validation: born 1980-01-DD, appointed 2005-01, male, serial.
+std::string BuyerNip(int index) {
+  const int day = 1 + index / 999 % 28;
+  const int serial = 1 + index % 999;
+  std::string nip = "198001";
+  nip += static_cast<char>('0' + day / 10);
+  nip += static_cast<char>('0' + day % 10);
+  nip += "2005011";
+  nip += std::to_string(1000 + serial).substr(1);
+  return nip;
+}
+
+class Connection {
+ public:
+  explicit Connection(const Options& options) : options_(options), stream_(io_) {
+    tcp::resolver resolver(io_);
+    stream_.connect(resolver.resolve(options.host, std::to_string(options.port)));
+    stream_.socket().set_option(tcp::no_delay(true));
+  }
+
+  // Sends one request and returns the status (0 on a transport error).
+  int Send(http::verb method, const std::string& target, const std::string& body) {
+    http::request<http::string_body> request{method, target, 11};
+    request.set(http::field::host, options_.host);
+    request.set(http::field::authorization, "Bearer " + options_.token);
+    if (!body.empty()) request.set(http::field::content_type, "application/json");
+    request.body() = body;
+    request.prepare_payload();
+    beast::error_code error;
+    http::write(stream_, request, error);
+    if (error) return 0;
+    http::response<http::string_body> response;
+    http::read(stream_, buffer_, response, error);
+    if (error) return 0;
+    last_body_ = std::move(response.body());
+    return response.result_int();
+  }
+  const std::string& last_body() const { return last_body_; }
+
+ private:
+  const Options& options_;
+  net::io_context io_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::string last_body_;
+};
+
+bool Setup(const Options& options) {
+  Connection connection(options);
+  auto expect = [&](int status, const char* what) {
+    if (status >= 200 && status < 300) return true;
+    if (status == 409) return true;  // already there from an earlier run
+    std::cerr << "setup: " << what << " answered " << status << ": " << connection.last_body() << "\n";
+    return false;
+  };
+  if (!expect(connection.Send(http::verb::post, "/v1/umkm",
+                              R"({"umkm_id":"load-umkm","name":"Toko Beban","category":"sembako",)"
+                              R"("kecamatan":"Klojen","kelurahan":"Kauman","sponsor":"Diskopindag",)"
+                              R"("settlement_account":"0012345678","qris_criteria":"UKE"})"),
+              "register umkm")) return false;
+  if (!expect(connection.Send(http::verb::post, "/v1/umkm/load-umkm/verify", ""), "verify") &&
+      connection.last_body().find("already_verified") == std::string::npos) return false;
+  if (!expect(connection.Send(http::verb::post, "/v1/umkm/load-umkm/products",
+                              R"({"product_id":"beras-5kg","name":"Beras 5 kg","unit":"pack","price":"68000.00"})"),
+              "list product")) return false;
+  for (int i = 0; i < options.buyers; ++i) {
+    const std::string body = R"({"nip":")" + BuyerNip(i) +
+                             R"(","name":"Pegawai Beban","agency":"Diskominfo","rank_class":"III/a","kelurahan":"Sukun"})";
+    if (!expect(connection.Send(http::verb::post, "/v1/asn", body), "register asn")) return false;
+  }
+  return true;
+}
+
+struct ThreadResult {
+  std::vector<double> latencies_ms;
+  std::map<int, long> statuses;
+};
+
+void Run(const Options& options, int index, Clock::time_point deadline, std::atomic<long>* budget,
+         ThreadResult* result) {
+  Connection connection(options);
+  long sent = 0;
+  while (Clock::now() < deadline && budget->fetch_sub(1) > 0) {
+    const auto started = Clock::now();
+    int status;
+    if (options.scenario == "place-order") {
+      const std::string body = R"({"buyer_nip":")" + BuyerNip((index * 7919 + sent) % options.buyers) +
+                               R"(","umkm_id":"load-umkm","lines":[{"product_id":"beras-5kg","quantity":1}],)"
+                               R"("payment_method":"COD"})";
+      status = connection.Send(http::verb::post, "/v1/orders", body);
+    } else {
+      status = connection.Send(http::verb::get, options.path, "");
+    }
+    result->latencies_ms.push_back(
+        std::chrono::duration<double, std::milli>(Clock::now() - started).count());
+    result->statuses[status]++;
+    ++sent;
+    if (status == 0) break;  // the connection broke; stop this worker
+  }
+}
+
+double Percentile(const std::vector<double>& sorted, double fraction) {
+  if (sorted.empty()) return 0;
+  return sorted[std::min(sorted.size() - 1, static_cast<size_t>(fraction * sorted.size()))];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  CLI::App app{"http_load: bounded HTTP load against a local malpro serve"};
+  app.add_option("--host", options.host, "loopback address only");
+  app.add_option("--port", options.port);
+  app.add_option("--token", options.token, "bearer token (admin or operator for place-order)");
+  app.add_option("--scenario", options.scenario, "place-order or get")
+      ->check(CLI::IsMember({"place-order", "get"}));
+  app.add_option("--path", options.path, "target of the get scenario");
+  app.add_option("--connections", options.connections)->check(CLI::Range(1, kConnectionsMax));
+  app.add_option("--duration-s", options.duration_s)->check(CLI::Range(1, kDurationSecondsMax));
+  app.add_option("--requests", options.requests, "stop after this many requests")
+      ->check(CLI::Range(1L, kRequestsMax));
+  app.add_option("--buyers", options.buyers, "ASN to register and rotate through")
+      ->check(CLI::Range(1, kBuyersMax));
+  app.add_flag("--setup", options.setup, "register the merchant, product and buyers first");
+  CLI11_PARSE(app, argc, argv);
+  if (!IsLoopback(options.host)) {
+    std::cerr << "http_load: only loopback addresses (127.0.0.0/8, ::1, localhost) are allowed\n";
+    return 2;
+  }
+  if (options.setup && !Setup(options)) return 1;
+
+  std::atomic<long> budget{options.requests};
+  std::vector<ThreadResult> results(options.connections);
+  std::vector<std::thread> threads;
+  const auto started = Clock::now();
+  const auto deadline = started + std::chrono::seconds(options.duration_s);
+  for (int i = 0; i < options.connections; ++i) {
+    threads.emplace_back(Run, std::cref(options), i, deadline, &budget, &results[i]);
+  }
+  for (auto& thread : threads) thread.join();
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+
+  std::vector<double> latencies;
+  std::map<int, long> statuses;
+  for (const ThreadResult& result : results) {
+    latencies.insert(latencies.end(), result.latencies_ms.begin(), result.latencies_ms.end());
+    for (const auto& [status, count] : result.statuses) statuses[status] += count;
+  }
+  std::sort(latencies.begin(), latencies.end());
+  std::printf("scenario=%s connections=%d requests=%zu seconds=%.2f requests_per_second=%.0f\n",
+              options.scenario.c_str(), options.connections, latencies.size(), seconds,
+              latencies.size() / seconds);
+  std::printf("latency_ms p50=%.2f p99=%.2f p999=%.2f max=%.2f\n", Percentile(latencies, 0.50),
+              Percentile(latencies, 0.99), Percentile(latencies, 0.999),
+              latencies.empty() ? 0.0 : latencies.back());
+  for (const auto& [status, count] : statuses) std::printf("status %d: %ld\n", status, count);
+  const bool all_ok = statuses.size() == 1 && statuses.begin()->first / 100 == 2;
+  return all_ok ? 0 : 1;
+}
