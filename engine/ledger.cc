@@ -194,8 +194,11 @@ Result<CommandResult> Ledger::Execute(const CommandContext& context, std::string
     }
   }
   for (int attempt = 0;; ++attempt) {
-    Result<Decision> decision =
-        decide(attempt == 0 ? Freshness::kCachedState : Freshness::kFreshState);
+    const Freshness freshness = attempt == 0 ? Freshness::kCachedState : Freshness::kFreshState;
+    Result<Decision> decision = decide(freshness);
+    // A refusal never reaches the log, so the log cannot catch a stale cached state behind
+    // it: refuse only on fresh state.
+    if (!decision.ok() && freshness == Freshness::kCachedState) continue;
     if (!decision.ok()) return decision.status();
     const std::string stream_id = decision->events.front().stream_id;
     std::vector<std::string> written;

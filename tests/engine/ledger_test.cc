@@ -419,6 +419,21 @@ TEST_F(LedgerTest, ExactlyOneOfTwoConflictingOrderCommandsWins) {
   }
 }
 
+TEST_F(LedgerTest, AStaleCachedMerchantLosesInTheLogAndTheOrderIsDecidedAgain) {
+  SeedMarket();
+  ASSERT_TRUE(ledger_->Place(Order("warm-cache"), As("asn:x")).ok());  // caches buyer, merchant
+  // Another ledger on the same log suspends the merchant; this ledger's cache cannot know.
+  LedgerOptions options;
+  options.clock = [this] { return now_.load(); };
+  Ledger other(log_.get(), ledger_->geography(), options);
+  ASSERT_TRUE(other.SuspendUmkm("warung-bu-sri", "audit", As("operator:rina")).ok());
+  const uint64_t head = log_->Head().sequence;
+  ExpectRefused(ledger_->Place(Order("after-suspension"), As("asn:x")), "umkm_suspended", "umkm_id");
+  EXPECT_EQ(log_->Head().sequence, head);
+  ASSERT_TRUE(other.VerifyUmkm("warung-bu-sri", As("operator:rina")).ok());
+  EXPECT_TRUE(ledger_->Place(Order("after-reinstatement"), As("asn:x")).ok());
+}
+
 TEST_F(LedgerTest, ConcurrentOrdersForOneMerchantAllSucceed) {
   SeedMarket();
   constexpr int kThreads = 8;
