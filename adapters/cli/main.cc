@@ -3,7 +3,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 #include "adapters/cli/config.h"
@@ -11,7 +13,9 @@
 #include "adapters/http/api.h"
 #include "adapters/http/server.h"
 #include "engine/event_log.h"
+#include "engine/json.h"
 #include "engine/ledger.h"
+#include "engine/log_limits.h"
 
 namespace malpro {
 namespace {
@@ -154,6 +158,62 @@ int RunAuditVerify(const CommonOptions& common, uint64_t from, uint64_t to) {
   return kExitOk;
 }
 
+// One event as a line of JSON. The payload is a JSON string holding the exact stored bytes,
+// so that a verifier can rebuild the canonical bytes without re-serializing JSON.
+std::string ExportLine(const Event& event) {
+  return JsonWriter()
+      .BeginObject()
+      .Field("sequence", static_cast<int64_t>(event.sequence))
+      .Field("stream_id", event.stream_id)
+      .Field("stream_version", static_cast<int64_t>(event.stream_version))
+      .Field("type", event.type)
+      .Field("recorded_at_us", event.recorded_at_us)
+      .Field("actor", event.actor)
+      .Field("idempotency_key", event.idempotency_key)
+      .Field("payload", event.payload)
+      .Field("previous_hash", HashToHex(event.previous_hash))
+      .Field("hash", HashToHex(event.hash))
+      .EndObject()
+      .Take();
+}
+
+int RunAuditExport(const CommonOptions& common, uint64_t from, uint64_t to,
+                   const std::string& out_path) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  LogOptions options = config->log;
+  options.read_only = true;
+  Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
+  if (!log.ok()) return Fail(log.status());
+  const uint64_t last = to == 0 ? (*log)->Head().sequence : to;
+  std::ofstream file;
+  if (!out_path.empty()) {
+    file.open(out_path, std::ios::binary | std::ios::trunc);
+    if (!file) return Fail(Status::IOError("cannot write " + out_path));
+  }
+  std::ostream& out = out_path.empty() ? std::cout : file;
+  Progress progress(last);
+  uint64_t next = std::max<uint64_t>(from, 1);
+  uint64_t written = 0;
+  while (next <= last) {
+    Result<std::vector<Event>> events = (*log)->Read(next, read_events_max);
+    if (!events.ok()) return Fail(events.status());
+    if (events->empty()) break;
+    for (const Event& event : *events) {
+      if (event.sequence > last) break;
+      out << ExportLine(event) << "\n";
+      ++written;
+      next = event.sequence + 1;
+    }
+    progress.Report(next - 1);
+  }
+  progress.Finish();
+  out.flush();
+  if (!out) return Fail(Status::IOError("writing the export failed"));
+  std::cerr << "exported " << written << " events (" << from << ".." << last << ")\n";
+  return kExitOk;
+}
+
 }  // namespace
 }  // namespace malpro
 
@@ -184,11 +244,23 @@ int main(int argc, char** argv) {
   verify->add_option("--from", verify_from, "first sequence to check (default 1)");
   verify->add_option("--to", verify_to, "last sequence to check (default: the head)");
 
+  uint64_t export_from = 1;
+  uint64_t export_to = 0;
+  std::string export_out;
+  CLI::App* export_command = audit->add_subcommand(
+      "export",
+      "write events as JSON Lines (one event per line, hashes in hex, the payload as the exact "
+      "stored string); scripts/verify_export.py checks the chain from such a file alone");
+  export_command->add_option("--from", export_from, "first sequence (default 1)");
+  export_command->add_option("--to", export_to, "last sequence (default: the head)");
+  export_command->add_option("-o,--out", export_out, "file to write (default: standard output)");
+
   CLI::App* version = app.add_subcommand("version", "print the version");
 
   CLI11_PARSE(app, argc, argv);
   if (serve->parsed()) return RunServe(common);
   if (verify->parsed()) return RunAuditVerify(common, verify_from, verify_to);
+  if (export_command->parsed()) return RunAuditExport(common, export_from, export_to, export_out);
   if (version->parsed()) {
     std::cout << "malpro " << kVersion << "\n";
     return 0;
