@@ -46,7 +46,8 @@ class Money {
   int64_t sen_ = 0;
 };
 
-// All parsers refuse, with InvalidArgument naming `field`: empty text, signs ('-' or '+'),
+// All parsers refuse, with InvalidArgument naming `field`: empty text, leading zeros ("010"),
+// signs (-, +),
 // spaces, grouping separators, more than 2 decimals ("amount_too_precise"), non-digits
 // ("amount_invalid"), and amounts above money_sen_max ("amount_too_large"). Zero is allowed;
 // callers that need a positive amount check it themselves.
