@@ -1,6 +1,7 @@
 #include "engine/json.h"
 
 #include "engine/assert.h"
+#include "engine/envelope.h"
 
 namespace malpro {
 
@@ -180,6 +181,26 @@ Result<JsonObject> JsonObject::Object(std::string_view key) const {
   simdjson::dom::object value;
   if (element.get(value) != simdjson::SUCCESS) return WrongType(key, "an object");
   return JsonObject(value, FieldName(key) + ".");
+}
+
+void WriteEventJson(JsonWriter& w, const Event& event, PayloadForm form) {
+  w.BeginObject()
+      .Field("sequence", static_cast<int64_t>(event.sequence))
+      .Field("stream_id", event.stream_id)
+      .Field("stream_version", static_cast<int64_t>(event.stream_version))
+      .Field("type", event.type)
+      .Field("recorded_at_us", event.recorded_at_us)
+      .Field("actor", event.actor);
+  if (form == PayloadForm::kString || !event.idempotency_key.empty()) {
+    w.Field("idempotency_key", event.idempotency_key);
+  }
+  if (form == PayloadForm::kString) {
+    w.Field("payload", event.payload);
+  } else {
+    w.Key("payload").Raw(event.payload);
+  }
+  w.Field("previous_hash", HashToHex(event.previous_hash)).Field("hash", HashToHex(event.hash));
+  w.EndObject();
 }
 
 Result<JsonObject> ParseJsonObject(simdjson::dom::parser& parser, std::string_view json,

@@ -76,6 +76,18 @@ class JsonObject {
   std::string prefix_;
 };
 
+struct Event;
+
+// How an event's payload appears in its JSON form.
+enum class PayloadForm {
+  kEmbedded,  // as a JSON value, for people and dashboards
+  kString,    // as a JSON string of the exact stored bytes, for independent verification
+};
+
+// Writes `event` as a JSON object: sequence, stream_id, stream_version, type, recorded_at_us,
+// actor, idempotency_key (omitted when empty with kEmbedded), payload, previous_hash, hash.
+void WriteEventJson(JsonWriter& writer, const Event& event, PayloadForm form);
+
 // Parses `json` as an object with a parser owned by the caller (one per thread).
 Result<JsonObject> ParseJsonObject(simdjson::dom::parser& parser, std::string_view json,
                                    std::string_view what);

@@ -770,10 +770,11 @@ Result<CommandResult> Ledger::Submit(const SubmitReceipt& command, const Command
   });
 }
 
-Result<CommandResult> Ledger::ApproveReceipt(std::string_view receipt_id,
-                                             const CommandContext& context) {
+Result<CommandResult> Ledger::DecideReceipt(std::string_view receipt_id, std::string_view event_type,
+                                            std::string_view reason, const CommandContext& context) {
   const std::string stream = ReceiptStream(receipt_id);
-  return Execute(context, stream + "|approve", [&](Freshness) -> Result<Decision> {
+  return Execute(context, stream + "|" + std::string(event_type) + "|" + std::string(reason),
+                 [&](Freshness) -> Result<Decision> {
     Result<ReceiptState> state = LoadTarget<ReceiptState>(stream, "receipt", "receipt_id", context);
     if (!state.ok()) return state.status();
     if (state->status != ReceiptStatus::kSubmitted) {
@@ -781,33 +782,23 @@ Result<CommandResult> Ledger::ApproveReceipt(std::string_view receipt_id,
                               "the receipt was already " +
                                   std::string(ReceiptStatusName(state->status)));
     }
-    std::string payload = JsonWriter().BeginObject().Field("receipt_id", receipt_id).EndObject().Take();
-    return Decision{{MakeEvent(stream, types::receipt_approved, std::move(payload))},
+    JsonWriter payload;
+    payload.BeginObject().Field("receipt_id", receipt_id);
+    if (!reason.empty()) payload.Field("reason", reason);
+    return Decision{{MakeEvent(stream, event_type, payload.EndObject().Take())},
                     {{stream, state->version}}};
   });
+}
+
+Result<CommandResult> Ledger::ApproveReceipt(std::string_view receipt_id,
+                                             const CommandContext& context) {
+  return DecideReceipt(receipt_id, types::receipt_approved, "", context);
 }
 
 Result<CommandResult> Ledger::RejectReceipt(std::string_view receipt_id, std::string_view reason,
                                             const CommandContext& context) {
   MALPRO_RETURN_IF_ERROR(CheckReason(reason));
-  const std::string stream = ReceiptStream(receipt_id);
-  return Execute(context, stream + "|reject|" + std::string(reason), [&](Freshness) -> Result<Decision> {
-    Result<ReceiptState> state = LoadTarget<ReceiptState>(stream, "receipt", "receipt_id", context);
-    if (!state.ok()) return state.status();
-    if (state->status != ReceiptStatus::kSubmitted) {
-      return Status::Conflict("receipt_already_decided", "receipt_id",
-                              "the receipt was already " +
-                                  std::string(ReceiptStatusName(state->status)));
-    }
-    std::string payload = JsonWriter()
-                              .BeginObject()
-                              .Field("receipt_id", receipt_id)
-                              .Field("reason", reason)
-                              .EndObject()
-                              .Take();
-    return Decision{{MakeEvent(stream, types::receipt_rejected, std::move(payload))},
-                    {{stream, state->version}}};
-  });
+  return DecideReceipt(receipt_id, types::receipt_rejected, reason, context);
 }
 
 // ---------------------------------------------------------------------------------------

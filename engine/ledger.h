@@ -211,6 +211,8 @@ class Ledger {
   Result<State> LoadTarget(const std::string& stream_id, std::string_view what,
                            std::string_view field, const CommandContext& context) const;
   Status CheckEffectiveFrom(std::string_view text, CivilDate* date) const;
+  Result<CommandResult> DecideReceipt(std::string_view receipt_id, std::string_view event_type,
+                                      std::string_view reason, const CommandContext& context);
   Result<CommandResult> Transition(std::string_view order_id, std::string_view event_type,
                                    const CommandContext& context,
                                    const std::function<Status(const OrderState&)>& allowed,

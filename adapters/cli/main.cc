@@ -161,20 +161,9 @@ int RunAuditVerify(const CommonOptions& common, uint64_t from, uint64_t to) {
 // One event as a line of JSON. The payload is a JSON string holding the exact stored bytes,
 // so that a verifier can rebuild the canonical bytes without re-serializing JSON.
 std::string ExportLine(const Event& event) {
-  return JsonWriter()
-      .BeginObject()
-      .Field("sequence", static_cast<int64_t>(event.sequence))
-      .Field("stream_id", event.stream_id)
-      .Field("stream_version", static_cast<int64_t>(event.stream_version))
-      .Field("type", event.type)
-      .Field("recorded_at_us", event.recorded_at_us)
-      .Field("actor", event.actor)
-      .Field("idempotency_key", event.idempotency_key)
-      .Field("payload", event.payload)
-      .Field("previous_hash", HashToHex(event.previous_hash))
-      .Field("hash", HashToHex(event.hash))
-      .EndObject()
-      .Take();
+  JsonWriter writer;
+  WriteEventJson(writer, event, PayloadForm::kString);
+  return writer.Take();
 }
 
 int RunAuditExport(const CommonOptions& common, uint64_t from, uint64_t to,

@@ -129,20 +129,6 @@ namespace {
 // ---------------------------------------------------------------------------------------
 // Serializers
 
-void WriteEvent(JsonWriter& w, const Event& event) {
-  w.BeginObject()
-      .Field("sequence", static_cast<int64_t>(event.sequence))
-      .Field("stream_id", event.stream_id)
-      .Field("stream_version", static_cast<int64_t>(event.stream_version))
-      .Field("type", event.type)
-      .Field("recorded_at_us", event.recorded_at_us)
-      .Field("actor", event.actor);
-  if (!event.idempotency_key.empty()) w.Field("idempotency_key", event.idempotency_key);
-  w.Key("payload").Raw(event.payload);
-  w.Field("previous_hash", HashToHex(event.previous_hash)).Field("hash", HashToHex(event.hash));
-  w.EndObject();
-}
-
 std::string AsnJson(const AsnState& asn) {
   return JsonWriter()
       .BeginObject()
@@ -772,7 +758,7 @@ HttpResponse EventsResponse(const HttpRequest& request, const std::vector<Event>
                             uint64_t head) {
   JsonWriter w;
   w.BeginObject().Field("head_sequence", static_cast<int64_t>(head)).Key("events").BeginArray();
-  for (const Event& event : events) WriteEvent(w, event);
+  for (const Event& event : events) WriteEventJson(w, event, PayloadForm::kEmbedded);
   return Ok(request, w.EndArray().EndObject().Take());
 }
 
