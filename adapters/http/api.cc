@@ -338,6 +338,32 @@ Status CheckOwnUmkm(const ApiCall& call, std::string_view umkm_id) {
 
 }  // namespace
 
+namespace {
+
+Result<uint64_t> QueryNumber(const ApiCall& call, const std::string& name, uint64_t fallback,
+                             uint64_t maximum) {
+  auto found = call.query.find(name);
+  if (found == call.query.end()) return fallback;
+  const std::string& text = found->second;
+  if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoull(text) > maximum) {
+    return Status::InvalidArgument("query_invalid", name,
+                                   name + " must be a whole number from 0 to " +
+                                       std::to_string(maximum));
+  }
+  return std::stoull(text);
+}
+
+HttpResponse EventsResponse(const HttpRequest& request, const std::vector<Event>& events,
+                            uint64_t head) {
+  JsonWriter w;
+  w.BeginObject().Field("head_sequence", static_cast<int64_t>(head)).Key("events").BeginArray();
+  for (const Event& event : events) WriteEventJson(w, event, PayloadForm::kEmbedded);
+  return Ok(request, w.EndArray().EndObject().Take());
+}
+
+}  // namespace
+
 Api::Api(ApiDependencies dependencies) : deps_(std::move(dependencies)) {
   AddServiceRoutes();
   AddAsnRoutes();
@@ -379,6 +405,52 @@ const Api::Route* Api::Match(http::verb method, std::string_view path,
     return &route;
   }
   return nullptr;
+}
+
+bool Api::IsSubscription(const HttpRequest& request) const {
+  return request.method() == http::verb::get && request.target().starts_with("/v1/subscribe/");
+}
+
+Result<Subscription> Api::OpenSubscription(const HttpRequest& request, HttpResponse* refusal) {
+  std::string_view path;
+  std::map<std::string, std::string> query;
+  SplitTarget(request.target(), &path, &query);
+  auto refuse = [&](const Status& status) -> Result<Subscription> {
+    *refusal = ErrorResponse(request, status);
+    return status;
+  };
+  if (path != "/v1/subscribe/events") {
+    return refuse(Status::NotFound("route_not_found", "path", "no such subscription"));
+  }
+  Result<Principal> principal = deps_.tokens->Authenticate(request[http::field::authorization]);
+  if (!principal.ok()) return refuse(principal.status());
+  if (principal->role != Role::kAuditor && principal->role != Role::kAdmin &&
+      principal->role != Role::kOperator) {
+    return refuse(Status::PermissionDenied("the " + std::string(RoleName(principal->role)) +
+                                           " role may not follow the log"));
+  }
+  // Resume after ?after=SEQ, or after the Last-Event-ID a reconnecting client sends.
+  ApiCall call{request, *principal, {}, std::move(query)};
+  const std::string last_event_id(request["Last-Event-ID"]);
+  if (!last_event_id.empty() && !call.query.contains("after")) call.query["after"] = last_event_id;
+  Result<uint64_t> after = QueryNumber(call, "after", deps_.log->Head().sequence, UINT64_MAX >> 1);
+  if (!after.ok()) return refuse(after.status());
+  auto cursor = std::make_shared<uint64_t>(*after);
+  EventLog* log = deps_.log;
+  return Subscription{[log, cursor]() -> Result<std::string> {
+    if (log->Head().sequence <= *cursor) return std::string();
+    Result<std::vector<Event>> events = log->Read(*cursor + 1, http_subscription_batch_events);
+    if (!events.ok()) return events.status();
+    std::string text;
+    for (const Event& event : *events) {
+      JsonWriter writer;
+      WriteEventJson(writer, event, PayloadForm::kEmbedded);
+      text += "id: " + std::to_string(event.sequence) + "\nevent: " + event.type +
+              "\ndata: " + writer.Take() + "\n\n";
+      *cursor = event.sequence;
+    }
+    return text;
+  }};
 }
 
 size_t Api::BodyLimitFor(http::verb method, std::string_view target) const {
@@ -738,31 +810,6 @@ void Api::AddPolicyRoutes() {
 // ---------------------------------------------------------------------------------------
 // The log, for auditors
 
-namespace {
-
-Result<uint64_t> QueryNumber(const ApiCall& call, const std::string& name, uint64_t fallback,
-                             uint64_t maximum) {
-  auto found = call.query.find(name);
-  if (found == call.query.end()) return fallback;
-  const std::string& text = found->second;
-  if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoull(text) > maximum) {
-    return Status::InvalidArgument("query_invalid", name,
-                                   name + " must be a whole number from 0 to " +
-                                       std::to_string(maximum));
-  }
-  return std::stoull(text);
-}
-
-HttpResponse EventsResponse(const HttpRequest& request, const std::vector<Event>& events,
-                            uint64_t head) {
-  JsonWriter w;
-  w.BeginObject().Field("head_sequence", static_cast<int64_t>(head)).Key("events").BeginArray();
-  for (const Event& event : events) WriteEventJson(w, event, PayloadForm::kEmbedded);
-  return Ok(request, w.EndArray().EndObject().Take());
-}
-
-}  // namespace
 
 void Api::AddLogRoutes() {
   AddRoute(http::verb::get, "/v1/events", {kAuditor, kAdmin}, [this](ApiCall& call) {

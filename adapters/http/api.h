@@ -28,6 +28,12 @@ using HttpResponse = http::response<http::string_body>;
 
 class Projections;
 
+// A live subscription (Server-Sent Events): Poll returns the next text to send, or "" when
+// there is nothing new yet. Called from one I/O thread at a time.
+struct Subscription {
+  std::function<Result<std::string>()> poll;
+};
+
 struct ApiDependencies {
   EventLog* log = nullptr;
   Ledger* ledger = nullptr;
@@ -54,6 +60,11 @@ class Api {
 
   // Thread-safe. Never throws.
   HttpResponse Handle(const HttpRequest& request);
+
+  // Whether the request asks for a live subscription (GET /v1/subscribe/...).
+  bool IsSubscription(const HttpRequest& request) const;
+  // Authenticates and opens a subscription; on error, the response to send instead.
+  Result<Subscription> OpenSubscription(const HttpRequest& request, HttpResponse* refusal);
 
   // The largest body the route of `target` accepts (photo uploads have their own limit).
   size_t BodyLimitFor(http::verb method, std::string_view target) const;

@@ -15,6 +15,13 @@ inline constexpr size_t http_photo_body_bytes_default = 3 * 1024 * 1024;
 inline constexpr size_t http_events_page_max = 1000;
 // How long a read with ?after=SEQ waits for the projections at most.
 inline constexpr int http_after_wait_ms_max = 10'000;
+// Live subscriptions open at once; one more is answered 429.
+inline constexpr int http_subscriptions_max = 256;
+// Events one subscription poll sends at most, and how often an idle one looks for more.
+inline constexpr size_t http_subscription_batch_events = 256;
+inline constexpr int http_subscription_poll_ms = 100;
+// A comment line keeps idle subscriptions alive through proxies and detects gone clients.
+inline constexpr int http_subscription_heartbeat_ms = 15'000;
 // Route labels kept in metrics (one per route pattern, plus "unmatched").
 inline constexpr size_t metrics_routes_max = 128;
 // Latency histogram bucket bounds, in seconds.

@@ -49,7 +49,10 @@ std::string HttpMetrics::Render() const {
       << "malpro_http_connections_open " << connections_open_.load() << "\n"
       << "# HELP malpro_http_connections_rejected_total Connections refused over the limit.\n"
       << "# TYPE malpro_http_connections_rejected_total counter\n"
-      << "malpro_http_connections_rejected_total " << connections_rejected_.load() << "\n";
+      << "malpro_http_connections_rejected_total " << connections_rejected_.load() << "\n"
+      << "# HELP malpro_http_subscriptions_open Live subscriptions (Server-Sent Events) open.\n"
+      << "# TYPE malpro_http_subscriptions_open gauge\n"
+      << "malpro_http_subscriptions_open " << subscriptions_open_.load() << "\n";
   for (const auto& [name, gauge] : gauges_) {
     out << "# HELP " << name << " " << gauge.help << "\n# TYPE " << name << " gauge\n"
         << name << " " << static_cast<uint64_t>(gauge.read()) << "\n";

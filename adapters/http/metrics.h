@@ -21,6 +21,13 @@ class HttpMetrics {
   void ConnectionOpened() { connections_open_++; }
   void ConnectionClosed() { connections_open_--; }
   int64_t connections_open() const { return connections_open_.load(); }
+  // Reserves a place for a live subscription; false when http_subscriptions_max are open.
+  bool SubscriptionOpened() {
+    if (subscriptions_open_.fetch_add(1) < http_subscriptions_max) return true;
+    subscriptions_open_--;
+    return false;
+  }
+  void SubscriptionClosed() { subscriptions_open_--; }
 
   // Gauges computed when scraped, e.g. the log head or the projection lag.
   void AddGauge(std::string name, std::string help, std::function<double()> read);
@@ -42,6 +49,7 @@ class HttpMetrics {
   std::map<std::string, Gauge> gauges_;
   std::atomic<int64_t> connections_open_{0};
   std::atomic<uint64_t> connections_rejected_{0};
+  std::atomic<int64_t> subscriptions_open_{0};
 };
 
 }  // namespace malpro

@@ -1,10 +1,13 @@
 #include "adapters/http/server.h"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <chrono>
 #include <optional>
 
@@ -33,7 +36,10 @@ class Session : public std::enable_shared_from_this<Session> {
         workers_(workers) {
     metrics_->ConnectionOpened();
   }
-  ~Session() { metrics_->ConnectionClosed(); }
+  ~Session() {
+    if (subscription_) metrics_->SubscriptionClosed();
+    metrics_->ConnectionClosed();
+  }
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
@@ -77,6 +83,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (error == beast::error::timeout) return RefuseTimeout();
     if (error) return Close();
     auto request = std::make_shared<HttpRequest>(parser_->release());
+    if (api_->IsSubscription(*request)) return StartSubscription(*request);
     net::post(*workers_, [self = shared_from_this(), request] {
       const auto started = std::chrono::steady_clock::now();
       HttpResponse response = self->api_->Handle(*request);
@@ -99,6 +106,57 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
+  // Server-Sent Events: the header, then whatever the subscription yields, polled on this
+  // connection's strand (no worker thread is held), with a heartbeat when idle.
+  void StartSubscription(const HttpRequest& request) {
+    if (!metrics_->SubscriptionOpened()) {
+      return Refuse(Status::Unavailable("overloaded", "too many live subscriptions are open"));
+    }
+    HttpResponse refusal;
+    Result<Subscription> subscription = api_->OpenSubscription(request, &refusal);
+    if (!subscription.ok()) {
+      metrics_->SubscriptionClosed();
+      refusal.keep_alive(false);
+      return Write(std::move(refusal));
+    }
+    subscription_ = std::move(subscription).value();
+    stream_.expires_never();
+    last_sent_ = std::chrono::steady_clock::now();
+    // A subscriber sends nothing more: any read completing means it went away.
+    stream_.socket().async_read_some(
+        net::buffer(gone_probe_), [self = shared_from_this()](beast::error_code, size_t) {
+          self->timer_.cancel();
+          self->Close();
+        });
+    SendChunk(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+        "Connection: close\r\n\r\n: subscribed\n\n");
+  }
+
+  void SendChunk(std::string text) {
+    chunk_ = std::move(text);
+    last_sent_ = std::chrono::steady_clock::now();
+    net::async_write(stream_.socket(), net::buffer(chunk_),
+                     [self = shared_from_this()](beast::error_code error, size_t) {
+                       if (error) return self->Close();
+                       self->Poll();
+                     });
+  }
+
+  void Poll() {
+    Result<std::string> text = subscription_->poll();
+    if (!text.ok()) return Close();
+    if (!text->empty()) return SendChunk(std::move(text).value());
+    if (std::chrono::steady_clock::now() - last_sent_ >
+        std::chrono::milliseconds(http_subscription_heartbeat_ms)) {
+      return SendChunk(": keep-alive\n\n");
+    }
+    timer_.expires_after(std::chrono::milliseconds(http_subscription_poll_ms));
+    timer_.async_wait([self = shared_from_this()](beast::error_code error) {
+      if (!error) self->Poll();
+    });
+  }
+
   void RefuseBody(size_t limit) {
     Refuse(Status::LimitExceeded("body_too_large", "body",
                                  "the request body is larger than " + std::to_string(limit) +
@@ -116,12 +174,18 @@ class Session : public std::enable_shared_from_this<Session> {
   void Refuse(const Status& status) { Write(LimitResponse(status)); }
 
   void Close() {
+    if (!stream_.socket().is_open()) return;
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
   }
 
   beast::tcp_stream stream_;
+  net::steady_timer timer_{stream_.get_executor()};
+  std::optional<Subscription> subscription_;
+  std::string chunk_;
+  std::array<char, 1> gone_probe_{};
+  std::chrono::steady_clock::time_point last_sent_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   const HttpOptions& options_;
