@@ -31,19 +31,34 @@ status="$(curl -s -o /dev/null -w '%{http_code}' "${admin[@]}" -X POST "$api/v1/
 status="$(curl -s -o /dev/null -w '%{http_code}' "${admin[@]}" -X POST "$api/v1/umkm" \
   -d '{"umkm_id":"warung-bu-sri","name":"Warung Bu Sri","category":"sembako","kecamatan":"Klojen","kelurahan":"Kauman","sponsor":"Diskopindag","settlement_account":"0012345678","qris_criteria":"UMI"}')"
 [ "$status" = 201 ] || fail "register UMKM answered $status"
+# A live subscription resumes from ?after and then follows new events (Server-Sent Events).
+curl -sN --max-time 3 -H "Authorization: Bearer dev-auditor" "$api/v1/subscribe/events?after=7" \
+  > "$work/sse.txt" 2>/dev/null &
+subscriber=$!
+sleep 0.5
+status="$(curl -s -o /dev/null -w '%{http_code}' "${admin[@]}" -X POST "$api/v1/umkm/warung-bu-sri/verify")"
+[ "$status" = 200 ] || fail "verify UMKM answered $status"
+wait "$subscriber" || true
+grep -q '^id: 8$' "$work/sse.txt" || fail "subscription missed event 8: $(head -c 300 "$work/sse.txt")"
+grep -q '^id: 10$' "$work/sse.txt" || fail "subscription missed the live event 10"
+grep -q '^event: umkm.verified$' "$work/sse.txt" || fail "subscription lacks the event type"
+if grep -q '^id: 7$' "$work/sse.txt"; then fail "subscription repeated event 7 after ?after=7"; fi
+status="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer dev-asn" "$api/v1/subscribe/events")"
+[ "$status" = 403 ] || fail "an asn token followed the log ($status)"
+
 kill -TERM "$server_pid"
 wait "$server_pid" || true
 server_pid=""
 
 "$malpro" -d "$work/data" audit verify > "$work/verify.txt" 2>/dev/null || fail "audit verify failed: $(cat "$work/verify.txt")"
-grep -q '^OK: 9 events verified, head sequence 9' "$work/verify.txt" || fail "unexpected verify output: $(cat "$work/verify.txt")"
+grep -q '^OK: 10 events verified, head sequence 10' "$work/verify.txt" || fail "unexpected verify output: $(cat "$work/verify.txt")"
 head_hash="$(sed -n 's/.*head hash \([0-9a-f]*\).*/\1/p' "$work/verify.txt")"
 
 "$malpro" -d "$work/data" audit export -o "$work/export.jsonl" 2>/dev/null || fail "export failed"
-[ "$(wc -l < "$work/export.jsonl")" -eq 9 ] || fail "export has $(wc -l < "$work/export.jsonl") lines, not 9"
+[ "$(wc -l < "$work/export.jsonl")" -eq 10 ] || fail "export has $(wc -l < "$work/export.jsonl") lines, not 10"
 result="$(python3 "$source_dir/scripts/verify_export.py" "$work/export.jsonl" --expect-head "$head_hash")" \
   || fail "reference check refused a good export: $result"
-[ "$result" = "OK 9 9 $head_hash" ] || fail "reference check said: $result"
+[ "$result" = "OK 10 10 $head_hash" ] || fail "reference check said: $result"
 
 # A part of the history exported on its own verifies from its anchor.
 "$malpro" -d "$work/data" audit export --from 8 -o "$work/tail.jsonl" 2>/dev/null
