@@ -16,7 +16,7 @@ build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
-	./$(BUILD_DIR)/malpro serve --config $(CONFIG)
+	./$(BUILD_DIR)/malpro --config $(CONFIG) demo
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 900

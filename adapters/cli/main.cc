@@ -4,11 +4,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 
 #include "adapters/cli/config.h"
+#include "adapters/cli/demo.h"
 #include "adapters/cli/geography_config.h"
 #include "adapters/http/api.h"
 #include "adapters/http/server.h"
@@ -69,41 +73,104 @@ void BlockStopSignals() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 }
 
+// Serves the API over an open log until SIGINT/SIGTERM. `hints` is printed once serving.
+int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
+                     const std::function<void(uint16_t port)>& hints) {
+  HttpMetrics metrics;
+  metrics.AddGauge("malpro_log_head_sequence", "Sequence of the last durable event.",
+                   [&log] { return static_cast<double>(log.Head().sequence); });
+  Api api({&log, &ledger, nullptr, &config.tokens, &metrics, config.http.body_bytes_max,
+           config.http.photo_body_bytes_max, {}});
+  HttpServer server(config.http, &api, &metrics);
+  Status started = server.Start();
+  if (!started.ok()) return Fail(started);
+  std::cout << "malpro: HTTP API on http://" << config.http.listen_address << ":" << server.port()
+            << " (" << config.tokens.size() << " tokens configured)" << std::endl;
+  if (hints) hints(server.port());
+  std::cout << "malpro: running; stop with Ctrl-C" << std::endl;
+  const int signal_number = WaitForStopSignal();
+  std::cout << "malpro: signal " << signal_number << ", stopping" << std::endl;
+  server.Stop();
+  return kExitOk;
+}
+
+// Opens the log and the ledger and writes the configured policy on first start.
+struct Opened {
+  std::unique_ptr<EventLog> log;
+  std::unique_ptr<Ledger> ledger;
+};
+
+Result<Opened> OpenLedger(const MalproConfig& config, LogOptions log_options,
+                          std::function<int64_t()> clock) {
+  Result<Geography> geography = LoadGeography(config.geography_file);
+  if (!geography.ok()) return geography.status();
+  log_options.clock = clock;
+  Result<std::unique_ptr<EventLog>> log = EventLog::Open(log_options);
+  if (!log.ok()) return log.status();
+  LedgerOptions ledger_options;
+  ledger_options.receipt_window_days = config.receipt_window_days;
+  ledger_options.clock = clock;
+  auto ledger = std::make_unique<Ledger>(log->get(), std::move(geography).value(), ledger_options);
+  CommandContext seeding;
+  seeding.actor = "system:config";
+  Result<std::optional<CommandResult>> seeded = ledger->SeedPolicy(config.policy, seeding);
+  if (!seeded.ok()) return seeded.status();
+  return Opened{std::move(log).value(), std::move(ledger)};
+}
+
+void PrintHead(const EventLog& log, const std::string& data_dir) {
+  const ChainHead head = log.Head();
+  std::cout << "malpro: log " << data_dir << " open, head sequence " << head.sequence
+            << ", head hash " << HashToHex(head.hash) << std::endl;
+}
+
 int RunServe(const CommonOptions& common) {
   Result<MalproConfig> config = ResolveConfig(common);
   if (!config.ok()) return Fail(config.status());
-  Result<Geography> geography = LoadGeography(config->geography_file);
-  if (!geography.ok()) return Fail(geography.status());
   BlockStopSignals();  // before any thread starts, so that only sigwait sees them
-  Result<std::unique_ptr<EventLog>> log = EventLog::Open(config->log);
-  if (!log.ok()) return Fail(log.status());
-  LedgerOptions ledger_options;
-  ledger_options.receipt_window_days = config->receipt_window_days;
-  Ledger ledger(log->get(), std::move(geography).value(), ledger_options);
-  CommandContext seeding;
-  seeding.actor = "system:config";
-  Result<std::optional<CommandResult>> seeded = ledger.SeedPolicy(config->policy, seeding);
-  if (!seeded.ok()) return Fail(seeded.status());
-  const ChainHead head = (*log)->Head();
-  std::cout << "malpro serve: log " << config->log.data_dir << " open, head sequence "
-            << head.sequence << ", head hash " << HashToHex(head.hash) << std::endl;
-  if (seeded->has_value()) std::cout << "malpro serve: policy seeded from the configuration\n";
+  Result<Opened> opened = OpenLedger(*config, config->log, {});
+  if (!opened.ok()) return Fail(opened.status());
+  PrintHead(*opened->log, config->log.data_dir);
+  return ServeUntilSignal(*config, *opened->log, *opened->ledger, {});
+}
 
-  HttpMetrics metrics;
-  metrics.AddGauge("malpro_log_head_sequence", "Sequence of the last durable event.",
-                   [&log] { return static_cast<double>((*log)->Head().sequence); });
-  Api api({log->get(), &ledger, nullptr, &config->tokens, &metrics, config->http.body_bytes_max,
-           config->http.photo_body_bytes_max, {}});
-  HttpServer server(config->http, &api, &metrics);
-  Status started = server.Start();
-  if (!started.ok()) return Fail(started);
-  std::cout << "malpro serve: HTTP API on http://" << config->http.listen_address << ":"
-            << server.port() << " (" << config->tokens.size() << " tokens configured)\n"
-            << "malpro serve: running; stop with Ctrl-C" << std::endl;
-  const int signal_number = WaitForStopSignal();
-  std::cout << "malpro serve: signal " << signal_number << ", stopping" << std::endl;
-  server.Stop();
-  return kExitOk;
+int RunDemo(const CommonOptions& common, const DemoOptions& demo) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  BlockStopSignals();
+  // While seeding, time is the demo month's; afterwards the wall clock (always later).
+  auto simulated = std::make_shared<std::atomic<int64_t>>(0);
+  auto clock = [simulated] {
+    const int64_t now = simulated->load();
+    return now != 0 ? now
+                    : std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  };
+  {
+    // The month must lie before the first event, so seed only into an empty log.
+    LogOptions probe = config->log;
+    probe.read_only = true;
+    Result<std::unique_ptr<EventLog>> existing = EventLog::Open(probe);
+    if (existing.ok() && (*existing)->Head().sequence > 0) {
+      std::cout << "malpro demo: " << config->log.data_dir
+                << " already holds events; serving them without seeding" << std::endl;
+      simulated->store(-1);  // marker: do not seed
+    }
+  }
+  const bool seed = simulated->load() == 0;
+  simulated->store(seed ? DemoMonthStartMicros(demo) : 0);
+  Result<Opened> opened = OpenLedger(*config, config->log, clock);
+  if (!opened.ok()) return Fail(opened.status());
+  if (seed) {
+    Result<DemoSummary> summary = SeedDemo(*opened->ledger, demo, simulated.get());
+    if (!summary.ok()) return Fail(summary.status());
+    simulated->store(0);
+    PrintDemoSummary(*summary);
+  }
+  PrintHead(*opened->log, config->log.data_dir);
+  return ServeUntilSignal(*config, *opened->log, *opened->ledger,
+                          [&](uint16_t port) { PrintDemoHints(port, config->log.data_dir); });
 }
 
 // Prints "verified N/M (P%)" on one line when stderr is a terminal, else a line now and then.
@@ -244,10 +311,25 @@ int main(int argc, char** argv) {
   export_command->add_option("--to", export_to, "last sequence (default: the head)");
   export_command->add_option("-o,--out", export_out, "file to write (default: standard output)");
 
+  DemoOptions demo_options;
+  CLI::App* demo = app.add_subcommand(
+      "demo",
+      "seed a realistic month in Kota Malang (ASN, UMKM, products, orders, receipts, a policy "
+      "change) into an empty log through the ordinary commands, then serve it like `serve`; "
+      "with a log that already holds events, just serve it");
+  demo->add_option("--seed", demo_options.seed, "random seed; the same seed gives the same month");
+  demo->add_option("--asn", demo_options.asn_count, "civil servants to register")
+      ->check(CLI::Range(1, demo_asn_max));
+  demo->add_option("--umkm", demo_options.umkm_count, "merchants to register")
+      ->check(CLI::Range(1, demo_umkm_max));
+  demo->add_option("--month", demo_options.month,
+                   "the month to seed, YYYY-MM (default: the month before this one)");
+
   CLI::App* version = app.add_subcommand("version", "print the version");
 
   CLI11_PARSE(app, argc, argv);
   if (serve->parsed()) return RunServe(common);
+  if (demo->parsed()) return RunDemo(common, demo_options);
   if (verify->parsed()) return RunAuditVerify(common, verify_from, verify_to);
   if (export_command->parsed()) return RunAuditExport(common, export_from, export_to, export_out);
   if (version->parsed()) {

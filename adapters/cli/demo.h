@@ -1,0 +1,49 @@
+// `malpro demo`: a realistic month in Kota Malang, written through the ordinary ledger
+// commands (no back door into the log) with a seeded random generator, so the same seed
+// gives the same month.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "engine/ledger.h"
+
+namespace malpro {
+
+inline constexpr int demo_asn_max = 20'000;
+inline constexpr int demo_umkm_max = 1'000;
+
+struct DemoOptions {
+  uint64_t seed = 20230313;  // the day Malpro was launched
+  int asn_count = 7000;
+  int umkm_count = 165;
+  std::string month;  // YYYY-MM; empty: the month before the current one (Asia/Jakarta)
+};
+
+struct DemoSummary {
+  std::string month;
+  int asn = 0;
+  int umkm = 0;
+  int products = 0;
+  int orders_delivered = 0;
+  int orders_cancelled = 0;
+  int orders_open = 0;
+  int receipts_approved = 0;
+  int receipts_rejected = 0;
+  uint64_t commands = 0;
+};
+
+// 00:00 Asia/Jakarta on the first day of the demo month, in UTC microseconds.
+int64_t DemoMonthStartMicros(const DemoOptions& options);
+
+// Writes the month. `now_us` is the clock the ledger and log read; the seeder moves it
+// forward through the month. Progress goes to standard error.
+Result<DemoSummary> SeedDemo(Ledger& ledger, const DemoOptions& options,
+                             std::atomic<int64_t>* now_us);
+
+void PrintDemoSummary(const DemoSummary& summary);
+// What to try next: URLs, a token for each role, commands.
+void PrintDemoHints(uint16_t port, const std::string& data_dir);
+
+}  // namespace malpro
