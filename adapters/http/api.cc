@@ -100,7 +100,9 @@ int ErrorStatus(const Status& status) {
     case StatusCode::kNotFound: return 404;
     case StatusCode::kConflict: return 409;
     case StatusCode::kLimitExceeded:
-      return status.error_code() == "body_too_large" ? 413 : 422;
+      return status.error_code() == "body_too_large" || status.error_code() == "headers_too_large"
+                 ? 413
+                 : 422;
     case StatusCode::kUnauthenticated: return 401;
     case StatusCode::kPermissionDenied: return 403;
     case StatusCode::kUnavailable: return status.error_code() == "overloaded" ? 429 : 503;

@@ -46,32 +46,49 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // Reads are timed by the session's own timer, not the stream's expiry: the stream closes
+  // the socket when its expiry fires, and a slow client should still be told 408.
+  void StartDeadline(int milliseconds) {
+    timed_out_ = false;
+    stream_.expires_never();
+    timer_.expires_after(std::chrono::milliseconds(milliseconds));
+    timer_.async_wait([self = shared_from_this()](beast::error_code error) {
+      if (error) return;  // cancelled: the read finished in time
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
+  }
+
   void ReadHeader() {
     parser_.emplace();
     parser_->header_limit(http_header_bytes_max);
     parser_->body_limit(options_.photo_body_bytes_max);
-    stream_.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
+    StartDeadline(options_.idle_timeout_ms);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code error, size_t) {
+                              self->timer_.cancel();
                               self->OnHeader(error);
                             });
   }
 
   void OnHeader(beast::error_code error) {
     if (error == http::error::header_limit) {
-      return Refuse(Status::LimitExceeded("body_too_large", "headers",
+      return Refuse(Status::LimitExceeded("headers_too_large", "headers",
                                           "request headers are larger than " +
                                               std::to_string(http_header_bytes_max) + " bytes"));
     }
-    if (error == beast::error::timeout && buffer_.size() > 0) return RefuseTimeout();
+    // An idle keep-alive connection just closes; a half-sent request is told 408.
+    if (timed_out_ && buffer_.size() > 0) return RefuseTimeout();
     if (error) return Close();
     const size_t limit = api_->BodyLimitFor(parser_->get().method(), parser_->get().target());
     const auto length = parser_->content_length();
     if (length && *length > limit) return RefuseBody(limit);
     parser_->body_limit(limit);
-    stream_.expires_after(std::chrono::milliseconds(options_.request_timeout_ms));
+    StartDeadline(options_.request_timeout_ms);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code error, size_t) {
+                       self->timer_.cancel();
                        self->OnBody(error);
                      });
   }
@@ -80,7 +97,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (error == http::error::body_limit) {
       return RefuseBody(api_->BodyLimitFor(parser_->get().method(), parser_->get().target()));
     }
-    if (error == beast::error::timeout) return RefuseTimeout();
+    if (timed_out_) return RefuseTimeout();
     if (error) return Close();
     auto request = std::make_shared<HttpRequest>(parser_->release());
     if (api_->IsSubscription(*request)) return StartSubscription(*request);
@@ -183,6 +200,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   net::steady_timer timer_{stream_.get_executor()};
   std::optional<Subscription> subscription_;
+  bool timed_out_ = false;
   std::string chunk_;
   std::array<char, 1> gone_probe_{};
   std::chrono::steady_clock::time_point last_sent_;
