@@ -121,6 +121,52 @@ std::string PhotoStream(std::string_view photo_sha256_hex) {
   return "photo-" + std::string(photo_sha256_hex);
 }
 
+std::string PaymentStream(std::string_view payment_id) {
+  return "payment-" + std::string(payment_id);
+}
+
+std::string_view PaymentStatusName(PaymentStatus status) {
+  switch (status) {
+    case PaymentStatus::kNone: return "none";
+    case PaymentStatus::kRequested: return "requested";
+    case PaymentStatus::kSucceeded: return "succeeded";
+    case PaymentStatus::kFailed: return "failed";
+    case PaymentStatus::kExpired: return "expired";
+    case PaymentStatus::kRefunded: return "refunded";
+  }
+  return "unknown";
+}
+
+Status PaymentState::Apply(const Event& event) {
+  PayloadReader payload(event);
+  if (event.type == types::payment_requested) {
+    payment_id = payload.Text("payment_id");
+    order_id = payload.Text("order_id");
+    umkm_id = payload.Text("umkm_id");
+    buyer_nip = payload.Text("buyer_nip");
+    amount = payload.Amount("amount");
+    channel = payload.Text("channel");
+    bank_reference = payload.Text("bank_reference");
+    status = PaymentStatus::kRequested;
+  } else if (event.type == types::payment_succeeded) {
+    status = PaymentStatus::kSucceeded;
+    paid_at_us = payload.Integer("paid_at_us");
+    business_date = payload.Date("business_date");
+    fee = payload.Amount("fee");
+  } else if (event.type == types::payment_failed) {
+    status = PaymentStatus::kFailed;
+  } else if (event.type == types::payment_expired) {
+    status = PaymentStatus::kExpired;
+  } else if (event.type == types::payment_refunded) {
+    refunded += payload.Amount("amount");
+    if (refunded >= amount) status = PaymentStatus::kRefunded;
+  } else if (event.type != types::payment_notification_refused) {
+    return UnknownType(event);
+  }
+  version = event.stream_version;
+  return payload.Finish();
+}
+
 std::string_view UmkmStatusName(UmkmStatus status) {
   switch (status) {
     case UmkmStatus::kRegistered: return "registered";

@@ -112,6 +112,31 @@ struct ReceiptState {
   Status Apply(const Event& event);
 };
 
+std::string PaymentStream(std::string_view payment_id);
+
+enum class PaymentStatus { kNone, kRequested, kSucceeded, kFailed, kExpired, kRefunded };
+std::string_view PaymentStatusName(PaymentStatus status);
+
+// One order's cashless payment (the payment id is the order id); a failed or expired payment
+// may be requested again.
+struct PaymentState {
+  uint64_t version = 0;
+  std::string payment_id;
+  std::string order_id;
+  std::string umkm_id;
+  std::string buyer_nip;
+  Money amount;
+  std::string channel;  // QRIS or VA
+  std::string bank_reference;
+  PaymentStatus status = PaymentStatus::kNone;
+  int64_t paid_at_us = 0;
+  CivilDate business_date;
+  Money fee;
+  Money refunded;
+
+  Status Apply(const Event& event);
+};
+
 // Policy rules take effect from a date (Asia/Jakarta) and stay until a later rule replaces them.
 struct MinimumSpendRule {
   std::string rank_group;  // I, II, III, IV or PPPK

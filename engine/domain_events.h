@@ -37,6 +37,9 @@ inline constexpr std::string_view payment_succeeded = "payment.succeeded";
 inline constexpr std::string_view payment_failed = "payment.failed";
 inline constexpr std::string_view payment_expired = "payment.expired";
 inline constexpr std::string_view payment_refunded = "payment.refunded";
+// A bank notification that was authentic but refused (e.g. a different amount): kept for the
+// operator, changes nothing else.
+inline constexpr std::string_view payment_notification_refused = "payment.notification_refused";
 
 // Settlement of a business day (stream settlement-{YYYY-MM-DD}).
 inline constexpr std::string_view settlement_batch_closed = "settlement.batch_closed";

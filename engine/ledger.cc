@@ -802,6 +802,203 @@ Result<CommandResult> Ledger::RejectReceipt(std::string_view receipt_id, std::st
 }
 
 // ---------------------------------------------------------------------------------------
+// Cashless payments
+
+namespace {
+
+Status PaymentNotPending(const PaymentState& payment) {
+  if (payment.status == PaymentStatus::kSucceeded || payment.status == PaymentStatus::kRefunded) {
+    return Status::Conflict("payment_already_succeeded", "payment_id",
+                            "the payment already succeeded");
+  }
+  return Status::Conflict("payment_not_pending", "payment_id",
+                          "the payment is " + std::string(PaymentStatusName(payment.status)) +
+                              ", not waiting for the bank");
+}
+
+// The business day a payment settles on: its Jakarta date, or the next day from the cut-off.
+CivilDate BusinessDate(const PolicyState& policy, int64_t paid_at_us) {
+  const CivilDate date = JakartaDate(paid_at_us);
+  std::optional<CutoffRule> cutoff = policy.CutoffOn(date);
+  if (cutoff && JakartaMinuteOfDay(paid_at_us) >= cutoff->minutes_of_day) {
+    return CivilFromDays(DaysFromCivil(date) + 1);
+  }
+  return date;
+}
+
+}  // namespace
+
+Result<CommandResult> Ledger::RequestPayment(std::string_view order_id, std::string_view channel,
+                                             std::string_view bank_reference,
+                                             const CommandContext& context) {
+  MALPRO_RETURN_IF_ERROR(CheckOneOf(channel, "channel", "channel",
+                                    std::array<std::string_view, 2>{"QRIS", "VA"}));
+  MALPRO_RETURN_IF_ERROR(CheckName(bank_reference, "bank_reference", entity_id_chars_max));
+  const std::string order_stream = OrderStream(order_id);
+  const std::string stream = PaymentStream(order_id);
+  return Execute(context, stream + "|request|" + std::string(channel) + "|" + std::string(bank_reference),
+                 [&](Freshness) -> Result<Decision> {
+    Result<OrderState> order = LoadTarget<OrderState>(order_stream, "order", "order_id", CommandContext{});
+    if (!order.ok()) return order.status();
+    if (order->payment_method != payment_cashless) {
+      return Status::Conflict("order_not_cashless", "order_id", "the order is cash on delivery");
+    }
+    if (order->status == OrderStatus::kCancelled) {
+      return Status::Conflict("order_not_payable", "order_id", "the order is cancelled");
+    }
+    Result<PaymentState> payment = Load<PaymentState>(stream);
+    if (!payment.ok()) return payment.status();
+    if (payment->status == PaymentStatus::kRequested) {
+      return Status::Conflict("payment_pending", "order_id", "a payment for this order is pending");
+    }
+    if (payment->status == PaymentStatus::kSucceeded || payment->status == PaymentStatus::kRefunded) {
+      return Status::Conflict("order_already_paid", "order_id", "the order is paid");
+    }
+    std::string payload = JsonWriter()
+                              .BeginObject()
+                              .Field("payment_id", order_id)
+                              .Field("order_id", order_id)
+                              .Field("umkm_id", order->umkm_id)
+                              .Field("buyer_nip", order->buyer_nip)
+                              .Field("amount", FormatSnap(order->total))
+                              .Field("channel", channel)
+                              .Field("bank_reference", bank_reference)
+                              .EndObject()
+                              .Take();
+    return Decision{{MakeEvent(stream, types::payment_requested, std::move(payload))},
+                    {{stream, payment->version}, {order_stream, order->version}}};
+  });
+}
+
+Result<CommandResult> Ledger::RecordPaymentSucceeded(std::string_view payment_id, Money amount,
+                                                     int64_t paid_at_us,
+                                                     std::string_view bank_reference,
+                                                     const CommandContext& context) {
+  MALPRO_RETURN_IF_ERROR(CheckName(bank_reference, "bank_reference", entity_id_chars_max));
+  const std::string stream = PaymentStream(payment_id);
+  return Execute(context, stream + "|succeeded|" + FormatSnap(amount) + "|" + std::to_string(paid_at_us),
+                 [&](Freshness freshness) -> Result<Decision> {
+    Result<PaymentState> payment = LoadTarget<PaymentState>(stream, "payment", "payment_id", context);
+    if (!payment.ok()) return payment.status();
+    if (payment->status != PaymentStatus::kRequested) return PaymentNotPending(*payment);
+    if (amount != payment->amount) {
+      return Status::InvalidArgument("amount_mismatch", "amount",
+                                     "the bank reports " + FormatSnap(amount) + ", the payment is for " +
+                                         FormatSnap(payment->amount));
+    }
+    Result<PolicyState> policy = LoadPolicy();
+    if (!policy.ok()) return policy.status();
+    Result<UmkmState> umkm = LoadCached(UmkmStream(payment->umkm_id), umkm_cache_, freshness);
+    if (!umkm.ok()) return umkm.status();
+    const CivilDate business_date = BusinessDate(*policy, paid_at_us);
+    std::optional<FeeRule> rule = policy->FeeRuleOn(business_date);
+    const Money fee = rule ? FeeFor(*rule, umkm->qris_criteria, amount) : Money();
+    std::string payload = JsonWriter()
+                              .BeginObject()
+                              .Field("payment_id", payment->payment_id)
+                              .Field("order_id", payment->order_id)
+                              .Field("umkm_id", payment->umkm_id)
+                              .Field("buyer_nip", payment->buyer_nip)
+                              .Field("amount", FormatSnap(amount))
+                              .Field("fee", FormatSnap(fee))
+                              .Field("net", FormatSnap(amount - fee))
+                              .Field("paid_at_us", paid_at_us)
+                              .Field("business_date", FormatIsoDate(business_date))
+                              .Field("bank_reference", bank_reference)
+                              .EndObject()
+                              .Take();
+    return Decision{{MakeEvent(stream, types::payment_succeeded, std::move(payload))},
+                    {{stream, payment->version}, {std::string(policy_stream), policy->version}}};
+  });
+}
+
+Result<CommandResult> Ledger::RecordPaymentFailed(std::string_view payment_id, std::string_view reason,
+                                                  const CommandContext& context) {
+  MALPRO_RETURN_IF_ERROR(CheckReason(reason));
+  const std::string stream = PaymentStream(payment_id);
+  return Execute(context, stream + "|failed|" + std::string(reason), [&](Freshness) -> Result<Decision> {
+    Result<PaymentState> payment = LoadTarget<PaymentState>(stream, "payment", "payment_id", context);
+    if (!payment.ok()) return payment.status();
+    if (payment->status != PaymentStatus::kRequested) return PaymentNotPending(*payment);
+    std::string payload = JsonWriter()
+                              .BeginObject()
+                              .Field("payment_id", payment_id)
+                              .Field("order_id", payment->order_id)
+                              .Field("reason", reason)
+                              .EndObject()
+                              .Take();
+    return Decision{{MakeEvent(stream, types::payment_failed, std::move(payload))},
+                    {{stream, payment->version}}};
+  });
+}
+
+Result<CommandResult> Ledger::ExpirePayment(std::string_view payment_id, const CommandContext& context) {
+  const std::string stream = PaymentStream(payment_id);
+  return Execute(context, stream + "|expired", [&](Freshness) -> Result<Decision> {
+    Result<PaymentState> payment = LoadTarget<PaymentState>(stream, "payment", "payment_id", context);
+    if (!payment.ok()) return payment.status();
+    if (payment->status != PaymentStatus::kRequested) return PaymentNotPending(*payment);
+    std::string payload = JsonWriter()
+                              .BeginObject()
+                              .Field("payment_id", payment_id)
+                              .Field("order_id", payment->order_id)
+                              .EndObject()
+                              .Take();
+    return Decision{{MakeEvent(stream, types::payment_expired, std::move(payload))},
+                    {{stream, payment->version}}};
+  });
+}
+
+Result<CommandResult> Ledger::RefundPayment(std::string_view payment_id, Money amount,
+                                            const CommandContext& context) {
+  const std::string stream = PaymentStream(payment_id);
+  return Execute(context, stream + "|refund|" + FormatSnap(amount), [&](Freshness) -> Result<Decision> {
+    Result<PaymentState> payment = LoadTarget<PaymentState>(stream, "payment", "payment_id", context);
+    if (!payment.ok()) return payment.status();
+    if (payment->status != PaymentStatus::kSucceeded) {
+      return Status::Conflict("payment_not_refundable", "payment_id",
+                              "only a succeeded payment can be refunded; this one is " +
+                                  std::string(PaymentStatusName(payment->status)));
+    }
+    MALPRO_RETURN_IF_ERROR(CheckPositiveAmount(amount, payment->amount - payment->refunded, "amount"));
+    std::string payload = JsonWriter()
+                              .BeginObject()
+                              .Field("payment_id", payment_id)
+                              .Field("order_id", payment->order_id)
+                              .Field("umkm_id", payment->umkm_id)
+                              .Field("buyer_nip", payment->buyer_nip)
+                              .Field("amount", FormatSnap(amount))
+                              .EndObject()
+                              .Take();
+    return Decision{{MakeEvent(stream, types::payment_refunded, std::move(payload))},
+                    {{stream, payment->version}}};
+  });
+}
+
+Result<CommandResult> Ledger::RecordRefusedNotification(std::string_view payment_id,
+                                                        std::string_view reason,
+                                                        Money notified_amount,
+                                                        std::string_view bank_reference,
+                                                        const CommandContext& context) {
+  MALPRO_RETURN_IF_ERROR(CheckReason(reason));
+  const std::string stream = PaymentStream(payment_id);
+  std::string payload = JsonWriter()
+                            .BeginObject()
+                            .Field("payment_id", payment_id)
+                            .Field("reason", reason)
+                            .Field("notified_amount", FormatSnap(notified_amount))
+                            .Field("bank_reference", bank_reference)
+                            .EndObject()
+                            .Take();
+  return Execute(context, stream + "|refused" + payload, [&](Freshness) -> Result<Decision> {
+    Result<PaymentState> payment = LoadTarget<PaymentState>(stream, "payment", "payment_id", context);
+    if (!payment.ok()) return payment.status();
+    return Decision{{MakeEvent(stream, types::payment_notification_refused, payload)},
+                    {{stream, payment->version}}};
+  });
+}
+
+// ---------------------------------------------------------------------------------------
 // Policy
 
 namespace {
@@ -940,6 +1137,10 @@ Result<ReceiptState> Ledger::LoadReceipt(std::string_view receipt_id) const {
                                   CommandContext{});
 }
 Result<PolicyState> Ledger::LoadPolicy() const { return Load<PolicyState>(std::string(policy_stream)); }
+Result<PaymentState> Ledger::LoadPayment(std::string_view payment_id) const {
+  return LoadTarget<PaymentState>(PaymentStream(payment_id), "payment", "payment_id",
+                                  CommandContext{});
+}
 
 Result<std::string> Ledger::Photo(std::string_view sha256_hex) const {
   Hash hash;

@@ -147,6 +147,28 @@ class Ledger {
   Result<CommandResult> RejectReceipt(std::string_view receipt_id, std::string_view reason,
                                       const CommandContext& context);
 
+  // Cashless payments: one per order, the payment id is the order id. A failed or expired
+  // payment may be requested again; only a succeeded one counts toward spend and settlement.
+  Result<CommandResult> RequestPayment(std::string_view order_id, std::string_view channel,
+                                       std::string_view bank_reference,
+                                       const CommandContext& context);
+  // From a verified bank notification or query. Refuses a different amount with
+  // amount_mismatch (the caller records it with RecordRefusedNotification), a payment that
+  // is not pending, and a second success (payment_already_succeeded).
+  Result<CommandResult> RecordPaymentSucceeded(std::string_view payment_id, Money amount,
+                                               int64_t paid_at_us, std::string_view bank_reference,
+                                               const CommandContext& context);
+  Result<CommandResult> RecordPaymentFailed(std::string_view payment_id, std::string_view reason,
+                                            const CommandContext& context);
+  Result<CommandResult> ExpirePayment(std::string_view payment_id, const CommandContext& context);
+  Result<CommandResult> RefundPayment(std::string_view payment_id, Money amount,
+                                      const CommandContext& context);
+  // Keeps an authentic notification that was refused, for the operator.
+  Result<CommandResult> RecordRefusedNotification(std::string_view payment_id,
+                                                  std::string_view reason, Money notified_amount,
+                                                  std::string_view bank_reference,
+                                                  const CommandContext& context);
+
   // Policy. Each change takes effect from a date that may not be before today.
   Result<CommandResult> SetMinimumSpend(std::string_view rank_group, Money amount,
                                         std::string_view effective_from,
@@ -165,6 +187,7 @@ class Ledger {
   Result<OrderState> LoadOrder(std::string_view order_id) const;
   Result<ReceiptState> LoadReceipt(std::string_view receipt_id) const;
   Result<PolicyState> LoadPolicy() const;
+  Result<PaymentState> LoadPayment(std::string_view payment_id) const;
 
   // The stored photo of a receipt, by its SHA-256 (lowercase hex).
   Result<std::string> Photo(std::string_view sha256_hex) const;

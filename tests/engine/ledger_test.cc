@@ -434,6 +434,85 @@ TEST_F(LedgerTest, AStaleCachedMerchantLosesInTheLogAndTheOrderIsDecidedAgain) {
   EXPECT_TRUE(ledger_->Place(Order("after-reinstatement"), As("asn:x")).ok());
 }
 
+class LedgerPaymentTest : public LedgerTest {
+ protected:
+  void SetUp() override {
+    LedgerTest::SetUp();
+    PolicyDefaults defaults{{{"III", Money::FromRupiah(400'000)}}, 30, Money::FromRupiah(500'000),
+                            22 * 60, {2023, 3, 13}};
+    ASSERT_TRUE(ledger_->SeedPolicy(defaults, As("system:config")).ok());
+    SeedMarket();
+    ASSERT_TRUE(ledger_->Place(Order("cashless-1", "CASHLESS"), As("asn:x")).ok());
+  }
+  // Rp165.000: two beras at Rp68.000 and one telur at Rp29.000.
+  const Money total_ = Money::FromRupiah(165'000);
+};
+
+TEST_F(LedgerPaymentTest, PaymentSucceedsOnceWithFeeAndBusinessDate) {
+  ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank")).ok());
+  ExpectRefused(ledger_->RequestPayment("cashless-1", "QRIS", "qr-2", As("system:bank")),
+                "payment_pending", "order_id");
+  ExpectRefused(ledger_->RecordPaymentSucceeded("cashless-1", Money::FromRupiah(165'001), kNow,
+                                                "bj-1", As("bank:bank-jatim")),
+                "amount_mismatch", "amount");
+  ASSERT_TRUE(ledger_->RecordPaymentSucceeded("cashless-1", total_, kNow, "bj-1",
+                                              As("bank:bank-jatim")).ok());
+  ExpectRefused(ledger_->RecordPaymentSucceeded("cashless-1", total_, kNow, "bj-1",
+                                                As("bank:bank-jatim")),
+                "payment_already_succeeded", "payment_id");
+  PaymentState payment = *ledger_->LoadPayment("cashless-1");
+  EXPECT_EQ(payment.status, PaymentStatus::kSucceeded);
+  EXPECT_EQ(payment.fee, Money());  // a UMI merchant under Rp500.000 pays no fee
+  EXPECT_EQ(payment.business_date, (CivilDate{2026, 11, 22}));
+  ExpectRefused(ledger_->RequestPayment("cashless-1", "VA", "va-1", As("system:bank")),
+                "order_already_paid", "order_id");
+}
+
+TEST_F(LedgerPaymentTest, PaymentsAfterTheCutoffSettleTheNextDay) {
+  ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "VA", "va-1", As("system:bank")).ok());
+  const int64_t at_2230_jakarta = kNow + (12 * 3600 + 30 * 60) * int64_t{1'000'000};  // 10:00 + 12:30
+  ASSERT_TRUE(ledger_->RecordPaymentSucceeded("cashless-1", total_, at_2230_jakarta, "bj-9",
+                                              As("bank:bank-jatim")).ok());
+  EXPECT_EQ(ledger_->LoadPayment("cashless-1")->business_date, (CivilDate{2026, 11, 23}));
+}
+
+TEST_F(LedgerPaymentTest, FailedOrExpiredPaymentsMayBeRequestedAgain) {
+  ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank")).ok());
+  ASSERT_TRUE(ledger_->ExpirePayment("cashless-1", As("system:poller")).ok());
+  ExpectRefused(ledger_->RecordPaymentSucceeded("cashless-1", total_, kNow, "bj-1", As("bank:x")),
+                "payment_not_pending", "payment_id");
+  ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "QRIS", "qr-2", As("system:bank")).ok());
+  ASSERT_TRUE(ledger_->RecordPaymentFailed("cashless-1", "saldo tidak cukup", As("bank:x")).ok());
+  ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "VA", "va-3", As("system:bank")).ok());
+  EXPECT_EQ(ledger_->LoadPayment("cashless-1")->channel, "VA");
+}
+
+TEST_F(LedgerPaymentTest, RefundsAreBoundedByWhatWasPaid) {
+  ExpectRefused(ledger_->RequestPayment("order-x", "QRIS", "q", As("system:bank")), "order_not_found",
+                "order_id");
+  ASSERT_TRUE(ledger_->Place(Order("cod-1"), As("asn:x")).ok());
+  ExpectRefused(ledger_->RequestPayment("cod-1", "QRIS", "q", As("system:bank")), "order_not_cashless",
+                "order_id");
+  ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank")).ok());
+  ExpectRefused(ledger_->RefundPayment("cashless-1", Money::FromRupiah(1), As("operator:rina")),
+                "payment_not_refundable", "payment_id");
+  ASSERT_TRUE(ledger_->RecordPaymentSucceeded("cashless-1", total_, kNow, "bj-1", As("bank:x")).ok());
+  ASSERT_TRUE(ledger_->RefundPayment("cashless-1", Money::FromRupiah(65'000), As("operator:rina")).ok());
+  ExpectRefused(ledger_->RefundPayment("cashless-1", Money::FromRupiah(100'001), As("operator:rina")),
+                "amount_too_large", "amount");
+  ASSERT_TRUE(ledger_->RefundPayment("cashless-1", Money::FromRupiah(100'000), As("operator:rina")).ok());
+  EXPECT_EQ(ledger_->LoadPayment("cashless-1")->status, PaymentStatus::kRefunded);
+}
+
+TEST_F(LedgerPaymentTest, RefusedNotificationsAreKeptForTheOperator) {
+  ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank")).ok());
+  Result<CommandResult> kept = ledger_->RecordRefusedNotification(
+      "cashless-1", "amount_mismatch", Money::FromRupiah(1), "bj-7", As("bank:bank-jatim"));
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(log_->Read(kept->first_sequence, 1)->front().type, "payment.notification_refused");
+  EXPECT_EQ(ledger_->LoadPayment("cashless-1")->status, PaymentStatus::kRequested);
+}
+
 TEST_F(LedgerTest, ConcurrentOrdersForOneMerchantAllSucceed) {
   SeedMarket();
   constexpr int kThreads = 8;
