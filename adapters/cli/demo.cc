@@ -116,6 +116,7 @@ class Seeder {
   Status RegisterCivilServants();
   Status RunDay(int day);
   Status PlaceOrders(int day);
+  Status PayCashless(const std::string& order_id);
   Status SubmitReceipts(int day);
   Status PolicyAndStaffChanges(int day);
 
@@ -232,7 +233,9 @@ Status Seeder::PlaceOrders(int day) {
     const std::string& buyer = day == 0 && i == 0 ? nips_[0] : Pick(nips_);
     const Merchant* merchant = day == 0 && i == 0 ? &merchants_[0] : &Pick(merchants_);
     if (merchant->suspended) continue;
-    PlaceOrder order{"o-" + std::to_string(next_id_++), buyer, merchant->id, {}, std::string(payment_cod)};
+    const bool cashless = !(day == 0 && i == 0) && Chance(0.3);
+    PlaceOrder order{"o-" + std::to_string(next_id_++), buyer, merchant->id, {},
+                     std::string(cashless ? payment_cashless : payment_cod)};
     std::set<std::string> chosen;
     for (size_t line = Uniform(1, 3); line > 0; --line) {
       const ProductTemplate& product = Pick(merchant->products);
@@ -244,6 +247,7 @@ Status Seeder::PlaceOrders(int day) {
     // A buyer deactivated earlier in the month is refused, as in real life.
     if (!result.ok() && result.status().error_code() == "buyer_inactive") continue;
     MALPRO_RETURN_IF_ERROR(Check(result, "place order"));
+    if (cashless) MALPRO_RETURN_IF_ERROR(PayCashless(order.order_id));
     placed.push_back(order.order_id);
   }
   if (day >= days - 2) {  // the last orders of the month are still open when it ends
@@ -265,9 +269,40 @@ Status Seeder::PlaceOrders(int day) {
     if (placed[i].empty()) continue;
     At(day, 16, 0, static_cast<int64_t>(i) * 5000);
     MALPRO_RETURN_IF_ERROR(Check(ledger_.DeliverOrder(placed[i], As("merchant:seller")), "deliver"));
-    MALPRO_RETURN_IF_ERROR(Check(ledger_.ConfirmCashReceived(placed[i], As("merchant:seller")), "cash"));
+    Result<OrderState> order = ledger_.LoadOrder(placed[i]);
+    if (!order.ok()) return order.status();
+    if (order->payment_method == payment_cod) {
+      MALPRO_RETURN_IF_ERROR(Check(ledger_.ConfirmCashReceived(placed[i], As("merchant:seller")), "cash"));
+    } else if (Chance(0.03)) {  // a damaged delivery, refunded in part
+      MALPRO_RETURN_IF_ERROR(Check(ledger_.RefundPayment(placed[i], Money::FromRupiah(5'000),
+                                                         As("operator:rina")),
+                                   "refund"));
+      ++summary_.refunds;
+    }
     ++summary_.orders_delivered;
   }
+  return Status::Ok();
+}
+
+// The buyer pays by QRIS or VA right after ordering; the bank confirms within minutes. Now and
+// then a QR expires unpaid and is issued again.
+Status Seeder::PayCashless(const std::string& order_id) {
+  const std::string channel = Chance(0.8) ? "QRIS" : "VA";
+  const std::string reference = "bj-" + order_id;
+  MALPRO_RETURN_IF_ERROR(Check(ledger_.RequestPayment(order_id, channel, reference, As("system:bank-adapter")),
+                               "request payment"));
+  if (Chance(0.05)) {
+    MALPRO_RETURN_IF_ERROR(Check(ledger_.ExpirePayment(order_id, As("system:bank-adapter")), "expire"));
+    MALPRO_RETURN_IF_ERROR(Check(ledger_.RequestPayment(order_id, channel, reference + "-2",
+                                                        As("system:bank-adapter")),
+                                 "request payment again"));
+  }
+  Result<PaymentState> payment = ledger_.LoadPayment(order_id);
+  if (!payment.ok()) return payment.status();
+  MALPRO_RETURN_IF_ERROR(Check(ledger_.RecordPaymentSucceeded(order_id, payment->amount, now_->load(),
+                                                              reference, As("bank:bank-jatim-simulated")),
+                               "payment succeeded"));
+  ++summary_.payments_cashless;
   return Status::Ok();
 }
 
@@ -379,7 +414,8 @@ Result<DemoSummary> SeedDemo(Ledger& ledger, const DemoOptions& options,
 void PrintDemoSummary(const DemoSummary& summary) {
   std::cout << "malpro demo: seeded " << summary.month << " in Kota Malang: " << summary.asn
             << " ASN, " << summary.umkm << " UMKM with " << summary.products << " products, "
-            << summary.orders_delivered << " orders delivered and paid cash on delivery, "
+            << summary.orders_delivered << " orders delivered (" << summary.payments_cashless
+            << " paid cashless by QRIS or VA, " << summary.refunds << " partly refunded), "
             << summary.orders_cancelled << " cancelled, " << summary.orders_open << " still open, "
             << summary.receipts_approved << " manual receipts approved and "
             << summary.receipts_rejected << " rejected, a minimum-spend change on the 15th ("

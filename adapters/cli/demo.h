@@ -29,6 +29,8 @@ struct DemoSummary {
   int orders_delivered = 0;
   int orders_cancelled = 0;
   int orders_open = 0;
+  int payments_cashless = 0;
+  int refunds = 0;
   int receipts_approved = 0;
   int receipts_rejected = 0;
   uint64_t commands = 0;
