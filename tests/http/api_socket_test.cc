@@ -1,0 +1,325 @@
+// The HTTP API through real sockets on 127.0.0.1: every route with every role, ownership,
+// idempotency, If-Match, error shapes, and each limit.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "adapters/cli/geography_config.h"
+#include "adapters/http/api.h"
+#include "adapters/http/server.h"
+#include "tests/support/beast_client.h"
+#include "tests/support/temp_dir.h"
+
+namespace malpro {
+namespace {
+
+using boost::beast::http::verb;
+using testing::BeastClient;
+using testing::Reply;
+
+constexpr char kNip[] = "198507122010011003";
+constexpr char kOtherNip[] = "199001012015032001";
+const std::map<Role, std::string> kTokens = {{Role::kAsn, "t-asn"},
+                                             {Role::kMerchant, "t-merchant"},
+                                             {Role::kOperator, "t-operator"},
+                                             {Role::kAuditor, "t-auditor"},
+                                             {Role::kAdmin, "t-admin"}};
+
+class ApiSocketTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Start(HttpOptions{}); }
+
+  void Start(HttpOptions options) {
+    server_.reset();  // in reverse order of construction: the log's lock goes last
+    api_.reset();
+    ledger_.reset();
+    log_.reset();
+    LogOptions log_options;
+    log_options.data_dir = dir_.Sub("log");
+    Result<std::unique_ptr<EventLog>> log = EventLog::Open(log_options);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    log_ = std::move(log).value();
+    ledger_ = std::make_unique<Ledger>(
+        log_.get(), std::move(LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml")).value(),
+        LedgerOptions{});
+    tokens_ = TokenTable();
+    const std::map<Role, std::string> subjects = {{Role::kAsn, kNip}, {Role::kMerchant, "warung-bu-sri"},
+                                                  {Role::kOperator, "rina"}, {Role::kAuditor, "bpk"},
+                                                  {Role::kAdmin, "setup"}};
+    for (const auto& [role, token] : kTokens) {
+      ASSERT_TRUE(tokens_.Add(HashToHex(Sha256(token)), {role, subjects.at(role)}, "token").ok());
+    }
+    api_ = std::make_unique<Api>(ApiDependencies{log_.get(), ledger_.get(), nullptr, &tokens_, &metrics_,
+                                                 options.body_bytes_max, options.photo_body_bytes_max, {}});
+    options.port = 0;
+    server_ = std::make_unique<HttpServer>(options, api_.get(), &metrics_);
+    ASSERT_TRUE(server_->Start().ok());
+  }
+
+  void TearDown() override { server_.reset(); }
+
+  Reply Call(verb method, const std::string& target, const std::string& body = "",
+             std::optional<Role> role = Role::kAdmin, std::map<std::string, std::string> headers = {}) {
+    if (role) headers["Authorization"] = "Bearer " + kTokens.at(*role);
+    return BeastClient(server_->port()).Send(method, target, body, headers);
+  }
+
+  // An ASN (the asn token's), a verified merchant (the merchant token's) with a product, an
+  // order between them, and a receipt of the ASN.
+  void SeedMarket() {
+    ASSERT_EQ(Call(verb::post, "/v1/asn", R"({"nip":")" + std::string(kNip) +
+                                              R"(","name":"Siti","agency":"Diskominfo","rank_class":"III/a","kelurahan":"Kauman"})").status, 201);
+    ASSERT_EQ(Call(verb::post, "/v1/umkm", R"({"umkm_id":"warung-bu-sri","name":"Warung Bu Sri","category":"sembako","kecamatan":"Klojen","kelurahan":"Kauman","sponsor":"Diskopindag","settlement_account":"0012345678","qris_criteria":"UMI"})").status, 201);
+    ASSERT_EQ(Call(verb::post, "/v1/umkm/warung-bu-sri/verify").status, 200);
+    ASSERT_EQ(Call(verb::post, "/v1/umkm/warung-bu-sri/products",
+                   R"({"product_id":"beras-5kg","name":"Beras","unit":"pack","price":"68000.00"})").status, 200);
+    ASSERT_EQ(Call(verb::post, "/v1/orders", OrderBody("o-1")).status, 201);
+    ASSERT_EQ(Call(verb::post, "/v1/receipts", ReceiptBody("r-1", "one")).status, 201);
+  }
+
+  static std::string OrderBody(const std::string& id, const std::string& nip = kNip) {
+    return R"({"order_id":")" + id + R"(","buyer_nip":")" + nip +
+           R"(","umkm_id":"warung-bu-sri","lines":[{"product_id":"beras-5kg","quantity":1}],"payment_method":"COD"})";
+  }
+  static std::string ReceiptBody(const std::string& id, const std::string& unique) {
+    // base64 of the PNG magic bytes followed by a unique tail
+    const std::string photo = std::string("\x89PNG\r\n\x1A\n", 8) + "photo-" + unique;
+    return R"({"receipt_id":")" + id + R"(","nip":")" + kNip +
+           R"(","shop_name":"Toko Pak Min","kelurahan":"Sukun","amount":"125000.00","purchase_date":")" +
+           FormatIsoDate(JakartaDate(std::chrono::duration_cast<std::chrono::microseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch()).count())) +
+           R"(","photo_base64":")" + Base64(photo) + R"("})";
+  }
+  static std::string Base64(const std::string& bytes) {
+    static constexpr char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    for (size_t i = 0; i < bytes.size(); i += 3) {
+      uint32_t group = uint8_t(bytes[i]) << 16;
+      if (i + 1 < bytes.size()) group |= uint8_t(bytes[i + 1]) << 8;
+      if (i + 2 < bytes.size()) group |= uint8_t(bytes[i + 2]);
+      out += table[group >> 18 & 63];
+      out += table[group >> 12 & 63];
+      out += i + 1 < bytes.size() ? table[group >> 6 & 63] : '=';
+      out += i + 2 < bytes.size() ? table[group & 63] : '=';
+    }
+    return out;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<Ledger> ledger_;
+  TokenTable tokens_;
+  HttpMetrics metrics_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+struct RouteCase {
+  verb method;
+  std::string target;
+  std::string body;
+  std::set<Role> allowed;  // empty: no token needed
+};
+
+std::vector<RouteCase> EveryRoute() {
+  const std::set<Role> all = {Role::kAsn, Role::kMerchant, Role::kOperator, Role::kAuditor, Role::kAdmin};
+  const std::string asn = std::string("/v1/asn/") + kNip;
+  const std::string umkm = "/v1/umkm/warung-bu-sri";
+  return {
+      {verb::get, "/healthz", "", {}},
+      {verb::get, "/metrics", "", {}},
+      {verb::get, asn, "", {Role::kAsn, Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get, umkm, "", all},
+      {verb::get, "/v1/orders/o-1", "", {Role::kAsn, Role::kMerchant, Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get, "/v1/receipts/r-1", "", {Role::kAsn, Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get, "/v1/receipts/r-1/photo", "", {Role::kAsn, Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get, "/v1/policy", "", all},
+      {verb::get, "/v1/events?from=1&limit=5", "", {Role::kAuditor, Role::kAdmin}},
+      {verb::get, "/v1/streams/order-o-1", "", {Role::kAuditor, Role::kAdmin}},
+      {verb::get, "/v1/chain/head", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::post, "/v1/orders", R"({"buyer_nip":"198507122010011003","umkm_id":"warung-bu-sri","lines":[{"product_id":"beras-5kg","quantity":1}],"payment_method":"COD"})",
+       {Role::kAsn, Role::kOperator, Role::kAdmin}},
+      {verb::post, "/v1/orders/o-1/accept", "", {Role::kMerchant, Role::kOperator, Role::kAdmin}},
+      {verb::post, "/v1/orders/o-1/deliver", "", {Role::kMerchant, Role::kOperator, Role::kAdmin}},
+      {verb::post, "/v1/orders/o-1/cash-received", "", {Role::kMerchant, Role::kOperator, Role::kAdmin}},
+      {verb::post, "/v1/orders/o-1/cancel", R"({"reason":"batal"})", {Role::kAsn, Role::kMerchant, Role::kOperator, Role::kAdmin}},
+      {verb::post, "/v1/receipts", "", {Role::kAsn, Role::kOperator, Role::kAdmin}},
+      {verb::post, "/v1/receipts/r-1/approve", "", {Role::kOperator, Role::kAdmin}},
+      {verb::post, "/v1/receipts/r-1/reject", R"({"reason":"buram"})", {Role::kOperator, Role::kAdmin}},
+      {verb::post, umkm + "/products", R"({"product_id":"gula","name":"Gula","unit":"kg","price":"17500.00"})",
+       {Role::kMerchant, Role::kOperator, Role::kAdmin}},
+      {verb::put, umkm + "/products/beras-5kg/price", R"({"price":"70000.00"})", {Role::kMerchant, Role::kOperator, Role::kAdmin}},
+      {verb::delete_, umkm + "/products/gula", "", {Role::kMerchant, Role::kOperator, Role::kAdmin}},
+      {verb::post, "/v1/umkm", "{}", {Role::kOperator, Role::kAdmin}},
+      {verb::post, umkm + "/verify", "", {Role::kOperator, Role::kAdmin}},
+      {verb::post, umkm + "/suspend", R"({"reason":"audit"})", {Role::kOperator, Role::kAdmin}},
+      {verb::post, "/v1/asn", "{}", {Role::kAdmin}},
+      {verb::post, asn + "/rank", R"({"rank_class":"III/b"})", {Role::kAdmin}},
+      {verb::post, "/v1/policy/minimum-spend", R"({"rank_group":"III","amount":"450000.00","effective_from":"2099-01-01"})", {Role::kAdmin}},
+      {verb::post, "/v1/policy/fee-rule", R"({"basis_points":30,"umi_zero_fee_max":"500000.00","effective_from":"2099-01-01"})", {Role::kAdmin}},
+      {verb::post, "/v1/policy/settlement-cutoff", R"({"cutoff":"21:00","effective_from":"2099-01-01"})", {Role::kAdmin}},
+      {verb::post, asn + "/deactivate", R"({"reason":"pensiun"})", {Role::kAdmin}},
+  };
+}
+
+TEST_F(ApiSocketTest, EveryRouteChecksTheRoleOfEveryToken) {
+  SeedMarket();
+  for (const RouteCase& route : EveryRoute()) {
+    const std::string name = std::string(boost::beast::http::to_string(route.method)) + " " + route.target;
+    if (!route.allowed.empty()) {
+      EXPECT_EQ(Call(route.method, route.target, route.body, std::nullopt).status, 401) << name;
+      Reply bad_token = BeastClient(server_->port()).Send(route.method, route.target, route.body,
+                                                          {{"Authorization", "Bearer wrong"}});
+      EXPECT_EQ(bad_token.status, 401) << name;
+    }
+    // Refused roles first: they change nothing, so the allowed ones still find the data.
+    for (const auto& [role, token] : kTokens) {
+      if (route.allowed.empty() || route.allowed.contains(role)) continue;
+      Reply reply = Call(route.method, route.target, route.body, role);
+      EXPECT_EQ(reply.status, 403) << name << " as " << RoleName(role);
+      EXPECT_NE(reply.body.find("\"code\":\"forbidden\""), std::string::npos) << name;
+    }
+    for (const auto& [role, token] : kTokens) {
+      if (!route.allowed.empty() && !route.allowed.contains(role)) continue;
+      Reply reply = Call(route.method, route.target, route.body, route.allowed.empty() ? std::nullopt : std::optional(role));
+      EXPECT_NE(reply.status, 401) << name << " as " << RoleName(role);
+      EXPECT_NE(reply.status, 403) << name << " as " << RoleName(role) << ": " << reply.body;
+      EXPECT_NE(reply.status, 0) << name;
+    }
+  }
+}
+
+TEST_F(ApiSocketTest, AsnAndMerchantTokensActOnTheirOwnDataOnly) {
+  SeedMarket();
+  EXPECT_EQ(Call(verb::get, std::string("/v1/asn/") + kOtherNip, "", Role::kAsn).status, 403);
+  EXPECT_EQ(Call(verb::post, "/v1/orders", OrderBody("o-2", kOtherNip), Role::kAsn).status, 403);
+  EXPECT_EQ(Call(verb::post, "/v1/umkm/toko-lain/products",
+                 R"({"product_id":"x","name":"X","unit":"kg","price":"1.00"})", Role::kMerchant).status, 403);
+  ASSERT_EQ(Call(verb::post, "/v1/umkm", R"({"umkm_id":"toko-lain","name":"Toko Lain","category":"sembako","kecamatan":"Sukun","kelurahan":"Bandulan","sponsor":"Dispangtan","settlement_account":"0099999999","qris_criteria":"UKE"})").status, 201);
+  ASSERT_EQ(Call(verb::post, "/v1/umkm/toko-lain/verify").status, 200);
+  ASSERT_EQ(Call(verb::post, "/v1/umkm/toko-lain/products", R"({"product_id":"x","name":"X","unit":"kg","price":"1000.00"})").status, 200);
+  ASSERT_EQ(Call(verb::post, "/v1/orders", R"({"order_id":"o-lain","buyer_nip":"198507122010011003","umkm_id":"toko-lain","lines":[{"product_id":"x","quantity":1}],"payment_method":"COD"})").status, 201);
+  EXPECT_EQ(Call(verb::post, "/v1/orders/o-lain/accept", "", Role::kMerchant).status, 403);
+  EXPECT_EQ(Call(verb::get, "/v1/orders/o-lain", "", Role::kMerchant).status, 403);
+  EXPECT_EQ(Call(verb::get, "/v1/orders/o-lain", "", Role::kAsn).status, 200);
+}
+
+TEST_F(ApiSocketTest, IdempotencyKeyReplaysTheFirstAnswerAndRefusesAnotherBody) {
+  SeedMarket();
+  const std::map<std::string, std::string> key = {{"Idempotency-Key", "order-abc"}};
+  Reply first = Call(verb::post, "/v1/orders", OrderBody("o-9"), Role::kAsn, key);
+  ASSERT_EQ(first.status, 201) << first.body;
+  const uint64_t head = log_->Head().sequence;
+  Reply again = Call(verb::post, "/v1/orders", OrderBody("o-9"), Role::kAsn, key);
+  EXPECT_EQ(again.headers["Malpro-Sequence"], first.headers["Malpro-Sequence"]);
+  EXPECT_NE(again.body.find("\"replayed\":true"), std::string::npos) << again.body;
+  EXPECT_EQ(log_->Head().sequence, head);
+  Reply other = Call(verb::post, "/v1/orders", OrderBody("o-10"), Role::kAsn, key);
+  EXPECT_EQ(other.status, 409);
+  EXPECT_NE(other.body.find("idempotency_key_reused"), std::string::npos);
+}
+
+TEST_F(ApiSocketTest, IfMatchGuardsTheStreamVersion) {
+  SeedMarket();
+  Reply stale = Call(verb::post, "/v1/orders/o-1/accept", "", Role::kMerchant, {{"If-Match", "\"7\""}});
+  EXPECT_EQ(stale.status, 409);
+  EXPECT_NE(stale.body.find("version_mismatch"), std::string::npos);
+  EXPECT_EQ(Call(verb::post, "/v1/orders/o-1/accept", "", Role::kMerchant, {{"If-Match", "soon"}}).status, 400);
+  Reply current = Call(verb::post, "/v1/orders/o-1/accept", "", Role::kMerchant, {{"If-Match", "\"1\""}});
+  EXPECT_EQ(current.status, 200) << current.body;
+  EXPECT_EQ(current.headers["ETag"], "\"2\"");
+}
+
+TEST_F(ApiSocketTest, ErrorsNameTheirCodeFieldAndStatus) {
+  SeedMarket();
+  struct Case {
+    verb method;
+    std::string target;
+    std::string body;
+    int status;
+    std::string code;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {verb::post, "/v1/asn", "{nope", 400, "body_invalid_json", "body"},
+      {verb::post, "/v1/asn", "[1]", 400, "body_not_object", "body"},
+      {verb::post, "/v1/asn/198507122010011003/rank", R"({"rank_class":"III/b","x":1})", 400, "body_field_unknown", "x"},
+      {verb::post, "/v1/asn/198507122010011003/rank", R"({"rank_class":3})", 400, "body_field_wrong_type", "rank_class"},
+      {verb::post, "/v1/asn", R"({"nip":"198502302010011003","name":"A","agency":"B","rank_class":"III/a","kelurahan":"Kauman"})", 422, "nip_birth_date", "nip"},
+      {verb::post, "/v1/asn", R"({"nip":"198507122010011003","name":"A","agency":"B","rank_class":"III/a","kelurahan":"Kauman"})", 409, "asn_already_registered", "nip"},
+      {verb::post, "/v1/orders/o-404/accept", "", 404, "order_not_found", "order_id"},
+      {verb::get, "/v1/events?limit=abc", "", 400, "query_invalid", "limit"},
+      {verb::get, "/v1/nothing", "", 404, "route_not_found", "path"},
+      {verb::post, "/v1/umkm/warung-bu-sri/products", R"({"product_id":"gula","name":"Gula","unit":"kg","price":"1.001"})", 422, "amount_too_precise", "price"},
+  };
+  for (const Case& c : cases) {
+    Reply reply = Call(c.method, c.target, c.body);
+    EXPECT_EQ(reply.status, c.status) << c.target << " " << reply.body;
+    EXPECT_NE(reply.body.find("\"code\":\"" + c.code + "\""), std::string::npos) << reply.body;
+    EXPECT_NE(reply.body.find("\"field\":\"" + c.field + "\""), std::string::npos) << reply.body;
+    EXPECT_NE(reply.body.find("\"message\":"), std::string::npos) << reply.body;
+  }
+}
+
+TEST_F(ApiSocketTest, ReceiptPhotoComesBackByteForByte) {
+  SeedMarket();
+  Reply photo = Call(verb::get, "/v1/receipts/r-1/photo", "", Role::kAsn);
+  ASSERT_EQ(photo.status, 200);
+  EXPECT_EQ(photo.headers["Content-Type"], "image/png");
+  EXPECT_EQ(photo.body, std::string("\x89PNG\r\n\x1A\n", 8) + "photo-one");
+}
+
+TEST_F(ApiSocketTest, PathsFromRequestsNeverReachTheFilesystem) {
+  SeedMarket();
+  for (const char* target : {"/v1/receipts/..%2F..%2F..%2Fetc%2Fpasswd/photo", "/v1/receipts/../../etc/passwd",
+                             "/v1/streams/..%2F..%2Fetc%2Fpasswd", "/v1/umkm/%2Fetc%2Fpasswd"}) {
+    Reply reply = Call(verb::get, target, "", Role::kAdmin);
+    EXPECT_NE(reply.status, 200) << target;
+    EXPECT_EQ(reply.body.find("root:"), std::string::npos) << target;
+  }
+}
+
+TEST_F(ApiSocketTest, OversizedBodiesAndHeadersAre413) {
+  HttpOptions options;
+  options.body_bytes_max = 2048;
+  Start(options);
+  Reply body = Call(verb::post, "/v1/asn", std::string(4096, ' '));
+  EXPECT_EQ(body.status, 413);
+  EXPECT_NE(body.body.find("body_too_large"), std::string::npos);
+  Reply headers = Call(verb::get, "/healthz", "", std::nullopt, {{"X-Filler", std::string(20'000, 'a')}});
+  EXPECT_EQ(headers.status, 413);
+  EXPECT_NE(headers.body.find("headers_too_large"), std::string::npos);
+}
+
+TEST_F(ApiSocketTest, ASlowClientIsAnswered408) {
+  HttpOptions options;
+  options.request_timeout_ms = 300;
+  Start(options);
+  BeastClient client(server_->port());
+  const std::string partial = "POST /v1/asn HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"ni";
+  boost::asio::write(client.socket(), boost::asio::buffer(partial));
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  char buffer[64] = {};
+  boost::system::error_code error;
+  const size_t read = client.socket().read_some(boost::asio::buffer(buffer), error);
+  EXPECT_TRUE(std::string(buffer, read).starts_with("HTTP/1.1 408")) << std::string(buffer, read);
+}
+
+TEST_F(ApiSocketTest, ConnectionsOverTheLimitAre429) {
+  HttpOptions options;
+  options.connections_max = 2;
+  Start(options);
+  BeastClient first(server_->port());
+  BeastClient second(server_->port());
+  ASSERT_EQ(first.Send(verb::get, "/healthz").status, 200);
+  ASSERT_EQ(second.Send(verb::get, "/healthz").status, 200);
+  BeastClient third(server_->port());
+  char buffer[64] = {};
+  boost::system::error_code error;
+  const size_t read = third.socket().read_some(boost::asio::buffer(buffer), error);
+  EXPECT_TRUE(std::string(buffer, read).starts_with("HTTP/1.1 429")) << std::string(buffer, read);
+  EXPECT_EQ(first.Send(verb::get, "/healthz").status, 200);  // keep-alive still served
+}
+
+}  // namespace
+}  // namespace malpro
