@@ -44,14 +44,14 @@ DigestContext& ThreadDigestContext() {
   return context;
 }
 
-int HexValue(char c) {
+}  // namespace
+
+int HexDigitValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
-
-}  // namespace
 
 Hash Sha256(std::string_view data) { return ThreadDigestContext().Digest(data, {}); }
 
@@ -76,8 +76,8 @@ std::string HashToHex(const Hash& hash) { return BytesToHex(HashView(hash)); }
 bool HashFromHex(std::string_view hex, Hash* hash) {
   if (hex.size() != 2 * hash_bytes) return false;
   for (size_t i = 0; i < hash_bytes; ++i) {
-    const int high = HexValue(hex[2 * i]);
-    const int low = HexValue(hex[2 * i + 1]);
+    const int high = HexDigitValue(hex[2 * i]);
+    const int low = HexDigitValue(hex[2 * i + 1]);
     if (high < 0 || low < 0) return false;
     (*hash)[i] = static_cast<uint8_t>(high << 4 | low);
   }

@@ -24,6 +24,9 @@ Hash Sha256(std::string_view first, std::string_view second);
 std::string HashToHex(const Hash& hash);
 std::string BytesToHex(std::string_view bytes);
 
+// The value of one hex digit (either case), or -1.
+int HexDigitValue(char c);
+
 // Parses 64 hex characters (either case). Returns false on anything else.
 bool HashFromHex(std::string_view hex, Hash* hash);
 
