@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include "engine/domain_events.h"
+#include "engine/domain_types.h"
 #include "engine/json.h"
 
 namespace malpro {
@@ -333,6 +334,11 @@ std::optional<Money> PolicyState::MinimumSpendOn(std::string_view rank_group, Ci
   });
   if (rule == nullptr) return std::nullopt;
   return rule->amount;
+}
+
+std::optional<Money> PolicyState::MinimumSpendFor(std::string_view rank_class, CivilDate date) const {
+  if (std::optional<Money> specific = MinimumSpendOn(rank_class, date)) return specific;
+  return MinimumSpendOn(RankGroupOf(rank_class), date);
 }
 
 std::optional<FeeRule> PolicyState::FeeRuleOn(CivilDate date) const {

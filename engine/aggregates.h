@@ -139,7 +139,7 @@ struct PaymentState {
 
 // Policy rules take effect from a date (Asia/Jakarta) and stay until a later rule replaces them.
 struct MinimumSpendRule {
-  std::string rank_group;  // I, II, III, IV or PPPK
+  std::string rank_group;  // a group (I, II, III, IV, PPPK) or one rank class (e.g. III/d)
   Money amount;
   CivilDate effective_from;
 };
@@ -168,6 +168,9 @@ struct PolicyState {
   // The rule in force on `date`: the one with the latest effective_from not after `date`;
   // among rules effective from the same date, the one set last.
   std::optional<Money> MinimumSpendOn(std::string_view rank_group, CivilDate date) const;
+  // The minimum for an ASN of `rank_class` on `date`: a rule for that class when one is in
+  // force (the more specific rule wins), else the rule for its group.
+  std::optional<Money> MinimumSpendFor(std::string_view rank_class, CivilDate date) const;
   std::optional<FeeRule> FeeRuleOn(CivilDate date) const;
   std::optional<CutoffRule> CutoffOn(CivilDate date) const;
 };

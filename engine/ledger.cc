@@ -1033,6 +1033,16 @@ std::string CutoffPayload(int minutes_of_day, CivilDate from) {
       .Take();
 }
 
+// A minimum-spend rule names a golongan group (I..IV, PPPK) or a single rank class (III/d).
+Status CheckRankGroupOrClass(std::string_view value, std::string_view field) {
+  if (CheckOneOf(value, field, "rank_group", rank_groups).ok()) return Status::Ok();
+  if (CheckOneOf(value, field, "rank_group", rank_classes).ok()) return Status::Ok();
+  return Status::InvalidArgument("rank_group_unknown", field,
+                                 std::string(field) +
+                                     " must be a rank group (I, II, III, IV, PPPK) or a rank class "
+                                     "such as III/d");
+}
+
 Status CheckFeeRule(int64_t basis_points, Money umi_zero_fee_max) {
   if (basis_points < 0 || basis_points > basis_points_max) {
     return Status::InvalidArgument("basis_points_out_of_range", "basis_points",
@@ -1050,7 +1060,7 @@ Status CheckFeeRule(int64_t basis_points, Money umi_zero_fee_max) {
 Result<CommandResult> Ledger::SetMinimumSpend(std::string_view rank_group, Money amount,
                                               std::string_view effective_from,
                                               const CommandContext& context) {
-  MALPRO_RETURN_IF_ERROR(CheckOneOf(rank_group, "rank_group", "rank_group", rank_groups));
+  MALPRO_RETURN_IF_ERROR(CheckRankGroupOrClass(rank_group, "rank_group"));
   MALPRO_RETURN_IF_ERROR(CheckPositiveAmount(amount, order_total_max, "amount"));
   CivilDate from;
   MALPRO_RETURN_IF_ERROR(CheckEffectiveFrom(effective_from, &from));
@@ -1089,7 +1099,7 @@ Result<CommandResult> Ledger::SetSettlementCutoff(std::string_view hh_mm,
 Result<std::optional<CommandResult>> Ledger::SeedPolicy(const PolicyDefaults& defaults,
                                                         const CommandContext& context) {
   for (const auto& [group, amount] : defaults.minimum_spend) {
-    MALPRO_RETURN_IF_ERROR(CheckOneOf(group, "policy.minimum_spend", "rank_group", rank_groups));
+    MALPRO_RETURN_IF_ERROR(CheckRankGroupOrClass(group, "policy.minimum_spend"));
     MALPRO_RETURN_IF_ERROR(CheckPositiveAmount(amount, order_total_max, "policy.minimum_spend." + group));
   }
   MALPRO_RETURN_IF_ERROR(CheckFeeRule(defaults.fee_basis_points, defaults.umi_zero_fee_max));

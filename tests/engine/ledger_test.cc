@@ -359,6 +359,17 @@ TEST_F(LedgerTest, PolicyIsSeededOnceAndChangesTakeEffectFromADate) {
   EXPECT_EQ(*policy.MinimumSpendOn("III", {2026, 12, 1}), Money::FromRupiah(450'000));
   EXPECT_EQ(*policy.MinimumSpendOn("IV", {2026, 12, 1}), Money::FromRupiah(500'000));
   EXPECT_FALSE(policy.MinimumSpendOn("III", {2023, 3, 12}).has_value());
+  // A rule for one rank class overrides its group's rule.
+  ASSERT_TRUE(ledger_->SetMinimumSpend("III/d", Money::FromRupiah(475'000), "2026-11-23",
+                                       As("admin:x")).ok());
+  ExpectRefused(ledger_->SetMinimumSpend("V", Money::FromRupiah(1), "2026-11-23", As("admin:x")),
+                "rank_group_unknown", "rank_group");
+  policy = *ledger_->LoadPolicy();
+  EXPECT_EQ(*policy.MinimumSpendFor("III/d", {2026, 11, 22}), Money::FromRupiah(400'000));
+  EXPECT_EQ(*policy.MinimumSpendFor("III/d", {2026, 11, 23}), Money::FromRupiah(475'000));
+  EXPECT_EQ(*policy.MinimumSpendFor("III/a", {2026, 11, 23}), Money::FromRupiah(400'000));
+  EXPECT_EQ(*policy.MinimumSpendFor("III/a", {2026, 12, 1}), Money::FromRupiah(450'000));
+  EXPECT_EQ(*policy.MinimumSpendFor("PPPK", {2026, 12, 1}), Money::FromRupiah(300'000));
   FeeRule fee = *policy.FeeRuleOn({2026, 11, 22});
   EXPECT_EQ(FeeFor(fee, "UMI", Money::FromRupiah(500'000)), Money());
   EXPECT_EQ(FeeFor(fee, "UMI", Money::FromRupiah(500'001)), Money::FromRupiah(1'500));  // 0.3%
