@@ -518,11 +518,16 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
   state.index_batch = index_batch.get();
   std::vector<std::pair<PendingAppend*, AppendResult>> staged;
   staged.reserve(group.size());
+  const uint64_t events_before = state.head.sequence;
   for (auto& pending : group) {
     AppendResult result;
     bool waits_for_write = true;
     Status status = StageAppend(*pending, state, batch, &result, &waits_for_write);
     if (!status.ok()) {
+      {
+        std::lock_guard lock(head_mutex_);  // counted before the caller can look
+        counters_.commands_refused++;
+      }
       pending->promise.set_value(std::move(status));
     } else if (!waits_for_write) {  // a replay of a durable command
       pending->promise.set_value(result);
@@ -557,6 +562,9 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
   {
     std::lock_guard lock(head_mutex_);
     head_ = state.head;
+    counters_.commands_appended += staged.size();
+    counters_.events_appended += state.head.sequence - events_before;
+    counters_.groups_synced++;
   }
   head_advanced_.notify_all();
   for (auto& [pending, result] : staged) pending->promise.set_value(result);
@@ -705,6 +713,16 @@ Status EventLog::Compact() {
         db_->CompactRange(rocksdb::CompactRangeOptions(), handle, nullptr, nullptr), "compact"));
   }
   return Status::Ok();
+}
+
+LogCounters EventLog::Counters() const {
+  std::lock_guard lock(head_mutex_);
+  return counters_;
+}
+
+Status EventLog::Health() const {
+  std::lock_guard lock(queue_mutex_);
+  return failed_;
 }
 
 ChainHead EventLog::Head() const {

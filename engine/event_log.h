@@ -112,6 +112,14 @@ struct ChainHead {
   Hash hash = zero_hash;
 };
 
+// Counters since open, for metrics.
+struct LogCounters {
+  uint64_t commands_appended = 0;  // commands written (not replays, not refusals)
+  uint64_t events_appended = 0;
+  uint64_t groups_synced = 0;      // synced writes; commands / groups is the group-commit factor
+  uint64_t commands_refused = 0;   // conflicts and idempotency refusals decided by the writer
+};
+
 struct VerifyReport {
   bool ok = true;
   uint64_t events_checked = 0;
@@ -152,6 +160,12 @@ class EventLog {
 
   // The last durable event's sequence and hash.
   ChainHead Head() const;
+
+  // Counters since open. Thread-safe.
+  LogCounters Counters() const;
+  // OK while appends are accepted; the write error once a synced write failed (appends are
+  // then refused until the log is reopened).
+  Status Health() const;
 
   // Blocks until Head().sequence >= sequence or the timeout passes; returns whether it got there.
   bool WaitForSequence(uint64_t sequence, std::chrono::milliseconds timeout) const;
@@ -225,6 +239,7 @@ class EventLog {
   mutable std::mutex head_mutex_;
   mutable std::condition_variable head_advanced_;
   ChainHead head_;
+  LogCounters counters_;  // guarded by head_mutex_
   bool head_missing_ = false;  // opened without open checks and without a head record
 
   // Stream index work from the writer to the indexer, and the indexer's progress.

@@ -79,6 +79,16 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   HttpMetrics metrics;
   metrics.AddGauge("malpro_log_head_sequence", "Sequence of the last durable event.",
                    [&log] { return static_cast<double>(log.Head().sequence); });
+  metrics.AddGauge("malpro_log_commands_appended_total", "Commands written since start.",
+                   [&log] { return static_cast<double>(log.Counters().commands_appended); }, "counter");
+  metrics.AddGauge("malpro_log_events_appended_total", "Events written since start.",
+                   [&log] { return static_cast<double>(log.Counters().events_appended); }, "counter");
+  metrics.AddGauge("malpro_log_groups_synced_total",
+                   "Synced group writes since start; commands per group is the group-commit factor.",
+                   [&log] { return static_cast<double>(log.Counters().groups_synced); }, "counter");
+  metrics.AddGauge("malpro_log_commands_refused_total",
+                   "Commands refused by the log (version conflicts, reused idempotency keys).",
+                   [&log] { return static_cast<double>(log.Counters().commands_refused); }, "counter");
   Api api({&log, &ledger, nullptr, &config.tokens, &metrics, config.http.body_bytes_max,
            config.http.photo_body_bytes_max, {}});
   HttpServer server(config.http, &api, &metrics);
@@ -198,7 +208,8 @@ class Progress {
   int last_percent_ = 0;
 };
 
-int RunAuditVerify(const CommonOptions& common, uint64_t from, uint64_t to) {
+int RunAuditVerify(const CommonOptions& common, uint64_t from, uint64_t to,
+                   const std::string& expected_head) {
   Result<MalproConfig> config = ResolveConfig(common);
   if (!config.ok()) return Fail(config.status());
   LogOptions options = config->log;
@@ -217,6 +228,13 @@ int RunAuditVerify(const CommonOptions& common, uint64_t from, uint64_t to) {
               << "\n"
               << "verified before it: " << report->events_checked << " events, up to sequence "
               << report->verified_head.sequence << "\n";
+    return kExitCheckFailed;
+  }
+  if (!expected_head.empty() && HashToHex(report->verified_head.hash) != expected_head) {
+    std::cout << "FAILED: the chain verifies, but its head hash "
+              << HashToHex(report->verified_head.hash) << " (sequence "
+              << report->verified_head.sequence << ") is not the expected " << expected_head
+              << ": history was rewritten or the range differs\n";
     return kExitCheckFailed;
   }
   std::cout << "OK: " << report->events_checked << " events verified, head sequence "
@@ -299,6 +317,10 @@ int main(int argc, char** argv) {
       "is wrong. Exit 0 when it verifies, 1 when it does not, 2 on other errors");
   verify->add_option("--from", verify_from, "first sequence to check (default 1)");
   verify->add_option("--to", verify_to, "last sequence to check (default: the head)");
+  std::string verify_head;
+  verify->add_option("--head-hash", verify_head,
+                     "the head hash recorded earlier (e.g. by the auditor); fail unless the "
+                     "verified chain ends on it");
 
   uint64_t export_from = 1;
   uint64_t export_to = 0;
@@ -330,7 +352,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (serve->parsed()) return RunServe(common);
   if (demo->parsed()) return RunDemo(common, demo_options);
-  if (verify->parsed()) return RunAuditVerify(common, verify_from, verify_to);
+  if (verify->parsed()) return RunAuditVerify(common, verify_from, verify_to, verify_head);
   if (export_command->parsed()) return RunAuditExport(common, export_from, export_to, export_out);
   if (version->parsed()) {
     std::cout << "malpro " << kVersion << "\n";

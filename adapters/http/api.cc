@@ -841,12 +841,16 @@ void Api::AddLogRoutes() {
 
 void Api::AddServiceRoutes() {
   AddRoute(http::verb::get, "/healthz", {}, [this](ApiCall& call) {
+    const Status health = deps_.log->Health();
     JsonWriter w;
     w.BeginObject()
-        .Field("status", "ok")
+        .Field("status", health.ok() ? "ok" : "failing")
         .Field("head_sequence", static_cast<int64_t>(deps_.log->Head().sequence));
+    if (!health.ok()) w.Field("log_error", health.message());  // appends are refused
     if (deps_.health_details) w.Key("details").Raw(deps_.health_details());
-    return Ok(call.request, w.EndObject().Take());
+    return JsonResponse(call.request,
+                        health.ok() ? http::status::ok : http::status::service_unavailable,
+                        w.EndObject().Take());
   });
   AddRoute(http::verb::get, "/metrics", {}, [this](ApiCall& call) {
     HttpResponse response{http::status::ok, call.request.version()};

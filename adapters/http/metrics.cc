@@ -18,9 +18,10 @@ void HttpMetrics::Record(const std::string& route, int status, double seconds) {
   latency_count_++;
 }
 
-void HttpMetrics::AddGauge(std::string name, std::string help, std::function<double()> read) {
+void HttpMetrics::AddGauge(std::string name, std::string help, std::function<double()> read,
+                           std::string type) {
   std::lock_guard lock(mutex_);
-  gauges_[std::move(name)] = {std::move(help), std::move(read)};
+  gauges_[std::move(name)] = {std::move(help), std::move(read), std::move(type)};
 }
 
 std::string HttpMetrics::Render() const {
@@ -54,8 +55,8 @@ std::string HttpMetrics::Render() const {
       << "# TYPE malpro_http_subscriptions_open gauge\n"
       << "malpro_http_subscriptions_open " << subscriptions_open_.load() << "\n";
   for (const auto& [name, gauge] : gauges_) {
-    out << "# HELP " << name << " " << gauge.help << "\n# TYPE " << name << " gauge\n"
-        << name << " " << static_cast<uint64_t>(gauge.read()) << "\n";
+    out << "# HELP " << name << " " << gauge.help << "\n# TYPE " << name << " " << gauge.type
+        << "\n" << name << " " << static_cast<uint64_t>(gauge.read()) << "\n";
   }
   return out.str();
 }

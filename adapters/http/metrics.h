@@ -29,8 +29,10 @@ class HttpMetrics {
   }
   void SubscriptionClosed() { subscriptions_open_--; }
 
-  // Gauges computed when scraped, e.g. the log head or the projection lag.
-  void AddGauge(std::string name, std::string help, std::function<double()> read);
+  // Values computed when scraped, e.g. the log head (a gauge) or commands appended (a
+  // counter: `type` "counter").
+  void AddGauge(std::string name, std::string help, std::function<double()> read,
+                std::string type = "gauge");
 
   std::string Render() const;
 
@@ -45,6 +47,7 @@ class HttpMetrics {
   struct Gauge {
     std::string help;
     std::function<double()> read;
+    std::string type;
   };
   std::map<std::string, Gauge> gauges_;
   std::atomic<int64_t> connections_open_{0};

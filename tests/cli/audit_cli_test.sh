@@ -53,6 +53,11 @@ server_pid=""
 "$malpro" -d "$work/data" audit verify > "$work/verify.txt" 2>/dev/null || fail "audit verify failed: $(cat "$work/verify.txt")"
 grep -q '^OK: 10 events verified, head sequence 10' "$work/verify.txt" || fail "unexpected verify output: $(cat "$work/verify.txt")"
 head_hash="$(sed -n 's/.*head hash \([0-9a-f]*\).*/\1/p' "$work/verify.txt")"
+"$malpro" -d "$work/data" audit verify --head-hash "$head_hash" > /dev/null 2>&1 || fail "verify refused the right head hash"
+if "$malpro" -d "$work/data" audit verify --to 9 --head-hash "$head_hash" > "$work/wrong_head.txt" 2>/dev/null; then
+  fail "verify accepted a head hash the chain does not end on"
+fi
+grep -q 'is not the expected' "$work/wrong_head.txt" || fail "wrong head: $(cat "$work/wrong_head.txt")"
 
 "$malpro" -d "$work/data" audit export -o "$work/export.jsonl" 2>/dev/null || fail "export failed"
 [ "$(wc -l < "$work/export.jsonl")" -eq 10 ] || fail "export has $(wc -l < "$work/export.jsonl") lines, not 10"

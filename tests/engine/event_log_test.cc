@@ -520,6 +520,20 @@ TEST_F(EventLogTest, ConcurrentAppendsAreDenseOrderedPerStreamAndVerify) {
   EXPECT_TRUE(report->ok) << report->problem;
 }
 
+TEST_F(EventLogTest, CountersShowCommandsEventsGroupsAndRefusals) {
+  MustAppend(MakeRequest({MakeEvent("a"), MakeEvent("b")}));
+  MustAppend(MakeRequest({MakeEvent("a")}));
+  AppendRequest stale = MakeRequest({MakeEvent("a")});
+  stale.expectations = {{"a", 0}};
+  EXPECT_FALSE(log_->Append(stale).ok());
+  const LogCounters counters = log_->Counters();
+  EXPECT_EQ(counters.commands_appended, 2u);
+  EXPECT_EQ(counters.events_appended, 3u);
+  EXPECT_EQ(counters.groups_synced, 2u);
+  EXPECT_EQ(counters.commands_refused, 1u);
+  EXPECT_TRUE(log_->Health().ok());
+}
+
 TEST_F(EventLogTest, ExactlyOneOfTwoConflictingAppendsWins) {
   constexpr int kRounds = 50;
   for (int round = 0; round < kRounds; ++round) {
