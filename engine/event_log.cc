@@ -507,6 +507,15 @@ void EventLog::WriterLoop() {
 }
 
 void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
+  Status failed;
+  {
+    std::lock_guard lock(queue_mutex_);
+    failed = failed_;
+  }
+  if (!failed.ok()) {  // queued before a write failed: nothing more is written
+    for (auto& pending : group) pending->promise.set_value(failed);
+    return;
+  }
   GroupState state;
   {
     std::lock_guard lock(head_mutex_);
@@ -844,6 +853,10 @@ void EventLog::IndexerLoop() {
       } else {
         index_failed_ = status;
       }
+    }
+    if (!status.ok()) {  // the writer relies on the index: stop appends too, until reopened
+      std::lock_guard lock(queue_mutex_);
+      failed_ = status;
     }
     index_advanced_.notify_all();
     index_queue_not_full_.notify_all();

@@ -79,7 +79,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                               std::to_string(http_header_bytes_max) + " bytes"));
     }
     // An idle keep-alive connection just closes; a half-sent request is told 408.
-    if (timed_out_ && buffer_.size() > 0) return RefuseTimeout();
+    if (error && timed_out_ && buffer_.size() > 0) return RefuseTimeout();
     if (error) return Close();
     const size_t limit = api_->BodyLimitFor(parser_->get().method(), parser_->get().target());
     const auto length = parser_->content_length();
@@ -97,7 +97,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (error == http::error::body_limit) {
       return RefuseBody(api_->BodyLimitFor(parser_->get().method(), parser_->get().target()));
     }
-    if (timed_out_) return RefuseTimeout();
+    if (error && timed_out_) return RefuseTimeout();
     if (error) return Close();
     auto request = std::make_shared<HttpRequest>(parser_->release());
     if (api_->IsSubscription(*request)) return StartSubscription(*request);
