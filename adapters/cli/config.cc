@@ -8,6 +8,8 @@
 #include "engine/money.h"
 
 #include <cctype>
+#include <fstream>
+#include <sstream>
 
 namespace malpro {
 namespace {
@@ -190,6 +192,38 @@ Status ReadGeography(const toml::table& table, const std::string& config_path, s
   return Status::Ok();
 }
 
+Status ReadBank(const toml::table& table, const std::string& config_path, MalproConfig* config) {
+  constexpr std::string_view prefix = "bank.";
+  MALPRO_RETURN_IF_ERROR(UnknownKeys(table, prefix, {"partner_id", "bank_public_key_file",
+                                                     "timestamp_window_s"}));
+  std::string key_file;
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "partner_id", &config->bank.partner_id));
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "bank_public_key_file", &key_file));
+  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "timestamp_window_s", 1,
+                                      &config->bank.timestamp_window_s));
+  if (key_file.empty()) return Status::Ok();
+  if (config->bank.partner_id.empty() ||
+      config->bank.partner_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") !=
+          std::string::npos) {
+    return Status::InvalidArgument("config_out_of_range", "bank.partner_id",
+                                   "bank.partner_id must be letters, digits and -");
+  }
+  if (key_file.front() != '/' && key_file.find('/') == std::string::npos) {
+    const size_t slash = config_path.rfind('/');
+    key_file = (slash == std::string::npos ? "." : config_path.substr(0, slash)) + "/" + key_file;
+  }
+  std::ifstream file(key_file);
+  std::stringstream text;
+  text << file.rdbuf();
+  if (!file || text.str().find("BEGIN PUBLIC KEY") == std::string::npos) {
+    return Status::InvalidArgument("config_out_of_range", "bank.bank_public_key_file",
+                                   "bank.bank_public_key_file must name a PEM public key: " + key_file);
+  }
+  config->bank.bank_public_key_pem = text.str();
+  config->bank_enabled = true;
+  return Status::Ok();
+}
+
 const toml::table* SubTable(const toml::table& root, std::string_view key, Status* status) {
   const toml::node* node = root.get(key);
   if (node == nullptr) return nullptr;
@@ -226,7 +260,7 @@ Result<MalproConfig> LoadConfig(const std::string& path) {
         path + ":" + std::to_string(error.source().begin.line) + ": " +
             std::string(error.description()));
   }
-  MALPRO_RETURN_IF_ERROR(UnknownKeys(root, "", {"log", "http", "policy", "geography"}));
+  MALPRO_RETURN_IF_ERROR(UnknownKeys(root, "", {"log", "http", "policy", "geography", "bank"}));
   MalproConfig config = DefaultConfig();
   Status status;
   if (const toml::table* log = SubTable(root, "log", &status)) {
@@ -237,6 +271,9 @@ Result<MalproConfig> LoadConfig(const std::string& path) {
   }
   if (const toml::table* policy = SubTable(root, "policy", &status)) {
     MALPRO_RETURN_IF_ERROR(ReadPolicy(*policy, &config.policy, &config.receipt_window_days));
+  }
+  if (const toml::table* bank = SubTable(root, "bank", &status)) {
+    MALPRO_RETURN_IF_ERROR(ReadBank(*bank, path, &config));
   }
   if (const toml::table* geography = SubTable(root, "geography", &status)) {
     MALPRO_RETURN_IF_ERROR(ReadGeography(*geography, path, &config.geography_file));

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "adapters/bank/notify.h"
 #include "adapters/http/auth.h"
 #include "adapters/http/server.h"
 #include "engine/event_log.h"
@@ -18,6 +19,9 @@ struct MalproConfig {
   TokenTable tokens;
   PolicyDefaults policy;
   int64_t receipt_window_days = 31;
+  // Bank Jatim's SNAP endpoints; off while no bank public key is configured.
+  BankNotifyOptions bank;
+  bool bank_enabled = false;
   // The kecamatan and kelurahan list; relative paths are taken from the config file's folder.
   std::string geography_file = "config/kota-malang.toml";
 };

@@ -89,8 +89,16 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   metrics.AddGauge("malpro_log_commands_refused_total",
                    "Commands refused by the log (version conflicts, reused idempotency keys).",
                    [&log] { return static_cast<double>(log.Counters().commands_refused); }, "counter");
-  Api api({&log, &ledger, nullptr, &config.tokens, &metrics, config.http.body_bytes_max,
-           config.http.photo_body_bytes_max, {}});
+  ApiDependencies dependencies{&log, &ledger, nullptr, &config.tokens, &metrics,
+                               config.http.body_bytes_max, config.http.photo_body_bytes_max, {}, {}};
+  if (config.bank_enabled) {
+    dependencies.external_routes = [&config, &ledger](const HttpRequest& request) {
+      return HandleBankRequest(request, ledger, config.bank);
+    };
+    std::cout << "malpro: Bank Jatim notifications accepted at " << snap_qris_notify_path
+              << " (partner " << config.bank.partner_id << ")" << std::endl;
+  }
+  Api api(std::move(dependencies));
   HttpServer server(config.http, &api, &metrics);
   Status started = server.Start();
   if (!started.ok()) return Fail(started);

@@ -467,6 +467,9 @@ std::string Api::RouteLabel(http::verb method, std::string_view target) const {
 }
 
 HttpResponse Api::Handle(const HttpRequest& request) {
+  if (deps_.external_routes) {
+    if (std::optional<HttpResponse> answered = deps_.external_routes(request)) return *answered;
+  }
   std::string_view path;
   std::map<std::string, std::string> query;
   SplitTarget(request.target(), &path, &query);

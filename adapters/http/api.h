@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 
 #include <functional>
+#include <optional>
 #include <map>
 #include <set>
 #include <string>
@@ -44,6 +45,9 @@ struct ApiDependencies {
   size_t photo_body_bytes_max = 0;
   // Extra facts for /healthz, e.g. the Kafka relay's state; may be empty.
   std::function<std::string()> health_details;
+  // Routes that authenticate by their own means (the bank's SNAP endpoints): asked first,
+  // answers when the request is theirs. May be empty.
+  std::function<std::optional<HttpResponse>(const HttpRequest&)> external_routes;
 };
 
 // One call being answered: who, which route, which parameters.

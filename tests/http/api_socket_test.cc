@@ -50,7 +50,7 @@ class ApiSocketTest : public ::testing::Test {
       ASSERT_TRUE(tokens_.Add(HashToHex(Sha256(token)), {role, subjects.at(role)}, "token").ok());
     }
     api_ = std::make_unique<Api>(ApiDependencies{log_.get(), ledger_.get(), nullptr, &tokens_, &metrics_,
-                                                 options.body_bytes_max, options.photo_body_bytes_max, {}});
+                                                 options.body_bytes_max, options.photo_body_bytes_max, {}, {}});
     options.port = 0;
     server_ = std::make_unique<HttpServer>(options, api_.get(), &metrics_);
     ASSERT_TRUE(server_->Start().ok());

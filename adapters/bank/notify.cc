@@ -1,0 +1,165 @@
+#include "adapters/bank/notify.h"
+
+#include <chrono>
+
+#include "adapters/bank/snap_signature.h"
+#include "adapters/http/request_body.h"
+#include "engine/json.h"
+
+namespace malpro {
+namespace {
+
+HttpResponse SnapAnswer(const HttpRequest& request, int http_status, std::string_view case_code,
+                        std::string_view message) {
+  HttpResponse response{static_cast<http::status>(http_status), request.version()};
+  response.set(http::field::content_type, "application/json");
+  response.keep_alive(request.keep_alive());
+  response.body() = JsonWriter()
+                        .BeginObject()
+                        .Field("responseCode", std::to_string(http_status) + snap_qris_service_code +
+                                                   std::string(case_code))
+                        .Field("responseMessage", message)
+                        .EndObject()
+                        .Take();
+  response.prepare_payload();
+  return response;
+}
+
+int64_t SystemMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The checks every bank call passes before its body is read. Returns the refusal, if any.
+std::optional<HttpResponse> Authenticate(const HttpRequest& request, const BankNotifyOptions& options,
+                                         int64_t* timestamp_us) {
+  for (const char* header : {"X-TIMESTAMP", "X-SIGNATURE", "X-PARTNER-ID", "X-EXTERNAL-ID", "CHANNEL-ID"}) {
+    if (request[header].empty()) {
+      return SnapAnswer(request, 400, "02", "Invalid Mandatory Field " + std::string(header));
+    }
+  }
+  const std::string_view external_id = request["X-EXTERNAL-ID"];
+  if (external_id.size() > 36 ||
+      external_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") !=
+          std::string_view::npos) {
+    return SnapAnswer(request, 400, "01", "Invalid Field Format X-EXTERNAL-ID");
+  }
+  if (request["X-PARTNER-ID"] != options.partner_id) {
+    return SnapAnswer(request, 401, "00", "Unauthorized. [Unknown partner]");
+  }
+  Result<int64_t> timestamp = ParseSnapTimestamp(request["X-TIMESTAMP"]);
+  if (!timestamp.ok()) return SnapAnswer(request, 400, "01", "Invalid Field Format X-TIMESTAMP");
+  const int64_t now = options.clock ? options.clock() : SystemMicros();
+  const int64_t window_us = options.timestamp_window_s * 1'000'000;
+  if (*timestamp < now - window_us || *timestamp > now + window_us) {
+    return SnapAnswer(request, 401, "00", "Unauthorized. [Timestamp outside the window]");
+  }
+  Result<std::string> text = SnapNotificationStringToSign(
+      request.method_string(), request.target(), request.body(), request["X-TIMESTAMP"]);
+  if (!text.ok()) return SnapAnswer(request, 400, "01", "Invalid Field Format body");
+  Result<bool> verified = SnapRsaVerify(options.bank_public_key_pem, *text, request["X-SIGNATURE"]);
+  if (!verified.ok() || !*verified) return SnapAnswer(request, 401, "00", "Unauthorized. [Signature]");
+  *timestamp_us = *timestamp;
+  return std::nullopt;
+}
+
+struct Notification {
+  std::string payment_id;      // originalPartnerReferenceNo: our payment (order) id
+  std::string bank_reference;  // originalReferenceNo
+  std::string status;          // latestTransactionStatus: 00 success, 06 failed, ...
+  std::string description;     // transactionStatusDesc
+  Money amount;
+  std::string paid_time;       // additionalInfo.paidTime, optional
+};
+
+Result<Notification> ReadNotification(const HttpRequest& request) {
+  RequestBody body(request.body());
+  Notification notification{body.String("originalPartnerReferenceNo"),
+                            body.String("originalReferenceNo"),
+                            body.String("latestTransactionStatus"),
+                            body.OptionalString("transactionStatusDesc"), Money(), ""};
+  if (!body.status().ok()) return body.status();
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string_view value, currency, paid_time;
+  if (parser.parse(request.body()).get(root) != simdjson::SUCCESS ||
+      root["amount"]["value"].get(value) != simdjson::SUCCESS ||
+      root["amount"]["currency"].get(currency) != simdjson::SUCCESS || currency != "IDR") {
+    return Status::InvalidArgument("body_field_missing", "amount",
+                                   "amount must be {\"value\":\"10000.00\",\"currency\":\"IDR\"}");
+  }
+  Result<Money> amount = ParseSnapAmount(value, "amount.value");
+  if (!amount.ok()) return amount.status();
+  notification.amount = *amount;
+  if (root["additionalInfo"]["paidTime"].get(paid_time) == simdjson::SUCCESS) {
+    notification.paid_time = std::string(paid_time);
+  }
+  return notification;
+}
+
+HttpResponse AnswerLedgerRefusal(const HttpRequest& request, const Status& status) {
+  const std::string& code = status.error_code();
+  if (code == "payment_already_succeeded") return SnapAnswer(request, 200, "00", "Successful");
+  if (code == "payment_not_found") return SnapAnswer(request, 404, "01", "Transaction Not Found");
+  if (code == "amount_mismatch") return SnapAnswer(request, 404, "13", "Invalid Amount");
+  if (code == "idempotency_key_reused") return SnapAnswer(request, 409, "00", "Conflict X-EXTERNAL-ID");
+  if (status.code() == StatusCode::kConflict) return SnapAnswer(request, 409, "01", status.message());
+  if (status.code() == StatusCode::kInvalidArgument) return SnapAnswer(request, 400, "01", status.message());
+  return SnapAnswer(request, 500, "00", "General Error");
+}
+
+// Records a success; a different amount is refused and kept for the operator (under its own
+// idempotency key, so the same notice twice is recorded once).
+Result<CommandResult> RecordSuccess(Ledger& ledger, const Notification& notification,
+                                    int64_t timestamp_us, CommandContext context) {
+  int64_t paid_at = timestamp_us;
+  if (!notification.paid_time.empty()) {
+    Result<int64_t> parsed = ParseSnapTimestamp(notification.paid_time);
+    if (!parsed.ok()) return parsed.status();
+    paid_at = *parsed;
+  }
+  Result<CommandResult> result = ledger.RecordPaymentSucceeded(
+      notification.payment_id, notification.amount, paid_at, notification.bank_reference, context);
+  if (!result.ok() && result.status().error_code() == "amount_mismatch") {
+    context.idempotency_key += "-refused";
+    Result<CommandResult> kept = ledger.RecordRefusedNotification(
+        notification.payment_id, "amount_mismatch", notification.amount,
+        notification.bank_reference, context);
+    (void)kept;  // best effort: the refusal answer stands either way
+  }
+  return result;
+}
+
+}  // namespace
+
+std::optional<HttpResponse> HandleBankRequest(const HttpRequest& request, Ledger& ledger,
+                                              const BankNotifyOptions& options) {
+  if (request.target() != snap_qris_notify_path) return std::nullopt;
+  if (request.method() != http::verb::post) return SnapAnswer(request, 405, "00", "Method Not Allowed");
+  int64_t timestamp_us = 0;
+  if (std::optional<HttpResponse> refusal = Authenticate(request, options, &timestamp_us)) {
+    return refusal;
+  }
+  Result<Notification> notification = ReadNotification(request);
+  if (!notification.ok()) return SnapAnswer(request, 400, "02", notification.status().message());
+  CommandContext context;
+  context.actor = "bank:" + options.partner_id;
+  // The external id may be used once a day: it is the command's idempotency key.
+  context.idempotency_key = "snap-" + options.partner_id + "-" +
+                            std::string(request["X-TIMESTAMP"].substr(0, 10)) + "-" +
+                            std::string(request["X-EXTERNAL-ID"]);
+  context.request_digest = Sha256(request.body());
+  Result<CommandResult> result =
+      notification->status == "00"
+          ? RecordSuccess(ledger, *notification, timestamp_us, context)
+          : ledger.RecordPaymentFailed(notification->payment_id,
+                                       notification->description.empty()
+                                           ? "bank status " + notification->status
+                                           : notification->description,
+                                       context);
+  if (!result.ok()) return AnswerLedgerRefusal(request, result.status());
+  return SnapAnswer(request, 200, "00", "Successful");
+}
+
+}  // namespace malpro

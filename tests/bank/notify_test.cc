@@ -1,0 +1,155 @@
+// Bank notifications over real sockets: verified before anything is appended, answered with
+// SNAP codes, repeats acknowledged without appending, other amounts refused and recorded.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "adapters/bank/notify.h"
+#include "adapters/bank/snap_signature.h"
+#include "adapters/cli/geography_config.h"
+#include "adapters/http/server.h"
+#include "engine/domain_events.h"
+#include "tests/support/beast_client.h"
+#include "tests/support/temp_dir.h"
+
+namespace malpro {
+namespace {
+
+using boost::beast::http::verb;
+
+constexpr int64_t kNow = 1'795'317'300'000'000;  // 2026-11-22T10:15:00+07:00
+constexpr char kTimestamp[] = "2026-11-22T10:15:00+07:00";
+
+std::string ReadTestFile(const std::string& name) {
+  std::ifstream file(MALPRO_SOURCE_DIR "/tests/bank/testdata/" + name);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+class BankNotifyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LogOptions log_options;
+    log_options.data_dir = dir_.Sub("log");
+    log_options.clock = [] { return kNow; };
+    log_ = std::move(EventLog::Open(log_options)).value();
+    LedgerOptions ledger_options;
+    ledger_options.clock = [] { return kNow; };
+    ledger_ = std::make_unique<Ledger>(
+        log_.get(), std::move(LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml")).value(),
+        ledger_options);
+    CommandContext admin;
+    admin.actor = "admin:setup";
+    ASSERT_TRUE(ledger_->SeedPolicy({{{"III", Money::FromRupiah(400'000)}}, 30,
+                                     Money::FromRupiah(500'000), 22 * 60, {2023, 3, 13}},
+                                    admin).ok());
+    ASSERT_TRUE(ledger_->Register(RegisterAsn{"198507122010011003", "Siti", "Diskominfo", "III/a", "Kauman"}, admin).ok());
+    ASSERT_TRUE(ledger_->Register(RegisterUmkm{"warung", "Warung", "", "sembako", "Klojen", "Kauman",
+                                               "Diskopindag", "0012345678", "UKE"}, admin).ok());
+    ASSERT_TRUE(ledger_->VerifyUmkm("warung", admin).ok());
+    ASSERT_TRUE(ledger_->List({"warung", "beras", "Beras", "pack", Money::FromRupiah(68'000)}, admin).ok());
+    for (const char* id : {"pay-1", "pay-2"}) {
+      ASSERT_TRUE(ledger_->Place({id, "198507122010011003", "warung", {{"beras", 1}}, "CASHLESS"}, admin).ok());
+      ASSERT_TRUE(ledger_->RequestPayment(id, "QRIS", std::string("qr-") + id, admin).ok());
+    }
+    options_.partner_id = "BJTM";
+    options_.bank_public_key_pem = ReadTestFile("bank_public.pem");
+    options_.clock = [] { return kNow; };
+    api_ = std::make_unique<Api>(ApiDependencies{
+        log_.get(), ledger_.get(), nullptr, &tokens_, &metrics_, 65536, 65536, {},
+        [this](const HttpRequest& request) { return HandleBankRequest(request, *ledger_, options_); }});
+    HttpOptions http;
+    http.port = 0;
+    server_ = std::make_unique<HttpServer>(http, api_.get(), &metrics_);
+    ASSERT_TRUE(server_->Start().ok());
+  }
+
+  static std::string Body(const std::string& payment, const std::string& amount) {
+    return R"({"originalReferenceNo":"BJ-)" + payment + R"(","originalPartnerReferenceNo":")" + payment +
+           R"(","latestTransactionStatus":"00","transactionStatusDesc":"success","amount":{"value":")" +
+           amount + R"(","currency":"IDR"}})";
+  }
+
+  testing::Reply Notify(const std::string& body, const std::string& external_id,
+                        std::string timestamp = kTimestamp, std::string partner = "BJTM",
+                        std::string signed_body = "") {
+    const std::string text = *SnapNotificationStringToSign(
+        "POST", snap_qris_notify_path, signed_body.empty() ? body : signed_body, timestamp);
+    const std::string signature = *SnapRsaSign(ReadTestFile("bank_private.pem"), text);
+    return testing::BeastClient(server_->port())
+        .Send(verb::post, snap_qris_notify_path, body,
+              {{"X-TIMESTAMP", timestamp}, {"X-SIGNATURE", signature}, {"X-PARTNER-ID", partner},
+               {"X-EXTERNAL-ID", external_id}, {"CHANNEL-ID", "95221"}});
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<Ledger> ledger_;
+  BankNotifyOptions options_;
+  TokenTable tokens_;
+  HttpMetrics metrics_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(BankNotifyTest, AVerifiedNotificationRecordsTheSuccessOnce) {
+  const uint64_t head = log_->Head().sequence;
+  testing::Reply reply = Notify(Body("pay-1", "68000.00"), "ext-1");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_NE(reply.body.find("\"responseCode\":\"2005200\""), std::string::npos);
+  EXPECT_EQ(log_->Head().sequence, head + 1);
+  PaymentState payment = *ledger_->LoadPayment("pay-1");
+  EXPECT_EQ(payment.status, PaymentStatus::kSucceeded);
+  EXPECT_EQ(payment.fee, Money::FromSen(20'400));  // 0.3% of Rp68.000 for a UKE merchant
+  // The same notice again, and the same success under a new external id: acknowledged, nothing written.
+  EXPECT_EQ(Notify(Body("pay-1", "68000.00"), "ext-1").status, 200);
+  EXPECT_EQ(Notify(Body("pay-1", "68000.00"), "ext-2").status, 200);
+  EXPECT_EQ(log_->Head().sequence, head + 1);
+}
+
+TEST_F(BankNotifyTest, ForgedStaleMalformedAndForeignNotificationsAppendNothing) {
+  const uint64_t head = log_->Head().sequence;
+  struct Case {
+    testing::Reply reply;
+    int status;
+    std::string code;
+  };
+  const std::vector<Case> cases = {
+      {Notify(Body("pay-1", "68000.00"), "e1", kTimestamp, "BJTM", Body("pay-1", "1.00")), 401, "4015200"},
+      {Notify(Body("pay-1", "68000.00"), "e2", "2026-11-22T10:05:00+07:00"), 401, "4015200"},
+      {Notify(Body("pay-1", "68000.00"), "e3", kTimestamp, "OTHERBANK"), 401, "4015200"},
+      {Notify(R"({"originalPartnerReferenceNo":"pay-1"})", "e4"), 400, "4005202"},
+      {Notify(Body("pay-1", "68000.00"), "bad id!"), 400, "4005201"},
+      {Notify(Body("pay-404", "68000.00"), "e5"), 404, "4045201"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(c.reply.status, c.status) << c.reply.body;
+    EXPECT_NE(c.reply.body.find("\"responseCode\":\"" + c.code + "\""), std::string::npos) << c.reply.body;
+  }
+  testing::Reply missing = testing::BeastClient(server_->port())
+                               .Send(verb::post, snap_qris_notify_path, Body("pay-1", "68000.00"));
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_EQ(log_->Head().sequence, head);
+  EXPECT_EQ(ledger_->LoadPayment("pay-1")->status, PaymentStatus::kRequested);
+}
+
+TEST_F(BankNotifyTest, AnotherAmountIsRefusedAndKeptForTheOperator) {
+  const uint64_t head = log_->Head().sequence;
+  testing::Reply reply = Notify(Body("pay-2", "70000.00"), "ext-9");
+  EXPECT_EQ(reply.status, 404);
+  EXPECT_NE(reply.body.find("\"responseCode\":\"4045213\""), std::string::npos) << reply.body;
+  EXPECT_EQ(log_->Head().sequence, head + 1);
+  EXPECT_EQ(log_->Read(head + 1, 1)->front().type, event_types::payment_notification_refused);
+  EXPECT_EQ(ledger_->LoadPayment("pay-2")->status, PaymentStatus::kRequested);
+  // The right amount then succeeds; its external id is then used up for the day.
+  EXPECT_EQ(Notify(Body("pay-2", "68000.00"), "ext-10").status, 200);
+  EXPECT_EQ(ledger_->LoadPayment("pay-2")->status, PaymentStatus::kSucceeded);
+  testing::Reply reused = Notify(Body("pay-1", "68000.00"), "ext-10");
+  EXPECT_EQ(reused.status, 409);
+  EXPECT_NE(reused.body.find("\"responseCode\":\"4095200\""), std::string::npos) << reused.body;
+}
+
+}  // namespace
+}  // namespace malpro
