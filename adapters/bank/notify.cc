@@ -40,7 +40,7 @@ std::optional<HttpResponse> Authenticate(const HttpRequest& request, const BankN
     }
   }
   const std::string_view external_id = request["X-EXTERNAL-ID"];
-  if (external_id.size() > 36 ||
+  if (external_id.size() > snap_external_id_chars_max ||
       external_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") !=
           std::string_view::npos) {
     return SnapAnswer(request, 400, "01", "Invalid Field Format X-EXTERNAL-ID");

@@ -21,6 +21,8 @@ namespace malpro {
 
 inline constexpr char snap_qris_notify_path[] = "/v1.0/qr/qr-mpm-notify";
 inline constexpr char snap_qris_service_code[] = "52";
+// SNAP allows X-EXTERNAL-ID up to 36 characters; it becomes part of an idempotency key.
+inline constexpr size_t snap_external_id_chars_max = 36;
 
 struct BankNotifyOptions {
   std::string partner_id;           // the X-PARTNER-ID the bank must send

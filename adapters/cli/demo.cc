@@ -15,6 +15,18 @@ namespace {
 
 constexpr int64_t kMicrosPerSecond = 1'000'000;
 constexpr int64_t kMicrosPerDay = 86'400 * kMicrosPerSecond;
+// The shape of the month: shares of merchants, orders and receipts.
+constexpr double kShareWithNib = 0.7;             // merchants with an NIB
+constexpr double kShareDiskopindag = 0.6;         // sponsored by Diskopindag (else Dispangtan)
+constexpr double kShareUmi = 0.8;                 // micro merchants (QRIS criterion UMI)
+constexpr double kShareExtraProduct = 0.7;        // each further product of the category listed
+constexpr double kShareCashless = 0.3;            // orders paid by QRIS or VA
+constexpr double kShareQris = 0.8;                // of cashless payments, by QRIS (else VA)
+constexpr double kShareExpiredQr = 0.05;          // payments whose first QR expired unpaid
+constexpr double kShareCancelled = 0.06;          // orders cancelled before acceptance
+constexpr double kSharePartlyRefunded = 0.03;     // cashless deliveries refunded in part
+constexpr double kShareReceiptsApproved = 0.8;    // manual receipts approved (else rejected)
+
 // The identities behind the trial tokens in config/malpro.toml.
 constexpr char kTrialNip[] = "198507122010011003";
 constexpr char kTrialUmkm[] = "warung-bu-sri";
@@ -185,13 +197,13 @@ Status Seeder::RegisterMerchants() {
     std::snprintf(nib, sizeof nib, "%013llu", static_cast<unsigned long long>(9120000000000ULL + i));
     char account[16];
     std::snprintf(account, sizeof account, "00%08d", 10'000'000 + i);
-    RegisterUmkm command{merchant.id, name, Chance(0.7) ? nib : "", category.category, kecamatan,
-                         kelurahan, Chance(0.6) ? "Diskopindag" : "Dispangtan", account,
-                         Chance(0.8) ? "UMI" : "UKE"};
+    RegisterUmkm command{merchant.id, name, Chance(kShareWithNib) ? nib : "", category.category, kecamatan,
+                         kelurahan, Chance(kShareDiskopindag) ? "Diskopindag" : "Dispangtan", account,
+                         Chance(kShareUmi) ? "UMI" : "UKE"};
     MALPRO_RETURN_IF_ERROR(Check(ledger_.Register(command, As("admin:setup")), "register UMKM"));
     MALPRO_RETURN_IF_ERROR(Check(ledger_.VerifyUmkm(merchant.id, As("operator:rina")), "verify UMKM"));
     for (const ProductTemplate& product : category.products) {
-      if (merchant.products.size() >= 2 && !Chance(0.7)) continue;
+      if (merchant.products.size() >= 2 && !Chance(kShareExtraProduct)) continue;
       const int64_t price = product.rupiah / 500 * 500 + static_cast<int64_t>(Uniform(0, 4)) * 500;
       MALPRO_RETURN_IF_ERROR(Check(
           ledger_.List({merchant.id, product.id, product.name, product.unit, Money::FromRupiah(price)},
@@ -233,7 +245,7 @@ Status Seeder::PlaceOrders(int day) {
     const std::string& buyer = day == 0 && i == 0 ? nips_[0] : Pick(nips_);
     const Merchant* merchant = day == 0 && i == 0 ? &merchants_[0] : &Pick(merchants_);
     if (merchant->suspended) continue;
-    const bool cashless = !(day == 0 && i == 0) && Chance(0.3);
+    const bool cashless = !(day == 0 && i == 0) && Chance(kShareCashless);
     PlaceOrder order{"o-" + std::to_string(next_id_++), buyer, merchant->id, {},
                      std::string(cashless ? payment_cashless : payment_cod)};
     std::set<std::string> chosen;
@@ -256,7 +268,7 @@ Status Seeder::PlaceOrders(int day) {
   }
   for (size_t i = 0; i < placed.size(); ++i) {
     At(day, 13, 0, static_cast<int64_t>(i) * 5000);
-    if (Chance(0.06)) {
+    if (Chance(kShareCancelled)) {
       MALPRO_RETURN_IF_ERROR(Check(ledger_.CancelOrder(placed[i], "pembeli membatalkan", As("asn:buyer")),
                                    "cancel order"));
       placed[i].clear();
@@ -273,7 +285,7 @@ Status Seeder::PlaceOrders(int day) {
     if (!order.ok()) return order.status();
     if (order->payment_method == payment_cod) {
       MALPRO_RETURN_IF_ERROR(Check(ledger_.ConfirmCashReceived(placed[i], As("merchant:seller")), "cash"));
-    } else if (Chance(0.03)) {  // a damaged delivery, refunded in part
+    } else if (Chance(kSharePartlyRefunded)) {  // a damaged delivery, refunded in part
       MALPRO_RETURN_IF_ERROR(Check(ledger_.RefundPayment(placed[i], Money::FromRupiah(5'000),
                                                          As("operator:rina")),
                                    "refund"));
@@ -287,11 +299,11 @@ Status Seeder::PlaceOrders(int day) {
 // The buyer pays by QRIS or VA right after ordering; the bank confirms within minutes. Now and
 // then a QR expires unpaid and is issued again.
 Status Seeder::PayCashless(const std::string& order_id) {
-  const std::string channel = Chance(0.8) ? "QRIS" : "VA";
+  const std::string channel = Chance(kShareQris) ? "QRIS" : "VA";
   const std::string reference = "bj-" + order_id;
   MALPRO_RETURN_IF_ERROR(Check(ledger_.RequestPayment(order_id, channel, reference, As("system:bank-adapter")),
                                "request payment"));
-  if (Chance(0.05)) {
+  if (Chance(kShareExpiredQr)) {
     MALPRO_RETURN_IF_ERROR(Check(ledger_.ExpirePayment(order_id, As("system:bank-adapter")), "expire"));
     MALPRO_RETURN_IF_ERROR(Check(ledger_.RequestPayment(order_id, channel, reference + "-2",
                                                         As("system:bank-adapter")),
@@ -325,7 +337,7 @@ Status Seeder::SubmitReceipts(int day) {
   }
   for (size_t i = 0; i < submitted.size(); ++i) {
     At(day, 21, 0, static_cast<int64_t>(i) * 10'000);
-    if (Chance(0.8)) {
+    if (Chance(kShareReceiptsApproved)) {
       MALPRO_RETURN_IF_ERROR(Check(ledger_.ApproveReceipt(submitted[i], As("operator:rina")), "approve"));
       ++summary_.receipts_approved;
     } else {
