@@ -247,6 +247,7 @@ MalproConfig DefaultConfig() {
   config.policy.umi_zero_fee_max = Money::FromRupiah(500'000);
   config.policy.settlement_cutoff_minutes = 22 * 60;
   config.policy.effective_from = {2023, 3, 13};
+  config.bank.partner_id = "BJTM";
   return config;
 }
 

@@ -1,0 +1,92 @@
+#include "adapters/cli/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/support/temp_dir.h"
+
+namespace malpro {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  std::string Write(const std::string& text) {
+    const std::string path = dir_.Sub("malpro.toml");
+    std::ofstream(path) << text;
+    return path;
+  }
+  void ExpectRefused(const std::string& text, std::string_view code, std::string_view field) {
+    Result<MalproConfig> config = LoadConfig(Write(text));
+    ASSERT_FALSE(config.ok()) << text;
+    EXPECT_EQ(config.status().error_code(), code) << config.status().ToString();
+    EXPECT_EQ(config.status().field(), field) << config.status().ToString();
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(ConfigTest, ShippedFileWritesEveryDefault) {
+  Result<MalproConfig> loaded = LoadConfig(MALPRO_SOURCE_DIR "/config/malpro.toml");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const MalproConfig defaults = DefaultConfig();
+  EXPECT_EQ(loaded->log.data_dir, defaults.log.data_dir);
+  EXPECT_EQ(loaded->log.sync, defaults.log.sync);
+  EXPECT_EQ(loaded->log.idempotency_retention_days, defaults.log.idempotency_retention_days);
+  EXPECT_EQ(loaded->log.write_buffer_bytes, defaults.log.write_buffer_bytes);
+  EXPECT_EQ(loaded->log.block_cache_bytes, defaults.log.block_cache_bytes);
+  EXPECT_EQ(loaded->http.listen_address, defaults.http.listen_address);
+  EXPECT_EQ(loaded->http.port, defaults.http.port);
+  EXPECT_EQ(loaded->http.io_threads, defaults.http.io_threads);
+  EXPECT_EQ(loaded->http.worker_threads, defaults.http.worker_threads);
+  EXPECT_EQ(loaded->http.body_bytes_max, defaults.http.body_bytes_max);
+  EXPECT_EQ(loaded->http.photo_body_bytes_max, defaults.http.photo_body_bytes_max);
+  EXPECT_EQ(loaded->http.request_timeout_ms, defaults.http.request_timeout_ms);
+  EXPECT_EQ(loaded->http.idle_timeout_ms, defaults.http.idle_timeout_ms);
+  EXPECT_EQ(loaded->http.connections_max, defaults.http.connections_max);
+  EXPECT_EQ(loaded->policy.minimum_spend, defaults.policy.minimum_spend);
+  EXPECT_EQ(loaded->policy.fee_basis_points, defaults.policy.fee_basis_points);
+  EXPECT_EQ(loaded->policy.umi_zero_fee_max, defaults.policy.umi_zero_fee_max);
+  EXPECT_EQ(loaded->policy.settlement_cutoff_minutes, defaults.policy.settlement_cutoff_minutes);
+  EXPECT_EQ(loaded->policy.effective_from, defaults.policy.effective_from);
+  EXPECT_EQ(loaded->receipt_window_days, defaults.receipt_window_days);
+  EXPECT_EQ(loaded->bank.partner_id, defaults.bank.partner_id);
+  EXPECT_EQ(loaded->bank.timestamp_window_s, defaults.bank.timestamp_window_s);
+  EXPECT_FALSE(loaded->bank_enabled);
+  EXPECT_EQ(loaded->tokens.size(), 5u);
+  EXPECT_EQ(loaded->geography_file, MALPRO_SOURCE_DIR "/config/kota-malang.toml");
+}
+
+TEST_F(ConfigTest, OmittedSettingsKeepTheirDefaults) {
+  Result<MalproConfig> config = LoadConfig(Write("[log]\ndata_dir = \"elsewhere\"\n"));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->log.data_dir, "elsewhere");
+  EXPECT_EQ(config->http.port, DefaultConfig().http.port);
+  EXPECT_EQ(config->policy.minimum_spend, DefaultConfig().policy.minimum_spend);
+}
+
+TEST_F(ConfigTest, EveryMistakeNamesItsSetting) {
+  ExpectRefused("[log]\ndata_dri = \"x\"\n", "config_unknown_key", "log.data_dri");
+  ExpectRefused("[logs]\n", "config_unknown_key", "logs");
+  ExpectRefused("[log]\nsync = \"yes\"\n", "config_wrong_type", "log.sync");
+  ExpectRefused("[log]\nidempotency_retention_days = 6\n", "config_out_of_range",
+                "log.idempotency_retention_days");
+  ExpectRefused("[http]\nport = 70000\n", "config_out_of_range", "http.port");
+  ExpectRefused("[http]\nworker_threads = 0\n", "config_out_of_range", "http.worker_threads");
+  ExpectRefused("[[http.tokens]]\nrole = \"admin\"\nsubject = \"x\"\nsha256 = \"abc\"\n",
+                "token_hash_invalid", "http.tokens[0].sha256");
+  ExpectRefused("[[http.tokens]]\nrole = \"root\"\nsubject = \"x\"\nsha256 = \"" +
+                    std::string(64, 'a') + "\"\n",
+                "role_unknown", "http.tokens[0].role");
+  ExpectRefused("[policy]\nsettlement_cutoff = \"24:00\"\n", "config_out_of_range",
+                "policy.settlement_cutoff");
+  ExpectRefused("[policy]\numi_zero_fee_max = \"500000.001\"\n", "amount_too_precise",
+                "policy.umi_zero_fee_max");
+  ExpectRefused("[policy.minimum_spend]\nIII = 400000\n", "config_wrong_type",
+                "policy.minimum_spend.III");
+  ExpectRefused("[bank]\nbank_public_key_file = \"missing.pem\"\n", "config_out_of_range",
+                "bank.bank_public_key_file");
+  ExpectRefused("[log\n", "config_syntax", dir_.Sub("malpro.toml"));
+}
+
+}  // namespace
+}  // namespace malpro
