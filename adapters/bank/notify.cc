@@ -9,6 +9,10 @@
 namespace malpro {
 namespace {
 
+std::string_view ServiceCode(const HttpRequest& request) {
+  return request.target() == snap_va_payment_path ? snap_va_service_code : snap_qris_service_code;
+}
+
 HttpResponse SnapAnswer(const HttpRequest& request, int http_status, std::string_view case_code,
                         std::string_view message) {
   HttpResponse response{static_cast<http::status>(http_status), request.version()};
@@ -16,7 +20,8 @@ HttpResponse SnapAnswer(const HttpRequest& request, int http_status, std::string
   response.keep_alive(request.keep_alive());
   response.body() = JsonWriter()
                         .BeginObject()
-                        .Field("responseCode", std::to_string(http_status) + snap_qris_service_code +
+                        .Field("responseCode", std::to_string(http_status) +
+                                                   std::string(ServiceCode(request)) +
                                                    std::string(case_code))
                         .Field("responseMessage", message)
                         .EndObject()
@@ -98,6 +103,27 @@ Result<Notification> ReadNotification(const HttpRequest& request) {
   return notification;
 }
 
+// transfer-va/payment: trxId is our payment id; a payment flag always means paid.
+Result<Notification> ReadVaPayment(const HttpRequest& request) {
+  RequestBody body(request.body());
+  Notification notification{body.String("trxId"), body.String("paymentRequestId"), "00",
+                            "virtual account paid", Money(), body.OptionalString("trxDateTime")};
+  if (!body.status().ok()) return body.status();
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string_view value, currency;
+  if (parser.parse(request.body()).get(root) != simdjson::SUCCESS ||
+      root["paidAmount"]["value"].get(value) != simdjson::SUCCESS ||
+      root["paidAmount"]["currency"].get(currency) != simdjson::SUCCESS || currency != "IDR") {
+    return Status::InvalidArgument("body_field_missing", "paidAmount",
+                                   "paidAmount must be {\"value\":\"10000.00\",\"currency\":\"IDR\"}");
+  }
+  Result<Money> amount = ParseSnapAmount(value, "paidAmount.value");
+  if (!amount.ok()) return amount.status();
+  notification.amount = *amount;
+  return notification;
+}
+
 HttpResponse AnswerLedgerRefusal(const HttpRequest& request, const Status& status) {
   const std::string& code = status.error_code();
   if (code == "payment_already_succeeded") return SnapAnswer(request, 200, "00", "Successful");
@@ -135,13 +161,14 @@ Result<CommandResult> RecordSuccess(Ledger& ledger, const Notification& notifica
 
 std::optional<HttpResponse> HandleBankRequest(const HttpRequest& request, Ledger& ledger,
                                               const BankNotifyOptions& options) {
-  if (request.target() != snap_qris_notify_path) return std::nullopt;
+  const bool qris = request.target() == snap_qris_notify_path;
+  if (!qris && request.target() != snap_va_payment_path) return std::nullopt;
   if (request.method() != http::verb::post) return SnapAnswer(request, 405, "00", "Method Not Allowed");
   int64_t timestamp_us = 0;
   if (std::optional<HttpResponse> refusal = Authenticate(request, options, &timestamp_us)) {
     return refusal;
   }
-  Result<Notification> notification = ReadNotification(request);
+  Result<Notification> notification = qris ? ReadNotification(request) : ReadVaPayment(request);
   if (!notification.ok()) return SnapAnswer(request, 400, "02", notification.status().message());
   CommandContext context;
   context.actor = "bank:" + options.partner_id;

@@ -1,4 +1,5 @@
-// The endpoints Bank Jatim calls (SNAP BI): payment notifications. Each is verified before
+// The endpoints Bank Jatim calls (SNAP BI): QRIS payment notifications and virtual account
+// payment flags. Each is verified before
 // anything is appended: the partner id, the timestamp window, the bank's signature
 // (SHA256withRSA over METHOD:path:hex(sha256(minified body)):X-TIMESTAMP with the bank's
 // public key), and the external id, which may be used once per day (it becomes the
@@ -21,6 +22,9 @@ namespace malpro {
 
 inline constexpr char snap_qris_notify_path[] = "/v1.0/qr/qr-mpm-notify";
 inline constexpr char snap_qris_service_code[] = "52";
+// Virtual account payment flag: the bank tells us a VA was paid.
+inline constexpr char snap_va_payment_path[] = "/v1.0/transfer-va/payment";
+inline constexpr char snap_va_service_code[] = "25";
 // SNAP allows X-EXTERNAL-ID up to 36 characters; it becomes part of an idempotency key.
 inline constexpr size_t snap_external_id_chars_max = 36;
 

@@ -74,12 +74,12 @@ class BankNotifyTest : public ::testing::Test {
 
   testing::Reply Notify(const std::string& body, const std::string& external_id,
                         std::string timestamp = kTimestamp, std::string partner = "BJTM",
-                        std::string signed_body = "") {
+                        std::string signed_body = "", std::string path = snap_qris_notify_path) {
     const std::string text = *SnapNotificationStringToSign(
-        "POST", snap_qris_notify_path, signed_body.empty() ? body : signed_body, timestamp);
+        "POST", path, signed_body.empty() ? body : signed_body, timestamp);
     const std::string signature = *SnapRsaSign(ReadTestFile("bank_private.pem"), text);
     return testing::BeastClient(server_->port())
-        .Send(verb::post, snap_qris_notify_path, body,
+        .Send(verb::post, path, body,
               {{"X-TIMESTAMP", timestamp}, {"X-SIGNATURE", signature}, {"X-PARTNER-ID", partner},
                {"X-EXTERNAL-ID", external_id}, {"CHANNEL-ID", "95221"}});
   }
@@ -149,6 +149,28 @@ TEST_F(BankNotifyTest, AnotherAmountIsRefusedAndKeptForTheOperator) {
   testing::Reply reused = Notify(Body("pay-1", "68000.00"), "ext-10");
   EXPECT_EQ(reused.status, 409);
   EXPECT_NE(reused.body.find("\"responseCode\":\"4095200\""), std::string::npos) << reused.body;
+}
+
+TEST_F(BankNotifyTest, AVirtualAccountPaymentFlagRecordsTheSuccess) {
+  const std::string body =
+      R"({"partnerServiceId":"  12345","customerNo":"0001","virtualAccountNo":"  123450001",)"
+      R"("trxId":"pay-2","paymentRequestId":"BJ-VA-77","paidAmount":{"value":"68000.00",)"
+      R"("currency":"IDR"},"trxDateTime":"2026-11-22T10:14:00+07:00"})";
+  testing::Reply reply = Notify(body, "va-1", kTimestamp, "BJTM", "", snap_va_payment_path);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_NE(reply.body.find("\"responseCode\":\"2002500\""), std::string::npos) << reply.body;
+  PaymentState payment = *ledger_->LoadPayment("pay-2");
+  EXPECT_EQ(payment.status, PaymentStatus::kSucceeded);
+  EXPECT_EQ(payment.paid_at_us, kNow - 60'000'000);  // trxDateTime, a minute before the notice
+  // Signed over the same JSON with other whitespace: the minified bodies are equal, so the
+  // signature holds (and the already-succeeded payment is acknowledged).
+  testing::Reply respaced = Notify(body, "va-2", kTimestamp, "BJTM", body + " ", snap_va_payment_path);
+  EXPECT_EQ(respaced.status, 200);
+  testing::Reply tampered = Notify(body, "va-3", kTimestamp, "BJTM",
+                                   std::string(body).replace(body.find("68000"), 5, "99000"),
+                                   snap_va_payment_path);
+  EXPECT_EQ(tampered.status, 401);
+  EXPECT_NE(tampered.body.find("\"responseCode\":\"4012500\""), std::string::npos);
 }
 
 }  // namespace
