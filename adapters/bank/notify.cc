@@ -78,6 +78,18 @@ struct Notification {
   std::string paid_time;       // additionalInfo.paidTime, optional
 };
 
+// A SNAP amount object {"value":"10000.00","currency":"IDR"} under `key` of the body.
+Result<Money> ReadSnapMoney(simdjson::dom::element root, std::string_view key) {
+  std::string_view value, currency;
+  if (root[key]["value"].get(value) != simdjson::SUCCESS ||
+      root[key]["currency"].get(currency) != simdjson::SUCCESS || currency != "IDR") {
+    return Status::InvalidArgument(
+        "body_field_missing", key,
+        std::string(key) + " must be {\"value\":\"10000.00\",\"currency\":\"IDR\"}");
+  }
+  return ParseSnapAmount(value, std::string(key) + ".value");
+}
+
 Result<Notification> ReadNotification(const HttpRequest& request) {
   RequestBody body(request.body());
   Notification notification{body.String("originalPartnerReferenceNo"),
@@ -87,14 +99,11 @@ Result<Notification> ReadNotification(const HttpRequest& request) {
   if (!body.status().ok()) return body.status();
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  std::string_view value, currency, paid_time;
-  if (parser.parse(request.body()).get(root) != simdjson::SUCCESS ||
-      root["amount"]["value"].get(value) != simdjson::SUCCESS ||
-      root["amount"]["currency"].get(currency) != simdjson::SUCCESS || currency != "IDR") {
-    return Status::InvalidArgument("body_field_missing", "amount",
-                                   "amount must be {\"value\":\"10000.00\",\"currency\":\"IDR\"}");
+  std::string_view paid_time;
+  if (parser.parse(request.body()).get(root) != simdjson::SUCCESS) {
+    return Status::InvalidArgument("body_invalid_json", "body", "the body must be JSON");
   }
-  Result<Money> amount = ParseSnapAmount(value, "amount.value");
+  Result<Money> amount = ReadSnapMoney(root, "amount");
   if (!amount.ok()) return amount.status();
   notification.amount = *amount;
   if (root["additionalInfo"]["paidTime"].get(paid_time) == simdjson::SUCCESS) {
@@ -111,14 +120,10 @@ Result<Notification> ReadVaPayment(const HttpRequest& request) {
   if (!body.status().ok()) return body.status();
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  std::string_view value, currency;
-  if (parser.parse(request.body()).get(root) != simdjson::SUCCESS ||
-      root["paidAmount"]["value"].get(value) != simdjson::SUCCESS ||
-      root["paidAmount"]["currency"].get(currency) != simdjson::SUCCESS || currency != "IDR") {
-    return Status::InvalidArgument("body_field_missing", "paidAmount",
-                                   "paidAmount must be {\"value\":\"10000.00\",\"currency\":\"IDR\"}");
+  if (parser.parse(request.body()).get(root) != simdjson::SUCCESS) {
+    return Status::InvalidArgument("body_invalid_json", "body", "the body must be JSON");
   }
-  Result<Money> amount = ParseSnapAmount(value, "paidAmount.value");
+  Result<Money> amount = ReadSnapMoney(root, "paidAmount");
   if (!amount.ok()) return amount.status();
   notification.amount = *amount;
   return notification;
