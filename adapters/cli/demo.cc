@@ -136,8 +136,9 @@ class Seeder {
   const DemoOptions& options_;
   std::atomic<int64_t>* now_;
   std::mt19937_64 random_;
-  CivilDate month_;
-  int64_t start_us_;
+  CivilDate month_;  // the month being seeded
+  int64_t start_us_;  // its first instant
+  int month_index_ = 0;
   std::vector<std::string> kelurahan_;
   std::vector<std::string> nips_;
   std::set<std::string> used_nips_;
@@ -354,7 +355,8 @@ Status Seeder::PolicyAndStaffChanges(int day) {
   if (day == 14) {  // mid-month: golongan III must spend more from today
     At(day, 7, 0);
     const std::string today = FormatIsoDate(CivilFromDays(DaysFromCivil(month_) + day));
-    MALPRO_RETURN_IF_ERROR(Check(ledger_.SetMinimumSpend("III", Money::FromRupiah(450'000), today,
+    const Money minimum = Money::FromRupiah(450'000 + 25'000 * month_index_);
+    MALPRO_RETURN_IF_ERROR(Check(ledger_.SetMinimumSpend("III", minimum, today,
                                                          As("admin:setup")),
                                  "policy change"));
   }
@@ -369,14 +371,14 @@ Status Seeder::PolicyAndStaffChanges(int day) {
       MALPRO_RETURN_IF_ERROR(Check(ledger_.ChangeRank(nip, next, As("admin:bkpsdm")), "rank change"));
     }
   }
-  if (day == 19 && merchants_.size() > 2) {
+  if (day == 19 && merchants_.size() > 2 && month_index_ == 0) {
     At(day, 7, 30);
     merchants_.back().suspended = true;
     MALPRO_RETURN_IF_ERROR(Check(ledger_.SuspendUmkm(merchants_.back().id, "laporan harga tidak wajar",
                                                      As("operator:rina")),
                                  "suspend"));
   }
-  if (day == 20) {
+  if (day == 20 && month_index_ == 0) {
     for (int i = 0; i < 5 && nips_.size() > 10; ++i) {
       At(day, 7, 0, i * 1000);
       Status status = Check(ledger_.Deactivate(nips_[nips_.size() - 1 - i], "pensiun", As("admin:bkpsdm")),
@@ -394,13 +396,19 @@ Result<DemoSummary> Seeder::Run() {
   summary_.month = FormatIsoDate(month_).substr(0, 7);
   MALPRO_RETURN_IF_ERROR(RegisterMerchants());
   MALPRO_RETURN_IF_ERROR(RegisterCivilServants());
-  const int days = DaysIn(month_);
-  for (int day = 0; day < days; ++day) {
-    MALPRO_RETURN_IF_ERROR(PolicyAndStaffChanges(day));
-    MALPRO_RETURN_IF_ERROR(PlaceOrders(day));
-    MALPRO_RETURN_IF_ERROR(SubmitReceipts(day));
-    std::cerr << "demo: day " << day + 1 << "/" << days << " (" << summary_.commands
-              << " commands)\r" << std::flush;
+  for (month_index_ = 0; month_index_ < options_.months; ++month_index_) {
+    if (month_index_ > 0) {
+      start_us_ += DaysIn(month_) * kMicrosPerDay;
+      month_ = CivilFromDays(DaysFromCivil(month_) + DaysIn(month_));
+    }
+    const int days = DaysIn(month_);
+    for (int day = 0; day < days; ++day) {
+      MALPRO_RETURN_IF_ERROR(PolicyAndStaffChanges(day));
+      MALPRO_RETURN_IF_ERROR(PlaceOrders(day));
+      MALPRO_RETURN_IF_ERROR(SubmitReceipts(day));
+      std::cerr << "demo: " << FormatIsoDate(month_).substr(0, 7) << " day " << day + 1 << "/"
+                << days << " (" << summary_.commands << " commands)\r" << std::flush;
+    }
   }
   std::cerr << "\n";
   return summary_;

@@ -13,12 +13,14 @@ namespace malpro {
 
 inline constexpr int demo_asn_max = 20'000;
 inline constexpr int demo_umkm_max = 1'000;
+inline constexpr int demo_months_max = 24;
 
 struct DemoOptions {
   uint64_t seed = 20230313;  // the day Malpro was launched
   int asn_count = 7000;
   int umkm_count = 165;
   std::string month;  // YYYY-MM; empty: the month before the current one (Asia/Jakarta)
+  int months = 1;     // consecutive months from `month` (benchmarks and tests seed several)
 };
 
 struct DemoSummary {

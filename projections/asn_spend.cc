@@ -1,0 +1,391 @@
+// ASN spend: a profile per ASN ("a/{nip}") and a row per ASN per month with activity
+// ("s/{nip}/{YYYY-MM}"). Months are Asia/Jakarta months (see SpendMonth). The minimum of a
+// month is the policy's minimum for the ASN's rank class in force on the month's last day,
+// so a change of policy or rank during a month applies to the whole month; rows of the months
+// it reaches are recomputed when it is folded.
+#include <algorithm>
+
+#include "engine/domain_events.h"
+#include "projections/read_models.h"
+
+namespace malpro {
+namespace {
+
+std::string SpendKey(std::string_view nip, std::string_view month) {
+  std::string key(nip);
+  key += '/';
+  key += month;
+  return key;
+}
+
+}  // namespace
+
+std::string AsnProfile::RankIn(std::string_view month) const {
+  std::string rank = ranks.empty() ? rank_class : ranks.front().rank_class;
+  for (const RankFrom& from : ranks) {
+    if (from.from_month <= month) rank = from.rank_class;
+  }
+  return rank;
+}
+
+bool AsnProfile::CountsIn(std::string_view month) const {
+  if (registered_month > month) return false;
+  return deactivated_month.empty() || deactivated_month >= month;
+}
+
+void AsnProfile::Write(JsonWriter& writer) const {
+  writer.BeginObject()
+      .Field("nip", nip)
+      .Field("name", name)
+      .Field("agency", agency)
+      .Field("rank_class", rank_class)
+      .Field("kecamatan", kecamatan)
+      .Field("kelurahan", kelurahan)
+      .Field("active", active)
+      .Field("registered_month", registered_month)
+      .Field("deactivated_month", deactivated_month);
+  writer.Key("ranks").BeginArray();
+  for (const RankFrom& from : ranks) {
+    writer.BeginObject()
+        .Field("from_month", from.from_month)
+        .Field("rank_class", from.rank_class)
+        .EndObject();
+  }
+  writer.EndArray().EndObject();
+}
+
+Result<AsnProfile> AsnProfile::Read(const JsonObject& object) {
+  RowReader reader(object);
+  AsnProfile profile;
+  profile.nip = reader.Text("nip");
+  profile.name = reader.Text("name");
+  profile.agency = reader.Text("agency");
+  profile.rank_class = reader.Text("rank_class");
+  profile.kecamatan = reader.Text("kecamatan");
+  profile.kelurahan = reader.Text("kelurahan");
+  profile.active = reader.Bool("active");
+  profile.registered_month = reader.Text("registered_month");
+  profile.deactivated_month = reader.Text("deactivated_month");
+  MALPRO_RETURN_IF_ERROR(reader.Finish());
+  Result<simdjson::dom::array> ranks = object.Array("ranks");
+  if (!ranks.ok()) return ranks.status();
+  for (simdjson::dom::element element : *ranks) {
+    simdjson::dom::object item;
+    if (element.get(item) != simdjson::SUCCESS) {
+      return Status::Corruption("asn profile: ranks must hold objects");
+    }
+    JsonObject rank_object(item, "ranks[].");
+    RowReader rank_reader(rank_object);
+    RankFrom from{rank_reader.Text("from_month"), rank_reader.Text("rank_class")};
+    MALPRO_RETURN_IF_ERROR(rank_reader.Finish());
+    profile.ranks.push_back(std::move(from));
+  }
+  return profile;
+}
+
+void SpendRow::Recompute(const PolicyState& policy) {
+  const std::optional<Money> rule = policy.MinimumSpendFor(rank_class, LastDayOfMonth(month));
+  has_minimum = rule.has_value();
+  minimum = rule.value_or(Money());
+  compliant = committed >= minimum;
+  shortfall = compliant ? Money() : minimum - committed;
+}
+
+void SpendRow::Write(JsonWriter& writer) const {
+  writer.BeginObject()
+      .Field("nip", nip)
+      .Field("month", month)
+      .Field("rank_class", rank_class)
+      .Field("committed", AmountText(committed))
+      .Field("pending", AmountText(pending))
+      .Field("pending_orders", pending_orders);
+  cod.Write(writer, "cod");
+  cashless.Write(writer, "cashless");
+  receipts.Write(writer, "receipts");
+  writer.Field("refunds", AmountText(refunds))
+      .Field("has_minimum", has_minimum)
+      .Field("minimum", AmountText(minimum))
+      .Field("compliant", compliant)
+      .Field("shortfall", AmountText(shortfall))
+      .EndObject();
+}
+
+Result<SpendRow> SpendRow::Read(const JsonObject& object) {
+  RowReader reader(object);
+  SpendRow row;
+  row.nip = reader.Text("nip");
+  row.month = reader.Text("month");
+  row.rank_class = reader.Text("rank_class");
+  row.committed = reader.Amount("committed");
+  row.pending = reader.Amount("pending");
+  row.pending_orders = reader.Int("pending_orders");
+  row.cod = reader.Channel("cod");
+  row.cashless = reader.Channel("cashless");
+  row.receipts = reader.Channel("receipts");
+  row.refunds = reader.Amount("refunds");
+  row.has_minimum = reader.Bool("has_minimum");
+  row.minimum = reader.Amount("minimum");
+  row.compliant = reader.Bool("compliant");
+  row.shortfall = reader.Amount("shortfall");
+  MALPRO_RETURN_IF_ERROR(reader.Finish());
+  return row;
+}
+
+SpendRow& AsnSpendProjection::Row(const AsnProfile& profile, const std::string& month,
+                                  const PolicyState& policy) {
+  const std::string key = SpendKey(profile.nip, month);
+  const bool exists = spend_.Find(key) != nullptr;
+  SpendRow& row = spend_.Mutable(key);
+  if (!exists) {
+    row.nip = profile.nip;
+    row.month = month;
+    row.rank_class = profile.RankIn(month);
+    row.Recompute(policy);
+  }
+  return row;
+}
+
+SpendRow AsnSpendProjection::RowOrEmpty(const AsnProfile& profile, const std::string& month,
+                                        const PolicyState& policy) const {
+  if (const SpendRow* row = spend_.Find(SpendKey(profile.nip, month))) return *row;
+  SpendRow row;
+  row.nip = profile.nip;
+  row.month = month;
+  row.rank_class = profile.RankIn(month);
+  row.Recompute(policy);
+  return row;
+}
+
+void AsnSpendProjection::RecomputeFrom(const std::string& nip, const std::string& month,
+                                       const PolicyState& policy) {
+  const AsnProfile* profile = profiles_.Find(nip);
+  auto& rows = spend_.mutable_entries();
+  for (auto it = rows.lower_bound(SpendKey(nip, month)); it != rows.end(); ++it) {
+    if (it->second.row.nip != nip) break;
+    SpendRow& row = spend_.Mutable(it->first);
+    if (profile != nullptr) row.rank_class = profile->RankIn(row.month);
+    row.Recompute(policy);
+  }
+}
+
+Status AsnSpendProjection::ApplyAsn(const Fact& fact) {
+  const AsnState& asn = *fact.asn;
+  const std::string month = MonthOf(JakartaDate(fact.event->recorded_at_us));
+  AsnProfile& profile = profiles_.Mutable(asn.nip);
+  profile.nip = asn.nip;
+  profile.name = asn.name;
+  profile.agency = asn.agency;
+  profile.rank_class = asn.rank_class;
+  profile.kecamatan = asn.kecamatan;
+  profile.kelurahan = asn.kelurahan;
+  profile.active = asn.active;
+  if (fact.event->type == event_types::asn_registered) {
+    profile.registered_month = month;
+    profile.ranks = {RankFrom{month, asn.rank_class}};
+  } else if (fact.event->type == event_types::asn_rank_changed) {
+    if (!profile.ranks.empty() && profile.ranks.back().from_month == month) {
+      profile.ranks.back().rank_class = asn.rank_class;
+    } else {
+      profile.ranks.push_back(RankFrom{month, asn.rank_class});
+    }
+    RecomputeFrom(asn.nip, month, *fact.policy);
+  } else if (fact.event->type == event_types::asn_deactivated) {
+    profile.deactivated_month = month;
+  }
+  return Status::Ok();
+}
+
+Status AsnSpendProjection::Apply(const Fact& fact) {
+  if (fact.kind == FactKind::kAsnChanged) return ApplyAsn(fact);
+  if (fact.kind == FactKind::kPolicyChanged) {
+    if (fact.event->type != event_types::policy_minimum_spend_set) return Status::Ok();
+    const std::string from = MonthOf(fact.effective_from);
+    for (auto& [key, entry] : spend_.mutable_entries()) {
+      if (entry.row.month < from) continue;
+      spend_.MarkChanged(key);
+      entry.row.Recompute(*fact.policy);
+    }
+    return Status::Ok();
+  }
+  if (fact.asn == nullptr) return Status::Ok();
+  const AsnProfile* profile = profiles_.Find(fact.asn->nip);
+  if (profile == nullptr) {
+    return Status::Corruption("asn_spend: event " + std::to_string(fact.event->sequence) +
+                              " concerns an ASN without a profile");
+  }
+  const PolicyState& policy = *fact.policy;
+  const std::string placed_month =
+      fact.order != nullptr ? MonthOf(JakartaDate(fact.order->placed_at_us)) : std::string();
+  auto release_pending = [&] {
+    SpendRow& placed = Row(*profile, placed_month, policy);
+    placed.pending -= fact.amount;
+    --placed.pending_orders;
+  };
+  switch (fact.kind) {
+    case FactKind::kOrderPlaced: {
+      SpendRow& row = Row(*profile, placed_month, policy);
+      row.pending += fact.amount;
+      ++row.pending_orders;
+      return Status::Ok();
+    }
+    case FactKind::kOrderCancelled:
+      release_pending();
+      return Status::Ok();
+    case FactKind::kCashReceived:
+    case FactKind::kPaymentSucceeded: {
+      if (fact.was_pending) release_pending();
+      SpendRow& row = Row(*profile, SpendMonth(fact), policy);
+      ChannelTotals& channel = fact.kind == FactKind::kCashReceived ? row.cod : row.cashless;
+      ++channel.count;
+      channel.amount += fact.amount;
+      row.committed += fact.amount;
+      row.Recompute(policy);
+      return Status::Ok();
+    }
+    case FactKind::kPaymentRefunded: {
+      SpendRow& row = Row(*profile, SpendMonth(fact), policy);
+      row.refunds += fact.amount;
+      row.committed -= fact.amount;
+      row.Recompute(policy);
+      return Status::Ok();
+    }
+    case FactKind::kReceiptApproved: {
+      SpendRow& row = Row(*profile, SpendMonth(fact), policy);
+      ++row.receipts.count;
+      row.receipts.amount += fact.amount;
+      row.committed += fact.amount;
+      row.Recompute(policy);
+      return Status::Ok();
+    }
+    default:
+      return Status::Ok();
+  }
+}
+
+void AsnSpendProjection::TakeChanges(std::vector<RowChange>* out) {
+  profiles_.TakeChanges(name(), out);
+  spend_.TakeChanges(name(), out);
+}
+
+Status AsnSpendProjection::LoadRow(std::string_view key, std::string_view json) {
+  if (profiles_.Owns(key)) return profiles_.Load(key, json);
+  if (spend_.Owns(key)) return spend_.Load(key, json);
+  return Status::Corruption("asn_spend: unknown row '" + std::string(key) + "'");
+}
+
+void AsnSpendProjection::ForEachRow(
+    const std::function<void(const std::string&, const std::string&)>& visit) const {
+  profiles_.ForEach(visit);
+  spend_.ForEach(visit);
+}
+
+Result<std::string> AsnSpendProjection::Spend(const std::string& nip, const std::string& month,
+                                              const PolicyState& policy) const {
+  const AsnProfile* profile = profiles_.Find(nip);
+  if (profile == nullptr) return Status::NotFound("asn_not_found", "nip", "no ASN '" + nip + "'");
+  if (const std::string* json = spend_.Json(SpendKey(nip, month))) return *json;
+  JsonWriter writer;
+  RowOrEmpty(*profile, month, policy).Write(writer);
+  return writer.Take();
+}
+
+Result<std::string> AsnSpendProjection::History(const std::string& nip) const {
+  const AsnProfile* profile = profiles_.Find(nip);
+  if (profile == nullptr) return Status::NotFound("asn_not_found", "nip", "no ASN '" + nip + "'");
+  JsonWriter writer;
+  writer.BeginObject().Key("asn").Raw(*profiles_.Json(nip)).Key("months").BeginArray();
+  const auto& rows = spend_.entries();
+  for (auto it = rows.lower_bound(nip + "/"); it != rows.end(); ++it) {
+    if (it->second.row.nip != nip) break;
+    if (!it->second.json.empty()) writer.Raw(it->second.json);
+  }
+  writer.EndArray().EndObject();
+  return writer.Take();
+}
+
+AsnSpendProjection::Compliance AsnSpendProjection::MonthCompliance(
+    const std::string& month, const PolicyState& policy) const {
+  Compliance compliance;
+  for (const auto& [nip, entry] : profiles_.entries()) {
+    if (!entry.row.CountsIn(month)) continue;
+    const SpendRow row = RowOrEmpty(entry.row, month, policy);
+    ++compliance.asn;
+    if (row.compliant) ++compliance.compliant;
+    compliance.committed += row.committed;
+  }
+  return compliance;
+}
+
+std::string AsnSpendProjection::Rollup(const std::string& month, RollupBy by,
+                                       const PolicyState& policy) const {
+  struct Group {
+    int64_t asn = 0;
+    int64_t compliant = 0;
+    Money committed;
+    Money shortfall;
+  };
+  std::map<std::string, Group> groups;
+  Group all;
+  for (const auto& [nip, entry] : profiles_.entries()) {
+    if (!entry.row.CountsIn(month)) continue;
+    const SpendRow row = RowOrEmpty(entry.row, month, policy);
+    for (Group* group : {&groups[by == RollupBy::kAgency ? entry.row.agency : row.rank_class], &all}) {
+      ++group->asn;
+      if (row.compliant) ++group->compliant;
+      group->committed += row.committed;
+      group->shortfall += row.shortfall;
+    }
+  }
+  auto write_group = [](JsonWriter& writer, const Group& group) {
+    writer.Field("asn", group.asn)
+        .Field("compliant", group.compliant)
+        .Field("not_compliant", group.asn - group.compliant)
+        .Field("committed", AmountText(group.committed))
+        .Field("shortfall", AmountText(group.shortfall));
+  };
+  const std::string_view key = by == RollupBy::kAgency ? "agency" : "rank_class";
+  JsonWriter writer;
+  writer.BeginObject().Field("month", month).Field("by", key).Key("total").BeginObject();
+  write_group(writer, all);
+  writer.EndObject().Key("groups").BeginArray();
+  for (const auto& [name, group] : groups) {
+    writer.BeginObject().Field(key, name);
+    write_group(writer, group);
+    writer.EndObject();
+  }
+  writer.EndArray().EndObject();
+  return writer.Take();
+}
+
+std::string AsnSpendProjection::Shortfalls(const std::string& month, const std::string& agency,
+                                           const PolicyState& policy, size_t offset,
+                                           size_t limit) const {
+  JsonWriter writer;
+  writer.BeginObject().Field("month", month).Key("asn").BeginArray();
+  size_t total = 0;
+  for (const auto& [nip, entry] : profiles_.entries()) {
+    if (!entry.row.CountsIn(month)) continue;
+    if (!agency.empty() && entry.row.agency != agency) continue;
+    const SpendRow row = RowOrEmpty(entry.row, month, policy);
+    if (row.compliant) continue;
+    ++total;
+    if (total <= offset || total > offset + limit) continue;
+    writer.BeginObject()
+        .Field("nip", nip)
+        .Field("name", entry.row.name)
+        .Field("agency", entry.row.agency)
+        .Field("rank_class", row.rank_class)
+        .Field("committed", AmountText(row.committed))
+        .Field("minimum", AmountText(row.minimum))
+        .Field("shortfall", AmountText(row.shortfall))
+        .EndObject();
+  }
+  writer.EndArray()
+      .Field("total", static_cast<int64_t>(total))
+      .Field("offset", static_cast<int64_t>(offset))
+      .Field("limit", static_cast<int64_t>(limit))
+      .EndObject();
+  return writer.Take();
+}
+
+}  // namespace malpro

@@ -1,0 +1,89 @@
+// Log statistics for auditors: events per type ("t/{type}") and the head as folded ("h/head").
+#include "projections/read_models.h"
+
+namespace malpro {
+
+void TypeCount::Write(JsonWriter& writer) const {
+  writer.BeginObject().Field("type", type).Field("events", events).EndObject();
+}
+
+Result<TypeCount> TypeCount::Read(const JsonObject& object) {
+  RowReader reader(object);
+  TypeCount count{reader.Text("type"), reader.Int("events")};
+  MALPRO_RETURN_IF_ERROR(reader.Finish());
+  return count;
+}
+
+void LogHead::Write(JsonWriter& writer) const {
+  writer.BeginObject()
+      .Field("events", events)
+      .Field("last_sequence", last_sequence)
+      .Field("head_hash", head_hash)
+      .Field("first_recorded_at_us", first_recorded_at_us)
+      .Field("last_recorded_at_us", last_recorded_at_us)
+      .EndObject();
+}
+
+Result<LogHead> LogHead::Read(const JsonObject& object) {
+  RowReader reader(object);
+  LogHead head{reader.Int("events"), reader.Int("last_sequence"), reader.Text("head_hash"),
+               reader.Int("first_recorded_at_us"), reader.Int("last_recorded_at_us")};
+  MALPRO_RETURN_IF_ERROR(reader.Finish());
+  return head;
+}
+
+Status LogStatsProjection::Apply(const Fact& fact) {
+  const Event& event = *fact.event;
+  TypeCount& count = types_.Mutable(event.type);
+  count.type = event.type;
+  ++count.events;
+  LogHead& head = head_.Mutable("head");
+  if (head.events == 0) head.first_recorded_at_us = event.recorded_at_us;
+  ++head.events;
+  head.last_sequence = static_cast<int64_t>(event.sequence);
+  head.head_hash = HashToHex(event.hash);
+  head.last_recorded_at_us = event.recorded_at_us;
+  return Status::Ok();
+}
+
+void LogStatsProjection::TakeChanges(std::vector<RowChange>* out) {
+  types_.TakeChanges(name(), out);
+  head_.TakeChanges(name(), out);
+}
+
+Status LogStatsProjection::LoadRow(std::string_view key, std::string_view json) {
+  if (types_.Owns(key)) return types_.Load(key, json);
+  if (head_.Owns(key)) return head_.Load(key, json);
+  return Status::Corruption("log_stats: unknown row '" + std::string(key) + "'");
+}
+
+void LogStatsProjection::ForEachRow(
+    const std::function<void(const std::string&, const std::string&)>& visit) const {
+  types_.ForEach(visit);
+  head_.ForEach(visit);
+}
+
+int64_t LogStatsProjection::Events() const {
+  const LogHead* head = head_.Find("head");
+  return head == nullptr ? 0 : head->events;
+}
+
+std::string LogStatsProjection::Stats() const {
+  LogHead head;
+  if (const LogHead* found = head_.Find("head")) head = *found;
+  JsonWriter writer;
+  writer.BeginObject()
+      .Field("events", head.events)
+      .Field("last_sequence", head.last_sequence)
+      .Field("head_hash", head.head_hash)
+      .Field("first_recorded_at_us", head.first_recorded_at_us)
+      .Field("last_recorded_at_us", head.last_recorded_at_us);
+  writer.Key("types").BeginArray();
+  for (const auto& [type, entry] : types_.entries()) {
+    writer.BeginObject().Field("type", type).Field("events", entry.row.events).EndObject();
+  }
+  writer.EndArray().EndObject();
+  return writer.Take();
+}
+
+}  // namespace malpro

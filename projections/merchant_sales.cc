@@ -1,0 +1,232 @@
+// Merchant sales: a row per merchant per day ("d/{umkm_id}/{date}") and the cashless money
+// each merchant is still owed ("o/{umkm_id}"). Cash counts on the Asia/Jakarta day it was
+// received; a cashless payment on its business day (the day its settlement covers), with the
+// fee recorded in the payment; a refund on the day it was made. Closing a business day
+// (settlement.batch_closed) settles every merchant's payments of that day.
+#include "projections/read_models.h"
+
+namespace malpro {
+
+void SalesDay::Write(JsonWriter& writer) const {
+  writer.BeginObject()
+      .Field("umkm_id", umkm_id)
+      .Field("date", date)
+      .Field("orders", orders)
+      .Field("gross", AmountText(gross))
+      .Field("fee", AmountText(fee))
+      .Field("refunds", AmountText(refunds))
+      .Field("net", AmountText(net));
+  cod.Write(writer, "cod");
+  cashless.Write(writer, "cashless");
+  writer.EndObject();
+}
+
+Result<SalesDay> SalesDay::Read(const JsonObject& object) {
+  RowReader reader(object);
+  SalesDay day;
+  day.umkm_id = reader.Text("umkm_id");
+  day.date = reader.Text("date");
+  day.orders = reader.Int("orders");
+  day.gross = reader.Amount("gross");
+  day.fee = reader.Amount("fee");
+  day.refunds = reader.Amount("refunds");
+  day.net = reader.Amount("net");
+  day.cod = reader.Channel("cod");
+  day.cashless = reader.Channel("cashless");
+  MALPRO_RETURN_IF_ERROR(reader.Finish());
+  return day;
+}
+
+OutstandingDay Outstanding::Total() const {
+  OutstandingDay total;
+  for (const auto& [date, day] : days) {
+    total.payments += day.payments;
+    total.gross += day.gross;
+    total.fee += day.fee;
+    total.net += day.net;
+  }
+  return total;
+}
+
+namespace {
+
+void WriteOutstandingDay(JsonWriter& writer, const OutstandingDay& day) {
+  writer.Field("payments", day.payments)
+      .Field("gross", AmountText(day.gross))
+      .Field("fee", AmountText(day.fee))
+      .Field("net", AmountText(day.net));
+}
+
+}  // namespace
+
+void Outstanding::Write(JsonWriter& writer) const {
+  writer.BeginObject().Field("umkm_id", umkm_id);
+  WriteOutstandingDay(writer, Total());
+  writer.Key("days").BeginArray();
+  for (const auto& [date, day] : days) {
+    writer.BeginObject().Field("business_date", date);
+    WriteOutstandingDay(writer, day);
+    writer.EndObject();
+  }
+  writer.EndArray().EndObject();
+}
+
+Result<Outstanding> Outstanding::Read(const JsonObject& object) {
+  RowReader reader(object);
+  Outstanding outstanding;
+  outstanding.umkm_id = reader.Text("umkm_id");
+  MALPRO_RETURN_IF_ERROR(reader.Finish());
+  Result<simdjson::dom::array> days = object.Array("days");
+  if (!days.ok()) return days.status();
+  for (simdjson::dom::element element : *days) {
+    simdjson::dom::object item;
+    if (element.get(item) != simdjson::SUCCESS) {
+      return Status::Corruption("outstanding row: days must hold objects");
+    }
+    JsonObject day_object(item, "days[].");
+    RowReader day_reader(day_object);
+    const std::string date = day_reader.Text("business_date");
+    OutstandingDay day{day_reader.Int("payments"), day_reader.Amount("gross"),
+                       day_reader.Amount("fee"), day_reader.Amount("net")};
+    MALPRO_RETURN_IF_ERROR(day_reader.Finish());
+    outstanding.days[date] = day;
+  }
+  return outstanding;
+}
+
+Status MerchantSalesProjection::Apply(const Fact& fact) {
+  if (fact.kind == FactKind::kSettlementClosed) {
+    const std::string date = FormatIsoDate(fact.settled_date);
+    for (auto& [umkm_id, entry] : outstanding_.mutable_entries()) {
+      if (entry.row.days.count(date) == 0) continue;
+      outstanding_.MarkChanged(umkm_id);
+      entry.row.days.erase(date);
+    }
+    return Status::Ok();
+  }
+  if (fact.umkm == nullptr) return Status::Ok();
+  const std::string& umkm_id = fact.umkm->umkm_id;
+  auto day_row = [&](const std::string& date) -> SalesDay& {
+    SalesDay& day = days_.Mutable(umkm_id + "/" + date);
+    day.umkm_id = umkm_id;
+    day.date = date;
+    return day;
+  };
+  switch (fact.kind) {
+    case FactKind::kCashReceived: {
+      SalesDay& day = day_row(FormatIsoDate(JakartaDate(fact.event->recorded_at_us)));
+      ++day.orders;
+      ++day.cod.count;
+      day.cod.amount += fact.amount;
+      day.gross += fact.amount;
+      day.net += fact.amount;
+      return Status::Ok();
+    }
+    case FactKind::kPaymentSucceeded: {
+      const PaymentState& payment = *fact.payment;
+      const std::string business_date = FormatIsoDate(payment.business_date);
+      SalesDay& day = day_row(business_date);
+      ++day.orders;
+      ++day.cashless.count;
+      day.cashless.amount += payment.amount;
+      day.gross += payment.amount;
+      day.fee += payment.fee;
+      day.net += payment.amount - payment.fee;
+      Outstanding& outstanding = outstanding_.Mutable(umkm_id);
+      outstanding.umkm_id = umkm_id;
+      OutstandingDay& owed = outstanding.days[business_date];
+      ++owed.payments;
+      owed.gross += payment.amount;
+      owed.fee += payment.fee;
+      owed.net += payment.amount - payment.fee;
+      return Status::Ok();
+    }
+    case FactKind::kPaymentRefunded: {
+      SalesDay& day = day_row(FormatIsoDate(JakartaDate(fact.event->recorded_at_us)));
+      day.refunds += fact.amount;
+      day.net -= fact.amount;
+      return Status::Ok();
+    }
+    default:
+      return Status::Ok();
+  }
+}
+
+void MerchantSalesProjection::TakeChanges(std::vector<RowChange>* out) {
+  days_.TakeChanges(name(), out);
+  outstanding_.TakeChanges(name(), out);
+}
+
+Status MerchantSalesProjection::LoadRow(std::string_view key, std::string_view json) {
+  if (days_.Owns(key)) return days_.Load(key, json);
+  if (outstanding_.Owns(key)) return outstanding_.Load(key, json);
+  return Status::Corruption("merchant_sales: unknown row '" + std::string(key) + "'");
+}
+
+void MerchantSalesProjection::ForEachRow(
+    const std::function<void(const std::string&, const std::string&)>& visit) const {
+  days_.ForEach(visit);
+  outstanding_.ForEach(visit);
+}
+
+std::string MerchantSalesProjection::Sales(const std::string& umkm_id, const std::string& from,
+                                           const std::string& to) const {
+  SalesDay total;
+  JsonWriter writer;
+  writer.BeginObject().Field("umkm_id", umkm_id).Field("from", from).Field("to", to);
+  writer.Key("days").BeginArray();
+  const auto& rows = days_.entries();
+  for (auto it = rows.lower_bound(umkm_id + "/" + from); it != rows.end(); ++it) {
+    const SalesDay& day = it->second.row;
+    if (day.umkm_id != umkm_id || day.date > to) break;
+    if (it->second.json.empty()) continue;
+    writer.Raw(it->second.json);
+    total.orders += day.orders;
+    total.gross += day.gross;
+    total.fee += day.fee;
+    total.refunds += day.refunds;
+    total.net += day.net;
+  }
+  writer.EndArray()
+      .Key("total")
+      .BeginObject()
+      .Field("orders", total.orders)
+      .Field("gross", AmountText(total.gross))
+      .Field("fee", AmountText(total.fee))
+      .Field("refunds", AmountText(total.refunds))
+      .Field("net", AmountText(total.net))
+      .EndObject()
+      .EndObject();
+  return writer.Take();
+}
+
+std::string MerchantSalesProjection::OutstandingJson(const std::string& umkm_id) const {
+  if (!umkm_id.empty()) {
+    if (const std::string* json = outstanding_.Json(umkm_id)) return *json;
+    JsonWriter writer;
+    Outstanding empty;
+    empty.umkm_id = umkm_id;
+    empty.Write(writer);
+    return writer.Take();
+  }
+  OutstandingDay all;
+  JsonWriter writer;
+  writer.BeginObject().Key("merchants").BeginArray();
+  for (const auto& [id, entry] : outstanding_.entries()) {
+    const OutstandingDay total = entry.row.Total();
+    if (total.payments == 0) continue;
+    writer.BeginObject().Field("umkm_id", id);
+    WriteOutstandingDay(writer, total);
+    writer.EndObject();
+    all.payments += total.payments;
+    all.gross += total.gross;
+    all.fee += total.fee;
+    all.net += total.net;
+  }
+  writer.EndArray().Key("total").BeginObject();
+  WriteOutstandingDay(writer, all);
+  writer.EndObject().EndObject();
+  return writer.Take();
+}
+
+}  // namespace malpro

@@ -1,0 +1,98 @@
+#include "projections/projection.h"
+
+#include <cstdio>
+
+#include "engine/domain_events.h"
+
+namespace malpro {
+
+std::string AmountText(Money amount) {
+  if (amount.sen() >= 0) return FormatSnap(amount);
+  return "-" + FormatSnap(Money::FromSen(-amount.sen()));
+}
+
+Result<Money> ReadAmount(const JsonObject& object, std::string_view key) {
+  Result<std::string> text = object.String(key);
+  if (!text.ok()) return text.status();
+  std::string_view digits = *text;
+  const bool negative = !digits.empty() && digits.front() == '-';
+  if (negative) digits.remove_prefix(1);
+  Result<Money> amount = ParseAmount(digits, object.FieldName(key));
+  if (!amount.ok()) return amount.status();
+  return negative ? Money::FromSen(-amount->sen()) : *amount;
+}
+
+std::string MonthOf(CivilDate date) {
+  char text[16];
+  std::snprintf(text, sizeof(text), "%04d-%02d", date.year, date.month);
+  return text;
+}
+
+Status CheckMonth(std::string_view text, std::string_view field) {
+  if (text.size() == 7 && text[4] == '-') {
+    Result<CivilDate> date = ParseIsoDate(std::string(text) + "-01", field);
+    if (date.ok()) return Status::Ok();
+  }
+  return Status::InvalidArgument("month_invalid", field,
+                                 std::string(field) + " must be a month written YYYY-MM");
+}
+
+CivilDate LastDayOfMonth(std::string_view month) {
+  const int year = std::stoi(std::string(month.substr(0, 4)));
+  const int number = std::stoi(std::string(month.substr(5, 2)));
+  const CivilDate first_of_next = number == 12 ? CivilDate{year + 1, 1, 1}
+                                               : CivilDate{year, number + 1, 1};
+  return CivilFromDays(DaysFromCivil(first_of_next) - 1);
+}
+
+std::string SpendMonth(const Fact& fact) {
+  switch (fact.kind) {
+    case FactKind::kCashReceived:
+      return MonthOf(JakartaDate(fact.event->recorded_at_us));
+    case FactKind::kPaymentSucceeded:
+    case FactKind::kPaymentRefunded:
+      return MonthOf(JakartaDate(fact.payment->paid_at_us));
+    case FactKind::kReceiptApproved:
+      return MonthOf(fact.receipt->purchase_date);
+    default:
+      return MonthOf(JakartaDate(fact.event->recorded_at_us));
+  }
+}
+
+void ChannelTotals::Write(JsonWriter& writer, std::string_view key) const {
+  writer.Key(key).BeginObject().Field("count", count).Field("amount", AmountText(amount)).EndObject();
+}
+
+Result<ChannelTotals> ChannelTotals::Read(const JsonObject& object, std::string_view key) {
+  Result<JsonObject> inner = object.Object(key);
+  if (!inner.ok()) return inner.status();
+  ChannelTotals totals;
+  Result<int64_t> count = inner->Int("count");
+  if (!count.ok()) return count.status();
+  Result<Money> amount = ReadAmount(*inner, "amount");
+  if (!amount.ok()) return amount.status();
+  totals.count = *count;
+  totals.amount = *amount;
+  return totals;
+}
+
+namespace {
+template <typename T>
+T Take(Result<T> result, Status* status) {
+  if (!result.ok()) {
+    if (status->ok()) *status = result.status();
+    return T{};
+  }
+  return std::move(result).value();
+}
+}  // namespace
+
+std::string RowReader::Text(std::string_view key) { return Take(object_.String(key), &status_); }
+int64_t RowReader::Int(std::string_view key) { return Take(object_.Int(key), &status_); }
+bool RowReader::Bool(std::string_view key) { return Take(object_.Bool(key), &status_); }
+Money RowReader::Amount(std::string_view key) { return Take(ReadAmount(object_, key), &status_); }
+ChannelTotals RowReader::Channel(std::string_view key) {
+  return Take(ChannelTotals::Read(object_, key), &status_);
+}
+
+}  // namespace malpro

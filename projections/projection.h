@@ -1,0 +1,173 @@
+// A read model: a named, versioned fold of Facts into rows. Each row is a key and a JSON
+// object; the projector stores the rows of one projection in its own RocksDB column family,
+// together with the checkpoint, so the stored rows are always the fold of events 1..checkpoint.
+//
+// Rows are held in memory as typed values for folding and as their JSON text as of the last
+// commit for queries. Row JSON depends only on the events folded, never on when commits
+// happened, so a live projection and a rebuild from sequence 1 store identical bytes.
+//
+// Threading: Apply and TakeChanges run on the projector's thread under its exclusive lock;
+// queries run under its shared lock.
+#pragma once
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/identifiers.h"
+#include "engine/json.h"
+#include "engine/money.h"
+#include "engine/result.h"
+#include "projections/world.h"
+
+namespace malpro {
+
+// One row as written: the projection it belongs to, its key, its JSON.
+struct RowChange {
+  std::string projection;
+  std::string key;
+  std::string value;
+};
+
+class Projection {
+ public:
+  virtual ~Projection() = default;
+
+  // Persisted in the checkpoint: change it whenever the rows a fold produces change.
+  virtual std::string_view name() const = 0;
+  virtual int version() const = 0;
+
+  // Folds one event. Corruption only when the fact contradicts the rows (never for a log the
+  // ledger wrote).
+  virtual Status Apply(const Fact& fact) = 0;
+  // Serializes the rows changed since the last call (they become what queries see) and
+  // appends them to `out`, in key order.
+  virtual void TakeChanges(std::vector<RowChange>* out) = 0;
+  // Restores one stored row on open.
+  virtual Status LoadRow(std::string_view key, std::string_view json) = 0;
+  // Every row as committed, in key order (snapshots for subscribers).
+  virtual void ForEachRow(
+      const std::function<void(const std::string& key, const std::string& json)>& visit) const = 0;
+};
+
+// The rows of one kind within a projection, keyed by a string. `Row` provides
+//   void Write(JsonWriter&) const;  static Result<Row> Read(const JsonObject&);
+template <typename Row>
+class RowTable {
+ public:
+  struct Entry {
+    Row row;
+    std::string json;  // as of the last TakeChanges; empty before the first
+    bool dirty = false;
+  };
+
+  explicit RowTable(std::string prefix) : prefix_(std::move(prefix)) {}
+
+  // The row under `key`, created empty when missing, marked changed.
+  Row& Mutable(const std::string& key) {
+    Entry& entry = rows_[key];
+    if (!entry.dirty) {
+      entry.dirty = true;
+      dirty_.push_back(key);
+    }
+    return entry.row;
+  }
+  const Row* Find(const std::string& key) const {
+    auto found = rows_.find(key);
+    return found == rows_.end() ? nullptr : &found->second.row;
+  }
+  const std::string* Json(const std::string& key) const {
+    auto found = rows_.find(key);
+    if (found == rows_.end() || found->second.json.empty()) return nullptr;
+    return &found->second.json;
+  }
+  const std::map<std::string, Entry>& entries() const { return rows_; }
+  std::map<std::string, Entry>& mutable_entries() { return rows_; }
+  void MarkChanged(const std::string& key) { Mutable(key); }
+
+  void TakeChanges(std::string_view projection, std::vector<RowChange>* out) {
+    std::sort(dirty_.begin(), dirty_.end());
+    for (const std::string& key : dirty_) {
+      Entry& entry = rows_.at(key);
+      JsonWriter writer;
+      entry.row.Write(writer);
+      entry.json = writer.Take();
+      entry.dirty = false;
+      out->push_back(RowChange{std::string(projection), prefix_ + key, entry.json});
+    }
+    dirty_.clear();
+  }
+
+  // True when `stored_key` belongs to this table; then loads it.
+  bool Owns(std::string_view stored_key) const {
+    return stored_key.substr(0, prefix_.size()) == prefix_;
+  }
+  Status Load(std::string_view stored_key, std::string_view json) {
+    thread_local simdjson::dom::parser parser;
+    Result<JsonObject> object = ParseJsonObject(parser, json, "row");
+    if (!object.ok()) return object.status();
+    Result<Row> row = Row::Read(*object);
+    if (!row.ok()) {
+      return Status::Corruption("stored row '" + std::string(stored_key) +
+                                "': " + row.status().message());
+    }
+    Entry& entry = rows_[std::string(stored_key.substr(prefix_.size()))];
+    entry.row = std::move(row).value();
+    entry.json = std::string(json);
+    return Status::Ok();
+  }
+  void ForEach(const std::function<void(const std::string&, const std::string&)>& visit) const {
+    for (const auto& [key, entry] : rows_) {
+      if (!entry.json.empty()) visit(prefix_ + key, entry.json);
+    }
+  }
+
+ private:
+  std::string prefix_;
+  std::map<std::string, Entry> rows_;
+  std::vector<std::string> dirty_;
+};
+
+// Amounts in rows may be negative (a refund on a day without sales): "-5000.00".
+std::string AmountText(Money amount);
+Result<Money> ReadAmount(const JsonObject& object, std::string_view key);
+// "YYYY-MM" of a date, and the last day of a "YYYY-MM" month.
+std::string MonthOf(CivilDate date);
+CivilDate LastDayOfMonth(std::string_view month);
+// Whether `text` is a "YYYY-MM" month; InvalidArgument naming `field` otherwise.
+Status CheckMonth(std::string_view text, std::string_view field);
+
+// The Asia/Jakarta month a money fact counts in: cash on the day it was received, cashless on
+// the day the bank says it was paid (refunds too, so they reverse the month they reduce), a
+// manual receipt on its purchase date.
+std::string SpendMonth(const Fact& fact);
+
+// Counter and amount of one channel (COD, cashless, receipts).
+struct ChannelTotals {
+  int64_t count = 0;
+  Money amount;
+  void Write(JsonWriter& writer, std::string_view key) const;
+  static Result<ChannelTotals> Read(const JsonObject& object, std::string_view key);
+};
+
+// Reads the fields of one stored row, remembering the first failure (like the aggregates'
+// payload reader): call the getters, then Finish().
+class RowReader {
+ public:
+  explicit RowReader(const JsonObject& object) : object_(object) {}
+  std::string Text(std::string_view key);
+  int64_t Int(std::string_view key);
+  bool Bool(std::string_view key);
+  Money Amount(std::string_view key);
+  ChannelTotals Channel(std::string_view key);
+  Status Finish() const { return status_; }
+
+ private:
+  const JsonObject& object_;
+  Status status_;
+};
+
+}  // namespace malpro

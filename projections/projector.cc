@@ -1,0 +1,570 @@
+#include "projections/projector.h"
+
+#include <openssl/evp.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <filesystem>
+
+#include "engine/assert.h"
+#include "engine/hash.h"
+#include "engine/log_limits.h"
+
+namespace malpro {
+namespace {
+
+// The checkpoint key sorts before every row key (rows start with a letter).
+constexpr std::string_view checkpoint_key = std::string_view("\0checkpoint", 11);
+
+Status FromRocks(const rocksdb::Status& status, std::string_view what) {
+  if (status.ok()) return Status::Ok();
+  std::string message = "read models: " + std::string(what) + ": " + status.ToString();
+  if (status.IsCorruption()) return Status::Corruption(message);
+  return Status::IOError(message);
+}
+
+struct Checkpoint {
+  int version = 0;
+  uint64_t sequence = 0;
+  std::string hash;  // hex of the event at `sequence`; empty at 0
+};
+
+std::string EncodeCheckpoint(std::string_view name, int version, uint64_t sequence,
+                             const Hash& hash) {
+  JsonWriter writer;
+  writer.BeginObject()
+      .Field("projection", name)
+      .Field("version", version)
+      .Field("sequence", static_cast<int64_t>(sequence))
+      .Field("hash", sequence == 0 ? std::string() : HashToHex(hash))
+      .EndObject();
+  return writer.Take();
+}
+
+Result<Checkpoint> DecodeCheckpoint(std::string_view json) {
+  thread_local simdjson::dom::parser parser;
+  Result<JsonObject> object = ParseJsonObject(parser, json, "checkpoint");
+  if (!object.ok()) return object.status();
+  RowReader reader(*object);
+  Checkpoint checkpoint;
+  checkpoint.version = static_cast<int>(reader.Int("version"));
+  checkpoint.sequence = static_cast<uint64_t>(reader.Int("sequence"));
+  checkpoint.hash = reader.Text("hash");
+  MALPRO_RETURN_IF_ERROR(reader.Finish());
+  return checkpoint;
+}
+
+}  // namespace
+
+struct Projector::Columns {
+  rocksdb::ColumnFamilyHandle* default_family = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> projections;  // in projections_ order
+  std::vector<rocksdb::ColumnFamilyHandle*> all;
+};
+
+Projector::Projector(const EventLog* log, ProjectorOptions options)
+    : log_(log), options_(std::move(options)) {
+  projections_ = {&catalog_, &asn_spend_, &merchant_sales_, &circulation_, &log_stats_};
+}
+
+Result<std::unique_ptr<Projector>> Projector::Open(const EventLog* log,
+                                                   ProjectorOptions options) {
+  MALPRO_ASSERT(log != nullptr);
+  if (options.dir.empty()) {
+    return Status::InvalidArgument("config_invalid", "projections.dir",
+                                   "the read models need a directory");
+  }
+  std::unique_ptr<Projector> projector(new Projector(log, std::move(options)));
+  MALPRO_RETURN_IF_ERROR(projector->OpenDatabase());
+  MALPRO_RETURN_IF_ERROR(projector->Prepare());
+  return projector;
+}
+
+Projector::~Projector() {
+  Stop();
+  if (db_ != nullptr) {
+    if (failed_.ok()) (void)Commit();
+    for (rocksdb::ColumnFamilyHandle* handle : columns_->all) {
+      db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+    }
+    db_->Close().PermitUncheckedError();
+  }
+}
+
+Status Projector::OpenDatabase() {
+  std::error_code error;
+  std::filesystem::create_directories(options_.dir, error);
+  if (error) {
+    return Status::IOError("read models: cannot create " + options_.dir + ": " + error.message());
+  }
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  rocksdb::ColumnFamilyOptions family_options;
+  family_options.write_buffer_size = 64 << 20;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, family_options}};
+  for (const Projection* projection : projections_) {
+    descriptors.emplace_back(std::string(projection->name()), family_options);
+  }
+  columns_ = std::make_unique<Columns>();
+  rocksdb::DB* db = nullptr;
+  MALPRO_RETURN_IF_ERROR(FromRocks(
+      rocksdb::DB::Open(db_options, options_.dir, descriptors, &columns_->all, &db),
+      "open " + options_.dir));
+  db_.reset(db);
+  columns_->default_family = columns_->all[0];
+  columns_->projections.assign(columns_->all.begin() + 1, columns_->all.end());
+  return Status::Ok();
+}
+
+Status Projector::Prepare() {
+  const ChainHead head = log_->Head();
+  std::string reason;
+  uint64_t sequence = 0;
+  std::string hash;
+  for (size_t i = 0; i < projections_.size() && reason.empty(); ++i) {
+    const Projection& projection = *projections_[i];
+    std::string stored;
+    rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), columns_->projections[i],
+                                   rocksdb::Slice(checkpoint_key.data(), checkpoint_key.size()),
+                                   &stored);
+    if (got.IsNotFound()) {
+      reason = std::string(projection.name()) + " has no checkpoint";
+      break;
+    }
+    MALPRO_RETURN_IF_ERROR(FromRocks(got, "read checkpoint"));
+    Result<Checkpoint> checkpoint = DecodeCheckpoint(stored);
+    if (!checkpoint.ok()) return checkpoint.status();
+    if (checkpoint->version != projection.version()) {
+      reason = std::string(projection.name()) + " version " +
+               std::to_string(checkpoint->version) + " -> " +
+               std::to_string(projection.version());
+    } else if (i > 0 && (checkpoint->sequence != sequence || checkpoint->hash != hash)) {
+      reason = "checkpoints differ between projections";
+    }
+    sequence = checkpoint->sequence;
+    hash = checkpoint->hash;
+  }
+  if (reason.empty() && sequence > head.sequence) {
+    reason = "checkpoint " + std::to_string(sequence) + " is past the log's head";
+  }
+  if (reason.empty() && sequence > 0) {
+    Result<std::vector<Event>> event = log_->Read(sequence, 1);
+    if (!event.ok()) return event.status();
+    if (event->empty() || HashToHex(event->front().hash) != hash) {
+      reason = "checkpoint " + std::to_string(sequence) + " is not an event of this log";
+    }
+  }
+  if (!reason.empty()) return Reset(reason);
+  folded_ = sequence;
+  if (sequence > 0) {
+    if (!HashFromHex(hash, &folded_hash_)) {
+      return Status::Corruption("read models: checkpoint hash: " + hash);
+    }
+  }
+  {
+    std::lock_guard lock(progress_mutex_);
+    applied_ = sequence;
+    changes_floor_ = sequence;
+  }
+  world_ = std::make_unique<World>(LogStreamReader());
+  taken_ = sequence;
+  MALPRO_RETURN_IF_ERROR(world_->LoadPolicy(sequence + 1));
+  return LoadRows();
+}
+
+Status Projector::Reset(const std::string& reason) {
+  if (options_.progress) {
+    options_.progress("read models: rebuilding from sequence 1 (" + reason + ")");
+  }
+  for (size_t i = 0; i < projections_.size(); ++i) {
+    rocksdb::ColumnFamilyHandle*& handle = columns_->projections[i];
+    MALPRO_RETURN_IF_ERROR(FromRocks(db_->DropColumnFamily(handle), "drop column family"));
+    MALPRO_RETURN_IF_ERROR(FromRocks(db_->DestroyColumnFamilyHandle(handle), "drop handle"));
+    rocksdb::ColumnFamilyOptions family_options;
+    family_options.write_buffer_size = 64 << 20;
+    MALPRO_RETURN_IF_ERROR(FromRocks(
+        db_->CreateColumnFamily(family_options, std::string(projections_[i]->name()), &handle),
+        "create column family"));
+    columns_->all[i + 1] = handle;
+  }
+  rebuilt_on_open_ = true;
+  folded_ = 0;
+  folded_hash_ = zero_hash;
+  world_ = std::make_unique<World>();  // complete from sequence 1
+  // The empty state is a commit too: a crash before the first one rebuilds again.
+  return Commit();
+}
+
+Status Projector::LoadRows() {
+  for (size_t i = 0; i < projections_.size(); ++i) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), columns_->projections[i]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const rocksdb::Slice key = it->key();
+      if (key.ToStringView() == checkpoint_key) continue;
+      MALPRO_RETURN_IF_ERROR(
+          projections_[i]->LoadRow(key.ToStringView(), it->value().ToStringView()));
+    }
+    MALPRO_RETURN_IF_ERROR(FromRocks(it->status(), "load rows"));
+  }
+  return Status::Ok();
+}
+
+World::StreamReader Projector::LogStreamReader() const {
+  const EventLog* log = log_;
+  return [log](std::string_view stream_id,
+               uint64_t before_sequence) -> Result<std::vector<Event>> {
+    std::vector<Event> events;
+    uint64_t version = 1;
+    while (true) {
+      Result<std::vector<Event>> page = log->ReadStream(stream_id, version, read_events_max);
+      if (!page.ok()) return page.status();
+      for (Event& event : *page) {
+        if (event.sequence >= before_sequence) return events;
+        events.push_back(std::move(event));
+      }
+      if (page->size() < read_events_max) return events;
+      version += page->size();
+    }
+  };
+}
+
+uint64_t Projector::Target() const {
+  const uint64_t head = log_->Head().sequence;
+  if (options_.until_sequence == 0) return head;
+  return std::min(head, options_.until_sequence);
+}
+
+Status Projector::FoldBatch(uint64_t target, size_t* folded) {
+  *folded = 0;
+  if (folded_ >= target) return Status::Ok();
+  const size_t limit =
+      static_cast<size_t>(std::min<uint64_t>(options_.read_batch_events, target - folded_));
+  Result<std::vector<Event>> events = log_->Read(folded_ + 1, limit);
+  if (!events.ok()) return events.status();
+  std::unique_lock lock(mutex_);
+  for (const Event& event : *events) {
+    if (event.sequence != folded_ + 1) {
+      return Status::Corruption("read models: expected event " + std::to_string(folded_ + 1) +
+                                ", read " + std::to_string(event.sequence));
+    }
+    Result<Fact> fact = world_->Apply(event);
+    if (!fact.ok()) return fact.status();
+    for (Projection* projection : projections_) {
+      MALPRO_RETURN_IF_ERROR(projection->Apply(*fact));
+    }
+    folded_ = event.sequence;
+    folded_hash_ = event.hash;
+    ++*folded;
+  }
+  events_folded_ += *folded;
+  return Status::Ok();
+}
+
+Status Projector::Commit() {
+  std::vector<RowChange> changes;
+  rocksdb::WriteBatch batch;
+  {
+    std::unique_lock lock(mutex_);
+    for (size_t i = 0; i < projections_.size(); ++i) {
+      const size_t first = changes.size();
+      projections_[i]->TakeChanges(&changes);
+      for (size_t c = first; c < changes.size(); ++c) {
+        MALPRO_RETURN_IF_ERROR(FromRocks(
+            batch.Put(columns_->projections[i], changes[c].key, changes[c].value), "stage row"));
+      }
+      const std::string checkpoint = EncodeCheckpoint(projections_[i]->name(),
+                                                      projections_[i]->version(), folded_,
+                                                      folded_hash_);
+      MALPRO_RETURN_IF_ERROR(FromRocks(
+          batch.Put(columns_->projections[i],
+                    rocksdb::Slice(checkpoint_key.data(), checkpoint_key.size()), checkpoint),
+          "stage checkpoint"));
+    }
+    taken_ = folded_;
+  }
+  // Not synced: the batch is atomic in RocksDB's write-ahead log, so a crash keeps rows and
+  // checkpoint together or loses both (then they are folded again from the durable log).
+  rocksdb::WriteOptions write_options;
+  MALPRO_RETURN_IF_ERROR(FromRocks(db_->Write(write_options, &batch), "commit"));
+  {
+    std::lock_guard lock(progress_mutex_);
+    for (RowChange& change : changes) {
+      changes_.push_back(ChangePage::Change{folded_, std::move(change)});
+    }
+    while (changes_.size() > options_.changes_retained_max) {
+      const uint64_t dropped = changes_.front().sequence;
+      while (!changes_.empty() && changes_.front().sequence == dropped) changes_.pop_front();
+      changes_floor_ = dropped;
+    }
+    applied_ = folded_;
+  }
+  applied_advanced_.notify_all();
+  return Status::Ok();
+}
+
+Status Projector::CatchUp() {
+  const uint64_t target = Target();
+  const uint64_t start = folded_;
+  uint64_t since_commit = 0;
+  uint64_t next_report = start + 100'000;
+  while (folded_ < target) {
+    size_t folded = 0;
+    Status status = FoldBatch(target, &folded);
+    if (!status.ok()) {
+      std::lock_guard lock(progress_mutex_);
+      failed_ = status;
+      return status;
+    }
+    since_commit += folded;
+    if (since_commit >= options_.catch_up_commit_events) {
+      MALPRO_RETURN_IF_ERROR(Commit());
+      since_commit = 0;
+    }
+    if (options_.progress && folded_ >= next_report) {
+      options_.progress("read models: " + std::to_string(folded_) + "/" +
+                        std::to_string(target) + " events (" +
+                        std::to_string(folded_ * 100 / std::max<uint64_t>(target, 1)) + "%)");
+      next_report += 100'000;
+    }
+  }
+  if (options_.progress && target - start >= 100'000) {
+    options_.progress("read models: folded to " + std::to_string(folded_));
+  }
+  return Commit();
+}
+
+void Projector::Start() {
+  std::lock_guard lock(stop_mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Projector::Stop() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void Projector::Run() {
+  constexpr auto idle_wait = std::chrono::milliseconds(100);
+  while (true) {
+    {
+      std::lock_guard lock(stop_mutex_);
+      if (stopping_) return;
+    }
+    const uint64_t target = Target();
+    if (folded_ >= target) {
+      if (options_.until_sequence != 0 && folded_ >= options_.until_sequence) {
+        std::this_thread::sleep_for(idle_wait);
+      } else {
+        log_->WaitForSequence(folded_ + 1, idle_wait);
+      }
+      continue;
+    }
+    size_t folded = 0;
+    Status status = FoldBatch(target, &folded);
+    if (status.ok()) status = Commit();
+    if (!status.ok()) {
+      std::lock_guard lock(progress_mutex_);
+      failed_ = status;
+      return;  // a read model that cannot fold stops; /healthz says why
+    }
+  }
+}
+
+uint64_t Projector::Applied() const {
+  std::lock_guard lock(progress_mutex_);
+  return applied_;
+}
+
+bool Projector::WaitForApplied(uint64_t sequence, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(progress_mutex_);
+  return applied_advanced_.wait_for(lock, timeout, [&] { return applied_ >= sequence; });
+}
+
+ProjectorStatus Projector::Report() const {
+  ProjectorStatus report;
+  report.log_head = log_->Head().sequence;
+  std::lock_guard lock(progress_mutex_);
+  report.applied = applied_;
+  report.events_folded = events_folded_;
+  report.rebuilt_on_open = rebuilt_on_open_;
+  report.health = failed_;
+  return report;
+}
+
+Result<std::vector<ProjectionDigest>> Projector::Digests() const {
+  std::vector<ProjectionDigest> digests;
+  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  rocksdb::ReadOptions read_options;
+  read_options.snapshot = snapshot;
+  Status status;
+  for (size_t i = 0; i < projections_.size() && status.ok(); ++i) {
+    ProjectionDigest digest;
+    digest.name = std::string(projections_[i]->name());
+    digest.version = projections_[i]->version();
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha(EVP_MD_CTX_new(),
+                                                                 &EVP_MD_CTX_free);
+    MALPRO_ASSERT(sha != nullptr && EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) == 1);
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(read_options, columns_->projections[i]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string_view key = it->key().ToStringView();
+      const std::string_view value = it->value().ToStringView();
+      if (key == checkpoint_key) {
+        Result<Checkpoint> checkpoint = DecodeCheckpoint(value);
+        if (!checkpoint.ok()) {
+          status = checkpoint.status();
+          break;
+        }
+        digest.sequence = checkpoint->sequence;
+        continue;
+      }
+      // Length-prefixed so that no two different row sets hash the same bytes.
+      for (std::string_view part : {key, value}) {
+        const uint32_t size = static_cast<uint32_t>(part.size());
+        const unsigned char length[4] = {static_cast<unsigned char>(size >> 24),
+                                         static_cast<unsigned char>(size >> 16),
+                                         static_cast<unsigned char>(size >> 8),
+                                         static_cast<unsigned char>(size)};
+        EVP_DigestUpdate(sha.get(), length, sizeof(length));
+        EVP_DigestUpdate(sha.get(), part.data(), part.size());
+      }
+      ++digest.rows;
+    }
+    if (status.ok()) status = FromRocks(it->status(), "digest");
+    Hash sum{};
+    EVP_DigestFinal_ex(sha.get(), sum.data(), nullptr);
+    digest.sha256 = HashToHex(sum);
+    digests.push_back(std::move(digest));
+  }
+  db_->ReleaseSnapshot(snapshot);
+  if (!status.ok()) return status;
+  return digests;
+}
+
+// ---- Queries. ----
+
+std::string Projector::Catalog(const CatalogQuery& query) const {
+  std::shared_lock lock(mutex_);
+  return catalog_.Query(query);
+}
+
+Result<std::string> Projector::Merchant(const std::string& umkm_id) const {
+  std::shared_lock lock(mutex_);
+  return catalog_.Merchant(umkm_id);
+}
+
+namespace {
+const PolicyState& EmptyPolicy() {
+  static const PolicyState empty;
+  return empty;
+}
+}  // namespace
+
+Result<std::string> Projector::AsnSpend(const std::string& nip, const std::string& month) const {
+  std::shared_lock lock(mutex_);
+  const PolicyState* policy = world_->Policy();
+  return asn_spend_.Spend(nip, month, policy != nullptr ? *policy : EmptyPolicy());
+}
+
+Result<std::string> Projector::AsnHistory(const std::string& nip) const {
+  std::shared_lock lock(mutex_);
+  return asn_spend_.History(nip);
+}
+
+std::string Projector::Rollup(const std::string& month, RollupBy by) const {
+  std::shared_lock lock(mutex_);
+  const PolicyState* policy = world_->Policy();
+  return asn_spend_.Rollup(month, by, policy != nullptr ? *policy : EmptyPolicy());
+}
+
+std::string Projector::Shortfalls(const std::string& month, const std::string& agency,
+                                  size_t offset, size_t limit) const {
+  std::shared_lock lock(mutex_);
+  const PolicyState* policy = world_->Policy();
+  return asn_spend_.Shortfalls(month, agency, policy != nullptr ? *policy : EmptyPolicy(), offset,
+                               limit);
+}
+
+AsnSpendProjection::Compliance Projector::MonthCompliance(const std::string& month) const {
+  std::shared_lock lock(mutex_);
+  const PolicyState* policy = world_->Policy();
+  return asn_spend_.MonthCompliance(month, policy != nullptr ? *policy : EmptyPolicy());
+}
+
+std::string Projector::MerchantSales(const std::string& umkm_id, const std::string& from,
+                                     const std::string& to) const {
+  std::shared_lock lock(mutex_);
+  return merchant_sales_.Sales(umkm_id, from, to);
+}
+
+std::string Projector::Outstanding(const std::string& umkm_id) const {
+  std::shared_lock lock(mutex_);
+  return merchant_sales_.OutstandingJson(umkm_id);
+}
+
+std::string Projector::Circulation(const std::string& month) const {
+  std::shared_lock lock(mutex_);
+  return circulation_.Month(month);
+}
+
+std::string Projector::LogStats() const {
+  std::shared_lock lock(mutex_);
+  return log_stats_.Stats();
+}
+
+// ---- Subscriptions. ----
+
+std::vector<std::string> Projector::Names() const {
+  std::vector<std::string> names;
+  for (const Projection* projection : projections_) names.emplace_back(projection->name());
+  return names;
+}
+
+ChangePage Projector::ChangesAfter(uint64_t position, const std::string& projection,
+                                   size_t limit) const {
+  ChangePage page;
+  std::lock_guard lock(progress_mutex_);
+  page.position = std::max(position, changes_floor_);
+  if (position < changes_floor_) {
+    page.reset = true;
+    return page;
+  }
+  auto it = std::upper_bound(changes_.begin(), changes_.end(), position,
+                             [](uint64_t value, const ChangePage::Change& change) {
+                               return value < change.sequence;
+                             });
+  for (; it != changes_.end(); ++it) {
+    if (page.changes.size() >= limit && it->sequence != page.position) break;
+    page.position = it->sequence;
+    if (projection.empty() || it->row.projection == projection) page.changes.push_back(*it);
+  }
+  if (it == changes_.end()) page.position = std::max(page.position, applied_);
+  return page;
+}
+
+std::pair<std::vector<RowChange>, uint64_t> Projector::Snapshot(
+    const std::string& projection) const {
+  std::vector<RowChange> rows;
+  std::shared_lock lock(mutex_);
+  for (const Projection* candidate : projections_) {
+    if (!projection.empty() && candidate->name() != projection) continue;
+    const std::string name(candidate->name());
+    candidate->ForEachRow([&](const std::string& key, const std::string& json) {
+      rows.push_back(RowChange{name, key, json});
+    });
+  }
+  // Under the shared lock the rows are those of the last commit taken (taken_); changes
+  // committed later carry later positions.
+  return {std::move(rows), taken_};
+}
+
+}  // namespace malpro

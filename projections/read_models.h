@@ -1,0 +1,287 @@
+// The read models (docs/projections.md): catalog, ASN spend and compliance, merchant sales,
+// circulation of money, log statistics. Each is a Projection; its queries answer JSON text.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "projections/projection.h"
+
+namespace malpro {
+
+// ---- Catalog: verified merchants and their listed products, with current prices. -------
+
+struct CatalogProduct {
+  std::string product_id;
+  std::string name;
+  std::string unit;
+  Money price;
+};
+
+struct CatalogMerchant {
+  std::string umkm_id;
+  std::string name;
+  std::string category;
+  std::string kecamatan;
+  std::string kelurahan;
+  std::string status;  // registered, verified, suspended
+  std::string qris_criteria;
+  std::vector<CatalogProduct> products;  // listed ones, by product id
+
+  void Write(JsonWriter& writer) const;
+  static Result<CatalogMerchant> Read(const JsonObject& object);
+};
+
+struct CatalogQuery {
+  std::string category;   // empty: any
+  std::string kecamatan;  // empty: any
+  std::string search;     // case-insensitive part of a merchant's or product's name
+  size_t offset = 0;
+  size_t limit = 50;
+};
+
+class CatalogProjection : public Projection {
+ public:
+  std::string_view name() const override { return "catalog"; }
+  int version() const override { return 1; }
+  Status Apply(const Fact& fact) override;
+  void TakeChanges(std::vector<RowChange>* out) override;
+  Status LoadRow(std::string_view key, std::string_view json) override;
+  void ForEachRow(const std::function<void(const std::string&, const std::string&)>& visit)
+      const override;
+
+  // {"merchants":[...],"total":N,"offset":..,"limit":..}: verified merchants only; with a
+  // search, only the products that match unless the merchant's own name matches.
+  std::string Query(const CatalogQuery& query) const;
+  // One merchant whatever its status; NotFound when unknown.
+  Result<std::string> Merchant(const std::string& umkm_id) const;
+
+ private:
+  RowTable<CatalogMerchant> merchants_{"m/"};
+};
+
+// ---- ASN spend: per NIP per month, compliance with the minimum, roll-ups. ---------------
+
+struct RankFrom {
+  std::string from_month;
+  std::string rank_class;
+};
+
+struct AsnProfile {
+  std::string nip;
+  std::string name;
+  std::string agency;
+  std::string rank_class;
+  std::string kecamatan;
+  std::string kelurahan;
+  bool active = true;
+  std::string registered_month;
+  std::string deactivated_month;  // empty while active
+  std::vector<RankFrom> ranks;    // the class held from each month on
+
+  // The class held at the end of `month` (or now, for a month not yet over).
+  std::string RankIn(std::string_view month) const;
+  // Whether the ASN was registered and active during some of `month`.
+  bool CountsIn(std::string_view month) const;
+  void Write(JsonWriter& writer) const;
+  static Result<AsnProfile> Read(const JsonObject& object);
+};
+
+struct SpendRow {
+  std::string nip;
+  std::string month;
+  std::string rank_class;
+  Money committed;  // cod + cashless - refunds + receipts
+  Money pending;    // orders placed this month, not yet paid or cancelled
+  int64_t pending_orders = 0;
+  ChannelTotals cod;
+  ChannelTotals cashless;
+  ChannelTotals receipts;
+  Money refunds;
+  bool has_minimum = false;
+  Money minimum;
+  bool compliant = false;
+  Money shortfall;
+
+  void Recompute(const PolicyState& policy);
+  void Write(JsonWriter& writer) const;
+  static Result<SpendRow> Read(const JsonObject& object);
+};
+
+enum class RollupBy { kAgency, kRankClass };
+
+class AsnSpendProjection : public Projection {
+ public:
+  std::string_view name() const override { return "asn_spend"; }
+  int version() const override { return 1; }
+  Status Apply(const Fact& fact) override;
+  void TakeChanges(std::vector<RowChange>* out) override;
+  Status LoadRow(std::string_view key, std::string_view json) override;
+  void ForEachRow(const std::function<void(const std::string&, const std::string&)>& visit)
+      const override;
+
+  // One ASN's month (a row of zeros when nothing happened); NotFound for an unknown NIP.
+  Result<std::string> Spend(const std::string& nip, const std::string& month,
+                            const PolicyState& policy) const;
+  // Every month with activity, oldest first.
+  Result<std::string> History(const std::string& nip) const;
+  // Per agency or rank class: ASN counted, compliant, committed and shortfall totals.
+  std::string Rollup(const std::string& month, RollupBy by, const PolicyState& policy) const;
+  // The ASN of one month that are not compliant (optionally of one agency), by NIP.
+  std::string Shortfalls(const std::string& month, const std::string& agency,
+                         const PolicyState& policy, size_t offset, size_t limit) const;
+
+  struct Compliance {
+    int64_t asn = 0;
+    int64_t compliant = 0;
+    Money committed;
+  };
+  Compliance MonthCompliance(const std::string& month, const PolicyState& policy) const;
+
+ private:
+  SpendRow& Row(const AsnProfile& profile, const std::string& month, const PolicyState& policy);
+  SpendRow RowOrEmpty(const AsnProfile& profile, const std::string& month,
+                      const PolicyState& policy) const;
+  void RecomputeFrom(const std::string& nip, const std::string& month, const PolicyState& policy);
+  Status ApplyAsn(const Fact& fact);
+
+  RowTable<AsnProfile> profiles_{"a/"};
+  RowTable<SpendRow> spend_{"s/"};  // key: nip/YYYY-MM
+};
+
+// ---- Merchant sales: per merchant per day, and cashless money not yet settled. ----------
+
+struct SalesDay {
+  std::string umkm_id;
+  std::string date;
+  int64_t orders = 0;
+  Money gross;
+  Money fee;
+  Money refunds;
+  Money net;  // gross - fee - refunds
+  ChannelTotals cod;
+  ChannelTotals cashless;
+
+  void Write(JsonWriter& writer) const;
+  static Result<SalesDay> Read(const JsonObject& object);
+};
+
+struct OutstandingDay {
+  int64_t payments = 0;
+  Money gross;
+  Money fee;
+  Money net;
+};
+
+struct Outstanding {
+  std::string umkm_id;
+  std::map<std::string, OutstandingDay> days;  // by business date
+
+  OutstandingDay Total() const;
+  void Write(JsonWriter& writer) const;
+  static Result<Outstanding> Read(const JsonObject& object);
+};
+
+class MerchantSalesProjection : public Projection {
+ public:
+  std::string_view name() const override { return "merchant_sales"; }
+  int version() const override { return 1; }
+  Status Apply(const Fact& fact) override;
+  void TakeChanges(std::vector<RowChange>* out) override;
+  Status LoadRow(std::string_view key, std::string_view json) override;
+  void ForEachRow(const std::function<void(const std::string&, const std::string&)>& visit)
+      const override;
+
+  // Days from `from` to `to` (YYYY-MM-DD, inclusive) with their totals.
+  std::string Sales(const std::string& umkm_id, const std::string& from,
+                    const std::string& to) const;
+  // One merchant's unsettled cashless money by business day, or every merchant's total
+  // when `umkm_id` is empty.
+  std::string OutstandingJson(const std::string& umkm_id) const;
+
+ private:
+  RowTable<SalesDay> days_{"d/"};  // key: umkm_id/YYYY-MM-DD
+  RowTable<Outstanding> outstanding_{"o/"};
+};
+
+// ---- Circulation (perputaran uang): where the money was spent. --------------------------
+
+struct AreaSpend {
+  std::string month;
+  std::string kecamatan;
+  std::string kelurahan;
+  Money spend;
+  int64_t purchases = 0;
+
+  void Write(JsonWriter& writer) const;
+  static Result<AreaSpend> Read(const JsonObject& object);
+};
+
+struct MonthCirculation {
+  std::string month;
+  Money spend;
+  int64_t purchases = 0;
+  Money local_spend;  // at merchants in the buyer's own kecamatan
+
+  void Write(JsonWriter& writer) const;
+  static Result<MonthCirculation> Read(const JsonObject& object);
+};
+
+class CirculationProjection : public Projection {
+ public:
+  std::string_view name() const override { return "circulation"; }
+  int version() const override { return 1; }
+  Status Apply(const Fact& fact) override;
+  void TakeChanges(std::vector<RowChange>* out) override;
+  Status LoadRow(std::string_view key, std::string_view json) override;
+  void ForEachRow(const std::function<void(const std::string&, const std::string&)>& visit)
+      const override;
+
+  // The month's totals, the share that stayed local, and spend per kecamatan and kelurahan.
+  std::string Month(const std::string& month) const;
+
+ private:
+  RowTable<AreaSpend> areas_{"k/"};  // key: YYYY-MM/kecamatan/kelurahan
+  RowTable<MonthCirculation> months_{"m/"};
+};
+
+// ---- Log statistics for auditors. -------------------------------------------------------
+
+struct TypeCount {
+  std::string type;
+  int64_t events = 0;
+  void Write(JsonWriter& writer) const;
+  static Result<TypeCount> Read(const JsonObject& object);
+};
+
+struct LogHead {
+  int64_t events = 0;
+  int64_t last_sequence = 0;
+  std::string head_hash;
+  int64_t first_recorded_at_us = 0;
+  int64_t last_recorded_at_us = 0;
+  void Write(JsonWriter& writer) const;
+  static Result<LogHead> Read(const JsonObject& object);
+};
+
+class LogStatsProjection : public Projection {
+ public:
+  std::string_view name() const override { return "log_stats"; }
+  int version() const override { return 1; }
+  Status Apply(const Fact& fact) override;
+  void TakeChanges(std::vector<RowChange>* out) override;
+  Status LoadRow(std::string_view key, std::string_view json) override;
+  void ForEachRow(const std::function<void(const std::string&, const std::string&)>& visit)
+      const override;
+
+  std::string Stats() const;
+  int64_t Events() const;
+
+ private:
+  RowTable<TypeCount> types_{"t/"};
+  RowTable<LogHead> head_{"h/"};
+};
+
+}  // namespace malpro

@@ -1,0 +1,111 @@
+// World: the state of every stream the read models refer to (ASN, merchants, orders,
+// payments, receipts, the policy), folded in sequence order with the engine's aggregates, and
+// the Fact each event amounts to for the read models.
+//
+// A projector starts either at sequence 1 (the world is then complete: a stream it has not
+// seen does not exist yet) or behind a checkpoint. In the second case a stream met for the
+// first time is folded from the log up to, not including, the event being applied, so a
+// read model sees exactly the state it would have seen in a replay from 1.
+//
+// Threading: one thread (the projector's).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/aggregates.h"
+#include "engine/envelope.h"
+#include "engine/result.h"
+
+namespace malpro {
+
+enum class FactKind {
+  kOther,             // changes nothing a read model counts (e.g. order.accepted)
+  kAsnChanged,        // asn.registered, asn.rank_changed, asn.deactivated
+  kUmkmChanged,       // umkm.* and product.*
+  kOrderPlaced,       // an order became pending
+  kOrderCancelled,    // an order stopped being pending without being paid
+  kCashReceived,      // COD: money changed hands (order total)
+  kPaymentSucceeded,  // cashless: money changed hands (payment amount)
+  kPaymentRefunded,   // part or all of a succeeded payment went back (amount)
+  kReceiptApproved,   // a manual receipt counts (amount)
+  kPolicyChanged,     // policy.*
+  kSettlementClosed,  // settlement.batch_closed (settled_date)
+};
+
+// What one event means for the read models. Pointers are into the world and valid until the
+// next Apply; they show the state after the event.
+struct Fact {
+  const Event* event = nullptr;
+  FactKind kind = FactKind::kOther;
+  const AsnState* asn = nullptr;      // the ASN concerned: the buyer, the receipt's owner
+  const UmkmState* umkm = nullptr;    // the merchant concerned
+  const OrderState* order = nullptr;  // the order concerned
+  const PaymentState* payment = nullptr;
+  const ReceiptState* receipt = nullptr;
+  const PolicyState* policy = nullptr;  // always set
+  // The money this event moved: the order total (cash received, payment succeeded), the
+  // refund, the approved receipt; for kOrderPlaced / kOrderCancelled the order total.
+  Money amount;
+  // kPaymentSucceeded: whether the order was still pending (placed, unpaid, not cancelled).
+  bool was_pending = false;
+  // kAsnChanged by asn.rank_changed: the class the ASN held before.
+  std::string previous_rank_class;
+  // kPolicyChanged: the date the new rule takes effect.
+  CivilDate effective_from;
+  // kSettlementClosed: the business day closed.
+  CivilDate settled_date;
+};
+
+class World {
+ public:
+  // Reads the events of `stream_id` with sequences below `before_sequence`, in order.
+  using StreamReader =
+      std::function<Result<std::vector<Event>>(std::string_view stream_id, uint64_t before_sequence)>;
+
+  // A world that starts at sequence 1: it needs no reader.
+  World() = default;
+  // A world that starts behind a checkpoint and folds streams from the log on first use.
+  explicit World(StreamReader reader) : reader_(std::move(reader)) {}
+
+  // Folds `event` (the next in sequence) into its stream and says what it means. Corruption
+  // when the payload does not fit its type, or when the event refers to a stream that does
+  // not exist (the ledger never writes such an event).
+  Result<Fact> Apply(const Event& event);
+
+  // The current state of a stream, or nullptr; for lookups between events (e.g. queries).
+  const AsnState* FindAsn(const std::string& nip) const;
+  const UmkmState* FindUmkm(const std::string& umkm_id) const;
+  // The policy as folded so far; nullptr before any policy event.
+  const PolicyState* Policy() const;
+  // Folds the policy up to `next_sequence` - 1 now, so queries see it before the next event.
+  Status LoadPolicy(uint64_t next_sequence);
+
+ private:
+  template <typename State>
+  Result<State*> Lookup(std::unordered_map<std::string, State>& states, const std::string& stream,
+                        uint64_t before_sequence);
+  template <typename State>
+  Result<State*> Fold(std::unordered_map<std::string, State>& states, const Event& event);
+  Result<bool> OrderPending(const OrderState& order, uint64_t before_sequence);
+  Result<Fact> ApplyOrder(const Event& event, Fact fact);
+  Result<Fact> ApplyPayment(const Event& event, Fact fact);
+  Result<Fact> ApplyReceipt(const Event& event, Fact fact);
+  Result<Fact> ApplyPolicy(const Event& event, Fact fact);
+  Status AttachParties(Fact& fact, const std::string& nip, const std::string& umkm_id,
+                       uint64_t before_sequence);
+
+  StreamReader reader_;  // empty: the world is complete from sequence 1
+  std::unordered_map<std::string, AsnState> asn_;        // by stream id
+  std::unordered_map<std::string, UmkmState> umkm_;      // by stream id
+  std::unordered_map<std::string, OrderState> orders_;   // by stream id
+  std::unordered_map<std::string, PaymentState> payments_;
+  std::unordered_map<std::string, ReceiptState> receipts_;
+  std::unordered_map<std::string, PolicyState> policy_;  // one entry: the policy stream
+};
+
+}  // namespace malpro

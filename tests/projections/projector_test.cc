@@ -1,0 +1,463 @@
+#include "projections/projector.h"
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include <atomic>
+
+#include "adapters/cli/geography_config.h"
+#include "engine/domain_events.h"
+#include "engine/ledger.h"
+#include "tests/support/temp_dir.h"
+
+namespace malpro {
+namespace {
+
+// 2026-01-31 10:00 in Malang (03:00 UTC).
+constexpr int64_t kJan31 = 1'769'828'400'000'000;
+constexpr int64_t kHour = 3'600'000'000;
+constexpr char kBuyer[] = "198507122010011003";
+constexpr char kOtherBuyer[] = "199001012015032001";
+
+std::string PngPhoto(std::string_view unique) {
+  return std::string("\x89PNG\r\n\x1A\n", 8) + "receipt photo " + std::string(unique);
+}
+
+// The value at a JSON pointer, as text (strings unquoted, numbers and booleans as written).
+std::string At(const std::string& json, std::string_view pointer) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(json).get(root) != simdjson::SUCCESS) return "<not json>";
+  simdjson::dom::element value;
+  if (root.at_pointer(pointer).get(value) != simdjson::SUCCESS) return "<missing>";
+  if (value.is_string()) return std::string(value.get_string().value());
+  return simdjson::minify(value);
+}
+
+class ProjectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LogOptions log_options;
+    log_options.data_dir = dir_.Sub("log");
+    log_options.sync = false;
+    log_options.clock = [this] { return now_.load(); };
+    log_ = std::move(EventLog::Open(log_options)).value();
+    Result<Geography> geography = LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml");
+    ASSERT_TRUE(geography.ok()) << geography.status().ToString();
+    LedgerOptions options;
+    options.clock = [this] { return now_.load(); };
+    options.new_id = [this] { return "id-" + std::to_string(next_id_++); };
+    ledger_ = std::make_unique<Ledger>(log_.get(), std::move(geography).value(), options);
+  }
+
+  CommandContext As(std::string actor) {
+    CommandContext context;
+    context.actor = std::move(actor);
+    return context;
+  }
+
+  void Ok(const Result<CommandResult>& result) {
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+  }
+
+  // Policy: golongan III must spend Rp400.000 a month; fee 0.7%, none for UMI up to Rp500.000.
+  void SeedMarket() {
+    PolicyDefaults defaults;
+    defaults.minimum_spend = {{"III", Money::FromRupiah(400'000)},
+                              {"IV", Money::FromRupiah(500'000)}};
+    defaults.fee_basis_points = 70;
+    defaults.umi_zero_fee_max = Money::FromRupiah(500'000);
+    defaults.settlement_cutoff_minutes = 22 * 60;
+    defaults.effective_from = {2026, 1, 1};
+    ASSERT_TRUE(ledger_->SeedPolicy(defaults, As("system:config")).ok());
+    Ok(ledger_->Register(RegisterAsn{kBuyer, "Siti Rahayu", "Diskominfo", "III/a", "Kauman"},
+                         As("admin:setup")));
+    Ok(ledger_->Register(
+        RegisterAsn{kOtherBuyer, "Budi Santoso", "Dinkes", "IV/a", "Sawojajar"}, As("admin:setup")));
+    Ok(ledger_->Register(RegisterUmkm{"warung-bu-sri", "Warung Bu Sri", "", "sembako", "Klojen",
+                                      "Kauman", "Diskopindag", "0012345678", "UKE"},
+                         As("admin:setup")));
+    Ok(ledger_->VerifyUmkm("warung-bu-sri", As("operator:rina")));
+    Ok(ledger_->List({"warung-bu-sri", "beras-5kg", "Beras 5 kg", "pack",
+                      Money::FromRupiah(68'000)}, As("merchant:warung-bu-sri")));
+    Ok(ledger_->List({"warung-bu-sri", "telur-1kg", "Telur 1 kg", "kg", Money::FromRupiah(29'000)},
+                     As("merchant:warung-bu-sri")));
+    Ok(ledger_->Register(RegisterUmkm{"kripik-tempe", "Kripik Tempe Sanan", "", "makanan",
+                                      "Blimbing", "Purwantoro", "Diskopindag", "0098765432", "UMI"},
+                         As("admin:setup")));
+    Ok(ledger_->List({"kripik-tempe", "kripik-250g", "Kripik Tempe 250 g", "pack",
+                      Money::FromRupiah(15'000)}, As("merchant:kripik-tempe")));
+  }
+
+  // A COD order of beras x2 + telur x1 (Rp165.000), delivered; cash received if `paid`.
+  void CodOrder(const std::string& id, const std::string& nip, bool paid) {
+    Ok(ledger_->Place(PlaceOrder{id, nip, "warung-bu-sri", {{"beras-5kg", 2}, {"telur-1kg", 1}},
+                                 "COD"},
+                      As("asn:" + nip)));
+    Ok(ledger_->AcceptOrder(id, As("merchant:warung-bu-sri")));
+    Ok(ledger_->DeliverOrder(id, As("merchant:warung-bu-sri")));
+    if (paid) Ok(ledger_->ConfirmCashReceived(id, As("merchant:warung-bu-sri")));
+  }
+
+  // A cashless order of beras x1 (Rp68.000) paid by QRIS at the current time.
+  void CashlessOrder(const std::string& id, const std::string& nip) {
+    Ok(ledger_->Place(PlaceOrder{id, nip, "warung-bu-sri", {{"beras-5kg", 1}}, "CASHLESS"},
+                      As("asn:" + nip)));
+    Ok(ledger_->RequestPayment(id, "QRIS", "ref-" + id, As("system:bank")));
+    Ok(ledger_->RecordPaymentSucceeded(id, Money::FromRupiah(68'000), now_.load(), "ref-" + id,
+                                       As("bank:bank-jatim")));
+  }
+
+  std::unique_ptr<Projector> OpenProjector(const std::string& name = "read-models") {
+    ProjectorOptions options;
+    options.dir = dir_.Sub(name);
+    Result<std::unique_ptr<Projector>> projector = Projector::Open(log_.get(), options);
+    EXPECT_TRUE(projector.ok()) << projector.status().ToString();
+    if (!projector.ok()) return nullptr;
+    Status caught_up = (*projector)->CatchUp();
+    EXPECT_TRUE(caught_up.ok()) << caught_up.ToString();
+    return std::move(projector).value();
+  }
+
+  std::vector<ProjectionDigest> DigestsOf(const Projector& projector) {
+    Result<std::vector<ProjectionDigest>> digests = projector.Digests();
+    EXPECT_TRUE(digests.ok()) << digests.status().ToString();
+    return digests.ok() ? *digests : std::vector<ProjectionDigest>{};
+  }
+
+  void ExpectSameDigests(const std::vector<ProjectionDigest>& left,
+                         const std::vector<ProjectionDigest>& right) {
+    ASSERT_EQ(left.size(), right.size());
+    for (size_t i = 0; i < left.size(); ++i) {
+      EXPECT_EQ(left[i].name, right[i].name);
+      EXPECT_EQ(left[i].sequence, right[i].sequence) << left[i].name;
+      EXPECT_EQ(left[i].rows, right[i].rows) << left[i].name;
+      EXPECT_EQ(left[i].sha256, right[i].sha256) << left[i].name;
+    }
+  }
+
+  testing::TempDir dir_;
+  std::atomic<int64_t> now_{kJan31};
+  int next_id_ = 1;
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<Ledger> ledger_;
+};
+
+TEST_F(ProjectorTest, CashCountsInTheJakartaMonthItWasReceived) {
+  SeedMarket();
+  now_ = kJan31 + 13 * kHour;  // 23:00 WIB on 31 January
+  CodOrder("order-jan", kBuyer, false);
+  now_ = kJan31 + 14 * kHour + 10 * 60'000'000LL;  // 00:10 WIB on 1 February, still 31 Jan UTC
+  Ok(ledger_->ConfirmCashReceived("order-jan", As("merchant:warung-bu-sri")));
+  std::unique_ptr<Projector> projector = OpenProjector();
+  ASSERT_NE(projector, nullptr);
+
+  const std::string january = *projector->AsnSpend(kBuyer, "2026-01");
+  EXPECT_EQ(At(january, "/committed"), "0.00");
+  EXPECT_EQ(At(january, "/pending"), "0.00");  // placed in January, no longer pending
+  EXPECT_EQ(At(january, "/pending_orders"), "0");
+  const std::string february = *projector->AsnSpend(kBuyer, "2026-02");
+  EXPECT_EQ(At(february, "/committed"), "165000.00");
+  EXPECT_EQ(At(february, "/cod/count"), "1");
+  EXPECT_EQ(At(february, "/minimum"), "400000.00");
+  EXPECT_EQ(At(february, "/compliant"), "false");
+  EXPECT_EQ(At(february, "/shortfall"), "235000.00");
+}
+
+TEST_F(ProjectorTest, PlacedUnpaidOrdersArePendingUntilPaidOrCancelled) {
+  SeedMarket();
+  CodOrder("order-open", kBuyer, false);
+  Ok(ledger_->Place(PlaceOrder{"order-cancelled", kBuyer, "warung-bu-sri", {{"telur-1kg", 1}},
+                               "COD"},
+                    As("asn:x")));
+  std::unique_ptr<Projector> projector = OpenProjector();
+  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/pending"), "194000.00");
+  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/pending_orders"), "2");
+  projector.reset();
+
+  Ok(ledger_->CancelOrder("order-cancelled", "salah pesan", As("asn:x")));
+  projector = OpenProjector();  // resumes from its checkpoint
+  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/pending"), "165000.00");
+  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/pending_orders"), "1");
+  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/committed"), "0.00");
+}
+
+TEST_F(ProjectorTest, CashlessCountsWhenPaidAndRefundsReduceThatMonth) {
+  SeedMarket();
+  CashlessOrder("order-qris", kBuyer);
+  now_ = kJan31 + 24 * kHour;  // 1 February: the refund reverses January's payment
+  Ok(ledger_->RefundPayment("order-qris", Money::FromRupiah(18'000), As("operator:rina")));
+  Ok(ledger_->Place(PlaceOrder{"order-unpaid", kBuyer, "warung-bu-sri", {{"beras-5kg", 1}},
+                               "CASHLESS"},
+                    As("asn:x")));
+  Ok(ledger_->RequestPayment("order-unpaid", "VA", "ref-x", As("system:bank")));
+  Ok(ledger_->RecordPaymentFailed("order-unpaid", "insufficient funds", As("bank:bank-jatim")));
+  std::unique_ptr<Projector> projector = OpenProjector();
+
+  const std::string january = *projector->AsnSpend(kBuyer, "2026-01");
+  EXPECT_EQ(At(january, "/cashless/count"), "1");
+  EXPECT_EQ(At(january, "/cashless/amount"), "68000.00");
+  EXPECT_EQ(At(january, "/refunds"), "18000.00");
+  EXPECT_EQ(At(january, "/committed"), "50000.00");
+  const std::string february = *projector->AsnSpend(kBuyer, "2026-02");
+  EXPECT_EQ(At(february, "/committed"), "0.00");  // a failed payment counts for nothing
+  EXPECT_EQ(At(february, "/pending"), "68000.00");
+
+  // Fee 0.7% of Rp68.000 for a UKE merchant = Rp476; the refund lands on its own day.
+  const std::string sales = projector->MerchantSales("warung-bu-sri", "2026-01-01", "2026-02-28");
+  EXPECT_EQ(At(sales, "/days/0/date"), "2026-01-31");
+  EXPECT_EQ(At(sales, "/days/0/fee"), "476.00");
+  EXPECT_EQ(At(sales, "/days/0/net"), "67524.00");
+  EXPECT_EQ(At(sales, "/days/1/date"), "2026-02-01");
+  EXPECT_EQ(At(sales, "/days/1/refunds"), "18000.00");
+  EXPECT_EQ(At(sales, "/total/net"), "49524.00");
+}
+
+TEST_F(ProjectorTest, ApprovedReceiptsCountInTheirPurchaseMonthAndRejectedOnesNever) {
+  SeedMarket();
+  now_ = kJan31 + 24 * kHour;  // 1 February
+  Ok(ledger_->Submit(SubmitReceipt{"receipt-ok", kBuyer, "Toko Sumber Rejeki", "Kauman",
+                                   Money::FromRupiah(120'000), "2026-01-30", PngPhoto("a")},
+                     As("asn:x")));
+  Ok(ledger_->Submit(SubmitReceipt{"receipt-bad", kBuyer, "Toko Lain", "Kauman",
+                                   Money::FromRupiah(999'000), "2026-01-30", PngPhoto("b")},
+                     As("asn:x")));
+  Ok(ledger_->ApproveReceipt("receipt-ok", As("operator:rina")));
+  Ok(ledger_->RejectReceipt("receipt-bad", "foto tidak jelas", As("operator:rina")));
+  std::unique_ptr<Projector> projector = OpenProjector();
+  const std::string january = *projector->AsnSpend(kBuyer, "2026-01");
+  EXPECT_EQ(At(january, "/receipts/count"), "1");
+  EXPECT_EQ(At(january, "/committed"), "120000.00");
+  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-02"), "/committed"), "0.00");
+  // The shop was in Klojen, the buyer's own kecamatan.
+  const std::string circulation = projector->Circulation("2026-01");
+  EXPECT_EQ(At(circulation, "/total/spend"), "120000.00");
+  EXPECT_EQ(At(circulation, "/total/local_share_percent"), "100.00");
+}
+
+TEST_F(ProjectorTest, PolicyChangeMidMonthAppliesToThatWholeMonthOnly) {
+  SeedMarket();
+  CodOrder("order-1", kBuyer, true);  // 31 January: Rp165.000
+  now_ = kJan31 + 24 * kHour;
+  CodOrder("order-2", kBuyer, true);  // 1 February
+  now_ = kJan31 + 15 * 24 * kHour;    // 15 February
+  Ok(ledger_->SetMinimumSpend("III", Money::FromRupiah(150'000), "2026-02-15", As("admin:x")));
+  std::unique_ptr<Projector> projector = OpenProjector();
+  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/minimum"), "400000.00");
+  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/compliant"), "false");
+  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-02"), "/minimum"), "150000.00");
+  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-02"), "/compliant"), "true");
+  // A month nobody spent in still shows the rule: the other ASN is golongan IV.
+  EXPECT_EQ(At(*projector->AsnSpend(kOtherBuyer, "2026-02"), "/minimum"), "500000.00");
+  EXPECT_EQ(At(*projector->AsnSpend(kOtherBuyer, "2026-02"), "/shortfall"), "500000.00");
+  EXPECT_EQ(projector->AsnSpend("199901012020121001", "2026-02").status().error_code(),
+            "asn_not_found");
+}
+
+TEST_F(ProjectorTest, RollupsCountEveryAsnIncludingThoseWhoSpentNothing) {
+  SeedMarket();
+  now_ = kJan31 + 24 * kHour;
+  CodOrder("order-1", kBuyer, true);
+  CodOrder("order-2", kBuyer, true);
+  CodOrder("order-3", kBuyer, true);  // Rp495.000 >= Rp400.000
+  std::unique_ptr<Projector> projector = OpenProjector();
+  const std::string by_agency = projector->Rollup("2026-02", RollupBy::kAgency);
+  EXPECT_EQ(At(by_agency, "/total/asn"), "2");
+  EXPECT_EQ(At(by_agency, "/total/compliant"), "1");
+  EXPECT_EQ(At(by_agency, "/groups/0/agency"), "Dinkes");
+  EXPECT_EQ(At(by_agency, "/groups/0/compliant"), "0");
+  EXPECT_EQ(At(by_agency, "/groups/1/agency"), "Diskominfo");
+  EXPECT_EQ(At(by_agency, "/groups/1/compliant"), "1");
+  const std::string by_rank = projector->Rollup("2026-02", RollupBy::kRankClass);
+  EXPECT_EQ(At(by_rank, "/groups/0/rank_class"), "III/a");
+  EXPECT_EQ(At(by_rank, "/groups/1/rank_class"), "IV/a");
+  EXPECT_EQ(At(by_rank, "/groups/1/shortfall"), "500000.00");
+  const std::string shortfalls = projector->Shortfalls("2026-02", "", 0, 10);
+  EXPECT_EQ(At(shortfalls, "/total"), "1");
+  EXPECT_EQ(At(shortfalls, "/asn/0/nip"), kOtherBuyer);
+  EXPECT_EQ(projector->MonthCompliance("2026-02").compliant, 1);
+  // Nobody was registered in December.
+  EXPECT_EQ(projector->MonthCompliance("2025-12").asn, 0);
+}
+
+TEST_F(ProjectorTest, RankChangeSetsTheMinimumFromItsMonthOn) {
+  SeedMarket();
+  CodOrder("order-1", kBuyer, true);
+  now_ = kJan31 + 24 * kHour;
+  CodOrder("order-2", kBuyer, true);
+  Ok(ledger_->ChangeRank(kBuyer, "IV/a", As("admin:bkpsdm")));
+  std::unique_ptr<Projector> projector = OpenProjector();
+  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/rank_class"), "III/a");
+  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/minimum"), "400000.00");
+  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-02"), "/rank_class"), "IV/a");
+  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-02"), "/minimum"), "500000.00");
+}
+
+TEST_F(ProjectorTest, CatalogShowsVerifiedMerchantsWithCurrentPricesAndFilters) {
+  SeedMarket();
+  Ok(ledger_->Reprice("warung-bu-sri", "beras-5kg", Money::FromRupiah(70'000), As("merchant:x")));
+  Ok(ledger_->Delist("warung-bu-sri", "telur-1kg", As("merchant:x")));
+  std::unique_ptr<Projector> projector = OpenProjector();
+  // kripik-tempe is registered but not verified.
+  const std::string all = projector->Catalog(CatalogQuery{});
+  EXPECT_EQ(At(all, "/total"), "1");
+  EXPECT_EQ(At(all, "/merchants/0/umkm_id"), "warung-bu-sri");
+  EXPECT_EQ(At(all, "/merchants/0/products/0/price"), "70000.00");
+  EXPECT_EQ(At(all, "/merchants/0/products/1"), "<missing>");
+  projector.reset();
+
+  Ok(ledger_->VerifyUmkm("kripik-tempe", As("operator:rina")));
+  projector = OpenProjector();
+  EXPECT_EQ(At(projector->Catalog(CatalogQuery{}), "/total"), "2");
+  EXPECT_EQ(At(projector->Catalog(CatalogQuery{"makanan", "", "", 0, 50}), "/merchants/0/umkm_id"),
+            "kripik-tempe");
+  EXPECT_EQ(At(projector->Catalog(CatalogQuery{"", "Klojen", "", 0, 50}), "/total"), "1");
+  const std::string search = projector->Catalog(CatalogQuery{"", "", "KRIPIK", 0, 50});
+  EXPECT_EQ(At(search, "/total"), "1");
+  EXPECT_EQ(At(search, "/merchants/0/products/0/product_id"), "kripik-250g");
+  EXPECT_EQ(At(projector->Catalog(CatalogQuery{"", "", "beras", 0, 50}), "/total"), "1");
+  EXPECT_EQ(At(*projector->Merchant("kripik-tempe"), "/status"), "verified");
+  EXPECT_EQ(projector->Merchant("nope").status().error_code(), "umkm_not_found");
+}
+
+TEST_F(ProjectorTest, OutstandingCashlessMoneyLeavesWhenItsDayIsSettled) {
+  SeedMarket();
+  CashlessOrder("order-a", kBuyer);  // business day 2026-01-31
+  now_ = kJan31 + 24 * kHour;
+  CashlessOrder("order-b", kBuyer);  // business day 2026-02-01
+  std::unique_ptr<Projector> projector = OpenProjector();
+  std::string owed = projector->Outstanding("warung-bu-sri");
+  EXPECT_EQ(At(owed, "/payments"), "2");
+  EXPECT_EQ(At(owed, "/net"), "135048.00");
+  projector.reset();
+
+  AppendRequest close;
+  close.actor = "operator:rina";
+  close.events.push_back(ProposedEvent{
+      "settlement-2026-01-31", std::string(event_types::settlement_batch_closed),
+      R"({"business_date":"2026-01-31","merchants":[],"total_net":"67524.00","file_name":"x",)"
+      R"("pain001_sha256":"00","csv_sha256":"00"})"});
+  ASSERT_TRUE(log_->Append(close).ok());
+  projector = OpenProjector();
+  owed = projector->Outstanding("warung-bu-sri");
+  EXPECT_EQ(At(owed, "/payments"), "1");
+  EXPECT_EQ(At(owed, "/days/0/business_date"), "2026-02-01");
+  EXPECT_EQ(At(projector->Outstanding(""), "/total/net"), "67524.00");
+}
+
+TEST_F(ProjectorTest, CirculationSplitsSpendByPlaceAndLocalShare) {
+  SeedMarket();
+  CodOrder("order-1", kBuyer, true);       // Klojen buyer at a Klojen merchant
+  CodOrder("order-2", kOtherBuyer, true);  // Kedungkandang buyer at a Klojen merchant
+  std::unique_ptr<Projector> projector = OpenProjector();
+  const std::string january = projector->Circulation("2026-01");
+  EXPECT_EQ(At(january, "/total/spend"), "330000.00");
+  EXPECT_EQ(At(january, "/total/local_spend"), "165000.00");
+  EXPECT_EQ(At(january, "/total/local_share_percent"), "50.00");
+  EXPECT_EQ(At(january, "/kecamatan/0/kecamatan"), "Klojen");
+  EXPECT_EQ(At(january, "/kecamatan/0/kelurahan/0/kelurahan"), "Kauman");
+  EXPECT_EQ(At(january, "/kecamatan/0/share_percent"), "100.00");
+}
+
+TEST_F(ProjectorTest, LogStatsCountEventsPerTypeAndTheHead) {
+  SeedMarket();
+  CodOrder("order-1", kBuyer, true);
+  std::unique_ptr<Projector> projector = OpenProjector();
+  const std::string stats = projector->LogStats();
+  EXPECT_EQ(At(stats, "/events"), std::to_string(log_->Head().sequence));
+  EXPECT_EQ(At(stats, "/head_hash"), HashToHex(log_->Head().hash));
+  EXPECT_NE(stats.find(R"({"type":"order.placed","events":1})"), std::string::npos) << stats;
+}
+
+TEST_F(ProjectorTest, ResumingFromACheckpointEqualsARebuild) {
+  SeedMarket();
+  CodOrder("order-1", kBuyer, false);
+  CashlessOrder("order-2", kOtherBuyer);
+  std::unique_ptr<Projector> resumed = OpenProjector("resumed");
+  resumed.reset();
+  // Every kind of event after the checkpoint, touching streams folded before it.
+  Ok(ledger_->ConfirmCashReceived("order-1", As("merchant:x")));
+  Ok(ledger_->RefundPayment("order-2", Money::FromRupiah(8'000), As("operator:rina")));
+  Ok(ledger_->ChangeRank(kBuyer, "III/b", As("admin:bkpsdm")));
+  Ok(ledger_->Reprice("warung-bu-sri", "telur-1kg", Money::FromRupiah(30'000), As("merchant:x")));
+  resumed = OpenProjector("resumed");
+  EXPECT_FALSE(resumed->Report().rebuilt_on_open);
+  std::unique_ptr<Projector> rebuilt = OpenProjector("rebuilt");
+  EXPECT_TRUE(rebuilt->Report().rebuilt_on_open);
+  ExpectSameDigests(DigestsOf(*resumed), DigestsOf(*rebuilt));
+  EXPECT_EQ(DigestsOf(*resumed)[0].sequence, log_->Head().sequence);
+}
+
+TEST_F(ProjectorTest, AVersionMismatchRebuildsFromSequenceOne) {
+  SeedMarket();
+  CodOrder("order-1", kBuyer, true);
+  std::vector<ProjectionDigest> before;
+  {
+    std::unique_ptr<Projector> projector = OpenProjector();
+    before = DigestsOf(*projector);
+  }
+  {  // As if the catalog's code had been at version 0 when these rows were written.
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const std::string& name :
+         {std::string("default"), std::string("catalog"), std::string("asn_spend"),
+          std::string("merchant_sales"), std::string("circulation"), std::string("log_stats")}) {
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(
+        rocksdb::DB::Open(rocksdb::DBOptions(), dir_.Sub("read-models"), families, &handles, &db)
+            .ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[1], std::string("\0checkpoint", 11),
+                        R"({"projection":"catalog","version":0,"sequence":3,"hash":""})")
+                    .ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[1], "m/stale", "{}").ok());
+    for (auto* handle : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
+    delete db;
+  }
+  std::vector<std::string> progress;
+  ProjectorOptions options;
+  options.dir = dir_.Sub("read-models");
+  options.progress = [&](const std::string& line) { progress.push_back(line); };
+  std::unique_ptr<Projector> projector = *Projector::Open(log_.get(), options);
+  ASSERT_TRUE(projector->CatchUp().ok());
+  EXPECT_TRUE(projector->Report().rebuilt_on_open);
+  ASSERT_FALSE(progress.empty());
+  EXPECT_NE(progress[0].find("catalog version 0 -> 1"), std::string::npos) << progress[0];
+  ExpectSameDigests(DigestsOf(*projector), before);  // the stale row is gone
+}
+
+TEST_F(ProjectorTest, LiveFollowingWaitsForAppliedAndPublishesChanges) {
+  SeedMarket();
+  std::unique_ptr<Projector> projector = OpenProjector();
+  const uint64_t start = projector->Applied();
+  const auto [rows, position] = projector->Snapshot("catalog");
+  EXPECT_EQ(position, start);
+  EXPECT_EQ(rows.size(), 2u);
+  projector->Start();
+  Result<CommandResult> repriced =
+      ledger_->Reprice("warung-bu-sri", "beras-5kg", Money::FromRupiah(71'000), As("merchant:x"));
+  ASSERT_TRUE(repriced.ok());
+  ASSERT_TRUE(projector->WaitForApplied(repriced->last_sequence, std::chrono::seconds(10)));
+  EXPECT_EQ(At(projector->Catalog(CatalogQuery{}), "/merchants/0/products/0/price"), "71000.00");
+  ChangePage page = projector->ChangesAfter(start, "catalog", 100);
+  EXPECT_FALSE(page.reset);
+  ASSERT_EQ(page.changes.size(), 1u);
+  EXPECT_EQ(page.changes[0].sequence, repriced->last_sequence);
+  EXPECT_EQ(page.changes[0].row.key, "m/warung-bu-sri");
+  EXPECT_EQ(At(page.changes[0].row.value, "/products/0/price"), "71000.00");
+  EXPECT_EQ(page.position, repriced->last_sequence);
+  EXPECT_TRUE(projector->ChangesAfter(page.position, "", 100).changes.empty());
+  EXPECT_FALSE(projector->WaitForApplied(repriced->last_sequence + 1,
+                                         std::chrono::milliseconds(50)));
+  projector->Stop();
+  // After a restart the changes before the checkpoint are no longer kept: a subscriber that
+  // was behind starts again from a snapshot.
+  projector.reset();
+  projector = OpenProjector();
+  EXPECT_TRUE(projector->ChangesAfter(start, "", 100).reset);
+  EXPECT_FALSE(projector->ChangesAfter(repriced->last_sequence, "", 100).reset);
+}
+
+}  // namespace
+}  // namespace malpro
