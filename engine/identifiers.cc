@@ -93,10 +93,23 @@ Result<CivilDate> ParseIsoDate(std::string_view text, std::string_view field) {
 }
 
 std::string FormatIsoDate(CivilDate date) {
-  // Large enough for any three ints with their signs and separators.
-  char buffer[3 * 12 + 3];
-  std::snprintf(buffer, sizeof(buffer), "%04d-%02d-%02d", date.year, date.month, date.day);
-  return buffer;
+  if (date.year < 0 || date.year > 9999) {
+    // Large enough for any three ints with their signs and separators.
+    char buffer[3 * 12 + 3];
+    std::snprintf(buffer, sizeof(buffer), "%04d-%02d-%02d", date.year, date.month, date.day);
+    return buffer;
+  }
+  // Read models format a date per event: without snprintf this is several times faster.
+  std::string text = "0000-00-00";
+  text[0] = static_cast<char>('0' + date.year / 1000);
+  text[1] = static_cast<char>('0' + date.year / 100 % 10);
+  text[2] = static_cast<char>('0' + date.year / 10 % 10);
+  text[3] = static_cast<char>('0' + date.year % 10);
+  text[5] = static_cast<char>('0' + date.month / 10);
+  text[6] = static_cast<char>('0' + date.month % 10);
+  text[8] = static_cast<char>('0' + date.day / 10);
+  text[9] = static_cast<char>('0' + date.day % 10);
+  return text;
 }
 
 // Howard Hinnant's days_from_civil: counts in 400-year eras that start on 1 March, so that

@@ -18,7 +18,7 @@ void LogHead::Write(JsonWriter& writer) const {
   writer.BeginObject()
       .Field("events", events)
       .Field("last_sequence", last_sequence)
-      .Field("head_hash", head_hash)
+      .Field("head_hash", events == 0 ? std::string() : HashToHex(head_hash))
       .Field("first_recorded_at_us", first_recorded_at_us)
       .Field("last_recorded_at_us", last_recorded_at_us)
       .EndObject();
@@ -26,9 +26,16 @@ void LogHead::Write(JsonWriter& writer) const {
 
 Result<LogHead> LogHead::Read(const JsonObject& object) {
   RowReader reader(object);
-  LogHead head{reader.Int("events"), reader.Int("last_sequence"), reader.Text("head_hash"),
-               reader.Int("first_recorded_at_us"), reader.Int("last_recorded_at_us")};
+  LogHead head;
+  head.events = reader.Int("events");
+  head.last_sequence = reader.Int("last_sequence");
+  const std::string hash = reader.Text("head_hash");
+  head.first_recorded_at_us = reader.Int("first_recorded_at_us");
+  head.last_recorded_at_us = reader.Int("last_recorded_at_us");
   MALPRO_RETURN_IF_ERROR(reader.Finish());
+  if (head.events > 0 && !HashFromHex(hash, &head.head_hash)) {
+    return Status::Corruption("log stats: head_hash is not 64 hex digits");
+  }
   return head;
 }
 
@@ -41,7 +48,7 @@ Status LogStatsProjection::Apply(const Fact& fact) {
   if (head.events == 0) head.first_recorded_at_us = event.recorded_at_us;
   ++head.events;
   head.last_sequence = static_cast<int64_t>(event.sequence);
-  head.head_hash = HashToHex(event.hash);
+  head.head_hash = event.hash;
   head.last_recorded_at_us = event.recorded_at_us;
   return Status::Ok();
 }
@@ -75,7 +82,7 @@ std::string LogStatsProjection::Stats() const {
   writer.BeginObject()
       .Field("events", head.events)
       .Field("last_sequence", head.last_sequence)
-      .Field("head_hash", head.head_hash)
+      .Field("head_hash", head.events == 0 ? std::string() : HashToHex(head.head_hash))
       .Field("first_recorded_at_us", head.first_recorded_at_us)
       .Field("last_recorded_at_us", head.last_recorded_at_us);
   writer.Key("types").BeginArray();

@@ -22,11 +22,7 @@ Result<Money> ReadAmount(const JsonObject& object, std::string_view key) {
   return negative ? Money::FromSen(-amount->sen()) : *amount;
 }
 
-std::string MonthOf(CivilDate date) {
-  char text[16];
-  std::snprintf(text, sizeof(text), "%04d-%02d", date.year, date.month);
-  return text;
-}
+std::string MonthOf(CivilDate date) { return FormatIsoDate(date).substr(0, 7); }
 
 Status CheckMonth(std::string_view text, std::string_view field) {
   if (text.size() == 7 && text[4] == '-') {

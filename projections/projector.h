@@ -47,7 +47,7 @@ struct ProjectorOptions {
   // Events read from the log per step.
   size_t read_batch_events = 4096;
   // While catching up, commit at least this often (bounds the rows held changed in memory).
-  uint64_t catch_up_commit_events = 200'000;
+  uint64_t catch_up_commit_events = 1'000'000;
   // Row changes kept in memory for subscribers (SSE, changelogs); older ones are dropped
   // and a subscriber that falls behind them starts again from a snapshot.
   size_t changes_retained_max = 200'000;

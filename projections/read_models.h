@@ -259,7 +259,7 @@ struct TypeCount {
 struct LogHead {
   int64_t events = 0;
   int64_t last_sequence = 0;
-  std::string head_hash;
+  Hash head_hash{};
   int64_t first_recorded_at_us = 0;
   int64_t last_recorded_at_us = 0;
   void Write(JsonWriter& writer) const;

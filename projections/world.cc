@@ -89,9 +89,12 @@ Status World::AttachParties(Fact& fact, const std::string& nip, const std::strin
 Result<Fact> World::Apply(const Event& event) {
   Fact fact;
   fact.event = &event;
-  Result<PolicyState*> policy = Lookup(policy_, std::string(policy_stream), event.sequence);
-  if (!policy.ok()) return policy.status();
-  fact.policy = *policy != nullptr ? *policy : &policy_[std::string(policy_stream)];
+  if (policy_state_ == nullptr) {
+    Result<PolicyState*> policy = Lookup(policy_, std::string(policy_stream), event.sequence);
+    if (!policy.ok()) return policy.status();
+    policy_state_ = *policy != nullptr ? *policy : &policy_[std::string(policy_stream)];
+  }
+  fact.policy = policy_state_;
 
   const std::string_view type = event.type;
   if (StartsWith(type, "asn.")) {
@@ -196,7 +199,7 @@ Result<Fact> World::ApplyReceipt(const Event& event, Fact fact) {
 }
 
 Result<Fact> World::ApplyPolicy(const Event& event, Fact fact) {
-  PolicyState& policy = policy_[std::string(policy_stream)];
+  PolicyState& policy = *policy_state_;
   const size_t minimum_rules = policy.minimum_spend.size();
   const size_t fee_rules = policy.fee_rules.size();
   const size_t cutoffs = policy.cutoffs.size();

@@ -106,6 +106,7 @@ class World {
   std::unordered_map<std::string, PaymentState> payments_;
   std::unordered_map<std::string, ReceiptState> receipts_;
   std::unordered_map<std::string, PolicyState> policy_;  // one entry: the policy stream
+  PolicyState* policy_state_ = nullptr;                  // that entry once looked up
 };
 
 }  // namespace malpro

@@ -287,7 +287,7 @@ Status Seeder::PlaceOrders(int day) {
     if (order->payment_method == payment_cod) {
       MALPRO_RETURN_IF_ERROR(Check(ledger_.ConfirmCashReceived(placed[i], As("merchant:seller")), "cash"));
     } else if (Chance(kSharePartlyRefunded)) {  // a damaged delivery, refunded in part
-      MALPRO_RETURN_IF_ERROR(Check(ledger_.RefundPayment(placed[i], Money::FromRupiah(5'000),
+      MALPRO_RETURN_IF_ERROR(Check(ledger_.RefundPayment(placed[i], std::min(Money::FromRupiah(5'000), order->total),
                                                          As("operator:rina")),
                                    "refund"));
       ++summary_.refunds;

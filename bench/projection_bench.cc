@@ -1,0 +1,124 @@
+// Read model benchmarks:
+//   BM_RebuildAllProjections  a full rebuild of every read model from sequence 1 over a
+//                             history of at least 1,000,000 events (items/s = events folded)
+//   BM_ReplayLogOnly          the peer in the same run: reading and decoding the same events
+//                             from the log without folding them
+// The history is the demo market (20,000 ASN, 1,000 UMKM) over consecutive months, written
+// through the ledger without syncs; it is generated once into $MALPRO_BENCH_DIR (or /tmp) and
+// reused while its marker file says it is complete. See docs/PERFORMANCE.md.
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "adapters/cli/demo.h"
+#include "adapters/cli/geography_config.h"
+#include "projections/projector.h"
+
+namespace malpro {
+namespace {
+
+constexpr uint64_t kHistoryEventsMin = 1'000'000;
+
+std::string BenchPath(const std::string& name) {
+  const char* base = std::getenv("MALPRO_BENCH_DIR");
+  return std::string(base ? base : "/tmp") + "/malpro-bench-" + name;
+}
+
+// Writes the history unless a complete one is there; returns its directory.
+std::string History() {
+  const std::string dir = BenchPath("history");
+  const std::string marker = dir + "/COMPLETE";
+  if (std::filesystem::exists(marker)) return dir;
+  std::filesystem::remove_all(dir);
+  DemoOptions demo;
+  demo.seed = 1;
+  demo.asn_count = demo_asn_max;
+  demo.umkm_count = demo_umkm_max;
+  demo.month = "2026-01";
+  demo.months = 6;
+  std::atomic<int64_t> now(DemoMonthStartMicros(demo));
+  LogOptions log_options;
+  log_options.data_dir = dir;
+  log_options.sync = false;
+  log_options.clock = [&now] { return now.load(); };
+  std::unique_ptr<EventLog> log = std::move(EventLog::Open(log_options)).value();
+  LedgerOptions ledger_options;
+  ledger_options.clock = [&now] { return now.load(); };
+  uint64_t next_id = 0;
+  ledger_options.new_id = [&next_id] { return "b" + std::to_string(++next_id); };
+  Ledger ledger(log.get(), *LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml"),
+                ledger_options);
+  PolicyDefaults policy;
+  policy.minimum_spend = {{"I", Money::FromRupiah(100'000)}, {"II", Money::FromRupiah(200'000)},
+                          {"III", Money::FromRupiah(400'000)}, {"IV", Money::FromRupiah(500'000)},
+                          {"PPPK", Money::FromRupiah(200'000)}};
+  policy.fee_basis_points = 70;
+  policy.umi_zero_fee_max = Money::FromRupiah(500'000);
+  policy.settlement_cutoff_minutes = 22 * 60;
+  policy.effective_from = {2026, 1, 1};
+  CommandContext context;
+  context.actor = "system:config";
+  MALPRO_ASSERT(ledger.SeedPolicy(policy, context).ok());
+  Result<DemoSummary> seeded = SeedDemo(ledger, demo, &now);
+  if (!seeded.ok()) std::cerr << seeded.status().ToString() << "\n";
+  MALPRO_ASSERT(seeded.ok());
+  std::cerr << "history: " << log->Head().sequence << " events\n";
+  MALPRO_ASSERT(log->Head().sequence >= kHistoryEventsMin);
+  std::ofstream(marker) << log->Head().sequence << "\n";
+  return dir;
+}
+
+std::unique_ptr<EventLog> OpenHistory() {
+  LogOptions options;
+  options.data_dir = History();
+  options.read_only = true;
+  return std::move(EventLog::Open(options)).value();
+}
+
+void BM_RebuildAllProjections(benchmark::State& state) {
+  std::unique_ptr<EventLog> log = OpenHistory();
+  uint64_t events = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const std::string dir = BenchPath("read-models");
+    std::filesystem::remove_all(dir);
+    ProjectorOptions options;
+    options.dir = dir;
+    state.ResumeTiming();
+    std::unique_ptr<Projector> projector = std::move(Projector::Open(log.get(), options)).value();
+    MALPRO_ASSERT(projector->CatchUp().ok());
+    events += projector->Applied();
+    state.PauseTiming();
+    projector.reset();
+    std::filesystem::remove_all(dir);
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(events));
+}
+BENCHMARK(BM_RebuildAllProjections)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+
+void BM_ReplayLogOnly(benchmark::State& state) {
+  std::unique_ptr<EventLog> log = OpenHistory();
+  uint64_t events = 0;
+  for (auto _ : state) {
+    uint64_t next = 1;
+    while (true) {
+      Result<std::vector<Event>> batch = log->Read(next, 4096);
+      MALPRO_ASSERT(batch.ok());
+      if (batch->empty()) break;
+      next += batch->size();
+      events += batch->size();
+      benchmark::DoNotOptimize(batch->back().sequence);
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(events));
+}
+BENCHMARK(BM_ReplayLogOnly)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+
+}  // namespace
+}  // namespace malpro
+
+BENCHMARK_MAIN();
