@@ -172,7 +172,10 @@ malpro::Status Intake::Session::Open() {
       options.brokers, options.kafka,
       {{"group.id", options.kafka.intake_group}, {"enable.auto.commit", "false"},
        {"enable.auto.offset.store", "false"}, {"auto.offset.reset", "earliest"},
-       {"enable.partition.eof", "false"}});
+       {"enable.partition.eof", "false"},
+       // A member that vanished without leaving holds its partitions this long; commands
+       // should not wait the default 45 s after a crash.
+       {"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "1000"}});
   if (!consumer_conf.ok()) return consumer_conf.status();
   Result<KafkaHandle> consumer = NewKafkaClient(RD_KAFKA_CONSUMER, *consumer_conf);
   if (!consumer.ok()) return consumer.status();
