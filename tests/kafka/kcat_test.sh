@@ -61,6 +61,14 @@ value="${line#*	}"
 [ "$(echo "$value" | jq -r '.payload | type')" = string ] || fail "payload is not the stored string"
 echo "$value" | jq -r .payload | jq -e '.nip == "198507122010011003"' > /dev/null || fail "payload: $value"
 
+# The chain, verified from the topic alone by the reference script, as the docs show.
+timeout 20 kcat -b "$broker" -C -t malpro.events -e -q -f '%s\n' | jq -c -s 'sort_by(.sequence)[]' \
+  > "$work/events.jsonl"
+python3 "$source_dir/scripts/verify_export.py" "$work/events.jsonl" --expect-head "$head_hash" \
+  > "$work/verify.txt" || fail "the chain from Kafka does not verify: $(cat "$work/verify.txt")"
+grep -q "^OK $head_sequence $head_sequence $head_hash$" "$work/verify.txt" \
+  || fail "unexpected verification: $(cat "$work/verify.txt")"
+
 kill -TERM "$server_pid"
 wait "$server_pid" || true
 server_pid=""
