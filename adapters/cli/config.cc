@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "adapters/kafka/kafka_limits.h"
 #include "engine/log_limits.h"
 #include "engine/money.h"
 
@@ -224,6 +225,67 @@ Status ReadBank(const toml::table& table, const std::string& config_path, Malpro
   return Status::Ok();
 }
 
+Status ReadKafka(const toml::table& table, KafkaOptions* kafka) {
+  constexpr std::string_view prefix = "kafka.";
+  MALPRO_RETURN_IF_ERROR(UnknownKeys(table, prefix,
+                                     {"enabled", "brokers", "topic_prefix", "partitions",
+                                      "replication_factor", "embedded_brokers", "intake",
+                                      "intake_group", "properties"}));
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "enabled", &kafka->enabled));
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "brokers", &kafka->brokers));
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "topic_prefix", &kafka->topic_prefix));
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "intake", &kafka->intake));
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "intake_group", &kafka->intake_group));
+  const std::string& topic_prefix = kafka->topic_prefix;
+  if (topic_prefix.empty() || topic_prefix.size() > kafka_topic_prefix_bytes_max ||
+      topic_prefix.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                     "0123456789._-") != std::string::npos) {
+    return Status::InvalidArgument("config_out_of_range", "kafka.topic_prefix",
+                                   "kafka.topic_prefix must be 1 to " +
+                                       std::to_string(kafka_topic_prefix_bytes_max) +
+                                       " letters, digits, '.', '_' or '-'");
+  }
+  if (kafka->intake_group.empty()) {
+    return Status::InvalidArgument("config_out_of_range", "kafka.intake_group",
+                                   "kafka.intake_group must not be empty");
+  }
+  struct IntSetting {
+    std::string_view key;
+    int64_t maximum;
+    int* target;
+  };
+  for (const IntSetting& setting :
+       {IntSetting{"partitions", kafka_partitions_max, &kafka->partitions},
+        {"replication_factor", 32, &kafka->replication_factor},
+        {"embedded_brokers", embedded_brokers_max, &kafka->embedded_brokers}}) {
+    int64_t value = *setting.target;
+    MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, setting.key, 1, &value));
+    if (value > setting.maximum) {
+      const std::string field = std::string(prefix) + std::string(setting.key);
+      return Status::InvalidArgument("config_out_of_range", field,
+                                     field + " must be at most " +
+                                         std::to_string(setting.maximum));
+    }
+    *setting.target = static_cast<int>(value);
+  }
+  if (const toml::node* properties = table.get("properties")) {
+    if (!properties->is_table()) {
+      return Status::InvalidArgument("config_wrong_type", "kafka.properties",
+                                     "kafka.properties must be a table of librdkafka settings");
+    }
+    for (const auto& [name, value] : *properties->as_table()) {
+      const std::string field = "kafka.properties." + std::string(name.str());
+      std::optional<std::string> text = value.value_exact<std::string>();
+      if (!text) {
+        return Status::InvalidArgument("config_wrong_type", field,
+                                       field + " must be a string, as librdkafka takes it");
+      }
+      kafka->properties[std::string(name.str())] = *text;
+    }
+  }
+  return Status::Ok();
+}
+
 const toml::table* SubTable(const toml::table& root, std::string_view key, Status* status) {
   const toml::node* node = root.get(key);
   if (node == nullptr) return nullptr;
@@ -261,7 +323,8 @@ Result<MalproConfig> LoadConfig(const std::string& path) {
         path + ":" + std::to_string(error.source().begin.line) + ": " +
             std::string(error.description()));
   }
-  MALPRO_RETURN_IF_ERROR(UnknownKeys(root, "", {"log", "http", "policy", "geography", "bank"}));
+  MALPRO_RETURN_IF_ERROR(UnknownKeys(root, "", {"log", "http", "policy", "geography", "bank",
+                                                     "kafka"}));
   MalproConfig config = DefaultConfig();
   Status status;
   if (const toml::table* log = SubTable(root, "log", &status)) {
@@ -275,6 +338,9 @@ Result<MalproConfig> LoadConfig(const std::string& path) {
   }
   if (const toml::table* bank = SubTable(root, "bank", &status)) {
     MALPRO_RETURN_IF_ERROR(ReadBank(*bank, path, &config));
+  }
+  if (const toml::table* kafka = SubTable(root, "kafka", &status)) {
+    MALPRO_RETURN_IF_ERROR(ReadKafka(*kafka, &config.kafka));
   }
   if (const toml::table* geography = SubTable(root, "geography", &status)) {
     MALPRO_RETURN_IF_ERROR(ReadGeography(*geography, path, &config.geography_file));

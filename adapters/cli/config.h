@@ -7,6 +7,7 @@
 #include "adapters/bank/notify.h"
 #include "adapters/http/auth.h"
 #include "adapters/http/server.h"
+#include "adapters/kafka/kafka_options.h"
 #include "engine/event_log.h"
 #include "engine/ledger.h"
 #include "engine/result.h"
@@ -22,6 +23,8 @@ struct MalproConfig {
   // Bank Jatim's SNAP endpoints; off while no bank public key is configured.
   BankNotifyOptions bank;
   bool bank_enabled = false;
+  // Kafka: the relay of the log, the optional command intake, the embedded broker.
+  KafkaOptions kafka;
   // The kecamatan and kelurahan list; relative paths are taken from the config file's folder.
   std::string geography_file = "config/kota-malang.toml";
 };

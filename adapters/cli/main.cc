@@ -16,6 +16,7 @@
 #include "adapters/cli/geography_config.h"
 #include "adapters/http/api.h"
 #include "adapters/http/server.h"
+#include "adapters/kafka/kafka_service.h"
 #include "engine/event_log.h"
 #include "engine/json.h"
 #include "engine/ledger.h"
@@ -98,6 +99,11 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
     std::cout << "malpro: Bank Jatim notifications accepted at " << snap_qris_notify_path
               << " (partner " << config.bank.partner_id << ")" << std::endl;
   }
+  // The relay (and the embedded broker, the intake) run while the API does; destroyed last,
+  // the relay flushes what the API wrote until the end.
+  Result<std::unique_ptr<KafkaService>> kafka = KafkaService::Start(config.kafka, &log, &ledger);
+  if (!kafka.ok()) return Fail(kafka.status());
+  if (!(*kafka)->Description().empty()) std::cout << "malpro: " << (*kafka)->Description() << std::endl;
   Api api(std::move(dependencies));
   HttpServer server(config.http, &api, &metrics);
   Status started = server.Start();

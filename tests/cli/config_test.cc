@@ -52,6 +52,15 @@ TEST_F(ConfigTest, ShippedFileWritesEveryDefault) {
   EXPECT_EQ(loaded->bank.partner_id, defaults.bank.partner_id);
   EXPECT_EQ(loaded->bank.timestamp_window_s, defaults.bank.timestamp_window_s);
   EXPECT_FALSE(loaded->bank_enabled);
+  EXPECT_EQ(loaded->kafka.enabled, defaults.kafka.enabled);
+  EXPECT_EQ(loaded->kafka.brokers, defaults.kafka.brokers);
+  EXPECT_EQ(loaded->kafka.topic_prefix, defaults.kafka.topic_prefix);
+  EXPECT_EQ(loaded->kafka.partitions, defaults.kafka.partitions);
+  EXPECT_EQ(loaded->kafka.replication_factor, defaults.kafka.replication_factor);
+  EXPECT_EQ(loaded->kafka.embedded_brokers, defaults.kafka.embedded_brokers);
+  EXPECT_EQ(loaded->kafka.intake, defaults.kafka.intake);
+  EXPECT_EQ(loaded->kafka.intake_group, defaults.kafka.intake_group);
+  EXPECT_EQ(loaded->kafka.properties, defaults.kafka.properties);
   EXPECT_EQ(loaded->tokens.size(), 5u);
   EXPECT_EQ(loaded->geography_file, MALPRO_SOURCE_DIR "/config/kota-malang.toml");
 }
@@ -71,6 +80,13 @@ TEST_F(ConfigTest, EveryMistakeNamesItsSetting) {
   ExpectRefused("[log]\nidempotency_retention_days = 6\n", "config_out_of_range",
                 "log.idempotency_retention_days");
   ExpectRefused("[http]\nport = 70000\n", "config_out_of_range", "http.port");
+  ExpectRefused("[kafka]\nbroker = \"x\"\n", "config_unknown_key", "kafka.broker");
+  ExpectRefused("[kafka]\ntopic_prefix = \"a b\"\n", "config_out_of_range", "kafka.topic_prefix");
+  ExpectRefused("[kafka]\npartitions = 0\n", "config_out_of_range", "kafka.partitions");
+  ExpectRefused("[kafka]\nembedded_brokers = 10\n", "config_out_of_range",
+                "kafka.embedded_brokers");
+  ExpectRefused("[kafka.properties]\n\"linger.ms\" = 5\n", "config_wrong_type",
+                "kafka.properties.linger.ms");
   ExpectRefused("[http]\nworker_threads = 0\n", "config_out_of_range", "http.worker_threads");
   ExpectRefused("[[http.tokens]]\nrole = \"admin\"\nsubject = \"x\"\nsha256 = \"abc\"\n",
                 "token_hash_invalid", "http.tokens[0].sha256");

@@ -1,0 +1,283 @@
+#include "adapters/kafka/kafka_client.h"
+
+#include <chrono>
+#include <limits>
+
+#include "adapters/kafka/kafka_limits.h"
+
+namespace malpro {
+namespace {
+
+// Sets one property; on refusal, names it as the configuration file does.
+Status SetProperty(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
+  char error[512];
+  if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), error, sizeof error) !=
+      RD_KAFKA_CONF_OK) {
+    const std::string field = "kafka.properties." + name;
+    return Status::InvalidArgument("config_out_of_range", field, field + ": " + error);
+  }
+  return Status::Ok();
+}
+
+bool IsPassing(rd_kafka_resp_err_t error) {
+  switch (error) {
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+using Clock = std::chrono::steady_clock;
+
+int MillisecondsLeft(Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return left.count() < 0 ? 0 : static_cast<int>(left.count());
+}
+
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* list) const {
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+};
+
+}  // namespace
+
+Result<rd_kafka_conf_t*> MakeKafkaConf(const std::string& brokers, const KafkaOptions& options,
+                                       const std::vector<KafkaSetting>& settings) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  Status status = SetProperty(conf, "bootstrap.servers", brokers);
+  // librdkafka logs to stderr by default. Errors reach the callers as Status instead (the
+  // relay's and intake's status, /healthz), and connection noise while a broker is away
+  // would drown the program's own output; critical messages still print.
+  if (status.ok()) status = SetProperty(conf, "log_level", "2");
+  for (const auto& [name, value] : options.properties) {
+    if (!status.ok()) break;
+    status = SetProperty(conf, name, value);
+  }
+  for (const auto& [name, value] : settings) {
+    if (!status.ok()) break;
+    status = SetProperty(conf, name, value);
+  }
+  if (!status.ok()) {
+    rd_kafka_conf_destroy(conf);
+    return status;
+  }
+  return conf;
+}
+
+Result<KafkaHandle> NewKafkaClient(rd_kafka_type_t type, rd_kafka_conf_t* conf) {
+  char error[512];
+  rd_kafka_t* handle = rd_kafka_new(type, conf, error, sizeof error);
+  if (handle == nullptr) {
+    rd_kafka_conf_destroy(conf);  // rd_kafka_new takes it only on success
+    return Status::InvalidArgument("config_out_of_range", "kafka.properties",
+                                   std::string("cannot create a Kafka client: ") + error);
+  }
+  return KafkaHandle(handle);
+}
+
+Status KafkaStatus(rd_kafka_resp_err_t error, std::string_view what) {
+  const std::string message = std::string(what) + ": " + rd_kafka_err2str(error);
+  return Status::Unavailable(IsPassing(error) ? "kafka_unavailable" : "kafka_error", message);
+}
+
+Result<int> KafkaPartitionCount(rd_kafka_t* client, const std::string& topic, int timeout_ms) {
+  rd_kafka_topic_t* handle = rd_kafka_topic_new(client, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* metadata = nullptr;
+  const rd_kafka_resp_err_t error = rd_kafka_metadata(client, 0, handle, &metadata, timeout_ms);
+  rd_kafka_topic_destroy(handle);
+  if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return KafkaStatus(error, "reading the metadata of " + topic);
+  }
+  Result<int> count = Status::NotFound("kafka_topic_missing", "kafka.topic_prefix",
+                                       "the cluster has no topic " + topic);
+  for (int i = 0; i < metadata->topic_cnt; ++i) {
+    const rd_kafka_metadata_topic_t& found = metadata->topics[i];
+    if (topic != found.topic) continue;
+    if (found.err == RD_KAFKA_RESP_ERR_NO_ERROR && found.partition_cnt > 0) {
+      count = found.partition_cnt;
+    } else if (found.err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART &&
+               found.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      count = KafkaStatus(found.err, "reading the metadata of " + topic);
+    }
+  }
+  rd_kafka_metadata_destroy(metadata);
+  if (count.ok() && *count > kafka_partitions_max) {
+    return Status::LimitExceeded("kafka_partitions_too_many", "kafka.partitions",
+                                 topic + " has more than " +
+                                     std::to_string(kafka_partitions_max) + " partitions");
+  }
+  return count;
+}
+
+Status CreateKafkaTopics(const std::string& brokers, const KafkaOptions& options,
+                         const std::vector<std::string>& topics) {
+  Result<rd_kafka_conf_t*> conf = MakeKafkaConf(brokers, options, {});
+  if (!conf.ok()) return conf.status();
+  Result<KafkaHandle> admin = NewKafkaClient(RD_KAFKA_PRODUCER, *conf);
+  if (!admin.ok()) return admin.status();
+  std::vector<rd_kafka_NewTopic_t*> requests;
+  Status status;
+  for (const std::string& topic : topics) {
+    char error[512];
+    rd_kafka_NewTopic_t* request =
+        rd_kafka_NewTopic_new(topic.c_str(), options.partitions, options.replication_factor,
+                              error, sizeof error);
+    if (request == nullptr) {
+      status = Status::InvalidArgument("config_out_of_range", "kafka.partitions",
+                                       "cannot create topic " + topic + ": " + error);
+      break;
+    }
+    requests.push_back(request);
+  }
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(admin->get());
+  if (status.ok()) {
+    rd_kafka_AdminOptions_t* admin_options =
+        rd_kafka_AdminOptions_new(admin->get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    char error[512];
+    (void)rd_kafka_AdminOptions_set_operation_timeout(admin_options, kafka_request_timeout_ms,
+                                                      error, sizeof error);
+    rd_kafka_CreateTopics(admin->get(), requests.data(), requests.size(), admin_options, queue);
+    rd_kafka_AdminOptions_destroy(admin_options);
+    rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 2 * kafka_request_timeout_ms);
+    if (event == nullptr) {
+      status = KafkaStatus(RD_KAFKA_RESP_ERR__TIMED_OUT, "creating topics");
+    } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      status = KafkaStatus(rd_kafka_event_error(event), "creating topics");
+    } else {
+      size_t count = 0;
+      const rd_kafka_topic_result_t** results =
+          rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count);
+      for (size_t i = 0; i < count && status.ok(); ++i) {
+        const rd_kafka_resp_err_t error = rd_kafka_topic_result_error(results[i]);
+        if (error == RD_KAFKA_RESP_ERR_NO_ERROR ||
+            error == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+          continue;
+        }
+        status = KafkaStatus(error, std::string("creating topic ") +
+                                        rd_kafka_topic_result_name(results[i]));
+      }
+    }
+    if (event != nullptr) rd_kafka_event_destroy(event);
+  }
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_NewTopic_destroy_array(requests.data(), requests.size());
+  return status;
+}
+
+int32_t KafkaPartitionOf(std::string_view key, int partitions) {
+  // The topic handle and opaques are unused by this partitioner; a key is never empty here.
+  return rd_kafka_msg_partitioner_murmur2(nullptr, key.data(), key.size(), partitions, nullptr,
+                                          nullptr);
+}
+
+std::optional<std::string_view> KafkaHeader(const rd_kafka_message_t* message,
+                                            const char* name) {
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(message, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return std::nullopt;
+  }
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return std::nullopt;
+  }
+  return std::string_view(static_cast<const char*>(value), value == nullptr ? 0 : size);
+}
+
+std::optional<uint64_t> ParseSequenceText(std::string_view text) {
+  if (text.empty() || text.size() > sequence_header_bytes_max) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  if (value == 0) return std::nullopt;
+  return value;
+}
+
+Result<std::vector<PartitionTail>> ReadPartitionTails(const std::string& brokers,
+                                                const KafkaOptions& options,
+                                                const std::string& topic, int partitions,
+                                                int timeout_ms) {
+  // A consumer that only assigns partitions: it joins no group and commits nothing.
+  Result<rd_kafka_conf_t*> conf =
+      MakeKafkaConf(brokers, options,
+                    {{"group.id", "malpro-relay-resume"}, {"enable.auto.commit", "false"},
+                     {"enable.auto.offset.store", "false"}, {"enable.partition.eof", "false"}});
+  if (!conf.ok()) return conf.status();
+  Result<KafkaHandle> consumer = NewKafkaClient(RD_KAFKA_CONSUMER, *conf);
+  if (!consumer.ok()) return consumer.status();
+  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::vector<PartitionTail> last(static_cast<size_t>(partitions));
+  std::vector<int64_t> wanted(static_cast<size_t>(partitions), -1);  // offset of the last record
+  std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter> assignment(
+      rd_kafka_topic_partition_list_new(partitions));
+  int remaining = 0;
+  for (int partition = 0; partition < partitions; ++partition) {
+    int64_t low = 0;
+    int64_t high = 0;
+    const rd_kafka_resp_err_t error = rd_kafka_query_watermark_offsets(
+        consumer->get(), topic.c_str(), partition, &low, &high, MillisecondsLeft(deadline));
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return KafkaStatus(error, "reading the offsets of " + topic + "[" +
+                                    std::to_string(partition) + "]");
+    }
+    if (high <= low) continue;  // empty (or emptied by retention)
+    wanted[static_cast<size_t>(partition)] = high - 1;
+    rd_kafka_topic_partition_list_add(assignment.get(), topic.c_str(), partition)->offset =
+        high - 1;
+    ++remaining;
+  }
+  if (remaining == 0) return last;
+  rd_kafka_resp_err_t error = rd_kafka_assign(consumer->get(), assignment.get());
+  if (error != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaStatus(error, "assigning " + topic);
+  Status status;
+  while (remaining > 0 && status.ok()) {
+    const int wait_ms = MillisecondsLeft(deadline);
+    if (wait_ms == 0) {
+      status = KafkaStatus(RD_KAFKA_RESP_ERR__TIMED_OUT, "reading the last records of " + topic);
+      break;
+    }
+    rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer->get(), wait_ms);
+    if (message == nullptr) continue;
+    const size_t partition = static_cast<size_t>(message->partition);
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      status = KafkaStatus(message->err, "reading the last records of " + topic);
+    } else if (partition < wanted.size() && message->offset == wanted[partition]) {
+      const std::optional<std::string_view> header = KafkaHeader(message, "sequence");
+      const std::optional<uint64_t> sequence =
+          header ? ParseSequenceText(*header) : std::nullopt;
+      if (!sequence) {
+        status = Status::Corruption(topic + "[" + std::to_string(partition) + "] offset " +
+                                    std::to_string(message->offset) +
+                                    " has no valid sequence header; the relay publishes into "
+                                    "a topic only it writes");
+      } else {
+        last[partition].sequence = *sequence;
+        last[partition].hash = std::string(KafkaHeader(message, "hash").value_or(""));
+        wanted[partition] = -1;
+        --remaining;
+      }
+    }
+    rd_kafka_message_destroy(message);
+  }
+  (void)rd_kafka_assign(consumer->get(), nullptr);
+  rd_kafka_consumer_close(consumer->get());
+  if (!status.ok()) return status;
+  return last;
+}
+
+}  // namespace malpro

@@ -1,0 +1,59 @@
+// Limits and format constants of the Kafka adapter: the relay, the command intake and the
+// embedded broker. Every queue, batch, wait and retry loop of adapters/kafka is bounded here.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/log_limits.h"
+
+namespace malpro {
+
+// Events handed to the producer and not yet acknowledged by the broker. The relay never has
+// more in flight, so on resume every event more than this far below the highest sequence
+// found in the topic is known to be there (docs/kafka-records.md, "Resume rule"). Raising it
+// in a later version is safe; lowering it is not (a restart would look back too little).
+inline constexpr uint64_t relay_window_events = 65'536;
+// Events read from the log per read call while relaying.
+inline constexpr size_t relay_read_batch_events = 4'096;
+// How long the relay waits for new events before it looks at delivery reports again.
+inline constexpr int relay_idle_wait_ms = 20;
+// Poll time while the window is full or the producer queue refuses more.
+inline constexpr int relay_poll_wait_ms = 2;
+// Backoff between relay sessions after an error (broker unreachable, fatal producer error):
+// doubled from the first value up to the second.
+inline constexpr int relay_retry_backoff_ms_first = 100;
+inline constexpr int relay_retry_backoff_ms_max = 5'000;
+// Stop(): how long to wait for in-flight events to be acknowledged before giving up on them
+// (they are then published again by the next start, found missing from the topic).
+inline constexpr int relay_stop_flush_ms = 10'000;
+// Metadata, watermark and tail reads when a relay session starts.
+inline constexpr int kafka_request_timeout_ms = 5'000;
+// Reading the last record of every partition when a session starts.
+inline constexpr int relay_tail_read_timeout_ms = 10'000;
+// A topic has at most this many partitions in this program's eyes (config check, tail reads).
+inline constexpr int kafka_partitions_max = 1'024;
+// Embedded brokers at most (librdkafka's mock cluster; ids 1..N).
+inline constexpr int embedded_brokers_max = 9;
+// Longest topic prefix; Kafka topic names are at most 249 characters.
+inline constexpr size_t kafka_topic_prefix_bytes_max = 200;
+
+// Command intake: messages taken per poll batch, and how long one batch may wait for the
+// results to be acknowledged before its offsets are committed.
+inline constexpr size_t intake_batch_messages_max = 256;
+inline constexpr int intake_poll_wait_ms = 100;
+inline constexpr int intake_result_flush_ms = 10'000;
+// Largest command value the intake reads; the HTTP body limit plays the same role there.
+inline constexpr size_t intake_command_bytes_max = 64 * 1024;
+
+// The headers of a relayed record carry a decimal sequence: at most 20 digits.
+inline constexpr size_t sequence_header_bytes_max = 20;
+
+static_assert(relay_read_batch_events <= read_events_max, "a relay read is one log read");
+static_assert(relay_read_batch_events <= relay_window_events, "a read batch fits the window");
+static_assert(relay_retry_backoff_ms_first <= relay_retry_backoff_ms_max, "backoff grows");
+static_assert(relay_idle_wait_ms < 100, "idle waits add to the end-to-end latency");
+static_assert(kafka_topic_prefix_bytes_max + sizeof(".command-results") <= 249,
+              "every topic name stays within Kafka's 249 characters");
+
+}  // namespace malpro

@@ -1,0 +1,84 @@
+#include "adapters/kafka/kafka_service.h"
+
+#include "engine/json.h"
+
+namespace malpro {
+
+Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& options,
+                                                          EventLog* log, Ledger* ledger) {
+  std::unique_ptr<KafkaService> service(new KafkaService());
+  service->options_ = options;
+  if (!options.enabled) return service;
+  const std::vector<std::string> topics = {options.EventsTopic(), options.CommandsTopic(),
+                                           options.ResultsTopic()};
+  if (options.brokers.empty()) {
+    Result<std::unique_ptr<EmbeddedBroker>> broker =
+        EmbeddedBroker::Start(options.embedded_brokers);
+    if (!broker.ok()) return broker.status();
+    service->broker_ = std::move(broker).value();
+    for (const std::string& topic : topics) {
+      MALPRO_RETURN_IF_ERROR(
+          service->broker_->CreateTopic(topic, options.partitions, options.replication_factor));
+    }
+    service->bootstrap_ = service->broker_->bootstrap();
+  } else {
+    service->bootstrap_ = options.brokers;
+    Status created = CreateKafkaTopics(options.brokers, options, topics);
+    // An unreachable cluster may come later; the relay retries. A refusal is a setup error.
+    if (!created.ok() && created.error_code() != "kafka_unavailable") return created;
+  }
+  service->relay_ = std::make_unique<Relay>(log, RelayOptions{service->bootstrap_, options});
+  service->relay_->Start();
+  if (options.intake) {
+    service->intake_ = std::make_unique<Intake>(ledger, IntakeOptions{service->bootstrap_, options});
+    service->intake_->Start();
+  }
+  return service;
+}
+
+KafkaService::~KafkaService() {
+  if (intake_) intake_->Stop();
+  if (relay_) relay_->Stop();
+  broker_.reset();
+}
+
+std::string KafkaService::Description() const {
+  if (!options_.enabled) return "";
+  std::string text;
+  if (broker_) {
+    const std::string address = broker_->FirstAddress();
+    text = "kafka: embedded broker at " + address + " (try: kcat -b " + address + " -C -t " +
+           options_.EventsTopic() + ")";
+  } else {
+    text = "kafka: relaying to " + options_.EventsTopic() + " on " + bootstrap_;
+  }
+  if (intake_) text += "; commands from " + options_.CommandsTopic();
+  return text;
+}
+
+RelayStatus KafkaService::RelayState() const {
+  return relay_ ? relay_->Status() : RelayStatus{};
+}
+
+std::string KafkaService::HealthJson() const {
+  const RelayStatus relay = RelayState();
+  JsonWriter writer;
+  writer.BeginObject().Key("relay").BeginObject()
+      .Field("state", RelayStateName(relay.state))
+      .Field("published_sequence", static_cast<int64_t>(relay.published_sequence))
+      .Field("lag", static_cast<int64_t>(relay.lag))
+      .Field("events_published", static_cast<int64_t>(relay.events_published))
+      .Field("last_error", relay.last_error)
+      .EndObject();
+  if (intake_) {
+    const IntakeStatus intake = intake_->Status();
+    writer.Key("intake").BeginObject()
+        .Field("commands_decided", static_cast<int64_t>(intake.commands_decided))
+        .Field("commands_refused", static_cast<int64_t>(intake.commands_refused))
+        .Field("last_error", intake.last_error)
+        .EndObject();
+  }
+  return writer.EndObject().Take();
+}
+
+}  // namespace malpro

@@ -1,0 +1,51 @@
+// KafkaService: everything Kafka that `malpro serve` runs, started and stopped in one place:
+// the embedded broker (when kafka.brokers is empty) or the topics on a real cluster, the
+// relay, and the command intake when kafka.intake is on.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "adapters/kafka/embedded_broker.h"
+#include "adapters/kafka/intake.h"
+#include "adapters/kafka/kafka_options.h"
+#include "adapters/kafka/relay.h"
+#include "engine/ledger.h"
+
+namespace malpro {
+
+class KafkaService {
+ public:
+  // Starts what `options` asks for; with options.enabled false, nothing. `log` and `ledger`
+  // must outlive the service. Errors: the embedded broker cannot start, or the cluster refuses
+  // to create the topics (an unreachable cluster is not an error: the relay retries).
+  static Result<std::unique_ptr<KafkaService>> Start(const KafkaOptions& options, EventLog* log,
+                                                     Ledger* ledger);
+  // Stops the intake, then the relay (which flushes), then the embedded broker.
+  ~KafkaService();
+  KafkaService(const KafkaService&) = delete;
+  KafkaService& operator=(const KafkaService&) = delete;
+
+  // What `malpro serve` prints about Kafka, one line; empty when disabled.
+  std::string Description() const;
+  // bootstrap.servers in use; empty when disabled.
+  const std::string& bootstrap() const { return bootstrap_; }
+  // The relay's status (state kStopped when disabled).
+  RelayStatus RelayState() const;
+  // {"relay":{"state":...,"published_sequence":...,"lag":...,"last_error":...},
+  //  "intake":{...}} for /healthz.
+  std::string HealthJson() const;
+
+  EmbeddedBroker* embedded_broker() { return broker_.get(); }
+
+ private:
+  KafkaService() = default;
+
+  KafkaOptions options_;
+  std::string bootstrap_;
+  std::unique_ptr<EmbeddedBroker> broker_;
+  std::unique_ptr<Relay> relay_;
+  std::unique_ptr<Intake> intake_;
+};
+
+}  // namespace malpro

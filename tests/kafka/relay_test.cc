@@ -1,0 +1,197 @@
+// The relay against the embedded broker: real sockets, a real RocksDB log in a temp dir.
+#include "adapters/kafka/relay.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "adapters/kafka/embedded_broker.h"
+#include "tests/kafka/relay_checks.h"
+#include "tests/support/log_fixture.h"
+
+namespace malpro {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class RelayTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(1); }
+
+  void Open(int brokers) {
+    relay_.reset();
+    broker_.reset();
+    Result<std::unique_ptr<EmbeddedBroker>> broker = EmbeddedBroker::Start(brokers);
+    ASSERT_TRUE(broker.ok()) << broker.status().ToString();
+    broker_ = std::move(broker).value();
+    ASSERT_TRUE(broker_->CreateTopic("malpro.events", kPartitions, 1).ok());
+    if (!log_) {
+      LogOptions options;
+      options.data_dir = dir_.Sub("log");
+      options.sync = false;  // these tests are about Kafka, not the disk
+      Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
+      ASSERT_TRUE(log.ok()) << log.status().ToString();
+      log_ = std::move(log).value();
+    }
+  }
+
+  std::unique_ptr<Relay> MakeRelay() {
+    RelayOptions options;
+    options.brokers = broker_->bootstrap();
+    options.stall_after_ms = 300;
+    return std::make_unique<Relay>(log_.get(), options);
+  }
+
+  // `commands` commands of 1..3 events over `streams` streams.
+  void Append(int commands, int streams = 7) {
+    for (int i = 0; i < commands; ++i) {
+      const std::string stream = "order-" + std::to_string((appended_ + i) % streams);
+      std::vector<ProposedEvent> events;
+      for (int part = 0; part <= (appended_ + i) % 3; ++part) {
+        events.push_back(testing::MakeEvent(stream, "order.noted",
+                                            R"({"n":)" + std::to_string(appended_ + i) + "}"));
+      }
+      ASSERT_TRUE(log_->Append(testing::MakeRequest(std::move(events))).ok());
+    }
+    appended_ += commands;
+  }
+
+  void ExpectTopicMatchesLog() {
+    Result<std::vector<testing::TopicRecord>> records =
+        testing::ReadWholeTopic(broker_->bootstrap(), "malpro.events");
+    ASSERT_TRUE(records.ok()) << records.status().ToString();
+    testing::ExpectTopicMatchesLog(*records, *log_, kPartitions);
+  }
+
+  static constexpr int kPartitions = 3;
+  testing::TempDir dir_;
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<EmbeddedBroker> broker_;
+  std::unique_ptr<Relay> relay_;
+  int appended_ = 0;
+};
+
+TEST_F(RelayTest, PublishesEveryEventInOrderWithKeyValueAndHeaders) {
+  Append(150);
+  relay_ = MakeRelay();
+  relay_->Start();
+  Append(50);  // while it runs
+  const uint64_t head = log_->Head().sequence;
+  ASSERT_TRUE(relay_->WaitForPublished(head, seconds(20)));
+  const RelayStatus status = relay_->Status();
+  EXPECT_EQ(status.published_sequence, head);
+  EXPECT_EQ(status.lag, 0u);
+  EXPECT_EQ(status.events_published, head);
+  EXPECT_EQ(status.state, RelayState::kPublishing);
+  ExpectTopicMatchesLog();
+}
+
+TEST_F(RelayTest, RestartResumesFromTheTopicWithoutLossOrDuplicates) {
+  Append(100);
+  relay_ = MakeRelay();
+  relay_->Start();
+  ASSERT_TRUE(relay_->WaitForPublished(log_->Head().sequence, seconds(20)));
+  relay_->Stop();
+  Append(100);
+  relay_ = MakeRelay();  // no cursor kept anywhere but in the topic
+  relay_->Start();
+  ASSERT_TRUE(relay_->WaitForPublished(log_->Head().sequence, seconds(20)));
+  // Everything before the restart was found in the topic, not published again.
+  const RelayStatus status = relay_->Status();
+  EXPECT_LT(status.events_published, log_->Head().sequence);
+  relay_->Stop();
+  relay_ = MakeRelay();  // a restart with nothing new publishes nothing
+  relay_->Start();
+  ASSERT_TRUE(relay_->WaitForPublished(log_->Head().sequence, seconds(20)));
+  EXPECT_EQ(relay_->Status().events_published, 0u);
+  ExpectTopicMatchesLog();
+}
+
+TEST_F(RelayTest, BrokersDownThenUpLoseNothingAndDuplicateNothing) {
+  Open(3);
+  Append(60);
+  relay_ = MakeRelay();
+  relay_->Start();
+  ASSERT_TRUE(relay_->WaitForPublished(log_->Head().sequence, seconds(20)));
+  // Down between two appends: the mock broker does not deduplicate a retried batch that it
+  // had already written (only a real broker checks the idempotent producer's sequence for
+  // that), so the outage begins while nothing is in flight.
+  ASSERT_TRUE(broker_->SetBrokerDown(-1).ok());
+  Append(80);
+  const uint64_t head = log_->Head().sequence;
+  EXPECT_FALSE(relay_->WaitForPublished(head, milliseconds(1500)));
+  RelayStatus status = relay_->Status();
+  EXPECT_GT(status.lag, 0u);
+  EXPECT_EQ(status.state, RelayState::kStalled);
+  ASSERT_TRUE(broker_->SetBrokerUp(-1).ok());
+  ASSERT_TRUE(relay_->WaitForPublished(head, seconds(30)));
+  status = relay_->Status();
+  EXPECT_EQ(status.lag, 0u);
+  EXPECT_EQ(status.state, RelayState::kPublishing);
+  ExpectTopicMatchesLog();
+}
+
+TEST_F(RelayTest, OneBrokerDownDelaysOnlyItsPartitions) {
+  Open(3);
+  relay_ = MakeRelay();
+  relay_->Start();
+  Append(30);
+  ASSERT_TRUE(relay_->WaitForPublished(log_->Head().sequence, seconds(20)));
+  ASSERT_TRUE(broker_->SetBrokerDown(2).ok());
+  Append(60);
+  std::this_thread::sleep_for(milliseconds(500));
+  ASSERT_TRUE(broker_->SetBrokerUp(2).ok());
+  ASSERT_TRUE(relay_->WaitForPublished(log_->Head().sequence, seconds(30)));
+  ExpectTopicMatchesLog();
+}
+
+TEST_F(RelayTest, ProduceRequestErrorsAreRetriedWithoutLossOrDuplicates) {
+  relay_ = MakeRelay();
+  relay_->Start();
+  Append(20);
+  ASSERT_TRUE(relay_->WaitForPublished(log_->Head().sequence, seconds(20)));
+  // Produce is Kafka API key 0. Each error refuses a whole request; the producer retries it.
+  broker_->PushRequestErrors(0, 4, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+  broker_->PushRequestErrors(0, 3, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+  broker_->PushRequestErrors(0, 3, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+  Append(120);
+  ASSERT_TRUE(relay_->WaitForPublished(log_->Head().sequence, seconds(30)));
+  ExpectTopicMatchesLog();
+}
+
+TEST_F(RelayTest, RefusesATopicThatBelongsToAnotherLog) {
+  Append(20);
+  relay_ = MakeRelay();
+  relay_->Start();
+  ASSERT_TRUE(relay_->WaitForPublished(log_->Head().sequence, seconds(20)));
+  relay_->Stop();
+  relay_.reset();
+  // Another log with as many events but other contents (so other hashes).
+  testing::TempDir other_dir;
+  LogOptions options;
+  options.data_dir = other_dir.Sub("log");
+  options.sync = false;
+  std::unique_ptr<EventLog> other = *EventLog::Open(options);
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(other->Append(testing::MakeRequest({testing::MakeEvent("other-1")})).ok());
+  }
+  RelayOptions relay_options;
+  relay_options.brokers = broker_->bootstrap();
+  Relay wrong(other.get(), relay_options);
+  wrong.Start();
+  const auto deadline = std::chrono::steady_clock::now() + seconds(15);
+  RelayStatus status = wrong.Status();
+  while (status.state != RelayState::kRetrying && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(20));
+    status = wrong.Status();
+  }
+  wrong.Stop();
+  EXPECT_EQ(status.state, RelayState::kRetrying);
+  EXPECT_NE(status.last_error.find("another log"), std::string::npos) << status.last_error;
+  EXPECT_EQ(status.events_published, 0u);
+  ExpectTopicMatchesLog();  // untouched: still exactly the first log's events
+}
+
+}  // namespace
+}  // namespace malpro
