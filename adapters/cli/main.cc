@@ -13,6 +13,7 @@
 
 #include "adapters/cli/config.h"
 #include "adapters/cli/demo.h"
+#include "projections/projector.h"
 #include "adapters/cli/geography_config.h"
 #include "adapters/http/api.h"
 #include "adapters/http/server.h"
@@ -90,7 +91,29 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   metrics.AddGauge("malpro_log_commands_refused_total",
                    "Commands refused by the log (version conflicts, reused idempotency keys).",
                    [&log] { return static_cast<double>(log.Counters().commands_refused); }, "counter");
-  ApiDependencies dependencies{&log, &ledger, nullptr, &config.tokens, &metrics,
+  // The read models: caught up before the API opens, then following the log.
+  ProjectorOptions projector_options;
+  projector_options.dir = config.log.data_dir + "/projections";
+  projector_options.progress = [](const std::string& line) {
+    std::cerr << "malpro: " << line << std::endl;
+  };
+  Result<std::unique_ptr<Projector>> projector = Projector::Open(&log, projector_options);
+  if (!projector.ok()) return Fail(projector.status());
+  Status caught_up = (*projector)->CatchUp();
+  if (!caught_up.ok()) return Fail(caught_up);
+  (*projector)->Start();
+  std::cout << "malpro: read models in " << projector_options.dir << " at sequence "
+            << (*projector)->Applied() << std::endl;
+  Projector* models = projector->get();
+  metrics.AddGauge("malpro_projection_applied_sequence",
+                   "Last sequence folded into the read models.",
+                   [models] { return static_cast<double>(models->Applied()); });
+  metrics.AddGauge("malpro_projection_lag_events",
+                   "Events in the log not yet folded into the read models.", [models, &log] {
+                     const uint64_t head = log.Head().sequence;
+                     return static_cast<double>(head - std::min(head, models->Applied()));
+                   });
+  ApiDependencies dependencies{&log, &ledger, models, &config.tokens, &metrics,
                                config.http.body_bytes_max, config.http.photo_body_bytes_max, {}, {}};
   if (config.bank_enabled) {
     dependencies.external_routes = [&config, &ledger](const HttpRequest& request) {
@@ -115,6 +138,7 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   const int signal_number = WaitForStopSignal();
   std::cout << "malpro: signal " << signal_number << ", stopping" << std::endl;
   server.Stop();
+  models->Stop();
   return kExitOk;
 }
 

@@ -7,6 +7,7 @@
 #include "adapters/http/request_body.h"
 #include "engine/json.h"
 #include "engine/log_limits.h"
+#include "projections/projector.h"
 
 namespace malpro {
 namespace {
@@ -414,7 +415,7 @@ Result<Subscription> Api::OpenSubscription(const HttpRequest& request, HttpRespo
     *refusal = ErrorResponse(request, status);
     return status;
   };
-  if (path != "/v1/subscribe/events") {
+  if (path != "/v1/subscribe/events" && path != "/v1/subscribe/projections") {
     return refuse(Status::NotFound("route_not_found", "path", "no such subscription"));
   }
   Result<Principal> principal = deps_.tokens->Authenticate(request[http::field::authorization]);
@@ -428,6 +429,11 @@ Result<Subscription> Api::OpenSubscription(const HttpRequest& request, HttpRespo
   ApiCall call{request, *principal, {}, std::move(query)};
   const std::string last_event_id(request["Last-Event-ID"]);
   if (!last_event_id.empty() && !call.query.contains("after")) call.query["after"] = last_event_id;
+  if (path == "/v1/subscribe/projections") {
+    Result<Subscription> subscription = OpenProjectionSubscription(call);
+    if (!subscription.ok()) return refuse(subscription.status());
+    return subscription;
+  }
   Result<uint64_t> after = QueryNumber(call, "after", deps_.log->Head().sequence, UINT64_MAX >> 1);
   if (!after.ok()) return refuse(after.status());
   auto cursor = std::make_shared<uint64_t>(*after);
@@ -850,9 +856,21 @@ void Api::AddServiceRoutes() {
         .Field("status", health.ok() ? "ok" : "failing")
         .Field("head_sequence", static_cast<int64_t>(deps_.log->Head().sequence));
     if (!health.ok()) w.Field("log_error", health.message());  // appends are refused
+    bool models_ok = true;
+    if (deps_.projector != nullptr) {
+      const ProjectorStatus models = deps_.projector->Report();
+      models_ok = models.health.ok();
+      w.Key("read_models").BeginObject()
+          .Field("status", models_ok ? "ok" : "failing")
+          .Field("applied_sequence", static_cast<int64_t>(models.applied))
+          .Field("lag_events", static_cast<int64_t>(models.log_head - std::min(models.log_head, models.applied)));
+      if (!models_ok) w.Field("error", models.health.message());
+      w.EndObject();
+    }
     if (deps_.health_details) w.Key("details").Raw(deps_.health_details());
     return JsonResponse(call.request,
-                        health.ok() ? http::status::ok : http::status::service_unavailable,
+                        health.ok() && models_ok ? http::status::ok
+                                                 : http::status::service_unavailable,
                         w.EndObject().Take());
   });
   AddRoute(http::verb::get, "/metrics", {}, [this](ApiCall& call) {
@@ -865,8 +883,197 @@ void Api::AddServiceRoutes() {
   });
 }
 
+HttpResponse Api::ReadModel(ApiCall& call, const std::function<Result<std::string>()>& query) {
+  if (deps_.projector == nullptr) {
+    return ErrorResponse(call.request,
+                         Status::Unavailable("read_models_off", "the read models are not running"));
+  }
+  Result<uint64_t> after = QueryNumber(call, "after", 0, UINT64_MAX >> 1);
+  MALPRO_CHECK_OR_RETURN(after.status(), call);
+  if (*after > 0 &&
+      !deps_.projector->WaitForApplied(*after, std::chrono::milliseconds(http_read_wait_ms))) {
+    return ErrorResponse(call.request,
+                         Status::Unavailable("read_models_behind",
+                                             "the read models have not reached sequence " +
+                                                 std::to_string(*after) + " within " +
+                                                 std::to_string(http_read_wait_ms) + " ms"));
+  }
+  const uint64_t applied = deps_.projector->Applied();
+  Result<std::string> body = query();
+  MALPRO_CHECK_OR_RETURN(body.status(), call);
+  HttpResponse response = Ok(call.request, std::move(body).value());
+  response.set("X-Applied-Sequence", std::to_string(applied));
+  return response;
+}
+
+namespace {
+
+Status CheckDate(const std::string& text, std::string_view field) {
+  return ParseIsoDate(text, field).status();
+}
+
+std::string QueryText(const ApiCall& call, const std::string& name) {
+  auto found = call.query.find(name);
+  return found == call.query.end() ? std::string() : found->second;
+}
+
+}  // namespace
+
 void Api::AddReadModelRoutes() {
-  // Catalog, spend, roll-ups, merchant sales and circulation are served from the projections.
+  const std::set<Role> everyone = {kAsn, kMerchant, kOperator, kAuditor, kAdmin};
+  AddRoute(http::verb::get, "/v1/catalog", everyone, [this](ApiCall& call) {
+    CatalogQuery query;
+    query.category = QueryText(call, "category");
+    query.kecamatan = QueryText(call, "kecamatan");
+    query.search = QueryText(call, "q");
+    Result<uint64_t> offset = QueryNumber(call, "offset", 0, http_page_offset_max);
+    MALPRO_CHECK_OR_RETURN(offset.status(), call);
+    Result<uint64_t> limit = QueryNumber(call, "limit", http_page_limit_default, http_page_limit_max);
+    MALPRO_CHECK_OR_RETURN(limit.status(), call);
+    query.offset = *offset;
+    query.limit = *limit;
+    return ReadModel(call, [&]() -> Result<std::string> { return deps_.projector->Catalog(query); });
+  });
+  AddRoute(http::verb::get, "/v1/catalog/{umkm_id}", everyone, [this](ApiCall& call) {
+    return ReadModel(call, [&] { return deps_.projector->Merchant(call.path["umkm_id"]); });
+  });
+  AddRoute(http::verb::get, "/v1/umkm/{umkm_id}/sales", {kMerchant, kOperator, kAuditor, kAdmin},
+           [this](ApiCall& call) {
+    MALPRO_CHECK_OR_RETURN(CheckOwnUmkm(call, call.path["umkm_id"]), call);
+    const std::string from = QueryText(call, "from");
+    const std::string to = QueryText(call, "to");
+    MALPRO_CHECK_OR_RETURN(CheckDate(from, "from"), call);
+    MALPRO_CHECK_OR_RETURN(CheckDate(to, "to"), call);
+    return ReadModel(call, [&]() -> Result<std::string> {
+      return deps_.projector->MerchantSales(call.path["umkm_id"], from, to);
+    });
+  });
+  AddRoute(http::verb::get, "/v1/umkm/{umkm_id}/outstanding",
+           {kMerchant, kOperator, kAuditor, kAdmin}, [this](ApiCall& call) {
+    MALPRO_CHECK_OR_RETURN(CheckOwnUmkm(call, call.path["umkm_id"]), call);
+    return ReadModel(call, [&]() -> Result<std::string> {
+      return deps_.projector->Outstanding(call.path["umkm_id"]);
+    });
+  });
+  AddRoute(http::verb::get, "/v1/settlement/outstanding", {kOperator, kAuditor, kAdmin},
+           [this](ApiCall& call) {
+    return ReadModel(call, [&]() -> Result<std::string> { return deps_.projector->Outstanding(""); });
+  });
+  AddRoute(http::verb::get, "/v1/circulation/{month}", {kOperator, kAuditor, kAdmin},
+           [this](ApiCall& call) {
+    MALPRO_CHECK_OR_RETURN(CheckMonth(call.path["month"], "month"), call);
+    return ReadModel(call, [&]() -> Result<std::string> {
+      return deps_.projector->Circulation(call.path["month"]);
+    });
+  });
+  AddRoute(http::verb::get, "/v1/stats", {kOperator, kAuditor, kAdmin}, [this](ApiCall& call) {
+    return ReadModel(call, [&]() -> Result<std::string> { return deps_.projector->LogStats(); });
+  });
+  AddSpendRoutes();
+}
+
+void Api::AddSpendRoutes() {
+  AddRoute(http::verb::get, "/v1/asn/{nip}/spend", {kAsn, kOperator, kAuditor, kAdmin},
+           [this](ApiCall& call) {
+    MALPRO_CHECK_OR_RETURN(CheckOwnNip(call, call.path["nip"]), call);
+    return ReadModel(call, [&] { return deps_.projector->AsnHistory(call.path["nip"]); });
+  });
+  AddRoute(http::verb::get, "/v1/asn/{nip}/spend/{month}", {kAsn, kOperator, kAuditor, kAdmin},
+           [this](ApiCall& call) {
+    MALPRO_CHECK_OR_RETURN(CheckOwnNip(call, call.path["nip"]), call);
+    MALPRO_CHECK_OR_RETURN(CheckMonth(call.path["month"], "month"), call);
+    return ReadModel(call, [&] {
+      return deps_.projector->AsnSpend(call.path["nip"], call.path["month"]);
+    });
+  });
+  AddRoute(http::verb::get, "/v1/compliance/{month}", {kOperator, kAuditor, kAdmin},
+           [this](ApiCall& call) {
+    MALPRO_CHECK_OR_RETURN(CheckMonth(call.path["month"], "month"), call);
+    const std::string by = QueryText(call, "by").empty() ? "agency" : QueryText(call, "by");
+    if (by != "agency" && by != "rank_class") {
+      return ErrorResponse(call.request, Status::InvalidArgument("query_invalid", "by",
+                                                                 "by must be agency or rank_class"));
+    }
+    return ReadModel(call, [&]() -> Result<std::string> {
+      return deps_.projector->Rollup(call.path["month"],
+                                     by == "agency" ? RollupBy::kAgency : RollupBy::kRankClass);
+    });
+  });
+  AddRoute(http::verb::get, "/v1/compliance/{month}/shortfalls", {kOperator, kAuditor, kAdmin},
+           [this](ApiCall& call) {
+    MALPRO_CHECK_OR_RETURN(CheckMonth(call.path["month"], "month"), call);
+    Result<uint64_t> offset = QueryNumber(call, "offset", 0, http_page_offset_max);
+    MALPRO_CHECK_OR_RETURN(offset.status(), call);
+    Result<uint64_t> limit = QueryNumber(call, "limit", http_page_limit_default, http_page_limit_max);
+    MALPRO_CHECK_OR_RETURN(limit.status(), call);
+    return ReadModel(call, [&]() -> Result<std::string> {
+      return deps_.projector->Shortfalls(call.path["month"], QueryText(call, "agency"), *offset,
+                                         *limit);
+    });
+  });
+}
+
+Result<Subscription> Api::OpenProjectionSubscription(ApiCall& call) {
+  if (deps_.projector == nullptr) {
+    return Status::Unavailable("read_models_off", "the read models are not running");
+  }
+  const std::string projection = QueryText(call, "projection");
+  if (!projection.empty()) {
+    const std::vector<std::string> names = deps_.projector->Names();
+    if (std::find(names.begin(), names.end(), projection) == names.end()) {
+      return Status::InvalidArgument("query_invalid", "projection",
+                                     "projection must be one of catalog, asn_spend, "
+                                     "merchant_sales, circulation, log_stats");
+    }
+  }
+  const bool resume = call.query.contains("after");
+  Result<uint64_t> after = QueryNumber(call, "after", 0, UINT64_MAX >> 1);
+  if (!after.ok()) return after.status();
+  // A subscriber without a position, or one older than the changes kept, first gets every
+  // row (event "row") as of a position, then the changes after it.
+  struct Cursor {
+    uint64_t position = 0;
+    bool snapshot_due = false;
+  };
+  auto cursor = std::make_shared<Cursor>(Cursor{*after, !resume});
+  Projector* projector = deps_.projector;
+  auto row_event = [](uint64_t id, const RowChange& row) {
+    JsonWriter writer;
+    writer.BeginObject()
+        .Field("projection", row.projection)
+        .Field("key", row.key)
+        .Key("value")
+        .Raw(row.value)
+        .EndObject();
+    return "id: " + std::to_string(id) + "\nevent: row\ndata: " + writer.Take() + "\n\n";
+  };
+  return Subscription{[projector, cursor, projection, row_event]() -> Result<std::string> {
+    std::string text;
+    if (!cursor->snapshot_due) {
+      ChangePage page =
+          projector->ChangesAfter(cursor->position, projection, http_subscription_batch_events);
+      if (page.reset) {
+        cursor->snapshot_due = true;
+      } else {
+        for (const ChangePage::Change& change : page.changes) {
+          text += row_event(change.sequence, change.row);
+        }
+        if (page.changes.empty() && page.position > cursor->position) {
+          // Nothing of this projection changed: move the position on without a row.
+          text += "id: " + std::to_string(page.position) + "\nevent: position\ndata: {}\n\n";
+        }
+        cursor->position = page.position;
+        return text;
+      }
+    }
+    auto [rows, position] = projector->Snapshot(projection);
+    text += "event: snapshot\ndata: {\"position\":" + std::to_string(position) +
+            ",\"rows\":" + std::to_string(rows.size()) + "}\n\n";
+    for (const RowChange& row : rows) text += row_event(position, row);
+    cursor->position = position;
+    cursor->snapshot_due = false;
+    return text;
+  }};
 }
 
 }  // namespace malpro

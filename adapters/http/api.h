@@ -27,7 +27,7 @@ namespace http = boost::beast::http;
 using HttpRequest = http::request<http::string_body>;
 using HttpResponse = http::response<http::string_body>;
 
-class Projections;
+class Projector;
 
 // A live subscription (Server-Sent Events): Poll returns the next text to send, or "" when
 // there is nothing new yet. Called from one I/O thread at a time.
@@ -38,7 +38,7 @@ struct Subscription {
 struct ApiDependencies {
   EventLog* log = nullptr;
   Ledger* ledger = nullptr;
-  Projections* projections = nullptr;  // read models; their routes answer 503 when absent
+  Projector* projector = nullptr;  // read models; their routes answer 503 when absent
   const TokenTable* tokens = nullptr;
   HttpMetrics* metrics = nullptr;
   size_t body_bytes_max = 0;
@@ -96,6 +96,10 @@ class Api {
   void AddPolicyRoutes();
   void AddLogRoutes();
   void AddReadModelRoutes();
+  void AddSpendRoutes();
+  // Runs a read-model query after waiting for ?after=SEQ to be applied (read your own writes).
+  HttpResponse ReadModel(ApiCall& call, const std::function<Result<std::string>()>& query);
+  Result<Subscription> OpenProjectionSubscription(ApiCall& call);
   void AddServiceRoutes();
 
   ApiDependencies deps_;

@@ -15,6 +15,12 @@ inline constexpr size_t http_photo_body_bytes_default = 3 * 1024 * 1024;
 inline constexpr size_t http_events_page_max = 1000;
 // How long a read with ?after=SEQ waits for the projections at most.
 inline constexpr int http_after_wait_ms_max = 10'000;
+inline constexpr int http_read_wait_ms = 5'000;
+static_assert(http_read_wait_ms <= http_after_wait_ms_max);
+// Pages of read models (catalog, shortfalls).
+inline constexpr uint64_t http_page_limit_default = 50;
+inline constexpr uint64_t http_page_limit_max = 500;
+inline constexpr uint64_t http_page_offset_max = 1'000'000;
 // Live subscriptions open at once; one more is answered 429.
 inline constexpr int http_subscriptions_max = 256;
 // Events one subscription poll sends at most, and how often an idle one looks for more.
