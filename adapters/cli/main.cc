@@ -9,6 +9,7 @@
 #include <functional>
 #include <cstdio>
 #include <fstream>
+#include <filesystem>
 #include <iostream>
 
 #include "adapters/cli/config.h"
@@ -281,6 +282,95 @@ int RunAuditVerify(const CommonOptions& common, uint64_t from, uint64_t to,
   return kExitOk;
 }
 
+// "YYYY-MM-DD" (the end of that day) or "YYYY-MM-DDTHH:MM[:SS]", Asia/Jakarta, in UTC
+// microseconds.
+Result<int64_t> ParseJakartaTime(const std::string& text) {
+  Result<CivilDate> date = ParseIsoDate(text.substr(0, 10), "at");
+  if (!date.ok()) return date.status();
+  int64_t seconds = 86'400 - 1;
+  if (text.size() > 10) {
+    int hour = 0, minute = 0, second = 0;
+    const bool with_seconds = text.size() == 19;
+    if ((text.size() != 16 && !with_seconds) || text[10] != 'T' ||
+        std::sscanf(text.c_str() + 11, with_seconds ? "%2d:%2d:%2d" : "%2d:%2d", &hour, &minute,
+                    &second) != (with_seconds ? 3 : 2) ||
+        hour > 23 || minute > 59 || second > 59) {
+      return Status::InvalidArgument("time_invalid", "at",
+                                     "--at must be YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS] "
+                                     "(Asia/Jakarta)");
+    }
+    seconds = hour * 3600 + minute * 60 + second;
+  }
+  return (DaysFromCivil(*date) * 86'400 + seconds - jakarta_offset_seconds) * 1'000'000 +
+         999'999;
+}
+
+// The last sequence recorded at or before `at_us` (times never go backwards in the log).
+Result<uint64_t> LastSequenceAt(const EventLog& log, int64_t at_us) {
+  uint64_t low = 0;  // recorded at or before
+  uint64_t high = log.Head().sequence + 1;  // after
+  while (high - low > 1) {
+    const uint64_t middle = low + (high - low) / 2;
+    Result<std::vector<Event>> event = log.Read(middle, 1);
+    if (!event.ok()) return event.status();
+    if (event->empty()) return Status::Corruption("event " + std::to_string(middle) + " is missing");
+    if (event->front().recorded_at_us <= at_us) low = middle; else high = middle;
+  }
+  return low;
+}
+
+int RunAuditReplay(const CommonOptions& common, uint64_t until, const std::string& at,
+                   std::string out_dir) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  LogOptions options = config->log;
+  options.read_only = true;
+  Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
+  if (!log.ok()) return Fail(log.status());
+  if (!at.empty()) {
+    Result<int64_t> at_us = ParseJakartaTime(at);
+    if (!at_us.ok()) return Fail(at_us.status());
+    Result<uint64_t> sequence = LastSequenceAt(**log, *at_us);
+    if (!sequence.ok()) return Fail(sequence.status());
+    until = *sequence;
+  }
+  if (until == 0 || until > (*log)->Head().sequence) {
+    return Fail(Status::InvalidArgument(
+        "sequence_invalid", "until",
+        "nothing to replay: the log holds sequences 1.." + std::to_string((*log)->Head().sequence)));
+  }
+  if (out_dir.empty()) out_dir = "replay-" + std::to_string(until);
+  std::error_code error;
+  if (std::filesystem::exists(out_dir, error) && !std::filesystem::is_empty(out_dir, error)) {
+    return Fail(Status::InvalidArgument("out_not_empty", "out",
+                                        out_dir + " is not empty; replay into a new directory"));
+  }
+  ProjectorOptions projector_options;
+  projector_options.dir = out_dir;
+  projector_options.until_sequence = until;
+  projector_options.progress = [](const std::string& line) { std::cerr << line << "\n"; };
+  Result<std::unique_ptr<Projector>> projector = Projector::Open(log->get(), projector_options);
+  if (!projector.ok()) return Fail(projector.status());
+  Status caught_up = (*projector)->CatchUp();
+  if (!caught_up.ok()) return Fail(caught_up);
+  Result<std::vector<ProjectionDigest>> digests = (*projector)->Digests();
+  if (!digests.ok()) return Fail(digests.status());
+  const Event last = (*log)->Read(until, 1)->front();
+  const std::string month = FormatIsoDate(JakartaDate(last.recorded_at_us)).substr(0, 7);
+  std::cout << "replayed to sequence " << until << " (recorded "
+            << FormatIsoDate(JakartaDate(last.recorded_at_us)) << ", Asia/Jakarta), hash "
+            << HashToHex(last.hash) << "\nread models in " << out_dir << "\n";
+  for (const ProjectionDigest& digest : *digests) {
+    std::cout << "  " << digest.name << " v" << digest.version << ": " << digest.rows
+              << " rows, sha256 " << digest.sha256 << "\n";
+  }
+  const AsnSpendProjection::Compliance compliance = (*projector)->MonthCompliance(month);
+  std::cout << "month " << month << " so far: " << compliance.compliant << " of "
+            << compliance.asn << " ASN compliant, committed spend "
+            << FormatDisplay(compliance.committed) << "\n";
+  return kExitOk;
+}
+
 // One event as a line of JSON. The payload is a JSON string holding the exact stored bytes,
 // so that a verifier can rebuild the canonical bytes without re-serializing JSON.
 std::string ExportLine(const Event& event) {
@@ -371,6 +461,21 @@ int main(int argc, char** argv) {
   export_command->add_option("--to", export_to, "last sequence (default: the head)");
   export_command->add_option("-o,--out", export_out, "file to write (default: standard output)");
 
+  uint64_t replay_until = 0;
+  std::string replay_at;
+  std::string replay_out;
+  CLI::App* replay = audit->add_subcommand(
+      "replay",
+      "rebuild every read model as of a point of the log into a new directory (live state is "
+      "never touched) and print each model's digest and the month's compliance figures");
+  CLI::Option* until_option =
+      replay->add_option("--until", replay_until, "the last sequence to fold");
+  replay->add_option("--at", replay_at,
+                     "a time instead: YYYY-MM-DD (end of that day) or YYYY-MM-DDTHH:MM[:SS], "
+                     "Asia/Jakarta")
+      ->excludes(until_option);
+  replay->add_option("-o,--out", replay_out, "directory to build in (default: replay-SEQ)");
+
   DemoOptions demo_options;
   CLI::App* demo = app.add_subcommand(
       "demo",
@@ -392,6 +497,12 @@ int main(int argc, char** argv) {
   if (demo->parsed()) return RunDemo(common, demo_options);
   if (verify->parsed()) return RunAuditVerify(common, verify_from, verify_to, verify_head);
   if (export_command->parsed()) return RunAuditExport(common, export_from, export_to, export_out);
+  if (replay->parsed()) {
+    if (replay_until == 0 && replay_at.empty()) {
+      return Fail(Status::InvalidArgument("option_missing", "until", "give --until SEQ or --at TIME"));
+    }
+    return RunAuditReplay(common, replay_until, replay_at, replay_out);
+  }
   if (version->parsed()) {
     std::cout << "malpro " << kVersion << "\n";
     return 0;

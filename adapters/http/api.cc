@@ -908,8 +908,18 @@ HttpResponse Api::ReadModel(ApiCall& call, const std::function<Result<std::strin
 
 namespace {
 
+// A malformed date or month in the path or query is a malformed request (400).
+Status AsQueryError(const Status& status) {
+  if (status.ok()) return status;
+  return Status::InvalidArgument("query_invalid", status.field(), status.message());
+}
+
 Status CheckDate(const std::string& text, std::string_view field) {
-  return ParseIsoDate(text, field).status();
+  return AsQueryError(ParseIsoDate(text, field).status());
+}
+
+Status CheckMonthParameter(const std::string& text) {
+  return AsQueryError(CheckMonth(text, "month"));
 }
 
 std::string QueryText(const ApiCall& call, const std::string& name) {
@@ -961,7 +971,7 @@ void Api::AddReadModelRoutes() {
   });
   AddRoute(http::verb::get, "/v1/circulation/{month}", {kOperator, kAuditor, kAdmin},
            [this](ApiCall& call) {
-    MALPRO_CHECK_OR_RETURN(CheckMonth(call.path["month"], "month"), call);
+    MALPRO_CHECK_OR_RETURN(CheckMonthParameter(call.path["month"]), call);
     return ReadModel(call, [&]() -> Result<std::string> {
       return deps_.projector->Circulation(call.path["month"]);
     });
@@ -981,14 +991,14 @@ void Api::AddSpendRoutes() {
   AddRoute(http::verb::get, "/v1/asn/{nip}/spend/{month}", {kAsn, kOperator, kAuditor, kAdmin},
            [this](ApiCall& call) {
     MALPRO_CHECK_OR_RETURN(CheckOwnNip(call, call.path["nip"]), call);
-    MALPRO_CHECK_OR_RETURN(CheckMonth(call.path["month"], "month"), call);
+    MALPRO_CHECK_OR_RETURN(CheckMonthParameter(call.path["month"]), call);
     return ReadModel(call, [&] {
       return deps_.projector->AsnSpend(call.path["nip"], call.path["month"]);
     });
   });
   AddRoute(http::verb::get, "/v1/compliance/{month}", {kOperator, kAuditor, kAdmin},
            [this](ApiCall& call) {
-    MALPRO_CHECK_OR_RETURN(CheckMonth(call.path["month"], "month"), call);
+    MALPRO_CHECK_OR_RETURN(CheckMonthParameter(call.path["month"]), call);
     const std::string by = QueryText(call, "by").empty() ? "agency" : QueryText(call, "by");
     if (by != "agency" && by != "rank_class") {
       return ErrorResponse(call.request, Status::InvalidArgument("query_invalid", "by",
@@ -1001,7 +1011,7 @@ void Api::AddSpendRoutes() {
   });
   AddRoute(http::verb::get, "/v1/compliance/{month}/shortfalls", {kOperator, kAuditor, kAdmin},
            [this](ApiCall& call) {
-    MALPRO_CHECK_OR_RETURN(CheckMonth(call.path["month"], "month"), call);
+    MALPRO_CHECK_OR_RETURN(CheckMonthParameter(call.path["month"]), call);
     Result<uint64_t> offset = QueryNumber(call, "offset", 0, http_page_offset_max);
     MALPRO_CHECK_OR_RETURN(offset.status(), call);
     Result<uint64_t> limit = QueryNumber(call, "limit", http_page_limit_default, http_page_limit_max);
