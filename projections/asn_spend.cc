@@ -159,9 +159,9 @@ SpendRow AsnSpendProjection::RowOrEmpty(const AsnProfile& profile, const std::st
 void AsnSpendProjection::RecomputeFrom(const std::string& nip, const std::string& month,
                                        const PolicyState& policy) {
   const AsnProfile* profile = profiles_.Find(nip);
-  auto& rows = spend_.mutable_entries();
+  const auto& rows = spend_.entries();
   for (auto it = rows.lower_bound(SpendKey(nip, month)); it != rows.end(); ++it) {
-    if (it->second.row.nip != nip) break;
+    if (it->second->row.nip != nip) break;
     SpendRow& row = spend_.Mutable(it->first);
     if (profile != nullptr) row.rank_class = profile->RankIn(row.month);
     row.Recompute(policy);
@@ -200,10 +200,9 @@ Status AsnSpendProjection::Apply(const Fact& fact) {
   if (fact.kind == FactKind::kPolicyChanged) {
     if (fact.event->type != event_types::policy_minimum_spend_set) return Status::Ok();
     const std::string from = MonthOf(fact.effective_from);
-    for (auto& [key, entry] : spend_.mutable_entries()) {
-      if (entry.row.month < from) continue;
-      spend_.MarkChanged(key);
-      entry.row.Recompute(*fact.policy);
+    for (const auto& [key, entry] : spend_.entries()) {
+      if (entry->row.month < from) continue;
+      spend_.Mutable(key).Recompute(*fact.policy);
     }
     return Status::Ok();
   }
@@ -296,8 +295,8 @@ Result<std::string> AsnSpendProjection::History(const std::string& nip) const {
   writer.BeginObject().Key("asn").Raw(*profiles_.Json(nip)).Key("months").BeginArray();
   const auto& rows = spend_.entries();
   for (auto it = rows.lower_bound(nip + "/"); it != rows.end(); ++it) {
-    if (it->second.row.nip != nip) break;
-    if (!it->second.json.empty()) writer.Raw(it->second.json);
+    if (it->second->row.nip != nip) break;
+    if (!it->second->json.empty()) writer.Raw(it->second->json);
   }
   writer.EndArray().EndObject();
   return writer.Take();
@@ -307,8 +306,8 @@ AsnSpendProjection::Compliance AsnSpendProjection::MonthCompliance(
     const std::string& month, const PolicyState& policy) const {
   Compliance compliance;
   for (const auto& [nip, entry] : profiles_.entries()) {
-    if (!entry.row.CountsIn(month)) continue;
-    const SpendRow row = RowOrEmpty(entry.row, month, policy);
+    if (!entry->row.CountsIn(month)) continue;
+    const SpendRow row = RowOrEmpty(entry->row, month, policy);
     ++compliance.asn;
     if (row.compliant) ++compliance.compliant;
     compliance.committed += row.committed;
@@ -327,9 +326,9 @@ std::string AsnSpendProjection::Rollup(const std::string& month, RollupBy by,
   std::map<std::string, Group> groups;
   Group all;
   for (const auto& [nip, entry] : profiles_.entries()) {
-    if (!entry.row.CountsIn(month)) continue;
-    const SpendRow row = RowOrEmpty(entry.row, month, policy);
-    for (Group* group : {&groups[by == RollupBy::kAgency ? entry.row.agency : row.rank_class], &all}) {
+    if (!entry->row.CountsIn(month)) continue;
+    const SpendRow row = RowOrEmpty(entry->row, month, policy);
+    for (Group* group : {&groups[by == RollupBy::kAgency ? entry->row.agency : row.rank_class], &all}) {
       ++group->asn;
       if (row.compliant) ++group->compliant;
       group->committed += row.committed;
@@ -364,16 +363,16 @@ std::string AsnSpendProjection::Shortfalls(const std::string& month, const std::
   writer.BeginObject().Field("month", month).Key("asn").BeginArray();
   size_t total = 0;
   for (const auto& [nip, entry] : profiles_.entries()) {
-    if (!entry.row.CountsIn(month)) continue;
-    if (!agency.empty() && entry.row.agency != agency) continue;
-    const SpendRow row = RowOrEmpty(entry.row, month, policy);
+    if (!entry->row.CountsIn(month)) continue;
+    if (!agency.empty() && entry->row.agency != agency) continue;
+    const SpendRow row = RowOrEmpty(entry->row, month, policy);
     if (row.compliant) continue;
     ++total;
     if (total <= offset || total > offset + limit) continue;
     writer.BeginObject()
         .Field("nip", nip)
-        .Field("name", entry.row.name)
-        .Field("agency", entry.row.agency)
+        .Field("name", entry->row.name)
+        .Field("agency", entry->row.agency)
         .Field("rank_class", row.rank_class)
         .Field("committed", AmountText(row.committed))
         .Field("minimum", AmountText(row.minimum))

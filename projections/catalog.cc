@@ -117,8 +117,8 @@ std::string CatalogProjection::Query(const CatalogQuery& query) const {
   writer.BeginObject().Key("merchants").BeginArray();
   size_t total = 0;
   for (const auto& [id, entry] : merchants_.entries()) {
-    const CatalogMerchant& merchant = entry.row;
-    if (entry.json.empty() || merchant.status != "verified") continue;
+    const CatalogMerchant& merchant = entry->row;
+    if (entry->json.empty() || merchant.status != "verified") continue;
     if (!query.category.empty() && merchant.category != query.category) continue;
     if (!query.kecamatan.empty() && merchant.kecamatan != query.kecamatan) continue;
     std::vector<const CatalogProduct*> products;

@@ -124,17 +124,17 @@ std::string CirculationProjection::Month(const std::string& month) const {
   writer.Key("kecamatan").BeginArray();
   const auto& rows = areas_.entries();
   auto it = rows.lower_bound(month + "/");
-  while (it != rows.end() && it->second.row.month == month) {
-    const std::string kecamatan = it->second.row.kecamatan;
+  while (it != rows.end() && it->second->row.month == month) {
+    const std::string kecamatan = it->second->row.kecamatan;
     Money spend;
     int64_t purchases = 0;
     std::vector<const AreaSpend*> kelurahan;
-    for (; it != rows.end() && it->second.row.month == month &&
-           it->second.row.kecamatan == kecamatan;
+    for (; it != rows.end() && it->second->row.month == month &&
+           it->second->row.kecamatan == kecamatan;
          ++it) {
-      spend += it->second.row.spend;
-      purchases += it->second.row.purchases;
-      kelurahan.push_back(&it->second.row);
+      spend += it->second->row.spend;
+      purchases += it->second->row.purchases;
+      kelurahan.push_back(&it->second->row);
     }
     const int64_t share = ShareBasisPoints(spend, total.spend);
     writer.BeginObject()

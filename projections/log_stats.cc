@@ -87,7 +87,7 @@ std::string LogStatsProjection::Stats() const {
       .Field("last_recorded_at_us", head.last_recorded_at_us);
   writer.Key("types").BeginArray();
   for (const auto& [type, entry] : types_.entries()) {
-    writer.BeginObject().Field("type", type).Field("events", entry.row.events).EndObject();
+    writer.BeginObject().Field("type", type).Field("events", entry->row.events).EndObject();
   }
   writer.EndArray().EndObject();
   return writer.Take();

@@ -97,10 +97,9 @@ Result<Outstanding> Outstanding::Read(const JsonObject& object) {
 Status MerchantSalesProjection::Apply(const Fact& fact) {
   if (fact.kind == FactKind::kSettlementClosed) {
     const std::string date = FormatIsoDate(fact.settled_date);
-    for (auto& [umkm_id, entry] : outstanding_.mutable_entries()) {
-      if (entry.row.days.count(date) == 0) continue;
-      outstanding_.MarkChanged(umkm_id);
-      entry.row.days.erase(date);
+    for (const auto& [umkm_id, entry] : outstanding_.entries()) {
+      if (entry->row.days.count(date) == 0) continue;
+      outstanding_.Mutable(umkm_id).days.erase(date);
     }
     return Status::Ok();
   }
@@ -177,10 +176,10 @@ std::string MerchantSalesProjection::Sales(const std::string& umkm_id, const std
   writer.Key("days").BeginArray();
   const auto& rows = days_.entries();
   for (auto it = rows.lower_bound(umkm_id + "/" + from); it != rows.end(); ++it) {
-    const SalesDay& day = it->second.row;
+    const SalesDay& day = it->second->row;
     if (day.umkm_id != umkm_id || day.date > to) break;
-    if (it->second.json.empty()) continue;
-    writer.Raw(it->second.json);
+    if (it->second->json.empty()) continue;
+    writer.Raw(it->second->json);
     total.orders += day.orders;
     total.gross += day.gross;
     total.fee += day.fee;
@@ -213,7 +212,7 @@ std::string MerchantSalesProjection::OutstandingJson(const std::string& umkm_id)
   JsonWriter writer;
   writer.BeginObject().Key("merchants").BeginArray();
   for (const auto& [id, entry] : outstanding_.entries()) {
-    const OutstandingDay total = entry.row.Total();
+    const OutstandingDay total = entry->row.Total();
     if (total.payments == 0) continue;
     writer.BeginObject().Field("umkm_id", id);
     WriteOutstandingDay(writer, total);

@@ -15,6 +15,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/identifiers.h"
@@ -68,10 +69,12 @@ class RowTable {
 
   // The row under `key`, created empty when missing, marked changed.
   Row& Mutable(const std::string& key) {
-    Entry& entry = rows_[key];
+    auto [it, inserted] = rows_.try_emplace(key);
+    Entry& entry = it->second;
+    if (inserted) ordered_.emplace(key, &entry);
     if (!entry.dirty) {
       entry.dirty = true;
-      dirty_.push_back(key);
+      dirty_.push_back(&*it);
     }
     return entry.row;
   }
@@ -84,19 +87,20 @@ class RowTable {
     if (found == rows_.end() || found->second.json.empty()) return nullptr;
     return &found->second.json;
   }
-  const std::map<std::string, Entry>& entries() const { return rows_; }
-  std::map<std::string, Entry>& mutable_entries() { return rows_; }
+  // Every row in key order (entries are owned by the table; pointers stay valid).
+  const std::map<std::string, Entry*>& entries() const { return ordered_; }
   void MarkChanged(const std::string& key) { Mutable(key); }
 
   void TakeChanges(std::string_view projection, std::vector<RowChange>* out) {
-    std::sort(dirty_.begin(), dirty_.end());
-    for (const std::string& key : dirty_) {
-      Entry& entry = rows_.at(key);
+    std::sort(dirty_.begin(), dirty_.end(),
+              [](const auto* left, const auto* right) { return left->first < right->first; });
+    for (auto* dirty : dirty_) {
+      Entry& entry = dirty->second;
       JsonWriter writer;
       entry.row.Write(writer);
       entry.json = writer.Take();
       entry.dirty = false;
-      out->push_back(RowChange{std::string(projection), prefix_ + key, entry.json});
+      out->push_back(RowChange{std::string(projection), prefix_ + dirty->first, entry.json});
     }
     dirty_.clear();
   }
@@ -114,21 +118,26 @@ class RowTable {
       return Status::Corruption("stored row '" + std::string(stored_key) +
                                 "': " + row.status().message());
     }
-    Entry& entry = rows_[std::string(stored_key.substr(prefix_.size()))];
+    const std::string key(stored_key.substr(prefix_.size()));
+    auto [it, inserted] = rows_.try_emplace(key);
+    if (inserted) ordered_.emplace(key, &it->second);
+    Entry& entry = it->second;
     entry.row = std::move(row).value();
     entry.json = std::string(json);
     return Status::Ok();
   }
   void ForEach(const std::function<void(const std::string&, const std::string&)>& visit) const {
-    for (const auto& [key, entry] : rows_) {
-      if (!entry.json.empty()) visit(prefix_ + key, entry.json);
+    for (const auto& [key, entry] : ordered_) {
+      if (!entry->json.empty()) visit(prefix_ + key, entry->json);
     }
   }
 
  private:
   std::string prefix_;
-  std::map<std::string, Entry> rows_;
-  std::vector<std::string> dirty_;
+  // Rows by key for folding (hashed), and the same rows in key order for range queries.
+  std::unordered_map<std::string, Entry> rows_;
+  std::map<std::string, Entry*> ordered_;
+  std::vector<std::pair<const std::string, Entry>*> dirty_;
 };
 
 // Amounts in rows may be negative (a refund on a day without sales): "-5000.00".

@@ -6,6 +6,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <filesystem>
+#include <future>
 
 #include "engine/assert.h"
 #include "engine/hash.h"
@@ -238,15 +239,19 @@ uint64_t Projector::Target() const {
   return std::min(head, options_.until_sequence);
 }
 
-Status Projector::FoldBatch(uint64_t target, size_t* folded) {
-  *folded = 0;
-  if (folded_ >= target) return Status::Ok();
+Result<std::vector<Event>> Projector::ReadBatch(uint64_t from, uint64_t target) const {
   const size_t limit =
-      static_cast<size_t>(std::min<uint64_t>(options_.read_batch_events, target - folded_));
-  Result<std::vector<Event>> events = log_->Read(folded_ + 1, limit);
-  if (!events.ok()) return events.status();
+      static_cast<size_t>(std::min<uint64_t>(options_.read_batch_events, target - from + 1));
+  Result<std::vector<Event>> events = log_->Read(from, limit);
+  if (events.ok() && events->empty()) {
+    return Status::Corruption("read models: event " + std::to_string(from) + " is missing");
+  }
+  return events;
+}
+
+Status Projector::FoldEvents(const std::vector<Event>& events) {
   std::unique_lock lock(mutex_);
-  for (const Event& event : *events) {
+  for (const Event& event : events) {
     if (event.sequence != folded_ + 1) {
       return Status::Corruption("read models: expected event " + std::to_string(folded_ + 1) +
                                 ", read " + std::to_string(event.sequence));
@@ -258,9 +263,8 @@ Status Projector::FoldBatch(uint64_t target, size_t* folded) {
     }
     folded_ = event.sequence;
     folded_hash_ = event.hash;
-    ++*folded;
   }
-  events_folded_ += *folded;
+  events_folded_ += events.size();
   return Status::Ok();
 }
 
@@ -311,15 +315,31 @@ Status Projector::CatchUp() {
   const uint64_t start = folded_;
   uint64_t since_commit = 0;
   uint64_t next_report = start + 100'000;
-  while (folded_ < target) {
-    size_t folded = 0;
-    Status status = FoldBatch(target, &folded);
-    if (!status.ok()) {
-      std::lock_guard lock(progress_mutex_);
-      failed_ = status;
-      return status;
+  auto fail = [this](const Status& status) {
+    std::lock_guard lock(progress_mutex_);
+    failed_ = status;
+    return status;
+  };
+  // The next batch is read on another thread while this one folds.
+  uint64_t next_read = folded_ + 1;
+  std::future<Result<std::vector<Event>>> pending;
+  auto read_ahead = [&] {
+    if (next_read > target) return;
+    pending = std::async(std::launch::async,
+                         [this, from = next_read, target] { return ReadBatch(from, target); });
+  };
+  read_ahead();
+  while (pending.valid()) {
+    Result<std::vector<Event>> events = pending.get();
+    if (!events.ok()) return fail(events.status());
+    next_read += events->size();
+    read_ahead();
+    Status folded = FoldEvents(*events);
+    if (!folded.ok()) {
+      if (pending.valid()) pending.wait();
+      return fail(folded);
     }
-    since_commit += folded;
+    since_commit += events->size();
     if (since_commit >= options_.catch_up_commit_events) {
       MALPRO_RETURN_IF_ERROR(Commit());
       since_commit = 0;
@@ -368,8 +388,8 @@ void Projector::Run() {
       }
       continue;
     }
-    size_t folded = 0;
-    Status status = FoldBatch(target, &folded);
+    Result<std::vector<Event>> events = ReadBatch(folded_ + 1, target);
+    Status status = events.ok() ? FoldEvents(*events) : events.status();
     if (status.ok()) status = Commit();
     if (!status.ok()) {
       std::lock_guard lock(progress_mutex_);

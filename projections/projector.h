@@ -45,7 +45,7 @@ struct ProjectorOptions {
   // Fold no further than this sequence (0: follow the log). `audit replay --until`.
   uint64_t until_sequence = 0;
   // Events read from the log per step.
-  size_t read_batch_events = 4096;
+  size_t read_batch_events = 8192;
   // While catching up, commit at least this often (bounds the rows held changed in memory).
   uint64_t catch_up_commit_events = 1'000'000;
   // Row changes kept in memory for subscribers (SSE, changelogs); older ones are dropped
@@ -136,7 +136,8 @@ class Projector {
   Status Prepare();  // compares checkpoints; loads rows or resets for a rebuild
   Status Reset(const std::string& reason);
   Status LoadRows();
-  Status FoldBatch(uint64_t target, size_t* folded);
+  Result<std::vector<Event>> ReadBatch(uint64_t from, uint64_t target) const;
+  Status FoldEvents(const std::vector<Event>& events);
   Status Commit();
   void Run();
   uint64_t Target() const;
