@@ -203,6 +203,50 @@ void WriteEventJson(JsonWriter& w, const Event& event, PayloadForm form) {
   w.EndObject();
 }
 
+Result<Event> ParseEventJson(std::string_view json) {
+  thread_local simdjson::dom::parser parser;
+  Result<JsonObject> object = ParseJsonObject(parser, json, "event");
+  if (!object.ok()) return object.status();
+  Event event;
+  Status status;
+  auto text = [&](std::string_view key, std::string* out) {
+    if (!status.ok()) return;
+    Result<std::string> value = object->String(key);
+    if (value.ok()) *out = std::move(value).value(); else status = value.status();
+  };
+  auto number = [&](std::string_view key) -> int64_t {
+    if (!status.ok()) return 0;
+    Result<int64_t> value = object->Int(key);
+    if (!value.ok() || *value < 0) {
+      status = value.ok() ? Status::InvalidArgument("field_invalid", key,
+                                                    std::string(key) + " may not be negative")
+                          : value.status();
+      return 0;
+    }
+    return *value;
+  };
+  auto hash = [&](std::string_view key, Hash* out) {
+    std::string hex;
+    text(key, &hex);
+    if (status.ok() && !HashFromHex(hex, out)) {
+      status = Status::InvalidArgument("field_invalid", key,
+                                       std::string(key) + " must be 64 hex digits");
+    }
+  };
+  event.sequence = static_cast<uint64_t>(number("sequence"));
+  text("stream_id", &event.stream_id);
+  event.stream_version = static_cast<uint64_t>(number("stream_version"));
+  text("type", &event.type);
+  event.recorded_at_us = number("recorded_at_us");
+  text("actor", &event.actor);
+  text("idempotency_key", &event.idempotency_key);
+  text("payload", &event.payload);
+  hash("previous_hash", &event.previous_hash);
+  hash("hash", &event.hash);
+  if (!status.ok()) return status;
+  return event;
+}
+
 Result<JsonObject> ParseJsonObject(simdjson::dom::parser& parser, std::string_view json,
                                    std::string_view what) {
   simdjson::dom::element root;

@@ -88,6 +88,10 @@ enum class PayloadForm {
 // actor, idempotency_key (omitted when empty with kEmbedded), payload, previous_hash, hash.
 void WriteEventJson(JsonWriter& writer, const Event& event, PayloadForm form);
 
+// The inverse of WriteEventJson with PayloadForm::kString: an event exactly as it was stored
+// (the hashes are read, not computed). InvalidArgument naming the field on anything else.
+Result<Event> ParseEventJson(std::string_view json);
+
 // Parses `json` as an object with a parser owned by the caller (one per thread).
 Result<JsonObject> ParseJsonObject(simdjson::dom::parser& parser, std::string_view json,
                                    std::string_view what);

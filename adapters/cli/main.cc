@@ -19,6 +19,7 @@
 #include "adapters/http/api.h"
 #include "adapters/http/server.h"
 #include "adapters/kafka/kafka_service.h"
+#include "adapters/kafka/topic_audit.h"
 #include "engine/event_log.h"
 #include "engine/json.h"
 #include "engine/ledger.h"
@@ -125,8 +126,27 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   }
   // The relay (and the embedded broker, the intake) run while the API does; destroyed last,
   // the relay flushes what the API wrote until the end.
-  Result<std::unique_ptr<KafkaService>> kafka = KafkaService::Start(config.kafka, &log, &ledger);
+  Result<std::unique_ptr<KafkaService>> kafka =
+      KafkaService::Start(config.kafka, &log, &ledger, models);
   if (!kafka.ok()) return Fail(kafka.status());
+  KafkaService* kafka_service = kafka->get();
+  if (config.kafka.enabled) {
+    dependencies.health_details = [kafka_service] { return kafka_service->HealthJson(); };
+    metrics.AddGauge("malpro_kafka_relay_published_sequence",
+                     "Every event up to this sequence is in the events topic.", [kafka_service] {
+                       return static_cast<double>(kafka_service->RelayState().published_sequence);
+                     });
+    metrics.AddGauge("malpro_kafka_relay_lag_events",
+                     "Events in the log not yet acknowledged by Kafka.", [kafka_service] {
+                       return static_cast<double>(kafka_service->RelayState().lag);
+                     });
+    metrics.AddGauge("malpro_kafka_changelog_rows_published_total",
+                     "Read model rows acknowledged on the changelog topics since start.",
+                     [kafka_service] {
+                       return static_cast<double>(
+                           kafka_service->ChangelogState().rows_published);
+                     }, "counter");
+  }
   if (!(*kafka)->Description().empty()) std::cout << "malpro: " << (*kafka)->Description() << std::endl;
   Api api(std::move(dependencies));
   HttpServer server(config.http, &api, &metrics);
@@ -247,6 +267,43 @@ class Progress {
   int last_percent_ = 0;
 };
 
+// Prints the verdict of a verification; exit status as `audit verify` documents.
+int ReportVerification(const VerifyReport& report, const std::string& expected_head,
+                       std::string_view source) {
+  if (!report.ok) {
+    std::cout << "FAILED at sequence " << report.first_bad_sequence << ": " << report.problem
+              << "\n"
+              << "verified before it: " << report.events_checked << " events, up to sequence "
+              << report.verified_head.sequence << "\n";
+    return kExitCheckFailed;
+  }
+  if (!expected_head.empty() && HashToHex(report.verified_head.hash) != expected_head) {
+    std::cout << "FAILED: the chain verifies, but its head hash "
+              << HashToHex(report.verified_head.hash) << " (sequence "
+              << report.verified_head.sequence << ") is not the expected " << expected_head
+              << ": history was rewritten or the range differs\n";
+    return kExitCheckFailed;
+  }
+  std::cout << "OK: " << report.events_checked << " events verified" << source
+            << ", head sequence " << report.verified_head.sequence << ", head hash "
+            << HashToHex(report.verified_head.hash) << "\n";
+  return kExitOk;
+}
+
+// `audit verify --kafka BROKERS`: the chain from the events topic alone.
+int RunAuditVerifyKafka(const CommonOptions& common, const std::string& brokers,
+                        const std::string& expected_head) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  const std::string topic = config->kafka.EventsTopic();
+  std::cerr << "reading " << topic << " from " << brokers << "\n";
+  Result<std::vector<TopicRecord>> records =
+      ReadWholeTopic(brokers, config->kafka, topic, /*timeout_ms=*/60'000);
+  if (!records.ok()) return Fail(records.status());
+  return ReportVerification(VerifyTopicRecords(*records), expected_head,
+                            " from Kafka topic " + topic);
+}
+
 int RunAuditVerify(const CommonOptions& common, uint64_t from, uint64_t to,
                    const std::string& expected_head) {
   Result<MalproConfig> config = ResolveConfig(common);
@@ -262,24 +319,7 @@ int RunAuditVerify(const CommonOptions& common, uint64_t from, uint64_t to,
       (*log)->Verify(from, to, [&](uint64_t sequence) { progress.Report(sequence); });
   progress.Finish();
   if (!report.ok()) return Fail(report.status());
-  if (!report->ok) {
-    std::cout << "FAILED at sequence " << report->first_bad_sequence << ": " << report->problem
-              << "\n"
-              << "verified before it: " << report->events_checked << " events, up to sequence "
-              << report->verified_head.sequence << "\n";
-    return kExitCheckFailed;
-  }
-  if (!expected_head.empty() && HashToHex(report->verified_head.hash) != expected_head) {
-    std::cout << "FAILED: the chain verifies, but its head hash "
-              << HashToHex(report->verified_head.hash) << " (sequence "
-              << report->verified_head.sequence << ") is not the expected " << expected_head
-              << ": history was rewritten or the range differs\n";
-    return kExitCheckFailed;
-  }
-  std::cout << "OK: " << report->events_checked << " events verified, head sequence "
-            << report->verified_head.sequence << ", head hash "
-            << HashToHex(report->verified_head.hash) << "\n";
-  return kExitOk;
+  return ReportVerification(*report, expected_head, "");
 }
 
 // "YYYY-MM-DD" (the end of that day) or "YYYY-MM-DDTHH:MM[:SS]", Asia/Jakarta, in UTC
@@ -449,6 +489,10 @@ int main(int argc, char** argv) {
   verify->add_option("--head-hash", verify_head,
                      "the head hash recorded earlier (e.g. by the auditor); fail unless the "
                      "verified chain ends on it");
+  std::string verify_kafka;
+  verify->add_option("--kafka", verify_kafka,
+                     "verify from the Kafka events topic instead of the data directory: the "
+                     "bootstrap address (e.g. the embedded broker `serve` printed)");
 
   uint64_t export_from = 1;
   uint64_t export_to = 0;
@@ -495,6 +539,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (serve->parsed()) return RunServe(common);
   if (demo->parsed()) return RunDemo(common, demo_options);
+  if (verify->parsed() && !verify_kafka.empty()) {
+    return RunAuditVerifyKafka(common, verify_kafka, verify_head);
+  }
   if (verify->parsed()) return RunAuditVerify(common, verify_from, verify_to, verify_head);
   if (export_command->parsed()) return RunAuditExport(common, export_from, export_to, export_out);
   if (replay->parsed()) {

@@ -121,7 +121,7 @@ Result<int> KafkaPartitionCount(rd_kafka_t* client, const std::string& topic, in
 }
 
 Status CreateKafkaTopics(const std::string& brokers, const KafkaOptions& options,
-                         const std::vector<std::string>& topics) {
+                         const std::vector<std::string>& topics, bool compacted) {
   Result<rd_kafka_conf_t*> conf = MakeKafkaConf(brokers, options, {});
   if (!conf.ok()) return conf.status();
   Result<KafkaHandle> admin = NewKafkaClient(RD_KAFKA_PRODUCER, *conf);
@@ -137,6 +137,9 @@ Status CreateKafkaTopics(const std::string& brokers, const KafkaOptions& options
       status = Status::InvalidArgument("config_out_of_range", "kafka.partitions",
                                        "cannot create topic " + topic + ": " + error);
       break;
+    }
+    if (compacted) {
+      (void)rd_kafka_NewTopic_set_config(request, "cleanup.policy", "compact");
     }
     requests.push_back(request);
   }

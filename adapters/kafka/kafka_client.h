@@ -43,9 +43,10 @@ Status KafkaStatus(rd_kafka_resp_err_t error, std::string_view what);
 Result<int> KafkaPartitionCount(rd_kafka_t* client, const std::string& topic, int timeout_ms);
 
 // Creates `topics` on a real cluster with the admin API (CreateTopics) with the configured
-// partitions and replication factor. A topic that already exists is left as it is.
+// partitions and replication factor, compacted (cleanup.policy=compact) when `compacted`. A
+// topic that already exists is left as it is.
 Status CreateKafkaTopics(const std::string& brokers, const KafkaOptions& options,
-                         const std::vector<std::string>& topics);
+                         const std::vector<std::string>& topics, bool compacted = false);
 
 // The partition a relayed record goes to: (murmur2(key) & 0x7fffffff) mod partitions, the rule
 // of Kafka's Java client, so that every client agrees where a stream lives.

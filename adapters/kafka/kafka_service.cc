@@ -5,12 +5,16 @@
 namespace malpro {
 
 Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& options,
-                                                          EventLog* log, Ledger* ledger) {
+                                                          EventLog* log, Ledger* ledger,
+                                                          const Projector* projector) {
   std::unique_ptr<KafkaService> service(new KafkaService());
   service->options_ = options;
   if (!options.enabled) return service;
   const std::vector<std::string> topics = {options.EventsTopic(), options.CommandsTopic(),
                                            options.ResultsTopic()};
+  const std::vector<std::string> changelogs =
+      projector != nullptr ? ChangelogPublisher::Topics(*projector, options)
+                           : std::vector<std::string>{};
   if (options.brokers.empty()) {
     Result<std::unique_ptr<EmbeddedBroker>> broker =
         EmbeddedBroker::Start(options.embedded_brokers);
@@ -20,15 +24,29 @@ Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& op
       MALPRO_RETURN_IF_ERROR(
           service->broker_->CreateTopic(topic, options.partitions, options.replication_factor));
     }
+    // The embedded broker does not compact; dashboards read the latest row per key anyway.
+    for (const std::string& topic : changelogs) {
+      MALPRO_RETURN_IF_ERROR(
+          service->broker_->CreateTopic(topic, options.partitions, options.replication_factor));
+    }
     service->bootstrap_ = service->broker_->bootstrap();
   } else {
     service->bootstrap_ = options.brokers;
     Status created = CreateKafkaTopics(options.brokers, options, topics);
     // An unreachable cluster may come later; the relay retries. A refusal is a setup error.
     if (!created.ok() && created.error_code() != "kafka_unavailable") return created;
+    if (!changelogs.empty()) {
+      created = CreateKafkaTopics(options.brokers, options, changelogs, /*compacted=*/true);
+      if (!created.ok() && created.error_code() != "kafka_unavailable") return created;
+    }
   }
   service->relay_ = std::make_unique<Relay>(log, RelayOptions{service->bootstrap_, options});
   service->relay_->Start();
+  if (projector != nullptr) {
+    service->changelog_ =
+        std::make_unique<ChangelogPublisher>(projector, service->bootstrap_, options);
+    service->changelog_->Start();
+  }
   if (options.intake) {
     service->intake_ = std::make_unique<Intake>(ledger, IntakeOptions{service->bootstrap_, options});
     service->intake_->Start();
@@ -38,6 +56,7 @@ Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& op
 
 KafkaService::~KafkaService() {
   if (intake_) intake_->Stop();
+  if (changelog_) changelog_->Stop();
   if (relay_) relay_->Stop();
   broker_.reset();
 }
@@ -70,6 +89,14 @@ std::string KafkaService::HealthJson() const {
       .Field("events_published", static_cast<int64_t>(relay.events_published))
       .Field("last_error", relay.last_error)
       .EndObject();
+  if (changelog_) {
+    const ChangelogStatus changelog = changelog_->Status();
+    writer.Key("changelogs").BeginObject()
+        .Field("position", static_cast<int64_t>(changelog.position))
+        .Field("rows_published", static_cast<int64_t>(changelog.rows_published))
+        .Field("last_error", changelog.last_error)
+        .EndObject();
+  }
   if (intake_) {
     const IntakeStatus intake = intake_->Status();
     writer.Key("intake").BeginObject()

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "adapters/kafka/changelog.h"
 #include "adapters/kafka/embedded_broker.h"
 #include "adapters/kafka/intake.h"
 #include "adapters/kafka/kafka_options.h"
@@ -19,9 +20,11 @@ class KafkaService {
   // Starts what `options` asks for; with options.enabled false, nothing. `log` and `ledger`
   // must outlive the service. Errors: the embedded broker cannot start, or the cluster refuses
   // to create the topics (an unreachable cluster is not an error: the relay retries).
+  // With a `projector`, the read models' changed rows also go to their changelog topics.
   static Result<std::unique_ptr<KafkaService>> Start(const KafkaOptions& options, EventLog* log,
-                                                     Ledger* ledger);
-  // Stops the intake, then the relay (which flushes), then the embedded broker.
+                                                     Ledger* ledger,
+                                                     const Projector* projector = nullptr);
+  // Stops the intake, the changelogs, then the relay (which flushes), then the embedded broker.
   ~KafkaService();
   KafkaService(const KafkaService&) = delete;
   KafkaService& operator=(const KafkaService&) = delete;
@@ -35,6 +38,10 @@ class KafkaService {
   // {"relay":{"state":...,"published_sequence":...,"lag":...,"last_error":...},
   //  "intake":{...}} for /healthz.
   std::string HealthJson() const;
+  // The changelogs' status (zeros when not publishing).
+  ChangelogStatus ChangelogState() const {
+    return changelog_ ? changelog_->Status() : ChangelogStatus{};
+  }
 
   EmbeddedBroker* embedded_broker() { return broker_.get(); }
 
@@ -45,6 +52,7 @@ class KafkaService {
   std::string bootstrap_;
   std::unique_ptr<EmbeddedBroker> broker_;
   std::unique_ptr<Relay> relay_;
+  std::unique_ptr<ChangelogPublisher> changelog_;
   std::unique_ptr<Intake> intake_;
 };
 

@@ -69,6 +69,20 @@ python3 "$source_dir/scripts/verify_export.py" "$work/events.jsonl" --expect-hea
 grep -q "^OK $head_sequence $head_sequence $head_hash$" "$work/verify.txt" \
   || fail "unexpected verification: $(cat "$work/verify.txt")"
 
+# malpro's own auditor check from the topic, without the data directory.
+"$malpro" audit verify --kafka "$broker" --head-hash "$head_hash" > "$work/kafka_verify.txt" 2>/dev/null \
+  || fail "audit verify --kafka failed: $(cat "$work/kafka_verify.txt")"
+grep -q "^OK: $head_sequence events verified from Kafka topic malpro.events, head sequence $head_sequence, head hash $head_hash$" \
+  "$work/kafka_verify.txt" || fail "audit verify --kafka said: $(cat "$work/kafka_verify.txt")"
+if "$malpro" audit verify --kafka "$broker" --head-hash "$(printf '%064d' 0)" > /dev/null 2>&1; then
+  fail "audit verify --kafka accepted a head the topic does not end on"
+fi
+
+# The read models' changelogs: the ASN's profile row, keyed by its row key.
+timeout 20 kcat -b "$broker" -C -t malpro.proj.asn_spend -e -q -f '%k\t%h\t%s\n' > "$work/asn_spend.txt"
+grep -q '^a/198507122010011003	position=[0-9]*	{"nip":"198507122010011003"' "$work/asn_spend.txt" \
+  || fail "asn_spend changelog: $(cat "$work/asn_spend.txt")"
+
 kill -TERM "$server_pid"
 wait "$server_pid" || true
 server_pid=""

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "adapters/kafka/embedded_broker.h"
+#include "adapters/kafka/topic_audit.h"
 #include "tests/kafka/relay_checks.h"
 #include "tests/support/log_fixture.h"
 
@@ -191,6 +192,90 @@ TEST_F(RelayTest, RefusesATopicThatBelongsToAnotherLog) {
   EXPECT_NE(status.last_error.find("another log"), std::string::npos) << status.last_error;
   EXPECT_EQ(status.events_published, 0u);
   ExpectTopicMatchesLog();  // untouched: still exactly the first log's events
+}
+
+}  // namespace
+}  // namespace malpro
+
+namespace malpro {
+namespace {
+
+// The auditor's check of the topic: what the relay wrote verifies; an altered, repeated or
+// missing record is named.
+class TopicAuditTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    broker_ = std::move(EmbeddedBroker::Start(1)).value();
+    ASSERT_TRUE(broker_->CreateTopic("malpro.events", 3, 1).ok());
+    LogOptions options;
+    options.data_dir = dir_.Sub("log");
+    options.sync = false;
+    log_ = std::move(EventLog::Open(options)).value();
+    for (int i = 0; i < 30; ++i) {
+      ASSERT_TRUE(log_->Append(testing::MakeRequest({testing::MakeEvent(
+                                   "order-" + std::to_string(i % 4), "order.noted",
+                                   R"({"n":)" + std::to_string(i) + "}")}))
+                      .ok());
+    }
+    RelayOptions relay_options;
+    relay_options.brokers = broker_->bootstrap();
+    Relay relay(log_.get(), relay_options);
+    relay.Start();
+    for (int i = 0; i < 200 && relay.Status().published_sequence < 30; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_EQ(relay.Status().published_sequence, 30u);
+    relay.Stop();
+    Result<std::vector<TopicRecord>> records =
+        ReadWholeTopic(broker_->bootstrap(), KafkaOptions{}, "malpro.events", 20'000);
+    ASSERT_TRUE(records.ok()) << records.status().ToString();
+    records_ = std::move(records).value();
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<EmbeddedBroker> broker_;
+  std::unique_ptr<EventLog> log_;
+  std::vector<TopicRecord> records_;
+};
+
+TEST_F(TopicAuditTest, WhatTheRelayWroteVerifiesToTheLogsHead) {
+  const VerifyReport report = VerifyTopicRecords(records_);
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.events_checked, 30u);
+  EXPECT_EQ(report.verified_head.hash, log_->Head().hash);
+}
+
+TEST_F(TopicAuditTest, AnAlteredRecordIsNamed) {
+  for (TopicRecord& record : records_) {
+    if (record.headers["sequence"] != "17") continue;
+    const size_t at = record.value.find(R"(\"n\":16)");
+    ASSERT_NE(at, std::string::npos) << record.value;
+    record.value.replace(at, std::string_view(R"(\"n\":16)").size(), R"(\"n\":99)");
+  }
+  const VerifyReport report = VerifyTopicRecords(records_);
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_sequence, 17u);
+  EXPECT_EQ(report.problem, "content does not match its hash");
+}
+
+TEST_F(TopicAuditTest, ARepeatedOrMissingRecordIsNamed) {
+  std::vector<TopicRecord> repeated = records_;
+  for (const TopicRecord& record : records_) {
+    if (record.headers.at("sequence") == "5") repeated.push_back(record);
+  }
+  repeated.back().offset += 1000;  // a later copy in the same partition
+  VerifyReport report = VerifyTopicRecords(repeated);
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_sequence, 5u);
+
+  std::vector<TopicRecord> missing;
+  for (const TopicRecord& record : records_) {
+    if (record.headers.at("sequence") != "12") missing.push_back(record);
+  }
+  report = VerifyTopicRecords(missing);
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_sequence, 12u);
+  EXPECT_EQ(report.problem, "missing");
 }
 
 }  // namespace
