@@ -403,6 +403,15 @@ const Api::Route* Api::Match(http::verb method, std::string_view path,
   return nullptr;
 }
 
+bool Api::IsQuick(const HttpRequest& request) const {
+  if (request.method() != http::verb::get) return false;
+  const std::string_view target = request.target();
+  if (target.find("after=") != std::string_view::npos) return false;
+  if (target == "/healthz") return true;
+  if (target.starts_with("/v1/catalog/")) return target.find('?') == std::string_view::npos;
+  return target.starts_with("/v1/asn/") && target.find("/spend/") != std::string_view::npos;
+}
+
 bool Api::IsSubscription(const HttpRequest& request) const {
   return request.method() == http::verb::get && request.target().starts_with("/v1/subscribe/");
 }

@@ -65,6 +65,10 @@ class Api {
   // Thread-safe. Never throws.
   HttpResponse Handle(const HttpRequest& request);
 
+  // Whether answering takes only a lookup of cached rows and never waits, so the server may
+  // answer it on its I/O thread: reads of one read-model row (or health) without ?after=.
+  bool IsQuick(const HttpRequest& request) const;
+
   // Whether the request asks for a live subscription (GET /v1/subscribe/...).
   bool IsSubscription(const HttpRequest& request) const;
   // Authenticates and opens a subscription; on error, the response to send instead.
