@@ -8,7 +8,9 @@ namespace malpro {
 
 std::string AmountText(Money amount) {
   if (amount.sen() >= 0) return FormatSnap(amount);
-  return "-" + FormatSnap(Money::FromSen(-amount.sen()));
+  std::string text(1, '-');
+  text += FormatSnap(Money::FromSen(-amount.sen()));
+  return text;
 }
 
 Result<Money> ReadAmount(const JsonObject& object, std::string_view key) {
