@@ -442,17 +442,32 @@ void PrintDemoSummary(const DemoSummary& summary) {
             << summary.commands << " commands)" << std::endl;
 }
 
-void PrintDemoHints(uint16_t port, const std::string& data_dir) {
+void PrintDemoHints(uint16_t port, const std::string& data_dir, const std::string& month,
+                    const std::string& kafka) {
   const std::string api = "http://127.0.0.1:" + std::to_string(port);
   std::cout << "\nTry next (tokens: dev-admin, dev-operator, dev-auditor, dev-asn, dev-merchant):\n"
             << "  curl -s " << api << "/healthz\n"
-            << "  curl -s " << api << "/v1/asn/" << kTrialNip << " -H 'Authorization: Bearer dev-asn'\n"
-            << "  curl -s " << api << "/v1/umkm/" << kTrialUmkm << " -H 'Authorization: Bearer dev-merchant'\n"
+            << "  curl -s " << api << "/v1/asn/" << kTrialNip << "/spend/" << month
+            << " -H 'Authorization: Bearer dev-asn'\n"
+            << "  curl -s '" << api << "/v1/compliance/" << month
+            << "?by=rank_class' -H 'Authorization: Bearer dev-operator'\n"
+            << "  curl -s '" << api << "/v1/catalog?category=sembako&q=beras' -H 'Authorization: Bearer dev-asn'\n"
+            << "  curl -s '" << api << "/v1/umkm/" << kTrialUmkm << "/sales?from=" << month
+            << "-01&to=" << month << "-31' -H 'Authorization: Bearer dev-merchant'\n"
+            << "  curl -s " << api << "/v1/circulation/" << month
+            << " -H 'Authorization: Bearer dev-operator'\n"
             << "  curl -s '" << api << "/v1/events?from=1&limit=5' -H 'Authorization: Bearer dev-auditor'\n"
-            << "  curl -s " << api << "/v1/policy -H 'Authorization: Bearer dev-operator'\n"
-            << "  curl -sN '" << api << "/v1/subscribe/events' -H 'Authorization: Bearer dev-admin'   (live)\n"
-            << "  curl -s " << api << "/metrics\n"
-            << "After stopping (Ctrl-C): ./build/malpro --data " << data_dir << " audit verify\n"
+            << "  curl -sN '" << api << "/v1/subscribe/projections?projection=asn_spend' -H 'Authorization: Bearer dev-auditor'   (live)\n"
+            << "  curl -s " << api << "/metrics\n";
+  if (!kafka.empty()) {
+    std::cout << "  kcat -b " << kafka << " -C -t malpro.events            (the log, live)\n"
+              << "  kcat -b " << kafka << " -C -t malpro.proj.asn_spend    (a read model's changes)\n"
+              << "  ./build/malpro audit verify --kafka " << kafka << "\n";
+  }
+  std::cout << "After stopping (Ctrl-C):\n"
+            << "  ./build/malpro --data " << data_dir << " audit verify\n"
+            << "  ./build/malpro --data " << data_dir << " audit replay --at " << month
+            << "-15 -o /tmp/malpro-replay   (what the ledger said on the 15th)\n"
             << "Every route: docs/http-api.md\n"
             << std::endl;
 }

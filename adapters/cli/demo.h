@@ -48,6 +48,8 @@ Result<DemoSummary> SeedDemo(Ledger& ledger, const DemoOptions& options,
 
 void PrintDemoSummary(const DemoSummary& summary);
 // What to try next: URLs, a token for each role, commands.
-void PrintDemoHints(uint16_t port, const std::string& data_dir);
+// `month` (YYYY-MM) is the demo's; `kafka` the bootstrap address (empty: Kafka is off).
+void PrintDemoHints(uint16_t port, const std::string& data_dir, const std::string& month,
+                    const std::string& kafka);
 
 }  // namespace malpro

@@ -79,7 +79,7 @@ void BlockStopSignals() {
 
 // Serves the API over an open log until SIGINT/SIGTERM. `hints` is printed once serving.
 int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
-                     const std::function<void(uint16_t port)>& hints) {
+                     const std::function<void(uint16_t port, const std::string& kafka)>& hints) {
   HttpMetrics metrics;
   metrics.AddGauge("malpro_log_head_sequence", "Sequence of the last durable event.",
                    [&log] { return static_cast<double>(log.Head().sequence); });
@@ -154,7 +154,7 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   if (!started.ok()) return Fail(started);
   std::cout << "malpro: HTTP API on http://" << config.http.listen_address << ":" << server.port()
             << " (" << config.tokens.size() << " tokens configured)" << std::endl;
-  if (hints) hints(server.port());
+  if (hints) hints(server.port(), kafka_service->bootstrap());
   std::cout << "malpro: running; stop with Ctrl-C" << std::endl;
   const int signal_number = WaitForStopSignal();
   std::cout << "malpro: signal " << signal_number << ", stopping" << std::endl;
@@ -238,8 +238,16 @@ int RunDemo(const CommonOptions& common, const DemoOptions& demo) {
     PrintDemoSummary(*summary);
   }
   PrintHead(*opened->log, config->log.data_dir);
+  // The demo's month is the month of its first event (Asia/Jakarta).
+  std::string month;
+  Result<std::vector<Event>> first = opened->log->Read(1, 1);
+  if (first.ok() && !first->empty()) {
+    month = FormatIsoDate(JakartaDate(first->front().recorded_at_us)).substr(0, 7);
+  }
   return ServeUntilSignal(*config, *opened->log, *opened->ledger,
-                          [&](uint16_t port) { PrintDemoHints(port, config->log.data_dir); });
+                          [&](uint16_t port, const std::string& kafka) {
+                            PrintDemoHints(port, config->log.data_dir, month, kafka);
+                          });
 }
 
 // Prints "verified N/M (P%)" on one line when stderr is a terminal, else a line now and then.

@@ -40,4 +40,13 @@ kill -TERM "$pid"; wait "$pid" || true
 grep -q 'already holds events; serving them without seeding' "$work/again.log" || fail "reseeded: $(cat "$work/again.log")"
 [ "$("$malpro" -d "$work/a" audit verify 2>/dev/null | sed -n 's/.*head hash \([0-9a-f]*\).*/\1/p')" = "$first" ] \
   || fail "serving the demo again changed the log"
+# The hints name the demo's month and the Kafka stream; replaying the served demo as of the
+# 15th answers "what did the ledger say on the 15th?".
+grep -q "/v1/compliance/2026-10?by=rank_class" "$work/a.log" || fail "hints lack the month: $(cat "$work/a.log")"
+grep -q "kcat -b 127.0.0.1:[0-9]* -C -t malpro.events" "$work/a.log" || fail "hints lack kcat"
+"$malpro" -d "$work/a" audit replay --at 2026-10-15 -o "$work/replay" > "$work/replay.txt" 2>/dev/null \
+  || fail "replay of the demo failed"
+grep -q '(recorded 2026-10-15, Asia/Jakarta)' "$work/replay.txt" || fail "replay: $(cat "$work/replay.txt")"
+grep -q '^month 2026-10 so far: [0-9]* of 40 ASN compliant' "$work/replay.txt" \
+  || fail "replay headline: $(cat "$work/replay.txt")"
 echo "demo: reproducible"
