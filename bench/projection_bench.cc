@@ -48,7 +48,11 @@ std::string History() {
   LedgerOptions ledger_options;
   ledger_options.clock = [&now] { return now.load(); };
   uint64_t next_id = 0;
-  ledger_options.new_id = [&next_id] { return "b" + std::to_string(++next_id); };
+  ledger_options.new_id = [&next_id] {
+    std::string id(1, 'b');
+    id += std::to_string(++next_id);
+    return id;
+  };
   Ledger ledger(log.get(), *LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml"),
                 ledger_options);
   PolicyDefaults policy;

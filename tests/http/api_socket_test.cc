@@ -6,6 +6,7 @@
 
 #include "adapters/cli/geography_config.h"
 #include "adapters/http/api.h"
+#include "projections/projector.h"
 #include "adapters/http/server.h"
 #include "tests/support/beast_client.h"
 #include "tests/support/temp_dir.h"
@@ -32,6 +33,7 @@ class ApiSocketTest : public ::testing::Test {
   void Start(HttpOptions options) {
     server_.reset();  // in reverse order of construction: the log's lock goes last
     api_.reset();
+    projector_.reset();
     ledger_.reset();
     log_.reset();
     LogOptions log_options;
@@ -49,14 +51,25 @@ class ApiSocketTest : public ::testing::Test {
     for (const auto& [role, token] : kTokens) {
       ASSERT_TRUE(tokens_.Add(HashToHex(Sha256(token)), {role, subjects.at(role)}, "token").ok());
     }
-    api_ = std::make_unique<Api>(ApiDependencies{log_.get(), ledger_.get(), nullptr, &tokens_, &metrics_,
+    ProjectorOptions projector_options;
+    projector_options.dir = dir_.Sub("read-models");
+    Result<std::unique_ptr<Projector>> projector = Projector::Open(log_.get(), projector_options);
+    ASSERT_TRUE(projector.ok()) << projector.status().ToString();
+    projector_ = std::move(projector).value();
+    ASSERT_TRUE(projector_->CatchUp().ok());
+    projector_->Start();
+    api_ = std::make_unique<Api>(ApiDependencies{log_.get(), ledger_.get(), projector_.get(), &tokens_, &metrics_,
                                                  options.body_bytes_max, options.photo_body_bytes_max, {}, {}});
     options.port = 0;
     server_ = std::make_unique<HttpServer>(options, api_.get(), &metrics_);
     ASSERT_TRUE(server_->Start().ok());
   }
 
-  void TearDown() override { server_.reset(); }
+  void TearDown() override {
+    server_.reset();
+    api_.reset();
+    projector_.reset();
+  }
 
   Reply Call(verb method, const std::string& target, const std::string& body = "",
              std::optional<Role> role = Role::kAdmin, std::map<std::string, std::string> headers = {}) {
@@ -108,6 +121,7 @@ class ApiSocketTest : public ::testing::Test {
   testing::TempDir dir_;
   std::unique_ptr<EventLog> log_;
   std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<Projector> projector_;
   TokenTable tokens_;
   HttpMetrics metrics_;
   std::unique_ptr<Api> api_;
@@ -159,6 +173,17 @@ std::vector<RouteCase> EveryRoute() {
       {verb::post, "/v1/policy/fee-rule", R"({"basis_points":30,"umi_zero_fee_max":"500000.00","effective_from":"2099-01-01"})", {Role::kAdmin}},
       {verb::post, "/v1/policy/settlement-cutoff", R"({"cutoff":"21:00","effective_from":"2099-01-01"})", {Role::kAdmin}},
       {verb::post, asn + "/deactivate", R"({"reason":"pensiun"})", {Role::kAdmin}},
+      {verb::get, "/v1/catalog?q=beras", "", all},
+      {verb::get, "/v1/catalog/warung-bu-sri", "", all},
+      {verb::get, asn + "/spend", "", {Role::kAsn, Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get, asn + "/spend/2026-10", "", {Role::kAsn, Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get, "/v1/compliance/2026-10?by=rank_class", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get, "/v1/compliance/2026-10/shortfalls", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get, umkm + "/sales?from=2026-10-01&to=2026-10-31", "", {Role::kMerchant, Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get, umkm + "/outstanding", "", {Role::kMerchant, Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get, "/v1/settlement/outstanding", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get, "/v1/circulation/2026-10", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get, "/v1/stats", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
   };
 }
 
@@ -187,6 +212,40 @@ TEST_F(ApiSocketTest, EveryRouteChecksTheRoleOfEveryToken) {
       EXPECT_NE(reply.status, 0) << name;
     }
   }
+}
+
+TEST_F(ApiSocketTest, ReadModelsAnswerAfterTheWriteTheyAreAskedToWaitFor) {
+  SeedMarket();
+  Reply placed = Call(verb::post, "/v1/orders", OrderBody("o-2"), Role::kAsn);
+  ASSERT_EQ(placed.status, 201);
+  const size_t at = placed.body.find("\"first_sequence\":");
+  ASSERT_NE(at, std::string::npos) << placed.body;
+  const std::string sequence = std::to_string(std::stoull(placed.body.substr(at + 17)));
+  const std::string month = FormatIsoDate(JakartaDate(
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::system_clock::now().time_since_epoch()).count())).substr(0, 7);
+  Reply spend = Call(verb::get, std::string("/v1/asn/") + kNip + "/spend/" + month + "?after=" +
+                                    sequence, "", Role::kAsn);
+  ASSERT_EQ(spend.status, 200) << spend.body;
+  EXPECT_NE(spend.body.find("\"pending\":\"136000.00\",\"pending_orders\":2"), std::string::npos)
+      << spend.body;
+  EXPECT_GE(std::stoull(spend.headers["X-Applied-Sequence"]), std::stoull(sequence));
+  Reply catalog = Call(verb::get, "/v1/catalog?category=sembako&kecamatan=Klojen&q=BERAS", "", Role::kAsn);
+  EXPECT_NE(catalog.body.find("\"total\":1"), std::string::npos) << catalog.body;
+  EXPECT_NE(catalog.body.find("\"price\":\"68000.00\""), std::string::npos) << catalog.body;
+  EXPECT_EQ(Call(verb::get, std::string("/v1/asn/") + kOtherNip + "/spend/" + month, "", Role::kAsn).status, 403);
+  EXPECT_EQ(Call(verb::get, std::string("/v1/asn/") + kOtherNip + "/spend/" + month).status, 404);
+  EXPECT_EQ(Call(verb::get, "/v1/umkm/someone-else/sales?from=2026-10-01&to=2026-10-31", "",
+                 Role::kMerchant).status, 403);
+  Reply bad_month = Call(verb::get, "/v1/circulation/2026-1");
+  EXPECT_EQ(bad_month.status, 400);
+  EXPECT_NE(bad_month.body.find("\"field\":\"month\""), std::string::npos) << bad_month.body;
+  EXPECT_EQ(Call(verb::get, "/v1/umkm/warung-bu-sri/sales?from=2026-10-01").status, 400);
+  EXPECT_EQ(Call(verb::get, "/v1/compliance/2026-10?by=opd").status, 400);
+  // A position the log never reaches: the read waits its bounded time, then says so.
+  Reply behind = Call(verb::get, "/v1/stats?after=999999");
+  EXPECT_EQ(behind.status, 503);
+  EXPECT_NE(behind.body.find("read_models_behind"), std::string::npos) << behind.body;
 }
 
 TEST_F(ApiSocketTest, AsnAndMerchantTokensActOnTheirOwnDataOnly) {
