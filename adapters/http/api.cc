@@ -633,44 +633,12 @@ Result<OrderState> LoadOwnOrder(Ledger& ledger, const ApiCall& call, const std::
   return order;
 }
 
-Result<PlaceOrder> BindOrder(RequestBody& body) {
-  body.AllowOnly({"order_id", "buyer_nip", "umkm_id", "lines", "payment_method"});
-  PlaceOrder order{body.OptionalString("order_id"), body.String("buyer_nip"),
-                   body.String("umkm_id"), {}, body.String("payment_method")};
-  simdjson::dom::array lines = body.Array("lines");
-  if (!body.status().ok()) return body.status();
-  size_t index = 0;
-  for (simdjson::dom::element element : lines) {
-    const std::string prefix = "lines[" + std::to_string(index++) + "]";
-    simdjson::dom::object line;
-    std::string_view product_id;
-    int64_t quantity = 0;
-    if (element.get(line) != simdjson::SUCCESS) {
-      return Status::InvalidArgument("body_field_wrong_type", prefix, prefix + " must be an object");
-    }
-    if (line["product_id"].get(product_id) != simdjson::SUCCESS) {
-      return Status::InvalidArgument("body_field_missing", prefix + ".product_id",
-                                     prefix + ".product_id must be a string");
-    }
-    if (line["quantity"].get(quantity) != simdjson::SUCCESS) {
-      return Status::InvalidArgument("body_field_missing", prefix + ".quantity",
-                                     prefix + ".quantity must be an integer");
-    }
-    if (line.size() != 2) {
-      return Status::InvalidArgument("body_field_unknown", prefix,
-                                     prefix + " takes product_id and quantity only");
-    }
-    order.lines.push_back({std::string(product_id), quantity});
-  }
-  return order;
-}
-
 }  // namespace
 
 void Api::AddOrderRoutes() {
   AddRoute(http::verb::post, "/v1/orders", {kAsn, kOperator, kAdmin}, [this](ApiCall& call) {
     RequestBody body(call.request.body());
-    Result<PlaceOrder> order = BindOrder(body);
+    Result<PlaceOrder> order = BindPlaceOrder(body);
     if (!order.ok()) return ErrorResponse(call.request, order.status());
     MALPRO_CHECK_OR_RETURN(CheckOwnNip(call, order->buyer_nip), call);
     return RunCommand(call, [&](const CommandContext& c) { return deps_.ledger->Place(*order, c); },

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/ledger.h"
 #include "engine/money.h"
 #include "engine/result.h"
 
@@ -50,5 +51,9 @@ class RequestBody {
 
 // Strict base64 (RFC 4648, with padding). InvalidArgument naming `field` on anything else.
 Result<std::string> DecodeBase64(std::string_view text, std::string_view field);
+
+// The body of a place-order command (POST /v1/orders, and the Kafka intake's place_order):
+// order_id (optional), buyer_nip, umkm_id, payment_method, lines of product_id and quantity.
+Result<PlaceOrder> BindPlaceOrder(RequestBody& body);
 
 }  // namespace malpro
