@@ -158,6 +158,9 @@ std::vector<RouteCase> EveryRoute() {
       {verb::post, "/v1/policy/minimum-spend", R"({"rank_group":"III","amount":"450000.00","effective_from":"2099-01-01"})", {Role::kAdmin}},
       {verb::post, "/v1/policy/fee-rule", R"({"basis_points":30,"umi_zero_fee_max":"500000.00","effective_from":"2099-01-01"})", {Role::kAdmin}},
       {verb::post, "/v1/policy/settlement-cutoff", R"({"cutoff":"21:00","effective_from":"2099-01-01"})", {Role::kAdmin}},
+      {verb::get, "/v1/reconciliation/stmt-1", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::post, "/v1/reconciliation/stmt-1/resolve", R"({"index":1,"action":"explain","note":"n"})",
+       {Role::kOperator, Role::kAdmin}},
       {verb::post, asn + "/deactivate", R"({"reason":"pensiun"})", {Role::kAdmin}},
   };
 }
