@@ -9,13 +9,18 @@ namespace malpro {
 
 // pain.001 version written (ISO 20022 customer credit transfer initiation, 2019 edition).
 inline constexpr std::string_view pain001_namespace = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09";
-// Prefix of the batch id (MsgId, PmtInfId) and of every end-to-end id: "MALPRO-STL-YYYYMMDD".
+// Prefix of the batch id (MsgId, PmtInfId): "MALPRO-STL-YYYYMMDD".
 inline constexpr std::string_view settlement_batch_prefix = "MALPRO-STL-";
+// Prefix of each transfer's end-to-end id: "STL-YYYYMMDD-NNN", 16 characters, so that it fits
+// whole in an MT940 :61: reference (16x) and the bank's statement can be matched on it.
+inline constexpr std::string_view settlement_end_to_end_prefix = "STL-";
+inline constexpr size_t mt940_reference_chars_max = 16;
 // ISO 20022 Max35Text: MsgId, PmtInfId and EndToEndId are at most this long.
 inline constexpr size_t iso_id_chars_max = 35;
-// "MALPRO-STL-YYYYMMDD-NNNN": the end-to-end id numbers merchants with four digits.
-inline constexpr size_t end_to_end_index_max = 9999;
-static_assert(19 + 1 + 4 <= iso_id_chars_max, "the end-to-end id must fit Max35Text");
+// "STL-YYYYMMDD-NNN": the end-to-end id numbers merchants with three digits.
+inline constexpr size_t end_to_end_index_max = 999;
+static_assert(4 + 8 + 1 + 3 <= mt940_reference_chars_max, "the end-to-end id must fit 16x");
+static_assert(mt940_reference_chars_max <= iso_id_chars_max, "16x fits Max35Text");
 // ISO 20022 Max140Text: names are cut to this many bytes (at a UTF-8 boundary).
 inline constexpr size_t iso_name_bytes_max = 140;
 

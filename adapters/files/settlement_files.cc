@@ -102,8 +102,8 @@ std::string SettlementBatchId(CivilDate business_date) {
 std::string SettlementEndToEndId(CivilDate business_date, size_t position) {
   MALPRO_ASSERT(position >= 1 && position <= end_to_end_index_max);
   char number[8];
-  std::snprintf(number, sizeof number, "%04zu", position);
-  return SettlementBatchId(business_date) + "-" + number;
+  std::snprintf(number, sizeof number, "%03zu", position);
+  return std::string(settlement_end_to_end_prefix) + CompactDate(business_date) + "-" + number;
 }
 
 CivilDate SettlementExecutionDate(CivilDate business_date, int64_t closed_at_us) {

@@ -32,7 +32,7 @@ struct SettlementPayee {
 
 // "MALPRO-STL-YYYYMMDD": MsgId and PmtInfId of the day's batch.
 std::string SettlementBatchId(CivilDate business_date);
-// "MALPRO-STL-YYYYMMDD-NNNN": the transfer to the `position`-th merchant (1-based, in umkm_id
+// "STL-YYYYMMDD-NNN": the transfer to the `position`-th merchant (1-based, in umkm_id
 // order as in the settlement event).
 std::string SettlementEndToEndId(CivilDate business_date, size_t position);
 // The day the bank is asked to execute the batch: the day after the business day, or the day

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "adapters/files/files_limits.h"
 #include "engine/hash.h"
 
 namespace malpro {
@@ -67,6 +68,9 @@ Status WriteNewFile(const std::string& path, std::string_view bytes) {
   if (!synced || !closed) return Status::IOError("syncing " + path + " failed");
   return Status::Ok();
 }
+
+static_assert(settlement_merchants_max <= end_to_end_index_max,
+              "every merchant of a batch needs an end-to-end id");
 
 Result<SettleOutcome> Settle(Ledger& ledger, CivilDate business_date, const std::string& out_dir,
                              const SettlementFileOptions& options, const CommandContext& context) {

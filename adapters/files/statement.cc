@@ -339,6 +339,20 @@ Result<StatementEntry> Mt940Entry(const Mt940Field& field, size_t position) {
   return entry;
 }
 
+// :61: keeps 16 characters of a reference; banks repeat longer ones (an end-to-end id, a batch
+// id) in :86:. Its words of 6 or more characters are kept as further references, after those
+// of :61:.
+void AddInformationReferences(StatementEntry* entry, std::string_view information) {
+  constexpr size_t word_chars_min = 6;
+  constexpr std::string_view separators = " /?+:;,\r\n\t";
+  size_t start = 0;
+  while (start < information.size()) {
+    const size_t end = std::min(information.find_first_of(separators, start), information.size());
+    if (end - start >= word_chars_min) AddReference(entry, information.substr(start, end - start));
+    start = end + 1;
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // CSV
 
@@ -497,6 +511,7 @@ Result<Statement> ParseMt940(std::string_view text) {
     } else if (field.tag == "86" && !statement.entries.empty() &&
                statement.entries.back().description.empty()) {
       statement.entries.back().description = field.value;
+      AddInformationReferences(&statement.entries.back(), field.value);
     }
   }
   if (statement.id.empty()) return Invalid("field_missing", ":20:", "the statement lacks :20:");

@@ -99,9 +99,9 @@ class ReconcileTest : public FilesFixture {
             {true, Money::FromRupiah(68'500), JakartaTime(kDay, 13, 40), "BJ-0002"},
             {true, Money::FromRupiah(68'000), JakartaTime(kDay, 10, 5), "BJ-0006"},
             {false, Money::FromRupiah(203'388), JakartaTime(kNextDay, 9, 0),
-             "MALPRO-STL-20261121-0001"},
+             "STL-20261121-001"},
             {false, Money::FromRupiah(204'000), JakartaTime(kNextDay, 9, 0),
-             "MALPRO-STL-20261121-0002"}};
+             "STL-20261121-002"}};
   }
 
   Result<ReconcileOutcome> Run(const std::string& text, const std::string& format) {
@@ -174,6 +174,31 @@ TEST_F(ReconcileTest, CsvReportsExactlyTheInjectedDiscrepancies) {
   EXPECT_NE(report.find("amount_mismatch,"), std::string::npos);
   EXPECT_NE(report.find(",CRDT,BJ-0006,order-6,2026-11-21,68000.00,,\r\n"), std::string::npos)
       << report;
+}
+
+TEST_F(ReconcileTest, AWholeBatchBookedAsOneDebitMatchesByTheBatchIdInItsInformation) {
+  std::vector<Line> lines = {
+      {true, Money::FromRupiah(136'000), JakartaTime(kDay, 9, 15), "BJ-0001"},
+      {true, Money::FromRupiah(68'000), JakartaTime(kDay, 13, 40), "BJ-0002"},
+      {true, Money::FromRupiah(204'000), JakartaTime(kDay, 15, 0), "BJ-0003"}};
+  std::string text = Mt940(lines);
+  // The bank booked the batch as one debit: no reference in :61:, the batch id in :86:.
+  text.insert(text.find(":62F:"),
+              ":61:2611221122D407388,00NTRFNONREF//BJTM99\r\n:86:SETTLEMENT/MALPRO-STL-20261121"
+              "/2 TRANSFERS\r\n");
+  Result<ReconcileOutcome> outcome = Run(text, "mt940");
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_EQ(outcome->report.command.entries, 4);
+  EXPECT_EQ(outcome->report.command.matched, 4);
+  EXPECT_TRUE(outcome->report.command.discrepancies.empty());
+  // A batch debit for another amount is a mismatch against the batch's total net.
+  text.replace(text.find("D407388,00"), 10, "D407389,00");
+  Result<ReconcileOutcome> changed = Run(text, "mt940");
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  ASSERT_EQ(changed->report.command.discrepancies.size(), 1u);
+  EXPECT_EQ(changed->report.command.discrepancies[0].kind, "amount_mismatch");
+  EXPECT_EQ(changed->report.command.discrepancies[0].reference, "MALPRO-STL-20261121");
+  EXPECT_EQ(changed->report.command.discrepancies[0].ledger_amount, Money::FromSen(40'738'800));
 }
 
 TEST_F(ReconcileTest, MalformedStatementsAreRefusedWithTheirPlaceAndNothingIsRecorded) {

@@ -153,7 +153,7 @@ TEST_F(SettlementTest, FileHashesEqualThoseInTheEvent) {
   EXPECT_EQ(HashToHex(Sha256(ReadFile(out_ + "/malpro-settlement-2026-11-21.csv"))),
             closed->csv_sha256);
   const std::string csv = ReadFile(outcome->csv_path);
-  EXPECT_NE(csv.find("2026-11-21,MALPRO-STL-20261121,MALPRO-STL-20261121-0001,toko-pak-min,"
+  EXPECT_NE(csv.find("2026-11-21,MALPRO-STL-20261121,STL-20261121-001,toko-pak-min,"
                      "Toko Pak Min & Anak,0098765432,1,204000.00,612.00,203388.00\r\n"),
             std::string::npos)
       << csv;
@@ -246,8 +246,8 @@ TEST_F(SettlementTest, Pain001IsWellFormedAndAddsUp) {
     Result<UmkmState> umkm = ledger_->LoadUmkm(outcome->day.merchants[i].umkm_id);
     ASSERT_TRUE(umkm.ok());
     EXPECT_EQ(accounts.at(i), umkm->settlement_account);
-    EXPECT_TRUE(ids.at(i).starts_with("MALPRO-STL-20261121-"));
-    EXPECT_LE(ids.at(i).size(), iso_id_chars_max);
+    EXPECT_TRUE(ids.at(i).starts_with("STL-20261121-"));
+    EXPECT_LE(ids.at(i).size(), mt940_reference_chars_max);
   }
   EXPECT_EQ(doc.One(header + "p:CtrlSum"), FormatSnap(sum));
   EXPECT_EQ(doc.One(batch + "p:CtrlSum"), FormatSnap(sum));
