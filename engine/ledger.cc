@@ -1358,7 +1358,9 @@ void WriteDiscrepancy(JsonWriter& writer, const Discrepancy& discrepancy) {
   if (discrepancy.statement_amount) {
     writer.Field("statement_amount", FormatSnap(*discrepancy.statement_amount));
   }
-  if (discrepancy.ledger_amount) writer.Field("ledger_amount", FormatSnap(*discrepancy.ledger_amount));
+  if (discrepancy.ledger_amount) {
+    writer.Field("ledger_amount", FormatSnap(*discrepancy.ledger_amount));
+  }
   writer.EndObject();
 }
 
@@ -1382,7 +1384,9 @@ std::string ReconciliationPayload(const RecordReconciliation& command, int64_t r
                  command.missing_in_ledger + command.missing_at_bank + command.amount_mismatch)
       .Key("discrepancies")
       .BeginArray();
-  for (const Discrepancy& discrepancy : command.discrepancies) WriteDiscrepancy(writer, discrepancy);
+  for (const Discrepancy& discrepancy : command.discrepancies) {
+    WriteDiscrepancy(writer, discrepancy);
+  }
   return writer.EndArray().EndObject().Take();
 }
 

@@ -244,8 +244,9 @@ Status ReadSettlement(const toml::table& table, MalproConfig* config) {
   const std::string& bic = options.bank_bic;
   if ((bic.size() != 8 && bic.size() != 11) ||
       bic.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != std::string::npos) {
-    return Status::InvalidArgument("config_out_of_range", "settlement.bank_bic",
-                                   "settlement.bank_bic must be a BIC of 8 or 11 capitals and digits");
+    return Status::InvalidArgument(
+        "config_out_of_range", "settlement.bank_bic",
+        "settlement.bank_bic must be a BIC of 8 or 11 capitals and digits");
   }
   if (config->settlement_out_dir.empty() || options.initiating_party.empty() ||
       options.debtor_name.empty()) {

@@ -442,7 +442,8 @@ void PrintSettlement(const SettleOutcome& outcome) {
                 FormatSnap(merchant.fee).c_str(), FormatSnap(merchant.net).c_str());
   }
   std::printf("%-28s %-16s %8lld %16s %14s %16s\n", "TOTAL", "",
-              static_cast<long long>(outcome.day.payments), FormatSnap(outcome.day.total_gross).c_str(),
+              static_cast<long long>(outcome.day.payments),
+              FormatSnap(outcome.day.total_gross).c_str(),
               FormatSnap(outcome.day.total_fee).c_str(), FormatSnap(outcome.day.total_net).c_str());
   if (!outcome.pain001_path.empty()) {
     std::printf("pain.001 %s\n  sha256 %s\n", outcome.pain001_path.c_str(),

@@ -8,7 +8,8 @@
 namespace malpro {
 
 // pain.001 version written (ISO 20022 customer credit transfer initiation, 2019 edition).
-inline constexpr std::string_view pain001_namespace = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09";
+inline constexpr std::string_view pain001_namespace =
+    "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09";
 // Prefix of the batch id (MsgId, PmtInfId): "MALPRO-STL-YYYYMMDD".
 inline constexpr std::string_view settlement_batch_prefix = "MALPRO-STL-";
 // Prefix of each transfer's end-to-end id: "STL-YYYYMMDD-NNN", 16 characters, so that it fits

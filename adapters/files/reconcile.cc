@@ -78,7 +78,8 @@ class Matcher {
     for (size_t i = 0; i < facts.transfers.size(); ++i) {
       transfers_.emplace(facts.transfers[i].end_to_end_id, i);
     }
-    for (size_t i = 0; i < facts.batches.size(); ++i) batches_.emplace(facts.batches[i].batch_id, i);
+    for (size_t i = 0; i < facts.batches.size(); ++i)
+      batches_.emplace(facts.batches[i].batch_id, i);
   }
 
   void Entry(const StatementEntry& entry) {
@@ -270,10 +271,10 @@ std::string ReconciliationCsv(const ReconciliationReport& report,
 }
 
 Result<ReconcileOutcome> RunReconciliation(Ledger& ledger, const EventLog& log,
-                                           std::string_view statement_text,
-                                           std::string_view format, const CommandContext& context) {
-  const std::string chosen = format.empty() ? DetectStatementFormat(statement_text)
-                                            : std::string(format);
+                                           std::string_view statement_text, std::string_view format,
+                                           const CommandContext& context) {
+  const std::string chosen =
+      format.empty() ? DetectStatementFormat(statement_text) : std::string(format);
   Result<Statement> statement = ParseStatement(statement_text, chosen);
   if (!statement.ok()) return statement.status();
   Result<LedgerFacts> facts = ScanLedger(log);

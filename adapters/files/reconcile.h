@@ -72,7 +72,7 @@ struct ReconcileOutcome {
   CommandResult result;
 };
 Result<ReconcileOutcome> RunReconciliation(Ledger& ledger, const EventLog& log,
-                                           std::string_view statement_text,
-                                           std::string_view format, const CommandContext& context);
+                                           std::string_view statement_text, std::string_view format,
+                                           const CommandContext& context);
 
 }  // namespace malpro

@@ -44,8 +44,8 @@ void Line(std::string* out, int depth, std::string_view text) {
 }
 
 void Element(std::string* out, int depth, std::string_view name, std::string_view escaped) {
-  Line(out, depth, "<" + std::string(name) + ">" + std::string(escaped) + "</" +
-                       std::string(name) + ">");
+  Line(out, depth,
+       "<" + std::string(name) + ">" + std::string(escaped) + "</" + std::string(name) + ">");
 }
 
 void Account(std::string* out, int depth, std::string_view tag, std::string_view account,
@@ -170,8 +170,8 @@ std::string WriteSettlementCsv(const SettlementDay& day,
   for (size_t i = 0; i < day.merchants.size(); ++i) {
     const MerchantSettlement& merchant = day.merchants[i];
     out += date + "," + SettlementBatchId(day.business_date) + "," +
-           SettlementEndToEndId(day.business_date, i + 1) + "," + CsvField(merchant.umkm_id) +
-           "," + CsvField(payees[i].name) + "," + CsvField(payees[i].settlement_account) + "," +
+           SettlementEndToEndId(day.business_date, i + 1) + "," + CsvField(merchant.umkm_id) + "," +
+           CsvField(payees[i].name) + "," + CsvField(payees[i].settlement_account) + "," +
            std::to_string(merchant.payments) + "," + FormatSnap(merchant.gross) + "," +
            FormatSnap(merchant.fee) + "," + FormatSnap(merchant.net) + "\r\n";
   }
@@ -188,12 +188,23 @@ std::string XmlEscape(std::string_view text) {
     const unsigned char byte = static_cast<unsigned char>(c);
     if (byte < 0x20 && c != '\t' && c != '\n' && c != '\r') continue;
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;

@@ -47,7 +47,8 @@ std::string SettlementCsvFileName(CivilDate business_date);
 std::string WritePain001(const SettlementDay& day, const std::vector<SettlementPayee>& payees,
                          const SettlementFileOptions& options, int64_t created_at_us,
                          CivilDate execution_date);
-std::string WriteSettlementCsv(const SettlementDay& day, const std::vector<SettlementPayee>& payees);
+std::string WriteSettlementCsv(const SettlementDay& day,
+                               const std::vector<SettlementPayee>& payees);
 
 // XML 1.0 text or attribute content with &, <, >, " and ' escaped; control characters that
 // XML 1.0 forbids are dropped.

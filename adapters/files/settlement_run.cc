@@ -110,10 +110,10 @@ Result<SettleOutcome> Settle(Ledger& ledger, CivilDate business_date, const std:
       return written;
     }
   }
-  CloseSettlement command{FormatIsoDate(business_date), outcome.day.merchants,
-                          outcome.day.total_net,
-                          pain001.empty() ? "" : Pain001FileName(business_date),
-                          outcome.pain001_sha256, outcome.csv_sha256};
+  CloseSettlement command{
+      FormatIsoDate(business_date), outcome.day.merchants,
+      outcome.day.total_net,        pain001.empty() ? "" : Pain001FileName(business_date),
+      outcome.pain001_sha256,       outcome.csv_sha256};
   Result<CommandResult> closed = ledger.Close(command, context);
   if (!closed.ok()) {
     // The files describe a batch the ledger did not record: they must not reach the bank.

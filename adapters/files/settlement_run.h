@@ -13,7 +13,7 @@ namespace malpro {
 struct SettleOutcome {
   SettlementDay day;
   std::vector<SettlementPayee> payees;  // in the order of day.merchants
-  std::string pain001_path;    // empty when the day had no payments
+  std::string pain001_path;             // empty when the day had no payments
   std::string csv_path;
   std::string pain001_sha256;  // lowercase hex, empty when there is no pain.001
   std::string csv_sha256;

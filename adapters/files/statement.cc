@@ -62,7 +62,8 @@ Result<int64_t> ParseDateTime(std::string_view text, std::string_view field, Civ
     }
     if (!rest.empty() && rest[0] == '.') {
       rest.remove_prefix(1);
-      while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest[0]))) rest.remove_prefix(1);
+      while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest[0])))
+        rest.remove_prefix(1);
     }
     if (rest == "Z") {
       offset_seconds = 0;
@@ -103,9 +104,9 @@ void AddReference(StatementEntry* entry, std::string_view reference) {
 
 Status CheckEntryCount(const Statement& statement) {
   if (statement.entries.size() >= statement_entries_max) {
-    return Status::LimitExceeded("statement_too_long", "entries",
-                                 "a statement may hold at most " +
-                                     std::to_string(statement_entries_max) + " entries");
+    return Status::LimitExceeded(
+        "statement_too_long", "entries",
+        "a statement may hold at most " + std::to_string(statement_entries_max) + " entries");
   }
   return Status::Ok();
 }
@@ -204,7 +205,8 @@ Result<std::optional<StatementEntry>> CamtEntry(const xmlNode* node, size_t posi
       AddReference(&entry, Text(Child(refs, "AcctSvcrRef")));
       AddReference(&entry, Text(Child(refs, "TxId")));
       AddReference(&entry, Text(Child(refs, "PmtInfId")));
-      if (entry.description.empty()) entry.description = Text(Path(transaction, {"RmtInf", "Ustrd"}));
+      if (entry.description.empty())
+        entry.description = Text(Path(transaction, {"RmtInf", "Ustrd"}));
     }
   }
   AddReference(&entry, Text(Child(node, "AcctSvcrRef")));
@@ -215,11 +217,11 @@ Result<std::optional<StatementEntry>> CamtEntry(const xmlNode* node, size_t posi
 
 Status CamtPeriod(const xmlNode* stmt, Statement* statement) {
   if (const xmlNode* period = Child(stmt, "FrToDt")) {
-    Result<int64_t> from = ParseDateTime(Text(Child(period, "FrDtTm")), "FrToDt.FrDtTm",
-                                         &statement->from);
+    Result<int64_t> from =
+        ParseDateTime(Text(Child(period, "FrDtTm")), "FrToDt.FrDtTm", &statement->from);
     if (!from.ok()) return from.status();
-    Result<int64_t> to = ParseDateTime(Text(Child(period, "ToDtTm")), "FrToDt.ToDtTm",
-                                       &statement->to);
+    Result<int64_t> to =
+        ParseDateTime(Text(Child(period, "ToDtTm")), "FrToDt.ToDtTm", &statement->to);
     if (!to.ok()) return to.status();
     return Status::Ok();
   }
@@ -227,8 +229,8 @@ Status CamtPeriod(const xmlNode* stmt, Statement* statement) {
     SetPeriodFromEntries(statement);
     return Status::Ok();
   }
-  Result<int64_t> created = ParseDateTime(Text(Child(stmt, "CreDtTm")), "Stmt.CreDtTm",
-                                          &statement->from);
+  Result<int64_t> created =
+      ParseDateTime(Text(Child(stmt, "CreDtTm")), "Stmt.CreDtTm", &statement->from);
   if (!created.ok()) return created.status();
   statement->to = statement->from;
   return Status::Ok();
@@ -330,11 +332,13 @@ Result<StatementEntry> Mt940Entry(const Mt940Field& field, size_t position) {
   if (!amount.ok()) return amount.status();
   entry.amount = *amount;
   rest.remove_prefix(amount_end);
-  if (rest.size() < 4) return Invalid("type_invalid", where, where + " needs a type code like NTRF");
+  if (rest.size() < 4)
+    return Invalid("type_invalid", where, where + " needs a type code like NTRF");
   rest.remove_prefix(4);  // N/F/S and the 3-character type code
   const size_t bank_reference = rest.find("//");
   AddReference(&entry, rest.substr(0, bank_reference));
-  if (bank_reference != std::string_view::npos) AddReference(&entry, rest.substr(bank_reference + 2));
+  if (bank_reference != std::string_view::npos)
+    AddReference(&entry, rest.substr(bank_reference + 2));
   entry.booked_at_us = JakartaDayStartMicros(entry.booking_date);
   return entry;
 }
@@ -390,8 +394,7 @@ Result<std::vector<std::string>> CsvRecord(std::string_view* text, size_t line) 
   return fields;
 }
 
-Result<StatementEntry> CsvEntry(const std::vector<std::string>& row, size_t line,
-                                size_t position) {
+Result<StatementEntry> CsvEntry(const std::vector<std::string>& row, size_t line, size_t position) {
   const std::string where = "line " + std::to_string(line);
   StatementEntry entry;
   entry.position = position;
@@ -443,8 +446,8 @@ Result<Statement> ParseCamt053(std::string_view xml) {
                               : std::string()));
   }
   const xmlNode* root = xmlDocGetRootElement(doc.get());
-  const std::string ns = root && root->ns && root->ns->href
-                             ? reinterpret_cast<const char*>(root->ns->href) : "";
+  const std::string ns =
+      root && root->ns && root->ns->href ? reinterpret_cast<const char*>(root->ns->href) : "";
   if (root == nullptr || !IsElement(root, "Document") ||
       !ns.starts_with("urn:iso:std:iso:20022:tech:xsd:camt.053.001.")) {
     return Invalid("statement_not_camt053", "Document",
@@ -489,8 +492,9 @@ Result<Statement> ParseMt940(std::string_view text) {
   for (const Mt940Field& field : Mt940Fields(text)) {
     if (field.tag == "20") {
       if (!statement.id.empty()) {
-        return Invalid("statement_count_invalid", LineField(field),
-                       "the file must hold one statement (a second :20: at " + LineField(field) + ")");
+        return Invalid(
+            "statement_count_invalid", LineField(field),
+            "the file must hold one statement (a second :20: at " + LineField(field) + ")");
       }
       statement.id = Trim(field.value);
     } else if (field.tag == "25") {
@@ -515,7 +519,8 @@ Result<Statement> ParseMt940(std::string_view text) {
     }
   }
   if (statement.id.empty()) return Invalid("field_missing", ":20:", "the statement lacks :20:");
-  if (statement.account.empty()) return Invalid("field_missing", ":25:", "the statement lacks :25:");
+  if (statement.account.empty())
+    return Invalid("field_missing", ":25:", "the statement lacks :25:");
   if (!opening || !closing) {
     return Invalid("field_missing", ":60F:", "the statement needs :60F: and :62F: balances");
   }
@@ -535,7 +540,7 @@ Result<Statement> ParseStatementCsv(std::string_view text) {
   Result<std::vector<std::string>> header = CsvRecord(&text, 1);
   if (!header.ok()) return header.status();
   const std::vector<std::string> expected = {"statement_id", "account", "booking_date",
-                                             "credit_debit", "amount", "reference"};
+                                             "credit_debit", "amount",  "reference"};
   if (header->size() < expected.size() ||
       !std::equal(expected.begin(), expected.end(), header->begin())) {
     return Invalid("csv_header_invalid", "line 1",

@@ -17,9 +17,9 @@ namespace malpro {
 // One booked entry. References are every identifier the bank gave it, most specific first
 // (end-to-end id, then the bank's references); the reconciler matches on any of them.
 struct StatementEntry {
-  size_t position = 0;       // 1-based in the statement, for messages
-  bool credit = false;       // CRDT: money in (a payment); DBIT: money out (a settlement)
-  Money amount;              // positive
+  size_t position = 0;  // 1-based in the statement, for messages
+  bool credit = false;  // CRDT: money in (a payment); DBIT: money out (a settlement)
+  Money amount;         // positive
   CivilDate booking_date;
   int64_t booked_at_us = 0;  // UTC; the start of booking_date (Asia/Jakarta) when no time given
   std::vector<std::string> references;
@@ -30,7 +30,7 @@ struct Statement {
   std::string format;  // camt053, mt940 or csv
   std::string id;      // as the bank wrote it
   std::string account;
-  CivilDate from;      // the period the statement covers, both days included
+  CivilDate from;  // the period the statement covers, both days included
   CivilDate to;
   std::vector<StatementEntry> entries;
 };

@@ -57,8 +57,10 @@ class FilesFixture : public ::testing::Test {
     policy.settlement_cutoff_minutes = 22 * 60;
     policy.effective_from = {2023, 3, 13};
     ASSERT_TRUE(ledger_->SeedPolicy(policy, As("system:config")).ok());
-    ASSERT_TRUE(ledger_->Register(RegisterAsn{kBuyer, "Siti Rahayu", "Diskominfo", "III/a", "Kauman"},
-                                  As("admin:setup")).ok());
+    ASSERT_TRUE(ledger_
+                    ->Register(RegisterAsn{kBuyer, "Siti Rahayu", "Diskominfo", "III/a", "Kauman"},
+                               As("admin:setup"))
+                    .ok());
     AddMerchant("warung-bu-sri", "Warung Bu Sri", "0012345678", "UMI");
     AddMerchant("toko-pak-min", "Toko Pak Min & Anak", "0098765432", "UKE");
   }
@@ -71,12 +73,16 @@ class FilesFixture : public ::testing::Test {
 
   void AddMerchant(const std::string& id, const std::string& name, const std::string& account,
                    const std::string& criteria) {
-    ASSERT_TRUE(ledger_->Register(RegisterUmkm{id, name, "", "sembako", "Klojen", "Kauman",
-                                               "Diskopindag", account, criteria},
-                                  As("admin:setup")).ok());
+    ASSERT_TRUE(ledger_
+                    ->Register(RegisterUmkm{id, name, "", "sembako", "Klojen", "Kauman",
+                                            "Diskopindag", account, criteria},
+                               As("admin:setup"))
+                    .ok());
     ASSERT_TRUE(ledger_->VerifyUmkm(id, As("operator:rina")).ok());
-    ASSERT_TRUE(ledger_->List({id, "beras-5kg", "Beras 5 kg", "pack", Money::FromRupiah(68'000)},
-                              As("operator:rina")).ok());
+    ASSERT_TRUE(ledger_
+                    ->List({id, "beras-5kg", "Beras 5 kg", "pack", Money::FromRupiah(68'000)},
+                           As("operator:rina"))
+                    .ok());
   }
 
   // A cashless order of `packs` x Rp68.000 at `umkm_id`, requested with `bank_reference`.

@@ -39,12 +39,15 @@ std::string Camt053(const std::vector<Line>& lines) {
     xml += "<Ntry><Amt Ccy=\"IDR\">" + FormatSnap(line.amount) + "</Amt><CdtDbtInd>" +
            (line.credit ? "CRDT" : "DBIT") + "</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><DtTm>" +
            IsoDateTime(line.booked_at_us) + "</DtTm></BookgDt><AcctSvcrRef>BJTM" +
-           std::to_string(line.booked_at_us % 100000) + "</AcctSvcrRef><NtryDtls><TxDtls><Refs>"
-           "<EndToEndId>" + line.reference + "</EndToEndId></Refs></TxDtls></NtryDtls></Ntry>";
+           std::to_string(line.booked_at_us % 100000) +
+           "</AcctSvcrRef><NtryDtls><TxDtls><Refs>"
+           "<EndToEndId>" +
+           line.reference + "</EndToEndId></Refs></TxDtls></NtryDtls></Ntry>";
   }
   // A pending entry is information only: it must not be reconciled.
-  xml += "<Ntry><Amt Ccy=\"IDR\">5000.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>PDNG</Cd></Sts>"
-         "<BookgDt><Dt>2026-11-22</Dt></BookgDt><NtryRef>PENDING-1</NtryRef></Ntry>";
+  xml +=
+      "<Ntry><Amt Ccy=\"IDR\">5000.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>PDNG</Cd></Sts>"
+      "<BookgDt><Dt>2026-11-22</Dt></BookgDt><NtryRef>PENDING-1</NtryRef></Ntry>";
   return xml + "</Stmt></BkToCstmrStmt></Document>\n";
 }
 
@@ -67,11 +70,12 @@ std::string Mt940(const std::vector<Line>& lines) {
 }
 
 std::string Csv(const std::vector<Line>& lines) {
-  std::string text = "statement_id,account,booking_date,credit_debit,amount,reference,description\n";
+  std::string text =
+      "statement_id,account,booking_date,credit_debit,amount,reference,description\n";
   for (const Line& line : lines) {
     text += "STMT-20261122,0011000000," + IsoDateTime(line.booked_at_us).substr(0, 19) + "," +
-            (line.credit ? "CRDT" : "DBIT") + "," + FormatSnap(line.amount) + "," +
-            line.reference + ",\"Malpro, " + (line.credit ? "payment" : "settlement") + "\"\n";
+            (line.credit ? "CRDT" : "DBIT") + "," + FormatSnap(line.amount) + "," + line.reference +
+            ",\"Malpro, " + (line.credit ? "payment" : "settlement") + "\"\n";
   }
   return text;
 }
@@ -98,10 +102,8 @@ class ReconcileTest : public FilesFixture {
     return {{true, Money::FromRupiah(136'000), JakartaTime(kDay, 9, 15), "BJ-0001"},
             {true, Money::FromRupiah(68'500), JakartaTime(kDay, 13, 40), "BJ-0002"},
             {true, Money::FromRupiah(68'000), JakartaTime(kDay, 10, 5), "BJ-0006"},
-            {false, Money::FromRupiah(203'388), JakartaTime(kNextDay, 9, 0),
-             "STL-20261121-001"},
-            {false, Money::FromRupiah(204'000), JakartaTime(kNextDay, 9, 0),
-             "STL-20261121-002"}};
+            {false, Money::FromRupiah(203'388), JakartaTime(kNextDay, 9, 0), "STL-20261121-001"},
+            {false, Money::FromRupiah(204'000), JakartaTime(kNextDay, 9, 0), "STL-20261121-002"}};
   }
 
   Result<ReconcileOutcome> Run(const std::string& text, const std::string& format) {
@@ -122,7 +124,8 @@ class ReconcileTest : public FilesFixture {
     EXPECT_EQ(run.amount_mismatch, 1);
     ASSERT_EQ(run.discrepancies.size(), 3u);
     std::map<std::string, Discrepancy> by_kind;
-    for (const Discrepancy& discrepancy : run.discrepancies) by_kind[discrepancy.kind] = discrepancy;
+    for (const Discrepancy& discrepancy : run.discrepancies)
+      by_kind[discrepancy.kind] = discrepancy;
     EXPECT_EQ(by_kind["amount_mismatch"].reference, "BJ-0002");
     EXPECT_EQ(by_kind["amount_mismatch"].statement_amount, Money::FromRupiah(68'500));
     EXPECT_EQ(by_kind["amount_mismatch"].ledger_amount, Money::FromRupiah(68'000));
@@ -228,14 +231,12 @@ class ReconcileApiTest : public ReconcileTest {
  protected:
   void SetUp() override {
     ReconcileTest::SetUp();
-    for (const auto& [role, subject] :
-         std::vector<std::pair<Role, std::string>>{{Role::kOperator, "rina"},
-                                                   {Role::kAuditor, "bpk"},
-                                                   {Role::kAsn, kBuyer}}) {
+    for (const auto& [role, subject] : std::vector<std::pair<Role, std::string>>{
+             {Role::kOperator, "rina"}, {Role::kAuditor, "bpk"}, {Role::kAsn, kBuyer}}) {
       ASSERT_TRUE(tokens_.Add(HashToHex(Sha256("token-" + subject)), {role, subject}, "t").ok());
     }
-    api_ = std::make_unique<Api>(ApiDependencies{log_.get(), ledger_.get(), nullptr, &tokens_,
-                                                 &metrics_, 65536, 65536, {}, {}});
+    api_ = std::make_unique<Api>(ApiDependencies{
+        log_.get(), ledger_.get(), nullptr, &tokens_, &metrics_, 65536, 65536, {}, {}});
   }
 
   HttpResponse Call(http::verb method, const std::string& target, const std::string& subject,
@@ -257,11 +258,14 @@ TEST_F(ReconcileApiTest, RecordingAMissingPaymentMakesTheNextRunMatchIt) {
   Result<ReconcileOutcome> first = Run(Camt053(BankLines()), "camt053");
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   const int64_t missing = IndexOf(first->report.command, "missing_in_ledger");
-  const std::string body = R"({"index":)" + std::to_string(missing) + R"(,"action":"record_payment"})";
-  EXPECT_EQ(Call(http::verb::post, "/v1/reconciliation/stmt-20261122/resolve", kBuyer, body)
-                .result_int(), 403);
-  EXPECT_EQ(Call(http::verb::post, "/v1/reconciliation/stmt-20261122/resolve", "bpk", body)
-                .result_int(), 403);
+  const std::string body =
+      R"({"index":)" + std::to_string(missing) + R"(,"action":"record_payment"})";
+  EXPECT_EQ(
+      Call(http::verb::post, "/v1/reconciliation/stmt-20261122/resolve", kBuyer, body).result_int(),
+      403);
+  EXPECT_EQ(
+      Call(http::verb::post, "/v1/reconciliation/stmt-20261122/resolve", "bpk", body).result_int(),
+      403);
   const uint64_t head = log_->Head().sequence;
   HttpResponse resolved =
       Call(http::verb::post, "/v1/reconciliation/stmt-20261122/resolve", "rina", body);
@@ -281,8 +285,9 @@ TEST_F(ReconcileApiTest, RecordingAMissingPaymentMakesTheNextRunMatchIt) {
   // Its day was already settled, so it settles with the next open day.
   EXPECT_EQ(payment->business_date, kNextDay);
   // Resolving it twice is refused.
-  EXPECT_EQ(Call(http::verb::post, "/v1/reconciliation/stmt-20261122/resolve", "rina", body)
-                .result_int(), 409);
+  EXPECT_EQ(
+      Call(http::verb::post, "/v1/reconciliation/stmt-20261122/resolve", "rina", body).result_int(),
+      409);
 
   Result<ReconcileOutcome> second = Run(Camt053(BankLines()), "camt053");
   ASSERT_TRUE(second.ok()) << second.status().ToString();
@@ -296,17 +301,18 @@ TEST_F(ReconcileApiTest, AnExplainedDiscrepancyStaysExplainedInLaterRuns) {
   Result<ReconcileOutcome> first = Run(Mt940(BankLines()), "mt940");
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   const int64_t mismatch = IndexOf(first->report.command, "amount_mismatch");
-  HttpResponse no_note = Call(http::verb::post, "/v1/reconciliation/stmt-20261122/resolve", "rina",
-                              R"({"index":)" + std::to_string(mismatch) + R"(,"action":"explain"})");
+  HttpResponse no_note =
+      Call(http::verb::post, "/v1/reconciliation/stmt-20261122/resolve", "rina",
+           R"({"index":)" + std::to_string(mismatch) + R"(,"action":"explain"})");
   EXPECT_EQ(no_note.result_int(), 422) << no_note.body();
-  HttpResponse wrong = Call(http::verb::post, "/v1/reconciliation/stmt-20261122/resolve", "rina",
-                            R"({"index":)" + std::to_string(mismatch) +
-                                R"(,"action":"record_payment"})");
+  HttpResponse wrong =
+      Call(http::verb::post, "/v1/reconciliation/stmt-20261122/resolve", "rina",
+           R"({"index":)" + std::to_string(mismatch) + R"(,"action":"record_payment"})");
   EXPECT_EQ(wrong.result_int(), 422) << wrong.body();
-  HttpResponse explained = Call(
-      http::verb::post, "/v1/reconciliation/stmt-20261122/resolve", "rina",
-      R"({"index":)" + std::to_string(mismatch) +
-          R"(,"action":"explain","note":"bank charged the buyer a Rp500 QRIS fee"})");
+  HttpResponse explained =
+      Call(http::verb::post, "/v1/reconciliation/stmt-20261122/resolve", "rina",
+           R"({"index":)" + std::to_string(mismatch) +
+               R"(,"action":"explain","note":"bank charged the buyer a Rp500 QRIS fee"})");
   ASSERT_EQ(explained.result_int(), 200) << explained.body();
   Result<ReconcileOutcome> second = Run(Mt940(BankLines()), "mt940");
   ASSERT_TRUE(second.ok());

@@ -1,5 +1,3 @@
-#include "adapters/files/settlement_run.h"
-
 #include <gtest/gtest.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -10,6 +8,7 @@
 #include <filesystem>
 
 #include "adapters/files/files_limits.h"
+#include "adapters/files/settlement_run.h"
 #include "engine/hash.h"
 #include "tests/files/files_fixture.h"
 
@@ -87,8 +86,8 @@ TEST_F(SettlementTest, TheSameDayTwiceIsRefusedAndItsFilesAreKept) {
   EXPECT_EQ(second.status().field(), "business_date");
   EXPECT_EQ(ReadFile(first->pain001_path), pain001);
   // The ledger refuses it too, whatever the caller checked (expected version 0 of the stream).
-  CloseSettlement again{"2026-11-21", first->day.merchants, first->day.total_net,
-                        "other.xml", first->pain001_sha256, first->csv_sha256};
+  CloseSettlement again{"2026-11-21", first->day.merchants,  first->day.total_net,
+                        "other.xml",  first->pain001_sha256, first->csv_sha256};
   Result<CommandResult> closed = ledger_->Close(again, As("operator:rina"));
   ASSERT_FALSE(closed.ok());
   EXPECT_EQ(closed.status().error_code(), "settlement_already_closed");
@@ -104,8 +103,8 @@ TEST_F(SettlementTest, ADayBeforeItsCutoffIsRefusedAndNothingIsWritten) {
   EXPECT_FALSE(std::filesystem::exists(out_));
   Result<SettlementDay> day = ledger_->ComputeSettlement(kDay);
   ASSERT_TRUE(day.ok());
-  CloseSettlement command{"2026-11-21", day->merchants, day->total_net, "x.xml",
-                          std::string(64, 'a'), std::string(64, 'b')};
+  CloseSettlement command{"2026-11-21", day->merchants,       day->total_net,
+                          "x.xml",      std::string(64, 'a'), std::string(64, 'b')};
   Result<CommandResult> closed = ledger_->Close(command, As("operator:rina"));
   ASSERT_FALSE(closed.ok());
   EXPECT_EQ(closed.status().error_code(), "settlement_day_not_over");
@@ -119,8 +118,9 @@ TEST_F(SettlementTest, TotalsThatDifferFromTheLogAreRefused) {
   ASSERT_TRUE(day.ok());
   std::vector<MerchantSettlement> merchants = day->merchants;
   merchants[0].net += Money::FromSen(1);
-  CloseSettlement command{"2026-11-21", merchants, day->total_net + Money::FromSen(1), "x.xml",
-                          std::string(64, 'a'), std::string(64, 'b')};
+  CloseSettlement command{
+      "2026-11-21",         merchants,           day->total_net + Money::FromSen(1), "x.xml",
+      std::string(64, 'a'), std::string(64, 'b')};
   Result<CommandResult> closed = ledger_->Close(command, As("operator:rina"));
   ASSERT_FALSE(closed.ok());
   EXPECT_EQ(closed.status().error_code(), "settlement_totals_stale");
