@@ -168,6 +168,135 @@ Status PaymentState::Apply(const Event& event) {
   return payload.Finish();
 }
 
+std::string SettlementStream(CivilDate business_date) {
+  return "settlement-" + FormatIsoDate(business_date);
+}
+
+std::string ReconciliationStream(std::string_view statement_id) {
+  return "reconciliation-" + std::string(statement_id);
+}
+
+namespace {
+
+Result<MerchantSettlement> ParseMerchantSettlement(simdjson::dom::element element) {
+  simdjson::dom::object object;
+  if (element.get(object) != simdjson::SUCCESS) {
+    return Status::Corruption("a merchant is not an object");
+  }
+  JsonObject json(object, "merchants[].");
+  MerchantSettlement merchant;
+  Result<std::string> umkm_id = json.String("umkm_id");
+  if (!umkm_id.ok()) return umkm_id.status();
+  merchant.umkm_id = *umkm_id;
+  for (auto [key, target] : {std::pair{"gross", &merchant.gross}, std::pair{"fee", &merchant.fee},
+                             std::pair{"net", &merchant.net}}) {
+    Result<std::string> text = json.String(key);
+    if (!text.ok()) return text.status();
+    Result<Money> amount = ParseAmount(*text, key);
+    if (!amount.ok()) return amount.status();
+    *target = *amount;
+  }
+  Result<int64_t> payments = json.Int("payments");
+  if (!payments.ok()) return payments.status();
+  merchant.payments = *payments;
+  return merchant;
+}
+
+Result<std::optional<Money>> OptionalAmount(const JsonObject& json, std::string_view key) {
+  if (!json.Has(key)) return std::optional<Money>();
+  Result<std::string> text = json.String(key);
+  if (!text.ok()) return text.status();
+  Result<Money> amount = ParseAmount(*text, key);
+  if (!amount.ok()) return amount.status();
+  return std::optional<Money>(*amount);
+}
+
+Result<Discrepancy> ParseDiscrepancy(simdjson::dom::element element) {
+  simdjson::dom::object object;
+  if (element.get(object) != simdjson::SUCCESS) {
+    return Status::Corruption("a discrepancy is not an object");
+  }
+  JsonObject json(object, "discrepancies[].");
+  Discrepancy discrepancy;
+  Result<int64_t> index = json.Int("index");
+  Result<int64_t> booked_at = json.Int("booked_at_us");
+  Result<std::string> kind = json.String("kind");
+  Result<std::string> credit_debit = json.String("credit_debit");
+  Result<std::string> reference = json.String("reference");
+  Result<std::string> payment_id = json.String("payment_id");
+  Result<std::string> booking_date = json.String("booking_date");
+  Result<std::optional<Money>> statement_amount = OptionalAmount(json, "statement_amount");
+  Result<std::optional<Money>> ledger_amount = OptionalAmount(json, "ledger_amount");
+  for (const Status& status :
+       {index.status(), booked_at.status(), kind.status(), credit_debit.status(),
+        reference.status(), payment_id.status(), booking_date.status(),
+        statement_amount.status(), ledger_amount.status()}) {
+    if (!status.ok()) return status;
+  }
+  return Discrepancy{*index, *kind, *credit_debit, *reference, *payment_id, *booking_date,
+                     *booked_at, *statement_amount, *ledger_amount};
+}
+
+std::string ResolutionKey(std::string_view kind, std::string_view reference) {
+  return std::string(kind) + "|" + std::string(reference);
+}
+
+}  // namespace
+
+Status SettlementState::Apply(const Event& event) {
+  PayloadReader payload(event);
+  if (event.type != types::settlement_batch_closed) return UnknownType(event);
+  business_date = payload.Date("business_date");
+  total_net = payload.Amount("total_net");
+  file_name = payload.Text("file_name");
+  pain001_sha256 = payload.Text("pain001_sha256");
+  csv_sha256 = payload.Text("csv_sha256");
+  closed_at_us = event.recorded_at_us;
+  MALPRO_RETURN_IF_ERROR(payload.Finish());
+  Result<simdjson::dom::array> array = payload.Array("merchants");
+  if (!array.ok()) return PayloadCorrupt(event, array.status());
+  merchants.clear();
+  for (simdjson::dom::element element : *array) {
+    Result<MerchantSettlement> merchant = ParseMerchantSettlement(element);
+    if (!merchant.ok()) return PayloadCorrupt(event, merchant.status());
+    merchants.push_back(std::move(merchant).value());
+  }
+  version = event.stream_version;
+  return Status::Ok();
+}
+
+Status ReconciliationState::Apply(const Event& event) {
+  PayloadReader payload(event);
+  if (event.type == types::reconciliation_completed) {
+    statement_id = payload.Text("statement_id");
+    runs = payload.Integer("run");
+    matched = payload.Integer("matched");
+    MALPRO_RETURN_IF_ERROR(payload.Finish());
+    Result<simdjson::dom::array> array = payload.Array("discrepancies");
+    if (!array.ok()) return PayloadCorrupt(event, array.status());
+    discrepancies.clear();
+    for (simdjson::dom::element element : *array) {
+      Result<Discrepancy> discrepancy = ParseDiscrepancy(element);
+      if (!discrepancy.ok()) return PayloadCorrupt(event, discrepancy.status());
+      discrepancies.push_back(std::move(discrepancy).value());
+    }
+  } else if (event.type == types::reconciliation_discrepancy_resolved) {
+    const std::string kind = payload.Text("kind");
+    const std::string reference = payload.Text("reference");
+    resolutions[ResolutionKey(kind, reference)] = payload.Text("resolution");
+    MALPRO_RETURN_IF_ERROR(payload.Finish());
+  } else {
+    return UnknownType(event);
+  }
+  version = event.stream_version;
+  return Status::Ok();
+}
+
+std::string ReconciliationState::ResolutionOf(const Discrepancy& discrepancy) const {
+  auto found = resolutions.find(ResolutionKey(discrepancy.kind, discrepancy.reference));
+  return found == resolutions.end() ? std::string() : found->second;
+}
+
 std::string_view UmkmStatusName(UmkmStatus status) {
   switch (status) {
     case UmkmStatus::kRegistered: return "registered";

@@ -137,6 +137,72 @@ struct PaymentState {
   Status Apply(const Event& event);
 };
 
+std::string SettlementStream(CivilDate business_date);
+std::string ReconciliationStream(std::string_view statement_id);
+
+// One merchant's share of a business day: the sums of its payment.succeeded events.
+struct MerchantSettlement {
+  std::string umkm_id;
+  Money gross;
+  Money fee;
+  Money net;
+  int64_t payments = 0;
+
+  bool operator==(const MerchantSettlement&) const = default;
+};
+
+// A closed business day (stream settlement-{YYYY-MM-DD}).
+struct SettlementState {
+  uint64_t version = 0;  // 0: the day is not closed
+  CivilDate business_date;
+  std::vector<MerchantSettlement> merchants;
+  Money total_net;
+  std::string file_name;
+  std::string pain001_sha256;
+  std::string csv_sha256;
+  int64_t closed_at_us = 0;
+
+  Status Apply(const Event& event);
+};
+
+// What one statement entry or one ledger record lacked in a reconciliation run. Kinds (persisted):
+// missing_in_ledger, missing_at_bank, amount_mismatch.
+struct Discrepancy {
+  int64_t index = 0;  // 1-based within its run
+  std::string kind;
+  std::string credit_debit;  // CRDT (money in: a payment) or DBIT (money out: a settlement)
+  std::string reference;     // the bank reference, payment id or end-to-end id that was matched on
+  std::string payment_id;    // the ledger payment concerned, when one is known
+  std::string booking_date;  // YYYY-MM-DD of the statement entry, or of the ledger record
+  int64_t booked_at_us = 0;  // the entry's time (its date's start when the statement has no time)
+  std::optional<Money> statement_amount;  // absent for missing_at_bank
+  std::optional<Money> ledger_amount;     // absent for missing_in_ledger
+
+  bool operator==(const Discrepancy&) const = default;
+};
+
+inline constexpr std::string_view discrepancy_missing_in_ledger = "missing_in_ledger";
+inline constexpr std::string_view discrepancy_missing_at_bank = "missing_at_bank";
+inline constexpr std::string_view discrepancy_amount_mismatch = "amount_mismatch";
+inline constexpr std::string_view resolution_payment_recorded = "payment_recorded";
+inline constexpr std::string_view resolution_explained = "explained";
+
+// The reconciliation runs of one statement (stream reconciliation-{statement_id}). Discrepancies
+// are those of the latest run; resolutions are kept by kind and reference across runs, so an
+// explained difference stays explained when the statement is reconciled again.
+struct ReconciliationState {
+  uint64_t version = 0;  // 0: never reconciled
+  std::string statement_id;
+  int64_t runs = 0;
+  int64_t matched = 0;
+  std::vector<Discrepancy> discrepancies;
+  std::map<std::string, std::string> resolutions;  // "kind|reference" -> resolution
+
+  Status Apply(const Event& event);
+  // The resolution of `discrepancy`, or "" when it is open.
+  std::string ResolutionOf(const Discrepancy& discrepancy) const;
+};
+
 // Policy rules take effect from a date (Asia/Jakarta) and stay until a later rule replaces them.
 struct MinimumSpendRule {
   std::string rank_group;  // a group (I, II, III, IV, PPPK) or one rank class (e.g. III/d)

@@ -44,4 +44,9 @@ inline constexpr std::string_view payment_notification_refused = "payment.notifi
 // Settlement of a business day (stream settlement-{YYYY-MM-DD}).
 inline constexpr std::string_view settlement_batch_closed = "settlement.batch_closed";
 
+// Reconciliation of a bank statement with the ledger (stream reconciliation-{statement_id}).
+inline constexpr std::string_view reconciliation_completed = "reconciliation.completed";
+inline constexpr std::string_view reconciliation_discrepancy_resolved =
+    "reconciliation.discrepancy_resolved";
+
 }  // namespace malpro::event_types

@@ -1,6 +1,8 @@
 #include "engine/ledger.h"
 
+#include <array>
 #include <chrono>
+#include <map>
 #include <random>
 #include <set>
 
@@ -890,8 +892,9 @@ Result<CommandResult> Ledger::RecordPaymentSucceeded(std::string_view payment_id
     if (!policy.ok()) return policy.status();
     Result<UmkmState> umkm = LoadCached(UmkmStream(payment->umkm_id), umkm_cache_, freshness);
     if (!umkm.ok()) return umkm.status();
-    const CivilDate business_date = BusinessDate(*policy, paid_at_us);
-    std::optional<FeeRule> rule = policy->FeeRuleOn(business_date);
+    Result<CivilDate> business_date = OpenBusinessDate(BusinessDate(*policy, paid_at_us));
+    if (!business_date.ok()) return business_date.status();
+    std::optional<FeeRule> rule = policy->FeeRuleOn(*business_date);
     const Money fee = rule ? FeeFor(*rule, umkm->qris_criteria, amount) : Money();
     std::string payload = JsonWriter()
                               .BeginObject()
@@ -903,12 +906,15 @@ Result<CommandResult> Ledger::RecordPaymentSucceeded(std::string_view payment_id
                               .Field("fee", FormatSnap(fee))
                               .Field("net", FormatSnap(amount - fee))
                               .Field("paid_at_us", paid_at_us)
-                              .Field("business_date", FormatIsoDate(business_date))
+                              .Field("business_date", FormatIsoDate(*business_date))
                               .Field("bank_reference", bank_reference)
                               .EndObject()
                               .Take();
+    // The day must still be open when the payment lands, or the settlement would miss it.
     return Decision{{MakeEvent(stream, types::payment_succeeded, std::move(payload))},
-                    {{stream, payment->version}, {std::string(policy_stream), policy->version}}};
+                    {{stream, payment->version},
+                     {std::string(policy_stream), policy->version},
+                     {SettlementStream(*business_date), 0}}};
   });
 }
 
@@ -1131,6 +1137,362 @@ Result<std::optional<CommandResult>> Ledger::SeedPolicy(const PolicyDefaults& de
 }
 
 // ---------------------------------------------------------------------------------------
+// Settlement
+
+namespace {
+
+bool IsSha256Hex(std::string_view text) {
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+Status CheckSha256(std::string_view text, std::string_view field) {
+  if (IsSha256Hex(text)) return Status::Ok();
+  return Status::InvalidArgument("sha256_invalid", field,
+                                 std::string(field) + " must be 64 lowercase hex digits");
+}
+
+// Folds one payment.succeeded into the day's totals when it belongs to `date_text`.
+Status AddPayment(const Event& event, std::string_view date_text, simdjson::dom::parser& parser,
+                  std::map<std::string, MerchantSettlement>* merchants) {
+  // Most payments belong to other days: skip them without parsing.
+  if (event.payload.find(std::string("\"business_date\":\"") + std::string(date_text) + "\"") ==
+      std::string::npos) {
+    return Status::Ok();
+  }
+  Result<JsonObject> payload = ParseJsonObject(parser, event.payload, "payload");
+  if (!payload.ok()) return Status::Corruption("event " + std::to_string(event.sequence));
+  Result<std::string> date = payload->String("business_date");
+  Result<std::string> umkm_id = payload->String("umkm_id");
+  Result<std::string> amount_text = payload->String("amount");
+  Result<std::string> fee_text = payload->String("fee");
+  if (!date.ok() || !umkm_id.ok() || !amount_text.ok() || !fee_text.ok()) {
+    return Status::Corruption("event " + std::to_string(event.sequence) + " lacks a field");
+  }
+  if (*date != date_text) return Status::Ok();
+  Result<Money> amount = ParseAmount(*amount_text, "amount");
+  Result<Money> fee = ParseAmount(*fee_text, "fee");
+  if (!amount.ok() || !fee.ok()) {
+    return Status::Corruption("event " + std::to_string(event.sequence) + ": bad amount");
+  }
+  MerchantSettlement& merchant = (*merchants)[*umkm_id];
+  merchant.umkm_id = *umkm_id;
+  merchant.gross += *amount;
+  merchant.fee += *fee;
+  merchant.net += *amount - *fee;
+  ++merchant.payments;
+  return Status::Ok();
+}
+
+std::string SettlementPayload(const CloseSettlement& command) {
+  JsonWriter writer;
+  writer.BeginObject().Field("business_date", command.business_date).Key("merchants").BeginArray();
+  for (const MerchantSettlement& merchant : command.merchants) {
+    writer.BeginObject()
+        .Field("umkm_id", merchant.umkm_id)
+        .Field("gross", FormatSnap(merchant.gross))
+        .Field("fee", FormatSnap(merchant.fee))
+        .Field("net", FormatSnap(merchant.net))
+        .Field("payments", merchant.payments)
+        .EndObject();
+  }
+  return writer.EndArray()
+      .Field("total_net", FormatSnap(command.total_net))
+      .Field("file_name", command.file_name)
+      .Field("pain001_sha256", command.pain001_sha256)
+      .Field("csv_sha256", command.csv_sha256)
+      .EndObject()
+      .Take();
+}
+
+Status CheckCloseSettlement(const CloseSettlement& command) {
+  if (command.merchants.size() > settlement_merchants_max) {
+    return Status::LimitExceeded("settlement_too_many_merchants", "merchants",
+                                 "a settlement batch holds at most " +
+                                     std::to_string(settlement_merchants_max) + " merchants");
+  }
+  MALPRO_RETURN_IF_ERROR(CheckSha256(command.csv_sha256, "csv_sha256"));
+  if (command.merchants.empty()) {
+    if (!command.file_name.empty() || !command.pain001_sha256.empty()) {
+      return Status::InvalidArgument("settlement_file_unexpected", "file_name",
+                                     "a day without payments has no pain.001 file");
+    }
+    return Status::Ok();
+  }
+  MALPRO_RETURN_IF_ERROR(CheckName(command.file_name, "file_name"));
+  return CheckSha256(command.pain001_sha256, "pain001_sha256");
+}
+
+}  // namespace
+
+Result<CivilDate> Ledger::OpenBusinessDate(CivilDate date) const {
+  for (int64_t skipped = 0; skipped <= closed_days_skipped_max; ++skipped) {
+    Result<uint64_t> version = log_->StreamVersion(SettlementStream(date));
+    if (!version.ok()) return version.status();
+    if (*version == 0) return date;
+    date = CivilFromDays(DaysFromCivil(date) + 1);
+  }
+  return Status::Conflict("settlement_days_closed", "paid_at",
+                          "every business day for a year after the payment is closed");
+}
+
+Result<int64_t> Ledger::BusinessDayEnd(CivilDate business_date) const {
+  Result<PolicyState> policy = LoadPolicy();
+  if (!policy.ok()) return policy.status();
+  const int64_t day_start_seconds = DaysFromCivil(business_date) * 86'400 - jakarta_offset_seconds;
+  std::optional<CutoffRule> cutoff = policy->CutoffOn(business_date);
+  const int64_t end_seconds =
+      cutoff ? day_start_seconds + cutoff->minutes_of_day * 60 : day_start_seconds + 86'400;
+  return end_seconds * 1'000'000;
+}
+
+Result<SettlementDay> Ledger::ComputeSettlement(CivilDate business_date) const {
+  const std::string date_text = FormatIsoDate(business_date);
+  std::map<std::string, MerchantSettlement> merchants;
+  simdjson::dom::parser parser;
+  for (uint64_t from = 1;;) {
+    Result<std::vector<Event>> events = log_->Read(from, read_events_max);
+    if (!events.ok()) return events.status();
+    for (const Event& event : *events) {
+      if (event.type != types::payment_succeeded) continue;
+      MALPRO_RETURN_IF_ERROR(AddPayment(event, date_text, parser, &merchants));
+    }
+    if (events->size() < read_events_max) break;
+    from = events->back().sequence + 1;
+  }
+  SettlementDay day;
+  day.business_date = business_date;
+  for (auto& [umkm_id, merchant] : merchants) {
+    day.total_gross += merchant.gross;
+    day.total_fee += merchant.fee;
+    day.total_net += merchant.net;
+    day.payments += merchant.payments;
+    day.merchants.push_back(std::move(merchant));
+  }
+  return day;
+}
+
+Result<CommandResult> Ledger::Close(const CloseSettlement& command, const CommandContext& context) {
+  Result<CivilDate> date = ParseIsoDate(command.business_date, "business_date");
+  if (!date.ok()) return date.status();
+  MALPRO_RETURN_IF_ERROR(CheckCloseSettlement(command));
+  const std::string stream = SettlementStream(*date);
+  const std::string payload = SettlementPayload(command);
+  return Execute(context, "settlement.close" + payload, [&](Freshness) -> Result<Decision> {
+    Result<uint64_t> version = log_->StreamVersion(stream);
+    if (!version.ok()) return version.status();
+    if (*version != 0) {
+      return Status::Conflict("settlement_already_closed", "business_date",
+                              "business day " + command.business_date + " is already closed");
+    }
+    Result<int64_t> end = BusinessDayEnd(*date);
+    if (!end.ok()) return end.status();
+    if (Now() < *end) {
+      return Status::Conflict("settlement_day_not_over", "business_date",
+                              "business day " + command.business_date +
+                                  " is not over: it ends at its cut-off (Asia/Jakarta)");
+    }
+    Result<SettlementDay> day = ComputeSettlement(*date);
+    if (!day.ok()) return day.status();
+    if (day->merchants != command.merchants || day->total_net != command.total_net) {
+      return Status::Conflict("settlement_totals_stale", "merchants",
+                              "the totals differ from the payments in the log; compute them and "
+                              "write the files again");
+    }
+    return Decision{{MakeEvent(stream, types::settlement_batch_closed, payload)}, {{stream, 0}}};
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Reconciliation
+
+namespace {
+
+constexpr std::array<std::string_view, 3> kStatementFormats = {"camt053", "mt940", "csv"};
+constexpr std::array<std::string_view, 3> kDiscrepancyKinds = {
+    discrepancy_missing_in_ledger, discrepancy_missing_at_bank, discrepancy_amount_mismatch};
+constexpr std::array<std::string_view, 2> kCreditDebit = {"CRDT", "DBIT"};
+constexpr std::array<std::string_view, 2> kResolutions = {resolution_payment_recorded,
+                                                           resolution_explained};
+
+Status CheckDiscrepancies(const RecordReconciliation& command) {
+  const int64_t counted = command.missing_in_ledger + command.missing_at_bank +
+                          command.amount_mismatch;
+  const int64_t listed = static_cast<int64_t>(command.discrepancies.size());
+  if (listed > static_cast<int64_t>(reconciliation_discrepancies_max)) {
+    return Status::LimitExceeded("too_many_discrepancies", "discrepancies",
+                                 "a run lists at most " +
+                                     std::to_string(reconciliation_discrepancies_max) +
+                                     " discrepancies");
+  }
+  const bool whole = listed == counted;
+  const bool truncated =
+      listed == static_cast<int64_t>(reconciliation_discrepancies_max) && counted > listed;
+  if (!whole && !truncated) {
+    return Status::InvalidArgument("discrepancy_count_mismatch", "discrepancies",
+                                   "the discrepancies listed must match their counts");
+  }
+  for (int64_t i = 0; i < listed; ++i) {
+    const Discrepancy& discrepancy = command.discrepancies[i];
+    const std::string field = "discrepancies[" + std::to_string(i) + "]";
+    if (discrepancy.index != i + 1) {
+      return Status::InvalidArgument("discrepancy_index_invalid", field + ".index",
+                                     "discrepancies are numbered 1, 2, 3... in order");
+    }
+    MALPRO_RETURN_IF_ERROR(CheckOneOf(discrepancy.kind, field + ".kind", "kind",
+                                      kDiscrepancyKinds));
+    MALPRO_RETURN_IF_ERROR(CheckOneOf(discrepancy.credit_debit, field + ".credit_debit",
+                                      "credit_debit", kCreditDebit));
+  }
+  return Status::Ok();
+}
+
+void WriteDiscrepancy(JsonWriter& writer, const Discrepancy& discrepancy) {
+  writer.BeginObject()
+      .Field("index", discrepancy.index)
+      .Field("kind", discrepancy.kind)
+      .Field("credit_debit", discrepancy.credit_debit)
+      .Field("reference", discrepancy.reference)
+      .Field("payment_id", discrepancy.payment_id)
+      .Field("booking_date", discrepancy.booking_date)
+      .Field("booked_at_us", discrepancy.booked_at_us);
+  if (discrepancy.statement_amount) {
+    writer.Field("statement_amount", FormatSnap(*discrepancy.statement_amount));
+  }
+  if (discrepancy.ledger_amount) {
+    writer.Field("ledger_amount", FormatSnap(*discrepancy.ledger_amount));
+  }
+  writer.EndObject();
+}
+
+std::string ReconciliationPayload(const RecordReconciliation& command, int64_t run) {
+  JsonWriter writer;
+  writer.BeginObject()
+      .Field("statement_id", command.statement_id)
+      .Field("run", run)
+      .Field("format", command.format)
+      .Field("account", command.account)
+      .Field("period_from", command.period_from)
+      .Field("period_to", command.period_to)
+      .Field("statement_sha256", command.statement_sha256)
+      .Field("entries", command.entries)
+      .Field("matched", command.matched)
+      .Field("missing_in_ledger", command.missing_in_ledger)
+      .Field("missing_at_bank", command.missing_at_bank)
+      .Field("amount_mismatch", command.amount_mismatch)
+      .Field("discrepancies_truncated",
+             static_cast<int64_t>(command.discrepancies.size()) <
+                 command.missing_in_ledger + command.missing_at_bank + command.amount_mismatch)
+      .Key("discrepancies")
+      .BeginArray();
+  for (const Discrepancy& discrepancy : command.discrepancies) {
+    WriteDiscrepancy(writer, discrepancy);
+  }
+  return writer.EndArray().EndObject().Take();
+}
+
+}  // namespace
+
+Result<CommandResult> Ledger::Record(const RecordReconciliation& command,
+                                     const CommandContext& context) {
+  MALPRO_RETURN_IF_ERROR(CheckEntityId(command.statement_id, "statement_id"));
+  MALPRO_RETURN_IF_ERROR(CheckOneOf(command.format, "format", "format", kStatementFormats));
+  MALPRO_RETURN_IF_ERROR(CheckName(command.account, "account"));
+  Result<CivilDate> from = ParseIsoDate(command.period_from, "period_from");
+  if (!from.ok()) return from.status();
+  Result<CivilDate> to = ParseIsoDate(command.period_to, "period_to");
+  if (!to.ok()) return to.status();
+  if (*to < *from) {
+    return Status::InvalidArgument("period_invalid", "period_to",
+                                   "period_to may not be before period_from");
+  }
+  MALPRO_RETURN_IF_ERROR(CheckSha256(command.statement_sha256, "statement_sha256"));
+  for (int64_t count : {command.entries, command.matched, command.missing_in_ledger,
+                        command.missing_at_bank, command.amount_mismatch}) {
+    if (count < 0) {
+      return Status::InvalidArgument("count_negative", "entries", "counts may not be negative");
+    }
+  }
+  MALPRO_RETURN_IF_ERROR(CheckDiscrepancies(command));
+  const std::string stream = ReconciliationStream(command.statement_id);
+  return Execute(context, "reconciliation.record" + ReconciliationPayload(command, 0),
+                 [&](Freshness) -> Result<Decision> {
+    Result<ReconciliationState> state = Load<ReconciliationState>(stream);
+    if (!state.ok()) return state.status();
+    if (context.expected_version && *context.expected_version != state->version) {
+      return Status::Conflict("version_mismatch", "If-Match",
+                              stream + " is at version " + std::to_string(state->version));
+    }
+    return Decision{{MakeEvent(stream, types::reconciliation_completed,
+                               ReconciliationPayload(command, state->runs + 1))},
+                    {{stream, state->version}}};
+  });
+}
+
+Result<CommandResult> Ledger::ResolveDiscrepancy(std::string_view statement_id, int64_t index,
+                                                 std::string_view resolution,
+                                                 std::string_view note,
+                                                 const CommandContext& context) {
+  MALPRO_RETURN_IF_ERROR(CheckEntityId(statement_id, "statement_id"));
+  MALPRO_RETURN_IF_ERROR(CheckOneOf(resolution, "resolution", "resolution", kResolutions));
+  if (resolution == resolution_explained || !note.empty()) {
+    MALPRO_RETURN_IF_ERROR(CheckName(note, "note", reason_chars_max));
+  }
+  const std::string stream = ReconciliationStream(statement_id);
+  return Execute(context,
+                 stream + "|resolve|" + std::to_string(index) + "|" + std::string(resolution) +
+                     "|" + std::string(note),
+                 [&](Freshness) -> Result<Decision> {
+    Result<ReconciliationState> state =
+        LoadTarget<ReconciliationState>(stream, "reconciliation", "statement_id", context);
+    if (!state.ok()) return state.status();
+    if (index < 1 || index > static_cast<int64_t>(state->discrepancies.size())) {
+      return Status::NotFound("discrepancy_not_found", "index",
+                              "the latest run of " + std::string(statement_id) + " has " +
+                                  std::to_string(state->discrepancies.size()) +
+                                  " discrepancies; index must be 1 to that");
+    }
+    const Discrepancy& discrepancy = state->discrepancies[index - 1];
+    if (!state->ResolutionOf(discrepancy).empty()) {
+      return Status::Conflict("discrepancy_already_resolved", "index",
+                              "discrepancy " + std::to_string(index) + " is already " +
+                                  state->ResolutionOf(discrepancy));
+    }
+    std::vector<StreamExpectation> expectations = {{stream, state->version}};
+    if (resolution == resolution_payment_recorded) {
+      if (discrepancy.kind != discrepancy_missing_in_ledger || discrepancy.payment_id.empty()) {
+        return Status::InvalidArgument(
+            "resolution_not_applicable", "resolution",
+            "payment_recorded applies to a payment missing in the ledger whose pending payment "
+            "is known");
+      }
+      Result<PaymentState> payment = Load<PaymentState>(PaymentStream(discrepancy.payment_id));
+      if (!payment.ok()) return payment.status();
+      if (payment->status != PaymentStatus::kSucceeded) {
+        return Status::Conflict("payment_not_succeeded", "payment_id",
+                                "payment " + discrepancy.payment_id + " is " +
+                                    std::string(PaymentStatusName(payment->status)));
+      }
+      expectations.push_back({PaymentStream(discrepancy.payment_id), payment->version});
+    }
+    std::string payload = JsonWriter()
+                              .BeginObject()
+                              .Field("statement_id", statement_id)
+                              .Field("run", state->runs)
+                              .Field("index", index)
+                              .Field("kind", discrepancy.kind)
+                              .Field("reference", discrepancy.reference)
+                              .Field("resolution", resolution)
+                              .Field("note", note)
+                              .Field("payment_id", discrepancy.payment_id)
+                              .EndObject()
+                              .Take();
+    return Decision{{MakeEvent(stream, types::reconciliation_discrepancy_resolved,
+                               std::move(payload))},
+                    std::move(expectations)};
+  });
+}
+
+// ---------------------------------------------------------------------------------------
 // Loads
 
 Result<AsnState> Ledger::LoadAsn(std::string_view nip) const {
@@ -1150,6 +1512,15 @@ Result<PolicyState> Ledger::LoadPolicy() const { return Load<PolicyState>(std::s
 Result<PaymentState> Ledger::LoadPayment(std::string_view payment_id) const {
   return LoadTarget<PaymentState>(PaymentStream(payment_id), "payment", "payment_id",
                                   CommandContext{});
+}
+
+Result<SettlementState> Ledger::LoadSettlement(CivilDate business_date) const {
+  return LoadTarget<SettlementState>(SettlementStream(business_date), "settlement",
+                                     "business_date", CommandContext{});
+}
+Result<ReconciliationState> Ledger::LoadReconciliation(std::string_view statement_id) const {
+  return LoadTarget<ReconciliationState>(ReconciliationStream(statement_id), "reconciliation",
+                                         "statement_id", CommandContext{});
 }
 
 Result<std::string> Ledger::Photo(std::string_view sha256_hex) const {

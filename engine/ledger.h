@@ -109,6 +109,53 @@ struct PolicyDefaults {
   CivilDate effective_from;
 };
 
+// The totals of one business day, computed from the log: every payment.succeeded whose
+// business_date is that day, with the fee recorded in it (the policy at payment time). Refunds
+// are not subtracted: they are money returned to the buyer, settled on their own.
+struct SettlementDay {
+  CivilDate business_date;
+  std::vector<MerchantSettlement> merchants;  // by umkm_id, only merchants with payments
+  Money total_gross;
+  Money total_fee;
+  Money total_net;
+  int64_t payments = 0;
+};
+
+// Closes a business day with the totals the files were written from and the files' hashes.
+struct CloseSettlement {
+  std::string business_date;  // YYYY-MM-DD
+  std::vector<MerchantSettlement> merchants;
+  Money total_net;
+  std::string file_name;       // of the pain.001 file; empty when the day had no payments
+  std::string pain001_sha256;  // lowercase hex; empty when the day had no payments
+  std::string csv_sha256;      // lowercase hex
+};
+
+// One run of a bank statement against the ledger, as computed by the reconciler.
+struct RecordReconciliation {
+  std::string statement_id;
+  std::string format;  // camt053, mt940 or csv
+  std::string account;
+  std::string period_from;  // YYYY-MM-DD
+  std::string period_to;    // YYYY-MM-DD
+  std::string statement_sha256;
+  int64_t entries = 0;  // booked entries read from the statement
+  int64_t matched = 0;
+  int64_t missing_in_ledger = 0;
+  int64_t missing_at_bank = 0;
+  int64_t amount_mismatch = 0;
+  // Indexed 1..n in order; at most reconciliation_discrepancies_max (the counts stay whole).
+  std::vector<Discrepancy> discrepancies;
+};
+
+// Bounds of the settlement and reconciliation events, which must fit in one payload
+// (payload_bytes_max = 64 KiB): a merchant entry takes about 120 bytes, a discrepancy about 250.
+inline constexpr size_t settlement_merchants_max = 400;
+inline constexpr size_t reconciliation_discrepancies_max = 200;
+// A late payment whose business day is already closed moves to the next open day; it looks
+// at most this many days ahead.
+inline constexpr int64_t closed_days_skipped_max = 366;
+
 class Ledger {
  public:
   // `log` must outlive the ledger.
@@ -181,6 +228,30 @@ class Ledger {
   Result<std::optional<CommandResult>> SeedPolicy(const PolicyDefaults& defaults,
                                                   const CommandContext& context);
 
+  // Settlement of a business day. ComputeSettlement scans the log (every event; settlement
+  // runs once a day). Close refuses a malformed date (date_invalid), a day that is not over
+  // yet by the cut-off in force on it (settlement_day_not_over), a day already closed
+  // (settlement_already_closed), totals that differ from the log's (settlement_totals_stale:
+  // write the files again), and more than settlement_merchants_max merchants.
+  Result<SettlementDay> ComputeSettlement(CivilDate business_date) const;
+  Result<CommandResult> Close(const CloseSettlement& command, const CommandContext& context);
+  // When the business day ends: the cut-off in force on it (Asia/Jakarta), or midnight when
+  // the policy has none. UTC microseconds.
+  Result<int64_t> BusinessDayEnd(CivilDate business_date) const;
+  // NotFound (settlement_not_found) when the day is not closed.
+  Result<SettlementState> LoadSettlement(CivilDate business_date) const;
+
+  // Reconciliation. Record appends a run (reconciliation.completed); a statement may be
+  // reconciled again, e.g. after a discrepancy was resolved. ResolveDiscrepancy records how
+  // the operator resolved discrepancy `index` (1-based) of the latest run: `explained` with a
+  // note, or `payment_recorded` once the payment it names has succeeded.
+  Result<CommandResult> Record(const RecordReconciliation& command, const CommandContext& context);
+  Result<CommandResult> ResolveDiscrepancy(std::string_view statement_id, int64_t index,
+                                           std::string_view resolution, std::string_view note,
+                                           const CommandContext& context);
+  // NotFound (reconciliation_not_found) when the statement was never reconciled.
+  Result<ReconciliationState> LoadReconciliation(std::string_view statement_id) const;
+
   // Current state of one stream. NotFound when it does not exist (except the policy).
   Result<AsnState> LoadAsn(std::string_view nip) const;
   Result<UmkmState> LoadUmkm(std::string_view umkm_id) const;
@@ -234,6 +305,8 @@ class Ledger {
   Result<State> LoadTarget(const std::string& stream_id, std::string_view what,
                            std::string_view field, const CommandContext& context) const;
   Status CheckEffectiveFrom(std::string_view text, CivilDate* date) const;
+  // `date`, or the first later day whose settlement is not closed.
+  Result<CivilDate> OpenBusinessDate(CivilDate date) const;
   Result<CommandResult> DecideReceipt(std::string_view receipt_id, std::string_view event_type,
                                       std::string_view reason, const CommandContext& context);
   Result<CommandResult> Transition(std::string_view order_id, std::string_view event_type,

@@ -225,6 +225,38 @@ Status ReadBank(const toml::table& table, const std::string& config_path, Malpro
   return Status::Ok();
 }
 
+Status ReadSettlement(const toml::table& table, MalproConfig* config) {
+  constexpr std::string_view prefix = "settlement.";
+  MALPRO_RETURN_IF_ERROR(UnknownKeys(table, prefix, {"out_dir", "initiating_party", "debtor_name",
+                                                     "debtor_account", "bank_bic"}));
+  SettlementFileOptions& options = config->settlement;
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "out_dir", &config->settlement_out_dir));
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "initiating_party", &options.initiating_party));
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "debtor_name", &options.debtor_name));
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "debtor_account", &options.debtor_account));
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "bank_bic", &options.bank_bic));
+  const std::string& account = options.debtor_account;
+  if (account.size() < 10 || account.size() > 16 ||
+      account.find_first_not_of("0123456789") != std::string::npos) {
+    return Status::InvalidArgument("config_out_of_range", "settlement.debtor_account",
+                                   "settlement.debtor_account must be 10 to 16 digits");
+  }
+  const std::string& bic = options.bank_bic;
+  if ((bic.size() != 8 && bic.size() != 11) ||
+      bic.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != std::string::npos) {
+    return Status::InvalidArgument(
+        "config_out_of_range", "settlement.bank_bic",
+        "settlement.bank_bic must be a BIC of 8 or 11 capitals and digits");
+  }
+  if (config->settlement_out_dir.empty() || options.initiating_party.empty() ||
+      options.debtor_name.empty()) {
+    return Status::InvalidArgument("config_out_of_range", "settlement",
+                                   "settlement.out_dir, initiating_party and debtor_name may not "
+                                   "be empty");
+  }
+  return Status::Ok();
+}
+
 Status ReadKafka(const toml::table& table, KafkaOptions* kafka) {
   constexpr std::string_view prefix = "kafka.";
   MALPRO_RETURN_IF_ERROR(UnknownKeys(table, prefix,
@@ -324,7 +356,7 @@ Result<MalproConfig> LoadConfig(const std::string& path) {
             std::string(error.description()));
   }
   MALPRO_RETURN_IF_ERROR(UnknownKeys(root, "", {"log", "http", "policy", "geography", "bank",
-                                                     "kafka"}));
+                                                     "kafka", "settlement"}));
   MalproConfig config = DefaultConfig();
   Status status;
   if (const toml::table* log = SubTable(root, "log", &status)) {
@@ -341,6 +373,9 @@ Result<MalproConfig> LoadConfig(const std::string& path) {
   }
   if (const toml::table* kafka = SubTable(root, "kafka", &status)) {
     MALPRO_RETURN_IF_ERROR(ReadKafka(*kafka, &config.kafka));
+  }
+  if (const toml::table* settlement = SubTable(root, "settlement", &status)) {
+    MALPRO_RETURN_IF_ERROR(ReadSettlement(*settlement, &config));
   }
   if (const toml::table* geography = SubTable(root, "geography", &status)) {
     MALPRO_RETURN_IF_ERROR(ReadGeography(*geography, path, &config.geography_file));

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "adapters/bank/notify.h"
+#include "adapters/files/settlement_files.h"
 #include "adapters/http/auth.h"
 #include "adapters/http/server.h"
 #include "adapters/kafka/kafka_options.h"
@@ -25,6 +26,9 @@ struct MalproConfig {
   bool bank_enabled = false;
   // Kafka: the relay of the log, the optional command intake, the embedded broker.
   KafkaOptions kafka;
+  // Settlement files: who pays (the collection account at Bank Jatim) and where they go.
+  SettlementFileOptions settlement;
+  std::string settlement_out_dir = "settlement";
   // The kecamatan and kelurahan list; relative paths are taken from the config file's folder.
   std::string geography_file = "config/kota-malang.toml";
 };

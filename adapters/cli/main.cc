@@ -1,4 +1,5 @@
-// malpro: the one program. Subcommands: serve, audit verify, version.
+// malpro: the one program. Subcommands: serve, demo, audit verify|replay|export, settle,
+// reconcile, version.
 #include <CLI/CLI.hpp>
 #include <signal.h>
 #include <unistd.h>
@@ -8,12 +9,16 @@
 #include <chrono>
 #include <functional>
 #include <cstdio>
+#include <cstdlib>
+#include <iterator>
 #include <fstream>
 #include <filesystem>
 #include <iostream>
 
 #include "adapters/cli/config.h"
 #include "adapters/cli/demo.h"
+#include "adapters/files/reconcile.h"
+#include "adapters/files/settlement_run.h"
 #include "projections/projector.h"
 #include "adapters/cli/geography_config.h"
 #include "adapters/http/api.h"
@@ -464,6 +469,118 @@ int RunAuditExport(const CommonOptions& common, uint64_t from, uint64_t to,
   return kExitOk;
 }
 
+// The actor of commands run from the command line: the operator at the terminal.
+std::string CliActor(const std::string& given) {
+  if (!given.empty()) return given;
+  const char* user = std::getenv("USER");
+  return "operator:" + std::string(user != nullptr && *user != '\0' ? user : "cli");
+}
+
+void PrintSettlement(const SettleOutcome& outcome) {
+  std::printf("business day %s closed: %lld payments from %zu merchants\n",
+              FormatIsoDate(outcome.day.business_date).c_str(),
+              static_cast<long long>(outcome.day.payments), outcome.day.merchants.size());
+  std::printf("%-28s %-16s %8s %16s %14s %16s\n", "merchant", "account", "payments", "gross",
+              "fee", "net");
+  for (size_t i = 0; i < outcome.day.merchants.size(); ++i) {
+    const MerchantSettlement& merchant = outcome.day.merchants[i];
+    std::printf("%-28s %-16s %8lld %16s %14s %16s\n", merchant.umkm_id.c_str(),
+                outcome.payees[i].settlement_account.c_str(),
+                static_cast<long long>(merchant.payments), FormatSnap(merchant.gross).c_str(),
+                FormatSnap(merchant.fee).c_str(), FormatSnap(merchant.net).c_str());
+  }
+  std::printf("%-28s %-16s %8lld %16s %14s %16s\n", "TOTAL", "",
+              static_cast<long long>(outcome.day.payments),
+              FormatSnap(outcome.day.total_gross).c_str(),
+              FormatSnap(outcome.day.total_fee).c_str(), FormatSnap(outcome.day.total_net).c_str());
+  if (!outcome.pain001_path.empty()) {
+    std::printf("pain.001 %s\n  sha256 %s\n", outcome.pain001_path.c_str(),
+                outcome.pain001_sha256.c_str());
+  }
+  std::printf("csv      %s\n  sha256 %s\n", outcome.csv_path.c_str(), outcome.csv_sha256.c_str());
+  std::printf("recorded settlement.batch_closed at sequence %llu (stream settlement-%s)\n",
+              static_cast<unsigned long long>(outcome.result.last_sequence),
+              FormatIsoDate(outcome.day.business_date).c_str());
+}
+
+int RunSettle(const CommonOptions& common, const std::string& date_text, std::string out_dir,
+              const std::string& actor) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  Result<CivilDate> date = ParseIsoDate(date_text, "date");
+  if (!date.ok()) return Fail(date.status());
+  Result<Opened> opened = OpenLedger(*config, config->log, {});
+  if (!opened.ok()) return Fail(opened.status());
+  if (out_dir.empty()) out_dir = config->settlement_out_dir;
+  CommandContext context;
+  context.actor = CliActor(actor);
+  std::cerr << "malpro settle: scanning " << opened->log->Head().sequence
+            << " events for business day " << date_text << std::endl;
+  Result<SettleOutcome> outcome =
+      Settle(*opened->ledger, *date, out_dir, config->settlement, context);
+  if (!outcome.ok()) return Fail(outcome.status());
+  PrintSettlement(*outcome);
+  return kExitOk;
+}
+
+void PrintReconciliation(const ReconcileOutcome& outcome, const ReconciliationState& state) {
+  const RecordReconciliation& run = outcome.report.command;
+  std::printf("statement %s (%s, account %s, %s to %s): %lld entries, run %lld\n",
+              run.statement_id.c_str(), run.format.c_str(), run.account.c_str(),
+              run.period_from.c_str(), run.period_to.c_str(), static_cast<long long>(run.entries),
+              static_cast<long long>(state.runs));
+  std::printf("matched %lld, missing in ledger %lld, missing at bank %lld, amount mismatch %lld\n",
+              static_cast<long long>(run.matched), static_cast<long long>(run.missing_in_ledger),
+              static_cast<long long>(run.missing_at_bank),
+              static_cast<long long>(run.amount_mismatch));
+  if (run.discrepancies.empty()) return;
+  std::printf("%3s %-18s %-4s %-26s %-20s %-10s %14s %14s %s\n", "#", "discrepancy", "c/d",
+              "reference", "payment", "date", "statement", "ledger", "resolution");
+  for (const Discrepancy& d : run.discrepancies) {
+    const std::string resolution = state.ResolutionOf(d);
+    std::printf("%3lld %-18s %-4s %-26s %-20s %-10s %14s %14s %s\n",
+                static_cast<long long>(d.index), d.kind.c_str(), d.credit_debit.c_str(),
+                d.reference.c_str(), d.payment_id.c_str(), d.booking_date.c_str(),
+                d.statement_amount ? FormatSnap(*d.statement_amount).c_str() : "-",
+                d.ledger_amount ? FormatSnap(*d.ledger_amount).c_str() : "-",
+                resolution.empty() ? "open" : resolution.c_str());
+  }
+}
+
+int RunReconcile(const CommonOptions& common, const std::string& statement_path,
+                 const std::string& format, const std::string& out_path, const std::string& actor) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  std::ifstream file(statement_path, std::ios::binary);
+  if (!file) return Fail(Status::IOError("cannot read " + statement_path));
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  Result<Opened> opened = OpenLedger(*config, config->log, {});
+  if (!opened.ok()) return Fail(opened.status());
+  CommandContext context;
+  context.actor = CliActor(actor);
+  Result<ReconcileOutcome> outcome =
+      RunReconciliation(*opened->ledger, *opened->log, text, format, context);
+  if (!outcome.ok()) return Fail(outcome.status());
+  Result<ReconciliationState> state =
+      opened->ledger->LoadReconciliation(outcome->report.command.statement_id);
+  if (!state.ok()) return Fail(state.status());
+  PrintReconciliation(*outcome, *state);
+  if (!out_path.empty()) {
+    std::ofstream report(out_path, std::ios::binary | std::ios::trunc);
+    report << ReconciliationCsv(outcome->report, &*state);
+    report.flush();
+    if (!report) return Fail(Status::IOError("cannot write " + out_path));
+    std::printf("report %s\n", out_path.c_str());
+  }
+  std::printf("recorded reconciliation.completed at sequence %llu (stream reconciliation-%s)\n",
+              static_cast<unsigned long long>(outcome->result.last_sequence),
+              outcome->report.command.statement_id.c_str());
+  for (const Discrepancy& discrepancy : state->discrepancies) {
+    if (state->ResolutionOf(discrepancy).empty()) return kExitCheckFailed;
+  }
+  return kExitOk;
+}
+
 }  // namespace
 }  // namespace malpro
 
@@ -542,6 +659,34 @@ int main(int argc, char** argv) {
   demo->add_option("--month", demo_options.month,
                    "the month to seed, YYYY-MM (default: the month before this one)");
 
+  std::string settle_date;
+  std::string settle_out;
+  std::string command_actor;
+  CLI::App* settle = app.add_subcommand(
+      "settle",
+      "close a business day (Asia/Jakarta, once past its cut-off): per merchant gross, fee and "
+      "net of the day's cashless payments, written as pain.001 and CSV, both SHA-256 recorded in "
+      "settlement.batch_closed. A day closes once; the data directory must not be in use by serve");
+  settle->add_option("--date", settle_date, "the business day, YYYY-MM-DD")->required();
+  settle->add_option("-o,--out", settle_out, "folder for the files (default: settlement.out_dir)");
+  settle->add_option("--actor", command_actor, "who closes it (default: operator:$USER)");
+
+  std::string statement_path;
+  std::string statement_format;
+  std::string reconcile_out;
+  CLI::App* reconcile = app.add_subcommand(
+      "reconcile",
+      "match a bank statement (camt.053, MT940 or CSV) with the ledger and record the run: "
+      "matched, missing in ledger, missing at bank, amount mismatch. Exit 0 when nothing is "
+      "open, 1 when a discrepancy is, 2 on errors");
+  reconcile->add_option("--statement", statement_path, "the statement file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  reconcile->add_option("--format", statement_format, "camt053, mt940 or csv (default: detected)")
+      ->check(CLI::IsMember({"camt053", "mt940", "csv"}));
+  reconcile->add_option("-o,--out", reconcile_out, "write the report as CSV to this file");
+  reconcile->add_option("--actor", command_actor, "who runs it (default: operator:$USER)");
+
   CLI::App* version = app.add_subcommand("version", "print the version");
 
   CLI11_PARSE(app, argc, argv);
@@ -557,6 +702,10 @@ int main(int argc, char** argv) {
       return Fail(Status::InvalidArgument("option_missing", "until", "give --until SEQ or --at TIME"));
     }
     return RunAuditReplay(common, replay_until, replay_at, replay_out);
+  }
+  if (settle->parsed()) return RunSettle(common, settle_date, settle_out, command_actor);
+  if (reconcile->parsed()) {
+    return RunReconcile(common, statement_path, statement_format, reconcile_out, command_actor);
   }
   if (version->parsed()) {
     std::cout << "malpro " << kVersion << "\n";

@@ -369,6 +369,7 @@ Api::Api(ApiDependencies dependencies) : deps_(std::move(dependencies)) {
   AddPolicyRoutes();
   AddLogRoutes();
   AddReadModelRoutes();
+  AddReconciliationRoutes();
 }
 
 void Api::AddRoute(http::verb method, std::string pattern, std::set<Role> roles,
@@ -784,6 +785,113 @@ void Api::AddPolicyRoutes() {
     MALPRO_BODY_OR_RETURN(body, call);
     return RunCommand(call, [&](const CommandContext& c) {
       return deps_.ledger->SetSettlementCutoff(cutoff, from, c);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Reconciliation of bank statements (runs are recorded by `malpro reconcile`)
+
+namespace {
+
+std::string ReconciliationJson(const ReconciliationState& state) {
+  JsonWriter writer;
+  writer.BeginObject()
+      .Field("statement_id", state.statement_id)
+      .Field("version", static_cast<int64_t>(state.version))
+      .Field("run", state.runs)
+      .Field("matched", state.matched)
+      .Key("discrepancies")
+      .BeginArray();
+  for (const Discrepancy& discrepancy : state.discrepancies) {
+    writer.BeginObject()
+        .Field("index", discrepancy.index)
+        .Field("kind", discrepancy.kind)
+        .Field("credit_debit", discrepancy.credit_debit)
+        .Field("reference", discrepancy.reference)
+        .Field("payment_id", discrepancy.payment_id)
+        .Field("booking_date", discrepancy.booking_date);
+    if (discrepancy.statement_amount) {
+      writer.Field("statement_amount", FormatSnap(*discrepancy.statement_amount));
+    }
+    if (discrepancy.ledger_amount) {
+      writer.Field("ledger_amount", FormatSnap(*discrepancy.ledger_amount));
+    }
+    const std::string resolution = state.ResolutionOf(discrepancy);
+    if (resolution.empty()) {
+      writer.Key("resolution").Null();
+    } else {
+      writer.Field("resolution", resolution);
+    }
+    writer.EndObject();
+  }
+  return writer.EndArray().EndObject().Take();
+}
+
+// Records the payment a missing-in-ledger discrepancy names, with the statement's amount and
+// time: the bank's notification never came, the statement is the bank's word instead.
+Status RecordMissingPayment(Ledger& ledger, const ReconciliationState& state, int64_t index,
+                            const CommandContext& context) {
+  if (index < 1 || index > static_cast<int64_t>(state.discrepancies.size())) {
+    return Status::NotFound("discrepancy_not_found", "index",
+                            "the latest run has " + std::to_string(state.discrepancies.size()) +
+                                " discrepancies; index must be 1 to that");
+  }
+  const Discrepancy& discrepancy = state.discrepancies[index - 1];
+  if (discrepancy.kind != discrepancy_missing_in_ledger || discrepancy.payment_id.empty() ||
+      !discrepancy.statement_amount || discrepancy.credit_debit != "CRDT") {
+    return Status::InvalidArgument(
+        "resolution_not_applicable", "action",
+        "record_payment applies to a credit missing in the ledger whose pending payment is known");
+  }
+  CommandContext payment_context;
+  payment_context.actor = context.actor;
+  if (!context.idempotency_key.empty()) {
+    payment_context.idempotency_key = context.idempotency_key + "/payment";
+  }
+  Result<CommandResult> recorded =
+      ledger.RecordPaymentSucceeded(discrepancy.payment_id, *discrepancy.statement_amount,
+                                    discrepancy.booked_at_us, discrepancy.reference,
+                                    payment_context);
+  // Succeeded already (a retry, or the notification came meanwhile): the resolution stands.
+  if (!recorded.ok() && recorded.status().error_code() != "payment_already_succeeded") {
+    return recorded.status();
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void Api::AddReconciliationRoutes() {
+  AddRoute(http::verb::get, "/v1/reconciliation/{statement_id}", {kOperator, kAuditor, kAdmin},
+           [this](ApiCall& call) {
+    Result<ReconciliationState> state = deps_.ledger->LoadReconciliation(call.path["statement_id"]);
+    if (!state.ok()) return ErrorResponse(call.request, state.status());
+    return Ok(call.request, ReconciliationJson(*state));
+  });
+  AddRoute(http::verb::post, "/v1/reconciliation/{statement_id}/resolve", {kOperator, kAdmin},
+           [this](ApiCall& call) {
+    RequestBody body(call.request.body());
+    body.AllowOnly({"index", "action", "note"});
+    const int64_t index = body.Int("index");
+    const std::string action = body.String("action");
+    const std::string note = body.OptionalString("note");
+    MALPRO_BODY_OR_RETURN(body, call);
+    if (action != "record_payment" && action != "explain") {
+      return ErrorResponse(call.request,
+                           Status::InvalidArgument("action_invalid", "action",
+                                                   "action must be record_payment or explain"));
+    }
+    const std::string statement_id = call.path["statement_id"];
+    return RunCommand(call, [&](const CommandContext& c) -> Result<CommandResult> {
+      if (action == "explain") {
+        return deps_.ledger->ResolveDiscrepancy(statement_id, index, resolution_explained, note, c);
+      }
+      Result<ReconciliationState> state = deps_.ledger->LoadReconciliation(statement_id);
+      if (!state.ok()) return state.status();
+      MALPRO_RETURN_IF_ERROR(RecordMissingPayment(*deps_.ledger, *state, index, c));
+      return deps_.ledger->ResolveDiscrepancy(statement_id, index, resolution_payment_recorded,
+                                              note, c);
     });
   });
 }

@@ -98,6 +98,7 @@ class Api {
   void AddOrderRoutes();
   void AddReceiptRoutes();
   void AddPolicyRoutes();
+  void AddReconciliationRoutes();
   void AddLogRoutes();
   void AddReadModelRoutes();
   void AddSpendRoutes();

@@ -61,6 +61,11 @@ TEST_F(ConfigTest, ShippedFileWritesEveryDefault) {
   EXPECT_EQ(loaded->kafka.intake, defaults.kafka.intake);
   EXPECT_EQ(loaded->kafka.intake_group, defaults.kafka.intake_group);
   EXPECT_EQ(loaded->kafka.properties, defaults.kafka.properties);
+  EXPECT_EQ(loaded->settlement_out_dir, defaults.settlement_out_dir);
+  EXPECT_EQ(loaded->settlement.initiating_party, defaults.settlement.initiating_party);
+  EXPECT_EQ(loaded->settlement.debtor_name, defaults.settlement.debtor_name);
+  EXPECT_EQ(loaded->settlement.debtor_account, defaults.settlement.debtor_account);
+  EXPECT_EQ(loaded->settlement.bank_bic, defaults.settlement.bank_bic);
   EXPECT_EQ(loaded->tokens.size(), 5u);
   EXPECT_EQ(loaded->geography_file, MALPRO_SOURCE_DIR "/config/kota-malang.toml");
 }
@@ -101,6 +106,11 @@ TEST_F(ConfigTest, EveryMistakeNamesItsSetting) {
                 "policy.minimum_spend.III");
   ExpectRefused("[bank]\nbank_public_key_file = \"missing.pem\"\n", "config_out_of_range",
                 "bank.bank_public_key_file");
+  ExpectRefused("[settlement]\ndebtor_account = \"12-34\"\n", "config_out_of_range",
+                "settlement.debtor_account");
+  ExpectRefused("[settlement]\nbank_bic = \"pdjtidj1\"\n", "config_out_of_range",
+                "settlement.bank_bic");
+  ExpectRefused("[settlement]\nout = \"x\"\n", "config_unknown_key", "settlement.out");
   ExpectRefused("[log\n", "config_syntax", dir_.Sub("malpro.toml"));
 }
 

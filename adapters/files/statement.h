@@ -1,0 +1,56 @@
+// Bank statements of Bank Jatim's collection account, read for reconciliation: ISO 20022
+// camt.053 (BkToCstmrStmt), SWIFT MT940 and a CSV export. Each reader stands alone (a file in,
+// a Statement out) and refuses a malformed file with the line or element and the rule broken;
+// docs/settlement-files.md lists the fields read.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/identifiers.h"
+#include "engine/money.h"
+#include "engine/result.h"
+
+namespace malpro {
+
+// One booked entry. References are every identifier the bank gave it, most specific first
+// (end-to-end id, then the bank's references); the reconciler matches on any of them.
+struct StatementEntry {
+  size_t position = 0;  // 1-based in the statement, for messages
+  bool credit = false;  // CRDT: money in (a payment); DBIT: money out (a settlement)
+  Money amount;         // positive
+  CivilDate booking_date;
+  int64_t booked_at_us = 0;  // UTC; the start of booking_date (Asia/Jakarta) when no time given
+  std::vector<std::string> references;
+  std::string description;
+};
+
+struct Statement {
+  std::string format;  // camt053, mt940 or csv
+  std::string id;      // as the bank wrote it
+  std::string account;
+  CivilDate from;  // the period the statement covers, both days included
+  CivilDate to;
+  std::vector<StatementEntry> entries;
+};
+
+Result<Statement> ParseCamt053(std::string_view xml);
+Result<Statement> ParseMt940(std::string_view text);
+// Header row: statement_id,account,booking_date,credit_debit,amount,reference[,description]
+// with booking_date YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (Asia/Jakarta), credit_debit CRDT or
+// DBIT, amount as "68000.00". Extra columns after these are ignored.
+Result<Statement> ParseStatementCsv(std::string_view text);
+
+// camt053, mt940 or csv from the content: an XML document, a file with :20: and :61: tags, or
+// else CSV.
+std::string DetectStatementFormat(std::string_view text);
+Result<Statement> ParseStatement(std::string_view text, std::string_view format);
+
+// The statement id as a stream id: lowercase letters, digits and '-', others become '-'.
+std::string StatementStreamId(std::string_view statement_id);
+
+// Start of `date` in Asia/Jakarta, in UTC microseconds.
+int64_t JakartaDayStartMicros(CivilDate date);
+
+}  // namespace malpro
