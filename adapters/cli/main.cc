@@ -1,4 +1,4 @@
-// malpro: the one program. Subcommands: serve, audit verify, version.
+// malpro: the one program. Subcommands: serve, demo, audit, bank-sim, version.
 #include <CLI/CLI.hpp>
 #include <signal.h>
 #include <unistd.h>
@@ -11,7 +11,11 @@
 #include <fstream>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
+#include "adapters/bank/payments.h"
+#include "adapters/bank/simulator.h"
+#include "adapters/bank/snap_client.h"
 #include "adapters/cli/config.h"
 #include "adapters/cli/demo.h"
 #include "projections/projector.h"
@@ -121,7 +125,23 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
       return HandleBankRequest(request, ledger, config.bank);
     };
     std::cout << "malpro: Bank Jatim notifications accepted at " << snap_qris_notify_path
-              << " (partner " << config.bank.partner_id << ")" << std::endl;
+              << " (partner " << config.bank.partner_id << ", " << config.bank.authentication
+              << " signatures)" << std::endl;
+  }
+  // Payment requests to the bank and the poller of pending payments.
+  std::unique_ptr<SnapClient> bank_client;
+  std::unique_ptr<BankPayments> bank_payments;
+  if (config.bank_client_enabled) {
+    Result<std::unique_ptr<SnapClient>> client = SnapClient::Create(config.bank_client);
+    if (!client.ok()) return Fail(client.status());
+    bank_client = std::move(client).value();
+    bank_payments = std::make_unique<BankPayments>(&ledger, &log, bank_client.get(),
+                                                   config.bank_payments);
+    ConnectPayments(bank_payments.get(), &dependencies);
+    bank_payments->Start();
+    std::cout << "malpro: cashless payments requested from " << config.bank_client.base_url
+              << "; pending ones asked about after " << config.bank_payments.poll_after_s
+              << " s, expired after " << config.bank_payments.expire_after_s << " s" << std::endl;
   }
   // The relay (and the embedded broker, the intake) run while the API does; destroyed last,
   // the relay flushes what the API wrote until the end.
@@ -139,6 +159,7 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   const int signal_number = WaitForStopSignal();
   std::cout << "malpro: signal " << signal_number << ", stopping" << std::endl;
   server.Stop();
+  if (bank_payments) bank_payments->Stop();
   models->Stop();
   return kExitOk;
 }
@@ -220,6 +241,63 @@ int RunDemo(const CommonOptions& common, const DemoOptions& demo) {
   PrintHead(*opened->log, config->log.data_dir);
   return ServeUntilSignal(*config, *opened->log, *opened->ledger,
                           [&](uint16_t port) { PrintDemoHints(port, config->log.data_dir); });
+}
+
+struct BankSimFlags {
+  int port = 9090;
+  std::string callback_url;  // default: this config's HTTP API
+  std::string client_public_key = "config/trial-keys/malpro_public.pem";
+  std::string bank_private_key = "config/trial-keys/bank_private.pem";
+};
+
+Result<std::string> ReadTextFile(const std::string& path, std::string_view flag) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  if (!file) {
+    return Status::InvalidArgument("file_unreadable", flag, std::string(flag) + ": cannot read " + path);
+  }
+  return text.str();
+}
+
+// A stand-in Bank Jatim on 127.0.0.1 for trials; it serves the partner this config describes.
+int RunBankSim(const CommonOptions& common, const BankSimFlags& flags) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  BlockStopSignals();
+  Result<std::string> client_key = ReadTextFile(flags.client_public_key, "--client-public-key");
+  if (!client_key.ok()) return Fail(client_key.status());
+  Result<std::string> bank_key = ReadTextFile(flags.bank_private_key, "--bank-private-key");
+  if (!bank_key.ok()) return Fail(bank_key.status());
+  BankSimulatorOptions options;
+  options.port = static_cast<uint16_t>(flags.port);
+  options.client_id = config->bank_client.client_id;
+  options.client_secret = config->bank_client.client_secret;
+  options.client_public_key_pem = *client_key;
+  options.bank_private_key_pem = *bank_key;
+  options.notify_partner_id = config->bank.partner_id;
+  options.notify_authentication = config->bank.authentication;
+  options.notify_client_secret = config->bank.client_secret;
+  options.channel_id = config->bank_client.channel_id;
+  options.timestamp_window_s = config->bank.timestamp_window_s;
+  options.callback_base_url = flags.callback_url.empty()
+                                  ? "http://127.0.0.1:" + std::to_string(config->http.port)
+                                  : flags.callback_url;
+  BankSimulator simulator(options);
+  Status started = simulator.Start();
+  if (!started.ok()) return Fail(started);
+  const std::string url = simulator.base_url();
+  std::cout << "malpro bank-sim: a SIMULATED Bank Jatim (no money moves) on " << url
+            << ", serving partner " << options.client_id << "; notifications ("
+            << options.notify_authentication << ") go to " << options.callback_base_url
+            << "\n  pay:        curl -s -X POST " << url << "/sim/pay -d '{\"reference\":\"ORDER_ID\"}'"
+            << "\n  statement:  curl -s '" << url << "/sim/statement?date=YYYY-MM-DD'"
+            << "\n  payments:   curl -s " << url << "/sim/payments"
+            << "\nmalpro bank-sim: running; stop with Ctrl-C" << std::endl;
+  const int signal_number = WaitForStopSignal();
+  std::cout << "malpro bank-sim: signal " << signal_number << ", stopping" << std::endl;
+  simulator.Stop();
+  return kExitOk;
 }
 
 // Prints "verified N/M (P%)" on one line when stderr is a terminal, else a line now and then.
@@ -490,11 +568,27 @@ int main(int argc, char** argv) {
   demo->add_option("--month", demo_options.month,
                    "the month to seed, YYYY-MM (default: the month before this one)");
 
+  BankSimFlags sim_flags;
+  CLI::App* bank_sim = app.add_subcommand(
+      "bank-sim",
+      "run a SIMULATED Bank Jatim (SNAP BI token, QRIS generate/query, VA create/status) on "
+      "127.0.0.1 for trials, with a control API (/sim/pay, /sim/fail, /sim/delay, "
+      "/sim/duplicate, /sim/corrupt, /sim/statement); see docs/bank-simulator.md");
+  bank_sim->add_option("--listen-port", sim_flags.port, "port of the simulator (0: any free port)")
+      ->check(CLI::Range(0, 65535));
+  bank_sim->add_option("--callback", sim_flags.callback_url,
+                       "malpro's base URL for notifications (default: http://127.0.0.1:http.port)");
+  bank_sim->add_option("--client-public-key", sim_flags.client_public_key,
+                       "PEM public key of the partner (verifies its token requests)");
+  bank_sim->add_option("--bank-private-key", sim_flags.bank_private_key,
+                       "PEM private key of the simulated bank (signs notifications)");
+
   CLI::App* version = app.add_subcommand("version", "print the version");
 
   CLI11_PARSE(app, argc, argv);
   if (serve->parsed()) return RunServe(common);
   if (demo->parsed()) return RunDemo(common, demo_options);
+  if (bank_sim->parsed()) return RunBankSim(common, sim_flags);
   if (verify->parsed()) return RunAuditVerify(common, verify_from, verify_to, verify_head);
   if (export_command->parsed()) return RunAuditExport(common, export_from, export_to, export_out);
   if (replay->parsed()) {
