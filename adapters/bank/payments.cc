@@ -174,7 +174,13 @@ Result<bool> BankPayments::Settle(const std::string& payment_id, const Pending& 
   // One answer per payment version: a pass repeated after a crash writes nothing twice.
   context.idempotency_key =
       "bank-poll-" + payment_id + "-" + std::to_string(payment->version) + "-" + answer->latest_status;
-  Result<CommandResult> recorded = Status::Ok();
+  if (answer->latest_status != "00" && answer->latest_status != "05" &&
+      answer->latest_status != "06" &&
+      pending.requested_at_us + options_.expire_after_s * kMicrosPerSecond > Now()) {
+    return false;  // initiated, paying or pending at the bank: ask again next pass
+  }
+  // Whichever of success, failure or expiry the answer decides; set by each branch below.
+  Result<CommandResult> recorded = Status::Unavailable("bank_poll_undecided", "no decision");
   if (answer->latest_status == "00") {
     int64_t paid_at = Now();
     if (!answer->paid_time.empty()) {
@@ -199,11 +205,9 @@ Result<bool> BankPayments::Settle(const std::string& payment_id, const Pending& 
                                                 : answer->description,
         context);
     if (recorded.ok()) ++report->failed;
-  } else if (pending.requested_at_us + options_.expire_after_s * kMicrosPerSecond <= Now()) {
+  } else {
     recorded = ledger_->ExpirePayment(payment_id, context);
     if (recorded.ok()) ++report->expired;
-  } else {
-    return false;  // initiated, paying or pending at the bank: ask again next pass
   }
   if (!recorded.ok()) {
     // A notification may have settled it meanwhile: then it is simply no longer pending.
