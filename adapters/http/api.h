@@ -60,10 +60,10 @@ struct ApiDependencies {
   std::function<Result<PaymentRequestAnswer>(const std::string& order_id,
                                              const std::string& channel,
                                              const CommandContext& context)>
-      request_payment;
+      request_payment = {};
   // What the payer needs for a pending payment this process requested, as a JSON object; ""
   // when unknown. May be empty.
-  std::function<std::string(const std::string& payment_id)> issued_payment;
+  std::function<std::string(const std::string& payment_id)> issued_payment = {};
 };
 
 // One call being answered: who, which route, which parameters.

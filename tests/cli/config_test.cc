@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "tests/support/temp_dir.h"
@@ -78,6 +79,21 @@ TEST_F(ConfigTest, ShippedFileWritesEveryDefault) {
   EXPECT_EQ(loaded->kafka.properties, defaults.kafka.properties);
   EXPECT_EQ(loaded->tokens.size(), 5u);
   EXPECT_EQ(loaded->geography_file, MALPRO_SOURCE_DIR "/config/kota-malang.toml");
+}
+
+TEST_F(ConfigTest, BankTrialFileEnablesBothSidesOfTheBank) {
+  // Its key paths are relative to the repository root, where the trial is run from.
+  const std::filesystem::path before = std::filesystem::current_path();
+  std::filesystem::current_path(MALPRO_SOURCE_DIR);
+  Result<MalproConfig> loaded = LoadConfig("config/bank-trial.toml");
+  std::filesystem::current_path(before);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_TRUE(loaded->bank_enabled);
+  EXPECT_TRUE(loaded->bank_client_enabled);
+  EXPECT_EQ(loaded->bank_client.base_url, "http://127.0.0.1:9090");
+  EXPECT_NE(loaded->bank_client.private_key_pem.find("PRIVATE KEY"), std::string::npos);
+  EXPECT_NE(loaded->bank.bank_public_key_pem.find("PUBLIC KEY"), std::string::npos);
+  EXPECT_EQ(loaded->tokens.size(), 5u);
 }
 
 TEST_F(ConfigTest, OmittedSettingsKeepTheirDefaults) {
