@@ -32,7 +32,7 @@ std::string CustomerNumber(std::string_view payment_id, uint64_t version) {
 Status PreCheck(const Ledger& ledger, std::string_view order_id, std::string_view channel,
                 OrderState* order, PaymentState* payment) {
   if (channel != "QRIS" && channel != "VA") {
-    return Status::InvalidArgument("channel_invalid", "channel", "channel must be QRIS or VA");
+    return Status::InvalidArgument("channel_unknown", "channel", "channel must be QRIS or VA");
   }
   Result<OrderState> loaded_order = ledger.LoadOrder(order_id);
   if (!loaded_order.ok()) return loaded_order.status();

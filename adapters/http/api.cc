@@ -738,7 +738,7 @@ void Api::AddPaymentRoutes() {
     const std::string channel = body.String("channel");
     MALPRO_BODY_OR_RETURN(body, call);
     if (channel != "QRIS" && channel != "VA") {
-      return ErrorResponse(call.request, Status::InvalidArgument("channel_invalid", "channel",
+      return ErrorResponse(call.request, Status::InvalidArgument("channel_unknown", "channel",
                                                                  "channel must be QRIS or VA"));
     }
     Result<OrderState> order = LoadOwnOrder(*deps_.ledger, call, id);
