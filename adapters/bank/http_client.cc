@@ -4,7 +4,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
 #include <chrono>
 #include <optional>
 
@@ -48,12 +47,13 @@ Result<HttpEndpoint> ParseHttpUrl(std::string_view url, std::string_view field) 
 Result<HttpReply> SendHttp(const HttpEndpoint& endpoint, std::string_view method,
                            std::string_view path, const std::map<std::string, std::string>& headers,
                            std::string_view body, int timeout_ms) {
-  const std::string where = std::string(method) + " http://" + endpoint.host + ":" +
-                            endpoint.port + endpoint.path_prefix + std::string(path);
+  const std::string where = std::string(method) + " http://" + endpoint.host + ":" + endpoint.port +
+                            endpoint.path_prefix + std::string(path);
   boost::asio::io_context io;
   beast::error_code error;
   tcp::resolver resolver(io);
-  const tcp::resolver::results_type addresses = resolver.resolve(endpoint.host, endpoint.port, error);
+  const tcp::resolver::results_type addresses =
+      resolver.resolve(endpoint.host, endpoint.port, error);
   if (error) return Status::Unavailable("bank_unreachable", where + ": " + error.message());
 
   http::request<http::string_body> request{http::string_to_verb(method),

@@ -55,11 +55,18 @@ Result<std::unique_ptr<InProcessBank>> InProcessBank::Start(Ledger* ledger, Even
   bank->notify_.bank_public_key_pem = bank_keys->second;
   bank->notify_.clock = clock;
   InProcessBank* self = bank.get();
-  bank->api_ = std::make_unique<Api>(ApiDependencies{
-      log, ledger, nullptr, &bank->no_tokens_, &bank->metrics_, 65536, 65536, {},
-      [self, ledger](const HttpRequest& request) -> std::optional<HttpResponse> {
-        return HandleBankRequest(request, *ledger, self->notify_);
-      }});
+  bank->api_ = std::make_unique<Api>(
+      ApiDependencies{log,
+                      ledger,
+                      nullptr,
+                      &bank->no_tokens_,
+                      &bank->metrics_,
+                      65536,
+                      65536,
+                      {},
+                      [self, ledger](const HttpRequest& request) -> std::optional<HttpResponse> {
+                        return HandleBankRequest(request, *ledger, self->notify_);
+                      }});
   HttpOptions http;
   http.port = 0;
   http.worker_threads = 4;

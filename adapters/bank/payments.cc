@@ -69,7 +69,8 @@ std::string PaymentRequestedJson(const PaymentRequested& requested) {
       .Field("amount", FormatSnap(requested.amount))
       .Field("bank_reference", requested.bank_reference);
   if (!requested.qr_content.empty()) w.Field("qr_content", requested.qr_content);
-  if (!requested.virtual_account_no.empty()) w.Field("virtual_account_no", requested.virtual_account_no);
+  if (!requested.virtual_account_no.empty())
+    w.Field("virtual_account_no", requested.virtual_account_no);
   return w.Field("expires_at", SnapTimestamp(requested.expires_at_us)).EndObject().Take();
 }
 
@@ -172,8 +173,8 @@ Result<bool> BankPayments::Settle(const std::string& payment_id, const Pending& 
   CommandContext context;
   context.actor = kPollerActor;
   // One answer per payment version: a pass repeated after a crash writes nothing twice.
-  context.idempotency_key =
-      "bank-poll-" + payment_id + "-" + std::to_string(payment->version) + "-" + answer->latest_status;
+  context.idempotency_key = "bank-poll-" + payment_id + "-" + std::to_string(payment->version) +
+                            "-" + answer->latest_status;
   if (answer->latest_status != "00" && answer->latest_status != "05" &&
       answer->latest_status != "06" &&
       pending.requested_at_us + options_.expire_after_s * kMicrosPerSecond > Now()) {
@@ -187,10 +188,9 @@ Result<bool> BankPayments::Settle(const std::string& payment_id, const Pending& 
       Result<int64_t> parsed = ParseSnapTimestamp(answer->paid_time);
       if (parsed.ok()) paid_at = *parsed;
     }
-    recorded = ledger_->RecordPaymentSucceeded(payment_id, answer->amount, paid_at,
-                                               answer->reference_no.empty() ? pending.bank_reference
-                                                                            : answer->reference_no,
-                                               context);
+    recorded = ledger_->RecordPaymentSucceeded(
+        payment_id, answer->amount, paid_at,
+        answer->reference_no.empty() ? pending.bank_reference : answer->reference_no, context);
     if (!recorded.ok() && recorded.status().error_code() == "amount_mismatch") {
       context.idempotency_key += "-refused";
       Result<CommandResult> kept = ledger_->RecordRefusedNotification(
@@ -201,8 +201,8 @@ Result<bool> BankPayments::Settle(const std::string& payment_id, const Pending& 
     if (recorded.ok()) ++report->succeeded;
   } else if (answer->latest_status == "05" || answer->latest_status == "06") {
     recorded = ledger_->RecordPaymentFailed(
-        payment_id, answer->description.empty() ? "bank status " + answer->latest_status
-                                                : answer->description,
+        payment_id,
+        answer->description.empty() ? "bank status " + answer->latest_status : answer->description,
         context);
     if (recorded.ok()) ++report->failed;
   } else {
@@ -272,10 +272,9 @@ void BankPayments::Stop() {
 }
 
 void ConnectPayments(BankPayments* payments, ApiDependencies* dependencies) {
-  dependencies->request_payment = [payments](const std::string& order_id,
-                                             const std::string& channel,
-                                             const CommandContext& context)
-      -> Result<PaymentRequestAnswer> {
+  dependencies->request_payment =
+      [payments](const std::string& order_id, const std::string& channel,
+                 const CommandContext& context) -> Result<PaymentRequestAnswer> {
     Result<PaymentRequested> requested = payments->Request(order_id, channel, context);
     if (!requested.ok()) return requested.status();
     return PaymentRequestAnswer{requested->result, PaymentRequestedJson(*requested)};

@@ -36,17 +36,17 @@ inline constexpr size_t bank_poll_payments_per_pass_max = 200;
 inline constexpr uint64_t bank_poll_events_per_pass_max = 200'000;
 
 struct BankPaymentOptions {
-  int64_t poll_after_s = 120;     // a payment pending this long is asked about
-  int64_t poll_interval_s = 30;   // between passes of the poller
-  int64_t expire_after_s = 1800;  // validity given to the bank; unpaid after it: expired
-  std::function<int64_t()> clock; // UTC microseconds; the ledger's clock when empty
+  int64_t poll_after_s = 120;      // a payment pending this long is asked about
+  int64_t poll_interval_s = 30;    // between passes of the poller
+  int64_t expire_after_s = 1800;   // validity given to the bank; unpaid after it: expired
+  std::function<int64_t()> clock;  // UTC microseconds; the ledger's clock when empty
 };
 
 // What a payment request produced; what the payer needs to pay.
 struct PaymentRequested {
   CommandResult result;
   std::string payment_id;
-  std::string channel;             // QRIS or VA
+  std::string channel;  // QRIS or VA
   std::string bank_reference;
   std::string qr_content;          // QRIS: the EMVCo payload to show as a QR code
   std::string virtual_account_no;  // VA: the number to pay into

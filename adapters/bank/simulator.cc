@@ -28,7 +28,8 @@ int64_t SystemMicros() {
 
 std::string RandomHex(size_t bytes) {
   std::string raw(bytes, '\0');
-  MALPRO_ASSERT(RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) == 1);
+  MALPRO_ASSERT(RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) ==
+                1);
   return BytesToHex(raw);
 }
 
@@ -41,7 +42,12 @@ std::string DigitsOf(std::string_view text, size_t count) {
 }
 
 std::string AmountJson(Money amount) {
-  return JsonWriter().BeginObject().Field("value", FormatSnap(amount)).Field("currency", "IDR").EndObject().Take();
+  return JsonWriter()
+      .BeginObject()
+      .Field("value", FormatSnap(amount))
+      .Field("currency", "IDR")
+      .EndObject()
+      .Take();
 }
 
 HttpResponse JsonAnswer(const HttpRequest& request, int status, std::string body) {
@@ -67,7 +73,11 @@ HttpResponse Snap(const HttpRequest& request, int status, std::string_view servi
 
 HttpResponse ControlError(const HttpRequest& request, const Status& status) {
   JsonWriter w;
-  w.BeginObject().Key("error").BeginObject().Field("code", status.error_code()).Field("message", status.message());
+  w.BeginObject()
+      .Key("error")
+      .BeginObject()
+      .Field("code", status.error_code())
+      .Field("message", status.message());
   if (!status.field().empty()) w.Field("field", status.field());
   return JsonAnswer(request, ErrorStatus(status), w.EndObject().EndObject().Take());
 }
@@ -96,7 +106,8 @@ class BankSimulator::Impl {
 
   int64_t Now() const { return options_.clock ? options_.clock() : SystemMicros(); }
   HttpResponse Handle(const HttpRequest& request);
-  Result<NotifyOutcome> Act(std::string_view action, std::string_view reference, std::string_view mode);
+  Result<NotifyOutcome> Act(std::string_view action, std::string_view reference,
+                            std::string_view mode);
   std::vector<StatementEntry> Statement(std::string_view date) const;
 
   BankSimulatorOptions options_;
@@ -137,7 +148,8 @@ class BankSimulator::Impl {
 HttpResponse BankSimulator::Impl::Handle(const HttpRequest& request) {
   const std::string_view target = request.target();
   if (target.starts_with("/sim/")) return Control(request);
-  if (request.method() != http::verb::post) return Snap(request, 405, "00", "00", "Method Not Allowed");
+  if (request.method() != http::verb::post)
+    return Snap(request, 405, "00", "00", "Method Not Allowed");
   if (target == snap_access_token_path) return IssueToken(request);
   if (target == snap_qris_generate_path || target == snap_qris_query_path ||
       target == snap_va_create_path || target == snap_va_status_path) {
@@ -151,25 +163,29 @@ HttpResponse BankSimulator::Impl::IssueToken(const HttpRequest& request) {
   const std::string_view client = request["X-CLIENT-KEY"];
   const std::string_view timestamp = request["X-TIMESTAMP"];
   if (client.empty() || timestamp.empty() || request["X-SIGNATURE"].empty()) {
-    return Snap(request, 400, service, "02", "Invalid Mandatory Field X-CLIENT-KEY/X-TIMESTAMP/X-SIGNATURE");
+    return Snap(request, 400, service, "02",
+                "Invalid Mandatory Field X-CLIENT-KEY/X-TIMESTAMP/X-SIGNATURE");
   }
-  if (client != options_.client_id) return Snap(request, 401, service, "00", "Unauthorized. [Unknown client]");
+  if (client != options_.client_id)
+    return Snap(request, 401, service, "00", "Unauthorized. [Unknown client]");
   Result<int64_t> at = ParseSnapTimestamp(timestamp);
   if (!at.ok()) return Snap(request, 400, service, "01", "Invalid Field Format X-TIMESTAMP");
   if (std::llabs(*at - Now()) > options_.timestamp_window_s * kMicrosPerSecond) {
     return Snap(request, 401, service, "00", "Unauthorized. [Timestamp outside the window]");
   }
-  Result<bool> verified = SnapRsaVerify(options_.client_public_key_pem,
-                                        SnapAccessTokenStringToSign(client, timestamp),
-                                        request["X-SIGNATURE"]);
-  if (!verified.ok() || !*verified) return Snap(request, 401, service, "00", "Unauthorized. [Signature]");
+  Result<bool> verified =
+      SnapRsaVerify(options_.client_public_key_pem, SnapAccessTokenStringToSign(client, timestamp),
+                    request["X-SIGNATURE"]);
+  if (!verified.ok() || !*verified)
+    return Snap(request, 401, service, "00", "Unauthorized. [Signature]");
   const std::string token = RandomHex(24);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     tokens_[token] = Now() + options_.token_lifetime_s * kMicrosPerSecond;
   }
   return Snap(request, 200, service, "00", "Successful", [&](JsonWriter& w) {
-    w.Field("accessToken", token).Field("tokenType", "Bearer")
+    w.Field("accessToken", token)
+        .Field("tokenType", "Bearer")
         .Field("expiresIn", std::to_string(options_.token_lifetime_s));
   });
 }
@@ -183,7 +199,8 @@ std::optional<HttpResponse> BankSimulator::Impl::Authenticate(const HttpRequest&
     }
   }
   const std::string_view authorization = request["Authorization"];
-  if (!authorization.starts_with("Bearer ")) return Snap(request, 401, service, "01", "Invalid Token (B2B)");
+  if (!authorization.starts_with("Bearer "))
+    return Snap(request, 401, service, "01", "Invalid Token (B2B)");
   const std::string token(authorization.substr(7));
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -216,8 +233,8 @@ HttpResponse BankSimulator::Impl::Transaction(const HttpRequest& request) {
                                    : target == snap_va_create_path   ? "27"
                                                                      : "26";
   if (std::optional<HttpResponse> refusal = Authenticate(request, service)) return *refusal;
-  const std::string external_key = SnapTimestamp(Now()).substr(0, 10) + "|" +
-                                   std::string(request["X-EXTERNAL-ID"]);
+  const std::string external_key =
+      SnapTimestamp(Now()).substr(0, 10) + "|" + std::string(request["X-EXTERNAL-ID"]);
   const std::string digest = HashToHex(Sha256(std::string(target) + "\n" + request.body()));
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -274,7 +291,8 @@ HttpResponse BankSimulator::Impl::GenerateQris(const HttpRequest& request,
   constexpr std::string_view service = "47";
   std::optional<std::string> payment_id = Required(body, "partnerReferenceNo");
   std::optional<std::string> merchant_id = Required(body, "merchantId");
-  if (!payment_id) return Snap(request, 400, service, "02", "Invalid Mandatory Field partnerReferenceNo");
+  if (!payment_id)
+    return Snap(request, 400, service, "02", "Invalid Mandatory Field partnerReferenceNo");
   if (!merchant_id) return Snap(request, 400, service, "02", "Invalid Mandatory Field merchantId");
   Result<Money> amount = RequestAmount(body, "amount");
   if (!amount.ok()) return Snap(request, 400, service, "01", "Invalid Field Format amount");
@@ -286,7 +304,8 @@ HttpResponse BankSimulator::Impl::GenerateQris(const HttpRequest& request,
   issued.channel = "QRIS";
   issued.payment_id = *payment_id;
   char reference[32];
-  std::snprintf(reference, sizeof reference, "BJQR%012llu", static_cast<unsigned long long>(next_reference_++));
+  std::snprintf(reference, sizeof reference, "BJQR%012llu",
+                static_cast<unsigned long long>(next_reference_++));
   issued.reference_no = reference;
   issued.merchant_id = *merchant_id;
   issued.amount = *amount;
@@ -298,7 +317,8 @@ HttpResponse BankSimulator::Impl::GenerateQris(const HttpRequest& request,
   for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   merchant.name = name;
   Result<std::string> content = BuildQrisPayload(merchant, *amount, issued.reference_no);
-  if (!content.ok()) return Snap(request, 400, service, "01", "Invalid Field Format " + content.status().message());
+  if (!content.ok())
+    return Snap(request, 400, service, "01", "Invalid Field Format " + content.status().message());
   index_[issued.payment_id] = index_[issued.reference_no] = issued_.size();
   issued_.push_back(issued);
   return Snap(request, 200, service, "00", "Successful", [&](JsonWriter& w) {
@@ -309,7 +329,8 @@ HttpResponse BankSimulator::Impl::GenerateQris(const HttpRequest& request,
   });
 }
 
-HttpResponse BankSimulator::Impl::QueryQris(const HttpRequest& request, simdjson::dom::element body) {
+HttpResponse BankSimulator::Impl::QueryQris(const HttpRequest& request,
+                                            simdjson::dom::element body) {
   constexpr std::string_view service = "51";
   std::optional<std::string> reference = Required(body, "originalReferenceNo");
   std::optional<std::string> payment_id = Required(body, "originalPartnerReferenceNo");
@@ -323,7 +344,9 @@ HttpResponse BankSimulator::Impl::QueryQris(const HttpRequest& request, simdjson
       w.Field("latestTransactionStatus", "07").Field("transactionStatusDesc", "Not Found");
     });
   }
-  const std::string status = issued->state == "paid" ? "00" : issued->state == "failed" ? "06" : "03";
+  const std::string status = issued->state == "paid"     ? "00"
+                             : issued->state == "failed" ? "06"
+                                                         : "03";
   return Snap(request, 200, service, "00", "Successful", [&](JsonWriter& w) {
     w.Field("originalReferenceNo", issued->reference_no)
         .Field("originalPartnerReferenceNo", issued->payment_id)
@@ -335,10 +358,12 @@ HttpResponse BankSimulator::Impl::QueryQris(const HttpRequest& request, simdjson
   });
 }
 
-HttpResponse BankSimulator::Impl::CreateVa(const HttpRequest& request, simdjson::dom::element body) {
+HttpResponse BankSimulator::Impl::CreateVa(const HttpRequest& request,
+                                           simdjson::dom::element body) {
   constexpr std::string_view service = "27";
   for (const char* key : {"partnerServiceId", "customerNo", "virtualAccountNo", "trxId"}) {
-    if (!Required(body, key)) return Snap(request, 400, service, "02", "Invalid Mandatory Field " + std::string(key));
+    if (!Required(body, key))
+      return Snap(request, 400, service, "02", "Invalid Mandatory Field " + std::string(key));
   }
   Result<Money> amount = RequestAmount(body, "totalAmount");
   if (!amount.ok()) return Snap(request, 400, service, "01", "Invalid Field Format totalAmount");
@@ -363,23 +388,28 @@ HttpResponse BankSimulator::Impl::CreateVa(const HttpRequest& request, simdjson:
     return Snap(request, 409, service, "00", "Conflict. [Virtual account in use]");
   }
   char reference[32];
-  std::snprintf(reference, sizeof reference, "BJVA%012llu", static_cast<unsigned long long>(next_reference_++));
+  std::snprintf(reference, sizeof reference, "BJVA%012llu",
+                static_cast<unsigned long long>(next_reference_++));
   issued.reference_no = reference;
-  index_[issued.payment_id] = index_[issued.reference_no] = index_[issued.virtual_account] = issued_.size();
+  index_[issued.payment_id] = index_[issued.reference_no] = index_[issued.virtual_account] =
+      issued_.size();
   issued_.push_back(issued);
   return Snap(request, 200, service, "00", "Successful", [&](JsonWriter& w) {
-    w.Key("virtualAccountData").BeginObject()
+    w.Key("virtualAccountData")
+        .BeginObject()
         .Field("partnerServiceId", issued.partner_service_id)
         .Field("customerNo", issued.customer_no)
         .Field("virtualAccountNo", issued.virtual_account)
         .Field("trxId", issued.payment_id)
         .Field("referenceNo", issued.reference_no)
-        .Key("totalAmount").Raw(AmountJson(issued.amount))
+        .Key("totalAmount")
+        .Raw(AmountJson(issued.amount))
         .EndObject();
   });
 }
 
-HttpResponse BankSimulator::Impl::VaStatus(const HttpRequest& request, simdjson::dom::element body) {
+HttpResponse BankSimulator::Impl::VaStatus(const HttpRequest& request,
+                                           simdjson::dom::element body) {
   constexpr std::string_view service = "26";
   std::optional<std::string> number = Required(body, "virtualAccountNo");
   if (!number) return Snap(request, 400, service, "02", "Invalid Mandatory Field virtualAccountNo");
@@ -388,17 +418,23 @@ HttpResponse BankSimulator::Impl::VaStatus(const HttpRequest& request, simdjson:
   if (issued == nullptr || issued->channel != "VA") {
     return Snap(request, 404, service, "12", "Invalid Bill/Virtual Account [Not Found]");
   }
-  const std::string status = issued->state == "paid" ? "00" : issued->state == "failed" ? "06" : "03";
+  const std::string status = issued->state == "paid"     ? "00"
+                             : issued->state == "failed" ? "06"
+                                                         : "03";
   return Snap(request, 200, service, "00", "Successful", [&](JsonWriter& w) {
-    w.Key("virtualAccountData").BeginObject()
+    w.Key("virtualAccountData")
+        .BeginObject()
         .Field("partnerServiceId", issued->partner_service_id)
         .Field("customerNo", issued->customer_no)
         .Field("virtualAccountNo", issued->virtual_account)
         .Field("inquiryRequestId", issued->payment_id)
         .Field("paymentRequestId", issued->reference_no)
         .Field("paymentFlagStatus", status)
-        .Key("paymentFlagReason").BeginObject()
-        .Field("english", issued->state).Field("indonesia", issued->state).EndObject();
+        .Key("paymentFlagReason")
+        .BeginObject()
+        .Field("english", issued->state)
+        .Field("indonesia", issued->state)
+        .EndObject();
     if (issued->state == "paid") w.Field("trxDateTime", SnapTimestamp(issued->paid_at_us));
     w.Key("paidAmount").Raw(AmountJson(issued->amount)).EndObject();
   });
@@ -418,9 +454,13 @@ std::string BankSimulator::Impl::NoticeBody(const Issued& issued, Money amount) 
         .Field("originalPartnerReferenceNo", issued.payment_id)
         .Field("latestTransactionStatus", status)
         .Field("transactionStatusDesc", issued.state == "paid" ? "success" : "failed at the bank")
-        .Key("amount").Raw(AmountJson(amount));
+        .Key("amount")
+        .Raw(AmountJson(amount));
     if (issued.state == "paid") {
-      w.Key("additionalInfo").BeginObject().Field("paidTime", SnapTimestamp(issued.paid_at_us)).EndObject();
+      w.Key("additionalInfo")
+          .BeginObject()
+          .Field("paidTime", SnapTimestamp(issued.paid_at_us))
+          .EndObject();
     }
   } else {
     w.Field("partnerServiceId", issued.partner_service_id)
@@ -428,7 +468,8 @@ std::string BankSimulator::Impl::NoticeBody(const Issued& issued, Money amount) 
         .Field("virtualAccountNo", issued.virtual_account)
         .Field("trxId", issued.payment_id)
         .Field("paymentRequestId", issued.reference_no)
-        .Key("paidAmount").Raw(AmountJson(amount))
+        .Key("paidAmount")
+        .Raw(AmountJson(amount))
         .Field("trxDateTime", SnapTimestamp(issued.paid_at_us));
   }
   return w.EndObject().Take();
@@ -440,13 +481,16 @@ Result<std::string> BankSimulator::Impl::PartnerToken() {
   Result<HttpEndpoint> endpoint = ParseHttpUrl(options_.callback_base_url, "callback_base_url");
   if (!endpoint.ok()) return endpoint.status();
   const std::string timestamp = SnapTimestamp(Now());
-  Result<std::string> signature = SnapRsaSign(
-      options_.bank_private_key_pem, SnapAccessTokenStringToSign(options_.notify_partner_id, timestamp));
+  Result<std::string> signature =
+      SnapRsaSign(options_.bank_private_key_pem,
+                  SnapAccessTokenStringToSign(options_.notify_partner_id, timestamp));
   if (!signature.ok()) return signature.status();
-  Result<HttpReply> reply = SendHttp(
-      *endpoint, "POST", snap_access_token_path,
-      {{"X-TIMESTAMP", timestamp}, {"X-CLIENT-KEY", options_.notify_partner_id}, {"X-SIGNATURE", *signature}},
-      R"({"grantType":"client_credentials"})", options_.callback_timeout_ms);
+  Result<HttpReply> reply =
+      SendHttp(*endpoint, "POST", snap_access_token_path,
+               {{"X-TIMESTAMP", timestamp},
+                {"X-CLIENT-KEY", options_.notify_partner_id},
+                {"X-SIGNATURE", *signature}},
+               R"({"grantType":"client_credentials"})", options_.callback_timeout_ms);
   if (!reply.ok()) return reply.status();
   MALPRO_RETURN_IF_ERROR(CheckSnapAnswer(*reply, "partner access token", "73"));
   simdjson::dom::parser parser;
@@ -455,7 +499,8 @@ Result<std::string> BankSimulator::Impl::PartnerToken() {
   if (root["accessToken"].get(token) != simdjson::SUCCESS ||
       root["expiresIn"].get(expires_in) != simdjson::SUCCESS ||
       expires_in.find_first_not_of("0123456789") != std::string_view::npos || expires_in.empty()) {
-    return Status::Unavailable("bank_answer_invalid", "the partner's token answer lacks accessToken or expiresIn");
+    return Status::Unavailable("bank_answer_invalid",
+                               "the partner's token answer lacks accessToken or expiresIn");
   }
   partner_token_ = std::string(token);
   partner_token_expires_us_ =
@@ -491,7 +536,8 @@ Result<NotifyOutcome> BankSimulator::Impl::Send(const std::string& path, const s
     signature = *signed_text;
   }
   // A broken signature: the right length and alphabet, the wrong bytes.
-  if (break_signature) signature[signature.size() / 2] = signature[signature.size() / 2] == 'A' ? 'B' : 'A';
+  if (break_signature)
+    signature[signature.size() / 2] = signature[signature.size() / 2] == 'A' ? 'B' : 'A';
   headers["X-SIGNATURE"] = signature;
   Result<HttpReply> reply =
       SendHttp(*endpoint, "POST", path, headers, body, options_.callback_timeout_ms);
@@ -516,11 +562,13 @@ Result<NotifyOutcome> BankSimulator::Impl::Act(std::string_view action, std::str
     path = issued->channel == "QRIS" ? snap_qris_notify_path : snap_va_payment_path;
     if (action == "pay" || action == "delay" || action == "fail") {
       if (issued->state != "pending") {
-        return Status::Conflict("payment_not_pending", "reference", "the payment is " + issued->state);
+        return Status::Conflict("payment_not_pending", "reference",
+                                "the payment is " + issued->state);
       }
       if (action == "fail" && issued->channel == "VA") {
-        return Status::Conflict("va_cannot_fail", "reference",
-                                "a virtual account has no failed notification; it just stays unpaid");
+        return Status::Conflict(
+            "va_cannot_fail", "reference",
+            "a virtual account has no failed notification; it just stays unpaid");
       }
       issued->state = action == "fail" ? "failed" : "paid";
       issued->paid_at_us = Now();
@@ -532,7 +580,8 @@ Result<NotifyOutcome> BankSimulator::Impl::Act(std::string_view action, std::str
       issued->last_path = path;
     } else if (action == "duplicate") {
       if (issued->last_body.empty()) {
-        return Status::Conflict("nothing_to_repeat", "reference", "no notification was sent for it yet");
+        return Status::Conflict("nothing_to_repeat", "reference",
+                                "no notification was sent for it yet");
       }
       body = issued->last_body;
       external_id = issued->last_external_id;
@@ -545,7 +594,8 @@ Result<NotifyOutcome> BankSimulator::Impl::Act(std::string_view action, std::str
         copy.state = "paid";
         copy.paid_at_us = Now();
       }
-      body = NoticeBody(copy, mode == "amount" ? copy.amount + Money::FromRupiah(1'000) : copy.amount);
+      body =
+          NoticeBody(copy, mode == "amount" ? copy.amount + Money::FromRupiah(1'000) : copy.amount);
       external_id = std::to_string(Now()) + std::to_string(next_external_id_++);
       break_signature = mode == "signature";
     } else {
@@ -577,17 +627,22 @@ HttpResponse BankSimulator::Impl::Control(const HttpRequest& request) {
     const size_t at = target.find("?date=");
     const std::string date = at == std::string_view::npos ? "" : std::string(target.substr(at + 6));
     if (!ParseIsoDate(date, "date").ok() || date.size() != 10) {
-      return ControlError(request, Status::InvalidArgument("query_invalid", "date",
-                                                           "date must be YYYY-MM-DD"));
+      return ControlError(
+          request, Status::InvalidArgument("query_invalid", "date", "date must be YYYY-MM-DD"));
     }
     JsonWriter w;
     w.BeginObject().Field("date", date).Field("simulated", true).Key("entries").BeginArray();
     for (const StatementEntry& entry : Statement(date)) {
-      w.BeginObject().Field("date", entry.date).Field("reference", entry.reference)
-          .Field("bank_reference", entry.bank_reference).Field("amount", FormatSnap(entry.amount))
-          .Field("currency", "IDR").Field("credit_debit", entry.credit_debit)
+      w.BeginObject()
+          .Field("date", entry.date)
+          .Field("reference", entry.reference)
+          .Field("bank_reference", entry.bank_reference)
+          .Field("amount", FormatSnap(entry.amount))
+          .Field("currency", "IDR")
+          .Field("credit_debit", entry.credit_debit)
           .Field("description", entry.description)
-          .Field("booked_at", SnapTimestamp(entry.booked_at_us)).EndObject();
+          .Field("booked_at", SnapTimestamp(entry.booked_at_us))
+          .EndObject();
     }
     return JsonAnswer(request, 200, w.EndArray().EndObject().Take());
   }
@@ -596,14 +651,20 @@ HttpResponse BankSimulator::Impl::Control(const HttpRequest& request) {
     w.BeginObject().Field("simulated", true).Key("payments").BeginArray();
     std::lock_guard<std::mutex> lock(mutex_);
     for (const Issued& issued : issued_) {
-      w.BeginObject().Field("payment_id", issued.payment_id).Field("channel", issued.channel)
-          .Field("reference_no", issued.reference_no).Field("virtual_account_no", issued.virtual_account)
-          .Field("amount", FormatSnap(issued.amount)).Field("state", issued.state).EndObject();
+      w.BeginObject()
+          .Field("payment_id", issued.payment_id)
+          .Field("channel", issued.channel)
+          .Field("reference_no", issued.reference_no)
+          .Field("virtual_account_no", issued.virtual_account)
+          .Field("amount", FormatSnap(issued.amount))
+          .Field("state", issued.state)
+          .EndObject();
     }
     return JsonAnswer(request, 200, w.EndArray().EndObject().Take());
   }
   if (request.method() != http::verb::post) {
-    return ControlError(request, Status::NotFound("route_not_found", "path", "no such control route"));
+    return ControlError(request,
+                        Status::NotFound("route_not_found", "path", "no such control route"));
   }
   RequestBody body(request.body());
   body.AllowOnly({"reference", "mode"});
@@ -630,11 +691,18 @@ Status BankSimulator::Start() {
   // The project's HTTP server with an Api whose only routes are this simulator's: the same
   // limits, timeouts and worker pool as the real API, nothing else reachable.
   Impl* impl = impl_.get();
-  impl->api_ = std::make_unique<Api>(ApiDependencies{
-      nullptr, nullptr, nullptr, &impl->no_tokens_, &impl->metrics_, 65536, 65536, {},
-      [impl](const HttpRequest& request) -> std::optional<HttpResponse> {
-        return impl->Handle(request);
-      }});
+  impl->api_ = std::make_unique<Api>(
+      ApiDependencies{nullptr,
+                      nullptr,
+                      nullptr,
+                      &impl->no_tokens_,
+                      &impl->metrics_,
+                      65536,
+                      65536,
+                      {},
+                      [impl](const HttpRequest& request) -> std::optional<HttpResponse> {
+                        return impl->Handle(request);
+                      }});
   HttpOptions http;
   http.listen_address = impl->options_.listen_address;
   http.port = impl->options_.port;

@@ -46,21 +46,21 @@ inline constexpr size_t bank_simulator_payments_max = 1'000'000;
 
 struct BankSimulatorOptions {
   std::string listen_address = "127.0.0.1";
-  uint16_t port = 0;                       // 0: any free port
-  std::string client_id = "MALPRO";        // the partner it serves (X-CLIENT-KEY, X-PARTNER-ID)
-  std::string client_secret;               // verifies the partner's HMAC signatures
-  std::string client_public_key_pem;       // verifies the partner's token requests
-  std::string bank_private_key_pem;        // signs notifications (rsa), and token requests
-                                           // to the partner (hmac)
-  std::string notify_partner_id = "BJTM";  // X-PARTNER-ID of its notifications
+  uint16_t port = 0;                          // 0: any free port
+  std::string client_id = "MALPRO";           // the partner it serves (X-CLIENT-KEY, X-PARTNER-ID)
+  std::string client_secret;                  // verifies the partner's HMAC signatures
+  std::string client_public_key_pem;          // verifies the partner's token requests
+  std::string bank_private_key_pem;           // signs notifications (rsa), and token requests
+                                              // to the partner (hmac)
+  std::string notify_partner_id = "BJTM";     // X-PARTNER-ID of its notifications
   std::string notify_authentication = "rsa";  // "rsa" or "hmac", as the partner expects
-  std::string notify_client_secret;        // hmac: the HMAC key of notifications
-  std::string callback_base_url;           // the partner, e.g. http://127.0.0.1:8080
+  std::string notify_client_secret;           // hmac: the HMAC key of notifications
+  std::string callback_base_url;              // the partner, e.g. http://127.0.0.1:8080
   std::string channel_id = "95221";
   int64_t token_lifetime_s = 900;
   int64_t timestamp_window_s = 300;
   int callback_timeout_ms = 5000;
-  std::function<int64_t()> clock;          // UTC microseconds; the system clock when empty
+  std::function<int64_t()> clock;  // UTC microseconds; the system clock when empty
 };
 
 // One line of the bank's end-of-day statement.
@@ -69,7 +69,7 @@ struct StatementEntry {
   std::string reference;       // the partner's payment id
   std::string bank_reference;  // the bank's reference (QRIS referenceNo or VA number)
   Money amount;
-  std::string credit_debit;    // "C" credit (money in) or "D" debit
+  std::string credit_debit;  // "C" credit (money in) or "D" debit
   std::string description;
   int64_t booked_at_us = 0;
 };

@@ -37,8 +37,9 @@ Result<std::string> AnswerString(simdjson::dom::element root, std::string_view k
                                  std::string_view where) {
   std::string_view value;
   if (root[key].get(value) != simdjson::SUCCESS) {
-    return Status::Unavailable("bank_answer_invalid",
-                               std::string(where) + ": the answer has no string " + std::string(key));
+    return Status::Unavailable(
+        "bank_answer_invalid",
+        std::string(where) + ": the answer has no string " + std::string(key));
   }
   return std::string(value);
 }
@@ -59,7 +60,8 @@ Result<BankPaymentStatus> ReadStatus(simdjson::dom::element root, std::string_vi
   if (root["transactionStatusDesc"].get(text) == simdjson::SUCCESS) status.description = text;
   if (root["originalReferenceNo"].get(text) == simdjson::SUCCESS) status.reference_no = text;
   if (root["paymentRequestId"].get(text) == simdjson::SUCCESS) status.reference_no = text;
-  if (root["paymentFlagReason"]["english"].get(text) == simdjson::SUCCESS) status.description = text;
+  if (root["paymentFlagReason"]["english"].get(text) == simdjson::SUCCESS)
+    status.description = text;
   if (root["paidTime"].get(text) == simdjson::SUCCESS) status.paid_time = text;
   if (root["trxDateTime"].get(text) == simdjson::SUCCESS) status.paid_time = text;
   std::string_view value;
@@ -79,8 +81,9 @@ Result<BankPaymentStatus> ReadStatus(simdjson::dom::element root, std::string_vi
 Status CheckSnapAnswer(const HttpReply& reply, std::string_view where,
                        std::string_view service_code) {
   if (reply.status >= 500) {
-    return Status::Unavailable("bank_server_error", std::string(where) + ": the bank answered HTTP " +
-                                                        std::to_string(reply.status));
+    return Status::Unavailable(
+        "bank_server_error",
+        std::string(where) + ": the bank answered HTTP " + std::to_string(reply.status));
   }
   simdjson::dom::parser parser;
   simdjson::dom::element root;
@@ -108,7 +111,8 @@ Result<std::unique_ptr<SnapClient>> SnapClient::Create(SnapClientOptions options
   Result<HttpEndpoint> endpoint = ParseHttpUrl(options.base_url, "bank.base_url");
   if (!endpoint.ok()) return endpoint.status();
   if (options.client_id.empty()) {
-    return Status::InvalidArgument("option_missing", "bank.client_id", "bank.client_id is required");
+    return Status::InvalidArgument("option_missing", "bank.client_id",
+                                   "bank.client_id is required");
   }
   if (options.client_secret.empty()) {
     return Status::InvalidArgument("option_missing", "bank.client_secret",
@@ -119,11 +123,12 @@ Result<std::unique_ptr<SnapClient>> SnapClient::Create(SnapClientOptions options
                                    "bank.private_key_file must name a PEM RSA private key");
   }
   if (options.attempts_max < 1 || options.attempts_max > snap_attempts_limit) {
-    return Status::InvalidArgument("option_out_of_range", "bank.attempts_max",
-                                   "bank.attempts_max must be 1 to " +
-                                       std::to_string(snap_attempts_limit));
+    return Status::InvalidArgument(
+        "option_out_of_range", "bank.attempts_max",
+        "bank.attempts_max must be 1 to " + std::to_string(snap_attempts_limit));
   }
-  return std::unique_ptr<SnapClient>(new SnapClient(std::move(options), std::move(endpoint).value()));
+  return std::unique_ptr<SnapClient>(
+      new SnapClient(std::move(options), std::move(endpoint).value()));
 }
 
 int64_t SnapClient::Now() const { return options_.clock ? options_.clock() : SystemMicros(); }
@@ -141,14 +146,15 @@ Result<std::string> SnapClient::RequestToken() {
   Result<std::string> signature = SnapRsaSign(
       options_.private_key_pem, SnapAccessTokenStringToSign(options_.client_id, timestamp));
   if (!signature.ok()) return signature.status();
-  const std::map<std::string, std::string> headers = {
-      {"X-TIMESTAMP", timestamp}, {"X-CLIENT-KEY", options_.client_id}, {"X-SIGNATURE", *signature}};
+  const std::map<std::string, std::string> headers = {{"X-TIMESTAMP", timestamp},
+                                                      {"X-CLIENT-KEY", options_.client_id},
+                                                      {"X-SIGNATURE", *signature}};
   Status last;
   int backoff_ms = options_.retry_backoff_ms;
   for (int attempt = 1; attempt <= options_.attempts_max; ++attempt) {
-    Result<HttpReply> reply = SendHttp(endpoint_, "POST", snap_access_token_path, headers,
-                                       R"({"grantType":"client_credentials"})",
-                                       options_.request_timeout_ms);
+    Result<HttpReply> reply =
+        SendHttp(endpoint_, "POST", snap_access_token_path, headers,
+                 R"({"grantType":"client_credentials"})", options_.request_timeout_ms);
     last = reply.ok() ? CheckSnapAnswer(*reply, where, kTokenServiceCode) : reply.status();
     if (last.ok()) {
       simdjson::dom::parser parser;
@@ -221,12 +227,12 @@ Result<std::string> SnapClient::Transact(std::string_view path, std::string_view
 }
 
 Result<QrisIssued> SnapClient::GenerateQris(std::string_view payment_id, Money amount,
-                                            std::string_view merchant_id,
-                                            int64_t valid_until_us) {
+                                            std::string_view merchant_id, int64_t valid_until_us) {
   const std::string body = JsonWriter()
                                .BeginObject()
                                .Field("partnerReferenceNo", payment_id)
-                               .Key("amount").Raw(AmountJson(amount))
+                               .Key("amount")
+                               .Raw(AmountJson(amount))
                                .Field("merchantId", merchant_id)
                                .Field("validityPeriod", SnapTimestamp(valid_until_us))
                                .EndObject()
@@ -256,8 +262,8 @@ Result<BankPaymentStatus> SnapClient::QueryQris(std::string_view payment_id,
   Result<std::string> answer = Transact(snap_qris_query_path, kQrisQueryServiceCode, body);
   if (!answer.ok()) return answer.status();
   simdjson::dom::parser parser;
-  return ReadStatus(parser.parse(*answer).value_unsafe(), snap_qris_query_path, "latestTransactionStatus",
-                    "amount");
+  return ReadStatus(parser.parse(*answer).value_unsafe(), snap_qris_query_path,
+                    "latestTransactionStatus", "amount");
 }
 
 Result<VirtualAccountIssued> SnapClient::CreateVirtualAccount(std::string_view payment_id,
@@ -265,19 +271,20 @@ Result<VirtualAccountIssued> SnapClient::CreateVirtualAccount(std::string_view p
                                                               std::string_view customer_no,
                                                               std::string_view customer_name,
                                                               int64_t valid_until_us) {
-  const std::string body = JsonWriter()
-                               .BeginObject()
-                               .Field("partnerServiceId", options_.partner_service_id)
-                               .Field("customerNo", customer_no)
-                               .Field("virtualAccountNo",
-                                      options_.partner_service_id + std::string(customer_no))
-                               .Field("virtualAccountName", customer_name)
-                               .Field("trxId", payment_id)
-                               .Key("totalAmount").Raw(AmountJson(amount))
-                               .Field("virtualAccountTrxType", "C")  // closed: this amount only
-                               .Field("expiredDate", SnapTimestamp(valid_until_us))
-                               .EndObject()
-                               .Take();
+  const std::string body =
+      JsonWriter()
+          .BeginObject()
+          .Field("partnerServiceId", options_.partner_service_id)
+          .Field("customerNo", customer_no)
+          .Field("virtualAccountNo", options_.partner_service_id + std::string(customer_no))
+          .Field("virtualAccountName", customer_name)
+          .Field("trxId", payment_id)
+          .Key("totalAmount")
+          .Raw(AmountJson(amount))
+          .Field("virtualAccountTrxType", "C")  // closed: this amount only
+          .Field("expiredDate", SnapTimestamp(valid_until_us))
+          .EndObject()
+          .Take();
   Result<std::string> answer = Transact(snap_va_create_path, kVaCreateServiceCode, body);
   if (!answer.ok()) return answer.status();
   simdjson::dom::parser parser;

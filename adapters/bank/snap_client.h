@@ -46,16 +46,16 @@ inline constexpr int snap_attempts_limit = 5;
 inline constexpr int64_t snap_token_renew_margin_s = 30;
 
 struct SnapClientOptions {
-  std::string base_url;           // e.g. "http://127.0.0.1:9090"; required
-  std::string client_id;          // X-CLIENT-KEY of the token request and X-PARTNER-ID after
-  std::string client_secret;      // HMAC-SHA512 key of transaction signatures
-  std::string private_key_pem;    // signs the token request (SHA256withRSA)
+  std::string base_url;         // e.g. "http://127.0.0.1:9090"; required
+  std::string client_id;        // X-CLIENT-KEY of the token request and X-PARTNER-ID after
+  std::string client_secret;    // HMAC-SHA512 key of transaction signatures
+  std::string private_key_pem;  // signs the token request (SHA256withRSA)
   std::string channel_id = "95221";
   std::string partner_service_id = "   12345";  // VA: the bank's 8-character prefix
-  int request_timeout_ms = 5000;  // per attempt
-  int attempts_max = 3;           // 1 to snap_attempts_limit
-  int retry_backoff_ms = 200;     // before the second attempt; doubled for each one after
-  std::function<int64_t()> clock; // UTC microseconds; the system clock when empty
+  int request_timeout_ms = 5000;                // per attempt
+  int attempts_max = 3;                         // 1 to snap_attempts_limit
+  int retry_backoff_ms = 200;      // before the second attempt; doubled for each one after
+  std::function<int64_t()> clock;  // UTC microseconds; the system clock when empty
 };
 
 struct QrisIssued {
@@ -89,8 +89,7 @@ class SnapClient {
 
   Result<QrisIssued> GenerateQris(std::string_view payment_id, Money amount,
                                   std::string_view merchant_id, int64_t valid_until_us);
-  Result<BankPaymentStatus> QueryQris(std::string_view payment_id,
-                                      std::string_view reference_no,
+  Result<BankPaymentStatus> QueryQris(std::string_view payment_id, std::string_view reference_no,
                                       std::string_view merchant_id);
   // `customer_no` is the part after the partner service id (e.g. the order's serial digits).
   Result<VirtualAccountIssued> CreateVirtualAccount(std::string_view payment_id, Money amount,

@@ -2,7 +2,6 @@
 // bank (SnapClient -> BankSimulator) for a QRIS or virtual account, the simulator pays and
 // notifies the API, the poller asks about what was never notified, and expiry.
 #include <gtest/gtest.h>
-
 #include <simdjson.h>
 
 #include <atomic>
@@ -94,7 +93,8 @@ class PaymentFlowTest : public ::testing::Test {
     payment_options.poll_after_s = 120;
     payment_options.expire_after_s = 1800;
     payment_options.clock = [this] { return now_.load(); };
-    payments_ = std::make_unique<BankPayments>(ledger_.get(), log_.get(), client_.get(), payment_options);
+    payments_ =
+        std::make_unique<BankPayments>(ledger_.get(), log_.get(), client_.get(), payment_options);
 
     notify_.partner_id = "BJTM";
     notify_.bank_public_key_pem = ReadTestFile("bank_public.pem");
@@ -104,8 +104,15 @@ class PaymentFlowTest : public ::testing::Test {
     tokens_ = TokenTable();
     ASSERT_TRUE(tokens_.Add(HashToHex(Sha256("t-asn")), {Role::kAsn, kBuyer}, "token").ok());
     ASSERT_TRUE(tokens_.Add(HashToHex(Sha256("t-op")), {Role::kOperator, "rina"}, "token").ok());
-    ApiDependencies dependencies{log_.get(), ledger_.get(), nullptr, &tokens_, &metrics_, 65536, 65536,
-                                 {}, [this](const HttpRequest& request) {
+    ApiDependencies dependencies{log_.get(),
+                                 ledger_.get(),
+                                 nullptr,
+                                 &tokens_,
+                                 &metrics_,
+                                 65536,
+                                 65536,
+                                 {},
+                                 [this](const HttpRequest& request) {
                                    return HandleBankRequest(request, *ledger_, notify_);
                                  }};
     ConnectPayments(payments_.get(), &dependencies);
@@ -120,14 +127,25 @@ class PaymentFlowTest : public ::testing::Test {
   void SeedLedger() {
     CommandContext admin;
     admin.actor = "admin:setup";
-    ASSERT_TRUE(ledger_->SeedPolicy({{{"III", Money::FromRupiah(400'000)}}, 30,
-                                     Money::FromRupiah(500'000), 22 * 60, {2023, 3, 13}},
-                                    admin).ok());
-    ASSERT_TRUE(ledger_->Register(RegisterAsn{kBuyer, "Siti", "Diskominfo", "III/a", "Kauman"}, admin).ok());
-    ASSERT_TRUE(ledger_->Register(RegisterUmkm{"warung", "Warung", "", "sembako", "Klojen", "Kauman",
-                                               "Diskopindag", "0012345678", "UKE"}, admin).ok());
+    ASSERT_TRUE(ledger_
+                    ->SeedPolicy({{{"III", Money::FromRupiah(400'000)}},
+                                  30,
+                                  Money::FromRupiah(500'000),
+                                  22 * 60,
+                                  {2023, 3, 13}},
+                                 admin)
+                    .ok());
+    ASSERT_TRUE(
+        ledger_->Register(RegisterAsn{kBuyer, "Siti", "Diskominfo", "III/a", "Kauman"}, admin)
+            .ok());
+    ASSERT_TRUE(ledger_
+                    ->Register(RegisterUmkm{"warung", "Warung", "", "sembako", "Klojen", "Kauman",
+                                            "Diskopindag", "0012345678", "UKE"},
+                               admin)
+                    .ok());
     ASSERT_TRUE(ledger_->VerifyUmkm("warung", admin).ok());
-    ASSERT_TRUE(ledger_->List({"warung", "beras", "Beras", "pack", Money::FromRupiah(68'000)}, admin).ok());
+    ASSERT_TRUE(
+        ledger_->List({"warung", "beras", "Beras", "pack", Money::FromRupiah(68'000)}, admin).ok());
     for (const char* id : {"order-1", "order-2", "order-3", "order-4"}) {
       ASSERT_TRUE(ledger_->Place({id, kBuyer, "warung", {{"beras", 1}}, "CASHLESS"}, admin).ok());
     }
@@ -135,18 +153,21 @@ class PaymentFlowTest : public ::testing::Test {
   }
 
   testing::Reply Call(verb method, const std::string& target, const std::string& body = "",
-                     const std::string& token = "t-asn") {
+                      const std::string& token = "t-asn") {
     return testing::BeastClient(server_->port())
         .Send(method, target, body, {{"Authorization", "Bearer " + token}});
   }
   testing::Reply RequestPayment(const std::string& order, const std::string& channel) {
-    return Call(verb::post, "/v1/orders/" + order + "/payment", R"({"channel":")" + channel + R"("})");
+    return Call(verb::post, "/v1/orders/" + order + "/payment",
+                R"({"channel":")" + channel + R"("})");
   }
   testing::Reply Control(const std::string& action, const std::string& body) {
     return testing::BeastClient(simulator_->port()).Send(verb::post, "/sim/" + action, body);
   }
   Event LastEvent() { return log_->Read(log_->Head().sequence, 1)->front(); }
-  PaymentStatus StatusOf(const std::string& payment) { return ledger_->LoadPayment(payment)->status; }
+  PaymentStatus StatusOf(const std::string& payment) {
+    return ledger_->LoadPayment(payment)->status;
+  }
 
   std::atomic<int64_t> now_{kNow};
   std::atomic<int64_t> bank_skew_us_{0};
@@ -214,10 +235,12 @@ TEST_F(PaymentFlowTest, RequestsThatCannotBePaidAreRefusedWithoutWriting) {
   EXPECT_EQ(RequestPayment("order-cod", "QRIS").status, 409);
   EXPECT_EQ(RequestPayment("order-1", "CASH").status, 422);
   EXPECT_EQ(RequestPayment("order-404", "QRIS").status, 404);
-  EXPECT_EQ(Call(verb::post, "/v1/orders/order-1/payment", R"({"channel":"QRIS","x":1})").status, 400);
+  EXPECT_EQ(Call(verb::post, "/v1/orders/order-1/payment", R"({"channel":"QRIS","x":1})").status,
+            400);
   EXPECT_EQ(log_->Head().sequence, head);
-  EXPECT_EQ(testing::BeastClient(simulator_->port()).Send(verb::get, "/sim/payments").body.find("order-"),
-            std::string::npos);
+  EXPECT_EQ(
+      testing::BeastClient(simulator_->port()).Send(verb::get, "/sim/payments").body.find("order-"),
+      std::string::npos);
 }
 
 TEST_F(PaymentFlowTest, ARepeatedNotificationAppendsNothing) {
@@ -262,20 +285,26 @@ TEST_F(PaymentFlowTest, ForgedReplayedStaleAndMalformedNotificationsAppendNothin
   // Malformed: properly signed, but not a notification.
   const std::string timestamp = SnapTimestamp(now_);
   auto signed_post = [&](const std::string& body, const std::string& external_id) {
-    const std::string text = *SnapNotificationStringToSign("POST", snap_qris_notify_path, body, timestamp);
+    const std::string text =
+        *SnapNotificationStringToSign("POST", snap_qris_notify_path, body, timestamp);
     return testing::BeastClient(server_->port())
         .Send(verb::post, snap_qris_notify_path, body,
-              {{"X-TIMESTAMP", timestamp}, {"X-SIGNATURE", *SnapRsaSign(ReadTestFile("bank_private.pem"), text)},
-               {"X-PARTNER-ID", "BJTM"}, {"X-EXTERNAL-ID", external_id}, {"CHANNEL-ID", "95221"}});
+              {{"X-TIMESTAMP", timestamp},
+               {"X-SIGNATURE", *SnapRsaSign(ReadTestFile("bank_private.pem"), text)},
+               {"X-PARTNER-ID", "BJTM"},
+               {"X-EXTERNAL-ID", external_id},
+               {"CHANNEL-ID", "95221"}});
   };
   EXPECT_EQ(signed_post(R"({"originalPartnerReferenceNo":"order-1"})", "m-1").status, 400);
   EXPECT_EQ(log_->Head().sequence, head);
   // Replayed: an external id already used today, now on another notification.
   const std::string failed =
-      R"({"originalReferenceNo":"x","originalPartnerReferenceNo":"order-1","latestTransactionStatus":"06",)"
+      R"({"originalReferenceNo":"x","originalPartnerReferenceNo":"order-1",)"
+      R"("latestTransactionStatus":"06",)"
       R"("amount":{"value":"68000.00","currency":"IDR"}})";
   const std::string succeeded =
-      R"({"originalReferenceNo":"x","originalPartnerReferenceNo":"order-3","latestTransactionStatus":"00",)"
+      R"({"originalReferenceNo":"x","originalPartnerReferenceNo":"order-3",)"
+      R"("latestTransactionStatus":"00",)"
       R"("amount":{"value":"68000.00","currency":"IDR"}})";
   ASSERT_EQ(RequestPayment("order-3", "QRIS").status, 201);
   const uint64_t before_replay = log_->Head().sequence;
@@ -356,24 +385,30 @@ TEST_F(PaymentFlowTest, HmacNotificationsCarryTheTokenWeIssued) {
   ASSERT_TRUE(forged.ok());
   EXPECT_EQ(forged->status, 401);
   const std::string body =
-      R"({"originalReferenceNo":"x","originalPartnerReferenceNo":"order-2","latestTransactionStatus":"00",)"
+      R"({"originalReferenceNo":"x","originalPartnerReferenceNo":"order-2",)"
+      R"("latestTransactionStatus":"00",)"
       R"("amount":{"value":"68000.00","currency":"IDR"}})";
   const std::string timestamp = SnapTimestamp(now_);
   const std::string text =
       *SnapTransactionStringToSign("POST", snap_qris_notify_path, "made-up", body, timestamp);
   testing::Reply unknown_token = testing::BeastClient(server_->port())
-      .Send(verb::post, snap_qris_notify_path, body,
-            {{"Authorization", "Bearer made-up"}, {"X-TIMESTAMP", timestamp},
-             {"X-SIGNATURE", SnapHmacSignature(kNotifySecret, text)}, {"X-PARTNER-ID", "BJTM"},
-             {"X-EXTERNAL-ID", "h-1"}, {"CHANNEL-ID", "95221"}});
+                                     .Send(verb::post, snap_qris_notify_path, body,
+                                           {{"Authorization", "Bearer made-up"},
+                                            {"X-TIMESTAMP", timestamp},
+                                            {"X-SIGNATURE", SnapHmacSignature(kNotifySecret, text)},
+                                            {"X-PARTNER-ID", "BJTM"},
+                                            {"X-EXTERNAL-ID", "h-1"},
+                                            {"CHANNEL-ID", "95221"}});
   EXPECT_EQ(unknown_token.status, 401) << unknown_token.body;
   EXPECT_EQ(log_->Head().sequence, head);
   // A token request signed by another key gets no token.
   const std::string token_text = SnapAccessTokenStringToSign("BJTM", timestamp);
-  testing::Reply stranger = testing::BeastClient(server_->port())
-      .Send(verb::post, snap_bank_access_token_path, R"({"grantType":"client_credentials"})",
-            {{"X-CLIENT-KEY", "BJTM"}, {"X-TIMESTAMP", timestamp},
-             {"X-SIGNATURE", *SnapRsaSign(ReadTestFile("partner_private.pem"), token_text)}});
+  testing::Reply stranger =
+      testing::BeastClient(server_->port())
+          .Send(verb::post, snap_bank_access_token_path, R"({"grantType":"client_credentials"})",
+                {{"X-CLIENT-KEY", "BJTM"},
+                 {"X-TIMESTAMP", timestamp},
+                 {"X-SIGNATURE", *SnapRsaSign(ReadTestFile("partner_private.pem"), token_text)}});
   EXPECT_EQ(stranger.status, 401) << stranger.body;
   EXPECT_NE(stranger.body.find("4017300"), std::string::npos) << stranger.body;
 }

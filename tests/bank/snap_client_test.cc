@@ -65,7 +65,14 @@ class RecordingBank {
   explicit RecordingBank(std::function<HttpResponse(const HttpRequest&)> respond)
       : respond_(std::move(respond)) {
     api_ = std::make_unique<Api>(ApiDependencies{
-        nullptr, nullptr, nullptr, &tokens_, &metrics_, 65536, 65536, {},
+        nullptr,
+        nullptr,
+        nullptr,
+        &tokens_,
+        &metrics_,
+        65536,
+        65536,
+        {},
         [this](const HttpRequest& request) -> std::optional<HttpResponse> {
           Recorded recorded{std::string(request.target()), {}, request.body()};
           for (const auto& field : request) {
@@ -142,8 +149,8 @@ TEST(SnapClientTest, OutboundRequestsCarryTheFixedSignatures) {
   EXPECT_EQ(token.body, R"({"grantType":"client_credentials"})");
   EXPECT_TRUE(*SnapRsaVerify(ReadTestFile("partner_public.pem"),
                              "MALPRO|" + std::string(kTimestamp), token.headers["X-SIGNATURE"]));
-  EXPECT_FALSE(*SnapRsaVerify(ReadTestFile("partner_public.pem"), "MALPRO|2026-11-22T10:15:01+07:00",
-                              token.headers["X-SIGNATURE"]));
+  EXPECT_FALSE(*SnapRsaVerify(ReadTestFile("partner_public.pem"),
+                              "MALPRO|2026-11-22T10:15:01+07:00", token.headers["X-SIGNATURE"]));
   Recorded generate = requests[1];
   EXPECT_EQ(generate.target, "/v1.0/qr/qr-mpm-generate");
   EXPECT_EQ(generate.body, kGenerateBody);
@@ -188,7 +195,8 @@ TEST(SnapClientTest, ARefusalIsNotRetriedAndNamesTheBanksCode) {
   Result<QrisIssued> issued = client->GenerateQris("pay-1", Money::FromRupiah(1), "warung", kNow);
   ASSERT_FALSE(issued.ok());
   EXPECT_EQ(issued.status().error_code(), "bank_refused");
-  EXPECT_NE(issued.status().message().find("4004701"), std::string::npos) << issued.status().ToString();
+  EXPECT_NE(issued.status().message().find("4004701"), std::string::npos)
+      << issued.status().ToString();
   EXPECT_EQ(bank.requests().size(), 2u);
 }
 
