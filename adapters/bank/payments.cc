@@ -71,7 +71,8 @@ std::string PaymentRequestedJson(const PaymentRequested& requested) {
   if (!requested.qr_content.empty()) w.Field("qr_content", requested.qr_content);
   if (!requested.virtual_account_no.empty())
     w.Field("virtual_account_no", requested.virtual_account_no);
-  return w.Field("expires_at", SnapTimestamp(requested.expires_at_us)).EndObject().Take();
+  if (requested.expires_at_us != 0) w.Field("expires_at", SnapTimestamp(requested.expires_at_us));
+  return w.EndObject().Take();
 }
 
 BankPayments::BankPayments(Ledger* ledger, const EventLog* log, SnapClient* client,
@@ -84,6 +85,10 @@ int64_t BankPayments::Now() const { return options_.clock ? options_.clock() : l
 
 Result<PaymentRequested> BankPayments::Request(std::string_view order_id, std::string_view channel,
                                                const CommandContext& context) {
+  if (!context.idempotency_key.empty()) {
+    std::optional<PaymentRequested> replayed = Replay(order_id, channel, context);
+    if (replayed) return *replayed;
+  }
   OrderState order;
   PaymentState previous;
   MALPRO_RETURN_IF_ERROR(PreCheck(*ledger_, order_id, channel, &order, &previous));
@@ -115,6 +120,30 @@ Result<PaymentRequested> BankPayments::Request(std::string_view order_id, std::s
   std::lock_guard<std::mutex> lock(mutex_);
   issued_[issued.payment_id] = issued;
   return issued;
+}
+
+std::optional<PaymentRequested> BankPayments::Replay(std::string_view order_id,
+                                                     std::string_view channel,
+                                                     const CommandContext& context) {
+  // Only when the payment cannot be requested anew: then the ledger either replays the
+  // original request under this key or refuses, and can never append.
+  Result<PaymentState> payment = ledger_->LoadPayment(order_id);
+  if (!payment.ok() || (payment->status != PaymentStatus::kRequested &&
+                        payment->status != PaymentStatus::kSucceeded)) {
+    return std::nullopt;
+  }
+  Result<CommandResult> result =
+      ledger_->RequestPayment(order_id, channel, payment->bank_reference, context);
+  if (!result.ok() || !result->replayed) return std::nullopt;
+  PaymentRequested requested;
+  if (std::optional<PaymentRequested> issued = Issued(order_id)) requested = *issued;
+  requested.result = *result;
+  requested.payment_id = std::string(order_id);
+  requested.channel = payment->channel;
+  requested.amount = payment->amount;
+  requested.bank_reference = payment->bank_reference;
+  if (payment->channel == "VA") requested.virtual_account_no = payment->bank_reference;
+  return requested;
 }
 
 std::optional<PaymentRequested> BankPayments::Issued(std::string_view payment_id) const {

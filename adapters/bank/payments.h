@@ -74,7 +74,8 @@ class BankPayments {
 
   // Asks the bank for a payment of the order by `channel` (QRIS or VA) and records it.
   // Refusals: the ledger's (order_not_cashless, payment_pending, ...) before any bank call;
-  // Unavailable (bank_*) when the bank cannot be asked or refuses.
+  // Unavailable (bank_*) when the bank cannot be asked or refuses. A retry under the same
+  // idempotency key gets the original result (replayed) without asking the bank again.
   Result<PaymentRequested> Request(std::string_view order_id, std::string_view channel,
                                    const CommandContext& context);
 
@@ -95,6 +96,9 @@ class BankPayments {
     int64_t requested_at_us = 0;
   };
   int64_t Now() const;
+  // The original result when `context`'s idempotency key already requested this payment.
+  std::optional<PaymentRequested> Replay(std::string_view order_id, std::string_view channel,
+                                         const CommandContext& context);
   Status FollowLog();
   // Asks the bank about one payment and records what it says; true when the payment is no
   // longer pending.

@@ -230,6 +230,29 @@ TEST_F(PaymentFlowTest, AQrisPaymentGoesFromTheApiThroughTheBankIntoTheLog) {
   EXPECT_NE(over_http.body.find("\"amount\":\"68000.00\""), std::string::npos) << over_http.body;
 }
 
+TEST_F(PaymentFlowTest, ARetryUnderTheSameIdempotencyKeyGetsTheOriginalPayment) {
+  auto request = [&](const std::string& key) {
+    return testing::BeastClient(server_->port())
+        .Send(verb::post, "/v1/orders/order-2/payment", R"({"channel":"QRIS"})",
+              {{"Authorization", "Bearer t-asn"}, {"Idempotency-Key", key}});
+  };
+  testing::Reply first = request("pay-order-2");
+  ASSERT_EQ(first.status, 201) << first.body;
+  const uint64_t head = log_->Head().sequence;
+  testing::Reply retry = request("pay-order-2");
+  ASSERT_EQ(retry.status, 201) << retry.body;
+  EXPECT_NE(retry.body.find("\"replayed\":true"), std::string::npos) << retry.body;
+  EXPECT_EQ(JsonString(retry.body, "payment", "qr_content"),
+            JsonString(first.body, "payment", "qr_content"));
+  EXPECT_EQ(JsonString(retry.body, "payment", "bank_reference"),
+            JsonString(first.body, "payment", "bank_reference"));
+  EXPECT_EQ(request("another-key").status, 409);
+  EXPECT_EQ(log_->Head().sequence, head);
+  // The bank issued one QRIS only.
+  testing::Reply issued = testing::BeastClient(simulator_->port()).Send(verb::get, "/sim/payments");
+  EXPECT_EQ(issued.body.find("order-2"), issued.body.rfind("order-2")) << issued.body;
+}
+
 TEST_F(PaymentFlowTest, RequestsThatCannotBePaidAreRefusedWithoutWriting) {
   const uint64_t head = log_->Head().sequence;
   EXPECT_EQ(RequestPayment("order-cod", "QRIS").status, 409);
@@ -298,10 +321,9 @@ TEST_F(PaymentFlowTest, ForgedReplayedStaleAndMalformedNotificationsAppendNothin
   EXPECT_EQ(signed_post(R"({"originalPartnerReferenceNo":"order-1"})", "m-1").status, 400);
   EXPECT_EQ(log_->Head().sequence, head);
   // Replayed: an external id already used today, now on another notification.
-  const std::string failed =
-      R"({"originalReferenceNo":"x","originalPartnerReferenceNo":"order-1",)"
-      R"("latestTransactionStatus":"06",)"
-      R"("amount":{"value":"68000.00","currency":"IDR"}})";
+  const std::string failed = R"({"originalReferenceNo":"x","originalPartnerReferenceNo":"order-1",)"
+                             R"("latestTransactionStatus":"06",)"
+                             R"("amount":{"value":"68000.00","currency":"IDR"}})";
   const std::string succeeded =
       R"({"originalReferenceNo":"x","originalPartnerReferenceNo":"order-3",)"
       R"("latestTransactionStatus":"00",)"
@@ -384,10 +406,9 @@ TEST_F(PaymentFlowTest, HmacNotificationsCarryTheTokenWeIssued) {
   Result<NotifyOutcome> forged = simulator_->Corrupt("order-2", "signature");
   ASSERT_TRUE(forged.ok());
   EXPECT_EQ(forged->status, 401);
-  const std::string body =
-      R"({"originalReferenceNo":"x","originalPartnerReferenceNo":"order-2",)"
-      R"("latestTransactionStatus":"00",)"
-      R"("amount":{"value":"68000.00","currency":"IDR"}})";
+  const std::string body = R"({"originalReferenceNo":"x","originalPartnerReferenceNo":"order-2",)"
+                           R"("latestTransactionStatus":"00",)"
+                           R"("amount":{"value":"68000.00","currency":"IDR"}})";
   const std::string timestamp = SnapTimestamp(now_);
   const std::string text =
       *SnapTransactionStringToSign("POST", snap_qris_notify_path, "made-up", body, timestamp);
