@@ -272,7 +272,23 @@ Result<PollReport> BankPayments::PollOnce() {
       issued_.erase(payment_id);
     }
   }
+  std::lock_guard<std::mutex> lock(mutex_);
+  totals_.asked += report.asked;
+  totals_.succeeded += report.succeeded;
+  totals_.failed += report.failed;
+  totals_.expired += report.expired;
+  totals_.errors += report.errors;
   return report;
+}
+
+PollReport BankPayments::Totals() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return totals_;
+}
+
+size_t BankPayments::PendingCount() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return pending_.size();
 }
 
 void BankPayments::Start() {

@@ -85,6 +85,10 @@ class BankPayments {
   // One pass of the poller. Thread-compatible with Request.
   Result<PollReport> PollOnce();
 
+  // The sums of every pass's report since start, and the payments now pending.
+  PollReport Totals() const;
+  size_t PendingCount() const;
+
   // Runs PollOnce every poll_interval_s on a thread of its own until Stop. Idempotent.
   void Start();
   void Stop();
@@ -113,6 +117,7 @@ class BankPayments {
   std::map<std::string, Pending> pending_;
   std::map<std::string, PaymentRequested> issued_;
   uint64_t followed_sequence_ = 0;
+  PollReport totals_;
 
   std::mutex poll_mutex_;  // one pass at a time
   std::mutex stop_mutex_;

@@ -181,7 +181,9 @@ HttpResponse BankSimulator::Impl::IssueToken(const HttpRequest& request) {
   const std::string token = RandomHex(24);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    tokens_[token] = Now() + options_.token_lifetime_s * kMicrosPerSecond;
+    const int64_t now = Now();
+    std::erase_if(tokens_, [now](const auto& entry) { return entry.second <= now; });
+    tokens_[token] = now + options_.token_lifetime_s * kMicrosPerSecond;
   }
   return Snap(request, 200, service, "00", "Successful", [&](JsonWriter& w) {
     w.Field("accessToken", token)
@@ -257,7 +259,15 @@ HttpResponse BankSimulator::Impl::Transaction(const HttpRequest& request) {
                                                           : VaStatus(request, body);
   if (answer.result_int() < 500) {
     std::lock_guard<std::mutex> lock(mutex_);
-    external_ids_.emplace(external_key, std::make_pair(digest, answer));
+    if (external_ids_.size() >= bank_simulator_external_ids_max) {
+      // Ids are unique per day only: those of earlier days need not be remembered.
+      const std::string today = external_key.substr(0, 11);
+      std::erase_if(external_ids_,
+                    [&](const auto& entry) { return !entry.first.starts_with(today); });
+    }
+    if (external_ids_.size() < bank_simulator_external_ids_max) {
+      external_ids_.emplace(external_key, std::make_pair(digest, answer));
+    }
   }
   return answer;
 }

@@ -43,6 +43,8 @@ namespace malpro {
 
 // Payments the simulator remembers at most; it refuses to issue more (a trial, not a bank).
 inline constexpr size_t bank_simulator_payments_max = 1'000'000;
+// X-EXTERNAL-IDs remembered at most; those of earlier days are dropped first.
+inline constexpr size_t bank_simulator_external_ids_max = 1'000'000;
 
 struct BankSimulatorOptions {
   std::string listen_address = "127.0.0.1";

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <iostream>
 #include <sstream>
+#include <tuple>
 
 #include "adapters/bank/in_process_bank.h"
 #include "adapters/bank/payments.h"
@@ -139,6 +140,27 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
     bank_payments = std::make_unique<BankPayments>(&ledger, &log, bank_client.get(),
                                                    config.bank_payments);
     ConnectPayments(bank_payments.get(), &dependencies);
+    BankPayments* payments = bank_payments.get();
+    metrics.AddGauge("malpro_bank_payments_pending",
+                     "Cashless payments waiting for the bank, as the poller last saw the log.",
+                     [payments] { return static_cast<double>(payments->PendingCount()); });
+    using Field = int PollReport::*;
+    for (const auto& [name, help, field] :
+         {std::tuple<const char*, const char*, Field>{
+              "malpro_bank_poll_asked_total", "Pending payments the poller asked the bank about.",
+              &PollReport::asked},
+          {"malpro_bank_poll_succeeded_total",
+           "Successes recorded from the bank's answer to a query (no notification came).",
+           &PollReport::succeeded},
+          {"malpro_bank_poll_failed_total", "Failures recorded from a query.", &PollReport::failed},
+          {"malpro_bank_poll_expired_total", "Payments expired unpaid.", &PollReport::expired},
+          {"malpro_bank_poll_errors_total",
+           "Queries that could not be made or recorded (tried again next pass).",
+           &PollReport::errors}}) {
+      metrics.AddGauge(name, help, [payments, field] {
+        return static_cast<double>(payments->Totals().*field);
+      }, "counter");
+    }
     bank_payments->Start();
     std::cout << "malpro: cashless payments requested from " << config.bank_client.base_url
               << "; pending ones asked about after " << config.bank_payments.poll_after_s

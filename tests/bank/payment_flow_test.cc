@@ -368,6 +368,8 @@ TEST_F(PaymentFlowTest, ThePollerRecordsWhatTheNotificationNeverDelivered) {
   EXPECT_EQ(log_->Head().sequence, head + 2);
   // A pass later finds nothing left to ask.
   EXPECT_EQ(payments_->PollOnce()->asked, 0);
+  EXPECT_EQ(payments_->Totals().succeeded, 2);
+  EXPECT_EQ(payments_->PendingCount(), 0u);
 }
 
 TEST_F(PaymentFlowTest, AnUnpaidPaymentExpiresAndMayBeRequestedAgain) {
