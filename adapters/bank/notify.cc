@@ -1,15 +1,21 @@
 #include "adapters/bank/notify.h"
 
+#include <openssl/rand.h>
+
 #include <chrono>
 
 #include "adapters/bank/snap_signature.h"
 #include "adapters/http/request_body.h"
+#include "engine/hash.h"
 #include "engine/json.h"
+
+#include <algorithm>
 
 namespace malpro {
 namespace {
 
 std::string_view ServiceCode(const HttpRequest& request) {
+  if (request.target() == snap_bank_access_token_path) return snap_access_token_service_code;
   return request.target() == snap_va_payment_path ? snap_va_service_code : snap_qris_service_code;
 }
 
@@ -60,11 +66,31 @@ std::optional<HttpResponse> Authenticate(const HttpRequest& request, const BankN
   if (*timestamp < now - window_us || *timestamp > now + window_us) {
     return SnapAnswer(request, 401, "00", "Unauthorized. [Timestamp outside the window]");
   }
-  Result<std::string> text = SnapNotificationStringToSign(
-      request.method_string(), request.target(), request.body(), request["X-TIMESTAMP"]);
-  if (!text.ok()) return SnapAnswer(request, 400, "01", "Invalid Field Format body");
-  Result<bool> verified = SnapRsaVerify(options.bank_public_key_pem, *text, request["X-SIGNATURE"]);
-  if (!verified.ok() || !*verified) return SnapAnswer(request, 401, "00", "Unauthorized. [Signature]");
+  if (options.authentication == "hmac") {
+    const std::string_view authorization = request[http::field::authorization];
+    const std::string_view token =
+        authorization.starts_with("Bearer ") ? authorization.substr(7) : std::string_view();
+    if (token.empty() || !options.issued_tokens->Valid(token, now)) {
+      return SnapAnswer(request, 401, "01", "Invalid Token (B2B)");
+    }
+    Result<std::string> text = SnapTransactionStringToSign(
+        request.method_string(), request.target(), token, request.body(), request["X-TIMESTAMP"]);
+    if (!text.ok()) return SnapAnswer(request, 400, "01", "Invalid Field Format body");
+    // An empty secret would make every signature computable: never accept one.
+    if (options.client_secret.empty() ||
+        !SnapHmacSignatureMatches(options.client_secret, *text, request["X-SIGNATURE"])) {
+      return SnapAnswer(request, 401, "00", "Unauthorized. [Signature]");
+    }
+  } else {
+    Result<std::string> text = SnapNotificationStringToSign(
+        request.method_string(), request.target(), request.body(), request["X-TIMESTAMP"]);
+    if (!text.ok()) return SnapAnswer(request, 400, "01", "Invalid Field Format body");
+    Result<bool> verified =
+        SnapRsaVerify(options.bank_public_key_pem, *text, request["X-SIGNATURE"]);
+    if (!verified.ok() || !*verified) {
+      return SnapAnswer(request, 401, "00", "Unauthorized. [Signature]");
+    }
+  }
   *timestamp_us = *timestamp;
   return std::nullopt;
 }
@@ -162,10 +188,76 @@ Result<CommandResult> RecordSuccess(Ledger& ledger, const Notification& notifica
   return result;
 }
 
+// POST /v1.0/access-token/b2b: the bank proves its key over clientId|X-TIMESTAMP and gets a
+// token for signing its notifications (hmac authentication only).
+HttpResponse IssueToken(const HttpRequest& request, const BankNotifyOptions& options) {
+  const std::string_view client = request["X-CLIENT-KEY"];
+  const std::string_view timestamp = request["X-TIMESTAMP"];
+  for (const char* header : {"X-CLIENT-KEY", "X-TIMESTAMP", "X-SIGNATURE"}) {
+    if (request[header].empty()) {
+      return SnapAnswer(request, 400, "02", "Invalid Mandatory Field " + std::string(header));
+    }
+  }
+  if (client != options.partner_id) return SnapAnswer(request, 401, "00", "Unauthorized. [Unknown client]");
+  Result<int64_t> at = ParseSnapTimestamp(timestamp);
+  if (!at.ok()) return SnapAnswer(request, 400, "01", "Invalid Field Format X-TIMESTAMP");
+  const int64_t now = options.clock ? options.clock() : SystemMicros();
+  const int64_t window_us = options.timestamp_window_s * 1'000'000;
+  if (*at < now - window_us || *at > now + window_us) {
+    return SnapAnswer(request, 401, "00", "Unauthorized. [Timestamp outside the window]");
+  }
+  Result<bool> verified = SnapRsaVerify(options.bank_public_key_pem,
+                                        SnapAccessTokenStringToSign(client, timestamp),
+                                        request["X-SIGNATURE"]);
+  if (!verified.ok() || !*verified) return SnapAnswer(request, 401, "00", "Unauthorized. [Signature]");
+  const std::string token =
+      options.issued_tokens->Issue(now, now + options.token_lifetime_s * 1'000'000);
+  HttpResponse response{http::status::ok, request.version()};
+  response.set(http::field::content_type, "application/json");
+  response.keep_alive(request.keep_alive());
+  response.body() = JsonWriter()
+                        .BeginObject()
+                        .Field("responseCode", "2007300")
+                        .Field("responseMessage", "Successful")
+                        .Field("accessToken", token)
+                        .Field("tokenType", "Bearer")
+                        .Field("expiresIn", std::to_string(options.token_lifetime_s))
+                        .EndObject()
+                        .Take();
+  response.prepare_payload();
+  return response;
+}
+
 }  // namespace
+
+std::string BankAccessTokens::Issue(int64_t now_us, int64_t expires_us) {
+  unsigned char raw[24];
+  MALPRO_ASSERT(RAND_bytes(raw, sizeof raw) == 1);
+  const std::string token = BytesToHex(std::string_view(reinterpret_cast<char*>(raw), sizeof raw));
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::erase_if(expiry_, [now_us](const auto& entry) { return entry.second <= now_us; });
+  while (expiry_.size() >= bank_issued_tokens_max) {
+    auto oldest = std::min_element(expiry_.begin(), expiry_.end(), [](const auto& a, const auto& b) {
+      return a.second < b.second;
+    });
+    expiry_.erase(oldest);
+  }
+  expiry_[token] = expires_us;
+  return token;
+}
+
+bool BankAccessTokens::Valid(std::string_view token, int64_t now_us) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = expiry_.find(std::string(token));
+  return found != expiry_.end() && found->second > now_us;
+}
 
 std::optional<HttpResponse> HandleBankRequest(const HttpRequest& request, Ledger& ledger,
                                               const BankNotifyOptions& options) {
+  if (request.target() == snap_bank_access_token_path && options.authentication == "hmac") {
+    if (request.method() != http::verb::post) return SnapAnswer(request, 405, "00", "Method Not Allowed");
+    return IssueToken(request, options);
+  }
   const bool qris = request.target() == snap_qris_notify_path;
   if (!qris && request.target() != snap_va_payment_path) return std::nullopt;
   if (request.method() != http::verb::post) return SnapAnswer(request, 405, "00", "Method Not Allowed");

@@ -2,7 +2,9 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "adapters/kafka/kafka_limits.h"
 #include "engine/log_limits.h"
@@ -193,15 +195,107 @@ Status ReadGeography(const toml::table& table, const std::string& config_path, s
   return Status::Ok();
 }
 
+// A file named in the config: a bare name is looked up beside the config file.
+std::string BesideConfig(const std::string& file, const std::string& config_path) {
+  if (file.front() == '/' || file.find('/') != std::string::npos) return file;
+  const size_t slash = config_path.rfind('/');
+  return (slash == std::string::npos ? "." : config_path.substr(0, slash)) + "/" + file;
+}
+
+Status ReadPem(const std::string& file, const std::string& config_path, std::string_view marker,
+               std::string_view field, std::string* pem) {
+  const std::string path = BesideConfig(file, config_path);
+  std::ifstream stream(path);
+  std::stringstream text;
+  text << stream.rdbuf();
+  if (!stream || text.str().find(marker) == std::string::npos) {
+    return Status::InvalidArgument("config_out_of_range", field,
+                                   std::string(field) + " must name a PEM file with " +
+                                       std::string(marker) + ": " + path);
+  }
+  *pem = text.str();
+  return Status::Ok();
+}
+
+// The outbound side of [bank]: our SNAP client and the payment lifecycle.
+Status ReadBankClient(const toml::table& table, const std::string& config_path,
+                      MalproConfig* config) {
+  constexpr std::string_view prefix = "bank.";
+  SnapClientOptions& client = config->bank_client;
+  BankPaymentOptions& payments = config->bank_payments;
+  std::string key_file;
+  for (const auto& [key, target] :
+       {std::pair<std::string_view, std::string*>{"base_url", &client.base_url},
+        {"client_id", &client.client_id}, {"client_secret", &client.client_secret},
+        {"private_key_file", &key_file}, {"channel_id", &client.channel_id},
+        {"partner_service_id", &client.partner_service_id}}) {
+    MALPRO_RETURN_IF_ERROR(Read(table, prefix, key, target));
+  }
+  int64_t value = 0;
+  for (const auto& [key, minimum, target] :
+       {std::tuple<std::string_view, int64_t, int*>{"request_timeout_ms", 100, &client.request_timeout_ms},
+        {"attempts_max", 1, &client.attempts_max}, {"retry_backoff_ms", 0, &client.retry_backoff_ms}}) {
+    value = *target;
+    MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, key, minimum, &value));
+    *target = static_cast<int>(std::min<int64_t>(value, 600'000));
+  }
+  if (client.attempts_max > snap_attempts_limit) {
+    return Status::InvalidArgument("config_out_of_range", "bank.attempts_max",
+                                   "bank.attempts_max must be 1 to " + std::to_string(snap_attempts_limit));
+  }
+  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "poll_after_seconds", 1, &payments.poll_after_s));
+  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "poll_interval_seconds", 1, &payments.poll_interval_s));
+  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "expire_after_seconds", 60, &payments.expire_after_s));
+  if (client.partner_service_id.size() != 8) {
+    return Status::InvalidArgument("config_out_of_range", "bank.partner_service_id",
+                                   "bank.partner_service_id must be 8 characters (SNAP pads it "
+                                   "with leading spaces)");
+  }
+  if (client.base_url.empty()) return Status::Ok();
+  if (client.base_url.starts_with("https://")) {
+    return Status::InvalidArgument("config_out_of_range", "bank.base_url",
+                                   "bank.base_url must be http://; reach an https bank through "
+                                   "a local TLS proxy (docs/bank-simulator.md)");
+  }
+  Result<HttpEndpoint> endpoint = ParseHttpUrl(client.base_url, "bank.base_url");
+  if (!endpoint.ok()) return endpoint.status();
+  for (const auto& [key, text] : {std::pair<std::string_view, const std::string*>{"client_id", &client.client_id},
+                                  {"client_secret", &client.client_secret}, {"private_key_file", &key_file}}) {
+    if (text->empty()) {
+      const std::string field = "bank." + std::string(key);
+      return Status::InvalidArgument("config_out_of_range", field,
+                                     field + " is required when bank.base_url is set");
+    }
+  }
+  MALPRO_RETURN_IF_ERROR(ReadPem(key_file, config_path, "PRIVATE KEY", "bank.private_key_file",
+                                 &client.private_key_pem));
+  config->bank_client_enabled = true;
+  return Status::Ok();
+}
+
 Status ReadBank(const toml::table& table, const std::string& config_path, MalproConfig* config) {
   constexpr std::string_view prefix = "bank.";
-  MALPRO_RETURN_IF_ERROR(UnknownKeys(table, prefix, {"partner_id", "bank_public_key_file",
-                                                     "timestamp_window_s"}));
+  MALPRO_RETURN_IF_ERROR(UnknownKeys(
+      table, prefix,
+      {"partner_id", "bank_public_key_file", "timestamp_window_s", "notify_authentication",
+       "notify_client_secret", "issued_token_lifetime_s", "base_url", "client_id",
+       "client_secret", "private_key_file", "channel_id", "partner_service_id",
+       "request_timeout_ms", "attempts_max", "retry_backoff_ms", "poll_after_seconds",
+       "poll_interval_seconds", "expire_after_seconds"}));
   std::string key_file;
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "partner_id", &config->bank.partner_id));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "bank_public_key_file", &key_file));
   MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "timestamp_window_s", 1,
                                       &config->bank.timestamp_window_s));
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "notify_authentication", &config->bank.authentication));
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "notify_client_secret", &config->bank.client_secret));
+  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "issued_token_lifetime_s", 60,
+                                      &config->bank.token_lifetime_s));
+  if (config->bank.authentication != "rsa" && config->bank.authentication != "hmac") {
+    return Status::InvalidArgument("config_out_of_range", "bank.notify_authentication",
+                                   "bank.notify_authentication must be rsa or hmac");
+  }
+  MALPRO_RETURN_IF_ERROR(ReadBankClient(table, config_path, config));
   if (key_file.empty()) return Status::Ok();
   if (config->bank.partner_id.empty() ||
       config->bank.partner_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") !=
@@ -209,18 +303,13 @@ Status ReadBank(const toml::table& table, const std::string& config_path, Malpro
     return Status::InvalidArgument("config_out_of_range", "bank.partner_id",
                                    "bank.partner_id must be letters, digits and -");
   }
-  if (key_file.front() != '/' && key_file.find('/') == std::string::npos) {
-    const size_t slash = config_path.rfind('/');
-    key_file = (slash == std::string::npos ? "." : config_path.substr(0, slash)) + "/" + key_file;
+  if (config->bank.authentication == "hmac" && config->bank.client_secret.empty()) {
+    return Status::InvalidArgument("config_out_of_range", "bank.notify_client_secret",
+                                   "bank.notify_client_secret is required when "
+                                   "bank.notify_authentication is hmac");
   }
-  std::ifstream file(key_file);
-  std::stringstream text;
-  text << file.rdbuf();
-  if (!file || text.str().find("BEGIN PUBLIC KEY") == std::string::npos) {
-    return Status::InvalidArgument("config_out_of_range", "bank.bank_public_key_file",
-                                   "bank.bank_public_key_file must name a PEM public key: " + key_file);
-  }
-  config->bank.bank_public_key_pem = text.str();
+  MALPRO_RETURN_IF_ERROR(ReadPem(key_file, config_path, "BEGIN PUBLIC KEY",
+                                 "bank.bank_public_key_file", &config->bank.bank_public_key_pem));
   config->bank_enabled = true;
   return Status::Ok();
 }
@@ -342,6 +431,7 @@ MalproConfig DefaultConfig() {
   config.policy.settlement_cutoff_minutes = 22 * 60;
   config.policy.effective_from = {2023, 3, 13};
   config.bank.partner_id = "BJTM";
+  config.bank_client.client_id = "MALPRO";
   return config;
 }
 

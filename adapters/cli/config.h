@@ -6,6 +6,8 @@
 
 #include "adapters/bank/notify.h"
 #include "adapters/files/settlement_files.h"
+#include "adapters/bank/payments.h"
+#include "adapters/bank/snap_client.h"
 #include "adapters/http/auth.h"
 #include "adapters/http/server.h"
 #include "adapters/kafka/kafka_options.h"
@@ -24,6 +26,11 @@ struct MalproConfig {
   // Bank Jatim's SNAP endpoints; off while no bank public key is configured.
   BankNotifyOptions bank;
   bool bank_enabled = false;
+  // Our SNAP client to the bank (payment requests, the poller); off while bank.base_url is
+  // empty. The private key is read from bank.private_key_file.
+  SnapClientOptions bank_client;
+  BankPaymentOptions bank_payments;
+  bool bank_client_enabled = false;
   // Kafka: the relay of the log, the optional command intake, the embedded broker.
   KafkaOptions kafka;
   // Settlement files: who pays (the collection account at Bank Jatim) and where they go.

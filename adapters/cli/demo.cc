@@ -99,8 +99,8 @@ int DaysIn(CivilDate month_start) {
 // The seeding run: one generator, one clock, counters.
 class Seeder {
  public:
-  Seeder(Ledger& ledger, const DemoOptions& options, std::atomic<int64_t>* now)
-      : ledger_(ledger), options_(options), now_(now), random_(options.seed),
+  Seeder(Ledger& ledger, const DemoOptions& options, std::atomic<int64_t>* now, const DemoBank* bank)
+      : ledger_(ledger), options_(options), now_(now), bank_(bank), random_(options.seed),
         month_(MonthOf(options)), start_us_(DemoMonthStartMicros(options)) {}
 
   Result<DemoSummary> Run();
@@ -135,6 +135,7 @@ class Seeder {
   Ledger& ledger_;
   const DemoOptions& options_;
   std::atomic<int64_t>* now_;
+  const DemoBank* bank_;  // may be null
   std::mt19937_64 random_;
   CivilDate month_;  // the month being seeded
   int64_t start_us_;  // its first instant
@@ -301,6 +302,18 @@ Status Seeder::PlaceOrders(int day) {
 // then a QR expires unpaid and is issued again.
 Status Seeder::PayCashless(const std::string& order_id) {
   const std::string channel = Chance(kShareQris) ? "QRIS" : "VA";
+  if (bank_ != nullptr && summary_.payments_through_bank < bank_->payments_max) {
+    // The same random draws as below, so a seed gives the same month either way.
+    Result<int> commands = bank_->pay(order_id, channel, Chance(kShareExpiredQr));
+    if (!commands.ok()) {
+      return Status::Corruption("demo: paying " + order_id + " through the bank failed: " +
+                                commands.status().ToString());
+    }
+    summary_.commands += static_cast<uint64_t>(*commands);
+    ++summary_.payments_through_bank;
+    ++summary_.payments_cashless;
+    return Status::Ok();
+  }
   const std::string reference = "bj-" + order_id;
   MALPRO_RETURN_IF_ERROR(Check(ledger_.RequestPayment(order_id, channel, reference, As("system:bank-adapter")),
                                "request payment"));
@@ -421,21 +434,22 @@ int64_t DemoMonthStartMicros(const DemoOptions& options) {
 }
 
 Result<DemoSummary> SeedDemo(Ledger& ledger, const DemoOptions& options,
-                             std::atomic<int64_t>* now_us) {
+                             std::atomic<int64_t>* now_us, const DemoBank* bank) {
   if (!options.month.empty()) {
     Result<CivilDate> month = ParseIsoDate(options.month + "-01", "month");
     if (!month.ok() || options.month.size() != 7) {
       return Status::InvalidArgument("month_invalid", "month", "--month must be YYYY-MM");
     }
   }
-  return Seeder(ledger, options, now_us).Run();
+  return Seeder(ledger, options, now_us, bank).Run();
 }
 
 void PrintDemoSummary(const DemoSummary& summary) {
   std::cout << "malpro demo: seeded " << summary.month << " in Kota Malang: " << summary.asn
             << " ASN, " << summary.umkm << " UMKM with " << summary.products << " products, "
             << summary.orders_delivered << " orders delivered (" << summary.payments_cashless
-            << " paid cashless by QRIS or VA, " << summary.refunds << " partly refunded), "
+            << " paid cashless by QRIS or VA, " << summary.payments_through_bank
+            << " of them through the simulated bank, " << summary.refunds << " partly refunded), "
             << summary.orders_cancelled << " cancelled, " << summary.orders_open << " still open, "
             << summary.receipts_approved << " manual receipts approved and "
             << summary.receipts_rejected << " rejected, a minimum-spend change on the 15th ("

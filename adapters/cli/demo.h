@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "engine/ledger.h"
@@ -21,6 +22,7 @@ struct DemoOptions {
   int umkm_count = 165;
   std::string month;  // YYYY-MM; empty: the month before the current one (Asia/Jakarta)
   int months = 1;     // consecutive months from `month` (benchmarks and tests seed several)
+  int bank_payments = 300;  // cashless payments through the simulated bank (0: none)
 };
 
 struct DemoSummary {
@@ -32,6 +34,7 @@ struct DemoSummary {
   int orders_cancelled = 0;
   int orders_open = 0;
   int payments_cashless = 0;
+  int payments_through_bank = 0;  // of them, paid through the simulated bank over sockets
   int refunds = 0;
   int receipts_approved = 0;
   int receipts_rejected = 0;
@@ -41,10 +44,22 @@ struct DemoSummary {
 // 00:00 Asia/Jakarta on the first day of the demo month, in UTC microseconds.
 int64_t DemoMonthStartMicros(const DemoOptions& options);
 
+// Pays a cashless order the way real ones are paid: through the bank (with `expire_first`,
+// a first QR or account expires unpaid). Returns the commands written.
+struct DemoBank {
+  std::function<Result<int>(const std::string& order_id, const std::string& channel,
+                            bool expire_first)>
+      pay;
+  // Payments through the bank at most; the rest are written to the ledger directly, as the
+  // bank path costs a few milliseconds per payment (docs/bank-simulator.md).
+  int payments_max = 0;
+};
+
 // Writes the month. `now_us` is the clock the ledger and log read; the seeder moves it
-// forward through the month. Progress goes to standard error.
+// forward through the month. `bank`, when given, pays the first payments_max cashless
+// orders. Progress goes to standard error.
 Result<DemoSummary> SeedDemo(Ledger& ledger, const DemoOptions& options,
-                             std::atomic<int64_t>* now_us);
+                             std::atomic<int64_t>* now_us, const DemoBank* bank = nullptr);
 
 void PrintDemoSummary(const DemoSummary& summary);
 // What to try next: URLs, a token for each role, commands.

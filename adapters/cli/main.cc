@@ -1,5 +1,5 @@
 // malpro: the one program. Subcommands: serve, demo, audit verify|replay|export, settle,
-// reconcile, version.
+// reconcile, bank-sim, version.
 #include <CLI/CLI.hpp>
 #include <signal.h>
 #include <unistd.h>
@@ -14,7 +14,13 @@
 #include <fstream>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
+#include <tuple>
 
+#include "adapters/bank/in_process_bank.h"
+#include "adapters/bank/payments.h"
+#include "adapters/bank/simulator.h"
+#include "adapters/bank/snap_client.h"
 #include "adapters/cli/config.h"
 #include "adapters/cli/demo.h"
 #include "adapters/files/reconcile.h"
@@ -127,7 +133,44 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
       return HandleBankRequest(request, ledger, config.bank);
     };
     std::cout << "malpro: Bank Jatim notifications accepted at " << snap_qris_notify_path
-              << " (partner " << config.bank.partner_id << ")" << std::endl;
+              << " (partner " << config.bank.partner_id << ", " << config.bank.authentication
+              << " signatures)" << std::endl;
+  }
+  // Payment requests to the bank and the poller of pending payments.
+  std::unique_ptr<SnapClient> bank_client;
+  std::unique_ptr<BankPayments> bank_payments;
+  if (config.bank_client_enabled) {
+    Result<std::unique_ptr<SnapClient>> client = SnapClient::Create(config.bank_client);
+    if (!client.ok()) return Fail(client.status());
+    bank_client = std::move(client).value();
+    bank_payments = std::make_unique<BankPayments>(&ledger, &log, bank_client.get(),
+                                                   config.bank_payments);
+    ConnectPayments(bank_payments.get(), &dependencies);
+    BankPayments* payments = bank_payments.get();
+    metrics.AddGauge("malpro_bank_payments_pending",
+                     "Cashless payments waiting for the bank, as the poller last saw the log.",
+                     [payments] { return static_cast<double>(payments->PendingCount()); });
+    using Field = int PollReport::*;
+    for (const auto& [name, help, field] :
+         {std::tuple<const char*, const char*, Field>{
+              "malpro_bank_poll_asked_total", "Pending payments the poller asked the bank about.",
+              &PollReport::asked},
+          {"malpro_bank_poll_succeeded_total",
+           "Successes recorded from the bank's answer to a query (no notification came).",
+           &PollReport::succeeded},
+          {"malpro_bank_poll_failed_total", "Failures recorded from a query.", &PollReport::failed},
+          {"malpro_bank_poll_expired_total", "Payments expired unpaid.", &PollReport::expired},
+          {"malpro_bank_poll_errors_total",
+           "Queries that could not be made or recorded (tried again next pass).",
+           &PollReport::errors}}) {
+      metrics.AddGauge(name, help, [payments, field] {
+        return static_cast<double>(payments->Totals().*field);
+      }, "counter");
+    }
+    bank_payments->Start();
+    std::cout << "malpro: cashless payments requested from " << config.bank_client.base_url
+              << "; pending ones asked about after " << config.bank_payments.poll_after_s
+              << " s, expired after " << config.bank_payments.expire_after_s << " s" << std::endl;
   }
   // The relay (and the embedded broker, the intake) run while the API does; destroyed last,
   // the relay flushes what the API wrote until the end.
@@ -164,6 +207,7 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   const int signal_number = WaitForStopSignal();
   std::cout << "malpro: signal " << signal_number << ", stopping" << std::endl;
   server.Stop();
+  if (bank_payments) bank_payments->Stop();
   models->Stop();
   return kExitOk;
 }
@@ -237,7 +281,26 @@ int RunDemo(const CommonOptions& common, const DemoOptions& demo) {
   Result<Opened> opened = OpenLedger(*config, config->log, clock);
   if (!opened.ok()) return Fail(opened.status());
   if (seed) {
-    Result<DemoSummary> summary = SeedDemo(*opened->ledger, demo, simulated.get());
+    // The first cashless payments go through a simulated bank over real sockets, as real
+    // payments would; the rest straight to the ledger (the bank path is slower).
+    std::unique_ptr<InProcessBank> bank;
+    DemoBank demo_bank;
+    if (demo.bank_payments > 0) {
+      Result<std::unique_ptr<InProcessBank>> started =
+          InProcessBank::Start(opened->ledger.get(), opened->log.get(), clock);
+      if (!started.ok()) return Fail(started.status());
+      bank = std::move(started).value();
+      InProcessBank* link = bank.get();
+      demo_bank.payments_max = demo.bank_payments;
+      demo_bank.pay = [link](const std::string& order_id, const std::string& channel,
+                             bool expire_first) {
+        CommandContext context;
+        context.actor = "system:bank-adapter";
+        return link->Pay(order_id, channel, expire_first, context);
+      };
+    }
+    Result<DemoSummary> summary =
+        SeedDemo(*opened->ledger, demo, simulated.get(), bank ? &demo_bank : nullptr);
     if (!summary.ok()) return Fail(summary.status());
     simulated->store(0);
     PrintDemoSummary(*summary);
@@ -253,6 +316,63 @@ int RunDemo(const CommonOptions& common, const DemoOptions& demo) {
                           [&](uint16_t port, const std::string& kafka) {
                             PrintDemoHints(port, config->log.data_dir, month, kafka);
                           });
+}
+
+struct BankSimFlags {
+  int port = 9090;
+  std::string callback_url;  // default: this config's HTTP API
+  std::string client_public_key = "config/trial-keys/malpro_public.pem";
+  std::string bank_private_key = "config/trial-keys/bank_private.pem";
+};
+
+Result<std::string> ReadTextFile(const std::string& path, std::string_view flag) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  if (!file) {
+    return Status::InvalidArgument("file_unreadable", flag, std::string(flag) + ": cannot read " + path);
+  }
+  return text.str();
+}
+
+// A stand-in Bank Jatim on 127.0.0.1 for trials; it serves the partner this config describes.
+int RunBankSim(const CommonOptions& common, const BankSimFlags& flags) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  BlockStopSignals();
+  Result<std::string> client_key = ReadTextFile(flags.client_public_key, "--client-public-key");
+  if (!client_key.ok()) return Fail(client_key.status());
+  Result<std::string> bank_key = ReadTextFile(flags.bank_private_key, "--bank-private-key");
+  if (!bank_key.ok()) return Fail(bank_key.status());
+  BankSimulatorOptions options;
+  options.port = static_cast<uint16_t>(flags.port);
+  options.client_id = config->bank_client.client_id;
+  options.client_secret = config->bank_client.client_secret;
+  options.client_public_key_pem = *client_key;
+  options.bank_private_key_pem = *bank_key;
+  options.notify_partner_id = config->bank.partner_id;
+  options.notify_authentication = config->bank.authentication;
+  options.notify_client_secret = config->bank.client_secret;
+  options.channel_id = config->bank_client.channel_id;
+  options.timestamp_window_s = config->bank.timestamp_window_s;
+  options.callback_base_url = flags.callback_url.empty()
+                                  ? "http://127.0.0.1:" + std::to_string(config->http.port)
+                                  : flags.callback_url;
+  BankSimulator simulator(options);
+  Status started = simulator.Start();
+  if (!started.ok()) return Fail(started);
+  const std::string url = simulator.base_url();
+  std::cout << "malpro bank-sim: a SIMULATED Bank Jatim (no money moves) on " << url
+            << ", serving partner " << options.client_id << "; notifications ("
+            << options.notify_authentication << ") go to " << options.callback_base_url
+            << "\n  pay:        curl -s -X POST " << url << "/sim/pay -d '{\"reference\":\"ORDER_ID\"}'"
+            << "\n  statement:  curl -s '" << url << "/sim/statement?date=YYYY-MM-DD'"
+            << "\n  payments:   curl -s " << url << "/sim/payments"
+            << "\nmalpro bank-sim: running; stop with Ctrl-C" << std::endl;
+  const int signal_number = WaitForStopSignal();
+  std::cout << "malpro bank-sim: signal " << signal_number << ", stopping" << std::endl;
+  simulator.Stop();
+  return kExitOk;
 }
 
 // Prints "verified N/M (P%)" on one line when stderr is a terminal, else a line now and then.
@@ -656,6 +776,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, demo_asn_max));
   demo->add_option("--umkm", demo_options.umkm_count, "merchants to register")
       ->check(CLI::Range(1, demo_umkm_max));
+  demo->add_option("--bank-payments", demo_options.bank_payments,
+                   "cashless payments to make through an in-process simulated bank over "
+                   "127.0.0.1 (the rest go to the ledger directly); 0: none")
+      ->check(CLI::Range(0, 1'000'000));
   demo->add_option("--month", demo_options.month,
                    "the month to seed, YYYY-MM (default: the month before this one)");
 
@@ -687,6 +811,21 @@ int main(int argc, char** argv) {
   reconcile->add_option("-o,--out", reconcile_out, "write the report as CSV to this file");
   reconcile->add_option("--actor", command_actor, "who runs it (default: operator:$USER)");
 
+  BankSimFlags sim_flags;
+  CLI::App* bank_sim = app.add_subcommand(
+      "bank-sim",
+      "run a SIMULATED Bank Jatim (SNAP BI token, QRIS generate/query, VA create/status) on "
+      "127.0.0.1 for trials, with a control API (/sim/pay, /sim/fail, /sim/delay, "
+      "/sim/duplicate, /sim/corrupt, /sim/statement); see docs/bank-simulator.md");
+  bank_sim->add_option("--listen-port", sim_flags.port, "port of the simulator (0: any free port)")
+      ->check(CLI::Range(0, 65535));
+  bank_sim->add_option("--callback", sim_flags.callback_url,
+                       "malpro's base URL for notifications (default: http://127.0.0.1:http.port)");
+  bank_sim->add_option("--client-public-key", sim_flags.client_public_key,
+                       "PEM public key of the partner (verifies its token requests)");
+  bank_sim->add_option("--bank-private-key", sim_flags.bank_private_key,
+                       "PEM private key of the simulated bank (signs notifications)");
+
   CLI::App* version = app.add_subcommand("version", "print the version");
 
   CLI11_PARSE(app, argc, argv);
@@ -695,6 +834,7 @@ int main(int argc, char** argv) {
   if (verify->parsed() && !verify_kafka.empty()) {
     return RunAuditVerifyKafka(common, verify_kafka, verify_head);
   }
+  if (bank_sim->parsed()) return RunBankSim(common, sim_flags);
   if (verify->parsed()) return RunAuditVerify(common, verify_from, verify_to, verify_head);
   if (export_command->parsed()) return RunAuditExport(common, export_from, export_to, export_out);
   if (replay->parsed()) {

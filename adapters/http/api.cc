@@ -365,6 +365,7 @@ Api::Api(ApiDependencies dependencies) : deps_(std::move(dependencies)) {
   AddAsnRoutes();
   AddUmkmRoutes();
   AddOrderRoutes();
+  AddPaymentRoutes();
   AddReceiptRoutes();
   AddPolicyRoutes();
   AddLogRoutes();
@@ -677,6 +678,78 @@ void Api::AddOrderRoutes() {
     return RunCommand(call, [&](const CommandContext& c) {
       return deps_.ledger->CancelOrder(id, reason, c);
     });
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Cashless payments (one per order; the payment id is the order id)
+
+namespace {
+
+std::string PaymentJson(const PaymentState& payment, const std::string& issued_json) {
+  JsonWriter w;
+  w.BeginObject()
+      .Field("payment_id", payment.payment_id)
+      .Field("order_id", payment.order_id)
+      .Field("umkm_id", payment.umkm_id)
+      .Field("buyer_nip", payment.buyer_nip)
+      .Field("amount", FormatSnap(payment.amount))
+      .Field("channel", payment.channel)
+      .Field("bank_reference", payment.bank_reference)
+      .Field("status", PaymentStatusName(payment.status))
+      .Field("refunded", FormatSnap(payment.refunded));
+  if (payment.status == PaymentStatus::kSucceeded || payment.status == PaymentStatus::kRefunded) {
+    w.Field("paid_at_us", payment.paid_at_us).Field("business_date", FormatIsoDate(payment.business_date));
+  }
+  if (!issued_json.empty()) w.Key("issued").Raw(issued_json);
+  return w.Field("version", static_cast<int64_t>(payment.version)).EndObject().Take();
+}
+
+}  // namespace
+
+void Api::AddPaymentRoutes() {
+  AddRoute(http::verb::post, "/v1/orders/{order_id}/payment", {kAsn, kOperator, kAdmin},
+           [this](ApiCall& call) {
+    const std::string& id = call.path["order_id"];
+    RequestBody body(call.request.body());
+    body.AllowOnly({"channel"});
+    const std::string channel = body.String("channel");
+    MALPRO_BODY_OR_RETURN(body, call);
+    if (channel != "QRIS" && channel != "VA") {
+      return ErrorResponse(call.request, Status::InvalidArgument("channel_unknown", "channel",
+                                                                 "channel must be QRIS or VA"));
+    }
+    Result<OrderState> order = LoadOwnOrder(*deps_.ledger, call, id);
+    if (!order.ok()) return ErrorResponse(call.request, order.status());
+    if (!deps_.request_payment) {
+      return ErrorResponse(call.request,
+                           Status::Unavailable("bank_not_configured",
+                                               "no bank is configured (bank.base_url is empty)"));
+    }
+    Result<CommandContext> context = ContextOf(call);
+    if (!context.ok()) return ErrorResponse(call.request, context.status());
+    Result<PaymentRequestAnswer> answer = deps_.request_payment(id, channel, *context);
+    if (!answer.ok()) return ErrorResponse(call.request, answer.status());
+    HttpResponse response = CommandResponse(call.request, answer->result, "payment_id", id);
+    // The command's fields, then what the payer needs.
+    std::string& text = response.body();
+    text.pop_back();
+    text += ",\"payment\":" + answer->payment_json + "}";
+    response.prepare_payload();
+    return response;
+  });
+  AddRoute(http::verb::get, "/v1/orders/{order_id}/payment",
+           {kAsn, kMerchant, kOperator, kAuditor, kAdmin}, [this](ApiCall& call) {
+    const std::string& id = call.path["order_id"];
+    Result<OrderState> order = LoadOwnOrder(*deps_.ledger, call, id);
+    if (!order.ok()) return ErrorResponse(call.request, order.status());
+    Result<PaymentState> payment = deps_.ledger->LoadPayment(id);
+    if (!payment.ok()) return ErrorResponse(call.request, payment.status());
+    std::string issued;
+    if (payment->status == PaymentStatus::kRequested && deps_.issued_payment) {
+      issued = deps_.issued_payment(id);
+    }
+    return Ok(call.request, PaymentJson(*payment, issued));
   });
 }
 

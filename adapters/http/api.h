@@ -35,6 +35,13 @@ struct Subscription {
   std::function<Result<std::string>()> poll;
 };
 
+// What a cashless payment request produced: the command's result and a JSON object with what
+// the payer needs (QRIS content or virtual account number), written by the bank adapter.
+struct PaymentRequestAnswer {
+  CommandResult result;
+  std::string payment_json;
+};
+
 struct ApiDependencies {
   EventLog* log = nullptr;
   Ledger* ledger = nullptr;
@@ -48,6 +55,15 @@ struct ApiDependencies {
   // Routes that authenticate by their own means (the bank's SNAP endpoints): asked first,
   // answers when the request is theirs. May be empty.
   std::function<std::optional<HttpResponse>(const HttpRequest&)> external_routes;
+  // Asks the bank for a payment of a cashless order and records payment.requested
+  // (POST /v1/orders/{order_id}/payment). Empty: no bank configured, the route answers 503.
+  std::function<Result<PaymentRequestAnswer>(const std::string& order_id,
+                                             const std::string& channel,
+                                             const CommandContext& context)>
+      request_payment = {};
+  // What the payer needs for a pending payment this process requested, as a JSON object; ""
+  // when unknown. May be empty.
+  std::function<std::string(const std::string& payment_id)> issued_payment = {};
 };
 
 // One call being answered: who, which route, which parameters.
@@ -96,6 +112,7 @@ class Api {
   void AddAsnRoutes();
   void AddUmkmRoutes();
   void AddOrderRoutes();
+  void AddPaymentRoutes();
   void AddReceiptRoutes();
   void AddPolicyRoutes();
   void AddReconciliationRoutes();

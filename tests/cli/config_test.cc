@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "tests/support/temp_dir.h"
@@ -52,6 +53,21 @@ TEST_F(ConfigTest, ShippedFileWritesEveryDefault) {
   EXPECT_EQ(loaded->bank.partner_id, defaults.bank.partner_id);
   EXPECT_EQ(loaded->bank.timestamp_window_s, defaults.bank.timestamp_window_s);
   EXPECT_FALSE(loaded->bank_enabled);
+  EXPECT_EQ(loaded->bank.authentication, defaults.bank.authentication);
+  EXPECT_EQ(loaded->bank.client_secret, defaults.bank.client_secret);
+  EXPECT_EQ(loaded->bank.token_lifetime_s, defaults.bank.token_lifetime_s);
+  EXPECT_EQ(loaded->bank_client.base_url, defaults.bank_client.base_url);
+  EXPECT_EQ(loaded->bank_client.client_id, defaults.bank_client.client_id);
+  EXPECT_EQ(loaded->bank_client.client_secret, defaults.bank_client.client_secret);
+  EXPECT_EQ(loaded->bank_client.channel_id, defaults.bank_client.channel_id);
+  EXPECT_EQ(loaded->bank_client.partner_service_id, defaults.bank_client.partner_service_id);
+  EXPECT_EQ(loaded->bank_client.request_timeout_ms, defaults.bank_client.request_timeout_ms);
+  EXPECT_EQ(loaded->bank_client.attempts_max, defaults.bank_client.attempts_max);
+  EXPECT_EQ(loaded->bank_client.retry_backoff_ms, defaults.bank_client.retry_backoff_ms);
+  EXPECT_EQ(loaded->bank_payments.poll_after_s, defaults.bank_payments.poll_after_s);
+  EXPECT_EQ(loaded->bank_payments.poll_interval_s, defaults.bank_payments.poll_interval_s);
+  EXPECT_EQ(loaded->bank_payments.expire_after_s, defaults.bank_payments.expire_after_s);
+  EXPECT_FALSE(loaded->bank_client_enabled);
   EXPECT_EQ(loaded->kafka.enabled, defaults.kafka.enabled);
   EXPECT_EQ(loaded->kafka.brokers, defaults.kafka.brokers);
   EXPECT_EQ(loaded->kafka.topic_prefix, defaults.kafka.topic_prefix);
@@ -68,6 +84,21 @@ TEST_F(ConfigTest, ShippedFileWritesEveryDefault) {
   EXPECT_EQ(loaded->settlement.bank_bic, defaults.settlement.bank_bic);
   EXPECT_EQ(loaded->tokens.size(), 5u);
   EXPECT_EQ(loaded->geography_file, MALPRO_SOURCE_DIR "/config/kota-malang.toml");
+}
+
+TEST_F(ConfigTest, BankTrialFileEnablesBothSidesOfTheBank) {
+  // Its key paths are relative to the repository root, where the trial is run from.
+  const std::filesystem::path before = std::filesystem::current_path();
+  std::filesystem::current_path(MALPRO_SOURCE_DIR);
+  Result<MalproConfig> loaded = LoadConfig("config/bank-trial.toml");
+  std::filesystem::current_path(before);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_TRUE(loaded->bank_enabled);
+  EXPECT_TRUE(loaded->bank_client_enabled);
+  EXPECT_EQ(loaded->bank_client.base_url, "http://127.0.0.1:9090");
+  EXPECT_NE(loaded->bank_client.private_key_pem.find("PRIVATE KEY"), std::string::npos);
+  EXPECT_NE(loaded->bank.bank_public_key_pem.find("PUBLIC KEY"), std::string::npos);
+  EXPECT_EQ(loaded->tokens.size(), 5u);
 }
 
 TEST_F(ConfigTest, OmittedSettingsKeepTheirDefaults) {
@@ -111,6 +142,18 @@ TEST_F(ConfigTest, EveryMistakeNamesItsSetting) {
   ExpectRefused("[settlement]\nbank_bic = \"pdjtidj1\"\n", "config_out_of_range",
                 "settlement.bank_bic");
   ExpectRefused("[settlement]\nout = \"x\"\n", "config_unknown_key", "settlement.out");
+  ExpectRefused("[bank]\nnotify_authentication = \"none\"\n", "config_out_of_range",
+                "bank.notify_authentication");
+  ExpectRefused("[bank]\nbase_url = \"https://bank.example\"\n", "config_out_of_range",
+                "bank.base_url");
+  ExpectRefused("[bank]\nbase_url = \"ftp://x\"\n", "url_invalid", "bank.base_url");
+  ExpectRefused("[bank]\nbase_url = \"http://127.0.0.1:9090\"\nclient_secret = \"s\"\n",
+                "config_out_of_range", "bank.private_key_file");
+  ExpectRefused("[bank]\nattempts_max = 9\n", "config_out_of_range", "bank.attempts_max");
+  ExpectRefused("[bank]\npartner_service_id = \"123\"\n", "config_out_of_range",
+                "bank.partner_service_id");
+  ExpectRefused("[bank]\npoll_after_seconds = 0\n", "config_out_of_range",
+                "bank.poll_after_seconds");
   ExpectRefused("[log\n", "config_syntax", dir_.Sub("malpro.toml"));
 }
 

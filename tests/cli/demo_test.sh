@@ -31,6 +31,10 @@ other="$(seed_month c 8)"
 [ "$first" != "$other" ] || fail "another seed gave the same month"
 grep -q 'seeded 2026-10 in Kota Malang: 40 ASN, 5 UMKM' "$work/a.log" || fail "summary: $(cat "$work/a.log")"
 grep -q 'manual receipts approved' "$work/a.log" || fail "no receipts in the summary"
+# Cashless payments went through the in-process simulated bank over 127.0.0.1 (and the same
+# seed still gave the same log above).
+grep -Eq ' [1-9][0-9]* of them through the simulated bank' "$work/a.log" \
+  || fail "no payment went through the simulated bank: $(cat "$work/a.log")"
 
 # A second start on the same data serves it without seeding again.
 "$malpro" -c "$source_dir/config/malpro.toml" -d "$work/a" -p 0 demo > "$work/again.log" 2>&1 &

@@ -1,0 +1,333 @@
+#include "adapters/bank/payments.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "adapters/bank/snap_signature.h"
+#include "engine/domain_events.h"
+#include "engine/domain_types.h"
+#include "engine/hash.h"
+#include "engine/json.h"
+#include "engine/log_limits.h"
+
+namespace malpro {
+namespace {
+
+constexpr int64_t kMicrosPerSecond = 1'000'000;
+constexpr char kPollerActor[] = "system:bank-poller";
+constexpr size_t kVirtualAccountCustomerDigits = 12;
+
+// The part of a virtual account number after the bank's prefix: digits derived from the
+// payment id and its stream version, so a payment requested again gets another account.
+std::string CustomerNumber(std::string_view payment_id, uint64_t version) {
+  const Hash digest = Sha256(std::string(payment_id) + "#" + std::to_string(version));
+  uint64_t number = 0;
+  for (int i = 0; i < 8; ++i) number = (number << 8) | digest[i];
+  std::string digits = std::to_string(number % 1'000'000'000'000ULL);
+  return std::string(kVirtualAccountCustomerDigits - digits.size(), '0') + digits;
+}
+
+Status PreCheck(const Ledger& ledger, std::string_view order_id, std::string_view channel,
+                OrderState* order, PaymentState* payment) {
+  if (channel != "QRIS" && channel != "VA") {
+    return Status::InvalidArgument("channel_unknown", "channel", "channel must be QRIS or VA");
+  }
+  Result<OrderState> loaded_order = ledger.LoadOrder(order_id);
+  if (!loaded_order.ok()) return loaded_order.status();
+  if (loaded_order->payment_method != payment_cashless) {
+    return Status::Conflict("order_not_cashless", "order_id", "the order is cash on delivery");
+  }
+  if (loaded_order->status == OrderStatus::kCancelled) {
+    return Status::Conflict("order_not_payable", "order_id", "the order is cancelled");
+  }
+  Result<PaymentState> loaded_payment = ledger.LoadPayment(order_id);
+  if (loaded_payment.ok()) {
+    if (loaded_payment->status == PaymentStatus::kRequested) {
+      return Status::Conflict("payment_pending", "order_id", "a payment for this order is pending");
+    }
+    if (loaded_payment->status == PaymentStatus::kSucceeded ||
+        loaded_payment->status == PaymentStatus::kRefunded) {
+      return Status::Conflict("order_already_paid", "order_id", "the order is paid");
+    }
+    *payment = *loaded_payment;
+  } else if (loaded_payment.status().code() != StatusCode::kNotFound) {
+    return loaded_payment.status();
+  }
+  *order = *loaded_order;
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string PaymentRequestedJson(const PaymentRequested& requested) {
+  JsonWriter w;
+  w.BeginObject()
+      .Field("payment_id", requested.payment_id)
+      .Field("channel", requested.channel)
+      .Field("amount", FormatSnap(requested.amount))
+      .Field("bank_reference", requested.bank_reference);
+  if (!requested.qr_content.empty()) w.Field("qr_content", requested.qr_content);
+  if (!requested.virtual_account_no.empty())
+    w.Field("virtual_account_no", requested.virtual_account_no);
+  if (requested.expires_at_us != 0) w.Field("expires_at", SnapTimestamp(requested.expires_at_us));
+  return w.EndObject().Take();
+}
+
+BankPayments::BankPayments(Ledger* ledger, const EventLog* log, SnapClient* client,
+                           BankPaymentOptions options)
+    : ledger_(ledger), log_(log), client_(client), options_(std::move(options)) {}
+
+BankPayments::~BankPayments() { Stop(); }
+
+int64_t BankPayments::Now() const { return options_.clock ? options_.clock() : ledger_->Now(); }
+
+Result<PaymentRequested> BankPayments::Request(std::string_view order_id, std::string_view channel,
+                                               const CommandContext& context) {
+  if (!context.idempotency_key.empty()) {
+    std::optional<PaymentRequested> replayed = Replay(order_id, channel, context);
+    if (replayed) return *replayed;
+  }
+  OrderState order;
+  PaymentState previous;
+  MALPRO_RETURN_IF_ERROR(PreCheck(*ledger_, order_id, channel, &order, &previous));
+  PaymentRequested issued;
+  issued.payment_id = std::string(order_id);
+  issued.channel = std::string(channel);
+  issued.amount = order.total;
+  issued.expires_at_us = Now() + options_.expire_after_s * kMicrosPerSecond;
+  if (channel == "QRIS") {
+    Result<QrisIssued> qris =
+        client_->GenerateQris(order_id, order.total, order.umkm_id, issued.expires_at_us);
+    if (!qris.ok()) return qris.status();
+    issued.bank_reference = qris->reference_no;
+    issued.qr_content = qris->qr_content;
+  } else {
+    Result<AsnState> buyer = ledger_->LoadAsn(order.buyer_nip);
+    const std::string name = buyer.ok() ? buyer->name : order.buyer_nip;
+    Result<VirtualAccountIssued> account = client_->CreateVirtualAccount(
+        order_id, order.total, CustomerNumber(order_id, previous.version), name,
+        issued.expires_at_us);
+    if (!account.ok()) return account.status();
+    issued.bank_reference = account->virtual_account_no;
+    issued.virtual_account_no = account->virtual_account_no;
+  }
+  Result<CommandResult> result =
+      ledger_->RequestPayment(order_id, channel, issued.bank_reference, context);
+  if (!result.ok()) return result.status();
+  issued.result = *result;
+  std::lock_guard<std::mutex> lock(mutex_);
+  issued_[issued.payment_id] = issued;
+  return issued;
+}
+
+std::optional<PaymentRequested> BankPayments::Replay(std::string_view order_id,
+                                                     std::string_view channel,
+                                                     const CommandContext& context) {
+  // Only when the payment cannot be requested anew: then the ledger either replays the
+  // original request under this key or refuses, and can never append.
+  Result<PaymentState> payment = ledger_->LoadPayment(order_id);
+  if (!payment.ok() || (payment->status != PaymentStatus::kRequested &&
+                        payment->status != PaymentStatus::kSucceeded)) {
+    return std::nullopt;
+  }
+  Result<CommandResult> result =
+      ledger_->RequestPayment(order_id, channel, payment->bank_reference, context);
+  if (!result.ok() || !result->replayed) return std::nullopt;
+  PaymentRequested requested;
+  if (std::optional<PaymentRequested> issued = Issued(order_id)) requested = *issued;
+  requested.result = *result;
+  requested.payment_id = std::string(order_id);
+  requested.channel = payment->channel;
+  requested.amount = payment->amount;
+  requested.bank_reference = payment->bank_reference;
+  if (payment->channel == "VA") requested.virtual_account_no = payment->bank_reference;
+  return requested;
+}
+
+std::optional<PaymentRequested> BankPayments::Issued(std::string_view payment_id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = issued_.find(std::string(payment_id));
+  if (found == issued_.end()) return std::nullopt;
+  return found->second;
+}
+
+Status BankPayments::FollowLog() {
+  const uint64_t head = log_->Head().sequence;
+  uint64_t next = followed_sequence_ + 1;
+  const uint64_t last = std::min(head, followed_sequence_ + bank_poll_events_per_pass_max);
+  simdjson::dom::parser parser;
+  while (next <= last) {
+    Result<std::vector<Event>> events = log_->Read(next, read_events_max);
+    if (!events.ok()) return events.status();
+    if (events->empty()) break;
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const Event& event : *events) {
+      if (event.sequence > last) break;
+      next = event.sequence + 1;
+      if (!event.type.starts_with("payment.")) continue;
+      const std::string payment_id = event.stream_id.substr(event.stream_id.find('-') + 1);
+      if (event.type == event_types::payment_requested) {
+        simdjson::dom::element payload;
+        std::string_view channel, reference;
+        if (parser.parse(event.payload).get(payload) != simdjson::SUCCESS ||
+            payload["channel"].get(channel) != simdjson::SUCCESS ||
+            payload["bank_reference"].get(reference) != simdjson::SUCCESS) {
+          return Status::Corruption("payment.requested at sequence " +
+                                    std::to_string(event.sequence) + " lacks channel or reference");
+        }
+        pending_[payment_id] = {std::string(channel), std::string(reference), event.recorded_at_us};
+      } else if (event.type != event_types::payment_notification_refused) {
+        pending_.erase(payment_id);
+        issued_.erase(payment_id);
+      }
+    }
+    followed_sequence_ = next - 1;
+  }
+  return Status::Ok();
+}
+
+Result<bool> BankPayments::Settle(const std::string& payment_id, const Pending& pending,
+                                  PollReport* report) {
+  Result<PaymentState> payment = ledger_->LoadPayment(payment_id);
+  if (!payment.ok()) return payment.status();
+  if (payment->status != PaymentStatus::kRequested) return true;
+  ++report->asked;
+  Result<BankPaymentStatus> answer =
+      pending.channel == "QRIS"
+          ? client_->QueryQris(payment_id, pending.bank_reference, payment->umkm_id)
+          : client_->QueryVirtualAccount(payment_id, pending.bank_reference);
+  if (!answer.ok()) return answer.status();
+  CommandContext context;
+  context.actor = kPollerActor;
+  // One answer per payment version: a pass repeated after a crash writes nothing twice.
+  context.idempotency_key = "bank-poll-" + payment_id + "-" + std::to_string(payment->version) +
+                            "-" + answer->latest_status;
+  if (answer->latest_status != "00" && answer->latest_status != "05" &&
+      answer->latest_status != "06" &&
+      pending.requested_at_us + options_.expire_after_s * kMicrosPerSecond > Now()) {
+    return false;  // initiated, paying or pending at the bank: ask again next pass
+  }
+  // Whichever of success, failure or expiry the answer decides; set by each branch below.
+  Result<CommandResult> recorded = Status::Unavailable("bank_poll_undecided", "no decision");
+  if (answer->latest_status == "00") {
+    int64_t paid_at = Now();
+    if (!answer->paid_time.empty()) {
+      Result<int64_t> parsed = ParseSnapTimestamp(answer->paid_time);
+      if (parsed.ok()) paid_at = *parsed;
+    }
+    recorded = ledger_->RecordPaymentSucceeded(
+        payment_id, answer->amount, paid_at,
+        answer->reference_no.empty() ? pending.bank_reference : answer->reference_no, context);
+    if (!recorded.ok() && recorded.status().error_code() == "amount_mismatch") {
+      context.idempotency_key += "-refused";
+      Result<CommandResult> kept = ledger_->RecordRefusedNotification(
+          payment_id, "amount_mismatch", answer->amount, pending.bank_reference, context);
+      if (!kept.ok()) return kept.status();
+      return false;  // still pending: the operator decides
+    }
+    if (recorded.ok()) ++report->succeeded;
+  } else if (answer->latest_status == "05" || answer->latest_status == "06") {
+    recorded = ledger_->RecordPaymentFailed(
+        payment_id,
+        answer->description.empty() ? "bank status " + answer->latest_status : answer->description,
+        context);
+    if (recorded.ok()) ++report->failed;
+  } else {
+    recorded = ledger_->ExpirePayment(payment_id, context);
+    if (recorded.ok()) ++report->expired;
+  }
+  if (!recorded.ok()) {
+    // A notification may have settled it meanwhile: then it is simply no longer pending.
+    Result<PaymentState> now = ledger_->LoadPayment(payment_id);
+    if (now.ok() && now->status != PaymentStatus::kRequested) return true;
+    return recorded.status();
+  }
+  return true;
+}
+
+Result<PollReport> BankPayments::PollOnce() {
+  std::lock_guard<std::mutex> pass(poll_mutex_);
+  MALPRO_RETURN_IF_ERROR(FollowLog());
+  const int64_t due = Now() - options_.poll_after_s * kMicrosPerSecond;
+  std::vector<std::pair<std::string, Pending>> asking;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [payment_id, pending] : pending_) {
+      if (asking.size() >= bank_poll_payments_per_pass_max) break;
+      if (pending.requested_at_us <= due) asking.emplace_back(payment_id, pending);
+    }
+  }
+  PollReport report;
+  for (const auto& [payment_id, pending] : asking) {
+    Result<bool> settled = Settle(payment_id, pending, &report);
+    if (!settled.ok()) {
+      ++report.errors;
+      continue;
+    }
+    if (*settled) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      pending_.erase(payment_id);
+      issued_.erase(payment_id);
+    }
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  totals_.asked += report.asked;
+  totals_.succeeded += report.succeeded;
+  totals_.failed += report.failed;
+  totals_.expired += report.expired;
+  totals_.errors += report.errors;
+  return report;
+}
+
+PollReport BankPayments::Totals() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return totals_;
+}
+
+size_t BankPayments::PendingCount() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return pending_.size();
+}
+
+void BankPayments::Start() {
+  std::lock_guard<std::mutex> lock(stop_mutex_);
+  if (poller_.joinable()) return;
+  stopping_ = false;
+  poller_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(stop_mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      (void)PollOnce();  // errors are counted per payment and retried on the next pass
+      lock.lock();
+      stop_signal_.wait_for(lock, std::chrono::seconds(options_.poll_interval_s),
+                            [this] { return stopping_; });
+    }
+  });
+}
+
+void BankPayments::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    stopping_ = true;
+  }
+  stop_signal_.notify_all();
+  if (poller_.joinable()) poller_.join();
+}
+
+void ConnectPayments(BankPayments* payments, ApiDependencies* dependencies) {
+  dependencies->request_payment =
+      [payments](const std::string& order_id, const std::string& channel,
+                 const CommandContext& context) -> Result<PaymentRequestAnswer> {
+    Result<PaymentRequested> requested = payments->Request(order_id, channel, context);
+    if (!requested.ok()) return requested.status();
+    return PaymentRequestAnswer{requested->result, PaymentRequestedJson(*requested)};
+  };
+  dependencies->issued_payment = [payments](const std::string& payment_id) -> std::string {
+    std::optional<PaymentRequested> issued = payments->Issued(payment_id);
+    return issued ? PaymentRequestedJson(*issued) : std::string();
+  };
+}
+
+}  // namespace malpro

@@ -1,0 +1,120 @@
+// BankSimulator: a stand-in for Bank Jatim's SNAP BI API, for tests, trials and the demo.
+// It is NOT the bank: no money moves, its state lives in memory and is gone when it stops.
+// docs/bank-simulator.md describes it for operators.
+//
+// Bank side (what our SnapClient calls), each request verified as the bank would:
+//   POST /v1.0/access-token/b2b      SHA256withRSA over clientId|X-TIMESTAMP with the
+//                                    partner's public key; issues a bearer token
+//   POST /v1.0/qr/qr-mpm-generate    a dynamic QRIS (EMVCo, via BuildQrisPayload)
+//   POST /v1.0/qr/qr-mpm-query       latestTransactionStatus of one QRIS payment
+//   POST /v1.0/transfer-va/create-va a closed virtual account for one payment
+//   POST /v1.0/transfer-va/status    paymentFlagStatus of one virtual account
+// Transactions need the bearer token, the partner id, X-TIMESTAMP within the window, the
+// HMAC-SHA512 signature and an X-EXTERNAL-ID; a repeated external id with the same body gets
+// the first answer again (a client's retry), with another body 409.
+//
+// Control side (what an operator or a test calls), JSON {"reference": payment id, bank
+// reference or virtual account number}:
+//   POST /sim/pay        pays it and sends the signed notification to the callback URL
+//   POST /sim/fail       fails it and notifies (status 06)
+//   POST /sim/delay      pays it but withholds the notification: only a query tells
+//   POST /sim/duplicate  sends its last notification again (same X-EXTERNAL-ID and body)
+//   POST /sim/corrupt    {"reference","mode":"signature"|"amount"}: a notification with a
+//                        broken signature, or signed properly for another amount
+//   GET  /sim/payments   everything issued, with its state
+//   GET  /sim/statement?date=YYYY-MM-DD  the end-of-day statement entries (Asia/Jakarta)
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "adapters/bank/qris.h"
+#include "adapters/http/api.h"
+#include "adapters/http/server.h"
+#include "engine/money.h"
+
+namespace malpro {
+
+// Payments the simulator remembers at most; it refuses to issue more (a trial, not a bank).
+inline constexpr size_t bank_simulator_payments_max = 1'000'000;
+// X-EXTERNAL-IDs remembered at most; those of earlier days are dropped first.
+inline constexpr size_t bank_simulator_external_ids_max = 1'000'000;
+
+struct BankSimulatorOptions {
+  std::string listen_address = "127.0.0.1";
+  uint16_t port = 0;                          // 0: any free port
+  std::string client_id = "MALPRO";           // the partner it serves (X-CLIENT-KEY, X-PARTNER-ID)
+  std::string client_secret;                  // verifies the partner's HMAC signatures
+  std::string client_public_key_pem;          // verifies the partner's token requests
+  std::string bank_private_key_pem;           // signs notifications (rsa), and token requests
+                                              // to the partner (hmac)
+  std::string notify_partner_id = "BJTM";     // X-PARTNER-ID of its notifications
+  std::string notify_authentication = "rsa";  // "rsa" or "hmac", as the partner expects
+  std::string notify_client_secret;           // hmac: the HMAC key of notifications
+  std::string callback_base_url;              // the partner, e.g. http://127.0.0.1:8080
+  std::string channel_id = "95221";
+  int64_t token_lifetime_s = 900;
+  int64_t timestamp_window_s = 300;
+  int callback_timeout_ms = 5000;
+  std::function<int64_t()> clock;  // UTC microseconds; the system clock when empty
+};
+
+// One line of the bank's end-of-day statement.
+struct SimulatedStatementEntry {
+  std::string date;            // booking date, YYYY-MM-DD, Asia/Jakarta
+  std::string reference;       // the partner's payment id
+  std::string bank_reference;  // the bank's reference (QRIS referenceNo or VA number)
+  Money amount;
+  std::string credit_debit;  // "C" credit (money in) or "D" debit
+  std::string description;
+  int64_t booked_at_us = 0;
+};
+
+// What the partner answered to a notification the simulator sent.
+struct NotifyOutcome {
+  bool sent = false;  // false: withheld (delay) or no callback configured
+  int status = 0;     // the partner's HTTP status
+  std::string body;   // the partner's answer
+};
+
+class BankSimulator {
+ public:
+  explicit BankSimulator(BankSimulatorOptions options);
+  ~BankSimulator();
+  BankSimulator(const BankSimulator&) = delete;
+  BankSimulator& operator=(const BankSimulator&) = delete;
+
+  // Serves over HTTP on listen_address:port. IOError when it cannot bind.
+  Status Start();
+  void Stop();
+  uint16_t port() const;
+  std::string base_url() const;
+
+  // Answers one request (bank or control side); usable without sockets.
+  HttpResponse Handle(const HttpRequest& request);
+
+  // The control operations, as over /sim/*. NotFound for an unknown reference; Conflict
+  // when the payment is not in a state that allows it.
+  Result<NotifyOutcome> Pay(std::string_view reference, bool notify = true);
+  Result<NotifyOutcome> Fail(std::string_view reference);
+  Result<NotifyOutcome> Duplicate(std::string_view reference);
+  Result<NotifyOutcome> Corrupt(std::string_view reference, std::string_view mode);
+  std::vector<SimulatedStatementEntry> Statement(std::string_view date) const;
+
+  // Points notifications at another partner URL (e.g. once its port is known).
+  void SetCallbackBaseUrl(std::string url);
+
+ private:
+  struct Issued;
+  struct Notice;
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace malpro

@@ -1,0 +1,323 @@
+#include "adapters/bank/snap_client.h"
+
+#include <simdjson.h>
+
+#include <chrono>
+#include <thread>
+
+#include "adapters/bank/snap_signature.h"
+#include "engine/json.h"
+
+namespace malpro {
+namespace {
+
+constexpr char kTokenServiceCode[] = "73";
+constexpr char kQrisGenerateServiceCode[] = "47";
+constexpr char kQrisQueryServiceCode[] = "51";
+constexpr char kVaCreateServiceCode[] = "27";
+constexpr char kVaStatusServiceCode[] = "26";
+
+int64_t SystemMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string AmountJson(Money amount) {
+  return JsonWriter()
+      .BeginObject()
+      .Field("value", FormatSnap(amount))
+      .Field("currency", "IDR")
+      .EndObject()
+      .Take();
+}
+
+// A string field of an answer; InvalidArgument naming it when it is missing.
+Result<std::string> AnswerString(simdjson::dom::element root, std::string_view key,
+                                 std::string_view where) {
+  std::string_view value;
+  if (root[key].get(value) != simdjson::SUCCESS) {
+    return Status::Unavailable(
+        "bank_answer_invalid",
+        std::string(where) + ": the answer has no string " + std::string(key));
+  }
+  return std::string(value);
+}
+
+bool Retryable(const Status& status) {
+  return status.error_code() == "bank_unreachable" || status.error_code() == "bank_timeout" ||
+         status.error_code() == "bank_server_error";
+}
+
+// QRIS answers carry latestTransactionStatus; virtual accounts paymentFlagStatus (same codes).
+Result<BankPaymentStatus> ReadStatus(simdjson::dom::element root, std::string_view where,
+                                     std::string_view status_key, std::string_view amount_key) {
+  BankPaymentStatus status;
+  Result<std::string> latest = AnswerString(root, status_key, where);
+  if (!latest.ok()) return latest.status();
+  status.latest_status = *latest;
+  std::string_view text;
+  if (root["transactionStatusDesc"].get(text) == simdjson::SUCCESS) status.description = text;
+  if (root["originalReferenceNo"].get(text) == simdjson::SUCCESS) status.reference_no = text;
+  if (root["paymentRequestId"].get(text) == simdjson::SUCCESS) status.reference_no = text;
+  if (root["paymentFlagReason"]["english"].get(text) == simdjson::SUCCESS)
+    status.description = text;
+  if (root["paidTime"].get(text) == simdjson::SUCCESS) status.paid_time = text;
+  if (root["trxDateTime"].get(text) == simdjson::SUCCESS) status.paid_time = text;
+  std::string_view value;
+  if (root[amount_key]["value"].get(value) == simdjson::SUCCESS) {
+    Result<Money> amount = ParseSnapAmount(value, std::string(amount_key) + ".value");
+    if (!amount.ok()) {
+      return Status::Unavailable("bank_answer_invalid",
+                                 std::string(where) + ": " + amount.status().message());
+    }
+    status.amount = *amount;
+  }
+  return status;
+}
+
+}  // namespace
+
+Status CheckSnapAnswer(const HttpReply& reply, std::string_view where,
+                       std::string_view service_code) {
+  if (reply.status >= 500) {
+    return Status::Unavailable(
+        "bank_server_error",
+        std::string(where) + ": the bank answered HTTP " + std::to_string(reply.status));
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string_view code, message;
+  if (parser.parse(reply.body).get(root) != simdjson::SUCCESS ||
+      root["responseCode"].get(code) != simdjson::SUCCESS) {
+    return Status::Unavailable("bank_answer_invalid", std::string(where) + ": HTTP " +
+                                                          std::to_string(reply.status) +
+                                                          " without a SNAP responseCode");
+  }
+  if (root["responseMessage"].get(message) != simdjson::SUCCESS) message = "";
+  const bool success = reply.status >= 200 && reply.status < 300 && code.size() == 7 &&
+                       code[0] == '2' && code.substr(3, 2) == service_code;
+  if (!success) {
+    return Status::Unavailable("bank_refused", std::string(where) + ": the bank answered " +
+                                                   std::string(code) + " " + std::string(message));
+  }
+  return Status::Ok();
+}
+
+SnapClient::SnapClient(SnapClientOptions options, HttpEndpoint endpoint)
+    : options_(std::move(options)), endpoint_(std::move(endpoint)) {}
+
+Result<std::unique_ptr<SnapClient>> SnapClient::Create(SnapClientOptions options) {
+  Result<HttpEndpoint> endpoint = ParseHttpUrl(options.base_url, "bank.base_url");
+  if (!endpoint.ok()) return endpoint.status();
+  if (options.client_id.empty()) {
+    return Status::InvalidArgument("option_missing", "bank.client_id",
+                                   "bank.client_id is required");
+  }
+  if (options.client_secret.empty()) {
+    return Status::InvalidArgument("option_missing", "bank.client_secret",
+                                   "bank.client_secret is required");
+  }
+  if (!SnapRsaSign(options.private_key_pem, "probe").ok()) {
+    return Status::InvalidArgument("key_invalid", "bank.private_key_file",
+                                   "bank.private_key_file must name a PEM RSA private key");
+  }
+  if (options.attempts_max < 1 || options.attempts_max > snap_attempts_limit) {
+    return Status::InvalidArgument(
+        "option_out_of_range", "bank.attempts_max",
+        "bank.attempts_max must be 1 to " + std::to_string(snap_attempts_limit));
+  }
+  return std::unique_ptr<SnapClient>(
+      new SnapClient(std::move(options), std::move(endpoint).value()));
+}
+
+int64_t SnapClient::Now() const { return options_.clock ? options_.clock() : SystemMicros(); }
+
+std::string SnapClient::NextExternalId() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Microseconds since the epoch (16 digits) and a counter: unique for the day even when the
+  // clock stands still, as the simulated clock of the demo may.
+  return std::to_string(Now()) + std::to_string(++external_id_counter_ % 1'000'000'000);
+}
+
+Result<std::string> SnapClient::RequestToken() {
+  const std::string where = std::string("POST ") + snap_access_token_path;
+  const std::string timestamp = SnapTimestamp(Now());
+  Result<std::string> signature = SnapRsaSign(
+      options_.private_key_pem, SnapAccessTokenStringToSign(options_.client_id, timestamp));
+  if (!signature.ok()) return signature.status();
+  const std::map<std::string, std::string> headers = {{"X-TIMESTAMP", timestamp},
+                                                      {"X-CLIENT-KEY", options_.client_id},
+                                                      {"X-SIGNATURE", *signature}};
+  Status last;
+  int backoff_ms = options_.retry_backoff_ms;
+  for (int attempt = 1; attempt <= options_.attempts_max; ++attempt) {
+    Result<HttpReply> reply =
+        SendHttp(endpoint_, "POST", snap_access_token_path, headers,
+                 R"({"grantType":"client_credentials"})", options_.request_timeout_ms);
+    last = reply.ok() ? CheckSnapAnswer(*reply, where, kTokenServiceCode) : reply.status();
+    if (last.ok()) {
+      simdjson::dom::parser parser;
+      simdjson::dom::element root = parser.parse(reply->body).value_unsafe();
+      Result<std::string> token = AnswerString(root, "accessToken", where);
+      if (!token.ok()) return token.status();
+      Result<std::string> expires_in = AnswerString(root, "expiresIn", where);
+      if (!expires_in.ok()) return expires_in.status();
+      int64_t seconds = 0;
+      if (expires_in->empty() || expires_in->size() > 9 ||
+          expires_in->find_first_not_of("0123456789") != std::string::npos) {
+        return Status::Unavailable("bank_answer_invalid", where + ": expiresIn must be seconds");
+      }
+      seconds = std::stoll(*expires_in);
+      token_ = *token;
+      token_expires_us_ = Now() + (seconds - snap_token_renew_margin_s) * 1'000'000;
+      return token_;
+    }
+    if (!Retryable(last) || attempt == options_.attempts_max) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+    backoff_ms *= 2;
+  }
+  return last;
+}
+
+Result<std::string> SnapClient::AccessToken() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!token_.empty() && Now() < token_expires_us_) return token_;
+  token_.clear();
+  return RequestToken();
+}
+
+Result<std::string> SnapClient::Transact(std::string_view path, std::string_view service_code,
+                                         const std::string& body) {
+  const std::string where = "POST " + std::string(path);
+  const std::string external_id = NextExternalId();
+  Status last;
+  int backoff_ms = options_.retry_backoff_ms;
+  bool token_renewed = false;
+  for (int attempt = 1; attempt <= options_.attempts_max; ++attempt) {
+    Result<std::string> token = AccessToken();
+    if (!token.ok()) return token.status();
+    const std::string timestamp = SnapTimestamp(Now());
+    Result<std::string> text = SnapTransactionStringToSign("POST", path, *token, body, timestamp);
+    if (!text.ok()) return text.status();
+    const std::map<std::string, std::string> headers = {
+        {"Authorization", "Bearer " + *token},
+        {"X-TIMESTAMP", timestamp},
+        {"X-SIGNATURE", SnapHmacSignature(options_.client_secret, *text)},
+        {"X-PARTNER-ID", options_.client_id},
+        {"X-EXTERNAL-ID", external_id},
+        {"CHANNEL-ID", options_.channel_id}};
+    Result<HttpReply> reply =
+        SendHttp(endpoint_, "POST", path, headers, body, options_.request_timeout_ms);
+    last = reply.ok() ? CheckSnapAnswer(*reply, where, service_code) : reply.status();
+    if (last.ok()) return std::move(reply->body);
+    if (reply.ok() && reply->status == 401 && !token_renewed) {
+      // The bank may have forgotten the token (restart, revocation): one more try with a new one.
+      token_renewed = true;
+      std::lock_guard<std::mutex> lock(mutex_);
+      token_.clear();
+      --attempt;  // the renewal does not use up an attempt; it happens once at most
+      continue;
+    }
+    if (!Retryable(last) || attempt == options_.attempts_max) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+    backoff_ms *= 2;
+  }
+  return last;
+}
+
+Result<QrisIssued> SnapClient::GenerateQris(std::string_view payment_id, Money amount,
+                                            std::string_view merchant_id, int64_t valid_until_us) {
+  const std::string body = JsonWriter()
+                               .BeginObject()
+                               .Field("partnerReferenceNo", payment_id)
+                               .Key("amount")
+                               .Raw(AmountJson(amount))
+                               .Field("merchantId", merchant_id)
+                               .Field("validityPeriod", SnapTimestamp(valid_until_us))
+                               .EndObject()
+                               .Take();
+  Result<std::string> answer = Transact(snap_qris_generate_path, kQrisGenerateServiceCode, body);
+  if (!answer.ok()) return answer.status();
+  simdjson::dom::parser parser;
+  simdjson::dom::element root = parser.parse(*answer).value_unsafe();
+  Result<std::string> reference = AnswerString(root, "referenceNo", snap_qris_generate_path);
+  if (!reference.ok()) return reference.status();
+  Result<std::string> content = AnswerString(root, "qrContent", snap_qris_generate_path);
+  if (!content.ok()) return content.status();
+  return QrisIssued{*reference, *content};
+}
+
+Result<BankPaymentStatus> SnapClient::QueryQris(std::string_view payment_id,
+                                                std::string_view reference_no,
+                                                std::string_view merchant_id) {
+  const std::string body = JsonWriter()
+                               .BeginObject()
+                               .Field("originalReferenceNo", reference_no)
+                               .Field("originalPartnerReferenceNo", payment_id)
+                               .Field("serviceCode", kQrisGenerateServiceCode)
+                               .Field("merchantId", merchant_id)
+                               .EndObject()
+                               .Take();
+  Result<std::string> answer = Transact(snap_qris_query_path, kQrisQueryServiceCode, body);
+  if (!answer.ok()) return answer.status();
+  simdjson::dom::parser parser;
+  return ReadStatus(parser.parse(*answer).value_unsafe(), snap_qris_query_path,
+                    "latestTransactionStatus", "amount");
+}
+
+Result<VirtualAccountIssued> SnapClient::CreateVirtualAccount(std::string_view payment_id,
+                                                              Money amount,
+                                                              std::string_view customer_no,
+                                                              std::string_view customer_name,
+                                                              int64_t valid_until_us) {
+  const std::string body =
+      JsonWriter()
+          .BeginObject()
+          .Field("partnerServiceId", options_.partner_service_id)
+          .Field("customerNo", customer_no)
+          .Field("virtualAccountNo", options_.partner_service_id + std::string(customer_no))
+          .Field("virtualAccountName", customer_name)
+          .Field("trxId", payment_id)
+          .Key("totalAmount")
+          .Raw(AmountJson(amount))
+          .Field("virtualAccountTrxType", "C")  // closed: this amount only
+          .Field("expiredDate", SnapTimestamp(valid_until_us))
+          .EndObject()
+          .Take();
+  Result<std::string> answer = Transact(snap_va_create_path, kVaCreateServiceCode, body);
+  if (!answer.ok()) return answer.status();
+  simdjson::dom::parser parser;
+  simdjson::dom::element root = parser.parse(*answer).value_unsafe();
+  std::string_view number, reference;
+  if (root["virtualAccountData"]["virtualAccountNo"].get(number) != simdjson::SUCCESS) {
+    return Status::Unavailable("bank_answer_invalid",
+                               std::string(snap_va_create_path) +
+                                   ": the answer has no virtualAccountData.virtualAccountNo");
+  }
+  if (root["virtualAccountData"]["referenceNo"].get(reference) != simdjson::SUCCESS) reference = "";
+  return VirtualAccountIssued{std::string(number), std::string(reference)};
+}
+
+Result<BankPaymentStatus> SnapClient::QueryVirtualAccount(std::string_view payment_id,
+                                                          std::string_view virtual_account_no) {
+  const std::string body = JsonWriter()
+                               .BeginObject()
+                               .Field("partnerServiceId", options_.partner_service_id)
+                               .Field("virtualAccountNo", virtual_account_no)
+                               .Field("inquiryRequestId", payment_id)
+                               .EndObject()
+                               .Take();
+  Result<std::string> answer = Transact(snap_va_status_path, kVaStatusServiceCode, body);
+  if (!answer.ok()) return answer.status();
+  simdjson::dom::parser parser;
+  simdjson::dom::element root = parser.parse(*answer).value_unsafe();
+  simdjson::dom::element data;
+  if (root["virtualAccountData"].get(data) != simdjson::SUCCESS) {
+    return Status::Unavailable("bank_answer_invalid", std::string(snap_va_status_path) +
+                                                          ": the answer has no virtualAccountData");
+  }
+  return ReadStatus(data, snap_va_status_path, "paymentFlagStatus", "paidAmount");
+}
+
+}  // namespace malpro

@@ -1,0 +1,440 @@
+// Cashless payments end to end over real sockets on 127.0.0.1: the API asks the simulated
+// bank (SnapClient -> BankSimulator) for a QRIS or virtual account, the simulator pays and
+// notifies the API, the poller asks about what was never notified, and expiry.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+
+#include "adapters/bank/notify.h"
+#include "adapters/bank/payments.h"
+#include "adapters/bank/qris.h"
+#include "adapters/bank/simulator.h"
+#include "adapters/bank/snap_signature.h"
+#include "adapters/cli/geography_config.h"
+#include "adapters/http/server.h"
+#include "engine/domain_events.h"
+#include "engine/hash.h"
+#include "tests/support/beast_client.h"
+#include "tests/support/temp_dir.h"
+
+namespace malpro {
+namespace {
+
+using boost::beast::http::verb;
+
+constexpr int64_t kNow = 1'795'317'300'000'000;  // 2026-11-22T10:15:00+07:00
+constexpr int64_t kSecond = 1'000'000;
+constexpr char kBuyer[] = "198507122010011003";
+constexpr char kNotifySecret[] = "notify-secret";
+
+std::string ReadTestFile(const std::string& name) {
+  std::ifstream file(MALPRO_SOURCE_DIR "/tests/bank/testdata/" + name);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+std::string JsonString(const std::string& json, std::string_view a, std::string_view b = {}) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(json).get(root) != simdjson::SUCCESS) return "";
+  std::string_view value;
+  auto found = b.empty() ? root[a] : root[a][b];
+  if (found.get(value) != simdjson::SUCCESS) return "";
+  return std::string(value);
+}
+
+class PaymentFlowTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Build("rsa"); }
+  void TearDown() override {
+    if (server_) server_->Stop();
+    if (simulator_) simulator_->Stop();
+  }
+
+  void Build(const std::string& authentication) {
+    if (server_) server_->Stop();
+    if (simulator_) simulator_->Stop();
+    LogOptions log_options;
+    log_options.data_dir = dir_.Sub("log-" + authentication);
+    log_options.clock = [this] { return now_.load(); };
+    log_ = std::move(EventLog::Open(log_options)).value();
+    LedgerOptions ledger_options;
+    ledger_options.clock = [this] { return now_.load(); };
+    ledger_ = std::make_unique<Ledger>(
+        log_.get(), std::move(LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml")).value(),
+        ledger_options);
+    SeedLedger();
+
+    BankSimulatorOptions simulator;
+    simulator.client_id = "MALPRO";
+    simulator.client_secret = "malpro-client-secret";
+    simulator.client_public_key_pem = ReadTestFile("partner_public.pem");
+    simulator.bank_private_key_pem = ReadTestFile("bank_private.pem");
+    simulator.notify_partner_id = "BJTM";
+    simulator.notify_authentication = authentication;
+    simulator.notify_client_secret = kNotifySecret;
+    simulator.clock = [this] { return now_.load() + bank_skew_us_.load(); };
+    simulator_ = std::make_unique<BankSimulator>(simulator);
+    ASSERT_TRUE(simulator_->Start().ok());
+
+    SnapClientOptions client;
+    client.base_url = simulator_->base_url();
+    client.client_id = "MALPRO";
+    client.client_secret = "malpro-client-secret";
+    client.private_key_pem = ReadTestFile("partner_private.pem");
+    client.request_timeout_ms = 5000;
+    client.clock = [this] { return now_.load(); };
+    client_ = std::move(SnapClient::Create(client)).value();
+    BankPaymentOptions payment_options;
+    payment_options.poll_after_s = 120;
+    payment_options.expire_after_s = 1800;
+    payment_options.clock = [this] { return now_.load(); };
+    payments_ =
+        std::make_unique<BankPayments>(ledger_.get(), log_.get(), client_.get(), payment_options);
+
+    notify_.partner_id = "BJTM";
+    notify_.bank_public_key_pem = ReadTestFile("bank_public.pem");
+    notify_.authentication = authentication;
+    notify_.client_secret = kNotifySecret;
+    notify_.clock = [this] { return now_.load(); };
+    tokens_ = TokenTable();
+    ASSERT_TRUE(tokens_.Add(HashToHex(Sha256("t-asn")), {Role::kAsn, kBuyer}, "token").ok());
+    ASSERT_TRUE(tokens_.Add(HashToHex(Sha256("t-op")), {Role::kOperator, "rina"}, "token").ok());
+    ApiDependencies dependencies{log_.get(),
+                                 ledger_.get(),
+                                 nullptr,
+                                 &tokens_,
+                                 &metrics_,
+                                 65536,
+                                 65536,
+                                 {},
+                                 [this](const HttpRequest& request) {
+                                   return HandleBankRequest(request, *ledger_, notify_);
+                                 }};
+    ConnectPayments(payments_.get(), &dependencies);
+    api_ = std::make_unique<malpro::Api>(std::move(dependencies));
+    HttpOptions http;
+    http.port = 0;
+    server_ = std::make_unique<HttpServer>(http, api_.get(), &metrics_);
+    ASSERT_TRUE(server_->Start().ok());
+    simulator_->SetCallbackBaseUrl("http://127.0.0.1:" + std::to_string(server_->port()));
+  }
+
+  void SeedLedger() {
+    CommandContext admin;
+    admin.actor = "admin:setup";
+    ASSERT_TRUE(ledger_
+                    ->SeedPolicy({{{"III", Money::FromRupiah(400'000)}},
+                                  30,
+                                  Money::FromRupiah(500'000),
+                                  22 * 60,
+                                  {2023, 3, 13}},
+                                 admin)
+                    .ok());
+    ASSERT_TRUE(
+        ledger_->Register(RegisterAsn{kBuyer, "Siti", "Diskominfo", "III/a", "Kauman"}, admin)
+            .ok());
+    ASSERT_TRUE(ledger_
+                    ->Register(RegisterUmkm{"warung", "Warung", "", "sembako", "Klojen", "Kauman",
+                                            "Diskopindag", "0012345678", "UKE"},
+                               admin)
+                    .ok());
+    ASSERT_TRUE(ledger_->VerifyUmkm("warung", admin).ok());
+    ASSERT_TRUE(
+        ledger_->List({"warung", "beras", "Beras", "pack", Money::FromRupiah(68'000)}, admin).ok());
+    for (const char* id : {"order-1", "order-2", "order-3", "order-4"}) {
+      ASSERT_TRUE(ledger_->Place({id, kBuyer, "warung", {{"beras", 1}}, "CASHLESS"}, admin).ok());
+    }
+    ASSERT_TRUE(ledger_->Place({"order-cod", kBuyer, "warung", {{"beras", 1}}, "COD"}, admin).ok());
+  }
+
+  testing::Reply Call(verb method, const std::string& target, const std::string& body = "",
+                      const std::string& token = "t-asn") {
+    return testing::BeastClient(server_->port())
+        .Send(method, target, body, {{"Authorization", "Bearer " + token}});
+  }
+  testing::Reply RequestPayment(const std::string& order, const std::string& channel) {
+    return Call(verb::post, "/v1/orders/" + order + "/payment",
+                R"({"channel":")" + channel + R"("})");
+  }
+  testing::Reply Control(const std::string& action, const std::string& body) {
+    return testing::BeastClient(simulator_->port()).Send(verb::post, "/sim/" + action, body);
+  }
+  Event LastEvent() { return log_->Read(log_->Head().sequence, 1)->front(); }
+  PaymentStatus StatusOf(const std::string& payment) {
+    return ledger_->LoadPayment(payment)->status;
+  }
+
+  std::atomic<int64_t> now_{kNow};
+  std::atomic<int64_t> bank_skew_us_{0};
+  testing::TempDir dir_;
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<BankSimulator> simulator_;
+  std::unique_ptr<SnapClient> client_;
+  std::unique_ptr<BankPayments> payments_;
+  BankNotifyOptions notify_;
+  TokenTable tokens_;
+  HttpMetrics metrics_;
+  std::unique_ptr<malpro::Api> api_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(PaymentFlowTest, AQrisPaymentGoesFromTheApiThroughTheBankIntoTheLog) {
+  testing::Reply reply = RequestPayment("order-1", "QRIS");
+  ASSERT_EQ(reply.status, 201) << reply.body;
+  const std::string reference = JsonString(reply.body, "payment", "bank_reference");
+  const std::string content = JsonString(reply.body, "payment", "qr_content");
+  ASSERT_FALSE(reference.empty()) << reply.body;
+  Result<std::map<std::string, std::string>> tags = ParseQrisPayload(content);
+  ASSERT_TRUE(tags.ok()) << tags.status().ToString() << " " << content;
+  EXPECT_EQ((*tags)["01"], "12");  // dynamic: one payment
+  EXPECT_EQ((*tags)["53"], "360");
+  EXPECT_EQ((*tags)["54"], "68000");
+  EXPECT_NE((*tags)["62"].find(reference), std::string::npos);
+  EXPECT_EQ(content.substr(content.size() - 8, 4), "6304");
+  EXPECT_EQ(content.substr(content.size() - 4), QrisCrc(content.substr(0, content.size() - 4)));
+  Event requested = LastEvent();
+  EXPECT_EQ(requested.type, event_types::payment_requested);
+  EXPECT_NE(requested.payload.find("\"bank_reference\":\"" + reference + "\""), std::string::npos);
+  // While pending, the payer can fetch what to pay again.
+  testing::Reply pending = Call(verb::get, "/v1/orders/order-1/payment");
+  EXPECT_EQ(JsonString(pending.body, "status"), "requested") << pending.body;
+  EXPECT_EQ(JsonString(pending.body, "issued", "qr_content"), content);
+  // A second request while pending is refused before the bank is asked.
+  EXPECT_EQ(RequestPayment("order-1", "QRIS").status, 409);
+
+  const uint64_t head = log_->Head().sequence;
+  testing::Reply paid = Control("pay", R"({"reference":")" + reference + R"("})");
+  ASSERT_EQ(paid.status, 200) << paid.body;
+  EXPECT_NE(paid.body.find("\"partner_status\":200"), std::string::npos) << paid.body;
+  EXPECT_NE(paid.body.find("2005200"), std::string::npos) << paid.body;
+  EXPECT_EQ(log_->Head().sequence, head + 1);
+  EXPECT_EQ(LastEvent().type, event_types::payment_succeeded);
+  EXPECT_EQ(StatusOf("order-1"), PaymentStatus::kSucceeded);
+  EXPECT_EQ(JsonString(Call(verb::get, "/v1/orders/order-1/payment").body, "status"), "succeeded");
+
+  std::vector<SimulatedStatementEntry> statement = simulator_->Statement("2026-11-22");
+  ASSERT_EQ(statement.size(), 1u);
+  EXPECT_EQ(statement[0].reference, "order-1");
+  EXPECT_EQ(statement[0].bank_reference, reference);
+  EXPECT_EQ(statement[0].amount, Money::FromRupiah(68'000));
+  EXPECT_EQ(statement[0].credit_debit, "C");
+  EXPECT_TRUE(simulator_->Statement("2026-11-23").empty());
+  testing::Reply over_http =
+      testing::BeastClient(simulator_->port()).Send(verb::get, "/sim/statement?date=2026-11-22");
+  EXPECT_NE(over_http.body.find("\"amount\":\"68000.00\""), std::string::npos) << over_http.body;
+}
+
+TEST_F(PaymentFlowTest, ARetryUnderTheSameIdempotencyKeyGetsTheOriginalPayment) {
+  auto request = [&](const std::string& key) {
+    return testing::BeastClient(server_->port())
+        .Send(verb::post, "/v1/orders/order-2/payment", R"({"channel":"QRIS"})",
+              {{"Authorization", "Bearer t-asn"}, {"Idempotency-Key", key}});
+  };
+  testing::Reply first = request("pay-order-2");
+  ASSERT_EQ(first.status, 201) << first.body;
+  const uint64_t head = log_->Head().sequence;
+  testing::Reply retry = request("pay-order-2");
+  ASSERT_EQ(retry.status, 201) << retry.body;
+  EXPECT_NE(retry.body.find("\"replayed\":true"), std::string::npos) << retry.body;
+  EXPECT_EQ(JsonString(retry.body, "payment", "qr_content"),
+            JsonString(first.body, "payment", "qr_content"));
+  EXPECT_EQ(JsonString(retry.body, "payment", "bank_reference"),
+            JsonString(first.body, "payment", "bank_reference"));
+  EXPECT_EQ(request("another-key").status, 409);
+  EXPECT_EQ(log_->Head().sequence, head);
+  // The bank issued one QRIS only.
+  testing::Reply issued = testing::BeastClient(simulator_->port()).Send(verb::get, "/sim/payments");
+  EXPECT_EQ(issued.body.find("order-2"), issued.body.rfind("order-2")) << issued.body;
+}
+
+TEST_F(PaymentFlowTest, RequestsThatCannotBePaidAreRefusedWithoutWriting) {
+  const uint64_t head = log_->Head().sequence;
+  EXPECT_EQ(RequestPayment("order-cod", "QRIS").status, 409);
+  EXPECT_EQ(RequestPayment("order-1", "CASH").status, 422);
+  EXPECT_EQ(RequestPayment("order-404", "QRIS").status, 404);
+  EXPECT_EQ(Call(verb::post, "/v1/orders/order-1/payment", R"({"channel":"QRIS","x":1})").status,
+            400);
+  EXPECT_EQ(log_->Head().sequence, head);
+  EXPECT_EQ(
+      testing::BeastClient(simulator_->port()).Send(verb::get, "/sim/payments").body.find("order-"),
+      std::string::npos);
+}
+
+TEST_F(PaymentFlowTest, ARepeatedNotificationAppendsNothing) {
+  ASSERT_EQ(RequestPayment("order-2", "QRIS").status, 201);
+  ASSERT_TRUE(simulator_->Pay("order-2").ok());
+  ASSERT_EQ(StatusOf("order-2"), PaymentStatus::kSucceeded);
+  const uint64_t head = log_->Head().sequence;
+  testing::Reply repeated = Control("duplicate", R"({"reference":"order-2"})");
+  ASSERT_EQ(repeated.status, 200) << repeated.body;
+  EXPECT_NE(repeated.body.find("\"partner_status\":200"), std::string::npos) << repeated.body;
+  EXPECT_EQ(log_->Head().sequence, head);
+}
+
+TEST_F(PaymentFlowTest, AnotherAmountIsRefusedAndRecorded) {
+  ASSERT_EQ(RequestPayment("order-3", "QRIS").status, 201);
+  const uint64_t head = log_->Head().sequence;
+  Result<NotifyOutcome> outcome = simulator_->Corrupt("order-3", "amount");
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_EQ(outcome->status, 404);
+  EXPECT_NE(outcome->body.find("4045213"), std::string::npos) << outcome->body;
+  EXPECT_EQ(log_->Head().sequence, head + 1);
+  EXPECT_EQ(LastEvent().type, event_types::payment_notification_refused);
+  EXPECT_NE(LastEvent().payload.find("69000.00"), std::string::npos) << LastEvent().payload;
+  EXPECT_EQ(StatusOf("order-3"), PaymentStatus::kRequested);
+}
+
+TEST_F(PaymentFlowTest, ForgedReplayedStaleAndMalformedNotificationsAppendNothing) {
+  ASSERT_EQ(RequestPayment("order-1", "QRIS").status, 201);
+  ASSERT_EQ(RequestPayment("order-2", "VA").status, 201);
+  const uint64_t head = log_->Head().sequence;
+  // Forged: the signature does not verify.
+  Result<NotifyOutcome> forged = simulator_->Corrupt("order-1", "signature");
+  ASSERT_TRUE(forged.ok());
+  EXPECT_EQ(forged->status, 401) << forged->body;
+  // Stale: the bank's clock (so its X-TIMESTAMP) is ten minutes behind.
+  bank_skew_us_ = -600 * kSecond;
+  Result<NotifyOutcome> stale = simulator_->Pay("order-1");
+  bank_skew_us_ = 0;
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(stale->status, 401) << stale->body;
+  EXPECT_NE(stale->body.find("Timestamp"), std::string::npos) << stale->body;
+  // Malformed: properly signed, but not a notification.
+  const std::string timestamp = SnapTimestamp(now_);
+  auto signed_post = [&](const std::string& body, const std::string& external_id) {
+    const std::string text =
+        *SnapNotificationStringToSign("POST", snap_qris_notify_path, body, timestamp);
+    return testing::BeastClient(server_->port())
+        .Send(verb::post, snap_qris_notify_path, body,
+              {{"X-TIMESTAMP", timestamp},
+               {"X-SIGNATURE", *SnapRsaSign(ReadTestFile("bank_private.pem"), text)},
+               {"X-PARTNER-ID", "BJTM"},
+               {"X-EXTERNAL-ID", external_id},
+               {"CHANNEL-ID", "95221"}});
+  };
+  EXPECT_EQ(signed_post(R"({"originalPartnerReferenceNo":"order-1"})", "m-1").status, 400);
+  EXPECT_EQ(log_->Head().sequence, head);
+  // Replayed: an external id already used today, now on another notification.
+  const std::string failed = R"({"originalReferenceNo":"x","originalPartnerReferenceNo":"order-1",)"
+                             R"("latestTransactionStatus":"06",)"
+                             R"("amount":{"value":"68000.00","currency":"IDR"}})";
+  const std::string succeeded =
+      R"({"originalReferenceNo":"x","originalPartnerReferenceNo":"order-3",)"
+      R"("latestTransactionStatus":"00",)"
+      R"("amount":{"value":"68000.00","currency":"IDR"}})";
+  ASSERT_EQ(RequestPayment("order-3", "QRIS").status, 201);
+  const uint64_t before_replay = log_->Head().sequence;
+  ASSERT_EQ(signed_post(succeeded, "r-1").status, 200);
+  EXPECT_EQ(log_->Head().sequence, before_replay + 1);
+  testing::Reply replayed = signed_post(failed, "r-1");
+  EXPECT_EQ(replayed.status, 409) << replayed.body;
+  EXPECT_EQ(log_->Head().sequence, before_replay + 1);
+  EXPECT_EQ(StatusOf("order-1"), PaymentStatus::kRequested);
+  EXPECT_EQ(StatusOf("order-2"), PaymentStatus::kRequested);
+}
+
+TEST_F(PaymentFlowTest, ThePollerRecordsWhatTheNotificationNeverDelivered) {
+  ASSERT_EQ(RequestPayment("order-1", "QRIS").status, 201);
+  testing::Reply va = RequestPayment("order-2", "VA");
+  ASSERT_EQ(va.status, 201) << va.body;
+  const std::string account = JsonString(va.body, "payment", "virtual_account_no");
+  ASSERT_EQ(account.size(), 20u) << va.body;
+  const uint64_t head = log_->Head().sequence;
+  // Paid at the bank, notifications withheld.
+  testing::Reply delayed = Control("delay", R"({"reference":"order-1"})");
+  ASSERT_EQ(delayed.status, 200) << delayed.body;
+  EXPECT_NE(delayed.body.find("\"notified\":false"), std::string::npos);
+  ASSERT_TRUE(simulator_->Pay(account, /*notify=*/false).ok());
+  EXPECT_EQ(log_->Head().sequence, head);
+  // Not yet due: nothing asked.
+  Result<PollReport> early = payments_->PollOnce();
+  ASSERT_TRUE(early.ok());
+  EXPECT_EQ(early->asked, 0);
+  now_ += 121 * kSecond;
+  Result<PollReport> report = payments_->PollOnce();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->asked, 2);
+  EXPECT_EQ(report->succeeded, 2);
+  EXPECT_EQ(report->errors, 0);
+  EXPECT_EQ(StatusOf("order-1"), PaymentStatus::kSucceeded);
+  EXPECT_EQ(StatusOf("order-2"), PaymentStatus::kSucceeded);
+  EXPECT_EQ(LastEvent().actor, "system:bank-poller");
+  EXPECT_EQ(log_->Head().sequence, head + 2);
+  // A pass later finds nothing left to ask.
+  EXPECT_EQ(payments_->PollOnce()->asked, 0);
+  EXPECT_EQ(payments_->Totals().succeeded, 2);
+  EXPECT_EQ(payments_->PendingCount(), 0u);
+}
+
+TEST_F(PaymentFlowTest, AnUnpaidPaymentExpiresAndMayBeRequestedAgain) {
+  ASSERT_EQ(RequestPayment("order-4", "QRIS").status, 201);
+  now_ += 600 * kSecond;
+  Result<PollReport> pending = payments_->PollOnce();
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending->asked, 1);
+  EXPECT_EQ(pending->expired, 0);
+  EXPECT_EQ(StatusOf("order-4"), PaymentStatus::kRequested);
+  now_ += 1201 * kSecond;
+  Result<PollReport> report = payments_->PollOnce();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->expired, 1);
+  EXPECT_EQ(StatusOf("order-4"), PaymentStatus::kExpired);
+  EXPECT_EQ(LastEvent().type, event_types::payment_expired);
+  // Failed at the bank: notified and recorded; then a new request is allowed.
+  ASSERT_EQ(RequestPayment("order-4", "QRIS").status, 200);
+  testing::Reply failed = Control("fail", R"({"reference":"order-4"})");
+  ASSERT_EQ(failed.status, 200) << failed.body;
+  EXPECT_EQ(StatusOf("order-4"), PaymentStatus::kFailed);
+  EXPECT_EQ(RequestPayment("order-4", "QRIS").status, 200);
+  EXPECT_EQ(StatusOf("order-4"), PaymentStatus::kRequested);
+}
+
+TEST_F(PaymentFlowTest, HmacNotificationsCarryTheTokenWeIssued) {
+  Build("hmac");
+  ASSERT_EQ(RequestPayment("order-1", "QRIS").status, 201);
+  Result<NotifyOutcome> paid = simulator_->Pay("order-1");
+  ASSERT_TRUE(paid.ok()) << paid.status().ToString();
+  EXPECT_EQ(paid->status, 200) << paid->body;
+  EXPECT_EQ(StatusOf("order-1"), PaymentStatus::kSucceeded);
+  // Without a token we issued, or with a broken signature: refused, nothing written.
+  ASSERT_EQ(RequestPayment("order-2", "QRIS").status, 201);
+  const uint64_t head = log_->Head().sequence;
+  Result<NotifyOutcome> forged = simulator_->Corrupt("order-2", "signature");
+  ASSERT_TRUE(forged.ok());
+  EXPECT_EQ(forged->status, 401);
+  const std::string body = R"({"originalReferenceNo":"x","originalPartnerReferenceNo":"order-2",)"
+                           R"("latestTransactionStatus":"00",)"
+                           R"("amount":{"value":"68000.00","currency":"IDR"}})";
+  const std::string timestamp = SnapTimestamp(now_);
+  const std::string text =
+      *SnapTransactionStringToSign("POST", snap_qris_notify_path, "made-up", body, timestamp);
+  testing::Reply unknown_token = testing::BeastClient(server_->port())
+                                     .Send(verb::post, snap_qris_notify_path, body,
+                                           {{"Authorization", "Bearer made-up"},
+                                            {"X-TIMESTAMP", timestamp},
+                                            {"X-SIGNATURE", SnapHmacSignature(kNotifySecret, text)},
+                                            {"X-PARTNER-ID", "BJTM"},
+                                            {"X-EXTERNAL-ID", "h-1"},
+                                            {"CHANNEL-ID", "95221"}});
+  EXPECT_EQ(unknown_token.status, 401) << unknown_token.body;
+  EXPECT_EQ(log_->Head().sequence, head);
+  // A token request signed by another key gets no token.
+  const std::string token_text = SnapAccessTokenStringToSign("BJTM", timestamp);
+  testing::Reply stranger =
+      testing::BeastClient(server_->port())
+          .Send(verb::post, snap_bank_access_token_path, R"({"grantType":"client_credentials"})",
+                {{"X-CLIENT-KEY", "BJTM"},
+                 {"X-TIMESTAMP", timestamp},
+                 {"X-SIGNATURE", *SnapRsaSign(ReadTestFile("partner_private.pem"), token_text)}});
+  EXPECT_EQ(stranger.status, 401) << stranger.body;
+  EXPECT_NE(stranger.body.find("4017300"), std::string::npos) << stranger.body;
+}
+
+}  // namespace
+}  // namespace malpro

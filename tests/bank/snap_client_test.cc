@@ -1,0 +1,236 @@
+// SnapClient against a recording stand-in over real sockets: the exact signatures it sends
+// (fixed vectors computed with the openssl command line), the token cache, and how it retries,
+// gives up and times out.
+#include "adapters/bank/snap_client.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "adapters/bank/snap_signature.h"
+#include "adapters/http/server.h"
+
+namespace malpro {
+namespace {
+
+constexpr int64_t kNow = 1'795'317'300'000'000;  // 2026-11-22T10:15:00+07:00
+constexpr char kTimestamp[] = "2026-11-22T10:15:00+07:00";
+constexpr char kSecret[] = "malpro-client-secret";
+// printf '%s' 'MALPRO|2026-11-22T10:15:00+07:00' |
+//   openssl dgst -sha256 -sign tests/bank/testdata/partner_private.pem | base64 -w0
+constexpr char kTokenSignature[] =
+    "NsbMjT4x8ou2bHm2fm1QxmtVYwXToT267yEaI6LfRMUYeQmSxemuutH66D+PWKGkOhxg277sYiOjvLYR9RCLcrPO2Xq2"
+    "GRhqNgtDkSm87wJL+CFlPcPnu6wiB0Zv16dxJ0mGOAuMDH4K/7tVOYlM2r76sqbto/2Vf0Rr7bBSbIY+S0NevURfc3Uq"
+    "dJDJA8xFIG+uO1GH9ERp+eA/wU/GNrT2Terj0ki/IEmVGnJXlmEqnJouUBNsQmPBBHuH0Zr+WNqeQy+xE+CHZu7Y5fwu"
+    "fEex21Ha8XdLciEMN4D7zDu1kADHRM5IXJXvMfQM71gYZfmp43KcjXf5TQF96iACzQ==";
+constexpr char kGenerateBody[] =
+    R"({"partnerReferenceNo":"pay-1","amount":{"value":"68000.00","currency":"IDR"},)"
+    R"("merchantId":"warung","validityPeriod":"2026-11-22T10:45:00+07:00"})";
+// H=$(printf '%s' "$BODY" | sha256sum | cut -d' ' -f1)
+// printf '%s' "POST:/v1.0/qr/qr-mpm-generate:tok-fixed:$H:2026-11-22T10:15:00+07:00" |
+//   openssl dgst -sha512 -hmac malpro-client-secret -binary | base64 -w0
+constexpr char kGenerateSignature[] =
+    "Ber/pEcMejKzN9aXyCwlcnvev5nDsdxxyIht1BXHZIGFLWknYYS1xWIziKxLLh2DVST5WiXnXlSD81zbyUAfGQ==";
+
+std::string ReadTestFile(const std::string& name) {
+  std::ifstream file(MALPRO_SOURCE_DIR "/tests/bank/testdata/" + name);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+struct Recorded {
+  std::string target;
+  std::map<std::string, std::string> headers;
+  std::string body;
+};
+
+HttpResponse Answer(const HttpRequest& request, int status, std::string body) {
+  HttpResponse response{static_cast<http::status>(status), request.version()};
+  response.set(http::field::content_type, "application/json");
+  response.keep_alive(false);
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+// Records every request and answers with what `respond` says.
+class RecordingBank {
+ public:
+  explicit RecordingBank(std::function<HttpResponse(const HttpRequest&)> respond)
+      : respond_(std::move(respond)) {
+    api_ = std::make_unique<Api>(ApiDependencies{
+        nullptr,
+        nullptr,
+        nullptr,
+        &tokens_,
+        &metrics_,
+        65536,
+        65536,
+        {},
+        [this](const HttpRequest& request) -> std::optional<HttpResponse> {
+          Recorded recorded{std::string(request.target()), {}, request.body()};
+          for (const auto& field : request) {
+            recorded.headers[std::string(field.name_string())] = std::string(field.value());
+          }
+          {
+            std::lock_guard<std::mutex> lock(mutex_);
+            requests_.push_back(std::move(recorded));
+          }
+          return respond_(request);
+        }});
+    HttpOptions http;
+    http.port = 0;
+    server_ = std::make_unique<HttpServer>(http, api_.get(), &metrics_);
+    MALPRO_ASSERT(server_->Start().ok());
+  }
+  ~RecordingBank() { server_->Stop(); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+  std::vector<Recorded> requests() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return requests_;
+  }
+
+ private:
+  std::function<HttpResponse(const HttpRequest&)> respond_;
+  TokenTable tokens_;
+  HttpMetrics metrics_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<HttpServer> server_;
+  std::mutex mutex_;
+  std::vector<Recorded> requests_;
+};
+
+HttpResponse TokenOr(const HttpRequest& request, int status, std::string body) {
+  if (request.target() == snap_access_token_path) {
+    return Answer(request, 200,
+                  R"({"responseCode":"2007300","responseMessage":"Successful",)"
+                  R"("accessToken":"tok-fixed","tokenType":"Bearer","expiresIn":"900"})");
+  }
+  return Answer(request, status, std::move(body));
+}
+
+SnapClientOptions Options(const std::string& url) {
+  SnapClientOptions options;
+  options.base_url = url;
+  options.client_id = "MALPRO";
+  options.client_secret = kSecret;
+  options.private_key_pem = ReadTestFile("partner_private.pem");
+  options.request_timeout_ms = 2000;
+  options.retry_backoff_ms = 10;
+  options.clock = [] { return kNow; };
+  return options;
+}
+
+TEST(SnapClientTest, OutboundRequestsCarryTheFixedSignatures) {
+  RecordingBank bank([](const HttpRequest& request) {
+    return TokenOr(request, 200,
+                   R"({"responseCode":"2004700","responseMessage":"Successful",)"
+                   R"("referenceNo":"BJQR1","partnerReferenceNo":"pay-1","qrContent":"000201"})");
+  });
+  std::unique_ptr<SnapClient> client = std::move(SnapClient::Create(Options(bank.url()))).value();
+  Result<QrisIssued> issued =
+      client->GenerateQris("pay-1", Money::FromRupiah(68'000), "warung", kNow + 1800'000'000);
+  ASSERT_TRUE(issued.ok()) << issued.status().ToString();
+  EXPECT_EQ(issued->reference_no, "BJQR1");
+  EXPECT_EQ(issued->qr_content, "000201");
+  std::vector<Recorded> requests = bank.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  Recorded token = requests[0];
+  EXPECT_EQ(token.target, "/v1.0/access-token/b2b");
+  EXPECT_EQ(token.headers["X-CLIENT-KEY"], "MALPRO");
+  EXPECT_EQ(token.headers["X-TIMESTAMP"], kTimestamp);
+  EXPECT_EQ(token.headers["X-SIGNATURE"], kTokenSignature);
+  EXPECT_EQ(token.body, R"({"grantType":"client_credentials"})");
+  EXPECT_TRUE(*SnapRsaVerify(ReadTestFile("partner_public.pem"),
+                             "MALPRO|" + std::string(kTimestamp), token.headers["X-SIGNATURE"]));
+  EXPECT_FALSE(*SnapRsaVerify(ReadTestFile("partner_public.pem"),
+                              "MALPRO|2026-11-22T10:15:01+07:00", token.headers["X-SIGNATURE"]));
+  Recorded generate = requests[1];
+  EXPECT_EQ(generate.target, "/v1.0/qr/qr-mpm-generate");
+  EXPECT_EQ(generate.body, kGenerateBody);
+  EXPECT_EQ(generate.headers["Authorization"], "Bearer tok-fixed");
+  EXPECT_EQ(generate.headers["X-PARTNER-ID"], "MALPRO");
+  EXPECT_EQ(generate.headers["CHANNEL-ID"], "95221");
+  EXPECT_EQ(generate.headers["X-TIMESTAMP"], kTimestamp);
+  EXPECT_EQ(generate.headers["X-SIGNATURE"], kGenerateSignature);
+  const std::string external_id = generate.headers["X-EXTERNAL-ID"];
+  EXPECT_FALSE(external_id.empty());
+  EXPECT_LE(external_id.size(), 36u);
+  EXPECT_EQ(external_id.find_first_not_of("0123456789"), std::string::npos);
+  // The token is cached; each transaction gets its own external id.
+  ASSERT_TRUE(client->GenerateQris("pay-1", Money::FromRupiah(68'000), "warung", kNow).ok());
+  requests = bank.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[2].target, "/v1.0/qr/qr-mpm-generate");
+  EXPECT_NE(requests[2].headers["X-EXTERNAL-ID"], external_id);
+}
+
+TEST(SnapClientTest, ServerErrorsAreRetriedWithTheSameExternalIdThenReported) {
+  RecordingBank bank([](const HttpRequest& request) {
+    return TokenOr(request, 503, R"({"responseCode":"5034700","responseMessage":"Down"})");
+  });
+  std::unique_ptr<SnapClient> client = std::move(SnapClient::Create(Options(bank.url()))).value();
+  Result<QrisIssued> issued = client->GenerateQris("pay-1", Money::FromRupiah(1), "warung", kNow);
+  ASSERT_FALSE(issued.ok());
+  EXPECT_EQ(issued.status().error_code(), "bank_server_error");
+  std::vector<Recorded> requests = bank.requests();
+  ASSERT_EQ(requests.size(), 4u);  // the token, then three attempts
+  for (size_t i = 2; i < requests.size(); ++i) {
+    EXPECT_EQ(requests[i].headers["X-EXTERNAL-ID"], requests[1].headers["X-EXTERNAL-ID"]);
+  }
+}
+
+TEST(SnapClientTest, ARefusalIsNotRetriedAndNamesTheBanksCode) {
+  RecordingBank bank([](const HttpRequest& request) {
+    return TokenOr(request, 400,
+                   R"({"responseCode":"4004701","responseMessage":"Invalid Field Format amount"})");
+  });
+  std::unique_ptr<SnapClient> client = std::move(SnapClient::Create(Options(bank.url()))).value();
+  Result<QrisIssued> issued = client->GenerateQris("pay-1", Money::FromRupiah(1), "warung", kNow);
+  ASSERT_FALSE(issued.ok());
+  EXPECT_EQ(issued.status().error_code(), "bank_refused");
+  EXPECT_NE(issued.status().message().find("4004701"), std::string::npos)
+      << issued.status().ToString();
+  EXPECT_EQ(bank.requests().size(), 2u);
+}
+
+TEST(SnapClientTest, ASilentBankTimesOutWithinTheBound) {
+  RecordingBank bank([](const HttpRequest& request) {
+    if (request.target() != snap_access_token_path) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    }
+    return TokenOr(request, 200, "{}");
+  });
+  SnapClientOptions options = Options(bank.url());
+  options.request_timeout_ms = 200;
+  options.attempts_max = 2;
+  std::unique_ptr<SnapClient> client = std::move(SnapClient::Create(options)).value();
+  const auto start = std::chrono::steady_clock::now();
+  Result<QrisIssued> issued = client->GenerateQris("pay-1", Money::FromRupiah(1), "warung", kNow);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(issued.ok());
+  EXPECT_EQ(issued.status().error_code(), "bank_timeout");
+  EXPECT_LT(elapsed, std::chrono::milliseconds(1200));
+}
+
+TEST(SnapClientTest, AnUnreachableBankAndBadOptionsAreReported) {
+  SnapClientOptions options = Options("http://127.0.0.1:1");
+  options.attempts_max = 1;
+  std::unique_ptr<SnapClient> client = std::move(SnapClient::Create(options)).value();
+  Result<std::string> token = client->AccessToken();
+  ASSERT_FALSE(token.ok());
+  EXPECT_EQ(token.status().error_code(), "bank_unreachable");
+  options.private_key_pem = "not a key";
+  EXPECT_EQ(SnapClient::Create(options).status().field(), "bank.private_key_file");
+  options = Options("https://bank.example");
+  EXPECT_EQ(SnapClient::Create(options).status().field(), "bank.base_url");
+}
+
+}  // namespace
+}  // namespace malpro
