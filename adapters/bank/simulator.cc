@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "adapters/bank/http_client.h"
@@ -634,11 +635,38 @@ std::vector<SimulatedStatementEntry> BankSimulator::Impl::Statement(std::string_
 HttpResponse BankSimulator::Impl::Control(const HttpRequest& request) {
   const std::string_view target = request.target();
   if (request.method() == http::verb::get && target.starts_with("/sim/statement")) {
-    const size_t at = target.find("?date=");
-    const std::string date = at == std::string_view::npos ? "" : std::string(target.substr(at + 6));
+    // ?date=YYYY-MM-DD[&format=json|csv]
+    std::string date;
+    std::string format = "json";
+    const size_t query = target.find('?');
+    for (size_t at = query; at != std::string_view::npos && at + 1 < target.size();) {
+      const size_t next = target.find('&', at + 1);
+      const std::string_view pair = target.substr(at + 1, next == std::string_view::npos
+                                                              ? std::string_view::npos
+                                                              : next - at - 1);
+      if (pair.starts_with("date=")) date = std::string(pair.substr(5));
+      if (pair.starts_with("format=")) format = std::string(pair.substr(7));
+      at = next;
+    }
     if (!ParseIsoDate(date, "date").ok() || date.size() != 10) {
       return ControlError(
           request, Status::InvalidArgument("query_invalid", "date", "date must be YYYY-MM-DD"));
+    }
+    if (format != "json" && format != "csv") {
+      return ControlError(
+          request, Status::InvalidArgument("query_invalid", "format", "format must be json or csv"));
+    }
+    if (format == "csv") {
+      std::string statement_id = "BJTM-" + date;
+      statement_id.erase(std::remove(statement_id.begin() + 5, statement_id.end(), '-'),
+                         statement_id.end());
+      HttpResponse response{http::status::ok, request.version()};
+      response.set(http::field::content_type, "text/csv");
+      response.keep_alive(request.keep_alive());
+      response.body() =
+          SimulatedStatementCsv(statement_id, options_.collection_account, Statement(date));
+      response.prepare_payload();
+      return response;
     }
     JsonWriter w;
     w.BeginObject().Field("date", date).Field("simulated", true).Key("entries").BeginArray();
@@ -751,6 +779,21 @@ std::vector<SimulatedStatementEntry> BankSimulator::Statement(std::string_view d
 
 void BankSimulator::SetCallbackBaseUrl(std::string url) {
   impl_->options_.callback_base_url = std::move(url);
+}
+
+std::string SimulatedStatementCsv(std::string_view statement_id, std::string_view account,
+                                  const std::vector<SimulatedStatementEntry>& entries) {
+  std::string csv = "statement_id,account,booking_date,credit_debit,amount,reference,description\r\n";
+  for (const SimulatedStatementEntry& entry : entries) {
+    csv += std::string(statement_id) + "," + std::string(account) + "," + entry.date + "," +
+           (entry.credit_debit == "C" ? "CRDT" : "DBIT") + "," + FormatSnap(entry.amount) + "," +
+           entry.reference + ",";
+    // Descriptions are the simulator's own words: quote them, doubling any quote.
+    csv += '"';
+    for (char c : entry.description) csv += c == '"' ? std::string("\"\"") : std::string(1, c);
+    csv += "\"\r\n";
+  }
+  return csv;
 }
 
 }  // namespace malpro

@@ -59,6 +59,7 @@ struct BankSimulatorOptions {
   std::string notify_client_secret;           // hmac: the HMAC key of notifications
   std::string callback_base_url;              // the partner, e.g. http://127.0.0.1:8080
   std::string channel_id = "95221";
+  std::string collection_account = "0011000000";  // the account its statements are of
   int64_t token_lifetime_s = 900;
   int64_t timestamp_window_s = 300;
   int callback_timeout_ms = 5000;
@@ -75,6 +76,11 @@ struct SimulatedStatementEntry {
   std::string description;
   int64_t booked_at_us = 0;
 };
+
+// The day's entries as the CSV statement `malpro reconcile` reads (docs/settlement-files.md):
+// statement_id,account,booking_date,credit_debit (CRDT/DBIT),amount,reference,description.
+std::string SimulatedStatementCsv(std::string_view statement_id, std::string_view account,
+                                  const std::vector<SimulatedStatementEntry>& entries);
 
 // What the partner answered to a notification the simulator sent.
 struct NotifyOutcome {

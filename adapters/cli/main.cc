@@ -128,6 +128,25 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
                    });
   ApiDependencies dependencies{&log, &ledger, models, &config.tokens, &metrics,
                                config.http.body_bytes_max, config.http.photo_body_bytes_max, {}, {}};
+  // The day's close and the statement's reconciliation, while serving.
+  dependencies.close_settlement = [&config, &ledger](const std::string& date,
+                                                     const CommandContext& context)
+      -> Result<DetailedAnswer> {
+    Result<CivilDate> day = ParseIsoDate(date, "date");
+    if (!day.ok()) return day.status();
+    Result<SettleOutcome> outcome =
+        Settle(ledger, *day, config.settlement_out_dir, config.settlement, context);
+    if (!outcome.ok()) return outcome.status();
+    return DetailedAnswer{outcome->result, SettleOutcomeJson(*outcome)};
+  };
+  dependencies.reconcile_statement = [&ledger, &log](std::string_view statement,
+                                                     const std::string& format,
+                                                     const CommandContext& context)
+      -> Result<DetailedAnswer> {
+    Result<ReconcileOutcome> outcome = RunReconciliation(ledger, log, statement, format, context);
+    if (!outcome.ok()) return outcome.status();
+    return DetailedAnswer{outcome->result, ReconcileOutcomeJson(*outcome)};
+  };
   if (config.bank_enabled) {
     dependencies.external_routes = [&config, &ledger](const HttpRequest& request) {
       return HandleBankRequest(request, ledger, config.bank);
@@ -354,6 +373,7 @@ int RunBankSim(const CommonOptions& common, const BankSimFlags& flags) {
   options.notify_authentication = config->bank.authentication;
   options.notify_client_secret = config->bank.client_secret;
   options.channel_id = config->bank_client.channel_id;
+  options.collection_account = config->settlement.debtor_account;
   options.timestamp_window_s = config->bank.timestamp_window_s;
   options.callback_base_url = flags.callback_url.empty()
                                   ? "http://127.0.0.1:" + std::to_string(config->http.port)
@@ -623,6 +643,14 @@ void PrintSettlement(const SettleOutcome& outcome) {
               FormatIsoDate(outcome.day.business_date).c_str());
 }
 
+// settle and reconcile write to the log: while `malpro serve` holds it, say where to go instead.
+Status WhenServing(const Status& status, const std::string& route) {
+  if (status.message().find("LOCK") == std::string::npos) return status;
+  return Status::Unavailable("data_dir_in_use",
+                             status.message() + "\n  the data directory is in use by `malpro serve`; "
+                             "do this through its API instead: " + route);
+}
+
 int RunSettle(const CommonOptions& common, const std::string& date_text, std::string out_dir,
               const std::string& actor) {
   Result<MalproConfig> config = ResolveConfig(common);
@@ -630,7 +658,10 @@ int RunSettle(const CommonOptions& common, const std::string& date_text, std::st
   Result<CivilDate> date = ParseIsoDate(date_text, "date");
   if (!date.ok()) return Fail(date.status());
   Result<Opened> opened = OpenLedger(*config, config->log, {});
-  if (!opened.ok()) return Fail(opened.status());
+  if (!opened.ok()) {
+    return Fail(WhenServing(opened.status(), "curl -X POST -H 'Authorization: Bearer TOKEN' "
+                                             "http://HOST:PORT/v1/settlement/" + date_text + "/close"));
+  }
   if (out_dir.empty()) out_dir = config->settlement_out_dir;
   CommandContext context;
   context.actor = CliActor(actor);
@@ -675,7 +706,11 @@ int RunReconcile(const CommonOptions& common, const std::string& statement_path,
   if (!file) return Fail(Status::IOError("cannot read " + statement_path));
   std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   Result<Opened> opened = OpenLedger(*config, config->log, {});
-  if (!opened.ok()) return Fail(opened.status());
+  if (!opened.ok()) {
+    return Fail(WhenServing(opened.status(), "curl -X POST -H 'Authorization: Bearer TOKEN' "
+                                             "--data-binary @" + statement_path +
+                                             " http://HOST:PORT/v1/reconciliation"));
+  }
   CommandContext context;
   context.actor = CliActor(actor);
   Result<ReconcileOutcome> outcome =

@@ -287,4 +287,38 @@ Result<ReconcileOutcome> RunReconciliation(Ledger& ledger, const EventLog& log,
   return outcome;
 }
 
+std::string ReconcileOutcomeJson(const ReconcileOutcome& outcome) {
+  const RecordReconciliation& run = outcome.report.command;
+  JsonWriter writer;
+  writer.BeginObject()
+      .Field("statement_id", run.statement_id)
+      .Field("format", run.format)
+      .Field("account", run.account)
+      .Field("period_from", run.period_from)
+      .Field("period_to", run.period_to)
+      .Field("entries", run.entries)
+      .Field("matched", run.matched)
+      .Field("missing_in_ledger", run.missing_in_ledger)
+      .Field("missing_at_bank", run.missing_at_bank)
+      .Field("amount_mismatch", run.amount_mismatch);
+  writer.Key("discrepancies").BeginArray();
+  for (const Discrepancy& discrepancy : run.discrepancies) {
+    writer.BeginObject()
+        .Field("index", discrepancy.index)
+        .Field("kind", discrepancy.kind)
+        .Field("credit_debit", discrepancy.credit_debit)
+        .Field("reference", discrepancy.reference)
+        .Field("payment_id", discrepancy.payment_id)
+        .Field("booking_date", discrepancy.booking_date);
+    writer.Key("statement_amount");
+    if (discrepancy.statement_amount) writer.String(FormatSnap(*discrepancy.statement_amount));
+    else writer.Null();
+    writer.Key("ledger_amount");
+    if (discrepancy.ledger_amount) writer.String(FormatSnap(*discrepancy.ledger_amount));
+    else writer.Null();
+    writer.EndObject();
+  }
+  return writer.EndArray().EndObject().Take();
+}
+
 }  // namespace malpro

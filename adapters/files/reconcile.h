@@ -71,6 +71,11 @@ struct ReconcileOutcome {
   ReconciliationReport report;
   CommandResult result;
 };
+// The run as JSON for the API: statement_id, format, account, period_from, period_to, entries,
+// matched, missing_in_ledger, missing_at_bank, amount_mismatch, discrepancies (index, kind,
+// credit_debit, reference, payment_id, booking_date, statement_amount, ledger_amount).
+std::string ReconcileOutcomeJson(const ReconcileOutcome& outcome);
+
 Result<ReconcileOutcome> RunReconciliation(Ledger& ledger, const EventLog& log,
                                            std::string_view statement_text, std::string_view format,
                                            const CommandContext& context);

@@ -6,9 +6,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <tuple>
 
 #include "adapters/files/files_limits.h"
 #include "engine/hash.h"
+#include "engine/json.h"
 
 namespace malpro {
 namespace {
@@ -123,6 +125,36 @@ Result<SettleOutcome> Settle(Ledger& ledger, CivilDate business_date, const std:
   }
   outcome.result = *closed;
   return outcome;
+}
+
+std::string SettleOutcomeJson(const SettleOutcome& outcome) {
+  const SettlementDay& day = outcome.day;
+  JsonWriter writer;
+  writer.BeginObject()
+      .Field("business_date", FormatIsoDate(day.business_date))
+      .Field("payments", day.payments)
+      .Field("total_gross", FormatSnap(day.total_gross))
+      .Field("total_fee", FormatSnap(day.total_fee))
+      .Field("total_net", FormatSnap(day.total_net));
+  writer.Key("merchants").BeginArray();
+  for (size_t i = 0; i < day.merchants.size(); ++i) {
+    const MerchantSettlement& merchant = day.merchants[i];
+    writer.BeginObject()
+        .Field("umkm_id", merchant.umkm_id)
+        .Field("payments", merchant.payments)
+        .Field("gross", FormatSnap(merchant.gross))
+        .Field("fee", FormatSnap(merchant.fee))
+        .Field("net", FormatSnap(merchant.net));
+    if (i < outcome.payees.size()) writer.Field("settlement_account", outcome.payees[i].settlement_account);
+    writer.EndObject();
+  }
+  writer.EndArray();
+  for (const auto& [key, path, sha256] :
+       {std::tuple{"pain001", outcome.pain001_path, outcome.pain001_sha256},
+        std::tuple{"csv", outcome.csv_path, outcome.csv_sha256}}) {
+    writer.Key(key).BeginObject().Field("file", path).Field("sha256", sha256).EndObject();
+  }
+  return writer.EndObject().Take();
 }
 
 }  // namespace malpro

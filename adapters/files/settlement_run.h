@@ -26,6 +26,11 @@ struct SettleOutcome {
 Result<SettleOutcome> Settle(Ledger& ledger, CivilDate business_date, const std::string& out_dir,
                              const SettlementFileOptions& options, const CommandContext& context);
 
+// The outcome as JSON for the API: business_date, payments, total_gross, total_fee, total_net,
+// merchants (umkm_id, payments, gross, fee, net, settlement_account), pain001 and csv (file,
+// sha256).
+std::string SettleOutcomeJson(const SettleOutcome& outcome);
+
 // Writes `bytes` to a new file at `path` (refusing an existing one) and syncs it.
 Status WriteNewFile(const std::string& path, std::string_view bytes);
 

@@ -469,7 +469,9 @@ size_t Api::BodyLimitFor(http::verb method, std::string_view target) const {
   std::string_view path;
   std::map<std::string, std::string> query;
   SplitTarget(target, &path, &query);
-  const bool photo = method == http::verb::post && path == "/v1/receipts";
+  // Photos and bank statements are larger than commands.
+  const bool photo =
+      method == http::verb::post && (path == "/v1/receipts" || path == "/v1/reconciliation");
   return photo ? deps_.photo_body_bytes_max : deps_.body_bytes_max;
 }
 
@@ -1138,6 +1140,49 @@ void Api::AddReadModelRoutes() {
     return ReadModel(call, [&]() -> Result<std::string> { return deps_.projector->LogStats(); });
   });
   AddSpendRoutes();
+  AddDayCloseRoutes();
+}
+
+void Api::AddDayCloseRoutes() {
+  // Answers the command's fields and, under `key`, the details.
+  auto detailed = [](ApiCall& call, std::string_view key, const Result<DetailedAnswer>& answer) {
+    if (!answer.ok()) return ErrorResponse(call.request, answer.status());
+    HttpResponse response = CommandResponse(call.request, answer->result);
+    std::string& text = response.body();
+    text.pop_back();
+    text += ",\"" + std::string(key) + "\":" + answer->details_json + "}";
+    response.prepare_payload();
+    return response;
+  };
+  AddRoute(http::verb::post, "/v1/settlement/{date}/close", {kOperator, kAdmin},
+           [this, detailed](ApiCall& call) {
+    MALPRO_CHECK_OR_RETURN(CheckDate(call.path["date"], "date"), call);
+    if (!deps_.close_settlement) {
+      return ErrorResponse(call.request, Status::Unavailable("settlement_off",
+                                                             "settlement is not available here"));
+    }
+    Result<CommandContext> context = ContextOf(call);
+    MALPRO_CHECK_OR_RETURN(context.status(), call);
+    return detailed(call, "settlement", deps_.close_settlement(call.path["date"], *context));
+  });
+  AddRoute(http::verb::post, "/v1/reconciliation", {kOperator, kAdmin},
+           [this, detailed](ApiCall& call) {
+    const std::string format = QueryText(call, "format");
+    if (!format.empty() && format != "camt053" && format != "mt940" && format != "csv") {
+      return ErrorResponse(call.request,
+                           Status::InvalidArgument("query_invalid", "format",
+                                                   "format must be camt053, mt940 or csv"));
+    }
+    if (!deps_.reconcile_statement) {
+      return ErrorResponse(call.request, Status::Unavailable(
+                                             "reconciliation_off",
+                                             "reconciliation is not available here"));
+    }
+    Result<CommandContext> context = ContextOf(call);
+    MALPRO_CHECK_OR_RETURN(context.status(), call);
+    return detailed(call, "reconciliation",
+                    deps_.reconcile_statement(call.request.body(), format, *context));
+  });
 }
 
 void Api::AddSpendRoutes() {

@@ -42,6 +42,12 @@ struct PaymentRequestAnswer {
   std::string payment_json;
 };
 
+// A command that also produced details worth answering (files written, matches found).
+struct DetailedAnswer {
+  CommandResult result;
+  std::string details_json;
+};
+
 struct ApiDependencies {
   EventLog* log = nullptr;
   Ledger* ledger = nullptr;
@@ -55,6 +61,14 @@ struct ApiDependencies {
   // Routes that authenticate by their own means (the bank's SNAP endpoints): asked first,
   // answers when the request is theirs. May be empty.
   std::function<std::optional<HttpResponse>(const HttpRequest&)> external_routes;
+  // Closing a business day and reconciling a bank statement (adapters/files): they write files
+  // and read the whole log, so `malpro serve` provides them. Each answers the command's result
+  // and a JSON object of details. Their routes answer 503 when absent.
+  std::function<Result<DetailedAnswer>(const std::string& business_date, const CommandContext&)>
+      close_settlement;
+  std::function<Result<DetailedAnswer>(std::string_view statement, const std::string& format,
+                                       const CommandContext&)>
+      reconcile_statement;
   // Asks the bank for a payment of a cashless order and records payment.requested
   // (POST /v1/orders/{order_id}/payment). Empty: no bank configured, the route answers 503.
   std::function<Result<PaymentRequestAnswer>(const std::string& order_id,
@@ -119,6 +133,7 @@ class Api {
   void AddLogRoutes();
   void AddReadModelRoutes();
   void AddSpendRoutes();
+  void AddDayCloseRoutes();
   // Runs a read-model query after waiting for ?after=SEQ to be applied (read your own writes).
   HttpResponse ReadModel(ApiCall& call, const std::function<Result<std::string>()>& query);
   Result<Subscription> OpenProjectionSubscription(ApiCall& call);

@@ -14,9 +14,12 @@
 #include "adapters/bank/simulator.h"
 #include "adapters/bank/snap_signature.h"
 #include "adapters/cli/geography_config.h"
+#include "adapters/files/reconcile.h"
+#include "adapters/files/settlement_run.h"
 #include "adapters/http/server.h"
 #include "engine/domain_events.h"
 #include "engine/hash.h"
+#include "projections/projector.h"
 #include "tests/support/beast_client.h"
 #include "tests/support/temp_dir.h"
 
@@ -434,6 +437,85 @@ TEST_F(PaymentFlowTest, HmacNotificationsCarryTheTokenWeIssued) {
                  {"X-SIGNATURE", *SnapRsaSign(ReadTestFile("partner_private.pem"), token_text)}});
   EXPECT_EQ(stranger.status, 401) << stranger.body;
   EXPECT_NE(stranger.body.find("4017300"), std::string::npos) << stranger.body;
+}
+
+}  // namespace
+}  // namespace malpro
+
+namespace malpro {
+namespace {
+
+// The whole day, as a payment operator runs it: orders paid by QRIS through the bank, the
+// spend counted, the day closed after its cut-off, the bank's statement (with three injected
+// differences) reconciled.
+TEST_F(PaymentFlowTest, ADaysCycleFromQrisToReconciliationReportsExactlyTheInjectedDifferences) {
+  ProjectorOptions projector_options;
+  projector_options.dir = dir_.Sub("read-models");
+  std::unique_ptr<Projector> projector =
+      std::move(Projector::Open(log_.get(), projector_options)).value();
+  ASSERT_TRUE(projector->CatchUp().ok());
+  projector->Start();
+
+  for (const char* order : {"order-1", "order-2", "order-3"}) {
+    testing::Reply requested = RequestPayment(order, "QRIS");
+    ASSERT_EQ(requested.status, 201) << requested.body;
+    const std::string reference = JsonString(requested.body, "payment", "bank_reference");
+    ASSERT_TRUE(ParseQrisPayload(JsonString(requested.body, "payment", "qr_content")).ok());
+    testing::Reply paid = Control("pay", R"({"reference":")" + reference + R"("})");
+    ASSERT_EQ(paid.status, 200) << paid.body;
+    ASSERT_EQ(StatusOf(order), PaymentStatus::kSucceeded);
+  }
+  ASSERT_TRUE(projector->WaitForApplied(log_->Head().sequence, std::chrono::seconds(10)));
+  const std::string spend = *projector->AsnSpend(kBuyer, "2026-11");
+  EXPECT_NE(spend.find(R"("cashless":{"count":3,"amount":"204000.00"})"), std::string::npos)
+      << spend;
+
+  // The next morning the day is over: close it.
+  now_ = kNow + 24 * 3600 * kSecond;
+  CommandContext operator_context;
+  operator_context.actor = "operator:rina";
+  Result<SettleOutcome> settled = Settle(*ledger_, {2026, 11, 22}, dir_.Sub("settlement"),
+                                         SettlementFileOptions{}, operator_context);
+  ASSERT_TRUE(settled.ok()) << settled.status().ToString();
+  EXPECT_EQ(settled->day.payments, 3);
+  EXPECT_EQ(settled->day.total_gross, Money::FromRupiah(204'000));
+  EXPECT_EQ(settled->day.total_fee, Money::FromSen(3 * 20'400));  // 0.3% of Rp68.000 each
+  ASSERT_TRUE(projector->WaitForApplied(log_->Head().sequence, std::chrono::seconds(10)));
+  EXPECT_NE(projector->Outstanding("warung").find(R"("payments":0)"), std::string::npos);
+
+  // The bank's statement of the day, as its CSV export, with three differences injected: a
+  // payment the bank does not show, one booked with another amount, one the ledger never saw.
+  testing::Reply exported = testing::BeastClient(simulator_->port())
+                                .Send(verb::get, "/sim/statement?date=2026-11-22&format=csv");
+  ASSERT_EQ(exported.status, 200) << exported.body;
+  std::string statement;
+  std::istringstream lines(exported.body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(",order-1,") != std::string::npos) continue;  // missing at the bank
+    const size_t amount = line.find(",68000.00,order-2,");
+    if (amount != std::string::npos) line.replace(amount, 10, ",60000.00,");
+    statement += line + "\n";
+  }
+  statement += "BJTM-20261122,0011000000,2026-11-22,CRDT,5000.00,ghost-ref,\"unknown payer\"\n";
+  Result<ReconcileOutcome> reconciled =
+      RunReconciliation(*ledger_, *log_, statement, "csv", operator_context);
+  ASSERT_TRUE(reconciled.ok()) << reconciled.status().ToString() << "\n" << statement;
+  const RecordReconciliation& run = reconciled->report.command;
+  EXPECT_EQ(run.entries, 3);
+  EXPECT_EQ(run.matched, 1);
+  EXPECT_EQ(run.missing_at_bank, 1);
+  EXPECT_EQ(run.amount_mismatch, 1);
+  EXPECT_EQ(run.missing_in_ledger, 1);
+  ASSERT_EQ(run.discrepancies.size(), 3u);
+  std::map<std::string, std::string> found;
+  for (const Discrepancy& discrepancy : run.discrepancies) {
+    found[discrepancy.kind] = discrepancy.payment_id.empty() ? discrepancy.reference
+                                                             : discrepancy.payment_id;
+  }
+  EXPECT_EQ(found[std::string(discrepancy_missing_at_bank)], "order-1");
+  EXPECT_EQ(found[std::string(discrepancy_amount_mismatch)], "order-2");
+  EXPECT_EQ(found[std::string(discrepancy_missing_in_ledger)], "ghost-ref");
+  projector->Stop();
 }
 
 }  // namespace
