@@ -65,10 +65,10 @@ struct ApiDependencies {
   // and read the whole log, so `malpro serve` provides them. Each answers the command's result
   // and a JSON object of details. Their routes answer 503 when absent.
   std::function<Result<DetailedAnswer>(const std::string& business_date, const CommandContext&)>
-      close_settlement;
+      close_settlement = {};
   std::function<Result<DetailedAnswer>(std::string_view statement, const std::string& format,
                                        const CommandContext&)>
-      reconcile_statement;
+      reconcile_statement = {};
   // Asks the bank for a payment of a cashless order and records payment.requested
   // (POST /v1/orders/{order_id}/payment). Empty: no bank configured, the route answers 503.
   std::function<Result<PaymentRequestAnswer>(const std::string& order_id,
