@@ -4,6 +4,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <optional>
 
@@ -11,18 +13,26 @@ namespace malpro {
 
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 using boost::asio::ip::tcp;
 
 Result<HttpEndpoint> ParseHttpUrl(std::string_view url, std::string_view field) {
   const Status bad = Status::InvalidArgument(
       "url_invalid", field,
-      std::string(field) + " must be http://host[:port][/prefix], e.g. http://127.0.0.1:9090");
-  constexpr std::string_view scheme = "http://";
-  if (!url.starts_with(scheme)) return bad;
-  url.remove_prefix(scheme.size());
+      std::string(field) +
+          " must be http[s]://host[:port][/prefix], e.g. http://127.0.0.1:9090");
+  HttpEndpoint endpoint;
+  if (url.starts_with("https://")) {
+    endpoint.tls = true;
+    endpoint.port = "443";
+    url.remove_prefix(8);
+  } else if (url.starts_with("http://")) {
+    url.remove_prefix(7);
+  } else {
+    return bad;
+  }
   const size_t slash = url.find('/');
   std::string_view authority = url.substr(0, slash);
-  HttpEndpoint endpoint;
   if (slash != std::string_view::npos) {
     std::string_view prefix = url.substr(slash);
     while (!prefix.empty() && prefix.back() == '/') prefix.remove_suffix(1);
@@ -44,18 +54,12 @@ Result<HttpEndpoint> ParseHttpUrl(std::string_view url, std::string_view field) 
   return endpoint;
 }
 
-Result<HttpReply> SendHttp(const HttpEndpoint& endpoint, std::string_view method,
-                           std::string_view path, const std::map<std::string, std::string>& headers,
-                           std::string_view body, int timeout_ms) {
-  const std::string where = std::string(method) + " http://" + endpoint.host + ":" + endpoint.port +
-                            endpoint.path_prefix + std::string(path);
-  boost::asio::io_context io;
-  beast::error_code error;
-  tcp::resolver resolver(io);
-  const tcp::resolver::results_type addresses =
-      resolver.resolve(endpoint.host, endpoint.port, error);
-  if (error) return Status::Unavailable("bank_unreachable", where + ": " + error.message());
+namespace {
 
+http::request<http::string_body> MakeRequest(const HttpEndpoint& endpoint,
+                                             std::string_view method, std::string_view path,
+                                             const std::map<std::string, std::string>& headers,
+                                             std::string_view body) {
   http::request<http::string_body> request{http::string_to_verb(method),
                                            endpoint.path_prefix + std::string(path), 11};
   request.set(http::field::host, endpoint.host);
@@ -63,22 +67,13 @@ Result<HttpReply> SendHttp(const HttpEndpoint& endpoint, std::string_view method
   for (const auto& [name, value] : headers) request.set(name, value);
   request.body() = std::string(body);
   request.prepare_payload();
+  return request;
+}
 
-  // One deadline for the whole exchange: the stream's timer covers every async step below.
-  beast::tcp_stream stream(io);
-  stream.expires_after(std::chrono::milliseconds(timeout_ms));
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(bank_response_bytes_max);
-  std::optional<beast::error_code> outcome;
-  stream.async_connect(addresses, [&](beast::error_code connected, const tcp::endpoint&) {
-    if (connected) return void(outcome = connected);
-    http::async_write(stream, request, [&](beast::error_code written, size_t) {
-      if (written) return void(outcome = written);
-      http::async_read(stream, buffer, parser,
-                       [&](beast::error_code read, size_t) { outcome = read; });
-    });
-  });
+// Runs `io` until the exchange ends and turns its outcome into a reply or a Status.
+Result<HttpReply> Finish(boost::asio::io_context& io, const std::optional<beast::error_code>& outcome,
+                         http::response_parser<http::string_body>& parser, int timeout_ms,
+                         const std::string& where) {
   // The stream's own timer ends the exchange; the margin only guards against a lost wakeup.
   io.run_for(std::chrono::milliseconds(timeout_ms + 1000));
   if (!outcome) return Status::Unavailable("bank_timeout", where + ": no answer in time");
@@ -87,11 +82,83 @@ Result<HttpReply> SendHttp(const HttpEndpoint& endpoint, std::string_view method
                                where + ": no answer within " + std::to_string(timeout_ms) + " ms");
   }
   if (*outcome) return Status::Unavailable("bank_unreachable", where + ": " + outcome->message());
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   HttpReply reply;
   reply.status = parser.get().result_int();
   reply.body = std::move(parser.get().body());
+  return reply;
+}
+
+}  // namespace
+
+Result<HttpReply> SendHttp(const HttpEndpoint& endpoint, std::string_view method,
+                           std::string_view path, const std::map<std::string, std::string>& headers,
+                           std::string_view body, int timeout_ms) {
+  const std::string where = std::string(method) + (endpoint.tls ? " https://" : " http://") +
+                            endpoint.host + ":" + endpoint.port + endpoint.path_prefix +
+                            std::string(path);
+  boost::asio::io_context io;
+  beast::error_code error;
+  tcp::resolver resolver(io);
+  const tcp::resolver::results_type addresses =
+      resolver.resolve(endpoint.host, endpoint.port, error);
+  if (error) return Status::Unavailable("bank_unreachable", where + ": " + error.message());
+  http::request<http::string_body> request = MakeRequest(endpoint, method, path, headers, body);
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(bank_response_bytes_max);
+  std::optional<beast::error_code> outcome;
+
+  if (!endpoint.tls) {
+    // One deadline for the whole exchange: the stream's timer covers every async step below.
+    beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::milliseconds(timeout_ms));
+    stream.async_connect(addresses, [&](beast::error_code connected, const tcp::endpoint&) {
+      if (connected) return void(outcome = connected);
+      http::async_write(stream, request, [&](beast::error_code written, size_t) {
+        if (written) return void(outcome = written);
+        http::async_read(stream, buffer, parser,
+                         [&](beast::error_code read, size_t) { outcome = read; });
+      });
+    });
+    Result<HttpReply> reply = Finish(io, outcome, parser, timeout_ms, where);
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    return reply;
+  }
+
+  ssl::context tls(ssl::context::tls_client);
+  tls.set_verify_mode(ssl::verify_peer);
+  if (endpoint.ca_file.empty()) {
+    tls.set_default_verify_paths(error);
+  } else {
+    tls.load_verify_file(endpoint.ca_file, error);
+  }
+  if (error) {
+    return Status::Unavailable("bank_unreachable",
+                               where + ": cannot load the CAs to trust: " + error.message());
+  }
+  tls.set_verify_callback(ssl::host_name_verification(endpoint.host));
+  beast::ssl_stream<beast::tcp_stream> stream(io, tls);
+  // Server Name Indication, so that a host serving several names shows the right certificate.
+  if (!SSL_set_tlsext_host_name(stream.native_handle(), endpoint.host.c_str())) {
+    return Status::Unavailable("bank_unreachable", where + ": cannot set the TLS server name");
+  }
+  beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(timeout_ms));
+  beast::get_lowest_layer(stream).async_connect(
+      addresses, [&](beast::error_code connected, const tcp::endpoint&) {
+        if (connected) return void(outcome = connected);
+        stream.async_handshake(ssl::stream_base::client, [&](beast::error_code shaken) {
+          if (shaken) return void(outcome = shaken);
+          http::async_write(stream, request, [&](beast::error_code written, size_t) {
+            if (written) return void(outcome = written);
+            http::async_read(stream, buffer, parser,
+                             [&](beast::error_code read, size_t) { outcome = read; });
+          });
+        });
+      });
+  Result<HttpReply> reply = Finish(io, outcome, parser, timeout_ms, where);
+  beast::error_code ignored;
+  beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
   return reply;
 }
 

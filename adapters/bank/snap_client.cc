@@ -110,6 +110,7 @@ SnapClient::SnapClient(SnapClientOptions options, HttpEndpoint endpoint)
 Result<std::unique_ptr<SnapClient>> SnapClient::Create(SnapClientOptions options) {
   Result<HttpEndpoint> endpoint = ParseHttpUrl(options.base_url, "bank.base_url");
   if (!endpoint.ok()) return endpoint.status();
+  endpoint->ca_file = options.ca_file;
   if (options.client_id.empty()) {
     return Status::InvalidArgument("option_missing", "bank.client_id",
                                    "bank.client_id is required");

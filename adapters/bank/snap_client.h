@@ -46,7 +46,8 @@ inline constexpr int snap_attempts_limit = 5;
 inline constexpr int64_t snap_token_renew_margin_s = 30;
 
 struct SnapClientOptions {
-  std::string base_url;         // e.g. "http://127.0.0.1:9090"; required
+  std::string base_url;         // e.g. "http://127.0.0.1:9090" or "https://..."; required
+  std::string ca_file;          // https: PEM of the CAs to trust; empty: the system's
   std::string client_id;        // X-CLIENT-KEY of the token request and X-PARTNER-ID after
   std::string client_secret;    // HMAC-SHA512 key of transaction signatures
   std::string private_key_pem;  // signs the token request (SHA256withRSA)

@@ -228,7 +228,7 @@ Status ReadBankClient(const toml::table& table, const std::string& config_path,
        {std::pair<std::string_view, std::string*>{"base_url", &client.base_url},
         {"client_id", &client.client_id}, {"client_secret", &client.client_secret},
         {"private_key_file", &key_file}, {"channel_id", &client.channel_id},
-        {"partner_service_id", &client.partner_service_id}}) {
+        {"partner_service_id", &client.partner_service_id}, {"ca_file", &client.ca_file}}) {
     MALPRO_RETURN_IF_ERROR(Read(table, prefix, key, target));
   }
   int64_t value = 0;
@@ -252,11 +252,7 @@ Status ReadBankClient(const toml::table& table, const std::string& config_path,
                                    "with leading spaces)");
   }
   if (client.base_url.empty()) return Status::Ok();
-  if (client.base_url.starts_with("https://")) {
-    return Status::InvalidArgument("config_out_of_range", "bank.base_url",
-                                   "bank.base_url must be http://; reach an https bank through "
-                                   "a local TLS proxy (docs/bank-simulator.md)");
-  }
+  if (!client.ca_file.empty()) client.ca_file = BesideConfig(client.ca_file, config_path);
   Result<HttpEndpoint> endpoint = ParseHttpUrl(client.base_url, "bank.base_url");
   if (!endpoint.ok()) return endpoint.status();
   for (const auto& [key, text] : {std::pair<std::string_view, const std::string*>{"client_id", &client.client_id},
@@ -281,7 +277,7 @@ Status ReadBank(const toml::table& table, const std::string& config_path, Malpro
        "notify_client_secret", "issued_token_lifetime_s", "base_url", "client_id",
        "client_secret", "private_key_file", "channel_id", "partner_service_id",
        "request_timeout_ms", "attempts_max", "retry_backoff_ms", "poll_after_seconds",
-       "poll_interval_seconds", "expire_after_seconds"}));
+       "poll_interval_seconds", "expire_after_seconds", "ca_file"}));
   std::string key_file;
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "partner_id", &config->bank.partner_id));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "bank_public_key_file", &key_file));

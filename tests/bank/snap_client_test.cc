@@ -228,8 +228,9 @@ TEST(SnapClientTest, AnUnreachableBankAndBadOptionsAreReported) {
   EXPECT_EQ(token.status().error_code(), "bank_unreachable");
   options.private_key_pem = "not a key";
   EXPECT_EQ(SnapClient::Create(options).status().field(), "bank.private_key_file");
-  options = Options("https://bank.example");
+  options = Options("ftp://bank.example");
   EXPECT_EQ(SnapClient::Create(options).status().field(), "bank.base_url");
+  EXPECT_TRUE(SnapClient::Create(Options("https://bank.example")).ok());  // TLS is spoken
 }
 
 }  // namespace
