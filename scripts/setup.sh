@@ -10,7 +10,7 @@ packages=(
   libsimdjson-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libtomlplusplus-dev
-  libxml2-dev libxml2-utils python3 curl
+  libxml2-dev libxml2-utils python3 curl jq openssl
 )
 
 missing=()
