@@ -22,7 +22,9 @@ struct DemoOptions {
   int umkm_count = 165;
   std::string month;  // YYYY-MM; empty: the month before the current one (Asia/Jakarta)
   int months = 1;     // consecutive months from `month` (benchmarks and tests seed several)
-  int bank_payments = 300;  // cashless payments through the simulated bank (0: none)
+  // Cashless payments through the simulated bank (0: none; the default is more than a month
+  // holds, so every one goes through it).
+  int bank_payments = 1'000'000;
 };
 
 struct DemoSummary {

@@ -813,7 +813,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, demo_umkm_max));
   demo->add_option("--bank-payments", demo_options.bank_payments,
                    "cashless payments to make through an in-process simulated bank over "
-                   "127.0.0.1 (the rest go to the ledger directly); 0: none")
+                   "127.0.0.1 (the rest go to the ledger directly); default: all; 0: none")
       ->check(CLI::Range(0, 1'000'000));
   demo->add_option("--month", demo_options.month,
                    "the month to seed, YYYY-MM (default: the month before this one)");

@@ -710,6 +710,20 @@ std::string PaymentJson(const PaymentState& payment, const std::string& issued_j
 }  // namespace
 
 void Api::AddPaymentRoutes() {
+  // A refund of part or all of a succeeded payment (e.g. a damaged delivery). The money goes
+  // back through the bank's own refund process; this records it, so that spend and sales
+  // follow.
+  AddRoute(http::verb::post, "/v1/orders/{order_id}/payment/refund", {kOperator, kAdmin},
+           [this](ApiCall& call) {
+    RequestBody body(call.request.body());
+    body.AllowOnly({"amount"});
+    const Money amount = body.Amount("amount");
+    MALPRO_BODY_OR_RETURN(body, call);
+    const std::string& id = call.path["order_id"];
+    return RunCommand(call, [&](const CommandContext& context) {
+      return deps_.ledger->RefundPayment(id, amount, context);
+    });
+  });
   AddRoute(http::verb::post, "/v1/orders/{order_id}/payment", {kAsn, kOperator, kAdmin},
            [this](ApiCall& call) {
     const std::string& id = call.path["order_id"];

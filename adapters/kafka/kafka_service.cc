@@ -82,7 +82,7 @@ RelayStatus KafkaService::RelayState() const {
 std::string KafkaService::HealthJson() const {
   const RelayStatus relay = RelayState();
   JsonWriter writer;
-  writer.BeginObject().Key("relay").BeginObject()
+  writer.BeginObject().Field("bootstrap", bootstrap_).Key("relay").BeginObject()
       .Field("state", RelayStateName(relay.state))
       .Field("published_sequence", static_cast<int64_t>(relay.published_sequence))
       .Field("lag", static_cast<int64_t>(relay.lag))

@@ -35,7 +35,7 @@ class KafkaService {
   const std::string& bootstrap() const { return bootstrap_; }
   // The relay's status (state kStopped when disabled).
   RelayStatus RelayState() const;
-  // {"relay":{"state":...,"published_sequence":...,"lag":...,"last_error":...},
+  // {"bootstrap":...,"relay":{"state":...,"published_sequence":...,"lag":...,"last_error":...},
   //  "intake":{...}} for /healthz.
   std::string HealthJson() const;
   // The changelogs' status (zeros when not publishing).

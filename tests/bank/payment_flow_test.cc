@@ -221,6 +221,16 @@ TEST_F(PaymentFlowTest, AQrisPaymentGoesFromTheApiThroughTheBankIntoTheLog) {
   EXPECT_EQ(StatusOf("order-1"), PaymentStatus::kSucceeded);
   EXPECT_EQ(JsonString(Call(verb::get, "/v1/orders/order-1/payment").body, "status"), "succeeded");
 
+  // A refund is recorded by an operator, up to what was paid.
+  testing::Reply refund = Call(verb::post, "/v1/orders/order-1/payment/refund",
+                               R"({"amount":"18000.00"})", "t-op");
+  EXPECT_EQ(refund.status, 200) << refund.body;
+  EXPECT_EQ(LastEvent().type, event_types::payment_refunded);
+  EXPECT_EQ(Call(verb::post, "/v1/orders/order-1/payment/refund", R"({"amount":"60000.00"})",
+                 "t-op").status, 422);
+  EXPECT_EQ(Call(verb::post, "/v1/orders/order-1/payment/refund", R"({"amount":"1.00"})").status,
+            403);  // not the buyer's to decide
+
   std::vector<SimulatedStatementEntry> statement = simulator_->Statement("2026-11-22");
   ASSERT_EQ(statement.size(), 1u);
   EXPECT_EQ(statement[0].reference, "order-1");
