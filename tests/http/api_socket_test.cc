@@ -188,6 +188,8 @@ std::vector<RouteCase> EveryRoute() {
       {verb::get, "/v1/circulation/2026-10", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
       {verb::get, "/v1/stats", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
       {verb::post, "/v1/orders/o-1/payment/refund", R"({"amount":"1.00"})", {Role::kOperator, Role::kAdmin}},
+      {verb::post, "/v1/settlement/2026-10-01/close", "", {Role::kOperator, Role::kAdmin}},
+      {verb::post, "/v1/reconciliation", "statement_id,account", {Role::kOperator, Role::kAdmin}},
   };
 }
 
