@@ -1,12 +1,14 @@
-// http_load: a bounded load generator for the Malpro HTTP API. N keep-alive connections, each
-// on its own thread, send requests until the duration or the request count is reached, then
-// it prints requests/second and latency percentiles. Loopback addresses only.
+// http_load: a bounded load generator for the Malpro HTTP API. N keep-alive connections,
+// driven asynchronously by a few client threads (one by default), each send one request at a
+// time until the duration or the request count is reached; then it prints requests/second and
+// latency percentiles. Loopback addresses only.
 //
 //   http_load --port 8080 --token dev-admin --scenario place-order --setup
 //             --connections 64 --duration-s 10
 //   http_load --port 8080 --token dev-admin --scenario get --path /v1/umkm/load-umkm
 #include <CLI/CLI.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -17,6 +19,9 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -46,6 +51,7 @@ struct Options {
   int duration_s = 10;
   long requests = kRequestsMax;
   int buyers = 500;
+  int threads = 1;
   bool setup = false;
 };
 
@@ -126,33 +132,96 @@ bool Setup(const Options& options) {
   return true;
 }
 
-struct ThreadResult {
+struct ConnectionResult {
   std::vector<double> latencies_ms;
   std::map<int, long> statuses;
 };
 
-void Run(const Options& options, int index, Clock::time_point deadline, std::atomic<long>* budget,
-         ThreadResult* result) {
-  Connection connection(options);
-  long sent = 0;
-  while (Clock::now() < deadline && budget->fetch_sub(1) > 0) {
-    const auto started = Clock::now();
-    int status;
-    if (options.scenario == "place-order") {
-      const std::string body = R"({"buyer_nip":")" + BuyerNip((index * 7919 + sent) % options.buyers) +
+// The whole request, serialized once: the generator should spend its share of the two cores
+// on sockets, not on building requests.
+std::string RequestText(const Options& options, http::verb method, const std::string& target,
+                        const std::string& body) {
+  http::request<http::string_body> request{method, target, 11};
+  request.set(http::field::host, options.host);
+  request.set(http::field::authorization, "Bearer " + options.token);
+  if (!body.empty()) request.set(http::field::content_type, "application/json");
+  request.body() = body;
+  request.prepare_payload();
+  std::ostringstream out;
+  out << request;
+  return out.str();
+}
+
+// The requests a connection cycles through: one per buyer for place-order, one for get.
+std::vector<std::string> ScenarioRequests(const Options& options) {
+  std::vector<std::string> requests;
+  if (options.scenario == "place-order") {
+    for (int buyer = 0; buyer < options.buyers; ++buyer) {
+      const std::string body = R"({"buyer_nip":")" + BuyerNip(buyer) +
                                R"(","umkm_id":"load-umkm","lines":[{"product_id":"beras-5kg","quantity":1}],)"
                                R"("payment_method":"COD"})";
-      status = connection.Send(http::verb::post, "/v1/orders", body);
-    } else {
-      status = connection.Send(http::verb::get, options.path, "");
+      requests.push_back(RequestText(options, http::verb::post, "/v1/orders", body));
     }
-    result->latencies_ms.push_back(
-        std::chrono::duration<double, std::milli>(Clock::now() - started).count());
-    result->statuses[status]++;
-    ++sent;
-    if (status == 0) break;  // the connection broke; stop this worker
+  } else {
+    requests.push_back(RequestText(options, http::verb::get, options.path, ""));
   }
+  return requests;
 }
+
+// One keep-alive connection driven by completion handlers: write a request, read the response,
+// record it, and send the next until the deadline or the shared budget ends. A connection has
+// one operation outstanding at a time, so it needs no strand even with several I/O threads.
+class AsyncConnection {
+ public:
+  AsyncConnection(net::io_context& io, const tcp::endpoint& endpoint,
+                  const std::vector<std::string>& requests, size_t first,
+                  Clock::time_point deadline, std::atomic<long>* budget)
+      : socket_(io), endpoint_(endpoint), requests_(requests), next_(first), deadline_(deadline),
+        budget_(budget) {}
+
+  void Start() {
+    socket_.async_connect(endpoint_, [this](beast::error_code error) {
+      if (error) {
+        result_.statuses[0]++;
+        return;
+      }
+      socket_.set_option(tcp::no_delay(true));
+      SendNext();
+    });
+  }
+  const ConnectionResult& result() const { return result_; }
+
+ private:
+  void SendNext() {
+    if (Clock::now() >= deadline_ || budget_->fetch_sub(1) <= 0) return;
+    started_ = Clock::now();
+    const std::string& request = requests_[next_++ % requests_.size()];
+    net::async_write(socket_, net::buffer(request), [this](beast::error_code error, size_t) {
+      if (error) return Fail();
+      parser_.emplace();
+      parser_->body_limit(16 * 1024 * 1024);
+      http::async_read(socket_, buffer_, *parser_, [this](beast::error_code error, size_t) {
+        if (error) return Fail();
+        result_.latencies_ms.push_back(
+            std::chrono::duration<double, std::milli>(Clock::now() - started_).count());
+        result_.statuses[parser_->get().result_int()]++;
+        SendNext();
+      });
+    });
+  }
+  void Fail() { result_.statuses[0]++; }  // the connection broke; this connection stops
+
+  tcp::socket socket_;
+  tcp::endpoint endpoint_;
+  const std::vector<std::string>& requests_;
+  size_t next_;
+  Clock::time_point deadline_;
+  std::atomic<long>* budget_;
+  Clock::time_point started_;
+  beast::flat_buffer buffer_;
+  std::optional<http::response_parser<http::string_body>> parser_;
+  ConnectionResult result_;
+};
 
 double Percentile(const std::vector<double>& sorted, double fraction) {
   if (sorted.empty()) return 0;
@@ -171,6 +240,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"place-order", "get"}));
   app.add_option("--path", options.path, "target of the get scenario");
   app.add_option("--connections", options.connections)->check(CLI::Range(1, kConnectionsMax));
+  app.add_option("--threads", options.threads,
+                 "client I/O threads driving the connections (default 1: the generator leaves the "
+                 "cores to the server)")
+      ->check(CLI::Range(1, 64));
   app.add_option("--duration-s", options.duration_s)->check(CLI::Range(1, kDurationSecondsMax));
   app.add_option("--requests", options.requests, "stop after this many requests")
       ->check(CLI::Range(1L, kRequestsMax));
@@ -184,26 +257,38 @@ int main(int argc, char** argv) {
   }
   if (options.setup && !Setup(options)) return 1;
 
+  const std::vector<std::string> requests = ScenarioRequests(options);
+  net::io_context io;
+  tcp::resolver resolver(io);
+  const tcp::endpoint endpoint =
+      *resolver.resolve(options.host, std::to_string(options.port)).begin();
   std::atomic<long> budget{options.requests};
-  std::vector<ThreadResult> results(options.connections);
-  std::vector<std::thread> threads;
   const auto started = Clock::now();
   const auto deadline = started + std::chrono::seconds(options.duration_s);
+  std::vector<std::unique_ptr<AsyncConnection>> connections;
   for (int i = 0; i < options.connections; ++i) {
-    threads.emplace_back(Run, std::cref(options), i, deadline, &budget, &results[i]);
+    // Spread the connections over the buyers so that concurrent orders rarely share a buyer.
+    const size_t first = static_cast<size_t>(i) * 7919 % requests.size();
+    connections.push_back(
+        std::make_unique<AsyncConnection>(io, endpoint, requests, first, deadline, &budget));
+    connections.back()->Start();
   }
+  std::vector<std::thread> threads;
+  for (int i = 1; i < options.threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
   for (auto& thread : threads) thread.join();
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
 
   std::vector<double> latencies;
   std::map<int, long> statuses;
-  for (const ThreadResult& result : results) {
+  for (const auto& connection : connections) {
+    const ConnectionResult& result = connection->result();
     latencies.insert(latencies.end(), result.latencies_ms.begin(), result.latencies_ms.end());
     for (const auto& [status, count] : result.statuses) statuses[status] += count;
   }
   std::sort(latencies.begin(), latencies.end());
-  std::printf("scenario=%s connections=%d requests=%zu seconds=%.2f requests_per_second=%.0f\n",
-              options.scenario.c_str(), options.connections, latencies.size(), seconds,
+  std::printf("scenario=%s connections=%d threads=%d requests=%zu seconds=%.2f requests_per_second=%.0f\n",
+              options.scenario.c_str(), options.connections, options.threads, latencies.size(), seconds,
               latencies.size() / seconds);
   std::printf("latency_ms p50=%.2f p99=%.2f p999=%.2f max=%.2f\n", Percentile(latencies, 0.50),
               Percentile(latencies, 0.99), Percentile(latencies, 0.999),

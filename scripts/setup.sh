@@ -9,7 +9,7 @@ packages=(
   libboost-dev libboost-system-dev
   libsimdjson-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev libtomlplusplus-dev
+  libcli11-dev libtomlplusplus-dev libgoogle-perftools-dev
   libxml2-dev libxml2-utils python3 curl jq openssl
 )
 

@@ -253,7 +253,12 @@ Status HttpServer::Start() {
 }
 
 void HttpServer::Accept() {
-  acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code error, tcp::socket socket) {
+  // A connection's handlers run one at a time: on a strand when several threads run the
+  // I/O context, and on the context itself when one does (a strand would only add locking).
+  const net::any_io_executor executor =
+      options_.io_threads == 1 ? net::any_io_executor(io_.get_executor())
+                               : net::any_io_executor(net::make_strand(io_));
+  acceptor_.async_accept(executor, [this](beast::error_code error, tcp::socket socket) {
     if (error == net::error::operation_aborted) return;
     if (!error) {
       if (metrics_->connections_open() >= options_.connections_max) {

@@ -26,7 +26,7 @@ namespace malpro {
 struct HttpOptions {
   std::string listen_address = "127.0.0.1";  // loopback unless configured otherwise
   uint16_t port = 8080;                      // 0: any free port (tests)
-  int io_threads = 2;
+  int io_threads = 1;
   int worker_threads = 64;  // requests answered at once; commands block until durable
   size_t body_bytes_max = http_body_bytes_default;
   size_t photo_body_bytes_max = http_photo_body_bytes_default;
