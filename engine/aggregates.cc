@@ -40,6 +40,10 @@ class PayloadReader {
     if (!status_.ok() || !object_->Has(key)) return {};
     return Text(key);
   }
+  int64_t OptionalInteger(std::string_view key) {
+    if (!status_.ok() || !object_->Has(key)) return 0;
+    return Integer(key);
+  }
   int64_t Integer(std::string_view key) {
     if (!status_.ok()) return 0;
     Result<int64_t> value = object_->Int(key);
@@ -148,6 +152,8 @@ Status PaymentState::Apply(const Event& event) {
     amount = payload.Amount("amount");
     channel = payload.Text("channel");
     bank_reference = payload.Text("bank_reference");
+    qr_content = payload.OptionalText("qr_content");
+    expires_at_us = payload.OptionalInteger("expires_at_us");
     status = PaymentStatus::kRequested;
   } else if (event.type == types::payment_succeeded) {
     status = PaymentStatus::kSucceeded;

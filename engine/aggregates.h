@@ -128,6 +128,8 @@ struct PaymentState {
   Money amount;
   std::string channel;  // QRIS or VA
   std::string bank_reference;
+  std::string qr_content;     // QRIS: the payload the payer was shown; empty for a VA
+  int64_t expires_at_us = 0;  // when the bank stops accepting it; 0 when not recorded
   PaymentStatus status = PaymentStatus::kNone;
   int64_t paid_at_us = 0;
   CivilDate business_date;

@@ -42,6 +42,7 @@ inline constexpr Money receipt_amount_max = Money::FromRupiah(10'000'000);
 inline constexpr size_t receipt_photo_bytes_max = 2 * 1024 * 1024;
 inline constexpr size_t settlement_account_digits_min = 10;
 inline constexpr size_t settlement_account_digits_max = 16;
+inline constexpr size_t qr_content_chars_max = 512;      // an EMVCo QRIS payload
 inline constexpr int64_t basis_points_max = 10'000;      // 100%
 inline constexpr int conflict_retries_max = 5;           // re-decisions after a lost race
 inline constexpr size_t ledger_cache_entries_max = 65536; // cached buyer and merchant states

@@ -49,6 +49,22 @@ Status CheckPositiveAmount(Money amount, Money maximum, std::string_view field) 
   return Status::Ok();
 }
 
+// A QRIS payload: printable ASCII (EMVCo tags and values), bounded; empty for a VA.
+Status CheckQrContent(std::string_view content) {
+  if (content.size() > qr_content_chars_max) {
+    return Status::InvalidArgument("qr_content_too_long", "qr_content",
+                                   "qr_content must be at most " +
+                                       std::to_string(qr_content_chars_max) + " characters");
+  }
+  for (char c : content) {
+    if (c < 0x20 || c > 0x7e) {
+      return Status::InvalidArgument("qr_content_invalid", "qr_content",
+                                     "qr_content must be printable ASCII");
+    }
+  }
+  return Status::Ok();
+}
+
 Status CheckReason(std::string_view reason) {
   return CheckName(reason, "reason", reason_chars_max);
 }
@@ -832,10 +848,16 @@ CivilDate BusinessDate(const PolicyState& policy, int64_t paid_at_us) {
 
 Result<CommandResult> Ledger::RequestPayment(std::string_view order_id, std::string_view channel,
                                              std::string_view bank_reference,
-                                             const CommandContext& context) {
+                                             const CommandContext& context,
+                                             const PaymentShown& shown) {
   MALPRO_RETURN_IF_ERROR(CheckOneOf(channel, "channel", "channel",
                                     std::array<std::string_view, 2>{"QRIS", "VA"}));
   MALPRO_RETURN_IF_ERROR(CheckName(bank_reference, "bank_reference", entity_id_chars_max));
+  MALPRO_RETURN_IF_ERROR(CheckQrContent(shown.qr_content));
+  if (shown.expires_at_us < 0) {
+    return Status::InvalidArgument("expires_at_invalid", "expires_at_us",
+                                   "expires_at_us must not be negative");
+  }
   const std::string order_stream = OrderStream(order_id);
   const std::string stream = PaymentStream(order_id);
   return Execute(context, stream + "|request|" + std::string(channel) + "|" + std::string(bank_reference),
@@ -856,17 +878,18 @@ Result<CommandResult> Ledger::RequestPayment(std::string_view order_id, std::str
     if (payment->status == PaymentStatus::kSucceeded || payment->status == PaymentStatus::kRefunded) {
       return Status::Conflict("order_already_paid", "order_id", "the order is paid");
     }
-    std::string payload = JsonWriter()
-                              .BeginObject()
-                              .Field("payment_id", order_id)
-                              .Field("order_id", order_id)
-                              .Field("umkm_id", order->umkm_id)
-                              .Field("buyer_nip", order->buyer_nip)
-                              .Field("amount", FormatSnap(order->total))
-                              .Field("channel", channel)
-                              .Field("bank_reference", bank_reference)
-                              .EndObject()
-                              .Take();
+    JsonWriter writer;
+    writer.BeginObject()
+        .Field("payment_id", order_id)
+        .Field("order_id", order_id)
+        .Field("umkm_id", order->umkm_id)
+        .Field("buyer_nip", order->buyer_nip)
+        .Field("amount", FormatSnap(order->total))
+        .Field("channel", channel)
+        .Field("bank_reference", bank_reference);
+    if (!shown.qr_content.empty()) writer.Field("qr_content", shown.qr_content);
+    if (shown.expires_at_us != 0) writer.Field("expires_at_us", shown.expires_at_us);
+    std::string payload = writer.EndObject().Take();
     return Decision{{MakeEvent(stream, types::payment_requested, std::move(payload))},
                     {{stream, payment->version}, {order_stream, order->version}}};
   });

@@ -156,6 +156,12 @@ inline constexpr size_t reconciliation_discrepancies_max = 200;
 // at most this many days ahead.
 inline constexpr int64_t closed_days_skipped_max = 366;
 
+// What the payer was shown for a cashless payment, recorded in payment.requested.
+struct PaymentShown {
+  std::string_view qr_content;  // QRIS: the EMVCo payload; empty for a virtual account
+  int64_t expires_at_us = 0;    // when the bank stops accepting it; 0 when not known
+};
+
 class Ledger {
  public:
   // `log` must outlive the ledger.
@@ -196,9 +202,12 @@ class Ledger {
 
   // Cashless payments: one per order, the payment id is the order id. A failed or expired
   // payment may be requested again; only a succeeded one counts toward spend and settlement.
+  // `shown` is what the payer was given to pay with (the QRIS payload, the expiry), kept
+  // in the event so that it can be shown again after a restart.
   Result<CommandResult> RequestPayment(std::string_view order_id, std::string_view channel,
                                        std::string_view bank_reference,
-                                       const CommandContext& context);
+                                       const CommandContext& context,
+                                       const PaymentShown& shown = {});
   // From a verified bank notification or query. Refuses a different amount with
   // amount_mismatch (the caller records it with RecordRefusedNotification), a payment that
   // is not pending, and a second success (payment_already_succeeded).

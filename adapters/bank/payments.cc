@@ -114,7 +114,8 @@ Result<PaymentRequested> BankPayments::Request(std::string_view order_id, std::s
     issued.virtual_account_no = account->virtual_account_no;
   }
   Result<CommandResult> result =
-      ledger_->RequestPayment(order_id, channel, issued.bank_reference, context);
+      ledger_->RequestPayment(order_id, channel, issued.bank_reference, context,
+                              PaymentShown{issued.qr_content, issued.expires_at_us});
   if (!result.ok()) return result.status();
   issued.result = *result;
   std::lock_guard<std::mutex> lock(mutex_);
@@ -143,14 +144,29 @@ std::optional<PaymentRequested> BankPayments::Replay(std::string_view order_id,
   requested.amount = payment->amount;
   requested.bank_reference = payment->bank_reference;
   if (payment->channel == "VA") requested.virtual_account_no = payment->bank_reference;
+  if (requested.qr_content.empty()) requested.qr_content = payment->qr_content;
+  if (requested.expires_at_us == 0) requested.expires_at_us = payment->expires_at_us;
   return requested;
 }
 
 std::optional<PaymentRequested> BankPayments::Issued(std::string_view payment_id) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto found = issued_.find(std::string(payment_id));
-  if (found == issued_.end()) return std::nullopt;
-  return found->second;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = issued_.find(std::string(payment_id));
+    if (found != issued_.end()) return found->second;
+  }
+  // Issued before this process started: what the payer was shown is in payment.requested.
+  Result<PaymentState> payment = ledger_->LoadPayment(payment_id);
+  if (!payment.ok() || payment->status != PaymentStatus::kRequested) return std::nullopt;
+  PaymentRequested issued;
+  issued.payment_id = payment->payment_id;
+  issued.channel = payment->channel;
+  issued.amount = payment->amount;
+  issued.bank_reference = payment->bank_reference;
+  issued.qr_content = payment->qr_content;
+  if (payment->channel == "VA") issued.virtual_account_no = payment->bank_reference;
+  issued.expires_at_us = payment->expires_at_us;
+  return issued;
 }
 
 Status BankPayments::FollowLog() {

@@ -243,6 +243,46 @@ TEST_F(PaymentFlowTest, AQrisPaymentGoesFromTheApiThroughTheBankIntoTheLog) {
   EXPECT_NE(over_http.body.find("\"amount\":\"68000.00\""), std::string::npos) << over_http.body;
 }
 
+TEST_F(PaymentFlowTest, WhatThePayerWasShownIsInTheEventAndSurvivesARestart) {
+  testing::Reply qris = RequestPayment("order-1", "QRIS");
+  ASSERT_EQ(qris.status, 201) << qris.body;
+  const std::string content = JsonString(qris.body, "payment", "qr_content");
+  const std::string expires = JsonString(qris.body, "payment", "expires_at");
+  ASSERT_FALSE(content.empty());
+  ASSERT_FALSE(expires.empty());
+  const Event requested = LastEvent();
+  EXPECT_NE(requested.payload.find("\"qr_content\":\"" + content + "\""), std::string::npos)
+      << requested.payload;
+  EXPECT_NE(requested.payload.find("\"expires_at_us\":" + std::to_string(kNow + 1800 * kSecond)),
+            std::string::npos) << requested.payload;
+  testing::Reply va = RequestPayment("order-2", "VA");
+  ASSERT_EQ(va.status, 201) << va.body;
+  const std::string account = JsonString(va.body, "payment", "virtual_account_no");
+  ASSERT_FALSE(account.empty());
+
+  // A new process holds nothing in memory: it shows the same from the log.
+  BankPaymentOptions options;
+  options.expire_after_s = 1800;
+  options.clock = [this] { return now_.load(); };
+  BankPayments restarted(ledger_.get(), log_.get(), client_.get(), options);
+  std::optional<PaymentRequested> shown = restarted.Issued("order-1");
+  ASSERT_TRUE(shown.has_value());
+  EXPECT_EQ(shown->bank_reference, JsonString(qris.body, "payment", "bank_reference"));
+  EXPECT_EQ(JsonString(PaymentRequestedJson(*shown), "amount"), "68000.00");
+  EXPECT_EQ(shown->qr_content, content);
+  EXPECT_EQ(SnapTimestamp(shown->expires_at_us), expires);
+  std::optional<PaymentRequested> shown_va = restarted.Issued("order-2");
+  ASSERT_TRUE(shown_va.has_value());
+  EXPECT_EQ(shown_va->virtual_account_no, account);
+  EXPECT_TRUE(shown_va->qr_content.empty());
+  EXPECT_FALSE(restarted.Issued("order-3").has_value());  // never requested
+
+  // Once paid there is nothing left to show.
+  ASSERT_EQ(Control("pay", R"({"reference":")" + JsonString(qris.body, "payment", "bank_reference") +
+                               R"("})").status, 200);
+  EXPECT_FALSE(restarted.Issued("order-1").has_value());
+}
+
 TEST_F(PaymentFlowTest, ARetryUnderTheSameIdempotencyKeyGetsTheOriginalPayment) {
   auto request = [&](const std::string& key) {
     return testing::BeastClient(server_->port())

@@ -479,6 +479,33 @@ TEST_F(LedgerPaymentTest, PaymentSucceedsOnceWithFeeAndBusinessDate) {
                 "order_already_paid", "order_id");
 }
 
+TEST_F(LedgerPaymentTest, WhatThePayerWasShownIsKeptAndChecked) {
+  const uint64_t head = log_->Head().sequence;
+  ExpectRefused(ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank"),
+                                        PaymentShown{"000201\n6304ABCD", 0}),
+                "qr_content_invalid", "qr_content");
+  ExpectRefused(ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank"),
+                                        PaymentShown{std::string(qr_content_chars_max + 1, 'A'), 0}),
+                "qr_content_too_long", "qr_content");
+  ExpectRefused(ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank"),
+                                        PaymentShown{"", -1}),
+                "expires_at_invalid", "expires_at_us");
+  EXPECT_EQ(log_->Head().sequence, head);  // nothing written
+
+  ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank"),
+                                      PaymentShown{"00020101021226", kNow + 60})
+                  .ok());
+  PaymentState payment = *ledger_->LoadPayment("cashless-1");
+  EXPECT_EQ(payment.qr_content, "00020101021226");
+  EXPECT_EQ(payment.expires_at_us, kNow + 60);
+  // Requested again after expiry, through a VA: nothing of the QRIS is left.
+  ASSERT_TRUE(ledger_->ExpirePayment("cashless-1", As("system:poller")).ok());
+  ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "VA", "va-2", As("system:bank")).ok());
+  payment = *ledger_->LoadPayment("cashless-1");
+  EXPECT_TRUE(payment.qr_content.empty());
+  EXPECT_EQ(payment.expires_at_us, 0);
+}
+
 TEST_F(LedgerPaymentTest, PaymentsAfterTheCutoffSettleTheNextDay) {
   ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "VA", "va-1", As("system:bank")).ok());
   const int64_t at_2230_jakarta = kNow + (12 * 3600 + 30 * 60) * int64_t{1'000'000};  // 10:00 + 12:30
