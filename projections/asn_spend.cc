@@ -133,10 +133,9 @@ Result<SpendRow> SpendRow::Read(const JsonObject& object) {
 
 SpendRow& AsnSpendProjection::Row(const AsnProfile& profile, const std::string& month,
                                   const PolicyState& policy) {
-  const std::string key = SpendKey(profile.nip, month);
-  const bool exists = spend_.Find(key) != nullptr;
-  SpendRow& row = spend_.Mutable(key);
-  if (!exists) {
+  bool created = false;
+  SpendRow& row = spend_.Mutable(SpendKey(profile.nip, month), &created);
+  if (created) {
     row.nip = profile.nip;
     row.month = month;
     row.rank_class = profile.RankIn(month);

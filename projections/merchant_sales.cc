@@ -106,9 +106,12 @@ Status MerchantSalesProjection::Apply(const Fact& fact) {
   if (fact.umkm == nullptr) return Status::Ok();
   const std::string& umkm_id = fact.umkm->umkm_id;
   auto day_row = [&](const std::string& date) -> SalesDay& {
-    SalesDay& day = days_.Mutable(umkm_id + "/" + date);
-    day.umkm_id = umkm_id;
-    day.date = date;
+    bool created = false;
+    SalesDay& day = days_.Mutable(umkm_id + "/" + date, &created);
+    if (created) {
+      day.umkm_id = umkm_id;
+      day.date = date;
+    }
     return day;
   };
   switch (fact.kind) {
@@ -131,8 +134,9 @@ Status MerchantSalesProjection::Apply(const Fact& fact) {
       day.gross += payment.amount;
       day.fee += payment.fee;
       day.net += payment.amount - payment.fee;
-      Outstanding& outstanding = outstanding_.Mutable(umkm_id);
-      outstanding.umkm_id = umkm_id;
+      bool created = false;
+      Outstanding& outstanding = outstanding_.Mutable(umkm_id, &created);
+      if (created) outstanding.umkm_id = umkm_id;
       OutstandingDay& owed = outstanding.days[business_date];
       ++owed.payments;
       owed.gross += payment.amount;

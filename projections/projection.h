@@ -67,11 +67,12 @@ class RowTable {
 
   explicit RowTable(std::string prefix) : prefix_(std::move(prefix)) {}
 
-  // The row under `key`, created empty when missing, marked changed.
-  Row& Mutable(const std::string& key) {
+  // The row under `key`, created empty when missing (then `*created` is set), marked changed.
+  Row& Mutable(const std::string& key, bool* created = nullptr) {
     auto [it, inserted] = rows_.try_emplace(key);
     Entry& entry = it->second;
     if (inserted) ordered_.emplace(key, &entry);
+    if (created != nullptr) *created = inserted;
     if (!entry.dirty) {
       entry.dirty = true;
       dirty_.push_back(&*it);
@@ -120,7 +121,7 @@ class RowTable {
     }
     const std::string key(stored_key.substr(prefix_.size()));
     auto [it, inserted] = rows_.try_emplace(key);
-    if (inserted) ordered_.emplace(key, &it->second);
+    if (inserted) ordered_.emplace_hint(ordered_.end(), key, &it->second);  // loaded in key order
     Entry& entry = it->second;
     entry.row = std::move(row).value();
     entry.json = std::string(json);

@@ -296,6 +296,13 @@ Status Projector::Commit() {
   MALPRO_RETURN_IF_ERROR(FromRocks(db_->Write(write_options, &batch), "commit"));
   {
     std::lock_guard lock(progress_mutex_);
+    if (changes.size() > options_.changes_retained_max) {
+      // More than the ring holds (a rebuild, a long catch-up): a subscriber behind this
+      // commit starts again from a snapshot, as it would after the trimming below.
+      changes_.clear();
+      changes_floor_ = folded_;
+      changes.clear();
+    }
     for (RowChange& change : changes) {
       changes_.push_back(ChangePage::Change{folded_, std::move(change)});
     }
