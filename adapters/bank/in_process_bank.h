@@ -31,6 +31,11 @@ class InProcessBank {
   Result<int> Pay(const std::string& order_id, const std::string& channel, bool expire_first,
                   const CommandContext& context);
 
+  // The payment requests of this bank, for an API that serves alongside it.
+  BankPayments* payments() { return payments_.get(); }
+  // Where the simulator listens: its SNAP endpoints and its control API (/sim/pay ...).
+  std::string simulator_url() const { return simulator_->base_url(); }
+
  private:
   InProcessBank() = default;
 

@@ -457,7 +457,7 @@ void PrintDemoSummary(const DemoSummary& summary) {
 }
 
 void PrintDemoHints(uint16_t port, const std::string& data_dir, const std::string& month,
-                    const std::string& kafka) {
+                    const std::string& kafka, const std::string& bank_sim_url) {
   const std::string api = "http://127.0.0.1:" + std::to_string(port);
   std::cout << "\nTry next (tokens: dev-admin, dev-operator, dev-auditor, dev-asn, dev-merchant):\n"
             << "  curl -s " << api << "/healthz\n"
@@ -477,6 +477,15 @@ void PrintDemoHints(uint16_t port, const std::string& data_dir, const std::strin
     std::cout << "  kcat -b " << kafka << " -C -t malpro.events            (the log, live)\n"
               << "  kcat -b " << kafka << " -C -t malpro.proj.asn_spend    (a read model's changes)\n"
               << "  ./build/malpro audit verify --kafka " << kafka << "\n";
+  }
+  if (!bank_sim_url.empty()) {
+    std::cout << "Cashless, through the demo's simulated bank (docs/http-api.md, Cashless payments):\n"
+              << "  curl -s -X POST " << api << "/v1/orders -H 'Authorization: Bearer dev-asn' -d '"
+              << R"({"buyer_nip":")" << kTrialNip << R"(","umkm_id":")" << kTrialUmkm
+              << R"(","lines":[{"product_id":"beras-5kg","quantity":1}],"payment_method":"CASHLESS"})"
+              << "'\n"
+              << "  curl -s -X POST " << api << "/v1/orders/ORDER_ID/payment -H 'Authorization: Bearer dev-asn' -d '{\"channel\":\"QRIS\"}'\n"
+              << "  curl -s -X POST " << bank_sim_url << "/sim/pay -d '{\"reference\":\"BANK_REFERENCE\"}'   (the payer pays)\n";
   }
   std::cout << "After stopping (Ctrl-C):\n"
             << "  ./build/malpro --data " << data_dir << " audit verify\n"

@@ -65,8 +65,9 @@ Result<DemoSummary> SeedDemo(Ledger& ledger, const DemoOptions& options,
 
 void PrintDemoSummary(const DemoSummary& summary);
 // What to try next: URLs, a token for each role, commands.
-// `month` (YYYY-MM) is the demo's; `kafka` the bootstrap address (empty: Kafka is off).
+// `month` (YYYY-MM) is the demo's; `kafka` the bootstrap address (empty: Kafka is off);
+// `bank_sim_url` the demo's simulated bank (empty: payments go to a configured bank).
 void PrintDemoHints(uint16_t port, const std::string& data_dir, const std::string& month,
-                    const std::string& kafka);
+                    const std::string& kafka, const std::string& bank_sim_url);
 
 }  // namespace malpro

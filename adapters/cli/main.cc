@@ -89,8 +89,10 @@ void BlockStopSignals() {
 }
 
 // Serves the API over an open log until SIGINT/SIGTERM. `hints` is printed once serving.
+// `demo_payments`, when given, takes payment requests if no bank is configured.
 int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
-                     const std::function<void(uint16_t port, const std::string& kafka)>& hints) {
+                     const std::function<void(uint16_t port, const std::string& kafka)>& hints,
+                     BankPayments* demo_payments = nullptr) {
   HttpMetrics metrics;
   metrics.AddGauge("malpro_log_head_sequence", "Sequence of the last durable event.",
                    [&log] { return static_cast<double>(log.Head().sequence); });
@@ -190,6 +192,9 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
     std::cout << "malpro: cashless payments requested from " << config.bank_client.base_url
               << "; pending ones asked about after " << config.bank_payments.poll_after_s
               << " s, expired after " << config.bank_payments.expire_after_s << " s" << std::endl;
+  } else if (demo_payments != nullptr) {
+    ConnectPayments(demo_payments, &dependencies);
+    demo_payments->Start();
   }
   // The relay (and the embedded broker, the intake) run while the API does; destroyed last,
   // the relay flushes what the API wrote until the end.
@@ -227,6 +232,7 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   std::cout << "malpro: signal " << signal_number << ", stopping" << std::endl;
   server.Stop();
   if (bank_payments) bank_payments->Stop();
+  if (demo_payments != nullptr) demo_payments->Stop();
   models->Stop();
   return kExitOk;
 }
@@ -299,16 +305,21 @@ int RunDemo(const CommonOptions& common, const DemoOptions& demo) {
   simulated->store(seed ? DemoMonthStartMicros(demo) : 0);
   Result<Opened> opened = OpenLedger(*config, config->log, clock);
   if (!opened.ok()) return Fail(opened.status());
+  // A simulated bank over real sockets: the seeded cashless payments go through it as real
+  // payments would, and while serving it takes the API's payment requests unless a bank is
+  // configured.
+  std::unique_ptr<InProcessBank> bank;
+  if ((seed && demo.bank_payments > 0) || !config->bank_client_enabled) {
+    Result<std::unique_ptr<InProcessBank>> started =
+        InProcessBank::Start(opened->ledger.get(), opened->log.get(), clock);
+    if (!started.ok()) return Fail(started.status());
+    bank = std::move(started).value();
+  }
   if (seed) {
-    // The first cashless payments go through a simulated bank over real sockets, as real
-    // payments would; the rest straight to the ledger (the bank path is slower).
-    std::unique_ptr<InProcessBank> bank;
+    // The first cashless payments go through the simulated bank; the rest straight to the
+    // ledger (the bank path is slower).
     DemoBank demo_bank;
     if (demo.bank_payments > 0) {
-      Result<std::unique_ptr<InProcessBank>> started =
-          InProcessBank::Start(opened->ledger.get(), opened->log.get(), clock);
-      if (!started.ok()) return Fail(started.status());
-      bank = std::move(started).value();
       InProcessBank* link = bank.get();
       demo_bank.payments_max = demo.bank_payments;
       demo_bank.pay = [link](const std::string& order_id, const std::string& channel,
@@ -319,7 +330,7 @@ int RunDemo(const CommonOptions& common, const DemoOptions& demo) {
       };
     }
     Result<DemoSummary> summary =
-        SeedDemo(*opened->ledger, demo, simulated.get(), bank ? &demo_bank : nullptr);
+        SeedDemo(*opened->ledger, demo, simulated.get(), demo.bank_payments > 0 ? &demo_bank : nullptr);
     if (!summary.ok()) return Fail(summary.status());
     simulated->store(0);
     PrintDemoSummary(*summary);
@@ -331,10 +342,17 @@ int RunDemo(const CommonOptions& common, const DemoOptions& demo) {
   if (first.ok() && !first->empty()) {
     month = FormatIsoDate(JakartaDate(first->front().recorded_at_us)).substr(0, 7);
   }
+  BankPayments* demo_payments = config->bank_client_enabled || !bank ? nullptr : bank->payments();
+  const std::string bank_sim_url = demo_payments != nullptr ? bank->simulator_url() : "";
+  if (demo_payments != nullptr) {
+    std::cout << "malpro: cashless payments go to the demo's simulated bank at " << bank_sim_url
+              << " (it pays with POST " << bank_sim_url << "/sim/pay)" << std::endl;
+  }
   return ServeUntilSignal(*config, *opened->log, *opened->ledger,
                           [&](uint16_t port, const std::string& kafka) {
-                            PrintDemoHints(port, config->log.data_dir, month, kafka);
-                          });
+                            PrintDemoHints(port, config->log.data_dir, month, kafka, bank_sim_url);
+                          },
+                          demo_payments);
 }
 
 struct BankSimFlags {
@@ -478,8 +496,13 @@ int RunAuditVerify(const CommonOptions& common, uint64_t from, uint64_t to,
 // "YYYY-MM-DD" (the end of that day) or "YYYY-MM-DDTHH:MM[:SS]", Asia/Jakarta, in UTC
 // microseconds.
 Result<int64_t> ParseJakartaTime(const std::string& text) {
+  const auto invalid = [] {
+    return Status::InvalidArgument("time_invalid", "at",
+                                   "--at must be YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS] "
+                                   "(Asia/Jakarta)");
+  };
   Result<CivilDate> date = ParseIsoDate(text.substr(0, 10), "at");
-  if (!date.ok()) return date.status();
+  if (!date.ok()) return invalid();
   int64_t seconds = 86'400 - 1;
   if (text.size() > 10) {
     int hour = 0, minute = 0, second = 0;
@@ -488,9 +511,7 @@ Result<int64_t> ParseJakartaTime(const std::string& text) {
         std::sscanf(text.c_str() + 11, with_seconds ? "%2d:%2d:%2d" : "%2d:%2d", &hour, &minute,
                     &second) != (with_seconds ? 3 : 2) ||
         hour > 23 || minute > 59 || second > 59) {
-      return Status::InvalidArgument("time_invalid", "at",
-                                     "--at must be YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS] "
-                                     "(Asia/Jakarta)");
+      return invalid();
     }
     seconds = hour * 3600 + minute * 60 + second;
   }

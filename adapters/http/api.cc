@@ -5,6 +5,7 @@
 
 #include "adapters/http/http_limits.h"
 #include "adapters/http/request_body.h"
+#include "engine/domain_types.h"
 #include "engine/json.h"
 #include "engine/log_limits.h"
 #include "projections/projector.h"
@@ -87,6 +88,7 @@ int ErrorStatus(const Status& status) {
   switch (status.code()) {
     case StatusCode::kOk: return 200;
     case StatusCode::kInvalidArgument:
+      if (status.error_code() == "method_not_allowed") return 405;
       return IsBodyError(status.error_code()) || status.error_code().starts_with("query_") ||
                      status.error_code().starts_with("header_")
                  ? 400
@@ -497,9 +499,23 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   const Route* route = Match(request.method(), path, &params, &path_known);
   if (route == nullptr) {
     if (path_known) {
-      return ErrorResponse(request, Status::InvalidArgument("method_not_allowed", "method",
-                                                            "this path does not take " +
-                                                                std::string(request.method_string())));
+      // 405 with the methods the path does take.
+      std::string allow;
+      for (http::verb method : {http::verb::get, http::verb::post, http::verb::put,
+                                http::verb::patch, http::verb::delete_}) {
+        std::map<std::string, std::string> ignored_params;
+        bool ignored_known = false;
+        if (Match(method, path, &ignored_params, &ignored_known) == nullptr) continue;
+        if (!allow.empty()) allow += ", ";
+        allow += std::string(http::to_string(method));
+      }
+      HttpResponse response = ErrorResponse(
+          request, Status::InvalidArgument("method_not_allowed", "method",
+                                           "this path does not take " +
+                                               std::string(request.method_string()) +
+                                               "; it takes " + allow));
+      response.set(http::field::allow, allow);
+      return response;
     }
     return ErrorResponse(request, Status::NotFound("route_not_found", "path", "no such route"));
   }
@@ -737,6 +753,15 @@ void Api::AddPaymentRoutes() {
     }
     Result<OrderState> order = LoadOwnOrder(*deps_.ledger, call, id);
     if (!order.ok()) return ErrorResponse(call.request, order.status());
+    // What the order itself rules out is said whether or not a bank is configured.
+    if (order->payment_method != payment_cashless) {
+      return ErrorResponse(call.request, Status::Conflict("order_not_cashless", "order_id",
+                                                          "the order is cash on delivery"));
+    }
+    if (order->status == OrderStatus::kCancelled) {
+      return ErrorResponse(call.request, Status::Conflict("order_not_payable", "order_id",
+                                                          "the order is cancelled"));
+    }
     if (!deps_.request_payment) {
       return ErrorResponse(call.request,
                            Status::Unavailable("bank_not_configured",
@@ -900,12 +925,13 @@ std::string ReconciliationJson(const ReconciliationState& state) {
         .Field("reference", discrepancy.reference)
         .Field("payment_id", discrepancy.payment_id)
         .Field("booking_date", discrepancy.booking_date);
-    if (discrepancy.statement_amount) {
-      writer.Field("statement_amount", FormatSnap(*discrepancy.statement_amount));
-    }
-    if (discrepancy.ledger_amount) {
-      writer.Field("ledger_amount", FormatSnap(*discrepancy.ledger_amount));
-    }
+    // Both amounts always, null for the side that has none (as in the POST's answer).
+    writer.Key("statement_amount");
+    if (discrepancy.statement_amount) writer.String(FormatSnap(*discrepancy.statement_amount));
+    else writer.Null();
+    writer.Key("ledger_amount");
+    if (discrepancy.ledger_amount) writer.String(FormatSnap(*discrepancy.ledger_amount));
+    else writer.Null();
     const std::string resolution = state.ResolutionOf(discrepancy);
     if (resolution.empty()) {
       writer.Key("resolution").Null();

@@ -86,6 +86,15 @@ set +e
 code=$?
 set -e
 [ "$code" -eq 2 ] || fail "replay into a used directory exited $code, not 2"
+for bad_at in 2026/10/15 2026-10-15T25:00 yesterday; do
+  set +e
+  "$malpro" -d "$work/data" audit replay --at "$bad_at" -o "$work/replay-bad" > /dev/null 2> "$work/bad_at.err"
+  code=$?
+  set -e
+  [ "$code" -eq 2 ] || fail "replay --at $bad_at exited $code, not 2"
+  grep -q 'time_invalid' "$work/bad_at.err" || fail "replay --at $bad_at said: $(cat "$work/bad_at.err")"
+  [ ! -e "$work/replay-bad" ] || fail "replay --at $bad_at wrote $work/replay-bad"
+done
 
 "$malpro" -d "$work/data" audit verify > "$work/verify.txt" 2>/dev/null || fail "audit verify failed: $(cat "$work/verify.txt")"
 grep -q '^OK: 10 events verified, head sequence 10' "$work/verify.txt" || fail "unexpected verify output: $(cat "$work/verify.txt")"

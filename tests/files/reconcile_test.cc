@@ -325,6 +325,12 @@ TEST_F(ReconcileApiTest, AnExplainedDiscrepancyStaysExplainedInLaterRuns) {
   ASSERT_EQ(shown.result_int(), 200) << shown.body();
   EXPECT_NE(shown.body().find(R"("resolution":"explained")"), std::string::npos) << shown.body();
   EXPECT_NE(shown.body().find(R"("run":2)"), std::string::npos) << shown.body();
+  // Every discrepancy carries both amounts; the side that has none is null.
+  EXPECT_NE(shown.body().find(R"("kind":"missing_in_ledger")"), std::string::npos);
+  EXPECT_NE(shown.body().find(R"("ledger_amount":null)"), std::string::npos) << shown.body();
+  EXPECT_NE(shown.body().find(R"("statement_amount":null)"), std::string::npos) << shown.body();
+  EXPECT_NE(shown.body().find(R"("statement_amount":"68500.00","ledger_amount":"68000.00")"),
+            std::string::npos) << shown.body();
 }
 
 }  // namespace

@@ -315,6 +315,7 @@ TEST_F(ApiSocketTest, ErrorsNameTheirCodeFieldAndStatus) {
       {verb::post, "/v1/orders/o-404/accept", "", 404, "order_not_found", "order_id"},
       {verb::get, "/v1/events?limit=abc", "", 400, "query_invalid", "limit"},
       {verb::get, "/v1/nothing", "", 404, "route_not_found", "path"},
+      {verb::delete_, "/v1/catalog", "", 405, "method_not_allowed", "method"},
       {verb::post, "/v1/umkm/warung-bu-sri/products", R"({"product_id":"gula","name":"Gula","unit":"kg","price":"1.001"})", 422, "amount_too_precise", "price"},
   };
   for (const Case& c : cases) {
@@ -324,6 +325,40 @@ TEST_F(ApiSocketTest, ErrorsNameTheirCodeFieldAndStatus) {
     EXPECT_NE(reply.body.find("\"field\":\"" + c.field + "\""), std::string::npos) << reply.body;
     EXPECT_NE(reply.body.find("\"message\":"), std::string::npos) << reply.body;
   }
+}
+
+TEST_F(ApiSocketTest, AWrongMethodIs405WithTheMethodsThePathTakes) {
+  Reply catalog = Call(verb::delete_, "/v1/catalog", "");
+  EXPECT_EQ(catalog.status, 405) << catalog.body;
+  EXPECT_EQ(catalog.headers["Allow"], "GET");
+  Reply orders = Call(verb::put, "/v1/orders", "{}");
+  EXPECT_EQ(orders.status, 405) << orders.body;
+  EXPECT_EQ(orders.headers["Allow"], "POST");
+  Reply asn = Call(verb::get, "/v1/asn", "");
+  EXPECT_EQ(asn.status, 405) << asn.body;
+  EXPECT_NE(asn.body.find("it takes POST"), std::string::npos) << asn.body;
+}
+
+TEST_F(ApiSocketTest, WithoutABankTheOrderIsStillCheckedBeforeTheBankIsMissed) {
+  SeedMarket();  // o-1 is cash on delivery
+  const uint64_t head = log_->Head().sequence;
+  Reply cod = Call(verb::post, "/v1/orders/o-1/payment", R"({"channel":"QRIS"})");
+  EXPECT_EQ(cod.status, 409) << cod.body;
+  EXPECT_NE(cod.body.find("order_not_cashless"), std::string::npos) << cod.body;
+  std::string cashless = OrderBody("o-2");
+  cashless.replace(cashless.find("\"COD\""), 5, "\"CASHLESS\"");
+  ASSERT_EQ(Call(verb::post, "/v1/orders", cashless).status, 201);
+  ASSERT_EQ(Call(verb::post, "/v1/orders/o-2/cancel", R"({"reason":"salah pesan"})").status, 200);
+  Reply cancelled = Call(verb::post, "/v1/orders/o-2/payment", R"({"channel":"QRIS"})");
+  EXPECT_EQ(cancelled.status, 409) << cancelled.body;
+  EXPECT_NE(cancelled.body.find("order_not_payable"), std::string::npos) << cancelled.body;
+  cashless = OrderBody("o-3");
+  cashless.replace(cashless.find("\"COD\""), 5, "\"CASHLESS\"");
+  ASSERT_EQ(Call(verb::post, "/v1/orders", cashless).status, 201);
+  Reply no_bank = Call(verb::post, "/v1/orders/o-3/payment", R"({"channel":"VA"})");
+  EXPECT_EQ(no_bank.status, 503) << no_bank.body;
+  EXPECT_NE(no_bank.body.find("bank_not_configured"), std::string::npos) << no_bank.body;
+  EXPECT_EQ(log_->Head().sequence, head + 3);  // the two orders and the cancellation only
 }
 
 TEST_F(ApiSocketTest, ReceiptPhotoComesBackByteForByte) {
