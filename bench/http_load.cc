@@ -8,6 +8,9 @@
 //   http_load --port 8080 --token dev-admin --scenario get --path /v1/umkm/load-umkm
 #include <CLI/CLI.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -18,6 +21,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -40,6 +44,7 @@ constexpr int kDurationSecondsMax = 120;
 constexpr long kRequestsMax = 10'000'000;
 constexpr int kConnectionsMax = 512;
 constexpr int kBuyersMax = 5000;
+constexpr int kStallSecondsMax = 10;
 
 struct Options {
   std::string host = "127.0.0.1";
@@ -173,18 +178,18 @@ std::vector<std::string> ScenarioRequests(const Options& options) {
 // one operation outstanding at a time, so it needs no strand even with several I/O threads.
 class AsyncConnection {
  public:
-  AsyncConnection(net::io_context& io, const tcp::endpoint& endpoint,
+  // `executor`: the I/O context itself with one client thread, a strand with several.
+  // `done` is called once, when this connection stops sending.
+  AsyncConnection(net::any_io_executor executor, const tcp::resolver::results_type& endpoints,
                   const std::vector<std::string>& requests, size_t first,
-                  Clock::time_point deadline, std::atomic<long>* budget)
-      : socket_(io), endpoint_(endpoint), requests_(requests), next_(first), deadline_(deadline),
-        budget_(budget) {}
+                  Clock::time_point deadline, std::atomic<long>* budget,
+                  std::function<void()> done)
+      : socket_(executor), endpoints_(endpoints), requests_(requests), next_(first),
+        deadline_(deadline), budget_(budget), done_(std::move(done)) {}
 
   void Start() {
-    socket_.async_connect(endpoint_, [this](beast::error_code error) {
-      if (error) {
-        result_.statuses[0]++;
-        return;
-      }
+    net::async_connect(socket_, endpoints_, [this](beast::error_code error, const tcp::endpoint&) {
+      if (error) return Fail();
       socket_.set_option(tcp::no_delay(true));
       SendNext();
     });
@@ -193,7 +198,7 @@ class AsyncConnection {
 
  private:
   void SendNext() {
-    if (Clock::now() >= deadline_ || budget_->fetch_sub(1) <= 0) return;
+    if (Clock::now() >= deadline_ || budget_->fetch_sub(1) <= 0) return done_();
     started_ = Clock::now();
     const std::string& request = requests_[next_++ % requests_.size()];
     net::async_write(socket_, net::buffer(request), [this](beast::error_code error, size_t) {
@@ -209,14 +214,30 @@ class AsyncConnection {
       });
     });
   }
-  void Fail() { result_.statuses[0]++; }  // the connection broke; this connection stops
+  void Fail() {  // the connection broke; this connection stops
+    result_.statuses[0]++;
+    done_();
+  }
+
+ public:
+  // Ends whatever is outstanding (a stalled server): the pending handler sees an error. Runs
+  // on the connection's executor, so never beside one of its handlers.
+  void Abort() {
+    net::post(socket_.get_executor(), [this] {
+      beast::error_code ignored;
+      socket_.close(ignored);
+    });
+  }
+
+ private:
 
   tcp::socket socket_;
-  tcp::endpoint endpoint_;
+  tcp::resolver::results_type endpoints_;
   const std::vector<std::string>& requests_;
   size_t next_;
   Clock::time_point deadline_;
   std::atomic<long>* budget_;
+  std::function<void()> done_;
   Clock::time_point started_;
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::string_body>> parser_;
@@ -260,19 +281,34 @@ int main(int argc, char** argv) {
   const std::vector<std::string> requests = ScenarioRequests(options);
   net::io_context io;
   tcp::resolver resolver(io);
-  const tcp::endpoint endpoint =
-      *resolver.resolve(options.host, std::to_string(options.port)).begin();
+  const tcp::resolver::results_type endpoints =
+      resolver.resolve(options.host, std::to_string(options.port));
   std::atomic<long> budget{options.requests};
   const auto started = Clock::now();
   const auto deadline = started + std::chrono::seconds(options.duration_s);
+  // No request started before the deadline may hold the run past it by more than
+  // kStallSecondsMax: a stalled server gets its connections closed (transport errors). The
+  // watchdog is cancelled when the last connection is done, so that run() returns.
+  net::steady_timer watchdog(io, deadline + std::chrono::seconds(kStallSecondsMax));
+  std::atomic<int> active{options.connections};
+  auto connection_done = [&] {
+    if (--active == 0) net::post(io, [&watchdog] { watchdog.cancel(); });
+  };
   std::vector<std::unique_ptr<AsyncConnection>> connections;
   for (int i = 0; i < options.connections; ++i) {
     // Spread the connections over the buyers so that concurrent orders rarely share a buyer.
     const size_t first = static_cast<size_t>(i) * 7919 % requests.size();
-    connections.push_back(
-        std::make_unique<AsyncConnection>(io, endpoint, requests, first, deadline, &budget));
-    connections.back()->Start();
+    const net::any_io_executor executor =
+        options.threads == 1 ? net::any_io_executor(io.get_executor())
+                             : net::any_io_executor(net::make_strand(io));
+    connections.push_back(std::make_unique<AsyncConnection>(
+        executor, endpoints, requests, first, deadline, &budget, connection_done));
   }
+  watchdog.async_wait([&connections](beast::error_code error) {
+    if (error) return;
+    for (auto& connection : connections) connection->Abort();
+  });
+  for (auto& connection : connections) connection->Start();
   std::vector<std::thread> threads;
   for (int i = 1; i < options.threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();

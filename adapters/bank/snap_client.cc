@@ -2,10 +2,12 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
 #include "adapters/bank/snap_signature.h"
+#include "engine/domain_types.h"
 #include "engine/json.h"
 
 namespace malpro {
@@ -246,6 +248,16 @@ Result<QrisIssued> SnapClient::GenerateQris(std::string_view payment_id, Money a
   if (!reference.ok()) return reference.status();
   Result<std::string> content = AnswerString(root, "qrContent", snap_qris_generate_path);
   if (!content.ok()) return content.status();
+  // It is shown to the payer and kept in payment.requested: an EMVCo payload is printable
+  // ASCII of bounded length; anything else is the bank's fault, not the caller's.
+  const bool printable = std::all_of(content->begin(), content->end(),
+                                     [](char c) { return c >= 0x20 && c <= 0x7e; });
+  if (content->empty() || content->size() > qr_content_chars_max || !printable) {
+    return Status::Unavailable("bank_answer_invalid",
+                               std::string(snap_qris_generate_path) +
+                                   ": qrContent is not a QRIS payload (printable ASCII, 1 to " +
+                                   std::to_string(qr_content_chars_max) + " characters)");
+  }
   return QrisIssued{*reference, *content};
 }
 

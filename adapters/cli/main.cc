@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <functional>
 #include <cstdio>
@@ -505,12 +506,22 @@ Result<int64_t> ParseJakartaTime(const std::string& text) {
   if (!date.ok()) return invalid();
   int64_t seconds = 86'400 - 1;
   if (text.size() > 10) {
-    int hour = 0, minute = 0, second = 0;
     const bool with_seconds = text.size() == 19;
-    if ((text.size() != 16 && !with_seconds) || text[10] != 'T' ||
-        std::sscanf(text.c_str() + 11, with_seconds ? "%2d:%2d:%2d" : "%2d:%2d", &hour, &minute,
-                    &second) != (with_seconds ? 3 : 2) ||
-        hour > 23 || minute > 59 || second > 59) {
+    if ((text.size() != 16 && !with_seconds) || text[10] != 'T' || text[13] != ':' ||
+        (with_seconds && text[16] != ':')) {
+      return invalid();
+    }
+    auto two_digits = [&](size_t at, int* value) {
+      if (!std::isdigit(static_cast<unsigned char>(text[at])) ||
+          !std::isdigit(static_cast<unsigned char>(text[at + 1]))) {
+        return false;
+      }
+      *value = (text[at] - '0') * 10 + (text[at + 1] - '0');
+      return true;
+    };
+    int hour = 0, minute = 0, second = 0;
+    if (!two_digits(11, &hour) || !two_digits(14, &minute) ||
+        (with_seconds && !two_digits(17, &second)) || hour > 23 || minute > 59 || second > 59) {
       return invalid();
     }
     seconds = hour * 3600 + minute * 60 + second;

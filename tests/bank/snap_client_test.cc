@@ -200,6 +200,23 @@ TEST(SnapClientTest, ARefusalIsNotRetriedAndNamesTheBanksCode) {
   EXPECT_EQ(bank.requests().size(), 2u);
 }
 
+TEST(SnapClientTest, AQrContentThatIsNoQrisPayloadIsTheBanksFault) {
+  for (const std::string& content :
+       {std::string("0002\\u000a0101"), std::string(600, '0'), std::string()}) {
+    RecordingBank bank([&content](const HttpRequest& request) {
+      return TokenOr(request, 200,
+                     R"({"responseCode":"2004700","responseMessage":"Successful",)"
+                     R"("referenceNo":"BJQR1","partnerReferenceNo":"pay-1","qrContent":")" +
+                         content + R"("})");
+    });
+    std::unique_ptr<SnapClient> client = std::move(SnapClient::Create(Options(bank.url()))).value();
+    Result<QrisIssued> issued = client->GenerateQris("pay-1", Money::FromRupiah(1), "warung", kNow);
+    ASSERT_FALSE(issued.ok()) << content;
+    EXPECT_EQ(issued.status().error_code(), "bank_answer_invalid") << issued.status().ToString();
+    EXPECT_NE(issued.status().message().find("qrContent"), std::string::npos);
+  }
+}
+
 TEST(SnapClientTest, ASilentBankTimesOutWithinTheBound) {
   RecordingBank bank([](const HttpRequest& request) {
     if (request.target() != snap_access_token_path) {

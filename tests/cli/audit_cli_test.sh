@@ -86,7 +86,7 @@ set +e
 code=$?
 set -e
 [ "$code" -eq 2 ] || fail "replay into a used directory exited $code, not 2"
-for bad_at in 2026/10/15 2026-10-15T25:00 yesterday; do
+for bad_at in 2026/10/15 2026-10-15T25:00 2026-10-15T-1:00 "2026-10-15T 9:00" yesterday; do
   set +e
   "$malpro" -d "$work/data" audit replay --at "$bad_at" -o "$work/replay-bad" > /dev/null 2> "$work/bad_at.err"
   code=$?
