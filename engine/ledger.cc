@@ -173,8 +173,13 @@ Result<State> Ledger::LoadTarget(const std::string& stream_id, std::string_view 
   Result<State> state = Load<State>(stream_id);
   if (!state.ok()) return state.status();
   if (state->version == 0) {
+    // Name the id the caller gave, not the stream it lives in ("order-" + id).
+    std::string_view id = stream_id;
+    if (id.size() > what.size() && id.starts_with(what) && id[what.size()] == '-') {
+      id.remove_prefix(what.size() + 1);
+    }
     return Status::NotFound(std::string(what) + "_not_found", field,
-                            "no " + std::string(what) + " " + stream_id);
+                            "no " + std::string(what) + " '" + std::string(id) + "'");
   }
   if (context.expected_version && *context.expected_version != state->version) {
     return Status::Conflict("version_mismatch", "If-Match",
