@@ -159,16 +159,7 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
               << " signatures)" << std::endl;
   }
   // Payment requests to the bank and the poller of pending payments.
-  std::unique_ptr<SnapClient> bank_client;
-  std::unique_ptr<BankPayments> bank_payments;
-  if (config.bank_client_enabled) {
-    Result<std::unique_ptr<SnapClient>> client = SnapClient::Create(config.bank_client);
-    if (!client.ok()) return Fail(client.status());
-    bank_client = std::move(client).value();
-    bank_payments = std::make_unique<BankPayments>(&ledger, &log, bank_client.get(),
-                                                   config.bank_payments);
-    ConnectPayments(bank_payments.get(), &dependencies);
-    BankPayments* payments = bank_payments.get();
+  auto add_payment_metrics = [&metrics](BankPayments* payments) {
     metrics.AddGauge("malpro_bank_payments_pending",
                      "Cashless payments waiting for the bank, as the poller last saw the log.",
                      [payments] { return static_cast<double>(payments->PendingCount()); });
@@ -189,12 +180,24 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
         return static_cast<double>(payments->Totals().*field);
       }, "counter");
     }
+  };
+  std::unique_ptr<SnapClient> bank_client;
+  std::unique_ptr<BankPayments> bank_payments;
+  if (config.bank_client_enabled) {
+    Result<std::unique_ptr<SnapClient>> client = SnapClient::Create(config.bank_client);
+    if (!client.ok()) return Fail(client.status());
+    bank_client = std::move(client).value();
+    bank_payments = std::make_unique<BankPayments>(&ledger, &log, bank_client.get(),
+                                                   config.bank_payments);
+    ConnectPayments(bank_payments.get(), &dependencies);
+    add_payment_metrics(bank_payments.get());
     bank_payments->Start();
     std::cout << "malpro: cashless payments requested from " << config.bank_client.base_url
               << "; pending ones asked about after " << config.bank_payments.poll_after_s
               << " s, expired after " << config.bank_payments.expire_after_s << " s" << std::endl;
   } else if (demo_payments != nullptr) {
     ConnectPayments(demo_payments, &dependencies);
+    add_payment_metrics(demo_payments);
     demo_payments->Start();
   }
   // The relay (and the embedded broker, the intake) run while the API does; destroyed last,

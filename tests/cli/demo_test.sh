@@ -44,10 +44,34 @@ kill -TERM "$pid"; wait "$pid" || true
 grep -q 'already holds events; serving them without seeding' "$work/again.log" || fail "reseeded: $(cat "$work/again.log")"
 [ "$("$malpro" -d "$work/a" audit verify 2>/dev/null | sed -n 's/.*head hash \([0-9a-f]*\).*/\1/p')" = "$first" ] \
   || fail "serving the demo again changed the log"
+# Serving, the demo takes cashless payment requests through its simulated bank: an order, its
+# QRIS, the payer pays at the printed address, and the payment counts; /metrics shows the
+# poller's figures.
+cp -r "$work/a" "$work/pay"
+"$malpro" -c "$source_dir/config/malpro.toml" -d "$work/pay" -p 0 demo > "$work/pay.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do grep -q 'HTTP API on' "$work/pay.log" && break; sleep 0.1; done
+api="$(sed -n 's|.*HTTP API on \(http://127.0.0.1:[0-9]*\).*|\1|p' "$work/pay.log" | head -1)"
+bank="$(sed -n "s|.*cashless payments go to the demo's simulated bank at \(http://127.0.0.1:[0-9]*\).*|\1|p" "$work/pay.log" | head -1)"
+[ -n "$api" ] && [ -n "$bank" ] || fail "the demo did not say where its API and bank are: $(cat "$work/pay.log")"
+order="$(curl -fsS -X POST "$api/v1/orders" -H 'Authorization: Bearer dev-asn' \
+  -d '{"buyer_nip":"198507122010011003","umkm_id":"warung-bu-sri","lines":[{"product_id":"beras-5kg","quantity":1}],"payment_method":"CASHLESS"}' \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["order_id"])')" || fail "cashless order refused"
+reference="$(curl -fsS -X POST "$api/v1/orders/$order/payment" -H 'Authorization: Bearer dev-asn' \
+  -d '{"channel":"QRIS"}' | python3 -c 'import json,sys; p=json.load(sys.stdin)["payment"]; assert p["qr_content"].startswith("000201"); print(p["bank_reference"])')" \
+  || fail "payment request refused"
+curl -fsS -X POST "$bank/sim/pay" -d "{\"reference\":\"$reference\"}" | grep -q '"partner_status":200' \
+  || fail "the simulated bank's notification was not accepted"
+curl -fsS "$api/v1/orders/$order/payment" -H 'Authorization: Bearer dev-asn' | grep -q '"status":"succeeded"' \
+  || fail "the payment did not succeed"
+curl -fsS "$api/metrics" | grep -q '^malpro_bank_payments_pending ' || fail "/metrics lacks the bank's figures"
+kill -TERM "$pid"; wait "$pid" || true
+
 # The hints name the demo's month and the Kafka stream; replaying the served demo as of the
 # 15th answers "what did the ledger say on the 15th?".
 grep -q "/v1/compliance/2026-10?by=rank_class" "$work/a.log" || fail "hints lack the month: $(cat "$work/a.log")"
 grep -q "kcat -b 127.0.0.1:[0-9]* -C -t malpro.events" "$work/a.log" || fail "hints lack kcat"
+grep -q "/sim/pay -d" "$work/a.log" || fail "hints lack how the payer pays"
 "$malpro" -d "$work/a" audit replay --at 2026-10-15 -o "$work/replay" > "$work/replay.txt" 2>/dev/null \
   || fail "replay of the demo failed"
 grep -q '(recorded 2026-10-15, Asia/Jakarta)' "$work/replay.txt" || fail "replay: $(cat "$work/replay.txt")"
