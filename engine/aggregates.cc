@@ -507,4 +507,22 @@ int JakartaMinuteOfDay(int64_t utc_micros) {
   return static_cast<int>(second_of_day / 60);
 }
 
+void WriteDiscrepancyFields(JsonWriter& writer, const Discrepancy& discrepancy) {
+  writer.Field("index", discrepancy.index)
+      .Field("kind", discrepancy.kind)
+      .Field("credit_debit", discrepancy.credit_debit)
+      .Field("reference", discrepancy.reference)
+      .Field("payment_id", discrepancy.payment_id)
+      .Field("booking_date", discrepancy.booking_date);
+  for (const auto& [key, amount] : {std::pair{"statement_amount", &discrepancy.statement_amount},
+                                    std::pair{"ledger_amount", &discrepancy.ledger_amount}}) {
+    writer.Key(key);
+    if (*amount) {
+      writer.String(FormatSnap(**amount));
+    } else {
+      writer.Null();
+    }
+  }
+}
+
 }  // namespace malpro

@@ -183,6 +183,11 @@ struct Discrepancy {
   bool operator==(const Discrepancy&) const = default;
 };
 
+class JsonWriter;
+// Writes a discrepancy's fields into the object `writer` has open: index, kind, credit_debit,
+// reference, payment_id, booking_date, and both amounts (null for the side that has none).
+void WriteDiscrepancyFields(JsonWriter& writer, const Discrepancy& discrepancy);
+
 inline constexpr std::string_view discrepancy_missing_in_ledger = "missing_in_ledger";
 inline constexpr std::string_view discrepancy_missing_at_bank = "missing_at_bank";
 inline constexpr std::string_view discrepancy_amount_mismatch = "amount_mismatch";

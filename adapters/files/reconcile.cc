@@ -303,19 +303,8 @@ std::string ReconcileOutcomeJson(const ReconcileOutcome& outcome) {
       .Field("amount_mismatch", run.amount_mismatch);
   writer.Key("discrepancies").BeginArray();
   for (const Discrepancy& discrepancy : run.discrepancies) {
-    writer.BeginObject()
-        .Field("index", discrepancy.index)
-        .Field("kind", discrepancy.kind)
-        .Field("credit_debit", discrepancy.credit_debit)
-        .Field("reference", discrepancy.reference)
-        .Field("payment_id", discrepancy.payment_id)
-        .Field("booking_date", discrepancy.booking_date);
-    writer.Key("statement_amount");
-    if (discrepancy.statement_amount) writer.String(FormatSnap(*discrepancy.statement_amount));
-    else writer.Null();
-    writer.Key("ledger_amount");
-    if (discrepancy.ledger_amount) writer.String(FormatSnap(*discrepancy.ledger_amount));
-    else writer.Null();
+    writer.BeginObject();
+    WriteDiscrepancyFields(writer, discrepancy);
     writer.EndObject();
   }
   return writer.EndArray().EndObject().Take();

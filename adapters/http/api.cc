@@ -919,20 +919,8 @@ std::string ReconciliationJson(const ReconciliationState& state) {
       .Key("discrepancies")
       .BeginArray();
   for (const Discrepancy& discrepancy : state.discrepancies) {
-    writer.BeginObject()
-        .Field("index", discrepancy.index)
-        .Field("kind", discrepancy.kind)
-        .Field("credit_debit", discrepancy.credit_debit)
-        .Field("reference", discrepancy.reference)
-        .Field("payment_id", discrepancy.payment_id)
-        .Field("booking_date", discrepancy.booking_date);
-    // Both amounts always, null for the side that has none (as in the POST's answer).
-    writer.Key("statement_amount");
-    if (discrepancy.statement_amount) writer.String(FormatSnap(*discrepancy.statement_amount));
-    else writer.Null();
-    writer.Key("ledger_amount");
-    if (discrepancy.ledger_amount) writer.String(FormatSnap(*discrepancy.ledger_amount));
-    else writer.Null();
+    writer.BeginObject();
+    WriteDiscrepancyFields(writer, discrepancy);
     const std::string resolution = state.ResolutionOf(discrepancy);
     if (resolution.empty()) {
       writer.Key("resolution").Null();
