@@ -255,7 +255,16 @@ struct EventLog::PendingAppend {
   AppendRequest request;
   Hash request_digest{};
   size_t payload_bytes = 0;
-  std::promise<Result<AppendResult>> promise;
+  std::promise<Result<AppendResult>> promise;  // Append waits on it
+  AppendDone done;                             // AppendAsync's instead of the promise
+
+  void Finish(Result<AppendResult> result) {
+    if (done) {
+      done(std::move(result));
+    } else {
+      promise.set_value(std::move(result));
+    }
+  }
 };
 
 // What the commands of one group have staged but not yet made durable.
@@ -457,18 +466,16 @@ EventLog::~EventLog() {
 
 int64_t EventLog::Now() const { return options_.clock(); }
 
-Result<AppendResult> EventLog::Append(AppendRequest request) {
+Status EventLog::Enqueue(AppendRequest request, std::unique_ptr<PendingAppend> pending) {
   if (options_.read_only) {
     return Status::Unavailable("log_read_only", "the log was opened read-only");
   }
-  auto pending = std::make_unique<PendingAppend>();
   MALPRO_RETURN_IF_ERROR(ValidateRequest(request, &pending->payload_bytes));
   if (!request.idempotency_key.empty()) {  // the digest matters only with a key
     pending->request_digest =
         request.request_digest ? *request.request_digest : DefaultRequestDigest(request);
   }
   pending->request = std::move(request);
-  std::future<Result<AppendResult>> done = pending->promise.get_future();
   {
     std::unique_lock lock(queue_mutex_);
     queue_not_full_.wait(lock, [&] {
@@ -479,7 +486,21 @@ Result<AppendResult> EventLog::Append(AppendRequest request) {
     queue_.push_back(std::move(pending));
   }
   queue_not_empty_.notify_one();
+  return Status::Ok();
+}
+
+Result<AppendResult> EventLog::Append(AppendRequest request) {
+  auto pending = std::make_unique<PendingAppend>();
+  std::future<Result<AppendResult>> done = pending->promise.get_future();
+  MALPRO_RETURN_IF_ERROR(Enqueue(std::move(request), std::move(pending)));
   return done.get();
+}
+
+void EventLog::AppendAsync(AppendRequest request, AppendDone done) {
+  auto pending = std::make_unique<PendingAppend>();
+  pending->done = done;
+  Status queued = Enqueue(std::move(request), std::move(pending));
+  if (!queued.ok()) done(std::move(queued));  // refused before the queue: nothing written
 }
 
 std::vector<std::unique_ptr<EventLog::PendingAppend>> EventLog::TakeGroup() {
@@ -513,7 +534,7 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
     failed = failed_;
   }
   if (!failed.ok()) {  // queued before a write failed: nothing more is written
-    for (auto& pending : group) pending->promise.set_value(failed);
+    for (auto& pending : group) pending->Finish(failed);
     return;
   }
   GroupState state;
@@ -537,9 +558,9 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
         std::lock_guard lock(head_mutex_);  // counted before the caller can look
         counters_.commands_refused++;
       }
-      pending->promise.set_value(std::move(status));
+      pending->Finish(std::move(status));
     } else if (!waits_for_write) {  // a replay of a durable command
-      pending->promise.set_value(result);
+      pending->Finish(result);
     } else {
       staged.emplace_back(pending.get(), result);
     }
@@ -558,7 +579,7 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
       failed_ = status;
     }
     queue_not_full_.notify_all();
-    for (auto& [pending, result] : staged) pending->promise.set_value(status);
+    for (auto& [pending, result] : staged) pending->Finish(status);
     return;
   }
   last_recorded_at_us_ = state.recorded_at_us;
@@ -576,7 +597,7 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
     counters_.groups_synced++;
   }
   head_advanced_.notify_all();
-  for (auto& [pending, result] : staged) pending->promise.set_value(result);
+  for (auto& [pending, result] : staged) pending->Finish(result);
 }
 
 Result<uint64_t> EventLog::CurrentVersion(const std::string& stream_id, GroupState& group) {
@@ -872,6 +893,13 @@ Status EventLog::WaitForIndex(uint64_t sequence) const {
 }
 
 Result<uint64_t> EventLog::LastIndexedVersion(std::string_view stream_id) const {
+  // A stream exists when its version 1 does: a point lookup, which the bloom filters answer
+  // without reading for the usual case of a stream being created (a new order).
+  std::string first;
+  rocksdb::Status found =
+      db_->Get(rocksdb::ReadOptions(), columns_->stream_index, StreamIndexKey(stream_id, 1), &first);
+  if (found.IsNotFound()) return uint64_t{0};
+  MALPRO_RETURN_IF_ERROR(FromRocks(found, "read stream version"));
   // Forward within the stream's prefix: the hashed index memtables do not support seeking
   // backwards. Linear in the stream's length; the writer caches the result.
   rocksdb::ReadOptions read_options;

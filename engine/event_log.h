@@ -147,6 +147,11 @@ class EventLog {
   //   IOError: the write failed; the log then refuses further appends until reopened;
   //   Unavailable "log_closed" / "log_read_only".
   Result<AppendResult> Append(AppendRequest request);
+  // The same without waiting: `done` gets the result, exactly once, on the writer thread
+  // once the group holding the command is durable (or at once, on this thread, when the
+  // request is refused before it is queued). `done` must be quick: hand the result on.
+  using AppendDone = std::function<void(Result<AppendResult>)>;
+  void AppendAsync(AppendRequest request, AppendDone done);
 
   // Up to `limit` (at most read_events_max) events from `from_sequence` on, in order.
   Result<std::vector<Event>> Read(uint64_t from_sequence, size_t limit) const;
@@ -210,6 +215,9 @@ class EventLog {
   Status LoadHead();
   Status CheckTail();
   void WriterLoop();
+  // Validates `request` and queues it for the writer with `pending`; an error means it was
+  // not queued.
+  Status Enqueue(AppendRequest request, std::unique_ptr<PendingAppend> pending);
   std::vector<std::unique_ptr<PendingAppend>> TakeGroup();
   void CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group);
   Status StageAppend(PendingAppend& pending, GroupState& group, rocksdb::WriteBatch& batch,

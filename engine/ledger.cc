@@ -582,38 +582,96 @@ Status CheckBuyerAndMerchant(const AsnState& buyer, const UmkmState& umkm, const
 
 }  // namespace
 
-Result<CommandResult> Ledger::Place(const PlaceOrder& command, const CommandContext& context) {
-  const std::string order_id = command.order_id.empty() ? options_.new_id() : command.order_id;
-  MALPRO_RETURN_IF_ERROR(CheckEntityId(order_id, "order_id"));
-  Result<Nip> nip = ParseNip(command.buyer_nip, "buyer_nip");
-  if (!nip.ok()) return nip.status();
-  MALPRO_RETURN_IF_ERROR(CheckOrderShape(command));
+namespace {
+
+std::string PlaceCommandText(const PlaceOrder& command, const std::string& order_id) {
   std::string command_text = "order.place|" + order_id + "|" + command.buyer_nip + "|" +
                              command.umkm_id + "|" + command.payment_method;
   for (const PlaceOrder::Line& line : command.lines) {
     command_text += "|" + line.product_id + "*" + std::to_string(line.quantity);
   }
+  return command_text;
+}
+
+Status CheckPlace(const PlaceOrder& command, const std::string& order_id) {
+  MALPRO_RETURN_IF_ERROR(CheckEntityId(order_id, "order_id"));
+  Result<Nip> nip = ParseNip(command.buyer_nip, "buyer_nip");
+  if (!nip.ok()) return nip.status();
+  return CheckOrderShape(command);
+}
+
+}  // namespace
+
+Result<Ledger::Decision> Ledger::DecidePlace(const PlaceOrder& command,
+                                             const std::string& order_id, Freshness freshness) {
   const std::string stream = OrderStream(order_id);
   const std::string buyer_stream = AsnStream(command.buyer_nip);
   const std::string umkm_stream = UmkmStream(command.umkm_id);
-  return Execute(context, command_text, [&](Freshness freshness) -> Result<Decision> {
-    if (freshness == Freshness::kFreshState) {  // the expectation {order, 0} decides first
-      Result<uint64_t> existing = log_->StreamVersion(stream);
-      if (!existing.ok()) return existing.status();
-      if (*existing != 0) {
-        return Status::Conflict("order_already_exists", "order_id", "order " + order_id + " exists");
-      }
+  if (freshness == Freshness::kFreshState) {  // the expectation {order, 0} decides first
+    Result<uint64_t> existing = log_->StreamVersion(stream);
+    if (!existing.ok()) return existing.status();
+    if (*existing != 0) {
+      return Status::Conflict("order_already_exists", "order_id", "order " + order_id + " exists");
     }
-    Result<AsnState> buyer = LoadCached(buyer_stream, asn_cache_, freshness);
-    if (!buyer.ok()) return buyer.status();
-    Result<UmkmState> umkm = LoadCached(umkm_stream, umkm_cache_, freshness);
-    if (!umkm.ok()) return umkm.status();
-    MALPRO_RETURN_IF_ERROR(CheckBuyerAndMerchant(*buyer, *umkm, command));
-    Result<std::string> payload = PricedOrderPayload(command, order_id, *umkm);
-    if (!payload.ok()) return payload.status();
-    return Decision{{MakeEvent(stream, types::order_placed, std::move(payload).value())},
-                    {{stream, 0}, {buyer_stream, buyer->version}, {umkm_stream, umkm->version}}};
+  }
+  Result<AsnState> buyer = LoadCached(buyer_stream, asn_cache_, freshness);
+  if (!buyer.ok()) return buyer.status();
+  Result<UmkmState> umkm = LoadCached(umkm_stream, umkm_cache_, freshness);
+  if (!umkm.ok()) return umkm.status();
+  MALPRO_RETURN_IF_ERROR(CheckBuyerAndMerchant(*buyer, *umkm, command));
+  Result<std::string> payload = PricedOrderPayload(command, order_id, *umkm);
+  if (!payload.ok()) return payload.status();
+  return Decision{{MakeEvent(stream, types::order_placed, std::move(payload).value())},
+                  {{stream, 0}, {buyer_stream, buyer->version}, {umkm_stream, umkm->version}}};
+}
+
+Result<CommandResult> Ledger::Place(const PlaceOrder& command, const CommandContext& context) {
+  const std::string order_id = command.order_id.empty() ? options_.new_id() : command.order_id;
+  MALPRO_RETURN_IF_ERROR(CheckPlace(command, order_id));
+  return Execute(context, PlaceCommandText(command, order_id), [&](Freshness freshness) {
+    return DecidePlace(command, order_id, freshness);
   });
+}
+
+bool Ledger::PlaceAsync(const PlaceOrder& command, const CommandContext& context,
+                        PlaceDone done) {
+  if (context.actor.empty() || !context.idempotency_key.empty() || context.expected_version) {
+    return false;
+  }
+  PlaceOrder placed = command;
+  if (placed.order_id.empty()) placed.order_id = options_.new_id();
+  if (Status checked = CheckPlace(placed, placed.order_id); !checked.ok()) {
+    done(checked, placed);
+    return true;
+  }
+  Result<Decision> decision = DecidePlace(placed, placed.order_id, Freshness::kCachedState);
+  if (!decision.ok()) return false;  // refused on cached state: decide again on fresh state
+  const std::string stream_id = decision->events.front().stream_id;
+  std::vector<std::string> written;
+  std::vector<std::string> expected;
+  for (const ProposedEvent& event : decision->events) written.push_back(event.stream_id);
+  for (const StreamExpectation& e : decision->expectations) expected.push_back(e.stream_id);
+  AppendRequest request{std::move(decision->events), std::move(decision->expectations),
+                        context.actor, "", std::nullopt};
+  log_->AppendAsync(
+      std::move(request),
+      [this, placed = std::move(placed), stream_id, written = std::move(written),
+       expected = std::move(expected), done = std::move(done)](Result<AppendResult> appended) {
+        // As in Execute: written streams changed; a lost race means a cached state was stale.
+        const bool lost =
+            !appended.ok() && appended.status().error_code() == "stream_version_conflict";
+        if (appended.ok() || lost) {
+          for (const std::string& stream : written) Forget(stream);
+        }
+        if (lost) {
+          for (const std::string& stream : expected) Forget(stream);
+        }
+        if (!appended.ok()) return done(appended.status(), placed);
+        done(CommandResult{stream_id, appended->first_stream_version, appended->first_sequence,
+                           appended->last_sequence, false},
+             placed);
+      });
+  return true;
 }
 
 Result<CommandResult> Ledger::Transition(std::string_view order_id, std::string_view event_type,

@@ -187,6 +187,14 @@ class Ledger {
 
   // Orders.
   Result<CommandResult> Place(const PlaceOrder& command, const CommandContext& context);
+  // Place without waiting for the synced write, for callers that must not block (an I/O
+  // thread). Returns false, having done nothing, when the command needs the waiting path
+  // (an idempotency key, If-Match, or a refusal on cached state, which is decided again on
+  // fresh state); then call Place. Otherwise `done` gets the result exactly once, possibly on
+  // the log's writer thread: a lost race (stream_version_conflict) means nothing was written
+  // and Place with `*placed` (the command with its order id) decides again.
+  using PlaceDone = std::function<void(Result<CommandResult>, const PlaceOrder& placed)>;
+  bool PlaceAsync(const PlaceOrder& command, const CommandContext& context, PlaceDone done);
   Result<CommandResult> AcceptOrder(std::string_view order_id, const CommandContext& context);
   Result<CommandResult> DeliverOrder(std::string_view order_id, const CommandContext& context);
   Result<CommandResult> CancelOrder(std::string_view order_id, std::string_view reason,
@@ -306,6 +314,9 @@ class Ledger {
 
   Result<CommandResult> Execute(const CommandContext& context, std::string_view command_text,
                                 const Decide& decide);
+  // The decision of Place for `order_id` (its id given or made).
+  Result<Decision> DecidePlace(const PlaceOrder& command, const std::string& order_id,
+                               Freshness freshness);
   Result<CommandResult> ReplayResult(const AppendResult& appended) const;
   template <typename State>
   Result<State> Load(const std::string& stream_id) const;

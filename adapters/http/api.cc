@@ -533,6 +533,48 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   return route->handle(call);
 }
 
+bool Api::HandleAsync(std::shared_ptr<const HttpRequest> request,
+                      std::function<void(MakeResponse)> respond,
+                      std::function<void(std::function<void()>)> defer) {
+  if (request->method() != http::verb::post) return false;
+  std::string_view path;
+  std::map<std::string, std::string> query;
+  SplitTarget(request->target(), &path, &query);
+  if (path != "/v1/orders" || !query.empty()) return false;
+  // Anything to refuse is refused by Handle, with the same words.
+  Result<Principal> principal = deps_.tokens->Authenticate((*request)[http::field::authorization]);
+  if (!principal.ok() || !std::set<Role>{kAsn, kOperator, kAdmin}.contains(principal->role)) {
+    return false;
+  }
+  ApiCall call{*request, *principal, {}, {}};
+  RequestBody body(request->body());
+  Result<PlaceOrder> order = BindPlaceOrder(body);
+  if (!order.ok() || !CheckOwnNip(call, order->buyer_nip).ok()) return false;
+  Result<CommandContext> context = ContextOf(call);
+  if (!context.ok()) return false;
+  Ledger* ledger = deps_.ledger;
+  auto answer = [request](const Result<CommandResult>& result) -> HttpResponse {
+    if (!result.ok()) return ErrorResponse(*request, result.status());
+    const size_t dash = result->stream_id.find('-');
+    return CommandResponse(*request, *result, "order_id", result->stream_id.substr(dash + 1));
+  };
+  return ledger->PlaceAsync(
+      *order, *context,
+      [ledger, context = *context, respond, defer, answer](Result<CommandResult> result,
+                                                           const PlaceOrder& placed) {
+        if (!result.ok() && result.status().error_code() == "stream_version_conflict") {
+          // A cached state was stale: decide again on fresh state, where waiting is allowed.
+          defer([ledger, context, placed, respond, answer] {
+            Result<CommandResult> again = ledger->Place(placed, context);
+            respond([answer, again = std::move(again)] { return answer(again); });
+          });
+          return;
+        }
+        // Possibly on the log's writer thread: the response is made where it is written.
+        respond([answer, result = std::move(result)] { return answer(result); });
+      });
+}
+
 // ---------------------------------------------------------------------------------------
 // ASN
 

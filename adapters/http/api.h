@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <map>
 #include <set>
@@ -94,6 +95,17 @@ class Api {
 
   // Thread-safe. Never throws.
   HttpResponse Handle(const HttpRequest& request);
+
+  // Answers without blocking the calling (I/O) thread when it can: placing an order (the
+  // hottest command) is decided here and its synced write is waited for by no thread. Returns
+  // false, having done nothing, when the request needs Handle (another route, a refusal to
+  // explain, an idempotency key, If-Match). Otherwise `respond` is called exactly once, from
+  // any thread, with a maker of the response to run where the response is written; `defer`
+  // runs work that may block (a decision again after a lost race).
+  using MakeResponse = std::function<HttpResponse()>;
+  bool HandleAsync(std::shared_ptr<const HttpRequest> request,
+                   std::function<void(MakeResponse)> respond,
+                   std::function<void(std::function<void()>)> defer);
 
   // Whether answering takes only a lookup of cached rows and never waits, so the server may
   // answer it on its I/O thread: reads of one read-model row (or health) without ?after=.

@@ -105,6 +105,22 @@ class Session : public std::enable_shared_from_this<Session> {
       // A read of one cached row: cheaper to answer here than to hand to a worker and back.
       return Write(Answer(*request));
     }
+    // A command that need not hold a thread while its write is synced.
+    const auto started = std::chrono::steady_clock::now();
+    auto respond = [self = shared_from_this(), request, started](Api::MakeResponse make) {
+      net::post(self->stream_.get_executor(), [self, request, started, make = std::move(make)] {
+        HttpResponse response = make();
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        self->metrics_->Record(self->api_->RouteLabel(request->method(), request->target()),
+                               response.result_int(), seconds);
+        self->Write(std::move(response));
+      });
+    };
+    auto defer = [workers = workers_](std::function<void()> work) {
+      net::post(*workers, std::move(work));
+    };
+    if (api_->HandleAsync(request, respond, defer)) return;
     net::post(*workers_, [self = shared_from_this(), request] {
       HttpResponse response = self->Answer(*request);
       net::post(self->stream_.get_executor(),

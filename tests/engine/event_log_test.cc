@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
+#include <mutex>
+#include <future>
+#include <condition_variable>
 #include <map>
 #include <thread>
 
@@ -125,6 +129,69 @@ TEST_F(EventLogTest, ExpectedVersionMismatchIsConflictAndWritesNothing) {
 
   stale.expectations = {{"order-1", 1}};
   EXPECT_EQ(MustAppend(stale).first_sequence, 2u);
+}
+
+TEST_F(EventLogTest, AsyncAppendsAreAnsweredOnceWhenDurableBesideWaitingOnes) {
+  constexpr int kAsync = 200;
+  std::mutex mutex;
+  std::condition_variable all_done;
+  std::map<int, Result<AppendResult>> answers;
+  std::atomic<int> calls{0};
+  std::thread waiting([&] {
+    for (int i = 0; i < 50; ++i) MustAppend(MakeRequest({MakeEvent("sync-" + std::to_string(i))}));
+  });
+  for (int i = 0; i < kAsync; ++i) {
+    AppendRequest request = MakeRequest({MakeEvent("async-" + std::to_string(i))});
+    request.expectations = {{"async-" + std::to_string(i), 0}};
+    log_->AppendAsync(std::move(request), [&, i](Result<AppendResult> result) {
+      ++calls;
+      std::lock_guard lock(mutex);
+      answers.emplace(i, std::move(result));
+      all_done.notify_all();
+    });
+  }
+  waiting.join();
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(all_done.wait_for(lock, std::chrono::seconds(30),
+                                  [&] { return answers.size() == kAsync; }));
+  }
+  EXPECT_EQ(calls.load(), kAsync);  // each exactly once
+  std::set<uint64_t> sequences;
+  for (const auto& [i, answer] : answers) {
+    ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+    // Durable and readable when answered: the event is there under its sequence.
+    Result<std::vector<Event>> event = log_->Read(answer->first_sequence, 1);
+    ASSERT_TRUE(event.ok());
+    ASSERT_EQ(event->size(), 1u);
+    EXPECT_EQ(event->front().stream_id, "async-" + std::to_string(i));
+    sequences.insert(answer->first_sequence);
+  }
+  EXPECT_EQ(sequences.size(), static_cast<size_t>(kAsync));
+  EXPECT_EQ(log_->Head().sequence, kAsync + 50u);
+  EXPECT_TRUE(VerifyAfterReopen().ok);
+}
+
+TEST_F(EventLogTest, AsyncAppendsReportRefusalsAndConflictsWritingNothing) {
+  MustAppend(MakeRequest({MakeEvent("order-1")}));
+  auto append = [&](AppendRequest request) {
+    std::promise<Result<AppendResult>> answer;
+    std::future<Result<AppendResult>> future = answer.get_future();
+    log_->AppendAsync(std::move(request),
+                      [&answer](Result<AppendResult> result) { answer.set_value(std::move(result)); });
+    return future.get();
+  };
+  AppendRequest stale = MakeRequest({MakeEvent("order-1")});
+  stale.expectations = {{"order-1", 0}};
+  Result<AppendResult> conflict = append(stale);
+  ASSERT_FALSE(conflict.ok());
+  EXPECT_EQ(conflict.status().error_code(), "stream_version_conflict");
+  AppendRequest no_actor = MakeRequest({MakeEvent("order-2")});
+  no_actor.actor.clear();
+  Result<AppendResult> refused = append(no_actor);  // refused before the queue
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(log_->Head().sequence, 1u);
 }
 
 TEST_F(EventLogTest, ExpectationOnAStreamTheCommandDoesNotWriteIsChecked) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
+#include <optional>
 #include <thread>
 
 #include "adapters/cli/geography_config.h"
@@ -443,6 +445,93 @@ TEST_F(LedgerTest, AStaleCachedMerchantLosesInTheLogAndTheOrderIsDecidedAgain) {
   EXPECT_EQ(log_->Head().sequence, head);
   ASSERT_TRUE(other.VerifyUmkm("warung-bu-sri", As("operator:rina")).ok());
   EXPECT_TRUE(ledger_->Place(Order("after-reinstatement"), As("asn:x")).ok());
+}
+
+// Placing without waiting: the same decision and the same log entry as Place, answered
+// through a callback; what Place must decide instead is handed back untouched.
+class LedgerPlaceAsyncTest : public LedgerTest {
+ protected:
+  void SetUp() override {
+    LedgerTest::SetUp();
+    SeedMarket();
+  }
+  // Runs PlaceAsync; nullopt when it declined (then nothing was written).
+  std::optional<std::pair<Result<CommandResult>, PlaceOrder>> PlaceAsync(
+      const PlaceOrder& order, const CommandContext& context) {
+    std::promise<std::pair<Result<CommandResult>, PlaceOrder>> answer;
+    auto future = answer.get_future();
+    const bool taken = ledger_->PlaceAsync(
+        order, context, [&answer](Result<CommandResult> result, const PlaceOrder& placed) {
+          answer.set_value({std::move(result), placed});
+        });
+    if (!taken) return std::nullopt;
+    return future.get();
+  }
+};
+
+TEST_F(LedgerPlaceAsyncTest, PlacesWhatPlaceWouldWithAnIdMadeWhenNoneIsGiven) {
+  auto answered = PlaceAsync(Order(""), As("asn:198507122010011003"));
+  ASSERT_TRUE(answered.has_value());
+  ASSERT_TRUE(answered->first.ok()) << answered->first.status().ToString();
+  const CommandResult& result = *answered->first;
+  EXPECT_EQ(answered->second.order_id, "id-1");
+  EXPECT_EQ(result.stream_id, "order-id-1");
+  EXPECT_EQ(result.stream_version, 1u);
+  EXPECT_EQ(result.first_sequence, log_->Head().sequence);
+  Result<OrderState> order = ledger_->LoadOrder("id-1");
+  ASSERT_TRUE(order.ok());
+  EXPECT_EQ(order->total, Money::FromRupiah(165'000));
+  EXPECT_EQ(order->buyer_nip, kBuyer);
+  // The same order again loses in the log (nothing written), and Place, deciding again on
+  // fresh state, says why.
+  const uint64_t head = log_->Head().sequence;
+  auto again = PlaceAsync(Order("id-1"), As("asn:198507122010011003"));
+  ASSERT_TRUE(again.has_value());
+  ASSERT_FALSE(again->first.ok());
+  EXPECT_EQ(again->first.status().error_code(), "stream_version_conflict");
+  EXPECT_EQ(log_->Head().sequence, head);
+  ExpectRefused(ledger_->Place(Order("id-1"), As("asn:198507122010011003")),
+                "order_already_exists", "order_id");
+  EXPECT_EQ(log_->Head().sequence, head);
+}
+
+TEST_F(LedgerPlaceAsyncTest, DeclinesWhatNeedsTheWaitingPath) {
+  const uint64_t head = log_->Head().sequence;
+  EXPECT_FALSE(PlaceAsync(Order("o-key"), As("asn:x", "key-1")).has_value());  // idempotency key
+  CommandContext if_match = As("asn:x");
+  if_match.expected_version = 1;
+  EXPECT_FALSE(PlaceAsync(Order("o-if"), if_match).has_value());
+  EXPECT_FALSE(PlaceAsync(Order("o-actor"), CommandContext{}).has_value());  // Place says why
+  PlaceOrder unknown = Order("o-unknown");
+  unknown.lines = {{"gula-1kg", 1}};
+  EXPECT_FALSE(PlaceAsync(unknown, As("asn:x")).has_value());  // refused on cached state
+  EXPECT_EQ(log_->Head().sequence, head);
+  // A malformed command is answered at once, and nothing is written.
+  PlaceOrder bad = Order("o-bad");
+  bad.lines[0].quantity = 0;
+  auto answered = PlaceAsync(bad, As("asn:x"));
+  ASSERT_TRUE(answered.has_value());
+  ExpectRefused(answered->first, "quantity_out_of_range", "lines[0].quantity");
+  EXPECT_EQ(log_->Head().sequence, head);
+}
+
+TEST_F(LedgerPlaceAsyncTest, AStaleCachedMerchantLosesAndPlaceDecidesAgainWithTheNewPrice) {
+  ASSERT_TRUE(ledger_->Place(Order("warm"), As("asn:x")).ok());  // the merchant is now cached
+  // Another writer of the same log changes the price behind this ledger's cache.
+  LedgerOptions options;
+  options.clock = [this] { return now_.load(); };
+  Ledger other(log_.get(), *LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml"), options);
+  ASSERT_TRUE(other.Reprice("warung-bu-sri", "beras-5kg", Money::FromRupiah(70'000),
+                            As("merchant:warung-bu-sri")).ok());
+  const uint64_t head = log_->Head().sequence;
+  auto answered = PlaceAsync(Order("o-stale"), As("asn:x"));
+  ASSERT_TRUE(answered.has_value());
+  ASSERT_FALSE(answered->first.ok());
+  EXPECT_EQ(answered->first.status().error_code(), "stream_version_conflict");
+  EXPECT_EQ(log_->Head().sequence, head);  // nothing written
+  Result<CommandResult> again = ledger_->Place(answered->second, As("asn:x"));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(ledger_->LoadOrder("o-stale")->total, Money::FromRupiah(169'000));  // 2 x 70.000 + 29.000
 }
 
 class LedgerPaymentTest : public LedgerTest {

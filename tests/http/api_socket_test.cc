@@ -2,6 +2,7 @@
 // idempotency, If-Match, error shapes, and each limit.
 #include <gtest/gtest.h>
 
+#include <set>
 #include <thread>
 
 #include "adapters/cli/geography_config.h"
@@ -359,6 +360,42 @@ TEST_F(ApiSocketTest, WithoutABankTheOrderIsStillCheckedBeforeTheBankIsMissed) {
   EXPECT_EQ(no_bank.status, 503) << no_bank.body;
   EXPECT_NE(no_bank.body.find("bank_not_configured"), std::string::npos) << no_bank.body;
   EXPECT_EQ(log_->Head().sequence, head + 3);  // the two orders and the cancellation only
+}
+
+TEST_F(ApiSocketTest, PlacingOrdersWithoutAWaitingThreadAnswersAsBefore) {
+  SeedMarket();  // o-1 exists
+  const uint64_t head = log_->Head().sequence;
+  // A duplicate loses in the log and is decided again on a worker: the domain's answer.
+  Reply duplicate = Call(verb::post, "/v1/orders", OrderBody("o-1"), Role::kAsn);
+  EXPECT_EQ(duplicate.status, 409) << duplicate.body;
+  EXPECT_NE(duplicate.body.find("order_already_exists"), std::string::npos) << duplicate.body;
+  // Another ASN's order, a malformed body and an unknown product keep their refusals.
+  EXPECT_EQ(Call(verb::post, "/v1/orders", OrderBody("o-x", "198001012005011001"), Role::kAsn).status, 403);
+  EXPECT_EQ(Call(verb::post, "/v1/orders", "{nope", Role::kAsn).status, 400);
+  std::string unknown = OrderBody("o-y");
+  unknown.replace(unknown.find("beras-5kg"), 9, "gula-1kg");
+  Reply refused = Call(verb::post, "/v1/orders", unknown, Role::kAsn);
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_EQ(log_->Head().sequence, head);
+  // Many at once, each answered with its own order and sequence.
+  std::vector<std::thread> clients;
+  std::vector<Reply> replies(16);
+  for (int i = 0; i < 16; ++i) {
+    clients.emplace_back([&, i] {
+      replies[i] = Call(verb::post, "/v1/orders", OrderBody("c-" + std::to_string(i)), Role::kAsn);
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  std::set<std::string> sequences;
+  for (int i = 0; i < 16; ++i) {
+    EXPECT_EQ(replies[i].status, 201) << replies[i].body;
+    EXPECT_NE(replies[i].body.find("\"order_id\":\"c-" + std::to_string(i) + "\""), std::string::npos)
+        << replies[i].body;
+    const size_t at = replies[i].body.find("\"sequence\":");
+    sequences.insert(replies[i].body.substr(at, replies[i].body.find_first_of(",}", at) - at));
+  }
+  EXPECT_EQ(sequences.size(), 16u);
+  EXPECT_EQ(log_->Head().sequence, head + 16);
 }
 
 TEST_F(ApiSocketTest, ReceiptPhotoComesBackByteForByte) {
