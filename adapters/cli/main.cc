@@ -243,8 +243,10 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
 
 // Opens the log and the ledger and writes the configured policy on first start.
 struct Opened {
-  std::unique_ptr<EventLog> log;
+  // Declared first, destroyed last: closing the log answers what is still queued, and those
+  // answers may reach the ledger (its caches).
   std::unique_ptr<Ledger> ledger;
+  std::unique_ptr<EventLog> log;
 };
 
 Result<Opened> OpenLedger(const MalproConfig& config, LogOptions log_options,
@@ -262,7 +264,7 @@ Result<Opened> OpenLedger(const MalproConfig& config, LogOptions log_options,
   seeding.actor = "system:config";
   Result<std::optional<CommandResult>> seeded = ledger->SeedPolicy(config.policy, seeding);
   if (!seeded.ok()) return seeded.status();
-  return Opened{std::move(log).value(), std::move(ledger)};
+  return Opened{std::move(ledger), std::move(log).value()};
 }
 
 void PrintHead(const EventLog& log, const std::string& data_dir) {

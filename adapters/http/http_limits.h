@@ -28,6 +28,9 @@ inline constexpr size_t http_subscription_batch_events = 256;
 inline constexpr int http_subscription_poll_ms = 100;
 // A comment line keeps idle subscriptions alive through proxies and detects gone clients.
 inline constexpr int http_subscription_heartbeat_ms = 15'000;
+// How long Stop() waits for the answers of orders placed without a waiting thread (their
+// groups being synced); after it, late answers are dropped with their connections.
+inline constexpr int http_stop_answers_wait_ms = 30'000;
 // Route labels kept in metrics (one per route pattern, plus "unmatched").
 inline constexpr size_t metrics_routes_max = 128;
 // Latency histogram bucket bounds, in seconds.

@@ -8,6 +8,10 @@
 #include <boost/beast/http.hpp>
 
 #include <array>
+#include <condition_variable>
+#include <memory>
+#include <set>
+#include <mutex>
 #include <chrono>
 #include <optional>
 
@@ -17,6 +21,23 @@ namespace {
 namespace beast = boost::beast;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+
+}  // namespace
+
+// Connections whose command is placed without a waiting thread: held here (not by the log's
+// callback) until the answer is handed to the I/O context. Stop() closes the gate and lets
+// them go while the context still exists; an answer arriving later (the log's writer
+// finishing a group) is dropped.
+struct AnswerGate {
+  std::mutex mutex;
+  std::condition_variable answered;
+  bool accepting = true;  // new commands may take this way; false once Stop() began
+  bool open = true;       // answers may still reach the I/O context
+  int pending = 0;        // commands taken this way whose answer has not been handed on
+  std::set<std::shared_ptr<void>> waiting;
+};
+
+namespace {
 
 HttpResponse LimitResponse(const Status& status) {
   HttpRequest request{http::verb::get, "/", 11};
@@ -31,9 +52,9 @@ HttpResponse LimitResponse(const Status& status) {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, const HttpOptions& options, Api* api, HttpMetrics* metrics,
-          net::thread_pool* workers)
+          net::thread_pool* workers, std::shared_ptr<AnswerGate> gate)
       : stream_(std::move(socket)), options_(options), api_(api), metrics_(metrics),
-        workers_(workers) {
+        workers_(workers), gate_(std::move(gate)) {
     metrics_->ConnectionOpened();
   }
   ~Session() {
@@ -107,7 +128,25 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     // A command that need not hold a thread while its write is synced.
     const auto started = std::chrono::steady_clock::now();
-    auto respond = [self = shared_from_this(), request, started](Api::MakeResponse make) {
+    std::shared_ptr<Session> waiting = shared_from_this();
+    bool taken = false;
+    {
+      std::lock_guard lock(gate_->mutex);
+      if (gate_->accepting) {
+        gate_->waiting.insert(waiting);
+        ++gate_->pending;
+        taken = true;
+      }
+    }
+    // Called exactly once, on any thread (the log's writer, a worker).
+    auto respond = [gate = gate_, weak = std::weak_ptr<Session>(waiting), request,
+                    started](Api::MakeResponse make) {
+      std::lock_guard lock(gate->mutex);
+      --gate->pending;
+      gate->answered.notify_all();
+      std::shared_ptr<Session> self = weak.lock();
+      if (!gate->open || !self) return;  // the server stopped; the connection is gone
+      gate->waiting.erase(self);
       net::post(self->stream_.get_executor(), [self, request, started, make = std::move(make)] {
         HttpResponse response = make();
         const double seconds =
@@ -120,7 +159,12 @@ class Session : public std::enable_shared_from_this<Session> {
     auto defer = [workers = workers_](std::function<void()> work) {
       net::post(*workers, std::move(work));
     };
-    if (api_->HandleAsync(request, respond, defer)) return;
+    if (taken && api_->HandleAsync(request, respond, defer)) return;
+    if (taken) {
+      std::lock_guard lock(gate_->mutex);
+      gate_->waiting.erase(waiting);
+      --gate_->pending;
+    }
     net::post(*workers_, [self = shared_from_this(), request] {
       HttpResponse response = self->Answer(*request);
       net::post(self->stream_.get_executor(),
@@ -235,12 +279,14 @@ class Session : public std::enable_shared_from_this<Session> {
   Api* api_;
   HttpMetrics* metrics_;
   net::thread_pool* workers_;
+  std::shared_ptr<AnswerGate> gate_;
 };
 
 }  // namespace
 
 HttpServer::HttpServer(HttpOptions options, Api* api, HttpMetrics* metrics)
-    : options_(std::move(options)), api_(api), metrics_(metrics), acceptor_(net::make_strand(io_)) {}
+    : options_(std::move(options)), api_(api), metrics_(metrics), acceptor_(net::make_strand(io_)),
+      gate_(std::make_shared<AnswerGate>()) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -285,7 +331,8 @@ void HttpServer::Accept() {
         http::write(socket, response, ignored);
         socket.shutdown(tcp::socket::shutdown_both, ignored);
       } else {
-        std::make_shared<Session>(std::move(socket), options_, api_, metrics_, workers_.get())
+        std::make_shared<Session>(std::move(socket), options_, api_, metrics_, workers_.get(),
+                                  gate_)
             ->Start();
       }
     }
@@ -300,7 +347,23 @@ void HttpServer::Stop() {
     beast::error_code ignored;
     acceptor_.close(ignored);
   });
+  // Commands placed without a waiting thread are answered first: their answers come from
+  // the log's writer (or a worker, after a lost race) and need the workers and the I/O
+  // context; nothing placed this way may outlive the server. New ones take the worker path.
+  std::set<std::shared_ptr<void>> abandoned;
+  {
+    std::unique_lock lock(gate_->mutex);
+    gate_->accepting = false;
+    gate_->answered.wait_for(lock, std::chrono::milliseconds(http_stop_answers_wait_ms),
+                             [this] { return gate_->pending == 0; });
+  }
   workers_->join();
+  {
+    std::lock_guard lock(gate_->mutex);
+    gate_->open = false;
+    abandoned.swap(gate_->waiting);
+  }
+  abandoned.clear();  // their connections close here, while the I/O context exists
   io_.stop();
   for (std::thread& thread : io_threads_) thread.join();
   io_threads_.clear();

@@ -35,6 +35,9 @@ struct HttpOptions {
   int connections_max = 1024;
 };
 
+// The connections waiting for an answer that no thread waits for (server.cc).
+struct AnswerGate;
+
 class HttpServer {
  public:
   // `api` and `metrics` must outlive the server.
@@ -59,6 +62,7 @@ class HttpServer {
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::unique_ptr<boost::asio::thread_pool> workers_;
+  std::shared_ptr<AnswerGate> gate_;
   std::vector<std::thread> io_threads_;
   uint16_t port_ = 0;
   bool running_ = false;

@@ -2,6 +2,9 @@
 // idempotency, If-Match, error shapes, and each limit.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <future>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -396,6 +399,88 @@ TEST_F(ApiSocketTest, PlacingOrdersWithoutAWaitingThreadAnswersAsBefore) {
   }
   EXPECT_EQ(sequences.size(), 16u);
   EXPECT_EQ(log_->Head().sequence, head + 16);
+}
+
+TEST_F(ApiSocketTest, AnOrderIsPlacedWithoutAWaitingThreadAndAnsweredAsHandleWould) {
+  SeedMarket();
+  auto request_for = [](const std::string& body, const std::string& token,
+                        std::map<std::string, std::string> headers = {}) {
+    auto request = std::make_shared<HttpRequest>(verb::post, "/v1/orders", 11);
+    request->set(http::field::authorization, "Bearer " + token);
+    for (const auto& [name, value] : headers) request->set(name, value);
+    request->body() = body;
+    request->prepare_payload();
+    return request;
+  };
+  auto run_inline = [](std::function<void()> work) { work(); };
+  std::promise<Api::MakeResponse> answer;
+  std::atomic<int> calls{0};
+  auto respond = [&](Api::MakeResponse make) {
+    if (++calls == 1) answer.set_value(std::move(make));
+  };
+  ASSERT_TRUE(api_->HandleAsync(request_for(OrderBody("o-async"), "t-asn"), respond, run_inline));
+  std::future<Api::MakeResponse> made = answer.get_future();
+  ASSERT_EQ(made.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  HttpResponse response = made.get()();
+  EXPECT_EQ(response.result_int(), 201) << response.body();
+  EXPECT_NE(response.body().find("\"order_id\":\"o-async\""), std::string::npos) << response.body();
+  EXPECT_EQ(response["ETag"], "\"1\"");
+  EXPECT_EQ(response["Malpro-Sequence"], std::to_string(log_->Head().sequence));
+  EXPECT_TRUE(response.keep_alive());
+  EXPECT_EQ(calls.load(), 1);
+  Result<OrderState> placed = ledger_->LoadOrder("o-async");
+  ASSERT_TRUE(placed.ok());
+  EXPECT_EQ(placed->total, Money::FromRupiah(68'000));
+
+  // What needs the waiting path is left to Handle, untouched.
+  const uint64_t head = log_->Head().sequence;
+  auto never = [](Api::MakeResponse) { FAIL() << "answered a request it declined"; };
+  EXPECT_FALSE(api_->HandleAsync(request_for(OrderBody("o-key"), "t-asn", {{"Idempotency-Key", "k-1"}}),
+                                 never, run_inline));
+  EXPECT_FALSE(api_->HandleAsync(request_for(OrderBody("o-if"), "t-asn", {{"If-Match", "\"1\""}}),
+                                 never, run_inline));
+  EXPECT_FALSE(api_->HandleAsync(request_for(OrderBody("o-role"), "t-auditor"), never, run_inline));
+  EXPECT_FALSE(api_->HandleAsync(request_for(OrderBody("o-other", kOtherNip), "t-asn"), never, run_inline));
+  EXPECT_FALSE(api_->HandleAsync(request_for("{nope", "t-asn"), never, run_inline));
+  EXPECT_EQ(log_->Head().sequence, head);
+}
+
+TEST_F(ApiSocketTest, StoppingWhileOrdersAreInFlightLosesNoAnsweredOrder) {
+  SeedMarket();
+  const uint16_t port = server_->port();  // the server goes away under the clients
+  std::atomic<bool> stop{false};
+  std::mutex mutex;
+  std::vector<std::string> answered;  // order ids answered 201
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 16; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; i < 2000 && !stop; ++i) {  // bounded
+        const std::string id = "s-" + std::to_string(c) + "-" + std::to_string(i);
+        Reply reply;
+        try {
+          reply = BeastClient(port).Send(verb::post, "/v1/orders", OrderBody(id),
+                                         {{"Authorization", "Bearer " + kTokens.at(Role::kAsn)}});
+        } catch (const std::exception&) {
+          break;  // the server went away (connection refused or reset)
+        }
+        if (reply.status == 201) {
+          std::lock_guard lock(mutex);
+          answered.push_back(id);
+        } else if (reply.status == 0) {
+          break;  // the server went away
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  server_.reset();  // stops with orders queued in the log and being synced, then closes all
+  stop = true;
+  for (std::thread& client : clients) client.join();
+  ASSERT_FALSE(answered.empty());
+  for (const std::string& id : answered) {
+    EXPECT_TRUE(ledger_->LoadOrder(id).ok()) << id << " was answered 201 but is not in the log";
+  }
+  EXPECT_TRUE(log_->Verify(1, 0)->ok);
 }
 
 TEST_F(ApiSocketTest, ReceiptPhotoComesBackByteForByte) {
