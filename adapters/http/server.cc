@@ -8,12 +8,12 @@
 #include <boost/beast/http.hpp>
 
 #include <array>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
-#include <set>
 #include <mutex>
-#include <chrono>
 #include <optional>
+#include <set>
 
 namespace malpro {
 namespace {
