@@ -45,6 +45,7 @@ constexpr long kRequestsMax = 10'000'000;
 constexpr int kConnectionsMax = 512;
 constexpr int kBuyersMax = 5000;
 constexpr int kStallSecondsMax = 10;
+constexpr size_t kResponseBytesMax = 16 * 1024 * 1024;
 
 struct Options {
   std::string host = "127.0.0.1";
@@ -76,6 +77,17 @@ std::string BuyerNip(int index) {
   return nip;
 }
 
+http::request<http::string_body> MakeRequest(const Options& options, http::verb method,
+                                             const std::string& target, const std::string& body) {
+  http::request<http::string_body> request{method, target, 11};
+  request.set(http::field::host, options.host);
+  request.set(http::field::authorization, "Bearer " + options.token);
+  if (!body.empty()) request.set(http::field::content_type, "application/json");
+  request.body() = body;
+  request.prepare_payload();
+  return request;
+}
+
 class Connection {
  public:
   explicit Connection(const Options& options) : options_(options), stream_(io_) {
@@ -86,12 +98,7 @@ class Connection {
 
   // Sends one request and returns the status (0 on a transport error).
   int Send(http::verb method, const std::string& target, const std::string& body) {
-    http::request<http::string_body> request{method, target, 11};
-    request.set(http::field::host, options_.host);
-    request.set(http::field::authorization, "Bearer " + options_.token);
-    if (!body.empty()) request.set(http::field::content_type, "application/json");
-    request.body() = body;
-    request.prepare_payload();
+    http::request<http::string_body> request = MakeRequest(options_, method, target, body);
     beast::error_code error;
     http::write(stream_, request, error);
     if (error) return 0;
@@ -146,14 +153,8 @@ struct ConnectionResult {
 // on sockets, not on building requests.
 std::string RequestText(const Options& options, http::verb method, const std::string& target,
                         const std::string& body) {
-  http::request<http::string_body> request{method, target, 11};
-  request.set(http::field::host, options.host);
-  request.set(http::field::authorization, "Bearer " + options.token);
-  if (!body.empty()) request.set(http::field::content_type, "application/json");
-  request.body() = body;
-  request.prepare_payload();
   std::ostringstream out;
-  out << request;
+  out << MakeRequest(options, method, target, body);
   return out.str();
 }
 
@@ -204,7 +205,7 @@ class AsyncConnection {
     net::async_write(socket_, net::buffer(request), [this](beast::error_code error, size_t) {
       if (error) return Fail();
       parser_.emplace();
-      parser_->body_limit(16 * 1024 * 1024);
+      parser_->body_limit(kResponseBytesMax);
       http::async_read(socket_, buffer_, *parser_, [this](beast::error_code error, size_t) {
         if (error) return Fail();
         result_.latencies_ms.push_back(

@@ -197,6 +197,24 @@ Result<CommandResult> Ledger::ReplayResult(const AppendResult& appended) const {
                        appended.first_sequence, appended.last_sequence, true};
 }
 
+Ledger::Touched Ledger::TouchedBy(const Decision& decision) {
+  Touched touched;
+  for (const ProposedEvent& event : decision.events) touched.written.push_back(event.stream_id);
+  for (const StreamExpectation& e : decision.expectations) touched.expected.push_back(e.stream_id);
+  return touched;
+}
+
+bool Ledger::ForgetAfter(const Touched& touched, const Result<AppendResult>& appended) const {
+  const bool lost = !appended.ok() && appended.status().error_code() == "stream_version_conflict";
+  if (appended.ok() || lost) {
+    for (const std::string& stream : touched.written) Forget(stream);
+  }
+  if (lost) {
+    for (const std::string& stream : touched.expected) Forget(stream);
+  }
+  return lost;
+}
+
 Result<CommandResult> Ledger::Execute(const CommandContext& context, std::string_view command_text,
                                       const Decide& decide) {
   if (context.actor.empty()) {
@@ -224,21 +242,11 @@ Result<CommandResult> Ledger::Execute(const CommandContext& context, std::string
     if (!decision.ok() && freshness == Freshness::kCachedState) continue;
     if (!decision.ok()) return decision.status();
     const std::string stream_id = decision->events.front().stream_id;
-    std::vector<std::string> written;
-    std::vector<std::string> expected;
-    for (const ProposedEvent& event : decision->events) written.push_back(event.stream_id);
-    for (const StreamExpectation& e : decision->expectations) expected.push_back(e.stream_id);
+    const Touched touched = TouchedBy(*decision);
     AppendRequest request{std::move(decision->events), std::move(decision->expectations),
                           context.actor, context.idempotency_key, digest};
     Result<AppendResult> appended = log_->Append(std::move(request));
-    // Written streams changed; a lost race means some cached state was stale.
-    const bool lost = !appended.ok() && appended.status().error_code() == "stream_version_conflict";
-    if (appended.ok() || lost) {
-      for (const std::string& stream : written) Forget(stream);
-    }
-    if (lost) {
-      for (const std::string& stream : expected) Forget(stream);
-    }
+    ForgetAfter(touched, appended);
     if (appended.ok()) {
       if (appended->replayed) return ReplayResult(*appended);
       return CommandResult{stream_id, appended->first_stream_version, appended->first_sequence,
@@ -647,25 +655,14 @@ bool Ledger::PlaceAsync(const PlaceOrder& command, const CommandContext& context
   Result<Decision> decision = DecidePlace(placed, placed.order_id, Freshness::kCachedState);
   if (!decision.ok()) return false;  // refused on cached state: decide again on fresh state
   const std::string stream_id = decision->events.front().stream_id;
-  std::vector<std::string> written;
-  std::vector<std::string> expected;
-  for (const ProposedEvent& event : decision->events) written.push_back(event.stream_id);
-  for (const StreamExpectation& e : decision->expectations) expected.push_back(e.stream_id);
+  Touched touched = TouchedBy(*decision);
   AppendRequest request{std::move(decision->events), std::move(decision->expectations),
                         context.actor, "", std::nullopt};
   log_->AppendAsync(
       std::move(request),
-      [this, placed = std::move(placed), stream_id, written = std::move(written),
-       expected = std::move(expected), done = std::move(done)](Result<AppendResult> appended) {
-        // As in Execute: written streams changed; a lost race means a cached state was stale.
-        const bool lost =
-            !appended.ok() && appended.status().error_code() == "stream_version_conflict";
-        if (appended.ok() || lost) {
-          for (const std::string& stream : written) Forget(stream);
-        }
-        if (lost) {
-          for (const std::string& stream : expected) Forget(stream);
-        }
+      [this, placed = std::move(placed), stream_id, touched = std::move(touched),
+       done = std::move(done)](Result<AppendResult> appended) {
+        ForgetAfter(touched, appended);
         if (!appended.ok()) return done(appended.status(), placed);
         done(CommandResult{stream_id, appended->first_stream_version, appended->first_sequence,
                            appended->last_sequence, false},

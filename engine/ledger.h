@@ -311,6 +311,15 @@ class Ledger {
   Result<State> LoadCached(const std::string& stream_id, StateCache<State>& cache,
                            Freshness freshness) const;
   void Forget(const std::string& stream_id) const;
+  // The streams a decision writes and those it only expects a version of.
+  struct Touched {
+    std::vector<std::string> written;
+    std::vector<std::string> expected;
+  };
+  static Touched TouchedBy(const Decision& decision);
+  // After the decision's append: written streams changed; a lost race means some cached
+  // state was stale. Returns whether the race was lost.
+  bool ForgetAfter(const Touched& touched, const Result<AppendResult>& appended) const;
 
   Result<CommandResult> Execute(const CommandContext& context, std::string_view command_text,
                                 const Decide& decide);

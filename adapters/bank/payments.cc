@@ -59,6 +59,19 @@ Status PreCheck(const Ledger& ledger, std::string_view order_id, std::string_vie
   return Status::Ok();
 }
 
+// What the payer was shown, as payment.requested recorded it.
+PaymentRequested ShownFromState(const PaymentState& payment) {
+  PaymentRequested shown;
+  shown.payment_id = payment.payment_id;
+  shown.channel = payment.channel;
+  shown.amount = payment.amount;
+  shown.bank_reference = payment.bank_reference;
+  shown.qr_content = payment.qr_content;
+  if (payment.channel == "VA") shown.virtual_account_no = payment.bank_reference;
+  shown.expires_at_us = payment.expires_at_us;
+  return shown;
+}
+
 }  // namespace
 
 std::string PaymentRequestedJson(const PaymentRequested& requested) {
@@ -136,16 +149,9 @@ std::optional<PaymentRequested> BankPayments::Replay(std::string_view order_id,
   Result<CommandResult> result =
       ledger_->RequestPayment(order_id, channel, payment->bank_reference, context);
   if (!result.ok() || !result->replayed) return std::nullopt;
-  PaymentRequested requested;
-  if (std::optional<PaymentRequested> issued = Issued(order_id)) requested = *issued;
+  std::optional<PaymentRequested> issued = Issued(order_id);
+  PaymentRequested requested = issued ? *issued : ShownFromState(*payment);
   requested.result = *result;
-  requested.payment_id = std::string(order_id);
-  requested.channel = payment->channel;
-  requested.amount = payment->amount;
-  requested.bank_reference = payment->bank_reference;
-  if (payment->channel == "VA") requested.virtual_account_no = payment->bank_reference;
-  if (requested.qr_content.empty()) requested.qr_content = payment->qr_content;
-  if (requested.expires_at_us == 0) requested.expires_at_us = payment->expires_at_us;
   return requested;
 }
 
@@ -158,15 +164,7 @@ std::optional<PaymentRequested> BankPayments::Issued(std::string_view payment_id
   // Issued before this process started: what the payer was shown is in payment.requested.
   Result<PaymentState> payment = ledger_->LoadPayment(payment_id);
   if (!payment.ok() || payment->status != PaymentStatus::kRequested) return std::nullopt;
-  PaymentRequested issued;
-  issued.payment_id = payment->payment_id;
-  issued.channel = payment->channel;
-  issued.amount = payment->amount;
-  issued.bank_reference = payment->bank_reference;
-  issued.qr_content = payment->qr_content;
-  if (payment->channel == "VA") issued.virtual_account_no = payment->bank_reference;
-  issued.expires_at_us = payment->expires_at_us;
-  return issued;
+  return ShownFromState(*payment);
 }
 
 Status BankPayments::FollowLog() {

@@ -533,6 +533,9 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   return route->handle(call);
 }
 
+// Who may place an order: the route's roles, and HandleAsync's.
+const std::set<Role> kPlaceOrderRoles = {kAsn, kOperator, kAdmin};
+
 bool Api::HandleAsync(std::shared_ptr<const HttpRequest> request,
                       std::function<void(MakeResponse)> respond,
                       std::function<void(std::function<void()>)> defer) {
@@ -543,7 +546,7 @@ bool Api::HandleAsync(std::shared_ptr<const HttpRequest> request,
   if (path != "/v1/orders" || !query.empty()) return false;
   // Anything to refuse is refused by Handle, with the same words.
   Result<Principal> principal = deps_.tokens->Authenticate((*request)[http::field::authorization]);
-  if (!principal.ok() || !std::set<Role>{kAsn, kOperator, kAdmin}.contains(principal->role)) {
+  if (!principal.ok() || !kPlaceOrderRoles.contains(principal->role)) {
     return false;
   }
   ApiCall call{*request, *principal, {}, {}};
@@ -698,7 +701,7 @@ Result<OrderState> LoadOwnOrder(Ledger& ledger, const ApiCall& call, const std::
 }  // namespace
 
 void Api::AddOrderRoutes() {
-  AddRoute(http::verb::post, "/v1/orders", {kAsn, kOperator, kAdmin}, [this](ApiCall& call) {
+  AddRoute(http::verb::post, "/v1/orders", kPlaceOrderRoles, [this](ApiCall& call) {
     RequestBody body(call.request.body());
     Result<PlaceOrder> order = BindPlaceOrder(body);
     if (!order.ok()) return ErrorResponse(call.request, order.status());
