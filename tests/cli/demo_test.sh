@@ -39,7 +39,7 @@ grep -Eq ' [1-9][0-9]* of them through the simulated bank' "$work/a.log" \
 # A second start on the same data serves it without seeding again.
 "$malpro" -c "$source_dir/config/malpro.toml" -d "$work/a" -p 0 demo > "$work/again.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 100); do grep -q 'HTTP API on' "$work/again.log" && break; sleep 0.1; done
+for _ in $(seq 1 300); do grep -q 'HTTP API on' "$work/again.log" && break; sleep 0.1; done
 kill -TERM "$pid"; wait "$pid" || true
 grep -q 'already holds events; serving them without seeding' "$work/again.log" || fail "reseeded: $(cat "$work/again.log")"
 [ "$("$malpro" -d "$work/a" audit verify 2>/dev/null | sed -n 's/.*head hash \([0-9a-f]*\).*/\1/p')" = "$first" ] \
@@ -50,7 +50,7 @@ grep -q 'already holds events; serving them without seeding' "$work/again.log" |
 cp -r "$work/a" "$work/pay"
 "$malpro" -c "$source_dir/config/malpro.toml" -d "$work/pay" -p 0 demo > "$work/pay.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 100); do grep -q 'HTTP API on' "$work/pay.log" && break; sleep 0.1; done
+for _ in $(seq 1 300); do grep -q 'HTTP API on' "$work/pay.log" && break; sleep 0.1; done
 api="$(sed -n 's|.*HTTP API on \(http://127.0.0.1:[0-9]*\).*|\1|p' "$work/pay.log" | head -1)"
 bank="$(sed -n "s|.*cashless payments go to the demo's simulated bank at \(http://127.0.0.1:[0-9]*\).*|\1|p" "$work/pay.log" | head -1)"
 [ -n "$api" ] && [ -n "$bank" ] || fail "the demo did not say where its API and bank are: $(cat "$work/pay.log")"
