@@ -39,6 +39,14 @@ int64_t SystemClockMicros() {
 
 std::string EncodeU64(uint64_t value) { return SequenceKey(value); }
 
+// Big-endian, like SequenceKey, into a caller's 8 bytes.
+void StoreU64(char* out, uint64_t value) {
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>(value & 0xff);
+    value >>= 8;
+  }
+}
+
 uint64_t DecodeU64(std::string_view bytes) {
   uint64_t value = 0;
   for (size_t i = 0; i < 8 && i < bytes.size(); ++i) value = value << 8 | uint8_t(bytes[i]);
@@ -167,6 +175,14 @@ Status CheckPayload(std::string_view payload, std::string_view field) {
     return Status::InvalidArgument("payload_not_object", field,
                                    std::string(field) + " must be a JSON object");
   }
+  // Valid JSON without a single whitespace byte is minified; only a payload with some needs
+  // the full check (its whitespace may all be inside strings).
+  if (std::memchr(payload.data(), ' ', payload.size()) == nullptr &&
+      std::memchr(payload.data(), '\n', payload.size()) == nullptr &&
+      std::memchr(payload.data(), '\t', payload.size()) == nullptr &&
+      std::memchr(payload.data(), '\r', payload.size()) == nullptr) {
+    return Status::Ok();
+  }
   thread_local std::string minified;
   minified.resize(payload.size());
   size_t minified_size = 0;
@@ -207,12 +223,20 @@ Status ValidateRequest(const AppendRequest& request, size_t* payload_bytes) {
   }
   size_t total = 0;
   for (size_t i = 0; i < request.events.size(); ++i) {
+    // Checked with a plain field name first; only an error pays for the indexed one.
     const ProposedEvent& event = request.events[i];
-    MALPRO_RETURN_IF_ERROR(CheckIdentifier(event.stream_id, stream_id_bytes_max, false,
-                                           IndexedField("events", i, "stream_id"), "stream_id"));
-    MALPRO_RETURN_IF_ERROR(CheckIdentifier(event.type, event_type_bytes_max, false,
-                                           IndexedField("events", i, "type"), "event_type"));
-    MALPRO_RETURN_IF_ERROR(CheckPayload(event.payload, IndexedField("events", i, "payload")));
+    if (!CheckIdentifier(event.stream_id, stream_id_bytes_max, false, "stream_id", "stream_id")
+             .ok()) {
+      return CheckIdentifier(event.stream_id, stream_id_bytes_max, false,
+                             IndexedField("events", i, "stream_id"), "stream_id");
+    }
+    if (!CheckIdentifier(event.type, event_type_bytes_max, false, "type", "event_type").ok()) {
+      return CheckIdentifier(event.type, event_type_bytes_max, false,
+                             IndexedField("events", i, "type"), "event_type");
+    }
+    if (!CheckPayload(event.payload, "payload").ok()) {
+      return CheckPayload(event.payload, IndexedField("events", i, "payload"));
+    }
     total += event.payload.size();
   }
   if (total > command_payload_bytes_max) {
@@ -271,8 +295,11 @@ struct EventLog::PendingAppend {
 struct EventLog::GroupState {
   ChainHead head;
   int64_t recorded_at_us = 0;
-  std::unordered_map<std::string, uint64_t> stream_versions;
   std::unordered_map<std::string, IdempotencyRecord> idempotency;
+  // Scratch space reused by every command of the group.
+  std::vector<uint64_t*> event_versions;
+  std::string value_buffer;
+  std::string index_key_buffer;
   rocksdb::WriteBatch* index_batch = nullptr;  // the stream index entries, for the indexer
 };
 
@@ -542,6 +569,10 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
     std::lock_guard lock(head_mutex_);
     state.head = head_;
   }
+  if (stream_versions_.size() > stream_cache_entries_max) {
+    // A cache miss reads the index, so the index must hold everything before forgetting.
+    if (WaitForIndex(state.head.sequence).ok()) stream_versions_.clear();
+  }
   state.recorded_at_us = std::max(Now(), last_recorded_at_us_);
   rocksdb::WriteBatch batch;
   auto index_batch = std::make_unique<rocksdb::WriteBatch>();
@@ -574,6 +605,7 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
   Status status = FromRocks(db_->Write(write_options, &batch), "append");
   if (!status.ok()) {
     // The in-memory view may now be ahead of the disk: refuse everything until reopened.
+    stream_versions_.clear();
     {
       std::lock_guard lock(queue_mutex_);
       failed_ = status;
@@ -584,11 +616,6 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
   }
   last_recorded_at_us_ = state.recorded_at_us;
   QueueIndexWork(std::move(index_batch), state.head.sequence);
-  if (stream_versions_.size() + state.stream_versions.size() > stream_cache_entries_max) {
-    // A cache miss reads the index, so the index must hold everything before forgetting.
-    if (WaitForIndex(state.head.sequence).ok()) stream_versions_.clear();
-  }
-  for (auto& [stream_id, version] : state.stream_versions) stream_versions_[stream_id] = version;
   {
     std::lock_guard lock(head_mutex_);
     head_ = state.head;
@@ -600,18 +627,13 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
   for (auto& [pending, result] : staged) pending->Finish(result);
 }
 
-Result<uint64_t> EventLog::CurrentVersion(const std::string& stream_id, GroupState& group) {
-  if (auto staged = group.stream_versions.find(stream_id); staged != group.stream_versions.end()) {
-    return staged->second;
-  }
+Result<uint64_t*> EventLog::CurrentVersion(std::string_view stream_id) {
   if (auto cached = stream_versions_.find(stream_id); cached != stream_versions_.end()) {
-    return cached->second;
+    return &cached->second;
   }
   Result<uint64_t> version = LastIndexedVersion(stream_id);
-  if (version.ok() && stream_versions_.size() < stream_cache_entries_max) {
-    stream_versions_[stream_id] = *version;
-  }
-  return version;
+  if (!version.ok()) return version.status();
+  return &stream_versions_.emplace(std::string(stream_id), *version).first->second;
 }
 
 Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, rocksdb::WriteBatch& batch,
@@ -648,41 +670,51 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, rocksdb:
   *waits_for_write = true;
   for (size_t i = 0; i < request.expectations.size(); ++i) {
     const StreamExpectation& expectation = request.expectations[i];
-    Result<uint64_t> current = CurrentVersion(expectation.stream_id, group);
+    Result<uint64_t*> current = CurrentVersion(expectation.stream_id);
     if (!current.ok()) return current.status();
-    if (*current != expectation.version) {
+    if (**current != expectation.version) {
       return Status::Conflict(
           "stream_version_conflict", IndexedField("expectations", i, "version"),
-          "stream " + expectation.stream_id + " is at version " + std::to_string(*current) +
+          "stream " + expectation.stream_id + " is at version " + std::to_string(**current) +
               ", the command expected version " + std::to_string(expectation.version));
     }
   }
-  // Every stream version the command needs is read before its first Put, so that a failed
-  // read cannot leave part of the command in the group's batch.
-  std::unordered_map<std::string_view, uint64_t> versions;
+  // Every stream version the command needs is read before its first change, so that a failed
+  // read cannot leave part of the command in the group's batch or in the version cache.
+  // (The cache entries point into a node-based map: they stay valid as it grows.)
+  std::vector<uint64_t*>& versions = group.event_versions;
+  versions.clear();
   for (const ProposedEvent& proposed : request.events) {
-    if (versions.contains(proposed.stream_id)) continue;
-    Result<uint64_t> current = CurrentVersion(proposed.stream_id, group);
+    Result<uint64_t*> current = CurrentVersion(proposed.stream_id);
     if (!current.ok()) return current.status();
-    versions[proposed.stream_id] = *current;
+    versions.push_back(*current);
   }
-  // From here on nothing can fail: the command is staged whole.
+  // From here on nothing can fail: the command is staged whole. The cache runs ahead of the
+  // disk until the group is written; if that write fails, the log refuses every append.
   result->first_sequence = group.head.sequence + 1;
   result->first_stream_version = 0;
-  for (const ProposedEvent& proposed : request.events) {
-    EventView event{group.head.sequence + 1, proposed.stream_id,    ++versions[proposed.stream_id],
+  std::string& value = group.value_buffer;
+  std::string& index_key = group.index_key_buffer;
+  for (size_t i = 0; i < request.events.size(); ++i) {
+    const ProposedEvent& proposed = request.events[i];
+    EventView event{group.head.sequence + 1, proposed.stream_id,    ++*versions[i],
                     proposed.type,           group.recorded_at_us, request.actor,
                     request.idempotency_key, proposed.payload};
-    std::string value;
+    value.clear();
     AppendCanonical(event, &value);
     const Hash hash = ComputeEventHash(group.head.hash, value);
     value.append(HashView(group.head.hash));
     value.append(HashView(hash));
-    const std::string sequence_key = SequenceKey(event.sequence);
-    batch.Put(columns_->events, sequence_key, value);
-    group.index_batch->Put(columns_->stream_index,
-                           StreamIndexKey(event.stream_id, event.stream_version), sequence_key);
-    group.stream_versions[proposed.stream_id] = event.stream_version;
+    char sequence_key[8];
+    StoreU64(sequence_key, event.sequence);
+    const rocksdb::Slice sequence_slice(sequence_key, sizeof sequence_key);
+    batch.Put(columns_->events, sequence_slice, value);
+    index_key.assign(event.stream_id);
+    index_key.push_back('\0');
+    char version_bytes[8];
+    StoreU64(version_bytes, event.stream_version);
+    index_key.append(version_bytes, sizeof version_bytes);
+    group.index_batch->Put(columns_->stream_index, index_key, sequence_slice);
     if (result->first_stream_version == 0) result->first_stream_version = event.stream_version;
     group.head = {event.sequence, hash};
   }

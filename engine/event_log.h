@@ -222,7 +222,8 @@ class EventLog {
   void CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group);
   Status StageAppend(PendingAppend& pending, GroupState& group, rocksdb::WriteBatch& batch,
                      AppendResult* result, bool* waits_for_write);
-  Result<uint64_t> CurrentVersion(const std::string& stream_id, GroupState& group);
+  // The stream's current version in the writer's cache, loaded from the index on a miss.
+  Result<uint64_t*> CurrentVersion(std::string_view stream_id);
   Result<uint64_t> LastIndexedVersion(std::string_view stream_id) const;
   int64_t Now() const;
   Status CatchUpIndex();
@@ -266,7 +267,12 @@ class EventLog {
 
   // Owned by the writer thread.
   int64_t last_recorded_at_us_ = 0;
-  std::unordered_map<std::string, uint64_t> stream_versions_;
+  // Each stream's version, including what the group being staged has added.
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>()(text); }
+  };
+  std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> stream_versions_;
 
   std::thread writer_;
   std::thread indexer_;

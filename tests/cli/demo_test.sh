@@ -60,11 +60,14 @@ order="$(curl -fsS -X POST "$api/v1/orders" -H 'Authorization: Bearer dev-asn' \
 reference="$(curl -fsS -X POST "$api/v1/orders/$order/payment" -H 'Authorization: Bearer dev-asn' \
   -d '{"channel":"QRIS"}' | python3 -c 'import json,sys; p=json.load(sys.stdin)["payment"]; assert p["qr_content"].startswith("000201"); print(p["bank_reference"])')" \
   || fail "payment request refused"
-curl -fsS -X POST "$bank/sim/pay" -d "{\"reference\":\"$reference\"}" | grep -q '"partner_status":200' \
-  || fail "the simulated bank's notification was not accepted"
-curl -fsS "$api/v1/orders/$order/payment" -H 'Authorization: Bearer dev-asn' | grep -q '"status":"succeeded"' \
-  || fail "the payment did not succeed"
-curl -fsS "$api/metrics" | grep -q '^malpro_bank_payments_pending ' || fail "/metrics lacks the bank's figures"
+# Each answer is read whole before it is searched: `curl | grep -q` under pipefail fails
+# when grep stops reading early and curl cannot finish writing.
+paid="$(curl -fsS -X POST "$bank/sim/pay" -d "{\"reference\":\"$reference\"}")"
+grep -q '"partner_status":200' <<<"$paid" || fail "the simulated bank's notification was not accepted: $paid"
+payment="$(curl -fsS "$api/v1/orders/$order/payment" -H 'Authorization: Bearer dev-asn')"
+grep -q '"status":"succeeded"' <<<"$payment" || fail "the payment did not succeed: $payment"
+metrics="$(curl -fsS "$api/metrics")"
+grep -q '^malpro_bank_payments_pending ' <<<"$metrics" || fail "/metrics lacks the bank's figures"
 kill -TERM "$pid"; wait "$pid" || true
 
 # The hints name the demo's month and the Kafka stream; replaying the served demo as of the
