@@ -220,14 +220,16 @@ Result<CommandResult> Ledger::Execute(const CommandContext& context, std::string
   if (context.actor.empty()) {
     return Status::InvalidArgument("actor_missing", "actor", "every command names its actor");
   }
-  const Hash digest = context.request_digest ? *context.request_digest : Sha256(command_text);
+  // The digest only matters with an idempotency key: it tells a retry from a reuse.
+  std::optional<Hash> digest;
   if (!context.idempotency_key.empty()) {
+    digest = context.request_digest ? *context.request_digest : Sha256(command_text);
     // Before deciding: a retry of a command that already succeeded must get its original
     // result, not a refusal from the state the command itself created.
     Result<std::optional<IdempotencyEntry>> earlier = log_->LookupIdempotency(context.idempotency_key);
     if (!earlier.ok()) return earlier.status();
     if (earlier->has_value()) {
-      if ((*earlier)->request_digest != digest) {
+      if ((*earlier)->request_digest != *digest) {
         return Status::Conflict("idempotency_key_reused", "Idempotency-Key",
                                 "this idempotency key was already used for a different request");
       }

@@ -242,14 +242,16 @@ std::string PolicyJson(const PolicyState& policy) {
 // ---------------------------------------------------------------------------------------
 // Commands
 
-// Idempotency-Key, If-Match and the request digest (method, target and body) of a call.
+// Idempotency-Key, If-Match and, with a key, the request digest (method, target and body).
 Result<CommandContext> ContextOf(const ApiCall& call) {
   CommandContext context;
   context.actor = call.principal.Actor();
   context.idempotency_key = std::string(call.request["Idempotency-Key"]);
-  const std::string material = std::string(call.request.method_string()) + " " +
-                               std::string(call.request.target()) + "\n" + call.request.body();
-  context.request_digest = Sha256(material);
+  if (!context.idempotency_key.empty()) {  // a retry is told from a reuse by this digest
+    const std::string material = std::string(call.request.method_string()) + " " +
+                                 std::string(call.request.target()) + "\n" + call.request.body();
+    context.request_digest = Sha256(material);
+  }
   std::string_view if_match = call.request[http::field::if_match];
   if (!if_match.empty()) {
     if (if_match.size() >= 2 && if_match.front() == '"' && if_match.back() == '"') {
