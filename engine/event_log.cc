@@ -303,6 +303,17 @@ struct EventLog::GroupState {
   rocksdb::WriteBatch* index_batch = nullptr;  // the stream index entries, for the indexer
 };
 
+// A group the writer has handed to the syncer: what it wrote, if anything, and the answer
+// of each of its commands, given once what it wrote is durable.
+struct EventLog::WrittenGroup {
+  std::vector<std::pair<std::unique_ptr<PendingAppend>, Result<AppendResult>>> answers;
+  bool wrote = false;
+  ChainHead head;  // after the group, when it wrote
+  uint64_t commands_appended = 0;
+  uint64_t events_appended = 0;
+  std::unique_ptr<rocksdb::WriteBatch> index_batch;
+};
+
 EventLog::EventLog(LogOptions options) : options_(std::move(options)) {}
 
 std::vector<std::string> EventLog::ColumnFamilyNames() {
@@ -345,7 +356,9 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(LogOptions options) {
   if (log->options_.check_on_open) MALPRO_RETURN_IF_ERROR(log->CheckTail());
   if (!log->options_.read_only) {
     MALPRO_RETURN_IF_ERROR(log->CatchUpIndex());
+    log->written_head_ = log->head_;
     log->indexer_ = std::thread([raw = log.get()] { raw->IndexerLoop(); });
+    log->syncer_ = std::thread([raw = log.get()] { raw->SyncerLoop(); });
     log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
   }
   return log;
@@ -478,8 +491,14 @@ EventLog::~EventLog() {
   queue_not_full_.notify_all();
   if (writer_.joinable()) writer_.join();
   {
+    std::lock_guard lock(sync_mutex_);
+    sync_stopping_ = true;  // after the writer: the syncer drains what the writer handed over
+  }
+  sync_work_ready_.notify_all();
+  if (syncer_.joinable()) syncer_.join();
+  {
     std::lock_guard lock(index_mutex_);
-    index_stopping_ = true;  // after the writer: the indexer drains what the writer queued
+    index_stopping_ = true;  // after the syncer: the indexer drains what the syncer queued
   }
   index_work_ready_.notify_all();
   if (indexer_.joinable()) indexer_.join();
@@ -565,10 +584,7 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
     return;
   }
   GroupState state;
-  {
-    std::lock_guard lock(head_mutex_);
-    state.head = head_;
-  }
+  state.head = written_head_;
   if (stream_versions_.size() > stream_cache_entries_max) {
     // A cache miss reads the index, so the index must hold everything before forgetting.
     if (WaitForIndex(state.head.sequence).ok()) stream_versions_.clear();
@@ -577,54 +593,122 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
   rocksdb::WriteBatch batch;
   auto index_batch = std::make_unique<rocksdb::WriteBatch>();
   state.index_batch = index_batch.get();
-  std::vector<std::pair<PendingAppend*, AppendResult>> staged;
-  staged.reserve(group.size());
+  WrittenGroup written;
+  written.answers.reserve(group.size());
   const uint64_t events_before = state.head.sequence;
   for (auto& pending : group) {
     AppendResult result;
-    bool waits_for_write = true;
-    Status status = StageAppend(*pending, state, batch, &result, &waits_for_write);
+    Status status = StageAppend(*pending, state, batch, &result);
     if (!status.ok()) {
       {
         std::lock_guard lock(head_mutex_);  // counted before the caller can look
         counters_.commands_refused++;
       }
-      pending->Finish(std::move(status));
-    } else if (!waits_for_write) {  // a replay of a durable command
-      pending->Finish(result);
+      written.answers.emplace_back(std::move(pending), std::move(status));
     } else {
-      staged.emplace_back(pending.get(), result);
+      if (!result.replayed) written.commands_appended++;
+      written.answers.emplace_back(std::move(pending), result);
     }
   }
-  if (staged.empty()) return;
-  std::string head_value = EncodeU64(state.head.sequence);
-  head_value.append(HashView(state.head.hash));
-  batch.Put(columns_->head, kHeadKey, head_value);
-  rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync;
-  Status status = FromRocks(db_->Write(write_options, &batch), "append");
-  if (!status.ok()) {
-    // The in-memory view may now be ahead of the disk: refuse everything until reopened.
-    stream_versions_.clear();
+  if (state.head.sequence > events_before) {
+    std::string head_value = EncodeU64(state.head.sequence);
+    head_value.append(HashView(state.head.hash));
+    batch.Put(columns_->head, kHeadKey, head_value);
+    // Not synced here: the syncer syncs while the next group is staged and written. Readers
+    // see nothing of it before then (they stay at or behind the durable head).
+    Status status = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "append");
+    if (!status.ok()) {
+      // The in-memory view may now be ahead of the disk: refuse everything until reopened.
+      stream_versions_.clear();
+      {
+        std::lock_guard lock(queue_mutex_);
+        failed_ = status;
+      }
+      queue_not_full_.notify_all();
+      for (auto& [pending, answer] : written.answers) {
+        if (answer.ok()) answer = status;
+      }
+      written.commands_appended = 0;
+    } else {
+      written_head_ = state.head;
+      last_recorded_at_us_ = state.recorded_at_us;
+      written.wrote = true;
+      written.head = state.head;
+      written.events_appended = state.head.sequence - events_before;
+      written.index_batch = std::move(index_batch);
+    }
+  }
+  // Every answer, refusals and replays included, waits for the sync of what was written
+  // before it: whoever gets an answer finds everything before it durable and readable.
+  HandToSyncer(std::move(written));
+}
+
+void EventLog::HandToSyncer(WrittenGroup written) {
+  {
+    std::lock_guard lock(sync_mutex_);
+    sync_queue_.push_back(std::move(written));
+  }
+  sync_work_ready_.notify_one();
+}
+
+void EventLog::SyncerLoop() {
+  while (true) {
+    std::vector<WrittenGroup> groups;
+    {
+      std::unique_lock lock(sync_mutex_);
+      sync_work_ready_.wait(lock, [&] { return sync_stopping_ || !sync_queue_.empty(); });
+      if (sync_queue_.empty()) return;  // stopping and drained
+      groups.swap(sync_queue_);
+    }
+    const auto last_written = std::find_if(groups.rbegin(), groups.rend(),
+                                           [](const WrittenGroup& group) { return group.wrote; });
+    Status status;
     {
       std::lock_guard lock(queue_mutex_);
-      failed_ = status;
+      status = failed_;  // a failed write or sync: nothing after it is acknowledged
     }
-    queue_not_full_.notify_all();
-    for (auto& [pending, result] : staged) pending->Finish(status);
-    return;
+    if (status.ok() && last_written != groups.rend()) {
+      // One fdatasync covers every group written so far, these and any the writer has
+      // written since: the write-ahead log is one file, synced up to its end.
+      if (options_.sync) status = FromRocks(db_->SyncWAL(), "sync");
+      if (!status.ok()) {
+        {
+          std::lock_guard lock(queue_mutex_);
+          failed_ = status;
+        }
+        queue_not_full_.notify_all();
+      } else {
+        LogCounters added;
+        for (WrittenGroup& group : groups) {
+          if (!group.wrote) continue;
+          QueueIndexWork(std::move(group.index_batch), group.head.sequence);
+          added.commands_appended += group.commands_appended;
+          added.events_appended += group.events_appended;
+          added.groups_synced++;
+        }
+        std::lock_guard lock(head_mutex_);
+        head_ = last_written->head;
+        counters_.commands_appended += added.commands_appended;
+        counters_.events_appended += added.events_appended;
+        counters_.groups_synced += added.groups_synced;
+        counters_.syncs++;
+      }
+    }
+    head_advanced_.notify_all();
+    for (WrittenGroup& group : groups) {
+      for (auto& [pending, answer] : group.answers) {
+        if (!status.ok() && answer.ok()) answer = status;
+        pending->Finish(std::move(answer));
+      }
+    }
   }
-  last_recorded_at_us_ = state.recorded_at_us;
-  QueueIndexWork(std::move(index_batch), state.head.sequence);
-  {
-    std::lock_guard lock(head_mutex_);
-    head_ = state.head;
-    counters_.commands_appended += staged.size();
-    counters_.events_appended += state.head.sequence - events_before;
-    counters_.groups_synced++;
+}
+
+Status EventLog::WaitForDurable(uint64_t sequence) const {
+  while (!WaitForSequence(sequence, std::chrono::milliseconds(100))) {
+    MALPRO_RETURN_IF_ERROR(Health());
   }
-  head_advanced_.notify_all();
-  for (auto& [pending, result] : staged) pending->Finish(result);
+  return Status::Ok();
 }
 
 Result<uint64_t*> EventLog::CurrentVersion(std::string_view stream_id) {
@@ -637,16 +721,16 @@ Result<uint64_t*> EventLog::CurrentVersion(std::string_view stream_id) {
 }
 
 Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, rocksdb::WriteBatch& batch,
-                             AppendResult* result, bool* waits_for_write) {
+                             AppendResult* result) {
+  // A replay is answered with the rest of the group, after the sync: by then the original
+  // is durable whether it was in an earlier group or in this one.
   const AppendRequest& request = pending.request;
   if (!request.idempotency_key.empty()) {
     std::optional<IdempotencyRecord> earlier;
     if (auto staged = group.idempotency.find(request.idempotency_key);
         staged != group.idempotency.end()) {
       earlier = staged->second;
-      *waits_for_write = true;  // the original is in this group: durable only with it
     } else {
-      *waits_for_write = false;  // if found below, the original is already durable
       std::string value;
       rocksdb::Status status =
           db_->Get(rocksdb::ReadOptions(), columns_->idempotency, request.idempotency_key, &value);
@@ -667,7 +751,6 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, rocksdb:
       return Status::Ok();
     }
   }
-  *waits_for_write = true;
   for (size_t i = 0; i < request.expectations.size(); ++i) {
     const StreamExpectation& expectation = request.expectations[i];
     Result<uint64_t*> current = CurrentVersion(expectation.stream_id);
@@ -735,6 +818,11 @@ Result<std::optional<IdempotencyEntry>> EventLog::LookupIdempotency(std::string_
   MALPRO_RETURN_IF_ERROR(FromRocks(status, "read idempotency key"));
   std::optional<IdempotencyRecord> record = DecodeIdempotencyRecord(value);
   if (!record) return Status::Corruption("idempotency record has a bad format");
+  // The record may belong to a group written but not yet synced: a retry learns of the
+  // original only once it is durable.
+  if (!options_.read_only) {
+    MALPRO_RETURN_IF_ERROR(WaitForDurable(record->first_sequence + record->event_count - 1));
+  }
   return std::optional<IdempotencyEntry>(IdempotencyEntry{
       record->request_digest, record->first_sequence,
       record->first_sequence + record->event_count - 1});
@@ -799,10 +887,16 @@ bool EventLog::WaitForSequence(uint64_t sequence, std::chrono::milliseconds time
 
 Result<std::vector<Event>> EventLog::Read(uint64_t from_sequence, size_t limit) const {
   limit = std::min(limit, read_events_max);
+  from_sequence = std::max<uint64_t>(from_sequence, 1);
+  if (!options_.read_only) {
+    // Groups are written before they are synced: nothing past the durable head is shown.
+    const uint64_t head = Head().sequence;
+    if (from_sequence > head) return std::vector<Event>();
+    limit = static_cast<size_t>(std::min<uint64_t>(limit, head - from_sequence + 1));
+  }
   std::vector<Event> events;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), columns_->events));
-  for (it->Seek(SequenceKey(std::max<uint64_t>(from_sequence, 1)));
-       it->Valid() && events.size() < limit; it->Next()) {
+  for (it->Seek(SequenceKey(from_sequence)); it->Valid() && events.size() < limit; it->Next()) {
     Result<Event> event = DecodeEnvelope(std::string_view(it->value().data(), it->value().size()));
     if (!event.ok()) return event.status();
     events.push_back(std::move(event).value());

@@ -6,11 +6,15 @@
 // command's idempotency key to its digest and result; "default" holds the chain head.
 //
 // Threading: every method is safe to call from any thread. Appends are queued to a single
-// writer thread that checks them in order and combines concurrent ones into one synced
-// RocksDB write (group commit) of the envelopes and the chain head. Append returns only after
-// that write is synced. The stream index is derived data: an indexer thread applies each
-// group's index entries right behind the writer, with its own checkpoint, and catches up from
-// the log on open. Stream reads wait until the index has reached the head they started at.
+// writer thread that checks them in order and combines concurrent ones into one RocksDB write
+// (group commit) of the envelopes and the chain head. A syncer thread then fdatasyncs the
+// write-ahead log, while the writer already stages and writes the next group; one sync covers
+// every group written before it. Only then does the durable head advance and are the group's
+// commands answered, refusals and replays included. Readers see nothing past the durable
+// head, so nothing they read can be lost in a crash. The stream index is derived data: an
+// indexer thread applies each durable group's index entries, with its own checkpoint, and
+// catches up from the log on open. Stream reads wait until the index has reached the head
+// they started at.
 #pragma once
 
 #include <chrono>
@@ -116,7 +120,9 @@ struct ChainHead {
 struct LogCounters {
   uint64_t commands_appended = 0;  // commands written (not replays, not refusals)
   uint64_t events_appended = 0;
-  uint64_t groups_synced = 0;      // synced writes; commands / groups is the group-commit factor
+  uint64_t groups_synced = 0;      // groups written and made durable; commands / groups is the
+                                   // group-commit factor
+  uint64_t syncs = 0;              // fdatasyncs of the write-ahead log, each for one or more groups
   uint64_t commands_refused = 0;   // conflicts and idempotency refusals decided by the writer
 };
 
@@ -147,13 +153,13 @@ class EventLog {
   //   IOError: the write failed; the log then refuses further appends until reopened;
   //   Unavailable "log_closed" / "log_read_only".
   Result<AppendResult> Append(AppendRequest request);
-  // The same without waiting: `done` gets the result, exactly once, on the writer thread
-  // once the group holding the command is durable (or at once, on this thread, when the
+  // The same without waiting: `done` gets the result, exactly once, on the log's syncing
+  // thread once the group holding the command is durable (or at once, on this thread, when the
   // request is refused before it is queued). `done` must be quick: hand the result on.
   using AppendDone = std::function<void(Result<AppendResult>)>;
   void AppendAsync(AppendRequest request, AppendDone done);
 
-  // Up to `limit` (at most read_events_max) events from `from_sequence` on, in order.
+  // Up to `limit` (at most read_events_max) durable events from `from_sequence` on, in order.
   Result<std::vector<Event>> Read(uint64_t from_sequence, size_t limit) const;
 
   // Up to `limit` events of one stream from version `from_version` (1-based) on.
@@ -185,7 +191,8 @@ class EventLog {
   Result<VerifyReport> Verify(uint64_t from, uint64_t to,
                               const std::function<void(uint64_t)>& progress = {}) const;
 
-  // The durable record of an idempotency key, if it was used (and not yet expired).
+  // The durable record of an idempotency key, if it was used (and not yet expired); waits
+  // while the command that used it is written but not yet synced.
   Result<std::optional<IdempotencyEntry>> LookupIdempotency(std::string_view key) const;
 
   // Content-addressed storage beside the log, for files that events refer to by hash (photos
@@ -208,6 +215,7 @@ class EventLog {
  private:
   struct PendingAppend;
   struct GroupState;
+  struct WrittenGroup;
   struct Columns;
 
   explicit EventLog(LogOptions options);
@@ -221,7 +229,11 @@ class EventLog {
   std::vector<std::unique_ptr<PendingAppend>> TakeGroup();
   void CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group);
   Status StageAppend(PendingAppend& pending, GroupState& group, rocksdb::WriteBatch& batch,
-                     AppendResult* result, bool* waits_for_write);
+                     AppendResult* result);
+  void HandToSyncer(WrittenGroup written);
+  void SyncerLoop();
+  // Blocks until `sequence` is durable, or returns the error that stopped appends.
+  Status WaitForDurable(uint64_t sequence) const;
   // The stream's current version in the writer's cache, loaded from the index on a miss.
   Result<uint64_t*> CurrentVersion(std::string_view stream_id);
   Result<uint64_t> LastIndexedVersion(std::string_view stream_id) const;
@@ -243,6 +255,12 @@ class EventLog {
   std::deque<std::unique_ptr<PendingAppend>> queue_;
   bool stopping_ = false;
   Status failed_;  // set when a write failed; appends are refused from then on
+
+  // Groups written (not yet synced) on their way from the writer to the syncer, in order.
+  std::mutex sync_mutex_;
+  std::condition_variable sync_work_ready_;
+  std::vector<WrittenGroup> sync_queue_;  // taken whole by the syncer
+  bool sync_stopping_ = false;
 
   // The durable head, for readers.
   mutable std::mutex head_mutex_;
@@ -266,6 +284,7 @@ class EventLog {
   Status index_failed_;
 
   // Owned by the writer thread.
+  ChainHead written_head_;  // the last group written; the syncer makes it durable
   int64_t last_recorded_at_us_ = 0;
   // Each stream's version, including what the group being staged has added.
   struct StringHash {
@@ -275,6 +294,7 @@ class EventLog {
   std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> stream_versions_;
 
   std::thread writer_;
+  std::thread syncer_;
   std::thread indexer_;
 };
 

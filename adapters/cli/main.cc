@@ -102,8 +102,11 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   metrics.AddGauge("malpro_log_events_appended_total", "Events written since start.",
                    [&log] { return static_cast<double>(log.Counters().events_appended); }, "counter");
   metrics.AddGauge("malpro_log_groups_synced_total",
-                   "Synced group writes since start; commands per group is the group-commit factor.",
+                   "Group writes made durable since start; commands per group is the group-commit factor.",
                    [&log] { return static_cast<double>(log.Counters().groups_synced); }, "counter");
+  metrics.AddGauge("malpro_log_syncs_total",
+                   "fdatasyncs of the write-ahead log since start, each for one or more groups.",
+                   [&log] { return static_cast<double>(log.Counters().syncs); }, "counter");
   metrics.AddGauge("malpro_log_commands_refused_total",
                    "Commands refused by the log (version conflicts, reused idempotency keys).",
                    [&log] { return static_cast<double>(log.Counters().commands_refused); }, "counter");

@@ -201,6 +201,74 @@ TEST_F(EventLogTest, AsyncAppendsReportRefusalsAndConflictsWritingNothing) {
   EXPECT_EQ(log_->Head().sequence, 1u);
 }
 
+// Groups are written first and synced while the next one is staged: nothing of a group may
+// be read, and no answer given, before its sync.
+TEST_F(EventLogTest, ReadersAndAnswersNeverRunAheadOfTheDurableHead) {
+  constexpr int kWriters = 8;
+  constexpr int kCommandsEach = 150;
+  std::atomic<int> writers_left{kWriters};
+  std::atomic<int> answers_ahead{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < kCommandsEach; ++i) {
+        AppendRequest request = MakeRequest({MakeEvent("w" + std::to_string(w))});
+        if (i % 5 == 0) request.idempotency_key = "k-" + std::to_string(w) + "-" + std::to_string(i);
+        Result<AppendResult> result = log_->Append(request);
+        if (!result.ok() || result->last_sequence > log_->Head().sequence) answers_ahead++;
+        if (i % 5 == 0) {  // the retry's answer, too, comes only once the original is durable
+          Result<AppendResult> retry = log_->Append(request);
+          if (!retry.ok() || !retry->replayed || retry->last_sequence > log_->Head().sequence) {
+            answers_ahead++;
+          }
+        }
+      }
+      writers_left--;
+    });
+  }
+  int reads = 0;
+  int reads_ahead = 0;
+  while (writers_left > 0) {
+    const uint64_t before = log_->Head().sequence;
+    Result<std::vector<Event>> events = log_->Read(before + 1, 64);
+    const uint64_t after = log_->Head().sequence;
+    ASSERT_TRUE(events.ok());
+    for (const Event& event : *events) {
+      if (event.sequence > after) reads_ahead++;
+    }
+    ++reads;
+  }
+  for (std::thread& writer : writers) writer.join();
+  EXPECT_GT(reads, 0);
+  EXPECT_EQ(reads_ahead, 0) << "events were read before their group was synced";
+  EXPECT_EQ(answers_ahead, 0) << "answers were given before their group was synced";
+  const LogCounters counters = log_->Counters();
+  EXPECT_EQ(counters.commands_appended, static_cast<uint64_t>(kWriters * kCommandsEach));
+  EXPECT_GT(counters.syncs, 0u);
+  EXPECT_LE(counters.syncs, counters.groups_synced);
+}
+
+// A command that lost a race learns of it only once the winner is durable, so that reading
+// the stream again (as a retry does) finds the winner.
+TEST_F(EventLogTest, ALoserOfARaceFindsTheWinnerWhenItIsTold) {
+  for (int round = 0; round < 60; ++round) {
+    const std::string stream = "race-" + std::to_string(round);
+    std::vector<std::future<uint64_t>> seen;
+    for (int racer = 0; racer < 2; ++racer) {
+      seen.push_back(std::async(std::launch::async, [&] {
+        AppendRequest request = MakeRequest({MakeEvent(stream)});
+        request.expectations = {{stream, 0}};
+        Result<AppendResult> result = log_->Append(request);
+        if (result.ok()) return uint64_t{1};
+        EXPECT_EQ(result.status().error_code(), "stream_version_conflict");
+        Result<uint64_t> version = log_->StreamVersion(stream);
+        return version.ok() ? *version : uint64_t{0};
+      }));
+    }
+    for (auto& version : seen) EXPECT_EQ(version.get(), 1u) << stream;
+  }
+}
+
 TEST_F(EventLogTest, ExpectationOnAStreamTheCommandDoesNotWriteIsChecked) {
   MustAppend(MakeRequest({MakeEvent("policy")}));
   AppendRequest request = MakeRequest({MakeEvent("order-1")});
