@@ -357,6 +357,7 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(LogOptions options) {
   if (!log->options_.read_only) {
     MALPRO_RETURN_IF_ERROR(log->CatchUpIndex());
     log->written_head_ = log->head_;
+    log->written_sequence_ = log->head_.sequence;
     log->indexer_ = std::thread([raw = log.get()] { raw->IndexerLoop(); });
     log->syncer_ = std::thread([raw = log.get()] { raw->SyncerLoop(); });
     log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
@@ -616,6 +617,7 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
     batch.Put(columns_->head, kHeadKey, head_value);
     // Not synced here: the syncer syncs while the next group is staged and written. Readers
     // see nothing of it before then (they stay at or behind the durable head).
+    written_sequence_ = state.head.sequence;  // before the events can be seen
     Status status = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "append");
     if (!status.ok()) {
       // The in-memory view may now be ahead of the disk: refuse everything until reopened.
@@ -1122,7 +1124,11 @@ Result<VerifyReport> EventLog::Verify(uint64_t from, uint64_t to,
     if (report.verified_head.hash != head.hash) {
       return fail(to, "the last event's hash differs from the chain head record");
     }
-    if (it->Valid()) return fail(to + 1, "events are stored after the chain head record");
+    // What the writer has written and the syncer not yet synced may follow the durable
+    // head; anything beyond that does not belong there.
+    if (it->Valid() && to + 1 > written_sequence_.load()) {
+      return fail(to + 1, "events are stored after the chain head record");
+    }
   }
   return report;
 }

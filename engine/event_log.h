@@ -17,6 +17,7 @@
 // they started at.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -185,7 +186,8 @@ class EventLog {
   // event from-1 is the anchor. Reports the first bad sequence: a missing event, an event
   // stored under the wrong key, a broken envelope layout, a previous hash that does not link,
   // or altered content. When `to` is the head, also checks that the last hash equals the
-  // chain head record and that no event follows it. A rewrite of the tail together with the
+  // chain head record and that no event follows it (beyond a group written and waiting for
+  // its sync). A rewrite of the tail together with the
   // head record can only be caught against a head hash kept elsewhere (Kafka, a receipt).
   // `progress`, when set, is called with the sequence reached every 65,536 events.
   Result<VerifyReport> Verify(uint64_t from, uint64_t to,
@@ -285,6 +287,7 @@ class EventLog {
 
   // Owned by the writer thread.
   ChainHead written_head_;  // the last group written; the syncer makes it durable
+  std::atomic<uint64_t> written_sequence_{0};  // its sequence, for Verify on other threads
   int64_t last_recorded_at_us_ = 0;
   // Each stream's version, including what the group being staged has added.
   struct StringHash {
