@@ -372,6 +372,7 @@ Status EventLog::OpenDatabase() {
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
+  if (options_.env != nullptr) db_options.env = options_.env;
   // One writer thread writes; the hashed index memtables do not take concurrent inserts.
   db_options.allow_concurrent_memtable_write = false;
 
@@ -581,7 +582,9 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
     failed = failed_;
   }
   if (!failed.ok()) {  // queued before a write failed: nothing more is written
-    for (auto& pending : group) pending->Finish(failed);
+    WrittenGroup refused;
+    for (auto& pending : group) refused.answers.emplace_back(std::move(pending), failed);
+    HandToSyncer(std::move(refused));
     return;
   }
   GroupState state;
@@ -647,7 +650,8 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
 
 void EventLog::HandToSyncer(WrittenGroup written) {
   {
-    std::lock_guard lock(sync_mutex_);
+    std::unique_lock lock(sync_mutex_);
+    sync_queue_not_full_.wait(lock, [&] { return sync_queue_.size() < sync_queue_groups_max; });
     sync_queue_.push_back(std::move(written));
   }
   sync_work_ready_.notify_one();
@@ -662,23 +666,30 @@ void EventLog::SyncerLoop() {
       if (sync_queue_.empty()) return;  // stopping and drained
       groups.swap(sync_queue_);
     }
+    sync_queue_not_full_.notify_all();
     const auto last_written = std::find_if(groups.rbegin(), groups.rend(),
                                            [](const WrittenGroup& group) { return group.wrote; });
-    Status status;
-    {
-      std::lock_guard lock(queue_mutex_);
-      status = failed_;  // a failed write or sync: nothing after it is acknowledged
-    }
+    // What was written is synced and acknowledged even when a later write failed; after a
+    // failed sync nothing is (a later fdatasync may succeed without the lost data).
+    Status status = sync_failed_;
     if (status.ok() && last_written != groups.rend()) {
       // One fdatasync covers every group written so far, these and any the writer has
       // written since: the write-ahead log is one file, synced up to its end.
       if (options_.sync) status = FromRocks(db_->SyncWAL(), "sync");
       if (!status.ok()) {
+        sync_failed_ = status;
         {
           std::lock_guard lock(queue_mutex_);
           failed_ = status;
         }
         queue_not_full_.notify_all();
+        {
+          // Nothing more will be indexed: a writer or reader waiting for the index stops.
+          std::lock_guard lock(index_mutex_);
+          if (index_failed_.ok()) index_failed_ = status;
+        }
+        index_advanced_.notify_all();
+        index_queue_not_full_.notify_all();
       } else {
         LogCounters added;
         for (WrittenGroup& group : groups) {
@@ -693,13 +704,15 @@ void EventLog::SyncerLoop() {
         counters_.commands_appended += added.commands_appended;
         counters_.events_appended += added.events_appended;
         counters_.groups_synced += added.groups_synced;
-        counters_.syncs++;
+        if (options_.sync) counters_.syncs++;
       }
     }
     head_advanced_.notify_all();
     for (WrittenGroup& group : groups) {
       for (auto& [pending, answer] : group.answers) {
-        if (!status.ok() && answer.ok()) answer = status;
+        // After a failed sync a refusal may rest on what was never made durable: it gets
+        // the failure too.
+        if (!status.ok()) answer = status;
         pending->Finish(std::move(answer));
       }
     }
@@ -1126,8 +1139,16 @@ Result<VerifyReport> EventLog::Verify(uint64_t from, uint64_t to,
     }
     // What the writer has written and the syncer not yet synced may follow the durable
     // head; anything beyond that does not belong there.
-    if (it->Valid() && to + 1 > written_sequence_.load()) {
+    const uint64_t written = written_sequence_.load();  // 0 when no writer runs
+    if (it->Valid() && written <= to) {
       return fail(to + 1, "events are stored after the chain head record");
+    }
+    if (it->Valid()) {
+      it->Seek(SequenceKey(written + 1));
+      if (it->Valid()) {
+        return fail(written + 1, "events are stored after the last group written");
+      }
+      MALPRO_RETURN_IF_ERROR(FromRocks(it->status(), "verify"));
     }
   }
   return report;

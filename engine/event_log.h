@@ -38,6 +38,7 @@
 
 namespace rocksdb {
 class DB;
+class Env;
 class ColumnFamilyHandle;
 class CompactionFilter;
 class WriteBatch;
@@ -54,6 +55,8 @@ struct LogOptions {
   // Syncs each group write to disk before acknowledging. Only benchmarks of throwaway data
   // turn this off; the log promises durability only when it is on.
   bool sync = true;
+  // The RocksDB environment; null for the default. Tests pass one that injects faults.
+  rocksdb::Env* env = nullptr;
   // On open, re-verify the chain of the last open_verify_tail_events events and check that
   // the head record matches the last event. `malpro audit verify` turns it off so that it can
   // report damage instead of refusing to open.
@@ -156,7 +159,8 @@ class EventLog {
   Result<AppendResult> Append(AppendRequest request);
   // The same without waiting: `done` gets the result, exactly once, on the log's syncing
   // thread once the group holding the command is durable (or at once, on this thread, when the
-  // request is refused before it is queued). `done` must be quick: hand the result on.
+  // request is refused before it is queued). `done` must be quick and must not call into the
+  // log (the syncer would wait for itself): hand the result on.
   using AppendDone = std::function<void(Result<AppendResult>)>;
   void AppendAsync(AppendRequest request, AppendDone done);
 
@@ -261,8 +265,10 @@ class EventLog {
   // Groups written (not yet synced) on their way from the writer to the syncer, in order.
   std::mutex sync_mutex_;
   std::condition_variable sync_work_ready_;
+  std::condition_variable sync_queue_not_full_;
   std::vector<WrittenGroup> sync_queue_;  // taken whole by the syncer
   bool sync_stopping_ = false;
+  Status sync_failed_;  // owned by the syncer: after a failed sync nothing is acknowledged
 
   // The durable head, for readers.
   mutable std::mutex head_mutex_;

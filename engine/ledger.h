@@ -191,7 +191,7 @@ class Ledger {
   // thread). Returns false, having done nothing, when the command needs the waiting path
   // (an idempotency key, If-Match, or a refusal on cached state, which is decided again on
   // fresh state); then call Place. Otherwise `done` gets the result exactly once, possibly on
-  // the log's writer thread: a lost race (stream_version_conflict) means nothing was written
+  // the log's syncing thread: a lost race (stream_version_conflict) means nothing was written
   // and Place with `*placed` (the command with its order id) decides again.
   using PlaceDone = std::function<void(Result<CommandResult>, const PlaceOrder& placed)>;
   bool PlaceAsync(const PlaceOrder& command, const CommandContext& context, PlaceDone done);

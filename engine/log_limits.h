@@ -35,7 +35,9 @@ inline constexpr size_t append_queue_commands_max = 8192;
 inline constexpr size_t group_commands_max = 2048;
 // Payload bytes combined into one synced write; one full command always fits.
 inline constexpr size_t group_payload_bytes_max = 32 * 1024 * 1024;
-// Groups whose stream index entries wait for the indexer; the writer blocks beyond this.
+// Groups written and waiting for their sync; the writer blocks beyond this.
+inline constexpr size_t sync_queue_groups_max = 64;
+// Groups whose stream index entries wait for the indexer; the syncer blocks beyond this.
 inline constexpr size_t index_queue_groups_max = 64;
 // Events per write batch when the indexer catches up on open.
 inline constexpr size_t index_catch_up_batch_events = 10000;

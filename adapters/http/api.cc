@@ -575,7 +575,7 @@ bool Api::HandleAsync(std::shared_ptr<const HttpRequest> request,
           });
           return;
         }
-        // Possibly on the log's writer thread: the response is made where it is written.
+        // Possibly on the log's syncing thread: the response is made where it is written.
         respond([answer, result = std::move(result)] { return answer(result); });
       });
 }
