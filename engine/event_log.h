@@ -154,7 +154,8 @@ class EventLog {
   //   InvalidArgument / LimitExceeded: a field breaks a rule (the field is named);
   //   Conflict "stream_version_conflict": an expectation did not hold;
   //   Conflict "idempotency_key_reused": the key was used for a different request;
-  //   IOError: the write failed; the log then refuses further appends until reopened;
+  //   IOError: the write or its sync failed (the outcome is unknown); the log then refuses
+  //   further appends until reopened;
   //   Unavailable "log_closed" / "log_read_only".
   Result<AppendResult> Append(AppendRequest request);
   // The same without waiting: `done` gets the result, exactly once, on the log's syncing
@@ -191,8 +192,8 @@ class EventLog {
   // stored under the wrong key, a broken envelope layout, a previous hash that does not link,
   // or altered content. When `to` is the head, also checks that the last hash equals the
   // chain head record and that no event follows it (beyond a group written and waiting for
-  // its sync). A rewrite of the tail together with the
-  // head record can only be caught against a head hash kept elsewhere (Kafka, a receipt).
+  // its sync). A rewrite of the tail together with the head record can only be caught
+  // against a head hash kept elsewhere (Kafka, a receipt).
   // `progress`, when set, is called with the sequence reached every 65,536 events.
   Result<VerifyReport> Verify(uint64_t from, uint64_t to,
                               const std::function<void(uint64_t)>& progress = {}) const;
