@@ -720,7 +720,8 @@ void EventLog::SyncerLoop() {
 }
 
 Status EventLog::WaitForDurable(uint64_t sequence) const {
-  while (!WaitForSequence(sequence, std::chrono::milliseconds(100))) {
+  constexpr auto health_check_every = std::chrono::milliseconds(100);  // a failed sync ends it
+  while (!WaitForSequence(sequence, health_check_every)) {
     MALPRO_RETURN_IF_ERROR(Health());
   }
   return Status::Ok();

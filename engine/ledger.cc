@@ -215,6 +215,14 @@ bool Ledger::ForgetAfter(const Touched& touched, const Result<AppendResult>& app
   return lost;
 }
 
+Status Ledger::RequireNewStream(const std::string& stream, std::string_view code,
+                                std::string_view field, const std::string& message) const {
+  Result<uint64_t> existing = log_->StreamVersion(stream);
+  if (!existing.ok()) return existing.status();
+  if (*existing != 0) return Status::Conflict(code, field, message);
+  return Status::Ok();
+}
+
 Result<CommandResult> Ledger::Execute(const CommandContext& context, std::string_view command_text,
                                       const Decide& decide) {
   if (context.actor.empty()) {
@@ -248,14 +256,13 @@ Result<CommandResult> Ledger::Execute(const CommandContext& context, std::string
     AppendRequest request{std::move(decision->events), std::move(decision->expectations),
                           context.actor, context.idempotency_key, digest};
     Result<AppendResult> appended = log_->Append(std::move(request));
-    ForgetAfter(touched, appended);
+    const bool lost = ForgetAfter(touched, appended);
     if (appended.ok()) {
       if (appended->replayed) return ReplayResult(*appended);
       return CommandResult{stream_id, appended->first_stream_version, appended->first_sequence,
                            appended->last_sequence, false};
     }
-    const bool lost_race = appended.status().error_code() == "stream_version_conflict" &&
-                           !context.expected_version && attempt < conflict_retries_max;
+    const bool lost_race = lost && !context.expected_version && attempt < conflict_retries_max;
     if (!lost_race) return appended.status();
   }
 }
@@ -618,11 +625,8 @@ Result<Ledger::Decision> Ledger::DecidePlace(const PlaceOrder& command,
   const std::string buyer_stream = AsnStream(command.buyer_nip);
   const std::string umkm_stream = UmkmStream(command.umkm_id);
   if (freshness == Freshness::kFreshState) {  // the expectation {order, 0} decides first
-    Result<uint64_t> existing = log_->StreamVersion(stream);
-    if (!existing.ok()) return existing.status();
-    if (*existing != 0) {
-      return Status::Conflict("order_already_exists", "order_id", "order " + order_id + " exists");
-    }
+    MALPRO_RETURN_IF_ERROR(
+        RequireNewStream(stream, "order_already_exists", "order_id", "order " + order_id + " exists"));
   }
   Result<AsnState> buyer = LoadCached(buyer_stream, asn_cache_, freshness);
   if (!buyer.ok()) return buyer.status();
@@ -821,11 +825,8 @@ Result<CommandResult> Ledger::Submit(const SubmitReceipt& command, const Command
   const std::string photo_stream = PhotoStream(photo_sha256);
   bool photo_stored = false;
   return Execute(context, "receipt.submit" + payload, [&](Freshness freshness) -> Result<Decision> {
-    Result<uint64_t> existing = log_->StreamVersion(stream);
-    if (!existing.ok()) return existing.status();
-    if (*existing != 0) {
-      return Status::Conflict("receipt_already_exists", "receipt_id", "receipt " + receipt_id + " exists");
-    }
+    MALPRO_RETURN_IF_ERROR(RequireNewStream(stream, "receipt_already_exists", "receipt_id",
+                                            "receipt " + receipt_id + " exists"));
     Result<AsnState> asn = LoadCached(asn_stream, asn_cache_, freshness);
     if (!asn.ok()) return asn.status();
     if (asn->version == 0) {

@@ -320,6 +320,9 @@ class Ledger {
   // After the decision's append: written streams changed; a lost race means some cached
   // state was stale. Returns whether the race was lost.
   bool ForgetAfter(const Touched& touched, const Result<AppendResult>& appended) const;
+  // Conflict `code` on `field` when `stream` already holds events (an id taken twice).
+  Status RequireNewStream(const std::string& stream, std::string_view code,
+                          std::string_view field, const std::string& message) const;
 
   Result<CommandResult> Execute(const CommandContext& context, std::string_view command_text,
                                 const Decide& decide);

@@ -26,7 +26,7 @@ using tcp = net::ip::tcp;
 
 // Connections whose command is placed without a waiting thread: held here (not by the log's
 // callback) until the answer is handed to the I/O context. Stop() closes the gate and lets
-// them go while the context still exists; an answer arriving later (the log's writer
+// them go while the context still exists; an answer arriving later (the log's syncer
 // finishing a group) is dropped.
 struct AnswerGate {
   std::mutex mutex;
@@ -138,7 +138,7 @@ class Session : public std::enable_shared_from_this<Session> {
         taken = true;
       }
     }
-    // Called exactly once, on any thread (the log's writer, a worker).
+    // Called exactly once, on any thread (the log's syncer, a worker).
     auto respond = [gate = gate_, weak = std::weak_ptr<Session>(waiting), request,
                     started](Api::MakeResponse make) {
       std::lock_guard lock(gate->mutex);
@@ -348,7 +348,7 @@ void HttpServer::Stop() {
     acceptor_.close(ignored);
   });
   // Commands placed without a waiting thread are answered first: their answers come from
-  // the log's writer (or a worker, after a lost race) and need the workers and the I/O
+  // the log's syncer (or a worker, after a lost race) and need the workers and the I/O
   // context; nothing placed this way may outlive the server. New ones take the worker path.
   std::set<std::shared_ptr<void>> abandoned;
   {
