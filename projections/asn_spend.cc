@@ -5,6 +5,7 @@
 // it reaches are recomputed when it is folded.
 #include <algorithm>
 
+#include "engine/assert.h"
 #include "engine/domain_events.h"
 #include "projections/read_models.h"
 
@@ -131,14 +132,26 @@ Result<SpendRow> SpendRow::Read(const JsonObject& object) {
   return row;
 }
 
-SpendRow& AsnSpendProjection::Row(const AsnProfile& profile, const std::string& month,
+AsnSpendProjection::AsnRows& AsnSpendProjection::Rows(uint32_t slot) {
+  MALPRO_ASSERT(slot != no_slot);
+  if (slot >= by_slot_.size()) by_slot_.resize(slot + 1);
+  return by_slot_[slot];
+}
+
+SpendRow& AsnSpendProjection::Row(AsnRows& rows, const AsnProfile& profile, int month,
                                   const PolicyState& policy) {
+  for (const auto& [number, handle] : rows.months) {
+    if (number == month) return spend_.Touch(handle);
+  }
+  const std::string text = MonthText(month);
   bool created = false;
-  SpendRow& row = spend_.Mutable(SpendKey(profile.nip, month), &created);
+  RowTable<SpendRow>::Handle handle = spend_.Get(SpendKey(profile.nip, text), &created);
+  rows.months.emplace_back(month, handle);
+  SpendRow& row = spend_.Touch(handle);
   if (created) {
     row.nip = profile.nip;
-    row.month = month;
-    row.rank_class = profile.RankIn(month);
+    row.month = text;
+    row.rank_class = profile.RankIn(text);
     row.Recompute(policy);
   }
   return row;
@@ -170,7 +183,9 @@ void AsnSpendProjection::RecomputeFrom(const std::string& nip, const std::string
 Status AsnSpendProjection::ApplyAsn(const Fact& fact) {
   const AsnState& asn = *fact.asn;
   const std::string month = MonthOf(JakartaDate(fact.event->recorded_at_us));
-  AsnProfile& profile = profiles_.Mutable(asn.nip);
+  AsnRows& rows = Rows(fact.asn_slot);
+  if (rows.profile == nullptr) rows.profile = profiles_.Get(asn.nip);
+  AsnProfile& profile = profiles_.Touch(rows.profile);
   profile.nip = asn.nip;
   profile.name = asn.name;
   profile.agency = asn.agency;
@@ -206,22 +221,35 @@ Status AsnSpendProjection::Apply(const Fact& fact) {
     return Status::Ok();
   }
   if (fact.asn == nullptr) return Status::Ok();
-  const AsnProfile* profile = profiles_.Find(fact.asn->nip);
-  if (profile == nullptr) {
+  switch (fact.kind) {
+    case FactKind::kOrderPlaced:
+    case FactKind::kOrderCancelled:
+    case FactKind::kCashReceived:
+    case FactKind::kPaymentSucceeded:
+    case FactKind::kPaymentRefunded:
+    case FactKind::kReceiptApproved:
+      break;
+    default:
+      return Status::Ok();
+  }
+  AsnRows& rows = Rows(fact.asn_slot);
+  if (rows.profile == nullptr) rows.profile = profiles_.FindHandle(fact.asn->nip);
+  if (rows.profile == nullptr) {
     return Status::Corruption("asn_spend: event " + std::to_string(fact.event->sequence) +
                               " concerns an ASN without a profile");
   }
+  const AsnProfile* profile = &rows.profile->second.row;
   const PolicyState& policy = *fact.policy;
-  const std::string placed_month =
-      fact.order != nullptr ? MonthOf(JakartaDate(fact.order->placed_at_us)) : std::string();
+  const int placed_month =
+      fact.order != nullptr ? MonthNumber(JakartaDate(fact.order->placed_at_us)) : 0;
   auto release_pending = [&] {
-    SpendRow& placed = Row(*profile, placed_month, policy);
+    SpendRow& placed = Row(rows, *profile, placed_month, policy);
     placed.pending -= fact.amount;
     --placed.pending_orders;
   };
   switch (fact.kind) {
     case FactKind::kOrderPlaced: {
-      SpendRow& row = Row(*profile, placed_month, policy);
+      SpendRow& row = Row(rows, *profile, placed_month, policy);
       row.pending += fact.amount;
       ++row.pending_orders;
       return Status::Ok();
@@ -232,7 +260,7 @@ Status AsnSpendProjection::Apply(const Fact& fact) {
     case FactKind::kCashReceived:
     case FactKind::kPaymentSucceeded: {
       if (fact.was_pending) release_pending();
-      SpendRow& row = Row(*profile, SpendMonth(fact), policy);
+      SpendRow& row = Row(rows, *profile, MonthNumber(SpendDate(fact)), policy);
       ChannelTotals& channel = fact.kind == FactKind::kCashReceived ? row.cod : row.cashless;
       ++channel.count;
       channel.amount += fact.amount;
@@ -241,14 +269,14 @@ Status AsnSpendProjection::Apply(const Fact& fact) {
       return Status::Ok();
     }
     case FactKind::kPaymentRefunded: {
-      SpendRow& row = Row(*profile, SpendMonth(fact), policy);
+      SpendRow& row = Row(rows, *profile, MonthNumber(SpendDate(fact)), policy);
       row.refunds += fact.amount;
       row.committed -= fact.amount;
       row.Recompute(policy);
       return Status::Ok();
     }
     case FactKind::kReceiptApproved: {
-      SpendRow& row = Row(*profile, SpendMonth(fact), policy);
+      SpendRow& row = Row(rows, *profile, MonthNumber(SpendDate(fact)), policy);
       ++row.receipts.count;
       row.receipts.amount += fact.amount;
       row.committed += fact.amount;
@@ -327,7 +355,8 @@ std::string AsnSpendProjection::Rollup(const std::string& month, RollupBy by,
   for (const auto& [nip, entry] : profiles_.entries()) {
     if (!entry->row.CountsIn(month)) continue;
     const SpendRow row = RowOrEmpty(entry->row, month, policy);
-    for (Group* group : {&groups[by == RollupBy::kAgency ? entry->row.agency : row.rank_class], &all}) {
+    for (Group* group :
+         {&groups[by == RollupBy::kAgency ? entry->row.agency : row.rank_class], &all}) {
       ++group->asn;
       if (row.compliant) ++group->compliant;
       group->committed += row.committed;

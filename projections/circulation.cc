@@ -80,17 +80,43 @@ Status CirculationProjection::Apply(const Fact& fact) {
   const bool receipt = fact.kind == FactKind::kReceiptApproved;
   const std::string& kecamatan = receipt ? fact.receipt->kecamatan : fact.umkm->kecamatan;
   const std::string& kelurahan = receipt ? fact.receipt->kelurahan : fact.umkm->kelurahan;
-  const std::string month = SpendMonth(fact);
+  const int month = MonthNumber(SpendDate(fact));
 
-  AreaSpend& area = areas_.Mutable(month + "/" + kecamatan + "/" + kelurahan);
-  area.month = month;
-  area.kecamatan = kecamatan;
-  area.kelurahan = kelurahan;
+  // A merchant's area rows are kept per merchant; one that moved gets the rows of its new
+  // place, so a cached row counts only while it names the merchant's current place.
+  RowTable<AreaSpend>::Handle area_row = nullptr;
+  std::vector<std::pair<int, RowTable<AreaSpend>::Handle>>* cached = nullptr;
+  if (!receipt) {
+    if (fact.umkm_slot >= areas_by_slot_.size()) areas_by_slot_.resize(fact.umkm_slot + 1);
+    cached = &areas_by_slot_[fact.umkm_slot];
+    for (const auto& [number, handle] : *cached) {
+      const AreaSpend& row = handle->second.row;
+      if (number == month && row.kecamatan == kecamatan && row.kelurahan == kelurahan) {
+        area_row = handle;
+        break;
+      }
+    }
+  }
+  if (area_row == nullptr) {
+    const std::string text = MonthText(month);
+    area_row = areas_.Get(text + "/" + kecamatan + "/" + kelurahan);
+    AreaSpend& row = area_row->second.row;
+    row.month = text;
+    row.kecamatan = kecamatan;
+    row.kelurahan = kelurahan;
+    if (cached != nullptr) cached->emplace_back(month, area_row);
+  }
+  AreaSpend& area = areas_.Touch(area_row);
   area.spend += amount;
   area.purchases += purchases;
 
-  MonthCirculation& total = months_.Mutable(month);
-  total.month = month;
+  auto [found, inserted] = months_by_number_.try_emplace(month, nullptr);
+  if (inserted) {
+    const std::string text = MonthText(month);
+    found->second = months_.Get(text);
+    found->second->second.row.month = text;
+  }
+  MonthCirculation& total = months_.Touch(found->second);
   total.spend += amount;
   total.purchases += purchases;
   if (fact.asn != nullptr && fact.asn->kecamatan == kecamatan) total.local_spend += amount;

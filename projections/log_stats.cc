@@ -44,7 +44,8 @@ Status LogStatsProjection::Apply(const Fact& fact) {
   TypeCount& count = types_.Mutable(event.type);
   count.type = event.type;
   ++count.events;
-  LogHead& head = head_.Mutable("head");
+  if (head_row_ == nullptr) head_row_ = head_.Get("head");
+  LogHead& head = head_.Touch(head_row_);
   if (head.events == 0) head.first_recorded_at_us = event.recorded_at_us;
   ++head.events;
   head.last_sequence = static_cast<int64_t>(event.sequence);

@@ -3,6 +3,7 @@
 // received; a cashless payment on its business day (the day its settlement covers), with the
 // fee recorded in the payment; a refund on the day it was made. Closing a business day
 // (settlement.batch_closed) settles every merchant's payments of that day.
+#include "engine/assert.h"
 #include "projections/read_models.h"
 
 namespace malpro {
@@ -104,19 +105,17 @@ Status MerchantSalesProjection::Apply(const Fact& fact) {
     return Status::Ok();
   }
   if (fact.umkm == nullptr) return Status::Ok();
+  if (fact.kind != FactKind::kCashReceived && fact.kind != FactKind::kPaymentSucceeded &&
+      fact.kind != FactKind::kPaymentRefunded) {
+    return Status::Ok();
+  }
   const std::string& umkm_id = fact.umkm->umkm_id;
-  auto day_row = [&](const std::string& date) -> SalesDay& {
-    bool created = false;
-    SalesDay& day = days_.Mutable(umkm_id + "/" + date, &created);
-    if (created) {
-      day.umkm_id = umkm_id;
-      day.date = date;
-    }
-    return day;
-  };
+  MALPRO_ASSERT(fact.umkm_slot != no_slot);
+  if (fact.umkm_slot >= by_slot_.size()) by_slot_.resize(fact.umkm_slot + 1);
+  UmkmRows& rows = by_slot_[fact.umkm_slot];
   switch (fact.kind) {
     case FactKind::kCashReceived: {
-      SalesDay& day = day_row(FormatIsoDate(JakartaDate(fact.event->recorded_at_us)));
+      SalesDay& day = Day(rows, umkm_id, JakartaDate(fact.event->recorded_at_us));
       ++day.orders;
       ++day.cod.count;
       day.cod.amount += fact.amount;
@@ -126,8 +125,7 @@ Status MerchantSalesProjection::Apply(const Fact& fact) {
     }
     case FactKind::kPaymentSucceeded: {
       const PaymentState& payment = *fact.payment;
-      const std::string business_date = FormatIsoDate(payment.business_date);
-      SalesDay& day = day_row(business_date);
+      SalesDay& day = Day(rows, umkm_id, payment.business_date);
       ++day.orders;
       ++day.cashless.count;
       day.cashless.amount += payment.amount;
@@ -135,9 +133,10 @@ Status MerchantSalesProjection::Apply(const Fact& fact) {
       day.fee += payment.fee;
       day.net += payment.amount - payment.fee;
       bool created = false;
-      Outstanding& outstanding = outstanding_.Mutable(umkm_id, &created);
+      if (rows.outstanding == nullptr) rows.outstanding = outstanding_.Get(umkm_id, &created);
+      Outstanding& outstanding = outstanding_.Touch(rows.outstanding);
       if (created) outstanding.umkm_id = umkm_id;
-      OutstandingDay& owed = outstanding.days[business_date];
+      OutstandingDay& owed = outstanding.days[FormatIsoDate(payment.business_date)];
       ++owed.payments;
       owed.gross += payment.amount;
       owed.fee += payment.fee;
@@ -145,7 +144,7 @@ Status MerchantSalesProjection::Apply(const Fact& fact) {
       return Status::Ok();
     }
     case FactKind::kPaymentRefunded: {
-      SalesDay& day = day_row(FormatIsoDate(JakartaDate(fact.event->recorded_at_us)));
+      SalesDay& day = Day(rows, umkm_id, JakartaDate(fact.event->recorded_at_us));
       day.refunds += fact.amount;
       day.net -= fact.amount;
       return Status::Ok();
@@ -153,6 +152,18 @@ Status MerchantSalesProjection::Apply(const Fact& fact) {
     default:
       return Status::Ok();
   }
+}
+
+SalesDay& MerchantSalesProjection::Day(UmkmRows& rows, const std::string& umkm_id, CivilDate date) {
+  auto [it, inserted] = rows.days.try_emplace(DaysFromCivil(date), nullptr);
+  bool created = false;
+  if (inserted) it->second = days_.Get(umkm_id + "/" + FormatIsoDate(date), &created);
+  SalesDay& day = days_.Touch(it->second);
+  if (created) {
+    day.umkm_id = umkm_id;
+    day.date = FormatIsoDate(date);
+  }
+  return day;
 }
 
 void MerchantSalesProjection::TakeChanges(std::vector<RowChange>* out) {

@@ -38,27 +38,37 @@ Status CheckMonth(std::string_view text, std::string_view field) {
 CivilDate LastDayOfMonth(std::string_view month) {
   const int year = std::stoi(std::string(month.substr(0, 4)));
   const int number = std::stoi(std::string(month.substr(5, 2)));
-  const CivilDate first_of_next = number == 12 ? CivilDate{year + 1, 1, 1}
-                                               : CivilDate{year, number + 1, 1};
+  const CivilDate first_of_next =
+      number == 12 ? CivilDate{year + 1, 1, 1} : CivilDate{year, number + 1, 1};
   return CivilFromDays(DaysFromCivil(first_of_next) - 1);
 }
 
-std::string SpendMonth(const Fact& fact) {
+int MonthNumber(CivilDate date) { return date.year * 12 + date.month - 1; }
+
+std::string MonthText(int month_number) {
+  return MonthOf(CivilDate{month_number / 12, month_number % 12 + 1, 1});
+}
+
+CivilDate SpendDate(const Fact& fact) {
   switch (fact.kind) {
-    case FactKind::kCashReceived:
-      return MonthOf(JakartaDate(fact.event->recorded_at_us));
     case FactKind::kPaymentSucceeded:
     case FactKind::kPaymentRefunded:
-      return MonthOf(JakartaDate(fact.payment->paid_at_us));
+      return JakartaDate(fact.payment->paid_at_us);
     case FactKind::kReceiptApproved:
-      return MonthOf(fact.receipt->purchase_date);
-    default:
-      return MonthOf(JakartaDate(fact.event->recorded_at_us));
+      return fact.receipt->purchase_date;
+    default:  // cash on the day it was received
+      return JakartaDate(fact.event->recorded_at_us);
   }
 }
 
+std::string SpendMonth(const Fact& fact) { return MonthOf(SpendDate(fact)); }
+
 void ChannelTotals::Write(JsonWriter& writer, std::string_view key) const {
-  writer.Key(key).BeginObject().Field("count", count).Field("amount", AmountText(amount)).EndObject();
+  writer.Key(key)
+      .BeginObject()
+      .Field("count", count)
+      .Field("amount", AmountText(amount))
+      .EndObject();
 }
 
 Result<ChannelTotals> ChannelTotals::Read(const JsonObject& object, std::string_view key) {

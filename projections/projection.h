@@ -67,17 +67,32 @@ class RowTable {
 
   explicit RowTable(std::string prefix) : prefix_(std::move(prefix)) {}
 
-  // The row under `key`, created empty when missing (then `*created` is set), marked changed.
-  Row& Mutable(const std::string& key, bool* created = nullptr) {
+  // A row that stays where it is for the table's life (rows are never removed): folds that
+  // meet the same row again keep its handle instead of its key.
+  using Handle = std::pair<const std::string, Entry>*;
+
+  // The row under `key`, created empty when missing (then `*created` is set); not marked.
+  Handle Get(const std::string& key, bool* created = nullptr) {
     auto [it, inserted] = rows_.try_emplace(key);
-    Entry& entry = it->second;
-    if (inserted) ordered_.emplace(key, &entry);
+    if (inserted) ordered_.emplace(key, &it->second);
     if (created != nullptr) *created = inserted;
+    return &*it;
+  }
+  // The row of `handle`, marked changed.
+  Row& Touch(Handle handle) {
+    Entry& entry = handle->second;
     if (!entry.dirty) {
       entry.dirty = true;
-      dirty_.push_back(&*it);
+      dirty_.push_back(handle);
     }
     return entry.row;
+  }
+  // The row under `key`, created empty when missing (then `*created` is set), marked changed.
+  Row& Mutable(const std::string& key, bool* created = nullptr) { return Touch(Get(key, created)); }
+  // The row under `key`, or nullptr; not marked.
+  Handle FindHandle(const std::string& key) {
+    auto found = rows_.find(key);
+    return found == rows_.end() ? nullptr : &*found;
   }
   const Row* Find(const std::string& key) const {
     auto found = rows_.find(key);
@@ -138,7 +153,7 @@ class RowTable {
   // Rows by key for folding (hashed), and the same rows in key order for range queries.
   std::unordered_map<std::string, Entry> rows_;
   std::map<std::string, Entry*> ordered_;
-  std::vector<std::pair<const std::string, Entry>*> dirty_;
+  std::vector<Handle> dirty_;
 };
 
 // Amounts in rows may be negative (a refund on a day without sales): "-5000.00".
@@ -146,6 +161,9 @@ std::string AmountText(Money amount);
 Result<Money> ReadAmount(const JsonObject& object, std::string_view key);
 // "YYYY-MM" of a date, and the last day of a "YYYY-MM" month.
 std::string MonthOf(CivilDate date);
+// A month as a number (year * 12 + month - 1), for folds that meet it often, and its text.
+int MonthNumber(CivilDate date);
+std::string MonthText(int month_number);
 CivilDate LastDayOfMonth(std::string_view month);
 // Whether `text` is a "YYYY-MM" month; InvalidArgument naming `field` otherwise.
 Status CheckMonth(std::string_view text, std::string_view field);
@@ -154,6 +172,8 @@ Status CheckMonth(std::string_view text, std::string_view field);
 // the day the bank says it was paid (refunds too, so they reverse the month they reduce), a
 // manual receipt on its purchase date.
 std::string SpendMonth(const Fact& fact);
+// The same month as a MonthNumber, and the date it is taken from.
+CivilDate SpendDate(const Fact& fact);
 
 // Counter and amount of one channel (COD, cashless, receipts).
 struct ChannelTotals {

@@ -15,6 +15,9 @@
 namespace malpro {
 namespace {
 
+// A catch-up at least this long serializes its rows on two threads.
+constexpr uint64_t parallel_commit_events = 100'000;
+
 // The checkpoint key sorts before every row key (rows start with a letter).
 constexpr std::string_view checkpoint_key = std::string_view("\0checkpoint", 11);
 
@@ -69,8 +72,7 @@ Projector::Projector(const EventLog* log, ProjectorOptions options)
   projections_ = {&catalog_, &asn_spend_, &merchant_sales_, &circulation_, &log_stats_};
 }
 
-Result<std::unique_ptr<Projector>> Projector::Open(const EventLog* log,
-                                                   ProjectorOptions options) {
+Result<std::unique_ptr<Projector>> Projector::Open(const EventLog* log, ProjectorOptions options) {
   MALPRO_ASSERT(log != nullptr);
   if (options.dir.empty()) {
     return Status::InvalidArgument("config_invalid", "projections.dir",
@@ -111,9 +113,9 @@ Status Projector::OpenDatabase() {
   }
   columns_ = std::make_unique<Columns>();
   rocksdb::DB* db = nullptr;
-  MALPRO_RETURN_IF_ERROR(FromRocks(
-      rocksdb::DB::Open(db_options, options_.dir, descriptors, &columns_->all, &db),
-      "open " + options_.dir));
+  MALPRO_RETURN_IF_ERROR(
+      FromRocks(rocksdb::DB::Open(db_options, options_.dir, descriptors, &columns_->all, &db),
+                "open " + options_.dir));
   db_.reset(db);
   columns_->default_family = columns_->all[0];
   columns_->projections.assign(columns_->all.begin() + 1, columns_->all.end());
@@ -128,9 +130,9 @@ Status Projector::Prepare() {
   for (size_t i = 0; i < projections_.size() && reason.empty(); ++i) {
     const Projection& projection = *projections_[i];
     std::string stored;
-    rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), columns_->projections[i],
-                                   rocksdb::Slice(checkpoint_key.data(), checkpoint_key.size()),
-                                   &stored);
+    rocksdb::Status got =
+        db_->Get(rocksdb::ReadOptions(), columns_->projections[i],
+                 rocksdb::Slice(checkpoint_key.data(), checkpoint_key.size()), &stored);
     if (got.IsNotFound()) {
       reason = std::string(projection.name()) + " has no checkpoint";
       break;
@@ -139,9 +141,8 @@ Status Projector::Prepare() {
     Result<Checkpoint> checkpoint = DecodeCheckpoint(stored);
     if (!checkpoint.ok()) return checkpoint.status();
     if (checkpoint->version != projection.version()) {
-      reason = std::string(projection.name()) + " version " +
-               std::to_string(checkpoint->version) + " -> " +
-               std::to_string(projection.version());
+      reason = std::string(projection.name()) + " version " + std::to_string(checkpoint->version) +
+               " -> " + std::to_string(projection.version());
     } else if (i > 0 && (checkpoint->sequence != sequence || checkpoint->hash != hash)) {
       reason = "checkpoints differ between projections";
     }
@@ -216,8 +217,7 @@ Status Projector::LoadRows() {
 
 World::StreamReader Projector::LogStreamReader() const {
   const EventLog* log = log_;
-  return [log](std::string_view stream_id,
-               uint64_t before_sequence) -> Result<std::vector<Event>> {
+  return [log](std::string_view stream_id, uint64_t before_sequence) -> Result<std::vector<Event>> {
     std::vector<Event> events;
     uint64_t version = 1;
     while (true) {
@@ -268,21 +268,32 @@ Status Projector::FoldEvents(const std::vector<Event>& events) {
   return Status::Ok();
 }
 
-Status Projector::Commit() {
+Status Projector::Commit(bool catching_up) {
   std::vector<RowChange> changes;
   rocksdb::WriteBatch batch;
   {
     std::unique_lock lock(mutex_);
-    for (size_t i = 0; i < projections_.size(); ++i) {
-      const size_t first = changes.size();
-      projections_[i]->TakeChanges(&changes);
-      for (size_t c = first; c < changes.size(); ++c) {
-        MALPRO_RETURN_IF_ERROR(FromRocks(
-            batch.Put(columns_->projections[i], changes[c].key, changes[c].value), "stage row"));
+    // Each projection serializes its own rows; after a long catch-up (a rebuild) there are
+    // hundreds of thousands of them, so two threads share the projections then.
+    std::vector<std::vector<RowChange>> taken(projections_.size());
+    std::atomic<size_t> next{0};
+    auto take = [&] {
+      for (size_t i = next++; i < projections_.size(); i = next++) {
+        projections_[i]->TakeChanges(&taken[i]);
       }
-      const std::string checkpoint = EncodeCheckpoint(projections_[i]->name(),
-                                                      projections_[i]->version(), folded_,
-                                                      folded_hash_);
+    };
+    std::future<void> helper;
+    if (catching_up) helper = std::async(std::launch::async, take);
+    take();
+    if (helper.valid()) helper.get();
+    for (size_t i = 0; i < projections_.size(); ++i) {
+      for (const RowChange& change : taken[i]) {
+        MALPRO_RETURN_IF_ERROR(
+            FromRocks(batch.Put(columns_->projections[i], change.key, change.value), "stage row"));
+      }
+      std::move(taken[i].begin(), taken[i].end(), std::back_inserter(changes));
+      const std::string checkpoint = EncodeCheckpoint(
+          projections_[i]->name(), projections_[i]->version(), folded_, folded_hash_);
       MALPRO_RETURN_IF_ERROR(FromRocks(
           batch.Put(columns_->projections[i],
                     rocksdb::Slice(checkpoint_key.data(), checkpoint_key.size()), checkpoint),
@@ -348,12 +359,12 @@ Status Projector::CatchUp() {
     }
     since_commit += events->size();
     if (since_commit >= options_.catch_up_commit_events) {
-      MALPRO_RETURN_IF_ERROR(Commit());
+      MALPRO_RETURN_IF_ERROR(Commit(/*catching_up=*/true));
       since_commit = 0;
     }
     if (options_.progress && folded_ >= next_report) {
-      options_.progress("read models: " + std::to_string(folded_) + "/" +
-                        std::to_string(target) + " events (" +
+      options_.progress("read models: " + std::to_string(folded_) + "/" + std::to_string(target) +
+                        " events (" +
                         std::to_string(folded_ * 100 / std::max<uint64_t>(target, 1)) + "%)");
       next_report += 100'000;
     }
@@ -437,11 +448,9 @@ Result<std::vector<ProjectionDigest>> Projector::Digests() const {
     ProjectionDigest digest;
     digest.name = std::string(projections_[i]->name());
     digest.version = projections_[i]->version();
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha(EVP_MD_CTX_new(),
-                                                                 &EVP_MD_CTX_free);
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
     MALPRO_ASSERT(sha != nullptr && EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) == 1);
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->NewIterator(read_options, columns_->projections[i]));
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, columns_->projections[i]));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       const std::string_view key = it->key().ToStringView();
       const std::string_view value = it->value().ToStringView();
@@ -457,10 +466,9 @@ Result<std::vector<ProjectionDigest>> Projector::Digests() const {
       // Length-prefixed so that no two different row sets hash the same bytes.
       for (std::string_view part : {key, value}) {
         const uint32_t size = static_cast<uint32_t>(part.size());
-        const unsigned char length[4] = {static_cast<unsigned char>(size >> 24),
-                                         static_cast<unsigned char>(size >> 16),
-                                         static_cast<unsigned char>(size >> 8),
-                                         static_cast<unsigned char>(size)};
+        const unsigned char length[4] = {
+            static_cast<unsigned char>(size >> 24), static_cast<unsigned char>(size >> 16),
+            static_cast<unsigned char>(size >> 8), static_cast<unsigned char>(size)};
         EVP_DigestUpdate(sha.get(), length, sizeof(length));
         EVP_DigestUpdate(sha.get(), part.data(), part.size());
       }
@@ -565,10 +573,9 @@ ChangePage Projector::ChangesAfter(uint64_t position, const std::string& project
     page.reset = true;
     return page;
   }
-  auto it = std::upper_bound(changes_.begin(), changes_.end(), position,
-                             [](uint64_t value, const ChangePage::Change& change) {
-                               return value < change.sequence;
-                             });
+  auto it = std::upper_bound(
+      changes_.begin(), changes_.end(), position,
+      [](uint64_t value, const ChangePage::Change& change) { return value < change.sequence; });
   for (; it != changes_.end(); ++it) {
     if (page.changes.size() >= limit && it->sequence != page.position) break;
     page.position = it->sequence;

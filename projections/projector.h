@@ -138,7 +138,8 @@ class Projector {
   Status LoadRows();
   Result<std::vector<Event>> ReadBatch(uint64_t from, uint64_t target) const;
   Status FoldEvents(const std::vector<Event>& events);
-  Status Commit();
+  // `catching_up`: many rows changed; serialize them on two threads.
+  Status Commit(bool catching_up = false);
   void Run();
   uint64_t Target() const;
   World::StreamReader LogStreamReader() const;
@@ -169,7 +170,7 @@ class Projector {
   uint64_t applied_ = 0;  // guarded by progress_mutex_
   Status failed_;
   std::deque<ChangePage::Change> changes_;  // guarded by progress_mutex_
-  uint64_t changes_floor_ = 0;  // changes after this position are all in changes_
+  uint64_t changes_floor_ = 0;              // changes after this position are all in changes_
 
   std::mutex stop_mutex_;
   bool stopping_ = false;

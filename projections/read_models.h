@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "projections/projection.h"
@@ -49,8 +50,8 @@ class CatalogProjection : public Projection {
   Status Apply(const Fact& fact) override;
   void TakeChanges(std::vector<RowChange>* out) override;
   Status LoadRow(std::string_view key, std::string_view json) override;
-  void ForEachRow(const std::function<void(const std::string&, const std::string&)>& visit)
-      const override;
+  void ForEachRow(
+      const std::function<void(const std::string&, const std::string&)>& visit) const override;
 
   // {"merchants":[...],"total":N,"offset":..,"limit":..}: verified merchants only; with a
   // search, only the products that match unless the merchant's own name matches.
@@ -119,8 +120,8 @@ class AsnSpendProjection : public Projection {
   Status Apply(const Fact& fact) override;
   void TakeChanges(std::vector<RowChange>* out) override;
   Status LoadRow(std::string_view key, std::string_view json) override;
-  void ForEachRow(const std::function<void(const std::string&, const std::string&)>& visit)
-      const override;
+  void ForEachRow(
+      const std::function<void(const std::string&, const std::string&)>& visit) const override;
 
   // One ASN's month (a row of zeros when nothing happened); NotFound for an unknown NIP.
   Result<std::string> Spend(const std::string& nip, const std::string& month,
@@ -141,7 +142,13 @@ class AsnSpendProjection : public Projection {
   Compliance MonthCompliance(const std::string& month, const PolicyState& policy) const;
 
  private:
-  SpendRow& Row(const AsnProfile& profile, const std::string& month, const PolicyState& policy);
+  // The rows of one ASN met while folding, by the world's slot.
+  struct AsnRows {
+    RowTable<AsnProfile>::Handle profile = nullptr;
+    std::vector<std::pair<int, RowTable<SpendRow>::Handle>> months;  // by MonthNumber
+  };
+  AsnRows& Rows(uint32_t slot);
+  SpendRow& Row(AsnRows& rows, const AsnProfile& profile, int month, const PolicyState& policy);
   SpendRow RowOrEmpty(const AsnProfile& profile, const std::string& month,
                       const PolicyState& policy) const;
   void RecomputeFrom(const std::string& nip, const std::string& month, const PolicyState& policy);
@@ -149,6 +156,7 @@ class AsnSpendProjection : public Projection {
 
   RowTable<AsnProfile> profiles_{"a/"};
   RowTable<SpendRow> spend_{"s/"};  // key: nip/YYYY-MM
+  std::vector<AsnRows> by_slot_;
 };
 
 // ---- Merchant sales: per merchant per day, and cashless money not yet settled. ----------
@@ -191,8 +199,8 @@ class MerchantSalesProjection : public Projection {
   Status Apply(const Fact& fact) override;
   void TakeChanges(std::vector<RowChange>* out) override;
   Status LoadRow(std::string_view key, std::string_view json) override;
-  void ForEachRow(const std::function<void(const std::string&, const std::string&)>& visit)
-      const override;
+  void ForEachRow(
+      const std::function<void(const std::string&, const std::string&)>& visit) const override;
 
   // Days from `from` to `to` (YYYY-MM-DD, inclusive) with their totals.
   std::string Sales(const std::string& umkm_id, const std::string& from,
@@ -202,8 +210,16 @@ class MerchantSalesProjection : public Projection {
   std::string OutstandingJson(const std::string& umkm_id) const;
 
  private:
+  // The rows of one merchant met while folding, by the world's slot.
+  struct UmkmRows {
+    RowTable<Outstanding>::Handle outstanding = nullptr;
+    std::unordered_map<int64_t, RowTable<SalesDay>::Handle> days;  // by DaysFromCivil
+  };
+  SalesDay& Day(UmkmRows& rows, const std::string& umkm_id, CivilDate date);
+
   RowTable<SalesDay> days_{"d/"};  // key: umkm_id/YYYY-MM-DD
   RowTable<Outstanding> outstanding_{"o/"};
+  std::vector<UmkmRows> by_slot_;
 };
 
 // ---- Circulation (perputaran uang): where the money was spent. --------------------------
@@ -236,13 +252,18 @@ class CirculationProjection : public Projection {
   Status Apply(const Fact& fact) override;
   void TakeChanges(std::vector<RowChange>* out) override;
   Status LoadRow(std::string_view key, std::string_view json) override;
-  void ForEachRow(const std::function<void(const std::string&, const std::string&)>& visit)
-      const override;
+  void ForEachRow(
+      const std::function<void(const std::string&, const std::string&)>& visit) const override;
 
   // The month's totals, the share that stayed local, and spend per kecamatan and kelurahan.
   std::string Month(const std::string& month) const;
 
  private:
+  // Rows met while folding: the area rows of each merchant (by the world's slot) and the
+  // month rows, each by MonthNumber.
+  std::vector<std::vector<std::pair<int, RowTable<AreaSpend>::Handle>>> areas_by_slot_;
+  std::unordered_map<int, RowTable<MonthCirculation>::Handle> months_by_number_;
+
   RowTable<AreaSpend> areas_{"k/"};  // key: YYYY-MM/kecamatan/kelurahan
   RowTable<MonthCirculation> months_{"m/"};
 };
@@ -273,8 +294,8 @@ class LogStatsProjection : public Projection {
   Status Apply(const Fact& fact) override;
   void TakeChanges(std::vector<RowChange>* out) override;
   Status LoadRow(std::string_view key, std::string_view json) override;
-  void ForEachRow(const std::function<void(const std::string&, const std::string&)>& visit)
-      const override;
+  void ForEachRow(
+      const std::function<void(const std::string&, const std::string&)>& visit) const override;
 
   std::string Stats() const;
   int64_t Events() const;
@@ -282,6 +303,7 @@ class LogStatsProjection : public Projection {
  private:
   RowTable<TypeCount> types_{"t/"};
   RowTable<LogHead> head_{"h/"};
+  RowTable<LogHead>::Handle head_row_ = nullptr;  // "head", once met
 };
 
 }  // namespace malpro

@@ -31,87 +31,137 @@ Result<CivilDate> SettledDate(const Event& event) {
 
 }  // namespace
 
-template <typename State>
-Result<State*> World::Lookup(std::unordered_map<std::string, State>& states,
+template <typename Entry>
+Result<Entry*> World::Lookup(std::unordered_map<std::string, Entry>& entries,
                              const std::string& stream, uint64_t before_sequence) {
-  auto found = states.find(stream);
-  if (found != states.end()) return &found->second;
-  if (!reader_) return static_cast<State*>(nullptr);
+  auto found = entries.find(stream);
+  if (found != entries.end()) return &found->second;
+  if (!reader_) return static_cast<Entry*>(nullptr);
   Result<std::vector<Event>> events = reader_(stream, before_sequence);
   if (!events.ok()) return events.status();
-  if (events->empty()) return static_cast<State*>(nullptr);
-  State state;
+  if (events->empty()) return static_cast<Entry*>(nullptr);
+  Entry loaded;
   for (const Event& event : *events) {
-    Status applied = state.Apply(event);
+    Status applied = loaded.state.Apply(event);
     if (!applied.ok()) return applied;
   }
-  return &states.emplace(stream, std::move(state)).first->second;
+  Entry& entry = entries.emplace(stream, std::move(loaded)).first->second;
+  MALPRO_RETURN_IF_ERROR(Created(entry, before_sequence));
+  return &entry;
 }
 
-template <typename State>
-Result<State*> World::Fold(std::unordered_map<std::string, State>& states, const Event& event) {
-  Result<State*> found = Lookup(states, event.stream_id, event.sequence);
-  if (!found.ok()) return found.status();
-  State* state = *found;
-  if (state == nullptr) state = &states[event.stream_id];
-  Status applied = state->Apply(event);
+template <typename Entry>
+Result<Entry*> World::Fold(std::unordered_map<std::string, Entry>& entries, Entry* entry,
+                           const Event& event) {
+  const bool created = entry == nullptr;
+  if (created) entry = &entries[event.stream_id];
+  Status applied = entry->state.Apply(event);
   if (!applied.ok()) return applied;
-  return state;
+  if (created) MALPRO_RETURN_IF_ERROR(Created(*entry, event.sequence));
+  return entry;
 }
 
-Result<bool> World::OrderPending(const OrderState& order, uint64_t before_sequence) {
-  if (order.status == OrderStatus::kCancelled || order.cash_received) return false;
-  Result<PaymentState*> payment = Lookup(payments_, PaymentStream(order.order_id), before_sequence);
+Status World::Created(AsnEntry& entry, uint64_t) {
+  entry.slot = asn_slots_++;
+  return Status::Ok();
+}
+
+Status World::Created(UmkmEntry& entry, uint64_t) {
+  entry.slot = umkm_slots_++;
+  return Status::Ok();
+}
+
+Status World::Created(OrderEntry& entry, uint64_t before_sequence) {
+  // Links both ways: whichever of the order and its payment is met second finds the first.
+  Result<PaymentEntry*> payment =
+      Lookup(payments_, PaymentStream(entry.state.order_id), before_sequence);
   if (!payment.ok()) return payment.status();
-  if (*payment == nullptr) return true;
-  const PaymentStatus status = (*payment)->status;
-  return status != PaymentStatus::kSucceeded && status != PaymentStatus::kRefunded;
-}
-
-Status World::AttachParties(Fact& fact, const std::string& nip, const std::string& umkm_id,
-                            uint64_t before_sequence) {
-  const Event& event = *fact.event;
-  if (!nip.empty()) {
-    Result<AsnState*> asn = Lookup(asn_, AsnStream(nip), before_sequence);
-    if (!asn.ok()) return asn.status();
-    if (*asn == nullptr) return Missing(event, "ASN", nip);
-    fact.asn = *asn;
-  }
-  if (!umkm_id.empty()) {
-    Result<UmkmState*> umkm = Lookup(umkm_, UmkmStream(umkm_id), before_sequence);
-    if (!umkm.ok()) return umkm.status();
-    if (*umkm == nullptr) return Missing(event, "UMKM", umkm_id);
-    fact.umkm = *umkm;
+  if (*payment != nullptr) {
+    entry.payment = *payment;
+    (*payment)->order = &entry;
   }
   return Status::Ok();
+}
+
+Status World::Created(PaymentEntry& entry, uint64_t before_sequence) {
+  Result<OrderEntry*> order = Lookup(orders_, OrderStream(entry.state.order_id), before_sequence);
+  if (!order.ok()) return order.status();
+  if (*order != nullptr) {
+    entry.order = *order;
+    (*order)->payment = &entry;
+  }
+  return Status::Ok();
+}
+
+Status World::Created(ReceiptEntry&, uint64_t) { return Status::Ok(); }
+Status World::Created(PolicyEntry&, uint64_t) { return Status::Ok(); }
+
+Result<World::AsnEntry*> World::Asn(AsnEntry** link, const std::string& nip, const Event& event) {
+  if (*link != nullptr) return *link;
+  Result<AsnEntry*> asn = Lookup(asn_, AsnStream(nip), event.sequence);
+  if (!asn.ok()) return asn.status();
+  if (*asn == nullptr) return Missing(event, "ASN", nip);
+  *link = *asn;
+  return *asn;
+}
+
+Result<World::UmkmEntry*> World::Umkm(UmkmEntry** link, const std::string& umkm_id,
+                                      const Event& event) {
+  if (*link != nullptr) return *link;
+  Result<UmkmEntry*> umkm = Lookup(umkm_, UmkmStream(umkm_id), event.sequence);
+  if (!umkm.ok()) return umkm.status();
+  if (*umkm == nullptr) return Missing(event, "UMKM", umkm_id);
+  *link = *umkm;
+  return *umkm;
+}
+
+void World::Attach(Fact& fact, const AsnEntry* asn, const UmkmEntry* umkm) {
+  if (asn != nullptr) {
+    fact.asn = &asn->state;
+    fact.asn_slot = asn->slot;
+  }
+  if (umkm != nullptr) {
+    fact.umkm = &umkm->state;
+    fact.umkm_slot = umkm->slot;
+  }
+}
+
+bool World::OrderPending(const OrderEntry& order) const {
+  if (order.state.status == OrderStatus::kCancelled || order.state.cash_received) return false;
+  if (order.payment == nullptr) return true;
+  const PaymentStatus status = order.payment->state.status;
+  return status != PaymentStatus::kSucceeded && status != PaymentStatus::kRefunded;
 }
 
 Result<Fact> World::Apply(const Event& event) {
   Fact fact;
   fact.event = &event;
   if (policy_state_ == nullptr) {
-    Result<PolicyState*> policy = Lookup(policy_, std::string(policy_stream), event.sequence);
+    Result<PolicyEntry*> policy = Lookup(policy_, std::string(policy_stream), event.sequence);
     if (!policy.ok()) return policy.status();
-    policy_state_ = *policy != nullptr ? *policy : &policy_[std::string(policy_stream)];
+    policy_state_ =
+        *policy != nullptr ? &(*policy)->state : &policy_[std::string(policy_stream)].state;
   }
   fact.policy = policy_state_;
 
   const std::string_view type = event.type;
   if (StartsWith(type, "asn.")) {
-    Result<AsnState*> before = Lookup(asn_, event.stream_id, event.sequence);
+    Result<AsnEntry*> before = Lookup(asn_, event.stream_id, event.sequence);
     if (!before.ok()) return before.status();
-    if (*before != nullptr) fact.previous_rank_class = (*before)->rank_class;
-    Result<AsnState*> asn = Fold(asn_, event);
+    if (*before != nullptr) fact.previous_rank_class = (*before)->state.rank_class;
+    Result<AsnEntry*> asn = Fold(asn_, *before, event);
     if (!asn.ok()) return asn.status();
     fact.kind = FactKind::kAsnChanged;
-    fact.asn = *asn;
+    Attach(fact, *asn, nullptr);
     return fact;
   }
   if (StartsWith(type, "umkm.") || StartsWith(type, "product.")) {
-    Result<UmkmState*> umkm = Fold(umkm_, event);
+    Result<UmkmEntry*> before = Lookup(umkm_, event.stream_id, event.sequence);
+    if (!before.ok()) return before.status();
+    Result<UmkmEntry*> umkm = Fold(umkm_, *before, event);
     if (!umkm.ok()) return umkm.status();
     fact.kind = FactKind::kUmkmChanged;
-    fact.umkm = *umkm;
+    Attach(fact, nullptr, *umkm);
     return fact;
   }
   if (StartsWith(type, "order.")) return ApplyOrder(event, fact);
@@ -131,21 +181,20 @@ Result<Fact> World::Apply(const Event& event) {
 }
 
 Result<Fact> World::ApplyOrder(const Event& event, Fact fact) {
-  bool pending_before = false;
-  Result<OrderState*> before = Lookup(orders_, event.stream_id, event.sequence);
+  Result<OrderEntry*> before = Lookup(orders_, event.stream_id, event.sequence);
   if (!before.ok()) return before.status();
-  if (*before != nullptr) {
-    Result<bool> pending = OrderPending(**before, event.sequence);
-    if (!pending.ok()) return pending.status();
-    pending_before = *pending;
-  }
-  Result<OrderState*> folded = Fold(orders_, event);
+  const bool pending_before = *before != nullptr && OrderPending(**before);
+  Result<OrderEntry*> folded = Fold(orders_, *before, event);
   if (!folded.ok()) return folded.status();
-  const OrderState& order = **folded;
+  OrderEntry& entry = **folded;
+  const OrderState& order = entry.state;
   fact.order = &order;
   fact.amount = order.total;
-  Status parties = AttachParties(fact, order.buyer_nip, order.umkm_id, event.sequence);
-  if (!parties.ok()) return parties;
+  Result<AsnEntry*> asn = Asn(&entry.asn, order.buyer_nip, event);
+  if (!asn.ok()) return asn.status();
+  Result<UmkmEntry*> umkm = Umkm(&entry.umkm, order.umkm_id, event);
+  if (!umkm.ok()) return umkm.status();
+  Attach(fact, *asn, *umkm);
   if (event.type == types::order_placed) {
     fact.kind = FactKind::kOrderPlaced;
   } else if (event.type == types::order_cancelled && pending_before) {
@@ -158,24 +207,25 @@ Result<Fact> World::ApplyOrder(const Event& event, Fact fact) {
 }
 
 Result<Fact> World::ApplyPayment(const Event& event, Fact fact) {
-  Money refunded_before;
-  Result<PaymentState*> before = Lookup(payments_, event.stream_id, event.sequence);
+  Result<PaymentEntry*> before = Lookup(payments_, event.stream_id, event.sequence);
   if (!before.ok()) return before.status();
-  if (*before != nullptr) refunded_before = (*before)->refunded;
-  Result<PaymentState*> folded = Fold(payments_, event);
+  const Money refunded_before = *before != nullptr ? (*before)->state.refunded : Money();
+  Result<PaymentEntry*> folded = Fold(payments_, *before, event);
   if (!folded.ok()) return folded.status();
-  const PaymentState& payment = **folded;
+  PaymentEntry& entry = **folded;
+  const PaymentState& payment = entry.state;
   fact.payment = &payment;
-  Result<OrderState*> order = Lookup(orders_, OrderStream(payment.order_id), event.sequence);
-  if (!order.ok()) return order.status();
-  if (*order == nullptr) return Missing(event, "order", payment.order_id);
-  fact.order = *order;
-  Status parties = AttachParties(fact, payment.buyer_nip, payment.umkm_id, event.sequence);
-  if (!parties.ok()) return parties;
+  if (entry.order == nullptr) return Missing(event, "order", payment.order_id);
+  fact.order = &entry.order->state;
+  Result<AsnEntry*> asn = Asn(&entry.asn, payment.buyer_nip, event);
+  if (!asn.ok()) return asn.status();
+  Result<UmkmEntry*> umkm = Umkm(&entry.umkm, payment.umkm_id, event);
+  if (!umkm.ok()) return umkm.status();
+  Attach(fact, *asn, *umkm);
   if (event.type == types::payment_succeeded) {
     fact.kind = FactKind::kPaymentSucceeded;
     fact.amount = payment.amount;
-    const OrderState& placed = **order;
+    const OrderState& placed = entry.order->state;
     fact.was_pending = placed.status != OrderStatus::kCancelled && !placed.cash_received;
   } else if (event.type == types::payment_refunded) {
     fact.kind = FactKind::kPaymentRefunded;
@@ -185,12 +235,16 @@ Result<Fact> World::ApplyPayment(const Event& event, Fact fact) {
 }
 
 Result<Fact> World::ApplyReceipt(const Event& event, Fact fact) {
-  Result<ReceiptState*> folded = Fold(receipts_, event);
+  Result<ReceiptEntry*> before = Lookup(receipts_, event.stream_id, event.sequence);
+  if (!before.ok()) return before.status();
+  Result<ReceiptEntry*> folded = Fold(receipts_, *before, event);
   if (!folded.ok()) return folded.status();
-  const ReceiptState& receipt = **folded;
+  ReceiptEntry& entry = **folded;
+  const ReceiptState& receipt = entry.state;
   fact.receipt = &receipt;
-  Status parties = AttachParties(fact, receipt.nip, "", event.sequence);
-  if (!parties.ok()) return parties;
+  Result<AsnEntry*> asn = Asn(&entry.asn, receipt.nip, event);
+  if (!asn.ok()) return asn.status();
+  Attach(fact, *asn, nullptr);
   if (event.type == types::receipt_approved) {
     fact.kind = FactKind::kReceiptApproved;
     fact.amount = receipt.amount;
@@ -218,21 +272,21 @@ Result<Fact> World::ApplyPolicy(const Event& event, Fact fact) {
 
 const AsnState* World::FindAsn(const std::string& nip) const {
   auto found = asn_.find(AsnStream(nip));
-  return found == asn_.end() ? nullptr : &found->second;
+  return found == asn_.end() ? nullptr : &found->second.state;
 }
 
 const UmkmState* World::FindUmkm(const std::string& umkm_id) const {
   auto found = umkm_.find(UmkmStream(umkm_id));
-  return found == umkm_.end() ? nullptr : &found->second;
+  return found == umkm_.end() ? nullptr : &found->second.state;
 }
 
 const PolicyState* World::Policy() const {
   auto found = policy_.find(std::string(policy_stream));
-  return found == policy_.end() ? nullptr : &found->second;
+  return found == policy_.end() ? nullptr : &found->second.state;
 }
 
 Status World::LoadPolicy(uint64_t next_sequence) {
-  Result<PolicyState*> policy = Lookup(policy_, std::string(policy_stream), next_sequence);
+  Result<PolicyEntry*> policy = Lookup(policy_, std::string(policy_stream), next_sequence);
   return policy.status();
 }
 

@@ -7,6 +7,11 @@
 // first time is folded from the log up to, not including, the event being applied, so a
 // read model sees exactly the state it would have seen in a replay from 1.
 //
+// Streams an event refers to are found once: an order's entry keeps its buyer, merchant and
+// payment, so folding an event looks up its own stream and follows links from there. ASN and
+// merchants get a slot (dense, from 0, in the order the world first meets them) that read
+// models use to keep their own rows per ASN or merchant without hashing the id again.
+//
 // Threading: one thread (the projector's).
 #pragma once
 
@@ -39,6 +44,9 @@ enum class FactKind {
 
 // What one event means for the read models. Pointers are into the world and valid until the
 // next Apply; they show the state after the event.
+// No slot: the fact concerns no ASN or no merchant.
+inline constexpr uint32_t no_slot = UINT32_MAX;
+
 struct Fact {
   const Event* event = nullptr;
   FactKind kind = FactKind::kOther;
@@ -48,6 +56,9 @@ struct Fact {
   const PaymentState* payment = nullptr;
   const ReceiptState* receipt = nullptr;
   const PolicyState* policy = nullptr;  // always set
+  // Slots of `asn` and `umkm` within this world (no_slot when absent).
+  uint32_t asn_slot = no_slot;
+  uint32_t umkm_slot = no_slot;
   // The money this event moved: the order total (cash received, payment succeeded), the
   // refund, the approved receipt; for kOrderPlaced / kOrderCancelled the order total.
   Money amount;
@@ -64,8 +75,8 @@ struct Fact {
 class World {
  public:
   // Reads the events of `stream_id` with sequences below `before_sequence`, in order.
-  using StreamReader =
-      std::function<Result<std::vector<Event>>(std::string_view stream_id, uint64_t before_sequence)>;
+  using StreamReader = std::function<Result<std::vector<Event>>(std::string_view stream_id,
+                                                                uint64_t before_sequence)>;
 
   // A world that starts at sequence 1: it needs no reader.
   World() = default;
@@ -86,27 +97,70 @@ class World {
   Status LoadPolicy(uint64_t next_sequence);
 
  private:
-  template <typename State>
-  Result<State*> Lookup(std::unordered_map<std::string, State>& states, const std::string& stream,
+  struct AsnEntry {
+    AsnState state;
+    uint32_t slot = no_slot;
+  };
+  struct UmkmEntry {
+    UmkmState state;
+    uint32_t slot = no_slot;
+  };
+  struct PaymentEntry;
+  struct OrderEntry {
+    OrderState state;
+    AsnEntry* asn = nullptr;  // the buyer and merchant, once looked up
+    UmkmEntry* umkm = nullptr;
+    PaymentEntry* payment = nullptr;  // set when the payment stream is met
+  };
+  struct PaymentEntry {
+    PaymentState state;
+    OrderEntry* order = nullptr;
+    AsnEntry* asn = nullptr;
+    UmkmEntry* umkm = nullptr;
+  };
+  struct ReceiptEntry {
+    ReceiptState state;
+    AsnEntry* asn = nullptr;
+  };
+  struct PolicyEntry {
+    PolicyState state;
+  };
+
+  // The entry of `stream` as of `before_sequence`: from memory, or (behind a checkpoint)
+  // folded from the log on first use; nullptr when the stream does not exist yet.
+  template <typename Entry>
+  Result<Entry*> Lookup(std::unordered_map<std::string, Entry>& entries, const std::string& stream,
                         uint64_t before_sequence);
-  template <typename State>
-  Result<State*> Fold(std::unordered_map<std::string, State>& states, const Event& event);
-  Result<bool> OrderPending(const OrderState& order, uint64_t before_sequence);
+  // Folds `event` into `entry`, creating the entry when it is nullptr.
+  template <typename Entry>
+  Result<Entry*> Fold(std::unordered_map<std::string, Entry>& entries, Entry* entry,
+                      const Event& event);
+  // Called once for every entry, when it is created.
+  Status Created(AsnEntry& entry, uint64_t before_sequence);
+  Status Created(UmkmEntry& entry, uint64_t before_sequence);
+  Status Created(OrderEntry& entry, uint64_t before_sequence);
+  Status Created(PaymentEntry& entry, uint64_t before_sequence);
+  Status Created(ReceiptEntry& entry, uint64_t before_sequence);
+  Status Created(PolicyEntry& entry, uint64_t before_sequence);
+  Result<AsnEntry*> Asn(AsnEntry** link, const std::string& nip, const Event& event);
+  Result<UmkmEntry*> Umkm(UmkmEntry** link, const std::string& umkm_id, const Event& event);
+  bool OrderPending(const OrderEntry& order) const;
   Result<Fact> ApplyOrder(const Event& event, Fact fact);
   Result<Fact> ApplyPayment(const Event& event, Fact fact);
   Result<Fact> ApplyReceipt(const Event& event, Fact fact);
   Result<Fact> ApplyPolicy(const Event& event, Fact fact);
-  Status AttachParties(Fact& fact, const std::string& nip, const std::string& umkm_id,
-                       uint64_t before_sequence);
+  static void Attach(Fact& fact, const AsnEntry* asn, const UmkmEntry* umkm);
 
-  StreamReader reader_;  // empty: the world is complete from sequence 1
-  std::unordered_map<std::string, AsnState> asn_;        // by stream id
-  std::unordered_map<std::string, UmkmState> umkm_;      // by stream id
-  std::unordered_map<std::string, OrderState> orders_;   // by stream id
-  std::unordered_map<std::string, PaymentState> payments_;
-  std::unordered_map<std::string, ReceiptState> receipts_;
-  std::unordered_map<std::string, PolicyState> policy_;  // one entry: the policy stream
+  StreamReader reader_;                            // empty: the world is complete from sequence 1
+  std::unordered_map<std::string, AsnEntry> asn_;  // by stream id
+  std::unordered_map<std::string, UmkmEntry> umkm_;
+  std::unordered_map<std::string, OrderEntry> orders_;
+  std::unordered_map<std::string, PaymentEntry> payments_;
+  std::unordered_map<std::string, ReceiptEntry> receipts_;
+  std::unordered_map<std::string, PolicyEntry> policy_;  // one entry: the policy stream
   PolicyState* policy_state_ = nullptr;                  // that entry once looked up
+  uint32_t asn_slots_ = 0;
+  uint32_t umkm_slots_ = 0;
 };
 
 }  // namespace malpro
