@@ -1,5 +1,7 @@
 #include "engine/json.h"
 
+#include <charconv>
+
 #include "engine/assert.h"
 #include "engine/envelope.h"
 
@@ -8,7 +10,13 @@ namespace malpro {
 void AppendJsonString(std::string* out, std::string_view value) {
   static constexpr char hex[] = "0123456789abcdef";
   out->push_back('"');
-  for (char c : value) {
+  // Characters that need no escape are copied in runs.
+  size_t run = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(value[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(value.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"': out->append("\\\""); break;
       case '\\': out->append("\\\\"); break;
@@ -18,15 +26,12 @@ void AppendJsonString(std::string* out, std::string_view value) {
       case '\b': out->append("\\b"); break;
       case '\f': out->append("\\f"); break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out->append("\\u00");
-          out->push_back(hex[(c >> 4) & 0x0f]);
-          out->push_back(hex[c & 0x0f]);
-        } else {
-          out->push_back(c);
-        }
+        out->append("\\u00");
+        out->push_back(hex[(c >> 4) & 0x0f]);
+        out->push_back(hex[c & 0x0f]);
     }
   }
+  out->append(value.data() + run, value.size() - run);
   out->push_back('"');
 }
 
@@ -83,7 +88,9 @@ JsonWriter& JsonWriter::String(std::string_view value) {
 
 JsonWriter& JsonWriter::Int(int64_t value) {
   BeforeValue();
-  out_.append(std::to_string(value));
+  char digits[24];
+  const auto written = std::to_chars(digits, digits + sizeof(digits), value);
+  out_.append(digits, written.ptr);
   return *this;
 }
 

@@ -1,0 +1,51 @@
+// The JSON writer: what it escapes, what it copies as is, and how it writes integers.
+#include "engine/json.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace malpro {
+namespace {
+
+std::string Quoted(std::string_view value) {
+  std::string out;
+  AppendJsonString(&out, value);
+  return out;
+}
+
+TEST(JsonWriterTest, EscapesQuotesBackslashesAndControlCharactersOnly) {
+  EXPECT_EQ(Quoted(""), R"("")");
+  EXPECT_EQ(Quoted("Warung Bu Sri"), R"("Warung Bu Sri")");
+  EXPECT_EQ(Quoted(R"(say "hi")"), R"("say \"hi\"")");
+  EXPECT_EQ(Quoted(R"(C:\path)"), R"("C:\\path")");
+  EXPECT_EQ(Quoted("a\nb\rc\td\be\ff"), R"("a\nb\rc\td\be\ff")");
+  EXPECT_EQ(Quoted(std::string("x\x01y\x1fz\x00", 6)), R"("x\u0001y\u001fz\u0000")");
+  // Escapes at both ends and next to each other, and bytes from 0x20 up copied as they are.
+  EXPECT_EQ(Quoted("\"\\\""), R"("\"\\\"")");
+  EXPECT_EQ(Quoted("Kedungkandang \xc3\xa9 ~\x7f"), "\"Kedungkandang \xc3\xa9 ~\x7f\"");
+}
+
+TEST(JsonWriterTest, WritesIntegersOverTheirWholeRange) {
+  JsonWriter writer;
+  writer.BeginArray()
+      .Int(0)
+      .Int(-5)
+      .Int(1234567890123)
+      .Int(std::numeric_limits<int64_t>::max())
+      .Int(std::numeric_limits<int64_t>::min())
+      .EndArray();
+  EXPECT_EQ(writer.Take(), "[0,-5,1234567890123,9223372036854775807,-9223372036854775808]");
+}
+
+TEST(JsonWriterTest, ObjectsSeparateFieldsAndNestRaw) {
+  JsonWriter writer;
+  writer.BeginObject().Field("a", "x").Field("b", int64_t{2}).Key("c").Raw(R"({"d":true})");
+  writer.Field("e", false).EndObject();
+  EXPECT_EQ(writer.Take(), R"({"a":"x","b":2,"c":{"d":true},"e":false})");
+}
+
+}  // namespace
+}  // namespace malpro
