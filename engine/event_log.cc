@@ -372,6 +372,7 @@ Status EventLog::OpenDatabase() {
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
+  db_options.max_total_wal_size = wal_bytes_max;
   if (options_.env != nullptr) db_options.env = options_.env;
   // One writer thread writes; the hashed index memtables do not take concurrent inserts.
   db_options.allow_concurrent_memtable_write = false;

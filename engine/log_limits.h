@@ -47,6 +47,11 @@ inline constexpr size_t stream_cache_entries_max = 1 << 20;
 // Memtable size of the index column families (stream_index, idempotency): small
 // enough that their skiplists stay in the CPU cache under random inserts.
 inline constexpr size_t index_write_buffer_bytes = 4 * 1024 * 1024;
+
+// Write-ahead log kept before the column families that hold its oldest file are flushed.
+// The head and blobs families are written rarely; without a bound they would keep every WAL
+// file alive (up to four times all memtables, ~1.6 GiB) and a restart would replay them all.
+inline constexpr uint64_t wal_bytes_max = 256 * 1024 * 1024;
 // Hash buckets of an index memtable (one pointer each).
 inline constexpr size_t index_memtable_buckets = 64 * 1024;
 

@@ -117,6 +117,9 @@ Status Projector::OpenDatabase() {
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.allow_concurrent_memtable_write = false;  // one writer; see FamilyOptions
+  // The catalog, circulation and log statistics change little; without a bound their
+  // memtables would keep every write-ahead log file alive until a restart replays them.
+  db_options.max_total_wal_size = 128 << 20;
   const rocksdb::ColumnFamilyOptions family_options = FamilyOptions();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
       {rocksdb::kDefaultColumnFamilyName, family_options}};
