@@ -1,11 +1,10 @@
 // ASN spend: a profile per ASN ("a/{nip}") and a row per ASN per month with activity
-// ("s/{nip}/{YYYY-MM}"). Months are Asia/Jakarta months (see SpendMonth). The minimum of a
+// ("s/{nip}/{YYYY-MM}"). Months are Asia/Jakarta months (see SpendDate). The minimum of a
 // month is the policy's minimum for the ASN's rank class in force on the month's last day,
 // so a change of policy or rank during a month applies to the whole month; rows of the months
 // it reaches are recomputed when it is folded.
 #include <algorithm>
 
-#include "engine/assert.h"
 #include "engine/domain_events.h"
 #include "projections/read_models.h"
 
@@ -132,12 +131,6 @@ Result<SpendRow> SpendRow::Read(const JsonObject& object) {
   return row;
 }
 
-AsnSpendProjection::AsnRows& AsnSpendProjection::Rows(uint32_t slot) {
-  MALPRO_ASSERT(slot != no_slot);
-  if (slot >= by_slot_.size()) by_slot_.resize(slot + 1);
-  return by_slot_[slot];
-}
-
 SpendRow& AsnSpendProjection::Row(AsnRows& rows, const AsnProfile& profile, int month,
                                   const PolicyState& policy) {
   for (const auto& [number, handle] : rows.months) {
@@ -183,7 +176,7 @@ void AsnSpendProjection::RecomputeFrom(const std::string& nip, const std::string
 Status AsnSpendProjection::ApplyAsn(const Fact& fact) {
   const AsnState& asn = *fact.asn;
   const std::string month = MonthOf(JakartaDate(fact.event->recorded_at_us));
-  AsnRows& rows = Rows(fact.asn_slot);
+  AsnRows& rows = AtSlot(by_slot_, fact.asn_slot);
   if (rows.profile == nullptr) rows.profile = profiles_.Get(asn.nip);
   AsnProfile& profile = profiles_.Touch(rows.profile);
   profile.nip = asn.nip;
@@ -221,18 +214,7 @@ Status AsnSpendProjection::Apply(const Fact& fact) {
     return Status::Ok();
   }
   if (fact.asn == nullptr) return Status::Ok();
-  switch (fact.kind) {
-    case FactKind::kOrderPlaced:
-    case FactKind::kOrderCancelled:
-    case FactKind::kCashReceived:
-    case FactKind::kPaymentSucceeded:
-    case FactKind::kPaymentRefunded:
-    case FactKind::kReceiptApproved:
-      break;
-    default:
-      return Status::Ok();
-  }
-  AsnRows& rows = Rows(fact.asn_slot);
+  AsnRows& rows = AtSlot(by_slot_, fact.asn_slot);
   if (rows.profile == nullptr) rows.profile = profiles_.FindHandle(fact.asn->nip);
   if (rows.profile == nullptr) {
     return Status::Corruption("asn_spend: event " + std::to_string(fact.event->sequence) +

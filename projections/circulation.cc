@@ -87,8 +87,7 @@ Status CirculationProjection::Apply(const Fact& fact) {
   RowTable<AreaSpend>::Handle area_row = nullptr;
   std::vector<std::pair<int, RowTable<AreaSpend>::Handle>>* cached = nullptr;
   if (!receipt) {
-    if (fact.umkm_slot >= areas_by_slot_.size()) areas_by_slot_.resize(fact.umkm_slot + 1);
-    cached = &areas_by_slot_[fact.umkm_slot];
+    cached = &AtSlot(areas_by_slot_, fact.umkm_slot);
     for (const auto& [number, handle] : *cached) {
       const AreaSpend& row = handle->second.row;
       if (number == month && row.kecamatan == kecamatan && row.kelurahan == kelurahan) {

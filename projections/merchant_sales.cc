@@ -3,7 +3,6 @@
 // received; a cashless payment on its business day (the day its settlement covers), with the
 // fee recorded in the payment; a refund on the day it was made. Closing a business day
 // (settlement.batch_closed) settles every merchant's payments of that day.
-#include "engine/assert.h"
 #include "projections/read_models.h"
 
 namespace malpro {
@@ -110,9 +109,7 @@ Status MerchantSalesProjection::Apply(const Fact& fact) {
     return Status::Ok();
   }
   const std::string& umkm_id = fact.umkm->umkm_id;
-  MALPRO_ASSERT(fact.umkm_slot != no_slot);
-  if (fact.umkm_slot >= by_slot_.size()) by_slot_.resize(fact.umkm_slot + 1);
-  UmkmRows& rows = by_slot_[fact.umkm_slot];
+  UmkmRows& rows = AtSlot(by_slot_, fact.umkm_slot);
   switch (fact.kind) {
     case FactKind::kCashReceived: {
       SalesDay& day = Day(rows, umkm_id, JakartaDate(fact.event->recorded_at_us));
@@ -156,12 +153,14 @@ Status MerchantSalesProjection::Apply(const Fact& fact) {
 
 SalesDay& MerchantSalesProjection::Day(UmkmRows& rows, const std::string& umkm_id, CivilDate date) {
   auto [it, inserted] = rows.days.try_emplace(DaysFromCivil(date), nullptr);
+  if (!inserted) return days_.Touch(it->second);
+  const std::string text = FormatIsoDate(date);
   bool created = false;
-  if (inserted) it->second = days_.Get(umkm_id + "/" + FormatIsoDate(date), &created);
+  it->second = days_.Get(umkm_id + "/" + text, &created);
   SalesDay& day = days_.Touch(it->second);
   if (created) {
     day.umkm_id = umkm_id;
-    day.date = FormatIsoDate(date);
+    day.date = text;
   }
   return day;
 }

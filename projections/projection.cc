@@ -61,8 +61,6 @@ CivilDate SpendDate(const Fact& fact) {
   }
 }
 
-std::string SpendMonth(const Fact& fact) { return MonthOf(SpendDate(fact)); }
-
 void ChannelTotals::Write(JsonWriter& writer, std::string_view key) const {
   writer.Key(key)
       .BeginObject()

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/assert.h"
 #include "engine/identifiers.h"
 #include "engine/json.h"
 #include "engine/money.h"
@@ -161,19 +162,26 @@ std::string AmountText(Money amount);
 Result<Money> ReadAmount(const JsonObject& object, std::string_view key);
 // "YYYY-MM" of a date, and the last day of a "YYYY-MM" month.
 std::string MonthOf(CivilDate date);
+CivilDate LastDayOfMonth(std::string_view month);
 // A month as a number (year * 12 + month - 1), for folds that meet it often, and its text.
 int MonthNumber(CivilDate date);
 std::string MonthText(int month_number);
-CivilDate LastDayOfMonth(std::string_view month);
 // Whether `text` is a "YYYY-MM" month; InvalidArgument naming `field` otherwise.
 Status CheckMonth(std::string_view text, std::string_view field);
 
-// The Asia/Jakarta month a money fact counts in: cash on the day it was received, cashless on
-// the day the bank says it was paid (refunds too, so they reverse the month they reduce), a
-// manual receipt on its purchase date.
-std::string SpendMonth(const Fact& fact);
-// The same month as a MonthNumber, and the date it is taken from.
+// The Asia/Jakarta date a money fact counts on (its month is the month it counts in): cash on
+// the day it was received, cashless on the day the bank says it was paid (refunds too, so
+// they reverse the month they reduce), a manual receipt on its purchase date.
 CivilDate SpendDate(const Fact& fact);
+
+// The rows a read model keeps for one ASN or merchant, by the world's slot (Fact::asn_slot,
+// Fact::umkm_slot), grown as slots appear.
+template <typename Rows>
+Rows& AtSlot(std::vector<Rows>& by_slot, uint32_t slot) {
+  MALPRO_ASSERT(slot != no_slot);
+  if (slot >= by_slot.size()) by_slot.resize(slot + 1);
+  return by_slot[slot];
+}
 
 // Counter and amount of one channel (COD, cashless, receipts).
 struct ChannelTotals {

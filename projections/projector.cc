@@ -18,6 +18,10 @@ namespace {
 
 // A catch-up at least this long serializes its rows on two threads.
 constexpr uint64_t parallel_commit_events = 100'000;
+// Memtable of each read model's column family.
+constexpr size_t read_model_write_buffer_bytes = 64 << 20;
+// Write-ahead log kept before the column families that hold its oldest file are flushed.
+constexpr uint64_t read_model_wal_bytes_max = 128 << 20;
 
 // The checkpoint key sorts before every row key (rows start with a letter).
 constexpr std::string_view checkpoint_key = std::string_view("\0checkpoint", 11);
@@ -35,7 +39,7 @@ Status FromRocks(const rocksdb::Status& status, std::string_view what) {
 // (the checkpoint on open, loading rows, digests) pay for the sort instead.
 rocksdb::ColumnFamilyOptions FamilyOptions() {
   rocksdb::ColumnFamilyOptions options;
-  options.write_buffer_size = 64 << 20;
+  options.write_buffer_size = read_model_write_buffer_bytes;
   options.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
   return options;
 }
@@ -119,7 +123,7 @@ Status Projector::OpenDatabase() {
   db_options.allow_concurrent_memtable_write = false;  // one writer; see FamilyOptions
   // The catalog, circulation and log statistics change little; without a bound their
   // memtables would keep every write-ahead log file alive until a restart replays them.
-  db_options.max_total_wal_size = 128 << 20;
+  db_options.max_total_wal_size = read_model_wal_bytes_max;
   const rocksdb::ColumnFamilyOptions family_options = FamilyOptions();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
       {rocksdb::kDefaultColumnFamilyName, family_options}};

@@ -147,7 +147,6 @@ class AsnSpendProjection : public Projection {
     RowTable<AsnProfile>::Handle profile = nullptr;
     std::vector<std::pair<int, RowTable<SpendRow>::Handle>> months;  // by MonthNumber
   };
-  AsnRows& Rows(uint32_t slot);
   SpendRow& Row(AsnRows& rows, const AsnProfile& profile, int month, const PolicyState& policy);
   SpendRow RowOrEmpty(const AsnProfile& profile, const std::string& month,
                       const PolicyState& policy) const;

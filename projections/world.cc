@@ -96,23 +96,26 @@ Status World::Created(PaymentEntry& entry, uint64_t before_sequence) {
 Status World::Created(ReceiptEntry&, uint64_t) { return Status::Ok(); }
 Status World::Created(PolicyEntry&, uint64_t) { return Status::Ok(); }
 
+template <typename Entry>
+Result<Entry*> World::Follow(Entry** link, std::unordered_map<std::string, Entry>& entries,
+                             const std::string& stream, std::string_view what,
+                             const std::string& id, const Event& event) {
+  Result<Entry*> found = Lookup(entries, stream, event.sequence);
+  if (!found.ok()) return found.status();
+  if (*found == nullptr) return Missing(event, what, id);
+  *link = *found;
+  return *found;
+}
+
 Result<World::AsnEntry*> World::Asn(AsnEntry** link, const std::string& nip, const Event& event) {
   if (*link != nullptr) return *link;
-  Result<AsnEntry*> asn = Lookup(asn_, AsnStream(nip), event.sequence);
-  if (!asn.ok()) return asn.status();
-  if (*asn == nullptr) return Missing(event, "ASN", nip);
-  *link = *asn;
-  return *asn;
+  return Follow(link, asn_, AsnStream(nip), "ASN", nip, event);
 }
 
 Result<World::UmkmEntry*> World::Umkm(UmkmEntry** link, const std::string& umkm_id,
                                       const Event& event) {
   if (*link != nullptr) return *link;
-  Result<UmkmEntry*> umkm = Lookup(umkm_, UmkmStream(umkm_id), event.sequence);
-  if (!umkm.ok()) return umkm.status();
-  if (*umkm == nullptr) return Missing(event, "UMKM", umkm_id);
-  *link = *umkm;
-  return *umkm;
+  return Follow(link, umkm_, UmkmStream(umkm_id), "UMKM", umkm_id, event);
 }
 
 void World::Attach(Fact& fact, const AsnEntry* asn, const UmkmEntry* umkm) {

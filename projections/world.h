@@ -142,6 +142,12 @@ class World {
   Status Created(PaymentEntry& entry, uint64_t before_sequence);
   Status Created(ReceiptEntry& entry, uint64_t before_sequence);
   Status Created(PolicyEntry& entry, uint64_t before_sequence);
+  // Finds the entry of `stream` for an empty `*link` and sets the link; Corruption naming
+  // `what` and `id` when the stream does not exist. Asn and Umkm follow a set link at once.
+  template <typename Entry>
+  Result<Entry*> Follow(Entry** link, std::unordered_map<std::string, Entry>& entries,
+                        const std::string& stream, std::string_view what, const std::string& id,
+                        const Event& event);
   Result<AsnEntry*> Asn(AsnEntry** link, const std::string& nip, const Event& event);
   Result<UmkmEntry*> Umkm(UmkmEntry** link, const std::string& umkm_id, const Event& event);
   bool OrderPending(const OrderEntry& order) const;
