@@ -9,7 +9,11 @@
 #include <rocksdb/write_batch.h>
 #include <simdjson.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <future>
@@ -21,11 +25,20 @@ namespace malpro {
 namespace {
 
 constexpr char kEventsColumn[] = "events";
+// Before the stream index had its own database, it was this column family of the log's;
+// kept (empty) so that such directories open, and read when a read-only open finds no index
+// database yet.
 constexpr char kStreamIndexColumn[] = "stream_index";
+// The stream index's own RocksDB database, inside the data directory.
+constexpr char kStreamIndexDirectory[] = "stream-index";
+// Past every key the index holds (stream ids and "index_head" are printable ASCII).
+constexpr char kIndexKeysEnd[] = "\xff";
 constexpr char kIdempotencyColumn[] = "idempotency";
 constexpr char kBlobsColumn[] = "blobs";
 constexpr char kHeadKey[] = "chain_head";
 constexpr char kIndexHeadKey[] = "index_head";
+// Present while a group is written in parts: the sequence of its first event.
+constexpr char kUnfinishedGroupKey[] = "unfinished_group";
 constexpr uint8_t kIdempotencyRecordVersion = 1;
 constexpr size_t kIdempotencyRecordBytes = 1 + hash_bytes + 8 + 4 + 8;
 constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000 * 1000;
@@ -273,6 +286,11 @@ struct EventLog::Columns {
   rocksdb::ColumnFamilyHandle* idempotency = nullptr;
   rocksdb::ColumnFamilyHandle* blobs = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> all;
+  // Where the stream index lives: its own database, whose default column family holds the
+  // entries and the index_head record.
+  rocksdb::DB* index_db = nullptr;
+  rocksdb::ColumnFamilyHandle* index = nullptr;
+  rocksdb::ColumnFamilyHandle* index_head = nullptr;
 };
 
 struct EventLog::PendingAppend {
@@ -294,12 +312,15 @@ struct EventLog::PendingAppend {
 // What the commands of one group have staged but not yet made durable.
 struct EventLog::GroupState {
   ChainHead head;
+  uint64_t first_sequence = 0;
   int64_t recorded_at_us = 0;
   std::unordered_map<std::string, IdempotencyRecord> idempotency;
   // Scratch space reused by every command of the group.
   std::vector<uint64_t*> event_versions;
   std::string value_buffer;
   std::string index_key_buffer;
+  std::unique_ptr<rocksdb::WriteBatch> batch;  // the part being staged
+  bool parted = false;                         // a part has been sent to be written
   rocksdb::WriteBatch* index_batch = nullptr;  // the stream index entries, for the indexer
 };
 
@@ -312,6 +333,13 @@ struct EventLog::WrittenGroup {
   uint64_t commands_appended = 0;
   uint64_t events_appended = 0;
   std::unique_ptr<rocksdb::WriteBatch> index_batch;
+};
+
+// What the writer hands on to be written: a part of a group's batch, and with the group's last
+// part the group itself, for the syncer.
+struct EventLog::Part {
+  std::unique_ptr<rocksdb::WriteBatch> batch;  // null when the group wrote nothing
+  std::optional<WrittenGroup> group;           // set on the group's last part
 };
 
 EventLog::EventLog(LogOptions options) : options_(std::move(options)) {}
@@ -353,13 +381,16 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(LogOptions options) {
   std::unique_ptr<EventLog> log(new EventLog(std::move(options)));
   MALPRO_RETURN_IF_ERROR(log->OpenDatabase());
   MALPRO_RETURN_IF_ERROR(log->LoadHead());
+  if (!log->options_.read_only) MALPRO_RETURN_IF_ERROR(log->RemoveUnfinishedGroup());
   if (log->options_.check_on_open) MALPRO_RETURN_IF_ERROR(log->CheckTail());
   if (!log->options_.read_only) {
     MALPRO_RETURN_IF_ERROR(log->CatchUpIndex());
     log->written_head_ = log->head_;
     log->written_sequence_ = log->head_.sequence;
+    log->put_sequence_ = log->head_.sequence;
     log->indexer_ = std::thread([raw = log.get()] { raw->IndexerLoop(); });
     log->syncer_ = std::thread([raw = log.get()] { raw->SyncerLoop(); });
+    log->putter_ = std::thread([raw = log.get()] { raw->PutterLoop(); });
     log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
   }
   return log;
@@ -374,7 +405,9 @@ Status EventLog::OpenDatabase() {
   db_options.keep_log_file_num = 4;
   db_options.max_total_wal_size = wal_bytes_max;
   if (options_.env != nullptr) db_options.env = options_.env;
-  // One writer thread writes; the hashed index memtables do not take concurrent inserts.
+
+  // One thread writes at a time; the hashed idempotency memtables and the stream index's
+  // insert hints do not take concurrent inserts.
   db_options.allow_concurrent_memtable_write = false;
 
   rocksdb::BlockBasedTableOptions table;
@@ -384,26 +417,42 @@ Status EventLog::OpenDatabase() {
   column_options.write_buffer_size = options_.write_buffer_bytes;
   column_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
-  // The index column families take random keys. Small memtables keep their skiplists in the
-  // CPU cache, which makes each insert several times cheaper than in a large one.
+  // The events are keyed by sequence, so each table file holds its own range of keys and a
+  // lookup finds its file by the file's key range alone: a bloom filter would only cost CPU
+  // at every flush and compaction.
+  rocksdb::ColumnFamilyOptions events_options = column_options;
+  rocksdb::BlockBasedTableOptions events_table = table;
+  events_table.filter_policy.reset();
+  events_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(events_table));
+
+  // The stream index takes one entry per event at a random place (by stream) but in order
+  // within a stream: a skiplist memtable with an insert hint per stream id puts each stream's
+  // next version where its last one went. Large memtables and a later L0 trigger keep the
+  // number of times an entry is rewritten by compaction low.
   rocksdb::ColumnFamilyOptions index_options = column_options;
-  index_options.write_buffer_size = index_write_buffer_bytes;
+  index_options.write_buffer_size = stream_index_write_buffer_bytes;
+  index_options.level0_file_num_compaction_trigger = stream_index_level0_files;
   index_options.compression = rocksdb::kNoCompression;  // small keys and values; saves flush CPU
   index_options.prefix_extractor = std::make_shared<StreamIdPrefix>();
-  index_options.memtable_factory.reset(
+  index_options.memtable_insert_with_hint_prefix_extractor = std::make_shared<StreamIdPrefix>();
+
+  // Idempotency keys are random and have no order within: hashed memtables, small enough
+  // that their skiplists stay in the CPU cache.
+  rocksdb::ColumnFamilyOptions idempotency_options = column_options;
+  idempotency_options.write_buffer_size = idempotency_write_buffer_bytes;
+  idempotency_options.compression = rocksdb::kNoCompression;
+  idempotency_options.prefix_extractor = std::make_shared<StreamIdPrefix>();
+  idempotency_options.memtable_factory.reset(
       rocksdb::NewHashSkipListRepFactory(index_memtable_buckets));
-  rocksdb::ColumnFamilyOptions idempotency_options = index_options;
   retention_filter_ = std::make_unique<IdempotencyRetentionFilter>(
       options_.clock, options_.idempotency_retention_days);
   idempotency_options.compaction_filter = retention_filter_.get();
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : ColumnFamilyNames()) {
-    const bool plain = name == kEventsColumn || name == kBlobsColumn ||
-                       name == rocksdb::kDefaultColumnFamilyName;
     descriptors.emplace_back(name, name == kIdempotencyColumn ? idempotency_options
-                                   : plain                    ? column_options
-                                                              : index_options);
+                                   : name == kEventsColumn    ? events_options
+                                                              : column_options);
   }
   if (!options_.read_only) {
     std::error_code error;
@@ -426,6 +475,45 @@ Status EventLog::OpenDatabase() {
   columns_->stream_index = columns_->all[2];
   columns_->idempotency = columns_->all[3];
   columns_->blobs = columns_->all[4];
+  return OpenIndex(rocksdb::Options(db_options, index_options));
+}
+
+// The stream index is derived data with a write-ahead log of its own: its writes never wait
+// in the log's write queue (RocksDB writes one batch at a time per database), and the log's
+// write-ahead log carries only what must be synced.
+Status EventLog::OpenIndex(rocksdb::Options index_db_options) {
+  const std::string path = options_.data_dir + "/" + kStreamIndexDirectory;
+  if (options_.read_only && !std::filesystem::exists(path + "/CURRENT")) {
+    // Last written by a version that kept the index in the log's own column family.
+    columns_->index_db = db_.get();
+    columns_->index = columns_->stream_index;
+    columns_->index_head = columns_->head;
+    return Status::Ok();
+  }
+  rocksdb::DB* db = nullptr;
+  MALPRO_RETURN_IF_ERROR(FromRocks(
+      options_.read_only ? rocksdb::DB::OpenForReadOnly(index_db_options, path, &db)
+                         : rocksdb::DB::Open(index_db_options, path, &db),
+      "open " + path));
+  index_db_.reset(db);
+  columns_->index_db = db;
+  columns_->index = db->DefaultColumnFamily();
+  columns_->index_head = db->DefaultColumnFamily();
+  if (options_.read_only) return Status::Ok();
+  // An index left in the log's column family by an earlier version: emptied, the new one is
+  // built from the log when the log opens.
+  std::unique_ptr<rocksdb::Iterator> legacy(
+      db_->NewIterator(rocksdb::ReadOptions(), columns_->stream_index));
+  legacy->SeekToFirst();
+  MALPRO_RETURN_IF_ERROR(FromRocks(legacy->status(), "read the old stream index"));
+  if (legacy->Valid()) {
+    legacy.reset();
+    rocksdb::WriteBatch batch;
+    batch.DeleteRange(columns_->stream_index, rocksdb::Slice(), rocksdb::Slice(kIndexKeysEnd));
+    batch.Delete(columns_->head, kIndexHeadKey);
+    MALPRO_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
+                                     "empty the old stream index"));
+  }
   return Status::Ok();
 }
 
@@ -437,6 +525,9 @@ Status EventLog::LoadHead() {
   MALPRO_RETURN_IF_ERROR(FromRocks(last->status(), "read log tail"));
   if (status.IsNotFound()) {
     if (!last->Valid()) return Status::Ok();
+    Result<std::optional<uint64_t>> unfinished = UnfinishedGroup();
+    if (!unfinished.ok()) return unfinished.status();
+    if (*unfinished == uint64_t{1}) return Status::Ok();  // the first group, cut short
     if (options_.check_on_open) {
       return Status::Corruption("events exist but the chain head record is missing");
     }
@@ -452,6 +543,84 @@ Status EventLog::LoadHead() {
   std::copy_n(value.begin() + 8, hash_bytes, head_.hash.begin());
   if (last->Valid()) {
     Result<Event> event = DecodeEnvelope(std::string_view(last->value().data(), last->value().size()));
+    if (event.ok()) last_recorded_at_us_ = event->recorded_at_us;
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<uint64_t>> EventLog::UnfinishedGroup() const {
+  std::string value;
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), columns_->head, kUnfinishedGroupKey, &value);
+  if (status.IsNotFound()) return std::optional<uint64_t>();
+  MALPRO_RETURN_IF_ERROR(FromRocks(status, "read unfinished group record"));
+  if (value.size() != 8) return Status::Corruption("unfinished group record has a bad size");
+  return std::optional<uint64_t>(DecodeU64(value));
+}
+
+Result<uint64_t> EventLog::CheckUnfinishedEvents() const {
+  std::unique_ptr<rocksdb::Iterator> last(db_->NewIterator(rocksdb::ReadOptions(), columns_->events));
+  last->SeekToLast();
+  MALPRO_RETURN_IF_ERROR(FromRocks(last->status(), "read log tail"));
+  uint64_t last_sequence = 0;
+  if (!last->Valid() ||
+      !ParseSequenceKey(std::string_view(last->key().data(), last->key().size()), &last_sequence) ||
+      last_sequence <= head_.sequence) {
+    return uint64_t{0};
+  }
+  // The events of a group cut short continue the chain from the head record: the first links
+  // to the head's hash (or to the zero hash on an empty log), each next to the one before.
+  Result<VerifyReport> tail = Verify(head_.sequence + 1, last_sequence);
+  if (!tail.ok()) return tail.status();
+  if (!tail->ok) {
+    return Status::Corruption("event " + std::to_string(tail->first_bad_sequence) +
+                              " after the chain head record does not continue its chain: " +
+                              tail->problem);
+  }
+  if (head_.sequence > 0) {
+    std::string first;
+    MALPRO_RETURN_IF_ERROR(FromRocks(db_->Get(rocksdb::ReadOptions(), columns_->events,
+                                              SequenceKey(head_.sequence + 1), &first),
+                                     "read unfinished group"));
+    if (first.size() < 2 * hash_bytes ||
+        std::string_view(first).substr(first.size() - 2 * hash_bytes, hash_bytes) !=
+            HashView(head_.hash)) {
+      return Status::Corruption("event " + std::to_string(head_.sequence + 1) +
+                                " after the chain head record does not link to its hash");
+    }
+  }
+  return last_sequence - head_.sequence;
+}
+
+Status EventLog::RemoveUnfinishedGroup() {
+  Result<std::optional<uint64_t>> unfinished = UnfinishedGroup();
+  if (!unfinished.ok()) return unfinished.status();
+  if (!unfinished->has_value()) return Status::Ok();
+  if (**unfinished != head_.sequence + 1) {
+    return Status::Corruption("the unfinished group record says the group starts at " +
+                              std::to_string(**unfinished) + ", but the chain head record is at " +
+                              std::to_string(head_.sequence));
+  }
+  Result<uint64_t> count = CheckUnfinishedEvents();
+  if (!count.ok()) return count.status();
+  // Nothing of the group was acknowledged: its answers waited for the head record.
+  rocksdb::WriteBatch batch;
+  if (*count > 0) {
+    batch.DeleteRange(columns_->events, SequenceKey(head_.sequence + 1),
+                      SequenceKey(head_.sequence + *count + 1));
+  }
+  batch.Delete(columns_->head, kUnfinishedGroupKey);
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync;
+  MALPRO_RETURN_IF_ERROR(FromRocks(db_->Write(write_options, &batch), "remove unfinished group"));
+  counters_.unfinished_events_removed = *count;
+  last_recorded_at_us_ = 0;
+  if (head_.sequence > 0) {
+    std::string value;
+    MALPRO_RETURN_IF_ERROR(FromRocks(
+        db_->Get(rocksdb::ReadOptions(), columns_->events, SequenceKey(head_.sequence), &value),
+        "read the head event"));
+    Result<Event> event = DecodeEnvelope(value);
     if (event.ok()) last_recorded_at_us_ = event->recorded_at_us;
   }
   return Status::Ok();
@@ -494,6 +663,12 @@ EventLog::~EventLog() {
   queue_not_full_.notify_all();
   if (writer_.joinable()) writer_.join();
   {
+    std::lock_guard lock(put_mutex_);
+    put_stopping_ = true;  // after the writer: the putter writes what the writer handed over
+  }
+  put_work_ready_.notify_all();
+  if (putter_.joinable()) putter_.join();
+  {
     std::lock_guard lock(sync_mutex_);
     sync_stopping_ = true;  // after the writer: the syncer drains what the writer handed over
   }
@@ -505,6 +680,7 @@ EventLog::~EventLog() {
   }
   index_work_ready_.notify_all();
   if (indexer_.joinable()) indexer_.join();
+  if (index_db_) index_db_->Close().PermitUncheckedError();
   if (db_) {
     for (rocksdb::ColumnFamilyHandle* handle : columns_->all) {
       db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
@@ -585,17 +761,30 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
   if (!failed.ok()) {  // queued before a write failed: nothing more is written
     WrittenGroup refused;
     for (auto& pending : group) refused.answers.emplace_back(std::move(pending), failed);
-    HandToSyncer(std::move(refused));
+    Dispatch(Part{nullptr, std::move(refused)});
     return;
+  }
+  // Idempotency records of groups now written whole are found in the database.
+  const uint64_t put_sequence = put_sequence_.load();
+  while (!unwritten_groups_.empty() && unwritten_groups_.front().first <= put_sequence) {
+    for (const std::string& key : unwritten_groups_.front().second) unwritten_idempotency_.erase(key);
+    unwritten_groups_.pop_front();
   }
   GroupState state;
   state.head = written_head_;
+  state.first_sequence = state.head.sequence + 1;
   if (stream_versions_.size() > stream_cache_entries_max) {
     // A cache miss reads the index, so the index must hold everything before forgetting.
     if (WaitForIndex(state.head.sequence).ok()) stream_versions_.clear();
   }
   state.recorded_at_us = std::max(Now(), last_recorded_at_us_);
-  rocksdb::WriteBatch batch;
+  // Room for the group's envelopes up to a part, so that the batch rarely grows by copying.
+  size_t envelope_bytes = 0;
+  for (const auto& pending : group) {
+    envelope_bytes += pending->payload_bytes + pending->request.events.size() * 160;
+  }
+  state.batch = std::make_unique<rocksdb::WriteBatch>(
+      std::min(envelope_bytes, write_part_bytes + write_part_bytes / 4));
   auto index_batch = std::make_unique<rocksdb::WriteBatch>();
   state.index_batch = index_batch.get();
   WrittenGroup written;
@@ -603,7 +792,7 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
   const uint64_t events_before = state.head.sequence;
   for (auto& pending : group) {
     AppendResult result;
-    Status status = StageAppend(*pending, state, batch, &result);
+    Status status = StageAppend(*pending, state, &result);
     if (!status.ok()) {
       {
         std::lock_guard lock(head_mutex_);  // counted before the caller can look
@@ -615,38 +804,123 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
       written.answers.emplace_back(std::move(pending), result);
     }
   }
+  Part last;
   if (state.head.sequence > events_before) {
+    // The group's last part: its idempotency records and the head record, so that they are
+    // durable together with the whole group or not at all.
+    std::vector<std::string> keys;
+    for (const auto& [key, record] : state.idempotency) {
+      state.batch->Put(columns_->idempotency, key, EncodeIdempotencyRecord(record));
+      unwritten_idempotency_[key] =
+          IdempotencyEntry{record.request_digest, record.first_sequence,
+                           record.first_sequence + record.event_count - 1};
+      keys.push_back(key);
+    }
+    if (!keys.empty()) unwritten_groups_.emplace_back(state.head.sequence, std::move(keys));
     std::string head_value = EncodeU64(state.head.sequence);
     head_value.append(HashView(state.head.hash));
-    batch.Put(columns_->head, kHeadKey, head_value);
+    state.batch->Put(columns_->head, kHeadKey, head_value);
+    if (state.parted) state.batch->Delete(columns_->head, kUnfinishedGroupKey);
     // Not synced here: the syncer syncs while the next group is staged and written. Readers
-    // see nothing of it before then (they stay at or behind the durable head).
+    // see nothing of it before then (they stay at or behind the durable head). If the write
+    // fails, the log refuses every later command, so the writer's view may run ahead.
     written_sequence_ = state.head.sequence;  // before the events can be seen
-    Status status = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "append");
+    written_head_ = state.head;
+    last_recorded_at_us_ = state.recorded_at_us;
+    written.wrote = true;
+    written.head = state.head;
+    written.events_appended = state.head.sequence - events_before;
+    written.index_batch = std::move(index_batch);
+    last.batch = std::move(state.batch);
+  }
+  // Every answer, refusals and replays included, waits for the sync of what was written
+  // before it: whoever gets an answer finds everything before it durable and readable.
+  last.group = std::move(written);
+  Dispatch(std::move(last));
+}
+
+void EventLog::EmitPart(GroupState& group) {
+  if (!group.parted) {
+    // Until the last part clears it, this record says that the events from here on belong to
+    // an unfinished group; after a crash they are removed on open (none was acknowledged).
+    group.batch->Put(columns_->head, kUnfinishedGroupKey, EncodeU64(group.first_sequence));
+    group.parted = true;
+  }
+  written_sequence_ = group.head.sequence;  // before the events can be seen
+  Dispatch(Part{std::move(group.batch), std::nullopt});
+  group.batch = std::make_unique<rocksdb::WriteBatch>(write_part_bytes + write_part_bytes / 4);
+}
+
+void EventLog::Dispatch(Part part) {
+  {
+    std::unique_lock lock(put_mutex_);
+    if (put_outstanding_ > 0 || !part.group) {
+      put_queue_not_full_.wait(lock, [&] { return put_queue_.size() < put_queue_parts_max; });
+      put_queue_.push_back(std::move(part));
+      ++put_outstanding_;
+      lock.unlock();
+      put_work_ready_.notify_one();
+      return;
+    }
+  }
+  // A group in one part while the putter is idle (the common case of small commands): written
+  // here, one hand-off fewer. Only the writer queues parts, so none can overtake this one.
+  WritePart(part);
+}
+
+void EventLog::WritePart(Part& part) {
+  Status status = put_failed_;
+  if (status.ok() && part.batch) {
+    status = FromRocks(db_->Write(rocksdb::WriteOptions(), part.batch.get()), "append");
     if (!status.ok()) {
-      // The in-memory view may now be ahead of the disk: refuse everything until reopened.
-      stream_versions_.clear();
+      // What is in memory may now be ahead of the disk: refuse everything until reopened.
+      put_failed_ = status;
       {
         std::lock_guard lock(queue_mutex_);
         failed_ = status;
       }
       queue_not_full_.notify_all();
-      for (auto& [pending, answer] : written.answers) {
-        if (answer.ok()) answer = status;
+      {
+        // Nothing more will be indexed: a writer or reader waiting for the index stops.
+        std::lock_guard lock(index_mutex_);
+        if (index_failed_.ok()) index_failed_ = status;
       }
-      written.commands_appended = 0;
-    } else {
-      written_head_ = state.head;
-      last_recorded_at_us_ = state.recorded_at_us;
-      written.wrote = true;
-      written.head = state.head;
-      written.events_appended = state.head.sequence - events_before;
-      written.index_batch = std::move(index_batch);
+      index_advanced_.notify_all();
     }
   }
-  // Every answer, refusals and replays included, waits for the sync of what was written
-  // before it: whoever gets an answer finds everything before it durable and readable.
+  if (!part.group) return;
+  WrittenGroup& written = *part.group;
+  if (!status.ok()) {
+    // This group, or a part before it, was not written: none of its commands is answered as
+    // done, replays included (their originals may be among what was lost).
+    for (auto& [pending, answer] : written.answers) {
+      if (answer.ok()) answer = status;
+    }
+    written.wrote = false;
+    written.commands_appended = 0;
+    written.events_appended = 0;
+    written.index_batch.reset();
+  } else if (written.wrote) {
+    put_sequence_ = written.head.sequence;
+  }
   HandToSyncer(std::move(written));
+}
+
+void EventLog::PutterLoop() {
+  while (true) {
+    Part part;
+    {
+      std::unique_lock lock(put_mutex_);
+      put_work_ready_.wait(lock, [&] { return put_stopping_ || !put_queue_.empty(); });
+      if (put_queue_.empty()) return;  // stopping and drained
+      part = std::move(put_queue_.front());
+      put_queue_.pop_front();
+    }
+    put_queue_not_full_.notify_one();
+    WritePart(part);
+    std::lock_guard lock(put_mutex_);
+    --put_outstanding_;
+  }
 }
 
 void EventLog::HandToSyncer(WrittenGroup written) {
@@ -737,8 +1011,7 @@ Result<uint64_t*> EventLog::CurrentVersion(std::string_view stream_id) {
   return &stream_versions_.emplace(std::string(stream_id), *version).first->second;
 }
 
-Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, rocksdb::WriteBatch& batch,
-                             AppendResult* result) {
+Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, AppendResult* result) {
   // A replay is answered with the rest of the group, after the sync: by then the original
   // is durable whether it was in an earlier group or in this one.
   const AppendRequest& request = pending.request;
@@ -747,6 +1020,12 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, rocksdb:
     if (auto staged = group.idempotency.find(request.idempotency_key);
         staged != group.idempotency.end()) {
       earlier = staged->second;
+    } else if (auto unwritten = unwritten_idempotency_.find(request.idempotency_key);
+               unwritten != unwritten_idempotency_.end()) {
+      const IdempotencyEntry& entry = unwritten->second;
+      earlier = IdempotencyRecord{
+          entry.request_digest, entry.first_sequence,
+          static_cast<uint32_t>(entry.last_sequence - entry.first_sequence + 1), 0};
     } else {
       std::string value;
       rocksdb::Status status =
@@ -808,22 +1087,22 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, rocksdb:
     char sequence_key[8];
     StoreU64(sequence_key, event.sequence);
     const rocksdb::Slice sequence_slice(sequence_key, sizeof sequence_key);
-    batch.Put(columns_->events, sequence_slice, value);
+    group.batch->Put(columns_->events, sequence_slice, value);
     index_key.assign(event.stream_id);
     index_key.push_back('\0');
     char version_bytes[8];
     StoreU64(version_bytes, event.stream_version);
     index_key.append(version_bytes, sizeof version_bytes);
-    group.index_batch->Put(columns_->stream_index, index_key, sequence_slice);
+    group.index_batch->Put(columns_->index, index_key, sequence_slice);
     if (result->first_stream_version == 0) result->first_stream_version = event.stream_version;
     group.head = {event.sequence, hash};
+    if (group.batch->GetDataSize() >= write_part_bytes) EmitPart(group);
   }
   result->last_sequence = group.head.sequence;
   if (!request.idempotency_key.empty()) {
     IdempotencyRecord record{pending.request_digest, result->first_sequence,
                              static_cast<uint32_t>(request.events.size()), group.recorded_at_us};
-    batch.Put(columns_->idempotency, request.idempotency_key, EncodeIdempotencyRecord(record));
-    group.idempotency[request.idempotency_key] = record;
+    group.idempotency[request.idempotency_key] = record;  // written with the group's last part
   }
   return Status::Ok();
 }
@@ -879,6 +1158,10 @@ Status EventLog::Compact() {
     MALPRO_RETURN_IF_ERROR(FromRocks(
         db_->CompactRange(rocksdb::CompactRangeOptions(), handle, nullptr, nullptr), "compact"));
   }
+  if (index_db_) {
+    MALPRO_RETURN_IF_ERROR(FromRocks(
+        index_db_->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr), "compact"));
+  }
   return Status::Ok();
 }
 
@@ -932,8 +1215,9 @@ Result<std::vector<Event>> EventLog::ReadStream(std::string_view stream_id, uint
   prefix.push_back('\0');
   std::vector<Event> events;
   rocksdb::ReadOptions read_options;
-  read_options.prefix_same_as_start = true;  // the index memtables are hashed by stream id
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, columns_->stream_index));
+  read_options.prefix_same_as_start = true;  // within the stream: prefix blooms apply
+  std::unique_ptr<rocksdb::Iterator> it(
+      columns_->index_db->NewIterator(read_options, columns_->index));
   for (it->Seek(StreamIndexKey(stream_id, std::max<uint64_t>(from_version, 1)));
        it->Valid() && it->key().starts_with(prefix) && events.size() < limit; it->Next()) {
     std::string value;
@@ -957,27 +1241,38 @@ Result<uint64_t> EventLog::StreamVersion(std::string_view stream_id) const {
 
 Status EventLog::CatchUpIndex() {
   std::string value;
-  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), columns_->head, kIndexHeadKey, &value);
+  rocksdb::DB* index_db = columns_->index_db;
+  rocksdb::Status status =
+      index_db->Get(rocksdb::ReadOptions(), columns_->index_head, kIndexHeadKey, &value);
   if (!status.IsNotFound()) MALPRO_RETURN_IF_ERROR(FromRocks(status, "read index head"));
   uint64_t indexed = status.ok() ? DecodeU64(value) : 0;
+  if (indexed > head_.sequence) {
+    // Ahead of the log (a directory put together from different backups): the index is
+    // derived data, so it starts over from the log.
+    rocksdb::WriteBatch clear;
+    clear.DeleteRange(columns_->index, rocksdb::Slice(), rocksdb::Slice(kIndexKeysEnd));
+    MALPRO_RETURN_IF_ERROR(
+        FromRocks(index_db->Write(rocksdb::WriteOptions(), &clear), "clear the stream index"));
+    indexed = 0;
+  }
   rocksdb::WriteBatch batch;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), columns_->events));
   for (it->Seek(SequenceKey(indexed + 1)); it->Valid(); it->Next()) {
     Result<Event> event = DecodeEnvelope(std::string_view(it->value().data(), it->value().size()));
     if (!event.ok()) return event.status();
-    batch.Put(columns_->stream_index, StreamIndexKey(event->stream_id, event->stream_version),
+    batch.Put(columns_->index, StreamIndexKey(event->stream_id, event->stream_version),
               it->key());
     indexed = event->sequence;
     if (batch.Count() >= index_catch_up_batch_events) {
-      batch.Put(columns_->head, kIndexHeadKey, EncodeU64(indexed));
-      MALPRO_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "index"));
+      batch.Put(columns_->index_head, kIndexHeadKey, EncodeU64(indexed));
+      MALPRO_RETURN_IF_ERROR(FromRocks(index_db->Write(rocksdb::WriteOptions(), &batch), "index"));
       batch.Clear();
     }
   }
   MALPRO_RETURN_IF_ERROR(FromRocks(it->status(), "read log for the index"));
   if (batch.Count() > 0) {
-    batch.Put(columns_->head, kIndexHeadKey, EncodeU64(indexed));
-    MALPRO_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "index"));
+    batch.Put(columns_->index_head, kIndexHeadKey, EncodeU64(indexed));
+    MALPRO_RETURN_IF_ERROR(FromRocks(index_db->Write(rocksdb::WriteOptions(), &batch), "index"));
   }
   std::lock_guard lock(index_mutex_);
   indexed_sequence_ = indexed;
@@ -985,35 +1280,54 @@ Status EventLog::CatchUpIndex() {
 }
 
 void EventLog::QueueIndexWork(std::unique_ptr<rocksdb::WriteBatch> batch, uint64_t last_sequence) {
+  const size_t entries = batch->Count();
   {
     std::unique_lock lock(index_mutex_);
     index_queue_not_full_.wait(lock, [&] {
-      return index_queue_.size() < index_queue_groups_max || !index_failed_.ok();
+      return index_queue_.empty() || index_queue_entries_ + entries <= index_queue_entries_max ||
+             !index_failed_.ok();
     });
     if (!index_failed_.ok()) return;
     index_queue_.push_back({std::move(batch), last_sequence});
+    index_queue_entries_ += entries;
   }
   index_work_ready_.notify_one();
 }
 
 void EventLog::IndexerLoop() {
+  // The index yields the CPU to the write path: it catches up while the disk syncs, and the
+  // bound on its queue holds the syncer back if it ever falls too far behind.
+  const auto thread = static_cast<id_t>(gettid());
+  errno = 0;
+  const int nice = getpriority(PRIO_PROCESS, thread);
+  if (errno == 0) {
+    setpriority(PRIO_PROCESS, thread, std::min(nice + indexer_nice_increment, 19));
+  }
   while (true) {
-    IndexWork work;
+    std::deque<IndexWork> works;
     {
       std::unique_lock lock(index_mutex_);
       index_work_ready_.wait(lock, [&] { return index_stopping_ || !index_queue_.empty(); });
       if (index_queue_.empty()) return;  // stopping and drained
-      work = std::move(index_queue_.front());
-      index_queue_.pop_front();
+      works.swap(index_queue_);  // all of it: one index_head record for the lot
     }
-    index_queue_not_full_.notify_one();
+    size_t entries = 0;
+    for (const IndexWork& work : works) entries += work.batch->Count();
     // Not synced: the index is rebuilt from the durable log after a crash.
-    work.batch->Put(columns_->head, kIndexHeadKey, EncodeU64(work.last_sequence));
-    Status status = FromRocks(db_->Write(rocksdb::WriteOptions(), work.batch.get()), "index");
+    works.back().batch->Put(columns_->index_head, kIndexHeadKey,
+                            EncodeU64(works.back().last_sequence));
+    Status status;
+    for (IndexWork& work : works) {
+      if (status.ok()) {
+        status = FromRocks(columns_->index_db->Write(rocksdb::WriteOptions(), work.batch.get()),
+                           "index");
+      }
+    }
     {
       std::lock_guard lock(index_mutex_);
+      index_queue_entries_ -= entries;
       if (status.ok()) {
-        indexed_sequence_ = work.last_sequence;
+        indexed_sequence_ = works.back().last_sequence;
       } else {
         index_failed_ = status;
       }
@@ -1040,22 +1354,24 @@ Result<uint64_t> EventLog::LastIndexedVersion(std::string_view stream_id) const 
   // without reading for the usual case of a stream being created (a new order).
   std::string first;
   rocksdb::Status found =
-      db_->Get(rocksdb::ReadOptions(), columns_->stream_index, StreamIndexKey(stream_id, 1), &first);
+      columns_->index_db->Get(rocksdb::ReadOptions(), columns_->index, StreamIndexKey(stream_id, 1),
+                              &first);
   if (found.IsNotFound()) return uint64_t{0};
   MALPRO_RETURN_IF_ERROR(FromRocks(found, "read stream version"));
-  // Forward within the stream's prefix: the hashed index memtables do not support seeking
-  // backwards. Linear in the stream's length; the writer caches the result.
+  // The stream's last entry: the one before the highest possible version.
   rocksdb::ReadOptions read_options;
   read_options.prefix_same_as_start = true;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, columns_->stream_index));
+  std::unique_ptr<rocksdb::Iterator> it(
+      columns_->index_db->NewIterator(read_options, columns_->index));
   std::string prefix(stream_id);
   prefix.push_back('\0');
-  uint64_t version = 0;
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    version = DecodeU64(std::string_view(it->key().data() + prefix.size(), 8));
-  }
+  it->SeekForPrev(StreamIndexKey(stream_id, UINT64_MAX));
   MALPRO_RETURN_IF_ERROR(FromRocks(it->status(), "read stream version"));
-  return version;
+  if (!it->Valid() || !it->key().starts_with(prefix) || it->key().size() != prefix.size() + 8) {
+    return Status::Corruption("stream index: version 1 of " + std::string(stream_id) +
+                              " exists but its last entry was not found");
+  }
+  return DecodeU64(std::string_view(it->key().data() + prefix.size(), 8));
 }
 
 Result<VerifyReport> EventLog::Verify(uint64_t from, uint64_t to,
@@ -1143,7 +1459,17 @@ Result<VerifyReport> EventLog::Verify(uint64_t from, uint64_t to,
     // head; anything beyond that does not belong there.
     const uint64_t written = written_sequence_.load();  // 0 when no writer runs
     if (it->Valid() && written <= to) {
-      return fail(to + 1, "events are stored after the chain head record");
+      // A group cut short by a crash while written in parts: its events follow the head, and
+      // a record says where the group began. Anything else there does not belong.
+      Result<std::optional<uint64_t>> unfinished = UnfinishedGroup();
+      if (!unfinished.ok()) return unfinished.status();
+      if (*unfinished != to + 1) {
+        return fail(to + 1, "events are stored after the chain head record");
+      }
+      Result<uint64_t> count = CheckUnfinishedEvents();
+      if (!count.ok()) return fail(to + 1, count.status().message());
+      report.unfinished_events = *count;
+      return report;
     }
     if (it->Valid()) {
       it->Seek(SequenceKey(written + 1));

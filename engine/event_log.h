@@ -6,11 +6,15 @@
 // command's idempotency key to its digest and result; "default" holds the chain head.
 //
 // Threading: every method is safe to call from any thread. Appends are queued to a single
-// writer thread that checks them in order and combines concurrent ones into one RocksDB write
-// (group commit) of the envelopes and the chain head. A syncer thread then fdatasyncs the
-// write-ahead log, while the writer already stages and writes the next group; one sync covers
-// every group written before it. Only then does the durable head advance and are the group's
-// commands answered, refusals and replays included. Readers see nothing past the durable
+// writer thread that checks them in order and combines concurrent ones into one group (group
+// commit) of envelopes ending with the chain head record. A group is usually one RocksDB
+// write. A large one is written in parts of about 64 KiB by a putter thread while the writer
+// stages the next part (hashing is serial, so this is where a large command gains a second
+// core); its first part records that the group is unfinished, and its last part, with the
+// head record, clears that again. A syncer thread then fdatasyncs the write-ahead log, while
+// the writer already stages and writes the next group; one sync covers every group written
+// before it. Only then does the durable head advance and are the group's commands answered,
+// refusals and replays included. Readers see nothing past the durable
 // head, so nothing they read can be lost in a crash. The stream index is derived data: an
 // indexer thread applies each durable group's index entries, with its own checkpoint, and
 // catches up from the log on open. Stream reads wait until the index has reached the head
@@ -38,6 +42,7 @@
 
 namespace rocksdb {
 class DB;
+struct Options;
 class Env;
 class ColumnFamilyHandle;
 class CompactionFilter;
@@ -128,6 +133,9 @@ struct LogCounters {
                                    // group-commit factor
   uint64_t syncs = 0;              // fdatasyncs of the write-ahead log, each for one or more groups
   uint64_t commands_refused = 0;   // conflicts and idempotency refusals decided by the writer
+  // Events of a group written in parts and cut short by a crash (none was acknowledged),
+  // removed when the log was opened.
+  uint64_t unfinished_events_removed = 0;
 };
 
 struct VerifyReport {
@@ -138,6 +146,11 @@ struct VerifyReport {
   std::string problem;
   // The last event that verified (its sequence and hash).
   ChainHead verified_head;
+  // Events after the chain head record that belong to a group cut short by a crash while it
+  // was written in parts: never acknowledged, not part of the chain the head vouches for, and
+  // removed when the log is next opened for writing. They continue the chain from the head
+  // (checked); anything else after the head is reported as a problem.
+  uint64_t unfinished_events = 0;
 };
 
 class EventLog {
@@ -223,11 +236,19 @@ class EventLog {
   struct PendingAppend;
   struct GroupState;
   struct WrittenGroup;
+  struct Part;
   struct Columns;
 
   explicit EventLog(LogOptions options);
   Status OpenDatabase();
+  Status OpenIndex(rocksdb::Options index_db_options);
   Status LoadHead();
+  // The first sequence of the group whose parts were being written, if one was cut short.
+  Result<std::optional<uint64_t>> UnfinishedGroup() const;
+  // Checks that the events after the head record continue its chain: their count, or an error
+  // naming the first that does not.
+  Result<uint64_t> CheckUnfinishedEvents() const;
+  Status RemoveUnfinishedGroup();
   Status CheckTail();
   void WriterLoop();
   // Validates `request` and queues it for the writer with `pending`; an error means it was
@@ -235,8 +256,13 @@ class EventLog {
   Status Enqueue(AppendRequest request, std::unique_ptr<PendingAppend> pending);
   std::vector<std::unique_ptr<PendingAppend>> TakeGroup();
   void CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group);
-  Status StageAppend(PendingAppend& pending, GroupState& group, rocksdb::WriteBatch& batch,
-                     AppendResult* result);
+  Status StageAppend(PendingAppend& pending, GroupState& group, AppendResult* result);
+  // Sends the part staged so far to be written and starts the next one.
+  void EmitPart(GroupState& group);
+  // Writes `part` here when it ends a group and the putter is idle; queues it otherwise.
+  void Dispatch(Part part);
+  void WritePart(Part& part);
+  void PutterLoop();
   void HandToSyncer(WrittenGroup written);
   void SyncerLoop();
   // Blocks until `sequence` is durable, or returns the error that stopped appends.
@@ -253,6 +279,7 @@ class EventLog {
   const LogOptions options_;
   std::unique_ptr<rocksdb::CompactionFilter> retention_filter_;  // outlives db_
   std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<rocksdb::DB> index_db_;  // the stream index; closed before db_
   std::unique_ptr<Columns> columns_;
 
   // Queue of commands for the writer.
@@ -262,6 +289,16 @@ class EventLog {
   std::deque<std::unique_ptr<PendingAppend>> queue_;
   bool stopping_ = false;
   Status failed_;  // set when a write failed; appends are refused from then on
+
+  // Parts of groups on their way from the writer to the putter, in order.
+  std::mutex put_mutex_;
+  std::condition_variable put_work_ready_;
+  std::condition_variable put_queue_not_full_;
+  std::deque<Part> put_queue_;
+  size_t put_outstanding_ = 0;  // queued or being written; the writer writes itself only at 0
+  bool put_stopping_ = false;
+  Status put_failed_;  // owned by whoever writes (putter, or writer when the putter is idle)
+  std::atomic<uint64_t> put_sequence_{0};  // the last group written whole
 
   // Groups written (not yet synced) on their way from the writer to the syncer, in order.
   std::mutex sync_mutex_;
@@ -288,6 +325,7 @@ class EventLog {
   std::condition_variable index_queue_not_full_;
   mutable std::condition_variable index_advanced_;
   std::deque<IndexWork> index_queue_;
+  size_t index_queue_entries_ = 0;
   uint64_t indexed_sequence_ = 0;
   bool index_stopping_ = false;
   Status index_failed_;
@@ -302,8 +340,15 @@ class EventLog {
     size_t operator()(std::string_view text) const { return std::hash<std::string_view>()(text); }
   };
   std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> stream_versions_;
+  // Idempotency records of groups staged but not yet written whole, which a lookup in the
+  // database cannot see yet; each group's keys with its last sequence, dropped once written.
+  std::unordered_map<std::string, IdempotencyEntry, StringHash, std::equal_to<>>
+      unwritten_idempotency_;
+  std::deque<std::pair<uint64_t, std::vector<std::string>>> unwritten_groups_;
+  uint64_t unfinished_removed_ = 0;  // set on open
 
   std::thread writer_;
+  std::thread putter_;
   std::thread syncer_;
   std::thread indexer_;
 };

@@ -35,24 +35,37 @@ inline constexpr size_t append_queue_commands_max = 8192;
 inline constexpr size_t group_commands_max = 2048;
 // Payload bytes combined into one synced write; one full command always fits.
 inline constexpr size_t group_payload_bytes_max = 32 * 1024 * 1024;
+// A group larger than this is written in parts of about this size, each written by the
+// putter while the writer stages the next (see event_log.h); smaller groups are one write.
+inline constexpr size_t write_part_bytes = 64 * 1024;
+// Parts waiting for the putter; the writer blocks beyond this.
+inline constexpr size_t put_queue_parts_max = 64;
 // Groups written and waiting for their sync; the writer blocks beyond this.
 inline constexpr size_t sync_queue_groups_max = 64;
-// Groups whose stream index entries wait for the indexer; the syncer blocks beyond this.
-inline constexpr size_t index_queue_groups_max = 64;
+// Stream index entries (one per event) waiting for the indexer; the syncer blocks beyond
+// this (a single group larger than this still goes in when the queue is empty).
+inline constexpr size_t index_queue_entries_max = 256 * 1024;
+// How much lower the indexer's CPU priority is than the rest of the process (nice levels).
+inline constexpr int indexer_nice_increment = 10;
 // Events per write batch when the indexer catches up on open.
 inline constexpr size_t index_catch_up_batch_events = 10000;
 // Stream versions the writer caches in memory before it starts over.
 inline constexpr size_t stream_cache_entries_max = 1 << 20;
 
-// Memtable size of the index column families (stream_index, idempotency): small
-// enough that their skiplists stay in the CPU cache under random inserts.
-inline constexpr size_t index_write_buffer_bytes = 4 * 1024 * 1024;
+// Memtable size of the stream index. Each memtable also keeps an insert hint per stream id
+// it holds (up to ~15 MiB more at 16 MiB, outside this bound).
+inline constexpr size_t stream_index_write_buffer_bytes = 16 * 1024 * 1024;
+// Level-0 files of the stream index that start a compaction into level 1.
+inline constexpr int stream_index_level0_files = 8;
+// Memtable size of the idempotency keys: small enough that its skiplists stay in the CPU
+// cache under random inserts.
+inline constexpr size_t idempotency_write_buffer_bytes = 4 * 1024 * 1024;
 
 // Write-ahead log kept before the column families that hold its oldest file are flushed.
 // The head and blobs families are written rarely; without a bound they would keep every WAL
 // file alive (up to four times all memtables, ~1.6 GiB) and a restart would replay them all.
 inline constexpr uint64_t wal_bytes_max = 256 * 1024 * 1024;
-// Hash buckets of an index memtable (one pointer each).
+// Hash buckets of an idempotency memtable (one pointer each).
 inline constexpr size_t index_memtable_buckets = 64 * 1024;
 
 // Events one read call returns at most.

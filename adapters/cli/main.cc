@@ -110,6 +110,10 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   metrics.AddGauge("malpro_log_commands_refused_total",
                    "Commands refused by the log (version conflicts, reused idempotency keys).",
                    [&log] { return static_cast<double>(log.Counters().commands_refused); }, "counter");
+  metrics.AddGauge("malpro_log_unfinished_events_removed",
+                   "Events of a group cut short by a crash while written in parts, removed when "
+                   "the log opened (none was acknowledged).",
+                   [&log] { return static_cast<double>(log.Counters().unfinished_events_removed); });
   // The read models: caught up before the API opens, then following the log.
   ProjectorOptions projector_options;
   projector_options.dir = config.log.data_dir + "/projections";
@@ -467,6 +471,12 @@ int ReportVerification(const VerifyReport& report, const std::string& expected_h
   std::cout << "OK: " << report.events_checked << " events verified" << source
             << ", head sequence " << report.verified_head.sequence << ", head hash "
             << HashToHex(report.verified_head.hash) << "\n";
+  if (report.unfinished_events > 0) {
+    std::cout << "note: " << report.unfinished_events
+              << " events after the head belong to a group cut short by a crash while it was "
+                 "written (never acknowledged, not part of the chain); they continue the chain "
+                 "and are removed when the log next opens for writing\n";
+  }
   return kExitOk;
 }
 

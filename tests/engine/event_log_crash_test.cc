@@ -73,6 +73,15 @@ std::string ExpectedPayload(uint64_t command, uint64_t part) {
   return R"({"command":)" + std::to_string(command) + R"(,"part":)" + std::to_string(part) + "}";
 }
 
+// The child's large commands (log_crash_child.cc), written in several parts each.
+constexpr int kBigThread = 100;
+constexpr uint64_t kBigCommandEvents = 400;
+
+std::string ExpectedBigPayload(uint64_t command, uint64_t part) {
+  return R"({"command":)" + std::to_string(command) + R"(,"part":)" + std::to_string(part) +
+         R"(,"fill":")" + std::string(200, 'f') + "\"}";
+}
+
 TEST(EventLogCrashTest, KilledWriterLosesNothingAcknowledgedAndLeavesNoHalfCommand) {
   constexpr int kRounds = 6;
   constexpr int kThreads = 8;
@@ -80,6 +89,8 @@ TEST(EventLogCrashTest, KilledWriterLosesNothingAcknowledgedAndLeavesNoHalfComma
   const std::string data_dir = dir.Sub("log");
   std::mt19937 random(20261122);
   uint64_t total_acks = 0;
+  uint64_t big_acks = 0;
+  uint64_t removed_total = 0;
 
   for (int round = 0; round < kRounds; ++round) {
     const auto run_for = std::chrono::milliseconds(
@@ -92,7 +103,19 @@ TEST(EventLogCrashTest, KilledWriterLosesNothingAcknowledgedAndLeavesNoHalfComma
     Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
     ASSERT_TRUE(log.ok()) << "round " << round << ": " << log.status().ToString();
 
+    removed_total += (*log)->Counters().unfinished_events_removed;
     for (const Ack& ack : acks) {
+      if (ack.thread == kBigThread) {
+        ++big_acks;
+        ASSERT_EQ(ack.last, ack.first + kBigCommandEvents - 1);
+        std::vector<Event> events = *(*log)->Read(ack.first, kBigCommandEvents);
+        ASSERT_EQ(events.size(), kBigCommandEvents) << "acknowledged large command lost";
+        for (uint64_t part = 0; part < kBigCommandEvents; ++part) {
+          ASSERT_EQ(events[part].stream_id, "big");
+          ASSERT_EQ(events[part].payload, ExpectedBigPayload(ack.command, part));
+        }
+        continue;
+      }
       ASSERT_EQ(ack.last, ack.first + 2);
       std::vector<Event> events = *(*log)->Read(ack.first, 3);
       ASSERT_EQ(events.size(), 3u) << "acknowledged command lost, round " << round;
@@ -112,11 +135,23 @@ TEST(EventLogCrashTest, KilledWriterLosesNothingAcknowledgedAndLeavesNoHalfComma
         }
       }
     }
+    const uint64_t big_version = *(*log)->StreamVersion("big");
+    EXPECT_EQ(big_version % kBigCommandEvents, 0u) << "part of a large command is visible";
+    for (uint64_t from = 1; from <= big_version; from += 1000) {
+      for (const Event& event : *(*log)->ReadStream("big", from, 1000)) {
+        ASSERT_EQ(event.payload, ExpectedBigPayload((event.stream_version - 1) / kBigCommandEvents,
+                                                    (event.stream_version - 1) % kBigCommandEvents));
+      }
+    }
     Result<VerifyReport> report = (*log)->Verify(1, 0);
     ASSERT_TRUE(report.ok());
     ASSERT_TRUE(report->ok) << "round " << round << ": " << report->problem;
+    EXPECT_EQ(report->unfinished_events, 0u);
   }
-  std::cout << "acknowledged commands across " << kRounds << " kills: " << total_acks << "\n";
+  std::cout << "acknowledged commands across " << kRounds << " kills: " << total_acks << " ("
+            << big_acks << " large); events of unfinished groups removed on open: "
+            << removed_total << "\n";
+  EXPECT_GT(big_acks, 0u) << "no large command was acknowledged";
   EXPECT_GT(total_acks, uint64_t{kRounds}) << "the child acknowledged too little to test anything";
 }
 

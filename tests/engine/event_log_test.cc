@@ -630,6 +630,132 @@ TEST_F(EventLogTest, VerifyDetectsEventsStoredAfterTheHead) {
   EXPECT_EQ(report.first_bad_sequence, 11u);
 }
 
+// A crash between the parts of a large group leaves its first parts after the head record,
+// with the record that says a group was being written from there.
+TEST_F(EventLogTest, AGroupCutShortWhileWrittenInPartsIsRemovedOnOpen) {
+  AppendEvents(10);
+  const ChainHead head = log_->Head();
+  log_.reset();
+  {
+    testing::RawDatabase raw(dir_.Sub("log"));
+    raw.PutChainedEvents(10, 3);
+    raw.PutUnfinishedGroup(11);
+  }
+  // An auditor's read-only look before the restart: the chain up to the head verifies, and
+  // the unfinished events are counted apart from it.
+  LogOptions read_only;
+  read_only.data_dir = dir_.Sub("log");
+  read_only.read_only = true;
+  read_only.check_on_open = false;
+  {
+    Result<std::unique_ptr<EventLog>> auditor = EventLog::Open(read_only);
+    ASSERT_TRUE(auditor.ok()) << auditor.status().ToString();
+    Result<VerifyReport> report = (*auditor)->Verify(1, 0);
+    ASSERT_TRUE(report.ok());
+    EXPECT_TRUE(report->ok) << report->problem;
+    EXPECT_EQ(report->verified_head.sequence, 10u);
+    EXPECT_EQ(report->unfinished_events, 3u);
+  }
+  Reopen();
+  EXPECT_EQ(log_->Head().sequence, head.sequence);
+  EXPECT_EQ(log_->Head().hash, head.hash);
+  EXPECT_EQ(log_->Counters().unfinished_events_removed, 3u);
+  EXPECT_EQ(log_->Read(1, 100)->size(), 10u);
+  AppendResult next = MustAppend(MakeRequest({MakeEvent("s-0")}));
+  EXPECT_EQ(next.first_sequence, 11u);
+  EXPECT_EQ(log_->Read(11, 10)->front().stream_id, "s-0");
+  Result<VerifyReport> report = log_->Verify(1, 0);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(report->unfinished_events, 0u);
+  Reopen();  // and the record is gone: the next open removes nothing
+  EXPECT_EQ(log_->Counters().unfinished_events_removed, 0u);
+  EXPECT_EQ(log_->Head().sequence, 11u);
+}
+
+TEST_F(EventLogTest, TheFirstGroupCutShortLeavesAnEmptyLog) {
+  AppendEvents(1);
+  log_.reset();
+  {
+    testing::RawDatabase raw(dir_.Sub("log"));
+    raw.PutChainedEvents(1, 2);
+    raw.DeleteHead();  // as if event 1 too belonged to the group cut short
+    raw.PutUnfinishedGroup(1);
+  }
+  // Event 1 was indexed: the index, now ahead of the log, starts over from it.
+  Reopen();
+  EXPECT_EQ(log_->Head().sequence, 0u);
+  EXPECT_EQ(log_->Counters().unfinished_events_removed, 3u);
+  EXPECT_EQ(*log_->StreamVersion("s-0"), 0u);
+  EXPECT_EQ(MustAppend(MakeRequest({MakeEvent("s-0")})).first_sequence, 1u);
+  EXPECT_EQ(*log_->StreamVersion("s-0"), 1u);
+}
+
+TEST_F(EventLogTest, EventsAfterTheHeadThatDoNotContinueItsChainAreNotRemoved) {
+  AppendEvents(10);
+  log_.reset();
+  {
+    testing::RawDatabase raw(dir_.Sub("log"));
+    Event forged = *DecodeEnvelope(raw.GetEvent(10));
+    forged.sequence = 11;  // previous hash left as event 10's own: does not link to it
+    forged.hash = ComputeEventHash(forged.previous_hash, EncodeCanonical(forged));
+    raw.PutEvent(11, EncodeEnvelope(forged));
+    raw.PutUnfinishedGroup(11);
+  }
+  LogOptions options;
+  options.data_dir = dir_.Sub("log");
+  Result<std::unique_ptr<EventLog>> opened = EventLog::Open(options);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(opened.status().message().find("does not continue its chain"), std::string::npos)
+      << opened.status().ToString();
+  {
+    testing::RawDatabase raw(dir_.Sub("log"));
+    EXPECT_EQ(DecodeEnvelope(raw.GetEvent(11))->sequence, 11u);  // still there, for a look
+  }
+}
+
+TEST_F(EventLogTest, ACommandLargerThanAPartIsWrittenWholeAndRetriedOnce) {
+  // ~1000 events of ~300 bytes: several parts of write_part_bytes.
+  AppendRequest request;
+  request.actor = "test:big";
+  request.idempotency_key = "big-1";
+  const std::string filler(250, 'x');
+  for (int i = 0; i < 1000; ++i) {
+    request.events.push_back({"big-" + std::to_string(i % 7), "thing.happened",
+                              R"({"i":)" + std::to_string(i) + R"(,"f":")" + filler + "\"}"});
+  }
+  ASSERT_GT(request.events.size() * 300, 2 * write_part_bytes);
+  // The same command twice at once: the second is staged while the first's parts are still
+  // being written, and must be answered as a replay of it.
+  std::promise<Result<AppendResult>> first;
+  std::promise<Result<AppendResult>> second;
+  log_->AppendAsync(request, [&](Result<AppendResult> result) { first.set_value(result); });
+  log_->AppendAsync(request, [&](Result<AppendResult> result) { second.set_value(result); });
+  Result<AppendResult> original = first.get_future().get();
+  Result<AppendResult> retry = second.get_future().get();
+  ASSERT_TRUE(original.ok()) << original.status().ToString();
+  ASSERT_TRUE(retry.ok()) << retry.status().ToString();
+  EXPECT_FALSE(original->replayed);
+  EXPECT_TRUE(retry->replayed);
+  EXPECT_EQ(retry->first_sequence, original->first_sequence);
+  EXPECT_EQ(retry->last_sequence, original->last_sequence);
+  EXPECT_EQ(log_->Head().sequence, 1000u);
+  const std::vector<Event> events = *log_->Read(1, 1000);
+  ASSERT_EQ(events.size(), 1000u);
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_EQ(events[i].payload, request.events[i].payload);
+    EXPECT_EQ(events[i].stream_version, static_cast<uint64_t>(i / 7 + 1));
+  }
+  EXPECT_EQ(*log_->StreamVersion("big-0"), 143u);
+  Reopen();  // a clean close leaves no unfinished group
+  EXPECT_EQ(log_->Counters().unfinished_events_removed, 0u);
+  EXPECT_EQ(log_->Head().sequence, 1000u);
+  Result<VerifyReport> report = log_->Verify(1, 0);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+}
+
 TEST_F(EventLogTest, VerifyDetectsABrokenLayoutEvenWhenItsHashMatches) {
   AppendEvents(10);
   log_.reset();

@@ -1,4 +1,5 @@
-// Appends commands of three events from several threads until killed. After each durable
+// Appends commands of three events from several threads, and commands of 400 larger events
+// (about 100 KiB, more than one write part) from one more, until killed. After each durable
 // append it prints "thread command first last" on stdout, so the parent test knows exactly
 // what was acknowledged. Usage: log_crash_child DATA_DIR THREADS
 #include <unistd.h>
@@ -10,6 +11,16 @@
 #include <vector>
 
 #include "engine/event_log.h"
+
+namespace {
+constexpr int kBigThread = 100;
+constexpr uint64_t kBigCommandEvents = 400;
+
+std::string BigPayload(uint64_t command, uint64_t part) {
+  return R"({"command":)" + std::to_string(command) + R"(,"part":)" + std::to_string(part) +
+         R"(,"fill":")" + std::string(200, 'f') + "\"}";
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace malpro;
@@ -55,5 +66,32 @@ int main(int argc, char** argv) {
       }
     });
   }
+  // One more thread writes large commands, each written in several parts (event_log.h), so
+  // that kills land between the parts of a group.
+  threads.emplace_back([&] {
+    const std::string stream = "big";
+    uint64_t version = *(*log)->StreamVersion(stream);
+    while (true) {
+      const uint64_t command = version / kBigCommandEvents;
+      AppendRequest request;
+      request.actor = "crash:child";
+      request.expectations = {{stream, version}};
+      for (uint64_t part = 0; part < kBigCommandEvents; ++part) {
+        request.events.push_back({stream, "crash.part", BigPayload(command, part)});
+      }
+      Result<AppendResult> result = (*log)->Append(request);
+      if (!result.ok()) {
+        std::fprintf(stderr, "append: %s\n", result.status().ToString().c_str());
+        std::_Exit(4);
+      }
+      version += kBigCommandEvents;
+      char line[128];
+      const int length = std::snprintf(line, sizeof line, "%d %llu %llu %llu\n", kBigThread,
+                                       static_cast<unsigned long long>(command),
+                                       static_cast<unsigned long long>(result->first_sequence),
+                                       static_cast<unsigned long long>(result->last_sequence));
+      if (write(STDOUT_FILENO, line, length) != length) std::_Exit(5);
+    }
+  });
   for (auto& thread : threads) thread.join();
 }

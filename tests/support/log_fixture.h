@@ -58,6 +58,23 @@ class RawDatabase {
     value.append(HashView(hash));
     MALPRO_ASSERT(db_->Put(rocksdb::WriteOptions(), handles_[0], "chain_head", value).ok());
   }
+  // The record a group written in parts leaves until its last part (event-log-format.md, 6).
+  void PutUnfinishedGroup(uint64_t first_sequence) {
+    MALPRO_ASSERT(db_->Put(rocksdb::WriteOptions(), handles_[0], "unfinished_group",
+                           SequenceKey(first_sequence))
+                      .ok());
+  }
+  // Appends events after `sequence` that continue its chain, as a group cut short leaves them.
+  void PutChainedEvents(uint64_t sequence, int count) {
+    Event event = *DecodeEnvelope(GetEvent(sequence));
+    for (int i = 0; i < count; ++i) {
+      event.previous_hash = event.hash;
+      event.sequence++;
+      event.stream_version++;
+      event.hash = ComputeEventHash(event.previous_hash, EncodeCanonical(event));
+      PutEvent(event.sequence, EncodeEnvelope(event));
+    }
+  }
   void DeleteHead() {
     MALPRO_ASSERT(db_->Delete(rocksdb::WriteOptions(), handles_[0], "chain_head").ok());
   }
