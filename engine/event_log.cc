@@ -172,12 +172,17 @@ Status CheckIdentifier(std::string_view value, size_t bytes_max, bool allow_uppe
   return Status::Ok();
 }
 
-Status CheckPayload(std::string_view payload, std::string_view field) {
+Status CheckPayloadSize(std::string_view payload, std::string_view field) {
   if (payload.size() > payload_bytes_max) {
     return Status::LimitExceeded("payload_too_large", field,
                                  std::string(field) + " is larger than " +
                                      std::to_string(payload_bytes_max) + " bytes");
   }
+  return Status::Ok();
+}
+
+// That the payload is one minified JSON object.
+Status CheckPayloadJson(std::string_view payload, std::string_view field) {
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.parse(payload.data(), payload.size()).get(root) != simdjson::SUCCESS) {
@@ -213,8 +218,19 @@ std::string IndexedField(std::string_view name, size_t index, std::string_view m
   return std::string(name) + "[" + std::to_string(index) + "]." + std::string(member);
 }
 
-// Checks everything about a request that does not depend on the log's state. Runs on the
-// caller's thread so that the writer only does what must be serial.
+// That each payload is a minified JSON object, the costly part of checking a request.
+Status CheckPayloads(const AppendRequest& request) {
+  for (size_t i = 0; i < request.events.size(); ++i) {
+    if (!CheckPayloadJson(request.events[i].payload, "payload").ok()) {
+      return CheckPayloadJson(request.events[i].payload, IndexedField("events", i, "payload"));
+    }
+  }
+  return Status::Ok();
+}
+
+// Checks everything about a request that does not depend on the log's state but the JSON of
+// its payloads (CheckPayloads). Runs on the caller's thread so that the writer only does what
+// must be serial.
 Status ValidateRequest(const AppendRequest& request, size_t* payload_bytes) {
   if (request.events.empty()) {
     return Status::InvalidArgument("events_missing", "events", "a command writes at least one event");
@@ -247,8 +263,8 @@ Status ValidateRequest(const AppendRequest& request, size_t* payload_bytes) {
       return CheckIdentifier(event.type, event_type_bytes_max, false,
                              IndexedField("events", i, "type"), "event_type");
     }
-    if (!CheckPayload(event.payload, "payload").ok()) {
-      return CheckPayload(event.payload, IndexedField("events", i, "payload"));
+    if (!CheckPayloadSize(event.payload, "payload").ok()) {
+      return CheckPayloadSize(event.payload, IndexedField("events", i, "payload"));
     }
     total += event.payload.size();
   }
@@ -293,10 +309,33 @@ struct EventLog::Columns {
   rocksdb::ColumnFamilyHandle* index_head = nullptr;
 };
 
+// The JSON check of a large command's payloads, which its caller runs while the writer
+// already stages the command (but writes none of it before the check is done).
+struct PayloadCheck {
+  std::atomic<int> state{0};  // 0 running, 1 passed, 2 failed
+  Status error;               // set before state becomes 2
+
+  void Publish(Status status) {
+    const bool passed = status.ok();
+    error = std::move(status);
+    state.store(passed ? 1 : 2, std::memory_order_release);
+    state.notify_all();
+  }
+  Status Await() {
+    int now = state.load(std::memory_order_acquire);
+    while (now == 0) {
+      state.wait(0, std::memory_order_acquire);
+      now = state.load(std::memory_order_acquire);
+    }
+    return now == 1 ? Status::Ok() : error;
+  }
+};
+
 struct EventLog::PendingAppend {
   AppendRequest request;
   Hash request_digest{};
   size_t payload_bytes = 0;
+  std::shared_ptr<PayloadCheck> payload_check;  // set when checked while staged
   std::promise<Result<AppendResult>> promise;  // Append waits on it
   AppendDone done;                             // AppendAsync's instead of the promise
 
@@ -696,11 +735,20 @@ Status EventLog::Enqueue(AppendRequest request, std::unique_ptr<PendingAppend> p
     return Status::Unavailable("log_read_only", "the log was opened read-only");
   }
   MALPRO_RETURN_IF_ERROR(ValidateRequest(request, &pending->payload_bytes));
+  // A large command's payloads are checked after it is queued, while the writer stages it.
+  std::shared_ptr<PayloadCheck> check;
+  if (request.events.size() >= overlapped_check_events_min) {
+    check = std::make_shared<PayloadCheck>();
+    pending->payload_check = check;
+  } else {
+    MALPRO_RETURN_IF_ERROR(CheckPayloads(request));
+  }
   if (!request.idempotency_key.empty()) {  // the digest matters only with a key
     pending->request_digest =
         request.request_digest ? *request.request_digest : DefaultRequestDigest(request);
   }
   pending->request = std::move(request);
+  const AppendRequest& queued = pending->request;  // the writer only reads it from here on
   {
     std::unique_lock lock(queue_mutex_);
     queue_not_full_.wait(lock, [&] {
@@ -711,6 +759,8 @@ Status EventLog::Enqueue(AppendRequest request, std::unique_ptr<PendingAppend> p
     queue_.push_back(std::move(pending));
   }
   queue_not_empty_.notify_one();
+  // The writer answers the command; `queued` lives until then, and the answer waits for this.
+  if (check) check->Publish(CheckPayloads(queued));
   return Status::Ok();
 }
 
@@ -793,8 +843,14 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
   for (auto& pending : group) {
     AppendResult result;
     Status status = StageAppend(*pending, state, &result);
+    if (pending->payload_check) {
+      // The answer waits for the caller's check of the payloads (which reads the request
+      // until then); bad input is answered as such whatever else was found.
+      Status checked = pending->payload_check->Await();
+      if (!checked.ok()) status = std::move(checked);
+    }
     if (!status.ok()) {
-      {
+      if (status.code() == StatusCode::kConflict) {
         std::lock_guard lock(head_mutex_);  // counted before the caller can look
         counters_.commands_refused++;
       }
@@ -1072,6 +1128,28 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, AppendRe
   // disk until the group is written; if that write fails, the log refuses every append.
   result->first_sequence = group.head.sequence + 1;
   result->first_stream_version = 0;
+  // A command whose payloads are still being checked is staged meanwhile, but nothing of it
+  // leaves the group's current part before the check passes; if it fails, it is taken out.
+  PayloadCheck* check = pending.payload_check.get();
+  const ChainHead head_before = group.head;
+  if (check != nullptr) {
+    group.batch->SetSavePoint();
+    group.index_batch->SetSavePoint();
+  }
+  auto await_check = [&](size_t staged) -> Status {
+    Status checked = check->Await();
+    if (checked.ok()) {
+      group.batch->PopSavePoint().PermitUncheckedError();
+      group.index_batch->PopSavePoint().PermitUncheckedError();
+    } else {
+      for (size_t j = 0; j < staged; ++j) --*versions[j];
+      group.head = head_before;
+      group.batch->RollbackToSavePoint().PermitUncheckedError();
+      group.index_batch->RollbackToSavePoint().PermitUncheckedError();
+    }
+    check = nullptr;
+    return checked;
+  };
   std::string& value = group.value_buffer;
   std::string& index_key = group.index_key_buffer;
   for (size_t i = 0; i < request.events.size(); ++i) {
@@ -1096,8 +1174,12 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, AppendRe
     group.index_batch->Put(columns_->index, index_key, sequence_slice);
     if (result->first_stream_version == 0) result->first_stream_version = event.stream_version;
     group.head = {event.sequence, hash};
-    if (group.batch->GetDataSize() >= write_part_bytes) EmitPart(group);
+    if (group.batch->GetDataSize() >= write_part_bytes) {
+      if (check != nullptr) MALPRO_RETURN_IF_ERROR(await_check(i + 1));
+      EmitPart(group);
+    }
   }
+  if (check != nullptr) MALPRO_RETURN_IF_ERROR(await_check(request.events.size()));
   result->last_sequence = group.head.sequence;
   if (!request.idempotency_key.empty()) {
     IdempotencyRecord record{pending.request_digest, result->first_sequence,

@@ -173,7 +173,9 @@ class EventLog {
   Result<AppendResult> Append(AppendRequest request);
   // The same without waiting: `done` gets the result, exactly once, on the log's syncing
   // thread once the group holding the command is durable (or at once, on this thread, when the
-  // request is refused before it is queued). `done` must be quick and must not call into the
+  // request is refused before it is queued). A command of overlapped_check_events_min events
+  // or more has its payloads' JSON checked on this thread after it is queued, while the writer
+  // stages it; a bad payload there is answered like a conflict, on the syncing thread. `done` must be quick and must not call into the
   // log (the syncer would wait for itself): hand the result on.
   using AppendDone = std::function<void(Result<AppendResult>)>;
   void AppendAsync(AppendRequest request, AppendDone done);

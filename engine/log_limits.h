@@ -38,6 +38,9 @@ inline constexpr size_t group_payload_bytes_max = 32 * 1024 * 1024;
 // A group larger than this is written in parts of about this size, each written by the
 // putter while the writer stages the next (see event_log.h); smaller groups are one write.
 inline constexpr size_t write_part_bytes = 64 * 1024;
+// Commands of at least this many events have their payloads' JSON checked by the caller
+// while the writer already stages them; smaller ones are checked before they are queued.
+inline constexpr size_t overlapped_check_events_min = 64;
 // Parts waiting for the putter; the writer blocks beyond this.
 inline constexpr size_t put_queue_parts_max = 64;
 // Groups written and waiting for their sync; the writer blocks beyond this.

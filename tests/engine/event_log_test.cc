@@ -756,6 +756,39 @@ TEST_F(EventLogTest, ACommandLargerThanAPartIsWrittenWholeAndRetriedOnce) {
   EXPECT_TRUE(report->ok) << report->problem;
 }
 
+// A large command's payloads are checked while it is staged: a bad one late in the command
+// must leave nothing behind, not even the parts staged before the check finished.
+TEST_F(EventLogTest, ALargeCommandWithABadPayloadWritesNothing) {
+  MustAppend(MakeRequest({MakeEvent("big-0")}));
+  AppendRequest request;
+  request.actor = "test:big";
+  const std::string filler(250, 'x');
+  for (int i = 0; i < 1000; ++i) {
+    request.events.push_back({"big-" + std::to_string(i % 7), "thing.happened",
+                              R"({"i":)" + std::to_string(i) + R"(,"f":")" + filler + "\"}"});
+  }
+  request.events[900].payload = R"({"i":900,"f":)";  // cut short
+  Result<AppendResult> refused = log_->Append(request);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().error_code(), "payload_not_json");
+  EXPECT_EQ(refused.status().field(), "events[900].payload");
+  EXPECT_EQ(log_->Head().sequence, 1u);
+  EXPECT_EQ(*log_->StreamVersion("big-0"), 1u);
+  EXPECT_EQ(*log_->StreamVersion("big-1"), 0u);
+  EXPECT_EQ(log_->Counters().commands_refused, 0u);  // bad input, not a refusal
+  // The versions the writer had counted for it are given back.
+  request.events[900].payload = R"({"i":900})";
+  AppendResult written = MustAppend(request);
+  EXPECT_EQ(written.first_sequence, 2u);
+  EXPECT_EQ(written.first_stream_version, 2u);  // big-0 was at 1
+  EXPECT_EQ(*log_->StreamVersion("big-1"), 143u);
+  Reopen();
+  Result<VerifyReport> report = log_->Verify(1, 0);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(report->verified_head.sequence, 1001u);
+}
+
 TEST_F(EventLogTest, VerifyDetectsABrokenLayoutEvenWhenItsHashMatches) {
   AppendEvents(10);
   log_.reset();
