@@ -13,17 +13,51 @@
 #include "engine/event_log.h"
 
 namespace {
+using namespace malpro;
+
 constexpr int kBigThread = 100;
 constexpr uint64_t kBigCommandEvents = 400;
+
+std::string SmallPayload(uint64_t command, uint64_t part) {
+  return R"({"command":)" + std::to_string(command) + R"(,"part":)" + std::to_string(part) + "}";
+}
 
 std::string BigPayload(uint64_t command, uint64_t part) {
   return R"({"command":)" + std::to_string(command) + R"(,"part":)" + std::to_string(part) +
          R"(,"fill":")" + std::string(200, 'f') + "\"}";
 }
+
+// Appends commands of `events` events to `stream` until killed, printing each acknowledged
+// one as "thread command first last".
+[[noreturn]] void AppendUntilKilled(EventLog& log, int thread, const std::string& stream,
+                                    uint64_t events,
+                                    std::string (*payload)(uint64_t command, uint64_t part)) {
+  uint64_t version = *log.StreamVersion(stream);
+  while (true) {
+    const uint64_t command = version / events;
+    AppendRequest request;
+    request.actor = "crash:child";
+    request.expectations = {{stream, version}};
+    for (uint64_t part = 0; part < events; ++part) {
+      request.events.push_back({stream, "crash.part", payload(command, part)});
+    }
+    Result<AppendResult> result = log.Append(request);
+    if (!result.ok()) {
+      std::fprintf(stderr, "append: %s\n", result.status().ToString().c_str());
+      std::_Exit(4);
+    }
+    version += events;
+    char line[128];
+    const int length = std::snprintf(line, sizeof line, "%d %llu %llu %llu\n", thread,
+                                     static_cast<unsigned long long>(command),
+                                     static_cast<unsigned long long>(result->first_sequence),
+                                     static_cast<unsigned long long>(result->last_sequence));
+    if (write(STDOUT_FILENO, line, length) != length) std::_Exit(5);
+  }
+}
 }  // namespace
 
 int main(int argc, char** argv) {
-  using namespace malpro;
   if (argc != 3) {
     std::fprintf(stderr, "usage: %s DATA_DIR THREADS\n", argv[0]);
     return 2;
@@ -38,60 +72,12 @@ int main(int argc, char** argv) {
   const int thread_count = std::atoi(argv[2]);
   std::vector<std::thread> threads;
   for (int t = 0; t < thread_count; ++t) {
-    threads.emplace_back([&, t] {
-      const std::string stream = "c-" + std::to_string(t);
-      uint64_t version = *(*log)->StreamVersion(stream);
-      while (true) {
-        const uint64_t command = version / 3;
-        AppendRequest request;
-        request.actor = "crash:child";
-        request.expectations = {{stream, version}};
-        for (int part = 0; part < 3; ++part) {
-          request.events.push_back({stream, "crash.part",
-                                    R"({"command":)" + std::to_string(command) + R"(,"part":)" +
-                                        std::to_string(part) + "}"});
-        }
-        Result<AppendResult> result = (*log)->Append(request);
-        if (!result.ok()) {
-          std::fprintf(stderr, "append: %s\n", result.status().ToString().c_str());
-          std::_Exit(4);
-        }
-        version += 3;
-        char line[128];
-        const int length = std::snprintf(line, sizeof line, "%d %llu %llu %llu\n", t,
-                                         static_cast<unsigned long long>(command),
-                                         static_cast<unsigned long long>(result->first_sequence),
-                                         static_cast<unsigned long long>(result->last_sequence));
-        if (write(STDOUT_FILENO, line, length) != length) std::_Exit(5);
-      }
-    });
+    threads.emplace_back(
+        [&, t] { AppendUntilKilled(**log, t, "c-" + std::to_string(t), 3, SmallPayload); });
   }
   // One more thread writes large commands, each written in several parts (event_log.h), so
   // that kills land between the parts of a group.
-  threads.emplace_back([&] {
-    const std::string stream = "big";
-    uint64_t version = *(*log)->StreamVersion(stream);
-    while (true) {
-      const uint64_t command = version / kBigCommandEvents;
-      AppendRequest request;
-      request.actor = "crash:child";
-      request.expectations = {{stream, version}};
-      for (uint64_t part = 0; part < kBigCommandEvents; ++part) {
-        request.events.push_back({stream, "crash.part", BigPayload(command, part)});
-      }
-      Result<AppendResult> result = (*log)->Append(request);
-      if (!result.ok()) {
-        std::fprintf(stderr, "append: %s\n", result.status().ToString().c_str());
-        std::_Exit(4);
-      }
-      version += kBigCommandEvents;
-      char line[128];
-      const int length = std::snprintf(line, sizeof line, "%d %llu %llu %llu\n", kBigThread,
-                                       static_cast<unsigned long long>(command),
-                                       static_cast<unsigned long long>(result->first_sequence),
-                                       static_cast<unsigned long long>(result->last_sequence));
-      if (write(STDOUT_FILENO, line, length) != length) std::_Exit(5);
-    }
-  });
+  threads.emplace_back(
+      [&] { AppendUntilKilled(**log, kBigThread, "big", kBigCommandEvents, BigPayload); });
   for (auto& thread : threads) thread.join();
 }
