@@ -5,6 +5,7 @@
 #include <rocksdb/file_system.h>
 
 #include <atomic>
+#include <filesystem>
 #include <set>
 #include <mutex>
 #include <future>
@@ -689,6 +690,19 @@ TEST_F(EventLogTest, TheFirstGroupCutShortLeavesAnEmptyLog) {
   EXPECT_EQ(*log_->StreamVersion("s-0"), 0u);
   EXPECT_EQ(MustAppend(MakeRequest({MakeEvent("s-0")})).first_sequence, 1u);
   EXPECT_EQ(*log_->StreamVersion("s-0"), 1u);
+}
+
+TEST_F(EventLogTest, ADeletedStreamIndexIsRebuiltFromTheLog) {
+  AppendEvents(30);
+  log_.reset();
+  std::filesystem::remove_all(dir_.Sub("log") + "/stream-index");
+  Reopen();
+  EXPECT_EQ(*log_->StreamVersion("s-1"), 10u);
+  const std::vector<Event> events = *log_->ReadStream("s-1", 4, 100);
+  ASSERT_EQ(events.size(), 7u);
+  EXPECT_EQ(events.front().stream_version, 4u);
+  EXPECT_EQ(events.front().sequence, 11u);  // s-1 holds events 2, 5, 8, 11, ...
+  EXPECT_EQ(MustAppend(MakeRequest({MakeEvent("s-1")})).first_stream_version, 11u);
 }
 
 TEST_F(EventLogTest, EventsAfterTheHeadThatDoNotContinueItsChainAreNotRemoved) {
