@@ -1,9 +1,10 @@
 // EventLog: the durable, append-only, hash-chained log of every event, backed by RocksDB.
 //
 // Layout (docs/event-log-format.md): column family "events" maps the 8-byte big-endian
-// sequence to the envelope; "blobs" maps a SHA-256 to the bytes it hashes; "stream_index" maps (stream id, 0x00, version) to the sequence,
-// so a stream's current version is its last index key; "idempotency" maps a
-// command's idempotency key to its digest and result; "default" holds the chain head.
+// sequence to the envelope; "blobs" maps a SHA-256 to the bytes it hashes; "idempotency" maps
+// a command's idempotency key to its digest and result; "default" holds the chain head. The
+// stream index, a database of its own in <data_dir>/stream-index, maps (stream id, 0x00,
+// version) to the sequence, so a stream's current version is its last index key.
 //
 // Threading: every method is safe to call from any thread. Appends are queued to a single
 // writer thread that checks them in order and combines concurrent ones into one group (group
@@ -14,11 +15,11 @@
 // head record, clears that again. A syncer thread then fdatasyncs the write-ahead log, while
 // the writer already stages and writes the next group; one sync covers every group written
 // before it. Only then does the durable head advance and are the group's commands answered,
-// refusals and replays included. Readers see nothing past the durable
-// head, so nothing they read can be lost in a crash. The stream index is derived data: an
-// indexer thread applies each durable group's index entries, with its own checkpoint, and
-// catches up from the log on open. Stream reads wait until the index has reached the head
-// they started at.
+// refusals and replays included. Readers see nothing past the durable head, so nothing they
+// read can be lost in a crash. The stream index is derived data: an indexer thread, at a
+// lower CPU priority, applies each durable group's index entries, with its own checkpoint,
+// and catches up from the log on open. Stream reads wait until the index has reached the
+// head they started at.
 #pragma once
 
 #include <atomic>
@@ -175,8 +176,9 @@ class EventLog {
   // thread once the group holding the command is durable (or at once, on this thread, when the
   // request is refused before it is queued). A command of overlapped_check_events_min events
   // or more has its payloads' JSON checked on this thread after it is queued, while the writer
-  // stages it; a bad payload there is answered like a conflict, on the syncing thread. `done` must be quick and must not call into the
-  // log (the syncer would wait for itself): hand the result on.
+  // stages it; a bad payload there is answered like a conflict, on the syncing thread. `done`
+  // must be quick and must not call into the log (the syncer would wait for itself): hand the
+  // result on.
   using AppendDone = std::function<void(Result<AppendResult>)>;
   void AppendAsync(AppendRequest request, AppendDone done);
 
@@ -347,7 +349,6 @@ class EventLog {
   std::unordered_map<std::string, IdempotencyEntry, StringHash, std::equal_to<>>
       unwritten_idempotency_;
   std::deque<std::pair<uint64_t, std::vector<std::string>>> unwritten_groups_;
-  uint64_t unfinished_removed_ = 0;  // set on open
 
   std::thread writer_;
   std::thread putter_;
