@@ -33,6 +33,10 @@ constexpr char kStreamIndexColumn[] = "stream_index";
 constexpr char kStreamIndexDirectory[] = "stream-index";
 // Past every key the index holds (stream ids and "index_head" are printable ASCII).
 constexpr char kIndexKeysEnd[] = "\xff";
+// What a part's batch reserves: a part, plus the envelope that takes it past write_part_bytes.
+constexpr size_t kPartBatchBytes = write_part_bytes + write_part_bytes / 4;
+// An envelope's bytes besides its payload, roughly (fields, hashes, batch record), for sizing.
+constexpr size_t kEnvelopeBytesBesidesPayload = 160;
 constexpr char kIdempotencyColumn[] = "idempotency";
 constexpr char kBlobsColumn[] = "blobs";
 constexpr char kHeadKey[] = "chain_head";
@@ -598,7 +602,8 @@ Result<std::optional<uint64_t>> EventLog::UnfinishedGroup() const {
 }
 
 Result<uint64_t> EventLog::CheckUnfinishedEvents() const {
-  std::unique_ptr<rocksdb::Iterator> last(db_->NewIterator(rocksdb::ReadOptions(), columns_->events));
+  std::unique_ptr<rocksdb::Iterator> last(
+      db_->NewIterator(rocksdb::ReadOptions(), columns_->events));
   last->SeekToLast();
   MALPRO_RETURN_IF_ERROR(FromRocks(last->status(), "read log tail"));
   uint64_t last_sequence = 0;
@@ -817,7 +822,9 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
   // Idempotency records of groups now written whole are found in the database.
   const uint64_t put_sequence = put_sequence_.load();
   while (!unwritten_groups_.empty() && unwritten_groups_.front().first <= put_sequence) {
-    for (const std::string& key : unwritten_groups_.front().second) unwritten_idempotency_.erase(key);
+    for (const std::string& key : unwritten_groups_.front().second) {
+      unwritten_idempotency_.erase(key);
+    }
     unwritten_groups_.pop_front();
   }
   GroupState state;
@@ -831,10 +838,10 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
   // Room for the group's envelopes up to a part, so that the batch rarely grows by copying.
   size_t envelope_bytes = 0;
   for (const auto& pending : group) {
-    envelope_bytes += pending->payload_bytes + pending->request.events.size() * 160;
+    envelope_bytes +=
+        pending->payload_bytes + pending->request.events.size() * kEnvelopeBytesBesidesPayload;
   }
-  state.batch = std::make_unique<rocksdb::WriteBatch>(
-      std::min(envelope_bytes, write_part_bytes + write_part_bytes / 4));
+  state.batch = std::make_unique<rocksdb::WriteBatch>(std::min(envelope_bytes, kPartBatchBytes));
   auto index_batch = std::make_unique<rocksdb::WriteBatch>();
   state.index_batch = index_batch.get();
   WrittenGroup written;
@@ -904,7 +911,7 @@ void EventLog::EmitPart(GroupState& group) {
   }
   written_sequence_ = group.head.sequence;  // before the events can be seen
   Dispatch(Part{std::move(group.batch), std::nullopt});
-  group.batch = std::make_unique<rocksdb::WriteBatch>(write_part_bytes + write_part_bytes / 4);
+  group.batch = std::make_unique<rocksdb::WriteBatch>(kPartBatchBytes);
 }
 
 void EventLog::Dispatch(Part part) {
@@ -931,17 +938,7 @@ void EventLog::WritePart(Part& part) {
     if (!status.ok()) {
       // What is in memory may now be ahead of the disk: refuse everything until reopened.
       put_failed_ = status;
-      {
-        std::lock_guard lock(queue_mutex_);
-        failed_ = status;
-      }
-      queue_not_full_.notify_all();
-      {
-        // Nothing more will be indexed: a writer or reader waiting for the index stops.
-        std::lock_guard lock(index_mutex_);
-        if (index_failed_.ok()) index_failed_ = status;
-      }
-      index_advanced_.notify_all();
+      StopAppends(status);
     }
   }
   if (!part.group) return;
@@ -979,6 +976,21 @@ void EventLog::PutterLoop() {
   }
 }
 
+void EventLog::StopAppends(const Status& failure) {
+  {
+    std::lock_guard lock(queue_mutex_);
+    failed_ = failure;
+  }
+  queue_not_full_.notify_all();
+  {
+    // Nothing more will be indexed: a writer or reader waiting for the index stops.
+    std::lock_guard lock(index_mutex_);
+    if (index_failed_.ok()) index_failed_ = failure;
+  }
+  index_advanced_.notify_all();
+  index_queue_not_full_.notify_all();
+}
+
 void EventLog::HandToSyncer(WrittenGroup written) {
   {
     std::unique_lock lock(sync_mutex_);
@@ -1009,18 +1021,7 @@ void EventLog::SyncerLoop() {
       if (options_.sync) status = FromRocks(db_->SyncWAL(), "sync");
       if (!status.ok()) {
         sync_failed_ = status;
-        {
-          std::lock_guard lock(queue_mutex_);
-          failed_ = status;
-        }
-        queue_not_full_.notify_all();
-        {
-          // Nothing more will be indexed: a writer or reader waiting for the index stops.
-          std::lock_guard lock(index_mutex_);
-          if (index_failed_.ok()) index_failed_ = status;
-        }
-        index_advanced_.notify_all();
-        index_queue_not_full_.notify_all();
+        StopAppends(status);
       } else {
         LogCounters added;
         for (WrittenGroup& group : groups) {
@@ -1408,19 +1409,14 @@ void EventLog::IndexerLoop() {
     {
       std::lock_guard lock(index_mutex_);
       index_queue_entries_ -= entries;
-      if (status.ok()) {
-        indexed_sequence_ = works.back().last_sequence;
-      } else {
-        index_failed_ = status;
-      }
+      if (status.ok()) indexed_sequence_ = works.back().last_sequence;
     }
     if (!status.ok()) {  // the writer relies on the index: stop appends too, until reopened
-      std::lock_guard lock(queue_mutex_);
-      failed_ = status;
+      StopAppends(status);
+      return;
     }
     index_advanced_.notify_all();
     index_queue_not_full_.notify_all();
-    if (!status.ok()) return;
   }
 }
 

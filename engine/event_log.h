@@ -267,6 +267,9 @@ class EventLog {
   void Dispatch(Part part);
   void WritePart(Part& part);
   void PutterLoop();
+  // After a failed write, sync or index write: every later append and index wait gets
+  // `failure` until the log is reopened.
+  void StopAppends(const Status& failure);
   void HandToSyncer(WrittenGroup written);
   void SyncerLoop();
   // Blocks until `sequence` is durable, or returns the error that stopped appends.

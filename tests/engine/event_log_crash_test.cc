@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "engine/event_log.h"
+#include "tests/engine/log_crash_payloads.h"
 #include "tests/support/temp_dir.h"
 
 extern char** environ;
@@ -69,18 +70,11 @@ std::vector<Ack> RunAndKill(const std::string& data_dir, int threads, std::chron
   return acks;
 }
 
-std::string ExpectedPayload(uint64_t command, uint64_t part) {
-  return R"({"command":)" + std::to_string(command) + R"(,"part":)" + std::to_string(part) + "}";
-}
-
-// The child's large commands (log_crash_child.cc), written in several parts each.
-constexpr int kBigThread = 100;
-constexpr uint64_t kBigCommandEvents = 400;
-
-std::string ExpectedBigPayload(uint64_t command, uint64_t part) {
-  return R"({"command":)" + std::to_string(command) + R"(,"part":)" + std::to_string(part) +
-         R"(,"fill":")" + std::string(200, 'f') + "\"}";
-}
+using crash::BigPayload;
+using crash::kBigCommandEvents;
+using crash::kBigThread;
+using crash::kSmallCommandEvents;
+using crash::SmallPayload;
 
 TEST(EventLogCrashTest, KilledWriterLosesNothingAcknowledgedAndLeavesNoHalfCommand) {
   constexpr int kRounds = 6;
@@ -112,26 +106,29 @@ TEST(EventLogCrashTest, KilledWriterLosesNothingAcknowledgedAndLeavesNoHalfComma
         ASSERT_EQ(events.size(), kBigCommandEvents) << "acknowledged large command lost";
         for (uint64_t part = 0; part < kBigCommandEvents; ++part) {
           ASSERT_EQ(events[part].stream_id, "big");
-          ASSERT_EQ(events[part].payload, ExpectedBigPayload(ack.command, part));
+          ASSERT_EQ(events[part].payload, BigPayload(ack.command, part));
         }
         continue;
       }
-      ASSERT_EQ(ack.last, ack.first + 2);
-      std::vector<Event> events = *(*log)->Read(ack.first, 3);
-      ASSERT_EQ(events.size(), 3u) << "acknowledged command lost, round " << round;
-      for (uint64_t part = 0; part < 3; ++part) {
+      ASSERT_EQ(ack.last, ack.first + kSmallCommandEvents - 1);
+      std::vector<Event> events = *(*log)->Read(ack.first, kSmallCommandEvents);
+      ASSERT_EQ(events.size(), kSmallCommandEvents)
+          << "acknowledged command lost, round " << round;
+      for (uint64_t part = 0; part < kSmallCommandEvents; ++part) {
         EXPECT_EQ(events[part].stream_id, "c-" + std::to_string(ack.thread));
-        EXPECT_EQ(events[part].payload, ExpectedPayload(ack.command, part));
+        EXPECT_EQ(events[part].payload, SmallPayload(ack.command, part));
       }
     }
     for (int t = 0; t < kThreads; ++t) {
       const std::string stream = "c-" + std::to_string(t);
       const uint64_t version = *(*log)->StreamVersion(stream);
-      EXPECT_EQ(version % 3, 0u) << stream << " holds part of a command, round " << round;
+      EXPECT_EQ(version % kSmallCommandEvents, 0u)
+          << stream << " holds part of a command, round " << round;
       for (uint64_t from = 1; from <= version; from += 1000) {
         for (const Event& event : *(*log)->ReadStream(stream, from, 1000)) {
           EXPECT_EQ(event.payload,
-                    ExpectedPayload((event.stream_version - 1) / 3, (event.stream_version - 1) % 3));
+                    SmallPayload((event.stream_version - 1) / kSmallCommandEvents,
+                                 (event.stream_version - 1) % kSmallCommandEvents));
         }
       }
     }
@@ -139,8 +136,8 @@ TEST(EventLogCrashTest, KilledWriterLosesNothingAcknowledgedAndLeavesNoHalfComma
     EXPECT_EQ(big_version % kBigCommandEvents, 0u) << "part of a large command is visible";
     for (uint64_t from = 1; from <= big_version; from += 1000) {
       for (const Event& event : *(*log)->ReadStream("big", from, 1000)) {
-        ASSERT_EQ(event.payload, ExpectedBigPayload((event.stream_version - 1) / kBigCommandEvents,
-                                                    (event.stream_version - 1) % kBigCommandEvents));
+        ASSERT_EQ(event.payload, BigPayload((event.stream_version - 1) / kBigCommandEvents,
+                                            (event.stream_version - 1) % kBigCommandEvents));
       }
     }
     Result<VerifyReport> report = (*log)->Verify(1, 0);

@@ -11,21 +11,16 @@
 #include <vector>
 
 #include "engine/event_log.h"
+#include "tests/engine/log_crash_payloads.h"
 
 namespace {
 using namespace malpro;
 
-constexpr int kBigThread = 100;
-constexpr uint64_t kBigCommandEvents = 400;
-
-std::string SmallPayload(uint64_t command, uint64_t part) {
-  return R"({"command":)" + std::to_string(command) + R"(,"part":)" + std::to_string(part) + "}";
-}
-
-std::string BigPayload(uint64_t command, uint64_t part) {
-  return R"({"command":)" + std::to_string(command) + R"(,"part":)" + std::to_string(part) +
-         R"(,"fill":")" + std::string(200, 'f') + "\"}";
-}
+using crash::BigPayload;
+using crash::kBigCommandEvents;
+using crash::kBigThread;
+using crash::kSmallCommandEvents;
+using crash::SmallPayload;
 
 // Appends commands of `events` events to `stream` until killed, printing each acknowledged
 // one as "thread command first last".
@@ -72,8 +67,9 @@ int main(int argc, char** argv) {
   const int thread_count = std::atoi(argv[2]);
   std::vector<std::thread> threads;
   for (int t = 0; t < thread_count; ++t) {
-    threads.emplace_back(
-        [&, t] { AppendUntilKilled(**log, t, "c-" + std::to_string(t), 3, SmallPayload); });
+    threads.emplace_back([&, t] {
+      AppendUntilKilled(**log, t, "c-" + std::to_string(t), kSmallCommandEvents, SmallPayload);
+    });
   }
   // One more thread writes large commands, each written in several parts (event_log.h), so
   // that kills land between the parts of a group.
