@@ -1278,7 +1278,14 @@ Result<std::vector<Event>> EventLog::Read(uint64_t from_sequence, size_t limit) 
     limit = static_cast<size_t>(std::min<uint64_t>(limit, head - from_sequence + 1));
   }
   std::vector<Event> events;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), columns_->events));
+  rocksdb::ReadOptions read_options;
+  if (limit >= scan_events_min) {
+    // A scan (a rebuild, a replay, a catch-up): read ahead, and leave the block cache to
+    // the blocks read again.
+    read_options.fill_cache = false;
+    read_options.readahead_size = scan_readahead_bytes;
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, columns_->events));
   for (it->Seek(SequenceKey(from_sequence)); it->Valid() && events.size() < limit; it->Next()) {
     Result<Event> event = DecodeEnvelope(std::string_view(it->value().data(), it->value().size()));
     if (!event.ok()) return event.status();

@@ -73,6 +73,10 @@ inline constexpr size_t index_memtable_buckets = 64 * 1024;
 
 // Events one read call returns at most.
 inline constexpr size_t read_events_max = 10000;
+// A Read of at least this many events is a scan: it reads ahead scan_readahead_bytes and
+// keeps its blocks out of the block cache.
+inline constexpr size_t scan_events_min = 1024;
+inline constexpr size_t scan_readahead_bytes = 2 << 20;
 // Events whose chain is re-verified when the log opens (the tail check).
 inline constexpr size_t open_verify_tail_events = 1000;
 
