@@ -164,7 +164,7 @@ SpendRow AsnSpendProjection::RowOrEmpty(const AsnProfile& profile, const std::st
 void AsnSpendProjection::RecomputeFrom(const std::string& nip, const std::string& month,
                                        const PolicyState& policy) {
   const AsnProfile* profile = profiles_.Find(nip);
-  const auto& rows = spend_.entries();
+  const auto& rows = spend_.Ordered();
   for (auto it = rows.lower_bound(SpendKey(nip, month)); it != rows.end(); ++it) {
     if (it->second->row.nip != nip) break;
     SpendRow& row = spend_.Mutable(it->first);
@@ -207,7 +207,7 @@ Status AsnSpendProjection::Apply(const Fact& fact) {
   if (fact.kind == FactKind::kPolicyChanged) {
     if (fact.event->type != event_types::policy_minimum_spend_set) return Status::Ok();
     const std::string from = MonthOf(fact.effective_from);
-    for (const auto& [key, entry] : spend_.entries()) {
+    for (const auto& [key, entry] : spend_.Ordered()) {
       if (entry->row.month < from) continue;
       spend_.Mutable(key).Recompute(*fact.policy);
     }
@@ -223,7 +223,7 @@ Status AsnSpendProjection::Apply(const Fact& fact) {
   const AsnProfile* profile = &rows.profile->second.row;
   const PolicyState& policy = *fact.policy;
   const int placed_month =
-      fact.order != nullptr ? MonthNumber(JakartaDate(fact.order->placed_at_us)) : 0;
+      fact.order.has_value() ? MonthNumber(JakartaDate(fact.order->placed_at_us)) : 0;
   auto release_pending = [&] {
     SpendRow& placed = Row(rows, *profile, placed_month, policy);
     placed.pending -= fact.amount;

@@ -97,7 +97,7 @@ Result<Outstanding> Outstanding::Read(const JsonObject& object) {
 Status MerchantSalesProjection::Apply(const Fact& fact) {
   if (fact.kind == FactKind::kSettlementClosed) {
     const std::string date = FormatIsoDate(fact.settled_date);
-    for (const auto& [umkm_id, entry] : outstanding_.entries()) {
+    for (const auto& [umkm_id, entry] : outstanding_.Ordered()) {
       if (entry->row.days.count(date) == 0) continue;
       outstanding_.Mutable(umkm_id).days.erase(date);
     }
@@ -121,7 +121,7 @@ Status MerchantSalesProjection::Apply(const Fact& fact) {
       return Status::Ok();
     }
     case FactKind::kPaymentSucceeded: {
-      const PaymentState& payment = *fact.payment;
+      const FactPayment& payment = *fact.payment;
       SalesDay& day = Day(rows, umkm_id, payment.business_date);
       ++day.orders;
       ++day.cashless.count;

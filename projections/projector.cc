@@ -191,8 +191,10 @@ Status Projector::Prepare() {
     changes_floor_ = sequence;
   }
   world_ = std::make_unique<World>(LogStreamReader());
+  world_folded_ = sequence;
   taken_ = sequence;
   MALPRO_RETURN_IF_ERROR(world_->LoadPolicy(sequence + 1));
+  if (const PolicyState* policy = world_->Policy()) policy_ = *policy;
   return LoadRows();
 }
 
@@ -214,6 +216,8 @@ Status Projector::Reset(const std::string& reason) {
   folded_ = 0;
   folded_hash_ = zero_hash;
   world_ = std::make_unique<World>();  // complete from sequence 1
+  world_folded_ = 0;
+  policy_ = PolicyState();
   // The empty state is a commit too: a crash before the first one rebuilds again.
   return Commit();
 }
@@ -267,23 +271,46 @@ Result<std::vector<Event>> Projector::ReadBatch(uint64_t from, uint64_t target) 
   return events;
 }
 
-Status Projector::FoldEvents(const std::vector<Event>& events) {
-  std::unique_lock lock(mutex_);
-  for (const Event& event : events) {
-    if (event.sequence != folded_ + 1) {
-      return Status::Corruption("read models: expected event " + std::to_string(folded_ + 1) +
-                                ", read " + std::to_string(event.sequence));
+Result<Projector::FactBatch> Projector::MakeFacts(std::vector<Event> events) {
+  FactBatch batch;
+  batch.events = std::move(events);
+  batch.facts.reserve(batch.events.size());
+  for (const Event& event : batch.events) {
+    if (event.sequence != world_folded_ + 1) {
+      return Status::Corruption("read models: expected event " +
+                                std::to_string(world_folded_ + 1) + ", read " +
+                                std::to_string(event.sequence));
     }
     Result<Fact> fact = world_->Apply(event);
     if (!fact.ok()) return fact.status();
+    batch.facts.push_back(std::move(fact).value());
+    world_folded_ = event.sequence;
+  }
+  batch.retired = world_->TakeRetired();
+  return batch;
+}
+
+Status Projector::FoldFacts(FactBatch& batch) {
+  std::unique_lock lock(mutex_);
+  for (Fact& fact : batch.facts) {
+    const Event& event = *fact.event;
+    MALPRO_ASSERT(event.sequence == folded_ + 1);
+    if (fact.kind == FactKind::kPolicyChanged) MALPRO_RETURN_IF_ERROR(policy_.Apply(event));
+    fact.policy = &policy_;
     for (Projection* projection : projections_) {
-      MALPRO_RETURN_IF_ERROR(projection->Apply(*fact));
+      MALPRO_RETURN_IF_ERROR(projection->Apply(fact));
     }
     folded_ = event.sequence;
     folded_hash_ = event.hash;
   }
-  events_folded_ += events.size();
+  events_folded_ += batch.facts.size();
   return Status::Ok();
+}
+
+Status Projector::FoldEvents(std::vector<Event> events) {
+  Result<FactBatch> batch = MakeFacts(std::move(events));
+  if (!batch.ok()) return batch.status();
+  return FoldFacts(*batch);
 }
 
 Status Projector::Commit(bool catching_up) {
@@ -349,35 +376,80 @@ Status Projector::Commit(bool catching_up) {
 Status Projector::CatchUp() {
   const uint64_t target = Target();
   const uint64_t start = folded_;
-  uint64_t since_commit = 0;
-  uint64_t next_report = start + 100'000;
   auto fail = [this](const Status& status) {
     std::lock_guard lock(progress_mutex_);
     failed_ = status;
     return status;
   };
-  // The next batch is read on another thread while this one folds.
-  uint64_t next_read = folded_ + 1;
-  std::future<Result<std::vector<Event>>> pending;
-  auto read_ahead = [&] {
-    if (next_read > target) return;
-    pending = std::async(std::launch::async,
-                         [this, from = next_read, target] { return ReadBatch(from, target); });
-  };
-  read_ahead();
-  while (pending.valid()) {
-    Result<std::vector<Event>> events = pending.get();
-    if (!events.ok()) return fail(events.status());
-    next_read += events->size();
+
+  // Batches of facts from the world's stage to this one, at most `queued_max` waiting.
+  constexpr size_t queued_max = 16;
+  std::mutex queue_mutex;
+  std::condition_variable queue_changed;
+  std::deque<Result<FactBatch>> queue;
+  bool world_done = false;  // no batch follows those queued
+  bool stop_world = false;  // this stage failed: the world's stage stops
+
+  // The world's stage reads the log one batch ahead (on another thread) and turns each batch
+  // into facts.
+  std::thread world_stage([&] {
+    uint64_t next_read = start + 1;
+    std::future<Result<std::vector<Event>>> pending;
+    auto read_ahead = [&] {
+      if (next_read > target) return;
+      pending = std::async(std::launch::async,
+                           [this, from = next_read, target] { return ReadBatch(from, target); });
+    };
     read_ahead();
-    Status folded = FoldEvents(*events);
-    if (!folded.ok()) {
-      if (pending.valid()) pending.wait();
-      return fail(folded);
+    while (pending.valid()) {
+      Result<std::vector<Event>> events = pending.get();
+      if (events.ok()) {
+        next_read += events->size();
+        read_ahead();
+      }
+      Result<FactBatch> batch =
+          events.ok() ? MakeFacts(std::move(events).value()) : Result<FactBatch>(events.status());
+      const bool failed = !batch.ok();
+      {
+        std::unique_lock lock(queue_mutex);
+        queue_changed.wait(lock, [&] { return queue.size() < queued_max || stop_world; });
+        if (stop_world) break;
+        queue.push_back(std::move(batch));
+      }
+      queue_changed.notify_all();
+      if (failed) break;
     }
-    since_commit += events->size();
+    if (pending.valid()) pending.wait();
+    {
+      std::lock_guard lock(queue_mutex);
+      world_done = true;
+    }
+    queue_changed.notify_all();
+  });
+
+  Status status;
+  uint64_t since_commit = 0;
+  uint64_t next_report = start + 100'000;
+  while (status.ok()) {
+    std::optional<Result<FactBatch>> taken;
+    {
+      std::unique_lock lock(queue_mutex);
+      queue_changed.wait(lock, [&] { return !queue.empty() || world_done; });
+      if (queue.empty()) break;
+      taken.emplace(std::move(queue.front()));
+      queue.pop_front();
+    }
+    Result<FactBatch>& batch = *taken;
+    queue_changed.notify_all();
+    if (!batch.ok()) {
+      status = batch.status();
+      break;
+    }
+    status = FoldFacts(*batch);
+    if (!status.ok()) break;
+    since_commit += batch->facts.size();
     if (since_commit >= options_.catch_up_commit_events) {
-      MALPRO_RETURN_IF_ERROR(Commit(/*catching_up=*/true));
+      status = Commit(/*catching_up=*/true);
       since_commit = 0;
     }
     if (options_.progress && folded_ >= next_report) {
@@ -387,10 +459,17 @@ Status Projector::CatchUp() {
       next_report += 100'000;
     }
   }
+  {
+    std::lock_guard lock(queue_mutex);
+    stop_world = true;
+  }
+  queue_changed.notify_all();
+  world_stage.join();
+  if (!status.ok()) return fail(status);
   if (options_.progress && target - start >= 100'000) {
     options_.progress("read models: folded to " + std::to_string(folded_));
   }
-  return Commit();
+  return Commit(/*catching_up=*/folded_ - taken_ >= parallel_commit_events);
 }
 
 void Projector::Start() {
@@ -425,7 +504,7 @@ void Projector::Run() {
       continue;
     }
     Result<std::vector<Event>> events = ReadBatch(folded_ + 1, target);
-    Status status = events.ok() ? FoldEvents(*events) : events.status();
+    Status status = events.ok() ? FoldEvents(std::move(events).value()) : events.status();
     if (status.ok()) status = Commit();
     if (!status.ok()) {
       std::lock_guard lock(progress_mutex_);
@@ -515,17 +594,9 @@ Result<std::string> Projector::Merchant(const std::string& umkm_id) const {
   return catalog_.Merchant(umkm_id);
 }
 
-namespace {
-const PolicyState& EmptyPolicy() {
-  static const PolicyState empty;
-  return empty;
-}
-}  // namespace
-
 Result<std::string> Projector::AsnSpend(const std::string& nip, const std::string& month) const {
   std::shared_lock lock(mutex_);
-  const PolicyState* policy = world_->Policy();
-  return asn_spend_.Spend(nip, month, policy != nullptr ? *policy : EmptyPolicy());
+  return asn_spend_.Spend(nip, month, policy_);
 }
 
 Result<std::string> Projector::AsnHistory(const std::string& nip) const {
@@ -535,22 +606,18 @@ Result<std::string> Projector::AsnHistory(const std::string& nip) const {
 
 std::string Projector::Rollup(const std::string& month, RollupBy by) const {
   std::shared_lock lock(mutex_);
-  const PolicyState* policy = world_->Policy();
-  return asn_spend_.Rollup(month, by, policy != nullptr ? *policy : EmptyPolicy());
+  return asn_spend_.Rollup(month, by, policy_);
 }
 
 std::string Projector::Shortfalls(const std::string& month, const std::string& agency,
                                   size_t offset, size_t limit) const {
   std::shared_lock lock(mutex_);
-  const PolicyState* policy = world_->Policy();
-  return asn_spend_.Shortfalls(month, agency, policy != nullptr ? *policy : EmptyPolicy(), offset,
-                               limit);
+  return asn_spend_.Shortfalls(month, agency, policy_, offset, limit);
 }
 
 AsnSpendProjection::Compliance Projector::MonthCompliance(const std::string& month) const {
   std::shared_lock lock(mutex_);
-  const PolicyState* policy = world_->Policy();
-  return asn_spend_.MonthCompliance(month, policy != nullptr ? *policy : EmptyPolicy());
+  return asn_spend_.MonthCompliance(month, policy_);
 }
 
 std::string Projector::MerchantSales(const std::string& umkm_id, const std::string& from,

@@ -12,7 +12,9 @@
 // from sequence 1 (they share one pass over the log), with progress reported.
 //
 // Threading: all methods are thread-safe. One thread folds (CatchUp, or the thread Start
-// runs); queries take a shared lock and see the state as of the last commit.
+// runs); queries take a shared lock and see the state as of the last commit. A catch-up runs
+// in three stages, one thread each: reading the log, the world turning events into facts,
+// and the read models folding facts and committing.
 #pragma once
 
 #include <atomic>
@@ -137,7 +139,18 @@ class Projector {
   Status Reset(const std::string& reason);
   Status LoadRows();
   Result<std::vector<Event>> ReadBatch(uint64_t from, uint64_t target) const;
-  Status FoldEvents(const std::vector<Event>& events);
+  // Events with what they mean for the read models, and the world's copies those facts may
+  // still point to.
+  struct FactBatch {
+    std::vector<Event> events;
+    std::vector<Fact> facts;  // one per event; each points to its event
+    std::vector<std::shared_ptr<const void>> retired;
+  };
+  // The world's stage: the facts of the next events.
+  Result<FactBatch> MakeFacts(std::vector<Event> events);
+  // The read models' stage: folds the facts in and advances folded_.
+  Status FoldFacts(FactBatch& batch);
+  Status FoldEvents(std::vector<Event> events);
   // `catching_up`: many rows changed; serialize them on two threads.
   Status Commit(bool catching_up = false);
   void Run();
@@ -156,8 +169,12 @@ class Projector {
   LogStatsProjection log_stats_;
   std::vector<Projection*> projections_;
 
-  std::unique_ptr<World> world_;  // owned by the folding thread; read under mutex_
-  uint64_t folded_ = 0;           // last sequence folded in memory (folding thread)
+  std::unique_ptr<World> world_;  // owned by the world's stage
+  uint64_t world_folded_ = 0;     // last sequence the world has folded (world's stage)
+  // The policy in force as the read models have folded it (queries and facts use it);
+  // written under mutex_ by the read models' stage.
+  PolicyState policy_;
+  uint64_t folded_ = 0;  // last sequence folded into the read models (their stage)
   Hash folded_hash_{};
   std::atomic<uint64_t> events_folded_{0};
   uint64_t taken_ = 0;  // the sequence of the rows last taken for a commit; under mutex_

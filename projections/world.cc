@@ -61,13 +61,21 @@ Result<Entry*> World::Fold(std::unordered_map<std::string, Entry>& entries, Entr
   return entry;
 }
 
+template <typename Entry>
+void World::Renew(Entry& entry) {
+  if (entry.copy != nullptr) retired_.push_back(std::move(entry.copy));
+  entry.copy = std::make_shared<const decltype(entry.state)>(entry.state);
+}
+
 Status World::Created(AsnEntry& entry, uint64_t) {
   entry.slot = asn_slots_++;
+  Renew(entry);
   return Status::Ok();
 }
 
 Status World::Created(UmkmEntry& entry, uint64_t) {
   entry.slot = umkm_slots_++;
+  Renew(entry);
   return Status::Ok();
 }
 
@@ -120,11 +128,11 @@ Result<World::UmkmEntry*> World::Umkm(UmkmEntry** link, const std::string& umkm_
 
 void World::Attach(Fact& fact, const AsnEntry* asn, const UmkmEntry* umkm) {
   if (asn != nullptr) {
-    fact.asn = &asn->state;
+    fact.asn = asn->copy.get();
     fact.asn_slot = asn->slot;
   }
   if (umkm != nullptr) {
-    fact.umkm = &umkm->state;
+    fact.umkm = umkm->copy.get();
     fact.umkm_slot = umkm->slot;
   }
 }
@@ -145,7 +153,6 @@ Result<Fact> World::Apply(const Event& event) {
     policy_state_ =
         *policy != nullptr ? &(*policy)->state : &policy_[std::string(policy_stream)].state;
   }
-  fact.policy = policy_state_;
 
   const std::string_view type = event.type;
   if (StartsWith(type, "asn.")) {
@@ -154,6 +161,7 @@ Result<Fact> World::Apply(const Event& event) {
     if (*before != nullptr) fact.previous_rank_class = (*before)->state.rank_class;
     Result<AsnEntry*> asn = Fold(asn_, *before, event);
     if (!asn.ok()) return asn.status();
+    if (*before != nullptr) Renew(**asn);  // a new entry got its copy when created
     fact.kind = FactKind::kAsnChanged;
     Attach(fact, *asn, nullptr);
     return fact;
@@ -163,6 +171,7 @@ Result<Fact> World::Apply(const Event& event) {
     if (!before.ok()) return before.status();
     Result<UmkmEntry*> umkm = Fold(umkm_, *before, event);
     if (!umkm.ok()) return umkm.status();
+    if (*before != nullptr) Renew(**umkm);
     fact.kind = FactKind::kUmkmChanged;
     Attach(fact, nullptr, *umkm);
     return fact;
@@ -191,7 +200,7 @@ Result<Fact> World::ApplyOrder(const Event& event, Fact fact) {
   if (!folded.ok()) return folded.status();
   OrderEntry& entry = **folded;
   const OrderState& order = entry.state;
-  fact.order = &order;
+  fact.order = FactOrder{order.placed_at_us};
   fact.amount = order.total;
   Result<AsnEntry*> asn = Asn(&entry.asn, order.buyer_nip, event);
   if (!asn.ok()) return asn.status();
@@ -217,9 +226,9 @@ Result<Fact> World::ApplyPayment(const Event& event, Fact fact) {
   if (!folded.ok()) return folded.status();
   PaymentEntry& entry = **folded;
   const PaymentState& payment = entry.state;
-  fact.payment = &payment;
+  fact.payment = FactPayment{payment.amount, payment.fee, payment.paid_at_us, payment.business_date};
   if (entry.order == nullptr) return Missing(event, "order", payment.order_id);
-  fact.order = &entry.order->state;
+  fact.order = FactOrder{entry.order->state.placed_at_us};
   Result<AsnEntry*> asn = Asn(&entry.asn, payment.buyer_nip, event);
   if (!asn.ok()) return asn.status();
   Result<UmkmEntry*> umkm = Umkm(&entry.umkm, payment.umkm_id, event);
@@ -244,7 +253,7 @@ Result<Fact> World::ApplyReceipt(const Event& event, Fact fact) {
   if (!folded.ok()) return folded.status();
   ReceiptEntry& entry = **folded;
   const ReceiptState& receipt = entry.state;
-  fact.receipt = &receipt;
+  fact.receipt = FactReceipt{receipt.kecamatan, receipt.kelurahan, receipt.purchase_date};
   Result<AsnEntry*> asn = Asn(&entry.asn, receipt.nip, event);
   if (!asn.ok()) return asn.status();
   Attach(fact, *asn, nullptr);

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -42,20 +43,41 @@ enum class FactKind {
   kSettlementClosed,  // settlement.batch_closed (settled_date)
 };
 
-// What one event means for the read models. Pointers are into the world and valid until the
-// next Apply; they show the state after the event.
+// What one event means for the read models. A fact does not point into the world's changing
+// state, so read models may fold it on another thread while the world goes on:
+// - `asn` and `umkm` point to immutable copies of those streams as of the event; the world
+//   replaces a copy when its stream changes and hands the old one over (World::TakeRetired)
+//   to whoever owns the facts that may still point to it;
+// - what read models need of an order, a payment or a receipt is copied into the fact.
 // No slot: the fact concerns no ASN or no merchant.
 inline constexpr uint32_t no_slot = UINT32_MAX;
 
+// Of the order concerned.
+struct FactOrder {
+  int64_t placed_at_us = 0;
+};
+// Of the payment concerned.
+struct FactPayment {
+  Money amount;
+  Money fee;  // under the policy recorded at payment time
+  int64_t paid_at_us = 0;
+  CivilDate business_date;
+};
+// Of the manual receipt concerned.
+struct FactReceipt {
+  std::string kecamatan;
+  std::string kelurahan;
+  CivilDate purchase_date;
+};
+
 struct Fact {
-  const Event* event = nullptr;
+  const Event* event = nullptr;  // owned by whoever passed it to World::Apply
   FactKind kind = FactKind::kOther;
-  const AsnState* asn = nullptr;      // the ASN concerned: the buyer, the receipt's owner
-  const UmkmState* umkm = nullptr;    // the merchant concerned
-  const OrderState* order = nullptr;  // the order concerned
-  const PaymentState* payment = nullptr;
-  const ReceiptState* receipt = nullptr;
-  const PolicyState* policy = nullptr;  // always set
+  const AsnState* asn = nullptr;    // the ASN concerned: the buyer, the receipt's owner
+  const UmkmState* umkm = nullptr;  // the merchant concerned
+  std::optional<FactOrder> order;
+  std::optional<FactPayment> payment;
+  std::optional<FactReceipt> receipt;
   // Slots of `asn` and `umkm` within this world (no_slot when absent).
   uint32_t asn_slot = no_slot;
   uint32_t umkm_slot = no_slot;
@@ -66,6 +88,9 @@ struct Fact {
   bool was_pending = false;
   // kAsnChanged by asn.rank_changed: the class the ASN held before.
   std::string previous_rank_class;
+  // The policy in force. Not set by the world: whoever folds facts keeps its own policy,
+  // folded from the kPolicyChanged facts' events, and points here (Projector).
+  const PolicyState* policy = nullptr;
   // kPolicyChanged: the date the new rule takes effect.
   CivilDate effective_from;
   // kSettlementClosed: the business day closed.
@@ -85,8 +110,11 @@ class World {
 
   // Folds `event` (the next in sequence) into its stream and says what it means. Corruption
   // when the payload does not fit its type, or when the event refers to a stream that does
-  // not exist (the ledger never writes such an event).
+  // not exist (the ledger never writes such an event). `event` must outlive the fact.
   Result<Fact> Apply(const Event& event);
+  // The copies replaced since the last call (facts made before may still point to them):
+  // keep them until those facts are folded.
+  std::vector<std::shared_ptr<const void>> TakeRetired() { return std::move(retired_); }
 
   // The current state of a stream, or nullptr; for lookups between events (e.g. queries).
   const AsnState* FindAsn(const std::string& nip) const;
@@ -99,10 +127,12 @@ class World {
  private:
   struct AsnEntry {
     AsnState state;
+    std::shared_ptr<const AsnState> copy;  // of `state`, for facts
     uint32_t slot = no_slot;
   };
   struct UmkmEntry {
     UmkmState state;
+    std::shared_ptr<const UmkmState> copy;
     uint32_t slot = no_slot;
   };
   struct PaymentEntry;
@@ -156,6 +186,9 @@ class World {
   Result<Fact> ApplyReceipt(const Event& event, Fact fact);
   Result<Fact> ApplyPolicy(const Event& event, Fact fact);
   static void Attach(Fact& fact, const AsnEntry* asn, const UmkmEntry* umkm);
+  // Replaces the copy facts point to after `entry.state` changed.
+  template <typename Entry>
+  void Renew(Entry& entry);
 
   StreamReader reader_;                            // empty: the world is complete from sequence 1
   std::unordered_map<std::string, AsnEntry> asn_;  // by stream id
@@ -167,6 +200,7 @@ class World {
   PolicyState* policy_state_ = nullptr;                  // that entry once looked up
   uint32_t asn_slots_ = 0;
   uint32_t umkm_slots_ = 0;
+  std::vector<std::shared_ptr<const void>> retired_;
 };
 
 }  // namespace malpro

@@ -427,6 +427,50 @@ TEST_F(ProjectorTest, AVersionMismatchRebuildsFromSequenceOne) {
   ExpectSameDigests(DigestsOf(*projector), before);  // the stale row is gone
 }
 
+// A catch-up runs in stages on three threads (reading, the world, the read models). An event
+// the world cannot fold, a few batches in, stops all of them: the catch-up says which event
+// and why, and nothing folded by it is committed.
+TEST_F(ProjectorTest, AnEventTheWorldCannotFoldStopsTheCatchUpAndCommitsNothing) {
+  SeedMarket();
+  for (int i = 0; i < 6; ++i) CodOrder("order-" + std::to_string(i), kBuyer, true);
+  Result<std::vector<Event>> events = log_->Read(1, 1000);
+  ASSERT_TRUE(events.ok());
+  std::string placed;
+  for (const Event& event : *events) {
+    if (event.type == event_types::order_placed) placed = event.payload;
+  }
+  ASSERT_NE(placed.find(kBuyer), std::string::npos);
+  placed.replace(placed.find(kBuyer), std::string(kBuyer).size(), "199912312020121999");
+  const std::string order_id = At(placed, "/order_id");
+  AppendRequest ghost;
+  ghost.actor = "test:raw";
+  ghost.events.push_back(ProposedEvent{OrderStream(order_id + "-ghost"),
+                                       std::string(event_types::order_placed), placed});
+  Result<AppendResult> appended = log_->Append(ghost);
+  ASSERT_TRUE(appended.ok()) << appended.status().ToString();
+  const uint64_t bad = appended->first_sequence;
+  for (int i = 6; i < 9; ++i) CodOrder("order-" + std::to_string(i), kOtherBuyer, true);
+  ASSERT_GT(bad, 20u);
+
+  ProjectorOptions options;
+  options.dir = dir_.Sub("read-models");
+  options.read_batch_events = 4;  // the bad event is several batches in, more follow it
+  std::unique_ptr<Projector> projector = *Projector::Open(log_.get(), options);
+  const Status caught_up = projector->CatchUp();
+  ASSERT_FALSE(caught_up.ok());
+  EXPECT_EQ(caught_up.code(), StatusCode::kCorruption) << caught_up.ToString();
+  EXPECT_NE(caught_up.message().find("event " + std::to_string(bad)), std::string::npos)
+      << caught_up.ToString();
+  EXPECT_NE(caught_up.message().find("199912312020121999"), std::string::npos)
+      << caught_up.ToString();
+  EXPECT_EQ(projector->Report().health.ToString(), caught_up.ToString());
+  EXPECT_EQ(projector->Applied(), 0u);
+  for (const ProjectionDigest& digest : DigestsOf(*projector)) {
+    EXPECT_EQ(digest.sequence, 0u) << digest.name;
+    EXPECT_EQ(digest.rows, 0u) << digest.name;
+  }
+}
+
 TEST_F(ProjectorTest, LiveFollowingWaitsForAppliedAndPublishesChanges) {
   SeedMarket();
   std::unique_ptr<Projector> projector = OpenProjector();
