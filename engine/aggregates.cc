@@ -1,5 +1,7 @@
 #include "engine/aggregates.h"
 
+#include <optional>
+
 #include <simdjson.h>
 
 #include "engine/domain_events.h"
@@ -22,31 +24,30 @@ simdjson::dom::parser& ThreadParser() {
   return parser;
 }
 
-// Reads fields of one payload, remembering the first failure.
+// Reads the fields of one payload, remembering the first failure: call the getters, then
+// Finish(). The payload is parsed on the first getter: most events of an order change only
+// its status and read nothing (the log accepts only payloads that are JSON objects).
 class PayloadReader {
  public:
-  explicit PayloadReader(const Event& event)
-      : event_(event), object_(ParseJsonObject(ThreadParser(), event.payload, "payload")) {
-    if (!object_.ok()) status_ = object_.status();
-  }
+  explicit PayloadReader(const Event& event) : event_(event) {}
 
   std::string Text(std::string_view key) {
-    if (!status_.ok()) return {};
-    Result<std::string> value = object_->String(key);
+    if (!Parsed()) return {};
+    Result<std::string> value = Object().String(key);
     if (!value.ok()) status_ = value.status();
     return value.ok() ? std::move(value).value() : std::string();
   }
   std::string OptionalText(std::string_view key) {
-    if (!status_.ok() || !object_->Has(key)) return {};
+    if (!Parsed() || !Object().Has(key)) return {};
     return Text(key);
   }
   int64_t OptionalInteger(std::string_view key) {
-    if (!status_.ok() || !object_->Has(key)) return 0;
+    if (!Parsed() || !Object().Has(key)) return 0;
     return Integer(key);
   }
   int64_t Integer(std::string_view key) {
-    if (!status_.ok()) return 0;
-    Result<int64_t> value = object_->Int(key);
+    if (!Parsed()) return 0;
+    Result<int64_t> value = Object().Int(key);
     if (!value.ok()) status_ = value.status();
     return value.ok() ? *value : 0;
   }
@@ -64,13 +65,28 @@ class PayloadReader {
     if (!value.ok()) status_ = value.status();
     return value.ok() ? *value : CivilDate();
   }
-  Result<simdjson::dom::array> Array(std::string_view key) { return object_->Array(key); }
+  Result<simdjson::dom::array> Array(std::string_view key) {
+    if (!Parsed()) return status_;
+    return Object().Array(key);
+  }
 
   Status Finish() const { return status_.ok() ? Status::Ok() : PayloadCorrupt(event_, status_); }
 
  private:
+  // Parses the payload once; false after any failure.
+  bool Parsed() {
+    if (!status_.ok()) return false;
+    if (!object_.has_value()) {
+      object_.emplace(ParseJsonObject(ThreadParser(), event_.payload, "payload"));
+      if (!object_->ok()) status_ = object_->status();
+    }
+    return status_.ok();
+  }
+
+  const JsonObject& Object() const { return **object_; }
+
   const Event& event_;
-  Result<JsonObject> object_;
+  std::optional<Result<JsonObject>> object_;
   Status status_;
 };
 

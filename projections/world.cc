@@ -228,7 +228,15 @@ Result<Fact> World::ApplyPayment(const Event& event, Fact fact) {
   const PaymentState& payment = entry.state;
   fact.payment = FactPayment{payment.amount, payment.fee, payment.paid_at_us, payment.business_date};
   if (entry.order == nullptr) return Missing(event, "order", payment.order_id);
-  fact.order = FactOrder{entry.order->state.placed_at_us};
+  const OrderEntry& order = *entry.order;
+  fact.order = FactOrder{order.state.placed_at_us};
+  // The payment names the order's buyer and merchant: take the order's links when they match.
+  if (entry.asn == nullptr && order.asn != nullptr && order.state.buyer_nip == payment.buyer_nip) {
+    entry.asn = order.asn;
+  }
+  if (entry.umkm == nullptr && order.umkm != nullptr && order.state.umkm_id == payment.umkm_id) {
+    entry.umkm = order.umkm;
+  }
   Result<AsnEntry*> asn = Asn(&entry.asn, payment.buyer_nip, event);
   if (!asn.ok()) return asn.status();
   Result<UmkmEntry*> umkm = Umkm(&entry.umkm, payment.umkm_id, event);
