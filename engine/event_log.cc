@@ -1284,6 +1284,7 @@ Result<std::vector<Event>> EventLog::Read(uint64_t from_sequence, size_t limit) 
     // the blocks read again.
     read_options.fill_cache = false;
     read_options.readahead_size = scan_readahead_bytes;
+    events.reserve(limit);
   }
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, columns_->events));
   for (it->Seek(SequenceKey(from_sequence)); it->Valid() && events.size() < limit; it->Next()) {

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <future>
+#include <optional>
 
 #include "engine/assert.h"
 #include "engine/hash.h"
@@ -373,6 +374,66 @@ Status Projector::Commit(bool catching_up) {
   return Status::Ok();
 }
 
+namespace {
+
+// Hands items from one stage of a catch-up to the next, at most `max` waiting.
+template <typename T>
+class StageQueue {
+ public:
+  explicit StageQueue(size_t max) : max_(max) {}
+
+  // Waits for room; false when the next stage has stopped (Close).
+  bool Push(T item) {
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return items_.size() < max_ || closed_; });
+      if (closed_) return false;
+      items_.push_back(std::move(item));
+    }
+    changed_.notify_all();
+    return true;
+  }
+  // The next item; nullopt once the stage before has finished and all are taken, or closed.
+  std::optional<T> Pop() {
+    std::optional<T> item;
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return !items_.empty() || finished_ || closed_; });
+      if (items_.empty() || closed_) return item;
+      item.emplace(std::move(items_.front()));
+      items_.pop_front();
+    }
+    changed_.notify_all();
+    return item;
+  }
+  // The stage before: nothing follows what was pushed.
+  void Finish() { Set(finished_); }
+  // The next stage: take nothing more (it failed or is done).
+  void Close() { Set(closed_); }
+
+ private:
+  void Set(bool& flag) {
+    {
+      std::lock_guard lock(mutex_);
+      flag = true;
+    }
+    changed_.notify_all();
+  }
+
+  const size_t max_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<T> items_;
+  bool finished_ = false;
+  bool closed_ = false;
+};
+
+// Batches read ahead of the world, and batches of facts ahead of the read models.
+constexpr size_t read_ahead_batches = 2;
+constexpr size_t facts_ahead_batches = 16;
+
+}  // namespace
+
 Status Projector::CatchUp() {
   const uint64_t target = Target();
   const uint64_t start = folded_;
@@ -382,74 +443,44 @@ Status Projector::CatchUp() {
     return status;
   };
 
-  // Batches of facts from the world's stage to this one, at most `queued_max` waiting.
-  constexpr size_t queued_max = 16;
-  std::mutex queue_mutex;
-  std::condition_variable queue_changed;
-  std::deque<Result<FactBatch>> queue;
-  bool world_done = false;  // no batch follows those queued
-  bool stop_world = false;  // this stage failed: the world's stage stops
-
-  // The world's stage reads the log one batch ahead (on another thread) and turns each batch
-  // into facts.
-  std::thread world_stage([&] {
-    uint64_t next_read = start + 1;
-    std::future<Result<std::vector<Event>>> pending;
-    auto read_ahead = [&] {
-      if (next_read > target) return;
-      pending = std::async(std::launch::async,
-                           [this, from = next_read, target] { return ReadBatch(from, target); });
-    };
-    read_ahead();
-    while (pending.valid()) {
-      Result<std::vector<Event>> events = pending.get();
-      if (events.ok()) {
-        next_read += events->size();
-        read_ahead();
-      }
-      Result<FactBatch> batch =
-          events.ok() ? MakeFacts(std::move(events).value()) : Result<FactBatch>(events.status());
-      const bool failed = !batch.ok();
-      {
-        std::unique_lock lock(queue_mutex);
-        queue_changed.wait(lock, [&] { return queue.size() < queued_max || stop_world; });
-        if (stop_world) break;
-        queue.push_back(std::move(batch));
-      }
-      queue_changed.notify_all();
-      if (failed) break;
+  // Three stages, each on its own thread, each stopping after the first failure it meets
+  // and passing it on: reading the log, the world, the read models (this thread).
+  StageQueue<Result<std::vector<Event>>> read(read_ahead_batches);
+  StageQueue<Result<FactBatch>> facts(facts_ahead_batches);
+  std::thread reading([&] {
+    for (uint64_t next = start + 1; next <= target;) {
+      Result<std::vector<Event>> events = ReadBatch(next, target);
+      const bool ok = events.ok();
+      if (ok) next += events->size();
+      if (!read.Push(std::move(events)) || !ok) break;
     }
-    if (pending.valid()) pending.wait();
-    {
-      std::lock_guard lock(queue_mutex);
-      world_done = true;
+    read.Finish();
+  });
+  std::thread world([&] {
+    while (std::optional<Result<std::vector<Event>>> events = read.Pop()) {
+      Result<FactBatch> batch = events->ok() ? MakeFacts(std::move(*events).value())
+                                             : Result<FactBatch>(events->status());
+      const bool ok = batch.ok();
+      if (!facts.Push(std::move(batch)) || !ok) break;
     }
-    queue_changed.notify_all();
+    read.Close();
+    facts.Finish();
   });
 
   Status status;
   uint64_t since_commit = 0;
   uint64_t next_report = start + 100'000;
-  while (status.ok()) {
-    std::optional<Result<FactBatch>> taken;
-    {
-      std::unique_lock lock(queue_mutex);
-      queue_changed.wait(lock, [&] { return !queue.empty() || world_done; });
-      if (queue.empty()) break;
-      taken.emplace(std::move(queue.front()));
-      queue.pop_front();
-    }
-    Result<FactBatch>& batch = *taken;
-    queue_changed.notify_all();
-    if (!batch.ok()) {
-      status = batch.status();
+  while (std::optional<Result<FactBatch>> batch = facts.Pop()) {
+    if (!batch->ok()) {
+      status = batch->status();
       break;
     }
-    status = FoldFacts(*batch);
+    status = FoldFacts(**batch);
     if (!status.ok()) break;
-    since_commit += batch->facts.size();
+    since_commit += (*batch)->facts.size();
     if (since_commit >= options_.catch_up_commit_events) {
       status = Commit(/*catching_up=*/true);
+      if (!status.ok()) break;
       since_commit = 0;
     }
     if (options_.progress && folded_ >= next_report) {
@@ -459,12 +490,9 @@ Status Projector::CatchUp() {
       next_report += 100'000;
     }
   }
-  {
-    std::lock_guard lock(queue_mutex);
-    stop_world = true;
-  }
-  queue_changed.notify_all();
-  world_stage.join();
+  facts.Close();
+  world.join();
+  reading.join();
   if (!status.ok()) return fail(status);
   if (options_.progress && target - start >= 100'000) {
     options_.progress("read models: folded to " + std::to_string(folded_));
