@@ -118,6 +118,17 @@ std::string JsonWriter::Take() {
   return std::move(out_);
 }
 
+std::string_view JsonWriter::View() const {
+  MALPRO_ASSERT(depth_ == 0);
+  return out_;
+}
+
+void JsonWriter::Clear() {
+  out_.clear();
+  depth_ = 0;
+  need_comma_ = false;
+}
+
 Status JsonObject::Missing(std::string_view key) const {
   const std::string field = FieldName(key);
   return Status::InvalidArgument("field_missing", field, field + " is required");

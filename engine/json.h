@@ -39,6 +39,10 @@ class JsonWriter {
 
   // The text; requires every object and array to be closed.
   std::string Take();
+  // The text without taking it, and a fresh start that keeps the buffer: for writing many
+  // small documents with one writer.
+  std::string_view View() const;
+  void Clear();
 
  private:
   void BeforeValue();

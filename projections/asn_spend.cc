@@ -270,9 +270,9 @@ Status AsnSpendProjection::Apply(const Fact& fact) {
   }
 }
 
-void AsnSpendProjection::TakeChanges(std::vector<RowChange>* out) {
-  profiles_.TakeChanges(name(), out);
-  spend_.TakeChanges(name(), out);
+void AsnSpendProjection::TakeChanges(std::vector<RowWrite>* out) {
+  profiles_.TakeChanges(out);
+  spend_.TakeChanges(out);
 }
 
 Status AsnSpendProjection::LoadRow(std::string_view key, std::string_view json) {

@@ -97,8 +97,8 @@ Status CatalogProjection::Apply(const Fact& fact) {
   return Status::Ok();
 }
 
-void CatalogProjection::TakeChanges(std::vector<RowChange>* out) {
-  merchants_.TakeChanges(name(), out);
+void CatalogProjection::TakeChanges(std::vector<RowWrite>* out) {
+  merchants_.TakeChanges(out);
 }
 
 Status CatalogProjection::LoadRow(std::string_view key, std::string_view json) {

@@ -122,9 +122,9 @@ Status CirculationProjection::Apply(const Fact& fact) {
   return Status::Ok();
 }
 
-void CirculationProjection::TakeChanges(std::vector<RowChange>* out) {
-  areas_.TakeChanges(name(), out);
-  months_.TakeChanges(name(), out);
+void CirculationProjection::TakeChanges(std::vector<RowWrite>* out) {
+  areas_.TakeChanges(out);
+  months_.TakeChanges(out);
 }
 
 Status CirculationProjection::LoadRow(std::string_view key, std::string_view json) {

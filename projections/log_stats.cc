@@ -54,9 +54,9 @@ Status LogStatsProjection::Apply(const Fact& fact) {
   return Status::Ok();
 }
 
-void LogStatsProjection::TakeChanges(std::vector<RowChange>* out) {
-  types_.TakeChanges(name(), out);
-  head_.TakeChanges(name(), out);
+void LogStatsProjection::TakeChanges(std::vector<RowWrite>* out) {
+  types_.TakeChanges(out);
+  head_.TakeChanges(out);
 }
 
 Status LogStatsProjection::LoadRow(std::string_view key, std::string_view json) {

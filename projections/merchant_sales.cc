@@ -165,9 +165,9 @@ SalesDay& MerchantSalesProjection::Day(UmkmRows& rows, const std::string& umkm_i
   return day;
 }
 
-void MerchantSalesProjection::TakeChanges(std::vector<RowChange>* out) {
-  days_.TakeChanges(name(), out);
-  outstanding_.TakeChanges(name(), out);
+void MerchantSalesProjection::TakeChanges(std::vector<RowWrite>* out) {
+  days_.TakeChanges(out);
+  outstanding_.TakeChanges(out);
 }
 
 Status MerchantSalesProjection::LoadRow(std::string_view key, std::string_view json) {

@@ -34,6 +34,13 @@ struct RowChange {
   std::string value;
 };
 
+// A row changed since the last commit: its stored key, and its JSON as the projection keeps
+// it (valid until the projection changes again).
+struct RowWrite {
+  std::string key;
+  const std::string* json = nullptr;
+};
+
 class Projection {
  public:
   virtual ~Projection() = default;
@@ -47,7 +54,7 @@ class Projection {
   virtual Status Apply(const Fact& fact) = 0;
   // Serializes the rows changed since the last call (they become what queries see) and
   // appends them to `out`, in key order.
-  virtual void TakeChanges(std::vector<RowChange>* out) = 0;
+  virtual void TakeChanges(std::vector<RowWrite>* out) = 0;
   // Restores one stored row on open.
   virtual Status LoadRow(std::string_view key, std::string_view json) = 0;
   // Every row as committed, in key order (snapshots for subscribers).
@@ -114,17 +121,18 @@ class RowTable {
   }
   void MarkChanged(const std::string& key) { Mutable(key); }
 
-  void TakeChanges(std::string_view projection, std::vector<RowChange>* out) {
+  void TakeChanges(std::vector<RowWrite>* out) {
     Order();
     std::sort(dirty_.begin(), dirty_.end(),
               [](const auto* left, const auto* right) { return left->first < right->first; });
+    JsonWriter writer;
     for (auto* dirty : dirty_) {
       Entry& entry = dirty->second;
-      JsonWriter writer;
+      writer.Clear();
       entry.row.Write(writer);
-      entry.json = writer.Take();
+      entry.json.assign(writer.View());
       entry.dirty = false;
-      out->push_back(RowChange{std::string(projection), prefix_ + dirty->first, entry.json});
+      out->push_back(RowWrite{prefix_ + dirty->first, &entry.json});
     }
     dirty_.clear();
   }

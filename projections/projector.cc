@@ -316,12 +316,13 @@ Status Projector::FoldEvents(std::vector<Event> events) {
 
 Status Projector::Commit(bool catching_up) {
   std::vector<RowChange> changes;
-  rocksdb::WriteBatch batch;
+  std::optional<rocksdb::WriteBatch> batch;
+  bool keep_changes = true;
   {
     std::unique_lock lock(mutex_);
     // Each projection serializes its own rows; after a long catch-up (a rebuild) there are
     // hundreds of thousands of them, so two threads share the projections then.
-    std::vector<std::vector<RowChange>> taken(projections_.size());
+    std::vector<std::vector<RowWrite>> taken(projections_.size());
     std::atomic<size_t> next{0};
     auto take = [&] {
       for (size_t i = next++; i < projections_.size(); i = next++) {
@@ -332,17 +333,32 @@ Status Projector::Commit(bool catching_up) {
     if (catching_up) helper = std::async(std::launch::async, take);
     take();
     if (helper.valid()) helper.get();
+    // Room for every row at once: a rebuild's batch is hundreds of MiB, and growing it copied
+    // it over and over.
+    size_t rows = 0;
+    size_t bytes = 0;
+    for (const std::vector<RowWrite>& writes : taken) {
+      rows += writes.size();
+      for (const RowWrite& write : writes) bytes += write.key.size() + write.json->size() + 16;
+    }
+    batch.emplace(bytes + 4096);
+    // Subscribers get the changes unless there are more than they could be kept (see below).
+    keep_changes = rows <= options_.changes_retained_max;
+    if (keep_changes) changes.reserve(rows);
     for (size_t i = 0; i < projections_.size(); ++i) {
-      for (const RowChange& change : taken[i]) {
+      for (RowWrite& write : taken[i]) {
         MALPRO_RETURN_IF_ERROR(
-            FromRocks(batch.Put(columns_->projections[i], change.key, change.value), "stage row"));
+            FromRocks(batch->Put(columns_->projections[i], write.key, *write.json), "stage row"));
+        if (keep_changes) {
+          changes.push_back(
+              RowChange{std::string(projections_[i]->name()), std::move(write.key), *write.json});
+        }
       }
-      std::move(taken[i].begin(), taken[i].end(), std::back_inserter(changes));
       const std::string checkpoint = EncodeCheckpoint(
           projections_[i]->name(), projections_[i]->version(), folded_, folded_hash_);
       MALPRO_RETURN_IF_ERROR(FromRocks(
-          batch.Put(columns_->projections[i],
-                    rocksdb::Slice(checkpoint_key.data(), checkpoint_key.size()), checkpoint),
+          batch->Put(columns_->projections[i],
+                     rocksdb::Slice(checkpoint_key.data(), checkpoint_key.size()), checkpoint),
           "stage checkpoint"));
     }
     taken_ = folded_;
@@ -350,15 +366,14 @@ Status Projector::Commit(bool catching_up) {
   // Not synced: the batch is atomic in RocksDB's write-ahead log, so a crash keeps rows and
   // checkpoint together or loses both (then they are folded again from the durable log).
   rocksdb::WriteOptions write_options;
-  MALPRO_RETURN_IF_ERROR(FromRocks(db_->Write(write_options, &batch), "commit"));
+  MALPRO_RETURN_IF_ERROR(FromRocks(db_->Write(write_options, &*batch), "commit"));
   {
     std::lock_guard lock(progress_mutex_);
-    if (changes.size() > options_.changes_retained_max) {
+    if (!keep_changes) {
       // More than the ring holds (a rebuild, a long catch-up): a subscriber behind this
       // commit starts again from a snapshot, as it would after the trimming below.
       changes_.clear();
       changes_floor_ = folded_;
-      changes.clear();
     }
     for (RowChange& change : changes) {
       changes_.push_back(ChangePage::Change{folded_, std::move(change)});

@@ -48,7 +48,7 @@ class CatalogProjection : public Projection {
   std::string_view name() const override { return "catalog"; }
   int version() const override { return 1; }
   Status Apply(const Fact& fact) override;
-  void TakeChanges(std::vector<RowChange>* out) override;
+  void TakeChanges(std::vector<RowWrite>* out) override;
   Status LoadRow(std::string_view key, std::string_view json) override;
   void ForEachRow(
       const std::function<void(const std::string&, const std::string&)>& visit) const override;
@@ -118,7 +118,7 @@ class AsnSpendProjection : public Projection {
   std::string_view name() const override { return "asn_spend"; }
   int version() const override { return 1; }
   Status Apply(const Fact& fact) override;
-  void TakeChanges(std::vector<RowChange>* out) override;
+  void TakeChanges(std::vector<RowWrite>* out) override;
   Status LoadRow(std::string_view key, std::string_view json) override;
   void ForEachRow(
       const std::function<void(const std::string&, const std::string&)>& visit) const override;
@@ -196,7 +196,7 @@ class MerchantSalesProjection : public Projection {
   std::string_view name() const override { return "merchant_sales"; }
   int version() const override { return 1; }
   Status Apply(const Fact& fact) override;
-  void TakeChanges(std::vector<RowChange>* out) override;
+  void TakeChanges(std::vector<RowWrite>* out) override;
   Status LoadRow(std::string_view key, std::string_view json) override;
   void ForEachRow(
       const std::function<void(const std::string&, const std::string&)>& visit) const override;
@@ -249,7 +249,7 @@ class CirculationProjection : public Projection {
   std::string_view name() const override { return "circulation"; }
   int version() const override { return 1; }
   Status Apply(const Fact& fact) override;
-  void TakeChanges(std::vector<RowChange>* out) override;
+  void TakeChanges(std::vector<RowWrite>* out) override;
   Status LoadRow(std::string_view key, std::string_view json) override;
   void ForEachRow(
       const std::function<void(const std::string&, const std::string&)>& visit) const override;
@@ -291,7 +291,7 @@ class LogStatsProjection : public Projection {
   std::string_view name() const override { return "log_stats"; }
   int version() const override { return 1; }
   Status Apply(const Fact& fact) override;
-  void TakeChanges(std::vector<RowChange>* out) override;
+  void TakeChanges(std::vector<RowWrite>* out) override;
   Status LoadRow(std::string_view key, std::string_view json) override;
   void ForEachRow(
       const std::function<void(const std::string&, const std::string&)>& visit) const override;
