@@ -1,12 +1,14 @@
 // Read model benchmarks:
 //   BM_RebuildAllProjections  a full rebuild of every read model from sequence 1 over a
 //                             history of at least 1,000,000 events (items/s = events folded)
+//                             and cpu_s = the process's CPU seconds (both cores) per rebuild
 //   BM_ReplayLogOnly          the peer in the same run: reading and decoding the same events
 //                             from the log without folding them
 // The history is the demo market (20,000 ASN, 1,000 UMKM) over consecutive months, written
 // through the ledger without syncs; it is generated once into $MALPRO_BENCH_DIR (or /tmp) and
 // reused while its marker file says it is complete. See docs/PERFORMANCE.md.
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <filesystem>
@@ -75,6 +77,14 @@ std::string History() {
   return dir;
 }
 
+// User and system CPU seconds of the whole process so far.
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& time) { return time.tv_sec + time.tv_usec * 1e-6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 std::unique_ptr<EventLog> OpenHistory() {
   LogOptions options;
   options.data_dir = History();
@@ -85,6 +95,7 @@ std::unique_ptr<EventLog> OpenHistory() {
 void BM_RebuildAllProjections(benchmark::State& state) {
   std::unique_ptr<EventLog> log = OpenHistory();
   uint64_t events = 0;
+  double cpu_seconds = 0;
   for (auto _ : state) {
     state.PauseTiming();
     const std::string dir = BenchPath("read-models");
@@ -92,8 +103,10 @@ void BM_RebuildAllProjections(benchmark::State& state) {
     ProjectorOptions options;
     options.dir = dir;
     state.ResumeTiming();
+    const double cpu_before = ProcessCpuSeconds();
     std::unique_ptr<Projector> projector = std::move(Projector::Open(log.get(), options)).value();
     MALPRO_ASSERT(projector->CatchUp().ok());
+    cpu_seconds += ProcessCpuSeconds() - cpu_before;
     events += projector->Applied();
     state.PauseTiming();
     projector.reset();
@@ -101,6 +114,7 @@ void BM_RebuildAllProjections(benchmark::State& state) {
     state.ResumeTiming();
   }
   state.SetItemsProcessed(static_cast<int64_t>(events));
+  state.counters["cpu_s"] = cpu_seconds / static_cast<double>(state.iterations());
 }
 BENCHMARK(BM_RebuildAllProjections)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 

@@ -105,25 +105,30 @@ std::string EncodeEnvelope(const Event& event) {
   return out;
 }
 
-Result<Event> DecodeEnvelope(std::string_view bytes) {
+Status DecodeEnvelopeInto(std::string_view bytes, Event* event) {
   Reader reader(bytes);
   const uint64_t version = reader.ReadUnsigned(1);
   if (reader.failed() || version != envelope_format_version) {
     return Status::Corruption("envelope: unknown format version " + std::to_string(version));
   }
-  Event event;
-  event.sequence = reader.ReadUnsigned(8);
-  event.stream_version = reader.ReadUnsigned(8);
-  event.recorded_at_us = static_cast<int64_t>(reader.ReadUnsigned(8));
-  event.stream_id = reader.ReadBytes16();
-  event.type = reader.ReadBytes16();
-  event.actor = reader.ReadBytes16();
-  event.idempotency_key = reader.ReadBytes16();
-  event.payload = reader.ReadBytes32();
-  reader.ReadHash(&event.previous_hash);
-  reader.ReadHash(&event.hash);
+  event->sequence = reader.ReadUnsigned(8);
+  event->stream_version = reader.ReadUnsigned(8);
+  event->recorded_at_us = static_cast<int64_t>(reader.ReadUnsigned(8));
+  event->stream_id.assign(reader.ReadBytes16());
+  event->type.assign(reader.ReadBytes16());
+  event->actor.assign(reader.ReadBytes16());
+  event->idempotency_key.assign(reader.ReadBytes16());
+  event->payload.assign(reader.ReadBytes32());
+  reader.ReadHash(&event->previous_hash);
+  reader.ReadHash(&event->hash);
   if (reader.failed()) return Status::Corruption("envelope: truncated");
   if (reader.remaining() != 0) return Status::Corruption("envelope: trailing bytes");
+  return Status::Ok();
+}
+
+Result<Event> DecodeEnvelope(std::string_view bytes) {
+  Event event;
+  MALPRO_RETURN_IF_ERROR(DecodeEnvelopeInto(bytes, &event));
   return event;
 }
 

@@ -51,6 +51,8 @@ std::string EncodeEnvelope(const Event& event);
 // Decodes a stored value. Corruption when lengths, version or trailing bytes are wrong.
 // Does not check the hash; see ComputeEventHash.
 Result<Event> DecodeEnvelope(std::string_view bytes);
+// The same into `event`, whose strings keep their room (decoding many events into one).
+Status DecodeEnvelopeInto(std::string_view bytes, Event* event);
 
 // The canonical part of a stored value (everything before the two hashes), or Corruption.
 Result<std::string_view> CanonicalPart(std::string_view stored);

@@ -1269,31 +1269,43 @@ bool EventLog::WaitForSequence(uint64_t sequence, std::chrono::milliseconds time
 }
 
 Result<std::vector<Event>> EventLog::Read(uint64_t from_sequence, size_t limit) const {
+  std::vector<Event> events;
+  MALPRO_RETURN_IF_ERROR(ReadInto(from_sequence, limit, &events));
+  return events;
+}
+
+Status EventLog::ReadInto(uint64_t from_sequence, size_t limit, std::vector<Event>* events) const {
   limit = std::min(limit, read_events_max);
   from_sequence = std::max<uint64_t>(from_sequence, 1);
+  size_t read = 0;
+  // Whatever happens, `events` holds what was read.
+  struct Trim {
+    std::vector<Event>* events;
+    const size_t* read;
+    ~Trim() { events->resize(std::min(events->size(), *read)); }
+  } trim{events, &read};
   if (!options_.read_only) {
     // Groups are written before they are synced: nothing past the durable head is shown.
     const uint64_t head = Head().sequence;
-    if (from_sequence > head) return std::vector<Event>();
+    if (from_sequence > head) return Status::Ok();
     limit = static_cast<size_t>(std::min<uint64_t>(limit, head - from_sequence + 1));
   }
-  std::vector<Event> events;
   rocksdb::ReadOptions read_options;
   if (limit >= scan_events_min) {
     // A scan (a rebuild, a replay, a catch-up): read ahead, and leave the block cache to
     // the blocks read again.
     read_options.fill_cache = false;
     read_options.readahead_size = scan_readahead_bytes;
-    events.reserve(limit);
+    events->reserve(limit);
   }
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, columns_->events));
-  for (it->Seek(SequenceKey(from_sequence)); it->Valid() && events.size() < limit; it->Next()) {
-    Result<Event> event = DecodeEnvelope(std::string_view(it->value().data(), it->value().size()));
-    if (!event.ok()) return event.status();
-    events.push_back(std::move(event).value());
+  for (it->Seek(SequenceKey(from_sequence)); it->Valid() && read < limit; it->Next()) {
+    if (read == events->size()) events->emplace_back();
+    MALPRO_RETURN_IF_ERROR(DecodeEnvelopeInto(
+        std::string_view(it->value().data(), it->value().size()), &(*events)[read]));
+    ++read;
   }
-  MALPRO_RETURN_IF_ERROR(FromRocks(it->status(), "read events"));
-  return events;
+  return FromRocks(it->status(), "read events");
 }
 
 Result<std::vector<Event>> EventLog::ReadStream(std::string_view stream_id, uint64_t from_version,

@@ -184,6 +184,9 @@ class EventLog {
 
   // Up to `limit` (at most read_events_max) durable events from `from_sequence` on, in order.
   Result<std::vector<Event>> Read(uint64_t from_sequence, size_t limit) const;
+  // The same into `*events`, replacing what it held and reusing its events' room (a reader
+  // that goes through the log batch by batch). On failure it holds the events read before.
+  Status ReadInto(uint64_t from_sequence, size_t limit, std::vector<Event>* events) const;
 
   // Up to `limit` events of one stream from version `from_version` (1-based) on.
   Result<std::vector<Event>> ReadStream(std::string_view stream_id, uint64_t from_version,

@@ -262,19 +262,18 @@ uint64_t Projector::Target() const {
   return std::min(head, options_.until_sequence);
 }
 
-Result<std::vector<Event>> Projector::ReadBatch(uint64_t from, uint64_t target) const {
+Status Projector::ReadBatch(uint64_t from, uint64_t target, std::vector<Event>* events) const {
   const size_t limit =
       static_cast<size_t>(std::min<uint64_t>(options_.read_batch_events, target - from + 1));
-  Result<std::vector<Event>> events = log_->Read(from, limit);
-  if (events.ok() && events->empty()) {
+  MALPRO_RETURN_IF_ERROR(log_->ReadInto(from, limit, events));
+  if (events->empty()) {
     return Status::Corruption("read models: event " + std::to_string(from) + " is missing");
   }
-  return events;
+  return Status::Ok();
 }
 
-Result<Projector::FactBatch> Projector::MakeFacts(std::vector<Event> events) {
-  FactBatch batch;
-  batch.events = std::move(events);
+Status Projector::MakeFacts(FactBatch& batch) {
+  batch.facts.clear();
   batch.facts.reserve(batch.events.size());
   for (const Event& event : batch.events) {
     if (event.sequence != world_folded_ + 1) {
@@ -288,7 +287,7 @@ Result<Projector::FactBatch> Projector::MakeFacts(std::vector<Event> events) {
     world_folded_ = event.sequence;
   }
   batch.retired = world_->TakeRetired();
-  return batch;
+  return Status::Ok();
 }
 
 Status Projector::FoldFacts(FactBatch& batch) {
@@ -308,10 +307,9 @@ Status Projector::FoldFacts(FactBatch& batch) {
   return Status::Ok();
 }
 
-Status Projector::FoldEvents(std::vector<Event> events) {
-  Result<FactBatch> batch = MakeFacts(std::move(events));
-  if (!batch.ok()) return batch.status();
-  return FoldFacts(*batch);
+Status Projector::FoldEvents(FactBatch& batch) {
+  MALPRO_RETURN_IF_ERROR(MakeFacts(batch));
+  return FoldFacts(batch);
 }
 
 Status Projector::Commit(bool catching_up) {
@@ -421,6 +419,28 @@ class StageQueue {
     changed_.notify_all();
     return item;
   }
+  // Without waiting: false when full or closed.
+  bool TryPush(T item) {
+    {
+      std::lock_guard lock(mutex_);
+      if (items_.size() >= max_ || closed_) return false;
+      items_.push_back(std::move(item));
+    }
+    changed_.notify_all();
+    return true;
+  }
+  // Without waiting: nullopt when empty.
+  std::optional<T> TryPop() {
+    std::optional<T> item;
+    {
+      std::lock_guard lock(mutex_);
+      if (items_.empty() || closed_) return item;
+      item.emplace(std::move(items_.front()));
+      items_.pop_front();
+    }
+    changed_.notify_all();
+    return item;
+  }
   // The stage before: nothing follows what was pushed.
   void Finish() { Set(finished_); }
   // The next stage: take nothing more (it failed or is done).
@@ -460,23 +480,30 @@ Status Projector::CatchUp() {
 
   // Three stages, each on its own thread, each stopping after the first failure it meets
   // and passing it on: reading the log, the world, the read models (this thread).
-  StageQueue<Result<std::vector<Event>>> read(read_ahead_batches);
+  // Batches go round: folded ones come back to be read into again, so their events' and
+  // facts' memory is used again instead of freed on one thread and taken anew on another.
+  StageQueue<Result<FactBatch>> read(read_ahead_batches);
   StageQueue<Result<FactBatch>> facts(facts_ahead_batches);
+  StageQueue<FactBatch> folded(read_ahead_batches + facts_ahead_batches + 2);
   std::thread reading([&] {
     for (uint64_t next = start + 1; next <= target;) {
-      Result<std::vector<Event>> events = ReadBatch(next, target);
-      const bool ok = events.ok();
-      if (ok) next += events->size();
-      if (!read.Push(std::move(events)) || !ok) break;
+      FactBatch batch = folded.TryPop().value_or(FactBatch());
+      const Status status = ReadBatch(next, target, &batch.events);
+      if (status.ok()) next += batch.events.size();
+      if (!read.Push(status.ok() ? Result<FactBatch>(std::move(batch)) : status) || !status.ok()) {
+        break;
+      }
     }
     read.Finish();
   });
   std::thread world([&] {
-    while (std::optional<Result<std::vector<Event>>> events = read.Pop()) {
-      Result<FactBatch> batch = events->ok() ? MakeFacts(std::move(*events).value())
-                                             : Result<FactBatch>(events->status());
-      const bool ok = batch.ok();
-      if (!facts.Push(std::move(batch)) || !ok) break;
+    while (std::optional<Result<FactBatch>> batch = read.Pop()) {
+      if (batch->ok()) {
+        const Status status = MakeFacts(**batch);
+        if (!status.ok()) batch.emplace(status);
+      }
+      const bool ok = batch->ok();
+      if (!facts.Push(std::move(*batch)) || !ok) break;
     }
     read.Close();
     facts.Finish();
@@ -493,6 +520,9 @@ Status Projector::CatchUp() {
     status = FoldFacts(**batch);
     if (!status.ok()) break;
     since_commit += (*batch)->facts.size();
+    (*batch)->facts.clear();
+    (*batch)->retired.clear();
+    folded.TryPush(std::move(**batch));
     if (since_commit >= options_.catch_up_commit_events) {
       status = Commit(/*catching_up=*/true);
       if (!status.ok()) break;
@@ -546,8 +576,9 @@ void Projector::Run() {
       }
       continue;
     }
-    Result<std::vector<Event>> events = ReadBatch(folded_ + 1, target);
-    Status status = events.ok() ? FoldEvents(std::move(events).value()) : events.status();
+    FactBatch batch;
+    Status status = ReadBatch(folded_ + 1, target, &batch.events);
+    if (status.ok()) status = FoldEvents(batch);
     if (status.ok()) status = Commit();
     if (!status.ok()) {
       std::lock_guard lock(progress_mutex_);

@@ -138,7 +138,8 @@ class Projector {
   Status Prepare();  // compares checkpoints; loads rows or resets for a rebuild
   Status Reset(const std::string& reason);
   Status LoadRows();
-  Result<std::vector<Event>> ReadBatch(uint64_t from, uint64_t target) const;
+  // The next events up to `target` into `*events` (reusing its room).
+  Status ReadBatch(uint64_t from, uint64_t target, std::vector<Event>* events) const;
   // Events with what they mean for the read models, and the world's copies those facts may
   // still point to.
   struct FactBatch {
@@ -146,11 +147,11 @@ class Projector {
     std::vector<Fact> facts;  // one per event; each points to its event
     std::vector<std::shared_ptr<const void>> retired;
   };
-  // The world's stage: the facts of the next events.
-  Result<FactBatch> MakeFacts(std::vector<Event> events);
+  // The world's stage: the facts of the batch's events.
+  Status MakeFacts(FactBatch& batch);
   // The read models' stage: folds the facts in and advances folded_.
   Status FoldFacts(FactBatch& batch);
-  Status FoldEvents(std::vector<Event> events);
+  Status FoldEvents(FactBatch& batch);
   // `catching_up`: many rows changed; serialize them on two threads.
   Status Commit(bool catching_up = false);
   void Run();

@@ -105,6 +105,27 @@ TEST_F(EventLogTest, ReadStreamReturnsOnlyThatStreamFromAVersion) {
   EXPECT_TRUE(log_->ReadStream("missing", 1, 10)->empty());
 }
 
+TEST_F(EventLogTest, ReadIntoReplacesWhatTheVectorHeldWithTheEventsRead) {
+  for (int command = 0; command < 2; ++command) {
+    std::vector<ProposedEvent> proposed;
+    for (int i = 0; i < 1000; ++i) proposed.push_back(MakeEvent("s" + std::to_string(i % 7), "x.n"));
+    MustAppend(MakeRequest(proposed));
+  }
+  std::vector<Event> events;
+  ASSERT_TRUE(log_->ReadInto(1, 1500, &events).ok());  // a scan
+  ASSERT_EQ(events.size(), 1500u);
+  const std::vector<Event> whole = *log_->Read(1, 2000);
+  ASSERT_TRUE(log_->ReadInto(1999, 1500, &events).ok());  // fewer than it held: the rest goes
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0], whole[1998]);
+  EXPECT_EQ(events[1], whole[1999]);
+  ASSERT_TRUE(log_->ReadInto(3, 4, &events).ok());  // more than it held
+  ASSERT_EQ(events.size(), 4u);
+  for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i], whole[2 + i]);
+  ASSERT_TRUE(log_->ReadInto(2001, 10, &events).ok());  // past the head
+  EXPECT_TRUE(events.empty());
+}
+
 TEST_F(EventLogTest, RecordedTimeComesFromTheClockAndNeverGoesBack) {
   std::atomic<int64_t> now{5'000'000};
   LogOptions options;
