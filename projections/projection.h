@@ -71,6 +71,7 @@ class RowTable {
     Row row;
     std::string json;  // as of the last TakeChanges; empty before the first
     bool dirty = false;
+    bool ordered = false;  // in the key-ordered index
   };
 
   explicit RowTable(std::string prefix) : prefix_(std::move(prefix)) {}
@@ -122,9 +123,20 @@ class RowTable {
   void MarkChanged(const std::string& key) { Mutable(key); }
 
   void TakeChanges(std::vector<RowWrite>* out) {
-    Order();
     std::sort(dirty_.begin(), dirty_.end(),
               [](const auto* left, const auto* right) { return left->first < right->first; });
+    // New rows are nearly always changed rows too: in the order just sorted they go into the
+    // index without a second sort.
+    if (!unordered_.empty() && !dirty_.empty()) {
+      auto hint = ordered_.lower_bound(dirty_.front()->first);
+      for (Handle row : dirty_) {
+        if (row->second.ordered) continue;
+        hint = std::next(ordered_.emplace_hint(hint, row->first, &row->second));
+        row->second.ordered = true;
+      }
+      std::erase_if(unordered_, [](Handle row) { return row->second.ordered; });
+    }
+    Order();
     JsonWriter writer;
     for (auto* dirty : dirty_) {
       Entry& entry = dirty->second;
@@ -156,6 +168,7 @@ class RowTable {
     Entry& entry = it->second;
     entry.row = std::move(row).value();
     entry.json = std::string(json);
+    entry.ordered = true;
     return Status::Ok();
   }
   void ForEach(const std::function<void(const std::string&, const std::string&)>& visit) const {
@@ -182,6 +195,7 @@ class RowTable {
     auto hint = ordered_.lower_bound(unordered_.front()->first);
     for (Handle row : unordered_) {
       hint = std::next(ordered_.emplace_hint(hint, row->first, &row->second));
+      row->second.ordered = true;
     }
     unordered_.clear();
   }

@@ -10,9 +10,8 @@ namespace {
 
 namespace types = event_types;
 
-bool StartsWith(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
+// "order" of "order.placed".
+std::string_view Family(std::string_view type) { return type.substr(0, type.find('.')); }
 
 Status Missing(const Event& event, std::string_view what, std::string_view id) {
   return Status::Corruption("event " + std::to_string(event.sequence) + " (" + event.type +
@@ -81,6 +80,9 @@ Status World::Created(UmkmEntry& entry, uint64_t) {
 
 Status World::Created(OrderEntry& entry, uint64_t before_sequence) {
   // Links both ways: whichever of the order and its payment is met second finds the first.
+  // From sequence 1 the ledger writes an order before its payment: the payment is looked
+  // for only when one was met without its order.
+  if (!reader_ && orphan_payments_ == 0) return Status::Ok();
   Result<PaymentEntry*> payment =
       Lookup(payments_, PaymentStream(entry.state.order_id), before_sequence);
   if (!payment.ok()) return payment.status();
@@ -97,6 +99,8 @@ Status World::Created(PaymentEntry& entry, uint64_t before_sequence) {
   if (*order != nullptr) {
     entry.order = *order;
     (*order)->payment = &entry;
+  } else {
+    ++orphan_payments_;
   }
   return Status::Ok();
 }
@@ -155,7 +159,8 @@ Result<Fact> World::Apply(const Event& event) {
   }
 
   const std::string_view type = event.type;
-  if (StartsWith(type, "asn.")) {
+  const std::string_view family = Family(type);
+  if (family == "asn") {
     Result<AsnEntry*> before = Lookup(asn_, event.stream_id, event.sequence);
     if (!before.ok()) return before.status();
     if (*before != nullptr) fact.previous_rank_class = (*before)->state.rank_class;
@@ -166,7 +171,7 @@ Result<Fact> World::Apply(const Event& event) {
     Attach(fact, *asn, nullptr);
     return fact;
   }
-  if (StartsWith(type, "umkm.") || StartsWith(type, "product.")) {
+  if (family == "umkm" || family == "product") {
     Result<UmkmEntry*> before = Lookup(umkm_, event.stream_id, event.sequence);
     if (!before.ok()) return before.status();
     Result<UmkmEntry*> umkm = Fold(umkm_, *before, event);
@@ -176,10 +181,10 @@ Result<Fact> World::Apply(const Event& event) {
     Attach(fact, nullptr, *umkm);
     return fact;
   }
-  if (StartsWith(type, "order.")) return ApplyOrder(event, fact);
-  if (StartsWith(type, "payment.")) return ApplyPayment(event, fact);
-  if (StartsWith(type, "receipt.")) return ApplyReceipt(event, fact);
-  if (StartsWith(type, "policy.")) return ApplyPolicy(event, fact);
+  if (family == "order") return ApplyOrder(event, fact);
+  if (family == "payment") return ApplyPayment(event, fact);
+  if (family == "receipt") return ApplyReceipt(event, fact);
+  if (family == "policy") return ApplyPolicy(event, fact);
   if (type == types::settlement_batch_closed) {
     Result<CivilDate> date = SettledDate(event);
     if (!date.ok()) {

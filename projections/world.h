@@ -200,6 +200,7 @@ class World {
   PolicyState* policy_state_ = nullptr;                  // that entry once looked up
   uint32_t asn_slots_ = 0;
   uint32_t umkm_slots_ = 0;
+  uint64_t orphan_payments_ = 0;  // payments met before their order
   std::vector<std::shared_ptr<const void>> retired_;
 };
 
