@@ -87,6 +87,10 @@ void SpendRow::Recompute(const PolicyState& policy) {
   const std::optional<Money> rule = policy.MinimumSpendFor(rank_class, LastDayOfMonth(month));
   has_minimum = rule.has_value();
   minimum = rule.value_or(Money());
+  Settle();
+}
+
+void SpendRow::Settle() {
   compliant = committed >= minimum;
   shortfall = compliant ? Money() : minimum - committed;
 }
@@ -247,14 +251,14 @@ Status AsnSpendProjection::Apply(const Fact& fact) {
       ++channel.count;
       channel.amount += fact.amount;
       row.committed += fact.amount;
-      row.Recompute(policy);
+      row.Settle();
       return Status::Ok();
     }
     case FactKind::kPaymentRefunded: {
       SpendRow& row = Row(rows, *profile, MonthNumber(SpendDate(fact)), policy);
       row.refunds += fact.amount;
       row.committed -= fact.amount;
-      row.Recompute(policy);
+      row.Settle();
       return Status::Ok();
     }
     case FactKind::kReceiptApproved: {
@@ -262,7 +266,7 @@ Status AsnSpendProjection::Apply(const Fact& fact) {
       ++row.receipts.count;
       row.receipts.amount += fact.amount;
       row.committed += fact.amount;
-      row.Recompute(policy);
+      row.Settle();
       return Status::Ok();
     }
     default:

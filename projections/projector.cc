@@ -281,9 +281,7 @@ Status Projector::MakeFacts(FactBatch& batch) {
                                 std::to_string(world_folded_ + 1) + ", read " +
                                 std::to_string(event.sequence));
     }
-    Result<Fact> fact = world_->Apply(event);
-    if (!fact.ok()) return fact.status();
-    batch.facts.push_back(std::move(fact).value());
+    MALPRO_RETURN_IF_ERROR(world_->Apply(event, &batch.facts.emplace_back()));
     world_folded_ = event.sequence;
   }
   batch.retired = world_->TakeRetired();

@@ -106,7 +106,12 @@ struct SpendRow {
   bool compliant = false;
   Money shortfall;
 
+  // The minimum under `policy` for the row's rank class and month, then Settle. Rows are
+  // recomputed when they are created and when a policy or rank change reaches their month;
+  // money that comes in or goes out only settles them again.
   void Recompute(const PolicyState& policy);
+  // Compliance and shortfall from committed spend and the minimum.
+  void Settle();
   void Write(JsonWriter& writer) const;
   static Result<SpendRow> Read(const JsonObject& object);
 };

@@ -148,8 +148,8 @@ bool World::OrderPending(const OrderEntry& order) const {
   return status != PaymentStatus::kSucceeded && status != PaymentStatus::kRefunded;
 }
 
-Result<Fact> World::Apply(const Event& event) {
-  Fact fact;
+Status World::Apply(const Event& event, Fact* out) {
+  Fact& fact = *out;
   fact.event = &event;
   if (policy_state_ == nullptr) {
     Result<PolicyEntry*> policy = Lookup(policy_, std::string(policy_stream), event.sequence);
@@ -169,7 +169,7 @@ Result<Fact> World::Apply(const Event& event) {
     if (*before != nullptr) Renew(**asn);  // a new entry got its copy when created
     fact.kind = FactKind::kAsnChanged;
     Attach(fact, *asn, nullptr);
-    return fact;
+    return Status::Ok();
   }
   if (family == "umkm" || family == "product") {
     Result<UmkmEntry*> before = Lookup(umkm_, event.stream_id, event.sequence);
@@ -179,7 +179,7 @@ Result<Fact> World::Apply(const Event& event) {
     if (*before != nullptr) Renew(**umkm);
     fact.kind = FactKind::kUmkmChanged;
     Attach(fact, nullptr, *umkm);
-    return fact;
+    return Status::Ok();
   }
   if (family == "order") return ApplyOrder(event, fact);
   if (family == "payment") return ApplyPayment(event, fact);
@@ -194,10 +194,10 @@ Result<Fact> World::Apply(const Event& event) {
     fact.kind = FactKind::kSettlementClosed;
     fact.settled_date = *date;
   }
-  return fact;  // photo claims and types a read model does not count
+  return Status::Ok();  // photo claims and types a read model does not count
 }
 
-Result<Fact> World::ApplyOrder(const Event& event, Fact fact) {
+Status World::ApplyOrder(const Event& event, Fact& fact) {
   Result<OrderEntry*> before = Lookup(orders_, event.stream_id, event.sequence);
   if (!before.ok()) return before.status();
   const bool pending_before = *before != nullptr && OrderPending(**before);
@@ -220,10 +220,10 @@ Result<Fact> World::ApplyOrder(const Event& event, Fact fact) {
     fact.kind = FactKind::kCashReceived;
     fact.was_pending = pending_before;
   }
-  return fact;
+  return Status::Ok();
 }
 
-Result<Fact> World::ApplyPayment(const Event& event, Fact fact) {
+Status World::ApplyPayment(const Event& event, Fact& fact) {
   Result<PaymentEntry*> before = Lookup(payments_, event.stream_id, event.sequence);
   if (!before.ok()) return before.status();
   const Money refunded_before = *before != nullptr ? (*before)->state.refunded : Money();
@@ -256,10 +256,10 @@ Result<Fact> World::ApplyPayment(const Event& event, Fact fact) {
     fact.kind = FactKind::kPaymentRefunded;
     fact.amount = payment.refunded - refunded_before;
   }
-  return fact;
+  return Status::Ok();
 }
 
-Result<Fact> World::ApplyReceipt(const Event& event, Fact fact) {
+Status World::ApplyReceipt(const Event& event, Fact& fact) {
   Result<ReceiptEntry*> before = Lookup(receipts_, event.stream_id, event.sequence);
   if (!before.ok()) return before.status();
   Result<ReceiptEntry*> folded = Fold(receipts_, *before, event);
@@ -274,10 +274,10 @@ Result<Fact> World::ApplyReceipt(const Event& event, Fact fact) {
     fact.kind = FactKind::kReceiptApproved;
     fact.amount = receipt.amount;
   }
-  return fact;
+  return Status::Ok();
 }
 
-Result<Fact> World::ApplyPolicy(const Event& event, Fact fact) {
+Status World::ApplyPolicy(const Event& event, Fact& fact) {
   PolicyState& policy = *policy_state_;
   const size_t minimum_rules = policy.minimum_spend.size();
   const size_t fee_rules = policy.fee_rules.size();
@@ -292,7 +292,7 @@ Result<Fact> World::ApplyPolicy(const Event& event, Fact fact) {
   } else if (policy.cutoffs.size() > cutoffs) {
     fact.effective_from = policy.cutoffs.back().effective_from;
   }
-  return fact;
+  return Status::Ok();
 }
 
 const AsnState* World::FindAsn(const std::string& nip) const {

@@ -110,8 +110,9 @@ class World {
 
   // Folds `event` (the next in sequence) into its stream and says what it means. Corruption
   // when the payload does not fit its type, or when the event refers to a stream that does
-  // not exist (the ledger never writes such an event). `event` must outlive the fact.
-  Result<Fact> Apply(const Event& event);
+  // not exist (the ledger never writes such an event). Fills `*fact`, a default Fact;
+  // `event` must outlive it.
+  Status Apply(const Event& event, Fact* fact);
   // The copies replaced since the last call (facts made before may still point to them):
   // keep them until those facts are folded.
   std::vector<std::shared_ptr<const void>> TakeRetired() { return std::move(retired_); }
@@ -181,10 +182,10 @@ class World {
   Result<AsnEntry*> Asn(AsnEntry** link, const std::string& nip, const Event& event);
   Result<UmkmEntry*> Umkm(UmkmEntry** link, const std::string& umkm_id, const Event& event);
   bool OrderPending(const OrderEntry& order) const;
-  Result<Fact> ApplyOrder(const Event& event, Fact fact);
-  Result<Fact> ApplyPayment(const Event& event, Fact fact);
-  Result<Fact> ApplyReceipt(const Event& event, Fact fact);
-  Result<Fact> ApplyPolicy(const Event& event, Fact fact);
+  Status ApplyOrder(const Event& event, Fact& fact);
+  Status ApplyPayment(const Event& event, Fact& fact);
+  Status ApplyReceipt(const Event& event, Fact& fact);
+  Status ApplyPolicy(const Event& event, Fact& fact);
   static void Attach(Fact& fact, const AsnEntry* asn, const UmkmEntry* umkm);
   // Replaces the copy facts point to after `entry.state` changed.
   template <typename Entry>
