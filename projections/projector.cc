@@ -393,45 +393,25 @@ class StageQueue {
  public:
   explicit StageQueue(size_t max) : max_(max) {}
 
-  // Waits for room; false when the next stage has stopped (Close).
-  bool Push(T item) {
+  // Waits for room unless `wait` is false; false when there is none without waiting, or
+  // when the next stage has stopped (Close).
+  bool Push(T item, bool wait = true) {
     {
       std::unique_lock lock(mutex_);
-      changed_.wait(lock, [&] { return items_.size() < max_ || closed_; });
-      if (closed_) return false;
-      items_.push_back(std::move(item));
-    }
-    changed_.notify_all();
-    return true;
-  }
-  // The next item; nullopt once the stage before has finished and all are taken, or closed.
-  std::optional<T> Pop() {
-    std::optional<T> item;
-    {
-      std::unique_lock lock(mutex_);
-      changed_.wait(lock, [&] { return !items_.empty() || finished_ || closed_; });
-      if (items_.empty() || closed_) return item;
-      item.emplace(std::move(items_.front()));
-      items_.pop_front();
-    }
-    changed_.notify_all();
-    return item;
-  }
-  // Without waiting: false when full or closed.
-  bool TryPush(T item) {
-    {
-      std::lock_guard lock(mutex_);
+      if (wait) changed_.wait(lock, [&] { return items_.size() < max_ || closed_; });
       if (items_.size() >= max_ || closed_) return false;
       items_.push_back(std::move(item));
     }
     changed_.notify_all();
     return true;
   }
-  // Without waiting: nullopt when empty.
-  std::optional<T> TryPop() {
+  // The next item, waiting for one unless `wait` is false; nullopt when there is none
+  // without waiting, once the stage before has finished and all are taken, or when closed.
+  std::optional<T> Pop(bool wait = true) {
     std::optional<T> item;
     {
-      std::lock_guard lock(mutex_);
+      std::unique_lock lock(mutex_);
+      if (wait) changed_.wait(lock, [&] { return !items_.empty() || finished_ || closed_; });
       if (items_.empty() || closed_) return item;
       item.emplace(std::move(items_.front()));
       items_.pop_front();
@@ -485,7 +465,7 @@ Status Projector::CatchUp() {
   StageQueue<FactBatch> folded(read_ahead_batches + facts_ahead_batches + 2);
   std::thread reading([&] {
     for (uint64_t next = start + 1; next <= target;) {
-      FactBatch batch = folded.TryPop().value_or(FactBatch());
+      FactBatch batch = folded.Pop(/*wait=*/false).value_or(FactBatch());
       const Status status = ReadBatch(next, target, &batch.events);
       if (status.ok()) next += batch.events.size();
       if (!read.Push(status.ok() ? Result<FactBatch>(std::move(batch)) : status) || !status.ok()) {
@@ -520,7 +500,7 @@ Status Projector::CatchUp() {
     since_commit += (*batch)->facts.size();
     (*batch)->facts.clear();
     (*batch)->retired.clear();
-    folded.TryPush(std::move(**batch));
+    folded.Push(std::move(**batch), /*wait=*/false);
     if (since_commit >= options_.catch_up_commit_events) {
       status = Commit(/*catching_up=*/true);
       if (!status.ok()) break;
