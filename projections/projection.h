@@ -34,11 +34,14 @@ struct RowChange {
   std::string value;
 };
 
-// A row changed since the last commit: its stored key, and its JSON as the projection keeps
-// it (valid until the projection changes again).
+// A row changed since the last commit, as the projection keeps it (valid until the
+// projection changes again): its stored key is prefix + key.
 struct RowWrite {
-  std::string key;
+  const std::string* prefix = nullptr;
+  const std::string* key = nullptr;
   const std::string* json = nullptr;
+
+  std::string StoredKey() const { return *prefix + *key; }
 };
 
 class Projection {
@@ -144,7 +147,7 @@ class RowTable {
       entry.row.Write(writer);
       entry.json.assign(writer.View());
       entry.dirty = false;
-      out->push_back(RowWrite{prefix_ + dirty->first, &entry.json});
+      out->push_back(RowWrite{&prefix_, &dirty->first, &entry.json});
     }
     dirty_.clear();
   }

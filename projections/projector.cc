@@ -335,19 +335,25 @@ Status Projector::Commit(bool catching_up) {
     size_t bytes = 0;
     for (const std::vector<RowWrite>& writes : taken) {
       rows += writes.size();
-      for (const RowWrite& write : writes) bytes += write.key.size() + write.json->size() + 16;
+      for (const RowWrite& write : writes) {
+        bytes += write.prefix->size() + write.key->size() + write.json->size() + 16;
+      }
     }
     batch.emplace(bytes + 4096);
     // Subscribers get the changes unless there are more than they could be kept (see below).
     keep_changes = rows <= options_.changes_retained_max;
     if (keep_changes) changes.reserve(rows);
     for (size_t i = 0; i < projections_.size(); ++i) {
-      for (RowWrite& write : taken[i]) {
-        MALPRO_RETURN_IF_ERROR(
-            FromRocks(batch->Put(columns_->projections[i], write.key, *write.json), "stage row"));
+      for (const RowWrite& write : taken[i]) {
+        const rocksdb::Slice key_parts[] = {*write.prefix, *write.key};
+        const rocksdb::Slice value(*write.json);
+        MALPRO_RETURN_IF_ERROR(FromRocks(batch->Put(columns_->projections[i],
+                                                    rocksdb::SliceParts(key_parts, 2),
+                                                    rocksdb::SliceParts(&value, 1)),
+                                         "stage row"));
         if (keep_changes) {
           changes.push_back(
-              RowChange{std::string(projections_[i]->name()), std::move(write.key), *write.json});
+              RowChange{std::string(projections_[i]->name()), write.StoredKey(), *write.json});
         }
       }
       const std::string checkpoint = EncodeCheckpoint(
@@ -501,7 +507,10 @@ Status Projector::CatchUp() {
     (*batch)->facts.clear();
     (*batch)->retired.clear();
     folded.Push(std::move(**batch), /*wait=*/false);
-    if (since_commit >= options_.catch_up_commit_events) {
+    // A commit is skipped when the last one (at the target) follows within a quarter of the
+    // interval: it would write most of the same rows again moments later.
+    if (since_commit >= options_.catch_up_commit_events &&
+        target - folded_ >= options_.catch_up_commit_events / 4) {
       status = Commit(/*catching_up=*/true);
       if (!status.ok()) break;
       since_commit = 0;

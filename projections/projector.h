@@ -48,7 +48,8 @@ struct ProjectorOptions {
   uint64_t until_sequence = 0;
   // Events read from the log per step.
   size_t read_batch_events = 8192;
-  // While catching up, commit at least this often (bounds the rows held changed in memory).
+  // While catching up, commit at least this often (bounds the rows held changed in memory),
+  // unless the catch-up ends within a quarter of it.
   uint64_t catch_up_commit_events = 1'000'000;
   // Row changes kept in memory for subscribers (SSE, changelogs); older ones are dropped
   // and a subscriber that falls behind them starts again from a snapshot.
