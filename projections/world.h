@@ -12,7 +12,7 @@
 // merchants get a slot (dense, from 0, in the order the world first meets them) that read
 // models use to keep their own rows per ASN or merchant without hashing the id again.
 //
-// Threading: one thread (the projector's).
+// Threading: one thread at a time (a catch-up's world stage, or the projector's thread).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "engine/aggregates.h"
@@ -115,7 +116,7 @@ class World {
   Status Apply(const Event& event, Fact* fact);
   // The copies replaced since the last call (facts made before may still point to them):
   // keep them until those facts are folded.
-  std::vector<std::shared_ptr<const void>> TakeRetired() { return std::move(retired_); }
+  std::vector<std::shared_ptr<const void>> TakeRetired() { return std::exchange(retired_, {}); }
 
   // The current state of a stream, or nullptr; for lookups between events (e.g. queries).
   const AsnState* FindAsn(const std::string& nip) const;
