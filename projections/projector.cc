@@ -24,6 +24,13 @@ constexpr size_t read_model_write_buffer_bytes = 64 << 20;
 // Write-ahead log kept before the column families that hold its oldest file are flushed.
 constexpr uint64_t read_model_wal_bytes_max = 128 << 20;
 
+// A commit's write batch is sized in advance: each row's key and JSON plus this much for
+// its record's header, and room for the checkpoints.
+constexpr size_t batch_row_overhead_bytes = 16;
+constexpr size_t batch_checkpoints_bytes = 4096;
+// A catch-up skips a commit when its end is nearer than this share of the interval.
+constexpr uint64_t catch_up_commit_skip_divisor = 4;
+
 // The checkpoint key sorts before every row key (rows start with a letter).
 constexpr std::string_view checkpoint_key = std::string_view("\0checkpoint", 11);
 
@@ -336,10 +343,11 @@ Status Projector::Commit(bool catching_up) {
     for (const std::vector<RowWrite>& writes : taken) {
       rows += writes.size();
       for (const RowWrite& write : writes) {
-        bytes += write.prefix->size() + write.key->size() + write.json->size() + 16;
+        bytes += write.prefix->size() + write.key->size() + write.json->size() +
+                 batch_row_overhead_bytes;
       }
     }
-    batch.emplace(bytes + 4096);
+    batch.emplace(bytes + batch_checkpoints_bytes);
     // Subscribers get the changes unless there are more than they could be kept (see below).
     keep_changes = rows <= options_.changes_retained_max;
     if (keep_changes) changes.reserve(rows);
@@ -468,6 +476,7 @@ Status Projector::CatchUp() {
   // facts' memory is used again instead of freed on one thread and taken anew on another.
   StageQueue<Result<FactBatch>> read(read_ahead_batches);
   StageQueue<Result<FactBatch>> facts(facts_ahead_batches);
+  // Every batch that exists: those queued, and one in the hands of each of the other stages.
   StageQueue<FactBatch> folded(read_ahead_batches + facts_ahead_batches + 2);
   std::thread reading([&] {
     for (uint64_t next = start + 1; next <= target;) {
@@ -510,7 +519,7 @@ Status Projector::CatchUp() {
     // A commit is skipped when the last one (at the target) follows within a quarter of the
     // interval: it would write most of the same rows again moments later.
     if (since_commit >= options_.catch_up_commit_events &&
-        target - folded_ >= options_.catch_up_commit_events / 4) {
+        target - folded_ >= options_.catch_up_commit_events / catch_up_commit_skip_divisor) {
       status = Commit(/*catching_up=*/true);
       if (!status.ok()) break;
       since_commit = 0;

@@ -295,16 +295,6 @@ Status World::ApplyPolicy(const Event& event, Fact& fact) {
   return Status::Ok();
 }
 
-const AsnState* World::FindAsn(const std::string& nip) const {
-  auto found = asn_.find(AsnStream(nip));
-  return found == asn_.end() ? nullptr : &found->second.state;
-}
-
-const UmkmState* World::FindUmkm(const std::string& umkm_id) const {
-  auto found = umkm_.find(UmkmStream(umkm_id));
-  return found == umkm_.end() ? nullptr : &found->second.state;
-}
-
 const PolicyState* World::Policy() const {
   auto found = policy_.find(std::string(policy_stream));
   return found == policy_.end() ? nullptr : &found->second.state;

@@ -118,9 +118,6 @@ class World {
   // keep them until those facts are folded.
   std::vector<std::shared_ptr<const void>> TakeRetired() { return std::exchange(retired_, {}); }
 
-  // The current state of a stream, or nullptr; for lookups between events (e.g. queries).
-  const AsnState* FindAsn(const std::string& nip) const;
-  const UmkmState* FindUmkm(const std::string& umkm_id) const;
   // The policy as folded so far; nullptr before any policy event.
   const PolicyState* Policy() const;
   // Folds the policy up to `next_sequence` - 1 now, so queries see it before the next event.
