@@ -5,6 +5,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <simdjson.h>
@@ -18,6 +19,7 @@
 #include <filesystem>
 #include <future>
 #include <set>
+#include <shared_mutex>
 
 #include "engine/log_limits.h"
 
@@ -31,6 +33,9 @@ constexpr char kEventsColumn[] = "events";
 constexpr char kStreamIndexColumn[] = "stream_index";
 // The stream index's own RocksDB database, inside the data directory.
 constexpr char kStreamIndexDirectory[] = "stream-index";
+// Where the ingester writes a table file of index entries before the index database takes
+// it in; emptied on open.
+constexpr char kStreamIndexIngestDirectory[] = "stream-index-ingest";
 // Past every key the index holds (stream ids and "index_head" are printable ASCII).
 constexpr char kIndexKeysEnd[] = "\xff";
 // What a part's batch reserves: a part, plus the envelope that takes it past write_part_bytes.
@@ -335,6 +340,59 @@ struct PayloadCheck {
   }
 };
 
+struct EventLog::PendingIndex {
+  struct Entry {
+    uint64_t version = 0;
+    uint64_t sequence = 0;
+  };
+  // Each stream's entries in version order; every one is past what the database holds for
+  // the stream, and the sealed entries' are before the ones being filled.
+  std::unordered_map<std::string, std::vector<Entry>, StringHash, std::equal_to<>> streams;
+  size_t entries = 0;
+  uint64_t last_sequence = 0;  // the index head once these are in the database
+
+  // Takes a group's index batch (stream id, 0x00, version -> sequence) into memory.
+  class Filler : public rocksdb::WriteBatch::Handler {
+   public:
+    explicit Filler(PendingIndex* pending) : pending_(pending) {}
+
+    rocksdb::Status PutCF(uint32_t /*column*/, const rocksdb::Slice& key,
+                          const rocksdb::Slice& value) override {
+      if (key.size() < 9 || key[key.size() - 9] != '\0' || value.size() != 8) {
+        return rocksdb::Status::Corruption("malformed stream index entry");
+      }
+      const std::string_view stream_id(key.data(), key.size() - 9);
+      const uint64_t version = DecodeU64(std::string_view(key.data() + key.size() - 8, 8));
+      const uint64_t sequence = DecodeU64(std::string_view(value.data(), 8));
+      auto found = pending_->streams.find(stream_id);
+      if (found == pending_->streams.end()) {
+        found = pending_->streams.emplace(std::string(stream_id), std::vector<Entry>()).first;
+      }
+      found->second.push_back({version, sequence});
+      ++pending_->entries;
+      return rocksdb::Status::OK();
+    }
+
+   private:
+    PendingIndex* pending_;
+  };
+
+  const std::vector<Entry>* Find(std::string_view stream_id) const {
+    auto found = streams.find(stream_id);
+    return found == streams.end() ? nullptr : &found->second;
+  }
+
+  // Appends the stream's entries from version `from` on to `out`, until it holds `limit`.
+  void Collect(std::string_view stream_id, uint64_t from, size_t limit,
+               std::vector<Entry>* out) const {
+    const std::vector<Entry>* stream = Find(stream_id);
+    if (stream == nullptr) return;
+    auto first = std::lower_bound(stream->begin(), stream->end(), from,
+                                  [](const Entry& entry, uint64_t v) { return entry.version < v; });
+    for (; first != stream->end() && out->size() < limit; ++first) out->push_back(*first);
+  }
+};
+
 struct EventLog::PendingAppend {
   AppendRequest request;
   Hash request_digest{};
@@ -431,6 +489,8 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(LogOptions options) {
     log->written_head_ = log->head_;
     log->written_sequence_ = log->head_.sequence;
     log->put_sequence_ = log->head_.sequence;
+    log->pending_index_ = std::make_unique<PendingIndex>();
+    log->ingester_ = std::thread([raw = log.get()] { raw->IngesterLoop(); });
     log->indexer_ = std::thread([raw = log.get()] { raw->IndexerLoop(); });
     log->syncer_ = std::thread([raw = log.get()] { raw->SyncerLoop(); });
     log->putter_ = std::thread([raw = log.get()] { raw->PutterLoop(); });
@@ -533,6 +593,14 @@ Status EventLog::OpenIndex(rocksdb::Options index_db_options) {
     columns_->index_head = columns_->head;
     return Status::Ok();
   }
+  if (!options_.read_only) {
+    const std::string ingest_path = options_.data_dir + "/" + kStreamIndexIngestDirectory;
+    std::error_code error;
+    std::filesystem::remove_all(ingest_path, error);  // a table file a crash left behind
+    if (!error) std::filesystem::create_directories(ingest_path, error);
+    if (error) return Status::IOError("cannot prepare " + ingest_path + ": " + error.message());
+  }
+  index_db_options_ = std::make_unique<rocksdb::Options>(index_db_options);
   rocksdb::DB* db = nullptr;
   MALPRO_RETURN_IF_ERROR(FromRocks(
       options_.read_only ? rocksdb::DB::OpenForReadOnly(index_db_options, path, &db)
@@ -724,6 +792,12 @@ EventLog::~EventLog() {
   }
   index_work_ready_.notify_all();
   if (indexer_.joinable()) indexer_.join();
+  {
+    std::lock_guard lock(pending_index_mutex_);
+    ingest_stopping_ = true;  // after the indexer: the ingester ingests what the indexer sealed
+  }
+  index_sealed_.notify_all();
+  if (ingester_.joinable()) ingester_.join();
   if (index_db_) index_db_->Close().PermitUncheckedError();
   if (db_) {
     for (rocksdb::ColumnFamilyHandle* handle : columns_->all) {
@@ -1314,24 +1388,49 @@ Result<std::vector<Event>> EventLog::ReadStream(std::string_view stream_id, uint
       CheckIdentifier(stream_id, stream_id_bytes_max, false, "stream_id", "stream_id"));
   limit = std::min(limit, read_events_max);
   MALPRO_RETURN_IF_ERROR(WaitForIndex(Head().sequence));
+  from_version = std::max<uint64_t>(from_version, 1);
   std::string prefix(stream_id);
   prefix.push_back('\0');
-  std::vector<Event> events;
   rocksdb::ReadOptions read_options;
   read_options.prefix_same_as_start = true;  // within the stream: prefix blooms apply
-  std::unique_ptr<rocksdb::Iterator> it(
-      columns_->index_db->NewIterator(read_options, columns_->index));
-  for (it->Seek(StreamIndexKey(stream_id, std::max<uint64_t>(from_version, 1)));
-       it->Valid() && it->key().starts_with(prefix) && events.size() < limit; it->Next()) {
+  std::unique_ptr<rocksdb::Iterator> it;
+  std::vector<PendingIndex::Entry> pending;  // the stream's entries not in the database yet
+  {
+    // The database's view and the entries in memory are taken together: the ingester drops
+    // sealed entries only after they are in the database, so none is missed (one may be in
+    // both, and is taken once).
+    std::shared_lock lock(pending_index_mutex_);
+    it.reset(columns_->index_db->NewIterator(read_options, columns_->index));
+    if (sealed_index_) sealed_index_->Collect(stream_id, from_version, limit, &pending);
+    if (pending_index_) pending_index_->Collect(stream_id, from_version, limit, &pending);
+  }
+  std::vector<uint64_t> sequences;
+  uint64_t last_version = 0;
+  for (it->Seek(StreamIndexKey(stream_id, from_version));
+       it->Valid() && it->key().starts_with(prefix) && sequences.size() < limit; it->Next()) {
+    if (it->key().size() != prefix.size() + 8 || it->value().size() != 8) {
+      return Status::Corruption("malformed stream index entry for " + std::string(stream_id));
+    }
+    last_version = DecodeU64(std::string_view(it->key().data() + prefix.size(), 8));
+    sequences.push_back(DecodeU64(std::string_view(it->value().data(), 8)));
+  }
+  MALPRO_RETURN_IF_ERROR(FromRocks(it->status(), "read stream"));
+  for (const PendingIndex::Entry& entry : pending) {
+    if (sequences.size() >= limit) break;
+    if (entry.version > last_version) sequences.push_back(entry.sequence);
+  }
+  std::vector<Event> events;
+  events.reserve(sequences.size());
+  for (uint64_t sequence : sequences) {
     std::string value;
-    rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), columns_->events, it->value(), &value);
+    rocksdb::Status status =
+        db_->Get(rocksdb::ReadOptions(), columns_->events, SequenceKey(sequence), &value);
     if (status.IsNotFound()) return Status::Corruption("stream index points at a missing event");
     MALPRO_RETURN_IF_ERROR(FromRocks(status, "read stream event"));
     Result<Event> event = DecodeEnvelope(value);
     if (!event.ok()) return event.status();
     events.push_back(std::move(event).value());
   }
-  MALPRO_RETURN_IF_ERROR(FromRocks(it->status(), "read stream"));
   return events;
 }
 
@@ -1411,20 +1510,18 @@ void EventLog::IndexerLoop() {
     {
       std::unique_lock lock(index_mutex_);
       index_work_ready_.wait(lock, [&] { return index_stopping_ || !index_queue_.empty(); });
-      if (index_queue_.empty()) return;  // stopping and drained
-      works.swap(index_queue_);  // all of it: one index_head record for the lot
+      if (index_queue_.empty()) break;  // stopping and drained
+      works.swap(index_queue_);
     }
     size_t entries = 0;
-    for (const IndexWork& work : works) entries += work.batch->Count();
-    // Not synced: the index is rebuilt from the durable log after a crash.
-    works.back().batch->Put(columns_->index_head, kIndexHeadKey,
-                            EncodeU64(works.back().last_sequence));
     Status status;
     for (IndexWork& work : works) {
-      if (status.ok()) {
-        status = FromRocks(columns_->index_db->Write(rocksdb::WriteOptions(), work.batch.get()),
-                           "index");
-      }
+      entries += work.batch->Count();
+      std::unique_lock lock(pending_index_mutex_);
+      PendingIndex::Filler filler(pending_index_.get());
+      status = FromRocks(work.batch->Iterate(&filler), "index");
+      if (!status.ok()) break;
+      pending_index_->last_sequence = work.last_sequence;
     }
     {
       std::lock_guard lock(index_mutex_);
@@ -1437,7 +1534,96 @@ void EventLog::IndexerLoop() {
     }
     index_advanced_.notify_all();
     index_queue_not_full_.notify_all();
+    if (pending_index_->entries >= options_.index_entries_in_memory) SealPendingIndex();
   }
+  SealPendingIndex();  // what is left goes into the database on a clean close
+}
+
+void EventLog::SealPendingIndex() {
+  std::unique_lock lock(pending_index_mutex_);
+  if (pending_index_->entries == 0) return;
+  index_ingested_.wait(lock, [&] { return sealed_index_ == nullptr || ingest_failed_; });
+  if (ingest_failed_) return;  // appends have stopped; the entries stay readable in memory
+  sealed_index_ = std::move(pending_index_);
+  pending_index_ = std::make_unique<PendingIndex>();
+  lock.unlock();
+  index_sealed_.notify_one();
+}
+
+void EventLog::IngesterLoop() {
+  const auto thread = static_cast<id_t>(gettid());
+  errno = 0;
+  const int nice = getpriority(PRIO_PROCESS, thread);
+  if (errno == 0) {
+    setpriority(PRIO_PROCESS, thread, std::min(nice + indexer_nice_increment, 19));
+  }
+  std::unique_lock lock(pending_index_mutex_);
+  while (true) {
+    index_sealed_.wait(lock, [&] { return ingest_stopping_ || sealed_index_ != nullptr; });
+    if (sealed_index_ == nullptr) return;  // stopping, and everything sealed is ingested
+    const PendingIndex* sealed = sealed_index_.get();  // immutable until dropped here
+    lock.unlock();
+    const Status status = IngestIndex(*sealed);
+    lock.lock();
+    if (!status.ok()) {
+      ingest_failed_ = true;  // the sealed entries stay in memory, for readers
+      lock.unlock();
+      index_ingested_.notify_all();
+      StopAppends(status);
+      return;
+    }
+    sealed_index_.reset();
+    index_ingested_.notify_all();
+  }
+}
+
+Status EventLog::IngestIndex(const PendingIndex& sealed) {
+  using Stream = const std::pair<const std::string, std::vector<PendingIndex::Entry>>;
+  std::vector<Stream*> streams;
+  streams.reserve(sealed.streams.size());
+  for (Stream& stream : sealed.streams) streams.push_back(&stream);
+  std::sort(streams.begin(), streams.end(),
+            [](Stream* a, Stream* b) { return a->first < b->first; });
+
+  const std::string path = options_.data_dir + "/" + kStreamIndexIngestDirectory + "/index-" +
+                           std::to_string(sealed.last_sequence) + ".sst";
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), *index_db_options_);
+  MALPRO_RETURN_IF_ERROR(FromRocks(writer.Open(path), "open " + path));
+  // The head record goes in the same file as the entries it covers, at its place in key
+  // order: an ingested file is all there or not at all.
+  const rocksdb::Slice head_key(kIndexHeadKey);
+  const std::string head_value = EncodeU64(sealed.last_sequence);
+  bool head_written = false;
+  rocksdb::Status status;
+  std::string key;
+  char value[8];
+  for (Stream* stream : streams) {
+    key.assign(stream->first);
+    key.push_back('\0');
+    if (!head_written && head_key.compare(rocksdb::Slice(key)) < 0) {
+      status = writer.Put(head_key, head_value);
+      head_written = true;
+    }
+    for (const PendingIndex::Entry& entry : stream->second) {
+      if (!status.ok()) break;
+      key.resize(stream->first.size() + 1);
+      char version[8];
+      StoreU64(version, entry.version);
+      key.append(version, sizeof version);
+      StoreU64(value, entry.sequence);
+      status = writer.Put(rocksdb::Slice(key), rocksdb::Slice(value, sizeof value));
+    }
+    if (!status.ok()) break;
+  }
+  if (status.ok() && !head_written) status = writer.Put(head_key, head_value);
+  MALPRO_RETURN_IF_ERROR(FromRocks(status, "write " + path));
+  MALPRO_RETURN_IF_ERROR(FromRocks(writer.Finish(), "finish " + path));
+  rocksdb::IngestExternalFileOptions ingest;
+  ingest.move_files = true;  // the file is linked into the database, not copied
+  status = index_db_->IngestExternalFile(columns_->index, {path}, ingest);
+  std::error_code ignored;
+  std::filesystem::remove(path, ignored);  // linked, or not taken: either way not needed here
+  return FromRocks(status, "ingest " + path);
 }
 
 Status EventLog::WaitForIndex(uint64_t sequence) const {
@@ -1448,6 +1634,15 @@ Status EventLog::WaitForIndex(uint64_t sequence) const {
 }
 
 Result<uint64_t> EventLog::LastIndexedVersion(std::string_view stream_id) const {
+  // The newest entries are in memory; the lock is held through the database lookup so that
+  // sealed entries cannot leave memory before they are in the database (see ReadStream).
+  std::shared_lock lock(pending_index_mutex_);
+  for (const PendingIndex* pending : {pending_index_.get(), sealed_index_.get()}) {
+    if (pending == nullptr) continue;
+    if (const auto* entries = pending->Find(stream_id); entries != nullptr && !entries->empty()) {
+      return entries->back().version;
+    }
+  }
   // A stream exists when its version 1 does: a point lookup, which the bloom filters answer
   // without reading for the usual case of a stream being created (a new order).
   std::string first;

@@ -17,9 +17,11 @@
 // before it. Only then does the durable head advance and are the group's commands answered,
 // refusals and replays included. Readers see nothing past the durable head, so nothing they
 // read can be lost in a crash. The stream index is derived data: an indexer thread, at a
-// lower CPU priority, applies each durable group's index entries, with its own checkpoint,
-// and catches up from the log on open. Stream reads wait until the index has reached the
-// head they started at.
+// lower CPU priority, takes each durable group's index entries into memory, where readers
+// find them at once; every stream_index_pending_entries_max entries an ingester thread
+// writes them, sorted, into a table file that the index database ingests, with the index's
+// checkpoint in the same file. On open the index catches up from the log past that
+// checkpoint. Stream reads wait until the index has reached the head they started at.
 #pragma once
 
 #include <atomic>
@@ -30,6 +32,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +42,7 @@
 
 #include "engine/envelope.h"
 #include "engine/hash.h"
+#include "engine/log_limits.h"
 #include "engine/result.h"
 
 namespace rocksdb {
@@ -73,6 +77,9 @@ struct LogOptions {
   size_t write_buffer_bytes = 64 * 1024 * 1024;
   // RocksDB block cache shared by all column families.
   size_t block_cache_bytes = 256 * 1024 * 1024;
+  // Stream index entries kept in memory before they are written into the index database
+  // (tests lower it to make the index write many small files).
+  size_t index_entries_in_memory = stream_index_pending_entries_max;
   // UTC microseconds since the epoch; the system clock when empty. Recorded times never go
   // backwards: an event is stamped max(clock(), previous event's time).
   std::function<int64_t()> clock;
@@ -245,6 +252,7 @@ class EventLog {
   struct WrittenGroup;
   struct Part;
   struct Columns;
+  struct PendingIndex;
 
   explicit EventLog(LogOptions options);
   Status OpenDatabase();
@@ -283,6 +291,11 @@ class EventLog {
   int64_t Now() const;
   Status CatchUpIndex();
   void IndexerLoop();
+  // Hands the entries in memory to the ingester, once it has ingested the last ones.
+  void SealPendingIndex();
+  void IngesterLoop();
+  // Writes `sealed` into a table file, with the index head, and ingests it.
+  Status IngestIndex(const PendingIndex& sealed);
   void QueueIndexWork(std::unique_ptr<rocksdb::WriteBatch> batch, uint64_t last_sequence);
   Status WaitForIndex(uint64_t sequence) const;
 
@@ -290,6 +303,7 @@ class EventLog {
   std::unique_ptr<rocksdb::CompactionFilter> retention_filter_;  // outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<rocksdb::DB> index_db_;  // the stream index; closed before db_
+  std::unique_ptr<rocksdb::Options> index_db_options_;  // for the table files it ingests
   std::unique_ptr<Columns> columns_;
 
   // Queue of commands for the writer.
@@ -340,6 +354,18 @@ class EventLog {
   bool index_stopping_ = false;
   Status index_failed_;
 
+  // Index entries applied by the indexer but not yet in the index database: the ones it is
+  // filling, and the ones sealed for the ingester (immutable until dropped, which happens
+  // only once they are ingested). Readers hold the lock shared while they look in both and
+  // open their view of the database, so they see every entry at least once.
+  mutable std::shared_mutex pending_index_mutex_;
+  std::condition_variable_any index_sealed_;    // the ingester has work, or is to stop
+  std::condition_variable_any index_ingested_;  // the sealed entries were ingested (or failed)
+  std::unique_ptr<PendingIndex> pending_index_;
+  std::unique_ptr<PendingIndex> sealed_index_;
+  bool ingest_stopping_ = false;
+  bool ingest_failed_ = false;
+
   // Owned by the writer thread.
   ChainHead written_head_;  // the last group written; the syncer makes it durable
   std::atomic<uint64_t> written_sequence_{0};  // its sequence, for Verify on other threads
@@ -360,6 +386,7 @@ class EventLog {
   std::thread putter_;
   std::thread syncer_;
   std::thread indexer_;
+  std::thread ingester_;
 };
 
 }  // namespace malpro

@@ -55,8 +55,13 @@ inline constexpr size_t index_catch_up_batch_events = 10000;
 // Stream versions the writer caches in memory before it starts over.
 inline constexpr size_t stream_cache_entries_max = 1 << 20;
 
-// Memtable size of the stream index. Each memtable also keeps an insert hint per stream id
-// it holds (up to ~15 MiB more at 16 MiB, outside this bound).
+// Stream index entries the indexer keeps in memory before the ingester writes them, sorted,
+// into a table file of the index (~16 MiB of file). Two such sets can be in memory at once
+// (one being filled, one being ingested), each ~25-100 bytes per entry depending on how many
+// streams it spans. An unclean stop re-indexes at most about twice this many events on open.
+inline constexpr size_t stream_index_pending_entries_max = 256 * 1024;
+// Memtable size of the stream index, which takes only what the index catches up on open.
+// Each memtable also keeps an insert hint per stream id it holds.
 inline constexpr size_t stream_index_write_buffer_bytes = 16 * 1024 * 1024;
 // Level-0 files of the stream index that start a compaction into level 1.
 inline constexpr int stream_index_level0_files = 8;

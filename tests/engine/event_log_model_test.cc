@@ -73,6 +73,9 @@ class EventLogModelTest : public ::testing::TestWithParam<uint32_t> {
     log_.reset();
     LogOptions options;
     options.data_dir = dir_.Sub("log");
+    // Small sets of index entries in memory: reads also meet entries on their way into the
+    // index database.
+    options.index_entries_in_memory = Uniform(1, 40);
     Result<std::unique_ptr<EventLog>> opened = EventLog::Open(options);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     log_ = std::move(opened).value();

@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
   }
   LogOptions options;
   options.data_dir = argv[1];
+  // The index writes a table file every few commands, so kills also land while one is written
+  // or ingested.
+  options.index_entries_in_memory = 300;
   Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
   if (!log.ok()) {
     std::fprintf(stderr, "open: %s\n", log.status().ToString().c_str());
