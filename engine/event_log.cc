@@ -351,31 +351,7 @@ struct EventLog::PendingIndex {
   size_t entries = 0;
   uint64_t last_sequence = 0;  // the index head once these are in the database
 
-  // Takes a group's index batch (stream id, 0x00, version -> sequence) into memory.
-  class Filler : public rocksdb::WriteBatch::Handler {
-   public:
-    explicit Filler(PendingIndex* pending) : pending_(pending) {}
-
-    rocksdb::Status PutCF(uint32_t /*column*/, const rocksdb::Slice& key,
-                          const rocksdb::Slice& value) override {
-      if (key.size() < 9 || key[key.size() - 9] != '\0' || value.size() != 8) {
-        return rocksdb::Status::Corruption("malformed stream index entry");
-      }
-      const std::string_view stream_id(key.data(), key.size() - 9);
-      const uint64_t version = DecodeU64(std::string_view(key.data() + key.size() - 8, 8));
-      const uint64_t sequence = DecodeU64(std::string_view(value.data(), 8));
-      auto found = pending_->streams.find(stream_id);
-      if (found == pending_->streams.end()) {
-        found = pending_->streams.emplace(std::string(stream_id), std::vector<Entry>()).first;
-      }
-      found->second.push_back({version, sequence});
-      ++pending_->entries;
-      return rocksdb::Status::OK();
-    }
-
-   private:
-    PendingIndex* pending_;
-  };
+  void Add(const IndexEntries& group);
 
   const std::vector<Entry>* Find(std::string_view stream_id) const {
     auto found = streams.find(stream_id);
@@ -392,6 +368,47 @@ struct EventLog::PendingIndex {
     for (; first != stream->end() && out->size() < limit; ++first) out->push_back(*first);
   }
 };
+
+// A group's stream index entries, as the writer stages them, for the indexer.
+struct EventLog::IndexEntries {
+  struct Entry {
+    size_t stream_offset = 0;  // in `stream_ids`
+    size_t stream_bytes = 0;
+    uint64_t version = 0;
+    uint64_t sequence = 0;
+  };
+  std::string stream_ids;  // one after the other
+  std::vector<Entry> entries;
+  size_t saved_stream_bytes = 0;
+  size_t saved_entries = 0;
+
+  void Add(std::string_view stream_id, uint64_t version, uint64_t sequence) {
+    entries.push_back({stream_ids.size(), stream_id.size(), version, sequence});
+    stream_ids.append(stream_id);
+  }
+  std::string_view StreamId(const Entry& entry) const {
+    return std::string_view(stream_ids).substr(entry.stream_offset, entry.stream_bytes);
+  }
+  void SetSavePoint() {
+    saved_stream_bytes = stream_ids.size();
+    saved_entries = entries.size();
+  }
+  void RollbackToSavePoint() {
+    stream_ids.resize(saved_stream_bytes);
+    entries.resize(saved_entries);
+  }
+  size_t Count() const { return entries.size(); }
+};
+
+void EventLog::PendingIndex::Add(const IndexEntries& group) {
+  for (const IndexEntries::Entry& entry : group.entries) {
+    const std::string_view stream_id = group.StreamId(entry);
+    auto found = streams.find(stream_id);
+    if (found == streams.end()) found = streams.emplace(std::string(stream_id), std::vector<Entry>()).first;
+    found->second.push_back({entry.version, entry.sequence});
+  }
+  entries += group.entries.size();
+}
 
 struct EventLog::PendingAppend {
   AppendRequest request;
@@ -419,10 +436,9 @@ struct EventLog::GroupState {
   // Scratch space reused by every command of the group.
   std::vector<uint64_t*> event_versions;
   std::string value_buffer;
-  std::string index_key_buffer;
   std::unique_ptr<rocksdb::WriteBatch> batch;  // the part being staged
   bool parted = false;                         // a part has been sent to be written
-  rocksdb::WriteBatch* index_batch = nullptr;  // the stream index entries, for the indexer
+  IndexEntries* index_entries = nullptr;  // the stream index entries, for the indexer
 };
 
 // A group the writer has handed to the syncer: what it wrote, if anything, and the answer
@@ -433,7 +449,7 @@ struct EventLog::WrittenGroup {
   ChainHead head;  // after the group, when it wrote
   uint64_t commands_appended = 0;
   uint64_t events_appended = 0;
-  std::unique_ptr<rocksdb::WriteBatch> index_batch;
+  std::unique_ptr<IndexEntries> index_entries;
 };
 
 // What the writer hands on to be written: a part of a group's batch, and with the group's last
@@ -916,8 +932,8 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
         pending->payload_bytes + pending->request.events.size() * kEnvelopeBytesBesidesPayload;
   }
   state.batch = std::make_unique<rocksdb::WriteBatch>(std::min(envelope_bytes, kPartBatchBytes));
-  auto index_batch = std::make_unique<rocksdb::WriteBatch>();
-  state.index_batch = index_batch.get();
+  auto index_entries = std::make_unique<IndexEntries>();
+  state.index_entries = index_entries.get();
   WrittenGroup written;
   written.answers.reserve(group.size());
   const uint64_t events_before = state.head.sequence;
@@ -967,7 +983,7 @@ void EventLog::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
     written.wrote = true;
     written.head = state.head;
     written.events_appended = state.head.sequence - events_before;
-    written.index_batch = std::move(index_batch);
+    written.index_entries = std::move(index_entries);
     last.batch = std::move(state.batch);
   }
   // Every answer, refusals and replays included, waits for the sync of what was written
@@ -1026,7 +1042,7 @@ void EventLog::WritePart(Part& part) {
     written.wrote = false;
     written.commands_appended = 0;
     written.events_appended = 0;
-    written.index_batch.reset();
+    written.index_entries.reset();
   } else if (written.wrote) {
     put_sequence_ = written.head.sequence;
   }
@@ -1100,7 +1116,7 @@ void EventLog::SyncerLoop() {
         LogCounters added;
         for (WrittenGroup& group : groups) {
           if (!group.wrote) continue;
-          QueueIndexWork(std::move(group.index_batch), group.head.sequence);
+          QueueIndexWork(std::move(group.index_entries), group.head.sequence);
           added.commands_appended += group.commands_appended;
           added.events_appended += group.events_appended;
           added.groups_synced++;
@@ -1209,24 +1225,22 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, AppendRe
   const ChainHead head_before = group.head;
   if (check != nullptr) {
     group.batch->SetSavePoint();
-    group.index_batch->SetSavePoint();
+    group.index_entries->SetSavePoint();
   }
   auto await_check = [&](size_t staged) -> Status {
     Status checked = check->Await();
     if (checked.ok()) {
       group.batch->PopSavePoint().PermitUncheckedError();
-      group.index_batch->PopSavePoint().PermitUncheckedError();
     } else {
       for (size_t j = 0; j < staged; ++j) --*versions[j];
       group.head = head_before;
       group.batch->RollbackToSavePoint().PermitUncheckedError();
-      group.index_batch->RollbackToSavePoint().PermitUncheckedError();
+      group.index_entries->RollbackToSavePoint();
     }
     check = nullptr;
     return checked;
   };
   std::string& value = group.value_buffer;
-  std::string& index_key = group.index_key_buffer;
   for (size_t i = 0; i < request.events.size(); ++i) {
     const ProposedEvent& proposed = request.events[i];
     EventView event{group.head.sequence + 1, proposed.stream_id,    ++*versions[i],
@@ -1241,12 +1255,7 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, AppendRe
     StoreU64(sequence_key, event.sequence);
     const rocksdb::Slice sequence_slice(sequence_key, sizeof sequence_key);
     group.batch->Put(columns_->events, sequence_slice, value);
-    index_key.assign(event.stream_id);
-    index_key.push_back('\0');
-    char version_bytes[8];
-    StoreU64(version_bytes, event.stream_version);
-    index_key.append(version_bytes, sizeof version_bytes);
-    group.index_batch->Put(columns_->index, index_key, sequence_slice);
+    group.index_entries->Add(event.stream_id, event.stream_version, event.sequence);
     if (result->first_stream_version == 0) result->first_stream_version = event.stream_version;
     group.head = {event.sequence, hash};
     if (group.batch->GetDataSize() >= write_part_bytes) {
@@ -1481,8 +1490,8 @@ Status EventLog::CatchUpIndex() {
   return Status::Ok();
 }
 
-void EventLog::QueueIndexWork(std::unique_ptr<rocksdb::WriteBatch> batch, uint64_t last_sequence) {
-  const size_t entries = batch->Count();
+void EventLog::QueueIndexWork(std::unique_ptr<IndexEntries> index_entries, uint64_t last_sequence) {
+  const size_t entries = index_entries->Count();
   {
     std::unique_lock lock(index_mutex_);
     index_queue_not_full_.wait(lock, [&] {
@@ -1490,7 +1499,7 @@ void EventLog::QueueIndexWork(std::unique_ptr<rocksdb::WriteBatch> batch, uint64
              !index_failed_.ok();
     });
     if (!index_failed_.ok()) return;
-    index_queue_.push_back({std::move(batch), last_sequence});
+    index_queue_.push_back({std::move(index_entries), last_sequence});
     index_queue_entries_ += entries;
   }
   index_work_ready_.notify_one();
@@ -1514,23 +1523,16 @@ void EventLog::IndexerLoop() {
       works.swap(index_queue_);
     }
     size_t entries = 0;
-    Status status;
     for (IndexWork& work : works) {
-      entries += work.batch->Count();
+      entries += work.entries->Count();
       std::unique_lock lock(pending_index_mutex_);
-      PendingIndex::Filler filler(pending_index_.get());
-      status = FromRocks(work.batch->Iterate(&filler), "index");
-      if (!status.ok()) break;
+      pending_index_->Add(*work.entries);
       pending_index_->last_sequence = work.last_sequence;
     }
     {
       std::lock_guard lock(index_mutex_);
       index_queue_entries_ -= entries;
-      if (status.ok()) indexed_sequence_ = works.back().last_sequence;
-    }
-    if (!status.ok()) {  // the writer relies on the index: stop appends too, until reopened
-      StopAppends(status);
-      return;
+      indexed_sequence_ = works.back().last_sequence;
     }
     index_advanced_.notify_all();
     index_queue_not_full_.notify_all();

@@ -253,6 +253,7 @@ class EventLog {
   struct Part;
   struct Columns;
   struct PendingIndex;
+  struct IndexEntries;
 
   explicit EventLog(LogOptions options);
   Status OpenDatabase();
@@ -296,7 +297,7 @@ class EventLog {
   void IngesterLoop();
   // Writes `sealed` into a table file, with the index head, and ingests it.
   Status IngestIndex(const PendingIndex& sealed);
-  void QueueIndexWork(std::unique_ptr<rocksdb::WriteBatch> batch, uint64_t last_sequence);
+  void QueueIndexWork(std::unique_ptr<IndexEntries> entries, uint64_t last_sequence);
   Status WaitForIndex(uint64_t sequence) const;
 
   const LogOptions options_;
@@ -341,7 +342,7 @@ class EventLog {
 
   // Stream index work from the writer to the indexer, and the indexer's progress.
   struct IndexWork {
-    std::unique_ptr<rocksdb::WriteBatch> batch;
+    std::unique_ptr<IndexEntries> entries;
     uint64_t last_sequence = 0;
   };
   mutable std::mutex index_mutex_;
