@@ -333,6 +333,50 @@ class FailingWalSyncFileSystem : public rocksdb::FileSystemWrapper {
   };
 };
 
+// Refuses to create the table files the stream index ingests, while `fail` is set.
+class RefusingIndexFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  RefusingIndexFileSystem() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+  const char* Name() const override { return "RefusingIndexFileSystem"; }
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* file,
+                                    rocksdb::IODebugContext* debug) override {
+    if (fail && name.find("/stream-index-ingest/") != std::string::npos) {
+      return rocksdb::IOStatus::NoSpace("injected: no room for the index file");
+    }
+    return target()->NewWritableFile(name, options, file, debug);
+  }
+  std::atomic<bool> fail{false};
+};
+
+TEST_F(EventLogTest, AnIndexFileThatCannotBeWrittenStopsAppendsAndTheIndexCatchesUpOnReopen) {
+  auto file_system = std::make_shared<RefusingIndexFileSystem>();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
+  LogOptions options;
+  options.env = env.get();
+  options.index_entries_in_memory = 4;
+  Reopen(options);
+  for (int i = 0; i < 3; ++i) MustAppend(MakeRequest({MakeEvent("a")}));
+  file_system->fail = true;
+  MustAppend(MakeRequest({MakeEvent("a"), MakeEvent("b")}));  // the fifth entry: a file is due
+  for (int i = 0; i < 500 && log_->Health().ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const Status health = log_->Health();
+  ASSERT_FALSE(health.ok());
+  EXPECT_NE(health.ToString().find("stream-index-ingest"), std::string::npos) << health.ToString();
+  EXPECT_FALSE(log_->Append(MakeRequest({MakeEvent("a")})).ok());
+  EXPECT_EQ(log_->Head().sequence, 5u);
+  log_.reset();  // closes, although what is in memory cannot be ingested
+
+  file_system->fail = false;
+  Reopen(options);  // the index catches up from the log: nothing acknowledged is missing
+  ASSERT_EQ(log_->ReadStream("a", 1, 100)->size(), 4u);
+  EXPECT_EQ(*log_->StreamVersion("b"), 1u);
+  EXPECT_EQ(MustAppend(MakeRequest({MakeEvent("a")})).first_stream_version, 5u);
+  log_.reset();  // before the environment it uses goes
+}
+
 TEST_F(EventLogTest, AFailedSyncAcknowledgesNothingAfterItAndTheLogStillCloses) {
   auto file_system = std::make_shared<FailingWalSyncFileSystem>();
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
