@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -52,6 +53,31 @@ constexpr uint8_t kIdempotencyRecordVersion = 1;
 constexpr size_t kIdempotencyRecordBytes = 1 + hash_bytes + 8 + 4 + 8;
 constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000 * 1000;
 constexpr uint64_t kVerifyProgressEvery = 65536;
+// Verify reads this many events at a time, checking their order, layout and links in order,
+// and recomputes their hashes on a second thread while it reads the next ones (each event's
+// hash depends only on what is stored with it).
+constexpr size_t kVerifyChunkEvents = 8192;
+// A last chunk smaller than this is hashed on the reading thread alone.
+constexpr size_t kVerifyParallelEventsMin = 512;
+
+// An event Verify has read whose hash is yet to be recomputed.
+struct HashCheck {
+  size_t offset = 0;  // of its canonical encoding, in the chunk's bytes
+  size_t canonical_bytes = 0;
+  Hash previous;
+  Hash stored;
+};
+
+// The first of checks[begin, end) whose recomputed hash differs from the stored one, or end.
+size_t FirstBadHash(const std::string& bytes, const std::vector<HashCheck>& checks, size_t begin,
+                    size_t end) {
+  for (size_t i = begin; i < end; ++i) {
+    const HashCheck& check = checks[i];
+    const std::string_view canonical(bytes.data() + check.offset, check.canonical_bytes);
+    if (ComputeEventHash(check.previous, canonical) != check.stored) return i;
+  }
+  return end;
+}
 
 int64_t SystemClockMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -1699,44 +1725,113 @@ Result<VerifyReport> EventLog::Verify(uint64_t from, uint64_t to,
   read_options.readahead_size = 4 * 1024 * 1024;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, columns_->events));
   uint64_t expected = from;
-  for (it->Seek(SequenceKey(from)); it->Valid() && expected <= to; it->Next(), ++expected) {
-    uint64_t key_sequence = 0;
-    if (!ParseSequenceKey(std::string_view(it->key().data(), it->key().size()), &key_sequence)) {
-      return fail(expected, "a key that is not an 8-byte sequence follows");
+  // Two chunks: one is hashed on a second thread while the next is read.
+  struct Chunk {
+    uint64_t first = 0;
+    std::string bytes;
+    std::vector<HashCheck> checks;
+  };
+  std::array<Chunk, 2> chunks;
+  size_t current = 0;
+  std::future<size_t> hashing;  // of the other chunk, when valid
+  std::optional<std::pair<uint64_t, std::string>> broken;  // the first problem met reading
+  // Takes the result of hashing `chunk`: the verified part counts, and a bad hash is the
+  // problem to report (it precedes anything met later).
+  auto account = [&](const Chunk& chunk, size_t bad) -> std::optional<VerifyReport> {
+    if (bad > 0) {
+      report.verified_head = {chunk.first + bad - 1, chunk.checks[bad - 1].stored};
+      report.events_checked += bad;
     }
-    if (key_sequence != expected) {
-      return fail(expected, "event " + std::to_string(expected) + " is missing (next stored is " +
-                                std::to_string(key_sequence) + ")");
+    if (progress) {
+      const uint64_t verified_to = chunk.first + bad;  // exclusive
+      for (uint64_t at = (chunk.first + kVerifyProgressEvery - 1) / kVerifyProgressEvery *
+                         kVerifyProgressEvery;
+           at < verified_to; at += kVerifyProgressEvery) {
+        progress(at);
+      }
     }
-    const std::string_view stored(it->value().data(), it->value().size());
-    Result<std::string_view> canonical = CanonicalPart(stored);
-    if (!canonical.ok() || !IsWellFormedCanonical(*canonical)) {
-      return fail(expected, "the envelope's layout is broken (lengths or format version)");
+    if (bad < chunk.checks.size()) {
+      return fail(chunk.first + bad, "content does not match its hash (the event was altered)");
     }
-    if (uint8_t((*canonical)[0]) != envelope_format_version) {
-      return fail(expected, "unknown envelope format version");
+    return std::nullopt;
+  };
+  it->Seek(SequenceKey(from));
+  while (true) {
+    // Read a chunk: everything but the hashes is checked in order here.
+    Chunk& chunk = chunks[current];
+    chunk.first = expected;
+    chunk.bytes.clear();
+    chunk.checks.clear();
+    for (; it->Valid() && expected <= to && chunk.checks.size() < kVerifyChunkEvents;
+         it->Next(), ++expected) {
+      uint64_t key_sequence = 0;
+      if (!ParseSequenceKey(std::string_view(it->key().data(), it->key().size()), &key_sequence)) {
+        broken.emplace(expected, "a key that is not an 8-byte sequence follows");
+        break;
+      }
+      if (key_sequence != expected) {
+        broken.emplace(expected, "event " + std::to_string(expected) +
+                                     " is missing (next stored is " +
+                                     std::to_string(key_sequence) + ")");
+        break;
+      }
+      const std::string_view stored(it->value().data(), it->value().size());
+      Result<std::string_view> canonical = CanonicalPart(stored);
+      if (!canonical.ok() || !IsWellFormedCanonical(*canonical)) {
+        broken.emplace(expected, "the envelope's layout is broken (lengths or format version)");
+        break;
+      }
+      if (uint8_t((*canonical)[0]) != envelope_format_version) {
+        broken.emplace(expected, "unknown envelope format version");
+        break;
+      }
+      if (DecodeU64(canonical->substr(1, 8)) != expected) {
+        broken.emplace(expected, "the envelope holds sequence " +
+                                     std::to_string(DecodeU64(canonical->substr(1, 8))) +
+                                     ", not the sequence it is stored under");
+        break;
+      }
+      HashCheck& check = chunk.checks.emplace_back();
+      std::copy_n(stored.end() - 2 * hash_bytes, hash_bytes, check.previous.begin());
+      std::copy_n(stored.end() - hash_bytes, hash_bytes, check.stored.begin());
+      if (check.previous != previous) {
+        chunk.checks.pop_back();
+        broken.emplace(expected, "previous hash does not match the hash of event " +
+                                     std::to_string(expected - 1));
+        break;
+      }
+      check.offset = chunk.bytes.size();
+      check.canonical_bytes = canonical->size();
+      chunk.bytes.append(*canonical);
+      previous = check.stored;
     }
-    if (DecodeU64(canonical->substr(1, 8)) != expected) {
-      return fail(expected, "the envelope holds sequence " +
-                                std::to_string(DecodeU64(canonical->substr(1, 8))) +
-                                ", not the sequence it is stored under");
+    if (hashing.valid()) {
+      if (auto failed = account(chunks[1 - current], hashing.get())) return *failed;
     }
-    Hash stored_previous;
-    Hash stored_hash;
-    std::copy_n(stored.end() - 2 * hash_bytes, hash_bytes, stored_previous.begin());
-    std::copy_n(stored.end() - hash_bytes, hash_bytes, stored_hash.begin());
-    if (stored_previous != previous) {
-      return fail(expected, "previous hash does not match the hash of event " +
-                                std::to_string(expected - 1));
+    const bool last = broken || !it->Valid() || expected > to;
+    if (!last) {
+      hashing = std::async(std::launch::async, FirstBadHash, std::cref(chunk.bytes),
+                           std::cref(chunk.checks), size_t{0}, chunk.checks.size());
+      current = 1 - current;
+      continue;
     }
-    if (ComputeEventHash(previous, *canonical) != stored_hash) {
-      return fail(expected, "content does not match its hash (the event was altered)");
+    // The last chunk: hashed here, half on a second thread.
+    size_t bad = chunk.checks.size();
+    if (chunk.checks.size() >= kVerifyParallelEventsMin) {
+      const size_t half = chunk.checks.size() / 2;
+      std::future<size_t> second =
+          std::async(std::launch::async, FirstBadHash, std::cref(chunk.bytes),
+                     std::cref(chunk.checks), half, chunk.checks.size());
+      bad = FirstBadHash(chunk.bytes, chunk.checks, 0, half);
+      const size_t bad_in_second = second.get();
+      if (bad == half) bad = bad_in_second;
+    } else {
+      bad = FirstBadHash(chunk.bytes, chunk.checks, 0, chunk.checks.size());
     }
-    previous = stored_hash;
-    report.verified_head = {expected, stored_hash};
-    ++report.events_checked;
-    if (progress && expected % kVerifyProgressEvery == 0) progress(expected);
+    if (auto failed = account(chunk, bad)) return *failed;
+    break;
   }
+  if (broken) return fail(broken->first, std::move(broken->second));
   MALPRO_RETURN_IF_ERROR(FromRocks(it->status(), "verify"));
   if (expected <= to) {
     return fail(expected, "event " + std::to_string(expected) + " is missing (the log ends at " +

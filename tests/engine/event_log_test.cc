@@ -615,6 +615,73 @@ TEST_F(EventLogTest, VerifyDetectsAFlippedByte) {
   EXPECT_EQ(report.events_checked, 5u);
 }
 
+TEST_F(EventLogTest, VerifyOfALongLogReportsTheFirstProblemWhereverItLies) {
+  // Verify hashes a chunk of events on two threads; the first problem in sequence order is the
+  // one reported, whichever thread or check finds it.
+  constexpr int kCommands = 140;
+  constexpr int kEventsPerCommand = 500;
+  for (int c = 0; c < kCommands; ++c) {
+    std::vector<ProposedEvent> events;
+    for (int e = 0; e < kEventsPerCommand; ++e) {
+      events.push_back(MakeEvent("long-" + std::to_string(e % 50), "thing.happened",
+                                 R"({"c":)" + std::to_string(c) + R"(,"e":)" + std::to_string(e) + "}"));
+    }
+    MustAppend(MakeRequest(std::move(events)));
+  }
+  constexpr uint64_t kTotal = uint64_t{kCommands} * kEventsPerCommand;
+  std::vector<uint64_t> progress;
+  Result<VerifyReport> whole = log_->Verify(1, 0, [&](uint64_t at) { progress.push_back(at); });
+  ASSERT_TRUE(whole.ok());
+  EXPECT_TRUE(whole->ok) << whole->problem;
+  EXPECT_EQ(whole->events_checked, kTotal);
+  EXPECT_EQ(progress, std::vector<uint64_t>{65536});
+
+  struct Case {
+    const char* name;
+    uint64_t flipped;  // 0: none
+    uint64_t removed;  // 0: none
+    uint64_t first_bad;
+    const char* problem;
+  };
+  const std::vector<Case> cases = {
+      {"altered in the second half of a chunk", 14192, 0, 14192, "altered"},
+      {"altered in the first half, removed later in the chunk", 12000, 15000, 12000, "altered"},
+      {"removed in the first half, altered later in the chunk", 15000, 13000, 13000, "missing"},
+      {"altered in the last chunk", 69999, 0, 69999, "altered"},
+  };
+  for (const Case& c : cases) {
+    log_.reset();
+    std::string flipped_original;
+    std::string removed_original;
+    {
+      RawDatabase raw(dir_.Sub("log"));
+      if (c.flipped != 0) {
+        flipped_original = raw.GetEvent(c.flipped);
+        std::string value = flipped_original;
+        value[value.size() / 3] ^= 0x01;
+        raw.PutEvent(c.flipped, value);
+      }
+      if (c.removed != 0) {
+        removed_original = raw.GetEvent(c.removed);
+        raw.DeleteEvent(c.removed);
+      }
+    }
+    VerifyReport report = VerifyAfterReopen();
+    EXPECT_FALSE(report.ok) << c.name;
+    EXPECT_EQ(report.first_bad_sequence, c.first_bad) << c.name;
+    EXPECT_EQ(report.events_checked, c.first_bad - 1) << c.name;
+    EXPECT_EQ(report.verified_head.sequence, c.first_bad - 1) << c.name;
+    EXPECT_NE(report.problem.find(c.problem), std::string::npos) << c.name << ": " << report.problem;
+    log_.reset();
+    RawDatabase raw(dir_.Sub("log"));
+    if (c.flipped != 0) raw.PutEvent(c.flipped, flipped_original);
+    if (c.removed != 0) raw.PutEvent(c.removed, removed_original);
+  }
+  VerifyReport restored = VerifyAfterReopen();
+  EXPECT_TRUE(restored.ok) << restored.problem;
+  EXPECT_EQ(restored.events_checked, kTotal);
+}
+
 TEST_F(EventLogTest, VerifyDetectsARemovedEvent) {
   AppendEvents(10);
   log_.reset();
