@@ -430,7 +430,9 @@ void EventLog::PendingIndex::Add(const IndexEntries& group) {
   for (const IndexEntries::Entry& entry : group.entries) {
     const std::string_view stream_id = group.StreamId(entry);
     auto found = streams.find(stream_id);
-    if (found == streams.end()) found = streams.emplace(std::string(stream_id), std::vector<Entry>()).first;
+    if (found == streams.end()) {
+      found = streams.emplace(std::string(stream_id), std::vector<Entry>()).first;
+    }
     found->second.push_back({entry.version, entry.sequence});
   }
   entries += group.entries.size();
@@ -1571,7 +1573,7 @@ void EventLog::SealPendingIndex() {
   std::unique_lock lock(pending_index_mutex_);
   if (pending_index_->entries == 0) return;
   index_ingested_.wait(lock, [&] { return sealed_index_ == nullptr || ingest_failed_; });
-  if (ingest_failed_) return;  // appends have stopped; the entries stay readable in memory
+  if (ingest_failed_) return;  // appends and stream reads have stopped until a reopen
   sealed_index_ = std::move(pending_index_);
   pending_index_ = std::make_unique<PendingIndex>();
   lock.unlock();
@@ -1594,7 +1596,7 @@ void EventLog::IngesterLoop() {
     const Status status = IngestIndex(*sealed);
     lock.lock();
     if (!status.ok()) {
-      ingest_failed_ = true;  // the sealed entries stay in memory, for readers
+      ingest_failed_ = true;  // kept in memory: lookups already under way still find them
       lock.unlock();
       index_ingested_.notify_all();
       StopAppends(status);

@@ -18,7 +18,7 @@
 // refusals and replays included. Readers see nothing past the durable head, so nothing they
 // read can be lost in a crash. The stream index is derived data: an indexer thread, at a
 // lower CPU priority, takes each durable group's index entries into memory, where readers
-// find them at once; every stream_index_pending_entries_max entries an ingester thread
+// find them at once; every index_entries_in_memory entries an ingester thread
 // writes them, sorted, into a table file that the index database ingests, with the index's
 // checkpoint in the same file. On open the index catches up from the log past that
 // checkpoint. Stream reads wait until the index has reached the head they started at.
@@ -32,8 +32,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <thread>
