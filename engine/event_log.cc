@@ -1657,10 +1657,43 @@ Status EventLog::IngestIndex(const PendingIndex& sealed) {
 }
 
 Status EventLog::WaitForIndex(uint64_t sequence) const {
-  if (options_.read_only) return Status::Ok();  // a read-only open indexes nothing
+  if (options_.read_only) {
+    std::call_once(read_only_index_once_, [this] { read_only_index_status_ = IndexTailReadOnly(); });
+    return read_only_index_status_;
+  }
   std::unique_lock lock(index_mutex_);
   index_advanced_.wait(lock, [&] { return indexed_sequence_ >= sequence || !index_failed_.ok(); });
   return index_failed_;
+}
+
+Status EventLog::IndexTailReadOnly() const {
+  std::string value;
+  rocksdb::Status found =
+      columns_->index_db->Get(rocksdb::ReadOptions(), columns_->index_head, kIndexHeadKey, &value);
+  if (!found.IsNotFound()) MALPRO_RETURN_IF_ERROR(FromRocks(found, "read index head"));
+  const uint64_t indexed = found.ok() ? DecodeU64(value) : 0;
+  const uint64_t head = Head().sequence;
+  auto tail = std::make_unique<PendingIndex>();
+  if (indexed < head) {
+    IndexEntries entries;
+    rocksdb::ReadOptions read_options;
+    read_options.fill_cache = false;
+    read_options.readahead_size = scan_readahead_bytes;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, columns_->events));
+    Event event;
+    for (it->Seek(SequenceKey(indexed + 1)); it->Valid(); it->Next()) {
+      MALPRO_RETURN_IF_ERROR(DecodeEnvelopeInto(
+          std::string_view(it->value().data(), it->value().size()), &event));
+      if (event.sequence > head) break;
+      entries.Add(event.stream_id, event.stream_version, event.sequence);
+    }
+    MALPRO_RETURN_IF_ERROR(FromRocks(it->status(), "read log for the index"));
+    tail->Add(entries);
+  }
+  tail->last_sequence = head;
+  std::unique_lock lock(pending_index_mutex_);
+  pending_index_ = std::move(tail);
+  return Status::Ok();
 }
 
 Result<uint64_t> EventLog::LastIndexedVersion(std::string_view stream_id) const {

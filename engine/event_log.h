@@ -299,6 +299,8 @@ class EventLog {
   Status IngestIndex(const PendingIndex& sealed);
   void QueueIndexWork(std::unique_ptr<IndexEntries> entries, uint64_t last_sequence);
   Status WaitForIndex(uint64_t sequence) const;
+  // Read-only opens: indexes the events past the index database's head in memory, once.
+  Status IndexTailReadOnly() const;
 
   const LogOptions options_;
   std::unique_ptr<rocksdb::CompactionFilter> retention_filter_;  // outlives db_
@@ -358,11 +360,15 @@ class EventLog {
   // Index entries applied by the indexer but not yet in the index database: the ones it is
   // filling, and the ones sealed for the ingester (immutable until dropped, which happens
   // only once they are ingested). Readers hold the lock shared while they look in both and
-  // open their view of the database, so they see every entry at least once.
+  // open their view of the database, so they see every entry at least once. A read-only
+  // open has no indexer: its first stream read indexes, in memory, the events the index
+  // database does not cover (a writer elsewhere may hold them in its memory).
   mutable std::shared_mutex pending_index_mutex_;
   std::condition_variable_any index_sealed_;    // the ingester has work, or is to stop
   std::condition_variable_any index_ingested_;  // the sealed entries were ingested (or failed)
-  std::unique_ptr<PendingIndex> pending_index_;
+  mutable std::unique_ptr<PendingIndex> pending_index_;  // mutable: see above
+  mutable std::once_flag read_only_index_once_;
+  mutable Status read_only_index_status_;
   std::unique_ptr<PendingIndex> sealed_index_;
   bool ingest_stopping_ = false;
   bool ingest_failed_ = false;

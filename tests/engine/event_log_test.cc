@@ -995,6 +995,26 @@ TEST_F(EventLogTest, ReadOnlyOpenSeesTheLiveLogAndRefusesAppends) {
   EXPECT_EQ((*reader)->Append(MakeRequest({MakeEvent("a")})).status().error_code(), "log_read_only");
 }
 
+TEST_F(EventLogTest, AReadOnlyOpenFindsByStreamWhatTheWriterStillHoldsInMemory) {
+  LogOptions writer_options;
+  writer_options.index_entries_in_memory = 20;  // some entries ingested, the rest in memory
+  Reopen(writer_options);
+  AppendEvents(30);
+  LogOptions options;
+  options.data_dir = dir_.Sub("log");
+  options.read_only = true;
+  Result<std::unique_ptr<EventLog>> reader = EventLog::Open(options);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  MustAppend(MakeRequest({MakeEvent("s-1")}));  // after the reader opened: not its to see
+  EXPECT_EQ(*(*reader)->StreamVersion("s-1"), 10u);
+  const std::vector<Event> events = *(*reader)->ReadStream("s-1", 4, 100);
+  ASSERT_EQ(events.size(), 7u);
+  EXPECT_EQ(events.front().sequence, 11u);  // s-1 holds events 2, 5, 8, 11, ...
+  EXPECT_EQ(events.back().sequence, 29u);
+  EXPECT_EQ(*(*reader)->StreamVersion("s-2"), 10u);
+  EXPECT_EQ(*(*reader)->StreamVersion("never"), 0u);
+}
+
 TEST_F(EventLogTest, ReadOnlyOpenOfAMissingDirectoryIsNotFound) {
   LogOptions options;
   options.data_dir = dir_.Sub("nothing-here");
