@@ -79,6 +79,16 @@ size_t FirstBadHash(const std::string& bytes, const std::vector<HashCheck>& chec
   return end;
 }
 
+// The stream index's threads yield the CPU to the write path (nice levels; best effort).
+void LowerThisThreadsPriority() {
+  const auto thread = static_cast<id_t>(gettid());
+  errno = 0;
+  const int nice = getpriority(PRIO_PROCESS, thread);
+  if (errno == 0) {
+    setpriority(PRIO_PROCESS, thread, std::min(nice + indexer_nice_increment, 19));
+  }
+}
+
 int64_t SystemClockMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -1536,12 +1546,7 @@ void EventLog::QueueIndexWork(std::unique_ptr<IndexEntries> index_entries, uint6
 void EventLog::IndexerLoop() {
   // The index yields the CPU to the write path: it catches up while the disk syncs, and the
   // bound on its queue holds the syncer back if it ever falls too far behind.
-  const auto thread = static_cast<id_t>(gettid());
-  errno = 0;
-  const int nice = getpriority(PRIO_PROCESS, thread);
-  if (errno == 0) {
-    setpriority(PRIO_PROCESS, thread, std::min(nice + indexer_nice_increment, 19));
-  }
+  LowerThisThreadsPriority();
   while (true) {
     std::deque<IndexWork> works;
     {
@@ -1581,12 +1586,7 @@ void EventLog::SealPendingIndex() {
 }
 
 void EventLog::IngesterLoop() {
-  const auto thread = static_cast<id_t>(gettid());
-  errno = 0;
-  const int nice = getpriority(PRIO_PROCESS, thread);
-  if (errno == 0) {
-    setpriority(PRIO_PROCESS, thread, std::min(nice + indexer_nice_increment, 19));
-  }
+  LowerThisThreadsPriority();
   std::unique_lock lock(pending_index_mutex_);
   while (true) {
     index_sealed_.wait(lock, [&] { return ingest_stopping_ || sealed_index_ != nullptr; });
