@@ -493,6 +493,51 @@ TEST_F(EventLogTest, SameKeyTwiceInOneGroupWritesOnce) {
   EXPECT_EQ(log_->Head().sequence, 1u);
 }
 
+TEST_F(EventLogTest, ARetryWhileItsOriginalIsStillBeingWrittenIsAnsweredFromIt) {
+  // A large command is written in parts after the writer has staged it; a retry queued right
+  // behind it lands in the next group while those parts may still be on their way, where a
+  // lookup in the database cannot see the original yet.
+  constexpr int kRounds = 12;
+  uint64_t expected_head = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<ProposedEvent> events;
+    for (size_t e = 0; e < command_events_max; ++e) {
+      events.push_back(MakeEvent("retried-" + std::to_string(round), "thing.happened",
+                                 R"({"round":)" + std::to_string(round) + R"(,"e":)" +
+                                     std::to_string(e) + R"(,"padding":"0123456789abcdef"})"));
+    }
+    AppendRequest original = MakeRequest(std::move(events));
+    original.idempotency_key = "retry-" + std::to_string(round);
+    AppendRequest retry = original;
+    AppendRequest other = MakeRequest({MakeEvent("retried-" + std::to_string(round))});
+    other.idempotency_key = original.idempotency_key;  // the same key for another request
+    std::promise<Result<AppendResult>> first;
+    std::promise<Result<AppendResult>> second;
+    std::promise<Result<AppendResult>> third;
+    log_->AppendAsync(std::move(original),
+                      [&first](Result<AppendResult> r) { first.set_value(std::move(r)); });
+    log_->AppendAsync(std::move(retry),
+                      [&second](Result<AppendResult> r) { second.set_value(std::move(r)); });
+    log_->AppendAsync(std::move(other),
+                      [&third](Result<AppendResult> r) { third.set_value(std::move(r)); });
+    const Result<AppendResult> a = first.get_future().get();
+    const Result<AppendResult> b = second.get_future().get();
+    const Result<AppendResult> c = third.get_future().get();
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    EXPECT_FALSE(a->replayed);
+    EXPECT_TRUE(b->replayed) << "round " << round;
+    EXPECT_EQ(b->first_sequence, a->first_sequence);
+    EXPECT_EQ(b->last_sequence, a->last_sequence);
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.status().error_code(), "idempotency_key_reused") << c.status().ToString();
+    expected_head += command_events_max;
+    ASSERT_EQ(log_->Head().sequence, expected_head) << "round " << round;
+  }
+  EXPECT_EQ(*log_->StreamVersion("retried-0"), uint64_t{command_events_max});
+  EXPECT_TRUE(log_->Verify(1, 0)->ok);
+}
+
 TEST_F(EventLogTest, IdempotencyKeysAreKeptThroughRetentionThenDropped) {
   std::atomic<int64_t> now{1'700'000'000'000'000};
   LogOptions options;
