@@ -632,13 +632,16 @@ Status EventLog::OpenDatabase() {
   columns_->stream_index = columns_->all[2];
   columns_->idempotency = columns_->all[3];
   columns_->blobs = columns_->all[4];
-  return OpenIndex(rocksdb::Options(db_options, index_options));
+  index_db_options_ = std::make_unique<rocksdb::Options>(db_options, index_options);
+  // A read-only open (an audit) opens the index only for its first stream read.
+  return options_.read_only ? Status::Ok() : OpenIndex();
 }
 
 // The stream index is derived data with a write-ahead log of its own: its writes never wait
 // in the log's write queue (RocksDB writes one batch at a time per database), and the log's
 // write-ahead log carries only what must be synced.
-Status EventLog::OpenIndex(rocksdb::Options index_db_options) {
+Status EventLog::OpenIndex() const {
+  const rocksdb::Options& index_db_options = *index_db_options_;
   const std::string path = options_.data_dir + "/" + kStreamIndexDirectory;
   if (options_.read_only && !std::filesystem::exists(path + "/CURRENT")) {
     // Last written by a version that kept the index in the log's own column family.
@@ -654,7 +657,6 @@ Status EventLog::OpenIndex(rocksdb::Options index_db_options) {
     if (!error) std::filesystem::create_directories(ingest_path, error);
     if (error) return Status::IOError("cannot prepare " + ingest_path + ": " + error.message());
   }
-  index_db_options_ = std::make_unique<rocksdb::Options>(index_db_options);
   rocksdb::DB* db = nullptr;
   MALPRO_RETURN_IF_ERROR(FromRocks(
       options_.read_only ? rocksdb::DB::OpenForReadOnly(index_db_options, path, &db)
@@ -1658,7 +1660,10 @@ Status EventLog::IngestIndex(const PendingIndex& sealed) {
 
 Status EventLog::WaitForIndex(uint64_t sequence) const {
   if (options_.read_only) {
-    std::call_once(read_only_index_once_, [this] { read_only_index_status_ = IndexTailReadOnly(); });
+    std::call_once(read_only_index_once_, [this] {
+      read_only_index_status_ = OpenIndex();
+      if (read_only_index_status_.ok()) read_only_index_status_ = IndexTailReadOnly();
+    });
     return read_only_index_status_;
   }
   std::unique_lock lock(index_mutex_);

@@ -257,7 +257,8 @@ class EventLog {
 
   explicit EventLog(LogOptions options);
   Status OpenDatabase();
-  Status OpenIndex(rocksdb::Options index_db_options);
+  // Opens the stream index database (for a read-only open, on its first stream read).
+  Status OpenIndex() const;
   Status LoadHead();
   // The first sequence of the group whose parts were being written, if one was cut short.
   Result<std::optional<uint64_t>> UnfinishedGroup() const;
@@ -305,7 +306,8 @@ class EventLog {
   const LogOptions options_;
   std::unique_ptr<rocksdb::CompactionFilter> retention_filter_;  // outlives db_
   std::unique_ptr<rocksdb::DB> db_;
-  std::unique_ptr<rocksdb::DB> index_db_;  // the stream index; closed before db_
+  // The stream index; closed before db_. Mutable: a read-only open opens it on first use.
+  mutable std::unique_ptr<rocksdb::DB> index_db_;
   std::unique_ptr<rocksdb::Options> index_db_options_;  // for the table files it ingests
   std::unique_ptr<Columns> columns_;
 

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <mutex>
 #include <future>
@@ -1058,6 +1059,28 @@ TEST_F(EventLogTest, AReadOnlyOpenFindsByStreamWhatTheWriterStillHoldsInMemory) 
   EXPECT_EQ(events.back().sequence, 29u);
   EXPECT_EQ(*(*reader)->StreamVersion("s-2"), 10u);
   EXPECT_EQ(*(*reader)->StreamVersion("never"), 0u);
+}
+
+TEST_F(EventLogTest, AReadOnlyOpenVerifiesWithoutTheDerivedStreamIndex) {
+  AppendEvents(12);
+  log_.reset();
+  {
+    // The index's database is damaged: it names a manifest that is not there.
+    std::ofstream current(dir_.Sub("log") + "/stream-index/CURRENT", std::ios::trunc);
+    current << "MANIFEST-999999\n";
+  }
+  LogOptions options;
+  options.data_dir = dir_.Sub("log");
+  options.read_only = true;
+  Result<std::unique_ptr<EventLog>> reader = EventLog::Open(options);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  Result<VerifyReport> report = (*reader)->Verify(1, 0);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(report->events_checked, 12u);
+  // Only a read by stream needs the index, and it reports the damage.
+  EXPECT_FALSE((*reader)->ReadStream("s-0", 1, 10).ok());
+  EXPECT_FALSE((*reader)->StreamVersion("s-0").ok());
 }
 
 TEST_F(EventLogTest, ReadOnlyOpenOfAMissingDirectoryIsNotFound) {
