@@ -387,6 +387,14 @@ struct EventLog::PendingIndex {
   size_t entries = 0;
   uint64_t last_sequence = 0;  // the index head once these are in the database
 
+  void Add(std::string_view stream_id, uint64_t version, uint64_t sequence) {
+    auto found = streams.find(stream_id);
+    if (found == streams.end()) {
+      found = streams.emplace(std::string(stream_id), std::vector<Entry>()).first;
+    }
+    found->second.push_back({version, sequence});
+    ++entries;
+  }
   void Add(const IndexEntries& group);
 
   const std::vector<Entry>* Find(std::string_view stream_id) const {
@@ -438,14 +446,8 @@ struct EventLog::IndexEntries {
 
 void EventLog::PendingIndex::Add(const IndexEntries& group) {
   for (const IndexEntries::Entry& entry : group.entries) {
-    const std::string_view stream_id = group.StreamId(entry);
-    auto found = streams.find(stream_id);
-    if (found == streams.end()) {
-      found = streams.emplace(std::string(stream_id), std::vector<Entry>()).first;
-    }
-    found->second.push_back({entry.version, entry.sequence});
+    Add(group.StreamId(entry), entry.version, entry.sequence);
   }
-  entries += group.entries.size();
 }
 
 struct EventLog::PendingAppend {
@@ -1680,7 +1682,6 @@ Status EventLog::IndexTailReadOnly() const {
   const uint64_t head = Head().sequence;
   auto tail = std::make_unique<PendingIndex>();
   if (indexed < head) {
-    IndexEntries entries;
     rocksdb::ReadOptions read_options;
     read_options.fill_cache = false;
     read_options.readahead_size = scan_readahead_bytes;
@@ -1690,10 +1691,9 @@ Status EventLog::IndexTailReadOnly() const {
       MALPRO_RETURN_IF_ERROR(DecodeEnvelopeInto(
           std::string_view(it->value().data(), it->value().size()), &event));
       if (event.sequence > head) break;
-      entries.Add(event.stream_id, event.stream_version, event.sequence);
+      tail->Add(event.stream_id, event.stream_version, event.sequence);
     }
     MALPRO_RETURN_IF_ERROR(FromRocks(it->status(), "read log for the index"));
-    tail->Add(entries);
   }
   tail->last_sequence = head;
   std::unique_lock lock(pending_index_mutex_);

@@ -308,7 +308,8 @@ class EventLog {
   std::unique_ptr<rocksdb::DB> db_;
   // The stream index; closed before db_. Mutable: a read-only open opens it on first use.
   mutable std::unique_ptr<rocksdb::DB> index_db_;
-  std::unique_ptr<rocksdb::Options> index_db_options_;  // for the table files it ingests
+  // The index database's options: it is opened with them, and its table files written.
+  std::unique_ptr<rocksdb::Options> index_db_options_;
   std::unique_ptr<Columns> columns_;
 
   // Queue of commands for the writer.
