@@ -404,7 +404,7 @@ Status UmkmState::Apply(const Event& event) {
   return payload.Finish();
 }
 
-Status OrderState::Apply(const Event& event) {
+Status OrderState::Apply(const Event& event, bool with_lines) {
   PayloadReader payload(event);
   if (event.type == types::order_placed) {
     order_id = payload.Text("order_id");
@@ -413,12 +413,14 @@ Status OrderState::Apply(const Event& event) {
     total = payload.Amount("total");
     payment_method = payload.Text("payment_method");
     placed_at_us = event.recorded_at_us;
-    Result<simdjson::dom::array> array = payload.Array("lines");
-    if (!array.ok()) return PayloadCorrupt(event, array.status());
-    for (simdjson::dom::element element : *array) {
-      Result<OrderLine> line = ParseOrderLine(element);
-      if (!line.ok()) return PayloadCorrupt(event, line.status());
-      lines.push_back(std::move(line).value());
+    if (with_lines) {
+      Result<simdjson::dom::array> array = payload.Array("lines");
+      if (!array.ok()) return PayloadCorrupt(event, array.status());
+      for (simdjson::dom::element element : *array) {
+        Result<OrderLine> line = ParseOrderLine(element);
+        if (!line.ok()) return PayloadCorrupt(event, line.status());
+        lines.push_back(std::move(line).value());
+      }
     }
     status = OrderStatus::kPlaced;
   } else if (event.type == types::order_accepted) {

@@ -1,22 +1,50 @@
 #include "engine/json.h"
 
 #include <charconv>
+#include <cstring>
 
 #include "engine/assert.h"
 #include "engine/envelope.h"
 
 namespace malpro {
 
+namespace {
+
+// Whether any of the 8 bytes of `word` needs an escape: below 0x20, a quote or a backslash.
+// (Bytes of 0x80 and above, UTF-8, never do.)
+bool AnyNeedsEscape(uint64_t word) {
+  constexpr uint64_t ones = 0x0101010101010101ULL;
+  constexpr uint64_t highs = 0x8080808080808080ULL;
+  const auto any_zero = [](uint64_t v) { return (v - ones) & ~v & highs; };
+  const uint64_t below_space = (word - ones * 0x20) & ~word & highs;
+  return (below_space | any_zero(word ^ (ones * '"')) | any_zero(word ^ (ones * '\\'))) != 0;
+}
+
+}  // namespace
+
 void AppendJsonString(std::string* out, std::string_view value) {
   static constexpr char hex[] = "0123456789abcdef";
   out->push_back('"');
-  // Characters that need no escape are copied in runs.
+  // Characters that need no escape are copied in runs; eight at a time are checked at once.
   size_t run = 0;
-  for (size_t i = 0; i < value.size(); ++i) {
+  size_t i = 0;
+  while (i < value.size()) {
+    if (i + sizeof(uint64_t) <= value.size()) {
+      uint64_t word;
+      std::memcpy(&word, value.data() + i, sizeof word);
+      if (!AnyNeedsEscape(word)) {
+        i += sizeof word;
+        continue;
+      }
+    }
     const unsigned char c = static_cast<unsigned char>(value[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
     out->append(value.data() + run, i - run);
     run = i + 1;
+    ++i;
     switch (c) {
       case '"': out->append("\\\""); break;
       case '\\': out->append("\\\\"); break;

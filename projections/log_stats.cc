@@ -41,8 +41,9 @@ Result<LogHead> LogHead::Read(const JsonObject& object) {
 
 Status LogStatsProjection::Apply(const Fact& fact) {
   const Event& event = *fact.event;
-  TypeCount& count = types_.Mutable(event.type);
-  count.type = event.type;
+  bool created = false;
+  TypeCount& count = types_.Mutable(event.type, &created);
+  if (created) count.type = event.type;
   ++count.events;
   if (head_row_ == nullptr) head_row_ = head_.Get("head");
   LogHead& head = head_.Touch(head_row_);
@@ -55,8 +56,8 @@ Status LogStatsProjection::Apply(const Fact& fact) {
 }
 
 void LogStatsProjection::TakeChanges(std::vector<RowWrite>* out) {
+  head_.TakeChanges(out);  // "h/" sorts before "t/"
   types_.TakeChanges(out);
-  head_.TakeChanges(out);
 }
 
 Status LogStatsProjection::LoadRow(std::string_view key, std::string_view json) {

@@ -4,6 +4,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/write_batch.h>
 
 #include <filesystem>
@@ -83,6 +84,34 @@ Result<Checkpoint> DecodeCheckpoint(std::string_view json) {
   return checkpoint;
 }
 
+// Where a bulk commit writes its table files before the database takes them in.
+constexpr std::string_view bulk_commit_directory = "bulk-commit";
+
+// Table files of a bulk commit: not compressed (compactions compress them later).
+rocksdb::Options RowFileOptions() {
+  rocksdb::Options options(rocksdb::DBOptions(), FamilyOptions());
+  options.compression = rocksdb::kNoCompression;
+  return options;
+}
+
+// One projection's rows of a commit, after its checkpoint (which sorts first), in key order.
+Status WriteRowFile(const std::string& path, const std::string& checkpoint,
+                    const std::vector<RowWrite>& rows) {
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), RowFileOptions());
+  MALPRO_RETURN_IF_ERROR(FromRocks(writer.Open(path), "open " + path));
+  rocksdb::Status status =
+      writer.Put(rocksdb::Slice(checkpoint_key.data(), checkpoint_key.size()), checkpoint);
+  std::string key;
+  for (const RowWrite& row : rows) {
+    if (!status.ok()) break;
+    key.assign(*row.prefix);
+    key.append(*row.key);
+    status = writer.Put(key, *row.json);
+  }
+  MALPRO_RETURN_IF_ERROR(FromRocks(status, "write " + path));
+  return FromRocks(writer.Finish(), "finish " + path);
+}
+
 }  // namespace
 
 struct Projector::Columns {
@@ -124,6 +153,13 @@ Status Projector::OpenDatabase() {
   std::filesystem::create_directories(options_.dir, error);
   if (error) {
     return Status::IOError("read models: cannot create " + options_.dir + ": " + error.message());
+  }
+  // Table files of a bulk commit that a crash left behind were never part of the database.
+  const std::string bulk_dir = options_.dir + "/" + std::string(bulk_commit_directory);
+  std::filesystem::remove_all(bulk_dir, error);
+  if (!error) std::filesystem::create_directories(bulk_dir, error);
+  if (error) {
+    return Status::IOError("read models: cannot prepare " + bulk_dir + ": " + error.message());
   }
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
@@ -321,62 +357,104 @@ Status Projector::Commit(bool catching_up) {
   std::vector<RowChange> changes;
   std::optional<rocksdb::WriteBatch> batch;
   bool keep_changes = true;
+  // A long catch-up writes its rows as one table file per projection, each starting with its
+  // checkpoint, and the database takes them in together (IngestExternalFiles is atomic): no
+  // write-ahead log, memtable or flush for hundreds of MiB of rows.
+  const bool bulk = catching_up && folded_ - taken_ >= options_.bulk_commit_events;
+  std::vector<std::string> files;
   {
     std::unique_lock lock(mutex_);
     // Each projection serializes its own rows; after a long catch-up (a rebuild) there are
     // hundreds of thousands of them, so two threads share the projections then.
     std::vector<std::vector<RowWrite>> taken(projections_.size());
+    std::vector<Status> written(projections_.size());
+    if (bulk) {
+      for (size_t i = 0; i < projections_.size(); ++i) {
+        files.push_back(options_.dir + "/" + std::string(bulk_commit_directory) + "/" +
+                        std::string(projections_[i]->name()) + "-" + std::to_string(folded_) +
+                        ".sst");
+      }
+    }
     std::atomic<size_t> next{0};
     auto take = [&] {
       for (size_t i = next++; i < projections_.size(); i = next++) {
         projections_[i]->TakeChanges(&taken[i]);
+        if (bulk) {
+          written[i] = WriteRowFile(
+              files[i],
+              EncodeCheckpoint(projections_[i]->name(), projections_[i]->version(), folded_,
+                               folded_hash_),
+              taken[i]);
+        }
       }
     };
     std::future<void> helper;
     if (catching_up) helper = std::async(std::launch::async, take);
     take();
     if (helper.valid()) helper.get();
-    // Room for every row at once: a rebuild's batch is hundreds of MiB, and growing it copied
-    // it over and over.
+    for (const Status& status : written) MALPRO_RETURN_IF_ERROR(status);
     size_t rows = 0;
-    size_t bytes = 0;
-    for (const std::vector<RowWrite>& writes : taken) {
-      rows += writes.size();
-      for (const RowWrite& write : writes) {
-        bytes += write.prefix->size() + write.key->size() + write.json->size() +
-                 batch_row_overhead_bytes;
-      }
-    }
-    batch.emplace(bytes + batch_checkpoints_bytes);
+    for (const std::vector<RowWrite>& writes : taken) rows += writes.size();
     // Subscribers get the changes unless there are more than they could be kept (see below).
     keep_changes = rows <= options_.changes_retained_max;
     if (keep_changes) changes.reserve(rows);
+    if (!bulk) {
+      // Room for every row at once: growing the batch copied it over and over.
+      size_t bytes = 0;
+      for (const std::vector<RowWrite>& writes : taken) {
+        for (const RowWrite& write : writes) {
+          bytes += write.prefix->size() + write.key->size() + write.json->size() +
+                   batch_row_overhead_bytes;
+        }
+      }
+      batch.emplace(bytes + batch_checkpoints_bytes);
+    }
     for (size_t i = 0; i < projections_.size(); ++i) {
       for (const RowWrite& write : taken[i]) {
-        const rocksdb::Slice key_parts[] = {*write.prefix, *write.key};
-        const rocksdb::Slice value(*write.json);
-        MALPRO_RETURN_IF_ERROR(FromRocks(batch->Put(columns_->projections[i],
-                                                    rocksdb::SliceParts(key_parts, 2),
-                                                    rocksdb::SliceParts(&value, 1)),
-                                         "stage row"));
+        if (!bulk) {
+          const rocksdb::Slice key_parts[] = {*write.prefix, *write.key};
+          const rocksdb::Slice value(*write.json);
+          MALPRO_RETURN_IF_ERROR(FromRocks(batch->Put(columns_->projections[i],
+                                                      rocksdb::SliceParts(key_parts, 2),
+                                                      rocksdb::SliceParts(&value, 1)),
+                                           "stage row"));
+        }
         if (keep_changes) {
           changes.push_back(
               RowChange{std::string(projections_[i]->name()), write.StoredKey(), *write.json});
         }
       }
-      const std::string checkpoint = EncodeCheckpoint(
-          projections_[i]->name(), projections_[i]->version(), folded_, folded_hash_);
-      MALPRO_RETURN_IF_ERROR(FromRocks(
-          batch->Put(columns_->projections[i],
-                     rocksdb::Slice(checkpoint_key.data(), checkpoint_key.size()), checkpoint),
-          "stage checkpoint"));
+      if (!bulk) {
+        const std::string checkpoint = EncodeCheckpoint(
+            projections_[i]->name(), projections_[i]->version(), folded_, folded_hash_);
+        MALPRO_RETURN_IF_ERROR(FromRocks(
+            batch->Put(columns_->projections[i],
+                       rocksdb::Slice(checkpoint_key.data(), checkpoint_key.size()), checkpoint),
+            "stage checkpoint"));
+      }
     }
     taken_ = folded_;
   }
-  // Not synced: the batch is atomic in RocksDB's write-ahead log, so a crash keeps rows and
-  // checkpoint together or loses both (then they are folded again from the durable log).
-  rocksdb::WriteOptions write_options;
-  MALPRO_RETURN_IF_ERROR(FromRocks(db_->Write(write_options, &*batch), "commit"));
+  if (bulk) {
+    std::vector<rocksdb::IngestExternalFileArg> args(projections_.size());
+    for (size_t i = 0; i < projections_.size(); ++i) {
+      args[i].column_family = columns_->projections[i];
+      args[i].external_files = {files[i]};
+      args[i].options.move_files = true;
+      args[i].options.write_global_seqno = false;
+    }
+    const rocksdb::Status ingested = db_->IngestExternalFiles(args);
+    for (const std::string& file : files) {
+      std::error_code ignored;
+      std::filesystem::remove(file, ignored);
+    }
+    MALPRO_RETURN_IF_ERROR(FromRocks(ingested, "commit (ingest table files)"));
+  } else {
+    // Not synced: the batch is atomic in RocksDB's write-ahead log, so a crash keeps rows and
+    // checkpoint together or loses both (then they are folded again from the durable log).
+    rocksdb::WriteOptions write_options;
+    MALPRO_RETURN_IF_ERROR(FromRocks(db_->Write(write_options, &*batch), "commit"));
+  }
   {
     std::lock_guard lock(progress_mutex_);
     if (!keep_changes) {

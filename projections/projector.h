@@ -4,8 +4,9 @@
 //
 // Exactly once: each commit writes the rows changed since the last commit and, in every
 // projection's column family, the checkpoint (last sequence folded, with its hash and the
-// projection's version) in one atomic RocksDB write batch. After a crash the stored rows are
-// the fold of events 1..checkpoint, and folding resumes at checkpoint + 1.
+// projection's version) in one atomic RocksDB write batch, or, for a long catch-up, in one
+// table file per column family that the database ingests atomically. After a crash the
+// stored rows are the fold of events 1..checkpoint, and folding resumes at checkpoint + 1.
 //
 // Rebuild: on open, when a projection's stored version differs from its code's, a checkpoint
 // is missing or does not name an event of this log, every projection is dropped and rebuilt
@@ -51,6 +52,9 @@ struct ProjectorOptions {
   // While catching up, commit at least this often (bounds the rows held changed in memory),
   // unless the catch-up ends within a quarter of it.
   uint64_t catch_up_commit_events = 1'000'000;
+  // A catch-up's commit of at least this many events is written as table files that the
+  // database takes in whole (a rebuild's rows), instead of through its write-ahead log.
+  uint64_t bulk_commit_events = 100'000;
   // Row changes kept in memory for subscribers (SSE, changelogs); older ones are dropped
   // and a subscriber that falls behind them starts again from a snapshot.
   size_t changes_retained_max = 200'000;
@@ -153,7 +157,8 @@ class Projector {
   // The read models' stage: folds the facts in and advances folded_.
   Status FoldFacts(FactBatch& batch);
   Status FoldEvents(FactBatch& batch);
-  // `catching_up`: many rows changed; serialize them on two threads.
+  // `catching_up`: many rows changed; serialize them on two threads, and write them as table
+  // files when the commit covers at least bulk_commit_events.
   Status Commit(bool catching_up = false);
   void Run();
   uint64_t Target() const;

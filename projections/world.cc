@@ -28,33 +28,41 @@ Result<CivilDate> SettledDate(const Event& event) {
   return ParseIsoDate(*text, "business_date");
 }
 
+// Folds one event into a stream's state. The read models count money: an order's lines are
+// left unread.
+template <typename State>
+Status FoldInto(State& state, const Event& event) {
+  return state.Apply(event);
+}
+Status FoldInto(OrderState& state, const Event& event) {
+  return state.Apply(event, /*with_lines=*/false);
+}
+
 }  // namespace
 
 template <typename Entry>
-Result<Entry*> World::Lookup(std::unordered_map<std::string, Entry>& entries,
-                             const std::string& stream, uint64_t before_sequence) {
-  auto found = entries.find(stream);
-  if (found != entries.end()) return &found->second;
+Result<Entry*> World::Lookup(StreamMap<Entry>& entries, std::string_view stream,
+                             uint64_t before_sequence) {
+  if (Entry* found = entries.Find(stream)) return found;
   if (!reader_) return static_cast<Entry*>(nullptr);
   Result<std::vector<Event>> events = reader_(stream, before_sequence);
   if (!events.ok()) return events.status();
   if (events->empty()) return static_cast<Entry*>(nullptr);
   Entry loaded;
   for (const Event& event : *events) {
-    Status applied = loaded.state.Apply(event);
+    Status applied = FoldInto(loaded.state, event);
     if (!applied.ok()) return applied;
   }
-  Entry& entry = entries.emplace(stream, std::move(loaded)).first->second;
+  Entry& entry = entries.Insert(stream, std::move(loaded));
   MALPRO_RETURN_IF_ERROR(Created(entry, before_sequence));
   return &entry;
 }
 
 template <typename Entry>
-Result<Entry*> World::Fold(std::unordered_map<std::string, Entry>& entries, Entry* entry,
-                           const Event& event) {
+Result<Entry*> World::Fold(StreamMap<Entry>& entries, Entry* entry, const Event& event) {
   const bool created = entry == nullptr;
-  if (created) entry = &entries[event.stream_id];
-  Status applied = entry->state.Apply(event);
+  if (created) entry = &entries.Insert(event.stream_id, Entry());
+  Status applied = FoldInto(entry->state, event);
   if (!applied.ok()) return applied;
   if (created) MALPRO_RETURN_IF_ERROR(Created(*entry, event.sequence));
   return entry;
@@ -109,9 +117,8 @@ Status World::Created(ReceiptEntry&, uint64_t) { return Status::Ok(); }
 Status World::Created(PolicyEntry&, uint64_t) { return Status::Ok(); }
 
 template <typename Entry>
-Result<Entry*> World::Follow(Entry** link, std::unordered_map<std::string, Entry>& entries,
-                             const std::string& stream, std::string_view what,
-                             const std::string& id, const Event& event) {
+Result<Entry*> World::Follow(Entry** link, StreamMap<Entry>& entries, std::string_view stream,
+                             std::string_view what, const std::string& id, const Event& event) {
   Result<Entry*> found = Lookup(entries, stream, event.sequence);
   if (!found.ok()) return found.status();
   if (*found == nullptr) return Missing(event, what, id);
@@ -152,10 +159,10 @@ Status World::Apply(const Event& event, Fact* out) {
   Fact& fact = *out;
   fact.event = &event;
   if (policy_state_ == nullptr) {
-    Result<PolicyEntry*> policy = Lookup(policy_, std::string(policy_stream), event.sequence);
+    Result<PolicyEntry*> policy = Lookup(policy_, policy_stream, event.sequence);
     if (!policy.ok()) return policy.status();
     policy_state_ =
-        *policy != nullptr ? &(*policy)->state : &policy_[std::string(policy_stream)].state;
+        *policy != nullptr ? &(*policy)->state : &policy_.Insert(policy_stream, PolicyEntry()).state;
   }
 
   const std::string_view type = event.type;
@@ -296,12 +303,12 @@ Status World::ApplyPolicy(const Event& event, Fact& fact) {
 }
 
 const PolicyState* World::Policy() const {
-  auto found = policy_.find(std::string(policy_stream));
-  return found == policy_.end() ? nullptr : &found->second.state;
+  const PolicyEntry* found = policy_.Find(policy_stream);
+  return found == nullptr ? nullptr : &found->state;
 }
 
 Status World::LoadPolicy(uint64_t next_sequence) {
-  Result<PolicyEntry*> policy = Lookup(policy_, std::string(policy_stream), next_sequence);
+  Result<PolicyEntry*> policy = Lookup(policy_, policy_stream, next_sequence);
   return policy.status();
 }
 

@@ -20,13 +20,13 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "engine/aggregates.h"
 #include "engine/envelope.h"
 #include "engine/result.h"
+#include "projections/stream_map.h"
 
 namespace malpro {
 
@@ -158,11 +158,11 @@ class World {
   // The entry of `stream` as of `before_sequence`: from memory, or (behind a checkpoint)
   // folded from the log on first use; nullptr when the stream does not exist yet.
   template <typename Entry>
-  Result<Entry*> Lookup(std::unordered_map<std::string, Entry>& entries, const std::string& stream,
+  Result<Entry*> Lookup(StreamMap<Entry>& entries, std::string_view stream,
                         uint64_t before_sequence);
   // Folds `event` into `entry`, creating the entry when it is nullptr.
   template <typename Entry>
-  Result<Entry*> Fold(std::unordered_map<std::string, Entry>& entries, Entry* entry,
+  Result<Entry*> Fold(StreamMap<Entry>& entries, Entry* entry,
                       const Event& event);
   // Called once for every entry, when it is created.
   Status Created(AsnEntry& entry, uint64_t before_sequence);
@@ -174,9 +174,8 @@ class World {
   // Finds the entry of `stream` for an empty `*link` and sets the link; Corruption naming
   // `what` and `id` when the stream does not exist. Asn and Umkm follow a set link at once.
   template <typename Entry>
-  Result<Entry*> Follow(Entry** link, std::unordered_map<std::string, Entry>& entries,
-                        const std::string& stream, std::string_view what, const std::string& id,
-                        const Event& event);
+  Result<Entry*> Follow(Entry** link, StreamMap<Entry>& entries, std::string_view stream,
+                        std::string_view what, const std::string& id, const Event& event);
   Result<AsnEntry*> Asn(AsnEntry** link, const std::string& nip, const Event& event);
   Result<UmkmEntry*> Umkm(UmkmEntry** link, const std::string& umkm_id, const Event& event);
   bool OrderPending(const OrderEntry& order) const;
@@ -190,12 +189,12 @@ class World {
   void Renew(Entry& entry);
 
   StreamReader reader_;                            // empty: the world is complete from sequence 1
-  std::unordered_map<std::string, AsnEntry> asn_;  // by stream id
-  std::unordered_map<std::string, UmkmEntry> umkm_;
-  std::unordered_map<std::string, OrderEntry> orders_;
-  std::unordered_map<std::string, PaymentEntry> payments_;
-  std::unordered_map<std::string, ReceiptEntry> receipts_;
-  std::unordered_map<std::string, PolicyEntry> policy_;  // one entry: the policy stream
+  StreamMap<AsnEntry> asn_;  // by stream id
+  StreamMap<UmkmEntry> umkm_;
+  StreamMap<OrderEntry> orders_;
+  StreamMap<PaymentEntry> payments_;
+  StreamMap<ReceiptEntry> receipts_;
+  StreamMap<PolicyEntry> policy_;  // one entry: the policy stream
   PolicyState* policy_state_ = nullptr;                  // that entry once looked up
   uint32_t asn_slots_ = 0;
   uint32_t umkm_slots_ = 0;

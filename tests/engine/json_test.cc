@@ -28,6 +28,38 @@ TEST(JsonWriterTest, EscapesQuotesBackslashesAndControlCharactersOnly) {
   EXPECT_EQ(Quoted("Kedungkandang \xc3\xa9 ~\x7f"), "\"Kedungkandang \xc3\xa9 ~\x7f\"");
 }
 
+// Checks eight bytes at a time: every byte value, at every position within and across the
+// words checked together, is escaped exactly as one byte at a time would.
+TEST(JsonWriterTest, EscapesEveryByteWhereverItLiesInALongString) {
+  auto one_at_a_time = [](std::string_view value) {
+    std::string out = "\"";
+    for (const char c : value) {
+      const auto byte = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (byte < 0x20) {
+        out += Quoted(std::string(1, c)).substr(1, std::string::npos);
+        out.pop_back();
+      } else {
+        out += c;
+      }
+    }
+    return out + "\"";
+  };
+  for (int byte = 0; byte < 256; ++byte) {
+    for (size_t length : {1, 7, 8, 9, 16, 23, 40}) {
+      for (size_t at = 0; at < length; ++at) {
+        std::string value(length, 'a');
+        value[at] = static_cast<char>(byte);
+        ASSERT_EQ(Quoted(value), one_at_a_time(value)) << "byte " << byte << " at " << at;
+      }
+    }
+  }
+  EXPECT_EQ(Quoted("0123456\"89abcdef\n"), R"("0123456\"89abcdef\n")");
+  EXPECT_EQ(Quoted(std::string(17, '\x1f')).size(), 2 + 17 * 6u);
+}
+
 TEST(JsonWriterTest, WritesIntegersOverTheirWholeRange) {
   JsonWriter writer;
   writer.BeginArray()

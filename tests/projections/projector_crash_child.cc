@@ -1,12 +1,15 @@
 // Folds the read models of a log, committing often, until done or killed. Used by the
-// projector crash test: projector_crash_child LOG_DIR READ_MODELS_DIR
+// projector crash test: projector_crash_child LOG_DIR READ_MODELS_DIR [bulk]
+// With "bulk", every commit is written as table files that the database ingests.
+#include <cstdint>
 #include <cstdio>
+#include <string>
 
 #include "projections/projector.h"
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: projector_crash_child LOG_DIR READ_MODELS_DIR\n");
+  if (argc != 3 && !(argc == 4 && std::string(argv[3]) == "bulk")) {
+    std::fprintf(stderr, "usage: projector_crash_child LOG_DIR READ_MODELS_DIR [bulk]\n");
     return 2;
   }
   malpro::LogOptions log_options;
@@ -21,6 +24,7 @@ int main(int argc, char** argv) {
   options.dir = argv[2];
   options.read_batch_events = 512;
   options.catch_up_commit_events = 1500;
+  options.bulk_commit_events = argc == 4 ? 1 : UINT64_MAX;
   auto projector = malpro::Projector::Open(log->get(), options);
   if (!projector.ok()) {
     std::fprintf(stderr, "%s\n", projector.status().ToString().c_str());

@@ -4,6 +4,8 @@
 #include <rocksdb/db.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 
 #include "adapters/cli/geography_config.h"
 #include "engine/domain_events.h"
@@ -425,6 +427,66 @@ TEST_F(ProjectorTest, AVersionMismatchRebuildsFromSequenceOne) {
   ASSERT_FALSE(progress.empty());
   EXPECT_NE(progress[0].find("catalog version 0 -> 1"), std::string::npos) << progress[0];
   ExpectSameDigests(DigestsOf(*projector), before);  // the stale row is gone
+}
+
+// A long catch-up (a rebuild) commits its rows as table files that the database ingests, one
+// per projection with its checkpoint. They store what a commit through the write-ahead log
+// stores, later commits through the log go on from them, and a commit whose files cannot be
+// written fails naming the file and leaves the last checkpoint as it was.
+TEST_F(ProjectorTest, ABulkCommitStoresWhatABatchStoresAndAFailedOneLeavesTheCheckpoint) {
+  SeedMarket();
+  CodOrder("order-1", kBuyer, true);
+  CashlessOrder("order-2", kOtherBuyer);
+  ProjectorOptions options;
+  options.dir = dir_.Sub("bulk");
+  options.bulk_commit_events = 1;      // every catch-up commit
+  options.catch_up_commit_events = 2;  // commits after each batch read
+  options.read_batch_events = 4;
+  std::unique_ptr<Projector> bulk = *Projector::Open(log_.get(), options);
+  ASSERT_TRUE(bulk->CatchUp().ok());
+  const uint64_t first = log_->Head().sequence;
+  EXPECT_EQ(bulk->Applied(), first);
+  options.dir = dir_.Sub("batch");
+  options.bulk_commit_events = UINT64_MAX;
+  std::unique_ptr<Projector> batch = *Projector::Open(log_.get(), options);
+  ASSERT_TRUE(batch->CatchUp().ok());
+  ExpectSameDigests(DigestsOf(*bulk), DigestsOf(*batch));
+  ASSERT_GT(DigestsOf(*bulk)[1].rows, 0u);
+
+  // Events after the bulk commit, committed through the log, change rows it wrote.
+  Ok(ledger_->RefundPayment("order-2", Money::FromRupiah(8'000), As("operator:rina")));
+  bulk->Start();
+  ASSERT_TRUE(bulk->WaitForApplied(log_->Head().sequence, std::chrono::seconds(10)));
+  bulk->Stop();
+  bulk.reset();
+  options.dir = dir_.Sub("bulk");
+  options.bulk_commit_events = 1;
+  bulk = *Projector::Open(log_.get(), options);  // reopened: rows loaded from both kinds
+  EXPECT_FALSE(bulk->Report().rebuilt_on_open);
+  std::unique_ptr<Projector> rebuilt = OpenProjector("rebuilt");
+  ExpectSameDigests(DigestsOf(*bulk), DigestsOf(*rebuilt));
+
+  // Where the table files go is taken by a plain file: the commit cannot write them.
+  CodOrder("order-3", kBuyer, true);
+  const std::string files = dir_.Sub("bulk") + "/bulk-commit";
+  std::filesystem::remove_all(files);
+  std::ofstream(files) << "not a directory";
+  const uint64_t applied = bulk->Applied();
+  const Status failed = bulk->CatchUp();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.message().find(files), std::string::npos) << failed.ToString();
+  EXPECT_EQ(bulk->Applied(), applied);
+  EXPECT_EQ(bulk->Report().health.ToString(), failed.ToString());
+  bulk.reset();
+  bulk = *Projector::Open(log_.get(), options);  // the directory is made again on open
+  for (const ProjectionDigest& digest : DigestsOf(*bulk)) {
+    EXPECT_EQ(digest.sequence, applied) << digest.name;
+  }
+  ASSERT_TRUE(bulk->CatchUp().ok());
+  rebuilt.reset();
+  std::filesystem::remove_all(dir_.Sub("rebuilt"));
+  rebuilt = OpenProjector("rebuilt");
+  ExpectSameDigests(DigestsOf(*bulk), DigestsOf(*rebuilt));
 }
 
 // A catch-up runs in stages on three threads (reading, the world, the read models). An event
