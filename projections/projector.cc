@@ -354,6 +354,17 @@ Status Projector::FoldEvents(FactBatch& batch) {
 }
 
 Status Projector::Commit(bool catching_up) {
+  Status status = CommitChanges(catching_up);
+  if (!status.ok()) {
+    // The rows changed since the last commit were taken and are lost to this projector: it
+    // commits nothing more (a restart folds them again from the checkpoint).
+    std::lock_guard lock(progress_mutex_);
+    failed_ = status;
+  }
+  return status;
+}
+
+Status Projector::CommitChanges(bool catching_up) {
   std::vector<RowChange> changes;
   std::optional<rocksdb::WriteBatch> batch;
   bool keep_changes = true;
@@ -540,6 +551,10 @@ constexpr size_t facts_ahead_batches = 16;
 }  // namespace
 
 Status Projector::CatchUp() {
+  {
+    std::lock_guard lock(progress_mutex_);
+    if (!failed_.ok()) return failed_;
+  }
   const uint64_t target = Target();
   const uint64_t start = folded_;
   auto fail = [this](const Status& status) {
@@ -616,7 +631,9 @@ Status Projector::CatchUp() {
   if (options_.progress && target - start >= 100'000) {
     options_.progress("read models: folded to " + std::to_string(folded_));
   }
-  return Commit(/*catching_up=*/folded_ - taken_ >= parallel_commit_events);
+  const uint64_t events = folded_ - taken_;
+  return Commit(/*catching_up=*/events >= parallel_commit_events ||
+                events >= options_.bulk_commit_events);
 }
 
 void Projector::Start() {
@@ -640,6 +657,10 @@ void Projector::Run() {
     {
       std::lock_guard lock(stop_mutex_);
       if (stopping_) return;
+    }
+    {
+      std::lock_guard lock(progress_mutex_);
+      if (!failed_.ok()) return;  // a failed catch-up or commit: nothing more is folded
     }
     const uint64_t target = Target();
     if (folded_ >= target) {

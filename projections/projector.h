@@ -99,6 +99,8 @@ class Projector {
   Projector& operator=(const Projector&) = delete;
 
   // Folds up to the log's head (or until_sequence) on the calling thread; returns when there.
+  // After a failure (this one or an earlier one, see Report().health) it folds nothing and
+  // returns that failure.
   Status CatchUp();
   // Follows the log on a thread of its own until Stop.
   void Start();
@@ -158,8 +160,10 @@ class Projector {
   Status FoldFacts(FactBatch& batch);
   Status FoldEvents(FactBatch& batch);
   // `catching_up`: many rows changed; serialize them on two threads, and write them as table
-  // files when the commit covers at least bulk_commit_events.
+  // files when the commit covers at least bulk_commit_events. A failed commit leaves the
+  // projector failed (Report().health): it folds and commits nothing more.
   Status Commit(bool catching_up = false);
+  Status CommitChanges(bool catching_up);
   void Run();
   uint64_t Target() const;
   World::StreamReader LogStreamReader() const;
