@@ -210,6 +210,23 @@ TEST_F(LedgerTest, OrderIsPricedFromTheCatalogAtThatMoment) {
   EXPECT_EQ(order.lines[0].line_total, Money::FromRupiah(136'000));
   EXPECT_EQ(order.status, OrderStatus::kPlaced);
   EXPECT_EQ(order.placed_at_us, kNow);
+
+  // Folded without its lines (as the read models fold it): the same order otherwise.
+  Result<std::vector<Event>> events = log_->ReadStream(OrderStream("order-1"), 1, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  OrderState without_lines;
+  ASSERT_TRUE(without_lines.Apply(events->front(), /*with_lines=*/false).ok());
+  EXPECT_TRUE(without_lines.lines.empty());
+  order.lines.clear();
+  EXPECT_EQ(without_lines.order_id, order.order_id);
+  EXPECT_EQ(without_lines.buyer_nip, order.buyer_nip);
+  EXPECT_EQ(without_lines.umkm_id, order.umkm_id);
+  EXPECT_EQ(without_lines.total, order.total);
+  EXPECT_EQ(without_lines.payment_method, order.payment_method);
+  EXPECT_EQ(without_lines.status, order.status);
+  EXPECT_EQ(without_lines.placed_at_us, order.placed_at_us);
+  EXPECT_EQ(without_lines.version, order.version);
 }
 
 TEST_F(LedgerTest, OrdersBreakingRulesAreRefusedAndWriteNothing) {
