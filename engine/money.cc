@@ -1,5 +1,7 @@
 #include "engine/money.h"
 
+#include <charconv>
+
 #include "engine/assert.h"
 
 namespace malpro {
@@ -52,15 +54,18 @@ Result<Money> ParseWithSeparator(std::string_view text, std::string_view field, 
 std::string Format(Money amount, char decimal, bool always_decimals) {
   const int64_t sen = amount.sen();
   const uint64_t magnitude = sen < 0 ? static_cast<uint64_t>(-(sen + 1)) + 1 : static_cast<uint64_t>(sen);
-  std::string text = sen < 0 ? "-" : "";
-  text += std::to_string(magnitude / 100);
+  // Written into a buffer once (rows and files format millions of amounts).
+  char text[32];
+  char* end = text;
+  if (sen < 0) *end++ = '-';
+  end = std::to_chars(end, text + sizeof text, magnitude / 100).ptr;
   const uint64_t cents = magnitude % 100;
   if (always_decimals || cents != 0) {
-    text.push_back(decimal);
-    text.push_back(static_cast<char>('0' + cents / 10));
-    text.push_back(static_cast<char>('0' + cents % 10));
+    *end++ = decimal;
+    *end++ = static_cast<char>('0' + cents / 10);
+    *end++ = static_cast<char>('0' + cents % 10);
   }
-  return text;
+  return std::string(text, end);
 }
 
 }  // namespace

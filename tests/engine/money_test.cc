@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 #include <random>
 
 namespace malpro {
@@ -68,6 +70,11 @@ TEST(MoneyTest, DisplayGroupsThousandsTheIndonesianWay) {
   EXPECT_EQ(FormatDisplay(Money::FromSen(1'000'050)), "Rp10.000,50");
   EXPECT_EQ(FormatDisplay(Money::FromRupiah(-5'000)), "-Rp5.000");
   EXPECT_EQ(FormatSnap(Money::FromRupiah(-5'000)), "-5000.00");
+  // The extremes of the range, and amounts below one rupiah.
+  EXPECT_EQ(FormatSnap(Money::FromSen(INT64_MIN)), "-92233720368547758.08");
+  EXPECT_EQ(FormatSnap(Money::FromSen(INT64_MAX)), "92233720368547758.07");
+  EXPECT_EQ(FormatSnap(Money::FromSen(-7)), "-0.07");
+  EXPECT_EQ(FormatQris(Money::FromSen(-100)), "-1");
 }
 
 TEST(MoneyTest, BasisPointsRoundHalfUpToTheSen) {
