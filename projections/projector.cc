@@ -373,6 +373,17 @@ Status Projector::CommitChanges(bool catching_up) {
   // write-ahead log, memtable or flush for hundreds of MiB of rows.
   const bool bulk = catching_up && folded_ - taken_ >= options_.bulk_commit_events;
   std::vector<std::string> files;
+  // Ingested files are linked into the database, and files of a failed commit are of no use:
+  // either way they go.
+  struct RemoveFiles {
+    const std::vector<std::string>& files;
+    ~RemoveFiles() {
+      for (const std::string& file : files) {
+        std::error_code ignored;
+        std::filesystem::remove(file, ignored);
+      }
+    }
+  } remove_files{files};
   {
     std::unique_lock lock(mutex_);
     // Each projection serializes its own rows; after a long catch-up (a rebuild) there are
@@ -454,12 +465,8 @@ Status Projector::CommitChanges(bool catching_up) {
       args[i].options.move_files = true;
       args[i].options.write_global_seqno = false;
     }
-    const rocksdb::Status ingested = db_->IngestExternalFiles(args);
-    for (const std::string& file : files) {
-      std::error_code ignored;
-      std::filesystem::remove(file, ignored);
-    }
-    MALPRO_RETURN_IF_ERROR(FromRocks(ingested, "commit (ingest table files)"));
+    MALPRO_RETURN_IF_ERROR(
+        FromRocks(db_->IngestExternalFiles(args), "commit (ingest table files)"));
   } else {
     // Not synced: the batch is atomic in RocksDB's write-ahead log, so a crash keeps rows and
     // checkpoint together or loses both (then they are folded again from the durable log).
