@@ -1399,38 +1399,84 @@ Result<std::vector<Event>> EventLog::Read(uint64_t from_sequence, size_t limit) 
   return events;
 }
 
-Status EventLog::ReadInto(uint64_t from_sequence, size_t limit, std::vector<Event>* events) const {
-  limit = std::min(limit, read_events_max);
-  from_sequence = std::max<uint64_t>(from_sequence, 1);
+namespace {
+
+// Up to `limit` events from where `it` stands, into `*events` (reusing its events' room);
+// `it` is left on the first event not read. Whatever happens, `events` holds what was read.
+Status ReadEvents(rocksdb::Iterator& it, size_t limit, std::vector<Event>* events) {
   size_t read = 0;
-  // Whatever happens, `events` holds what was read.
   struct Trim {
     std::vector<Event>* events;
     const size_t* read;
     ~Trim() { events->resize(std::min(events->size(), *read)); }
   } trim{events, &read};
+  if (limit >= scan_events_min) events->reserve(limit);
+  for (; it.Valid() && read < limit; it.Next()) {
+    if (read == events->size()) events->emplace_back();
+    MALPRO_RETURN_IF_ERROR(DecodeEnvelopeInto(
+        std::string_view(it.value().data(), it.value().size()), &(*events)[read]));
+    ++read;
+  }
+  return FromRocks(it.status(), "read events");
+}
+
+// Reads of many events in order (a rebuild, a replay, a catch-up): read ahead, and leave the
+// block cache to the blocks read again.
+rocksdb::ReadOptions ScanReadOptions() {
+  rocksdb::ReadOptions read_options;
+  read_options.fill_cache = false;
+  read_options.readahead_size = scan_readahead_bytes;
+  return read_options;
+}
+
+}  // namespace
+
+Status EventLog::ReadInto(uint64_t from_sequence, size_t limit, std::vector<Event>* events) const {
+  limit = std::min(limit, read_events_max);
+  from_sequence = std::max<uint64_t>(from_sequence, 1);
   if (!options_.read_only) {
     // Groups are written before they are synced: nothing past the durable head is shown.
     const uint64_t head = Head().sequence;
-    if (from_sequence > head) return Status::Ok();
-    limit = static_cast<size_t>(std::min<uint64_t>(limit, head - from_sequence + 1));
+    if (from_sequence > head) limit = 0;
+    else limit = static_cast<size_t>(std::min<uint64_t>(limit, head - from_sequence + 1));
   }
-  rocksdb::ReadOptions read_options;
-  if (limit >= scan_events_min) {
-    // A scan (a rebuild, a replay, a catch-up): read ahead, and leave the block cache to
-    // the blocks read again.
-    read_options.fill_cache = false;
-    read_options.readahead_size = scan_readahead_bytes;
-    events->reserve(limit);
+  if (limit == 0) {
+    events->clear();
+    return Status::Ok();
   }
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, columns_->events));
-  for (it->Seek(SequenceKey(from_sequence)); it->Valid() && read < limit; it->Next()) {
-    if (read == events->size()) events->emplace_back();
-    MALPRO_RETURN_IF_ERROR(DecodeEnvelopeInto(
-        std::string_view(it->value().data(), it->value().size()), &(*events)[read]));
-    ++read;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(
+      limit >= scan_events_min ? ScanReadOptions() : rocksdb::ReadOptions(), columns_->events));
+  it->Seek(SequenceKey(from_sequence));
+  return ReadEvents(*it, limit, events);
+}
+
+std::unique_ptr<EventLog::Scanner> EventLog::Scan(uint64_t from_sequence) const {
+  std::unique_ptr<Scanner> scanner(new Scanner());
+  scanner->next_ = std::max<uint64_t>(from_sequence, 1);
+  // Groups are written before they are synced: nothing past the durable head is shown. The
+  // head is read before the iterator is made, so the iterator sees every event up to it.
+  scanner->last_ = options_.read_only ? UINT64_MAX : Head().sequence;
+  scanner->it_.reset(db_->NewIterator(ScanReadOptions(), columns_->events));
+  return scanner;
+}
+
+EventLog::Scanner::~Scanner() = default;
+
+Status EventLog::Scanner::ReadInto(size_t limit, std::vector<Event>* events) {
+  limit = std::min(limit, read_events_max);
+  if (next_ > last_) limit = 0;
+  else limit = static_cast<size_t>(std::min<uint64_t>(limit, last_ - next_ + 1));
+  if (limit == 0) {
+    events->clear();
+    return Status::Ok();
   }
-  return FromRocks(it->status(), "read events");
+  if (!positioned_) {
+    it_->Seek(SequenceKey(next_));
+    positioned_ = true;
+  }
+  const Status status = ReadEvents(*it_, limit, events);
+  next_ += events->size();
+  return status;
 }
 
 Result<std::vector<Event>> EventLog::ReadStream(std::string_view stream_id, uint64_t from_version,

@@ -47,6 +47,7 @@
 
 namespace rocksdb {
 class DB;
+class Iterator;
 struct Options;
 class Env;
 class ColumnFamilyHandle;
@@ -194,6 +195,29 @@ class EventLog {
   // The same into `*events`, replacing what it held and reusing its events' room (a reader
   // that goes through the log batch by batch). On failure it holds the events read before.
   Status ReadInto(uint64_t from_sequence, size_t limit, std::vector<Event>* events) const;
+
+  // A forward scan for a reader that goes through many events in order (a catch-up, a
+  // replay): one RocksDB iterator and its read-ahead serve every batch, where each ReadInto
+  // seeks and reads ahead anew (~0.4 ms a call). It shows the events that were durable when
+  // Scan was called (a read-only log: all of them). It must not outlive the log.
+  class Scanner {
+   public:
+    ~Scanner();
+    Scanner(const Scanner&) = delete;
+    Scanner& operator=(const Scanner&) = delete;
+    // The next up to `limit` (at most read_events_max) events, into `*events` as ReadInto
+    // does; none at the end.
+    Status ReadInto(size_t limit, std::vector<Event>* events);
+
+   private:
+    friend class EventLog;
+    Scanner() = default;
+    std::unique_ptr<rocksdb::Iterator> it_;
+    uint64_t next_ = 0;  // the sequence the next event should have
+    uint64_t last_ = 0;  // the last sequence shown
+    bool positioned_ = false;
+  };
+  std::unique_ptr<Scanner> Scan(uint64_t from_sequence) const;
 
   // Up to `limit` events of one stream from version `from_version` (1-based) on.
   Result<std::vector<Event>> ReadStream(std::string_view stream_id, uint64_t from_version,

@@ -315,6 +315,17 @@ Status Projector::ReadBatch(uint64_t from, uint64_t target, std::vector<Event>* 
   return Status::Ok();
 }
 
+Status Projector::ReadBatch(EventLog::Scanner& scan, uint64_t from, uint64_t target,
+                            std::vector<Event>* events) const {
+  const size_t limit =
+      static_cast<size_t>(std::min<uint64_t>(options_.read_batch_events, target - from + 1));
+  MALPRO_RETURN_IF_ERROR(scan.ReadInto(limit, events));
+  if (events->empty()) {
+    return Status::Corruption("read models: event " + std::to_string(from) + " is missing");
+  }
+  return Status::Ok();
+}
+
 Status Projector::MakeFacts(FactBatch& batch) {
   batch.facts.clear();
   batch.facts.reserve(batch.events.size());
@@ -579,9 +590,10 @@ Status Projector::CatchUp() {
   // Every batch that exists: those queued, and one in the hands of each of the other stages.
   StageQueue<FactBatch> folded(read_ahead_batches + facts_ahead_batches + 2);
   std::thread reading([&] {
+    std::unique_ptr<EventLog::Scanner> scan = log_->Scan(start + 1);
     for (uint64_t next = start + 1; next <= target;) {
       FactBatch batch = folded.Pop(/*wait=*/false).value_or(FactBatch());
-      const Status status = ReadBatch(next, target, &batch.events);
+      const Status status = ReadBatch(*scan, next, target, &batch.events);
       if (status.ok()) next += batch.events.size();
       if (!read.Push(status.ok() ? Result<FactBatch>(std::move(batch)) : status) || !status.ok()) {
         break;

@@ -127,6 +127,40 @@ TEST_F(EventLogTest, ReadIntoReplacesWhatTheVectorHeldWithTheEventsRead) {
   EXPECT_TRUE(events.empty());
 }
 
+// A scan reads batch after batch from one position; it shows the events durable when it
+// began, not those appended after.
+TEST_F(EventLogTest, AScanReadsEveryEventOnceInBatchesUpToTheHeadItBeganAt) {
+  for (int command = 0; command < 3; ++command) {
+    std::vector<ProposedEvent> proposed;
+    for (int i = 0; i < 1000; ++i) proposed.push_back(MakeEvent("s" + std::to_string(i % 5), "x.n"));
+    MustAppend(MakeRequest(proposed));
+  }
+  std::vector<Event> whole;
+  for (uint64_t from = 1; from <= 3000; from += 1000) {
+    const std::vector<Event> part = *log_->Read(from, 1000);
+    whole.insert(whole.end(), part.begin(), part.end());
+  }
+  std::unique_ptr<EventLog::Scanner> scan = log_->Scan(2);
+  MustAppend(MakeRequest({MakeEvent("late")}));  // after the scan began: not shown
+  std::vector<Event> events;
+  std::vector<Event> scanned;
+  for (size_t limit : {1u, 1500u, 7u, 20000u, 5u}) {  // small, a scan's, over the maximum
+    ASSERT_TRUE(scan->ReadInto(limit, &events).ok());
+    EXPECT_LE(events.size(), std::min(limit, read_events_max));
+    scanned.insert(scanned.end(), events.begin(), events.end());
+  }
+  ASSERT_EQ(scanned.size(), 2999u);
+  for (size_t i = 0; i < scanned.size(); ++i) ASSERT_EQ(scanned[i], whole[i + 1]) << i;
+  ASSERT_TRUE(scan->ReadInto(100, &events).ok());
+  EXPECT_TRUE(events.empty());
+  // A scan begun later shows the later event; one from past the head shows nothing.
+  ASSERT_TRUE(log_->Scan(3001)->ReadInto(100, &events).ok());
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].stream_id, "late");
+  ASSERT_TRUE(log_->Scan(3002)->ReadInto(100, &events).ok());
+  EXPECT_TRUE(events.empty());
+}
+
 TEST_F(EventLogTest, RecordedTimeComesFromTheClockAndNeverGoesBack) {
   std::atomic<int64_t> now{5'000'000};
   LogOptions options;
@@ -256,9 +290,15 @@ TEST_F(EventLogTest, ReadersAndAnswersNeverRunAheadOfTheDurableHead) {
   while (writers_left > 0) {
     const uint64_t before = log_->Head().sequence;
     Result<std::vector<Event>> events = log_->Read(before + 1, 64);
+    std::unique_ptr<EventLog::Scanner> scan = log_->Scan(before + 1);  // a scan, too
+    std::vector<Event> scanned;
+    EXPECT_TRUE(scan->ReadInto(64, &scanned).ok());
     const uint64_t after = log_->Head().sequence;
     EXPECT_TRUE(events.ok());  // (no ASSERT while the writers run: they must be joined)
     for (const Event& event : events.ok() ? *events : std::vector<Event>()) {
+      if (event.sequence > after) reads_ahead++;
+    }
+    for (const Event& event : scanned) {
       if (event.sequence > after) reads_ahead++;
     }
     if (++reads % 16 == 0) {  // a group being synced after the head is not damage
