@@ -515,7 +515,14 @@ CivilDate JakartaDate(int64_t utc_micros) {
   const int64_t local_seconds = utc_micros / 1'000'000 + jakarta_offset_seconds;
   int64_t days = local_seconds / 86400;
   if (local_seconds % 86400 < 0) --days;
-  return CivilFromDays(days);
+  // Events are folded in time order: most calls ask for the day the call before asked for.
+  thread_local int64_t last_days = INT64_MIN;
+  thread_local CivilDate last_date;
+  if (days != last_days) {
+    last_date = CivilFromDays(days);
+    last_days = days;
+  }
+  return last_date;
 }
 
 int JakartaMinuteOfDay(int64_t utc_micros) {

@@ -152,12 +152,21 @@ Status MerchantSalesProjection::Apply(const Fact& fact) {
 }
 
 SalesDay& MerchantSalesProjection::Day(UmkmRows& rows, const std::string& umkm_id, CivilDate date) {
-  auto [it, inserted] = rows.days.try_emplace(DaysFromCivil(date), nullptr);
-  if (!inserted) return days_.Touch(it->second);
+  const int64_t number = DaysFromCivil(date);
+  if (rows.days.empty()) {
+    rows.first_day = number;
+  } else if (number < rows.first_day) {
+    rows.days.insert(rows.days.begin(), static_cast<size_t>(rows.first_day - number), nullptr);
+    rows.first_day = number;
+  }
+  const size_t index = static_cast<size_t>(number - rows.first_day);
+  if (index >= rows.days.size()) rows.days.resize(index + 1, nullptr);
+  RowTable<SalesDay>::Handle& handle = rows.days[index];
+  if (handle != nullptr) return days_.Touch(handle);
   const std::string text = FormatIsoDate(date);
   bool created = false;
-  it->second = days_.Get(umkm_id + "/" + text, &created);
-  SalesDay& day = days_.Touch(it->second);
+  handle = days_.Get(umkm_id + "/" + text, &created);
+  SalesDay& day = days_.Touch(handle);
   if (created) {
     day.umkm_id = umkm_id;
     day.date = text;

@@ -217,7 +217,11 @@ class MerchantSalesProjection : public Projection {
   // The rows of one merchant met while folding, by the world's slot.
   struct UmkmRows {
     RowTable<Outstanding>::Handle outstanding = nullptr;
-    std::unordered_map<int64_t, RowTable<SalesDay>::Handle> days;  // by DaysFromCivil
+    // The day rows met so far by day number (DaysFromCivil) from first_day on, nullptr for a
+    // day without one: a merchant's days are close together, so a vector indexed by day
+    // costs no hashing.
+    int64_t first_day = 0;
+    std::vector<RowTable<SalesDay>::Handle> days;
   };
   SalesDay& Day(UmkmRows& rows, const std::string& umkm_id, CivilDate date);
 
