@@ -248,6 +248,13 @@ Status Projector::Reset(const std::string& reason) {
   }
   for (size_t i = 0; i < projections_.size(); ++i) {
     rocksdb::ColumnFamilyHandle*& handle = columns_->projections[i];
+    // A column family without a single key (a new database) has nothing to drop; dropping
+    // and creating one costs syncs of the database's manifest and options.
+    std::unique_ptr<rocksdb::Iterator> any(db_->NewIterator(rocksdb::ReadOptions(), handle));
+    any->SeekToFirst();
+    MALPRO_RETURN_IF_ERROR(FromRocks(any->status(), "read column family"));
+    if (!any->Valid()) continue;
+    any.reset();
     MALPRO_RETURN_IF_ERROR(FromRocks(db_->DropColumnFamily(handle), "drop column family"));
     MALPRO_RETURN_IF_ERROR(FromRocks(db_->DestroyColumnFamilyHandle(handle), "drop handle"));
     const rocksdb::ColumnFamilyOptions family_options = FamilyOptions();
@@ -262,8 +269,14 @@ Status Projector::Reset(const std::string& reason) {
   world_ = std::make_unique<World>();  // complete from sequence 1
   world_folded_ = 0;
   policy_ = PolicyState();
-  // The empty state is a commit too: a crash before the first one rebuilds again.
-  return Commit();
+  // Nothing is written until the first commit: without a checkpoint, a start after a crash
+  // before it rebuilds again.
+  taken_ = 0;
+  std::lock_guard lock(progress_mutex_);
+  applied_ = 0;
+  changes_.clear();
+  changes_floor_ = 0;
+  return Status::Ok();
 }
 
 Status Projector::LoadRows() {
