@@ -50,6 +50,17 @@ class EventLogTest : public ::testing::Test {
     }
   }
 
+  // `commands` commands of 1000 events each, over `streams` streams.
+  void AppendLargeCommands(int commands, int streams) {
+    for (int command = 0; command < commands; ++command) {
+      std::vector<ProposedEvent> proposed;
+      for (int i = 0; i < 1000; ++i) {
+        proposed.push_back(MakeEvent("s" + std::to_string(i % streams), "x.n"));
+      }
+      MustAppend(MakeRequest(proposed));
+    }
+  }
+
   VerifyReport VerifyAfterReopen() {
     LogOptions options;
     options.check_on_open = false;
@@ -107,11 +118,7 @@ TEST_F(EventLogTest, ReadStreamReturnsOnlyThatStreamFromAVersion) {
 }
 
 TEST_F(EventLogTest, ReadIntoReplacesWhatTheVectorHeldWithTheEventsRead) {
-  for (int command = 0; command < 2; ++command) {
-    std::vector<ProposedEvent> proposed;
-    for (int i = 0; i < 1000; ++i) proposed.push_back(MakeEvent("s" + std::to_string(i % 7), "x.n"));
-    MustAppend(MakeRequest(proposed));
-  }
+  AppendLargeCommands(2, 7);
   std::vector<Event> events;
   ASSERT_TRUE(log_->ReadInto(1, 1500, &events).ok());  // a scan
   ASSERT_EQ(events.size(), 1500u);
@@ -130,11 +137,7 @@ TEST_F(EventLogTest, ReadIntoReplacesWhatTheVectorHeldWithTheEventsRead) {
 // A scan reads batch after batch from one position; it shows the events durable when it
 // began, not those appended after.
 TEST_F(EventLogTest, AScanReadsEveryEventOnceInBatchesUpToTheHeadItBeganAt) {
-  for (int command = 0; command < 3; ++command) {
-    std::vector<ProposedEvent> proposed;
-    for (int i = 0; i < 1000; ++i) proposed.push_back(MakeEvent("s" + std::to_string(i % 5), "x.n"));
-    MustAppend(MakeRequest(proposed));
-  }
+  AppendLargeCommands(3, 5);
   std::vector<Event> whole;
   for (uint64_t from = 1; from <= 3000; from += 1000) {
     const std::vector<Event> part = *log_->Read(from, 1000);
