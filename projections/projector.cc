@@ -318,21 +318,12 @@ uint64_t Projector::Target() const {
   return std::min(head, options_.until_sequence);
 }
 
-Status Projector::ReadBatch(uint64_t from, uint64_t target, std::vector<Event>* events) const {
-  const size_t limit =
-      static_cast<size_t>(std::min<uint64_t>(options_.read_batch_events, target - from + 1));
-  MALPRO_RETURN_IF_ERROR(log_->ReadInto(from, limit, events));
-  if (events->empty()) {
-    return Status::Corruption("read models: event " + std::to_string(from) + " is missing");
-  }
-  return Status::Ok();
-}
-
-Status Projector::ReadBatch(EventLog::Scanner& scan, uint64_t from, uint64_t target,
+Status Projector::ReadBatch(EventLog::Scanner* scan, uint64_t from, uint64_t target,
                             std::vector<Event>* events) const {
   const size_t limit =
       static_cast<size_t>(std::min<uint64_t>(options_.read_batch_events, target - from + 1));
-  MALPRO_RETURN_IF_ERROR(scan.ReadInto(limit, events));
+  MALPRO_RETURN_IF_ERROR(scan != nullptr ? scan->ReadInto(limit, events)
+                                         : log_->ReadInto(from, limit, events));
   if (events->empty()) {
     return Status::Corruption("read models: event " + std::to_string(from) + " is missing");
   }
@@ -606,7 +597,7 @@ Status Projector::CatchUp() {
     std::unique_ptr<EventLog::Scanner> scan = log_->Scan(start + 1);
     for (uint64_t next = start + 1; next <= target;) {
       FactBatch batch = folded.Pop(/*wait=*/false).value_or(FactBatch());
-      const Status status = ReadBatch(*scan, next, target, &batch.events);
+      const Status status = ReadBatch(scan.get(), next, target, &batch.events);
       if (status.ok()) next += batch.events.size();
       if (!read.Push(status.ok() ? Result<FactBatch>(std::move(batch)) : status) || !status.ok()) {
         break;
@@ -704,7 +695,7 @@ void Projector::Run() {
       continue;
     }
     FactBatch batch;
-    Status status = ReadBatch(folded_ + 1, target, &batch.events);
+    Status status = ReadBatch(/*scan=*/nullptr, folded_ + 1, target, &batch.events);
     if (status.ok()) status = FoldEvents(batch);
     if (status.ok()) status = Commit();
     if (!status.ok()) {

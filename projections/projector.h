@@ -145,10 +145,9 @@ class Projector {
   Status Prepare();  // compares checkpoints; loads rows or resets for a rebuild
   Status Reset(const std::string& reason);
   Status LoadRows();
-  // The next events up to `target` into `*events` (reusing its room).
-  Status ReadBatch(uint64_t from, uint64_t target, std::vector<Event>* events) const;
-  // The same from a catch-up's scan (which stands at `from`).
-  Status ReadBatch(EventLog::Scanner& scan, uint64_t from, uint64_t target,
+  // The next events from `from` up to `target` into `*events` (reusing its room): from a
+  // catch-up's scan (which stands at `from`), or read anew when `scan` is nullptr.
+  Status ReadBatch(EventLog::Scanner* scan, uint64_t from, uint64_t target,
                    std::vector<Event>* events) const;
   // Events with what they mean for the read models, and the world's copies those facts may
   // still point to.
