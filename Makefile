@@ -4,7 +4,7 @@ BUILD_TYPE ?= Release
 CONFIG ?= config/malpro.toml
 JOBS ?= $(shell nproc)
 
-.PHONY: setup configure build run test bench clean
+.PHONY: setup configure build run test bench money-fuzz clean
 
 setup:
 	@bash scripts/setup.sh
@@ -23,6 +23,15 @@ test: build
 
 bench: build
 	bash scripts/bench.sh
+
+# The money rules against their reference model, on random seeds for MONEY_SECONDS seconds;
+# every failing seed is printed as "money model: seed S failed" (replay it with
+# MALPRO_MONEY_SEEDS=S). See docs/RUNBOOK.md.
+MONEY_SECONDS ?= 600
+money-fuzz: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target money_model_tests
+	MALPRO_MONEY_SEEDS=random MALPRO_MONEY_SECONDS=$(MONEY_SECONDS) \
+	  ./$(BUILD_DIR)/tests/projections/money_model_tests --gtest_filter='MoneyModelFuzz.*'
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -6,6 +6,7 @@
 
 #include "engine/domain_events.h"
 #include "engine/domain_types.h"
+#include "engine/hash.h"
 #include "engine/json.h"
 
 namespace malpro {
@@ -146,6 +147,11 @@ std::string PaymentStream(std::string_view payment_id) {
   return "payment-" + std::string(payment_id);
 }
 
+std::string BankReferenceStream(std::string_view channel, std::string_view bank_reference) {
+  return "bank-reference-" +
+         HashToHex(Sha256(std::string(channel) + "|" + std::string(bank_reference)));
+}
+
 std::string_view PaymentStatusName(PaymentStatus status) {
   switch (status) {
     case PaymentStatus::kNone: return "none";
@@ -154,6 +160,8 @@ std::string_view PaymentStatusName(PaymentStatus status) {
     case PaymentStatus::kFailed: return "failed";
     case PaymentStatus::kExpired: return "expired";
     case PaymentStatus::kRefunded: return "refunded";
+    case PaymentStatus::kVoided: return "voided";
+    case PaymentStatus::kRefundDue: return "refund_due";
   }
   return "unknown";
 }
@@ -170,7 +178,12 @@ Status PaymentState::Apply(const Event& event) {
     bank_reference = payload.Text("bank_reference");
     qr_content = payload.OptionalText("qr_content");
     expires_at_us = payload.OptionalInteger("expires_at_us");
+    requested_at_us = event.recorded_at_us;
     status = PaymentStatus::kRequested;
+    paid_at_us = 0;
+    refund_due_cause.clear();
+    refund_due_amount = Money();
+    exception_resolution.clear();
   } else if (event.type == types::payment_succeeded) {
     status = PaymentStatus::kSucceeded;
     paid_at_us = payload.Integer("paid_at_us");
@@ -183,6 +196,15 @@ Status PaymentState::Apply(const Event& event) {
   } else if (event.type == types::payment_refunded) {
     refunded += payload.Amount("amount");
     if (refunded >= amount) status = PaymentStatus::kRefunded;
+  } else if (event.type == types::payment_voided) {
+    status = PaymentStatus::kVoided;
+  } else if (event.type == types::payment_refund_due) {
+    status = PaymentStatus::kRefundDue;
+    paid_at_us = payload.Integer("paid_at_us");
+    refund_due_amount = payload.Amount("amount");
+    refund_due_cause = payload.Text("cause");
+  } else if (event.type == types::payment_exception_resolved) {
+    exception_resolution = payload.Text("resolution");
   } else if (event.type != types::payment_notification_refused) {
     return UnknownType(event);
   }
@@ -193,6 +215,8 @@ Status PaymentState::Apply(const Event& event) {
 std::string SettlementStream(CivilDate business_date) {
   return "settlement-" + FormatIsoDate(business_date);
 }
+
+std::string ComplianceStream(std::string_view month) { return "compliance-" + std::string(month); }
 
 std::string ReconciliationStream(std::string_view statement_id) {
   return "reconciliation-" + std::string(statement_id);
@@ -221,6 +245,22 @@ Result<MerchantSettlement> ParseMerchantSettlement(simdjson::dom::element elemen
   Result<int64_t> payments = json.Int("payments");
   if (!payments.ok()) return payments.status();
   merchant.payments = *payments;
+  // Batches closed before refunds were recovered have none of these: zeros.
+  for (auto [key, target] : {std::pair{"refunds", &merchant.refunds},
+                             std::pair{"carried_in", &merchant.carried_in},
+                             std::pair{"carried_out", &merchant.carried_out}}) {
+    if (!json.Has(key)) continue;
+    Result<std::string> text = json.String(key);
+    if (!text.ok()) return text.status();
+    Result<Money> amount = ParseAmount(*text, key);
+    if (!amount.ok()) return amount.status();
+    *target = *amount;
+  }
+  if (json.Has("refund_count")) {
+    Result<int64_t> count = json.Int("refund_count");
+    if (!count.ok()) return count.status();
+    merchant.refund_count = *count;
+  }
   return merchant;
 }
 

@@ -115,8 +115,22 @@ struct ReceiptState {
 };
 
 std::string PaymentStream(std::string_view payment_id);
+// The stream that claims one bank reference of one channel: bank-reference-{hex SHA-256 of
+// "CHANNEL|reference"} (a VA number may hold spaces, a stream id may not).
+std::string BankReferenceStream(std::string_view channel, std::string_view bank_reference);
 
-enum class PaymentStatus { kNone, kRequested, kSucceeded, kFailed, kExpired, kRefunded };
+// kVoided: the order was cancelled while the request was pending. kRefundDue: the bank moved
+// money that counts toward nothing (a voided request, a cancelled order); it is owed back.
+enum class PaymentStatus {
+  kNone,
+  kRequested,
+  kSucceeded,
+  kFailed,
+  kExpired,
+  kRefunded,
+  kVoided,
+  kRefundDue
+};
 std::string_view PaymentStatusName(PaymentStatus status);
 
 // One order's cashless payment (the payment id is the order id); a failed or expired payment
@@ -129,28 +143,47 @@ struct PaymentState {
   std::string buyer_nip;
   Money amount;
   std::string channel;  // QRIS or VA
+  // QRIS: the bank's referenceNo; VA: the virtual account number (the notification must
+  // name the same one).
   std::string bank_reference;
   std::string qr_content;     // QRIS: the payload the payer was shown; empty for a VA
   int64_t expires_at_us = 0;  // when the bank stops accepting it; 0 when not recorded
+  int64_t requested_at_us = 0;  // recorded_at of the latest payment.requested
   PaymentStatus status = PaymentStatus::kNone;
   int64_t paid_at_us = 0;
   CivilDate business_date;
   Money fee;
   Money refunded;
+  // kRefundDue: why the money counts toward nothing (payment_voided or order_cancelled), the
+  // amount the bank moved, and how the operator resolved it (empty while open).
+  std::string refund_due_cause;
+  Money refund_due_amount;
+  std::string exception_resolution;
 
   Status Apply(const Event& event);
 };
 
 std::string SettlementStream(CivilDate business_date);
+// compliance-{YYYY-MM}
+std::string ComplianceStream(std::string_view month);
 std::string ReconciliationStream(std::string_view statement_id);
 
-// One merchant's share of a business day: the sums of its payment.succeeded events.
+// One merchant's line of a business day: the sums of its payment.succeeded and
+// payment.refunded events of that business day, and what it is paid. A refund is recovered
+// from the merchant in the batch of the business day it was recorded on; what a batch cannot
+// recover (refunds above gross - fee) is carried, as a debt, into the merchant's next line:
+//   x = gross - fee - refunds - carried_in,  net = max(0, x),  carried_out = max(0, -x),
+// so over any run of batches  sum(net) - last carried_out = sum(gross - fee - refunds).
 struct MerchantSettlement {
   std::string umkm_id;
   Money gross;
   Money fee;
   Money net;
   int64_t payments = 0;
+  Money refunds;      // recovered in this line
+  int64_t refund_count = 0;
+  Money carried_in;   // >= 0: what the merchant's previous line could not recover
+  Money carried_out;  // >= 0: what this line could not recover, for the next one
 
   bool operator==(const MerchantSettlement&) const = default;
 };
@@ -170,7 +203,7 @@ struct SettlementState {
 };
 
 // What one statement entry or one ledger record lacked in a reconciliation run. Kinds (persisted):
-// missing_in_ledger, missing_at_bank, amount_mismatch.
+// missing_in_ledger, missing_at_bank, amount_mismatch, refund_due.
 struct Discrepancy {
   int64_t index = 0;  // 1-based within its run
   std::string kind;
@@ -193,6 +226,9 @@ void WriteDiscrepancyFields(JsonWriter& writer, const Discrepancy& discrepancy);
 inline constexpr std::string_view discrepancy_missing_in_ledger = "missing_in_ledger";
 inline constexpr std::string_view discrepancy_missing_at_bank = "missing_at_bank";
 inline constexpr std::string_view discrepancy_amount_mismatch = "amount_mismatch";
+// A credit for money the ledger recorded as payment.refund_due (a voided request or a cancelled
+// order paid anyway): at the bank, counting toward nothing, owed back to the payer.
+inline constexpr std::string_view discrepancy_refund_due = "refund_due";
 inline constexpr std::string_view resolution_payment_recorded = "payment_recorded";
 inline constexpr std::string_view resolution_explained = "explained";
 

@@ -40,6 +40,19 @@ inline constexpr std::string_view payment_refunded = "payment.refunded";
 // A bank notification that was authentic but refused (e.g. a different amount): kept for the
 // operator, changes nothing else.
 inline constexpr std::string_view payment_notification_refused = "payment.notification_refused";
+// A pending request voided because its order was cancelled (written with order.cancelled).
+inline constexpr std::string_view payment_voided = "payment.voided";
+// The bank moved money for a voided request or a cancelled order: recorded, counts toward
+// nothing, owed back to the payer (an exception for the operator).
+inline constexpr std::string_view payment_refund_due = "payment.refund_due";
+// The operator resolved a refund_due exception (refunded to the payer, or explained).
+inline constexpr std::string_view payment_exception_resolved = "payment.exception_resolved";
+// A bank reference taken by one payment request (stream bank-reference-{sha256 of it}), so
+// that no other payment can ever hold it.
+inline constexpr std::string_view bank_reference_claimed = "bank_reference.claimed";
+
+// The close of one month's compliance figures (stream compliance-{YYYY-MM}).
+inline constexpr std::string_view compliance_month_closed = "compliance.month_closed";
 
 // Settlement of a business day (stream settlement-{YYYY-MM-DD}).
 inline constexpr std::string_view settlement_batch_closed = "settlement.batch_closed";

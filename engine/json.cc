@@ -1,7 +1,10 @@
 #include "engine/json.h"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
+#include <vector>
 
 #include "engine/assert.h"
 #include "engine/envelope.h"
@@ -20,7 +23,58 @@ bool AnyNeedsEscape(uint64_t word) {
   return (below_space | any_zero(word ^ (ones * '"')) | any_zero(word ^ (ones * '\\'))) != 0;
 }
 
+// A key of `object` that it holds twice, or nullopt.
+std::optional<std::string_view> RepeatedKeyOf(simdjson::dom::object object) {
+  std::array<std::string_view, json_small_object_keys_max> small;
+  size_t count = 0;
+  std::vector<std::string_view> large;  // only for objects past the small limit
+  for (simdjson::dom::key_value_pair field : object) {
+    if (count < small.size()) {
+      for (size_t i = 0; i < count; ++i) {
+        if (small[i] == field.key) return field.key;
+      }
+      small[count++] = field.key;
+      continue;
+    }
+    if (large.empty()) large.assign(small.begin(), small.end());
+    large.push_back(field.key);
+  }
+  if (large.empty()) return std::nullopt;
+  std::sort(large.begin(), large.end());
+  const auto repeated = std::adjacent_find(large.begin(), large.end());
+  if (repeated == large.end()) return std::nullopt;
+  return *repeated;
+}
+
 }  // namespace
+
+std::optional<std::string_view> FindDuplicateKey(simdjson::dom::element element) {
+  // Scalars hold no keys: only objects and arrays are walked.
+  const auto nested = [](simdjson::dom::element value) {
+    const simdjson::dom::element_type type = value.type();
+    return type == simdjson::dom::element_type::OBJECT ||
+           type == simdjson::dom::element_type::ARRAY;
+  };
+  simdjson::dom::object object;
+  if (element.get(object) == simdjson::SUCCESS) {
+    if (std::optional<std::string_view> repeated = RepeatedKeyOf(object)) return repeated;
+    for (simdjson::dom::key_value_pair field : object) {
+      if (!nested(field.value)) continue;
+      if (std::optional<std::string_view> repeated = FindDuplicateKey(field.value)) {
+        return repeated;
+      }
+    }
+    return std::nullopt;
+  }
+  simdjson::dom::array array;
+  if (element.get(array) == simdjson::SUCCESS) {
+    for (simdjson::dom::element item : array) {
+      if (!nested(item)) continue;
+      if (std::optional<std::string_view> repeated = FindDuplicateKey(item)) return repeated;
+    }
+  }
+  return std::nullopt;
+}
 
 void AppendJsonString(std::string* out, std::string_view value) {
   static constexpr char hex[] = "0123456789abcdef";

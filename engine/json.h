@@ -96,6 +96,20 @@ void WriteEventJson(JsonWriter& writer, const Event& event, PayloadForm form);
 // (the hashes are read, not computed). InvalidArgument naming the field on anything else.
 Result<Event> ParseEventJson(std::string_view json);
 
+// A key that appears twice within one object anywhere in `element` (keys compared
+// after unescaping, so "a" and "\u0061" are the same key), or nullopt when every object's keys
+// are distinct. RFC 8259 leaves the meaning of a repeated key open and simdjson's DOM keeps
+// every copy while at_key answers the first, so a body such as
+// {"payment_method":"COD",...,"payment_method":"CASHLESS"} means different things to
+// different readers: the edges (HTTP bodies, Kafka commands) refuse it. The view points into
+// the parser's document and is valid until the parser parses again. Cost: one pass over the
+// document; objects of up to json_small_object_keys_max keys are checked pairwise, larger
+// ones through a sorted copy of their keys.
+std::optional<std::string_view> FindDuplicateKey(simdjson::dom::element element);
+// Objects this small are checked for repeated keys pairwise (no allocation): request bodies
+// and their nested objects have a handful of keys.
+inline constexpr size_t json_small_object_keys_max = 16;
+
 // Parses `json` as an object with a parser owned by the caller (one per thread).
 Result<JsonObject> ParseJsonObject(simdjson::dom::parser& parser, std::string_view json,
                                    std::string_view what);

@@ -1,5 +1,6 @@
 #include "engine/ledger.h"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <map>
@@ -722,15 +723,50 @@ Result<CommandResult> Ledger::DeliverOrder(std::string_view order_id, const Comm
 Result<CommandResult> Ledger::CancelOrder(std::string_view order_id, std::string_view reason,
                                           const CommandContext& context) {
   MALPRO_RETURN_IF_ERROR(CheckReason(reason));
+  const std::string stream = OrderStream(order_id);
+  const std::string payment_stream = PaymentStream(order_id);
   std::string payload =
       JsonWriter().BeginObject().Field("order_id", order_id).Field("reason", reason).EndObject().Take();
-  return Transition(order_id, types::order_cancelled, context, [](const OrderState& order) {
-    if (order.status == OrderStatus::kPlaced || order.status == OrderStatus::kAccepted) {
-      return Status::Ok();
+  return Execute(context, stream + "|" + std::string(types::order_cancelled) + payload,
+                 [&](Freshness) -> Result<Decision> {
+    Result<OrderState> order = LoadTarget<OrderState>(stream, "order", "order_id", context);
+    if (!order.ok()) return order.status();
+    if (order->cash_received) {
+      return WrongOrderState("order_paid", *order,
+                             "cash was received for this order; a paid order is cancelled only "
+                             "after a full refund");
     }
-    return WrongOrderState("order_not_cancellable", order,
-                           "an order can be cancelled only before delivery");
-  }, std::move(payload));
+    if (order->status != OrderStatus::kPlaced && order->status != OrderStatus::kAccepted) {
+      return WrongOrderState("order_not_cancellable", *order,
+                             "an order can be cancelled only before delivery");
+    }
+    Decision decision{{MakeEvent(stream, types::order_cancelled, payload)},
+                      {{stream, order->version}}};
+    if (order->payment_method != payment_cashless) return decision;
+    Result<PaymentState> payment = Load<PaymentState>(payment_stream);
+    if (!payment.ok()) return payment.status();
+    if (payment->status == PaymentStatus::kSucceeded) {
+      return Status::Conflict("order_paid", "order_id",
+                              "the order's payment succeeded; a paid order is cancelled only after "
+                              "a full refund (refunded " + FormatSnap(payment->refunded) + " of " +
+                                  FormatSnap(payment->amount) + ")");
+    }
+    // A concurrent bank success or payment request makes this decision lose and decide again.
+    decision.expectations.push_back({payment_stream, payment->version});
+    if (payment->status == PaymentStatus::kRequested) {
+      decision.events.push_back(MakeEvent(payment_stream, types::payment_voided,
+                                          JsonWriter()
+                                              .BeginObject()
+                                              .Field("payment_id", order_id)
+                                              .Field("order_id", order_id)
+                                              .Field("channel", payment->channel)
+                                              .Field("bank_reference", payment->bank_reference)
+                                              .Field("reason", "order_cancelled")
+                                              .EndObject()
+                                              .Take()));
+    }
+    return decision;
+  });
 }
 
 Result<CommandResult> Ledger::ConfirmCashReceived(std::string_view order_id,
@@ -818,6 +854,9 @@ Result<CommandResult> Ledger::Submit(const SubmitReceipt& command, const Command
                                   .Field("photo_sha256", photo_sha256)
                                   .Field("photo_type", IsJpeg(command.photo) ? "image/jpeg" : "image/png")
                                   .Field("photo_bytes", static_cast<int64_t>(command.photo.size()))
+                                  // The rule the date was checked by, so that an auditor
+                                  // can check it from the log alone.
+                                  .Field("receipt_window_days", options_.receipt_window_days)
                                   .EndObject()
                                   .Take();
   const std::string stream = ReceiptStream(receipt_id);
@@ -909,12 +948,92 @@ CivilDate BusinessDate(const PolicyState& policy, int64_t paid_at_us) {
 
 }  // namespace
 
+namespace {
+
+// The order's payability given its payment (the rule of Ledger::CheckPayable).
+Status PayableState(const OrderState& order, const PaymentState& payment) {
+  if (order.payment_method != payment_cashless) {
+    return Status::Conflict("order_not_cashless", "order_id", "the order is cash on delivery");
+  }
+  if (order.status == OrderStatus::kCancelled) {
+    return Status::Conflict("order_not_payable", "order_id", "the order is cancelled");
+  }
+  if (payment.status == PaymentStatus::kRequested) {
+    return Status::Conflict("payment_pending", "order_id", "a payment for this order is pending");
+  }
+  if (payment.status == PaymentStatus::kSucceeded || payment.status == PaymentStatus::kRefunded) {
+    return Status::Conflict("order_already_paid", "order_id", "the order is paid");
+  }
+  return Status::Ok();
+}
+
+Status CheckChannel(std::string_view channel) {
+  return CheckOneOf(channel, "channel", "channel", std::array<std::string_view, 2>{"QRIS", "VA"});
+}
+
+constexpr int64_t kMicrosPerSecond = 1'000'000;
+constexpr int64_t kMicrosPerDay = 86'400 * kMicrosPerSecond;
+
+// The start of the Jakarta day of `utc_micros`, in UTC microseconds.
+int64_t JakartaDayStart(int64_t utc_micros) {
+  return DaysFromCivil(JakartaDate(utc_micros)) * kMicrosPerDay -
+         jakarta_offset_seconds * kMicrosPerSecond;
+}
+
+// Whether the bank's word matches the request (the notification rules of
+// docs/domain-events.md): channel, reference, amount, paid time.
+Status MatchRequest(const BankSuccess& success, const PaymentState& payment, int64_t now_us,
+                    int64_t skew_s) {
+  if (success.channel != payment.channel) {
+    return Status::Conflict("notification_channel_mismatch", "channel",
+                            "the bank reports a " + success.channel +
+                                " payment; the request was " + payment.channel);
+  }
+  if (success.source != BankSuccess::Source::kStatement &&
+      success.bank_reference != payment.bank_reference) {
+    return Status::Conflict("bank_reference_mismatch", "bank_reference",
+                            "the bank reports reference '" + success.bank_reference +
+                                "'; the request holds '" + payment.bank_reference + "'");
+  }
+  if (success.amount != payment.amount) {
+    return Status::InvalidArgument("amount_mismatch", "amount",
+                                   "the bank reports " + FormatSnap(success.amount) +
+                                       ", the payment is for " + FormatSnap(payment.amount));
+  }
+  const int64_t skew_us = skew_s * kMicrosPerSecond;
+  const int64_t earliest = success.source == BankSuccess::Source::kStatement
+                               ? JakartaDayStart(payment.requested_at_us)
+                               : payment.requested_at_us - skew_us;
+  if (success.paid_at_us < earliest || success.paid_at_us > now_us + skew_us) {
+    return Status::InvalidArgument(
+        "paid_time_out_of_window", "paid_at",
+        "the paid time must lie between the request (less " + std::to_string(skew_s) +
+            " s) and now (plus " + std::to_string(skew_s) + " s)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Ledger::CheckPayable(std::string_view order_id, std::string_view channel,
+                            OrderState* order, PaymentState* payment) const {
+  MALPRO_RETURN_IF_ERROR(CheckChannel(channel));
+  Result<OrderState> loaded_order =
+      LoadTarget<OrderState>(OrderStream(order_id), "order", "order_id", CommandContext{});
+  if (!loaded_order.ok()) return loaded_order.status();
+  Result<PaymentState> loaded_payment = Load<PaymentState>(PaymentStream(order_id));
+  if (!loaded_payment.ok()) return loaded_payment.status();
+  MALPRO_RETURN_IF_ERROR(PayableState(*loaded_order, *loaded_payment));
+  *order = std::move(loaded_order).value();
+  *payment = std::move(loaded_payment).value();
+  return Status::Ok();
+}
+
 Result<CommandResult> Ledger::RequestPayment(std::string_view order_id, std::string_view channel,
                                              std::string_view bank_reference,
                                              const CommandContext& context,
                                              const PaymentShown& shown) {
-  MALPRO_RETURN_IF_ERROR(CheckOneOf(channel, "channel", "channel",
-                                    std::array<std::string_view, 2>{"QRIS", "VA"}));
+  MALPRO_RETURN_IF_ERROR(CheckChannel(channel));
   MALPRO_RETURN_IF_ERROR(CheckName(bank_reference, "bank_reference", entity_id_chars_max));
   MALPRO_RETURN_IF_ERROR(CheckQrContent(shown.qr_content));
   if (shown.expires_at_us < 0) {
@@ -923,24 +1042,18 @@ Result<CommandResult> Ledger::RequestPayment(std::string_view order_id, std::str
   }
   const std::string order_stream = OrderStream(order_id);
   const std::string stream = PaymentStream(order_id);
+  const std::string reference_stream = BankReferenceStream(channel, bank_reference);
   return Execute(context, stream + "|request|" + std::string(channel) + "|" + std::string(bank_reference),
                  [&](Freshness) -> Result<Decision> {
     Result<OrderState> order = LoadTarget<OrderState>(order_stream, "order", "order_id", CommandContext{});
     if (!order.ok()) return order.status();
-    if (order->payment_method != payment_cashless) {
-      return Status::Conflict("order_not_cashless", "order_id", "the order is cash on delivery");
-    }
-    if (order->status == OrderStatus::kCancelled) {
-      return Status::Conflict("order_not_payable", "order_id", "the order is cancelled");
-    }
     Result<PaymentState> payment = Load<PaymentState>(stream);
     if (!payment.ok()) return payment.status();
-    if (payment->status == PaymentStatus::kRequested) {
-      return Status::Conflict("payment_pending", "order_id", "a payment for this order is pending");
-    }
-    if (payment->status == PaymentStatus::kSucceeded || payment->status == PaymentStatus::kRefunded) {
-      return Status::Conflict("order_already_paid", "order_id", "the order is paid");
-    }
+    MALPRO_RETURN_IF_ERROR(PayableState(*order, *payment));
+    MALPRO_RETURN_IF_ERROR(RequireNewStream(reference_stream, "bank_reference_taken",
+                                            "bank_reference",
+                                            "another payment request already holds this bank "
+                                            "reference"));
     JsonWriter writer;
     writer.BeginObject()
         .Field("payment_id", order_id)
@@ -953,54 +1066,153 @@ Result<CommandResult> Ledger::RequestPayment(std::string_view order_id, std::str
     if (!shown.qr_content.empty()) writer.Field("qr_content", shown.qr_content);
     if (shown.expires_at_us != 0) writer.Field("expires_at_us", shown.expires_at_us);
     std::string payload = writer.EndObject().Take();
-    return Decision{{MakeEvent(stream, types::payment_requested, std::move(payload))},
-                    {{stream, payment->version}, {order_stream, order->version}}};
+    std::string claim = JsonWriter()
+                            .BeginObject()
+                            .Field("channel", channel)
+                            .Field("bank_reference", bank_reference)
+                            .Field("payment_id", order_id)
+                            .EndObject()
+                            .Take();
+    return Decision{{MakeEvent(stream, types::payment_requested, std::move(payload)),
+                     MakeEvent(reference_stream, types::bank_reference_claimed, std::move(claim))},
+                    {{stream, payment->version}, {order_stream, order->version},
+                     {reference_stream, 0}}};
   });
 }
 
-Result<CommandResult> Ledger::RecordPaymentSucceeded(std::string_view payment_id, Money amount,
-                                                     int64_t paid_at_us,
-                                                     std::string_view bank_reference,
+namespace {
+
+// The fields payment.succeeded and payment.refund_due begin with: whose money, how much.
+JsonWriter& PaidFields(JsonWriter& writer, const PaymentState& payment, Money amount) {
+  return writer.BeginObject()
+      .Field("payment_id", payment.payment_id)
+      .Field("order_id", payment.order_id)
+      .Field("umkm_id", payment.umkm_id)
+      .Field("buyer_nip", payment.buyer_nip)
+      .Field("amount", FormatSnap(amount));
+}
+
+std::string SucceededPayload(const PaymentState& payment, const BankSuccess& success, Money fee,
+                             CivilDate business_date) {
+  JsonWriter writer;
+  return PaidFields(writer, payment, success.amount)
+      .Field("fee", FormatSnap(fee))
+      .Field("net", FormatSnap(success.amount - fee))
+      .Field("paid_at_us", success.paid_at_us)
+      .Field("business_date", FormatIsoDate(business_date))
+      .Field("bank_reference", payment.bank_reference)
+      .EndObject()
+      .Take();
+}
+
+// payment.refund_due: the money counts toward nothing, for `cause`.
+std::string RefundDuePayload(const PaymentState& payment, const BankSuccess& success,
+                             std::string_view cause) {
+  JsonWriter writer;
+  return PaidFields(writer, payment, success.amount)
+      .Field("paid_at_us", success.paid_at_us)
+      .Field("bank_reference", payment.bank_reference)
+      .Field("cause", cause)
+      .EndObject()
+      .Take();
+}
+
+}  // namespace
+
+Result<CommandResult> Ledger::RecordPaymentSucceeded(const BankSuccess& success,
                                                      const CommandContext& context) {
-  MALPRO_RETURN_IF_ERROR(CheckName(bank_reference, "bank_reference", entity_id_chars_max));
-  const std::string stream = PaymentStream(payment_id);
-  return Execute(context, stream + "|succeeded|" + FormatSnap(amount) + "|" + std::to_string(paid_at_us),
+  MALPRO_RETURN_IF_ERROR(CheckChannel(success.channel));
+  if (success.source != BankSuccess::Source::kStatement) {
+    MALPRO_RETURN_IF_ERROR(CheckName(success.bank_reference, "bank_reference", entity_id_chars_max));
+  }
+  const std::string stream = PaymentStream(success.payment_id);
+  std::shared_lock<std::shared_mutex> no_close(settlement_mutex_);
+  return Execute(context,
+                 stream + "|succeeded|" + success.channel + "|" + success.bank_reference + "|" +
+                     FormatSnap(success.amount) + "|" + std::to_string(success.paid_at_us),
                  [&](Freshness freshness) -> Result<Decision> {
     Result<PaymentState> payment = LoadTarget<PaymentState>(stream, "payment", "payment_id", context);
     if (!payment.ok()) return payment.status();
-    if (payment->status != PaymentStatus::kRequested) return PaymentNotPending(*payment);
-    if (amount != payment->amount) {
-      return Status::InvalidArgument("amount_mismatch", "amount",
-                                     "the bank reports " + FormatSnap(amount) + ", the payment is for " +
-                                         FormatSnap(payment->amount));
+    const PaymentStatus status = payment->status;
+    if (status == PaymentStatus::kFailed || status == PaymentStatus::kExpired ||
+        status == PaymentStatus::kNone) {
+      return PaymentNotPending(*payment);
+    }
+    MALPRO_RETURN_IF_ERROR(MatchRequest(success, *payment, Now(), options_.paid_time_skew_s));
+    if (status != PaymentStatus::kRequested && status != PaymentStatus::kVoided) {
+      return Status::Conflict("payment_already_succeeded", "payment_id",
+                              "the bank's word for this payment was already recorded");
+    }
+    Result<OrderState> order = Load<OrderState>(OrderStream(payment->order_id));
+    if (!order.ok()) return order.status();
+    if (status == PaymentStatus::kVoided || order->status == OrderStatus::kCancelled) {
+      const std::string_view cause =
+          status == PaymentStatus::kVoided ? "payment_voided" : "order_cancelled";
+      return Decision{{MakeEvent(stream, types::payment_refund_due,
+                                 RefundDuePayload(*payment, success, cause))},
+                      {{stream, payment->version}, {OrderStream(payment->order_id), order->version}}};
     }
     Result<PolicyState> policy = LoadPolicy();
     if (!policy.ok()) return policy.status();
     Result<UmkmState> umkm = LoadCached(UmkmStream(payment->umkm_id), umkm_cache_, freshness);
     if (!umkm.ok()) return umkm.status();
-    Result<CivilDate> business_date = OpenBusinessDate(BusinessDate(*policy, paid_at_us));
+    Result<CivilDate> business_date = OpenBusinessDate(BusinessDate(*policy, success.paid_at_us));
     if (!business_date.ok()) return business_date.status();
     std::optional<FeeRule> rule = policy->FeeRuleOn(*business_date);
-    const Money fee = rule ? FeeFor(*rule, umkm->qris_criteria, amount) : Money();
-    std::string payload = JsonWriter()
-                              .BeginObject()
-                              .Field("payment_id", payment->payment_id)
-                              .Field("order_id", payment->order_id)
-                              .Field("umkm_id", payment->umkm_id)
-                              .Field("buyer_nip", payment->buyer_nip)
-                              .Field("amount", FormatSnap(amount))
-                              .Field("fee", FormatSnap(fee))
-                              .Field("net", FormatSnap(amount - fee))
-                              .Field("paid_at_us", paid_at_us)
-                              .Field("business_date", FormatIsoDate(*business_date))
-                              .Field("bank_reference", bank_reference)
-                              .EndObject()
-                              .Take();
-    // The day must still be open when the payment lands, or the settlement would miss it.
-    return Decision{{MakeEvent(stream, types::payment_succeeded, std::move(payload))},
+    const Money fee = rule ? FeeFor(*rule, umkm->qris_criteria, success.amount) : Money();
+    // The day must still be open when the payment lands, or the settlement would miss it;
+    // the order must still be open, or the money would count for a cancelled order.
+    return Decision{{MakeEvent(stream, types::payment_succeeded,
+                               SucceededPayload(*payment, success, fee, *business_date))},
                     {{stream, payment->version},
+                     {OrderStream(payment->order_id), order->version},
                      {std::string(policy_stream), policy->version},
                      {SettlementStream(*business_date), 0}}};
+  });
+}
+
+bool Ledger::IsNotificationMismatch(const Status& status) {
+  const std::string& code = status.error_code();
+  return code == "amount_mismatch" || code == "bank_reference_mismatch" ||
+         code == "notification_channel_mismatch" || code == "paid_time_out_of_window";
+}
+
+Result<CommandResult> Ledger::RecordBankSuccess(const BankSuccess& success,
+                                                const CommandContext& context) {
+  Result<CommandResult> result = RecordPaymentSucceeded(success, context);
+  if (result.ok() || !IsNotificationMismatch(result.status())) return result;
+  CommandContext kept_context = context;
+  if (!kept_context.idempotency_key.empty()) kept_context.idempotency_key += "-refused";
+  // Best effort: the refusal stands whether or not it could be kept.
+  (void)RecordRefusedNotification(success.payment_id, result.status().error_code(),
+                                  success.amount, success.bank_reference, kept_context);
+  return result;
+}
+
+Result<CommandResult> Ledger::ResolveException(std::string_view payment_id,
+                                               std::string_view resolution, std::string_view note,
+                                               const CommandContext& context) {
+  MALPRO_RETURN_IF_ERROR(CheckOneOf(resolution, "resolution", "resolution",
+                                    std::array<std::string_view, 2>{"refunded", "explained"}));
+  MALPRO_RETURN_IF_ERROR(CheckName(note, "note", reason_chars_max));
+  const std::string stream = PaymentStream(payment_id);
+  std::string payload = JsonWriter()
+                            .BeginObject()
+                            .Field("payment_id", payment_id)
+                            .Field("resolution", resolution)
+                            .Field("note", note)
+                            .EndObject()
+                            .Take();
+  return Execute(context, stream + "|resolve" + payload, [&](Freshness) -> Result<Decision> {
+    Result<PaymentState> payment = LoadTarget<PaymentState>(stream, "payment", "payment_id", context);
+    if (!payment.ok()) return payment.status();
+    if (payment->status != PaymentStatus::kRefundDue || !payment->exception_resolution.empty()) {
+      return Status::Conflict("exception_not_open", "payment_id",
+                              "the payment has no open exception; it is " +
+                                  std::string(PaymentStatusName(payment->status)));
+    }
+    return Decision{{MakeEvent(stream, types::payment_exception_resolved, payload)},
+                    {{stream, payment->version}}};
   });
 }
 
@@ -1044,6 +1256,9 @@ Result<CommandResult> Ledger::ExpirePayment(std::string_view payment_id, const C
 Result<CommandResult> Ledger::RefundPayment(std::string_view payment_id, Money amount,
                                             const CommandContext& context) {
   const std::string stream = PaymentStream(payment_id);
+  // A refund is recovered in the batch of its business day: like a success, it must not
+  // land on a day a close is computing.
+  std::shared_lock<std::shared_mutex> no_close(settlement_mutex_);
   return Execute(context, stream + "|refund|" + FormatSnap(amount), [&](Freshness) -> Result<Decision> {
     Result<PaymentState> payment = LoadTarget<PaymentState>(stream, "payment", "payment_id", context);
     if (!payment.ok()) return payment.status();
@@ -1053,6 +1268,10 @@ Result<CommandResult> Ledger::RefundPayment(std::string_view payment_id, Money a
                                   std::string(PaymentStatusName(payment->status)));
     }
     MALPRO_RETURN_IF_ERROR(CheckPositiveAmount(amount, payment->amount - payment->refunded, "amount"));
+    Result<PolicyState> policy = LoadPolicy();
+    if (!policy.ok()) return policy.status();
+    Result<CivilDate> business_date = OpenBusinessDate(BusinessDate(*policy, Now()));
+    if (!business_date.ok()) return business_date.status();
     std::string payload = JsonWriter()
                               .BeginObject()
                               .Field("payment_id", payment_id)
@@ -1060,10 +1279,14 @@ Result<CommandResult> Ledger::RefundPayment(std::string_view payment_id, Money a
                               .Field("umkm_id", payment->umkm_id)
                               .Field("buyer_nip", payment->buyer_nip)
                               .Field("amount", FormatSnap(amount))
+                              .Field("business_date", FormatIsoDate(*business_date))
                               .EndObject()
                               .Take();
+    // The day it is recovered on must still be open when it lands.
     return Decision{{MakeEvent(stream, types::payment_refunded, std::move(payload))},
-                    {{stream, payment->version}}};
+                    {{stream, payment->version},
+                     {std::string(policy_stream), policy->version},
+                     {SettlementStream(*business_date), 0}}};
   });
 }
 
@@ -1237,20 +1460,22 @@ Status CheckSha256(std::string_view text, std::string_view field) {
                                  std::string(field) + " must be 64 lowercase hex digits");
 }
 
-// Folds one payment.succeeded into the day's totals when it belongs to `date_text`.
-Status AddPayment(const Event& event, std::string_view date_text, simdjson::dom::parser& parser,
-                  std::map<std::string, MerchantSettlement>* merchants) {
-  // Most payments belong to other days: skip them without parsing.
+// Folds one payment.succeeded or payment.refunded into the day's lines when it belongs to
+// `date_text` (refunds recorded before they had a business date belong to no day).
+Status AddToDay(const Event& event, std::string_view date_text, simdjson::dom::parser& parser,
+                std::map<std::string, MerchantSettlement>* merchants) {
+  // Most belong to other days: skip them without parsing.
   if (event.payload.find(std::string("\"business_date\":\"") + std::string(date_text) + "\"") ==
       std::string::npos) {
     return Status::Ok();
   }
+  const bool refund = event.type == types::payment_refunded;
   Result<JsonObject> payload = ParseJsonObject(parser, event.payload, "payload");
   if (!payload.ok()) return Status::Corruption("event " + std::to_string(event.sequence));
   Result<std::string> date = payload->String("business_date");
   Result<std::string> umkm_id = payload->String("umkm_id");
   Result<std::string> amount_text = payload->String("amount");
-  Result<std::string> fee_text = payload->String("fee");
+  Result<std::string> fee_text = refund ? Result<std::string>(std::string("0")) : payload->String("fee");
   if (!date.ok() || !umkm_id.ok() || !amount_text.ok() || !fee_text.ok()) {
     return Status::Corruption("event " + std::to_string(event.sequence) + " lacks a field");
   }
@@ -1262,10 +1487,24 @@ Status AddPayment(const Event& event, std::string_view date_text, simdjson::dom:
   }
   MerchantSettlement& merchant = (*merchants)[*umkm_id];
   merchant.umkm_id = *umkm_id;
-  merchant.gross += *amount;
-  merchant.fee += *fee;
-  merchant.net += *amount - *fee;
-  ++merchant.payments;
+  if (refund) {
+    merchant.refunds += *amount;
+    ++merchant.refund_count;
+  } else {
+    merchant.gross += *amount;
+    merchant.fee += *fee;
+    ++merchant.payments;
+  }
+  return Status::Ok();
+}
+
+// What each merchant still owes from its line in the latest closed batch (by log order).
+Status AddCarried(const Event& event, std::map<std::string, Money>* carried) {
+  SettlementState batch;
+  MALPRO_RETURN_IF_ERROR(batch.Apply(event));
+  for (const MerchantSettlement& merchant : batch.merchants) {
+    (*carried)[merchant.umkm_id] = merchant.carried_out;
+  }
   return Status::Ok();
 }
 
@@ -1279,6 +1518,10 @@ std::string SettlementPayload(const CloseSettlement& command) {
         .Field("fee", FormatSnap(merchant.fee))
         .Field("net", FormatSnap(merchant.net))
         .Field("payments", merchant.payments)
+        .Field("refunds", FormatSnap(merchant.refunds))
+        .Field("refund_count", merchant.refund_count)
+        .Field("carried_in", FormatSnap(merchant.carried_in))
+        .Field("carried_out", FormatSnap(merchant.carried_out))
         .EndObject();
   }
   return writer.EndArray()
@@ -1297,10 +1540,14 @@ Status CheckCloseSettlement(const CloseSettlement& command) {
                                      std::to_string(settlement_merchants_max) + " merchants");
   }
   MALPRO_RETURN_IF_ERROR(CheckSha256(command.csv_sha256, "csv_sha256"));
-  if (command.merchants.empty()) {
+  const bool pays = std::any_of(command.merchants.begin(), command.merchants.end(),
+                                [](const MerchantSettlement& merchant) {
+                                  return merchant.net > Money();
+                                });
+  if (!pays) {
     if (!command.file_name.empty() || !command.pain001_sha256.empty()) {
       return Status::InvalidArgument("settlement_file_unexpected", "file_name",
-                                     "a day without payments has no pain.001 file");
+                                     "a day whose lines pay nothing has no pain.001 file");
     }
     return Status::Ok();
   }
@@ -1334,13 +1581,17 @@ Result<int64_t> Ledger::BusinessDayEnd(CivilDate business_date) const {
 Result<SettlementDay> Ledger::ComputeSettlement(CivilDate business_date) const {
   const std::string date_text = FormatIsoDate(business_date);
   std::map<std::string, MerchantSettlement> merchants;
+  std::map<std::string, Money> carried;
   simdjson::dom::parser parser;
   for (uint64_t from = 1;;) {
     Result<std::vector<Event>> events = log_->Read(from, read_events_max);
     if (!events.ok()) return events.status();
     for (const Event& event : *events) {
-      if (event.type != types::payment_succeeded) continue;
-      MALPRO_RETURN_IF_ERROR(AddPayment(event, date_text, parser, &merchants));
+      if (event.type == types::payment_succeeded || event.type == types::payment_refunded) {
+        MALPRO_RETURN_IF_ERROR(AddToDay(event, date_text, parser, &merchants));
+      } else if (event.type == types::settlement_batch_closed) {
+        MALPRO_RETURN_IF_ERROR(AddCarried(event, &carried));
+      }
     }
     if (events->size() < read_events_max) break;
     from = events->back().sequence + 1;
@@ -1348,9 +1599,16 @@ Result<SettlementDay> Ledger::ComputeSettlement(CivilDate business_date) const {
   SettlementDay day;
   day.business_date = business_date;
   for (auto& [umkm_id, merchant] : merchants) {
+    if (auto found = carried.find(umkm_id); found != carried.end()) {
+      merchant.carried_in = found->second;
+    }
+    const Money due = merchant.gross - merchant.fee - merchant.refunds - merchant.carried_in;
+    merchant.net = due > Money() ? due : Money();
+    merchant.carried_out = due < Money() ? Money() - due : Money();
     day.total_gross += merchant.gross;
     day.total_fee += merchant.fee;
     day.total_net += merchant.net;
+    day.total_refunds += merchant.refunds;
     day.payments += merchant.payments;
     day.merchants.push_back(std::move(merchant));
   }
@@ -1363,6 +1621,7 @@ Result<CommandResult> Ledger::Close(const CloseSettlement& command, const Comman
   MALPRO_RETURN_IF_ERROR(CheckCloseSettlement(command));
   const std::string stream = SettlementStream(*date);
   const std::string payload = SettlementPayload(command);
+  std::unique_lock<std::shared_mutex> no_success(settlement_mutex_);
   return Execute(context, "settlement.close" + payload, [&](Freshness) -> Result<Decision> {
     Result<uint64_t> version = log_->StreamVersion(stream);
     if (!version.ok()) return version.status();
@@ -1389,20 +1648,83 @@ Result<CommandResult> Ledger::Close(const CloseSettlement& command, const Comman
 }
 
 // ---------------------------------------------------------------------------------------
+// Compliance
+
+namespace {
+
+Status CheckCloseMonth(const CloseComplianceMonth& command) {
+  Result<CivilDate> first = ParseIsoDate(command.month + "-01", "month");
+  if (command.month.size() != 7 || !first.ok()) {
+    return Status::InvalidArgument("month_invalid", "month", "month must be YYYY-MM");
+  }
+  if (command.asn < 0 || command.compliant < 0 || command.compliant > command.asn ||
+      command.committed < Money() || command.shortfall < Money()) {
+    return Status::InvalidArgument("compliance_figures_invalid", "asn",
+                                   "counts and amounts must not be negative, and compliant "
+                                   "at most asn");
+  }
+  return CheckSha256(command.figures_sha256, "figures_sha256");
+}
+
+}  // namespace
+
+Result<CommandResult> Ledger::CloseMonth(const CloseComplianceMonth& command,
+                                         const CommandContext& context) {
+  MALPRO_RETURN_IF_ERROR(CheckCloseMonth(command));
+  const CivilDate first = *ParseIsoDate(command.month + "-01", "month");
+  const CivilDate next = first.month == 12 ? CivilDate{first.year + 1, 1, 1}
+                                           : CivilDate{first.year, first.month + 1, 1};
+  const int64_t month_end_us =
+      (DaysFromCivil(next) * 86'400 - jakarta_offset_seconds) * int64_t{1'000'000};
+  const std::string stream = ComplianceStream(command.month);
+  const std::string payload = JsonWriter()
+                                  .BeginObject()
+                                  .Field("month", command.month)
+                                  .Field("as_of_sequence", static_cast<int64_t>(command.as_of_sequence))
+                                  .Field("asn", command.asn)
+                                  .Field("compliant", command.compliant)
+                                  .Field("not_compliant", command.asn - command.compliant)
+                                  .Field("committed", FormatSnap(command.committed))
+                                  .Field("shortfall", FormatSnap(command.shortfall))
+                                  .Field("figures_sha256", command.figures_sha256)
+                                  .EndObject()
+                                  .Take();
+  return Execute(context, "compliance.close" + payload, [&](Freshness) -> Result<Decision> {
+    if (Now() < month_end_us) {
+      return Status::Conflict("month_not_over", "month",
+                              "month " + command.month + " is not over (Asia/Jakarta)");
+    }
+    Result<uint64_t> version = log_->StreamVersion(stream);
+    if (!version.ok()) return version.status();
+    if (*version != 0) {
+      return Status::Conflict("month_already_closed", "month",
+                              "month " + command.month + " is already closed");
+    }
+    if (log_->Head().sequence != command.as_of_sequence) {
+      return Status::Conflict("compliance_figures_stale", "as_of_sequence",
+                              "the log moved on since the figures were computed; compute them "
+                              "again");
+    }
+    return Decision{{MakeEvent(stream, types::compliance_month_closed, payload)}, {{stream, 0}}};
+  });
+}
+
+// ---------------------------------------------------------------------------------------
 // Reconciliation
 
 namespace {
 
 constexpr std::array<std::string_view, 3> kStatementFormats = {"camt053", "mt940", "csv"};
-constexpr std::array<std::string_view, 3> kDiscrepancyKinds = {
-    discrepancy_missing_in_ledger, discrepancy_missing_at_bank, discrepancy_amount_mismatch};
+constexpr std::array<std::string_view, 4> kDiscrepancyKinds = {
+    discrepancy_missing_in_ledger, discrepancy_missing_at_bank, discrepancy_amount_mismatch,
+    discrepancy_refund_due};
 constexpr std::array<std::string_view, 2> kCreditDebit = {"CRDT", "DBIT"};
 constexpr std::array<std::string_view, 2> kResolutions = {resolution_payment_recorded,
                                                            resolution_explained};
 
 Status CheckDiscrepancies(const RecordReconciliation& command) {
   const int64_t counted = command.missing_in_ledger + command.missing_at_bank +
-                          command.amount_mismatch;
+                          command.amount_mismatch + command.refund_due;
   const int64_t listed = static_cast<int64_t>(command.discrepancies.size());
   if (listed > static_cast<int64_t>(reconciliation_discrepancies_max)) {
     return Status::LimitExceeded("too_many_discrepancies", "discrepancies",
@@ -1465,6 +1787,7 @@ std::string ReconciliationPayload(const RecordReconciliation& command, int64_t r
       .Field("missing_in_ledger", command.missing_in_ledger)
       .Field("missing_at_bank", command.missing_at_bank)
       .Field("amount_mismatch", command.amount_mismatch)
+      .Field("refund_due", command.refund_due)
       .Field("discrepancies_truncated",
              static_cast<int64_t>(command.discrepancies.size()) <
                  command.missing_in_ledger + command.missing_at_bank + command.amount_mismatch)

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <mutex>
+#include <shared_mutex>
 #include <unordered_map>
 #include <optional>
 #include <string>
@@ -26,6 +27,9 @@ namespace malpro {
 struct LedgerOptions {
   // Manual receipts may be dated at most this many days before today (Asia/Jakarta).
   int64_t receipt_window_days = 31;
+  // A bank's paid time is accepted within [request time - skew, now + skew]: the bank's clock
+  // and ours may differ by this much.
+  int64_t paid_time_skew_s = 300;
   // UTC microseconds; the system clock when empty. Use the log's clock.
   std::function<int64_t()> clock;
   // Random ids (orders, receipts) when the caller gives none; tests and demos seed it.
@@ -109,15 +113,17 @@ struct PolicyDefaults {
   CivilDate effective_from;
 };
 
-// The totals of one business day, computed from the log: every payment.succeeded whose
-// business_date is that day, with the fee recorded in it (the policy at payment time). Refunds
-// are not subtracted: they are money returned to the buyer, settled on their own.
+// The lines of one business day, computed from the log: every payment.succeeded and
+// payment.refunded whose business_date is that day, with the fee recorded in each, and each
+// merchant's debt carried from its line in the latest closed batch (MerchantSettlement).
 struct SettlementDay {
   CivilDate business_date;
-  std::vector<MerchantSettlement> merchants;  // by umkm_id, only merchants with payments
+  // By umkm_id: merchants with payments or refunds that day.
+  std::vector<MerchantSettlement> merchants;
   Money total_gross;
   Money total_fee;
-  Money total_net;
+  Money total_net;  // what is paid out: the sum of the lines' net
+  Money total_refunds;
   int64_t payments = 0;
 };
 
@@ -126,8 +132,8 @@ struct CloseSettlement {
   std::string business_date;  // YYYY-MM-DD
   std::vector<MerchantSettlement> merchants;
   Money total_net;
-  std::string file_name;       // of the pain.001 file; empty when the day had no payments
-  std::string pain001_sha256;  // lowercase hex; empty when the day had no payments
+  std::string file_name;       // of the pain.001 file; empty when no line pays anything
+  std::string pain001_sha256;  // lowercase hex; empty when no line pays anything
   std::string csv_sha256;      // lowercase hex
 };
 
@@ -144,8 +150,21 @@ struct RecordReconciliation {
   int64_t missing_in_ledger = 0;
   int64_t missing_at_bank = 0;
   int64_t amount_mismatch = 0;
+  int64_t refund_due = 0;  // credits of payment.refund_due money (kind refund_due)
   // Indexed 1..n in order; at most reconciliation_discrepancies_max (the counts stay whole).
   std::vector<Discrepancy> discrepancies;
+};
+
+// Closes a month's compliance: the figures the read models gave at `as_of_sequence` (the
+// log's head when they were computed), and their digest (docs/projections.md).
+struct CloseComplianceMonth {
+  std::string month;  // YYYY-MM, Asia/Jakarta
+  uint64_t as_of_sequence = 0;
+  int64_t asn = 0;        // ASN counted in the month
+  int64_t compliant = 0;  // of them, compliant
+  Money committed;
+  Money shortfall;
+  std::string figures_sha256;  // lowercase hex
 };
 
 // Bounds of the settlement and reconciliation events, which must fit in one payload
@@ -155,6 +174,21 @@ inline constexpr size_t reconciliation_discrepancies_max = 200;
 // A late payment whose business day is already closed moves to the next open day; it looks
 // at most this many days ahead.
 inline constexpr int64_t closed_days_skipped_max = 366;
+
+// The bank's word that a cashless payment was made. Every field must match the payment
+// request; see Ledger::RecordPaymentSucceeded.
+struct BankSuccess {
+  // Where the word came from. A statement entry (an operator resolving a reconciliation
+  // discrepancy) carries a booking date, not the notification's reference: its paid time is
+  // the start of that Jakarta day and its reference is not compared.
+  enum class Source { kNotification, kStatusQuery, kStatement };
+  std::string payment_id;
+  std::string channel;         // QRIS or VA: the route or query the word came by
+  std::string bank_reference;  // QRIS: originalReferenceNo; VA: virtualAccountNo
+  Money amount;
+  int64_t paid_at_us = 0;
+  Source source = Source::kNotification;
+};
 
 // What the payer was shown for a cashless payment, recorded in payment.requested.
 struct PaymentShown {
@@ -185,7 +219,10 @@ class Ledger {
   Result<CommandResult> Delist(std::string_view umkm_id, std::string_view product_id,
                                const CommandContext& context);
 
-  // Orders.
+  // Orders. CancelOrder refuses an order that is delivered (order_not_cancellable) or paid
+  // (order_paid: cash received, or a cashless payment that succeeded and is not fully
+  // refunded). A pending payment request is voided with it (payment.voided in the same
+  // append): the caller voids it at the bank too.
   Result<CommandResult> Place(const PlaceOrder& command, const CommandContext& context);
   // Place without waiting for the synced write, for callers that must not block (an I/O
   // thread). Returns false, having done nothing, when the command needs the waiting path
@@ -212,16 +249,39 @@ class Ledger {
   // payment may be requested again; only a succeeded one counts toward spend and settlement.
   // `shown` is what the payer was given to pay with (the QRIS payload, the expiry), kept
   // in the event so that it can be shown again after a restart.
+  // Whether the order can be paid by `channel` now: the order exists and is cashless
+  // (order_not_cashless), is not cancelled (order_not_payable), and has no pending
+  // (payment_pending) or succeeded (order_already_paid) payment. Fills `*order` and `*payment`
+  // (version 0 when never requested). RequestPayment decides by the same rule; the bank
+  // adapter asks before it calls the bank.
+  Status CheckPayable(std::string_view order_id, std::string_view channel, OrderState* order,
+                      PaymentState* payment) const;
+  // Refuses a bank reference that another payment request already holds
+  // (bank_reference_taken): it is claimed in stream bank-reference-{...} with the request.
   Result<CommandResult> RequestPayment(std::string_view order_id, std::string_view channel,
                                        std::string_view bank_reference,
                                        const CommandContext& context,
                                        const PaymentShown& shown = {});
-  // From a verified bank notification or query. Refuses a different amount with
-  // amount_mismatch (the caller records it with RecordRefusedNotification), a payment that
-  // is not pending, and a second success (payment_already_succeeded).
-  Result<CommandResult> RecordPaymentSucceeded(std::string_view payment_id, Money amount,
-                                               int64_t paid_at_us, std::string_view bank_reference,
+  // From a verified bank notification, a status query or a statement. The word must match
+  // the request: its channel (notification_channel_mismatch), its bank reference
+  // (bank_reference_mismatch), its amount (amount_mismatch, also after a success) and a paid
+  // time within [request time - skew, now + skew] (paid_time_out_of_window). A matching word
+  // for a pending request of an order still open appends payment.succeeded, which counts;
+  // for a voided request or a cancelled order it appends payment.refund_due, which counts
+  // toward nothing. The same word again is payment_already_succeeded (nothing written); a
+  // payment failed or expired is payment_not_pending.
+  Result<CommandResult> RecordPaymentSucceeded(const BankSuccess& success,
                                                const CommandContext& context);
+  // RecordPaymentSucceeded, and when the word is refused for not matching the request, keeps
+  // it as payment.notification_refused (under the context's idempotency key + "-refused") for
+  // the operator. Returns the refusal either way.
+  Result<CommandResult> RecordBankSuccess(const BankSuccess& success, const CommandContext& context);
+  // Whether `status` is a refusal of a bank's word for not matching its request.
+  static bool IsNotificationMismatch(const Status& status);
+  // Resolves a refund_due exception: `refunded` (the money went back to the payer) or
+  // `explained`, with a note. exception_not_open when the payment has none open.
+  Result<CommandResult> ResolveException(std::string_view payment_id, std::string_view resolution,
+                                         std::string_view note, const CommandContext& context);
   Result<CommandResult> RecordPaymentFailed(std::string_view payment_id, std::string_view reason,
                                             const CommandContext& context);
   Result<CommandResult> ExpirePayment(std::string_view payment_id, const CommandContext& context);
@@ -257,6 +317,13 @@ class Ledger {
   Result<int64_t> BusinessDayEnd(CivilDate business_date) const;
   // NotFound (settlement_not_found) when the day is not closed.
   Result<SettlementState> LoadSettlement(CivilDate business_date) const;
+
+  // Compliance. Closes a month once it is over (Asia/Jakarta): month_invalid,
+  // month_not_over, month_already_closed, and compliance_figures_stale when the log's head is
+  // no longer `as_of_sequence` (compute the figures again). Money that later counts in a
+  // closed month is shown by the read models as an adjustment, not folded in silently.
+  Result<CommandResult> CloseMonth(const CloseComplianceMonth& command,
+                                   const CommandContext& context);
 
   // Reconciliation. Record appends a run (reconciliation.completed); a statement may be
   // reconciled again, e.g. after a discrepancy was resolved. ResolveDiscrepancy records how
@@ -346,6 +413,10 @@ class Ledger {
                                    const std::function<Status(const OrderState&)>& allowed,
                                    std::string payload);
 
+  // Shared by RecordPaymentSucceeded from its decision to its append, exclusive for Close
+  // from computing the day to its append (the log alone cannot order them: a success does
+  // not write the settlement stream whose absence it relies on).
+  mutable std::shared_mutex settlement_mutex_;
   EventLog* log_;
   Geography geography_;
   LedgerOptions options_;

@@ -5,7 +5,10 @@
 // it reaches are recomputed when it is folded.
 #include <algorithm>
 
+#include <simdjson.h>
+
 #include "engine/domain_events.h"
+#include "engine/hash.h"
 #include "projections/read_models.h"
 
 namespace malpro {
@@ -110,8 +113,15 @@ void SpendRow::Write(JsonWriter& writer) const {
       .Field("has_minimum", has_minimum)
       .Field("minimum", AmountText(minimum))
       .Field("compliant", compliant)
-      .Field("shortfall", AmountText(shortfall))
-      .EndObject();
+      .Field("shortfall", AmountText(shortfall));
+  // Only rows of closed months carry these, so rows of open months read as before.
+  if (closed) {
+    writer.Field("closed", true)
+        .Field("committed_at_close", AmountText(committed_at_close))
+        .Field("compliant_at_close", compliant_at_close)
+        .Field("adjustment", AmountText(committed - committed_at_close));
+  }
+  writer.EndObject();
 }
 
 Result<SpendRow> SpendRow::Read(const JsonObject& object) {
@@ -131,8 +141,43 @@ Result<SpendRow> SpendRow::Read(const JsonObject& object) {
   row.minimum = reader.Amount("minimum");
   row.compliant = reader.Bool("compliant");
   row.shortfall = reader.Amount("shortfall");
+  if (object.Has("closed")) {
+    row.closed = reader.Bool("closed");
+    row.committed_at_close = reader.Amount("committed_at_close");
+    row.compliant_at_close = reader.Bool("compliant_at_close");
+  }
   MALPRO_RETURN_IF_ERROR(reader.Finish());
   return row;
+}
+
+void MonthClose::Write(JsonWriter& writer) const {
+  writer.BeginObject()
+      .Field("month", month)
+      .Field("sequence", sequence)
+      .Field("as_of_sequence", as_of_sequence)
+      .Field("asn", asn)
+      .Field("compliant", compliant)
+      .Field("committed", AmountText(committed))
+      .Field("shortfall", AmountText(shortfall))
+      .Field("figures_sha256", figures_sha256)
+      .Field("recorded_sha256", recorded_sha256)
+      .EndObject();
+}
+
+Result<MonthClose> MonthClose::Read(const JsonObject& object) {
+  RowReader reader(object);
+  MonthClose close;
+  close.month = reader.Text("month");
+  close.sequence = reader.Int("sequence");
+  close.as_of_sequence = reader.Int("as_of_sequence");
+  close.asn = reader.Int("asn");
+  close.compliant = reader.Int("compliant");
+  close.committed = reader.Amount("committed");
+  close.shortfall = reader.Amount("shortfall");
+  close.figures_sha256 = reader.Text("figures_sha256");
+  close.recorded_sha256 = reader.Text("recorded_sha256");
+  MALPRO_RETURN_IF_ERROR(reader.Finish());
+  return close;
 }
 
 SpendRow& AsnSpendProjection::Row(AsnRows& rows, const AsnProfile& profile, int month,
@@ -150,6 +195,10 @@ SpendRow& AsnSpendProjection::Row(AsnRows& rows, const AsnProfile& profile, int 
     row.month = text;
     row.rank_class = profile.RankIn(text);
     row.Recompute(policy);
+    if (closes_.Find(text) != nullptr) {  // the close saw this ASN-month with nothing in it
+      row.closed = true;
+      row.compliant_at_close = row.compliant;
+    }
   }
   return row;
 }
@@ -206,8 +255,58 @@ Status AsnSpendProjection::ApplyAsn(const Fact& fact) {
   return Status::Ok();
 }
 
+MonthFigures AsnSpendProjection::Figures(const std::string& month,
+                                         const PolicyState& policy) const {
+  MonthFigures figures;
+  figures.month = month;
+  std::string lines;
+  for (const auto& [nip, entry] : profiles_.entries()) {
+    if (!entry->row.CountsIn(month)) continue;
+    const SpendRow row = RowOrEmpty(entry->row, month, policy);
+    ++figures.asn;
+    if (row.compliant) ++figures.compliant;
+    figures.committed += row.committed;
+    figures.shortfall += row.shortfall;
+    lines += nip + "," + row.rank_class + "," + AmountText(row.committed) + "," +
+             (row.has_minimum ? AmountText(row.minimum) : std::string()) + "," +
+             (row.compliant ? "true" : "false") + "\n";
+  }
+  figures.sha256 = HashToHex(Sha256(lines));
+  return figures;
+}
+
+Status AsnSpendProjection::ApplyMonthClosed(const Fact& fact) {
+  const std::string& month = fact.closed_month;
+  thread_local simdjson::dom::parser parser;
+  Result<JsonObject> payload = ParseJsonObject(parser, fact.event->payload, "payload");
+  if (!payload.ok()) return Status::Corruption("asn_spend: " + payload.status().message());
+  Result<std::string> recorded = payload->String("figures_sha256");
+  Result<int64_t> as_of = payload->Int("as_of_sequence");
+  if (!recorded.ok() || !as_of.ok()) {
+    return Status::Corruption("asn_spend: compliance.month_closed at " +
+                              std::to_string(fact.event->sequence) + " lacks its figures");
+  }
+  const MonthFigures figures = Figures(month, *fact.policy);
+  MonthClose& close = closes_.Mutable(month);
+  close = MonthClose{month,           static_cast<int64_t>(fact.event->sequence),
+                     *as_of,          figures.asn,
+                     figures.compliant, figures.committed,
+                     figures.shortfall, figures.sha256,
+                     *recorded};
+  for (const auto& [nip, entry] : profiles_.entries()) {
+    RowTable<SpendRow>::Handle handle = spend_.FindHandle(SpendKey(nip, month));
+    if (handle == nullptr) continue;
+    SpendRow& row = spend_.Touch(handle);
+    row.closed = true;
+    row.committed_at_close = row.committed;
+    row.compliant_at_close = row.compliant;
+  }
+  return Status::Ok();
+}
+
 Status AsnSpendProjection::Apply(const Fact& fact) {
   if (fact.kind == FactKind::kAsnChanged) return ApplyAsn(fact);
+  if (fact.kind == FactKind::kMonthClosed) return ApplyMonthClosed(fact);
   if (fact.kind == FactKind::kPolicyChanged) {
     if (fact.event->type != event_types::policy_minimum_spend_set) return Status::Ok();
     const std::string from = MonthOf(fact.effective_from);
@@ -276,19 +375,57 @@ Status AsnSpendProjection::Apply(const Fact& fact) {
 
 void AsnSpendProjection::TakeChanges(std::vector<RowWrite>* out) {
   profiles_.TakeChanges(out);
+  closes_.TakeChanges(out);  // "c/" sorts between "a/" and "s/"
   spend_.TakeChanges(out);
 }
 
 Status AsnSpendProjection::LoadRow(std::string_view key, std::string_view json) {
   if (profiles_.Owns(key)) return profiles_.Load(key, json);
   if (spend_.Owns(key)) return spend_.Load(key, json);
+  if (closes_.Owns(key)) return closes_.Load(key, json);
   return Status::Corruption("asn_spend: unknown row '" + std::string(key) + "'");
 }
 
 void AsnSpendProjection::ForEachRow(
     const std::function<void(const std::string&, const std::string&)>& visit) const {
   profiles_.ForEach(visit);
+  closes_.ForEach(visit);
   spend_.ForEach(visit);
+}
+
+void AsnSpendProjection::WriteClosed(JsonWriter& writer, const std::string& month) const {
+  const MonthClose* close = closes_.Find(month);
+  if (close == nullptr) {
+    writer.Key("closed").Null();
+    return;
+  }
+  int64_t adjusted = 0;
+  int64_t compliance_changed = 0;
+  Money adjustment;
+  for (const auto& [key, entry] : spend_.entries()) {
+    const SpendRow& row = entry->row;
+    if (row.month != month || !row.closed) continue;
+    if (row.committed != row.committed_at_close) {
+      ++adjusted;
+      adjustment += row.committed - row.committed_at_close;
+    }
+    if (row.compliant != row.compliant_at_close) ++compliance_changed;
+  }
+  writer.Key("closed").BeginObject()
+      .Field("sequence", close->sequence)
+      .Field("as_of_sequence", close->as_of_sequence)
+      .Field("asn", close->asn)
+      .Field("compliant", close->compliant)
+      .Field("committed", AmountText(close->committed))
+      .Field("shortfall", AmountText(close->shortfall))
+      .Field("figures_sha256", close->figures_sha256)
+      .Field("recorded_sha256", close->recorded_sha256)
+      .Key("adjustments").BeginObject()
+      .Field("asn", adjusted)
+      .Field("committed", AmountText(adjustment))
+      .Field("compliance_changed", compliance_changed)
+      .EndObject()
+      .EndObject();
 }
 
 Result<std::string> AsnSpendProjection::Spend(const std::string& nip, const std::string& month,
@@ -366,7 +503,9 @@ std::string AsnSpendProjection::Rollup(const std::string& month, RollupBy by,
     write_group(writer, group);
     writer.EndObject();
   }
-  writer.EndArray().EndObject();
+  writer.EndArray();
+  WriteClosed(writer, month);
+  writer.EndObject();
   return writer.Take();
 }
 

@@ -122,7 +122,8 @@ struct Projector::Columns {
 
 Projector::Projector(const EventLog* log, ProjectorOptions options)
     : log_(log), options_(std::move(options)) {
-  projections_ = {&catalog_, &asn_spend_, &merchant_sales_, &circulation_, &log_stats_};
+  projections_ = {&catalog_, &asn_spend_, &merchant_sales_, &circulation_, &log_stats_,
+                  &exceptions_};
 }
 
 Result<std::unique_ptr<Projector>> Projector::Open(const EventLog* log, ProjectorOptions options) {
@@ -807,6 +808,11 @@ std::string Projector::Shortfalls(const std::string& month, const std::string& a
   return asn_spend_.Shortfalls(month, agency, policy_, offset, limit);
 }
 
+std::pair<MonthFigures, uint64_t> Projector::ComplianceFigures(const std::string& month) const {
+  std::shared_lock lock(mutex_);
+  return {asn_spend_.Figures(month, policy_), Applied()};
+}
+
 AsnSpendProjection::Compliance Projector::MonthCompliance(const std::string& month) const {
   std::shared_lock lock(mutex_);
   return asn_spend_.MonthCompliance(month, policy_);
@@ -831,6 +837,16 @@ std::string Projector::Circulation(const std::string& month) const {
 std::string Projector::LogStats() const {
   std::shared_lock lock(mutex_);
   return log_stats_.Stats();
+}
+
+std::string Projector::Exceptions(std::string_view status, size_t offset, size_t limit) const {
+  std::shared_lock lock(mutex_);
+  return exceptions_.List(status, offset, limit);
+}
+
+int64_t Projector::OpenExceptions() const {
+  std::shared_lock lock(mutex_);
+  return exceptions_.OpenCount();
 }
 
 // ---- Subscriptions. ----

@@ -123,11 +123,17 @@ class Projector {
   std::string Shortfalls(const std::string& month, const std::string& agency, size_t offset,
                          size_t limit) const;
   AsnSpendProjection::Compliance MonthCompliance(const std::string& month) const;
+  // The month's compliance figures as the read models stand, and the sequence applied when
+  // they were read (docs/projections.md, "Closing a month").
+  std::pair<MonthFigures, uint64_t> ComplianceFigures(const std::string& month) const;
   std::string MerchantSales(const std::string& umkm_id, const std::string& from,
                             const std::string& to) const;
   std::string Outstanding(const std::string& umkm_id) const;
   std::string Circulation(const std::string& month) const;
   std::string LogStats() const;
+  // Payment exceptions (refund due) with `status` open, resolved or all.
+  std::string Exceptions(std::string_view status, size_t offset, size_t limit) const;
+  int64_t OpenExceptions() const;
 
   // ---- Subscriptions. ----
   // Names of the projections, in fold order.
@@ -180,6 +186,7 @@ class Projector {
   MerchantSalesProjection merchant_sales_;
   CirculationProjection circulation_;
   LogStatsProjection log_stats_;
+  ExceptionsProjection exceptions_;
   std::vector<Projection*> projections_;
 
   std::unique_ptr<World> world_;  // owned by the world's stage

@@ -105,6 +105,11 @@ struct SpendRow {
   Money minimum;
   bool compliant = false;
   Money shortfall;
+  // Once the month's compliance is closed: what the row said at the close; committed now
+  // minus committed_at_close is the adjustment that came later.
+  bool closed = false;
+  Money committed_at_close;
+  bool compliant_at_close = false;
 
   // The minimum under `policy` for the row's rank class and month, then Settle. Rows are
   // recomputed when they are created and when a policy or rank change reaches their month;
@@ -117,6 +122,30 @@ struct SpendRow {
 };
 
 enum class RollupBy { kAgency, kRankClass };
+// A month's compliance figures over every ASN counted in it, and their digest
+// (docs/projections.md, "Closing a month").
+struct MonthFigures {
+  std::string month;
+  int64_t asn = 0;
+  int64_t compliant = 0;
+  Money committed;
+  Money shortfall;
+  std::string sha256;
+};
+// A closed month ("c/{YYYY-MM}"): the figures at the close, as folded.
+struct MonthClose {
+  std::string month;
+  int64_t sequence = 0;        // of compliance.month_closed
+  int64_t as_of_sequence = 0;  // the head the closing figures were computed at
+  int64_t asn = 0;
+  int64_t compliant = 0;
+  Money committed;
+  Money shortfall;
+  std::string figures_sha256;   // computed by this read model when it folded the close
+  std::string recorded_sha256;  // as the event recorded it
+  void Write(JsonWriter& writer) const;
+  static Result<MonthClose> Read(const JsonObject& object);
+};
 
 class AsnSpendProjection : public Projection {
  public:
@@ -145,8 +174,12 @@ class AsnSpendProjection : public Projection {
     Money committed;
   };
   Compliance MonthCompliance(const std::string& month, const PolicyState& policy) const;
+  MonthFigures Figures(const std::string& month, const PolicyState& policy) const;
 
  private:
+  Status ApplyMonthClosed(const Fact& fact);
+  // The "closed" object of a closed month's answers: the close and the adjustments since.
+  void WriteClosed(JsonWriter& writer, const std::string& month) const;
   // The rows of one ASN met while folding, by the world's slot.
   struct AsnRows {
     RowTable<AsnProfile>::Handle profile = nullptr;
@@ -160,6 +193,7 @@ class AsnSpendProjection : public Projection {
 
   RowTable<AsnProfile> profiles_{"a/"};
   RowTable<SpendRow> spend_{"s/"};  // key: nip/YYYY-MM
+  RowTable<MonthClose> closes_{"c/"};  // key: YYYY-MM
   std::vector<AsnRows> by_slot_;
 };
 
@@ -314,4 +348,37 @@ class LogStatsProjection : public Projection {
   RowTable<LogHead>::Handle head_row_ = nullptr;  // "head", once met
 };
 
+// ---- Exceptions: money that counts toward nothing, for the payment operator. ------------
+struct PaymentException {
+  std::string payment_id;
+  std::string order_id;
+  std::string umkm_id;
+  std::string buyer_nip;
+  std::string kind;   // refund_due
+  std::string cause;  // payment_voided or order_cancelled
+  Money amount;
+  int64_t paid_at_us = 0;
+  std::string bank_reference;
+  int64_t recorded_sequence = 0;  // of the payment.refund_due
+  std::string resolution;         // empty while open; refunded or explained
+  std::string note;
+  void Write(JsonWriter& writer) const;
+  static Result<PaymentException> Read(const JsonObject& object);
+};
+class ExceptionsProjection : public Projection {
+ public:
+  std::string_view name() const override { return "exceptions"; }
+  int version() const override { return 1; }
+  Status Apply(const Fact& fact) override;
+  void TakeChanges(std::vector<RowWrite>* out) override;
+  Status LoadRow(std::string_view key, std::string_view json) override;
+  void ForEachRow(
+      const std::function<void(const std::string&, const std::string&)>& visit) const override;
+  // {"exceptions":[...],"total":N,"open":N,"open_amount":"..","offset":..,"limit":..} by
+  // payment id; `status` is open, resolved or all.
+  std::string List(std::string_view status, size_t offset, size_t limit) const;
+  int64_t OpenCount() const;
+ private:
+  RowTable<PaymentException> exceptions_{"x/"};
+};
 }  // namespace malpro

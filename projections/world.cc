@@ -192,6 +192,11 @@ Status World::Apply(const Event& event, Fact* out) {
   if (family == "payment") return ApplyPayment(event, fact);
   if (family == "receipt") return ApplyReceipt(event, fact);
   if (family == "policy") return ApplyPolicy(event, fact);
+  if (type == types::compliance_month_closed) {
+    fact.kind = FactKind::kMonthClosed;
+    fact.closed_month = event.stream_id.substr(event.stream_id.find('-') + 1);
+    return Status::Ok();
+  }
   if (type == types::settlement_batch_closed) {
     Result<CivilDate> date = SettledDate(event);
     if (!date.ok()) {
@@ -262,6 +267,11 @@ Status World::ApplyPayment(const Event& event, Fact& fact) {
   } else if (event.type == types::payment_refunded) {
     fact.kind = FactKind::kPaymentRefunded;
     fact.amount = payment.refunded - refunded_before;
+  } else if (event.type == types::payment_refund_due) {
+    fact.kind = FactKind::kPaymentRefundDue;
+    fact.amount = payment.refund_due_amount;
+  } else if (event.type == types::payment_exception_resolved) {
+    fact.kind = FactKind::kExceptionResolved;
   }
   return Status::Ok();
 }

@@ -42,6 +42,9 @@ enum class FactKind {
   kReceiptApproved,   // a manual receipt counts (amount)
   kPolicyChanged,     // policy.*
   kSettlementClosed,  // settlement.batch_closed (settled_date)
+  kPaymentRefundDue,  // the bank moved money that counts toward nothing (amount)
+  kExceptionResolved,  // the operator resolved a refund_due
+  kMonthClosed,        // compliance.month_closed (closed_month)
 };
 
 // What one event means for the read models. A fact does not point into the world's changing
@@ -96,6 +99,8 @@ struct Fact {
   CivilDate effective_from;
   // kSettlementClosed: the business day closed.
   CivilDate settled_date;
+  // kMonthClosed: the month whose compliance was closed, "YYYY-MM".
+  std::string closed_month;
 };
 
 class World {

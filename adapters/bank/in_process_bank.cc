@@ -5,8 +5,11 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
+#include <simdjson.h>
 
 #include "adapters/bank/snap_signature.h"
+#include "engine/domain_events.h"
+#include "engine/log_limits.h"
 
 namespace malpro {
 namespace {
@@ -18,6 +21,30 @@ std::string DrainBio(BIO* bio) {
 }
 
 }  // namespace
+
+Result<uint64_t> HighestSimulatedReference(const EventLog& log) {
+  uint64_t highest = 0;
+  if (log.Head().sequence == 0) return highest;
+  std::unique_ptr<EventLog::Scanner> scanner = log.Scan(1);
+  std::vector<Event> events;
+  simdjson::dom::parser parser;
+  // Bounded by the log's head: each batch is read_events_max events and the scan ends there.
+  for (;;) {
+    MALPRO_RETURN_IF_ERROR(scanner->ReadInto(read_events_max, &events));
+    if (events.empty()) return highest;
+    for (const Event& event : events) {
+      if (event.type != event_types::payment_requested) continue;
+      simdjson::dom::element payload;
+      std::string_view reference;
+      if (parser.parse(event.payload).get(payload) != simdjson::SUCCESS ||
+          payload["bank_reference"].get(reference) != simdjson::SUCCESS) {
+        return Status::Corruption("payment.requested at sequence " +
+                                  std::to_string(event.sequence) + " lacks bank_reference");
+      }
+      highest = std::max(highest, SimulatedReferenceNumber(reference).value_or(0));
+    }
+  }
+}
 
 Result<std::pair<std::string, std::string>> GenerateRsaKeyPair(int bits) {
   EVP_PKEY* key = EVP_RSA_gen(static_cast<unsigned int>(bits));
@@ -73,7 +100,16 @@ Result<std::unique_ptr<InProcessBank>> InProcessBank::Start(Ledger* ledger, Even
   bank->server_ = std::make_unique<HttpServer>(http, bank->api_.get(), &bank->metrics_);
   MALPRO_RETURN_IF_ERROR(bank->server_->Start());
 
+  // No numbers of the log's references again (see the header); the log is this bank's memory.
+  Result<uint64_t> highest_reference = HighestSimulatedReference(*log);
+  if (!highest_reference.ok()) return highest_reference.status();
+  if (*highest_reference >= bank_simulator_reference_max) {
+    return Status::Unavailable("references_exhausted",
+                               "the log holds the highest simulated bank reference already");
+  }
   BankSimulatorOptions simulator;
+  simulator.state_dir.clear();
+  simulator.first_reference = *highest_reference + 1;
   simulator.client_secret = secret;
   simulator.client_public_key_pem = partner_keys->second;
   simulator.bank_private_key_pem = bank_keys->first;

@@ -3,6 +3,15 @@
 // request through SnapClient to the simulator (token, QRIS generate or VA create), then the
 // simulator pays and sends its signed notification to the notify endpoint, which verifies it
 // and records payment.succeeded. Keys are generated for the session and never written.
+//
+// Voids go the same way: BankPayments' SnapClient cancels a QRIS (qr-mpm-cancel) or deletes a
+// virtual account (delete-va) at the simulator, which serves both; simulator()->PayLate
+// emulates a payer who paid just before a void arrived.
+//
+// The simulator keeps no state directory: its reference numbering starts above the highest
+// simulator reference ("BJQR"/"BJVA" + 12 digits) that a payment.requested in the log
+// recorded, so a demo served again on its data never hands out a reference of its log again,
+// and a fresh demo still numbers from 1 (the same seed gives the same log).
 #pragma once
 
 #include <functional>
@@ -35,6 +44,8 @@ class InProcessBank {
   BankPayments* payments() { return payments_.get(); }
   // Where the simulator listens: its SNAP endpoints and its control API (/sim/pay ...).
   std::string simulator_url() const { return simulator_->base_url(); }
+  // The simulated bank itself, e.g. to pay a voided request late (PayLate).
+  BankSimulator* simulator() { return simulator_.get(); }
 
  private:
   InProcessBank() = default;
@@ -49,6 +60,10 @@ class InProcessBank {
   std::unique_ptr<SnapClient> client_;
   std::unique_ptr<BankPayments> payments_;
 };
+
+// The highest simulator reference number (SimulatedReferenceNumber) among the bank references
+// that payment.requested events of `log` recorded; 0 when there is none.
+Result<uint64_t> HighestSimulatedReference(const EventLog& log);
 
 // A fresh RSA key pair (private PEM, public PEM) of `bits`.
 Result<std::pair<std::string, std::string>> GenerateRsaKeyPair(int bits);

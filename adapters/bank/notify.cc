@@ -96,8 +96,10 @@ std::optional<HttpResponse> Authenticate(const HttpRequest& request, const BankN
 }
 
 struct Notification {
-  std::string payment_id;      // originalPartnerReferenceNo: our payment (order) id
-  std::string bank_reference;  // originalReferenceNo
+  std::string channel;         // QRIS (qr-mpm-notify) or VA (transfer-va/payment)
+  std::string payment_id;      // originalPartnerReferenceNo / trxId: our payment (order) id
+  // QRIS: originalReferenceNo; VA: virtualAccountNo (what payment.requested holds)
+  std::string bank_reference;
   std::string status;          // latestTransactionStatus: 00 success, 06 failed, ...
   std::string description;     // transactionStatusDesc
   Money amount;
@@ -118,7 +120,7 @@ Result<Money> ReadSnapMoney(simdjson::dom::element root, std::string_view key) {
 
 Result<Notification> ReadNotification(const HttpRequest& request) {
   RequestBody body(request.body());
-  Notification notification{body.String("originalPartnerReferenceNo"),
+  Notification notification{"QRIS", body.String("originalPartnerReferenceNo"),
                             body.String("originalReferenceNo"),
                             body.String("latestTransactionStatus"),
                             body.OptionalString("transactionStatusDesc"), Money(), ""};
@@ -138,10 +140,11 @@ Result<Notification> ReadNotification(const HttpRequest& request) {
   return notification;
 }
 
-// transfer-va/payment: trxId is our payment id; a payment flag always means paid.
+// transfer-va/payment: trxId is our payment id, virtualAccountNo the account that was paid
+// into; a payment flag always means paid.
 Result<Notification> ReadVaPayment(const HttpRequest& request) {
   RequestBody body(request.body());
-  Notification notification{body.String("trxId"), body.String("paymentRequestId"), "00",
+  Notification notification{"VA", body.String("trxId"), body.String("virtualAccountNo"), "00",
                             "virtual account paid", Money(), body.OptionalString("trxDateTime")};
   if (!body.status().ok()) return body.status();
   simdjson::dom::parser parser;
@@ -160,32 +163,35 @@ HttpResponse AnswerLedgerRefusal(const HttpRequest& request, const Status& statu
   if (code == "payment_already_succeeded") return SnapAnswer(request, 200, "00", "Successful");
   if (code == "payment_not_found") return SnapAnswer(request, 404, "01", "Transaction Not Found");
   if (code == "amount_mismatch") return SnapAnswer(request, 404, "13", "Invalid Amount");
+  if (code == "bank_reference_mismatch" || code == "notification_channel_mismatch") {
+    return SnapAnswer(request, 404, "18", "Inconsistent Request");
+  }
+  if (code == "paid_time_out_of_window") {
+    return SnapAnswer(request, 400, "01", "Invalid Field Format paidTime");
+  }
   if (code == "idempotency_key_reused") return SnapAnswer(request, 409, "00", "Conflict X-EXTERNAL-ID");
   if (status.code() == StatusCode::kConflict) return SnapAnswer(request, 409, "01", status.message());
   if (status.code() == StatusCode::kInvalidArgument) return SnapAnswer(request, 400, "01", status.message());
   return SnapAnswer(request, 500, "00", "General Error");
 }
 
-// Records a success; a different amount is refused and kept for the operator (under its own
+// Records a success (or, for a voided request or a cancelled order, the refund due). A word
+// that does not match the request is refused and kept for the operator (under its own
 // idempotency key, so the same notice twice is recorded once).
 Result<CommandResult> RecordSuccess(Ledger& ledger, const Notification& notification,
-                                    int64_t timestamp_us, CommandContext context) {
-  int64_t paid_at = timestamp_us;
+                                    int64_t timestamp_us, const CommandContext& context) {
+  BankSuccess success;
+  success.payment_id = notification.payment_id;
+  success.channel = notification.channel;
+  success.bank_reference = notification.bank_reference;
+  success.amount = notification.amount;
+  success.paid_at_us = timestamp_us;
   if (!notification.paid_time.empty()) {
     Result<int64_t> parsed = ParseSnapTimestamp(notification.paid_time);
     if (!parsed.ok()) return parsed.status();
-    paid_at = *parsed;
+    success.paid_at_us = *parsed;
   }
-  Result<CommandResult> result = ledger.RecordPaymentSucceeded(
-      notification.payment_id, notification.amount, paid_at, notification.bank_reference, context);
-  if (!result.ok() && result.status().error_code() == "amount_mismatch") {
-    context.idempotency_key += "-refused";
-    Result<CommandResult> kept = ledger.RecordRefusedNotification(
-        notification.payment_id, "amount_mismatch", notification.amount,
-        notification.bank_reference, context);
-    (void)kept;  // best effort: the refusal answer stands either way
-  }
-  return result;
+  return ledger.RecordBankSuccess(success, context);
 }
 
 // POST /v1.0/access-token/b2b: the bank proves its key over clientId|X-TIMESTAMP and gets a

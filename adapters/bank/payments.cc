@@ -29,34 +29,26 @@ std::string CustomerNumber(std::string_view payment_id, uint64_t version) {
   return std::string(kVirtualAccountCustomerDigits - digits.size(), '0') + digits;
 }
 
-Status PreCheck(const Ledger& ledger, std::string_view order_id, std::string_view channel,
-                OrderState* order, PaymentState* payment) {
-  if (channel != "QRIS" && channel != "VA") {
-    return Status::InvalidArgument("channel_unknown", "channel", "channel must be QRIS or VA");
+// The bank's word in the answer to a status query about a payment requested as `pending`.
+BankSuccess SuccessFromQuery(const std::string& payment_id, const std::string& channel,
+                             const std::string& requested_reference,
+                             const BankPaymentStatus& answer, int64_t now_us) {
+  BankSuccess success;
+  success.payment_id = payment_id;
+  success.channel = channel;
+  // The QRIS query names the reference it answers for; a VA status is asked by the account
+  // number, which is the VA payment's reference.
+  success.bank_reference = channel == "QRIS" && !answer.reference_no.empty()
+                               ? answer.reference_no
+                               : requested_reference;
+  success.amount = answer.amount;
+  success.paid_at_us = now_us;
+  if (!answer.paid_time.empty()) {
+    Result<int64_t> parsed = ParseSnapTimestamp(answer.paid_time);
+    if (parsed.ok()) success.paid_at_us = *parsed;
   }
-  Result<OrderState> loaded_order = ledger.LoadOrder(order_id);
-  if (!loaded_order.ok()) return loaded_order.status();
-  if (loaded_order->payment_method != payment_cashless) {
-    return Status::Conflict("order_not_cashless", "order_id", "the order is cash on delivery");
-  }
-  if (loaded_order->status == OrderStatus::kCancelled) {
-    return Status::Conflict("order_not_payable", "order_id", "the order is cancelled");
-  }
-  Result<PaymentState> loaded_payment = ledger.LoadPayment(order_id);
-  if (loaded_payment.ok()) {
-    if (loaded_payment->status == PaymentStatus::kRequested) {
-      return Status::Conflict("payment_pending", "order_id", "a payment for this order is pending");
-    }
-    if (loaded_payment->status == PaymentStatus::kSucceeded ||
-        loaded_payment->status == PaymentStatus::kRefunded) {
-      return Status::Conflict("order_already_paid", "order_id", "the order is paid");
-    }
-    *payment = *loaded_payment;
-  } else if (loaded_payment.status().code() != StatusCode::kNotFound) {
-    return loaded_payment.status();
-  }
-  *order = *loaded_order;
-  return Status::Ok();
+  success.source = BankSuccess::Source::kStatusQuery;
+  return success;
 }
 
 // What the payer was shown, as payment.requested recorded it.
@@ -104,7 +96,7 @@ Result<PaymentRequested> BankPayments::Request(std::string_view order_id, std::s
   }
   OrderState order;
   PaymentState previous;
-  MALPRO_RETURN_IF_ERROR(PreCheck(*ledger_, order_id, channel, &order, &previous));
+  MALPRO_RETURN_IF_ERROR(ledger_->CheckPayable(order_id, channel, &order, &previous));
   PaymentRequested issued;
   issued.payment_id = std::string(order_id);
   issued.channel = std::string(channel);
@@ -192,6 +184,11 @@ Status BankPayments::FollowLog() {
                                     std::to_string(event.sequence) + " lacks channel or reference");
         }
         pending_[payment_id] = {std::string(channel), std::string(reference), event.recorded_at_us};
+      } else if (event.type == event_types::payment_voided) {
+        auto found = pending_.find(payment_id);
+        if (found != pending_.end()) voids_[payment_id] = found->second;
+        pending_.erase(payment_id);
+        issued_.erase(payment_id);
       } else if (event.type != event_types::payment_notification_refused) {
         pending_.erase(payment_id);
         issued_.erase(payment_id);
@@ -226,20 +223,11 @@ Result<bool> BankPayments::Settle(const std::string& payment_id, const Pending& 
   // Whichever of success, failure or expiry the answer decides; set by each branch below.
   Result<CommandResult> recorded = Status::Unavailable("bank_poll_undecided", "no decision");
   if (answer->latest_status == "00") {
-    int64_t paid_at = Now();
-    if (!answer->paid_time.empty()) {
-      Result<int64_t> parsed = ParseSnapTimestamp(answer->paid_time);
-      if (parsed.ok()) paid_at = *parsed;
-    }
-    recorded = ledger_->RecordPaymentSucceeded(
-        payment_id, answer->amount, paid_at,
-        answer->reference_no.empty() ? pending.bank_reference : answer->reference_no, context);
-    if (!recorded.ok() && recorded.status().error_code() == "amount_mismatch") {
-      context.idempotency_key += "-refused";
-      Result<CommandResult> kept = ledger_->RecordRefusedNotification(
-          payment_id, "amount_mismatch", answer->amount, pending.bank_reference, context);
-      if (!kept.ok()) return kept.status();
-      return false;  // still pending: the operator decides
+    recorded = ledger_->RecordBankSuccess(SuccessFromQuery(payment_id, pending.channel,
+                                                           pending.bank_reference, *answer, Now()),
+                                          context);
+    if (!recorded.ok() && Ledger::IsNotificationMismatch(recorded.status())) {
+      return false;  // kept as a refused notification; still pending: the operator decides
     }
     if (recorded.ok()) ++report->succeeded;
   } else if (answer->latest_status == "05" || answer->latest_status == "06") {
@@ -261,9 +249,69 @@ Result<bool> BankPayments::Settle(const std::string& payment_id, const Pending& 
   return true;
 }
 
+Status BankPayments::RecordPaidAfterVoid(const std::string& payment_id, const Pending& voided) {
+  Result<PaymentState> payment = ledger_->LoadPayment(payment_id);
+  if (!payment.ok()) return payment.status();
+  Result<BankPaymentStatus> answer =
+      voided.channel == "QRIS"
+          ? client_->QueryQris(payment_id, voided.bank_reference, payment->umkm_id)
+          : client_->QueryVirtualAccount(payment_id, voided.bank_reference);
+  if (!answer.ok()) return answer.status();
+  if (answer->latest_status != "00") return Status::Ok();  // the notification will tell
+  const BankSuccess success = SuccessFromQuery(payment_id, voided.channel, voided.bank_reference, *answer, Now());
+  CommandContext context;
+  context.actor = kPollerActor;
+  context.idempotency_key = "bank-void-paid-" + payment_id + "-" + std::to_string(payment->version);
+  Result<CommandResult> recorded = ledger_->RecordBankSuccess(success, context);
+  if (!recorded.ok() && recorded.status().error_code() != "payment_already_succeeded" &&
+      !Ledger::IsNotificationMismatch(recorded.status())) {
+    return recorded.status();
+  }
+  return Status::Ok();
+}
+
+Status BankPayments::VoidAtBank(const std::string& payment_id) {
+  std::lock_guard<std::mutex> pass(poll_mutex_);
+  MALPRO_RETURN_IF_ERROR(FollowLog());
+  return VoidOne(payment_id);
+}
+
+Status BankPayments::VoidOne(const std::string& payment_id) {
+  Pending voided;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = voids_.find(payment_id);
+    if (found == voids_.end()) return Status::Ok();  // voided already, or never pending here
+    voided = found->second;
+  }
+  Status status;
+  if (voided.channel == "QRIS") {
+    Result<PaymentState> payment = ledger_->LoadPayment(payment_id);
+    if (!payment.ok()) return payment.status();
+    status = client_->CancelQris(payment_id, voided.bank_reference, payment->umkm_id);
+  } else {
+    status = client_->DeleteVirtualAccount(payment_id, voided.bank_reference);
+  }
+  if (!status.ok() && status.error_code() == "bank_already_paid") {
+    status = RecordPaidAfterVoid(payment_id, voided);
+  }
+  if (!status.ok()) return status;  // kept in voids_: tried again next pass
+  std::lock_guard<std::mutex> lock(mutex_);
+  voids_.erase(payment_id);
+  return Status::Ok();
+}
+
 Result<PollReport> BankPayments::PollOnce() {
   std::lock_guard<std::mutex> pass(poll_mutex_);
   MALPRO_RETURN_IF_ERROR(FollowLog());
+  std::vector<std::string> voiding;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [payment_id, voided] : voids_) {
+      if (voiding.size() >= bank_poll_payments_per_pass_max) break;
+      voiding.push_back(payment_id);
+    }
+  }
   const int64_t due = Now() - options_.poll_after_s * kMicrosPerSecond;
   std::vector<std::pair<std::string, Pending>> asking;
   {
@@ -274,6 +322,13 @@ Result<PollReport> BankPayments::PollOnce() {
     }
   }
   PollReport report;
+  for (const std::string& payment_id : voiding) {
+    if (VoidOne(payment_id).ok()) {
+      ++report.voided;
+    } else {
+      ++report.errors;
+    }
+  }
   for (const auto& [payment_id, pending] : asking) {
     Result<bool> settled = Settle(payment_id, pending, &report);
     if (!settled.ok()) {
@@ -287,6 +342,7 @@ Result<PollReport> BankPayments::PollOnce() {
     }
   }
   std::lock_guard<std::mutex> lock(mutex_);
+  totals_.voided += report.voided;
   totals_.asked += report.asked;
   totals_.succeeded += report.succeeded;
   totals_.failed += report.failed;
@@ -337,6 +393,9 @@ void ConnectPayments(BankPayments* payments, ApiDependencies* dependencies) {
     Result<PaymentRequested> requested = payments->Request(order_id, channel, context);
     if (!requested.ok()) return requested.status();
     return PaymentRequestAnswer{requested->result, PaymentRequestedJson(*requested)};
+  };
+  dependencies->void_payment = [payments](const std::string& payment_id) {
+    (void)payments->VoidAtBank(payment_id);  // a failure is tried again by the poller
   };
   dependencies->issued_payment = [payments](const std::string& payment_id) -> std::string {
     std::optional<PaymentRequested> issued = payments->Issued(payment_id);

@@ -59,6 +59,7 @@ struct PaymentRequested {
 std::string PaymentRequestedJson(const PaymentRequested& requested);
 
 struct PollReport {
+  int voided = 0;  // requests voided at the bank after their order was cancelled
   int asked = 0;
   int succeeded = 0;
   int failed = 0;
@@ -82,8 +83,15 @@ class BankPayments {
   // The QR content or VA number of a pending payment requested by this process, if any.
   std::optional<PaymentRequested> Issued(std::string_view payment_id) const;
 
-  // One pass of the poller. Thread-compatible with Request.
+  // One pass of the poller: voids at the bank the requests voided in the ledger, then asks
+  // about pending payments. Thread-compatible with Request.
   Result<PollReport> PollOnce();
+
+  // Voids at the bank the request that payment.voided voided in the ledger (QRIS cancel,
+  // VA deletion), now. When the bank answers that the payer already paid, asks for the
+  // payment and records it (it becomes payment.refund_due). A void the bank could not be
+  // reached for is tried again on the poller's next passes.
+  Status VoidAtBank(const std::string& payment_id);
 
   // The sums of every pass's report since start, and the payments now pending.
   PollReport Totals() const;
@@ -99,6 +107,11 @@ class BankPayments {
     std::string bank_reference;
     int64_t requested_at_us = 0;
   };
+  // Asks the bank about `payment_id` and records a success it reports (as refund_due for a
+  // voided request).
+  Status RecordPaidAfterVoid(const std::string& payment_id, const Pending& voided);
+  // VoidAtBank without following the log; the caller holds poll_mutex_.
+  Status VoidOne(const std::string& payment_id);
   int64_t Now() const;
   // The original result when `context`'s idempotency key already requested this payment.
   std::optional<PaymentRequested> Replay(std::string_view order_id, std::string_view channel,
@@ -115,6 +128,7 @@ class BankPayments {
 
   mutable std::mutex mutex_;  // guards the maps below
   std::map<std::string, Pending> pending_;
+  std::map<std::string, Pending> voids_;  // voided in the ledger, not yet at the bank
   std::map<std::string, PaymentRequested> issued_;
   uint64_t followed_sequence_ = 0;
   PollReport totals_;

@@ -1,10 +1,16 @@
 #include "adapters/bank/simulator.h"
 
+#include <fcntl.h>
 #include <openssl/rand.h>
 #include <simdjson.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 
 #include "adapters/bank/http_client.h"
 #include "adapters/bank/notify.h"
@@ -20,6 +26,17 @@ namespace malpro {
 namespace {
 
 constexpr int64_t kMicrosPerSecond = 1'000'000;
+constexpr size_t kReferenceDigits = 12;
+static_assert(bank_simulator_reference_max == 999'999'999'999, "12 digits after the prefix");
+// The reference state, in BankSimulatorOptions::state_dir (docs/bank-simulator.md).
+constexpr char kReferenceStateFile[] = "references";
+constexpr char kReferenceStateTemp[] = "references.tmp";
+constexpr char kReferenceStateLock[] = "references.lock";
+constexpr std::string_view kReferenceStateKey = "next_reference ";
+// "next_reference " + at most 13 digits + "\n", with room to spare: a larger file is not ours.
+constexpr size_t kReferenceStateBytesMax = 64;
+// A late payment (BankSimulator::PayLate) is dated this long before the void that it beat.
+constexpr int64_t kLatePaymentLeadUs = kMicrosPerSecond;
 
 int64_t SystemMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -83,7 +100,176 @@ HttpResponse ControlError(const HttpRequest& request, const Status& status) {
   return JsonAnswer(request, ErrorStatus(status), w.EndObject().EndObject().Take());
 }
 
+// The SNAP service code of a transaction path; empty for any other path.
+std::string_view TransactionService(std::string_view target) {
+  if (target == snap_qris_generate_path) return "47";
+  if (target == snap_qris_query_path) return "51";
+  if (target == snap_qris_cancel_path) return "77";
+  if (target == snap_va_create_path) return "27";
+  if (target == snap_va_status_path) return "26";
+  if (target == snap_va_delete_path) return "31";
+  return "";
+}
+
+// A boolean field of a control body; false when absent. `json` was parsed before.
+Result<bool> OptionalBool(const std::string& json, std::string_view key) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(json).get(root) != simdjson::SUCCESS) return false;
+  simdjson::dom::element value;
+  if (root[key].get(value) != simdjson::SUCCESS || value.is_null()) return false;
+  bool flag = false;
+  if (value.get(flag) != simdjson::SUCCESS) {
+    return Status::InvalidArgument("body_field_wrong_type", key,
+                                   std::string(key) + " must be true or false");
+  }
+  return flag;
+}
+
+std::string Errno() { return std::strerror(errno); }
+
+// An exclusive flock on state_dir/references.lock for as long as it lives, so that simulators
+// sharing the directory read and advance the counter one at a time.
+class ReferenceStateLock {
+ public:
+  static Result<std::unique_ptr<ReferenceStateLock>> Acquire(const std::string& dir) {
+    std::error_code error;
+    std::filesystem::create_directories(dir, error);
+    if (error) {
+      return Status::IOError("bank simulator state_dir " + dir +
+                             " cannot be created: " + error.message());
+    }
+    const std::string path = dir + "/" + kReferenceStateLock;
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::IOError("cannot open " + path + ": " + Errno());
+    int locked;
+    do {
+      locked = ::flock(fd, LOCK_EX);
+    } while (locked != 0 && errno == EINTR);
+    if (locked != 0) {
+      const std::string reason = Errno();
+      ::close(fd);
+      return Status::IOError("cannot lock " + path + ": " + reason);
+    }
+    return std::unique_ptr<ReferenceStateLock>(new ReferenceStateLock(fd));
+  }
+  ~ReferenceStateLock() { ::close(fd_); }  // closing releases the lock
+  ReferenceStateLock(const ReferenceStateLock&) = delete;
+  ReferenceStateLock& operator=(const ReferenceStateLock&) = delete;
+
+ private:
+  explicit ReferenceStateLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+// The first number never handed out, from state_dir/references; 1 when there is no file yet.
+// Call with the lock held.
+Result<uint64_t> ReadReferenceState(const std::string& dir) {
+  const std::string path = dir + "/" + kReferenceStateFile;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return uint64_t{1};
+    return Status::IOError("cannot open " + path + ": " + Errno());
+  }
+  std::string text(kReferenceStateBytesMax + 1, '\0');
+  size_t size = 0;
+  while (size < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + size, text.size() - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const std::string reason = Errno();
+      ::close(fd);
+      return Status::IOError("reading " + path + ": " + reason);
+    }
+    if (n == 0) break;
+    size += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  text.resize(size);
+  const Status malformed = Status::Corruption(
+      path + " must be one line \"next_reference N\" with N from 1 to " +
+      std::to_string(bank_simulator_reference_max + 1) +
+      "; it is left as it is (restarting the numbering would hand out references again)");
+  if (!text.starts_with(kReferenceStateKey) || !text.ends_with('\n')) return malformed;
+  const std::string digits =
+      text.substr(kReferenceStateKey.size(), text.size() - kReferenceStateKey.size() - 1);
+  if (digits.empty() || digits.size() > kReferenceDigits + 1 || digits[0] == '0' ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return malformed;
+  }
+  const uint64_t next = std::stoull(digits);
+  if (next > bank_simulator_reference_max + 1) return malformed;
+  return next;
+}
+
+// Replaces state_dir/references with `next`, durably: a temp file, fsync, rename, fsync of the
+// directory (so that the rename survives a crash). Call with the lock held.
+Status WriteReferenceState(const std::string& dir, uint64_t next) {
+  const std::string temp = dir + "/" + kReferenceStateTemp;
+  const std::string path = dir + "/" + kReferenceStateFile;
+  const std::string text = std::string(kReferenceStateKey) + std::to_string(next) + "\n";
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("cannot create " + temp + ": " + Errno());
+  size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const std::string reason = Errno();
+      ::close(fd);
+      return Status::IOError("writing " + temp + ": " + reason);
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    const std::string reason = Errno();
+    ::close(fd);
+    return Status::IOError("syncing " + temp + ": " + reason);
+  }
+  if (::close(fd) != 0) return Status::IOError("closing " + temp + ": " + Errno());
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    return Status::IOError("renaming " + temp + " to " + path + ": " + Errno());
+  }
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return Status::IOError("cannot open " + dir + ": " + Errno());
+  const bool synced = ::fsync(dir_fd) == 0;
+  const std::string reason = synced ? "" : Errno();
+  ::close(dir_fd);
+  if (!synced) return Status::IOError("syncing " + dir + ": " + reason);
+  return Status::Ok();
+}
+
+// Reserves up to bank_simulator_reference_block numbers, none below `floor`, and returns the
+// range [first, end): once this returns, state_dir/references durably says `end`.
+Result<std::pair<uint64_t, uint64_t>> ReserveReferences(const std::string& dir, uint64_t floor) {
+  Result<std::unique_ptr<ReferenceStateLock>> lock = ReferenceStateLock::Acquire(dir);
+  if (!lock.ok()) return lock.status();
+  Result<uint64_t> next = ReadReferenceState(dir);
+  if (!next.ok()) return next.status();
+  const uint64_t first = std::max(*next, floor);
+  if (first > bank_simulator_reference_max) {
+    return Status::Unavailable("references_exhausted",
+                               "every bank reference number up to " +
+                                   std::to_string(bank_simulator_reference_max) +
+                                   " was handed out (" + dir + "/" + kReferenceStateFile + ")");
+  }
+  const uint64_t end =
+      std::min(first + bank_simulator_reference_block, bank_simulator_reference_max + 1);
+  MALPRO_RETURN_IF_ERROR(WriteReferenceState(dir, end));
+  return std::make_pair(first, end);
+}
+
 }  // namespace
+
+std::optional<uint64_t> SimulatedReferenceNumber(std::string_view reference) {
+  if (reference.size() != 4 + kReferenceDigits ||
+      (!reference.starts_with("BJQR") && !reference.starts_with("BJVA"))) {
+    return std::nullopt;
+  }
+  const std::string_view digits = reference.substr(4);
+  if (digits.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  return std::stoull(std::string(digits));
+}
 
 // One payment issued by the simulated bank.
 struct BankSimulator::Issued {
@@ -94,7 +280,10 @@ struct BankSimulator::Issued {
   std::string partner_service_id, customer_no;
   std::string merchant_id;
   Money amount;
-  std::string state = "pending";  // pending, paid, failed
+  std::string state = "pending";  // pending, paid, failed, cancelled (voided by the partner)
+  int64_t issued_at_us = 0;
+  int64_t voided_at_us = 0;      // when qr-mpm-cancel / delete-va voided it; 0: never
+  bool paid_after_void = false;  // paid by PayLate: money moved for a void request
   int64_t paid_at_us = 0;
   std::string last_external_id;  // of the last notification sent
   std::string last_body;
@@ -103,12 +292,20 @@ struct BankSimulator::Issued {
 
 class BankSimulator::Impl {
  public:
-  explicit Impl(BankSimulatorOptions options) : options_(std::move(options)) {}
+  explicit Impl(BankSimulatorOptions options) : options_(std::move(options)) {
+    MALPRO_ASSERT(options_.first_reference >= 1 &&
+                  options_.first_reference <= bank_simulator_reference_max);
+    next_reference_ = options_.first_reference;
+    // Without a state_dir every number is "reserved" in memory at once.
+    reserved_end_ = options_.state_dir.empty() ? bank_simulator_reference_max + 1 : 0;
+  }
 
   int64_t Now() const { return options_.clock ? options_.clock() : SystemMicros(); }
   HttpResponse Handle(const HttpRequest& request);
   Result<NotifyOutcome> Act(std::string_view action, std::string_view reference,
-                            std::string_view mode);
+                            std::string_view mode, bool late = false);
+  // Checks at start that state_dir can be created and locked and its file read.
+  Status CheckReferenceState();
   std::vector<SimulatedStatementEntry> Statement(std::string_view date) const;
 
   BankSimulatorOptions options_;
@@ -125,6 +322,15 @@ class BankSimulator::Impl {
   HttpResponse QueryQris(const HttpRequest& request, simdjson::dom::element body);
   HttpResponse CreateVa(const HttpRequest& request, simdjson::dom::element body);
   HttpResponse VaStatus(const HttpRequest& request, simdjson::dom::element body);
+  HttpResponse CancelQris(const HttpRequest& request, simdjson::dom::element body);
+  HttpResponse DeleteVa(const HttpRequest& request, simdjson::dom::element body);
+  // Voids a request that was not paid; the time of the void (now, or of the first void).
+  int64_t Void(Issued& issued);
+  // The next reference number, reserving a block in state_dir first when the reserved ones
+  // are used up. Call with mutex_ held.
+  Result<uint64_t> NextReference();
+  // Whether /sim/pay, /sim/delay or /sim/fail (`action`) may settle `issued` now.
+  static Status CheckSettleable(const Issued& issued, std::string_view action, bool late);
   HttpResponse Control(const HttpRequest& request);
   Issued* Find(std::string_view reference);
   Result<NotifyOutcome> Send(const std::string& path, const std::string& body,
@@ -139,7 +345,8 @@ class BankSimulator::Impl {
   std::map<std::string, std::pair<std::string, HttpResponse>> external_ids_;
   std::vector<Issued> issued_;
   std::map<std::string, size_t> index_;  // payment id, reference, VA number -> latest issued
-  uint64_t next_reference_ = 1;
+  uint64_t next_reference_ = 1;          // the next number to hand out, if below reserved_end_
+  uint64_t reserved_end_ = 0;            // numbers below it are reserved for this simulator
   uint64_t next_external_id_ = 1;
   std::mutex partner_mutex_;  // guards the partner's token below
   std::string partner_token_;
@@ -152,10 +359,7 @@ HttpResponse BankSimulator::Impl::Handle(const HttpRequest& request) {
   if (request.method() != http::verb::post)
     return Snap(request, 405, "00", "00", "Method Not Allowed");
   if (target == snap_access_token_path) return IssueToken(request);
-  if (target == snap_qris_generate_path || target == snap_qris_query_path ||
-      target == snap_va_create_path || target == snap_va_status_path) {
-    return Transaction(request);
-  }
+  if (!TransactionService(target).empty()) return Transaction(request);
   return Snap(request, 404, "00", "00", "Not Found");
 }
 
@@ -231,10 +435,7 @@ std::optional<HttpResponse> BankSimulator::Impl::Authenticate(const HttpRequest&
 
 HttpResponse BankSimulator::Impl::Transaction(const HttpRequest& request) {
   const std::string_view target = request.target();
-  const std::string_view service = target == snap_qris_generate_path ? "47"
-                                   : target == snap_qris_query_path  ? "51"
-                                   : target == snap_va_create_path   ? "27"
-                                                                     : "26";
+  const std::string_view service = TransactionService(target);
   if (std::optional<HttpResponse> refusal = Authenticate(request, service)) return *refusal;
   const std::string external_key =
       SnapTimestamp(Now()).substr(0, 10) + "|" + std::string(request["X-EXTERNAL-ID"]);
@@ -256,8 +457,10 @@ HttpResponse BankSimulator::Impl::Transaction(const HttpRequest& request) {
   }
   HttpResponse answer = target == snap_qris_generate_path ? GenerateQris(request, body)
                         : target == snap_qris_query_path  ? QueryQris(request, body)
+                        : target == snap_qris_cancel_path ? CancelQris(request, body)
                         : target == snap_va_create_path   ? CreateVa(request, body)
-                                                          : VaStatus(request, body);
+                        : target == snap_va_status_path   ? VaStatus(request, body)
+                                                          : DeleteVa(request, body);
   if (answer.result_int() < 500) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (external_ids_.size() >= bank_simulator_external_ids_max) {
@@ -280,6 +483,14 @@ std::optional<std::string> Required(simdjson::dom::element body, std::string_vie
   std::string_view value;
   if (body[key].get(value) != simdjson::SUCCESS || value.empty()) return std::nullopt;
   return std::string(value);
+}
+
+// SNAP latestTransactionStatus / paymentFlagStatus of a state.
+std::string_view LatestStatus(std::string_view state) {
+  if (state == "paid") return "00";
+  if (state == "cancelled") return "05";
+  if (state == "failed") return "06";
+  return "03";  // pending
 }
 
 Result<Money> RequestAmount(simdjson::dom::element body, std::string_view key) {
@@ -311,12 +522,18 @@ HttpResponse BankSimulator::Impl::GenerateQris(const HttpRequest& request,
   if (issued_.size() >= bank_simulator_payments_max) {
     return Snap(request, 503, service, "00", "Service Unavailable. [Simulator full]");
   }
+  Result<uint64_t> number = NextReference();
+  if (!number.ok()) {
+    return Snap(request, 503, service, "00",
+                "Service Unavailable. [References: " + number.status().message() + "]");
+  }
   Issued issued;
   issued.channel = "QRIS";
   issued.payment_id = *payment_id;
+  issued.issued_at_us = Now();
   char reference[32];
   std::snprintf(reference, sizeof reference, "BJQR%012llu",
-                static_cast<unsigned long long>(next_reference_++));
+                static_cast<unsigned long long>(*number));
   issued.reference_no = reference;
   issued.merchant_id = *merchant_id;
   issued.amount = *amount;
@@ -355,9 +572,7 @@ HttpResponse BankSimulator::Impl::QueryQris(const HttpRequest& request,
       w.Field("latestTransactionStatus", "07").Field("transactionStatusDesc", "Not Found");
     });
   }
-  const std::string status = issued->state == "paid"     ? "00"
-                             : issued->state == "failed" ? "06"
-                                                         : "03";
+  const std::string_view status = LatestStatus(issued->state);
   return Snap(request, 200, service, "00", "Successful", [&](JsonWriter& w) {
     w.Field("originalReferenceNo", issued->reference_no)
         .Field("originalPartnerReferenceNo", issued->payment_id)
@@ -398,9 +613,15 @@ HttpResponse BankSimulator::Impl::CreateVa(const HttpRequest& request,
   if (existing != nullptr && existing->state == "pending") {
     return Snap(request, 409, service, "00", "Conflict. [Virtual account in use]");
   }
+  Result<uint64_t> number = NextReference();
+  if (!number.ok()) {
+    return Snap(request, 503, service, "00",
+                "Service Unavailable. [References: " + number.status().message() + "]");
+  }
+  issued.issued_at_us = Now();
   char reference[32];
   std::snprintf(reference, sizeof reference, "BJVA%012llu",
-                static_cast<unsigned long long>(next_reference_++));
+                static_cast<unsigned long long>(*number));
   issued.reference_no = reference;
   index_[issued.payment_id] = index_[issued.reference_no] = index_[issued.virtual_account] =
       issued_.size();
@@ -429,9 +650,7 @@ HttpResponse BankSimulator::Impl::VaStatus(const HttpRequest& request,
   if (issued == nullptr || issued->channel != "VA") {
     return Snap(request, 404, service, "12", "Invalid Bill/Virtual Account [Not Found]");
   }
-  const std::string status = issued->state == "paid"     ? "00"
-                             : issued->state == "failed" ? "06"
-                                                         : "03";
+  const std::string_view status = LatestStatus(issued->state);
   return Snap(request, 200, service, "00", "Successful", [&](JsonWriter& w) {
     w.Key("virtualAccountData")
         .BeginObject()
@@ -449,6 +668,106 @@ HttpResponse BankSimulator::Impl::VaStatus(const HttpRequest& request,
     if (issued->state == "paid") w.Field("trxDateTime", SnapTimestamp(issued->paid_at_us));
     w.Key("paidAmount").Raw(AmountJson(issued->amount)).EndObject();
   });
+}
+
+int64_t BankSimulator::Impl::Void(Issued& issued) {
+  // A failed request stays failed: it cannot be paid either way.
+  if (issued.state == "pending") {
+    issued.state = "cancelled";
+    issued.voided_at_us = Now();
+  }
+  return issued.voided_at_us != 0 ? issued.voided_at_us : Now();
+}
+
+HttpResponse BankSimulator::Impl::CancelQris(const HttpRequest& request,
+                                             simdjson::dom::element body) {
+  constexpr std::string_view service = "77";
+  std::optional<std::string> reference = Required(body, "originalReferenceNo");
+  if (!reference) {
+    return Snap(request, 400, service, "02", "Invalid Mandatory Field originalReferenceNo");
+  }
+  if (!Required(body, "reason"))
+    return Snap(request, 400, service, "02", "Invalid Mandatory Field reason");
+  // Optional in SNAP; when given they must name the same payment.
+  std::optional<std::string> payment_id = Required(body, "originalPartnerReferenceNo");
+  std::optional<std::string> merchant_id = Required(body, "merchantId");
+  std::lock_guard<std::mutex> lock(mutex_);
+  Issued* issued = Find(*reference);
+  if (issued == nullptr || issued->channel != "QRIS" || issued->reference_no != *reference ||
+      (payment_id && *payment_id != issued->payment_id) ||
+      (merchant_id && *merchant_id != issued->merchant_id)) {
+    return Snap(request, 404, service, "01", "Transaction Not Found");
+  }
+  if (issued->state == "paid") {
+    return Snap(request, 404, service, snap_case_paid_bill,
+                "Paid Bill. [Transaction already paid]");
+  }
+  const int64_t cancelled_at = Void(*issued);
+  return Snap(request, 200, service, "00", "Successful", [&](JsonWriter& w) {
+    w.Field("originalReferenceNo", issued->reference_no)
+        .Field("originalPartnerReferenceNo", issued->payment_id)
+        .Field("cancelTime", SnapTimestamp(cancelled_at))
+        .Field("transactionDate", SnapTimestamp(issued->issued_at_us));
+  });
+}
+
+HttpResponse BankSimulator::Impl::DeleteVa(const HttpRequest& request,
+                                           simdjson::dom::element body) {
+  constexpr std::string_view service = "31";
+  for (const char* key : {"partnerServiceId", "customerNo", "virtualAccountNo", "trxId"}) {
+    if (!Required(body, key))
+      return Snap(request, 400, service, "02", "Invalid Mandatory Field " + std::string(key));
+  }
+  const std::string number = *Required(body, "virtualAccountNo");
+  if (number != *Required(body, "partnerServiceId") + *Required(body, "customerNo")) {
+    return Snap(request, 400, service, "01",
+                "Invalid Field Format virtualAccountNo (partnerServiceId + customerNo)");
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  Issued* issued = Find(number);
+  if (issued == nullptr || issued->channel != "VA" || issued->virtual_account != number ||
+      issued->payment_id != *Required(body, "trxId")) {
+    return Snap(request, 404, service, "12", "Invalid Bill/Virtual Account [Not Found]");
+  }
+  if (issued->state == "paid") {
+    return Snap(request, 404, service, snap_case_paid_bill,
+                "Paid Bill. [Virtual account already paid]");
+  }
+  Void(*issued);
+  return Snap(request, 200, service, "00", "Successful", [&](JsonWriter& w) {
+    w.Key("virtualAccountData")
+        .BeginObject()
+        .Field("partnerServiceId", issued->partner_service_id)
+        .Field("customerNo", issued->customer_no)
+        .Field("virtualAccountNo", issued->virtual_account)
+        .Field("trxId", issued->payment_id)
+        .EndObject();
+  });
+}
+
+Result<uint64_t> BankSimulator::Impl::NextReference() {
+  if (next_reference_ >= reserved_end_) {
+    if (options_.state_dir.empty()) {
+      return Status::Unavailable("references_exhausted",
+                                 "every bank reference number up to " +
+                                     std::to_string(bank_simulator_reference_max) +
+                                     " was handed out");
+    }
+    Result<std::pair<uint64_t, uint64_t>> block =
+        ReserveReferences(options_.state_dir, std::max(next_reference_, options_.first_reference));
+    if (!block.ok()) return block.status();
+    next_reference_ = block->first;
+    reserved_end_ = block->second;
+  }
+  return next_reference_++;
+}
+
+Status BankSimulator::Impl::CheckReferenceState() {
+  if (options_.state_dir.empty()) return Status::Ok();
+  Result<std::unique_ptr<ReferenceStateLock>> lock =
+      ReferenceStateLock::Acquire(options_.state_dir);
+  if (!lock.ok()) return lock.status();
+  return ReadReferenceState(options_.state_dir).status();
 }
 
 BankSimulator::Issued* BankSimulator::Impl::Find(std::string_view reference) {
@@ -559,10 +878,38 @@ Result<NotifyOutcome> BankSimulator::Impl::Send(const std::string& path, const s
   return outcome;
 }
 
+Status BankSimulator::Impl::CheckSettleable(const Issued& issued, std::string_view action,
+                                            bool late) {
+  const bool voided = issued.state == "cancelled";
+  if (late && !voided) {
+    return Status::Conflict("payment_not_voided", "late",
+                            "late pays a request voided at the bank (qr-mpm-cancel, delete-va); "
+                            "this one is " +
+                                issued.state);
+  }
+  if (issued.state != "pending" && !late) {
+    return Status::Conflict(
+        "payment_not_pending", "reference",
+        "the payment is " + issued.state +
+            (voided ? " (voided at the bank); \"late\":true pays it anyway, as a payer who paid "
+                      "just before the void arrived"
+                    : ""));
+  }
+  if (action == "fail" && issued.channel == "VA") {
+    return Status::Conflict("va_cannot_fail", "reference",
+                            "a virtual account has no failed notification; it just stays unpaid");
+  }
+  return Status::Ok();
+}
+
 Result<NotifyOutcome> BankSimulator::Impl::Act(std::string_view action, std::string_view reference,
-                                               std::string_view mode) {
+                                               std::string_view mode, bool late) {
   std::string path, body, external_id;
   bool break_signature = false;
+  if (late && action != "pay" && action != "delay") {
+    return Status::InvalidArgument("late_not_applicable", "late",
+                                   "late applies to /sim/pay and /sim/delay only");
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     Issued* issued = Find(reference);
@@ -572,17 +919,12 @@ Result<NotifyOutcome> BankSimulator::Impl::Act(std::string_view action, std::str
     }
     path = issued->channel == "QRIS" ? snap_qris_notify_path : snap_va_payment_path;
     if (action == "pay" || action == "delay" || action == "fail") {
-      if (issued->state != "pending") {
-        return Status::Conflict("payment_not_pending", "reference",
-                                "the payment is " + issued->state);
-      }
-      if (action == "fail" && issued->channel == "VA") {
-        return Status::Conflict(
-            "va_cannot_fail", "reference",
-            "a virtual account has no failed notification; it just stays unpaid");
-      }
+      MALPRO_RETURN_IF_ERROR(CheckSettleable(*issued, action, late));
       issued->state = action == "fail" ? "failed" : "paid";
-      issued->paid_at_us = Now();
+      // A late payment beat the void: dated just before it, never before the request.
+      issued->paid_at_us =
+          late ? std::max(issued->issued_at_us, issued->voided_at_us - kLatePaymentLeadUs) : Now();
+      issued->paid_after_void = late;
       if (action == "delay") return NotifyOutcome{};  // only a query tells
       body = NoticeBody(*issued, issued->amount);
       external_id = std::to_string(Now()) + std::to_string(next_external_id_++);
@@ -696,6 +1038,8 @@ HttpResponse BankSimulator::Impl::Control(const HttpRequest& request) {
           .Field("virtual_account_no", issued.virtual_account)
           .Field("amount", FormatSnap(issued.amount))
           .Field("state", issued.state)
+          .Field("voided", issued.voided_at_us != 0)
+          .Field("paid_after_void", issued.paid_after_void)
           .EndObject();
     }
     return JsonAnswer(request, 200, w.EndArray().EndObject().Take());
@@ -705,11 +1049,13 @@ HttpResponse BankSimulator::Impl::Control(const HttpRequest& request) {
                         Status::NotFound("route_not_found", "path", "no such control route"));
   }
   RequestBody body(request.body());
-  body.AllowOnly({"reference", "mode"});
+  body.AllowOnly({"reference", "mode", "late"});
   const std::string reference = body.String("reference");
   const std::string mode = body.OptionalString("mode");
   if (!body.status().ok()) return ControlError(request, body.status());
-  Result<NotifyOutcome> outcome = Act(target.substr(5), reference, mode);
+  Result<bool> late = OptionalBool(request.body(), "late");
+  if (!late.ok()) return ControlError(request, late.status());
+  Result<NotifyOutcome> outcome = Act(target.substr(5), reference, mode, *late);
   if (!outcome.ok()) return ControlError(request, outcome.status());
   JsonWriter w;
   w.BeginObject().Field("reference", reference).Field("notified", outcome->sent);
@@ -745,6 +1091,7 @@ Status BankSimulator::Start() {
   http.listen_address = impl->options_.listen_address;
   http.port = impl->options_.port;
   http.worker_threads = 8;
+  MALPRO_RETURN_IF_ERROR(impl->CheckReferenceState());
   impl->server_ = std::make_unique<HttpServer>(http, impl->api_.get(), &impl->metrics_);
   return impl->server_->Start();
 }
@@ -763,6 +1110,9 @@ HttpResponse BankSimulator::Handle(const HttpRequest& request) { return impl_->H
 
 Result<NotifyOutcome> BankSimulator::Pay(std::string_view reference, bool notify) {
   return impl_->Act(notify ? "pay" : "delay", reference, "");
+}
+Result<NotifyOutcome> BankSimulator::PayLate(std::string_view reference, bool notify) {
+  return impl_->Act(notify ? "pay" : "delay", reference, "", /*late=*/true);
 }
 Result<NotifyOutcome> BankSimulator::Fail(std::string_view reference) {
   return impl_->Act("fail", reference, "");

@@ -1,28 +1,43 @@
 // BankSimulator: a stand-in for Bank Jatim's SNAP BI API, for tests, trials and the demo.
-// It is NOT the bank: no money moves, its state lives in memory and is gone when it stops.
-// docs/bank-simulator.md describes it for operators.
+// It is NOT the bank: no money moves, and what it issued lives in memory and is gone when it
+// stops. Only its reference numbering is kept (in state_dir), so that a bank reference is
+// never handed out twice, across restarts too. docs/bank-simulator.md describes it for
+// operators.
 //
 // Bank side (what our SnapClient calls), each request verified as the bank would:
 //   POST /v1.0/access-token/b2b      SHA256withRSA over clientId|X-TIMESTAMP with the
 //                                    partner's public key; issues a bearer token
 //   POST /v1.0/qr/qr-mpm-generate    a dynamic QRIS (EMVCo, via BuildQrisPayload)
 //   POST /v1.0/qr/qr-mpm-query       latestTransactionStatus of one QRIS payment
+//   POST /v1.0/qr/qr-mpm-cancel      voids an unpaid QRIS (404 77 14 "Paid Bill" once paid)
 //   POST /v1.0/transfer-va/create-va a closed virtual account for one payment
 //   POST /v1.0/transfer-va/status    paymentFlagStatus of one virtual account
+//   POST /v1.0/transfer-va/delete-va voids an unpaid virtual account (404 31 14 once paid)
 // Transactions need the bearer token, the partner id, X-TIMESTAMP within the window, the
 // HMAC-SHA512 signature and an X-EXTERNAL-ID; a repeated external id with the same body gets
 // the first answer again (a client's retry), with another body 409.
 //
 // Control side (what an operator or a test calls), JSON {"reference": payment id, bank
 // reference or virtual account number}:
-//   POST /sim/pay        pays it and sends the signed notification to the callback URL
+//   POST /sim/pay        pays it and sends the signed notification to the callback URL;
+//                        with "late":true it pays a VOIDED request (cancelled QRIS, deleted
+//                        account) anyway: the payer who paid just before the void arrived
 //   POST /sim/fail       fails it and notifies (status 06)
-//   POST /sim/delay      pays it but withholds the notification: only a query tells
+//   POST /sim/delay      pays it but withholds the notification: only a query tells ("late"
+//                        as for /sim/pay)
 //   POST /sim/duplicate  sends its last notification again (same X-EXTERNAL-ID and body)
 //   POST /sim/corrupt    {"reference","mode":"signature"|"amount"}: a notification with a
 //                        broken signature, or signed properly for another amount
 //   GET  /sim/payments   everything issued, with its state
 //   GET  /sim/statement?date=YYYY-MM-DD  the end-of-day statement entries (Asia/Jakarta)
+//
+// References: "BJQR" (QRIS) or "BJVA" (virtual account) and 12 digits, one counter for both.
+// With a state_dir, numbers are reserved bank_simulator_reference_block at a time in
+// state_dir/references ("next_reference N\n": no number from N on was ever handed out),
+// written crash-safely (temp file, fsync, rename, fsync of the directory) BEFORE any of them
+// is handed out; a restart continues from N, so the rest of a block is skipped, never reused.
+// Simulators that share a state_dir take their blocks under an flock of
+// state_dir/references.lock, so they never hand out the same number either.
 #pragma once
 
 #include <cstdint>
@@ -30,8 +45,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "adapters/bank/qris.h"
@@ -45,6 +62,13 @@ namespace malpro {
 inline constexpr size_t bank_simulator_payments_max = 1'000'000;
 // X-EXTERNAL-IDs remembered at most; those of earlier days are dropped first.
 inline constexpr size_t bank_simulator_external_ids_max = 1'000'000;
+// Reference numbers reserved per write of the state file: one synced write per block, not per
+// payment; a restart skips what is left of the block.
+inline constexpr uint64_t bank_simulator_reference_block = 1'000;
+// References carry 12 digits after their prefix (BJQR..., BJVA...); past this the simulator
+// issues nothing more rather than wrap around to a number it handed out before.
+inline constexpr uint64_t bank_simulator_reference_max = 999'999'999'999;
+static_assert(bank_simulator_reference_block < bank_simulator_reference_max);
 
 struct BankSimulatorOptions {
   std::string listen_address = "127.0.0.1";
@@ -64,7 +88,16 @@ struct BankSimulatorOptions {
   int64_t timestamp_window_s = 300;
   int callback_timeout_ms = 5000;
   std::function<int64_t()> clock;  // UTC microseconds; the system clock when empty
+  // Where the reference numbering is kept across restarts (created when missing; relative to
+  // the working directory). Empty: numbering only in memory, from first_reference, for a
+  // simulator whose references are remembered elsewhere (the demo's: in its log).
+  std::string state_dir = "bank-sim-state";
+  uint64_t first_reference = 1;  // the lowest number it hands out (1 to reference_max)
 };
+
+// The number of a simulator reference ("BJQR000000000042" -> 42), or nullopt when `reference`
+// is not "BJQR" or "BJVA" and 12 digits.
+std::optional<uint64_t> SimulatedReferenceNumber(std::string_view reference);
 
 // One line of the bank's end-of-day statement.
 struct SimulatedStatementEntry {
@@ -96,7 +129,9 @@ class BankSimulator {
   BankSimulator(const BankSimulator&) = delete;
   BankSimulator& operator=(const BankSimulator&) = delete;
 
-  // Serves over HTTP on listen_address:port. IOError when it cannot bind.
+  // Serves over HTTP on listen_address:port. IOError when it cannot bind, or when state_dir
+  // cannot be created or locked; Corruption when state_dir/references is malformed (it is
+  // never guessed at: a wrong guess would hand out references again).
   Status Start();
   void Stop();
   uint16_t port() const;
@@ -106,8 +141,13 @@ class BankSimulator {
   HttpResponse Handle(const HttpRequest& request);
 
   // The control operations, as over /sim/*. NotFound for an unknown reference; Conflict
-  // when the payment is not in a state that allows it.
+  // when the payment is not in a state that allows it (a voided one: "payment_not_pending").
   Result<NotifyOutcome> Pay(std::string_view reference, bool notify = true);
+  // Pays a payment request that was voided at the bank (qr-mpm-cancel, delete-va) anyway, as
+  // a payer who paid just before the void arrived: paid one second before the void (not
+  // before the request), then notified as any success (unless !notify). Conflict
+  // "payment_not_voided" for a request that is not void.
+  Result<NotifyOutcome> PayLate(std::string_view reference, bool notify = true);
   Result<NotifyOutcome> Fail(std::string_view reference);
   Result<NotifyOutcome> Duplicate(std::string_view reference);
   Result<NotifyOutcome> Corrupt(std::string_view reference, std::string_view mode);

@@ -18,6 +18,11 @@ constexpr char kQrisGenerateServiceCode[] = "47";
 constexpr char kQrisQueryServiceCode[] = "51";
 constexpr char kVaCreateServiceCode[] = "27";
 constexpr char kVaStatusServiceCode[] = "26";
+constexpr char kQrisCancelServiceCode[] = "77";
+constexpr char kVaDeleteServiceCode[] = "31";
+// The SNAP case codes of "no such transaction" (01) and "no such bill or account" (12).
+constexpr char kCaseTransactionNotFound[] = "01";
+constexpr char kCaseBillNotFound[] = "12";
 
 int64_t SystemMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -44,6 +49,18 @@ Result<std::string> AnswerString(simdjson::dom::element root, std::string_view k
         std::string(where) + ": the answer has no string " + std::string(key));
   }
   return std::string(value);
+}
+
+// The responseCode of an answer, or "" when it has none.
+std::string ResponseCode(const HttpReply& reply) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string_view code;
+  if (parser.parse(reply.body).get(root) != simdjson::SUCCESS ||
+      root["responseCode"].get(code) != simdjson::SUCCESS) {
+    return "";
+  }
+  return std::string(code);
 }
 
 bool Retryable(const Status& status) {
@@ -191,7 +208,7 @@ Result<std::string> SnapClient::AccessToken() {
 }
 
 Result<std::string> SnapClient::Transact(std::string_view path, std::string_view service_code,
-                                         const std::string& body) {
+                                         const std::string& body, std::string* refusal_code) {
   const std::string where = "POST " + std::string(path);
   const std::string external_id = NextExternalId();
   Status last;
@@ -214,6 +231,9 @@ Result<std::string> SnapClient::Transact(std::string_view path, std::string_view
         SendHttp(endpoint_, "POST", path, headers, body, options_.request_timeout_ms);
     last = reply.ok() ? CheckSnapAnswer(*reply, where, service_code) : reply.status();
     if (last.ok()) return std::move(reply->body);
+    if (refusal_code != nullptr) {
+      *refusal_code = reply.ok() && last.error_code() == "bank_refused" ? ResponseCode(*reply) : "";
+    }
     if (reply.ok() && reply->status == 401 && !token_renewed) {
       // The bank may have forgotten the token (restart, revocation): one more try with a new one.
       token_renewed = true;
@@ -331,6 +351,60 @@ Result<BankPaymentStatus> SnapClient::QueryVirtualAccount(std::string_view payme
                                                           ": the answer has no virtualAccountData");
   }
   return ReadStatus(data, snap_va_status_path, "paymentFlagStatus", "paidAmount");
+}
+
+Status SnapClient::Void(std::string_view path, std::string_view service_code,
+                        const std::string& body, std::string_view payment_id) {
+  std::string refusal;
+  Result<std::string> answer = Transact(path, service_code, body, &refusal);
+  if (answer.ok()) return Status::Ok();
+  const std::string not_found = "404" + std::string(service_code);
+  if (refusal == not_found + snap_case_paid_bill) {
+    return Status::Conflict("bank_already_paid", "payment_id",
+                            "POST " + std::string(path) + ": payment " + std::string(payment_id) +
+                                " was paid before the bank received the void (" + refusal +
+                                "); the money moved");
+  }
+  if (refusal == not_found + kCaseTransactionNotFound || refusal == not_found + kCaseBillNotFound) {
+    return Status::NotFound("bank_payment_not_found", "payment_id",
+                            "POST " + std::string(path) + ": the bank knows no payment request " +
+                                std::string(payment_id) + " (" + refusal + ")");
+  }
+  return answer.status();
+}
+
+Status SnapClient::CancelQris(std::string_view payment_id, std::string_view reference_no,
+                              std::string_view merchant_id) {
+  const std::string body = JsonWriter()
+                               .BeginObject()
+                               .Field("originalPartnerReferenceNo", payment_id)
+                               .Field("originalReferenceNo", reference_no)
+                               .Field("merchantId", merchant_id)
+                               .Field("reason", snap_void_reason)
+                               .EndObject()
+                               .Take();
+  return Void(snap_qris_cancel_path, kQrisCancelServiceCode, body, payment_id);
+}
+
+Status SnapClient::DeleteVirtualAccount(std::string_view payment_id,
+                                        std::string_view virtual_account_no) {
+  // The number is partnerServiceId + customerNo (CreateVirtualAccount joins them); the bank
+  // wants both halves again.
+  const std::string& prefix = options_.partner_service_id;
+  if (!virtual_account_no.starts_with(prefix) || virtual_account_no.size() == prefix.size()) {
+    return Status::InvalidArgument("virtual_account_invalid", "virtual_account_no",
+                                   "virtual_account_no must be bank.partner_service_id \"" +
+                                       prefix + "\" followed by the customer number");
+  }
+  const std::string body = JsonWriter()
+                               .BeginObject()
+                               .Field("partnerServiceId", prefix)
+                               .Field("customerNo", virtual_account_no.substr(prefix.size()))
+                               .Field("virtualAccountNo", virtual_account_no)
+                               .Field("trxId", payment_id)
+                               .EndObject()
+                               .Take();
+  return Void(snap_va_delete_path, kVaDeleteServiceCode, body, payment_id);
 }
 
 }  // namespace malpro

@@ -7,6 +7,8 @@
 //   POST /v1.0/qr/qr-mpm-query       the status of a QRIS payment (service code 51)
 //   POST /v1.0/transfer-va/create-va a virtual account for one payment (service code 27)
 //   POST /v1.0/transfer-va/status    the status of a virtual account payment (service code 26)
+//   POST /v1.0/qr/qr-mpm-cancel      voids a QRIS payment that was not paid (service code 77)
+//   POST /v1.0/transfer-va/delete-va voids a virtual account that was not paid (service code 31)
 //
 // Transactions carry Authorization: Bearer token, X-TIMESTAMP, X-SIGNATURE = base64(
 // HMAC-SHA512(clientSecret, METHOD:path:token:hex(sha256(minified body)):X-TIMESTAMP)),
@@ -38,6 +40,13 @@ inline constexpr char snap_qris_generate_path[] = "/v1.0/qr/qr-mpm-generate";
 inline constexpr char snap_qris_query_path[] = "/v1.0/qr/qr-mpm-query";
 inline constexpr char snap_va_create_path[] = "/v1.0/transfer-va/create-va";
 inline constexpr char snap_va_status_path[] = "/v1.0/transfer-va/status";
+inline constexpr char snap_qris_cancel_path[] = "/v1.0/qr/qr-mpm-cancel";
+inline constexpr char snap_va_delete_path[] = "/v1.0/transfer-va/delete-va";
+// The SNAP case code of a refusal because the payment was made ("Paid Bill"): what the bank
+// answers a void that came too late, e.g. 4047714 (QRIS cancel) or 4043114 (VA delete).
+inline constexpr char snap_case_paid_bill[] = "14";
+// The `reason` of a QRIS cancel, for the bank's records.
+inline constexpr char snap_void_reason[] = "order cancelled in Malpro";
 // Tries of one call at most, whatever the configuration says: a stuck bank must not hold an
 // API worker for long.
 inline constexpr int snap_attempts_limit = 5;
@@ -100,6 +109,21 @@ class SnapClient {
   Result<BankPaymentStatus> QueryVirtualAccount(std::string_view payment_id,
                                                 std::string_view virtual_account_no);
 
+  // Voids a payment request at the bank, so that it can no longer be paid: a QRIS by its
+  // payment id, the bank's reference (QrisIssued::reference_no) and merchant id; a virtual
+  // account by its payment id and number. Ok when the bank says the request is void (a void
+  // of a void request, or of a failed one, is Ok too: nothing can be paid either way).
+  // Errors:
+  //   Conflict "bank_already_paid": the payer paid first (the bank answered "Paid Bill",
+  //   case 14); the money moved and the payment's notification is or will be on its way;
+  //   NotFound "bank_payment_not_found": the bank knows no such request (case 01 or 12);
+  //   the transport errors of every call (bank_unreachable, bank_timeout, bank_server_error
+  //   after the retries) and bank_refused / bank_answer_invalid for other answers: the
+  //   request may still be payable, so try again later.
+  Status CancelQris(std::string_view payment_id, std::string_view reference_no,
+                    std::string_view merchant_id);
+  Status DeleteVirtualAccount(std::string_view payment_id, std::string_view virtual_account_no);
+
   // A fresh X-EXTERNAL-ID: digits only, unique within the day for this process.
   std::string NextExternalId();
 
@@ -108,9 +132,13 @@ class SnapClient {
  private:
   explicit SnapClient(SnapClientOptions options, HttpEndpoint endpoint);
   int64_t Now() const;
-  // One transaction call with retries; the parsed answer is returned as its raw body.
+  // One transaction call with retries; the parsed answer is returned as its raw body. When
+  // the bank refused it, `*refusal_code` (if given) receives the refusal's responseCode.
   Result<std::string> Transact(std::string_view path, std::string_view service_code,
-                               const std::string& body);
+                               const std::string& body, std::string* refusal_code = nullptr);
+  // A void (QRIS cancel, VA delete): Transact, then the refusals a caller must tell apart.
+  Status Void(std::string_view path, std::string_view service_code, const std::string& body,
+              std::string_view payment_id);
   Result<std::string> RequestToken();
 
   SnapClientOptions options_;

@@ -277,12 +277,13 @@ Status ReadBank(const toml::table& table, const std::string& config_path, Malpro
        "notify_client_secret", "issued_token_lifetime_s", "base_url", "client_id",
        "client_secret", "private_key_file", "channel_id", "partner_service_id",
        "request_timeout_ms", "attempts_max", "retry_backoff_ms", "poll_after_seconds",
-       "poll_interval_seconds", "expire_after_seconds", "ca_file"}));
+       "poll_interval_seconds", "expire_after_seconds", "ca_file", "paid_time_skew_s"}));
   std::string key_file;
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "partner_id", &config->bank.partner_id));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "bank_public_key_file", &key_file));
   MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "timestamp_window_s", 1,
                                       &config->bank.timestamp_window_s));
+  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "paid_time_skew_s", 1, &config->paid_time_skew_s));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "notify_authentication", &config->bank.authentication));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "notify_client_secret", &config->bank.client_secret));
   MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "issued_token_lifetime_s", 60,

@@ -23,6 +23,8 @@ struct MalproConfig {
   TokenTable tokens;
   PolicyDefaults policy;
   int64_t receipt_window_days = 31;
+  // bank.paid_time_skew_s: a bank's paid time is accepted within [request - skew, now + skew].
+  int64_t paid_time_skew_s = 300;
   // Bank Jatim's SNAP endpoints; off while no bank public key is configured.
   BankNotifyOptions bank;
   bool bank_enabled = false;

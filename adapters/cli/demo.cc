@@ -25,6 +25,8 @@ constexpr double kShareQris = 0.8;                // of cashless payments, by QR
 constexpr double kShareExpiredQr = 0.05;          // payments whose first QR expired unpaid
 constexpr double kShareCancelled = 0.06;          // orders cancelled before acceptance
 constexpr double kSharePartlyRefunded = 0.03;     // cashless deliveries refunded in part
+constexpr double kSharePaidAfterVoid = 0.3;       // voided requests the payer paid anyway
+constexpr double kShareExceptionRefunded = 0.5;   // of those, refunded by the operator that day
 constexpr double kShareReceiptsApproved = 0.8;    // manual receipts approved (else rejected)
 
 // The identities behind the trial tokens in config/malpro.toml.
@@ -129,6 +131,7 @@ class Seeder {
   Status RunDay(int day);
   Status PlaceOrders(int day);
   Status PayCashless(const std::string& order_id);
+  Status PaidAfterCancel(int day, size_t index, const std::string& order_id);
   Status SubmitReceipts(int day);
   Status PolicyAndStaffChanges(int day);
 
@@ -242,12 +245,14 @@ Status Seeder::PlaceOrders(int day) {
   const int days = DaysIn(month_);
   const int per_day = std::max(1, options_.asn_count * 2 / days);
   std::vector<std::string> placed;
+  std::vector<bool> cancelling;  // drawn when placed: a cashless one is left unpaid until then
   for (int i = 0; i < per_day; ++i) {
     At(day, 8, 0, i * 5000);
     const std::string& buyer = day == 0 && i == 0 ? nips_[0] : Pick(nips_);
     const Merchant* merchant = day == 0 && i == 0 ? &merchants_[0] : &Pick(merchants_);
     if (merchant->suspended) continue;
     const bool cashless = !(day == 0 && i == 0) && Chance(kShareCashless);
+    const bool cancel = day < days - 2 && Chance(kShareCancelled);
     PlaceOrder order{"o-" + std::to_string(next_id_++), buyer, merchant->id, {},
                      std::string(cashless ? payment_cashless : payment_cod)};
     std::set<std::string> chosen;
@@ -261,8 +266,15 @@ Status Seeder::PlaceOrders(int day) {
     // A buyer deactivated earlier in the month is refused, as in real life.
     if (!result.ok() && result.status().error_code() == "buyer_inactive") continue;
     MALPRO_RETURN_IF_ERROR(Check(result, "place order"));
-    if (cashless) MALPRO_RETURN_IF_ERROR(PayCashless(order.order_id));
+    if (cashless && cancel) {
+      MALPRO_RETURN_IF_ERROR(Check(ledger_.RequestPayment(order.order_id, Chance(kShareQris) ? "QRIS" : "VA",
+                                                          "bj-" + order.order_id, As("system:bank-adapter")),
+                                   "request payment"));
+    } else if (cashless) {
+      MALPRO_RETURN_IF_ERROR(PayCashless(order.order_id));
+    }
     placed.push_back(order.order_id);
+    cancelling.push_back(cancel);
   }
   if (day >= days - 2) {  // the last orders of the month are still open when it ends
     summary_.orders_open += static_cast<int>(placed.size());
@@ -270,9 +282,10 @@ Status Seeder::PlaceOrders(int day) {
   }
   for (size_t i = 0; i < placed.size(); ++i) {
     At(day, 13, 0, static_cast<int64_t>(i) * 5000);
-    if (Chance(kShareCancelled)) {
+    if (cancelling[i]) {
       MALPRO_RETURN_IF_ERROR(Check(ledger_.CancelOrder(placed[i], "pembeli membatalkan", As("asn:buyer")),
                                    "cancel order"));
+      MALPRO_RETURN_IF_ERROR(PaidAfterCancel(day, i, placed[i]));
       placed[i].clear();
       ++summary_.orders_cancelled;
       continue;
@@ -294,6 +307,35 @@ Status Seeder::PlaceOrders(int day) {
       ++summary_.refunds;
     }
     ++summary_.orders_delivered;
+  }
+  return Status::Ok();
+}
+
+// A cashless order cancelled while its payment was pending: the request was voided with it.
+// Now and then the payer had paid anyway (the bank reports it minutes later): the money is a
+// refund due, which the operator refunds the same afternoon or leaves open.
+Status Seeder::PaidAfterCancel(int day, size_t index, const std::string& order_id) {
+  Result<PaymentState> payment = ledger_.LoadPayment(order_id);
+  if (!payment.ok() || payment->status != PaymentStatus::kVoided) return Status::Ok();
+  ++summary_.payments_voided;
+  if (!Chance(kSharePaidAfterVoid)) return Status::Ok();
+  At(day, 13, 5, static_cast<int64_t>(index) * 5000);
+  BankSuccess success;
+  success.payment_id = order_id;
+  success.channel = payment->channel;
+  success.bank_reference = payment->bank_reference;
+  success.amount = payment->amount;
+  success.paid_at_us = payment->requested_at_us + 60'000'000;
+  MALPRO_RETURN_IF_ERROR(Check(ledger_.RecordPaymentSucceeded(success, As("bank:bank-jatim-simulated")),
+                               "payment after cancel"));
+  ++summary_.refunds_due;
+  if (Chance(kShareExceptionRefunded)) {
+    At(day, 15, 0, static_cast<int64_t>(index) * 5000);
+    MALPRO_RETURN_IF_ERROR(Check(ledger_.ResolveException(order_id, "refunded",
+                                                          "dikembalikan ke pembeli", As("operator:rina")),
+                                 "resolve exception"));
+  } else {
+    ++summary_.exceptions_open;
   }
   return Status::Ok();
 }
@@ -325,8 +367,13 @@ Status Seeder::PayCashless(const std::string& order_id) {
   }
   Result<PaymentState> payment = ledger_.LoadPayment(order_id);
   if (!payment.ok()) return payment.status();
-  MALPRO_RETURN_IF_ERROR(Check(ledger_.RecordPaymentSucceeded(order_id, payment->amount, now_->load(),
-                                                              reference, As("bank:bank-jatim-simulated")),
+  BankSuccess success;
+  success.payment_id = order_id;
+  success.channel = channel;
+  success.bank_reference = payment->bank_reference;
+  success.amount = payment->amount;
+  success.paid_at_us = now_->load();
+  MALPRO_RETURN_IF_ERROR(Check(ledger_.RecordPaymentSucceeded(success, As("bank:bank-jatim-simulated")),
                                "payment succeeded"));
   ++summary_.payments_cashless;
   return Status::Ok();
@@ -450,10 +497,13 @@ void PrintDemoSummary(const DemoSummary& summary) {
             << summary.orders_delivered << " orders delivered (" << summary.payments_cashless
             << " paid cashless by QRIS or VA, " << summary.payments_through_bank
             << " of them through the simulated bank, " << summary.refunds << " partly refunded), "
-            << summary.orders_cancelled << " cancelled, " << summary.orders_open << " still open, "
+            << summary.orders_cancelled << " cancelled (" << summary.payments_voided
+            << " with their payment request voided; " << summary.refunds_due
+            << " paid anyway, refund due), " << summary.orders_open << " still open, "
             << summary.receipts_approved << " manual receipts approved and "
             << summary.receipts_rejected << " rejected, a minimum-spend change on the 15th ("
-            << summary.commands << " commands)" << std::endl;
+            << summary.commands << " commands); exceptions open: " << summary.exceptions_open
+            << " (GET /v1/exceptions)" << std::endl;
 }
 
 void PrintDemoHints(uint16_t port, const std::string& data_dir, const std::string& month,

@@ -38,6 +38,11 @@ struct DemoSummary {
   int payments_cashless = 0;
   int payments_through_bank = 0;  // of them, paid through the simulated bank over sockets
   int refunds = 0;
+  // Cashless orders cancelled while their payment was pending (the request voided), of which
+  // the bank still reported some paid: refunds due, some already refunded by the operator.
+  int payments_voided = 0;
+  int refunds_due = 0;
+  int exceptions_open = 0;
   int receipts_approved = 0;
   int receipts_rejected = 0;
   uint64_t commands = 0;

@@ -139,21 +139,21 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   ApiDependencies dependencies{&log, &ledger, models, &config.tokens, &metrics,
                                config.http.body_bytes_max, config.http.photo_body_bytes_max, {}, {}};
   // The day's close and the statement's reconciliation, while serving.
-  dependencies.close_settlement = [&config, &ledger](const std::string& date,
-                                                     const CommandContext& context)
-      -> Result<DetailedAnswer> {
+  dependencies.close_settlement = [&config, &ledger, &log](
+                                      const std::string& date,
+                                      const CommandContext& context) -> Result<DetailedAnswer> {
     Result<CivilDate> day = ParseIsoDate(date, "date");
     if (!day.ok()) return day.status();
     Result<SettleOutcome> outcome =
-        Settle(ledger, *day, config.settlement_out_dir, config.settlement, context);
+        Settle(ledger, log, *day, config.settlement_out_dir, config.settlement, context);
     if (!outcome.ok()) return outcome.status();
     return DetailedAnswer{outcome->result, SettleOutcomeJson(*outcome)};
   };
-  dependencies.reconcile_statement = [&ledger, &log](std::string_view statement,
-                                                     const std::string& format,
-                                                     const CommandContext& context)
-      -> Result<DetailedAnswer> {
-    Result<ReconcileOutcome> outcome = RunReconciliation(ledger, log, statement, format, context);
+  dependencies.reconcile_statement = [&config, &ledger, &log](
+                                         std::string_view statement, const std::string& format,
+                                         const CommandContext& context) -> Result<DetailedAnswer> {
+    Result<ReconcileOutcome> outcome = RunReconciliation(ledger, log, statement, format,
+                                                         config.settlement.debtor_account, context);
     if (!outcome.ok()) return outcome.status();
     return DetailedAnswer{outcome->result, ReconcileOutcomeJson(*outcome)};
   };
@@ -265,6 +265,7 @@ Result<Opened> OpenLedger(const MalproConfig& config, LogOptions log_options,
   if (!log.ok()) return log.status();
   LedgerOptions ledger_options;
   ledger_options.receipt_window_days = config.receipt_window_days;
+  ledger_options.paid_time_skew_s = config.paid_time_skew_s;
   ledger_options.clock = clock;
   auto ledger = std::make_unique<Ledger>(log->get(), std::move(geography).value(), ledger_options);
   CommandContext seeding;
@@ -272,6 +273,38 @@ Result<Opened> OpenLedger(const MalproConfig& config, LogOptions log_options,
   Result<std::optional<CommandResult>> seeded = ledger->SeedPolicy(config.policy, seeding);
   if (!seeded.ok()) return seeded.status();
   return Opened{std::move(ledger), std::move(log).value()};
+}
+
+// settle, reconcile and the audit commands work on a ledger that exists: a mistyped --data must
+// be an error, not a new empty ledger (settle would close a day with no payments and exit 0).
+// Only serve and demo create a data directory. NotFound (data_dir_not_found) when nothing is at
+// the path, InvalidArgument (data_dir_not_ledger) when what is there is not a Malpro log.
+Status RequireLedgerDirectory(const LogOptions& log_options) {
+  const std::string& dir = log_options.data_dir;
+  std::error_code error;
+  const std::filesystem::file_status found = std::filesystem::status(dir, error);
+  if (!std::filesystem::exists(found)) {
+    return Status::NotFound("data_dir_not_found", "log.data_dir",
+                            "no data directory at " + dir +
+                                " (--data or log.data_dir); settle, reconcile and audit open an "
+                                "existing ledger, only serve and demo create one");
+  }
+  if (!std::filesystem::is_directory(found)) {
+    return Status::InvalidArgument("data_dir_not_ledger", "log.data_dir",
+                                   dir + " (--data or log.data_dir) is not a directory");
+  }
+  // A read-only open takes no lock and creates nothing; it tells a Malpro log from anything
+  // else (a folder without a database, another RocksDB database).
+  LogOptions probe = log_options;
+  probe.read_only = true;
+  probe.check_on_open = false;
+  Result<std::unique_ptr<EventLog>> log = EventLog::Open(probe);
+  if (!log.ok()) {
+    const std::string what = dir + " (--data or log.data_dir) is not a Malpro data directory";
+    return Status::InvalidArgument("data_dir_not_ledger", "log.data_dir",
+                                   what + ": " + log.status().message());
+  }
+  return Status::Ok();
 }
 
 void PrintHead(const EventLog& log, const std::string& data_dir) {
@@ -373,6 +406,7 @@ struct BankSimFlags {
   std::string callback_url;  // default: this config's HTTP API
   std::string client_public_key = "config/trial-keys/malpro_public.pem";
   std::string bank_private_key = "config/trial-keys/bank_private.pem";
+  std::string state_dir = "bank-sim-state";
 };
 
 Result<std::string> ReadTextFile(const std::string& path, std::string_view flag) {
@@ -406,6 +440,7 @@ int RunBankSim(const CommonOptions& common, const BankSimFlags& flags) {
   options.channel_id = config->bank_client.channel_id;
   options.collection_account = config->settlement.debtor_account;
   options.timestamp_window_s = config->bank.timestamp_window_s;
+  options.state_dir = flags.state_dir;
   options.callback_base_url = flags.callback_url.empty()
                                   ? "http://127.0.0.1:" + std::to_string(config->http.port)
                                   : flags.callback_url;
@@ -498,6 +533,8 @@ int RunAuditVerify(const CommonOptions& common, uint64_t from, uint64_t to,
                    const std::string& expected_head) {
   Result<MalproConfig> config = ResolveConfig(common);
   if (!config.ok()) return Fail(config.status());
+  Status exists = RequireLedgerDirectory(config->log);
+  if (!exists.ok()) return Fail(exists);
   LogOptions options = config->log;
   options.read_only = true;
   options.check_on_open = false;
@@ -566,6 +603,8 @@ int RunAuditReplay(const CommonOptions& common, uint64_t until, const std::strin
                    std::string out_dir) {
   Result<MalproConfig> config = ResolveConfig(common);
   if (!config.ok()) return Fail(config.status());
+  Status exists = RequireLedgerDirectory(config->log);
+  if (!exists.ok()) return Fail(exists);
   LogOptions options = config->log;
   options.read_only = true;
   Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
@@ -626,6 +665,8 @@ int RunAuditExport(const CommonOptions& common, uint64_t from, uint64_t to,
                    const std::string& out_path) {
   Result<MalproConfig> config = ResolveConfig(common);
   if (!config.ok()) return Fail(config.status());
+  Status exists = RequireLedgerDirectory(config->log);
+  if (!exists.ok()) return Fail(exists);
   LogOptions options = config->log;
   options.read_only = true;
   Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
@@ -707,6 +748,8 @@ int RunSettle(const CommonOptions& common, const std::string& date_text, std::st
   if (!config.ok()) return Fail(config.status());
   Result<CivilDate> date = ParseIsoDate(date_text, "date");
   if (!date.ok()) return Fail(date.status());
+  Status exists = RequireLedgerDirectory(config->log);
+  if (!exists.ok()) return Fail(exists);
   Result<Opened> opened = OpenLedger(*config, config->log, {});
   if (!opened.ok()) {
     return Fail(WhenServing(opened.status(), "curl -X POST -H 'Authorization: Bearer TOKEN' "
@@ -718,7 +761,7 @@ int RunSettle(const CommonOptions& common, const std::string& date_text, std::st
   std::cerr << "malpro settle: scanning " << opened->log->Head().sequence
             << " events for business day " << date_text << std::endl;
   Result<SettleOutcome> outcome =
-      Settle(*opened->ledger, *date, out_dir, config->settlement, context);
+      Settle(*opened->ledger, *opened->log, *date, out_dir, config->settlement, context);
   if (!outcome.ok()) return Fail(outcome.status());
   PrintSettlement(*outcome);
   return kExitOk;
@@ -726,14 +769,17 @@ int RunSettle(const CommonOptions& common, const std::string& date_text, std::st
 
 void PrintReconciliation(const ReconcileOutcome& outcome, const ReconciliationState& state) {
   const RecordReconciliation& run = outcome.report.command;
+  Result<std::string> bank_id = StatementIdFromStreamId(run.statement_id);
   std::printf("statement %s (%s, account %s, %s to %s): %lld entries, run %lld\n",
-              run.statement_id.c_str(), run.format.c_str(), run.account.c_str(),
-              run.period_from.c_str(), run.period_to.c_str(), static_cast<long long>(run.entries),
-              static_cast<long long>(state.runs));
-  std::printf("matched %lld, missing in ledger %lld, missing at bank %lld, amount mismatch %lld\n",
-              static_cast<long long>(run.matched), static_cast<long long>(run.missing_in_ledger),
-              static_cast<long long>(run.missing_at_bank),
-              static_cast<long long>(run.amount_mismatch));
+              bank_id.ok() ? bank_id->c_str() : run.statement_id.c_str(), run.format.c_str(),
+              run.account.c_str(), run.period_from.c_str(), run.period_to.c_str(),
+              static_cast<long long>(run.entries), static_cast<long long>(state.runs));
+  std::printf(
+      "matched %lld, missing in ledger %lld, missing at bank %lld, amount mismatch %lld, refund "
+      "due %lld\n",
+      static_cast<long long>(run.matched), static_cast<long long>(run.missing_in_ledger),
+      static_cast<long long>(run.missing_at_bank), static_cast<long long>(run.amount_mismatch),
+      static_cast<long long>(run.refund_due));
   if (run.discrepancies.empty()) return;
   std::printf("%3s %-18s %-4s %-26s %-20s %-10s %14s %14s %s\n", "#", "discrepancy", "c/d",
               "reference", "payment", "date", "statement", "ledger", "resolution");
@@ -755,6 +801,8 @@ int RunReconcile(const CommonOptions& common, const std::string& statement_path,
   std::ifstream file(statement_path, std::ios::binary);
   if (!file) return Fail(Status::IOError("cannot read " + statement_path));
   std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  Status exists = RequireLedgerDirectory(config->log);
+  if (!exists.ok()) return Fail(exists);
   Result<Opened> opened = OpenLedger(*config, config->log, {});
   if (!opened.ok()) {
     return Fail(WhenServing(opened.status(), "curl -X POST -H 'Authorization: Bearer TOKEN' "
@@ -763,8 +811,8 @@ int RunReconcile(const CommonOptions& common, const std::string& statement_path,
   }
   CommandContext context;
   context.actor = CliActor(actor);
-  Result<ReconcileOutcome> outcome =
-      RunReconciliation(*opened->ledger, *opened->log, text, format, context);
+  Result<ReconcileOutcome> outcome = RunReconciliation(*opened->ledger, *opened->log, text, format,
+                                                       config->settlement.debtor_account, context);
   if (!outcome.ok()) return Fail(outcome.status());
   Result<ReconciliationState> state =
       opened->ledger->LoadReconciliation(outcome->report.command.statement_id);
@@ -805,7 +853,8 @@ int main(int argc, char** argv) {
       "serve",
       "open the log, seed the policy on first start, and serve the HTTP API until SIGINT/SIGTERM");
 
-  CLI::App* audit = app.add_subcommand("audit", "auditor tools; the data directory is opened read-only");
+  CLI::App* audit =
+      app.add_subcommand("audit", "auditor tools; an existing data directory is opened read-only");
   audit->require_subcommand(1);
   uint64_t verify_from = 1;
   uint64_t verify_to = 0;
@@ -875,7 +924,8 @@ int main(int argc, char** argv) {
       "settle",
       "close a business day (Asia/Jakarta, once past its cut-off): per merchant gross, fee and "
       "net of the day's cashless payments, written as pain.001 and CSV, both SHA-256 recorded in "
-      "settlement.batch_closed. A day closes once; the data directory must not be in use by serve");
+      "settlement.batch_closed. A day closes once, not before the ledger's first day; a close cut "
+      "short is run again. The data directory must exist and not be in use by serve");
   settle->add_option("--date", settle_date, "the business day, YYYY-MM-DD")->required();
   settle->add_option("-o,--out", settle_out, "folder for the files (default: settlement.out_dir)");
   settle->add_option("--actor", command_actor, "who closes it (default: operator:$USER)");
@@ -885,9 +935,10 @@ int main(int argc, char** argv) {
   std::string reconcile_out;
   CLI::App* reconcile = app.add_subcommand(
       "reconcile",
-      "match a bank statement (camt.053, MT940 or CSV) with the ledger and record the run: "
-      "matched, missing in ledger, missing at bank, amount mismatch. Exit 0 when nothing is "
-      "open, 1 when a discrepancy is, 2 on errors");
+      "match a bank statement (camt.053, MT940 or CSV) of the collection account "
+      "(settlement.debtor_account) with the ledger and record the run: matched, missing in "
+      "ledger, missing at bank, amount mismatch. Exit 0 when nothing is open, 1 when a "
+      "discrepancy is, 2 on errors");
   reconcile->add_option("--statement", statement_path, "the statement file")
       ->required()
       ->check(CLI::ExistingFile);
@@ -899,9 +950,10 @@ int main(int argc, char** argv) {
   BankSimFlags sim_flags;
   CLI::App* bank_sim = app.add_subcommand(
       "bank-sim",
-      "run a SIMULATED Bank Jatim (SNAP BI token, QRIS generate/query, VA create/status) on "
-      "127.0.0.1 for trials, with a control API (/sim/pay, /sim/fail, /sim/delay, "
-      "/sim/duplicate, /sim/corrupt, /sim/statement); see docs/bank-simulator.md");
+      "run a SIMULATED Bank Jatim (SNAP BI token, QRIS generate/query/cancel, VA "
+      "create/status/delete-va) on 127.0.0.1 for trials, with a control API (/sim/pay, "
+      "{\"late\":true} to pay a voided request anyway, /sim/fail, /sim/delay, /sim/duplicate, "
+      "/sim/corrupt, /sim/statement); see docs/bank-simulator.md");
   bank_sim->add_option("--listen-port", sim_flags.port, "port of the simulator (0: any free port)")
       ->check(CLI::Range(0, 65535));
   bank_sim->add_option("--callback", sim_flags.callback_url,
@@ -910,6 +962,11 @@ int main(int argc, char** argv) {
                        "PEM public key of the partner (verifies its token requests)");
   bank_sim->add_option("--bank-private-key", sim_flags.bank_private_key,
                        "PEM private key of the simulated bank (signs notifications)");
+  bank_sim
+      ->add_option("--state-dir", sim_flags.state_dir,
+                   "where the simulator keeps the high-water mark of its references, so that a "
+                   "restart never hands one out again")
+      ->capture_default_str();
 
   CLI::App* version = app.add_subcommand("version", "print the version");
 

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <string_view>
 
+#include "engine/domain_types.h"
+
 namespace malpro {
 
 // pain.001 version written (ISO 20022 customer credit transfer initiation, 2019 edition).
@@ -31,5 +33,19 @@ inline constexpr size_t statement_bytes_max = 64 * 1024 * 1024;
 inline constexpr size_t statement_entries_max = 200'000;
 // Characters of one statement reference kept (MT940 16x, ISO 20022 Max35Text).
 inline constexpr size_t statement_reference_chars_max = 35;
+
+// A statement id (camt.053 Stmt/Id is Max35Text, MT940 :20: is 16x) is 1 to this many
+// characters of A-Z a-z 0-9 and the separators below, starting and ending with a letter or
+// digit, no two separators in a row. Anything else is refused, never rewritten.
+inline constexpr size_t statement_id_chars_max = 35;
+// The separators, in the order of their 2-bit code in the stream form (StatementStreamId).
+inline constexpr std::string_view statement_id_separators = "-./_";
+// The stream form: at most the id's length, "--", and 5 bits per base-32 digit of at most 2
+// bits per character; the ledger takes it as an entity id (engine/domain_types.h).
+inline constexpr size_t statement_stream_id_chars_max =
+    statement_id_chars_max + 2 + (2 * statement_id_chars_max + 4) / 5;
+static_assert(statement_stream_id_chars_max <= entity_id_chars_max,
+              "the stream form must pass as an entity id");
+static_assert(statement_id_separators.size() == 4, "a separator's code takes 2 bits");
 
 }  // namespace malpro

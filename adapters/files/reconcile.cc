@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <map>
+#include <optional>
 #include <set>
 
 #include "adapters/files/settlement_files.h"
@@ -41,6 +42,15 @@ Status FoldPayment(const Event& event, const JsonObject& payload,
       if (!paid_at.ok()) return Corrupt(event);
       payment.paid_at_us = *paid_at;
     }
+  } else if (event.type == types::payment_refund_due) {
+    Result<std::string> amount_text = payload.String("amount");
+    Result<int64_t> paid_at = payload.Int("paid_at_us");
+    if (!amount_text.ok() || !paid_at.ok()) return Corrupt(event);
+    Result<Money> amount = ParseAmount(*amount_text, "amount");
+    if (!amount.ok()) return Corrupt(event);
+    payment.amount = *amount;
+    payment.paid_at_us = *paid_at;
+    payment.refund_due = true;
   } else if (event.type == types::payment_failed || event.type == types::payment_expired) {
     payment.succeeded = false;
     payment.bank_reference.clear();  // nothing is expected at the bank for it any more
@@ -53,8 +63,10 @@ Status FoldBatch(const Event& event, LedgerFacts* facts) {
   MALPRO_RETURN_IF_ERROR(state.Apply(event));
   const CivilDate execution = SettlementExecutionDate(state.business_date, state.closed_at_us);
   const std::string batch_id = SettlementBatchId(state.business_date);
-  facts->batches.push_back({batch_id, state.total_net, execution});
+  if (state.total_net > Money()) facts->batches.push_back({batch_id, state.total_net, execution});
   for (size_t i = 0; i < state.merchants.size(); ++i) {
+    // A line that pays nothing (its refunds took all) has no transfer at the bank.
+    if (state.merchants[i].net == Money()) continue;
     facts->transfers.push_back({SettlementEndToEndId(state.business_date, i + 1), batch_id,
                                 state.merchants[i].umkm_id, state.merchants[i].net, execution});
   }
@@ -73,6 +85,12 @@ class Matcher {
     for (size_t i = 0; i < facts.payments.size(); ++i) {
       const LedgerFacts::Payment& payment = facts.payments[i];
       if (!payment.bank_reference.empty()) by_reference_.emplace(payment.bank_reference, i);
+      // A virtual account number is space-padded in SNAP (its 8-character prefix), but a
+      // statement writes it without the padding.
+      const size_t unpadded = payment.bank_reference.find_first_not_of(' ');
+      if (unpadded != 0 && unpadded != std::string::npos) {
+        by_reference_.emplace(payment.bank_reference.substr(unpadded), i);
+      }
       by_reference_.emplace(payment.payment_id, i);
     }
     for (size_t i = 0; i < facts.transfers.size(); ++i) {
@@ -95,14 +113,19 @@ class Matcher {
       return;
     }
     const bool same = detail.ledger_amount == detail.statement_amount;
-    Add(same ? "matched" : std::string(discrepancy_amount_mismatch), std::move(detail));
+    if (!same) {
+      Add(std::string(discrepancy_amount_mismatch), std::move(detail));
+    } else {
+      const bool refund_due = entry.credit && refund_due_matched_;
+      Add(refund_due ? std::string(discrepancy_refund_due) : "matched", std::move(detail));
+    }
   }
 
   // Ledger records due within the period that no entry matched.
   void Leftovers() {
     for (size_t i = 0; i < facts_.payments.size(); ++i) {
       const LedgerFacts::Payment& payment = facts_.payments[i];
-      if (!payment.succeeded || matched_payments_.contains(i) ||
+      if (!(payment.succeeded || payment.refund_due) || matched_payments_.contains(i) ||
           !InPeriod(JakartaDate(payment.paid_at_us), statement_)) {
         continue;
       }
@@ -143,8 +166,12 @@ class Matcher {
       detail->payment_id = payment.payment_id;
       // A payment the bank booked but the ledger never heard of: keep its id so the operator
       // can record it; it is not a match.
-      if (!payment.succeeded || matched_payments_.contains(found->second)) return false;
+      if (!(payment.succeeded || payment.refund_due) ||
+          matched_payments_.contains(found->second)) {
+        return false;
+      }
       matched_payments_.insert(found->second);
+      refund_due_matched_ = payment.refund_due;
       detail->ledger_amount = payment.amount;
       return true;
     }
@@ -182,6 +209,7 @@ class Matcher {
   std::unordered_map<std::string, size_t> batches_;
   std::set<size_t> matched_payments_;
   std::set<size_t> matched_transfers_;
+  bool refund_due_matched_ = false;  // whether the last MatchPayment found refund_due money
   std::set<std::string> matched_batches_;
   std::vector<ReconciliationLine> lines_;
 };
@@ -219,15 +247,18 @@ Result<LedgerFacts> ScanLedger(const EventLog& log) {
   return facts;
 }
 
-ReconciliationReport Reconcile(const Statement& statement, std::string_view statement_sha256,
-                               const LedgerFacts& facts) {
+Result<ReconciliationReport> Reconcile(const Statement& statement,
+                                       std::string_view statement_sha256,
+                                       const LedgerFacts& facts) {
+  Result<std::string> stream_form = StatementStreamId(statement.id);
+  if (!stream_form.ok()) return stream_form.status();
   Matcher matcher(statement, facts);
   for (const StatementEntry& entry : statement.entries) matcher.Entry(entry);
   matcher.Leftovers();
   ReconciliationReport report;
   report.lines = matcher.Take();
   RecordReconciliation& command = report.command;
-  command.statement_id = StatementStreamId(statement.id);
+  command.statement_id = std::move(stream_form).value();
   command.format = statement.format;
   command.account = statement.account;
   command.period_from = FormatIsoDate(statement.from);
@@ -242,6 +273,7 @@ ReconciliationReport Reconcile(const Statement& statement, std::string_view stat
     if (line.result == discrepancy_missing_in_ledger) ++command.missing_in_ledger;
     if (line.result == discrepancy_missing_at_bank) ++command.missing_at_bank;
     if (line.result == discrepancy_amount_mismatch) ++command.amount_mismatch;
+    if (line.result == discrepancy_refund_due) ++command.refund_due;
     line.detail.kind = line.result;
     if (command.discrepancies.size() < reconciliation_discrepancies_max) {
       line.detail.index = static_cast<int64_t>(command.discrepancies.size()) + 1;
@@ -270,17 +302,36 @@ std::string ReconciliationCsv(const ReconciliationReport& report,
   return out;
 }
 
+bool IsCollectionAccount(std::string_view statement_account, std::string_view collection_account) {
+  if (collection_account.empty()) return false;
+  if (statement_account == collection_account) return true;
+  const size_t slash = statement_account.rfind('/');
+  return slash != std::string_view::npos && slash > 0 &&
+         statement_account.substr(slash + 1) == collection_account;
+}
+
 Result<ReconcileOutcome> RunReconciliation(Ledger& ledger, const EventLog& log,
                                            std::string_view statement_text, std::string_view format,
+                                           std::string_view collection_account,
                                            const CommandContext& context) {
   const std::string chosen =
       format.empty() ? DetectStatementFormat(statement_text) : std::string(format);
   Result<Statement> statement = ParseStatement(statement_text, chosen);
   if (!statement.ok()) return statement.status();
+  if (!IsCollectionAccount(statement->account, collection_account)) {
+    return Status::InvalidArgument(
+        "statement_account_mismatch", "account",
+        "account: the statement is of account " + statement->account +
+            ", not of the collection account " + std::string(collection_account) +
+            " (settlement.debtor_account); only that account's statement is reconciled");
+  }
   Result<LedgerFacts> facts = ScanLedger(log);
   if (!facts.ok()) return facts.status();
   ReconcileOutcome outcome;
-  outcome.report = Reconcile(*statement, HashToHex(Sha256(statement_text)), *facts);
+  Result<ReconciliationReport> report =
+      Reconcile(*statement, HashToHex(Sha256(statement_text)), *facts);
+  if (!report.ok()) return report.status();
+  outcome.report = std::move(report).value();
   Result<CommandResult> recorded = ledger.Record(outcome.report.command, context);
   if (!recorded.ok()) return recorded.status();
   outcome.result = *recorded;
@@ -290,9 +341,10 @@ Result<ReconcileOutcome> RunReconciliation(Ledger& ledger, const EventLog& log,
 std::string ReconcileOutcomeJson(const ReconcileOutcome& outcome) {
   const RecordReconciliation& run = outcome.report.command;
   JsonWriter writer;
-  writer.BeginObject()
-      .Field("statement_id", run.statement_id)
-      .Field("format", run.format)
+  writer.BeginObject().Field("statement_id", run.statement_id);
+  Result<std::string> bank_id = StatementIdFromStreamId(run.statement_id);
+  if (bank_id.ok()) writer.Field("bank_statement_id", *bank_id);
+  writer.Field("format", run.format)
       .Field("account", run.account)
       .Field("period_from", run.period_from)
       .Field("period_to", run.period_to)
@@ -300,7 +352,8 @@ std::string ReconcileOutcomeJson(const ReconcileOutcome& outcome) {
       .Field("matched", run.matched)
       .Field("missing_in_ledger", run.missing_in_ledger)
       .Field("missing_at_bank", run.missing_at_bank)
-      .Field("amount_mismatch", run.amount_mismatch);
+      .Field("amount_mismatch", run.amount_mismatch)
+      .Field("refund_due", run.refund_due);
   writer.Key("discrepancies").BeginArray();
   for (const Discrepancy& discrepancy : run.discrepancies) {
     writer.BeginObject();

@@ -26,6 +26,7 @@ struct LedgerFacts {
     Money amount;
     int64_t paid_at_us = 0;
     bool succeeded = false;  // else requested and waiting for the bank
+    bool refund_due = false;  // payment.refund_due: at the bank, counting toward nothing
   };
   struct Transfer {
     std::string end_to_end_id;
@@ -58,8 +59,9 @@ struct ReconciliationReport {
   std::vector<ReconciliationLine> lines;
 };
 
-ReconciliationReport Reconcile(const Statement& statement, std::string_view statement_sha256,
-                               const LedgerFacts& facts);
+// statement_id_invalid when the statement's id has no stream form (StatementStreamId).
+Result<ReconciliationReport> Reconcile(const Statement& statement,
+                                       std::string_view statement_sha256, const LedgerFacts& facts);
 
 // The report as CSV: result,discrepancy,credit_debit,reference,payment_id,booking_date,
 // statement_amount,ledger_amount,resolution
@@ -71,13 +73,23 @@ struct ReconcileOutcome {
   ReconciliationReport report;
   CommandResult result;
 };
-// The run as JSON for the API: statement_id, format, account, period_from, period_to, entries,
-// matched, missing_in_ledger, missing_at_bank, amount_mismatch, discrepancies (index, kind,
-// credit_debit, reference, payment_id, booking_date, statement_amount, ledger_amount).
+// The run as JSON for the API: statement_id (the stream form, the key of the reconciliation
+// routes), bank_statement_id (as the bank wrote it), format, account, period_from, period_to,
+// entries, matched, missing_in_ledger, missing_at_bank, amount_mismatch, discrepancies (index,
+// kind, credit_debit, reference, payment_id, booking_date, statement_amount, ledger_amount).
 std::string ReconcileOutcomeJson(const ReconcileOutcome& outcome);
 
+// Whether a statement's account, as written, is `collection_account`: the same digits, or
+// MT940's "BANK/ACCOUNT" form (e.g. PDJTIDJ1/0011000000) ending with them.
+bool IsCollectionAccount(std::string_view statement_account, std::string_view collection_account);
+
+// Refuses, before reading the log and recording anything, a statement that does not parse, an
+// id outside the statement id alphabet (statement_id_invalid) and a statement of any account
+// but `collection_account` (settlement.debtor_account): statement_account_mismatch naming
+// `account` and both numbers, since its credits are not payments to the city and matching
+// them would report every payment missing at the bank.
 Result<ReconcileOutcome> RunReconciliation(Ledger& ledger, const EventLog& log,
                                            std::string_view statement_text, std::string_view format,
+                                           std::string_view collection_account,
                                            const CommandContext& context);
-
 }  // namespace malpro

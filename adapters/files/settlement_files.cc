@@ -68,6 +68,14 @@ void Agent(std::string* out, int depth, std::string_view tag, std::string_view b
   Line(out, depth, "</" + std::string(tag) + ">");
 }
 
+// " refunds R carried C" when the line recovers refunds or a carried debt, else "".
+std::string RecoveredText(const MerchantSettlement& merchant) {
+  std::string text;
+  if (merchant.refunds > Money()) text += " refunds " + FormatSnap(merchant.refunds);
+  if (merchant.carried_in > Money()) text += " carried " + FormatSnap(merchant.carried_in);
+  return text;
+}
+
 void Transfer(std::string* out, const SettlementDay& day, size_t position,
               const MerchantSettlement& merchant, const SettlementPayee& payee,
               const SettlementFileOptions& options) {
@@ -87,13 +95,18 @@ void Transfer(std::string* out, const SettlementDay& day, size_t position,
   Element(out, 5, "Ustrd",
           XmlEscape(CutUtf8("Malpro " + FormatIsoDate(day.business_date) + " " + merchant.umkm_id +
                                 " gross " + FormatSnap(merchant.gross) + " fee " +
-                                FormatSnap(merchant.fee),
+                                FormatSnap(merchant.fee) + RecoveredText(merchant),
                             iso_name_bytes_max)));
   Line(out, 4, "</RmtInf>");
   Line(out, 3, "</CdtTrfTxInf>");
 }
 
 }  // namespace
+
+bool SettlementPays(const SettlementDay& day) {
+  return std::any_of(day.merchants.begin(), day.merchants.end(),
+                     [](const MerchantSettlement& merchant) { return merchant.net > Money(); });
+}
 
 std::string SettlementBatchId(CivilDate business_date) {
   return std::string(settlement_batch_prefix) + CompactDate(business_date);
@@ -121,9 +134,11 @@ std::string SettlementCsvFileName(CivilDate business_date) {
 std::string WritePain001(const SettlementDay& day, const std::vector<SettlementPayee>& payees,
                          const SettlementFileOptions& options, int64_t created_at_us,
                          CivilDate execution_date) {
-  MALPRO_ASSERT(!day.merchants.empty() && payees.size() == day.merchants.size());
+  MALPRO_ASSERT(SettlementPays(day) && payees.size() == day.merchants.size());
   const std::string batch_id = SettlementBatchId(day.business_date);
-  const std::string count = std::to_string(day.merchants.size());
+  const std::string count = std::to_string(std::count_if(
+      day.merchants.begin(), day.merchants.end(),
+      [](const MerchantSettlement& merchant) { return merchant.net > Money(); }));
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   Line(&out, 0, "<Document xmlns=\"" + std::string(pain001_namespace) + "\">");
   Line(&out, 1, "<CstmrCdtTrfInitn>");
@@ -151,8 +166,12 @@ std::string WritePain001(const SettlementDay& day, const std::vector<SettlementP
   Account(&out, 3, "DbtrAcct", options.debtor_account, true);
   Agent(&out, 3, "DbtrAgt", options.bank_bic);
   Element(&out, 3, "ChrgBr", "DEBT");
+  // A line whose refunds took all it had (net 0) is in the CSV, not paid: a transfer of zero
+  // is no transfer. End-to-end ids keep the line's position, so the CSV and the file agree.
   for (size_t i = 0; i < day.merchants.size(); ++i) {
-    Transfer(&out, day, i + 1, day.merchants[i], payees[i], options);
+    if (day.merchants[i].net > Money()) {
+      Transfer(&out, day, i + 1, day.merchants[i], payees[i], options);
+    }
   }
   Line(&out, 2, "</PmtInf>");
   Line(&out, 1, "</CstmrCdtTrfInitn>");
@@ -164,20 +183,28 @@ std::string WriteSettlementCsv(const SettlementDay& day,
                                const std::vector<SettlementPayee>& payees) {
   MALPRO_ASSERT(payees.size() == day.merchants.size());
   const std::string date = FormatIsoDate(day.business_date);
+  Money carried_in;
+  Money carried_out;
   std::string out =
       "business_date,batch_id,end_to_end_id,umkm_id,merchant_name,settlement_account,payments,"
-      "gross,fee,net\r\n";
+      "gross,fee,refunds,carried_in,net,carried_out\r\n";
   for (size_t i = 0; i < day.merchants.size(); ++i) {
     const MerchantSettlement& merchant = day.merchants[i];
     out += date + "," + SettlementBatchId(day.business_date) + "," +
            SettlementEndToEndId(day.business_date, i + 1) + "," + CsvField(merchant.umkm_id) + "," +
            CsvField(payees[i].name) + "," + CsvField(payees[i].settlement_account) + "," +
            std::to_string(merchant.payments) + "," + FormatSnap(merchant.gross) + "," +
-           FormatSnap(merchant.fee) + "," + FormatSnap(merchant.net) + "\r\n";
+           FormatSnap(merchant.fee) + "," + FormatSnap(merchant.refunds) + "," +
+           FormatSnap(merchant.carried_in) + "," + FormatSnap(merchant.net) + "," +
+           FormatSnap(merchant.carried_out) + "\r\n";
+    carried_in += merchant.carried_in;
+    carried_out += merchant.carried_out;
   }
   out += date + "," + SettlementBatchId(day.business_date) + ",TOTAL,,,," +
          std::to_string(day.payments) + "," + FormatSnap(day.total_gross) + "," +
-         FormatSnap(day.total_fee) + "," + FormatSnap(day.total_net) + "\r\n";
+         FormatSnap(day.total_fee) + "," + FormatSnap(day.total_refunds) + "," +
+         FormatSnap(carried_in) + "," + FormatSnap(day.total_net) + "," + FormatSnap(carried_out) +
+         "\r\n";
   return out;
 }
 

@@ -42,8 +42,12 @@ CivilDate SettlementExecutionDate(CivilDate business_date, int64_t closed_at_us)
 std::string Pain001FileName(CivilDate business_date);
 std::string SettlementCsvFileName(CivilDate business_date);
 
-// `payees` holds one entry per merchant of `day`, in the same order. Requires at least one
-// merchant (a day without payments has no pain.001).
+// Whether any line of the day pays its merchant something (net > 0): only then is there a
+// pain.001 file.
+bool SettlementPays(const SettlementDay& day);
+
+// `payees` holds one entry per merchant of `day`, in the same order. Requires SettlementPays
+// (a day whose lines pay nothing has no pain.001); lines with net 0 get no transfer.
 std::string WritePain001(const SettlementDay& day, const std::vector<SettlementPayee>& payees,
                          const SettlementFileOptions& options, int64_t created_at_us,
                          CivilDate execution_date);

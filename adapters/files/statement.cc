@@ -7,6 +7,8 @@
 #include <cctype>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "adapters/files/files_limits.h"
 #include "engine/aggregates.h"
@@ -420,12 +422,107 @@ int64_t JakartaDayStartMicros(CivilDate date) {
   return (DaysFromCivil(date) * 86'400 - jakarta_offset_seconds) * 1'000'000;
 }
 
-std::string StatementStreamId(std::string_view statement_id) {
-  std::string id;
-  for (char c : statement_id) {
-    const char lower = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    id.push_back((lower >= 'a' && lower <= 'z') || (lower >= '0' && lower <= '9') ? lower : '-');
+namespace {
+
+constexpr std::string_view kSignatureDigits = "0123456789abcdefghijklmnopqrstuv";  // base 32
+constexpr int kSignatureDigitBits = 5;
+// Between the folded id and its signature; a valid id never folds to two '-' in a row.
+constexpr std::string_view kSignatureMark = "--";
+
+bool IsAsciiLetter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsSeparator(char c) { return statement_id_separators.find(c) != std::string_view::npos; }
+
+Status StatementIdInvalid(std::string message) {
+  return Status::InvalidArgument("statement_id_invalid", "statement_id", std::move(message));
+}
+
+}  // namespace
+
+Status CheckStatementId(std::string_view statement_id, std::string_view where) {
+  const std::string rule =
+      "statement_id " + (where.empty() ? std::string() : "(" + std::string(where) + ") ") +
+      "must be 1 to " + std::to_string(statement_id_chars_max) +
+      " characters of A-Z a-z 0-9 - . / _, starting and ending with a letter or digit, with no "
+      "two of - . / _ in a row";
+  if (statement_id.empty() || statement_id.size() > statement_id_chars_max) {
+    return StatementIdInvalid(rule + "; it has " + std::to_string(statement_id.size()));
   }
+  for (size_t i = 0; i < statement_id.size(); ++i) {
+    const char c = statement_id[i];
+    const bool edge = i == 0 || i + 1 == statement_id.size();
+    const bool after_separator = i > 0 && IsSeparator(statement_id[i - 1]);
+    if (IsAsciiLetter(c) || IsAsciiDigit(c)) continue;
+    if (IsSeparator(c) && !edge && !after_separator) continue;
+    return StatementIdInvalid(rule + "; \"" + std::string(statement_id) + "\" breaks it at " +
+                              "character " + std::to_string(i + 1));
+  }
+  return Status::Ok();
+}
+
+Result<std::string> StatementStreamId(std::string_view statement_id) {
+  MALPRO_RETURN_IF_ERROR(CheckStatementId(statement_id, ""));
+  std::string form;
+  std::vector<bool> bits;  // each letter's case, each separator's code, in order
+  for (char c : statement_id) {
+    if (IsAsciiLetter(c)) {
+      const bool lower = c >= 'a';
+      form.push_back(lower ? c : static_cast<char>(c - 'A' + 'a'));
+      bits.push_back(lower);
+    } else if (IsSeparator(c)) {
+      const size_t code = statement_id_separators.find(c);
+      form.push_back('-');
+      bits.push_back((code & 2) != 0);
+      bits.push_back((code & 1) != 0);
+    } else {
+      form.push_back(c);
+    }
+  }
+  if (std::find(bits.begin(), bits.end(), true) == bits.end()) return form;
+  form.append(kSignatureMark);
+  for (size_t at = 0; at < bits.size(); at += kSignatureDigitBits) {
+    int digit = 0;
+    for (int bit = 0; bit < kSignatureDigitBits; ++bit) {
+      digit = digit << 1 | (at + bit < bits.size() && bits[at + bit] ? 1 : 0);
+    }
+    form.push_back(kSignatureDigits[digit]);
+  }
+  return form;
+}
+
+Result<std::string> StatementIdFromStreamId(std::string_view stream_form) {
+  const Status not_a_form = StatementIdInvalid(
+      "\"" + std::string(stream_form) +
+      "\" is not the stream form of a statement id (docs/settlement-files.md, Statement ids)");
+  const size_t mark = stream_form.find(kSignatureMark);
+  const std::string_view folded = stream_form.substr(0, mark);
+  const std::string_view signature =
+      mark == std::string_view::npos ? std::string_view() : stream_form.substr(mark + 2);
+  if (mark != std::string_view::npos && signature.empty()) return not_a_form;
+  // The signature's bits, most significant first within each digit.
+  std::vector<bool> bits;
+  for (char c : signature) {
+    const size_t digit = kSignatureDigits.find(c);
+    if (digit == std::string_view::npos) return not_a_form;
+    for (int bit = kSignatureDigitBits - 1; bit >= 0; --bit) bits.push_back((digit >> bit) & 1);
+  }
+  std::string id;  // missing bits read as 0; the round trip below refuses such a form
+  size_t next = 0;
+  auto take = [&] { return next < bits.size() && bits[next++]; };
+  for (char c : folded) {
+    if (c >= 'a' && c <= 'z') {
+      id.push_back(take() ? c : static_cast<char>(c - 'a' + 'A'));
+    } else if (c == '-') {
+      const int high = take() ? 2 : 0;
+      id.push_back(statement_id_separators[high | (take() ? 1 : 0)]);
+    } else {
+      id.push_back(c);
+    }
+  }
+  // Canonical forms only (the signature's length, its zero padding, lowercase letters): the
+  // id must encode back to exactly this text, so each id has one form and each form one id.
+  Result<std::string> again = StatementStreamId(id);
+  if (!again.ok() || *again != stream_form) return not_a_form;
   return id;
 }
 
@@ -465,6 +562,7 @@ Result<Statement> ParseCamt053(std::string_view xml) {
   statement.format = "camt053";
   statement.id = Text(Child(stmt, "Id"));
   if (statement.id.empty()) return Invalid("field_missing", "Stmt.Id", "Stmt.Id is required");
+  MALPRO_RETURN_IF_ERROR(CheckStatementId(statement.id, "Stmt/Id"));
   statement.account = Text(Path(stmt, {"Acct", "Id", "Othr", "Id"}));
   if (statement.account.empty()) statement.account = Text(Path(stmt, {"Acct", "Id", "IBAN"}));
   if (statement.account.empty()) {
@@ -519,6 +617,7 @@ Result<Statement> ParseMt940(std::string_view text) {
     }
   }
   if (statement.id.empty()) return Invalid("field_missing", ":20:", "the statement lacks :20:");
+  MALPRO_RETURN_IF_ERROR(CheckStatementId(statement.id, ":20:"));
   if (statement.account.empty())
     return Invalid("field_missing", ":25:", "the statement lacks :25:");
   if (!opening || !closing) {
@@ -560,6 +659,7 @@ Result<Statement> ParseStatementCsv(std::string_view text) {
     if (statement.id.empty()) {
       statement.id = (*row)[0];
       statement.account = (*row)[1];
+      MALPRO_RETURN_IF_ERROR(CheckStatementId(statement.id, "line " + std::to_string(line)));
     } else if ((*row)[0] != statement.id || (*row)[1] != statement.account) {
       return Invalid("statement_count_invalid", "line " + std::to_string(line),
                      "every row must have the same statement_id and account");

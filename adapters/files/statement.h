@@ -47,8 +47,24 @@ Result<Statement> ParseStatementCsv(std::string_view text);
 std::string DetectStatementFormat(std::string_view text);
 Result<Statement> ParseStatement(std::string_view text, std::string_view format);
 
-// The statement id as a stream id: lowercase letters, digits and '-', others become '-'.
-std::string StatementStreamId(std::string_view statement_id);
+// A statement id as the bank wrote it must be 1 to statement_id_chars_max characters of
+// A-Z a-z 0-9 - . / _, start and end with a letter or digit and hold no two of - . / _ in a
+// row (files_limits.h). Else statement_id_invalid naming statement_id; `where` (e.g.
+// "Stmt/Id", ":20:", "line 2") goes into the message. Ids are case-sensitive and never
+// rewritten: BJTM/2026/77 and bjtm-2026-77 are two statements.
+Status CheckStatementId(std::string_view statement_id, std::string_view where);
+
+// The stream form of a valid statement id, the `statement_id` the ledger records (stream
+// `reconciliation-{form}`), which allows only a-z 0-9 and '-'. A reversible encoding
+// (docs/settlement-files.md, "Statement ids"): letters lowercased, digits kept, separators
+// written '-'; when the id has a lowercase letter or a separator other than '-', "--" and a
+// base-32 signature of each letter's case (1 bit) and each separator (2 bits) follow.
+// STMT-20261122 -> stmt-20261122, BJTM/2026/77 -> bjtm-2026-77--18, bjtm/2026/77 ->
+// bjtm-2026-77--v8. statement_id_invalid when `statement_id` is not valid.
+Result<std::string> StatementStreamId(std::string_view statement_id);
+// The inverse: the bank's id from its stream form. statement_id_invalid (naming statement_id)
+// for a text that no valid id encodes to.
+Result<std::string> StatementIdFromStreamId(std::string_view stream_form);
 
 // Start of `date` in Asia/Jakarta, in UTC microseconds.
 int64_t JakartaDayStartMicros(CivilDate date);

@@ -740,9 +740,13 @@ void Api::AddOrderRoutes() {
     MALPRO_BODY_OR_RETURN(body, call);
     Result<OrderState> order = LoadOwnOrder(*deps_.ledger, call, id);
     if (!order.ok()) return ErrorResponse(call.request, order.status());
-    return RunCommand(call, [&](const CommandContext& c) {
+    HttpResponse response = RunCommand(call, [&](const CommandContext& c) {
       return deps_.ledger->CancelOrder(id, reason, c);
     });
+    // The request voided with the order is voided at the bank too (the bank adapter also
+    // does it from the log, for cancels that come by other ways).
+    if (response.result_int() < 300 && deps_.void_payment) deps_.void_payment(id);
+    return response;
   });
 }
 
@@ -785,6 +789,20 @@ void Api::AddPaymentRoutes() {
     const std::string& id = call.path["order_id"];
     return RunCommand(call, [&](const CommandContext& context) {
       return deps_.ledger->RefundPayment(id, amount, context);
+    });
+  });
+  // The operator's resolution of a refund_due exception: refunded (the money went back to
+  // the payer at the bank) or explained, with a note.
+  AddRoute(http::verb::post, "/v1/exceptions/{payment_id}/resolve", {kOperator, kAdmin},
+           [this](ApiCall& call) {
+    RequestBody body(call.request.body());
+    body.AllowOnly({"resolution", "note"});
+    const std::string resolution = body.String("resolution");
+    const std::string note = body.String("note");
+    MALPRO_BODY_OR_RETURN(body, call);
+    const std::string& id = call.path["payment_id"];
+    return RunCommand(call, [&](const CommandContext& context) {
+      return deps_.ledger->ResolveException(id, resolution, note, context);
     });
   });
   AddRoute(http::verb::post, "/v1/orders/{order_id}/payment", {kAsn, kOperator, kAdmin},
@@ -1000,10 +1018,16 @@ Status RecordMissingPayment(Ledger& ledger, const ReconciliationState& state, in
   if (!context.idempotency_key.empty()) {
     payment_context.idempotency_key = context.idempotency_key + "/payment";
   }
-  Result<CommandResult> recorded =
-      ledger.RecordPaymentSucceeded(discrepancy.payment_id, *discrepancy.statement_amount,
-                                    discrepancy.booked_at_us, discrepancy.reference,
-                                    payment_context);
+  Result<PaymentState> payment = ledger.LoadPayment(discrepancy.payment_id);
+  if (!payment.ok()) return payment.status();
+  BankSuccess success;
+  success.payment_id = discrepancy.payment_id;
+  success.channel = payment->channel;
+  success.bank_reference = discrepancy.reference;
+  success.amount = *discrepancy.statement_amount;
+  success.paid_at_us = discrepancy.booked_at_us;
+  success.source = BankSuccess::Source::kStatement;
+  Result<CommandResult> recorded = ledger.RecordPaymentSucceeded(success, payment_context);
   // Succeeded already (a retry, or the notification came meanwhile): the resolution stands.
   if (!recorded.ok() && recorded.status().error_code() != "payment_already_succeeded") {
     return recorded.status();
@@ -1215,6 +1239,21 @@ void Api::AddReadModelRoutes() {
   AddRoute(http::verb::get, "/v1/stats", {kOperator, kAuditor, kAdmin}, [this](ApiCall& call) {
     return ReadModel(call, [&]() -> Result<std::string> { return deps_.projector->LogStats(); });
   });
+  // Money the bank moved that counts toward nothing, and what the operator does with it.
+  AddRoute(http::verb::get, "/v1/exceptions", {kOperator, kAuditor, kAdmin}, [this](ApiCall& call) {
+    std::string status = QueryText(call, "status");
+    if (status.empty()) status = "open";
+    MALPRO_CHECK_OR_RETURN(CheckOneOf(status, "status", "query_status",
+                                      std::array<std::string_view, 3>{"open", "resolved", "all"}),
+                           call);
+    Result<uint64_t> offset = QueryNumber(call, "offset", 0, http_page_offset_max);
+    MALPRO_CHECK_OR_RETURN(offset.status(), call);
+    Result<uint64_t> limit = QueryNumber(call, "limit", http_page_limit_default, http_page_limit_max);
+    MALPRO_CHECK_OR_RETURN(limit.status(), call);
+    return ReadModel(call, [&]() -> Result<std::string> {
+      return deps_.projector->Exceptions(status, *offset, *limit);
+    });
+  });
   AddSpendRoutes();
   AddDayCloseRoutes();
 }
@@ -1287,6 +1326,53 @@ void Api::AddSpendRoutes() {
       return deps_.projector->Rollup(call.path["month"],
                                      by == "agency" ? RollupBy::kAgency : RollupBy::kRankClass);
     });
+  });
+  // Closes a month's compliance with the figures the read models give at the log's head.
+  AddRoute(http::verb::post, "/v1/compliance/{month}/close", {kOperator, kAdmin},
+           [this](ApiCall& call) {
+    const std::string& month = call.path["month"];
+    MALPRO_CHECK_OR_RETURN(CheckMonthParameter(month), call);
+    if (deps_.projector == nullptr) {
+      return ErrorResponse(call.request, Status::Unavailable("read_models_off",
+                                                             "the read models are not running"));
+    }
+    Result<CommandContext> context = ContextOf(call);
+    if (!context.ok()) return ErrorResponse(call.request, context.status());
+    Result<CommandResult> result = Status::Unavailable("compliance_figures_stale", "not tried");
+    MonthFigures figures;
+    // The log may move on between reading the figures and appending: try again a few times.
+    for (int attempt = 0; attempt < compliance_close_attempts_max; ++attempt) {
+      const uint64_t head = deps_.log->Head().sequence;
+      if (!deps_.projector->WaitForApplied(head, std::chrono::milliseconds(http_read_wait_ms))) {
+        return ErrorResponse(call.request,
+                             Status::Unavailable("read_models_behind",
+                                                 "the read models did not reach the log's head"));
+      }
+      auto [computed, applied] = deps_.projector->ComplianceFigures(month);
+      figures = std::move(computed);
+      CloseComplianceMonth command{month,          applied,           figures.asn,
+                                   figures.compliant, figures.committed, figures.shortfall,
+                                   figures.sha256};
+      result = deps_.ledger->CloseMonth(command, *context);
+      if (result.ok() || result.status().error_code() != "compliance_figures_stale") break;
+    }
+    if (!result.ok()) return ErrorResponse(call.request, result.status());
+    HttpResponse response = CommandResponse(call.request, *result);
+    std::string& text = response.body();
+    text.pop_back();
+    text += JsonWriter()
+                .BeginObject()
+                .Field("month", month)
+                .Field("asn", figures.asn)
+                .Field("compliant", figures.compliant)
+                .Field("committed", AmountText(figures.committed))
+                .Field("shortfall", AmountText(figures.shortfall))
+                .Field("figures_sha256", figures.sha256)
+                .EndObject()
+                .Take()
+                .replace(0, 1, ",");
+    response.prepare_payload();
+    return response;
   });
   AddRoute(http::verb::get, "/v1/compliance/{month}/shortfalls", {kOperator, kAuditor, kAdmin},
            [this](ApiCall& call) {

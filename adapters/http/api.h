@@ -79,6 +79,9 @@ struct ApiDependencies {
   // What the payer needs for a pending payment this process requested, as a JSON object; ""
   // when unknown. May be empty.
   std::function<std::string(const std::string& payment_id)> issued_payment = {};
+  // Voids at the bank a payment request that a cancel just voided in the ledger (QRIS
+  // cancel, VA deletion). May be empty.
+  std::function<void(const std::string& payment_id)> void_payment = {};
 };
 
 // One call being answered: who, which route, which parameters.

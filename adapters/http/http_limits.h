@@ -16,6 +16,9 @@ inline constexpr size_t http_events_page_max = 1000;
 // How long a read with ?after=SEQ waits for the projections at most.
 inline constexpr int http_after_wait_ms_max = 10'000;
 inline constexpr int http_read_wait_ms = 5'000;
+// A month's close computes its figures at the log's head and appends only if the head has not
+// moved: tries at most this often under steady writes before answering 409.
+inline constexpr int compliance_close_attempts_max = 5;
 static_assert(http_read_wait_ms <= http_after_wait_ms_max);
 // Pages of read models (catalog, shortfalls).
 inline constexpr uint64_t http_page_limit_default = 50;

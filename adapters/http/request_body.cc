@@ -1,5 +1,7 @@
 #include "adapters/http/request_body.h"
 
+#include "engine/json.h"
+
 namespace malpro {
 
 RequestBody::RequestBody(std::string_view json)
@@ -11,6 +13,12 @@ RequestBody::RequestBody(std::string_view json)
   }
   if (root.get(object_) != simdjson::SUCCESS) {
     Fail("body_not_object", "body", "the request body must be a JSON object");
+    return;
+  }
+  if (std::optional<std::string_view> repeated = FindDuplicateKey(root)) {
+    Fail("body_duplicate_key", *repeated,
+         "the key \"" + std::string(*repeated) +
+             "\" appears twice in one object; every key may appear once");
     return;
   }
   parsed_ = true;

@@ -1,5 +1,6 @@
-// RequestBody: typed access to a JSON request body, where every shape error (not JSON, a
-// missing field, a wrong type, an unknown field) is a 400 with the field named.
+// RequestBody: typed access to a JSON request body, where every shape error (not JSON, a key
+// repeated within an object, a missing field, a wrong type, an unknown field) is a 400 with the
+// field named. The Kafka command intake reads its command values through it too.
 #pragma once
 
 #include <simdjson.h>
@@ -17,12 +18,13 @@ namespace malpro {
 
 // Malformed-request error codes, answered with 400 (see ErrorStatus).
 inline constexpr std::string_view body_error_codes[] = {
-    "body_invalid_json", "body_not_object", "body_field_missing", "body_field_wrong_type",
-    "body_field_unknown"};
+    "body_invalid_json",     "body_not_object",    "body_field_missing",
+    "body_field_wrong_type", "body_field_unknown", "body_duplicate_key"};
 
 class RequestBody {
  public:
-  // Parses `json`; an empty body counts as {}.
+  // Parses `json`; an empty body counts as {}. A key that appears twice in any object of the
+  // body is body_duplicate_key naming that key (engine/json.h FindDuplicateKey says why).
   explicit RequestBody(std::string_view json);
 
   // The first error met so far (parse errors, missing or mistyped fields); OK when none.

@@ -32,8 +32,8 @@ struct IntakeCommand {
 };
 
 // Decides one command through `ledger` as `actor`. The errors are those of the HTTP route
-// (body_* codes for the shape of the body), plus command_unknown and
-// header_idempotency_key_missing.
+// (body_* codes for the shape of the body, read by the same RequestBody: a key repeated within
+// an object is body_duplicate_key), plus command_unknown and header_idempotency_key_missing.
 Result<CommandResult> RunIntakeCommand(Ledger& ledger, const IntakeCommand& command,
                                        const std::string& actor);
 

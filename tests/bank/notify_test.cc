@@ -50,10 +50,14 @@ class BankNotifyTest : public ::testing::Test {
                                                "Diskopindag", "0012345678", "UKE"}, admin).ok());
     ASSERT_TRUE(ledger_->VerifyUmkm("warung", admin).ok());
     ASSERT_TRUE(ledger_->List({"warung", "beras", "Beras", "pack", Money::FromRupiah(68'000)}, admin).ok());
-    for (const char* id : {"pay-1", "pay-2"}) {
+    for (const char* id : {"pay-1", "pay-2", "pay-3", "pay-4"}) {
       ASSERT_TRUE(ledger_->Place({id, "198507122010011003", "warung", {{"beras", 1}}, "CASHLESS"}, admin).ok());
-      ASSERT_TRUE(ledger_->RequestPayment(id, "QRIS", std::string("qr-") + id, admin).ok());
     }
+    for (const char* id : {"pay-1", "pay-2", "pay-4"}) {
+      ASSERT_TRUE(ledger_->RequestPayment(id, "QRIS", std::string("BJ-") + id, admin).ok());
+    }
+    // A virtual account: its number (space-padded prefix) is the payment's reference.
+    ASSERT_TRUE(ledger_->RequestPayment("pay-3", "VA", "  123450001", admin).ok());
     options_.partner_id = "BJTM";
     options_.bank_public_key_pem = ReadTestFile("bank_public.pem");
     options_.clock = [] { return kNow; };
@@ -154,12 +158,12 @@ TEST_F(BankNotifyTest, AnotherAmountIsRefusedAndKeptForTheOperator) {
 TEST_F(BankNotifyTest, AVirtualAccountPaymentFlagRecordsTheSuccess) {
   const std::string body =
       R"({"partnerServiceId":"  12345","customerNo":"0001","virtualAccountNo":"  123450001",)"
-      R"("trxId":"pay-2","paymentRequestId":"BJ-VA-77","paidAmount":{"value":"68000.00",)"
+      R"("trxId":"pay-3","paymentRequestId":"BJ-VA-77","paidAmount":{"value":"68000.00",)"
       R"("currency":"IDR"},"trxDateTime":"2026-11-22T10:14:00+07:00"})";
   testing::Reply reply = Notify(body, "va-1", kTimestamp, "BJTM", "", snap_va_payment_path);
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_NE(reply.body.find("\"responseCode\":\"2002500\""), std::string::npos) << reply.body;
-  PaymentState payment = *ledger_->LoadPayment("pay-2");
+  PaymentState payment = *ledger_->LoadPayment("pay-3");
   EXPECT_EQ(payment.status, PaymentStatus::kSucceeded);
   EXPECT_EQ(payment.paid_at_us, kNow - 60'000'000);  // trxDateTime, a minute before the notice
   // Signed over the same JSON with other whitespace: the minified bodies are equal, so the
@@ -171,6 +175,72 @@ TEST_F(BankNotifyTest, AVirtualAccountPaymentFlagRecordsTheSuccess) {
                                    snap_va_payment_path);
   EXPECT_EQ(tampered.status, 401);
   EXPECT_NE(tampered.body.find("\"responseCode\":\"4012500\""), std::string::npos);
+}
+
+// A word that does not match its request is refused with the SNAP code the docs name and kept
+// as payment.notification_refused; nothing else changes.
+TEST_F(BankNotifyTest, AWordThatDoesNotMatchItsRequestIsRefusedAndKept) {
+  struct Case {
+    testing::Reply reply;
+    int status;
+    std::string code;
+    std::string reason;
+  };
+  std::string other_reference = Body("pay-2", "68000.00");
+  other_reference.replace(other_reference.find("BJ-pay-2"), 8, "BJ-pay-9");
+  const std::string va_flag_for_qris =
+      R"({"partnerServiceId":"  12345","customerNo":"0001","virtualAccountNo":"BJ-pay-2",)"
+      R"("trxId":"pay-2","paymentRequestId":"BJ-VA-78","paidAmount":{"value":"68000.00",)"
+      R"("currency":"IDR"}})";
+  std::string too_early = Body("pay-2", "68000.00");
+  too_early.insert(too_early.size() - 1,
+                   R"(,"additionalInfo":{"paidTime":"2020-01-01T10:00:00+07:00"})");
+  std::string too_late = Body("pay-2", "68000.00");
+  too_late.insert(too_late.size() - 1,
+                  R"(,"additionalInfo":{"paidTime":"2099-01-01T10:00:00+07:00"})");
+  const uint64_t head = log_->Head().sequence;
+  const std::vector<Case> cases = {
+      {Notify(other_reference, "m1"), 404, "4045218", "bank_reference_mismatch"},
+      {Notify(va_flag_for_qris, "m2", kTimestamp, "BJTM", "", snap_va_payment_path), 404,
+       "4042518", "notification_channel_mismatch"},
+      {Notify(too_early, "m3"), 400, "4005201", "paid_time_out_of_window"},
+      {Notify(too_late, "m4"), 400, "4005201", "paid_time_out_of_window"},
+  };
+  ASSERT_EQ(log_->Head().sequence, head + cases.size());  // one refusal kept for each
+  uint64_t kept = head;
+  for (const Case& c : cases) {
+    EXPECT_EQ(c.reply.status, c.status) << c.reply.body;
+    EXPECT_NE(c.reply.body.find("\"responseCode\":\"" + c.code + "\""), std::string::npos)
+        << c.reply.body;
+    Event event = log_->Read(++kept, 1)->front();
+    EXPECT_EQ(event.type, event_types::payment_notification_refused);
+    EXPECT_NE(event.payload.find("\"reason\":\"" + c.reason + "\""), std::string::npos)
+        << event.payload;
+  }
+  EXPECT_EQ(ledger_->LoadPayment("pay-2")->status, PaymentStatus::kRequested);
+  // After the success, another amount is refused (not acknowledged as a success).
+  ASSERT_EQ(Notify(Body("pay-2", "68000.00"), "m5").status, 200);
+  testing::Reply after = Notify(Body("pay-2", "1.00"), "m6");
+  EXPECT_EQ(after.status, 404);
+  EXPECT_NE(after.body.find("\"responseCode\":\"4045213\""), std::string::npos) << after.body;
+}
+
+// The payer paid just before the cancel's void reached the bank: the notification is
+// acknowledged, recorded as a refund due, and counts toward nothing.
+TEST_F(BankNotifyTest, ASuccessForACancelledOrderIsARefundDue) {
+  CommandContext buyer;
+  buyer.actor = "asn:198507122010011003";
+  ASSERT_TRUE(ledger_->CancelOrder("pay-4", "salah pesan", buyer).ok());
+  EXPECT_EQ(ledger_->LoadPayment("pay-4")->status, PaymentStatus::kVoided);
+  const uint64_t head = log_->Head().sequence;
+  testing::Reply reply = Notify(Body("pay-4", "68000.00"), "late-1");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_NE(reply.body.find("\"responseCode\":\"2005200\""), std::string::npos) << reply.body;
+  ASSERT_EQ(log_->Head().sequence, head + 1);
+  EXPECT_EQ(log_->Read(head + 1, 1)->front().type, event_types::payment_refund_due);
+  EXPECT_EQ(ledger_->LoadPayment("pay-4")->status, PaymentStatus::kRefundDue);
+  EXPECT_EQ(Notify(Body("pay-4", "68000.00"), "late-2").status, 200);  // repeated: nothing new
+  EXPECT_EQ(log_->Head().sequence, head + 1);
 }
 
 }  // namespace

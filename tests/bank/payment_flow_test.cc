@@ -81,6 +81,7 @@ class PaymentFlowTest : public ::testing::Test {
     simulator.notify_authentication = authentication;
     simulator.notify_client_secret = kNotifySecret;
     simulator.clock = [this] { return now_.load() + bank_skew_us_.load(); };
+    simulator.state_dir = dir_.Sub("bank-state-" + authentication);
     simulator_ = std::make_unique<BankSimulator>(simulator);
     ASSERT_TRUE(simulator_->Start().ok());
 
@@ -201,7 +202,11 @@ TEST_F(PaymentFlowTest, AQrisPaymentGoesFromTheApiThroughTheBankIntoTheLog) {
   EXPECT_NE((*tags)["62"].find(reference), std::string::npos);
   EXPECT_EQ(content.substr(content.size() - 8, 4), "6304");
   EXPECT_EQ(content.substr(content.size() - 4), QrisCrc(content.substr(0, content.size() - 4)));
-  Event requested = LastEvent();
+  // The request and the claim of its reference, in one append.
+  Event claimed = LastEvent();
+  EXPECT_EQ(claimed.type, event_types::bank_reference_claimed);
+  EXPECT_EQ(claimed.stream_id, BankReferenceStream("QRIS", reference));
+  Event requested = log_->Read(claimed.sequence - 1, 1)->front();
   EXPECT_EQ(requested.type, event_types::payment_requested);
   EXPECT_NE(requested.payload.find("\"bank_reference\":\"" + reference + "\""), std::string::npos);
   // While pending, the payer can fetch what to pay again.
@@ -250,7 +255,7 @@ TEST_F(PaymentFlowTest, WhatThePayerWasShownIsInTheEventAndSurvivesARestart) {
   const std::string expires = JsonString(qris.body, "payment", "expires_at");
   ASSERT_FALSE(content.empty());
   ASSERT_FALSE(expires.empty());
-  const Event requested = LastEvent();
+  const Event requested = log_->Read(LastEvent().sequence - 1, 1)->front();  // before the claim
   EXPECT_NE(requested.payload.find("\"qr_content\":\"" + content + "\""), std::string::npos)
       << requested.payload;
   EXPECT_NE(requested.payload.find("\"expires_at_us\":" + std::to_string(kNow + 1800 * kSecond)),
@@ -377,11 +382,12 @@ TEST_F(PaymentFlowTest, ForgedReplayedStaleAndMalformedNotificationsAppendNothin
   const std::string failed = R"({"originalReferenceNo":"x","originalPartnerReferenceNo":"order-1",)"
                              R"("latestTransactionStatus":"06",)"
                              R"("amount":{"value":"68000.00","currency":"IDR"}})";
+  testing::Reply third = RequestPayment("order-3", "QRIS");
+  ASSERT_EQ(third.status, 201);
   const std::string succeeded =
-      R"({"originalReferenceNo":"x","originalPartnerReferenceNo":"order-3",)"
-      R"("latestTransactionStatus":"00",)"
+      R"({"originalReferenceNo":")" + JsonString(third.body, "payment", "bank_reference") +
+      R"(","originalPartnerReferenceNo":"order-3","latestTransactionStatus":"00",)"
       R"("amount":{"value":"68000.00","currency":"IDR"}})";
-  ASSERT_EQ(RequestPayment("order-3", "QRIS").status, 201);
   const uint64_t before_replay = log_->Head().sequence;
   ASSERT_EQ(signed_post(succeeded, "r-1").status, 200);
   EXPECT_EQ(log_->Head().sequence, before_replay + 1);
@@ -524,7 +530,7 @@ TEST_F(PaymentFlowTest, ADaysCycleFromQrisToReconciliationReportsExactlyTheInjec
   now_ = kNow + 24 * 3600 * kSecond;
   CommandContext operator_context;
   operator_context.actor = "operator:rina";
-  Result<SettleOutcome> settled = Settle(*ledger_, {2026, 11, 22}, dir_.Sub("settlement"),
+  Result<SettleOutcome> settled = Settle(*ledger_, *log_, {2026, 11, 22}, dir_.Sub("settlement"),
                                          SettlementFileOptions{}, operator_context);
   ASSERT_TRUE(settled.ok()) << settled.status().ToString();
   EXPECT_EQ(settled->day.payments, 3);
@@ -548,7 +554,7 @@ TEST_F(PaymentFlowTest, ADaysCycleFromQrisToReconciliationReportsExactlyTheInjec
   }
   statement += "BJTM-20261122,0011000000,2026-11-22,CRDT,5000.00,ghost-ref,\"unknown payer\"\n";
   Result<ReconcileOutcome> reconciled =
-      RunReconciliation(*ledger_, *log_, statement, "csv", operator_context);
+      RunReconciliation(*ledger_, *log_, statement, "csv", "0011000000", operator_context);
   ASSERT_TRUE(reconciled.ok()) << reconciled.status().ToString() << "\n" << statement;
   const RecordReconciliation& run = reconciled->report.command;
   EXPECT_EQ(run.entries, 3);
@@ -566,6 +572,46 @@ TEST_F(PaymentFlowTest, ADaysCycleFromQrisToReconciliationReportsExactlyTheInjec
   EXPECT_EQ(found[std::string(discrepancy_amount_mismatch)], "order-2");
   EXPECT_EQ(found[std::string(discrepancy_missing_in_ledger)], "ghost-ref");
   projector->Stop();
+}
+
+// Cancelled while its payment is pending: the request is voided in the ledger and at the bank;
+// a payment that crossed the void still arrives, and is a refund due that counts for nothing.
+TEST_F(PaymentFlowTest, ACancelVoidsTheRequestAtTheBankAndAPaymentThatCrossedItIsARefundDue) {
+  for (const char* channel : {"QRIS", "VA"}) {
+    const std::string order = std::string(channel) == "QRIS" ? "order-1" : "order-2";
+    testing::Reply requested = RequestPayment(order, channel);
+    ASSERT_EQ(requested.status, 201) << requested.body;
+    const std::string reference = JsonString(requested.body, "payment", "bank_reference");
+    testing::Reply cancelled =
+        Call(verb::post, "/v1/orders/" + order + "/cancel", R"({"reason":"salah pesan"})");
+    ASSERT_EQ(cancelled.status, 200) << cancelled.body;
+    EXPECT_EQ(StatusOf(order), PaymentStatus::kVoided);
+    // Voided at the bank: the payer can no longer pay it.
+    testing::Reply paid = Control("pay", R"({"reference":")" + reference + R"("})");
+    EXPECT_NE(paid.status, 200) << channel << " " << paid.body;
+    EXPECT_EQ(StatusOf(order), PaymentStatus::kVoided);
+    // The payment that crossed the void is notified all the same.
+    const uint64_t head = log_->Head().sequence;
+    testing::Reply late =
+        Control("pay", R"({"reference":")" + reference + R"(","late":true})");
+    ASSERT_EQ(late.status, 200) << channel << " " << late.body;
+    EXPECT_EQ(StatusOf(order), PaymentStatus::kRefundDue) << channel;
+    ASSERT_EQ(log_->Head().sequence, head + 1);
+    EXPECT_EQ(LastEvent().type, event_types::payment_refund_due);
+    EXPECT_NE(LastEvent().payload.find("\"cause\":\"payment_voided\""), std::string::npos);
+  }
+  // A paid order is not cancelled until it is fully refunded.
+  testing::Reply third = RequestPayment("order-3", "QRIS");
+  ASSERT_EQ(third.status, 201);
+  ASSERT_EQ(Control("pay", R"({"reference":")" +
+                               JsonString(third.body, "payment", "bank_reference") + R"("})")
+                .status,
+            200);
+  ASSERT_EQ(StatusOf("order-3"), PaymentStatus::kSucceeded);
+  testing::Reply refused =
+      Call(verb::post, "/v1/orders/order-3/cancel", R"({"reason":"berubah pikiran"})");
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_EQ(JsonString(refused.body, "error", "code"), "order_paid") << refused.body;
 }
 
 }  // namespace

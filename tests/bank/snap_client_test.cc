@@ -250,5 +250,109 @@ TEST(SnapClientTest, AnUnreachableBankAndBadOptionsAreReported) {
   EXPECT_TRUE(SnapClient::Create(Options("https://bank.example")).ok());  // TLS is spoken
 }
 
+// The voids: what goes on the wire, and the refusals a caller must tell apart.
+
+constexpr char kCancelBody[] =
+    R"({"originalPartnerReferenceNo":"pay-1","originalReferenceNo":"BJQR1","merchantId":"warung",)"
+    R"("reason":"order cancelled in Malpro"})";
+constexpr char kDeleteBody[] =
+    R"({"partnerServiceId":"   12345","customerNo":"0001","virtualAccountNo":"   123450001",)"
+    R"("trxId":"pay-1"})";
+
+// Whether `recorded` carries a valid transaction signature over its own path and body.
+bool SignedProperly(const Recorded& recorded) {
+  std::map<std::string, std::string> headers = recorded.headers;
+  Result<std::string> text = SnapTransactionStringToSign("POST", recorded.target, "tok-fixed",
+                                                         recorded.body, headers["X-TIMESTAMP"]);
+  return text.ok() && SnapHmacSignatureMatches(kSecret, *text, headers["X-SIGNATURE"]);
+}
+
+TEST(SnapClientTest, CancelQrisSendsTheSnapCancelAndIsOkWhenTheBankVoidsIt) {
+  RecordingBank bank([](const HttpRequest& request) {
+    return TokenOr(request, 200,
+                   R"({"responseCode":"2007700","responseMessage":"Successful",)"
+                   R"("originalReferenceNo":"BJQR1","originalPartnerReferenceNo":"pay-1",)"
+                   R"("cancelTime":"2026-11-22T10:15:00+07:00"})");
+  });
+  std::unique_ptr<SnapClient> client = std::move(SnapClient::Create(Options(bank.url()))).value();
+  Status cancelled = client->CancelQris("pay-1", "BJQR1", "warung");
+  ASSERT_TRUE(cancelled.ok()) << cancelled.ToString();
+  std::vector<Recorded> requests = bank.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].target, "/v1.0/qr/qr-mpm-cancel");
+  EXPECT_EQ(requests[1].body, kCancelBody);
+  EXPECT_EQ(requests[1].headers["Authorization"], "Bearer tok-fixed");
+  EXPECT_EQ(requests[1].headers["X-PARTNER-ID"], "MALPRO");
+  EXPECT_FALSE(requests[1].headers["X-EXTERNAL-ID"].empty());
+  EXPECT_TRUE(SignedProperly(requests[1]));
+}
+
+TEST(SnapClientTest, DeleteVirtualAccountSendsBothHalvesOfTheNumber) {
+  RecordingBank bank([](const HttpRequest& request) {
+    return TokenOr(request, 200, R"({"responseCode":"2003100","responseMessage":"Successful"})");
+  });
+  std::unique_ptr<SnapClient> client = std::move(SnapClient::Create(Options(bank.url()))).value();
+  Status deleted = client->DeleteVirtualAccount("pay-1", "   123450001");
+  ASSERT_TRUE(deleted.ok()) << deleted.ToString();
+  std::vector<Recorded> requests = bank.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].target, "/v1.0/transfer-va/delete-va");
+  EXPECT_EQ(requests[1].body, kDeleteBody);
+  EXPECT_TRUE(SignedProperly(requests[1]));
+  // A number that is not ours is refused before the bank is asked.
+  for (const char* number : {"99999990001", "   12345"}) {
+    Status refused = client->DeleteVirtualAccount("pay-1", number);
+    EXPECT_EQ(refused.error_code(), "virtual_account_invalid") << number;
+    EXPECT_EQ(refused.field(), "virtual_account_no");
+  }
+  EXPECT_EQ(bank.requests().size(), 2u);
+}
+
+TEST(SnapClientTest, AVoidThePayerBeatIsBankAlreadyPaidAndIsNotRetried) {
+  RecordingBank bank([](const HttpRequest& request) {
+    const bool qris = request.target() == snap_qris_cancel_path;
+    return TokenOr(request, 404,
+                   std::string(R"({"responseCode":")") + (qris ? "4047714" : "4043114") +
+                       R"(","responseMessage":"Paid Bill"})");
+  });
+  std::unique_ptr<SnapClient> client = std::move(SnapClient::Create(Options(bank.url()))).value();
+  Status qris = client->CancelQris("pay-1", "BJQR1", "warung");
+  EXPECT_EQ(qris.code(), StatusCode::kConflict) << qris.ToString();
+  EXPECT_EQ(qris.error_code(), "bank_already_paid");
+  EXPECT_NE(qris.message().find("4047714"), std::string::npos) << qris.ToString();
+  Status va = client->DeleteVirtualAccount("pay-1", "   123450001");
+  EXPECT_EQ(va.code(), StatusCode::kConflict) << va.ToString();
+  EXPECT_EQ(va.error_code(), "bank_already_paid");
+  EXPECT_EQ(bank.requests().size(), 3u);  // the token, then one try of each
+}
+
+TEST(SnapClientTest, VoidRefusalsOtherThanPaidKeepTheirOwnCodes) {
+  struct Case {
+    int status;
+    std::string code;
+    std::string expected;
+  };
+  // Paid Bill of another service, not found, a plain refusal, a success of another service,
+  // and a bank that is down: none of them may read as "already paid".
+  const std::vector<Case> cases = {
+      {404, "4043114", "bank_refused"},           {404, "4047701", "bank_payment_not_found"},
+      {404, "4047712", "bank_payment_not_found"}, {400, "4007702", "bank_refused"},
+      {200, "2005100", "bank_refused"},           {503, "5037700", "bank_server_error"}};
+  for (const Case& c : cases) {
+    RecordingBank bank([&c](const HttpRequest& request) {
+      return TokenOr(request, c.status,
+                     R"({"responseCode":")" + c.code + R"(","responseMessage":"No"})");
+    });
+    std::unique_ptr<SnapClient> client = std::move(SnapClient::Create(Options(bank.url()))).value();
+    Status status = client->CancelQris("pay-1", "BJQR1", "warung");
+    EXPECT_EQ(status.error_code(), c.expected) << c.code << ": " << status.ToString();
+  }
+  // Unreachable: reported as such, never as paid or unknown.
+  SnapClientOptions options = Options("http://127.0.0.1:1");
+  options.attempts_max = 1;
+  std::unique_ptr<SnapClient> client = std::move(SnapClient::Create(options)).value();
+  EXPECT_EQ(client->DeleteVirtualAccount("pay-1", "   123450001").error_code(), "bank_unreachable");
+}
+
 }  // namespace
 }  // namespace malpro

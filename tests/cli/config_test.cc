@@ -50,6 +50,7 @@ TEST_F(ConfigTest, ShippedFileWritesEveryDefault) {
   EXPECT_EQ(loaded->policy.settlement_cutoff_minutes, defaults.policy.settlement_cutoff_minutes);
   EXPECT_EQ(loaded->policy.effective_from, defaults.policy.effective_from);
   EXPECT_EQ(loaded->receipt_window_days, defaults.receipt_window_days);
+  EXPECT_EQ(loaded->paid_time_skew_s, defaults.paid_time_skew_s);
   EXPECT_EQ(loaded->bank.partner_id, defaults.bank.partner_id);
   EXPECT_EQ(loaded->bank.timestamp_window_s, defaults.bank.timestamp_window_s);
   EXPECT_FALSE(loaded->bank_enabled);

@@ -107,7 +107,7 @@ print(f"BJTM-OCT,0011000000,{jakarta(payments[1]['paid_at_us'])},CRDT,50000.00,b
 transfers = [row for row in csv.DictReader(open(settlement_csv, newline="")) if row["end_to_end_id"] != "TOTAL"]
 for row in transfers:
     print(f"BJTM-OCT,0011000000,{today},DBIT,{row['net']},{row['end_to_end_id']},settlement")
-print(f"matched {len(payments) - 2 + len(transfers)}, missing in ledger 1, missing at bank 1, amount mismatch 1", file=sys.stderr)
+print(f"matched {len(payments) - 2 + len(transfers)}, missing in ledger 1, missing at bank 1, amount mismatch 1, refund due 0", file=sys.stderr)
 print(missing["bank_reference"], payments[0]["bank_reference"], file=sys.stderr)
 PY
 expected_counts="$(sed -n 1p "$work/expected.txt")"
@@ -136,4 +136,37 @@ if "$malpro" -c "$config" -d "$work/data" reconcile --statement "$work/bad.csv" 
 fi
 grep -q 'line 2 booking_date' "$work/bad.err" || fail "bad statement said: $(cat "$work/bad.err")"
 [ "$("$malpro" -d "$work/data" audit verify 2>/dev/null)" = "$head_before" ] || fail "a bad statement wrote"
+# A statement of another account than settlement.debtor_account is refused, naming both.
+sed 's/,0011000000,/,0099999999,/' "$work/statement.csv" > "$work/other-account.csv"
+head_before="$("$malpro" -d "$work/data" audit verify 2>/dev/null)"
+status=0
+"$malpro" -c "$config" -d "$work/data" reconcile --statement "$work/other-account.csv" > /dev/null \
+  2> "$work/other-account.err" || status=$?
+[ "$status" = 2 ] || fail "another account's statement exited $status"
+grep -q 'statement_account_mismatch (field account)' "$work/other-account.err" \
+  || fail "another account said: $(cat "$work/other-account.err")"
+grep -q '0099999999.*0011000000' "$work/other-account.err" || fail "both accounts not named"
+[ "$("$malpro" -d "$work/data" audit verify 2>/dev/null)" = "$head_before" ] || fail "another account's statement wrote"
+
+# Statement ids are case-sensitive and never rewritten: two ids that differ in case or
+# separators are two statements in two streams; an id outside the alphabet is refused.
+streams=()
+for id in 'BJTM/OCT/2' 'bjtm/oct/2' 'BJTM-OCT-2'; do
+  sed "s|^BJTM-OCT,|$id,|" "$work/statement.csv" > "$work/id.csv"
+  status=0
+  "$malpro" -c "$config" -d "$work/data" reconcile --statement "$work/id.csv" > "$work/id.txt" \
+    2> "$work/id.err" || status=$?
+  [ "$status" = 1 ] || fail "statement $id exited $status: $(cat "$work/id.err")"
+  grep -q "^statement $id (csv, account 0011000000" "$work/id.txt" || fail "statement $id: $(cat "$work/id.txt")"
+  grep -q "run 1\$" "$work/id.txt" || fail "statement $id shares a stream: $(head -1 "$work/id.txt")"
+  streams+=("$(sed -n 's/.*(stream \(reconciliation-[a-z0-9-]*\))$/\1/p' "$work/id.txt")")
+done
+[ "${streams[*]}" = "reconciliation-bjtm-oct-2--110 reconciliation-bjtm-oct-2--vf0 reconciliation-bjtm-oct-2" ] \
+  || fail "streams: ${streams[*]}"
+sed 's|^BJTM-OCT,|"BJTM OCT",|' "$work/statement.csv" > "$work/space.csv"
+status=0
+"$malpro" -c "$config" -d "$work/data" reconcile --statement "$work/space.csv" > /dev/null \
+  2> "$work/space.err" || status=$?
+[ "$status" = 2 ] || fail "an id with a space exited $status"
+grep -q 'statement_id_invalid (field statement_id)' "$work/space.err" || fail "space said: $(cat "$work/space.err")"
 echo "settle and reconcile: ok"

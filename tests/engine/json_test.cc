@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 
 namespace malpro {
@@ -77,6 +78,51 @@ TEST(JsonWriterTest, ObjectsSeparateFieldsAndNestRaw) {
   writer.BeginObject().Field("a", "x").Field("b", int64_t{2}).Key("c").Raw(R"({"d":true})");
   writer.Field("e", false).EndObject();
   EXPECT_EQ(writer.Take(), R"({"a":"x","b":2,"c":{"d":true},"e":false})");
+}
+
+// The repeated key found in `json`, or "" when it has none.
+std::string RepeatedKey(std::string_view json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  EXPECT_EQ(parser.parse(json.data(), json.size()).get(root), simdjson::SUCCESS) << json;
+  std::optional<std::string_view> repeated = FindDuplicateKey(root);
+  return repeated ? std::string(*repeated) : "";
+}
+
+TEST(JsonDuplicateKeyTest, FindsAKeyRepeatedInAnyObjectAtAnyDepth) {
+  EXPECT_EQ(RepeatedKey(R"({"payment_method":"COD","lines":[],"payment_method":"CASHLESS"})"),
+            "payment_method");
+  EXPECT_EQ(RepeatedKey(R"({"lines":[{"product_id":"a","quantity":1,"quantity":2}]})"), "quantity");
+  EXPECT_EQ(RepeatedKey(R"([1,{"a":{"b":[{"c":1,"c":1}]}}])"), "c");
+  // Keys are compared as decoded text: an escaped spelling is the same key.
+  EXPECT_EQ(RepeatedKey(R"({"amount":"1.00","\u0061mount":"2.00"})"), "amount");
+}
+
+TEST(JsonDuplicateKeyTest, DistinctKeysAndEqualKeysInSeparateObjectsPass) {
+  EXPECT_EQ(RepeatedKey("{}"), "");
+  EXPECT_EQ(RepeatedKey("[]"), "");
+  EXPECT_EQ(RepeatedKey(R"("text")"), "");
+  EXPECT_EQ(RepeatedKey(R"({"a":1,"A":2,"a ":3})"), "");
+  // Siblings and nested objects may reuse a key: only one object's own keys must differ.
+  EXPECT_EQ(RepeatedKey(R"({"lines":[{"product_id":"a"},{"product_id":"b"}],"x":{"lines":1}})"),
+            "");
+}
+
+// Objects past the pairwise limit are checked through their sorted keys: a repeat at either
+// end of a large object is found, and a large object without one passes.
+TEST(JsonDuplicateKeyTest, LargeObjectsAreCheckedWhole) {
+  for (size_t keys : {json_small_object_keys_max, json_small_object_keys_max + 1, size_t{200}}) {
+    std::string distinct = "{";
+    for (size_t i = 0; i < keys; ++i) {
+      distinct += (i == 0 ? "\"k" : ",\"k") + std::to_string(i) + "\":" + std::to_string(i);
+    }
+    EXPECT_EQ(RepeatedKey(distinct + "}"), "") << keys;
+    EXPECT_EQ(RepeatedKey(distinct + ",\"k0\":0}"), "k0") << keys;
+    EXPECT_EQ(RepeatedKey(distinct + ",\"k" + std::to_string(keys - 1) + "\":0}"),
+              "k" + std::to_string(keys - 1))
+        << keys;
+    EXPECT_EQ(RepeatedKey("{\"inner\":" + distinct + ",\"k1\":[]}}"), "k1") << keys;
+  }
 }
 
 }  // namespace

@@ -563,20 +563,36 @@ class LedgerPaymentTest : public LedgerTest {
   }
   // Rp165.000: two beras at Rp68.000 and one telur at Rp29.000.
   const Money total_ = Money::FromRupiah(165'000);
+
+  // The bank's word for cashless-1 (or `payment_id`) by `channel`.
+  static BankSuccess Success(Money amount, int64_t paid_at_us, std::string reference,
+                             std::string channel = "QRIS", std::string payment_id = "cashless-1") {
+    BankSuccess success;
+    success.payment_id = std::move(payment_id);
+    success.channel = std::move(channel);
+    success.bank_reference = std::move(reference);
+    success.amount = amount;
+    success.paid_at_us = paid_at_us;
+    return success;
+  }
 };
 
 TEST_F(LedgerPaymentTest, PaymentSucceedsOnceWithFeeAndBusinessDate) {
   ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank")).ok());
   ExpectRefused(ledger_->RequestPayment("cashless-1", "QRIS", "qr-2", As("system:bank")),
                 "payment_pending", "order_id");
-  ExpectRefused(ledger_->RecordPaymentSucceeded("cashless-1", Money::FromRupiah(165'001), kNow,
-                                                "bj-1", As("bank:bank-jatim")),
+  ExpectRefused(ledger_->RecordPaymentSucceeded(Success(Money::FromRupiah(165'001), kNow, "qr-1"),
+                                                As("bank:bank-jatim")),
                 "amount_mismatch", "amount");
-  ASSERT_TRUE(ledger_->RecordPaymentSucceeded("cashless-1", total_, kNow, "bj-1",
+  ASSERT_TRUE(ledger_->RecordPaymentSucceeded(Success(total_, kNow, "qr-1"),
                                               As("bank:bank-jatim")).ok());
-  ExpectRefused(ledger_->RecordPaymentSucceeded("cashless-1", total_, kNow, "bj-1",
+  ExpectRefused(ledger_->RecordPaymentSucceeded(Success(total_, kNow, "qr-1"),
                                                 As("bank:bank-jatim")),
                 "payment_already_succeeded", "payment_id");
+  // Another amount after the success is refused, not acknowledged.
+  ExpectRefused(ledger_->RecordPaymentSucceeded(Success(Money::FromRupiah(1), kNow, "qr-1"),
+                                                As("bank:bank-jatim")),
+                "amount_mismatch", "amount");
   PaymentState payment = *ledger_->LoadPayment("cashless-1");
   EXPECT_EQ(payment.status, PaymentStatus::kSucceeded);
   EXPECT_EQ(payment.fee, Money());  // a UMI merchant under Rp500.000 pays no fee
@@ -615,7 +631,8 @@ TEST_F(LedgerPaymentTest, WhatThePayerWasShownIsKeptAndChecked) {
 TEST_F(LedgerPaymentTest, PaymentsAfterTheCutoffSettleTheNextDay) {
   ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "VA", "va-1", As("system:bank")).ok());
   const int64_t at_2230_jakarta = kNow + (12 * 3600 + 30 * 60) * int64_t{1'000'000};  // 10:00 + 12:30
-  ASSERT_TRUE(ledger_->RecordPaymentSucceeded("cashless-1", total_, at_2230_jakarta, "bj-9",
+  now_ = at_2230_jakarta;
+  ASSERT_TRUE(ledger_->RecordPaymentSucceeded(Success(total_, at_2230_jakarta, "va-1", "VA"),
                                               As("bank:bank-jatim")).ok());
   EXPECT_EQ(ledger_->LoadPayment("cashless-1")->business_date, (CivilDate{2026, 11, 23}));
 }
@@ -623,7 +640,7 @@ TEST_F(LedgerPaymentTest, PaymentsAfterTheCutoffSettleTheNextDay) {
 TEST_F(LedgerPaymentTest, FailedOrExpiredPaymentsMayBeRequestedAgain) {
   ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank")).ok());
   ASSERT_TRUE(ledger_->ExpirePayment("cashless-1", As("system:poller")).ok());
-  ExpectRefused(ledger_->RecordPaymentSucceeded("cashless-1", total_, kNow, "bj-1", As("bank:x")),
+  ExpectRefused(ledger_->RecordPaymentSucceeded(Success(total_, kNow, "qr-1"), As("bank:x")),
                 "payment_not_pending", "payment_id");
   ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "QRIS", "qr-2", As("system:bank")).ok());
   ASSERT_TRUE(ledger_->RecordPaymentFailed("cashless-1", "saldo tidak cukup", As("bank:x")).ok());
@@ -640,7 +657,7 @@ TEST_F(LedgerPaymentTest, RefundsAreBoundedByWhatWasPaid) {
   ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank")).ok());
   ExpectRefused(ledger_->RefundPayment("cashless-1", Money::FromRupiah(1), As("operator:rina")),
                 "payment_not_refundable", "payment_id");
-  ASSERT_TRUE(ledger_->RecordPaymentSucceeded("cashless-1", total_, kNow, "bj-1", As("bank:x")).ok());
+  ASSERT_TRUE(ledger_->RecordPaymentSucceeded(Success(total_, kNow, "qr-1"), As("bank:x")).ok());
   ASSERT_TRUE(ledger_->RefundPayment("cashless-1", Money::FromRupiah(65'000), As("operator:rina")).ok());
   ExpectRefused(ledger_->RefundPayment("cashless-1", Money::FromRupiah(100'001), As("operator:rina")),
                 "amount_too_large", "amount");
@@ -655,6 +672,167 @@ TEST_F(LedgerPaymentTest, RefusedNotificationsAreKeptForTheOperator) {
   ASSERT_TRUE(kept.ok()) << kept.status().ToString();
   EXPECT_EQ(log_->Read(kept->first_sequence, 1)->front().type, "payment.notification_refused");
   EXPECT_EQ(ledger_->LoadPayment("cashless-1")->status, PaymentStatus::kRequested);
+}
+
+TEST_F(LedgerPaymentTest, CancellingVoidsThePendingRequestAndALateSuccessIsARefundDue) {
+  ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank")).ok());
+  Result<CommandResult> cancelled = ledger_->CancelOrder("cashless-1", "salah pesan", As("asn:x"));
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status().ToString();
+  // One append: the order's cancellation and the request's void.
+  ASSERT_EQ(cancelled->last_sequence, cancelled->first_sequence + 1);
+  EXPECT_EQ(log_->Read(cancelled->last_sequence, 1)->front().type, "payment.voided");
+  EXPECT_EQ(ledger_->LoadPayment("cashless-1")->status, PaymentStatus::kVoided);
+  ExpectRefused(ledger_->RequestPayment("cashless-1", "QRIS", "qr-2", As("system:bank")),
+                "order_not_payable", "order_id");
+  ExpectRefused(ledger_->ResolveException("cashless-1", "refunded", "x", As("operator:rina")),
+                "exception_not_open", "payment_id");
+
+  // The payer paid before the void reached the bank: recorded, counts toward nothing.
+  Result<CommandResult> late =
+      ledger_->RecordPaymentSucceeded(Success(total_, kNow, "qr-1"), As("bank:bank-jatim"));
+  ASSERT_TRUE(late.ok()) << late.status().ToString();
+  EXPECT_EQ(log_->Read(late->first_sequence, 1)->front().type, "payment.refund_due");
+  PaymentState payment = *ledger_->LoadPayment("cashless-1");
+  EXPECT_EQ(payment.status, PaymentStatus::kRefundDue);
+  EXPECT_EQ(payment.refund_due_cause, "payment_voided");
+  EXPECT_EQ(payment.refund_due_amount, total_);
+  ExpectRefused(ledger_->RecordPaymentSucceeded(Success(total_, kNow, "qr-1"), As("bank:bank-jatim")),
+                "payment_already_succeeded", "payment_id");
+  ExpectRefused(ledger_->RefundPayment("cashless-1", total_, As("operator:rina")),
+                "payment_not_refundable", "payment_id");
+
+  ExpectRefused(ledger_->ResolveException("cashless-1", "forgotten", "x", As("operator:rina")),
+                "resolution_unknown", "resolution");
+  ASSERT_TRUE(ledger_->ResolveException("cashless-1", "refunded", "ditransfer kembali",
+                                        As("operator:rina")).ok());
+  EXPECT_EQ(ledger_->LoadPayment("cashless-1")->exception_resolution, "refunded");
+  ExpectRefused(ledger_->ResolveException("cashless-1", "explained", "x", As("operator:rina")),
+                "exception_not_open", "payment_id");
+}
+
+TEST_F(LedgerPaymentTest, APaidOrderIsCancelledOnlyAfterAFullRefund) {
+  ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "VA", "va-1", As("system:bank")).ok());
+  ASSERT_TRUE(ledger_->RecordPaymentSucceeded(Success(total_, kNow, "va-1", "VA"),
+                                              As("bank:bank-jatim")).ok());
+  ExpectRefused(ledger_->CancelOrder("cashless-1", "batal", As("asn:x")), "order_paid", "order_id");
+  ASSERT_TRUE(ledger_->RefundPayment("cashless-1", Money::FromRupiah(100'000), As("operator:rina")).ok());
+  ExpectRefused(ledger_->CancelOrder("cashless-1", "batal", As("asn:x")), "order_paid", "order_id");
+  ASSERT_TRUE(ledger_->RefundPayment("cashless-1", Money::FromRupiah(65'000), As("operator:rina")).ok());
+  Result<CommandResult> cancelled = ledger_->CancelOrder("cashless-1", "batal", As("asn:x"));
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status().ToString();
+  EXPECT_EQ(cancelled->first_sequence, cancelled->last_sequence);  // nothing to void
+  EXPECT_EQ(ledger_->LoadOrder("cashless-1")->status, OrderStatus::kCancelled);
+}
+
+TEST_F(LedgerPaymentTest, ABankWordMustMatchItsRequestAndARefusalIsKept) {
+  ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank")).ok());
+  const uint64_t head = log_->Head().sequence;
+  const int64_t skew_us = 300 * int64_t{1'000'000};
+  ExpectRefused(ledger_->RecordPaymentSucceeded(Success(total_, kNow, "qr-1", "VA"), As("bank:x")),
+                "notification_channel_mismatch", "channel");
+  ExpectRefused(ledger_->RecordPaymentSucceeded(Success(total_, kNow, "qr-9"), As("bank:x")),
+                "bank_reference_mismatch", "bank_reference");
+  ExpectRefused(ledger_->RecordPaymentSucceeded(Success(total_, kNow - skew_us - 1, "qr-1"),
+                                                As("bank:x")),
+                "paid_time_out_of_window", "paid_at");
+  ExpectRefused(ledger_->RecordPaymentSucceeded(Success(total_, kNow + skew_us + 1, "qr-1"),
+                                                As("bank:x")),
+                "paid_time_out_of_window", "paid_at");
+  ExpectRefused(ledger_->RecordPaymentSucceeded(Success(total_, 0, "qr-1"), As("bank:x")),
+                "paid_time_out_of_window", "paid_at");
+  EXPECT_EQ(log_->Head().sequence, head);  // nothing written
+  EXPECT_EQ(ledger_->LoadPayment("cashless-1")->status, PaymentStatus::kRequested);
+
+  // Through RecordBankSuccess the refusal is kept, once per idempotency key.
+  ExpectRefused(ledger_->RecordBankSuccess(Success(total_, kNow, "qr-9"), As("bank:x", "snap-1")),
+                "bank_reference_mismatch", "bank_reference");
+  ExpectRefused(ledger_->RecordBankSuccess(Success(total_, kNow, "qr-9"), As("bank:x", "snap-1")),
+                "bank_reference_mismatch", "bank_reference");
+  EXPECT_EQ(log_->Head().sequence, head + 1);
+  EXPECT_EQ(log_->Read(head + 1, 1)->front().type, "payment.notification_refused");
+  ASSERT_TRUE(ledger_->RecordPaymentSucceeded(Success(total_, kNow + skew_us, "qr-1"),
+                                              As("bank:x")).ok());
+}
+
+TEST_F(LedgerPaymentTest, NoTwoPaymentRequestsHoldOneBankReference) {
+  ASSERT_TRUE(ledger_->Place(Order("cashless-2", "CASHLESS"), As("asn:x")).ok());
+  ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "QRIS", "ref-1", As("system:bank")).ok());
+  ExpectRefused(ledger_->RequestPayment("cashless-2", "QRIS", "ref-1", As("system:bank")),
+                "bank_reference_taken", "bank_reference");
+  // Even after the first request expired: a reference is never handed to another payment.
+  ASSERT_TRUE(ledger_->ExpirePayment("cashless-1", As("system:poller")).ok());
+  ExpectRefused(ledger_->RequestPayment("cashless-2", "QRIS", "ref-1", As("system:bank")),
+                "bank_reference_taken", "bank_reference");
+  ExpectRefused(ledger_->RequestPayment("cashless-1", "QRIS", "ref-1", As("system:bank")),
+                "bank_reference_taken", "bank_reference");
+  ASSERT_TRUE(ledger_->RequestPayment("cashless-2", "QRIS", "ref-2", As("system:bank")).ok());
+  // A retry of the same request under its idempotency key is answered, not refused.
+  ASSERT_TRUE(ledger_->Place(Order("cashless-3", "CASHLESS"), As("asn:x")).ok());
+  Result<CommandResult> first =
+      ledger_->RequestPayment("cashless-3", "VA", "va-3", As("system:bank", "req-3"));
+  ASSERT_TRUE(first.ok());
+  Result<CommandResult> again =
+      ledger_->RequestPayment("cashless-3", "VA", "va-3", As("system:bank", "req-3"));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->replayed);
+}
+
+// Every payment of a closed day is in its batch or moved to the next open day, whatever the
+// interleaving of successes and the close.
+TEST_F(LedgerPaymentTest, ClosesAndSuccessesForTheSameDayNeverRace) {
+  constexpr int kOrders = 60;
+  for (int i = 0; i < kOrders; ++i) {
+    const std::string id = "race-" + std::to_string(i);
+    ASSERT_TRUE(ledger_->Place(Order(id, "CASHLESS"), As("asn:x")).ok());
+    ASSERT_TRUE(ledger_->RequestPayment(id, "QRIS", "qr-" + id, As("system:bank")).ok());
+  }
+  const int64_t paid_at = kNow + 3600 * int64_t{1'000'000};  // 11:00 on 2026-11-22
+  now_ = kNow + 13 * 3600 * int64_t{1'000'000};             // 23:00: the day is over
+  const CivilDate day{2026, 11, 22};
+  std::atomic<bool> closed{false};
+  std::thread closer([&] {
+    while (!closed) {
+      Result<SettlementDay> computed = ledger_->ComputeSettlement(day);
+      ASSERT_TRUE(computed.ok());
+      CloseSettlement command{"2026-11-22", computed->merchants, computed->total_net,
+                              computed->merchants.empty() ? "" : "pain001-2026-11-22.xml",
+                              computed->merchants.empty() ? "" : std::string(64, 'a'),
+                              std::string(64, 'b')};
+      Result<CommandResult> result = ledger_->Close(command, As("operator:rina"));
+      if (result.ok()) {
+        closed = true;
+      } else {
+        ASSERT_EQ(result.status().error_code(), "settlement_totals_stale")
+            << result.status().ToString();
+      }
+    }
+  });
+  std::vector<std::thread> payers;
+  for (int t = 0; t < 4; ++t) {
+    payers.emplace_back([&, t] {
+      for (int i = t; i < kOrders; i += 4) {
+        const std::string id = "race-" + std::to_string(i);
+        Result<CommandResult> paid = ledger_->RecordPaymentSucceeded(
+            Success(total_, paid_at, "qr-" + id, "QRIS", id), As("bank:x"));
+        EXPECT_TRUE(paid.ok()) << paid.status().ToString();
+      }
+    });
+  }
+  for (auto& payer : payers) payer.join();
+  closer.join();
+  SettlementState batch = *ledger_->LoadSettlement(day);
+  int64_t in_batch = 0;
+  for (const MerchantSettlement& merchant : batch.merchants) in_batch += merchant.payments;
+  int64_t on_the_day = 0, moved = 0;
+  for (int i = 0; i < kOrders; ++i) {
+    PaymentState payment = *ledger_->LoadPayment("race-" + std::to_string(i));
+    ASSERT_EQ(payment.status, PaymentStatus::kSucceeded);
+    if (payment.business_date == day) ++on_the_day;
+    if (payment.business_date == CivilDate{2026, 11, 23}) ++moved;
+  }
+  EXPECT_EQ(on_the_day, in_batch);
+  EXPECT_EQ(on_the_day + moved, kOrders);
+  EXPECT_EQ(batch.total_net, Money::FromRupiah(165'000 * in_batch));
 }
 
 TEST_F(LedgerTest, ConcurrentOrdersForOneMerchantAllSucceed) {

@@ -96,9 +96,20 @@ class FilesFixture : public ::testing::Test {
   // ...and its success, paid at `paid_at_us`.
   void Pay(const std::string& order_id, const std::string& umkm_id, int64_t packs,
            const std::string& bank_reference, int64_t paid_at_us) {
+    // Requested a minute before it is paid (the bank's paid time must follow the request),
+    // recorded when paid; the clock then stays where it was if that was later.
+    const int64_t before = now_.load();
+    now_ = paid_at_us - 60'000'000;
     RequestPayment(order_id, umkm_id, packs, bank_reference);
-    Result<CommandResult> paid = ledger_->RecordPaymentSucceeded(
-        order_id, Money::FromRupiah(68'000 * packs), paid_at_us, bank_reference, As("system:bank"));
+    now_ = paid_at_us;
+    BankSuccess success;
+    success.payment_id = order_id;
+    success.channel = "QRIS";
+    success.bank_reference = bank_reference;
+    success.amount = Money::FromRupiah(68'000 * packs);
+    success.paid_at_us = paid_at_us;
+    Result<CommandResult> paid = ledger_->RecordPaymentSucceeded(success, As("system:bank"));
+    now_ = std::max(before, paid_at_us);
     ASSERT_TRUE(paid.ok()) << paid.status().ToString();
   }
 

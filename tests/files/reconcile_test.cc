@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+#include <set>
+
+#include "adapters/files/files_limits.h"
 #include "adapters/files/settlement_run.h"
 #include "adapters/http/api.h"
 #include "engine/hash.h"
@@ -9,6 +14,10 @@
 
 namespace malpro {
 namespace {
+
+bool IsSeparatorAt(const std::string& id, size_t at) {
+  return statement_id_separators.find(id[at]) != std::string_view::npos;
+}
 
 // One entry of a statement the test writes in each format.
 struct Line {
@@ -82,6 +91,9 @@ std::string Csv(const std::vector<Line>& lines) {
 
 class ReconcileTest : public FilesFixture {
  protected:
+  // settlement.debtor_account: the statements above are of this account.
+  static constexpr char kCollectionAccount[] = "0011000000";
+
   // Three payments on the day and one the bank took but never notified; the day settled.
   void SetUp() override {
     FilesFixture::SetUp();
@@ -90,8 +102,8 @@ class ReconcileTest : public FilesFixture {
     Pay("order-3", "toko-pak-min", 3, "BJ-0003", JakartaTime(kDay, 15, 0));
     RequestPayment("order-6", "toko-pak-min", 1, "BJ-0006");
     now_ = JakartaTime(kNextDay, 8, 0);
-    Result<SettleOutcome> settled =
-        Settle(*ledger_, kDay, dir_.Sub("out"), SettlementFileOptions{}, As("operator:rina"));
+    Result<SettleOutcome> settled = Settle(*ledger_, *log_, kDay, dir_.Sub("out"),
+                                           SettlementFileOptions{}, As("operator:rina"));
     ASSERT_TRUE(settled.ok()) << settled.status().ToString();
     now_ = JakartaTime({2026, 11, 23}, 9, 0);
   }
@@ -107,7 +119,8 @@ class ReconcileTest : public FilesFixture {
   }
 
   Result<ReconcileOutcome> Run(const std::string& text, const std::string& format) {
-    return RunReconciliation(*ledger_, *log_, text, format, As("operator:rina"));
+    return RunReconciliation(*ledger_, *log_, text, format, kCollectionAccount,
+                             As("operator:rina"));
   }
 
   // Exactly the three injected discrepancies, each with its reference.
@@ -179,6 +192,33 @@ TEST_F(ReconcileTest, CsvReportsExactlyTheInjectedDiscrepancies) {
       << report;
 }
 
+// order-6 is cancelled while its payment is pending, and the bank reports the payer paid all
+// the same: the statement's credit is classified as refund due, not as missing in the ledger.
+TEST_F(ReconcileTest, ACreditForMoneyThatCountsTowardNothingIsARefundDue) {
+  ASSERT_TRUE(ledger_->CancelOrder("order-6", "batal", As("asn:x")).ok());
+  BankSuccess late;
+  late.payment_id = "order-6";
+  late.channel = "QRIS";
+  late.bank_reference = "BJ-0006";
+  late.amount = Money::FromRupiah(68'000);
+  late.paid_at_us = now_.load();
+  ASSERT_TRUE(ledger_->RecordPaymentSucceeded(late, As("bank:bank-jatim")).ok());
+  ASSERT_EQ(ledger_->LoadPayment("order-6")->status, PaymentStatus::kRefundDue);
+  Result<ReconcileOutcome> outcome = Run(Csv(BankLines()), "csv");
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  const RecordReconciliation& run = outcome->report.command;
+  EXPECT_EQ(run.matched, 3);
+  EXPECT_EQ(run.missing_in_ledger, 0);
+  EXPECT_EQ(run.refund_due, 1);
+  EXPECT_EQ(IndexOf(run, "refund_due"), run.discrepancies[IndexOf(run, "refund_due") - 1].index);
+  const Discrepancy& due = run.discrepancies[IndexOf(run, "refund_due") - 1];
+  EXPECT_EQ(due.payment_id, "order-6");
+  EXPECT_EQ(due.reference, "BJ-0006");
+  EXPECT_EQ(due.ledger_amount, Money::FromRupiah(68'000));
+  EXPECT_NE(LastPayload("reconciliation-stmt-20261122").find("\"refund_due\":1"),
+            std::string::npos);
+}
+
 TEST_F(ReconcileTest, AWholeBatchBookedAsOneDebitMatchesByTheBatchIdInItsInformation) {
   std::vector<Line> lines = {
       {true, Money::FromRupiah(136'000), JakartaTime(kDay, 9, 15), "BJ-0001"},
@@ -225,6 +265,148 @@ TEST_F(ReconcileTest, MalformedStatementsAreRefusedWithTheirPlaceAndNothingIsRec
   ASSERT_FALSE(bad_csv.ok());
   EXPECT_EQ(bad_csv.status().field(), "line 2 amount");
   EXPECT_EQ(*log_->StreamVersion("reconciliation-stmt-20261122"), 0u);
+}
+
+// ---------------------------------------------------------------------------------------
+// Which statements are reconciled: the collection account's, with ids from the documented
+// alphabet, each id its own stream.
+
+// A ledger with no payments: every credit of these statements is missing in the ledger.
+class StatementAdmissionTest : public FilesFixture {
+ protected:
+  static constexpr char kCollectionAccount[] = "0011000000";
+
+  static std::string CsvOf(const std::string& statement_id, const std::string& account) {
+    return "statement_id,account,booking_date,credit_debit,amount,reference\n" +
+           CsvField(statement_id) + "," + account + ",2026-11-21T10:00:00,CRDT,68000.00,BJ-9\n";
+  }
+
+  Result<ReconcileOutcome> Run(const std::string& text) {
+    return RunReconciliation(*ledger_, *log_, text, "", kCollectionAccount, As("operator:rina"));
+  }
+};
+
+TEST(CollectionAccountTest, TheNumberAloneOrAfterTheBanksCodeIsTheCollectionAccount) {
+  EXPECT_TRUE(IsCollectionAccount("0011000000", "0011000000"));
+  EXPECT_TRUE(IsCollectionAccount("PDJTIDJ1/0011000000", "0011000000"));
+  EXPECT_FALSE(IsCollectionAccount("0011000001", "0011000000"));
+  EXPECT_FALSE(IsCollectionAccount("10011000000", "0011000000"));
+  EXPECT_FALSE(IsCollectionAccount("PDJTIDJ1/00110000001", "0011000000"));
+  EXPECT_FALSE(IsCollectionAccount("/0011000000", "0011000000"));
+  EXPECT_FALSE(IsCollectionAccount("0011000000/", "0011000000"));
+  EXPECT_FALSE(IsCollectionAccount("", ""));
+}
+
+// Another account's credits are not payments to the city: matching them would report every
+// payment missing at the bank. Refused in every format, nothing recorded.
+TEST_F(StatementAdmissionTest, AStatementOfAnotherAccountIsRefusedAndNothingIsRecorded) {
+  const uint64_t head = log_->Head().sequence;
+  const std::string camt =
+      "<?xml version=\"1.0\"?><Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.08\">"
+      "<BkToCstmrStmt><Stmt><Id>STMT-1</Id><CreDtTm>2026-11-23T01:00:00+07:00</CreDtTm>"
+      "<Acct><Id><Othr><Id>0099999999</Id></Othr></Id></Acct></Stmt></BkToCstmrStmt></Document>";
+  const std::string mt940 =
+      ":20:STMT-1\r\n:25:PDJTIDJ1/0099999999\r\n:60F:C261121IDR0,00\r\n"
+      ":61:2611211121C68000,00NTRFBJ-9//B1\r\n:62F:C261121IDR0,00\r\n";
+  for (const std::string& text : {CsvOf("STMT-1", "0099999999"), camt, mt940}) {
+    Result<ReconcileOutcome> refused = Run(text);
+    ASSERT_FALSE(refused.ok()) << text;
+    EXPECT_EQ(refused.status().error_code(), "statement_account_mismatch");
+    EXPECT_EQ(refused.status().field(), "account");
+    EXPECT_NE(refused.status().message().find("0099999999"), std::string::npos)
+        << refused.status().message();
+    EXPECT_NE(refused.status().message().find("collection account 0011000000"), std::string::npos)
+        << refused.status().message();
+  }
+  EXPECT_EQ(log_->Head().sequence, head);
+  EXPECT_EQ(*log_->StreamVersion("reconciliation-stmt-1"), 0u);
+  // The collection account's statement goes through.
+  EXPECT_TRUE(Run(CsvOf("STMT-1", kCollectionAccount)).ok());
+}
+
+// Ids outside the alphabet are refused, never rewritten into another id's stream.
+TEST_F(StatementAdmissionTest, StatementIdsOutsideTheAlphabetAreRefused) {
+  const uint64_t head = log_->Head().sequence;
+  for (const std::string& id :
+       {std::string("bjtm 2026 77"), std::string("BJTM#77"), std::string("BJTM//77"),
+        std::string("BJTM-/77"), std::string("/BJTM77"), std::string("BJTM77."),
+        std::string("STMT\xc3\xa9"), std::string(36, 'A'), std::string()}) {
+    Result<ReconcileOutcome> refused = Run(CsvOf(id, kCollectionAccount));
+    ASSERT_FALSE(refused.ok()) << id;
+    EXPECT_EQ(refused.status().error_code(), "statement_id_invalid") << id;
+    EXPECT_EQ(refused.status().field(), "statement_id") << id;
+    EXPECT_NE(refused.status().message().find("A-Z a-z 0-9 - . / _"), std::string::npos)
+        << refused.status().message();
+  }
+  EXPECT_EQ(log_->Head().sequence, head);
+  Result<Statement> mt940 = ParseMt940(
+      ":20:BJTM 77\n:25:0011000000\n:60F:C261121IDR0,00\n"
+      ":62F:C261121IDR0,00\n");
+  ASSERT_FALSE(mt940.ok());
+  EXPECT_EQ(mt940.status().error_code(), "statement_id_invalid");
+  EXPECT_NE(mt940.status().message().find("(:20:)"), std::string::npos);
+  // The longest id passes.
+  EXPECT_TRUE(Run(CsvOf(std::string(statement_id_chars_max, 'A'), kCollectionAccount)).ok());
+}
+
+// Ids that differ only in case or separators were once folded into one stream and overwrote
+// each other's runs; each is its own statement now, and its id comes back from the stream.
+TEST_F(StatementAdmissionTest, IdsDifferingInCaseOrSeparatorsAreSeparateStatements) {
+  const std::vector<std::string> ids = {"BJTM/2026/77", "bjtm/2026/77", "BJTM-2026-77",
+                                        "BJTM.2026.77", "BJTM_2026_77", "Bjtm/2026/77"};
+  std::set<std::string> streams;
+  for (const std::string& id : ids) {
+    Result<ReconcileOutcome> outcome = Run(CsvOf(id, kCollectionAccount));
+    ASSERT_TRUE(outcome.ok()) << id << ": " << outcome.status().ToString();
+    const std::string& form = outcome->report.command.statement_id;
+    streams.insert(form);
+    EXPECT_EQ(*StatementIdFromStreamId(form), id);
+    Result<ReconciliationState> state = ledger_->LoadReconciliation(form);
+    ASSERT_TRUE(state.ok()) << form;
+    EXPECT_EQ(state->runs, 1) << id << " shares stream " << form;
+    EXPECT_NE(ReconcileOutcomeJson(*outcome).find(R"("bank_statement_id":")" + id + "\""),
+              std::string::npos);
+  }
+  EXPECT_EQ(streams.size(), ids.size());
+}
+
+TEST(StatementStreamIdTest, TheStreamFormIsReversibleAndDistinctForEveryId) {
+  EXPECT_EQ(*StatementStreamId("STMT-20261122"), "stmt-20261122");
+  EXPECT_EQ(*StatementStreamId("BJTM/2026/77"), "bjtm-2026-77--18");
+  EXPECT_EQ(*StatementStreamId("bjtm/2026/77"), "bjtm-2026-77--v8");
+  EXPECT_EQ(*StatementStreamId("20261122"), "20261122");
+  // Seeded random ids over the whole alphabet: each form decodes to its id, no two ids share
+  // a form, and every form passes as the ledger's entity id.
+  std::mt19937 random(20261122);
+  const std::string alphanumerics =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::map<std::string, std::string> id_of_form;
+  for (int i = 0; i < 20'000; ++i) {
+    const size_t length = 1 + random() % statement_id_chars_max;
+    std::string id;
+    for (size_t at = 0; at < length; ++at) {
+      const bool separator =
+          at > 0 && at + 1 < length && !IsSeparatorAt(id, at - 1) && random() % 3 == 0;
+      id.push_back(separator ? statement_id_separators[random() % 4]
+                             : alphanumerics[random() % alphanumerics.size()]);
+    }
+    Result<std::string> form = StatementStreamId(id);
+    ASSERT_TRUE(form.ok()) << id << ": " << form.status().ToString();
+    ASSERT_TRUE(CheckEntityId(*form, "statement_id").ok()) << id << " -> " << *form;
+    ASSERT_LE(form->size(), statement_stream_id_chars_max);
+    Result<std::string> back = StatementIdFromStreamId(*form);
+    ASSERT_TRUE(back.ok()) << *form;
+    ASSERT_EQ(*back, id);
+    auto [found, added] = id_of_form.emplace(*form, id);
+    ASSERT_TRUE(added || found->second == id) << id << " and " << found->second << " -> " << *form;
+  }
+  // Texts no id encodes to are refused, not guessed at.
+  for (const std::string form : {"bjtm-2026-77--19", "bjtm-2026-77--00", "bjtm-2026-77--",
+                                 "bjtm-2026-77--18x", "BJTM", "--18", "bjtm--2026", "-bjtm", ""}) {
+    Result<std::string> id = StatementIdFromStreamId(form);
+    ASSERT_FALSE(id.ok()) << form << " -> " << *id;
+    EXPECT_EQ(id.status().error_code(), "statement_id_invalid");
+  }
 }
 
 class ReconcileApiTest : public ReconcileTest {

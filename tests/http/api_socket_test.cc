@@ -7,11 +7,12 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "adapters/cli/geography_config.h"
 #include "adapters/http/api.h"
-#include "projections/projector.h"
 #include "adapters/http/server.h"
+#include "projections/projector.h"
 #include "tests/support/beast_client.h"
 #include "tests/support/temp_dir.h"
 
@@ -329,6 +330,36 @@ TEST_F(ApiSocketTest, ErrorsNameTheirCodeFieldAndStatus) {
     EXPECT_NE(reply.body.find("\"field\":\"" + c.field + "\""), std::string::npos) << reply.body;
     EXPECT_NE(reply.body.find("\"message\":"), std::string::npos) << reply.body;
   }
+}
+
+// {"payment_method":"COD",...,"payment_method":"CASHLESS"} would be read as COD here and may
+// be read as CASHLESS by anything else that sees the same bytes: refused, whatever the depth.
+TEST_F(ApiSocketTest, ABodyWithARepeatedKeyIsRefusedAndWritesNothing) {
+  SeedMarket();
+  const uint64_t head = log_->Head().sequence;
+  const std::string order = OrderBody("o-dup");
+  const std::string twice_paid =
+      order.substr(0, order.size() - 1) + R"(,"payment_method":"CASHLESS"})";
+  std::string twice_counted = OrderBody("o-dup");
+  twice_counted.replace(twice_counted.find(R"("quantity":1)"), 12, R"("quantity":1,"quantity":9)");
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"/v1/orders", twice_paid, "payment_method"},
+      {"/v1/orders", twice_counted, "quantity"},
+      {"/v1/asn/198507122010011003/rank", R"({"rank_class":"III/b","rank_class":"IV/e"})",
+       "rank_class"},
+  };
+  for (const auto& [target, body, key] : cases) {
+    Reply reply = Call(verb::post, target, body, Role::kAdmin, {{"Idempotency-Key", "dup-" + key}});
+    EXPECT_EQ(reply.status, 400) << body << " " << reply.body;
+    EXPECT_NE(reply.body.find(R"({"error":{"code":"body_duplicate_key","message":")"),
+              std::string::npos)
+        << reply.body;
+    EXPECT_NE(reply.body.find(R"("field":")" + key + R"("}})"), std::string::npos) << reply.body;
+  }
+  EXPECT_EQ(log_->Head().sequence, head) << "a refused body wrote an event";
+  EXPECT_EQ(Call(verb::get, "/v1/orders/o-dup").status, 404);
+  // The same body without the repeat goes through.
+  EXPECT_EQ(Call(verb::post, "/v1/orders", order).status, 201);
 }
 
 TEST_F(ApiSocketTest, AWrongMethodIs405WithTheMethodsThePathTakes) {

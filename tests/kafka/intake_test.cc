@@ -151,5 +151,29 @@ TEST_F(IntakeTest, RefusalsCarryTheHttpErrorCodesAndFields) {
   EXPECT_EQ(intake.Status().commands_refused, 4u);
 }
 
+// The same bytes must mean the same command to every reader: a value with a key twice is
+// refused with the HTTP API's code, and nothing is written.
+TEST_F(IntakeTest, ACommandWithARepeatedKeyIsRefusedWithTheHttpCode) {
+  Intake intake(ledger_.get(), options_);
+  intake.Start();
+  const uint64_t head_before = log_->Head().sequence;
+  const std::string order = kOrder;
+  Send("place_order", "k-dup",
+       order.substr(0, order.size() - 1) + R"(,"payment_method":"CASHLESS"})");
+  Send("cancel_order", "k-dup-2", R"({"order_id":"o-1","reason":"a","reason":"b"})");
+  std::vector<testing::TopicRecord> results = Results(2);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(log_->Head().sequence, head_before) << "a refused command wrote something";
+  EXPECT_EQ(ledger_->LoadOrder("o-1").status().code(), StatusCode::kNotFound);
+  const std::string placed = ResultFor(results, "k-dup");
+  EXPECT_NE(placed.find(R"({"error":{"code":"body_duplicate_key","message":")"), std::string::npos)
+      << placed;
+  EXPECT_NE(placed.find(R"("field":"payment_method"},"status":400})"), std::string::npos) << placed;
+  const std::string cancelled = ResultFor(results, "k-dup-2");
+  EXPECT_NE(cancelled.find(R"("code":"body_duplicate_key")"), std::string::npos) << cancelled;
+  EXPECT_NE(cancelled.find(R"("field":"reason")"), std::string::npos) << cancelled;
+  EXPECT_EQ(intake.Status().commands_refused, 2u);
+}
+
 }  // namespace
 }  // namespace malpro

@@ -106,8 +106,13 @@ class ProjectorTest : public ::testing::Test {
     Ok(ledger_->Place(PlaceOrder{id, nip, "warung-bu-sri", {{"beras-5kg", 1}}, "CASHLESS"},
                       As("asn:" + nip)));
     Ok(ledger_->RequestPayment(id, "QRIS", "ref-" + id, As("system:bank")));
-    Ok(ledger_->RecordPaymentSucceeded(id, Money::FromRupiah(68'000), now_.load(), "ref-" + id,
-                                       As("bank:bank-jatim")));
+    BankSuccess success;
+    success.payment_id = id;
+    success.channel = "QRIS";
+    success.bank_reference = "ref-" + id;
+    success.amount = Money::FromRupiah(68'000);
+    success.paid_at_us = now_.load();
+    Ok(ledger_->RecordPaymentSucceeded(success, As("bank:bank-jatim")));
   }
 
   std::unique_ptr<Projector> OpenProjector(const std::string& name = "read-models") {
@@ -213,6 +218,112 @@ TEST_F(ProjectorTest, CashlessCountsWhenPaidAndRefundsReduceThatMonth) {
   EXPECT_EQ(At(sales, "/days/1/date"), "2026-02-01");
   EXPECT_EQ(At(sales, "/days/1/refunds"), "18000.00");
   EXPECT_EQ(At(sales, "/total/net"), "49524.00");
+}
+
+TEST_F(ProjectorTest, MoneyForAVoidedRequestCountsTowardNothingAndIsAnException) {
+  SeedMarket();
+  Ok(ledger_->Place(PlaceOrder{"order-void", kBuyer, "warung-bu-sri", {{"beras-5kg", 1}},
+                               "CASHLESS"},
+                    As("asn:x")));
+  Ok(ledger_->RequestPayment("order-void", "QRIS", "ref-void", As("system:bank")));
+  Ok(ledger_->CancelOrder("order-void", "salah pesan", As("asn:x")));
+  BankSuccess late;
+  late.payment_id = "order-void";
+  late.channel = "QRIS";
+  late.bank_reference = "ref-void";
+  late.amount = Money::FromRupiah(68'000);
+  late.paid_at_us = now_.load();
+  Ok(ledger_->RecordPaymentSucceeded(late, As("bank:bank-jatim")));
+  CashlessOrder("order-paid", kBuyer);
+  std::unique_ptr<Projector> projector = OpenProjector();
+
+  // Only the paid order counts: for the buyer, the merchant, the settlement, the city.
+  const std::string january = *projector->AsnSpend(kBuyer, "2026-01");
+  EXPECT_EQ(At(january, "/cashless/count"), "1");
+  EXPECT_EQ(At(january, "/committed"), "68000.00");
+  EXPECT_EQ(At(january, "/pending"), "0.00");
+  const std::string sales = projector->MerchantSales("warung-bu-sri", "2026-01-01", "2026-01-31");
+  EXPECT_EQ(At(sales, "/total/gross"), "68000.00");
+  EXPECT_EQ(At(projector->Outstanding("warung-bu-sri"), "/gross"), "68000.00");
+  EXPECT_EQ(At(projector->Circulation("2026-01"), "/total/spend"), "68000.00");
+
+  std::string open = projector->Exceptions("open", 0, 50);
+  EXPECT_EQ(At(open, "/total"), "1");
+  EXPECT_EQ(At(open, "/open_amount"), "68000.00");
+  EXPECT_EQ(At(open, "/exceptions/0/payment_id"), "order-void");
+  EXPECT_EQ(At(open, "/exceptions/0/cause"), "payment_voided");
+  EXPECT_EQ(At(open, "/exceptions/0/status"), "open");
+  projector.reset();
+
+  Ok(ledger_->ResolveException("order-void", "refunded", "dikembalikan", As("operator:rina")));
+  projector = OpenProjector();  // resumes from its checkpoint
+  EXPECT_EQ(At(projector->Exceptions("open", 0, 50), "/total"), "0");
+  const std::string resolved = projector->Exceptions("resolved", 0, 50);
+  EXPECT_EQ(At(resolved, "/exceptions/0/resolution"), "refunded");
+  EXPECT_EQ(At(resolved, "/exceptions/0/amount"), "68000.00");
+  EXPECT_EQ(projector->OpenExceptions(), 0);
+}
+
+TEST_F(ProjectorTest, AClosedMonthShowsLaterMoneyAsAnAdjustment) {
+  SeedMarket();
+  CodOrder("order-jan", kBuyer, true);  // Rp165.000 in January
+  std::unique_ptr<Projector> projector = OpenProjector();
+  auto [figures, applied] = projector->ComplianceFigures("2026-01");
+  EXPECT_EQ(figures.asn, 2);
+  EXPECT_EQ(figures.compliant, 0);
+  EXPECT_EQ(figures.committed, Money::FromRupiah(165'000));
+  EXPECT_EQ(figures.shortfall, Money::FromRupiah(235'000 + 500'000));
+  CloseComplianceMonth command{"2026-01",         applied,           figures.asn,
+                               figures.compliant, figures.committed, figures.shortfall,
+                               figures.sha256};
+  Result<CommandResult> early = ledger_->CloseMonth(command, As("operator:rina"));
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.status().error_code(), "month_not_over");
+  now_ = kJan31 + 24 * kHour;  // 1 February
+  CloseComplianceMonth stale = command;
+  stale.as_of_sequence = applied - 1;
+  Result<CommandResult> refused = ledger_->CloseMonth(stale, As("operator:rina"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().error_code(), "compliance_figures_stale");
+  Ok(ledger_->CloseMonth(command, As("operator:rina")));
+  Result<CommandResult> again = ledger_->CloseMonth(command, As("operator:rina"));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().error_code(), "month_already_closed");
+  ASSERT_TRUE(projector->CatchUp().ok());
+  std::string rollup = projector->Rollup("2026-01", RollupBy::kAgency);
+  EXPECT_EQ(At(rollup, "/closed/figures_sha256"), figures.sha256);
+  EXPECT_EQ(At(rollup, "/closed/recorded_sha256"), figures.sha256);
+  EXPECT_EQ(At(rollup, "/closed/adjustments/asn"), "0");
+  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/committed_at_close"), "165000.00");
+  EXPECT_EQ(At(projector->Rollup("2026-02", RollupBy::kAgency), "/closed"), "null");
+
+  // A receipt of 30 January approved in February: January's figure changes, as an adjustment.
+  Ok(ledger_->Submit(SubmitReceipt{"receipt-late", kBuyer, "Toko Sumber Rejeki", "Kauman",
+                                   Money::FromRupiah(300'000), "2026-01-30", PngPhoto("late")},
+                     As("asn:x")));
+  Ok(ledger_->ApproveReceipt("receipt-late", As("operator:rina")));
+  // And the other buyer, who had nothing in January, gets a late receipt too.
+  Ok(ledger_->Submit(SubmitReceipt{"receipt-other", kOtherBuyer, "Toko Lain", "Sawojajar",
+                                   Money::FromRupiah(20'000), "2026-01-29", PngPhoto("other")},
+                     As("asn:x")));
+  Ok(ledger_->ApproveReceipt("receipt-other", As("operator:rina")));
+  ASSERT_TRUE(projector->CatchUp().ok());
+  rollup = projector->Rollup("2026-01", RollupBy::kAgency);
+  EXPECT_EQ(At(rollup, "/total/committed"), "485000.00");
+  EXPECT_EQ(At(rollup, "/closed/committed"), "165000.00");  // the figure as closed stays
+  EXPECT_EQ(At(rollup, "/closed/adjustments/asn"), "2");
+  EXPECT_EQ(At(rollup, "/closed/adjustments/committed"), "320000.00");
+  EXPECT_EQ(At(rollup, "/closed/adjustments/compliance_changed"), "1");  // 465.000 >= 400.000
+  const std::string row = *projector->AsnSpend(kBuyer, "2026-01");
+  EXPECT_EQ(At(row, "/closed"), "true");
+  EXPECT_EQ(At(row, "/committed_at_close"), "165000.00");
+  EXPECT_EQ(At(row, "/compliant_at_close"), "false");
+  EXPECT_EQ(At(row, "/adjustment"), "300000.00");
+  EXPECT_EQ(At(*projector->AsnSpend(kOtherBuyer, "2026-01"), "/committed_at_close"), "0.00");
+  projector.reset();
+  // The same after a reopen from the stored rows.
+  projector = OpenProjector();
+  EXPECT_EQ(projector->Rollup("2026-01", RollupBy::kAgency), rollup);
 }
 
 TEST_F(ProjectorTest, ApprovedReceiptsCountInTheirPurchaseMonthAndRejectedOnesNever) {
@@ -402,7 +513,8 @@ TEST_F(ProjectorTest, AVersionMismatchRebuildsFromSequenceOne) {
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
     for (const std::string& name :
          {std::string("default"), std::string("catalog"), std::string("asn_spend"),
-          std::string("merchant_sales"), std::string("circulation"), std::string("log_stats")}) {
+          std::string("merchant_sales"), std::string("circulation"), std::string("log_stats"),
+          std::string("exceptions")}) {
       families.emplace_back(name, rocksdb::ColumnFamilyOptions());
     }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
