@@ -574,5 +574,77 @@ TEST_F(ApiSocketTest, ConnectionsOverTheLimitAre429) {
   EXPECT_EQ(first.Send(verb::get, "/healthz").status, 200);  // keep-alive still served
 }
 
+// The operator's exception list and its resolution, and a month's close, over real sockets.
+TEST_F(ApiSocketTest, ExceptionsAreListedAndResolvedAndAMonthClosesOnceOver) {
+  SeedMarket();
+  ASSERT_EQ(Call(verb::post, "/v1/orders",
+                 R"({"order_id":"o-cashless","buyer_nip":")" + std::string(kNip) +
+                     R"(","umkm_id":"warung-bu-sri","lines":[{"product_id":"beras-5kg","quantity":1}],"payment_method":"CASHLESS"})")
+                .status,
+            201);
+  CommandContext bank;
+  bank.actor = "system:bank";
+  ASSERT_TRUE(ledger_->RequestPayment("o-cashless", "QRIS", "BJQR-1", bank).ok());
+  ASSERT_EQ(Call(verb::post, "/v1/orders/o-cashless/cancel", R"({"reason":"salah pesan"})",
+                 Role::kAsn).status,
+            200);
+  BankSuccess late;
+  late.payment_id = "o-cashless";
+  late.channel = "QRIS";
+  late.bank_reference = "BJQR-1";
+  late.amount = Money::FromRupiah(68'000);
+  late.paid_at_us = ledger_->Now();
+  Result<CommandResult> recorded = ledger_->RecordPaymentSucceeded(late, bank);
+  ASSERT_TRUE(recorded.ok()) << recorded.status().ToString();
+  const std::string after = "after=" + std::to_string(recorded->last_sequence);
+
+  EXPECT_EQ(Call(verb::get, "/v1/exceptions?" + after, "", Role::kAsn).status, 403);
+  Reply open = Call(verb::get, "/v1/exceptions?" + after, "", Role::kOperator);
+  ASSERT_EQ(open.status, 200) << open.body;
+  EXPECT_NE(open.body.find(R"("payment_id":"o-cashless")"), std::string::npos) << open.body;
+  EXPECT_NE(open.body.find(R"("open":1,"open_amount":"68000.00")"), std::string::npos) << open.body;
+  EXPECT_EQ(Call(verb::get, "/v1/exceptions?status=closed", "", Role::kOperator).status, 400);
+  Reply unknown = Call(verb::post, "/v1/exceptions/o-cashless/resolve",
+                       R"({"resolution":"lost","note":"x"})", Role::kOperator);
+  EXPECT_EQ(unknown.status, 422) << unknown.body;
+  Reply resolved = Call(verb::post, "/v1/exceptions/o-cashless/resolve",
+                        R"({"resolution":"refunded","note":"dikembalikan"})", Role::kOperator);
+  ASSERT_EQ(resolved.status, 200) << resolved.body;
+  Reply again = Call(verb::post, "/v1/exceptions/o-cashless/resolve",
+                     R"({"resolution":"refunded","note":"dikembalikan"})", Role::kOperator);
+  EXPECT_EQ(again.status, 409) << again.body;
+  EXPECT_NE(again.body.find("exception_not_open"), std::string::npos) << again.body;
+  Reply after_resolve = Call(verb::get,
+                             "/v1/exceptions?status=resolved&after=" +
+                                 std::to_string(log_->Head().sequence),
+                             "", Role::kAuditor);
+  EXPECT_NE(after_resolve.body.find(R"("resolution":"refunded")"), std::string::npos)
+      << after_resolve.body;
+  EXPECT_NE(after_resolve.body.find(R"("open":0)"), std::string::npos) << after_resolve.body;
+
+  // This month is not over; last month is, and closes once.
+  const CivilDate today = JakartaDate(ledger_->Now());
+  const CivilDate last_month_day =
+      CivilFromDays(DaysFromCivil(CivilDate{today.year, today.month, 1}) - 1);
+  const std::string this_month = FormatIsoDate(today).substr(0, 7);
+  const std::string last_month = FormatIsoDate(last_month_day).substr(0, 7);
+  Reply early = Call(verb::post, "/v1/compliance/" + this_month + "/close", "", Role::kOperator);
+  EXPECT_EQ(early.status, 409) << early.body;
+  EXPECT_NE(early.body.find("month_not_over"), std::string::npos) << early.body;
+  EXPECT_EQ(Call(verb::post, "/v1/compliance/" + last_month + "/close", "", Role::kAuditor).status,
+            403);
+  Reply closed = Call(verb::post, "/v1/compliance/" + last_month + "/close", "", Role::kOperator);
+  ASSERT_EQ(closed.status, 201) << closed.body;
+  EXPECT_NE(closed.body.find(R"("figures_sha256":")"), std::string::npos) << closed.body;
+  Reply twice = Call(verb::post, "/v1/compliance/" + last_month + "/close", "", Role::kOperator);
+  EXPECT_EQ(twice.status, 409) << twice.body;
+  EXPECT_NE(twice.body.find("month_already_closed"), std::string::npos) << twice.body;
+  Reply rollup = Call(verb::get,
+                      "/v1/compliance/" + last_month +
+                          "?after=" + std::to_string(log_->Head().sequence),
+                      "", Role::kOperator);
+  EXPECT_NE(rollup.body.find(R"("closed":{"sequence":)"), std::string::npos) << rollup.body;
+}
+
 }  // namespace
 }  // namespace malpro
