@@ -20,10 +20,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -31,9 +35,14 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "adapters/cli/geography_config.h"
+#include "adapters/files/reconcile.h"
+#include "adapters/files/settlement_files.h"
+#include "adapters/files/settlement_run.h"
+#include "engine/hash.h"
 #include "engine/ledger.h"
 #include "projections/projector.h"
 #include "tests/support/temp_dir.h"
@@ -76,6 +85,8 @@ std::string Text(Money amount) {
   return amount.sen() < 0 ? "-" + FormatSnap(Money::FromSen(-amount.sen())) : FormatSnap(amount);
 }
 
+int Mut() { const char* m = std::getenv("XMUT"); return m ? std::atoi(m) : 0; }
+
 // ---- The model. ----
 
 enum class Step { kPlaced, kAccepted, kDelivered, kCancelled };
@@ -86,6 +97,8 @@ struct ModelAsn {
   std::string registered_rank;
   std::vector<std::pair<int64_t, std::string>> rank_changes;  // (Jakarta day, class)
   bool active = true;
+  int64_t registered_day = 0;
+  int64_t deactivated_day = -1;  // -1 while active
 
   std::string Rank() const {
     return rank_changes.empty() ? registered_rank : rank_changes.back().second;
@@ -98,6 +111,12 @@ struct ModelAsn {
     }
     return rank;
   }
+  // Who counts in a month (docs/projections.md): registered in it or before, and not
+  // deactivated before it.
+  bool CountsIn(const std::string& month) const {
+    return MonthOfDay(registered_day) <= month &&
+           (deactivated_day < 0 || Mut() == 8 || MonthOfDay(deactivated_day) >= month);
+  }
 };
 
 struct ModelProduct {
@@ -109,6 +128,7 @@ struct ModelMerchant {
   std::string umkm_id;
   std::string criteria;
   std::vector<ModelProduct> products;
+  std::string settlement_account;
 };
 
 struct ModelRefund {
@@ -200,6 +220,56 @@ struct Owed {
   Money fee;
   Money net;
 };
+
+// One ASN's compliance in one month, as the model sees it.
+struct AsnMonth {
+  std::string rank;
+  std::optional<Money> minimum;
+  Money committed;
+  bool compliant = true;
+  Money shortfall;
+};
+
+// A month's compliance close (docs/projections.md, "Closing a month"): the figures over the
+// ASN counting in it, and every ASN's committed and compliance at that moment.
+struct ModelMonthClose {
+  uint64_t as_of = 0;
+  int64_t asn = 0;
+  int64_t compliant = 0;
+  Money committed;
+  Money shortfall;
+  std::string sha256;
+  std::map<std::string, std::pair<Money, bool>> at_close;  // nip -> (committed, compliant)
+};
+
+// One booked entry of a generated bank statement (docs/settlement-files.md, "CSV statement").
+struct StatementLine {
+  int64_t day = 0;   // booking date (Asia/Jakarta)
+  std::string time;  // "" (the date alone) or "THH:MM:SS"
+  bool credit = true;
+  Money amount;
+  std::string reference;
+  int64_t batch_day = -1;  // a debit: the batch's business day
+  size_t position = 0;     // a debit: the line's position (1-based), 0 for the whole batch
+};
+
+// The counts of a reconciliation run.
+struct RunCounts {
+  int64_t matched = 0;
+  int64_t missing_in_ledger = 0;
+  int64_t missing_at_bank = 0;
+  int64_t amount_mismatch = 0;
+  int64_t refund_due = 0;
+  bool operator==(const RunCounts&) const = default;
+};
+
+std::string CountsText(const RunCounts& counts) {
+  return "matched " + std::to_string(counts.matched) + ", missing_in_ledger " +
+         std::to_string(counts.missing_in_ledger) + ", missing_at_bank " +
+         std::to_string(counts.missing_at_bank) + ", amount_mismatch " +
+         std::to_string(counts.amount_mismatch) + ", refund_due " +
+         std::to_string(counts.refund_due);
+}
 
 std::string GroupOf(const std::string& rank_class) {
   return rank_class == "PPPK" ? rank_class : rank_class.substr(0, rank_class.find('/'));
@@ -375,6 +445,63 @@ struct Model {
 
   // Per merchant, what its last line could not recover.
   std::map<std::string, Money> carried;
+
+  using SpendMap = std::map<std::pair<std::string, std::string>, SpendMonth>;
+
+  // The compliance of `nip` in `month`: the minimum in force on the month's last day for the
+  // class held at its end (the class first, then the group); committed >= minimum.
+  AsnMonth AsnMonthOf(const std::string& nip, const std::string& month,
+                      const SpendMap& spend) const {
+    AsnMonth row;
+    row.rank = asn.at(nip).RankAtEndOf(month);
+    row.minimum = MinimumFor(row.rank, month);
+    auto found = spend.find({nip, month});
+    if (found != spend.end()) row.committed = found->second.committed;
+    const Money floor = row.minimum.value_or(Money());
+    row.compliant = row.committed >= floor;
+    row.shortfall = row.compliant ? Money() : floor - row.committed;
+    return row;
+  }
+
+  // The figures of `month` now, with their digest: one line per counting ASN in NIP order,
+  // "{nip},{rank_class},{committed},{minimum or empty},{true|false}\n".
+  ModelMonthClose Figures(const std::string& month) const {
+    const SpendMap spend = Spend();
+    ModelMonthClose close;
+    std::string lines;
+    for (const auto& [nip, person] : asn) {  // std::map: NIP order
+      const AsnMonth row = AsnMonthOf(nip, month, spend);
+      close.at_close[nip] = {row.committed, row.compliant};
+      if (!person.CountsIn(month)) continue;
+      ++close.asn;
+      if (row.compliant) ++close.compliant;
+      close.committed += row.committed;
+      close.shortfall += row.shortfall;
+      lines += nip + "," + row.rank + "," + Text(row.committed) + "," +
+               (row.minimum ? Text(*row.minimum) : std::string()) + "," +
+               (row.compliant ? "true" : "false") + "\n";
+    }
+    if (Mut() == 4) lines.pop_back();
+    close.sha256 = HashToHex(Sha256(lines));
+    return close;
+  }
+
+  // The (nip, month) rows the read model has: a month in which an order of the ASN was
+  // placed, or its money (cash, a payment, an approved receipt) counts.
+  std::set<std::pair<std::string, std::string>> SpendRows() const {
+    std::set<std::pair<std::string, std::string>> rows;
+    for (const auto& [id, order] : orders) {
+      rows.insert({order.nip, MonthOfDay(DayOf(order.placed_at_us))});
+      if (order.cash_received) rows.insert({order.nip, MonthOfDay(DayOf(order.cash_at_us))});
+      if (order.Paid()) rows.insert({order.nip, MonthOfDay(DayOf(order.paid_at_us))});
+    }
+    for (const auto& [id, receipt] : receipts) {
+      if (receipt.step == ReceiptStep::kApproved) {
+        rows.insert({receipt.nip, MonthOfDay(receipt.purchase_day)});
+      }
+    }
+    return rows;
+  }
 };
 
 // ---- Reading the read models' JSON. ----
@@ -488,6 +615,7 @@ class MoneyHistory {
         return;
       }
       model_.asn[nip] = ModelAsn{nip, rank, {}, true};
+      model_.asn[nip].registered_day = Today();
     }
     struct MerchantSpec {
       std::string id, kecamatan, kelurahan, criteria;
@@ -531,7 +659,8 @@ class MoneyHistory {
           return;
         }
       }
-      model_.merchants[spec.id] = ModelMerchant{spec.id, spec.criteria, spec.products};
+      model_.merchants[spec.id] = ModelMerchant{spec.id, spec.criteria, spec.products,
+                                                "00123456" + std::to_string(70 + i)};
     }
   }
 
@@ -626,7 +755,8 @@ class MoneyHistory {
         {4, &MoneyHistory::DecideReceipt},       {1, &MoneyHistory::SetMinimumSpend},
         {1, &MoneyHistory::SetFeeRule},          {1, &MoneyHistory::ChangeRank},
         {1, &MoneyHistory::Deactivate},          {5, &MoneyHistory::CloseDay},
-        {2, &MoneyHistory::CloseRacingSuccesses}};
+        {2, &MoneyHistory::CloseRacingSuccesses}, {2, &MoneyHistory::CloseMonth},
+        {2, &MoneyHistory::ReconcileStatement}};
     int total = 0;
     for (const Choice& choice : kChoices) total += choice.weight;
     int pick = static_cast<int>(Below(static_cast<size_t>(total)));
@@ -1073,6 +1203,7 @@ class MoneyHistory {
     if (Expect("deactivate " + asn.nip, ledger_->Deactivate(asn.nip, "pensiun", As("admin:bkpsdm")),
                expected)) {
       asn.active = false;
+      asn.deactivated_day = Today();
       ++deactivated_;
     }
   }
@@ -1114,6 +1245,7 @@ class MoneyHistory {
     if (kind == 0) {
       const int64_t day = MinuteOf(now_.load()) >= kCutoffMinute ? Today() + 1 : Today();
       if (model_.closed_days.count(day) != 0) return;
+      if (Chance(0.5)) return SettleRefused(day, "settlement_day_not_over");
       Expect("close " + DateText(day) + " (not over)",
              ledger_->Close(CloseCommand(day, model_.Batch(day)), As("system:settlement")),
              "settlement_day_not_over");
@@ -1121,10 +1253,14 @@ class MoneyHistory {
     }
     if (kind == 1 && !model_.closed_days.empty()) {
       const int64_t day = *model_.closed_days.rbegin();
+      if (Chance(0.5)) return SettleRefused(day, "settlement_already_closed");
       Expect("close " + DateText(day) + " (again)",
              ledger_->Close(CloseCommand(day, model_.Batch(day)), As("system:settlement")),
              "settlement_already_closed");
       return;
+    }
+    if (kind == 3) {  // a mistyped date before the ledger's first day
+      return SettleRefused(DaysFromCivil(kStart) - Between(1, 40), "settlement_before_first_day");
     }
     if (closable.empty()) return;
     if (kind == 2) {  // a day with payments, if any, closed with totals off by a sen
@@ -1168,13 +1304,161 @@ class MoneyHistory {
       return false;
     }
     if (!SameBatch(day, computed->merchants, batch)) return false;
-    if (!Expect("close " + DateText(day) + " (" + std::to_string(batch.size()) + " merchants)",
-                ledger_->Close(CloseCommand(day, batch), As("system:settlement")), "")) {
+    if (Chance(0.35)) {  // as `malpro settle` does: the files, then the close
+      if (!SettleWithFiles(day, batch)) return false;
+    } else if (!Expect("close " + DateText(day) + " (" + std::to_string(batch.size()) +
+                           " merchants)",
+                       ledger_->Close(CloseCommand(day, batch), As("system:settlement")), "")) {
       return false;
     }
     closed_batches_[day] = batch;
+    closed_on_[day] = Today();
     model_.Closed(day);
     return true;
+  }
+
+  // ---- Settlement files (docs/settlement-files.md). ----
+
+  std::string SettlementDir() const { return dir_.Sub("settlement-files"); }
+  std::string CsvPath(int64_t day) const {
+    return SettlementDir() + "/malpro-settlement-" + DateText(day) + ".csv";
+  }
+  std::string Pain001Path(int64_t day) const {
+    return SettlementDir() + "/malpro-settlement-" + DateText(day) + ".pain001.xml";
+  }
+  static std::string Compact(int64_t day) {
+    std::string text = DateText(day);
+    text.erase(std::remove(text.begin(), text.end(), '-'), text.end());
+    return text;
+  }
+  static std::string EndToEndId(int64_t day, size_t position) {
+    char number[8];
+    std::snprintf(number, sizeof number, "%03zu", position);
+    return "STL-" + Compact(day) + "-" + number;
+  }
+  static std::string BatchId(int64_t day) { return "MALPRO-STL-" + Compact(day); }
+  // The bank executes a batch the day after its business day, or the day it was closed when
+  // that is later.
+  int64_t ExecutionDay(int64_t day) const { return Mut() == 3 ? day + 1 : std::max(day + 1, closed_on_.at(day)); }
+
+  static Result<CommandResult> AsCommand(const Result<SettleOutcome>& settled) {
+    if (!settled.ok()) return settled.status();
+    return settled->result;
+  }
+
+  void SettleRefused(int64_t day, const std::string& expected) {
+    const bool had_csv = std::filesystem::exists(CsvPath(day));
+    Expect("settle " + DateText(day) + " (" + expected + ")",
+           AsCommand(Settle(*ledger_, *log_, CivilFromDays(day), SettlementDir(),
+                            SettlementFileOptions{}, As("system:settlement"))),
+           expected);
+    // Refused before anything is written; the files of a closed day stay as they were.
+    EXPECT_EQ(std::filesystem::exists(CsvPath(day)), had_csv) << "seed " << seed_ << " "
+                                                              << DateText(day);
+  }
+
+  bool SettleWithFiles(int64_t day, const std::vector<MerchantSettlement>& batch) {
+    if (!Expect("settle " + DateText(day) + " (" + std::to_string(batch.size()) + " merchants)",
+                AsCommand(Settle(*ledger_, *log_, CivilFromDays(day), SettlementDir(),
+                                 SettlementFileOptions{}, As("system:settlement"))),
+                "")) {
+      return false;
+    }
+    closed_on_[day] = Today();
+    CheckSettlementFiles(day, batch);
+    return true;
+  }
+
+  static std::string ReadFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+
+  static std::vector<std::string> Split(const std::string& text, const std::string& separator) {
+    std::vector<std::string> parts;
+    size_t from = 0;
+    for (size_t at; (at = text.find(separator, from)) != std::string::npos;
+         from = at + separator.size()) {
+      parts.push_back(text.substr(from, at - from));
+    }
+    parts.push_back(text.substr(from));
+    return parts;
+  }
+
+  static size_t Occurrences(const std::string& text, const std::string& part) {
+    size_t count = 0;
+    for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
+      ++count;
+    }
+    return count;
+  }
+
+  // The CSV and the pain.001 of a day settled with files, against the model's batch.
+  void CheckSettlementFiles(int64_t day, const std::vector<MerchantSettlement>& batch) {
+    const std::string where = "seed " + std::to_string(seed_) + " settlement files of " +
+                              DateText(day);
+    SCOPED_TRACE(where);
+    const std::string csv = ReadFile(CsvPath(day));
+    ASSERT_TRUE(csv.ends_with("\r\n")) << csv;
+    std::vector<std::string> rows = Split(csv.substr(0, csv.size() - 2), "\r\n");
+    ASSERT_EQ(rows.size(), batch.size() + 2) << csv;
+    EXPECT_EQ(rows[0],
+              "business_date,batch_id,end_to_end_id,umkm_id,merchant_name,settlement_account,"
+              "payments,gross,fee,refunds,carried_in,net,carried_out");
+    MerchantSettlement total;
+    int64_t paying = 0;
+    for (size_t i = 0; i <= batch.size(); ++i) {
+      const bool is_total = i == batch.size();
+      const MerchantSettlement& line = is_total ? total : batch[i];
+      const std::vector<std::string> fields = Split(rows[i + 1], ",");
+      ASSERT_EQ(fields.size(), 13u) << rows[i + 1];
+      EXPECT_EQ(fields[0], DateText(day)) << rows[i + 1];
+      EXPECT_EQ(fields[1], BatchId(day)) << rows[i + 1];
+      if (is_total) {
+        EXPECT_EQ(fields[2], "TOTAL");
+        EXPECT_EQ(fields[3] + fields[4] + fields[5], "") << rows[i + 1];
+      } else {
+        const ModelMerchant& merchant = model_.merchants.at(line.umkm_id);
+        EXPECT_EQ(fields[2], EndToEndId(day, i + 1));
+        EXPECT_EQ(fields[3], line.umkm_id);
+        EXPECT_EQ(fields[4], "Toko " + line.umkm_id);
+        EXPECT_EQ(fields[5], merchant.settlement_account);
+      }
+      EXPECT_EQ(fields[6], std::to_string(line.payments)) << rows[i + 1];
+      EXPECT_EQ(fields[7], Text(line.gross)) << rows[i + 1];
+      EXPECT_EQ(fields[8], Text(line.fee)) << rows[i + 1];
+      EXPECT_EQ(fields[9], Text(line.refunds)) << rows[i + 1];
+      EXPECT_EQ(fields[10], Text(Mut() == 6 ? line.carried_out : line.carried_in)) << rows[i + 1];
+      EXPECT_EQ(fields[11], Text(line.net)) << rows[i + 1];
+      EXPECT_EQ(fields[12], Text(line.carried_out)) << rows[i + 1];
+      if (is_total) break;
+      total.payments += line.payments;
+      total.gross += line.gross;
+      total.fee += line.fee;
+      total.refunds += line.refunds;
+      total.carried_in += line.carried_in;
+      total.net += line.net;
+      total.carried_out += line.carried_out;
+      if (line.net > Money()) ++paying;
+    }
+    const bool has_pain001 = std::filesystem::exists(Pain001Path(day));
+    ASSERT_EQ(has_pain001, paying > 0) << "a pain.001 exactly when some line pays";
+    if (!has_pain001) return;
+    const std::string xml = ReadFile(Pain001Path(day));
+    EXPECT_EQ(Occurrences(xml, "<NbOfTxs>" + std::to_string(paying) + "</NbOfTxs>"), 2u) << xml;
+    EXPECT_EQ(Occurrences(xml, "<CtrlSum>" + Text(Mut() == 10 ? total.gross : total.net) + "</CtrlSum>"), 2u) << xml;
+    EXPECT_EQ(Occurrences(xml, "<CdtTrfTxInf>"), static_cast<size_t>(paying)) << xml;
+    EXPECT_EQ(Occurrences(xml, "<MsgId>" + BatchId(day) + "</MsgId>"), 1u) << xml;
+    EXPECT_EQ(Occurrences(xml, "<Dt>" + DateText(ExecutionDay(day)) + "</Dt>"), 1u)
+        << "execution date " << DateText(ExecutionDay(day)) << "\n" << xml;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const size_t found = xml.find("<EndToEndId>" + EndToEndId(day, i + 1) + "</EndToEndId>");
+      EXPECT_EQ(found != std::string::npos, batch[i].net > Money()) << EndToEndId(day, i + 1);
+      if (found == std::string::npos) continue;
+      EXPECT_EQ(xml.find("<InstdAmt Ccy=\"IDR\">" + Text(batch[i].net) + "</InstdAmt>", found),
+                xml.find("<InstdAmt", found))
+          << EndToEndId(day, i + 1) << " pays " << Text(batch[i].net);
+    }
   }
 
   // Whether the ledger's lines for `day` are the model's, field for field; stops the history
@@ -1268,7 +1552,297 @@ class MoneyHistory {
     if (!batch.ok()) return Stop("the raced close is not in the ledger");
     if (!SameBatch(day, batch->merchants, model_.Batch(day))) return;
     closed_batches_[day] = model_.Batch(day);
+    closed_on_[day] = Today();
     model_.Closed(day);
+  }
+
+  // ---- Compliance month closes (as POST /v1/compliance/{month}/close does). ----
+
+  // Read models of their own, caught up to the log's head, for the close's figures.
+  Projector* Closer() {
+    if (closer_ == nullptr) {
+      ProjectorOptions options;
+      options.dir = dir_.Sub("close-read-models");
+      Result<std::unique_ptr<Projector>> opened = Projector::Open(log_.get(), options);
+      if (!opened.ok()) {
+        Stop("projector for a month close: " + opened.status().ToString());
+        return nullptr;
+      }
+      closer_ = std::move(opened).value();
+    }
+    Status caught_up = closer_->CatchUp();
+    if (!caught_up.ok()) {
+      Stop("catch-up for a month close: " + caught_up.ToString());
+      return nullptr;
+    }
+    return closer_.get();
+  }
+
+  bool MonthOver(const std::string& month) const {
+    return now_.load() >= DayStartUs(LastDayNumber(month) + 1);
+  }
+
+  // Closes the oldest month that is over and open mostly; now and then any month (not over,
+  // closed already), or with figures as of an older head (compliance_figures_stale).
+  void CloseMonth() {
+    const std::vector<std::string> months = Months();
+    std::string month;
+    for (const std::string& candidate : months) {
+      if (MonthOver(candidate) && month_closes_.count(candidate) == 0) {
+        month = candidate;
+        break;
+      }
+    }
+    if (month.empty() || Chance(0.25)) month = months[Below(months.size())];
+    const bool stale = Chance(0.15);
+    std::string expected;
+    if (!MonthOver(month)) {
+      expected = "month_not_over";
+    } else if (month_closes_.count(month) != 0) {
+      expected = "month_already_closed";
+    } else if (stale) {
+      expected = "compliance_figures_stale";
+    }
+    Projector* projector = Closer();
+    if (projector == nullptr) return;
+    auto [figures, applied] = projector->ComplianceFigures(month);
+    const uint64_t as_of = stale ? applied - 1 : applied;
+    const CloseComplianceMonth command{month,           as_of,           figures.asn,
+                                      figures.compliant, figures.committed, figures.shortfall,
+                                      figures.sha256};
+    if (!Expect("close month " + month + " as of " + std::to_string(as_of) + ": asn " +
+                    std::to_string(figures.asn) + " compliant " +
+                    std::to_string(figures.compliant) + " committed " + Text(figures.committed) +
+                    " shortfall " + Text(figures.shortfall),
+                ledger_->CloseMonth(command, As("operator:rina")), expected)) {
+      return;
+    }
+    ModelMonthClose close = model_.Figures(month);
+    close.as_of = applied;
+    const std::string where = "seed " + std::to_string(seed_) + ": figures closing " + month;
+    EXPECT_EQ(figures.asn, close.asn) << where;
+    EXPECT_EQ(figures.compliant, close.compliant) << where;
+    EXPECT_EQ(Text(figures.committed), Text(close.committed)) << where;
+    EXPECT_EQ(Text(figures.shortfall), Text(close.shortfall)) << where;
+    EXPECT_EQ(figures.sha256, close.sha256) << where;
+    month_closes_[month] = std::move(close);
+  }
+
+  // ---- Reconciliation of a bank statement (docs/settlement-files.md, "Matching"). ----
+
+  static std::string ClockText(int64_t utc_us) {
+    const int64_t second = (utc_us + kJakartaOffset) % kDay / kSecond;
+    char text[16];
+    std::snprintf(text, sizeof text, "T%02d:%02d:%02d", static_cast<int>(second / 3600),
+                  static_cast<int>(second / 60 % 60), static_cast<int>(second % 60));
+    return text;
+  }
+
+  // What the bank booked on the collection account in [from, to], as the model knows it: a
+  // credit per payment whose money arrived (succeeded, or refund_due) paid then, a debit per
+  // settlement transfer executed then (or one for a whole batch).
+  std::vector<StatementLine> BookedBetween(int64_t from, int64_t to) {
+    std::vector<StatementLine> lines;
+    for (const auto& [id, order] : model_.orders) {
+      if (!order.Paid() && order.pay != Pay::kRefundDue) continue;
+      const int64_t day = DayOf(order.paid_at_us);
+      if (day < from || day > to) continue;
+      StatementLine line;
+      line.day = day;
+      line.time = Chance(0.5) ? ClockText(order.paid_at_us) : "";
+      line.amount = order.total;
+      line.reference = Chance(0.1) ? order.order_id : order.reference;  // the payment id matches too
+      lines.push_back(line);
+    }
+    for (const auto& [day, batch] : closed_batches_) {
+      const int64_t executed = ExecutionDay(day);
+      if (executed < from || executed > to) continue;
+      Money total_net;
+      for (const MerchantSettlement& line : batch) total_net += line.net;
+      if (total_net > Money() && Chance(0.15)) {  // the whole batch booked as one debit
+        lines.push_back({executed, "", false, total_net, BatchId(day), day, 0});
+        continue;
+      }
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (batch[i].net <= Money()) continue;  // a line that pays nothing has no transfer
+        lines.push_back({executed, "", false, batch[i].net, EndToEndId(day, i + 1), day, i + 1});
+      }
+    }
+    return lines;
+  }
+
+  // The model's expectation of a run over `lines`, from the documented matching rules.
+  RunCounts PredictRun(const std::vector<StatementLine>& lines) const {
+    RunCounts counts;
+    int64_t from = lines.front().day;
+    int64_t to = from;
+    for (const StatementLine& line : lines) {
+      from = std::min(from, line.day);
+      to = std::max(to, line.day);
+    }
+    if (Mut() == 9) to -= 1;
+    std::map<std::string, const ModelOrder*> by_reference;
+    for (const auto& [id, order] : model_.orders) {
+      if (!order.reference.empty()) by_reference[order.reference] = &order;
+      by_reference[order.order_id] = &order;
+    }
+    std::set<std::string> matched_payments;
+    std::set<std::pair<int64_t, size_t>> matched_transfers;
+    std::set<int64_t> matched_batches;
+    for (const StatementLine& line : lines) {
+      if (line.credit) {
+        auto found = by_reference.find(line.reference);
+        const ModelOrder* order = found == by_reference.end() ? nullptr : found->second;
+        if (order == nullptr || !(order->Paid() || order->pay == Pay::kRefundDue) ||
+            matched_payments.count(order->order_id) != 0) {
+          ++counts.missing_in_ledger;  // unknown, still waiting for the bank, or booked twice
+          continue;
+        }
+        matched_payments.insert(order->order_id);
+        if (line.amount != order->total) {
+          ++counts.amount_mismatch;
+        } else if (order->pay == Pay::kRefundDue && Mut() != 2) {
+          ++counts.refund_due;
+        } else {
+          ++counts.matched;
+        }
+        continue;
+      }
+      std::optional<Money> expected;
+      auto batch = closed_batches_.find(line.batch_day);
+      if (batch != closed_batches_.end() && line.position == 0) {
+        Money total_net;
+        for (const MerchantSettlement& merchant : batch->second) total_net += merchant.net;
+        if (total_net > Money() && matched_batches.insert(line.batch_day).second) {
+          expected = total_net;
+        }
+      } else if (batch != closed_batches_.end() && line.position >= 1 &&
+                 line.position <= batch->second.size() &&
+                 batch->second[line.position - 1].net > Money() &&
+                 matched_transfers.insert({line.batch_day, line.position}).second) {
+        expected = batch->second[line.position - 1].net;
+      }
+      if (!expected) {
+        ++counts.missing_in_ledger;
+      } else if (*expected != line.amount) {
+        ++counts.amount_mismatch;
+      } else {
+        ++counts.matched;
+      }
+    }
+    // What the ledger expects within the period and no entry matched.
+    for (const auto& [id, order] : model_.orders) {
+      if (!order.Paid() && (order.pay != Pay::kRefundDue || Mut() == 5)) continue;
+      const int64_t day = DayOf(order.paid_at_us);
+      if (day >= from && day <= to && matched_payments.count(id) == 0) ++counts.missing_at_bank;
+    }
+    for (const auto& [day, batch] : closed_batches_) {
+      const int64_t executed = ExecutionDay(day);
+      if (executed < from || executed > to || matched_batches.count(day) != 0) continue;
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (batch[i].net > Money() && matched_transfers.count({day, i + 1}) == 0) {
+          ++counts.missing_at_bank;
+        }
+      }
+    }
+    return counts;
+  }
+
+  // A statement of the collection account over a few days: what the bank booked, with
+  // differences injected (a credit or debit dropped, an amount changed, a credit booked twice,
+  // an unknown credit, a credit for a payment the ledger still waits for, a refund debit);
+  // sometimes the previous statement again (a new run of it).
+  void ReconcileStatement() {
+    std::string id;
+    std::vector<StatementLine> lines;
+    if (!last_statement_.empty() && Chance(0.15)) {
+      id = last_statement_id_;
+      lines = last_statement_;
+    } else {
+      const int64_t first = DaysFromCivil(kStart);
+      const int64_t to = std::max(first, Today() - Between(0, 3));
+      const int64_t from = std::max(first, to - Between(0, 10));
+      for (StatementLine line : BookedBetween(from, to)) {
+        const size_t kind = Below(40);
+        if (kind < 2) continue;  // the bank lacks it
+        if (kind == 2) {         // another amount
+          line.amount = line.amount > Money::FromSen(1) && Chance(0.5)
+                            ? line.amount - Money::FromSen(1)
+                            : line.amount + Money::FromRupiah(100);
+        }
+        lines.push_back(line);
+        if (kind == 3 && line.credit) lines.push_back(line);  // booked twice
+      }
+      if (lines.empty() || Chance(0.4)) {  // a credit the ledger never heard of
+        lines.push_back({Between(from, to), "", true, Money::FromSen(Between(1'000'00, 500'000'00)),
+                         "BJQ9" + std::to_string(Between(10'000'000, 99'999'999))});
+      }
+      if (Chance(0.3)) {  // money for a request the ledger still waits for
+        for (const auto& [order_id, order] : model_.orders) {
+          if (order.pay != Pay::kRequested || Chance(0.5)) continue;
+          lines.push_back({Between(from, to), "", true, order.total, order.reference});
+          break;
+        }
+      }
+      if (Chance(0.1)) {  // a refund paid back from the account: not matched
+        lines.push_back({Between(from, to), "", false, Money::FromRupiah(15'000),
+                         "RFD" + std::to_string(Between(1'000, 9'999))});
+      }
+      std::stable_sort(lines.begin(), lines.end(),
+                       [](const StatementLine& a, const StatementLine& b) {
+                         return std::tie(a.day, a.time) < std::tie(b.day, b.time);
+                       });
+      id = "BJTM-" + std::to_string(20'260'000 + ++statements_);
+    }
+    std::string account = "0011000000";
+    std::string expected;
+    std::string written_id = id;
+    const size_t refusal = Below(30);
+    if (refusal == 0) {
+      account = "0011000099";
+      expected = "statement_account_mismatch";
+    } else if (refusal == 1) {
+      written_id = "BJTM " + std::to_string(statements_);
+      expected = "statement_id_invalid";
+    }
+    std::string text = "statement_id,account,booking_date,credit_debit,amount,reference,description\r\n";
+    for (const StatementLine& line : lines) {
+      text += written_id + "," + account + "," + DateText(line.day) + line.time + "," +
+              (line.credit ? "CRDT" : "DBIT") + "," + Text(line.amount) + "," + line.reference +
+              "," + (line.credit ? "Pembayaran Malpro" : "Transfer") + "\r\n";
+    }
+    Result<ReconcileOutcome> outcome =
+        RunReconciliation(*ledger_, *log_, text, "csv", "0011000000", As("operator:rina"));
+    const RunCounts predicted = PredictRun(lines);
+    if (!Expect("reconcile " + written_id + " (" + std::to_string(lines.size()) +
+                    " entries; the model expects " + CountsText(predicted) + ")",
+                outcome.ok() ? Result<CommandResult>(outcome->result)
+                             : Result<CommandResult>(outcome.status()),
+                expected) ||
+        !expected.empty()) {
+      return;
+    }
+    const RecordReconciliation& run = outcome->report.command;
+    const RunCounts counted{run.matched, run.missing_in_ledger, run.missing_at_bank,
+                            run.amount_mismatch, run.refund_due};
+    int64_t from = lines.front().day;
+    int64_t to = from;
+    for (const StatementLine& line : lines) {
+      from = std::min(from, line.day);
+      to = std::max(to, line.day);
+    }
+    const std::string where = "seed " + std::to_string(seed_) + ": statement " + id + " of " +
+                              DateText(from) + ".." + DateText(to) + "\n" + text;
+    EXPECT_EQ(CountsText(counted), CountsText(predicted)) << where;
+    EXPECT_EQ(run.entries, static_cast<int64_t>(lines.size())) << where;
+    EXPECT_EQ(run.period_from, DateText(from)) << where;
+    EXPECT_EQ(run.period_to, DateText(to)) << where;
+    std::string stream_form = id;
+    std::transform(stream_form.begin(), stream_form.end(), stream_form.begin(),
+                   [](char c) { return static_cast<char>(std::tolower(c)); });
+    EXPECT_EQ(run.statement_id, stream_form) << where;
+    last_statement_id_ = id;
+    last_statement_ = lines;
   }
 
   // ---- Comparison with the read models. ----
@@ -1276,6 +1850,12 @@ class MoneyHistory {
   void Compare(const std::string& when) {
     ProjectorOptions options;
     options.dir = dir_.Sub("read-models");  // resumed at the end from the midway checkpoint
+    if (std::getenv("XSTEP") != nullptr && !month_closes_.empty()) {  // TEMP experiment
+      ProjectorOptions first = options;
+      first.until_sequence = month_closes_.begin()->second.as_of;
+      auto p = Projector::Open(log_.get(), first);
+      if (p.ok()) (void)(*p)->CatchUp();
+    }
     Result<std::unique_ptr<Projector>> opened = Projector::Open(log_.get(), options);
     if (!opened.ok()) return Stop("projector: " + opened.status().ToString());
     std::unique_ptr<Projector> projector = std::move(opened).value();
@@ -1289,6 +1869,7 @@ class MoneyHistory {
     CompareOutstanding(*projector);
     CompareExceptions(*projector);
     CompareSettlements();
+    CompareCloses(*projector);
     CheckConservation(*projector);
     if (Failures() > failures_before) {
       std::printf("money model: %s differs from the read models; last commands:\n%s", scope.c_str(),
@@ -1344,6 +1925,66 @@ class MoneyHistory {
         EXPECT_EQ(row.At("/shortfall"), Text(compliant ? Money() : floor - expected.committed))
             << where;
       }
+    }
+  }
+
+  // Every month closed in the model is closed in the read models with the model's figures at
+  // the close, and the money counted in it since shows as adjustments, in the roll-up and row
+  // by row; an open month has no close.
+  void CompareCloses(const Projector& projector) {
+    const Model::SpendMap spend = model_.Spend();
+    const auto rows = model_.SpendRows();
+    for (const std::string& month : Months()) {
+      const ParsedJson rollup(projector.Rollup(month, RollupBy::kAgency));
+      ASSERT_TRUE(rollup.ok()) << month;
+      auto found = month_closes_.find(month);
+      if (found == month_closes_.end()) {
+        EXPECT_EQ(rollup.At("/closed"), "null") << month << " is not closed";
+        for (const auto& [nip, asn] : model_.asn) {
+          Result<std::string> text = projector.AsnSpend(nip, month);
+          ASSERT_TRUE(text.ok());
+          EXPECT_FALSE(ParsedJson(*text).Has("/closed")) << nip << " " << month;
+        }
+        continue;
+      }
+      const ModelMonthClose& close = found->second;
+      const std::string where = "the close of " + month;
+      EXPECT_EQ(rollup.At("/closed/as_of_sequence"), std::to_string(close.as_of)) << where;
+      EXPECT_EQ(rollup.At("/closed/sequence"), std::to_string(close.as_of + 1)) << where;
+      EXPECT_EQ(rollup.At("/closed/asn"), std::to_string(close.asn)) << where;
+      EXPECT_EQ(rollup.At("/closed/compliant"), std::to_string(close.compliant)) << where;
+      EXPECT_EQ(rollup.At("/closed/committed"), Text(close.committed)) << where;
+      EXPECT_EQ(rollup.At("/closed/shortfall"), Text(close.shortfall)) << where;
+      EXPECT_EQ(rollup.At("/closed/figures_sha256"), close.sha256) << where;
+      EXPECT_EQ(rollup.At("/closed/recorded_sha256"), close.sha256) << where;
+      int64_t adjusted = 0;
+      int64_t flipped = 0;
+      Money adjustment;
+      for (const auto& [nip, asn] : model_.asn) {
+        const AsnMonth now = model_.AsnMonthOf(nip, month, spend);
+        const auto& [committed_then, compliant_then] = close.at_close.at(nip);
+        if (now.committed != committed_then) {
+          ++adjusted;
+          adjustment += now.committed - committed_then;
+        }
+        if (now.compliant != compliant_then && Mut() != 7) ++flipped;
+        Result<std::string> text = projector.AsnSpend(nip, month);
+        ASSERT_TRUE(text.ok());
+        const ParsedJson row(*text);
+        const std::string at = nip + " " + month + " (closed)";
+        if (rows.count({nip, month}) == 0) {  // no row: the empty month, without a close
+          EXPECT_FALSE(row.Has("/closed")) << at;
+          continue;
+        }
+        EXPECT_EQ(row.At("/closed"), "true") << at;
+        EXPECT_EQ(row.At("/committed_at_close"), Text(Mut() == 11 ? now.committed : committed_then)) << at;
+        EXPECT_EQ(row.At("/compliant_at_close"), compliant_then ? "true" : "false") << at;
+        EXPECT_EQ(row.At("/adjustment"), Text(now.committed - committed_then)) << at;
+      }
+      EXPECT_EQ(rollup.At("/closed/adjustments/asn"), std::to_string(adjusted + (Mut() == 1))) << where;
+      EXPECT_EQ(rollup.At("/closed/adjustments/committed"), Text(adjustment)) << where;
+      EXPECT_EQ(rollup.At("/closed/adjustments/compliance_changed"), std::to_string(flipped))
+          << where;
     }
   }
 
@@ -1592,6 +2233,12 @@ class MoneyHistory {
   bool stopped_ = false;
   // The model's batch of each closed day, as it was when closed (carried debts move on).
   std::map<int64_t, std::vector<MerchantSettlement>> closed_batches_;
+  std::map<int64_t, int64_t> closed_on_;  // business day -> the Jakarta day it was closed
+  std::map<std::string, ModelMonthClose> month_closes_;
+  std::unique_ptr<Projector> closer_;  // the read models a month close computes its figures with
+  int statements_ = 0;
+  std::string last_statement_id_;
+  std::vector<StatementLine> last_statement_;
   int ids_ = 0;
   int orders_ = 0;
   int receipts_ = 0;
