@@ -243,5 +243,19 @@ TEST_F(BankNotifyTest, ASuccessForACancelledOrderIsARefundDue) {
   EXPECT_EQ(log_->Head().sequence, head + 1);
 }
 
+// A signed notification whose body holds a key twice is refused like any body: which amount
+// or reference would count is not ours to guess.
+TEST_F(BankNotifyTest, ANotificationWithARepeatedKeyIsRefusedAndWritesNothing) {
+  const uint64_t head = log_->Head().sequence;
+  std::string body = Body("pay-1", "68000.00");
+  body.insert(body.size() - 1, R"(,"originalReferenceNo":"BJ-pay-9")");
+  testing::Reply reply = Notify(body, "dup-1");
+  EXPECT_EQ(reply.status, 400) << reply.body;
+  EXPECT_NE(reply.body.find("\"responseCode\":\"4005202\""), std::string::npos) << reply.body;
+  EXPECT_NE(reply.body.find("originalReferenceNo"), std::string::npos) << reply.body;
+  EXPECT_EQ(log_->Head().sequence, head);
+  EXPECT_EQ(ledger_->LoadPayment("pay-1")->status, PaymentStatus::kRequested);
+}
+
 }  // namespace
 }  // namespace malpro

@@ -175,5 +175,48 @@ TEST_F(IntakeTest, ACommandWithARepeatedKeyIsRefusedWithTheHttpCode) {
   EXPECT_EQ(intake.Status().commands_refused, 2u);
 }
 
+// Through Kafka as over HTTP: cancelling a cashless order whose payment is pending voids the
+// request with it, and a paid order is refused until fully refunded.
+TEST_F(IntakeTest, ACancelVoidsThePendingPaymentAndAPaidOrderIsRefused) {
+  const std::string order = kOrder;
+  const std::string cashless = order.substr(0, order.find(R"("payment_method")")) +
+                               R"("payment_method":"CASHLESS"})";
+  Intake intake(ledger_.get(), options_);
+  intake.Start();
+  Send("place_order", "c-1", cashless);
+  ASSERT_EQ(Results(1).size(), 1u);
+  CommandContext bank;
+  bank.actor = "system:bank";
+  ASSERT_TRUE(ledger_->RequestPayment("o-1", "VA", "  123450001", bank).ok());
+  Send("cancel_order", "c-2", R"({"order_id":"o-1","reason":"salah pesan"})");
+  std::vector<testing::TopicRecord> results = Results(2);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_NE(ResultFor(results, "c-2").find(R"("ok":true)"), std::string::npos)
+      << ResultFor(results, "c-2");
+  EXPECT_EQ(ledger_->LoadPayment("o-1")->status, PaymentStatus::kVoided);
+  EXPECT_EQ(ledger_->LoadOrder("o-1")->status, OrderStatus::kCancelled);
+
+  // Another order, paid: its cancel is refused with the rule's code.
+  std::string second = cashless;
+  second.replace(second.find("o-1"), 3, "o-2");
+  Send("place_order", "c-3", second);
+  ASSERT_EQ(Results(3).size(), 3u);
+  ASSERT_TRUE(ledger_->RequestPayment("o-2", "QRIS", "BJQR-2", bank).ok());
+  BankSuccess paid;
+  paid.payment_id = "o-2";
+  paid.channel = "QRIS";
+  paid.bank_reference = "BJQR-2";
+  paid.amount = Money::FromRupiah(136'000);
+  paid.paid_at_us = ledger_->Now();
+  ASSERT_TRUE(ledger_->RecordPaymentSucceeded(paid, bank).ok());
+  Send("cancel_order", "c-4", R"({"order_id":"o-2","reason":"berubah pikiran"})");
+  results = Results(4);
+  ASSERT_EQ(results.size(), 4u);
+  const std::string refused = ResultFor(results, "c-4");
+  EXPECT_NE(refused.find(R"("code":"order_paid")"), std::string::npos) << refused;
+  EXPECT_NE(refused.find(R"("status":409)"), std::string::npos) << refused;
+  EXPECT_EQ(ledger_->LoadOrder("o-2")->status, OrderStatus::kPlaced);
+}
+
 }  // namespace
 }  // namespace malpro
