@@ -78,6 +78,28 @@ grep -q "/sim/pay -d" "$work/a.log" || fail "hints lack how the payer pays"
 "$malpro" -d "$work/a" audit replay --at 2026-10-15 -o "$work/replay" > "$work/replay.txt" 2>/dev/null \
   || fail "replay of the demo failed"
 grep -q '(recorded 2026-10-15, Asia/Jakarta)' "$work/replay.txt" || fail "replay: $(cat "$work/replay.txt")"
+# The demo's month counts nothing for a cancelled order: no cash, and no payment that still
+# counts (a paid order is cancelled only after a full refund); money for a voided request is a
+# refund due.
+"$malpro" -d "$work/a" audit export -o "$work/export.jsonl" > /dev/null 2>&1 || fail "export of the demo failed"
+python3 - "$work/export.jsonl" <<'PY' || fail "a cancelled order counts in the demo"
+import json, sys
+from decimal import Decimal
+cancelled, cash, paid, refunded = set(), set(), {}, {}
+for line in open(sys.argv[1]):
+    event = json.loads(line)
+    kind, payload = event["type"], json.loads(event["payload"])
+    if kind == "order.cancelled":
+        cancelled.add(payload["order_id"])
+    elif kind == "order.cash_received":
+        cash.add(payload["order_id"])
+    elif kind == "payment.succeeded":
+        paid[payload["order_id"]] = Decimal(payload["amount"])
+    elif kind == "payment.refunded":
+        refunded[payload["order_id"]] = refunded.get(payload["order_id"], 0) + Decimal(payload["amount"])
+bad = [o for o in cancelled if o in cash or (o in paid and refunded.get(o, 0) != paid[o])]
+assert not bad, bad
+PY
 grep -q '^month 2026-10 so far: [0-9]* of 40 ASN compliant' "$work/replay.txt" \
   || fail "replay headline: $(cat "$work/replay.txt")"
 echo "demo: reproducible"
