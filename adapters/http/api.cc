@@ -142,16 +142,18 @@ std::string AsnJson(const AsnState& asn) {
       .Take();
 }
 
-std::string UmkmJson(const UmkmState& umkm) {
+// `with_private`: the NIB and the settlement account, which only the city's roles and the
+// merchant itself may read.
+std::string UmkmJson(const UmkmState& umkm, bool with_private) {
   JsonWriter w;
   w.BeginObject().Field("umkm_id", umkm.umkm_id).Field("name", umkm.name);
-  if (!umkm.nib.empty()) w.Field("nib", umkm.nib);
+  if (with_private && !umkm.nib.empty()) w.Field("nib", umkm.nib);
   w.Field("category", umkm.category)
       .Field("kecamatan", umkm.kecamatan)
       .Field("kelurahan", umkm.kelurahan)
-      .Field("sponsor", umkm.sponsor)
-      .Field("settlement_account", umkm.settlement_account)
-      .Field("qris_criteria", umkm.qris_criteria)
+      .Field("sponsor", umkm.sponsor);
+  if (with_private) w.Field("settlement_account", umkm.settlement_account);
+  w.Field("qris_criteria", umkm.qris_criteria)
       .Field("status", UmkmStatusName(umkm.status))
       .Field("version", static_cast<int64_t>(umkm.version))
       .Key("products")
@@ -639,7 +641,10 @@ void Api::AddUmkmRoutes() {
            [this](ApiCall& call) {
     Result<UmkmState> umkm = deps_.ledger->LoadUmkm(call.path["umkm_id"]);
     if (!umkm.ok()) return ErrorResponse(call.request, umkm.status());
-    return Ok(call.request, UmkmJson(*umkm));
+    const Role role = call.principal.role;
+    const bool with_private = (role != Role::kAsn && role != Role::kMerchant) ||
+                              (role == Role::kMerchant && call.principal.subject == umkm->umkm_id);
+    return Ok(call.request, UmkmJson(*umkm, with_private));
   });
   AddRoute(http::verb::post, "/v1/umkm/{umkm_id}/verify", {kOperator, kAdmin}, [this](ApiCall& call) {
     return RunCommand(call, [&](const CommandContext& c) {

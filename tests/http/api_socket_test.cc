@@ -646,5 +646,29 @@ TEST_F(ApiSocketTest, ExceptionsAreListedAndResolvedAndAMonthClosesOnceOver) {
   EXPECT_NE(rollup.body.find(R"("closed":{"sequence":)"), std::string::npos) << rollup.body;
 }
 
+// A merchant's NIB and settlement account are the city's and the merchant's own business.
+TEST_F(ApiSocketTest, SettlementAccountAndNibAreShownOnlyToTheCityAndTheMerchantItself) {
+  SeedMarket();
+  ASSERT_EQ(Call(verb::post, "/v1/umkm",
+                 R"({"umkm_id":"toko-lain","name":"Toko Lain","nib":"1234567890123","category":"sembako","kecamatan":"Sukun","kelurahan":"Sukun","sponsor":"Diskopindag","settlement_account":"0098765432","qris_criteria":"UKE"})")
+                .status,
+            201);
+  for (Role role : {Role::kOperator, Role::kAuditor, Role::kAdmin}) {
+    Reply reply = Call(verb::get, "/v1/umkm/toko-lain", "", role);
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    EXPECT_NE(reply.body.find(R"("settlement_account":"0098765432")"), std::string::npos);
+    EXPECT_NE(reply.body.find(R"("nib":"1234567890123")"), std::string::npos);
+  }
+  for (Role role : {Role::kAsn, Role::kMerchant}) {  // the merchant token is warung-bu-sri's
+    Reply reply = Call(verb::get, "/v1/umkm/toko-lain", "", role);
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    EXPECT_EQ(reply.body.find("settlement_account"), std::string::npos) << reply.body;
+    EXPECT_EQ(reply.body.find("1234567890123"), std::string::npos) << reply.body;
+    EXPECT_NE(reply.body.find(R"("name":"Toko Lain")"), std::string::npos) << reply.body;
+  }
+  Reply own = Call(verb::get, "/v1/umkm/warung-bu-sri", "", Role::kMerchant);
+  EXPECT_NE(own.body.find(R"("settlement_account":"0012345678")"), std::string::npos) << own.body;
+}
+
 }  // namespace
 }  // namespace malpro
