@@ -11,8 +11,13 @@ Status CheckName(std::string_view value, std::string_view field, size_t chars_ma
     return Status::LimitExceeded("text_too_long", field,
                                  name + " must be at most " + std::to_string(chars_max) + " bytes");
   }
-  for (char c : value) {
-    if (static_cast<unsigned char>(c) < 0x20) {
+  for (size_t i = 0; i < value.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(value[i]);
+    // C0 controls, DEL, and the C1 controls U+0080-U+009F (UTF-8: C2 80 to C2 9F).
+    const bool c1 = byte == 0xC2 && i + 1 < value.size() &&
+                    static_cast<unsigned char>(value[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(value[i + 1]) <= 0x9F;
+    if (byte < 0x20 || byte == 0x7F || c1) {
       return Status::InvalidArgument("text_control_character", field,
                                      name + " may not contain control characters");
     }

@@ -249,13 +249,21 @@ Result<CommandContext> ContextOf(const ApiCall& call) {
   CommandContext context;
   context.actor = call.principal.Actor();
   context.idempotency_key = std::string(call.request["Idempotency-Key"]);
+  // A header that is there but empty is a client's mistake, not "no key": refuse it rather
+  // than write without the protection the client asked for.
+  if (context.idempotency_key.empty() &&
+      call.request.find("Idempotency-Key") != call.request.end()) {
+    return Status::InvalidArgument("header_idempotency_key_empty", "Idempotency-Key",
+                                   "Idempotency-Key must not be empty; leave the header out "
+                                   "for none");
+  }
   if (!context.idempotency_key.empty()) {  // a retry is told from a reuse by this digest
     const std::string material = std::string(call.request.method_string()) + " " +
                                  std::string(call.request.target()) + "\n" + call.request.body();
     context.request_digest = Sha256(material);
   }
   std::string_view if_match = call.request[http::field::if_match];
-  if (!if_match.empty()) {
+  if (!if_match.empty() || call.request.find(http::field::if_match) != call.request.end()) {
     if (if_match.size() >= 2 && if_match.front() == '"' && if_match.back() == '"') {
       if_match = if_match.substr(1, if_match.size() - 2);
     }

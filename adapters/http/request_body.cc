@@ -146,6 +146,11 @@ Result<PlaceOrder> BindPlaceOrder(RequestBody& body) {
                    body.String("umkm_id"), {}, body.String("payment_method")};
   simdjson::dom::array lines = body.Array("lines");
   if (!body.status().ok()) return body.status();
+  if (order.order_id.empty() && body.Has("order_id")) {  // given, but empty: not "make one"
+    return Status::InvalidArgument("id_invalid", "order_id",
+                                   "order_id, when given, must be 1-64 characters of a-z, 0-9 "
+                                   "and -; leave it out to have one made");
+  }
   size_t index = 0;
   for (simdjson::dom::element element : lines) {
     const std::string prefix = "lines[" + std::to_string(index++) + "]";

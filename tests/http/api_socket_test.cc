@@ -670,5 +670,39 @@ TEST_F(ApiSocketTest, SettlementAccountAndNibAreShownOnlyToTheCityAndTheMerchant
   EXPECT_NE(own.body.find(R"("settlement_account":"0012345678")"), std::string::npos) << own.body;
 }
 
+// Field-level mistakes are refused with their own code and field, and nothing is written.
+TEST_F(ApiSocketTest, EmptyHeadersEmptyIdsAndControlCharactersAreRefused) {
+  SeedMarket();
+  const uint64_t head = log_->Head().sequence;
+  Reply empty_key = Call(verb::post, "/v1/orders", OrderBody("o-key"), Role::kAdmin,
+                         {{"Idempotency-Key", ""}});
+  EXPECT_EQ(empty_key.status, 400) << empty_key.body;
+  EXPECT_NE(empty_key.body.find("header_idempotency_key_empty"), std::string::npos)
+      << empty_key.body;
+  Reply empty_match = Call(verb::post, "/v1/orders/o-1/accept", "", Role::kAdmin,
+                           {{"If-Match", ""}});
+  EXPECT_EQ(empty_match.status, 400) << empty_match.body;
+  EXPECT_NE(empty_match.body.find("header_if_match_invalid"), std::string::npos)
+      << empty_match.body;
+  std::string empty_id = OrderBody("");
+  Reply no_id = Call(verb::post, "/v1/orders", empty_id);
+  EXPECT_EQ(no_id.status, 422) << no_id.body;
+  EXPECT_NE(no_id.body.find(R"("code":"id_invalid")"), std::string::npos) << no_id.body;
+  EXPECT_NE(no_id.body.find(R"("field":"order_id")"), std::string::npos) << no_id.body;
+  for (const std::string name : {std::string("Toko\u007fLain"), std::string("Toko\u0085Lain")}) {
+    Reply reply = Call(verb::post, "/v1/umkm",
+                       R"({"umkm_id":"toko-ctl","name":")" + name +
+                           R"(","category":"sembako","kecamatan":"Sukun","kelurahan":"Sukun","sponsor":"Diskopindag","settlement_account":"0098765432","qris_criteria":"UKE"})");
+    EXPECT_EQ(reply.status, 422) << name << " " << reply.body;
+    EXPECT_NE(reply.body.find("text_control_character"), std::string::npos) << reply.body;
+  }
+  EXPECT_EQ(log_->Head().sequence, head);
+  // Non-ASCII names that are not controls stay welcome.
+  EXPECT_EQ(Call(verb::post, "/v1/umkm",
+                 R"({"umkm_id":"toko-ok","name":"Toko Bu S\u00e9ri","category":"sembako","kecamatan":"Sukun","kelurahan":"Sukun","sponsor":"Diskopindag","settlement_account":"0098765432","qris_criteria":"UKE"})")
+                .status,
+            201);
+}
+
 }  // namespace
 }  // namespace malpro

@@ -1762,10 +1762,11 @@ class MoneyHistory {
       const int64_t first = DaysFromCivil(kStart);
       const int64_t to = std::max(first, Today() - Between(0, 3));
       const int64_t from = std::max(first, to - Between(0, 10));
+      const double dropped = Chance(0.3) ? 0.2 : 0.03;  // some statements lack more
       for (StatementLine line : BookedBetween(from, to)) {
+        if (Chance(dropped)) continue;  // the bank lacks it
         const size_t kind = Below(40);
-        if (kind < 2) continue;  // the bank lacks it
-        if (kind == 2) {         // another amount
+        if (kind == 2) {  // another amount
           line.amount = line.amount > Money::FromSen(1) && Chance(0.5)
                             ? line.amount - Money::FromSen(1)
                             : line.amount + Money::FromRupiah(100);
