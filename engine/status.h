@@ -73,6 +73,12 @@ class [[nodiscard]] Status {
   const std::string& error_code() const { return error_code_; }
   // The input field the error is about; may be empty.
   const std::string& field() const { return field_; }
+  // The same status about another field (an adapter naming the field as its client sent it).
+  Status WithField(std::string_view field) const {
+    Status renamed = *this;
+    renamed.field_ = std::string(field);
+    return renamed;
+  }
   const std::string& message() const { return message_; }
 
   // "conflict: stream_version_conflict (field events[0].stream_id): ..." or "OK".

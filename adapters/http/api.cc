@@ -890,8 +890,17 @@ void Api::AddReceiptRoutes() {
     Result<std::string> bytes = DecodeBase64(photo, "photo_base64");
     if (!bytes.ok()) return ErrorResponse(call.request, bytes.status());
     command.photo = std::move(bytes).value();
-    return RunCommand(call, [&](const CommandContext& c) { return deps_.ledger->Submit(command, c); },
-                      "receipt_id");
+    return RunCommand(
+        call,
+        [&](const CommandContext& c) -> Result<CommandResult> {
+          Result<CommandResult> submitted = deps_.ledger->Submit(command, c);
+          // The ledger names the photo; the client sent it as photo_base64.
+          if (!submitted.ok() && submitted.status().field() == "photo") {
+            return submitted.status().WithField("photo_base64");
+          }
+          return submitted;
+        },
+        "receipt_id");
   });
   auto load_own = [this](ApiCall& call) -> Result<ReceiptState> {
     Result<ReceiptState> receipt = deps_.ledger->LoadReceipt(call.path["receipt_id"]);

@@ -160,12 +160,20 @@ Result<PlaceOrder> BindPlaceOrder(RequestBody& body) {
     if (element.get(line) != simdjson::SUCCESS) {
       return Status::InvalidArgument("body_field_wrong_type", prefix, prefix + " must be an object");
     }
+    // Absent (or null) is a missing field; present with another type is a wrong type.
+    for (const char* key : {"product_id", "quantity"}) {
+      simdjson::dom::element value;
+      if (line[key].get(value) != simdjson::SUCCESS || value.is_null()) {
+        return Status::InvalidArgument("body_field_missing", prefix + "." + key,
+                                       prefix + "." + key + " is required");
+      }
+    }
     if (line["product_id"].get(product_id) != simdjson::SUCCESS) {
-      return Status::InvalidArgument("body_field_missing", prefix + ".product_id",
+      return Status::InvalidArgument("body_field_wrong_type", prefix + ".product_id",
                                      prefix + ".product_id must be a string");
     }
     if (line["quantity"].get(quantity) != simdjson::SUCCESS) {
-      return Status::InvalidArgument("body_field_missing", prefix + ".quantity",
+      return Status::InvalidArgument("body_field_wrong_type", prefix + ".quantity",
                                      prefix + ".quantity must be an integer");
     }
     if (line.size() != 2) {

@@ -704,5 +704,29 @@ TEST_F(ApiSocketTest, EmptyHeadersEmptyIdsAndControlCharactersAreRefused) {
             201);
 }
 
+TEST_F(ApiSocketTest, AWrongTypeIsNotAMissingFieldAndAPhotoErrorNamesTheBodysField) {
+  SeedMarket();
+  const std::string wrong_quantity =
+      R"({"order_id":"o-t","buyer_nip":")" + std::string(kNip) +
+      R"(","umkm_id":"warung-bu-sri","lines":[{"product_id":"beras-5kg","quantity":"2"}],"payment_method":"COD"})";
+  Reply wrong = Call(verb::post, "/v1/orders", wrong_quantity);
+  EXPECT_EQ(wrong.status, 400) << wrong.body;
+  EXPECT_NE(wrong.body.find(R"("code":"body_field_wrong_type")"), std::string::npos) << wrong.body;
+  EXPECT_NE(wrong.body.find(R"("field":"lines[0].quantity")"), std::string::npos) << wrong.body;
+  const std::string no_quantity =
+      R"({"order_id":"o-t","buyer_nip":")" + std::string(kNip) +
+      R"(","umkm_id":"warung-bu-sri","lines":[{"product_id":"beras-5kg"}],"payment_method":"COD"})";
+  Reply missing = Call(verb::post, "/v1/orders", no_quantity);
+  EXPECT_NE(missing.body.find(R"("code":"body_field_missing")"), std::string::npos) << missing.body;
+  // Not an image: the error names photo_base64, the field the client sent.
+  const std::string receipt = ReceiptBody("r-bad", "x");
+  std::string not_image = receipt;
+  const size_t at = not_image.find(R"("photo_base64":")") + 16;
+  not_image.replace(at, not_image.find('"', at) - at, Base64("plain text, not a photo"));
+  Reply photo = Call(verb::post, "/v1/receipts", not_image, Role::kAsn);
+  EXPECT_EQ(photo.status, 422) << photo.body;
+  EXPECT_NE(photo.body.find(R"("field":"photo_base64")"), std::string::npos) << photo.body;
+}
+
 }  // namespace
 }  // namespace malpro
