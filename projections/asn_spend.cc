@@ -257,10 +257,16 @@ Status AsnSpendProjection::ApplyAsn(const Fact& fact) {
 
 MonthFigures AsnSpendProjection::Figures(const std::string& month,
                                          const PolicyState& policy) const {
+  return FiguresOver(profiles_.entries(), month, policy);
+}
+
+MonthFigures AsnSpendProjection::FiguresOver(const ProfileIndex& profiles,
+                                             const std::string& month,
+                                             const PolicyState& policy) const {
   MonthFigures figures;
   figures.month = month;
   std::string lines;
-  for (const auto& [nip, entry] : profiles_.entries()) {
+  for (const auto& [nip, entry] : profiles) {
     if (!entry->row.CountsIn(month)) continue;
     const SpendRow row = RowOrEmpty(entry->row, month, policy);
     ++figures.asn;
@@ -286,14 +292,17 @@ Status AsnSpendProjection::ApplyMonthClosed(const Fact& fact) {
     return Status::Corruption("asn_spend: compliance.month_closed at " +
                               std::to_string(fact.event->sequence) + " lacks its figures");
   }
-  const MonthFigures figures = Figures(month, *fact.policy);
+  // Every profile folded so far, including those created since the last commit (entries()
+  // holds only committed ones, for queries).
+  const ProfileIndex& profiles = profiles_.Ordered();
+  const MonthFigures figures = FiguresOver(profiles, month, *fact.policy);
   MonthClose& close = closes_.Mutable(month);
   close = MonthClose{month,           static_cast<int64_t>(fact.event->sequence),
                      *as_of,          figures.asn,
                      figures.compliant, figures.committed,
                      figures.shortfall, figures.sha256,
                      *recorded};
-  for (const auto& [nip, entry] : profiles_.entries()) {
+  for (const auto& [nip, entry] : profiles) {
     RowTable<SpendRow>::Handle handle = spend_.FindHandle(SpendKey(nip, month));
     if (handle == nullptr) continue;
     SpendRow& row = spend_.Touch(handle);

@@ -177,6 +177,9 @@ class AsnSpendProjection : public Projection {
   MonthFigures Figures(const std::string& month, const PolicyState& policy) const;
 
  private:
+  using ProfileIndex = std::map<std::string, RowTable<AsnProfile>::Entry*>;
+  MonthFigures FiguresOver(const ProfileIndex& profiles, const std::string& month,
+                           const PolicyState& policy) const;
   Status ApplyMonthClosed(const Fact& fact);
   // The "closed" object of a closed month's answers: the close and the adjustments since.
   void WriteClosed(JsonWriter& writer, const std::string& month) const;
