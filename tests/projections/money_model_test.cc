@@ -2283,6 +2283,7 @@ TEST(MoneyModelFuzz, RandomSeedsKeepTheMoneyRules) {
   if (seeds == nullptr || *seeds == '\0') GTEST_SKIP() << "set MALPRO_MONEY_SEEDS";
   std::vector<uint64_t> failed;
   int runs = 0;
+  std::FILE* seed_log = nullptr;
   if (std::string(seeds) != "random") {
     for (const char* next = seeds; *next != '\0';) {
       char* end = nullptr;
@@ -2297,8 +2298,15 @@ TEST(MoneyModelFuzz, RandomSeedsKeepTheMoneyRules) {
     const int64_t seconds = seconds_text != nullptr ? std::atoll(seconds_text) : 60;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
     std::random_device device;
+    // MALPRO_MONEY_SEED_LOG=FILE: every seed tried, one a line, so a run can be replayed.
+    const char* seed_log_path = std::getenv("MALPRO_MONEY_SEED_LOG");
+    if (seed_log_path != nullptr) seed_log = std::fopen(seed_log_path, "a");
     while (std::chrono::steady_clock::now() < deadline && failed.size() < 20) {
       const uint64_t seed = (uint64_t{device()} << 32 | device()) % 1'000'000'000'000;
+      if (seed_log != nullptr) {
+        std::fprintf(seed_log, "%llu\n", static_cast<unsigned long long>(seed));
+        std::fflush(seed_log);
+      }
       ++runs;
       if (RunHistory(seed)) {
         failed.push_back(seed);
@@ -2307,6 +2315,7 @@ TEST(MoneyModelFuzz, RandomSeedsKeepTheMoneyRules) {
       }
     }
   }
+  if (seed_log != nullptr) std::fclose(seed_log);
   std::printf("money model: %d histories, %zu failed\n", runs, failed.size());
   for (uint64_t seed : failed) {
     std::printf("money model: seed %llu failed\n", static_cast<unsigned long long>(seed));
