@@ -1517,12 +1517,17 @@ std::string SettlementPayload(const CloseSettlement& command) {
         .Field("gross", FormatSnap(merchant.gross))
         .Field("fee", FormatSnap(merchant.fee))
         .Field("net", FormatSnap(merchant.net))
-        .Field("payments", merchant.payments)
-        .Field("refunds", FormatSnap(merchant.refunds))
-        .Field("refund_count", merchant.refund_count)
-        .Field("carried_in", FormatSnap(merchant.carried_in))
-        .Field("carried_out", FormatSnap(merchant.carried_out))
-        .EndObject();
+        .Field("payments", merchant.payments);
+    // Only lines that recover something carry these (absent means zero), so that a batch of
+    // settlement_merchants_max ordinary lines still fits one event.
+    if (merchant.refund_count != 0 || merchant.carried_in != Money() ||
+        merchant.carried_out != Money()) {
+      writer.Field("refunds", FormatSnap(merchant.refunds))
+          .Field("refund_count", merchant.refund_count)
+          .Field("carried_in", FormatSnap(merchant.carried_in))
+          .Field("carried_out", FormatSnap(merchant.carried_out));
+    }
+    writer.EndObject();
   }
   return writer.EndArray()
       .Field("total_net", FormatSnap(command.total_net))
@@ -1621,6 +1626,12 @@ Result<CommandResult> Ledger::Close(const CloseSettlement& command, const Comman
   MALPRO_RETURN_IF_ERROR(CheckCloseSettlement(command));
   const std::string stream = SettlementStream(*date);
   const std::string payload = SettlementPayload(command);
+  if (payload.size() > payload_bytes_max) {
+    return Status::LimitExceeded("settlement_too_many_merchants", "merchants",
+                                 "the day's lines do not fit one settlement.batch_closed (" +
+                                     std::to_string(payload.size()) + " bytes, at most " +
+                                     std::to_string(payload_bytes_max) + ")");
+  }
   std::unique_lock<std::shared_mutex> no_success(settlement_mutex_);
   return Execute(context, "settlement.close" + payload, [&](Freshness) -> Result<Decision> {
     Result<uint64_t> version = log_->StreamVersion(stream);

@@ -168,7 +168,8 @@ struct CloseComplianceMonth {
 };
 
 // Bounds of the settlement and reconciliation events, which must fit in one payload
-// (payload_bytes_max = 64 KiB): a merchant entry takes about 120 bytes, a discrepancy about 250.
+// (payload_bytes_max = 64 KiB): a merchant entry takes about 120-160 bytes (up to ~270 when it
+// recovers refunds; Close refuses a batch whose event would not fit), a discrepancy about 250.
 inline constexpr size_t settlement_merchants_max = 400;
 inline constexpr size_t reconciliation_discrepancies_max = 200;
 // A late payment whose business day is already closed moves to the next open day; it looks

@@ -835,6 +835,27 @@ TEST_F(LedgerPaymentTest, ClosesAndSuccessesForTheSameDayNeverRace) {
   EXPECT_EQ(batch.total_net, Money::FromRupiah(165'000 * in_batch));
 }
 
+// A batch whose lines would not fit one event is refused before anything is decided.
+TEST_F(LedgerPaymentTest, ABatchThatDoesNotFitOneEventIsRefused) {
+  CloseSettlement command{"2026-11-21", {}, Money(), "pain.xml", std::string(64, 'a'),
+                          std::string(64, 'b')};
+  for (size_t i = 0; i < settlement_merchants_max; ++i) {
+    MerchantSettlement line;
+    line.umkm_id = std::string(50, 'm') + std::to_string(1000 + i);
+    line.gross = Money::FromRupiah(49'999'999);
+    line.fee = Money::FromRupiah(1);
+    line.refunds = Money::FromRupiah(49'999'999);
+    line.refund_count = 1;
+    line.carried_out = Money::FromRupiah(1);
+    line.payments = 1;
+    command.merchants.push_back(line);
+  }
+  const uint64_t head = log_->Head().sequence;
+  ExpectRefused(ledger_->Close(command, As("operator:rina")), "settlement_too_many_merchants",
+                "merchants");
+  EXPECT_EQ(log_->Head().sequence, head);
+}
+
 TEST_F(LedgerTest, ConcurrentOrdersForOneMerchantAllSucceed) {
   SeedMarket();
   constexpr int kThreads = 8;
