@@ -844,9 +844,9 @@ TEST_F(LedgerPaymentTest, ABatchThatDoesNotFitOneEventIsRefused) {
     line.umkm_id = std::string(50, 'm') + std::to_string(1000 + i);
     line.gross = Money::FromRupiah(49'999'999);
     line.fee = Money::FromRupiah(1);
-    line.refunds = Money::FromRupiah(49'999'999);
+    line.refunds = Money::FromRupiah(1);
     line.refund_count = 1;
-    line.carried_out = Money::FromRupiah(1);
+    line.net = Money::FromRupiah(49'999'997);
     line.payments = 1;
     command.merchants.push_back(line);
   }
