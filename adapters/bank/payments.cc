@@ -185,8 +185,13 @@ Status BankPayments::FollowLog() {
         }
         pending_[payment_id] = {std::string(channel), std::string(reference), event.recorded_at_us};
       } else if (event.type == event_types::payment_voided) {
+        // A request past the validity given to the bank can no longer be paid: nothing to void
+        // (so a restart does not void the whole history again).
         auto found = pending_.find(payment_id);
-        if (found != pending_.end()) voids_[payment_id] = found->second;
+        if (found != pending_.end() &&
+            found->second.requested_at_us + options_.expire_after_s * kMicrosPerSecond > Now()) {
+          voids_[payment_id] = found->second;
+        }
         pending_.erase(payment_id);
         issued_.erase(payment_id);
       } else if (event.type != event_types::payment_notification_refused) {
@@ -295,6 +300,8 @@ Status BankPayments::VoidOne(const std::string& payment_id) {
   if (!status.ok() && status.error_code() == "bank_already_paid") {
     status = RecordPaidAfterVoid(payment_id, voided);
   }
+  // The bank does not know the request (never reached it, or already gone): nothing to void.
+  if (!status.ok() && status.error_code() == "bank_payment_not_found") status = Status::Ok();
   if (!status.ok()) return status;  // kept in voids_: tried again next pass
   std::lock_guard<std::mutex> lock(mutex_);
   voids_.erase(payment_id);

@@ -90,7 +90,8 @@ class BankPayments {
   // Voids at the bank the request that payment.voided voided in the ledger (QRIS cancel,
   // VA deletion), now. When the bank answers that the payer already paid, asks for the
   // payment and records it (it becomes payment.refund_due). A void the bank could not be
-  // reached for is tried again on the poller's next passes.
+  // reached for is tried again on the poller's next passes, while the request is still within
+  // the validity given to the bank (expire_after_s); an older one cannot be paid any more.
   Status VoidAtBank(const std::string& payment_id);
 
   // The sums of every pass's report since start, and the payments now pending.

@@ -614,5 +614,25 @@ TEST_F(PaymentFlowTest, ACancelVoidsTheRequestAtTheBankAndAPaymentThatCrossedItI
   EXPECT_EQ(JsonString(refused.body, "error", "code"), "order_paid") << refused.body;
 }
 
+// A cancel that did not come over HTTP (Kafka intake, the CLI) is voided at the bank by the
+// poller, from the log; a request past its validity is not voided again.
+TEST_F(PaymentFlowTest, ThePollerVoidsAtTheBankWhatWasVoidedInTheLedger) {
+  testing::Reply requested = RequestPayment("order-1", "VA");
+  ASSERT_EQ(requested.status, 201) << requested.body;
+  const std::string reference = JsonString(requested.body, "payment", "bank_reference");
+  CommandContext buyer;
+  buyer.actor = "asn:" + std::string(kBuyer);
+  ASSERT_TRUE(ledger_->CancelOrder("order-1", "salah pesan", buyer).ok());
+  Result<PollReport> pass = payments_->PollOnce();
+  ASSERT_TRUE(pass.ok()) << pass.status().ToString();
+  EXPECT_EQ(pass->voided, 1);
+  EXPECT_EQ(pass->errors, 0);
+  testing::Reply paid = Control("pay", R"({"reference":")" + reference + R"("})");
+  EXPECT_NE(paid.status, 200) << paid.body;  // voided at the bank
+  Result<PollReport> again = payments_->PollOnce();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->voided, 0);  // done once
+}
+
 }  // namespace
 }  // namespace malpro
