@@ -1,5 +1,7 @@
 #include "adapters/cli/demo.h"
 
+#include <unistd.h>
+
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -132,6 +134,7 @@ class Seeder {
   Status PlaceOrders(int day);
   Status PayCashless(const std::string& order_id);
   Status PaidAfterCancel(int day, size_t index, const std::string& order_id);
+  const bool progress_on_terminal_ = isatty(STDERR_FILENO) == 1;
   Status SubmitReceipts(int day);
   Status PolicyAndStaffChanges(int day);
 
@@ -466,11 +469,13 @@ Result<DemoSummary> Seeder::Run() {
       MALPRO_RETURN_IF_ERROR(PolicyAndStaffChanges(day));
       MALPRO_RETURN_IF_ERROR(PlaceOrders(day));
       MALPRO_RETURN_IF_ERROR(SubmitReceipts(day));
+      // On a terminal one line that updates itself; in a log file, a plain line a day.
       std::cerr << "demo: " << FormatIsoDate(month_).substr(0, 7) << " day " << day + 1 << "/"
-                << days << " (" << summary_.commands << " commands)\r" << std::flush;
+                << days << " (" << summary_.commands << " commands)"
+                << (progress_on_terminal_ ? '\r' : '\n') << std::flush;
     }
   }
-  std::cerr << "\n";
+  if (progress_on_terminal_) std::cerr << "\n";
   return summary_;
 }
 

@@ -31,6 +31,10 @@ other="$(seed_month c 8)"
 [ "$first" != "$other" ] || fail "another seed gave the same month"
 grep -q 'seeded 2026-10 in Kota Malang: 40 ASN, 5 UMKM' "$work/a.log" || fail "summary: $(cat "$work/a.log")"
 grep -q 'manual receipts approved' "$work/a.log" || fail "no receipts in the summary"
+grep -q 'exceptions open: [0-9]* (GET /v1/exceptions)' "$work/a.log" || fail "the summary lacks the open exceptions"
+# Its progress, written to a file, is one plain line a day (no carriage returns).
+! grep -q $'\r' "$work/a.err" || fail "progress in a log file holds carriage returns"
+grep -q '^demo: 2026-10 day 31/31 ' "$work/a.err" || fail "progress: $(cat "$work/a.err")"
 # Cashless payments went through the in-process simulated bank over 127.0.0.1 (and the same
 # seed still gave the same log above).
 grep -Eq ' [1-9][0-9]* of them through the simulated bank' "$work/a.log" \
