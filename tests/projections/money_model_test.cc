@@ -708,6 +708,7 @@ class MoneyHistory {
     return std::uniform_int_distribution<size_t>(0, bound - 1)(random_);
   }
   int64_t Between(int64_t low, int64_t high) {
+    EXPECT_LE(low, high) << "the generator asked for an empty range";
     return std::uniform_int_distribution<int64_t>(low, high)(random_);
   }
   bool Chance(double probability) { return std::bernoulli_distribution(probability)(random_); }
@@ -1495,7 +1496,9 @@ class MoneyHistory {
       success.channel = order->channel;
       success.bank_reference = order->reference;
       success.amount = order->total;
-      success.paid_at_us = Between(requested_at, CutoffUs(day) - kSecond);
+      // Paid before the cut-off; a request made in the cut-off's last second is paid at once.
+      success.paid_at_us =
+          Between(requested_at, std::max(requested_at, CutoffUs(day) - kSecond));
       words.push_back(success);
     }
     std::atomic<bool> go{false};
