@@ -551,6 +551,10 @@ Money FeeFor(const FeeRule& rule, std::string_view criteria, Money amount) {
   return ApplyBasisPoints(amount, rule.basis_points);
 }
 
+int64_t JakartaDayStartMicros(CivilDate date) {
+  return (DaysFromCivil(date) * 86'400 - jakarta_offset_seconds) * 1'000'000;
+}
+
 CivilDate JakartaDate(int64_t utc_micros) {
   const int64_t local_seconds = utc_micros / 1'000'000 + jakarta_offset_seconds;
   int64_t days = local_seconds / 86400;

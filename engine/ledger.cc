@@ -972,13 +972,6 @@ Status CheckChannel(std::string_view channel) {
 }
 
 constexpr int64_t kMicrosPerSecond = 1'000'000;
-constexpr int64_t kMicrosPerDay = 86'400 * kMicrosPerSecond;
-
-// The start of the Jakarta day of `utc_micros`, in UTC microseconds.
-int64_t JakartaDayStart(int64_t utc_micros) {
-  return DaysFromCivil(JakartaDate(utc_micros)) * kMicrosPerDay -
-         jakarta_offset_seconds * kMicrosPerSecond;
-}
 
 // Whether the bank's word matches the request (the notification rules of
 // docs/domain-events.md): channel, reference, amount, paid time.
@@ -1002,7 +995,7 @@ Status MatchRequest(const BankSuccess& success, const PaymentState& payment, int
   }
   const int64_t skew_us = skew_s * kMicrosPerSecond;
   const int64_t earliest = success.source == BankSuccess::Source::kStatement
-                               ? JakartaDayStart(payment.requested_at_us)
+                               ? JakartaDayStartMicros(JakartaDate(payment.requested_at_us))
                                : payment.requested_at_us - skew_us;
   if (success.paid_at_us < earliest || success.paid_at_us > now_us + skew_us) {
     return Status::InvalidArgument(
@@ -1685,8 +1678,7 @@ Result<CommandResult> Ledger::CloseMonth(const CloseComplianceMonth& command,
   const CivilDate first = *ParseIsoDate(command.month + "-01", "month");
   const CivilDate next = first.month == 12 ? CivilDate{first.year + 1, 1, 1}
                                            : CivilDate{first.year, first.month + 1, 1};
-  const int64_t month_end_us =
-      (DaysFromCivil(next) * 86'400 - jakarta_offset_seconds) * int64_t{1'000'000};
+  const int64_t month_end_us = JakartaDayStartMicros(next);
   const std::string stream = ComplianceStream(command.month);
   const std::string payload = JsonWriter()
                                   .BeginObject()

@@ -418,10 +418,6 @@ Result<StatementEntry> CsvEntry(const std::vector<std::string>& row, size_t line
 
 }  // namespace
 
-int64_t JakartaDayStartMicros(CivilDate date) {
-  return (DaysFromCivil(date) * 86'400 - jakarta_offset_seconds) * 1'000'000;
-}
-
 namespace {
 
 constexpr std::string_view kSignatureDigits = "0123456789abcdefghijklmnopqrstuv";  // base 32

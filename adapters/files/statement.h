@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/aggregates.h"  // JakartaDayStartMicros
 #include "engine/identifiers.h"
 #include "engine/money.h"
 #include "engine/result.h"
@@ -66,7 +67,5 @@ Result<std::string> StatementStreamId(std::string_view statement_id);
 // for a text that no valid id encodes to.
 Result<std::string> StatementIdFromStreamId(std::string_view stream_form);
 
-// Start of `date` in Asia/Jakarta, in UTC microseconds.
-int64_t JakartaDayStartMicros(CivilDate date);
 
 }  // namespace malpro
