@@ -3,9 +3,17 @@
 // time until the duration or the request count is reached; then it prints requests/second and
 // latency percentiles. Loopback addresses only.
 //
+// With --waiting-reads N it also holds N reads with ?after= a sequence the log never reaches
+// open for the whole run, each sent again as soon as it is answered (503 read_models_behind
+// after the server's wait limit), from source addresses 127.0.0.2 and up (at most
+// kWaitingPerAddress each, under the server's per-address connection limit). The latency
+// figures are the scenario's requests only; the waiting reads' answers are counted apart.
+//
 //   http_load --port 8080 --token dev-admin --scenario place-order --setup
 //             --connections 64 --duration-s 10
 //   http_load --port 8080 --token dev-admin --scenario get --path /v1/umkm/load-umkm
+//   http_load --port 8080 --token dev-admin --scenario place-order --connections 64
+//             --duration-s 10 --waiting-reads 200
 #include <CLI/CLI.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -46,6 +54,12 @@ constexpr int kConnectionsMax = 512;
 constexpr int kBuyersMax = 5000;
 constexpr int kStallSecondsMax = 10;
 constexpr size_t kResponseBytesMax = 16 * 1024 * 1024;
+constexpr int kWaitingReadsMax = 2000;
+constexpr int kWaitingPerAddress = 100;
+// How long the waiting reads have to be sent before the scenario starts.
+constexpr int kWaitingWarmupMs = 500;
+// A sequence no log of a run reaches (the API takes up to 2^63 - 1).
+constexpr uint64_t kFarFutureSequence = uint64_t{1} << 62;
 
 struct Options {
   std::string host = "127.0.0.1";
@@ -59,6 +73,8 @@ struct Options {
   int buyers = 500;
   int threads = 1;
   bool setup = false;
+  int waiting_reads = 0;
+  std::string waiting_path = "/v1/stats";
 };
 
 bool IsLoopback(const std::string& host) {
@@ -245,6 +261,60 @@ class AsyncConnection {
   ConnectionResult result_;
 };
 
+// A read that waits for the read models (?after= far ahead): sent, answered at the server's
+// wait limit, sent again, until Stop. Keeps one connection from its own source address.
+class WaitingRead {
+ public:
+  WaitingRead(net::any_io_executor executor, tcp::endpoint server,
+              std::optional<net::ip::address> source, const std::string& request)
+      : socket_(executor), server_(server), source_(source), request_(request) {}
+
+  void Start() {
+    beast::error_code error;
+    socket_.open(server_.protocol(), error);
+    if (!error && source_) socket_.bind(tcp::endpoint(*source_, 0), error);
+    if (error) return Fail();
+    socket_.async_connect(server_, [this](beast::error_code error) {
+      if (error) return Fail();
+      Send();
+    });
+  }
+  void Stop() {
+    net::post(socket_.get_executor(), [this] {
+      stopped_ = true;
+      beast::error_code ignored;
+      socket_.close(ignored);
+    });
+  }
+  const std::map<int, long>& statuses() const { return statuses_; }
+
+ private:
+  void Send() {
+    net::async_write(socket_, net::buffer(request_), [this](beast::error_code error, size_t) {
+      if (error) return Fail();
+      parser_.emplace();
+      http::async_read(socket_, buffer_, *parser_, [this](beast::error_code error, size_t) {
+        if (error) return Fail();
+        statuses_[parser_->get().result_int()]++;
+        if (!parser_->get().keep_alive()) return Fail();
+        Send();
+      });
+    });
+  }
+  void Fail() {
+    if (!stopped_) statuses_[0]++;
+  }
+
+  tcp::socket socket_;
+  tcp::endpoint server_;
+  std::optional<net::ip::address> source_;
+  const std::string& request_;
+  bool stopped_ = false;
+  beast::flat_buffer buffer_;
+  std::optional<http::response_parser<http::string_body>> parser_;
+  std::map<int, long> statuses_;
+};
+
 double Percentile(const std::vector<double>& sorted, double fraction) {
   if (sorted.empty()) return 0;
   return sorted[std::min(sorted.size() - 1, static_cast<size_t>(fraction * sorted.size()))];
@@ -272,6 +342,11 @@ int main(int argc, char** argv) {
   app.add_option("--buyers", options.buyers, "ASN to register and rotate through")
       ->check(CLI::Range(1, kBuyersMax));
   app.add_flag("--setup", options.setup, "register the merchant, product and buyers first");
+  app.add_option("--waiting-reads", options.waiting_reads,
+                 "reads with ?after= far ahead to hold open during the run (re-sent as answered)")
+      ->check(CLI::Range(0, kWaitingReadsMax));
+  app.add_option("--waiting-path", options.waiting_path,
+                 "read-model route the waiting reads GET (the token must be allowed on it)");
   CLI11_PARSE(app, argc, argv);
   if (!IsLoopback(options.host)) {
     std::cerr << "http_load: only loopback addresses (127.0.0.0/8, ::1, localhost) are allowed\n";
@@ -285,7 +360,26 @@ int main(int argc, char** argv) {
   const tcp::resolver::results_type endpoints =
       resolver.resolve(options.host, std::to_string(options.port));
   std::atomic<long> budget{options.requests};
-  const auto started = Clock::now();
+  // The waiting reads go first; the scenario starts once they had time to be sent.
+  const std::string waiting_request = RequestText(
+      options, http::verb::get,
+      options.waiting_path + (options.waiting_path.find('?') == std::string::npos ? "?" : "&") +
+          "after=" + std::to_string(kFarFutureSequence),
+      "");
+  std::vector<std::unique_ptr<WaitingRead>> waiting;
+  const tcp::endpoint server = *endpoints.begin();
+  for (int i = 0; i < options.waiting_reads; ++i) {
+    std::optional<net::ip::address> source;
+    if (server.address().is_v4() && server.address().is_loopback()) {
+      // 127.0.0.2, 127.0.0.3, ...: each under the server's per-address limit.
+      source = net::ip::address_v4(0x7F000002u + static_cast<uint32_t>(i / kWaitingPerAddress));
+    }
+    waiting.push_back(std::make_unique<WaitingRead>(net::make_strand(io), server, source,
+                                                    waiting_request));
+    waiting.back()->Start();
+  }
+  const auto warmup = std::chrono::milliseconds(options.waiting_reads > 0 ? kWaitingWarmupMs : 0);
+  const auto started = Clock::now() + warmup;
   const auto deadline = started + std::chrono::seconds(options.duration_s);
   // No request started before the deadline may hold the run past it by more than
   // kStallSecondsMax: a stalled server gets its connections closed (transport errors). The
@@ -293,7 +387,9 @@ int main(int argc, char** argv) {
   net::steady_timer watchdog(io, deadline + std::chrono::seconds(kStallSecondsMax));
   std::atomic<int> active{options.connections};
   auto connection_done = [&] {
-    if (--active == 0) net::post(io, [&watchdog] { watchdog.cancel(); });
+    if (--active > 0) return;
+    net::post(io, [&watchdog] { watchdog.cancel(); });
+    for (auto& read : waiting) read->Stop();
   };
   std::vector<std::unique_ptr<AsyncConnection>> connections;
   for (int i = 0; i < options.connections; ++i) {
@@ -309,7 +405,10 @@ int main(int argc, char** argv) {
     if (error) return;
     for (auto& connection : connections) connection->Abort();
   });
-  for (auto& connection : connections) connection->Start();
+  net::steady_timer start_scenario(io, started);
+  start_scenario.async_wait([&connections](beast::error_code) {
+    for (auto& connection : connections) connection->Start();
+  });
   std::vector<std::thread> threads;
   for (int i = 1; i < options.threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
@@ -331,6 +430,16 @@ int main(int argc, char** argv) {
               Percentile(latencies, 0.99), Percentile(latencies, 0.999),
               latencies.empty() ? 0.0 : latencies.back());
   for (const auto& [status, count] : statuses) std::printf("status %d: %ld\n", status, count);
+  if (!waiting.empty()) {
+    std::map<int, long> waiting_statuses;
+    for (const auto& read : waiting) {
+      for (const auto& [status, count] : read->statuses()) waiting_statuses[status] += count;
+    }
+    std::printf("waiting_reads=%d path=%s answered:", options.waiting_reads,
+                options.waiting_path.c_str());
+    for (const auto& [status, count] : waiting_statuses) std::printf(" %d=%ld", status, count);
+    std::printf("\n");
+  }
   const bool all_ok = statuses.size() == 1 && statuses.begin()->first / 100 == 2;
   return all_ok ? 0 : 1;
 }

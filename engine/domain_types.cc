@@ -1,14 +1,16 @@
 #include "engine/domain_types.h"
 
+#include "engine/error_codes.h"
+
 namespace malpro {
 
 Status CheckName(std::string_view value, std::string_view field, size_t chars_max) {
   const std::string name(field);
   if (value.find_first_not_of(" \t") == std::string_view::npos) {
-    return Status::InvalidArgument("field_missing", field, name + " is required");
+    return Status::InvalidArgument(errc::kFieldMissing, field, name + " is required");
   }
   if (value.size() > chars_max) {
-    return Status::LimitExceeded("text_too_long", field,
+    return Status::LimitExceeded(errc::kTextTooLong, field,
                                  name + " must be at most " + std::to_string(chars_max) + " bytes");
   }
   for (size_t i = 0; i < value.size(); ++i) {
@@ -18,7 +20,7 @@ Status CheckName(std::string_view value, std::string_view field, size_t chars_ma
                     static_cast<unsigned char>(value[i + 1]) >= 0x80 &&
                     static_cast<unsigned char>(value[i + 1]) <= 0x9F;
     if (byte < 0x20 || byte == 0x7F || c1) {
-      return Status::InvalidArgument("text_control_character", field,
+      return Status::InvalidArgument(errc::kTextControlCharacter, field,
                                      name + " may not contain control characters");
     }
   }
@@ -27,16 +29,16 @@ Status CheckName(std::string_view value, std::string_view field, size_t chars_ma
 
 Status CheckEntityId(std::string_view value, std::string_view field) {
   const std::string name(field);
-  if (value.empty()) return Status::InvalidArgument("field_missing", field, name + " is required");
+  if (value.empty()) return Status::InvalidArgument(errc::kFieldMissing, field, name + " is required");
   if (value.size() > entity_id_chars_max) {
-    return Status::LimitExceeded("id_too_long", field,
+    return Status::LimitExceeded(errc::kIdTooLong, field,
                                  name + " must be at most " + std::to_string(entity_id_chars_max) +
                                      " characters");
   }
   for (char c : value) {
     const bool allowed = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
     if (!allowed) {
-      return Status::InvalidArgument("id_invalid", field,
+      return Status::InvalidArgument(errc::kIdInvalid, field,
                                      name + " may only contain lowercase letters, digits and -");
     }
   }

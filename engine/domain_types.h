@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "engine/error_codes.h"
 #include "engine/money.h"
 #include "engine/result.h"
 
@@ -53,7 +54,8 @@ static_assert(receipt_amount_max <= order_total_max, "a receipt is no larger tha
 // Text checks shared by the commands; each names `field` in its error.
 Status CheckName(std::string_view value, std::string_view field, size_t chars_max = name_chars_max);
 Status CheckEntityId(std::string_view value, std::string_view field);
-Status CheckOneOf(std::string_view value, std::string_view field, std::string_view what,
+// Refuses with `code` (e.g. errc::kChannelUnknown) a value not in `allowed`, listing them.
+Status CheckOneOf(std::string_view value, std::string_view field, std::string_view code,
                   const auto& allowed) {
   for (std::string_view candidate : allowed) {
     if (candidate == value) return Status::Ok();
@@ -63,7 +65,7 @@ Status CheckOneOf(std::string_view value, std::string_view field, std::string_vi
     if (!list.empty()) list += ", ";
     list += candidate;
   }
-  return Status::InvalidArgument(std::string(what) + "_unknown", field,
+  return Status::InvalidArgument(code, field,
                                  std::string(field) + " must be one of: " + list);
 }
 

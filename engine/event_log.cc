@@ -22,6 +22,8 @@
 #include <set>
 #include <shared_mutex>
 
+#include "engine/assert.h"
+#include "engine/error_codes.h"
 #include "engine/log_limits.h"
 
 namespace malpro {
@@ -195,21 +197,36 @@ bool IsIdentifierChar(char c, bool allow_upper) {
          c == ':' || (allow_upper && c >= 'A' && c <= 'Z');
 }
 
+// The codes an identifier's three refusals carry.
+struct IdentifierCodes {
+  std::string_view missing;
+  std::string_view too_long;
+  std::string_view invalid;
+};
+constexpr IdentifierCodes stream_id_codes{errc::kStreamIdMissing, errc::kStreamIdTooLong,
+                                          errc::kStreamIdInvalid};
+constexpr IdentifierCodes event_type_codes{errc::kEventTypeMissing, errc::kEventTypeTooLong,
+                                           errc::kEventTypeInvalid};
+constexpr IdentifierCodes actor_codes{errc::kActorMissing, errc::kActorTooLong,
+                                      errc::kActorInvalid};
+constexpr IdentifierCodes idempotency_key_codes{
+    errc::kIdempotencyKeyMissing, errc::kIdempotencyKeyTooLong, errc::kIdempotencyKeyInvalid};
+
 Status CheckIdentifier(std::string_view value, size_t bytes_max, bool allow_upper,
-                       std::string_view field, std::string_view what) {
+                       std::string_view field, const IdentifierCodes& codes) {
   if (value.empty()) {
-    return Status::InvalidArgument(std::string(what) + "_missing", field,
+    return Status::InvalidArgument(codes.missing, field,
                                    std::string(field) + " is required");
   }
   if (value.size() > bytes_max) {
-    return Status::LimitExceeded(std::string(what) + "_too_long", field,
+    return Status::LimitExceeded(codes.too_long, field,
                                  std::string(field) + " is longer than " +
                                      std::to_string(bytes_max) + " bytes");
   }
   for (char c : value) {
     if (!IsIdentifierChar(c, allow_upper)) {
       return Status::InvalidArgument(
-          std::string(what) + "_invalid", field,
+          codes.invalid, field,
           std::string(field) + " may only contain " +
               (allow_upper ? "letters" : "lowercase letters") + ", digits and - _ . :");
     }
@@ -219,7 +236,7 @@ Status CheckIdentifier(std::string_view value, size_t bytes_max, bool allow_uppe
 
 Status CheckPayloadSize(std::string_view payload, std::string_view field) {
   if (payload.size() > payload_bytes_max) {
-    return Status::LimitExceeded("payload_too_large", field,
+    return Status::LimitExceeded(errc::kPayloadTooLarge, field,
                                  std::string(field) + " is larger than " +
                                      std::to_string(payload_bytes_max) + " bytes");
   }
@@ -231,11 +248,11 @@ Status CheckPayloadJson(std::string_view payload, std::string_view field) {
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.parse(payload.data(), payload.size()).get(root) != simdjson::SUCCESS) {
-    return Status::InvalidArgument("payload_not_json", field,
+    return Status::InvalidArgument(errc::kPayloadNotJson, field,
                                    std::string(field) + " must be valid JSON");
   }
   if (!root.is_object()) {
-    return Status::InvalidArgument("payload_not_object", field,
+    return Status::InvalidArgument(errc::kPayloadNotObject, field,
                                    std::string(field) + " must be a JSON object");
   }
   // Valid JSON without a single whitespace byte is minified; only a payload with some needs
@@ -252,7 +269,7 @@ Status CheckPayloadJson(std::string_view payload, std::string_view field) {
   if (simdjson::minify(payload.data(), payload.size(), minified.data(), minified_size) !=
           simdjson::SUCCESS ||
       minified_size != payload.size()) {
-    return Status::InvalidArgument("payload_not_minified", field,
+    return Status::InvalidArgument(errc::kPayloadNotMinified, field,
                                    std::string(field) + " must be minified JSON (no whitespace "
                                                         "outside strings)");
   }
@@ -278,35 +295,35 @@ Status CheckPayloads(const AppendRequest& request) {
 // must be serial.
 Status ValidateRequest(const AppendRequest& request, size_t* payload_bytes) {
   if (request.events.empty()) {
-    return Status::InvalidArgument("events_missing", "events", "a command writes at least one event");
+    return Status::InvalidArgument(errc::kEventsMissing, "events", "a command writes at least one event");
   }
   if (request.events.size() > command_events_max) {
-    return Status::LimitExceeded("too_many_events", "events",
+    return Status::LimitExceeded(errc::kTooManyEvents, "events",
                                  "a command writes at most " +
                                      std::to_string(command_events_max) + " events");
   }
   if (request.expectations.size() > command_streams_max) {
-    return Status::LimitExceeded("too_many_expectations", "expectations",
+    return Status::LimitExceeded(errc::kTooManyExpectations, "expectations",
                                  "a command checks at most " +
                                      std::to_string(command_streams_max) + " streams");
   }
-  MALPRO_RETURN_IF_ERROR(CheckIdentifier(request.actor, actor_bytes_max, true, "actor", "actor"));
+  MALPRO_RETURN_IF_ERROR(CheckIdentifier(request.actor, actor_bytes_max, true, "actor", actor_codes));
   if (!request.idempotency_key.empty()) {
     MALPRO_RETURN_IF_ERROR(CheckIdentifier(request.idempotency_key, idempotency_key_bytes_max,
-                                           true, "idempotency_key", "idempotency_key"));
+                                           true, "idempotency_key", idempotency_key_codes));
   }
   size_t total = 0;
   for (size_t i = 0; i < request.events.size(); ++i) {
     // Checked with a plain field name first; only an error pays for the indexed one.
     const ProposedEvent& event = request.events[i];
-    if (!CheckIdentifier(event.stream_id, stream_id_bytes_max, false, "stream_id", "stream_id")
+    if (!CheckIdentifier(event.stream_id, stream_id_bytes_max, false, "stream_id", stream_id_codes)
              .ok()) {
       return CheckIdentifier(event.stream_id, stream_id_bytes_max, false,
-                             IndexedField("events", i, "stream_id"), "stream_id");
+                             IndexedField("events", i, "stream_id"), stream_id_codes);
     }
-    if (!CheckIdentifier(event.type, event_type_bytes_max, false, "type", "event_type").ok()) {
+    if (!CheckIdentifier(event.type, event_type_bytes_max, false, "type", event_type_codes).ok()) {
       return CheckIdentifier(event.type, event_type_bytes_max, false,
-                             IndexedField("events", i, "type"), "event_type");
+                             IndexedField("events", i, "type"), event_type_codes);
     }
     if (!CheckPayloadSize(event.payload, "payload").ok()) {
       return CheckPayloadSize(event.payload, IndexedField("events", i, "payload"));
@@ -314,7 +331,7 @@ Status ValidateRequest(const AppendRequest& request, size_t* payload_bytes) {
     total += event.payload.size();
   }
   if (total > command_payload_bytes_max) {
-    return Status::LimitExceeded("command_too_large", "events",
+    return Status::LimitExceeded(errc::kCommandTooLarge, "events",
                                  "a command carries at most " +
                                      std::to_string(command_payload_bytes_max) +
                                      " bytes of payload");
@@ -323,9 +340,9 @@ Status ValidateRequest(const AppendRequest& request, size_t* payload_bytes) {
   for (size_t i = 0; i < request.expectations.size(); ++i) {
     const std::string field = IndexedField("expectations", i, "stream_id");
     MALPRO_RETURN_IF_ERROR(CheckIdentifier(request.expectations[i].stream_id, stream_id_bytes_max,
-                                           false, field, "stream_id"));
+                                           false, field, stream_id_codes));
     if (!seen.insert(request.expectations[i].stream_id).second) {
-      return Status::InvalidArgument("expectation_duplicate", field,
+      return Status::InvalidArgument(errc::kExpectationDuplicate, field,
                                      "each stream may be expected at one version only");
     }
   }
@@ -450,6 +467,15 @@ void EventLog::PendingIndex::Add(const IndexEntries& group) {
   }
 }
 
+namespace {
+
+// Set while an AppendAsync completion runs. The documented rule (event_log.h) is that a
+// completion never calls into the log: it may run on the syncer's thread, which the log needs
+// in order to answer anything, so such a call could wait for itself.
+thread_local bool in_append_completion = false;
+
+}  // namespace
+
 struct EventLog::PendingAppend {
   AppendRequest request;
   Hash request_digest{};
@@ -457,10 +483,15 @@ struct EventLog::PendingAppend {
   std::shared_ptr<PayloadCheck> payload_check;  // set when checked while staged
   std::promise<Result<AppendResult>> promise;  // Append waits on it
   AppendDone done;                             // AppendAsync's instead of the promise
+  bool finished = false;                       // each append is answered exactly once
 
   void Finish(Result<AppendResult> result) {
+    MALPRO_ASSERT(!finished);
+    finished = true;
     if (done) {
+      in_append_completion = true;
       done(std::move(result));
+      in_append_completion = false;
     } else {
       promise.set_value(std::move(result));
     }
@@ -525,12 +556,12 @@ Hash EventLog::DefaultRequestDigest(const AppendRequest& request) {
 
 Result<std::unique_ptr<EventLog>> EventLog::Open(LogOptions options) {
   if (options.idempotency_retention_days < idempotency_retention_days_min) {
-    return Status::InvalidArgument("retention_too_short", "log.idempotency_retention_days",
+    return Status::InvalidArgument(errc::kRetentionTooShort, "log.idempotency_retention_days",
                                    "idempotency keys must be kept at least " +
                                        std::to_string(idempotency_retention_days_min) + " days");
   }
   if (options.idempotency_retention_days > idempotency_retention_days_max) {
-    return Status::InvalidArgument("retention_too_long", "log.idempotency_retention_days",
+    return Status::InvalidArgument(errc::kRetentionTooLong, "log.idempotency_retention_days",
                                    "idempotency keys are kept at most " +
                                        std::to_string(idempotency_retention_days_max) + " days");
   }
@@ -619,7 +650,7 @@ Status EventLog::OpenDatabase() {
     if (error) return Status::IOError("cannot create " + options_.data_dir + ": " + error.message());
   }
   if (options_.read_only && !std::filesystem::exists(options_.data_dir + "/CURRENT")) {
-    return Status::NotFound("log_not_found", "log.data_dir", "no log at " + options_.data_dir);
+    return Status::NotFound(errc::kLogNotFound, "log.data_dir", "no log at " + options_.data_dir);
   }
   columns_ = std::make_unique<Columns>();
   rocksdb::DB* db = nullptr;
@@ -868,8 +899,9 @@ EventLog::~EventLog() {
 int64_t EventLog::Now() const { return options_.clock(); }
 
 Status EventLog::Enqueue(AppendRequest request, std::unique_ptr<PendingAppend> pending) {
+  MALPRO_ASSERT(!in_append_completion);
   if (options_.read_only) {
-    return Status::Unavailable("log_read_only", "the log was opened read-only");
+    return Status::Unavailable(errc::kLogReadOnly, "the log was opened read-only");
   }
   MALPRO_RETURN_IF_ERROR(ValidateRequest(request, &pending->payload_bytes));
   // A large command's payloads are checked after it is queued, while the writer stages it.
@@ -891,7 +923,7 @@ Status EventLog::Enqueue(AppendRequest request, std::unique_ptr<PendingAppend> p
     queue_not_full_.wait(lock, [&] {
       return stopping_ || !failed_.ok() || queue_.size() < append_queue_commands_max;
     });
-    if (stopping_) return Status::Unavailable("log_closed", "the log is closing");
+    if (stopping_) return Status::Unavailable(errc::kLogClosed, "the log is closing");
     if (!failed_.ok()) return failed_;
     queue_.push_back(std::move(pending));
   }
@@ -1164,6 +1196,7 @@ void EventLog::SyncerLoop() {
           added.groups_synced++;
         }
         std::lock_guard lock(head_mutex_);
+        MALPRO_ASSERT(last_written->head.sequence >= head_.sequence);  // only ever forward
         head_ = last_written->head;
         counters_.commands_appended += added.commands_appended;
         counters_.events_appended += added.events_appended;
@@ -1227,7 +1260,7 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, AppendRe
     }
     if (earlier) {
       if (earlier->request_digest != pending.request_digest) {
-        return Status::Conflict("idempotency_key_reused", "idempotency_key",
+        return Status::Conflict(errc::kIdempotencyKeyReused, "idempotency_key",
                                 "this idempotency key was already used for a different request");
       }
       result->first_sequence = earlier->first_sequence;
@@ -1242,7 +1275,7 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, AppendRe
     if (!current.ok()) return current.status();
     if (**current != expectation.version) {
       return Status::Conflict(
-          "stream_version_conflict", IndexedField("expectations", i, "version"),
+          errc::kStreamVersionConflict, IndexedField("expectations", i, "version"),
           "stream " + expectation.stream_id + " is at version " + std::to_string(**current) +
               ", the command expected version " + std::to_string(expectation.version));
     }
@@ -1271,12 +1304,15 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, AppendRe
   }
   auto await_check = [&](size_t staged) -> Status {
     Status checked = check->Await();
+    // Both fail only without a savepoint, which is set above whenever check is set.
     if (checked.ok()) {
-      group.batch->PopSavePoint().PermitUncheckedError();
+      const rocksdb::Status popped = group.batch->PopSavePoint();
+      MALPRO_ASSERT(popped.ok());
     } else {
       for (size_t j = 0; j < staged; ++j) --*versions[j];
       group.head = head_before;
-      group.batch->RollbackToSavePoint().PermitUncheckedError();
+      const rocksdb::Status rolled_back = group.batch->RollbackToSavePoint();
+      MALPRO_ASSERT(rolled_back.ok());
       group.index_entries->RollbackToSavePoint();
     }
     check = nullptr;
@@ -1297,6 +1333,9 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, AppendRe
     StoreU64(sequence_key, event.sequence);
     const rocksdb::Slice sequence_slice(sequence_key, sizeof sequence_key);
     group.batch->Put(columns_->events, sequence_slice, value);
+    // A command's events take the sequences after the group's head, one each, and each
+    // stream's next version.
+    MALPRO_ASSERT(event.sequence == result->first_sequence + i && event.stream_version >= 1);
     group.index_entries->Add(event.stream_id, event.stream_version, event.sequence);
     if (result->first_stream_version == 0) result->first_stream_version = event.stream_version;
     group.head = {event.sequence, hash};
@@ -1307,6 +1346,7 @@ Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, AppendRe
   }
   if (check != nullptr) MALPRO_RETURN_IF_ERROR(await_check(request.events.size()));
   result->last_sequence = group.head.sequence;
+  MALPRO_ASSERT(result->last_sequence + 1 == result->first_sequence + request.events.size());
   if (!request.idempotency_key.empty()) {
     IdempotencyRecord record{pending.request_digest, result->first_sequence,
                              static_cast<uint32_t>(request.events.size()), group.recorded_at_us};
@@ -1333,9 +1373,9 @@ Result<std::optional<IdempotencyEntry>> EventLog::LookupIdempotency(std::string_
 }
 
 Result<Hash> EventLog::PutBlob(std::string_view bytes) {
-  if (options_.read_only) return Status::Unavailable("log_read_only", "the log was opened read-only");
+  if (options_.read_only) return Status::Unavailable(errc::kLogReadOnly, "the log was opened read-only");
   if (bytes.size() > blob_bytes_max) {
-    return Status::LimitExceeded("blob_too_large", "blob",
+    return Status::LimitExceeded(errc::kBlobTooLarge, "blob",
                                  "a stored file is at most " + std::to_string(blob_bytes_max) +
                                      " bytes");
   }
@@ -1354,14 +1394,14 @@ Result<std::string> EventLog::GetBlob(const Hash& hash) const {
   rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), columns_->blobs,
                                     rocksdb::Slice(HashView(hash).data(), hash_bytes), &value);
   if (status.IsNotFound()) {
-    return Status::NotFound("blob_not_found", "sha256", "no stored file has that SHA-256");
+    return Status::NotFound(errc::kBlobNotFound, "sha256", "no stored file has that SHA-256");
   }
   MALPRO_RETURN_IF_ERROR(FromRocks(status, "read blob"));
   return value;
 }
 
 Status EventLog::Compact() {
-  if (options_.read_only) return Status::Unavailable("log_read_only", "the log was opened read-only");
+  if (options_.read_only) return Status::Unavailable(errc::kLogReadOnly, "the log was opened read-only");
   for (rocksdb::ColumnFamilyHandle* handle : columns_->all) {
     MALPRO_RETURN_IF_ERROR(FromRocks(
         db_->CompactRange(rocksdb::CompactRangeOptions(), handle, nullptr, nullptr), "compact"));
@@ -1482,7 +1522,7 @@ Status EventLog::Scanner::ReadInto(size_t limit, std::vector<Event>* events) {
 Result<std::vector<Event>> EventLog::ReadStream(std::string_view stream_id, uint64_t from_version,
                                                 size_t limit) const {
   MALPRO_RETURN_IF_ERROR(
-      CheckIdentifier(stream_id, stream_id_bytes_max, false, "stream_id", "stream_id"));
+      CheckIdentifier(stream_id, stream_id_bytes_max, false, "stream_id", stream_id_codes));
   limit = std::min(limit, read_events_max);
   MALPRO_RETURN_IF_ERROR(WaitForIndex(Head().sequence));
   from_version = std::max<uint64_t>(from_version, 1);
@@ -1533,7 +1573,7 @@ Result<std::vector<Event>> EventLog::ReadStream(std::string_view stream_id, uint
 
 Result<uint64_t> EventLog::StreamVersion(std::string_view stream_id) const {
   MALPRO_RETURN_IF_ERROR(
-      CheckIdentifier(stream_id, stream_id_bytes_max, false, "stream_id", "stream_id"));
+      CheckIdentifier(stream_id, stream_id_bytes_max, false, "stream_id", stream_id_codes));
   MALPRO_RETURN_IF_ERROR(WaitForIndex(Head().sequence));
   return LastIndexedVersion(stream_id);
 }

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "engine/assert.h"
+#include "engine/error_codes.h"
 
 namespace malpro {
 namespace {
@@ -17,15 +18,15 @@ std::string KecamatanField(size_t index) { return "kecamatan[" + std::to_string(
 
 Status CheckName(std::string_view name, const std::string& field) {
   if (name.empty()) {
-    return Status::InvalidArgument("geography_name_invalid", field, field + ": must not be empty");
+    return Status::InvalidArgument(errc::kGeographyNameInvalid, field, field + ": must not be empty");
   }
   if (name.size() > geography_name_bytes_max) {
     return Status::InvalidArgument(
-        "geography_name_invalid", field,
+        errc::kGeographyNameInvalid, field,
         field + ": must be at most " + std::to_string(geography_name_bytes_max) + " bytes");
   }
   if (IsSpace(name.front()) || IsSpace(name.back())) {
-    return Status::InvalidArgument("geography_name_invalid", field,
+    return Status::InvalidArgument(errc::kGeographyNameInvalid, field,
                                    field + ": must not begin or end with whitespace");
   }
   return Status::Ok();
@@ -42,25 +43,25 @@ std::string Quoted(std::string_view text) {
 
 Status CheckSizes(const std::vector<Kecamatan>& kecamatan) {
   if (kecamatan.empty()) {
-    return Status::InvalidArgument("geography_empty", "kecamatan",
+    return Status::InvalidArgument(errc::kGeographyEmpty, "kecamatan",
                                    "kecamatan: the city must have at least one kecamatan");
   }
   if (kecamatan.size() > geography_kecamatan_max) {
     return Status::LimitExceeded(
-        "geography_too_large", "kecamatan",
+        errc::kGeographyTooLarge, "kecamatan",
         "kecamatan: at most " + std::to_string(geography_kecamatan_max) + " are allowed");
   }
   size_t kelurahan_total = 0;
   for (size_t i = 0; i < kecamatan.size(); ++i) {
     if (kecamatan[i].kelurahan.empty()) {
       const std::string field = KecamatanField(i) + ".kelurahan";
-      return Status::InvalidArgument("geography_empty", field,
+      return Status::InvalidArgument(errc::kGeographyEmpty, field,
                                      field + ": a kecamatan must have at least one kelurahan");
     }
     kelurahan_total += kecamatan[i].kelurahan.size();
   }
   if (kelurahan_total > geography_kelurahan_max) {
-    return Status::LimitExceeded("geography_too_large", "kecamatan",
+    return Status::LimitExceeded(errc::kGeographyTooLarge, "kecamatan",
                                  "kecamatan: at most " + std::to_string(geography_kelurahan_max) +
                                      " kelurahan are allowed in the city");
   }
@@ -75,7 +76,7 @@ Status CheckNames(const std::vector<Kecamatan>& kecamatan) {
     MALPRO_RETURN_IF_ERROR(CheckName(kecamatan[i].name, name_field));
     if (!kecamatan_seen.insert(kecamatan[i].name).second) {
       return Status::InvalidArgument(
-          "geography_duplicate", name_field,
+          errc::kGeographyDuplicate, name_field,
           name_field + ": kecamatan " + Quoted(kecamatan[i].name) + " is named twice");
     }
     for (size_t j = 0; j < kecamatan[i].kelurahan.size(); ++j) {
@@ -84,7 +85,7 @@ Status CheckNames(const std::vector<Kecamatan>& kecamatan) {
       MALPRO_RETURN_IF_ERROR(CheckName(kelurahan, field));
       if (!kelurahan_seen.insert(kelurahan).second) {
         return Status::InvalidArgument(
-            "geography_duplicate", field,
+            errc::kGeographyDuplicate, field,
             field + ": kelurahan " + Quoted(kelurahan) +
                 " is named twice; a kelurahan name must be unique across the city");
       }
@@ -121,7 +122,7 @@ Result<std::string> Geography::KecamatanOf(std::string_view kelurahan,
   auto found = kecamatan_of_kelurahan_.find(kelurahan);
   if (found == kecamatan_of_kelurahan_.end()) {
     return Status::InvalidArgument(
-        "kelurahan_unknown", field,
+        errc::kKelurahanUnknown, field,
         std::string(field) + ": " + Quoted(kelurahan) +
             " is not a kelurahan of Kota Malang (names are matched exactly, letter case "
             "included)");
@@ -134,7 +135,7 @@ Status Geography::CheckPair(std::string_view kecamatan, std::string_view kelurah
                             std::string_view kelurahan_field) const {
   if (!HasKecamatan(kecamatan)) {
     return Status::InvalidArgument(
-        "kecamatan_unknown", kecamatan_field,
+        errc::kKecamatanUnknown, kecamatan_field,
         std::string(kecamatan_field) + ": " + Quoted(kecamatan) +
             " is not a kecamatan of Kota Malang (names are matched exactly, letter case "
             "included)");
@@ -142,7 +143,7 @@ Status Geography::CheckPair(std::string_view kecamatan, std::string_view kelurah
   Result<std::string> actual = KecamatanOf(kelurahan, kelurahan_field);
   if (!actual.ok()) return actual.status();
   if (*actual != kecamatan) {
-    return Status::InvalidArgument("kelurahan_not_in_kecamatan", kelurahan_field,
+    return Status::InvalidArgument(errc::kKelurahanNotInKecamatan, kelurahan_field,
                                    std::string(kelurahan_field) + ": kelurahan " +
                                        Quoted(kelurahan) + " is in kecamatan " + *actual +
                                        ", not in " + Quoted(kecamatan));

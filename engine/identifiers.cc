@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "engine/assert.h"
+#include "engine/error_codes.h"
 
 namespace malpro {
 namespace {
@@ -82,12 +83,12 @@ Result<CivilDate> ParseIsoDate(std::string_view text, std::string_view field) {
     shaped = AllDigits(text.substr(0, kYearEnd)) && AllDigits(text.substr(kYearEnd + 1, 2)) &&
              AllDigits(text.substr(kMonthEnd + 1, 2));
   }
-  if (!shaped) return Invalid("date_invalid", field, "must be a date written YYYY-MM-DD");
+  if (!shaped) return Invalid(errc::kDateInvalid, field, "must be a date written YYYY-MM-DD");
   CivilDate date{.year = DigitsValue(text.substr(0, kYearEnd)),
                  .month = DigitsValue(text.substr(kYearEnd + 1, 2)),
                  .day = DigitsValue(text.substr(kMonthEnd + 1, 2))};
   if (!IsValidDate(date.year, date.month, date.day)) {
-    return Invalid("date_invalid", field, "must be a real calendar date YYYY-MM-DD");
+    return Invalid(errc::kDateInvalid, field, "must be a real calendar date YYYY-MM-DD");
   }
   return date;
 }
@@ -147,7 +148,7 @@ CivilDate CivilFromDays(int64_t days) {
 }
 
 Result<Nip> ParseNip(std::string_view text, std::string_view field) {
-  MALPRO_RETURN_IF_ERROR(CheckDigits(text, field, kNipDigits, "nip_length", "nip_not_digits"));
+  MALPRO_RETURN_IF_ERROR(CheckDigits(text, field, kNipDigits, errc::kNipLength, errc::kNipNotDigits));
   Nip nip;
   nip.digits = std::string(text);
   nip.birth_date = CivilDate{.year = DigitsValue(text.substr(0, 4)),
@@ -160,47 +161,47 @@ Result<Nip> ParseNip(std::string_view text, std::string_view field) {
 
   const CivilDate& birth = nip.birth_date;
   if (birth.year < kNipYearMin || !IsValidDate(birth.year, birth.month, birth.day)) {
-    return Invalid("nip_birth_date", field,
+    return Invalid(errc::kNipBirthDate, field,
                    "digits 1-8 must be a real birth date YYYYMMDD, in " +
                        std::to_string(kNipYearMin) + " or later");
   }
   if (nip.appointment_year < kNipYearMin || nip.appointment_month < 1 ||
       nip.appointment_month > kMonthsPerYear) {
-    return Invalid("nip_appointment_month", field,
+    return Invalid(errc::kNipAppointmentMonth, field,
                    "digits 9-14 must be an appointment month YYYYMM with month 01-12, in " +
                        std::to_string(kNipYearMin) + " or later");
   }
   const int appointment_months = nip.appointment_year * kMonthsPerYear + nip.appointment_month;
   const int adulthood_months = (birth.year + kAdulthoodYears) * kMonthsPerYear + birth.month;
   if (appointment_months < adulthood_months) {
-    return Invalid("nip_appointment_before_adulthood", field,
+    return Invalid(errc::kNipAppointmentBeforeAdulthood, field,
                    "digits 9-14 (appointment month) must not be before the month of the " +
                        std::to_string(kAdulthoodYears) + "th birthday given by digits 1-8");
   }
   if (nip.sex != 1 && nip.sex != 2) {
-    return Invalid("nip_sex_digit", field, "digit 15 must be 1 (male) or 2 (female)");
+    return Invalid(errc::kNipSexDigit, field, "digit 15 must be 1 (male) or 2 (female)");
   }
   if (nip.serial == 0) {
-    return Invalid("nip_serial", field, "digits 16-18 must be a serial number 001-999");
+    return Invalid(errc::kNipSerial, field, "digits 16-18 must be a serial number 001-999");
   }
   return nip;
 }
 
 Status ValidateNib(std::string_view text, std::string_view field) {
-  return CheckDigits(text, field, kNibDigits, "nib_length", "nib_not_digits");
+  return CheckDigits(text, field, kNibDigits, errc::kNibLength, errc::kNibNotDigits);
 }
 
 // The birth year of a NIK is written with two digits only, so the day is checked against the
 // month in either century: 29 February passes when YY is a multiple of 4 (00 stands for 2000).
 Status ValidateNik(std::string_view text, std::string_view field) {
-  MALPRO_RETURN_IF_ERROR(CheckDigits(text, field, kNikDigits, "nik_length", "nik_not_digits"));
+  MALPRO_RETURN_IF_ERROR(CheckDigits(text, field, kNikDigits, errc::kNikLength, errc::kNikNotDigits));
   int day = DigitsValue(text.substr(6, 2));
   const int month = DigitsValue(text.substr(8, 2));
   const int two_digit_year = DigitsValue(text.substr(10, 2));
   if (day > kNikFemaleDayOffset) day -= kNikFemaleDayOffset;
   constexpr int kLeapCenturyStart = 2000;  // every multiple of 4 in 2000..2099 is a leap year
   if (!IsValidDate(kLeapCenturyStart + two_digit_year, month, day)) {
-    return Invalid("nik_birth_date", field,
+    return Invalid(errc::kNikBirthDate, field,
                    "digits 7-12 must be a real birth date DDMMYY, with 40 added to DD for "
                    "women");
   }

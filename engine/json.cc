@@ -8,6 +8,7 @@
 
 #include "engine/assert.h"
 #include "engine/envelope.h"
+#include "engine/error_codes.h"
 
 namespace malpro {
 
@@ -71,6 +72,98 @@ std::optional<std::string_view> FindDuplicateKey(simdjson::dom::element element)
     for (simdjson::dom::element item : array) {
       if (!nested(item)) continue;
       if (std::optional<std::string_view> repeated = FindDuplicateKey(item)) return repeated;
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// Whether `text` is a number in RFC 8259's grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+bool IsJsonNumber(std::string_view text) {
+  size_t i = 0;
+  const auto digits = [&] {
+    const size_t start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+    return i > start;
+  };
+  if (i < text.size() && text[i] == '-') ++i;
+  if (i < text.size() && text[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == text.size();
+}
+
+}  // namespace
+
+std::optional<std::string> FindUnreadableNumber(std::string_view json) {
+  // One level of the path: an object's member (its last key) or an array's item (its index).
+  struct Level {
+    bool array = false;
+    std::string key;
+    size_t index = 0;
+  };
+  std::vector<Level> path;
+  const auto path_text = [&path] {
+    std::string text;
+    for (const Level& level : path) {
+      if (level.array) {
+        text += "[" + std::to_string(level.index) + "]";
+      } else {
+        if (!text.empty()) text += ".";
+        text += level.key;
+      }
+    }
+    return text;
+  };
+  simdjson::dom::parser parser;
+  bool expect_key = false;
+  size_t i = 0;
+  while (i < json.size()) {
+    const char c = json[i];
+    if (c == '{' || c == '[') {
+      path.push_back(Level{c == '['});
+      expect_key = c == '{';
+      ++i;
+    } else if (c == '}' || c == ']') {
+      if (!path.empty()) path.pop_back();
+      ++i;
+    } else if (c == ',') {
+      if (!path.empty() && path.back().array) ++path.back().index;
+      expect_key = !path.empty() && !path.back().array;
+      ++i;
+    } else if (c == '"') {
+      size_t end = i + 1;
+      while (end < json.size() && json[end] != '"') end += json[end] == '\\' ? 2 : 1;
+      if (expect_key && !path.empty()) path.back().key = std::string(json.substr(i + 1, end - i - 1));
+      expect_key = false;
+      i = end + 1;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t end = i;
+      while (end < json.size() && std::string_view("+-.0123456789eE").find(json[end]) !=
+                                      std::string_view::npos) {
+        ++end;
+      }
+      simdjson::dom::element number;
+      // Only a number written as JSON writes numbers is out of range; "03" or "1." is not JSON.
+      if (IsJsonNumber(json.substr(i, end - i)) &&
+          parser.parse(json.data() + i, end - i, true).get(number) != simdjson::SUCCESS) {
+        return path_text();
+      }
+      i = end;
+    } else {
+      ++i;  // ':', whitespace, and the letters of true, false and null
     }
   }
   return std::nullopt;
@@ -213,12 +306,12 @@ void JsonWriter::Clear() {
 
 Status JsonObject::Missing(std::string_view key) const {
   const std::string field = FieldName(key);
-  return Status::InvalidArgument("field_missing", field, field + " is required");
+  return Status::InvalidArgument(errc::kFieldMissing, field, field + " is required");
 }
 
 Status JsonObject::WrongType(std::string_view key, std::string_view type) const {
   const std::string field = FieldName(key);
-  return Status::InvalidArgument("field_wrong_type", field,
+  return Status::InvalidArgument(errc::kFieldWrongType, field,
                                  field + " must be " + std::string(type));
 }
 
@@ -318,7 +411,7 @@ Result<Event> ParseEventJson(std::string_view json) {
     if (!status.ok()) return 0;
     Result<int64_t> value = object->Int(key);
     if (!value.ok() || *value < 0) {
-      status = value.ok() ? Status::InvalidArgument("field_invalid", key,
+      status = value.ok() ? Status::InvalidArgument(errc::kFieldInvalid, key,
                                                     std::string(key) + " may not be negative")
                           : value.status();
       return 0;
@@ -329,7 +422,7 @@ Result<Event> ParseEventJson(std::string_view json) {
     std::string hex;
     text(key, &hex);
     if (status.ok() && !HashFromHex(hex, out)) {
-      status = Status::InvalidArgument("field_invalid", key,
+      status = Status::InvalidArgument(errc::kFieldInvalid, key,
                                        std::string(key) + " must be 64 hex digits");
     }
   };
@@ -351,11 +444,11 @@ Result<JsonObject> ParseJsonObject(simdjson::dom::parser& parser, std::string_vi
                                    std::string_view what) {
   simdjson::dom::element root;
   if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS) {
-    return Status::InvalidArgument("json_invalid", what, std::string(what) + " is not valid JSON");
+    return Status::InvalidArgument(errc::kJsonInvalid, what, std::string(what) + " is not valid JSON");
   }
   simdjson::dom::object object;
   if (root.get(object) != simdjson::SUCCESS) {
-    return Status::InvalidArgument("json_not_object", what,
+    return Status::InvalidArgument(errc::kJsonNotObject, what,
                                    std::string(what) + " must be a JSON object");
   }
   return JsonObject(object);

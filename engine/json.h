@@ -106,6 +106,11 @@ Result<Event> ParseEventJson(std::string_view json);
 // document; objects of up to json_small_object_keys_max keys are checked pairwise, larger
 // ones through a sorted copy of their keys.
 std::optional<std::string_view> FindDuplicateKey(simdjson::dom::element element);
+// The path of the first number in `json` that simdjson cannot read (an integer beyond 64 bits,
+// a double beyond its range), such as "lines[0].quantity" or "amount"; nullopt when there is
+// none. For naming the field after a parse failed with NUMBER_ERROR: the rest of the text is
+// expected to be JSON, and a text that is not gives nullopt or a best guess.
+std::optional<std::string> FindUnreadableNumber(std::string_view json);
 // Objects this small are checked for repeated keys pairwise (no allocation): request bodies
 // and their nested objects have a handful of keys.
 inline constexpr size_t json_small_object_keys_max = 16;

@@ -7,8 +7,10 @@
 #include <random>
 #include <set>
 
+#include "engine/assert.h"
 #include "engine/domain_events.h"
 #include "engine/domain_types.h"
+#include "engine/error_codes.h"
 #include "engine/json.h"
 #include "engine/log_limits.h"
 
@@ -40,11 +42,11 @@ bool IsPng(std::string_view bytes) { return bytes.starts_with("\x89PNG\r\n\x1A\n
 
 Status CheckPositiveAmount(Money amount, Money maximum, std::string_view field) {
   if (amount <= Money()) {
-    return Status::InvalidArgument("amount_not_positive", field,
+    return Status::InvalidArgument(errc::kAmountNotPositive, field,
                                    std::string(field) + " must be more than zero");
   }
   if (amount > maximum) {
-    return Status::InvalidArgument("amount_too_large", field,
+    return Status::InvalidArgument(errc::kAmountTooLarge, field,
                                    std::string(field) + " must be at most " + FormatSnap(maximum));
   }
   return Status::Ok();
@@ -53,13 +55,13 @@ Status CheckPositiveAmount(Money amount, Money maximum, std::string_view field) 
 // A QRIS payload: printable ASCII (EMVCo tags and values), bounded; empty for a VA.
 Status CheckQrContent(std::string_view content) {
   if (content.size() > qr_content_chars_max) {
-    return Status::InvalidArgument("qr_content_too_long", "qr_content",
+    return Status::InvalidArgument(errc::kQrContentTooLong, "qr_content",
                                    "qr_content must be at most " +
                                        std::to_string(qr_content_chars_max) + " characters");
   }
   for (char c : content) {
     if (c < 0x20 || c > 0x7e) {
-      return Status::InvalidArgument("qr_content_invalid", "qr_content",
+      return Status::InvalidArgument(errc::kQrContentInvalid, "qr_content",
                                      "qr_content must be printable ASCII");
     }
   }
@@ -76,7 +78,7 @@ Status CheckSettlementAccount(std::string_view account) {
   if (!digits_only || account.size() < settlement_account_digits_min ||
       account.size() > settlement_account_digits_max) {
     return Status::InvalidArgument(
-        "settlement_account_invalid", "settlement_account",
+        errc::kSettlementAccountInvalid, "settlement_account",
         "settlement_account must be a Bank Jatim account number of " +
             std::to_string(settlement_account_digits_min) + " to " +
             std::to_string(settlement_account_digits_max) + " digits");
@@ -93,7 +95,7 @@ Result<int> ParseCutoff(std::string_view hh_mm) {
   const int hours = shape ? (hh_mm[0] - '0') * 10 + (hh_mm[1] - '0') : -1;
   const int minutes = shape ? (hh_mm[3] - '0') * 10 + (hh_mm[4] - '0') : -1;
   if (!shape || hours > 23 || minutes > 59) {
-    return Status::InvalidArgument("cutoff_invalid", "cutoff",
+    return Status::InvalidArgument(errc::kCutoffInvalid, "cutoff",
                                    "cutoff must be a time of day HH:MM (00:00 to 23:59)");
   }
   return hours * 60 + minutes;
@@ -168,6 +170,22 @@ void Ledger::Forget(const std::string& stream_id) const {
   umkm_cache_.Erase(stream_id);
 }
 
+namespace {
+
+// The code a missing target of LoadTarget is refused with, by what it is.
+std::string_view NotFoundCode(std::string_view what) {
+  if (what == "asn") return errc::kAsnNotFound;
+  if (what == "umkm") return errc::kUmkmNotFound;
+  if (what == "order") return errc::kOrderNotFound;
+  if (what == "payment") return errc::kPaymentNotFound;
+  if (what == "receipt") return errc::kReceiptNotFound;
+  if (what == "reconciliation") return errc::kReconciliationNotFound;
+  MALPRO_ASSERT(what == "settlement");
+  return errc::kSettlementNotFound;
+}
+
+}  // namespace
+
 template <typename State>
 Result<State> Ledger::LoadTarget(const std::string& stream_id, std::string_view what,
                                  std::string_view field, const CommandContext& context) const {
@@ -179,11 +197,11 @@ Result<State> Ledger::LoadTarget(const std::string& stream_id, std::string_view 
     if (id.size() > what.size() && id.starts_with(what) && id[what.size()] == '-') {
       id.remove_prefix(what.size() + 1);
     }
-    return Status::NotFound(std::string(what) + "_not_found", field,
+    return Status::NotFound(NotFoundCode(what), field,
                             "no " + std::string(what) + " '" + std::string(id) + "'");
   }
   if (context.expected_version && *context.expected_version != state->version) {
-    return Status::Conflict("version_mismatch", "If-Match",
+    return Status::Conflict(errc::kVersionMismatch, "If-Match",
                             stream_id + " is at version " + std::to_string(state->version) +
                                 ", not the expected " + std::to_string(*context.expected_version));
   }
@@ -206,7 +224,7 @@ Ledger::Touched Ledger::TouchedBy(const Decision& decision) {
 }
 
 bool Ledger::ForgetAfter(const Touched& touched, const Result<AppendResult>& appended) const {
-  const bool lost = !appended.ok() && appended.status().error_code() == "stream_version_conflict";
+  const bool lost = !appended.ok() && appended.status().error_code() == errc::kStreamVersionConflict;
   if (appended.ok() || lost) {
     for (const std::string& stream : touched.written) Forget(stream);
   }
@@ -227,7 +245,7 @@ Status Ledger::RequireNewStream(const std::string& stream, std::string_view code
 Result<CommandResult> Ledger::Execute(const CommandContext& context, std::string_view command_text,
                                       const Decide& decide) {
   if (context.actor.empty()) {
-    return Status::InvalidArgument("actor_missing", "actor", "every command names its actor");
+    return Status::InvalidArgument(errc::kActorMissing, "actor", "every command names its actor");
   }
   // The digest only matters with an idempotency key: it tells a retry from a reuse.
   std::optional<Hash> digest;
@@ -239,13 +257,16 @@ Result<CommandResult> Ledger::Execute(const CommandContext& context, std::string
     if (!earlier.ok()) return earlier.status();
     if (earlier->has_value()) {
       if ((*earlier)->request_digest != *digest) {
-        return Status::Conflict("idempotency_key_reused", "Idempotency-Key",
+        return Status::Conflict(errc::kIdempotencyKeyReused, "Idempotency-Key",
                                 "this idempotency key was already used for a different request");
       }
       return ReplayResult({(*earlier)->first_sequence, (*earlier)->last_sequence, 0, true});
     }
   }
   for (int attempt = 0;; ++attempt) {
+    // Bounded: a refusal on cached state is decided once more on fresh state, and a lost race
+    // is retried only while attempt < conflict_retries_max.
+    MALPRO_ASSERT(attempt <= conflict_retries_max);
     const Freshness freshness = attempt == 0 ? Freshness::kCachedState : Freshness::kFreshState;
     Result<Decision> decision = decide(freshness);
     // A refusal never reaches the log, so the log cannot catch a stale cached state behind
@@ -273,7 +294,7 @@ Status Ledger::CheckEffectiveFrom(std::string_view text, CivilDate* date) const 
   if (!parsed.ok()) return parsed.status();
   const CivilDate today = JakartaDate(Now());
   if (*parsed < today) {
-    return Status::InvalidArgument("policy_retroactive", "effective_from",
+    return Status::InvalidArgument(errc::kPolicyRetroactive, "effective_from",
                                    "effective_from may not be before today (" +
                                        FormatIsoDate(today) + ", Asia/Jakarta)");
   }
@@ -289,7 +310,7 @@ Result<CommandResult> Ledger::Register(const RegisterAsn& command, const Command
   if (!nip.ok()) return nip.status();
   MALPRO_RETURN_IF_ERROR(CheckName(command.name, "name"));
   MALPRO_RETURN_IF_ERROR(CheckName(command.agency, "agency"));
-  MALPRO_RETURN_IF_ERROR(CheckOneOf(command.rank_class, "rank_class", "rank_class", rank_classes));
+  MALPRO_RETURN_IF_ERROR(CheckOneOf(command.rank_class, "rank_class", errc::kRankClassUnknown, rank_classes));
   Result<std::string> kecamatan = geography_.KecamatanOf(command.kelurahan, "kelurahan");
   if (!kecamatan.ok()) return kecamatan.status();
   const std::string payload = JsonWriter()
@@ -309,7 +330,7 @@ Result<CommandResult> Ledger::Register(const RegisterAsn& command, const Command
         freshness == Freshness::kFreshState ? Load<AsnState>(stream) : Result<AsnState>(AsnState{});
     if (!state.ok()) return state.status();
     if (state->version != 0) {
-      return Status::Conflict("asn_already_registered", "nip",
+      return Status::Conflict(errc::kAsnAlreadyRegistered, "nip",
                               "an ASN with NIP " + command.nip + " is already registered");
     }
     return Decision{{MakeEvent(stream, types::asn_registered, payload)}, {{stream, 0}}};
@@ -318,14 +339,14 @@ Result<CommandResult> Ledger::Register(const RegisterAsn& command, const Command
 
 Result<CommandResult> Ledger::ChangeRank(std::string_view nip, std::string_view rank_class,
                                          const CommandContext& context) {
-  MALPRO_RETURN_IF_ERROR(CheckOneOf(rank_class, "rank_class", "rank_class", rank_classes));
+  MALPRO_RETURN_IF_ERROR(CheckOneOf(rank_class, "rank_class", errc::kRankClassUnknown, rank_classes));
   const std::string stream = AsnStream(nip);
   return Execute(context, stream + "|rank|" + std::string(rank_class), [&](Freshness) -> Result<Decision> {
     Result<AsnState> state = LoadTarget<AsnState>(stream, "asn", "nip", context);
     if (!state.ok()) return state.status();
-    if (!state->active) return Status::Conflict("asn_inactive", "nip", "the ASN is deactivated");
+    if (!state->active) return Status::Conflict(errc::kAsnInactive, "nip", "the ASN is deactivated");
     if (state->rank_class == rank_class) {
-      return Status::InvalidArgument("rank_unchanged", "rank_class",
+      return Status::InvalidArgument(errc::kRankUnchanged, "rank_class",
                                      "the ASN already has rank class " + state->rank_class);
     }
     std::string payload = JsonWriter()
@@ -348,7 +369,7 @@ Result<CommandResult> Ledger::Deactivate(std::string_view nip, std::string_view 
     Result<AsnState> state = LoadTarget<AsnState>(stream, "asn", "nip", context);
     if (!state.ok()) return state.status();
     if (!state->active) {
-      return Status::Conflict("asn_inactive", "nip", "the ASN is already deactivated");
+      return Status::Conflict(errc::kAsnInactive, "nip", "the ASN is already deactivated");
     }
     std::string payload =
         JsonWriter().BeginObject().Field("nip", nip).Field("reason", reason).EndObject().Take();
@@ -365,13 +386,13 @@ Result<CommandResult> Ledger::Register(const RegisterUmkm& command, const Comman
   MALPRO_RETURN_IF_ERROR(CheckEntityId(umkm_id, "umkm_id"));
   MALPRO_RETURN_IF_ERROR(CheckName(command.name, "name"));
   if (!command.nib.empty()) MALPRO_RETURN_IF_ERROR(ValidateNib(command.nib, "nib"));
-  MALPRO_RETURN_IF_ERROR(CheckOneOf(command.category, "category", "category", umkm_categories));
+  MALPRO_RETURN_IF_ERROR(CheckOneOf(command.category, "category", errc::kCategoryUnknown, umkm_categories));
   MALPRO_RETURN_IF_ERROR(
       geography_.CheckPair(command.kecamatan, command.kelurahan, "kecamatan", "kelurahan"));
   MALPRO_RETURN_IF_ERROR(CheckName(command.sponsor, "sponsor"));
   MALPRO_RETURN_IF_ERROR(CheckSettlementAccount(command.settlement_account));
   MALPRO_RETURN_IF_ERROR(
-      CheckOneOf(command.qris_criteria, "qris_criteria", "qris_criteria", qris_criteria));
+      CheckOneOf(command.qris_criteria, "qris_criteria", errc::kQrisCriteriaUnknown, qris_criteria));
   JsonWriter writer;
   writer.BeginObject().Field("umkm_id", umkm_id).Field("name", command.name);
   if (!command.nib.empty()) writer.Field("nib", command.nib);
@@ -388,7 +409,7 @@ Result<CommandResult> Ledger::Register(const RegisterUmkm& command, const Comman
     Result<UmkmState> state = Load<UmkmState>(stream);
     if (!state.ok()) return state.status();
     if (state->version != 0) {
-      return Status::Conflict("umkm_already_registered", "umkm_id",
+      return Status::Conflict(errc::kUmkmAlreadyRegistered, "umkm_id",
                               "UMKM " + umkm_id + " is already registered");
     }
     return Decision{{MakeEvent(stream, types::umkm_registered, payload)}, {{stream, 0}}};
@@ -401,7 +422,7 @@ Result<CommandResult> Ledger::VerifyUmkm(std::string_view umkm_id, const Command
     Result<UmkmState> state = LoadTarget<UmkmState>(stream, "umkm", "umkm_id", context);
     if (!state.ok()) return state.status();
     if (state->status == UmkmStatus::kVerified) {
-      return Status::Conflict("umkm_already_verified", "umkm_id", "the UMKM is already verified");
+      return Status::Conflict(errc::kUmkmAlreadyVerified, "umkm_id", "the UMKM is already verified");
     }
     std::string payload = JsonWriter().BeginObject().Field("umkm_id", umkm_id).EndObject().Take();
     return Decision{{MakeEvent(stream, types::umkm_verified, std::move(payload))},
@@ -417,7 +438,7 @@ Result<CommandResult> Ledger::SuspendUmkm(std::string_view umkm_id, std::string_
     Result<UmkmState> state = LoadTarget<UmkmState>(stream, "umkm", "umkm_id", context);
     if (!state.ok()) return state.status();
     if (state->status == UmkmStatus::kSuspended) {
-      return Status::Conflict("umkm_already_suspended", "umkm_id", "the UMKM is already suspended");
+      return Status::Conflict(errc::kUmkmAlreadySuspended, "umkm_id", "the UMKM is already suspended");
     }
     std::string payload = JsonWriter()
                               .BeginObject()
@@ -449,7 +470,7 @@ Result<CommandResult> Ledger::List(const ListProduct& command, const CommandCont
     if (!state.ok()) return state.status();
     auto product = state->products.find(command.product_id);
     if (product != state->products.end() && product->second.listed) {
-      return Status::Conflict("product_already_listed", "product_id",
+      return Status::Conflict(errc::kProductAlreadyListed, "product_id",
                               "product " + command.product_id + " is already listed");
     }
     return Decision{{MakeEvent(stream, types::product_listed, payload)}, {{stream, state->version}}};
@@ -466,12 +487,12 @@ Result<CommandResult> Ledger::Reprice(std::string_view umkm_id, std::string_view
     if (!state.ok()) return state.status();
     auto product = state->products.find(std::string(product_id));
     if (product == state->products.end() || !product->second.listed) {
-      return Status::NotFound("product_not_found", "product_id",
+      return Status::NotFound(errc::kProductNotFound, "product_id",
                               "UMKM " + std::string(umkm_id) + " lists no product " +
                                   std::string(product_id));
     }
     if (product->second.price == price) {
-      return Status::InvalidArgument("price_unchanged", "price", "the product already has that price");
+      return Status::InvalidArgument(errc::kPriceUnchanged, "price", "the product already has that price");
     }
     std::string payload = JsonWriter()
                               .BeginObject()
@@ -493,7 +514,7 @@ Result<CommandResult> Ledger::Delist(std::string_view umkm_id, std::string_view 
     if (!state.ok()) return state.status();
     auto product = state->products.find(std::string(product_id));
     if (product == state->products.end() || !product->second.listed) {
-      return Status::NotFound("product_not_found", "product_id",
+      return Status::NotFound(errc::kProductNotFound, "product_id",
                               "UMKM " + std::string(umkm_id) + " lists no product " +
                                   std::string(product_id));
     }
@@ -512,13 +533,13 @@ namespace {
 Status CheckOrderShape(const PlaceOrder& command) {
   MALPRO_RETURN_IF_ERROR(CheckEntityId(command.umkm_id, "umkm_id"));
   MALPRO_RETURN_IF_ERROR(
-      CheckOneOf(command.payment_method, "payment_method", "payment_method",
+      CheckOneOf(command.payment_method, "payment_method", errc::kPaymentMethodUnknown,
                  std::array<std::string_view, 2>{payment_cod, payment_cashless}));
   if (command.lines.empty()) {
-    return Status::InvalidArgument("order_empty", "lines", "an order has at least one line");
+    return Status::InvalidArgument(errc::kOrderEmpty, "lines", "an order has at least one line");
   }
   if (command.lines.size() > order_lines_max) {
-    return Status::LimitExceeded("order_too_many_lines", "lines",
+    return Status::LimitExceeded(errc::kOrderTooManyLines, "lines",
                                  "an order has at most " + std::to_string(order_lines_max) +
                                      " lines");
   }
@@ -528,12 +549,12 @@ Status CheckOrderShape(const PlaceOrder& command) {
     const std::string prefix = "lines[" + std::to_string(i) + "].";
     MALPRO_RETURN_IF_ERROR(CheckEntityId(line.product_id, prefix + "product_id"));
     if (line.quantity < 1 || line.quantity > order_quantity_max) {
-      return Status::InvalidArgument("quantity_out_of_range", prefix + "quantity",
+      return Status::InvalidArgument(errc::kQuantityOutOfRange, prefix + "quantity",
                                      prefix + "quantity must be 1 to " +
                                          std::to_string(order_quantity_max));
     }
     if (!products.insert(line.product_id).second) {
-      return Status::InvalidArgument("order_duplicate_line", prefix + "product_id",
+      return Status::InvalidArgument(errc::kOrderDuplicateLine, prefix + "product_id",
                                      "each product appears on one line only");
     }
   }
@@ -556,7 +577,7 @@ Result<std::string> PricedOrderPayload(const PlaceOrder& command, std::string_vi
     const PlaceOrder::Line& line = command.lines[i];
     auto product = umkm.products.find(line.product_id);
     if (product == umkm.products.end() || !product->second.listed) {
-      return Status::Conflict("product_not_listed", "lines[" + std::to_string(i) + "].product_id",
+      return Status::Conflict(errc::kProductNotListed, "lines[" + std::to_string(i) + "].product_id",
                               "UMKM " + command.umkm_id + " does not list product " +
                                   line.product_id);
     }
@@ -564,7 +585,7 @@ Result<std::string> PricedOrderPayload(const PlaceOrder& command, std::string_vi
     const Money line_total = Money::FromSen(product->second.price.sen() * line.quantity);
     total += line_total;
     if (total > order_total_max) {
-      return Status::LimitExceeded("order_too_large", "lines",
+      return Status::LimitExceeded(errc::kOrderTooLarge, "lines",
                                    "an order totals at most " + FormatSnap(order_total_max));
     }
     writer.BeginObject()
@@ -581,19 +602,19 @@ Result<std::string> PricedOrderPayload(const PlaceOrder& command, std::string_vi
 
 Status CheckBuyerAndMerchant(const AsnState& buyer, const UmkmState& umkm, const PlaceOrder& command) {
   if (buyer.version == 0) {
-    return Status::InvalidArgument("buyer_unknown", "buyer_nip",
+    return Status::InvalidArgument(errc::kBuyerUnknown, "buyer_nip",
                                    "no ASN with NIP " + command.buyer_nip + " is registered");
   }
-  if (!buyer.active) return Status::Conflict("buyer_inactive", "buyer_nip", "the buyer is deactivated");
+  if (!buyer.active) return Status::Conflict(errc::kBuyerInactive, "buyer_nip", "the buyer is deactivated");
   if (umkm.version == 0) {
-    return Status::InvalidArgument("umkm_unknown", "umkm_id",
+    return Status::InvalidArgument(errc::kUmkmUnknown, "umkm_id",
                                    "no UMKM " + command.umkm_id + " is registered");
   }
   if (umkm.status == UmkmStatus::kSuspended) {
-    return Status::Conflict("umkm_suspended", "umkm_id", "the UMKM is suspended");
+    return Status::Conflict(errc::kUmkmSuspended, "umkm_id", "the UMKM is suspended");
   }
   if (umkm.status != UmkmStatus::kVerified) {
-    return Status::Conflict("umkm_not_verified", "umkm_id", "the UMKM is not verified yet");
+    return Status::Conflict(errc::kUmkmNotVerified, "umkm_id", "the UMKM is not verified yet");
   }
   return Status::Ok();
 }
@@ -627,7 +648,7 @@ Result<Ledger::Decision> Ledger::DecidePlace(const PlaceOrder& command,
   const std::string umkm_stream = UmkmStream(command.umkm_id);
   if (freshness == Freshness::kFreshState) {  // the expectation {order, 0} decides first
     MALPRO_RETURN_IF_ERROR(
-        RequireNewStream(stream, "order_already_exists", "order_id", "order " + order_id + " exists"));
+        RequireNewStream(stream, errc::kOrderAlreadyExists, "order_id", "order " + order_id + " exists"));
   }
   Result<AsnState> buyer = LoadCached(buyer_stream, asn_cache_, freshness);
   if (!buyer.ok()) return buyer.status();
@@ -709,14 +730,14 @@ std::string OrderIdPayload(std::string_view order_id) {
 Result<CommandResult> Ledger::AcceptOrder(std::string_view order_id, const CommandContext& context) {
   return Transition(order_id, types::order_accepted, context, [](const OrderState& order) {
     if (order.status == OrderStatus::kPlaced) return Status::Ok();
-    return WrongOrderState("order_not_placed", order, "only a placed order can be accepted");
+    return WrongOrderState(errc::kOrderNotPlaced, order, "only a placed order can be accepted");
   }, OrderIdPayload(order_id));
 }
 
 Result<CommandResult> Ledger::DeliverOrder(std::string_view order_id, const CommandContext& context) {
   return Transition(order_id, types::order_delivered, context, [](const OrderState& order) {
     if (order.status == OrderStatus::kAccepted) return Status::Ok();
-    return WrongOrderState("order_not_accepted", order, "only an accepted order can be delivered");
+    return WrongOrderState(errc::kOrderNotAccepted, order, "only an accepted order can be delivered");
   }, OrderIdPayload(order_id));
 }
 
@@ -732,12 +753,12 @@ Result<CommandResult> Ledger::CancelOrder(std::string_view order_id, std::string
     Result<OrderState> order = LoadTarget<OrderState>(stream, "order", "order_id", context);
     if (!order.ok()) return order.status();
     if (order->cash_received) {
-      return WrongOrderState("order_paid", *order,
+      return WrongOrderState(errc::kOrderPaid, *order,
                              "cash was received for this order; a paid order is cancelled only "
                              "after a full refund");
     }
     if (order->status != OrderStatus::kPlaced && order->status != OrderStatus::kAccepted) {
-      return WrongOrderState("order_not_cancellable", *order,
+      return WrongOrderState(errc::kOrderNotCancellable, *order,
                              "an order can be cancelled only before delivery");
     }
     Decision decision{{MakeEvent(stream, types::order_cancelled, payload)},
@@ -746,7 +767,7 @@ Result<CommandResult> Ledger::CancelOrder(std::string_view order_id, std::string
     Result<PaymentState> payment = Load<PaymentState>(payment_stream);
     if (!payment.ok()) return payment.status();
     if (payment->status == PaymentStatus::kSucceeded) {
-      return Status::Conflict("order_paid", "order_id",
+      return Status::Conflict(errc::kOrderPaid, "order_id",
                               "the order's payment succeeded; a paid order is cancelled only after "
                               "a full refund (refunded " + FormatSnap(payment->refunded) + " of " +
                                   FormatSnap(payment->amount) + ")");
@@ -776,13 +797,13 @@ Result<CommandResult> Ledger::ConfirmCashReceived(std::string_view order_id,
     Result<OrderState> state = LoadTarget<OrderState>(stream, "order", "order_id", context);
     if (!state.ok()) return state.status();
     if (state->payment_method != payment_cod) {
-      return Status::Conflict("order_not_cod", "order_id", "the order is not cash on delivery");
+      return Status::Conflict(errc::kOrderNotCod, "order_id", "the order is not cash on delivery");
     }
     if (state->status != OrderStatus::kDelivered) {
-      return WrongOrderState("order_not_delivered", *state, "cash is confirmed after delivery");
+      return WrongOrderState(errc::kOrderNotDelivered, *state, "cash is confirmed after delivery");
     }
     if (state->cash_received) {
-      return Status::Conflict("cash_already_received", "order_id",
+      return Status::Conflict(errc::kCashAlreadyReceived, "order_id",
                               "cash for this order was already confirmed");
     }
     std::string payload = JsonWriter()
@@ -802,14 +823,14 @@ Result<CommandResult> Ledger::ConfirmCashReceived(std::string_view order_id,
 namespace {
 
 Status CheckPhoto(std::string_view photo) {
-  if (photo.empty()) return Status::InvalidArgument("photo_missing", "photo", "photo is required");
+  if (photo.empty()) return Status::InvalidArgument(errc::kPhotoMissing, "photo", "photo is required");
   if (photo.size() > receipt_photo_bytes_max) {
-    return Status::LimitExceeded("photo_too_large", "photo",
+    return Status::LimitExceeded(errc::kPhotoTooLarge, "photo",
                                  "photo must be at most " +
                                      std::to_string(receipt_photo_bytes_max) + " bytes");
   }
   if (!IsJpeg(photo) && !IsPng(photo)) {
-    return Status::InvalidArgument("photo_type_unsupported", "photo",
+    return Status::InvalidArgument(errc::kPhotoTypeUnsupported, "photo",
                                    "photo must be a JPEG or PNG image");
   }
   return Status::Ok();
@@ -831,11 +852,11 @@ Result<CommandResult> Ledger::Submit(const SubmitReceipt& command, const Command
   const int64_t today = DaysFromCivil(JakartaDate(Now()));
   const int64_t purchase_day = DaysFromCivil(*purchase_date);
   if (purchase_day > today) {
-    return Status::InvalidArgument("receipt_date_in_future", "purchase_date",
+    return Status::InvalidArgument(errc::kReceiptDateInFuture, "purchase_date",
                                    "purchase_date may not be after today (Asia/Jakarta)");
   }
   if (purchase_day < today - options_.receipt_window_days) {
-    return Status::InvalidArgument("receipt_date_too_old", "purchase_date",
+    return Status::InvalidArgument(errc::kReceiptDateTooOld, "purchase_date",
                                    "purchase_date may be at most " +
                                        std::to_string(options_.receipt_window_days) +
                                        " days before today");
@@ -864,18 +885,18 @@ Result<CommandResult> Ledger::Submit(const SubmitReceipt& command, const Command
   const std::string photo_stream = PhotoStream(photo_sha256);
   bool photo_stored = false;
   return Execute(context, "receipt.submit" + payload, [&](Freshness freshness) -> Result<Decision> {
-    MALPRO_RETURN_IF_ERROR(RequireNewStream(stream, "receipt_already_exists", "receipt_id",
+    MALPRO_RETURN_IF_ERROR(RequireNewStream(stream, errc::kReceiptAlreadyExists, "receipt_id",
                                             "receipt " + receipt_id + " exists"));
     Result<AsnState> asn = LoadCached(asn_stream, asn_cache_, freshness);
     if (!asn.ok()) return asn.status();
     if (asn->version == 0) {
-      return Status::InvalidArgument("asn_unknown", "nip", "no ASN with NIP " + command.nip + " is registered");
+      return Status::InvalidArgument(errc::kAsnUnknown, "nip", "no ASN with NIP " + command.nip + " is registered");
     }
-    if (!asn->active) return Status::Conflict("asn_inactive", "nip", "the ASN is deactivated");
+    if (!asn->active) return Status::Conflict(errc::kAsnInactive, "nip", "the ASN is deactivated");
     Result<uint64_t> claimed = log_->StreamVersion(photo_stream);
     if (!claimed.ok()) return claimed.status();
     if (*claimed != 0) {
-      return Status::Conflict("receipt_photo_duplicate", "photo",
+      return Status::Conflict(errc::kReceiptPhotoDuplicate, "photo",
                               "this photo was already submitted with another receipt");
     }
     if (!photo_stored) {  // content-addressed: stored before the events that refer to it
@@ -898,7 +919,7 @@ Result<CommandResult> Ledger::DecideReceipt(std::string_view receipt_id, std::st
     Result<ReceiptState> state = LoadTarget<ReceiptState>(stream, "receipt", "receipt_id", context);
     if (!state.ok()) return state.status();
     if (state->status != ReceiptStatus::kSubmitted) {
-      return Status::Conflict("receipt_already_decided", "receipt_id",
+      return Status::Conflict(errc::kReceiptAlreadyDecided, "receipt_id",
                               "the receipt was already " +
                                   std::string(ReceiptStatusName(state->status)));
     }
@@ -928,10 +949,10 @@ namespace {
 
 Status PaymentNotPending(const PaymentState& payment) {
   if (payment.status == PaymentStatus::kSucceeded || payment.status == PaymentStatus::kRefunded) {
-    return Status::Conflict("payment_already_succeeded", "payment_id",
+    return Status::Conflict(errc::kPaymentAlreadySucceeded, "payment_id",
                             "the payment already succeeded");
   }
-  return Status::Conflict("payment_not_pending", "payment_id",
+  return Status::Conflict(errc::kPaymentNotPending, "payment_id",
                           "the payment is " + std::string(PaymentStatusName(payment.status)) +
                               ", not waiting for the bank");
 }
@@ -953,22 +974,22 @@ namespace {
 // The order's payability given its payment (the rule of Ledger::CheckPayable).
 Status PayableState(const OrderState& order, const PaymentState& payment) {
   if (order.payment_method != payment_cashless) {
-    return Status::Conflict("order_not_cashless", "order_id", "the order is cash on delivery");
+    return Status::Conflict(errc::kOrderNotCashless, "order_id", "the order is cash on delivery");
   }
   if (order.status == OrderStatus::kCancelled) {
-    return Status::Conflict("order_not_payable", "order_id", "the order is cancelled");
+    return Status::Conflict(errc::kOrderNotPayable, "order_id", "the order is cancelled");
   }
   if (payment.status == PaymentStatus::kRequested) {
-    return Status::Conflict("payment_pending", "order_id", "a payment for this order is pending");
+    return Status::Conflict(errc::kPaymentPending, "order_id", "a payment for this order is pending");
   }
   if (payment.status == PaymentStatus::kSucceeded || payment.status == PaymentStatus::kRefunded) {
-    return Status::Conflict("order_already_paid", "order_id", "the order is paid");
+    return Status::Conflict(errc::kOrderAlreadyPaid, "order_id", "the order is paid");
   }
   return Status::Ok();
 }
 
 Status CheckChannel(std::string_view channel) {
-  return CheckOneOf(channel, "channel", "channel", std::array<std::string_view, 2>{"QRIS", "VA"});
+  return CheckOneOf(channel, "channel", errc::kChannelUnknown, std::array<std::string_view, 2>{"QRIS", "VA"});
 }
 
 constexpr int64_t kMicrosPerSecond = 1'000'000;
@@ -978,18 +999,18 @@ constexpr int64_t kMicrosPerSecond = 1'000'000;
 Status MatchRequest(const BankSuccess& success, const PaymentState& payment, int64_t now_us,
                     int64_t skew_s) {
   if (success.channel != payment.channel) {
-    return Status::Conflict("notification_channel_mismatch", "channel",
+    return Status::Conflict(errc::kNotificationChannelMismatch, "channel",
                             "the bank reports a " + success.channel +
                                 " payment; the request was " + payment.channel);
   }
   if (success.source != BankSuccess::Source::kStatement &&
       success.bank_reference != payment.bank_reference) {
-    return Status::Conflict("bank_reference_mismatch", "bank_reference",
+    return Status::Conflict(errc::kBankReferenceMismatch, "bank_reference",
                             "the bank reports reference '" + success.bank_reference +
                                 "'; the request holds '" + payment.bank_reference + "'");
   }
   if (success.amount != payment.amount) {
-    return Status::InvalidArgument("amount_mismatch", "amount",
+    return Status::InvalidArgument(errc::kAmountMismatch, "amount",
                                    "the bank reports " + FormatSnap(success.amount) +
                                        ", the payment is for " + FormatSnap(payment.amount));
   }
@@ -999,7 +1020,7 @@ Status MatchRequest(const BankSuccess& success, const PaymentState& payment, int
                                : payment.requested_at_us - skew_us;
   if (success.paid_at_us < earliest || success.paid_at_us > now_us + skew_us) {
     return Status::InvalidArgument(
-        "paid_time_out_of_window", "paid_at",
+        errc::kPaidTimeOutOfWindow, "paid_at",
         "the paid time must lie between the request (less " + std::to_string(skew_s) +
             " s) and now (plus " + std::to_string(skew_s) + " s)");
   }
@@ -1030,7 +1051,7 @@ Result<CommandResult> Ledger::RequestPayment(std::string_view order_id, std::str
   MALPRO_RETURN_IF_ERROR(CheckName(bank_reference, "bank_reference", entity_id_chars_max));
   MALPRO_RETURN_IF_ERROR(CheckQrContent(shown.qr_content));
   if (shown.expires_at_us < 0) {
-    return Status::InvalidArgument("expires_at_invalid", "expires_at_us",
+    return Status::InvalidArgument(errc::kExpiresAtInvalid, "expires_at_us",
                                    "expires_at_us must not be negative");
   }
   const std::string order_stream = OrderStream(order_id);
@@ -1043,7 +1064,7 @@ Result<CommandResult> Ledger::RequestPayment(std::string_view order_id, std::str
     Result<PaymentState> payment = Load<PaymentState>(stream);
     if (!payment.ok()) return payment.status();
     MALPRO_RETURN_IF_ERROR(PayableState(*order, *payment));
-    MALPRO_RETURN_IF_ERROR(RequireNewStream(reference_stream, "bank_reference_taken",
+    MALPRO_RETURN_IF_ERROR(RequireNewStream(reference_stream, errc::kBankReferenceTaken,
                                             "bank_reference",
                                             "another payment request already holds this bank "
                                             "reference"));
@@ -1133,7 +1154,7 @@ Result<CommandResult> Ledger::RecordPaymentSucceeded(const BankSuccess& success,
     }
     MALPRO_RETURN_IF_ERROR(MatchRequest(success, *payment, Now(), options_.paid_time_skew_s));
     if (status != PaymentStatus::kRequested && status != PaymentStatus::kVoided) {
-      return Status::Conflict("payment_already_succeeded", "payment_id",
+      return Status::Conflict(errc::kPaymentAlreadySucceeded, "payment_id",
                               "the bank's word for this payment was already recorded");
     }
     Result<OrderState> order = Load<OrderState>(OrderStream(payment->order_id));
@@ -1166,8 +1187,8 @@ Result<CommandResult> Ledger::RecordPaymentSucceeded(const BankSuccess& success,
 
 bool Ledger::IsNotificationMismatch(const Status& status) {
   const std::string& code = status.error_code();
-  return code == "amount_mismatch" || code == "bank_reference_mismatch" ||
-         code == "notification_channel_mismatch" || code == "paid_time_out_of_window";
+  return code == errc::kAmountMismatch || code == errc::kBankReferenceMismatch ||
+         code == errc::kNotificationChannelMismatch || code == errc::kPaidTimeOutOfWindow;
 }
 
 Result<CommandResult> Ledger::RecordBankSuccess(const BankSuccess& success,
@@ -1185,7 +1206,7 @@ Result<CommandResult> Ledger::RecordBankSuccess(const BankSuccess& success,
 Result<CommandResult> Ledger::ResolveException(std::string_view payment_id,
                                                std::string_view resolution, std::string_view note,
                                                const CommandContext& context) {
-  MALPRO_RETURN_IF_ERROR(CheckOneOf(resolution, "resolution", "resolution",
+  MALPRO_RETURN_IF_ERROR(CheckOneOf(resolution, "resolution", errc::kResolutionUnknown,
                                     std::array<std::string_view, 2>{"refunded", "explained"}));
   MALPRO_RETURN_IF_ERROR(CheckName(note, "note", reason_chars_max));
   const std::string stream = PaymentStream(payment_id);
@@ -1200,7 +1221,7 @@ Result<CommandResult> Ledger::ResolveException(std::string_view payment_id,
     Result<PaymentState> payment = LoadTarget<PaymentState>(stream, "payment", "payment_id", context);
     if (!payment.ok()) return payment.status();
     if (payment->status != PaymentStatus::kRefundDue || !payment->exception_resolution.empty()) {
-      return Status::Conflict("exception_not_open", "payment_id",
+      return Status::Conflict(errc::kExceptionNotOpen, "payment_id",
                               "the payment has no open exception; it is " +
                                   std::string(PaymentStatusName(payment->status)));
     }
@@ -1256,7 +1277,7 @@ Result<CommandResult> Ledger::RefundPayment(std::string_view payment_id, Money a
     Result<PaymentState> payment = LoadTarget<PaymentState>(stream, "payment", "payment_id", context);
     if (!payment.ok()) return payment.status();
     if (payment->status != PaymentStatus::kSucceeded) {
-      return Status::Conflict("payment_not_refundable", "payment_id",
+      return Status::Conflict(errc::kPaymentNotRefundable, "payment_id",
                               "only a succeeded payment can be refunded; this one is " +
                                   std::string(PaymentStatusName(payment->status)));
     }
@@ -1343,9 +1364,9 @@ std::string CutoffPayload(int minutes_of_day, CivilDate from) {
 
 // A minimum-spend rule names a golongan group (I..IV, PPPK) or a single rank class (III/d).
 Status CheckRankGroupOrClass(std::string_view value, std::string_view field) {
-  if (CheckOneOf(value, field, "rank_group", rank_groups).ok()) return Status::Ok();
-  if (CheckOneOf(value, field, "rank_group", rank_classes).ok()) return Status::Ok();
-  return Status::InvalidArgument("rank_group_unknown", field,
+  if (CheckOneOf(value, field, errc::kRankGroupUnknown, rank_groups).ok()) return Status::Ok();
+  if (CheckOneOf(value, field, errc::kRankGroupUnknown, rank_classes).ok()) return Status::Ok();
+  return Status::InvalidArgument(errc::kRankGroupUnknown, field,
                                  std::string(field) +
                                      " must be a rank group (I, II, III, IV, PPPK) or a rank class "
                                      "such as III/d");
@@ -1353,11 +1374,11 @@ Status CheckRankGroupOrClass(std::string_view value, std::string_view field) {
 
 Status CheckFeeRule(int64_t basis_points, Money umi_zero_fee_max) {
   if (basis_points < 0 || basis_points > basis_points_max) {
-    return Status::InvalidArgument("basis_points_out_of_range", "basis_points",
+    return Status::InvalidArgument(errc::kBasisPointsOutOfRange, "basis_points",
                                    "basis_points must be 0 to " + std::to_string(basis_points_max));
   }
   if (umi_zero_fee_max < Money() || umi_zero_fee_max > order_total_max) {
-    return Status::InvalidArgument("amount_out_of_range", "umi_zero_fee_max",
+    return Status::InvalidArgument(errc::kAmountOutOfRange, "umi_zero_fee_max",
                                    "umi_zero_fee_max must be 0 to " + FormatSnap(order_total_max));
   }
   return Status::Ok();
@@ -1432,7 +1453,7 @@ Result<std::optional<CommandResult>> Ledger::SeedPolicy(const PolicyDefaults& de
       Execute(context, "policy.seed", [&](Freshness) -> Result<Decision> { return decision; });
   if (!result.ok()) {
     // Another process seeded it first: that is the outcome asked for.
-    if (result.status().error_code() == "stream_version_conflict") return std::optional<CommandResult>();
+    if (result.status().error_code() == errc::kStreamVersionConflict) return std::optional<CommandResult>();
     return result.status();
   }
   return std::optional<CommandResult>(*result);
@@ -1449,7 +1470,7 @@ bool IsSha256Hex(std::string_view text) {
 
 Status CheckSha256(std::string_view text, std::string_view field) {
   if (IsSha256Hex(text)) return Status::Ok();
-  return Status::InvalidArgument("sha256_invalid", field,
+  return Status::InvalidArgument(errc::kSha256Invalid, field,
                                  std::string(field) + " must be 64 lowercase hex digits");
 }
 
@@ -1533,7 +1554,7 @@ std::string SettlementPayload(const CloseSettlement& command) {
 
 Status CheckCloseSettlement(const CloseSettlement& command) {
   if (command.merchants.size() > settlement_merchants_max) {
-    return Status::LimitExceeded("settlement_too_many_merchants", "merchants",
+    return Status::LimitExceeded(errc::kSettlementTooManyMerchants, "merchants",
                                  "a settlement batch holds at most " +
                                      std::to_string(settlement_merchants_max) + " merchants");
   }
@@ -1544,7 +1565,7 @@ Status CheckCloseSettlement(const CloseSettlement& command) {
                                 });
   if (!pays) {
     if (!command.file_name.empty() || !command.pain001_sha256.empty()) {
-      return Status::InvalidArgument("settlement_file_unexpected", "file_name",
+      return Status::InvalidArgument(errc::kSettlementFileUnexpected, "file_name",
                                      "a day whose lines pay nothing has no pain.001 file");
     }
     return Status::Ok();
@@ -1562,7 +1583,7 @@ Result<CivilDate> Ledger::OpenBusinessDate(CivilDate date) const {
     if (*version == 0) return date;
     date = CivilFromDays(DaysFromCivil(date) + 1);
   }
-  return Status::Conflict("settlement_days_closed", "paid_at",
+  return Status::Conflict(errc::kSettlementDaysClosed, "paid_at",
                           "every business day for a year after the payment is closed");
 }
 
@@ -1620,7 +1641,7 @@ Result<CommandResult> Ledger::Close(const CloseSettlement& command, const Comman
   const std::string stream = SettlementStream(*date);
   const std::string payload = SettlementPayload(command);
   if (payload.size() > payload_bytes_max) {
-    return Status::LimitExceeded("settlement_too_many_merchants", "merchants",
+    return Status::LimitExceeded(errc::kSettlementTooManyMerchants, "merchants",
                                  "the day's lines do not fit one settlement.batch_closed (" +
                                      std::to_string(payload.size()) + " bytes, at most " +
                                      std::to_string(payload_bytes_max) + ")");
@@ -1630,20 +1651,20 @@ Result<CommandResult> Ledger::Close(const CloseSettlement& command, const Comman
     Result<uint64_t> version = log_->StreamVersion(stream);
     if (!version.ok()) return version.status();
     if (*version != 0) {
-      return Status::Conflict("settlement_already_closed", "business_date",
+      return Status::Conflict(errc::kSettlementAlreadyClosed, "business_date",
                               "business day " + command.business_date + " is already closed");
     }
     Result<int64_t> end = BusinessDayEnd(*date);
     if (!end.ok()) return end.status();
     if (Now() < *end) {
-      return Status::Conflict("settlement_day_not_over", "business_date",
+      return Status::Conflict(errc::kSettlementDayNotOver, "business_date",
                               "business day " + command.business_date +
                                   " is not over: it ends at its cut-off (Asia/Jakarta)");
     }
     Result<SettlementDay> day = ComputeSettlement(*date);
     if (!day.ok()) return day.status();
     if (day->merchants != command.merchants || day->total_net != command.total_net) {
-      return Status::Conflict("settlement_totals_stale", "merchants",
+      return Status::Conflict(errc::kSettlementTotalsStale, "merchants",
                               "the totals differ from the payments in the log; compute them and "
                               "write the files again");
     }
@@ -1659,11 +1680,11 @@ namespace {
 Status CheckCloseMonth(const CloseComplianceMonth& command) {
   Result<CivilDate> first = ParseIsoDate(command.month + "-01", "month");
   if (command.month.size() != 7 || !first.ok()) {
-    return Status::InvalidArgument("month_invalid", "month", "month must be YYYY-MM");
+    return Status::InvalidArgument(errc::kMonthInvalid, "month", "month must be YYYY-MM");
   }
   if (command.asn < 0 || command.compliant < 0 || command.compliant > command.asn ||
       command.committed < Money() || command.shortfall < Money()) {
-    return Status::InvalidArgument("compliance_figures_invalid", "asn",
+    return Status::InvalidArgument(errc::kComplianceFiguresInvalid, "asn",
                                    "counts and amounts must not be negative, and compliant "
                                    "at most asn");
   }
@@ -1694,17 +1715,17 @@ Result<CommandResult> Ledger::CloseMonth(const CloseComplianceMonth& command,
                                   .Take();
   return Execute(context, "compliance.close" + payload, [&](Freshness) -> Result<Decision> {
     if (Now() < month_end_us) {
-      return Status::Conflict("month_not_over", "month",
+      return Status::Conflict(errc::kMonthNotOver, "month",
                               "month " + command.month + " is not over (Asia/Jakarta)");
     }
     Result<uint64_t> version = log_->StreamVersion(stream);
     if (!version.ok()) return version.status();
     if (*version != 0) {
-      return Status::Conflict("month_already_closed", "month",
+      return Status::Conflict(errc::kMonthAlreadyClosed, "month",
                               "month " + command.month + " is already closed");
     }
     if (log_->Head().sequence != command.as_of_sequence) {
-      return Status::Conflict("compliance_figures_stale", "as_of_sequence",
+      return Status::Conflict(errc::kComplianceFiguresStale, "as_of_sequence",
                               "the log moved on since the figures were computed; compute them "
                               "again");
     }
@@ -1730,7 +1751,7 @@ Status CheckDiscrepancies(const RecordReconciliation& command) {
                           command.amount_mismatch + command.refund_due;
   const int64_t listed = static_cast<int64_t>(command.discrepancies.size());
   if (listed > static_cast<int64_t>(reconciliation_discrepancies_max)) {
-    return Status::LimitExceeded("too_many_discrepancies", "discrepancies",
+    return Status::LimitExceeded(errc::kTooManyDiscrepancies, "discrepancies",
                                  "a run lists at most " +
                                      std::to_string(reconciliation_discrepancies_max) +
                                      " discrepancies");
@@ -1739,20 +1760,20 @@ Status CheckDiscrepancies(const RecordReconciliation& command) {
   const bool truncated =
       listed == static_cast<int64_t>(reconciliation_discrepancies_max) && counted > listed;
   if (!whole && !truncated) {
-    return Status::InvalidArgument("discrepancy_count_mismatch", "discrepancies",
+    return Status::InvalidArgument(errc::kDiscrepancyCountMismatch, "discrepancies",
                                    "the discrepancies listed must match their counts");
   }
   for (int64_t i = 0; i < listed; ++i) {
     const Discrepancy& discrepancy = command.discrepancies[i];
     const std::string field = "discrepancies[" + std::to_string(i) + "]";
     if (discrepancy.index != i + 1) {
-      return Status::InvalidArgument("discrepancy_index_invalid", field + ".index",
+      return Status::InvalidArgument(errc::kDiscrepancyIndexInvalid, field + ".index",
                                      "discrepancies are numbered 1, 2, 3... in order");
     }
-    MALPRO_RETURN_IF_ERROR(CheckOneOf(discrepancy.kind, field + ".kind", "kind",
+    MALPRO_RETURN_IF_ERROR(CheckOneOf(discrepancy.kind, field + ".kind", errc::kKindUnknown,
                                       kDiscrepancyKinds));
     MALPRO_RETURN_IF_ERROR(CheckOneOf(discrepancy.credit_debit, field + ".credit_debit",
-                                      "credit_debit", kCreditDebit));
+                                      errc::kCreditDebitUnknown, kCreditDebit));
   }
   return Status::Ok();
 }
@@ -1807,21 +1828,21 @@ std::string ReconciliationPayload(const RecordReconciliation& command, int64_t r
 Result<CommandResult> Ledger::Record(const RecordReconciliation& command,
                                      const CommandContext& context) {
   MALPRO_RETURN_IF_ERROR(CheckEntityId(command.statement_id, "statement_id"));
-  MALPRO_RETURN_IF_ERROR(CheckOneOf(command.format, "format", "format", kStatementFormats));
+  MALPRO_RETURN_IF_ERROR(CheckOneOf(command.format, "format", errc::kFormatUnknown, kStatementFormats));
   MALPRO_RETURN_IF_ERROR(CheckName(command.account, "account"));
   Result<CivilDate> from = ParseIsoDate(command.period_from, "period_from");
   if (!from.ok()) return from.status();
   Result<CivilDate> to = ParseIsoDate(command.period_to, "period_to");
   if (!to.ok()) return to.status();
   if (*to < *from) {
-    return Status::InvalidArgument("period_invalid", "period_to",
+    return Status::InvalidArgument(errc::kPeriodInvalid, "period_to",
                                    "period_to may not be before period_from");
   }
   MALPRO_RETURN_IF_ERROR(CheckSha256(command.statement_sha256, "statement_sha256"));
   for (int64_t count : {command.entries, command.matched, command.missing_in_ledger,
                         command.missing_at_bank, command.amount_mismatch}) {
     if (count < 0) {
-      return Status::InvalidArgument("count_negative", "entries", "counts may not be negative");
+      return Status::InvalidArgument(errc::kCountNegative, "entries", "counts may not be negative");
     }
   }
   MALPRO_RETURN_IF_ERROR(CheckDiscrepancies(command));
@@ -1831,7 +1852,7 @@ Result<CommandResult> Ledger::Record(const RecordReconciliation& command,
     Result<ReconciliationState> state = Load<ReconciliationState>(stream);
     if (!state.ok()) return state.status();
     if (context.expected_version && *context.expected_version != state->version) {
-      return Status::Conflict("version_mismatch", "If-Match",
+      return Status::Conflict(errc::kVersionMismatch, "If-Match",
                               stream + " is at version " + std::to_string(state->version));
     }
     return Decision{{MakeEvent(stream, types::reconciliation_completed,
@@ -1845,7 +1866,7 @@ Result<CommandResult> Ledger::ResolveDiscrepancy(std::string_view statement_id, 
                                                  std::string_view note,
                                                  const CommandContext& context) {
   MALPRO_RETURN_IF_ERROR(CheckEntityId(statement_id, "statement_id"));
-  MALPRO_RETURN_IF_ERROR(CheckOneOf(resolution, "resolution", "resolution", kResolutions));
+  MALPRO_RETURN_IF_ERROR(CheckOneOf(resolution, "resolution", errc::kResolutionUnknown, kResolutions));
   if (resolution == resolution_explained || !note.empty()) {
     MALPRO_RETURN_IF_ERROR(CheckName(note, "note", reason_chars_max));
   }
@@ -1858,14 +1879,14 @@ Result<CommandResult> Ledger::ResolveDiscrepancy(std::string_view statement_id, 
         LoadTarget<ReconciliationState>(stream, "reconciliation", "statement_id", context);
     if (!state.ok()) return state.status();
     if (index < 1 || index > static_cast<int64_t>(state->discrepancies.size())) {
-      return Status::NotFound("discrepancy_not_found", "index",
+      return Status::NotFound(errc::kDiscrepancyNotFound, "index",
                               "the latest run of " + std::string(statement_id) + " has " +
                                   std::to_string(state->discrepancies.size()) +
                                   " discrepancies; index must be 1 to that");
     }
     const Discrepancy& discrepancy = state->discrepancies[index - 1];
     if (!state->ResolutionOf(discrepancy).empty()) {
-      return Status::Conflict("discrepancy_already_resolved", "index",
+      return Status::Conflict(errc::kDiscrepancyAlreadyResolved, "index",
                               "discrepancy " + std::to_string(index) + " is already " +
                                   state->ResolutionOf(discrepancy));
     }
@@ -1873,14 +1894,14 @@ Result<CommandResult> Ledger::ResolveDiscrepancy(std::string_view statement_id, 
     if (resolution == resolution_payment_recorded) {
       if (discrepancy.kind != discrepancy_missing_in_ledger || discrepancy.payment_id.empty()) {
         return Status::InvalidArgument(
-            "resolution_not_applicable", "resolution",
+            errc::kResolutionNotApplicable, "resolution",
             "payment_recorded applies to a payment missing in the ledger whose pending payment "
             "is known");
       }
       Result<PaymentState> payment = Load<PaymentState>(PaymentStream(discrepancy.payment_id));
       if (!payment.ok()) return payment.status();
       if (payment->status != PaymentStatus::kSucceeded) {
-        return Status::Conflict("payment_not_succeeded", "payment_id",
+        return Status::Conflict(errc::kPaymentNotSucceeded, "payment_id",
                                 "payment " + discrepancy.payment_id + " is " +
                                     std::string(PaymentStatusName(payment->status)));
       }
@@ -1938,7 +1959,7 @@ Result<ReconciliationState> Ledger::LoadReconciliation(std::string_view statemen
 Result<std::string> Ledger::Photo(std::string_view sha256_hex) const {
   Hash hash;
   if (!HashFromHex(sha256_hex, &hash)) {
-    return Status::InvalidArgument("sha256_invalid", "sha256", "sha256 must be 64 hex digits");
+    return Status::InvalidArgument(errc::kSha256Invalid, "sha256", "sha256 must be 64 hex digits");
   }
   return log_->GetBlob(hash);
 }

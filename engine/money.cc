@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "engine/assert.h"
+#include "engine/error_codes.h"
 
 namespace malpro {
 namespace {
@@ -16,7 +17,7 @@ Status Invalid(std::string_view code, std::string_view field, std::string_view r
 // before the separator, so that each amount has one spelling.
 Result<Money> ParseWithSeparator(std::string_view text, std::string_view field, char decimal,
                                  bool exact_decimals, bool allow_empty_fraction) {
-  if (text.empty()) return Invalid("amount_invalid", field, "is empty");
+  if (text.empty()) return Invalid(errc::kAmountInvalid, field, "is empty");
   const size_t separator = text.find(decimal);
   std::string_view whole = text.substr(0, separator);
   std::string_view fraction =
@@ -25,28 +26,28 @@ Result<Money> ParseWithSeparator(std::string_view text, std::string_view field, 
     return part.find_first_not_of("0123456789") == std::string_view::npos;
   };
   if (whole.empty() || !all_digits(whole) || !all_digits(fraction)) {
-    return Invalid("amount_invalid", field,
+    return Invalid(errc::kAmountInvalid, field,
                    std::string("must be digits with an optional '") + decimal +
                        "' and up to 2 decimals, no sign or grouping");
   }
   if (whole.size() > 1 && whole[0] == '0') {
-    return Invalid("amount_invalid", field, "must not have leading zeros");
+    return Invalid(errc::kAmountInvalid, field, "must not have leading zeros");
   }
-  if (fraction.size() > 2) return Invalid("amount_too_precise", field, "must have at most 2 decimals");
+  if (fraction.size() > 2) return Invalid(errc::kAmountTooPrecise, field, "must have at most 2 decimals");
   if (separator != std::string_view::npos && fraction.empty() && !allow_empty_fraction) {
-    return Invalid("amount_invalid", field, "must have digits after the decimal separator");
+    return Invalid(errc::kAmountInvalid, field, "must have digits after the decimal separator");
   }
   if (exact_decimals && fraction.size() != 2) {
-    return Invalid("amount_invalid", field, "must have exactly 2 decimals, e.g. \"10000.00\"");
+    return Invalid(errc::kAmountInvalid, field, "must have exactly 2 decimals, e.g. \"10000.00\"");
   }
-  if (whole.size() > 13) return Invalid("amount_too_large", field, "is too large");
+  if (whole.size() > 13) return Invalid(errc::kAmountTooLarge, field, "is too large");
   int64_t sen = 0;
   for (char c : whole) sen = sen * 10 + (c - '0');
   sen *= 100;
   if (fraction.size() >= 1) sen += (fraction[0] - '0') * 10;
   if (fraction.size() == 2) sen += fraction[1] - '0';
   if (sen > money_sen_max) {
-    return Invalid("amount_too_large", field, "must be at most " + FormatSnap(Money::FromSen(money_sen_max)));
+    return Invalid(errc::kAmountTooLarge, field, "must be at most " + FormatSnap(Money::FromSen(money_sen_max)));
   }
   return Money::FromSen(sen);
 }

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "engine/error_codes.h"
+
 namespace malpro {
 
 // Persisted in nothing; the numeric values may change. Append new categories at the end.
@@ -52,19 +54,19 @@ class [[nodiscard]] Status {
     return Status(StatusCode::kLimitExceeded, error_code, field, message);
   }
   static Status Corruption(std::string_view message) {
-    return Status(StatusCode::kCorruption, "corruption", "", message);
+    return Status(StatusCode::kCorruption, errc::kCorruption, "", message);
   }
   static Status IOError(std::string_view message) {
-    return Status(StatusCode::kIOError, "io_error", "", message);
+    return Status(StatusCode::kIOError, errc::kIoError, "", message);
   }
   static Status Unavailable(std::string_view error_code, std::string_view message) {
     return Status(StatusCode::kUnavailable, error_code, "", message);
   }
   static Status Unauthenticated(std::string_view message) {
-    return Status(StatusCode::kUnauthenticated, "unauthenticated", "", message);
+    return Status(StatusCode::kUnauthenticated, errc::kUnauthenticated, "", message);
   }
   static Status PermissionDenied(std::string_view message) {
-    return Status(StatusCode::kPermissionDenied, "forbidden", "", message);
+    return Status(StatusCode::kPermissionDenied, errc::kForbidden, "", message);
   }
 
   bool ok() const { return code_ == StatusCode::kOk; }

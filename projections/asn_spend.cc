@@ -8,6 +8,7 @@
 #include <simdjson.h>
 
 #include "engine/domain_events.h"
+#include "engine/error_codes.h"
 #include "engine/hash.h"
 #include "projections/read_models.h"
 
@@ -440,7 +441,7 @@ void AsnSpendProjection::WriteClosed(JsonWriter& writer, const std::string& mont
 Result<std::string> AsnSpendProjection::Spend(const std::string& nip, const std::string& month,
                                               const PolicyState& policy) const {
   const AsnProfile* profile = profiles_.Find(nip);
-  if (profile == nullptr) return Status::NotFound("asn_not_found", "nip", "no ASN '" + nip + "'");
+  if (profile == nullptr) return Status::NotFound(errc::kAsnNotFound, "nip", "no ASN '" + nip + "'");
   if (const std::string* json = spend_.Json(SpendKey(nip, month))) return *json;
   JsonWriter writer;
   RowOrEmpty(*profile, month, policy).Write(writer);
@@ -449,7 +450,7 @@ Result<std::string> AsnSpendProjection::Spend(const std::string& nip, const std:
 
 Result<std::string> AsnSpendProjection::History(const std::string& nip) const {
   const AsnProfile* profile = profiles_.Find(nip);
-  if (profile == nullptr) return Status::NotFound("asn_not_found", "nip", "no ASN '" + nip + "'");
+  if (profile == nullptr) return Status::NotFound(errc::kAsnNotFound, "nip", "no ASN '" + nip + "'");
   JsonWriter writer;
   writer.BeginObject().Key("asn").Raw(*profiles_.Json(nip)).Key("months").BeginArray();
   const auto& rows = spend_.entries();

@@ -2,6 +2,7 @@
 // one of its events is folded.
 #include <cctype>
 
+#include "engine/error_codes.h"
 #include "projections/read_models.h"
 
 namespace malpro {
@@ -142,7 +143,7 @@ std::string CatalogProjection::Query(const CatalogQuery& query) const {
 Result<std::string> CatalogProjection::Merchant(const std::string& umkm_id) const {
   const std::string* json = merchants_.Json(umkm_id);
   if (json == nullptr) {
-    return Status::NotFound("umkm_not_found", "umkm_id", "no merchant '" + umkm_id + "'");
+    return Status::NotFound(errc::kUmkmNotFound, "umkm_id", "no merchant '" + umkm_id + "'");
   }
   return *json;
 }

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "engine/domain_events.h"
+#include "engine/error_codes.h"
 
 namespace malpro {
 
@@ -31,7 +32,7 @@ Status CheckMonth(std::string_view text, std::string_view field) {
     Result<CivilDate> date = ParseIsoDate(std::string(text) + "-01", field);
     if (date.ok()) return Status::Ok();
   }
-  return Status::InvalidArgument("month_invalid", field,
+  return Status::InvalidArgument(errc::kMonthInvalid, field,
                                  std::string(field) + " must be a month written YYYY-MM");
 }
 

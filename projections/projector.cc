@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "engine/assert.h"
+#include "engine/error_codes.h"
 #include "engine/hash.h"
 #include "engine/log_limits.h"
 
@@ -129,7 +130,7 @@ Projector::Projector(const EventLog* log, ProjectorOptions options)
 Result<std::unique_ptr<Projector>> Projector::Open(const EventLog* log, ProjectorOptions options) {
   MALPRO_ASSERT(log != nullptr);
   if (options.dir.empty()) {
-    return Status::InvalidArgument("config_invalid", "projections.dir",
+    return Status::InvalidArgument(errc::kConfigInvalid, "projections.dir",
                                    "the read models need a directory");
   }
   std::unique_ptr<Projector> projector(new Projector(log, std::move(options)));

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <optional>
 
+#include "engine/error_codes.h"
+
 namespace malpro {
 
 namespace beast = boost::beast;
@@ -18,7 +20,7 @@ using boost::asio::ip::tcp;
 
 Result<HttpEndpoint> ParseHttpUrl(std::string_view url, std::string_view field) {
   const Status bad = Status::InvalidArgument(
-      "url_invalid", field,
+      errc::kUrlInvalid, field,
       std::string(field) +
           " must be http[s]://host[:port][/prefix], e.g. http://127.0.0.1:9090");
   HttpEndpoint endpoint;
@@ -76,12 +78,12 @@ Result<HttpReply> Finish(boost::asio::io_context& io, const std::optional<beast:
                          const std::string& where) {
   // The stream's own timer ends the exchange; the margin only guards against a lost wakeup.
   io.run_for(std::chrono::milliseconds(timeout_ms + 1000));
-  if (!outcome) return Status::Unavailable("bank_timeout", where + ": no answer in time");
+  if (!outcome) return Status::Unavailable(errc::kBankTimeout, where + ": no answer in time");
   if (*outcome == beast::error::timeout) {
-    return Status::Unavailable("bank_timeout",
+    return Status::Unavailable(errc::kBankTimeout,
                                where + ": no answer within " + std::to_string(timeout_ms) + " ms");
   }
-  if (*outcome) return Status::Unavailable("bank_unreachable", where + ": " + outcome->message());
+  if (*outcome) return Status::Unavailable(errc::kBankUnreachable, where + ": " + outcome->message());
   HttpReply reply;
   reply.status = parser.get().result_int();
   reply.body = std::move(parser.get().body());
@@ -101,7 +103,7 @@ Result<HttpReply> SendHttp(const HttpEndpoint& endpoint, std::string_view method
   tcp::resolver resolver(io);
   const tcp::resolver::results_type addresses =
       resolver.resolve(endpoint.host, endpoint.port, error);
-  if (error) return Status::Unavailable("bank_unreachable", where + ": " + error.message());
+  if (error) return Status::Unavailable(errc::kBankUnreachable, where + ": " + error.message());
   http::request<http::string_body> request = MakeRequest(endpoint, method, path, headers, body);
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
@@ -134,14 +136,14 @@ Result<HttpReply> SendHttp(const HttpEndpoint& endpoint, std::string_view method
     tls.load_verify_file(endpoint.ca_file, error);
   }
   if (error) {
-    return Status::Unavailable("bank_unreachable",
+    return Status::Unavailable(errc::kBankUnreachable,
                                where + ": cannot load the CAs to trust: " + error.message());
   }
   tls.set_verify_callback(ssl::host_name_verification(endpoint.host));
   beast::ssl_stream<beast::tcp_stream> stream(io, tls);
   // Server Name Indication, so that a host serving several names shows the right certificate.
   if (!SSL_set_tlsext_host_name(stream.native_handle(), endpoint.host.c_str())) {
-    return Status::Unavailable("bank_unreachable", where + ": cannot set the TLS server name");
+    return Status::Unavailable(errc::kBankUnreachable, where + ": cannot set the TLS server name");
   }
   beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(timeout_ms));
   beast::get_lowest_layer(stream).async_connect(

@@ -9,6 +9,7 @@
 
 #include "adapters/bank/snap_signature.h"
 #include "engine/domain_events.h"
+#include "engine/error_codes.h"
 #include "engine/log_limits.h"
 
 namespace malpro {
@@ -104,7 +105,7 @@ Result<std::unique_ptr<InProcessBank>> InProcessBank::Start(Ledger* ledger, Even
   Result<uint64_t> highest_reference = HighestSimulatedReference(*log);
   if (!highest_reference.ok()) return highest_reference.status();
   if (*highest_reference >= bank_simulator_reference_max) {
-    return Status::Unavailable("references_exhausted",
+    return Status::Unavailable(errc::kReferencesExhausted,
                                "the log holds the highest simulated bank reference already");
   }
   BankSimulatorOptions simulator;
@@ -155,7 +156,7 @@ Result<int> InProcessBank::Pay(const std::string& order_id, const std::string& c
   Result<NotifyOutcome> paid = simulator_->Pay(requested->bank_reference);
   if (!paid.ok()) return paid.status();
   if (!paid->sent || paid->status != 200) {
-    return Status::Unavailable("bank_notification_refused",
+    return Status::Unavailable(errc::kBankNotificationRefused,
                                "the simulated bank's notification for " + order_id +
                                    " was answered " + std::to_string(paid->status) + ": " +
                                    paid->body);

@@ -2,14 +2,14 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "adapters/bank/snap_signature.h"
 #include "adapters/http/request_body.h"
+#include "engine/error_codes.h"
 #include "engine/hash.h"
 #include "engine/json.h"
-
-#include <algorithm>
 
 namespace malpro {
 namespace {
@@ -112,7 +112,7 @@ Result<Money> ReadSnapMoney(simdjson::dom::element root, std::string_view key) {
   if (root[key]["value"].get(value) != simdjson::SUCCESS ||
       root[key]["currency"].get(currency) != simdjson::SUCCESS || currency != "IDR") {
     return Status::InvalidArgument(
-        "body_field_missing", key,
+        errc::kBodyFieldMissing, key,
         std::string(key) + " must be {\"value\":\"10000.00\",\"currency\":\"IDR\"}");
   }
   return ParseSnapAmount(value, std::string(key) + ".value");
@@ -129,7 +129,7 @@ Result<Notification> ReadNotification(const HttpRequest& request) {
   simdjson::dom::element root;
   std::string_view paid_time;
   if (parser.parse(request.body()).get(root) != simdjson::SUCCESS) {
-    return Status::InvalidArgument("body_invalid_json", "body", "the body must be JSON");
+    return Status::InvalidArgument(errc::kBodyInvalidJson, "body", "the body must be JSON");
   }
   Result<Money> amount = ReadSnapMoney(root, "amount");
   if (!amount.ok()) return amount.status();
@@ -150,7 +150,7 @@ Result<Notification> ReadVaPayment(const HttpRequest& request) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.parse(request.body()).get(root) != simdjson::SUCCESS) {
-    return Status::InvalidArgument("body_invalid_json", "body", "the body must be JSON");
+    return Status::InvalidArgument(errc::kBodyInvalidJson, "body", "the body must be JSON");
   }
   Result<Money> amount = ReadSnapMoney(root, "paidAmount");
   if (!amount.ok()) return amount.status();
@@ -160,16 +160,16 @@ Result<Notification> ReadVaPayment(const HttpRequest& request) {
 
 HttpResponse AnswerLedgerRefusal(const HttpRequest& request, const Status& status) {
   const std::string& code = status.error_code();
-  if (code == "payment_already_succeeded") return SnapAnswer(request, 200, "00", "Successful");
-  if (code == "payment_not_found") return SnapAnswer(request, 404, "01", "Transaction Not Found");
-  if (code == "amount_mismatch") return SnapAnswer(request, 404, "13", "Invalid Amount");
-  if (code == "bank_reference_mismatch" || code == "notification_channel_mismatch") {
+  if (code == errc::kPaymentAlreadySucceeded) return SnapAnswer(request, 200, "00", "Successful");
+  if (code == errc::kPaymentNotFound) return SnapAnswer(request, 404, "01", "Transaction Not Found");
+  if (code == errc::kAmountMismatch) return SnapAnswer(request, 404, "13", "Invalid Amount");
+  if (code == errc::kBankReferenceMismatch || code == errc::kNotificationChannelMismatch) {
     return SnapAnswer(request, 404, "18", "Inconsistent Request");
   }
-  if (code == "paid_time_out_of_window") {
+  if (code == errc::kPaidTimeOutOfWindow) {
     return SnapAnswer(request, 400, "01", "Invalid Field Format paidTime");
   }
-  if (code == "idempotency_key_reused") return SnapAnswer(request, 409, "00", "Conflict X-EXTERNAL-ID");
+  if (code == errc::kIdempotencyKeyReused) return SnapAnswer(request, 409, "00", "Conflict X-EXTERNAL-ID");
   if (status.code() == StatusCode::kConflict) return SnapAnswer(request, 409, "01", status.message());
   if (status.code() == StatusCode::kInvalidArgument) return SnapAnswer(request, 400, "01", status.message());
   return SnapAnswer(request, 500, "00", "General Error");

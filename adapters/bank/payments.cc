@@ -8,6 +8,7 @@
 #include "adapters/bank/snap_signature.h"
 #include "engine/domain_events.h"
 #include "engine/domain_types.h"
+#include "engine/error_codes.h"
 #include "engine/hash.h"
 #include "engine/json.h"
 #include "engine/log_limits.h"
@@ -226,7 +227,7 @@ Result<bool> BankPayments::Settle(const std::string& payment_id, const Pending& 
     return false;  // initiated, paying or pending at the bank: ask again next pass
   }
   // Whichever of success, failure or expiry the answer decides; set by each branch below.
-  Result<CommandResult> recorded = Status::Unavailable("bank_poll_undecided", "no decision");
+  Result<CommandResult> recorded = Status::Unavailable(errc::kBankPollUndecided, "no decision");
   if (answer->latest_status == "00") {
     recorded = ledger_->RecordBankSuccess(SuccessFromQuery(payment_id, pending.channel,
                                                            pending.bank_reference, *answer, Now()),
@@ -268,7 +269,7 @@ Status BankPayments::RecordPaidAfterVoid(const std::string& payment_id, const Pe
   context.actor = kPollerActor;
   context.idempotency_key = "bank-void-paid-" + payment_id + "-" + std::to_string(payment->version);
   Result<CommandResult> recorded = ledger_->RecordBankSuccess(success, context);
-  if (!recorded.ok() && recorded.status().error_code() != "payment_already_succeeded" &&
+  if (!recorded.ok() && recorded.status().error_code() != errc::kPaymentAlreadySucceeded &&
       !Ledger::IsNotificationMismatch(recorded.status())) {
     return recorded.status();
   }
@@ -297,11 +298,11 @@ Status BankPayments::VoidOne(const std::string& payment_id) {
   } else {
     status = client_->DeleteVirtualAccount(payment_id, voided.bank_reference);
   }
-  if (!status.ok() && status.error_code() == "bank_already_paid") {
+  if (!status.ok() && status.error_code() == errc::kBankAlreadyPaid) {
     status = RecordPaidAfterVoid(payment_id, voided);
   }
   // The bank does not know the request (never reached it, or already gone): nothing to void.
-  if (!status.ok() && status.error_code() == "bank_payment_not_found") status = Status::Ok();
+  if (!status.ok() && status.error_code() == errc::kBankPaymentNotFound) status = Status::Ok();
   if (!status.ok()) return status;  // kept in voids_: tried again next pass
   std::lock_guard<std::mutex> lock(mutex_);
   voids_.erase(payment_id);

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "engine/error_codes.h"
+
 namespace malpro {
 namespace {
 
@@ -12,7 +14,7 @@ bool IsDigits(std::string_view text) {
 Status AppendObject(std::string* out, std::string_view id, std::string_view value,
                     std::string_view field) {
   if (value.size() > 99) {
-    return Status::InvalidArgument("qris_value_too_long", field,
+    return Status::InvalidArgument(errc::kQrisValueTooLong, field,
                                    std::string(field) + " is longer than 99 characters");
   }
   char length[3];
@@ -23,13 +25,13 @@ Status AppendObject(std::string* out, std::string_view id, std::string_view valu
 
 Status CheckText(std::string_view value, size_t chars_max, std::string_view field) {
   if (value.empty() || value.size() > chars_max) {
-    return Status::InvalidArgument("qris_field_invalid", field,
+    return Status::InvalidArgument(errc::kQrisFieldInvalid, field,
                                    std::string(field) + " must be 1 to " +
                                        std::to_string(chars_max) + " characters");
   }
   for (char c : value) {
     if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) {
-      return Status::InvalidArgument("qris_field_invalid", field,
+      return Status::InvalidArgument(errc::kQrisFieldInvalid, field,
                                      std::string(field) + " must be printable ASCII");
     }
   }
@@ -64,17 +66,17 @@ std::string QrisCrc(std::string_view data) {
 Result<std::string> BuildQrisPayload(const QrisMerchant& merchant, Money amount,
                                      std::string_view reference) {
   if (merchant.merchant_pan.size() != 19 || !IsDigits(merchant.merchant_pan)) {
-    return Status::InvalidArgument("qris_field_invalid", "merchant_pan",
+    return Status::InvalidArgument(errc::kQrisFieldInvalid, "merchant_pan",
                                    "merchant_pan must be 19 digits");
   }
   MALPRO_RETURN_IF_ERROR(CheckText(merchant.name, qris_merchant_name_chars_max, "merchant_name"));
   MALPRO_RETURN_IF_ERROR(CheckText(merchant.city, qris_merchant_city_chars_max, "merchant_city"));
   MALPRO_RETURN_IF_ERROR(CheckText(reference, qris_reference_chars_max, "reference"));
   if (merchant.category_code.size() != 4 || !IsDigits(merchant.category_code)) {
-    return Status::InvalidArgument("qris_field_invalid", "category_code", "category_code must be 4 digits");
+    return Status::InvalidArgument(errc::kQrisFieldInvalid, "category_code", "category_code must be 4 digits");
   }
   if (amount <= Money()) {
-    return Status::InvalidArgument("amount_not_positive", "amount", "amount must be more than zero");
+    return Status::InvalidArgument(errc::kAmountNotPositive, "amount", "amount must be more than zero");
   }
   std::string payload;
   MALPRO_RETURN_IF_ERROR(AppendObject(&payload, "00", "01", "format"));
@@ -106,7 +108,7 @@ Result<std::string> BuildQrisPayload(const QrisMerchant& merchant, Money amount,
 }
 
 Result<std::map<std::string, std::string>> ParseQrisPayload(std::string_view payload) {
-  const Status malformed = Status::InvalidArgument("qris_malformed", "qris",
+  const Status malformed = Status::InvalidArgument(errc::kQrisMalformed, "qris",
                                                    "the QRIS payload is not a valid TLV string");
   std::map<std::string, std::string> tags;
   size_t at = 0;
@@ -119,7 +121,7 @@ Result<std::map<std::string, std::string>> ParseQrisPayload(std::string_view pay
     if (id == "63") {
       if (at + 4 + length != payload.size() || length != 4) return malformed;
       if (QrisCrc(payload.substr(0, at + 4)) != tags[id]) {
-        return Status::InvalidArgument("qris_crc_mismatch", "qris", "the QRIS CRC (tag 63) is wrong");
+        return Status::InvalidArgument(errc::kQrisCrcMismatch, "qris", "the QRIS CRC (tag 63) is wrong");
       }
     }
     at += 4 + length;
@@ -128,20 +130,20 @@ Result<std::map<std::string, std::string>> ParseQrisPayload(std::string_view pay
   for (int id = 26; id <= 51; ++id) has_account = has_account || tags.contains(std::to_string(id));
   for (const char* id : {"00", "01", "52", "53", "58", "59", "60", "63"}) {
     if (!tags.contains(id) || !has_account) {
-      return Status::InvalidArgument("qris_tag_missing", "qris",
+      return Status::InvalidArgument(errc::kQrisTagMissing, "qris",
                                      std::string("the QRIS payload lacks mandatory tag ") +
                                          (has_account ? id : "26-51"));
     }
   }
   if (tags["53"] != "360") {
-    return Status::InvalidArgument("qris_currency", "qris", "QRIS currency (tag 53) must be 360 (IDR)");
+    return Status::InvalidArgument(errc::kQrisCurrency, "qris", "QRIS currency (tag 53) must be 360 (IDR)");
   }
   return tags;
 }
 
 Result<Money> QrisAmount(const std::map<std::string, std::string>& tags) {
   auto found = tags.find("54");
-  if (found == tags.end()) return Status::NotFound("qris_no_amount", "qris", "a static QR has no amount");
+  if (found == tags.end()) return Status::NotFound(errc::kQrisNoAmount, "qris", "a static QR has no amount");
   return ParseQrisAmount(found->second, "qris.54");
 }
 

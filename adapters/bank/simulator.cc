@@ -18,6 +18,7 @@
 #include "adapters/bank/snap_signature.h"
 #include "adapters/http/request_body.h"
 #include "engine/aggregates.h"
+#include "engine/error_codes.h"
 #include "engine/hash.h"
 #include "engine/identifiers.h"
 #include "engine/json.h"
@@ -120,7 +121,7 @@ Result<bool> OptionalBool(const std::string& json, std::string_view key) {
   if (root[key].get(value) != simdjson::SUCCESS || value.is_null()) return false;
   bool flag = false;
   if (value.get(flag) != simdjson::SUCCESS) {
-    return Status::InvalidArgument("body_field_wrong_type", key,
+    return Status::InvalidArgument(errc::kBodyFieldWrongType, key,
                                    std::string(key) + " must be true or false");
   }
   return flag;
@@ -248,7 +249,7 @@ Result<std::pair<uint64_t, uint64_t>> ReserveReferences(const std::string& dir, 
   if (!next.ok()) return next.status();
   const uint64_t first = std::max(*next, floor);
   if (first > bank_simulator_reference_max) {
-    return Status::Unavailable("references_exhausted",
+    return Status::Unavailable(errc::kReferencesExhausted,
                                "every bank reference number up to " +
                                    std::to_string(bank_simulator_reference_max) +
                                    " was handed out (" + dir + "/" + kReferenceStateFile + ")");
@@ -497,11 +498,11 @@ Result<Money> RequestAmount(simdjson::dom::element body, std::string_view key) {
   std::string_view value, currency;
   if (body[key]["value"].get(value) != simdjson::SUCCESS ||
       body[key]["currency"].get(currency) != simdjson::SUCCESS || currency != "IDR") {
-    return Status::InvalidArgument("amount_invalid", key, std::string(key));
+    return Status::InvalidArgument(errc::kAmountInvalid, key, std::string(key));
   }
   Result<Money> amount = ParseSnapAmount(value, key);
   if (amount.ok() && *amount <= Money()) {
-    return Status::InvalidArgument("amount_invalid", key, std::string(key));
+    return Status::InvalidArgument(errc::kAmountInvalid, key, std::string(key));
   }
   return amount;
 }
@@ -748,7 +749,7 @@ HttpResponse BankSimulator::Impl::DeleteVa(const HttpRequest& request,
 Result<uint64_t> BankSimulator::Impl::NextReference() {
   if (next_reference_ >= reserved_end_) {
     if (options_.state_dir.empty()) {
-      return Status::Unavailable("references_exhausted",
+      return Status::Unavailable(errc::kReferencesExhausted,
                                  "every bank reference number up to " +
                                      std::to_string(bank_simulator_reference_max) +
                                      " was handed out");
@@ -829,7 +830,7 @@ Result<std::string> BankSimulator::Impl::PartnerToken() {
   if (root["accessToken"].get(token) != simdjson::SUCCESS ||
       root["expiresIn"].get(expires_in) != simdjson::SUCCESS ||
       expires_in.find_first_not_of("0123456789") != std::string_view::npos || expires_in.empty()) {
-    return Status::Unavailable("bank_answer_invalid",
+    return Status::Unavailable(errc::kBankAnswerInvalid,
                                "the partner's token answer lacks accessToken or expiresIn");
   }
   partner_token_ = std::string(token);
@@ -882,21 +883,21 @@ Status BankSimulator::Impl::CheckSettleable(const Issued& issued, std::string_vi
                                             bool late) {
   const bool voided = issued.state == "cancelled";
   if (late && !voided) {
-    return Status::Conflict("payment_not_voided", "late",
+    return Status::Conflict(errc::kPaymentNotVoided, "late",
                             "late pays a request voided at the bank (qr-mpm-cancel, delete-va); "
                             "this one is " +
                                 issued.state);
   }
   if (issued.state != "pending" && !late) {
     return Status::Conflict(
-        "payment_not_pending", "reference",
+        errc::kPaymentNotPending, "reference",
         "the payment is " + issued.state +
             (voided ? " (voided at the bank); \"late\":true pays it anyway, as a payer who paid "
                       "just before the void arrived"
                     : ""));
   }
   if (action == "fail" && issued.channel == "VA") {
-    return Status::Conflict("va_cannot_fail", "reference",
+    return Status::Conflict(errc::kVaCannotFail, "reference",
                             "a virtual account has no failed notification; it just stays unpaid");
   }
   return Status::Ok();
@@ -907,14 +908,14 @@ Result<NotifyOutcome> BankSimulator::Impl::Act(std::string_view action, std::str
   std::string path, body, external_id;
   bool break_signature = false;
   if (late && action != "pay" && action != "delay") {
-    return Status::InvalidArgument("late_not_applicable", "late",
+    return Status::InvalidArgument(errc::kLateNotApplicable, "late",
                                    "late applies to /sim/pay and /sim/delay only");
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     Issued* issued = Find(reference);
     if (issued == nullptr) {
-      return Status::NotFound("reference_unknown", "reference",
+      return Status::NotFound(errc::kReferenceUnknown, "reference",
                               "no payment with reference " + std::string(reference));
     }
     path = issued->channel == "QRIS" ? snap_qris_notify_path : snap_va_payment_path;
@@ -933,14 +934,14 @@ Result<NotifyOutcome> BankSimulator::Impl::Act(std::string_view action, std::str
       issued->last_path = path;
     } else if (action == "duplicate") {
       if (issued->last_body.empty()) {
-        return Status::Conflict("nothing_to_repeat", "reference",
+        return Status::Conflict(errc::kNothingToRepeat, "reference",
                                 "no notification was sent for it yet");
       }
       body = issued->last_body;
       external_id = issued->last_external_id;
     } else if (action == "corrupt") {
       if (mode != "signature" && mode != "amount") {
-        return Status::InvalidArgument("mode_invalid", "mode", "mode must be signature or amount");
+        return Status::InvalidArgument(errc::kModeInvalid, "mode", "mode must be signature or amount");
       }
       Issued copy = *issued;
       if (copy.state == "pending") {
@@ -952,7 +953,7 @@ Result<NotifyOutcome> BankSimulator::Impl::Act(std::string_view action, std::str
       external_id = std::to_string(Now()) + std::to_string(next_external_id_++);
       break_signature = mode == "signature";
     } else {
-      return Status::NotFound("route_not_found", "path", "no such control operation");
+      return Status::NotFound(errc::kRouteNotFound, "path", "no such control operation");
     }
   }
   return Send(path, body, external_id, break_signature);
@@ -992,11 +993,11 @@ HttpResponse BankSimulator::Impl::Control(const HttpRequest& request) {
     }
     if (!ParseIsoDate(date, "date").ok() || date.size() != 10) {
       return ControlError(
-          request, Status::InvalidArgument("query_invalid", "date", "date must be YYYY-MM-DD"));
+          request, Status::InvalidArgument(errc::kQueryInvalid, "date", "date must be YYYY-MM-DD"));
     }
     if (format != "json" && format != "csv") {
       return ControlError(
-          request, Status::InvalidArgument("query_invalid", "format", "format must be json or csv"));
+          request, Status::InvalidArgument(errc::kQueryInvalid, "format", "format must be json or csv"));
     }
     if (format == "csv") {
       std::string statement_id = "BJTM-" + date;
@@ -1046,7 +1047,7 @@ HttpResponse BankSimulator::Impl::Control(const HttpRequest& request) {
   }
   if (request.method() != http::verb::post) {
     return ControlError(request,
-                        Status::NotFound("route_not_found", "path", "no such control route"));
+                        Status::NotFound(errc::kRouteNotFound, "path", "no such control route"));
   }
   RequestBody body(request.body());
   body.AllowOnly({"reference", "mode", "late"});

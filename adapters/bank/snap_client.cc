@@ -8,6 +8,7 @@
 
 #include "adapters/bank/snap_signature.h"
 #include "engine/domain_types.h"
+#include "engine/error_codes.h"
 #include "engine/json.h"
 
 namespace malpro {
@@ -45,7 +46,7 @@ Result<std::string> AnswerString(simdjson::dom::element root, std::string_view k
   std::string_view value;
   if (root[key].get(value) != simdjson::SUCCESS) {
     return Status::Unavailable(
-        "bank_answer_invalid",
+        errc::kBankAnswerInvalid,
         std::string(where) + ": the answer has no string " + std::string(key));
   }
   return std::string(value);
@@ -64,8 +65,8 @@ std::string ResponseCode(const HttpReply& reply) {
 }
 
 bool Retryable(const Status& status) {
-  return status.error_code() == "bank_unreachable" || status.error_code() == "bank_timeout" ||
-         status.error_code() == "bank_server_error";
+  return status.error_code() == errc::kBankUnreachable || status.error_code() == errc::kBankTimeout ||
+         status.error_code() == errc::kBankServerError;
 }
 
 // QRIS answers carry latestTransactionStatus; virtual accounts paymentFlagStatus (same codes).
@@ -87,7 +88,7 @@ Result<BankPaymentStatus> ReadStatus(simdjson::dom::element root, std::string_vi
   if (root[amount_key]["value"].get(value) == simdjson::SUCCESS) {
     Result<Money> amount = ParseSnapAmount(value, std::string(amount_key) + ".value");
     if (!amount.ok()) {
-      return Status::Unavailable("bank_answer_invalid",
+      return Status::Unavailable(errc::kBankAnswerInvalid,
                                  std::string(where) + ": " + amount.status().message());
     }
     status.amount = *amount;
@@ -101,7 +102,7 @@ Status CheckSnapAnswer(const HttpReply& reply, std::string_view where,
                        std::string_view service_code) {
   if (reply.status >= 500) {
     return Status::Unavailable(
-        "bank_server_error",
+        errc::kBankServerError,
         std::string(where) + ": the bank answered HTTP " + std::to_string(reply.status));
   }
   simdjson::dom::parser parser;
@@ -109,7 +110,7 @@ Status CheckSnapAnswer(const HttpReply& reply, std::string_view where,
   std::string_view code, message;
   if (parser.parse(reply.body).get(root) != simdjson::SUCCESS ||
       root["responseCode"].get(code) != simdjson::SUCCESS) {
-    return Status::Unavailable("bank_answer_invalid", std::string(where) + ": HTTP " +
+    return Status::Unavailable(errc::kBankAnswerInvalid, std::string(where) + ": HTTP " +
                                                           std::to_string(reply.status) +
                                                           " without a SNAP responseCode");
   }
@@ -117,7 +118,7 @@ Status CheckSnapAnswer(const HttpReply& reply, std::string_view where,
   const bool success = reply.status >= 200 && reply.status < 300 && code.size() == 7 &&
                        code[0] == '2' && code.substr(3, 2) == service_code;
   if (!success) {
-    return Status::Unavailable("bank_refused", std::string(where) + ": the bank answered " +
+    return Status::Unavailable(errc::kBankRefused, std::string(where) + ": the bank answered " +
                                                    std::string(code) + " " + std::string(message));
   }
   return Status::Ok();
@@ -131,20 +132,20 @@ Result<std::unique_ptr<SnapClient>> SnapClient::Create(SnapClientOptions options
   if (!endpoint.ok()) return endpoint.status();
   endpoint->ca_file = options.ca_file;
   if (options.client_id.empty()) {
-    return Status::InvalidArgument("option_missing", "bank.client_id",
+    return Status::InvalidArgument(errc::kOptionMissing, "bank.client_id",
                                    "bank.client_id is required");
   }
   if (options.client_secret.empty()) {
-    return Status::InvalidArgument("option_missing", "bank.client_secret",
+    return Status::InvalidArgument(errc::kOptionMissing, "bank.client_secret",
                                    "bank.client_secret is required");
   }
   if (!SnapRsaSign(options.private_key_pem, "probe").ok()) {
-    return Status::InvalidArgument("key_invalid", "bank.private_key_file",
+    return Status::InvalidArgument(errc::kKeyInvalid, "bank.private_key_file",
                                    "bank.private_key_file must name a PEM RSA private key");
   }
   if (options.attempts_max < 1 || options.attempts_max > snap_attempts_limit) {
     return Status::InvalidArgument(
-        "option_out_of_range", "bank.attempts_max",
+        errc::kOptionOutOfRange, "bank.attempts_max",
         "bank.attempts_max must be 1 to " + std::to_string(snap_attempts_limit));
   }
   return std::unique_ptr<SnapClient>(
@@ -186,7 +187,7 @@ Result<std::string> SnapClient::RequestToken() {
       int64_t seconds = 0;
       if (expires_in->empty() || expires_in->size() > 9 ||
           expires_in->find_first_not_of("0123456789") != std::string::npos) {
-        return Status::Unavailable("bank_answer_invalid", where + ": expiresIn must be seconds");
+        return Status::Unavailable(errc::kBankAnswerInvalid, where + ": expiresIn must be seconds");
       }
       seconds = std::stoll(*expires_in);
       token_ = *token;
@@ -232,7 +233,7 @@ Result<std::string> SnapClient::Transact(std::string_view path, std::string_view
     last = reply.ok() ? CheckSnapAnswer(*reply, where, service_code) : reply.status();
     if (last.ok()) return std::move(reply->body);
     if (refusal_code != nullptr) {
-      *refusal_code = reply.ok() && last.error_code() == "bank_refused" ? ResponseCode(*reply) : "";
+      *refusal_code = reply.ok() && last.error_code() == errc::kBankRefused ? ResponseCode(*reply) : "";
     }
     if (reply.ok() && reply->status == 401 && !token_renewed) {
       // The bank may have forgotten the token (restart, revocation): one more try with a new one.
@@ -273,7 +274,7 @@ Result<QrisIssued> SnapClient::GenerateQris(std::string_view payment_id, Money a
   const bool printable = std::all_of(content->begin(), content->end(),
                                      [](char c) { return c >= 0x20 && c <= 0x7e; });
   if (content->empty() || content->size() > qr_content_chars_max || !printable) {
-    return Status::Unavailable("bank_answer_invalid",
+    return Status::Unavailable(errc::kBankAnswerInvalid,
                                std::string(snap_qris_generate_path) +
                                    ": qrContent is not a QRIS payload (printable ASCII, 1 to " +
                                    std::to_string(qr_content_chars_max) + " characters)");
@@ -324,7 +325,7 @@ Result<VirtualAccountIssued> SnapClient::CreateVirtualAccount(std::string_view p
   simdjson::dom::element root = parser.parse(*answer).value_unsafe();
   std::string_view number, reference;
   if (root["virtualAccountData"]["virtualAccountNo"].get(number) != simdjson::SUCCESS) {
-    return Status::Unavailable("bank_answer_invalid",
+    return Status::Unavailable(errc::kBankAnswerInvalid,
                                std::string(snap_va_create_path) +
                                    ": the answer has no virtualAccountData.virtualAccountNo");
   }
@@ -347,7 +348,7 @@ Result<BankPaymentStatus> SnapClient::QueryVirtualAccount(std::string_view payme
   simdjson::dom::element root = parser.parse(*answer).value_unsafe();
   simdjson::dom::element data;
   if (root["virtualAccountData"].get(data) != simdjson::SUCCESS) {
-    return Status::Unavailable("bank_answer_invalid", std::string(snap_va_status_path) +
+    return Status::Unavailable(errc::kBankAnswerInvalid, std::string(snap_va_status_path) +
                                                           ": the answer has no virtualAccountData");
   }
   return ReadStatus(data, snap_va_status_path, "paymentFlagStatus", "paidAmount");
@@ -360,13 +361,13 @@ Status SnapClient::Void(std::string_view path, std::string_view service_code,
   if (answer.ok()) return Status::Ok();
   const std::string not_found = "404" + std::string(service_code);
   if (refusal == not_found + snap_case_paid_bill) {
-    return Status::Conflict("bank_already_paid", "payment_id",
+    return Status::Conflict(errc::kBankAlreadyPaid, "payment_id",
                             "POST " + std::string(path) + ": payment " + std::string(payment_id) +
                                 " was paid before the bank received the void (" + refusal +
                                 "); the money moved");
   }
   if (refusal == not_found + kCaseTransactionNotFound || refusal == not_found + kCaseBillNotFound) {
-    return Status::NotFound("bank_payment_not_found", "payment_id",
+    return Status::NotFound(errc::kBankPaymentNotFound, "payment_id",
                             "POST " + std::string(path) + ": the bank knows no payment request " +
                                 std::string(payment_id) + " (" + refusal + ")");
   }
@@ -392,7 +393,7 @@ Status SnapClient::DeleteVirtualAccount(std::string_view payment_id,
   // wants both halves again.
   const std::string& prefix = options_.partner_service_id;
   if (!virtual_account_no.starts_with(prefix) || virtual_account_no.size() == prefix.size()) {
-    return Status::InvalidArgument("virtual_account_invalid", "virtual_account_no",
+    return Status::InvalidArgument(errc::kVirtualAccountInvalid, "virtual_account_no",
                                    "virtual_account_no must be bank.partner_service_id \"" +
                                        prefix + "\" followed by the customer number");
   }

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "adapters/http/request_body.h"
+#include "engine/error_codes.h"
 #include "engine/hash.h"
 #include "engine/identifiers.h"
 
@@ -39,7 +40,7 @@ Result<std::string> BodyDigest(std::string_view body) {
   std::string minified(body.size(), '\0');
   size_t length = 0;
   if (simdjson::minify(body.data(), body.size(), minified.data(), length) != simdjson::SUCCESS) {
-    return Status::InvalidArgument("body_invalid_json", "body", "the request body must be JSON");
+    return Status::InvalidArgument(errc::kBodyInvalidJson, "body", "the request body must be JSON");
   }
   minified.resize(length);
   return HashToHex(Sha256(minified));
@@ -95,18 +96,18 @@ bool SnapHmacSignatureMatches(std::string_view client_secret, std::string_view t
 
 Result<std::string> SnapRsaSign(std::string_view private_key_pem, std::string_view text) {
   KeyPointer key = ReadKey(private_key_pem, true);
-  if (!key) return Status::InvalidArgument("key_invalid", "private_key", "not a PEM private key");
+  if (!key) return Status::InvalidArgument(errc::kKeyInvalid, "private_key", "not a PEM private key");
   ContextPointer context(EVP_MD_CTX_new());
   size_t length = 0;
   if (!context || EVP_DigestSignInit(context.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
       EVP_DigestSign(context.get(), nullptr, &length,
                      reinterpret_cast<const unsigned char*>(text.data()), text.size()) != 1) {
-    return Status::InvalidArgument("key_invalid", "private_key", "the key cannot sign with SHA256withRSA");
+    return Status::InvalidArgument(errc::kKeyInvalid, "private_key", "the key cannot sign with SHA256withRSA");
   }
   std::string signature(length, '\0');
   if (EVP_DigestSign(context.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
                      reinterpret_cast<const unsigned char*>(text.data()), text.size()) != 1) {
-    return Status::InvalidArgument("key_invalid", "private_key", "signing failed");
+    return Status::InvalidArgument(errc::kKeyInvalid, "private_key", "signing failed");
   }
   signature.resize(length);
   return Base64Encode(signature);
@@ -115,12 +116,12 @@ Result<std::string> SnapRsaSign(std::string_view private_key_pem, std::string_vi
 Result<bool> SnapRsaVerify(std::string_view public_key_pem, std::string_view text,
                            std::string_view signature_base64) {
   KeyPointer key = ReadKey(public_key_pem, false);
-  if (!key) return Status::InvalidArgument("key_invalid", "public_key", "not a PEM public key");
+  if (!key) return Status::InvalidArgument(errc::kKeyInvalid, "public_key", "not a PEM public key");
   Result<std::string> signature = DecodeBase64(signature_base64, "X-SIGNATURE");
   if (!signature.ok()) return false;
   ContextPointer context(EVP_MD_CTX_new());
   if (!context || EVP_DigestVerifyInit(context.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1) {
-    return Status::InvalidArgument("key_invalid", "public_key", "the key cannot verify SHA256withRSA");
+    return Status::InvalidArgument(errc::kKeyInvalid, "public_key", "the key cannot verify SHA256withRSA");
   }
   return EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(signature->data()),
                           signature->size(), reinterpret_cast<const unsigned char*>(text.data()),
@@ -144,7 +145,7 @@ std::string SnapTimestamp(int64_t utc_micros) {
 }
 
 Result<int64_t> ParseSnapTimestamp(std::string_view text) {
-  const Status bad = Status::InvalidArgument("timestamp_invalid", "X-TIMESTAMP",
+  const Status bad = Status::InvalidArgument(errc::kTimestampInvalid, "X-TIMESTAMP",
                                              "X-TIMESTAMP must be ISO 8601 such as 2026-11-22T10:15:00+07:00");
   if (text.size() < 20 || text[10] != 'T' || text[13] != ':' || text[16] != ':') return bad;
   Result<CivilDate> date = ParseIsoDate(text.substr(0, 10), "X-TIMESTAMP");

@@ -3,28 +3,31 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <limits>
+#include <cctype>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <tuple>
 
 #include "adapters/kafka/kafka_limits.h"
+#include "engine/error_codes.h"
 #include "engine/log_limits.h"
 #include "engine/money.h"
-
-#include <cctype>
-#include <fstream>
-#include <sstream>
 
 namespace malpro {
 namespace {
 
 constexpr int64_t kMebibyte = 1024 * 1024;
+// Sizes in MiB above 1 TiB are refused: far beyond any machine, and their bytes fit int64.
+constexpr int64_t kMebibytesMax = int64_t{1} << 20;
 
 Status UnknownKeys(const toml::table& table, std::string_view prefix,
                    const std::set<std::string_view>& known) {
   for (const auto& [key, value] : table) {
     if (!known.contains(key.str())) {
       std::string field = std::string(prefix) + std::string(key.str());
-      return Status::InvalidArgument("config_unknown_key", field, "unknown setting " + field);
+      return Status::InvalidArgument(errc::kConfigUnknownKey, field, "unknown setting " + field);
     }
   }
   return Status::Ok();
@@ -37,7 +40,7 @@ Status Read(const toml::table& table, std::string_view prefix, std::string_view 
   std::optional<T> value = node->value_exact<T>();
   if (!value) {
     std::string field = std::string(prefix) + std::string(key);
-    return Status::InvalidArgument("config_wrong_type", field, field + " has the wrong type");
+    return Status::InvalidArgument(errc::kConfigWrongType, field, field + " has the wrong type");
   }
   *out = *value;
   return Status::Ok();
@@ -48,7 +51,7 @@ Status ReadPositive(const toml::table& table, std::string_view prefix, std::stri
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, key, out));
   if (*out < minimum) {
     std::string field = std::string(prefix) + std::string(key);
-    return Status::InvalidArgument("config_out_of_range", field,
+    return Status::InvalidArgument(errc::kConfigOutOfRange, field,
                                    field + " must be at least " + std::to_string(minimum));
   }
   return Status::Ok();
@@ -64,12 +67,18 @@ Status ReadLog(const toml::table& table, LogOptions* log) {
   MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "idempotency_retention_days",
                                       idempotency_retention_days_min,
                                       &log->idempotency_retention_days));
-  int64_t write_buffer_mib = static_cast<int64_t>(log->write_buffer_bytes) / kMebibyte;
-  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "write_buffer_mib", 1, &write_buffer_mib));
-  log->write_buffer_bytes = static_cast<size_t>(write_buffer_mib * kMebibyte);
-  int64_t block_cache_mib = static_cast<int64_t>(log->block_cache_bytes) / kMebibyte;
-  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "block_cache_mib", 1, &block_cache_mib));
-  log->block_cache_bytes = static_cast<size_t>(block_cache_mib * kMebibyte);
+  for (const auto& [key, bytes] : {std::pair<std::string_view, size_t*>{"write_buffer_mib",
+                                                                         &log->write_buffer_bytes},
+                                   {"block_cache_mib", &log->block_cache_bytes}}) {
+    int64_t mib = static_cast<int64_t>(*bytes) / kMebibyte;
+    MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, key, 1, &mib));
+    if (mib > kMebibytesMax) {
+      const std::string field = std::string(prefix) + std::string(key);
+      return Status::InvalidArgument(errc::kConfigOutOfRange, field,
+                                     field + " must be at most " + std::to_string(kMebibytesMax));
+    }
+    *bytes = static_cast<size_t>(mib * kMebibyte);
+  }
   return Status::Ok();
 }
 
@@ -79,13 +88,14 @@ Status ReadHttp(const toml::table& table, HttpOptions* http, TokenTable* tokens)
   MALPRO_RETURN_IF_ERROR(UnknownKeys(
       table, prefix,
       {"listen_address", "port", "io_threads", "worker_threads", "body_bytes_max",
-       "photo_body_bytes_max", "request_timeout_ms", "idle_timeout_ms", "connections_max",
-       "tokens"}));
+       "photo_body_bytes_max", "header_timeout_ms", "request_timeout_ms", "idle_timeout_ms",
+       "connections_max", "connections_per_ip_max", "waiting_reads_max",
+       "waiting_reads_per_token_max", "tokens"}));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "listen_address", &http->listen_address));
   int64_t value = http->port;
   MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "port", 0, &value));
   if (value > 65535) {
-    return Status::InvalidArgument("config_out_of_range", "http.port", "http.port must be 0 to 65535");
+    return Status::InvalidArgument(errc::kConfigOutOfRange, "http.port", "http.port must be 0 to 65535");
   }
   http->port = static_cast<uint16_t>(value);
   struct IntSetting {
@@ -95,11 +105,21 @@ Status ReadHttp(const toml::table& table, HttpOptions* http, TokenTable* tokens)
   };
   for (const IntSetting& setting :
        {IntSetting{"io_threads", 1, &http->io_threads}, {"worker_threads", 1, &http->worker_threads},
+        {"header_timeout_ms", 100, &http->header_timeout_ms},
         {"request_timeout_ms", 100, &http->request_timeout_ms},
         {"idle_timeout_ms", 100, &http->idle_timeout_ms},
-        {"connections_max", 1, &http->connections_max}}) {
+        {"connections_max", 1, &http->connections_max},
+        {"connections_per_ip_max", 1, &http->connections_per_ip_max},
+        {"waiting_reads_max", 1, &http->waiting_reads_max},
+        {"waiting_reads_per_token_max", 1, &http->waiting_reads_per_token_max}}) {
     value = *setting.target;
     MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, setting.key, setting.minimum, &value));
+    if (value > std::numeric_limits<int>::max()) {  // would be cut to fit an int
+      const std::string field = std::string(prefix) + std::string(setting.key);
+      return Status::InvalidArgument(errc::kConfigOutOfRange, field,
+                                     field + " must be at most " +
+                                         std::to_string(std::numeric_limits<int>::max()));
+    }
     *setting.target = static_cast<int>(value);
   }
   value = static_cast<int64_t>(http->body_bytes_max);
@@ -111,7 +131,7 @@ Status ReadHttp(const toml::table& table, HttpOptions* http, TokenTable* tokens)
   const toml::node* list = table.get("tokens");
   if (list == nullptr) return Status::Ok();
   if (!list->is_array_of_tables()) {
-    return Status::InvalidArgument("config_wrong_type", "http.tokens",
+    return Status::InvalidArgument(errc::kConfigWrongType, "http.tokens",
                                    "http.tokens must be an array of tables ([[http.tokens]])");
   }
   size_t index = 0;
@@ -126,7 +146,7 @@ Status ReadHttp(const toml::table& table, HttpOptions* http, TokenTable* tokens)
     Result<Role> parsed = ParseRole(role, field + ".role");
     if (!parsed.ok()) return parsed.status();
     if (subject.empty()) {
-      return Status::InvalidArgument("config_missing", field + ".subject",
+      return Status::InvalidArgument(errc::kConfigMissing, field + ".subject",
                                      field + ".subject is required (a NIP, UMKM id or name)");
     }
     MALPRO_RETURN_IF_ERROR(tokens->Add(sha256, Principal{*parsed, subject}, field + ".sha256"));
@@ -157,14 +177,14 @@ Status ReadPolicy(const toml::table& table, PolicyDefaults* policy, int64_t* rec
                      std::isdigit(text[1]) && std::isdigit(text[3]) && std::isdigit(text[4]);
   const int minutes = shape ? std::stoi(text.substr(0, 2)) * 60 + std::stoi(text.substr(3)) : -1;
   if (!shape || minutes >= 24 * 60 || std::stoi(text.substr(3)) > 59) {
-    return Status::InvalidArgument("config_out_of_range", "policy.settlement_cutoff",
+    return Status::InvalidArgument(errc::kConfigOutOfRange, "policy.settlement_cutoff",
                                    "policy.settlement_cutoff must be HH:MM");
   }
   policy->settlement_cutoff_minutes = minutes;
   MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "receipt_window_days", 1, receipt_window_days));
   if (const toml::node* minimum = table.get("minimum_spend")) {
     if (!minimum->is_table()) {
-      return Status::InvalidArgument("config_wrong_type", "policy.minimum_spend",
+      return Status::InvalidArgument(errc::kConfigWrongType, "policy.minimum_spend",
                                      "policy.minimum_spend must be a table of rank group = amount");
     }
     policy->minimum_spend.clear();
@@ -172,7 +192,7 @@ Status ReadPolicy(const toml::table& table, PolicyDefaults* policy, int64_t* rec
       const std::string field = "policy.minimum_spend." + std::string(group.str());
       std::optional<std::string> amount_text = amount.value_exact<std::string>();
       if (!amount_text) {
-        return Status::InvalidArgument("config_wrong_type", field,
+        return Status::InvalidArgument(errc::kConfigWrongType, field,
                                        field + " must be an amount string such as \"300000.00\"");
       }
       Result<Money> parsed = ParseAmount(*amount_text, field);
@@ -209,7 +229,7 @@ Status ReadPem(const std::string& file, const std::string& config_path, std::str
   std::stringstream text;
   text << stream.rdbuf();
   if (!stream || text.str().find(marker) == std::string::npos) {
-    return Status::InvalidArgument("config_out_of_range", field,
+    return Status::InvalidArgument(errc::kConfigOutOfRange, field,
                                    std::string(field) + " must name a PEM file with " +
                                        std::string(marker) + ": " + path);
   }
@@ -240,14 +260,14 @@ Status ReadBankClient(const toml::table& table, const std::string& config_path,
     *target = static_cast<int>(std::min<int64_t>(value, 600'000));
   }
   if (client.attempts_max > snap_attempts_limit) {
-    return Status::InvalidArgument("config_out_of_range", "bank.attempts_max",
+    return Status::InvalidArgument(errc::kConfigOutOfRange, "bank.attempts_max",
                                    "bank.attempts_max must be 1 to " + std::to_string(snap_attempts_limit));
   }
   MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "poll_after_seconds", 1, &payments.poll_after_s));
   MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "poll_interval_seconds", 1, &payments.poll_interval_s));
   MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "expire_after_seconds", 60, &payments.expire_after_s));
   if (client.partner_service_id.size() != 8) {
-    return Status::InvalidArgument("config_out_of_range", "bank.partner_service_id",
+    return Status::InvalidArgument(errc::kConfigOutOfRange, "bank.partner_service_id",
                                    "bank.partner_service_id must be 8 characters (SNAP pads it "
                                    "with leading spaces)");
   }
@@ -259,7 +279,7 @@ Status ReadBankClient(const toml::table& table, const std::string& config_path,
                                   {"client_secret", &client.client_secret}, {"private_key_file", &key_file}}) {
     if (text->empty()) {
       const std::string field = "bank." + std::string(key);
-      return Status::InvalidArgument("config_out_of_range", field,
+      return Status::InvalidArgument(errc::kConfigOutOfRange, field,
                                      field + " is required when bank.base_url is set");
     }
   }
@@ -289,7 +309,7 @@ Status ReadBank(const toml::table& table, const std::string& config_path, Malpro
   MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "issued_token_lifetime_s", 60,
                                       &config->bank.token_lifetime_s));
   if (config->bank.authentication != "rsa" && config->bank.authentication != "hmac") {
-    return Status::InvalidArgument("config_out_of_range", "bank.notify_authentication",
+    return Status::InvalidArgument(errc::kConfigOutOfRange, "bank.notify_authentication",
                                    "bank.notify_authentication must be rsa or hmac");
   }
   MALPRO_RETURN_IF_ERROR(ReadBankClient(table, config_path, config));
@@ -297,11 +317,11 @@ Status ReadBank(const toml::table& table, const std::string& config_path, Malpro
   if (config->bank.partner_id.empty() ||
       config->bank.partner_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") !=
           std::string::npos) {
-    return Status::InvalidArgument("config_out_of_range", "bank.partner_id",
+    return Status::InvalidArgument(errc::kConfigOutOfRange, "bank.partner_id",
                                    "bank.partner_id must be letters, digits and -");
   }
   if (config->bank.authentication == "hmac" && config->bank.client_secret.empty()) {
-    return Status::InvalidArgument("config_out_of_range", "bank.notify_client_secret",
+    return Status::InvalidArgument(errc::kConfigOutOfRange, "bank.notify_client_secret",
                                    "bank.notify_client_secret is required when "
                                    "bank.notify_authentication is hmac");
   }
@@ -324,19 +344,19 @@ Status ReadSettlement(const toml::table& table, MalproConfig* config) {
   const std::string& account = options.debtor_account;
   if (account.size() < 10 || account.size() > 16 ||
       account.find_first_not_of("0123456789") != std::string::npos) {
-    return Status::InvalidArgument("config_out_of_range", "settlement.debtor_account",
+    return Status::InvalidArgument(errc::kConfigOutOfRange, "settlement.debtor_account",
                                    "settlement.debtor_account must be 10 to 16 digits");
   }
   const std::string& bic = options.bank_bic;
   if ((bic.size() != 8 && bic.size() != 11) ||
       bic.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != std::string::npos) {
     return Status::InvalidArgument(
-        "config_out_of_range", "settlement.bank_bic",
+        errc::kConfigOutOfRange, "settlement.bank_bic",
         "settlement.bank_bic must be a BIC of 8 or 11 capitals and digits");
   }
   if (config->settlement_out_dir.empty() || options.initiating_party.empty() ||
       options.debtor_name.empty()) {
-    return Status::InvalidArgument("config_out_of_range", "settlement",
+    return Status::InvalidArgument(errc::kConfigOutOfRange, "settlement",
                                    "settlement.out_dir, initiating_party and debtor_name may not "
                                    "be empty");
   }
@@ -358,13 +378,13 @@ Status ReadKafka(const toml::table& table, KafkaOptions* kafka) {
   if (topic_prefix.empty() || topic_prefix.size() > kafka_topic_prefix_bytes_max ||
       topic_prefix.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                      "0123456789._-") != std::string::npos) {
-    return Status::InvalidArgument("config_out_of_range", "kafka.topic_prefix",
+    return Status::InvalidArgument(errc::kConfigOutOfRange, "kafka.topic_prefix",
                                    "kafka.topic_prefix must be 1 to " +
                                        std::to_string(kafka_topic_prefix_bytes_max) +
                                        " letters, digits, '.', '_' or '-'");
   }
   if (kafka->intake_group.empty()) {
-    return Status::InvalidArgument("config_out_of_range", "kafka.intake_group",
+    return Status::InvalidArgument(errc::kConfigOutOfRange, "kafka.intake_group",
                                    "kafka.intake_group must not be empty");
   }
   struct IntSetting {
@@ -380,7 +400,7 @@ Status ReadKafka(const toml::table& table, KafkaOptions* kafka) {
     MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, setting.key, 1, &value));
     if (value > setting.maximum) {
       const std::string field = std::string(prefix) + std::string(setting.key);
-      return Status::InvalidArgument("config_out_of_range", field,
+      return Status::InvalidArgument(errc::kConfigOutOfRange, field,
                                      field + " must be at most " +
                                          std::to_string(setting.maximum));
     }
@@ -388,14 +408,14 @@ Status ReadKafka(const toml::table& table, KafkaOptions* kafka) {
   }
   if (const toml::node* properties = table.get("properties")) {
     if (!properties->is_table()) {
-      return Status::InvalidArgument("config_wrong_type", "kafka.properties",
+      return Status::InvalidArgument(errc::kConfigWrongType, "kafka.properties",
                                      "kafka.properties must be a table of librdkafka settings");
     }
     for (const auto& [name, value] : *properties->as_table()) {
       const std::string field = "kafka.properties." + std::string(name.str());
       std::optional<std::string> text = value.value_exact<std::string>();
       if (!text) {
-        return Status::InvalidArgument("config_wrong_type", field,
+        return Status::InvalidArgument(errc::kConfigWrongType, field,
                                        field + " must be a string, as librdkafka takes it");
       }
       kafka->properties[std::string(name.str())] = *text;
@@ -408,7 +428,7 @@ const toml::table* SubTable(const toml::table& root, std::string_view key, Statu
   const toml::node* node = root.get(key);
   if (node == nullptr) return nullptr;
   if (!node->is_table()) {
-    *status = Status::InvalidArgument("config_wrong_type", key, std::string(key) + " must be a table");
+    *status = Status::InvalidArgument(errc::kConfigWrongType, key, std::string(key) + " must be a table");
     return nullptr;
   }
   return node->as_table();
@@ -438,7 +458,7 @@ Result<MalproConfig> LoadConfig(const std::string& path) {
     root = toml::parse_file(path);  // the library reports syntax errors by exception only
   } catch (const toml::parse_error& error) {
     return Status::InvalidArgument(
-        "config_syntax", path,
+        errc::kConfigSyntax, path,
         path + ":" + std::to_string(error.source().begin.line) + ": " +
             std::string(error.description()));
   }

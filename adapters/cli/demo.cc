@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/domain_types.h"
+#include "engine/error_codes.h"
 
 namespace malpro {
 namespace {
@@ -267,7 +268,7 @@ Status Seeder::PlaceOrders(int day) {
     }
     Result<CommandResult> result = ledger_.Place(order, As("asn:" + buyer));
     // A buyer deactivated earlier in the month is refused, as in real life.
-    if (!result.ok() && result.status().error_code() == "buyer_inactive") continue;
+    if (!result.ok() && result.status().error_code() == errc::kBuyerInactive) continue;
     MALPRO_RETURN_IF_ERROR(Check(result, "place order"));
     if (cashless && cancel) {
       MALPRO_RETURN_IF_ERROR(Check(ledger_.RequestPayment(order.order_id, Chance(kShareQris) ? "QRIS" : "VA",
@@ -395,7 +396,7 @@ Status Seeder::SubmitReceipts(int day) {
                           FormatIsoDate(purchase),
                           std::string("\x89PNG\r\n\x1A\n", 8) + "receipt photo " + receipt_id};
     Result<CommandResult> result = ledger_.Submit(receipt, As("asn:" + receipt.nip));
-    if (!result.ok() && result.status().error_code() == "asn_inactive") continue;
+    if (!result.ok() && result.status().error_code() == errc::kAsnInactive) continue;
     MALPRO_RETURN_IF_ERROR(Check(result, "submit receipt"));
     submitted.push_back(receipt_id);
   }
@@ -490,7 +491,7 @@ Result<DemoSummary> SeedDemo(Ledger& ledger, const DemoOptions& options,
   if (!options.month.empty()) {
     Result<CivilDate> month = ParseIsoDate(options.month + "-01", "month");
     if (!month.ok() || options.month.size() != 7) {
-      return Status::InvalidArgument("month_invalid", "month", "--month must be YYYY-MM");
+      return Status::InvalidArgument(errc::kMonthInvalid, "month", "--month must be YYYY-MM");
     }
   }
   return Seeder(ledger, options, now_us, bank).Run();

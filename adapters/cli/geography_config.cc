@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/error_codes.h"
+
 namespace malpro {
 namespace {
 
@@ -31,7 +33,7 @@ Status UnknownKeys(const std::string& path, const toml::table& table, std::strin
   for (const auto& [key, value] : table) {
     if (!known.contains(key.str())) {
       const std::string field = std::string(prefix) + std::string(key.str());
-      return FileError(path, "config_unknown_key", field, "unknown key " + field);
+      return FileError(path, errc::kConfigUnknownKey, field, "unknown key " + field);
     }
   }
   return Status::Ok();
@@ -43,7 +45,7 @@ Result<const toml::node*> Required(const std::string& path, const toml::table& t
   const toml::node* node = table.get(key);
   if (node == nullptr) {
     const std::string field = prefix + std::string(key);
-    return FileError(path, "config_missing_key", field, field + " is missing");
+    return FileError(path, errc::kConfigMissingKey, field, field + " is missing");
   }
   return node;
 }
@@ -51,7 +53,7 @@ Result<const toml::node*> Required(const std::string& path, const toml::table& t
 Result<std::string> ReadString(const std::string& path, const toml::node& node,
                                const std::string& field) {
   std::optional<std::string> value = node.value_exact<std::string>();
-  if (!value) return FileError(path, "config_wrong_type", field, field + " must be a string");
+  if (!value) return FileError(path, errc::kConfigWrongType, field, field + " must be a string");
   return std::move(*value);
 }
 
@@ -70,7 +72,7 @@ Result<Kecamatan> ReadKecamatan(const std::string& path, const toml::table& tabl
   if (!list.ok()) return list.status();
   const toml::array* array = (*list)->as_array();
   if (array == nullptr) {
-    return FileError(path, "config_wrong_type", list_field,
+    return FileError(path, errc::kConfigWrongType, list_field,
                      list_field + " must be an array of strings");
   }
   for (size_t i = 0; i < array->size(); ++i) {
@@ -90,14 +92,14 @@ Result<std::vector<Kecamatan>> ReadCity(const std::string& path, const toml::tab
   const std::string field(kKecamatanKey);
   // An empty array is not an array of tables to toml++; Geography::Create refuses it.
   if (array == nullptr || (!array->empty() && !array->is_array_of_tables())) {
-    return FileError(path, "config_wrong_type", field,
+    return FileError(path, errc::kConfigWrongType, field,
                      field + " must be an array of tables ([[kecamatan]])");
   }
   // Bounded before reading the tables; Geography::Create checks every other limit.
   if (array->size() > geography_kecamatan_max) {
     const std::string message =
         field + ": at most " + std::to_string(geography_kecamatan_max) + " are allowed";
-    return InFile(path, Status::LimitExceeded("geography_too_large", field, message));
+    return InFile(path, Status::LimitExceeded(errc::kGeographyTooLarge, field, message));
   }
   std::vector<Kecamatan> city;
   for (size_t i = 0; i < array->size(); ++i) {
@@ -118,7 +120,7 @@ Result<Geography> LoadGeography(const std::string& path) {
   } catch (const toml::parse_error& error) {
     const auto line = error.source().begin.line;  // 0 when the file could not be read
     const std::string where = line > 0 ? path + ":" + std::to_string(line) : path;
-    return Status::InvalidArgument("config_syntax", path,
+    return Status::InvalidArgument(errc::kConfigSyntax, path,
                                    where + ": " + std::string(error.description()));
   }
   Result<std::vector<Kecamatan>> city = ReadCity(path, root);

@@ -26,6 +26,7 @@
 #include "adapters/cli/demo.h"
 #include "adapters/files/reconcile.h"
 #include "adapters/files/settlement_run.h"
+#include "engine/error_codes.h"
 #include "projections/projector.h"
 #include "adapters/cli/geography_config.h"
 #include "adapters/http/api.h"
@@ -284,13 +285,13 @@ Status RequireLedgerDirectory(const LogOptions& log_options) {
   std::error_code error;
   const std::filesystem::file_status found = std::filesystem::status(dir, error);
   if (!std::filesystem::exists(found)) {
-    return Status::NotFound("data_dir_not_found", "log.data_dir",
+    return Status::NotFound(errc::kDataDirNotFound, "log.data_dir",
                             "no data directory at " + dir +
                                 " (--data or log.data_dir); settle, reconcile and audit open an "
                                 "existing ledger, only serve and demo create one");
   }
   if (!std::filesystem::is_directory(found)) {
-    return Status::InvalidArgument("data_dir_not_ledger", "log.data_dir",
+    return Status::InvalidArgument(errc::kDataDirNotLedger, "log.data_dir",
                                    dir + " (--data or log.data_dir) is not a directory");
   }
   // A read-only open takes no lock and creates nothing; it tells a Malpro log from anything
@@ -301,7 +302,7 @@ Status RequireLedgerDirectory(const LogOptions& log_options) {
   Result<std::unique_ptr<EventLog>> log = EventLog::Open(probe);
   if (!log.ok()) {
     const std::string what = dir + " (--data or log.data_dir) is not a Malpro data directory";
-    return Status::InvalidArgument("data_dir_not_ledger", "log.data_dir",
+    return Status::InvalidArgument(errc::kDataDirNotLedger, "log.data_dir",
                                    what + ": " + log.status().message());
   }
   return Status::Ok();
@@ -414,7 +415,7 @@ Result<std::string> ReadTextFile(const std::string& path, std::string_view flag)
   std::stringstream text;
   text << file.rdbuf();
   if (!file) {
-    return Status::InvalidArgument("file_unreadable", flag, std::string(flag) + ": cannot read " + path);
+    return Status::InvalidArgument(errc::kFileUnreadable, flag, std::string(flag) + ": cannot read " + path);
   }
   return text.str();
 }
@@ -553,7 +554,7 @@ int RunAuditVerify(const CommonOptions& common, uint64_t from, uint64_t to,
 // microseconds.
 Result<int64_t> ParseJakartaTime(const std::string& text) {
   const auto invalid = [] {
-    return Status::InvalidArgument("time_invalid", "at",
+    return Status::InvalidArgument(errc::kTimeInvalid, "at",
                                    "--at must be YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS] "
                                    "(Asia/Jakarta)");
   };
@@ -618,13 +619,13 @@ int RunAuditReplay(const CommonOptions& common, uint64_t until, const std::strin
   }
   if (until == 0 || until > (*log)->Head().sequence) {
     return Fail(Status::InvalidArgument(
-        "sequence_invalid", "until",
+        errc::kSequenceInvalid, "until",
         "nothing to replay: the log holds sequences 1.." + std::to_string((*log)->Head().sequence)));
   }
   if (out_dir.empty()) out_dir = "replay-" + std::to_string(until);
   std::error_code error;
   if (std::filesystem::exists(out_dir, error) && !std::filesystem::is_empty(out_dir, error)) {
-    return Fail(Status::InvalidArgument("out_not_empty", "out",
+    return Fail(Status::InvalidArgument(errc::kOutNotEmpty, "out",
                                         out_dir + " is not empty; replay into a new directory"));
   }
   ProjectorOptions projector_options;
@@ -737,7 +738,7 @@ void PrintSettlement(const SettleOutcome& outcome) {
 // settle and reconcile write to the log: while `malpro serve` holds it, say where to go instead.
 Status WhenServing(const Status& status, const std::string& route) {
   if (status.message().find("LOCK") == std::string::npos) return status;
-  return Status::Unavailable("data_dir_in_use",
+  return Status::Unavailable(errc::kDataDirInUse,
                              status.message() + "\n  the data directory is in use by `malpro serve`; "
                              "do this through its API instead: " + route);
 }
@@ -981,7 +982,7 @@ int main(int argc, char** argv) {
   if (export_command->parsed()) return RunAuditExport(common, export_from, export_to, export_out);
   if (replay->parsed()) {
     if (replay_until == 0 && replay_at.empty()) {
-      return Fail(Status::InvalidArgument("option_missing", "until", "give --until SEQ or --at TIME"));
+      return Fail(Status::InvalidArgument(errc::kOptionMissing, "until", "give --until SEQ or --at TIME"));
     }
     return RunAuditReplay(common, replay_until, replay_at, replay_out);
   }

@@ -8,6 +8,7 @@
 
 #include "adapters/files/settlement_files.h"
 #include "engine/domain_events.h"
+#include "engine/error_codes.h"
 #include "engine/hash.h"
 #include "engine/json.h"
 #include "engine/log_limits.h"
@@ -320,7 +321,7 @@ Result<ReconcileOutcome> RunReconciliation(Ledger& ledger, const EventLog& log,
   if (!statement.ok()) return statement.status();
   if (!IsCollectionAccount(statement->account, collection_account)) {
     return Status::InvalidArgument(
-        "statement_account_mismatch", "account",
+        errc::kStatementAccountMismatch, "account",
         "account: the statement is of account " + statement->account +
             ", not of the collection account " + std::string(collection_account) +
             " (settlement.debtor_account); only that account's statement is reconciled");

@@ -15,6 +15,7 @@
 #include "adapters/files/files_limits.h"
 #include "engine/aggregates.h"
 #include "engine/assert.h"
+#include "engine/error_codes.h"
 #include "engine/hash.h"
 #include "engine/json.h"
 
@@ -39,7 +40,7 @@ Status RefuseIfClosed(const Ledger& ledger, CivilDate business_date) {
                                                         : "pain.001 " + closed->file_name +
                                                               " sha256 " + closed->pain001_sha256;
   return Status::Conflict(
-      "settlement_already_closed", "business_date",
+      errc::kSettlementAlreadyClosed, "business_date",
       "business day " + FormatIsoDate(business_date) + " is already closed: " + pain001 + ", csv " +
           SettlementCsvFileName(business_date) + " sha256 " + closed->csv_sha256);
 }
@@ -51,7 +52,7 @@ Status RefuseIfBeforeFirstDay(const EventLog& log, CivilDate business_date) {
   if (!first.ok()) return first.status();
   const std::string date = FormatIsoDate(business_date);
   if (first->empty()) {
-    return Status::InvalidArgument("settlement_before_first_day", "business_date",
+    return Status::InvalidArgument(errc::kSettlementBeforeFirstDay, "business_date",
                                    "business_date (--date) " + date +
                                        ": the ledger holds no events yet, so it has no day to "
                                        "settle");
@@ -59,7 +60,7 @@ Status RefuseIfBeforeFirstDay(const EventLog& log, CivilDate business_date) {
   const CivilDate first_day = JakartaDate(first->front().recorded_at_us);
   if (business_date < first_day) {
     return Status::InvalidArgument(
-        "settlement_before_first_day", "business_date",
+        errc::kSettlementBeforeFirstDay, "business_date",
         "business_date (--date) " + date + " is before the ledger's first day " +
             FormatIsoDate(first_day) + " (the Asia/Jakarta date of event 1); nothing was " +
             "recorded then");
@@ -71,7 +72,7 @@ Status RefuseIfNotOver(const Ledger& ledger, CivilDate business_date) {
   Result<int64_t> end = ledger.BusinessDayEnd(business_date);
   if (!end.ok()) return end.status();
   if (ledger.Now() < *end) {
-    return Status::Conflict("settlement_day_not_over", "business_date",
+    return Status::Conflict(errc::kSettlementDayNotOver, "business_date",
                             "business day " + FormatIsoDate(business_date) +
                                 " is not over: it ends at its cut-off (Asia/Jakarta)");
   }
@@ -195,7 +196,7 @@ Result<SettleOutcome> SettleDay(Ledger& ledger, const EventLog* log, CivilDate b
   if (!day.ok()) return day.status();
   outcome.day = std::move(day).value();
   if (outcome.day.merchants.size() > settlement_merchants_max) {
-    return Status::LimitExceeded("settlement_too_many_merchants", "merchants",
+    return Status::LimitExceeded(errc::kSettlementTooManyMerchants, "merchants",
                                  "a settlement batch holds at most " +
                                      std::to_string(settlement_merchants_max) + " merchants");
   }

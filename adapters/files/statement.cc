@@ -12,6 +12,7 @@
 
 #include "adapters/files/files_limits.h"
 #include "engine/aggregates.h"
+#include "engine/error_codes.h"
 
 namespace malpro {
 namespace {
@@ -53,7 +54,7 @@ Result<int64_t> ParseDateTime(std::string_view text, std::string_view field, Civ
     const bool shape = rest.size() >= 6 && rest[0] == 'T' && AllDigits(rest.substr(1, 2)) &&
                        rest[3] == ':' && AllDigits(rest.substr(4, 2));
     if (!shape) {
-      return Invalid("datetime_invalid", field,
+      return Invalid(errc::kDatetimeInvalid, field,
                      std::string(field) + " must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS");
     }
     seconds_of_day = Number(rest.substr(1, 2)) * 3600 + Number(rest.substr(4, 2)) * 60;
@@ -74,10 +75,10 @@ Result<int64_t> ParseDateTime(std::string_view text, std::string_view field, Civ
       offset_seconds = (rest[0] == '-' ? -1 : 1) *
                        (Number(rest.substr(1, 2)) * 3600 + Number(rest.substr(4, 2)) * 60);
     } else if (!rest.empty()) {
-      return Invalid("datetime_invalid", field, std::string(field) + " has a bad time zone");
+      return Invalid(errc::kDatetimeInvalid, field, std::string(field) + " has a bad time zone");
     }
     if (seconds_of_day >= 86'400) {
-      return Invalid("datetime_invalid", field, std::string(field) + " has a bad time of day");
+      return Invalid(errc::kDatetimeInvalid, field, std::string(field) + " has a bad time of day");
     }
   }
   const int64_t utc = (DaysFromCivil(*day) * 86'400 + seconds_of_day - offset_seconds) * 1'000'000;
@@ -107,7 +108,7 @@ void AddReference(StatementEntry* entry, std::string_view reference) {
 Status CheckEntryCount(const Statement& statement) {
   if (statement.entries.size() >= statement_entries_max) {
     return Status::LimitExceeded(
-        "statement_too_long", "entries",
+        errc::kStatementTooLong, "entries",
         "a statement may hold at most " + std::to_string(statement_entries_max) + " entries");
   }
   return Status::Ok();
@@ -164,7 +165,7 @@ std::string Attribute(const xmlNode* node, const char* name) {
 Result<int64_t> CamtDate(const xmlNode* holder, std::string_view field, CivilDate* date) {
   if (const xmlNode* dt = Child(holder, "Dt")) return ParseDateTime(Text(dt), field, date);
   if (const xmlNode* dt = Child(holder, "DtTm")) return ParseDateTime(Text(dt), field, date);
-  return Invalid("field_missing", field, std::string(field) + " needs Dt or DtTm");
+  return Invalid(errc::kFieldMissing, field, std::string(field) + " needs Dt or DtTm");
 }
 
 // v02 writes <Sts>BOOK</Sts>, v08 and later <Sts><Cd>BOOK</Cd></Sts>.
@@ -182,16 +183,16 @@ Result<std::optional<StatementEntry>> CamtEntry(const xmlNode* node, size_t posi
   StatementEntry entry;
   entry.position = position;
   const xmlNode* amount = Child(node, "Amt");
-  if (amount == nullptr) return Invalid("field_missing", field + ".Amt", field + " lacks Amt");
+  if (amount == nullptr) return Invalid(errc::kFieldMissing, field + ".Amt", field + " lacks Amt");
   if (Attribute(amount, "Ccy") != "IDR") {
-    return Invalid("currency_invalid", field + ".Amt", field + ".Amt must be in IDR (Ccy=\"IDR\")");
+    return Invalid(errc::kCurrencyInvalid, field + ".Amt", field + ".Amt must be in IDR (Ccy=\"IDR\")");
   }
   Result<Money> money = ParseAmount(Text(amount), field + ".Amt");
   if (!money.ok()) return money.status();
   entry.amount = *money;
   const std::string indicator = Text(Child(node, "CdtDbtInd"));
   if (indicator != "CRDT" && indicator != "DBIT") {
-    return Invalid("credit_debit_invalid", field + ".CdtDbtInd",
+    return Invalid(errc::kCreditDebitInvalid, field + ".CdtDbtInd",
                    field + ".CdtDbtInd must be CRDT or DBIT");
   }
   entry.credit = indicator == "CRDT";
@@ -276,7 +277,7 @@ std::string LineField(const Mt940Field& field) {
 
 Result<CivilDate> Mt940Date(std::string_view yymmdd, std::string_view where) {
   if (yymmdd.size() != 6 || !AllDigits(yymmdd)) {
-    return Invalid("date_invalid", where, std::string(where) + " needs a date YYMMDD");
+    return Invalid(errc::kDateInvalid, where, std::string(where) + " needs a date YYMMDD");
   }
   const std::string iso = "20" + std::string(yymmdd.substr(0, 2)) + "-" +
                           std::string(yymmdd.substr(2, 2)) + "-" + std::string(yymmdd.substr(4, 2));
@@ -287,7 +288,7 @@ Result<CivilDate> Mt940Date(std::string_view yymmdd, std::string_view where) {
 Result<CivilDate> Mt940BalanceDate(const Mt940Field& field) {
   const std::string& value = field.value;
   if (value.size() < 11 || (value[0] != 'C' && value[0] != 'D') || value.substr(7, 3) != "IDR") {
-    return Invalid("balance_invalid", LineField(field),
+    return Invalid(errc::kBalanceInvalid, LineField(field),
                    LineField(field) + " must be C or D, YYMMDD, IDR and an amount");
   }
   Result<Money> amount = ParseMt940Amount(value.substr(10), LineField(field));
@@ -318,24 +319,24 @@ Result<StatementEntry> Mt940Entry(const Mt940Field& field, size_t position) {
     rest.remove_prefix(4);
   }
   if (rest.starts_with("RC") || rest.starts_with("RD")) {
-    return Invalid("reversal_unsupported", where, where + ": reversals (RC/RD) are not read");
+    return Invalid(errc::kReversalUnsupported, where, where + ": reversals (RC/RD) are not read");
   }
   if (rest.empty() || (rest[0] != 'C' && rest[0] != 'D')) {
-    return Invalid("credit_debit_invalid", where, where + " needs C or D after the date");
+    return Invalid(errc::kCreditDebitInvalid, where, where + " needs C or D after the date");
   }
   entry.credit = rest[0] == 'C';
   rest.remove_prefix(1);
   if (!rest.empty() && std::isalpha(static_cast<unsigned char>(rest[0]))) rest.remove_prefix(1);
   const size_t amount_end = rest.find_first_not_of("0123456789,");
   if (amount_end == std::string_view::npos || amount_end == 0) {
-    return Invalid("amount_invalid", where, where + " needs an amount and a type code");
+    return Invalid(errc::kAmountInvalid, where, where + " needs an amount and a type code");
   }
   Result<Money> amount = ParseMt940Amount(rest.substr(0, amount_end), where);
   if (!amount.ok()) return amount.status();
   entry.amount = *amount;
   rest.remove_prefix(amount_end);
   if (rest.size() < 4)
-    return Invalid("type_invalid", where, where + " needs a type code like NTRF");
+    return Invalid(errc::kTypeInvalid, where, where + " needs a type code like NTRF");
   rest.remove_prefix(4);  // N/F/S and the 3-character type code
   const size_t bank_reference = rest.find("//");
   AddReference(&entry, rest.substr(0, bank_reference));
@@ -389,7 +390,7 @@ Result<std::vector<std::string>> CsvRecord(std::string_view* text, size_t line) 
     }
   }
   if (quoted) {
-    return Invalid("csv_invalid", "line " + std::to_string(line),
+    return Invalid(errc::kCsvInvalid, "line " + std::to_string(line),
                    "line " + std::to_string(line) + " has an unclosed quote");
   }
   text->remove_prefix(std::min(text->size(), i + 1));
@@ -404,7 +405,7 @@ Result<StatementEntry> CsvEntry(const std::vector<std::string>& row, size_t line
   if (!booked.ok()) return booked.status();
   entry.booked_at_us = *booked;
   if (row[3] != "CRDT" && row[3] != "DBIT") {
-    return Invalid("credit_debit_invalid", where + " credit_debit",
+    return Invalid(errc::kCreditDebitInvalid, where + " credit_debit",
                    where + ": credit_debit must be CRDT or DBIT");
   }
   entry.credit = row[3] == "CRDT";
@@ -430,7 +431,7 @@ bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsSeparator(char c) { return statement_id_separators.find(c) != std::string_view::npos; }
 
 Status StatementIdInvalid(std::string message) {
-  return Status::InvalidArgument("statement_id_invalid", "statement_id", std::move(message));
+  return Status::InvalidArgument(errc::kStatementIdInvalid, "statement_id", std::move(message));
 }
 
 }  // namespace
@@ -524,7 +525,7 @@ Result<std::string> StatementIdFromStreamId(std::string_view stream_form) {
 
 Result<Statement> ParseCamt053(std::string_view xml) {
   if (xml.size() > statement_bytes_max) {
-    return Status::LimitExceeded("statement_too_large", "statement", "the statement is too large");
+    return Status::LimitExceeded(errc::kStatementTooLarge, "statement", "the statement is too large");
   }
   // No network, no entity expansion from outside: a statement is data, never a fetch.
   std::unique_ptr<xmlDoc, XmlDocFree> doc(
@@ -532,7 +533,7 @@ Result<Statement> ParseCamt053(std::string_view xml) {
                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
   if (!doc) {
     const xmlError* error = xmlGetLastError();
-    return Invalid("xml_invalid", "statement",
+    return Invalid(errc::kXmlInvalid, "statement",
                    "the camt.053 file is not well-formed XML" +
                        (error ? ": line " + std::to_string(error->line) + ": " +
                                     Trim(error->message ? error->message : "")
@@ -543,26 +544,26 @@ Result<Statement> ParseCamt053(std::string_view xml) {
       root && root->ns && root->ns->href ? reinterpret_cast<const char*>(root->ns->href) : "";
   if (root == nullptr || !IsElement(root, "Document") ||
       !ns.starts_with("urn:iso:std:iso:20022:tech:xsd:camt.053.001.")) {
-    return Invalid("statement_not_camt053", "Document",
+    return Invalid(errc::kStatementNotCamt053, "Document",
                    "the root must be Document in a camt.053.001.* namespace");
   }
   const xmlNode* report = Child(root, "BkToCstmrStmt");
   std::vector<const xmlNode*> statements =
       report ? Children(report, "Stmt") : std::vector<const xmlNode*>{};
   if (statements.size() != 1) {
-    return Invalid("statement_count_invalid", "BkToCstmrStmt.Stmt",
+    return Invalid(errc::kStatementCountInvalid, "BkToCstmrStmt.Stmt",
                    "the file must hold exactly one Stmt (one account, one period)");
   }
   const xmlNode* stmt = statements.front();
   Statement statement;
   statement.format = "camt053";
   statement.id = Text(Child(stmt, "Id"));
-  if (statement.id.empty()) return Invalid("field_missing", "Stmt.Id", "Stmt.Id is required");
+  if (statement.id.empty()) return Invalid(errc::kFieldMissing, "Stmt.Id", "Stmt.Id is required");
   MALPRO_RETURN_IF_ERROR(CheckStatementId(statement.id, "Stmt/Id"));
   statement.account = Text(Path(stmt, {"Acct", "Id", "Othr", "Id"}));
   if (statement.account.empty()) statement.account = Text(Path(stmt, {"Acct", "Id", "IBAN"}));
   if (statement.account.empty()) {
-    return Invalid("field_missing", "Stmt.Acct.Id", "Stmt.Acct.Id (Othr/Id or IBAN) is required");
+    return Invalid(errc::kFieldMissing, "Stmt.Acct.Id", "Stmt.Acct.Id (Othr/Id or IBAN) is required");
   }
   size_t position = 0;
   for (const xmlNode* node : Children(stmt, "Ntry")) {
@@ -577,7 +578,7 @@ Result<Statement> ParseCamt053(std::string_view xml) {
 
 Result<Statement> ParseMt940(std::string_view text) {
   if (text.size() > statement_bytes_max) {
-    return Status::LimitExceeded("statement_too_large", "statement", "the statement is too large");
+    return Status::LimitExceeded(errc::kStatementTooLarge, "statement", "the statement is too large");
   }
   Statement statement;
   statement.format = "mt940";
@@ -587,7 +588,7 @@ Result<Statement> ParseMt940(std::string_view text) {
     if (field.tag == "20") {
       if (!statement.id.empty()) {
         return Invalid(
-            "statement_count_invalid", LineField(field),
+            errc::kStatementCountInvalid, LineField(field),
             "the file must hold one statement (a second :20: at " + LineField(field) + ")");
       }
       statement.id = Trim(field.value);
@@ -612,24 +613,24 @@ Result<Statement> ParseMt940(std::string_view text) {
       AddInformationReferences(&statement.entries.back(), field.value);
     }
   }
-  if (statement.id.empty()) return Invalid("field_missing", ":20:", "the statement lacks :20:");
+  if (statement.id.empty()) return Invalid(errc::kFieldMissing, ":20:", "the statement lacks :20:");
   MALPRO_RETURN_IF_ERROR(CheckStatementId(statement.id, ":20:"));
   if (statement.account.empty())
-    return Invalid("field_missing", ":25:", "the statement lacks :25:");
+    return Invalid(errc::kFieldMissing, ":25:", "the statement lacks :25:");
   if (!opening || !closing) {
-    return Invalid("field_missing", ":60F:", "the statement needs :60F: and :62F: balances");
+    return Invalid(errc::kFieldMissing, ":60F:", "the statement needs :60F: and :62F: balances");
   }
   statement.from = *opening;
   statement.to = *closing;
   if (statement.to < statement.from) {
-    return Invalid("period_invalid", ":62F:", ":62F: is dated before :60F:");
+    return Invalid(errc::kPeriodInvalid, ":62F:", ":62F: is dated before :60F:");
   }
   return statement;
 }
 
 Result<Statement> ParseStatementCsv(std::string_view text) {
   if (text.size() > statement_bytes_max) {
-    return Status::LimitExceeded("statement_too_large", "statement", "the statement is too large");
+    return Status::LimitExceeded(errc::kStatementTooLarge, "statement", "the statement is too large");
   }
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // a spreadsheet's BOM
   Result<std::vector<std::string>> header = CsvRecord(&text, 1);
@@ -638,7 +639,7 @@ Result<Statement> ParseStatementCsv(std::string_view text) {
                                              "credit_debit", "amount",  "reference"};
   if (header->size() < expected.size() ||
       !std::equal(expected.begin(), expected.end(), header->begin())) {
-    return Invalid("csv_header_invalid", "line 1",
+    return Invalid(errc::kCsvHeaderInvalid, "line 1",
                    "the header must start statement_id,account,booking_date,credit_debit,amount,"
                    "reference");
   }
@@ -649,7 +650,7 @@ Result<Statement> ParseStatementCsv(std::string_view text) {
     if (!row.ok()) return row.status();
     if (row->size() == 1 && Trim((*row)[0]).empty()) continue;
     if (row->size() < expected.size()) {
-      return Invalid("csv_invalid", "line " + std::to_string(line),
+      return Invalid(errc::kCsvInvalid, "line " + std::to_string(line),
                      "line " + std::to_string(line) + " has fewer than 6 fields");
     }
     if (statement.id.empty()) {
@@ -657,7 +658,7 @@ Result<Statement> ParseStatementCsv(std::string_view text) {
       statement.account = (*row)[1];
       MALPRO_RETURN_IF_ERROR(CheckStatementId(statement.id, "line " + std::to_string(line)));
     } else if ((*row)[0] != statement.id || (*row)[1] != statement.account) {
-      return Invalid("statement_count_invalid", "line " + std::to_string(line),
+      return Invalid(errc::kStatementCountInvalid, "line " + std::to_string(line),
                      "every row must have the same statement_id and account");
     }
     MALPRO_RETURN_IF_ERROR(CheckEntryCount(statement));
@@ -666,7 +667,7 @@ Result<Statement> ParseStatementCsv(std::string_view text) {
     statement.entries.push_back(std::move(entry).value());
   }
   if (statement.entries.empty()) {
-    return Invalid("statement_empty", "line 2", "the CSV statement has no entries");
+    return Invalid(errc::kStatementEmpty, "line 2", "the CSV statement has no entries");
   }
   SetPeriodFromEntries(&statement);
   return statement;
@@ -685,7 +686,7 @@ Result<Statement> ParseStatement(std::string_view text, std::string_view format)
   if (format == "camt053") return ParseCamt053(text);
   if (format == "mt940") return ParseMt940(text);
   if (format == "csv") return ParseStatementCsv(text);
-  return Invalid("format_invalid", "format", "format must be camt053, mt940 or csv");
+  return Invalid(errc::kFormatInvalid, "format", "format must be camt053, mt940 or csv");
 }
 
 }  // namespace malpro

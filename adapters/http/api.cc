@@ -1,11 +1,13 @@
 #include "adapters/http/api.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 
 #include "adapters/http/http_limits.h"
 #include "adapters/http/request_body.h"
 #include "engine/domain_types.h"
+#include "engine/error_codes.h"
 #include "engine/json.h"
 #include "engine/log_limits.h"
 #include "projections/projector.h"
@@ -63,6 +65,15 @@ void SplitTarget(std::string_view target, std::string_view* path,
   }
 }
 
+// HEAD is answered by the path's GET route.
+http::verb RouteMethod(http::verb method) {
+  return method == http::verb::head ? http::verb::get : method;
+}
+
+bool IsSubscriptionPath(std::string_view path) {
+  return path == "/v1/subscribe/events" || path == "/v1/subscribe/projections";
+}
+
 HttpResponse JsonResponse(const HttpRequest& request, http::status status, std::string body) {
   HttpResponse response{status, request.version()};
   response.set(http::field::content_type, kJson);
@@ -77,36 +88,7 @@ HttpResponse Ok(const HttpRequest& request, std::string body) {
   return JsonResponse(request, http::status::ok, std::move(body));
 }
 
-bool IsBodyError(std::string_view code) {
-  return std::find(std::begin(body_error_codes), std::end(body_error_codes), code) !=
-         std::end(body_error_codes);
-}
-
 }  // namespace
-
-int ErrorStatus(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kOk: return 200;
-    case StatusCode::kInvalidArgument:
-      if (status.error_code() == "method_not_allowed") return 405;
-      return IsBodyError(status.error_code()) || status.error_code().starts_with("query_") ||
-                     status.error_code().starts_with("header_")
-                 ? 400
-                 : 422;
-    case StatusCode::kNotFound: return 404;
-    case StatusCode::kConflict: return 409;
-    case StatusCode::kLimitExceeded:
-      return status.error_code() == "body_too_large" || status.error_code() == "headers_too_large"
-                 ? 413
-                 : 422;
-    case StatusCode::kUnauthenticated: return 401;
-    case StatusCode::kPermissionDenied: return 403;
-    case StatusCode::kUnavailable: return status.error_code() == "overloaded" ? 429 : 503;
-    case StatusCode::kCorruption:
-    case StatusCode::kIOError: return 500;
-  }
-  return 500;
-}
 
 HttpResponse ErrorResponse(const HttpRequest& request, const Status& status) {
   JsonWriter writer;
@@ -253,7 +235,7 @@ Result<CommandContext> ContextOf(const ApiCall& call) {
   // than write without the protection the client asked for.
   if (context.idempotency_key.empty() &&
       call.request.find("Idempotency-Key") != call.request.end()) {
-    return Status::InvalidArgument("header_idempotency_key_empty", "Idempotency-Key",
+    return Status::InvalidArgument(errc::kHeaderIdempotencyKeyEmpty, "Idempotency-Key",
                                    "Idempotency-Key must not be empty; leave the header out "
                                    "for none");
   }
@@ -271,7 +253,7 @@ Result<CommandContext> ContextOf(const ApiCall& call) {
     const bool digits = !if_match.empty() && if_match.size() <= 19 &&
                         if_match.find_first_not_of("0123456789") == std::string_view::npos;
     if (!digits || (version = std::stoull(std::string(if_match))) == 0) {
-      return Status::InvalidArgument("header_if_match_invalid", "If-Match",
+      return Status::InvalidArgument(errc::kHeaderIfMatchInvalid, "If-Match",
                                      "If-Match must be a stream version such as \"3\"");
     }
     context.expected_version = version;
@@ -357,7 +339,7 @@ Result<uint64_t> QueryNumber(const ApiCall& call, const std::string& name, uint6
   const std::string& text = found->second;
   if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos ||
       std::stoull(text) > maximum) {
-    return Status::InvalidArgument("query_invalid", name,
+    return Status::InvalidArgument(errc::kQueryInvalid, name,
                                    name + " must be a whole number from 0 to " +
                                        std::to_string(maximum));
   }
@@ -383,7 +365,12 @@ Api::Api(ApiDependencies dependencies) : deps_(std::move(dependencies)) {
   AddReceiptRoutes();
   AddPolicyRoutes();
   AddLogRoutes();
+  // Every GET that AddReadModelRoutes adds is served from the read models (?after=SEQ waits).
+  const size_t first_read_model_route = routes_.size();
   AddReadModelRoutes();
+  for (size_t i = first_read_model_route; i < routes_.size(); ++i) {
+    routes_[i].reads_model = routes_[i].method == http::verb::get;
+  }
   AddReconciliationRoutes();
 }
 
@@ -441,7 +428,7 @@ Result<Subscription> Api::OpenSubscription(const HttpRequest& request, HttpRespo
     return status;
   };
   if (path != "/v1/subscribe/events" && path != "/v1/subscribe/projections") {
-    return refuse(Status::NotFound("route_not_found", "path", "no such subscription"));
+    return refuse(Status::NotFound(errc::kRouteNotFound, "path", "no such subscription"));
   }
   Result<Principal> principal = deps_.tokens->Authenticate(request[http::field::authorization]);
   if (!principal.ok()) return refuse(principal.status());
@@ -495,43 +482,52 @@ std::string Api::RouteLabel(http::verb method, std::string_view target) const {
   SplitTarget(target, &path, &query);
   std::map<std::string, std::string> params;
   bool path_known = false;
-  const Route* route = Match(method, path, &params, &path_known);
+  const Route* route = Match(RouteMethod(method), path, &params, &path_known);
   return route ? std::string(http::to_string(method)) + " " + route->pattern : "unmatched";
 }
 
 HttpResponse Api::Handle(const HttpRequest& request) {
+  return Handle(request,
+                std::chrono::steady_clock::now() + std::chrono::milliseconds(http_read_wait_ms));
+}
+
+HttpResponse Api::Handle(const HttpRequest& request,
+                         std::chrono::steady_clock::time_point read_deadline) {
+  HttpResponse response = Dispatch(request, read_deadline);
+  if (request.method() == http::verb::head) StripBodyForHead(response);
+  return response;
+}
+
+HttpResponse Api::Dispatch(const HttpRequest& request,
+                           std::chrono::steady_clock::time_point read_deadline) {
   if (deps_.external_routes) {
-    if (std::optional<HttpResponse> answered = deps_.external_routes(request)) return *answered;
+    if (std::optional<HttpResponse> answered = deps_.external_routes(request)) {
+      // The bank's routes refuse another method in their own words; the Allow is ours.
+      if (answered->result() == http::status::method_not_allowed &&
+          answered->find(http::field::allow) == answered->end()) {
+        answered->set(http::field::allow, "POST");
+      }
+      return *answered;
+    }
   }
   std::string_view path;
   std::map<std::string, std::string> query;
   SplitTarget(request.target(), &path, &query);
+  // The server opens subscriptions itself (IsSubscription); what reaches here is the rest.
+  if (IsSubscriptionPath(path) && request.method() == http::verb::head) {
+    return HeadOfSubscription(request);
+  }
+  if (IsSubscriptionPath(path) && request.method() != http::verb::get) {
+    return MethodNotAllowed(request, path);
+  }
   std::map<std::string, std::string> params;
   bool path_known = false;
-  const Route* route = Match(request.method(), path, &params, &path_known);
+  const Route* route = Match(RouteMethod(request.method()), path, &params, &path_known);
   if (route == nullptr) {
-    if (path_known) {
-      // 405 with the methods the path does take.
-      std::string allow;
-      for (http::verb method : {http::verb::get, http::verb::post, http::verb::put,
-                                http::verb::patch, http::verb::delete_}) {
-        std::map<std::string, std::string> ignored_params;
-        bool ignored_known = false;
-        if (Match(method, path, &ignored_params, &ignored_known) == nullptr) continue;
-        if (!allow.empty()) allow += ", ";
-        allow += std::string(http::to_string(method));
-      }
-      HttpResponse response = ErrorResponse(
-          request, Status::InvalidArgument("method_not_allowed", "method",
-                                           "this path does not take " +
-                                               std::string(request.method_string()) +
-                                               "; it takes " + allow));
-      response.set(http::field::allow, allow);
-      return response;
-    }
-    return ErrorResponse(request, Status::NotFound("route_not_found", "path", "no such route"));
+    if (path_known) return MethodNotAllowed(request, path);
+    return ErrorResponse(request, Status::NotFound(errc::kRouteNotFound, "path", "no such route"));
   }
-  ApiCall call{request, Principal{}, std::move(params), std::move(query)};
+  ApiCall call{request, Principal{}, std::move(params), std::move(query), read_deadline};
   if (!route->roles.empty()) {
     Result<Principal> principal = deps_.tokens->Authenticate(request[http::field::authorization]);
     if (!principal.ok()) return ErrorResponse(request, principal.status());
@@ -543,6 +539,90 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     call.principal = std::move(principal).value();
   }
   return route->handle(call);
+}
+
+HttpResponse Api::MethodNotAllowed(const HttpRequest& request, std::string_view path) const {
+  std::string allow;
+  auto add = [&allow](http::verb method) {
+    if (!allow.empty()) allow += ", ";
+    allow += std::string(http::to_string(method));
+  };
+  if (IsSubscriptionPath(path)) {
+    add(http::verb::get);
+    add(http::verb::head);
+  }
+  for (http::verb method : {http::verb::get, http::verb::post, http::verb::put,
+                            http::verb::patch, http::verb::delete_}) {
+    std::map<std::string, std::string> ignored_params;
+    bool ignored_known = false;
+    if (Match(method, path, &ignored_params, &ignored_known) == nullptr) continue;
+    add(method);
+    if (method == http::verb::get) add(http::verb::head);
+  }
+  HttpResponse response = ErrorResponse(
+      request, Status::InvalidArgument(errc::kMethodNotAllowed, "method",
+                                       "this path does not take " +
+                                           std::string(request.method_string()) +
+                                           "; it takes " + allow));
+  response.set(http::field::allow, allow);
+  return response;
+}
+
+// The answer a GET of the subscription would start with, without its stream.
+HttpResponse Api::HeadOfSubscription(const HttpRequest& request) {
+  HttpResponse refusal;
+  Result<Subscription> subscription = OpenSubscription(request, &refusal);
+  if (!subscription.ok()) return refusal;
+  HttpResponse response{http::status::ok, request.version()};
+  response.set(http::field::content_type, "text/event-stream");
+  response.set(http::field::cache_control, "no-store");
+  response.keep_alive(request.keep_alive());
+  return response;
+}
+
+std::optional<ReadWait> Api::ReadWaitOf(const HttpRequest& request) const {
+  if (deps_.projector == nullptr) return std::nullopt;
+  if (request.method() != http::verb::get && request.method() != http::verb::head) {
+    return std::nullopt;
+  }
+  if (request.target().find("after=") == std::string_view::npos) return std::nullopt;
+  std::string_view path;
+  std::map<std::string, std::string> query;
+  SplitTarget(request.target(), &path, &query);
+  const auto found = query.find("after");
+  if (found == query.end()) return std::nullopt;
+  // Anything QueryNumber would refuse is refused by Handle, at once.
+  const std::string& text = found->second;
+  uint64_t sequence = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), sequence);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() ||
+      sequence > (UINT64_MAX >> 1) || sequence <= deps_.projector->Applied()) {
+    return std::nullopt;
+  }
+  std::map<std::string, std::string> params;
+  bool path_known = false;
+  const Route* route = Match(http::verb::get, path, &params, &path_known);
+  if (route == nullptr || !route->reads_model) return std::nullopt;
+  Result<Principal> principal = deps_.tokens->Authenticate(request[http::field::authorization]);
+  if (!principal.ok() || !route->roles.contains(principal->role)) return std::nullopt;
+  return ReadWait{sequence, principal->Actor()};
+}
+
+uint64_t Api::ReadModelsApplied() const {
+  return deps_.projector == nullptr ? 0 : deps_.projector->Applied();
+}
+
+Status ReadModelsBehind(uint64_t sequence) {
+  return Status::Unavailable(errc::kReadModelsBehind,
+                             "the read models have not reached sequence " +
+                                 std::to_string(sequence) + " within " +
+                                 std::to_string(http_read_wait_ms) + " ms");
+}
+
+void StripBodyForHead(HttpResponse& response) {
+  if (response.body().empty()) return;
+  response.content_length(response.body().size());
+  response.body().clear();
 }
 
 // Who may place an order: the route's roles, and HandleAsync's.
@@ -577,7 +657,7 @@ bool Api::HandleAsync(std::shared_ptr<const HttpRequest> request,
       *order, *context,
       [ledger, context = *context, respond, defer, answer](Result<CommandResult> result,
                                                            const PlaceOrder& placed) {
-        if (!result.ok() && result.status().error_code() == "stream_version_conflict") {
+        if (!result.ok() && result.status().error_code() == errc::kStreamVersionConflict) {
           // A cached state was stale: decide again on fresh state, where waiting is allowed.
           defer([ledger, context, placed, respond, answer] {
             Result<CommandResult> again = ledger->Place(placed, context);
@@ -737,7 +817,7 @@ void Api::AddOrderRoutes() {
       {"cash-received", &Ledger::ConfirmCashReceived}};
   for (const auto& [name, method] : transitions) {
     AddRoute(http::verb::post, "/v1/orders/{order_id}/" + name, {kMerchant, kOperator, kAdmin},
-             [this, method](ApiCall& call) {
+             [this, method = method](ApiCall& call) {  // clang 14 cannot capture a binding
       const std::string& id = call.path["order_id"];
       Result<OrderState> order = LoadOwnOrder(*deps_.ledger, call, id);
       if (!order.ok()) return ErrorResponse(call.request, order.status());
@@ -826,7 +906,7 @@ void Api::AddPaymentRoutes() {
     const std::string channel = body.String("channel");
     MALPRO_BODY_OR_RETURN(body, call);
     if (channel != "QRIS" && channel != "VA") {
-      return ErrorResponse(call.request, Status::InvalidArgument("channel_unknown", "channel",
+      return ErrorResponse(call.request, Status::InvalidArgument(errc::kChannelUnknown, "channel",
                                                                  "channel must be QRIS or VA"));
     }
     Result<OrderState> order = LoadOwnOrder(*deps_.ledger, call, id);
@@ -835,15 +915,15 @@ void Api::AddPaymentRoutes() {
       // What the order itself rules out is said before the missing bank. (With a bank, the
       // payments adapter checks the same after answering a retry under its key.)
       if (order->payment_method != payment_cashless) {
-        return ErrorResponse(call.request, Status::Conflict("order_not_cashless", "order_id",
+        return ErrorResponse(call.request, Status::Conflict(errc::kOrderNotCashless, "order_id",
                                                             "the order is cash on delivery"));
       }
       if (order->status == OrderStatus::kCancelled) {
-        return ErrorResponse(call.request, Status::Conflict("order_not_payable", "order_id",
+        return ErrorResponse(call.request, Status::Conflict(errc::kOrderNotPayable, "order_id",
                                                             "the order is cancelled"));
       }
       return ErrorResponse(call.request,
-                           Status::Unavailable("bank_not_configured",
+                           Status::Unavailable(errc::kBankNotConfigured,
                                                "no bank is configured (bank.base_url is empty)"));
     }
     Result<CommandContext> context = ContextOf(call);
@@ -1024,7 +1104,7 @@ std::string ReconciliationJson(const ReconciliationState& state) {
 Status RecordMissingPayment(Ledger& ledger, const ReconciliationState& state, int64_t index,
                             const CommandContext& context) {
   if (index < 1 || index > static_cast<int64_t>(state.discrepancies.size())) {
-    return Status::NotFound("discrepancy_not_found", "index",
+    return Status::NotFound(errc::kDiscrepancyNotFound, "index",
                             "the latest run has " + std::to_string(state.discrepancies.size()) +
                                 " discrepancies; index must be 1 to that");
   }
@@ -1032,7 +1112,7 @@ Status RecordMissingPayment(Ledger& ledger, const ReconciliationState& state, in
   if (discrepancy.kind != discrepancy_missing_in_ledger || discrepancy.payment_id.empty() ||
       !discrepancy.statement_amount || discrepancy.credit_debit != "CRDT") {
     return Status::InvalidArgument(
-        "resolution_not_applicable", "action",
+        errc::kResolutionNotApplicable, "action",
         "record_payment applies to a credit missing in the ledger whose pending payment is known");
   }
   CommandContext payment_context;
@@ -1051,7 +1131,7 @@ Status RecordMissingPayment(Ledger& ledger, const ReconciliationState& state, in
   success.source = BankSuccess::Source::kStatement;
   Result<CommandResult> recorded = ledger.RecordPaymentSucceeded(success, payment_context);
   // Succeeded already (a retry, or the notification came meanwhile): the resolution stands.
-  if (!recorded.ok() && recorded.status().error_code() != "payment_already_succeeded") {
+  if (!recorded.ok() && recorded.status().error_code() != errc::kPaymentAlreadySucceeded) {
     return recorded.status();
   }
   return Status::Ok();
@@ -1076,7 +1156,7 @@ void Api::AddReconciliationRoutes() {
     MALPRO_BODY_OR_RETURN(body, call);
     if (action != "record_payment" && action != "explain") {
       return ErrorResponse(call.request,
-                           Status::InvalidArgument("action_invalid", "action",
+                           Status::InvalidArgument(errc::kActionInvalid, "action",
                                                    "action must be record_payment or explain"));
     }
     const std::string statement_id = call.path["statement_id"];
@@ -1168,17 +1248,16 @@ void Api::AddServiceRoutes() {
 HttpResponse Api::ReadModel(ApiCall& call, const std::function<Result<std::string>()>& query) {
   if (deps_.projector == nullptr) {
     return ErrorResponse(call.request,
-                         Status::Unavailable("read_models_off", "the read models are not running"));
+                         Status::Unavailable(errc::kReadModelsOff, "the read models are not running"));
   }
   Result<uint64_t> after = QueryNumber(call, "after", 0, UINT64_MAX >> 1);
   MALPRO_CHECK_OR_RETURN(after.status(), call);
-  if (*after > 0 &&
-      !deps_.projector->WaitForApplied(*after, std::chrono::milliseconds(http_read_wait_ms))) {
-    return ErrorResponse(call.request,
-                         Status::Unavailable("read_models_behind",
-                                             "the read models have not reached sequence " +
-                                                 std::to_string(*after) + " within " +
-                                                 std::to_string(http_read_wait_ms) + " ms"));
+  // The server has usually waited already (ReadWaitOf) and the wait here returns at once.
+  const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+      call.read_deadline - std::chrono::steady_clock::now());
+  if (*after > 0 && !deps_.projector->WaitForApplied(
+                        *after, std::max(remaining, std::chrono::milliseconds(0)))) {
+    return ErrorResponse(call.request, ReadModelsBehind(*after));
   }
   const uint64_t applied = deps_.projector->Applied();
   Result<std::string> body = query();
@@ -1193,7 +1272,7 @@ namespace {
 // A malformed date or month in the path or query is a malformed request (400).
 Status AsQueryError(const Status& status) {
   if (status.ok()) return status;
-  return Status::InvalidArgument("query_invalid", status.field(), status.message());
+  return Status::InvalidArgument(errc::kQueryInvalid, status.field(), status.message());
 }
 
 Status CheckDate(const std::string& text, std::string_view field) {
@@ -1265,7 +1344,7 @@ void Api::AddReadModelRoutes() {
   AddRoute(http::verb::get, "/v1/exceptions", {kOperator, kAuditor, kAdmin}, [this](ApiCall& call) {
     std::string status = QueryText(call, "status");
     if (status.empty()) status = "open";
-    MALPRO_CHECK_OR_RETURN(CheckOneOf(status, "status", "query_status",
+    MALPRO_CHECK_OR_RETURN(CheckOneOf(status, "status", errc::kQueryStatusUnknown,
                                       std::array<std::string_view, 3>{"open", "resolved", "all"}),
                            call);
     Result<uint64_t> offset = QueryNumber(call, "offset", 0, http_page_offset_max);
@@ -1295,7 +1374,7 @@ void Api::AddDayCloseRoutes() {
            [this, detailed](ApiCall& call) {
     MALPRO_CHECK_OR_RETURN(CheckDate(call.path["date"], "date"), call);
     if (!deps_.close_settlement) {
-      return ErrorResponse(call.request, Status::Unavailable("settlement_off",
+      return ErrorResponse(call.request, Status::Unavailable(errc::kSettlementOff,
                                                              "settlement is not available here"));
     }
     Result<CommandContext> context = ContextOf(call);
@@ -1307,12 +1386,12 @@ void Api::AddDayCloseRoutes() {
     const std::string format = QueryText(call, "format");
     if (!format.empty() && format != "camt053" && format != "mt940" && format != "csv") {
       return ErrorResponse(call.request,
-                           Status::InvalidArgument("query_invalid", "format",
+                           Status::InvalidArgument(errc::kQueryInvalid, "format",
                                                    "format must be camt053, mt940 or csv"));
     }
     if (!deps_.reconcile_statement) {
       return ErrorResponse(call.request, Status::Unavailable(
-                                             "reconciliation_off",
+                                             errc::kReconciliationOff,
                                              "reconciliation is not available here"));
     }
     Result<CommandContext> context = ContextOf(call);
@@ -1341,7 +1420,7 @@ void Api::AddSpendRoutes() {
     MALPRO_CHECK_OR_RETURN(CheckMonthParameter(call.path["month"]), call);
     const std::string by = QueryText(call, "by").empty() ? "agency" : QueryText(call, "by");
     if (by != "agency" && by != "rank_class") {
-      return ErrorResponse(call.request, Status::InvalidArgument("query_invalid", "by",
+      return ErrorResponse(call.request, Status::InvalidArgument(errc::kQueryInvalid, "by",
                                                                  "by must be agency or rank_class"));
     }
     return ReadModel(call, [&]() -> Result<std::string> {
@@ -1355,19 +1434,19 @@ void Api::AddSpendRoutes() {
     const std::string& month = call.path["month"];
     MALPRO_CHECK_OR_RETURN(CheckMonthParameter(month), call);
     if (deps_.projector == nullptr) {
-      return ErrorResponse(call.request, Status::Unavailable("read_models_off",
+      return ErrorResponse(call.request, Status::Unavailable(errc::kReadModelsOff,
                                                              "the read models are not running"));
     }
     Result<CommandContext> context = ContextOf(call);
     if (!context.ok()) return ErrorResponse(call.request, context.status());
-    Result<CommandResult> result = Status::Unavailable("compliance_figures_stale", "not tried");
+    Result<CommandResult> result = Status::Unavailable(errc::kComplianceFiguresStale, "not tried");
     MonthFigures figures;
     // The log may move on between reading the figures and appending: try again a few times.
     for (int attempt = 0; attempt < compliance_close_attempts_max; ++attempt) {
       const uint64_t head = deps_.log->Head().sequence;
       if (!deps_.projector->WaitForApplied(head, std::chrono::milliseconds(http_read_wait_ms))) {
         return ErrorResponse(call.request,
-                             Status::Unavailable("read_models_behind",
+                             Status::Unavailable(errc::kReadModelsBehind,
                                                  "the read models did not reach the log's head"));
       }
       auto [computed, applied] = deps_.projector->ComplianceFigures(month);
@@ -1376,7 +1455,7 @@ void Api::AddSpendRoutes() {
                                    figures.compliant, figures.committed, figures.shortfall,
                                    figures.sha256};
       result = deps_.ledger->CloseMonth(command, *context);
-      if (result.ok() || result.status().error_code() != "compliance_figures_stale") break;
+      if (result.ok() || result.status().error_code() != errc::kComplianceFiguresStale) break;
     }
     if (!result.ok()) return ErrorResponse(call.request, result.status());
     HttpResponse response = CommandResponse(call.request, *result);
@@ -1412,13 +1491,13 @@ void Api::AddSpendRoutes() {
 
 Result<Subscription> Api::OpenProjectionSubscription(ApiCall& call) {
   if (deps_.projector == nullptr) {
-    return Status::Unavailable("read_models_off", "the read models are not running");
+    return Status::Unavailable(errc::kReadModelsOff, "the read models are not running");
   }
   const std::string projection = QueryText(call, "projection");
   if (!projection.empty()) {
     const std::vector<std::string> names = deps_.projector->Names();
     if (std::find(names.begin(), names.end(), projection) == names.end()) {
-      return Status::InvalidArgument("query_invalid", "projection",
+      return Status::InvalidArgument(errc::kQueryInvalid, "projection",
                                      "projection must be one of catalog, asn_spend, "
                                      "merchant_sales, circulation, log_stats");
     }

@@ -8,6 +8,7 @@
 
 #include <boost/beast/http.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "adapters/http/auth.h"
+#include "adapters/http/error_status.h"
 #include "adapters/http/metrics.h"
 #include "engine/event_log.h"
 #include "engine/ledger.h"
@@ -90,14 +92,28 @@ struct ApiCall {
   Principal principal;
   std::map<std::string, std::string> path;   // {name} segments of the pattern
   std::map<std::string, std::string> query;  // decoded ?a=b&c=d
+  // Until when a read with ?after=SEQ may wait for the read models.
+  std::chrono::steady_clock::time_point read_deadline = {};
+};
+
+// A read with ?after=SEQ that has to wait for the read models: until they applied `sequence`,
+// counted against `caller` (the token's role and subject) in the server's caps.
+struct ReadWait {
+  uint64_t sequence = 0;
+  std::string caller;
 };
 
 class Api {
  public:
   explicit Api(ApiDependencies dependencies);
 
-  // Thread-safe. Never throws.
+  // Thread-safe. Never throws. HEAD is answered as GET without the body (StripBodyForHead).
+  // A read with ?after=SEQ waits for the read models until http_read_wait_ms from now, or
+  // until `read_deadline` in the second form (the server's, counted from when it read the
+  // request, which has usually waited already).
   HttpResponse Handle(const HttpRequest& request);
+  HttpResponse Handle(const HttpRequest& request,
+                      std::chrono::steady_clock::time_point read_deadline);
 
   // Answers without blocking the calling (I/O) thread when it can: placing an order (the
   // hottest command) is decided here and its synced write is waited for by no thread. Returns
@@ -113,6 +129,14 @@ class Api {
   // Whether answering takes only a lookup of cached rows and never waits, so the server may
   // answer it on its I/O thread: reads of one read-model row (or health) without ?after=.
   bool IsQuick(const HttpRequest& request) const;
+
+  // For a GET or HEAD of a read-model route with ?after=SEQ that the read models have not yet
+  // applied, by a token the route admits: what to wait for, so that the server can wait
+  // without a thread and call Handle once applied. nullopt: Handle answers at once (a refusal,
+  // or a read that need not wait). Never blocks.
+  std::optional<ReadWait> ReadWaitOf(const HttpRequest& request) const;
+  // The last sequence the read models applied; 0 when there are none.
+  uint64_t ReadModelsApplied() const;
 
   // Whether the request asks for a live subscription (GET /v1/subscribe/...).
   bool IsSubscription(const HttpRequest& request) const;
@@ -132,12 +156,18 @@ class Api {
     std::vector<std::string> parts;
     std::set<Role> roles;          // empty: no authentication (health, metrics)
     std::function<HttpResponse(ApiCall&)> handle;
+    bool reads_model = false;      // a read-model read: ?after=SEQ waits (ReadWaitOf)
   };
 
   void AddRoute(http::verb method, std::string pattern, std::set<Role> roles,
                 std::function<HttpResponse(ApiCall&)> handle);
   const Route* Match(http::verb method, std::string_view path,
                      std::map<std::string, std::string>* params, bool* path_known) const;
+  HttpResponse Dispatch(const HttpRequest& request,
+                        std::chrono::steady_clock::time_point read_deadline);
+  // 405 with an Allow header naming the methods `path` takes.
+  HttpResponse MethodNotAllowed(const HttpRequest& request, std::string_view path) const;
+  HttpResponse HeadOfSubscription(const HttpRequest& request);
   void AddAsnRoutes();
   void AddUmkmRoutes();
   void AddOrderRoutes();
@@ -158,11 +188,14 @@ class Api {
   std::vector<Route> routes_;
 };
 
-// The HTTP status for a Status: 400 malformed request, 401, 403, 404, 409 conflict,
-// 413 too large, 422 broken rule, 429/503 unavailable, 500 storage failure.
-int ErrorStatus(const Status& status);
-
 // {"error":{"code":...,"message":...,"field":...}} with ErrorStatus(status).
 HttpResponse ErrorResponse(const HttpRequest& request, const Status& status);
+
+// The refusal of a read whose ?after=SEQ the read models did not apply in time (503).
+Status ReadModelsBehind(uint64_t sequence);
+
+// Makes `response` the answer to a HEAD: the Content-Length of its body, and no body. A
+// response without a body is left as it is, so that calling it twice changes nothing.
+void StripBodyForHead(HttpResponse& response);
 
 }  // namespace malpro

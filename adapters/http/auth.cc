@@ -1,5 +1,7 @@
 #include "adapters/http/auth.h"
 
+#include "engine/error_codes.h"
+
 namespace malpro {
 
 std::string_view RoleName(Role role) {
@@ -17,7 +19,7 @@ Result<Role> ParseRole(std::string_view text, std::string_view field) {
   for (Role role : {Role::kAsn, Role::kMerchant, Role::kOperator, Role::kAuditor, Role::kAdmin}) {
     if (RoleName(role) == text) return role;
   }
-  return Status::InvalidArgument("role_unknown", field,
+  return Status::InvalidArgument(errc::kRoleUnknown, field,
                                  std::string(field) +
                                      " must be one of: asn, merchant, operator, auditor, admin");
 }
@@ -25,11 +27,11 @@ Result<Role> ParseRole(std::string_view text, std::string_view field) {
 Status TokenTable::Add(std::string_view sha256_hex, Principal principal, std::string_view field) {
   Hash hash;
   if (!HashFromHex(sha256_hex, &hash)) {
-    return Status::InvalidArgument("token_hash_invalid", field,
+    return Status::InvalidArgument(errc::kTokenHashInvalid, field,
                                    std::string(field) + " must be 64 hex digits (a SHA-256)");
   }
   if (!principals_.emplace(hash, std::move(principal)).second) {
-    return Status::InvalidArgument("token_duplicate", field,
+    return Status::InvalidArgument(errc::kTokenDuplicate, field,
                                    std::string(field) + " configures the same token twice");
   }
   return Status::Ok();

@@ -5,17 +5,35 @@
 
 namespace malpro {
 
-// Request line and headers together.
+// Request line and headers together; more is answered 431 headers_too_large.
 inline constexpr size_t http_header_bytes_max = 16 * 1024;
+// The request target (path and query); longer is answered 414 uri_too_long. The longest of our
+// own is a read-model query with a few short parameters; 8 KiB is what common proxies pass.
+inline constexpr size_t http_target_bytes_max = 8 * 1024;
+static_assert(http_target_bytes_max < http_header_bytes_max, "a long target is told apart");
 // Bodies of ordinary JSON requests.
 inline constexpr size_t http_body_bytes_default = 64 * 1024;
 // Bodies of receipt submissions: a 2 MiB photo in base64 (4/3) plus the other fields.
 inline constexpr size_t http_photo_body_bytes_default = 3 * 1024 * 1024;
 // Events one GET /v1/events or /v1/streams call returns at most.
 inline constexpr size_t http_events_page_max = 1000;
-// How long a read with ?after=SEQ waits for the projections at most.
+// How long a read with ?after=SEQ waits for the projections at most (docs/http-api.md says
+// 5 s), measured from when the request was read; then 503 read_models_behind. Waiting reads
+// hold no thread: a timer on the I/O context looks at the read models' position every
+// http_read_wait_poll_ms while any read waits, so a read answers at most that late.
 inline constexpr int http_after_wait_ms_max = 10'000;
 inline constexpr int http_read_wait_ms = 5'000;
+inline constexpr int http_read_wait_poll_ms = 1;
+static_assert(http_read_wait_poll_ms * 100 <= http_read_wait_ms, "polls are fine-grained");
+// A refused request (413, 431, 408, ...) is answered, the sending side shut, and what the
+// client still sends read and dropped for at most this long and this much before the socket
+// closes: closing with unread bytes resets the connection, and a reset can destroy the answer
+// before the client reads it. Enough for a refused photo sent in full before reading.
+inline constexpr int http_refusal_drain_ms = 2'000;
+inline constexpr size_t http_refusal_drain_bytes_max = 8 * 1024 * 1024;
+// Connections over a connection limit being answered 429 (and drained) at once; beyond, one
+// is closed without an answer, so a flood costs at most this many descriptors.
+inline constexpr int http_turn_aways_max = 256;
 // A month's close computes its figures at the log's head and appends only if the head has not
 // moved: tries at most this often under steady writes before answering 409.
 inline constexpr int compliance_close_attempts_max = 5;
@@ -41,5 +59,7 @@ inline constexpr double metrics_latency_buckets[] = {0.0005, 0.001, 0.0025, 0.00
                                                      0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
 
 static_assert(http_photo_body_bytes_default > http_body_bytes_default, "photos need more room");
+static_assert(http_refusal_drain_bytes_max > http_photo_body_bytes_default + http_header_bytes_max,
+              "a refused default-size photo is drained whole, so its client reads the 413");
 
 }  // namespace malpro

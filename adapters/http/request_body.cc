@@ -1,5 +1,6 @@
 #include "adapters/http/request_body.h"
 
+#include "engine/error_codes.h"
 #include "engine/json.h"
 
 namespace malpro {
@@ -7,16 +8,25 @@ namespace malpro {
 RequestBody::RequestBody(std::string_view json)
     : text_(json.empty() ? std::string_view("{}") : json) {
   simdjson::dom::element root;
-  if (parser_.parse(text_).get(root) != simdjson::SUCCESS) {
-    Fail("body_invalid_json", "body", "the request body must be valid JSON");
+  const simdjson::error_code parsed = parser_.parse(text_).get(root);
+  if (parsed == simdjson::NUMBER_ERROR) {
+    if (std::optional<std::string> field = FindUnreadableNumber(text_)) {
+      Fail(errc::kBodyNumberOutOfRange, *field,
+           *field + " is a number out of range: integers fit in 64 bits (at most " +
+               "9223372036854775807), and no field takes more");
+      return;
+    }
+  }
+  if (parsed != simdjson::SUCCESS) {
+    Fail(errc::kBodyInvalidJson, "body", "the request body must be valid JSON");
     return;
   }
   if (root.get(object_) != simdjson::SUCCESS) {
-    Fail("body_not_object", "body", "the request body must be a JSON object");
+    Fail(errc::kBodyNotObject, "body", "the request body must be a JSON object");
     return;
   }
   if (std::optional<std::string_view> repeated = FindDuplicateKey(root)) {
-    Fail("body_duplicate_key", *repeated,
+    Fail(errc::kBodyDuplicateKey, *repeated,
          "the key \"" + std::string(*repeated) +
              "\" appears twice in one object; every key may appear once");
     return;
@@ -33,7 +43,7 @@ void RequestBody::AllowOnly(std::initializer_list<std::string_view> known) {
   for (auto [key, value] : object_) {
     bool allowed = false;
     for (std::string_view candidate : known) allowed = allowed || candidate == key;
-    if (!allowed) Fail("body_field_unknown", key, "unknown field " + std::string(key));
+    if (!allowed) Fail(errc::kBodyFieldUnknown, key, "unknown field " + std::string(key));
   }
 }
 
@@ -46,7 +56,7 @@ std::optional<simdjson::dom::element> RequestBody::Element(std::string_view key,
   if (!parsed_) return std::nullopt;
   simdjson::dom::element element;
   if (object_.at_key(key).get(element) != simdjson::SUCCESS || element.is_null()) {
-    if (required) Fail("body_field_missing", key, std::string(key) + " is required");
+    if (required) Fail(errc::kBodyFieldMissing, key, std::string(key) + " is required");
     return std::nullopt;
   }
   return element;
@@ -56,7 +66,7 @@ std::string RequestBody::String(std::string_view key) {
   std::optional<simdjson::dom::element> element = Element(key, true);
   std::string_view value;
   if (element && element->get(value) != simdjson::SUCCESS) {
-    Fail("body_field_wrong_type", key, std::string(key) + " must be a string");
+    Fail(errc::kBodyFieldWrongType, key, std::string(key) + " must be a string");
   }
   return std::string(value);
 }
@@ -65,7 +75,7 @@ std::string RequestBody::OptionalString(std::string_view key) {
   std::optional<simdjson::dom::element> element = Element(key, false);
   std::string_view value;
   if (element && element->get(value) != simdjson::SUCCESS) {
-    Fail("body_field_wrong_type", key, std::string(key) + " must be a string");
+    Fail(errc::kBodyFieldWrongType, key, std::string(key) + " must be a string");
   }
   return std::string(value);
 }
@@ -74,7 +84,7 @@ int64_t RequestBody::Int(std::string_view key) {
   std::optional<simdjson::dom::element> element = Element(key, true);
   int64_t value = 0;
   if (element && element->get(value) != simdjson::SUCCESS) {
-    Fail("body_field_wrong_type", key, std::string(key) + " must be an integer");
+    Fail(errc::kBodyFieldWrongType, key, std::string(key) + " must be an integer");
   }
   return value;
 }
@@ -84,7 +94,7 @@ Money RequestBody::Amount(std::string_view key) {
   if (!element) return Money();
   std::string_view text;
   if (element->get(text) != simdjson::SUCCESS) {
-    Fail("body_field_wrong_type", key,
+    Fail(errc::kBodyFieldWrongType, key,
          std::string(key) + " must be a string amount such as \"10000.00\"");
     return Money();
   }
@@ -100,7 +110,7 @@ simdjson::dom::array RequestBody::Array(std::string_view key) {
   std::optional<simdjson::dom::element> element = Element(key, true);
   simdjson::dom::array value;
   if (element && element->get(value) != simdjson::SUCCESS) {
-    Fail("body_field_wrong_type", key, std::string(key) + " must be an array");
+    Fail(errc::kBodyFieldWrongType, key, std::string(key) + " must be an array");
   }
   return value;
 }
@@ -114,7 +124,7 @@ Result<std::string> DecodeBase64(std::string_view text, std::string_view field) 
     if (c == '/') return 63;
     return -1;
   };
-  const Status bad = Status::InvalidArgument("base64_invalid", field,
+  const Status bad = Status::InvalidArgument(errc::kBase64Invalid, field,
                                              std::string(field) + " must be base64 (RFC 4648)");
   if (text.size() % 4 != 0) return bad;
   std::string out;
@@ -147,7 +157,7 @@ Result<PlaceOrder> BindPlaceOrder(RequestBody& body) {
   simdjson::dom::array lines = body.Array("lines");
   if (!body.status().ok()) return body.status();
   if (order.order_id.empty() && body.Has("order_id")) {  // given, but empty: not "make one"
-    return Status::InvalidArgument("id_invalid", "order_id",
+    return Status::InvalidArgument(errc::kIdInvalid, "order_id",
                                    "order_id, when given, must be 1-64 characters of a-z, 0-9 "
                                    "and -; leave it out to have one made");
   }
@@ -158,26 +168,26 @@ Result<PlaceOrder> BindPlaceOrder(RequestBody& body) {
     std::string_view product_id;
     int64_t quantity = 0;
     if (element.get(line) != simdjson::SUCCESS) {
-      return Status::InvalidArgument("body_field_wrong_type", prefix, prefix + " must be an object");
+      return Status::InvalidArgument(errc::kBodyFieldWrongType, prefix, prefix + " must be an object");
     }
     // Absent (or null) is a missing field; present with another type is a wrong type.
     for (const char* key : {"product_id", "quantity"}) {
       simdjson::dom::element value;
       if (line[key].get(value) != simdjson::SUCCESS || value.is_null()) {
-        return Status::InvalidArgument("body_field_missing", prefix + "." + key,
+        return Status::InvalidArgument(errc::kBodyFieldMissing, prefix + "." + key,
                                        prefix + "." + key + " is required");
       }
     }
     if (line["product_id"].get(product_id) != simdjson::SUCCESS) {
-      return Status::InvalidArgument("body_field_wrong_type", prefix + ".product_id",
+      return Status::InvalidArgument(errc::kBodyFieldWrongType, prefix + ".product_id",
                                      prefix + ".product_id must be a string");
     }
     if (line["quantity"].get(quantity) != simdjson::SUCCESS) {
-      return Status::InvalidArgument("body_field_wrong_type", prefix + ".quantity",
+      return Status::InvalidArgument(errc::kBodyFieldWrongType, prefix + ".quantity",
                                      prefix + ".quantity must be an integer");
     }
     if (line.size() != 2) {
-      return Status::InvalidArgument("body_field_unknown", prefix,
+      return Status::InvalidArgument(errc::kBodyFieldUnknown, prefix,
                                      prefix + " takes product_id and quantity only");
     }
     order.lines.push_back({std::string(product_id), quantity});

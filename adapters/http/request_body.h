@@ -16,11 +16,6 @@
 
 namespace malpro {
 
-// Malformed-request error codes, answered with 400 (see ErrorStatus).
-inline constexpr std::string_view body_error_codes[] = {
-    "body_invalid_json",     "body_not_object",    "body_field_missing",
-    "body_field_wrong_type", "body_field_unknown", "body_duplicate_key"};
-
 class RequestBody {
  public:
   // Parses `json`; an empty body counts as {}. A key that appears twice in any object of the

@@ -4,12 +4,13 @@
 #include <vector>
 
 #include "adapters/kafka/kafka_limits.h"
+#include "engine/error_codes.h"
 
 namespace malpro {
 
 Result<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::Start(int brokers) {
   if (brokers < 1 || brokers > embedded_brokers_max) {
-    return Status::InvalidArgument("config_out_of_range", "kafka.embedded_brokers",
+    return Status::InvalidArgument(errc::kConfigOutOfRange, "kafka.embedded_brokers",
                                    "kafka.embedded_brokers must be 1 to " +
                                        std::to_string(embedded_brokers_max));
   }
@@ -18,7 +19,7 @@ Result<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::Start(int brokers) {
   char error[512];
   if (rd_kafka_conf_set(conf, "log_level", "3", error, sizeof error) != RD_KAFKA_CONF_OK) {
     rd_kafka_conf_destroy(conf);
-    return Status::Unavailable("kafka_error", error);
+    return Status::Unavailable(errc::kKafkaError, error);
   }
   Result<KafkaHandle> owner = NewKafkaClient(RD_KAFKA_PRODUCER, conf);
   if (!owner.ok()) return owner.status();
@@ -26,7 +27,7 @@ Result<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::Start(int brokers) {
   broker->owner_ = std::move(owner).value();
   broker->cluster_ = rd_kafka_mock_cluster_new(broker->owner_.get(), brokers);
   if (broker->cluster_ == nullptr) {
-    return Status::Unavailable("kafka_embedded_broker_failed",
+    return Status::Unavailable(errc::kKafkaEmbeddedBrokerFailed,
                                "cannot start the embedded Kafka broker on 127.0.0.1");
   }
   broker->bootstrap_ = rd_kafka_mock_cluster_bootstraps(broker->cluster_);
@@ -45,7 +46,7 @@ std::string EmbeddedBroker::FirstAddress() const {
 Status EmbeddedBroker::CreateTopic(const std::string& topic, int partitions,
                                    int replication_factor) {
   if (partitions < 1 || partitions > kafka_partitions_max) {
-    return Status::InvalidArgument("config_out_of_range", "kafka.partitions",
+    return Status::InvalidArgument(errc::kConfigOutOfRange, "kafka.partitions",
                                    "kafka.partitions must be 1 to " +
                                        std::to_string(kafka_partitions_max));
   }

@@ -5,10 +5,13 @@
 #include <map>
 #include <vector>
 
+#include <simdjson.h>
+
 #include "adapters/http/api.h"
 #include "adapters/http/request_body.h"
 #include "adapters/kafka/kafka_client.h"
 #include "adapters/kafka/kafka_limits.h"
+#include "engine/error_codes.h"
 #include "engine/json.h"
 
 namespace malpro {
@@ -60,10 +63,15 @@ Result<CommandResult> Decide(Ledger& ledger, const IntakeCommand& command, Reque
     MALPRO_RETURN_IF_ERROR(body.status());
     return ledger.List(product, context);
   }
+  // The header is raw bytes and the message goes into a JSON result record, which must be
+  // UTF-8: a name that is not is left out.
+  const std::string name = simdjson::validate_utf8(command.command)
+                               ? "\"" + command.command + "\""
+                               : std::string("(not UTF-8)");
   return Status::InvalidArgument(
-      "command_unknown", "command",
-      "unknown command \"" + command.command +
-          "\"; one of place_order, accept_order, deliver_order, confirm_cash_received, "
+      errc::kCommandUnknown, "command",
+      "unknown command " + name +
+          "; one of place_order, accept_order, deliver_order, confirm_cash_received, "
           "cancel_order, register_asn, list_product");
 }
 
@@ -73,11 +81,11 @@ Result<CommandResult> RunIntakeCommand(Ledger& ledger, const IntakeCommand& comm
                                        const std::string& actor) {
   if (command.idempotency_key.empty()) {
     // Without a key a command delivered twice would be decided twice.
-    return Status::InvalidArgument("header_idempotency_key_missing", "idempotency-key",
+    return Status::InvalidArgument(errc::kHeaderIdempotencyKeyMissing, "idempotency-key",
                                    "every command needs an idempotency-key header");
   }
   if (command.body.size() > intake_command_bytes_max) {
-    return Status::LimitExceeded("body_too_large", "value",
+    return Status::LimitExceeded(errc::kBodyTooLarge, "value",
                                  "a command is at most " +
                                      std::to_string(intake_command_bytes_max) + " bytes");
   }

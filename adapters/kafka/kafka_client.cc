@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "adapters/kafka/kafka_limits.h"
+#include "engine/error_codes.h"
 
 namespace malpro {
 namespace {
@@ -14,7 +15,7 @@ Status SetProperty(rd_kafka_conf_t* conf, const std::string& name, const std::st
   if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), error, sizeof error) !=
       RD_KAFKA_CONF_OK) {
     const std::string field = "kafka.properties." + name;
-    return Status::InvalidArgument("config_out_of_range", field, field + ": " + error);
+    return Status::InvalidArgument(errc::kConfigOutOfRange, field, field + ": " + error);
   }
   return Status::Ok();
 }
@@ -80,7 +81,7 @@ Result<KafkaHandle> NewKafkaClient(rd_kafka_type_t type, rd_kafka_conf_t* conf) 
   rd_kafka_t* handle = rd_kafka_new(type, conf, error, sizeof error);
   if (handle == nullptr) {
     rd_kafka_conf_destroy(conf);  // rd_kafka_new takes it only on success
-    return Status::InvalidArgument("config_out_of_range", "kafka.properties",
+    return Status::InvalidArgument(errc::kConfigOutOfRange, "kafka.properties",
                                    std::string("cannot create a Kafka client: ") + error);
   }
   return KafkaHandle(handle);
@@ -88,7 +89,7 @@ Result<KafkaHandle> NewKafkaClient(rd_kafka_type_t type, rd_kafka_conf_t* conf) 
 
 Status KafkaStatus(rd_kafka_resp_err_t error, std::string_view what) {
   const std::string message = std::string(what) + ": " + rd_kafka_err2str(error);
-  return Status::Unavailable(IsPassing(error) ? "kafka_unavailable" : "kafka_error", message);
+  return Status::Unavailable(IsPassing(error) ? errc::kKafkaUnavailable : errc::kKafkaError, message);
 }
 
 Result<int> KafkaPartitionCount(rd_kafka_t* client, const std::string& topic, int timeout_ms) {
@@ -99,7 +100,7 @@ Result<int> KafkaPartitionCount(rd_kafka_t* client, const std::string& topic, in
   if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return KafkaStatus(error, "reading the metadata of " + topic);
   }
-  Result<int> count = Status::NotFound("kafka_topic_missing", "kafka.topic_prefix",
+  Result<int> count = Status::NotFound(errc::kKafkaTopicMissing, "kafka.topic_prefix",
                                        "the cluster has no topic " + topic);
   for (int i = 0; i < metadata->topic_cnt; ++i) {
     const rd_kafka_metadata_topic_t& found = metadata->topics[i];
@@ -113,7 +114,7 @@ Result<int> KafkaPartitionCount(rd_kafka_t* client, const std::string& topic, in
   }
   rd_kafka_metadata_destroy(metadata);
   if (count.ok() && *count > kafka_partitions_max) {
-    return Status::LimitExceeded("kafka_partitions_too_many", "kafka.partitions",
+    return Status::LimitExceeded(errc::kKafkaPartitionsTooMany, "kafka.partitions",
                                  topic + " has more than " +
                                      std::to_string(kafka_partitions_max) + " partitions");
   }
@@ -134,7 +135,7 @@ Status CreateKafkaTopics(const std::string& brokers, const KafkaOptions& options
         rd_kafka_NewTopic_new(topic.c_str(), options.partitions, options.replication_factor,
                               error, sizeof error);
     if (request == nullptr) {
-      status = Status::InvalidArgument("config_out_of_range", "kafka.partitions",
+      status = Status::InvalidArgument(errc::kConfigOutOfRange, "kafka.partitions",
                                        "cannot create topic " + topic + ": " + error);
       break;
     }

@@ -1,5 +1,6 @@
 #include "adapters/kafka/kafka_service.h"
 
+#include "engine/error_codes.h"
 #include "engine/json.h"
 
 namespace malpro {
@@ -34,10 +35,10 @@ Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& op
     service->bootstrap_ = options.brokers;
     Status created = CreateKafkaTopics(options.brokers, options, topics);
     // An unreachable cluster may come later; the relay retries. A refusal is a setup error.
-    if (!created.ok() && created.error_code() != "kafka_unavailable") return created;
+    if (!created.ok() && created.error_code() != errc::kKafkaUnavailable) return created;
     if (!changelogs.empty()) {
       created = CreateKafkaTopics(options.brokers, options, changelogs, /*compacted=*/true);
-      if (!created.ok() && created.error_code() != "kafka_unavailable") return created;
+      if (!created.ok() && created.error_code() != errc::kKafkaUnavailable) return created;
     }
   }
   service->relay_ = std::make_unique<Relay>(log, RelayOptions{service->bootstrap_, options});

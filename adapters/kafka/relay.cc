@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "adapters/kafka/kafka_limits.h"
+#include "engine/error_codes.h"
 #include "engine/json.h"
 
 namespace malpro {
@@ -123,7 +124,7 @@ malpro::Status Relay::Session::CheckTails(const std::vector<PartitionTail>& tail
                               std::to_string(partition) + "]";
     if (tail.sequence > head) {
       return malpro::Status::Conflict(
-          "kafka_topic_ahead", "kafka.topic_prefix",
+          errc::kKafkaTopicAhead, "kafka.topic_prefix",
           where + " holds sequence " + std::to_string(tail.sequence) + " but the log ends at " +
               std::to_string(head) + ": the topic belongs to another log");
     }
@@ -131,7 +132,7 @@ malpro::Status Relay::Session::CheckTails(const std::vector<PartitionTail>& tail
     if (!event.ok()) return event.status();
     if (event->empty() || HashToHex(event->front().hash) != tail.hash) {
       return malpro::Status::Conflict(
-          "kafka_topic_mismatch", "kafka.topic_prefix",
+          errc::kKafkaTopicMismatch, "kafka.topic_prefix",
           where + " ends with sequence " + std::to_string(tail.sequence) +
               " whose hash differs from the log's: the topic belongs to another log");
     }
@@ -214,7 +215,7 @@ malpro::Status Relay::Session::Publish(const Event& event) {
     ReportProgress();
     if (relay_->stopping() || !failure_.ok() || Clock::now() > deadline) {
       acknowledged_.pop_back();
-      return failure_.ok() ? malpro::Status::Unavailable("kafka_unavailable",
+      return failure_.ok() ? malpro::Status::Unavailable(errc::kKafkaUnavailable,
                                                          "the producer queue stayed full")
                            : failure_;
     }

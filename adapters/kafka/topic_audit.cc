@@ -7,6 +7,7 @@
 
 #include "adapters/kafka/kafka_client.h"
 #include "engine/envelope.h"
+#include "engine/error_codes.h"
 #include "engine/json.h"
 
 namespace malpro {
@@ -37,7 +38,7 @@ Result<std::vector<TopicRecord>> ReadWholeTopic(const std::string& brokers,
     }
     if (low > 0) {
       rd_kafka_topic_partition_list_destroy(assignment);
-      return Status::Unavailable("kafka_error", topic + " lost records to retention");
+      return Status::Unavailable(errc::kKafkaError, topic + " lost records to retention");
     }
     if (high == 0) continue;
     end[partition] = high;
@@ -77,7 +78,7 @@ Result<std::vector<TopicRecord>> ReadWholeTopic(const std::string& brokers,
   (void)rd_kafka_assign(consumer->get(), nullptr);
   rd_kafka_consumer_close(consumer->get());
   if (done < end.size()) {
-    return Status::Unavailable("kafka_unavailable", "timed out reading " + topic);
+    return Status::Unavailable(errc::kKafkaUnavailable, "timed out reading " + topic);
   }
   std::vector<TopicRecord> records;
   for (auto& [partition, list] : by_partition) {

@@ -458,6 +458,21 @@ TEST_F(EventLogTest, AFailedSyncAcknowledgesNothingAfterItAndTheLogStillCloses) 
   log_.reset();  // the writer, syncer and indexer all stop
 }
 
+// The documented rule that a completion never calls into the log is asserted, in release
+// builds too: such a call from the syncer's thread could wait for itself.
+TEST_F(EventLogTest, ACompletionThatCallsIntoTheLogStopsTheProcess) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        std::promise<void> finished;
+        log_->AppendAsync(MakeRequest({MakeEvent("a")}), [this](Result<AppendResult>) {
+          (void)log_->Append(MakeRequest({MakeEvent("b")}));
+        });
+        finished.get_future().wait_for(std::chrono::seconds(10));
+      },
+      "assertion failed: !in_append_completion");
+}
+
 TEST_F(EventLogTest, ExpectationOnAStreamTheCommandDoesNotWriteIsChecked) {
   MustAppend(MakeRequest({MakeEvent("policy")}));
   AppendRequest request = MakeRequest({MakeEvent("order-1")});

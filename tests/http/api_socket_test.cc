@@ -315,6 +315,7 @@ TEST_F(ApiSocketTest, ErrorsNameTheirCodeFieldAndStatus) {
       {verb::post, "/v1/asn", "[1]", 400, "body_not_object", "body"},
       {verb::post, "/v1/asn/198507122010011003/rank", R"({"rank_class":"III/b","x":1})", 400, "body_field_unknown", "x"},
       {verb::post, "/v1/asn/198507122010011003/rank", R"({"rank_class":3})", 400, "body_field_wrong_type", "rank_class"},
+      {verb::post, "/v1/orders", R"({"buyer_nip":"198507122010011003","umkm_id":"warung-bu-sri","lines":[{"product_id":"gula","quantity":99999999999999999999999}]})", 400, "body_number_out_of_range", "lines[0].quantity"},
       {verb::post, "/v1/asn", R"({"nip":"198502302010011003","name":"A","agency":"B","rank_class":"III/a","kelurahan":"Kauman"})", 422, "nip_birth_date", "nip"},
       {verb::post, "/v1/asn", R"({"nip":"198507122010011003","name":"A","agency":"B","rank_class":"III/a","kelurahan":"Kauman"})", 409, "asn_already_registered", "nip"},
       {verb::post, "/v1/orders/o-404/accept", "", 404, "order_not_found", "order_id"},
@@ -365,7 +366,7 @@ TEST_F(ApiSocketTest, ABodyWithARepeatedKeyIsRefusedAndWritesNothing) {
 TEST_F(ApiSocketTest, AWrongMethodIs405WithTheMethodsThePathTakes) {
   Reply catalog = Call(verb::delete_, "/v1/catalog", "");
   EXPECT_EQ(catalog.status, 405) << catalog.body;
-  EXPECT_EQ(catalog.headers["Allow"], "GET");
+  EXPECT_EQ(catalog.headers["Allow"], "GET, HEAD");
   Reply orders = Call(verb::put, "/v1/orders", "{}");
   EXPECT_EQ(orders.status, 405) << orders.body;
   EXPECT_EQ(orders.headers["Allow"], "POST");
@@ -532,7 +533,7 @@ TEST_F(ApiSocketTest, PathsFromRequestsNeverReachTheFilesystem) {
   }
 }
 
-TEST_F(ApiSocketTest, OversizedBodiesAndHeadersAre413) {
+TEST_F(ApiSocketTest, OversizedBodiesAre413AndHeaders431) {
   HttpOptions options;
   options.body_bytes_max = 2048;
   Start(options);
@@ -540,7 +541,7 @@ TEST_F(ApiSocketTest, OversizedBodiesAndHeadersAre413) {
   EXPECT_EQ(body.status, 413);
   EXPECT_NE(body.body.find("body_too_large"), std::string::npos);
   Reply headers = Call(verb::get, "/healthz", "", std::nullopt, {{"X-Filler", std::string(20'000, 'a')}});
-  EXPECT_EQ(headers.status, 413);
+  EXPECT_EQ(headers.status, 431);
   EXPECT_NE(headers.body.find("headers_too_large"), std::string::npos);
 }
 
