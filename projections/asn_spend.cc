@@ -383,26 +383,6 @@ Status AsnSpendProjection::Apply(const Fact& fact) {
   }
 }
 
-void AsnSpendProjection::TakeChanges(std::vector<RowWrite>* out) {
-  profiles_.TakeChanges(out);
-  closes_.TakeChanges(out);  // "c/" sorts between "a/" and "s/"
-  spend_.TakeChanges(out);
-}
-
-Status AsnSpendProjection::LoadRow(std::string_view key, std::string_view json) {
-  if (profiles_.Owns(key)) return profiles_.Load(key, json);
-  if (spend_.Owns(key)) return spend_.Load(key, json);
-  if (closes_.Owns(key)) return closes_.Load(key, json);
-  return Status::Corruption("asn_spend: unknown row '" + std::string(key) + "'");
-}
-
-void AsnSpendProjection::ForEachRow(
-    const std::function<void(const std::string&, const std::string&)>& visit) const {
-  profiles_.ForEach(visit);
-  closes_.ForEach(visit);
-  spend_.ForEach(visit);
-}
-
 void AsnSpendProjection::WriteClosed(JsonWriter& writer, const std::string& month) const {
   const MonthClose* close = closes_.Find(month);
   if (close == nullptr) {

@@ -98,20 +98,6 @@ Status CatalogProjection::Apply(const Fact& fact) {
   return Status::Ok();
 }
 
-void CatalogProjection::TakeChanges(std::vector<RowWrite>* out) {
-  merchants_.TakeChanges(out);
-}
-
-Status CatalogProjection::LoadRow(std::string_view key, std::string_view json) {
-  if (merchants_.Owns(key)) return merchants_.Load(key, json);
-  return Status::Corruption("catalog: unknown row '" + std::string(key) + "'");
-}
-
-void CatalogProjection::ForEachRow(
-    const std::function<void(const std::string&, const std::string&)>& visit) const {
-  merchants_.ForEach(visit);
-}
-
 std::string CatalogProjection::Query(const CatalogQuery& query) const {
   const std::string search = Lower(query.search);
   JsonWriter writer;

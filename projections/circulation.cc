@@ -122,23 +122,6 @@ Status CirculationProjection::Apply(const Fact& fact) {
   return Status::Ok();
 }
 
-void CirculationProjection::TakeChanges(std::vector<RowWrite>* out) {
-  areas_.TakeChanges(out);
-  months_.TakeChanges(out);
-}
-
-Status CirculationProjection::LoadRow(std::string_view key, std::string_view json) {
-  if (areas_.Owns(key)) return areas_.Load(key, json);
-  if (months_.Owns(key)) return months_.Load(key, json);
-  return Status::Corruption("circulation: unknown row '" + std::string(key) + "'");
-}
-
-void CirculationProjection::ForEachRow(
-    const std::function<void(const std::string&, const std::string&)>& visit) const {
-  areas_.ForEach(visit);
-  months_.ForEach(visit);
-}
-
 std::string CirculationProjection::Month(const std::string& month) const {
   MonthCirculation total;
   total.month = month;

@@ -101,20 +101,6 @@ Status ExceptionsProjection::Apply(const Fact& fact) {
   return Status::Ok();
 }
 
-void ExceptionsProjection::TakeChanges(std::vector<RowWrite>* out) {
-  exceptions_.TakeChanges(out);
-}
-
-Status ExceptionsProjection::LoadRow(std::string_view key, std::string_view json) {
-  if (exceptions_.Owns(key)) return exceptions_.Load(key, json);
-  return Status::Corruption("exceptions: unknown row '" + std::string(key) + "'");
-}
-
-void ExceptionsProjection::ForEachRow(
-    const std::function<void(const std::string&, const std::string&)>& visit) const {
-  exceptions_.ForEach(visit);
-}
-
 std::string ExceptionsProjection::List(std::string_view status, size_t offset,
                                        size_t limit) const {
   JsonWriter writer;

@@ -55,23 +55,6 @@ Status LogStatsProjection::Apply(const Fact& fact) {
   return Status::Ok();
 }
 
-void LogStatsProjection::TakeChanges(std::vector<RowWrite>* out) {
-  head_.TakeChanges(out);  // "h/" sorts before "t/"
-  types_.TakeChanges(out);
-}
-
-Status LogStatsProjection::LoadRow(std::string_view key, std::string_view json) {
-  if (types_.Owns(key)) return types_.Load(key, json);
-  if (head_.Owns(key)) return head_.Load(key, json);
-  return Status::Corruption("log_stats: unknown row '" + std::string(key) + "'");
-}
-
-void LogStatsProjection::ForEachRow(
-    const std::function<void(const std::string&, const std::string&)>& visit) const {
-  types_.ForEach(visit);
-  head_.ForEach(visit);
-}
-
 int64_t LogStatsProjection::Events() const {
   const LogHead* head = head_.Find("head");
   return head == nullptr ? 0 : head->events;

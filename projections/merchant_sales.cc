@@ -174,23 +174,6 @@ SalesDay& MerchantSalesProjection::Day(UmkmRows& rows, const std::string& umkm_i
   return day;
 }
 
-void MerchantSalesProjection::TakeChanges(std::vector<RowWrite>* out) {
-  days_.TakeChanges(out);
-  outstanding_.TakeChanges(out);
-}
-
-Status MerchantSalesProjection::LoadRow(std::string_view key, std::string_view json) {
-  if (days_.Owns(key)) return days_.Load(key, json);
-  if (outstanding_.Owns(key)) return outstanding_.Load(key, json);
-  return Status::Corruption("merchant_sales: unknown row '" + std::string(key) + "'");
-}
-
-void MerchantSalesProjection::ForEachRow(
-    const std::function<void(const std::string&, const std::string&)>& visit) const {
-  days_.ForEach(visit);
-  outstanding_.ForEach(visit);
-}
-
 std::string MerchantSalesProjection::Sales(const std::string& umkm_id, const std::string& from,
                                            const std::string& to) const {
   SalesDay total;

@@ -65,10 +65,36 @@ class Projection {
       const std::function<void(const std::string& key, const std::string& json)>& visit) const = 0;
 };
 
+// What a read model does with any of its tables, whatever their rows: store the changed ones,
+// load stored ones, list them. Rows of a table are stored under its key prefix.
+class RowTableBase {
+ public:
+  explicit RowTableBase(std::string prefix) : prefix_(std::move(prefix)) {}
+  virtual ~RowTableBase() = default;
+  RowTableBase(const RowTableBase&) = delete;
+  RowTableBase& operator=(const RowTableBase&) = delete;
+
+  const std::string& prefix() const { return prefix_; }
+  // True when `stored_key` belongs to this table.
+  bool Owns(std::string_view stored_key) const {
+    return stored_key.substr(0, prefix_.size()) == prefix_;
+  }
+  // Serializes the rows changed since the last call and appends them to `out`, in key order.
+  virtual void TakeChanges(std::vector<RowWrite>* out) = 0;
+  // Restores one stored row (its key is prefix + key) on open.
+  virtual Status Load(std::string_view stored_key, std::string_view json) = 0;
+  // Every row as of the last TakeChanges, in key order, with its stored key.
+  virtual void ForEach(
+      const std::function<void(const std::string&, const std::string&)>& visit) const = 0;
+
+ protected:
+  const std::string prefix_;
+};
+
 // The rows of one kind within a projection, keyed by a string. `Row` provides
 //   void Write(JsonWriter&) const;  static Result<Row> Read(const JsonObject&);
 template <typename Row>
-class RowTable {
+class RowTable final : public RowTableBase {
  public:
   struct Entry {
     Row row;
@@ -77,7 +103,7 @@ class RowTable {
     bool ordered = false;  // in the key-ordered index
   };
 
-  explicit RowTable(std::string prefix) : prefix_(std::move(prefix)) {}
+  explicit RowTable(std::string prefix) : RowTableBase(std::move(prefix)) {}
 
   // A row that stays where it is for the table's life (rows are never removed): folds that
   // meet the same row again keep its handle instead of its key.
@@ -125,7 +151,7 @@ class RowTable {
   }
   void MarkChanged(const std::string& key) { Mutable(key); }
 
-  void TakeChanges(std::vector<RowWrite>* out) {
+  void TakeChanges(std::vector<RowWrite>* out) override {
     std::sort(dirty_.begin(), dirty_.end(),
               [](const auto* left, const auto* right) { return left->first < right->first; });
     // New rows are nearly always changed rows too: in the order just sorted they go into the
@@ -152,11 +178,7 @@ class RowTable {
     dirty_.clear();
   }
 
-  // True when `stored_key` belongs to this table; then loads it.
-  bool Owns(std::string_view stored_key) const {
-    return stored_key.substr(0, prefix_.size()) == prefix_;
-  }
-  Status Load(std::string_view stored_key, std::string_view json) {
+  Status Load(std::string_view stored_key, std::string_view json) override {
     thread_local simdjson::dom::parser parser;
     Result<JsonObject> object = ParseJsonObject(parser, json, "row");
     if (!object.ok()) return object.status();
@@ -174,14 +196,14 @@ class RowTable {
     entry.ordered = true;
     return Status::Ok();
   }
-  void ForEach(const std::function<void(const std::string&, const std::string&)>& visit) const {
+  void ForEach(
+      const std::function<void(const std::string&, const std::string&)>& visit) const override {
     for (const auto& [key, entry] : ordered_) {
       if (!entry->json.empty()) visit(prefix_ + key, entry->json);
     }
   }
 
  private:
-  std::string prefix_;
   // Rows by key for folding (hashed), and the same rows in key order for range queries.
   std::unordered_map<std::string, Entry> rows_;
   std::map<std::string, Entry*> ordered_;
@@ -202,6 +224,46 @@ class RowTable {
     }
     unordered_.clear();
   }
+};
+
+// A read model whose rows all live in RowTables it owns: the tables are registered once, in
+// the constructor, and the base stores, loads and lists them (docs/projections.md, "Adding a
+// read model"). A derived read model writes Apply and its queries only.
+class TableProjection : public Projection {
+ public:
+  // Every table's changed rows, tables in prefix order: together, in key order.
+  void TakeChanges(std::vector<RowWrite>* out) final {
+    for (RowTableBase* table : tables_) table->TakeChanges(out);
+  }
+  // Corruption for a key no table owns.
+  Status LoadRow(std::string_view key, std::string_view json) final {
+    for (RowTableBase* table : tables_) {
+      if (table->Owns(key)) return table->Load(key, json);
+    }
+    return Status::Corruption(std::string(name()) + ": unknown row '" + std::string(key) + "'");
+  }
+  void ForEachRow(const std::function<void(const std::string& key, const std::string& json)>&
+                      visit) const final {
+    for (const RowTableBase* table : tables_) table->ForEach(visit);
+  }
+
+ protected:
+  // Registers the read model's tables (members of the derived class, which outlive nothing
+  // here). Prefixes must be distinct and none a prefix of another, so that every stored key
+  // has one owner and the tables' rows sort table by table.
+  template <typename... Tables>
+  void OwnTables(Tables&... tables) {
+    (tables_.push_back(&tables), ...);
+    std::sort(tables_.begin(), tables_.end(), [](const RowTableBase* left, const RowTableBase* right) {
+      return left->prefix() < right->prefix();
+    });
+    for (size_t i = 1; i < tables_.size(); ++i) {
+      MALPRO_ASSERT(!tables_[i]->prefix().starts_with(tables_[i - 1]->prefix()));
+    }
+  }
+
+ private:
+  std::vector<RowTableBase*> tables_;  // by prefix
 };
 
 // Amounts in rows may be negative (a refund on a day without sales): "-5000.00".

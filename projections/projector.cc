@@ -123,8 +123,7 @@ struct Projector::Columns {
 
 Projector::Projector(const EventLog* log, ProjectorOptions options)
     : log_(log), options_(std::move(options)) {
-  projections_ = {&catalog_, &asn_spend_, &merchant_sales_, &circulation_, &log_stats_,
-                  &exceptions_};
+  projections_ = models_.All();
 }
 
 Result<std::unique_ptr<Projector>> Projector::Open(const EventLog* log, ProjectorOptions options) {
@@ -780,74 +779,74 @@ Result<std::vector<ProjectionDigest>> Projector::Digests() const {
 
 std::string Projector::Catalog(const CatalogQuery& query) const {
   std::shared_lock lock(mutex_);
-  return catalog_.Query(query);
+  return models_.catalog.Query(query);
 }
 
 Result<std::string> Projector::Merchant(const std::string& umkm_id) const {
   std::shared_lock lock(mutex_);
-  return catalog_.Merchant(umkm_id);
+  return models_.catalog.Merchant(umkm_id);
 }
 
 Result<std::string> Projector::AsnSpend(const std::string& nip, const std::string& month) const {
   std::shared_lock lock(mutex_);
-  return asn_spend_.Spend(nip, month, policy_);
+  return models_.asn_spend.Spend(nip, month, policy_);
 }
 
 Result<std::string> Projector::AsnHistory(const std::string& nip) const {
   std::shared_lock lock(mutex_);
-  return asn_spend_.History(nip);
+  return models_.asn_spend.History(nip);
 }
 
 std::string Projector::Rollup(const std::string& month, RollupBy by) const {
   std::shared_lock lock(mutex_);
-  return asn_spend_.Rollup(month, by, policy_);
+  return models_.asn_spend.Rollup(month, by, policy_);
 }
 
 std::string Projector::Shortfalls(const std::string& month, const std::string& agency,
                                   size_t offset, size_t limit) const {
   std::shared_lock lock(mutex_);
-  return asn_spend_.Shortfalls(month, agency, policy_, offset, limit);
+  return models_.asn_spend.Shortfalls(month, agency, policy_, offset, limit);
 }
 
 std::pair<MonthFigures, uint64_t> Projector::ComplianceFigures(const std::string& month) const {
   std::shared_lock lock(mutex_);
-  return {asn_spend_.Figures(month, policy_), Applied()};
+  return {models_.asn_spend.Figures(month, policy_), Applied()};
 }
 
 AsnSpendProjection::Compliance Projector::MonthCompliance(const std::string& month) const {
   std::shared_lock lock(mutex_);
-  return asn_spend_.MonthCompliance(month, policy_);
+  return models_.asn_spend.MonthCompliance(month, policy_);
 }
 
 std::string Projector::MerchantSales(const std::string& umkm_id, const std::string& from,
                                      const std::string& to) const {
   std::shared_lock lock(mutex_);
-  return merchant_sales_.Sales(umkm_id, from, to);
+  return models_.merchant_sales.Sales(umkm_id, from, to);
 }
 
 std::string Projector::Outstanding(const std::string& umkm_id) const {
   std::shared_lock lock(mutex_);
-  return merchant_sales_.OutstandingJson(umkm_id);
+  return models_.merchant_sales.OutstandingJson(umkm_id);
 }
 
 std::string Projector::Circulation(const std::string& month) const {
   std::shared_lock lock(mutex_);
-  return circulation_.Month(month);
+  return models_.circulation.Month(month);
 }
 
 std::string Projector::LogStats() const {
   std::shared_lock lock(mutex_);
-  return log_stats_.Stats();
+  return models_.log_stats.Stats();
 }
 
 std::string Projector::Exceptions(std::string_view status, size_t offset, size_t limit) const {
   std::shared_lock lock(mutex_);
-  return exceptions_.List(status, offset, limit);
+  return models_.exceptions.List(status, offset, limit);
 }
 
 int64_t Projector::OpenExceptions() const {
   std::shared_lock lock(mutex_);
-  return exceptions_.OpenCount();
+  return models_.exceptions.OpenCount();
 }
 
 // ---- Subscriptions. ----

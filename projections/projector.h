@@ -181,13 +181,8 @@ class Projector {
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<Columns> columns_;
 
-  CatalogProjection catalog_;
-  AsnSpendProjection asn_spend_;
-  MerchantSalesProjection merchant_sales_;
-  CirculationProjection circulation_;
-  LogStatsProjection log_stats_;
-  ExceptionsProjection exceptions_;
-  std::vector<Projection*> projections_;
+  ReadModels models_;
+  std::vector<Projection*> projections_;  // models_.All()
 
   std::unique_ptr<World> world_;  // owned by the world's stage
   uint64_t world_folded_ = 0;     // last sequence the world has folded (world's stage)

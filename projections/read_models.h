@@ -43,15 +43,12 @@ struct CatalogQuery {
   size_t limit = 50;
 };
 
-class CatalogProjection : public Projection {
+class CatalogProjection : public TableProjection {
  public:
+  CatalogProjection() { OwnTables(merchants_); }
   std::string_view name() const override { return "catalog"; }
   int version() const override { return 1; }
   Status Apply(const Fact& fact) override;
-  void TakeChanges(std::vector<RowWrite>* out) override;
-  Status LoadRow(std::string_view key, std::string_view json) override;
-  void ForEachRow(
-      const std::function<void(const std::string&, const std::string&)>& visit) const override;
 
   // {"merchants":[...],"total":N,"offset":..,"limit":..}: verified merchants only; with a
   // search, only the products that match unless the merchant's own name matches.
@@ -147,15 +144,12 @@ struct MonthClose {
   static Result<MonthClose> Read(const JsonObject& object);
 };
 
-class AsnSpendProjection : public Projection {
+class AsnSpendProjection : public TableProjection {
  public:
+  AsnSpendProjection() { OwnTables(profiles_, spend_, closes_); }
   std::string_view name() const override { return "asn_spend"; }
   int version() const override { return 1; }
   Status Apply(const Fact& fact) override;
-  void TakeChanges(std::vector<RowWrite>* out) override;
-  Status LoadRow(std::string_view key, std::string_view json) override;
-  void ForEachRow(
-      const std::function<void(const std::string&, const std::string&)>& visit) const override;
 
   // One ASN's month (a row of zeros when nothing happened); NotFound for an unknown NIP.
   Result<std::string> Spend(const std::string& nip, const std::string& month,
@@ -233,15 +227,12 @@ struct Outstanding {
   static Result<Outstanding> Read(const JsonObject& object);
 };
 
-class MerchantSalesProjection : public Projection {
+class MerchantSalesProjection : public TableProjection {
  public:
+  MerchantSalesProjection() { OwnTables(days_, outstanding_); }
   std::string_view name() const override { return "merchant_sales"; }
   int version() const override { return 1; }
   Status Apply(const Fact& fact) override;
-  void TakeChanges(std::vector<RowWrite>* out) override;
-  Status LoadRow(std::string_view key, std::string_view json) override;
-  void ForEachRow(
-      const std::function<void(const std::string&, const std::string&)>& visit) const override;
 
   // Days from `from` to `to` (YYYY-MM-DD, inclusive) with their totals.
   std::string Sales(const std::string& umkm_id, const std::string& from,
@@ -290,15 +281,12 @@ struct MonthCirculation {
   static Result<MonthCirculation> Read(const JsonObject& object);
 };
 
-class CirculationProjection : public Projection {
+class CirculationProjection : public TableProjection {
  public:
+  CirculationProjection() { OwnTables(areas_, months_); }
   std::string_view name() const override { return "circulation"; }
   int version() const override { return 1; }
   Status Apply(const Fact& fact) override;
-  void TakeChanges(std::vector<RowWrite>* out) override;
-  Status LoadRow(std::string_view key, std::string_view json) override;
-  void ForEachRow(
-      const std::function<void(const std::string&, const std::string&)>& visit) const override;
 
   // The month's totals, the share that stayed local, and spend per kecamatan and kelurahan.
   std::string Month(const std::string& month) const;
@@ -332,15 +320,12 @@ struct LogHead {
   static Result<LogHead> Read(const JsonObject& object);
 };
 
-class LogStatsProjection : public Projection {
+class LogStatsProjection : public TableProjection {
  public:
+  LogStatsProjection() { OwnTables(types_, head_); }
   std::string_view name() const override { return "log_stats"; }
   int version() const override { return 1; }
   Status Apply(const Fact& fact) override;
-  void TakeChanges(std::vector<RowWrite>* out) override;
-  Status LoadRow(std::string_view key, std::string_view json) override;
-  void ForEachRow(
-      const std::function<void(const std::string&, const std::string&)>& visit) const override;
 
   std::string Stats() const;
   int64_t Events() const;
@@ -368,15 +353,12 @@ struct PaymentException {
   void Write(JsonWriter& writer) const;
   static Result<PaymentException> Read(const JsonObject& object);
 };
-class ExceptionsProjection : public Projection {
+class ExceptionsProjection : public TableProjection {
  public:
+  ExceptionsProjection() { OwnTables(exceptions_); }
   std::string_view name() const override { return "exceptions"; }
   int version() const override { return 1; }
   Status Apply(const Fact& fact) override;
-  void TakeChanges(std::vector<RowWrite>* out) override;
-  Status LoadRow(std::string_view key, std::string_view json) override;
-  void ForEachRow(
-      const std::function<void(const std::string&, const std::string&)>& visit) const override;
   // {"exceptions":[...],"total":N,"open":N,"open_amount":"..","offset":..,"limit":..} by
   // payment id; `status` is open, resolved or all.
   std::string List(std::string_view status, size_t offset, size_t limit) const;
@@ -384,4 +366,23 @@ class ExceptionsProjection : public Projection {
  private:
   RowTable<PaymentException> exceptions_{"x/"};
 };
+
+// ---- The registration: every read model, once. --------------------------------------------
+
+// The read models the projector folds, stores (one column family each, named by name()),
+// checkpoints, digests and streams to subscribers, in the order of All(). Adding one is a
+// member here and an entry in All() (docs/projections.md, "Adding a read model").
+struct ReadModels {
+  CatalogProjection catalog;
+  AsnSpendProjection asn_spend;
+  MerchantSalesProjection merchant_sales;
+  CirculationProjection circulation;
+  LogStatsProjection log_stats;
+  ExceptionsProjection exceptions;
+
+  std::vector<Projection*> All() {
+    return {&catalog, &asn_spend, &merchant_sales, &circulation, &log_stats, &exceptions};
+  }
+};
+
 }  // namespace malpro

@@ -150,6 +150,57 @@ class ProjectorTest : public ::testing::Test {
   std::unique_ptr<Ledger> ledger_;
 };
 
+// A read model built on TableProjection gets storing, loading and listing of its tables from
+// the base: rows in key order across tables, whatever order they were registered in.
+struct Counter {
+  int64_t n = 0;
+  void Write(JsonWriter& writer) const { writer.BeginObject().Field("n", n).EndObject(); }
+  static Result<Counter> Read(const JsonObject& object) {
+    RowReader reader(object);
+    Counter row{reader.Int("n")};
+    MALPRO_RETURN_IF_ERROR(reader.Finish());
+    return row;
+  }
+};
+
+class TwoTables : public TableProjection {
+ public:
+  TwoTables() { OwnTables(later_, earlier_); }
+  std::string_view name() const override { return "two_tables"; }
+  int version() const override { return 1; }
+  Status Apply(const Fact&) override {
+    later_.Mutable("x").n++;
+    earlier_.Mutable("y").n += 2;
+    return Status::Ok();
+  }
+  RowTable<Counter> later_{"t/"};
+  RowTable<Counter> earlier_{"h/"};
+};
+
+TEST(TableProjectionTest, StoresLoadsAndListsEveryRegisteredTableInKeyOrder) {
+  TwoTables model;
+  ASSERT_TRUE(model.Apply(Fact{}).ok());
+  std::vector<RowWrite> changes;
+  model.TakeChanges(&changes);
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].StoredKey(), "h/y");
+  EXPECT_EQ(*changes[0].json, R"({"n":2})");
+  EXPECT_EQ(changes[1].StoredKey(), "t/x");
+
+  TwoTables loaded;
+  EXPECT_TRUE(loaded.LoadRow("t/x", R"({"n":5})").ok());
+  EXPECT_TRUE(loaded.LoadRow("h/y", R"({"n":7})").ok());
+  const Status unknown = loaded.LoadRow("q/z", R"({"n":1})");
+  EXPECT_EQ(unknown.code(), StatusCode::kCorruption);
+  EXPECT_NE(unknown.message().find("two_tables: unknown row 'q/z'"), std::string::npos);
+  std::vector<std::string> listed;
+  loaded.ForEachRow([&](const std::string& key, const std::string& json) {
+    listed.push_back(key + "=" + json);
+  });
+  EXPECT_EQ(listed, (std::vector<std::string>{R"(h/y={"n":7})", R"(t/x={"n":5})"}));
+  EXPECT_EQ(loaded.earlier_.Find("y")->n, 7);
+}
+
 TEST_F(ProjectorTest, CashCountsInTheJakartaMonthItWasReceived) {
   SeedMarket();
   now_ = kJan31 + 13 * kHour;  // 23:00 WIB on 31 January
