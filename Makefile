@@ -4,7 +4,7 @@ BUILD_TYPE ?= Release
 CONFIG ?= config/malpro.toml
 JOBS ?= $(shell nproc)
 
-.PHONY: setup configure build run test bench money-fuzz clean
+.PHONY: setup configure build run test test-unit test-asan test-tsan fuzz bench money-fuzz clean
 
 setup:
 	@bash scripts/setup.sh
@@ -18,8 +18,38 @@ build: configure
 run: build
 	./$(BUILD_DIR)/malpro --config $(CONFIG) demo
 
-test: build
+# Every test of the Release build, then the unit tests again under the sanitizers.
+test: build test-unit test-asan test-tsan
+
+test-unit: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 900
+
+# The unit-test binaries (ctest label unit) built with ASan and UBSan at -O1 in ASAN_BUILD_DIR,
+# stopping at the first error. The tests that kill child processes are left to test-unit.
+ASAN_BUILD_DIR ?= build-asan
+ASAN_SKIP ?= ^EventLogCrashTest\.|^kafka\.RelayCrashTest\.|^DeterminismTest\.Killing
+test-asan: setup
+	@cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DMALPRO_SANITIZE=address,undefined >/dev/null
+	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) --target unit_tests
+	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --test-dir $(ASAN_BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 900 -L unit \
+	  -E '$(ASAN_SKIP)'
+
+# The event log's tests (every one runs the log's threads) built with TSan in TSAN_BUILD_DIR.
+TSAN_BUILD_DIR ?= build-tsan
+test-tsan: setup
+	@cmake -S . -B $(TSAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DMALPRO_SANITIZE=thread >/dev/null
+	@cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target event_log_tests
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --test-dir $(TSAN_BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 900 -L tsan
+
+# The libFuzzer targets of tests/fuzz (clang, ASan and UBSan, in build-fuzz), each for
+# FUZZ_SECONDS over a copy of its seed corpus; see scripts/fuzz.sh and docs/RUNBOOK.md.
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(JOBS) bash scripts/fuzz.sh
 
 bench: build
 	bash scripts/bench.sh
@@ -34,4 +64,4 @@ money-fuzz: configure
 	  ./$(BUILD_DIR)/tests/projections/money_model_tests --gtest_filter='MoneyModelFuzz.*'
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(TSAN_BUILD_DIR) build-fuzz

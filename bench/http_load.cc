@@ -15,27 +15,27 @@
 //   http_load --port 8080 --token dev-admin --scenario place-order --connections 64
 //             --duration-s 10 --waiting-reads 200
 #include <CLI/CLI.hpp>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdio>
-#include <iostream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sstream>
-#include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -75,7 +75,13 @@ struct Options {
   bool setup = false;
   int waiting_reads = 0;
   std::string waiting_path = "/v1/stats";
+  bool idempotency_keys = false;
 };
+
+// With --idempotency-keys every request carries a key of this many characters, unique in the
+// run: a run nonce, the connection and its request count, in hex.
+constexpr size_t kIdempotencyKeyLength = 28;
+constexpr std::string_view kIdempotencyKeyHeader = "Idempotency-Key: ";
 
 bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
@@ -99,6 +105,9 @@ http::request<http::string_body> MakeRequest(const Options& options, http::verb 
   request.set(http::field::host, options.host);
   request.set(http::field::authorization, "Bearer " + options.token);
   if (!body.empty()) request.set(http::field::content_type, "application/json");
+  if (options.idempotency_keys && method == http::verb::post) {
+    request.set("Idempotency-Key", std::string(kIdempotencyKeyLength, '0'));
+  }
   request.body() = body;
   request.prepare_payload();
   return request;
@@ -139,22 +148,30 @@ bool Setup(const Options& options) {
   auto expect = [&](int status, const char* what) {
     if (status >= 200 && status < 300) return true;
     if (status == 409) return true;  // already there from an earlier run
-    std::cerr << "setup: " << what << " answered " << status << ": " << connection.last_body() << "\n";
+    std::cerr << "setup: " << what << " answered " << status << ": " << connection.last_body()
+              << "\n";
     return false;
   };
-  if (!expect(connection.Send(http::verb::post, "/v1/umkm",
-                              R"({"umkm_id":"load-umkm","name":"Toko Beban","category":"sembako",)"
-                              R"("kecamatan":"Klojen","kelurahan":"Kauman","sponsor":"Diskopindag",)"
-                              R"("settlement_account":"0012345678","qris_criteria":"UKE"})"),
-              "register umkm")) return false;
+  if (!expect(
+          connection.Send(http::verb::post, "/v1/umkm",
+                          R"({"umkm_id":"load-umkm","name":"Toko Beban","category":"sembako",)"
+                          R"("kecamatan":"Klojen","kelurahan":"Kauman","sponsor":"Diskopindag",)"
+                          R"("settlement_account":"0012345678","qris_criteria":"UKE"})"),
+          "register umkm"))
+    return false;
   if (!expect(connection.Send(http::verb::post, "/v1/umkm/load-umkm/verify", ""), "verify") &&
-      connection.last_body().find("already_verified") == std::string::npos) return false;
-  if (!expect(connection.Send(http::verb::post, "/v1/umkm/load-umkm/products",
-                              R"({"product_id":"beras-5kg","name":"Beras 5 kg","unit":"pack","price":"68000.00"})"),
-              "list product")) return false;
+      connection.last_body().find("already_verified") == std::string::npos)
+    return false;
+  if (!expect(
+          connection.Send(
+              http::verb::post, "/v1/umkm/load-umkm/products",
+              R"({"product_id":"beras-5kg","name":"Beras 5 kg","unit":"pack","price":"68000.00"})"),
+          "list product"))
+    return false;
   for (int i = 0; i < options.buyers; ++i) {
-    const std::string body = R"({"nip":")" + BuyerNip(i) +
-                             R"(","name":"Pegawai Beban","agency":"Diskominfo","rank_class":"III/a","kelurahan":"Sukun"})";
+    const std::string body =
+        R"({"nip":")" + BuyerNip(i) +
+        R"(","name":"Pegawai Beban","agency":"Diskominfo","rank_class":"III/a","kelurahan":"Sukun"})";
     if (!expect(connection.Send(http::verb::post, "/v1/asn", body), "register asn")) return false;
   }
   return true;
@@ -179,9 +196,10 @@ std::vector<std::string> ScenarioRequests(const Options& options) {
   std::vector<std::string> requests;
   if (options.scenario == "place-order") {
     for (int buyer = 0; buyer < options.buyers; ++buyer) {
-      const std::string body = R"({"buyer_nip":")" + BuyerNip(buyer) +
-                               R"(","umkm_id":"load-umkm","lines":[{"product_id":"beras-5kg","quantity":1}],)"
-                               R"("payment_method":"COD"})";
+      const std::string body =
+          R"({"buyer_nip":")" + BuyerNip(buyer) +
+          R"(","umkm_id":"load-umkm","lines":[{"product_id":"beras-5kg","quantity":1}],)"
+          R"("payment_method":"COD"})";
       requests.push_back(RequestText(options, http::verb::post, "/v1/orders", body));
     }
   } else {
@@ -197,12 +215,19 @@ class AsyncConnection {
  public:
   // `executor`: the I/O context itself with one client thread, a strand with several.
   // `done` is called once, when this connection stops sending.
+  // `key_prefix`: non-empty to give each request a fresh Idempotency-Key starting with it.
   AsyncConnection(net::any_io_executor executor, const tcp::resolver::results_type& endpoints,
                   const std::vector<std::string>& requests, size_t first,
-                  Clock::time_point deadline, std::atomic<long>* budget,
-                  std::function<void()> done)
-      : socket_(executor), endpoints_(endpoints), requests_(requests), next_(first),
-        deadline_(deadline), budget_(budget), done_(std::move(done)) {}
+                  Clock::time_point deadline, std::atomic<long>* budget, std::function<void()> done,
+                  std::string key_prefix = "")
+      : socket_(executor),
+        endpoints_(endpoints),
+        requests_(requests),
+        next_(first),
+        deadline_(deadline),
+        budget_(budget),
+        done_(std::move(done)),
+        key_prefix_(std::move(key_prefix)) {}
 
   void Start() {
     net::async_connect(socket_, endpoints_, [this](beast::error_code error, const tcp::endpoint&) {
@@ -217,8 +242,9 @@ class AsyncConnection {
   void SendNext() {
     if (Clock::now() >= deadline_ || budget_->fetch_sub(1) <= 0) return done_();
     started_ = Clock::now();
-    const std::string& request = requests_[next_++ % requests_.size()];
-    net::async_write(socket_, net::buffer(request), [this](beast::error_code error, size_t) {
+    const std::string* request = &requests_[next_++ % requests_.size()];
+    if (!key_prefix_.empty()) request = WithFreshKey(*request);
+    net::async_write(socket_, net::buffer(*request), [this](beast::error_code error, size_t) {
       if (error) return Fail();
       parser_.emplace();
       parser_->body_limit(kResponseBytesMax);
@@ -230,6 +256,18 @@ class AsyncConnection {
         SendNext();
       });
     });
+  }
+  // A copy of `request` whose key placeholder holds the prefix and this connection's count.
+  const std::string* WithFreshKey(const std::string& request) {
+    keyed_ = request;
+    const size_t at = keyed_.find(kIdempotencyKeyHeader);
+    if (at == std::string::npos) return &keyed_;
+    char key[kIdempotencyKeyLength + 1];
+    std::snprintf(key, sizeof(key), "%s%0*llx", key_prefix_.c_str(),
+                  static_cast<int>(kIdempotencyKeyLength - key_prefix_.size()),
+                  static_cast<unsigned long long>(++keys_used_));
+    keyed_.replace(at + kIdempotencyKeyHeader.size(), kIdempotencyKeyLength, key);
+    return &keyed_;
   }
   void Fail() {  // the connection broke; this connection stops
     result_.statuses[0]++;
@@ -247,7 +285,6 @@ class AsyncConnection {
   }
 
  private:
-
   tcp::socket socket_;
   tcp::resolver::results_type endpoints_;
   const std::vector<std::string>& requests_;
@@ -255,6 +292,9 @@ class AsyncConnection {
   Clock::time_point deadline_;
   std::atomic<long>* budget_;
   std::function<void()> done_;
+  std::string key_prefix_;
+  std::string keyed_;
+  uint64_t keys_used_ = 0;
   Clock::time_point started_;
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::string_body>> parser_;
@@ -345,6 +385,9 @@ int main(int argc, char** argv) {
   app.add_option("--waiting-reads", options.waiting_reads,
                  "reads with ?after= far ahead to hold open during the run (re-sent as answered)")
       ->check(CLI::Range(0, kWaitingReadsMax));
+  app.add_flag("--idempotency-keys", options.idempotency_keys,
+               "give every POST a fresh Idempotency-Key (such orders are answered on a worker "
+               "thread, not on the I/O thread)");
   app.add_option("--waiting-path", options.waiting_path,
                  "read-model route the waiting reads GET (the token must be allowed on it)");
   CLI11_PARSE(app, argc, argv);
@@ -374,8 +417,8 @@ int main(int argc, char** argv) {
       // 127.0.0.2, 127.0.0.3, ...: each under the server's per-address limit.
       source = net::ip::address_v4(0x7F000002u + static_cast<uint32_t>(i / kWaitingPerAddress));
     }
-    waiting.push_back(std::make_unique<WaitingRead>(net::make_strand(io), server, source,
-                                                    waiting_request));
+    waiting.push_back(
+        std::make_unique<WaitingRead>(net::make_strand(io), server, source, waiting_request));
     waiting.back()->Start();
   }
   const auto warmup = std::chrono::milliseconds(options.waiting_reads > 0 ? kWaitingWarmupMs : 0);
@@ -391,15 +434,23 @@ int main(int argc, char** argv) {
     net::post(io, [&watchdog] { watchdog.cancel(); });
     for (auto& read : waiting) read->Stop();
   };
+  const uint64_t run_nonce = static_cast<uint64_t>(
+      std::chrono::system_clock::now().time_since_epoch() / std::chrono::microseconds(1));
   std::vector<std::unique_ptr<AsyncConnection>> connections;
   for (int i = 0; i < options.connections; ++i) {
     // Spread the connections over the buyers so that concurrent orders rarely share a buyer.
     const size_t first = static_cast<size_t>(i) * 7919 % requests.size();
-    const net::any_io_executor executor =
-        options.threads == 1 ? net::any_io_executor(io.get_executor())
-                             : net::any_io_executor(net::make_strand(io));
+    const net::any_io_executor executor = options.threads == 1
+                                              ? net::any_io_executor(io.get_executor())
+                                              : net::any_io_executor(net::make_strand(io));
+    // Keys: 8 hex digits of the run's start, 4 of the connection, then its count.
+    char key_prefix[16] = "";
+    if (options.idempotency_keys) {
+      std::snprintf(key_prefix, sizeof(key_prefix), "%08llx%04x",
+                    static_cast<unsigned long long>(run_nonce & 0xFFFFFFFFull), i & 0xFFFF);
+    }
     connections.push_back(std::make_unique<AsyncConnection>(
-        executor, endpoints, requests, first, deadline, &budget, connection_done));
+        executor, endpoints, requests, first, deadline, &budget, connection_done, key_prefix));
   }
   watchdog.async_wait([&connections](beast::error_code error) {
     if (error) return;
@@ -423,9 +474,10 @@ int main(int argc, char** argv) {
     for (const auto& [status, count] : result.statuses) statuses[status] += count;
   }
   std::sort(latencies.begin(), latencies.end());
-  std::printf("scenario=%s connections=%d threads=%d requests=%zu seconds=%.2f requests_per_second=%.0f\n",
-              options.scenario.c_str(), options.connections, options.threads, latencies.size(), seconds,
-              latencies.size() / seconds);
+  std::printf(
+      "scenario=%s connections=%d threads=%d requests=%zu seconds=%.2f requests_per_second=%.0f\n",
+      options.scenario.c_str(), options.connections, options.threads, latencies.size(), seconds,
+      latencies.size() / seconds);
   std::printf("latency_ms p50=%.2f p99=%.2f p999=%.2f max=%.2f\n", Percentile(latencies, 0.50),
               Percentile(latencies, 0.99), Percentile(latencies, 0.999),
               latencies.empty() ? 0.0 : latencies.back());

@@ -551,31 +551,6 @@ Money FeeFor(const FeeRule& rule, std::string_view criteria, Money amount) {
   return ApplyBasisPoints(amount, rule.basis_points);
 }
 
-int64_t JakartaDayStartMicros(CivilDate date) {
-  return (DaysFromCivil(date) * 86'400 - jakarta_offset_seconds) * 1'000'000;
-}
-
-CivilDate JakartaDate(int64_t utc_micros) {
-  const int64_t local_seconds = utc_micros / 1'000'000 + jakarta_offset_seconds;
-  int64_t days = local_seconds / 86400;
-  if (local_seconds % 86400 < 0) --days;
-  // Events are folded in time order: most calls ask for the day the call before asked for.
-  thread_local int64_t last_days = INT64_MIN;
-  thread_local CivilDate last_date;
-  if (days != last_days) {
-    last_date = CivilFromDays(days);
-    last_days = days;
-  }
-  return last_date;
-}
-
-int JakartaMinuteOfDay(int64_t utc_micros) {
-  const int64_t local_seconds = utc_micros / 1'000'000 + jakarta_offset_seconds;
-  int64_t second_of_day = local_seconds % 86400;
-  if (second_of_day < 0) second_of_day += 86400;
-  return static_cast<int>(second_of_day / 60);
-}
-
 void WriteDiscrepancyFields(JsonWriter& writer, const Discrepancy& discrepancy) {
   writer.Field("index", discrepancy.index)
       .Field("kind", discrepancy.kind)

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/civil_time.h"
 #include "engine/envelope.h"
 #include "engine/identifiers.h"
 #include "engine/money.h"
@@ -288,12 +289,5 @@ struct PolicyState {
 
 // The fee on one payment to a merchant of `criteria` under `rule`.
 Money FeeFor(const FeeRule& rule, std::string_view criteria, Money amount);
-
-// Asia/Jakarta is UTC+7 all year (no daylight saving).
-inline constexpr int64_t jakarta_offset_seconds = 7 * 3600;
-CivilDate JakartaDate(int64_t utc_micros);
-// 00:00 Asia/Jakarta of `date`, in UTC microseconds.
-int64_t JakartaDayStartMicros(CivilDate date);
-int JakartaMinuteOfDay(int64_t utc_micros);
 
 }  // namespace malpro

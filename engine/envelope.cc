@@ -2,23 +2,10 @@
 
 #include <cstring>
 
-#include "engine/log_limits.h"
+#include "engine/log_format.h"
 
 namespace malpro {
 namespace {
-
-void PutU16(std::string* out, uint16_t value) {
-  out->push_back(static_cast<char>(value >> 8));
-  out->push_back(static_cast<char>(value));
-}
-
-void PutU32(std::string* out, uint32_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(value >> shift));
-}
-
-void PutU64(std::string* out, uint64_t value) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(value >> shift));
-}
 
 void PutBytes16(std::string* out, std::string_view bytes) {
   MALPRO_ASSERT(bytes.size() <= UINT16_MAX);
@@ -68,18 +55,13 @@ class Reader {
   bool failed_ = false;
 };
 
-}  // namespace
+// Format version 1 (docs/event-log-format.md, section 2).
 
-EventView ViewOf(const Event& event) {
-  return {event.sequence,     event.stream_id, event.stream_version,    event.type,
-          event.recorded_at_us, event.actor,   event.idempotency_key, event.payload};
-}
-
-void AppendCanonical(const EventView& event, std::string* out) {
-  out->reserve(out->size() + 1 + 8 + 8 + 8 + 2 * 4 + 4 + event.stream_id.size() +
+void AppendCanonicalV1(const EventView& event, std::string* out) {
+  out->reserve(out->size() + envelope_v1_canonical_overhead_bytes + event.stream_id.size() +
                event.type.size() + event.actor.size() + event.idempotency_key.size() +
-               event.payload.size() + 2 * hash_bytes);
-  out->push_back(static_cast<char>(envelope_format_version));
+               event.payload.size() + envelope_hashes_bytes);
+  out->push_back(static_cast<char>(envelope_format_version_1));
   PutU64(out, event.sequence);
   PutU64(out, event.stream_version);
   PutU64(out, static_cast<uint64_t>(event.recorded_at_us));
@@ -92,25 +74,10 @@ void AppendCanonical(const EventView& event, std::string* out) {
   out->append(event.payload);
 }
 
-std::string EncodeCanonical(const Event& event) {
-  std::string out;
-  AppendCanonical(ViewOf(event), &out);
-  return out;
-}
-
-std::string EncodeEnvelope(const Event& event) {
-  std::string out = EncodeCanonical(event);
-  out.append(HashView(event.previous_hash));
-  out.append(HashView(event.hash));
-  return out;
-}
-
-Status DecodeEnvelopeInto(std::string_view bytes, Event* event) {
+Status DecodeEnvelopeV1(std::string_view bytes, Event* event) {
   Reader reader(bytes);
-  const uint64_t version = reader.ReadUnsigned(1);
-  if (reader.failed() || version != envelope_format_version) {
-    return Status::Corruption("envelope: unknown format version " + std::to_string(version));
-  }
+  reader.ReadUnsigned(1);  // the version, 1
+  event->format_version = envelope_format_version_1;
   event->sequence = reader.ReadUnsigned(8);
   event->stream_version = reader.ReadUnsigned(8);
   event->recorded_at_us = static_cast<int64_t>(reader.ReadUnsigned(8));
@@ -126,41 +93,131 @@ Status DecodeEnvelopeInto(std::string_view bytes, Event* event) {
   return Status::Ok();
 }
 
+bool IsWellFormedCanonicalV1(std::string_view canonical) {
+  Reader reader(canonical);
+  reader.ReadUnsigned(1);   // the version, 1
+  reader.ReadBytes(3 * 8);  // sequence, stream version, recorded at
+  for (size_t field = 0; field < envelope_v1_text_fields; ++field) reader.ReadBytes16();
+  reader.ReadBytes32();
+  return !reader.failed() && reader.remaining() == 0;
+}
+
+// Versions this build does not know: a test binary's codec, if it supplies one.
+
+const EnvelopeCodec* CodecForTesting(uint8_t version) {
+  if (EnvelopeCodecForTesting == nullptr) return nullptr;  // no program defines the hook
+  const EnvelopeCodec* codec = EnvelopeCodecForTesting(version);
+  MALPRO_ASSERT(codec == nullptr || codec->version == version);
+  return codec;
+}
+
+Status UnknownVersion(uint8_t version, std::string_view bytes) {
+  return Status::Corruption("envelope: unknown format version " + std::to_string(version) +
+                            " (sequence " + std::to_string(EnvelopeSequence(bytes)) + ")");
+}
+
+Status DecodeEnvelopeWithCodec(const EnvelopeCodec& codec, std::string_view bytes,
+                               Event* event) {
+  if (bytes.size() < envelope_frame_head_bytes + envelope_hashes_bytes ||
+      !codec.decode_canonical(bytes.substr(0, bytes.size() - envelope_hashes_bytes), event)) {
+    return Status::Corruption("envelope: the layout of format version " +
+                              std::to_string(codec.version) + " does not hold");
+  }
+  event->format_version = codec.version;
+  std::memcpy(event->previous_hash.data(), StoredPreviousHash(bytes).data(), hash_bytes);
+  std::memcpy(event->hash.data(), StoredHash(bytes).data(), hash_bytes);
+  return Status::Ok();
+}
+
+}  // namespace
+
+EventView ViewOf(const Event& event) {
+  return {event.sequence,     event.stream_id, event.stream_version,    event.type,
+          event.recorded_at_us, event.actor,   event.idempotency_key, event.payload};
+}
+
+void AppendCanonical(const EventView& event, std::string* out) {
+  static_assert(envelope_format_version_current == envelope_format_version_1,
+                "the log writes version 1; a new current version needs its encoder here");
+  AppendCanonicalV1(event, out);
+}
+
+std::string EncodeCanonical(const Event& event) {
+  std::string out;
+  switch (event.format_version) {
+    case envelope_format_version_1:
+      AppendCanonicalV1(ViewOf(event), &out);
+      break;
+    default: {
+      // Only decoding and ParseEventJson set another version, and both refuse unknown ones.
+      const EnvelopeCodec* codec = CodecForTesting(event.format_version);
+      MALPRO_ASSERT(codec != nullptr);
+      codec->append_canonical(event, &out);
+      break;
+    }
+  }
+  return out;
+}
+
+std::string EncodeEnvelope(const Event& event) {
+  std::string out = EncodeCanonical(event);
+  out.append(HashView(event.previous_hash));
+  out.append(HashView(event.hash));
+  return out;
+}
+
+Status DecodeEnvelopeInto(std::string_view bytes, Event* event) {
+  // Every version begins with its version byte and the sequence (the frame, log_format.h).
+  if (bytes.size() < envelope_frame_head_bytes) return Status::Corruption("envelope: truncated");
+  const uint8_t version = EnvelopeVersion(bytes);
+  switch (version) {
+    case envelope_format_version_1:
+      return DecodeEnvelopeV1(bytes, event);
+    default: {
+      const EnvelopeCodec* codec = CodecForTesting(version);
+      if (codec == nullptr) return UnknownVersion(version, bytes);
+      return DecodeEnvelopeWithCodec(*codec, bytes, event);
+    }
+  }
+}
+
 Result<Event> DecodeEnvelope(std::string_view bytes) {
   Event event;
   MALPRO_RETURN_IF_ERROR(DecodeEnvelopeInto(bytes, &event));
   return event;
 }
 
+bool IsKnownEnvelopeVersion(uint8_t version) {
+  switch (version) {
+    case envelope_format_version_1:
+      return true;
+    default:
+      return CodecForTesting(version) != nullptr;
+  }
+}
+
 bool IsWellFormedCanonical(std::string_view canonical) {
-  Reader reader(canonical);
-  if (reader.ReadUnsigned(1) != envelope_format_version) return false;
-  reader.ReadBytes(3 * 8);  // sequence, stream version, recorded at
-  for (int field = 0; field < 4; ++field) reader.ReadBytes16();
-  reader.ReadBytes32();
-  return !reader.failed() && reader.remaining() == 0;
+  if (canonical.empty()) return false;
+  const uint8_t version = EnvelopeVersion(canonical);
+  switch (version) {
+    case envelope_format_version_1:
+      return IsWellFormedCanonicalV1(canonical);
+    default: {
+      const EnvelopeCodec* codec = CodecForTesting(version);
+      if (codec == nullptr || canonical.size() < envelope_frame_head_bytes) return false;
+      thread_local Event scratch;
+      return codec->decode_canonical(canonical, &scratch);
+    }
+  }
 }
 
 Result<std::string_view> CanonicalPart(std::string_view stored) {
-  if (stored.size() < 1 + 2 * hash_bytes) return Status::Corruption("envelope: truncated");
-  return stored.substr(0, stored.size() - 2 * hash_bytes);
+  if (stored.size() < 1 + envelope_hashes_bytes) return Status::Corruption("envelope: truncated");
+  return stored.substr(0, stored.size() - envelope_hashes_bytes);
 }
 
 Hash ComputeEventHash(const Hash& previous_hash, std::string_view canonical) {
   return Sha256(HashView(previous_hash), canonical);
-}
-
-std::string SequenceKey(uint64_t sequence) {
-  std::string key;
-  PutU64(&key, sequence);
-  return key;
-}
-
-bool ParseSequenceKey(std::string_view key, uint64_t* sequence) {
-  if (key.size() != 8) return false;
-  Reader reader(key);
-  *sequence = reader.ReadUnsigned(8);
-  return true;
 }
 
 }  // namespace malpro

@@ -279,6 +279,7 @@ class EventLog {
   struct PendingIndex;
   struct IndexEntries;
 
+  // Open and recovery (event_log_open.cc).
   explicit EventLog(LogOptions options);
   Status OpenDatabase();
   // Opens the stream index database (for a read-only open, on its first stream read).
@@ -291,13 +292,40 @@ class EventLog {
   Result<uint64_t> CheckUnfinishedEvents() const;
   Status RemoveUnfinishedGroup();
   Status CheckTail();
+  // Starts the writer's, putter's, syncer's and the stream index's threads.
+  void StartThreads();
+
+  // The writer (event_log_writer.cc).
   void WriterLoop();
   // Validates `request` and queues it for the writer with `pending`; an error means it was
   // not queued.
   Status Enqueue(AppendRequest request, std::unique_ptr<PendingAppend> pending);
   std::vector<std::unique_ptr<PendingAppend>> TakeGroup();
   void CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group);
+  // Drops the idempotency records of groups now written whole: the database has them.
+  void ForgetWrittenIdempotency();
+  // Starts `state` after the last group written, for the commands of `group`.
+  void StartGroup(const std::vector<std::unique_ptr<PendingAppend>>& group, GroupState& state);
+  // Stages each command of `group` in order, adding its answer to `written`.
+  void StageGroup(std::vector<std::unique_ptr<PendingAppend>>& group, GroupState& state,
+                  WrittenGroup& written);
+  // Ends a group that staged events: adds its idempotency records and head record to its
+  // last part, which it returns, and records what the group wrote in `written`.
+  std::unique_ptr<rocksdb::WriteBatch> FinishGroup(GroupState& state, WrittenGroup& written,
+                                                   uint64_t events_before);
   Status StageAppend(PendingAppend& pending, GroupState& group, AppendResult* result);
+  // The record of an earlier command with the idempotency key `key`: staged in this group,
+  // written but not yet in the database's view, or in the database.
+  Result<std::optional<IdempotencyRecord>> EarlierUse(const std::string& key,
+                                                      const GroupState& group) const;
+  Status CheckExpectations(const AppendRequest& request);
+  // The cached version of each event's stream, in `*versions`, before anything is staged.
+  Status LoadEventVersions(const AppendRequest& request, std::vector<uint64_t*>* versions);
+  // Stages the command's events (their versions loaded) into the group's parts.
+  Status StageEvents(PendingAppend& pending, GroupState& group, AppendResult* result);
+  // Stages event `index` of `request` after the group's head, as stream version `version`.
+  void StageEvent(const AppendRequest& request, size_t index, uint64_t version,
+                  GroupState& group);
   // Sends the part staged so far to be written and starts the next one.
   void EmitPart(GroupState& group);
   // Writes `part` here when it ends a group and the putter is idle; queues it otherwise.
@@ -313,8 +341,10 @@ class EventLog {
   Status WaitForDurable(uint64_t sequence) const;
   // The stream's current version in the writer's cache, loaded from the index on a miss.
   Result<uint64_t*> CurrentVersion(std::string_view stream_id);
-  Result<uint64_t> LastIndexedVersion(std::string_view stream_id) const;
   int64_t Now() const;
+
+  // The stream index (stream_index.cc).
+  Result<uint64_t> LastIndexedVersion(std::string_view stream_id) const;
   Status CatchUpIndex();
   void IndexerLoop();
   // Hands the entries in memory to the ingester, once it has ingested the last ones.
@@ -326,6 +356,15 @@ class EventLog {
   Status WaitForIndex(uint64_t sequence) const;
   // Read-only opens: indexes the events past the index database's head in memory, once.
   Status IndexTailReadOnly() const;
+
+  // Verification (event_log_verify.cc).
+  // The stored hash of event `sequence`, the anchor of a range after it; false when that
+  // event is missing or too short to hold a hash.
+  bool ReadAnchor(uint64_t sequence, Hash* anchor) const;
+  // Verify's checks when the range ends at the head: the head record agrees, and nothing but
+  // a group being written or one cut short follows. `it` stands after the range.
+  Result<VerifyReport> VerifyAfterHead(rocksdb::Iterator& it, uint64_t to,
+                                       VerifyReport report) const;
 
   const LogOptions options_;
   std::unique_ptr<rocksdb::CompactionFilter> retention_filter_;  // outlives db_

@@ -377,8 +377,9 @@ Result<JsonObject> JsonObject::Object(std::string_view key) const {
 }
 
 void WriteEventJson(JsonWriter& w, const Event& event, PayloadForm form) {
-  w.BeginObject()
-      .Field("sequence", static_cast<int64_t>(event.sequence))
+  w.BeginObject();
+  if (form == PayloadForm::kString) w.Field("format_version", int{event.format_version});
+  w.Field("sequence", static_cast<int64_t>(event.sequence))
       .Field("stream_id", event.stream_id)
       .Field("stream_version", static_cast<int64_t>(event.stream_version))
       .Field("type", event.type)
@@ -426,6 +427,18 @@ Result<Event> ParseEventJson(std::string_view json) {
                                        std::string(key) + " must be 64 hex digits");
     }
   };
+  // Lines and records written before the field existed hold version 1 envelopes.
+  if (object->Has("format_version")) {
+    const int64_t version = number("format_version");
+    if (status.ok() && (version > UINT8_MAX || !IsKnownEnvelopeVersion(uint8_t(version)))) {
+      status = Status::InvalidArgument(
+          errc::kFieldInvalid, "format_version",
+          "format_version " + std::to_string(version) + " is not a known envelope format version");
+    }
+    event.format_version = static_cast<uint8_t>(version);
+  } else {
+    event.format_version = envelope_format_version_1;
+  }
   event.sequence = static_cast<uint64_t>(number("sequence"));
   text("stream_id", &event.stream_id);
   event.stream_version = static_cast<uint64_t>(number("stream_version"));

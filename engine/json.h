@@ -88,12 +88,15 @@ enum class PayloadForm {
   kString,    // as a JSON string of the exact stored bytes, for independent verification
 };
 
-// Writes `event` as a JSON object: sequence, stream_id, stream_version, type, recorded_at_us,
-// actor, idempotency_key (omitted when empty with kEmbedded), payload, previous_hash, hash.
+// Writes `event` as a JSON object: format_version (kString only: it says how to rebuild the
+// canonical bytes), sequence, stream_id, stream_version, type, recorded_at_us, actor,
+// idempotency_key (omitted when empty with kEmbedded), payload, previous_hash, hash. The
+// kString form is specified in docs/event-log-format.md, section 9.
 void WriteEventJson(JsonWriter& writer, const Event& event, PayloadForm form);
 
 // The inverse of WriteEventJson with PayloadForm::kString: an event exactly as it was stored
-// (the hashes are read, not computed). InvalidArgument naming the field on anything else.
+// (the hashes are read, not computed). Without format_version, version 1 (the form before the
+// field existed). InvalidArgument naming the field on anything else, an unknown version too.
 Result<Event> ParseEventJson(std::string_view json);
 
 // A key that appears twice within one object anywhere in `element` (keys compared

@@ -1,3 +1,4 @@
+#include "engine/civil_time.h"
 #include "engine/ledger.h"
 
 #include <algorithm>
@@ -19,17 +20,11 @@ namespace {
 
 namespace types = event_types;
 
-int64_t SystemClockMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Time-ordered ids: 12 hex digits of microseconds, then 8 random hex digits.
 std::string RandomId() {
   thread_local std::mt19937_64 random(std::random_device{}());
   static constexpr char digits[] = "0123456789abcdef";
-  uint64_t time = static_cast<uint64_t>(SystemClockMicros());
+  uint64_t time = static_cast<uint64_t>(WallClockMicros());
   uint64_t noise = random();
   std::string id(20, '0');
   for (int i = 11; i >= 0; --i, time >>= 4) id[i] = digits[time & 0xf];
@@ -116,7 +111,7 @@ ProposedEvent MakeEvent(std::string stream_id, std::string_view type, std::strin
 
 Ledger::Ledger(EventLog* log, Geography geography, LedgerOptions options)
     : log_(log), geography_(std::move(geography)), options_(std::move(options)) {
-  if (!options_.clock) options_.clock = SystemClockMicros;
+  if (!options_.clock) options_.clock = WallClockMicros;
   if (!options_.new_id) options_.new_id = RandomId;
 }
 
@@ -1590,11 +1585,9 @@ Result<CivilDate> Ledger::OpenBusinessDate(CivilDate date) const {
 Result<int64_t> Ledger::BusinessDayEnd(CivilDate business_date) const {
   Result<PolicyState> policy = LoadPolicy();
   if (!policy.ok()) return policy.status();
-  const int64_t day_start_seconds = DaysFromCivil(business_date) * 86'400 - jakarta_offset_seconds;
   std::optional<CutoffRule> cutoff = policy->CutoffOn(business_date);
-  const int64_t end_seconds =
-      cutoff ? day_start_seconds + cutoff->minutes_of_day * 60 : day_start_seconds + 86'400;
-  return end_seconds * 1'000'000;
+  return JakartaTimeMicros(business_date,
+                           cutoff ? int64_t{cutoff->minutes_of_day} * 60 : seconds_per_day);
 }
 
 Result<SettlementDay> Ledger::ComputeSettlement(CivilDate business_date) const {

@@ -1,4 +1,4 @@
-// Limits and format constants of the event log. Every queue, batch and field is bounded here.
+// Limits of the event log. Every queue, batch and field is bounded here.
 #pragma once
 
 #include <cstddef>
@@ -6,9 +6,8 @@
 
 namespace malpro {
 
-// Envelope format version written in byte 0 of every event. Bump when the layout changes;
-// readers keep decoding every older version (docs/event-log-format.md).
-inline constexpr uint8_t envelope_format_version = 1;
+// The envelope's format version and layout, and every other byte of the log's format, are in
+// engine/log_format.h, which also checks that these limits fit the envelope's length fields.
 
 // Stream ids name aggregates, e.g. "asn-198507122010011003"; short enough to be a key prefix.
 inline constexpr size_t stream_id_bytes_max = 128;
@@ -90,11 +89,6 @@ inline constexpr int64_t idempotency_retention_days_min = 7;
 // ...and at most this long (a century; keeps the retention in microseconds far from overflow).
 inline constexpr int64_t idempotency_retention_days_max = 36'500;
 
-static_assert(stream_id_bytes_max <= UINT16_MAX, "stream id length is encoded in 16 bits");
-static_assert(event_type_bytes_max <= UINT16_MAX, "event type length is encoded in 16 bits");
-static_assert(actor_bytes_max <= UINT16_MAX, "actor length is encoded in 16 bits");
-static_assert(idempotency_key_bytes_max <= UINT16_MAX, "key length is encoded in 16 bits");
-static_assert(payload_bytes_max <= UINT32_MAX, "payload length is encoded in 32 bits");
 static_assert(command_payload_bytes_max >= payload_bytes_max, "one event must fit a command");
 static_assert(group_payload_bytes_max >= command_payload_bytes_max, "a command must fit a group");
 static_assert(group_commands_max <= append_queue_commands_max, "a group is drawn from the queue");

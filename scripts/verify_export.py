@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Reference check of a Malpro Ledger export, independent of the Malpro code.
 
-Reads the JSON Lines written by `malpro audit export`, rebuilds each event's canonical bytes
-as docs/event-log-format.md specifies, and recomputes the hash chain:
+Reads the JSON Lines written by `malpro audit export` (docs/event-log-format.md, section 9),
+rebuilds each event's canonical bytes in the layout of its format version as
+docs/event-log-format.md specifies (section 2), and recomputes the hash chain:
 
     hash_0 = 32 zero bytes
     hash_n = SHA-256(hash_{n-1} || canonical bytes of event n)
@@ -11,6 +12,9 @@ Usage: verify_export.py EXPORT.jsonl [--anchor HEX] [--expect-head HEX]
   --anchor       the hash of the event before the export's first one (default: 32 zero
                  bytes, for an export that starts at sequence 1)
   --expect-head  a head hash recorded elsewhere; the last event's hash must equal it
+
+A line without "format_version" (written before the member existed) is format version 1; a
+version this script does not know fails the check.
 
 Prints "OK <events> <last sequence> <head hash>" and exits 0, or "FAILED at sequence N: why"
 and exits 1. Python 3 standard library only.
@@ -21,10 +25,7 @@ import json
 import struct
 import sys
 
-FORMAT_VERSION = 1
-
-
-def canonical_bytes(event):
+def canonical_bytes_v1(event):
     """The canonical encoding of format version 1: big-endian integers, length-prefixed text."""
     def text16(value):
         data = value.encode("utf-8")
@@ -34,7 +35,7 @@ def canonical_bytes(event):
 
     payload = event["payload"].encode("utf-8")
     return (
-        struct.pack(">B", FORMAT_VERSION)
+        struct.pack(">B", 1)
         + struct.pack(">Q", event["sequence"])
         + struct.pack(">Q", event["stream_version"])
         + struct.pack(">q", event["recorded_at_us"])
@@ -45,6 +46,22 @@ def canonical_bytes(event):
         + struct.pack(">I", len(payload))
         + payload
     )
+
+
+# The canonical encoding of each format version this script knows, by version.
+CANONICAL_BYTES = {1: canonical_bytes_v1}
+
+
+class UnknownFormatVersion(Exception):
+    pass
+
+
+def canonical_bytes(event):
+    """The canonical bytes of `event` in the layout of its format version."""
+    version = event.get("format_version", 1)
+    if type(version) is not int or version not in CANONICAL_BYTES:
+        raise UnknownFormatVersion(version)
+    return CANONICAL_BYTES[version](event)
 
 
 def verify(lines, anchor, expect_head):
@@ -65,6 +82,8 @@ def verify(lines, anchor, expect_head):
             computed = hashlib.sha256(previous + canonical_bytes(event)).digest()
             if computed != bytes.fromhex(event["hash"]):
                 return False, f"FAILED at sequence {sequence}: content does not match its hash"
+        except UnknownFormatVersion as error:
+            return False, f"FAILED at sequence {sequence}: unknown envelope format version {error}"
         except (KeyError, ValueError, TypeError, json.JSONDecodeError) as error:
             return False, f"FAILED at line {number}: malformed export line ({error})"
         previous = computed

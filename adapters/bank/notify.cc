@@ -7,6 +7,7 @@
 
 #include "adapters/bank/snap_signature.h"
 #include "adapters/http/request_body.h"
+#include "engine/civil_time.h"
 #include "engine/error_codes.h"
 #include "engine/hash.h"
 #include "engine/json.h"
@@ -36,12 +37,6 @@ HttpResponse SnapAnswer(const HttpRequest& request, int http_status, std::string
   return response;
 }
 
-int64_t SystemMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // The checks every bank call passes before its body is read. Returns the refusal, if any.
 std::optional<HttpResponse> Authenticate(const HttpRequest& request, const BankNotifyOptions& options,
                                          int64_t* timestamp_us) {
@@ -61,7 +56,7 @@ std::optional<HttpResponse> Authenticate(const HttpRequest& request, const BankN
   }
   Result<int64_t> timestamp = ParseSnapTimestamp(request["X-TIMESTAMP"]);
   if (!timestamp.ok()) return SnapAnswer(request, 400, "01", "Invalid Field Format X-TIMESTAMP");
-  const int64_t now = options.clock ? options.clock() : SystemMicros();
+  const int64_t now = options.clock ? options.clock() : WallClockMicros();
   const int64_t window_us = options.timestamp_window_s * 1'000'000;
   if (*timestamp < now - window_us || *timestamp > now + window_us) {
     return SnapAnswer(request, 401, "00", "Unauthorized. [Timestamp outside the window]");
@@ -207,7 +202,7 @@ HttpResponse IssueToken(const HttpRequest& request, const BankNotifyOptions& opt
   if (client != options.partner_id) return SnapAnswer(request, 401, "00", "Unauthorized. [Unknown client]");
   Result<int64_t> at = ParseSnapTimestamp(timestamp);
   if (!at.ok()) return SnapAnswer(request, 400, "01", "Invalid Field Format X-TIMESTAMP");
-  const int64_t now = options.clock ? options.clock() : SystemMicros();
+  const int64_t now = options.clock ? options.clock() : WallClockMicros();
   const int64_t window_us = options.timestamp_window_s * 1'000'000;
   if (*at < now - window_us || *at > now + window_us) {
     return SnapAnswer(request, 401, "00", "Unauthorized. [Timestamp outside the window]");

@@ -18,6 +18,7 @@
 #include "adapters/bank/snap_signature.h"
 #include "adapters/http/request_body.h"
 #include "engine/aggregates.h"
+#include "engine/civil_time.h"
 #include "engine/error_codes.h"
 #include "engine/hash.h"
 #include "engine/identifiers.h"
@@ -38,12 +39,6 @@ constexpr std::string_view kReferenceStateKey = "next_reference ";
 constexpr size_t kReferenceStateBytesMax = 64;
 // A late payment (BankSimulator::PayLate) is dated this long before the void that it beat.
 constexpr int64_t kLatePaymentLeadUs = kMicrosPerSecond;
-
-int64_t SystemMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string RandomHex(size_t bytes) {
   std::string raw(bytes, '\0');
@@ -301,7 +296,7 @@ class BankSimulator::Impl {
     reserved_end_ = options_.state_dir.empty() ? bank_simulator_reference_max + 1 : 0;
   }
 
-  int64_t Now() const { return options_.clock ? options_.clock() : SystemMicros(); }
+  int64_t Now() const { return options_.clock ? options_.clock() : WallClockMicros(); }
   HttpResponse Handle(const HttpRequest& request);
   Result<NotifyOutcome> Act(std::string_view action, std::string_view reference,
                             std::string_view mode, bool late = false);

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "adapters/bank/snap_signature.h"
+#include "engine/civil_time.h"
 #include "engine/domain_types.h"
 #include "engine/error_codes.h"
 #include "engine/json.h"
@@ -24,12 +25,6 @@ constexpr char kVaDeleteServiceCode[] = "31";
 // The SNAP case codes of "no such transaction" (01) and "no such bill or account" (12).
 constexpr char kCaseTransactionNotFound[] = "01";
 constexpr char kCaseBillNotFound[] = "12";
-
-int64_t SystemMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string AmountJson(Money amount) {
   return JsonWriter()
@@ -152,7 +147,7 @@ Result<std::unique_ptr<SnapClient>> SnapClient::Create(SnapClientOptions options
       new SnapClient(std::move(options), std::move(endpoint).value()));
 }
 
-int64_t SnapClient::Now() const { return options_.clock ? options_.clock() : SystemMicros(); }
+int64_t SnapClient::Now() const { return options_.clock ? options_.clock() : WallClockMicros(); }
 
 std::string SnapClient::NextExternalId() {
   std::lock_guard<std::mutex> lock(mutex_);

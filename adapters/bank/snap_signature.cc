@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "adapters/http/request_body.h"
+#include "engine/civil_time.h"
 #include "engine/error_codes.h"
 #include "engine/hash.h"
 #include "engine/identifiers.h"
@@ -128,21 +129,7 @@ Result<bool> SnapRsaVerify(std::string_view public_key_pem, std::string_view tex
                           text.size()) == 1;
 }
 
-std::string SnapTimestamp(int64_t utc_micros) {
-  const int64_t local = utc_micros / 1'000'000 + 7 * 3600;
-  int64_t days = local / 86'400;
-  int64_t second = local % 86'400;
-  if (second < 0) {
-    second += 86'400;
-    --days;
-  }
-  const CivilDate date = CivilFromDays(days);
-  char text[32];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d+07:00", date.year, date.month,
-                date.day, static_cast<int>(second / 3600), static_cast<int>(second / 60 % 60),
-                static_cast<int>(second % 60));
-  return text;
-}
+std::string SnapTimestamp(int64_t utc_micros) { return JakartaTimestamp(utc_micros); }
 
 Result<int64_t> ParseSnapTimestamp(std::string_view text) {
   const Status bad = Status::InvalidArgument(errc::kTimestampInvalid, "X-TIMESTAMP",
@@ -163,10 +150,12 @@ Result<int64_t> ParseSnapTimestamp(std::string_view text) {
     while (end < zone.size() && std::isdigit(static_cast<unsigned char>(zone[end]))) ++end;
     zone.remove_prefix(end);
   }
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
   int offset_seconds = 0;
   if (zone == "Z") {
     offset_seconds = 0;
-  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':') {
+  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && digit(zone[1]) &&
+             digit(zone[2]) && zone[3] == ':' && digit(zone[4]) && digit(zone[5])) {
     const std::string_view digits = zone;
     const int hours = (digits[1] - '0') * 10 + (digits[2] - '0');
     const int minutes = (digits[4] - '0') * 10 + (digits[5] - '0');
@@ -174,8 +163,7 @@ Result<int64_t> ParseSnapTimestamp(std::string_view text) {
   } else {
     return bad;
   }
-  const int64_t local = DaysFromCivil(*date) * 86'400 + hour * 3600 + minute * 60 + second;
-  return (local - offset_seconds) * 1'000'000;
+  return UtcMicros(*date, hour * 3600 + minute * 60 + second, offset_seconds);
 }
 
 }  // namespace malpro

@@ -10,6 +10,7 @@
 #include <set>
 #include <vector>
 
+#include "engine/civil_time.h"
 #include "engine/domain_types.h"
 #include "engine/error_codes.h"
 
@@ -88,10 +89,7 @@ CivilDate MonthOf(const DemoOptions& options) {
     Result<CivilDate> date = ParseIsoDate(options.month + "-01", "month");
     if (date.ok()) return *date;
   }
-  const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  CivilDate today = JakartaDate(now);
+  CivilDate today = JakartaDate(WallClockMicros());
   return today.month == 1 ? CivilDate{today.year - 1, 12, 1} : CivilDate{today.year, today.month - 1, 1};
 }
 
@@ -483,7 +481,7 @@ Result<DemoSummary> Seeder::Run() {
 }  // namespace
 
 int64_t DemoMonthStartMicros(const DemoOptions& options) {
-  return (DaysFromCivil(MonthOf(options)) * 86'400 - jakarta_offset_seconds) * kMicrosPerSecond;
+  return JakartaDayStartMicros(MonthOf(options));
 }
 
 Result<DemoSummary> SeedDemo(Ledger& ledger, const DemoOptions& options,

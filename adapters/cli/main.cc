@@ -26,6 +26,7 @@
 #include "adapters/cli/demo.h"
 #include "adapters/files/reconcile.h"
 #include "adapters/files/settlement_run.h"
+#include "engine/civil_time.h"
 #include "engine/error_codes.h"
 #include "projections/projector.h"
 #include "adapters/cli/geography_config.h"
@@ -560,7 +561,7 @@ Result<int64_t> ParseJakartaTime(const std::string& text) {
   };
   Result<CivilDate> date = ParseIsoDate(text.substr(0, 10), "at");
   if (!date.ok()) return invalid();
-  int64_t seconds = 86'400 - 1;
+  int64_t seconds = seconds_per_day - 1;
   if (text.size() > 10) {
     const bool with_seconds = text.size() == 19;
     if ((text.size() != 16 && !with_seconds) || text[10] != 'T' || text[13] != ':' ||
@@ -582,8 +583,7 @@ Result<int64_t> ParseJakartaTime(const std::string& text) {
     }
     seconds = hour * 3600 + minute * 60 + second;
   }
-  return (DaysFromCivil(*date) * 86'400 + seconds - jakarta_offset_seconds) * 1'000'000 +
-         999'999;
+  return JakartaTimeMicros(*date, seconds) + (micros_per_second - 1);
 }
 
 // The last sequence recorded at or before `at_us` (times never go backwards in the log).
@@ -654,8 +654,10 @@ int RunAuditReplay(const CommonOptions& common, uint64_t until, const std::strin
   return kExitOk;
 }
 
-// One event as a line of JSON. The payload is a JSON string holding the exact stored bytes,
-// so that a verifier can rebuild the canonical bytes without re-serializing JSON.
+// One event as a line of JSON (docs/event-log-format.md, section 9). It carries the envelope's
+// format version, the layout of its canonical bytes, and the payload as a JSON string holding
+// the exact stored bytes, so that a verifier can rebuild the canonical bytes without
+// re-serializing JSON.
 std::string ExportLine(const Event& event) {
   JsonWriter writer;
   WriteEventJson(writer, event, PayloadForm::kString);
@@ -879,8 +881,9 @@ int main(int argc, char** argv) {
   std::string export_out;
   CLI::App* export_command = audit->add_subcommand(
       "export",
-      "write events as JSON Lines (one event per line, hashes in hex, the payload as the exact "
-      "stored string); scripts/verify_export.py checks the chain from such a file alone");
+      "write events as JSON Lines (one event per line with its envelope format version, hashes "
+      "in hex, the payload as the exact stored string); scripts/verify_export.py checks the "
+      "chain from such a file alone");
   export_command->add_option("--from", export_from, "first sequence (default 1)");
   export_command->add_option("--to", export_to, "last sequence (default: the head)");
   export_command->add_option("-o,--out", export_out, "file to write (default: standard output)");

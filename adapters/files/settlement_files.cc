@@ -6,6 +6,7 @@
 #include "adapters/files/files_limits.h"
 #include "engine/aggregates.h"
 #include "engine/assert.h"
+#include "engine/civil_time.h"
 
 namespace malpro {
 namespace {
@@ -14,17 +15,6 @@ std::string CompactDate(CivilDate date) {
   std::string iso = FormatIsoDate(date);
   iso.erase(std::remove(iso.begin(), iso.end(), '-'), iso.end());
   return iso;
-}
-
-// "2026-10-16T08:00:00+07:00": the creation time in Asia/Jakarta with its offset.
-std::string JakartaDateTime(int64_t utc_micros) {
-  const int64_t seconds = utc_micros / 1'000'000 + jakarta_offset_seconds;
-  const int64_t days = seconds >= 0 ? seconds / 86'400 : (seconds - 86'399) / 86'400;
-  const int64_t of_day = seconds - days * 86'400;
-  char clock[32];
-  std::snprintf(clock, sizeof clock, "T%02d:%02d:%02d+07:00", static_cast<int>(of_day / 3600),
-                static_cast<int>(of_day / 60 % 60), static_cast<int>(of_day % 60));
-  return FormatIsoDate(CivilFromDays(days)) + clock;
 }
 
 // Cuts `text` to at most `bytes` without splitting a UTF-8 sequence.
@@ -144,7 +134,7 @@ std::string WritePain001(const SettlementDay& day, const std::vector<SettlementP
   Line(&out, 1, "<CstmrCdtTrfInitn>");
   Line(&out, 2, "<GrpHdr>");
   Element(&out, 3, "MsgId", batch_id);
-  Element(&out, 3, "CreDtTm", JakartaDateTime(created_at_us));
+  Element(&out, 3, "CreDtTm", JakartaTimestamp(created_at_us));
   Element(&out, 3, "NbOfTxs", count);
   Element(&out, 3, "CtrlSum", FormatSnap(day.total_net));
   Line(&out, 3, "<InitgPty>");

@@ -12,6 +12,7 @@
 
 #include "adapters/files/files_limits.h"
 #include "engine/aggregates.h"
+#include "engine/civil_time.h"
 #include "engine/error_codes.h"
 
 namespace malpro {
@@ -77,11 +78,11 @@ Result<int64_t> ParseDateTime(std::string_view text, std::string_view field, Civ
     } else if (!rest.empty()) {
       return Invalid(errc::kDatetimeInvalid, field, std::string(field) + " has a bad time zone");
     }
-    if (seconds_of_day >= 86'400) {
+    if (seconds_of_day >= seconds_per_day) {
       return Invalid(errc::kDatetimeInvalid, field, std::string(field) + " has a bad time of day");
     }
   }
-  const int64_t utc = (DaysFromCivil(*day) * 86'400 + seconds_of_day - offset_seconds) * 1'000'000;
+  const int64_t utc = UtcMicros(*day, seconds_of_day, offset_seconds);
   *date = JakartaDate(utc);
   return utc;
 }
@@ -98,7 +99,10 @@ void SetPeriodFromEntries(Statement* statement) {
 void AddReference(StatementEntry* entry, std::string_view reference) {
   std::string value = Trim(reference);
   if (value.empty() || value == "NOTPROVIDED" || value == "NONREF") return;
-  if (value.size() > statement_reference_chars_max) value.resize(statement_reference_chars_max);
+  // Cut to the limit, then trimmed again: the cut may end in whitespace.
+  if (value.size() > statement_reference_chars_max) {
+    value = Trim(std::string_view(value).substr(0, statement_reference_chars_max));
+  }
   if (std::find(entry->references.begin(), entry->references.end(), value) ==
       entry->references.end()) {
     entry->references.push_back(std::move(value));
@@ -226,6 +230,10 @@ Status CamtPeriod(const xmlNode* stmt, Statement* statement) {
     Result<int64_t> to =
         ParseDateTime(Text(Child(period, "ToDtTm")), "FrToDt.ToDtTm", &statement->to);
     if (!to.ok()) return to.status();
+    if (statement->to < statement->from) {  // as MT940's :62F: before :60F:
+      return Invalid(errc::kPeriodInvalid, "FrToDt.ToDtTm",
+                     "FrToDt.ToDtTm is before FrToDt.FrDtTm");
+    }
     return Status::Ok();
   }
   if (!statement->entries.empty()) {

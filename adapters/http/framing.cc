@@ -1,9 +1,8 @@
 #include "adapters/http/framing.h"
 
+#include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
-
-#include <algorithm>
 #include <string>
 
 #include "engine/error_codes.h"
@@ -78,17 +77,17 @@ bool HasControlCharacter(std::string_view value) {
 }  // namespace
 
 void ApplyFramingLimits(RequestParser& parser, const FramingLimits& limits) {
-  parser.header_limit(static_cast<std::uint32_t>(
-      std::min<size_t>(limits.header_bytes_max, UINT32_MAX)));
+  parser.header_limit(
+      static_cast<std::uint32_t>(std::min<size_t>(limits.header_bytes_max, UINT32_MAX)));
   parser.body_limit(limits.body_bytes_max);
 }
 
 Status CheckRequestHeader(const RequestParser& parser, const FramingLimits& limits) {
   const HttpRequest& request = parser.get();
   if (request.target().size() > limits.target_bytes_max) {
-    return Status::LimitExceeded(errc::kUriTooLong, "target",
-                                 "the request target is longer than " +
-                                     std::to_string(limits.target_bytes_max) + " bytes");
+    return Status::LimitExceeded(
+        errc::kUriTooLong, "target",
+        "the request target is longer than " + std::to_string(limits.target_bytes_max) + " bytes");
   }
   // Beast takes a repeated Content-Length, or a list of one value, when the values agree;
   // a proxy in front may have read another one.
@@ -106,8 +105,7 @@ Status CheckRequestHeader(const RequestParser& parser, const FramingLimits& limi
   for (const auto& field : request) {
     if (HasControlCharacter(field.value())) {
       return Malformed(std::string(field.name_string()),
-                       "header " + std::string(field.name_string()) +
-                           " holds a control character");
+                       "header " + std::string(field.name_string()) + " holds a control character");
     }
   }
   return Status::Ok();
@@ -119,18 +117,18 @@ Status FramingErrorStatus(beast::error_code error, const RequestParser& parser,
   if (error == e::header_limit) {
     // The request line alone does not fit (the parser has no target yet): its target is long.
     if (parser.get().target().empty()) {
-      return Status::LimitExceeded(errc::kUriTooLong, "target",
-                                   "the request line is longer than " +
-                                       std::to_string(limits.header_bytes_max) + " bytes");
+      return Status::LimitExceeded(
+          errc::kUriTooLong, "target",
+          "the request line is longer than " + std::to_string(limits.header_bytes_max) + " bytes");
     }
     return Status::LimitExceeded(errc::kHeadersTooLarge, "headers",
                                  "request line and headers are larger than " +
                                      std::to_string(limits.header_bytes_max) + " bytes");
   }
   if (error == e::body_limit) {
-    return Status::LimitExceeded(errc::kBodyTooLarge, "body",
-                                 "the request body is larger than " +
-                                     std::to_string(limits.body_bytes_max) + " bytes");
+    return Status::LimitExceeded(
+        errc::kBodyTooLarge, "body",
+        "the request body is larger than " + std::to_string(limits.body_bytes_max) + " bytes");
   }
   if (error == e::need_more) {
     return Status::Unavailable(errc::kRequestTimeout,
@@ -143,8 +141,9 @@ Status FramingErrorStatus(beast::error_code error, const RequestParser& parser,
   }
   if (error == e::bad_version) return VersionRefusal(received);
   if (error == e::bad_method && !received.empty() && received.front() == '\x16') {
-    return Malformed("request line",
-                     "a TLS handshake; this server speaks plain HTTP/1.1 (TLS ends in front of it)");
+    return Malformed(
+        "request line",
+        "a TLS handshake; this server speaks plain HTTP/1.1 (TLS ends in front of it)");
   }
   return Malformed(FieldOfError(error), "malformed request: " + error.message());
 }

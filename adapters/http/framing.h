@@ -21,7 +21,6 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-
 #include <cstddef>
 #include <string_view>
 

@@ -1,15 +1,14 @@
 #include "adapters/http/server.h"
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -53,8 +52,7 @@ struct AnswerGate {
 // served, and given back when its session ends. Thread-safe.
 class ConnectionTable {
  public:
-  ConnectionTable(int max, int per_address_max)
-      : max_(max), per_address_max_(per_address_max) {}
+  ConnectionTable(int max, int per_address_max) : max_(max), per_address_max_(per_address_max) {}
 
   // OK with a slot taken, or 429 overloaded naming the limit that was reached.
   Status Open(const net::ip::address& address) {
@@ -108,16 +106,20 @@ class ReadWaits : public std::enable_shared_from_this<ReadWaits> {
   using Wake = std::function<void(bool applied)>;
 
   ReadWaits(net::io_context& io, Api* api, int max, int per_caller_max)
-      : api_(api), max_(max), per_caller_max_(per_caller_max), strand_(net::make_strand(io)),
+      : api_(api),
+        max_(max),
+        per_caller_max_(per_caller_max),
+        strand_(net::make_strand(io)),
         timer_(strand_) {}
 
-  // OK when the read waits, or 429 too_many_waiting_reads when a cap is reached.
-  Status Add(const ReadWait& wait, std::chrono::steady_clock::time_point deadline, Wake wake) {
+  // The wait's id when the read waits, or 429 too_many_waiting_reads when a cap is reached.
+  Result<uint64_t> Add(const ReadWait& wait, std::chrono::steady_clock::time_point deadline,
+                       Wake wake) {
     std::lock_guard lock(mutex_);
     if (static_cast<int>(waiters_.size()) >= max_) {
-      return Status::Unavailable(errc::kTooManyWaitingReads,
-                                 std::to_string(max_) +
-                                     " reads already wait for the read models; retry later");
+      return Status::Unavailable(
+          errc::kTooManyWaitingReads,
+          std::to_string(max_) + " reads already wait for the read models; retry later");
     }
     int& of_caller = by_caller_[wait.caller];
     if (of_caller >= per_caller_max_) {
@@ -126,12 +128,25 @@ class ReadWaits : public std::enable_shared_from_this<ReadWaits> {
                                      " reads waiting for the read models; retry later");
     }
     ++of_caller;
-    waiters_.push_back({wait.sequence, deadline, wait.caller, std::move(wake)});
+    const uint64_t id = ++last_id_;
+    waiters_.push_back({id, wait.sequence, deadline, wait.caller, std::move(wake)});
     if (!polling_) {
       polling_ = true;
       net::post(strand_, [self = shared_from_this()] { self->Arm(); });
     }
-    return Status::Ok();
+    return id;
+  }
+
+  // Forgets a wait whose client left; its wake is not called. Nothing when it was woken.
+  void Cancel(uint64_t id) {
+    Wake dropped;
+    std::lock_guard lock(mutex_);
+    auto found = std::find_if(waiters_.begin(), waiters_.end(),
+                              [id](const Waiter& waiter) { return waiter.id == id; });
+    if (found == waiters_.end()) return;
+    dropped = std::move(found->wake);
+    if (--by_caller_[found->caller] == 0) by_caller_.erase(found->caller);
+    waiters_.erase(found);
   }
 
   // Drops every wait (Stop, once the I/O threads are gone): their connections close.
@@ -148,6 +163,7 @@ class ReadWaits : public std::enable_shared_from_this<ReadWaits> {
 
  private:
   struct Waiter {
+    uint64_t id;
     uint64_t sequence;
     std::chrono::steady_clock::time_point deadline;
     std::string caller;
@@ -191,6 +207,7 @@ class ReadWaits : public std::enable_shared_from_this<ReadWaits> {
   std::vector<Waiter> waiters_;
   std::map<std::string, int> by_caller_;
   bool polling_ = false;  // a poll is armed or running
+  uint64_t last_id_ = 0;
 };
 
 namespace {
@@ -286,8 +303,13 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket socket, const HttpOptions& options, Api* api, HttpMetrics* metrics,
           net::thread_pool* workers, std::shared_ptr<AnswerGate> gate,
           std::shared_ptr<ReadWaits> read_waits, std::unique_ptr<ConnectionSlot> slot)
-      : stream_(std::move(socket)), options_(options), api_(api), metrics_(metrics),
-        workers_(workers), gate_(std::move(gate)), read_waits_(std::move(read_waits)),
+      : stream_(std::move(socket)),
+        options_(options),
+        api_(api),
+        metrics_(metrics),
+        workers_(workers),
+        gate_(std::move(gate)),
+        read_waits_(std::move(read_waits)),
         slot_(std::move(slot)) {
     metrics_->ConnectionOpened();
   }
@@ -358,15 +380,16 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnHeader(beast::error_code error, bool timed_out) {
     if (error && timed_out) {
-      return Refuse(Status::Unavailable(
-          errc::kRequestTimeout, "the request line and headers were not received within " +
-                                     std::to_string(options_.header_timeout_ms) + " ms"));
+      return Refuse(Status::Unavailable(errc::kRequestTimeout,
+                                        "the request line and headers were not received within " +
+                                            std::to_string(options_.header_timeout_ms) + " ms"));
     }
     // A client that left before sending anything hears nothing; one that sent half a request
     // and shut its sending side is told why (it may still read).
     if (error == http::error::end_of_stream && buffer_.size() == 0) return Close();
     if (error && IsFramingError(error)) {
-      return Refuse(FramingErrorStatus(error, *parser_, Received(), Limits(options_.photo_body_bytes_max)));
+      return Refuse(
+          FramingErrorStatus(error, *parser_, Received(), Limits(options_.photo_body_bytes_max)));
     }
     if (error) return Close();
     head_ = parser_->get().method() == http::verb::head;
@@ -405,9 +428,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnBody(beast::error_code error, bool timed_out, size_t limit) {
     if (error && timed_out) {
-      return Refuse(Status::Unavailable(
-          errc::kRequestTimeout, "the request body was not received within " +
-                                     std::to_string(options_.request_timeout_ms) + " ms"));
+      return Refuse(Status::Unavailable(errc::kRequestTimeout,
+                                        "the request body was not received within " +
+                                            std::to_string(options_.request_timeout_ms) + " ms"));
     }
     if (error && IsFramingError(error)) {
       return Refuse(FramingErrorStatus(error, *parser_, Received(), Limits(limit)));
@@ -436,17 +459,32 @@ class Session : public std::enable_shared_from_this<Session> {
   void WaitForReadModels(std::shared_ptr<HttpRequest> request, const ReadWait& wait,
                          Clock::time_point read_at, Clock::time_point read_deadline) {
     const uint64_t sequence = wait.sequence;
-    Status waiting = read_waits_->Add(
+    Result<uint64_t> waiting = read_waits_->Add(
         wait, read_deadline,
         [self = shared_from_this(), request, sequence, read_at, read_deadline](bool applied) {
-          net::post(self->stream_.get_executor(),
-                    [self, request, sequence, read_at, read_deadline, applied] {
-                      if (applied) return self->AnswerOnWorker(request, read_deadline);
-                      self->Record(*request, ErrorResponse(*request, ReadModelsBehind(sequence)),
-                                   read_at);
-                    });
+          net::post(self->stream_.get_executor(), [self, request, sequence, read_at, read_deadline,
+                                                   applied] {
+            if (self->waiting_read_ == 0) return;  // the client left meanwhile
+            self->waiting_read_ = 0;
+            beast::error_code ignored;
+            self->stream_.socket().cancel(ignored);  // the probe below
+            if (applied) return self->AnswerOnWorker(request, read_deadline);
+            self->Record(*request, ErrorResponse(*request, ReadModelsBehind(sequence)), read_at);
+          });
         });
-    if (!waiting.ok()) Record(*request, ErrorResponse(*request, waiting), read_at);
+    if (!waiting.ok()) return Record(*request, ErrorResponse(*request, waiting.status()), read_at);
+    waiting_read_ = *waiting;
+    // A client that hangs up while its read waits gives its place (and connection) back now,
+    // not at the deadline. Bytes instead (a pipelined request) are left for after the answer.
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this(),
+                                                         id = *waiting](beast::error_code error) {
+      if (error || self->waiting_read_ != id) return;
+      beast::error_code available_error;
+      if (self->stream_.socket().available(available_error) > 0 && !available_error) return;
+      self->read_waits_->Cancel(id);
+      self->waiting_read_ = 0;
+      self->Close();
+    });
   }
 
   // Writes a response made here, counted in the metrics like the others.
@@ -493,8 +531,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void AnswerOnWorker(std::shared_ptr<HttpRequest> request, Clock::time_point read_deadline) {
     net::post(*workers_, [self = shared_from_this(), request, read_deadline] {
       HttpResponse response = self->Answer(*request, read_deadline);
-      net::post(self->stream_.get_executor(),
-                [self, response = std::move(response)]() mutable { self->Write(std::move(response)); });
+      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        self->Write(std::move(response));
+      });
     });
   }
 
@@ -512,14 +551,15 @@ class Session : public std::enable_shared_from_this<Session> {
     if (head_) StripBodyForHead(response);
     auto shared = std::make_shared<HttpResponse>(std::move(response));
     stream_.expires_after(std::chrono::milliseconds(options_.request_timeout_ms));
-    http::async_write(stream_, *shared,
-                      [self = shared_from_this(), shared, refusal](beast::error_code error, size_t) {
-                        self->stream_.expires_never();
-                        if (error) return self->Close();
-                        if (refusal) return self->Linger();
-                        if (!shared->keep_alive()) return self->Close();
-                        self->ReadRequest();
-                      });
+    http::async_write(
+        stream_, *shared,
+        [self = shared_from_this(), shared, refusal](beast::error_code error, size_t) {
+          self->stream_.expires_never();
+          if (error) return self->Close();
+          if (refusal) return self->Linger();
+          if (!shared->keep_alive()) return self->Close();
+          self->ReadRequest();
+        });
   }
 
   // Server-Sent Events: the header, then whatever the subscription yields, polled on this
@@ -539,11 +579,11 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();
     last_sent_ = Clock::now();
     // A subscriber sends nothing more: any read completing means it went away.
-    stream_.socket().async_read_some(
-        net::buffer(gone_probe_), [self = shared_from_this()](beast::error_code, size_t) {
-          self->timer_.cancel();
-          self->Close();
-        });
+    stream_.socket().async_read_some(net::buffer(gone_probe_),
+                                     [self = shared_from_this()](beast::error_code, size_t) {
+                                       self->timer_.cancel();
+                                       self->Close();
+                                     });
     SendChunk(
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
         "Connection: close\r\n\r\n: subscribed\n\n");
@@ -593,7 +633,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Drain() {
     stream_.socket().async_read_some(
-        net::buffer(*drain_buffer_), [self = shared_from_this()](beast::error_code error, size_t read) {
+        net::buffer(*drain_buffer_),
+        [self = shared_from_this()](beast::error_code error, size_t read) {
           self->drained_ += read;
           if (error || self->drained_ >= http_refusal_drain_bytes_max) {
             self->StopDeadline();
@@ -614,7 +655,8 @@ class Session : public std::enable_shared_from_this<Session> {
   net::steady_timer timer_{stream_.get_executor()};
   uint64_t phase_ = 0;  // which deadline timer_ is armed for
   bool timed_out_ = false;
-  bool head_ = false;  // the request being answered is a HEAD
+  bool head_ = false;          // the request being answered is a HEAD
+  uint64_t waiting_read_ = 0;  // the id of this connection's read waiting in ReadWaits, or 0
   std::optional<Subscription> subscription_;
   std::string chunk_;
   std::array<char, 1> gone_probe_{};
@@ -635,7 +677,10 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 HttpServer::HttpServer(HttpOptions options, Api* api, HttpMetrics* metrics)
-    : options_(std::move(options)), api_(api), metrics_(metrics), acceptor_(net::make_strand(io_)),
+    : options_(std::move(options)),
+      api_(api),
+      metrics_(metrics),
+      acceptor_(net::make_strand(io_)),
       gate_(std::make_shared<AnswerGate>()),
       connections_(std::make_shared<ConnectionTable>(options_.connections_max,
                                                      options_.connections_per_ip_max)),
@@ -672,9 +717,9 @@ void HttpServer::Accept() {
   if (!acceptor_.is_open()) return;
   // A connection's handlers run one at a time: on a strand when several threads run the
   // I/O context, and on the context itself when one does (a strand would only add locking).
-  const net::any_io_executor executor =
-      options_.io_threads == 1 ? net::any_io_executor(io_.get_executor())
-                               : net::any_io_executor(net::make_strand(io_));
+  const net::any_io_executor executor = options_.io_threads == 1
+                                            ? net::any_io_executor(io_.get_executor())
+                                            : net::any_io_executor(net::make_strand(io_));
   acceptor_.async_accept(executor, [this](beast::error_code error, tcp::socket socket) {
     if (error == net::error::operation_aborted) return;
     if (error) {

@@ -27,7 +27,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -190,6 +190,7 @@ malpro::Status Relay::Session::Publish(const Event& event) {
   const std::string sequence = std::to_string(event.sequence);
   const std::string hash = HashToHex(event.hash);
   const std::string previous_hash = HashToHex(event.previous_hash);
+  const std::string format_version = std::to_string(event.format_version);
   const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(relay_stop_flush_ms);
   while (true) {
     const rd_kafka_resp_err_t error = rd_kafka_producev(
@@ -202,6 +203,8 @@ malpro::Status Relay::Session::Publish(const Event& event) {
         RD_KAFKA_V_HEADER("hash", hash.data(), static_cast<ssize_t>(hash.size())),
         RD_KAFKA_V_HEADER("previous_hash", previous_hash.data(),
                           static_cast<ssize_t>(previous_hash.size())),
+        RD_KAFKA_V_HEADER("format_version", format_version.data(),
+                          static_cast<ssize_t>(format_version.size())),
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(event.sequence))),
         RD_KAFKA_V_END);
     if (error == RD_KAFKA_RESP_ERR_NO_ERROR) return malpro::Status::Ok();

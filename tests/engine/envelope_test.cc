@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/engine/worked_example.h"
+
 namespace malpro {
 namespace {
 
@@ -52,10 +54,100 @@ TEST(EnvelopeTest, TrailingBytesAreCorruption) {
   EXPECT_EQ(decoded.status().code(), StatusCode::kCorruption);
 }
 
-TEST(EnvelopeTest, UnknownFormatVersionIsCorruption) {
+TEST(EnvelopeTest, UnknownFormatVersionIsCorruptionNamingTheVersionAndSequence) {
   std::string bytes = EncodeEnvelope(SampleEvent());
   bytes[0] = 9;
-  EXPECT_EQ(DecodeEnvelope(bytes).status().code(), StatusCode::kCorruption);
+  const Status status = DecodeEnvelope(bytes).status();
+  EXPECT_EQ(status.code(), StatusCode::kCorruption);
+  EXPECT_NE(status.message().find("format version 9"), std::string::npos) << status.ToString();
+  EXPECT_NE(status.message().find("sequence 42"), std::string::npos) << status.ToString();
+  EXPECT_FALSE(IsKnownEnvelopeVersion(9));
+  EXPECT_FALSE(IsWellFormedCanonical(*CanonicalPart(bytes)));
+}
+
+TEST(EnvelopeTest, ADecodedEventCarriesItsFormatVersion) {
+  Event event = SampleEvent();
+  event.format_version = 0;  // overwritten by decoding
+  Result<Event> decoded = DecodeEnvelope(EncodeEnvelope(SampleEvent()));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->format_version, envelope_format_version_1);
+  ASSERT_TRUE(DecodeEnvelopeInto(EncodeEnvelope(SampleEvent()), &event).ok());
+  EXPECT_EQ(event.format_version, envelope_format_version_1);
+}
+
+TEST(EnvelopeTest, TheLogWritesTheCurrentVersionInByteZero) {
+  std::string canonical;
+  AppendCanonical(ViewOf(SampleEvent()), &canonical);
+  EXPECT_EQ(uint8_t(canonical[0]), envelope_format_version_current);
+  EXPECT_EQ(canonical, EncodeCanonical(SampleEvent()));
+  EXPECT_TRUE(IsKnownEnvelopeVersion(envelope_format_version_current));
+}
+
+// docs/event-log-format.md, section 3, is a test vector: the example's event encodes to the
+// bytes its table and block print, and hashes to the hash it prints.
+TEST(EnvelopeTest, TheDocumentedWorkedExampleEncodesToTheBytesAndHashTheDocumentPrints) {
+  if (testing::source_dir.empty()) GTEST_SKIP() << "built without MALPRO_SOURCE_DIR";
+  const testing::WorkedExample example = testing::ReadWorkedExample();
+  Event event = testing::WorkedExampleEvent();
+  const std::string canonical = EncodeCanonical(event);
+  ASSERT_EQ(example.fields.size(), 9u) << "the example's table of offsets and bytes";
+  for (const testing::WorkedExample::Field& field : example.fields) {
+    EXPECT_EQ(BytesToHex(std::string_view(canonical).substr(field.offset, field.hex.size() / 2)),
+              field.hex)
+        << field.name << " at offset " << field.offset;
+  }
+  const testing::WorkedExample::Field& last = example.fields.back();
+  EXPECT_EQ(last.offset + last.hex.size() / 2, canonical.size()) << "the table covers every byte";
+  EXPECT_EQ(example.canonical_bytes, canonical.size());
+  EXPECT_EQ(example.canonical_hex, BytesToHex(canonical));
+  event.previous_hash = zero_hash;
+  event.hash = ComputeEventHash(zero_hash, canonical);
+  EXPECT_EQ(example.hash_hex, HashToHex(event.hash));
+  const std::string stored = EncodeEnvelope(event);
+  EXPECT_EQ(example.stored_bytes, stored.size());
+  EXPECT_EQ(BytesToHex(stored), example.canonical_hex + std::string(64, '0') + example.hash_hex);
+  EXPECT_EQ(example.stored_key_hex, BytesToHex(SequenceKey(1)));
+  EXPECT_EQ(example.chain_head_prefix_hex + example.hash_hex,
+            BytesToHex(EncodeChainHeadRecord(1, event.hash)));
+  EXPECT_EQ(example.index_key_hex, BytesToHex(StreamIndexKey(event.stream_id, 1)));
+  EXPECT_EQ(example.index_value_hex, BytesToHex(SequenceKey(1)));
+  Result<Event> decoded = DecodeEnvelope(stored);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(*decoded, event);
+}
+
+TEST(LogFormatTest, RecordsHaveTheDocumentedSizesAndRoundTrip) {
+  uint64_t sequence = 0;
+  Hash hash{};
+  const std::string head = EncodeChainHeadRecord(7, Sha256("seven"));
+  EXPECT_EQ(head.size(), 40u);
+  ASSERT_TRUE(DecodeChainHeadRecord(head, &sequence, &hash));
+  EXPECT_EQ(sequence, 7u);
+  EXPECT_EQ(hash, Sha256("seven"));
+  EXPECT_FALSE(DecodeChainHeadRecord(head + "x", &sequence, &hash));
+
+  const IdempotencyRecord record{Sha256("request"), 12, 3, -4};
+  const std::string encoded = EncodeIdempotencyRecord(record);
+  EXPECT_EQ(encoded.size(), 53u);
+  EXPECT_EQ(uint8_t(encoded[0]), 1);
+  std::optional<IdempotencyRecord> decoded = DecodeIdempotencyRecord(encoded);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->request_digest, record.request_digest);
+  EXPECT_EQ(decoded->first_sequence, 12u);
+  EXPECT_EQ(decoded->event_count, 3u);
+  EXPECT_EQ(decoded->recorded_at_us, -4);
+  std::string other_version = encoded;
+  other_version[0] = 2;
+  EXPECT_FALSE(DecodeIdempotencyRecord(other_version).has_value());
+
+  uint64_t version = 0;
+  const std::string key = StreamIndexKey("order-1", 5);
+  EXPECT_EQ(key, std::string("order-1\0\0\0\0\0\0\0\0\5", 16));
+  ASSERT_TRUE(DecodeStreamIndexEntry(key, SequenceKey(9), StreamIndexPrefix("order-1").size(),
+                                     &version, &sequence));
+  EXPECT_EQ(version, 5u);
+  EXPECT_EQ(sequence, 9u);
+  EXPECT_FALSE(DecodeStreamIndexEntry(key, "short", 8, &version, &sequence));
 }
 
 TEST(EnvelopeTest, CanonicalBytesExcludeTheHashes) {

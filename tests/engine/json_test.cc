@@ -8,6 +8,9 @@
 #include <optional>
 #include <string>
 
+#include "engine/envelope.h"
+#include "tests/engine/worked_example.h"
+
 namespace malpro {
 namespace {
 
@@ -139,6 +142,63 @@ TEST(JsonUnreadableNumberTest, NamesTheFieldOfANumberBeyond64Bits) {
   simdjson::dom::element root;
   const std::string body = R"({"amount":123456789012345678901234567890})";
   EXPECT_EQ(parser.parse(body).get(root), simdjson::NUMBER_ERROR);
+}
+
+// The JSON form of an event (docs/event-log-format.md, section 9), as `malpro audit export`
+// writes a line and the relay a Kafka record.
+
+std::string ExportLine(const Event& event) {
+  JsonWriter writer;
+  WriteEventJson(writer, event, PayloadForm::kString);
+  return writer.Take();
+}
+
+Event WorkedExampleWithHashes() {
+  Event event = testing::WorkedExampleEvent();
+  event.previous_hash = zero_hash;
+  event.hash = ComputeEventHash(zero_hash, EncodeCanonical(event));
+  return event;
+}
+
+TEST(EventJsonTest, TheDocumentedLineIsWhatTheExportWritesForTheWorkedExample) {
+  if (testing::source_dir.empty()) GTEST_SKIP() << "built without MALPRO_SOURCE_DIR";
+  const std::string documented = testing::ReadJsonFormExample();
+  ASSERT_FALSE(documented.empty());
+  EXPECT_EQ(ExportLine(WorkedExampleWithHashes()), documented);
+  Result<Event> parsed = ParseEventJson(documented);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(*parsed, WorkedExampleWithHashes());
+}
+
+TEST(EventJsonTest, TheFormatVersionTravelsInTheExportButNotInTheEmbeddedForm) {
+  const Event event = WorkedExampleWithHashes();
+  EXPECT_TRUE(ExportLine(event).starts_with(R"({"format_version":1,"sequence":1,)"));
+  JsonWriter embedded;
+  WriteEventJson(embedded, event, PayloadForm::kEmbedded);
+  EXPECT_EQ(embedded.Take().find("format_version"), std::string::npos);
+}
+
+TEST(EventJsonTest, ALineWithoutTheFormatVersionIsVersionOne) {
+  std::string line = ExportLine(WorkedExampleWithHashes());
+  const std::string member = R"("format_version":1,)";
+  ASSERT_EQ(line.find(member), 1u);
+  line.erase(1, member.size());
+  Result<Event> parsed = ParseEventJson(line);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->format_version, envelope_format_version_1);
+  EXPECT_EQ(*parsed, WorkedExampleWithHashes());
+}
+
+TEST(EventJsonTest, AnUnknownFormatVersionIsRefusedNamingTheField) {
+  std::string line = ExportLine(WorkedExampleWithHashes());
+  for (const std::string& version : {"9", "256", "-1"}) {
+    std::string changed = line;
+    changed.replace(changed.find(":1,"), 3, ":" + version + ",");
+    Result<Event> parsed = ParseEventJson(changed);
+    ASSERT_FALSE(parsed.ok()) << version;
+    EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << version;
+    EXPECT_EQ(parsed.status().field(), "format_version") << version;
+  }
 }
 
 }  // namespace

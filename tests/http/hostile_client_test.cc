@@ -148,11 +148,13 @@ class RawClient {
 
   static RawReply ParseHead(const std::string& head) {
     RawReply reply;
-    if (head.size() >= 12 && head.starts_with("HTTP/1.")) reply.status = std::stoi(head.substr(9, 3));
+    if (head.size() >= 12 && head.starts_with("HTTP/1."))
+      reply.status = std::stoi(head.substr(9, 3));
     size_t at = head.find("\r\n");
     while (at != std::string::npos) {
       const size_t next = head.find("\r\n", at + 2);
-      const std::string line = head.substr(at + 2, next == std::string::npos ? std::string::npos : next - at - 2);
+      const std::string line =
+          head.substr(at + 2, next == std::string::npos ? std::string::npos : next - at - 2);
       const size_t colon = line.find(':');
       if (colon != std::string::npos) {
         std::string name = line.substr(0, colon);
@@ -195,7 +197,8 @@ std::string Chunked(const std::string& body) {
 }
 
 std::string Base64(const std::string& bytes) {
-  static constexpr char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char table[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   for (size_t i = 0; i < bytes.size(); i += 3) {
     uint32_t group = uint8_t(bytes[i]) << 16;
@@ -220,9 +223,11 @@ class HostileClientTest : public ::testing::Test {
     ledger_ = std::make_unique<Ledger>(
         log_.get(), std::move(LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml")).value(),
         LedgerOptions{});
-    const std::map<Role, std::string> subjects = {
-        {Role::kAsn, kNip}, {Role::kMerchant, "warung-bu-sri"}, {Role::kOperator, "rina"},
-        {Role::kAuditor, "bpk"}, {Role::kAdmin, "setup"}};
+    const std::map<Role, std::string> subjects = {{Role::kAsn, kNip},
+                                                  {Role::kMerchant, "warung-bu-sri"},
+                                                  {Role::kOperator, "rina"},
+                                                  {Role::kAuditor, "bpk"},
+                                                  {Role::kAdmin, "setup"}};
     for (const auto& [role, token] : kTokens) {
       ASSERT_TRUE(tokens_.Add(HashToHex(Sha256(token)), {role, subjects.at(role)}, "token").ok());
     }
@@ -233,9 +238,15 @@ class HostileClientTest : public ::testing::Test {
     projector_ = std::move(projector).value();
     ASSERT_TRUE(projector_->CatchUp().ok());
     projector_->Start();
-    api_ = std::make_unique<Api>(ApiDependencies{log_.get(), ledger_.get(), projector_.get(),
-                                                 &tokens_, &metrics_, options.body_bytes_max,
-                                                 options.photo_body_bytes_max, {}, {}});
+    api_ = std::make_unique<Api>(ApiDependencies{log_.get(),
+                                                 ledger_.get(),
+                                                 projector_.get(),
+                                                 &tokens_,
+                                                 &metrics_,
+                                                 options.body_bytes_max,
+                                                 options.photo_body_bytes_max,
+                                                 {},
+                                                 {}});
     options.port = 0;
     server_ = std::make_unique<HttpServer>(options, api_.get(), &metrics_);
     ASSERT_TRUE(server_->Start().ok());
@@ -258,10 +269,17 @@ class HostileClientTest : public ::testing::Test {
   // An ASN (the asn token's) and a verified merchant with a product.
   void SeedMarket() {
     ASSERT_EQ(Call(verb::post, "/v1/asn", AsnBody(kNip)).status, 201);
-    ASSERT_EQ(Call(verb::post, "/v1/umkm", R"({"umkm_id":"warung-bu-sri","name":"Warung Bu Sri","category":"sembako","kecamatan":"Klojen","kelurahan":"Kauman","sponsor":"Diskopindag","settlement_account":"0012345678","qris_criteria":"UMI"})").status, 201);
+    ASSERT_EQ(
+        Call(
+            verb::post, "/v1/umkm",
+            R"({"umkm_id":"warung-bu-sri","name":"Warung Bu Sri","category":"sembako","kecamatan":"Klojen","kelurahan":"Kauman","sponsor":"Diskopindag","settlement_account":"0012345678","qris_criteria":"UMI"})")
+            .status,
+        201);
     ASSERT_EQ(Call(verb::post, "/v1/umkm/warung-bu-sri/verify").status, 200);
     ASSERT_EQ(Call(verb::post, "/v1/umkm/warung-bu-sri/products",
-                   R"({"product_id":"beras-5kg","name":"Beras","unit":"pack","price":"68000.00"})").status, 200);
+                   R"({"product_id":"beras-5kg","name":"Beras","unit":"pack","price":"68000.00"})")
+                  .status,
+              200);
   }
 
   // Waits (bounded) until the server holds `count` connections.
@@ -302,28 +320,53 @@ std::vector<MalformedCase> MalformedCases() {
   const std::string length = "Content-Length: " + std::to_string(body.size()) + "\r\n";
   const std::string tls_hello("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\x5b\x90\x9d\x9b", 14);
   return {
-      {"content length not a number", post + "Content-Length: 12a\r\n\r\n" + body, 400, "request_malformed"},
-      {"content length twice, equal", post + length + length + "\r\n" + body, 400, "request_malformed"},
-      {"content length twice, different", post + length + "Content-Length: 3\r\n\r\n" + body, 400, "request_malformed"},
-      {"content length as a list", post + "Content-Length: " + std::to_string(body.size()) + ", " +
-                                       std::to_string(body.size()) + "\r\n\r\n" + body, 400, "request_malformed"},
-      {"content length then chunked", post + length + "Transfer-Encoding: chunked\r\n\r\n" + Chunked(body), 400, "request_malformed"},
-      {"chunked then content length", post + "Transfer-Encoding: chunked\r\n" + length + "\r\n" + Chunked(body), 400, "request_malformed"},
-      {"transfer encoding not chunked", post + "Transfer-Encoding: gzip\r\n\r\n" + body, 400, "request_malformed"},
-      {"chunk size not hex", post + "Transfer-Encoding: chunked\r\n\r\nzz\r\n" + body + "\r\n0\r\n\r\n", 400, "request_malformed"},
+      {"content length not a number", post + "Content-Length: 12a\r\n\r\n" + body, 400,
+       "request_malformed"},
+      {"content length twice, equal", post + length + length + "\r\n" + body, 400,
+       "request_malformed"},
+      {"content length twice, different", post + length + "Content-Length: 3\r\n\r\n" + body, 400,
+       "request_malformed"},
+      {"content length as a list",
+       post + "Content-Length: " + std::to_string(body.size()) + ", " +
+           std::to_string(body.size()) + "\r\n\r\n" + body,
+       400, "request_malformed"},
+      {"content length then chunked",
+       post + length + "Transfer-Encoding: chunked\r\n\r\n" + Chunked(body), 400,
+       "request_malformed"},
+      {"chunked then content length",
+       post + "Transfer-Encoding: chunked\r\n" + length + "\r\n" + Chunked(body), 400,
+       "request_malformed"},
+      {"transfer encoding not chunked", post + "Transfer-Encoding: gzip\r\n\r\n" + body, 400,
+       "request_malformed"},
+      {"chunk size not hex",
+       post + "Transfer-Encoding: chunked\r\n\r\nzz\r\n" + body + "\r\n0\r\n\r\n", 400,
+       "request_malformed"},
       {"request line without version", "GET /healthz\r\nHost: x\r\n\r\n", 400, "request_malformed"},
-      {"request line with a fourth part", "GET /healthz HTTP/1.1 x\r\nHost: x\r\n\r\n", 400, "request_malformed"},
-      {"method with a control byte", std::string("G\x01T /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), 400, "request_malformed"},
+      {"request line with a fourth part", "GET /healthz HTTP/1.1 x\r\nHost: x\r\n\r\n", 400,
+       "request_malformed"},
+      {"method with a control byte", std::string("G\x01T /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+       400, "request_malformed"},
       {"NUL in the path", "GET /heal\0thz HTTP/1.1\r\nHost: x\r\n\r\n"s, 400, "request_malformed"},
-      {"NUL in a header", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n"s, 400, "request_malformed"},
+      {"NUL in a header", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n"s, 400,
+       "request_malformed"},
       {"TLS ClientHello", tls_hello, 400, "request_malformed"},
       {"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400, "request_malformed"},
       {"HTTP/1.2", "GET /healthz HTTP/1.2\r\nHost: x\r\n\r\n", 505, "http_version_unsupported"},
-      {"HTTP/2.0 request line", "GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 505, "http_version_unsupported"},
-      {"target over its limit", "GET /healthz?" + std::string(http_target_bytes_max, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"},
-      {"request line over the header limit", "GET /" + std::string(http_header_bytes_max + 10, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"},
-      {"headers over their limit", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: " + std::string(http_header_bytes_max, 'a') + "\r\n\r\n", 431, "headers_too_large"},
-      {"declared body over the limit", post + "Content-Length: " + std::to_string(http_body_bytes_default + 1) + "\r\n\r\n" + body, 413, "body_too_large"},
+      {"HTTP/2.0 request line", "GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 505,
+       "http_version_unsupported"},
+      {"target over its limit",
+       "GET /healthz?" + std::string(http_target_bytes_max, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n",
+       414, "uri_too_long"},
+      {"request line over the header limit",
+       "GET /" + std::string(http_header_bytes_max + 10, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414,
+       "uri_too_long"},
+      {"headers over their limit",
+       "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: " + std::string(http_header_bytes_max, 'a') +
+           "\r\n\r\n",
+       431, "headers_too_large"},
+      {"declared body over the limit",
+       post + "Content-Length: " + std::to_string(http_body_bytes_default + 1) + "\r\n\r\n" + body,
+       413, "body_too_large"},
   };
 }
 
@@ -349,8 +392,10 @@ TEST_F(HostileClientTest, MalformedRequestsAreAnsweredWithTheirCodeThenClosedAnd
   }
   EXPECT_EQ(log_->Head().sequence, head);
   // The same framing with a well-formed body goes through, in both.
-  const std::string good = "POST /v1/asn HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t-admin\r\n"
-                           "Transfer-Encoding: chunked\r\n\r\n" + Chunked(AsnBody("199001012015032001"));
+  const std::string good =
+      "POST /v1/asn HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t-admin\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n" +
+      Chunked(AsnBody("199001012015032001"));
   Result<HttpRequest> parsed = ParseRequest(good, limits);
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   EXPECT_EQ(parsed->body(), AsnBody("199001012015032001"));
@@ -358,6 +403,33 @@ TEST_F(HostileClientTest, MalformedRequestsAreAnsweredWithTheirCodeThenClosedAnd
   client.Send(good);
   EXPECT_EQ(client.ReadResponse().status, 201) << client.received();
   EXPECT_EQ(log_->Head().sequence, head + 1);
+}
+
+TEST(FramingTest, ParseRequestTakesOneWholeRequestAndLeavesWhatFollows) {
+  const FramingLimits limits{http_header_bytes_max, http_target_bytes_max, 1024};
+  Result<HttpRequest> old_version = ParseRequest("GET /healthz HTTP/1.0\r\n\r\n", limits);
+  ASSERT_TRUE(old_version.ok()) << old_version.status().ToString();
+  EXPECT_EQ(old_version->version(), 10);
+  EXPECT_EQ(old_version->target(), "/healthz");
+  Result<HttpRequest> pipelined = ParseRequest(
+      "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}GET /b HTTP/1.1\r\n\r\n", limits);
+  ASSERT_TRUE(pipelined.ok()) << pipelined.status().ToString();
+  EXPECT_EQ(pipelined->target(), "/a");
+  EXPECT_EQ(pipelined->body(), "{}");
+  Result<HttpRequest> chunked = ParseRequest(
+      "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3;note=x\r\n{\"a\r\n2\r\n\":\r\n2\r\n1}\r\n0\r\nX-Trailer: y\r\n\r\n",
+      limits);
+  ASSERT_TRUE(chunked.ok()) << chunked.status().ToString();
+  EXPECT_EQ(chunked->body(), "{\"a\":1}");
+  // At the body limit exactly, and one byte over it.
+  const std::string at_limit(1024, 'x');
+  EXPECT_TRUE(
+      ParseRequest("POST /a HTTP/1.1\r\nContent-Length: 1024\r\n\r\n" + at_limit, limits).ok());
+  Result<HttpRequest> over =
+      ParseRequest("POST /a HTTP/1.1\r\nContent-Length: 1025\r\n\r\n" + at_limit + "x", limits);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(ErrorStatus(over.status()), 413);
 }
 
 TEST_F(HostileClientTest, AClientThatShutsItsSideInsideARequestIsToldWhy) {
@@ -369,7 +441,8 @@ TEST_F(HostileClientTest, AClientThatShutsItsSideInsideARequestIsToldWhy) {
   EXPECT_EQ(reply.status, 400) << client.received();
   EXPECT_EQ(ErrorCode(reply), "request_malformed");
   // Incomplete bytes in the framing unit: the server would wait for the rest, then 408.
-  Result<HttpRequest> parsed = ParseRequest("GET /healthz HTTP/1.1\r\nHost:", {http_header_bytes_max, http_target_bytes_max, 1024});
+  Result<HttpRequest> parsed = ParseRequest("GET /healthz HTTP/1.1\r\nHost:",
+                                            {http_header_bytes_max, http_target_bytes_max, 1024});
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(ErrorStatus(parsed.status()), 408);
 }
@@ -382,8 +455,10 @@ TEST_F(HostileClientTest, ABodyOverTheLimitIs413WhileTheClientIsStillSending) {
   {
     RawClient client(port());
     const size_t length = 4 * 1024 * 1024;
-    client.Send("POST /v1/receipts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t-asn\r\n"
-                "Content-Length: " + std::to_string(length) + "\r\n\r\n");
+    client.Send(
+        "POST /v1/receipts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t-asn\r\n"
+        "Content-Length: " +
+        std::to_string(length) + "\r\n\r\n");
     std::thread sender([&client, length] {
       const std::string chunk(64 * 1024, 'a');
       for (size_t sent = 0; sent < length && client.Send(chunk); sent += chunk.size()) {
@@ -397,8 +472,9 @@ TEST_F(HostileClientTest, ABodyOverTheLimitIs413WhileTheClientIsStillSending) {
   // Chunked, so the limit (64 KiB here) is only found in the middle of the body.
   {
     RawClient client(port());
-    client.Send("POST /v1/asn HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t-admin\r\n"
-                "Transfer-Encoding: chunked\r\n\r\n");
+    client.Send(
+        "POST /v1/asn HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t-admin\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n");
     std::thread sender([&client] {
       const std::string chunk = "4000\r\n" + std::string(0x4000, ' ') + "\r\n";
       for (int i = 0; i < 16 && client.Send(chunk); ++i) {
@@ -420,14 +496,17 @@ TEST_F(HostileClientTest, ALargeBodyIsInvitedWithContinueAndAnOversizedOneIsNot)
   Start(HttpOptions{});
   const std::string body = AsnBody(kNip);
   RawClient client(port());
-  client.Send("POST /v1/asn HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t-admin\r\n"
-              "Expect: 100-continue\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+  client.Send(
+      "POST /v1/asn HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t-admin\r\n"
+      "Expect: 100-continue\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n");
   EXPECT_EQ(client.ReadResponse().status, 100) << client.received();
   client.Send(body);
   EXPECT_EQ(client.ReadResponse().status, 201) << client.received();
   RawClient oversized(port());
-  oversized.Send("POST /v1/asn HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t-admin\r\n"
-                 "Expect: 100-continue\r\nContent-Length: 1000000\r\n\r\n");
+  oversized.Send(
+      "POST /v1/asn HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t-admin\r\n"
+      "Expect: 100-continue\r\nContent-Length: 1000000\r\n\r\n");
   RawReply reply = oversized.ReadResponse();
   EXPECT_EQ(reply.status, 413) << oversized.received();
 }
@@ -439,7 +518,8 @@ TEST_F(HostileClientTest, TheHeaderPhaseHasOneTotalDeadlineHoweverSlowlyBytesCom
   Start(options);
   RawClient client(port());
   // One byte every 20 ms: about 3 s of sending, each byte well within 400 ms of the last.
-  const std::string slow = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + std::string(100, 'a');
+  const std::string slow =
+      "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + std::string(100, 'a');
   std::atomic<bool> stop{false};
   const auto first_byte = Clock::now();
   std::thread sender([&] {
@@ -482,13 +562,17 @@ TEST_F(HostileClientTest, AClientThatDoesNotReadLosesItsSlotAtTheWriteDeadline) 
   SeedMarket();
   // A receipt with a 1.5 MiB photo: every GET of the photo answers that much.
   std::string photo = std::string("\x89PNG\r\n\x1A\n", 8) + std::string(1536 * 1024, 'p');
-  const std::string today = FormatIsoDate(JakartaDate(
-      std::chrono::duration_cast<std::chrono::microseconds>(
-          std::chrono::system_clock::now().time_since_epoch()).count()));
-  ASSERT_EQ(Call(verb::post, "/v1/receipts",
-                 R"({"receipt_id":"r-big","nip":")" + std::string(kNip) +
-                     R"(","shop_name":"Toko","kelurahan":"Sukun","amount":"1000.00","purchase_date":")" +
-                     today + R"(","photo_base64":")" + Base64(photo) + R"("})").status, 201);
+  const std::string today =
+      FormatIsoDate(JakartaDate(std::chrono::duration_cast<std::chrono::microseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count()));
+  ASSERT_EQ(
+      Call(verb::post, "/v1/receipts",
+           R"({"receipt_id":"r-big","nip":")" + std::string(kNip) +
+               R"(","shop_name":"Toko","kelurahan":"Sukun","amount":"1000.00","purchase_date":")" +
+               today + R"(","photo_base64":")" + Base64(photo) + R"("})")
+          .status,
+      201);
   ASSERT_TRUE(ConnectionsOpenBecome(0, milliseconds(2000)));
   RawClient client(port(), "127.0.0.1", 4096);
   std::string requests;
@@ -564,7 +648,8 @@ TEST_F(HostileClientTest, WaitingReadsHoldNoThreadSoOrdersAreNotDelayed) {
   std::this_thread::sleep_for(milliseconds(200));
   // An order with an Idempotency-Key (answered on a worker), and a read of an aggregate.
   const auto started = Clock::now();
-  Reply order = Call(verb::post, "/v1/orders", OrderBody(), Role::kAsn, {{"Idempotency-Key", "hostile-1"}});
+  Reply order =
+      Call(verb::post, "/v1/orders", OrderBody(), Role::kAsn, {{"Idempotency-Key", "hostile-1"}});
   const int64_t order_ms = MillisecondsSince(started);
   EXPECT_EQ(order.status, 201) << order.body;
   EXPECT_LT(order_ms, 1000);
@@ -633,6 +718,30 @@ TEST_F(HostileClientTest, WaitingReadsAreCappedPerTokenAndInAllAndAnsweredOnceAp
   EXPECT_EQ(fifth_of_operator->ReadResponse(milliseconds(2000)).status, 200);
 }
 
+TEST_F(HostileClientTest, AWaitingReadWhoseClientLeftGivesItsPlaceBackAtOnce) {
+  HttpOptions options;
+  options.waiting_reads_per_token_max = 1;
+  Start(options);
+  SeedMarket();
+  ASSERT_TRUE(projector_->WaitForApplied(log_->Head().sequence, milliseconds(5000)));
+  const std::string wait =
+      Get("/v1/stats?after=" + std::to_string(log_->Head().sequence + 1), Role::kOperator);
+  ASSERT_TRUE(ConnectionsOpenBecome(0, milliseconds(2000)));
+  {
+    RawClient leaving(port());
+    leaving.Send(wait);
+    EXPECT_EQ(leaving.ReadResponse(milliseconds(200)).status, 0);  // waits
+    EXPECT_EQ(metrics_.connections_open(), 1);
+  }
+  // Its connection is closed and its place free well before the 5 s deadline.
+  EXPECT_TRUE(ConnectionsOpenBecome(0, milliseconds(1000)));
+  RawClient next(port());
+  next.Send(wait);
+  EXPECT_EQ(next.ReadResponse(milliseconds(200)).status, 0) << next.received();  // not 429
+  ASSERT_EQ(Call(verb::post, "/v1/orders", OrderBody(), Role::kAsn).status, 201);
+  EXPECT_EQ(next.ReadResponse(milliseconds(2000)).status, 200) << next.received();
+}
+
 TEST_F(HostileClientTest, HeadAnswersEveryGetRouteWithoutABodyAndKeepAliveStaysInStep) {
   Start(HttpOptions{});
   SeedMarket();
@@ -687,8 +796,9 @@ TEST_F(HostileClientTest, AWrongMethodIs405WithAllowAndTheErrorBody) {
   };
   RawClient client(port());
   for (const auto& [method, target, allow] : cases) {
-    client.Send(method + " " + target +
-                " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t-admin\r\nContent-Length: 0\r\n\r\n");
+    client.Send(
+        method + " " + target +
+        " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t-admin\r\nContent-Length: 0\r\n\r\n");
     RawReply reply = client.ReadResponse();
     EXPECT_EQ(reply.status, 405) << method << " " << target << ": " << client.received();
     EXPECT_EQ(reply.headers["allow"], allow) << method << " " << target;

@@ -1,0 +1,153 @@
+// Reads of the event log: by sequence (Read, ReadInto, the Scanner) and by stream
+// (ReadStream, StreamVersion). Nothing past the durable head is shown.
+#include <algorithm>
+#include <shared_mutex>
+
+#include "engine/event_log_internal.h"
+
+namespace malpro {
+
+Result<std::vector<Event>> EventLog::Read(uint64_t from_sequence, size_t limit) const {
+  std::vector<Event> events;
+  MALPRO_RETURN_IF_ERROR(ReadInto(from_sequence, limit, &events));
+  return events;
+}
+
+namespace {
+
+// Up to `limit` events from where `it` stands, into `*events` (reusing its events' room);
+// `it` is left on the first event not read. Whatever happens, `events` holds what was read.
+Status ReadEvents(rocksdb::Iterator& it, size_t limit, std::vector<Event>* events) {
+  size_t read = 0;
+  struct Trim {
+    std::vector<Event>* events;
+    const size_t* read;
+    ~Trim() { events->resize(std::min(events->size(), *read)); }
+  } trim{events, &read};
+  if (limit >= scan_events_min) events->reserve(limit);
+  for (; it.Valid() && read < limit; it.Next()) {
+    if (read == events->size()) events->emplace_back();
+    MALPRO_RETURN_IF_ERROR(DecodeEnvelopeInto(
+        std::string_view(it.value().data(), it.value().size()), &(*events)[read]));
+    ++read;
+  }
+  return FromRocks(it.status(), "read events");
+}
+
+// Reads of many events in order (a rebuild, a replay, a catch-up): read ahead, and leave the
+// block cache to the blocks read again.
+rocksdb::ReadOptions ScanReadOptions() {
+  rocksdb::ReadOptions read_options;
+  read_options.fill_cache = false;
+  read_options.readahead_size = scan_readahead_bytes;
+  return read_options;
+}
+
+}  // namespace
+
+Status EventLog::ReadInto(uint64_t from_sequence, size_t limit, std::vector<Event>* events) const {
+  limit = std::min(limit, read_events_max);
+  from_sequence = std::max<uint64_t>(from_sequence, 1);
+  if (!options_.read_only) {
+    // Groups are written before they are synced: nothing past the durable head is shown.
+    const uint64_t head = Head().sequence;
+    if (from_sequence > head) limit = 0;
+    else limit = static_cast<size_t>(std::min<uint64_t>(limit, head - from_sequence + 1));
+  }
+  if (limit == 0) {
+    events->clear();
+    return Status::Ok();
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(
+      limit >= scan_events_min ? ScanReadOptions() : rocksdb::ReadOptions(), columns_->events));
+  it->Seek(SequenceKey(from_sequence));
+  return ReadEvents(*it, limit, events);
+}
+
+std::unique_ptr<EventLog::Scanner> EventLog::Scan(uint64_t from_sequence) const {
+  std::unique_ptr<Scanner> scanner(new Scanner());
+  scanner->next_ = std::max<uint64_t>(from_sequence, 1);
+  // Groups are written before they are synced: nothing past the durable head is shown. The
+  // head is read before the iterator is made, so the iterator sees every event up to it.
+  scanner->last_ = options_.read_only ? UINT64_MAX : Head().sequence;
+  scanner->it_.reset(db_->NewIterator(ScanReadOptions(), columns_->events));
+  return scanner;
+}
+
+EventLog::Scanner::~Scanner() = default;
+
+Status EventLog::Scanner::ReadInto(size_t limit, std::vector<Event>* events) {
+  limit = std::min(limit, read_events_max);
+  if (next_ > last_) limit = 0;
+  else limit = static_cast<size_t>(std::min<uint64_t>(limit, last_ - next_ + 1));
+  if (limit == 0) {
+    events->clear();
+    return Status::Ok();
+  }
+  if (!positioned_) {
+    it_->Seek(SequenceKey(next_));
+    positioned_ = true;
+  }
+  const Status status = ReadEvents(*it_, limit, events);
+  next_ += events->size();
+  return status;
+}
+
+Result<std::vector<Event>> EventLog::ReadStream(std::string_view stream_id, uint64_t from_version,
+                                                size_t limit) const {
+  MALPRO_RETURN_IF_ERROR(CheckStreamId(stream_id));
+  limit = std::min(limit, read_events_max);
+  MALPRO_RETURN_IF_ERROR(WaitForIndex(Head().sequence));
+  from_version = std::max<uint64_t>(from_version, 1);
+  const std::string prefix = StreamIndexPrefix(stream_id);
+  rocksdb::ReadOptions read_options;
+  read_options.prefix_same_as_start = true;  // within the stream: prefix blooms apply
+  std::unique_ptr<rocksdb::Iterator> it;
+  std::vector<PendingIndex::Entry> pending;  // the stream's entries not in the database yet
+  {
+    // The database's view and the entries in memory are taken together: the ingester drops
+    // sealed entries only after they are in the database, so none is missed (one may be in
+    // both, and is taken once).
+    std::shared_lock lock(pending_index_mutex_);
+    it.reset(columns_->index_db->NewIterator(read_options, columns_->index));
+    if (sealed_index_) sealed_index_->Collect(stream_id, from_version, limit, &pending);
+    if (pending_index_) pending_index_->Collect(stream_id, from_version, limit, &pending);
+  }
+  std::vector<uint64_t> sequences;
+  uint64_t last_version = 0;
+  for (it->Seek(StreamIndexKey(stream_id, from_version));
+       it->Valid() && it->key().starts_with(prefix) && sequences.size() < limit; it->Next()) {
+    uint64_t sequence = 0;
+    if (!DecodeStreamIndexEntry(it->key().ToStringView(), it->value().ToStringView(),
+                                prefix.size(), &last_version, &sequence)) {
+      return Status::Corruption("malformed stream index entry for " + std::string(stream_id));
+    }
+    sequences.push_back(sequence);
+  }
+  MALPRO_RETURN_IF_ERROR(FromRocks(it->status(), "read stream"));
+  for (const PendingIndex::Entry& entry : pending) {
+    if (sequences.size() >= limit) break;
+    if (entry.version > last_version) sequences.push_back(entry.sequence);
+  }
+  std::vector<Event> events;
+  events.reserve(sequences.size());
+  for (uint64_t sequence : sequences) {
+    std::string value;
+    rocksdb::Status status =
+        db_->Get(rocksdb::ReadOptions(), columns_->events, SequenceKey(sequence), &value);
+    if (status.IsNotFound()) return Status::Corruption("stream index points at a missing event");
+    MALPRO_RETURN_IF_ERROR(FromRocks(status, "read stream event"));
+    Result<Event> event = DecodeEnvelope(value);
+    if (!event.ok()) return event.status();
+    events.push_back(std::move(event).value());
+  }
+  return events;
+}
+
+Result<uint64_t> EventLog::StreamVersion(std::string_view stream_id) const {
+  MALPRO_RETURN_IF_ERROR(CheckStreamId(stream_id));
+  MALPRO_RETURN_IF_ERROR(WaitForIndex(Head().sequence));
+  return LastIndexedVersion(stream_id);
+}
+
+}  // namespace malpro
