@@ -47,7 +47,8 @@ struct EventView {
 EventView ViewOf(const Event& event);
 
 // Byte 0 .. end of payload: the canonical bytes that the hash covers, in the event's own
-// format_version (which this build must know: decoding and ParseEventJson refuse the others).
+// format_version, which this build must know (asserted; decoding and ParseEventJson refuse
+// the others).
 std::string EncodeCanonical(const Event& event);
 // The canonical bytes in the current format version, added to `out` (reserving room for the
 // two hashes that follow in the stored value). What the log's writer stores.
@@ -93,9 +94,9 @@ struct EnvelopeCodec {
   bool (*decode_canonical)(std::string_view canonical, Event* event) = nullptr;
 };
 
-// Defined by no program: a weak declaration, so it is null unless a test binary defines it.
-// Returns the codec of `version`, a version this build does not know, or null. Decoding,
-// encoding and verification consult it only after every version they know.
+// Declared weak: it is null unless the binary defines it, and only a test binary does. Returns
+// the codec of `version`, a version this build does not know, or null. Decoding, encoding and
+// verification consult it only after every version they know.
 [[gnu::weak]] const EnvelopeCodec* EnvelopeCodecForTesting(uint8_t version);
 
 }  // namespace malpro

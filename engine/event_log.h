@@ -1,10 +1,12 @@
 // EventLog: the durable, append-only, hash-chained log of every event, backed by RocksDB.
 //
-// Layout (docs/event-log-format.md): column family "events" maps the 8-byte big-endian
-// sequence to the envelope; "blobs" maps a SHA-256 to the bytes it hashes; "idempotency" maps
-// a command's idempotency key to its digest and result; "default" holds the chain head. The
-// stream index, a database of its own in <data_dir>/stream-index, maps (stream id, 0x00,
-// version) to the sequence, so a stream's current version is its last index key.
+// Layout (docs/event-log-format.md; every name and record is in engine/log_format.h): column
+// family "events" maps the 8-byte big-endian sequence to the envelope; "blobs" maps a SHA-256
+// to the bytes it hashes; "idempotency" maps a command's idempotency key to its digest and
+// result; "default" holds the chain head. The stream index, a database of its own in
+// <data_dir>/stream-index, maps (stream id, 0x00, version) to the sequence, so a stream's
+// current version is its last index key. The implementation is split by responsibility
+// (engine/event_log_internal.h lists the files).
 //
 // Threading: every method is safe to call from any thread. Appends are queued to a single
 // writer thread that checks them in order and combines concurrent ones into one group (group

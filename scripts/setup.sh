@@ -11,6 +11,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libtomlplusplus-dev libgoogle-perftools-dev
   libxml2-dev libxml2-utils python3 curl jq openssl
+  # make test-asan / test-tsan (gcc's sanitizer runtimes) and make fuzz (clang with libFuzzer
+  # and its sanitizer runtimes; llvm-symbolizer for the reports' stacks)
+  libasan8 libubsan1 libtsan2 clang libclang-rt-dev llvm
 )
 
 missing=()

@@ -1,10 +1,5 @@
 #include "adapters/bank/notify.h"
 
-#include <openssl/rand.h>
-
-#include <algorithm>
-#include <chrono>
-
 #include "adapters/bank/snap_signature.h"
 #include "adapters/http/request_body.h"
 #include "engine/civil_time.h"
@@ -15,90 +10,40 @@
 namespace malpro {
 namespace {
 
-std::string_view ServiceCode(const HttpRequest& request) {
-  if (request.target() == snap_bank_access_token_path) return snap_access_token_service_code;
-  return request.target() == snap_va_payment_path ? snap_va_service_code : snap_qris_service_code;
+int64_t Now(const BankNotifyOptions& options) {
+  return options.clock ? options.clock() : WallClockMicros();
 }
 
-HttpResponse SnapAnswer(const HttpRequest& request, int http_status, std::string_view case_code,
-                        std::string_view message) {
-  HttpResponse response{static_cast<http::status>(http_status), request.version()};
-  response.set(http::field::content_type, "application/json");
-  response.keep_alive(request.keep_alive());
-  response.body() = JsonWriter()
-                        .BeginObject()
-                        .Field("responseCode", std::to_string(http_status) +
-                                                   std::string(ServiceCode(request)) +
-                                                   std::string(case_code))
-                        .Field("responseMessage", message)
-                        .EndObject()
-                        .Take();
-  response.prepare_payload();
-  return response;
-}
-
-// The checks every bank call passes before its body is read. Returns the refusal, if any.
-std::optional<HttpResponse> Authenticate(const HttpRequest& request, const BankNotifyOptions& options,
-                                         int64_t* timestamp_us) {
-  for (const char* header : {"X-TIMESTAMP", "X-SIGNATURE", "X-PARTNER-ID", "X-EXTERNAL-ID", "CHANNEL-ID"}) {
-    if (request[header].empty()) {
-      return SnapAnswer(request, 400, "02", "Invalid Mandatory Field " + std::string(header));
-    }
+// What we require of the bank's requests: its partner id and key, or with hmac its HMAC
+// signature and a token we issued.
+SnapVerifyOptions VerifyOptions(const BankNotifyOptions& options, SnapRequestKind kind,
+                                int64_t now_us) {
+  SnapVerifyOptions verify;
+  verify.kind = kind;
+  verify.partner_id = options.partner_id;
+  verify.timestamp_window_s = options.timestamp_window_s;
+  verify.now_us = now_us;
+  verify.public_key_pem = options.bank_public_key_pem;
+  if (options.authentication == "hmac" && kind == SnapRequestKind::kTransaction) {
+    verify.algorithm = SnapSignatureAlgorithm::kHmacSha512;
+    verify.client_secret = options.client_secret;
+    verify.bearer_token_required = true;
+    verify.token_valid = [tokens = options.issued_tokens, now_us](std::string_view token) {
+      return tokens->Valid(token, now_us);
+    };
   }
-  const std::string_view external_id = request["X-EXTERNAL-ID"];
-  if (external_id.size() > snap_external_id_chars_max ||
-      external_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") !=
-          std::string_view::npos) {
-    return SnapAnswer(request, 400, "01", "Invalid Field Format X-EXTERNAL-ID");
-  }
-  if (request["X-PARTNER-ID"] != options.partner_id) {
-    return SnapAnswer(request, 401, "00", "Unauthorized. [Unknown partner]");
-  }
-  Result<int64_t> timestamp = ParseSnapTimestamp(request["X-TIMESTAMP"]);
-  if (!timestamp.ok()) return SnapAnswer(request, 400, "01", "Invalid Field Format X-TIMESTAMP");
-  const int64_t now = options.clock ? options.clock() : WallClockMicros();
-  const int64_t window_us = options.timestamp_window_s * 1'000'000;
-  if (*timestamp < now - window_us || *timestamp > now + window_us) {
-    return SnapAnswer(request, 401, "00", "Unauthorized. [Timestamp outside the window]");
-  }
-  if (options.authentication == "hmac") {
-    const std::string_view authorization = request[http::field::authorization];
-    const std::string_view token =
-        authorization.starts_with("Bearer ") ? authorization.substr(7) : std::string_view();
-    if (token.empty() || !options.issued_tokens->Valid(token, now)) {
-      return SnapAnswer(request, 401, "01", "Invalid Token (B2B)");
-    }
-    Result<std::string> text = SnapTransactionStringToSign(
-        request.method_string(), request.target(), token, request.body(), request["X-TIMESTAMP"]);
-    if (!text.ok()) return SnapAnswer(request, 400, "01", "Invalid Field Format body");
-    // An empty secret would make every signature computable: never accept one.
-    if (options.client_secret.empty() ||
-        !SnapHmacSignatureMatches(options.client_secret, *text, request["X-SIGNATURE"])) {
-      return SnapAnswer(request, 401, "00", "Unauthorized. [Signature]");
-    }
-  } else {
-    Result<std::string> text = SnapNotificationStringToSign(
-        request.method_string(), request.target(), request.body(), request["X-TIMESTAMP"]);
-    if (!text.ok()) return SnapAnswer(request, 400, "01", "Invalid Field Format body");
-    Result<bool> verified =
-        SnapRsaVerify(options.bank_public_key_pem, *text, request["X-SIGNATURE"]);
-    if (!verified.ok() || !*verified) {
-      return SnapAnswer(request, 401, "00", "Unauthorized. [Signature]");
-    }
-  }
-  *timestamp_us = *timestamp;
-  return std::nullopt;
+  return verify;
 }
 
 struct Notification {
-  std::string channel;         // QRIS (qr-mpm-notify) or VA (transfer-va/payment)
-  std::string payment_id;      // originalPartnerReferenceNo / trxId: our payment (order) id
+  std::string channel;     // QRIS (qr-mpm-notify) or VA (transfer-va/payment)
+  std::string payment_id;  // originalPartnerReferenceNo / trxId: our payment (order) id
   // QRIS: originalReferenceNo; VA: virtualAccountNo (what payment.requested holds)
   std::string bank_reference;
-  std::string status;          // latestTransactionStatus: 00 success, 06 failed, ...
-  std::string description;     // transactionStatusDesc
+  std::string status;       // latestTransactionStatus: 00 success, 06 failed, ...
+  std::string description;  // transactionStatusDesc
   Money amount;
-  std::string paid_time;       // additionalInfo.paidTime, optional
+  std::string paid_time;  // additionalInfo.paidTime, optional
 };
 
 // A SNAP amount object {"value":"10000.00","currency":"IDR"} under `key` of the body.
@@ -115,10 +60,13 @@ Result<Money> ReadSnapMoney(simdjson::dom::element root, std::string_view key) {
 
 Result<Notification> ReadNotification(const HttpRequest& request) {
   RequestBody body(request.body());
-  Notification notification{"QRIS", body.String("originalPartnerReferenceNo"),
+  Notification notification{"QRIS",
+                            body.String("originalPartnerReferenceNo"),
                             body.String("originalReferenceNo"),
                             body.String("latestTransactionStatus"),
-                            body.OptionalString("transactionStatusDesc"), Money(), ""};
+                            body.OptionalString("transactionStatusDesc"),
+                            Money(),
+                            ""};
   if (!body.status().ok()) return body.status();
   simdjson::dom::parser parser;
   simdjson::dom::element root;
@@ -139,8 +87,13 @@ Result<Notification> ReadNotification(const HttpRequest& request) {
 // into; a payment flag always means paid.
 Result<Notification> ReadVaPayment(const HttpRequest& request) {
   RequestBody body(request.body());
-  Notification notification{"VA", body.String("trxId"), body.String("virtualAccountNo"), "00",
-                            "virtual account paid", Money(), body.OptionalString("trxDateTime")};
+  Notification notification{"VA",
+                            body.String("trxId"),
+                            body.String("virtualAccountNo"),
+                            "00",
+                            "virtual account paid",
+                            Money(),
+                            body.OptionalString("trxDateTime")};
   if (!body.status().ok()) return body.status();
   simdjson::dom::parser parser;
   simdjson::dom::element root;
@@ -153,21 +106,33 @@ Result<Notification> ReadVaPayment(const HttpRequest& request) {
   return notification;
 }
 
-HttpResponse AnswerLedgerRefusal(const HttpRequest& request, const Status& status) {
+HttpResponse AnswerLedgerRefusal(const HttpRequest& request, std::string_view service,
+                                 const Status& status) {
   const std::string& code = status.error_code();
-  if (code == errc::kPaymentAlreadySucceeded) return SnapAnswer(request, 200, "00", "Successful");
-  if (code == errc::kPaymentNotFound) return SnapAnswer(request, 404, "01", "Transaction Not Found");
-  if (code == errc::kAmountMismatch) return SnapAnswer(request, 404, "13", "Invalid Amount");
+  const auto answer = [&](SnapCase kind, std::string_view message) {
+    return SnapAnswer(request, kind, service, message);
+  };
+  if (code == errc::kPaymentAlreadySucceeded) return answer(snap_successful, "Successful");
+  if (code == errc::kPaymentNotFound) {
+    return answer(snap_transaction_not_found, "Transaction Not Found");
+  }
+  if (code == errc::kAmountMismatch) return answer(snap_invalid_amount, "Invalid Amount");
   if (code == errc::kBankReferenceMismatch || code == errc::kNotificationChannelMismatch) {
-    return SnapAnswer(request, 404, "18", "Inconsistent Request");
+    return answer(snap_inconsistent_request, "Inconsistent Request");
   }
   if (code == errc::kPaidTimeOutOfWindow) {
-    return SnapAnswer(request, 400, "01", "Invalid Field Format paidTime");
+    return answer(snap_invalid_field_format, "Invalid Field Format paidTime");
   }
-  if (code == errc::kIdempotencyKeyReused) return SnapAnswer(request, 409, "00", "Conflict X-EXTERNAL-ID");
-  if (status.code() == StatusCode::kConflict) return SnapAnswer(request, 409, "01", status.message());
-  if (status.code() == StatusCode::kInvalidArgument) return SnapAnswer(request, 400, "01", status.message());
-  return SnapAnswer(request, 500, "00", "General Error");
+  if (code == errc::kIdempotencyKeyReused) {
+    return answer(snap_conflict, snap_external_id_reused_message);
+  }
+  if (status.code() == StatusCode::kConflict) {
+    return answer(snap_duplicate_request, status.message());
+  }
+  if (status.code() == StatusCode::kInvalidArgument) {
+    return answer(snap_invalid_field_format, status.message());
+  }
+  return answer(snap_general_error, "General Error");
 }
 
 // Records a success (or, for a voided request or a cancelled order, the refund due). A word
@@ -189,102 +154,50 @@ Result<CommandResult> RecordSuccess(Ledger& ledger, const Notification& notifica
   return ledger.RecordBankSuccess(success, context);
 }
 
-// POST /v1.0/access-token/b2b: the bank proves its key over clientId|X-TIMESTAMP and gets a
-// token for signing its notifications (hmac authentication only).
-HttpResponse IssueToken(const HttpRequest& request, const BankNotifyOptions& options) {
-  const std::string_view client = request["X-CLIENT-KEY"];
-  const std::string_view timestamp = request["X-TIMESTAMP"];
-  for (const char* header : {"X-CLIENT-KEY", "X-TIMESTAMP", "X-SIGNATURE"}) {
-    if (request[header].empty()) {
-      return SnapAnswer(request, 400, "02", "Invalid Mandatory Field " + std::string(header));
-    }
-  }
-  if (client != options.partner_id) return SnapAnswer(request, 401, "00", "Unauthorized. [Unknown client]");
-  Result<int64_t> at = ParseSnapTimestamp(timestamp);
-  if (!at.ok()) return SnapAnswer(request, 400, "01", "Invalid Field Format X-TIMESTAMP");
-  const int64_t now = options.clock ? options.clock() : WallClockMicros();
-  const int64_t window_us = options.timestamp_window_s * 1'000'000;
-  if (*at < now - window_us || *at > now + window_us) {
-    return SnapAnswer(request, 401, "00", "Unauthorized. [Timestamp outside the window]");
-  }
-  Result<bool> verified = SnapRsaVerify(options.bank_public_key_pem,
-                                        SnapAccessTokenStringToSign(client, timestamp),
-                                        request["X-SIGNATURE"]);
-  if (!verified.ok() || !*verified) return SnapAnswer(request, 401, "00", "Unauthorized. [Signature]");
-  const std::string token =
-      options.issued_tokens->Issue(now, now + options.token_lifetime_s * 1'000'000);
-  HttpResponse response{http::status::ok, request.version()};
-  response.set(http::field::content_type, "application/json");
-  response.keep_alive(request.keep_alive());
-  response.body() = JsonWriter()
-                        .BeginObject()
-                        .Field("responseCode", "2007300")
-                        .Field("responseMessage", "Successful")
-                        .Field("accessToken", token)
-                        .Field("tokenType", "Bearer")
-                        .Field("expiresIn", std::to_string(options.token_lifetime_s))
-                        .EndObject()
-                        .Take();
-  response.prepare_payload();
-  return response;
-}
-
 }  // namespace
-
-std::string BankAccessTokens::Issue(int64_t now_us, int64_t expires_us) {
-  unsigned char raw[24];
-  MALPRO_ASSERT(RAND_bytes(raw, sizeof raw) == 1);
-  const std::string token = BytesToHex(std::string_view(reinterpret_cast<char*>(raw), sizeof raw));
-  std::lock_guard<std::mutex> lock(mutex_);
-  std::erase_if(expiry_, [now_us](const auto& entry) { return entry.second <= now_us; });
-  while (expiry_.size() >= bank_issued_tokens_max) {
-    auto oldest = std::min_element(expiry_.begin(), expiry_.end(), [](const auto& a, const auto& b) {
-      return a.second < b.second;
-    });
-    expiry_.erase(oldest);
-  }
-  expiry_[token] = expires_us;
-  return token;
-}
-
-bool BankAccessTokens::Valid(std::string_view token, int64_t now_us) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto found = expiry_.find(std::string(token));
-  return found != expiry_.end() && found->second > now_us;
-}
 
 std::optional<HttpResponse> HandleBankRequest(const HttpRequest& request, Ledger& ledger,
                                               const BankNotifyOptions& options) {
-  if (request.target() == snap_bank_access_token_path && options.authentication == "hmac") {
-    if (request.method() != http::verb::post) return SnapAnswer(request, 405, "00", "Method Not Allowed");
-    return IssueToken(request, options);
+  const std::string_view target = request.target();
+  // Our token endpoint for the bank exists with hmac notification authentication only.
+  const bool token_request = target == snap_access_token_path && options.authentication == "hmac";
+  const bool qris = target == snap_qris_notify_path;
+  if (!token_request && !qris && target != snap_va_payment_path) return std::nullopt;
+  const std::string_view service = SnapServiceCode(target);
+  if (request.method() != http::verb::post) {
+    return SnapAnswer(request, snap_method_not_allowed, service, "Method Not Allowed");
   }
-  const bool qris = request.target() == snap_qris_notify_path;
-  if (!qris && request.target() != snap_va_payment_path) return std::nullopt;
-  if (request.method() != http::verb::post) return SnapAnswer(request, 405, "00", "Method Not Allowed");
-  int64_t timestamp_us = 0;
-  if (std::optional<HttpResponse> refusal = Authenticate(request, options, &timestamp_us)) {
-    return refusal;
+  const int64_t now = Now(options);
+  if (token_request) {
+    return AnswerSnapAccessTokenRequest(request,
+                                        VerifyOptions(options, SnapRequestKind::kAccessToken, now),
+                                        *options.issued_tokens, options.token_lifetime_s);
   }
+  const SnapVerdict verdict =
+      VerifySnapRequest(request, VerifyOptions(options, SnapRequestKind::kTransaction, now));
+  if (!verdict.ok()) return SnapAnswer(request, *verdict.refusal, service);
   Result<Notification> notification = qris ? ReadNotification(request) : ReadVaPayment(request);
-  if (!notification.ok()) return SnapAnswer(request, 400, "02", notification.status().message());
+  if (!notification.ok()) {
+    return SnapAnswer(request, snap_invalid_mandatory_field, service,
+                      notification.status().message());
+  }
   CommandContext context;
   context.actor = "bank:" + options.partner_id;
   // The external id may be used once a day: it is the command's idempotency key.
   context.idempotency_key = "snap-" + options.partner_id + "-" +
-                            std::string(request["X-TIMESTAMP"].substr(0, 10)) + "-" +
-                            std::string(request["X-EXTERNAL-ID"]);
+                            SnapExternalIdDay(verdict.timestamp_us) + "-" +
+                            std::string(request[snap_header_external_id]);
   context.request_digest = Sha256(request.body());
   Result<CommandResult> result =
       notification->status == "00"
-          ? RecordSuccess(ledger, *notification, timestamp_us, context)
+          ? RecordSuccess(ledger, *notification, verdict.timestamp_us, context)
           : ledger.RecordPaymentFailed(notification->payment_id,
                                        notification->description.empty()
                                            ? "bank status " + notification->status
                                            : notification->description,
                                        context);
-  if (!result.ok()) return AnswerLedgerRefusal(request, result.status());
-  return SnapAnswer(request, 200, "00", "Successful");
+  if (!result.ok()) return AnswerLedgerRefusal(request, service, result.status());
+  return SnapAnswer(request, snap_successful, service, "Successful");
 }
 
 }  // namespace malpro

@@ -13,9 +13,11 @@
 //   POST /v1.0/transfer-va/create-va a closed virtual account for one payment
 //   POST /v1.0/transfer-va/status    paymentFlagStatus of one virtual account
 //   POST /v1.0/transfer-va/delete-va voids an unpaid virtual account (404 31 14 once paid)
-// Transactions need the bearer token, the partner id, X-TIMESTAMP within the window, the
-// HMAC-SHA512 signature and an X-EXTERNAL-ID; a repeated external id with the same body gets
-// the first answer again (a client's retry), with another body 409.
+// Requests are checked by VerifySnapRequest (snap_protocol.h), the rule Malpro's notify
+// endpoint checks the bank by: the headers, their formats, the partner id, X-TIMESTAMP within
+// the window, the bearer token it issued and the HMAC-SHA512 signature, in that order. A
+// repeated external id of the day with the same body gets the first answer again (a client's
+// retry), with another body 409. The implementation: simulator_impl.h.
 //
 // Control side (what an operator or a test calls), JSON {"reference": payment id, bank
 // reference or virtual account number}:

@@ -15,17 +15,6 @@
 namespace malpro {
 namespace {
 
-constexpr char kTokenServiceCode[] = "73";
-constexpr char kQrisGenerateServiceCode[] = "47";
-constexpr char kQrisQueryServiceCode[] = "51";
-constexpr char kVaCreateServiceCode[] = "27";
-constexpr char kVaStatusServiceCode[] = "26";
-constexpr char kQrisCancelServiceCode[] = "77";
-constexpr char kVaDeleteServiceCode[] = "31";
-// The SNAP case codes of "no such transaction" (01) and "no such bill or account" (12).
-constexpr char kCaseTransactionNotFound[] = "01";
-constexpr char kCaseBillNotFound[] = "12";
-
 std::string AmountJson(Money amount) {
   return JsonWriter()
       .BeginObject()
@@ -60,8 +49,8 @@ std::string ResponseCode(const HttpReply& reply) {
 }
 
 bool Retryable(const Status& status) {
-  return status.error_code() == errc::kBankUnreachable || status.error_code() == errc::kBankTimeout ||
-         status.error_code() == errc::kBankServerError;
+  return status.error_code() == errc::kBankUnreachable ||
+         status.error_code() == errc::kBankTimeout || status.error_code() == errc::kBankServerError;
 }
 
 // QRIS answers carry latestTransactionStatus; virtual accounts paymentFlagStatus (same codes).
@@ -92,32 +81,6 @@ Result<BankPaymentStatus> ReadStatus(simdjson::dom::element root, std::string_vi
 }
 
 }  // namespace
-
-Status CheckSnapAnswer(const HttpReply& reply, std::string_view where,
-                       std::string_view service_code) {
-  if (reply.status >= 500) {
-    return Status::Unavailable(
-        errc::kBankServerError,
-        std::string(where) + ": the bank answered HTTP " + std::to_string(reply.status));
-  }
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  std::string_view code, message;
-  if (parser.parse(reply.body).get(root) != simdjson::SUCCESS ||
-      root["responseCode"].get(code) != simdjson::SUCCESS) {
-    return Status::Unavailable(errc::kBankAnswerInvalid, std::string(where) + ": HTTP " +
-                                                          std::to_string(reply.status) +
-                                                          " without a SNAP responseCode");
-  }
-  if (root["responseMessage"].get(message) != simdjson::SUCCESS) message = "";
-  const bool success = reply.status >= 200 && reply.status < 300 && code.size() == 7 &&
-                       code[0] == '2' && code.substr(3, 2) == service_code;
-  if (!success) {
-    return Status::Unavailable(errc::kBankRefused, std::string(where) + ": the bank answered " +
-                                                   std::string(code) + " " + std::string(message));
-  }
-  return Status::Ok();
-}
 
 SnapClient::SnapClient(SnapClientOptions options, HttpEndpoint endpoint)
     : options_(std::move(options)), endpoint_(std::move(endpoint)) {}
@@ -158,37 +121,22 @@ std::string SnapClient::NextExternalId() {
 
 Result<std::string> SnapClient::RequestToken() {
   const std::string where = std::string("POST ") + snap_access_token_path;
-  const std::string timestamp = SnapTimestamp(Now());
-  Result<std::string> signature = SnapRsaSign(
-      options_.private_key_pem, SnapAccessTokenStringToSign(options_.client_id, timestamp));
-  if (!signature.ok()) return signature.status();
-  const std::map<std::string, std::string> headers = {{"X-TIMESTAMP", timestamp},
-                                                      {"X-CLIENT-KEY", options_.client_id},
-                                                      {"X-SIGNATURE", *signature}};
+  Result<std::map<std::string, std::string>> headers = SignSnapAccessTokenRequest(
+      options_.client_id, SnapTimestamp(Now()), options_.private_key_pem);
+  if (!headers.ok()) return headers.status();
   Status last;
   int backoff_ms = options_.retry_backoff_ms;
   for (int attempt = 1; attempt <= options_.attempts_max; ++attempt) {
-    Result<HttpReply> reply =
-        SendHttp(endpoint_, "POST", snap_access_token_path, headers,
-                 R"({"grantType":"client_credentials"})", options_.request_timeout_ms);
-    last = reply.ok() ? CheckSnapAnswer(*reply, where, kTokenServiceCode) : reply.status();
-    if (last.ok()) {
-      simdjson::dom::parser parser;
-      simdjson::dom::element root = parser.parse(reply->body).value_unsafe();
-      Result<std::string> token = AnswerString(root, "accessToken", where);
-      if (!token.ok()) return token.status();
-      Result<std::string> expires_in = AnswerString(root, "expiresIn", where);
-      if (!expires_in.ok()) return expires_in.status();
-      int64_t seconds = 0;
-      if (expires_in->empty() || expires_in->size() > 9 ||
-          expires_in->find_first_not_of("0123456789") != std::string::npos) {
-        return Status::Unavailable(errc::kBankAnswerInvalid, where + ": expiresIn must be seconds");
-      }
-      seconds = std::stoll(*expires_in);
-      token_ = *token;
-      token_expires_us_ = Now() + (seconds - snap_token_renew_margin_s) * 1'000'000;
+    Result<HttpReply> reply = SendHttp(endpoint_, "POST", snap_access_token_path, *headers,
+                                       snap_access_token_body, options_.request_timeout_ms);
+    Result<SnapAccessToken> token = reply.ok() ? ReadSnapAccessTokenAnswer(*reply, where)
+                                               : Result<SnapAccessToken>(reply.status());
+    if (token.ok()) {
+      token_ = token->token;
+      token_expires_us_ = Now() + (token->expires_in_s - snap_token_renew_margin_s) * 1'000'000;
       return token_;
     }
+    last = token.status();
     if (!Retryable(last) || attempt == options_.attempts_max) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
     backoff_ms *= 2;
@@ -207,28 +155,27 @@ Result<std::string> SnapClient::Transact(std::string_view path, std::string_view
                                          const std::string& body, std::string* refusal_code) {
   const std::string where = "POST " + std::string(path);
   const std::string external_id = NextExternalId();
+  SnapSigner signer;
+  signer.algorithm = SnapSignatureAlgorithm::kHmacSha512;
+  signer.key = options_.client_secret;
+  signer.partner_id = options_.client_id;
+  signer.channel_id = options_.channel_id;
   Status last;
   int backoff_ms = options_.retry_backoff_ms;
   bool token_renewed = false;
   for (int attempt = 1; attempt <= options_.attempts_max; ++attempt) {
     Result<std::string> token = AccessToken();
     if (!token.ok()) return token.status();
-    const std::string timestamp = SnapTimestamp(Now());
-    Result<std::string> text = SnapTransactionStringToSign("POST", path, *token, body, timestamp);
-    if (!text.ok()) return text.status();
-    const std::map<std::string, std::string> headers = {
-        {"Authorization", "Bearer " + *token},
-        {"X-TIMESTAMP", timestamp},
-        {"X-SIGNATURE", SnapHmacSignature(options_.client_secret, *text)},
-        {"X-PARTNER-ID", options_.client_id},
-        {"X-EXTERNAL-ID", external_id},
-        {"CHANNEL-ID", options_.channel_id}};
+    Result<std::map<std::string, std::string>> headers =
+        SignSnapRequest(signer, path, body, *token, SnapTimestamp(Now()), external_id);
+    if (!headers.ok()) return headers.status();
     Result<HttpReply> reply =
-        SendHttp(endpoint_, "POST", path, headers, body, options_.request_timeout_ms);
+        SendHttp(endpoint_, "POST", path, *headers, body, options_.request_timeout_ms);
     last = reply.ok() ? CheckSnapAnswer(*reply, where, service_code) : reply.status();
     if (last.ok()) return std::move(reply->body);
     if (refusal_code != nullptr) {
-      *refusal_code = reply.ok() && last.error_code() == errc::kBankRefused ? ResponseCode(*reply) : "";
+      *refusal_code =
+          reply.ok() && last.error_code() == errc::kBankRefused ? ResponseCode(*reply) : "";
     }
     if (reply.ok() && reply->status == 401 && !token_renewed) {
       // The bank may have forgotten the token (restart, revocation): one more try with a new one.
@@ -256,7 +203,8 @@ Result<QrisIssued> SnapClient::GenerateQris(std::string_view payment_id, Money a
                                .Field("validityPeriod", SnapTimestamp(valid_until_us))
                                .EndObject()
                                .Take();
-  Result<std::string> answer = Transact(snap_qris_generate_path, kQrisGenerateServiceCode, body);
+  Result<std::string> answer =
+      Transact(snap_qris_generate_path, snap_qris_generate_service_code, body);
   if (!answer.ok()) return answer.status();
   simdjson::dom::parser parser;
   simdjson::dom::element root = parser.parse(*answer).value_unsafe();
@@ -266,8 +214,8 @@ Result<QrisIssued> SnapClient::GenerateQris(std::string_view payment_id, Money a
   if (!content.ok()) return content.status();
   // It is shown to the payer and kept in payment.requested: an EMVCo payload is printable
   // ASCII of bounded length; anything else is the bank's fault, not the caller's.
-  const bool printable = std::all_of(content->begin(), content->end(),
-                                     [](char c) { return c >= 0x20 && c <= 0x7e; });
+  const bool printable =
+      std::all_of(content->begin(), content->end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
   if (content->empty() || content->size() > qr_content_chars_max || !printable) {
     return Status::Unavailable(errc::kBankAnswerInvalid,
                                std::string(snap_qris_generate_path) +
@@ -284,11 +232,11 @@ Result<BankPaymentStatus> SnapClient::QueryQris(std::string_view payment_id,
                                .BeginObject()
                                .Field("originalReferenceNo", reference_no)
                                .Field("originalPartnerReferenceNo", payment_id)
-                               .Field("serviceCode", kQrisGenerateServiceCode)
+                               .Field("serviceCode", snap_qris_generate_service_code)
                                .Field("merchantId", merchant_id)
                                .EndObject()
                                .Take();
-  Result<std::string> answer = Transact(snap_qris_query_path, kQrisQueryServiceCode, body);
+  Result<std::string> answer = Transact(snap_qris_query_path, snap_qris_query_service_code, body);
   if (!answer.ok()) return answer.status();
   simdjson::dom::parser parser;
   return ReadStatus(parser.parse(*answer).value_unsafe(), snap_qris_query_path,
@@ -314,7 +262,7 @@ Result<VirtualAccountIssued> SnapClient::CreateVirtualAccount(std::string_view p
           .Field("expiredDate", SnapTimestamp(valid_until_us))
           .EndObject()
           .Take();
-  Result<std::string> answer = Transact(snap_va_create_path, kVaCreateServiceCode, body);
+  Result<std::string> answer = Transact(snap_va_create_path, snap_va_create_service_code, body);
   if (!answer.ok()) return answer.status();
   simdjson::dom::parser parser;
   simdjson::dom::element root = parser.parse(*answer).value_unsafe();
@@ -337,14 +285,15 @@ Result<BankPaymentStatus> SnapClient::QueryVirtualAccount(std::string_view payme
                                .Field("inquiryRequestId", payment_id)
                                .EndObject()
                                .Take();
-  Result<std::string> answer = Transact(snap_va_status_path, kVaStatusServiceCode, body);
+  Result<std::string> answer = Transact(snap_va_status_path, snap_va_status_service_code, body);
   if (!answer.ok()) return answer.status();
   simdjson::dom::parser parser;
   simdjson::dom::element root = parser.parse(*answer).value_unsafe();
   simdjson::dom::element data;
   if (root["virtualAccountData"].get(data) != simdjson::SUCCESS) {
-    return Status::Unavailable(errc::kBankAnswerInvalid, std::string(snap_va_status_path) +
-                                                          ": the answer has no virtualAccountData");
+    return Status::Unavailable(
+        errc::kBankAnswerInvalid,
+        std::string(snap_va_status_path) + ": the answer has no virtualAccountData");
   }
   return ReadStatus(data, snap_va_status_path, "paymentFlagStatus", "paidAmount");
 }
@@ -354,14 +303,14 @@ Status SnapClient::Void(std::string_view path, std::string_view service_code,
   std::string refusal;
   Result<std::string> answer = Transact(path, service_code, body, &refusal);
   if (answer.ok()) return Status::Ok();
-  const std::string not_found = "404" + std::string(service_code);
-  if (refusal == not_found + snap_case_paid_bill) {
+  if (refusal == SnapResponseCode(snap_paid_bill, service_code)) {
     return Status::Conflict(errc::kBankAlreadyPaid, "payment_id",
                             "POST " + std::string(path) + ": payment " + std::string(payment_id) +
                                 " was paid before the bank received the void (" + refusal +
                                 "); the money moved");
   }
-  if (refusal == not_found + kCaseTransactionNotFound || refusal == not_found + kCaseBillNotFound) {
+  if (refusal == SnapResponseCode(snap_transaction_not_found, service_code) ||
+      refusal == SnapResponseCode(snap_bill_not_found, service_code)) {
     return Status::NotFound(errc::kBankPaymentNotFound, "payment_id",
                             "POST " + std::string(path) + ": the bank knows no payment request " +
                                 std::string(payment_id) + " (" + refusal + ")");
@@ -379,7 +328,7 @@ Status SnapClient::CancelQris(std::string_view payment_id, std::string_view refe
                                .Field("reason", snap_void_reason)
                                .EndObject()
                                .Take();
-  return Void(snap_qris_cancel_path, kQrisCancelServiceCode, body, payment_id);
+  return Void(snap_qris_cancel_path, snap_qris_cancel_service_code, body, payment_id);
 }
 
 Status SnapClient::DeleteVirtualAccount(std::string_view payment_id,
@@ -400,7 +349,7 @@ Status SnapClient::DeleteVirtualAccount(std::string_view payment_id,
                                .Field("trxId", payment_id)
                                .EndObject()
                                .Take();
-  return Void(snap_va_delete_path, kVaDeleteServiceCode, body, payment_id);
+  return Void(snap_va_delete_path, snap_va_delete_service_code, body, payment_id);
 }
 
 }  // namespace malpro

@@ -9,6 +9,7 @@
 //   POST /v1.0/transfer-va/status    the status of a virtual account payment (service code 26)
 //   POST /v1.0/qr/qr-mpm-cancel      voids a QRIS payment that was not paid (service code 77)
 //   POST /v1.0/transfer-va/delete-va voids a virtual account that was not paid (service code 31)
+// (paths, service codes, headers and signing: snap_protocol.h)
 //
 // Transactions carry Authorization: Bearer token, X-TIMESTAMP, X-SIGNATURE = base64(
 // HMAC-SHA512(clientSecret, METHOD:path:token:hex(sha256(minified body)):X-TIMESTAMP)),
@@ -30,29 +31,17 @@
 #include <string_view>
 
 #include "adapters/bank/http_client.h"
+#include "adapters/bank/snap_protocol.h"
 #include "engine/money.h"
 #include "engine/result.h"
 
 namespace malpro {
 
-inline constexpr char snap_access_token_path[] = "/v1.0/access-token/b2b";
-inline constexpr char snap_qris_generate_path[] = "/v1.0/qr/qr-mpm-generate";
-inline constexpr char snap_qris_query_path[] = "/v1.0/qr/qr-mpm-query";
-inline constexpr char snap_va_create_path[] = "/v1.0/transfer-va/create-va";
-inline constexpr char snap_va_status_path[] = "/v1.0/transfer-va/status";
-inline constexpr char snap_qris_cancel_path[] = "/v1.0/qr/qr-mpm-cancel";
-inline constexpr char snap_va_delete_path[] = "/v1.0/transfer-va/delete-va";
-// The SNAP case code of a refusal because the payment was made ("Paid Bill"): what the bank
-// answers a void that came too late, e.g. 4047714 (QRIS cancel) or 4043114 (VA delete).
-inline constexpr char snap_case_paid_bill[] = "14";
 // The `reason` of a QRIS cancel, for the bank's records.
 inline constexpr char snap_void_reason[] = "order cancelled in Malpro";
 // Tries of one call at most, whatever the configuration says: a stuck bank must not hold an
 // API worker for long.
 inline constexpr int snap_attempts_limit = 5;
-// A token is renewed this long before the bank says it expires, so that it never expires
-// in flight.
-inline constexpr int64_t snap_token_renew_margin_s = 30;
 
 struct SnapClientOptions {
   std::string base_url;         // e.g. "http://127.0.0.1:9090" or "https://..."; required
@@ -148,10 +137,5 @@ class SnapClient {
   int64_t token_expires_us_ = 0;
   uint64_t external_id_counter_ = 0;
 };
-
-// Checks a SNAP answer: HTTP 2xx and a responseCode "2xx" + service code + case. Anything
-// else becomes Unavailable("bank_refused") quoting the bank's code and message.
-Status CheckSnapAnswer(const HttpReply& reply, std::string_view where,
-                       std::string_view service_code);
 
 }  // namespace malpro

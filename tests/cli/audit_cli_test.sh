@@ -15,6 +15,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+: > "$work/serve.log"  # there before the loop below reads it, whenever serve starts
 "$malpro" -c "$source_dir/config/malpro.toml" -d "$work/data" -p 0 serve > "$work/serve.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do

@@ -191,7 +191,7 @@ TEST(EventJsonTest, ALineWithoutTheFormatVersionIsVersionOne) {
 
 TEST(EventJsonTest, AnUnknownFormatVersionIsRefusedNamingTheField) {
   std::string line = ExportLine(WorkedExampleWithHashes());
-  for (const std::string& version : {"9", "256", "-1"}) {
+  for (const std::string version : {"9", "256", "-1"}) {
     std::string changed = line;
     changed.replace(changed.find(":1,"), 3, ":" + version + ",");
     Result<Event> parsed = ParseEventJson(changed);

@@ -79,32 +79,32 @@ std::string Describe(const MalproConfig& config) {
       << '|' << http.request_timeout_ms << '|' << http.idle_timeout_ms << '|'
       << http.connections_max << '|' << config.tokens.size() << '\n';
   const PolicyDefaults& policy = config.policy;
-  for (const auto& [group, amount] : policy.minimum_spend) out << group << '=' << amount.sen() << ',';
+  for (const auto& [group, amount] : policy.minimum_spend)
+    out << group << '=' << amount.sen() << ',';
   out << '|' << policy.fee_basis_points << '|' << policy.umi_zero_fee_max.sen() << '|'
       << policy.settlement_cutoff_minutes << '|' << FormatIsoDate(policy.effective_from) << '|'
       << config.receipt_window_days << '|' << config.paid_time_skew_s << '\n';
   const BankNotifyOptions& bank = config.bank;
-  out << bank.partner_id << '|' << bank.bank_public_key_pem.size() << '|'
-      << bank.timestamp_window_s << '|' << bank.authentication << '|' << bank.client_secret
-      << '|' << bank.token_lifetime_s << '|' << config.bank_enabled << '\n';
+  out << bank.partner_id << '|' << bank.bank_public_key_pem.size() << '|' << bank.timestamp_window_s
+      << '|' << bank.authentication << '|' << bank.client_secret << '|' << bank.token_lifetime_s
+      << '|' << config.bank_enabled << '\n';
   const SnapClientOptions& client = config.bank_client;
   out << client.base_url << '|' << client.ca_file << '|' << client.client_id << '|'
-      << client.client_secret << '|' << client.private_key_pem.size() << '|'
-      << client.channel_id << '|' << client.partner_service_id << '|'
-      << client.request_timeout_ms << '|' << client.attempts_max << '|'
-      << client.retry_backoff_ms << '|' << config.bank_payments.poll_after_s << '|'
-      << config.bank_payments.poll_interval_s << '|' << config.bank_payments.expire_after_s
-      << '|' << config.bank_client_enabled << '\n';
+      << client.client_secret << '|' << client.private_key_pem.size() << '|' << client.channel_id
+      << '|' << client.partner_service_id << '|' << client.request_timeout_ms << '|'
+      << client.attempts_max << '|' << client.retry_backoff_ms << '|'
+      << config.bank_payments.poll_after_s << '|' << config.bank_payments.poll_interval_s << '|'
+      << config.bank_payments.expire_after_s << '|' << config.bank_client_enabled << '\n';
   const KafkaOptions& kafka = config.kafka;
   out << kafka.enabled << '|' << kafka.brokers << '|' << kafka.topic_prefix << '|'
-      << kafka.partitions << '|' << kafka.replication_factor << '|' << kafka.embedded_brokers
-      << '|' << kafka.intake << '|' << kafka.intake_group << '|';
+      << kafka.partitions << '|' << kafka.replication_factor << '|' << kafka.embedded_brokers << '|'
+      << kafka.intake << '|' << kafka.intake_group << '|';
   for (const auto& [name, value] : kafka.properties) out << name << '=' << value << ',';
   out << '\n';
   const SettlementFileOptions& settlement = config.settlement;
   out << config.settlement_out_dir << '|' << settlement.initiating_party << '|'
-      << settlement.debtor_name << '|' << settlement.debtor_account << '|'
-      << settlement.bank_bic << '|' << config.geography_file << '\n';
+      << settlement.debtor_name << '|' << settlement.debtor_account << '|' << settlement.bank_bic
+      << '|' << config.geography_file << '\n';
   return out.str();
 }
 
@@ -125,7 +125,9 @@ void CheckIntegers(const toml::table& root, const MalproConfig& config) {
   };
   for (const auto& [path, value] : settings) {
     std::optional<int64_t> given = root.at_path(path).value_exact<int64_t>();
-    if (given) FUZZ_CHECK_DETAIL(*given == value, std::string(path) + " = " + std::to_string(*given) + " loaded as " + std::to_string(value));
+    if (given)
+      FUZZ_CHECK_DETAIL(*given == value, std::string(path) + " = " + std::to_string(*given) +
+                                             " loaded as " + std::to_string(value));
   }
 }
 

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ const FuzzTarget kTargets[] = {
 #include "fuzz_targets.inc"
 #undef MALPRO_FUZZ_TARGET
 };
+
+// For the test names: Targets/FuzzCorpus.EverySeedAndRegressionRunsClean/<name>.
+void PrintTo(const FuzzTarget& target, std::ostream* out) { *out << target.name; }
 
 std::vector<std::filesystem::path> FilesIn(const std::filesystem::path& folder) {
   std::vector<std::filesystem::path> files;

@@ -19,22 +19,22 @@
 
 // A property of the code under test that failed for this input: not an assert of the target's
 // own logic, so it is kept on in every build and says what broke.
-#define FUZZ_CHECK(condition)                                                                 \
-  do {                                                                                        \
-    if (!(condition)) {                                                                       \
+#define FUZZ_CHECK(condition)                                                                    \
+  do {                                                                                           \
+    if (!(condition)) {                                                                          \
       std::fprintf(stderr, "%s:%d: fuzz property broken: %s\n", __FILE__, __LINE__, #condition); \
-      std::abort();                                                                           \
-    }                                                                                         \
+      std::abort();                                                                              \
+    }                                                                                            \
   } while (false)
 
 // The same with a detail (e.g. the status or the values compared) printed first.
-#define FUZZ_CHECK_DETAIL(condition, detail)                                                  \
-  do {                                                                                        \
-    if (!(condition)) {                                                                       \
-      std::fprintf(stderr, "%s:%d: fuzz property broken: %s\n  %s\n", __FILE__, __LINE__,     \
-                   #condition, std::string(detail).c_str());                                  \
-      std::abort();                                                                           \
-    }                                                                                         \
+#define FUZZ_CHECK_DETAIL(condition, detail)                                              \
+  do {                                                                                    \
+    if (!(condition)) {                                                                   \
+      std::fprintf(stderr, "%s:%d: fuzz property broken: %s\n  %s\n", __FILE__, __LINE__, \
+                   #condition, std::string(detail).c_str());                              \
+      std::abort();                                                                       \
+    }                                                                                     \
   } while (false)
 
 namespace malpro::fuzz {

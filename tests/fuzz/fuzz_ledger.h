@@ -86,7 +86,9 @@ class FuzzLedger {
   void Seed() {
     CommandContext admin;
     admin.actor = "admin:setup";
-    auto must = [](const auto& result) { FUZZ_CHECK_DETAIL(result.ok(), result.status().ToString()); };
+    auto must = [](const auto& result) {
+      FUZZ_CHECK_DETAIL(result.ok(), result.status().ToString());
+    };
     must(ledger_->SeedPolicy({{{"III", Money::FromRupiah(400'000)}},
                               30,
                               Money::FromRupiah(500'000),
@@ -103,9 +105,8 @@ class FuzzLedger {
                         Money::FromRupiah(fixture_price_rupiah)},
                        admin));
     for (const char* id : {"pay-1", "pay-2", "pay-3", "pay-4"}) {
-      must(ledger_->Place({id, fixture_buyer_nip, fixture_umkm_id, {{fixture_product_id, 1}},
-                           "CASHLESS"},
-                          admin));
+      must(ledger_->Place(
+          {id, fixture_buyer_nip, fixture_umkm_id, {{fixture_product_id, 1}}, "CASHLESS"}, admin));
     }
     for (const char* id : {"pay-1", "pay-2"}) {
       must(ledger_->RequestPayment(id, "QRIS", std::string("BJ-") + id, admin));

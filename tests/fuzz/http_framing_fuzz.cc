@@ -10,7 +10,6 @@
 //   - written out again (Beast's serializer) it parses to the same request, also with another
 //     request after it, and any part of it short of its last byte is incomplete (408).
 #include <boost/beast/http/write.hpp>
-
 #include <sstream>
 
 #include "adapters/http/error_status.h"
@@ -78,8 +77,8 @@ void CheckAccepted(const HttpRequest& request, const FramingLimits& limits) {
   if (lengths == 1 && !chunked) {  // 1*DIGIT, leading zeros allowed (RFC 9110, 8.6)
     const std::string_view length = request[http::field::content_length];
     FUZZ_CHECK(!length.empty());
-    const std::string_view digits = length.substr(std::min(length.find_first_not_of('0'),
-                                                           length.size() - 1));
+    const std::string_view digits =
+        length.substr(std::min(length.find_first_not_of('0'), length.size() - 1));
     FUZZ_CHECK_DETAIL(digits == std::to_string(request.body().size()), std::string(length));
   }
   // Written again, it is the same request. Beast writes "Name: value", which may be longer than
@@ -92,8 +91,8 @@ void CheckAccepted(const HttpRequest& request, const FramingLimits& limits) {
   FUZZ_CHECK_DETAIL(SameRequest(*again, request), written);
   Result<HttpRequest> pipelined = ParseRequest(written + "GET /next HTTP/1.1\r\n\r\n", wider);
   FUZZ_CHECK(pipelined.ok() && SameRequest(*pipelined, request));
-  Result<HttpRequest> cut = ParseRequest(std::string_view(written).substr(0, written.size() - 1),
-                                         wider);
+  Result<HttpRequest> cut =
+      ParseRequest(std::string_view(written).substr(0, written.size() - 1), wider);
   FUZZ_CHECK_DETAIL(cut.status().error_code() == errc::kRequestTimeout, cut.status().ToString());
 }
 

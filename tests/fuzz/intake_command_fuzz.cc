@@ -23,9 +23,9 @@ namespace {
 constexpr char kActor[] = "kafka:intake";
 
 bool IsKnownCommand(std::string_view command) {
-  for (std::string_view known : {"place_order", "accept_order", "deliver_order",
-                                 "confirm_cash_received", "cancel_order", "register_asn",
-                                 "list_product"}) {
+  for (std::string_view known :
+       {"place_order", "accept_order", "deliver_order", "confirm_cash_received", "cancel_order",
+        "register_asn", "list_product"}) {
     if (command == known) return true;
   }
   return false;
@@ -50,9 +50,8 @@ void CheckResultRecord(const IntakeCommand& command, const Result<CommandResult>
   FUZZ_CHECK_DETAIL(object["error"]["code"].get(code) == simdjson::SUCCESS &&
                         code == result.status().error_code(),
                     record);
-  FUZZ_CHECK_DETAIL(object["status"].get(status) == simdjson::SUCCESS && status >= 400 &&
-                        status <= 599,
-                    record);
+  FUZZ_CHECK_DETAIL(
+      object["status"].get(status) == simdjson::SUCCESS && status >= 400 && status <= 599, record);
 }
 
 // A value that is not a JSON object never reaches the ledger.

@@ -134,9 +134,8 @@ void CheckBuild(std::string_view text) {
   Result<Money> read = QrisAmount(*tags);
   FUZZ_CHECK(read.ok() && *read == *amount);
   FUZZ_CHECK((*tags)["59"] == merchant.name && (*tags)["60"] == merchant.city);
-  const std::string reference_object =
-      "05" + std::string(1, '0' + reference.size() / 10) +
-      std::string(1, '0' + reference.size() % 10) + reference;
+  const std::string reference_object = "05" + std::string(1, '0' + reference.size() / 10) +
+                                       std::string(1, '0' + reference.size() % 10) + reference;
   FUZZ_CHECK((*tags)["62"] == reference_object);
   CheckParse(*payload);
 }

@@ -112,8 +112,7 @@ void CheckShape(std::string_view text) {
     return;
   }
   if (root.type() != simdjson::dom::element_type::OBJECT) {
-    FUZZ_CHECK_DETAIL(body.status().error_code() == errc::kBodyNotObject,
-                      body.status().ToString());
+    FUZZ_CHECK_DETAIL(body.status().error_code() == errc::kBodyNotObject, body.status().ToString());
     return;
   }
   std::set<std::string> repeated;
@@ -180,9 +179,9 @@ void CheckAmount(std::string_view text) {
   for (const Result<Money>* result : {&amount, &mt940}) {
     if (!result->ok()) continue;
     const Money money = **result;
-    FUZZ_CHECK_DETAIL(ParseAmount(FormatSnap(money), "a").ok() &&
-                          *ParseAmount(FormatSnap(money), "a") == money,
-                      FormatSnap(money));
+    FUZZ_CHECK_DETAIL(
+        ParseAmount(FormatSnap(money), "a").ok() && *ParseAmount(FormatSnap(money), "a") == money,
+        FormatSnap(money));
     FUZZ_CHECK(*ParseSnapAmount(FormatSnap(money), "a") == money);
     FUZZ_CHECK(*ParseQrisAmount(FormatQris(money), "a") == money);
     FUZZ_CHECK(*ParseMt940Amount(FormatMt940(money), "a") == money);
@@ -195,7 +194,9 @@ void CheckBase64(std::string_view text) {
     CheckRefusal(decoded.status());
     return;
   }
-  FUZZ_CHECK(decoded->size() == text.size() / 4 * 3 - (text.ends_with("==") ? 2 : text.ends_with("=") ? 1 : 0));
+  FUZZ_CHECK(decoded->size() == text.size() / 4 * 3 - (text.ends_with("==")  ? 2
+                                                       : text.ends_with("=") ? 1
+                                                                             : 0));
   Result<std::string> again = DecodeBase64(Base64Encode(*decoded), "value");
   FUZZ_CHECK(again.ok() && *again == *decoded);
 }
@@ -214,8 +215,10 @@ void CheckStrings(std::string_view text) {
     RequestBody body(text);
     if (!body.status().ok()) continue;
     Money money = body.Amount(key);
-    if (body.status().ok()) FUZZ_CHECK(ParseAmount(FormatSnap(money), "a").ok());
-    else CheckRefusal(body.status());
+    if (body.status().ok())
+      FUZZ_CHECK(ParseAmount(FormatSnap(money), "a").ok());
+    else
+      CheckRefusal(body.status());
   }
 }
 

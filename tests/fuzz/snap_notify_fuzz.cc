@@ -88,9 +88,8 @@ void Sign(Parsed* parsed, const BankNotifyOptions& options) {
         request.method_string(), request.target(), token, request.body(), timestamp);
     if (text.ok()) signature = SnapHmacSignature(kClientSecret, *text);
   } else {
-    Result<std::string> text = SnapNotificationStringToSign(request.method_string(),
-                                                            request.target(), request.body(),
-                                                            timestamp);
+    Result<std::string> text = SnapNotificationStringToSign(
+        request.method_string(), request.target(), request.body(), timestamp);
     if (text.ok()) signature = SnapRsaSign(BankPrivateKey(), *text);
   }
   if (!signature.ok()) return;  // e.g. a body that is not JSON: the stand-in stays
@@ -139,11 +138,10 @@ void CheckAnswer(const HttpRequest& request, const HttpResponse& response) {
   std::string_view message;
   FUZZ_CHECK(object["responseCode"].get(code) == simdjson::SUCCESS);
   FUZZ_CHECK(object["responseMessage"].get(message) == simdjson::SUCCESS);
-  const std::string_view service = request.target() == snap_bank_access_token_path
-                                       ? snap_access_token_service_code
-                                   : request.target() == snap_va_payment_path
-                                       ? snap_va_service_code
-                                       : snap_qris_service_code;
+  const std::string_view service =
+      request.target() == snap_bank_access_token_path ? snap_access_token_service_code
+      : request.target() == snap_va_payment_path      ? snap_va_service_code
+                                                      : snap_qris_service_code;
   FUZZ_CHECK_DETAIL(code.size() == 7 && code.substr(0, 3) == std::to_string(status) &&
                         code.substr(3, 2) == service &&
                         code.find_first_not_of("0123456789") == std::string_view::npos,

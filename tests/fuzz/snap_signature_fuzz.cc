@@ -93,8 +93,8 @@ void CheckBodyDigest(std::string_view body) {
   FUZZ_CHECK(simdjson::minify(body.data(), body.size(), minified.data(), length) ==
              simdjson::SUCCESS);
   minified.resize(length);
-  Result<std::string> again = SnapNotificationStringToSign(
-      "POST", "/v1.0/qr/qr-mpm-notify", minified, "2026-11-22T10:15:00+07:00");
+  Result<std::string> again = SnapNotificationStringToSign("POST", "/v1.0/qr/qr-mpm-notify",
+                                                           minified, "2026-11-22T10:15:00+07:00");
   if (!minified.empty()) FUZZ_CHECK(again.ok() && *again == *text);
   Result<std::string> transaction = SnapTransactionStringToSign(
       "POST", "/v1.0/qr/qr-mpm-notify", "token", body, "2026-11-22T10:15:00+07:00");

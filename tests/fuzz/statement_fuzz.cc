@@ -75,11 +75,11 @@ void CheckEntries(const Statement& statement) {
     FUZZ_CHECK(entry.position > previous_position);
     previous_position = entry.position;
     FUZZ_CHECK(entry.amount >= Money() && entry.amount.sen() <= money_sen_max);
-    FUZZ_CHECK(IsValidDate(entry.booking_date.year, entry.booking_date.month,
-                           entry.booking_date.day));
-    FUZZ_CHECK_DETAIL(JakartaDate(entry.booked_at_us) == entry.booking_date,
-                      FormatIsoDate(entry.booking_date) + " at " +
-                          std::to_string(entry.booked_at_us));
+    FUZZ_CHECK(
+        IsValidDate(entry.booking_date.year, entry.booking_date.month, entry.booking_date.day));
+    FUZZ_CHECK_DETAIL(
+        JakartaDate(entry.booked_at_us) == entry.booking_date,
+        FormatIsoDate(entry.booking_date) + " at " + std::to_string(entry.booked_at_us));
     for (size_t i = 0; i < entry.references.size(); ++i) {
       const std::string& reference = entry.references[i];
       FUZZ_CHECK_DETAIL(IsTrimmed(reference) && reference.size() <= statement_reference_chars_max,
@@ -107,7 +107,8 @@ void CheckCsvRoundTrip(const Statement& statement) {
     FUZZ_CHECK(after.references.size() == std::min<size_t>(1, before.references.size()));
     if (!after.references.empty()) FUZZ_CHECK(after.references[0] == before.references[0]);
   }
-  if (statement.format == "csv") FUZZ_CHECK(again->from == statement.from && again->to == statement.to);
+  if (statement.format == "csv")
+    FUZZ_CHECK(again->from == statement.from && again->to == statement.to);
 }
 
 void CheckStatement(const Result<Statement>& statement, std::string_view format) {
