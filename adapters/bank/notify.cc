@@ -129,7 +129,9 @@ HttpResponse AnswerLedgerRefusal(const HttpRequest& request, std::string_view se
   if (status.code() == StatusCode::kConflict) {
     return answer(snap_duplicate_request, status.message());
   }
-  if (status.code() == StatusCode::kInvalidArgument) {
+  // A field over its limit (text_too_long, id_too_long) is the bank's bad input too, not ours.
+  if (status.code() == StatusCode::kInvalidArgument ||
+      status.code() == StatusCode::kLimitExceeded) {
     return answer(snap_invalid_field_format, status.message());
   }
   return answer(snap_general_error, "General Error");
