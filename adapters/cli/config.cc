@@ -26,7 +26,9 @@ Status UnknownKeys(const toml::table& table, std::string_view prefix,
                    const std::set<std::string_view>& known) {
   for (const auto& [key, value] : table) {
     if (!known.contains(key.str())) {
-      std::string field = std::string(prefix) + std::string(key.str());
+      // An empty key (`"" = 1`) is written as TOML writes it, so that the message names it.
+      std::string field =
+          std::string(prefix) + (key.str().empty() ? std::string("\"\"") : std::string(key.str()));
       return Status::InvalidArgument(errc::kConfigUnknownKey, field, "unknown setting " + field);
     }
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <string>
 
@@ -97,9 +98,13 @@ Status CheckRequestHeader(const RequestParser& parser, const FramingLimits& limi
   if (request[http::field::content_length].find(',') != std::string_view::npos) {
     return Malformed("Content-Length", "Content-Length must be a single number");
   }
-  // A request body is framed by Content-Length or by chunked as the last coding; anything else
-  // cannot be told apart from the next request.
-  if (request.count(http::field::transfer_encoding) > 0 && !parser.chunked()) {
+  // A request body is framed by Content-Length or by chunked; anything else cannot be told
+  // apart from the next request. One field, "chunked" alone: a coding before it ("gzip,
+  // chunked", or another Transfer-Encoding line) would have a body we cannot decode read as plain.
+  const size_t encodings = request.count(http::field::transfer_encoding);
+  if (encodings > 0 &&
+      (encodings > 1 || !parser.chunked() ||
+       !boost::beast::iequals(request[http::field::transfer_encoding], "chunked"))) {
     return Malformed("Transfer-Encoding", "Transfer-Encoding must be chunked, once");
   }
   for (const auto& field : request) {

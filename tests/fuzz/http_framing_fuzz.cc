@@ -91,9 +91,14 @@ void CheckAccepted(const HttpRequest& request, const FramingLimits& limits) {
   FUZZ_CHECK_DETAIL(SameRequest(*again, request), written);
   Result<HttpRequest> pipelined = ParseRequest(written + "GET /next HTTP/1.1\r\n\r\n", wider);
   FUZZ_CHECK(pipelined.ok() && SameRequest(*pipelined, request));
+  // (Beast writes an empty chunked body as a zero-size chunk before the last chunk, which
+  // itself ends a message: then a cut copy is still whole.)
+  if (chunked && request.body().empty()) return;
   Result<HttpRequest> cut =
       ParseRequest(std::string_view(written).substr(0, written.size() - 1), wider);
-  FUZZ_CHECK_DETAIL(cut.status().error_code() == errc::kRequestTimeout, cut.status().ToString());
+  FUZZ_CHECK_DETAIL(cut.status().error_code() == errc::kRequestTimeout,
+                    cut.status().ToString() + " for the first " +
+                        std::to_string(written.size() - 1) + " bytes of\n" + written);
 }
 
 }  // namespace
