@@ -48,13 +48,19 @@ Status Read(const toml::table& table, std::string_view prefix, std::string_view 
   return Status::Ok();
 }
 
+// No integer setting needs more, and every one stays exact when its unit is turned into
+// microseconds or bytes (10^9 s is 10^15 us; 10^9 MiB is 2^50 bytes), far inside 64 bits.
+constexpr int64_t config_integer_max = 1'000'000'000;
+
 Status ReadPositive(const toml::table& table, std::string_view prefix, std::string_view key,
                     int64_t minimum, int64_t* out) {
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, key, out));
-  if (*out < minimum) {
+  if (*out < minimum || *out > config_integer_max) {
     std::string field = std::string(prefix) + std::string(key);
-    return Status::InvalidArgument(errc::kConfigOutOfRange, field,
-                                   field + " must be at least " + std::to_string(minimum));
+    return Status::InvalidArgument(
+        errc::kConfigOutOfRange, field,
+        field + (*out < minimum ? " must be at least " + std::to_string(minimum)
+                                : " must be at most " + std::to_string(config_integer_max)));
   }
   return Status::Ok();
 }

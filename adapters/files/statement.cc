@@ -58,12 +58,20 @@ Result<int64_t> ParseDateTime(std::string_view text, std::string_view field, Civ
       return Invalid(errc::kDatetimeInvalid, field,
                      std::string(field) + " must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS");
     }
-    seconds_of_day = Number(rest.substr(1, 2)) * 3600 + Number(rest.substr(4, 2)) * 60;
+    const int hour = Number(rest.substr(1, 2));
+    const int minute = Number(rest.substr(4, 2));
+    int second = 0;
     rest.remove_prefix(6);
     if (rest.size() >= 3 && rest[0] == ':' && AllDigits(rest.substr(1, 2))) {
-      seconds_of_day += Number(rest.substr(1, 2));
+      second = Number(rest.substr(1, 2));
       rest.remove_prefix(3);
     }
+    // (A leap second, :60, is refused too: the bank writes none, and UTC microseconds have
+    // no place for it.)
+    if (hour > 23 || minute > 59 || second > 59) {
+      return Invalid(errc::kDatetimeInvalid, field, std::string(field) + " has a bad time of day");
+    }
+    seconds_of_day = hour * 3600 + minute * 60 + second;
     if (!rest.empty() && rest[0] == '.') {
       rest.remove_prefix(1);
       while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest[0])))
@@ -77,9 +85,6 @@ Result<int64_t> ParseDateTime(std::string_view text, std::string_view field, Civ
                        (Number(rest.substr(1, 2)) * 3600 + Number(rest.substr(4, 2)) * 60);
     } else if (!rest.empty()) {
       return Invalid(errc::kDatetimeInvalid, field, std::string(field) + " has a bad time zone");
-    }
-    if (seconds_of_day >= seconds_per_day) {
-      return Invalid(errc::kDatetimeInvalid, field, std::string(field) + " has a bad time of day");
     }
   }
   const int64_t utc = UtcMicros(*day, seconds_of_day, offset_seconds);

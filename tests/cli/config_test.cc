@@ -153,6 +153,11 @@ TEST_F(ConfigTest, EveryMistakeNamesItsSetting) {
                 "bank.partner_service_id");
   ExpectRefused("[bank]\npoll_after_seconds = 0\n", "config_out_of_range",
                 "bank.poll_after_seconds");
+  // Beyond 10^9 a setting in seconds would overflow once counted in microseconds.
+  ExpectRefused("[bank]\ntimestamp_window_s = 9223372036854775807\n", "config_out_of_range",
+                "bank.timestamp_window_s");
+  ExpectRefused("[bank]\nissued_token_lifetime_s = 1000000001\n", "config_out_of_range",
+                "bank.issued_token_lifetime_s");
   ExpectRefused("[log\n", "config_syntax", dir_.Sub("malpro.toml"));
 }
 

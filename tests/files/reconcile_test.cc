@@ -264,6 +264,15 @@ TEST_F(ReconcileTest, MalformedStatementsAreRefusedWithTheirPlaceAndNothingIsRec
   Result<ReconcileOutcome> bad_csv = Run(csv, "csv");
   ASSERT_FALSE(bad_csv.ok());
   EXPECT_EQ(bad_csv.status().field(), "line 2 amount");
+  for (const char* time : {"T10:99:00", "T10:00:60", "T24:00:00"}) {
+    std::string bad_time = Csv(BankLines());
+    const size_t date = bad_time.find(",2026-11-2") + 11;
+    bad_time.replace(date, 9, time);
+    Result<ReconcileOutcome> refused = Run(bad_time, "csv");
+    ASSERT_FALSE(refused.ok()) << time;
+    EXPECT_EQ(refused.status().error_code(), errc::kDatetimeInvalid) << time;
+    EXPECT_EQ(refused.status().field(), "line 2 booking_date") << refused.status().ToString();
+  }
   EXPECT_EQ(*log_->StreamVersion("reconciliation-stmt-20261122"), 0u);
 }
 
