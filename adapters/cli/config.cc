@@ -2,9 +2,14 @@
 
 #include <toml++/toml.h>
 
+#include <array>
+#include <boost/asio/ip/address.hpp>
+
 #include <algorithm>
 #include <limits>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -91,6 +96,31 @@ Status ReadLog(const toml::table& table, LogOptions* log) {
 }
 
 
+// The trial tokens whose values README.md and config/malpro.toml publish.
+constexpr std::array<std::string_view, 5> kPublishedTrialTokens = {
+    "dev-admin", "dev-operator", "dev-auditor", "dev-asn", "dev-merchant"};
+
+// Anyone who read the README could use a published trial token, so the server answers them
+// only on loopback (127.0.0.0/8, ::1) unless http.allow_trial_tokens_on_network says otherwise.
+// An address that is not an IP address is left to the server, which names it.
+Status RefuseTrialTokensOnNetwork(const std::string& listen_address, const TokenTable& tokens) {
+  boost::system::error_code error;
+  const boost::asio::ip::address address = boost::asio::ip::make_address(listen_address, error);
+  if (error || address.is_loopback()) return Status::Ok();
+  for (std::string_view token : kPublishedTrialTokens) {
+    if (!tokens.Authenticate("Bearer " + std::string(token)).ok()) continue;
+    return Status::InvalidArgument(
+        errc::kConfigOutOfRange, "http.listen_address",
+        "http.listen_address " + listen_address + " is reachable from the network while the "
+        "published trial token " + std::string(token) +
+            " is configured: replace the trial tokens in [[http.tokens]], listen on "
+            "127.0.0.1, or set http.allow_trial_tokens_on_network = true");
+  }
+  return Status::Ok();
+}
+
+Status ReadTokens(const toml::table& table, TokenTable* tokens);
+
 Status ReadHttp(const toml::table& table, HttpOptions* http, TokenTable* tokens) {
   constexpr std::string_view prefix = "http.";
   MALPRO_RETURN_IF_ERROR(UnknownKeys(
@@ -98,7 +128,7 @@ Status ReadHttp(const toml::table& table, HttpOptions* http, TokenTable* tokens)
       {"listen_address", "port", "io_threads", "worker_threads", "body_bytes_max",
        "photo_body_bytes_max", "header_timeout_ms", "request_timeout_ms", "idle_timeout_ms",
        "connections_max", "connections_per_ip_max", "waiting_reads_max",
-       "waiting_reads_per_token_max", "tokens"}));
+       "waiting_reads_per_token_max", "tokens", "allow_trial_tokens_on_network"}));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "listen_address", &http->listen_address));
   int64_t value = http->port;
   MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "port", 0, &value));
@@ -136,6 +166,15 @@ Status ReadHttp(const toml::table& table, HttpOptions* http, TokenTable* tokens)
   value = static_cast<int64_t>(http->photo_body_bytes_max);
   MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "photo_body_bytes_max", 1024, &value));
   http->photo_body_bytes_max = static_cast<size_t>(value);
+  MALPRO_RETURN_IF_ERROR(ReadTokens(table, tokens));
+  bool allow_trial_tokens = false;
+  MALPRO_RETURN_IF_ERROR(
+      Read(table, prefix, "allow_trial_tokens_on_network", &allow_trial_tokens));
+  if (allow_trial_tokens) return Status::Ok();
+  return RefuseTrialTokensOnNetwork(http->listen_address, *tokens);
+}
+
+Status ReadTokens(const toml::table& table, TokenTable* tokens) {
   const toml::node* list = table.get("tokens");
   if (list == nullptr) return Status::Ok();
   if (!list->is_array_of_tables()) {
@@ -234,6 +273,11 @@ Status ReadPem(const std::string& file, const std::string& config_path, std::str
                std::string_view field, std::string* pem) {
   const std::string path = BesideConfig(file, config_path);
   std::ifstream stream(path);
+  if (!stream) {
+    return Status::InvalidArgument(errc::kConfigOutOfRange, field,
+                                   std::string(field) + ": cannot read " + path + ": " +
+                                       std::strerror(errno));
+  }
   std::stringstream text;
   text << stream.rdbuf();
   if (!stream || text.str().find(marker) == std::string::npos) {

@@ -110,6 +110,40 @@ TEST_F(ConfigTest, OmittedSettingsKeepTheirDefaults) {
   EXPECT_EQ(config->policy.minimum_spend, DefaultConfig().policy.minimum_spend);
 }
 
+// The shipped file, with its five published trial tokens, made to listen on every interface.
+TEST_F(ConfigTest, PublishedTrialTokensAreRefusedOffLoopbackUnlessAllowed) {
+  std::ifstream shipped(MALPRO_SOURCE_DIR "/config/malpro.toml");
+  std::string text((std::istreambuf_iterator<char>(shipped)), std::istreambuf_iterator<char>());
+  std::filesystem::copy_file(MALPRO_SOURCE_DIR "/config/kota-malang.toml",
+                             dir_.Sub("kota-malang.toml"));
+  const std::string loopback = "listen_address = \"127.0.0.1\"";
+  const size_t at = text.find(loopback);
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_TRUE(LoadConfig(Write(text)).ok());
+  for (const char* address : {"0.0.0.0", "192.168.1.20", "::"}) {
+    std::string open = text;
+    open.replace(at, loopback.size(), "listen_address = \"" + std::string(address) + "\"");
+    Result<MalproConfig> refused = LoadConfig(Write(open));
+    ASSERT_FALSE(refused.ok()) << address;
+    EXPECT_EQ(refused.status().error_code(), "config_out_of_range");
+    EXPECT_EQ(refused.status().field(), "http.listen_address");
+    EXPECT_NE(refused.status().message().find("dev-admin"), std::string::npos)
+        << refused.status().ToString();
+    // Allowed by name, it starts.
+    std::string allowed = open;
+    allowed.insert(allowed.find("listen_address"), "allow_trial_tokens_on_network = true\n");
+    EXPECT_TRUE(LoadConfig(Write(allowed)).ok()) << address;
+  }
+  // 127.0.0.0/8 and ::1 are loopback; tokens of one's own are fine anywhere.
+  std::string other_loopback = text;
+  other_loopback.replace(at, loopback.size(), "listen_address = \"127.0.0.2\"");
+  EXPECT_TRUE(LoadConfig(Write(other_loopback)).ok());
+  EXPECT_TRUE(LoadConfig(Write("[http]\nlisten_address = \"0.0.0.0\"\n[[http.tokens]]\n"
+                               "role = \"admin\"\nsubject = \"x\"\nsha256 = \"" +
+                               std::string(64, 'a') + "\"\n"))
+                  .ok());
+}
+
 TEST_F(ConfigTest, EveryMistakeNamesItsSetting) {
   ExpectRefused("[log]\ndata_dri = \"x\"\n", "config_unknown_key", "log.data_dri");
   ExpectRefused("[logs]\n", "config_unknown_key", "logs");
@@ -138,6 +172,14 @@ TEST_F(ConfigTest, EveryMistakeNamesItsSetting) {
                 "policy.minimum_spend.III");
   ExpectRefused("[bank]\nbank_public_key_file = \"missing.pem\"\n", "config_out_of_range",
                 "bank.bank_public_key_file");
+  {
+    Result<MalproConfig> missing = LoadConfig(Write("[bank]\nbank_public_key_file = \"m.pem\"\n"));
+    ASSERT_FALSE(missing.ok());
+    EXPECT_NE(missing.status().message().find("cannot read " + dir_.Sub("m.pem") +
+                                              ": No such file or directory"),
+              std::string::npos)
+        << missing.status().ToString();
+  }
   ExpectRefused("[settlement]\ndebtor_account = \"12-34\"\n", "config_out_of_range",
                 "settlement.debtor_account");
   ExpectRefused("[settlement]\nbank_bic = \"pdjtidj1\"\n", "config_out_of_range",
