@@ -19,8 +19,6 @@
 namespace malpro {
 namespace {
 
-// A catch-up at least this long serializes its rows on two threads.
-constexpr uint64_t parallel_commit_events = 100'000;
 // Memtable of each read model's column family.
 constexpr size_t read_model_write_buffer_bytes = 64 << 20;
 // Write-ahead log kept before the column families that hold its oldest file are flushed.
@@ -30,8 +28,6 @@ constexpr uint64_t read_model_wal_bytes_max = 128 << 20;
 // its record's header, and room for the checkpoints.
 constexpr size_t batch_row_overhead_bytes = 16;
 constexpr size_t batch_checkpoints_bytes = 4096;
-// A catch-up skips a commit when its end is nearer than this share of the interval.
-constexpr uint64_t catch_up_commit_skip_divisor = 4;
 
 // The checkpoint key sorts before every row key (rows start with a letter).
 constexpr std::string_view checkpoint_key = std::string_view("\0checkpoint", 11);
@@ -336,9 +332,8 @@ Status Projector::MakeFacts(FactBatch& batch) {
   batch.facts.reserve(batch.events.size());
   for (const Event& event : batch.events) {
     if (event.sequence != world_folded_ + 1) {
-      return Status::Corruption("read models: expected event " +
-                                std::to_string(world_folded_ + 1) + ", read " +
-                                std::to_string(event.sequence));
+      return Status::Corruption("read models: expected event " + std::to_string(world_folded_ + 1) +
+                                ", read " + std::to_string(event.sequence));
     }
     MALPRO_RETURN_IF_ERROR(world_->Apply(event, &batch.facts.emplace_back()));
     world_folded_ = event.sequence;
@@ -380,15 +375,21 @@ Status Projector::Commit(bool catching_up) {
   return status;
 }
 
-Status Projector::CommitChanges(bool catching_up) {
-  std::vector<RowChange> changes;
-  std::optional<rocksdb::WriteBatch> batch;
-  bool keep_changes = true;
+// What one commit writes, as taken from the read models under their lock.
+struct Projector::StagedCommit {
   // A long catch-up writes its rows as one table file per projection, each starting with its
   // checkpoint, and the database takes them in together (IngestExternalFiles is atomic): no
   // write-ahead log, memtable or flush for hundreds of MiB of rows.
-  const bool bulk = catching_up && folded_ - taken_ >= options_.bulk_commit_events;
-  std::vector<std::string> files;
+  bool bulk = false;
+  std::vector<std::string> files;            // bulk: one per projection
+  std::optional<rocksdb::WriteBatch> batch;  // otherwise: rows and checkpoints
+  std::vector<RowChange> changes;            // for subscribers, when keep_changes
+  bool keep_changes = true;
+};
+
+Status Projector::CommitChanges(bool catching_up) {
+  StagedCommit staged;
+  staged.bulk = catching_up && folded_ - taken_ >= options_.bulk_commit_events;
   // Ingested files are linked into the database, and files of a failed commit are of no use:
   // either way they go.
   struct RemoveFiles {
@@ -399,105 +400,124 @@ Status Projector::CommitChanges(bool catching_up) {
         std::filesystem::remove(file, ignored);
       }
     }
-  } remove_files{files};
-  {
-    std::unique_lock lock(mutex_);
-    // Each projection serializes its own rows; after a long catch-up (a rebuild) there are
-    // hundreds of thousands of them, so two threads share the projections then.
-    std::vector<std::vector<RowWrite>> taken(projections_.size());
-    std::vector<Status> written(projections_.size());
-    if (bulk) {
-      for (size_t i = 0; i < projections_.size(); ++i) {
-        files.push_back(options_.dir + "/" + std::string(bulk_commit_directory) + "/" +
-                        std::string(projections_[i]->name()) + "-" + std::to_string(folded_) +
-                        ".sst");
-      }
-    }
-    std::atomic<size_t> next{0};
-    auto take = [&] {
-      for (size_t i = next++; i < projections_.size(); i = next++) {
-        projections_[i]->TakeChanges(&taken[i]);
-        if (bulk) {
-          written[i] = WriteRowFile(
-              files[i],
-              EncodeCheckpoint(projections_[i]->name(), projections_[i]->version(), folded_,
-                               folded_hash_),
-              taken[i]);
-        }
-      }
-    };
-    std::future<void> helper;
-    if (catching_up) helper = std::async(std::launch::async, take);
-    take();
-    if (helper.valid()) helper.get();
-    for (const Status& status : written) MALPRO_RETURN_IF_ERROR(status);
-    size_t rows = 0;
-    for (const std::vector<RowWrite>& writes : taken) rows += writes.size();
-    // Subscribers get the changes unless there are more than they could be kept (see below).
-    keep_changes = rows <= options_.changes_retained_max;
-    if (keep_changes) changes.reserve(rows);
-    if (!bulk) {
-      // Room for every row at once: growing the batch copied it over and over.
-      size_t bytes = 0;
-      for (const std::vector<RowWrite>& writes : taken) {
-        for (const RowWrite& write : writes) {
-          bytes += write.prefix->size() + write.key->size() + write.json->size() +
-                   batch_row_overhead_bytes;
-        }
-      }
-      batch.emplace(bytes + batch_checkpoints_bytes);
-    }
+  } remove_files{staged.files};
+  MALPRO_RETURN_IF_ERROR(StageCommit(catching_up, &staged));
+  MALPRO_RETURN_IF_ERROR(WriteCommit(staged));
+  PublishCommit(staged);
+  return Status::Ok();
+}
+
+Status Projector::TakeRows(bool catching_up, StagedCommit* staged,
+                           std::vector<std::vector<RowWrite>>* taken) {
+  taken->resize(projections_.size());
+  std::vector<Status> written(projections_.size());
+  if (staged->bulk) {
     for (size_t i = 0; i < projections_.size(); ++i) {
-      for (const RowWrite& write : taken[i]) {
-        if (!bulk) {
-          const rocksdb::Slice key_parts[] = {*write.prefix, *write.key};
-          const rocksdb::Slice value(*write.json);
-          MALPRO_RETURN_IF_ERROR(FromRocks(batch->Put(columns_->projections[i],
-                                                      rocksdb::SliceParts(key_parts, 2),
-                                                      rocksdb::SliceParts(&value, 1)),
-                                           "stage row"));
-        }
-        if (keep_changes) {
-          changes.push_back(
-              RowChange{std::string(projections_[i]->name()), write.StoredKey(), *write.json});
-        }
-      }
-      if (!bulk) {
-        const std::string checkpoint = EncodeCheckpoint(
-            projections_[i]->name(), projections_[i]->version(), folded_, folded_hash_);
-        MALPRO_RETURN_IF_ERROR(FromRocks(
-            batch->Put(columns_->projections[i],
-                       rocksdb::Slice(checkpoint_key.data(), checkpoint_key.size()), checkpoint),
-            "stage checkpoint"));
+      staged->files.push_back(options_.dir + "/" + std::string(bulk_commit_directory) + "/" +
+                              std::string(projections_[i]->name()) + "-" + std::to_string(folded_) +
+                              ".sst");
+    }
+  }
+  // Each projection serializes its own rows; after a long catch-up (a rebuild) there are
+  // hundreds of thousands of them, so two threads share the projections then.
+  std::atomic<size_t> next{0};
+  auto take = [&] {
+    for (size_t i = next++; i < projections_.size(); i = next++) {
+      projections_[i]->TakeChanges(&(*taken)[i]);
+      if (staged->bulk) {
+        written[i] =
+            WriteRowFile(staged->files[i],
+                         EncodeCheckpoint(projections_[i]->name(), projections_[i]->version(),
+                                          folded_, folded_hash_),
+                         (*taken)[i]);
       }
     }
-    taken_ = folded_;
+  };
+  std::future<void> helper;
+  if (catching_up) helper = std::async(std::launch::async, take);
+  take();
+  if (helper.valid()) helper.get();
+  for (const Status& status : written) MALPRO_RETURN_IF_ERROR(status);
+  return Status::Ok();
+}
+
+Status Projector::StageCommit(bool catching_up, StagedCommit* staged) {
+  std::unique_lock lock(mutex_);
+  std::vector<std::vector<RowWrite>> taken;
+  MALPRO_RETURN_IF_ERROR(TakeRows(catching_up, staged, &taken));
+  size_t rows = 0;
+  for (const std::vector<RowWrite>& writes : taken) rows += writes.size();
+  // Subscribers get the changes unless there are more than they could be kept (see
+  // PublishCommit).
+  staged->keep_changes = rows <= options_.changes_retained_max;
+  if (staged->keep_changes) staged->changes.reserve(rows);
+  if (!staged->bulk) {
+    // Room for every row at once: growing the batch copied it over and over.
+    size_t bytes = 0;
+    for (const std::vector<RowWrite>& writes : taken) {
+      for (const RowWrite& write : writes) {
+        bytes += write.prefix->size() + write.key->size() + write.json->size() +
+                 batch_row_overhead_bytes;
+      }
+    }
+    staged->batch.emplace(bytes + batch_checkpoints_bytes);
   }
-  if (bulk) {
+  for (size_t i = 0; i < projections_.size(); ++i) {
+    for (const RowWrite& write : taken[i]) {
+      if (!staged->bulk) {
+        const rocksdb::Slice key_parts[] = {*write.prefix, *write.key};
+        const rocksdb::Slice value(*write.json);
+        MALPRO_RETURN_IF_ERROR(FromRocks(
+            staged->batch->Put(columns_->projections[i], rocksdb::SliceParts(key_parts, 2),
+                               rocksdb::SliceParts(&value, 1)),
+            "stage row"));
+      }
+      if (staged->keep_changes) {
+        staged->changes.push_back(
+            RowChange{std::string(projections_[i]->name()), write.StoredKey(), *write.json});
+      }
+    }
+    if (!staged->bulk) {
+      const std::string checkpoint = EncodeCheckpoint(
+          projections_[i]->name(), projections_[i]->version(), folded_, folded_hash_);
+      MALPRO_RETURN_IF_ERROR(
+          FromRocks(staged->batch->Put(columns_->projections[i],
+                                       rocksdb::Slice(checkpoint_key.data(), checkpoint_key.size()),
+                                       checkpoint),
+                    "stage checkpoint"));
+    }
+  }
+  taken_ = folded_;
+  return Status::Ok();
+}
+
+Status Projector::WriteCommit(StagedCommit& staged) {
+  if (staged.bulk) {
     std::vector<rocksdb::IngestExternalFileArg> args(projections_.size());
     for (size_t i = 0; i < projections_.size(); ++i) {
       args[i].column_family = columns_->projections[i];
-      args[i].external_files = {files[i]};
+      args[i].external_files = {staged.files[i]};
       args[i].options.move_files = true;
       args[i].options.write_global_seqno = false;
     }
-    MALPRO_RETURN_IF_ERROR(
-        FromRocks(db_->IngestExternalFiles(args), "commit (ingest table files)"));
-  } else {
-    // Not synced: the batch is atomic in RocksDB's write-ahead log, so a crash keeps rows and
-    // checkpoint together or loses both (then they are folded again from the durable log).
-    rocksdb::WriteOptions write_options;
-    MALPRO_RETURN_IF_ERROR(FromRocks(db_->Write(write_options, &*batch), "commit"));
+    return FromRocks(db_->IngestExternalFiles(args), "commit (ingest table files)");
   }
+  // Not synced: the batch is atomic in RocksDB's write-ahead log, so a crash keeps rows and
+  // checkpoint together or loses both (then they are folded again from the durable log).
+  rocksdb::WriteOptions write_options;
+  return FromRocks(db_->Write(write_options, &*staged.batch), "commit");
+}
+
+void Projector::PublishCommit(StagedCommit& staged) {
   {
     std::lock_guard lock(progress_mutex_);
-    if (!keep_changes) {
+    if (!staged.keep_changes) {
       // More than the ring holds (a rebuild, a long catch-up): a subscriber behind this
       // commit starts again from a snapshot, as it would after the trimming below.
       changes_.clear();
       changes_floor_ = folded_;
     }
-    for (RowChange& change : changes) {
+    for (RowChange& change : staged.changes) {
       changes_.push_back(ChangePage::Change{folded_, std::move(change)});
     }
     while (changes_.size() > options_.changes_retained_max) {
@@ -508,156 +528,6 @@ Status Projector::CommitChanges(bool catching_up) {
     applied_ = folded_;
   }
   applied_advanced_.notify_all();
-  return Status::Ok();
-}
-
-namespace {
-
-// Hands items from one stage of a catch-up to the next, at most `max` waiting.
-template <typename T>
-class StageQueue {
- public:
-  explicit StageQueue(size_t max) : max_(max) {}
-
-  // Waits for room unless `wait` is false; false when there is none without waiting, or
-  // when the next stage has stopped (Close).
-  bool Push(T item, bool wait = true) {
-    {
-      std::unique_lock lock(mutex_);
-      if (wait) changed_.wait(lock, [&] { return items_.size() < max_ || closed_; });
-      if (items_.size() >= max_ || closed_) return false;
-      items_.push_back(std::move(item));
-    }
-    changed_.notify_all();
-    return true;
-  }
-  // The next item, waiting for one unless `wait` is false; nullopt when there is none
-  // without waiting, once the stage before has finished and all are taken, or when closed.
-  std::optional<T> Pop(bool wait = true) {
-    std::optional<T> item;
-    {
-      std::unique_lock lock(mutex_);
-      if (wait) changed_.wait(lock, [&] { return !items_.empty() || finished_ || closed_; });
-      if (items_.empty() || closed_) return item;
-      item.emplace(std::move(items_.front()));
-      items_.pop_front();
-    }
-    changed_.notify_all();
-    return item;
-  }
-  // The stage before: nothing follows what was pushed.
-  void Finish() { Set(finished_); }
-  // The next stage: take nothing more (it failed or is done).
-  void Close() { Set(closed_); }
-
- private:
-  void Set(bool& flag) {
-    {
-      std::lock_guard lock(mutex_);
-      flag = true;
-    }
-    changed_.notify_all();
-  }
-
-  const size_t max_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<T> items_;
-  bool finished_ = false;
-  bool closed_ = false;
-};
-
-// Batches read ahead of the world, and batches of facts ahead of the read models.
-constexpr size_t read_ahead_batches = 2;
-constexpr size_t facts_ahead_batches = 16;
-
-}  // namespace
-
-Status Projector::CatchUp() {
-  {
-    std::lock_guard lock(progress_mutex_);
-    if (!failed_.ok()) return failed_;
-  }
-  const uint64_t target = Target();
-  const uint64_t start = folded_;
-  auto fail = [this](const Status& status) {
-    std::lock_guard lock(progress_mutex_);
-    failed_ = status;
-    return status;
-  };
-
-  // Three stages, each on its own thread, each stopping after the first failure it meets
-  // and passing it on: reading the log, the world, the read models (this thread).
-  // Batches go round: folded ones come back to be read into again, so their events' and
-  // facts' memory is used again instead of freed on one thread and taken anew on another.
-  StageQueue<Result<FactBatch>> read(read_ahead_batches);
-  StageQueue<Result<FactBatch>> facts(facts_ahead_batches);
-  // Every batch that exists: those queued, and one in the hands of each of the other stages.
-  StageQueue<FactBatch> folded(read_ahead_batches + facts_ahead_batches + 2);
-  std::thread reading([&] {
-    std::unique_ptr<EventLog::Scanner> scan = log_->Scan(start + 1);
-    for (uint64_t next = start + 1; next <= target;) {
-      FactBatch batch = folded.Pop(/*wait=*/false).value_or(FactBatch());
-      const Status status = ReadBatch(scan.get(), next, target, &batch.events);
-      if (status.ok()) next += batch.events.size();
-      if (!read.Push(status.ok() ? Result<FactBatch>(std::move(batch)) : status) || !status.ok()) {
-        break;
-      }
-    }
-    read.Finish();
-  });
-  std::thread world([&] {
-    while (std::optional<Result<FactBatch>> batch = read.Pop()) {
-      if (batch->ok()) {
-        const Status status = MakeFacts(**batch);
-        if (!status.ok()) batch.emplace(status);
-      }
-      const bool ok = batch->ok();
-      if (!facts.Push(std::move(*batch)) || !ok) break;
-    }
-    read.Close();
-    facts.Finish();
-  });
-
-  Status status;
-  uint64_t since_commit = 0;
-  uint64_t next_report = start + 100'000;
-  while (std::optional<Result<FactBatch>> batch = facts.Pop()) {
-    if (!batch->ok()) {
-      status = batch->status();
-      break;
-    }
-    status = FoldFacts(**batch);
-    if (!status.ok()) break;
-    since_commit += (*batch)->facts.size();
-    (*batch)->facts.clear();
-    (*batch)->retired.clear();
-    folded.Push(std::move(**batch), /*wait=*/false);
-    // A commit is skipped when the last one (at the target) follows within a quarter of the
-    // interval: it would write most of the same rows again moments later.
-    if (since_commit >= options_.catch_up_commit_events &&
-        target - folded_ >= options_.catch_up_commit_events / catch_up_commit_skip_divisor) {
-      status = Commit(/*catching_up=*/true);
-      if (!status.ok()) break;
-      since_commit = 0;
-    }
-    if (options_.progress && folded_ >= next_report) {
-      options_.progress("read models: " + std::to_string(folded_) + "/" + std::to_string(target) +
-                        " events (" +
-                        std::to_string(folded_ * 100 / std::max<uint64_t>(target, 1)) + "%)");
-      next_report += 100'000;
-    }
-  }
-  facts.Close();
-  world.join();
-  reading.join();
-  if (!status.ok()) return fail(status);
-  if (options_.progress && target - start >= 100'000) {
-    options_.progress("read models: folded to " + std::to_string(folded_));
-  }
-  const uint64_t events = folded_ - taken_;
-  return Commit(/*catching_up=*/events >= parallel_commit_events ||
-                events >= options_.bulk_commit_events);
 }
 
 void Projector::Start() {
@@ -773,125 +643,6 @@ Result<std::vector<ProjectionDigest>> Projector::Digests() const {
   db_->ReleaseSnapshot(snapshot);
   if (!status.ok()) return status;
   return digests;
-}
-
-// ---- Queries. ----
-
-std::string Projector::Catalog(const CatalogQuery& query) const {
-  std::shared_lock lock(mutex_);
-  return models_.catalog.Query(query);
-}
-
-Result<std::string> Projector::Merchant(const std::string& umkm_id) const {
-  std::shared_lock lock(mutex_);
-  return models_.catalog.Merchant(umkm_id);
-}
-
-Result<std::string> Projector::AsnSpend(const std::string& nip, const std::string& month) const {
-  std::shared_lock lock(mutex_);
-  return models_.asn_spend.Spend(nip, month, policy_);
-}
-
-Result<std::string> Projector::AsnHistory(const std::string& nip) const {
-  std::shared_lock lock(mutex_);
-  return models_.asn_spend.History(nip);
-}
-
-std::string Projector::Rollup(const std::string& month, RollupBy by) const {
-  std::shared_lock lock(mutex_);
-  return models_.asn_spend.Rollup(month, by, policy_);
-}
-
-std::string Projector::Shortfalls(const std::string& month, const std::string& agency,
-                                  size_t offset, size_t limit) const {
-  std::shared_lock lock(mutex_);
-  return models_.asn_spend.Shortfalls(month, agency, policy_, offset, limit);
-}
-
-std::pair<MonthFigures, uint64_t> Projector::ComplianceFigures(const std::string& month) const {
-  std::shared_lock lock(mutex_);
-  return {models_.asn_spend.Figures(month, policy_), Applied()};
-}
-
-AsnSpendProjection::Compliance Projector::MonthCompliance(const std::string& month) const {
-  std::shared_lock lock(mutex_);
-  return models_.asn_spend.MonthCompliance(month, policy_);
-}
-
-std::string Projector::MerchantSales(const std::string& umkm_id, const std::string& from,
-                                     const std::string& to) const {
-  std::shared_lock lock(mutex_);
-  return models_.merchant_sales.Sales(umkm_id, from, to);
-}
-
-std::string Projector::Outstanding(const std::string& umkm_id) const {
-  std::shared_lock lock(mutex_);
-  return models_.merchant_sales.OutstandingJson(umkm_id);
-}
-
-std::string Projector::Circulation(const std::string& month) const {
-  std::shared_lock lock(mutex_);
-  return models_.circulation.Month(month);
-}
-
-std::string Projector::LogStats() const {
-  std::shared_lock lock(mutex_);
-  return models_.log_stats.Stats();
-}
-
-std::string Projector::Exceptions(std::string_view status, size_t offset, size_t limit) const {
-  std::shared_lock lock(mutex_);
-  return models_.exceptions.List(status, offset, limit);
-}
-
-int64_t Projector::OpenExceptions() const {
-  std::shared_lock lock(mutex_);
-  return models_.exceptions.OpenCount();
-}
-
-// ---- Subscriptions. ----
-
-std::vector<std::string> Projector::Names() const {
-  std::vector<std::string> names;
-  for (const Projection* projection : projections_) names.emplace_back(projection->name());
-  return names;
-}
-
-ChangePage Projector::ChangesAfter(uint64_t position, const std::string& projection,
-                                   size_t limit) const {
-  ChangePage page;
-  std::lock_guard lock(progress_mutex_);
-  page.position = std::max(position, changes_floor_);
-  if (position < changes_floor_) {
-    page.reset = true;
-    return page;
-  }
-  auto it = std::upper_bound(
-      changes_.begin(), changes_.end(), position,
-      [](uint64_t value, const ChangePage::Change& change) { return value < change.sequence; });
-  for (; it != changes_.end(); ++it) {
-    if (page.changes.size() >= limit && it->sequence != page.position) break;
-    page.position = it->sequence;
-    if (projection.empty() || it->row.projection == projection) page.changes.push_back(*it);
-  }
-  if (it == changes_.end()) page.position = std::max(page.position, applied_);
-  return page;
-}
-
-std::pair<std::vector<RowChange>, uint64_t> Projector::Snapshot(
-    const std::string& projection) const {
-  std::vector<RowChange> rows;
-  std::shared_lock lock(mutex_);
-  for (const Projection* candidate : projections_) {
-    if (!projection.empty() && candidate->name() != projection) continue;
-    const std::string name(candidate->name());
-    candidate->ForEachRow([&](const std::string& key, const std::string& json) {
-      rows.push_back(RowChange{name, key, json});
-    });
-  }
-  // Under the shared lock the rows are those of the last commit taken (taken_); changes
-  // committed later carry later positions.
-  return {std::move(rows), taken_};
 }
 
 }  // namespace malpro

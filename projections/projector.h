@@ -33,6 +33,7 @@
 
 #include "engine/event_log.h"
 #include "projections/read_models.h"
+#include "projections/stage_queue.h"
 
 namespace rocksdb {
 class DB;
@@ -167,11 +168,26 @@ class Projector {
   // The read models' stage: folds the facts in and advances folded_.
   Status FoldFacts(FactBatch& batch);
   Status FoldEvents(FactBatch& batch);
+  // The stages of CatchUp, each on its own thread, passing batches (or the first failure).
+  using BatchQueue = StageQueue<Result<FactBatch>>;
+  void ReadStage(uint64_t start, uint64_t target, BatchQueue& read,
+                 StageQueue<FactBatch>& folded) const;
+  void WorldStage(BatchQueue& read, BatchQueue& facts);
+  Status FoldStage(uint64_t start, uint64_t target, BatchQueue& facts,
+                   StageQueue<FactBatch>& folded);
   // `catching_up`: many rows changed; serialize them on two threads, and write them as table
   // files when the commit covers at least bulk_commit_events. A failed commit leaves the
   // projector failed (Report().health): it folds and commits nothing more.
   Status Commit(bool catching_up = false);
   Status CommitChanges(bool catching_up);
+  // The steps of a commit: take the changed rows under the read models' lock and stage them
+  // (serialized by TakeRows), write them, then let queries' waiters and subscribers see them.
+  struct StagedCommit;
+  Status TakeRows(bool catching_up, StagedCommit* staged,
+                  std::vector<std::vector<RowWrite>>* taken);
+  Status StageCommit(bool catching_up, StagedCommit* staged);
+  Status WriteCommit(StagedCommit& staged);
+  void PublishCommit(StagedCommit& staged);
   void Run();
   uint64_t Target() const;
   World::StreamReader LogStreamReader() const;

@@ -1,0 +1,129 @@
+// The projector's queries and subscriptions: each reads the read models under the shared lock.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "projections/projector.h"
+
+namespace malpro {
+
+// ---- Queries. ----
+
+std::string Projector::Catalog(const CatalogQuery& query) const {
+  std::shared_lock lock(mutex_);
+  return models_.catalog.Query(query);
+}
+
+Result<std::string> Projector::Merchant(const std::string& umkm_id) const {
+  std::shared_lock lock(mutex_);
+  return models_.catalog.Merchant(umkm_id);
+}
+
+Result<std::string> Projector::AsnSpend(const std::string& nip, const std::string& month) const {
+  std::shared_lock lock(mutex_);
+  return models_.asn_spend.Spend(nip, month, policy_);
+}
+
+Result<std::string> Projector::AsnHistory(const std::string& nip) const {
+  std::shared_lock lock(mutex_);
+  return models_.asn_spend.History(nip);
+}
+
+std::string Projector::Rollup(const std::string& month, RollupBy by) const {
+  std::shared_lock lock(mutex_);
+  return models_.asn_spend.Rollup(month, by, policy_);
+}
+
+std::string Projector::Shortfalls(const std::string& month, const std::string& agency,
+                                  size_t offset, size_t limit) const {
+  std::shared_lock lock(mutex_);
+  return models_.asn_spend.Shortfalls(month, agency, policy_, offset, limit);
+}
+
+std::pair<MonthFigures, uint64_t> Projector::ComplianceFigures(const std::string& month) const {
+  std::shared_lock lock(mutex_);
+  return {models_.asn_spend.Figures(month, policy_), Applied()};
+}
+
+AsnSpendProjection::Compliance Projector::MonthCompliance(const std::string& month) const {
+  std::shared_lock lock(mutex_);
+  return models_.asn_spend.MonthCompliance(month, policy_);
+}
+
+std::string Projector::MerchantSales(const std::string& umkm_id, const std::string& from,
+                                     const std::string& to) const {
+  std::shared_lock lock(mutex_);
+  return models_.merchant_sales.Sales(umkm_id, from, to);
+}
+
+std::string Projector::Outstanding(const std::string& umkm_id) const {
+  std::shared_lock lock(mutex_);
+  return models_.merchant_sales.OutstandingJson(umkm_id);
+}
+
+std::string Projector::Circulation(const std::string& month) const {
+  std::shared_lock lock(mutex_);
+  return models_.circulation.Month(month);
+}
+
+std::string Projector::LogStats() const {
+  std::shared_lock lock(mutex_);
+  return models_.log_stats.Stats();
+}
+
+std::string Projector::Exceptions(std::string_view status, size_t offset, size_t limit) const {
+  std::shared_lock lock(mutex_);
+  return models_.exceptions.List(status, offset, limit);
+}
+
+int64_t Projector::OpenExceptions() const {
+  std::shared_lock lock(mutex_);
+  return models_.exceptions.OpenCount();
+}
+
+// ---- Subscriptions. ----
+
+std::vector<std::string> Projector::Names() const {
+  std::vector<std::string> names;
+  for (const Projection* projection : projections_) names.emplace_back(projection->name());
+  return names;
+}
+
+ChangePage Projector::ChangesAfter(uint64_t position, const std::string& projection,
+                                   size_t limit) const {
+  ChangePage page;
+  std::lock_guard lock(progress_mutex_);
+  page.position = std::max(position, changes_floor_);
+  if (position < changes_floor_) {
+    page.reset = true;
+    return page;
+  }
+  auto it = std::upper_bound(
+      changes_.begin(), changes_.end(), position,
+      [](uint64_t value, const ChangePage::Change& change) { return value < change.sequence; });
+  for (; it != changes_.end(); ++it) {
+    if (page.changes.size() >= limit && it->sequence != page.position) break;
+    page.position = it->sequence;
+    if (projection.empty() || it->row.projection == projection) page.changes.push_back(*it);
+  }
+  if (it == changes_.end()) page.position = std::max(page.position, applied_);
+  return page;
+}
+
+std::pair<std::vector<RowChange>, uint64_t> Projector::Snapshot(
+    const std::string& projection) const {
+  std::vector<RowChange> rows;
+  std::shared_lock lock(mutex_);
+  for (const Projection* candidate : projections_) {
+    if (!projection.empty() && candidate->name() != projection) continue;
+    const std::string name(candidate->name());
+    candidate->ForEachRow([&](const std::string& key, const std::string& json) {
+      rows.push_back(RowChange{name, key, json});
+    });
+  }
+  // Under the shared lock the rows are those of the last commit taken (taken_); changes
+  // committed later carry later positions.
+  return {std::move(rows), taken_};
+}
+
+}  // namespace malpro
