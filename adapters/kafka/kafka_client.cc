@@ -212,6 +212,34 @@ std::optional<uint64_t> ParseSequenceText(std::string_view text) {
   return value;
 }
 
+namespace {
+
+// When `message` is the last record of its partition (`wanted`), records its sequence and
+// hash in `last` and counts it off `remaining`. Corruption when it carries no sequence.
+Status TakeTail(const rd_kafka_message_t& message, const std::string& topic,
+                std::vector<int64_t>* wanted, std::vector<PartitionTail>* last, int* remaining) {
+  const size_t partition = static_cast<size_t>(message.partition);
+  if (message.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return KafkaStatus(message.err, "reading the last records of " + topic);
+  }
+  if (partition >= wanted->size() || message.offset != (*wanted)[partition]) return Status::Ok();
+  const std::optional<std::string_view> header = KafkaHeader(&message, "sequence");
+  const std::optional<uint64_t> sequence = header ? ParseSequenceText(*header) : std::nullopt;
+  if (!sequence) {
+    return Status::Corruption(topic + "[" + std::to_string(partition) + "] offset " +
+                              std::to_string(message.offset) +
+                              " has no valid sequence header; the relay publishes into "
+                              "a topic only it writes");
+  }
+  (*last)[partition].sequence = *sequence;
+  (*last)[partition].hash = std::string(KafkaHeader(&message, "hash").value_or(""));
+  (*wanted)[partition] = -1;
+  --*remaining;
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<std::vector<PartitionTail>> ReadPartitionTails(const std::string& brokers,
                                                 const KafkaOptions& options,
                                                 const std::string& topic, int partitions,
@@ -257,25 +285,7 @@ Result<std::vector<PartitionTail>> ReadPartitionTails(const std::string& brokers
     }
     rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer->get(), wait_ms);
     if (message == nullptr) continue;
-    const size_t partition = static_cast<size_t>(message->partition);
-    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      status = KafkaStatus(message->err, "reading the last records of " + topic);
-    } else if (partition < wanted.size() && message->offset == wanted[partition]) {
-      const std::optional<std::string_view> header = KafkaHeader(message, "sequence");
-      const std::optional<uint64_t> sequence =
-          header ? ParseSequenceText(*header) : std::nullopt;
-      if (!sequence) {
-        status = Status::Corruption(topic + "[" + std::to_string(partition) + "] offset " +
-                                    std::to_string(message->offset) +
-                                    " has no valid sequence header; the relay publishes into "
-                                    "a topic only it writes");
-      } else {
-        last[partition].sequence = *sequence;
-        last[partition].hash = std::string(KafkaHeader(message, "hash").value_or(""));
-        wanted[partition] = -1;
-        --remaining;
-      }
-    }
+    status = TakeTail(*message, topic, &wanted, &last, &remaining);
     rd_kafka_message_destroy(message);
   }
   (void)rd_kafka_assign(consumer->get(), nullptr);

@@ -12,6 +12,31 @@
 
 namespace malpro {
 
+namespace {
+
+// A consumed message's partition, offset, key, value and headers.
+TopicRecord RecordOf(const rd_kafka_message_t& message) {
+  TopicRecord record;
+  record.partition = message.partition;
+  record.offset = message.offset;
+  record.key.assign(static_cast<const char*>(message.key), message.key_len);
+  record.value.assign(static_cast<const char*>(message.payload), message.len);
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(&message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      record.headers[name] = std::string(static_cast<const char*>(value), size);
+    }
+  }
+  return record;
+}
+
+}  // namespace
+
 // Every record of `topic`, grouped by partition in offset order. Fails the calling test (via
 // the returned status) when the topic cannot be read within timeout_ms.
 Result<std::vector<TopicRecord>> ReadWholeTopic(const std::string& brokers,
@@ -54,22 +79,7 @@ Result<std::vector<TopicRecord>> ReadWholeTopic(const std::string& brokers,
     rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer->get(), 100);
     if (message == nullptr) continue;
     if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      TopicRecord record;
-      record.partition = message->partition;
-      record.offset = message->offset;
-      record.key.assign(static_cast<const char*>(message->key), message->key_len);
-      record.value.assign(static_cast<const char*>(message->payload), message->len);
-      rd_kafka_headers_t* headers = nullptr;
-      if (rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        const char* name = nullptr;
-        const void* value = nullptr;
-        size_t size = 0;
-        for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                           RD_KAFKA_RESP_ERR_NO_ERROR;
-             ++i) {
-          record.headers[name] = std::string(static_cast<const char*>(value), size);
-        }
-      }
+      TopicRecord record = RecordOf(*message);
       by_partition[record.partition].push_back(record);
       if (record.offset + 1 == end[record.partition]) ++done;
     }

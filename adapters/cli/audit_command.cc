@@ -1,0 +1,379 @@
+// `malpro audit verify|export|replay`: the auditor's tools. An existing data directory is
+// opened read-only; `verify --kafka` reads the events topic instead.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <system_error>
+
+#include "adapters/cli/commands.h"
+#include "adapters/kafka/topic_audit.h"
+#include "engine/civil_time.h"
+#include "engine/error_codes.h"
+#include "engine/hash.h"
+#include "engine/identifiers.h"
+#include "engine/json.h"
+#include "engine/log_limits.h"
+#include "engine/money.h"
+#include "projections/projector.h"
+
+namespace malpro::cli {
+namespace {
+
+// Prints "verified N/M (P%)" on one line when stderr is a terminal, else a line now and then.
+class Progress {
+ public:
+  explicit Progress(uint64_t total) : total_(total), tty_(isatty(STDERR_FILENO) == 1) {}
+  void Report(uint64_t done) {
+    const int percent = total_ == 0 ? 100 : static_cast<int>(done * 100 / total_);
+    if (tty_) {
+      std::fprintf(stderr, "\rverified %llu/%llu (%d%%)", static_cast<unsigned long long>(done),
+                   static_cast<unsigned long long>(total_), percent);
+    } else if (percent >= last_percent_ + 10) {
+      std::fprintf(stderr, "verified %llu/%llu (%d%%)\n", static_cast<unsigned long long>(done),
+                   static_cast<unsigned long long>(total_), percent);
+      last_percent_ = percent;
+    }
+  }
+  void Finish() {
+    if (tty_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  uint64_t total_;
+  bool tty_;
+  int last_percent_ = 0;
+};
+
+// Prints the verdict of a verification; exit status as `audit verify` documents.
+int ReportVerification(const VerifyReport& report, const std::string& expected_head,
+                       std::string_view source) {
+  if (!report.ok) {
+    std::cout << "FAILED at sequence " << report.first_bad_sequence << ": " << report.problem
+              << "\n"
+              << "verified before it: " << report.events_checked << " events, up to sequence "
+              << report.verified_head.sequence << "\n";
+    return kExitCheckFailed;
+  }
+  if (!expected_head.empty() && HashToHex(report.verified_head.hash) != expected_head) {
+    std::cout << "FAILED: the chain verifies, but its head hash "
+              << HashToHex(report.verified_head.hash) << " (sequence "
+              << report.verified_head.sequence << ") is not the expected " << expected_head
+              << ": history was rewritten or the range differs\n";
+    return kExitCheckFailed;
+  }
+  std::cout << "OK: " << report.events_checked << " events verified" << source << ", head sequence "
+            << report.verified_head.sequence << ", head hash "
+            << HashToHex(report.verified_head.hash) << "\n";
+  if (report.unfinished_events > 0) {
+    std::cout << "note: " << report.unfinished_events
+              << " events after the head belong to a group cut short by a crash while it was "
+                 "written (never acknowledged, not part of the chain); they continue the chain "
+                 "and are removed when the log next opens for writing\n";
+  }
+  return kExitOk;
+}
+
+// `audit verify --kafka BROKERS`: the chain from the events topic alone.
+int RunAuditVerifyKafka(const CommonOptions& common, const std::string& brokers,
+                        const std::string& expected_head) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  const std::string topic = config->kafka.EventsTopic();
+  std::cerr << "reading " << topic << " from " << brokers << "\n";
+  Result<std::vector<TopicRecord>> records =
+      ReadWholeTopic(brokers, config->kafka, topic, /*timeout_ms=*/60'000);
+  if (!records.ok()) return Fail(records.status());
+  return ReportVerification(VerifyTopicRecords(*records), expected_head,
+                            " from Kafka topic " + topic);
+}
+
+int RunAuditVerify(const CommonOptions& common, uint64_t from, uint64_t to,
+                   const std::string& expected_head) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  Status exists = RequireLedgerDirectory(config->log);
+  if (!exists.ok()) return Fail(exists);
+  LogOptions options = config->log;
+  options.read_only = true;
+  options.check_on_open = false;
+  Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
+  if (!log.ok()) return Fail(log.status());
+  const uint64_t last = to == 0 ? (*log)->Head().sequence : to;
+  Progress progress(last);
+  Result<VerifyReport> report =
+      (*log)->Verify(from, to, [&](uint64_t sequence) { progress.Report(sequence); });
+  progress.Finish();
+  if (!report.ok()) return Fail(report.status());
+  return ReportVerification(*report, expected_head, "");
+}
+
+// "YYYY-MM-DD" (the end of that day) or "YYYY-MM-DDTHH:MM[:SS]", Asia/Jakarta, in UTC
+// microseconds.
+Result<int64_t> ParseJakartaTime(const std::string& text) {
+  const auto invalid = [] {
+    return Status::InvalidArgument(errc::kTimeInvalid, "at",
+                                   "--at must be YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS] "
+                                   "(Asia/Jakarta)");
+  };
+  Result<CivilDate> date = ParseIsoDate(text.substr(0, 10), "at");
+  if (!date.ok()) return invalid();
+  int64_t seconds = seconds_per_day - 1;
+  if (text.size() > 10) {
+    const bool with_seconds = text.size() == 19;
+    if ((text.size() != 16 && !with_seconds) || text[10] != 'T' || text[13] != ':' ||
+        (with_seconds && text[16] != ':')) {
+      return invalid();
+    }
+    auto two_digits = [&](size_t at, int* value) {
+      if (!std::isdigit(static_cast<unsigned char>(text[at])) ||
+          !std::isdigit(static_cast<unsigned char>(text[at + 1]))) {
+        return false;
+      }
+      *value = (text[at] - '0') * 10 + (text[at + 1] - '0');
+      return true;
+    };
+    int hour = 0, minute = 0, second = 0;
+    if (!two_digits(11, &hour) || !two_digits(14, &minute) ||
+        (with_seconds && !two_digits(17, &second)) || hour > 23 || minute > 59 || second > 59) {
+      return invalid();
+    }
+    seconds = hour * 3600 + minute * 60 + second;
+  }
+  return JakartaTimeMicros(*date, seconds) + (micros_per_second - 1);
+}
+
+// The last sequence recorded at or before `at_us` (times never go backwards in the log).
+Result<uint64_t> LastSequenceAt(const EventLog& log, int64_t at_us) {
+  uint64_t low = 0;                         // recorded at or before
+  uint64_t high = log.Head().sequence + 1;  // after
+  while (high - low > 1) {
+    const uint64_t middle = low + (high - low) / 2;
+    Result<std::vector<Event>> event = log.Read(middle, 1);
+    if (!event.ok()) return event.status();
+    if (event->empty()) {
+      return Status::Corruption("event " + std::to_string(middle) + " is missing");
+    }
+    if (event->front().recorded_at_us <= at_us) {
+      low = middle;
+    } else {
+      high = middle;
+    }
+  }
+  return low;
+}
+
+// The last sequence to replay: `until`, or the last one recorded at `at` when given; an error
+// when the log does not hold it.
+Result<uint64_t> ReplayUntil(const EventLog& log, uint64_t until, const std::string& at) {
+  if (!at.empty()) {
+    Result<int64_t> at_us = ParseJakartaTime(at);
+    if (!at_us.ok()) return at_us.status();
+    Result<uint64_t> sequence = LastSequenceAt(log, *at_us);
+    if (!sequence.ok()) return sequence.status();
+    until = *sequence;
+  }
+  if (until == 0 || until > log.Head().sequence) {
+    return Status::InvalidArgument(
+        errc::kSequenceInvalid, "until",
+        "nothing to replay: the log holds sequences 1.." + std::to_string(log.Head().sequence));
+  }
+  return until;
+}
+
+// Prints where the replay ended, each read model's digest, and the compliance of the month
+// of its last event.
+void PrintReplay(const EventLog& log, Projector& projector, uint64_t until,
+                 const std::string& out_dir, const std::vector<ProjectionDigest>& digests) {
+  const Event last = log.Read(until, 1)->front();
+  const std::string month = FormatIsoDate(JakartaDate(last.recorded_at_us)).substr(0, 7);
+  std::cout << "replayed to sequence " << until << " (recorded "
+            << FormatIsoDate(JakartaDate(last.recorded_at_us)) << ", Asia/Jakarta), hash "
+            << HashToHex(last.hash) << "\nread models in " << out_dir << "\n";
+  for (const ProjectionDigest& digest : digests) {
+    std::cout << "  " << digest.name << " v" << digest.version << ": " << digest.rows
+              << " rows, sha256 " << digest.sha256 << "\n";
+  }
+  const AsnSpendProjection::Compliance compliance = projector.MonthCompliance(month);
+  std::cout << "month " << month << " so far: " << compliance.compliant << " of " << compliance.asn
+            << " ASN compliant, committed spend " << FormatDisplay(compliance.committed) << "\n";
+}
+
+int RunAuditReplay(const CommonOptions& common, uint64_t until, const std::string& at,
+                   std::string out_dir) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  Status exists = RequireLedgerDirectory(config->log);
+  if (!exists.ok()) return Fail(exists);
+  LogOptions options = config->log;
+  options.read_only = true;
+  Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
+  if (!log.ok()) return Fail(log.status());
+  Result<uint64_t> last = ReplayUntil(**log, until, at);
+  if (!last.ok()) return Fail(last.status());
+  until = *last;
+  if (out_dir.empty()) out_dir = "replay-" + std::to_string(until);
+  std::error_code error;
+  if (std::filesystem::exists(out_dir, error) && !std::filesystem::is_empty(out_dir, error)) {
+    return Fail(Status::InvalidArgument(errc::kOutNotEmpty, "out",
+                                        out_dir + " is not empty; replay into a new directory"));
+  }
+  ProjectorOptions projector_options;
+  projector_options.dir = out_dir;
+  projector_options.until_sequence = until;
+  projector_options.progress = [](const std::string& line) { std::cerr << line << "\n"; };
+  Result<std::unique_ptr<Projector>> projector = Projector::Open(log->get(), projector_options);
+  if (!projector.ok()) return Fail(projector.status());
+  Status caught_up = (*projector)->CatchUp();
+  if (!caught_up.ok()) return Fail(caught_up);
+  Result<std::vector<ProjectionDigest>> digests = (*projector)->Digests();
+  if (!digests.ok()) return Fail(digests.status());
+  PrintReplay(**log, **projector, until, out_dir, *digests);
+  return kExitOk;
+}
+
+// One event as a line of JSON (docs/event-log-format.md, section 9). It carries the envelope's
+// format version, the layout of its canonical bytes, and the payload as a JSON string holding
+// the exact stored bytes, so that a verifier can rebuild the canonical bytes without
+// re-serializing JSON.
+std::string ExportLine(const Event& event) {
+  JsonWriter writer;
+  WriteEventJson(writer, event, PayloadForm::kString);
+  return writer.Take();
+}
+
+int RunAuditExport(const CommonOptions& common, uint64_t from, uint64_t to,
+                   const std::string& out_path) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  Status exists = RequireLedgerDirectory(config->log);
+  if (!exists.ok()) return Fail(exists);
+  LogOptions options = config->log;
+  options.read_only = true;
+  Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
+  if (!log.ok()) return Fail(log.status());
+  const uint64_t last = to == 0 ? (*log)->Head().sequence : to;
+  std::ofstream file;
+  if (!out_path.empty()) {
+    file.open(out_path, std::ios::binary | std::ios::trunc);
+    if (!file) return Fail(Status::IOError("cannot write " + out_path));
+  }
+  std::ostream& out = out_path.empty() ? std::cout : file;
+  Progress progress(last);
+  uint64_t next = std::max<uint64_t>(from, 1);
+  uint64_t written = 0;
+  while (next <= last) {
+    Result<std::vector<Event>> events = (*log)->Read(next, read_events_max);
+    if (!events.ok()) return Fail(events.status());
+    if (events->empty()) break;
+    for (const Event& event : *events) {
+      if (event.sequence > last) break;
+      out << ExportLine(event) << "\n";
+      ++written;
+      next = event.sequence + 1;
+    }
+    progress.Report(next - 1);
+  }
+  progress.Finish();
+  out.flush();
+  if (!out) return Fail(Status::IOError("writing the export failed"));
+  std::cerr << "exported " << written << " events (" << from << ".." << last << ")\n";
+  return kExitOk;
+}
+
+struct VerifyFlags {
+  uint64_t from = 1;
+  uint64_t to = 0;
+  std::string head_hash;
+  std::string kafka;  // bootstrap address; empty: verify the data directory
+};
+
+void AddVerifyCommand(CLI::App& audit, std::vector<Command>& commands) {
+  auto flags = std::make_shared<VerifyFlags>();
+  CLI::App* verify = audit.add_subcommand(
+      "verify",
+      "recompute the hash chain; prints OK and the head hash, or the first bad sequence and what "
+      "is wrong. Exit 0 when it verifies, 1 when it does not, 2 on other errors");
+  verify->add_option("--from", flags->from, "first sequence to check (default 1)");
+  verify->add_option("--to", flags->to, "last sequence to check (default: the head)");
+  verify->add_option("--head-hash", flags->head_hash,
+                     "the head hash recorded earlier (e.g. by the auditor); fail unless the "
+                     "verified chain ends on it");
+  verify->add_option("--kafka", flags->kafka,
+                     "verify from the Kafka events topic instead of the data directory: the "
+                     "bootstrap address (e.g. the embedded broker `serve` printed)");
+  commands.push_back({verify, [flags](const CommonOptions& common) {
+                        if (!flags->kafka.empty()) {
+                          return RunAuditVerifyKafka(common, flags->kafka, flags->head_hash);
+                        }
+                        return RunAuditVerify(common, flags->from, flags->to, flags->head_hash);
+                      }});
+}
+
+struct ExportFlags {
+  uint64_t from = 1;
+  uint64_t to = 0;
+  std::string out;  // empty: standard output
+};
+
+void AddExportCommand(CLI::App& audit, std::vector<Command>& commands) {
+  auto flags = std::make_shared<ExportFlags>();
+  CLI::App* export_command = audit.add_subcommand(
+      "export",
+      "write events as JSON Lines (one event per line with its envelope format version, hashes "
+      "in hex, the payload as the exact stored string); scripts/verify_export.py checks the "
+      "chain from such a file alone");
+  export_command->add_option("--from", flags->from, "first sequence (default 1)");
+  export_command->add_option("--to", flags->to, "last sequence (default: the head)");
+  export_command->add_option("-o,--out", flags->out, "file to write (default: standard output)");
+  commands.push_back({export_command, [flags](const CommonOptions& common) {
+                        return RunAuditExport(common, flags->from, flags->to, flags->out);
+                      }});
+}
+
+struct ReplayFlags {
+  uint64_t until = 0;
+  std::string at;
+  std::string out;  // empty: replay-SEQ
+};
+
+void AddReplayCommand(CLI::App& audit, std::vector<Command>& commands) {
+  auto flags = std::make_shared<ReplayFlags>();
+  CLI::App* replay = audit.add_subcommand(
+      "replay",
+      "rebuild every read model as of a point of the log into a new directory (live state is "
+      "never touched) and print each model's digest and the month's compliance figures");
+  CLI::Option* until_option =
+      replay->add_option("--until", flags->until, "the last sequence to fold");
+  replay
+      ->add_option("--at", flags->at,
+                   "a time instead: YYYY-MM-DD (end of that day) or YYYY-MM-DDTHH:MM[:SS], "
+                   "Asia/Jakarta")
+      ->excludes(until_option);
+  replay->add_option("-o,--out", flags->out, "directory to build in (default: replay-SEQ)");
+  commands.push_back({replay, [flags](const CommonOptions& common) {
+                        if (flags->until == 0 && flags->at.empty()) {
+                          return Fail(Status::InvalidArgument(errc::kOptionMissing, "until",
+                                                              "give --until SEQ or --at TIME"));
+                        }
+                        return RunAuditReplay(common, flags->until, flags->at, flags->out);
+                      }});
+}
+
+}  // namespace
+
+void AddAuditCommands(CLI::App& app, std::vector<Command>& commands) {
+  CLI::App* audit =
+      app.add_subcommand("audit", "auditor tools; an existing data directory is opened read-only");
+  audit->require_subcommand(1);
+  AddVerifyCommand(*audit, commands);
+  AddExportCommand(*audit, commands);
+  AddReplayCommand(*audit, commands);
+}
+
+}  // namespace malpro::cli

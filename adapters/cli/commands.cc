@@ -1,0 +1,129 @@
+// What the subcommands share: the configuration, the exit on error, the stop signals, and
+// opening the ledger.
+#include "adapters/cli/commands.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <system_error>
+
+#include "adapters/cli/geography_config.h"
+#include "engine/error_codes.h"
+#include "engine/hash.h"
+
+namespace malpro::cli {
+
+Result<MalproConfig> ResolveConfig(const CommonOptions& common) {
+  MalproConfig config = DefaultConfig();
+  if (!common.config_path.empty()) {
+    Result<MalproConfig> loaded = LoadConfig(common.config_path);
+    if (!loaded.ok()) return loaded.status();
+    config = std::move(loaded).value();
+  }
+  if (!common.data_dir.empty()) config.log.data_dir = common.data_dir;
+  if (common.port >= 0) config.http.port = static_cast<uint16_t>(common.port);
+  return config;
+}
+
+int Fail(const Status& status) {
+  std::cerr << "malpro: " << status.ToString() << "\n";
+  return kExitError;
+}
+
+// Blocks SIGINT and SIGTERM in every thread and waits for one of them.
+int WaitForStopSignal() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  int received = 0;
+  sigwait(&signals, &received);
+  return received;
+}
+
+void BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+Result<Opened> OpenLedger(const MalproConfig& config, LogOptions log_options,
+                          std::function<int64_t()> clock) {
+  Result<Geography> geography = LoadGeography(config.geography_file);
+  if (!geography.ok()) return geography.status();
+  log_options.clock = clock;
+  Result<std::unique_ptr<EventLog>> log = EventLog::Open(log_options);
+  if (!log.ok()) return log.status();
+  LedgerOptions ledger_options;
+  ledger_options.receipt_window_days = config.receipt_window_days;
+  ledger_options.paid_time_skew_s = config.paid_time_skew_s;
+  ledger_options.clock = clock;
+  auto ledger = std::make_unique<Ledger>(log->get(), std::move(geography).value(), ledger_options);
+  CommandContext seeding;
+  seeding.actor = "system:config";
+  Result<std::optional<CommandResult>> seeded = ledger->SeedPolicy(config.policy, seeding);
+  if (!seeded.ok()) return seeded.status();
+  return Opened{std::move(ledger), std::move(log).value()};
+}
+
+// settle, reconcile and the audit commands work on a ledger that exists: a mistyped --data must
+// be an error, not a new empty ledger (settle would close a day with no payments and exit 0).
+// Only serve and demo create a data directory. NotFound (data_dir_not_found) when nothing is at
+// the path, InvalidArgument (data_dir_not_ledger) when what is there is not a Malpro log.
+Status RequireLedgerDirectory(const LogOptions& log_options) {
+  const std::string& dir = log_options.data_dir;
+  std::error_code error;
+  const std::filesystem::file_status found = std::filesystem::status(dir, error);
+  if (!std::filesystem::exists(found)) {
+    return Status::NotFound(errc::kDataDirNotFound, "log.data_dir",
+                            "no data directory at " + dir +
+                                " (--data or log.data_dir); settle, reconcile and audit open an "
+                                "existing ledger, only serve and demo create one");
+  }
+  if (!std::filesystem::is_directory(found)) {
+    return Status::InvalidArgument(errc::kDataDirNotLedger, "log.data_dir",
+                                   dir + " (--data or log.data_dir) is not a directory");
+  }
+  // A read-only open takes no lock and creates nothing; it tells a Malpro log from anything
+  // else (a folder without a database, another RocksDB database).
+  LogOptions probe = log_options;
+  probe.read_only = true;
+  probe.check_on_open = false;
+  Result<std::unique_ptr<EventLog>> log = EventLog::Open(probe);
+  if (!log.ok()) {
+    const std::string what = dir + " (--data or log.data_dir) is not a Malpro data directory";
+    return Status::InvalidArgument(errc::kDataDirNotLedger, "log.data_dir",
+                                   what + ": " + log.status().message());
+  }
+  return Status::Ok();
+}
+
+void PrintHead(const EventLog& log, const std::string& data_dir) {
+  const ChainHead head = log.Head();
+  std::cout << "malpro: log " << data_dir << " open, head sequence " << head.sequence
+            << ", head hash " << HashToHex(head.hash) << std::endl;
+}
+
+// settle and reconcile write to the log: while `malpro serve` holds it, say where to go instead.
+Status WhenServing(const Status& status, const std::string& route) {
+  if (status.message().find("LOCK") == std::string::npos) return status;
+  return Status::Unavailable(errc::kDataDirInUse,
+                             status.message() +
+                                 "\n  the data directory is in use by `malpro serve`; "
+                                 "do this through its API instead: " +
+                                 route);
+}
+
+// The actor of commands run from the command line: the operator at the terminal.
+std::string CliActor(const std::string& given) {
+  if (!given.empty()) return given;
+  const char* user = std::getenv("USER");
+  return "operator:" + std::string(user != nullptr && *user != '\0' ? user : "cli");
+}
+
+}  // namespace malpro::cli

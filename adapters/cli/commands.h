@@ -1,0 +1,105 @@
+// The subcommands of `malpro`, one file each (serve_command.cc, audit_command.cc, ...), and
+// what they share. main.cc assembles them into one CLI11 app. Internal to the program: no
+// library or test includes it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adapters/cli/config.h"
+#include "engine/event_log.h"
+#include "engine/ledger.h"
+#include "engine/result.h"
+
+namespace malpro {
+
+class BankPayments;
+
+namespace cli {
+
+// Exit statuses shared by every subcommand.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitCheckFailed = 1;  // e.g. the chain does not verify
+inline constexpr int kExitError = 2;        // bad configuration, unreadable data
+
+// The options given before the subcommand; every subcommand reads its configuration through
+// them.
+struct CommonOptions {
+  std::string config_path;
+  std::string data_dir;  // overrides log.data_dir when set
+  int port = -1;         // overrides http.port when set
+};
+
+// A registered subcommand as main dispatches it: `run` is called once the command line parsed,
+// for the one subcommand that was given. `run` owns the storage CLI11 parses the
+// subcommand's options into, so the options live as long as the Command.
+struct Command {
+  CLI::App* subcommand = nullptr;  // owned by the app
+  std::function<int(const CommonOptions& common)> run;
+};
+
+// Each adds its subcommand (with its options and help text) to `app` and appends what runs it
+// to `commands`. main calls them in the order `malpro --help` lists the subcommands.
+void AddServeCommand(CLI::App& app, std::vector<Command>& commands);
+void AddAuditCommands(CLI::App& app, std::vector<Command>& commands);  // verify, export, replay
+void AddDemoCommand(CLI::App& app, std::vector<Command>& commands);
+void AddSettleCommand(CLI::App& app, std::vector<Command>& commands);
+void AddReconcileCommand(CLI::App& app, std::vector<Command>& commands);
+void AddBankSimCommand(CLI::App& app, std::vector<Command>& commands);
+
+// ---- Shared by the commands (commands.cc). ----
+
+// The built-in defaults or the --config file, with --data and --port applied.
+Result<MalproConfig> ResolveConfig(const CommonOptions& common);
+
+// Prints the status to standard error and returns kExitError.
+int Fail(const Status& status);
+
+// Blocks SIGINT and SIGTERM in the calling thread; called before any thread starts, so that
+// every thread inherits the mask and only WaitForStopSignal sees them.
+void BlockStopSignals();
+// Waits for SIGINT or SIGTERM (blocked by BlockStopSignals) and returns its number.
+int WaitForStopSignal();
+
+// The log and the ledger, opened by OpenLedger.
+struct Opened {
+  // Declared first, destroyed last: closing the log answers what is still queued, and those
+  // answers may reach the ledger (its caches).
+  std::unique_ptr<Ledger> ledger;
+  std::unique_ptr<EventLog> log;
+};
+
+// Opens the log and the ledger and writes the configured policy on first start. `clock`, when
+// set, is the time both read.
+Result<Opened> OpenLedger(const MalproConfig& config, LogOptions log_options,
+                          std::function<int64_t()> clock);
+
+// Ok when a Malpro log is at log_options.data_dir; settle, reconcile and the audit commands
+// call it before opening one (see commands.cc for why).
+Status RequireLedgerDirectory(const LogOptions& log_options);
+
+// Prints the data directory and the head of its log to standard output.
+void PrintHead(const EventLog& log, const std::string& data_dir);
+
+// `status` from opening the log for writing; when `malpro serve` holds the log, the status
+// says so and names `route`, the API call that does the same.
+Status WhenServing(const Status& status, const std::string& route);
+
+// The actor of commands run from the command line: `given`, else the operator at the terminal.
+std::string CliActor(const std::string& given);
+
+// ---- serve_command.cc, also used by demo. ----
+
+// Serves the API over an open log until SIGINT/SIGTERM (blocked beforehand with
+// BlockStopSignals). `hints` is printed once serving. `demo_payments`, when given, takes
+// payment requests if no bank is configured. Returns the exit status.
+int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
+                     const std::function<void(uint16_t port, const std::string& kafka)>& hints,
+                     BankPayments* demo_payments = nullptr);
+
+}  // namespace cli
+}  // namespace malpro

@@ -1,0 +1,256 @@
+// `malpro serve`: the log, the read models, the bank, Kafka and the HTTP API, until
+// SIGINT/SIGTERM. ServeUntilSignal is also how `malpro demo` serves its month.
+#include <algorithm>
+#include <iostream>
+#include <memory>
+#include <tuple>
+
+#include "adapters/bank/notify.h"
+#include "adapters/bank/payments.h"
+#include "adapters/bank/snap_client.h"
+#include "adapters/bank/snap_protocol.h"
+#include "adapters/cli/commands.h"
+#include "adapters/files/reconcile.h"
+#include "adapters/files/settlement_run.h"
+#include "adapters/http/api.h"
+#include "adapters/http/metrics.h"
+#include "adapters/http/server.h"
+#include "adapters/kafka/kafka_service.h"
+#include "engine/identifiers.h"
+#include "projections/projector.h"
+
+namespace malpro::cli {
+namespace {
+
+void AddLogMetrics(HttpMetrics& metrics, EventLog& log) {
+  metrics.AddGauge("malpro_log_head_sequence", "Sequence of the last durable event.",
+                   [&log] { return static_cast<double>(log.Head().sequence); });
+  metrics.AddGauge(
+      "malpro_log_commands_appended_total", "Commands written since start.",
+      [&log] { return static_cast<double>(log.Counters().commands_appended); }, "counter");
+  metrics.AddGauge(
+      "malpro_log_events_appended_total", "Events written since start.",
+      [&log] { return static_cast<double>(log.Counters().events_appended); }, "counter");
+  metrics.AddGauge(
+      "malpro_log_groups_synced_total",
+      "Group writes made durable since start; commands per group is the group-commit factor.",
+      [&log] { return static_cast<double>(log.Counters().groups_synced); }, "counter");
+  metrics.AddGauge(
+      "malpro_log_syncs_total",
+      "fdatasyncs of the write-ahead log since start, each for one or more groups.",
+      [&log] { return static_cast<double>(log.Counters().syncs); }, "counter");
+  metrics.AddGauge(
+      "malpro_log_commands_refused_total",
+      "Commands refused by the log (version conflicts, reused idempotency keys).",
+      [&log] { return static_cast<double>(log.Counters().commands_refused); }, "counter");
+  metrics.AddGauge(
+      "malpro_log_unfinished_events_removed",
+      "Events of a group cut short by a crash while written in parts, removed when "
+      "the log opened (none was acknowledged).",
+      [&log] { return static_cast<double>(log.Counters().unfinished_events_removed); });
+}
+
+// The read models: caught up before the API opens, then following the log.
+Result<std::unique_ptr<Projector>> StartReadModels(const MalproConfig& config, EventLog& log,
+                                                   HttpMetrics& metrics) {
+  ProjectorOptions projector_options;
+  projector_options.dir = config.log.data_dir + "/projections";
+  projector_options.progress = [](const std::string& line) {
+    std::cerr << "malpro: " << line << std::endl;
+  };
+  Result<std::unique_ptr<Projector>> projector = Projector::Open(&log, projector_options);
+  if (!projector.ok()) return projector.status();
+  Status caught_up = (*projector)->CatchUp();
+  if (!caught_up.ok()) return caught_up;
+  (*projector)->Start();
+  std::cout << "malpro: read models in " << projector_options.dir << " at sequence "
+            << (*projector)->Applied() << std::endl;
+  Projector* models = projector->get();
+  metrics.AddGauge("malpro_projection_applied_sequence",
+                   "Last sequence folded into the read models.",
+                   [models] { return static_cast<double>(models->Applied()); });
+  metrics.AddGauge("malpro_projection_lag_events",
+                   "Events in the log not yet folded into the read models.", [models, &log] {
+                     const uint64_t head = log.Head().sequence;
+                     return static_cast<double>(head - std::min(head, models->Applied()));
+                   });
+  return projector;
+}
+
+// The day's close and the statement's reconciliation, while serving; and Bank Jatim's
+// notifications when configured.
+void AddSettlementAndBankRoutes(const MalproConfig& config, EventLog& log, Ledger& ledger,
+                                ApiDependencies& dependencies) {
+  dependencies.close_settlement = [&config, &ledger, &log](
+                                      const std::string& date,
+                                      const CommandContext& context) -> Result<DetailedAnswer> {
+    Result<CivilDate> day = ParseIsoDate(date, "date");
+    if (!day.ok()) return day.status();
+    Result<SettleOutcome> outcome =
+        Settle(ledger, log, *day, config.settlement_out_dir, config.settlement, context);
+    if (!outcome.ok()) return outcome.status();
+    return DetailedAnswer{outcome->result, SettleOutcomeJson(*outcome)};
+  };
+  dependencies.reconcile_statement = [&config, &ledger, &log](
+                                         std::string_view statement, const std::string& format,
+                                         const CommandContext& context) -> Result<DetailedAnswer> {
+    Result<ReconcileOutcome> outcome = RunReconciliation(ledger, log, statement, format,
+                                                         config.settlement.debtor_account, context);
+    if (!outcome.ok()) return outcome.status();
+    return DetailedAnswer{outcome->result, ReconcileOutcomeJson(*outcome)};
+  };
+  if (config.bank_enabled) {
+    dependencies.external_routes = [&config, &ledger](const HttpRequest& request) {
+      return HandleBankRequest(request, ledger, config.bank);
+    };
+    std::cout << "malpro: Bank Jatim notifications accepted at " << snap_qris_notify_path
+              << " (partner " << config.bank.partner_id << ", " << config.bank.authentication
+              << " signatures)" << std::endl;
+  }
+}
+
+void AddPaymentMetrics(HttpMetrics& metrics, BankPayments* payments) {
+  metrics.AddGauge("malpro_bank_payments_pending",
+                   "Cashless payments waiting for the bank, as the poller last saw the log.",
+                   [payments] { return static_cast<double>(payments->PendingCount()); });
+  using Field = int PollReport::*;
+  for (const auto& [name, help, field] :
+       {std::tuple<const char*, const char*, Field>{
+            "malpro_bank_poll_asked_total", "Pending payments the poller asked the bank about.",
+            &PollReport::asked},
+        {"malpro_bank_poll_succeeded_total",
+         "Successes recorded from the bank's answer to a query (no notification came).",
+         &PollReport::succeeded},
+        {"malpro_bank_poll_failed_total", "Failures recorded from a query.", &PollReport::failed},
+        {"malpro_bank_poll_expired_total", "Payments expired unpaid.", &PollReport::expired},
+        {"malpro_bank_poll_errors_total",
+         "Queries that could not be made or recorded (tried again next pass).",
+         &PollReport::errors}}) {
+    metrics.AddGauge(
+        name, help, [payments, field] { return static_cast<double>(payments->Totals().*field); },
+        "counter");
+  }
+}
+
+// Payment requests to the bank and the poller of pending payments: through the configured
+// bank (its client and poller are returned in `*bank_client` and `*bank_payments`, owned by the
+// caller), else through `demo_payments` when given.
+Status StartPayments(const MalproConfig& config, EventLog& log, Ledger& ledger,
+                     BankPayments* demo_payments, ApiDependencies& dependencies,
+                     HttpMetrics& metrics, std::unique_ptr<SnapClient>* bank_client,
+                     std::unique_ptr<BankPayments>* bank_payments) {
+  if (config.bank_client_enabled) {
+    Result<std::unique_ptr<SnapClient>> client = SnapClient::Create(config.bank_client);
+    if (!client.ok()) return client.status();
+    *bank_client = std::move(client).value();
+    *bank_payments =
+        std::make_unique<BankPayments>(&ledger, &log, bank_client->get(), config.bank_payments);
+    ConnectPayments(bank_payments->get(), &dependencies);
+    AddPaymentMetrics(metrics, bank_payments->get());
+    (*bank_payments)->Start();
+    std::cout << "malpro: cashless payments requested from " << config.bank_client.base_url
+              << "; pending ones asked about after " << config.bank_payments.poll_after_s
+              << " s, expired after " << config.bank_payments.expire_after_s << " s" << std::endl;
+  } else if (demo_payments != nullptr) {
+    ConnectPayments(demo_payments, &dependencies);
+    AddPaymentMetrics(metrics, demo_payments);
+    demo_payments->Start();
+  }
+  return Status::Ok();
+}
+
+// The health details and metrics of the relay, when Kafka is on; its description either way.
+void ConnectKafka(const MalproConfig& config, KafkaService* kafka_service,
+                  ApiDependencies& dependencies, HttpMetrics& metrics) {
+  if (config.kafka.enabled) {
+    dependencies.health_details = [kafka_service] { return kafka_service->HealthJson(); };
+    metrics.AddGauge("malpro_kafka_relay_published_sequence",
+                     "Every event up to this sequence is in the events topic.", [kafka_service] {
+                       return static_cast<double>(kafka_service->RelayState().published_sequence);
+                     });
+    metrics.AddGauge(
+        "malpro_kafka_relay_lag_events", "Events in the log not yet acknowledged by Kafka.",
+        [kafka_service] { return static_cast<double>(kafka_service->RelayState().lag); });
+    metrics.AddGauge(
+        "malpro_kafka_changelog_rows_published_total",
+        "Read model rows acknowledged on the changelog topics since start.",
+        [kafka_service] {
+          return static_cast<double>(kafka_service->ChangelogState().rows_published);
+        },
+        "counter");
+  }
+  if (!kafka_service->Description().empty()) {
+    std::cout << "malpro: " << kafka_service->Description() << std::endl;
+  }
+}
+
+int RunServe(const CommonOptions& common) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  BlockStopSignals();  // before any thread starts, so that only sigwait sees them
+  Result<Opened> opened = OpenLedger(*config, config->log, {});
+  if (!opened.ok()) return Fail(opened.status());
+  PrintHead(*opened->log, config->log.data_dir);
+  return ServeUntilSignal(*config, *opened->log, *opened->ledger, {});
+}
+
+}  // namespace
+
+// The locals below are declared in the order things start and so destroyed in reverse: the
+// HTTP server and the API first, then the relay, the bank's poller and client, the read models,
+// and the metrics (whose gauges read all of them) last.
+int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
+                     const std::function<void(uint16_t port, const std::string& kafka)>& hints,
+                     BankPayments* demo_payments) {
+  HttpMetrics metrics;
+  AddLogMetrics(metrics, log);
+  Result<std::unique_ptr<Projector>> projector = StartReadModels(config, log, metrics);
+  if (!projector.ok()) return Fail(projector.status());
+  Projector* models = projector->get();
+  ApiDependencies dependencies{&log,
+                               &ledger,
+                               models,
+                               &config.tokens,
+                               &metrics,
+                               config.http.body_bytes_max,
+                               config.http.photo_body_bytes_max,
+                               {},
+                               {}};
+  AddSettlementAndBankRoutes(config, log, ledger, dependencies);
+  std::unique_ptr<SnapClient> bank_client;
+  std::unique_ptr<BankPayments> bank_payments;
+  Status payments = StartPayments(config, log, ledger, demo_payments, dependencies, metrics,
+                                  &bank_client, &bank_payments);
+  if (!payments.ok()) return Fail(payments);
+  // The relay (and the embedded broker, the intake) run while the API does; destroyed last,
+  // the relay flushes what the API wrote until the end.
+  Result<std::unique_ptr<KafkaService>> kafka =
+      KafkaService::Start(config.kafka, &log, &ledger, models);
+  if (!kafka.ok()) return Fail(kafka.status());
+  KafkaService* kafka_service = kafka->get();
+  ConnectKafka(config, kafka_service, dependencies, metrics);
+  Api api(std::move(dependencies));
+  HttpServer server(config.http, &api, &metrics);
+  Status started = server.Start();
+  if (!started.ok()) return Fail(started);
+  std::cout << "malpro: HTTP API on http://" << config.http.listen_address << ":" << server.port()
+            << " (" << config.tokens.size() << " tokens configured)" << std::endl;
+  if (hints) hints(server.port(), kafka_service->bootstrap());
+  std::cout << "malpro: running; stop with Ctrl-C" << std::endl;
+  const int signal_number = WaitForStopSignal();
+  std::cout << "malpro: signal " << signal_number << ", stopping" << std::endl;
+  server.Stop();
+  if (bank_payments) bank_payments->Stop();
+  if (demo_payments != nullptr) demo_payments->Stop();
+  models->Stop();
+  return kExitOk;
+}
+
+void AddServeCommand(CLI::App& app, std::vector<Command>& commands) {
+  CLI::App* serve = app.add_subcommand(
+      "serve",
+      "open the log, seed the policy on first start, and serve the HTTP API until SIGINT/SIGTERM");
+  commands.push_back({serve, RunServe});
+}
+
+}  // namespace malpro::cli
