@@ -112,6 +112,13 @@ std::string Header(const TopicRecord& record, const std::string& name) {
   return found == record.headers.end() ? std::string() : found->second;
 }
 
+// The format_version header names the value's version; records published before the header
+// existed have none (docs/kafka-records.md).
+bool FormatVersionAgrees(const TopicRecord& record, const Event& event) {
+  auto found = record.headers.find("format_version");
+  return found == record.headers.end() || found->second == std::to_string(event.format_version);
+}
+
 }  // namespace
 
 VerifyReport VerifyTopicRecords(const std::vector<TopicRecord>& records) {
@@ -130,7 +137,7 @@ VerifyReport VerifyTopicRecords(const std::vector<TopicRecord>& records) {
     if (Header(record, "sequence") != std::to_string(sequence) ||
         Header(record, "type") != event->type || Header(record, "hash") != HashToHex(event->hash) ||
         Header(record, "previous_hash") != HashToHex(event->previous_hash) ||
-        record.key != event->stream_id) {
+        !FormatVersionAgrees(record, *event) || record.key != event->stream_id) {
       return Failed(report, sequence, where + ": headers or key disagree with the value");
     }
     const std::string canonical = EncodeCanonical(*event);

@@ -258,6 +258,23 @@ TEST_F(TopicAuditTest, AnAlteredRecordIsNamed) {
   EXPECT_EQ(report.problem, "content does not match its hash");
 }
 
+TEST_F(TopicAuditTest, AFormatVersionHeaderOtherThanTheValuesIsNamed) {
+  for (const TopicRecord& record : records_) EXPECT_EQ(record.headers.at("format_version"), "1");
+  std::vector<TopicRecord> relabelled = records_;
+  for (TopicRecord& record : relabelled) {
+    if (record.headers["sequence"] == "9") record.headers["format_version"] = "2";
+  }
+  const VerifyReport report = VerifyTopicRecords(relabelled);
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_sequence, 9u);
+  EXPECT_EQ(report.problem.substr(report.problem.find(": ") + 2),
+            "headers or key disagree with the value");
+  // Records published before the header existed carry none, and still verify.
+  std::vector<TopicRecord> older = records_;
+  for (TopicRecord& record : older) record.headers.erase("format_version");
+  EXPECT_TRUE(VerifyTopicRecords(older).ok);
+}
+
 TEST_F(TopicAuditTest, ARepeatedOrMissingRecordIsNamed) {
   std::vector<TopicRecord> repeated = records_;
   for (const TopicRecord& record : records_) {
