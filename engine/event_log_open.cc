@@ -10,19 +10,14 @@
 #include <cstring>
 #include <filesystem>
 
+#include "engine/civil_time.h"
 #include "engine/error_codes.h"
 #include "engine/event_log_internal.h"
 
 namespace malpro {
 namespace {
 
-constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000 * 1000;
-
-int64_t SystemClockMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+constexpr int64_t kMicrosPerDay = seconds_per_day * micros_per_second;
 
 // Drops idempotency records older than the retention during compaction.
 class IdempotencyRetentionFilter : public rocksdb::CompactionFilter {
@@ -139,7 +134,7 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(LogOptions options) {
                                    "idempotency keys are kept at most " +
                                        std::to_string(idempotency_retention_days_max) + " days");
   }
-  if (!options.clock) options.clock = SystemClockMicros;
+  if (!options.clock) options.clock = WallClockMicros;
   std::unique_ptr<EventLog> log(new EventLog(std::move(options)));
   MALPRO_RETURN_IF_ERROR(log->OpenDatabase());
   MALPRO_RETURN_IF_ERROR(log->LoadHead());
