@@ -551,20 +551,21 @@ Money FeeFor(const FeeRule& rule, std::string_view criteria, Money amount) {
   return ApplyBasisPoints(amount, rule.basis_points);
 }
 
-void WriteDiscrepancyFields(JsonWriter& writer, const Discrepancy& discrepancy) {
+void WriteDiscrepancyFields(JsonWriter& writer, const Discrepancy& discrepancy,
+                            MissingAmount missing) {
   writer.Field("index", discrepancy.index)
       .Field("kind", discrepancy.kind)
       .Field("credit_debit", discrepancy.credit_debit)
       .Field("reference", discrepancy.reference)
       .Field("payment_id", discrepancy.payment_id)
-      .Field("booking_date", discrepancy.booking_date);
+      .Field("booking_date", discrepancy.booking_date)
+      .Field("booked_at_us", discrepancy.booked_at_us);
   for (const auto& [key, amount] : {std::pair{"statement_amount", &discrepancy.statement_amount},
                                     std::pair{"ledger_amount", &discrepancy.ledger_amount}}) {
-    writer.Key(key);
     if (*amount) {
-      writer.String(FormatSnap(**amount));
-    } else {
-      writer.Null();
+      writer.Field(key, FormatSnap(**amount));
+    } else if (missing == MissingAmount::kNull) {
+      writer.Key(key).Null();
     }
   }
 }

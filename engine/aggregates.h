@@ -220,9 +220,17 @@ struct Discrepancy {
 };
 
 class JsonWriter;
-// Writes a discrepancy's fields into the object `writer` has open: index, kind, credit_debit,
-// reference, payment_id, booking_date, and both amounts (null for the side that has none).
-void WriteDiscrepancyFields(JsonWriter& writer, const Discrepancy& discrepancy);
+// How WriteDiscrepancyFields writes the amount of the side that has none.
+enum class MissingAmount {
+  kOmitted,  // the field is left out: reconciliation.completed payloads (persisted)
+  kNull,     // the field is null: views, so that every discrepancy has the same fields
+};
+// The one serialization of a discrepancy: writes its fields into the object `writer` has open,
+// in this order: index, kind, credit_debit, reference, payment_id, booking_date,
+// booked_at_us, statement_amount, ledger_amount. The event payload depends on it byte for
+// byte (docs/domain-events.md, reconciliation.completed): append fields, never reorder them.
+void WriteDiscrepancyFields(JsonWriter& writer, const Discrepancy& discrepancy,
+                            MissingAmount missing = MissingAmount::kNull);
 
 inline constexpr std::string_view discrepancy_missing_in_ledger = "missing_in_ledger";
 inline constexpr std::string_view discrepancy_missing_at_bank = "missing_at_bank";

@@ -190,10 +190,12 @@ namespace malpro {
   X(kPhotoTooLarge, "photo_too_large") \
   X(kPhotoTypeUnsupported, "photo_type_unsupported") \
   X(kPolicyRetroactive, "policy_retroactive") \
+  X(kPortInUse, "port_in_use") \
   X(kPriceUnchanged, "price_unchanged") \
   X(kProductAlreadyListed, "product_already_listed") \
   X(kProductNotFound, "product_not_found") \
   X(kProductNotListed, "product_not_listed") \
+  X(kProofRangeInvalid, "proof_range_invalid") \
   X(kQrContentInvalid, "qr_content_invalid") \
   X(kQrContentTooLong, "qr_content_too_long") \
   X(kQrisCrcMismatch, "qris_crc_mismatch") \

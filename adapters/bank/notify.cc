@@ -1,7 +1,7 @@
 #include "adapters/bank/notify.h"
 
+#include "adapters/bank/payment_channel.h"
 #include "adapters/bank/snap_signature.h"
-#include "adapters/http/request_body.h"
 #include "engine/civil_time.h"
 #include "engine/error_codes.h"
 #include "engine/hash.h"
@@ -33,77 +33,6 @@ SnapVerifyOptions VerifyOptions(const BankNotifyOptions& options, SnapRequestKin
     };
   }
   return verify;
-}
-
-struct Notification {
-  std::string channel;     // QRIS (qr-mpm-notify) or VA (transfer-va/payment)
-  std::string payment_id;  // originalPartnerReferenceNo / trxId: our payment (order) id
-  // QRIS: originalReferenceNo; VA: virtualAccountNo (what payment.requested holds)
-  std::string bank_reference;
-  std::string status;       // latestTransactionStatus: 00 success, 06 failed, ...
-  std::string description;  // transactionStatusDesc
-  Money amount;
-  std::string paid_time;  // additionalInfo.paidTime, optional
-};
-
-// A SNAP amount object {"value":"10000.00","currency":"IDR"} under `key` of the body.
-Result<Money> ReadSnapMoney(simdjson::dom::element root, std::string_view key) {
-  std::string_view value, currency;
-  if (root[key]["value"].get(value) != simdjson::SUCCESS ||
-      root[key]["currency"].get(currency) != simdjson::SUCCESS || currency != "IDR") {
-    return Status::InvalidArgument(
-        errc::kBodyFieldMissing, key,
-        std::string(key) + " must be {\"value\":\"10000.00\",\"currency\":\"IDR\"}");
-  }
-  return ParseSnapAmount(value, std::string(key) + ".value");
-}
-
-Result<Notification> ReadNotification(const HttpRequest& request) {
-  RequestBody body(request.body());
-  Notification notification{"QRIS",
-                            body.String("originalPartnerReferenceNo"),
-                            body.String("originalReferenceNo"),
-                            body.String("latestTransactionStatus"),
-                            body.OptionalString("transactionStatusDesc"),
-                            Money(),
-                            ""};
-  if (!body.status().ok()) return body.status();
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  std::string_view paid_time;
-  if (parser.parse(request.body()).get(root) != simdjson::SUCCESS) {
-    return Status::InvalidArgument(errc::kBodyInvalidJson, "body", "the body must be JSON");
-  }
-  Result<Money> amount = ReadSnapMoney(root, "amount");
-  if (!amount.ok()) return amount.status();
-  notification.amount = *amount;
-  if (root["additionalInfo"]["paidTime"].get(paid_time) == simdjson::SUCCESS) {
-    notification.paid_time = std::string(paid_time);
-  }
-  return notification;
-}
-
-// transfer-va/payment: trxId is our payment id, virtualAccountNo the account that was paid
-// into; a payment flag always means paid.
-Result<Notification> ReadVaPayment(const HttpRequest& request) {
-  RequestBody body(request.body());
-  Notification notification{"VA",
-                            body.String("trxId"),
-                            body.String("virtualAccountNo"),
-                            "00",
-                            "virtual account paid",
-                            Money(),
-                            body.OptionalString("trxDateTime")};
-  if (!body.status().ok()) return body.status();
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  if (parser.parse(request.body()).get(root) != simdjson::SUCCESS) {
-    return Status::InvalidArgument(errc::kBodyInvalidJson, "body", "the body must be JSON");
-  }
-  Result<Money> amount = ReadSnapMoney(root, "paidAmount");
-  if (!amount.ok()) return amount.status();
-  notification.amount = *amount;
-  return notification;
 }
 
 HttpResponse AnswerLedgerRefusal(const HttpRequest& request, std::string_view service,
@@ -140,7 +69,7 @@ HttpResponse AnswerLedgerRefusal(const HttpRequest& request, std::string_view se
 // Records a success (or, for a voided request or a cancelled order, the refund due). A word
 // that does not match the request is refused and kept for the operator (under its own
 // idempotency key, so the same notice twice is recorded once).
-Result<CommandResult> RecordSuccess(Ledger& ledger, const Notification& notification,
+Result<CommandResult> RecordSuccess(Ledger& ledger, const BankNotification& notification,
                                     int64_t timestamp_us, const CommandContext& context) {
   BankSuccess success;
   success.payment_id = notification.payment_id;
@@ -163,8 +92,8 @@ std::optional<HttpResponse> HandleBankRequest(const HttpRequest& request, Ledger
   const std::string_view target = request.target();
   // Our token endpoint for the bank exists with hmac notification authentication only.
   const bool token_request = target == snap_access_token_path && options.authentication == "hmac";
-  const bool qris = target == snap_qris_notify_path;
-  if (!token_request && !qris && target != snap_va_payment_path) return std::nullopt;
+  const PaymentChannel* channel = ChannelNotifiedAt(target);
+  if (!token_request && channel == nullptr) return std::nullopt;
   const std::string_view service = SnapServiceCode(target);
   if (request.method() != http::verb::post) {
     return SnapAnswer(request, snap_method_not_allowed, service, "Method Not Allowed");
@@ -178,7 +107,7 @@ std::optional<HttpResponse> HandleBankRequest(const HttpRequest& request, Ledger
   const SnapVerdict verdict =
       VerifySnapRequest(request, VerifyOptions(options, SnapRequestKind::kTransaction, now));
   if (!verdict.ok()) return SnapAnswer(request, *verdict.refusal, service);
-  Result<Notification> notification = qris ? ReadNotification(request) : ReadVaPayment(request);
+  Result<BankNotification> notification = channel->ReadNotification(request.body());
   if (!notification.ok()) {
     return SnapAnswer(request, snap_invalid_mandatory_field, service,
                       notification.status().message());

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <vector>
 
+#include "adapters/bank/payment_channel.h"
 #include "adapters/bank/snap_signature.h"
 #include "engine/domain_events.h"
 #include "engine/domain_types.h"
 #include "engine/error_codes.h"
-#include "engine/hash.h"
 #include "engine/json.h"
 #include "engine/log_limits.h"
 
@@ -18,30 +18,14 @@ namespace {
 
 constexpr int64_t kMicrosPerSecond = 1'000'000;
 constexpr char kPollerActor[] = "system:bank-poller";
-constexpr size_t kVirtualAccountCustomerDigits = 12;
-
-// The part of a virtual account number after the bank's prefix: digits derived from the
-// payment id and its stream version, so a payment requested again gets another account.
-std::string CustomerNumber(std::string_view payment_id, uint64_t version) {
-  const Hash digest = Sha256(std::string(payment_id) + "#" + std::to_string(version));
-  uint64_t number = 0;
-  for (int i = 0; i < 8; ++i) number = (number << 8) | digest[i];
-  std::string digits = std::to_string(number % 1'000'000'000'000ULL);
-  return std::string(kVirtualAccountCustomerDigits - digits.size(), '0') + digits;
-}
-
-// The bank's word in the answer to a status query about a payment requested as `pending`.
-BankSuccess SuccessFromQuery(const std::string& payment_id, const std::string& channel,
+// The bank's word in the answer to a status query about a payment requested by `channel`.
+BankSuccess SuccessFromQuery(const std::string& payment_id, const PaymentChannel& channel,
                              const std::string& requested_reference,
                              const BankPaymentStatus& answer, int64_t now_us) {
   BankSuccess success;
   success.payment_id = payment_id;
-  success.channel = channel;
-  // The QRIS query names the reference it answers for; a VA status is asked by the account
-  // number, which is the VA payment's reference.
-  success.bank_reference = channel == "QRIS" && !answer.reference_no.empty()
-                               ? answer.reference_no
-                               : requested_reference;
+  success.channel = std::string(channel.name());
+  success.bank_reference = channel.AnsweredReference(answer, requested_reference);
   success.amount = answer.amount;
   success.paid_at_us = now_us;
   if (!answer.paid_time.empty()) {
@@ -60,8 +44,9 @@ PaymentRequested ShownFromState(const PaymentState& payment) {
   shown.amount = payment.amount;
   shown.bank_reference = payment.bank_reference;
   shown.qr_content = payment.qr_content;
-  if (payment.channel == "VA") shown.virtual_account_no = payment.bank_reference;
   shown.expires_at_us = payment.expires_at_us;
+  Result<const PaymentChannel*> channel = FindPaymentChannel(payment.channel);
+  if (channel.ok()) (*channel)->ShowRecorded(payment, &shown);
   return shown;
 }
 
@@ -97,28 +82,16 @@ Result<PaymentRequested> BankPayments::Request(std::string_view order_id, std::s
   }
   OrderState order;
   PaymentState previous;
+  // The ledger alone decides whether the order can be paid, and by which channels.
   MALPRO_RETURN_IF_ERROR(ledger_->CheckPayable(order_id, channel, &order, &previous));
+  Result<const PaymentChannel*> found = FindPaymentChannel(channel);
+  if (!found.ok()) return found.status();
   PaymentRequested issued;
   issued.payment_id = std::string(order_id);
   issued.channel = std::string(channel);
   issued.amount = order.total;
   issued.expires_at_us = Now() + options_.expire_after_s * kMicrosPerSecond;
-  if (channel == "QRIS") {
-    Result<QrisIssued> qris =
-        client_->GenerateQris(order_id, order.total, order.umkm_id, issued.expires_at_us);
-    if (!qris.ok()) return qris.status();
-    issued.bank_reference = qris->reference_no;
-    issued.qr_content = qris->qr_content;
-  } else {
-    Result<AsnState> buyer = ledger_->LoadAsn(order.buyer_nip);
-    const std::string name = buyer.ok() ? buyer->name : order.buyer_nip;
-    Result<VirtualAccountIssued> account = client_->CreateVirtualAccount(
-        order_id, order.total, CustomerNumber(order_id, previous.version), name,
-        issued.expires_at_us);
-    if (!account.ok()) return account.status();
-    issued.bank_reference = account->virtual_account_no;
-    issued.virtual_account_no = account->virtual_account_no;
-  }
+  MALPRO_RETURN_IF_ERROR((*found)->Issue(*client_, *ledger_, order, previous, &issued));
   Result<CommandResult> result =
       ledger_->RequestPayment(order_id, channel, issued.bank_reference, context,
                               PaymentShown{issued.qr_content, issued.expires_at_us});
@@ -210,11 +183,11 @@ Result<bool> BankPayments::Settle(const std::string& payment_id, const Pending& 
   Result<PaymentState> payment = ledger_->LoadPayment(payment_id);
   if (!payment.ok()) return payment.status();
   if (payment->status != PaymentStatus::kRequested) return true;
+  Result<const PaymentChannel*> channel = FindPaymentChannel(pending.channel);
+  if (!channel.ok()) return channel.status();
   ++report->asked;
   Result<BankPaymentStatus> answer =
-      pending.channel == "QRIS"
-          ? client_->QueryQris(payment_id, pending.bank_reference, payment->umkm_id)
-          : client_->QueryVirtualAccount(payment_id, pending.bank_reference);
+      (*channel)->Query(*client_, {payment_id, pending.bank_reference, payment->umkm_id});
   if (!answer.ok()) return answer.status();
   CommandContext context;
   context.actor = kPollerActor;
@@ -229,9 +202,8 @@ Result<bool> BankPayments::Settle(const std::string& payment_id, const Pending& 
   // Whichever of success, failure or expiry the answer decides; set by each branch below.
   Result<CommandResult> recorded = Status::Unavailable(errc::kBankPollUndecided, "no decision");
   if (answer->latest_status == "00") {
-    recorded = ledger_->RecordBankSuccess(SuccessFromQuery(payment_id, pending.channel,
-                                                           pending.bank_reference, *answer, Now()),
-                                          context);
+    recorded = ledger_->RecordBankSuccess(
+        SuccessFromQuery(payment_id, **channel, pending.bank_reference, *answer, Now()), context);
     if (!recorded.ok() && Ledger::IsNotificationMismatch(recorded.status())) {
       return false;  // kept as a refused notification; still pending: the operator decides
     }
@@ -258,13 +230,14 @@ Result<bool> BankPayments::Settle(const std::string& payment_id, const Pending& 
 Status BankPayments::RecordPaidAfterVoid(const std::string& payment_id, const Pending& voided) {
   Result<PaymentState> payment = ledger_->LoadPayment(payment_id);
   if (!payment.ok()) return payment.status();
+  Result<const PaymentChannel*> channel = FindPaymentChannel(voided.channel);
+  if (!channel.ok()) return channel.status();
   Result<BankPaymentStatus> answer =
-      voided.channel == "QRIS"
-          ? client_->QueryQris(payment_id, voided.bank_reference, payment->umkm_id)
-          : client_->QueryVirtualAccount(payment_id, voided.bank_reference);
+      (*channel)->Query(*client_, {payment_id, voided.bank_reference, payment->umkm_id});
   if (!answer.ok()) return answer.status();
   if (answer->latest_status != "00") return Status::Ok();  // the notification will tell
-  const BankSuccess success = SuccessFromQuery(payment_id, voided.channel, voided.bank_reference, *answer, Now());
+  const BankSuccess success =
+      SuccessFromQuery(payment_id, **channel, voided.bank_reference, *answer, Now());
   CommandContext context;
   context.actor = kPollerActor;
   context.idempotency_key = "bank-void-paid-" + payment_id + "-" + std::to_string(payment->version);
@@ -290,14 +263,12 @@ Status BankPayments::VoidOne(const std::string& payment_id) {
     if (found == voids_.end()) return Status::Ok();  // voided already, or never pending here
     voided = found->second;
   }
-  Status status;
-  if (voided.channel == "QRIS") {
-    Result<PaymentState> payment = ledger_->LoadPayment(payment_id);
-    if (!payment.ok()) return payment.status();
-    status = client_->CancelQris(payment_id, voided.bank_reference, payment->umkm_id);
-  } else {
-    status = client_->DeleteVirtualAccount(payment_id, voided.bank_reference);
-  }
+  Result<const PaymentChannel*> channel = FindPaymentChannel(voided.channel);
+  if (!channel.ok()) return channel.status();
+  Result<PaymentState> payment = ledger_->LoadPayment(payment_id);
+  if (!payment.ok()) return payment.status();
+  Status status =
+      (*channel)->Void(*client_, {payment_id, voided.bank_reference, payment->umkm_id});
   if (!status.ok() && status.error_code() == errc::kBankAlreadyPaid) {
     status = RecordPaidAfterVoid(payment_id, voided);
   }

@@ -10,6 +10,7 @@
 #include "engine/error_codes.h"
 #include "engine/identifiers.h"
 #include "engine/json.h"
+#include "engine/payment_channel.h"
 
 namespace malpro {
 namespace {
@@ -57,7 +58,7 @@ Result<bool> OptionalBool(const std::string& json, std::string_view key) {
 std::string BankSimulator::Impl::NoticeBody(const Issued& issued, Money amount) const {
   JsonWriter w;
   w.BeginObject();
-  if (issued.channel == "QRIS") {
+  if (issued.channel == payment_channel_qris) {
     const std::string status = issued.state == "paid" ? "00" : "06";
     w.Field("originalReferenceNo", issued.reference_no)
         .Field("originalPartnerReferenceNo", issued.payment_id)
@@ -157,7 +158,7 @@ Status BankSimulator::Impl::CheckSettleable(const Issued& issued, std::string_vi
                       "just before the void arrived"
                     : ""));
   }
-  if (action == "fail" && issued.channel == "VA") {
+  if (action == "fail" && issued.channel == payment_channel_va) {
     return Status::Conflict(errc::kVaCannotFail, "reference",
                             "a virtual account has no failed notification; it just stays unpaid");
   }
@@ -179,7 +180,7 @@ Result<NotifyOutcome> BankSimulator::Impl::Act(std::string_view action, std::str
       return Status::NotFound(errc::kReferenceUnknown, "reference",
                               "no payment with reference " + std::string(reference));
     }
-    path = issued->channel == "QRIS" ? snap_qris_notify_path : snap_va_payment_path;
+    path = issued->channel == payment_channel_qris ? snap_qris_notify_path : snap_va_payment_path;
     if (action == "pay" || action == "delay" || action == "fail") {
       MALPRO_RETURN_IF_ERROR(CheckSettleable(*issued, action, late));
       issued->state = action == "fail" ? "failed" : "paid";
@@ -229,7 +230,7 @@ std::vector<SimulatedStatementEntry> BankSimulator::Impl::Statement(std::string_
     const std::string booked = FormatIsoDate(JakartaDate(issued.paid_at_us));
     if (booked != date) continue;
     const std::string bank_reference =
-        issued.channel == "VA" ? issued.virtual_account : issued.reference_no;
+        issued.channel == payment_channel_va ? issued.virtual_account : issued.reference_no;
     entries.push_back({booked, issued.payment_id, bank_reference, issued.amount, "C",
                        issued.channel + " " + issued.payment_id + " " + bank_reference,
                        issued.paid_at_us});

@@ -9,6 +9,7 @@
 #include "engine/error_codes.h"
 #include "engine/hash.h"
 #include "engine/json.h"
+#include "engine/payment_channel.h"
 
 namespace malpro {
 
@@ -174,7 +175,7 @@ HttpResponse BankSimulator::Impl::GenerateQris(const HttpRequest& request,
                       "Service Unavailable. [References: " + number.status().message() + "]");
   }
   Issued issued;
-  issued.channel = "QRIS";
+  issued.channel = payment_channel_qris;
   issued.payment_id = *payment_id;
   issued.issued_at_us = Now();
   issued.reference_no = ReferenceOf("BJQR", *number);
@@ -212,7 +213,7 @@ HttpResponse BankSimulator::Impl::QueryQris(const HttpRequest& request,
   }
   std::lock_guard<std::mutex> lock(mutex_);
   const Issued* issued = Find(reference ? *reference : *payment_id);
-  if (issued == nullptr || issued->channel != "QRIS") {
+  if (issued == nullptr || issued->channel != payment_channel_qris) {
     return SnapAnswer(request, snap_successful, service, "Successful", [&](JsonWriter& w) {
       w.Field("latestTransactionStatus", "07").Field("transactionStatusDesc", "Not Found");
     });
@@ -242,7 +243,7 @@ HttpResponse BankSimulator::Impl::CreateVa(const HttpRequest& request,
     return SnapAnswer(request, snap_invalid_field_format, service,
                       "Invalid Field Format totalAmount");
   Issued issued;
-  issued.channel = "VA";
+  issued.channel = payment_channel_va;
   issued.partner_service_id = *Required(body, "partnerServiceId");
   issued.customer_no = *Required(body, "customerNo");
   issued.virtual_account = *Required(body, "virtualAccountNo");
@@ -295,7 +296,7 @@ HttpResponse BankSimulator::Impl::VaStatus(const HttpRequest& request,
                       "Invalid Mandatory Field virtualAccountNo");
   std::lock_guard<std::mutex> lock(mutex_);
   const Issued* issued = Find(*number);
-  if (issued == nullptr || issued->channel != "VA") {
+  if (issued == nullptr || issued->channel != payment_channel_va) {
     return SnapAnswer(request, snap_bill_not_found, service,
                       "Invalid Bill/Virtual Account [Not Found]");
   }
@@ -344,8 +345,8 @@ HttpResponse BankSimulator::Impl::CancelQris(const HttpRequest& request,
   std::optional<std::string> merchant_id = Required(body, "merchantId");
   std::lock_guard<std::mutex> lock(mutex_);
   Issued* issued = Find(*reference);
-  if (issued == nullptr || issued->channel != "QRIS" || issued->reference_no != *reference ||
-      (payment_id && *payment_id != issued->payment_id) ||
+  if (issued == nullptr || issued->channel != payment_channel_qris ||
+      issued->reference_no != *reference || (payment_id && *payment_id != issued->payment_id) ||
       (merchant_id && *merchant_id != issued->merchant_id)) {
     return SnapAnswer(request, snap_transaction_not_found, service, "Transaction Not Found");
   }
@@ -376,8 +377,8 @@ HttpResponse BankSimulator::Impl::DeleteVa(const HttpRequest& request,
   }
   std::lock_guard<std::mutex> lock(mutex_);
   Issued* issued = Find(number);
-  if (issued == nullptr || issued->channel != "VA" || issued->virtual_account != number ||
-      issued->payment_id != *Required(body, "trxId")) {
+  if (issued == nullptr || issued->channel != payment_channel_va ||
+      issued->virtual_account != number || issued->payment_id != *Required(body, "trxId")) {
     return SnapAnswer(request, snap_bill_not_found, service,
                       "Invalid Bill/Virtual Account [Not Found]");
   }

@@ -13,6 +13,7 @@
 #include "engine/civil_time.h"
 #include "engine/domain_types.h"
 #include "engine/error_codes.h"
+#include "engine/payment_channel.h"
 
 namespace malpro {
 namespace {
@@ -97,6 +98,16 @@ int DaysIn(CivilDate month_start) {
   const CivilDate next = month_start.month == 12 ? CivilDate{month_start.year + 1, 1, 1}
                                                  : CivilDate{month_start.year, month_start.month + 1, 1};
   return static_cast<int>(DaysFromCivil(next) - DaysFromCivil(month_start));
+}
+
+// "YYYY-MM-DD" of the last day of `month` ("YYYY-MM"): a date the API takes (2026-11-30, never
+// 2026-11-31). Day 28 when `month` is not one.
+std::string LastDayOf(const std::string& month) {
+  Result<CivilDate> first = ParseIsoDate(month + "-01", "month");
+  if (!first.ok()) return month + "-28";
+  CivilDate last = *first;
+  last.day = DaysIn(*first);
+  return FormatIsoDate(last);
 }
 
 // The seeding run: one generator, one clock, counters.
@@ -269,8 +280,11 @@ Status Seeder::PlaceOrders(int day) {
     if (!result.ok() && result.status().error_code() == errc::kBuyerInactive) continue;
     MALPRO_RETURN_IF_ERROR(Check(result, "place order"));
     if (cashless && cancel) {
-      MALPRO_RETURN_IF_ERROR(Check(ledger_.RequestPayment(order.order_id, Chance(kShareQris) ? "QRIS" : "VA",
-                                                          "bj-" + order.order_id, As("system:bank-adapter")),
+      const std::string_view channel =
+          Chance(kShareQris) ? payment_channel_qris : payment_channel_va;
+      MALPRO_RETURN_IF_ERROR(Check(ledger_.RequestPayment(order.order_id, channel,
+                                                          "bj-" + order.order_id,
+                                                          As("system:bank-adapter")),
                                    "request payment"));
     } else if (cashless) {
       MALPRO_RETURN_IF_ERROR(PayCashless(order.order_id));
@@ -345,7 +359,7 @@ Status Seeder::PaidAfterCancel(int day, size_t index, const std::string& order_i
 // The buyer pays by QRIS or VA right after ordering; the bank confirms within minutes. Now and
 // then a QR expires unpaid and is issued again.
 Status Seeder::PayCashless(const std::string& order_id) {
-  const std::string channel = Chance(kShareQris) ? "QRIS" : "VA";
+  const std::string channel(Chance(kShareQris) ? payment_channel_qris : payment_channel_va);
   if (bank_ != nullptr && summary_.payments_through_bank < bank_->payments_max) {
     // The same random draws as below, so a seed gives the same month either way.
     Result<int> commands = bank_->pay(order_id, channel, Chance(kShareExpiredQr));
@@ -519,13 +533,17 @@ void PrintDemoHints(uint16_t port, const std::string& data_dir, const std::strin
             << " -H 'Authorization: Bearer dev-asn'\n"
             << "  curl -s '" << api << "/v1/compliance/" << month
             << "?by=rank_class' -H 'Authorization: Bearer dev-operator'\n"
-            << "  curl -s '" << api << "/v1/catalog?category=sembako&q=beras' -H 'Authorization: Bearer dev-asn'\n"
+            << "  curl -s '" << api
+            << "/v1/catalog?category=sembako&q=beras' -H 'Authorization: Bearer dev-asn'\n"
             << "  curl -s '" << api << "/v1/umkm/" << kTrialUmkm << "/sales?from=" << month
-            << "-01&to=" << month << "-31' -H 'Authorization: Bearer dev-merchant'\n"
+            << "-01&to=" << LastDayOf(month) << "' -H 'Authorization: Bearer dev-merchant'\n"
             << "  curl -s " << api << "/v1/circulation/" << month
             << " -H 'Authorization: Bearer dev-operator'\n"
-            << "  curl -s '" << api << "/v1/events?from=1&limit=5' -H 'Authorization: Bearer dev-auditor'\n"
-            << "  curl -sN '" << api << "/v1/subscribe/projections?projection=asn_spend' -H 'Authorization: Bearer dev-auditor'   (live)\n"
+            << "  curl -s '" << api
+            << "/v1/events?from=1&limit=5' -H 'Authorization: Bearer dev-auditor'\n"
+            << "  curl -sN '" << api
+            << "/v1/subscribe/projections?projection=asn_spend' -H 'Authorization: Bearer "
+               "dev-auditor'   (live)\n"
             << "  curl -s " << api << "/metrics\n";
   if (!kafka.empty()) {
     std::cout << "  kcat -b " << kafka << " -C -t malpro.events            (the log, live)\n"

@@ -189,6 +189,7 @@ constexpr CodeStatus code_statuses[] = {
     {errc::kPhotoTypeUnsupported, 422},
     {errc::kPolicyRetroactive, 422},
     {errc::kPriceUnchanged, 422},
+    {errc::kProofRangeInvalid, 422},
     {errc::kQrContentInvalid, 422},
     {errc::kQrContentTooLong, 422},
     {errc::kQrisCrcMismatch, 422},
