@@ -19,6 +19,28 @@ HttpResponse BankSimulator::Impl::Handle(const HttpRequest& request) {
   return BankSide(request);
 }
 
+HttpResponse BankSimulator::Impl::Handle(const HttpRequest& request,
+                                         std::chrono::steady_clock::time_point) {
+  HttpResponse response = Handle(request);
+  // The bank's paths refuse another method in their own words; the Allow is the server's.
+  if (response.result() == http::status::method_not_allowed &&
+      response.find(http::field::allow) == response.end()) {
+    response.set(http::field::allow, "POST");
+  }
+  if (request.method() == http::verb::head) StripBodyForHead(response);
+  return response;
+}
+
+size_t BankSimulator::Impl::BodyLimitFor(http::verb, std::string_view) const {
+  return bank_simulator_body_bytes_max;
+}
+
+// One label for all: the paths a client may try are unbounded, and the simulator's own
+// metrics are rendered nowhere.
+std::string BankSimulator::Impl::RouteLabel(http::verb, std::string_view) const {
+  return "unmatched";
+}
+
 BankSimulator::Issued* BankSimulator::Impl::Find(std::string_view reference) {
   auto found = index_.find(std::string(reference));
   return found == index_.end() ? nullptr : &issued_[found->second];
@@ -30,28 +52,15 @@ BankSimulator::BankSimulator(BankSimulatorOptions options)
 BankSimulator::~BankSimulator() { Stop(); }
 
 Status BankSimulator::Start() {
-  // The project's HTTP server with an Api whose only routes are this simulator's: the same
-  // limits, timeouts and worker pool as the real API, nothing else reachable.
-  Impl* impl = impl_.get();
-  impl->api_ = std::make_unique<Api>(
-      ApiDependencies{nullptr,
-                      nullptr,
-                      nullptr,
-                      &impl->no_tokens_,
-                      &impl->metrics_,
-                      65536,
-                      65536,
-                      {},
-                      [impl](const HttpRequest& request) -> std::optional<HttpResponse> {
-                        return impl->Handle(request);
-                      }});
+  // The project's HTTP server with this simulator as its handler: the same limits, timeouts
+  // and worker pool as the real API, and nothing but the simulator's routes reachable.
   HttpOptions http;
-  http.listen_address = impl->options_.listen_address;
-  http.port = impl->options_.port;
+  http.listen_address = impl_->options_.listen_address;
+  http.port = impl_->options_.port;
   http.worker_threads = 8;
-  MALPRO_RETURN_IF_ERROR(impl->CheckReferenceState());
-  impl->server_ = std::make_unique<HttpServer>(http, impl->api_.get(), &impl->metrics_);
-  return impl->server_->Start();
+  MALPRO_RETURN_IF_ERROR(impl_->CheckReferenceState());
+  impl_->server_ = std::make_unique<HttpServer>(http, impl_.get(), &impl_->metrics_);
+  return impl_->server_->Start();
 }
 
 void BankSimulator::Stop() {

@@ -54,12 +54,15 @@
 #include <vector>
 
 #include "adapters/bank/qris.h"
-#include "adapters/http/api.h"
+#include "adapters/http/http_handler.h"
 #include "adapters/http/server.h"
 #include "engine/money.h"
 
 namespace malpro {
 
+// The largest request body it reads (the SNAP bodies and /sim/* are a few hundred bytes);
+// the server answers more with 413.
+inline constexpr size_t bank_simulator_body_bytes_max = 64 * 1024;
 // Payments the simulator remembers at most; it refuses to issue more (a trial, not a bank).
 inline constexpr size_t bank_simulator_payments_max = 1'000'000;
 // X-EXTERNAL-IDs remembered at most; those of earlier days are dropped first.

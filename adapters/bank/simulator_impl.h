@@ -8,6 +8,7 @@
 
 #include <simdjson.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -19,7 +20,7 @@
 
 #include "adapters/bank/simulator.h"
 #include "adapters/bank/snap_protocol.h"
-#include "adapters/http/api.h"
+#include "adapters/http/http_handler.h"
 #include "adapters/http/server.h"
 #include "engine/assert.h"
 #include "engine/civil_time.h"
@@ -46,7 +47,8 @@ struct BankSimulator::Issued {
   std::string last_path;
 };
 
-class BankSimulator::Impl {
+// Also the simulator's HttpHandler: HttpServer serves its routes and nothing else.
+class BankSimulator::Impl final : public HttpHandler {
  public:
   explicit Impl(BankSimulatorOptions options) : options_(std::move(options)) {
     MALPRO_ASSERT(options_.first_reference >= 1 &&
@@ -57,7 +59,15 @@ class BankSimulator::Impl {
   }
 
   int64_t Now() const { return options_.clock ? options_.clock() : WallClockMicros(); }
+  // One request, bank or control side (BankSimulator::Handle).
   HttpResponse Handle(const HttpRequest& request);
+
+  // HttpHandler, for the server: Handle, and what an HTTP server adds to it (Allow on a 405,
+  // HEAD without a body). Every body is held to bank_simulator_body_bytes_max.
+  HttpResponse Handle(const HttpRequest& request,
+                      std::chrono::steady_clock::time_point read_deadline) override;
+  size_t BodyLimitFor(http::verb method, std::string_view target) const override;
+  std::string RouteLabel(http::verb method, std::string_view target) const override;
   Result<NotifyOutcome> Act(std::string_view action, std::string_view reference,
                             std::string_view mode, bool late = false);
   // Checks at start that state_dir can be created and locked and its file read.
@@ -65,9 +75,7 @@ class BankSimulator::Impl {
   std::vector<SimulatedStatementEntry> Statement(std::string_view date) const;
 
   BankSimulatorOptions options_;
-  TokenTable no_tokens_;
   HttpMetrics metrics_;
-  std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> server_;
 
  private:

@@ -4,15 +4,17 @@
 // Every route checks the caller's role (Authorization: Bearer token) and, for the asn and
 // merchant roles, that the resource is their own. Errors are JSON
 // {"error":{"code","message","field"}} with the status given by ErrorStatus().
+//
+// Api is HttpServer's handler (http_handler.h). api.cc routes; the routes of each resource
+// are in api_<resource>.cc, the JSON of each state in json_views.h, and the binding of each
+// command's body in command_bodies.h (which the Kafka intake shares).
 #pragma once
-
-#include <boost/beast/http.hpp>
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
-#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -20,23 +22,14 @@
 
 #include "adapters/http/auth.h"
 #include "adapters/http/error_status.h"
+#include "adapters/http/http_handler.h"
 #include "adapters/http/metrics.h"
 #include "engine/event_log.h"
 #include "engine/ledger.h"
 
 namespace malpro {
 
-namespace http = boost::beast::http;
-using HttpRequest = http::request<http::string_body>;
-using HttpResponse = http::response<http::string_body>;
-
 class Projector;
-
-// A live subscription (Server-Sent Events): Poll returns the next text to send, or "" when
-// there is nothing new yet. Called from one I/O thread at a time.
-struct Subscription {
-  std::function<Result<std::string>()> poll;
-};
 
 // What a cashless payment request produced: the command's result and a JSON object with what
 // the payer needs (QRIS content or virtual account number), written by the bank adapter.
@@ -74,9 +67,8 @@ struct ApiDependencies {
       reconcile_statement = {};
   // Asks the bank for a payment of a cashless order and records payment.requested
   // (POST /v1/orders/{order_id}/payment). Empty: no bank configured, the route answers 503.
-  std::function<Result<PaymentRequestAnswer>(const std::string& order_id,
-                                             const std::string& channel,
-                                             const CommandContext& context)>
+  std::function<Result<PaymentRequestAnswer>(
+      const std::string& order_id, const std::string& channel, const CommandContext& context)>
       request_payment = {};
   // What the payer needs for a pending payment this process requested, as a JSON object; ""
   // when unknown. May be empty.
@@ -96,14 +88,7 @@ struct ApiCall {
   std::chrono::steady_clock::time_point read_deadline = {};
 };
 
-// A read with ?after=SEQ that has to wait for the read models: until they applied `sequence`,
-// counted against `caller` (the token's role and subject) in the server's caps.
-struct ReadWait {
-  uint64_t sequence = 0;
-  std::string caller;
-};
-
-class Api {
+class Api final : public HttpHandler {
  public:
   explicit Api(ApiDependencies dependencies);
 
@@ -113,52 +98,50 @@ class Api {
   // request, which has usually waited already).
   HttpResponse Handle(const HttpRequest& request);
   HttpResponse Handle(const HttpRequest& request,
-                      std::chrono::steady_clock::time_point read_deadline);
+                      std::chrono::steady_clock::time_point read_deadline) override;
 
-  // Answers without blocking the calling (I/O) thread when it can: placing an order (the
-  // hottest command) is decided here and its synced write is waited for by no thread. Returns
-  // false, having done nothing, when the request needs Handle (another route, a refusal to
-  // explain, an idempotency key, If-Match). Otherwise `respond` is called exactly once, from
-  // any thread, with a maker of the response to run where the response is written; `defer`
-  // runs work that may block (a decision again after a lost race).
-  using MakeResponse = std::function<HttpResponse()>;
+  // Placing an order (the hottest command) is decided here and its synced write is waited for
+  // by no thread. Declines (returns false) when the request needs Handle: another route, a
+  // refusal to explain, an idempotency key, If-Match. `defer` runs a decision again after a
+  // lost race.
   bool HandleAsync(std::shared_ptr<const HttpRequest> request,
                    std::function<void(MakeResponse)> respond,
-                   std::function<void(std::function<void()>)> defer);
+                   std::function<void(std::function<void()>)> defer) override;
 
-  // Whether answering takes only a lookup of cached rows and never waits, so the server may
-  // answer it on its I/O thread: reads of one read-model row (or health) without ?after=.
-  bool IsQuick(const HttpRequest& request) const;
+  // Reads that take only a lookup of cached rows: one read-model row (or health) without
+  // ?after=.
+  bool IsQuick(const HttpRequest& request) const override;
 
   // For a GET or HEAD of a read-model route with ?after=SEQ that the read models have not yet
   // applied, by a token the route admits: what to wait for, so that the server can wait
   // without a thread and call Handle once applied. nullopt: Handle answers at once (a refusal,
   // or a read that need not wait). Never blocks.
-  std::optional<ReadWait> ReadWaitOf(const HttpRequest& request) const;
+  std::optional<ReadWait> ReadWaitOf(const HttpRequest& request) const override;
   // The last sequence the read models applied; 0 when there are none.
-  uint64_t ReadModelsApplied() const;
+  uint64_t ReadModelsApplied() const override;
 
   // Whether the request asks for a live subscription (GET /v1/subscribe/...).
-  bool IsSubscription(const HttpRequest& request) const;
+  bool IsSubscription(const HttpRequest& request) const override;
   // Authenticates and opens a subscription; on error, the response to send instead.
-  Result<Subscription> OpenSubscription(const HttpRequest& request, HttpResponse* refusal);
+  Result<Subscription> OpenSubscription(const HttpRequest& request, HttpResponse* refusal) override;
 
   // The largest body the route of `target` accepts (photo uploads have their own limit).
-  size_t BodyLimitFor(http::verb method, std::string_view target) const;
+  size_t BodyLimitFor(http::verb method, std::string_view target) const override;
 
   // The route pattern of a request, e.g. "POST /v1/orders/{order_id}/accept", for metrics.
-  std::string RouteLabel(http::verb method, std::string_view target) const;
+  std::string RouteLabel(http::verb method, std::string_view target) const override;
 
  private:
   struct Route {
     http::verb method;
-    std::string pattern;           // e.g. "/v1/orders/{order_id}/accept"
+    std::string pattern;  // e.g. "/v1/orders/{order_id}/accept"
     std::vector<std::string> parts;
-    std::set<Role> roles;          // empty: no authentication (health, metrics)
+    std::set<Role> roles;  // empty: no authentication (health, metrics)
     std::function<HttpResponse(ApiCall&)> handle;
-    bool reads_model = false;      // a read-model read: ?after=SEQ waits (ReadWaitOf)
+    bool reads_model = false;  // a read-model read: ?after=SEQ waits (ReadWaitOf)
   };
 
+  // Routing (api.cc).
   void AddRoute(http::verb method, std::string pattern, std::set<Role> roles,
                 std::function<HttpResponse(ApiCall&)> handle);
   const Route* Match(http::verb method, std::string_view path,
@@ -167,35 +150,36 @@ class Api {
                         std::chrono::steady_clock::time_point read_deadline);
   // 405 with an Allow header naming the methods `path` takes.
   HttpResponse MethodNotAllowed(const HttpRequest& request, std::string_view path) const;
-  HttpResponse HeadOfSubscription(const HttpRequest& request);
+  void AddServiceRoutes();
+
+  // One file per resource: api_<resource>.cc.
   void AddAsnRoutes();
   void AddUmkmRoutes();
   void AddOrderRoutes();
   void AddPaymentRoutes();
+  // POST /v1/orders/{order_id}/payment (api_payments.cc).
+  HttpResponse RequestPayment(ApiCall& call);
   void AddReceiptRoutes();
   void AddPolicyRoutes();
   void AddReconciliationRoutes();
   void AddLogRoutes();
-  void AddReadModelRoutes();
-  void AddSpendRoutes();
   void AddDayCloseRoutes();
+
+  // Read models (api_read_models.cc, api_spend.cc).
+  void AddReadModelRoutes();
+  void AddCatalogRoutes();
+  void AddSpendRoutes();
+  // POST /v1/compliance/{month}/close (api_spend.cc).
+  HttpResponse CloseCompliance(ApiCall& call);
   // Runs a read-model query after waiting for ?after=SEQ to be applied (read your own writes).
   HttpResponse ReadModel(ApiCall& call, const std::function<Result<std::string>()>& query);
+
+  // Subscriptions (api_subscriptions.cc).
+  HttpResponse HeadOfSubscription(const HttpRequest& request);
   Result<Subscription> OpenProjectionSubscription(ApiCall& call);
-  void AddServiceRoutes();
 
   ApiDependencies deps_;
   std::vector<Route> routes_;
 };
-
-// {"error":{"code":...,"message":...,"field":...}} with ErrorStatus(status).
-HttpResponse ErrorResponse(const HttpRequest& request, const Status& status);
-
-// The refusal of a read whose ?after=SEQ the read models did not apply in time (503).
-Status ReadModelsBehind(uint64_t sequence);
-
-// Makes `response` the answer to a HEAD: the Content-Length of its body, and no body. A
-// response without a body is left as it is, so that calling it twice changes nothing.
-void StripBodyForHead(HttpResponse& response);
 
 }  // namespace malpro

@@ -6,11 +6,16 @@ namespace malpro {
 
 std::string_view RoleName(Role role) {
   switch (role) {
-    case Role::kAsn: return "asn";
-    case Role::kMerchant: return "merchant";
-    case Role::kOperator: return "operator";
-    case Role::kAuditor: return "auditor";
-    case Role::kAdmin: return "admin";
+    case Role::kAsn:
+      return "asn";
+    case Role::kMerchant:
+      return "merchant";
+    case Role::kOperator:
+      return "operator";
+    case Role::kAuditor:
+      return "auditor";
+    case Role::kAdmin:
+      return "admin";
   }
   return "unknown";
 }
@@ -19,9 +24,9 @@ Result<Role> ParseRole(std::string_view text, std::string_view field) {
   for (Role role : {Role::kAsn, Role::kMerchant, Role::kOperator, Role::kAuditor, Role::kAdmin}) {
     if (RoleName(role) == text) return role;
   }
-  return Status::InvalidArgument(errc::kRoleUnknown, field,
-                                 std::string(field) +
-                                     " must be one of: asn, merchant, operator, auditor, admin");
+  return Status::InvalidArgument(
+      errc::kRoleUnknown, field,
+      std::string(field) + " must be one of: asn, merchant, operator, auditor, admin");
 }
 
 Status TokenTable::Add(std::string_view sha256_hex, Principal principal, std::string_view field) {
@@ -39,7 +44,8 @@ Status TokenTable::Add(std::string_view sha256_hex, Principal principal, std::st
 
 Result<Principal> TokenTable::Authenticate(std::string_view authorization) const {
   constexpr std::string_view scheme = "Bearer ";
-  if (authorization.empty()) return Status::Unauthenticated("an Authorization: Bearer token is required");
+  if (authorization.empty())
+    return Status::Unauthenticated("an Authorization: Bearer token is required");
   if (!authorization.starts_with(scheme) || authorization.size() == scheme.size()) {
     return Status::Unauthenticated("the Authorization header must be 'Bearer <token>'");
   }

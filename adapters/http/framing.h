@@ -24,7 +24,7 @@
 #include <cstddef>
 #include <string_view>
 
-#include "adapters/http/api.h"
+#include "adapters/http/http_handler.h"
 #include "engine/result.h"
 
 namespace malpro {

@@ -6,10 +6,10 @@ namespace malpro {
 
 void HttpMetrics::Record(const std::string& route, int status, double seconds) {
   std::lock_guard lock(mutex_);
-  const std::string& label = requests_.size() < metrics_routes_max ||
-                                     requests_.contains({route, status})
-                                 ? route
-                                 : std::string("other");
+  const std::string& label =
+      requests_.size() < metrics_routes_max || requests_.contains({route, status})
+          ? route
+          : std::string("other");
   requests_[{label, status}]++;
   size_t bucket = 0;
   while (bucket < kBuckets && seconds > metrics_latency_buckets[bucket]) ++bucket;
@@ -56,7 +56,8 @@ std::string HttpMetrics::Render() const {
       << "malpro_http_subscriptions_open " << subscriptions_open_.load() << "\n";
   for (const auto& [name, gauge] : gauges_) {
     out << "# HELP " << name << " " << gauge.help << "\n# TYPE " << name << " " << gauge.type
-        << "\n" << name << " " << static_cast<uint64_t>(gauge.read()) << "\n";
+        << "\n"
+        << name << " " << static_cast<uint64_t>(gauge.read()) << "\n";
   }
   return out.str();
 }

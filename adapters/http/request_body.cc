@@ -39,6 +39,10 @@ void RequestBody::Fail(std::string_view code, std::string_view key, std::string 
 }
 
 void RequestBody::AllowOnly(std::initializer_list<std::string_view> known) {
+  AllowOnly(std::span<const std::string_view>(known.begin(), known.size()));
+}
+
+void RequestBody::AllowOnly(std::span<const std::string_view> known) {
   if (!parsed_) return;
   for (auto [key, value] : object_) {
     bool allowed = false;
@@ -148,51 +152,6 @@ Result<std::string> DecodeBase64(std::string_view text, std::string_view field) 
     if (padding < 1) out.push_back(static_cast<char>(group));
   }
   return out;
-}
-
-Result<PlaceOrder> BindPlaceOrder(RequestBody& body) {
-  body.AllowOnly({"order_id", "buyer_nip", "umkm_id", "lines", "payment_method"});
-  PlaceOrder order{body.OptionalString("order_id"), body.String("buyer_nip"),
-                   body.String("umkm_id"), {}, body.String("payment_method")};
-  simdjson::dom::array lines = body.Array("lines");
-  if (!body.status().ok()) return body.status();
-  if (order.order_id.empty() && body.Has("order_id")) {  // given, but empty: not "make one"
-    return Status::InvalidArgument(errc::kIdInvalid, "order_id",
-                                   "order_id, when given, must be 1-64 characters of a-z, 0-9 "
-                                   "and -; leave it out to have one made");
-  }
-  size_t index = 0;
-  for (simdjson::dom::element element : lines) {
-    const std::string prefix = "lines[" + std::to_string(index++) + "]";
-    simdjson::dom::object line;
-    std::string_view product_id;
-    int64_t quantity = 0;
-    if (element.get(line) != simdjson::SUCCESS) {
-      return Status::InvalidArgument(errc::kBodyFieldWrongType, prefix, prefix + " must be an object");
-    }
-    // Absent (or null) is a missing field; present with another type is a wrong type.
-    for (const char* key : {"product_id", "quantity"}) {
-      simdjson::dom::element value;
-      if (line[key].get(value) != simdjson::SUCCESS || value.is_null()) {
-        return Status::InvalidArgument(errc::kBodyFieldMissing, prefix + "." + key,
-                                       prefix + "." + key + " is required");
-      }
-    }
-    if (line["product_id"].get(product_id) != simdjson::SUCCESS) {
-      return Status::InvalidArgument(errc::kBodyFieldWrongType, prefix + ".product_id",
-                                     prefix + ".product_id must be a string");
-    }
-    if (line["quantity"].get(quantity) != simdjson::SUCCESS) {
-      return Status::InvalidArgument(errc::kBodyFieldWrongType, prefix + ".quantity",
-                                     prefix + ".quantity must be an integer");
-    }
-    if (line.size() != 2) {
-      return Status::InvalidArgument(errc::kBodyFieldUnknown, prefix,
-                                     prefix + " takes product_id and quantity only");
-    }
-    order.lines.push_back({std::string(product_id), quantity});
-  }
-  return order;
 }
 
 }  // namespace malpro

@@ -7,6 +7,7 @@
 
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -27,12 +28,13 @@ class RequestBody {
 
   // Records body_field_unknown for the first key not in `known`.
   void AllowOnly(std::initializer_list<std::string_view> known);
+  void AllowOnly(std::span<const std::string_view> known);
 
-  std::string String(std::string_view key);                  // required
-  std::string OptionalString(std::string_view key);          // "" when absent
-  int64_t Int(std::string_view key);                         // required
-  Money Amount(std::string_view key);                        // required, "10000.00" form
-  simdjson::dom::array Array(std::string_view key);          // required
+  std::string String(std::string_view key);          // required
+  std::string OptionalString(std::string_view key);  // "" when absent
+  int64_t Int(std::string_view key);                 // required
+  Money Amount(std::string_view key);                // required, "10000.00" form
+  simdjson::dom::array Array(std::string_view key);  // required
   bool Has(std::string_view key) const;
 
  private:
@@ -49,8 +51,8 @@ class RequestBody {
 // Strict base64 (RFC 4648, with padding). InvalidArgument naming `field` on anything else.
 Result<std::string> DecodeBase64(std::string_view text, std::string_view field);
 
-// The body of a place-order command (POST /v1/orders, and the Kafka intake's place_order):
-// order_id (optional), buyer_nip, umkm_id, payment_method, lines of product_id and quantity.
-Result<PlaceOrder> BindPlaceOrder(RequestBody& body);
-
 }  // namespace malpro
+
+// The bodies of the commands themselves (BindPlaceOrder and the others) are bound in
+// command_bodies.h, which readers of this header used to find BindPlaceOrder in.
+#include "adapters/http/command_bodies.h"  // IWYU pragma: export

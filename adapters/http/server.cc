@@ -105,8 +105,8 @@ class ReadWaits : public std::enable_shared_from_this<ReadWaits> {
   // passed first; called once, on the poller's strand.
   using Wake = std::function<void(bool applied)>;
 
-  ReadWaits(net::io_context& io, Api* api, int max, int per_caller_max)
-      : api_(api),
+  ReadWaits(net::io_context& io, HttpHandler* handler, int max, int per_caller_max)
+      : handler_(handler),
         max_(max),
         per_caller_max_(per_caller_max),
         strand_(net::make_strand(io)),
@@ -178,7 +178,7 @@ class ReadWaits : public std::enable_shared_from_this<ReadWaits> {
   }
 
   void Poll() {
-    const uint64_t applied = api_->ReadModelsApplied();
+    const uint64_t applied = handler_->ReadModelsApplied();
     const auto now = std::chrono::steady_clock::now();
     std::vector<std::pair<Wake, bool>> woken;
     bool more = false;
@@ -198,7 +198,7 @@ class ReadWaits : public std::enable_shared_from_this<ReadWaits> {
     if (more) Arm();
   }
 
-  Api* api_;
+  HttpHandler* handler_;
   const int max_;
   const int per_caller_max_;
   net::strand<net::io_context::executor_type> strand_;
@@ -300,12 +300,12 @@ class TurnAway : public std::enable_shared_from_this<TurnAway> {
 // or once the read models reached ?after=SEQ), write the response, and read the next one.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const HttpOptions& options, Api* api, HttpMetrics* metrics,
-          net::thread_pool* workers, std::shared_ptr<AnswerGate> gate,
+  Session(tcp::socket socket, const HttpOptions& options, HttpHandler* handler,
+          HttpMetrics* metrics, net::thread_pool* workers, std::shared_ptr<AnswerGate> gate,
           std::shared_ptr<ReadWaits> read_waits, std::unique_ptr<ConnectionSlot> slot)
       : stream_(std::move(socket)),
         options_(options),
-        api_(api),
+        handler_(handler),
         metrics_(metrics),
         workers_(workers),
         gate_(std::move(gate)),
@@ -393,7 +393,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (error) return Close();
     head_ = parser_->get().method() == http::verb::head;
-    const size_t limit = api_->BodyLimitFor(parser_->get().method(), parser_->get().target());
+    const size_t limit = handler_->BodyLimitFor(parser_->get().method(), parser_->get().target());
     Status rule = CheckRequestHeader(*parser_, Limits(limit));
     const auto length = parser_->content_length();
     if (rule.ok() && length && *length > limit) {
@@ -442,13 +442,13 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRequest() {
     const Clock::time_point read_at = Clock::now();
     auto request = std::make_shared<HttpRequest>(parser_->release());
-    if (api_->IsSubscription(*request)) return StartSubscription(*request);
+    if (handler_->IsSubscription(*request)) return StartSubscription(*request);
     // Answered once the read models applied ?after=SEQ, or 503 at the deadline; no thread waits.
     const Clock::time_point read_deadline = read_at + std::chrono::milliseconds(http_read_wait_ms);
-    if (std::optional<ReadWait> wait = api_->ReadWaitOf(*request)) {
+    if (std::optional<ReadWait> wait = handler_->ReadWaitOf(*request)) {
       return WaitForReadModels(request, *wait, read_at, read_deadline);
     }
-    if (api_->IsQuick(*request)) {
+    if (handler_->IsQuick(*request)) {
       // A read of one cached row: cheaper to answer here than to hand to a worker and back.
       return Write(Answer(*request, read_deadline));
     }
@@ -490,8 +490,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Writes a response made here, counted in the metrics like the others.
   void Record(const HttpRequest& request, HttpResponse response, Clock::time_point started) {
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    metrics_->Record(api_->RouteLabel(request.method(), request.target()), response.result_int(),
-                     seconds);
+    metrics_->Record(handler_->RouteLabel(request.method(), request.target()),
+                     response.result_int(), seconds);
     Write(std::move(response));
   }
 
@@ -507,7 +507,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     // Called exactly once, on any thread (the log's syncer, a worker).
     auto respond = [gate = gate_, weak = std::weak_ptr<Session>(waiting), request,
-                    started](Api::MakeResponse make) {
+                    started](HttpHandler::MakeResponse make) {
       std::lock_guard lock(gate->mutex);
       --gate->pending;
       gate->answered.notify_all();
@@ -521,7 +521,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto defer = [workers = workers_](std::function<void()> work) {
       net::post(*workers, std::move(work));
     };
-    if (api_->HandleAsync(request, respond, defer)) return true;
+    if (handler_->HandleAsync(request, respond, defer)) return true;
     std::lock_guard lock(gate_->mutex);
     gate_->waiting.erase(waiting);
     --gate_->pending;
@@ -539,10 +539,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   HttpResponse Answer(const HttpRequest& request, Clock::time_point read_deadline) {
     const auto started = Clock::now();
-    HttpResponse response = api_->Handle(request, read_deadline);
+    HttpResponse response = handler_->Handle(request, read_deadline);
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    metrics_->Record(api_->RouteLabel(request.method(), request.target()), response.result_int(),
-                     seconds);
+    metrics_->Record(handler_->RouteLabel(request.method(), request.target()),
+                     response.result_int(), seconds);
     return response;
   }
 
@@ -569,7 +569,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return Refuse(Status::Unavailable(errc::kOverloaded, "too many live subscriptions are open"));
     }
     HttpResponse refusal;
-    Result<Subscription> subscription = api_->OpenSubscription(request, &refusal);
+    Result<Subscription> subscription = handler_->OpenSubscription(request, &refusal);
     if (!subscription.ok()) {
       metrics_->SubscriptionClosed();
       refusal.keep_alive(false);
@@ -666,7 +666,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<std::array<char, 16 * 1024>> drain_buffer_;  // only while lingering
   size_t drained_ = 0;
   const HttpOptions& options_;
-  Api* api_;
+  HttpHandler* handler_;
   HttpMetrics* metrics_;
   net::thread_pool* workers_;
   std::shared_ptr<AnswerGate> gate_;
@@ -676,15 +676,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
-HttpServer::HttpServer(HttpOptions options, Api* api, HttpMetrics* metrics)
+HttpServer::HttpServer(HttpOptions options, HttpHandler* handler, HttpMetrics* metrics)
     : options_(std::move(options)),
-      api_(api),
+      handler_(handler),
       metrics_(metrics),
       acceptor_(net::make_strand(io_)),
       gate_(std::make_shared<AnswerGate>()),
       connections_(std::make_shared<ConnectionTable>(options_.connections_max,
                                                      options_.connections_per_ip_max)),
-      read_waits_(std::make_shared<ReadWaits>(io_, api_, options_.waiting_reads_max,
+      read_waits_(std::make_shared<ReadWaits>(io_, handler_, options_.waiting_reads_max,
                                               options_.waiting_reads_per_token_max)) {}
 
 HttpServer::~HttpServer() { Stop(); }
@@ -740,8 +740,8 @@ void HttpServer::Admit(tcp::socket socket) {
   if (error) return;  // gone already
   const Status slot = connections_->Open(remote.address());
   if (slot.ok()) {
-    std::make_shared<Session>(std::move(socket), options_, api_, metrics_, workers_.get(), gate_,
-                              read_waits_,
+    std::make_shared<Session>(std::move(socket), options_, handler_, metrics_, workers_.get(),
+                              gate_, read_waits_,
                               std::make_unique<ConnectionSlot>(connections_, remote.address()))
         ->Start();
     return;

@@ -1,8 +1,9 @@
 // HttpServer: HTTP/1.1 with keep-alive over Boost.Beast. I/O runs on a few threads; each
-// request is answered by Api::Handle on a worker pool, because commands wait for the log's
-// synced group write and many must be in flight at once for the group to fill. Reads with
-// ?after=SEQ wait for the read models on the connection's own executor, holding no thread, and
-// go to a worker only once the read models have applied SEQ.
+// request is answered by an HttpHandler (http_handler.h; the ledger's is Api) on a worker
+// pool, because commands wait for the log's synced group write and many must be in flight at
+// once for the group to fill. Reads with ?after=SEQ wait for the read models on the
+// connection's own executor, holding no thread, and go to a worker only once the read models
+// have applied SEQ.
 //
 // A connection's phases and their deadlines (HttpOptions):
 //   idle      until the first byte of a request: idle_timeout_ms, then closed without a word
@@ -33,8 +34,12 @@
 #include <thread>
 #include <vector>
 
-#include "adapters/http/api.h"
+#include "adapters/http/http_handler.h"
 #include "adapters/http/http_limits.h"
+#include "adapters/http/metrics.h"
+// Not needed here: kept for the callers that build an Api beside the server and include only
+// this header (adapters/bank/in_process_bank.h, adapters/cli/config.h, tests/bank).
+#include "adapters/http/api.h"
 
 namespace malpro {
 
@@ -66,8 +71,8 @@ class ReadWaits;
 
 class HttpServer {
  public:
-  // `api` and `metrics` must outlive the server.
-  HttpServer(HttpOptions options, Api* api, HttpMetrics* metrics);
+  // `handler` and `metrics` must outlive the server.
+  HttpServer(HttpOptions options, HttpHandler* handler, HttpMetrics* metrics);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -85,7 +90,7 @@ class HttpServer {
   void Admit(boost::asio::ip::tcp::socket socket);
 
   HttpOptions options_;
-  Api* api_;
+  HttpHandler* handler_;
   HttpMetrics* metrics_;
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;

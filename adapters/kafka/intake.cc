@@ -1,13 +1,14 @@
 #include "adapters/kafka/intake.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <chrono>
 #include <map>
 #include <vector>
 
-#include <simdjson.h>
-
-#include "adapters/http/api.h"
+#include "adapters/http/command_bodies.h"
+#include "adapters/http/error_status.h"
 #include "adapters/http/request_body.h"
 #include "adapters/kafka/kafka_client.h"
 #include "adapters/kafka/kafka_limits.h"
@@ -17,8 +18,7 @@
 namespace malpro {
 namespace {
 
-using OrderTransition = Result<CommandResult> (Ledger::*)(std::string_view,
-                                                          const CommandContext&);
+using OrderTransition = Result<CommandResult> (Ledger::*)(std::string_view, const CommandContext&);
 
 // Commands whose body is {"order_id"} only, and the ledger call of each.
 const std::map<std::string_view, OrderTransition>& OrderTransitions() {
@@ -29,6 +29,8 @@ const std::map<std::string_view, OrderTransition>& OrderTransitions() {
   return transitions;
 }
 
+// The body binders are the HTTP routes' (command_bodies.h); the ids a route takes from its path
+// are fields of the body here.
 Result<CommandResult> Decide(Ledger& ledger, const IntakeCommand& command, RequestBody& body,
                              const CommandContext& context) {
   if (command.command == "place_order") {
@@ -37,37 +39,29 @@ Result<CommandResult> Decide(Ledger& ledger, const IntakeCommand& command, Reque
     return ledger.Place(*order, context);
   }
   if (auto found = OrderTransitions().find(command.command); found != OrderTransitions().end()) {
-    body.AllowOnly({"order_id"});
-    const std::string order_id = body.String("order_id");
-    MALPRO_RETURN_IF_ERROR(body.status());
-    return (ledger.*(found->second))(order_id, context);
+    Result<std::string> order_id = BindOrderTransition(body);
+    if (!order_id.ok()) return order_id.status();
+    return (ledger.*(found->second))(*order_id, context);
   }
   if (command.command == "cancel_order") {
-    body.AllowOnly({"order_id", "reason"});
-    const std::string order_id = body.String("order_id");
-    const std::string reason = body.String("reason");
-    MALPRO_RETURN_IF_ERROR(body.status());
-    return ledger.CancelOrder(order_id, reason, context);
+    Result<CancelOrderBody> cancel = BindCancelOrder(body, FromBody);
+    if (!cancel.ok()) return cancel.status();
+    return ledger.CancelOrder(cancel->order_id, cancel->reason, context);
   }
   if (command.command == "register_asn") {
-    body.AllowOnly({"nip", "name", "agency", "rank_class", "kelurahan"});
-    RegisterAsn asn{body.String("nip"), body.String("name"), body.String("agency"),
-                    body.String("rank_class"), body.String("kelurahan")};
-    MALPRO_RETURN_IF_ERROR(body.status());
-    return ledger.Register(asn, context);
+    Result<RegisterAsn> asn = BindRegisterAsn(body);
+    if (!asn.ok()) return asn.status();
+    return ledger.Register(*asn, context);
   }
   if (command.command == "list_product") {
-    body.AllowOnly({"umkm_id", "product_id", "name", "unit", "price"});
-    ListProduct product{body.String("umkm_id"), body.String("product_id"), body.String("name"),
-                        body.String("unit"), body.Amount("price")};
-    MALPRO_RETURN_IF_ERROR(body.status());
-    return ledger.List(product, context);
+    Result<ListProduct> product = BindListProduct(body, FromBody);
+    if (!product.ok()) return product.status();
+    return ledger.List(*product, context);
   }
   // The header is raw bytes and the message goes into a JSON result record, which must be
   // UTF-8: a name that is not is left out.
-  const std::string name = simdjson::validate_utf8(command.command)
-                               ? "\"" + command.command + "\""
-                               : std::string("(not UTF-8)");
+  const std::string name = simdjson::validate_utf8(command.command) ? "\"" + command.command + "\""
+                                                                    : std::string("(not UTF-8)");
   return Status::InvalidArgument(
       errc::kCommandUnknown, "command",
       "unknown command " + name +
@@ -85,9 +79,9 @@ Result<CommandResult> RunIntakeCommand(Ledger& ledger, const IntakeCommand& comm
                                    "every command needs an idempotency-key header");
   }
   if (command.body.size() > intake_command_bytes_max) {
-    return Status::LimitExceeded(errc::kBodyTooLarge, "value",
-                                 "a command is at most " +
-                                     std::to_string(intake_command_bytes_max) + " bytes");
+    return Status::LimitExceeded(
+        errc::kBodyTooLarge, "value",
+        "a command is at most " + std::to_string(intake_command_bytes_max) + " bytes");
   }
   CommandContext context;
   context.actor = actor;
@@ -143,22 +137,26 @@ class Intake::Session {
 
 malpro::Status Intake::Session::Open() {
   const IntakeOptions& options = intake_->options_;
-  Result<rd_kafka_conf_t*> consumer_conf = MakeKafkaConf(
-      options.brokers, options.kafka,
-      {{"group.id", options.kafka.intake_group}, {"enable.auto.commit", "false"},
-       {"enable.auto.offset.store", "false"}, {"auto.offset.reset", "earliest"},
-       {"enable.partition.eof", "false"},
-       // A member that vanished without leaving holds its partitions this long; commands
-       // should not wait the default 45 s after a crash.
-       {"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "1000"}});
+  Result<rd_kafka_conf_t*> consumer_conf =
+      MakeKafkaConf(options.brokers, options.kafka,
+                    {{"group.id", options.kafka.intake_group},
+                     {"enable.auto.commit", "false"},
+                     {"enable.auto.offset.store", "false"},
+                     {"auto.offset.reset", "earliest"},
+                     {"enable.partition.eof", "false"},
+                     // A member that vanished without leaving holds its partitions this long;
+                     // commands should not wait the default 45 s after a crash.
+                     {"session.timeout.ms", "6000"},
+                     {"heartbeat.interval.ms", "1000"}});
   if (!consumer_conf.ok()) return consumer_conf.status();
   Result<KafkaHandle> consumer = NewKafkaClient(RD_KAFKA_CONSUMER, *consumer_conf);
   if (!consumer.ok()) return consumer.status();
   consumer_ = std::move(consumer).value();
-  Result<rd_kafka_conf_t*> producer_conf = MakeKafkaConf(
-      options.brokers, options.kafka,
-      {{"enable.idempotence", "true"},
-       {"message.timeout.ms", std::to_string(intake_result_flush_ms)}, {"linger.ms", "1"}});
+  Result<rd_kafka_conf_t*> producer_conf =
+      MakeKafkaConf(options.brokers, options.kafka,
+                    {{"enable.idempotence", "true"},
+                     {"message.timeout.ms", std::to_string(intake_result_flush_ms)},
+                     {"linger.ms", "1"}});
   if (!producer_conf.ok()) return producer_conf.status();
   Result<KafkaHandle> producer = NewKafkaClient(RD_KAFKA_PRODUCER, *producer_conf);
   if (!producer.ok()) return producer.status();
@@ -202,7 +200,8 @@ malpro::Status Intake::Session::HandleBatch() {
     const char* topic = rd_kafka_topic_name(taken->rkt);
     rd_kafka_topic_partition_t* entry =
         rd_kafka_topic_partition_list_find(offsets, topic, taken->partition);
-    if (entry == nullptr) entry = rd_kafka_topic_partition_list_add(offsets, topic, taken->partition);
+    if (entry == nullptr)
+      entry = rd_kafka_topic_partition_list_add(offsets, topic, taken->partition);
     entry->offset = taken->offset + 1;
   }
   for (rd_kafka_message_t* taken : batch) rd_kafka_message_destroy(taken);
@@ -229,14 +228,15 @@ malpro::Status Intake::Session::Handle(const rd_kafka_message_t* message) {
   command.idempotency_key = std::string(KafkaHeader(message, "idempotency-key").value_or(""));
   command.body.assign(static_cast<const char*>(message->payload),
                       message->payload == nullptr ? 0 : message->len);
-  Result<CommandResult> result = RunIntakeCommand(*intake_->ledger_, command,
-                                                  intake_->options_.actor);
+  Result<CommandResult> result =
+      RunIntakeCommand(*intake_->ledger_, command, intake_->options_.actor);
   if (!result.ok() && (result.status().code() == StatusCode::kUnavailable ||
                        result.status().code() == StatusCode::kIOError)) {
     return result.status();  // not decided: leave it uncommitted, to be taken again
   }
   const std::string value = IntakeResultJson(command.command, result);
-  std::string key(static_cast<const char*>(message->key), message->key == nullptr ? 0 : message->key_len);
+  std::string key(static_cast<const char*>(message->key),
+                  message->key == nullptr ? 0 : message->key_len);
   if (key.empty()) key = command.idempotency_key;
   const std::string topic = intake_->options_.kafka.ResultsTopic();
   const rd_kafka_resp_err_t error = rd_kafka_producev(

@@ -32,8 +32,9 @@ struct IntakeCommand {
 };
 
 // Decides one command through `ledger` as `actor`. The errors are those of the HTTP route
-// (body_* codes for the shape of the body, read by the same RequestBody: a key repeated within
-// an object is body_duplicate_key), plus command_unknown and header_idempotency_key_missing.
+// (body_* codes for the shape of the body, bound by the route's own binder, command_bodies.h:
+// a key repeated within an object is body_duplicate_key), plus command_unknown and
+// header_idempotency_key_missing.
 Result<CommandResult> RunIntakeCommand(Ledger& ledger, const IntakeCommand& command,
                                        const std::string& actor);
 

@@ -50,8 +50,10 @@ class ApiSocketTest : public ::testing::Test {
         log_.get(), std::move(LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml")).value(),
         LedgerOptions{});
     tokens_ = TokenTable();
-    const std::map<Role, std::string> subjects = {{Role::kAsn, kNip}, {Role::kMerchant, "warung-bu-sri"},
-                                                  {Role::kOperator, "rina"}, {Role::kAuditor, "bpk"},
+    const std::map<Role, std::string> subjects = {{Role::kAsn, kNip},
+                                                  {Role::kMerchant, "warung-bu-sri"},
+                                                  {Role::kOperator, "rina"},
+                                                  {Role::kAuditor, "bpk"},
                                                   {Role::kAdmin, "setup"}};
     for (const auto& [role, token] : kTokens) {
       ASSERT_TRUE(tokens_.Add(HashToHex(Sha256(token)), {role, subjects.at(role)}, "token").ok());
@@ -63,8 +65,15 @@ class ApiSocketTest : public ::testing::Test {
     projector_ = std::move(projector).value();
     ASSERT_TRUE(projector_->CatchUp().ok());
     projector_->Start();
-    api_ = std::make_unique<Api>(ApiDependencies{log_.get(), ledger_.get(), projector_.get(), &tokens_, &metrics_,
-                                                 options.body_bytes_max, options.photo_body_bytes_max, {}, {}});
+    api_ = std::make_unique<Api>(ApiDependencies{log_.get(),
+                                                 ledger_.get(),
+                                                 projector_.get(),
+                                                 &tokens_,
+                                                 &metrics_,
+                                                 options.body_bytes_max,
+                                                 options.photo_body_bytes_max,
+                                                 {},
+                                                 {}});
     options.port = 0;
     server_ = std::make_unique<HttpServer>(options, api_.get(), &metrics_);
     ASSERT_TRUE(server_->Start().ok());
@@ -77,7 +86,8 @@ class ApiSocketTest : public ::testing::Test {
   }
 
   Reply Call(verb method, const std::string& target, const std::string& body = "",
-             std::optional<Role> role = Role::kAdmin, std::map<std::string, std::string> headers = {}) {
+             std::optional<Role> role = Role::kAdmin,
+             std::map<std::string, std::string> headers = {}) {
     if (role) headers["Authorization"] = "Bearer " + kTokens.at(*role);
     return BeastClient(server_->port()).Send(method, target, body, headers);
   }
@@ -85,12 +95,24 @@ class ApiSocketTest : public ::testing::Test {
   // An ASN (the asn token's), a verified merchant (the merchant token's) with a product, an
   // order between them, and a receipt of the ASN.
   void SeedMarket() {
-    ASSERT_EQ(Call(verb::post, "/v1/asn", R"({"nip":")" + std::string(kNip) +
-                                              R"(","name":"Siti","agency":"Diskominfo","rank_class":"III/a","kelurahan":"Kauman"})").status, 201);
-    ASSERT_EQ(Call(verb::post, "/v1/umkm", R"({"umkm_id":"warung-bu-sri","name":"Warung Bu Sri","category":"sembako","kecamatan":"Klojen","kelurahan":"Kauman","sponsor":"Diskopindag","settlement_account":"0012345678","qris_criteria":"UMI"})").status, 201);
+    ASSERT_EQ(
+        Call(
+            verb::post, "/v1/asn",
+            R"({"nip":")" + std::string(kNip) +
+                R"(","name":"Siti","agency":"Diskominfo","rank_class":"III/a","kelurahan":"Kauman"})")
+            .status,
+        201);
+    ASSERT_EQ(
+        Call(
+            verb::post, "/v1/umkm",
+            R"({"umkm_id":"warung-bu-sri","name":"Warung Bu Sri","category":"sembako","kecamatan":"Klojen","kelurahan":"Kauman","sponsor":"Diskopindag","settlement_account":"0012345678","qris_criteria":"UMI"})")
+            .status,
+        201);
     ASSERT_EQ(Call(verb::post, "/v1/umkm/warung-bu-sri/verify").status, 200);
     ASSERT_EQ(Call(verb::post, "/v1/umkm/warung-bu-sri/products",
-                   R"({"product_id":"beras-5kg","name":"Beras","unit":"pack","price":"68000.00"})").status, 200);
+                   R"({"product_id":"beras-5kg","name":"Beras","unit":"pack","price":"68000.00"})")
+                  .status,
+              200);
     ASSERT_EQ(Call(verb::post, "/v1/orders", OrderBody("o-1")).status, 201);
     ASSERT_EQ(Call(verb::post, "/v1/receipts", ReceiptBody("r-1", "one")).status, 201);
   }
@@ -105,11 +127,13 @@ class ApiSocketTest : public ::testing::Test {
     return R"({"receipt_id":")" + id + R"(","nip":")" + kNip +
            R"(","shop_name":"Toko Pak Min","kelurahan":"Sukun","amount":"125000.00","purchase_date":")" +
            FormatIsoDate(JakartaDate(std::chrono::duration_cast<std::chrono::microseconds>(
-                                         std::chrono::system_clock::now().time_since_epoch()).count())) +
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count())) +
            R"(","photo_base64":")" + Base64(photo) + R"("})";
   }
   static std::string Base64(const std::string& bytes) {
-    static constexpr char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static constexpr char table[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
     for (size_t i = 0; i < bytes.size(); i += 3) {
       uint32_t group = uint8_t(bytes[i]) << 16;
@@ -141,7 +165,8 @@ struct RouteCase {
 };
 
 std::vector<RouteCase> EveryRoute() {
-  const std::set<Role> all = {Role::kAsn, Role::kMerchant, Role::kOperator, Role::kAuditor, Role::kAdmin};
+  const std::set<Role> all = {Role::kAsn, Role::kMerchant, Role::kOperator, Role::kAuditor,
+                              Role::kAdmin};
   const std::string asn = std::string("/v1/asn/") + kNip;
   const std::string umkm = "/v1/umkm/warung-bu-sri";
   return {
@@ -149,50 +174,110 @@ std::vector<RouteCase> EveryRoute() {
       {verb::get, "/metrics", "", {}},
       {verb::get, asn, "", {Role::kAsn, Role::kOperator, Role::kAuditor, Role::kAdmin}},
       {verb::get, umkm, "", all},
-      {verb::get, "/v1/orders/o-1", "", {Role::kAsn, Role::kMerchant, Role::kOperator, Role::kAuditor, Role::kAdmin}},
-      {verb::get, "/v1/receipts/r-1", "", {Role::kAsn, Role::kOperator, Role::kAuditor, Role::kAdmin}},
-      {verb::get, "/v1/receipts/r-1/photo", "", {Role::kAsn, Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get,
+       "/v1/orders/o-1",
+       "",
+       {Role::kAsn, Role::kMerchant, Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get,
+       "/v1/receipts/r-1",
+       "",
+       {Role::kAsn, Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get,
+       "/v1/receipts/r-1/photo",
+       "",
+       {Role::kAsn, Role::kOperator, Role::kAuditor, Role::kAdmin}},
       {verb::get, "/v1/policy", "", all},
       {verb::get, "/v1/events?from=1&limit=5", "", {Role::kAuditor, Role::kAdmin}},
       {verb::get, "/v1/streams/order-o-1", "", {Role::kAuditor, Role::kAdmin}},
       {verb::get, "/v1/chain/head", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
-      {verb::post, "/v1/orders", R"({"buyer_nip":"198507122010011003","umkm_id":"warung-bu-sri","lines":[{"product_id":"beras-5kg","quantity":1}],"payment_method":"COD"})",
+      {verb::post,
+       "/v1/orders",
+       R"({"buyer_nip":"198507122010011003","umkm_id":"warung-bu-sri","lines":[{"product_id":"beras-5kg","quantity":1}],"payment_method":"COD"})",
        {Role::kAsn, Role::kOperator, Role::kAdmin}},
       {verb::post, "/v1/orders/o-1/accept", "", {Role::kMerchant, Role::kOperator, Role::kAdmin}},
       {verb::post, "/v1/orders/o-1/deliver", "", {Role::kMerchant, Role::kOperator, Role::kAdmin}},
-      {verb::post, "/v1/orders/o-1/cash-received", "", {Role::kMerchant, Role::kOperator, Role::kAdmin}},
-      {verb::post, "/v1/orders/o-1/cancel", R"({"reason":"batal"})", {Role::kAsn, Role::kMerchant, Role::kOperator, Role::kAdmin}},
+      {verb::post,
+       "/v1/orders/o-1/cash-received",
+       "",
+       {Role::kMerchant, Role::kOperator, Role::kAdmin}},
+      {verb::post,
+       "/v1/orders/o-1/cancel",
+       R"({"reason":"batal"})",
+       {Role::kAsn, Role::kMerchant, Role::kOperator, Role::kAdmin}},
       {verb::post, "/v1/receipts", "", {Role::kAsn, Role::kOperator, Role::kAdmin}},
       {verb::post, "/v1/receipts/r-1/approve", "", {Role::kOperator, Role::kAdmin}},
-      {verb::post, "/v1/receipts/r-1/reject", R"({"reason":"buram"})", {Role::kOperator, Role::kAdmin}},
-      {verb::post, umkm + "/products", R"({"product_id":"gula","name":"Gula","unit":"kg","price":"17500.00"})",
+      {verb::post,
+       "/v1/receipts/r-1/reject",
+       R"({"reason":"buram"})",
+       {Role::kOperator, Role::kAdmin}},
+      {verb::post,
+       umkm + "/products",
+       R"({"product_id":"gula","name":"Gula","unit":"kg","price":"17500.00"})",
        {Role::kMerchant, Role::kOperator, Role::kAdmin}},
-      {verb::put, umkm + "/products/beras-5kg/price", R"({"price":"70000.00"})", {Role::kMerchant, Role::kOperator, Role::kAdmin}},
-      {verb::delete_, umkm + "/products/gula", "", {Role::kMerchant, Role::kOperator, Role::kAdmin}},
+      {verb::put,
+       umkm + "/products/beras-5kg/price",
+       R"({"price":"70000.00"})",
+       {Role::kMerchant, Role::kOperator, Role::kAdmin}},
+      {verb::delete_,
+       umkm + "/products/gula",
+       "",
+       {Role::kMerchant, Role::kOperator, Role::kAdmin}},
       {verb::post, "/v1/umkm", "{}", {Role::kOperator, Role::kAdmin}},
       {verb::post, umkm + "/verify", "", {Role::kOperator, Role::kAdmin}},
       {verb::post, umkm + "/suspend", R"({"reason":"audit"})", {Role::kOperator, Role::kAdmin}},
       {verb::post, "/v1/asn", "{}", {Role::kAdmin}},
       {verb::post, asn + "/rank", R"({"rank_class":"III/b"})", {Role::kAdmin}},
-      {verb::post, "/v1/policy/minimum-spend", R"({"rank_group":"III","amount":"450000.00","effective_from":"2099-01-01"})", {Role::kAdmin}},
-      {verb::post, "/v1/policy/fee-rule", R"({"basis_points":30,"umi_zero_fee_max":"500000.00","effective_from":"2099-01-01"})", {Role::kAdmin}},
-      {verb::post, "/v1/policy/settlement-cutoff", R"({"cutoff":"21:00","effective_from":"2099-01-01"})", {Role::kAdmin}},
+      {verb::post,
+       "/v1/policy/minimum-spend",
+       R"({"rank_group":"III","amount":"450000.00","effective_from":"2099-01-01"})",
+       {Role::kAdmin}},
+      {verb::post,
+       "/v1/policy/fee-rule",
+       R"({"basis_points":30,"umi_zero_fee_max":"500000.00","effective_from":"2099-01-01"})",
+       {Role::kAdmin}},
+      {verb::post,
+       "/v1/policy/settlement-cutoff",
+       R"({"cutoff":"21:00","effective_from":"2099-01-01"})",
+       {Role::kAdmin}},
       {verb::get, "/v1/reconciliation/stmt-1", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
-      {verb::post, "/v1/reconciliation/stmt-1/resolve", R"({"index":1,"action":"explain","note":"n"})",
+      {verb::post,
+       "/v1/reconciliation/stmt-1/resolve",
+       R"({"index":1,"action":"explain","note":"n"})",
        {Role::kOperator, Role::kAdmin}},
       {verb::post, asn + "/deactivate", R"({"reason":"pensiun"})", {Role::kAdmin}},
       {verb::get, "/v1/catalog?q=beras", "", all},
       {verb::get, "/v1/catalog/warung-bu-sri", "", all},
       {verb::get, asn + "/spend", "", {Role::kAsn, Role::kOperator, Role::kAuditor, Role::kAdmin}},
-      {verb::get, asn + "/spend/2026-10", "", {Role::kAsn, Role::kOperator, Role::kAuditor, Role::kAdmin}},
-      {verb::get, "/v1/compliance/2026-10?by=rank_class", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
-      {verb::get, "/v1/compliance/2026-10/shortfalls", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
-      {verb::get, umkm + "/sales?from=2026-10-01&to=2026-10-31", "", {Role::kMerchant, Role::kOperator, Role::kAuditor, Role::kAdmin}},
-      {verb::get, umkm + "/outstanding", "", {Role::kMerchant, Role::kOperator, Role::kAuditor, Role::kAdmin}},
-      {verb::get, "/v1/settlement/outstanding", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get,
+       asn + "/spend/2026-10",
+       "",
+       {Role::kAsn, Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get,
+       "/v1/compliance/2026-10?by=rank_class",
+       "",
+       {Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get,
+       "/v1/compliance/2026-10/shortfalls",
+       "",
+       {Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get,
+       umkm + "/sales?from=2026-10-01&to=2026-10-31",
+       "",
+       {Role::kMerchant, Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get,
+       umkm + "/outstanding",
+       "",
+       {Role::kMerchant, Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get,
+       "/v1/settlement/outstanding",
+       "",
+       {Role::kOperator, Role::kAuditor, Role::kAdmin}},
       {verb::get, "/v1/circulation/2026-10", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
       {verb::get, "/v1/stats", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
-      {verb::post, "/v1/orders/o-1/payment/refund", R"({"amount":"1.00"})", {Role::kOperator, Role::kAdmin}},
+      {verb::post,
+       "/v1/orders/o-1/payment/refund",
+       R"({"amount":"1.00"})",
+       {Role::kOperator, Role::kAdmin}},
       {verb::post, "/v1/settlement/2026-10-01/close", "", {Role::kOperator, Role::kAdmin}},
       {verb::post, "/v1/reconciliation", "statement_id,account", {Role::kOperator, Role::kAdmin}},
   };
@@ -201,11 +286,13 @@ std::vector<RouteCase> EveryRoute() {
 TEST_F(ApiSocketTest, EveryRouteChecksTheRoleOfEveryToken) {
   SeedMarket();
   for (const RouteCase& route : EveryRoute()) {
-    const std::string name = std::string(boost::beast::http::to_string(route.method)) + " " + route.target;
+    const std::string name =
+        std::string(boost::beast::http::to_string(route.method)) + " " + route.target;
     if (!route.allowed.empty()) {
       EXPECT_EQ(Call(route.method, route.target, route.body, std::nullopt).status, 401) << name;
-      Reply bad_token = BeastClient(server_->port()).Send(route.method, route.target, route.body,
-                                                          {{"Authorization", "Bearer wrong"}});
+      Reply bad_token =
+          BeastClient(server_->port())
+              .Send(route.method, route.target, route.body, {{"Authorization", "Bearer wrong"}});
       EXPECT_EQ(bad_token.status, 401) << name;
     }
     // Refused roles first: they change nothing, so the allowed ones still find the data.
@@ -217,7 +304,8 @@ TEST_F(ApiSocketTest, EveryRouteChecksTheRoleOfEveryToken) {
     }
     for (const auto& [role, token] : kTokens) {
       if (!route.allowed.empty() && !route.allowed.contains(role)) continue;
-      Reply reply = Call(route.method, route.target, route.body, route.allowed.empty() ? std::nullopt : std::optional(role));
+      Reply reply = Call(route.method, route.target, route.body,
+                         route.allowed.empty() ? std::nullopt : std::optional(role));
       EXPECT_NE(reply.status, 401) << name << " as " << RoleName(role);
       EXPECT_NE(reply.status, 403) << name << " as " << RoleName(role) << ": " << reply.body;
       EXPECT_NE(reply.status, 0) << name;
@@ -232,22 +320,30 @@ TEST_F(ApiSocketTest, ReadModelsAnswerAfterTheWriteTheyAreAskedToWaitFor) {
   const size_t at = placed.body.find("\"first_sequence\":");
   ASSERT_NE(at, std::string::npos) << placed.body;
   const std::string sequence = std::to_string(std::stoull(placed.body.substr(at + 17)));
-  const std::string month = FormatIsoDate(JakartaDate(
-      std::chrono::duration_cast<std::chrono::microseconds>(
-          std::chrono::system_clock::now().time_since_epoch()).count())).substr(0, 7);
-  Reply spend = Call(verb::get, std::string("/v1/asn/") + kNip + "/spend/" + month + "?after=" +
-                                    sequence, "", Role::kAsn);
+  const std::string month =
+      FormatIsoDate(JakartaDate(std::chrono::duration_cast<std::chrono::microseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count()))
+          .substr(0, 7);
+  Reply spend =
+      Call(verb::get, std::string("/v1/asn/") + kNip + "/spend/" + month + "?after=" + sequence, "",
+           Role::kAsn);
   ASSERT_EQ(spend.status, 200) << spend.body;
   EXPECT_NE(spend.body.find("\"pending\":\"136000.00\",\"pending_orders\":2"), std::string::npos)
       << spend.body;
   EXPECT_GE(std::stoull(spend.headers["X-Applied-Sequence"]), std::stoull(sequence));
-  Reply catalog = Call(verb::get, "/v1/catalog?category=sembako&kecamatan=Klojen&q=BERAS", "", Role::kAsn);
+  Reply catalog =
+      Call(verb::get, "/v1/catalog?category=sembako&kecamatan=Klojen&q=BERAS", "", Role::kAsn);
   EXPECT_NE(catalog.body.find("\"total\":1"), std::string::npos) << catalog.body;
   EXPECT_NE(catalog.body.find("\"price\":\"68000.00\""), std::string::npos) << catalog.body;
-  EXPECT_EQ(Call(verb::get, std::string("/v1/asn/") + kOtherNip + "/spend/" + month, "", Role::kAsn).status, 403);
+  EXPECT_EQ(Call(verb::get, std::string("/v1/asn/") + kOtherNip + "/spend/" + month, "", Role::kAsn)
+                .status,
+            403);
   EXPECT_EQ(Call(verb::get, std::string("/v1/asn/") + kOtherNip + "/spend/" + month).status, 404);
   EXPECT_EQ(Call(verb::get, "/v1/umkm/someone-else/sales?from=2026-10-01&to=2026-10-31", "",
-                 Role::kMerchant).status, 403);
+                 Role::kMerchant)
+                .status,
+            403);
   Reply bad_month = Call(verb::get, "/v1/circulation/2026-1");
   EXPECT_EQ(bad_month.status, 400);
   EXPECT_NE(bad_month.body.find("\"field\":\"month\""), std::string::npos) << bad_month.body;
@@ -264,11 +360,26 @@ TEST_F(ApiSocketTest, AsnAndMerchantTokensActOnTheirOwnDataOnly) {
   EXPECT_EQ(Call(verb::get, std::string("/v1/asn/") + kOtherNip, "", Role::kAsn).status, 403);
   EXPECT_EQ(Call(verb::post, "/v1/orders", OrderBody("o-2", kOtherNip), Role::kAsn).status, 403);
   EXPECT_EQ(Call(verb::post, "/v1/umkm/toko-lain/products",
-                 R"({"product_id":"x","name":"X","unit":"kg","price":"1.00"})", Role::kMerchant).status, 403);
-  ASSERT_EQ(Call(verb::post, "/v1/umkm", R"({"umkm_id":"toko-lain","name":"Toko Lain","category":"sembako","kecamatan":"Sukun","kelurahan":"Bandulan","sponsor":"Dispangtan","settlement_account":"0099999999","qris_criteria":"UKE"})").status, 201);
+                 R"({"product_id":"x","name":"X","unit":"kg","price":"1.00"})", Role::kMerchant)
+                .status,
+            403);
+  ASSERT_EQ(
+      Call(
+          verb::post, "/v1/umkm",
+          R"({"umkm_id":"toko-lain","name":"Toko Lain","category":"sembako","kecamatan":"Sukun","kelurahan":"Bandulan","sponsor":"Dispangtan","settlement_account":"0099999999","qris_criteria":"UKE"})")
+          .status,
+      201);
   ASSERT_EQ(Call(verb::post, "/v1/umkm/toko-lain/verify").status, 200);
-  ASSERT_EQ(Call(verb::post, "/v1/umkm/toko-lain/products", R"({"product_id":"x","name":"X","unit":"kg","price":"1000.00"})").status, 200);
-  ASSERT_EQ(Call(verb::post, "/v1/orders", R"({"order_id":"o-lain","buyer_nip":"198507122010011003","umkm_id":"toko-lain","lines":[{"product_id":"x","quantity":1}],"payment_method":"COD"})").status, 201);
+  ASSERT_EQ(Call(verb::post, "/v1/umkm/toko-lain/products",
+                 R"({"product_id":"x","name":"X","unit":"kg","price":"1000.00"})")
+                .status,
+            200);
+  ASSERT_EQ(
+      Call(
+          verb::post, "/v1/orders",
+          R"({"order_id":"o-lain","buyer_nip":"198507122010011003","umkm_id":"toko-lain","lines":[{"product_id":"x","quantity":1}],"payment_method":"COD"})")
+          .status,
+      201);
   EXPECT_EQ(Call(verb::post, "/v1/orders/o-lain/accept", "", Role::kMerchant).status, 403);
   EXPECT_EQ(Call(verb::get, "/v1/orders/o-lain", "", Role::kMerchant).status, 403);
   EXPECT_EQ(Call(verb::get, "/v1/orders/o-lain", "", Role::kAsn).status, 200);
@@ -291,11 +402,15 @@ TEST_F(ApiSocketTest, IdempotencyKeyReplaysTheFirstAnswerAndRefusesAnotherBody) 
 
 TEST_F(ApiSocketTest, IfMatchGuardsTheStreamVersion) {
   SeedMarket();
-  Reply stale = Call(verb::post, "/v1/orders/o-1/accept", "", Role::kMerchant, {{"If-Match", "\"7\""}});
+  Reply stale =
+      Call(verb::post, "/v1/orders/o-1/accept", "", Role::kMerchant, {{"If-Match", "\"7\""}});
   EXPECT_EQ(stale.status, 409);
   EXPECT_NE(stale.body.find("version_mismatch"), std::string::npos);
-  EXPECT_EQ(Call(verb::post, "/v1/orders/o-1/accept", "", Role::kMerchant, {{"If-Match", "soon"}}).status, 400);
-  Reply current = Call(verb::post, "/v1/orders/o-1/accept", "", Role::kMerchant, {{"If-Match", "\"1\""}});
+  EXPECT_EQ(
+      Call(verb::post, "/v1/orders/o-1/accept", "", Role::kMerchant, {{"If-Match", "soon"}}).status,
+      400);
+  Reply current =
+      Call(verb::post, "/v1/orders/o-1/accept", "", Role::kMerchant, {{"If-Match", "\"1\""}});
   EXPECT_EQ(current.status, 200) << current.body;
   EXPECT_EQ(current.headers["ETag"], "\"2\"");
 }
@@ -313,16 +428,26 @@ TEST_F(ApiSocketTest, ErrorsNameTheirCodeFieldAndStatus) {
   const std::vector<Case> cases = {
       {verb::post, "/v1/asn", "{nope", 400, "body_invalid_json", "body"},
       {verb::post, "/v1/asn", "[1]", 400, "body_not_object", "body"},
-      {verb::post, "/v1/asn/198507122010011003/rank", R"({"rank_class":"III/b","x":1})", 400, "body_field_unknown", "x"},
-      {verb::post, "/v1/asn/198507122010011003/rank", R"({"rank_class":3})", 400, "body_field_wrong_type", "rank_class"},
-      {verb::post, "/v1/orders", R"({"buyer_nip":"198507122010011003","umkm_id":"warung-bu-sri","lines":[{"product_id":"gula","quantity":99999999999999999999999}]})", 400, "body_number_out_of_range", "lines[0].quantity"},
-      {verb::post, "/v1/asn", R"({"nip":"198502302010011003","name":"A","agency":"B","rank_class":"III/a","kelurahan":"Kauman"})", 422, "nip_birth_date", "nip"},
-      {verb::post, "/v1/asn", R"({"nip":"198507122010011003","name":"A","agency":"B","rank_class":"III/a","kelurahan":"Kauman"})", 409, "asn_already_registered", "nip"},
+      {verb::post, "/v1/asn/198507122010011003/rank", R"({"rank_class":"III/b","x":1})", 400,
+       "body_field_unknown", "x"},
+      {verb::post, "/v1/asn/198507122010011003/rank", R"({"rank_class":3})", 400,
+       "body_field_wrong_type", "rank_class"},
+      {verb::post, "/v1/orders",
+       R"({"buyer_nip":"198507122010011003","umkm_id":"warung-bu-sri","lines":[{"product_id":"gula","quantity":99999999999999999999999}]})",
+       400, "body_number_out_of_range", "lines[0].quantity"},
+      {verb::post, "/v1/asn",
+       R"({"nip":"198502302010011003","name":"A","agency":"B","rank_class":"III/a","kelurahan":"Kauman"})",
+       422, "nip_birth_date", "nip"},
+      {verb::post, "/v1/asn",
+       R"({"nip":"198507122010011003","name":"A","agency":"B","rank_class":"III/a","kelurahan":"Kauman"})",
+       409, "asn_already_registered", "nip"},
       {verb::post, "/v1/orders/o-404/accept", "", 404, "order_not_found", "order_id"},
       {verb::get, "/v1/events?limit=abc", "", 400, "query_invalid", "limit"},
       {verb::get, "/v1/nothing", "", 404, "route_not_found", "path"},
       {verb::delete_, "/v1/catalog", "", 405, "method_not_allowed", "method"},
-      {verb::post, "/v1/umkm/warung-bu-sri/products", R"({"product_id":"gula","name":"Gula","unit":"kg","price":"1.001"})", 422, "amount_too_precise", "price"},
+      {verb::post, "/v1/umkm/warung-bu-sri/products",
+       R"({"product_id":"gula","name":"Gula","unit":"kg","price":"1.001"})", 422,
+       "amount_too_precise", "price"},
   };
   for (const Case& c : cases) {
     Reply reply = Call(c.method, c.target, c.body);
@@ -397,6 +522,53 @@ TEST_F(ApiSocketTest, WithoutABankTheOrderIsStillCheckedBeforeTheBankIsMissed) {
   EXPECT_EQ(log_->Head().sequence, head + 3);  // the two orders and the cancellation only
 }
 
+// The channel is judged first, so a refused channel tells nothing of the order: not whether
+// it exists, nor whose it is.
+TEST_F(ApiSocketTest, AnUnknownChannelIsRefusedBeforeTheOrderIsLookedAt) {
+  SeedMarket();
+  const uint64_t head = log_->Head().sequence;
+  for (const std::string order_id : {"o-1", "no-such-order"}) {
+    Reply reply = Call(verb::post, "/v1/orders/" + order_id + "/payment", R"({"channel":"BTC"})");
+    EXPECT_EQ(reply.status, 422) << reply.body;
+    EXPECT_NE(reply.body.find(R"("code":"channel_unknown")"), std::string::npos) << reply.body;
+    EXPECT_NE(reply.body.find(R"("field":"channel")"), std::string::npos) << reply.body;
+  }
+  // Another ASN's order: the channel first, then the ownership, before the payment method.
+  ASSERT_EQ(
+      Call(verb::post, "/v1/asn",
+           R"({"nip":")" + std::string(kOtherNip) +
+               R"(","name":"Budi","agency":"Bappeda","rank_class":"II/c","kelurahan":"Sukun"})")
+          .status,
+      201);
+  ASSERT_EQ(Call(verb::post, "/v1/orders", OrderBody("o-other", kOtherNip)).status, 201);
+  EXPECT_EQ(
+      Call(verb::post, "/v1/orders/o-other/payment", R"({"channel":"BTC"})", Role::kAsn).status,
+      422);
+  Reply foreign =
+      Call(verb::post, "/v1/orders/o-other/payment", R"({"channel":"QRIS"})", Role::kAsn);
+  EXPECT_EQ(foreign.status, 403) << foreign.body;
+  Reply missing = Call(verb::post, "/v1/orders/no-such-order/payment", R"({"channel":"VA"})");
+  EXPECT_EQ(missing.status, 404) << missing.body;
+  EXPECT_EQ(log_->Head().sequence, head + 2);  // the ASN and the order only
+}
+
+// Without a bank the ledger's whole rule still answers first: a pending payment is said as
+// such, not hidden behind the missing bank.
+TEST_F(ApiSocketTest, WithoutABankAPendingPaymentIsSaidBeforeTheBankIsMissed) {
+  SeedMarket();
+  std::string cashless = OrderBody("o-2");
+  cashless.replace(cashless.find("\"COD\""), 5, "\"CASHLESS\"");
+  ASSERT_EQ(Call(verb::post, "/v1/orders", cashless).status, 201);
+  CommandContext bank;
+  bank.actor = "system:bank";
+  ASSERT_TRUE(ledger_->RequestPayment("o-2", "QRIS", "BJQR-2", bank).ok());
+  const uint64_t head = log_->Head().sequence;
+  Reply pending = Call(verb::post, "/v1/orders/o-2/payment", R"({"channel":"VA"})");
+  EXPECT_EQ(pending.status, 409) << pending.body;
+  EXPECT_NE(pending.body.find(R"("code":"payment_pending")"), std::string::npos) << pending.body;
+  EXPECT_EQ(log_->Head().sequence, head);
+}
+
 TEST_F(ApiSocketTest, PlacingOrdersWithoutAWaitingThreadAnswersAsBefore) {
   SeedMarket();  // o-1 exists
   const uint64_t head = log_->Head().sequence;
@@ -405,7 +577,9 @@ TEST_F(ApiSocketTest, PlacingOrdersWithoutAWaitingThreadAnswersAsBefore) {
   EXPECT_EQ(duplicate.status, 409) << duplicate.body;
   EXPECT_NE(duplicate.body.find("order_already_exists"), std::string::npos) << duplicate.body;
   // Another ASN's order, a malformed body and an unknown product keep their refusals.
-  EXPECT_EQ(Call(verb::post, "/v1/orders", OrderBody("o-x", "198001012005011001"), Role::kAsn).status, 403);
+  EXPECT_EQ(
+      Call(verb::post, "/v1/orders", OrderBody("o-x", "198001012005011001"), Role::kAsn).status,
+      403);
   EXPECT_EQ(Call(verb::post, "/v1/orders", "{nope", Role::kAsn).status, 400);
   std::string unknown = OrderBody("o-y");
   unknown.replace(unknown.find("beras-5kg"), 9, "gula-1kg");
@@ -424,7 +598,8 @@ TEST_F(ApiSocketTest, PlacingOrdersWithoutAWaitingThreadAnswersAsBefore) {
   std::set<std::string> sequences;
   for (int i = 0; i < 16; ++i) {
     EXPECT_EQ(replies[i].status, 201) << replies[i].body;
-    EXPECT_NE(replies[i].body.find("\"order_id\":\"c-" + std::to_string(i) + "\""), std::string::npos)
+    EXPECT_NE(replies[i].body.find("\"order_id\":\"c-" + std::to_string(i) + "\""),
+              std::string::npos)
         << replies[i].body;
     const size_t at = replies[i].body.find("\"sequence\":");
     sequences.insert(replies[i].body.substr(at, replies[i].body.find_first_of(",}", at) - at));
@@ -467,12 +642,13 @@ TEST_F(ApiSocketTest, AnOrderIsPlacedWithoutAWaitingThreadAndAnsweredAsHandleWou
   // What needs the waiting path is left to Handle, untouched.
   const uint64_t head = log_->Head().sequence;
   auto never = [](Api::MakeResponse) { FAIL() << "answered a request it declined"; };
-  EXPECT_FALSE(api_->HandleAsync(request_for(OrderBody("o-key"), "t-asn", {{"Idempotency-Key", "k-1"}}),
-                                 never, run_inline));
+  EXPECT_FALSE(api_->HandleAsync(
+      request_for(OrderBody("o-key"), "t-asn", {{"Idempotency-Key", "k-1"}}), never, run_inline));
   EXPECT_FALSE(api_->HandleAsync(request_for(OrderBody("o-if"), "t-asn", {{"If-Match", "\"1\""}}),
                                  never, run_inline));
   EXPECT_FALSE(api_->HandleAsync(request_for(OrderBody("o-role"), "t-auditor"), never, run_inline));
-  EXPECT_FALSE(api_->HandleAsync(request_for(OrderBody("o-other", kOtherNip), "t-asn"), never, run_inline));
+  EXPECT_FALSE(
+      api_->HandleAsync(request_for(OrderBody("o-other", kOtherNip), "t-asn"), never, run_inline));
   EXPECT_FALSE(api_->HandleAsync(request_for("{nope", "t-asn"), never, run_inline));
   EXPECT_EQ(log_->Head().sequence, head);
 }
@@ -525,8 +701,9 @@ TEST_F(ApiSocketTest, ReceiptPhotoComesBackByteForByte) {
 
 TEST_F(ApiSocketTest, PathsFromRequestsNeverReachTheFilesystem) {
   SeedMarket();
-  for (const char* target : {"/v1/receipts/..%2F..%2F..%2Fetc%2Fpasswd/photo", "/v1/receipts/../../etc/passwd",
-                             "/v1/streams/..%2F..%2Fetc%2Fpasswd", "/v1/umkm/%2Fetc%2Fpasswd"}) {
+  for (const char* target :
+       {"/v1/receipts/..%2F..%2F..%2Fetc%2Fpasswd/photo", "/v1/receipts/../../etc/passwd",
+        "/v1/streams/..%2F..%2Fetc%2Fpasswd", "/v1/umkm/%2Fetc%2Fpasswd"}) {
     Reply reply = Call(verb::get, target, "", Role::kAdmin);
     EXPECT_NE(reply.status, 200) << target;
     EXPECT_EQ(reply.body.find("root:"), std::string::npos) << target;
@@ -540,7 +717,8 @@ TEST_F(ApiSocketTest, OversizedBodiesAre413AndHeaders431) {
   Reply body = Call(verb::post, "/v1/asn", std::string(4096, ' '));
   EXPECT_EQ(body.status, 413);
   EXPECT_NE(body.body.find("body_too_large"), std::string::npos);
-  Reply headers = Call(verb::get, "/healthz", "", std::nullopt, {{"X-Filler", std::string(20'000, 'a')}});
+  Reply headers =
+      Call(verb::get, "/healthz", "", std::nullopt, {{"X-Filler", std::string(20'000, 'a')}});
   EXPECT_EQ(headers.status, 431);
   EXPECT_NE(headers.body.find("headers_too_large"), std::string::npos);
 }
@@ -550,7 +728,8 @@ TEST_F(ApiSocketTest, ASlowClientIsAnswered408) {
   options.request_timeout_ms = 300;
   Start(options);
   BeastClient client(server_->port());
-  const std::string partial = "POST /v1/asn HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"ni";
+  const std::string partial =
+      "POST /v1/asn HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"ni";
   boost::asio::write(client.socket(), boost::asio::buffer(partial));
   std::this_thread::sleep_for(std::chrono::milliseconds(600));
   char buffer[64] = {};
@@ -578,17 +757,20 @@ TEST_F(ApiSocketTest, ConnectionsOverTheLimitAre429) {
 // The operator's exception list and its resolution, and a month's close, over real sockets.
 TEST_F(ApiSocketTest, ExceptionsAreListedAndResolvedAndAMonthClosesOnceOver) {
   SeedMarket();
-  ASSERT_EQ(Call(verb::post, "/v1/orders",
-                 R"({"order_id":"o-cashless","buyer_nip":")" + std::string(kNip) +
-                     R"(","umkm_id":"warung-bu-sri","lines":[{"product_id":"beras-5kg","quantity":1}],"payment_method":"CASHLESS"})")
-                .status,
-            201);
+  ASSERT_EQ(
+      Call(
+          verb::post, "/v1/orders",
+          R"({"order_id":"o-cashless","buyer_nip":")" + std::string(kNip) +
+              R"(","umkm_id":"warung-bu-sri","lines":[{"product_id":"beras-5kg","quantity":1}],"payment_method":"CASHLESS"})")
+          .status,
+      201);
   CommandContext bank;
   bank.actor = "system:bank";
   ASSERT_TRUE(ledger_->RequestPayment("o-cashless", "QRIS", "BJQR-1", bank).ok());
-  ASSERT_EQ(Call(verb::post, "/v1/orders/o-cashless/cancel", R"({"reason":"salah pesan"})",
-                 Role::kAsn).status,
-            200);
+  ASSERT_EQ(
+      Call(verb::post, "/v1/orders/o-cashless/cancel", R"({"reason":"salah pesan"})", Role::kAsn)
+          .status,
+      200);
   BankSuccess late;
   late.payment_id = "o-cashless";
   late.channel = "QRIS";
@@ -615,10 +797,9 @@ TEST_F(ApiSocketTest, ExceptionsAreListedAndResolvedAndAMonthClosesOnceOver) {
                      R"({"resolution":"refunded","note":"dikembalikan"})", Role::kOperator);
   EXPECT_EQ(again.status, 409) << again.body;
   EXPECT_NE(again.body.find("exception_not_open"), std::string::npos) << again.body;
-  Reply after_resolve = Call(verb::get,
-                             "/v1/exceptions?status=resolved&after=" +
-                                 std::to_string(log_->Head().sequence),
-                             "", Role::kAuditor);
+  Reply after_resolve = Call(
+      verb::get, "/v1/exceptions?status=resolved&after=" + std::to_string(log_->Head().sequence),
+      "", Role::kAuditor);
   EXPECT_NE(after_resolve.body.find(R"("resolution":"refunded")"), std::string::npos)
       << after_resolve.body;
   EXPECT_NE(after_resolve.body.find(R"("open":0)"), std::string::npos) << after_resolve.body;
@@ -640,20 +821,21 @@ TEST_F(ApiSocketTest, ExceptionsAreListedAndResolvedAndAMonthClosesOnceOver) {
   Reply twice = Call(verb::post, "/v1/compliance/" + last_month + "/close", "", Role::kOperator);
   EXPECT_EQ(twice.status, 409) << twice.body;
   EXPECT_NE(twice.body.find("month_already_closed"), std::string::npos) << twice.body;
-  Reply rollup = Call(verb::get,
-                      "/v1/compliance/" + last_month +
-                          "?after=" + std::to_string(log_->Head().sequence),
-                      "", Role::kOperator);
+  Reply rollup = Call(
+      verb::get, "/v1/compliance/" + last_month + "?after=" + std::to_string(log_->Head().sequence),
+      "", Role::kOperator);
   EXPECT_NE(rollup.body.find(R"("closed":{"sequence":)"), std::string::npos) << rollup.body;
 }
 
 // A merchant's NIB and settlement account are the city's and the merchant's own business.
 TEST_F(ApiSocketTest, SettlementAccountAndNibAreShownOnlyToTheCityAndTheMerchantItself) {
   SeedMarket();
-  ASSERT_EQ(Call(verb::post, "/v1/umkm",
-                 R"({"umkm_id":"toko-lain","name":"Toko Lain","nib":"1234567890123","category":"sembako","kecamatan":"Sukun","kelurahan":"Sukun","sponsor":"Diskopindag","settlement_account":"0098765432","qris_criteria":"UKE"})")
-                .status,
-            201);
+  ASSERT_EQ(
+      Call(
+          verb::post, "/v1/umkm",
+          R"({"umkm_id":"toko-lain","name":"Toko Lain","nib":"1234567890123","category":"sembako","kecamatan":"Sukun","kelurahan":"Sukun","sponsor":"Diskopindag","settlement_account":"0098765432","qris_criteria":"UKE"})")
+          .status,
+      201);
   for (Role role : {Role::kOperator, Role::kAuditor, Role::kAdmin}) {
     Reply reply = Call(verb::get, "/v1/umkm/toko-lain", "", role);
     ASSERT_EQ(reply.status, 200) << reply.body;
@@ -675,13 +857,13 @@ TEST_F(ApiSocketTest, SettlementAccountAndNibAreShownOnlyToTheCityAndTheMerchant
 TEST_F(ApiSocketTest, EmptyHeadersEmptyIdsAndControlCharactersAreRefused) {
   SeedMarket();
   const uint64_t head = log_->Head().sequence;
-  Reply empty_key = Call(verb::post, "/v1/orders", OrderBody("o-key"), Role::kAdmin,
-                         {{"Idempotency-Key", ""}});
+  Reply empty_key =
+      Call(verb::post, "/v1/orders", OrderBody("o-key"), Role::kAdmin, {{"Idempotency-Key", ""}});
   EXPECT_EQ(empty_key.status, 400) << empty_key.body;
   EXPECT_NE(empty_key.body.find("header_idempotency_key_empty"), std::string::npos)
       << empty_key.body;
-  Reply empty_match = Call(verb::post, "/v1/orders/o-1/accept", "", Role::kAdmin,
-                           {{"If-Match", ""}});
+  Reply empty_match =
+      Call(verb::post, "/v1/orders/o-1/accept", "", Role::kAdmin, {{"If-Match", ""}});
   EXPECT_EQ(empty_match.status, 400) << empty_match.body;
   EXPECT_NE(empty_match.body.find("header_if_match_invalid"), std::string::npos)
       << empty_match.body;
@@ -690,19 +872,22 @@ TEST_F(ApiSocketTest, EmptyHeadersEmptyIdsAndControlCharactersAreRefused) {
   EXPECT_EQ(no_id.status, 422) << no_id.body;
   EXPECT_NE(no_id.body.find(R"("code":"id_invalid")"), std::string::npos) << no_id.body;
   EXPECT_NE(no_id.body.find(R"("field":"order_id")"), std::string::npos) << no_id.body;
-  for (const std::string name : {std::string("Toko\u007fLain"), std::string("Toko\u0085Lain")}) {
-    Reply reply = Call(verb::post, "/v1/umkm",
-                       R"({"umkm_id":"toko-ctl","name":")" + name +
-                           R"(","category":"sembako","kecamatan":"Sukun","kelurahan":"Sukun","sponsor":"Diskopindag","settlement_account":"0098765432","qris_criteria":"UKE"})");
+  for (const std::string& name : {std::string("Toko\u007fLain"), std::string("Toko\u0085Lain")}) {
+    Reply reply = Call(
+        verb::post, "/v1/umkm",
+        R"({"umkm_id":"toko-ctl","name":")" + name +
+            R"(","category":"sembako","kecamatan":"Sukun","kelurahan":"Sukun","sponsor":"Diskopindag","settlement_account":"0098765432","qris_criteria":"UKE"})");
     EXPECT_EQ(reply.status, 422) << name << " " << reply.body;
     EXPECT_NE(reply.body.find("text_control_character"), std::string::npos) << reply.body;
   }
   EXPECT_EQ(log_->Head().sequence, head);
   // Non-ASCII names that are not controls stay welcome.
-  EXPECT_EQ(Call(verb::post, "/v1/umkm",
-                 R"({"umkm_id":"toko-ok","name":"Toko Bu S\u00e9ri","category":"sembako","kecamatan":"Sukun","kelurahan":"Sukun","sponsor":"Diskopindag","settlement_account":"0098765432","qris_criteria":"UKE"})")
-                .status,
-            201);
+  EXPECT_EQ(
+      Call(
+          verb::post, "/v1/umkm",
+          R"({"umkm_id":"toko-ok","name":"Toko Bu S\u00e9ri","category":"sembako","kecamatan":"Sukun","kelurahan":"Sukun","sponsor":"Diskopindag","settlement_account":"0098765432","qris_criteria":"UKE"})")
+          .status,
+      201);
 }
 
 TEST_F(ApiSocketTest, AWrongTypeIsNotAMissingFieldAndAPhotoErrorNamesTheBodysField) {

@@ -1,6 +1,8 @@
 // The error codes are one contract in three places: the constants (engine/error_codes.h), the
 // HTTP table (adapters/http/error_status.cc) and docs/error-codes.md. These tests hold them
 // together, and keep codes out of string literals in the sources.
+#include "engine/error_codes.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -13,7 +15,6 @@
 #include <vector>
 
 #include "adapters/http/error_status.h"
-#include "engine/error_codes.h"
 
 namespace malpro {
 namespace {
@@ -48,7 +49,8 @@ struct DocEntry {
 };
 
 std::map<std::string, DocEntry> DocumentedCodes(std::vector<std::string>* problems) {
-  std::istringstream doc(ReadFile(std::filesystem::path(MALPRO_SOURCE_DIR) / "docs/error-codes.md"));
+  std::istringstream doc(
+      ReadFile(std::filesystem::path(MALPRO_SOURCE_DIR) / "docs/error-codes.md"));
   std::map<std::string, DocEntry> codes;
   const std::regex code_pattern("`([a-z0-9_]+)`");
   bool in_table = false;

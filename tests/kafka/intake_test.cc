@@ -7,6 +7,7 @@
 
 #include "adapters/cli/geography_config.h"
 #include "adapters/kafka/embedded_broker.h"
+#include "engine/error_codes.h"
 #include "tests/kafka/topic_reader.h"
 #include "tests/support/temp_dir.h"
 
@@ -31,16 +32,20 @@ class IntakeTest : public ::testing::Test {
     CommandContext admin;
     admin.actor = "admin:setup";
     ASSERT_TRUE(
-        ledger_->Register(RegisterAsn{kBuyer, "Siti Rahayu", "Diskominfo", "III/a", "Kauman"}, admin)
+        ledger_
+            ->Register(RegisterAsn{kBuyer, "Siti Rahayu", "Diskominfo", "III/a", "Kauman"}, admin)
             .ok());
-    ASSERT_TRUE(ledger_->Register(RegisterUmkm{"warung-bu-sri", "Warung Bu Sri", "", "sembako",
-                                               "Klojen", "Kauman", "Diskopindag", "0012345678",
-                                               "UMI"},
-                                  admin)
+    ASSERT_TRUE(ledger_
+                    ->Register(RegisterUmkm{"warung-bu-sri", "Warung Bu Sri", "", "sembako",
+                                            "Klojen", "Kauman", "Diskopindag", "0012345678", "UMI"},
+                               admin)
                     .ok());
     ASSERT_TRUE(ledger_->VerifyUmkm("warung-bu-sri", admin).ok());
-    ASSERT_TRUE(ledger_->List({"warung-bu-sri", "beras-5kg", "Beras 5 kg", "pack",
-                               Money::FromRupiah(68'000)}, admin).ok());
+    ASSERT_TRUE(
+        ledger_
+            ->List({"warung-bu-sri", "beras-5kg", "Beras 5 kg", "pack", Money::FromRupiah(68'000)},
+                   admin)
+            .ok());
     broker_ = *EmbeddedBroker::Start(1);
     options_.brokers = broker_->bootstrap();
     ASSERT_TRUE(broker_->CreateTopic("malpro.commands", 2, 1).ok());
@@ -111,11 +116,11 @@ TEST_F(IntakeTest, DuplicateDeliveryOfACommandAppendsOnce) {
   const std::string second = ResultFor(results, "k-1", 1);
   const std::string sequence = std::to_string(head_before + 1);
   EXPECT_EQ(first, R"({"ok":true,"command":"place_order","stream_id":"order-o-1",)"
-                   R"("stream_version":1,"first_sequence":)" + sequence + R"(,"sequence":)" +
-                       sequence + R"(,"replayed":false})");
+                   R"("stream_version":1,"first_sequence":)" +
+                       sequence + R"(,"sequence":)" + sequence + R"(,"replayed":false})");
   EXPECT_EQ(second, R"({"ok":true,"command":"place_order","stream_id":"order-o-1",)"
-                    R"("stream_version":1,"first_sequence":)" + sequence + R"(,"sequence":)" +
-                        sequence + R"(,"replayed":true})");
+                    R"("stream_version":1,"first_sequence":)" +
+                        sequence + R"(,"sequence":)" + sequence + R"(,"replayed":true})");
   // A new intake in the same group starts after the committed offsets: nothing is decided
   // again, and the next command goes through.
   intake.Stop();
@@ -151,6 +156,44 @@ TEST_F(IntakeTest, RefusalsCarryTheHttpErrorCodesAndFields) {
   EXPECT_EQ(intake.Status().commands_refused, 4u);
 }
 
+// The bodies are bound by the HTTP routes' binders (command_bodies.h), with the route's path
+// parameter as a required field: each refusal names the field with the route's code.
+TEST_F(IntakeTest, BodiesAreBoundByTheHttpRoutesRules) {
+  const uint64_t head_before = log_->Head().sequence;
+  struct Case {
+    std::string command, body;
+    std::string_view code;
+    std::string field;
+  };
+  const Case cases[] = {
+      {"list_product", R"({"product_id":"gula","name":"Gula","unit":"kg","price":"15000.00"})",
+       errc::kBodyFieldMissing, "umkm_id"},
+      {"list_product",
+       R"({"umkm_id":"warung-bu-sri","product_id":"gula","name":"Gula","unit":"kg","price":15000})",
+       errc::kBodyFieldWrongType, "price"},
+      {"list_product",
+       R"({"umkm_id":"warung-bu-sri","product_id":"gula","name":"Gula","unit":"kg","price":"1,50"})",
+       errc::kAmountInvalid, "price"},
+      {"cancel_order", R"({"order_id":"o-1"})", errc::kBodyFieldMissing, "reason"},
+      {"cancel_order", R"({"order_id":"o-1","reason":"x","why":"y"})", errc::kBodyFieldUnknown,
+       "why"},
+      {"accept_order", R"({"order_id":"o-1","note":"x"})", errc::kBodyFieldUnknown, "note"},
+      {"register_asn", R"({"nip":7})", errc::kBodyFieldWrongType, "nip"},
+      {"place_order",
+       R"({"buyer_nip":"198507122010011003","umkm_id":"warung-bu-sri",)"
+       R"("lines":[{"product_id":"beras-5kg"}],"payment_method":"COD"})",
+       errc::kBodyFieldMissing, "lines[0].quantity"},
+  };
+  for (const Case& c : cases) {
+    Result<CommandResult> result =
+        RunIntakeCommand(*ledger_, IntakeCommand{c.command, "k-" + c.field, c.body}, "kafka:test");
+    ASSERT_FALSE(result.ok()) << c.command << " " << c.body;
+    EXPECT_EQ(result.status().error_code(), c.code) << c.body << ": " << result.status().ToString();
+    EXPECT_EQ(result.status().field(), c.field) << c.body;
+  }
+  EXPECT_EQ(log_->Head().sequence, head_before) << "a refused command wrote something";
+}
+
 // The same bytes must mean the same command to every reader: a value with a key twice is
 // refused with the HTTP API's code, and nothing is written.
 TEST_F(IntakeTest, ACommandWithARepeatedKeyIsRefusedWithTheHttpCode) {
@@ -179,8 +222,8 @@ TEST_F(IntakeTest, ACommandWithARepeatedKeyIsRefusedWithTheHttpCode) {
 // request with it, and a paid order is refused until fully refunded.
 TEST_F(IntakeTest, ACancelVoidsThePendingPaymentAndAPaidOrderIsRefused) {
   const std::string order = kOrder;
-  const std::string cashless = order.substr(0, order.find(R"("payment_method")")) +
-                               R"("payment_method":"CASHLESS"})";
+  const std::string cashless =
+      order.substr(0, order.find(R"("payment_method")")) + R"("payment_method":"CASHLESS"})";
   Intake intake(ledger_.get(), options_);
   intake.Start();
   Send("place_order", "c-1", cashless);

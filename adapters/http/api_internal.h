@@ -1,0 +1,76 @@
+// What the files of Api (api.cc and api_<resource>.cc) share, and nothing else includes: the
+// roles' short names, parsing of targets, the context and answer of a command, ownership
+// checks, and query parameters. Defined in api.cc.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "adapters/http/api.h"
+
+namespace malpro {
+
+inline constexpr Role kAsn = Role::kAsn;
+inline constexpr Role kMerchant = Role::kMerchant;
+inline constexpr Role kOperator = Role::kOperator;
+inline constexpr Role kAuditor = Role::kAuditor;
+inline constexpr Role kAdmin = Role::kAdmin;
+
+// Splits a request target into its path and its decoded ?a=b&c=d parameters.
+void SplitTarget(std::string_view target, std::string_view* path,
+                 std::map<std::string, std::string>* query);
+
+// 200 with a JSON body.
+HttpResponse Ok(const HttpRequest& request, std::string body);
+
+// Idempotency-Key, If-Match and, with a key, the request digest (method, target and body).
+Result<CommandContext> ContextOf(const ApiCall& call);
+
+// 201 for a command that created its stream, else 200; ETag is the stream's new version.
+// `id_field`, when given, is answered first with `id`.
+HttpResponse CommandResponse(const HttpRequest& request, const CommandResult& result,
+                             std::string_view id_field = {}, std::string_view id = {});
+
+// Runs a ledger command with the call's context and answers with its result or error; with an
+// `id_field`, the id is the stream id after its kind ("order-o-1" -> "o-1").
+HttpResponse RunCommand(const ApiCall& call,
+                        const std::function<Result<CommandResult>(const CommandContext&)>& run,
+                        std::string_view id_field = {});
+
+// Adds "key":value at the end of a JSON object answered in `response` (a command's fields,
+// then its details).
+void AppendBodyField(HttpResponse& response, std::string_view key, std::string_view json_value);
+
+// The asn role acts for its own NIP only; the merchant role for its own UMKM only.
+Status CheckOwnNip(const ApiCall& call, std::string_view nip);
+Status CheckOwnUmkm(const ApiCall& call, std::string_view umkm_id);
+
+// The order, if the caller may see or act on it: its buyer (asn), its seller (merchant), or
+// any operator, auditor or admin.
+Result<OrderState> LoadOwnOrder(Ledger& ledger, const ApiCall& call, const std::string& order_id);
+
+// A query parameter: absent is `fallback`; else a whole number up to `maximum`, or
+// query_invalid naming it.
+Result<uint64_t> QueryNumber(const ApiCall& call, const std::string& name, uint64_t fallback,
+                             uint64_t maximum);
+// A query parameter's text; "" when absent.
+std::string QueryText(const ApiCall& call, const std::string& name);
+// A malformed date or month in the path or query is a malformed request: query_invalid (400).
+Status CheckDate(const std::string& text, std::string_view field);
+Status CheckMonthParameter(const std::string& text);
+
+}  // namespace malpro
+
+// Refuses a body error before running anything.
+#define MALPRO_BODY_OR_RETURN(body, call)                                             \
+  do {                                                                                \
+    if (!(body).status().ok()) return ErrorResponse((call).request, (body).status()); \
+  } while (false)
+
+#define MALPRO_CHECK_OR_RETURN(expression, call)                                  \
+  do {                                                                            \
+    ::malpro::Status malpro_check_ = (expression);                                \
+    if (!malpro_check_.ok()) return ErrorResponse((call).request, malpro_check_); \
+  } while (false)

@@ -1,0 +1,111 @@
+// Reads served from the read models (projections/), which wait for ?after=SEQ.
+#include "adapters/http/api.h"
+#include "adapters/http/api_internal.h"
+#include "adapters/http/http_limits.h"
+#include "engine/domain_types.h"
+#include "engine/error_codes.h"
+#include "projections/projector.h"
+
+namespace malpro {
+
+HttpResponse Api::ReadModel(ApiCall& call, const std::function<Result<std::string>()>& query) {
+  if (deps_.projector == nullptr) {
+    return ErrorResponse(
+        call.request, Status::Unavailable(errc::kReadModelsOff, "the read models are not running"));
+  }
+  Result<uint64_t> after = QueryNumber(call, "after", 0, UINT64_MAX >> 1);
+  MALPRO_CHECK_OR_RETURN(after.status(), call);
+  // The server has usually waited already (ReadWaitOf) and the wait here returns at once.
+  const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+      call.read_deadline - std::chrono::steady_clock::now());
+  if (*after > 0 &&
+      !deps_.projector->WaitForApplied(*after, std::max(remaining, std::chrono::milliseconds(0)))) {
+    return ErrorResponse(call.request, ReadModelsBehind(*after));
+  }
+  const uint64_t applied = deps_.projector->Applied();
+  Result<std::string> body = query();
+  MALPRO_CHECK_OR_RETURN(body.status(), call);
+  HttpResponse response = Ok(call.request, std::move(body).value());
+  response.set("X-Applied-Sequence", std::to_string(applied));
+  return response;
+}
+
+// What the ASN browse: verified merchants and their listed products.
+void Api::AddCatalogRoutes() {
+  const std::set<Role> everyone = {kAsn, kMerchant, kOperator, kAuditor, kAdmin};
+  AddRoute(http::verb::get, "/v1/catalog", everyone, [this](ApiCall& call) {
+    CatalogQuery query;
+    query.category = QueryText(call, "category");
+    query.kecamatan = QueryText(call, "kecamatan");
+    query.search = QueryText(call, "q");
+    Result<uint64_t> offset = QueryNumber(call, "offset", 0, http_page_offset_max);
+    MALPRO_CHECK_OR_RETURN(offset.status(), call);
+    Result<uint64_t> limit =
+        QueryNumber(call, "limit", http_page_limit_default, http_page_limit_max);
+    MALPRO_CHECK_OR_RETURN(limit.status(), call);
+    query.offset = *offset;
+    query.limit = *limit;
+    return ReadModel(call,
+                     [&]() -> Result<std::string> { return deps_.projector->Catalog(query); });
+  });
+  AddRoute(http::verb::get, "/v1/catalog/{umkm_id}", everyone, [this](ApiCall& call) {
+    return ReadModel(call, [&] { return deps_.projector->Merchant(call.path["umkm_id"]); });
+  });
+}
+
+void Api::AddReadModelRoutes() {
+  AddCatalogRoutes();
+  AddRoute(http::verb::get, "/v1/umkm/{umkm_id}/sales", {kMerchant, kOperator, kAuditor, kAdmin},
+           [this](ApiCall& call) {
+             MALPRO_CHECK_OR_RETURN(CheckOwnUmkm(call, call.path["umkm_id"]), call);
+             const std::string from = QueryText(call, "from");
+             const std::string to = QueryText(call, "to");
+             MALPRO_CHECK_OR_RETURN(CheckDate(from, "from"), call);
+             MALPRO_CHECK_OR_RETURN(CheckDate(to, "to"), call);
+             return ReadModel(call, [&]() -> Result<std::string> {
+               return deps_.projector->MerchantSales(call.path["umkm_id"], from, to);
+             });
+           });
+  AddRoute(http::verb::get, "/v1/umkm/{umkm_id}/outstanding",
+           {kMerchant, kOperator, kAuditor, kAdmin}, [this](ApiCall& call) {
+             MALPRO_CHECK_OR_RETURN(CheckOwnUmkm(call, call.path["umkm_id"]), call);
+             return ReadModel(call, [&]() -> Result<std::string> {
+               return deps_.projector->Outstanding(call.path["umkm_id"]);
+             });
+           });
+  AddRoute(http::verb::get, "/v1/settlement/outstanding", {kOperator, kAuditor, kAdmin},
+           [this](ApiCall& call) {
+             return ReadModel(
+                 call, [&]() -> Result<std::string> { return deps_.projector->Outstanding(""); });
+           });
+  AddRoute(http::verb::get, "/v1/circulation/{month}", {kOperator, kAuditor, kAdmin},
+           [this](ApiCall& call) {
+             MALPRO_CHECK_OR_RETURN(CheckMonthParameter(call.path["month"]), call);
+             return ReadModel(call, [&]() -> Result<std::string> {
+               return deps_.projector->Circulation(call.path["month"]);
+             });
+           });
+  AddRoute(http::verb::get, "/v1/stats", {kOperator, kAuditor, kAdmin}, [this](ApiCall& call) {
+    return ReadModel(call, [&]() -> Result<std::string> { return deps_.projector->LogStats(); });
+  });
+  // Money the bank moved that counts toward nothing, and what the operator does with it.
+  AddRoute(http::verb::get, "/v1/exceptions", {kOperator, kAuditor, kAdmin}, [this](ApiCall& call) {
+    std::string status = QueryText(call, "status");
+    if (status.empty()) status = "open";
+    MALPRO_CHECK_OR_RETURN(CheckOneOf(status, "status", errc::kQueryStatusUnknown,
+                                      std::array<std::string_view, 3>{"open", "resolved", "all"}),
+                           call);
+    Result<uint64_t> offset = QueryNumber(call, "offset", 0, http_page_offset_max);
+    MALPRO_CHECK_OR_RETURN(offset.status(), call);
+    Result<uint64_t> limit =
+        QueryNumber(call, "limit", http_page_limit_default, http_page_limit_max);
+    MALPRO_CHECK_OR_RETURN(limit.status(), call);
+    return ReadModel(call, [&]() -> Result<std::string> {
+      return deps_.projector->Exceptions(status, *offset, *limit);
+    });
+  });
+  AddSpendRoutes();
+  AddDayCloseRoutes();
+}
+
+}  // namespace malpro
