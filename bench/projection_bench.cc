@@ -16,8 +16,8 @@
 #include <iostream>
 
 #include "adapters/cli/demo.h"
-#include "adapters/cli/geography_config.h"
 #include "projections/projector.h"
+#include "tests/support/demo_history.h"
 
 namespace malpro {
 namespace {
@@ -41,39 +41,20 @@ std::string History() {
   demo.umkm_count = demo_umkm_max;
   demo.month = "2026-01";
   demo.months = 6;
-  std::atomic<int64_t> now(DemoMonthStartMicros(demo));
-  LogOptions log_options;
-  log_options.data_dir = dir;
-  log_options.sync = false;
-  log_options.clock = [&now] { return now.load(); };
-  std::unique_ptr<EventLog> log = std::move(EventLog::Open(log_options)).value();
-  LedgerOptions ledger_options;
-  ledger_options.clock = [&now] { return now.load(); };
+  std::atomic<int64_t> now(0);
   uint64_t next_id = 0;
-  ledger_options.new_id = [&next_id] {
+  testing::TestLedger history = testing::OpenDemoLedger(dir, demo, &now, [&next_id] {
     std::string id(1, 'b');
     id += std::to_string(++next_id);
     return id;
-  };
-  Ledger ledger(log.get(), *LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml"),
-                ledger_options);
-  PolicyDefaults policy;
-  policy.minimum_spend = {{"I", Money::FromRupiah(100'000)}, {"II", Money::FromRupiah(200'000)},
-                          {"III", Money::FromRupiah(400'000)}, {"IV", Money::FromRupiah(500'000)},
-                          {"PPPK", Money::FromRupiah(200'000)}};
-  policy.fee_basis_points = 70;
-  policy.umi_zero_fee_max = Money::FromRupiah(500'000);
-  policy.settlement_cutoff_minutes = 22 * 60;
-  policy.effective_from = {2026, 1, 1};
-  CommandContext context;
-  context.actor = "system:config";
-  MALPRO_ASSERT(ledger.SeedPolicy(policy, context).ok());
-  Result<DemoSummary> seeded = SeedDemo(ledger, demo, &now);
+  });
+  Result<DemoSummary> seeded = SeedDemo(*history.ledger, demo, &now);
   if (!seeded.ok()) std::cerr << seeded.status().ToString() << "\n";
   MALPRO_ASSERT(seeded.ok());
-  std::cerr << "history: " << log->Head().sequence << " events\n";
-  MALPRO_ASSERT(log->Head().sequence >= kHistoryEventsMin);
-  std::ofstream(marker) << log->Head().sequence << "\n";
+  const uint64_t head = history.log->Head().sequence;
+  std::cerr << "history: " << head << " events\n";
+  MALPRO_ASSERT(head >= kHistoryEventsMin);
+  std::ofstream(marker) << head << "\n";
   return dir;
 }
 

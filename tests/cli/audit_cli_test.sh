@@ -6,30 +6,12 @@
 set -euo pipefail
 malpro="$1"
 source_dir="$2"
-work="$(mktemp -d)"
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-: > "$work/serve.log"  # there before the loop below reads it, whenever serve starts
-"$malpro" -c "$source_dir/config/malpro.toml" -d "$work/data" -p 0 serve > "$work/serve.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  port="$(sed -n 's|.*HTTP API on http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/serve.log")"
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "${port:-}" ] || fail "serve did not start: $(cat "$work/serve.log")"
-api="http://127.0.0.1:$port"
+start_serve
 admin=(-H "Authorization: Bearer dev-admin")
-status="$(curl -s -o /dev/null -w '%{http_code}' "${admin[@]}" -X POST "$api/v1/asn" \
-  -d '{"nip":"198507122010011003","name":"Siti Rahayu","agency":"Diskominfo","rank_class":"III/a","kelurahan":"Kauman"}')"
-[ "$status" = 201 ] || fail "register ASN answered $status"
-status="$(curl -s -o /dev/null -w '%{http_code}' "${admin[@]}" -X POST "$api/v1/umkm" \
+register_test_asn "$api"
+status="$(http_status "${admin[@]}" -X POST "$api/v1/umkm" \
   -d '{"umkm_id":"warung-bu-sri","name":"Warung Bu Sri","category":"sembako","kecamatan":"Klojen","kelurahan":"Kauman","sponsor":"Diskopindag","settlement_account":"0012345678","qris_criteria":"UMI"}')"
 [ "$status" = 201 ] || fail "register UMKM answered $status"
 # A live subscription resumes from ?after and then follows new events (Server-Sent Events).
@@ -37,14 +19,14 @@ curl -sN --max-time 3 -H "Authorization: Bearer dev-auditor" "$api/v1/subscribe/
   > "$work/sse.txt" 2>/dev/null &
 subscriber=$!
 sleep 0.5
-status="$(curl -s -o /dev/null -w '%{http_code}' "${admin[@]}" -X POST "$api/v1/umkm/warung-bu-sri/verify")"
+status="$(http_status "${admin[@]}" -X POST "$api/v1/umkm/warung-bu-sri/verify")"
 [ "$status" = 200 ] || fail "verify UMKM answered $status"
 wait "$subscriber" || true
 grep -q '^id: 8$' "$work/sse.txt" || fail "subscription missed event 8: $(head -c 300 "$work/sse.txt")"
 grep -q '^id: 10$' "$work/sse.txt" || fail "subscription missed the live event 10"
 grep -q '^event: umkm.verified$' "$work/sse.txt" || fail "subscription lacks the event type"
 if grep -q '^id: 7$' "$work/sse.txt"; then fail "subscription repeated event 7 after ?after=7"; fi
-status="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer dev-asn" "$api/v1/subscribe/events")"
+status="$(http_status -H "Authorization: Bearer dev-asn" "$api/v1/subscribe/events")"
 [ "$status" = 403 ] || fail "an asn token followed the log ($status)"
 
 # The read models answer once they have folded the write (?after=SEQ reads your own writes).
@@ -54,18 +36,16 @@ echo "$catalog" | grep -q '"total":1' || fail "catalog total: $catalog"
 month="$(date -u -d '+7 hours' +%Y-%m)"
 spend="$(curl -s -H "Authorization: Bearer dev-asn" "$api/v1/asn/198507122010011003/spend/$month?after=10")"
 echo "$spend" | grep -q '"committed":"0.00"' || fail "spend: $spend"
-status="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer dev-asn" "$api/v1/asn/199001012015032001/spend/$month")"
+status="$(http_status -H "Authorization: Bearer dev-asn" "$api/v1/asn/199001012015032001/spend/$month")"
 [ "$status" = 403 ] || fail "an asn token read another ASN's spend ($status)"
-status="$(curl -s -o /dev/null -w '%{http_code}' "${admin[@]}" "$api/v1/compliance/2026-13")"
+status="$(http_status "${admin[@]}" "$api/v1/compliance/2026-13")"
 [ "$status" = 400 ] || fail "a month 13 was accepted ($status)"
 curl -sN --max-time 2 -H "Authorization: Bearer dev-auditor" "$api/v1/subscribe/projections?projection=catalog" \
   > "$work/projection_sse.txt" 2>/dev/null || true
 grep -q '^event: snapshot$' "$work/projection_sse.txt" || fail "projection subscription sent no snapshot"
 grep -q '"key":"m/warung-bu-sri"' "$work/projection_sse.txt" || fail "projection snapshot lacks the merchant"
 
-kill -TERM "$server_pid"
-wait "$server_pid" || true
-server_pid=""
+stop_server
 
 # Replay as of sequence 9 (before the merchant was verified) and as of the head, into new
 # directories; the same point gives the same digests.

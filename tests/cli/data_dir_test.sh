@@ -7,15 +7,7 @@
 set -euo pipefail
 malpro="$1"
 source_dir="$2"
-config="$source_dir/config/malpro.toml"
-work="$(mktemp -d)"
-serve_pid=""
-cleanup() {
-  [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 printf 'statement_id,account,booking_date,credit_debit,amount,reference\nS1,0011000000,2026-10-01,CRDT,1.00,r\n' \
   > "$work/statement.csv"
@@ -52,16 +44,8 @@ expect_refused "$work/empty" data_dir_not_ledger
 [ -z "$(ls -A "$work/empty")" ] || fail "something was created in an empty folder: $(ls -A "$work/empty")"
 
 # serve creates a data directory (and writes the configured policy as its first events).
-"$malpro" -c "$config" -d "$work/data" -p 0 serve > "$work/serve.log" 2> "$work/serve.err" &
-serve_pid=$!
-for _ in $(seq 1 300); do
-  grep -q 'HTTP API on' "$work/serve.log" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q 'HTTP API on' "$work/serve.log" || fail "serve did not start: $(tail -c 300 "$work/serve.err")"
-kill -TERM "$serve_pid"
-wait "$serve_pid" || true
-serve_pid=""
+start_serve
+stop_server
 "$malpro" -d "$work/data" audit verify > /dev/null || fail "serve did not create a ledger"
 
 # The read models are a RocksDB database too, but not a ledger.

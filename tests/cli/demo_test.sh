@@ -5,27 +5,14 @@
 set -euo pipefail
 malpro="$1"
 source_dir="$2"
-work="$(mktemp -d)"
-trap 'pkill -P $$ 2>/dev/null || true; rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-seed_month() {  # dir seed
-  "$malpro" -c "$source_dir/config/malpro.toml" -d "$work/$1" -p 0 demo --seed "$2" --asn 40 \
-    --umkm 5 --month 2026-10 > "$work/$1.log" 2> "$work/$1.err" &
-  local pid=$!
-  for _ in $(seq 1 300); do
-    grep -q 'HTTP API on' "$work/$1.log" 2>/dev/null && break
-    sleep 0.1
-  done
-  grep -q 'HTTP API on' "$work/$1.log" || fail "demo $1 did not start serving: $(cat "$work/$1.err")"
-  kill -TERM "$pid"
-  wait "$pid" || true
-  "$malpro" -d "$work/$1" audit verify 2>/dev/null | sed -n 's/.*head hash \([0-9a-f]*\).*/\1/p'
-}
-
-first="$(seed_month a 7)"
-second="$(seed_month b 7)"
-other="$(seed_month c 8)"
+seed_demo a 7 40 5
+seed_demo b 7 40 5
+seed_demo c 8 40 5
+first="$(head_hash "$work/a")"
+second="$(head_hash "$work/b")"
+other="$(head_hash "$work/c")"
 [ -n "$first" ] || fail "the seeded log did not verify"
 [ "$first" = "$second" ] || fail "the same seed gave different months ($first vs $second)"
 [ "$first" != "$other" ] || fail "another seed gave the same month"
@@ -41,20 +28,15 @@ grep -Eq ' [1-9][0-9]* of them through the simulated bank' "$work/a.log" \
   || fail "no payment went through the simulated bank: $(cat "$work/a.log")"
 
 # A second start on the same data serves it without seeding again.
-"$malpro" -c "$source_dir/config/malpro.toml" -d "$work/a" -p 0 demo > "$work/again.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 300); do grep -q 'HTTP API on' "$work/again.log" && break; sleep 0.1; done
-kill -TERM "$pid"; wait "$pid" || true
+start_malpro "$work/a" again demo
+stop_server
 grep -q 'already holds events; serving them without seeding' "$work/again.log" || fail "reseeded: $(cat "$work/again.log")"
-[ "$("$malpro" -d "$work/a" audit verify 2>/dev/null | sed -n 's/.*head hash \([0-9a-f]*\).*/\1/p')" = "$first" ] \
-  || fail "serving the demo again changed the log"
+[ "$(head_hash "$work/a")" = "$first" ] || fail "serving the demo again changed the log"
 # Serving, the demo takes cashless payment requests through its simulated bank: an order, its
 # QRIS, the payer pays at the printed address, and the payment counts; /metrics shows the
 # poller's figures.
 cp -r "$work/a" "$work/pay"
-"$malpro" -c "$source_dir/config/malpro.toml" -d "$work/pay" -p 0 demo > "$work/pay.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 300); do grep -q 'HTTP API on' "$work/pay.log" && break; sleep 0.1; done
+start_malpro "$work/pay" pay demo
 api="$(sed -n 's|.*HTTP API on \(http://127.0.0.1:[0-9]*\).*|\1|p' "$work/pay.log" | head -1)"
 bank="$(sed -n "s|.*cashless payments go to the demo's simulated bank at \(http://127.0.0.1:[0-9]*\).*|\1|p" "$work/pay.log" | head -1)"
 [ -n "$api" ] && [ -n "$bank" ] || fail "the demo did not say where its API and bank are: $(cat "$work/pay.log")"
@@ -72,7 +54,7 @@ payment="$(curl -fsS "$api/v1/orders/$order/payment" -H 'Authorization: Bearer d
 grep -q '"status":"succeeded"' <<<"$payment" || fail "the payment did not succeed: $payment"
 metrics="$(curl -fsS "$api/metrics")"
 grep -q '^malpro_bank_payments_pending ' <<<"$metrics" || fail "/metrics lacks the bank's figures"
-kill -TERM "$pid"; wait "$pid" || true
+stop_server
 
 # The hints name the demo's month and the Kafka stream; replaying the served demo as of the
 # 15th answers "what did the ledger say on the 15th?".

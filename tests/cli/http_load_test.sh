@@ -7,27 +7,12 @@ set -euo pipefail
 malpro="$1"
 load="$2"
 source_dir="$3"
-config="$source_dir/config/malpro.toml"
-work="$(mktemp -d)"
-serve_pid=""
-cleanup() {
-  [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-"$malpro" -c "$config" -d "$work/data" -p 0 serve > "$work/serve.log" 2> "$work/serve.err" &
-serve_pid=$!
-for _ in $(seq 1 300); do
-  grep -q 'HTTP API on' "$work/serve.log" 2>/dev/null && break
-  sleep 0.1
-done
-port="$(sed -n 's|.*HTTP API on http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/serve.log" | head -1)"
-[ -n "$port" ] || fail "serve did not start: $(tail -c 300 "$work/serve.err")"
+start_serve
 
 head_sequence() {
-  curl -fsS -H 'Authorization: Bearer dev-auditor' "http://127.0.0.1:$port/v1/chain/head" |
+  curl -fsS -H 'Authorization: Bearer dev-auditor' "$api/v1/chain/head" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["sequence"])'
 }
 

@@ -7,41 +7,12 @@
 set -euo pipefail
 malpro="$1"
 source_dir="$2"
-config="$source_dir/config/malpro.toml"
-work="$(mktemp -d)"
-demo_pid=""
-cleanup() {
-  [ -n "$demo_pid" ] && kill "$demo_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-"$malpro" -c "$config" -d "$work/data" -p 0 demo --seed 11 --asn 40 --umkm 5 --month 2026-10 \
-  > "$work/demo.log" 2> "$work/demo.err" &
-demo_pid=$!
-for _ in $(seq 1 400); do
-  grep -q 'HTTP API on' "$work/demo.log" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q 'HTTP API on' "$work/demo.log" || fail "demo did not start serving: $(tail -c 300 "$work/demo.err")"
-kill -TERM "$demo_pid"
-wait "$demo_pid" || true
-demo_pid=""
+seed_demo data 11 40 5
 
 # The business day with the most payments in the log.
-"$malpro" -d "$work/data" audit export -o "$work/before.jsonl" 2>/dev/null
-day="$(python3 - "$work/before.jsonl" <<'PY'
-import collections, json, sys
-days = collections.Counter()
-for line in open(sys.argv[1]):
-    event = json.loads(line)
-    if event["type"] == "payment.succeeded":
-        days[json.loads(event["payload"])["business_date"]] += 1
-print(days.most_common(1)[0][0])
-PY
-)"
-[ -n "$day" ] || fail "the demo month has no cashless payment"
+day="$(busiest_payment_day "$work/data")"
 
 "$malpro" -c "$config" -d "$work/data" settle --date "$day" -o "$work/out" --actor operator:rina \
   > "$work/settle.txt" 2> "$work/settle.err" || fail "settle failed: $(cat "$work/settle.err")"

@@ -7,42 +7,13 @@
 set -euo pipefail
 malpro="$1"
 source_dir="$2"
-config="$source_dir/config/malpro.toml"
-work="$(mktemp -d)"
-demo_pid=""
-cleanup() {
-  [ -n "$demo_pid" ] && kill "$demo_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 crash_exit=86
 
-"$malpro" -c "$config" -d "$work/data" -p 0 demo --seed 7 --asn 30 --umkm 4 --month 2026-10 \
-  > "$work/demo.log" 2> "$work/demo.err" &
-demo_pid=$!
-for _ in $(seq 1 400); do
-  grep -q 'HTTP API on' "$work/demo.log" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q 'HTTP API on' "$work/demo.log" || fail "demo did not start serving: $(tail -c 300 "$work/demo.err")"
-kill -TERM "$demo_pid"
-wait "$demo_pid" || true
-demo_pid=""
+seed_demo data 7 30 4
 
 # The business day with the most cashless payments: it has a pain.001 and a CSV.
-"$malpro" -d "$work/data" audit export -o "$work/seeded.jsonl" 2>/dev/null
-day="$(python3 - "$work/seeded.jsonl" <<'PY'
-import collections, json, sys
-days = collections.Counter()
-for line in open(sys.argv[1]):
-    event = json.loads(line)
-    if event["type"] == "payment.succeeded":
-        days[json.loads(event["payload"])["business_date"]] += 1
-print(days.most_common(1)[0][0])
-PY
-)"
-[ -n "$day" ] || fail "the demo month has no cashless payment"
+day="$(busiest_payment_day "$work/data")"
 
 # Checks that the day is closed once, that the files on disk hash to what the event records,
 # and that no temp file is left. Prints the recorded pain.001 hash.

@@ -10,7 +10,7 @@
 #include "adapters/cli/geography_config.h"
 #include "engine/domain_events.h"
 #include "engine/domain_types.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/ledger_fixture.h"
 
 namespace malpro {
 namespace {
@@ -24,28 +24,11 @@ std::string PngPhoto(std::string_view unique) {
   return std::string("\x89PNG\r\n\x1A\n", 8) + "fake image body " + std::string(unique);
 }
 
-class LedgerTest : public ::testing::Test {
+class LedgerTest : public LedgerFixture {
  protected:
   void SetUp() override {
-    LogOptions log_options;
-    log_options.data_dir = dir_.Sub("log");
-    log_options.clock = [this] { return now_.load(); };
-    Result<std::unique_ptr<EventLog>> log = EventLog::Open(log_options);
-    ASSERT_TRUE(log.ok()) << log.status().ToString();
-    log_ = std::move(log).value();
-    Result<Geography> geography = LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml");
-    ASSERT_TRUE(geography.ok()) << geography.status().ToString();
-    LedgerOptions options;
-    options.clock = [this] { return now_.load(); };
-    options.new_id = [this] { return "id-" + std::to_string(next_id_++); };
-    ledger_ = std::make_unique<Ledger>(log_.get(), std::move(geography).value(), options);
-  }
-
-  CommandContext As(std::string actor, std::string key = "") {
-    CommandContext context;
-    context.actor = std::move(actor);
-    context.idempotency_key = std::move(key);
-    return context;
+    now_ = kNow;
+    ASSERT_NO_FATAL_FAILURE(OpenLedger());
   }
 
   RegisterAsn Asn(std::string nip = kBuyer) {
@@ -80,12 +63,6 @@ class LedgerTest : public ::testing::Test {
     EXPECT_EQ(result.status().field(), field) << result.status().ToString();
     EXPECT_FALSE(result.status().message().empty());
   }
-
-  testing::TempDir dir_;
-  std::atomic<int64_t> now_{kNow};
-  int next_id_ = 1;
-  std::unique_ptr<EventLog> log_;
-  std::unique_ptr<Ledger> ledger_;
 };
 
 TEST_F(LedgerTest, RegisteringAnAsnRecordsTheKecamatanOfTheirKelurahan) {
@@ -567,13 +544,8 @@ class LedgerPaymentTest : public LedgerTest {
   // The bank's word for cashless-1 (or `payment_id`) by `channel`.
   static BankSuccess Success(Money amount, int64_t paid_at_us, std::string reference,
                              std::string channel = "QRIS", std::string payment_id = "cashless-1") {
-    BankSuccess success;
-    success.payment_id = std::move(payment_id);
-    success.channel = std::move(channel);
-    success.bank_reference = std::move(reference);
-    success.amount = amount;
-    success.paid_at_us = paid_at_us;
-    return success;
+    return testing::BankPaid(std::move(payment_id), std::move(channel), std::move(reference),
+                             amount, paid_at_us);
   }
 };
 

@@ -15,7 +15,7 @@
 #include "engine/domain_events.h"
 #include "engine/json.h"
 #include "engine/ledger.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/ledger_fixture.h"
 
 namespace malpro {
 
@@ -31,7 +31,7 @@ inline std::string ReadFile(const std::string& path) {
   return bytes.str();
 }
 
-class FilesFixture : public ::testing::Test {
+class FilesFixture : public LedgerFixture {
  protected:
   static constexpr CivilDate kDay{2026, 11, 21};
   static constexpr CivilDate kNextDay{2026, 11, 22};
@@ -39,17 +39,7 @@ class FilesFixture : public ::testing::Test {
 
   void SetUp() override {
     now_ = JakartaTime(kDay, 8, 0);
-    LogOptions log_options;
-    log_options.data_dir = dir_.Sub("log");
-    log_options.clock = [this] { return now_.load(); };
-    Result<std::unique_ptr<EventLog>> log = EventLog::Open(log_options);
-    ASSERT_TRUE(log.ok()) << log.status().ToString();
-    log_ = std::move(log).value();
-    Result<Geography> geography = LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml");
-    ASSERT_TRUE(geography.ok()) << geography.status().ToString();
-    LedgerOptions options;
-    options.clock = [this] { return now_.load(); };
-    ledger_ = std::make_unique<Ledger>(log_.get(), std::move(geography).value(), options);
+    ASSERT_NO_FATAL_FAILURE(OpenLedger({}, /*counting_ids=*/false));
     PolicyDefaults policy;
     policy.minimum_spend = {{"III", Money::FromRupiah(400'000)}};
     policy.fee_basis_points = 30;
@@ -63,12 +53,6 @@ class FilesFixture : public ::testing::Test {
                     .ok());
     AddMerchant("warung-bu-sri", "Warung Bu Sri", "0012345678", "UMI");
     AddMerchant("toko-pak-min", "Toko Pak Min & Anak", "0098765432", "UKE");
-  }
-
-  CommandContext As(std::string actor) {
-    CommandContext context;
-    context.actor = std::move(actor);
-    return context;
   }
 
   void AddMerchant(const std::string& id, const std::string& name, const std::string& account,
@@ -102,13 +86,10 @@ class FilesFixture : public ::testing::Test {
     now_ = paid_at_us - 60'000'000;
     RequestPayment(order_id, umkm_id, packs, bank_reference);
     now_ = paid_at_us;
-    BankSuccess success;
-    success.payment_id = order_id;
-    success.channel = "QRIS";
-    success.bank_reference = bank_reference;
-    success.amount = Money::FromRupiah(68'000 * packs);
-    success.paid_at_us = paid_at_us;
-    Result<CommandResult> paid = ledger_->RecordPaymentSucceeded(success, As("system:bank"));
+    Result<CommandResult> paid = ledger_->RecordPaymentSucceeded(
+        testing::BankPaid(order_id, "QRIS", bank_reference, Money::FromRupiah(68'000 * packs),
+                          paid_at_us),
+        As("system:bank"));
     now_ = std::max(before, paid_at_us);
     ASSERT_TRUE(paid.ok()) << paid.status().ToString();
   }
@@ -121,11 +102,6 @@ class FilesFixture : public ::testing::Test {
     EXPECT_TRUE(events.ok() && events->size() == 1);
     return events->front().payload;
   }
-
-  testing::TempDir dir_;
-  std::atomic<int64_t> now_{0};
-  std::unique_ptr<EventLog> log_;
-  std::unique_ptr<Ledger> ledger_;
 };
 
 }  // namespace malpro

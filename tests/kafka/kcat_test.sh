@@ -5,33 +5,15 @@
 set -euo pipefail
 malpro="$1"
 source_dir="$2"
-work="$(mktemp -d)"
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/../cli/lib.sh"
 command -v kcat >/dev/null || fail "kcat is not installed"
 
-: > "$work/serve.log"  # there before the loop below reads it, whenever serve starts
-"$malpro" -c "$source_dir/config/malpro.toml" -d "$work/data" -p 0 serve > "$work/serve.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  port="$(sed -n 's|.*HTTP API on http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/serve.log")"
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "${port:-}" ] || fail "serve did not start: $(cat "$work/serve.log")"
+start_serve
 broker="$(sed -n 's|.*kafka: embedded broker at \(127.0.0.1:[0-9]*\) (try: kcat -b \1 -C -t malpro.events).*|\1|p' "$work/serve.log")"
 [ -n "$broker" ] || fail "serve did not print the embedded broker as documented: $(cat "$work/serve.log")"
 
-status="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer dev-admin" \
-  -X POST "http://127.0.0.1:$port/v1/asn" \
-  -d '{"nip":"198507122010011003","name":"Siti Rahayu","agency":"Diskominfo","rank_class":"III/a","kelurahan":"Kauman"}')"
-[ "$status" = 201 ] || fail "register ASN answered $status"
-head="$(curl -s -H "Authorization: Bearer dev-auditor" "http://127.0.0.1:$port/v1/chain/head")"
+register_test_asn "$api"
+head="$(curl -s -H "Authorization: Bearer dev-auditor" "$api/v1/chain/head")"
 head_sequence="$(echo "$head" | jq -r .sequence)"
 head_hash="$(echo "$head" | jq -r .hash)"
 
@@ -84,7 +66,5 @@ timeout 20 kcat -b "$broker" -C -t malpro.proj.asn_spend -e -q -f '%k\t%h\t%s\n'
 grep -q '^a/198507122010011003	position=[0-9]*	{"nip":"198507122010011003"' "$work/asn_spend.txt" \
   || fail "asn_spend changelog: $(cat "$work/asn_spend.txt")"
 
-kill -TERM "$server_pid"
-wait "$server_pid" || true
-server_pid=""
+stop_server
 echo "OK"

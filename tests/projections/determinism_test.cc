@@ -10,31 +10,15 @@
 #include <thread>
 
 #include "adapters/cli/demo.h"
-#include "adapters/cli/geography_config.h"
 #include "projections/projector.h"
+#include "tests/projections/projection_digests.h"
+#include "tests/support/demo_history.h"
 #include "tests/support/temp_dir.h"
 
 namespace malpro {
 namespace {
 
 constexpr uint64_t kEventsMin = 100'000;
-
-void ExpectSameDigests(const std::vector<ProjectionDigest>& left,
-                       const std::vector<ProjectionDigest>& right) {
-  ASSERT_EQ(left.size(), right.size());
-  for (size_t i = 0; i < left.size(); ++i) {
-    EXPECT_EQ(left[i].name, right[i].name);
-    EXPECT_EQ(left[i].sequence, right[i].sequence) << left[i].name;
-    EXPECT_EQ(left[i].rows, right[i].rows) << left[i].name;
-    EXPECT_EQ(left[i].sha256, right[i].sha256) << left[i].name;
-  }
-}
-
-std::vector<ProjectionDigest> Digests(const Projector& projector) {
-  Result<std::vector<ProjectionDigest>> digests = projector.Digests();
-  EXPECT_TRUE(digests.ok()) << digests.status().ToString();
-  return digests.ok() ? *digests : std::vector<ProjectionDigest>{};
-}
 
 // One history for every test here: two months of the demo market, with a projector following
 // it live while it is written.
@@ -48,45 +32,25 @@ class DeterminismTest : public ::testing::Test {
     demo.umkm_count = 120;
     demo.month = "2026-03";
     demo.months = 3;
-    now_.store(DemoMonthStartMicros(demo));
-    LogOptions log_options;
-    log_options.data_dir = dir_->Sub("log");
-    log_options.sync = false;
-    log_options.clock = [] { return now_.load(); };
-    std::unique_ptr<EventLog> log = std::move(EventLog::Open(log_options)).value();
-    LedgerOptions ledger_options;
-    ledger_options.clock = [] { return now_.load(); };
     uint64_t next_id = 0;
-    ledger_options.new_id = [&next_id] {
-      char id[32];
-      std::snprintf(id, sizeof(id), "%016llx", static_cast<unsigned long long>(++next_id));
-      return std::string(id);
-    };
-    Ledger ledger(log.get(), *LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml"),
-                  ledger_options);
-    PolicyDefaults policy;
-    policy.minimum_spend = {{"I", Money::FromRupiah(100'000)}, {"II", Money::FromRupiah(200'000)},
-                            {"III", Money::FromRupiah(400'000)},
-                            {"IV", Money::FromRupiah(500'000)},
-                            {"PPPK", Money::FromRupiah(200'000)}};
-    policy.fee_basis_points = 70;
-    policy.umi_zero_fee_max = Money::FromRupiah(500'000);
-    policy.settlement_cutoff_minutes = 22 * 60;
-    policy.effective_from = {2026, 3, 1};
-    CommandContext context;
-    context.actor = "system:config";
-    ASSERT_TRUE(ledger.SeedPolicy(policy, context).ok());
+    testing::TestLedger history =
+        testing::OpenDemoLedger(dir_->Sub("log"), demo, &now_, [&next_id] {
+          char id[32];
+          std::snprintf(id, sizeof(id), "%016llx", static_cast<unsigned long long>(++next_id));
+          return std::string(id);
+        });
 
     ProjectorOptions live_options;
     live_options.dir = dir_->Sub("live");
-    std::unique_ptr<Projector> live = std::move(Projector::Open(log.get(), live_options)).value();
+    std::unique_ptr<Projector> live =
+        std::move(Projector::Open(history.log.get(), live_options)).value();
     live->Start();
-    Result<DemoSummary> seeded = SeedDemo(ledger, demo, &now_);
+    Result<DemoSummary> seeded = SeedDemo(*history.ledger, demo, &now_);
     ASSERT_TRUE(seeded.ok()) << seeded.status().ToString();
-    head_ = log->Head().sequence;
+    head_ = history.log->Head().sequence;
     ASSERT_TRUE(live->WaitForApplied(head_, std::chrono::seconds(120)));
     live->Stop();
-    live_digests_ = new std::vector<ProjectionDigest>(Digests(*live));
+    live_digests_ = new std::vector<ProjectionDigest>(DigestsOf(*live));
     compliant_ = live->MonthCompliance("2026-04").compliant;
   }
   static void TearDownTestSuite() {
@@ -122,7 +86,7 @@ TEST_F(DeterminismTest, AFullRebuildStoresWhatTheLiveProjectorStored) {
   std::unique_ptr<Projector> rebuilt = std::move(Projector::Open(log.get(), options)).value();
   ASSERT_TRUE(rebuilt->CatchUp().ok());
   EXPECT_TRUE(rebuilt->Report().rebuilt_on_open);
-  ExpectSameDigests(Digests(*rebuilt), *live_digests_);
+  ExpectSameDigests(DigestsOf(*rebuilt), *live_digests_);
   EXPECT_EQ((*live_digests_)[0].sequence, head_);
   // The history is not trivial: some ASN met the minimum in April and some did not.
   const AsnSpendProjection::Compliance april = rebuilt->MonthCompliance("2026-04");
@@ -149,7 +113,7 @@ TEST_F(DeterminismTest, StoppingAnywhereAndResumingStoresTheSame) {
   std::unique_ptr<Projector> resumed = std::move(Projector::Open(log.get(), options)).value();
   ASSERT_TRUE(resumed->CatchUp().ok());
   EXPECT_FALSE(resumed->Report().rebuilt_on_open);
-  ExpectSameDigests(Digests(*resumed), *live_digests_);
+  ExpectSameDigests(DigestsOf(*resumed), *live_digests_);
 }
 
 // Commits go alternately through the write-ahead log and as ingested table files, so kills
@@ -180,7 +144,7 @@ TEST_F(DeterminismTest, KillingTheProjectorNeitherRepeatsNorSkipsAnEvent) {
   options.dir = models;
   std::unique_ptr<Projector> finished = std::move(Projector::Open(log.get(), options)).value();
   ASSERT_TRUE(finished->CatchUp().ok());
-  ExpectSameDigests(Digests(*finished), *live_digests_);
+  ExpectSameDigests(DigestsOf(*finished), *live_digests_);
 }
 
 }  // namespace

@@ -51,6 +51,7 @@
 #include "engine/ledger.h"
 #include "projections/projector.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_ledger.h"
 
 namespace malpro {
 namespace {
@@ -573,16 +574,12 @@ class MoneyHistory {
     log_options.sync = false;
     log_options.write_buffer_bytes = 4 << 20;
     log_options.block_cache_bytes = 8 << 20;
-    log_options.clock = [this] { return now_.load(); };
-    Result<std::unique_ptr<EventLog>> log = EventLog::Open(log_options);
-    if (!log.ok()) return Stop("log: " + log.status().ToString());
-    log_ = std::move(log).value();
-    Result<Geography> geography = LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml");
-    if (!geography.ok()) return Stop("geography: " + geography.status().ToString());
     LedgerOptions options;
-    options.clock = [this] { return now_.load(); };
-    options.new_id = [this] { return "id-" + std::to_string(++ids_); };
-    ledger_ = std::make_unique<Ledger>(log_.get(), std::move(geography).value(), options);
+    options.new_id = testing::CountingIds(&ids_);
+    Result<testing::TestLedger> opened = testing::OpenTestLedger(log_options, options, &now_);
+    if (!opened.ok()) return Stop("log and ledger: " + opened.status().ToString());
+    log_ = std::move(opened->log);
+    ledger_ = std::move(opened->ledger);
     SeedMarket();
   }
 
@@ -1388,6 +1385,11 @@ class MoneyHistory {
     return parts;
   }
 
+  // The money columns of a settlement CSV line, in order after `payments` (settlement_files.h).
+  static constexpr Money MerchantSettlement::*kCsvMoneyColumns[] = {
+      &MerchantSettlement::gross,      &MerchantSettlement::fee, &MerchantSettlement::refunds,
+      &MerchantSettlement::carried_in, &MerchantSettlement::net, &MerchantSettlement::carried_out};
+
   static size_t Occurrences(const std::string& text, const std::string& part) {
     size_t count = 0;
     for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
@@ -1428,20 +1430,12 @@ class MoneyHistory {
         EXPECT_EQ(fields[5], merchant.settlement_account);
       }
       EXPECT_EQ(fields[6], std::to_string(line.payments)) << rows[i + 1];
-      EXPECT_EQ(fields[7], Text(line.gross)) << rows[i + 1];
-      EXPECT_EQ(fields[8], Text(line.fee)) << rows[i + 1];
-      EXPECT_EQ(fields[9], Text(line.refunds)) << rows[i + 1];
-      EXPECT_EQ(fields[10], Text(line.carried_in)) << rows[i + 1];
-      EXPECT_EQ(fields[11], Text(line.net)) << rows[i + 1];
-      EXPECT_EQ(fields[12], Text(line.carried_out)) << rows[i + 1];
+      for (size_t column = 0; column < std::size(kCsvMoneyColumns); ++column) {
+        EXPECT_EQ(fields[7 + column], Text(line.*kCsvMoneyColumns[column])) << rows[i + 1];
+      }
       if (is_total) break;
       total.payments += line.payments;
-      total.gross += line.gross;
-      total.fee += line.fee;
-      total.refunds += line.refunds;
-      total.carried_in += line.carried_in;
-      total.net += line.net;
-      total.carried_out += line.carried_out;
+      for (Money MerchantSettlement::*column : kCsvMoneyColumns) total.*column += line.*column;
       if (line.net > Money()) ++paying;
     }
     const bool has_pain001 = std::filesystem::exists(Pain001Path(day));

@@ -10,7 +10,8 @@
 #include "adapters/cli/geography_config.h"
 #include "engine/domain_events.h"
 #include "engine/ledger.h"
-#include "tests/support/temp_dir.h"
+#include "tests/projections/projection_digests.h"
+#include "tests/support/ledger_fixture.h"
 
 namespace malpro {
 namespace {
@@ -36,26 +37,19 @@ std::string At(const std::string& json, std::string_view pointer) {
   return simdjson::minify(value);
 }
 
-class ProjectorTest : public ::testing::Test {
+// Each JSON pointer of `expected` has its value in `json` (as At gives it).
+void ExpectAt(const std::string& json,
+              const std::vector<std::pair<std::string_view, std::string>>& expected) {
+  for (const auto& [pointer, value] : expected) EXPECT_EQ(At(json, pointer), value) << pointer;
+}
+
+class ProjectorTest : public LedgerFixture {
  protected:
   void SetUp() override {
+    now_ = kJan31;
     LogOptions log_options;
-    log_options.data_dir = dir_.Sub("log");
     log_options.sync = false;
-    log_options.clock = [this] { return now_.load(); };
-    log_ = std::move(EventLog::Open(log_options)).value();
-    Result<Geography> geography = LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml");
-    ASSERT_TRUE(geography.ok()) << geography.status().ToString();
-    LedgerOptions options;
-    options.clock = [this] { return now_.load(); };
-    options.new_id = [this] { return "id-" + std::to_string(next_id_++); };
-    ledger_ = std::make_unique<Ledger>(log_.get(), std::move(geography).value(), options);
-  }
-
-  CommandContext As(std::string actor) {
-    CommandContext context;
-    context.actor = std::move(actor);
-    return context;
+    ASSERT_NO_FATAL_FAILURE(OpenLedger(log_options));
   }
 
   void Ok(const Result<CommandResult>& result) {
@@ -106,13 +100,9 @@ class ProjectorTest : public ::testing::Test {
     Ok(ledger_->Place(PlaceOrder{id, nip, "warung-bu-sri", {{"beras-5kg", 1}}, "CASHLESS"},
                       As("asn:" + nip)));
     Ok(ledger_->RequestPayment(id, "QRIS", "ref-" + id, As("system:bank")));
-    BankSuccess success;
-    success.payment_id = id;
-    success.channel = "QRIS";
-    success.bank_reference = "ref-" + id;
-    success.amount = Money::FromRupiah(68'000);
-    success.paid_at_us = now_.load();
-    Ok(ledger_->RecordPaymentSucceeded(success, As("bank:bank-jatim")));
+    Ok(ledger_->RecordPaymentSucceeded(
+        testing::BankPaid(id, "QRIS", "ref-" + id, Money::FromRupiah(68'000), now_.load()),
+        As("bank:bank-jatim")));
   }
 
   std::unique_ptr<Projector> OpenProjector(const std::string& name = "read-models") {
@@ -125,29 +115,6 @@ class ProjectorTest : public ::testing::Test {
     EXPECT_TRUE(caught_up.ok()) << caught_up.ToString();
     return std::move(projector).value();
   }
-
-  std::vector<ProjectionDigest> DigestsOf(const Projector& projector) {
-    Result<std::vector<ProjectionDigest>> digests = projector.Digests();
-    EXPECT_TRUE(digests.ok()) << digests.status().ToString();
-    return digests.ok() ? *digests : std::vector<ProjectionDigest>{};
-  }
-
-  void ExpectSameDigests(const std::vector<ProjectionDigest>& left,
-                         const std::vector<ProjectionDigest>& right) {
-    ASSERT_EQ(left.size(), right.size());
-    for (size_t i = 0; i < left.size(); ++i) {
-      EXPECT_EQ(left[i].name, right[i].name);
-      EXPECT_EQ(left[i].sequence, right[i].sequence) << left[i].name;
-      EXPECT_EQ(left[i].rows, right[i].rows) << left[i].name;
-      EXPECT_EQ(left[i].sha256, right[i].sha256) << left[i].name;
-    }
-  }
-
-  testing::TempDir dir_;
-  std::atomic<int64_t> now_{kJan31};
-  int next_id_ = 1;
-  std::unique_ptr<EventLog> log_;
-  std::unique_ptr<Ledger> ledger_;
 };
 
 // A read model built on TableProjection gets storing, loading and listing of its tables from
@@ -211,15 +178,15 @@ TEST_F(ProjectorTest, CashCountsInTheJakartaMonthItWasReceived) {
   ASSERT_NE(projector, nullptr);
 
   const std::string january = *projector->AsnSpend(kBuyer, "2026-01");
-  EXPECT_EQ(At(january, "/committed"), "0.00");
-  EXPECT_EQ(At(january, "/pending"), "0.00");  // placed in January, no longer pending
-  EXPECT_EQ(At(january, "/pending_orders"), "0");
+  ExpectAt(january, {{"/committed", "0.00"},
+                     {"/pending", "0.00"},  // placed in January, no longer pending
+                     {"/pending_orders", "0"}});
   const std::string february = *projector->AsnSpend(kBuyer, "2026-02");
-  EXPECT_EQ(At(february, "/committed"), "165000.00");
-  EXPECT_EQ(At(february, "/cod/count"), "1");
-  EXPECT_EQ(At(february, "/minimum"), "400000.00");
-  EXPECT_EQ(At(february, "/compliant"), "false");
-  EXPECT_EQ(At(february, "/shortfall"), "235000.00");
+  ExpectAt(february, {{"/committed", "165000.00"},
+                      {"/cod/count", "1"},
+                      {"/minimum", "400000.00"},
+                      {"/compliant", "false"},
+                      {"/shortfall", "235000.00"}});
 }
 
 TEST_F(ProjectorTest, PlacedUnpaidOrdersArePendingUntilPaidOrCancelled) {
@@ -235,9 +202,8 @@ TEST_F(ProjectorTest, PlacedUnpaidOrdersArePendingUntilPaidOrCancelled) {
 
   Ok(ledger_->CancelOrder("order-cancelled", "salah pesan", As("asn:x")));
   projector = OpenProjector();  // resumes from its checkpoint
-  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/pending"), "165000.00");
-  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/pending_orders"), "1");
-  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/committed"), "0.00");
+  ExpectAt(*projector->AsnSpend(kBuyer, "2026-01"),
+           {{"/pending", "165000.00"}, {"/pending_orders", "1"}, {"/committed", "0.00"}});
 }
 
 TEST_F(ProjectorTest, CashlessCountsWhenPaidAndRefundsReduceThatMonth) {
@@ -253,22 +219,22 @@ TEST_F(ProjectorTest, CashlessCountsWhenPaidAndRefundsReduceThatMonth) {
   std::unique_ptr<Projector> projector = OpenProjector();
 
   const std::string january = *projector->AsnSpend(kBuyer, "2026-01");
-  EXPECT_EQ(At(january, "/cashless/count"), "1");
-  EXPECT_EQ(At(january, "/cashless/amount"), "68000.00");
-  EXPECT_EQ(At(january, "/refunds"), "18000.00");
-  EXPECT_EQ(At(january, "/committed"), "50000.00");
+  ExpectAt(january, {{"/cashless/count", "1"},
+                     {"/cashless/amount", "68000.00"},
+                     {"/refunds", "18000.00"},
+                     {"/committed", "50000.00"}});
   const std::string february = *projector->AsnSpend(kBuyer, "2026-02");
   EXPECT_EQ(At(february, "/committed"), "0.00");  // a failed payment counts for nothing
   EXPECT_EQ(At(february, "/pending"), "68000.00");
 
   // Fee 0.7% of Rp68.000 for a UKE merchant = Rp476; the refund lands on its own day.
   const std::string sales = projector->MerchantSales("warung-bu-sri", "2026-01-01", "2026-02-28");
-  EXPECT_EQ(At(sales, "/days/0/date"), "2026-01-31");
-  EXPECT_EQ(At(sales, "/days/0/fee"), "476.00");
-  EXPECT_EQ(At(sales, "/days/0/net"), "67524.00");
-  EXPECT_EQ(At(sales, "/days/1/date"), "2026-02-01");
-  EXPECT_EQ(At(sales, "/days/1/refunds"), "18000.00");
-  EXPECT_EQ(At(sales, "/total/net"), "49524.00");
+  ExpectAt(sales, {{"/days/0/date", "2026-01-31"},
+                   {"/days/0/fee", "476.00"},
+                   {"/days/0/net", "67524.00"},
+                   {"/days/1/date", "2026-02-01"},
+                   {"/days/1/refunds", "18000.00"},
+                   {"/total/net", "49524.00"}});
 }
 
 TEST_F(ProjectorTest, MoneyForAVoidedRequestCountsTowardNothingAndIsAnException) {
@@ -278,32 +244,26 @@ TEST_F(ProjectorTest, MoneyForAVoidedRequestCountsTowardNothingAndIsAnException)
                     As("asn:x")));
   Ok(ledger_->RequestPayment("order-void", "QRIS", "ref-void", As("system:bank")));
   Ok(ledger_->CancelOrder("order-void", "salah pesan", As("asn:x")));
-  BankSuccess late;
-  late.payment_id = "order-void";
-  late.channel = "QRIS";
-  late.bank_reference = "ref-void";
-  late.amount = Money::FromRupiah(68'000);
-  late.paid_at_us = now_.load();
+  const BankSuccess late =
+      testing::BankPaid("order-void", "QRIS", "ref-void", Money::FromRupiah(68'000), now_.load());
   Ok(ledger_->RecordPaymentSucceeded(late, As("bank:bank-jatim")));
   CashlessOrder("order-paid", kBuyer);
   std::unique_ptr<Projector> projector = OpenProjector();
 
   // Only the paid order counts: for the buyer, the merchant, the settlement, the city.
   const std::string january = *projector->AsnSpend(kBuyer, "2026-01");
-  EXPECT_EQ(At(january, "/cashless/count"), "1");
-  EXPECT_EQ(At(january, "/committed"), "68000.00");
-  EXPECT_EQ(At(january, "/pending"), "0.00");
+  ExpectAt(january, {{"/cashless/count", "1"}, {"/committed", "68000.00"}, {"/pending", "0.00"}});
   const std::string sales = projector->MerchantSales("warung-bu-sri", "2026-01-01", "2026-01-31");
   EXPECT_EQ(At(sales, "/total/gross"), "68000.00");
   EXPECT_EQ(At(projector->Outstanding("warung-bu-sri"), "/gross"), "68000.00");
   EXPECT_EQ(At(projector->Circulation("2026-01"), "/total/spend"), "68000.00");
 
   std::string open = projector->Exceptions("open", 0, 50);
-  EXPECT_EQ(At(open, "/total"), "1");
-  EXPECT_EQ(At(open, "/open_amount"), "68000.00");
-  EXPECT_EQ(At(open, "/exceptions/0/payment_id"), "order-void");
-  EXPECT_EQ(At(open, "/exceptions/0/cause"), "payment_voided");
-  EXPECT_EQ(At(open, "/exceptions/0/status"), "open");
+  ExpectAt(open, {{"/total", "1"},
+                  {"/open_amount", "68000.00"},
+                  {"/exceptions/0/payment_id", "order-void"},
+                  {"/exceptions/0/cause", "payment_voided"},
+                  {"/exceptions/0/status", "open"}});
   projector.reset();
 
   Ok(ledger_->ResolveException("order-void", "refunded", "dikembalikan", As("operator:rina")));
@@ -342,9 +302,9 @@ TEST_F(ProjectorTest, AClosedMonthShowsLaterMoneyAsAnAdjustment) {
   EXPECT_EQ(again.status().error_code(), "month_already_closed");
   ASSERT_TRUE(projector->CatchUp().ok());
   std::string rollup = projector->Rollup("2026-01", RollupBy::kAgency);
-  EXPECT_EQ(At(rollup, "/closed/figures_sha256"), figures.sha256);
-  EXPECT_EQ(At(rollup, "/closed/recorded_sha256"), figures.sha256);
-  EXPECT_EQ(At(rollup, "/closed/adjustments/asn"), "0");
+  ExpectAt(rollup, {{"/closed/figures_sha256", figures.sha256},
+                    {"/closed/recorded_sha256", figures.sha256},
+                    {"/closed/adjustments/asn", "0"}});
   EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/committed_at_close"), "165000.00");
   EXPECT_EQ(At(projector->Rollup("2026-02", RollupBy::kAgency), "/closed"), "null");
 
@@ -360,16 +320,16 @@ TEST_F(ProjectorTest, AClosedMonthShowsLaterMoneyAsAnAdjustment) {
   Ok(ledger_->ApproveReceipt("receipt-other", As("operator:rina")));
   ASSERT_TRUE(projector->CatchUp().ok());
   rollup = projector->Rollup("2026-01", RollupBy::kAgency);
-  EXPECT_EQ(At(rollup, "/total/committed"), "485000.00");
-  EXPECT_EQ(At(rollup, "/closed/committed"), "165000.00");  // the figure as closed stays
-  EXPECT_EQ(At(rollup, "/closed/adjustments/asn"), "2");
-  EXPECT_EQ(At(rollup, "/closed/adjustments/committed"), "320000.00");
-  EXPECT_EQ(At(rollup, "/closed/adjustments/compliance_changed"), "1");  // 465.000 >= 400.000
+  ExpectAt(rollup, {{"/total/committed", "485000.00"},
+                    {"/closed/committed", "165000.00"},  // the figure as closed stays
+                    {"/closed/adjustments/asn", "2"},
+                    {"/closed/adjustments/committed", "320000.00"},
+                    {"/closed/adjustments/compliance_changed", "1"}});  // 465.000 >= 400.000
   const std::string row = *projector->AsnSpend(kBuyer, "2026-01");
-  EXPECT_EQ(At(row, "/closed"), "true");
-  EXPECT_EQ(At(row, "/committed_at_close"), "165000.00");
-  EXPECT_EQ(At(row, "/compliant_at_close"), "false");
-  EXPECT_EQ(At(row, "/adjustment"), "300000.00");
+  ExpectAt(row, {{"/closed", "true"},
+                 {"/committed_at_close", "165000.00"},
+                 {"/compliant_at_close", "false"},
+                 {"/adjustment", "300000.00"}});
   EXPECT_EQ(At(*projector->AsnSpend(kOtherBuyer, "2026-01"), "/committed_at_close"), "0.00");
   projector.reset();
   // The same after a reopen from the stored rows.
@@ -426,16 +386,16 @@ TEST_F(ProjectorTest, RollupsCountEveryAsnIncludingThoseWhoSpentNothing) {
   CodOrder("order-3", kBuyer, true);  // Rp495.000 >= Rp400.000
   std::unique_ptr<Projector> projector = OpenProjector();
   const std::string by_agency = projector->Rollup("2026-02", RollupBy::kAgency);
-  EXPECT_EQ(At(by_agency, "/total/asn"), "2");
-  EXPECT_EQ(At(by_agency, "/total/compliant"), "1");
-  EXPECT_EQ(At(by_agency, "/groups/0/agency"), "Dinkes");
-  EXPECT_EQ(At(by_agency, "/groups/0/compliant"), "0");
-  EXPECT_EQ(At(by_agency, "/groups/1/agency"), "Diskominfo");
-  EXPECT_EQ(At(by_agency, "/groups/1/compliant"), "1");
+  ExpectAt(by_agency, {{"/total/asn", "2"},
+                       {"/total/compliant", "1"},
+                       {"/groups/0/agency", "Dinkes"},
+                       {"/groups/0/compliant", "0"},
+                       {"/groups/1/agency", "Diskominfo"},
+                       {"/groups/1/compliant", "1"}});
   const std::string by_rank = projector->Rollup("2026-02", RollupBy::kRankClass);
-  EXPECT_EQ(At(by_rank, "/groups/0/rank_class"), "III/a");
-  EXPECT_EQ(At(by_rank, "/groups/1/rank_class"), "IV/a");
-  EXPECT_EQ(At(by_rank, "/groups/1/shortfall"), "500000.00");
+  ExpectAt(by_rank, {{"/groups/0/rank_class", "III/a"},
+                     {"/groups/1/rank_class", "IV/a"},
+                     {"/groups/1/shortfall", "500000.00"}});
   const std::string shortfalls = projector->Shortfalls("2026-02", "", 0, 10);
   EXPECT_EQ(At(shortfalls, "/total"), "1");
   EXPECT_EQ(At(shortfalls, "/asn/0/nip"), kOtherBuyer);
@@ -464,10 +424,10 @@ TEST_F(ProjectorTest, CatalogShowsVerifiedMerchantsWithCurrentPricesAndFilters) 
   std::unique_ptr<Projector> projector = OpenProjector();
   // kripik-tempe is registered but not verified.
   const std::string all = projector->Catalog(CatalogQuery{});
-  EXPECT_EQ(At(all, "/total"), "1");
-  EXPECT_EQ(At(all, "/merchants/0/umkm_id"), "warung-bu-sri");
-  EXPECT_EQ(At(all, "/merchants/0/products/0/price"), "70000.00");
-  EXPECT_EQ(At(all, "/merchants/0/products/1"), "<missing>");
+  ExpectAt(all, {{"/total", "1"},
+                 {"/merchants/0/umkm_id", "warung-bu-sri"},
+                 {"/merchants/0/products/0/price", "70000.00"},
+                 {"/merchants/0/products/1", "<missing>"}});
   projector.reset();
 
   Ok(ledger_->VerifyUmkm("kripik-tempe", As("operator:rina")));
@@ -515,12 +475,12 @@ TEST_F(ProjectorTest, CirculationSplitsSpendByPlaceAndLocalShare) {
   CodOrder("order-2", kOtherBuyer, true);  // Kedungkandang buyer at a Klojen merchant
   std::unique_ptr<Projector> projector = OpenProjector();
   const std::string january = projector->Circulation("2026-01");
-  EXPECT_EQ(At(january, "/total/spend"), "330000.00");
-  EXPECT_EQ(At(january, "/total/local_spend"), "165000.00");
-  EXPECT_EQ(At(january, "/total/local_share_percent"), "50.00");
-  EXPECT_EQ(At(january, "/kecamatan/0/kecamatan"), "Klojen");
-  EXPECT_EQ(At(january, "/kecamatan/0/kelurahan/0/kelurahan"), "Kauman");
-  EXPECT_EQ(At(january, "/kecamatan/0/share_percent"), "100.00");
+  ExpectAt(january, {{"/total/spend", "330000.00"},
+                     {"/total/local_spend", "165000.00"},
+                     {"/total/local_share_percent", "50.00"},
+                     {"/kecamatan/0/kecamatan", "Klojen"},
+                     {"/kecamatan/0/kelurahan/0/kelurahan", "Kauman"},
+                     {"/kecamatan/0/share_percent", "100.00"}});
 }
 
 TEST_F(ProjectorTest, LogStatsCountEventsPerTypeAndTheHead) {
