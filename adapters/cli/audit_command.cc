@@ -11,31 +11,32 @@
 #include <memory>
 #include <system_error>
 
+#include "adapters/cli/audit_export.h"
 #include "adapters/cli/commands.h"
 #include "adapters/kafka/topic_audit.h"
 #include "engine/civil_time.h"
 #include "engine/error_codes.h"
 #include "engine/hash.h"
 #include "engine/identifiers.h"
-#include "engine/json.h"
-#include "engine/log_limits.h"
 #include "engine/money.h"
 #include "projections/projector.h"
 
 namespace malpro::cli {
 namespace {
 
-// Prints "verified N/M (P%)" on one line when stderr is a terminal, else a line now and then.
+// Prints "VERB N/M (P%)" (e.g. "verified 300/1000 (30%)") on one line when stderr is a
+// terminal, else a line now and then.
 class Progress {
  public:
-  explicit Progress(uint64_t total) : total_(total), tty_(isatty(STDERR_FILENO) == 1) {}
+  Progress(const char* verb, uint64_t total)
+      : verb_(verb), total_(total), tty_(isatty(STDERR_FILENO) == 1) {}
   void Report(uint64_t done) {
     const int percent = total_ == 0 ? 100 : static_cast<int>(done * 100 / total_);
     if (tty_) {
-      std::fprintf(stderr, "\rverified %llu/%llu (%d%%)", static_cast<unsigned long long>(done),
+      std::fprintf(stderr, "\r%s %llu/%llu (%d%%)", verb_, static_cast<unsigned long long>(done),
                    static_cast<unsigned long long>(total_), percent);
     } else if (percent >= last_percent_ + 10) {
-      std::fprintf(stderr, "verified %llu/%llu (%d%%)\n", static_cast<unsigned long long>(done),
+      std::fprintf(stderr, "%s %llu/%llu (%d%%)\n", verb_, static_cast<unsigned long long>(done),
                    static_cast<unsigned long long>(total_), percent);
       last_percent_ = percent;
     }
@@ -45,6 +46,7 @@ class Progress {
   }
 
  private:
+  const char* verb_;
   uint64_t total_;
   bool tty_;
   int last_percent_ = 0;
@@ -105,7 +107,7 @@ int RunAuditVerify(const CommonOptions& common, uint64_t from, uint64_t to,
   Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
   if (!log.ok()) return Fail(log.status());
   const uint64_t last = to == 0 ? (*log)->Head().sequence : to;
-  Progress progress(last);
+  Progress progress("verified", last);
   Result<VerifyReport> report =
       (*log)->Verify(from, to, [&](uint64_t sequence) { progress.Report(sequence); });
   progress.Finish();
@@ -116,12 +118,13 @@ int RunAuditVerify(const CommonOptions& common, uint64_t from, uint64_t to,
 // "YYYY-MM-DD" (the end of that day) or "YYYY-MM-DDTHH:MM[:SS]", Asia/Jakarta, in UTC
 // microseconds.
 Result<int64_t> ParseJakartaTime(const std::string& text) {
-  const auto invalid = [] {
-    return Status::InvalidArgument(errc::kTimeInvalid, "at",
+  const auto invalid = [&text] {
+    return Status::InvalidArgument(errc::kTimeInvalid, "--at",
                                    "--at must be YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS] "
-                                   "(Asia/Jakarta)");
+                                   "(Asia/Jakarta), not '" +
+                                       text + "'");
   };
-  Result<CivilDate> date = ParseIsoDate(text.substr(0, 10), "at");
+  Result<CivilDate> date = ParseIsoDate(text.substr(0, 10), "--at");
   if (!date.ok()) return invalid();
   int64_t seconds = seconds_per_day - 1;
   if (text.size() > 10) {
@@ -168,20 +171,35 @@ Result<uint64_t> LastSequenceAt(const EventLog& log, int64_t at_us) {
   return low;
 }
 
-// The last sequence to replay: `until`, or the last one recorded at `at` when given; an error
-// when the log does not hold it.
-Result<uint64_t> ReplayUntil(const EventLog& log, uint64_t until, const std::string& at) {
-  if (!at.empty()) {
-    Result<int64_t> at_us = ParseJakartaTime(at);
-    if (!at_us.ok()) return at_us.status();
-    Result<uint64_t> sequence = LastSequenceAt(log, *at_us);
-    if (!sequence.ok()) return sequence.status();
-    until = *sequence;
+// The last sequence recorded at or before `at` (`--at`); an error naming --at when nothing
+// was recorded by then.
+Result<uint64_t> ReplayUntilTime(const EventLog& log, const std::string& at) {
+  Result<int64_t> at_us = ParseJakartaTime(at);
+  if (!at_us.ok()) return at_us.status();
+  Result<uint64_t> sequence = LastSequenceAt(log, *at_us);
+  if (!sequence.ok()) return sequence.status();
+  if (*sequence == 0) {
+    std::string first = "the log is empty";
+    Result<std::vector<Event>> event = log.Read(1, 1);
+    if (event.ok() && !event->empty()) {
+      first = "its first event was recorded on " +
+              FormatIsoDate(JakartaDate(event->front().recorded_at_us)) + " (Asia/Jakarta)";
+    }
+    return Status::InvalidArgument(errc::kSequenceInvalid, "--at",
+                                   "nothing to replay at --at " + at + ": " + first);
   }
+  return sequence;
+}
+
+// The last sequence to replay: `until` (`--until`), or the last one recorded at `at` (`--at`)
+// when given; an error naming the option given when the log does not hold it.
+Result<uint64_t> ReplayUntil(const EventLog& log, uint64_t until, const std::string& at) {
+  if (!at.empty()) return ReplayUntilTime(log, at);
   if (until == 0 || until > log.Head().sequence) {
-    return Status::InvalidArgument(
-        errc::kSequenceInvalid, "until",
-        "nothing to replay: the log holds sequences 1.." + std::to_string(log.Head().sequence));
+    return Status::InvalidArgument(errc::kSequenceInvalid, "--until",
+                                   "nothing to replay at --until " + std::to_string(until) +
+                                       ": the log holds sequences 1.." +
+                                       std::to_string(log.Head().sequence));
   }
   return until;
 }
@@ -237,14 +255,22 @@ int RunAuditReplay(const CommonOptions& common, uint64_t until, const std::strin
   return kExitOk;
 }
 
-// One event as a line of JSON (docs/event-log-format.md, section 9). It carries the envelope's
-// format version, the layout of its canonical bytes, and the payload as a JSON string holding
-// the exact stored bytes, so that a verifier can rebuild the canonical bytes without
-// re-serializing JSON.
-std::string ExportLine(const Event& event) {
-  JsonWriter writer;
-  WriteEventJson(writer, event, PayloadForm::kString);
-  return writer.Take();
+// Says what the export wrote and whether the chain through it verifies; exit status as
+// `audit export` documents. Standard error: standard output may be the export itself.
+int ReportExport(const ExportReport& report, const std::string& out_path) {
+  std::cerr << "exported " << report.written << " events (" << report.first_sequence << ".."
+            << report.last_sequence << ") to " << (out_path.empty() ? "standard output" : out_path)
+            << "\n";
+  const VerifyReport& chain = report.chain;
+  if (!chain.ok) {
+    std::cerr << "FAILED at sequence " << chain.first_bad_sequence << ": " << chain.problem
+              << "\nthe chain does not verify from sequence 1 through the export; every event "
+                 "read was written\n";
+    return kExitCheckFailed;
+  }
+  std::cerr << "OK: the chain verifies from sequence 1 to " << chain.verified_head.sequence
+            << ", head hash " << HashToHex(chain.verified_head.hash) << "\n";
+  return kExitOk;
 }
 
 int RunAuditExport(const CommonOptions& common, uint64_t from, uint64_t to,
@@ -257,33 +283,37 @@ int RunAuditExport(const CommonOptions& common, uint64_t from, uint64_t to,
   options.read_only = true;
   Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
   if (!log.ok()) return Fail(log.status());
-  const uint64_t last = to == 0 ? (*log)->Head().sequence : to;
   std::ofstream file;
   if (!out_path.empty()) {
     file.open(out_path, std::ios::binary | std::ios::trunc);
     if (!file) return Fail(Status::IOError("cannot write " + out_path));
   }
   std::ostream& out = out_path.empty() ? std::cout : file;
-  Progress progress(last);
-  uint64_t next = std::max<uint64_t>(from, 1);
-  uint64_t written = 0;
-  while (next <= last) {
-    Result<std::vector<Event>> events = (*log)->Read(next, read_events_max);
-    if (!events.ok()) return Fail(events.status());
-    if (events->empty()) break;
-    for (const Event& event : *events) {
-      if (event.sequence > last) break;
-      out << ExportLine(event) << "\n";
-      ++written;
-      next = event.sequence + 1;
-    }
-    progress.Report(next - 1);
-  }
+  const uint64_t head = (*log)->Head().sequence;
+  Progress progress("exported", to == 0 ? head : std::min(to, head));
+  Result<ExportReport> report =
+      ExportEvents(**log, from, to, out, [&](uint64_t sequence) { progress.Report(sequence); });
   progress.Finish();
+  if (!report.ok()) return Fail(report.status());
   out.flush();
   if (!out) return Fail(Status::IOError("writing the export failed"));
-  std::cerr << "exported " << written << " events (" << from << ".." << last << ")\n";
-  return kExitOk;
+  return ReportExport(*report, out_path);
+}
+
+// A head hash as `audit verify` prints it: 64 hex digits, taken in either case and turned into
+// lower case (what the comparison sees). Anything else is a usage error naming the option.
+CLI::Validator HeadHashValidator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        Hash hash;
+        if (!HashFromHex(text, &hash)) {
+          return "must be 64 hex digits (a head hash as `audit verify` prints it), not '" + text +
+                 "' (" + std::to_string(text.size()) + " characters)";
+        }
+        text = HashToHex(hash);
+        return "";
+      },
+      "HEX");
 }
 
 struct VerifyFlags {
@@ -299,14 +329,17 @@ void AddVerifyCommand(CLI::App& audit, std::vector<Command>& commands) {
       "verify",
       "recompute the hash chain; prints OK and the head hash, or the first bad sequence and what "
       "is wrong. Exit 0 when it verifies, 1 when it does not, 2 on other errors");
-  verify->add_option("--from", flags->from, "first sequence to check (default 1)");
+  verify->add_option("--from", flags->from, "first sequence to check")->capture_default_str();
   verify->add_option("--to", flags->to, "last sequence to check (default: the head)");
-  verify->add_option("--head-hash", flags->head_hash,
-                     "the head hash recorded earlier (e.g. by the auditor); fail unless the "
-                     "verified chain ends on it");
+  verify
+      ->add_option("--head-hash", flags->head_hash,
+                   "the head hash recorded earlier (e.g. by the auditor), 64 hex digits in either "
+                   "case; fail unless the verified chain ends on it (default: none, not checked)")
+      ->transform(HeadHashValidator());
   verify->add_option("--kafka", flags->kafka,
                      "verify from the Kafka events topic instead of the data directory: the "
-                     "bootstrap address (e.g. the embedded broker `serve` printed)");
+                     "bootstrap address (e.g. the embedded broker `serve` printed) (default: "
+                     "none, the data directory)");
   commands.push_back({verify, [flags](const CommonOptions& common) {
                         if (!flags->kafka.empty()) {
                           return RunAuditVerifyKafka(common, flags->kafka, flags->head_hash);
@@ -326,9 +359,11 @@ void AddExportCommand(CLI::App& audit, std::vector<Command>& commands) {
   CLI::App* export_command = audit.add_subcommand(
       "export",
       "write events as JSON Lines (one event per line with its envelope format version, hashes "
-      "in hex, the payload as the exact stored string); scripts/verify_export.py checks the "
-      "chain from such a file alone");
-  export_command->add_option("--from", flags->from, "first sequence (default 1)");
+      "in hex, the payload as the exact stored string), checking the hash chain from sequence 1 "
+      "as it writes; scripts/verify_export.py checks the chain from such a file alone. Exit 0 "
+      "when the chain verifies, 1 when it does not (every event is still written), 2 on other "
+      "errors");
+  export_command->add_option("--from", flags->from, "first sequence")->capture_default_str();
   export_command->add_option("--to", flags->to, "last sequence (default: the head)");
   export_command->add_option("-o,--out", flags->out, "file to write (default: standard output)");
   commands.push_back({export_command, [flags](const CommonOptions& common) {
@@ -348,18 +383,19 @@ void AddReplayCommand(CLI::App& audit, std::vector<Command>& commands) {
       "replay",
       "rebuild every read model as of a point of the log into a new directory (live state is "
       "never touched) and print each model's digest and the month's compliance figures");
-  CLI::Option* until_option =
-      replay->add_option("--until", flags->until, "the last sequence to fold");
+  CLI::Option* until_option = replay->add_option(
+      "--until", flags->until, "the last sequence to fold (give --until or --at)");
   replay
       ->add_option("--at", flags->at,
-                   "a time instead: YYYY-MM-DD (end of that day) or YYYY-MM-DDTHH:MM[:SS], "
-                   "Asia/Jakarta")
+                   "a time instead (give --until or --at): YYYY-MM-DD (end of that day) or "
+                   "YYYY-MM-DDTHH:MM[:SS], Asia/Jakarta")
       ->excludes(until_option);
   replay->add_option("-o,--out", flags->out, "directory to build in (default: replay-SEQ)");
   commands.push_back({replay, [flags](const CommonOptions& common) {
                         if (flags->until == 0 && flags->at.empty()) {
-                          return Fail(Status::InvalidArgument(errc::kOptionMissing, "until",
-                                                              "give --until SEQ or --at TIME"));
+                          return Fail(Status::InvalidArgument(
+                              errc::kOptionMissing, "--until",
+                              "give --until SEQ or --at TIME; run 'malpro audit replay --help'"));
                         }
                         return RunAuditReplay(common, flags->until, flags->at, flags->out);
                       }});

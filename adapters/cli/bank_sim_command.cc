@@ -67,7 +67,9 @@ int RunBankSim(const CommonOptions& common, const BankSimFlags& flags) {
   if (!options.ok()) return Fail(options.status());
   BankSimulator simulator(*options);
   Status started = simulator.Start();
-  if (!started.ok()) return Fail(started);
+  if (!started.ok()) {
+    return Fail(WhenPortInUse(started, static_cast<uint16_t>(flags.port), "--listen-port"));
+  }
   const std::string url = simulator.base_url();
   std::cout << "malpro bank-sim: a SIMULATED Bank Jatim (no money moves) on " << url
             << ", serving partner " << options->client_id << "; notifications ("
@@ -94,13 +96,18 @@ void AddBankSimCommand(CLI::App& app, std::vector<Command>& commands) {
       "{\"late\":true} to pay a voided request anyway, /sim/fail, /sim/delay, /sim/duplicate, "
       "/sim/corrupt, /sim/statement); see docs/bank-simulator.md");
   bank_sim->add_option("--listen-port", flags->port, "port of the simulator (0: any free port)")
-      ->check(CLI::Range(0, 65535));
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
   bank_sim->add_option("--callback", flags->callback_url,
                        "malpro's base URL for notifications (default: http://127.0.0.1:http.port)");
-  bank_sim->add_option("--client-public-key", flags->client_public_key,
-                       "PEM public key of the partner (verifies its token requests)");
-  bank_sim->add_option("--bank-private-key", flags->bank_private_key,
-                       "PEM private key of the simulated bank (signs notifications)");
+  bank_sim
+      ->add_option("--client-public-key", flags->client_public_key,
+                   "PEM public key of the partner (verifies its token requests)")
+      ->capture_default_str();
+  bank_sim
+      ->add_option("--bank-private-key", flags->bank_private_key,
+                   "PEM private key of the simulated bank (signs notifications)")
+      ->capture_default_str();
   bank_sim
       ->add_option("--state-dir", flags->state_dir,
                    "where the simulator keeps the high-water mark of its references, so that a "

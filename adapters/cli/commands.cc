@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -31,6 +33,41 @@ Result<MalproConfig> ResolveConfig(const CommonOptions& common) {
 int Fail(const Status& status) {
   std::cerr << "malpro: " << status.ToString() << "\n";
   return kExitError;
+}
+
+int UsageError(const CLI::App& command, const std::string& what) {
+  std::string path;
+  for (const CLI::App* app = &command; app != nullptr; app = app->get_parent()) {
+    path.insert(0, app->get_parent() == nullptr ? "malpro" : " " + app->get_name());
+  }
+  std::string line = what;
+  std::replace(line.begin(), line.end(), '\n', ' ');
+  std::cerr << "malpro: " << line << "; run '" << path << " --help'\n";
+  return kExitUsage;
+}
+
+namespace {
+
+// RocksDB refuses a second writer of a database: "While lock file: DIR/LOCK: ...".
+bool LockHeld(const Status& status) { return status.message().find("LOCK") != std::string::npos; }
+
+}  // namespace
+
+Status WhenLocked(const Status& status, const std::string& data_dir) {
+  if (!LockHeld(status)) return status;
+  return Status::Unavailable(errc::kDataDirInUse,
+                             "data directory " + data_dir +
+                                 " is in use by another malpro process (its LOCK is held): stop "
+                                 "it or use another --data");
+}
+
+Status WhenPortInUse(const Status& status, uint16_t port, const std::string& option) {
+  // The servers' bind errors carry the system's text for EADDRINUSE.
+  const std::string in_use = std::generic_category().message(EADDRINUSE);
+  if (status.ok() || status.message().find(in_use) == std::string::npos) return status;
+  return Status::Unavailable(errc::kPortInUse, "port " + std::to_string(port) +
+                                                   " is in use: stop the other server or pass " +
+                                                   option + " N (0: any free port)");
 }
 
 // Blocks SIGINT and SIGTERM in every thread and waits for one of them.
@@ -103,6 +140,21 @@ Status RequireLedgerDirectory(const LogOptions& log_options) {
   return Status::Ok();
 }
 
+int CloseLedger(Opened& opened, const LogOptions& log_options) {
+  opened.log.reset();  // finishes what is queued; the ledger's caches may still hear of it
+  opened.ledger.reset();
+  // What the directory holds now that the log is closed: read back without writing or locking.
+  LogOptions closed = log_options;
+  closed.read_only = true;
+  closed.check_on_open = false;
+  Result<std::unique_ptr<EventLog>> log = EventLog::Open(closed);
+  if (!log.ok()) return Fail(log.status());
+  const ChainHead head = (*log)->Head();
+  std::cout << "malpro: stopped; the log is closed cleanly at sequence " << head.sequence
+            << " (head hash " << HashToHex(head.hash) << ")" << std::endl;
+  return kExitOk;
+}
+
 void PrintHead(const EventLog& log, const std::string& data_dir) {
   const ChainHead head = log.Head();
   std::cout << "malpro: log " << data_dir << " open, head sequence " << head.sequence
@@ -111,7 +163,7 @@ void PrintHead(const EventLog& log, const std::string& data_dir) {
 
 // settle and reconcile write to the log: while `malpro serve` holds it, say where to go instead.
 Status WhenServing(const Status& status, const std::string& route) {
-  if (status.message().find("LOCK") == std::string::npos) return status;
+  if (!LockHeld(status)) return status;
   return Status::Unavailable(errc::kDataDirInUse,
                              status.message() +
                                  "\n  the data directory is in use by `malpro serve`; "

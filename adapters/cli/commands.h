@@ -25,6 +25,10 @@ namespace cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitCheckFailed = 1;  // e.g. the chain does not verify
 inline constexpr int kExitError = 2;        // bad configuration, unreadable data
+// The command line is wrong (an unknown option or subcommand, a missing or bad value): the
+// same status as the errors above, which scripts already treat as "not done".
+inline constexpr int kExitUsage = 2;
+static_assert(kExitUsage == kExitError, "README and RUNBOOK document one status for both");
 
 // The options given before the subcommand; every subcommand reads its configuration through
 // them.
@@ -59,6 +63,18 @@ Result<MalproConfig> ResolveConfig(const CommonOptions& common);
 // Prints the status to standard error and returns kExitError.
 int Fail(const Status& status);
 
+// Prints `malpro: WHAT; run 'malpro SUB --help'` (one line, naming `command`, the app or
+// subcommand whose command line is wrong) to standard error and returns kExitUsage.
+int UsageError(const CLI::App& command, const std::string& what);
+
+// `status` from opening the log for writing (serve, demo); when another process holds the
+// data directory's RocksDB LOCK, Unavailable data_dir_in_use saying what to do instead.
+Status WhenLocked(const Status& status, const std::string& data_dir);
+
+// `status` from starting a server on `port`; when the port is in use, Unavailable port_in_use
+// saying what to do instead: stop the other server or pass `option` (e.g. "--port") N.
+Status WhenPortInUse(const Status& status, uint16_t port, const std::string& option);
+
 // Blocks SIGINT and SIGTERM in the calling thread; called before any thread starts, so that
 // every thread inherits the mask and only WaitForStopSignal sees them.
 void BlockStopSignals();
@@ -78,6 +94,11 @@ struct Opened {
 Result<Opened> OpenLedger(const MalproConfig& config, LogOptions log_options,
                           std::function<int64_t()> clock);
 
+// Closes the log (finishing what is queued) and the ledger, once nothing else writes to them,
+// then prints "malpro: stopped; the log is closed cleanly at sequence N (head hash H)", as read
+// back from the closed directory. Returns kExitOk, or the error reading it back.
+int CloseLedger(Opened& opened, const LogOptions& log_options);
+
 // Ok when a Malpro log is at log_options.data_dir; settle, reconcile and the audit commands
 // call it before opening one (see commands.cc for why).
 Status RequireLedgerDirectory(const LogOptions& log_options);
@@ -96,7 +117,8 @@ std::string CliActor(const std::string& given);
 
 // Serves the API over an open log until SIGINT/SIGTERM (blocked beforehand with
 // BlockStopSignals). `hints` is printed once serving. `demo_payments`, when given, takes
-// payment requests if no bank is configured. Returns the exit status.
+// payment requests if no bank is configured. Returns the exit status once everything it
+// started has stopped; the caller then closes the log (CloseLedger).
 int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
                      const std::function<void(uint16_t port, const std::string& kafka)>& hints,
                      BankPayments* demo_payments = nullptr);

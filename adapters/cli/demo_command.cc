@@ -102,7 +102,7 @@ int RunDemo(const CommonOptions& common, const DemoOptions& demo) {
   const bool seed = !LogHoldsEvents(config->log);
   simulated->store(seed ? DemoMonthStartMicros(demo) : 0);
   Result<Opened> opened = OpenLedger(*config, config->log, clock);
-  if (!opened.ok()) return Fail(opened.status());
+  if (!opened.ok()) return Fail(WhenLocked(opened.status(), config->log.data_dir));
   // A simulated bank over real sockets: the seeded cashless payments go through it as real
   // payments would, and while serving it takes the API's payment requests unless a bank is
   // configured.
@@ -118,7 +118,10 @@ int RunDemo(const CommonOptions& common, const DemoOptions& demo) {
     if (!seeded.ok()) return Fail(seeded);
   }
   PrintHead(*opened->log, config->log.data_dir);
-  return ServeDemo(*config, *opened, bank.get(), FirstEventMonth(*opened->log));
+  const int stopped = ServeDemo(*config, *opened, bank.get(), FirstEventMonth(*opened->log));
+  if (stopped != kExitOk) return stopped;
+  bank.reset();  // it writes to the ledger: stopped before the log closes
+  return CloseLedger(*opened, config->log);
 }
 
 }  // namespace
@@ -130,15 +133,20 @@ void AddDemoCommand(CLI::App& app, std::vector<Command>& commands) {
       "seed a realistic month in Kota Malang (ASN, UMKM, products, orders, receipts, a policy "
       "change) into an empty log through the ordinary commands, then serve it like `serve`; "
       "with a log that already holds events, just serve it");
-  demo->add_option("--seed", demo_options->seed, "random seed; the same seed gives the same month");
+  demo->add_option("--seed", demo_options->seed, "random seed; the same seed gives the same month")
+      ->capture_default_str();
   demo->add_option("--asn", demo_options->asn_count, "civil servants to register")
-      ->check(CLI::Range(1, demo_asn_max));
+      ->check(CLI::Range(1, demo_asn_max))
+      ->capture_default_str();
   demo->add_option("--umkm", demo_options->umkm_count, "merchants to register")
-      ->check(CLI::Range(1, demo_umkm_max));
+      ->check(CLI::Range(1, demo_umkm_max))
+      ->capture_default_str();
   demo->add_option("--bank-payments", demo_options->bank_payments,
                    "cashless payments to make through an in-process simulated bank over "
-                   "127.0.0.1 (the rest go to the ledger directly); default: all; 0: none")
-      ->check(CLI::Range(0, 1'000'000));
+                   "127.0.0.1 (the rest go to the ledger directly); the default is more than a "
+                   "month holds: all of them; 0: none")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
   demo->add_option("--month", demo_options->month,
                    "the month to seed, YYYY-MM (default: the month before this one)");
   commands.push_back({demo, [demo_options](const CommonOptions& common) {

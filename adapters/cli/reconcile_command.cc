@@ -111,7 +111,8 @@ void AddReconcileCommand(CLI::App& app, std::vector<Command>& commands) {
       ->check(CLI::ExistingFile);
   reconcile->add_option("--format", flags->format, "camt053, mt940 or csv (default: detected)")
       ->check(CLI::IsMember({"camt053", "mt940", "csv"}));
-  reconcile->add_option("-o,--out", flags->out, "write the report as CSV to this file");
+  reconcile->add_option("-o,--out", flags->out,
+                        "write the report as CSV to this file (default: none, no report file)");
   reconcile->add_option("--actor", flags->actor, "who runs it (default: operator:$USER)");
   commands.push_back({reconcile, [flags](const CommonOptions& common) {
                         return RunReconcile(common, flags->statement_path, flags->format,

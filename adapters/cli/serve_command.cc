@@ -189,9 +189,11 @@ int RunServe(const CommonOptions& common) {
   if (!config.ok()) return Fail(config.status());
   BlockStopSignals();  // before any thread starts, so that only sigwait sees them
   Result<Opened> opened = OpenLedger(*config, config->log, {});
-  if (!opened.ok()) return Fail(opened.status());
+  if (!opened.ok()) return Fail(WhenLocked(opened.status(), config->log.data_dir));
   PrintHead(*opened->log, config->log.data_dir);
-  return ServeUntilSignal(*config, *opened->log, *opened->ledger, {});
+  const int stopped = ServeUntilSignal(*config, *opened->log, *opened->ledger, {});
+  if (stopped != kExitOk) return stopped;
+  return CloseLedger(*opened, config->log);
 }
 
 }  // namespace
@@ -232,7 +234,7 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   Api api(std::move(dependencies));
   HttpServer server(config.http, &api, &metrics);
   Status started = server.Start();
-  if (!started.ok()) return Fail(started);
+  if (!started.ok()) return Fail(WhenPortInUse(started, config.http.port, "--port"));
   std::cout << "malpro: HTTP API on http://" << config.http.listen_address << ":" << server.port()
             << " (" << config.tokens.size() << " tokens configured)" << std::endl;
   if (hints) hints(server.port(), kafka_service->bootstrap());
