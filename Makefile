@@ -4,7 +4,7 @@ BUILD_TYPE ?= Release
 CONFIG ?= config/malpro.toml
 JOBS ?= $(shell nproc)
 
-.PHONY: setup configure build run test test-unit test-asan test-tsan fuzz bench money-fuzz clean
+.PHONY: setup configure build run test test-house test-unit test-asan test-tsan fuzz bench money-fuzz clean
 
 setup:
 	@bash scripts/setup.sh
@@ -18,8 +18,13 @@ build: configure
 run: build
 	./$(BUILD_DIR)/malpro --config $(CONFIG) demo
 
-# Every test of the Release build, then the unit tests again under the sanitizers.
-test: build test-unit test-asan test-tsan
+# The house rules (format, file and function lengths), every test of the Release build (which
+# compiles with -Werror), then the unit tests again under the sanitizers.
+test: test-house build test-unit test-asan test-tsan
+
+# clang-format, at most 800 lines a product file and 70 a function: scripts/check-house.sh.
+test-house: setup
+	@bash scripts/check-house.sh
 
 test-unit: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 900

@@ -6,7 +6,6 @@
 //               receiving the record, p50/p99/max.
 // Each is run --runs times; the median run is reported. Bounded: every wait has a deadline.
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -78,9 +77,9 @@ Latency EndToEnd(const std::string& dir, int rate, int seconds) {
   std::thread consumer([&] {
     KafkaHandle handle = *NewKafkaClient(
         RD_KAFKA_CONSUMER,
-        *MakeKafkaConf(broker->bootstrap(), KafkaOptions{},
-                       {{"group.id", "bench"}, {"fetch.wait.max.ms", "5"},
-                        {"fetch.error.backoff.ms", "5"}}));
+        *MakeKafkaConf(
+            broker->bootstrap(), KafkaOptions{},
+            {{"group.id", "bench"}, {"fetch.wait.max.ms", "5"}, {"fetch.error.backoff.ms", "5"}}));
     rd_kafka_topic_partition_list_t* all = rd_kafka_topic_partition_list_new(3);
     for (int p = 0; p < 3; ++p) {
       rd_kafka_topic_partition_list_add(all, "malpro.events", p)->offset = 0;
@@ -108,8 +107,8 @@ Latency EndToEnd(const std::string& dir, int rate, int seconds) {
     std::this_thread::sleep_until(start + std::chrono::microseconds(1'000'000 * i / rate));
     AppendRequest request;
     request.actor = "bench:kafka";
-    request.events.push_back({"order-" + std::to_string(i % 1000), "order.noted",
-                              R"({"n":)" + std::to_string(i) + "}"});
+    request.events.push_back(
+        {"order-" + std::to_string(i % 1000), "order.noted", R"({"n":)" + std::to_string(i) + "}"});
     Result<AppendResult> result = log->Append(std::move(request));
     MALPRO_ASSERT(result.ok());
     appended[result->first_sequence] = Clock::now();
@@ -163,8 +162,9 @@ int main(int argc, char** argv) {
     std::printf("run %d: throughput %.0f events/s\n", run + 1, throughputs.back());
     latencies.push_back(EndToEnd(FreshDir(dir, "latency"), rate, seconds));
     const Latency& l = latencies.back();
-    std::printf("run %d: latency at %d events/s: p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu of %d)\n",
-                run + 1, rate, l.p50_ms, l.p99_ms, l.max_ms, l.samples, rate * seconds);
+    std::printf(
+        "run %d: latency at %d events/s: p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu of %d)\n",
+        run + 1, rate, l.p50_ms, l.p99_ms, l.max_ms, l.samples, rate * seconds);
   }
   std::sort(throughputs.begin(), throughputs.end());
   std::sort(latencies.begin(), latencies.end(),

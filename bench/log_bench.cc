@@ -45,7 +45,8 @@ AppendRequest BatchRequest(size_t events, uint64_t* counter) {
   AppendRequest request;
   request.actor = "bench:append";
   for (size_t i = 0; i < events; ++i) {
-    request.events.push_back({"order-" + std::to_string((*counter)++ % 4096), "order.placed", kPayload});
+    request.events.push_back(
+        {"order-" + std::to_string((*counter)++ % 4096), "order.placed", kPayload});
   }
   return request;
 }

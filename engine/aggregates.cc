@@ -1,8 +1,8 @@
 #include "engine/aggregates.h"
 
-#include <optional>
-
 #include <simdjson.h>
+
+#include <optional>
 
 #include "engine/domain_events.h"
 #include "engine/domain_types.h"
@@ -98,7 +98,8 @@ Status UnknownType(const Event& event) {
 
 Result<OrderLine> ParseOrderLine(simdjson::dom::element element) {
   simdjson::dom::object object;
-  if (element.get(object) != simdjson::SUCCESS) return Status::Corruption("a line is not an object");
+  if (element.get(object) != simdjson::SUCCESS)
+    return Status::Corruption("a line is not an object");
   JsonObject json(object);
   Result<std::string> product_id = json.String("product_id");
   Result<std::string> name = json.String("name");
@@ -106,8 +107,8 @@ Result<OrderLine> ParseOrderLine(simdjson::dom::element element) {
   Result<int64_t> quantity = json.Int("quantity");
   Result<std::string> unit_price = json.String("unit_price");
   Result<std::string> line_total = json.String("line_total");
-  for (const Status& status : {product_id.status(), name.status(), unit.status(),
-                               quantity.status(), unit_price.status(), line_total.status()}) {
+  for (const Status& status : {product_id.status(), name.status(), unit.status(), quantity.status(),
+                               unit_price.status(), line_total.status()}) {
     if (!status.ok()) return status;
   }
   Result<Money> price = ParseAmount(*unit_price, "unit_price");
@@ -154,14 +155,22 @@ std::string BankReferenceStream(std::string_view channel, std::string_view bank_
 
 std::string_view PaymentStatusName(PaymentStatus status) {
   switch (status) {
-    case PaymentStatus::kNone: return "none";
-    case PaymentStatus::kRequested: return "requested";
-    case PaymentStatus::kSucceeded: return "succeeded";
-    case PaymentStatus::kFailed: return "failed";
-    case PaymentStatus::kExpired: return "expired";
-    case PaymentStatus::kRefunded: return "refunded";
-    case PaymentStatus::kVoided: return "voided";
-    case PaymentStatus::kRefundDue: return "refund_due";
+    case PaymentStatus::kNone:
+      return "none";
+    case PaymentStatus::kRequested:
+      return "requested";
+    case PaymentStatus::kSucceeded:
+      return "succeeded";
+    case PaymentStatus::kFailed:
+      return "failed";
+    case PaymentStatus::kExpired:
+      return "expired";
+    case PaymentStatus::kRefunded:
+      return "refunded";
+    case PaymentStatus::kVoided:
+      return "voided";
+    case PaymentStatus::kRefundDue:
+      return "refund_due";
   }
   return "unknown";
 }
@@ -246,9 +255,9 @@ Result<MerchantSettlement> ParseMerchantSettlement(simdjson::dom::element elemen
   if (!payments.ok()) return payments.status();
   merchant.payments = *payments;
   // Batches closed before refunds were recovered have none of these: zeros.
-  for (auto [key, target] : {std::pair{"refunds", &merchant.refunds},
-                             std::pair{"carried_in", &merchant.carried_in},
-                             std::pair{"carried_out", &merchant.carried_out}}) {
+  for (auto [key, target] :
+       {std::pair{"refunds", &merchant.refunds}, std::pair{"carried_in", &merchant.carried_in},
+        std::pair{"carried_out", &merchant.carried_out}}) {
     if (!json.Has(key)) continue;
     Result<std::string> text = json.String(key);
     if (!text.ok()) return text.status();
@@ -291,12 +300,12 @@ Result<Discrepancy> ParseDiscrepancy(simdjson::dom::element element) {
   Result<std::optional<Money>> ledger_amount = OptionalAmount(json, "ledger_amount");
   for (const Status& status :
        {index.status(), booked_at.status(), kind.status(), credit_debit.status(),
-        reference.status(), payment_id.status(), booking_date.status(),
-        statement_amount.status(), ledger_amount.status()}) {
+        reference.status(), payment_id.status(), booking_date.status(), statement_amount.status(),
+        ledger_amount.status()}) {
     if (!status.ok()) return status;
   }
-  return Discrepancy{*index, *kind, *credit_debit, *reference, *payment_id, *booking_date,
-                     *booked_at, *statement_amount, *ledger_amount};
+  return Discrepancy{*index,        *kind,      *credit_debit,     *reference,    *payment_id,
+                     *booking_date, *booked_at, *statement_amount, *ledger_amount};
 }
 
 std::string ResolutionKey(std::string_view kind, std::string_view reference) {
@@ -361,28 +370,38 @@ std::string ReconciliationState::ResolutionOf(const Discrepancy& discrepancy) co
 
 std::string_view UmkmStatusName(UmkmStatus status) {
   switch (status) {
-    case UmkmStatus::kRegistered: return "registered";
-    case UmkmStatus::kVerified: return "verified";
-    case UmkmStatus::kSuspended: return "suspended";
+    case UmkmStatus::kRegistered:
+      return "registered";
+    case UmkmStatus::kVerified:
+      return "verified";
+    case UmkmStatus::kSuspended:
+      return "suspended";
   }
   return "unknown";
 }
 
 std::string_view OrderStatusName(OrderStatus status) {
   switch (status) {
-    case OrderStatus::kPlaced: return "placed";
-    case OrderStatus::kAccepted: return "accepted";
-    case OrderStatus::kDelivered: return "delivered";
-    case OrderStatus::kCancelled: return "cancelled";
+    case OrderStatus::kPlaced:
+      return "placed";
+    case OrderStatus::kAccepted:
+      return "accepted";
+    case OrderStatus::kDelivered:
+      return "delivered";
+    case OrderStatus::kCancelled:
+      return "cancelled";
   }
   return "unknown";
 }
 
 std::string_view ReceiptStatusName(ReceiptStatus status) {
   switch (status) {
-    case ReceiptStatus::kSubmitted: return "submitted";
-    case ReceiptStatus::kApproved: return "approved";
-    case ReceiptStatus::kRejected: return "rejected";
+    case ReceiptStatus::kSubmitted:
+      return "submitted";
+    case ReceiptStatus::kApproved:
+      return "approved";
+    case ReceiptStatus::kRejected:
+      return "rejected";
   }
   return "unknown";
 }
@@ -512,8 +531,8 @@ Status PolicyState::Apply(const Event& event) {
     fee_rules.push_back({payload.Integer("basis_points"), payload.Amount("umi_zero_fee_max"),
                          payload.Date("effective_from")});
   } else if (event.type == types::policy_settlement_cutoff_set) {
-    cutoffs.push_back({static_cast<int>(payload.Integer("minutes_of_day")),
-                       payload.Date("effective_from")});
+    cutoffs.push_back(
+        {static_cast<int>(payload.Integer("minutes_of_day")), payload.Date("effective_from")});
   } else {
     return UnknownType(event);
   }
@@ -521,15 +540,16 @@ Status PolicyState::Apply(const Event& event) {
   return payload.Finish();
 }
 
-std::optional<Money> PolicyState::MinimumSpendOn(std::string_view rank_group, CivilDate date) const {
-  const MinimumSpendRule* rule = RuleOn(minimum_spend, date, [&](const MinimumSpendRule& r) {
-    return r.rank_group == rank_group;
-  });
+std::optional<Money> PolicyState::MinimumSpendOn(std::string_view rank_group,
+                                                 CivilDate date) const {
+  const MinimumSpendRule* rule = RuleOn(
+      minimum_spend, date, [&](const MinimumSpendRule& r) { return r.rank_group == rank_group; });
   if (rule == nullptr) return std::nullopt;
   return rule->amount;
 }
 
-std::optional<Money> PolicyState::MinimumSpendFor(std::string_view rank_class, CivilDate date) const {
+std::optional<Money> PolicyState::MinimumSpendFor(std::string_view rank_class,
+                                                  CivilDate date) const {
   if (std::optional<Money> specific = MinimumSpendOn(rank_class, date)) return specific;
   return MinimumSpendOn(RankGroupOf(rank_class), date);
 }

@@ -147,8 +147,8 @@ struct PaymentState {
   // QRIS: the bank's referenceNo; VA: the virtual account number (the notification must
   // name the same one).
   std::string bank_reference;
-  std::string qr_content;     // QRIS: the payload the payer was shown; empty for a VA
-  int64_t expires_at_us = 0;  // when the bank stops accepting it; 0 when not recorded
+  std::string qr_content;       // QRIS: the payload the payer was shown; empty for a VA
+  int64_t expires_at_us = 0;    // when the bank stops accepting it; 0 when not recorded
   int64_t requested_at_us = 0;  // recorded_at of the latest payment.requested
   PaymentStatus status = PaymentStatus::kNone;
   int64_t paid_at_us = 0;
@@ -181,7 +181,7 @@ struct MerchantSettlement {
   Money fee;
   Money net;
   int64_t payments = 0;
-  Money refunds;      // recovered in this line
+  Money refunds;  // recovered in this line
   int64_t refund_count = 0;
   Money carried_in;   // >= 0: what the merchant's previous line could not recover
   Money carried_out;  // >= 0: what this line could not recover, for the next one

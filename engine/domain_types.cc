@@ -29,11 +29,12 @@ Status CheckName(std::string_view value, std::string_view field, size_t chars_ma
 
 Status CheckEntityId(std::string_view value, std::string_view field) {
   const std::string name(field);
-  if (value.empty()) return Status::InvalidArgument(errc::kFieldMissing, field, name + " is required");
+  if (value.empty())
+    return Status::InvalidArgument(errc::kFieldMissing, field, name + " is required");
   if (value.size() > entity_id_chars_max) {
-    return Status::LimitExceeded(errc::kIdTooLong, field,
-                                 name + " must be at most " + std::to_string(entity_id_chars_max) +
-                                     " characters");
+    return Status::LimitExceeded(
+        errc::kIdTooLong, field,
+        name + " must be at most " + std::to_string(entity_id_chars_max) + " characters");
   }
   for (char c : value) {
     const bool allowed = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';

@@ -116,8 +116,7 @@ Status UnknownVersion(uint8_t version, std::string_view bytes) {
                             " (sequence " + std::to_string(EnvelopeSequence(bytes)) + ")");
 }
 
-Status DecodeEnvelopeWithCodec(const EnvelopeCodec& codec, std::string_view bytes,
-                               Event* event) {
+Status DecodeEnvelopeWithCodec(const EnvelopeCodec& codec, std::string_view bytes, Event* event) {
   if (bytes.size() < envelope_frame_head_bytes + envelope_hashes_bytes ||
       !codec.decode_canonical(bytes.substr(0, bytes.size() - envelope_hashes_bytes), event)) {
     return Status::Corruption("envelope: the layout of format version " +
@@ -132,8 +131,8 @@ Status DecodeEnvelopeWithCodec(const EnvelopeCodec& codec, std::string_view byte
 }  // namespace
 
 EventView ViewOf(const Event& event) {
-  return {event.sequence,     event.stream_id, event.stream_version,    event.type,
-          event.recorded_at_us, event.actor,   event.idempotency_key, event.payload};
+  return {event.sequence,       event.stream_id, event.stream_version,  event.type,
+          event.recorded_at_us, event.actor,     event.idempotency_key, event.payload};
 }
 
 void AppendCanonical(const EventView& event, std::string* out) {

@@ -12,6 +12,8 @@
 
 namespace malpro {
 
+// One line a code, kept as written (clang-format would realign every continuation).
+// clang-format off
 #define MALPRO_ERROR_CODES(X) \
   X(kActionInvalid, "action_invalid") \
   X(kActorInvalid, "actor_invalid") \
@@ -281,6 +283,7 @@ namespace malpro {
   X(kVersionMismatch, "version_mismatch") \
   X(kVirtualAccountInvalid, "virtual_account_invalid") \
   X(kXmlInvalid, "xml_invalid")
+// clang-format on
 
 namespace errc {
 #define MALPRO_ERROR_CODE_CONSTANT(name, text) inline constexpr std::string_view name = text;

@@ -49,32 +49,33 @@ Result<std::optional<IdempotencyEntry>> EventLog::LookupIdempotency(std::string_
   if (!options_.read_only) {
     MALPRO_RETURN_IF_ERROR(WaitForDurable(record->first_sequence + record->event_count - 1));
   }
-  return std::optional<IdempotencyEntry>(IdempotencyEntry{
-      record->request_digest, record->first_sequence,
-      record->first_sequence + record->event_count - 1});
+  return std::optional<IdempotencyEntry>(
+      IdempotencyEntry{record->request_digest, record->first_sequence,
+                       record->first_sequence + record->event_count - 1});
 }
 
 Result<Hash> EventLog::PutBlob(std::string_view bytes) {
-  if (options_.read_only) return Status::Unavailable(errc::kLogReadOnly, "the log was opened read-only");
+  if (options_.read_only)
+    return Status::Unavailable(errc::kLogReadOnly, "the log was opened read-only");
   if (bytes.size() > blob_bytes_max) {
-    return Status::LimitExceeded(errc::kBlobTooLarge, "blob",
-                                 "a stored file is at most " + std::to_string(blob_bytes_max) +
-                                     " bytes");
+    return Status::LimitExceeded(
+        errc::kBlobTooLarge, "blob",
+        "a stored file is at most " + std::to_string(blob_bytes_max) + " bytes");
   }
   const Hash hash = Sha256(bytes);
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync;
-  MALPRO_RETURN_IF_ERROR(FromRocks(
-      db_->Put(write_options, columns_->blobs, rocksdb::Slice(HashView(hash)),
-               rocksdb::Slice(bytes.data(), bytes.size())),
-      "store blob"));
+  MALPRO_RETURN_IF_ERROR(
+      FromRocks(db_->Put(write_options, columns_->blobs, rocksdb::Slice(HashView(hash)),
+                         rocksdb::Slice(bytes.data(), bytes.size())),
+                "store blob"));
   return hash;
 }
 
 Result<std::string> EventLog::GetBlob(const Hash& hash) const {
   std::string value;
-  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), columns_->blobs,
-                                    rocksdb::Slice(HashView(hash)), &value);
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), columns_->blobs, rocksdb::Slice(HashView(hash)), &value);
   if (status.IsNotFound()) {
     return Status::NotFound(errc::kBlobNotFound, "sha256", "no stored file has that SHA-256");
   }
@@ -83,7 +84,8 @@ Result<std::string> EventLog::GetBlob(const Hash& hash) const {
 }
 
 Status EventLog::Compact() {
-  if (options_.read_only) return Status::Unavailable(errc::kLogReadOnly, "the log was opened read-only");
+  if (options_.read_only)
+    return Status::Unavailable(errc::kLogReadOnly, "the log was opened read-only");
   for (rocksdb::ColumnFamilyHandle* handle : columns_->all) {
     MALPRO_RETURN_IF_ERROR(FromRocks(
         db_->CompactRange(rocksdb::CompactRangeOptions(), handle, nullptr, nullptr), "compact"));

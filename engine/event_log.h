@@ -140,10 +140,10 @@ struct ChainHead {
 struct LogCounters {
   uint64_t commands_appended = 0;  // commands written (not replays, not refusals)
   uint64_t events_appended = 0;
-  uint64_t groups_synced = 0;      // groups written and made durable; commands / groups is the
-                                   // group-commit factor
-  uint64_t syncs = 0;              // fdatasyncs of the write-ahead log, each for one or more groups
-  uint64_t commands_refused = 0;   // conflicts and idempotency refusals decided by the writer
+  uint64_t groups_synced = 0;     // groups written and made durable; commands / groups is the
+                                  // group-commit factor
+  uint64_t syncs = 0;             // fdatasyncs of the write-ahead log, each for one or more groups
+  uint64_t commands_refused = 0;  // conflicts and idempotency refusals decided by the writer
   // Events of a group written in parts and cut short by a crash (none was acknowledged),
   // removed when the log was opened.
   uint64_t unfinished_events_removed = 0;
@@ -326,8 +326,7 @@ class EventLog {
   // Stages the command's events (their versions loaded) into the group's parts.
   Status StageEvents(PendingAppend& pending, GroupState& group, AppendResult* result);
   // Stages event `index` of `request` after the group's head, as stream version `version`.
-  void StageEvent(const AppendRequest& request, size_t index, uint64_t version,
-                  GroupState& group);
+  void StageEvent(const AppendRequest& request, size_t index, uint64_t version, GroupState& group);
   // Sends the part staged so far to be written and starts the next one.
   void EmitPart(GroupState& group);
   // Writes `part` here when it ends a group and the putter is idle; queues it otherwise.
@@ -407,7 +406,7 @@ class EventLog {
   mutable std::mutex head_mutex_;
   mutable std::condition_variable head_advanced_;
   ChainHead head_;
-  LogCounters counters_;  // guarded by head_mutex_
+  LogCounters counters_;       // guarded by head_mutex_
   bool head_missing_ = false;  // opened without open checks and without a head record
 
   // Stream index work from the writer to the indexer, and the indexer's progress.

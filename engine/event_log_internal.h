@@ -159,9 +159,9 @@ struct EventLog::PendingAppend {
   Hash request_digest{};
   size_t payload_bytes = 0;
   std::shared_ptr<PayloadCheck> payload_check;  // set when checked while staged
-  std::promise<Result<AppendResult>> promise;  // Append waits on it
-  AppendDone done;                             // AppendAsync's instead of the promise
-  bool finished = false;                       // each append is answered exactly once
+  std::promise<Result<AppendResult>> promise;   // Append waits on it
+  AppendDone done;                              // AppendAsync's instead of the promise
+  bool finished = false;                        // each append is answered exactly once
 
   // Answers the append: calls `done`, or fulfils the promise. Exactly once.
   void Finish(Result<AppendResult> result);
@@ -176,8 +176,8 @@ struct EventLog::GroupState {
   // Scratch space reused by every command of the group.
   std::vector<uint64_t*> event_versions;
   std::string value_buffer;
-  std::unique_ptr<rocksdb::WriteBatch> batch;  // the part being staged
-  bool parted = false;                         // a part has been sent to be written
+  std::unique_ptr<rocksdb::WriteBatch> batch;   // the part being staged
+  bool parted = false;                          // a part has been sent to be written
   std::unique_ptr<IndexEntries> index_entries;  // the stream index entries, for the indexer
 
   // Marks where a command staged while its payloads are checked begins.

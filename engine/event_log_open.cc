@@ -173,7 +173,8 @@ Status EventLog::OpenDatabase() {
   if (!options_.read_only) {
     std::error_code error;
     std::filesystem::create_directories(options_.data_dir, error);
-    if (error) return Status::IOError("cannot create " + options_.data_dir + ": " + error.message());
+    if (error)
+      return Status::IOError("cannot create " + options_.data_dir + ": " + error.message());
   }
   if (options_.read_only && !std::filesystem::exists(options_.data_dir + "/CURRENT")) {
     return Status::NotFound(errc::kLogNotFound, "log.data_dir", "no log at " + options_.data_dir);
@@ -182,7 +183,8 @@ Status EventLog::OpenDatabase() {
   rocksdb::DB* db = nullptr;
   rocksdb::Status status =
       options_.read_only
-          ? rocksdb::DB::OpenForReadOnly(db_options, options_.data_dir, descriptors, &columns_->all, &db)
+          ? rocksdb::DB::OpenForReadOnly(db_options, options_.data_dir, descriptors, &columns_->all,
+                                         &db)
           : rocksdb::DB::Open(db_options, options_.data_dir, descriptors, &columns_->all, &db);
   MALPRO_RETURN_IF_ERROR(FromRocks(status, "open " + options_.data_dir));
   db_.reset(db);
@@ -218,10 +220,10 @@ Status EventLog::OpenIndex() const {
     if (error) return Status::IOError("cannot prepare " + ingest_path + ": " + error.message());
   }
   rocksdb::DB* db = nullptr;
-  MALPRO_RETURN_IF_ERROR(FromRocks(
-      options_.read_only ? rocksdb::DB::OpenForReadOnly(index_db_options, path, &db)
-                         : rocksdb::DB::Open(index_db_options, path, &db),
-      "open " + path));
+  MALPRO_RETURN_IF_ERROR(FromRocks(options_.read_only
+                                       ? rocksdb::DB::OpenForReadOnly(index_db_options, path, &db)
+                                       : rocksdb::DB::Open(index_db_options, path, &db),
+                                   "open " + path));
   index_db_.reset(db);
   columns_->index_db = db;
   columns_->index = db->DefaultColumnFamily();
@@ -239,8 +241,8 @@ Status EventLog::OpenIndex() const {
     batch.DeleteRange(columns_->stream_index, rocksdb::Slice(),
                       rocksdb::Slice(stream_index_keys_end));
     batch.Delete(columns_->head, index_head_key);
-    MALPRO_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
-                                     "empty the old stream index"));
+    MALPRO_RETURN_IF_ERROR(
+        FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "empty the old stream index"));
   }
   return Status::Ok();
 }
@@ -248,7 +250,8 @@ Status EventLog::OpenIndex() const {
 Status EventLog::LoadHead() {
   std::string value;
   rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), columns_->head, chain_head_key, &value);
-  std::unique_ptr<rocksdb::Iterator> last(db_->NewIterator(rocksdb::ReadOptions(), columns_->events));
+  std::unique_ptr<rocksdb::Iterator> last(
+      db_->NewIterator(rocksdb::ReadOptions(), columns_->events));
   last->SeekToLast();
   MALPRO_RETURN_IF_ERROR(FromRocks(last->status(), "read log tail"));
   if (status.IsNotFound()) {
@@ -270,7 +273,8 @@ Status EventLog::LoadHead() {
     return Status::Corruption("chain head record has a bad size");
   }
   if (last->Valid()) {
-    Result<Event> event = DecodeEnvelope(std::string_view(last->value().data(), last->value().size()));
+    Result<Event> event =
+        DecodeEnvelope(std::string_view(last->value().data(), last->value().size()));
     if (event.ok()) last_recorded_at_us_ = event->recorded_at_us;
   }
   return Status::Ok();
@@ -304,15 +308,15 @@ Result<uint64_t> EventLog::CheckUnfinishedEvents() const {
   Result<VerifyReport> tail = Verify(head_.sequence + 1, last_sequence);
   if (!tail.ok()) return tail.status();
   if (!tail->ok) {
-    return Status::Corruption("event " + std::to_string(tail->first_bad_sequence) +
-                              " after the chain head record does not continue its chain: " +
-                              tail->problem);
+    return Status::Corruption(
+        "event " + std::to_string(tail->first_bad_sequence) +
+        " after the chain head record does not continue its chain: " + tail->problem);
   }
   if (head_.sequence > 0) {
     std::string first;
-    MALPRO_RETURN_IF_ERROR(FromRocks(db_->Get(rocksdb::ReadOptions(), columns_->events,
-                                              SequenceKey(head_.sequence + 1), &first),
-                                     "read unfinished group"));
+    MALPRO_RETURN_IF_ERROR(FromRocks(
+        db_->Get(rocksdb::ReadOptions(), columns_->events, SequenceKey(head_.sequence + 1), &first),
+        "read unfinished group"));
     if (first.size() < envelope_hashes_bytes || StoredPreviousHash(first) != HashView(head_.hash)) {
       return Status::Corruption("event " + std::to_string(head_.sequence + 1) +
                                 " after the chain head record does not link to its hash");
@@ -356,11 +360,12 @@ Status EventLog::RemoveUnfinishedGroup() {
 }
 
 Status EventLog::CheckTail() {
-  std::unique_ptr<rocksdb::Iterator> last(db_->NewIterator(rocksdb::ReadOptions(), columns_->events));
+  std::unique_ptr<rocksdb::Iterator> last(
+      db_->NewIterator(rocksdb::ReadOptions(), columns_->events));
   last->SeekToLast();
   uint64_t last_sequence = 0;
-  if (last->Valid() && !ParseSequenceKey(std::string_view(last->key().data(), last->key().size()),
-                                         &last_sequence)) {
+  if (last->Valid() &&
+      !ParseSequenceKey(std::string_view(last->key().data(), last->key().size()), &last_sequence)) {
     return Status::Corruption("the last key of the log is not an 8-byte sequence");
   }
   if (last_sequence != head_.sequence) {
@@ -368,9 +373,8 @@ Status EventLog::CheckTail() {
                               " but the last event is " + std::to_string(last_sequence));
   }
   if (head_.sequence == 0) return Status::Ok();
-  const uint64_t from = head_.sequence > open_verify_tail_events
-                            ? head_.sequence - open_verify_tail_events + 1
-                            : 1;
+  const uint64_t from =
+      head_.sequence > open_verify_tail_events ? head_.sequence - open_verify_tail_events + 1 : 1;
   Result<VerifyReport> report = Verify(from, head_.sequence);
   if (!report.ok()) return report.status();
   if (!report->ok) {

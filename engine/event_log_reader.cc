@@ -51,8 +51,10 @@ Status EventLog::ReadInto(uint64_t from_sequence, size_t limit, std::vector<Even
   if (!options_.read_only) {
     // Groups are written before they are synced: nothing past the durable head is shown.
     const uint64_t head = Head().sequence;
-    if (from_sequence > head) limit = 0;
-    else limit = static_cast<size_t>(std::min<uint64_t>(limit, head - from_sequence + 1));
+    if (from_sequence > head)
+      limit = 0;
+    else
+      limit = static_cast<size_t>(std::min<uint64_t>(limit, head - from_sequence + 1));
   }
   if (limit == 0) {
     events->clear();
@@ -78,8 +80,10 @@ EventLog::Scanner::~Scanner() = default;
 
 Status EventLog::Scanner::ReadInto(size_t limit, std::vector<Event>* events) {
   limit = std::min(limit, read_events_max);
-  if (next_ > last_) limit = 0;
-  else limit = static_cast<size_t>(std::min<uint64_t>(limit, last_ - next_ + 1));
+  if (next_ > last_)
+    limit = 0;
+  else
+    limit = static_cast<size_t>(std::min<uint64_t>(limit, last_ - next_ + 1));
   if (limit == 0) {
     events->clear();
     return Status::Ok();
@@ -118,8 +122,8 @@ Result<std::vector<Event>> EventLog::ReadStream(std::string_view stream_id, uint
   for (it->Seek(StreamIndexKey(stream_id, from_version));
        it->Valid() && it->key().starts_with(prefix) && sequences.size() < limit; it->Next()) {
     uint64_t sequence = 0;
-    if (!DecodeStreamIndexEntry(it->key().ToStringView(), it->value().ToStringView(),
-                                prefix.size(), &last_version, &sequence)) {
+    if (!DecodeStreamIndexEntry(it->key().ToStringView(), it->value().ToStringView(), prefix.size(),
+                                &last_version, &sequence)) {
       return Status::Corruption("malformed stream index entry for " + std::string(stream_id));
     }
     sequences.push_back(sequence);

@@ -37,20 +37,19 @@ constexpr IdentifierCodes idempotency_key_codes{
 Status CheckIdentifier(std::string_view value, size_t bytes_max, bool allow_upper,
                        std::string_view field, const IdentifierCodes& codes) {
   if (value.empty()) {
-    return Status::InvalidArgument(codes.missing, field,
-                                   std::string(field) + " is required");
+    return Status::InvalidArgument(codes.missing, field, std::string(field) + " is required");
   }
   if (value.size() > bytes_max) {
-    return Status::LimitExceeded(codes.too_long, field,
-                                 std::string(field) + " is longer than " +
-                                     std::to_string(bytes_max) + " bytes");
+    return Status::LimitExceeded(
+        codes.too_long, field,
+        std::string(field) + " is longer than " + std::to_string(bytes_max) + " bytes");
   }
   for (char c : value) {
     if (!IsIdentifierChar(c, allow_upper)) {
-      return Status::InvalidArgument(
-          codes.invalid, field,
-          std::string(field) + " may only contain " +
-              (allow_upper ? "letters" : "lowercase letters") + ", digits and - _ . :");
+      return Status::InvalidArgument(codes.invalid, field,
+                                     std::string(field) + " may only contain " +
+                                         (allow_upper ? "letters" : "lowercase letters") +
+                                         ", digits and - _ . :");
     }
   }
   return Status::Ok();
@@ -58,9 +57,9 @@ Status CheckIdentifier(std::string_view value, size_t bytes_max, bool allow_uppe
 
 Status CheckPayloadSize(std::string_view payload, std::string_view field) {
   if (payload.size() > payload_bytes_max) {
-    return Status::LimitExceeded(errc::kPayloadTooLarge, field,
-                                 std::string(field) + " is larger than " +
-                                     std::to_string(payload_bytes_max) + " bytes");
+    return Status::LimitExceeded(
+        errc::kPayloadTooLarge, field,
+        std::string(field) + " is larger than " + std::to_string(payload_bytes_max) + " bytes");
   }
   return Status::Ok();
 }
@@ -92,8 +91,9 @@ Status CheckPayloadJson(std::string_view payload, std::string_view field) {
           simdjson::SUCCESS ||
       minified_size != payload.size()) {
     return Status::InvalidArgument(errc::kPayloadNotMinified, field,
-                                   std::string(field) + " must be minified JSON (no whitespace "
-                                                        "outside strings)");
+                                   std::string(field) +
+                                       " must be minified JSON (no whitespace "
+                                       "outside strings)");
   }
   return Status::Ok();
 }
@@ -119,22 +119,24 @@ Status CheckPayloads(const AppendRequest& request) {
 
 Status ValidateRequest(const AppendRequest& request, size_t* payload_bytes) {
   if (request.events.empty()) {
-    return Status::InvalidArgument(errc::kEventsMissing, "events", "a command writes at least one event");
+    return Status::InvalidArgument(errc::kEventsMissing, "events",
+                                   "a command writes at least one event");
   }
   if (request.events.size() > command_events_max) {
-    return Status::LimitExceeded(errc::kTooManyEvents, "events",
-                                 "a command writes at most " +
-                                     std::to_string(command_events_max) + " events");
+    return Status::LimitExceeded(
+        errc::kTooManyEvents, "events",
+        "a command writes at most " + std::to_string(command_events_max) + " events");
   }
   if (request.expectations.size() > command_streams_max) {
-    return Status::LimitExceeded(errc::kTooManyExpectations, "expectations",
-                                 "a command checks at most " +
-                                     std::to_string(command_streams_max) + " streams");
+    return Status::LimitExceeded(
+        errc::kTooManyExpectations, "expectations",
+        "a command checks at most " + std::to_string(command_streams_max) + " streams");
   }
-  MALPRO_RETURN_IF_ERROR(CheckIdentifier(request.actor, actor_bytes_max, true, "actor", actor_codes));
+  MALPRO_RETURN_IF_ERROR(
+      CheckIdentifier(request.actor, actor_bytes_max, true, "actor", actor_codes));
   if (!request.idempotency_key.empty()) {
-    MALPRO_RETURN_IF_ERROR(CheckIdentifier(request.idempotency_key, idempotency_key_bytes_max,
-                                           true, "idempotency_key", idempotency_key_codes));
+    MALPRO_RETURN_IF_ERROR(CheckIdentifier(request.idempotency_key, idempotency_key_bytes_max, true,
+                                           "idempotency_key", idempotency_key_codes));
   }
   size_t total = 0;
   for (size_t i = 0; i < request.events.size(); ++i) {

@@ -80,7 +80,11 @@ class ChainWalk {
  public:
   ChainWalk(rocksdb::Iterator& it, uint64_t from, uint64_t to, const Hash& anchor,
             const std::function<void(uint64_t)>& progress, VerifyReport* report)
-      : it_(it), to_(to), expected_(from), previous_(anchor), progress_(progress),
+      : it_(it),
+        to_(to),
+        expected_(from),
+        previous_(anchor),
+        progress_(progress),
         report_(*report) {}
 
   // The first problem, if any: a bad hash before anything met later, then what reading met.
@@ -154,9 +158,9 @@ bool ChainWalk::TakeEvent(Chunk& chunk) {
     return false;
   }
   if (key_sequence != expected_) {
-    broken_ = Problem{expected_, "event " + std::to_string(expected_) +
-                                     " is missing (next stored is " +
-                                     std::to_string(key_sequence) + ")"};
+    broken_ =
+        Problem{expected_, "event " + std::to_string(expected_) + " is missing (next stored is " +
+                               std::to_string(key_sequence) + ")"};
     return false;
   }
   const std::string_view stored = it_.value().ToStringView();
@@ -188,8 +192,8 @@ std::optional<Problem> ChainWalk::Account(const Chunk& chunk, size_t bad) {
   }
   if (progress_) {
     const uint64_t verified_to = chunk.first + bad;  // exclusive
-    for (uint64_t at = (chunk.first + kVerifyProgressEvery - 1) / kVerifyProgressEvery *
-                       kVerifyProgressEvery;
+    for (uint64_t at =
+             (chunk.first + kVerifyProgressEvery - 1) / kVerifyProgressEvery * kVerifyProgressEvery;
          at < verified_to; at += kVerifyProgressEvery) {
       progress_(at);
     }
@@ -260,7 +264,8 @@ Result<VerifyReport> EventLog::VerifyAfterHead(rocksdb::Iterator& it, uint64_t t
   // nothing may follow it.
   if (head_missing_) return Failed(std::move(report), to, "the chain head record is missing");
   if (report.verified_head.hash != head.hash) {
-    return Failed(std::move(report), to, "the last event's hash differs from the chain head record");
+    return Failed(std::move(report), to,
+                  "the last event's hash differs from the chain head record");
   }
   // What the writer has written and the syncer not yet synced may follow the durable
   // head; anything beyond that does not belong there.
@@ -281,7 +286,8 @@ Result<VerifyReport> EventLog::VerifyAfterHead(rocksdb::Iterator& it, uint64_t t
   if (it.Valid()) {
     it.Seek(SequenceKey(written + 1));
     if (it.Valid()) {
-      return Failed(std::move(report), written + 1, "events are stored after the last group written");
+      return Failed(std::move(report), written + 1,
+                    "events are stored after the last group written");
     }
     MALPRO_RETURN_IF_ERROR(FromRocks(it.status(), "verify"));
   }

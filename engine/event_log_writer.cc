@@ -204,17 +204,15 @@ void EventLog::StageGroup(std::vector<std::unique_ptr<PendingAppend>>& group, Gr
   }
 }
 
-std::unique_ptr<rocksdb::WriteBatch> EventLog::FinishGroup(GroupState& state,
-                                                           WrittenGroup& written,
+std::unique_ptr<rocksdb::WriteBatch> EventLog::FinishGroup(GroupState& state, WrittenGroup& written,
                                                            uint64_t events_before) {
   // The group's last part: its idempotency records and the head record, so that they are
   // durable together with the whole group or not at all.
   std::vector<std::string> keys;
   for (const auto& [key, record] : state.idempotency) {
     state.batch->Put(columns_->idempotency, key, EncodeIdempotencyRecord(record));
-    unwritten_idempotency_[key] =
-        IdempotencyEntry{record.request_digest, record.first_sequence,
-                         record.first_sequence + record.event_count - 1};
+    unwritten_idempotency_[key] = IdempotencyEntry{record.request_digest, record.first_sequence,
+                                                   record.first_sequence + record.event_count - 1};
     keys.push_back(key);
   }
   if (!keys.empty()) unwritten_groups_.emplace_back(state.head.sequence, std::move(keys));
@@ -429,8 +427,7 @@ Result<std::optional<IdempotencyRecord>> EventLog::EarlierUse(const std::string&
         static_cast<uint32_t>(entry.last_sequence - entry.first_sequence + 1), 0});
   }
   std::string value;
-  rocksdb::Status status =
-      db_->Get(rocksdb::ReadOptions(), columns_->idempotency, key, &value);
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), columns_->idempotency, key, &value);
   if (status.IsNotFound()) return std::optional<IdempotencyRecord>();
   MALPRO_RETURN_IF_ERROR(FromRocks(status, "read idempotency key"));
   std::optional<IdempotencyRecord> earlier = DecodeIdempotencyRecord(value);
@@ -453,8 +450,7 @@ Status EventLog::CheckExpectations(const AppendRequest& request) {
   return Status::Ok();
 }
 
-Status EventLog::LoadEventVersions(const AppendRequest& request,
-                                   std::vector<uint64_t*>* versions) {
+Status EventLog::LoadEventVersions(const AppendRequest& request, std::vector<uint64_t*>* versions) {
   versions->clear();
   for (const ProposedEvent& proposed : request.events) {
     Result<uint64_t*> current = CurrentVersion(proposed.stream_id);
@@ -521,7 +517,7 @@ Status EventLog::StageEvents(PendingAppend& pending, GroupState& group, AppendRe
 void EventLog::StageEvent(const AppendRequest& request, size_t index, uint64_t version,
                           GroupState& group) {
   const ProposedEvent& proposed = request.events[index];
-  EventView event{group.head.sequence + 1, proposed.stream_id,    version,
+  EventView event{group.head.sequence + 1, proposed.stream_id,   version,
                   proposed.type,           group.recorded_at_us, request.actor,
                   request.idempotency_key, proposed.payload};
   std::string& value = group.value_buffer;

@@ -18,7 +18,8 @@ std::string KecamatanField(size_t index) { return "kecamatan[" + std::to_string(
 
 Status CheckName(std::string_view name, const std::string& field) {
   if (name.empty()) {
-    return Status::InvalidArgument(errc::kGeographyNameInvalid, field, field + ": must not be empty");
+    return Status::InvalidArgument(errc::kGeographyNameInvalid, field,
+                                   field + ": must not be empty");
   }
   if (name.size() > geography_name_bytes_max) {
     return Status::InvalidArgument(

@@ -148,7 +148,8 @@ CivilDate CivilFromDays(int64_t days) {
 }
 
 Result<Nip> ParseNip(std::string_view text, std::string_view field) {
-  MALPRO_RETURN_IF_ERROR(CheckDigits(text, field, kNipDigits, errc::kNipLength, errc::kNipNotDigits));
+  MALPRO_RETURN_IF_ERROR(
+      CheckDigits(text, field, kNipDigits, errc::kNipLength, errc::kNipNotDigits));
   Nip nip;
   nip.digits = std::string(text);
   nip.birth_date = CivilDate{.year = DigitsValue(text.substr(0, 4)),
@@ -194,7 +195,8 @@ Status ValidateNib(std::string_view text, std::string_view field) {
 // The birth year of a NIK is written with two digits only, so the day is checked against the
 // month in either century: 29 February passes when YY is a multiple of 4 (00 stands for 2000).
 Status ValidateNik(std::string_view text, std::string_view field) {
-  MALPRO_RETURN_IF_ERROR(CheckDigits(text, field, kNikDigits, errc::kNikLength, errc::kNikNotDigits));
+  MALPRO_RETURN_IF_ERROR(
+      CheckDigits(text, field, kNikDigits, errc::kNikLength, errc::kNikNotDigits));
   int day = DigitsValue(text.substr(6, 2));
   const int month = DigitsValue(text.substr(8, 2));
   const int two_digit_year = DigitsValue(text.substr(10, 2));

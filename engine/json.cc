@@ -119,7 +119,7 @@ std::optional<std::string> FindUnreadableNumber(std::string_view json) {
     std::string text;
     for (const Level& level : path) {
       if (level.array) {
-        text += "[" + std::to_string(level.index) + "]";
+        text.append("[").append(std::to_string(level.index)).append("]");
       } else {
         if (!text.empty()) text += ".";
         text += level.key;
@@ -133,7 +133,7 @@ std::optional<std::string> FindUnreadableNumber(std::string_view json) {
   while (i < json.size()) {
     const char c = json[i];
     if (c == '{' || c == '[') {
-      path.push_back(Level{c == '['});
+      path.push_back(Level{c == '[', std::string(), 0});
       expect_key = c == '{';
       ++i;
     } else if (c == '}' || c == ']') {
@@ -146,13 +146,14 @@ std::optional<std::string> FindUnreadableNumber(std::string_view json) {
     } else if (c == '"') {
       size_t end = i + 1;
       while (end < json.size() && json[end] != '"') end += json[end] == '\\' ? 2 : 1;
-      if (expect_key && !path.empty()) path.back().key = std::string(json.substr(i + 1, end - i - 1));
+      if (expect_key && !path.empty())
+        path.back().key = std::string(json.substr(i + 1, end - i - 1));
       expect_key = false;
       i = end + 1;
     } else if (c == '-' || (c >= '0' && c <= '9')) {
       size_t end = i;
-      while (end < json.size() && std::string_view("+-.0123456789eE").find(json[end]) !=
-                                      std::string_view::npos) {
+      while (end < json.size() &&
+             std::string_view("+-.0123456789eE").find(json[end]) != std::string_view::npos) {
         ++end;
       }
       simdjson::dom::element number;
@@ -193,13 +194,27 @@ void AppendJsonString(std::string* out, std::string_view value) {
     run = i + 1;
     ++i;
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
       default:
         out->append("\\u00");
         out->push_back(hex[(c >> 4) & 0x0f]);
@@ -406,7 +421,10 @@ Result<Event> ParseEventJson(std::string_view json) {
   auto text = [&](std::string_view key, std::string* out) {
     if (!status.ok()) return;
     Result<std::string> value = object->String(key);
-    if (value.ok()) *out = std::move(value).value(); else status = value.status();
+    if (value.ok())
+      *out = std::move(value).value();
+    else
+      status = value.status();
   };
   auto number = [&](std::string_view key) -> int64_t {
     if (!status.ok()) return 0;
@@ -457,7 +475,8 @@ Result<JsonObject> ParseJsonObject(simdjson::dom::parser& parser, std::string_vi
                                    std::string_view what) {
   simdjson::dom::element root;
   if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS) {
-    return Status::InvalidArgument(errc::kJsonInvalid, what, std::string(what) + " is not valid JSON");
+    return Status::InvalidArgument(errc::kJsonInvalid, what,
+                                   std::string(what) + " is not valid JSON");
   }
   simdjson::dom::object object;
   if (root.get(object) != simdjson::SUCCESS) {

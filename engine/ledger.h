@@ -11,10 +11,10 @@
 
 #include <functional>
 #include <mutex>
-#include <shared_mutex>
-#include <unordered_map>
 #include <optional>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/aggregates.h"
@@ -52,7 +52,7 @@ struct CommandResult {
   uint64_t stream_version = 0;  // its version after the command
   uint64_t first_sequence = 0;
   uint64_t last_sequence = 0;
-  bool replayed = false;        // an idempotent retry: nothing new was written
+  bool replayed = false;  // an idempotent retry: nothing new was written
 };
 
 struct RegisterAsn {
@@ -215,8 +215,8 @@ class Ledger {
   Result<CommandResult> SuspendUmkm(std::string_view umkm_id, std::string_view reason,
                                     const CommandContext& context);
   Result<CommandResult> List(const ListProduct& command, const CommandContext& context);
-  Result<CommandResult> Reprice(std::string_view umkm_id, std::string_view product_id,
-                                Money price, const CommandContext& context);
+  Result<CommandResult> Reprice(std::string_view umkm_id, std::string_view product_id, Money price,
+                                const CommandContext& context);
   Result<CommandResult> Delist(std::string_view umkm_id, std::string_view product_id,
                                const CommandContext& context);
 
@@ -276,7 +276,8 @@ class Ledger {
   // RecordPaymentSucceeded, and when the word is refused for not matching the request, keeps
   // it as payment.notification_refused (under the context's idempotency key + "-refused") for
   // the operator. Returns the refusal either way.
-  Result<CommandResult> RecordBankSuccess(const BankSuccess& success, const CommandContext& context);
+  Result<CommandResult> RecordBankSuccess(const BankSuccess& success,
+                                          const CommandContext& context);
   // Whether `status` is a refusal of a bank's word for not matching its request.
   static bool IsNotificationMismatch(const Status& status);
   // Resolves a refund_due exception: `refunded` (the money went back to the payer) or
@@ -389,8 +390,8 @@ class Ledger {
   // state was stale. Returns whether the race was lost.
   bool ForgetAfter(const Touched& touched, const Result<AppendResult>& appended) const;
   // Conflict `code` on `field` when `stream` already holds events (an id taken twice).
-  Status RequireNewStream(const std::string& stream, std::string_view code,
-                          std::string_view field, const std::string& message) const;
+  Status RequireNewStream(const std::string& stream, std::string_view code, std::string_view field,
+                          const std::string& message) const;
 
   Result<CommandResult> Execute(const CommandContext& context, std::string_view command_text,
                                 const Decide& decide);

@@ -69,8 +69,8 @@ inline constexpr std::string_view legacy_stream_index_column_name = "stream_inde
 inline constexpr std::string_view idempotency_column_name = "idempotency";
 inline constexpr std::string_view blobs_column_name = "blobs";
 inline constexpr std::array<std::string_view, 5> log_column_names = {
-    head_column_name, events_column_name, legacy_stream_index_column_name,
-    idempotency_column_name, blobs_column_name};
+    head_column_name, events_column_name, legacy_stream_index_column_name, idempotency_column_name,
+    blobs_column_name};
 inline constexpr size_t head_column_index = 0;
 inline constexpr size_t events_column_index = 1;
 inline constexpr size_t legacy_stream_index_column_index = 2;

@@ -33,7 +33,8 @@ Result<Money> ParseWithSeparator(std::string_view text, std::string_view field, 
   if (whole.size() > 1 && whole[0] == '0') {
     return Invalid(errc::kAmountInvalid, field, "must not have leading zeros");
   }
-  if (fraction.size() > 2) return Invalid(errc::kAmountTooPrecise, field, "must have at most 2 decimals");
+  if (fraction.size() > 2)
+    return Invalid(errc::kAmountTooPrecise, field, "must have at most 2 decimals");
   if (separator != std::string_view::npos && fraction.empty() && !allow_empty_fraction) {
     return Invalid(errc::kAmountInvalid, field, "must have digits after the decimal separator");
   }
@@ -47,14 +48,16 @@ Result<Money> ParseWithSeparator(std::string_view text, std::string_view field, 
   if (fraction.size() >= 1) sen += (fraction[0] - '0') * 10;
   if (fraction.size() == 2) sen += fraction[1] - '0';
   if (sen > money_sen_max) {
-    return Invalid(errc::kAmountTooLarge, field, "must be at most " + FormatSnap(Money::FromSen(money_sen_max)));
+    return Invalid(errc::kAmountTooLarge, field,
+                   "must be at most " + FormatSnap(Money::FromSen(money_sen_max)));
   }
   return Money::FromSen(sen);
 }
 
 std::string Format(Money amount, char decimal, bool always_decimals) {
   const int64_t sen = amount.sen();
-  const uint64_t magnitude = sen < 0 ? static_cast<uint64_t>(-(sen + 1)) + 1 : static_cast<uint64_t>(sen);
+  const uint64_t magnitude =
+      sen < 0 ? static_cast<uint64_t>(-(sen + 1)) + 1 : static_cast<uint64_t>(sen);
   // Written into a buffer once (rows and files format millions of amounts).
   char text[32];
   char* end = text;
@@ -93,7 +96,8 @@ std::string FormatQris(Money amount) { return Format(amount, '.', false); }
 
 std::string FormatDisplay(Money amount) {
   const int64_t sen = amount.sen();
-  const uint64_t magnitude = sen < 0 ? static_cast<uint64_t>(-(sen + 1)) + 1 : static_cast<uint64_t>(sen);
+  const uint64_t magnitude =
+      sen < 0 ? static_cast<uint64_t>(-(sen + 1)) + 1 : static_cast<uint64_t>(sen);
   const std::string whole = std::to_string(magnitude / 100);
   std::string grouped;
   for (size_t i = 0; i < whole.size(); ++i) {

@@ -12,7 +12,7 @@ namespace malpro {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : state_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : state_(std::move(status)) {  // NOLINT: implicit by design
     MALPRO_ASSERT(!std::get<Status>(state_).ok());
   }
@@ -49,8 +49,8 @@ class [[nodiscard]] Result {
 }  // namespace malpro
 
 // Returns the status from the enclosing function when it is not OK.
-#define MALPRO_RETURN_IF_ERROR(expression)          \
-  do {                                              \
-    ::malpro::Status malpro_status_ = (expression); \
+#define MALPRO_RETURN_IF_ERROR(expression)           \
+  do {                                               \
+    ::malpro::Status malpro_status_ = (expression);  \
     if (!malpro_status_.ok()) return malpro_status_; \
   } while (false)

@@ -18,15 +18,15 @@ namespace malpro {
 // Persisted in nothing; the numeric values may change. Append new categories at the end.
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,      // input breaks a rule (HTTP 400/422)
-  kNotFound,             // the thing asked for does not exist (404)
-  kConflict,             // a concurrent change or a state that forbids it (409)
-  kLimitExceeded,        // input is over a named limit (413/422)
-  kCorruption,           // stored data fails its checks
-  kIOError,              // the storage failed
-  kUnavailable,          // temporarily unable, e.g. shutting down or queue full (503/429)
-  kUnauthenticated,      // no or bad credentials (401)
-  kPermissionDenied,     // credentials lack the right (403)
+  kInvalidArgument,   // input breaks a rule (HTTP 400/422)
+  kNotFound,          // the thing asked for does not exist (404)
+  kConflict,          // a concurrent change or a state that forbids it (409)
+  kLimitExceeded,     // input is over a named limit (413/422)
+  kCorruption,        // stored data fails its checks
+  kIOError,           // the storage failed
+  kUnavailable,       // temporarily unable, e.g. shutting down or queue full (503/429)
+  kUnauthenticated,   // no or bad credentials (401)
+  kPermissionDenied,  // credentials lack the right (403)
 };
 
 const char* StatusCodeName(StatusCode code);

@@ -3,7 +3,6 @@
 // that writes them, sorted, into table files the index database ingests; and the lookups of a
 // stream's version that the writer and readers make.
 #include <rocksdb/sst_file_writer.h>
-
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -49,8 +48,7 @@ Status EventLog::CatchUpIndex() {
     // Ahead of the log (a directory put together from different backups): the index is
     // derived data, so it starts over from the log.
     rocksdb::WriteBatch clear;
-    clear.DeleteRange(columns_->index, rocksdb::Slice(),
-                      rocksdb::Slice(stream_index_keys_end));
+    clear.DeleteRange(columns_->index, rocksdb::Slice(), rocksdb::Slice(stream_index_keys_end));
     MALPRO_RETURN_IF_ERROR(
         FromRocks(index_db->Write(rocksdb::WriteOptions(), &clear), "clear the stream index"));
     indexed = 0;
@@ -60,8 +58,7 @@ Status EventLog::CatchUpIndex() {
   for (it->Seek(SequenceKey(indexed + 1)); it->Valid(); it->Next()) {
     Result<Event> event = DecodeEnvelope(std::string_view(it->value().data(), it->value().size()));
     if (!event.ok()) return event.status();
-    batch.Put(columns_->index, StreamIndexKey(event->stream_id, event->stream_version),
-              it->key());
+    batch.Put(columns_->index, StreamIndexKey(event->stream_id, event->stream_version), it->key());
     indexed = event->sequence;
     if (batch.Count() >= index_catch_up_batch_events) {
       batch.Put(columns_->index_head, index_head_key, EncodeU64(indexed));
@@ -235,8 +232,8 @@ Status EventLog::IndexTailReadOnly() const {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, columns_->events));
     Event event;
     for (it->Seek(SequenceKey(indexed + 1)); it->Valid(); it->Next()) {
-      MALPRO_RETURN_IF_ERROR(DecodeEnvelopeInto(
-          std::string_view(it->value().data(), it->value().size()), &event));
+      MALPRO_RETURN_IF_ERROR(
+          DecodeEnvelopeInto(std::string_view(it->value().data(), it->value().size()), &event));
       if (event.sequence > head) break;
       tail->Add(event.stream_id, event.stream_version, event.sequence);
     }
@@ -261,9 +258,8 @@ Result<uint64_t> EventLog::LastIndexedVersion(std::string_view stream_id) const 
   // A stream exists when its version 1 does: a point lookup, which the bloom filters answer
   // without reading for the usual case of a stream being created (a new order).
   std::string first;
-  rocksdb::Status found =
-      columns_->index_db->Get(rocksdb::ReadOptions(), columns_->index, StreamIndexKey(stream_id, 1),
-                              &first);
+  rocksdb::Status found = columns_->index_db->Get(rocksdb::ReadOptions(), columns_->index,
+                                                  StreamIndexKey(stream_id, 1), &first);
   if (found.IsNotFound()) return uint64_t{0};
   MALPRO_RETURN_IF_ERROR(FromRocks(found, "read stream version"));
   // The stream's last entry: the one before the highest possible version.

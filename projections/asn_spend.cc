@@ -3,9 +3,9 @@
 // month is the policy's minimum for the ASN's rank class in force on the month's last day,
 // so a change of policy or rank during a month applies to the whole month; rows of the months
 // it reaches are recomputed when it is folded.
-#include <algorithm>
-
 #include <simdjson.h>
+
+#include <algorithm>
 
 #include "engine/domain_events.h"
 #include "engine/error_codes.h"
@@ -261,8 +261,7 @@ MonthFigures AsnSpendProjection::Figures(const std::string& month,
   return FiguresOver(profiles_.entries(), month, policy);
 }
 
-MonthFigures AsnSpendProjection::FiguresOver(const ProfileIndex& profiles,
-                                             const std::string& month,
+MonthFigures AsnSpendProjection::FiguresOver(const ProfileIndex& profiles, const std::string& month,
                                              const PolicyState& policy) const {
   MonthFigures figures;
   figures.month = month;
@@ -298,10 +297,14 @@ Status AsnSpendProjection::ApplyMonthClosed(const Fact& fact) {
   const ProfileIndex& profiles = profiles_.Ordered();
   const MonthFigures figures = FiguresOver(profiles, month, *fact.policy);
   MonthClose& close = closes_.Mutable(month);
-  close = MonthClose{month,           static_cast<int64_t>(fact.event->sequence),
-                     *as_of,          figures.asn,
-                     figures.compliant, figures.committed,
-                     figures.shortfall, figures.sha256,
+  close = MonthClose{month,
+                     static_cast<int64_t>(fact.event->sequence),
+                     *as_of,
+                     figures.asn,
+                     figures.compliant,
+                     figures.committed,
+                     figures.shortfall,
+                     figures.sha256,
                      *recorded};
   for (const auto& [nip, entry] : profiles) {
     RowTable<SpendRow>::Handle handle = spend_.FindHandle(SpendKey(nip, month));
@@ -401,7 +404,8 @@ void AsnSpendProjection::WriteClosed(JsonWriter& writer, const std::string& mont
     }
     if (row.compliant != row.compliant_at_close) ++compliance_changed;
   }
-  writer.Key("closed").BeginObject()
+  writer.Key("closed")
+      .BeginObject()
       .Field("sequence", close->sequence)
       .Field("as_of_sequence", close->as_of_sequence)
       .Field("asn", close->asn)
@@ -410,7 +414,8 @@ void AsnSpendProjection::WriteClosed(JsonWriter& writer, const std::string& mont
       .Field("shortfall", AmountText(close->shortfall))
       .Field("figures_sha256", close->figures_sha256)
       .Field("recorded_sha256", close->recorded_sha256)
-      .Key("adjustments").BeginObject()
+      .Key("adjustments")
+      .BeginObject()
       .Field("asn", adjusted)
       .Field("committed", AmountText(adjustment))
       .Field("compliance_changed", compliance_changed)
@@ -421,7 +426,8 @@ void AsnSpendProjection::WriteClosed(JsonWriter& writer, const std::string& mont
 Result<std::string> AsnSpendProjection::Spend(const std::string& nip, const std::string& month,
                                               const PolicyState& policy) const {
   const AsnProfile* profile = profiles_.Find(nip);
-  if (profile == nullptr) return Status::NotFound(errc::kAsnNotFound, "nip", "no ASN '" + nip + "'");
+  if (profile == nullptr)
+    return Status::NotFound(errc::kAsnNotFound, "nip", "no ASN '" + nip + "'");
   if (const std::string* json = spend_.Json(SpendKey(nip, month))) return *json;
   JsonWriter writer;
   RowOrEmpty(*profile, month, policy).Write(writer);
@@ -430,7 +436,8 @@ Result<std::string> AsnSpendProjection::Spend(const std::string& nip, const std:
 
 Result<std::string> AsnSpendProjection::History(const std::string& nip) const {
   const AsnProfile* profile = profiles_.Find(nip);
-  if (profile == nullptr) return Status::NotFound(errc::kAsnNotFound, "nip", "no ASN '" + nip + "'");
+  if (profile == nullptr)
+    return Status::NotFound(errc::kAsnNotFound, "nip", "no ASN '" + nip + "'");
   JsonWriter writer;
   writer.BeginObject().Key("asn").Raw(*profiles_.Json(nip)).Key("months").BeginArray();
   const auto& rows = spend_.entries();

@@ -101,8 +101,7 @@ Status ExceptionsProjection::Apply(const Fact& fact) {
   return Status::Ok();
 }
 
-std::string ExceptionsProjection::List(std::string_view status, size_t offset,
-                                       size_t limit) const {
+std::string ExceptionsProjection::List(std::string_view status, size_t offset, size_t limit) const {
   JsonWriter writer;
   writer.BeginObject().Key("exceptions").BeginArray();
   size_t matched = 0;

@@ -242,8 +242,8 @@ class TableProjection : public Projection {
     }
     return Status::Corruption(std::string(name()) + ": unknown row '" + std::string(key) + "'");
   }
-  void ForEachRow(const std::function<void(const std::string& key, const std::string& json)>&
-                      visit) const final {
+  void ForEachRow(const std::function<void(const std::string& key, const std::string& json)>& visit)
+      const final {
     for (const RowTableBase* table : tables_) table->ForEach(visit);
   }
 
@@ -254,9 +254,10 @@ class TableProjection : public Projection {
   template <typename... Tables>
   void OwnTables(Tables&... tables) {
     (tables_.push_back(&tables), ...);
-    std::sort(tables_.begin(), tables_.end(), [](const RowTableBase* left, const RowTableBase* right) {
-      return left->prefix() < right->prefix();
-    });
+    std::sort(tables_.begin(), tables_.end(),
+              [](const RowTableBase* left, const RowTableBase* right) {
+                return left->prefix() < right->prefix();
+              });
     for (size_t i = 1; i < tables_.size(); ++i) {
       MALPRO_ASSERT(!tables_[i]->prefix().starts_with(tables_[i - 1]->prefix()));
     }

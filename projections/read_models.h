@@ -189,7 +189,7 @@ class AsnSpendProjection : public TableProjection {
   Status ApplyAsn(const Fact& fact);
 
   RowTable<AsnProfile> profiles_{"a/"};
-  RowTable<SpendRow> spend_{"s/"};  // key: nip/YYYY-MM
+  RowTable<SpendRow> spend_{"s/"};     // key: nip/YYYY-MM
   RowTable<MonthClose> closes_{"c/"};  // key: YYYY-MM
   std::vector<AsnRows> by_slot_;
 };
@@ -363,6 +363,7 @@ class ExceptionsProjection : public TableProjection {
   // payment id; `status` is open, resolved or all.
   std::string List(std::string_view status, size_t offset, size_t limit) const;
   int64_t OpenCount() const;
+
  private:
   RowTable<PaymentException> exceptions_{"x/"};
 };

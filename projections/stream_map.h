@@ -3,9 +3,9 @@
 // A rebuild looks up a stream for nearly every event, in tables of hundreds of thousands of
 // orders. A node-based hash map costs several cache misses per lookup (bucket, the node
 // before, the node, the key); here a lookup reads one slot of a flat table (the key's hash
-// and the entry's address) and then the entry, which holds its key. Entries are kept in a deque, in the
-// order they were created, so they stay where they are (links between entries are pointers)
-// and streams met close together in time sit close together in memory.
+// and the entry's address) and then the entry, which holds its key. Entries are kept in a deque, in
+// the order they were created, so they stay where they are (links between entries are pointers) and
+// streams met close together in time sit close together in memory.
 //
 // Entries are never removed. Threading: none (one thread at a time).
 #pragma once
@@ -17,7 +17,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
 
 namespace malpro {
 

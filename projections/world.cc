@@ -161,8 +161,8 @@ Status World::Apply(const Event& event, Fact* out) {
   if (policy_state_ == nullptr) {
     Result<PolicyEntry*> policy = Lookup(policy_, policy_stream, event.sequence);
     if (!policy.ok()) return policy.status();
-    policy_state_ =
-        *policy != nullptr ? &(*policy)->state : &policy_.Insert(policy_stream, PolicyEntry()).state;
+    policy_state_ = *policy != nullptr ? &(*policy)->state
+                                       : &policy_.Insert(policy_stream, PolicyEntry()).state;
   }
 
   const std::string_view type = event.type;
@@ -243,7 +243,8 @@ Status World::ApplyPayment(const Event& event, Fact& fact) {
   if (!folded.ok()) return folded.status();
   PaymentEntry& entry = **folded;
   const PaymentState& payment = entry.state;
-  fact.payment = FactPayment{payment.amount, payment.fee, payment.paid_at_us, payment.business_date};
+  fact.payment =
+      FactPayment{payment.amount, payment.fee, payment.paid_at_us, payment.business_date};
   if (entry.order == nullptr) return Missing(event, "order", payment.order_id);
   const OrderEntry& order = *entry.order;
   fact.order = FactOrder{order.state.placed_at_us};

@@ -31,18 +31,18 @@
 namespace malpro {
 
 enum class FactKind {
-  kOther,             // changes nothing a read model counts (e.g. order.accepted)
-  kAsnChanged,        // asn.registered, asn.rank_changed, asn.deactivated
-  kUmkmChanged,       // umkm.* and product.*
-  kOrderPlaced,       // an order became pending
-  kOrderCancelled,    // an order stopped being pending without being paid
-  kCashReceived,      // COD: money changed hands (order total)
-  kPaymentSucceeded,  // cashless: money changed hands (payment amount)
-  kPaymentRefunded,   // part or all of a succeeded payment went back (amount)
-  kReceiptApproved,   // a manual receipt counts (amount)
-  kPolicyChanged,     // policy.*
-  kSettlementClosed,  // settlement.batch_closed (settled_date)
-  kPaymentRefundDue,  // the bank moved money that counts toward nothing (amount)
+  kOther,              // changes nothing a read model counts (e.g. order.accepted)
+  kAsnChanged,         // asn.registered, asn.rank_changed, asn.deactivated
+  kUmkmChanged,        // umkm.* and product.*
+  kOrderPlaced,        // an order became pending
+  kOrderCancelled,     // an order stopped being pending without being paid
+  kCashReceived,       // COD: money changed hands (order total)
+  kPaymentSucceeded,   // cashless: money changed hands (payment amount)
+  kPaymentRefunded,    // part or all of a succeeded payment went back (amount)
+  kReceiptApproved,    // a manual receipt counts (amount)
+  kPolicyChanged,      // policy.*
+  kSettlementClosed,   // settlement.batch_closed (settled_date)
+  kPaymentRefundDue,   // the bank moved money that counts toward nothing (amount)
   kExceptionResolved,  // the operator resolved a refund_due
   kMonthClosed,        // compliance.month_closed (closed_month)
 };
@@ -167,8 +167,7 @@ class World {
                         uint64_t before_sequence);
   // Folds `event` into `entry`, creating the entry when it is nullptr.
   template <typename Entry>
-  Result<Entry*> Fold(StreamMap<Entry>& entries, Entry* entry,
-                      const Event& event);
+  Result<Entry*> Fold(StreamMap<Entry>& entries, Entry* entry, const Event& event);
   // Called once for every entry, when it is created.
   Status Created(AsnEntry& entry, uint64_t before_sequence);
   Status Created(UmkmEntry& entry, uint64_t before_sequence);
@@ -193,14 +192,14 @@ class World {
   template <typename Entry>
   void Renew(Entry& entry);
 
-  StreamReader reader_;                            // empty: the world is complete from sequence 1
+  StreamReader reader_;      // empty: the world is complete from sequence 1
   StreamMap<AsnEntry> asn_;  // by stream id
   StreamMap<UmkmEntry> umkm_;
   StreamMap<OrderEntry> orders_;
   StreamMap<PaymentEntry> payments_;
   StreamMap<ReceiptEntry> receipts_;
-  StreamMap<PolicyEntry> policy_;  // one entry: the policy stream
-  PolicyState* policy_state_ = nullptr;                  // that entry once looked up
+  StreamMap<PolicyEntry> policy_;        // one entry: the policy stream
+  PolicyState* policy_state_ = nullptr;  // that entry once looked up
   uint32_t asn_slots_ = 0;
   uint32_t umkm_slots_ = 0;
   uint64_t orphan_payments_ = 0;  // payments met before their order

@@ -14,6 +14,8 @@ packages=(
   # make test-asan / test-tsan (gcc's sanitizer runtimes) and make fuzz (clang with libFuzzer
   # and its sanitizer runtimes; llvm-symbolizer for the reports' stacks)
   libasan8 libubsan1 libtsan2 clang libclang-rt-dev llvm
+  # make test's house check (scripts/check-house.sh)
+  clang-format
 )
 
 missing=()

@@ -2,9 +2,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <optional>
@@ -21,8 +21,7 @@ using boost::asio::ip::tcp;
 Result<HttpEndpoint> ParseHttpUrl(std::string_view url, std::string_view field) {
   const Status bad = Status::InvalidArgument(
       errc::kUrlInvalid, field,
-      std::string(field) +
-          " must be http[s]://host[:port][/prefix], e.g. http://127.0.0.1:9090");
+      std::string(field) + " must be http[s]://host[:port][/prefix], e.g. http://127.0.0.1:9090");
   HttpEndpoint endpoint;
   if (url.starts_with("https://")) {
     endpoint.tls = true;
@@ -58,8 +57,8 @@ Result<HttpEndpoint> ParseHttpUrl(std::string_view url, std::string_view field) 
 
 namespace {
 
-http::request<http::string_body> MakeRequest(const HttpEndpoint& endpoint,
-                                             std::string_view method, std::string_view path,
+http::request<http::string_body> MakeRequest(const HttpEndpoint& endpoint, std::string_view method,
+                                             std::string_view path,
                                              const std::map<std::string, std::string>& headers,
                                              std::string_view body) {
   http::request<http::string_body> request{http::string_to_verb(method),
@@ -73,7 +72,8 @@ http::request<http::string_body> MakeRequest(const HttpEndpoint& endpoint,
 }
 
 // Runs `io` until the exchange ends and turns its outcome into a reply or a Status.
-Result<HttpReply> Finish(boost::asio::io_context& io, const std::optional<beast::error_code>& outcome,
+Result<HttpReply> Finish(boost::asio::io_context& io,
+                         const std::optional<beast::error_code>& outcome,
                          http::response_parser<http::string_body>& parser, int timeout_ms,
                          const std::string& where) {
   // The stream's own timer ends the exchange; the margin only guards against a lost wakeup.
@@ -83,11 +83,29 @@ Result<HttpReply> Finish(boost::asio::io_context& io, const std::optional<beast:
     return Status::Unavailable(errc::kBankTimeout,
                                where + ": no answer within " + std::to_string(timeout_ms) + " ms");
   }
-  if (*outcome) return Status::Unavailable(errc::kBankUnreachable, where + ": " + outcome->message());
+  if (*outcome)
+    return Status::Unavailable(errc::kBankUnreachable, where + ": " + outcome->message());
   HttpReply reply;
   reply.status = parser.get().result_int();
   reply.body = std::move(parser.get().body());
   return reply;
+}
+
+// The peer must show a certificate for endpoint.host from the system's CAs or ca_file.
+Status TrustTheBank(const HttpEndpoint& endpoint, const std::string& where, ssl::context& tls) {
+  beast::error_code error;
+  tls.set_verify_mode(ssl::verify_peer);
+  if (endpoint.ca_file.empty()) {
+    tls.set_default_verify_paths(error);
+  } else {
+    tls.load_verify_file(endpoint.ca_file, error);
+  }
+  if (error) {
+    return Status::Unavailable(errc::kBankUnreachable,
+                               where + ": cannot load the CAs to trust: " + error.message());
+  }
+  tls.set_verify_callback(ssl::host_name_verification(endpoint.host));
+  return Status::Ok();
 }
 
 }  // namespace
@@ -129,17 +147,7 @@ Result<HttpReply> SendHttp(const HttpEndpoint& endpoint, std::string_view method
   }
 
   ssl::context tls(ssl::context::tls_client);
-  tls.set_verify_mode(ssl::verify_peer);
-  if (endpoint.ca_file.empty()) {
-    tls.set_default_verify_paths(error);
-  } else {
-    tls.load_verify_file(endpoint.ca_file, error);
-  }
-  if (error) {
-    return Status::Unavailable(errc::kBankUnreachable,
-                               where + ": cannot load the CAs to trust: " + error.message());
-  }
-  tls.set_verify_callback(ssl::host_name_verification(endpoint.host));
+  MALPRO_RETURN_IF_ERROR(TrustTheBank(endpoint, where, tls));
   beast::ssl_stream<beast::tcp_stream> stream(io, tls);
   // Server Name Indication, so that a host serving several names shows the right certificate.
   if (!SSL_set_tlsext_host_name(stream.native_handle(), endpoint.host.c_str())) {

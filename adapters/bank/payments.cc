@@ -267,8 +267,7 @@ Status BankPayments::VoidOne(const std::string& payment_id) {
   if (!channel.ok()) return channel.status();
   Result<PaymentState> payment = ledger_->LoadPayment(payment_id);
   if (!payment.ok()) return payment.status();
-  Status status =
-      (*channel)->Void(*client_, {payment_id, voided.bank_reference, payment->umkm_id});
+  Status status = (*channel)->Void(*client_, {payment_id, voided.bank_reference, payment->umkm_id});
   if (!status.ok() && status.error_code() == errc::kBankAlreadyPaid) {
     status = RecordPaidAfterVoid(payment_id, voided);
   }

@@ -25,9 +25,9 @@ Status AppendObject(std::string* out, std::string_view id, std::string_view valu
 
 Status CheckText(std::string_view value, size_t chars_max, std::string_view field) {
   if (value.empty() || value.size() > chars_max) {
-    return Status::InvalidArgument(errc::kQrisFieldInvalid, field,
-                                   std::string(field) + " must be 1 to " +
-                                       std::to_string(chars_max) + " characters");
+    return Status::InvalidArgument(
+        errc::kQrisFieldInvalid, field,
+        std::string(field) + " must be 1 to " + std::to_string(chars_max) + " characters");
   }
   for (char c : value) {
     if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) {
@@ -55,7 +55,8 @@ std::string QrisCrc(std::string_view data) {
   for (unsigned char byte : data) {
     crc ^= static_cast<uint16_t>(byte) << 8;
     for (int bit = 0; bit < 8; ++bit) {
-      crc = (crc & 0x8000) ? static_cast<uint16_t>((crc << 1) ^ 0x1021) : static_cast<uint16_t>(crc << 1);
+      crc = (crc & 0x8000) ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
+                           : static_cast<uint16_t>(crc << 1);
     }
   }
   char hex[5];
@@ -73,21 +74,25 @@ Result<std::string> BuildQrisPayload(const QrisMerchant& merchant, Money amount,
   MALPRO_RETURN_IF_ERROR(CheckText(merchant.city, qris_merchant_city_chars_max, "merchant_city"));
   MALPRO_RETURN_IF_ERROR(CheckText(reference, qris_reference_chars_max, "reference"));
   if (merchant.category_code.size() != 4 || !IsDigits(merchant.category_code)) {
-    return Status::InvalidArgument(errc::kQrisFieldInvalid, "category_code", "category_code must be 4 digits");
+    return Status::InvalidArgument(errc::kQrisFieldInvalid, "category_code",
+                                   "category_code must be 4 digits");
   }
   if (amount <= Money()) {
-    return Status::InvalidArgument(errc::kAmountNotPositive, "amount", "amount must be more than zero");
+    return Status::InvalidArgument(errc::kAmountNotPositive, "amount",
+                                   "amount must be more than zero");
   }
   std::string payload;
   MALPRO_RETURN_IF_ERROR(AppendObject(&payload, "00", "01", "format"));
   MALPRO_RETURN_IF_ERROR(AppendObject(&payload, "01", "12", "initiation"));  // dynamic
   std::string pan_template;
-  MALPRO_RETURN_IF_ERROR(AppendObject(&pan_template, "00", merchant.acquirer_domain, "acquirer_domain"));
+  MALPRO_RETURN_IF_ERROR(
+      AppendObject(&pan_template, "00", merchant.acquirer_domain, "acquirer_domain"));
   MALPRO_RETURN_IF_ERROR(AppendObject(&pan_template, "01", merchant.merchant_pan, "merchant_pan"));
   MALPRO_RETURN_IF_ERROR(AppendObject(&pan_template, "02", merchant.merchant_id, "merchant_id"));
   MALPRO_RETURN_IF_ERROR(AppendObject(&pan_template, "03", merchant.criteria, "criteria"));
   MALPRO_RETURN_IF_ERROR(AppendObject(&payload, "26", pan_template, "merchant_account"));
-  Result<std::string> national = AccountTemplate("ID.CO.QRIS.WWW", merchant.nmid, "02", merchant.criteria);
+  Result<std::string> national =
+      AccountTemplate("ID.CO.QRIS.WWW", merchant.nmid, "02", merchant.criteria);
   if (!national.ok()) return national.status();
   MALPRO_RETURN_IF_ERROR(AppendObject(&payload, "51", *national, "national_account"));
   MALPRO_RETURN_IF_ERROR(AppendObject(&payload, "52", merchant.category_code, "category_code"));
@@ -121,7 +126,8 @@ Result<std::map<std::string, std::string>> ParseQrisPayload(std::string_view pay
     if (id == "63") {
       if (at + 4 + length != payload.size() || length != 4) return malformed;
       if (QrisCrc(payload.substr(0, at + 4)) != tags[id]) {
-        return Status::InvalidArgument(errc::kQrisCrcMismatch, "qris", "the QRIS CRC (tag 63) is wrong");
+        return Status::InvalidArgument(errc::kQrisCrcMismatch, "qris",
+                                       "the QRIS CRC (tag 63) is wrong");
       }
     }
     at += 4 + length;
@@ -130,20 +136,22 @@ Result<std::map<std::string, std::string>> ParseQrisPayload(std::string_view pay
   for (int id = 26; id <= 51; ++id) has_account = has_account || tags.contains(std::to_string(id));
   for (const char* id : {"00", "01", "52", "53", "58", "59", "60", "63"}) {
     if (!tags.contains(id) || !has_account) {
-      return Status::InvalidArgument(errc::kQrisTagMissing, "qris",
-                                     std::string("the QRIS payload lacks mandatory tag ") +
-                                         (has_account ? id : "26-51"));
+      return Status::InvalidArgument(
+          errc::kQrisTagMissing, "qris",
+          std::string("the QRIS payload lacks mandatory tag ") + (has_account ? id : "26-51"));
     }
   }
   if (tags["53"] != "360") {
-    return Status::InvalidArgument(errc::kQrisCurrency, "qris", "QRIS currency (tag 53) must be 360 (IDR)");
+    return Status::InvalidArgument(errc::kQrisCurrency, "qris",
+                                   "QRIS currency (tag 53) must be 360 (IDR)");
   }
   return tags;
 }
 
 Result<Money> QrisAmount(const std::map<std::string, std::string>& tags) {
   auto found = tags.find("54");
-  if (found == tags.end()) return Status::NotFound(errc::kQrisNoAmount, "qris", "a static QR has no amount");
+  if (found == tags.end())
+    return Status::NotFound(errc::kQrisNoAmount, "qris", "a static QR has no amount");
   return ParseQrisAmount(found->second, "qris.54");
 }
 

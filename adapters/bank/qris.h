@@ -20,14 +20,14 @@ inline constexpr size_t qris_reference_chars_max = 25;      // tag 62, sub-tag 0
 
 struct QrisMerchant {
   std::string acquirer_domain = "ID.CO.BANKJATIM.WWW";  // tag 26 sub-tag 00
-  std::string merchant_pan;        // tag 26 sub-tag 01, 19 digits (starts with 9360)
-  std::string merchant_id;         // tag 26 sub-tag 02, the acquirer's merchant id
-  std::string nmid;                // tag 51 sub-tag 02, the national merchant id "ID10..."
-  std::string criteria = "UMI";    // tag 26/51 sub-tag 03: UMI, UKE, UME, UBE
+  std::string merchant_pan;            // tag 26 sub-tag 01, 19 digits (starts with 9360)
+  std::string merchant_id;             // tag 26 sub-tag 02, the acquirer's merchant id
+  std::string nmid;                    // tag 51 sub-tag 02, the national merchant id "ID10..."
+  std::string criteria = "UMI";        // tag 26/51 sub-tag 03: UMI, UKE, UME, UBE
   std::string category_code = "5411";  // tag 52, ISO 18245 MCC
-  std::string name;                // tag 59
-  std::string city = "MALANG";     // tag 60
-  std::string postal_code;         // tag 61, optional
+  std::string name;                    // tag 59
+  std::string city = "MALANG";         // tag 60
+  std::string postal_code;             // tag 61, optional
 };
 
 // A dynamic (point of initiation 12) payload for one payment of `amount`, with `reference`

@@ -97,13 +97,16 @@ bool SnapHmacSignatureMatches(std::string_view client_secret, std::string_view t
 
 Result<std::string> SnapRsaSign(std::string_view private_key_pem, std::string_view text) {
   KeyPointer key = ReadKey(private_key_pem, true);
-  if (!key) return Status::InvalidArgument(errc::kKeyInvalid, "private_key", "not a PEM private key");
+  if (!key)
+    return Status::InvalidArgument(errc::kKeyInvalid, "private_key", "not a PEM private key");
   ContextPointer context(EVP_MD_CTX_new());
   size_t length = 0;
-  if (!context || EVP_DigestSignInit(context.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
+  if (!context ||
+      EVP_DigestSignInit(context.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
       EVP_DigestSign(context.get(), nullptr, &length,
                      reinterpret_cast<const unsigned char*>(text.data()), text.size()) != 1) {
-    return Status::InvalidArgument(errc::kKeyInvalid, "private_key", "the key cannot sign with SHA256withRSA");
+    return Status::InvalidArgument(errc::kKeyInvalid, "private_key",
+                                   "the key cannot sign with SHA256withRSA");
   }
   std::string signature(length, '\0');
   if (EVP_DigestSign(context.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
@@ -121,8 +124,10 @@ Result<bool> SnapRsaVerify(std::string_view public_key_pem, std::string_view tex
   Result<std::string> signature = DecodeBase64(signature_base64, "X-SIGNATURE");
   if (!signature.ok()) return false;
   ContextPointer context(EVP_MD_CTX_new());
-  if (!context || EVP_DigestVerifyInit(context.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1) {
-    return Status::InvalidArgument(errc::kKeyInvalid, "public_key", "the key cannot verify SHA256withRSA");
+  if (!context ||
+      EVP_DigestVerifyInit(context.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1) {
+    return Status::InvalidArgument(errc::kKeyInvalid, "public_key",
+                                   "the key cannot verify SHA256withRSA");
   }
   return EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(signature->data()),
                           signature->size(), reinterpret_cast<const unsigned char*>(text.data()),
@@ -132,14 +137,16 @@ Result<bool> SnapRsaVerify(std::string_view public_key_pem, std::string_view tex
 std::string SnapTimestamp(int64_t utc_micros) { return JakartaTimestamp(utc_micros); }
 
 Result<int64_t> ParseSnapTimestamp(std::string_view text) {
-  const Status bad = Status::InvalidArgument(errc::kTimestampInvalid, "X-TIMESTAMP",
-                                             "X-TIMESTAMP must be ISO 8601 such as 2026-11-22T10:15:00+07:00");
+  const Status bad =
+      Status::InvalidArgument(errc::kTimestampInvalid, "X-TIMESTAMP",
+                              "X-TIMESTAMP must be ISO 8601 such as 2026-11-22T10:15:00+07:00");
   if (text.size() < 20 || text[10] != 'T' || text[13] != ':' || text[16] != ':') return bad;
   Result<CivilDate> date = ParseIsoDate(text.substr(0, 10), "X-TIMESTAMP");
   if (!date.ok()) return bad;
   auto two = [&](size_t at) -> int {
     if (!std::isdigit(static_cast<unsigned char>(text[at])) ||
-        !std::isdigit(static_cast<unsigned char>(text[at + 1]))) return -1;
+        !std::isdigit(static_cast<unsigned char>(text[at + 1])))
+      return -1;
     return (text[at] - '0') * 10 + (text[at + 1] - '0');
   };
   const int hour = two(11), minute = two(14), second = two(17);

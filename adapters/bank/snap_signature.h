@@ -27,8 +27,7 @@ Result<std::string> SnapTransactionStringToSign(std::string_view method, std::st
                                                 std::string_view access_token,
                                                 std::string_view body, std::string_view timestamp);
 Result<std::string> SnapNotificationStringToSign(std::string_view method, std::string_view path,
-                                                 std::string_view body,
-                                                 std::string_view timestamp);
+                                                 std::string_view body, std::string_view timestamp);
 
 // base64(HMAC-SHA512(secret, text)).
 std::string SnapHmacSignature(std::string_view client_secret, std::string_view text);

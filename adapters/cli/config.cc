@@ -2,15 +2,14 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/ip/address.hpp>
-
-#include <algorithm>
-#include <limits>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -72,17 +71,17 @@ Status ReadPositive(const toml::table& table, std::string_view prefix, std::stri
 
 Status ReadLog(const toml::table& table, LogOptions* log) {
   constexpr std::string_view prefix = "log.";
-  MALPRO_RETURN_IF_ERROR(UnknownKeys(table, prefix,
-                                     {"data_dir", "sync", "idempotency_retention_days",
-                                      "write_buffer_mib", "block_cache_mib"}));
+  MALPRO_RETURN_IF_ERROR(UnknownKeys(
+      table, prefix,
+      {"data_dir", "sync", "idempotency_retention_days", "write_buffer_mib", "block_cache_mib"}));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "data_dir", &log->data_dir));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "sync", &log->sync));
   MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "idempotency_retention_days",
                                       idempotency_retention_days_min,
                                       &log->idempotency_retention_days));
-  for (const auto& [key, bytes] : {std::pair<std::string_view, size_t*>{"write_buffer_mib",
-                                                                         &log->write_buffer_bytes},
-                                   {"block_cache_mib", &log->block_cache_bytes}}) {
+  for (const auto& [key, bytes] :
+       {std::pair<std::string_view, size_t*>{"write_buffer_mib", &log->write_buffer_bytes},
+        {"block_cache_mib", &log->block_cache_bytes}}) {
     int64_t mib = static_cast<int64_t>(*bytes) / kMebibyte;
     MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, key, 1, &mib));
     if (mib > kMebibytesMax) {
@@ -94,7 +93,6 @@ Status ReadLog(const toml::table& table, LogOptions* log) {
   }
   return Status::Ok();
 }
-
 
 // The trial tokens whose values README.md and config/malpro.toml publish.
 constexpr std::array<std::string_view, 5> kPublishedTrialTokens = {
@@ -111,8 +109,10 @@ Status RefuseTrialTokensOnNetwork(const std::string& listen_address, const Token
     if (!tokens.Authenticate("Bearer " + std::string(token)).ok()) continue;
     return Status::InvalidArgument(
         errc::kConfigOutOfRange, "http.listen_address",
-        "http.listen_address " + listen_address + " is reachable from the network while the "
-        "published trial token " + std::string(token) +
+        "http.listen_address " + listen_address +
+            " is reachable from the network while the "
+            "published trial token " +
+            std::string(token) +
             " is configured: replace the trial tokens in [[http.tokens]], listen on "
             "127.0.0.1, or set http.allow_trial_tokens_on_network = true");
   }
@@ -133,7 +133,8 @@ Status ReadHttp(const toml::table& table, HttpOptions* http, TokenTable* tokens)
   int64_t value = http->port;
   MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "port", 0, &value));
   if (value > 65535) {
-    return Status::InvalidArgument(errc::kConfigOutOfRange, "http.port", "http.port must be 0 to 65535");
+    return Status::InvalidArgument(errc::kConfigOutOfRange, "http.port",
+                                   "http.port must be 0 to 65535");
   }
   http->port = static_cast<uint16_t>(value);
   struct IntSetting {
@@ -142,7 +143,8 @@ Status ReadHttp(const toml::table& table, HttpOptions* http, TokenTable* tokens)
     int* target;
   };
   for (const IntSetting& setting :
-       {IntSetting{"io_threads", 1, &http->io_threads}, {"worker_threads", 1, &http->worker_threads},
+       {IntSetting{"io_threads", 1, &http->io_threads},
+        {"worker_threads", 1, &http->worker_threads},
         {"header_timeout_ms", 100, &http->header_timeout_ms},
         {"request_timeout_ms", 100, &http->request_timeout_ms},
         {"idle_timeout_ms", 100, &http->idle_timeout_ms},
@@ -154,9 +156,9 @@ Status ReadHttp(const toml::table& table, HttpOptions* http, TokenTable* tokens)
     MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, setting.key, setting.minimum, &value));
     if (value > std::numeric_limits<int>::max()) {  // would be cut to fit an int
       const std::string field = std::string(prefix) + std::string(setting.key);
-      return Status::InvalidArgument(errc::kConfigOutOfRange, field,
-                                     field + " must be at most " +
-                                         std::to_string(std::numeric_limits<int>::max()));
+      return Status::InvalidArgument(
+          errc::kConfigOutOfRange, field,
+          field + " must be at most " + std::to_string(std::numeric_limits<int>::max()));
     }
     *setting.target = static_cast<int>(value);
   }
@@ -168,8 +170,7 @@ Status ReadHttp(const toml::table& table, HttpOptions* http, TokenTable* tokens)
   http->photo_body_bytes_max = static_cast<size_t>(value);
   MALPRO_RETURN_IF_ERROR(ReadTokens(table, tokens));
   bool allow_trial_tokens = false;
-  MALPRO_RETURN_IF_ERROR(
-      Read(table, prefix, "allow_trial_tokens_on_network", &allow_trial_tokens));
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "allow_trial_tokens_on_network", &allow_trial_tokens));
   if (allow_trial_tokens) return Status::Ok();
   return RefuseTrialTokensOnNetwork(http->listen_address, *tokens);
 }
@@ -203,16 +204,17 @@ Status ReadTokens(const toml::table& table, TokenTable* tokens) {
 
 Status ReadPolicy(const toml::table& table, PolicyDefaults* policy, int64_t* receipt_window_days) {
   constexpr std::string_view prefix = "policy.";
-  MALPRO_RETURN_IF_ERROR(UnknownKeys(table, prefix,
-                                     {"effective_from", "minimum_spend", "fee_basis_points",
-                                      "umi_zero_fee_max", "settlement_cutoff",
-                                      "receipt_window_days"}));
+  MALPRO_RETURN_IF_ERROR(
+      UnknownKeys(table, prefix,
+                  {"effective_from", "minimum_spend", "fee_basis_points", "umi_zero_fee_max",
+                   "settlement_cutoff", "receipt_window_days"}));
   std::string text = FormatIsoDate(policy->effective_from);
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "effective_from", &text));
   Result<CivilDate> from = ParseIsoDate(text, "policy.effective_from");
   if (!from.ok()) return from.status();
   policy->effective_from = *from;
-  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "fee_basis_points", 0, &policy->fee_basis_points));
+  MALPRO_RETURN_IF_ERROR(
+      ReadPositive(table, prefix, "fee_basis_points", 0, &policy->fee_basis_points));
   text = FormatSnap(policy->umi_zero_fee_max);
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "umi_zero_fee_max", &text));
   Result<Money> umi_max = ParseAmount(text, "policy.umi_zero_fee_max");
@@ -228,7 +230,8 @@ Status ReadPolicy(const toml::table& table, PolicyDefaults* policy, int64_t* rec
                                    "policy.settlement_cutoff must be HH:MM");
   }
   policy->settlement_cutoff_minutes = minutes;
-  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "receipt_window_days", 1, receipt_window_days));
+  MALPRO_RETURN_IF_ERROR(
+      ReadPositive(table, prefix, "receipt_window_days", 1, receipt_window_days));
   if (const toml::node* minimum = table.get("minimum_spend")) {
     if (!minimum->is_table()) {
       return Status::InvalidArgument(errc::kConfigWrongType, "policy.minimum_spend",
@@ -274,16 +277,16 @@ Status ReadPem(const std::string& file, const std::string& config_path, std::str
   const std::string path = BesideConfig(file, config_path);
   std::ifstream stream(path);
   if (!stream) {
-    return Status::InvalidArgument(errc::kConfigOutOfRange, field,
-                                   std::string(field) + ": cannot read " + path + ": " +
-                                       std::strerror(errno));
+    return Status::InvalidArgument(
+        errc::kConfigOutOfRange, field,
+        std::string(field) + ": cannot read " + path + ": " + std::strerror(errno));
   }
   std::stringstream text;
   text << stream.rdbuf();
   if (!stream || text.str().find(marker) == std::string::npos) {
-    return Status::InvalidArgument(errc::kConfigOutOfRange, field,
-                                   std::string(field) + " must name a PEM file with " +
-                                       std::string(marker) + ": " + path);
+    return Status::InvalidArgument(
+        errc::kConfigOutOfRange, field,
+        std::string(field) + " must name a PEM file with " + std::string(marker) + ": " + path);
   }
   *pem = text.str();
   return Status::Ok();
@@ -298,26 +301,35 @@ Status ReadBankClient(const toml::table& table, const std::string& config_path,
   std::string key_file;
   for (const auto& [key, target] :
        {std::pair<std::string_view, std::string*>{"base_url", &client.base_url},
-        {"client_id", &client.client_id}, {"client_secret", &client.client_secret},
-        {"private_key_file", &key_file}, {"channel_id", &client.channel_id},
-        {"partner_service_id", &client.partner_service_id}, {"ca_file", &client.ca_file}}) {
+        {"client_id", &client.client_id},
+        {"client_secret", &client.client_secret},
+        {"private_key_file", &key_file},
+        {"channel_id", &client.channel_id},
+        {"partner_service_id", &client.partner_service_id},
+        {"ca_file", &client.ca_file}}) {
     MALPRO_RETURN_IF_ERROR(Read(table, prefix, key, target));
   }
   int64_t value = 0;
   for (const auto& [key, minimum, target] :
-       {std::tuple<std::string_view, int64_t, int*>{"request_timeout_ms", 100, &client.request_timeout_ms},
-        {"attempts_max", 1, &client.attempts_max}, {"retry_backoff_ms", 0, &client.retry_backoff_ms}}) {
+       {std::tuple<std::string_view, int64_t, int*>{"request_timeout_ms", 100,
+                                                    &client.request_timeout_ms},
+        {"attempts_max", 1, &client.attempts_max},
+        {"retry_backoff_ms", 0, &client.retry_backoff_ms}}) {
     value = *target;
     MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, key, minimum, &value));
     *target = static_cast<int>(std::min<int64_t>(value, 600'000));
   }
   if (client.attempts_max > snap_attempts_limit) {
-    return Status::InvalidArgument(errc::kConfigOutOfRange, "bank.attempts_max",
-                                   "bank.attempts_max must be 1 to " + std::to_string(snap_attempts_limit));
+    return Status::InvalidArgument(
+        errc::kConfigOutOfRange, "bank.attempts_max",
+        "bank.attempts_max must be 1 to " + std::to_string(snap_attempts_limit));
   }
-  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "poll_after_seconds", 1, &payments.poll_after_s));
-  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "poll_interval_seconds", 1, &payments.poll_interval_s));
-  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "expire_after_seconds", 60, &payments.expire_after_s));
+  MALPRO_RETURN_IF_ERROR(
+      ReadPositive(table, prefix, "poll_after_seconds", 1, &payments.poll_after_s));
+  MALPRO_RETURN_IF_ERROR(
+      ReadPositive(table, prefix, "poll_interval_seconds", 1, &payments.poll_interval_s));
+  MALPRO_RETURN_IF_ERROR(
+      ReadPositive(table, prefix, "expire_after_seconds", 60, &payments.expire_after_s));
   if (client.partner_service_id.size() != 8) {
     return Status::InvalidArgument(errc::kConfigOutOfRange, "bank.partner_service_id",
                                    "bank.partner_service_id must be 8 characters (SNAP pads it "
@@ -327,8 +339,10 @@ Status ReadBankClient(const toml::table& table, const std::string& config_path,
   if (!client.ca_file.empty()) client.ca_file = BesideConfig(client.ca_file, config_path);
   Result<HttpEndpoint> endpoint = ParseHttpUrl(client.base_url, "bank.base_url");
   if (!endpoint.ok()) return endpoint.status();
-  for (const auto& [key, text] : {std::pair<std::string_view, const std::string*>{"client_id", &client.client_id},
-                                  {"client_secret", &client.client_secret}, {"private_key_file", &key_file}}) {
+  for (const auto& [key, text] :
+       {std::pair<std::string_view, const std::string*>{"client_id", &client.client_id},
+        {"client_secret", &client.client_secret},
+        {"private_key_file", &key_file}}) {
     if (text->empty()) {
       const std::string field = "bank." + std::string(key);
       return Status::InvalidArgument(errc::kConfigOutOfRange, field,
@@ -343,23 +357,39 @@ Status ReadBankClient(const toml::table& table, const std::string& config_path,
 
 Status ReadBank(const toml::table& table, const std::string& config_path, MalproConfig* config) {
   constexpr std::string_view prefix = "bank.";
-  MALPRO_RETURN_IF_ERROR(UnknownKeys(
-      table, prefix,
-      {"partner_id", "bank_public_key_file", "timestamp_window_s", "notify_authentication",
-       "notify_client_secret", "issued_token_lifetime_s", "base_url", "client_id",
-       "client_secret", "private_key_file", "channel_id", "partner_service_id",
-       "request_timeout_ms", "attempts_max", "retry_backoff_ms", "poll_after_seconds",
-       "poll_interval_seconds", "expire_after_seconds", "ca_file", "paid_time_skew_s"}));
+  MALPRO_RETURN_IF_ERROR(UnknownKeys(table, prefix,
+                                     {"partner_id",
+                                      "bank_public_key_file",
+                                      "timestamp_window_s",
+                                      "notify_authentication",
+                                      "notify_client_secret",
+                                      "issued_token_lifetime_s",
+                                      "base_url",
+                                      "client_id",
+                                      "client_secret",
+                                      "private_key_file",
+                                      "channel_id",
+                                      "partner_service_id",
+                                      "request_timeout_ms",
+                                      "attempts_max",
+                                      "retry_backoff_ms",
+                                      "poll_after_seconds",
+                                      "poll_interval_seconds",
+                                      "expire_after_seconds",
+                                      "ca_file",
+                                      "paid_time_skew_s"}));
   std::string key_file;
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "partner_id", &config->bank.partner_id));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "bank_public_key_file", &key_file));
-  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "timestamp_window_s", 1,
-                                      &config->bank.timestamp_window_s));
-  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "paid_time_skew_s", 1, &config->paid_time_skew_s));
-  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "notify_authentication", &config->bank.authentication));
+  MALPRO_RETURN_IF_ERROR(
+      ReadPositive(table, prefix, "timestamp_window_s", 1, &config->bank.timestamp_window_s));
+  MALPRO_RETURN_IF_ERROR(
+      ReadPositive(table, prefix, "paid_time_skew_s", 1, &config->paid_time_skew_s));
+  MALPRO_RETURN_IF_ERROR(
+      Read(table, prefix, "notify_authentication", &config->bank.authentication));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "notify_client_secret", &config->bank.client_secret));
-  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "issued_token_lifetime_s", 60,
-                                      &config->bank.token_lifetime_s));
+  MALPRO_RETURN_IF_ERROR(
+      ReadPositive(table, prefix, "issued_token_lifetime_s", 60, &config->bank.token_lifetime_s));
   if (config->bank.authentication != "rsa" && config->bank.authentication != "hmac") {
     return Status::InvalidArgument(errc::kConfigOutOfRange, "bank.notify_authentication",
                                    "bank.notify_authentication must be rsa or hmac");
@@ -367,8 +397,8 @@ Status ReadBank(const toml::table& table, const std::string& config_path, Malpro
   MALPRO_RETURN_IF_ERROR(ReadBankClient(table, config_path, config));
   if (key_file.empty()) return Status::Ok();
   if (config->bank.partner_id.empty() ||
-      config->bank.partner_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") !=
-          std::string::npos) {
+      config->bank.partner_id.find_first_not_of(
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
     return Status::InvalidArgument(errc::kConfigOutOfRange, "bank.partner_id",
                                    "bank.partner_id must be letters, digits and -");
   }
@@ -385,8 +415,8 @@ Status ReadBank(const toml::table& table, const std::string& config_path, Malpro
 
 Status ReadSettlement(const toml::table& table, MalproConfig* config) {
   constexpr std::string_view prefix = "settlement.";
-  MALPRO_RETURN_IF_ERROR(UnknownKeys(table, prefix, {"out_dir", "initiating_party", "debtor_name",
-                                                     "debtor_account", "bank_bic"}));
+  MALPRO_RETURN_IF_ERROR(UnknownKeys(
+      table, prefix, {"out_dir", "initiating_party", "debtor_name", "debtor_account", "bank_bic"}));
   SettlementFileOptions& options = config->settlement;
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "out_dir", &config->settlement_out_dir));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "initiating_party", &options.initiating_party));
@@ -417,10 +447,10 @@ Status ReadSettlement(const toml::table& table, MalproConfig* config) {
 
 Status ReadKafka(const toml::table& table, KafkaOptions* kafka) {
   constexpr std::string_view prefix = "kafka.";
-  MALPRO_RETURN_IF_ERROR(UnknownKeys(table, prefix,
-                                     {"enabled", "brokers", "topic_prefix", "partitions",
-                                      "replication_factor", "embedded_brokers", "intake",
-                                      "intake_group", "properties"}));
+  MALPRO_RETURN_IF_ERROR(
+      UnknownKeys(table, prefix,
+                  {"enabled", "brokers", "topic_prefix", "partitions", "replication_factor",
+                   "embedded_brokers", "intake", "intake_group", "properties"}));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "enabled", &kafka->enabled));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "brokers", &kafka->brokers));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "topic_prefix", &kafka->topic_prefix));
@@ -453,8 +483,7 @@ Status ReadKafka(const toml::table& table, KafkaOptions* kafka) {
     if (value > setting.maximum) {
       const std::string field = std::string(prefix) + std::string(setting.key);
       return Status::InvalidArgument(errc::kConfigOutOfRange, field,
-                                     field + " must be at most " +
-                                         std::to_string(setting.maximum));
+                                     field + " must be at most " + std::to_string(setting.maximum));
     }
     *setting.target = static_cast<int>(value);
   }
@@ -480,7 +509,8 @@ const toml::table* SubTable(const toml::table& root, std::string_view key, Statu
   const toml::node* node = root.get(key);
   if (node == nullptr) return nullptr;
   if (!node->is_table()) {
-    *status = Status::InvalidArgument(errc::kConfigWrongType, key, std::string(key) + " must be a table");
+    *status =
+        Status::InvalidArgument(errc::kConfigWrongType, key, std::string(key) + " must be a table");
     return nullptr;
   }
   return node->as_table();
@@ -509,13 +539,12 @@ Result<MalproConfig> LoadConfig(const std::string& path) {
   try {
     root = toml::parse_file(path);  // the library reports syntax errors by exception only
   } catch (const toml::parse_error& error) {
-    return Status::InvalidArgument(
-        errc::kConfigSyntax, path,
-        path + ":" + std::to_string(error.source().begin.line) + ": " +
-            std::string(error.description()));
+    return Status::InvalidArgument(errc::kConfigSyntax, path,
+                                   path + ":" + std::to_string(error.source().begin.line) + ": " +
+                                       std::string(error.description()));
   }
-  MALPRO_RETURN_IF_ERROR(UnknownKeys(root, "", {"log", "http", "policy", "geography", "bank",
-                                                     "kafka", "settlement"}));
+  MALPRO_RETURN_IF_ERROR(
+      UnknownKeys(root, "", {"log", "http", "policy", "geography", "bank", "kafka", "settlement"}));
   MalproConfig config = DefaultConfig();
   Status status;
   if (const toml::table* log = SubTable(root, "log", &status)) {

@@ -5,9 +5,9 @@
 #include <string>
 
 #include "adapters/bank/notify.h"
-#include "adapters/files/settlement_files.h"
 #include "adapters/bank/payments.h"
 #include "adapters/bank/snap_client.h"
+#include "adapters/files/settlement_files.h"
 #include "adapters/http/auth.h"
 #include "adapters/http/server.h"
 #include "adapters/kafka/kafka_options.h"

@@ -21,37 +21,61 @@ namespace {
 constexpr int64_t kMicrosPerSecond = 1'000'000;
 constexpr int64_t kMicrosPerDay = 86'400 * kMicrosPerSecond;
 // The shape of the month: shares of merchants, orders and receipts.
-constexpr double kShareWithNib = 0.7;             // merchants with an NIB
-constexpr double kShareDiskopindag = 0.6;         // sponsored by Diskopindag (else Dispangtan)
-constexpr double kShareUmi = 0.8;                 // micro merchants (QRIS criterion UMI)
-constexpr double kShareExtraProduct = 0.7;        // each further product of the category listed
-constexpr double kShareCashless = 0.3;            // orders paid by QRIS or VA
-constexpr double kShareQris = 0.8;                // of cashless payments, by QRIS (else VA)
-constexpr double kShareExpiredQr = 0.05;          // payments whose first QR expired unpaid
-constexpr double kShareCancelled = 0.06;          // orders cancelled before acceptance
-constexpr double kSharePartlyRefunded = 0.03;     // cashless deliveries refunded in part
-constexpr double kSharePaidAfterVoid = 0.3;       // voided requests the payer paid anyway
-constexpr double kShareExceptionRefunded = 0.5;   // of those, refunded by the operator that day
-constexpr double kShareReceiptsApproved = 0.8;    // manual receipts approved (else rejected)
+constexpr double kShareWithNib = 0.7;            // merchants with an NIB
+constexpr double kShareDiskopindag = 0.6;        // sponsored by Diskopindag (else Dispangtan)
+constexpr double kShareUmi = 0.8;                // micro merchants (QRIS criterion UMI)
+constexpr double kShareExtraProduct = 0.7;       // each further product of the category listed
+constexpr double kShareCashless = 0.3;           // orders paid by QRIS or VA
+constexpr double kShareQris = 0.8;               // of cashless payments, by QRIS (else VA)
+constexpr double kShareExpiredQr = 0.05;         // payments whose first QR expired unpaid
+constexpr double kShareCancelled = 0.06;         // orders cancelled before acceptance
+constexpr double kSharePartlyRefunded = 0.03;    // cashless deliveries refunded in part
+constexpr double kSharePaidAfterVoid = 0.3;      // voided requests the payer paid anyway
+constexpr double kShareExceptionRefunded = 0.5;  // of those, refunded by the operator that day
+constexpr double kShareReceiptsApproved = 0.8;   // manual receipts approved (else rejected)
 
 // The identities behind the trial tokens in config/malpro.toml.
 constexpr char kTrialNip[] = "198507122010011003";
 constexpr char kTrialUmkm[] = "warung-bu-sri";
 
-constexpr std::array<const char*, 30> kAgencies = {
-    "Diskominfo", "Dinkes",     "Dispendik",  "Bappeda",  "BKPSDM",   "DPUPRPKP", "Dishub",
-    "Satpol PP",  "Disnaker",   "Diskopindag", "Dispangtan", "DLH",    "Disporapar", "Dinsos",
-    "BPKAD",      "Bapenda",    "Inspektorat", "Setda",   "DPMPTSP",  "Dispendukcapil",
-    "Disperkim",  "BPBD",       "Bakesbangpol", "RSUD Kota Malang", "Kecamatan Blimbing",
-    "Kecamatan Klojen", "Kecamatan Kedungkandang", "Kecamatan Sukun", "Kecamatan Lowokwaru",
-    "DP3AP2KB"};
+constexpr std::array<const char*, 30> kAgencies = {"Diskominfo",
+                                                   "Dinkes",
+                                                   "Dispendik",
+                                                   "Bappeda",
+                                                   "BKPSDM",
+                                                   "DPUPRPKP",
+                                                   "Dishub",
+                                                   "Satpol PP",
+                                                   "Disnaker",
+                                                   "Diskopindag",
+                                                   "Dispangtan",
+                                                   "DLH",
+                                                   "Disporapar",
+                                                   "Dinsos",
+                                                   "BPKAD",
+                                                   "Bapenda",
+                                                   "Inspektorat",
+                                                   "Setda",
+                                                   "DPMPTSP",
+                                                   "Dispendukcapil",
+                                                   "Disperkim",
+                                                   "BPBD",
+                                                   "Bakesbangpol",
+                                                   "RSUD Kota Malang",
+                                                   "Kecamatan Blimbing",
+                                                   "Kecamatan Klojen",
+                                                   "Kecamatan Kedungkandang",
+                                                   "Kecamatan Sukun",
+                                                   "Kecamatan Lowokwaru",
+                                                   "DP3AP2KB"};
 constexpr std::array<const char*, 24> kGivenNames = {
-    "Siti", "Agus", "Dewi", "Budi", "Rina", "Eko", "Sri", "Hadi", "Nur", "Joko", "Wahyu", "Lestari",
-    "Yuli", "Arif", "Indah", "Bambang", "Ratna", "Teguh", "Fitri", "Hendra", "Ayu", "Dimas", "Putri",
-    "Rudi"};
+    "Siti",  "Agus",  "Dewi",  "Budi",    "Rina", "Eko",   "Sri",   "Hadi",
+    "Nur",   "Joko",  "Wahyu", "Lestari", "Yuli", "Arif",  "Indah", "Bambang",
+    "Ratna", "Teguh", "Fitri", "Hendra",  "Ayu",  "Dimas", "Putri", "Rudi"};
 constexpr std::array<const char*, 16> kFamilyNames = {
-    "Rahayu", "Santoso", "Wulandari", "Prasetyo", "Susanti", "Hidayat", "Handayani", "Kurniawan",
-    "Setiawati", "Nugroho", "Pratiwi", "Saputra", "Maharani", "Wibowo", "Anggraini", "Firmansyah"};
+    "Rahayu",    "Santoso",   "Wulandari", "Prasetyo",  "Susanti", "Hidayat",
+    "Handayani", "Kurniawan", "Setiawati", "Nugroho",   "Pratiwi", "Saputra",
+    "Maharani",  "Wibowo",    "Anggraini", "Firmansyah"};
 
 struct ProductTemplate {
   const char* id;
@@ -67,20 +91,45 @@ struct CategoryTemplate {
 
 const std::vector<CategoryTemplate>& Categories() {
   static const std::vector<CategoryTemplate> categories = {
-      {"sembako", "Toko", {{"beras-5kg", "Beras 5 kg", "pack", 68'000}, {"gula-1kg", "Gula pasir 1 kg", "kg", 17'500},
-                           {"minyak-2l", "Minyak goreng 2 L", "botol", 36'000}, {"telur-1kg", "Telur ayam 1 kg", "kg", 29'000},
-                           {"mie-instan-dus", "Mie instan 1 dus", "dus", 115'000}, {"tepung-1kg", "Tepung terigu 1 kg", "kg", 13'000}}},
-      {"makanan", "Dapur", {{"keripik-tempe", "Keripik tempe Sanan", "bungkus", 15'000}, {"sambal-pecel", "Sambal pecel", "botol", 20'000},
-                            {"kue-kering", "Kue kering", "toples", 45'000}, {"bakpia", "Bakpia", "kotak", 30'000}}},
-      {"minuman", "Kedai", {{"kopi-dampit", "Kopi Dampit bubuk", "bungkus", 25'000}, {"jamu-kunyit", "Jamu kunyit asam", "botol", 12'000},
-                            {"sari-apel", "Sari apel", "botol", 18'000}}},
-      {"kerajinan", "Sanggar", {{"topeng-malangan", "Topeng Malangan", "pcs", 150'000}, {"anyaman-bambu", "Anyaman bambu", "pcs", 60'000},
-                                {"gerabah", "Gerabah hias", "pcs", 45'000}}},
-      {"fashion", "Butik", {{"batik-malangan", "Batik Malangan", "lembar", 250'000}, {"kaos-malang", "Kaos Malang", "pcs", 85'000}}},
+      {"sembako",
+       "Toko",
+       {{"beras-5kg", "Beras 5 kg", "pack", 68'000},
+        {"gula-1kg", "Gula pasir 1 kg", "kg", 17'500},
+        {"minyak-2l", "Minyak goreng 2 L", "botol", 36'000},
+        {"telur-1kg", "Telur ayam 1 kg", "kg", 29'000},
+        {"mie-instan-dus", "Mie instan 1 dus", "dus", 115'000},
+        {"tepung-1kg", "Tepung terigu 1 kg", "kg", 13'000}}},
+      {"makanan",
+       "Dapur",
+       {{"keripik-tempe", "Keripik tempe Sanan", "bungkus", 15'000},
+        {"sambal-pecel", "Sambal pecel", "botol", 20'000},
+        {"kue-kering", "Kue kering", "toples", 45'000},
+        {"bakpia", "Bakpia", "kotak", 30'000}}},
+      {"minuman",
+       "Kedai",
+       {{"kopi-dampit", "Kopi Dampit bubuk", "bungkus", 25'000},
+        {"jamu-kunyit", "Jamu kunyit asam", "botol", 12'000},
+        {"sari-apel", "Sari apel", "botol", 18'000}}},
+      {"kerajinan",
+       "Sanggar",
+       {{"topeng-malangan", "Topeng Malangan", "pcs", 150'000},
+        {"anyaman-bambu", "Anyaman bambu", "pcs", 60'000},
+        {"gerabah", "Gerabah hias", "pcs", 45'000}}},
+      {"fashion",
+       "Butik",
+       {{"batik-malangan", "Batik Malangan", "lembar", 250'000},
+        {"kaos-malang", "Kaos Malang", "pcs", 85'000}}},
       {"buku", "Pustaka", {{"buku-sejarah-malang", "Buku sejarah Malang", "eksemplar", 75'000}}},
-      {"jasa", "Jasa", {{"jahit-baju", "Jahit baju", "jasa", 50'000}, {"servis-sepatu", "Servis sepatu", "jasa", 35'000}}},
-      {"pertanian", "Tani", {{"sayur-bayam", "Bayam", "ikat", 3'000}, {"tomat-1kg", "Tomat 1 kg", "kg", 12'000},
-                             {"apel-1kg", "Apel 1 kg", "kg", 25'000}, {"madu-randu", "Madu randu", "botol", 85'000}}},
+      {"jasa",
+       "Jasa",
+       {{"jahit-baju", "Jahit baju", "jasa", 50'000},
+        {"servis-sepatu", "Servis sepatu", "jasa", 35'000}}},
+      {"pertanian",
+       "Tani",
+       {{"sayur-bayam", "Bayam", "ikat", 3'000},
+        {"tomat-1kg", "Tomat 1 kg", "kg", 12'000},
+        {"apel-1kg", "Apel 1 kg", "kg", 25'000},
+        {"madu-randu", "Madu randu", "botol", 85'000}}},
   };
   return categories;
 }
@@ -91,12 +140,14 @@ CivilDate MonthOf(const DemoOptions& options) {
     if (date.ok()) return *date;
   }
   CivilDate today = JakartaDate(WallClockMicros());
-  return today.month == 1 ? CivilDate{today.year - 1, 12, 1} : CivilDate{today.year, today.month - 1, 1};
+  return today.month == 1 ? CivilDate{today.year - 1, 12, 1}
+                          : CivilDate{today.year, today.month - 1, 1};
 }
 
 int DaysIn(CivilDate month_start) {
-  const CivilDate next = month_start.month == 12 ? CivilDate{month_start.year + 1, 1, 1}
-                                                 : CivilDate{month_start.year, month_start.month + 1, 1};
+  const CivilDate next = month_start.month == 12
+                             ? CivilDate{month_start.year + 1, 1, 1}
+                             : CivilDate{month_start.year, month_start.month + 1, 1};
   return static_cast<int>(DaysFromCivil(next) - DaysFromCivil(month_start));
 }
 
@@ -113,9 +164,15 @@ std::string LastDayOf(const std::string& month) {
 // The seeding run: one generator, one clock, counters.
 class Seeder {
  public:
-  Seeder(Ledger& ledger, const DemoOptions& options, std::atomic<int64_t>* now, const DemoBank* bank)
-      : ledger_(ledger), options_(options), now_(now), bank_(bank), random_(options.seed),
-        month_(MonthOf(options)), start_us_(DemoMonthStartMicros(options)) {}
+  Seeder(Ledger& ledger, const DemoOptions& options, std::atomic<int64_t>* now,
+         const DemoBank* bank)
+      : ledger_(ledger),
+        options_(options),
+        now_(now),
+        bank_(bank),
+        random_(options.seed),
+        month_(MonthOf(options)),
+        start_us_(DemoMonthStartMicros(options)) {}
 
   Result<DemoSummary> Run();
 
@@ -127,8 +184,12 @@ class Seeder {
     if (target > now_->load()) now_->store(target);
   }
   template <typename T>
-  const T& Pick(const std::vector<T>& items) { return items[Uniform(0, items.size() - 1)]; }
-  size_t Uniform(size_t low, size_t high) { return std::uniform_int_distribution<size_t>(low, high)(random_); }
+  const T& Pick(const std::vector<T>& items) {
+    return items[Uniform(0, items.size() - 1)];
+  }
+  size_t Uniform(size_t low, size_t high) {
+    return std::uniform_int_distribution<size_t>(low, high)(random_);
+  }
   bool Chance(double p) { return std::bernoulli_distribution(p)(random_); }
   CommandContext As(std::string actor) {
     CommandContext context;
@@ -142,6 +203,8 @@ class Seeder {
   Status RegisterCivilServants();
   Status RunDay(int day);
   Status PlaceOrders(int day);
+  // The afternoon: the orders still standing are delivered, paid in cash or refunded in part.
+  Status DeliverOrders(int day, const std::vector<std::string>& placed);
   Status PayCashless(const std::string& order_id);
   Status PaidAfterCancel(int day, size_t index, const std::string& order_id);
   const bool progress_on_terminal_ = isatty(STDERR_FILENO) == 1;
@@ -153,7 +216,7 @@ class Seeder {
   std::atomic<int64_t>* now_;
   const DemoBank* bank_;  // may be null
   std::mt19937_64 random_;
-  CivilDate month_;  // the month being seeded
+  CivilDate month_;   // the month being seeded
   int64_t start_us_;  // its first instant
   int month_index_ = 0;
   std::vector<std::string> kelurahan_;
@@ -172,7 +235,8 @@ class Seeder {
 Status Seeder::Check(const Result<CommandResult>& result, std::string_view what) {
   ++summary_.commands;
   if (result.ok()) return Status::Ok();
-  return Status::Corruption("demo: " + std::string(what) + " was refused: " + result.status().ToString());
+  return Status::Corruption("demo: " + std::string(what) +
+                            " was refused: " + result.status().ToString());
 }
 
 std::string Seeder::NewNip() {
@@ -210,23 +274,32 @@ Status Seeder::RegisterMerchants() {
     Merchant merchant{i == 0 ? kTrialUmkm : "umkm-" + std::to_string(1000 + i), {}, false};
     const std::string name = i == 0 ? "Warung Bu Sri"
                                     : std::string(category.shop_prefix) + " " +
-                                          kGivenNames[Uniform(0, kGivenNames.size() - 1)] + " " + kelurahan;
+                                          kGivenNames[Uniform(0, kGivenNames.size() - 1)] + " " +
+                                          kelurahan;
     char nib[16];
-    std::snprintf(nib, sizeof nib, "%013llu", static_cast<unsigned long long>(9120000000000ULL + i));
+    std::snprintf(nib, sizeof nib, "%013llu",
+                  static_cast<unsigned long long>(9120000000000ULL + i));
     char account[16];
     std::snprintf(account, sizeof account, "00%08d", 10'000'000 + i);
-    RegisterUmkm command{merchant.id, name, Chance(kShareWithNib) ? nib : "", category.category, kecamatan,
-                         kelurahan, Chance(kShareDiskopindag) ? "Diskopindag" : "Dispangtan", account,
+    RegisterUmkm command{merchant.id,
+                         name,
+                         Chance(kShareWithNib) ? nib : "",
+                         category.category,
+                         kecamatan,
+                         kelurahan,
+                         Chance(kShareDiskopindag) ? "Diskopindag" : "Dispangtan",
+                         account,
                          Chance(kShareUmi) ? "UMI" : "UKE"};
     MALPRO_RETURN_IF_ERROR(Check(ledger_.Register(command, As("admin:setup")), "register UMKM"));
-    MALPRO_RETURN_IF_ERROR(Check(ledger_.VerifyUmkm(merchant.id, As("operator:rina")), "verify UMKM"));
+    MALPRO_RETURN_IF_ERROR(
+        Check(ledger_.VerifyUmkm(merchant.id, As("operator:rina")), "verify UMKM"));
     for (const ProductTemplate& product : category.products) {
       if (merchant.products.size() >= 2 && !Chance(kShareExtraProduct)) continue;
       const int64_t price = product.rupiah / 500 * 500 + static_cast<int64_t>(Uniform(0, 4)) * 500;
-      MALPRO_RETURN_IF_ERROR(Check(
-          ledger_.List({merchant.id, product.id, product.name, product.unit, Money::FromRupiah(price)},
-                       As("merchant:" + merchant.id)),
-          "list product"));
+      MALPRO_RETURN_IF_ERROR(Check(ledger_.List({merchant.id, product.id, product.name,
+                                                 product.unit, Money::FromRupiah(price)},
+                                                As("merchant:" + merchant.id)),
+                                   "list product"));
       merchant.products.push_back(product);
       ++summary_.products;
     }
@@ -242,9 +315,10 @@ Status Seeder::RegisterCivilServants() {
     const std::string nip = i == 0 ? std::string(kTrialNip) : NewNip();
     if (i == 0) used_nips_.insert(nip);
     const std::string name = i == 0 ? "Siti Rahayu"
-                                    : std::string(kGivenNames[Uniform(0, kGivenNames.size() - 1)]) + " " +
-                                          kFamilyNames[Uniform(0, kFamilyNames.size() - 1)];
-    RegisterAsn command{nip, name, i == 0 ? "Diskominfo" : kAgencies[Uniform(0, kAgencies.size() - 1)],
+                                    : std::string(kGivenNames[Uniform(0, kGivenNames.size() - 1)]) +
+                                          " " + kFamilyNames[Uniform(0, kFamilyNames.size() - 1)];
+    RegisterAsn command{nip, name,
+                        i == 0 ? "Diskominfo" : kAgencies[Uniform(0, kAgencies.size() - 1)],
                         i == 0 ? "III/a" : RankClass(), i == 0 ? "Kauman" : Pick(kelurahan_)};
     MALPRO_RETURN_IF_ERROR(Check(ledger_.Register(command, As("admin:setup")), "register ASN"));
     nips_.push_back(nip);
@@ -266,7 +340,10 @@ Status Seeder::PlaceOrders(int day) {
     if (merchant->suspended) continue;
     const bool cashless = !(day == 0 && i == 0) && Chance(kShareCashless);
     const bool cancel = day < days - 2 && Chance(kShareCancelled);
-    PlaceOrder order{"o-" + std::to_string(next_id_++), buyer, merchant->id, {},
+    PlaceOrder order{"o-" + std::to_string(next_id_++),
+                     buyer,
+                     merchant->id,
+                     {},
                      std::string(cashless ? payment_cashless : payment_cod)};
     std::set<std::string> chosen;
     for (size_t line = Uniform(1, 3); line > 0; --line) {
@@ -282,10 +359,10 @@ Status Seeder::PlaceOrders(int day) {
     if (cashless && cancel) {
       const std::string_view channel =
           Chance(kShareQris) ? payment_channel_qris : payment_channel_va;
-      MALPRO_RETURN_IF_ERROR(Check(ledger_.RequestPayment(order.order_id, channel,
-                                                          "bj-" + order.order_id,
-                                                          As("system:bank-adapter")),
-                                   "request payment"));
+      MALPRO_RETURN_IF_ERROR(
+          Check(ledger_.RequestPayment(order.order_id, channel, "bj-" + order.order_id,
+                                       As("system:bank-adapter")),
+                "request payment"));
     } else if (cashless) {
       MALPRO_RETURN_IF_ERROR(PayCashless(order.order_id));
     }
@@ -299,8 +376,8 @@ Status Seeder::PlaceOrders(int day) {
   for (size_t i = 0; i < placed.size(); ++i) {
     At(day, 13, 0, static_cast<int64_t>(i) * 5000);
     if (cancelling[i]) {
-      MALPRO_RETURN_IF_ERROR(Check(ledger_.CancelOrder(placed[i], "pembeli membatalkan", As("asn:buyer")),
-                                   "cancel order"));
+      MALPRO_RETURN_IF_ERROR(Check(
+          ledger_.CancelOrder(placed[i], "pembeli membatalkan", As("asn:buyer")), "cancel order"));
       MALPRO_RETURN_IF_ERROR(PaidAfterCancel(day, i, placed[i]));
       placed[i].clear();
       ++summary_.orders_cancelled;
@@ -308,18 +385,25 @@ Status Seeder::PlaceOrders(int day) {
     }
     MALPRO_RETURN_IF_ERROR(Check(ledger_.AcceptOrder(placed[i], As("merchant:seller")), "accept"));
   }
+  return DeliverOrders(day, placed);
+}
+
+Status Seeder::DeliverOrders(int day, const std::vector<std::string>& placed) {
   for (size_t i = 0; i < placed.size(); ++i) {
     if (placed[i].empty()) continue;
     At(day, 16, 0, static_cast<int64_t>(i) * 5000);
-    MALPRO_RETURN_IF_ERROR(Check(ledger_.DeliverOrder(placed[i], As("merchant:seller")), "deliver"));
+    MALPRO_RETURN_IF_ERROR(
+        Check(ledger_.DeliverOrder(placed[i], As("merchant:seller")), "deliver"));
     Result<OrderState> order = ledger_.LoadOrder(placed[i]);
     if (!order.ok()) return order.status();
     if (order->payment_method == payment_cod) {
-      MALPRO_RETURN_IF_ERROR(Check(ledger_.ConfirmCashReceived(placed[i], As("merchant:seller")), "cash"));
+      MALPRO_RETURN_IF_ERROR(
+          Check(ledger_.ConfirmCashReceived(placed[i], As("merchant:seller")), "cash"));
     } else if (Chance(kSharePartlyRefunded)) {  // a damaged delivery, refunded in part
-      MALPRO_RETURN_IF_ERROR(Check(ledger_.RefundPayment(placed[i], std::min(Money::FromRupiah(5'000), order->total),
-                                                         As("operator:rina")),
-                                   "refund"));
+      MALPRO_RETURN_IF_ERROR(
+          Check(ledger_.RefundPayment(placed[i], std::min(Money::FromRupiah(5'000), order->total),
+                                      As("operator:rina")),
+                "refund"));
       ++summary_.refunds;
     }
     ++summary_.orders_delivered;
@@ -342,14 +426,16 @@ Status Seeder::PaidAfterCancel(int day, size_t index, const std::string& order_i
   success.bank_reference = payment->bank_reference;
   success.amount = payment->amount;
   success.paid_at_us = payment->requested_at_us + 60'000'000;
-  MALPRO_RETURN_IF_ERROR(Check(ledger_.RecordPaymentSucceeded(success, As("bank:bank-jatim-simulated")),
-                               "payment after cancel"));
+  MALPRO_RETURN_IF_ERROR(
+      Check(ledger_.RecordPaymentSucceeded(success, As("bank:bank-jatim-simulated")),
+            "payment after cancel"));
   ++summary_.refunds_due;
   if (Chance(kShareExceptionRefunded)) {
     At(day, 15, 0, static_cast<int64_t>(index) * 5000);
-    MALPRO_RETURN_IF_ERROR(Check(ledger_.ResolveException(order_id, "refunded",
-                                                          "dikembalikan ke pembeli", As("operator:rina")),
-                                 "resolve exception"));
+    MALPRO_RETURN_IF_ERROR(
+        Check(ledger_.ResolveException(order_id, "refunded", "dikembalikan ke pembeli",
+                                       As("operator:rina")),
+              "resolve exception"));
   } else {
     ++summary_.exceptions_open;
   }
@@ -364,8 +450,8 @@ Status Seeder::PayCashless(const std::string& order_id) {
     // The same random draws as below, so a seed gives the same month either way.
     Result<int> commands = bank_->pay(order_id, channel, Chance(kShareExpiredQr));
     if (!commands.ok()) {
-      return Status::Corruption("demo: paying " + order_id + " through the bank failed: " +
-                                commands.status().ToString());
+      return Status::Corruption("demo: paying " + order_id +
+                                " through the bank failed: " + commands.status().ToString());
     }
     summary_.commands += static_cast<uint64_t>(*commands);
     ++summary_.payments_through_bank;
@@ -373,13 +459,15 @@ Status Seeder::PayCashless(const std::string& order_id) {
     return Status::Ok();
   }
   const std::string reference = "bj-" + order_id;
-  MALPRO_RETURN_IF_ERROR(Check(ledger_.RequestPayment(order_id, channel, reference, As("system:bank-adapter")),
-                               "request payment"));
+  MALPRO_RETURN_IF_ERROR(
+      Check(ledger_.RequestPayment(order_id, channel, reference, As("system:bank-adapter")),
+            "request payment"));
   if (Chance(kShareExpiredQr)) {
-    MALPRO_RETURN_IF_ERROR(Check(ledger_.ExpirePayment(order_id, As("system:bank-adapter")), "expire"));
-    MALPRO_RETURN_IF_ERROR(Check(ledger_.RequestPayment(order_id, channel, reference + "-2",
-                                                        As("system:bank-adapter")),
-                                 "request payment again"));
+    MALPRO_RETURN_IF_ERROR(
+        Check(ledger_.ExpirePayment(order_id, As("system:bank-adapter")), "expire"));
+    MALPRO_RETURN_IF_ERROR(Check(
+        ledger_.RequestPayment(order_id, channel, reference + "-2", As("system:bank-adapter")),
+        "request payment again"));
   }
   Result<PaymentState> payment = ledger_.LoadPayment(order_id);
   if (!payment.ok()) return payment.status();
@@ -389,8 +477,9 @@ Status Seeder::PayCashless(const std::string& order_id) {
   success.bank_reference = payment->bank_reference;
   success.amount = payment->amount;
   success.paid_at_us = now_->load();
-  MALPRO_RETURN_IF_ERROR(Check(ledger_.RecordPaymentSucceeded(success, As("bank:bank-jatim-simulated")),
-                               "payment succeeded"));
+  MALPRO_RETURN_IF_ERROR(
+      Check(ledger_.RecordPaymentSucceeded(success, As("bank:bank-jatim-simulated")),
+            "payment succeeded"));
   ++summary_.payments_cashless;
   return Status::Ok();
 }
@@ -403,10 +492,14 @@ Status Seeder::SubmitReceipts(int day) {
     const std::string receipt_id = "r-" + std::to_string(next_id_++);
     const int back = std::min(day, static_cast<int>(Uniform(0, 3)));
     const CivilDate purchase = CivilFromDays(DaysFromCivil(month_) + day - back);
-    SubmitReceipt receipt{receipt_id, Pick(nips_), "Toko kelontong " + std::string(kGivenNames[Uniform(0, kGivenNames.size() - 1)]),
-                          Pick(kelurahan_), Money::FromRupiah(static_cast<int64_t>(Uniform(50, 400)) * 1000),
-                          FormatIsoDate(purchase),
-                          std::string("\x89PNG\r\n\x1A\n", 8) + "receipt photo " + receipt_id};
+    SubmitReceipt receipt{
+        receipt_id,
+        Pick(nips_),
+        "Toko kelontong " + std::string(kGivenNames[Uniform(0, kGivenNames.size() - 1)]),
+        Pick(kelurahan_),
+        Money::FromRupiah(static_cast<int64_t>(Uniform(50, 400)) * 1000),
+        FormatIsoDate(purchase),
+        std::string("\x89PNG\r\n\x1A\n", 8) + "receipt photo " + receipt_id};
     Result<CommandResult> result = ledger_.Submit(receipt, As("asn:" + receipt.nip));
     if (!result.ok() && result.status().error_code() == errc::kAsnInactive) continue;
     MALPRO_RETURN_IF_ERROR(Check(result, "submit receipt"));
@@ -415,12 +508,13 @@ Status Seeder::SubmitReceipts(int day) {
   for (size_t i = 0; i < submitted.size(); ++i) {
     At(day, 21, 0, static_cast<int64_t>(i) * 10'000);
     if (Chance(kShareReceiptsApproved)) {
-      MALPRO_RETURN_IF_ERROR(Check(ledger_.ApproveReceipt(submitted[i], As("operator:rina")), "approve"));
+      MALPRO_RETURN_IF_ERROR(
+          Check(ledger_.ApproveReceipt(submitted[i], As("operator:rina")), "approve"));
       ++summary_.receipts_approved;
     } else {
-      MALPRO_RETURN_IF_ERROR(Check(ledger_.RejectReceipt(submitted[i], "foto struk tidak terbaca",
-                                                         As("operator:rina")),
-                                   "reject"));
+      MALPRO_RETURN_IF_ERROR(Check(
+          ledger_.RejectReceipt(submitted[i], "foto struk tidak terbaca", As("operator:rina")),
+          "reject"));
       ++summary_.receipts_rejected;
     }
   }
@@ -432,9 +526,8 @@ Status Seeder::PolicyAndStaffChanges(int day) {
     At(day, 7, 0);
     const std::string today = FormatIsoDate(CivilFromDays(DaysFromCivil(month_) + day));
     const Money minimum = Money::FromRupiah(450'000 + 25'000 * month_index_);
-    MALPRO_RETURN_IF_ERROR(Check(ledger_.SetMinimumSpend("III", minimum, today,
-                                                         As("admin:setup")),
-                                 "policy change"));
+    MALPRO_RETURN_IF_ERROR(
+        Check(ledger_.SetMinimumSpend("III", minimum, today, As("admin:setup")), "policy change"));
   }
   if (day == 9) {
     for (int i = 0; i < 20; ++i) {
@@ -444,21 +537,23 @@ Status Seeder::PolicyAndStaffChanges(int day) {
       if (!asn.ok() || asn->rank_class == "PPPK" || asn->rank_class.back() >= 'd') continue;
       std::string next = asn->rank_class;
       next.back() = static_cast<char>(next.back() + 1);
-      MALPRO_RETURN_IF_ERROR(Check(ledger_.ChangeRank(nip, next, As("admin:bkpsdm")), "rank change"));
+      MALPRO_RETURN_IF_ERROR(
+          Check(ledger_.ChangeRank(nip, next, As("admin:bkpsdm")), "rank change"));
     }
   }
   if (day == 19 && merchants_.size() > 2 && month_index_ == 0) {
     At(day, 7, 30);
     merchants_.back().suspended = true;
-    MALPRO_RETURN_IF_ERROR(Check(ledger_.SuspendUmkm(merchants_.back().id, "laporan harga tidak wajar",
-                                                     As("operator:rina")),
-                                 "suspend"));
+    MALPRO_RETURN_IF_ERROR(Check(
+        ledger_.SuspendUmkm(merchants_.back().id, "laporan harga tidak wajar", As("operator:rina")),
+        "suspend"));
   }
   if (day == 20 && month_index_ == 0) {
     for (int i = 0; i < 5 && nips_.size() > 10; ++i) {
       At(day, 7, 0, i * 1000);
-      Status status = Check(ledger_.Deactivate(nips_[nips_.size() - 1 - i], "pensiun", As("admin:bkpsdm")),
-                            "deactivate");
+      Status status =
+          Check(ledger_.Deactivate(nips_[nips_.size() - 1 - i], "pensiun", As("admin:bkpsdm")),
+                "deactivate");
       MALPRO_RETURN_IF_ERROR(status);
     }
   }
@@ -547,17 +642,22 @@ void PrintDemoHints(uint16_t port, const std::string& data_dir, const std::strin
             << "  curl -s " << api << "/metrics\n";
   if (!kafka.empty()) {
     std::cout << "  kcat -b " << kafka << " -C -t malpro.events            (the log, live)\n"
-              << "  kcat -b " << kafka << " -C -t malpro.proj.asn_spend    (a read model's changes)\n"
+              << "  kcat -b " << kafka
+              << " -C -t malpro.proj.asn_spend    (a read model's changes)\n"
               << "  ./build/malpro audit verify --kafka " << kafka << "\n";
   }
   if (!bank_sim_url.empty()) {
-    std::cout << "Cashless, through the demo's simulated bank (docs/http-api.md, Cashless payments):\n"
-              << "  curl -s -X POST " << api << "/v1/orders -H 'Authorization: Bearer dev-asn' -d '"
-              << R"({"buyer_nip":")" << kTrialNip << R"(","umkm_id":")" << kTrialUmkm
-              << R"(","lines":[{"product_id":"beras-5kg","quantity":1}],"payment_method":"CASHLESS"})"
-              << "'\n"
-              << "  curl -s -X POST " << api << "/v1/orders/ORDER_ID/payment -H 'Authorization: Bearer dev-asn' -d '{\"channel\":\"QRIS\"}'\n"
-              << "  curl -s -X POST " << bank_sim_url << "/sim/pay -d '{\"reference\":\"BANK_REFERENCE\"}'   (the payer pays)\n";
+    std::cout
+        << "Cashless, through the demo's simulated bank (docs/http-api.md, Cashless payments):\n"
+        << "  curl -s -X POST " << api << "/v1/orders -H 'Authorization: Bearer dev-asn' -d '"
+        << R"({"buyer_nip":")" << kTrialNip << R"(","umkm_id":")" << kTrialUmkm
+        << R"(","lines":[{"product_id":"beras-5kg","quantity":1}],"payment_method":"CASHLESS"})"
+        << "'\n"
+        << "  curl -s -X POST " << api
+        << "/v1/orders/ORDER_ID/payment -H 'Authorization: Bearer dev-asn' -d "
+           "'{\"channel\":\"QRIS\"}'\n"
+        << "  curl -s -X POST " << bank_sim_url
+        << "/sim/pay -d '{\"reference\":\"BANK_REFERENCE\"}'   (the payer pays)\n";
   }
   std::cout << "After stopping (Ctrl-C):\n"
             << "  ./build/malpro --data " << data_dir << " audit verify\n"

@@ -167,8 +167,7 @@ class Matcher {
       detail->payment_id = payment.payment_id;
       // A payment the bank booked but the ledger never heard of: keep its id so the operator
       // can record it; it is not a match.
-      if (!(payment.succeeded || payment.refund_due) ||
-          matched_payments_.contains(found->second)) {
+      if (!(payment.succeeded || payment.refund_due) || matched_payments_.contains(found->second)) {
         return false;
       }
       matched_payments_.insert(found->second);

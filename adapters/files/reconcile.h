@@ -25,7 +25,7 @@ struct LedgerFacts {
     std::string bank_reference;
     Money amount;
     int64_t paid_at_us = 0;
-    bool succeeded = false;  // else requested and waiting for the bank
+    bool succeeded = false;   // else requested and waiting for the bank
     bool refund_due = false;  // payment.refund_due: at the bank, counting toward nothing
   };
   struct Transfer {

@@ -126,9 +126,9 @@ std::string WritePain001(const SettlementDay& day, const std::vector<SettlementP
                          CivilDate execution_date) {
   MALPRO_ASSERT(SettlementPays(day) && payees.size() == day.merchants.size());
   const std::string batch_id = SettlementBatchId(day.business_date);
-  const std::string count = std::to_string(std::count_if(
-      day.merchants.begin(), day.merchants.end(),
-      [](const MerchantSettlement& merchant) { return merchant.net > Money(); }));
+  const std::string count = std::to_string(
+      std::count_if(day.merchants.begin(), day.merchants.end(),
+                    [](const MerchantSettlement& merchant) { return merchant.net > Money(); }));
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   Line(&out, 0, "<Document xmlns=\"" + std::string(pain001_namespace) + "\">");
   Line(&out, 1, "<CstmrCdtTrfInitn>");

@@ -251,7 +251,6 @@ Result<SettleOutcome> Settle(Ledger& ledger, const EventLog& log, CivilDate busi
   return SettleDay(ledger, &log, business_date, out_dir, options, context);
 }
 
-
 std::string SettleOutcomeJson(const SettleOutcome& outcome) {
   const SettlementDay& day = outcome.day;
   JsonWriter writer;
@@ -275,7 +274,8 @@ std::string SettleOutcomeJson(const SettleOutcome& outcome) {
         .Field("carried_in", FormatSnap(merchant.carried_in))
         .Field("net", FormatSnap(merchant.net))
         .Field("carried_out", FormatSnap(merchant.carried_out));
-    if (i < outcome.payees.size()) writer.Field("settlement_account", outcome.payees[i].settlement_account);
+    if (i < outcome.payees.size())
+      writer.Field("settlement_account", outcome.payees[i].settlement_account);
     writer.EndObject();
   }
   writer.EndArray();

@@ -194,7 +194,8 @@ Result<std::optional<StatementEntry>> CamtEntry(const xmlNode* node, size_t posi
   const xmlNode* amount = Child(node, "Amt");
   if (amount == nullptr) return Invalid(errc::kFieldMissing, field + ".Amt", field + " lacks Amt");
   if (Attribute(amount, "Ccy") != "IDR") {
-    return Invalid(errc::kCurrencyInvalid, field + ".Amt", field + ".Amt must be in IDR (Ccy=\"IDR\")");
+    return Invalid(errc::kCurrencyInvalid, field + ".Amt",
+                   field + ".Amt must be in IDR (Ccy=\"IDR\")");
   }
   Result<Money> money = ParseAmount(Text(amount), field + ".Amt");
   if (!money.ok()) return money.status();
@@ -538,7 +539,8 @@ Result<std::string> StatementIdFromStreamId(std::string_view stream_form) {
 
 Result<Statement> ParseCamt053(std::string_view xml) {
   if (xml.size() > statement_bytes_max) {
-    return Status::LimitExceeded(errc::kStatementTooLarge, "statement", "the statement is too large");
+    return Status::LimitExceeded(errc::kStatementTooLarge, "statement",
+                                 "the statement is too large");
   }
   // No network, no entity expansion from outside: a statement is data, never a fetch.
   std::unique_ptr<xmlDoc, XmlDocFree> doc(
@@ -576,7 +578,8 @@ Result<Statement> ParseCamt053(std::string_view xml) {
   statement.account = Text(Path(stmt, {"Acct", "Id", "Othr", "Id"}));
   if (statement.account.empty()) statement.account = Text(Path(stmt, {"Acct", "Id", "IBAN"}));
   if (statement.account.empty()) {
-    return Invalid(errc::kFieldMissing, "Stmt.Acct.Id", "Stmt.Acct.Id (Othr/Id or IBAN) is required");
+    return Invalid(errc::kFieldMissing, "Stmt.Acct.Id",
+                   "Stmt.Acct.Id (Othr/Id or IBAN) is required");
   }
   size_t position = 0;
   for (const xmlNode* node : Children(stmt, "Ntry")) {
@@ -591,7 +594,8 @@ Result<Statement> ParseCamt053(std::string_view xml) {
 
 Result<Statement> ParseMt940(std::string_view text) {
   if (text.size() > statement_bytes_max) {
-    return Status::LimitExceeded(errc::kStatementTooLarge, "statement", "the statement is too large");
+    return Status::LimitExceeded(errc::kStatementTooLarge, "statement",
+                                 "the statement is too large");
   }
   Statement statement;
   statement.format = "mt940";
@@ -643,7 +647,8 @@ Result<Statement> ParseMt940(std::string_view text) {
 
 Result<Statement> ParseStatementCsv(std::string_view text) {
   if (text.size() > statement_bytes_max) {
-    return Status::LimitExceeded(errc::kStatementTooLarge, "statement", "the statement is too large");
+    return Status::LimitExceeded(errc::kStatementTooLarge, "statement",
+                                 "the statement is too large");
   }
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // a spreadsheet's BOM
   Result<std::vector<std::string>> header = CsvRecord(&text, 1);

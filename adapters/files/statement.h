@@ -67,5 +67,4 @@ Result<std::string> StatementStreamId(std::string_view statement_id);
 // for a text that no valid id encodes to.
 Result<std::string> StatementIdFromStreamId(std::string_view stream_form);
 
-
 }  // namespace malpro

@@ -3,8 +3,8 @@
 #include "adapters/http/api_internal.h"
 #include "adapters/http/json_views.h"
 #include "adapters/http/request_body.h"
-#include "engine/payment_channel.h"
 #include "engine/error_codes.h"
+#include "engine/payment_channel.h"
 
 namespace malpro {
 
@@ -71,8 +71,7 @@ HttpResponse Api::RequestPayment(ApiCall& call) {
     // payments adapter asks the ledger the same after answering a retry under its key.)
     OrderState payable_order;
     PaymentState payment;
-    MALPRO_CHECK_OR_RETURN(deps_.ledger->CheckPayable(id, channel, &payable_order, &payment),
-                           call);
+    MALPRO_CHECK_OR_RETURN(deps_.ledger->CheckPayable(id, channel, &payable_order, &payment), call);
     return ErrorResponse(call.request,
                          Status::Unavailable(errc::kBankNotConfigured,
                                              "no bank is configured (bank.base_url is empty)"));

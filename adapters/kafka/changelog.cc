@@ -71,8 +71,8 @@ void ChangelogPublisher::Run() {
     status_.last_error = error;
   };
   Result<rd_kafka_conf_t*> conf = MakeKafkaConf(
-      brokers_, options_, {{"enable.idempotence", "true"}, {"linger.ms", "5"},
-                           {"message.timeout.ms", "0"}});
+      brokers_, options_,
+      {{"enable.idempotence", "true"}, {"linger.ms", "5"}, {"message.timeout.ms", "0"}});
   if (!conf.ok()) return record_error(conf.status().ToString());
   rd_kafka_conf_set_opaque(*conf, &delivery);
   rd_kafka_conf_set_dr_msg_cb(*conf, &OnDelivery);
@@ -84,8 +84,8 @@ void ChangelogPublisher::Run() {
     const std::string position_text = std::to_string(position);
     while (!stopping_) {
       const rd_kafka_resp_err_t error = rd_kafka_producev(
-          producer->get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_KEY(row.key.data(), row.key.size()),
+          producer->get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(row.key.data(), row.key.size()),
           RD_KAFKA_V_VALUE(const_cast<char*>(row.value.data()), row.value.size()),
           RD_KAFKA_V_HEADER("position", position_text.data(),
                             static_cast<ssize_t>(position_text.size())),

@@ -10,9 +10,9 @@ namespace malpro {
 
 Result<std::unique_ptr<EmbeddedBroker>> EmbeddedBroker::Start(int brokers) {
   if (brokers < 1 || brokers > embedded_brokers_max) {
-    return Status::InvalidArgument(errc::kConfigOutOfRange, "kafka.embedded_brokers",
-                                   "kafka.embedded_brokers must be 1 to " +
-                                       std::to_string(embedded_brokers_max));
+    return Status::InvalidArgument(
+        errc::kConfigOutOfRange, "kafka.embedded_brokers",
+        "kafka.embedded_brokers must be 1 to " + std::to_string(embedded_brokers_max));
   }
   // The mock cluster needs a client handle for its bookkeeping; this one never connects.
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -46,9 +46,9 @@ std::string EmbeddedBroker::FirstAddress() const {
 Status EmbeddedBroker::CreateTopic(const std::string& topic, int partitions,
                                    int replication_factor) {
   if (partitions < 1 || partitions > kafka_partitions_max) {
-    return Status::InvalidArgument(errc::kConfigOutOfRange, "kafka.partitions",
-                                   "kafka.partitions must be 1 to " +
-                                       std::to_string(kafka_partitions_max));
+    return Status::InvalidArgument(
+        errc::kConfigOutOfRange, "kafka.partitions",
+        "kafka.partitions must be 1 to " + std::to_string(kafka_partitions_max));
   }
   const int replicas = std::clamp(replication_factor, 1, broker_count_);
   const rd_kafka_resp_err_t error =

@@ -89,7 +89,8 @@ Result<KafkaHandle> NewKafkaClient(rd_kafka_type_t type, rd_kafka_conf_t* conf) 
 
 Status KafkaStatus(rd_kafka_resp_err_t error, std::string_view what) {
   const std::string message = std::string(what) + ": " + rd_kafka_err2str(error);
-  return Status::Unavailable(IsPassing(error) ? errc::kKafkaUnavailable : errc::kKafkaError, message);
+  return Status::Unavailable(IsPassing(error) ? errc::kKafkaUnavailable : errc::kKafkaError,
+                             message);
 }
 
 Result<int> KafkaPartitionCount(rd_kafka_t* client, const std::string& topic, int timeout_ms) {
@@ -114,9 +115,9 @@ Result<int> KafkaPartitionCount(rd_kafka_t* client, const std::string& topic, in
   }
   rd_kafka_metadata_destroy(metadata);
   if (count.ok() && *count > kafka_partitions_max) {
-    return Status::LimitExceeded(errc::kKafkaPartitionsTooMany, "kafka.partitions",
-                                 topic + " has more than " +
-                                     std::to_string(kafka_partitions_max) + " partitions");
+    return Status::LimitExceeded(
+        errc::kKafkaPartitionsTooMany, "kafka.partitions",
+        topic + " has more than " + std::to_string(kafka_partitions_max) + " partitions");
   }
   return count;
 }
@@ -131,9 +132,8 @@ Status CreateKafkaTopics(const std::string& brokers, const KafkaOptions& options
   Status status;
   for (const std::string& topic : topics) {
     char error[512];
-    rd_kafka_NewTopic_t* request =
-        rd_kafka_NewTopic_new(topic.c_str(), options.partitions, options.replication_factor,
-                              error, sizeof error);
+    rd_kafka_NewTopic_t* request = rd_kafka_NewTopic_new(
+        topic.c_str(), options.partitions, options.replication_factor, error, sizeof error);
     if (request == nullptr) {
       status = Status::InvalidArgument(errc::kConfigOutOfRange, "kafka.partitions",
                                        "cannot create topic " + topic + ": " + error);
@@ -168,8 +168,8 @@ Status CreateKafkaTopics(const std::string& brokers, const KafkaOptions& options
             error == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
           continue;
         }
-        status = KafkaStatus(error, std::string("creating topic ") +
-                                        rd_kafka_topic_result_name(results[i]));
+        status = KafkaStatus(
+            error, std::string("creating topic ") + rd_kafka_topic_result_name(results[i]));
       }
     }
     if (event != nullptr) rd_kafka_event_destroy(event);
@@ -185,8 +185,7 @@ int32_t KafkaPartitionOf(std::string_view key, int partitions) {
                                           nullptr);
 }
 
-std::optional<std::string_view> KafkaHeader(const rd_kafka_message_t* message,
-                                            const char* name) {
+std::optional<std::string_view> KafkaHeader(const rd_kafka_message_t* message, const char* name) {
   rd_kafka_headers_t* headers = nullptr;
   if (rd_kafka_message_headers(message, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return std::nullopt;
@@ -241,14 +240,15 @@ Status TakeTail(const rd_kafka_message_t& message, const std::string& topic,
 }  // namespace
 
 Result<std::vector<PartitionTail>> ReadPartitionTails(const std::string& brokers,
-                                                const KafkaOptions& options,
-                                                const std::string& topic, int partitions,
-                                                int timeout_ms) {
+                                                      const KafkaOptions& options,
+                                                      const std::string& topic, int partitions,
+                                                      int timeout_ms) {
   // A consumer that only assigns partitions: it joins no group and commits nothing.
-  Result<rd_kafka_conf_t*> conf =
-      MakeKafkaConf(brokers, options,
-                    {{"group.id", "malpro-relay-resume"}, {"enable.auto.commit", "false"},
-                     {"enable.auto.offset.store", "false"}, {"enable.partition.eof", "false"}});
+  Result<rd_kafka_conf_t*> conf = MakeKafkaConf(brokers, options,
+                                                {{"group.id", "malpro-relay-resume"},
+                                                 {"enable.auto.commit", "false"},
+                                                 {"enable.auto.offset.store", "false"},
+                                                 {"enable.partition.eof", "false"}});
   if (!conf.ok()) return conf.status();
   Result<KafkaHandle> consumer = NewKafkaClient(RD_KAFKA_CONSUMER, *conf);
   if (!consumer.ok()) return consumer.status();
@@ -264,8 +264,8 @@ Result<std::vector<PartitionTail>> ReadPartitionTails(const std::string& brokers
     const rd_kafka_resp_err_t error = rd_kafka_query_watermark_offsets(
         consumer->get(), topic.c_str(), partition, &low, &high, MillisecondsLeft(deadline));
     if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return KafkaStatus(error, "reading the offsets of " + topic + "[" +
-                                    std::to_string(partition) + "]");
+      return KafkaStatus(error,
+                         "reading the offsets of " + topic + "[" + std::to_string(partition) + "]");
     }
     if (high <= low) continue;  // empty (or emptied by retention)
     wanted[static_cast<size_t>(partition)] = high - 1;

@@ -53,8 +53,7 @@ Status CreateKafkaTopics(const std::string& brokers, const KafkaOptions& options
 int32_t KafkaPartitionOf(std::string_view key, int partitions);
 
 // A header's value, if the message has it (the last one when repeated).
-std::optional<std::string_view> KafkaHeader(const rd_kafka_message_t* message,
-                                            const char* name);
+std::optional<std::string_view> KafkaHeader(const rd_kafka_message_t* message, const char* name);
 
 // The last record of one partition as the relay wrote it: its `sequence` and `hash` headers.
 struct PartitionTail {
@@ -66,9 +65,9 @@ struct PartitionTail {
 // a last record carries no valid sequence header; Unavailable when the cluster does not
 // answer within timeout_ms.
 Result<std::vector<PartitionTail>> ReadPartitionTails(const std::string& brokers,
-                                                const KafkaOptions& options,
-                                                const std::string& topic, int partitions,
-                                                int timeout_ms);
+                                                      const KafkaOptions& options,
+                                                      const std::string& topic, int partitions,
+                                                      int timeout_ms);
 
 // Parses a decimal sequence as written in the `sequence` header: 1 to 20 digits, no sign,
 // not zero.

@@ -13,9 +13,9 @@ Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& op
   if (!options.enabled) return service;
   const std::vector<std::string> topics = {options.EventsTopic(), options.CommandsTopic(),
                                            options.ResultsTopic()};
-  const std::vector<std::string> changelogs =
-      projector != nullptr ? ChangelogPublisher::Topics(*projector, options)
-                           : std::vector<std::string>{};
+  const std::vector<std::string> changelogs = projector != nullptr
+                                                  ? ChangelogPublisher::Topics(*projector, options)
+                                                  : std::vector<std::string>{};
   if (options.brokers.empty()) {
     Result<std::unique_ptr<EmbeddedBroker>> broker =
         EmbeddedBroker::Start(options.embedded_brokers);
@@ -49,7 +49,8 @@ Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& op
     service->changelog_->Start();
   }
   if (options.intake) {
-    service->intake_ = std::make_unique<Intake>(ledger, IntakeOptions{service->bootstrap_, options});
+    service->intake_ =
+        std::make_unique<Intake>(ledger, IntakeOptions{service->bootstrap_, options});
     service->intake_->Start();
   }
   return service;
@@ -76,14 +77,15 @@ std::string KafkaService::Description() const {
   return text;
 }
 
-RelayStatus KafkaService::RelayState() const {
-  return relay_ ? relay_->Status() : RelayStatus{};
-}
+RelayStatus KafkaService::RelayState() const { return relay_ ? relay_->Status() : RelayStatus{}; }
 
 std::string KafkaService::HealthJson() const {
   const RelayStatus relay = RelayState();
   JsonWriter writer;
-  writer.BeginObject().Field("bootstrap", bootstrap_).Key("relay").BeginObject()
+  writer.BeginObject()
+      .Field("bootstrap", bootstrap_)
+      .Key("relay")
+      .BeginObject()
       .Field("state", RelayStateName(relay.state))
       .Field("published_sequence", static_cast<int64_t>(relay.published_sequence))
       .Field("lag", static_cast<int64_t>(relay.lag))
@@ -92,7 +94,8 @@ std::string KafkaService::HealthJson() const {
       .EndObject();
   if (changelog_) {
     const ChangelogStatus changelog = changelog_->Status();
-    writer.Key("changelogs").BeginObject()
+    writer.Key("changelogs")
+        .BeginObject()
         .Field("position", static_cast<int64_t>(changelog.position))
         .Field("rows_published", static_cast<int64_t>(changelog.rows_published))
         .Field("last_error", changelog.last_error)
@@ -100,7 +103,8 @@ std::string KafkaService::HealthJson() const {
   }
   if (intake_) {
     const IntakeStatus intake = intake_->Status();
-    writer.Key("intake").BeginObject()
+    writer.Key("intake")
+        .BeginObject()
         .Field("commands_decided", static_cast<int64_t>(intake.commands_decided))
         .Field("commands_refused", static_cast<int64_t>(intake.commands_refused))
         .Field("last_error", intake.last_error)

@@ -20,11 +20,16 @@ struct TopicDeleter {
 
 const char* RelayStateName(RelayState state) {
   switch (state) {
-    case RelayState::kStopped: return "stopped";
-    case RelayState::kStarting: return "starting";
-    case RelayState::kPublishing: return "publishing";
-    case RelayState::kStalled: return "stalled";
-    case RelayState::kRetrying: return "retrying";
+    case RelayState::kStopped:
+      return "stopped";
+    case RelayState::kStarting:
+      return "starting";
+    case RelayState::kPublishing:
+      return "publishing";
+    case RelayState::kStalled:
+      return "stalled";
+    case RelayState::kRetrying:
+      return "retrying";
   }
   return "unknown";
 }
@@ -65,7 +70,7 @@ class Relay::Session {
   uint64_t delivered_ = 0;            // records acknowledged, not yet counted in the status
   uint64_t reported_published_ = 0;   // what the relay's status shows
   bool reported_stalled_ = false;
-  malpro::Status failure_;            // a refused record or a fatal producer error
+  malpro::Status failure_;  // a refused record or a fatal producer error
   Clock::time_point last_progress_ = Clock::now();
   bool stalled_ = false;
   bool made_progress_ = false;
@@ -120,13 +125,13 @@ malpro::Status Relay::Session::CheckTails(const std::vector<PartitionTail>& tail
   for (size_t partition = 0; partition < tails.size(); ++partition) {
     const PartitionTail& tail = tails[partition];
     if (tail.sequence == 0) continue;
-    const std::string where = relay_->options_.kafka.EventsTopic() + "[" +
-                              std::to_string(partition) + "]";
+    const std::string where =
+        relay_->options_.kafka.EventsTopic() + "[" + std::to_string(partition) + "]";
     if (tail.sequence > head) {
-      return malpro::Status::Conflict(
-          errc::kKafkaTopicAhead, "kafka.topic_prefix",
-          where + " holds sequence " + std::to_string(tail.sequence) + " but the log ends at " +
-              std::to_string(head) + ": the topic belongs to another log");
+      return malpro::Status::Conflict(errc::kKafkaTopicAhead, "kafka.topic_prefix",
+                                      where + " holds sequence " + std::to_string(tail.sequence) +
+                                          " but the log ends at " + std::to_string(head) +
+                                          ": the topic belongs to another log");
     }
     Result<std::vector<Event>> event = relay_->log_->Read(tail.sequence, 1);
     if (!event.ok()) return event.status();
@@ -243,8 +248,8 @@ void Relay::Session::ReportProgress() {
   if (advanced || !waiting) {
     last_progress_ = now;
     stalled_ = false;
-  } else if (!stalled_ && now - last_progress_ >
-                              std::chrono::milliseconds(relay_->options_.stall_after_ms)) {
+  } else if (!stalled_ &&
+             now - last_progress_ > std::chrono::milliseconds(relay_->options_.stall_after_ms)) {
     stalled_ = true;
   }
   if (advanced || stalled_ != reported_stalled_) {
@@ -264,8 +269,8 @@ void Relay::Session::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, 
     // A record the producer gave up on: later records of its partition may be in the topic,
     // so the session must end and resume from the topic.
     if (session->failure_.ok()) {
-      session->failure_ = KafkaStatus(message->err, "publishing sequence " +
-                                                        std::to_string(sequence));
+      session->failure_ =
+          KafkaStatus(message->err, "publishing sequence " + std::to_string(sequence));
     }
     return;
   }
@@ -284,8 +289,7 @@ void Relay::Session::OnError(rd_kafka_t* handle, int error, const char* reason, 
     return;
   }
   // Passing trouble (a broker away, a dropped connection): the producer retries by itself.
-  session->relay_->RecordError(
-      KafkaStatus(static_cast<rd_kafka_resp_err_t>(error), reason));
+  session->relay_->RecordError(KafkaStatus(static_cast<rd_kafka_resp_err_t>(error), reason));
 }
 
 Relay::Relay(EventLog* log, RelayOptions options) : log_(log), options_(std::move(options)) {}
@@ -365,8 +369,7 @@ RelayStatus Relay::Status() const {
 
 bool Relay::WaitForPublished(uint64_t sequence, std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> lock(mutex_);
-  return changed_.wait_for(lock, timeout,
-                           [&] { return status_.published_sequence >= sequence; });
+  return changed_.wait_for(lock, timeout, [&] { return status_.published_sequence >= sequence; });
 }
 
 }  // namespace malpro

@@ -42,10 +42,10 @@ TopicRecord RecordOf(const rd_kafka_message_t& message) {
 Result<std::vector<TopicRecord>> ReadWholeTopic(const std::string& brokers,
                                                 const KafkaOptions& options,
                                                 const std::string& topic, int timeout_ms) {
-  Result<rd_kafka_conf_t*> conf = MakeKafkaConf(
-      brokers, options,
-      {{"group.id", "malpro-audit-reader"}, {"enable.auto.commit", "false"},
-       {"enable.partition.eof", "false"}});
+  Result<rd_kafka_conf_t*> conf = MakeKafkaConf(brokers, options,
+                                                {{"group.id", "malpro-audit-reader"},
+                                                 {"enable.auto.commit", "false"},
+                                                 {"enable.partition.eof", "false"}});
   if (!conf.ok()) return conf.status();
   Result<KafkaHandle> consumer = NewKafkaClient(RD_KAFKA_CONSUMER, *conf);
   if (!consumer.ok()) return consumer.status();
@@ -96,7 +96,6 @@ Result<std::vector<TopicRecord>> ReadWholeTopic(const std::string& brokers,
   }
   return records;
 }
-
 
 namespace {
 

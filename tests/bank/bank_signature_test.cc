@@ -26,7 +26,13 @@ constexpr char kExpectedStringToSign[] =
     "e0fb117b485aeea13107fe52b19d32593b071644d6f33f36da966d5086c301c1:2026-11-22T10:15:00+07:00";
 constexpr char kExpectedHmac[] =
     "x06TrxHJ0/86MFHk3Snt6Vfrm73iBxDI/KZvNyiucIsxqnETOK2aPb9K4+tsnUbDCPDgI7gL9U4OtAkJwxu0pA==";
-constexpr char kExpectedRsa[] = "LA1Kzgi2dDzWpSpDxgRU2wDCFhslEm8lkN1WunuCWbKizw6zpV8f/TeW7fTZX4LKxpsEoYpQnGpdyUgrCgk+S+oMm04bUzsGd1klGg/issbfxvLwqZzlLsaYx0QEhNwZnUcaeTJp19PijAPCPM6Xkw/wHju+59+pXS9sglGMFsNW27GKF0b23PrV2kbVVU2ftoU+UGHHLYo4pWUEKJhUPWsqDw1fnLP8O/hYszwuJMyJ4QDspqfB5C6BRRBzeZPy4/nAwR3V3YPusbrY7CcFGtJvunBwa/oBncyBK4tJ1BmQDsU5e/LyUTdMKV5zO+5VvAhYMT/O/ltb/T3Qakc0Sw==";
+constexpr char kExpectedRsa[] =
+    "LA1Kzgi2dDzWpSpDxgRU2wDCFhslEm8lkN1WunuCWbKizw6zpV8f/"
+    "TeW7fTZX4LKxpsEoYpQnGpdyUgrCgk+S+oMm04bUzsGd1klGg/"
+    "issbfxvLwqZzlLsaYx0QEhNwZnUcaeTJp19PijAPCPM6Xkw/"
+    "wHju+59+pXS9sglGMFsNW27GKF0b23PrV2kbVVU2ftoU+UGHHLYo4pWUEKJhUPWsqDw1fnLP8O/"
+    "hYszwuJMyJ4QDspqfB5C6BRRBzeZPy4/nAwR3V3YPusbrY7CcFGtJvunBwa/oBncyBK4tJ1BmQDsU5e/"
+    "LyUTdMKV5zO+5VvAhYMT/O/ltb/T3Qakc0Sw==";
 
 TEST(SnapSignatureTest, TransactionStringToSignMinifiesAndHashesTheBody) {
   Result<std::string> text = SnapTransactionStringToSign("POST", "/v1.0/qr/qr-mpm-generate",
@@ -37,7 +43,8 @@ TEST(SnapSignatureTest, TransactionStringToSignMinifiesAndHashesTheBody) {
 
 TEST(SnapSignatureTest, HmacSignatureMatchesTheFixedVector) {
   EXPECT_EQ(SnapHmacSignature("malpro-client-secret", kExpectedStringToSign), kExpectedHmac);
-  EXPECT_TRUE(SnapHmacSignatureMatches("malpro-client-secret", kExpectedStringToSign, kExpectedHmac));
+  EXPECT_TRUE(
+      SnapHmacSignatureMatches("malpro-client-secret", kExpectedStringToSign, kExpectedHmac));
   EXPECT_FALSE(SnapHmacSignatureMatches("another-secret", kExpectedStringToSign, kExpectedHmac));
   std::string forged = kExpectedHmac;
   forged[3] = forged[3] == 'A' ? 'B' : 'A';
@@ -111,11 +118,14 @@ TEST(QrisTest, AlteredPayloadFailsItsCrc) {
 TEST(QrisTest, MalformedPayloadsAreRefused) {
   EXPECT_EQ(ParseQrisPayload("0002").status().error_code(), "qris_malformed");
   EXPECT_EQ(ParseQrisPayload("000201").status().error_code(), "qris_tag_missing");
-  std::string without_crc = "00020101021252045411530336058" "02ID5901X6001Y";
+  std::string without_crc =
+      "00020101021252045411530336058"
+      "02ID5901X6001Y";
   EXPECT_FALSE(ParseQrisPayload(without_crc).ok());
   QrisMerchant long_name = Merchant();
   long_name.name = std::string(26, 'x');
-  EXPECT_EQ(BuildQrisPayload(long_name, Money::FromRupiah(1), "p").status().field(), "merchant_name");
+  EXPECT_EQ(BuildQrisPayload(long_name, Money::FromRupiah(1), "p").status().field(),
+            "merchant_name");
   EXPECT_FALSE(BuildQrisPayload(Merchant(), Money(), "p").ok());
 }
 

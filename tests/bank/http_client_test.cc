@@ -36,9 +36,10 @@ class TlsClientTest : public ::testing::Test {
   void SetUp() override {
     cert_ = dir_.Sub("cert.pem");
     const std::string key = dir_.Sub("key.pem");
-    const std::string make = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
-                             "-addext subjectAltName=DNS:localhost -keyout " + key + " -out " +
-                             cert_ + " > /dev/null 2>&1";
+    const std::string make =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+        "-addext subjectAltName=DNS:localhost -keyout " +
+        key + " -out " + cert_ + " > /dev/null 2>&1";
     ASSERT_EQ(std::system(make.c_str()), 0);
     port_ = FreePort();
     server_ = fork();

@@ -1,11 +1,12 @@
 // Bank notifications over real sockets: verified before anything is appended, answered with
 // SNAP codes, repeats acknowledged without appending, other amounts refused and recorded.
+#include "adapters/bank/notify.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "adapters/bank/notify.h"
 #include "adapters/bank/snap_signature.h"
 #include "adapters/cli/geography_config.h"
 #include "adapters/http/server.h"
@@ -42,16 +43,31 @@ class BankNotifyTest : public ::testing::Test {
         ledger_options);
     CommandContext admin;
     admin.actor = "admin:setup";
-    ASSERT_TRUE(ledger_->SeedPolicy({{{"III", Money::FromRupiah(400'000)}}, 30,
-                                     Money::FromRupiah(500'000), 22 * 60, {2023, 3, 13}},
-                                    admin).ok());
-    ASSERT_TRUE(ledger_->Register(RegisterAsn{"198507122010011003", "Siti", "Diskominfo", "III/a", "Kauman"}, admin).ok());
-    ASSERT_TRUE(ledger_->Register(RegisterUmkm{"warung", "Warung", "", "sembako", "Klojen", "Kauman",
-                                               "Diskopindag", "0012345678", "UKE"}, admin).ok());
+    ASSERT_TRUE(ledger_
+                    ->SeedPolicy({{{"III", Money::FromRupiah(400'000)}},
+                                  30,
+                                  Money::FromRupiah(500'000),
+                                  22 * 60,
+                                  {2023, 3, 13}},
+                                 admin)
+                    .ok());
+    ASSERT_TRUE(
+        ledger_
+            ->Register(RegisterAsn{"198507122010011003", "Siti", "Diskominfo", "III/a", "Kauman"},
+                       admin)
+            .ok());
+    ASSERT_TRUE(ledger_
+                    ->Register(RegisterUmkm{"warung", "Warung", "", "sembako", "Klojen", "Kauman",
+                                            "Diskopindag", "0012345678", "UKE"},
+                               admin)
+                    .ok());
     ASSERT_TRUE(ledger_->VerifyUmkm("warung", admin).ok());
-    ASSERT_TRUE(ledger_->List({"warung", "beras", "Beras", "pack", Money::FromRupiah(68'000)}, admin).ok());
+    ASSERT_TRUE(
+        ledger_->List({"warung", "beras", "Beras", "pack", Money::FromRupiah(68'000)}, admin).ok());
     for (const char* id : {"pay-1", "pay-2", "pay-3", "pay-4"}) {
-      ASSERT_TRUE(ledger_->Place({id, "198507122010011003", "warung", {{"beras", 1}}, "CASHLESS"}, admin).ok());
+      ASSERT_TRUE(
+          ledger_->Place({id, "198507122010011003", "warung", {{"beras", 1}}, "CASHLESS"}, admin)
+              .ok());
     }
     for (const char* id : {"pay-1", "pay-2", "pay-4"}) {
       ASSERT_TRUE(ledger_->RequestPayment(id, "QRIS", std::string("BJ-") + id, admin).ok());
@@ -61,9 +77,18 @@ class BankNotifyTest : public ::testing::Test {
     options_.partner_id = "BJTM";
     options_.bank_public_key_pem = ReadTestFile("bank_public.pem");
     options_.clock = [] { return kNow; };
-    api_ = std::make_unique<Api>(ApiDependencies{
-        log_.get(), ledger_.get(), nullptr, &tokens_, &metrics_, 65536, 65536, {},
-        [this](const HttpRequest& request) { return HandleBankRequest(request, *ledger_, options_); }});
+    api_ = std::make_unique<Api>(ApiDependencies{log_.get(),
+                                                 ledger_.get(),
+                                                 nullptr,
+                                                 &tokens_,
+                                                 &metrics_,
+                                                 65536,
+                                                 65536,
+                                                 {},
+                                                 [this](const HttpRequest& request) {
+                                                   return HandleBankRequest(request, *ledger_,
+                                                                            options_);
+                                                 }});
     HttpOptions http;
     http.port = 0;
     server_ = std::make_unique<HttpServer>(http, api_.get(), &metrics_);
@@ -71,7 +96,8 @@ class BankNotifyTest : public ::testing::Test {
   }
 
   static std::string Body(const std::string& payment, const std::string& amount) {
-    return R"({"originalReferenceNo":"BJ-)" + payment + R"(","originalPartnerReferenceNo":")" + payment +
+    return R"({"originalReferenceNo":"BJ-)" + payment + R"(","originalPartnerReferenceNo":")" +
+           payment +
            R"(","latestTransactionStatus":"00","transactionStatusDesc":"success","amount":{"value":")" +
            amount + R"(","currency":"IDR"}})";
   }
@@ -84,8 +110,11 @@ class BankNotifyTest : public ::testing::Test {
     const std::string signature = *SnapRsaSign(ReadTestFile("bank_private.pem"), text);
     return testing::BeastClient(server_->port())
         .Send(verb::post, path, body,
-              {{"X-TIMESTAMP", timestamp}, {"X-SIGNATURE", signature}, {"X-PARTNER-ID", partner},
-               {"X-EXTERNAL-ID", external_id}, {"CHANNEL-ID", "95221"}});
+              {{"X-TIMESTAMP", timestamp},
+               {"X-SIGNATURE", signature},
+               {"X-PARTNER-ID", partner},
+               {"X-EXTERNAL-ID", external_id},
+               {"CHANNEL-ID", "95221"}});
   }
 
   testing::TempDir dir_;
@@ -107,7 +136,8 @@ TEST_F(BankNotifyTest, AVerifiedNotificationRecordsTheSuccessOnce) {
   PaymentState payment = *ledger_->LoadPayment("pay-1");
   EXPECT_EQ(payment.status, PaymentStatus::kSucceeded);
   EXPECT_EQ(payment.fee, Money::FromSen(20'400));  // 0.3% of Rp68.000 for a UKE merchant
-  // The same notice again, and the same success under a new external id: acknowledged, nothing written.
+  // The same notice again, and the same success under a new external id: acknowledged, nothing
+  // written.
   EXPECT_EQ(Notify(Body("pay-1", "68000.00"), "ext-1").status, 200);
   EXPECT_EQ(Notify(Body("pay-1", "68000.00"), "ext-2").status, 200);
   EXPECT_EQ(log_->Head().sequence, head + 1);
@@ -121,7 +151,8 @@ TEST_F(BankNotifyTest, ForgedStaleMalformedAndForeignNotificationsAppendNothing)
     std::string code;
   };
   const std::vector<Case> cases = {
-      {Notify(Body("pay-1", "68000.00"), "e1", kTimestamp, "BJTM", Body("pay-1", "1.00")), 401, "4015200"},
+      {Notify(Body("pay-1", "68000.00"), "e1", kTimestamp, "BJTM", Body("pay-1", "1.00")), 401,
+       "4015200"},
       {Notify(Body("pay-1", "68000.00"), "e2", "2026-11-22T10:05:00+07:00"), 401, "4015200"},
       {Notify(Body("pay-1", "68000.00"), "e3", kTimestamp, "OTHERBANK"), 401, "4015200"},
       {Notify(R"({"originalPartnerReferenceNo":"pay-1"})", "e4"), 400, "4005202"},
@@ -130,7 +161,8 @@ TEST_F(BankNotifyTest, ForgedStaleMalformedAndForeignNotificationsAppendNothing)
   };
   for (const Case& c : cases) {
     EXPECT_EQ(c.reply.status, c.status) << c.reply.body;
-    EXPECT_NE(c.reply.body.find("\"responseCode\":\"" + c.code + "\""), std::string::npos) << c.reply.body;
+    EXPECT_NE(c.reply.body.find("\"responseCode\":\"" + c.code + "\""), std::string::npos)
+        << c.reply.body;
   }
   testing::Reply missing = testing::BeastClient(server_->port())
                                .Send(verb::post, snap_qris_notify_path, Body("pay-1", "68000.00"));
@@ -168,11 +200,12 @@ TEST_F(BankNotifyTest, AVirtualAccountPaymentFlagRecordsTheSuccess) {
   EXPECT_EQ(payment.paid_at_us, kNow - 60'000'000);  // trxDateTime, a minute before the notice
   // Signed over the same JSON with other whitespace: the minified bodies are equal, so the
   // signature holds (and the already-succeeded payment is acknowledged).
-  testing::Reply respaced = Notify(body, "va-2", kTimestamp, "BJTM", body + " ", snap_va_payment_path);
+  testing::Reply respaced =
+      Notify(body, "va-2", kTimestamp, "BJTM", body + " ", snap_va_payment_path);
   EXPECT_EQ(respaced.status, 200);
-  testing::Reply tampered = Notify(body, "va-3", kTimestamp, "BJTM",
-                                   std::string(body).replace(body.find("68000"), 5, "99000"),
-                                   snap_va_payment_path);
+  testing::Reply tampered =
+      Notify(body, "va-3", kTimestamp, "BJTM",
+             std::string(body).replace(body.find("68000"), 5, "99000"), snap_va_payment_path);
   EXPECT_EQ(tampered.status, 401);
   EXPECT_NE(tampered.body.find("\"responseCode\":\"4012500\""), std::string::npos);
 }
@@ -201,8 +234,8 @@ TEST_F(BankNotifyTest, AWordThatDoesNotMatchItsRequestIsRefusedAndKept) {
   const uint64_t head = log_->Head().sequence;
   const std::vector<Case> cases = {
       {Notify(other_reference, "m1"), 404, "4045218", "bank_reference_mismatch"},
-      {Notify(va_flag_for_qris, "m2", kTimestamp, "BJTM", "", snap_va_payment_path), 404,
-       "4042518", "notification_channel_mismatch"},
+      {Notify(va_flag_for_qris, "m2", kTimestamp, "BJTM", "", snap_va_payment_path), 404, "4042518",
+       "notification_channel_mismatch"},
       {Notify(too_early, "m3"), 400, "4005201", "paid_time_out_of_window"},
       {Notify(too_late, "m4"), 400, "4005201", "paid_time_out_of_window"},
   };

@@ -227,12 +227,14 @@ TEST_F(PaymentFlowTest, AQrisPaymentGoesFromTheApiThroughTheBankIntoTheLog) {
   EXPECT_EQ(JsonString(Call(verb::get, "/v1/orders/order-1/payment").body, "status"), "succeeded");
 
   // A refund is recorded by an operator, up to what was paid.
-  testing::Reply refund = Call(verb::post, "/v1/orders/order-1/payment/refund",
-                               R"({"amount":"18000.00"})", "t-op");
+  testing::Reply refund =
+      Call(verb::post, "/v1/orders/order-1/payment/refund", R"({"amount":"18000.00"})", "t-op");
   EXPECT_EQ(refund.status, 200) << refund.body;
   EXPECT_EQ(LastEvent().type, event_types::payment_refunded);
-  EXPECT_EQ(Call(verb::post, "/v1/orders/order-1/payment/refund", R"({"amount":"60000.00"})",
-                 "t-op").status, 422);
+  EXPECT_EQ(
+      Call(verb::post, "/v1/orders/order-1/payment/refund", R"({"amount":"60000.00"})", "t-op")
+          .status,
+      422);
   EXPECT_EQ(Call(verb::post, "/v1/orders/order-1/payment/refund", R"({"amount":"1.00"})").status,
             403);  // not the buyer's to decide
 
@@ -259,7 +261,8 @@ TEST_F(PaymentFlowTest, WhatThePayerWasShownIsInTheEventAndSurvivesARestart) {
   EXPECT_NE(requested.payload.find("\"qr_content\":\"" + content + "\""), std::string::npos)
       << requested.payload;
   EXPECT_NE(requested.payload.find("\"expires_at_us\":" + std::to_string(kNow + 1800 * kSecond)),
-            std::string::npos) << requested.payload;
+            std::string::npos)
+      << requested.payload;
   testing::Reply va = RequestPayment("order-2", "VA");
   ASSERT_EQ(va.status, 201) << va.body;
   const std::string account = JsonString(va.body, "payment", "virtual_account_no");
@@ -283,8 +286,10 @@ TEST_F(PaymentFlowTest, WhatThePayerWasShownIsInTheEventAndSurvivesARestart) {
   EXPECT_FALSE(restarted.Issued("order-3").has_value());  // never requested
 
   // Once paid there is nothing left to show.
-  ASSERT_EQ(Control("pay", R"({"reference":")" + JsonString(qris.body, "payment", "bank_reference") +
-                               R"("})").status, 200);
+  ASSERT_EQ(Control("pay", R"({"reference":")" +
+                               JsonString(qris.body, "payment", "bank_reference") + R"("})")
+                .status,
+            200);
   EXPECT_FALSE(restarted.Issued("order-1").has_value());
 }
 
@@ -565,8 +570,8 @@ TEST_F(PaymentFlowTest, ADaysCycleFromQrisToReconciliationReportsExactlyTheInjec
   ASSERT_EQ(run.discrepancies.size(), 3u);
   std::map<std::string, std::string> found;
   for (const Discrepancy& discrepancy : run.discrepancies) {
-    found[discrepancy.kind] = discrepancy.payment_id.empty() ? discrepancy.reference
-                                                             : discrepancy.payment_id;
+    found[discrepancy.kind] =
+        discrepancy.payment_id.empty() ? discrepancy.reference : discrepancy.payment_id;
   }
   EXPECT_EQ(found[std::string(discrepancy_missing_at_bank)], "order-1");
   EXPECT_EQ(found[std::string(discrepancy_amount_mismatch)], "order-2");
@@ -592,8 +597,7 @@ TEST_F(PaymentFlowTest, ACancelVoidsTheRequestAtTheBankAndAPaymentThatCrossedItI
     EXPECT_EQ(StatusOf(order), PaymentStatus::kVoided);
     // The payment that crossed the void is notified all the same.
     const uint64_t head = log_->Head().sequence;
-    testing::Reply late =
-        Control("pay", R"({"reference":")" + reference + R"(","late":true})");
+    testing::Reply late = Control("pay", R"({"reference":")" + reference + R"(","late":true})");
     ASSERT_EQ(late.status, 200) << channel << " " << late.body;
     EXPECT_EQ(StatusOf(order), PaymentStatus::kRefundDue) << channel;
     ASSERT_EQ(log_->Head().sequence, head + 1);

@@ -30,7 +30,8 @@ struct Ack {
 };
 
 // Runs the child for `run_for`, kills it with SIGKILL, and returns what it acknowledged.
-std::vector<Ack> RunAndKill(const std::string& data_dir, int threads, std::chrono::milliseconds run_for) {
+std::vector<Ack> RunAndKill(const std::string& data_dir, int threads,
+                            std::chrono::milliseconds run_for) {
   int pipe_fds[2];
   MALPRO_ASSERT(pipe(pipe_fds) == 0);
   posix_spawn_file_actions_t actions;
@@ -87,8 +88,8 @@ TEST(EventLogCrashTest, KilledWriterLosesNothingAcknowledgedAndLeavesNoHalfComma
   uint64_t removed_total = 0;
 
   for (int round = 0; round < kRounds; ++round) {
-    const auto run_for = std::chrono::milliseconds(
-        std::uniform_int_distribution<int>(150, 600)(random));
+    const auto run_for =
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(150, 600)(random));
     std::vector<Ack> acks = RunAndKill(data_dir, kThreads, run_for);
     total_acks += acks.size();
 
@@ -112,8 +113,7 @@ TEST(EventLogCrashTest, KilledWriterLosesNothingAcknowledgedAndLeavesNoHalfComma
       }
       ASSERT_EQ(ack.last, ack.first + kSmallCommandEvents - 1);
       std::vector<Event> events = *(*log)->Read(ack.first, kSmallCommandEvents);
-      ASSERT_EQ(events.size(), kSmallCommandEvents)
-          << "acknowledged command lost, round " << round;
+      ASSERT_EQ(events.size(), kSmallCommandEvents) << "acknowledged command lost, round " << round;
       for (uint64_t part = 0; part < kSmallCommandEvents; ++part) {
         EXPECT_EQ(events[part].stream_id, "c-" + std::to_string(ack.thread));
         EXPECT_EQ(events[part].payload, SmallPayload(ack.command, part));
@@ -126,9 +126,8 @@ TEST(EventLogCrashTest, KilledWriterLosesNothingAcknowledgedAndLeavesNoHalfComma
           << stream << " holds part of a command, round " << round;
       for (uint64_t from = 1; from <= version; from += 1000) {
         for (const Event& event : *(*log)->ReadStream(stream, from, 1000)) {
-          EXPECT_EQ(event.payload,
-                    SmallPayload((event.stream_version - 1) / kSmallCommandEvents,
-                                 (event.stream_version - 1) % kSmallCommandEvents));
+          EXPECT_EQ(event.payload, SmallPayload((event.stream_version - 1) / kSmallCommandEvents,
+                                                (event.stream_version - 1) % kSmallCommandEvents));
         }
       }
     }
@@ -146,8 +145,8 @@ TEST(EventLogCrashTest, KilledWriterLosesNothingAcknowledgedAndLeavesNoHalfComma
     EXPECT_EQ(report->unfinished_events, 0u);
   }
   std::cout << "acknowledged commands across " << kRounds << " kills: " << total_acks << " ("
-            << big_acks << " large); events of unfinished groups removed on open: "
-            << removed_total << "\n";
+            << big_acks << " large); events of unfinished groups removed on open: " << removed_total
+            << "\n";
   EXPECT_GT(big_acks, 0u) << "no large command was acknowledged";
   EXPECT_GT(total_acks, uint64_t{kRounds}) << "the child acknowledged too little to test anything";
 }

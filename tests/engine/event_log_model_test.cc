@@ -103,8 +103,10 @@ class EventLogModelTest : public ::testing::TestWithParam<uint32_t> {
     }
     if (Uniform(0, 9) < 3) request.idempotency_key = "key-" + std::to_string(Uniform(0, 9));
     *signature = request.actor;
-    for (const auto& e : request.expectations) *signature += "|" + e.stream_id + "@" + std::to_string(e.version);
-    for (const auto& e : request.events) *signature += "|" + e.stream_id + "/" + e.type + "/" + e.payload;
+    for (const auto& e : request.expectations)
+      *signature += "|" + e.stream_id + "@" + std::to_string(e.version);
+    for (const auto& e : request.events)
+      *signature += "|" + e.stream_id + "/" + e.type + "/" + e.payload;
     return request;
   }
 

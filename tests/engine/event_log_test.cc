@@ -5,14 +5,14 @@
 #include <rocksdb/file_system.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <set>
-#include <mutex>
 #include <future>
-#include <condition_variable>
 #include <map>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "engine/log_format.h"
@@ -35,8 +35,8 @@ void AppendCanonicalTestVersion2(const Event& event, std::string* out) {
   PutU64(out, event.sequence);
   PutU64(out, event.stream_version);
   PutU64(out, static_cast<uint64_t>(event.recorded_at_us));
-  for (const std::string* text : {&event.stream_id, &event.type, &event.actor,
-                                  &event.idempotency_key, &event.payload}) {
+  for (const std::string* text :
+       {&event.stream_id, &event.type, &event.actor, &event.idempotency_key, &event.payload}) {
     PutU32(out, static_cast<uint32_t>(text->size()));
     out->append(*text);
   }
@@ -50,8 +50,8 @@ bool DecodeCanonicalTestVersion2(std::string_view canonical, Event* event) {
   event->stream_version = LoadU64(canonical.substr(9));
   event->recorded_at_us = static_cast<int64_t>(LoadU64(canonical.substr(17)));
   size_t at = kTestVersion2FixedBytes;
-  for (std::string* text : {&event->stream_id, &event->type, &event->actor,
-                            &event->idempotency_key, &event->payload}) {
+  for (std::string* text :
+       {&event->stream_id, &event->type, &event->actor, &event->idempotency_key, &event->payload}) {
     if (canonical.size() - at < 4) return false;
     const uint64_t length = LoadBigEndian(canonical.substr(at, 4));
     at += 4;
@@ -257,7 +257,8 @@ TEST_F(EventLogTest, AppendAssignsDenseSequencesAndStreamVersions) {
 }
 
 TEST_F(EventLogTest, ReadStreamReturnsOnlyThatStreamFromAVersion) {
-  MustAppend(MakeRequest({MakeEvent("a", "x.one"), MakeEvent("ab", "x.two"), MakeEvent("a", "x.three")}));
+  MustAppend(
+      MakeRequest({MakeEvent("a", "x.one"), MakeEvent("ab", "x.two"), MakeEvent("a", "x.three")}));
   MustAppend(MakeRequest({MakeEvent("a", "x.four")}));
   Result<std::vector<Event>> stream = log_->ReadStream("a", 2, 10);
   ASSERT_TRUE(stream.ok());
@@ -368,8 +369,8 @@ TEST_F(EventLogTest, AsyncAppendsAreAnsweredOnceWhenDurableBesideWaitingOnes) {
   bool all_answered = false;
   {
     std::unique_lock lock(mutex);
-    all_answered = all_done.wait_for(lock, std::chrono::seconds(30),
-                                     [&] { return answers.size() == kAsync; });
+    all_answered =
+        all_done.wait_for(lock, std::chrono::seconds(30), [&] { return answers.size() == kAsync; });
   }
   if (!all_answered) {
     log_.reset();  // answers what is left while the callbacks' state still exists
@@ -420,7 +421,8 @@ TEST_F(EventLogTest, ReadersAndAnswersNeverRunAheadOfTheDurableHead) {
     writers.emplace_back([&, w] {
       for (int i = 0; i < kCommandsEach; ++i) {
         AppendRequest request = MakeRequest({MakeEvent("w" + std::to_string(w))});
-        if (i % 5 == 0) request.idempotency_key = "k-" + std::to_string(w) + "-" + std::to_string(i);
+        if (i % 5 == 0)
+          request.idempotency_key = "k-" + std::to_string(w) + "-" + std::to_string(i);
         Result<AppendResult> result = log_->Append(request);
         if (!result.ok() || result->last_sequence > log_->Head().sequence) answers_ahead++;
         if (i % 5 == 0) {  // the retry's answer, too, comes only once the original is durable
@@ -597,7 +599,7 @@ TEST_F(EventLogTest, AFailedSyncAcknowledgesNothingAfterItAndTheLogStillCloses) 
   Result<std::vector<Event>> events = log_->Read(1, 100);
   ASSERT_TRUE(events.ok());
   EXPECT_EQ(events->size(), before.sequence);  // nothing past the durable head is shown
-  log_.reset();  // the writer, syncer and indexer all stop
+  log_.reset();                                // the writer, syncer and indexer all stop
 }
 
 // The documented rule that a completion never calls into the log is asserted, in release
@@ -684,8 +686,10 @@ TEST_F(EventLogTest, SameKeyTwiceInOneGroupWritesOnce) {
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&] {
       Result<AppendResult> result = log_->Append(request);
-      if (!result.ok()) failures++;
-      else if (result->replayed) replays++;
+      if (!result.ok())
+        failures++;
+      else if (result->replayed)
+        replays++;
     });
   }
   for (auto& thread : threads) thread.join();
@@ -777,10 +781,11 @@ TEST_F(EventLogTest, InvalidFieldsAreRejectedWithTheirNameAndNothingIsWritten) {
                    "stream_id_invalid", "events[1].stream_id"});
   cases.push_back({"stream with NUL", MakeRequest({MakeEvent(std::string("a\0b", 3))}),
                    "stream_id_invalid", "events[0].stream_id"});
-  cases.push_back({"long stream", MakeRequest({MakeEvent(std::string(stream_id_bytes_max + 1, 'a'))}),
+  cases.push_back({"long stream",
+                   MakeRequest({MakeEvent(std::string(stream_id_bytes_max + 1, 'a'))}),
                    "stream_id_too_long", "events[0].stream_id"});
-  cases.push_back({"empty type", MakeRequest({MakeEvent("a", "")}), "event_type_missing",
-                   "events[0].type"});
+  cases.push_back(
+      {"empty type", MakeRequest({MakeEvent("a", "")}), "event_type_missing", "events[0].type"});
   cases.push_back({"payload not JSON", MakeRequest({MakeEvent("a", "x", "{nope")}),
                    "payload_not_json", "events[0].payload"});
   cases.push_back({"payload not object", MakeRequest({MakeEvent("a", "x", "[1,2]")}),
@@ -788,8 +793,8 @@ TEST_F(EventLogTest, InvalidFieldsAreRejectedWithTheirNameAndNothingIsWritten) {
   cases.push_back({"payload not minified", MakeRequest({MakeEvent("a", "x", R"({"a": 1})")}),
                    "payload_not_minified", "events[0].payload"});
   cases.push_back({"payload too large",
-                   MakeRequest({MakeEvent("a", "x",
-                                          R"({"a":")" + std::string(payload_bytes_max, 'x') + "\"}")}),
+                   MakeRequest({MakeEvent(
+                       "a", "x", R"({"a":")" + std::string(payload_bytes_max, 'x') + "\"}")}),
                    "payload_too_large", "events[0].payload"});
   cases.push_back({"too many events",
                    MakeRequest(std::vector<ProposedEvent>(command_events_max + 1, MakeEvent("a"))),
@@ -851,8 +856,9 @@ TEST_F(EventLogTest, VerifyOfALongLogReportsTheFirstProblemWhereverItLies) {
   for (int c = 0; c < kCommands; ++c) {
     std::vector<ProposedEvent> events;
     for (int e = 0; e < kEventsPerCommand; ++e) {
-      events.push_back(MakeEvent("long-" + std::to_string(e % 50), "thing.happened",
-                                 R"({"c":)" + std::to_string(c) + R"(,"e":)" + std::to_string(e) + "}"));
+      events.push_back(
+          MakeEvent("long-" + std::to_string(e % 50), "thing.happened",
+                    R"({"c":)" + std::to_string(c) + R"(,"e":)" + std::to_string(e) + "}"));
     }
     MustAppend(MakeRequest(std::move(events)));
   }
@@ -1097,8 +1103,8 @@ TEST_F(EventLogTest, VerifyDetectsABrokenLayoutEvenWhenItsHashMatches) {
     Event event = StoredEvent(raw, 10);
     std::string canonical = EncodeCanonical(event) + "junk";  // trailing bytes
     const Hash hash = ComputeEventHash(event.previous_hash, canonical);
-    raw.PutEvent(10, canonical + std::string(HashView(event.previous_hash)) +
-                         std::string(HashView(hash)));
+    raw.PutEvent(
+        10, canonical + std::string(HashView(event.previous_hash)) + std::string(HashView(hash)));
     raw.PutHead(10, hash);
   });
   ExpectBrokenAt(report, 10);
@@ -1209,10 +1215,10 @@ TEST_F(EventLogTest, TheDocumentedWorkedExampleIsWhatTheLogStores) {
     EXPECT_EQ(BytesToHex(head), example.chain_head_prefix_hex + example.hash_hex);
   }
   rocksdb::DB* index = nullptr;
-  ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(
-                  rocksdb::Options(),
-                  dir_.Sub("log") + "/" + std::string(stream_index_directory), &index)
-                  .ok());
+  ASSERT_TRUE(
+      rocksdb::DB::OpenForReadOnly(
+          rocksdb::Options(), dir_.Sub("log") + "/" + std::string(stream_index_directory), &index)
+          .ok());
   std::unique_ptr<rocksdb::DB> index_db(index);
   std::string value;
   ASSERT_TRUE(
@@ -1244,7 +1250,8 @@ TEST_F(EventLogTest, ReadOnlyOpenSeesTheLiveLogAndRefusesAppends) {
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   EXPECT_EQ((*reader)->Head().sequence, 7u);
   EXPECT_TRUE((*reader)->Verify(1, 0)->ok);
-  EXPECT_EQ((*reader)->Append(MakeRequest({MakeEvent("a")})).status().error_code(), "log_read_only");
+  EXPECT_EQ((*reader)->Append(MakeRequest({MakeEvent("a")})).status().error_code(),
+            "log_read_only");
 }
 
 TEST_F(EventLogTest, AReadOnlyOpenFindsByStreamWhatTheWriterStillHoldsInMemory) {
@@ -1431,12 +1438,14 @@ TEST_F(EventLogTest, ExactlyOneOfTwoConflictingAppendsWins) {
     std::atomic<int> wins{0};
     std::atomic<int> conflicts{0};
     auto contender = [&](int who) {
-      AppendRequest request = MakeRequest({MakeEvent("contested", "x.y", R"({"who":)" +
-                                                                          std::to_string(who) + "}")});
+      AppendRequest request =
+          MakeRequest({MakeEvent("contested", "x.y", R"({"who":)" + std::to_string(who) + "}")});
       request.expectations = {{"contested", version}};
       Result<AppendResult> result = log_->Append(request);
-      if (result.ok()) wins++;
-      else if (result.status().error_code() == "stream_version_conflict") conflicts++;
+      if (result.ok())
+        wins++;
+      else if (result.status().error_code() == "stream_version_conflict")
+        conflicts++;
     };
     std::thread first(contender, 1);
     std::thread second(contender, 2);

@@ -131,9 +131,10 @@ TEST(JsonDuplicateKeyTest, LargeObjectsAreCheckedWhole) {
 // A body whose parse failed on a number names the field that holds it.
 TEST(JsonUnreadableNumberTest, NamesTheFieldOfANumberBeyond64Bits) {
   EXPECT_EQ(FindUnreadableNumber(R"({"amount":123456789012345678901234567890})"), "amount");
-  EXPECT_EQ(FindUnreadableNumber(
-                R"({"lines":[{"quantity":1},{"product_id":"a,b]","quantity":99999999999999999999}]})"),
-            "lines[1].quantity");
+  EXPECT_EQ(
+      FindUnreadableNumber(
+          R"({"lines":[{"quantity":1},{"product_id":"a,b]","quantity":99999999999999999999}]})"),
+      "lines[1].quantity");
   EXPECT_EQ(FindUnreadableNumber(R"({"a":{"b":[1,2,1e999]}})"), "a.b[2]");
   EXPECT_EQ(FindUnreadableNumber(R"({"a":-9223372036854775808,"b":18446744073709551615})"),
             std::nullopt);

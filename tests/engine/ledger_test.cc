@@ -36,8 +36,8 @@ class LedgerTest : public LedgerFixture {
   }
 
   RegisterUmkm Umkm(std::string id = "warung-bu-sri") {
-    return {std::move(id), "Warung Bu Sri", "1234567890123", "sembako", "Klojen", "Kauman",
-            "Diskopindag", "0012345678", "UMI"};
+    return {std::move(id), "Warung Bu Sri", "1234567890123", "sembako", "Klojen",
+            "Kauman",      "Diskopindag",   "0012345678",    "UMI"};
   }
 
   // A registered buyer and a verified merchant listing beras at Rp68.000 and telur at Rp29.000.
@@ -45,14 +45,23 @@ class LedgerTest : public LedgerFixture {
     ASSERT_TRUE(ledger_->Register(Asn(), As("admin:setup")).ok());
     ASSERT_TRUE(ledger_->Register(Umkm(), As("admin:setup")).ok());
     ASSERT_TRUE(ledger_->VerifyUmkm("warung-bu-sri", As("operator:rina")).ok());
-    ASSERT_TRUE(ledger_->List({"warung-bu-sri", "beras-5kg", "Beras 5 kg", "pack",
-                               Money::FromRupiah(68'000)}, As("merchant:warung-bu-sri")).ok());
-    ASSERT_TRUE(ledger_->List({"warung-bu-sri", "telur-1kg", "Telur 1 kg", "kg",
-                               Money::FromRupiah(29'000)}, As("merchant:warung-bu-sri")).ok());
+    ASSERT_TRUE(
+        ledger_
+            ->List({"warung-bu-sri", "beras-5kg", "Beras 5 kg", "pack", Money::FromRupiah(68'000)},
+                   As("merchant:warung-bu-sri"))
+            .ok());
+    ASSERT_TRUE(
+        ledger_
+            ->List({"warung-bu-sri", "telur-1kg", "Telur 1 kg", "kg", Money::FromRupiah(29'000)},
+                   As("merchant:warung-bu-sri"))
+            .ok());
   }
 
   PlaceOrder Order(std::string order_id = "order-1", std::string method = "COD") {
-    return {std::move(order_id), kBuyer, "warung-bu-sri", {{"beras-5kg", 2}, {"telur-1kg", 1}},
+    return {std::move(order_id),
+            kBuyer,
+            "warung-bu-sri",
+            {{"beras-5kg", 2}, {"telur-1kg", 1}},
             std::move(method)};
   }
 
@@ -100,7 +109,8 @@ TEST_F(LedgerTest, InvalidAsnFieldsAreRefusedByName) {
 
 TEST_F(LedgerTest, RankChangesAndDeactivationFollowTheRules) {
   ASSERT_TRUE(ledger_->Register(Asn(), As("admin:setup")).ok());
-  ExpectRefused(ledger_->ChangeRank(kBuyer, "III/a", As("admin:x")), "rank_unchanged", "rank_class");
+  ExpectRefused(ledger_->ChangeRank(kBuyer, "III/a", As("admin:x")), "rank_unchanged",
+                "rank_class");
   ASSERT_TRUE(ledger_->ChangeRank(kBuyer, "III/b", As("admin:x")).ok());
   EXPECT_EQ(ledger_->LoadAsn(kBuyer)->rank_class, "III/b");
   ExpectRefused(ledger_->Deactivate(kBuyer, "", As("admin:x")), "field_missing", "reason");
@@ -158,16 +168,20 @@ TEST_F(LedgerTest, ProductsAreListedRepricedDelistedAndRelisted) {
                 "product_already_listed", "product_id");
   ExpectRefused(ledger_->List({"warung-bu-sri", "gula", "Gula", "kg", Money()}, As("merchant:x")),
                 "amount_not_positive", "price");
-  ASSERT_TRUE(ledger_->Reprice("warung-bu-sri", "beras-5kg", Money::FromRupiah(70'000),
-                               As("merchant:x")).ok());
-  ExpectRefused(ledger_->Reprice("warung-bu-sri", "beras-5kg", Money::FromRupiah(70'000),
-                                 As("merchant:x")),
-                "price_unchanged", "price");
+  ASSERT_TRUE(
+      ledger_->Reprice("warung-bu-sri", "beras-5kg", Money::FromRupiah(70'000), As("merchant:x"))
+          .ok());
+  ExpectRefused(
+      ledger_->Reprice("warung-bu-sri", "beras-5kg", Money::FromRupiah(70'000), As("merchant:x")),
+      "price_unchanged", "price");
   ASSERT_TRUE(ledger_->Delist("warung-bu-sri", "telur-1kg", As("merchant:x")).ok());
-  ExpectRefused(ledger_->Delist("warung-bu-sri", "telur-1kg", As("merchant:x")), "product_not_found",
-                "product_id");
-  ASSERT_TRUE(ledger_->List({"warung-bu-sri", "telur-1kg", "Telur 1 kg", "kg",
-                             Money::FromRupiah(31'000)}, As("merchant:x")).ok());
+  ExpectRefused(ledger_->Delist("warung-bu-sri", "telur-1kg", As("merchant:x")),
+                "product_not_found", "product_id");
+  ASSERT_TRUE(
+      ledger_
+          ->List({"warung-bu-sri", "telur-1kg", "Telur 1 kg", "kg", Money::FromRupiah(31'000)},
+                 As("merchant:x"))
+          .ok());
   UmkmState umkm = *ledger_->LoadUmkm("warung-bu-sri");
   EXPECT_EQ(umkm.products["beras-5kg"].price, Money::FromRupiah(70'000));
   EXPECT_TRUE(umkm.products["telur-1kg"].listed);
@@ -178,8 +192,9 @@ TEST_F(LedgerTest, OrderIsPricedFromTheCatalogAtThatMoment) {
   SeedMarket();
   Result<CommandResult> placed = ledger_->Place(Order(), As(std::string("asn:") + kBuyer));
   ASSERT_TRUE(placed.ok()) << placed.status().ToString();
-  ASSERT_TRUE(ledger_->Reprice("warung-bu-sri", "beras-5kg", Money::FromRupiah(99'000),
-                               As("merchant:x")).ok());
+  ASSERT_TRUE(
+      ledger_->Reprice("warung-bu-sri", "beras-5kg", Money::FromRupiah(99'000), As("merchant:x"))
+          .ok());
   OrderState order = *ledger_->LoadOrder("order-1");
   EXPECT_EQ(order.total, Money::FromRupiah(2 * 68'000 + 29'000));
   ASSERT_EQ(order.lines.size(), 2u);
@@ -252,7 +267,8 @@ TEST_F(LedgerTest, SuspendedOrUnverifiedMerchantsAndInactiveBuyersCannotBeOrdere
 TEST_F(LedgerTest, CashOnDeliveryOrderFollowsItsLifecycle) {
   SeedMarket();
   ASSERT_TRUE(ledger_->Place(Order(), As("asn:x")).ok());
-  ExpectRefused(ledger_->DeliverOrder("order-1", As("merchant:x")), "order_not_accepted", "order_id");
+  ExpectRefused(ledger_->DeliverOrder("order-1", As("merchant:x")), "order_not_accepted",
+                "order_id");
   ExpectRefused(ledger_->ConfirmCashReceived("order-1", As("merchant:x")), "order_not_delivered",
                 "order_id");
   ASSERT_TRUE(ledger_->AcceptOrder("order-1", As("merchant:x")).ok());
@@ -286,8 +302,9 @@ TEST_F(LedgerTest, CancellationNeedsAReasonAndCashlessOrdersTakeNoCash) {
 
 TEST_F(LedgerTest, ManualReceiptIsStoredWithItsPhotoAndDecidedOnce) {
   SeedMarket();
-  SubmitReceipt receipt{"r-1", kBuyer, "Toko Kelontong Pak Min", "Sukun", Money::FromRupiah(125'000),
-                        "2026-11-20", PngPhoto("one")};
+  SubmitReceipt receipt{
+      "r-1",        kBuyer,         "Toko Kelontong Pak Min", "Sukun", Money::FromRupiah(125'000),
+      "2026-11-20", PngPhoto("one")};
   Result<CommandResult> submitted = ledger_->Submit(receipt, As("asn:x"));
   ASSERT_TRUE(submitted.ok()) << submitted.status().ToString();
   EXPECT_EQ(submitted->last_sequence, submitted->first_sequence + 1);  // receipt + photo claim
@@ -301,8 +318,9 @@ TEST_F(LedgerTest, ManualReceiptIsStoredWithItsPhotoAndDecidedOnce) {
 
 TEST_F(LedgerTest, ReceiptsBreakingRulesAreRefused) {
   SeedMarket();
-  SubmitReceipt receipt{"r-1", kBuyer, "Toko Pak Min", "Sukun", Money::FromRupiah(125'000),
-                        "2026-11-20", PngPhoto("one")};
+  SubmitReceipt receipt{
+      "r-1",        kBuyer,         "Toko Pak Min", "Sukun", Money::FromRupiah(125'000),
+      "2026-11-20", PngPhoto("one")};
   ASSERT_TRUE(ledger_->Submit(receipt, As("asn:x")).ok());
   const uint64_t head = log_->Head().sequence;
   SubmitReceipt again = receipt;
@@ -333,31 +351,38 @@ TEST_F(LedgerTest, ReceiptsBreakingRulesAreRefused) {
 }
 
 TEST_F(LedgerTest, PolicyIsSeededOnceAndChangesTakeEffectFromADate) {
-  PolicyDefaults defaults{{{"I", Money::FromRupiah(300'000)}, {"II", Money::FromRupiah(300'000)},
-                           {"III", Money::FromRupiah(400'000)}, {"IV", Money::FromRupiah(500'000)},
+  PolicyDefaults defaults{{{"I", Money::FromRupiah(300'000)},
+                           {"II", Money::FromRupiah(300'000)},
+                           {"III", Money::FromRupiah(400'000)},
+                           {"IV", Money::FromRupiah(500'000)},
                            {"PPPK", Money::FromRupiah(300'000)}},
-                          30, Money::FromRupiah(500'000), 22 * 60, {2023, 3, 13}};
+                          30,
+                          Money::FromRupiah(500'000),
+                          22 * 60,
+                          {2023, 3, 13}};
   Result<std::optional<CommandResult>> seeded = ledger_->SeedPolicy(defaults, As("system:config"));
   ASSERT_TRUE(seeded.ok()) << seeded.status().ToString();
   ASSERT_TRUE(seeded->has_value());
   EXPECT_FALSE(ledger_->SeedPolicy(defaults, As("system:config"))->has_value());
-  ExpectRefused(ledger_->SetMinimumSpend("III", Money::FromRupiah(450'000), "2026-11-01",
-                                         As("admin:x")),
-                "policy_retroactive", "effective_from");
-  ASSERT_TRUE(ledger_->SetMinimumSpend("III", Money::FromRupiah(450'000), "2026-12-01",
-                                       As("admin:x")).ok());
+  ExpectRefused(
+      ledger_->SetMinimumSpend("III", Money::FromRupiah(450'000), "2026-11-01", As("admin:x")),
+      "policy_retroactive", "effective_from");
+  ASSERT_TRUE(
+      ledger_->SetMinimumSpend("III", Money::FromRupiah(450'000), "2026-12-01", As("admin:x"))
+          .ok());
   ExpectRefused(ledger_->SetFeeRule(10'001, Money(), "2026-12-01", As("admin:x")),
                 "basis_points_out_of_range", "basis_points");
-  ExpectRefused(ledger_->SetSettlementCutoff("24:00", "2026-12-01", As("admin:x")), "cutoff_invalid",
-                "cutoff");
+  ExpectRefused(ledger_->SetSettlementCutoff("24:00", "2026-12-01", As("admin:x")),
+                "cutoff_invalid", "cutoff");
   PolicyState policy = *ledger_->LoadPolicy();
   EXPECT_EQ(*policy.MinimumSpendOn("III", {2026, 11, 30}), Money::FromRupiah(400'000));
   EXPECT_EQ(*policy.MinimumSpendOn("III", {2026, 12, 1}), Money::FromRupiah(450'000));
   EXPECT_EQ(*policy.MinimumSpendOn("IV", {2026, 12, 1}), Money::FromRupiah(500'000));
   EXPECT_FALSE(policy.MinimumSpendOn("III", {2023, 3, 12}).has_value());
   // A rule for one rank class overrides its group's rule.
-  ASSERT_TRUE(ledger_->SetMinimumSpend("III/d", Money::FromRupiah(475'000), "2026-11-23",
-                                       As("admin:x")).ok());
+  ASSERT_TRUE(
+      ledger_->SetMinimumSpend("III/d", Money::FromRupiah(475'000), "2026-11-23", As("admin:x"))
+          .ok());
   ExpectRefused(ledger_->SetMinimumSpend("V", Money::FromRupiah(1), "2026-11-23", As("admin:x")),
                 "rank_group_unknown", "rank_group");
   policy = *ledger_->LoadPolicy();
@@ -413,8 +438,10 @@ TEST_F(LedgerTest, ExactlyOneOfTwoConflictingOrderCommandsWins) {
     std::atomic<int> wins{0};
     std::atomic<int> refusals{0};
     auto count = [&](const Result<CommandResult>& result) {
-      if (result.ok()) wins++;
-      else if (result.status().code() == StatusCode::kConflict) refusals++;
+      if (result.ok())
+        wins++;
+      else if (result.status().code() == StatusCode::kConflict)
+        refusals++;
     };
     std::thread deliver([&] { count(ledger_->DeliverOrder(order_id, As("merchant:x"))); });
     std::thread cancel([&] { count(ledger_->CancelOrder(order_id, "batal", As("asn:x"))); });
@@ -435,7 +462,8 @@ TEST_F(LedgerTest, AStaleCachedMerchantLosesInTheLogAndTheOrderIsDecidedAgain) {
   Ledger other(log_.get(), ledger_->geography(), options);
   ASSERT_TRUE(other.SuspendUmkm("warung-bu-sri", "audit", As("operator:rina")).ok());
   const uint64_t head = log_->Head().sequence;
-  ExpectRefused(ledger_->Place(Order("after-suspension"), As("asn:x")), "umkm_suspended", "umkm_id");
+  ExpectRefused(ledger_->Place(Order("after-suspension"), As("asn:x")), "umkm_suspended",
+                "umkm_id");
   EXPECT_EQ(log_->Head().sequence, head);
   ASSERT_TRUE(other.VerifyUmkm("warung-bu-sri", As("operator:rina")).ok());
   EXPECT_TRUE(ledger_->Place(Order("after-reinstatement"), As("asn:x")).ok());
@@ -484,8 +512,8 @@ TEST_F(LedgerPlaceAsyncTest, PlacesWhatPlaceWouldWithAnIdMadeWhenNoneIsGiven) {
   ASSERT_FALSE(again->first.ok());
   EXPECT_EQ(again->first.status().error_code(), "stream_version_conflict");
   EXPECT_EQ(log_->Head().sequence, head);
-  ExpectRefused(ledger_->Place(Order("id-1"), As("asn:198507122010011003")),
-                "order_already_exists", "order_id");
+  ExpectRefused(ledger_->Place(Order("id-1"), As("asn:198507122010011003")), "order_already_exists",
+                "order_id");
   EXPECT_EQ(log_->Head().sequence, head);
 }
 
@@ -515,8 +543,10 @@ TEST_F(LedgerPlaceAsyncTest, AStaleCachedMerchantLosesAndPlaceDecidesAgainWithTh
   LedgerOptions options;
   options.clock = [this] { return now_.load(); };
   Ledger other(log_.get(), *LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml"), options);
-  ASSERT_TRUE(other.Reprice("warung-bu-sri", "beras-5kg", Money::FromRupiah(70'000),
-                            As("merchant:warung-bu-sri")).ok());
+  ASSERT_TRUE(other
+                  .Reprice("warung-bu-sri", "beras-5kg", Money::FromRupiah(70'000),
+                           As("merchant:warung-bu-sri"))
+                  .ok());
   const uint64_t head = log_->Head().sequence;
   auto answered = PlaceAsync(Order("o-stale"), As("asn:x"));
   ASSERT_TRUE(answered.has_value());
@@ -525,15 +555,19 @@ TEST_F(LedgerPlaceAsyncTest, AStaleCachedMerchantLosesAndPlaceDecidesAgainWithTh
   EXPECT_EQ(log_->Head().sequence, head);  // nothing written
   Result<CommandResult> again = ledger_->Place(answered->second, As("asn:x"));
   ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_EQ(ledger_->LoadOrder("o-stale")->total, Money::FromRupiah(169'000));  // 2 x 70.000 + 29.000
+  EXPECT_EQ(ledger_->LoadOrder("o-stale")->total,
+            Money::FromRupiah(169'000));  // 2 x 70.000 + 29.000
 }
 
 class LedgerPaymentTest : public LedgerTest {
  protected:
   void SetUp() override {
     LedgerTest::SetUp();
-    PolicyDefaults defaults{{{"III", Money::FromRupiah(400'000)}}, 30, Money::FromRupiah(500'000),
-                            22 * 60, {2023, 3, 13}};
+    PolicyDefaults defaults{{{"III", Money::FromRupiah(400'000)}},
+                            30,
+                            Money::FromRupiah(500'000),
+                            22 * 60,
+                            {2023, 3, 13}};
     ASSERT_TRUE(ledger_->SeedPolicy(defaults, As("system:config")).ok());
     SeedMarket();
     ASSERT_TRUE(ledger_->Place(Order("cashless-1", "CASHLESS"), As("asn:x")).ok());
@@ -556,11 +590,11 @@ TEST_F(LedgerPaymentTest, PaymentSucceedsOnceWithFeeAndBusinessDate) {
   ExpectRefused(ledger_->RecordPaymentSucceeded(Success(Money::FromRupiah(165'001), kNow, "qr-1"),
                                                 As("bank:bank-jatim")),
                 "amount_mismatch", "amount");
-  ASSERT_TRUE(ledger_->RecordPaymentSucceeded(Success(total_, kNow, "qr-1"),
-                                              As("bank:bank-jatim")).ok());
-  ExpectRefused(ledger_->RecordPaymentSucceeded(Success(total_, kNow, "qr-1"),
-                                                As("bank:bank-jatim")),
-                "payment_already_succeeded", "payment_id");
+  ASSERT_TRUE(
+      ledger_->RecordPaymentSucceeded(Success(total_, kNow, "qr-1"), As("bank:bank-jatim")).ok());
+  ExpectRefused(
+      ledger_->RecordPaymentSucceeded(Success(total_, kNow, "qr-1"), As("bank:bank-jatim")),
+      "payment_already_succeeded", "payment_id");
   // Another amount after the success is refused, not acknowledged.
   ExpectRefused(ledger_->RecordPaymentSucceeded(Success(Money::FromRupiah(1), kNow, "qr-1"),
                                                 As("bank:bank-jatim")),
@@ -578,16 +612,18 @@ TEST_F(LedgerPaymentTest, WhatThePayerWasShownIsKeptAndChecked) {
   ExpectRefused(ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank"),
                                         PaymentShown{"000201\n6304ABCD", 0}),
                 "qr_content_invalid", "qr_content");
-  ExpectRefused(ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank"),
-                                        PaymentShown{std::string(qr_content_chars_max + 1, 'A'), 0}),
-                "qr_content_too_long", "qr_content");
+  ExpectRefused(
+      ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank"),
+                              PaymentShown{std::string(qr_content_chars_max + 1, 'A'), 0}),
+      "qr_content_too_long", "qr_content");
   ExpectRefused(ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank"),
                                         PaymentShown{"", -1}),
                 "expires_at_invalid", "expires_at_us");
   EXPECT_EQ(log_->Head().sequence, head);  // nothing written
 
-  ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank"),
-                                      PaymentShown{"00020101021226", kNow + 60})
+  ASSERT_TRUE(ledger_
+                  ->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank"),
+                                   PaymentShown{"00020101021226", kNow + 60})
                   .ok());
   PaymentState payment = *ledger_->LoadPayment("cashless-1");
   EXPECT_EQ(payment.qr_content, "00020101021226");
@@ -602,10 +638,13 @@ TEST_F(LedgerPaymentTest, WhatThePayerWasShownIsKeptAndChecked) {
 
 TEST_F(LedgerPaymentTest, PaymentsAfterTheCutoffSettleTheNextDay) {
   ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "VA", "va-1", As("system:bank")).ok());
-  const int64_t at_2230_jakarta = kNow + (12 * 3600 + 30 * 60) * int64_t{1'000'000};  // 10:00 + 12:30
+  const int64_t at_2230_jakarta =
+      kNow + (12 * 3600 + 30 * 60) * int64_t{1'000'000};  // 10:00 + 12:30
   now_ = at_2230_jakarta;
-  ASSERT_TRUE(ledger_->RecordPaymentSucceeded(Success(total_, at_2230_jakarta, "va-1", "VA"),
-                                              As("bank:bank-jatim")).ok());
+  ASSERT_TRUE(ledger_
+                  ->RecordPaymentSucceeded(Success(total_, at_2230_jakarta, "va-1", "VA"),
+                                           As("bank:bank-jatim"))
+                  .ok());
   EXPECT_EQ(ledger_->LoadPayment("cashless-1")->business_date, (CivilDate{2026, 11, 23}));
 }
 
@@ -621,19 +660,22 @@ TEST_F(LedgerPaymentTest, FailedOrExpiredPaymentsMayBeRequestedAgain) {
 }
 
 TEST_F(LedgerPaymentTest, RefundsAreBoundedByWhatWasPaid) {
-  ExpectRefused(ledger_->RequestPayment("order-x", "QRIS", "q", As("system:bank")), "order_not_found",
-                "order_id");
+  ExpectRefused(ledger_->RequestPayment("order-x", "QRIS", "q", As("system:bank")),
+                "order_not_found", "order_id");
   ASSERT_TRUE(ledger_->Place(Order("cod-1"), As("asn:x")).ok());
-  ExpectRefused(ledger_->RequestPayment("cod-1", "QRIS", "q", As("system:bank")), "order_not_cashless",
-                "order_id");
+  ExpectRefused(ledger_->RequestPayment("cod-1", "QRIS", "q", As("system:bank")),
+                "order_not_cashless", "order_id");
   ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "QRIS", "qr-1", As("system:bank")).ok());
   ExpectRefused(ledger_->RefundPayment("cashless-1", Money::FromRupiah(1), As("operator:rina")),
                 "payment_not_refundable", "payment_id");
   ASSERT_TRUE(ledger_->RecordPaymentSucceeded(Success(total_, kNow, "qr-1"), As("bank:x")).ok());
-  ASSERT_TRUE(ledger_->RefundPayment("cashless-1", Money::FromRupiah(65'000), As("operator:rina")).ok());
-  ExpectRefused(ledger_->RefundPayment("cashless-1", Money::FromRupiah(100'001), As("operator:rina")),
-                "amount_too_large", "amount");
-  ASSERT_TRUE(ledger_->RefundPayment("cashless-1", Money::FromRupiah(100'000), As("operator:rina")).ok());
+  ASSERT_TRUE(
+      ledger_->RefundPayment("cashless-1", Money::FromRupiah(65'000), As("operator:rina")).ok());
+  ExpectRefused(
+      ledger_->RefundPayment("cashless-1", Money::FromRupiah(100'001), As("operator:rina")),
+      "amount_too_large", "amount");
+  ASSERT_TRUE(
+      ledger_->RefundPayment("cashless-1", Money::FromRupiah(100'000), As("operator:rina")).ok());
   EXPECT_EQ(ledger_->LoadPayment("cashless-1")->status, PaymentStatus::kRefunded);
 }
 
@@ -668,15 +710,17 @@ TEST_F(LedgerPaymentTest, CancellingVoidsThePendingRequestAndALateSuccessIsARefu
   EXPECT_EQ(payment.status, PaymentStatus::kRefundDue);
   EXPECT_EQ(payment.refund_due_cause, "payment_voided");
   EXPECT_EQ(payment.refund_due_amount, total_);
-  ExpectRefused(ledger_->RecordPaymentSucceeded(Success(total_, kNow, "qr-1"), As("bank:bank-jatim")),
-                "payment_already_succeeded", "payment_id");
+  ExpectRefused(
+      ledger_->RecordPaymentSucceeded(Success(total_, kNow, "qr-1"), As("bank:bank-jatim")),
+      "payment_already_succeeded", "payment_id");
   ExpectRefused(ledger_->RefundPayment("cashless-1", total_, As("operator:rina")),
                 "payment_not_refundable", "payment_id");
 
   ExpectRefused(ledger_->ResolveException("cashless-1", "forgotten", "x", As("operator:rina")),
                 "resolution_unknown", "resolution");
-  ASSERT_TRUE(ledger_->ResolveException("cashless-1", "refunded", "ditransfer kembali",
-                                        As("operator:rina")).ok());
+  ASSERT_TRUE(
+      ledger_->ResolveException("cashless-1", "refunded", "ditransfer kembali", As("operator:rina"))
+          .ok());
   EXPECT_EQ(ledger_->LoadPayment("cashless-1")->exception_resolution, "refunded");
   ExpectRefused(ledger_->ResolveException("cashless-1", "explained", "x", As("operator:rina")),
                 "exception_not_open", "payment_id");
@@ -684,12 +728,15 @@ TEST_F(LedgerPaymentTest, CancellingVoidsThePendingRequestAndALateSuccessIsARefu
 
 TEST_F(LedgerPaymentTest, APaidOrderIsCancelledOnlyAfterAFullRefund) {
   ASSERT_TRUE(ledger_->RequestPayment("cashless-1", "VA", "va-1", As("system:bank")).ok());
-  ASSERT_TRUE(ledger_->RecordPaymentSucceeded(Success(total_, kNow, "va-1", "VA"),
-                                              As("bank:bank-jatim")).ok());
+  ASSERT_TRUE(
+      ledger_->RecordPaymentSucceeded(Success(total_, kNow, "va-1", "VA"), As("bank:bank-jatim"))
+          .ok());
   ExpectRefused(ledger_->CancelOrder("cashless-1", "batal", As("asn:x")), "order_paid", "order_id");
-  ASSERT_TRUE(ledger_->RefundPayment("cashless-1", Money::FromRupiah(100'000), As("operator:rina")).ok());
+  ASSERT_TRUE(
+      ledger_->RefundPayment("cashless-1", Money::FromRupiah(100'000), As("operator:rina")).ok());
   ExpectRefused(ledger_->CancelOrder("cashless-1", "batal", As("asn:x")), "order_paid", "order_id");
-  ASSERT_TRUE(ledger_->RefundPayment("cashless-1", Money::FromRupiah(65'000), As("operator:rina")).ok());
+  ASSERT_TRUE(
+      ledger_->RefundPayment("cashless-1", Money::FromRupiah(65'000), As("operator:rina")).ok());
   Result<CommandResult> cancelled = ledger_->CancelOrder("cashless-1", "batal", As("asn:x"));
   ASSERT_TRUE(cancelled.ok()) << cancelled.status().ToString();
   EXPECT_EQ(cancelled->first_sequence, cancelled->last_sequence);  // nothing to void
@@ -704,12 +751,12 @@ TEST_F(LedgerPaymentTest, ABankWordMustMatchItsRequestAndARefusalIsKept) {
                 "notification_channel_mismatch", "channel");
   ExpectRefused(ledger_->RecordPaymentSucceeded(Success(total_, kNow, "qr-9"), As("bank:x")),
                 "bank_reference_mismatch", "bank_reference");
-  ExpectRefused(ledger_->RecordPaymentSucceeded(Success(total_, kNow - skew_us - 1, "qr-1"),
-                                                As("bank:x")),
-                "paid_time_out_of_window", "paid_at");
-  ExpectRefused(ledger_->RecordPaymentSucceeded(Success(total_, kNow + skew_us + 1, "qr-1"),
-                                                As("bank:x")),
-                "paid_time_out_of_window", "paid_at");
+  ExpectRefused(
+      ledger_->RecordPaymentSucceeded(Success(total_, kNow - skew_us - 1, "qr-1"), As("bank:x")),
+      "paid_time_out_of_window", "paid_at");
+  ExpectRefused(
+      ledger_->RecordPaymentSucceeded(Success(total_, kNow + skew_us + 1, "qr-1"), As("bank:x")),
+      "paid_time_out_of_window", "paid_at");
   ExpectRefused(ledger_->RecordPaymentSucceeded(Success(total_, 0, "qr-1"), As("bank:x")),
                 "paid_time_out_of_window", "paid_at");
   EXPECT_EQ(log_->Head().sequence, head);  // nothing written
@@ -722,8 +769,8 @@ TEST_F(LedgerPaymentTest, ABankWordMustMatchItsRequestAndARefusalIsKept) {
                 "bank_reference_mismatch", "bank_reference");
   EXPECT_EQ(log_->Head().sequence, head + 1);
   EXPECT_EQ(log_->Read(head + 1, 1)->front().type, "payment.notification_refused");
-  ASSERT_TRUE(ledger_->RecordPaymentSucceeded(Success(total_, kNow + skew_us, "qr-1"),
-                                              As("bank:x")).ok());
+  ASSERT_TRUE(
+      ledger_->RecordPaymentSucceeded(Success(total_, kNow + skew_us, "qr-1"), As("bank:x")).ok());
 }
 
 TEST_F(LedgerPaymentTest, NoTwoPaymentRequestsHoldOneBankReference) {
@@ -759,14 +806,16 @@ TEST_F(LedgerPaymentTest, ClosesAndSuccessesForTheSameDayNeverRace) {
     ASSERT_TRUE(ledger_->RequestPayment(id, "QRIS", "qr-" + id, As("system:bank")).ok());
   }
   const int64_t paid_at = kNow + 3600 * int64_t{1'000'000};  // 11:00 on 2026-11-22
-  now_ = kNow + 13 * 3600 * int64_t{1'000'000};             // 23:00: the day is over
+  now_ = kNow + 13 * 3600 * int64_t{1'000'000};              // 23:00: the day is over
   const CivilDate day{2026, 11, 22};
   std::atomic<bool> closed{false};
   std::thread closer([&] {
     while (!closed) {
       Result<SettlementDay> computed = ledger_->ComputeSettlement(day);
       ASSERT_TRUE(computed.ok());
-      CloseSettlement command{"2026-11-22", computed->merchants, computed->total_net,
+      CloseSettlement command{"2026-11-22",
+                              computed->merchants,
+                              computed->total_net,
                               computed->merchants.empty() ? "" : "pain001-2026-11-22.xml",
                               computed->merchants.empty() ? "" : std::string(64, 'a'),
                               std::string(64, 'b')};
@@ -809,7 +858,7 @@ TEST_F(LedgerPaymentTest, ClosesAndSuccessesForTheSameDayNeverRace) {
 
 // A batch whose lines would not fit one event is refused before anything is decided.
 TEST_F(LedgerPaymentTest, ABatchThatDoesNotFitOneEventIsRefused) {
-  CloseSettlement command{"2026-11-21", {}, Money(), "pain.xml", std::string(64, 'a'),
+  CloseSettlement command{"2026-11-21",        {}, Money(), "pain.xml", std::string(64, 'a'),
                           std::string(64, 'b')};
   for (size_t i = 0; i < settlement_merchants_max; ++i) {
     MerchantSettlement line;

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-
 #include <random>
 
 namespace malpro {
@@ -30,8 +29,8 @@ TEST(MoneyTest, MoreThanTwoDecimalsIsRefused) {
 }
 
 TEST(MoneyTest, SignsSpacesGroupingAndLettersAreRefused) {
-  for (std::string_view text : {"-1", "+1", " 1", "1 ", "10.000,00", "1,000.00", "1e3", "abc",
-                                "", ".5", "5.", "1..2", "010000"}) {
+  for (std::string_view text : {"-1", "+1", " 1", "1 ", "10.000,00", "1,000.00", "1e3", "abc", "",
+                                ".5", "5.", "1..2", "010000"}) {
     ExpectRefused(ParseAmount(text, "amount"), "amount_invalid");
   }
 }
@@ -79,9 +78,9 @@ TEST(MoneyTest, DisplayGroupsThousandsTheIndonesianWay) {
 
 TEST(MoneyTest, BasisPointsRoundHalfUpToTheSen) {
   EXPECT_EQ(ApplyBasisPoints(Money::FromRupiah(100'000), 30), Money::FromRupiah(300));
-  EXPECT_EQ(ApplyBasisPoints(Money::FromSen(150), 30), Money::FromSen(0));   // 0.45 sen
-  EXPECT_EQ(ApplyBasisPoints(Money::FromSen(167), 30), Money::FromSen(1));   // 0.501 sen
-  EXPECT_EQ(ApplyBasisPoints(Money::FromSen(5000), 1), Money::FromSen(1));   // 0.5 sen, up
+  EXPECT_EQ(ApplyBasisPoints(Money::FromSen(150), 30), Money::FromSen(0));  // 0.45 sen
+  EXPECT_EQ(ApplyBasisPoints(Money::FromSen(167), 30), Money::FromSen(1));  // 0.501 sen
+  EXPECT_EQ(ApplyBasisPoints(Money::FromSen(5000), 1), Money::FromSen(1));  // 0.5 sen, up
   EXPECT_EQ(ApplyBasisPoints(Money::FromRupiah(123), 0), Money());
   EXPECT_EQ(ApplyBasisPoints(Money::FromRupiah(123), 10'000), Money::FromRupiah(123));
   EXPECT_EQ(ApplyBasisPoints(Money::FromSen(money_sen_max), 10'000), Money::FromSen(money_sen_max));
@@ -91,8 +90,8 @@ TEST(MoneyTest, EveryChannelRoundTripsRandomAmounts) {
   std::mt19937_64 random(20261122);
   std::uniform_int_distribution<int64_t> sen(0, money_sen_max);
   for (int i = 0; i < 10'000; ++i) {
-    const Money amount = Money::FromSen(i < 5 ? std::array<int64_t, 5>{0, 1, 99, 100, money_sen_max}[i]
-                                              : sen(random));
+    const Money amount = Money::FromSen(
+        i < 5 ? std::array<int64_t, 5>{0, 1, 99, 100, money_sen_max}[i] : sen(random));
     ASSERT_EQ(*ParseSnapAmount(FormatSnap(amount), "amount"), amount);
     ASSERT_EQ(*ParseAmount(FormatSnap(amount), "amount"), amount);
     ASSERT_EQ(*ParseMt940Amount(FormatMt940(amount), "amount"), amount);

@@ -44,14 +44,14 @@ struct WorkedExample {
     std::string hex;  // the row's bytes, its backticked parts joined
     std::string name;
   };
-  std::vector<Field> fields;      // the table of offsets and bytes
-  std::string canonical_hex;      // the block of canonical bytes
-  size_t canonical_bytes = 0;     // as its heading says
-  std::string hash_hex;           // hash_1
-  size_t stored_bytes = 0;        // the stored value's size, as the text says
-  std::string stored_key_hex;     // its key in `events`
+  std::vector<Field> fields;          // the table of offsets and bytes
+  std::string canonical_hex;          // the block of canonical bytes
+  size_t canonical_bytes = 0;         // as its heading says
+  std::string hash_hex;               // hash_1
+  size_t stored_bytes = 0;            // the stored value's size, as the text says
+  std::string stored_key_hex;         // its key in `events`
   std::string chain_head_prefix_hex;  // the chain_head value before hash_1
-  std::string index_key_hex;      // the stream index entry's key, its parts joined
+  std::string index_key_hex;          // the stream index entry's key, its parts joined
   std::string index_value_hex;
 };
 
@@ -136,12 +136,14 @@ inline WorkedExample ReadWorkedExample() {
     example.stored_bytes = std::stoul(match[1].str());
     example.stored_key_hex = match[2].str();
   }
-  if (std::regex_search(prose, match,
-                        std::regex(R"(`chain_head` value is `([0-9a-f]+)` followed by `hash_1`)"))) {
+  if (std::regex_search(
+          prose, match,
+          std::regex(R"(`chain_head` value is `([0-9a-f]+)` followed by `hash_1`)"))) {
     example.chain_head_prefix_hex = match[1].str();
   }
-  if (std::regex_search(prose, match,
-                        std::regex(R"(entry has key ((?:`[0-9a-f]+` ?)+) and value `([0-9a-f]+)`)"))) {
+  if (std::regex_search(
+          prose, match,
+          std::regex(R"(entry has key ((?:`[0-9a-f]+` ?)+) and value `([0-9a-f]+)`)"))) {
     example.index_key_hex = JoinBacktickedHex(match[1].str());
     example.index_value_hex = match[2].str();
   }

@@ -521,7 +521,8 @@ TEST_F(ReconcileApiTest, AnExplainedDiscrepancyStaysExplainedInLaterRuns) {
   EXPECT_NE(shown.body().find(R"("ledger_amount":null)"), std::string::npos) << shown.body();
   EXPECT_NE(shown.body().find(R"("statement_amount":null)"), std::string::npos) << shown.body();
   EXPECT_NE(shown.body().find(R"("statement_amount":"68500.00","ledger_amount":"68000.00")"),
-            std::string::npos) << shown.body();
+            std::string::npos)
+      << shown.body();
 }
 
 }  // namespace

@@ -43,10 +43,20 @@ TEST_F(SettlementTest, TotalsPerMerchantUseTheFeeRecordedInEachPayment) {
   ASSERT_TRUE(ledger_->SetFeeRule(100, Money(), "2026-11-22", As("admin:setup")).ok());
   Result<SettleOutcome> outcome = SettleDay(kDay);
   ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  // (Nothing refunded or carried: those fields stay zero.)
+  const auto line = [](std::string umkm_id, Money gross, Money fee, Money net, int64_t payments) {
+    MerchantSettlement settlement;
+    settlement.umkm_id = std::move(umkm_id);
+    settlement.gross = gross;
+    settlement.fee = fee;
+    settlement.net = net;
+    settlement.payments = payments;
+    return settlement;
+  };
   const std::vector<MerchantSettlement> expected = {
-      {"toko-pak-min", Money::FromRupiah(204'000), Money::FromSen(61'200),
-       Money::FromSen(20'400'000 - 61'200), 1},
-      {"warung-bu-sri", Money::FromRupiah(204'000), Money(), Money::FromRupiah(204'000), 2}};
+      line("toko-pak-min", Money::FromRupiah(204'000), Money::FromSen(61'200),
+           Money::FromSen(20'400'000 - 61'200), 1),
+      line("warung-bu-sri", Money::FromRupiah(204'000), Money(), Money::FromRupiah(204'000), 2)};
   EXPECT_EQ(outcome->day.merchants, expected);
   EXPECT_EQ(outcome->day.total_net, Money::FromSen(40'800'000 - 61'200));
   Result<SettlementState> closed = ledger_->LoadSettlement(kDay);
@@ -171,7 +181,8 @@ TEST_F(SettlementTest, RefundsAreRecoveredFromLaterPayoutsAndAShortfallIsCarried
   now_ = JakartaTime(kNextDay, 8, 0);
   ASSERT_TRUE(SettleDay(kDay).ok());
   // The next day: part of the settled payment goes back to the buyer, and a new sale.
-  ASSERT_TRUE(ledger_->RefundPayment("order-1", Money::FromRupiah(50'000), As("operator:rina")).ok());
+  ASSERT_TRUE(
+      ledger_->RefundPayment("order-1", Money::FromRupiah(50'000), As("operator:rina")).ok());
   EXPECT_NE(LastPayload("payment-order-1").find("\"business_date\":\"2026-11-22\""),
             std::string::npos);
   Pay("order-6", "warung-bu-sri", 1, "BJ-0006", JakartaTime(kNextDay, 10, 0));
@@ -184,7 +195,8 @@ TEST_F(SettlementTest, RefundsAreRecoveredFromLaterPayoutsAndAShortfallIsCarried
   EXPECT_EQ(second->day.merchants[0].net, Money::FromRupiah(18'000));
   EXPECT_EQ(second->day.merchants[0].carried_out, Money());
   // The third day: the rest of the first payment goes back, and nothing is sold.
-  ASSERT_TRUE(ledger_->RefundPayment("order-1", Money::FromRupiah(86'000), As("operator:rina")).ok());
+  ASSERT_TRUE(
+      ledger_->RefundPayment("order-1", Money::FromRupiah(86'000), As("operator:rina")).ok());
   now_ = JakartaTime(day4, 8, 0);
   Result<SettleOutcome> third = SettleDay(day3);
   ASSERT_TRUE(third.ok()) << third.status().ToString();
@@ -230,9 +242,10 @@ TEST_F(SettlementTest, FileHashesEqualThoseInTheEvent) {
   EXPECT_EQ(HashToHex(Sha256(ReadFile(out_ + "/malpro-settlement-2026-11-21.csv"))),
             closed->csv_sha256);
   const std::string csv = ReadFile(outcome->csv_path);
-  EXPECT_NE(csv.find("2026-11-21,MALPRO-STL-20261121,STL-20261121-001,toko-pak-min,"
-                     "Toko Pak Min & Anak,0098765432,1,204000.00,612.00,0.00,0.00,203388.00,0.00\r\n"),
-            std::string::npos)
+  EXPECT_NE(
+      csv.find("2026-11-21,MALPRO-STL-20261121,STL-20261121-001,toko-pak-min,"
+               "Toko Pak Min & Anak,0098765432,1,204000.00,612.00,0.00,0.00,203388.00,0.00\r\n"),
+      std::string::npos)
       << csv;
   EXPECT_NE(csv.find(",TOTAL,,,,3,408000.00,612.00,0.00,0.00,407388.00,0.00\r\n"),
             std::string::npos)

@@ -38,9 +38,9 @@ int main(int argc, char** argv) {
         AppendRequest request;
         request.actor = "crash:child";
         for (uint64_t part = 0; part <= i % 3; ++part) {
-          request.events.push_back({stream, "order.noted",
-                                    R"({"thread":)" + std::to_string(t) + R"(,"i":)" +
-                                        std::to_string(i) + "}"});
+          request.events.push_back(
+              {stream, "order.noted",
+               R"({"thread":)" + std::to_string(t) + R"(,"i":)" + std::to_string(i) + "}"});
         }
         Result<AppendResult> appended = (*log)->Append(request);
         if (!appended.ok()) {

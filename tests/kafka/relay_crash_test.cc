@@ -58,8 +58,8 @@ TEST(RelayCrashTest, KilledRelayResumesWithoutLossOrDuplicates) {
     read_only.read_only = true;
     Result<std::unique_ptr<EventLog>> log = EventLog::Open(read_only);
     if (!log.ok()) continue;  // killed before the log was created
-    Result<std::vector<PartitionTail>> tails = ReadPartitionTails(
-        broker->bootstrap(), kafka, "malpro.events", kPartitions, 10'000);
+    Result<std::vector<PartitionTail>> tails =
+        ReadPartitionTails(broker->bootstrap(), kafka, "malpro.events", kPartitions, 10'000);
     ASSERT_TRUE(tails.ok()) << tails.status().ToString();
     uint64_t highest = 0;
     for (const PartitionTail& tail : *tails) highest = std::max(highest, tail.sequence);

@@ -127,16 +127,18 @@ TEST_F(DeterminismTest, KillingTheProjectorNeitherRepeatsNorSkipsAnEvent) {
     ASSERT_GE(child, 0);
     if (child == 0) {
       const char* bulk = round % 2 == 0 ? "bulk" : nullptr;  // nullptr ends the list early
-      execl(MALPRO_PROJECTOR_CRASH_CHILD_PATH, "projector_crash_child",
-            dir_->Sub("log").c_str(), models.c_str(), bulk, static_cast<char*>(nullptr));
+      execl(MALPRO_PROJECTOR_CRASH_CHILD_PATH, "projector_crash_child", dir_->Sub("log").c_str(),
+            models.c_str(), bulk, static_cast<char*>(nullptr));
       _exit(127);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20 + random() % 150));
     kill(child, SIGKILL);
     int wait_status = 0;
     ASSERT_EQ(waitpid(child, &wait_status, 0), child);
-    if (WIFSIGNALED(wait_status)) ++killed;
-    else ASSERT_EQ(WEXITSTATUS(wait_status), 0) << "round " << round;
+    if (WIFSIGNALED(wait_status))
+      ++killed;
+    else
+      ASSERT_EQ(WEXITSTATUS(wait_status), 0) << "round " << round;
   }
   EXPECT_GT(killed, 0);
   std::unique_ptr<EventLog> log = OpenLog();

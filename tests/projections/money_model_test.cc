@@ -658,8 +658,8 @@ class MoneyHistory {
           return;
         }
       }
-      model_.merchants[spec.id] = ModelMerchant{spec.id, spec.criteria, spec.products,
-                                                "00123456" + std::to_string(70 + i)};
+      model_.merchants[spec.id] =
+          ModelMerchant{spec.id, spec.criteria, spec.products, "00123456" + std::to_string(70 + i)};
     }
   }
 
@@ -745,18 +745,27 @@ class MoneyHistory {
       int weight;
       void (MoneyHistory::*run)();
     };
-    static const Choice kChoices[] = {
-        {14, &MoneyHistory::PlaceOrder},         {6, &MoneyHistory::AcceptOrder},
-        {5, &MoneyHistory::DeliverOrder},        {5, &MoneyHistory::ConfirmCash},
-        {7, &MoneyHistory::CancelOrder},         {10, &MoneyHistory::RequestPayment},
-        {22, &MoneyHistory::BankWord},           {3, &MoneyHistory::PaymentFailed},
-        {3, &MoneyHistory::PaymentExpired},      {6, &MoneyHistory::Refund},
-        {2, &MoneyHistory::ResolveException},    {4, &MoneyHistory::SubmitReceipt},
-        {4, &MoneyHistory::DecideReceipt},       {1, &MoneyHistory::SetMinimumSpend},
-        {1, &MoneyHistory::SetFeeRule},          {1, &MoneyHistory::ChangeRank},
-        {1, &MoneyHistory::Deactivate},          {5, &MoneyHistory::CloseDay},
-        {2, &MoneyHistory::CloseRacingSuccesses}, {2, &MoneyHistory::CloseMonth},
-        {2, &MoneyHistory::ReconcileStatement}};
+    static const Choice kChoices[] = {{14, &MoneyHistory::PlaceOrder},
+                                      {6, &MoneyHistory::AcceptOrder},
+                                      {5, &MoneyHistory::DeliverOrder},
+                                      {5, &MoneyHistory::ConfirmCash},
+                                      {7, &MoneyHistory::CancelOrder},
+                                      {10, &MoneyHistory::RequestPayment},
+                                      {22, &MoneyHistory::BankWord},
+                                      {3, &MoneyHistory::PaymentFailed},
+                                      {3, &MoneyHistory::PaymentExpired},
+                                      {6, &MoneyHistory::Refund},
+                                      {2, &MoneyHistory::ResolveException},
+                                      {4, &MoneyHistory::SubmitReceipt},
+                                      {4, &MoneyHistory::DecideReceipt},
+                                      {1, &MoneyHistory::SetMinimumSpend},
+                                      {1, &MoneyHistory::SetFeeRule},
+                                      {1, &MoneyHistory::ChangeRank},
+                                      {1, &MoneyHistory::Deactivate},
+                                      {5, &MoneyHistory::CloseDay},
+                                      {2, &MoneyHistory::CloseRacingSuccesses},
+                                      {2, &MoneyHistory::CloseMonth},
+                                      {2, &MoneyHistory::ReconcileStatement}};
     int total = 0;
     for (const Choice& choice : kChoices) total += choice.weight;
     int pick = static_cast<int>(Below(static_cast<size_t>(total)));
@@ -1306,9 +1315,9 @@ class MoneyHistory {
     if (!SameBatch(day, computed->merchants, batch)) return false;
     if (Chance(0.35)) {  // as `malpro settle` does: the files, then the close
       if (!SettleWithFiles(day, batch)) return false;
-    } else if (!Expect("close " + DateText(day) + " (" + std::to_string(batch.size()) +
-                           " merchants)",
-                       ledger_->Close(CloseCommand(day, batch), As("system:settlement")), "")) {
+    } else if (!Expect(
+                   "close " + DateText(day) + " (" + std::to_string(batch.size()) + " merchants)",
+                   ledger_->Close(CloseCommand(day, batch), As("system:settlement")), "")) {
       return false;
     }
     closed_batches_[day] = batch;
@@ -1353,8 +1362,8 @@ class MoneyHistory {
                             SettlementFileOptions{}, As("system:settlement"))),
            expected);
     // Refused before anything is written; the files of a closed day stay as they were.
-    EXPECT_EQ(std::filesystem::exists(CsvPath(day)), had_csv) << "seed " << seed_ << " "
-                                                              << DateText(day);
+    EXPECT_EQ(std::filesystem::exists(CsvPath(day)), had_csv)
+        << "seed " << seed_ << " " << DateText(day);
   }
 
   bool SettleWithFiles(int64_t day, const std::vector<MerchantSettlement>& batch) {
@@ -1400,8 +1409,8 @@ class MoneyHistory {
 
   // The CSV and the pain.001 of a day settled with files, against the model's batch.
   void CheckSettlementFiles(int64_t day, const std::vector<MerchantSettlement>& batch) {
-    const std::string where = "seed " + std::to_string(seed_) + " settlement files of " +
-                              DateText(day);
+    const std::string where =
+        "seed " + std::to_string(seed_) + " settlement files of " + DateText(day);
     SCOPED_TRACE(where);
     const std::string csv = ReadFile(CsvPath(day));
     ASSERT_TRUE(csv.ends_with("\r\n")) << csv;
@@ -1447,7 +1456,8 @@ class MoneyHistory {
     EXPECT_EQ(Occurrences(xml, "<CdtTrfTxInf>"), static_cast<size_t>(paying)) << xml;
     EXPECT_EQ(Occurrences(xml, "<MsgId>" + BatchId(day) + "</MsgId>"), 1u) << xml;
     EXPECT_EQ(Occurrences(xml, "<Dt>" + DateText(ExecutionDay(day)) + "</Dt>"), 1u)
-        << "execution date " << DateText(ExecutionDay(day)) << "\n" << xml;
+        << "execution date " << DateText(ExecutionDay(day)) << "\n"
+        << xml;
     for (size_t i = 0; i < batch.size(); ++i) {
       const size_t found = xml.find("<EndToEndId>" + EndToEndId(day, i + 1) + "</EndToEndId>");
       EXPECT_EQ(found != std::string::npos, batch[i].net > Money()) << EndToEndId(day, i + 1);
@@ -1491,8 +1501,7 @@ class MoneyHistory {
       success.bank_reference = order->reference;
       success.amount = order->total;
       // Paid before the cut-off; a request made in the cut-off's last second is paid at once.
-      success.paid_at_us =
-          Between(requested_at, std::max(requested_at, CutoffUs(day) - kSecond));
+      success.paid_at_us = Between(requested_at, std::max(requested_at, CutoffUs(day) - kSecond));
       words.push_back(success);
     }
     std::atomic<bool> go{false};
@@ -1606,9 +1615,9 @@ class MoneyHistory {
     if (projector == nullptr) return;
     auto [figures, applied] = projector->ComplianceFigures(month);
     const uint64_t as_of = stale ? applied - 1 : applied;
-    const CloseComplianceMonth command{month,           as_of,           figures.asn,
-                                      figures.compliant, figures.committed, figures.shortfall,
-                                      figures.sha256};
+    const CloseComplianceMonth command{
+        month,         as_of, figures.asn, figures.compliant, figures.committed, figures.shortfall,
+        figures.sha256};
     if (!Expect("close month " + month + " as of " + std::to_string(as_of) + ": asn " +
                     std::to_string(figures.asn) + " compliant " +
                     std::to_string(figures.compliant) + " committed " + Text(figures.committed) +
@@ -1650,7 +1659,8 @@ class MoneyHistory {
       line.day = day;
       line.time = Chance(0.5) ? ClockText(order.paid_at_us) : "";
       line.amount = order.total;
-      line.reference = Chance(0.1) ? order.order_id : order.reference;  // the payment id matches too
+      line.reference =
+          Chance(0.1) ? order.order_id : order.reference;  // the payment id matches too
       lines.push_back(line);
     }
     for (const auto& [day, batch] : closed_batches_) {
@@ -1804,7 +1814,8 @@ class MoneyHistory {
       written_id = "BJTM " + std::to_string(statements_);
       expected = "statement_id_invalid";
     }
-    std::string text = "statement_id,account,booking_date,credit_debit,amount,reference,description\r\n";
+    std::string text =
+        "statement_id,account,booking_date,credit_debit,amount,reference,description\r\n";
     for (const StatementLine& line : lines) {
       text += written_id + "," + account + "," + DateText(line.day) + line.time + "," +
               (line.credit ? "CRDT" : "DBIT") + "," + Text(line.amount) + "," + line.reference +
@@ -2102,10 +2113,9 @@ class MoneyHistory {
       }
       EXPECT_EQ(batch->total_net, total_net) << DateText(day);
       EXPECT_EQ(batch->file_name.empty(), batch->pain001_sha256.empty()) << DateText(day);
-      const bool pays = std::any_of(expected.begin(), expected.end(),
-                                    [](const MerchantSettlement& line) {
-                                      return line.net > Money();
-                                    });
+      const bool pays =
+          std::any_of(expected.begin(), expected.end(),
+                      [](const MerchantSettlement& line) { return line.net > Money(); });
       EXPECT_EQ(batch->file_name.empty(), !pays) << DateText(day);
     }
   }
@@ -2204,7 +2214,8 @@ class MoneyHistory {
     // Paid out over the closed days = gross - fees - refunds, but for debts still carried.
     Money still_carried;
     for (const auto& [umkm_id, debt] : model_.carried) still_carried += debt;
-    EXPECT_EQ(Text(batches_net - still_carried), Text(batches_gross - batches_fee - batches_refunds))
+    EXPECT_EQ(Text(batches_net - still_carried),
+              Text(batches_gross - batches_fee - batches_refunds))
         << "paid out vs gross - fees - refunds";
     EXPECT_EQ(Text(batches_net_and_fee - still_carried + batches_refunds), Text(succeeded_closed))
         << "closed batches vs payments";

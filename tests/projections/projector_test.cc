@@ -68,28 +68,30 @@ class ProjectorTest : public LedgerFixture {
     ASSERT_TRUE(ledger_->SeedPolicy(defaults, As("system:config")).ok());
     Ok(ledger_->Register(RegisterAsn{kBuyer, "Siti Rahayu", "Diskominfo", "III/a", "Kauman"},
                          As("admin:setup")));
-    Ok(ledger_->Register(
-        RegisterAsn{kOtherBuyer, "Budi Santoso", "Dinkes", "IV/a", "Sawojajar"}, As("admin:setup")));
+    Ok(ledger_->Register(RegisterAsn{kOtherBuyer, "Budi Santoso", "Dinkes", "IV/a", "Sawojajar"},
+                         As("admin:setup")));
     Ok(ledger_->Register(RegisterUmkm{"warung-bu-sri", "Warung Bu Sri", "", "sembako", "Klojen",
                                       "Kauman", "Diskopindag", "0012345678", "UKE"},
                          As("admin:setup")));
     Ok(ledger_->VerifyUmkm("warung-bu-sri", As("operator:rina")));
-    Ok(ledger_->List({"warung-bu-sri", "beras-5kg", "Beras 5 kg", "pack",
-                      Money::FromRupiah(68'000)}, As("merchant:warung-bu-sri")));
+    Ok(ledger_->List(
+        {"warung-bu-sri", "beras-5kg", "Beras 5 kg", "pack", Money::FromRupiah(68'000)},
+        As("merchant:warung-bu-sri")));
     Ok(ledger_->List({"warung-bu-sri", "telur-1kg", "Telur 1 kg", "kg", Money::FromRupiah(29'000)},
                      As("merchant:warung-bu-sri")));
     Ok(ledger_->Register(RegisterUmkm{"kripik-tempe", "Kripik Tempe Sanan", "", "makanan",
                                       "Blimbing", "Purwantoro", "Diskopindag", "0098765432", "UMI"},
                          As("admin:setup")));
-    Ok(ledger_->List({"kripik-tempe", "kripik-250g", "Kripik Tempe 250 g", "pack",
-                      Money::FromRupiah(15'000)}, As("merchant:kripik-tempe")));
+    Ok(ledger_->List(
+        {"kripik-tempe", "kripik-250g", "Kripik Tempe 250 g", "pack", Money::FromRupiah(15'000)},
+        As("merchant:kripik-tempe")));
   }
 
   // A COD order of beras x2 + telur x1 (Rp165.000), delivered; cash received if `paid`.
   void CodOrder(const std::string& id, const std::string& nip, bool paid) {
-    Ok(ledger_->Place(PlaceOrder{id, nip, "warung-bu-sri", {{"beras-5kg", 2}, {"telur-1kg", 1}},
-                                 "COD"},
-                      As("asn:" + nip)));
+    Ok(ledger_->Place(
+        PlaceOrder{id, nip, "warung-bu-sri", {{"beras-5kg", 2}, {"telur-1kg", 1}}, "COD"},
+        As("asn:" + nip)));
     Ok(ledger_->AcceptOrder(id, As("merchant:warung-bu-sri")));
     Ok(ledger_->DeliverOrder(id, As("merchant:warung-bu-sri")));
     if (paid) Ok(ledger_->ConfirmCashReceived(id, As("merchant:warung-bu-sri")));
@@ -161,9 +163,8 @@ TEST(TableProjectionTest, StoresLoadsAndListsEveryRegisteredTableInKeyOrder) {
   EXPECT_EQ(unknown.code(), StatusCode::kCorruption);
   EXPECT_NE(unknown.message().find("two_tables: unknown row 'q/z'"), std::string::npos);
   std::vector<std::string> listed;
-  loaded.ForEachRow([&](const std::string& key, const std::string& json) {
-    listed.push_back(key + "=" + json);
-  });
+  loaded.ForEachRow(
+      [&](const std::string& key, const std::string& json) { listed.push_back(key + "=" + json); });
   EXPECT_EQ(listed, (std::vector<std::string>{R"(h/y={"n":7})", R"(t/x={"n":5})"}));
   EXPECT_EQ(loaded.earlier_.Find("y")->n, 7);
 }
@@ -192,9 +193,9 @@ TEST_F(ProjectorTest, CashCountsInTheJakartaMonthItWasReceived) {
 TEST_F(ProjectorTest, PlacedUnpaidOrdersArePendingUntilPaidOrCancelled) {
   SeedMarket();
   CodOrder("order-open", kBuyer, false);
-  Ok(ledger_->Place(PlaceOrder{"order-cancelled", kBuyer, "warung-bu-sri", {{"telur-1kg", 1}},
-                               "COD"},
-                    As("asn:x")));
+  Ok(ledger_->Place(
+      PlaceOrder{"order-cancelled", kBuyer, "warung-bu-sri", {{"telur-1kg", 1}}, "COD"},
+      As("asn:x")));
   std::unique_ptr<Projector> projector = OpenProjector();
   EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/pending"), "194000.00");
   EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/pending_orders"), "2");
@@ -211,9 +212,9 @@ TEST_F(ProjectorTest, CashlessCountsWhenPaidAndRefundsReduceThatMonth) {
   CashlessOrder("order-qris", kBuyer);
   now_ = kJan31 + 24 * kHour;  // 1 February: the refund reverses January's payment
   Ok(ledger_->RefundPayment("order-qris", Money::FromRupiah(18'000), As("operator:rina")));
-  Ok(ledger_->Place(PlaceOrder{"order-unpaid", kBuyer, "warung-bu-sri", {{"beras-5kg", 1}},
-                               "CASHLESS"},
-                    As("asn:x")));
+  Ok(ledger_->Place(
+      PlaceOrder{"order-unpaid", kBuyer, "warung-bu-sri", {{"beras-5kg", 1}}, "CASHLESS"},
+      As("asn:x")));
   Ok(ledger_->RequestPayment("order-unpaid", "VA", "ref-x", As("system:bank")));
   Ok(ledger_->RecordPaymentFailed("order-unpaid", "insufficient funds", As("bank:bank-jatim")));
   std::unique_ptr<Projector> projector = OpenProjector();
@@ -239,9 +240,9 @@ TEST_F(ProjectorTest, CashlessCountsWhenPaidAndRefundsReduceThatMonth) {
 
 TEST_F(ProjectorTest, MoneyForAVoidedRequestCountsTowardNothingAndIsAnException) {
   SeedMarket();
-  Ok(ledger_->Place(PlaceOrder{"order-void", kBuyer, "warung-bu-sri", {{"beras-5kg", 1}},
-                               "CASHLESS"},
-                    As("asn:x")));
+  Ok(ledger_->Place(
+      PlaceOrder{"order-void", kBuyer, "warung-bu-sri", {{"beras-5kg", 1}}, "CASHLESS"},
+      As("asn:x")));
   Ok(ledger_->RequestPayment("order-void", "QRIS", "ref-void", As("system:bank")));
   Ok(ledger_->CancelOrder("order-void", "salah pesan", As("asn:x")));
   const BankSuccess late =
@@ -584,7 +585,7 @@ TEST_F(ProjectorTest, ABulkCommitStoresWhatABatchStoresAndAFailedOneLeavesTheChe
   bulk.reset();
   options.dir = dir_.Sub("bulk");
   options.bulk_commit_events = 1;
-  options.catch_up_commit_events = UINT64_MAX;  // from here on, one commit at the end
+  options.catch_up_commit_events = UINT64_MAX;   // from here on, one commit at the end
   bulk = *Projector::Open(log_.get(), options);  // reopened: rows loaded from both kinds
   EXPECT_FALSE(bulk->Report().rebuilt_on_open);
   std::unique_ptr<Projector> rebuilt = OpenProjector("rebuilt");
@@ -687,8 +688,8 @@ TEST_F(ProjectorTest, LiveFollowingWaitsForAppliedAndPublishesChanges) {
   EXPECT_EQ(At(page.changes[0].row.value, "/products/0/price"), "71000.00");
   EXPECT_EQ(page.position, repriced->last_sequence);
   EXPECT_TRUE(projector->ChangesAfter(page.position, "", 100).changes.empty());
-  EXPECT_FALSE(projector->WaitForApplied(repriced->last_sequence + 1,
-                                         std::chrono::milliseconds(50)));
+  EXPECT_FALSE(
+      projector->WaitForApplied(repriced->last_sequence + 1, std::chrono::milliseconds(50)));
   projector->Stop();
   // After a restart the changes before the checkpoint are no longer kept: a subscriber that
   // was behind starts again from a snapshot.

@@ -31,7 +31,7 @@ TEST(StreamMapTest, FindsEveryEntryUnderItsKeyAcrossGrowthAndEntriesStayPut) {
   EXPECT_EQ(map.Find("order-"), nullptr);
   EXPECT_EQ(map.Find("order-2 "), nullptr);
   EXPECT_EQ(map.Find(std::string("order-2\0", 8)), nullptr);
-  EXPECT_EQ(map.Find("order-1"), nullptr);               // 1 is under the other prefix
+  EXPECT_EQ(map.Find("order-1"), nullptr);              // 1 is under the other prefix
   EXPECT_EQ(map.Find("asn-198507122010010"), nullptr);  // and 0 under this one
   const StreamMap<int>& constant = map;
   ASSERT_NE(constant.Find("order-2"), nullptr);

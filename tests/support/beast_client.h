@@ -5,7 +5,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
 #include <map>
 #include <string>
 
@@ -24,8 +23,8 @@ class BeastClient {
     stream_.connect(endpoint);
   }
 
-  Reply Send(boost::beast::http::verb method, const std::string& target, const std::string& body = "",
-             const std::map<std::string, std::string>& headers = {}) {
+  Reply Send(boost::beast::http::verb method, const std::string& target,
+             const std::string& body = "", const std::map<std::string, std::string>& headers = {}) {
     namespace http = boost::beast::http;
     http::request<http::string_body> request{method, target, 11};
     request.set(http::field::host, "127.0.0.1");
@@ -41,7 +40,8 @@ class BeastClient {
     if (error) return reply;
     reply.status = response.result_int();
     reply.body = response.body();
-    for (const auto& field : response) reply.headers[std::string(field.name_string())] = std::string(field.value());
+    for (const auto& field : response)
+      reply.headers[std::string(field.name_string())] = std::string(field.value());
     return reply;
   }
 

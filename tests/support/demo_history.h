@@ -19,16 +19,15 @@ namespace malpro::testing {
 // The policy the demo market is written under: a minimum spend for every golongan, fee 0.7%,
 // none for UMI payments up to Rp500.000, cut-off 22:00; in force from `effective_from`.
 inline PolicyDefaults DemoPolicy(CivilDate effective_from) {
-  return PolicyDefaults{
-      .minimum_spend = {{"I", Money::FromRupiah(100'000)},
-                        {"II", Money::FromRupiah(200'000)},
-                        {"III", Money::FromRupiah(400'000)},
-                        {"IV", Money::FromRupiah(500'000)},
-                        {"PPPK", Money::FromRupiah(200'000)}},
-      .fee_basis_points = 70,
-      .umi_zero_fee_max = Money::FromRupiah(500'000),
-      .settlement_cutoff_minutes = 22 * 60,
-      .effective_from = effective_from};
+  return PolicyDefaults{.minimum_spend = {{"I", Money::FromRupiah(100'000)},
+                                          {"II", Money::FromRupiah(200'000)},
+                                          {"III", Money::FromRupiah(400'000)},
+                                          {"IV", Money::FromRupiah(500'000)},
+                                          {"PPPK", Money::FromRupiah(200'000)}},
+                        .fee_basis_points = 70,
+                        .umi_zero_fee_max = Money::FromRupiah(500'000),
+                        .settlement_cutoff_minutes = 22 * 60,
+                        .effective_from = effective_from};
 }
 
 // Opens an unsynced log in `log_dir` and a ledger on it, both on the clock `now_us` (set here to

@@ -17,7 +17,8 @@ inline ProposedEvent MakeEvent(std::string stream_id, std::string type = "thing.
   return ProposedEvent{std::move(stream_id), std::move(type), std::move(payload)};
 }
 
-inline AppendRequest MakeRequest(std::vector<ProposedEvent> events, std::string actor = "test:unit") {
+inline AppendRequest MakeRequest(std::vector<ProposedEvent> events,
+                                 std::string actor = "test:unit") {
   AppendRequest request;
   request.events = std::move(events);
   request.actor = std::move(actor);
@@ -33,7 +34,8 @@ class RawDatabase {
       descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
     }
     rocksdb::DB* db = nullptr;
-    rocksdb::Status status = rocksdb::DB::Open(rocksdb::Options(), path, descriptors, &handles_, &db);
+    rocksdb::Status status =
+        rocksdb::DB::Open(rocksdb::Options(), path, descriptors, &handles_, &db);
     MALPRO_ASSERT(status.ok());
     db_.reset(db);
   }

@@ -40,8 +40,8 @@ inline Result<TestLedger> OpenTestLedger(LogOptions log_options, LedgerOptions o
 
 // The bank's notification that `payment_id` was paid `amount` by `channel` (QRIS or VA) under
 // `bank_reference` at `paid_at_us`.
-inline BankSuccess BankPaid(std::string payment_id, std::string channel,
-                            std::string bank_reference, Money amount, int64_t paid_at_us) {
+inline BankSuccess BankPaid(std::string payment_id, std::string channel, std::string bank_reference,
+                            Money amount, int64_t paid_at_us) {
   BankSuccess success;
   success.payment_id = std::move(payment_id);
   success.channel = std::move(channel);
