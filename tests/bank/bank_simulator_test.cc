@@ -18,9 +18,10 @@
 #include "adapters/bank/simulator.h"
 #include "adapters/bank/snap_client.h"
 #include "adapters/bank/snap_signature.h"
-#include "adapters/cli/geography_config.h"
 #include "adapters/http/server.h"
 #include "engine/domain_events.h"
+#include "tests/bank/bank_testing.h"
+#include "tests/bank/handler_server.h"
 #include "tests/support/beast_client.h"
 #include "tests/support/temp_dir.h"
 
@@ -41,9 +42,7 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
-std::string ReadTestFile(const std::string& name) {
-  return ReadFile(MALPRO_SOURCE_DIR "/tests/bank/testdata/" + name);
-}
+using testing::ReadTestFile;
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream file(path, std::ios::trunc);
@@ -77,46 +76,29 @@ struct Notification {
 // The partner's notify endpoint: records every notification and acknowledges it.
 class Partner {
  public:
-  Partner() {
-    api_ = std::make_unique<Api>(ApiDependencies{
-        nullptr,
-        nullptr,
-        nullptr,
-        &tokens_,
-        &metrics_,
-        65536,
-        65536,
-        {},
-        [this](const HttpRequest& request) -> std::optional<HttpResponse> {
-          {
-            std::lock_guard<std::mutex> lock(mutex_);
-            notifications_.push_back({std::string(request.target()), request.body()});
-          }
-          HttpResponse response{http::status::ok, request.version()};
-          response.set(http::field::content_type, "application/json");
-          response.body() = R"({"responseCode":"2005200","responseMessage":"Successful"})";
-          response.prepare_payload();
-          return response;
-        }});
-    HttpOptions http;
-    http.port = 0;
-    server_ = std::make_unique<HttpServer>(http, api_.get(), &metrics_);
-    MALPRO_ASSERT(server_->Start().ok());
-  }
-  ~Partner() { server_->Stop(); }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+  std::string url() const { return server_.url(); }
   std::vector<Notification> notifications() {
     std::lock_guard<std::mutex> lock(mutex_);
     return notifications_;
   }
 
  private:
-  TokenTable tokens_;
-  HttpMetrics metrics_;
-  std::unique_ptr<Api> api_;
-  std::unique_ptr<HttpServer> server_;
+  std::optional<HttpResponse> Receive(const HttpRequest& request) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      notifications_.push_back({std::string(request.target()), request.body()});
+    }
+    HttpResponse response{http::status::ok, request.version()};
+    response.set(http::field::content_type, "application/json");
+    response.body() = R"({"responseCode":"2005200","responseMessage":"Successful"})";
+    response.prepare_payload();
+    return response;
+  }
+
   std::mutex mutex_;
   std::vector<Notification> notifications_;
+  // Last: stopped before what its handler touches is gone.
+  testing::HandlerServer server_{[this](const HttpRequest& request) { return Receive(request); }};
 };
 
 class BankSimulatorTest : public ::testing::Test {
@@ -407,29 +389,13 @@ TEST(InProcessBankTest, ServedAgainOnItsLogItNeverReusesAReferenceOfTheLog) {
   LogOptions log_options;
   log_options.data_dir = dir.Sub("log");
   std::unique_ptr<EventLog> log = std::move(EventLog::Open(log_options)).value();
-  Ledger ledger(log.get(),
-                std::move(LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml")).value(),
-                LedgerOptions{});
+  std::unique_ptr<Ledger> owned_ledger = testing::MalangLedger(log.get());
+  Ledger& ledger = *owned_ledger;
   CommandContext admin;
   admin.actor = "admin:setup";
-  ASSERT_TRUE(ledger
-                  .SeedPolicy({{{"III", Money::FromRupiah(400'000)}},
-                               30,
-                               Money::FromRupiah(500'000),
-                               22 * 60,
-                               {2023, 3, 13}},
-                              admin)
-                  .ok());
-  constexpr char kBuyer[] = "198507122010011003";
-  ASSERT_TRUE(
-      ledger.Register(RegisterAsn{kBuyer, "Siti", "Diskominfo", "III/a", "Kauman"}, admin).ok());
-  ASSERT_TRUE(ledger
-                  .Register(RegisterUmkm{"warung", "Warung", "", "sembako", "Klojen", "Kauman",
-                                         "Diskopindag", "0012345678", "UKE"},
-                            admin)
-                  .ok());
-  ASSERT_TRUE(ledger.VerifyUmkm("warung", admin).ok());
-  ASSERT_TRUE(ledger.List({"warung", "beras", "Beras", "pack", kAmount}, admin).ok());
+  const Status seeded = testing::SeedMarket(ledger, admin);  // lists beras at kAmount
+  ASSERT_TRUE(seeded.ok()) << seeded.ToString();
+  constexpr const char* kBuyer = testing::kBankBuyer;
   for (const char* id : {"order-1", "order-2"}) {
     ASSERT_TRUE(ledger.Place({id, kBuyer, "warung", {{"beras", 1}}, "CASHLESS"}, admin).ok());
   }

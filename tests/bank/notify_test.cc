@@ -4,13 +4,11 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "adapters/bank/snap_signature.h"
-#include "adapters/cli/geography_config.h"
 #include "adapters/http/server.h"
 #include "engine/domain_events.h"
+#include "tests/bank/bank_testing.h"
+#include "tests/bank/handler_server.h"
 #include "tests/support/beast_client.h"
 #include "tests/support/temp_dir.h"
 
@@ -22,48 +20,17 @@ using boost::beast::http::verb;
 constexpr int64_t kNow = 1'795'317'300'000'000;  // 2026-11-22T10:15:00+07:00
 constexpr char kTimestamp[] = "2026-11-22T10:15:00+07:00";
 
-std::string ReadTestFile(const std::string& name) {
-  std::ifstream file(MALPRO_SOURCE_DIR "/tests/bank/testdata/" + name);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+using testing::ReadTestFile;
 
 class BankNotifyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    LogOptions log_options;
-    log_options.data_dir = dir_.Sub("log");
-    log_options.clock = [] { return kNow; };
-    log_ = std::move(EventLog::Open(log_options)).value();
-    LedgerOptions ledger_options;
-    ledger_options.clock = [] { return kNow; };
-    ledger_ = std::make_unique<Ledger>(
-        log_.get(), std::move(LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml")).value(),
-        ledger_options);
+    testing::OpenClockedLedger(
+        dir_.Sub("log"), [] { return kNow; }, &log_, &ledger_);
     CommandContext admin;
     admin.actor = "admin:setup";
-    ASSERT_TRUE(ledger_
-                    ->SeedPolicy({{{"III", Money::FromRupiah(400'000)}},
-                                  30,
-                                  Money::FromRupiah(500'000),
-                                  22 * 60,
-                                  {2023, 3, 13}},
-                                 admin)
-                    .ok());
-    ASSERT_TRUE(
-        ledger_
-            ->Register(RegisterAsn{"198507122010011003", "Siti", "Diskominfo", "III/a", "Kauman"},
-                       admin)
-            .ok());
-    ASSERT_TRUE(ledger_
-                    ->Register(RegisterUmkm{"warung", "Warung", "", "sembako", "Klojen", "Kauman",
-                                            "Diskopindag", "0012345678", "UKE"},
-                               admin)
-                    .ok());
-    ASSERT_TRUE(ledger_->VerifyUmkm("warung", admin).ok());
-    ASSERT_TRUE(
-        ledger_->List({"warung", "beras", "Beras", "pack", Money::FromRupiah(68'000)}, admin).ok());
+    const Status seeded = testing::SeedMarket(*ledger_, admin);
+    ASSERT_TRUE(seeded.ok()) << seeded.ToString();
     for (const char* id : {"pay-1", "pay-2", "pay-3", "pay-4"}) {
       ASSERT_TRUE(
           ledger_->Place({id, "198507122010011003", "warung", {{"beras", 1}}, "CASHLESS"}, admin)
@@ -77,18 +44,8 @@ class BankNotifyTest : public ::testing::Test {
     options_.partner_id = "BJTM";
     options_.bank_public_key_pem = ReadTestFile("bank_public.pem");
     options_.clock = [] { return kNow; };
-    api_ = std::make_unique<Api>(ApiDependencies{log_.get(),
-                                                 ledger_.get(),
-                                                 nullptr,
-                                                 &tokens_,
-                                                 &metrics_,
-                                                 65536,
-                                                 65536,
-                                                 {},
-                                                 [this](const HttpRequest& request) {
-                                                   return HandleBankRequest(request, *ledger_,
-                                                                            options_);
-                                                 }});
+    api_ = std::make_unique<Api>(
+        testing::BankNotifyDependencies(log_.get(), ledger_.get(), &tokens_, &metrics_, &options_));
     HttpOptions http;
     http.port = 0;
     server_ = std::make_unique<HttpServer>(http, api_.get(), &metrics_);

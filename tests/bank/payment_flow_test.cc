@@ -13,13 +13,14 @@
 #include "adapters/bank/qris.h"
 #include "adapters/bank/simulator.h"
 #include "adapters/bank/snap_signature.h"
-#include "adapters/cli/geography_config.h"
 #include "adapters/files/reconcile.h"
 #include "adapters/files/settlement_run.h"
 #include "adapters/http/server.h"
 #include "engine/domain_events.h"
 #include "engine/hash.h"
 #include "projections/projector.h"
+#include "tests/bank/bank_testing.h"
+#include "tests/bank/handler_server.h"
 #include "tests/support/beast_client.h"
 #include "tests/support/temp_dir.h"
 
@@ -30,15 +31,10 @@ using boost::beast::http::verb;
 
 constexpr int64_t kNow = 1'795'317'300'000'000;  // 2026-11-22T10:15:00+07:00
 constexpr int64_t kSecond = 1'000'000;
-constexpr char kBuyer[] = "198507122010011003";
+constexpr const char* kBuyer = testing::kBankBuyer;
 constexpr char kNotifySecret[] = "notify-secret";
 
-std::string ReadTestFile(const std::string& name) {
-  std::ifstream file(MALPRO_SOURCE_DIR "/tests/bank/testdata/" + name);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+using testing::ReadTestFile;
 
 std::string JsonString(const std::string& json, std::string_view a, std::string_view b = {}) {
   simdjson::dom::parser parser;
@@ -61,15 +57,8 @@ class PaymentFlowTest : public ::testing::Test {
   void Build(const std::string& authentication) {
     if (server_) server_->Stop();
     if (simulator_) simulator_->Stop();
-    LogOptions log_options;
-    log_options.data_dir = dir_.Sub("log-" + authentication);
-    log_options.clock = [this] { return now_.load(); };
-    log_ = std::move(EventLog::Open(log_options)).value();
-    LedgerOptions ledger_options;
-    ledger_options.clock = [this] { return now_.load(); };
-    ledger_ = std::make_unique<Ledger>(
-        log_.get(), std::move(LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml")).value(),
-        ledger_options);
+    testing::OpenClockedLedger(
+        dir_.Sub("log-" + authentication), [this] { return now_.load(); }, &log_, &ledger_);
     SeedLedger();
 
     BankSimulatorOptions simulator;
@@ -108,17 +97,8 @@ class PaymentFlowTest : public ::testing::Test {
     tokens_ = TokenTable();
     ASSERT_TRUE(tokens_.Add(HashToHex(Sha256("t-asn")), {Role::kAsn, kBuyer}, "token").ok());
     ASSERT_TRUE(tokens_.Add(HashToHex(Sha256("t-op")), {Role::kOperator, "rina"}, "token").ok());
-    ApiDependencies dependencies{log_.get(),
-                                 ledger_.get(),
-                                 nullptr,
-                                 &tokens_,
-                                 &metrics_,
-                                 65536,
-                                 65536,
-                                 {},
-                                 [this](const HttpRequest& request) {
-                                   return HandleBankRequest(request, *ledger_, notify_);
-                                 }};
+    ApiDependencies dependencies =
+        testing::BankNotifyDependencies(log_.get(), ledger_.get(), &tokens_, &metrics_, &notify_);
     ConnectPayments(payments_.get(), &dependencies);
     api_ = std::make_unique<malpro::Api>(std::move(dependencies));
     HttpOptions http;
@@ -131,25 +111,8 @@ class PaymentFlowTest : public ::testing::Test {
   void SeedLedger() {
     CommandContext admin;
     admin.actor = "admin:setup";
-    ASSERT_TRUE(ledger_
-                    ->SeedPolicy({{{"III", Money::FromRupiah(400'000)}},
-                                  30,
-                                  Money::FromRupiah(500'000),
-                                  22 * 60,
-                                  {2023, 3, 13}},
-                                 admin)
-                    .ok());
-    ASSERT_TRUE(
-        ledger_->Register(RegisterAsn{kBuyer, "Siti", "Diskominfo", "III/a", "Kauman"}, admin)
-            .ok());
-    ASSERT_TRUE(ledger_
-                    ->Register(RegisterUmkm{"warung", "Warung", "", "sembako", "Klojen", "Kauman",
-                                            "Diskopindag", "0012345678", "UKE"},
-                               admin)
-                    .ok());
-    ASSERT_TRUE(ledger_->VerifyUmkm("warung", admin).ok());
-    ASSERT_TRUE(
-        ledger_->List({"warung", "beras", "Beras", "pack", Money::FromRupiah(68'000)}, admin).ok());
+    const Status seeded = testing::SeedMarket(*ledger_, admin);
+    ASSERT_TRUE(seeded.ok()) << seeded.ToString();
     for (const char* id : {"order-1", "order-2", "order-3", "order-4"}) {
       ASSERT_TRUE(ledger_->Place({id, kBuyer, "warung", {{"beras", 1}}, "CASHLESS"}, admin).ok());
     }

@@ -7,13 +7,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
 #include "adapters/bank/snap_signature.h"
 #include "adapters/http/server.h"
+#include "tests/bank/bank_testing.h"
+#include "tests/bank/handler_server.h"
 
 namespace malpro {
 namespace {
@@ -37,12 +37,7 @@ constexpr char kGenerateBody[] =
 constexpr char kGenerateSignature[] =
     "Ber/pEcMejKzN9aXyCwlcnvev5nDsdxxyIht1BXHZIGFLWknYYS1xWIziKxLLh2DVST5WiXnXlSD81zbyUAfGQ==";
 
-std::string ReadTestFile(const std::string& name) {
-  std::ifstream file(MALPRO_SOURCE_DIR "/tests/bank/testdata/" + name);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+using testing::ReadTestFile;
 
 struct Recorded {
   std::string target;
@@ -63,47 +58,31 @@ HttpResponse Answer(const HttpRequest& request, int status, std::string body) {
 class RecordingBank {
  public:
   explicit RecordingBank(std::function<HttpResponse(const HttpRequest&)> respond)
-      : respond_(std::move(respond)) {
-    api_ = std::make_unique<Api>(ApiDependencies{
-        nullptr,
-        nullptr,
-        nullptr,
-        &tokens_,
-        &metrics_,
-        65536,
-        65536,
-        {},
-        [this](const HttpRequest& request) -> std::optional<HttpResponse> {
-          Recorded recorded{std::string(request.target()), {}, request.body()};
-          for (const auto& field : request) {
-            recorded.headers[std::string(field.name_string())] = std::string(field.value());
-          }
-          {
-            std::lock_guard<std::mutex> lock(mutex_);
-            requests_.push_back(std::move(recorded));
-          }
-          return respond_(request);
-        }});
-    HttpOptions http;
-    http.port = 0;
-    server_ = std::make_unique<HttpServer>(http, api_.get(), &metrics_);
-    MALPRO_ASSERT(server_->Start().ok());
-  }
-  ~RecordingBank() { server_->Stop(); }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+      : respond_(std::move(respond)) {}
+  std::string url() const { return server_.url(); }
   std::vector<Recorded> requests() {
     std::lock_guard<std::mutex> lock(mutex_);
     return requests_;
   }
 
  private:
+  std::optional<HttpResponse> Receive(const HttpRequest& request) {
+    Recorded recorded{std::string(request.target()), {}, request.body()};
+    for (const auto& field : request) {
+      recorded.headers[std::string(field.name_string())] = std::string(field.value());
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      requests_.push_back(std::move(recorded));
+    }
+    return respond_(request);
+  }
+
   std::function<HttpResponse(const HttpRequest&)> respond_;
-  TokenTable tokens_;
-  HttpMetrics metrics_;
-  std::unique_ptr<Api> api_;
-  std::unique_ptr<HttpServer> server_;
   std::mutex mutex_;
   std::vector<Recorded> requests_;
+  // Last: stopped before what its handler touches is gone.
+  testing::HandlerServer server_{[this](const HttpRequest& request) { return Receive(request); }};
 };
 
 HttpResponse TokenOr(const HttpRequest& request, int status, std::string body) {

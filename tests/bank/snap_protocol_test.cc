@@ -7,16 +7,14 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
-#include <fstream>
 #include <functional>
 #include <map>
-#include <sstream>
 
 #include "adapters/bank/notify.h"
 #include "adapters/bank/simulator.h"
 #include "adapters/bank/snap_signature.h"
-#include "adapters/cli/geography_config.h"
 #include "engine/error_codes.h"
+#include "tests/bank/bank_testing.h"
 #include "tests/support/temp_dir.h"
 
 namespace malpro {
@@ -29,12 +27,7 @@ constexpr char kTimestamp[] = "2026-11-22T10:15:00+07:00";
 constexpr char kClientSecret[] = "malpro-client-secret";
 constexpr char kNotifySecret[] = "bank-notify-secret";
 
-std::string ReadTestFile(const std::string& name) {
-  std::ifstream file(MALPRO_SOURCE_DIR "/tests/bank/testdata/" + name);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+using testing::ReadTestFile;
 
 HttpRequest Post(std::string_view path, const std::map<std::string, std::string>& headers,
                  const std::string& body) {
@@ -94,15 +87,8 @@ struct Refusal {
 class SnapReceiversTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    LogOptions log_options;
-    log_options.data_dir = dir_.Sub("log");
-    log_options.clock = [] { return kNow; };
-    log_ = std::move(EventLog::Open(log_options)).value();
-    LedgerOptions ledger_options;
-    ledger_options.clock = [] { return kNow; };
-    ledger_ = std::make_unique<Ledger>(
-        log_.get(), std::move(LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml")).value(),
-        ledger_options);
+    testing::OpenClockedLedger(
+        dir_.Sub("log"), [] { return kNow; }, &log_, &ledger_);
     rsa_.partner_id = "BJTM";
     rsa_.bank_public_key_pem = ReadTestFile("bank_public.pem");
     rsa_.timestamp_window_s = kWindowSeconds;

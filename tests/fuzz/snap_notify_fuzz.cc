@@ -18,11 +18,9 @@
 //   - an accepted notification sent again is accepted again and appends nothing.
 #include <simdjson.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "adapters/bank/notify.h"
 #include "adapters/bank/snap_signature.h"
+#include "tests/bank/bank_testing.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/fuzz_ledger.h"
 
@@ -34,11 +32,9 @@ constexpr char kSignStandIn[] = "sign";
 constexpr char kTokenStandIn[] = "Bearer issue";
 
 std::string ReadTestFile(const std::string& name) {
-  std::ifstream file(MALPRO_SOURCE_DIR "/tests/bank/testdata/" + name);
-  std::stringstream text;
-  text << file.rdbuf();
-  FUZZ_CHECK(!text.str().empty());
-  return text.str();
+  std::string text = testing::ReadTestFile(name);
+  FUZZ_CHECK(!text.empty());
+  return text;
 }
 
 const std::string& BankPrivateKey() {

@@ -9,88 +9,22 @@
 #include <thread>
 #include <tuple>
 
-#include "adapters/cli/geography_config.h"
-#include "adapters/http/api.h"
-#include "adapters/http/server.h"
-#include "projections/projector.h"
-#include "tests/support/beast_client.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/api_server.h"
 
 namespace malpro {
 namespace {
 
 using boost::beast::http::verb;
+using testing::Base64;
 using testing::BeastClient;
+using testing::kNip;
+using testing::kTokens;
 using testing::Reply;
-
-constexpr char kNip[] = "198507122010011003";
 constexpr char kOtherNip[] = "199001012015032001";
-const std::map<Role, std::string> kTokens = {{Role::kAsn, "t-asn"},
-                                             {Role::kMerchant, "t-merchant"},
-                                             {Role::kOperator, "t-operator"},
-                                             {Role::kAuditor, "t-auditor"},
-                                             {Role::kAdmin, "t-admin"}};
 
-class ApiSocketTest : public ::testing::Test {
+class ApiSocketTest : public testing::ApiServerTest {
  protected:
   void SetUp() override { Start(HttpOptions{}); }
-
-  void Start(HttpOptions options) {
-    server_.reset();  // in reverse order of construction: the log's lock goes last
-    api_.reset();
-    projector_.reset();
-    ledger_.reset();
-    log_.reset();
-    LogOptions log_options;
-    log_options.data_dir = dir_.Sub("log");
-    Result<std::unique_ptr<EventLog>> log = EventLog::Open(log_options);
-    ASSERT_TRUE(log.ok()) << log.status().ToString();
-    log_ = std::move(log).value();
-    ledger_ = std::make_unique<Ledger>(
-        log_.get(), std::move(LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml")).value(),
-        LedgerOptions{});
-    tokens_ = TokenTable();
-    const std::map<Role, std::string> subjects = {{Role::kAsn, kNip},
-                                                  {Role::kMerchant, "warung-bu-sri"},
-                                                  {Role::kOperator, "rina"},
-                                                  {Role::kAuditor, "bpk"},
-                                                  {Role::kAdmin, "setup"}};
-    for (const auto& [role, token] : kTokens) {
-      ASSERT_TRUE(tokens_.Add(HashToHex(Sha256(token)), {role, subjects.at(role)}, "token").ok());
-    }
-    ProjectorOptions projector_options;
-    projector_options.dir = dir_.Sub("read-models");
-    Result<std::unique_ptr<Projector>> projector = Projector::Open(log_.get(), projector_options);
-    ASSERT_TRUE(projector.ok()) << projector.status().ToString();
-    projector_ = std::move(projector).value();
-    ASSERT_TRUE(projector_->CatchUp().ok());
-    projector_->Start();
-    api_ = std::make_unique<Api>(ApiDependencies{log_.get(),
-                                                 ledger_.get(),
-                                                 projector_.get(),
-                                                 &tokens_,
-                                                 &metrics_,
-                                                 options.body_bytes_max,
-                                                 options.photo_body_bytes_max,
-                                                 {},
-                                                 {}});
-    options.port = 0;
-    server_ = std::make_unique<HttpServer>(options, api_.get(), &metrics_);
-    ASSERT_TRUE(server_->Start().ok());
-  }
-
-  void TearDown() override {
-    server_.reset();
-    api_.reset();
-    projector_.reset();
-  }
-
-  Reply Call(verb method, const std::string& target, const std::string& body = "",
-             std::optional<Role> role = Role::kAdmin,
-             std::map<std::string, std::string> headers = {}) {
-    if (role) headers["Authorization"] = "Bearer " + kTokens.at(*role);
-    return BeastClient(server_->port()).Send(method, target, body, headers);
-  }
 
   // An ASN (the asn token's), a verified merchant (the merchant token's) with a product, an
   // order between them, and a receipt of the ASN.
@@ -102,17 +36,7 @@ class ApiSocketTest : public ::testing::Test {
                 R"(","name":"Siti","agency":"Diskominfo","rank_class":"III/a","kelurahan":"Kauman"})")
             .status,
         201);
-    ASSERT_EQ(
-        Call(
-            verb::post, "/v1/umkm",
-            R"({"umkm_id":"warung-bu-sri","name":"Warung Bu Sri","category":"sembako","kecamatan":"Klojen","kelurahan":"Kauman","sponsor":"Diskopindag","settlement_account":"0012345678","qris_criteria":"UMI"})")
-            .status,
-        201);
-    ASSERT_EQ(Call(verb::post, "/v1/umkm/warung-bu-sri/verify").status, 200);
-    ASSERT_EQ(Call(verb::post, "/v1/umkm/warung-bu-sri/products",
-                   R"({"product_id":"beras-5kg","name":"Beras","unit":"pack","price":"68000.00"})")
-                  .status,
-              200);
+    ASSERT_NO_FATAL_FAILURE(SeedMerchant());
     ASSERT_EQ(Call(verb::post, "/v1/orders", OrderBody("o-1")).status, 201);
     ASSERT_EQ(Call(verb::post, "/v1/receipts", ReceiptBody("r-1", "one")).status, 201);
   }
@@ -131,30 +55,6 @@ class ApiSocketTest : public ::testing::Test {
                                          .count())) +
            R"(","photo_base64":")" + Base64(photo) + R"("})";
   }
-  static std::string Base64(const std::string& bytes) {
-    static constexpr char table[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    for (size_t i = 0; i < bytes.size(); i += 3) {
-      uint32_t group = uint8_t(bytes[i]) << 16;
-      if (i + 1 < bytes.size()) group |= uint8_t(bytes[i + 1]) << 8;
-      if (i + 2 < bytes.size()) group |= uint8_t(bytes[i + 2]);
-      out += table[group >> 18 & 63];
-      out += table[group >> 12 & 63];
-      out += i + 1 < bytes.size() ? table[group >> 6 & 63] : '=';
-      out += i + 2 < bytes.size() ? table[group & 63] : '=';
-    }
-    return out;
-  }
-
-  testing::TempDir dir_;
-  std::unique_ptr<EventLog> log_;
-  std::unique_ptr<Ledger> ledger_;
-  std::unique_ptr<Projector> projector_;
-  TokenTable tokens_;
-  HttpMetrics metrics_;
-  std::unique_ptr<Api> api_;
-  std::unique_ptr<HttpServer> server_;
 };
 
 struct RouteCase {
