@@ -164,6 +164,9 @@ struct VerifyReport {
   uint64_t unfinished_events = 0;
 };
 
+// `report` marked failed: not ok, first bad at `sequence`, for `problem`.
+VerifyReport VerifyFailure(VerifyReport report, uint64_t sequence, std::string problem);
+
 class EventLog {
  public:
   // Opens or creates the log in options.data_dir. Corruption when the open checks fail.

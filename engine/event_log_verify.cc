@@ -44,13 +44,6 @@ struct Problem {
   std::string what;
 };
 
-VerifyReport Failed(VerifyReport report, uint64_t sequence, std::string problem) {
-  report.ok = false;
-  report.first_bad_sequence = sequence;
-  report.problem = std::move(problem);
-  return report;
-}
-
 // What is wrong with the envelope `stored` under sequence `expected` before its hashes are
 // looked at: its frame, version, layout and sequence. Sets *canonical to its canonical bytes.
 std::optional<std::string> EnvelopeProblem(std::string_view stored, uint64_t expected,
@@ -225,7 +218,8 @@ Result<VerifyReport> EventLog::Verify(uint64_t from, uint64_t to,
   VerifyReport report;
   Hash previous = zero_hash;
   if (from > 1 && !ReadAnchor(from - 1, &previous)) {
-    return Failed(report, from - 1, "the anchor event before the range is missing or truncated");
+    return VerifyFailure(report, from - 1,
+                         "the anchor event before the range is missing or truncated");
   }
   report.verified_head = {from - 1, previous};
   rocksdb::ReadOptions read_options;
@@ -235,14 +229,14 @@ Result<VerifyReport> EventLog::Verify(uint64_t from, uint64_t to,
   it->Seek(SequenceKey(from));
   ChainWalk walk(*it, from, to, previous, progress, &report);
   if (std::optional<Problem> problem = walk.Run()) {
-    return Failed(std::move(report), problem->sequence, std::move(problem->what));
+    return VerifyFailure(std::move(report), problem->sequence, std::move(problem->what));
   }
   MALPRO_RETURN_IF_ERROR(FromRocks(it->status(), "verify"));
   const uint64_t expected = walk.expected();
   if (expected <= to) {
-    return Failed(std::move(report), expected,
-                  "event " + std::to_string(expected) + " is missing (the log ends at " +
-                      std::to_string(expected - 1) + ")");
+    return VerifyFailure(std::move(report), expected,
+                         "event " + std::to_string(expected) + " is missing (the log ends at " +
+                             std::to_string(expected - 1) + ")");
   }
   return VerifyAfterHead(*it, to, std::move(report));
 }
@@ -262,10 +256,11 @@ Result<VerifyReport> EventLog::VerifyAfterHead(rocksdb::Iterator& it, uint64_t t
   if (to != head.sequence) return report;
   // The whole chain up to the recorded head: the head record must agree with it, and
   // nothing may follow it.
-  if (head_missing_) return Failed(std::move(report), to, "the chain head record is missing");
+  if (head_missing_)
+    return VerifyFailure(std::move(report), to, "the chain head record is missing");
   if (report.verified_head.hash != head.hash) {
-    return Failed(std::move(report), to,
-                  "the last event's hash differs from the chain head record");
+    return VerifyFailure(std::move(report), to,
+                         "the last event's hash differs from the chain head record");
   }
   // What the writer has written and the syncer not yet synced may follow the durable
   // head; anything beyond that does not belong there.
@@ -276,21 +271,29 @@ Result<VerifyReport> EventLog::VerifyAfterHead(rocksdb::Iterator& it, uint64_t t
     Result<std::optional<uint64_t>> unfinished = UnfinishedGroup();
     if (!unfinished.ok()) return unfinished.status();
     if (*unfinished != to + 1) {
-      return Failed(std::move(report), to + 1, "events are stored after the chain head record");
+      return VerifyFailure(std::move(report), to + 1,
+                           "events are stored after the chain head record");
     }
     Result<uint64_t> count = CheckUnfinishedEvents();
-    if (!count.ok()) return Failed(std::move(report), to + 1, count.status().message());
+    if (!count.ok()) return VerifyFailure(std::move(report), to + 1, count.status().message());
     report.unfinished_events = *count;
     return report;
   }
   if (it.Valid()) {
     it.Seek(SequenceKey(written + 1));
     if (it.Valid()) {
-      return Failed(std::move(report), written + 1,
-                    "events are stored after the last group written");
+      return VerifyFailure(std::move(report), written + 1,
+                           "events are stored after the last group written");
     }
     MALPRO_RETURN_IF_ERROR(FromRocks(it.status(), "verify"));
   }
+  return report;
+}
+
+VerifyReport VerifyFailure(VerifyReport report, uint64_t sequence, std::string problem) {
+  report.ok = false;
+  report.first_bad_sequence = sequence;
+  report.problem = std::move(problem);
   return report;
 }
 

@@ -9,7 +9,6 @@
 namespace malpro {
 namespace {
 
-namespace types = event_types;
 using ledger_internal::CheckSha256;
 using ledger_internal::MakeEvent;
 

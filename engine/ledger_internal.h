@@ -10,11 +10,16 @@
 #include <string_view>
 
 #include "engine/assert.h"
+#include "engine/domain_events.h"
 #include "engine/domain_types.h"
 #include "engine/ledger.h"
 #include "engine/log_limits.h"
 
 namespace malpro {
+
+// The short name every ledger file writes event types with (types::kOrderPlaced).
+namespace types = event_types;
+
 namespace ledger_internal {
 
 // Refuses an amount that is not positive or over `maximum`, naming `field`.

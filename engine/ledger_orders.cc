@@ -14,7 +14,6 @@
 namespace malpro {
 namespace {
 
-namespace types = event_types;
 using ledger_internal::CheckReason;
 using ledger_internal::MakeEvent;
 

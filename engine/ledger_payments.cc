@@ -15,7 +15,6 @@
 namespace malpro {
 namespace {
 
-namespace types = event_types;
 using ledger_internal::CheckPositiveAmount;
 using ledger_internal::CheckReason;
 using ledger_internal::MakeEvent;

@@ -10,10 +10,20 @@
 namespace malpro {
 namespace {
 
-namespace types = event_types;
 using ledger_internal::CheckPositiveAmount;
 using ledger_internal::CheckReason;
 using ledger_internal::MakeEvent;
+
+// NotFound product_not_found unless the UMKM lists `product_id` now.
+Status CheckListed(const UmkmState& state, std::string_view umkm_id, std::string_view product_id) {
+  auto product = state.products.find(std::string(product_id));
+  if (product == state.products.end() || !product->second.listed) {
+    return Status::NotFound(
+        errc::kProductNotFound, "product_id",
+        "UMKM " + std::string(umkm_id) + " lists no product " + std::string(product_id));
+  }
+  return Status::Ok();
+}
 
 Status CheckSettlementAccount(std::string_view account) {
   const bool digits_only =
@@ -140,12 +150,8 @@ Result<CommandResult> Ledger::Reprice(std::string_view umkm_id, std::string_view
       [&](Freshness) -> Result<Decision> {
         Result<UmkmState> state = LoadTarget<UmkmState>(stream, "umkm", "umkm_id", context);
         if (!state.ok()) return state.status();
+        MALPRO_RETURN_IF_ERROR(CheckListed(*state, umkm_id, product_id));
         auto product = state->products.find(std::string(product_id));
-        if (product == state->products.end() || !product->second.listed) {
-          return Status::NotFound(
-              errc::kProductNotFound, "product_id",
-              "UMKM " + std::string(umkm_id) + " lists no product " + std::string(product_id));
-        }
         if (product->second.price == price) {
           return Status::InvalidArgument(errc::kPriceUnchanged, "price",
                                          "the product already has that price");
@@ -169,12 +175,7 @@ Result<CommandResult> Ledger::Delist(std::string_view umkm_id, std::string_view 
       context, stream + "|delist|" + std::string(product_id), [&](Freshness) -> Result<Decision> {
         Result<UmkmState> state = LoadTarget<UmkmState>(stream, "umkm", "umkm_id", context);
         if (!state.ok()) return state.status();
-        auto product = state->products.find(std::string(product_id));
-        if (product == state->products.end() || !product->second.listed) {
-          return Status::NotFound(
-              errc::kProductNotFound, "product_id",
-              "UMKM " + std::string(umkm_id) + " lists no product " + std::string(product_id));
-        }
+        MALPRO_RETURN_IF_ERROR(CheckListed(*state, umkm_id, product_id));
         std::string payload =
             JsonWriter().BeginObject().Field("product_id", product_id).EndObject().Take();
         return Decision{{MakeEvent(stream, types::product_delisted, std::move(payload))},

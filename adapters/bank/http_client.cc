@@ -71,13 +71,30 @@ http::request<http::string_body> MakeRequest(const HttpEndpoint& endpoint, std::
   return request;
 }
 
-// Runs `io` until the exchange ends and turns its outcome into a reply or a Status.
-Result<HttpReply> Finish(boost::asio::io_context& io,
+// Writes `request` on `stream`, then reads the answer into `parser`; `outcome` is the error of
+// the step that failed, or the read's.
+template <typename Stream>
+void WriteThenRead(Stream& stream, http::request<http::string_body>& request,
+                   beast::flat_buffer& buffer, http::response_parser<http::string_body>& parser,
+                   std::optional<beast::error_code>& outcome) {
+  http::async_write(
+      stream, request, [&stream, &buffer, &parser, &outcome](beast::error_code written, size_t) {
+        if (written) return void(outcome = written);
+        http::async_read(stream, buffer, parser,
+                         [&outcome](beast::error_code read, size_t) { outcome = read; });
+      });
+}
+
+// Runs `io` until the exchange ends, shuts `socket` down, and turns the exchange's outcome into
+// a reply or a Status.
+Result<HttpReply> Finish(boost::asio::io_context& io, tcp::socket& socket,
                          const std::optional<beast::error_code>& outcome,
                          http::response_parser<http::string_body>& parser, int timeout_ms,
                          const std::string& where) {
   // The stream's own timer ends the exchange; the margin only guards against a lost wakeup.
   io.run_for(std::chrono::milliseconds(timeout_ms + 1000));
+  beast::error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
   if (!outcome) return Status::Unavailable(errc::kBankTimeout, where + ": no answer in time");
   if (*outcome == beast::error::timeout) {
     return Status::Unavailable(errc::kBankTimeout,
@@ -134,16 +151,9 @@ Result<HttpReply> SendHttp(const HttpEndpoint& endpoint, std::string_view method
     stream.expires_after(std::chrono::milliseconds(timeout_ms));
     stream.async_connect(addresses, [&](beast::error_code connected, const tcp::endpoint&) {
       if (connected) return void(outcome = connected);
-      http::async_write(stream, request, [&](beast::error_code written, size_t) {
-        if (written) return void(outcome = written);
-        http::async_read(stream, buffer, parser,
-                         [&](beast::error_code read, size_t) { outcome = read; });
-      });
+      WriteThenRead(stream, request, buffer, parser, outcome);
     });
-    Result<HttpReply> reply = Finish(io, outcome, parser, timeout_ms, where);
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    return reply;
+    return Finish(io, stream.socket(), outcome, parser, timeout_ms, where);
   }
 
   ssl::context tls(ssl::context::tls_client);
@@ -159,17 +169,10 @@ Result<HttpReply> SendHttp(const HttpEndpoint& endpoint, std::string_view method
         if (connected) return void(outcome = connected);
         stream.async_handshake(ssl::stream_base::client, [&](beast::error_code shaken) {
           if (shaken) return void(outcome = shaken);
-          http::async_write(stream, request, [&](beast::error_code written, size_t) {
-            if (written) return void(outcome = written);
-            http::async_read(stream, buffer, parser,
-                             [&](beast::error_code read, size_t) { outcome = read; });
-          });
+          WriteThenRead(stream, request, buffer, parser, outcome);
         });
       });
-  Result<HttpReply> reply = Finish(io, outcome, parser, timeout_ms, where);
-  beast::error_code ignored;
-  beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
-  return reply;
+  return Finish(io, beast::get_lowest_layer(stream).socket(), outcome, parser, timeout_ms, where);
 }
 
 }  // namespace malpro

@@ -5,15 +5,6 @@
 
 namespace malpro {
 
-std::string BankSimulator::Impl::AmountJson(Money amount) {
-  return JsonWriter()
-      .BeginObject()
-      .Field("value", FormatSnap(amount))
-      .Field("currency", "IDR")
-      .EndObject()
-      .Take();
-}
-
 HttpResponse BankSimulator::Impl::Handle(const HttpRequest& request) {
   if (request.target().starts_with("/sim/")) return Control(request);
   return BankSide(request);

@@ -65,7 +65,7 @@ std::string BankSimulator::Impl::NoticeBody(const Issued& issued, Money amount) 
         .Field("latestTransactionStatus", status)
         .Field("transactionStatusDesc", issued.state == "paid" ? "success" : "failed at the bank")
         .Key("amount")
-        .Raw(AmountJson(amount));
+        .Raw(SnapAmountJson(amount));
     if (issued.state == "paid") {
       w.Key("additionalInfo")
           .BeginObject()
@@ -79,7 +79,7 @@ std::string BankSimulator::Impl::NoticeBody(const Issued& issued, Money amount) 
         .Field("trxId", issued.payment_id)
         .Field("paymentRequestId", issued.reference_no)
         .Key("paidAmount")
-        .Raw(AmountJson(amount))
+        .Raw(SnapAmountJson(amount))
         .Field("trxDateTime", SnapTimestamp(issued.paid_at_us));
   }
   return w.EndObject().Take();

@@ -82,9 +82,6 @@ class BankSimulator::Impl final : public HttpHandler {
   // A transaction service: answers a verified request whose body is a JSON object.
   using Service = HttpResponse (Impl::*)(const HttpRequest& request, simdjson::dom::element body);
 
-  // {"value":"10000.00","currency":"IDR"}
-  static std::string AmountJson(Money amount);
-
   // Bank side (simulator_snap.cc).
   // The service of a transaction path; nullptr for any other path.
   static Service ServiceOf(std::string_view target);
@@ -104,6 +101,9 @@ class BankSimulator::Impl final : public HttpHandler {
   HttpResponse VaStatus(const HttpRequest& request, simdjson::dom::element body);
   HttpResponse CancelQris(const HttpRequest& request, simdjson::dom::element body);
   HttpResponse DeleteVa(const HttpRequest& request, simdjson::dom::element body);
+  // Opens an answer's "virtualAccountData" object with the fields naming the account
+  // (partnerServiceId, customerNo, virtualAccountNo); the caller adds the rest and closes it.
+  static JsonWriter& BeginVaData(JsonWriter& w, const Issued& issued);
   // Voids a request that was not paid; the time of the void (now, or of the first void).
   int64_t Void(Issued& issued);
 

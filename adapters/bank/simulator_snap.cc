@@ -127,6 +127,20 @@ std::optional<std::string> Required(simdjson::dom::element body, std::string_vie
   return std::string(value);
 }
 
+// The SNAP refusal of a virtual account request (create-va, delete-va) that lacks one of the
+// fields naming the account; nullopt when it has them all.
+std::optional<HttpResponse> RefuseMissingVaField(const HttpRequest& request,
+                                                 simdjson::dom::element body,
+                                                 std::string_view service) {
+  for (const char* key : {"partnerServiceId", "customerNo", "virtualAccountNo", "trxId"}) {
+    if (!Required(body, key)) {
+      return SnapAnswer(request, snap_invalid_mandatory_field, service,
+                        "Invalid Mandatory Field " + std::string(key));
+    }
+  }
+  return std::nullopt;
+}
+
 // SNAP latestTransactionStatus / paymentFlagStatus of a state.
 std::string_view LatestStatus(std::string_view state) {
   if (state == "paid") return "00";
@@ -226,17 +240,23 @@ HttpResponse BankSimulator::Impl::QueryQris(const HttpRequest& request,
         .Field("latestTransactionStatus", status)
         .Field("transactionStatusDesc", issued->state);
     if (issued->state == "paid") w.Field("paidTime", SnapTimestamp(issued->paid_at_us));
-    w.Key("amount").Raw(AmountJson(issued->amount));
+    w.Key("amount").Raw(SnapAmountJson(issued->amount));
   });
+}
+
+JsonWriter& BankSimulator::Impl::BeginVaData(JsonWriter& w, const Issued& issued) {
+  return w.Key("virtualAccountData")
+      .BeginObject()
+      .Field("partnerServiceId", issued.partner_service_id)
+      .Field("customerNo", issued.customer_no)
+      .Field("virtualAccountNo", issued.virtual_account);
 }
 
 HttpResponse BankSimulator::Impl::CreateVa(const HttpRequest& request,
                                            simdjson::dom::element body) {
   constexpr std::string_view service = snap_va_create_service_code;
-  for (const char* key : {"partnerServiceId", "customerNo", "virtualAccountNo", "trxId"}) {
-    if (!Required(body, key))
-      return SnapAnswer(request, snap_invalid_mandatory_field, service,
-                        "Invalid Mandatory Field " + std::string(key));
+  if (std::optional<HttpResponse> refused = RefuseMissingVaField(request, body, service)) {
+    return *std::move(refused);
   }
   Result<Money> amount = RequestAmount(body, "totalAmount");
   if (!amount.ok())
@@ -274,15 +294,11 @@ HttpResponse BankSimulator::Impl::CreateVa(const HttpRequest& request,
       issued_.size();
   issued_.push_back(issued);
   return SnapAnswer(request, snap_successful, service, "Successful", [&](JsonWriter& w) {
-    w.Key("virtualAccountData")
-        .BeginObject()
-        .Field("partnerServiceId", issued.partner_service_id)
-        .Field("customerNo", issued.customer_no)
-        .Field("virtualAccountNo", issued.virtual_account)
+    BeginVaData(w, issued)
         .Field("trxId", issued.payment_id)
         .Field("referenceNo", issued.reference_no)
         .Key("totalAmount")
-        .Raw(AmountJson(issued.amount))
+        .Raw(SnapAmountJson(issued.amount))
         .EndObject();
   });
 }
@@ -302,11 +318,7 @@ HttpResponse BankSimulator::Impl::VaStatus(const HttpRequest& request,
   }
   const std::string_view status = LatestStatus(issued->state);
   return SnapAnswer(request, snap_successful, service, "Successful", [&](JsonWriter& w) {
-    w.Key("virtualAccountData")
-        .BeginObject()
-        .Field("partnerServiceId", issued->partner_service_id)
-        .Field("customerNo", issued->customer_no)
-        .Field("virtualAccountNo", issued->virtual_account)
+    BeginVaData(w, *issued)
         .Field("inquiryRequestId", issued->payment_id)
         .Field("paymentRequestId", issued->reference_no)
         .Field("paymentFlagStatus", status)
@@ -316,7 +328,7 @@ HttpResponse BankSimulator::Impl::VaStatus(const HttpRequest& request,
         .Field("indonesia", issued->state)
         .EndObject();
     if (issued->state == "paid") w.Field("trxDateTime", SnapTimestamp(issued->paid_at_us));
-    w.Key("paidAmount").Raw(AmountJson(issued->amount)).EndObject();
+    w.Key("paidAmount").Raw(SnapAmountJson(issued->amount)).EndObject();
   });
 }
 
@@ -365,10 +377,8 @@ HttpResponse BankSimulator::Impl::CancelQris(const HttpRequest& request,
 HttpResponse BankSimulator::Impl::DeleteVa(const HttpRequest& request,
                                            simdjson::dom::element body) {
   constexpr std::string_view service = snap_va_delete_service_code;
-  for (const char* key : {"partnerServiceId", "customerNo", "virtualAccountNo", "trxId"}) {
-    if (!Required(body, key))
-      return SnapAnswer(request, snap_invalid_mandatory_field, service,
-                        "Invalid Mandatory Field " + std::string(key));
+  if (std::optional<HttpResponse> refused = RefuseMissingVaField(request, body, service)) {
+    return *std::move(refused);
   }
   const std::string number = *Required(body, "virtualAccountNo");
   if (number != *Required(body, "partnerServiceId") + *Required(body, "customerNo")) {
@@ -388,13 +398,7 @@ HttpResponse BankSimulator::Impl::DeleteVa(const HttpRequest& request,
   }
   Void(*issued);
   return SnapAnswer(request, snap_successful, service, "Successful", [&](JsonWriter& w) {
-    w.Key("virtualAccountData")
-        .BeginObject()
-        .Field("partnerServiceId", issued->partner_service_id)
-        .Field("customerNo", issued->customer_no)
-        .Field("virtualAccountNo", issued->virtual_account)
-        .Field("trxId", issued->payment_id)
-        .EndObject();
+    BeginVaData(w, *issued).Field("trxId", issued->payment_id).EndObject();
   });
 }
 

@@ -15,15 +15,6 @@
 namespace malpro {
 namespace {
 
-std::string AmountJson(Money amount) {
-  return JsonWriter()
-      .BeginObject()
-      .Field("value", FormatSnap(amount))
-      .Field("currency", "IDR")
-      .EndObject()
-      .Take();
-}
-
 // A string field of an answer; InvalidArgument naming it when it is missing.
 Result<std::string> AnswerString(simdjson::dom::element root, std::string_view key,
                                  std::string_view where) {
@@ -198,7 +189,7 @@ Result<QrisIssued> SnapClient::GenerateQris(std::string_view payment_id, Money a
                                .BeginObject()
                                .Field("partnerReferenceNo", payment_id)
                                .Key("amount")
-                               .Raw(AmountJson(amount))
+                               .Raw(SnapAmountJson(amount))
                                .Field("merchantId", merchant_id)
                                .Field("validityPeriod", SnapTimestamp(valid_until_us))
                                .EndObject()
@@ -257,7 +248,7 @@ Result<VirtualAccountIssued> SnapClient::CreateVirtualAccount(std::string_view p
           .Field("virtualAccountName", customer_name)
           .Field("trxId", payment_id)
           .Key("totalAmount")
-          .Raw(AmountJson(amount))
+          .Raw(SnapAmountJson(amount))
           .Field("virtualAccountTrxType", "C")  // closed: this amount only
           .Field("expiredDate", SnapTimestamp(valid_until_us))
           .EndObject()

@@ -162,6 +162,15 @@ std::string SnapExternalIdDay(int64_t timestamp_us) {
   return FormatIsoDate(JakartaDate(timestamp_us));
 }
 
+std::string SnapAmountJson(Money amount) {
+  return JsonWriter()
+      .BeginObject()
+      .Field("value", FormatSnap(amount))
+      .Field("currency", "IDR")
+      .EndObject()
+      .Take();
+}
+
 std::string SnapResponseCode(SnapCase kind, std::string_view service_code) {
   MALPRO_ASSERT(service_code.size() == 2 && kind.case_code.size() == 2);
   return std::to_string(kind.http_status) + std::string(service_code) + std::string(kind.case_code);

@@ -50,6 +50,7 @@
 
 #include "adapters/bank/http_client.h"
 #include "adapters/http/api.h"
+#include "engine/money.h"
 #include "engine/result.h"
 
 namespace malpro {
@@ -141,6 +142,9 @@ inline constexpr char snap_external_id_reused_message[] =
 
 // responseCode = HTTP status + service code + case code, e.g. "4015200".
 std::string SnapResponseCode(SnapCase kind, std::string_view service_code);
+
+// An amount as SNAP writes one: {"value":"10000.00","currency":"IDR"}.
+std::string SnapAmountJson(Money amount);
 
 // A refusal: the case and the responseMessage, e.g. "Invalid Mandatory Field X-TIMESTAMP".
 struct SnapRefusal {

@@ -95,16 +95,20 @@ int RunAuditVerifyKafka(const CommonOptions& common, const std::string& brokers,
                             " from Kafka topic " + topic);
 }
 
+// Opens the existing log at log_options.data_dir (RequireLedgerDirectory) read only.
+Result<std::unique_ptr<EventLog>> OpenLogReadOnly(LogOptions log_options) {
+  MALPRO_RETURN_IF_ERROR(RequireLedgerDirectory(log_options));
+  log_options.read_only = true;
+  return EventLog::Open(log_options);
+}
+
 int RunAuditVerify(const CommonOptions& common, uint64_t from, uint64_t to,
                    const std::string& expected_head) {
   Result<MalproConfig> config = ResolveConfig(common);
   if (!config.ok()) return Fail(config.status());
-  Status exists = RequireLedgerDirectory(config->log);
-  if (!exists.ok()) return Fail(exists);
   LogOptions options = config->log;
-  options.read_only = true;
   options.check_on_open = false;
-  Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
+  Result<std::unique_ptr<EventLog>> log = OpenLogReadOnly(options);
   if (!log.ok()) return Fail(log.status());
   const uint64_t last = to == 0 ? (*log)->Head().sequence : to;
   Progress progress("verified", last);
@@ -226,11 +230,7 @@ int RunAuditReplay(const CommonOptions& common, uint64_t until, const std::strin
                    std::string out_dir) {
   Result<MalproConfig> config = ResolveConfig(common);
   if (!config.ok()) return Fail(config.status());
-  Status exists = RequireLedgerDirectory(config->log);
-  if (!exists.ok()) return Fail(exists);
-  LogOptions options = config->log;
-  options.read_only = true;
-  Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
+  Result<std::unique_ptr<EventLog>> log = OpenLogReadOnly(config->log);
   if (!log.ok()) return Fail(log.status());
   Result<uint64_t> last = ReplayUntil(**log, until, at);
   if (!last.ok()) return Fail(last.status());
@@ -277,11 +277,7 @@ int RunAuditExport(const CommonOptions& common, uint64_t from, uint64_t to,
                    const std::string& out_path) {
   Result<MalproConfig> config = ResolveConfig(common);
   if (!config.ok()) return Fail(config.status());
-  Status exists = RequireLedgerDirectory(config->log);
-  if (!exists.ok()) return Fail(exists);
-  LogOptions options = config->log;
-  options.read_only = true;
-  Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
+  Result<std::unique_ptr<EventLog>> log = OpenLogReadOnly(config->log);
   if (!log.ok()) return Fail(log.status());
   std::ofstream file;
   if (!out_path.empty()) {

@@ -11,13 +11,6 @@
 namespace malpro {
 namespace {
 
-VerifyReport Failed(VerifyReport report, uint64_t sequence, std::string problem) {
-  report.ok = false;
-  report.first_bad_sequence = sequence;
-  report.problem = std::move(problem);
-  return report;
-}
-
 // The chain from event 1 up to the event before `from`: where the export's check starts.
 Result<VerifyReport> VerifyBefore(const EventLog& log, uint64_t from) {
   if (from <= 1) return VerifyReport{};
@@ -35,20 +28,20 @@ void ChainCheck::Take(const Event& event) {
   const ChainHead& before = report_.verified_head;
   const uint64_t expected = before.sequence + 1;
   if (event.sequence != expected) {
-    report_ = Failed(std::move(report_), expected,
-                     "event " + std::to_string(expected) + " is missing (next read is " +
-                         std::to_string(event.sequence) + ")");
+    report_ = VerifyFailure(std::move(report_), expected,
+                            "event " + std::to_string(expected) + " is missing (next read is " +
+                                std::to_string(event.sequence) + ")");
     return;
   }
   if (event.previous_hash != before.hash) {
-    report_ =
-        Failed(std::move(report_), event.sequence,
-               "previous hash does not match the hash of event " + std::to_string(before.sequence));
+    report_ = VerifyFailure(
+        std::move(report_), event.sequence,
+        "previous hash does not match the hash of event " + std::to_string(before.sequence));
     return;
   }
   if (ComputeEventHash(event.previous_hash, EncodeCanonical(event)) != event.hash) {
-    report_ = Failed(std::move(report_), event.sequence,
-                     "content does not match its hash (the event was altered)");
+    report_ = VerifyFailure(std::move(report_), event.sequence,
+                            "content does not match its hash (the event was altered)");
     return;
   }
   ++report_.events_checked;
@@ -88,10 +81,11 @@ Result<ExportReport> ExportEvents(const EventLog& log, uint64_t from, uint64_t t
   report.chain = check.report();
   if (report.chain.ok && report.chain.verified_head.sequence < report.last_sequence) {
     // The scan ended early: an event of the range was not there to read.
-    report.chain = Failed(std::move(report.chain), report.chain.verified_head.sequence + 1,
-                          "event " + std::to_string(report.chain.verified_head.sequence + 1) +
-                              " is missing (the log ends at " +
-                              std::to_string(report.chain.verified_head.sequence) + ")");
+    report.chain =
+        VerifyFailure(std::move(report.chain), report.chain.verified_head.sequence + 1,
+                      "event " + std::to_string(report.chain.verified_head.sequence + 1) +
+                          " is missing (the log ends at " +
+                          std::to_string(report.chain.verified_head.sequence) + ")");
   }
   if (report.chain.ok) report.chain.events_checked += checked_before;
   return report;

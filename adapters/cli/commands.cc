@@ -171,6 +171,13 @@ Status WhenServing(const Status& status, const std::string& route) {
                                  route);
 }
 
+Result<Opened> OpenExistingLedger(const MalproConfig& config, const std::string& route) {
+  MALPRO_RETURN_IF_ERROR(RequireLedgerDirectory(config.log));
+  Result<Opened> opened = OpenLedger(config, config.log, {});
+  if (!opened.ok()) return WhenServing(opened.status(), route);
+  return opened;
+}
+
 // The actor of commands run from the command line: the operator at the terminal.
 std::string CliActor(const std::string& given) {
   if (!given.empty()) return given;

@@ -110,6 +110,11 @@ void PrintHead(const EventLog& log, const std::string& data_dir);
 // says so and names `route`, the API call that does the same.
 Status WhenServing(const Status& status, const std::string& route);
 
+// Opens the existing ledger at config.log.data_dir (RequireLedgerDirectory, then OpenLedger)
+// for a command run from the command line; when `malpro serve` holds it, the error names
+// `route` (WhenServing).
+Result<Opened> OpenExistingLedger(const MalproConfig& config, const std::string& route);
+
 // The actor of commands run from the command line: `given`, else the operator at the terminal.
 std::string CliActor(const std::string& given);
 

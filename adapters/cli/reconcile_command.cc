@@ -58,15 +58,12 @@ int RunReconcile(const CommonOptions& common, const std::string& statement_path,
   std::ifstream file(statement_path, std::ios::binary);
   if (!file) return Fail(Status::IOError("cannot read " + statement_path));
   std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  Status exists = RequireLedgerDirectory(config->log);
-  if (!exists.ok()) return Fail(exists);
-  Result<Opened> opened = OpenLedger(*config, config->log, {});
-  if (!opened.ok()) {
-    return Fail(WhenServing(opened.status(),
-                            "curl -X POST -H 'Authorization: Bearer TOKEN' "
-                            "--data-binary @" +
-                                statement_path + " http://HOST:PORT/v1/reconciliation"));
-  }
+  Result<Opened> opened =
+      OpenExistingLedger(*config,
+                         "curl -X POST -H 'Authorization: Bearer TOKEN' "
+                         "--data-binary @" +
+                             statement_path + " http://HOST:PORT/v1/reconciliation");
+  if (!opened.ok()) return Fail(opened.status());
   CommandContext context;
   context.actor = CliActor(actor);
   Result<ReconcileOutcome> outcome = RunReconciliation(*opened->ledger, *opened->log, text, format,

@@ -45,15 +45,11 @@ int RunSettle(const CommonOptions& common, const std::string& date_text, std::st
   if (!config.ok()) return Fail(config.status());
   Result<CivilDate> date = ParseIsoDate(date_text, "date");
   if (!date.ok()) return Fail(date.status());
-  Status exists = RequireLedgerDirectory(config->log);
-  if (!exists.ok()) return Fail(exists);
-  Result<Opened> opened = OpenLedger(*config, config->log, {});
-  if (!opened.ok()) {
-    return Fail(WhenServing(opened.status(),
-                            "curl -X POST -H 'Authorization: Bearer TOKEN' "
-                            "http://HOST:PORT/v1/settlement/" +
-                                date_text + "/close"));
-  }
+  Result<Opened> opened = OpenExistingLedger(*config,
+                                             "curl -X POST -H 'Authorization: Bearer TOKEN' "
+                                             "http://HOST:PORT/v1/settlement/" +
+                                                 date_text + "/close");
+  if (!opened.ok()) return Fail(opened.status());
   if (out_dir.empty()) out_dir = config->settlement_out_dir;
   CommandContext context;
   context.actor = CliActor(actor);

@@ -8,6 +8,7 @@
 
 #include "adapters/http/api_internal.h"
 #include "adapters/http/http_limits.h"
+#include "adapters/http/request_body.h"
 #include "engine/domain_types.h"
 #include "engine/error_codes.h"
 #include "engine/json.h"
@@ -160,6 +161,17 @@ HttpResponse RunCommand(const ApiCall& call,
   return CommandResponse(call.request, *result, id_field, id);
 }
 
+HttpResponse RunReasonCommand(
+    const ApiCall& call,
+    const std::function<Result<CommandResult>(const std::string& reason, const CommandContext&)>&
+        run) {
+  RequestBody body(call.request.body());
+  body.AllowOnly({"reason"});
+  const std::string reason = body.String("reason");
+  MALPRO_BODY_OR_RETURN(body, call);
+  return RunCommand(call, [&](const CommandContext& context) { return run(reason, context); });
+}
+
 void AppendBodyField(HttpResponse& response, std::string_view key, std::string_view json_value) {
   std::string& text = response.body();
   text.pop_back();
@@ -201,6 +213,14 @@ Result<uint64_t> QueryNumber(const ApiCall& call, const std::string& name, uint6
         name + " must be a whole number from 0 to " + std::to_string(maximum));
   }
   return std::stoull(text);
+}
+
+Result<PageQuery> QueryPage(const ApiCall& call) {
+  Result<uint64_t> offset = QueryNumber(call, "offset", 0, http_page_offset_max);
+  if (!offset.ok()) return offset.status();
+  Result<uint64_t> limit = QueryNumber(call, "limit", http_page_limit_default, http_page_limit_max);
+  if (!limit.ok()) return limit.status();
+  return PageQuery{*offset, *limit};
 }
 
 std::string QueryText(const ApiCall& call, const std::string& name) {

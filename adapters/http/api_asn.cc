@@ -32,11 +32,7 @@ void Api::AddAsnRoutes() {
     });
   });
   AddRoute(http::verb::post, "/v1/asn/{nip}/deactivate", {kAdmin}, [this](ApiCall& call) {
-    RequestBody body(call.request.body());
-    body.AllowOnly({"reason"});
-    const std::string reason = body.String("reason");
-    MALPRO_BODY_OR_RETURN(body, call);
-    return RunCommand(call, [&](const CommandContext& c) {
+    return RunReasonCommand(call, [&](const std::string& reason, const CommandContext& c) {
       return deps_.ledger->Deactivate(call.path["nip"], reason, c);
     });
   });

@@ -39,6 +39,13 @@ HttpResponse RunCommand(const ApiCall& call,
                         const std::function<Result<CommandResult>(const CommandContext&)>& run,
                         std::string_view id_field = {});
 
+// Runs a ledger command that takes a body of only {"reason": ...}: a body error is answered
+// before anything runs, else as RunCommand.
+HttpResponse RunReasonCommand(
+    const ApiCall& call,
+    const std::function<Result<CommandResult>(const std::string& reason, const CommandContext&)>&
+        run);
+
 // Adds "key":value at the end of a JSON object answered in `response` (a command's fields,
 // then its details).
 void AppendBodyField(HttpResponse& response, std::string_view key, std::string_view json_value);
@@ -55,6 +62,13 @@ Result<OrderState> LoadOwnOrder(Ledger& ledger, const ApiCall& call, const std::
 // query_invalid naming it.
 Result<uint64_t> QueryNumber(const ApiCall& call, const std::string& name, uint64_t fallback,
                              uint64_t maximum);
+// A page of a listing: ?offset= (0 to http_page_offset_max, default 0) and ?limit= (up to
+// http_page_limit_max, default http_page_limit_default); query_invalid naming the bad one.
+struct PageQuery {
+  uint64_t offset = 0;
+  uint64_t limit = 0;
+};
+Result<PageQuery> QueryPage(const ApiCall& call);
 // A query parameter's text; "" when absent.
 std::string QueryText(const ApiCall& call, const std::string& name);
 // A malformed date or month in the path or query is a malformed request: query_invalid (400).

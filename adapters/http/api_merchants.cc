@@ -34,11 +34,7 @@ void Api::AddUmkmRoutes() {
            });
   AddRoute(http::verb::post, "/v1/umkm/{umkm_id}/suspend", {kOperator, kAdmin},
            [this](ApiCall& call) {
-             RequestBody body(call.request.body());
-             body.AllowOnly({"reason"});
-             const std::string reason = body.String("reason");
-             MALPRO_BODY_OR_RETURN(body, call);
-             return RunCommand(call, [&](const CommandContext& c) {
+             return RunReasonCommand(call, [&](const std::string& reason, const CommandContext& c) {
                return deps_.ledger->SuspendUmkm(call.path["umkm_id"], reason, c);
              });
            });

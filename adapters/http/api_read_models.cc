@@ -38,13 +38,10 @@ void Api::AddCatalogRoutes() {
     query.category = QueryText(call, "category");
     query.kecamatan = QueryText(call, "kecamatan");
     query.search = QueryText(call, "q");
-    Result<uint64_t> offset = QueryNumber(call, "offset", 0, http_page_offset_max);
-    MALPRO_CHECK_OR_RETURN(offset.status(), call);
-    Result<uint64_t> limit =
-        QueryNumber(call, "limit", http_page_limit_default, http_page_limit_max);
-    MALPRO_CHECK_OR_RETURN(limit.status(), call);
-    query.offset = *offset;
-    query.limit = *limit;
+    Result<PageQuery> page = QueryPage(call);
+    MALPRO_CHECK_OR_RETURN(page.status(), call);
+    query.offset = page->offset;
+    query.limit = page->limit;
     return ReadModel(call,
                      [&]() -> Result<std::string> { return deps_.projector->Catalog(query); });
   });
@@ -95,13 +92,10 @@ void Api::AddReadModelRoutes() {
     MALPRO_CHECK_OR_RETURN(CheckOneOf(status, "status", errc::kQueryStatusUnknown,
                                       std::array<std::string_view, 3>{"open", "resolved", "all"}),
                            call);
-    Result<uint64_t> offset = QueryNumber(call, "offset", 0, http_page_offset_max);
-    MALPRO_CHECK_OR_RETURN(offset.status(), call);
-    Result<uint64_t> limit =
-        QueryNumber(call, "limit", http_page_limit_default, http_page_limit_max);
-    MALPRO_CHECK_OR_RETURN(limit.status(), call);
+    Result<PageQuery> page = QueryPage(call);
+    MALPRO_CHECK_OR_RETURN(page.status(), call);
     return ReadModel(call, [&]() -> Result<std::string> {
-      return deps_.projector->Exceptions(status, *offset, *limit);
+      return deps_.projector->Exceptions(status, page->offset, page->limit);
     });
   });
   AddSpendRoutes();

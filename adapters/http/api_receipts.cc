@@ -62,11 +62,7 @@ void Api::AddReceiptRoutes() {
            });
   AddRoute(http::verb::post, "/v1/receipts/{receipt_id}/reject", {kOperator, kAdmin},
            [this](ApiCall& call) {
-             RequestBody body(call.request.body());
-             body.AllowOnly({"reason"});
-             const std::string reason = body.String("reason");
-             MALPRO_BODY_OR_RETURN(body, call);
-             return RunCommand(call, [&](const CommandContext& c) {
+             return RunReasonCommand(call, [&](const std::string& reason, const CommandContext& c) {
                return deps_.ledger->RejectReceipt(call.path["receipt_id"], reason, c);
              });
            });

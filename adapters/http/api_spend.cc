@@ -44,14 +44,11 @@ void Api::AddSpendRoutes() {
   AddRoute(http::verb::get, "/v1/compliance/{month}/shortfalls", {kOperator, kAuditor, kAdmin},
            [this](ApiCall& call) {
              MALPRO_CHECK_OR_RETURN(CheckMonthParameter(call.path["month"]), call);
-             Result<uint64_t> offset = QueryNumber(call, "offset", 0, http_page_offset_max);
-             MALPRO_CHECK_OR_RETURN(offset.status(), call);
-             Result<uint64_t> limit =
-                 QueryNumber(call, "limit", http_page_limit_default, http_page_limit_max);
-             MALPRO_CHECK_OR_RETURN(limit.status(), call);
+             Result<PageQuery> page = QueryPage(call);
+             MALPRO_CHECK_OR_RETURN(page.status(), call);
              return ReadModel(call, [&]() -> Result<std::string> {
                return deps_.projector->Shortfalls(call.path["month"], QueryText(call, "agency"),
-                                                  *offset, *limit);
+                                                  page->offset, page->limit);
              });
            });
 }

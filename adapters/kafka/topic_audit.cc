@@ -99,13 +99,6 @@ Result<std::vector<TopicRecord>> ReadWholeTopic(const std::string& brokers,
 
 namespace {
 
-VerifyReport Failed(VerifyReport report, uint64_t sequence, std::string problem) {
-  report.ok = false;
-  report.first_bad_sequence = sequence;
-  report.problem = std::move(problem);
-  return report;
-}
-
 std::string Header(const TopicRecord& record, const std::string& name) {
   auto found = record.headers.find(name);
   return found == record.headers.end() ? std::string() : found->second;
@@ -130,25 +123,26 @@ VerifyReport VerifyTopicRecords(const std::vector<TopicRecord>& records) {
                               std::to_string(record.offset);
     Result<Event> event = ParseEventJson(record.value);
     if (!event.ok()) {
-      return Failed(report, 0, where + ": the value is not an event: " + event.status().message());
+      return VerifyFailure(report, 0,
+                           where + ": the value is not an event: " + event.status().message());
     }
     const uint64_t sequence = event->sequence;
     if (Header(record, "sequence") != std::to_string(sequence) ||
         Header(record, "type") != event->type || Header(record, "hash") != HashToHex(event->hash) ||
         Header(record, "previous_hash") != HashToHex(event->previous_hash) ||
         !FormatVersionAgrees(record, *event) || record.key != event->stream_id) {
-      return Failed(report, sequence, where + ": headers or key disagree with the value");
+      return VerifyFailure(report, sequence, where + ": headers or key disagree with the value");
     }
     const std::string canonical = EncodeCanonical(*event);
     if (!IsWellFormedCanonical(canonical) ||
         ComputeEventHash(event->previous_hash, canonical) != event->hash) {
-      return Failed(report, sequence, "content does not match its hash");
+      return VerifyFailure(report, sequence, "content does not match its hash");
     }
     uint64_t& last = last_in_partition[{record.partition, event->stream_id}];
     if (sequence <= last) {
-      return Failed(report, sequence,
-                    "stream " + event->stream_id + " out of order in partition " +
-                        std::to_string(record.partition));
+      return VerifyFailure(report, sequence,
+                           "stream " + event->stream_id + " out of order in partition " +
+                               std::to_string(record.partition));
     }
     last = sequence;
     events.push_back(std::move(event).value());
@@ -161,12 +155,13 @@ VerifyReport VerifyTopicRecords(const std::vector<TopicRecord>& records) {
     const uint64_t expected = i + 1;
     if (event.sequence != expected) {
       if (event.sequence < expected) {
-        return Failed(report, event.sequence, "published more than once");
+        return VerifyFailure(report, event.sequence, "published more than once");
       }
-      return Failed(report, expected, "missing");
+      return VerifyFailure(report, expected, "missing");
     }
     if (event.previous_hash != previous) {
-      return Failed(report, event.sequence, "previous hash does not link to the event before");
+      return VerifyFailure(report, event.sequence,
+                           "previous hash does not link to the event before");
     }
     previous = event.hash;
     ++report.events_checked;
