@@ -12,6 +12,7 @@
 //   http_load --port 8080 --token dev-admin --scenario place-order --setup
 //             --connections 64 --duration-s 10
 //   http_load --port 8080 --token dev-admin --scenario get --path /v1/umkm/load-umkm
+//   http_load --port 8080 --token dev-operator --scenario work-lists --connections 64
 //   http_load --port 8080 --token dev-admin --scenario place-order --connections 64
 //             --duration-s 10 --waiting-reads 200
 #include <CLI/CLI.hpp>
@@ -65,7 +66,7 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 8080;
   std::string token = "dev-admin";
-  std::string scenario = "place-order";  // place-order | get
+  std::string scenario = "place-order";  // place-order | get | work-lists
   std::string path = "/healthz";
   int connections = 64;
   int duration_s = 10;
@@ -191,7 +192,16 @@ std::string RequestText(const Options& options, http::verb method, const std::st
   return out.str();
 }
 
-// The requests a connection cycles through: one per buyer for place-order, one for get.
+// The work-lists scenario's reads: the setup merchant's orders (read model work_lists), its
+// new ones, and the payments pending at the bank (docs/http-api.md, "Work lists").
+constexpr const char* kWorkListTargets[] = {
+    "/v1/orders?umkm_id=load-umkm",
+    "/v1/orders?umkm_id=load-umkm&status=placed&sort=newest",
+    "/v1/payments?status=requested",
+};
+
+// The requests a connection cycles through: one per buyer for place-order, one for get, the
+// work lists in turn for work-lists.
 std::vector<std::string> ScenarioRequests(const Options& options) {
   std::vector<std::string> requests;
   if (options.scenario == "place-order") {
@@ -201,6 +211,11 @@ std::vector<std::string> ScenarioRequests(const Options& options) {
           R"(","umkm_id":"load-umkm","lines":[{"product_id":"beras-5kg","quantity":1}],)"
           R"("payment_method":"COD"})";
       requests.push_back(RequestText(options, http::verb::post, "/v1/orders", body));
+    }
+  } else if (options.scenario == "work-lists") {
+    // The operator's work lists of the setup's merchant, as a desk polls them (first pages).
+    for (const char* target : kWorkListTargets) {
+      requests.push_back(RequestText(options, http::verb::get, target, ""));
     }
   } else {
     requests.push_back(RequestText(options, http::verb::get, options.path, ""));
@@ -368,8 +383,8 @@ int main(int argc, char** argv) {
   app.add_option("--host", options.host, "loopback address only");
   app.add_option("--port", options.port);
   app.add_option("--token", options.token, "bearer token (admin or operator for place-order)");
-  app.add_option("--scenario", options.scenario, "place-order or get")
-      ->check(CLI::IsMember({"place-order", "get"}));
+  app.add_option("--scenario", options.scenario, "place-order, get or work-lists")
+      ->check(CLI::IsMember({"place-order", "get", "work-lists"}));
   app.add_option("--path", options.path, "target of the get scenario");
   app.add_option("--connections", options.connections)->check(CLI::Range(1, kConnectionsMax));
   app.add_option("--threads", options.threads,

@@ -82,6 +82,7 @@ namespace malpro {
   X(kDataDirNotFound, "data_dir_not_found") \
   X(kDataDirNotLedger, "data_dir_not_ledger") \
   X(kDateInvalid, "date_invalid") \
+  X(kDateRangeInvalid, "date_range_invalid") \
   X(kDatetimeInvalid, "datetime_invalid") \
   X(kDiscrepancyAlreadyResolved, "discrepancy_already_resolved") \
   X(kDiscrepancyCountMismatch, "discrepancy_count_mismatch") \
@@ -209,6 +210,8 @@ namespace malpro {
   X(kQrisTagMissing, "qris_tag_missing") \
   X(kQrisValueTooLong, "qris_value_too_long") \
   X(kQuantityOutOfRange, "quantity_out_of_range") \
+  X(kQueryChannelUnknown, "query_channel_unknown") \
+  X(kQueryCursorInvalid, "query_cursor_invalid") \
   X(kQueryInvalid, "query_invalid") \
   X(kQueryStatusUnknown, "query_status_unknown") \
   X(kRankClassUnknown, "rank_class_unknown") \
@@ -241,6 +244,7 @@ namespace malpro {
   X(kSettlementBeforeFirstDay, "settlement_before_first_day") \
   X(kSettlementDayNotOver, "settlement_day_not_over") \
   X(kSettlementDaysClosed, "settlement_days_closed") \
+  X(kSettlementFileNotFound, "settlement_file_not_found") \
   X(kSettlementFileUnexpected, "settlement_file_unexpected") \
   X(kSettlementNotFound, "settlement_not_found") \
   X(kSettlementOff, "settlement_off") \
@@ -250,6 +254,7 @@ namespace malpro {
   X(kStatementAccountMismatch, "statement_account_mismatch") \
   X(kStatementCountInvalid, "statement_count_invalid") \
   X(kStatementEmpty, "statement_empty") \
+  X(kStatementFormatUnsupported, "statement_format_unsupported") \
   X(kStatementIdInvalid, "statement_id_invalid") \
   X(kStatementNotCamt053, "statement_not_camt053") \
   X(kStatementTooLarge, "statement_too_large") \

@@ -94,14 +94,14 @@ Hash MerkleNodeHash(const Hash& left, const Hash& right) {
   return Sha256(std::string_view(bytes, sizeof(bytes)));
 }
 
-Result<std::vector<StoredHash>> HashesToStore(uint64_t n, const Hash& leaf_hash,
-                                              const MerkleHashReader& reader) {
-  std::vector<StoredHash> stored{{0, n, leaf_hash}};
+Result<std::vector<SubtreeHash>> HashesToStore(uint64_t n, const Hash& leaf_hash,
+                                               const MerkleHashReader& reader) {
+  std::vector<SubtreeHash> stored{{0, n, leaf_hash}};
   for (uint64_t index = n; index % 2 == 1; index /= 2) {
-    const StoredHash& right = stored.back();
+    const SubtreeHash& right = stored.back();
     Result<Hash> left = reader.ReadHash(right.level, index - 1);
     if (!left.ok()) return left.status();
-    stored.push_back(StoredHash{right.level + 1, index / 2, MerkleNodeHash(*left, right.hash)});
+    stored.push_back(SubtreeHash{right.level + 1, index / 2, MerkleNodeHash(*left, right.hash)});
   }
   return stored;
 }

@@ -37,7 +37,7 @@ class MerkleHashReader {
 };
 
 // One complete subtree's hash, to be stored.
-struct StoredHash {
+struct SubtreeHash {
   int level = 0;
   uint64_t index = 0;
   Hash hash{};
@@ -46,8 +46,8 @@ struct StoredHash {
 // The subtrees that leaf `n` (0-based) completes, leaf first: (0, n), then (1, n / 2) when n is
 // odd, and so on up while the subtree is complete. Reads the left siblings from `reader`,
 // which must hold every subtree of the first n leaves.
-Result<std::vector<StoredHash>> HashesToStore(uint64_t n, const Hash& leaf_hash,
-                                              const MerkleHashReader& reader);
+Result<std::vector<SubtreeHash>> HashesToStore(uint64_t n, const Hash& leaf_hash,
+                                               const MerkleHashReader& reader);
 
 // The root of the first `size` leaves (RFC 9162 MTH); SHA-256 of nothing for size 0.
 Result<Hash> MerkleTreeHash(uint64_t size, const MerkleHashReader& reader);

@@ -23,4 +23,13 @@ inline Status CheckPaymentChannel(std::string_view channel) {
   return CheckOneOf(channel, "channel", errc::kChannelUnknown, payment_channels);
 }
 
+// A bank reference as people and our answers show it. A SNAP virtual account number is its
+// 8-character partnerServiceId, left-padded with spaces, then the customer number
+// ("   12345000000001234"); it is shown without the padding ("12345000000001234"), as bank
+// statements write it. The log and the SNAP wire format keep it as the bank wrote it.
+inline std::string_view ShownBankReference(std::string_view reference) {
+  const size_t start = reference.find_first_not_of(' ');
+  return start == std::string_view::npos ? std::string_view() : reference.substr(start);
+}
+
 }  // namespace malpro

@@ -135,6 +135,18 @@ class Projector {
   // Payment exceptions (refund due) with `status` open, resolved or all.
   std::string Exceptions(std::string_view status, size_t offset, size_t limit) const;
   int64_t OpenExceptions() const;
+  // Work lists (projections/work_lists.h), page by page with a cursor.
+  std::string OrderList(const OrderListQuery& query) const;
+  std::string PaymentList(const PaymentListQuery& query) const;
+  std::string ReceiptList(const ReceiptListQuery& query) const;
+  std::string SettlementBatches(const ListPage& page) const;
+  Result<std::string> SettlementBatch(CivilDate date) const;
+  Result<SettlementBatchFiles> SettlementFiles(CivilDate date) const;
+  std::string ReconciliationRuns(const ReconciliationListQuery& query) const;
+  // The business days (YYYY-MM-DD, oldest first) with cashless payments that succeeded and
+  // are in no closed settlement batch yet: the days of merchant_sales' outstanding rows.
+  // Costs a look at each merchant with money outstanding (for /metrics, not for a hot path).
+  std::vector<std::string> UnclosedBusinessDays() const;
 
   // ---- Subscriptions. ----
   // Names of the projections, in fold order.

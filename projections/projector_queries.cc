@@ -1,8 +1,12 @@
 // The projector's queries and subscriptions: each reads the read models under the shared lock.
+#include <simdjson.h>
+
 #include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "engine/json.h"
 #include "projections/projector.h"
 
 namespace malpro {
@@ -79,6 +83,79 @@ std::string Projector::Exceptions(std::string_view status, size_t offset, size_t
 int64_t Projector::OpenExceptions() const {
   std::shared_lock lock(mutex_);
   return models_.exceptions.OpenCount();
+}
+
+std::vector<std::string> Projector::UnclosedBusinessDays() const {
+  // The merchants with money outstanding, then their rows: read under the lock, parsed after.
+  std::string all;
+  {
+    std::shared_lock lock(mutex_);
+    all = models_.merchant_sales.OutstandingJson("");
+  }
+  simdjson::dom::parser parser;
+  std::vector<std::string> merchants;
+  Result<JsonObject> totals = ParseJsonObject(parser, all, "outstanding");
+  Result<simdjson::dom::array> listed =
+      totals.ok() ? totals->Array("merchants") : Result<simdjson::dom::array>(totals.status());
+  if (listed.ok()) {
+    for (simdjson::dom::element merchant : *listed) {
+      std::string_view umkm_id;
+      if (merchant["umkm_id"].get(umkm_id) == simdjson::SUCCESS) merchants.emplace_back(umkm_id);
+    }
+  }
+  std::vector<std::string> rows;
+  {
+    std::shared_lock lock(mutex_);
+    for (const std::string& umkm_id : merchants) {
+      rows.push_back(models_.merchant_sales.OutstandingJson(umkm_id));
+    }
+  }
+  std::set<std::string> days;
+  for (const std::string& row : rows) {
+    Result<JsonObject> object = ParseJsonObject(parser, row, "outstanding");
+    if (!object.ok()) continue;
+    Result<malpro::Outstanding> outstanding = malpro::Outstanding::Read(*object);
+    if (!outstanding.ok()) continue;
+    for (const auto& [date, day] : outstanding->days) {
+      if (day.payments > 0) days.insert(date);
+    }
+  }
+  return {days.begin(), days.end()};
+}
+
+std::string Projector::OrderList(const OrderListQuery& query) const {
+  std::shared_lock lock(mutex_);
+  return models_.work_lists.Orders(query);
+}
+
+std::string Projector::PaymentList(const PaymentListQuery& query) const {
+  std::shared_lock lock(mutex_);
+  return models_.work_lists.Payments(query);
+}
+
+std::string Projector::ReceiptList(const ReceiptListQuery& query) const {
+  std::shared_lock lock(mutex_);
+  return models_.work_lists.Receipts(query);
+}
+
+std::string Projector::SettlementBatches(const ListPage& page) const {
+  std::shared_lock lock(mutex_);
+  return models_.work_lists.SettlementBatches(page);
+}
+
+Result<std::string> Projector::SettlementBatch(CivilDate date) const {
+  std::shared_lock lock(mutex_);
+  return models_.work_lists.SettlementBatch(date);
+}
+
+Result<SettlementBatchFiles> Projector::SettlementFiles(CivilDate date) const {
+  std::shared_lock lock(mutex_);
+  return models_.work_lists.SettlementFiles(date);
+}
+
+std::string Projector::ReconciliationRuns(const ReconciliationListQuery& query) const {
+  std::shared_lock lock(mutex_);
+  return models_.work_lists.ReconciliationRuns(query);
 }
 
 // ---- Subscriptions. ----

@@ -1,5 +1,6 @@
 // The read models (docs/projections.md): catalog, ASN spend and compliance, merchant sales,
-// circulation of money, log statistics. Each is a Projection; its queries answer JSON text.
+// circulation of money, log statistics, exceptions, work lists (projections/work_lists.h).
+// Each is a Projection; its queries answer JSON text.
 #pragma once
 
 #include <map>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "projections/projection.h"
+#include "projections/work_lists.h"
 
 namespace malpro {
 
@@ -380,9 +382,11 @@ struct ReadModels {
   CirculationProjection circulation;
   LogStatsProjection log_stats;
   ExceptionsProjection exceptions;
+  WorkListsProjection work_lists;
 
   std::vector<Projection*> All() {
-    return {&catalog, &asn_spend, &merchant_sales, &circulation, &log_stats, &exceptions};
+    return {&catalog,   &asn_spend,  &merchant_sales, &circulation,
+            &log_stats, &exceptions, &work_lists};
   }
 };
 

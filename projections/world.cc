@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "engine/domain_events.h"
+#include "engine/domain_types.h"
 #include "engine/json.h"
 
 namespace malpro {
@@ -217,7 +218,8 @@ Status World::ApplyOrder(const Event& event, Fact& fact) {
   if (!folded.ok()) return folded.status();
   OrderEntry& entry = **folded;
   const OrderState& order = entry.state;
-  fact.order = FactOrder{order.placed_at_us};
+  fact.order = FactOrder{order.placed_at_us, order.status, order.payment_method == payment_cashless,
+                         order.cash_received};
   fact.amount = order.total;
   Result<AsnEntry*> asn = Asn(&entry.asn, order.buyer_nip, event);
   if (!asn.ok()) return asn.status();
@@ -243,11 +245,14 @@ Status World::ApplyPayment(const Event& event, Fact& fact) {
   if (!folded.ok()) return folded.status();
   PaymentEntry& entry = **folded;
   const PaymentState& payment = entry.state;
-  fact.payment =
-      FactPayment{payment.amount, payment.fee, payment.paid_at_us, payment.business_date};
+  fact.payment = FactPayment{
+      payment.amount,        payment.fee,     payment.paid_at_us,     payment.business_date,
+      payment.status,        payment.channel, payment.bank_reference, payment.requested_at_us,
+      payment.expires_at_us, payment.refunded};
   if (entry.order == nullptr) return Missing(event, "order", payment.order_id);
   const OrderEntry& order = *entry.order;
-  fact.order = FactOrder{order.state.placed_at_us};
+  fact.order = FactOrder{order.state.placed_at_us, order.state.status,
+                         order.state.payment_method == payment_cashless, order.state.cash_received};
   // The payment names the order's buyer and merchant: take the order's links when they match.
   if (entry.asn == nullptr && order.asn != nullptr && order.state.buyer_nip == payment.buyer_nip) {
     entry.asn = order.asn;
@@ -284,7 +289,9 @@ Status World::ApplyReceipt(const Event& event, Fact& fact) {
   if (!folded.ok()) return folded.status();
   ReceiptEntry& entry = **folded;
   const ReceiptState& receipt = entry.state;
-  fact.receipt = FactReceipt{receipt.kecamatan, receipt.kelurahan, receipt.purchase_date};
+  fact.receipt = FactReceipt{receipt.kecamatan, receipt.kelurahan,       receipt.purchase_date,
+                             receipt.shop_name, receipt.amount,          receipt.photo_sha256,
+                             receipt.status,    receipt.rejection_reason};
   Result<AsnEntry*> asn = Asn(&entry.asn, receipt.nip, event);
   if (!asn.ok()) return asn.status();
   Attach(fact, *asn, nullptr);

@@ -56,22 +56,36 @@ enum class FactKind {
 // No slot: the fact concerns no ASN or no merchant.
 inline constexpr uint32_t no_slot = UINT32_MAX;
 
-// Of the order concerned.
+// Of the order concerned, as of the event.
 struct FactOrder {
   int64_t placed_at_us = 0;
+  OrderStatus status = OrderStatus::kPlaced;
+  bool cashless = false;
+  bool cash_received = false;
 };
-// Of the payment concerned.
+// Of the payment concerned, as of the event.
 struct FactPayment {
   Money amount;
   Money fee;  // under the policy recorded at payment time
   int64_t paid_at_us = 0;
   CivilDate business_date;
+  PaymentStatus status = PaymentStatus::kNone;
+  std::string channel;
+  std::string bank_reference;
+  int64_t requested_at_us = 0;  // of the latest payment.requested
+  int64_t expires_at_us = 0;
+  Money refunded;
 };
-// Of the manual receipt concerned.
+// Of the manual receipt concerned, as of the event.
 struct FactReceipt {
   std::string kecamatan;
   std::string kelurahan;
   CivilDate purchase_date;
+  std::string shop_name;
+  Money amount;
+  std::string photo_sha256;
+  ReceiptStatus status = ReceiptStatus::kSubmitted;
+  std::string rejection_reason;
 };
 
 struct Fact {

@@ -94,7 +94,8 @@ Result<std::unique_ptr<InProcessBank>> InProcessBank::Start(Ledger* ledger, Even
                       {},
                       [self, ledger](const HttpRequest& request) -> std::optional<HttpResponse> {
                         return HandleBankRequest(request, *ledger, self->notify_);
-                      }});
+                      },
+                      BankRoutePaths(bank->notify_)});
   HttpOptions http;
   http.port = 0;
   http.worker_threads = 4;

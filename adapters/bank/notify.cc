@@ -87,6 +87,15 @@ Result<CommandResult> RecordSuccess(Ledger& ledger, const BankNotification& noti
 
 }  // namespace
 
+std::vector<std::string> BankRoutePaths(const BankNotifyOptions& options) {
+  std::vector<std::string> paths;
+  for (const PaymentChannel* channel : PaymentChannels()) {
+    paths.emplace_back(channel->notify_path());
+  }
+  if (options.authentication == "hmac") paths.emplace_back(snap_access_token_path);
+  return paths;
+}
+
 std::optional<HttpResponse> HandleBankRequest(const HttpRequest& request, Ledger& ledger,
                                               const BankNotifyOptions& options) {
   const std::string_view target = request.target();

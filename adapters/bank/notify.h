@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "adapters/bank/snap_protocol.h"
 #include "adapters/http/api.h"
@@ -49,5 +50,9 @@ struct BankNotifyOptions {
 // Answers the request when it is one of the bank's endpoints; std::nullopt otherwise.
 std::optional<HttpResponse> HandleBankRequest(const HttpRequest& request, Ledger& ledger,
                                               const BankNotifyOptions& options);
+
+// The paths HandleBankRequest answers with `options` (each channel's notification path, and
+// the token endpoint with hmac authentication): ApiDependencies::external_route_paths.
+std::vector<std::string> BankRoutePaths(const BankNotifyOptions& options);
 
 }  // namespace malpro

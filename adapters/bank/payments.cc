@@ -12,6 +12,7 @@
 #include "engine/error_codes.h"
 #include "engine/json.h"
 #include "engine/log_limits.h"
+#include "engine/payment_channel.h"
 
 namespace malpro {
 namespace {
@@ -58,10 +59,10 @@ std::string PaymentRequestedJson(const PaymentRequested& requested) {
       .Field("payment_id", requested.payment_id)
       .Field("channel", requested.channel)
       .Field("amount", FormatSnap(requested.amount))
-      .Field("bank_reference", requested.bank_reference);
+      .Field("bank_reference", ShownBankReference(requested.bank_reference));
   if (!requested.qr_content.empty()) w.Field("qr_content", requested.qr_content);
   if (!requested.virtual_account_no.empty())
-    w.Field("virtual_account_no", requested.virtual_account_no);
+    w.Field("virtual_account_no", ShownBankReference(requested.virtual_account_no));
   if (requested.expires_at_us != 0) w.Field("expires_at", SnapTimestamp(requested.expires_at_us));
   return w.EndObject().Take();
 }
@@ -337,6 +338,29 @@ PollReport BankPayments::Totals() const {
 size_t BankPayments::PendingCount() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return pending_.size();
+}
+
+double BankPayments::OldestPendingAgeSeconds() const {
+  std::vector<std::pair<int64_t, std::string>> candidates;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    candidates.reserve(pending_.size());
+    for (const auto& [payment_id, pending] : pending_) {
+      candidates.emplace_back(pending.requested_at_us, payment_id);
+    }
+  }
+  const size_t checked = std::min(candidates.size(), bank_oldest_pending_checks_max + 1);
+  std::partial_sort(candidates.begin(), candidates.begin() + checked, candidates.end());
+  for (size_t i = 0; i < checked; ++i) {
+    const auto& [requested_at_us, payment_id] = candidates[i];
+    Result<PaymentState> payment = ledger_->LoadPayment(payment_id);
+    const bool pending = payment.ok() && payment->status == PaymentStatus::kRequested &&
+                         payment->requested_at_us == requested_at_us;
+    if (pending || i == bank_oldest_pending_checks_max) {
+      return std::max<int64_t>(0, Now() - requested_at_us) / double(kMicrosPerSecond);
+    }
+  }
+  return 0;
 }
 
 void BankPayments::Start() {

@@ -34,6 +34,9 @@ namespace malpro {
 inline constexpr size_t bank_poll_payments_per_pass_max = 200;
 // Events read from the log in one pass at most, so a long backlog is caught up over passes.
 inline constexpr uint64_t bank_poll_events_per_pass_max = 200'000;
+// Pending payments looked up in the ledger for /metrics' oldest pending payment, oldest first:
+// those the log resolved since the poller's last pass are skipped (a pass's worth at most).
+inline constexpr size_t bank_oldest_pending_checks_max = 64;
 
 struct BankPaymentOptions {
   int64_t poll_after_s = 120;      // a payment pending this long is asked about
@@ -55,7 +58,8 @@ struct PaymentRequested {
 };
 
 // {"payment_id","channel","amount","bank_reference","qr_content"|"virtual_account_no",
-// "expires_at"}: what the API answers with.
+// "expires_at"}: what the API answers with. A virtual account number (also as bank_reference)
+// is shown without SNAP's space padding (ShownBankReference, engine/payment_channel.h).
 std::string PaymentRequestedJson(const PaymentRequested& requested);
 
 struct PollReport {
@@ -97,6 +101,12 @@ class BankPayments {
   // The sums of every pass's report since start, and the payments now pending.
   PollReport Totals() const;
   size_t PendingCount() const;
+  // Seconds since the oldest payment still pending (requested; not succeeded, failed, expired
+  // or voided) was requested; 0 when none is. The candidates are those the poller last saw
+  // pending, each confirmed in the ledger, so one resolved since is not counted; one requested
+  // since is younger than the poller's interval. After bank_oldest_pending_checks_max resolved
+  // candidates, the next is taken unconfirmed.
+  double OldestPendingAgeSeconds() const;
 
   // Runs PollOnce every poll_interval_s on a thread of its own until Stop. Idempotent.
   void Start();

@@ -2,6 +2,7 @@
 
 #include "adapters/bank/simulator_impl.h"
 #include "engine/json.h"
+#include "engine/payment_channel.h"
 
 namespace malpro {
 
@@ -35,6 +36,17 @@ std::string BankSimulator::Impl::RouteLabel(http::verb, std::string_view) const 
 BankSimulator::Issued* BankSimulator::Impl::Find(std::string_view reference) {
   auto found = index_.find(std::string(reference));
   return found == index_.end() ? nullptr : &issued_[found->second];
+}
+
+BankSimulator::Issued* BankSimulator::Impl::FindShown(std::string_view reference) {
+  if (Issued* issued = Find(reference)) return issued;
+  // A virtual account number as shown (without SNAP's padding); the latest account wins.
+  for (auto it = issued_.rbegin(); it != issued_.rend(); ++it) {
+    if (!it->virtual_account.empty() && ShownBankReference(it->virtual_account) == reference) {
+      return &*it;
+    }
+  }
+  return nullptr;
 }
 
 BankSimulator::BankSimulator(BankSimulatorOptions options)

@@ -31,7 +31,8 @@
 //   POST /sim/corrupt    {"reference","mode":"signature"|"amount"}: a notification with a
 //                        broken signature, or signed properly for another amount
 //   GET  /sim/payments   everything issued, with its state
-//   GET  /sim/statement?date=YYYY-MM-DD  the end-of-day statement entries (Asia/Jakarta)
+//   GET  /sim/statement?date=YYYY-MM-DD[&format=json|csv|camt053|mt940]  the end-of-day
+//                        statement (Asia/Jakarta): its JSON, or a file `malpro reconcile` reads
 //
 // References: "BJQR" (QRIS) or "BJVA" (virtual account) and 12 digits, one counter for both.
 // With a state_dir, numbers are reserved bank_simulator_reference_block at a time in
@@ -54,6 +55,7 @@
 #include <vector>
 
 #include "adapters/bank/qris.h"
+#include "adapters/files/statement.h"
 #include "adapters/http/http_handler.h"
 #include "adapters/http/server.h"
 #include "engine/money.h"
@@ -108,17 +110,25 @@ std::optional<uint64_t> SimulatedReferenceNumber(std::string_view reference);
 struct SimulatedStatementEntry {
   std::string date;            // booking date, YYYY-MM-DD, Asia/Jakarta
   std::string reference;       // the partner's payment id
-  std::string bank_reference;  // the bank's reference (QRIS referenceNo or VA number)
+  std::string bank_reference;  // the bank's reference (QRIS referenceNo, or the VA number
+                               // without SNAP's space padding, as statements write it)
   Money amount;
   std::string credit_debit;  // "C" credit (money in) or "D" debit
   std::string description;
   int64_t booked_at_us = 0;
 };
 
-// The day's entries as the CSV statement `malpro reconcile` reads (docs/settlement-files.md):
-// statement_id,account,booking_date,credit_debit (CRDT/DBIT),amount,reference,description.
-std::string SimulatedStatementCsv(std::string_view statement_id, std::string_view account,
-                                  const std::vector<SimulatedStatementEntry>& entries);
+// The statement formats GET /sim/statement gives: its own JSON, and the three that
+// `malpro reconcile` reads (adapters/files/statement.h).
+inline constexpr std::string_view simulated_statement_formats[] = {"json", "csv", "camt053",
+                                                                   "mt940"};
+
+// The day's entries as the bank's statement of `account`: id BJTM-YYYYMMDD, the period that
+// day, each entry a credit whose references are the partner's payment id, then the bank's
+// reference. WriteStatement (adapters/files/statement_writer.h) writes it as camt.053, MT940
+// or CSV.
+Statement SimulatedStatement(CivilDate date, std::string_view account,
+                             const std::vector<SimulatedStatementEntry>& entries);
 
 // What the partner answered to a notification the simulator sent.
 struct NotifyOutcome {

@@ -6,6 +6,7 @@
 #include "adapters/bank/http_client.h"
 #include "adapters/bank/simulator_impl.h"
 #include "adapters/bank/snap_signature.h"
+#include "adapters/files/statement_writer.h"
 #include "adapters/http/request_body.h"
 #include "engine/error_codes.h"
 #include "engine/identifiers.h"
@@ -175,7 +176,7 @@ Result<NotifyOutcome> BankSimulator::Impl::Act(std::string_view action, std::str
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    Issued* issued = Find(reference);
+    Issued* issued = FindShown(reference);
     if (issued == nullptr) {
       return Status::NotFound(errc::kReferenceUnknown, "reference",
                               "no payment with reference " + std::string(reference));
@@ -229,8 +230,10 @@ std::vector<SimulatedStatementEntry> BankSimulator::Impl::Statement(std::string_
     if (issued.state != "paid") continue;
     const std::string booked = FormatIsoDate(JakartaDate(issued.paid_at_us));
     if (booked != date) continue;
-    const std::string bank_reference =
-        issued.channel == payment_channel_va ? issued.virtual_account : issued.reference_no;
+    // A statement writes a virtual account number without SNAP's space padding.
+    const std::string bank_reference(issued.channel == payment_channel_va
+                                         ? ShownBankReference(issued.virtual_account)
+                                         : issued.reference_no);
     entries.push_back({booked, issued.payment_id, bank_reference, issued.amount, "C",
                        issued.channel + " " + issued.payment_id + " " + bank_reference,
                        issued.paid_at_us});
@@ -281,23 +284,28 @@ HttpResponse BankSimulator::Impl::StatementRoute(const HttpRequest& request) {
     if (pair.starts_with("format=")) format = std::string(pair.substr(7));
     at = next;
   }
-  if (!ParseIsoDate(date, "date").ok() || date.size() != 10) {
+  Result<CivilDate> day = ParseIsoDate(date, "date");
+  if (!day.ok() || date.size() != 10) {
     return ControlError(
         request, Status::InvalidArgument(errc::kQueryInvalid, "date", "date must be YYYY-MM-DD"));
   }
-  if (format != "json" && format != "csv") {
-    return ControlError(request, Status::InvalidArgument(errc::kQueryInvalid, "format",
-                                                         "format must be json or csv"));
+  if (std::find(std::begin(simulated_statement_formats), std::end(simulated_statement_formats),
+                format) == std::end(simulated_statement_formats)) {
+    return ControlError(request, Status::InvalidArgument(
+                                     errc::kQueryInvalid, "format",
+                                     "format must be json, csv, camt053 or mt940 (the last three "
+                                     "are what malpro reconcile reads)"));
   }
-  if (format == "csv") {
-    std::string statement_id = "BJTM-" + date;
-    statement_id.erase(std::remove(statement_id.begin() + 5, statement_id.end(), '-'),
-                       statement_id.end());
+  if (format != "json") {
+    Result<std::string> text = WriteStatement(
+        SimulatedStatement(*day, options_.collection_account, Statement(date)), format, Now());
+    if (!text.ok()) return ControlError(request, text.status());
     HttpResponse response{http::status::ok, request.version()};
-    response.set(http::field::content_type, "text/csv");
+    response.set(http::field::content_type, format == "csv"       ? "text/csv"
+                                            : format == "camt053" ? "application/xml"
+                                                                  : "text/plain");
     response.keep_alive(request.keep_alive());
-    response.body() =
-        SimulatedStatementCsv(statement_id, options_.collection_account, Statement(date));
+    response.body() = std::move(text).value();
     response.prepare_payload();
     return response;
   }
@@ -327,7 +335,7 @@ HttpResponse BankSimulator::Impl::PaymentsRoute(const HttpRequest& request) {
         .Field("payment_id", issued.payment_id)
         .Field("channel", issued.channel)
         .Field("reference_no", issued.reference_no)
-        .Field("virtual_account_no", issued.virtual_account)
+        .Field("virtual_account_no", ShownBankReference(issued.virtual_account))
         .Field("amount", FormatSnap(issued.amount))
         .Field("state", issued.state)
         .Field("voided", issued.voided_at_us != 0)
@@ -337,20 +345,26 @@ HttpResponse BankSimulator::Impl::PaymentsRoute(const HttpRequest& request) {
   return JsonAnswer(request, 200, w.EndArray().EndObject().Take());
 }
 
-std::string SimulatedStatementCsv(std::string_view statement_id, std::string_view account,
-                                  const std::vector<SimulatedStatementEntry>& entries) {
-  std::string csv =
-      "statement_id,account,booking_date,credit_debit,amount,reference,description\r\n";
+malpro::Statement SimulatedStatement(CivilDate date, std::string_view account,
+                                     const std::vector<SimulatedStatementEntry>& entries) {
+  malpro::Statement statement;
+  statement.id = "BJTM-" + FormatIsoDate(date);
+  statement.id.erase(std::remove(statement.id.begin() + 5, statement.id.end(), '-'),
+                     statement.id.end());
+  statement.account = std::string(account);
+  statement.from = statement.to = date;
   for (const SimulatedStatementEntry& entry : entries) {
-    csv += std::string(statement_id) + "," + std::string(account) + "," + entry.date + "," +
-           (entry.credit_debit == "C" ? "CRDT" : "DBIT") + "," + FormatSnap(entry.amount) + "," +
-           entry.reference + ",";
-    // Descriptions are the simulator's own words: quote them, doubling any quote.
-    csv += '"';
-    for (char c : entry.description) csv += c == '"' ? std::string("\"\"") : std::string(1, c);
-    csv += "\"\r\n";
+    StatementEntry written;
+    written.position = statement.entries.size() + 1;
+    written.credit = entry.credit_debit == "C";
+    written.amount = entry.amount;
+    written.booking_date = date;
+    written.booked_at_us = entry.booked_at_us;
+    written.references = {entry.reference, entry.bank_reference};
+    written.description = entry.description;
+    statement.entries.push_back(std::move(written));
   }
-  return csv;
+  return statement;
 }
 
 }  // namespace malpro

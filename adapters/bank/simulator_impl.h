@@ -116,7 +116,7 @@ class BankSimulator::Impl final : public HttpHandler {
 
   // Control side (simulator_control.cc).
   HttpResponse Control(const HttpRequest& request);
-  // GET /sim/statement?date=YYYY-MM-DD[&format=json|csv]
+  // GET /sim/statement?date=YYYY-MM-DD[&format=json|csv|camt053|mt940]
   HttpResponse StatementRoute(const HttpRequest& request);
   // GET /sim/payments
   HttpResponse PaymentsRoute(const HttpRequest& request);
@@ -130,6 +130,9 @@ class BankSimulator::Impl final : public HttpHandler {
   // The latest payment issued under a payment id, bank reference or virtual account number;
   // nullptr when none. Call with mutex_ held.
   Issued* Find(std::string_view reference);
+  // Find, or else the latest virtual account whose number shown (ShownBankReference, without
+  // SNAP's space padding) is `reference`: what the control side takes. Call with mutex_ held.
+  Issued* FindShown(std::string_view reference);
 
   mutable std::mutex mutex_;
   SnapIssuedTokens tokens_;  // the bearer tokens issued to the partner

@@ -76,7 +76,10 @@ int RunBankSim(const CommonOptions& common, const BankSimFlags& flags) {
             << options->notify_authentication << ") go to " << options->callback_base_url
             << "\n  pay:        curl -s -X POST " << url
             << "/sim/pay -d '{\"reference\":\"ORDER_ID\"}'"
-            << "\n  statement:  curl -s '" << url << "/sim/statement?date=YYYY-MM-DD'"
+            << "\n  statement:  curl -s '" << url
+            << "/sim/statement?date=YYYY-MM-DD&format=mt940' > statement.sta"
+            << "   (format: mt940, camt053 or csv, as malpro reconcile reads; json, the default, "
+               "to look at)"
             << "\n  payments:   curl -s " << url << "/sim/payments"
             << "\nmalpro bank-sim: running; stop with Ctrl-C" << std::endl;
   const int signal_number = WaitForStopSignal();
@@ -94,7 +97,8 @@ void AddBankSimCommand(CLI::App& app, std::vector<Command>& commands) {
       "run a SIMULATED Bank Jatim (SNAP BI token, QRIS generate/query/cancel, VA "
       "create/status/delete-va) on 127.0.0.1 for trials, with a control API (/sim/pay, "
       "{\"late\":true} to pay a voided request anyway, /sim/fail, /sim/delay, /sim/duplicate, "
-      "/sim/corrupt, /sim/statement); see docs/bank-simulator.md");
+      "/sim/corrupt, /sim/statement as JSON, or as camt.053, MT940 or CSV for malpro reconcile); "
+      "see docs/bank-simulator.md");
   bank_sim->add_option("--listen-port", flags->port, "port of the simulator (0: any free port)")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();

@@ -21,6 +21,9 @@ class BankPayments;
 
 namespace cli {
 
+// What `malpro version` prints and /metrics' malpro_build_info says.
+inline constexpr char kVersion[] = "0.1.0";
+
 // Exit statuses shared by every subcommand.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitCheckFailed = 1;  // e.g. the chain does not verify

@@ -11,8 +11,6 @@
 namespace malpro::cli {
 namespace {
 
-constexpr char kVersion[] = "0.1.0";
-
 // Given before or after the subcommand, at any depth (`malpro audit verify --data DIR`): every
 // subcommand falls through to the app for the options it does not know.
 void AddCommonOptions(CLI::App& app, CommonOptions& common) {

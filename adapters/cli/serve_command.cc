@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <iostream>
 #include <memory>
-#include <tuple>
 
 #include "adapters/bank/notify.h"
 #include "adapters/bank/payments.h"
 #include "adapters/bank/snap_client.h"
 #include "adapters/bank/snap_protocol.h"
 #include "adapters/cli/commands.h"
+#include "adapters/cli/serve_metrics.h"
 #include "adapters/files/reconcile.h"
 #include "adapters/files/settlement_run.h"
 #include "adapters/http/api.h"
@@ -21,34 +21,6 @@
 
 namespace malpro::cli {
 namespace {
-
-void AddLogMetrics(HttpMetrics& metrics, EventLog& log) {
-  metrics.AddGauge("malpro_log_head_sequence", "Sequence of the last durable event.",
-                   [&log] { return static_cast<double>(log.Head().sequence); });
-  metrics.AddGauge(
-      "malpro_log_commands_appended_total", "Commands written since start.",
-      [&log] { return static_cast<double>(log.Counters().commands_appended); }, "counter");
-  metrics.AddGauge(
-      "malpro_log_events_appended_total", "Events written since start.",
-      [&log] { return static_cast<double>(log.Counters().events_appended); }, "counter");
-  metrics.AddGauge(
-      "malpro_log_groups_synced_total",
-      "Group writes made durable since start; commands per group is the group-commit factor.",
-      [&log] { return static_cast<double>(log.Counters().groups_synced); }, "counter");
-  metrics.AddGauge(
-      "malpro_log_syncs_total",
-      "fdatasyncs of the write-ahead log since start, each for one or more groups.",
-      [&log] { return static_cast<double>(log.Counters().syncs); }, "counter");
-  metrics.AddGauge(
-      "malpro_log_commands_refused_total",
-      "Commands refused by the log (version conflicts, reused idempotency keys).",
-      [&log] { return static_cast<double>(log.Counters().commands_refused); }, "counter");
-  metrics.AddGauge(
-      "malpro_log_unfinished_events_removed",
-      "Events of a group cut short by a crash while written in parts, removed when "
-      "the log opened (none was acknowledged).",
-      [&log] { return static_cast<double>(log.Counters().unfinished_events_removed); });
-}
 
 // The read models: caught up before the API opens, then following the log.
 Result<std::unique_ptr<Projector>> StartReadModels(const MalproConfig& config, EventLog& log,
@@ -65,15 +37,7 @@ Result<std::unique_ptr<Projector>> StartReadModels(const MalproConfig& config, E
   (*projector)->Start();
   std::cout << "malpro: read models in " << projector_options.dir << " at sequence "
             << (*projector)->Applied() << std::endl;
-  Projector* models = projector->get();
-  metrics.AddGauge("malpro_projection_applied_sequence",
-                   "Last sequence folded into the read models.",
-                   [models] { return static_cast<double>(models->Applied()); });
-  metrics.AddGauge("malpro_projection_lag_events",
-                   "Events in the log not yet folded into the read models.", [models, &log] {
-                     const uint64_t head = log.Head().sequence;
-                     return static_cast<double>(head - std::min(head, models->Applied()));
-                   });
+  AddReadModelMetrics(metrics, projector->get(), log);
   return projector;
 }
 
@@ -81,6 +45,7 @@ Result<std::unique_ptr<Projector>> StartReadModels(const MalproConfig& config, E
 // notifications when configured.
 void AddSettlementAndBankRoutes(const MalproConfig& config, EventLog& log, Ledger& ledger,
                                 ApiDependencies& dependencies) {
+  dependencies.settlement_out_dir = config.settlement_out_dir;  // the closed days' files
   dependencies.close_settlement = [&config, &ledger, &log](
                                       const std::string& date,
                                       const CommandContext& context) -> Result<DetailedAnswer> {
@@ -103,32 +68,10 @@ void AddSettlementAndBankRoutes(const MalproConfig& config, EventLog& log, Ledge
     dependencies.external_routes = [&config, &ledger](const HttpRequest& request) {
       return HandleBankRequest(request, ledger, config.bank);
     };
+    dependencies.external_route_paths = BankRoutePaths(config.bank);
     std::cout << "malpro: Bank Jatim notifications accepted at " << snap_qris_notify_path
               << " (partner " << config.bank.partner_id << ", " << config.bank.authentication
               << " signatures)" << std::endl;
-  }
-}
-
-void AddPaymentMetrics(HttpMetrics& metrics, BankPayments* payments) {
-  metrics.AddGauge("malpro_bank_payments_pending",
-                   "Cashless payments waiting for the bank, as the poller last saw the log.",
-                   [payments] { return static_cast<double>(payments->PendingCount()); });
-  using Field = int PollReport::*;
-  for (const auto& [name, help, field] :
-       {std::tuple<const char*, const char*, Field>{
-            "malpro_bank_poll_asked_total", "Pending payments the poller asked the bank about.",
-            &PollReport::asked},
-        {"malpro_bank_poll_succeeded_total",
-         "Successes recorded from the bank's answer to a query (no notification came).",
-         &PollReport::succeeded},
-        {"malpro_bank_poll_failed_total", "Failures recorded from a query.", &PollReport::failed},
-        {"malpro_bank_poll_expired_total", "Payments expired unpaid.", &PollReport::expired},
-        {"malpro_bank_poll_errors_total",
-         "Queries that could not be made or recorded (tried again next pass).",
-         &PollReport::errors}}) {
-    metrics.AddGauge(
-        name, help, [payments, field] { return static_cast<double>(payments->Totals().*field); },
-        "counter");
   }
 }
 
@@ -164,20 +107,7 @@ void ConnectKafka(const MalproConfig& config, KafkaService* kafka_service,
                   ApiDependencies& dependencies, HttpMetrics& metrics) {
   if (config.kafka.enabled) {
     dependencies.health_details = [kafka_service] { return kafka_service->HealthJson(); };
-    metrics.AddGauge("malpro_kafka_relay_published_sequence",
-                     "Every event up to this sequence is in the events topic.", [kafka_service] {
-                       return static_cast<double>(kafka_service->RelayState().published_sequence);
-                     });
-    metrics.AddGauge(
-        "malpro_kafka_relay_lag_events", "Events in the log not yet acknowledged by Kafka.",
-        [kafka_service] { return static_cast<double>(kafka_service->RelayState().lag); });
-    metrics.AddGauge(
-        "malpro_kafka_changelog_rows_published_total",
-        "Read model rows acknowledged on the changelog topics since start.",
-        [kafka_service] {
-          return static_cast<double>(kafka_service->ChangelogState().rows_published);
-        },
-        "counter");
+    AddRelayMetrics(metrics, kafka_service);
   }
   if (!kafka_service->Description().empty()) {
     std::cout << "malpro: " << kafka_service->Description() << std::endl;
@@ -205,7 +135,9 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
                      const std::function<void(uint16_t port, const std::string& kafka)>& hints,
                      BankPayments* demo_payments) {
   HttpMetrics metrics;
+  AddBuildMetrics(metrics);
   AddLogMetrics(metrics, log);
+  AddDataDirMetrics(metrics, config.log.data_dir);
   Result<std::unique_ptr<Projector>> projector = StartReadModels(config, log, metrics);
   if (!projector.ok()) return Fail(projector.status());
   Projector* models = projector->get();

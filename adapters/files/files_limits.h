@@ -34,6 +34,18 @@ inline constexpr size_t statement_entries_max = 200'000;
 // Characters of one statement reference kept (MT940 16x, ISO 20022 Max35Text).
 inline constexpr size_t statement_reference_chars_max = 35;
 
+// Statements written (statement_writer.h): the camt.053 version, the references an entry's
+// TxDtls/Refs carries (EndToEndId, AcctSvcrRef, TxId, PmtInfId, the four the reader takes), the
+// remittance text (Ustrd, Max140Text), and MT940's :86: of 6 lines of 65 characters (6*65x).
+inline constexpr std::string_view camt053_written_namespace =
+    "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08";
+inline constexpr size_t camt053_references_max = 4;
+inline constexpr size_t camt053_remittance_bytes_max = 140;
+inline constexpr size_t mt940_information_line_chars_max = 65;
+inline constexpr size_t mt940_information_lines_max = 6;
+static_assert(statement_reference_chars_max <= mt940_information_line_chars_max,
+              "a reference that does not fit :61: fits a line of :86:");
+
 // A statement id (camt.053 Stmt/Id is Max35Text, MT940 :20: is 16x) is 1 to this many
 // characters of A-Z a-z 0-9 and the separators below, starting and ending with a letter or
 // digit, no two separators in a row. Anything else is refused, never rewritten.

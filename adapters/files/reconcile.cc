@@ -12,6 +12,7 @@
 #include "engine/hash.h"
 #include "engine/json.h"
 #include "engine/log_limits.h"
+#include "engine/payment_channel.h"
 
 namespace malpro {
 namespace {
@@ -88,9 +89,9 @@ class Matcher {
       if (!payment.bank_reference.empty()) by_reference_.emplace(payment.bank_reference, i);
       // A virtual account number is space-padded in SNAP (its 8-character prefix), but a
       // statement writes it without the padding.
-      const size_t unpadded = payment.bank_reference.find_first_not_of(' ');
-      if (unpadded != 0 && unpadded != std::string::npos) {
-        by_reference_.emplace(payment.bank_reference.substr(unpadded), i);
+      const std::string_view shown = ShownBankReference(payment.bank_reference);
+      if (!shown.empty() && shown.size() != payment.bank_reference.size()) {
+        by_reference_.emplace(shown, i);
       }
       by_reference_.emplace(payment.payment_id, i);
     }
@@ -132,7 +133,7 @@ class Matcher {
       }
       Discrepancy detail;
       detail.credit_debit = "CRDT";
-      detail.reference = payment.bank_reference;
+      detail.reference = ShownBankReference(payment.bank_reference);  // as the statement would
       detail.payment_id = payment.payment_id;
       detail.booking_date = FormatIsoDate(JakartaDate(payment.paid_at_us));
       detail.booked_at_us = payment.paid_at_us;

@@ -36,9 +36,10 @@ Status RefuseIfClosed(const Ledger& ledger, CivilDate business_date) {
   if (!closed.ok()) return closed.status();
   // Name both files with their recorded hashes, so that the operator can check the files at
   // hand (sha256sum) against what the ledger closed.
-  const std::string pain001 = closed->file_name.empty() ? "no pain.001 (the day had no payments)"
-                                                        : "pain.001 " + closed->file_name +
-                                                              " sha256 " + closed->pain001_sha256;
+  const std::string pain001 =
+      closed->file_name.empty()
+          ? "no pain.001 (no line of the day pays anything)"
+          : "pain.001 " + closed->file_name + " sha256 " + closed->pain001_sha256;
   return Status::Conflict(
       errc::kSettlementAlreadyClosed, "business_date",
       "business day " + FormatIsoDate(business_date) + " is already closed: " + pain001 + ", csv " +

@@ -700,7 +700,35 @@ std::string DetectStatementFormat(std::string_view text) {
   return "csv";
 }
 
+namespace {
+
+// A JSON document is no statement format; the bank simulator's own statement is JSON unless
+// asked for another format, which is how one usually arrives here.
+Status RefuseJson(std::string_view text) {
+  constexpr std::string_view spaces = " \t\r\n\xEF\xBB\xBF";
+  const size_t start = text.find_first_not_of(spaces);
+  if (start == std::string_view::npos) return Status::Ok();
+  // An object opens with a key or closes at once; MT940's SWIFT blocks open "{1:".
+  const size_t next = text.find_first_not_of(spaces, start + 1);
+  const bool object = text[start] == '{' && next != std::string_view::npos &&
+                      (text[next] == '"' || text[next] == '}');
+  if (!object && text[start] != '[') return Status::Ok();
+  std::string message =
+      "the statement is a JSON document; malpro reads bank statements as camt.053 (XML), MT940 "
+      "or CSV (docs/settlement-files.md)";
+  if (text.find("\"simulated\"") != std::string_view::npos) {
+    message +=
+        ". This is the bank simulator's JSON statement: ask the simulator for a statement file "
+        "instead, GET /sim/statement?date=YYYY-MM-DD&format=mt940 (or format=camt053, "
+        "format=csv)";
+  }
+  return Invalid(errc::kStatementFormatUnsupported, "statement", message);
+}
+
+}  // namespace
+
 Result<Statement> ParseStatement(std::string_view text, std::string_view format) {
+  MALPRO_RETURN_IF_ERROR(RefuseJson(text));
   if (format == "camt053") return ParseCamt053(text);
   if (format == "mt940") return ParseMt940(text);
   if (format == "csv") return ParseStatementCsv(text);

@@ -46,6 +46,10 @@ Result<Statement> ParseStatementCsv(std::string_view text);
 // camt053, mt940 or csv from the content: an XML document, a file with :20: and :61: tags, or
 // else CSV.
 std::string DetectStatementFormat(std::string_view text);
+// The statement in `format` (camt053, mt940 or csv). Whatever the format, a JSON document
+// (first byte after spaces `[`, or `{` then `"` or `}`: MT940's SWIFT blocks open "{1:") is
+// refused first with statement_format_unsupported, naming the formats read (and, for the bank
+// simulator's JSON, how to ask it for one).
 Result<Statement> ParseStatement(std::string_view text, std::string_view format);
 
 // A statement id as the bank wrote it must be 1 to statement_id_chars_max characters of

@@ -315,7 +315,28 @@ std::string Api::RouteLabel(http::verb method, std::string_view target) const {
   std::map<std::string, std::string> params;
   bool path_known = false;
   const Route* route = Match(RouteMethod(method), path, &params, &path_known);
-  return route ? std::string(http::to_string(method)) + " " + route->pattern : "unmatched";
+  if (route != nullptr) return std::string(http::to_string(method)) + " " + route->pattern;
+  // Subscriptions and the external routes are answered outside routes_ (Dispatch).
+  const bool subscription = IsSubscriptionPath(path) && RouteMethod(method) == http::verb::get;
+  const bool external =
+      method == http::verb::post &&
+      std::find(deps_.external_route_paths.begin(), deps_.external_route_paths.end(), path) !=
+          deps_.external_route_paths.end();
+  if (!subscription && !external) return "unmatched";
+  return std::string(http::to_string(method)) + " " + std::string(path);
+}
+
+std::vector<std::string> Api::RouteLabels() const {
+  std::vector<std::string> labels;
+  for (const Route& route : routes_) {
+    labels.push_back(std::string(http::to_string(route.method)) + " " + route.pattern);
+  }
+  for (const char* path : {"/v1/subscribe/events", "/v1/subscribe/projections"}) {
+    labels.push_back(std::string("GET ") + path);
+  }
+  for (const std::string& path : deps_.external_route_paths) labels.push_back("POST " + path);
+  labels.push_back("unmatched");
+  return labels;
 }
 
 HttpResponse Api::Handle(const HttpRequest& request) {

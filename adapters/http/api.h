@@ -57,6 +57,9 @@ struct ApiDependencies {
   // Routes that authenticate by their own means (the bank's SNAP endpoints): asked first,
   // answers when the request is theirs. May be empty.
   std::function<std::optional<HttpResponse>(const HttpRequest&)> external_routes;
+  // The paths external_routes answers (the bank's: adapters/bank/notify.h, BankRoutePaths), so
+  // that their POSTs are counted in /metrics under "POST <path>" rather than "unmatched".
+  std::vector<std::string> external_route_paths = {};
   // Closing a business day and reconciling a bank statement (adapters/files): they write files
   // and read the whole log, so `malpro serve` provides them. Each answers the command's result
   // and a JSON object of details. Their routes answer 503 when absent.
@@ -76,6 +79,9 @@ struct ApiDependencies {
   // Voids at the bank a payment request that a cancel just voided in the ledger (QRIS
   // cancel, VA deletion). May be empty.
   std::function<void(const std::string& payment_id)> void_payment = {};
+  // Where closed days' settlement files are (settlement.out_dir), for
+  // GET /v1/settlement/{date}/files/{name}. Empty: that route answers 503 settlement_off.
+  std::string settlement_out_dir = {};
 };
 
 // One call being answered: who, which route, which parameters.
@@ -130,6 +136,8 @@ class Api final : public HttpHandler {
 
   // The route pattern of a request, e.g. "POST /v1/orders/{order_id}/accept", for metrics.
   std::string RouteLabel(http::verb method, std::string_view target) const override;
+  // Every route's label, the subscriptions', the external routes' and "unmatched".
+  std::vector<std::string> RouteLabels() const override;
 
  private:
   struct Route {
@@ -171,6 +179,15 @@ class Api final : public HttpHandler {
   void AddSpendRoutes();
   // POST /v1/compliance/{month}/close (api_spend.cc).
   HttpResponse CloseCompliance(ApiCall& call);
+  // Work lists from the read model work_lists, each in its resource's file; registered by
+  // AddReadModelRoutes (after GET /v1/settlement/outstanding, which {date} must not catch).
+  void AddOrderListRoutes();
+  void AddPaymentListRoutes();
+  void AddReceiptListRoutes();
+  void AddSettlementListRoutes();
+  void AddReconciliationListRoutes();
+  // GET /v1/settlement/{date}/files/{name} (api_settlement.cc).
+  HttpResponse SettlementFile(ApiCall& call);
   // Runs a read-model query after waiting for ?after=SEQ to be applied (read your own writes).
   HttpResponse ReadModel(ApiCall& call, const std::function<Result<std::string>()>& query);
 

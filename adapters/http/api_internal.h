@@ -12,6 +12,8 @@
 
 namespace malpro {
 
+struct ListPage;
+
 inline constexpr Role kAsn = Role::kAsn;
 inline constexpr Role kMerchant = Role::kMerchant;
 inline constexpr Role kOperator = Role::kOperator;
@@ -71,9 +73,22 @@ struct PageQuery {
 Result<PageQuery> QueryPage(const ApiCall& call);
 // A query parameter's text; "" when absent.
 std::string QueryText(const ApiCall& call, const std::string& name);
+// A page of a work list (projections/work_lists.h), defined in api_read_models.cc:
+// ?cursor= (the `next` of an earlier page of `list`: query_cursor_invalid otherwise),
+// ?limit= (1 to http_page_limit_max, default http_page_limit_default) and ?sort= (`oldest` or
+// `newest`; `newest_first_by_default` says which when absent); query_invalid naming the bad one.
+Status QueryListPage(const ApiCall& call, char list, bool newest_first_by_default, ListPage* page);
+// The owner filters of a work list: an asn token lists its own NIP (`*nip`, the parameter
+// `nip_field`), a merchant token its own UMKM (`*umkm_id`, may be nullptr when the list has no
+// such filter); one that names another is forbidden. Malformed ones are query_invalid.
+Status OwnListFilters(const ApiCall& call, std::string_view nip_field, std::string* nip,
+                      std::string* umkm_id);
 // A malformed date or month in the path or query is a malformed request: query_invalid (400).
 Status CheckDate(const std::string& text, std::string_view field);
 Status CheckMonthParameter(const std::string& text);
+// Two dates already checked by CheckDate: date_range_invalid (422) naming `from` when it is
+// after `to` (api_merchants.cc).
+Status CheckDateRange(const std::string& from, const std::string& to);
 
 }  // namespace malpro
 

@@ -4,8 +4,22 @@
 #include "adapters/http/command_bodies.h"
 #include "adapters/http/json_views.h"
 #include "adapters/http/request_body.h"
+#include "engine/assert.h"
+#include "engine/error_codes.h"
+#include "engine/identifiers.h"
 
 namespace malpro {
+
+Status CheckDateRange(const std::string& from, const std::string& to) {
+  Result<CivilDate> first = ParseIsoDate(from, "from");
+  Result<CivilDate> last = ParseIsoDate(to, "to");
+  MALPRO_ASSERT(first.ok() && last.ok());  // CheckDate passed both
+  if (*last < *first) {
+    return Status::InvalidArgument(errc::kDateRangeInvalid, "from",
+                                   "from (" + from + ") must not be after to (" + to + ")");
+  }
+  return Status::Ok();
+}
 
 void Api::AddUmkmRoutes() {
   AddRoute(http::verb::post, "/v1/umkm", {kOperator, kAdmin}, [this](ApiCall& call) {

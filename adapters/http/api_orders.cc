@@ -4,7 +4,9 @@
 #include "adapters/http/command_bodies.h"
 #include "adapters/http/json_views.h"
 #include "adapters/http/request_body.h"
+#include "engine/domain_types.h"
 #include "engine/error_codes.h"
+#include "projections/projector.h"
 
 namespace malpro {
 namespace {
@@ -106,6 +108,41 @@ void Api::AddOrderRoutes() {
              if (response.result_int() < 300 && deps_.void_payment) deps_.void_payment(id);
              return response;
            });
+}
+
+// The orders work list: a merchant's new orders, a buyer's history (read model work_lists).
+void Api::AddOrderListRoutes() {
+  AddRoute(
+      http::verb::get, "/v1/orders", {kAsn, kMerchant, kOperator, kAuditor, kAdmin},
+      [this](ApiCall& call) {
+        OrderListQuery query;
+        query.buyer_nip = QueryText(call, "buyer_nip");
+        query.umkm_id = QueryText(call, "umkm_id");
+        query.status = QueryText(call, "status");
+        MALPRO_CHECK_OR_RETURN(OwnListFilters(call, "buyer_nip", &query.buyer_nip, &query.umkm_id),
+                               call);
+        if (!query.status.empty()) {
+          MALPRO_CHECK_OR_RETURN(CheckOneOf(query.status, "status", errc::kQueryStatusUnknown,
+                                            std::array<std::string_view, 4>{
+                                                "placed", "accepted", "delivered", "cancelled"}),
+                                 call);
+        }
+        using DateParameter = std::pair<std::string, std::optional<CivilDate>*>;
+        for (const DateParameter& parameter :
+             {DateParameter{"from", &query.from}, DateParameter{"to", &query.to}}) {
+          if (!call.query.contains(parameter.first)) continue;
+          const std::string text = QueryText(call, parameter.first);
+          MALPRO_CHECK_OR_RETURN(CheckDate(text, parameter.first), call);
+          *parameter.second = *ParseIsoDate(text, parameter.first);
+        }
+        if (query.from && query.to && *query.to < *query.from) {
+          return ErrorResponse(call.request, Status::InvalidArgument(errc::kQueryInvalid, "to",
+                                                                     "to must not be before from"));
+        }
+        MALPRO_CHECK_OR_RETURN(QueryListPage(call, list_orders, false, &query.page), call);
+        return ReadModel(
+            call, [&]() -> Result<std::string> { return deps_.projector->OrderList(query); });
+      });
 }
 
 }  // namespace malpro

@@ -1,10 +1,12 @@
 // Cashless payments (one per order; the payment id is the order id) and their exceptions.
 #include "adapters/http/api.h"
 #include "adapters/http/api_internal.h"
+#include "adapters/http/http_limits.h"
 #include "adapters/http/json_views.h"
 #include "adapters/http/request_body.h"
 #include "engine/error_codes.h"
 #include "engine/payment_channel.h"
+#include "projections/projector.h"
 
 namespace malpro {
 
@@ -84,6 +86,51 @@ HttpResponse Api::RequestPayment(ApiCall& call) {
   // The command's fields, then what the payer needs.
   AppendBodyField(response, "payment", answer->payment_json);
   return response;
+}
+
+// The payments work list: pending at the bank with their age, or any status (read model
+// work_lists). Roles as the order's payment reads: the buyer, the seller, the city.
+void Api::AddPaymentListRoutes() {
+  AddRoute(
+      http::verb::get, "/v1/payments", {kAsn, kMerchant, kOperator, kAuditor, kAdmin},
+      [this](ApiCall& call) {
+        PaymentListQuery query;
+        query.buyer_nip = QueryText(call, "buyer_nip");
+        query.umkm_id = QueryText(call, "umkm_id");
+        query.status = QueryText(call, "status");
+        query.channel = QueryText(call, "channel");
+        MALPRO_CHECK_OR_RETURN(OwnListFilters(call, "buyer_nip", &query.buyer_nip, &query.umkm_id),
+                               call);
+        if (call.query.contains("older_than_s")) {
+          Result<uint64_t> older = QueryNumber(call, "older_than_s", 0, http_older_than_s_max);
+          MALPRO_CHECK_OR_RETURN(older.status(), call);
+          query.older_than_s = static_cast<int64_t>(*older);
+          // An age is a pending payment's: older_than_s lists those.
+          if (query.status.empty()) query.status = "requested";
+          if (query.status != "requested") {
+            return ErrorResponse(
+                call.request, Status::InvalidArgument(
+                                  errc::kQueryInvalid, "older_than_s",
+                                  "older_than_s lists pending payments only (status=requested)"));
+          }
+        }
+        if (!query.status.empty()) {
+          MALPRO_CHECK_OR_RETURN(CheckOneOf(query.status, "status", errc::kQueryStatusUnknown,
+                                            std::array<std::string_view, 7>{
+                                                "requested", "succeeded", "failed", "expired",
+                                                "refunded", "voided", "refund_due"}),
+                                 call);
+        }
+        if (!query.channel.empty()) {
+          MALPRO_CHECK_OR_RETURN(
+              CheckOneOf(query.channel, "channel", errc::kQueryChannelUnknown, payment_channels),
+              call);
+        }
+        MALPRO_CHECK_OR_RETURN(QueryListPage(call, list_payments, false, &query.page), call);
+        query.now_us = deps_.ledger->Now();
+        return ReadModel(
+            call, [&]() -> Result<std::string> { return deps_.projector->PaymentList(query); });
+      });
 }
 
 }  // namespace malpro

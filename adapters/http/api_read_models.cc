@@ -7,6 +7,52 @@
 #include "projections/projector.h"
 
 namespace malpro {
+namespace {
+
+// A malformed query parameter is a malformed request (400).
+Status AsQueryInvalid(const Status& status) {
+  if (status.ok()) return status;
+  return Status::InvalidArgument(errc::kQueryInvalid, status.field(), status.message());
+}
+
+}  // namespace
+
+Status QueryListPage(const ApiCall& call, char list, bool newest_first_by_default, ListPage* page) {
+  Result<uint64_t> limit = QueryNumber(call, "limit", http_page_limit_default, http_page_limit_max);
+  if (!limit.ok()) return limit.status();
+  if (*limit == 0) {
+    return Status::InvalidArgument(
+        errc::kQueryInvalid, "limit",
+        "limit must be a whole number from 1 to " + std::to_string(http_page_limit_max));
+  }
+  page->limit = *limit;
+  const std::string sort = QueryText(call, "sort");
+  if (!sort.empty() && sort != "oldest" && sort != "newest") {
+    return Status::InvalidArgument(errc::kQueryInvalid, "sort", "sort must be oldest or newest");
+  }
+  page->newest_first = sort.empty() ? newest_first_by_default : sort == "newest";
+  if (call.query.contains("cursor")) {
+    Result<ListPosition> after = ParseCursor(QueryText(call, "cursor"), list);
+    if (!after.ok()) return after.status();
+    page->after = *after;
+  }
+  return Status::Ok();
+}
+
+Status OwnListFilters(const ApiCall& call, std::string_view nip_field, std::string* nip,
+                      std::string* umkm_id) {
+  if (call.principal.role == kAsn && nip->empty()) *nip = call.principal.subject;
+  if (call.principal.role == kMerchant && umkm_id != nullptr && umkm_id->empty()) {
+    *umkm_id = call.principal.subject;
+  }
+  MALPRO_RETURN_IF_ERROR(CheckOwnNip(call, *nip));
+  if (umkm_id != nullptr) MALPRO_RETURN_IF_ERROR(CheckOwnUmkm(call, *umkm_id));
+  if (!nip->empty()) MALPRO_RETURN_IF_ERROR(AsQueryInvalid(ParseNip(*nip, nip_field).status()));
+  if (umkm_id != nullptr && !umkm_id->empty()) {
+    MALPRO_RETURN_IF_ERROR(AsQueryInvalid(CheckEntityId(*umkm_id, "umkm_id")));
+  }
+  return Status::Ok();
+}
 
 HttpResponse Api::ReadModel(ApiCall& call, const std::function<Result<std::string>()>& query) {
   if (deps_.projector == nullptr) {
@@ -59,6 +105,7 @@ void Api::AddReadModelRoutes() {
              const std::string to = QueryText(call, "to");
              MALPRO_CHECK_OR_RETURN(CheckDate(from, "from"), call);
              MALPRO_CHECK_OR_RETURN(CheckDate(to, "to"), call);
+             MALPRO_CHECK_OR_RETURN(CheckDateRange(from, to), call);
              return ReadModel(call, [&]() -> Result<std::string> {
                return deps_.projector->MerchantSales(call.path["umkm_id"], from, to);
              });
@@ -100,6 +147,12 @@ void Api::AddReadModelRoutes() {
   });
   AddSpendRoutes();
   AddDayCloseRoutes();
+  // After GET /v1/settlement/outstanding, which GET /v1/settlement/{date} must not catch.
+  AddOrderListRoutes();
+  AddPaymentListRoutes();
+  AddReceiptListRoutes();
+  AddSettlementListRoutes();
+  AddReconciliationListRoutes();
 }
 
 }  // namespace malpro

@@ -4,6 +4,9 @@
 #include "adapters/http/command_bodies.h"
 #include "adapters/http/json_views.h"
 #include "adapters/http/request_body.h"
+#include "engine/domain_types.h"
+#include "engine/error_codes.h"
+#include "projections/projector.h"
 
 namespace malpro {
 
@@ -66,6 +69,31 @@ void Api::AddReceiptRoutes() {
                return deps_.ledger->RejectReceipt(call.path["receipt_id"], reason, c);
              });
            });
+}
+
+// The approval queue and an ASN's receipts, with each photo's link (read model work_lists).
+void Api::AddReceiptListRoutes() {
+  AddRoute(
+      http::verb::get, "/v1/receipts", {kAsn, kOperator, kAuditor, kAdmin}, [this](ApiCall& call) {
+        ReceiptListQuery query;
+        query.nip = QueryText(call, "nip");
+        query.status = QueryText(call, "status");
+        query.kelurahan = QueryText(call, "kelurahan");
+        MALPRO_CHECK_OR_RETURN(OwnListFilters(call, "nip", &query.nip, nullptr), call);
+        if (!query.status.empty()) {
+          MALPRO_CHECK_OR_RETURN(
+              CheckOneOf(query.status, "status", errc::kQueryStatusUnknown,
+                         std::array<std::string_view, 3>{"submitted", "approved", "rejected"}),
+              call);
+        }
+        if (!query.kelurahan.empty()) {
+          MALPRO_CHECK_OR_RETURN(
+              deps_.ledger->geography().KecamatanOf(query.kelurahan, "kelurahan").status(), call);
+        }
+        MALPRO_CHECK_OR_RETURN(QueryListPage(call, list_receipts, false, &query.page), call);
+        return ReadModel(
+            call, [&]() -> Result<std::string> { return deps_.projector->ReceiptList(query); });
+      });
 }
 
 }  // namespace malpro

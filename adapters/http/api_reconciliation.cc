@@ -5,6 +5,7 @@
 #include "adapters/http/json_views.h"
 #include "adapters/http/request_body.h"
 #include "engine/error_codes.h"
+#include "projections/projector.h"
 
 namespace malpro {
 namespace {
@@ -83,6 +84,26 @@ void Api::AddReconciliationRoutes() {
                                                        resolution_payment_recorded, note, c);
              });
            });
+}
+
+// Reconciliation runs, newest or oldest first; ?open=true: those with discrepancies to resolve
+// (read model work_lists).
+void Api::AddReconciliationListRoutes() {
+  AddRoute(
+      http::verb::get, "/v1/reconciliation", {kOperator, kAuditor, kAdmin}, [this](ApiCall& call) {
+        ReconciliationListQuery query;
+        query.statement_id = QueryText(call, "statement_id");
+        const std::string open = QueryText(call, "open");
+        if (!open.empty() && open != "true" && open != "false") {
+          return ErrorResponse(call.request, Status::InvalidArgument(errc::kQueryInvalid, "open",
+                                                                     "open must be true or false"));
+        }
+        query.open_only = open == "true";
+        MALPRO_CHECK_OR_RETURN(QueryListPage(call, list_reconciliation, true, &query.page), call);
+        return ReadModel(call, [&]() -> Result<std::string> {
+          return deps_.projector->ReconciliationRuns(query);
+        });
+      });
 }
 
 }  // namespace malpro

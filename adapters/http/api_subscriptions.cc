@@ -81,7 +81,8 @@ Result<Subscription> Api::OpenProjectionSubscription(ApiCall& call) {
     if (std::find(names.begin(), names.end(), projection) == names.end()) {
       return Status::InvalidArgument(errc::kQueryInvalid, "projection",
                                      "projection must be one of catalog, asn_spend, "
-                                     "merchant_sales, circulation, log_stats");
+                                     "merchant_sales, circulation, log_stats, exceptions, "
+                                     "work_lists");
     }
   }
   const bool resume = call.query.contains("after");

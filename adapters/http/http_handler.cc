@@ -14,6 +14,8 @@ bool HttpHandler::HandleAsync(std::shared_ptr<const HttpRequest>, std::function<
 
 bool HttpHandler::IsQuick(const HttpRequest&) const { return false; }
 
+std::vector<std::string> HttpHandler::RouteLabels() const { return {}; }
+
 std::optional<ReadWait> HttpHandler::ReadWaitOf(const HttpRequest&) const { return std::nullopt; }
 
 uint64_t HttpHandler::ReadModelsApplied() const { return 0; }

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/result.h"
 #include "engine/status.h"
@@ -55,6 +56,10 @@ class HttpHandler {
 
   // A bounded label of the request's route for metrics, e.g. "POST /v1/orders/{order_id}".
   virtual std::string RouteLabel(http::verb method, std::string_view target) const = 0;
+  // Every label RouteLabel answers for the methods the routes take, known in advance, so that
+  // the server prepares their counters when it starts (HttpMetrics::PrepareRoutes) instead of
+  // on their first request. Default: none (each label is added on first use).
+  virtual std::vector<std::string> RouteLabels() const;
 
   // Answers without blocking the calling (I/O) thread when it can. Returns false, having done
   // nothing, when the request needs Handle. Otherwise `respond` is called exactly once, from

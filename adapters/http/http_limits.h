@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <iterator>
 
 namespace malpro {
 
@@ -42,6 +44,11 @@ static_assert(http_read_wait_ms <= http_after_wait_ms_max);
 inline constexpr uint64_t http_page_limit_default = 50;
 inline constexpr uint64_t http_page_limit_max = 500;
 inline constexpr uint64_t http_page_offset_max = 1'000'000;
+// GET /v1/payments?older_than_s=: at most ten years.
+inline constexpr uint64_t http_older_than_s_max = 10ull * 366 * 86'400;
+// A settlement file served whole (GET /v1/settlement/{date}/files/{name}); the files of one
+// day are far smaller (settlement_too_many_merchants bounds their lines).
+inline constexpr uint64_t http_settlement_file_bytes_max = 64ull << 20;
 // Live subscriptions open at once; one more is answered 429.
 inline constexpr int http_subscriptions_max = 256;
 // Events one subscription poll sends at most, and how often an idle one looks for more.
@@ -52,12 +59,33 @@ inline constexpr int http_subscription_heartbeat_ms = 15'000;
 // How long Stop() waits for the answers of orders placed without a waiting thread (their
 // groups being synced); after it, late answers are dropped with their connections.
 inline constexpr int http_stop_answers_wait_ms = 30'000;
-// Route labels kept in metrics (one per route pattern, plus "unmatched").
-inline constexpr size_t metrics_routes_max = 128;
-// Latency histogram bucket bounds, in seconds.
-inline constexpr double metrics_latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                     0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+// Route labels kept in metrics: one per route pattern (HEAD of a GET route apart), plus
+// "unmatched"; requests of any label beyond count under "other". Each label holds a fixed set
+// of counters, so this bounds both the memory and the series /metrics shows.
+inline constexpr size_t metrics_routes_max = 256;
+// Latency histogram bucket bounds, in seconds, per route. Latency runs from when the request
+// was read to when its answer is ready, so it includes the wait for a worker and a read's
+// wait for the read models: the bounds go past http_read_wait_ms (answered at most a poll
+// later, or 503) to the longest a request waits (http_after_wait_ms_max), and 0.01 is one of
+// them, so that "p99 of POST /v1/orders over 10 ms" is read off a bound, not interpolated.
+inline constexpr double metrics_latency_buckets[] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0};
 
+constexpr bool MetricsLatencyBucketsValid() {
+  bool has_10_ms = false;
+  bool has_read_wait = false;
+  for (size_t i = 0; i < std::size(metrics_latency_buckets); ++i) {
+    if (i > 0 && metrics_latency_buckets[i] <= metrics_latency_buckets[i - 1]) return false;
+    has_10_ms = has_10_ms || metrics_latency_buckets[i] == 0.01;
+    has_read_wait = has_read_wait || metrics_latency_buckets[i] * 1000 == http_read_wait_ms;
+  }
+  return has_10_ms && has_read_wait;
+}
+static_assert(MetricsLatencyBucketsValid(), "ascending, with 10 ms and the read wait as bounds");
+static_assert(std::size(metrics_latency_buckets) > 0 &&
+                  metrics_latency_buckets[std::size(metrics_latency_buckets) - 1] * 1000 >=
+                      http_after_wait_ms_max,
+              "the histogram tells a read that waited its whole time from a quick one");
 static_assert(http_photo_body_bytes_default > http_body_bytes_default, "photos need more room");
 static_assert(http_refusal_drain_bytes_max > http_photo_body_bytes_default + http_header_bytes_max,
               "a refused default-size photo is drained whole, so its client reads the 413");

@@ -2,6 +2,7 @@
 
 #include "engine/domain_types.h"
 #include "engine/json.h"
+#include "engine/payment_channel.h"
 
 namespace malpro {
 
@@ -126,7 +127,7 @@ std::string PaymentJson(const PaymentState& payment, const std::string& issued_j
       .Field("buyer_nip", payment.buyer_nip)
       .Field("amount", FormatSnap(payment.amount))
       .Field("channel", payment.channel)
-      .Field("bank_reference", payment.bank_reference)
+      .Field("bank_reference", ShownBankReference(payment.bank_reference))
       .Field("status", PaymentStatusName(payment.status))
       .Field("refunded", FormatSnap(payment.refunded));
   if (payment.status == PaymentStatus::kSucceeded || payment.status == PaymentStatus::kRefunded) {

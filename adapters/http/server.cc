@@ -442,33 +442,31 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRequest() {
     const Clock::time_point read_at = Clock::now();
     auto request = std::make_shared<HttpRequest>(parser_->release());
-    if (handler_->IsSubscription(*request)) return StartSubscription(*request);
+    if (handler_->IsSubscription(*request)) return StartSubscription(*request, read_at);
     // Answered once the read models applied ?after=SEQ, or 503 at the deadline; no thread waits.
-    const Clock::time_point read_deadline = read_at + std::chrono::milliseconds(http_read_wait_ms);
     if (std::optional<ReadWait> wait = handler_->ReadWaitOf(*request)) {
-      return WaitForReadModels(request, *wait, read_at, read_deadline);
+      return WaitForReadModels(request, *wait, read_at);
     }
     if (handler_->IsQuick(*request)) {
       // A read of one cached row: cheaper to answer here than to hand to a worker and back.
-      return Write(Answer(*request, read_deadline));
+      return Write(Answer(*request, read_at));
     }
-    if (PlaceWithoutThread(request)) return;
-    AnswerOnWorker(request, read_deadline);
+    if (PlaceWithoutThread(request, read_at)) return;
+    AnswerOnWorker(request, read_at);
   }
 
   void WaitForReadModels(std::shared_ptr<HttpRequest> request, const ReadWait& wait,
-                         Clock::time_point read_at, Clock::time_point read_deadline) {
+                         Clock::time_point read_at) {
     const uint64_t sequence = wait.sequence;
     Result<uint64_t> waiting = read_waits_->Add(
-        wait, read_deadline,
-        [self = shared_from_this(), request, sequence, read_at, read_deadline](bool applied) {
-          net::post(self->stream_.get_executor(), [self, request, sequence, read_at, read_deadline,
-                                                   applied] {
+        wait, ReadDeadline(read_at),
+        [self = shared_from_this(), request, sequence, read_at](bool applied) {
+          net::post(self->stream_.get_executor(), [self, request, sequence, read_at, applied] {
             if (self->waiting_read_ == 0) return;  // the client left meanwhile
             self->waiting_read_ = 0;
             beast::error_code ignored;
             self->stream_.socket().cancel(ignored);  // the probe below
-            if (applied) return self->AnswerOnWorker(request, read_deadline);
+            if (applied) return self->AnswerOnWorker(request, read_at);
             self->Record(*request, ErrorResponse(*request, ReadModelsBehind(sequence)), read_at);
           });
         });
@@ -487,17 +485,26 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // A read with ?after=SEQ waits for the read models until this.
+  static Clock::time_point ReadDeadline(Clock::time_point read_at) {
+    return read_at + std::chrono::milliseconds(http_read_wait_ms);
+  }
+
+  // Counts an answer of `request` in the metrics: under its route's label, with the time since
+  // the request was read (`read_at`).
+  void Count(const HttpRequest& request, int status, Clock::time_point read_at) {
+    const double seconds = std::chrono::duration<double>(Clock::now() - read_at).count();
+    metrics_->Record(handler_->RouteLabel(request.method(), request.target()), status, seconds);
+  }
+
   // Writes a response made here, counted in the metrics like the others.
-  void Record(const HttpRequest& request, HttpResponse response, Clock::time_point started) {
-    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    metrics_->Record(handler_->RouteLabel(request.method(), request.target()),
-                     response.result_int(), seconds);
+  void Record(const HttpRequest& request, HttpResponse response, Clock::time_point read_at) {
+    Count(request, response.result_int(), read_at);
     Write(std::move(response));
   }
 
   // A command that need not hold a thread while its write is synced; false when it must.
-  bool PlaceWithoutThread(const std::shared_ptr<HttpRequest>& request) {
-    const auto started = Clock::now();
+  bool PlaceWithoutThread(const std::shared_ptr<HttpRequest>& request, Clock::time_point read_at) {
     std::shared_ptr<Session> waiting = shared_from_this();
     {
       std::lock_guard lock(gate_->mutex);
@@ -507,15 +514,15 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     // Called exactly once, on any thread (the log's syncer, a worker).
     auto respond = [gate = gate_, weak = std::weak_ptr<Session>(waiting), request,
-                    started](HttpHandler::MakeResponse make) {
+                    read_at](HttpHandler::MakeResponse make) {
       std::lock_guard lock(gate->mutex);
       --gate->pending;
       gate->answered.notify_all();
       std::shared_ptr<Session> self = weak.lock();
       if (!gate->open || !self) return;  // the server stopped; the connection is gone
       gate->waiting.erase(self);
-      net::post(self->stream_.get_executor(), [self, request, started, make = std::move(make)] {
-        self->Record(*request, make(), started);
+      net::post(self->stream_.get_executor(), [self, request, read_at, make = std::move(make)] {
+        self->Record(*request, make(), read_at);
       });
     };
     auto defer = [workers = workers_](std::function<void()> work) {
@@ -528,21 +535,20 @@ class Session : public std::enable_shared_from_this<Session> {
     return false;
   }
 
-  void AnswerOnWorker(std::shared_ptr<HttpRequest> request, Clock::time_point read_deadline) {
-    net::post(*workers_, [self = shared_from_this(), request, read_deadline] {
-      HttpResponse response = self->Answer(*request, read_deadline);
+  void AnswerOnWorker(std::shared_ptr<HttpRequest> request, Clock::time_point read_at) {
+    net::post(*workers_, [self = shared_from_this(), request, read_at] {
+      HttpResponse response = self->Answer(*request, read_at);
       net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->Write(std::move(response));
       });
     });
   }
 
-  HttpResponse Answer(const HttpRequest& request, Clock::time_point read_deadline) {
-    const auto started = Clock::now();
-    HttpResponse response = handler_->Handle(request, read_deadline);
-    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    metrics_->Record(handler_->RouteLabel(request.method(), request.target()),
-                     response.result_int(), seconds);
+  // Counted from when the request was read: the wait for a worker and for the read models is
+  // part of what the client waits.
+  HttpResponse Answer(const HttpRequest& request, Clock::time_point read_at) {
+    HttpResponse response = handler_->Handle(request, ReadDeadline(read_at));
+    Count(request, response.result_int(), read_at);
     return response;
   }
 
@@ -564,17 +570,22 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Server-Sent Events: the header, then whatever the subscription yields, polled on this
   // connection's strand (no worker thread is held), with a heartbeat when idle.
-  void StartSubscription(const HttpRequest& request) {
+  // Counted under its route when opened (or refused), with the time it took to open.
+  void StartSubscription(const HttpRequest& request, Clock::time_point read_at) {
     if (!metrics_->SubscriptionOpened()) {
-      return Refuse(Status::Unavailable(errc::kOverloaded, "too many live subscriptions are open"));
+      HttpResponse refusal = LimitResponse(
+          Status::Unavailable(errc::kOverloaded, "too many live subscriptions are open"));
+      Count(request, refusal.result_int(), read_at);
+      return Write(std::move(refusal), /*refusal=*/true);
     }
     HttpResponse refusal;
     Result<Subscription> subscription = handler_->OpenSubscription(request, &refusal);
     if (!subscription.ok()) {
       metrics_->SubscriptionClosed();
       refusal.keep_alive(false);
-      return Write(std::move(refusal));
+      return Record(request, std::move(refusal), read_at);
     }
+    Count(request, static_cast<int>(http::status::ok), read_at);
     subscription_ = std::move(subscription).value();
     stream_.expires_never();
     last_sent_ = Clock::now();
@@ -706,6 +717,7 @@ Status HttpServer::Start() {
                            std::to_string(options_.port) + ": " + error.message());
   }
   port_ = acceptor_.local_endpoint().port();
+  metrics_->PrepareRoutes(handler_->RouteLabels());
   workers_ = std::make_unique<net::thread_pool>(options_.worker_threads);
   running_ = true;
   Accept();

@@ -5,20 +5,16 @@
 
 #include "adapters/bank/qris.h"
 #include "adapters/bank/snap_signature.h"
+#include "tests/bank/bank_testing.h"
 
 namespace malpro {
 namespace {
 
-std::string ReadTestFile(const std::string& name) {
-  std::ifstream file(MALPRO_SOURCE_DIR "/tests/bank/testdata/" + name);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+using testing::kBankTimestamp;
+using testing::ReadTestFile;
 
 // Vectors computed outside this code: Python's hmac/hashlib for HMAC-SHA512, and
 // `openssl dgst -sha256 -sign testdata/bank_private.pem | base64` for SHA256withRSA.
-constexpr char kTimestamp[] = "2026-11-22T10:15:00+07:00";
 constexpr char kSpacedBody[] =
     R"({ "partnerReferenceNo": "p-1", "amount": {"value": "10000.00", "currency": "IDR"} })";
 constexpr char kExpectedStringToSign[] =
@@ -36,7 +32,7 @@ constexpr char kExpectedRsa[] =
 
 TEST(SnapSignatureTest, TransactionStringToSignMinifiesAndHashesTheBody) {
   Result<std::string> text = SnapTransactionStringToSign("POST", "/v1.0/qr/qr-mpm-generate",
-                                                         "tok123", kSpacedBody, kTimestamp);
+                                                         "tok123", kSpacedBody, kBankTimestamp);
   ASSERT_TRUE(text.ok());
   EXPECT_EQ(*text, kExpectedStringToSign);
 }
@@ -52,7 +48,7 @@ TEST(SnapSignatureTest, HmacSignatureMatchesTheFixedVector) {
 }
 
 TEST(SnapSignatureTest, AccessTokenRsaSignatureMatchesOpensslAndVerifies) {
-  const std::string text = SnapAccessTokenStringToSign("malpro-client", kTimestamp);
+  const std::string text = SnapAccessTokenStringToSign("malpro-client", kBankTimestamp);
   EXPECT_EQ(text, "malpro-client|2026-11-22T10:15:00+07:00");
   Result<std::string> signature = SnapRsaSign(ReadTestFile("bank_private.pem"), text);
   ASSERT_TRUE(signature.ok()) << signature.status().ToString();
@@ -66,8 +62,8 @@ TEST(SnapSignatureTest, AccessTokenRsaSignatureMatchesOpensslAndVerifies) {
 
 TEST(SnapSignatureTest, TimestampsAreJakartaTimeWithTheirOffset) {
   // 2026-11-22T03:15:00Z
-  EXPECT_EQ(SnapTimestamp(1'795'317'300'000'000), kTimestamp);
-  EXPECT_EQ(*ParseSnapTimestamp(kTimestamp), 1'795'317'300'000'000);
+  EXPECT_EQ(SnapTimestamp(1'795'317'300'000'000), kBankTimestamp);
+  EXPECT_EQ(*ParseSnapTimestamp(kBankTimestamp), 1'795'317'300'000'000);
   EXPECT_EQ(*ParseSnapTimestamp("2026-11-22T03:15:00Z"), 1'795'317'300'000'000);
   EXPECT_EQ(*ParseSnapTimestamp("2026-11-22T10:15:00.123+07:00"), 1'795'317'300'000'000);
   for (const char* bad : {"2026-11-22 10:15:00+07:00", "2026-02-30T10:15:00+07:00",

@@ -28,11 +28,12 @@
 namespace malpro {
 namespace {
 
+using testing::kBankClientSecret;
+using testing::kBankNow;
+using testing::kSecond;
+
 using boost::beast::http::verb;
 
-constexpr int64_t kNow = 1'795'317'300'000'000;  // 2026-11-22T10:15:00+07:00
-constexpr int64_t kSecond = 1'000'000;
-constexpr char kSecret[] = "malpro-client-secret";
 const Money kAmount = Money::FromRupiah(68'000);
 
 std::string ReadFile(const std::string& path) {
@@ -106,7 +107,7 @@ class BankSimulatorTest : public ::testing::Test {
   BankSimulatorOptions Options() {
     BankSimulatorOptions options;
     options.client_id = "MALPRO";
-    options.client_secret = kSecret;
+    options.client_secret = kBankClientSecret;
     options.client_public_key_pem = ReadTestFile("partner_public.pem");
     options.bank_private_key_pem = ReadTestFile("bank_private.pem");
     options.callback_base_url = partner_.url();
@@ -124,7 +125,7 @@ class BankSimulatorTest : public ::testing::Test {
     SnapClientOptions options;
     options.base_url = simulator.base_url();
     options.client_id = "MALPRO";
-    options.client_secret = kSecret;
+    options.client_secret = kBankClientSecret;
     options.private_key_pem = ReadTestFile("partner_private.pem");
     options.retry_backoff_ms = 10;
     options.clock = [this] { return now_.load(); };
@@ -135,7 +136,7 @@ class BankSimulatorTest : public ::testing::Test {
     return testing::BeastClient(simulator.port()).Send(verb::post, "/sim/" + action, body);
   }
 
-  std::atomic<int64_t> now_{kNow};
+  std::atomic<int64_t> now_{kBankNow};
   testing::TempDir dir_;
   const std::string state_dir_ = dir_.Sub("bank-state");
   Partner partner_;
@@ -145,7 +146,7 @@ TEST_F(BankSimulatorTest, ACancelledQrisCanNoLongerBePaid) {
   std::unique_ptr<BankSimulator> simulator = Start(Options());
   std::unique_ptr<SnapClient> client = ClientOf(*simulator);
   Result<QrisIssued> qris =
-      client->GenerateQris("order-1", kAmount, "warung", kNow + 1800 * kSecond);
+      client->GenerateQris("order-1", kAmount, "warung", kBankNow + 1800 * kSecond);
   ASSERT_TRUE(qris.ok()) << qris.status().ToString();
   now_ += 60 * kSecond;
   Status cancelled = client->CancelQris("order-1", qris->reference_no, "warung");
@@ -183,7 +184,7 @@ TEST_F(BankSimulatorTest, ADeletedVirtualAccountCanNoLongerBePaid) {
   std::unique_ptr<BankSimulator> simulator = Start(Options());
   std::unique_ptr<SnapClient> client = ClientOf(*simulator);
   Result<VirtualAccountIssued> account =
-      client->CreateVirtualAccount("order-2", kAmount, "0002", "Siti", kNow + 1800 * kSecond);
+      client->CreateVirtualAccount("order-2", kAmount, "0002", "Siti", kBankNow + 1800 * kSecond);
   ASSERT_TRUE(account.ok()) << account.status().ToString();
   EXPECT_EQ(client->DeleteVirtualAccount("order-9", account->virtual_account_no).error_code(),
             "bank_payment_not_found");
@@ -202,9 +203,9 @@ TEST_F(BankSimulatorTest, ADeletedVirtualAccountCanNoLongerBePaid) {
 TEST_F(BankSimulatorTest, AVoidAfterThePayerPaidIsBankAlreadyPaid) {
   std::unique_ptr<BankSimulator> simulator = Start(Options());
   std::unique_ptr<SnapClient> client = ClientOf(*simulator);
-  Result<QrisIssued> qris = client->GenerateQris("order-1", kAmount, "warung", kNow);
+  Result<QrisIssued> qris = client->GenerateQris("order-1", kAmount, "warung", kBankNow);
   Result<VirtualAccountIssued> account =
-      client->CreateVirtualAccount("order-2", kAmount, "0002", "Siti", kNow);
+      client->CreateVirtualAccount("order-2", kAmount, "0002", "Siti", kBankNow);
   ASSERT_TRUE(qris.ok() && account.ok());
   ASSERT_TRUE(simulator->Pay(qris->reference_no).ok());
   ASSERT_TRUE(simulator->Pay(account->virtual_account_no).ok());
@@ -228,13 +229,13 @@ TEST_F(BankSimulatorTest, AVoidAfterThePayerPaidIsBankAlreadyPaid) {
 TEST_F(BankSimulatorTest, ALateSuccessOfAVoidedQrisIsStillNotified) {
   std::unique_ptr<BankSimulator> simulator = Start(Options());
   std::unique_ptr<SnapClient> client = ClientOf(*simulator);
-  Result<QrisIssued> qris = client->GenerateQris("order-1", kAmount, "warung", kNow);
+  Result<QrisIssued> qris = client->GenerateQris("order-1", kAmount, "warung", kBankNow);
   ASSERT_TRUE(qris.ok());
   // Late applies to voided requests only.
   EXPECT_EQ(simulator->PayLate(qris->reference_no).status().error_code(), "payment_not_voided");
-  now_ = kNow + 60 * kSecond;
+  now_ = kBankNow + 60 * kSecond;
   ASSERT_TRUE(client->CancelQris("order-1", qris->reference_no, "warung").ok());
-  now_ = kNow + 120 * kSecond;
+  now_ = kBankNow + 120 * kSecond;
 
   Result<NotifyOutcome> late = simulator->PayLate(qris->reference_no);
   ASSERT_TRUE(late.ok()) << late.status().ToString();
@@ -249,7 +250,7 @@ TEST_F(BankSimulatorTest, ALateSuccessOfAVoidedQrisIsStillNotified) {
   EXPECT_EQ(JsonAt(sent[0].body, {"amount", "value"}), "68000.00");
   // Paid just before the void reached the bank.
   EXPECT_EQ(JsonAt(sent[0].body, {"additionalInfo", "paidTime"}),
-            SnapTimestamp(kNow + 59 * kSecond));
+            SnapTimestamp(kBankNow + 59 * kSecond));
   // The money moved: the bank reports it paid and books it.
   EXPECT_EQ(client->QueryQris("order-1", qris->reference_no, "warung")->latest_status, "00");
   std::vector<SimulatedStatementEntry> statement = simulator->Statement("2026-11-22");
@@ -267,7 +268,7 @@ TEST_F(BankSimulatorTest, ALateSuccessIsTriggeredOverTheControlApi) {
   std::unique_ptr<BankSimulator> simulator = Start(Options());
   std::unique_ptr<SnapClient> client = ClientOf(*simulator);
   Result<VirtualAccountIssued> account =
-      client->CreateVirtualAccount("order-2", kAmount, "0002", "Siti", kNow);
+      client->CreateVirtualAccount("order-2", kAmount, "0002", "Siti", kBankNow);
   ASSERT_TRUE(account.ok());
   ASSERT_TRUE(client->DeleteVirtualAccount("order-2", account->virtual_account_no).ok());
   const std::string reference = R"({"reference":")" + account->virtual_account_no + R"(")";
@@ -298,10 +299,10 @@ TEST_F(BankSimulatorTest, ALateSuccessIsTriggeredOverTheControlApi) {
 TEST_F(BankSimulatorTest, ReferencesAreNeverHandedOutAgainAfterARestart) {
   std::set<uint64_t> handed_out;
   auto issue = [&](SnapClient& client, const std::string& payment_id) {
-    Result<QrisIssued> qris = client.GenerateQris(payment_id, kAmount, "warung", kNow);
+    Result<QrisIssued> qris = client.GenerateQris(payment_id, kAmount, "warung", kBankNow);
     EXPECT_TRUE(qris.ok()) << qris.status().ToString();
     Result<VirtualAccountIssued> account = client.CreateVirtualAccount(
-        payment_id + "-va", kAmount, payment_id.substr(payment_id.size() - 4), "Siti", kNow);
+        payment_id + "-va", kAmount, payment_id.substr(payment_id.size() - 4), "Siti", kBankNow);
     EXPECT_TRUE(account.ok()) << account.status().ToString();
     if (!qris.ok() || !account.ok()) return std::vector<uint64_t>{};
     return std::vector<uint64_t>{NumberOf(qris->reference_no), NumberOf(account->reference_no)};
@@ -367,7 +368,7 @@ TEST_F(BankSimulatorTest, WithoutAStateDirNumberingStartsAtTheFirstReference) {
   options.first_reference = 43;
   std::unique_ptr<BankSimulator> simulator = Start(options);
   std::unique_ptr<SnapClient> client = ClientOf(*simulator);
-  Result<QrisIssued> qris = client->GenerateQris("order-1", kAmount, "warung", kNow);
+  Result<QrisIssued> qris = client->GenerateQris("order-1", kAmount, "warung", kBankNow);
   ASSERT_TRUE(qris.ok()) << qris.status().ToString();
   EXPECT_EQ(qris->reference_no, "BJQR000000000043");
   EXPECT_FALSE(std::filesystem::exists(state_dir_));

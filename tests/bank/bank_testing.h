@@ -17,7 +17,13 @@
 
 namespace malpro::testing {
 
-inline constexpr int64_t kBankNow = 1'795'317'300'000'000;  // 2026-11-22T10:15:00+07:00
+inline constexpr int64_t kBankNow = 1'795'317'300'000'000;             // 2026-11-22T10:15:00+07:00
+inline constexpr char kBankTimestamp[] = "2026-11-22T10:15:00+07:00";  // kBankNow in SNAP's form
+inline constexpr int64_t kSecond = 1'000'000;                          // in microseconds
+// The secrets the bank tests configure on both sides: our SNAP client's, and the one the bank
+// signs its notifications with.
+inline constexpr char kBankClientSecret[] = "malpro-client-secret";
+inline constexpr char kBankNotifySecret[] = "bank-notify-secret";
 // The ASN who buys in SeedMarket's marketplace.
 inline constexpr char kBankBuyer[] = "198507122010011003";
 

@@ -15,10 +15,10 @@
 namespace malpro {
 namespace {
 
-using boost::beast::http::verb;
+using testing::kBankNow;
+using testing::kBankTimestamp;
 
-constexpr int64_t kNow = 1'795'317'300'000'000;  // 2026-11-22T10:15:00+07:00
-constexpr char kTimestamp[] = "2026-11-22T10:15:00+07:00";
+using boost::beast::http::verb;
 
 using testing::ReadTestFile;
 
@@ -26,7 +26,7 @@ class BankNotifyTest : public ::testing::Test {
  protected:
   void SetUp() override {
     testing::OpenClockedLedger(
-        dir_.Sub("log"), [] { return kNow; }, &log_, &ledger_);
+        dir_.Sub("log"), [] { return kBankNow; }, &log_, &ledger_);
     CommandContext admin;
     admin.actor = "admin:setup";
     const Status seeded = testing::SeedMarket(*ledger_, admin);
@@ -43,7 +43,7 @@ class BankNotifyTest : public ::testing::Test {
     ASSERT_TRUE(ledger_->RequestPayment("pay-3", "VA", "  123450001", admin).ok());
     options_.partner_id = "BJTM";
     options_.bank_public_key_pem = ReadTestFile("bank_public.pem");
-    options_.clock = [] { return kNow; };
+    options_.clock = [] { return kBankNow; };
     api_ = std::make_unique<Api>(
         testing::BankNotifyDependencies(log_.get(), ledger_.get(), &tokens_, &metrics_, &options_));
     HttpOptions http;
@@ -60,7 +60,7 @@ class BankNotifyTest : public ::testing::Test {
   }
 
   testing::Reply Notify(const std::string& body, const std::string& external_id,
-                        std::string timestamp = kTimestamp, std::string partner = "BJTM",
+                        std::string timestamp = kBankTimestamp, std::string partner = "BJTM",
                         std::string signed_body = "", std::string path = snap_qris_notify_path) {
     const std::string text = *SnapNotificationStringToSign(
         "POST", path, signed_body.empty() ? body : signed_body, timestamp);
@@ -108,10 +108,10 @@ TEST_F(BankNotifyTest, ForgedStaleMalformedAndForeignNotificationsAppendNothing)
     std::string code;
   };
   const std::vector<Case> cases = {
-      {Notify(Body("pay-1", "68000.00"), "e1", kTimestamp, "BJTM", Body("pay-1", "1.00")), 401,
+      {Notify(Body("pay-1", "68000.00"), "e1", kBankTimestamp, "BJTM", Body("pay-1", "1.00")), 401,
        "4015200"},
       {Notify(Body("pay-1", "68000.00"), "e2", "2026-11-22T10:05:00+07:00"), 401, "4015200"},
-      {Notify(Body("pay-1", "68000.00"), "e3", kTimestamp, "OTHERBANK"), 401, "4015200"},
+      {Notify(Body("pay-1", "68000.00"), "e3", kBankTimestamp, "OTHERBANK"), 401, "4015200"},
       {Notify(R"({"originalPartnerReferenceNo":"pay-1"})", "e4"), 400, "4005202"},
       {Notify(Body("pay-1", "68000.00"), "bad id!"), 400, "4005201"},
       {Notify(Body("pay-404", "68000.00"), "e5"), 404, "4045201"},
@@ -149,19 +149,19 @@ TEST_F(BankNotifyTest, AVirtualAccountPaymentFlagRecordsTheSuccess) {
       R"({"partnerServiceId":"  12345","customerNo":"0001","virtualAccountNo":"  123450001",)"
       R"("trxId":"pay-3","paymentRequestId":"BJ-VA-77","paidAmount":{"value":"68000.00",)"
       R"("currency":"IDR"},"trxDateTime":"2026-11-22T10:14:00+07:00"})";
-  testing::Reply reply = Notify(body, "va-1", kTimestamp, "BJTM", "", snap_va_payment_path);
+  testing::Reply reply = Notify(body, "va-1", kBankTimestamp, "BJTM", "", snap_va_payment_path);
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_NE(reply.body.find("\"responseCode\":\"2002500\""), std::string::npos) << reply.body;
   PaymentState payment = *ledger_->LoadPayment("pay-3");
   EXPECT_EQ(payment.status, PaymentStatus::kSucceeded);
-  EXPECT_EQ(payment.paid_at_us, kNow - 60'000'000);  // trxDateTime, a minute before the notice
+  EXPECT_EQ(payment.paid_at_us, kBankNow - 60'000'000);  // trxDateTime, a minute before the notice
   // Signed over the same JSON with other whitespace: the minified bodies are equal, so the
   // signature holds (and the already-succeeded payment is acknowledged).
   testing::Reply respaced =
-      Notify(body, "va-2", kTimestamp, "BJTM", body + " ", snap_va_payment_path);
+      Notify(body, "va-2", kBankTimestamp, "BJTM", body + " ", snap_va_payment_path);
   EXPECT_EQ(respaced.status, 200);
   testing::Reply tampered =
-      Notify(body, "va-3", kTimestamp, "BJTM",
+      Notify(body, "va-3", kBankTimestamp, "BJTM",
              std::string(body).replace(body.find("68000"), 5, "99000"), snap_va_payment_path);
   EXPECT_EQ(tampered.status, 401);
   EXPECT_NE(tampered.body.find("\"responseCode\":\"4012500\""), std::string::npos);
@@ -191,8 +191,8 @@ TEST_F(BankNotifyTest, AWordThatDoesNotMatchItsRequestIsRefusedAndKept) {
   const uint64_t head = log_->Head().sequence;
   const std::vector<Case> cases = {
       {Notify(other_reference, "m1"), 404, "4045218", "bank_reference_mismatch"},
-      {Notify(va_flag_for_qris, "m2", kTimestamp, "BJTM", "", snap_va_payment_path), 404, "4042518",
-       "notification_channel_mismatch"},
+      {Notify(va_flag_for_qris, "m2", kBankTimestamp, "BJTM", "", snap_va_payment_path), 404,
+       "4042518", "notification_channel_mismatch"},
       {Notify(too_early, "m3"), 400, "4005201", "paid_time_out_of_window"},
       {Notify(too_late, "m4"), 400, "4005201", "paid_time_out_of_window"},
   };

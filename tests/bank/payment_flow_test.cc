@@ -18,6 +18,7 @@
 #include "adapters/http/server.h"
 #include "engine/domain_events.h"
 #include "engine/hash.h"
+#include "engine/payment_channel.h"
 #include "projections/projector.h"
 #include "tests/bank/bank_testing.h"
 #include "tests/bank/handler_server.h"
@@ -27,12 +28,13 @@
 namespace malpro {
 namespace {
 
+using testing::kBankNotifySecret;
+using testing::kBankNow;
+using testing::kSecond;
+
 using boost::beast::http::verb;
 
-constexpr int64_t kNow = 1'795'317'300'000'000;  // 2026-11-22T10:15:00+07:00
-constexpr int64_t kSecond = 1'000'000;
 constexpr const char* kBuyer = testing::kBankBuyer;
-constexpr char kNotifySecret[] = "notify-secret";
 
 using testing::ReadTestFile;
 
@@ -68,7 +70,7 @@ class PaymentFlowTest : public ::testing::Test {
     simulator.bank_private_key_pem = ReadTestFile("bank_private.pem");
     simulator.notify_partner_id = "BJTM";
     simulator.notify_authentication = authentication;
-    simulator.notify_client_secret = kNotifySecret;
+    simulator.notify_client_secret = kBankNotifySecret;
     simulator.clock = [this] { return now_.load() + bank_skew_us_.load(); };
     simulator.state_dir = dir_.Sub("bank-state-" + authentication);
     simulator_ = std::make_unique<BankSimulator>(simulator);
@@ -92,7 +94,7 @@ class PaymentFlowTest : public ::testing::Test {
     notify_.partner_id = "BJTM";
     notify_.bank_public_key_pem = ReadTestFile("bank_public.pem");
     notify_.authentication = authentication;
-    notify_.client_secret = kNotifySecret;
+    notify_.client_secret = kBankNotifySecret;
     notify_.clock = [this] { return now_.load(); };
     tokens_ = TokenTable();
     ASSERT_TRUE(tokens_.Add(HashToHex(Sha256("t-asn")), {Role::kAsn, kBuyer}, "token").ok());
@@ -136,7 +138,7 @@ class PaymentFlowTest : public ::testing::Test {
     return ledger_->LoadPayment(payment)->status;
   }
 
-  std::atomic<int64_t> now_{kNow};
+  std::atomic<int64_t> now_{kBankNow};
   std::atomic<int64_t> bank_skew_us_{0};
   testing::TempDir dir_;
   std::unique_ptr<EventLog> log_;
@@ -223,8 +225,9 @@ TEST_F(PaymentFlowTest, WhatThePayerWasShownIsInTheEventAndSurvivesARestart) {
   const Event requested = log_->Read(LastEvent().sequence - 1, 1)->front();  // before the claim
   EXPECT_NE(requested.payload.find("\"qr_content\":\"" + content + "\""), std::string::npos)
       << requested.payload;
-  EXPECT_NE(requested.payload.find("\"expires_at_us\":" + std::to_string(kNow + 1800 * kSecond)),
-            std::string::npos)
+  EXPECT_NE(
+      requested.payload.find("\"expires_at_us\":" + std::to_string(kBankNow + 1800 * kSecond)),
+      std::string::npos)
       << requested.payload;
   testing::Reply va = RequestPayment("order-2", "VA");
   ASSERT_EQ(va.status, 201) << va.body;
@@ -244,7 +247,9 @@ TEST_F(PaymentFlowTest, WhatThePayerWasShownIsInTheEventAndSurvivesARestart) {
   EXPECT_EQ(SnapTimestamp(shown->expires_at_us), expires);
   std::optional<PaymentRequested> shown_va = restarted.Issued("order-2");
   ASSERT_TRUE(shown_va.has_value());
-  EXPECT_EQ(shown_va->virtual_account_no, account);
+  // Shown without SNAP's padding; kept as the bank wrote it.
+  EXPECT_EQ(ShownBankReference(shown_va->virtual_account_no), account);
+  EXPECT_TRUE(shown_va->virtual_account_no.starts_with("   12345")) << shown_va->virtual_account_no;
   EXPECT_TRUE(shown_va->qr_content.empty());
   EXPECT_FALSE(restarted.Issued("order-3").has_value());  // never requested
 
@@ -371,7 +376,7 @@ TEST_F(PaymentFlowTest, ThePollerRecordsWhatTheNotificationNeverDelivered) {
   testing::Reply va = RequestPayment("order-2", "VA");
   ASSERT_EQ(va.status, 201) << va.body;
   const std::string account = JsonString(va.body, "payment", "virtual_account_no");
-  ASSERT_EQ(account.size(), 20u) << va.body;
+  ASSERT_EQ(account.size(), 17u) << va.body;  // shown without SNAP's 3 spaces of padding
   const uint64_t head = log_->Head().sequence;
   // Paid at the bank, notifications withheld.
   testing::Reply delayed = Control("delay", R"({"reference":"order-1"})");
@@ -397,6 +402,23 @@ TEST_F(PaymentFlowTest, ThePollerRecordsWhatTheNotificationNeverDelivered) {
   EXPECT_EQ(payments_->PollOnce()->asked, 0);
   EXPECT_EQ(payments_->Totals().succeeded, 2);
   EXPECT_EQ(payments_->PendingCount(), 0u);
+}
+
+TEST_F(PaymentFlowTest, TheOldestPendingAgeSkipsPaymentsResolvedSinceThePollersPass) {
+  EXPECT_EQ(payments_->OldestPendingAgeSeconds(), 0);
+  ASSERT_EQ(RequestPayment("order-1", "QRIS").status, 201);
+  now_ += 60 * kSecond;
+  ASSERT_EQ(RequestPayment("order-2", "QRIS").status, 201);
+  now_ += 30 * kSecond;
+  Result<PollReport> pass = payments_->PollOnce();  // follows the log; neither is due yet
+  ASSERT_TRUE(pass.ok());
+  EXPECT_EQ(pass->asked, 0);
+  EXPECT_DOUBLE_EQ(payments_->OldestPendingAgeSeconds(), 90);
+  // order-1 is paid and notified after the pass: the oldest still pending is order-2.
+  testing::Reply paid = Control("pay", R"({"reference":"order-1"})");
+  ASSERT_EQ(paid.status, 200) << paid.body;
+  ASSERT_EQ(StatusOf("order-1"), PaymentStatus::kSucceeded);
+  EXPECT_DOUBLE_EQ(payments_->OldestPendingAgeSeconds(), 30);
 }
 
 TEST_F(PaymentFlowTest, AnUnpaidPaymentExpiresAndMayBeRequestedAgain) {
@@ -441,14 +463,15 @@ TEST_F(PaymentFlowTest, HmacNotificationsCarryTheTokenWeIssued) {
   const std::string timestamp = SnapTimestamp(now_);
   const std::string text =
       *SnapTransactionStringToSign("POST", snap_qris_notify_path, "made-up", body, timestamp);
-  testing::Reply unknown_token = testing::BeastClient(server_->port())
-                                     .Send(verb::post, snap_qris_notify_path, body,
-                                           {{"Authorization", "Bearer made-up"},
-                                            {"X-TIMESTAMP", timestamp},
-                                            {"X-SIGNATURE", SnapHmacSignature(kNotifySecret, text)},
-                                            {"X-PARTNER-ID", "BJTM"},
-                                            {"X-EXTERNAL-ID", "h-1"},
-                                            {"CHANNEL-ID", "95221"}});
+  testing::Reply unknown_token =
+      testing::BeastClient(server_->port())
+          .Send(verb::post, snap_qris_notify_path, body,
+                {{"Authorization", "Bearer made-up"},
+                 {"X-TIMESTAMP", timestamp},
+                 {"X-SIGNATURE", SnapHmacSignature(kBankNotifySecret, text)},
+                 {"X-PARTNER-ID", "BJTM"},
+                 {"X-EXTERNAL-ID", "h-1"},
+                 {"CHANNEL-ID", "95221"}});
   EXPECT_EQ(unknown_token.status, 401) << unknown_token.body;
   EXPECT_EQ(log_->Head().sequence, head);
   // A token request signed by another key gets no token.
@@ -495,7 +518,7 @@ TEST_F(PaymentFlowTest, ADaysCycleFromQrisToReconciliationReportsExactlyTheInjec
       << spend;
 
   // The next morning the day is over: close it.
-  now_ = kNow + 24 * 3600 * kSecond;
+  now_ = kBankNow + 24 * 3600 * kSecond;
   CommandContext operator_context;
   operator_context.actor = "operator:rina";
   Result<SettleOutcome> settled = Settle(*ledger_, *log_, {2026, 11, 22}, dir_.Sub("settlement"),
@@ -599,6 +622,102 @@ TEST_F(PaymentFlowTest, ThePollerVoidsAtTheBankWhatWasVoidedInTheLedger) {
   Result<PollReport> again = payments_->PollOnce();
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->voided, 0);  // done once
+}
+
+}  // namespace
+}  // namespace malpro
+
+namespace malpro {
+namespace {
+
+// SNAP's virtualAccountNo is partnerServiceId ("   12345": 8 characters, space-padded) and the
+// customer number. The API, the simulator's control side and its statements show it without
+// the padding; the wire and the log keep it padded.
+TEST_F(PaymentFlowTest, AVirtualAccountNumberIsShownTrimmedAndKeptPaddedOnTheWire) {
+  testing::Reply va = RequestPayment("order-2", "VA");
+  ASSERT_EQ(va.status, 201) << va.body;
+  const std::string shown = JsonString(va.body, "payment", "virtual_account_no");
+  EXPECT_TRUE(shown.starts_with("12345")) << va.body;
+  EXPECT_EQ(shown.size(), 17u) << va.body;
+  EXPECT_EQ(JsonString(va.body, "payment", "bank_reference"), shown) << va.body;
+  const Event requested = log_->Read(LastEvent().sequence - 1, 1)->front();
+  ASSERT_EQ(requested.type, event_types::payment_requested);
+  EXPECT_NE(requested.payload.find("\"bank_reference\":\"   " + shown + "\""), std::string::npos)
+      << requested.payload;
+  testing::Reply pending = Call(verb::get, "/v1/orders/order-2/payment");
+  EXPECT_EQ(JsonString(pending.body, "bank_reference"), shown) << pending.body;
+  EXPECT_EQ(JsonString(pending.body, "issued", "virtual_account_no"), shown) << pending.body;
+  testing::Reply issued = testing::BeastClient(simulator_->port()).Send(verb::get, "/sim/payments");
+  EXPECT_NE(issued.body.find("\"virtual_account_no\":\"" + shown + "\""), std::string::npos)
+      << issued.body;
+  EXPECT_EQ(issued.body.find("   12345"), std::string::npos) << issued.body;
+  // The number as shown pays the account; the notification carries it padded, as SNAP wants.
+  testing::Reply paid = Control("pay", R"({"reference":")" + shown + R"("})");
+  ASSERT_EQ(paid.status, 200) << paid.body;
+  EXPECT_EQ(StatusOf("order-2"), PaymentStatus::kSucceeded);
+  EXPECT_NE(LastEvent().payload.find("\"bank_reference\":\"   " + shown + "\""), std::string::npos)
+      << LastEvent().payload;
+  EXPECT_EQ(JsonString(Call(verb::get, "/v1/orders/order-2/payment").body, "bank_reference"),
+            shown);
+  std::vector<SimulatedStatementEntry> statement = simulator_->Statement("2026-11-22");
+  ASSERT_EQ(statement.size(), 1u);
+  EXPECT_EQ(statement[0].bank_reference, shown);
+}
+
+// What a reconciliation says of the day is the same whichever statement file the simulator
+// gives: camt.053, MT940 or CSV. Its JSON is no statement file, and is refused saying so.
+TEST_F(PaymentFlowTest, TheSimulatorsStatementReconcilesAlikeInEveryFormat) {
+  for (const char* order : {"order-1", "order-3"}) {
+    ASSERT_EQ(RequestPayment(order, "QRIS").status, 201);
+  }
+  ASSERT_EQ(RequestPayment("order-2", "VA").status, 201);
+  ASSERT_EQ(Control("pay", R"({"reference":"order-1"})").status, 200);
+  ASSERT_EQ(Control("pay", R"({"reference":"order-2"})").status, 200);
+  ASSERT_EQ(Control("delay", R"({"reference":"order-3"})").status, 200);  // never notified
+  CommandContext operator_context;
+  operator_context.actor = "operator:rina";
+  auto statement = [&](const std::string& format) {
+    return testing::BeastClient(simulator_->port())
+        .Send(verb::get, "/sim/statement?date=2026-11-22&format=" + format);
+  };
+  std::vector<std::string> first;  // what the first format's run said, discrepancy by discrepancy
+  for (const std::string format : {"csv", "camt053", "mt940"}) {
+    testing::Reply file = statement(format);
+    ASSERT_EQ(file.status, 200) << format << " " << file.body;
+    Result<ReconcileOutcome> reconciled =
+        RunReconciliation(*ledger_, *log_, file.body, "", "0011000000", operator_context);
+    ASSERT_TRUE(reconciled.ok()) << format << " " << reconciled.status().ToString() << "\n"
+                                 << file.body;
+    const RecordReconciliation& run = reconciled->report.command;
+    EXPECT_EQ(run.format, format);
+    EXPECT_EQ(run.statement_id, "bjtm-20261122");
+    EXPECT_EQ(run.entries, 3) << format;
+    EXPECT_EQ(run.matched, 2) << format << "\n" << file.body;
+    EXPECT_EQ(run.missing_in_ledger, 1) << format;
+    EXPECT_EQ(run.missing_at_bank, 0) << format;
+    EXPECT_EQ(run.amount_mismatch, 0) << format;
+    std::vector<std::string> said;
+    for (const ReconciliationLine& line : reconciled->report.lines) {
+      said.push_back(
+          line.result + " " + line.detail.payment_id + " " +
+          (line.detail.statement_amount ? FormatSnap(*line.detail.statement_amount) : "-"));
+    }
+    EXPECT_NE(std::find(said.begin(), said.end(), "missing_in_ledger order-3 68000.00"), said.end())
+        << format;
+    if (first.empty()) first = said;
+    EXPECT_EQ(said, first) << format;
+  }
+  testing::Reply json = statement("json");
+  ASSERT_EQ(json.status, 200);
+  Result<ReconcileOutcome> refused =
+      RunReconciliation(*ledger_, *log_, json.body, "", "0011000000", operator_context);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().error_code(), errc::kStatementFormatUnsupported);
+  EXPECT_NE(refused.status().message().find("format=mt940"), std::string::npos)
+      << refused.status().message();
+  testing::Reply unknown = statement("xlsx");
+  EXPECT_EQ(unknown.status, 400) << unknown.body;
+  EXPECT_NE(unknown.body.find("camt053"), std::string::npos) << unknown.body;
 }
 
 }  // namespace

@@ -18,9 +18,10 @@
 namespace malpro {
 namespace {
 
-constexpr int64_t kNow = 1'795'317'300'000'000;  // 2026-11-22T10:15:00+07:00
-constexpr char kTimestamp[] = "2026-11-22T10:15:00+07:00";
-constexpr char kSecret[] = "malpro-client-secret";
+using testing::kBankClientSecret;
+using testing::kBankNow;
+using testing::kBankTimestamp;
+
 // printf '%s' 'MALPRO|2026-11-22T10:15:00+07:00' |
 //   openssl dgst -sha256 -sign tests/bank/testdata/partner_private.pem | base64 -w0
 constexpr char kTokenSignature[] =
@@ -98,11 +99,11 @@ SnapClientOptions Options(const std::string& url) {
   SnapClientOptions options;
   options.base_url = url;
   options.client_id = "MALPRO";
-  options.client_secret = kSecret;
+  options.client_secret = kBankClientSecret;
   options.private_key_pem = ReadTestFile("partner_private.pem");
   options.request_timeout_ms = 2000;
   options.retry_backoff_ms = 10;
-  options.clock = [] { return kNow; };
+  options.clock = [] { return kBankNow; };
   return options;
 }
 
@@ -114,7 +115,7 @@ TEST(SnapClientTest, OutboundRequestsCarryTheFixedSignatures) {
   });
   std::unique_ptr<SnapClient> client = std::move(SnapClient::Create(Options(bank.url()))).value();
   Result<QrisIssued> issued =
-      client->GenerateQris("pay-1", Money::FromRupiah(68'000), "warung", kNow + 1800'000'000);
+      client->GenerateQris("pay-1", Money::FromRupiah(68'000), "warung", kBankNow + 1800'000'000);
   ASSERT_TRUE(issued.ok()) << issued.status().ToString();
   EXPECT_EQ(issued->reference_no, "BJQR1");
   EXPECT_EQ(issued->qr_content, "000201");
@@ -123,11 +124,12 @@ TEST(SnapClientTest, OutboundRequestsCarryTheFixedSignatures) {
   Recorded token = requests[0];
   EXPECT_EQ(token.target, "/v1.0/access-token/b2b");
   EXPECT_EQ(token.headers["X-CLIENT-KEY"], "MALPRO");
-  EXPECT_EQ(token.headers["X-TIMESTAMP"], kTimestamp);
+  EXPECT_EQ(token.headers["X-TIMESTAMP"], kBankTimestamp);
   EXPECT_EQ(token.headers["X-SIGNATURE"], kTokenSignature);
   EXPECT_EQ(token.body, R"({"grantType":"client_credentials"})");
   EXPECT_TRUE(*SnapRsaVerify(ReadTestFile("partner_public.pem"),
-                             "MALPRO|" + std::string(kTimestamp), token.headers["X-SIGNATURE"]));
+                             "MALPRO|" + std::string(kBankTimestamp),
+                             token.headers["X-SIGNATURE"]));
   EXPECT_FALSE(*SnapRsaVerify(ReadTestFile("partner_public.pem"),
                               "MALPRO|2026-11-22T10:15:01+07:00", token.headers["X-SIGNATURE"]));
   Recorded generate = requests[1];
@@ -136,14 +138,14 @@ TEST(SnapClientTest, OutboundRequestsCarryTheFixedSignatures) {
   EXPECT_EQ(generate.headers["Authorization"], "Bearer tok-fixed");
   EXPECT_EQ(generate.headers["X-PARTNER-ID"], "MALPRO");
   EXPECT_EQ(generate.headers["CHANNEL-ID"], "95221");
-  EXPECT_EQ(generate.headers["X-TIMESTAMP"], kTimestamp);
+  EXPECT_EQ(generate.headers["X-TIMESTAMP"], kBankTimestamp);
   EXPECT_EQ(generate.headers["X-SIGNATURE"], kGenerateSignature);
   const std::string external_id = generate.headers["X-EXTERNAL-ID"];
   EXPECT_FALSE(external_id.empty());
   EXPECT_LE(external_id.size(), 36u);
   EXPECT_EQ(external_id.find_first_not_of("0123456789"), std::string::npos);
   // The token is cached; each transaction gets its own external id.
-  ASSERT_TRUE(client->GenerateQris("pay-1", Money::FromRupiah(68'000), "warung", kNow).ok());
+  ASSERT_TRUE(client->GenerateQris("pay-1", Money::FromRupiah(68'000), "warung", kBankNow).ok());
   requests = bank.requests();
   ASSERT_EQ(requests.size(), 3u);
   EXPECT_EQ(requests[2].target, "/v1.0/qr/qr-mpm-generate");
@@ -155,7 +157,8 @@ TEST(SnapClientTest, ServerErrorsAreRetriedWithTheSameExternalIdThenReported) {
     return TokenOr(request, 503, R"({"responseCode":"5034700","responseMessage":"Down"})");
   });
   std::unique_ptr<SnapClient> client = std::move(SnapClient::Create(Options(bank.url()))).value();
-  Result<QrisIssued> issued = client->GenerateQris("pay-1", Money::FromRupiah(1), "warung", kNow);
+  Result<QrisIssued> issued =
+      client->GenerateQris("pay-1", Money::FromRupiah(1), "warung", kBankNow);
   ASSERT_FALSE(issued.ok());
   EXPECT_EQ(issued.status().error_code(), "bank_server_error");
   std::vector<Recorded> requests = bank.requests();
@@ -171,7 +174,8 @@ TEST(SnapClientTest, ARefusalIsNotRetriedAndNamesTheBanksCode) {
                    R"({"responseCode":"4004701","responseMessage":"Invalid Field Format amount"})");
   });
   std::unique_ptr<SnapClient> client = std::move(SnapClient::Create(Options(bank.url()))).value();
-  Result<QrisIssued> issued = client->GenerateQris("pay-1", Money::FromRupiah(1), "warung", kNow);
+  Result<QrisIssued> issued =
+      client->GenerateQris("pay-1", Money::FromRupiah(1), "warung", kBankNow);
   ASSERT_FALSE(issued.ok());
   EXPECT_EQ(issued.status().error_code(), "bank_refused");
   EXPECT_NE(issued.status().message().find("4004701"), std::string::npos)
@@ -189,7 +193,8 @@ TEST(SnapClientTest, AQrContentThatIsNoQrisPayloadIsTheBanksFault) {
                          content + R"("})");
     });
     std::unique_ptr<SnapClient> client = std::move(SnapClient::Create(Options(bank.url()))).value();
-    Result<QrisIssued> issued = client->GenerateQris("pay-1", Money::FromRupiah(1), "warung", kNow);
+    Result<QrisIssued> issued =
+        client->GenerateQris("pay-1", Money::FromRupiah(1), "warung", kBankNow);
     ASSERT_FALSE(issued.ok()) << content;
     EXPECT_EQ(issued.status().error_code(), "bank_answer_invalid") << issued.status().ToString();
     EXPECT_NE(issued.status().message().find("qrContent"), std::string::npos);
@@ -208,7 +213,8 @@ TEST(SnapClientTest, ASilentBankTimesOutWithinTheBound) {
   options.attempts_max = 2;
   std::unique_ptr<SnapClient> client = std::move(SnapClient::Create(options)).value();
   const auto start = std::chrono::steady_clock::now();
-  Result<QrisIssued> issued = client->GenerateQris("pay-1", Money::FromRupiah(1), "warung", kNow);
+  Result<QrisIssued> issued =
+      client->GenerateQris("pay-1", Money::FromRupiah(1), "warung", kBankNow);
   const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(issued.ok());
   EXPECT_EQ(issued.status().error_code(), "bank_timeout");
@@ -243,7 +249,7 @@ bool SignedProperly(const Recorded& recorded) {
   std::map<std::string, std::string> headers = recorded.headers;
   Result<std::string> text = SnapTransactionStringToSign("POST", recorded.target, "tok-fixed",
                                                          recorded.body, headers["X-TIMESTAMP"]);
-  return text.ok() && SnapHmacSignatureMatches(kSecret, *text, headers["X-SIGNATURE"]);
+  return text.ok() && SnapHmacSignatureMatches(kBankClientSecret, *text, headers["X-SIGNATURE"]);
 }
 
 TEST(SnapClientTest, CancelQrisSendsTheSnapCancelAndIsOkWhenTheBankVoidsIt) {

@@ -20,12 +20,13 @@
 namespace malpro {
 namespace {
 
-constexpr int64_t kNow = 1'795'317'300'000'000;  // 2026-11-22T10:15:00+07:00
-constexpr int64_t kSecond = 1'000'000;
+using testing::kBankClientSecret;
+using testing::kBankNotifySecret;
+using testing::kBankNow;
+using testing::kBankTimestamp;
+using testing::kSecond;
+
 constexpr int64_t kWindowSeconds = 300;
-constexpr char kTimestamp[] = "2026-11-22T10:15:00+07:00";
-constexpr char kClientSecret[] = "malpro-client-secret";
-constexpr char kNotifySecret[] = "bank-notify-secret";
 
 using testing::ReadTestFile;
 
@@ -53,7 +54,7 @@ std::pair<std::string, std::string> CodeAndMessage(const HttpResponse& response)
 
 // What a sender makes of a request before it is signed, and may change.
 struct Draft {
-  std::string timestamp = kTimestamp;
+  std::string timestamp = kBankTimestamp;
   std::string external_id;
   std::string partner_id;
   std::string body;
@@ -88,23 +89,23 @@ class SnapReceiversTest : public ::testing::Test {
  protected:
   void SetUp() override {
     testing::OpenClockedLedger(
-        dir_.Sub("log"), [] { return kNow; }, &log_, &ledger_);
+        dir_.Sub("log"), [] { return kBankNow; }, &log_, &ledger_);
     rsa_.partner_id = "BJTM";
     rsa_.bank_public_key_pem = ReadTestFile("bank_public.pem");
     rsa_.timestamp_window_s = kWindowSeconds;
-    rsa_.clock = [] { return kNow; };
+    rsa_.clock = [] { return kBankNow; };
     hmac_ = rsa_;
     hmac_.issued_tokens = std::make_shared<SnapIssuedTokens>();
     hmac_.authentication = "hmac";
-    hmac_.client_secret = kNotifySecret;
+    hmac_.client_secret = kBankNotifySecret;
     BankSimulatorOptions simulator;
     simulator.client_id = "MALPRO";
-    simulator.client_secret = kClientSecret;
+    simulator.client_secret = kBankClientSecret;
     simulator.client_public_key_pem = ReadTestFile("partner_public.pem");
     simulator.bank_private_key_pem = ReadTestFile("bank_private.pem");
     simulator.timestamp_window_s = kWindowSeconds;
     simulator.state_dir.clear();
-    simulator.clock = [] { return kNow; };
+    simulator.clock = [] { return kBankNow; };
     simulator_ = std::make_unique<BankSimulator>(simulator);
     BuildSides();
   }
@@ -126,18 +127,18 @@ class SnapReceiversTest : public ::testing::Test {
         {"notify-rsa", snap_qris_notify_path, "52", "BJTM", SnapSignatureAlgorithm::kRsaSha256,
          ReadTestFile("bank_private.pem"), false, "", "", notification, "4045201", notify(rsa_)},
         {"notify-hmac", snap_qris_notify_path, "52", "BJTM", SnapSignatureAlgorithm::kHmacSha512,
-         kNotifySecret, true, "BJTM", ReadTestFile("bank_private.pem"), notification, "4045201",
+         kBankNotifySecret, true, "BJTM", ReadTestFile("bank_private.pem"), notification, "4045201",
          notify(hmac_)},
         {"simulator", snap_qris_generate_path, "47", "MALPRO", SnapSignatureAlgorithm::kHmacSha512,
-         kClientSecret, true, "MALPRO", ReadTestFile("partner_private.pem"), generate, "2004700",
-         [this](const HttpRequest& request) { return simulator_->Handle(request); }},
+         kBankClientSecret, true, "MALPRO", ReadTestFile("partner_private.pem"), generate,
+         "2004700", [this](const HttpRequest& request) { return simulator_->Handle(request); }},
     };
   }
 
   // A token from the side's token endpoint.
   std::string TokenOf(const Side& side) {
     Result<std::map<std::string, std::string>> headers =
-        SignSnapAccessTokenRequest(side.token_partner_id, kTimestamp, side.token_signing_key);
+        SignSnapAccessTokenRequest(side.token_partner_id, kBankTimestamp, side.token_signing_key);
     EXPECT_TRUE(headers.ok()) << headers.status().ToString();
     const HttpResponse answer =
         side.handle(Post(snap_access_token_path, *headers, snap_access_token_body));
@@ -261,12 +262,12 @@ TEST_F(SnapReceiversTest, ATimestampOutsideTheWindowIsUnauthorizedOnEverySide) {
     SCOPED_TRACE(offset_s);
     ExpectRefusedEverywhere(
         {401, "00", "Unauthorized. [Timestamp outside the window]"},
-        [&](Draft& draft) { draft.timestamp = SnapTimestamp(kNow + offset_s * kSecond); });
+        [&](Draft& draft) { draft.timestamp = SnapTimestamp(kBankNow + offset_s * kSecond); });
   }
   // The window's edges are inside it, on every side.
   for (int64_t offset_s : {-kWindowSeconds, kWindowSeconds}) {
     ExpectAcceptedEverywhere(
-        [&](Draft& draft) { draft.timestamp = SnapTimestamp(kNow + offset_s * kSecond); });
+        [&](Draft& draft) { draft.timestamp = SnapTimestamp(kBankNow + offset_s * kSecond); });
   }
 }
 
@@ -301,15 +302,15 @@ TEST_F(SnapReceiversTest, TheChecksRunInTheSameOrderOnEverySide) {
       [](auto& headers) { headers.erase(snap_header_channel_id); });
   ExpectRefusedEverywhere({400, "01", "Invalid Field Format X-EXTERNAL-ID"}, [](Draft& draft) {
     draft.external_id = "bad id!";
-    draft.timestamp = SnapTimestamp(kNow - 3600 * kSecond);
+    draft.timestamp = SnapTimestamp(kBankNow - 3600 * kSecond);
   });
   ExpectRefusedEverywhere({401, "00", "Unauthorized. [Unknown partner]"}, [](Draft& draft) {
     draft.partner_id = "OTHERBANK";
-    draft.timestamp = SnapTimestamp(kNow - 3600 * kSecond);
+    draft.timestamp = SnapTimestamp(kBankNow - 3600 * kSecond);
   });
   ExpectRefusedEverywhere(
       {401, "00", "Unauthorized. [Timestamp outside the window]"},
-      [](Draft& draft) { draft.timestamp = SnapTimestamp(kNow - 3600 * kSecond); },
+      [](Draft& draft) { draft.timestamp = SnapTimestamp(kBankNow - 3600 * kSecond); },
       [](auto& headers) { headers[snap_header_authorization] = "Bearer made-up"; });
 }
 
@@ -327,7 +328,7 @@ TEST_F(SnapReceiversTest, AnotherMethodIsRefusedAlikeOnEverySide) {
 // What a sender of a token request makes of it before it is signed.
 struct TokenDraft {
   std::string client;
-  std::string timestamp = kTimestamp;
+  std::string timestamp = kBankTimestamp;
   bool other_key = false;  // signed by the other party's key instead of the sender's
 };
 
@@ -361,7 +362,7 @@ TEST_F(SnapReceiversTest, TokenRequestsAreCheckedAlikeOnEverySide) {
        "4007301", "Invalid Field Format X-TIMESTAMP"},
       {"unknown client", [](TokenDraft& d) { d.client = "STRANGER"; }, "", "4017300",
        "Unauthorized. [Unknown client]"},
-      {"stale", [](TokenDraft& d) { d.timestamp = SnapTimestamp(kNow - 301 * kSecond); }, "",
+      {"stale", [](TokenDraft& d) { d.timestamp = SnapTimestamp(kBankNow - 301 * kSecond); }, "",
        "4017300", "Unauthorized. [Timestamp outside the window]"},
       {"another key", [](TokenDraft& d) { d.other_key = true; }, "", "4017300",
        "Unauthorized. [Signature]"},
@@ -418,15 +419,15 @@ TEST(SnapProtocolTest, ExternalIdsAreLettersDigitsAndDashesUpTo36) {
     EXPECT_FALSE(IsSnapExternalId(bad)) << bad;
   }
   // Unique within the Jakarta day of the request's X-TIMESTAMP.
-  EXPECT_EQ(SnapExternalIdDay(kNow), "2026-11-22");
+  EXPECT_EQ(SnapExternalIdDay(kBankNow), "2026-11-22");
   EXPECT_EQ(SnapExternalIdDay(*ParseSnapTimestamp("2026-11-22T17:30:00Z")), "2026-11-23");
 }
 
 TEST(SnapProtocolTest, WhatASenderSignsTheReceiverVerifies) {
   const std::string body = R"({"a": 1})";
   SnapIssuedTokens tokens;
-  const std::string token = tokens.Issue(kNow, kNow + 900 * kSecond);
-  const std::string secret = kClientSecret;
+  const std::string token = tokens.Issue(kBankNow, kBankNow + 900 * kSecond);
+  const std::string secret = kBankClientSecret;
   const std::string private_key = ReadTestFile("bank_private.pem");
   const std::string public_key = ReadTestFile("bank_public.pem");
   for (const bool hmac : {true, false}) {
@@ -438,21 +439,23 @@ TEST(SnapProtocolTest, WhatASenderSignsTheReceiverVerifies) {
     signer.partner_id = "BJTM";
     signer.channel_id = "95221";
     Result<std::map<std::string, std::string>> headers = SignSnapRequest(
-        signer, snap_qris_notify_path, body, hmac ? token : "", kTimestamp, "ext-1");
+        signer, snap_qris_notify_path, body, hmac ? token : "", kBankTimestamp, "ext-1");
     ASSERT_TRUE(headers.ok()) << headers.status().ToString();
     EXPECT_EQ(headers->count(snap_header_authorization), hmac ? 1u : 0u);
     SnapVerifyOptions options;
     options.partner_id = "BJTM";
-    options.now_us = kNow;
+    options.now_us = kBankNow;
     options.algorithm = signer.algorithm;
     options.client_secret = secret;
     options.public_key_pem = public_key;
     options.bearer_token_required = hmac;
-    options.token_valid = [&](std::string_view presented) { return tokens.Valid(presented, kNow); };
+    options.token_valid = [&](std::string_view presented) {
+      return tokens.Valid(presented, kBankNow);
+    };
     const SnapVerdict verdict =
         VerifySnapRequest(Post(snap_qris_notify_path, *headers, body), options);
     EXPECT_TRUE(verdict.ok()) << verdict.refusal->message;
-    EXPECT_EQ(verdict.timestamp_us, kNow);
+    EXPECT_EQ(verdict.timestamp_us, kBankNow);
   }
 }
 
@@ -463,11 +466,11 @@ TEST(SnapProtocolTest, AnEmptyClientSecretAcceptsNoSignature) {
   signer.partner_id = "MALPRO";
   signer.channel_id = "95221";
   Result<std::map<std::string, std::string>> headers =
-      SignSnapRequest(signer, snap_qris_query_path, "{}", "token", kTimestamp, "ext-1");
+      SignSnapRequest(signer, snap_qris_query_path, "{}", "token", kBankTimestamp, "ext-1");
   ASSERT_TRUE(headers.ok());
   SnapVerifyOptions options;
   options.partner_id = "MALPRO";
-  options.now_us = kNow;
+  options.now_us = kBankNow;
   options.algorithm = SnapSignatureAlgorithm::kHmacSha512;
   options.bearer_token_required = true;
   options.token_valid = [](std::string_view) { return true; };
@@ -480,18 +483,18 @@ TEST(SnapProtocolTest, AnEmptyClientSecretAcceptsNoSignature) {
 
 TEST(SnapProtocolTest, IssuedTokensExpireAndAreBounded) {
   SnapIssuedTokens tokens;
-  const std::string first = tokens.Issue(kNow, kNow + 10 * kSecond);
-  EXPECT_TRUE(tokens.Valid(first, kNow + 9 * kSecond));
-  EXPECT_FALSE(tokens.Valid(first, kNow + 10 * kSecond));
-  EXPECT_FALSE(tokens.Valid("made-up", kNow));
+  const std::string first = tokens.Issue(kBankNow, kBankNow + 10 * kSecond);
+  EXPECT_TRUE(tokens.Valid(first, kBankNow + 9 * kSecond));
+  EXPECT_FALSE(tokens.Valid(first, kBankNow + 10 * kSecond));
+  EXPECT_FALSE(tokens.Valid("made-up", kBankNow));
   // The oldest goes first when the table is full.
   std::vector<std::string> issued;
   for (size_t i = 0; i < snap_issued_tokens_max + 1; ++i) {
-    issued.push_back(tokens.Issue(kNow, kNow + static_cast<int64_t>(100 + i) * kSecond));
+    issued.push_back(tokens.Issue(kBankNow, kBankNow + static_cast<int64_t>(100 + i) * kSecond));
   }
-  EXPECT_FALSE(tokens.Valid(issued.front(), kNow));
-  EXPECT_TRUE(tokens.Valid(issued.back(), kNow));
-  EXPECT_TRUE(tokens.Valid(issued[1], kNow));
+  EXPECT_FALSE(tokens.Valid(issued.front(), kBankNow));
+  EXPECT_TRUE(tokens.Valid(issued.back(), kBankNow));
+  EXPECT_TRUE(tokens.Valid(issued[1], kBankNow));
 }
 
 TEST(SnapProtocolTest, ATokenAnswerNeedsATokenAndSecondsThatFit) {

@@ -31,6 +31,12 @@ grep -q 'requests=300 ' "$work/orders.txt" || fail "request count: $(cat "$work/
   fail "read run failed: $(cat "$work/reads.txt")"
 grep -q '^status 200: 200$' "$work/reads.txt" || fail "expected 200 reads: $(cat "$work/reads.txt")"
 
+# The work lists (orders of the setup's merchant, pending payments) answer 200 to the operator.
+"$load" --port "$port" --token dev-operator --connections 4 --requests 90 --duration-s 60 \
+  --scenario work-lists > "$work/lists.txt" ||
+  fail "work-lists run failed: $(cat "$work/lists.txt")"
+grep -q '^status 200: 90$' "$work/lists.txt" || fail "expected 90 list reads: $(cat "$work/lists.txt")"
+
 # A refused request makes the run fail: the exit status says the figures are not all 2xx.
 if "$load" --port "$port" --token wrong --connections 2 --requests 10 --duration-s 10 \
   --scenario get --path /v1/stats > "$work/refused.txt"; then

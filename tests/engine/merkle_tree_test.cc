@@ -113,9 +113,9 @@ TEST(MerkleTreeTest, EveryProofOfEverySmallTreeVerifies) {
   stored_reader.levels = &stored;
   for (uint64_t n = 0; n < 70; ++n) {
     leaves.push_back(MerkleLeafHash("leaf " + std::to_string(n)));
-    Result<std::vector<StoredHash>> to_store = HashesToStore(n, leaves.back(), stored_reader);
+    Result<std::vector<SubtreeHash>> to_store = HashesToStore(n, leaves.back(), stored_reader);
     ASSERT_TRUE(to_store.ok());
-    for (const StoredHash& hash : *to_store) {
+    for (const SubtreeHash& hash : *to_store) {
       if (stored.size() <= static_cast<size_t>(hash.level)) stored.emplace_back();
       ASSERT_EQ(stored[hash.level].size(), hash.index);
       stored[hash.level].push_back(hash.hash);

@@ -262,6 +262,16 @@ TEST_F(SettlementTest, ADayWithoutPaymentsClosesWithACsvOnly) {
   ASSERT_TRUE(closed.ok());
   EXPECT_TRUE(closed->merchants.empty());
   EXPECT_EQ(closed->csv_sha256, HashToHex(Sha256(ReadFile(outcome->csv_path))));
+  // Closed again: no pain.001 to name, and the CSV's own hash beside the CSV's name.
+  Result<SettleOutcome> again = SettleDay(kDay);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().error_code(), errc::kSettlementAlreadyClosed);
+  EXPECT_NE(again.status().message().find("no pain.001"), std::string::npos)
+      << again.status().message();
+  EXPECT_NE(again.status().message().find("csv malpro-settlement-2026-11-21.csv sha256 " +
+                                          closed->csv_sha256),
+            std::string::npos)
+      << again.status().message();
 }
 
 // The fixture's first event is recorded at 08:00 on kDay (Asia/Jakarta): the day before it

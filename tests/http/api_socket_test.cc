@@ -174,6 +174,18 @@ std::vector<RouteCase> EveryRoute() {
        {Role::kOperator, Role::kAuditor, Role::kAdmin}},
       {verb::get, "/v1/circulation/2026-10", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
       {verb::get, "/v1/stats", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get, "/v1/orders?status=placed", "", all},
+      {verb::get, "/v1/payments?status=requested", "", all},
+      {verb::get,
+       "/v1/receipts?status=submitted",
+       "",
+       {Role::kAsn, Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get, "/v1/settlement", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get, "/v1/settlement/2026-10-01", "", {Role::kOperator, Role::kAuditor, Role::kAdmin}},
+      {verb::get,
+       "/v1/reconciliation?open=true",
+       "",
+       {Role::kOperator, Role::kAuditor, Role::kAdmin}},
       {verb::post,
        "/v1/orders/o-1/payment/refund",
        R"({"amount":"1.00"})",
@@ -253,6 +265,36 @@ TEST_F(ApiSocketTest, ReadModelsAnswerAfterTheWriteTheyAreAskedToWaitFor) {
   Reply behind = Call(verb::get, "/v1/stats?after=999999");
   EXPECT_EQ(behind.status, 503);
   EXPECT_NE(behind.body.find("read_models_behind"), std::string::npos) << behind.body;
+}
+
+// A sales range whose from is after its to is a mistake, not an empty answer: 422 naming from
+// and the rule. A one-day range (from = to) is fine.
+TEST_F(ApiSocketTest, ASalesRangeWhoseFromIsAfterItsToIsRefusedNamingFrom) {
+  SeedMarket();
+  const std::string today =
+      FormatIsoDate(JakartaDate(std::chrono::duration_cast<std::chrono::microseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count()));
+  const std::string head = std::to_string(log_->Head().sequence);
+  Reply one_day = Call(
+      verb::get, "/v1/umkm/warung-bu-sri/sales?from=" + today + "&to=" + today + "&after=" + head,
+      "", Role::kMerchant);
+  ASSERT_EQ(one_day.status, 200) << one_day.body;
+  EXPECT_NE(one_day.body.find("\"from\":\"" + today + "\",\"to\":\"" + today + "\""),
+            std::string::npos)
+      << one_day.body;
+  Reply reversed = Call(verb::get, "/v1/umkm/warung-bu-sri/sales?from=2026-12-01&to=2026-11-01", "",
+                        Role::kMerchant);
+  EXPECT_EQ(reversed.status, 422) << reversed.body;
+  EXPECT_NE(reversed.body.find("\"code\":\"date_range_invalid\""), std::string::npos)
+      << reversed.body;
+  EXPECT_NE(reversed.body.find("\"field\":\"from\""), std::string::npos) << reversed.body;
+  EXPECT_NE(reversed.body.find("from (2026-12-01) must not be after to (2026-11-01)"),
+            std::string::npos)
+      << reversed.body;
+  // The dates themselves are checked first: a malformed one is still 400 query_invalid.
+  EXPECT_EQ(Call(verb::get, "/v1/umkm/warung-bu-sri/sales?from=2026-13-01&to=2026-11-01").status,
+            400);
 }
 
 TEST_F(ApiSocketTest, AsnAndMerchantTokensActOnTheirOwnDataOnly) {
@@ -394,7 +436,7 @@ TEST_F(ApiSocketTest, AWrongMethodIs405WithTheMethodsThePathTakes) {
   EXPECT_EQ(catalog.headers["Allow"], "GET, HEAD");
   Reply orders = Call(verb::put, "/v1/orders", "{}");
   EXPECT_EQ(orders.status, 405) << orders.body;
-  EXPECT_EQ(orders.headers["Allow"], "POST");
+  EXPECT_EQ(orders.headers["Allow"], "GET, HEAD, POST");  // GET: the orders work list
   Reply asn = Call(verb::get, "/v1/asn", "");
   EXPECT_EQ(asn.status, 405) << asn.body;
   EXPECT_NE(asn.body.find("it takes POST"), std::string::npos) << asn.body;

@@ -692,7 +692,7 @@ TEST_F(HostileClientTest, AWrongMethodIs405WithAllowAndTheErrorBody) {
   Start(HttpOptions{});
   const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
       {"POST", "/v1/catalog", "GET, HEAD"},
-      {"OPTIONS", "/v1/orders", "POST"},
+      {"OPTIONS", "/v1/orders", "GET, HEAD, POST"},  // GET: the orders work list
       {"PUT", "/healthz", "GET, HEAD"},
       {"DELETE", "/v1/subscribe/events", "GET, HEAD"},
       {"BREW", "/v1/stats", "GET, HEAD"},

@@ -454,6 +454,8 @@ TEST_F(ProjectorTest, OutstandingCashlessMoneyLeavesWhenItsDayIsSettled) {
   std::string owed = projector->Outstanding("warung-bu-sri");
   EXPECT_EQ(At(owed, "/payments"), "2");
   EXPECT_EQ(At(owed, "/net"), "135048.00");
+  EXPECT_EQ(projector->UnclosedBusinessDays(),
+            (std::vector<std::string>{"2026-01-31", "2026-02-01"}));
   projector.reset();
 
   AppendRequest close;
@@ -468,6 +470,7 @@ TEST_F(ProjectorTest, OutstandingCashlessMoneyLeavesWhenItsDayIsSettled) {
   EXPECT_EQ(At(owed, "/payments"), "1");
   EXPECT_EQ(At(owed, "/days/0/business_date"), "2026-02-01");
   EXPECT_EQ(At(projector->Outstanding(""), "/total/net"), "67524.00");
+  EXPECT_EQ(projector->UnclosedBusinessDays(), std::vector<std::string>{"2026-02-01"});
 }
 
 TEST_F(ProjectorTest, CirculationSplitsSpendByPlaceAndLocalShare) {
@@ -526,7 +529,7 @@ TEST_F(ProjectorTest, AVersionMismatchRebuildsFromSequenceOne) {
     for (const std::string& name :
          {std::string("default"), std::string("catalog"), std::string("asn_spend"),
           std::string("merchant_sales"), std::string("circulation"), std::string("log_stats"),
-          std::string("exceptions")}) {
+          std::string("exceptions"), std::string("work_lists")}) {
       families.emplace_back(name, rocksdb::ColumnFamilyOptions());
     }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -55,12 +56,15 @@ class ApiServerTest : public ::testing::Test {
     log_.reset();
     LogOptions log_options;
     log_options.data_dir = dir_.Sub("log");
+    log_options.clock = clock_;
     Result<std::unique_ptr<EventLog>> log = EventLog::Open(log_options);
     ASSERT_TRUE(log.ok()) << log.status().ToString();
     log_ = std::move(log).value();
+    LedgerOptions ledger_options;
+    ledger_options.clock = clock_;
     ledger_ = std::make_unique<Ledger>(
         log_.get(), std::move(LoadGeography(MALPRO_SOURCE_DIR "/config/kota-malang.toml")).value(),
-        LedgerOptions{});
+        ledger_options);
     tokens_ = TokenTable();
     const std::map<Role, std::string> subjects = {{Role::kAsn, kNip},
                                                   {Role::kMerchant, "warung-bu-sri"},
@@ -77,15 +81,17 @@ class ApiServerTest : public ::testing::Test {
     projector_ = std::move(projector).value();
     ASSERT_TRUE(projector_->CatchUp().ok());
     projector_->Start();
-    api_ = std::make_unique<Api>(ApiDependencies{log_.get(),
-                                                 ledger_.get(),
-                                                 projector_.get(),
-                                                 &tokens_,
-                                                 &metrics_,
-                                                 options.body_bytes_max,
-                                                 options.photo_body_bytes_max,
-                                                 {},
-                                                 {}});
+    ApiDependencies dependencies{log_.get(),
+                                 ledger_.get(),
+                                 projector_.get(),
+                                 &tokens_,
+                                 &metrics_,
+                                 options.body_bytes_max,
+                                 options.photo_body_bytes_max,
+                                 {},
+                                 {}};
+    if (add_dependencies_) add_dependencies_(dependencies);
+    api_ = std::make_unique<Api>(std::move(dependencies));
     options.port = 0;
     server_ = std::make_unique<HttpServer>(options, api_.get(), &metrics_);
     ASSERT_TRUE(server_->Start().ok());
@@ -121,6 +127,11 @@ class ApiServerTest : public ::testing::Test {
                   .status,
               200);
   }
+
+  // Set before Start: the log's and the ledger's clock (empty: the system clock), and what a
+  // test adds to the API's dependencies (settlement, reconciliation, ...).
+  std::function<int64_t()> clock_;
+  std::function<void(ApiDependencies&)> add_dependencies_;
 
   TempDir dir_;
   std::unique_ptr<EventLog> log_;
