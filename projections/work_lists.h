@@ -227,7 +227,7 @@ class ListIndex {
   void File(ListPosition position, Handle handle, const std::vector<std::string>& terms,
             int64_t since_us = 0) {
     MALPRO_ASSERT(terms.size() < list_terms_max);
-    Filed& filed = filed_[position];
+    Filed& filed = AtPlace(filed_, position);
     std::array<uint32_t, list_terms_max> ids{};
     size_t count = 0;
     ids[count++] = 0;
@@ -237,7 +237,7 @@ class ListIndex {
         by_term_[filed.terms[i]].erase(position);
       }
     }
-    for (size_t i = 0; i < count; ++i) by_term_[ids[i]][position] = Item{handle, since_us};
+    for (size_t i = 0; i < count; ++i) AtPlace(by_term_[ids[i]], position) = Item{handle, since_us};
     filed.terms = ids;
     filed.term_count = static_cast<uint8_t>(count);
   }
@@ -298,6 +298,15 @@ class ListIndex {
     std::array<uint32_t, list_terms_max> terms{};
     uint8_t term_count = 0;
   };
+  // The entry at `position`, created when missing. New rows nearly always come last in time
+  // order, so the end is tried first: filing them costs no search of the whole map.
+  template <typename Value>
+  static Value& AtPlace(std::map<ListPosition, Value>& places, const ListPosition& position) {
+    if (places.empty() || places.rbegin()->first < position) {
+      return places.emplace_hint(places.end(), position, Value{})->second;
+    }
+    return places[position];
+  }
   uint32_t Intern(const std::string& term) {
     auto [it, inserted] = term_ids_.try_emplace(term, static_cast<uint32_t>(by_term_.size()));
     if (inserted) by_term_.emplace_back();
