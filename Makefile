@@ -30,11 +30,12 @@ test-unit: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 900
 
 # The unit-test binaries (ctest label unit) built with ASan and UBSan at -O1 in ASAN_BUILD_DIR,
-# stopping at the first error.
+# stopping at the first error. A unity build (CMake joins each target's sources): it compiles
+# in about half the time, and it needs names in anonymous namespaces to be unique per target.
 ASAN_BUILD_DIR ?= build-asan
 test-asan: setup
 	@cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release \
-	  -DMALPRO_SANITIZE=address,undefined >/dev/null
+	  -DMALPRO_SANITIZE=address,undefined -DCMAKE_UNITY_BUILD=ON >/dev/null
 	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS) --target unit_tests
 	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --test-dir $(ASAN_BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 900 -L unit

@@ -11,16 +11,17 @@
 #include "engine/domain_events.h"
 #include "engine/ledger.h"
 #include "tests/projections/projection_digests.h"
+#include "tests/projections/projection_testing.h"
 #include "tests/support/ledger_fixture.h"
 
 namespace malpro {
 namespace {
 
-// 2026-01-31 10:00 in Malang (03:00 UTC).
-constexpr int64_t kJan31 = 1'769'828'400'000'000;
+using testing::kBuyer;
+using testing::kJan31;
+using testing::kOtherBuyer;
+
 constexpr int64_t kHour = 3'600'000'000;
-constexpr char kBuyer[] = "198507122010011003";
-constexpr char kOtherBuyer[] = "199001012015032001";
 
 std::string PngPhoto(std::string_view unique) {
   return std::string("\x89PNG\r\n\x1A\n", 8) + "receipt photo " + std::string(unique);

@@ -7,16 +7,17 @@
 #include <set>
 
 #include "projections/projector.h"
+#include "tests/projections/projection_testing.h"
 #include "tests/support/ledger_fixture.h"
 
 namespace malpro {
 namespace {
 
-// 2026-01-31 10:00 in Malang (03:00 UTC).
-constexpr int64_t kJan31 = 1'769'828'400'000'000;
+using testing::kBuyer;
+using testing::kJan31;
+using testing::kOtherBuyer;
+
 constexpr int64_t kMinute = 60'000'000;
-constexpr char kBuyer[] = "198507122010011003";
-constexpr char kOtherBuyer[] = "199001012015032001";
 
 // The values of `field` ("order_id") of the objects of a page, in order.
 std::vector<std::string> Ids(const std::string& page, const std::string& field) {
