@@ -10,10 +10,14 @@
 #include "adapters/files/settlement_run.h"
 #include "engine/hash.h"
 #include "tests/support/api_server.h"
+#include "tests/support/list_pages.h"
 #include "tests/support/test_ledger.h"
 
 namespace malpro {
 namespace {
+
+using testing::Ids;
+using testing::Next;
 
 using boost::beast::http::verb;
 using testing::Base64;
@@ -27,23 +31,6 @@ constexpr char kCollectionAccount[] = "0011000000";
 // Asia/Jakarta wall time in UTC microseconds.
 int64_t JakartaTime(CivilDate date, int hour, int minute) {
   return ((DaysFromCivil(date) * 86'400 + hour * 3600 + minute * 60) - 7 * 3600) * 1'000'000;
-}
-
-// The values of `field` of the objects of a page, in order.
-std::vector<std::string> Ids(const std::string& page, const std::string& field) {
-  std::vector<std::string> ids;
-  const std::string key = "\"" + field + "\":\"";
-  for (size_t at = page.find(key); at != std::string::npos; at = page.find(key, at + 1)) {
-    const size_t start = at + key.size();
-    ids.push_back(page.substr(start, page.find('"', start) - start));
-  }
-  return ids;
-}
-
-std::string Next(const std::string& page) {
-  const size_t at = page.find("\"next\":\"");
-  if (at == std::string::npos) return "";
-  return page.substr(at + 8, page.find('"', at + 8) - at - 8);
 }
 
 // The value of `"field":"..."` (or a number) after `after` in `text`.

@@ -9,34 +9,19 @@
 #include "projections/projector.h"
 #include "tests/projections/projection_testing.h"
 #include "tests/support/ledger_fixture.h"
+#include "tests/support/list_pages.h"
 
 namespace malpro {
 namespace {
+
+using testing::Ids;
+using testing::Next;
 
 using testing::kBuyer;
 using testing::kJan31;
 using testing::kOtherBuyer;
 
 constexpr int64_t kMinute = 60'000'000;
-
-// The values of `field` ("order_id") of the objects of a page, in order.
-std::vector<std::string> Ids(const std::string& page, const std::string& field) {
-  std::vector<std::string> ids;
-  const std::string key = "\"" + field + "\":\"";
-  for (size_t at = page.find(key); at != std::string::npos; at = page.find(key, at + 1)) {
-    const size_t start = at + key.size();
-    ids.push_back(page.substr(start, page.find('"', start) - start));
-  }
-  return ids;
-}
-
-// The page's `next` cursor; "" when null.
-std::string Next(const std::string& page) {
-  const size_t at = page.find("\"next\":\"");
-  if (at == std::string::npos) return "";
-  const size_t start = at + 8;
-  return page.substr(start, page.find('"', start) - start);
-}
 
 class WorkListsTest : public LedgerFixture {
  protected:
