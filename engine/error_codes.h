@@ -19,6 +19,7 @@ namespace malpro {
   X(kActorInvalid, "actor_invalid") \
   X(kActorMissing, "actor_missing") \
   X(kActorTooLong, "actor_too_long") \
+  X(kAgencyUnknown, "agency_unknown") \
   X(kAmountInvalid, "amount_invalid") \
   X(kAmountMismatch, "amount_mismatch") \
   X(kAmountNotPositive, "amount_not_positive") \
@@ -239,6 +240,7 @@ namespace malpro {
   X(kRoleUnknown, "role_unknown") \
   X(kRouteNotFound, "route_not_found") \
   X(kSequenceInvalid, "sequence_invalid") \
+  X(kServerReadOnly, "server_read_only") \
   X(kSettlementAccountInvalid, "settlement_account_invalid") \
   X(kSettlementAlreadyClosed, "settlement_already_closed") \
   X(kSettlementBeforeFirstDay, "settlement_before_first_day") \

@@ -65,6 +65,10 @@ struct LogOptions {
   // Opens without the writer and without taking RocksDB's lock, so an auditor can verify a
   // copy, or the live directory, while `malpro serve` runs. Appends fail with Unavailable.
   bool read_only = false;
+  // With read_only: the log as it stood at this sequence (0: its whole length). Head() is this
+  // event's, and no read shows an event after it (`malpro audit replay --serve`). An error
+  // (sequence_invalid) when the log does not hold it.
+  uint64_t read_until = 0;
   // Syncs each group write to disk before acknowledging. Only benchmarks of throwaway data
   // turn this off; the log promises durability only when it is on.
   bool sync = true;
@@ -290,6 +294,10 @@ class EventLog {
   // Opens the stream index database (for a read-only open, on its first stream read).
   Status OpenIndex() const;
   Status LoadHead();
+  // Moves the head back to options_.read_until (a read-only open as of a sequence).
+  Status CapHead();
+  // The last sequence a read may show: the durable head, or for a read-only open its cap.
+  uint64_t LastShown() const;
   // The first sequence of the group whose parts were being written, if one was cut short.
   Result<std::optional<uint64_t>> UnfinishedGroup() const;
   // Checks that the events after the head record continue its chain: their count, or an error

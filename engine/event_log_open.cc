@@ -140,6 +140,9 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(LogOptions options) {
   MALPRO_RETURN_IF_ERROR(log->LoadHead());
   if (!log->options_.read_only) MALPRO_RETURN_IF_ERROR(log->RemoveUnfinishedGroup());
   if (log->options_.check_on_open) MALPRO_RETURN_IF_ERROR(log->CheckTail());
+  if (log->options_.read_only && log->options_.read_until > 0) {
+    MALPRO_RETURN_IF_ERROR(log->CapHead());
+  }
   if (!log->options_.read_only) {
     MALPRO_RETURN_IF_ERROR(log->CatchUpIndex());
     log->StartThreads();
@@ -277,6 +280,26 @@ Status EventLog::LoadHead() {
         DecodeEnvelope(std::string_view(last->value().data(), last->value().size()));
     if (event.ok()) last_recorded_at_us_ = event->recorded_at_us;
   }
+  return Status::Ok();
+}
+
+Status EventLog::CapHead() {
+  const uint64_t until = options_.read_until;
+  if (until > head_.sequence) {
+    return Status::InvalidArgument(errc::kSequenceInvalid, "read_until",
+                                   "the log holds sequences 1.." + std::to_string(head_.sequence) +
+                                       ", not " + std::to_string(until));
+  }
+  std::string value;
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), columns_->events, SequenceKey(until), &value);
+  if (status.IsNotFound())
+    return Status::Corruption("the log misses event " + std::to_string(until));
+  MALPRO_RETURN_IF_ERROR(FromRocks(status, "read the event to stop at"));
+  Result<Event> event = DecodeEnvelope(value);
+  if (!event.ok()) return event.status();
+  head_ = ChainHead{until, event->hash};
+  last_recorded_at_us_ = event->recorded_at_us;
   return Status::Ok();
 }
 

@@ -45,17 +45,20 @@ rocksdb::ReadOptions ScanReadOptions() {
 
 }  // namespace
 
+uint64_t EventLog::LastShown() const {
+  if (!options_.read_only) return Head().sequence;
+  return options_.read_until > 0 ? options_.read_until : UINT64_MAX;
+}
+
 Status EventLog::ReadInto(uint64_t from_sequence, size_t limit, std::vector<Event>* events) const {
   limit = std::min(limit, read_events_max);
   from_sequence = std::max<uint64_t>(from_sequence, 1);
-  if (!options_.read_only) {
-    // Groups are written before they are synced: nothing past the durable head is shown.
-    const uint64_t head = Head().sequence;
-    if (from_sequence > head)
-      limit = 0;
-    else
-      limit = static_cast<size_t>(std::min<uint64_t>(limit, head - from_sequence + 1));
-  }
+  // Groups are written before they are synced: nothing past the durable head is shown.
+  const uint64_t last = LastShown();
+  if (from_sequence > last)
+    limit = 0;
+  else
+    limit = static_cast<size_t>(std::min<uint64_t>(limit, last - from_sequence + 1));
   if (limit == 0) {
     events->clear();
     return Status::Ok();
@@ -71,7 +74,7 @@ std::unique_ptr<EventLog::Scanner> EventLog::Scan(uint64_t from_sequence) const 
   scanner->next_ = std::max<uint64_t>(from_sequence, 1);
   // Groups are written before they are synced: nothing past the durable head is shown. The
   // head is read before the iterator is made, so the iterator sees every event up to it.
-  scanner->last_ = options_.read_only ? UINT64_MAX : Head().sequence;
+  scanner->last_ = LastShown();
   scanner->it_.reset(db_->NewIterator(ScanReadOptions(), columns_->events));
   return scanner;
 }
@@ -133,6 +136,9 @@ Result<std::vector<Event>> EventLog::ReadStream(std::string_view stream_id, uint
     if (sequences.size() >= limit) break;
     if (entry.version > last_version) sequences.push_back(entry.sequence);
   }
+  // A read-only log as of a sequence: a stream's later versions come later in the log.
+  const uint64_t last_shown = LastShown();
+  while (!sequences.empty() && sequences.back() > last_shown) sequences.pop_back();
   std::vector<Event> events;
   events.reserve(sequences.size());
   for (uint64_t sequence : sequences) {
@@ -151,7 +157,15 @@ Result<std::vector<Event>> EventLog::ReadStream(std::string_view stream_id, uint
 Result<uint64_t> EventLog::StreamVersion(std::string_view stream_id) const {
   MALPRO_RETURN_IF_ERROR(CheckStreamId(stream_id));
   MALPRO_RETURN_IF_ERROR(WaitForIndex(Head().sequence));
-  return LastIndexedVersion(stream_id);
+  if (!options_.read_only || options_.read_until == 0) return LastIndexedVersion(stream_id);
+  // As of a sequence: the versions whose events the reads show, counted.
+  uint64_t version = 0;
+  for (;;) {
+    Result<std::vector<Event>> events = ReadStream(stream_id, version + 1, read_events_max);
+    if (!events.ok()) return events.status();
+    version += events->size();
+    if (events->size() < read_events_max) return version;
+  }
 }
 
 }  // namespace malpro

@@ -22,6 +22,17 @@ std::string SpendKey(std::string_view nip, std::string_view month) {
   return key;
 }
 
+// Agencies as people type them: "Dinkes", "DINKES" and "dinkes" are one agency (ASCII only;
+// the names are ASCII).
+bool SameAgency(std::string_view registered, std::string_view asked) {
+  if (registered.size() != asked.size()) return false;
+  for (size_t i = 0; i < registered.size(); ++i) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+    if (lower(registered[i]) != lower(asked[i])) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string AsnProfile::RankIn(std::string_view month) const {
@@ -506,15 +517,18 @@ std::string AsnSpendProjection::Rollup(const std::string& month, RollupBy by,
   return writer.Take();
 }
 
-std::string AsnSpendProjection::Shortfalls(const std::string& month, const std::string& agency,
-                                           const PolicyState& policy, size_t offset,
-                                           size_t limit) const {
+Result<std::string> AsnSpendProjection::Shortfalls(const std::string& month,
+                                                   const std::string& agency,
+                                                   const PolicyState& policy, size_t offset,
+                                                   size_t limit) const {
   JsonWriter writer;
   writer.BeginObject().Field("month", month).Key("asn").BeginArray();
   size_t total = 0;
+  bool agency_known = agency.empty();
   for (const auto& [nip, entry] : profiles_.entries()) {
+    if (!agency.empty() && !SameAgency(entry->row.agency, agency)) continue;
+    agency_known = true;  // whether or not the ASN counts in this month
     if (!entry->row.CountsIn(month)) continue;
-    if (!agency.empty() && entry->row.agency != agency) continue;
     const SpendRow row = RowOrEmpty(entry->row, month, policy);
     if (row.compliant) continue;
     ++total;
@@ -528,6 +542,11 @@ std::string AsnSpendProjection::Shortfalls(const std::string& month, const std::
         .Field("minimum", AmountText(row.minimum))
         .Field("shortfall", AmountText(row.shortfall))
         .EndObject();
+  }
+  if (!agency_known) {
+    return Status::InvalidArgument(
+        errc::kAgencyUnknown, "agency",
+        "agency: \"" + agency.substr(0, 120) + "\" is the agency of no registered ASN");
   }
   writer.EndArray()
       .Field("total", static_cast<int64_t>(total))

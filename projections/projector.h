@@ -121,8 +121,9 @@ class Projector {
   Result<std::string> AsnSpend(const std::string& nip, const std::string& month) const;
   Result<std::string> AsnHistory(const std::string& nip) const;
   std::string Rollup(const std::string& month, RollupBy by) const;
-  std::string Shortfalls(const std::string& month, const std::string& agency, size_t offset,
-                         size_t limit) const;
+  // agency_unknown for an agency no registered ASN has (AsnSpendProjection::Shortfalls).
+  Result<std::string> Shortfalls(const std::string& month, const std::string& agency, size_t offset,
+                                 size_t limit) const;
   AsnSpendProjection::Compliance MonthCompliance(const std::string& month) const;
   // The month's compliance figures as the read models stand, and the sequence applied when
   // they were read (docs/projections.md, "Closing a month").

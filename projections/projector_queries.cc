@@ -38,8 +38,8 @@ std::string Projector::Rollup(const std::string& month, RollupBy by) const {
   return models_.asn_spend.Rollup(month, by, policy_);
 }
 
-std::string Projector::Shortfalls(const std::string& month, const std::string& agency,
-                                  size_t offset, size_t limit) const {
+Result<std::string> Projector::Shortfalls(const std::string& month, const std::string& agency,
+                                          size_t offset, size_t limit) const {
   std::shared_lock lock(mutex_);
   return models_.asn_spend.Shortfalls(month, agency, policy_, offset, limit);
 }

@@ -160,9 +160,11 @@ class AsnSpendProjection : public TableProjection {
   Result<std::string> History(const std::string& nip) const;
   // Per agency or rank class: ASN counted, compliant, committed and shortfall totals.
   std::string Rollup(const std::string& month, RollupBy by, const PolicyState& policy) const;
-  // The ASN of one month that are not compliant (optionally of one agency), by NIP.
-  std::string Shortfalls(const std::string& month, const std::string& agency,
-                         const PolicyState& policy, size_t offset, size_t limit) const;
+  // The ASN of one month that are not compliant (optionally of one agency, compared ignoring
+  // ASCII letter case), by NIP. InvalidArgument agency_unknown naming `agency` when no
+  // registered ASN (of any month) has that agency.
+  Result<std::string> Shortfalls(const std::string& month, const std::string& agency,
+                                 const PolicyState& policy, size_t offset, size_t limit) const;
 
   struct Compliance {
     int64_t asn = 0;

@@ -227,14 +227,23 @@ void PrintReplay(const EventLog& log, Projector& projector, uint64_t until,
 }
 
 int RunAuditReplay(const CommonOptions& common, uint64_t until, const std::string& at,
-                   std::string out_dir) {
+                   std::string out_dir, bool serve) {
   Result<MalproConfig> config = ResolveConfig(common);
   if (!config.ok()) return Fail(config.status());
+  if (serve) BlockStopSignals();  // before any thread starts
   Result<std::unique_ptr<EventLog>> log = OpenLogReadOnly(config->log);
   if (!log.ok()) return Fail(log.status());
   Result<uint64_t> last = ReplayUntil(**log, until, at);
   if (!last.ok()) return Fail(last.status());
   until = *last;
+  if (serve) {
+    // Served, the log itself stops there too: nothing later is shown by any read.
+    LogOptions as_of = config->log;
+    as_of.read_until = until;
+    log->reset();
+    log = OpenLogReadOnly(as_of);
+    if (!log.ok()) return Fail(log.status());
+  }
   if (out_dir.empty()) out_dir = "replay-" + std::to_string(until);
   std::error_code error;
   if (std::filesystem::exists(out_dir, error) && !std::filesystem::is_empty(out_dir, error)) {
@@ -252,6 +261,7 @@ int RunAuditReplay(const CommonOptions& common, uint64_t until, const std::strin
   Result<std::vector<ProjectionDigest>> digests = (*projector)->Digests();
   if (!digests.ok()) return Fail(digests.status());
   PrintReplay(**log, **projector, until, out_dir, *digests);
+  if (serve) return ServeReplay(*config, **log, **projector);
   return kExitOk;
 }
 
@@ -371,6 +381,7 @@ struct ReplayFlags {
   uint64_t until = 0;
   std::string at;
   std::string out;  // empty: replay-SEQ
+  bool serve = false;
 };
 
 void AddReplayCommand(CLI::App& audit, std::vector<Command>& commands) {
@@ -387,13 +398,18 @@ void AddReplayCommand(CLI::App& audit, std::vector<Command>& commands) {
                    "YYYY-MM-DDTHH:MM[:SS], Asia/Jakarta")
       ->excludes(until_option);
   replay->add_option("-o,--out", flags->out, "directory to build in (default: replay-SEQ)");
+  replay->add_flag("--serve", flags->serve,
+                   "then serve the HTTP API read-only as the ledger stood there, on the "
+                   "configured address and port (--port), until SIGINT/SIGTERM; writes are "
+                   "refused 405 server_read_only (default: off, only the digests are printed)");
   commands.push_back({replay, [flags](const CommonOptions& common) {
                         if (flags->until == 0 && flags->at.empty()) {
                           return Fail(Status::InvalidArgument(
                               errc::kOptionMissing, "--until",
                               "give --until SEQ or --at TIME; run 'malpro audit replay --help'"));
                         }
-                        return RunAuditReplay(common, flags->until, flags->at, flags->out);
+                        return RunAuditReplay(common, flags->until, flags->at, flags->out,
+                                              flags->serve);
                       }});
 }
 

@@ -18,6 +18,7 @@
 namespace malpro {
 
 class BankPayments;
+class Projector;
 
 namespace cli {
 
@@ -130,6 +131,12 @@ std::string CliActor(const std::string& given);
 int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
                      const std::function<void(uint16_t port, const std::string& kafka)>& hints,
                      BankPayments* demo_payments = nullptr);
+
+// ---- replay_serve.cc: `malpro audit replay --serve`. ----
+
+// Serves the API read-only over `log`, opened read-only as of a sequence (LogOptions::
+// read_until), and `projector`, replayed to it, until SIGINT/SIGTERM (blocked beforehand).
+int ServeReplay(const MalproConfig& config, EventLog& log, Projector& projector);
 
 }  // namespace cli
 }  // namespace malpro

@@ -218,7 +218,7 @@ Result<uint64_t> QueryNumber(const ApiCall& call, const std::string& name, uint6
 Result<PageQuery> QueryPage(const ApiCall& call) {
   Result<uint64_t> offset = QueryNumber(call, "offset", 0, http_page_offset_max);
   if (!offset.ok()) return offset.status();
-  Result<uint64_t> limit = QueryNumber(call, "limit", http_page_limit_default, http_page_limit_max);
+  Result<uint64_t> limit = QueryNumber(call, "limit", http_page_limit_default, PageLimitMax(call));
   if (!limit.ok()) return limit.status();
   return PageQuery{*offset, *limit};
 }
@@ -379,6 +379,13 @@ HttpResponse Api::Dispatch(const HttpRequest& request,
   if (route == nullptr) {
     if (path_known) return MethodNotAllowed(request, path);
     return ErrorResponse(request, Status::NotFound(errc::kRouteNotFound, "path", "no such route"));
+  }
+  if (!deps_.read_only.empty() && request.method() != http::verb::get &&
+      request.method() != http::verb::head) {
+    HttpResponse refused = ErrorResponse(
+        request, Status::InvalidArgument(errc::kServerReadOnly, "method", deps_.read_only));
+    refused.set(http::field::allow, "GET, HEAD");
+    return refused;
   }
   ApiCall call{request, Principal{}, std::move(params), std::move(query), read_deadline};
   if (!route->roles.empty()) {

@@ -82,6 +82,9 @@ struct ApiDependencies {
   // Where closed days' settlement files are (settlement.out_dir), for
   // GET /v1/settlement/{date}/files/{name}. Empty: that route answers 503 settlement_off.
   std::string settlement_out_dir = {};
+  // Non-empty: a server that only reads (`malpro audit replay --serve`, the ledger as it stood
+  // at a sequence). Every other method is refused 405 server_read_only with this text.
+  std::string read_only = {};
 };
 
 // One call being answered: who, which route, which parameters.
@@ -189,7 +192,9 @@ class Api final : public HttpHandler {
   // GET /v1/settlement/{date}/files/{name} (api_settlement.cc).
   HttpResponse SettlementFile(ApiCall& call);
   // Runs a read-model query after waiting for ?after=SEQ to be applied (read your own writes).
-  HttpResponse ReadModel(ApiCall& call, const std::function<Result<std::string>()>& query);
+  // With a `csv` table (csv_views.h) the answer is CSV when the request asks for it.
+  HttpResponse ReadModel(ApiCall& call, const std::function<Result<std::string>()>& query,
+                         const struct CsvView* csv = nullptr);
 
   // Subscriptions (api_subscriptions.cc).
   HttpResponse HeadOfSubscription(const HttpRequest& request);

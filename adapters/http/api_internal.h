@@ -65,7 +65,7 @@ Result<OrderState> LoadOwnOrder(Ledger& ledger, const ApiCall& call, const std::
 Result<uint64_t> QueryNumber(const ApiCall& call, const std::string& name, uint64_t fallback,
                              uint64_t maximum);
 // A page of a listing: ?offset= (0 to http_page_offset_max, default 0) and ?limit= (up to
-// http_page_limit_max, default http_page_limit_default); query_invalid naming the bad one.
+// PageLimitMax, default http_page_limit_default); query_invalid naming the bad one.
 struct PageQuery {
   uint64_t offset = 0;
   uint64_t limit = 0;
@@ -75,9 +75,20 @@ Result<PageQuery> QueryPage(const ApiCall& call);
 std::string QueryText(const ApiCall& call, const std::string& name);
 // A page of a work list (projections/work_lists.h), defined in api_read_models.cc:
 // ?cursor= (the `next` of an earlier page of `list`: query_cursor_invalid otherwise),
-// ?limit= (1 to http_page_limit_max, default http_page_limit_default) and ?sort= (`oldest` or
+// ?limit= (1 to PageLimitMax, default http_page_limit_default) and ?sort= (`oldest` or
 // `newest`; `newest_first_by_default` says which when absent); query_invalid naming the bad one.
 Status QueryListPage(const ApiCall& call, char list, bool newest_first_by_default, ListPage* page);
+// The largest ?limit= of a page (api_read_models.cc): http_page_limit_max for a JSON answer,
+// http_csv_limit_max when the request asks for CSV (format=csv, or Accept: text/csv without a
+// format=) or names a format ReadModel will refuse.
+uint64_t PageLimitMax(const ApiCall& call);
+// A ?kecamatan= or ?kelurahan= filter of a read (api_read_models.cc): the place's name as the
+// city's geography writes it, whatever the letter case of `text`; kecamatan_unknown or
+// kelurahan_unknown naming `field` and the value when the city has no such place.
+Result<std::string> QueryKecamatan(const Geography& geography, const std::string& text,
+                                   std::string_view field);
+Result<std::string> QueryKelurahan(const Geography& geography, const std::string& text,
+                                   std::string_view field);
 // The owner filters of a work list: an asn token lists its own NIP (`*nip`, the parameter
 // `nip_field`), a merchant token its own UMKM (`*umkm_id`, may be nullptr when the list has no
 // such filter); one that names another is forbidden. Malformed ones are query_invalid.

@@ -2,6 +2,7 @@
 #include "adapters/http/api.h"
 #include "adapters/http/api_internal.h"
 #include "adapters/http/command_bodies.h"
+#include "adapters/http/csv_views.h"
 #include "adapters/http/json_views.h"
 #include "adapters/http/request_body.h"
 #include "engine/domain_types.h"
@@ -19,7 +20,7 @@ const std::set<Role> kPlaceOrderRoles = {kAsn, kOperator, kAdmin};
 bool Api::HandleAsync(std::shared_ptr<const HttpRequest> request,
                       std::function<void(MakeResponse)> respond,
                       std::function<void(std::function<void()>)> defer) {
-  if (request->method() != http::verb::post) return false;
+  if (request->method() != http::verb::post || !deps_.read_only.empty()) return false;
   std::string_view path;
   std::map<std::string, std::string> query;
   SplitTarget(request->target(), &path, &query);
@@ -141,7 +142,8 @@ void Api::AddOrderListRoutes() {
         }
         MALPRO_CHECK_OR_RETURN(QueryListPage(call, list_orders, false, &query.page), call);
         return ReadModel(
-            call, [&]() -> Result<std::string> { return deps_.projector->OrderList(query); });
+            call, [&]() -> Result<std::string> { return deps_.projector->OrderList(query); },
+            &csv_orders);
       });
 }
 

@@ -1,6 +1,7 @@
 // Cashless payments (one per order; the payment id is the order id) and their exceptions.
 #include "adapters/http/api.h"
 #include "adapters/http/api_internal.h"
+#include "adapters/http/csv_views.h"
 #include "adapters/http/http_limits.h"
 #include "adapters/http/json_views.h"
 #include "adapters/http/request_body.h"
@@ -129,7 +130,8 @@ void Api::AddPaymentListRoutes() {
         MALPRO_CHECK_OR_RETURN(QueryListPage(call, list_payments, false, &query.page), call);
         query.now_us = deps_.ledger->Now();
         return ReadModel(
-            call, [&]() -> Result<std::string> { return deps_.projector->PaymentList(query); });
+            call, [&]() -> Result<std::string> { return deps_.projector->PaymentList(query); },
+            &csv_payments);
       });
 }
 

@@ -2,6 +2,7 @@
 #include "adapters/http/api.h"
 #include "adapters/http/api_internal.h"
 #include "adapters/http/command_bodies.h"
+#include "adapters/http/csv_views.h"
 #include "adapters/http/json_views.h"
 #include "adapters/http/request_body.h"
 #include "engine/domain_types.h"
@@ -73,27 +74,30 @@ void Api::AddReceiptRoutes() {
 
 // The approval queue and an ASN's receipts, with each photo's link (read model work_lists).
 void Api::AddReceiptListRoutes() {
-  AddRoute(
-      http::verb::get, "/v1/receipts", {kAsn, kOperator, kAuditor, kAdmin}, [this](ApiCall& call) {
-        ReceiptListQuery query;
-        query.nip = QueryText(call, "nip");
-        query.status = QueryText(call, "status");
-        query.kelurahan = QueryText(call, "kelurahan");
-        MALPRO_CHECK_OR_RETURN(OwnListFilters(call, "nip", &query.nip, nullptr), call);
-        if (!query.status.empty()) {
-          MALPRO_CHECK_OR_RETURN(
-              CheckOneOf(query.status, "status", errc::kQueryStatusUnknown,
-                         std::array<std::string_view, 3>{"submitted", "approved", "rejected"}),
-              call);
-        }
-        if (!query.kelurahan.empty()) {
-          MALPRO_CHECK_OR_RETURN(
-              deps_.ledger->geography().KecamatanOf(query.kelurahan, "kelurahan").status(), call);
-        }
-        MALPRO_CHECK_OR_RETURN(QueryListPage(call, list_receipts, false, &query.page), call);
-        return ReadModel(
-            call, [&]() -> Result<std::string> { return deps_.projector->ReceiptList(query); });
-      });
+  AddRoute(http::verb::get, "/v1/receipts", {kAsn, kOperator, kAuditor, kAdmin},
+           [this](ApiCall& call) {
+             ReceiptListQuery query;
+             query.nip = QueryText(call, "nip");
+             query.status = QueryText(call, "status");
+             query.kelurahan = QueryText(call, "kelurahan");
+             MALPRO_CHECK_OR_RETURN(OwnListFilters(call, "nip", &query.nip, nullptr), call);
+             if (!query.status.empty()) {
+               MALPRO_CHECK_OR_RETURN(
+                   CheckOneOf(query.status, "status", errc::kQueryStatusUnknown,
+                              std::array<std::string_view, 3>{"submitted", "approved", "rejected"}),
+                   call);
+             }
+             if (!query.kelurahan.empty()) {  // in any letter case; the list knows it as written
+               Result<std::string> kelurahan =
+                   QueryKelurahan(deps_.ledger->geography(), query.kelurahan, "kelurahan");
+               MALPRO_CHECK_OR_RETURN(kelurahan.status(), call);
+               query.kelurahan = std::move(kelurahan).value();
+             }
+             MALPRO_CHECK_OR_RETURN(QueryListPage(call, list_receipts, false, &query.page), call);
+             return ReadModel(
+                 call, [&]() -> Result<std::string> { return deps_.projector->ReceiptList(query); },
+                 &csv_receipts);
+           });
 }
 
 }  // namespace malpro

@@ -2,6 +2,7 @@
 // POST /v1/reconciliation, api_settlement.cc) and the resolution of their discrepancies.
 #include "adapters/http/api.h"
 #include "adapters/http/api_internal.h"
+#include "adapters/http/csv_views.h"
 #include "adapters/http/json_views.h"
 #include "adapters/http/request_body.h"
 #include "engine/error_codes.h"
@@ -100,9 +101,10 @@ void Api::AddReconciliationListRoutes() {
         }
         query.open_only = open == "true";
         MALPRO_CHECK_OR_RETURN(QueryListPage(call, list_reconciliation, true, &query.page), call);
-        return ReadModel(call, [&]() -> Result<std::string> {
-          return deps_.projector->ReconciliationRuns(query);
-        });
+        return ReadModel(
+            call,
+            [&]() -> Result<std::string> { return deps_.projector->ReconciliationRuns(query); },
+            &csv_reconciliation_runs);
       });
 }
 

@@ -7,6 +7,7 @@
 
 #include "adapters/http/api.h"
 #include "adapters/http/api_internal.h"
+#include "adapters/http/csv_views.h"
 #include "adapters/http/http_limits.h"
 #include "engine/error_codes.h"
 #include "engine/hash.h"
@@ -94,13 +95,15 @@ void Api::AddSettlementListRoutes() {
     ListPage page;
     MALPRO_CHECK_OR_RETURN(QueryListPage(call, list_settlement, true, &page), call);
     return ReadModel(
-        call, [&]() -> Result<std::string> { return deps_.projector->SettlementBatches(page); });
+        call, [&]() -> Result<std::string> { return deps_.projector->SettlementBatches(page); },
+        &csv_settlement_batches);
   });
   AddRoute(http::verb::get, "/v1/settlement/{date}", city, [this](ApiCall& call) {
     MALPRO_CHECK_OR_RETURN(CheckDate(call.path["date"], "date"), call);
     const CivilDate date = *ParseIsoDate(call.path["date"], "date");
     return ReadModel(
-        call, [&]() -> Result<std::string> { return deps_.projector->SettlementBatch(date); });
+        call, [&]() -> Result<std::string> { return deps_.projector->SettlementBatch(date); },
+        &csv_settlement_batch);
   });
   AddRoute(http::verb::get, "/v1/settlement/{date}/files/{name}", city,
            [this](ApiCall& call) { return SettlementFile(call); });
@@ -116,6 +119,8 @@ HttpResponse Api::SettlementFile(ApiCall& call) {
   const std::string& name = call.path["name"];
   std::string bytes;
   std::string content_type;
+  // The file is sent as recorded: a format= (ReadModel's JSON or CSV) does not apply to it.
+  call.query.erase("format");
   HttpResponse response = ReadModel(call, [&]() -> Result<std::string> {
     Result<SettlementBatchFiles> files = deps_.projector->SettlementFiles(date);
     if (!files.ok()) return files.status();

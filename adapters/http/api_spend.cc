@@ -1,6 +1,7 @@
 // ASN spend and the city's compliance: read-model reads, and the closing of a month.
 #include "adapters/http/api.h"
 #include "adapters/http/api_internal.h"
+#include "adapters/http/csv_views.h"
 #include "adapters/http/http_limits.h"
 #include "engine/error_codes.h"
 #include "engine/json.h"
@@ -33,10 +34,14 @@ void Api::AddSpendRoutes() {
                                     Status::InvalidArgument(errc::kQueryInvalid, "by",
                                                             "by must be agency or rank_class"));
              }
-             return ReadModel(call, [&]() -> Result<std::string> {
-               return deps_.projector->Rollup(
-                   call.path["month"], by == "agency" ? RollupBy::kAgency : RollupBy::kRankClass);
-             });
+             const bool by_agency = by == "agency";
+             return ReadModel(
+                 call,
+                 [&]() -> Result<std::string> {
+                   return deps_.projector->Rollup(
+                       call.path["month"], by_agency ? RollupBy::kAgency : RollupBy::kRankClass);
+                 },
+                 by_agency ? &csv_compliance_by_agency : &csv_compliance_by_rank_class);
            });
   // Closes a month's compliance with the figures the read models give at the log's head.
   AddRoute(http::verb::post, "/v1/compliance/{month}/close", {kOperator, kAdmin},
@@ -46,10 +51,14 @@ void Api::AddSpendRoutes() {
              MALPRO_CHECK_OR_RETURN(CheckMonthParameter(call.path["month"]), call);
              Result<PageQuery> page = QueryPage(call);
              MALPRO_CHECK_OR_RETURN(page.status(), call);
-             return ReadModel(call, [&]() -> Result<std::string> {
-               return deps_.projector->Shortfalls(call.path["month"], QueryText(call, "agency"),
-                                                  page->offset, page->limit);
-             });
+             // The agency in any letter case; one no registered ASN has is agency_unknown.
+             return ReadModel(
+                 call,
+                 [&]() -> Result<std::string> {
+                   return deps_.projector->Shortfalls(call.path["month"], QueryText(call, "agency"),
+                                                      page->offset, page->limit);
+                 },
+                 &csv_shortfalls);
            });
 }
 

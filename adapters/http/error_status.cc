@@ -52,6 +52,7 @@ constexpr CodeStatus code_statuses[] = {
     {errc::kUmkmNotFound, 404},
     // 405: the path does not take this method.
     {errc::kMethodNotAllowed, 405},
+    {errc::kServerReadOnly, 405},  // a replay served read-only takes no writes
     // 408: the request did not arrive in time.
     {errc::kRequestTimeout, 408},
     // 409: the state forbids it now, or a concurrent change won.
@@ -112,6 +113,7 @@ constexpr CodeStatus code_statuses[] = {
     {errc::kActorInvalid, 422},
     {errc::kActorMissing, 422},
     {errc::kActorTooLong, 422},
+    {errc::kAgencyUnknown, 422},
     {errc::kAmountInvalid, 422},
     {errc::kAmountMismatch, 422},
     {errc::kAmountNotPositive, 422},

@@ -44,6 +44,11 @@ static_assert(http_read_wait_ms <= http_after_wait_ms_max);
 inline constexpr uint64_t http_page_limit_default = 50;
 inline constexpr uint64_t http_page_limit_max = 500;
 inline constexpr uint64_t http_page_offset_max = 1'000'000;
+// Rows a page in a CSV answer (docs/http-api.md, "CSV"): a file for people, so that a whole
+// office's shortfall list (an OPD has a few thousand ASN) comes in one download. A row is at
+// most a few hundred bytes, so a page stays a few MiB.
+inline constexpr uint64_t http_csv_limit_max = 10'000;
+static_assert(http_csv_limit_max >= http_page_limit_max, "a CSV page holds a JSON page");
 // GET /v1/payments?older_than_s=: at most ten years.
 inline constexpr uint64_t http_older_than_s_max = 10ull * 366 * 86'400;
 // A settlement file served whole (GET /v1/settlement/{date}/files/{name}); the files of one

@@ -62,6 +62,28 @@ if cmp -s <(grep 'catalog' "$work/replay9.txt") <(grep 'catalog' "$work/replay10
   fail "replay before and after the verification gave the same catalog"
 fi
 grep -q 'ASN compliant' "$work/replay10a.txt" || fail "replay lacks the headline figures"
+# Served as of sequence 9: the read models, the ledger's states and the log all stop there, and
+# writes are refused.
+start_malpro "$work/data" replay9s audit replay --until 9 -o "$work/replay9s" --serve
+as_of="http://127.0.0.1:$(served_port replay9s)"
+grep -q 'read-only: the ledger as it stood at sequence 9 ' "$work/replay9s.log" \
+  || fail "replay --serve said: $(cat "$work/replay9s.log")"
+head9="$(curl -s "${admin[@]}" "$as_of/v1/chain/head")"
+echo "$head9" | grep -q '"sequence":9' || fail "as-of chain head: $head9"
+umkm9="$(curl -s "${admin[@]}" "$as_of/v1/umkm/warung-bu-sri")"
+echo "$umkm9" | grep -q '"status":"registered"' || fail "as-of merchant: $umkm9"
+catalog9="$(curl -s -H "Authorization: Bearer dev-asn" "$as_of/v1/catalog?q=warung")"
+echo "$catalog9" | grep -q '"total":0' || fail "as-of catalog shows the later verification: $catalog9"
+events9="$(curl -s "${admin[@]}" "$as_of/v1/events?from=1&limit=100")"
+[ "$(echo "$events9" | grep -o '"sequence":[0-9]*' | tail -1)" = '"sequence":9' ] \
+  || fail "as-of events: $events9"
+refused="$(curl -s -D "$work/refused.headers" "${admin[@]}" -X POST "$as_of/v1/umkm/warung-bu-sri/verify")"
+echo "$refused" | grep -q '"code":"server_read_only"' || fail "a write to the replay: $refused"
+grep -qi '^allow: GET, HEAD' "$work/refused.headers" || fail "refusal headers: $(cat "$work/refused.headers")"
+stop_server
+"$malpro" -d "$work/data" audit verify 2>/dev/null | grep -q 'head sequence 10' \
+  || fail "the served replay changed the log"
+
 set +e
 "$malpro" -d "$work/data" audit replay --until 10 -o "$work/replay10a" > /dev/null 2>&1
 code=$?

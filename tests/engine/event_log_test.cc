@@ -1271,6 +1271,37 @@ TEST_F(EventLogTest, AReadOnlyOpenFindsByStreamWhatTheWriterStillHoldsInMemory) 
   EXPECT_EQ(*(*reader)->StreamVersion("never"), 0u);
 }
 
+TEST_F(EventLogTest, AReadOnlyOpenAsOfASequenceShowsNothingAfterIt) {
+  LogOptions writer_options;
+  writer_options.index_entries_in_memory = 20;  // some entries ingested, the rest in memory
+  Reopen(writer_options);
+  AppendEvents(30);  // s-0 holds events 1, 4, 7, ..., 28; s-1 holds 2, 5, ..., 29
+  const Event at_17 = log_->Read(17, 1)->front();
+  LogOptions as_of = SameDirectory(/*read_only=*/true);
+  as_of.read_until = 17;
+  Result<std::unique_ptr<EventLog>> reader = EventLog::Open(as_of);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ((*reader)->Head().sequence, 17u);
+  EXPECT_EQ((*reader)->Head().hash, at_17.hash);
+  const std::vector<Event> read = *(*reader)->Read(15, 100);
+  ASSERT_EQ(read.size(), 3u);
+  EXPECT_EQ(read.back().sequence, 17u);
+  EXPECT_TRUE((*reader)->Read(18, 10)->empty());
+  std::vector<Event> scanned;
+  ASSERT_TRUE((*reader)->Scan(1)->ReadInto(100, &scanned).ok());
+  EXPECT_EQ(scanned.size(), 17u);
+  const std::vector<Event> stream = *(*reader)->ReadStream("s-1", 1, 100);
+  ASSERT_EQ(stream.size(), 6u);  // 2, 5, 8, 11, 14, 17
+  EXPECT_EQ(stream.back().sequence, 17u);
+  EXPECT_EQ(*(*reader)->StreamVersion("s-1"), 6u);
+  EXPECT_EQ(*(*reader)->StreamVersion("s-2"), 5u);  // 3, 6, 9, 12, 15
+  EXPECT_EQ((*reader)->Append(MakeRequest({MakeEvent("a")})).status().error_code(),
+            "log_read_only");
+  reader->reset();
+  as_of.read_until = 31;  // past the head
+  EXPECT_EQ(EventLog::Open(as_of).status().error_code(), "sequence_invalid");
+}
+
 TEST_F(EventLogTest, AReadOnlyOpenVerifiesWithoutTheDerivedStreamIndex) {
   AppendEvents(12);
   log_.reset();

@@ -398,12 +398,41 @@ TEST_F(ProjectorTest, RollupsCountEveryAsnIncludingThoseWhoSpentNothing) {
   ExpectAt(by_rank, {{"/groups/0/rank_class", "III/a"},
                      {"/groups/1/rank_class", "IV/a"},
                      {"/groups/1/shortfall", "500000.00"}});
-  const std::string shortfalls = projector->Shortfalls("2026-02", "", 0, 10);
-  EXPECT_EQ(At(shortfalls, "/total"), "1");
-  EXPECT_EQ(At(shortfalls, "/asn/0/nip"), kOtherBuyer);
+  const Result<std::string> shortfalls = projector->Shortfalls("2026-02", "", 0, 10);
+  ASSERT_TRUE(shortfalls.ok()) << shortfalls.status().ToString();
+  EXPECT_EQ(At(*shortfalls, "/total"), "1");
+  EXPECT_EQ(At(*shortfalls, "/asn/0/nip"), kOtherBuyer);
   EXPECT_EQ(projector->MonthCompliance("2026-02").compliant, 1);
   // Nobody was registered in December.
   EXPECT_EQ(projector->MonthCompliance("2025-12").asn, 0);
+}
+
+TEST_F(ProjectorTest, ShortfallsTakeTheAgencyInAnyCaseAndRefuseOneNoAsnHas) {
+  SeedMarket();
+  now_ = kJan31 + 24 * kHour;
+  std::unique_ptr<Projector> projector = OpenProjector();
+  const Result<std::string> exact = projector->Shortfalls("2026-02", "Dinkes", 0, 10);
+  ASSERT_TRUE(exact.ok()) << exact.status().ToString();
+  EXPECT_EQ(At(*exact, "/total"), "1");
+  EXPECT_EQ(At(*exact, "/asn/0/nip"), kOtherBuyer);
+  for (const char* spelling : {"DINKES", "dinkes", "dInKeS"}) {
+    const Result<std::string> other_case = projector->Shortfalls("2026-02", spelling, 0, 10);
+    ASSERT_TRUE(other_case.ok()) << spelling << ": " << other_case.status().ToString();
+    EXPECT_EQ(*other_case, *exact) << spelling;
+  }
+  // An agency of registered ASN is known in a month before any of them was registered.
+  const Result<std::string> before = projector->Shortfalls("2025-12", "dinkes", 0, 10);
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  EXPECT_EQ(At(*before, "/total"), "0");
+  for (const char* unknown : {"Dishub", "Dinke", "Dinkes "}) {
+    const Result<std::string> refused = projector->Shortfalls("2026-02", unknown, 0, 10);
+    ASSERT_FALSE(refused.ok()) << unknown;
+    EXPECT_EQ(refused.status().error_code(), errc::kAgencyUnknown);
+    EXPECT_EQ(refused.status().field(), "agency");
+    EXPECT_NE(refused.status().message().find(std::string("\"") + unknown + "\""),
+              std::string::npos)
+        << refused.status().message();
+  }
 }
 
 TEST_F(ProjectorTest, RankChangeSetsTheMinimumFromItsMonthOn) {

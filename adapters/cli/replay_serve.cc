@@ -1,0 +1,61 @@
+// `malpro audit replay --serve`: the ledger as it stood at a sequence, served read-only. The log
+// is opened as of that sequence (LogOptions::read_until), so the reads of the log and of the
+// ledger (GET /v1/orders/{order_id}, /v1/events, /v1/log/head) stop there like the read models
+// replayed beside it; every write is refused.
+#include <iostream>
+#include <memory>
+
+#include "adapters/cli/commands.h"
+#include "adapters/cli/geography_config.h"
+#include "adapters/http/api.h"
+#include "adapters/http/metrics.h"
+#include "adapters/http/server.h"
+#include "engine/civil_time.h"
+#include "engine/hash.h"
+#include "projections/projector.h"
+
+namespace malpro::cli {
+
+int ServeReplay(const MalproConfig& config, EventLog& log, Projector& projector) {
+  Result<Geography> geography = LoadGeography(config.geography_file);
+  if (!geography.ok()) return Fail(geography.status());
+  const ChainHead head = log.Head();
+  Result<std::vector<Event>> last = log.Read(head.sequence, 1);
+  if (!last.ok()) return Fail(last.status());
+  // The ledger's clock stands still at the last event's time: ages and "today" are as then.
+  const int64_t as_of_us = last->empty() ? 0 : last->front().recorded_at_us;
+  LedgerOptions ledger_options;
+  ledger_options.receipt_window_days = config.receipt_window_days;
+  ledger_options.paid_time_skew_s = config.paid_time_skew_s;
+  ledger_options.clock = [as_of_us] { return as_of_us; };
+  Ledger ledger(&log, std::move(geography).value(), ledger_options);
+  HttpMetrics metrics;
+  ApiDependencies dependencies{&log,
+                               &ledger,
+                               &projector,
+                               &config.tokens,
+                               &metrics,
+                               config.http.body_bytes_max,
+                               config.http.photo_body_bytes_max,
+                               {},
+                               {}};
+  const std::string as_of = "sequence " + std::to_string(head.sequence) + " (recorded " +
+                            JakartaTimestamp(as_of_us) + ")";
+  dependencies.read_only = "this server shows the ledger as it stood at " + as_of +
+                           " (malpro audit replay --serve) and takes no writes";
+  Api api(std::move(dependencies));
+  HttpServer server(config.http, &api, &metrics);
+  Status started = server.Start();
+  if (!started.ok()) return Fail(WhenPortInUse(started, config.http.port, "--port"));
+  std::cout << "malpro: HTTP API on http://" << config.http.listen_address << ":" << server.port()
+            << " (" << config.tokens.size()
+            << " tokens configured), read-only: the ledger as it stood at " << as_of
+            << ", head hash " << HashToHex(head.hash) << std::endl;
+  std::cout << "malpro: running; stop with Ctrl-C" << std::endl;
+  const int signal_number = WaitForStopSignal();
+  std::cout << "malpro: signal " << signal_number << ", stopping" << std::endl;
+  server.Stop();
+  return kExitOk;
+}
+
+}  // namespace malpro::cli
