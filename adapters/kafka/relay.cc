@@ -12,11 +12,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct TopicDeleter {
+}  // namespace
+
+// Outside the anonymous namespace: Relay::Session holds one (GCC's -Wsubobject-linkage).
+struct RelayTopicDeleter {
   void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
 };
-
-}  // namespace
 
 const char* RelayStateName(RelayState state) {
   switch (state) {
@@ -61,7 +62,7 @@ class Relay::Session {
 
   Relay* const relay_;
   KafkaHandle producer_;
-  std::unique_ptr<rd_kafka_topic_t, TopicDeleter> topic_;
+  std::unique_ptr<rd_kafka_topic_t, RelayTopicDeleter> topic_;
   int partitions_ = 0;
   std::vector<uint64_t> topic_last_;  // per partition: the last sequence the topic held
   uint64_t published_ = 0;            // every sequence up to it is in the topic

@@ -1341,7 +1341,7 @@ class MoneyHistory {
     return text;
   }
   static std::string EndToEndId(int64_t day, size_t position) {
-    char number[8];
+    char number[24];
     std::snprintf(number, sizeof number, "%03zu", position);
     return "STL-" + Compact(day) + "-" + number;
   }
