@@ -89,6 +89,14 @@ void BlockStopSignals() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 }
 
+LedgerOptions LedgerOptionsOf(const MalproConfig& config, std::function<int64_t()> clock) {
+  LedgerOptions options;
+  options.receipt_window_days = config.receipt_window_days;
+  options.paid_time_skew_s = config.paid_time_skew_s;
+  options.clock = std::move(clock);
+  return options;
+}
+
 Result<Opened> OpenLedger(const MalproConfig& config, LogOptions log_options,
                           std::function<int64_t()> clock) {
   Result<Geography> geography = LoadGeography(config.geography_file);
@@ -96,11 +104,8 @@ Result<Opened> OpenLedger(const MalproConfig& config, LogOptions log_options,
   log_options.clock = clock;
   Result<std::unique_ptr<EventLog>> log = EventLog::Open(log_options);
   if (!log.ok()) return log.status();
-  LedgerOptions ledger_options;
-  ledger_options.receipt_window_days = config.receipt_window_days;
-  ledger_options.paid_time_skew_s = config.paid_time_skew_s;
-  ledger_options.clock = clock;
-  auto ledger = std::make_unique<Ledger>(log->get(), std::move(geography).value(), ledger_options);
+  auto ledger = std::make_unique<Ledger>(log->get(), std::move(geography).value(),
+                                         LedgerOptionsOf(config, clock));
   CommandContext seeding;
   seeding.actor = "system:config";
   Result<std::optional<CommandResult>> seeded = ledger->SeedPolicy(config.policy, seeding);

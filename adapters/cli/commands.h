@@ -93,6 +93,9 @@ struct Opened {
   std::unique_ptr<EventLog> log;
 };
 
+// The ledger's options from the config; `clock`, when set, is the time it reads.
+LedgerOptions LedgerOptionsOf(const MalproConfig& config, std::function<int64_t()> clock);
+
 // Opens the log and the ledger and writes the configured policy on first start. `clock`, when
 // set, is the time both read.
 Result<Opened> OpenLedger(const MalproConfig& config, LogOptions log_options,

@@ -24,11 +24,8 @@ int ServeReplay(const MalproConfig& config, EventLog& log, Projector& projector)
   if (!last.ok()) return Fail(last.status());
   // The ledger's clock stands still at the last event's time: ages and "today" are as then.
   const int64_t as_of_us = last->empty() ? 0 : last->front().recorded_at_us;
-  LedgerOptions ledger_options;
-  ledger_options.receipt_window_days = config.receipt_window_days;
-  ledger_options.paid_time_skew_s = config.paid_time_skew_s;
-  ledger_options.clock = [as_of_us] { return as_of_us; };
-  Ledger ledger(&log, std::move(geography).value(), ledger_options);
+  Ledger ledger(&log, std::move(geography).value(),
+                LedgerOptionsOf(config, [as_of_us] { return as_of_us; }));
   HttpMetrics metrics;
   ApiDependencies dependencies{&log,
                                &ledger,

@@ -7,6 +7,7 @@
 #include "engine/aggregates.h"
 #include "engine/assert.h"
 #include "engine/civil_time.h"
+#include "engine/csv.h"
 
 namespace malpro {
 namespace {
@@ -232,13 +233,7 @@ std::string CsvField(std::string_view text) {
   if (!value.empty() && std::string_view("=+-@").find(value.front()) != std::string_view::npos) {
     value.insert(value.begin(), '\'');
   }
-  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
-  std::string quoted = "\"";
-  for (char c : value) {
-    if (c == '"') quoted.push_back('"');
-    quoted.push_back(c);
-  }
-  return quoted + "\"";
+  return CsvQuoted(value);
 }
 
 }  // namespace malpro

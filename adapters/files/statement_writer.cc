@@ -8,6 +8,7 @@
 #include "adapters/files/settlement_files.h"
 #include "engine/assert.h"
 #include "engine/civil_time.h"
+#include "engine/csv.h"
 #include "engine/error_codes.h"
 
 namespace malpro {
@@ -214,13 +215,6 @@ std::string Mt940Entry(const StatementEntry& entry) {
   return line;
 }
 
-std::string CsvText(std::string_view text) {
-  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
-  std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
-
 }  // namespace
 
 std::string WriteCamt053(const Statement& statement, int64_t created_at_us) {
@@ -267,10 +261,10 @@ std::string WriteStatementCsv(const Statement& statement) {
   std::string csv =
       "statement_id,account,booking_date,credit_debit,amount,reference,description\r\n";
   for (const StatementEntry& entry : statement.entries) {
-    csv += CsvText(statement.id) + "," + CsvText(statement.account) + "," + BookingTime(entry) +
+    csv += CsvQuoted(statement.id) + "," + CsvQuoted(statement.account) + "," + BookingTime(entry) +
            "," + (entry.credit ? "CRDT" : "DBIT") + "," + FormatSnap(entry.amount) + "," +
-           CsvText(entry.references.empty() ? "" : entry.references.front()) + "," +
-           CsvText(entry.description) + "\r\n";
+           CsvQuoted(entry.references.empty() ? "" : entry.references.front()) + "," +
+           CsvQuoted(entry.description) + "\r\n";
   }
   return csv;
 }

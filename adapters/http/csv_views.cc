@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "engine/assert.h"
+#include "engine/csv.h"
 #include "engine/error_codes.h"
 
 namespace malpro {
@@ -207,14 +208,7 @@ std::string CsvText(std::string_view value) {
                        !IsPlainNumber(value);
   if (formula) field.push_back('\'');
   field.append(value);
-  if (field.find_first_of(",\"\r\n") == std::string::npos) return field;
-  std::string quoted = "\"";
-  for (char c : field) {
-    if (c == '"') quoted.push_back('"');
-    quoted.push_back(c);
-  }
-  quoted.push_back('"');
-  return quoted;
+  return CsvQuoted(field);
 }
 
 Result<CsvAnswer> JsonToCsv(std::string_view json, const CsvView& view) {
