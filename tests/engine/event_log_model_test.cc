@@ -7,6 +7,7 @@
 
 #include "engine/event_log.h"
 #include "tests/support/log_fixture.h"
+#include "tests/support/sanitizers.h"
 
 namespace malpro {
 namespace {
@@ -157,7 +158,7 @@ class EventLogModelTest : public ::testing::TestWithParam<uint32_t> {
 };
 
 TEST_P(EventLogModelTest, RandomHistoryMatchesTheReference) {
-  constexpr int kOperations = 3000;
+  constexpr int kOperations = testing::kSanitized ? 1500 : 3000;
   Reopen();
   for (int i = 0; i < kOperations; ++i) {
     const uint64_t choice = Uniform(0, 99);

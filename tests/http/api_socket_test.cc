@@ -18,9 +18,9 @@ using boost::beast::http::verb;
 using testing::Base64;
 using testing::BeastClient;
 using testing::kNip;
+using testing::kOtherNip;
 using testing::kTokens;
 using testing::Reply;
-constexpr char kOtherNip[] = "199001012015032001";
 
 class ApiSocketTest : public testing::ApiServerTest {
  protected:

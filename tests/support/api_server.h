@@ -22,6 +22,8 @@ namespace malpro::testing {
 
 // The NIP the asn token is issued to.
 inline constexpr char kNip[] = "198507122010011003";
+// Another ASN, not the token's.
+inline constexpr char kOtherNip[] = "199001012015032001";
 inline const std::map<Role, std::string> kTokens = {{Role::kAsn, "t-asn"},
                                                     {Role::kMerchant, "t-merchant"},
                                                     {Role::kOperator, "t-operator"},
