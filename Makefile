@@ -43,12 +43,12 @@ test-asan: setup
 	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --test-dir $(ASAN_BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 900 -L unit
 
-# The event log's tests (every one runs the log's threads) built with TSan in TSAN_BUILD_DIR;
-# tests/sanitizers/tsan.supp says what is not reported and why.
+# The event log's tests (every one runs the log's threads) built with TSan in TSAN_BUILD_DIR, a
+# unity build like the others; tests/sanitizers/tsan.supp says what is not reported and why.
 TSAN_BUILD_DIR ?= build-tsan
 test-tsan: setup
 	@cmake -S . -B $(TSAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release \
-	  -DMALPRO_SANITIZE=thread >/dev/null
+	  -DMALPRO_SANITIZE=thread -DCMAKE_UNITY_BUILD=ON >/dev/null
 	@cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target event_log_tests
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/sanitizers/tsan.supp \
 	  ctest --test-dir $(TSAN_BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 900 -L tsan

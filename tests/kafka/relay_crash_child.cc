@@ -1,7 +1,8 @@
 // Appends to the log from several threads while the relay publishes it, until killed.
 // Usage: relay_crash_child DATA_DIR BROKERS HEAD_MAX
 // Appending stops once the log's head reaches HEAD_MAX (the relay keeps running), so that the
-// parent test bounds the topic's size across its rounds.
+// parent test bounds the topic's size across its rounds. A line on standard output says the log
+// is open and the relay started: appending begins.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
   relay_options.brokers = argv[2];
   Relay relay(log->get(), relay_options);
   relay.Start();
+  std::printf("appending\n");
+  std::fflush(stdout);
   constexpr int kThreads = 4;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {

@@ -3,6 +3,7 @@
 // and the whole topic must hold every sequence exactly once, in order per partition and per
 // stream: the resume rule trusts only the topic.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -21,14 +22,30 @@ extern char** environ;
 namespace malpro {
 namespace {
 
+// Starts the child and kills it `run_for` after it says it is appending (its start, slow on a
+// loaded machine, does not count), or after 30 s if it never says so.
 void RunAndKill(const std::string& data_dir, const std::string& brokers, uint64_t head_max,
                 std::chrono::milliseconds run_for) {
   std::string path = MALPRO_RELAY_CRASH_CHILD_PATH;
   std::string head_arg = std::to_string(head_max);
   char* argv[] = {path.data(), const_cast<char*>(data_dir.c_str()),
                   const_cast<char*>(brokers.c_str()), head_arg.data(), nullptr};
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, ready[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, ready[0]);
   pid_t child = 0;
-  ASSERT_EQ(posix_spawn(&child, path.c_str(), nullptr, nullptr, argv, environ), 0);
+  const int spawned = posix_spawn(&child, path.c_str(), &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(ready[1]);
+  ASSERT_EQ(spawned, 0);
+  pollfd said{ready[0], POLLIN, 0};
+  char byte = 0;
+  EXPECT_TRUE(poll(&said, 1, 30'000) == 1 && read(ready[0], &byte, 1) == 1)
+      << "the child never said it was appending";
+  close(ready[0]);
   std::this_thread::sleep_for(run_for);
   kill(child, SIGKILL);
   int wait_status = 0;
