@@ -3,7 +3,10 @@
 // anyway), open until the operator resolves it (payment.exception_resolved).
 #include <simdjson.h>
 
+#include <algorithm>
+
 #include "engine/domain_events.h"
+#include "engine/payment_channel.h"
 #include "projections/read_models.h"
 
 namespace malpro {
@@ -19,6 +22,7 @@ void PaymentException::Write(JsonWriter& writer) const {
       .Field("amount", AmountText(amount))
       .Field("paid_at_us", paid_at_us)
       .Field("bank_reference", bank_reference)
+      .Field("recorded_at_us", recorded_at_us)
       .Field("recorded_sequence", recorded_sequence)
       .Field("status", resolution.empty() ? "open" : "resolved")
       .Field("action", resolution.empty() ? "refund the payer at the bank, then resolve it as "
@@ -41,6 +45,7 @@ Result<PaymentException> PaymentException::Read(const JsonObject& object) {
   row.amount = reader.Amount("amount");
   row.paid_at_us = reader.Int("paid_at_us");
   row.bank_reference = reader.Text("bank_reference");
+  row.recorded_at_us = reader.Int("recorded_at_us");
   row.recorded_sequence = reader.Int("recorded_sequence");
   row.resolution = reader.Text("resolution");
   row.note = reader.Text("note");
@@ -86,9 +91,10 @@ Status ExceptionsProjection::Apply(const Fact& fact) {
     row.kind = "refund_due";
     row.cause = TextOr(*payload, "cause");
     row.amount = fact.amount;
-    row.bank_reference = TextOr(*payload, "bank_reference");
+    row.bank_reference = std::string(ShownBankReference(TextOr(*payload, "bank_reference")));
     Result<int64_t> paid_at = payload->Int("paid_at_us");
     row.paid_at_us = paid_at.ok() ? *paid_at : 0;
+    row.recorded_at_us = event.recorded_at_us;
     row.recorded_sequence = static_cast<int64_t>(event.sequence);
     return Status::Ok();
   }
@@ -101,10 +107,9 @@ Status ExceptionsProjection::Apply(const Fact& fact) {
   return Status::Ok();
 }
 
-std::string ExceptionsProjection::List(std::string_view status, size_t offset, size_t limit) const {
-  JsonWriter writer;
-  writer.BeginObject().Key("exceptions").BeginArray();
-  size_t matched = 0;
+std::string ExceptionsProjection::List(std::string_view status, const ListPage& page) const {
+  using Placed = std::pair<ListPosition, const std::string*>;
+  std::vector<Placed> rows;
   int64_t open = 0;
   Money open_amount;
   for (const auto& [key, entry] : exceptions_.entries()) {
@@ -115,15 +120,33 @@ std::string ExceptionsProjection::List(std::string_view status, size_t offset, s
       open_amount += row.amount;
     }
     if ((status == "open" && !is_open) || (status == "resolved" && is_open)) continue;
-    if (matched++ < offset || matched > offset + limit) continue;
-    writer.Raw(entry->json);
+    rows.push_back(
+        {{row.recorded_at_us, static_cast<uint64_t>(row.recorded_sequence)}, &entry->json});
   }
-  writer.EndArray()
-      .Field("total", static_cast<int64_t>(matched))
+  auto earlier = [](const Placed& left, const Placed& right) { return left.first < right.first; };
+  std::sort(rows.begin(), rows.end(), earlier);
+  if (page.newest_first) std::reverse(rows.begin(), rows.end());
+  auto first = rows.begin();
+  if (page.after) {
+    first = std::partition_point(rows.begin(), rows.end(), [&](const Placed& placed) {
+      return page.newest_first ? placed.first >= *page.after : placed.first <= *page.after;
+    });
+  }
+  const size_t count = std::min<size_t>(page.limit, rows.end() - first);
+  JsonWriter writer;
+  writer.BeginObject().Key("exceptions").BeginArray();
+  for (auto it = first; it != first + count; ++it) writer.Raw(*it->second);
+  writer.EndArray().Key("next");
+  if (first + count != rows.end() && count > 0) {
+    writer.String(CursorText(list_exceptions, (first + count - 1)->first));
+  } else {
+    writer.Null();
+  }
+  writer.Field("limit", static_cast<int64_t>(page.limit))
+      .Field("sort", page.newest_first ? "newest" : "oldest")
+      .Field("total", static_cast<int64_t>(rows.size()))
       .Field("open", open)
       .Field("open_amount", AmountText(open_amount))
-      .Field("offset", static_cast<int64_t>(offset))
-      .Field("limit", static_cast<int64_t>(limit))
       .EndObject();
   return writer.Take();
 }

@@ -134,7 +134,7 @@ class Projector {
   std::string Circulation(const std::string& month) const;
   std::string LogStats() const;
   // Payment exceptions (refund due) with `status` open, resolved or all.
-  std::string Exceptions(std::string_view status, size_t offset, size_t limit) const;
+  std::string Exceptions(std::string_view status, const ListPage& page) const;
   int64_t OpenExceptions() const;
   // Work lists (projections/work_lists.h), page by page with a cursor.
   std::string OrderList(const OrderListQuery& query) const;

@@ -75,9 +75,9 @@ std::string Projector::LogStats() const {
   return models_.log_stats.Stats();
 }
 
-std::string Projector::Exceptions(std::string_view status, size_t offset, size_t limit) const {
+std::string Projector::Exceptions(std::string_view status, const ListPage& page) const {
   std::shared_lock lock(mutex_);
-  return models_.exceptions.List(status, offset, limit);
+  return models_.exceptions.List(status, page);
 }
 
 int64_t Projector::OpenExceptions() const {

@@ -350,7 +350,8 @@ struct PaymentException {
   std::string cause;  // payment_voided or order_cancelled
   Money amount;
   int64_t paid_at_us = 0;
-  std::string bank_reference;
+  std::string bank_reference;     // as shown (ShownBankReference: a VA without its padding)
+  int64_t recorded_at_us = 0;     // of the payment.refund_due: with the sequence, its place
   int64_t recorded_sequence = 0;  // of the payment.refund_due
   std::string resolution;         // empty while open; refunded or explained
   std::string note;
@@ -361,11 +362,14 @@ class ExceptionsProjection : public TableProjection {
  public:
   ExceptionsProjection() { OwnTables(exceptions_); }
   std::string_view name() const override { return "exceptions"; }
-  int version() const override { return 1; }
+  // 2: rows carry recorded_at_us, and the bank reference as shown.
+  int version() const override { return 2; }
   Status Apply(const Fact& fact) override;
-  // {"exceptions":[...],"total":N,"open":N,"open_amount":"..","offset":..,"limit":..} by
-  // payment id; `status` is open, resolved or all.
-  std::string List(std::string_view status, size_t offset, size_t limit) const;
+  // {"exceptions":[...],"next":"x-…"|null,"limit","sort","total":N,"open":N,"open_amount"}: rows
+  // whose status is `status` (open, resolved or all), in the order they were raised (their
+  // place: recorded time and sequence; a cursor of list_exceptions), `total` of them in all.
+  // Exceptions are few (each is money to refund by hand): a page sorts the matching rows.
+  std::string List(std::string_view status, const ListPage& page) const;
   int64_t OpenCount() const;
 
  private:

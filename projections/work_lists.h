@@ -60,6 +60,7 @@ inline constexpr char list_payments = 'p';
 inline constexpr char list_receipts = 'r';
 inline constexpr char list_settlement = 's';
 inline constexpr char list_reconciliation = 'c';
+inline constexpr char list_exceptions = 'x';  // read model `exceptions`
 
 // "o-1732000000000000-61392": the list's letter, the place's time and sequence. Opaque to
 // clients; only the list that made it takes it back.

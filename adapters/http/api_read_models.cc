@@ -229,13 +229,10 @@ void Api::AddReadModelRoutes() {
     MALPRO_CHECK_OR_RETURN(CheckOneOf(status, "status", errc::kQueryStatusUnknown,
                                       std::array<std::string_view, 3>{"open", "resolved", "all"}),
                            call);
-    Result<PageQuery> page = QueryPage(call);
-    MALPRO_CHECK_OR_RETURN(page.status(), call);
+    ListPage page;
+    MALPRO_CHECK_OR_RETURN(QueryListPage(call, list_exceptions, false, &page), call);
     return ReadModel(
-        call,
-        [&]() -> Result<std::string> {
-          return deps_.projector->Exceptions(status, page->offset, page->limit);
-        },
+        call, [&]() -> Result<std::string> { return deps_.projector->Exceptions(status, page); },
         &csv_exceptions);
   });
   AddSpendRoutes();

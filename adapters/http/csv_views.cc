@@ -444,6 +444,7 @@ const CsvView csv_exceptions{"exceptions-{status}",
                               {"amount"},
                               {"paid_at_us"},
                               {"bank_reference"},
+                              {"recorded_at_us"},
                               {"recorded_sequence"},
                               {"status"},
                               {"action"},
@@ -451,7 +452,7 @@ const CsvView csv_exceptions{"exceptions-{status}",
                               {"note"}},
                              {},
                              {},
-                             CsvPaging::kOffset};
+                             CsvPaging::kCursor};
 
 const CsvView csv_catalog{"catalog",
                           {},

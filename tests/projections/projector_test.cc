@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include "adapters/cli/geography_config.h"
 #include "engine/domain_events.h"
@@ -260,7 +261,7 @@ TEST_F(ProjectorTest, MoneyForAVoidedRequestCountsTowardNothingAndIsAnException)
   EXPECT_EQ(At(projector->Outstanding("warung-bu-sri"), "/gross"), "68000.00");
   EXPECT_EQ(At(projector->Circulation("2026-01"), "/total/spend"), "68000.00");
 
-  std::string open = projector->Exceptions("open", 0, 50);
+  std::string open = projector->Exceptions("open", {});
   ExpectAt(open, {{"/total", "1"},
                   {"/open_amount", "68000.00"},
                   {"/exceptions/0/payment_id", "order-void"},
@@ -270,11 +271,49 @@ TEST_F(ProjectorTest, MoneyForAVoidedRequestCountsTowardNothingAndIsAnException)
 
   Ok(ledger_->ResolveException("order-void", "refunded", "dikembalikan", As("operator:rina")));
   projector = OpenProjector();  // resumes from its checkpoint
-  EXPECT_EQ(At(projector->Exceptions("open", 0, 50), "/total"), "0");
-  const std::string resolved = projector->Exceptions("resolved", 0, 50);
+  EXPECT_EQ(At(projector->Exceptions("open", {}), "/total"), "0");
+  const std::string resolved = projector->Exceptions("resolved", {});
   EXPECT_EQ(At(resolved, "/exceptions/0/resolution"), "refunded");
   EXPECT_EQ(At(resolved, "/exceptions/0/amount"), "68000.00");
   EXPECT_EQ(projector->OpenExceptions(), 0);
+}
+
+// An exception's place is when it was raised (not its payment id), so a cursor pages on while
+// new ones arrive; a virtual account number is shown without SNAP's padding.
+TEST_F(ProjectorTest, ExceptionsArePagedInTheOrderTheyWereRaisedWithTheirVaAsShown) {
+  SeedMarket();
+  for (const auto& [id, channel, reference] :
+       {std::tuple{"order-z", "QRIS", "ref-z"}, {"order-a", "VA", "   12345000000000001"}}) {
+    Ok(ledger_->Place(PlaceOrder{id, kBuyer, "warung-bu-sri", {{"beras-5kg", 1}}, "CASHLESS"},
+                      As("asn:x")));
+    Ok(ledger_->RequestPayment(id, channel, reference, As("system:bank")));
+    Ok(ledger_->CancelOrder(id, "salah pesan", As("asn:x")));
+    Ok(ledger_->RecordPaymentSucceeded(
+        testing::BankPaid(id, channel, reference, Money::FromRupiah(68'000), now_.load()),
+        As("bank:bank-jatim")));
+    now_ += 60'000'000;
+  }
+  std::unique_ptr<Projector> projector = OpenProjector();
+  ListPage page;
+  page.limit = 1;
+  const std::string first = projector->Exceptions("open", page);
+  ExpectAt(first, {{"/total", "2"}, {"/exceptions/0/payment_id", "order-z"}, {"/sort", "oldest"}});
+  Result<ListPosition> after = ParseCursor(At(first, "/next"), list_exceptions);
+  ASSERT_TRUE(after.ok()) << first;
+  page.after = *after;
+  const std::string second = projector->Exceptions("open", page);
+  ExpectAt(second, {{"/exceptions/0/payment_id", "order-a"},
+                    {"/exceptions/0/bank_reference", "12345000000000001"},
+                    {"/exceptions/1", "<missing>"},
+                    {"/next", "null"}});
+  EXPECT_LT(std::stoll(At(first, "/exceptions/0/recorded_at_us")),
+            std::stoll(At(second, "/exceptions/0/recorded_at_us")));
+  page = ListPage{};
+  page.newest_first = true;
+  ExpectAt(projector->Exceptions("all", page), {{"/exceptions/0/payment_id", "order-a"},
+                                                {"/exceptions/1/payment_id", "order-z"},
+                                                {"/next", "null"}});
+  EXPECT_EQ(At(projector->Exceptions("resolved", {}), "/total"), "0");
 }
 
 TEST_F(ProjectorTest, AClosedMonthShowsLaterMoneyAsAnAdjustment) {
