@@ -60,6 +60,7 @@ namespace malpro {
   X(kCashAlreadyReceived, "cash_already_received") \
   X(kCategoryUnknown, "category_unknown") \
   X(kChannelUnknown, "channel_unknown") \
+  X(kCheckpointInvalid, "checkpoint_invalid") \
   X(kCommandTooLarge, "command_too_large") \
   X(kCommandUnknown, "command_unknown") \
   X(kComplianceFiguresInvalid, "compliance_figures_invalid") \
@@ -155,6 +156,8 @@ namespace malpro {
   X(kNipNotDigits, "nip_not_digits") \
   X(kNipSerial, "nip_serial") \
   X(kNipSexDigit, "nip_sex_digit") \
+  X(kNoteInvalid, "note_invalid") \
+  X(kNoteKeyInvalid, "note_key_invalid") \
   X(kNothingToRepeat, "nothing_to_repeat") \
   X(kNotificationChannelMismatch, "notification_channel_mismatch") \
   X(kOptionMissing, "option_missing") \
@@ -267,7 +270,10 @@ namespace malpro {
   X(kStreamVersionConflict, "stream_version_conflict") \
   X(kTextControlCharacter, "text_control_character") \
   X(kTextTooLong, "text_too_long") \
+  X(kTileNotFound, "tile_not_found") \
+  X(kTilePathInvalid, "tile_path_invalid") \
   X(kTimeInvalid, "time_invalid") \
+  X(kTlogOff, "tlog_off") \
   X(kTimestampInvalid, "timestamp_invalid") \
   X(kTokenDuplicate, "token_duplicate") \
   X(kTokenHashInvalid, "token_hash_invalid") \

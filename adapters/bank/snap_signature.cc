@@ -49,15 +49,6 @@ Result<std::string> BodyDigest(std::string_view body) {
 
 }  // namespace
 
-std::string Base64Encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                      reinterpret_cast<const unsigned char*>(bytes.data()),
-                                      static_cast<int>(bytes.size()));
-  out.resize(written);
-  return out;
-}
-
 std::string SnapAccessTokenStringToSign(std::string_view client_id, std::string_view timestamp) {
   return std::string(client_id) + "|" + std::string(timestamp);
 }

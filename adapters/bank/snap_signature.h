@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/base64.h"  // IWYU pragma: export (Base64Encode)
 #include "engine/result.h"
 
 namespace malpro {
@@ -45,7 +46,5 @@ Result<bool> SnapRsaVerify(std::string_view public_key_pem, std::string_view tex
 std::string SnapTimestamp(int64_t utc_micros);
 // Parses an X-TIMESTAMP with any +HH:MM/-HH:MM offset or Z, to UTC microseconds.
 Result<int64_t> ParseSnapTimestamp(std::string_view text);
-
-std::string Base64Encode(std::string_view bytes);
 
 }  // namespace malpro

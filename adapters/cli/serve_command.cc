@@ -17,6 +17,7 @@
 #include "adapters/http/server.h"
 #include "adapters/kafka/kafka_service.h"
 #include "engine/identifiers.h"
+#include "engine/tlog_store.h"
 #include "projections/projector.h"
 
 namespace malpro::cli {
@@ -39,6 +40,31 @@ Result<std::unique_ptr<Projector>> StartReadModels(const MalproConfig& config, E
             << (*projector)->Applied() << std::endl;
   AddReadModelMetrics(metrics, projector->get(), log);
   return projector;
+}
+
+// The Merkle tree of the log (docs/transparency.md), built off the append path by a thread
+// that follows the log; it catches up from where it stopped in the background.
+struct MerkleTree {
+  std::unique_ptr<TlogStore> store;
+  std::unique_ptr<TlogBuilder> builder;
+};
+
+Result<MerkleTree> StartMerkleTree(const MalproConfig& config, const EventLog& log) {
+  const std::string dir = config.log.data_dir + "/" + tlog_directory;
+  Result<std::unique_ptr<TlogStore>> store = TlogStore::Open(dir, /*read_only=*/false);
+  if (!store.ok()) return store.status();
+  MerkleTree tree{std::move(store).value(), nullptr};
+  if (tree.store->Size() > log.Head().sequence) {
+    return Status::Corruption("the Merkle tree in " + dir + " holds " +
+                              std::to_string(tree.store->Size()) + " leaves but the log only " +
+                              std::to_string(log.Head().sequence) + " events: stop, move " + dir +
+                              " aside, and start again to build it from the log");
+  }
+  tree.builder = std::make_unique<TlogBuilder>(&log, tree.store.get());
+  tree.builder->Start();
+  std::cout << "malpro: Merkle tree in " << dir << " at " << tree.store->Size()
+            << " leaves, following the log" << std::endl;
+  return tree;
 }
 
 // The day's close and the statement's reconciliation, while serving; and Bank Jatim's
@@ -129,8 +155,8 @@ int RunServe(const CommonOptions& common) {
 }  // namespace
 
 // The locals below are declared in the order things start and so destroyed in reverse: the
-// HTTP server and the API first, then the relay, the bank's poller and client, the read models,
-// and the metrics (whose gauges read all of them) last.
+// HTTP server and the API first, then the relay, the bank's poller and client, the Merkle tree,
+// the read models, and the metrics (whose gauges read all of them) last.
 int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
                      const std::function<void(uint16_t port, const std::string& kafka)>& hints,
                      BankPayments* demo_payments) {
@@ -141,6 +167,9 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   Result<std::unique_ptr<Projector>> projector = StartReadModels(config, log, metrics);
   if (!projector.ok()) return Fail(projector.status());
   Projector* models = projector->get();
+  Result<MerkleTree> tree = StartMerkleTree(config, log);
+  if (!tree.ok()) return Fail(tree.status());
+  AddTlogMetrics(metrics, tree->store.get(), tree->builder.get(), log);
   ApiDependencies dependencies{&log,
                                &ledger,
                                models,
@@ -150,6 +179,7 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
                                config.http.photo_body_bytes_max,
                                {},
                                {}};
+  dependencies.tlog = tree->store.get();
   AddSettlementAndBankRoutes(config, log, ledger, dependencies);
   std::unique_ptr<SnapClient> bank_client;
   std::unique_ptr<BankPayments> bank_payments;
@@ -177,6 +207,7 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   if (bank_payments) bank_payments->Stop();
   if (demo_payments != nullptr) demo_payments->Stop();
   models->Stop();
+  tree->builder->Stop();
   return kExitOk;
 }
 

@@ -12,6 +12,7 @@
 #include "engine/civil_time.h"
 #include "engine/identifiers.h"
 #include "engine/log_format.h"
+#include "engine/tlog_store.h"
 #include "projections/projector.h"
 
 namespace malpro::cli {
@@ -178,6 +179,20 @@ void AddRelayMetrics(HttpMetrics& metrics, const KafkaService* kafka) {
       "malpro_kafka_changelog_rows_published_total",
       "Read model rows acknowledged on the changelog topics since start.",
       [kafka] { return static_cast<double>(kafka->ChangelogState().rows_published); }, "counter");
+}
+
+void AddTlogMetrics(HttpMetrics& metrics, const TlogStore* store, const TlogBuilder* builder,
+                    const EventLog& log) {
+  const EventLog* events = &log;
+  metrics.AddGauge("malpro_tlog_leaves", "Leaves in the Merkle tree of the log (its size).",
+                   [store] { return static_cast<double>(store->Size()); });
+  metrics.AddGauge("malpro_tlog_lag_events", "Events in the log not yet in the Merkle tree.",
+                   [store, events] {
+                     const uint64_t head = events->Head().sequence;
+                     return static_cast<double>(head - std::min(head, store->Size()));
+                   });
+  metrics.AddGauge("malpro_tlog_up", "1 while the Merkle tree follows the log, 0 after a failure.",
+                   [builder] { return builder->Health().ok() ? 1.0 : 0.0; });
 }
 
 void AddDataDirMetrics(HttpMetrics& metrics, std::string data_dir) {

@@ -16,6 +16,8 @@ namespace malpro {
 class BankPayments;
 class KafkaService;
 class Projector;
+class TlogBuilder;
+class TlogStore;
 
 namespace cli {
 
@@ -34,6 +36,10 @@ void AddReadModelMetrics(HttpMetrics& metrics, const Projector* models, const Ev
 void AddPaymentMetrics(HttpMetrics& metrics, const BankPayments* payments);
 // The relay's state, published sequence and lag, and the changelogs' rows.
 void AddRelayMetrics(HttpMetrics& metrics, const KafkaService* kafka);
+// The Merkle tree's leaves, its lag behind the log, and whether its builder runs. All must
+// outlive `metrics`' scrapes.
+void AddTlogMetrics(HttpMetrics& metrics, const TlogStore* store, const TlogBuilder* builder,
+                    const EventLog& log);
 // Bytes in `data_dir` (the log and the read models) and free on its file system.
 void AddDataDirMetrics(HttpMetrics& metrics, std::string data_dir);
 

@@ -248,6 +248,7 @@ Api::Api(ApiDependencies dependencies) : deps_(std::move(dependencies)) {
   AddReceiptRoutes();
   AddPolicyRoutes();
   AddLogRoutes();
+  AddTlogRoutes();
   // Every GET that AddReadModelRoutes adds is served from the read models (?after=SEQ waits).
   const size_t first_read_model_route = routes_.size();
   AddReadModelRoutes();
@@ -268,12 +269,22 @@ const Api::Route* Api::Match(http::verb method, std::string_view path,
                              std::map<std::string, std::string>* params, bool* path_known) const {
   const std::vector<std::string> parts = SplitPath(path);
   for (const Route& route : routes_) {
-    if (route.parts.size() != parts.size()) continue;
+    // A last part "{name*}" takes the rest of the path, one or more segments joined by '/'.
+    const bool rest = !route.parts.empty() && route.parts.back().ends_with("*}");
+    if (rest ? parts.size() < route.parts.size() : route.parts.size() != parts.size()) continue;
     std::map<std::string, std::string> found;
     bool matches = true;
-    for (size_t i = 0; i < parts.size() && matches; ++i) {
+    for (size_t i = 0; i < route.parts.size() && matches; ++i) {
       const std::string& want = route.parts[i];
-      if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
+      if (rest && i + 1 == route.parts.size()) {
+        std::string joined;
+        for (size_t j = i; j < parts.size() && matches; ++j) {
+          matches = !parts[j].empty();
+          if (j > i) joined.push_back('/');
+          joined.append(UrlDecode(parts[j]));
+        }
+        found[want.substr(1, want.size() - 3)] = std::move(joined);
+      } else if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
         matches = !parts[i].empty();
         found[want.substr(1, want.size() - 2)] = UrlDecode(parts[i]);
       } else {

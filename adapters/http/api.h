@@ -30,6 +30,7 @@
 namespace malpro {
 
 class Projector;
+class TlogStore;
 
 // What a cashless payment request produced: the command's result and a JSON object with what
 // the payer needs (QRIS content or virtual account number), written by the bank adapter.
@@ -85,6 +86,9 @@ struct ApiDependencies {
   // Non-empty: a server that only reads (`malpro audit replay --serve`, the ledger as it stood
   // at a sequence). Every other method is refused 405 server_read_only with this text.
   std::string read_only = {};
+  // The Merkle tree of the log, for GET /tlog/tile/... (its entry bundles read `log`). Null:
+  // those routes answer 503 tlog_off.
+  const TlogStore* tlog = nullptr;
 };
 
 // One call being answered: who, which route, which parameters.
@@ -170,6 +174,8 @@ class Api final : public HttpHandler {
   void AddPaymentRoutes();
   // POST /v1/orders/{order_id}/payment (api_payments.cc).
   HttpResponse RequestPayment(ApiCall& call);
+  // GET /tlog/... : the Merkle tree's tiles (api_tlog.cc, docs/transparency.md).
+  void AddTlogRoutes();
   void AddReceiptRoutes();
   void AddPolicyRoutes();
   void AddReconciliationRoutes();

@@ -29,6 +29,7 @@ constexpr CodeStatus code_statuses[] = {
     {errc::kQueryInvalid, 400},
     {errc::kQueryStatusUnknown, 400},
     {errc::kRequestMalformed, 400},
+    {errc::kTilePathInvalid, 400},
     // 401: no or unknown token.
     {errc::kUnauthenticated, 401},
     // 403: the token may not do this.
@@ -49,6 +50,7 @@ constexpr CodeStatus code_statuses[] = {
     {errc::kRouteNotFound, 404},
     {errc::kSettlementFileNotFound, 404},
     {errc::kSettlementNotFound, 404},
+    {errc::kTileNotFound, 404},
     {errc::kUmkmNotFound, 404},
     // 405: the path does not take this method.
     {errc::kMethodNotAllowed, 405},
@@ -196,6 +198,9 @@ constexpr CodeStatus code_statuses[] = {
     {errc::kPolicyRetroactive, 422},
     {errc::kPriceUnchanged, 422},
     {errc::kProofRangeInvalid, 422},
+    {errc::kCheckpointInvalid, 422},
+    {errc::kNoteInvalid, 422},
+    {errc::kNoteKeyInvalid, 422},
     {errc::kQrContentInvalid, 422},
     {errc::kQrContentTooLong, 422},
     {errc::kQrisCrcMismatch, 422},
@@ -264,6 +269,7 @@ constexpr CodeStatus code_statuses[] = {
     {errc::kReconciliationOff, 503},
     {errc::kReferencesExhausted, 503},
     {errc::kSettlementOff, 503},
+    {errc::kTlogOff, 503},
     // 505: another HTTP version than 1.0 or 1.1.
     {errc::kHttpVersionUnsupported, 505},
 };

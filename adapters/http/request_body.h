@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/base64.h"  // IWYU pragma: export (DecodeBase64)
 #include "engine/ledger.h"
 #include "engine/money.h"
 #include "engine/result.h"
@@ -47,9 +48,6 @@ class RequestBody {
   bool parsed_ = false;
   Status status_;
 };
-
-// Strict base64 (RFC 4648, with padding). InvalidArgument naming `field` on anything else.
-Result<std::string> DecodeBase64(std::string_view text, std::string_view field);
 
 }  // namespace malpro
 

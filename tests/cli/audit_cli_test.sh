@@ -45,6 +45,16 @@ curl -sN --max-time 2 -H "Authorization: Bearer dev-auditor" "$api/v1/subscribe/
 grep -q '^event: snapshot$' "$work/projection_sse.txt" || fail "projection subscription sent no snapshot"
 grep -q '"key":"m/warung-bu-sri"' "$work/projection_sse.txt" || fail "projection snapshot lacks the merchant"
 
+# The Merkle tree follows the log in the background: the leaf hashes of events 1..10, for anyone.
+for _ in $(seq 50); do
+  status="$(http_status "$api/tlog/tile/0/000.p/10")"
+  [ "$status" = 200 ] && break
+  sleep 0.1
+done
+[ "$status" = 200 ] || fail "GET /tlog/tile/0/000.p/10 answered $status"
+[ "$(curl -s "$api/tlog/tile/0/000.p/10" | wc -c)" = 320 ] || fail "tile 0/000.p/10 is not 10 hashes"
+[ "$(curl -s "$api/tlog/tile/entries/000.p/10" | wc -c)" = 340 ] || fail "the entry bundle is not 10 entries"
+
 stop_server
 
 # Replay as of sequence 9 (before the merchant was verified) and as of the head, into new
@@ -101,6 +111,8 @@ done
 
 "$malpro" -d "$work/data" audit verify > "$work/verify.txt" 2>/dev/null || fail "audit verify failed: $(cat "$work/verify.txt")"
 grep -q '^OK: 10 events verified, head sequence 10' "$work/verify.txt" || fail "unexpected verify output: $(cat "$work/verify.txt")"
+grep -q '^OK: the Merkle tree of the first 10 events, rebuilt from the log, matches every stored tile; root [0-9a-f]\{64\}$' "$work/verify.txt" \
+  || fail "verify did not check the Merkle tree: $(cat "$work/verify.txt")"
 head_hash="$(sed -n 's/.*head hash \([0-9a-f]*\).*/\1/p' "$work/verify.txt")"
 "$malpro" -d "$work/data" audit verify --head-hash "$head_hash" > /dev/null 2>&1 || fail "verify refused the right head hash"
 if "$malpro" -d "$work/data" audit verify --to 9 --head-hash "$head_hash" > "$work/wrong_head.txt" 2>/dev/null; then

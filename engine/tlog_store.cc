@@ -1,0 +1,173 @@
+#include "engine/tlog_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "engine/assert.h"
+#include "engine/error_codes.h"
+
+namespace malpro {
+namespace {
+
+constexpr char size_key[] = "size";
+constexpr char tile_key_prefix = 't';
+
+Status FromRocksDb(const rocksdb::Status& status, std::string_view what) {
+  if (status.ok()) return Status::Ok();
+  std::string message = "Merkle tree: " + std::string(what) + ": " + status.ToString();
+  if (status.IsCorruption()) return Status::Corruption(message);
+  return Status::IOError(message);
+}
+
+void PutBigEndian(uint64_t value, std::string* out) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(value >> shift));
+}
+
+uint64_t GetBigEndian(std::string_view bytes) {
+  uint64_t value = 0;
+  for (char c : bytes.substr(0, 8)) value = value << 8 | static_cast<uint8_t>(c);
+  return value;
+}
+
+std::string TileKey(int level, uint64_t index) {
+  std::string key(1, tile_key_prefix);
+  key.push_back(static_cast<char>(level));
+  PutBigEndian(index, &key);
+  return key;
+}
+
+Status TileMissing(const TileId& tile) {
+  return Status::NotFound(errc::kTileNotFound, "path",
+                          TilePath(tile) + " is not in the Merkle tree yet");
+}
+
+}  // namespace
+
+Hash TlogLeafHash(const Event& event) { return MerkleLeafHash(HashView(event.hash)); }
+
+Result<std::unique_ptr<TlogStore>> TlogStore::Open(const std::string& dir, bool read_only) {
+  std::unique_ptr<TlogStore> store(new TlogStore());
+  store->read_only_ = read_only;
+  if (read_only && !std::filesystem::exists(dir + "/CURRENT")) return store;  // none yet
+  rocksdb::Options options;
+  options.create_if_missing = !read_only;
+  options.keep_log_file_num = 2;
+  options.write_buffer_size = 4 << 20;
+  rocksdb::DB* db = nullptr;
+  MALPRO_RETURN_IF_ERROR(FromRocksDb(read_only ? rocksdb::DB::OpenForReadOnly(options, dir, &db)
+                                               : rocksdb::DB::Open(options, dir, &db),
+                                     "open " + dir));
+  store->db_.reset(db);
+  MALPRO_RETURN_IF_ERROR(store->Load());
+  return store;
+}
+
+TlogStore::~TlogStore() = default;
+
+Status TlogStore::Load() {
+  std::string value;
+  rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), size_key, &value);
+  if (got.IsNotFound()) return Status::Ok();
+  MALPRO_RETURN_IF_ERROR(FromRocksDb(got, "read the size"));
+  if (value.size() != 8) return Status::Corruption("Merkle tree: the size is not 8 bytes");
+  const uint64_t size = GetBigEndian(value);
+  std::vector<std::string> partials;
+  for (int level = 0; level <= tile_level_max; ++level) {
+    const uint64_t hashes = size >> (tile_height * level);
+    if (hashes % tile_width_full == 0) continue;
+    std::string tile;
+    MALPRO_RETURN_IF_ERROR(FromRocksDb(
+        db_->Get(rocksdb::ReadOptions(), TileKey(level, hashes / tile_width_full), &tile),
+        "read the last tile of level " + std::to_string(level)));
+    tile.resize(std::min<size_t>(tile.size(), hashes % tile_width_full * hash_bytes));
+    partials.push_back(std::move(tile));
+  }
+  Result<TileBuilder> builder = TileBuilder::Resume(size, partials);
+  if (!builder.ok()) return builder.status();
+  builder_ = std::move(builder).value();
+  return Status::Ok();
+}
+
+bool TlogStore::Exists() const { return db_ != nullptr; }
+
+uint64_t TlogStore::Size() const {
+  std::shared_lock lock(mutex_);
+  return builder_.size();
+}
+
+Status TlogStore::Append(const std::vector<Hash>& leaf_hashes) {
+  MALPRO_ASSERT(!read_only_);
+  if (leaf_hashes.empty()) return Status::Ok();
+  TileBuilder next = builder_;  // the only writer: no lock needed to read
+  std::vector<TileBuilder::Changed> changed;
+  next.Append(leaf_hashes, &changed);
+  rocksdb::WriteBatch batch;
+  for (const TileBuilder::Changed& tile : changed) {
+    batch.Put(TileKey(tile.tile.level, tile.tile.index), tile.bytes);
+  }
+  std::string size;
+  PutBigEndian(next.size(), &size);
+  batch.Put(size_key, size);
+  // Not synced: the tree is derived from the log, and a crash that loses the last batches
+  // leaves the tree of an earlier prefix (tiles and size go together), built again on start.
+  MALPRO_RETURN_IF_ERROR(FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch), "write tiles"));
+  std::unique_lock lock(mutex_);
+  builder_ = std::move(next);
+  return Status::Ok();
+}
+
+Result<std::string> TlogStore::Tile(const TileId& tile) const {
+  std::string bytes;
+  {
+    std::shared_lock lock(mutex_);
+    const uint64_t width = TileWidthAt(tile.level, tile.index, builder_.size());
+    if (tile.level < 0 || tile.level > tile_level_max || width < tile.width) {
+      return TileMissing(tile);
+    }
+    if (width < tile_width_full) bytes = builder_.Partial(tile.level);
+  }
+  if (bytes.empty()) {
+    MALPRO_RETURN_IF_ERROR(
+        FromRocksDb(db_->Get(rocksdb::ReadOptions(), TileKey(tile.level, tile.index), &bytes),
+                    "read " + TilePath(tile)));
+  }
+  if (bytes.size() < tile.width * hash_bytes) {
+    return Status::Corruption("Merkle tree: " + TilePath(tile) + " holds " +
+                              std::to_string(bytes.size() / hash_bytes) + " hashes");
+  }
+  bytes.resize(tile.width * hash_bytes);
+  return bytes;
+}
+
+TileHashReader TlogStore::Reader(uint64_t size) const {
+  return TileHashReader(size, [this](const TileId& tile) { return Tile(tile); });
+}
+
+Result<Hash> TlogStore::Root(uint64_t size) const {
+  if (size > Size()) {
+    return Status::InvalidArgument(
+        errc::kProofRangeInvalid, "size",
+        "the Merkle tree holds " + std::to_string(Size()) + " leaves, not " + std::to_string(size));
+  }
+  return MerkleTreeHash(size, Reader(size));
+}
+
+Status TlogStore::ForEachTile(
+    const std::function<Status(const TileId&, std::string_view)>& visit) const {
+  if (db_ == nullptr) return Status::Ok();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(std::string(1, tile_key_prefix));
+       it->Valid() && it->key().starts_with(std::string_view(&tile_key_prefix, 1)); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (key.size() != 10) return Status::Corruption("Merkle tree: a key of " + BytesToHex(key));
+    const TileId tile{static_cast<uint8_t>(key[1]), GetBigEndian(key.substr(2)),
+                      it->value().size() / hash_bytes};
+    MALPRO_RETURN_IF_ERROR(visit(tile, it->value().ToStringView()));
+  }
+  return FromRocksDb(it->status(), "read the tiles");
+}
+
+}  // namespace malpro
