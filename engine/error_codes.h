@@ -61,6 +61,9 @@ namespace malpro {
   X(kCategoryUnknown, "category_unknown") \
   X(kChannelUnknown, "channel_unknown") \
   X(kCheckpointInvalid, "checkpoint_invalid") \
+  X(kCheckpointNone, "checkpoint_none") \
+  X(kCheckpointOriginInvalid, "checkpoint_origin_invalid") \
+  X(kCheckpointsOff, "checkpoints_off") \
   X(kCommandTooLarge, "command_too_large") \
   X(kCommandUnknown, "command_unknown") \
   X(kComplianceFiguresInvalid, "compliance_figures_invalid") \
@@ -202,6 +205,8 @@ namespace malpro {
   X(kProductAlreadyListed, "product_already_listed") \
   X(kProductNotFound, "product_not_found") \
   X(kProductNotListed, "product_not_listed") \
+  X(kProofInvalid, "proof_invalid") \
+  X(kProofPending, "proof_pending") \
   X(kProofRangeInvalid, "proof_range_invalid") \
   X(kQrContentInvalid, "qr_content_invalid") \
   X(kQrContentTooLong, "qr_content_too_long") \

@@ -217,6 +217,10 @@ class EventLog {
     // The next up to `limit` (at most read_events_max) events, into `*events` as ReadInto
     // does; none at the end.
     Status ReadInto(size_t limit, std::vector<Event>* events);
+    // The stored hashes of the next up to `limit` (at most read_events_max) events, without
+    // decoding them (the Merkle tree's leaves); none at the end. Corruption when an event is
+    // missing or too short to hold them.
+    Status ReadHashes(size_t limit, std::vector<Hash>* hashes);
 
    private:
     friend class EventLog;

@@ -1,6 +1,7 @@
 // Reads of the event log: by sequence (Read, ReadInto, the Scanner) and by stream
 // (ReadStream, StreamVersion). Nothing past the durable head is shown.
 #include <algorithm>
+#include <cstring>
 #include <shared_mutex>
 
 #include "engine/event_log_internal.h"
@@ -98,6 +99,34 @@ Status EventLog::Scanner::ReadInto(size_t limit, std::vector<Event>* events) {
   const Status status = ReadEvents(*it_, limit, events);
   next_ += events->size();
   return status;
+}
+
+Status EventLog::Scanner::ReadHashes(size_t limit, std::vector<Hash>* hashes) {
+  hashes->clear();
+  limit = std::min(limit, read_events_max);
+  if (next_ > last_) return Status::Ok();
+  limit = static_cast<size_t>(std::min<uint64_t>(limit, last_ - next_ + 1));
+  if (!positioned_) {
+    it_->Seek(SequenceKey(next_));
+    positioned_ = true;
+  }
+  for (; it_->Valid() && hashes->size() < limit; it_->Next()) {
+    const std::string_view stored(it_->value().data(), it_->value().size());
+    const uint64_t wanted = next_ + hashes->size();
+    if (stored.size() < envelope_frame_head_bytes + envelope_hashes_bytes ||
+        EnvelopeSequence(stored) != wanted) {
+      return Status::Corruption("event " + std::to_string(wanted) +
+                                " is missing or too short to hold its hash");
+    }
+    Hash& hash = hashes->emplace_back();
+    std::memcpy(hash.data(), StoredHash(stored).data(), hash_bytes);
+  }
+  next_ += hashes->size();
+  MALPRO_RETURN_IF_ERROR(FromRocks(it_->status(), "read events"));
+  if (hashes->size() < limit) {
+    return Status::Corruption("event " + std::to_string(next_) + " is missing from the log");
+  }
+  return Status::Ok();
 }
 
 Result<std::vector<Event>> EventLog::ReadStream(std::string_view stream_id, uint64_t from_version,

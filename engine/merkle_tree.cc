@@ -1,5 +1,6 @@
 #include "engine/merkle_tree.h"
 
+#include <algorithm>
 #include <bit>
 #include <string>
 
@@ -76,6 +77,61 @@ Status AppendSubproof(uint64_t m, uint64_t begin, uint64_t end, bool whole_old_t
   return Status::Ok();
 }
 
+// The multi-leaf proof's recursion over leaves [begin, end) holding indices[first, last).
+Status AppendMultiPath(const std::vector<uint64_t>& indices, size_t first, size_t last,
+                       uint64_t begin, uint64_t end, const MerkleHashReader& reader,
+                       std::vector<Hash>* proof) {
+  if (end - begin == 1) return Status::Ok();
+  const uint64_t middle = begin + SplitPoint(end - begin);
+  const size_t split = static_cast<size_t>(
+      std::lower_bound(indices.begin() + first, indices.begin() + last, middle) - indices.begin());
+  if (split > first) {
+    MALPRO_RETURN_IF_ERROR(AppendMultiPath(indices, first, split, begin, middle, reader, proof));
+  }
+  if (split < last) {
+    MALPRO_RETURN_IF_ERROR(AppendMultiPath(indices, split, last, middle, end, reader, proof));
+  }
+  if (split == first || split == last) {
+    Result<Hash> sibling =
+        split == first ? RangeHash(begin, middle, reader) : RangeHash(middle, end, reader);
+    if (!sibling.ok()) return sibling.status();
+    proof->push_back(*sibling);
+  }
+  return Status::Ok();
+}
+
+struct MultiRootInput {
+  const std::vector<uint64_t>& indices;
+  const std::vector<Hash>& leaf_hashes;
+  const std::vector<Hash>& proof;
+  size_t next = 0;  // the next proof hash to take
+};
+
+// The root of leaves [begin, end) holding indices[first, last) (first < last).
+Result<Hash> MultiRoot(MultiRootInput& input, size_t first, size_t last, uint64_t begin,
+                       uint64_t end) {
+  if (end - begin == 1) return input.leaf_hashes[first];
+  const uint64_t middle = begin + SplitPoint(end - begin);
+  const size_t split = static_cast<size_t>(
+      std::lower_bound(input.indices.begin() + first, input.indices.begin() + last, middle) -
+      input.indices.begin());
+  auto side = [&](size_t from, size_t to, uint64_t low, uint64_t high) -> Result<Hash> {
+    if (from < to) return MultiRoot(input, from, to, low, high);
+    return Hash{};  // taken from the proof below, after the other side
+  };
+  Result<Hash> left = side(first, split, begin, middle);
+  if (!left.ok()) return left.status();
+  Result<Hash> right = side(split, last, middle, end);
+  if (!right.ok()) return right.status();
+  if (split == first || split == last) {
+    if (input.next >= input.proof.size()) {
+      return Status::Corruption("the proof holds too few hashes");
+    }
+    (split == first ? *left : *right) = input.proof[input.next++];
+  }
+  return MerkleNodeHash(*left, *right);
+}
+
 Status ProofFails(const std::string& why) {
   return Status::Corruption("the proof does not verify: " + why);
 }
@@ -135,6 +191,42 @@ Result<std::vector<Hash>> ConsistencyProof(uint64_t old_size, uint64_t new_size,
   MALPRO_RETURN_IF_ERROR(
       AppendSubproof(old_size, 0, new_size, /*whole_old_tree=*/true, reader, &proof));
   return proof;
+}
+
+Result<std::vector<Hash>> MultiInclusionProof(const std::vector<uint64_t>& indices, uint64_t size,
+                                              const MerkleHashReader& reader) {
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] >= size || (i > 0 && indices[i] <= indices[i - 1])) {
+      return Status::InvalidArgument(errc::kProofRangeInvalid, "index",
+                                     "leaves must be increasing and below the tree size " +
+                                         std::to_string(size));
+    }
+  }
+  if (indices.empty()) {
+    return Status::InvalidArgument(errc::kProofRangeInvalid, "index", "a proof needs a leaf");
+  }
+  std::vector<Hash> proof;
+  MALPRO_RETURN_IF_ERROR(AppendMultiPath(indices, 0, indices.size(), 0, size, reader, &proof));
+  return proof;
+}
+
+Result<Hash> MultiInclusionRoot(const std::vector<uint64_t>& indices,
+                                const std::vector<Hash>& leaf_hashes, uint64_t size,
+                                const std::vector<Hash>& proof) {
+  if (indices.empty() || indices.size() != leaf_hashes.size()) {
+    return ProofFails("a proof needs one leaf hash for each index");
+  }
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] >= size || (i > 0 && indices[i] <= indices[i - 1])) {
+      return ProofFails("its leaves are not increasing and below the tree size " +
+                        std::to_string(size));
+    }
+  }
+  MultiRootInput input{indices, leaf_hashes, proof};
+  Result<Hash> root = MultiRoot(input, 0, indices.size(), 0, size);
+  if (!root.ok()) return root.status();
+  if (input.next != proof.size()) return ProofFails("the proof holds too many hashes");
+  return root;
 }
 
 Status VerifyInclusion(uint64_t index, uint64_t size, const Hash& leaf_hash,

@@ -63,6 +63,19 @@ Result<std::vector<Hash>> InclusionProof(uint64_t index, uint64_t size,
 Result<std::vector<Hash>> ConsistencyProof(uint64_t old_size, uint64_t new_size,
                                            const MerkleHashReader& reader);
 
+// The proof that the leaves at `indices` (strictly increasing, each below `size`) are in the
+// tree of `size` leaves (docs/transparency.md, section 6.2): the RFC 9162 recursion over the
+// tree, descending into each subtree that holds one of them (the left one first when both do)
+// and giving the root of each sibling subtree that holds none, after what is below it. For one
+// leaf it is the RFC 9162 audit path. InvalidArgument proof_range_invalid otherwise.
+Result<std::vector<Hash>> MultiInclusionProof(const std::vector<uint64_t>& indices, uint64_t size,
+                                              const MerkleHashReader& reader);
+// The root that `proof` and the leaves give (the same recursion); Corruption when the proof
+// holds too few or too many hashes, or the indices are not increasing or below `size`.
+Result<Hash> MultiInclusionRoot(const std::vector<uint64_t>& indices,
+                                const std::vector<Hash>& leaf_hashes, uint64_t size,
+                                const std::vector<Hash>& proof);
+
 // RFC 9162 2.1.3.2: whether `proof` shows the leaf with `leaf_hash` at `index` in the tree of
 // `size` leaves whose root is `root`. Corruption saying why when it does not.
 Status VerifyInclusion(uint64_t index, uint64_t size, const Hash& leaf_hash,

@@ -14,6 +14,11 @@ namespace {
 
 constexpr char size_key[] = "size";
 constexpr char tile_key_prefix = 't';
+// Checkpoints: "c" + size (8 bytes big-endian); and for each kind of reason but "interval",
+// "k" + kind + 0x00 + size, with no value, to list them by kind.
+constexpr char checkpoint_key_prefix = 'c';
+constexpr char checkpoint_kind_prefix = 'k';
+constexpr char checkpoint_kind_interval[] = "interval";
 
 Status FromRocksDb(const rocksdb::Status& status, std::string_view what) {
   if (status.ok()) return Status::Ok();
@@ -37,6 +42,55 @@ std::string TileKey(int level, uint64_t index) {
   key.push_back(static_cast<char>(level));
   PutBigEndian(index, &key);
   return key;
+}
+
+std::string CheckpointKey(uint64_t size) {
+  std::string key(1, checkpoint_key_prefix);
+  PutBigEndian(size, &key);
+  return key;
+}
+
+std::string KindPrefix(std::string_view kind) {
+  std::string key(1, checkpoint_kind_prefix);
+  key.append(kind);
+  key.push_back('\0');
+  return key;
+}
+
+std::string_view KindOf(std::string_view reason) { return reason.substr(0, reason.find(' ')); }
+
+// A checkpoint's value: issued_at_us (8 bytes big-endian), the number of reasons (1 byte),
+// each reason as its length (1 byte) and bytes, then the note.
+std::string EncodeCheckpoint(const StoredCheckpoint& checkpoint) {
+  std::string value;
+  PutBigEndian(static_cast<uint64_t>(checkpoint.issued_at_us), &value);
+  value.push_back(static_cast<char>(std::min<size_t>(checkpoint.reasons.size(), 255)));
+  for (size_t i = 0; i < std::min<size_t>(checkpoint.reasons.size(), 255); ++i) {
+    const std::string_view reason = std::string_view(checkpoint.reasons[i]).substr(0, 255);
+    value.push_back(static_cast<char>(reason.size()));
+    value.append(reason);
+  }
+  value.append(checkpoint.note);
+  return value;
+}
+
+Result<StoredCheckpoint> DecodeCheckpoint(uint64_t size, std::string_view value) {
+  const Status bad = Status::Corruption("Merkle tree: checkpoint " + std::to_string(size) +
+                                        " is not stored as a checkpoint");
+  if (value.size() < 9) return bad;
+  StoredCheckpoint checkpoint;
+  checkpoint.size = size;
+  checkpoint.issued_at_us = static_cast<int64_t>(GetBigEndian(value));
+  size_t at = 9;
+  for (int n = static_cast<uint8_t>(value[8]); n > 0; --n) {
+    if (at >= value.size()) return bad;
+    const size_t length = static_cast<uint8_t>(value[at++]);
+    if (value.size() - at < length) return bad;
+    checkpoint.reasons.emplace_back(value.substr(at, length));
+    at += length;
+  }
+  checkpoint.note = value.substr(at);
+  return checkpoint;
 }
 
 Status TileMissing(const TileId& tile) {
@@ -168,6 +222,79 @@ Status TlogStore::ForEachTile(
     MALPRO_RETURN_IF_ERROR(visit(tile, it->value().ToStringView()));
   }
   return FromRocksDb(it->status(), "read the tiles");
+}
+
+Status TlogStore::PutCheckpoint(const StoredCheckpoint& checkpoint) {
+  MALPRO_ASSERT(!read_only_);
+  rocksdb::WriteBatch batch;
+  batch.Put(CheckpointKey(checkpoint.size), EncodeCheckpoint(checkpoint));
+  for (const std::string& reason : checkpoint.reasons) {
+    if (KindOf(reason) == checkpoint_kind_interval) continue;
+    std::string key = KindPrefix(KindOf(reason));
+    PutBigEndian(checkpoint.size, &key);
+    batch.Put(key, "");
+  }
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  return FromRocksDb(db_->Write(options, &batch), "write checkpoint " +
+                                                      std::to_string(checkpoint.size));
+}
+
+Result<std::optional<StoredCheckpoint>> TlogStore::CheckpointAt(uint64_t size) const {
+  if (db_ == nullptr) return std::optional<StoredCheckpoint>();
+  std::string value;
+  const rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), CheckpointKey(size), &value);
+  if (got.IsNotFound()) return std::optional<StoredCheckpoint>();
+  MALPRO_RETURN_IF_ERROR(FromRocksDb(got, "read checkpoint " + std::to_string(size)));
+  Result<StoredCheckpoint> checkpoint = DecodeCheckpoint(size, value);
+  if (!checkpoint.ok()) return checkpoint.status();
+  return std::optional<StoredCheckpoint>(std::move(checkpoint).value());
+}
+
+Result<std::optional<StoredCheckpoint>> TlogStore::LatestCheckpoint() const {
+  if (db_ == nullptr) return std::optional<StoredCheckpoint>();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  it->SeekForPrev(CheckpointKey(UINT64_MAX));
+  if (!it->Valid()) {
+    MALPRO_RETURN_IF_ERROR(FromRocksDb(it->status(), "read the checkpoints"));
+    return std::optional<StoredCheckpoint>();
+  }
+  const std::string_view key = it->key().ToStringView();
+  if (key.size() != 9 || key[0] != checkpoint_key_prefix) return std::optional<StoredCheckpoint>();
+  Result<StoredCheckpoint> checkpoint =
+      DecodeCheckpoint(GetBigEndian(key.substr(1)), it->value().ToStringView());
+  if (!checkpoint.ok()) return checkpoint.status();
+  return std::optional<StoredCheckpoint>(std::move(checkpoint).value());
+}
+
+Result<std::vector<StoredCheckpoint>> TlogStore::Checkpoints(uint64_t after_size, size_t limit,
+                                                             std::string_view kind) const {
+  std::vector<StoredCheckpoint> found;
+  if (db_ == nullptr || limit == 0 || after_size == UINT64_MAX) return found;
+  const std::string prefix = kind.empty() ? std::string(1, checkpoint_key_prefix) : KindPrefix(kind);
+  std::string start = prefix;
+  PutBigEndian(after_size + 1, &start);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(start); it->Valid() && found.size() < limit; it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (!key.starts_with(prefix) || key.size() != prefix.size() + 8) break;
+    const uint64_t size = GetBigEndian(key.substr(prefix.size()));
+    if (kind.empty()) {
+      Result<StoredCheckpoint> checkpoint = DecodeCheckpoint(size, it->value().ToStringView());
+      if (!checkpoint.ok()) return checkpoint.status();
+      found.push_back(std::move(checkpoint).value());
+      continue;
+    }
+    Result<std::optional<StoredCheckpoint>> checkpoint = CheckpointAt(size);
+    if (!checkpoint.ok()) return checkpoint.status();
+    if (!checkpoint->has_value()) {
+      return Status::Corruption("Merkle tree: checkpoint " + std::to_string(size) +
+                                " is listed but not kept");
+    }
+    found.push_back(std::move(**checkpoint));
+  }
+  MALPRO_RETURN_IF_ERROR(FromRocksDb(it->status(), "read the checkpoints"));
+  return found;
 }
 
 }  // namespace malpro

@@ -20,8 +20,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -44,6 +46,18 @@ inline constexpr std::chrono::milliseconds tlog_batch_gather{20};
 
 // The leaf hash of an event: MerkleLeafHash over its 32-byte hash.
 Hash TlogLeafHash(const Event& event);
+
+// A signed checkpoint as kept (engine/tlog_checkpoints.h): the note, and when and why it was
+// issued. A size has one checkpoint (Ed25519 signs the same text the same way); its reasons
+// gather every occasion that asked for it.
+struct StoredCheckpoint {
+  uint64_t size = 0;
+  int64_t issued_at_us = 0;
+  // "interval", "settlement 2026-12-02", "month-end 2026-11": a kind, then what it closed.
+  std::vector<std::string> reasons;
+  std::string note;  // the signed note (tlog-checkpoint text, empty line, signatures)
+  bool operator==(const StoredCheckpoint&) const = default;
+};
 
 class TlogStore {
  public:
@@ -68,6 +82,17 @@ class TlogStore {
   TileHashReader Reader(uint64_t size) const;
   // Every stored tile of a tree of Size() leaves, lowest level first, by index.
   Status ForEachTile(const std::function<Status(const TileId&, std::string_view)>& visit) const;
+
+  // Keeps `checkpoint` (replacing one of the same size), synced: a checkpoint once served or
+  // published is never lost.
+  Status PutCheckpoint(const StoredCheckpoint& checkpoint);
+  Result<std::optional<StoredCheckpoint>> CheckpointAt(uint64_t size) const;
+  // The checkpoint of the largest size, if any.
+  Result<std::optional<StoredCheckpoint>> LatestCheckpoint() const;
+  // Up to `limit` checkpoints of sizes above `after_size`, smallest first; with a `kind` (a
+  // reason's first word, "settlement" or "month-end"), only those with such a reason.
+  Result<std::vector<StoredCheckpoint>> Checkpoints(uint64_t after_size, size_t limit,
+                                                    std::string_view kind) const;
 
  private:
   TlogStore() = default;

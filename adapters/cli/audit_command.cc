@@ -19,6 +19,7 @@
 #include "engine/hash.h"
 #include "engine/identifiers.h"
 #include "engine/money.h"
+#include "engine/tlog_checkpoints.h"
 #include "engine/tlog_store.h"
 #include "projections/projector.h"
 
@@ -98,7 +99,38 @@ int RunAuditVerifyKafka(const CommonOptions& common, const std::string& brokers,
 
 // The Merkle tree kept beside a whole log (docs/transparency.md): rebuilt from the log's events
 // and compared tile by tile. A data directory that has none yet passes with a note.
-int CheckMerkleTree(const EventLog& log, const std::string& data_dir) {
+// The signed checkpoints kept with the tree, against it (and the configured key, if any).
+int CheckCheckpoints(const TlogStore& store, const MalproConfig& config) {
+  std::optional<NoteVerifier> verifier;
+  if (config.checkpoints_enabled) {
+    Result<NoteSigner> signer = NoteSigner::FromPem(
+        config.checkpoint_key_name, config.checkpoint_key_pem, "transparency.private_key_file");
+    if (!signer.ok()) return Fail(signer.status());
+    verifier = signer->verifier();
+  }
+  Result<CheckpointsReport> report = VerifyCheckpoints(
+      store, config.checkpoints.origin, verifier ? &*verifier : nullptr);
+  if (!report.ok()) return Fail(report.status());
+  if (!report->ok) {
+    std::cout << "FAILED: the signed checkpoints: " << report->problem << "\n";
+    return kExitCheckFailed;
+  }
+  if (report->checked + report->beyond_tree == 0) return kExitOk;
+  std::cout << "OK: " << report->checked << " signed checkpoints of " << config.checkpoints.origin
+            << " (sizes up to " << report->latest_size << ") hold the tree's roots; "
+            << (verifier ? "signatures verified with " + verifier->Text()
+                         : std::string("signatures not checked: no [transparency] key configured"))
+            << "\n";
+  if (report->beyond_tree > 0) {
+    std::cout << "note: " << report->beyond_tree
+              << " checkpoints are of sizes the tree does not hold yet (it is rebuilt after a "
+                 "crash): malpro serve catches up, then audit verify checks them\n";
+  }
+  return kExitOk;
+}
+
+int CheckMerkleTree(const EventLog& log, const MalproConfig& config) {
+  const std::string& data_dir = config.log.data_dir;
   const std::string dir = data_dir + "/" + tlog_directory;
   Result<std::unique_ptr<TlogStore>> store = TlogStore::Open(dir, /*read_only=*/true);
   if (!store.ok()) return Fail(store.status());
@@ -115,7 +147,7 @@ int CheckMerkleTree(const EventLog& log, const std::string& data_dir) {
   std::cout << "OK: the Merkle tree of the first " << tree->size
             << " events, rebuilt from the log, matches every stored tile; root "
             << HashToHex(tree->root) << "\n";
-  return kExitOk;
+  return CheckCheckpoints(**store, config);
 }
 
 // Opens the existing log at log_options.data_dir (RequireLedgerDirectory) read only.
@@ -141,7 +173,7 @@ int RunAuditVerify(const CommonOptions& common, uint64_t from, uint64_t to,
   if (!report.ok()) return Fail(report.status());
   const int verdict = ReportVerification(*report, expected_head, "");
   if (verdict != kExitOk || from != 1 || to != 0) return verdict;
-  return CheckMerkleTree(**log, options.data_dir);
+  return CheckMerkleTree(**log, *config);
 }
 
 // "YYYY-MM-DD" (the end of that day) or "YYYY-MM-DDTHH:MM[:SS]", Asia/Jakarta, in UTC

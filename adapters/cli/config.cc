@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -266,10 +267,17 @@ Status ReadGeography(const toml::table& table, const std::string& config_path, s
 }
 
 // A file named in the config: a bare name is looked up beside the config file.
+// A relative path with a folder is taken from the working directory, or else (when nothing is
+// there) from the config file's folder.
 std::string BesideConfig(const std::string& file, const std::string& config_path) {
-  if (file.front() == '/' || file.find('/') != std::string::npos) return file;
   const size_t slash = config_path.rfind('/');
-  return (slash == std::string::npos ? "." : config_path.substr(0, slash)) + "/" + file;
+  const std::string beside =
+      (slash == std::string::npos ? "." : config_path.substr(0, slash)) + "/" + file;
+  if (file.front() == '/') return file;
+  if (file.find('/') != std::string::npos) {
+    return std::filesystem::exists(file) || !std::filesystem::exists(beside) ? file : beside;
+  }
+  return beside;
 }
 
 Status ReadPem(const std::string& file, const std::string& config_path, std::string_view marker,
@@ -445,6 +453,33 @@ Status ReadSettlement(const toml::table& table, MalproConfig* config) {
   return Status::Ok();
 }
 
+// [transparency]: the origin and key of the signed checkpoints (docs/transparency.md).
+Status ReadTransparency(const toml::table& table, const std::string& config_path,
+                        MalproConfig* config) {
+  constexpr std::string_view prefix = "transparency.";
+  MALPRO_RETURN_IF_ERROR(UnknownKeys(
+      table, prefix, {"origin", "key_name", "private_key_file", "interval_seconds"}));
+  CheckpointOptions& options = config->checkpoints;
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "origin", &options.origin));
+  MALPRO_RETURN_IF_ERROR(CheckCheckpointOrigin(options.origin, "transparency.origin"));
+  config->checkpoint_key_name = options.origin;
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "key_name", &config->checkpoint_key_name));
+  int64_t interval_s = options.interval.count() / 1000;
+  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "interval_seconds", 1, &interval_s));
+  options.interval = std::chrono::seconds(interval_s);
+  std::string key_file;
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "private_key_file", &key_file));
+  if (key_file.empty()) return Status::Ok();
+  MALPRO_RETURN_IF_ERROR(ReadPem(key_file, config_path, "BEGIN PRIVATE KEY",
+                                 "transparency.private_key_file", &config->checkpoint_key_pem));
+  // The key is checked here, so that a wrong one stops the start with the setting's name.
+  Result<NoteSigner> signer = NoteSigner::FromPem(
+      config->checkpoint_key_name, config->checkpoint_key_pem, "transparency.private_key_file");
+  if (!signer.ok()) return signer.status();
+  config->checkpoints_enabled = true;
+  return Status::Ok();
+}
+
 Status ReadKafka(const toml::table& table, KafkaOptions* kafka) {
   constexpr std::string_view prefix = "kafka.";
   MALPRO_RETURN_IF_ERROR(
@@ -531,6 +566,8 @@ MalproConfig DefaultConfig() {
   config.policy.effective_from = {2023, 3, 13};
   config.bank.partner_id = "BJTM";
   config.bank_client.client_id = "MALPRO";
+  config.checkpoints.origin = "malangkota.go.id/malpro";
+  config.checkpoint_key_name = config.checkpoints.origin;
   return config;
 }
 
@@ -544,7 +581,8 @@ Result<MalproConfig> LoadConfig(const std::string& path) {
                                        std::string(error.description()));
   }
   MALPRO_RETURN_IF_ERROR(
-      UnknownKeys(root, "", {"log", "http", "policy", "geography", "bank", "kafka", "settlement"}));
+      UnknownKeys(root, "", {"log", "http", "policy", "geography", "bank", "kafka", "settlement",
+                          "transparency"}));
   MalproConfig config = DefaultConfig();
   Status status;
   if (const toml::table* log = SubTable(root, "log", &status)) {
@@ -564,6 +602,9 @@ Result<MalproConfig> LoadConfig(const std::string& path) {
   }
   if (const toml::table* settlement = SubTable(root, "settlement", &status)) {
     MALPRO_RETURN_IF_ERROR(ReadSettlement(*settlement, &config));
+  }
+  if (const toml::table* transparency = SubTable(root, "transparency", &status)) {
+    MALPRO_RETURN_IF_ERROR(ReadTransparency(*transparency, path, &config));
   }
   if (const toml::table* geography = SubTable(root, "geography", &status)) {
     MALPRO_RETURN_IF_ERROR(ReadGeography(*geography, path, &config.geography_file));

@@ -14,6 +14,7 @@
 #include "engine/event_log.h"
 #include "engine/ledger.h"
 #include "engine/result.h"
+#include "engine/tlog_checkpoints.h"
 
 namespace malpro {
 
@@ -38,6 +39,12 @@ struct MalproConfig {
   // Settlement files: who pays (the collection account at Bank Jatim) and where they go.
   SettlementFileOptions settlement;
   std::string settlement_out_dir = "settlement";
+  // Signed checkpoints of the Merkle tree ([transparency]); off while no private key is set.
+  // The key's name is checkpoint_key_name (the origin unless set).
+  CheckpointOptions checkpoints;
+  std::string checkpoint_key_name;
+  std::string checkpoint_key_pem;
+  bool checkpoints_enabled = false;
   // The kecamatan and kelurahan list; relative paths are taken from the config file's folder.
   std::string geography_file = "config/kota-malang.toml";
 };

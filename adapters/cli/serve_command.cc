@@ -17,6 +17,7 @@
 #include "adapters/http/server.h"
 #include "adapters/kafka/kafka_service.h"
 #include "engine/identifiers.h"
+#include "engine/tlog_checkpoints.h"
 #include "engine/tlog_store.h"
 #include "projections/projector.h"
 
@@ -47,13 +48,15 @@ Result<std::unique_ptr<Projector>> StartReadModels(const MalproConfig& config, E
 struct MerkleTree {
   std::unique_ptr<TlogStore> store;
   std::unique_ptr<TlogBuilder> builder;
+  // Signs checkpoints of it when [transparency] has a key; started once Kafka is (StartCheckpoints).
+  std::unique_ptr<CheckpointIssuer> checkpoints;
 };
 
 Result<MerkleTree> StartMerkleTree(const MalproConfig& config, const EventLog& log) {
   const std::string dir = config.log.data_dir + "/" + tlog_directory;
   Result<std::unique_ptr<TlogStore>> store = TlogStore::Open(dir, /*read_only=*/false);
   if (!store.ok()) return store.status();
-  MerkleTree tree{std::move(store).value(), nullptr};
+  MerkleTree tree{std::move(store).value(), nullptr, nullptr};
   if (tree.store->Size() > log.Head().sequence) {
     return Status::Corruption("the Merkle tree in " + dir + " holds " +
                               std::to_string(tree.store->Size()) + " leaves but the log only " +
@@ -64,15 +67,41 @@ Result<MerkleTree> StartMerkleTree(const MalproConfig& config, const EventLog& l
   tree.builder->Start();
   std::cout << "malpro: Merkle tree in " << dir << " at " << tree.store->Size()
             << " leaves, following the log" << std::endl;
+  if (config.checkpoints_enabled) {
+    Result<NoteSigner> signer = NoteSigner::FromPem(
+        config.checkpoint_key_name, config.checkpoint_key_pem, "transparency.private_key_file");
+    if (!signer.ok()) return signer.status();
+    tree.checkpoints = std::make_unique<CheckpointIssuer>(
+        &log, tree.store.get(), std::move(signer).value(), config.checkpoints);
+  }
   return tree;
+}
+
+// Checkpoints kept are published to Kafka too; the latest again on start (a crash may have
+// lost it in flight). Month ends the log holds are signed before the thread starts.
+Status StartCheckpoints(const MalproConfig& config, CheckpointIssuer* issuer,
+                        KafkaService* kafka_service) {
+  if (issuer == nullptr) return Status::Ok();
+  issuer->OnIssued([kafka_service](const StoredCheckpoint& checkpoint) {
+    kafka_service->PublishCheckpoint(checkpoint);
+  });
+  MALPRO_RETURN_IF_ERROR(issuer->CatchUp());
+  if (std::optional<StoredCheckpoint> latest = issuer->Latest()) {
+    kafka_service->PublishCheckpoint(*latest);
+  }
+  issuer->Start();
+  std::cout << "malpro: signed checkpoints of origin " << config.checkpoints.origin << " every "
+            << config.checkpoints.interval.count() / 1000 << " s while the log grows; key "
+            << issuer->verifier().Text() << std::endl;
+  return Status::Ok();
 }
 
 // The day's close and the statement's reconciliation, while serving; and Bank Jatim's
 // notifications when configured.
 void AddSettlementAndBankRoutes(const MalproConfig& config, EventLog& log, Ledger& ledger,
-                                ApiDependencies& dependencies) {
+                                CheckpointIssuer* checkpoints, ApiDependencies& dependencies) {
   dependencies.settlement_out_dir = config.settlement_out_dir;  // the closed days' files
-  dependencies.close_settlement = [&config, &ledger, &log](
+  dependencies.close_settlement = [&config, &ledger, &log, checkpoints](
                                       const std::string& date,
                                       const CommandContext& context) -> Result<DetailedAnswer> {
     Result<CivilDate> day = ParseIsoDate(date, "date");
@@ -80,6 +109,11 @@ void AddSettlementAndBankRoutes(const MalproConfig& config, EventLog& log, Ledge
     Result<SettleOutcome> outcome =
         Settle(ledger, log, *day, config.settlement_out_dir, config.settlement, context);
     if (!outcome.ok()) return outcome.status();
+    // A checkpoint of the log with the day's close in it, signed once the tree holds it.
+    if (checkpoints != nullptr) {
+      checkpoints->Request(log.Head().sequence,
+                           std::string(checkpoint_reason_settlement) + " " + date);
+    }
     return DetailedAnswer{outcome->result, SettleOutcomeJson(*outcome)};
   };
   dependencies.reconcile_statement = [&config, &ledger, &log](
@@ -180,7 +214,8 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
                                {},
                                {}};
   dependencies.tlog = tree->store.get();
-  AddSettlementAndBankRoutes(config, log, ledger, dependencies);
+  dependencies.checkpoints = tree->checkpoints.get();
+  AddSettlementAndBankRoutes(config, log, ledger, tree->checkpoints.get(), dependencies);
   std::unique_ptr<SnapClient> bank_client;
   std::unique_ptr<BankPayments> bank_payments;
   Status payments = StartPayments(config, log, ledger, demo_payments, dependencies, metrics,
@@ -193,6 +228,15 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   if (!kafka.ok()) return Fail(kafka.status());
   KafkaService* kafka_service = kafka->get();
   ConnectKafka(config, kafka_service, dependencies, metrics);
+  // Declared after the Kafka service, so destroyed (stopping the issuer) before it.
+  const struct StopCheckpoints {
+    CheckpointIssuer* issuer;
+    ~StopCheckpoints() {
+      if (issuer != nullptr) issuer->Stop();
+    }
+  } stop_checkpoints{tree->checkpoints.get()};
+  Status signing = StartCheckpoints(config, tree->checkpoints.get(), kafka_service);
+  if (!signing.ok()) return Fail(signing);
   Api api(std::move(dependencies));
   HttpServer server(config.http, &api, &metrics);
   Status started = server.Start();

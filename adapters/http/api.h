@@ -31,6 +31,7 @@ namespace malpro {
 
 class Projector;
 class TlogStore;
+class CheckpointIssuer;
 
 // What a cashless payment request produced: the command's result and a JSON object with what
 // the payer needs (QRIS content or virtual account number), written by the bank adapter.
@@ -89,6 +90,8 @@ struct ApiDependencies {
   // The Merkle tree of the log, for GET /tlog/tile/... (its entry bundles read `log`). Null:
   // those routes answer 503 tlog_off.
   const TlogStore* tlog = nullptr;
+  // The signed checkpoints, for GET /tlog/checkpoint(s). Null: 503 checkpoints_off.
+  const CheckpointIssuer* checkpoints = nullptr;
 };
 
 // One call being answered: who, which route, which parameters.

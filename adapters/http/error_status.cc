@@ -51,6 +51,7 @@ constexpr CodeStatus code_statuses[] = {
     {errc::kSettlementFileNotFound, 404},
     {errc::kSettlementNotFound, 404},
     {errc::kTileNotFound, 404},
+    {errc::kCheckpointNone, 404},
     {errc::kUmkmNotFound, 404},
     // 405: the path does not take this method.
     {errc::kMethodNotAllowed, 405},
@@ -60,6 +61,7 @@ constexpr CodeStatus code_statuses[] = {
     // 409: the state forbids it now, or a concurrent change won.
     {errc::kAsnAlreadyRegistered, 409},
     {errc::kAsnInactive, 409},
+    {errc::kProofPending, 409},
     {errc::kBankAlreadyPaid, 409},
     {errc::kBankReferenceMismatch, 409},
     {errc::kBankReferenceTaken, 409},
@@ -198,7 +200,9 @@ constexpr CodeStatus code_statuses[] = {
     {errc::kPolicyRetroactive, 422},
     {errc::kPriceUnchanged, 422},
     {errc::kProofRangeInvalid, 422},
+    {errc::kProofInvalid, 422},
     {errc::kCheckpointInvalid, 422},
+    {errc::kCheckpointOriginInvalid, 422},
     {errc::kNoteInvalid, 422},
     {errc::kNoteKeyInvalid, 422},
     {errc::kQrContentInvalid, 422},
@@ -270,6 +274,7 @@ constexpr CodeStatus code_statuses[] = {
     {errc::kReferencesExhausted, 503},
     {errc::kSettlementOff, 503},
     {errc::kTlogOff, 503},
+    {errc::kCheckpointsOff, 503},
     // 505: another HTTP version than 1.0 or 1.1.
     {errc::kHttpVersionUnsupported, 505},
 };

@@ -30,11 +30,18 @@ Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& op
       MALPRO_RETURN_IF_ERROR(
           service->broker_->CreateTopic(topic, options.partitions, options.replication_factor));
     }
+    MALPRO_RETURN_IF_ERROR(service->broker_->CreateTopic(CheckpointPublisher::Topic(options), 1,
+                                                         options.replication_factor));
     service->bootstrap_ = service->broker_->bootstrap();
   } else {
     service->bootstrap_ = options.brokers;
     Status created = CreateKafkaTopics(options.brokers, options, topics);
     // An unreachable cluster may come later; the relay retries. A refusal is a setup error.
+    if (!created.ok() && created.error_code() != errc::kKafkaUnavailable) return created;
+    KafkaOptions one_partition = options;  // checkpoints keep their order: one partition
+    one_partition.partitions = 1;
+    created = CreateKafkaTopics(options.brokers, one_partition,
+                                {CheckpointPublisher::Topic(options)});
     if (!created.ok() && created.error_code() != errc::kKafkaUnavailable) return created;
     if (!changelogs.empty()) {
       created = CreateKafkaTopics(options.brokers, options, changelogs, /*compacted=*/true);
@@ -43,6 +50,8 @@ Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& op
   }
   service->relay_ = std::make_unique<Relay>(log, RelayOptions{service->bootstrap_, options});
   service->relay_->Start();
+  service->checkpoints_ = std::make_unique<CheckpointPublisher>(service->bootstrap_, options);
+  service->checkpoints_->Start();
   if (projector != nullptr) {
     service->changelog_ =
         std::make_unique<ChangelogPublisher>(projector, service->bootstrap_, options);
@@ -59,6 +68,7 @@ Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& op
 KafkaService::~KafkaService() {
   if (intake_) intake_->Stop();
   if (changelog_) changelog_->Stop();
+  if (checkpoints_) checkpoints_->Stop();
   if (relay_) relay_->Stop();
   broker_.reset();
 }
@@ -99,6 +109,15 @@ std::string KafkaService::HealthJson() const {
         .Field("position", static_cast<int64_t>(changelog.position))
         .Field("rows_published", static_cast<int64_t>(changelog.rows_published))
         .Field("last_error", changelog.last_error)
+        .EndObject();
+  }
+  if (checkpoints_) {
+    const CheckpointPublishStatus checkpoints = checkpoints_->Status();
+    writer.Key("checkpoints")
+        .BeginObject()
+        .Field("published", static_cast<int64_t>(checkpoints.published))
+        .Field("size", static_cast<int64_t>(checkpoints.size))
+        .Field("last_error", checkpoints.last_error)
         .EndObject();
   }
   if (intake_) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "adapters/kafka/changelog.h"
+#include "adapters/kafka/checkpoint_publisher.h"
 #include "adapters/kafka/embedded_broker.h"
 #include "adapters/kafka/intake.h"
 #include "adapters/kafka/kafka_options.h"
@@ -45,6 +46,11 @@ class KafkaService {
 
   EmbeddedBroker* embedded_broker() { return broker_.get(); }
 
+  // Queues a signed checkpoint for `<prefix>.checkpoints`; nothing when disabled.
+  void PublishCheckpoint(const StoredCheckpoint& checkpoint) {
+    if (checkpoints_) checkpoints_->Publish(checkpoint);
+  }
+
  private:
   KafkaService() = default;
 
@@ -53,6 +59,7 @@ class KafkaService {
   std::unique_ptr<EmbeddedBroker> broker_;
   std::unique_ptr<Relay> relay_;
   std::unique_ptr<ChangelogPublisher> changelog_;
+  std::unique_ptr<CheckpointPublisher> checkpoints_;
   std::unique_ptr<Intake> intake_;
 };
 

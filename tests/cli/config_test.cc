@@ -83,6 +83,14 @@ TEST_F(ConfigTest, ShippedFileWritesEveryDefault) {
   EXPECT_EQ(loaded->settlement.debtor_name, defaults.settlement.debtor_name);
   EXPECT_EQ(loaded->settlement.debtor_account, defaults.settlement.debtor_account);
   EXPECT_EQ(loaded->settlement.bank_bic, defaults.settlement.bank_bic);
+  EXPECT_EQ(loaded->checkpoints.origin, defaults.checkpoints.origin);
+  EXPECT_EQ(loaded->checkpoints.interval, defaults.checkpoints.interval);
+  EXPECT_EQ(loaded->checkpoint_key_name, defaults.checkpoint_key_name);
+  // The one setting away from its default: the trial key, found beside the file, so that the
+  // demo signs checkpoints (the default, no key, signs none).
+  EXPECT_FALSE(defaults.checkpoints_enabled);
+  EXPECT_TRUE(loaded->checkpoints_enabled);
+  EXPECT_NE(loaded->checkpoint_key_pem.find("BEGIN PRIVATE KEY"), std::string::npos);
   EXPECT_EQ(loaded->tokens.size(), 5u);
   EXPECT_EQ(loaded->geography_file, MALPRO_SOURCE_DIR "/config/kota-malang.toml");
 }
@@ -116,6 +124,9 @@ TEST_F(ConfigTest, PublishedTrialTokensAreRefusedOffLoopbackUnlessAllowed) {
   std::string text((std::istreambuf_iterator<char>(shipped)), std::istreambuf_iterator<char>());
   std::filesystem::copy_file(MALPRO_SOURCE_DIR "/config/kota-malang.toml",
                              dir_.Sub("kota-malang.toml"));
+  std::filesystem::create_directories(dir_.Sub("trial-keys"));
+  std::filesystem::copy_file(MALPRO_SOURCE_DIR "/config/trial-keys/checkpoint_private.pem",
+                             dir_.Sub("trial-keys/checkpoint_private.pem"));
   const std::string loopback = "listen_address = \"127.0.0.1\"";
   const size_t at = text.find(loopback);
   ASSERT_NE(at, std::string::npos);
@@ -200,6 +211,17 @@ TEST_F(ConfigTest, EveryMistakeNamesItsSetting) {
                 "bank.timestamp_window_s");
   ExpectRefused("[bank]\nissued_token_lifetime_s = 1000000001\n", "config_out_of_range",
                 "bank.issued_token_lifetime_s");
+  ExpectRefused("[transparency]\norigin = \"a b\"\n", "checkpoint_origin_invalid",
+                "transparency.origin");
+  ExpectRefused("[transparency]\ninterval_seconds = 0\n", "config_out_of_range",
+                "transparency.interval_seconds");
+  ExpectRefused("[transparency]\nprivate_key_file = \"none.pem\"\n", "config_out_of_range",
+                "transparency.private_key_file");
+  ExpectRefused("[transparency]\nkey = \"x\"\n", "config_unknown_key", "transparency.key");
+  std::ofstream(dir_.Sub("rsa.pem")) << "-----BEGIN PRIVATE KEY-----\nMIIBVAIBADANBg\n-----END "
+                                        "PRIVATE KEY-----\n";
+  ExpectRefused("[transparency]\nprivate_key_file = \"rsa.pem\"\n", "note_key_invalid",
+                "transparency.private_key_file");
   ExpectRefused("[log\n", "config_syntax", dir_.Sub("malpro.toml"));
 }
 

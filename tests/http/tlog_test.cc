@@ -1,11 +1,15 @@
 // GET /tlog/tile/...: the Merkle tree's tiles and entry bundles as C2SP tlog-tiles serves them,
-// public and immutable, over real sockets.
+// public and immutable, over real sockets; GET /tlog/checkpoint(s): its signed checkpoints.
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <fstream>
+#include <sstream>
+
+#include "engine/tlog_checkpoints.h"
 #include "engine/tlog_store.h"
 #include "tests/support/api_server.h"
 
@@ -19,7 +23,16 @@ class TlogApiTest : public testing::ApiServerTest {
  protected:
   void SetUp() override {
     store_ = std::move(TlogStore::Open(dir_.Sub("tlog"), false)).value();
-    add_dependencies_ = [this](ApiDependencies& dependencies) { dependencies.tlog = store_.get(); };
+    add_dependencies_ = [this](ApiDependencies& dependencies) {
+      dependencies.tlog = store_.get();
+      std::ifstream pem(MALPRO_SOURCE_DIR "/config/trial-keys/checkpoint_private.pem");
+      std::stringstream text;
+      text << pem.rdbuf();
+      issuer_ = std::make_unique<CheckpointIssuer>(
+          log_.get(), store_.get(), *NoteSigner::FromPem("malangkota.go.id/malpro", text.str(), "k"),
+          CheckpointOptions{"malangkota.go.id/malpro", std::chrono::hours(1), {}});
+      dependencies.checkpoints = issuer_.get();
+    };
     Start(HttpOptions{});
     SeedMerchant();
     builder_ = std::make_unique<TlogBuilder>(log_.get(), store_.get());
@@ -31,6 +44,7 @@ class TlogApiTest : public testing::ApiServerTest {
 
   std::unique_ptr<TlogStore> store_;
   std::unique_ptr<TlogBuilder> builder_;
+  std::unique_ptr<CheckpointIssuer> issuer_;
 };
 
 TEST_F(TlogApiTest, TilesAndEntryBundlesAreServedToAnyoneAndCachedForever) {
@@ -89,6 +103,57 @@ TEST_F(TlogApiTest, AProcessWithoutATreeSaysSo) {
   Reply reply = Get("/tlog/tile/0/000.p/1");
   EXPECT_EQ(reply.status, 503);
   EXPECT_NE(reply.body.find(R"("code":"tlog_off")"), std::string::npos) << reply.body;
+  for (const std::string target : {"/tlog/checkpoint", "/tlog/checkpoints"}) {
+    Reply off = Get(target);
+    EXPECT_EQ(off.status, 503) << target;
+    EXPECT_NE(off.body.find(R"("code":"checkpoints_off")"), std::string::npos) << off.body;
+  }
+}
+
+TEST_F(TlogApiTest, TheLatestCheckpointIsServedAsASignedNoteAndTheKeptOnesAsAList) {
+  Reply none = Get("/tlog/checkpoint");
+  EXPECT_EQ(none.status, 404);
+  EXPECT_NE(none.body.find(R"("code":"checkpoint_none")"), std::string::npos) << none.body;
+
+  const uint64_t size = store_->Size();
+  ASSERT_GT(size, 2u);
+  ASSERT_TRUE(issuer_->Issue(1, "interval").ok());
+  ASSERT_TRUE(issuer_->Issue(2, "settlement 2026-11-20").ok());
+  ASSERT_TRUE(issuer_->Issue(size, "interval").ok());
+
+  Reply latest = Get("/tlog/checkpoint");
+  ASSERT_EQ(latest.status, 200) << latest.body;
+  EXPECT_EQ(latest.headers["Content-Type"], "text/plain; charset=utf-8");
+  EXPECT_EQ(latest.headers["Cache-Control"], "no-cache");
+  Result<SignedNote> note = ParseSignedNote(latest.body, "body");
+  ASSERT_TRUE(note.ok()) << latest.body;
+  EXPECT_TRUE(VerifyNote(*note, issuer_->verifier()).ok());
+  Result<Checkpoint> checkpoint = ParseCheckpoint(note->text, "body");
+  ASSERT_TRUE(checkpoint.ok());
+  EXPECT_EQ(checkpoint->origin, "malangkota.go.id/malpro");
+  EXPECT_EQ(checkpoint->size, size);
+  EXPECT_EQ(checkpoint->root, *store_->Root(size));
+
+  Reply first = Get("/tlog/checkpoints?limit=2");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_NE(first.body.find(R"("size":1,)"), std::string::npos) << first.body;
+  EXPECT_NE(first.body.find(R"("reasons":["settlement 2026-11-20"])"), std::string::npos);
+  EXPECT_NE(first.body.find(R"("next_after_size":2)"), std::string::npos) << first.body;
+  EXPECT_NE(first.body.find(R"("key":")" + issuer_->verifier().Text() + """),
+            std::string::npos);
+  Reply rest = Get("/tlog/checkpoints?after_size=2");
+  EXPECT_NE(rest.body.find(R"("size":)" + std::to_string(size) + ","), std::string::npos);
+  EXPECT_NE(rest.body.find(R"("next_after_size":null)"), std::string::npos) << rest.body;
+  Reply settlements = Get("/tlog/checkpoints?kind=settlement");
+  EXPECT_NE(settlements.body.find(R"("size":2,)"), std::string::npos) << settlements.body;
+  EXPECT_EQ(settlements.body.find(R"("size":1,)"), std::string::npos) << settlements.body;
+
+  for (const std::string bad : {"/tlog/checkpoints?kind=interval", "/tlog/checkpoints?limit=1001",
+                                "/tlog/checkpoints?after_size=x"}) {
+    Reply refused = Get(bad);
+    EXPECT_EQ(refused.status, 400) << bad << ": " << refused.body;
+    EXPECT_NE(refused.body.find(R"("code":"query_invalid")"), std::string::npos) << refused.body;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,204 @@
+// Signed checkpoints: kept by size with their reasons, issued at month ends found by the
+// events' recorded times, on request once the tree holds the size, on the interval while the
+// tree grows, and refused on start when the kept one is not the tree's.
+#include "engine/tlog_checkpoints.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/civil_time.h"
+#include "engine/error_codes.h"
+#include "tests/support/log_fixture.h"
+#include "tests/support/temp_dir.h"
+
+namespace malpro {
+namespace {
+
+constexpr char kOrigin[] = "malangkota.go.id/malpro";
+
+std::string ReadSourceFile(const std::string& path) {
+  std::ifstream stream(std::string(MALPRO_SOURCE_DIR) + "/" + path);
+  std::stringstream text;
+  text << stream.rdbuf();
+  return text.str();
+}
+
+NoteSigner TrialSigner(const std::string& name = kOrigin) {
+  Result<NoteSigner> signer =
+      NoteSigner::FromPem(name, ReadSourceFile("config/trial-keys/checkpoint_private.pem"), "key");
+  EXPECT_TRUE(signer.ok()) << signer.status().ToString();
+  return std::move(signer).value();
+}
+
+int64_t Jakarta(int year, int month, int day, int hour) {
+  return JakartaTimeMicros({year, month, day}, hour * 3600);
+}
+
+class CheckpointIssuerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+
+  void Open() {
+    LogOptions options;
+    options.data_dir = dir_.Sub("log");
+    options.sync = false;
+    options.clock = [this] { return now_us_; };
+    log_ = std::move(EventLog::Open(options)).value();
+    store_ = std::move(TlogStore::Open(dir_.Sub("log") + "/" + tlog_directory, false)).value();
+    builder_ = std::make_unique<TlogBuilder>(log_.get(), store_.get());
+  }
+
+  void Close() {
+    issuer_.reset();
+    builder_.reset();
+    store_.reset();
+    log_.reset();
+  }
+
+  // `events` events (two a command) recorded at `at_us`.
+  void AppendAt(int64_t at_us, int events) {
+    now_us_ = at_us;
+    for (int i = 0; i < events / 2; ++i) {
+      const std::string stream = "thing-" + std::to_string(appended_++ % 7);
+      ASSERT_TRUE(log_->Append(testing::MakeRequest(
+                                   {testing::MakeEvent(stream), testing::MakeEvent(stream)}))
+                      .ok());
+    }
+  }
+
+  void NewIssuer(std::chrono::milliseconds interval = std::chrono::hours(1),
+                 NoteSigner signer = TrialSigner()) {
+    issuer_ = std::make_unique<CheckpointIssuer>(
+        log_.get(), store_.get(), std::move(signer),
+        CheckpointOptions{kOrigin, interval, [this] { return now_us_; }});
+  }
+
+  // The checkpoint kept for `size`, checked: its note verifies with the trial key and carries
+  // the origin, the size and the tree's root of that size.
+  StoredCheckpoint Kept(uint64_t size) {
+    Result<std::optional<StoredCheckpoint>> kept = store_->CheckpointAt(size);
+    EXPECT_TRUE(kept.ok() && kept->has_value()) << "no checkpoint of size " << size;
+    if (!kept.ok() || !kept->has_value()) return {};
+    Result<SignedNote> note = ParseSignedNote((*kept)->note, "note");
+    EXPECT_TRUE(note.ok());
+    EXPECT_TRUE(VerifyNote(*note, TrialSigner().verifier()).ok());
+    Result<Checkpoint> checkpoint = ParseCheckpoint(note->text, "note");
+    EXPECT_TRUE(checkpoint.ok());
+    EXPECT_EQ(checkpoint->origin, kOrigin);
+    EXPECT_EQ(checkpoint->size, size);
+    EXPECT_EQ(checkpoint->root, *store_->Root(size));
+    return **kept;
+  }
+
+  testing::TempDir dir_;
+  int64_t now_us_ = Jakarta(2026, 10, 30, 9);
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<TlogStore> store_;
+  std::unique_ptr<TlogBuilder> builder_;
+  std::unique_ptr<CheckpointIssuer> issuer_;
+  int appended_ = 0;
+};
+
+TEST_F(CheckpointIssuerTest, EachMonthEndGetsTheCheckpointOfTheEventsRecordedBeforeIt) {
+  AppendAt(Jakarta(2026, 10, 30, 9), 10);
+  AppendAt(Jakarta(2026, 10, 31, 23), 4);  // 23:00 WIB: still October
+  AppendAt(Jakarta(2026, 11, 1, 0), 6);    // 00:00 WIB on the 1st: November
+  AppendAt(Jakarta(2026, 12, 2, 8), 2);    // November passed whole
+  ASSERT_TRUE(builder_->CatchUp().ok());
+  NewIssuer();
+  ASSERT_TRUE(issuer_->CatchUp().ok());
+
+  Result<std::vector<StoredCheckpoint>> month_ends = store_->Checkpoints(0, 10, "month-end");
+  ASSERT_TRUE(month_ends.ok());
+  ASSERT_EQ(month_ends->size(), 2u);
+  EXPECT_EQ((*month_ends)[0].size, 14u);
+  EXPECT_EQ((*month_ends)[0].reasons, std::vector<std::string>{"month-end 2026-10"});
+  EXPECT_EQ((*month_ends)[1].size, 20u);
+  EXPECT_EQ((*month_ends)[1].reasons, std::vector<std::string>{"month-end 2026-11"});
+  EXPECT_EQ(Kept(14), (*month_ends)[0]);
+  EXPECT_EQ(Kept(20), (*month_ends)[1]);
+  EXPECT_EQ(issuer_->Latest()->size, 20u);
+
+  // Issued again after a restart, nothing changes: one checkpoint a size, one reason each.
+  Close();
+  Open();
+  ASSERT_TRUE(builder_->CatchUp().ok());
+  NewIssuer();
+  ASSERT_TRUE(issuer_->CatchUp().ok());
+  EXPECT_EQ(store_->Checkpoints(0, 10, "")->size(), 2u);
+  EXPECT_EQ(Kept(14).reasons, std::vector<std::string>{"month-end 2026-10"});
+}
+
+TEST_F(CheckpointIssuerTest, ARequestIsSignedOnceTheTreeHoldsItAndTheIntervalSignsTheGrowth) {
+  AppendAt(now_us_, 8);
+  ASSERT_TRUE(builder_->CatchUp().ok());
+  NewIssuer(std::chrono::milliseconds(100));
+  ASSERT_TRUE(issuer_->CatchUp().ok());
+  EXPECT_FALSE(issuer_->Latest().has_value()) << "no month has ended";
+  issuer_->Start();
+  ASSERT_TRUE(issuer_->WaitFor(8, std::chrono::seconds(10)));
+  EXPECT_EQ(Kept(8).reasons, std::vector<std::string>{"interval"});
+
+  AppendAt(now_us_, 4);
+  issuer_->Request(12, "settlement 2026-10-29");
+  builder_->Start();
+  ASSERT_TRUE(issuer_->WaitFor(12, std::chrono::seconds(10)));
+  builder_->Stop();
+  issuer_->Stop();
+  EXPECT_TRUE(issuer_->Health().ok());
+  const std::vector<std::string> reasons = Kept(12).reasons;
+  ASSERT_FALSE(reasons.empty());
+  EXPECT_EQ(reasons.front(), "settlement 2026-10-29") << "the request comes before the interval";
+  EXPECT_EQ(store_->Checkpoints(0, 10, "settlement")->size(), 1u);
+  EXPECT_EQ(store_->Checkpoints(8, 10, "")->front().size, 12u);
+  EXPECT_EQ(store_->LatestCheckpoint()->value().size, 12u);
+  EXPECT_EQ(issuer_->Latest()->size, 12u);
+}
+
+TEST_F(CheckpointIssuerTest, AKeptCheckpointThatIsNotTheTreesStopsTheStart) {
+  AppendAt(now_us_, 6);
+  ASSERT_TRUE(builder_->CatchUp().ok());
+  NewIssuer();
+  ASSERT_TRUE(issuer_->CatchUp().ok());
+  ASSERT_TRUE(issuer_->Issue(6, "interval").ok());
+
+  // Another key (or origin) than the one that signed the kept checkpoint.
+  NewIssuer(std::chrono::hours(1), TrialSigner("another.example/log"));
+  Status started = issuer_->CatchUp();
+  EXPECT_EQ(started.code(), StatusCode::kCorruption) << started.ToString();
+  EXPECT_NE(started.message().find("audit verify"), std::string::npos) << started.message();
+}
+
+// docs/transparency.md, section 5.2: the trial key, its verifier key file, and the test vector.
+TEST(CheckpointVectorTest, TheTrialKeySignsTheDocumentedCheckpoint) {
+  const NoteSigner signer = TrialSigner();
+  std::string vkey = ReadSourceFile("config/trial-keys/checkpoint.vkey");
+  while (!vkey.empty() && vkey.back() == '\n') vkey.pop_back();
+  EXPECT_EQ(signer.verifier().Text(), vkey);
+  Hash root{};
+  ASSERT_TRUE(
+      HashFromHex("ffa2df65e2c11ba5a2dc7a1e56c98cefbc6ede521b964b5a1e876f41b22b33b3", &root));
+  const std::string text = CheckpointText({kOrigin, 7, root, {}});
+  EXPECT_EQ(text, "malangkota.go.id/malpro\n7\n/6LfZeLBG6Wi3HoeVsmM77xu3lIblktaHodvQbIrM7M=\n");
+  EXPECT_EQ(*signer.Sign(text),
+            text +
+                "\n\xE2\x80\x94 malangkota.go.id/malpro "
+                "KjQCKWxD5IvY2iiRasiLb6+TCM5gAXEEzLW5wUMV9L7IcXL77M5gFkfgb0vOoH3NHUmQ0JH6BNFv+"
+                "CUHyMbxodyrqw0=\n");
+}
+
+TEST(CheckpointOriginTest, OriginsAreSchemaLessWithoutSpacesOrPlus) {
+  EXPECT_TRUE(CheckCheckpointOrigin("malangkota.go.id/malpro", "o").ok());
+  for (std::string_view bad : {"", "with space", "a+b", "tab\there", "caf\xC3\xA9"}) {
+    Status status = CheckCheckpointOrigin(bad, "transparency.origin");
+    EXPECT_EQ(status.error_code(), errc::kCheckpointOriginInvalid) << bad;
+    EXPECT_EQ(status.field(), "transparency.origin");
+  }
+}
+
+}  // namespace
+}  // namespace malpro
