@@ -93,6 +93,7 @@ namespace malpro {
   X(kDiscrepancyCountMismatch, "discrepancy_count_mismatch") \
   X(kDiscrepancyIndexInvalid, "discrepancy_index_invalid") \
   X(kDiscrepancyNotFound, "discrepancy_not_found") \
+  X(kEventNotFound, "event_not_found") \
   X(kEventTypeInvalid, "event_type_invalid") \
   X(kEventTypeMissing, "event_type_missing") \
   X(kEventTypeTooLong, "event_type_too_long") \

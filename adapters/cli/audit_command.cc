@@ -384,6 +384,8 @@ struct VerifyFlags {
   uint64_t to = 0;
   std::string head_hash;
   std::string kafka;  // bootstrap address; empty: verify the data directory
+  std::string since_checkpoint;  // a signed checkpoint file; empty: from --from
+  std::string key;               // the verifier key for --since-checkpoint
 };
 
 void AddVerifyCommand(CLI::App& audit, std::vector<Command>& commands) {
@@ -404,7 +406,20 @@ void AddVerifyCommand(CLI::App& audit, std::vector<Command>& commands) {
                      "verify from the Kafka events topic instead of the data directory: the "
                      "bootstrap address (e.g. the embedded broker `serve` printed) (default: "
                      "none, the data directory)");
+  verify->add_option("--since-checkpoint", flags->since_checkpoint,
+                     "a signed checkpoint of this log (as GET /tlog/checkpoint gives it, kept "
+                     "from an earlier audit): check its signature, that this log's event of "
+                     "its size is its last leaf, and the chain from there to the head only, "
+                     "so that the log is shown to extend it without replaying what came before "
+                     "(default: none)");
+  verify->add_option("--key", flags->key,
+                     "with --since-checkpoint: the log's verifier key, NAME+KEYID+BASE64, or a "
+                     "file holding it (default: the key of [transparency] in the configuration)");
   commands.push_back({verify, [flags](const CommonOptions& common) {
+                        if (!flags->since_checkpoint.empty()) {
+                          return RunAuditSinceCheckpoint(common, flags->since_checkpoint,
+                                                         flags->key);
+                        }
                         if (!flags->kafka.empty()) {
                           return RunAuditVerifyKafka(common, flags->kafka, flags->head_hash);
                         }
@@ -480,6 +495,7 @@ void AddAuditCommands(CLI::App& app, std::vector<Command>& commands) {
   AddVerifyCommand(*audit, commands);
   AddExportCommand(*audit, commands);
   AddReplayCommand(*audit, commands);
+  AddCheckProofCommand(*audit, commands);
 }
 
 }  // namespace malpro::cli

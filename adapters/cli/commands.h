@@ -54,6 +54,10 @@ struct Command {
 // to `commands`. main calls them in the order `malpro --help` lists the subcommands.
 void AddServeCommand(CLI::App& app, std::vector<Command>& commands);
 void AddAuditCommands(CLI::App& app, std::vector<Command>& commands);  // verify, export, replay
+// `audit check-proof` and `audit verify --since-checkpoint` (audit_proofs.cc).
+void AddCheckProofCommand(CLI::App& audit, std::vector<Command>& commands);
+int RunAuditSinceCheckpoint(const CommonOptions& common, const std::string& file,
+                            const std::string& key);
 void AddDemoCommand(CLI::App& app, std::vector<Command>& commands);
 void AddSettleCommand(CLI::App& app, std::vector<Command>& commands);
 void AddReconcileCommand(CLI::App& app, std::vector<Command>& commands);

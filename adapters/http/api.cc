@@ -249,6 +249,7 @@ Api::Api(ApiDependencies dependencies) : deps_(std::move(dependencies)) {
   AddPolicyRoutes();
   AddLogRoutes();
   AddTlogRoutes();
+  AddProofRoutes();
   // Every GET that AddReadModelRoutes adds is served from the read models (?after=SEQ waits).
   const size_t first_read_model_route = routes_.size();
   AddReadModelRoutes();

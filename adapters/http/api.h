@@ -179,6 +179,10 @@ class Api final : public HttpHandler {
   HttpResponse RequestPayment(ApiCall& call);
   // GET /tlog/... : the Merkle tree's tiles (api_tlog.cc, docs/transparency.md).
   void AddTlogRoutes();
+  // The proofs of events, orders and receipts, and between checkpoints (api_tlog.cc).
+  void AddProofRoutes();
+  HttpResponse InclusionProofAnswer(const ApiCall& call, std::vector<uint64_t> sequences,
+                                    const std::string& file_name) const;
   void AddReceiptRoutes();
   void AddPolicyRoutes();
   void AddReconciliationRoutes();

@@ -1,11 +1,16 @@
 // The Merkle tree of the log as C2SP tlog-tiles serves it (docs/transparency.md, "Tiles"):
 // public, since a tile holds hashes only, and immutable, so any cache may keep it. And its
 // signed checkpoints: the latest (C2SP tlog-checkpoint), and the list kept.
+#include <algorithm>
+#include <charconv>
+
 #include "adapters/http/api.h"
 #include "adapters/http/api_internal.h"
 #include "engine/error_codes.h"
 #include "engine/json.h"
+#include "engine/aggregates.h"
 #include "engine/tlog_checkpoints.h"
+#include "engine/tlog_proofs.h"
 #include "engine/tlog_store.h"
 
 namespace malpro {
@@ -100,6 +105,132 @@ void Api::AddTlogRoutes() {
     if (!bytes.ok()) return ErrorResponse(call.request, bytes.status());
     return TextAnswer(call.request, std::move(bytes).value(), "application/octet-stream",
                       "public, max-age=31536000, immutable");
+  });
+}
+
+namespace {
+
+// The kept checkpoint named by the query parameter `name`, or the latest when it is absent.
+Result<StoredCheckpoint> QueriedCheckpoint(const ApiCall& call, const TlogStore& store,
+                                           const CheckpointIssuer& issuer,
+                                           const std::string& name) {
+  if (QueryText(call, name).empty()) {
+    std::optional<StoredCheckpoint> latest = issuer.Latest();
+    if (!latest) {
+      return Status::Conflict(errc::kProofPending, name,
+                              "no checkpoint has been signed yet: ask again in a few seconds");
+    }
+    return *latest;
+  }
+  Result<uint64_t> size = QueryNumber(call, name, 0, UINT64_MAX - 1);
+  if (!size.ok()) return size.status();
+  Result<std::optional<StoredCheckpoint>> kept = store.CheckpointAt(*size);
+  if (!kept.ok()) return kept.status();
+  if (!kept->has_value()) {
+    return Status::NotFound(errc::kCheckpointNone, name,
+                            "no checkpoint of size " + std::to_string(*size) +
+                                " is kept (GET /tlog/checkpoints lists them)");
+  }
+  return std::move(**kept);
+}
+
+HttpResponse ProofFile(const HttpRequest& request, std::string bundle,
+                       const std::string& file_name) {
+  HttpResponse response = TextAnswer(request, std::move(bundle), "text/plain; charset=utf-8",
+                                     "private, max-age=31536000, immutable");
+  response.set(http::field::content_disposition,
+               "attachment; filename=\"" + file_name + ".tlog-proof\"");
+  return response;
+}
+
+}  // namespace
+
+HttpResponse Api::InclusionProofAnswer(const ApiCall& call, std::vector<uint64_t> sequences,
+                                       const std::string& file_name) const {
+  if (deps_.checkpoints == nullptr || deps_.tlog == nullptr) {
+    return ErrorResponse(call.request, CheckpointsOff());
+  }
+  std::sort(sequences.begin(), sequences.end());
+  sequences.erase(std::unique(sequences.begin(), sequences.end()), sequences.end());
+  Result<StoredCheckpoint> checkpoint =
+      QueriedCheckpoint(call, *deps_.tlog, *deps_.checkpoints, "checkpoint_size");
+  if (!checkpoint.ok()) return ErrorResponse(call.request, checkpoint.status());
+  if (!sequences.empty() && sequences.back() > checkpoint->size) {
+    return ErrorResponse(
+        call.request,
+        Status::Conflict(errc::kProofPending, "checkpoint_size",
+                         "event " + std::to_string(sequences.back()) +
+                             " is not in a signed checkpoint yet (it covers " +
+                             std::to_string(checkpoint->size) +
+                             " events): ask again after the next one, in a few seconds"));
+  }
+  Result<InclusionBundle> bundle =
+      MakeInclusionBundle(*deps_.log, *deps_.tlog, sequences, *checkpoint);
+  if (!bundle.ok()) return ErrorResponse(call.request, bundle.status());
+  return ProofFile(call.request, InclusionBundleText(*bundle), file_name);
+}
+
+void Api::AddProofRoutes() {
+  AddRoute(http::verb::get, "/v1/events/{sequence}/proof", {kAuditor, kAdmin},
+           [this](ApiCall& call) {
+             const std::string& text = call.path["sequence"];
+             uint64_t sequence = 0;
+             const auto [end, error] =
+                 std::from_chars(text.data(), text.data() + text.size(), sequence);
+             if (error != std::errc() || end != text.data() + text.size() || sequence == 0 ||
+                 sequence > deps_.log->Head().sequence) {
+               return ErrorResponse(
+                   call.request, Status::NotFound(errc::kEventNotFound, "sequence",
+                                                  "no event " + call.path["sequence"] +
+                                                      " in the log"));
+             }
+             return InclusionProofAnswer(call, {sequence}, "event-" + text);
+           });
+  AddRoute(http::verb::get, "/v1/orders/{order_id}/proof",
+           {kAsn, kMerchant, kOperator, kAuditor, kAdmin}, [this](ApiCall& call) {
+             const std::string& id = call.path["order_id"];
+             Result<OrderState> order = LoadOwnOrder(*deps_.ledger, call, id);
+             if (!order.ok()) return ErrorResponse(call.request, order.status());
+             std::vector<uint64_t> sequences;
+             for (const std::string& stream : {OrderStream(id), PaymentStream(id)}) {
+               Result<std::vector<Event>> events = deps_.log->ReadStream(stream, 1, proof_events_max);
+               if (!events.ok()) return ErrorResponse(call.request, events.status());
+               for (const Event& event : *events) sequences.push_back(event.sequence);
+             }
+             return InclusionProofAnswer(call, std::move(sequences), "order-" + id);
+           });
+  AddRoute(http::verb::get, "/v1/receipts/{receipt_id}/proof",
+           {kAsn, kOperator, kAuditor, kAdmin}, [this](ApiCall& call) {
+             const std::string& id = call.path["receipt_id"];
+             Result<ReceiptState> receipt = deps_.ledger->LoadReceipt(id);
+             if (!receipt.ok()) return ErrorResponse(call.request, receipt.status());
+             MALPRO_CHECK_OR_RETURN(CheckOwnNip(call, receipt->nip), call);
+             Result<std::vector<Event>> events =
+                 deps_.log->ReadStream(ReceiptStream(id), 1, proof_events_max);
+             if (!events.ok()) return ErrorResponse(call.request, events.status());
+             std::vector<uint64_t> sequences;
+             for (const Event& event : *events) sequences.push_back(event.sequence);
+             return InclusionProofAnswer(call, std::move(sequences), "receipt-" + id);
+           });
+  AddRoute(http::verb::get, "/tlog/proof/consistency", {}, [this](ApiCall& call) {
+    if (deps_.checkpoints == nullptr || deps_.tlog == nullptr) {
+      return ErrorResponse(call.request, CheckpointsOff());
+    }
+    if (QueryText(call, "old_size").empty()) {
+      return ErrorResponse(call.request, Status::InvalidArgument(errc::kQueryInvalid, "old_size",
+                                                                 "old_size is required"));
+    }
+    Result<StoredCheckpoint> older =
+        QueriedCheckpoint(call, *deps_.tlog, *deps_.checkpoints, "old_size");
+    if (!older.ok()) return ErrorResponse(call.request, older.status());
+    Result<StoredCheckpoint> newer =
+        QueriedCheckpoint(call, *deps_.tlog, *deps_.checkpoints, "new_size");
+    if (!newer.ok()) return ErrorResponse(call.request, newer.status());
+    Result<ConsistencyBundle> bundle = MakeConsistencyBundle(*deps_.tlog, *older, *newer);
+    if (!bundle.ok()) return ErrorResponse(call.request, bundle.status());
+    return ProofFile(call.request, ConsistencyBundleText(*bundle),
+                     "consistency-" + std::to_string(older->size) + "-" +
+                         std::to_string(newer->size));
   });
 }
 

@@ -51,6 +51,7 @@ constexpr CodeStatus code_statuses[] = {
     {errc::kSettlementFileNotFound, 404},
     {errc::kSettlementNotFound, 404},
     {errc::kTileNotFound, 404},
+    {errc::kEventNotFound, 404},
     {errc::kCheckpointNone, 404},
     {errc::kUmkmNotFound, 404},
     // 405: the path does not take this method.

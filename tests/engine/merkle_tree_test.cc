@@ -195,5 +195,47 @@ TEST(MerkleTreeTest, ProofsOutsideTheTreeAreRefusedByName) {
   EXPECT_FALSE(InclusionProof(0, 9, tree).ok());
 }
 
+TEST(MerkleTreeTest, MultiLeafProofsGiveTheRootAndOneLeafIsTheRfcPath) {
+  std::mt19937_64 random(20261203);
+  MemoryMerkleTree tree;
+  std::vector<Hash> leaves;
+  for (uint64_t size = 1; size <= 70; ++size) {
+    leaves.push_back(MerkleLeafHash("leaf " + std::to_string(size)));
+    tree.Append(leaves.back());
+    const Hash root = *tree.Root();
+    for (uint64_t index = 0; index < size; ++index) {
+      EXPECT_EQ(*MultiInclusionProof({index}, size, tree), *InclusionProof(index, size, tree))
+          << index << " of " << size;
+    }
+    for (int round = 0; round < 20; ++round) {
+      std::vector<uint64_t> indices;
+      for (uint64_t i = 0; i < size; ++i) {
+        if (random() % 4 == 0) indices.push_back(i);
+      }
+      if (indices.empty()) indices.push_back(random() % size);
+      std::vector<Hash> chosen;
+      for (uint64_t i : indices) chosen.push_back(leaves[i]);
+      Result<std::vector<Hash>> proof = MultiInclusionProof(indices, size, tree);
+      ASSERT_TRUE(proof.ok());
+      Result<Hash> computed = MultiInclusionRoot(indices, chosen, size, *proof);
+      ASSERT_TRUE(computed.ok()) << computed.status().ToString();
+      EXPECT_EQ(*computed, root) << size;
+      // A changed leaf, a proof hash short or too many, another size: not the root.
+      chosen.back()[0] ^= 1;
+      EXPECT_NE(*MultiInclusionRoot(indices, chosen, size, *proof), root);
+      chosen.back()[0] ^= 1;
+      std::vector<Hash> longer = *proof;
+      longer.push_back(root);
+      EXPECT_FALSE(MultiInclusionRoot(indices, chosen, size, longer).ok());
+      if (!proof->empty()) {
+        std::vector<Hash> shorter(proof->begin(), proof->end() - 1);
+        EXPECT_FALSE(MultiInclusionRoot(indices, chosen, size, shorter).ok());
+      }
+    }
+  }
+  EXPECT_EQ(MultiInclusionProof({3, 3}, 8, tree).status().error_code(), errc::kProofRangeInvalid);
+  EXPECT_EQ(MultiInclusionProof({}, 8, tree).status().error_code(), errc::kProofRangeInvalid);
+}
+
 }  // namespace
 }  // namespace malpro

@@ -2,6 +2,7 @@
 // events' recorded times, on request once the tree holds the size, on the interval while the
 // tree grows, and refused on start when the kept one is not the tree's.
 #include "engine/tlog_checkpoints.h"
+#include "engine/tlog_proofs.h"
 
 #include <gtest/gtest.h>
 
@@ -171,6 +172,91 @@ TEST_F(CheckpointIssuerTest, AKeptCheckpointThatIsNotTheTreesStopsTheStart) {
   Status started = issuer_->CatchUp();
   EXPECT_EQ(started.code(), StatusCode::kCorruption) << started.ToString();
   EXPECT_NE(started.message().find("audit verify"), std::string::npos) << started.message();
+}
+
+TEST_F(CheckpointIssuerTest, ProofBundlesCheckOfflineAgainstTheKeyAndNothingElse) {
+  AppendAt(now_us_, 40);
+  ASSERT_TRUE(builder_->CatchUp().ok());
+  NewIssuer();
+  ASSERT_TRUE(issuer_->Issue(25, "interval").ok());
+  ASSERT_TRUE(issuer_->Issue(40, "interval").ok());
+  const StoredCheckpoint older = Kept(25);
+  const StoredCheckpoint newer = Kept(40);
+  const NoteVerifier key = TrialSigner().verifier();
+
+  for (const std::vector<uint64_t>& sequences :
+       std::vector<std::vector<uint64_t>>{{1}, {40}, {3, 4, 5, 31}, {7, 40}}) {
+    Result<InclusionBundle> made = MakeInclusionBundle(*log_, *store_, sequences, newer);
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+    const std::string text = InclusionBundleText(*made);
+    Result<ParsedProof> parsed = ParseProofBundle(text, "FILE");
+    ASSERT_TRUE(parsed.ok()) << parsed.status().ToString() << "\n" << text;
+    EXPECT_EQ(InclusionBundleText(parsed->inclusion), text);
+    Result<ProofVerdict> verdict = CheckProof(*parsed, key, kOrigin);
+    ASSERT_TRUE(verdict.ok()) << verdict.status().ToString();
+    EXPECT_EQ(verdict->sequences, sequences);
+    EXPECT_EQ(verdict->checkpoint.size, 40u);
+    EXPECT_EQ(verdict->event_hashes.front(), (*log_->Read(sequences.front(), 1))[0].hash);
+    // Another event's hash in its place, or another key, or another origin: refused.
+    ParsedProof altered = *parsed;
+    altered.inclusion.event_hashes.front()[5] ^= 0x10;
+    EXPECT_FALSE(CheckProof(altered, key, kOrigin).ok());
+    EXPECT_FALSE(CheckProof(*parsed, TrialSigner("someone.else").verifier(), kOrigin).ok());
+    EXPECT_FALSE(CheckProof(*parsed, key, "another.example/log").ok());
+  }
+  EXPECT_EQ(MakeInclusionBundle(*log_, *store_, {26}, older).status().error_code(),
+            errc::kProofRangeInvalid);
+
+  Result<ConsistencyBundle> grown = MakeConsistencyBundle(*store_, older, newer);
+  ASSERT_TRUE(grown.ok());
+  const std::string text = ConsistencyBundleText(*grown);
+  Result<ParsedProof> parsed = ParseProofBundle(text, "FILE");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString() << "\n" << text;
+  ASSERT_TRUE(parsed->consistency);
+  EXPECT_EQ(parsed->consistency_bundle.old_checkpoint, older.note);
+  EXPECT_EQ(parsed->consistency_bundle.new_checkpoint, newer.note);
+  Result<ProofVerdict> verdict = CheckProof(*parsed, key, kOrigin);
+  ASSERT_TRUE(verdict.ok()) << verdict.status().ToString();
+  EXPECT_EQ(verdict->old_checkpoint.size, 25u);
+  EXPECT_EQ(verdict->checkpoint.size, 40u);
+  parsed->consistency_bundle.proof.front()[0] ^= 1;
+  EXPECT_FALSE(CheckProof(*parsed, key, kOrigin).ok());
+
+  for (const std::string& bad :
+       {std::string("c2sp.org/tlog-proof@v1\nindex 1\n\n"), std::string("hello\n"),
+        std::string("c2sp.org/tlog-proof@v1\nextra AAAA\nindex 01\n\n") + newer.note,
+        std::string("malpro.tlog-consistency@v1\n\n") + newer.note}) {
+    Result<ParsedProof> refused = ParseProofBundle(bad, "FILE");
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_EQ(refused.status().error_code(), errc::kProofInvalid);
+    EXPECT_EQ(refused.status().field(), "FILE");
+  }
+}
+
+// Hashes of any tree without building it: proofs of a huge tree, for their size alone.
+class SyntheticTree final : public MerkleHashReader {
+ public:
+  Result<Hash> ReadHash(int level, uint64_t index) const override {
+    return Sha256(std::to_string(level) + "/" + std::to_string(index));
+  }
+};
+
+// An order's events come in clusters: placed, payment requested and paid within minutes,
+// completed later. Its bundle in a log of 16 million events must fit a QR code (version 40,
+// level L: 2,953 bytes).
+TEST(ProofSizeTest, AnOrdersBundleInALogOf16MillionEventsFitsAQrCode) {
+  const uint64_t size = uint64_t{1} << 24;
+  const std::vector<uint64_t> indices = {9'000'000, 9'000'002, 9'000'007, 12'345'678};
+  Result<std::vector<Hash>> proof = MultiInclusionProof(indices, size, SyntheticTree());
+  ASSERT_TRUE(proof.ok());
+  InclusionBundle bundle{indices, std::vector<Hash>(indices.size()), *proof, ""};
+  bundle.checkpoint = *TrialSigner().Sign(CheckpointText({kOrigin, size, Hash{}, {}}));
+  const std::string text = InclusionBundleText(bundle);
+  EXPECT_LE(text.size(), 2953u) << proof->size() << " proof hashes";
+  // One event alone: about a kilobyte.
+  bundle = {{9'000'000}, {Hash{}}, *MultiInclusionProof({9'000'000}, size, SyntheticTree()),
+            bundle.checkpoint};
+  EXPECT_LE(InclusionBundleText(bundle).size(), 1400u);
 }
 
 // docs/transparency.md, section 5.2: the trial key, its verifier key file, and the test vector.

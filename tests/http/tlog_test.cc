@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "engine/tlog_checkpoints.h"
+#include "engine/tlog_proofs.h"
 #include "engine/tlog_store.h"
 #include "tests/support/api_server.h"
 
@@ -139,7 +140,7 @@ TEST_F(TlogApiTest, TheLatestCheckpointIsServedAsASignedNoteAndTheKeptOnesAsALis
   EXPECT_NE(first.body.find(R"("size":1,)"), std::string::npos) << first.body;
   EXPECT_NE(first.body.find(R"("reasons":["settlement 2026-11-20"])"), std::string::npos);
   EXPECT_NE(first.body.find(R"("next_after_size":2)"), std::string::npos) << first.body;
-  EXPECT_NE(first.body.find(R"("key":")" + issuer_->verifier().Text() + """),
+  EXPECT_NE(first.body.find(R"("key":")" + issuer_->verifier().Text() + "\""),
             std::string::npos);
   Reply rest = Get("/tlog/checkpoints?after_size=2");
   EXPECT_NE(rest.body.find(R"("size":)" + std::to_string(size) + ","), std::string::npos);
@@ -154,6 +155,92 @@ TEST_F(TlogApiTest, TheLatestCheckpointIsServedAsASignedNoteAndTheKeptOnesAsALis
     EXPECT_EQ(refused.status, 400) << bad << ": " << refused.body;
     EXPECT_NE(refused.body.find(R"("code":"query_invalid")"), std::string::npos) << refused.body;
   }
+}
+
+// An order's proof: for its buyer and seller, not another ASN; it checks offline against the
+// key, covers the order's events, and waits for a checkpoint that holds them.
+TEST_F(TlogApiTest, AnOrdersProofIsForItsPartiesAndChecksAgainstTheKey) {
+  PolicyDefaults policy;
+  policy.fee_basis_points = 30;
+  policy.settlement_cutoff_minutes = 22 * 60;
+  policy.effective_from = {2023, 3, 13};
+  CommandContext system;
+  system.actor = "system:config";
+  ASSERT_TRUE(ledger_->SeedPolicy(policy, system).ok());
+  for (const char* nip : {testing::kNip, testing::kOtherNip}) {
+    ASSERT_EQ(Call(verb::post, "/v1/asn",
+                   R"({"nip":")" + std::string(nip) +
+                       R"(","name":"Siti","agency":"Diskominfo","rank_class":"III/a","kelurahan":"Kauman"})")
+                  .status,
+              201);
+  }
+  ASSERT_EQ(Call(verb::post, "/v1/orders",
+                 R"({"order_id":"o-1","buyer_nip":")" + std::string(testing::kNip) +
+                     R"(","umkm_id":"warung-bu-sri","lines":[{"product_id":"beras-5kg","quantity":1}],"payment_method":"COD"})")
+                .status,
+            201);
+  ASSERT_EQ(Call(verb::post, "/v1/orders/o-1/accept", "", Role::kMerchant).status, 200);
+  const uint64_t head = log_->Head().sequence;
+  ASSERT_TRUE(builder_->CatchUp().ok());
+
+  ASSERT_TRUE(issuer_->Issue(head - 1, "interval").ok());
+  Reply pending = Call(verb::get, "/v1/orders/o-1/proof", "", Role::kAsn);
+  EXPECT_EQ(pending.status, 409) << pending.body;
+  EXPECT_NE(pending.body.find(R"("code":"proof_pending")"), std::string::npos) << pending.body;
+
+  ASSERT_TRUE(issuer_->Issue(head, "interval").ok());
+  for (Role role : {Role::kAsn, Role::kMerchant, Role::kOperator, Role::kAuditor}) {
+    Reply proof = Call(verb::get, "/v1/orders/o-1/proof", "", role);
+    ASSERT_EQ(proof.status, 200) << proof.body;
+    EXPECT_EQ(proof.headers["Content-Type"], "text/plain; charset=utf-8");
+    EXPECT_EQ(proof.headers["Content-Disposition"], "attachment; filename=\"order-o-1.tlog-proof\"");
+    Result<ParsedProof> parsed = ParseProofBundle(proof.body, "body");
+    ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+    Result<ProofVerdict> verdict = CheckProof(*parsed, issuer_->verifier(), "malangkota.go.id/malpro");
+    ASSERT_TRUE(verdict.ok()) << verdict.status().ToString();
+    // The order's events, and only those: placed and accepted.
+    const std::vector<Event> stream = *log_->ReadStream("order-o-1", 1, 10);
+    ASSERT_EQ(verdict->sequences.size(), stream.size());
+    for (size_t i = 0; i < stream.size(); ++i) {
+      EXPECT_EQ(verdict->sequences[i], stream[i].sequence);
+      EXPECT_EQ(verdict->event_hashes[i], stream[i].hash);
+    }
+    EXPECT_EQ(verdict->checkpoint.size, head);
+  }
+  // Not without a token; an older kept checkpoint may be asked for by size.
+  EXPECT_EQ(Call(verb::get, "/v1/orders/o-1/proof", "", std::nullopt).status, 401);
+  Reply unknown = Call(verb::get, "/v1/orders/o-404/proof", "", Role::kOperator);
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  Reply older = Call(verb::get, "/v1/orders/o-1/proof?checkpoint_size=" + std::to_string(head - 1),
+                     "", Role::kOperator);
+  EXPECT_EQ(older.status, 409) << "the accept is newer than that checkpoint: " << older.body;
+  Reply missing =
+      Call(verb::get, "/v1/orders/o-1/proof?checkpoint_size=" + std::to_string(head + 5), "",
+           Role::kOperator);
+  EXPECT_EQ(missing.status, 404) << missing.body;
+  EXPECT_NE(missing.body.find(R"("code":"checkpoint_none")"), std::string::npos) << missing.body;
+
+  // One event's proof (auditors), and the consistency of two kept checkpoints (anyone).
+  Reply event = Call(verb::get, "/v1/events/2/proof", "", Role::kAuditor);
+  ASSERT_EQ(event.status, 200) << event.body;
+  Result<ParsedProof> one = ParseProofBundle(event.body, "body");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->inclusion.indices, std::vector<uint64_t>{1});
+  EXPECT_TRUE(CheckProof(*one, issuer_->verifier(), "").ok());
+  EXPECT_EQ(Call(verb::get, "/v1/events/2/proof", "", Role::kAsn).status, 403);
+  EXPECT_EQ(Call(verb::get, "/v1/events/0/proof", "", Role::kAuditor).status, 404);
+  EXPECT_EQ(Call(verb::get, "/v1/events/x/proof", "", Role::kAuditor).status, 404);
+
+  Reply grown = Get("/tlog/proof/consistency?old_size=" + std::to_string(head - 1));
+  ASSERT_EQ(grown.status, 200) << grown.body;
+  Result<ParsedProof> consistency = ParseProofBundle(grown.body, "body");
+  ASSERT_TRUE(consistency.ok());
+  Result<ProofVerdict> extends = CheckProof(*consistency, issuer_->verifier(), "");
+  ASSERT_TRUE(extends.ok()) << extends.status().ToString();
+  EXPECT_EQ(extends->old_checkpoint.size, head - 1);
+  EXPECT_EQ(extends->checkpoint.size, head);
+  EXPECT_EQ(Get("/tlog/proof/consistency").status, 400);
+  EXPECT_EQ(Get("/tlog/proof/consistency?old_size=1").status, 404);
 }
 
 }  // namespace

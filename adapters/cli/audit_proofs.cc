@@ -1,0 +1,193 @@
+// `malpro audit check-proof FILE` and `malpro audit verify --since-checkpoint FILE`: the
+// offline checks of docs/transparency.md, section 6, with nothing but the log's verifier key
+// (and, for the second, the data directory).
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "adapters/cli/commands.h"
+#include "engine/error_codes.h"
+#include "engine/merkle_tree.h"
+#include "engine/tlog_checkpoints.h"
+#include "engine/tlog_proofs.h"
+#include "engine/tlog_store.h"
+
+namespace malpro::cli {
+namespace {
+
+// A proof or checkpoint file is small; anything larger is not one.
+constexpr std::streamsize proof_file_bytes_max = 256 * 1024;
+
+Result<std::string> ReadSmallFile(const std::string& path, std::string_view option) {
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream) {
+    return Status::InvalidArgument(errc::kFileUnreadable, option, "cannot read " + path);
+  }
+  std::string text(static_cast<size_t>(proof_file_bytes_max) + 1, '\0');
+  stream.read(text.data(), proof_file_bytes_max + 1);
+  text.resize(static_cast<size_t>(stream.gcount()));
+  if (text.size() > static_cast<size_t>(proof_file_bytes_max)) {
+    return Status::InvalidArgument(errc::kProofInvalid, option,
+                                   path + " is larger than a proof or checkpoint can be");
+  }
+  return text;
+}
+
+// The verifier key: --key (the key itself, NAME+KEYID+BASE64, or a file holding it), else the
+// one of [transparency] private_key_file.
+Result<NoteVerifier> ResolveVerifier(const MalproConfig& config, const std::string& key) {
+  if (!key.empty()) {
+    std::string text = key;
+    if (key.find('+') == std::string::npos) {
+      Result<std::string> file = ReadSmallFile(key, "--key");
+      if (!file.ok()) return file.status();
+      text = std::move(file).value();
+    }
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    return ParseVerifierKey(text, "--key");
+  }
+  if (!config.checkpoints_enabled) {
+    return Status::InvalidArgument(errc::kOptionMissing, "--key",
+                                   "give the log's verifier key with --key NAME+KEYID+BASE64 (or "
+                                   "a file holding it), as the log's operator published it");
+  }
+  Result<NoteSigner> signer = NoteSigner::FromPem(
+      config.checkpoint_key_name, config.checkpoint_key_pem, "transparency.private_key_file");
+  if (!signer.ok()) return signer.status();
+  return signer->verifier();
+}
+
+std::string Short(const Hash& hash) { return HashToHex(hash); }
+
+int RunCheckProof(const CommonOptions& common, const std::string& file, const std::string& key) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  Result<NoteVerifier> verifier = ResolveVerifier(*config, key);
+  if (!verifier.ok()) return Fail(verifier.status());
+  Result<std::string> text = ReadSmallFile(file, "FILE");
+  if (!text.ok()) return Fail(text.status());
+  Result<ParsedProof> parsed = ParseProofBundle(*text, file);
+  if (!parsed.ok()) {
+    std::cout << "FAILED: " << parsed.status().message() << "\n";
+    return kExitCheckFailed;
+  }
+  Result<ProofVerdict> verdict = CheckProof(*parsed, *verifier, "");
+  if (!verdict.ok()) {
+    std::cout << "FAILED: " << verdict.status().message() << "\n";
+    return kExitCheckFailed;
+  }
+  const Checkpoint& checkpoint = verdict->checkpoint;
+  if (parsed->consistency) {
+    std::cout << "OK: the log " << checkpoint.origin << " of " << checkpoint.size
+              << " events (root " << Short(checkpoint.root) << ") extends its log of "
+              << verdict->old_checkpoint.size << " events (root "
+              << Short(verdict->old_checkpoint.root) << "); both checkpoints signed by "
+              << verifier->Text() << "\n";
+    return kExitOk;
+  }
+  for (size_t i = 0; i < verdict->sequences.size(); ++i) {
+    std::cout << "OK: event " << verdict->sequences[i] << " (hash "
+              << HashToHex(verdict->event_hashes[i]) << ") is in the log\n";
+  }
+  std::cout << "OK: the log " << checkpoint.origin << " of " << checkpoint.size
+            << " events (root " << Short(checkpoint.root) << ") holds them, as its checkpoint "
+            << "signed by " << verifier->Text() << " says\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunAuditSinceCheckpoint(const CommonOptions& common, const std::string& file,
+                            const std::string& key) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  Result<NoteVerifier> verifier = ResolveVerifier(*config, key);
+  if (!verifier.ok()) return Fail(verifier.status());
+  Result<std::string> note_text = ReadSmallFile(file, "--since-checkpoint");
+  if (!note_text.ok()) return Fail(note_text.status());
+  Result<SignedNote> note = ParseSignedNote(*note_text, "--since-checkpoint");
+  if (!note.ok()) return Fail(note.status());
+  Result<Checkpoint> checkpoint = ParseCheckpoint(note->text, "--since-checkpoint");
+  if (!checkpoint.ok()) return Fail(checkpoint.status());
+  if (Status signed_by = VerifyNote(*note, *verifier); !signed_by.ok()) {
+    std::cout << "FAILED: the checkpoint in " << file << ": " << signed_by.message() << "\n";
+    return kExitCheckFailed;
+  }
+  std::cout << "OK: the checkpoint of " << checkpoint->size << " events of "
+            << checkpoint->origin << " (root " << HashToHex(checkpoint->root)
+            << ") is signed by " << verifier->Text() << "\n";
+  if (checkpoint->size == 0) {
+    return Fail(Status::InvalidArgument(errc::kProofInvalid, "--since-checkpoint",
+                                        "the checkpoint is of 0 events"));
+  }
+
+  LogOptions options = config->log;
+  options.check_on_open = false;
+  if (Status found = RequireLedgerDirectory(options); !found.ok()) return Fail(found);
+  options.read_only = true;
+  Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
+  if (!log.ok()) return Fail(log.status());
+  const std::string dir = options.data_dir + "/" + tlog_directory;
+  Result<std::unique_ptr<TlogStore>> store = TlogStore::Open(dir, /*read_only=*/true);
+  if (!store.ok()) return Fail(store.status());
+  const uint64_t size = checkpoint->size;
+  if ((*log)->Head().sequence < size) {
+    std::cout << "FAILED: the log holds " << (*log)->Head().sequence
+              << " events, fewer than the checkpoint's " << size << ": it was cut back\n";
+    return kExitCheckFailed;
+  }
+  if ((*store)->Size() < size) {
+    return Fail(Status::Unavailable(
+        errc::kTlogOff,
+        "the Merkle tree in " + dir + " holds " + std::to_string((*store)->Size()) +
+            " leaves, fewer than the checkpoint's " + std::to_string(size) +
+            ": run malpro serve on this directory until it has caught up"));
+  }
+  // Event `size` is the checkpoint's last leaf: its stored hash, through the stored tiles, must
+  // give the signed root. That hash commits to every event before it (the chain).
+  Result<std::vector<Event>> last = (*log)->Read(size, 1);
+  if (!last.ok()) return Fail(last.status());
+  Result<std::vector<Hash>> path = InclusionProof(size - 1, size, (*store)->Reader(size));
+  if (!path.ok()) return Fail(path.status());
+  if (Status included = VerifyInclusion(size - 1, size, TlogLeafHash(last->front()), *path,
+                                        checkpoint->root);
+      !included.ok()) {
+    std::cout << "FAILED: event " << size << " of this log is not the checkpoint's last event ("
+              << included.message() << "): history up to the checkpoint was rewritten\n";
+    return kExitCheckFailed;
+  }
+  std::cout << "OK: event " << size << " (hash " << HashToHex(last->front().hash)
+            << ") is the checkpoint's last leaf\n";
+  Result<VerifyReport> report = (*log)->Verify(size, 0, {});
+  if (!report.ok()) return Fail(report.status());
+  if (!report->ok) {
+    std::cout << "FAILED at sequence " << report->first_bad_sequence << ": " << report->problem
+              << "\n";
+    return kExitCheckFailed;
+  }
+  std::cout << "OK: " << report->events_checked << " events verified from sequence " << size
+            << " to the head " << report->verified_head.sequence << ", head hash "
+            << HashToHex(report->verified_head.hash)
+            << ": this log extends the one the checkpoint signs\n";
+  return kExitOk;
+}
+
+void AddCheckProofCommand(CLI::App& audit, std::vector<Command>& commands) {
+  auto file = std::make_shared<std::string>();
+  auto key = std::make_shared<std::string>();
+  CLI::App* check = audit.add_subcommand(
+      "check-proof",
+      "check a proof bundle offline (docs/transparency.md, section 6): that events are in the "
+      "log a signed checkpoint signs (GET /v1/orders/{id}/proof and the like), or that a newer "
+      "checkpoint's log extends an older one's (GET /tlog/proof/consistency). Needs no data "
+      "directory. Exit 0 when it verifies, 1 when it does not, 2 on other errors");
+  check->add_option("FILE", *file, "the .tlog-proof file")->required();
+  check->add_option("--key", *key,
+                    "the log's verifier key, NAME+KEYID+BASE64, or a file holding it (default: "
+                    "the key of [transparency] private_key_file in the configuration)");
+  commands.push_back({check, [file, key](const CommonOptions& common) {
+                        return RunCheckProof(common, *file, *key);
+                      }});
+}
+
+}  // namespace malpro::cli
