@@ -4,17 +4,31 @@
 //   BM_RawRocksDbBatchWithIndex/N  the same, plus the index entries and head the log writes
 //   BM_GroupCommit        T threads each appending single-event commands
 //   BM_VerifyChain        full scan of 1,000,000 events recomputing the hash chain
-// Items per second are events (or commands for BM_GroupCommit). See docs/PERFORMANCE.md.
+//   BM_LogAppendWithTree/1000  BM_LogAppend/1000 while the Merkle tree's builder follows the
+//                         log (its peer: BM_LogAppend/1000 in the same run)
+//   BM_InclusionProof     one event's inclusion proof from a stored tree of 1,000,000 leaves
+//   BM_OrderProofBundle   an order's bundle (4 events in two clusters, a signed checkpoint)
+//                         made as GET /v1/orders/{id}/proof answers it
+//   BM_CheckConsistency1M a consistency bundle between trees of 500,000 and 1,000,000 leaves,
+//                         parsed and checked (two Ed25519 signatures and the RFC 9162 proof)
+// Items per second are events (or commands for BM_GroupCommit, proofs for the tree's). See
+// docs/PERFORMANCE.md.
 #include <benchmark/benchmark.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <memory>
 #include <string>
 
 #include "engine/event_log.h"
+#include "engine/tlog_checkpoints.h"
+#include "engine/tlog_proofs.h"
+#include "engine/tlog_store.h"
 
 namespace malpro {
 namespace {
@@ -160,6 +174,114 @@ void BM_VerifyChain(benchmark::State& state) {
   std::filesystem::remove_all(path);
 }
 BENCHMARK(BM_VerifyChain)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_LogAppendWithTree(benchmark::State& state) {
+  const size_t batch = static_cast<size_t>(state.range(0));
+  const std::string path = FreshDirectory("append-tree");
+  std::unique_ptr<EventLog> log = OpenLog(path);
+  std::unique_ptr<TlogStore> store =
+      std::move(TlogStore::Open(path + "/" + tlog_directory, false)).value();
+  TlogBuilder builder(log.get(), store.get());
+  builder.Start();
+  uint64_t counter = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    AppendRequest request = BatchRequest(batch, &counter);
+    state.ResumeTiming();
+    Result<AppendResult> result = log->Append(std::move(request));
+    MALPRO_ASSERT(result.ok());
+  }
+  // The tree kept up: every event is a leaf a moment later.
+  MALPRO_ASSERT(builder.WaitForSize(log->Head().sequence, std::chrono::seconds(30)));
+  builder.Stop();
+  state.SetItemsProcessed(state.iterations() * batch);
+  store.reset();
+  log.reset();
+  std::filesystem::remove_all(path);
+}
+BENCHMARK(BM_LogAppendWithTree)->Arg(1000)->UseRealTime();
+
+constexpr uint64_t kTreeLeaves = 1'000'000;
+
+// A stored tree of kTreeLeaves synthetic leaves, and the trial key's signer; made once.
+struct BenchTree {
+  std::string path = FreshDirectory("tree");
+  std::unique_ptr<TlogStore> store;
+  std::optional<NoteSigner> signer;
+  BenchTree() {
+    store = std::move(TlogStore::Open(path, false)).value();
+    std::vector<Hash> leaves;
+    for (uint64_t n = 0; n < kTreeLeaves; ++n) {
+      leaves.push_back(Sha256(std::to_string(n)));
+      if (leaves.size() == tlog_batch_leaves_max || n + 1 == kTreeLeaves) {
+        MALPRO_ASSERT(store->Append(leaves).ok());
+        leaves.clear();
+      }
+    }
+    std::ifstream pem(MALPRO_SOURCE_DIR "/config/trial-keys/checkpoint_private.pem");
+    std::stringstream text;
+    text << pem.rdbuf();
+    signer = std::move(NoteSigner::FromPem("malangkota.go.id/malpro", text.str(), "key")).value();
+  }
+  std::string Note(uint64_t size) const {
+    return *signer->Sign(CheckpointText({"malangkota.go.id/malpro", size, *store->Root(size), {}}));
+  }
+};
+
+BenchTree& Tree() {
+  static BenchTree tree;
+  return tree;
+}
+
+void BM_InclusionProof(benchmark::State& state) {
+  const BenchTree& tree = Tree();
+  uint64_t index = 12345;
+  for (auto _ : state) {
+    index = (index * 2862933555777941757ULL + 3037000493ULL) % kTreeLeaves;
+    Result<std::vector<Hash>> proof = InclusionProof(index, kTreeLeaves, tree.store->Reader(kTreeLeaves));
+    MALPRO_ASSERT(proof.ok() && proof->size() >= 15);
+    benchmark::DoNotOptimize(proof);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_InclusionProof)->UseRealTime();
+
+void BM_OrderProofBundle(benchmark::State& state) {
+  const BenchTree& tree = Tree();
+  const std::string note = tree.Note(kTreeLeaves);
+  const NoteVerifier key = tree.signer->verifier();
+  uint64_t first = 777;
+  for (auto _ : state) {
+    first = (first * 2862933555777941757ULL + 3037000493ULL) % (kTreeLeaves - 100'000);
+    const std::vector<uint64_t> indices = {first, first + 2, first + 7, first + 90'000};
+    std::vector<Hash> hashes;
+    for (uint64_t index : indices) hashes.push_back(Sha256(std::to_string(index)));
+    Result<std::vector<Hash>> proof =
+        MultiInclusionProof(indices, kTreeLeaves, tree.store->Reader(kTreeLeaves));
+    MALPRO_ASSERT(proof.ok());
+    const std::string text = InclusionBundleText({indices, hashes, *proof, note});
+    benchmark::DoNotOptimize(text);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_OrderProofBundle)->UseRealTime();
+
+void BM_CheckConsistency1M(benchmark::State& state) {
+  const BenchTree& tree = Tree();
+  const uint64_t old_size = kTreeLeaves / 2 + 12345;
+  StoredCheckpoint older{old_size, 0, {}, tree.Note(old_size)};
+  StoredCheckpoint newer{kTreeLeaves, 0, {}, tree.Note(kTreeLeaves)};
+  const std::string text = ConsistencyBundleText(*MakeConsistencyBundle(*tree.store, older, newer));
+  const NoteVerifier key = tree.signer->verifier();
+  for (auto _ : state) {
+    Result<ParsedProof> parsed = ParseProofBundle(text, "bench");
+    MALPRO_ASSERT(parsed.ok());
+    Result<ProofVerdict> verdict = CheckProof(*parsed, key, "malangkota.go.id/malpro");
+    MALPRO_ASSERT(verdict.ok());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CheckConsistency1M)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace
 }  // namespace malpro

@@ -1,10 +1,20 @@
 // TlogBuilder, which keeps the Merkle tree up with the log, and VerifyTlog, which rebuilds it.
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "engine/error_codes.h"
 #include "engine/tlog_store.h"
 
 namespace malpro {
+namespace {
+
+// The nice value of the builder's thread (0 is the process's; 19 the lowest priority).
+constexpr int tlog_builder_nice = 10;
+
+}  // namespace
 
 Result<size_t> TlogBuilder::Step() {
   const uint64_t size = store_->Size();
@@ -50,6 +60,9 @@ void TlogBuilder::Stop() {
 }
 
 void TlogBuilder::Loop() {
+  // Below the log's own threads: the tree catches up in the time they leave (appends wait on
+  // the disk most of the time), instead of taking CPU from them under load.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), tlog_builder_nice);
   while (!stopping_) {
     Result<size_t> appended = Step();
     if (!appended.ok()) {
