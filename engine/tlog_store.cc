@@ -1,6 +1,9 @@
 #include "engine/tlog_store.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -13,7 +16,11 @@ namespace malpro {
 namespace {
 
 constexpr char size_key[] = "size";
+// The tree's own block cache: 64 MiB holds the tiles and inner hashes of 1M leaves.
+constexpr size_t tlog_block_cache_bytes = 64 << 20;
 constexpr char tile_key_prefix = 't';
+// The hashes inside a full tile (TileInner): "n" + level byte + index, 8 bytes big-endian.
+constexpr char inner_key_prefix = 'n';
 // Checkpoints: "c" + size (8 bytes big-endian); and for each kind of reason but "interval",
 // "k" + kind + 0x00 + size, with no value, to list them by kind.
 constexpr char checkpoint_key_prefix = 'c';
@@ -37,8 +44,8 @@ uint64_t GetBigEndian(std::string_view bytes) {
   return value;
 }
 
-std::string TileKey(int level, uint64_t index) {
-  std::string key(1, tile_key_prefix);
+std::string TileKey(int level, uint64_t index, char prefix = tile_key_prefix) {
+  std::string key(1, prefix);
   key.push_back(static_cast<char>(level));
   PutBigEndian(index, &key);
   return key;
@@ -110,6 +117,13 @@ Result<std::unique_ptr<TlogStore>> TlogStore::Open(const std::string& dir, bool 
   options.create_if_missing = !read_only;
   options.keep_log_file_num = 2;
   options.write_buffer_size = 4 << 20;
+  options.compression = rocksdb::kNoCompression;  // hashes do not compress
+  // Proofs read the upper tiles again and again, and the lower ones of recent events.
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(tlog_block_cache_bytes);
+  table.cache_index_and_filter_blocks = true;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));  // a Get looks in one file
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   rocksdb::DB* db = nullptr;
   MALPRO_RETURN_IF_ERROR(FromRocksDb(read_only ? rocksdb::DB::OpenForReadOnly(options, dir, &db)
                                                : rocksdb::DB::Open(options, dir, &db),
@@ -161,6 +175,9 @@ Status TlogStore::Append(const std::vector<Hash>& leaf_hashes) {
   rocksdb::WriteBatch batch;
   for (const TileBuilder::Changed& tile : changed) {
     batch.Put(TileKey(tile.tile.level, tile.tile.index), tile.bytes);
+    if (!tile.inner.empty()) {
+      batch.Put(TileKey(tile.tile.level, tile.tile.index, inner_key_prefix), tile.inner);
+    }
   }
   std::string size;
   PutBigEndian(next.size(), &size);
@@ -187,7 +204,11 @@ Result<std::string> TlogStore::Tile(const TileId& tile) const {
     }
     if (width < tile_width_full) bytes = builder_.Partial(tile.level);
   }
-  if (bytes.empty()) {
+  if (bytes.empty() && tile.level > 0) {
+    Result<std::string> upper = ReadFullUpper(tile, /*inner=*/false);
+    if (!upper.ok()) return upper.status();
+    bytes = std::move(upper).value();
+  } else if (bytes.empty()) {
     MALPRO_RETURN_IF_ERROR(
         FromRocksDb(db_->Get(rocksdb::ReadOptions(), TileKey(tile.level, tile.index), &bytes),
                     "read " + TilePath(tile)));
@@ -201,7 +222,37 @@ Result<std::string> TlogStore::Tile(const TileId& tile) const {
 }
 
 TileHashReader TlogStore::Reader(uint64_t size) const {
-  return TileHashReader(size, [this](const TileId& tile) { return Tile(tile); });
+  return TileHashReader(
+      size, [this](const TileId& tile) { return Tile(tile); },
+      [this](const TileId& tile) { return Inner(tile); });
+}
+
+Result<std::string> TlogStore::ReadFullUpper(const TileId& tile, bool inner) const {
+  const std::pair<bool, uint64_t> key{inner, uint64_t(tile.level) << 56 | tile.index};
+  {
+    std::shared_lock lock(upper_mutex_);
+    auto found = upper_.find(key);
+    if (found != upper_.end()) return found->second;
+  }
+  std::string bytes;
+  const rocksdb::Status got = db_->Get(
+      rocksdb::ReadOptions(),
+      TileKey(tile.level, tile.index, inner ? inner_key_prefix : tile_key_prefix), &bytes);
+  if (got.IsNotFound() && inner) return TileMissing(tile);
+  MALPRO_RETURN_IF_ERROR(FromRocksDb(got, "read " + TilePath(tile)));
+  std::unique_lock lock(upper_mutex_);
+  upper_.emplace(key, bytes);
+  return bytes;
+}
+
+Result<std::string> TlogStore::Inner(const TileId& tile) const {
+  if (tile.level > 0) return ReadFullUpper(tile, /*inner=*/true);
+  std::string bytes;
+  const rocksdb::Status got = db_->Get(rocksdb::ReadOptions(),
+                                       TileKey(tile.level, tile.index, inner_key_prefix), &bytes);
+  if (got.IsNotFound()) return TileMissing(tile);  // a tree built before inner hashes were kept
+  MALPRO_RETURN_IF_ERROR(FromRocksDb(got, "read the inner hashes of " + TilePath(tile)));
+  return bytes;
 }
 
 Result<Hash> TlogStore::Root(uint64_t size) const {

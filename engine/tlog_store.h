@@ -7,7 +7,8 @@
 // "Leaves"): a proof carries hashes only, never an event's payload.
 //
 // Stored: one key per tile ("t" + level byte + index, 8 bytes big-endian; the value is the
-// tile's hashes as they stand, a partial tile growing in place) and the tree's size ("size",
+// tile's hashes as they stand, a partial tile growing in place), for each full tile the hashes
+// inside it ("n" + level byte + index: TileInner, read by proofs instead of folding the tile) and the tree's size ("size",
 // 8 bytes big-endian), written in one batch, so the tree a crash leaves is the tree of some
 // prefix of the log (the builder goes on from there). Threading: one writer (the builder),
 // any number of readers.
@@ -18,6 +19,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -76,6 +78,8 @@ class TlogStore {
   // The bytes of `tile` (its width x 32) as of the tree now. NotFound tile_not_found when the
   // tree does not hold that many hashes there yet (a wider tile than it has, or none).
   Result<std::string> Tile(const TileId& tile) const;
+  // The hashes inside the full `tile` (TileInner); NotFound tile_not_found when not kept.
+  Result<std::string> Inner(const TileId& tile) const;
   // The root of the first `size` leaves (size <= Size()).
   Result<Hash> Root(uint64_t size) const;
   // Reads the tree of the first `size` leaves (size <= Size()), for proofs.
@@ -100,8 +104,14 @@ class TlogStore {
 
   std::unique_ptr<rocksdb::DB> db_;
   bool read_only_ = false;
+  // A full tile's bytes (inner: its TileInner) above level 0, read once from the database
+  // and kept: they never change, and every proof reads some (1/256 of the level below).
+  Result<std::string> ReadFullUpper(const TileId& tile, bool inner) const;
+
   mutable std::shared_mutex mutex_;  // builder_ and the last tiles
   TileBuilder builder_;
+  mutable std::shared_mutex upper_mutex_;
+  mutable std::map<std::pair<bool, uint64_t>, std::string> upper_;  // (inner, level << 56 | index)
 };
 
 // Follows the log: appends each new event's leaf to the store, a batch at a time, off the

@@ -123,6 +123,29 @@ Hash TileRoot(std::string_view tile) {
   return FoldRange(tile, 0, tile_width_full);
 }
 
+std::string TileInner(std::string_view tile, Hash* root) {
+  MALPRO_ASSERT(tile.size() == tile_width_full * hash_bytes);
+  std::string inner;
+  inner.reserve(tile_inner_hashes * hash_bytes);  // so that appending never moves `below`
+  std::string_view below = tile;
+  size_t at = 0;  // where `below` starts in `inner` once it is there
+  for (size_t count = tile_width_full / 2; count >= 1; count /= 2) {
+    const size_t start = inner.size();
+    for (size_t i = 0; i < count; ++i) {
+      const Hash node = MerkleNodeHash(HashAt(below, 2 * i), HashAt(below, 2 * i + 1));
+      if (count == 1) {
+        *root = node;
+      } else {
+        inner.append(HashView(node));
+      }
+    }
+    if (count == 1) break;
+    at = start;
+    below = std::string_view(inner).substr(at);
+  }
+  return inner;
+}
+
 Result<TileBuilder> TileBuilder::Resume(uint64_t size, const std::vector<std::string>& partials) {
   TileBuilder builder;
   builder.size_ = size;
@@ -153,8 +176,9 @@ void TileBuilder::AppendAt(int level, const Hash& hash, std::vector<Changed>* ch
     return;
   }
   (*grown)[level] = false;
-  const Hash root = TileRoot(tile);
-  changed->push_back({TileId{level, index, tile_width_full}, std::move(tile)});
+  Hash root{};
+  std::string inner = TileInner(tile, &root);
+  changed->push_back({TileId{level, index, tile_width_full}, std::move(tile), std::move(inner)});
   tile.clear();
   AppendAt(level + 1, root, changed, grown);
 }
@@ -169,7 +193,7 @@ void TileBuilder::Append(const std::vector<Hash>& leaf_hashes, std::vector<Chang
     if (!grown[level]) continue;
     const uint64_t width = partials_[level].size() / hash_bytes;
     const uint64_t index = (size_ >> (tile_height * level)) / tile_width_full;
-    changed->push_back({TileId{level, index, width}, partials_[level]});
+    changed->push_back({TileId{level, index, width}, partials_[level], {}});
   }
 }
 
@@ -185,13 +209,29 @@ Result<Hash> TileHashReader::ReadHash(int level, uint64_t index) const {
   }
   TileId tile{tile_level, first / tile_width_full, 0};
   tile.width = TileWidthAt(tile_level, tile.index, size_);
-  Result<std::string> bytes = read_tile_(tile);
-  if (!bytes.ok()) return bytes.status();
   const uint64_t offset = first % tile_width_full;
-  if (bytes->size() < (offset + count) * hash_bytes) {
+  if (below > 0 && tile.width == tile_width_full && read_inner_) {
+    Result<const std::string*> inner = Cached(tile, /*inner=*/true);
+    if (inner.ok() && (*inner)->size() == tile_inner_hashes * hash_bytes) {
+      return HashAt(**inner, TileInnerStart(below) + (offset >> below));
+    }
+    if (!inner.ok() && inner.status().code() != StatusCode::kNotFound) return inner.status();
+  }
+  Result<const std::string*> bytes = Cached(tile, /*inner=*/false);
+  if (!bytes.ok()) return bytes.status();
+  if ((*bytes)->size() < (offset + count) * hash_bytes) {
     return Status::Corruption("the Merkle tree's tile " + TilePath(tile) + " is too short");
   }
-  return FoldRange(*bytes, offset, count);
+  return FoldRange(**bytes, offset, count);
+}
+
+Result<const std::string*> TileHashReader::Cached(const TileId& tile, bool inner) const {
+  const auto key = std::make_tuple(inner, tile.level, tile.index, tile.width);
+  auto found = cache_.find(key);
+  if (found != cache_.end()) return &found->second;
+  Result<std::string> bytes = inner ? read_inner_(tile) : read_tile_(tile);
+  if (!bytes.ok()) return bytes.status();
+  return &cache_.emplace(key, std::move(bytes).value()).first->second;
 }
 
 }  // namespace malpro

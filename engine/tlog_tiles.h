@@ -11,6 +11,8 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <tuple>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +56,16 @@ uint64_t TileWidthAt(int level, uint64_t index, uint64_t size);
 // The root of the hashes in `tile` (its bytes: width x 32), which must be a full tile: the
 // hash one tile level up.
 Hash TileRoot(std::string_view tile);
+// The hashes inside a full tile, between its own level and the next tile level's: its 128
+// node hashes one level up, then 64, ... then the 2 just below its root, 254 hashes in all
+// (kept next to the tile so that a proof reads them instead of folding the tile again). The
+// tile's root is set in `*root`.
+inline constexpr size_t tile_inner_hashes = tile_width_full - 2;
+std::string TileInner(std::string_view tile, Hash* root);
+// Where the hashes `below` (1 to 7) levels above a tile's own start among TileInner's.
+inline constexpr size_t TileInnerStart(int below) {
+  return tile_width_full - (2 * tile_width_full >> below);
+}
 
 // Builds the tiles of a tree leaf by leaf, in memory: the last (not yet full) tile of each
 // level. Appending may fill tiles; `changed` receives each tile that a call filled or grew.
@@ -62,6 +74,7 @@ class TileBuilder {
   struct Changed {
     TileId tile;
     std::string bytes;  // width x 32
+    std::string inner;  // a full tile's TileInner; empty for a partial one
   };
 
   // Starts at a tree of `size` leaves whose last tiles (one per level, as TileWidthAt says,
@@ -87,16 +100,23 @@ class TileBuilder {
 // Reads any hash of the tree (MerkleHashReader) from its tiles: the hash at (level, index)
 // folds the 2^(level mod 8) hashes below it in one tile of level level / 8. `read_tile`
 // returns the bytes of a tile of at least the width asked (NotFound when it has none).
+// With `read_inner` (the TileInner of a full tile; NotFound when not kept), the hashes
+// inside full tiles are read instead of folded. Each tile (and inner) is read once a reader.
 class TileHashReader final : public MerkleHashReader {
  public:
   using ReadTile = std::function<Result<std::string>(const TileId& tile)>;
-  TileHashReader(uint64_t size, ReadTile read_tile)
-      : size_(size), read_tile_(std::move(read_tile)) {}
+  TileHashReader(uint64_t size, ReadTile read_tile, ReadTile read_inner = {})
+      : size_(size), read_tile_(std::move(read_tile)), read_inner_(std::move(read_inner)) {}
   Result<Hash> ReadHash(int level, uint64_t index) const override;
 
  private:
+  // The bytes of `tile` (inner: its TileInner), read once.
+  Result<const std::string*> Cached(const TileId& tile, bool inner) const;
+
   uint64_t size_;
   ReadTile read_tile_;
+  ReadTile read_inner_;
+  mutable std::map<std::tuple<bool, int, uint64_t, uint64_t>, std::string> cache_;
 };
 
 }  // namespace malpro

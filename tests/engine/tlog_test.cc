@@ -209,6 +209,41 @@ TEST_F(TlogBuilderTest, TheCheckNamesATileThatDiffersFromWhatTheLogMakes) {
   EXPECT_NE(report->problem.find("tile/0/000 differs"), std::string::npos) << report->problem;
 }
 
+// Proofs read the hashes inside a full tile as stored: a changed one is named too, and a tree
+// without them (built before they were kept) still gives the same proofs by folding.
+TEST_F(TlogBuilderTest, TheHashesInsideFullTilesAreCheckedAndOptional) {
+  AppendEvents(300);
+  TlogBuilder builder(log_.get(), store_.get());
+  ASSERT_TRUE(builder.CatchUp().ok());
+  const std::vector<Hash> proof = *InclusionProof(5, 600, store_->Reader(600));
+  const std::string path = dir_.Sub("log") + "/" + tlog_directory;
+  store_.reset();
+  const std::string key("n\0\0\0\0\0\0\0\0\0", 10);  // the inner hashes of tile 0 of level 0
+  auto change = [&](bool remove) {
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), path, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::string inner;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), key, &inner).ok());
+    ASSERT_EQ(inner.size(), tile_inner_hashes * hash_bytes);
+    inner[0] ^= 1;
+    ASSERT_TRUE((remove ? db->Delete(rocksdb::WriteOptions(), key)
+                        : db->Put(rocksdb::WriteOptions(), key, inner))
+                    .ok());
+  };
+  change(/*remove=*/false);
+  store_ = std::move(TlogStore::Open(path, true)).value();
+  Result<TlogReport> report = VerifyTlog(*log_, *store_);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_FALSE(report->ok);
+  EXPECT_NE(report->problem.find("tile/0/000 differs"), std::string::npos) << report->problem;
+  store_.reset();
+  change(/*remove=*/true);
+  store_ = std::move(TlogStore::Open(path, true)).value();
+  EXPECT_TRUE(VerifyTlog(*log_, *store_)->ok);
+  EXPECT_EQ(*InclusionProof(5, 600, store_->Reader(600)), proof);
+}
+
 TEST_F(TlogBuilderTest, ATreeLongerThanTheLogIsRefused) {
   AppendEvents(10);
   std::vector<Hash> extra(21, LeafNumber(1));
