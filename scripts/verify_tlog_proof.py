@@ -1,28 +1,27 @@
 #!/usr/bin/env python3
 """Independent check of a Malpro Ledger proof bundle, written from docs/transparency.md alone.
 
-A proof bundle (docs/transparency.md, section 6) is either
-  - an inclusion bundle (c2sp.org/tlog-proof@v1): events' hashes, their leaf indices and the
-    multi-leaf proof (section 6.2) that they are in the log a signed checkpoint signs; or
-  - a consistency bundle (malpro.tlog-consistency@v1): RFC 9162's consistency proof that the
-    log of the newer signed checkpoint extends the log of the older one.
-Checkpoints are C2SP signed notes (section 5.2), checked with the log's verifier key
-NAME+KEYID+BASE64, whose key ID must match its name and key.
+Checks an inclusion bundle (c2sp.org/tlog-proof@v1: that events are in the log a signed
+checkpoint signs, section 6.1 and 6.2) or a consistency bundle (malpro.tlog-consistency@v1:
+that the newer checkpoint's log extends the older one's, section 6.3, RFC 9162 2.1.4.2), each
+checkpoint a C2SP signed note checked with the log's verifier key (section 5.2).
 
 Usage: verify_tlog_proof.py FILE KEY
   FILE  the .tlog-proof file (GET /v1/orders/{id}/proof, GET /tlog/proof/consistency, ...)
-  KEY   the log's verifier key, NAME+KEYID+BASE64, or a file holding it
-        (e.g. config/trial-keys/checkpoint.vkey)
+  KEY   the log's verifier key NAME+KEYID+BASE64, or a file holding it
+        (e.g. config/trial-keys/checkpoint.vkey); refused when its ID does not match it
 
-Prints "OK: ..." lines and exits 0 when the bundle verifies, prints "FAILED: why" and exits 1
-when it does not, and exits 2 on a usage error, an unreadable file or key, an invalid key, or
-no usable `openssl`. Python 3 standard library and the `openssl` command (Ed25519) only.
+Prints "OK: ..." lines and exits 0 when the bundle verifies, or "FAILED: why" and exits 1; exits
+2 on a usage error, an unreadable file or key, or no usable `openssl`. Python 3 standard
+library and the `openssl` command (for Ed25519) only.
 """
 import argparse
 import base64
 import binascii
+import collections
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,10 @@ CONSISTENCY_HEADER = b"malpro.tlog-consistency@v1"
 SIGNATURE_START = "\u2014 ".encode("utf-8")  # U+2014 EM DASH and a space: E2 80 94 20
 ED25519_TYPE = b"\x01"  # signed-note's signature type for Ed25519
 ED25519_DER_HEADER = bytes.fromhex("302a300506032b6570032100")  # SubjectPublicKeyInfo prefix
+ORIGIN = re.compile(rb"[!-*,-~]{1,255}")  # printable ASCII without spaces or '+'
 EVENTS_MAX = 64
+# A verifier key: its name, 4-byte key ID and 32-byte Ed25519 key, and how it is written.
+Key = collections.namedtuple("Key", "name key_id public_key text")
 
 
 class Failed(Exception):
@@ -40,29 +42,25 @@ class Failed(Exception):
 
 
 class UsageError(Exception):
-    """Bad arguments, an unreadable file, an invalid key, no openssl: exit 2."""
+    """Bad arguments, an unreadable file, an invalid key, no usable openssl: exit 2."""
 
 
 def sha256(data):
     return hashlib.sha256(data).digest()
 
 
-def leaf_hash(event_hash):
-    return sha256(b"\x00" + event_hash)
-
-
 def node_hash(left, right):
     return sha256(b"\x01" + left + right)
 
 
-def decode_base64(text, what, size=None):
-    """Strict RFC 4648 base64 with padding, of `size` bytes when given."""
+def decode_base64(text, what, size=None, error=Failed):
+    """Strict RFC 4648 base64 with padding (canonical), of `size` bytes when given."""
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise Failed(f"{what} is not base64") from None
+        raise error(f"{what} is not base64") from None
     if base64.b64encode(data) != text or (size is not None and len(data) != size):
-        raise Failed(f"{what} is not the base64 of {size or 'some'} bytes")
+        raise error(f"{what} is not the base64 of {size or 'some'} bytes")
     return data
 
 
@@ -70,52 +68,34 @@ def read_verifier_key(key):
     """Section 5.2: NAME+KEYID+BASE64(0x01 || 32-byte key), given as text or in a file."""
     text = key
     if os.path.isfile(key):
-        try:
-            with open(key, encoding="utf-8") as file:
-                text = file.read().strip()
-        except (OSError, UnicodeDecodeError) as error:
-            raise UsageError(f"cannot read the key file {key}: {error}") from None
-    parts = text.split("+", 2)  # the base64 may hold '+', the name and key ID may not
-    if len(parts) != 3 or not parts[0] or any(c <= " " or c == "\x7f" for c in parts[0]) \
-            or len(parts[1]) != 8 or any(c not in "0123456789abcdefABCDEF" for c in parts[1]):
+        with open(key, encoding="utf-8", errors="replace") as file:
+            text = file.read().strip()
+    parts = text.split("+", 2)  # the base64 may hold '+', the name and the key ID may not
+    if len(parts) != 3 or not re.fullmatch(r"[^\x00-\x20\x7f]+", parts[0]) \
+            or not re.fullmatch(r"[0-9a-fA-F]{8}", parts[1]):
         raise UsageError(f"the key {text!r} is not a verifier key NAME+KEYID+BASE64")
-    name, key_id = parts[0], bytes.fromhex(parts[1])
-    try:
-        encoded = decode_base64(parts[2].encode("ascii"), "the key", 33)
-    except (Failed, UnicodeEncodeError):
-        encoded = b""
+    encoded = decode_base64(parts[2].encode(), f"the key part of {text!r}", 33, UsageError)
     if encoded[:1] != ED25519_TYPE:
-        raise UsageError(f"the key {text!r} is not of type 1 (Ed25519) and 32 bytes")
-    public_key = encoded[1:]
-    if note_key_id(name, public_key) != key_id:
+        raise UsageError(f"the key {text!r} is not of type 1 (Ed25519)")
+    name, key_id, public_key = parts[0], bytes.fromhex(parts[1]), encoded[1:]
+    if sha256(name.encode() + b"\n" + ED25519_TYPE + public_key)[:4] != key_id:
         raise UsageError(f"the key {text!r}: its key ID does not match its name and key")
-    return name, key_id, public_key
-
-
-def note_key_id(name, public_key):
-    """Section 5.2: the first 4 bytes of SHA-256(name || 0x0A || 0x01 || public key)."""
-    return sha256(name.encode("utf-8") + b"\n" + ED25519_TYPE + public_key)[:4]
-
-
-def key_text(key):
-    name, key_id, public_key = key
-    return f"{name}+{key_id.hex()}+{base64.b64encode(ED25519_TYPE + public_key).decode()}"
+    return Key(name, key_id, public_key, f"{name}+{parts[1].lower()}+{parts[2]}")
 
 
 def ed25519_verifies(public_key, message, signature):
-    """Ed25519 (pure) through `openssl pkeyutl -verify -rawin`."""
+    """Ed25519 (pure, RFC 8032) through `openssl pkeyutl -verify -rawin`."""
     pem = b"-----BEGIN PUBLIC KEY-----\n" + base64.b64encode(ED25519_DER_HEADER + public_key) \
         + b"\n-----END PUBLIC KEY-----\n"
     with tempfile.TemporaryDirectory() as folder:
-        paths = {}
-        for name, data in (("key.pem", pem), ("message", message), ("signature", signature)):
-            paths[name] = os.path.join(folder, name)
-            with open(paths[name], "wb") as file:
+        paths = [os.path.join(folder, name) for name in ("key.pem", "message", "signature")]
+        for path, data in zip(paths, (pem, message, signature)):
+            with open(path, "wb") as file:
                 file.write(data)
+        command = ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", paths[0], "-rawin",
+                   "-in", paths[1], "-sigfile", paths[2]]
         try:
-            run = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey",
-                                  paths["key.pem"], "-rawin", "-in", paths["message"],
-                                  "-sigfile", paths["signature"]], capture_output=True)
+            run = subprocess.run(command, capture_output=True, check=False)
         except OSError as error:
             raise UsageError(f"cannot run openssl: {error}") from None
     if run.returncode != 0 and b"Signature Verification Failure" not in run.stdout:
@@ -125,43 +105,37 @@ def ed25519_verifies(public_key, message, signature):
 
 
 def check_checkpoint(note, key, which):
-    """Sections 5.1 and 5.2: parse the signed note, verify its signature by `key`, and return
-    the checkpoint's (origin, size, root)."""
+    """Sections 5.1 and 5.2: verify the signed note's signature by `key` (its name and key ID
+    both matching) and return the checkpoint's (origin, size, root)."""
     split = note.find(b"\n\n")
-    if split < 0:
-        raise Failed(f"{which} has no empty line before its signatures")
-    text, signature_lines = note[:split + 1], note[split + 2:]
-    if not signature_lines.endswith(b"\n"):
-        raise Failed(f"{which} has no signature lines, or its last does not end in a newline")
-    name, key_id, public_key = key
+    if split < 0 or not note.endswith(b"\n") or split + 2 == len(note):
+        raise Failed(f"{which} is not a signed note: text, an empty line, signature lines")
+    text = note[:split + 1]
     signed = False
-    for line in signature_lines[:-1].split(b"\n"):
+    for line in note[split + 2:-1].split(b"\n"):
         if not line.startswith(SIGNATURE_START) or line.count(b" ") != 2:
             raise Failed(f"{which} has a line that is not '\u2014 NAME SIGNATURE'")
         line_name, encoded = line[len(SIGNATURE_START):].split(b" ")
         signature = decode_base64(encoded, f"a signature of {which}")
-        if line_name != name.encode("utf-8") or signature[:4] != key_id:
+        if line_name != key.name.encode() or signature[:4] != key.key_id:
             continue  # another signer's, or another key of this name
-        if len(signature) != 68 or not ed25519_verifies(public_key, text, signature[4:]):
-            raise Failed(f"{which}: the signature of {key_text(key)} does not verify")
+        if len(signature) != 68 or not ed25519_verifies(key.public_key, text, signature[4:]):
+            raise Failed(f"{which}: the signature of {key.text} does not verify")
         signed = True
     if not signed:
-        raise Failed(f"{which} has no signature by {key_text(key)}")
-    lines = text[:-1].split(b"\n")
-    if len(lines) != 3:
-        raise Failed(f"{which} is not a checkpoint of three lines (origin, size, root)")
-    origin, size, root = lines
-    if not origin or not size.isdigit() or (len(size) > 1 and size.startswith(b"0")):
-        raise Failed(f"{which} has no origin or no decimal tree size")
-    return (origin.decode("utf-8", errors="replace"), int(size),
-            decode_base64(root, f"the root of {which}", 32))
+        raise Failed(f"{which} has no signature by {key.text}")
+    lines = text[:-1].split(b"\n")  # extension lines after the root are ignored (C2SP)
+    if len(lines) < 3 or not ORIGIN.fullmatch(lines[0]) \
+            or not re.fullmatch(rb"0|[1-9][0-9]*", lines[1]) or b"" in lines[3:]:
+        raise Failed(f"{which} is not a checkpoint: origin, decimal size, root")
+    return lines[0].decode(), int(lines[1]), decode_base64(lines[2], f"the root of {which}", 32)
 
 
-def parse_hashes(lines, what):
-    return [decode_base64(line, f"{what} {number}", 32) for number, line in enumerate(lines, 1)]
+def parse_hashes(lines):
+    return [decode_base64(line, f"proof hash {number}", 32) for number, line in enumerate(lines, 1)]
 
 
-def parse_inclusion(head, note):
+def parse_inclusion(head):
     """Section 6.1, step 1: the extra line, 1 to 64 increasing index lines, proof lines."""
     if not head or not head[0].startswith(b"extra "):
         raise Failed("line 2 is not 'extra BASE64'")
@@ -171,8 +145,7 @@ def parse_inclusion(head, note):
         if not line.startswith(b"index "):
             break
         number = line[len(b"index "):]
-        if not number.isdigit() or (len(number) > 1 and number.startswith(b"0")) \
-                or (indices and int(number) <= indices[-1]):
+        if not re.fullmatch(rb"0|[1-9][0-9]*", number) or (indices and int(number) <= indices[-1]):
             raise Failed(f"'{line.decode(errors='replace')}': indices are decimals without "
                          "leading zeros, each above the one before")
         indices.append(int(number))
@@ -181,25 +154,21 @@ def parse_inclusion(head, note):
     if len(extra) != 32 * len(indices):
         raise Failed("its extra data is not the 32-byte hash of each indexed event")
     event_hashes = [extra[i:i + 32] for i in range(0, len(extra), 32)]
-    return indices, event_hashes, parse_hashes(head[1 + len(indices):], "proof hash"), note
+    return indices, event_hashes, parse_hashes(head[1 + len(indices):])
 
 
 def split_notes(notes):
     """Section 6.3: the newer checkpoint starts after the older one's signature lines."""
-    at = notes.find(b"\n\n")
-    if at < 0:
-        raise Failed("it needs two signed checkpoints after the empty line")
-    at += 2
-    start = at
-    while notes.startswith(SIGNATURE_START, at) and notes.find(b"\n", at) >= 0:
+    at = start = notes.find(b"\n\n") + 2
+    while start > 1 and notes.startswith(SIGNATURE_START, at):
         at = notes.find(b"\n", at) + 1
-    if at == start or at >= len(notes):
+    if start < 2 or at == start or at >= len(notes):
         raise Failed("it needs two signed checkpoints after the empty line")
     return notes[:at], notes[at:]
 
 
 def multi_leaf_root(begin, end, leaves, proof):
-    """Section 6.2: the root of leaves [begin, end), `leaves` the (index, leaf hash) in it."""
+    """Section 6.2: the root of leaves [begin, end); `leaves`, the (index, leaf hash) in it."""
     if end - begin == 1:
         return leaves[0][1]
     middle = begin + (1 << ((end - begin - 1).bit_length() - 1))  # largest power of 2 below
@@ -216,20 +185,18 @@ def multi_leaf_root(begin, end, leaves, proof):
 
 
 def next_proof_hash(proof):
-    try:
-        return next(proof)
-    except StopIteration:
-        raise Failed("the proof does not verify: it has too few hashes") from None
+    for hash_ in proof:
+        return hash_
+    raise Failed("the proof does not verify: it has too few hashes")
 
 
 def verify_consistency(old_size, new_size, old_root, new_root, proof):
     """RFC 9162, section 2.1.4.2, from the older tree to the newer."""
     if old_size == 0 or old_size > new_size:
-        raise Failed(f"the older checkpoint's size {old_size} is not from 1 to the newer "
-                     f"one's {new_size}")
+        raise Failed(f"the older checkpoint's size {old_size} is not 1 to the newer's {new_size}")
     if old_size == new_size:
         if proof or old_root != new_root:
-            raise Failed("two checkpoints of one size need equal roots and an empty proof")
+            raise Failed("two checkpoints of one size need one root and an empty proof")
         return
     if not proof:
         raise Failed("the consistency proof is empty")
@@ -250,34 +217,35 @@ def verify_consistency(old_size, new_size, old_root, new_root, proof):
         fn, sn = fn >> 1, sn >> 1
     if sn != 0:
         raise Failed("the consistency proof is shorter than the tree is deep")
-    if fr != old_root:
-        raise Failed("the consistency proof leads to another root of the older checkpoint")
-    if sr != new_root:
-        raise Failed("the consistency proof leads to another root of the newer checkpoint")
+    if fr != old_root or sr != new_root:
+        which = "older" if fr != old_root else "newer"
+        raise Failed(f"the consistency proof leads to another root of the {which} checkpoint")
 
 
-def check_inclusion(bundle, key):
-    """Section 6.1, steps 2 and 3. Returns the OK lines."""
-    indices, event_hashes, proof, note = bundle
+def check_inclusion(head, note, key):
+    """Section 6.1, steps 1 to 3. Returns the OK lines."""
+    indices, event_hashes, proof = parse_inclusion(head)
     origin, size, root = check_checkpoint(note, key, "the checkpoint")
     if indices[-1] >= size:
         raise Failed(f"index {indices[-1]} is not below the checkpoint's size {size}")
     hashes = iter(proof)
-    leaves = [(index, leaf_hash(h)) for index, h in zip(indices, event_hashes)]
+    leaves = [(index, sha256(b"\x00" + h)) for index, h in zip(indices, event_hashes)]
     computed = multi_leaf_root(0, size, leaves, hashes)
     if next(hashes, None) is not None:
         raise Failed("the proof does not verify: it has hashes left over")
     if computed != root:
         raise Failed(f"the proof does not verify: it gives the root {computed.hex()}, the "
                      f"checkpoint signs {root.hex()}")
-    lines = [f"OK: event {index + 1} (hash {h.hex()}) is in the log"
-             for index, h in zip(indices, event_hashes)]
-    return lines + [f"OK: the log {origin} of {size} events (root {root.hex()}) holds them, as "
-                    f"its checkpoint signed by {key_text(key)} says"]
+    return [f"OK: event {index + 1} (hash {h.hex()}) is in the log"
+            for index, h in zip(indices, event_hashes)] + [
+        f"OK: the log {origin} of {size} events (root {root.hex()}) holds them, as its "
+        f"checkpoint signed by {key.text} says"]
 
 
-def check_consistency(proof, older_note, newer_note, key):
+def check_consistency(head, notes, key):
     """Section 6.3. Returns the OK line."""
+    proof = parse_hashes(head)
+    older_note, newer_note = split_notes(notes)
     old_origin, old_size, old_root = check_checkpoint(older_note, key, "the older checkpoint")
     origin, size, root = check_checkpoint(newer_note, key, "the newer checkpoint")
     if old_origin != origin:
@@ -285,21 +253,19 @@ def check_consistency(proof, older_note, newer_note, key):
     verify_consistency(old_size, size, old_root, root, proof)
     return [f"OK: the log {origin} of {size} events (root {root.hex()}) extends its log of "
             f"{old_size} events (root {old_root.hex()}); both checkpoints signed by "
-            f"{key_text(key)}"]
+            f"{key.text}"]
 
 
 def check_bundle(data, key):
-    """Splits the bundle at its empty line and checks it by its first line's kind."""
-    if not data.endswith(b"\n"):
-        raise Failed("it is not a proof bundle: it does not end in a newline")
+    """Splits the bundle at its empty line and checks it by the kind its first line names."""
     head, empty, notes = data.partition(b"\n\n")
-    if not empty:
-        raise Failed("it is not a proof bundle: no empty line before the checkpoint")
+    if not data.endswith(b"\n") or not empty:
+        raise Failed("it is not a proof bundle: lines, an empty line, then signed checkpoints")
     head = head.split(b"\n")
     if head[0] == INCLUSION_HEADER:
-        return check_inclusion(parse_inclusion(head[1:], notes), key)
+        return check_inclusion(head[1:], notes, key)
     if head[0] == CONSISTENCY_HEADER:
-        return check_consistency(parse_hashes(head[1:], "proof hash"), *split_notes(notes), key)
+        return check_consistency(head[1:], notes, key)
     raise Failed(f"it is not a proof bundle: its first line is neither "
                  f"{INCLUSION_HEADER.decode()} nor {CONSISTENCY_HEADER.decode()}")
 
@@ -311,21 +277,15 @@ def main():
     args = parser.parse_args()
     try:
         key = read_verifier_key(args.key)
-        try:
-            with open(args.file, "rb") as file:
-                data = file.read()
-        except OSError as error:
-            raise UsageError(f"cannot read {args.file}: {error}") from None
-        try:
-            lines = check_bundle(data, key)
-        except Failed as failure:
-            print(f"FAILED: {failure}")
-            return 1
-    except UsageError as error:
+        with open(args.file, "rb") as file:
+            print("\n".join(check_bundle(file.read(), key)))
+        return 0
+    except Failed as failure:
+        print(f"FAILED: {failure}")
+        return 1
+    except (UsageError, OSError) as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
-    print("\n".join(lines))
-    return 0
 
 
 if __name__ == "__main__":

@@ -134,10 +134,12 @@ Result<StoredCheckpoint> QueriedCheckpoint(const ApiCall& call, const TlogStore&
   return std::move(**kept);
 }
 
+// A bundle against a checkpoint named by size never changes; one against "the latest" does.
 HttpResponse ProofFile(const HttpRequest& request, std::string bundle,
-                       const std::string& file_name) {
-  HttpResponse response = TextAnswer(request, std::move(bundle), "text/plain; charset=utf-8",
-                                     "private, max-age=31536000, immutable");
+                       const std::string& file_name, bool fixed) {
+  HttpResponse response =
+      TextAnswer(request, std::move(bundle), "text/plain; charset=utf-8",
+                 fixed ? "private, max-age=31536000, immutable" : "private, no-cache");
   response.set(http::field::content_disposition,
                "attachment; filename=\"" + file_name + ".tlog-proof\"");
   return response;
@@ -167,7 +169,8 @@ HttpResponse Api::InclusionProofAnswer(const ApiCall& call, std::vector<uint64_t
   Result<InclusionBundle> bundle =
       MakeInclusionBundle(*deps_.log, *deps_.tlog, sequences, *checkpoint);
   if (!bundle.ok()) return ErrorResponse(call.request, bundle.status());
-  return ProofFile(call.request, InclusionBundleText(*bundle), file_name);
+  return ProofFile(call.request, InclusionBundleText(*bundle), file_name,
+                   !QueryText(call, "checkpoint_size").empty());
 }
 
 void Api::AddProofRoutes() {
@@ -230,7 +233,8 @@ void Api::AddProofRoutes() {
     if (!bundle.ok()) return ErrorResponse(call.request, bundle.status());
     return ProofFile(call.request, ConsistencyBundleText(*bundle),
                      "consistency-" + std::to_string(older->size) + "-" +
-                         std::to_string(newer->size));
+                         std::to_string(newer->size),
+                     !QueryText(call, "new_size").empty());
   });
 }
 
