@@ -20,9 +20,9 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <sstream>
-#include <memory>
 #include <string>
 
 #include "engine/event_log.h"
@@ -238,7 +238,8 @@ void BM_InclusionProof(benchmark::State& state) {
   uint64_t index = 12345;
   for (auto _ : state) {
     index = (index * 2862933555777941757ULL + 3037000493ULL) % kTreeLeaves;
-    Result<std::vector<Hash>> proof = InclusionProof(index, kTreeLeaves, tree.store->Reader(kTreeLeaves));
+    Result<std::vector<Hash>> proof =
+        InclusionProof(index, kTreeLeaves, tree.store->Reader(kTreeLeaves));
     MALPRO_ASSERT(proof.ok() && proof->size() >= 15);
     benchmark::DoNotOptimize(proof);
   }

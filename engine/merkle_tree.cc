@@ -193,13 +193,57 @@ Result<std::vector<Hash>> ConsistencyProof(uint64_t old_size, uint64_t new_size,
   return proof;
 }
 
+Result<std::vector<Hash>> TreeFrontier(uint64_t size, const MerkleHashReader& reader) {
+  std::vector<Hash> frontier;
+  uint64_t begin = 0;
+  for (int level = merkle_levels_max; level >= 0; --level) {
+    if ((size >> level & 1) == 0) continue;
+    Result<Hash> hash = reader.ReadHash(level, begin >> level);
+    if (!hash.ok()) return hash.status();
+    frontier.push_back(*hash);
+    begin += uint64_t{1} << level;
+  }
+  return frontier;
+}
+
+Result<FrontierTree> FrontierTree::Resume(uint64_t size, const std::vector<Hash>& frontier) {
+  if (frontier.size() != static_cast<size_t>(std::popcount(size))) {
+    return Status::InvalidArgument(errc::kProofInvalid, "frontier",
+                                   "the frontier of a tree of " + std::to_string(size) +
+                                       " leaves holds " + std::to_string(std::popcount(size)) +
+                                       " hashes, not " + std::to_string(frontier.size()));
+  }
+  FrontierTree tree;
+  tree.size_ = size;
+  tree.subtrees_ = frontier;
+  return tree;
+}
+
+void FrontierTree::Append(const Hash& leaf_hash) {
+  subtrees_.push_back(leaf_hash);
+  // Like a binary counter: each 1 bit that carries merges two subtrees of its level.
+  for (uint64_t carried = size_; (carried & 1) == 1; carried >>= 1) {
+    const Hash right = subtrees_.back();
+    subtrees_.pop_back();
+    subtrees_.back() = MerkleNodeHash(subtrees_.back(), right);
+  }
+  ++size_;
+}
+
+Hash FrontierTree::Root() const {
+  if (subtrees_.empty()) return Sha256("");
+  Hash root = subtrees_.back();
+  for (size_t i = subtrees_.size() - 1; i > 0; --i) root = MerkleNodeHash(subtrees_[i - 1], root);
+  return root;
+}
+
 Result<std::vector<Hash>> MultiInclusionProof(const std::vector<uint64_t>& indices, uint64_t size,
                                               const MerkleHashReader& reader) {
   for (size_t i = 0; i < indices.size(); ++i) {
     if (indices[i] >= size || (i > 0 && indices[i] <= indices[i - 1])) {
-      return Status::InvalidArgument(errc::kProofRangeInvalid, "index",
-                                     "leaves must be increasing and below the tree size " +
-                                         std::to_string(size));
+      return Status::InvalidArgument(
+          errc::kProofRangeInvalid, "index",
+          "leaves must be increasing and below the tree size " + std::to_string(size));
     }
   }
   if (indices.empty()) {

@@ -76,6 +76,27 @@ Result<Hash> MultiInclusionRoot(const std::vector<uint64_t>& indices,
                                 const std::vector<Hash>& leaf_hashes, uint64_t size,
                                 const std::vector<Hash>& proof);
 
+// The frontier of the tree of `size` leaves: the roots of the complete subtrees [0, size)
+// falls into, largest first (one for each bit set in `size`). Whoever holds it and the leaves
+// after `size` can compute the root of any larger tree (docs/transparency.md, section 7).
+Result<std::vector<Hash>> TreeFrontier(uint64_t size, const MerkleHashReader& reader);
+
+// A tree known by its frontier, grown leaf by leaf.
+class FrontierTree {
+ public:
+  // InvalidArgument proof_invalid unless `frontier` holds one hash per bit set in `size`.
+  static Result<FrontierTree> Resume(uint64_t size, const std::vector<Hash>& frontier);
+  FrontierTree() = default;
+  void Append(const Hash& leaf_hash);
+  uint64_t size() const { return size_; }
+  // The root of the tree as it stands (SHA-256 of nothing when empty).
+  Hash Root() const;
+
+ private:
+  uint64_t size_ = 0;
+  std::vector<Hash> subtrees_;  // largest first, as TreeFrontier gives them
+};
+
 // RFC 9162 2.1.3.2: whether `proof` shows the leaf with `leaf_hash` at `index` in the tree of
 // `size` leaves whose root is `root`. Corruption saying why when it does not.
 Status VerifyInclusion(uint64_t index, uint64_t size, const Hash& leaf_hash,

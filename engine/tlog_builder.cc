@@ -113,6 +113,19 @@ Result<std::string> EntryBundle(const EventLog& log, const TlogStore& store, con
   return bundle;
 }
 
+namespace {
+
+Result<size_t> CountStoredTiles(const TlogStore& store) {
+  size_t stored = 0;
+  MALPRO_RETURN_IF_ERROR(store.ForEachTile([&](const TileId&, std::string_view) {
+    ++stored;
+    return Status::Ok();
+  }));
+  return stored;
+}
+
+}  // namespace
+
 Result<TlogReport> VerifyTlog(const EventLog& log, const TlogStore& store) {
   TlogReport report;
   report.size = store.Size();
@@ -171,13 +184,10 @@ Result<TlogReport> VerifyTlog(const EventLog& log, const TlogStore& store) {
     if (!same.ok()) return same.status();
     if (!*same) return fail(TilePath(tile.tile) + " differs from the tile the log makes");
   }
-  size_t stored = 0;
-  MALPRO_RETURN_IF_ERROR(store.ForEachTile([&](const TileId&, std::string_view) {
-    ++stored;
-    return Status::Ok();
-  }));
-  if (stored != tiles) {
-    return fail("the Merkle tree stores " + std::to_string(stored) + " tiles where its " +
+  Result<size_t> stored = CountStoredTiles(store);
+  if (!stored.ok()) return stored.status();
+  if (*stored != tiles) {
+    return fail("the Merkle tree stores " + std::to_string(*stored) + " tiles where its " +
                 std::to_string(report.size) + " leaves make " + std::to_string(tiles));
   }
   Result<Hash> root = store.Root(report.size);

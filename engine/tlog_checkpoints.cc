@@ -9,9 +9,8 @@
 namespace malpro {
 
 Status CheckCheckpointOrigin(std::string_view origin, std::string_view field) {
-  const bool printable = std::all_of(origin.begin(), origin.end(), [](char c) {
-    return c > ' ' && c < 0x7f && c != '+';
-  });
+  const bool printable = std::all_of(origin.begin(), origin.end(),
+                                     [](char c) { return c > ' ' && c < 0x7f && c != '+'; });
   if (origin.empty() || origin.size() > 255 || !printable) {
     return Status::InvalidArgument(errc::kCheckpointOriginInvalid, field,
                                    "must be 1 to 255 printable ASCII characters without spaces "
@@ -106,6 +105,16 @@ Status CheckpointIssuer::IssueMonthEnds() {
   return Status::Ok();
 }
 
+Status CheckpointIssuer::IssueStrides() {
+  const uint64_t size = store_->Size();
+  for (uint64_t next = stride_issued_ + checkpoint_stride; next <= size;
+       next += checkpoint_stride) {
+    MALPRO_RETURN_IF_ERROR(Issue(next, checkpoint_reason_stride));
+    stride_issued_ = next;
+  }
+  return Status::Ok();
+}
+
 Status CheckpointIssuer::CatchUp() {
   Result<std::optional<StoredCheckpoint>> latest = store_->LatestCheckpoint();
   if (!latest.ok()) return latest.status();
@@ -128,6 +137,7 @@ Status CheckpointIssuer::CatchUp() {
     std::lock_guard lock(mutex_);
     latest_ = *latest;
   }
+  MALPRO_RETURN_IF_ERROR(IssueStrides());
   return IssueMonthEnds();
 }
 
@@ -149,6 +159,7 @@ Status CheckpointIssuer::Step(bool interval_due) {
     ready.assign(std::make_move_iterator(held), std::make_move_iterator(requests_.end()));
     requests_.erase(held, requests_.end());
   }
+  MALPRO_RETURN_IF_ERROR(IssueStrides());
   MALPRO_RETURN_IF_ERROR(IssueMonthEnds());
   for (const auto& [requested, reason] : ready) MALPRO_RETURN_IF_ERROR(Issue(requested, reason));
   const std::optional<StoredCheckpoint> latest = Latest();
@@ -203,9 +214,12 @@ std::optional<StoredCheckpoint> CheckpointIssuer::Latest() const {
 
 bool CheckpointIssuer::WaitFor(uint64_t size, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mutex_);
-  return changed_.wait_for(lock, timeout, [&] {
-    return (latest_ && latest_->size >= size) || !failure_.ok() || stopping_.load();
-  }) && latest_ && latest_->size >= size;
+  return changed_.wait_for(lock, timeout,
+                           [&] {
+                             return (latest_ && latest_->size >= size) || !failure_.ok() ||
+                                    stopping_.load();
+                           }) &&
+         latest_ && latest_->size >= size;
 }
 
 Status CheckpointIssuer::Health() const {
@@ -233,7 +247,8 @@ Result<CheckpointsReport> VerifyCheckpoints(const TlogStore& store, std::string_
       if (!note.ok()) return fail(note.status().message());
       Result<Checkpoint> checkpoint = ParseCheckpoint(note->text, name);
       if (!checkpoint.ok()) return fail(checkpoint.status().message());
-      if (checkpoint->size != kept.size) return fail("its note is of size " + std::to_string(checkpoint->size));
+      if (checkpoint->size != kept.size)
+        return fail("its note is of size " + std::to_string(checkpoint->size));
       if (checkpoint->origin != origin) return fail("its origin is " + checkpoint->origin);
       if (verifier != nullptr) {
         Status signature = VerifyNote(*note, *verifier);

@@ -8,7 +8,8 @@
 //   close);
 // - at every month's end: the tree of the events recorded before 00:00 WIB on the 1st
 //   ("month-end 2026-11"), found in the log by the events' recorded times, which never go
-//   back. Month ends already in the log when it starts are issued then.
+//   back. Month ends already in the log when it starts are issued then;
+// - at every multiple of checkpoint_stride events ("stride"), history included.
 //
 // Threading: Start() runs it on its own thread; Latest(), Request() and WaitFor() may be called
 // from any thread.
@@ -37,6 +38,11 @@ namespace malpro {
 inline constexpr char checkpoint_reason_interval[] = "interval";
 inline constexpr char checkpoint_reason_settlement[] = "settlement";
 inline constexpr char checkpoint_reason_month_end[] = "month-end";
+inline constexpr char checkpoint_reason_stride[] = "stride";
+// A checkpoint of every multiple of this many events ("stride"), so that any twice as many
+// consecutive events (a topic that retention has trimmed) can be checked against two of them
+// (docs/transparency.md, section 7).
+inline constexpr uint64_t checkpoint_stride = 1024;
 
 struct CheckpointOptions {
   // The log's identity, the checkpoint's first line: a schema-less URL without spaces or '+'.
@@ -94,6 +100,8 @@ class CheckpointIssuer {
   Result<Month> MonthOf(uint64_t sequence) const;
   // Issues the month ends between the last one looked for and the tree's size now.
   Status IssueMonthEnds();
+  // Issues the strides up to the tree's size now.
+  Status IssueStrides();
   // One pass: requests the tree now holds, month ends, and the interval's checkpoint.
   Status Step(bool interval_due);
   void Loop();
@@ -106,6 +114,7 @@ class CheckpointIssuer {
   // The month of event `month_scanned_` (0: none looked at yet).
   uint64_t month_scanned_ = 0;
   Month month_{};
+  uint64_t stride_issued_ = 0;  // the largest stride size issued (or found kept)
 
   std::thread thread_;
   std::atomic<bool> stopping_{false};
@@ -119,10 +128,10 @@ class CheckpointIssuer {
 // What VerifyCheckpoints found.
 struct CheckpointsReport {
   bool ok = true;
-  uint64_t checked = 0;        // checkpoints whose root was compared
-  uint64_t beyond_tree = 0;    // kept for sizes the tree does not hold yet (not compared)
-  uint64_t latest_size = 0;    // the largest size checked
-  std::string problem;         // the first problem, when not ok
+  uint64_t checked = 0;      // checkpoints whose root was compared
+  uint64_t beyond_tree = 0;  // kept for sizes the tree does not hold yet (not compared)
+  uint64_t latest_size = 0;  // the largest size checked
+  std::string problem;       // the first problem, when not ok
 };
 
 // Every checkpoint kept in `store` (whose tiles VerifyTlog compared with the log): its note is a

@@ -214,9 +214,11 @@ Result<ProofVerdict> CheckProof(const ParsedProof& proof, const NoteVerifier& ve
   ProofVerdict verdict;
   if (proof.consistency) {
     const ConsistencyBundle& bundle = proof.consistency_bundle;
-    Result<Checkpoint> older = CheckNote(bundle.old_checkpoint, verifier, origin, "the older checkpoint");
+    Result<Checkpoint> older =
+        CheckNote(bundle.old_checkpoint, verifier, origin, "the older checkpoint");
     if (!older.ok()) return older.status();
-    Result<Checkpoint> newer = CheckNote(bundle.new_checkpoint, verifier, origin, "the newer checkpoint");
+    Result<Checkpoint> newer =
+        CheckNote(bundle.new_checkpoint, verifier, origin, "the newer checkpoint");
     if (!newer.ok()) return newer.status();
     if (older->origin != newer->origin) {
       return Status::Corruption("the two checkpoints are of different origins");

@@ -75,8 +75,8 @@ Result<ConsistencyBundle> MakeConsistencyBundle(const TlogStore& store,
 
 // What a checked bundle showed.
 struct ProofVerdict {
-  Checkpoint checkpoint;           // the (newer) checkpoint
-  Checkpoint old_checkpoint;       // consistency bundles: the older one
+  Checkpoint checkpoint;            // the (newer) checkpoint
+  Checkpoint old_checkpoint;        // consistency bundles: the older one
   std::vector<uint64_t> sequences;  // inclusion bundles: the events shown
   std::vector<Hash> event_hashes;
 };

@@ -235,9 +235,9 @@ Result<std::string> TlogStore::ReadFullUpper(const TileId& tile, bool inner) con
     if (found != upper_.end()) return found->second;
   }
   std::string bytes;
-  const rocksdb::Status got = db_->Get(
-      rocksdb::ReadOptions(),
-      TileKey(tile.level, tile.index, inner ? inner_key_prefix : tile_key_prefix), &bytes);
+  const rocksdb::Status got =
+      db_->Get(rocksdb::ReadOptions(),
+               TileKey(tile.level, tile.index, inner ? inner_key_prefix : tile_key_prefix), &bytes);
   if (got.IsNotFound() && inner) return TileMissing(tile);
   MALPRO_RETURN_IF_ERROR(FromRocksDb(got, "read " + TilePath(tile)));
   std::unique_lock lock(upper_mutex_);
@@ -248,8 +248,8 @@ Result<std::string> TlogStore::ReadFullUpper(const TileId& tile, bool inner) con
 Result<std::string> TlogStore::Inner(const TileId& tile) const {
   if (tile.level > 0) return ReadFullUpper(tile, /*inner=*/true);
   std::string bytes;
-  const rocksdb::Status got = db_->Get(rocksdb::ReadOptions(),
-                                       TileKey(tile.level, tile.index, inner_key_prefix), &bytes);
+  const rocksdb::Status got =
+      db_->Get(rocksdb::ReadOptions(), TileKey(tile.level, tile.index, inner_key_prefix), &bytes);
   if (got.IsNotFound()) return TileMissing(tile);  // a tree built before inner hashes were kept
   MALPRO_RETURN_IF_ERROR(FromRocksDb(got, "read the inner hashes of " + TilePath(tile)));
   return bytes;
@@ -291,8 +291,8 @@ Status TlogStore::PutCheckpoint(const StoredCheckpoint& checkpoint) {
   }
   rocksdb::WriteOptions options;
   options.sync = true;
-  return FromRocksDb(db_->Write(options, &batch), "write checkpoint " +
-                                                      std::to_string(checkpoint.size));
+  return FromRocksDb(db_->Write(options, &batch),
+                     "write checkpoint " + std::to_string(checkpoint.size));
 }
 
 Result<std::optional<StoredCheckpoint>> TlogStore::CheckpointAt(uint64_t size) const {
@@ -326,7 +326,8 @@ Result<std::vector<StoredCheckpoint>> TlogStore::Checkpoints(uint64_t after_size
                                                              std::string_view kind) const {
   std::vector<StoredCheckpoint> found;
   if (db_ == nullptr || limit == 0 || after_size == UINT64_MAX) return found;
-  const std::string prefix = kind.empty() ? std::string(1, checkpoint_key_prefix) : KindPrefix(kind);
+  const std::string prefix =
+      kind.empty() ? std::string(1, checkpoint_key_prefix) : KindPrefix(kind);
   std::string start = prefix;
   PutBigEndian(after_size + 1, &start);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));

@@ -8,10 +8,10 @@
 //
 // Stored: one key per tile ("t" + level byte + index, 8 bytes big-endian; the value is the
 // tile's hashes as they stand, a partial tile growing in place), for each full tile the hashes
-// inside it ("n" + level byte + index: TileInner, read by proofs instead of folding the tile) and the tree's size ("size",
-// 8 bytes big-endian), written in one batch, so the tree a crash leaves is the tree of some
-// prefix of the log (the builder goes on from there). Threading: one writer (the builder),
-// any number of readers.
+// inside it ("n" + level byte + index: TileInner, read by proofs instead of folding the tile) and
+// the tree's size ("size", 8 bytes big-endian), written in one batch, so the tree a crash leaves is
+// the tree of some prefix of the log (the builder goes on from there). Threading: one writer (the
+// builder), any number of readers.
 #pragma once
 
 #include <atomic>

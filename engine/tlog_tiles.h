@@ -12,9 +12,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <tuple>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "engine/hash.h"

@@ -84,21 +84,6 @@ int ReportVerification(const VerifyReport& report, const std::string& expected_h
 }
 
 // `audit verify --kafka BROKERS`: the chain from the events topic alone.
-int RunAuditVerifyKafka(const CommonOptions& common, const std::string& brokers,
-                        const std::string& expected_head) {
-  Result<MalproConfig> config = ResolveConfig(common);
-  if (!config.ok()) return Fail(config.status());
-  const std::string topic = config->kafka.EventsTopic();
-  std::cerr << "reading " << topic << " from " << brokers << "\n";
-  Result<std::vector<TopicRecord>> records =
-      ReadWholeTopic(brokers, config->kafka, topic, /*timeout_ms=*/60'000);
-  if (!records.ok()) return Fail(records.status());
-  return ReportVerification(VerifyTopicRecords(*records), expected_head,
-                            " from Kafka topic " + topic);
-}
-
-// The Merkle tree kept beside a whole log (docs/transparency.md): rebuilt from the log's events
-// and compared tile by tile. A data directory that has none yet passes with a note.
 // The signed checkpoints kept with the tree, against it (and the configured key, if any).
 int CheckCheckpoints(const TlogStore& store, const MalproConfig& config) {
   std::optional<NoteVerifier> verifier;
@@ -108,8 +93,8 @@ int CheckCheckpoints(const TlogStore& store, const MalproConfig& config) {
     if (!signer.ok()) return Fail(signer.status());
     verifier = signer->verifier();
   }
-  Result<CheckpointsReport> report = VerifyCheckpoints(
-      store, config.checkpoints.origin, verifier ? &*verifier : nullptr);
+  Result<CheckpointsReport> report =
+      VerifyCheckpoints(store, config.checkpoints.origin, verifier ? &*verifier : nullptr);
   if (!report.ok()) return Fail(report.status());
   if (!report->ok) {
     std::cout << "FAILED: the signed checkpoints: " << report->problem << "\n";
@@ -129,6 +114,8 @@ int CheckCheckpoints(const TlogStore& store, const MalproConfig& config) {
   return kExitOk;
 }
 
+// The Merkle tree kept beside a whole log (docs/transparency.md): rebuilt from the log's events
+// and compared tile by tile. A data directory that has none yet passes with a note.
 int CheckMerkleTree(const EventLog& log, const MalproConfig& config) {
   const std::string& data_dir = config.log.data_dir;
   const std::string dir = data_dir + "/" + tlog_directory;
@@ -383,7 +370,7 @@ struct VerifyFlags {
   uint64_t from = 1;
   uint64_t to = 0;
   std::string head_hash;
-  std::string kafka;  // bootstrap address; empty: verify the data directory
+  std::string kafka;             // bootstrap address; empty: verify the data directory
   std::string since_checkpoint;  // a signed checkpoint file; empty: from --from
   std::string key;               // the verifier key for --since-checkpoint
 };
@@ -413,18 +400,19 @@ void AddVerifyCommand(CLI::App& audit, std::vector<Command>& commands) {
                      "so that the log is shown to extend it without replaying what came before "
                      "(default: none)");
   verify->add_option("--key", flags->key,
-                     "with --since-checkpoint: the log's verifier key, NAME+KEYID+BASE64, or a "
-                     "file holding it (default: the key of [transparency] in the configuration)");
-  commands.push_back({verify, [flags](const CommonOptions& common) {
-                        if (!flags->since_checkpoint.empty()) {
-                          return RunAuditSinceCheckpoint(common, flags->since_checkpoint,
-                                                         flags->key);
-                        }
-                        if (!flags->kafka.empty()) {
-                          return RunAuditVerifyKafka(common, flags->kafka, flags->head_hash);
-                        }
-                        return RunAuditVerify(common, flags->from, flags->to, flags->head_hash);
-                      }});
+                     "with --since-checkpoint or --kafka: the log's verifier key, "
+                     "NAME+KEYID+BASE64, or a file holding it (default: the key of "
+                     "[transparency] in the configuration)");
+  commands.push_back(
+      {verify, [flags](const CommonOptions& common) {
+         if (!flags->since_checkpoint.empty()) {
+           return RunAuditSinceCheckpoint(common, flags->since_checkpoint, flags->key);
+         }
+         if (!flags->kafka.empty()) {
+           return RunAuditVerifyKafka(common, flags->kafka, flags->key, flags->head_hash);
+         }
+         return RunAuditVerify(common, flags->from, flags->to, flags->head_hash);
+       }});
 }
 
 struct ExportFlags {

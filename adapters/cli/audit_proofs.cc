@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "adapters/cli/commands.h"
+#include "adapters/kafka/topic_audit.h"
 #include "engine/error_codes.h"
 #include "engine/merkle_tree.h"
 #include "engine/tlog_checkpoints.h"
@@ -89,9 +90,56 @@ int RunCheckProof(const CommonOptions& common, const std::string& file, const st
     std::cout << "OK: event " << verdict->sequences[i] << " (hash "
               << HashToHex(verdict->event_hashes[i]) << ") is in the log\n";
   }
-  std::cout << "OK: the log " << checkpoint.origin << " of " << checkpoint.size
-            << " events (root " << Short(checkpoint.root) << ") holds them, as its checkpoint "
+  std::cout << "OK: the log " << checkpoint.origin << " of " << checkpoint.size << " events (root "
+            << Short(checkpoint.root) << ") holds them, as its checkpoint "
             << "signed by " << verifier->Text() << " says\n";
+  return kExitOk;
+}
+
+// Event `size` is the checkpoint's last leaf: its stored hash, through the stored tiles, must
+// give the signed root. That hash commits to every event before it (the chain).
+int CheckLastLeaf(const EventLog& log, const TlogStore& store, const Checkpoint& checkpoint) {
+  const uint64_t size = checkpoint.size;
+  Result<std::vector<Event>> last = log.Read(size, 1);
+  if (!last.ok()) return Fail(last.status());
+  Result<std::vector<Hash>> path = InclusionProof(size - 1, size, store.Reader(size));
+  if (!path.ok()) return Fail(path.status());
+  if (Status included =
+          VerifyInclusion(size - 1, size, TlogLeafHash(last->front()), *path, checkpoint.root);
+      !included.ok()) {
+    std::cout << "FAILED: event " << size << " of this log is not the checkpoint's last event ("
+              << included.message() << "): history up to the checkpoint was rewritten\n";
+    return kExitCheckFailed;
+  }
+  std::cout << "OK: event " << size << " (hash " << HashToHex(last->front().hash)
+            << ") is the checkpoint's last leaf\n";
+  return kExitOk;
+}
+
+// What the checkpoints topic showed of the chain of the events topic.
+int ReportCheckpointTie(const TopicChain& chain, const TopicCheckpointReport& tied,
+                        const std::string& checkpoints_topic, const NoteVerifier& verifier) {
+  const uint64_t last = chain.report.verified_head.sequence;
+  if (tied.to_size == 0) {
+    std::cout << (chain.first == 1 ? "note: " : "FAILED: ") << "no two of the " << tied.checkpoints
+              << " signed checkpoints on " << checkpoints_topic << " span events " << chain.first
+              << " to " << last << ": not compared with a signed checkpoint\n";
+    return chain.first == 1 ? kExitOk : kExitCheckFailed;
+  }
+  std::cout << "OK: events " << tied.from_size + 1 << " to " << tied.to_size
+            << " give the root that the checkpoint of " << tied.to_size << " on "
+            << checkpoints_topic << " signs ("
+            << (tied.from_size == 0 ? std::string("from the empty tree")
+                                    : "grown from the frontier of the checkpoint of " +
+                                          std::to_string(tied.from_size))
+            << "; key " << verifier.Text() << ")\n";
+  std::cout << "checked: events " << chain.first << " to " << tied.to_size
+            << " are the log's (the chain ties those before " << tied.from_size + 1 << " to them)";
+  if (last > tied.to_size) {
+    std::cout << "; events " << tied.to_size + 1 << " to " << last
+              << " only by the chain: no checkpoint on the topic covers them yet";
+  }
+  std::cout << "\n";
   return kExitOk;
 }
 
@@ -113,9 +161,9 @@ int RunAuditSinceCheckpoint(const CommonOptions& common, const std::string& file
     std::cout << "FAILED: the checkpoint in " << file << ": " << signed_by.message() << "\n";
     return kExitCheckFailed;
   }
-  std::cout << "OK: the checkpoint of " << checkpoint->size << " events of "
-            << checkpoint->origin << " (root " << HashToHex(checkpoint->root)
-            << ") is signed by " << verifier->Text() << "\n";
+  std::cout << "OK: the checkpoint of " << checkpoint->size << " events of " << checkpoint->origin
+            << " (root " << HashToHex(checkpoint->root) << ") is signed by " << verifier->Text()
+            << "\n";
   if (checkpoint->size == 0) {
     return Fail(Status::InvalidArgument(errc::kProofInvalid, "--since-checkpoint",
                                         "the checkpoint is of 0 events"));
@@ -138,26 +186,11 @@ int RunAuditSinceCheckpoint(const CommonOptions& common, const std::string& file
   }
   if ((*store)->Size() < size) {
     return Fail(Status::Unavailable(
-        errc::kTlogOff,
-        "the Merkle tree in " + dir + " holds " + std::to_string((*store)->Size()) +
-            " leaves, fewer than the checkpoint's " + std::to_string(size) +
-            ": run malpro serve on this directory until it has caught up"));
+        errc::kTlogOff, "the Merkle tree in " + dir + " holds " + std::to_string((*store)->Size()) +
+                            " leaves, fewer than the checkpoint's " + std::to_string(size) +
+                            ": run malpro serve on this directory until it has caught up"));
   }
-  // Event `size` is the checkpoint's last leaf: its stored hash, through the stored tiles, must
-  // give the signed root. That hash commits to every event before it (the chain).
-  Result<std::vector<Event>> last = (*log)->Read(size, 1);
-  if (!last.ok()) return Fail(last.status());
-  Result<std::vector<Hash>> path = InclusionProof(size - 1, size, (*store)->Reader(size));
-  if (!path.ok()) return Fail(path.status());
-  if (Status included = VerifyInclusion(size - 1, size, TlogLeafHash(last->front()), *path,
-                                        checkpoint->root);
-      !included.ok()) {
-    std::cout << "FAILED: event " << size << " of this log is not the checkpoint's last event ("
-              << included.message() << "): history up to the checkpoint was rewritten\n";
-    return kExitCheckFailed;
-  }
-  std::cout << "OK: event " << size << " (hash " << HashToHex(last->front().hash)
-            << ") is the checkpoint's last leaf\n";
+  if (const int leaf = CheckLastLeaf(**log, **store, *checkpoint); leaf != kExitOk) return leaf;
   Result<VerifyReport> report = (*log)->Verify(size, 0, {});
   if (!report.ok()) return Fail(report.status());
   if (!report->ok) {
@@ -170,6 +203,65 @@ int RunAuditSinceCheckpoint(const CommonOptions& common, const std::string& file
             << HashToHex(report->verified_head.hash)
             << ": this log extends the one the checkpoint signs\n";
   return kExitOk;
+}
+
+int RunAuditVerifyKafka(const CommonOptions& common, const std::string& brokers,
+                        const std::string& key, const std::string& expected_head) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  const std::string topic = config->kafka.EventsTopic();
+  std::cerr << "reading " << topic << " from " << brokers << "\n";
+  bool trimmed = false;
+  Result<std::vector<TopicRecord>> records = ReadWholeTopic(
+      brokers, config->kafka, topic, /*timeout_ms=*/60'000, /*what_is_left=*/true, &trimmed);
+  if (!records.ok()) return Fail(records.status());
+  const TopicChain chain = VerifyTopicSuffix(*records);
+  const VerifyReport& report = chain.report;
+  if (!report.ok) {
+    std::cout << "FAILED at sequence " << report.first_bad_sequence << ": " << report.problem
+              << " (Kafka topic " << topic << ")\n";
+    return kExitCheckFailed;
+  }
+  const std::string head = HashToHex(report.verified_head.hash);
+  if (chain.first == 1) {
+    std::cout << "OK: " << report.events_checked << " events verified from Kafka topic " << topic
+              << ", head sequence " << report.verified_head.sequence << ", head hash " << head
+              << "\n";
+  } else {
+    std::cout << "OK: events " << chain.first << " to " << report.verified_head.sequence
+              << " verified from Kafka topic " << topic << " (retention dropped the "
+              << chain.first - 1 << " before them; the chain is checked from event " << chain.first
+              << "), head hash " << head << "\n";
+  }
+  if (!expected_head.empty() && head != expected_head) {
+    std::cout << "FAILED: the chain verifies, but its head hash " << head << " is not the expected "
+              << expected_head << "\n";
+    return kExitCheckFailed;
+  }
+  if (key.empty() && !config->checkpoints_enabled) {
+    if (chain.first == 1) {
+      std::cout << "note: not compared with a signed checkpoint (give the log's verifier key "
+                   "with --key)\n";
+      return kExitOk;
+    }
+    std::cout << "FAILED: the topic lost events 1 to " << chain.first - 1
+              << ": what is left can only be tied to the log by a signed checkpoint; give the "
+                 "log's verifier key with --key\n";
+    return kExitCheckFailed;
+  }
+  Result<NoteVerifier> verifier = ResolveVerifier(*config, key);
+  if (!verifier.ok()) return Fail(verifier.status());
+  const std::string checkpoints_topic = config->kafka.topic_prefix + ".checkpoints";
+  Result<std::vector<TopicRecord>> checkpoint_records =
+      ReadWholeTopic(brokers, config->kafka, checkpoints_topic, 60'000, true, nullptr);
+  if (!checkpoint_records.ok()) return Fail(checkpoint_records.status());
+  const TopicCheckpointReport tied = CheckTopicAgainstCheckpoints(
+      chain, *checkpoint_records, *verifier, config->checkpoints.origin);
+  if (!tied.ok) {
+    std::cout << "FAILED: " << tied.problem << "\n";
+    return kExitCheckFailed;
+  }
+  return ReportCheckpointTie(chain, tied, checkpoints_topic, *verifier);
 }
 
 void AddCheckProofCommand(CLI::App& audit, std::vector<Command>& commands) {

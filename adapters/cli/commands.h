@@ -58,6 +58,10 @@ void AddAuditCommands(CLI::App& app, std::vector<Command>& commands);  // verify
 void AddCheckProofCommand(CLI::App& audit, std::vector<Command>& commands);
 int RunAuditSinceCheckpoint(const CommonOptions& common, const std::string& file,
                             const std::string& key);
+// `audit verify --kafka`: the chain of what the events topic still holds, tied to the signed
+// checkpoints of the checkpoints topic when a key is given or configured.
+int RunAuditVerifyKafka(const CommonOptions& common, const std::string& brokers,
+                        const std::string& key, const std::string& expected_head);
 void AddDemoCommand(CLI::App& app, std::vector<Command>& commands);
 void AddSettleCommand(CLI::App& app, std::vector<Command>& commands);
 void AddReconcileCommand(CLI::App& app, std::vector<Command>& commands);

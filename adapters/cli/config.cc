@@ -457,8 +457,8 @@ Status ReadSettlement(const toml::table& table, MalproConfig* config) {
 Status ReadTransparency(const toml::table& table, const std::string& config_path,
                         MalproConfig* config) {
   constexpr std::string_view prefix = "transparency.";
-  MALPRO_RETURN_IF_ERROR(UnknownKeys(
-      table, prefix, {"origin", "key_name", "private_key_file", "interval_seconds"}));
+  MALPRO_RETURN_IF_ERROR(
+      UnknownKeys(table, prefix, {"origin", "key_name", "private_key_file", "interval_seconds"}));
   CheckpointOptions& options = config->checkpoints;
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "origin", &options.origin));
   MALPRO_RETURN_IF_ERROR(CheckCheckpointOrigin(options.origin, "transparency.origin"));
@@ -580,9 +580,9 @@ Result<MalproConfig> LoadConfig(const std::string& path) {
                                    path + ":" + std::to_string(error.source().begin.line) + ": " +
                                        std::string(error.description()));
   }
-  MALPRO_RETURN_IF_ERROR(
-      UnknownKeys(root, "", {"log", "http", "policy", "geography", "bank", "kafka", "settlement",
-                          "transparency"}));
+  MALPRO_RETURN_IF_ERROR(UnknownKeys(
+      root, "",
+      {"log", "http", "policy", "geography", "bank", "kafka", "settlement", "transparency"}));
   MalproConfig config = DefaultConfig();
   Status status;
   if (const toml::table* log = SubTable(root, "log", &status)) {

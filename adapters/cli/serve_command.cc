@@ -48,7 +48,8 @@ Result<std::unique_ptr<Projector>> StartReadModels(const MalproConfig& config, E
 struct MerkleTree {
   std::unique_ptr<TlogStore> store;
   std::unique_ptr<TlogBuilder> builder;
-  // Signs checkpoints of it when [transparency] has a key; started once Kafka is (StartCheckpoints).
+  // Signs checkpoints of it when [transparency] has a key; started once Kafka is
+  // (StartCheckpoints).
   std::unique_ptr<CheckpointIssuer> checkpoints;
 };
 
@@ -79,16 +80,22 @@ Result<MerkleTree> StartMerkleTree(const MalproConfig& config, const EventLog& l
 
 // Checkpoints kept are published to Kafka too; the latest again on start (a crash may have
 // lost it in flight). Month ends the log holds are signed before the thread starts.
-Status StartCheckpoints(const MalproConfig& config, CheckpointIssuer* issuer,
-                        KafkaService* kafka_service) {
+Status StartCheckpoints(const MalproConfig& config, const TlogStore& store,
+                        CheckpointIssuer* issuer, KafkaService* kafka_service) {
   if (issuer == nullptr) return Status::Ok();
-  issuer->OnIssued([kafka_service](const StoredCheckpoint& checkpoint) {
-    kafka_service->PublishCheckpoint(checkpoint);
-  });
+  auto publish = [&store, kafka_service](const StoredCheckpoint& checkpoint) {
+    Result<std::vector<Hash>> frontier =
+        TreeFrontier(checkpoint.size, store.Reader(checkpoint.size));
+    if (!frontier.ok()) {
+      std::cerr << "malpro: checkpoint " << checkpoint.size
+                << " not published: " << frontier.status().ToString() << std::endl;
+      return;
+    }
+    kafka_service->PublishCheckpoint(checkpoint, *frontier);
+  };
+  issuer->OnIssued(publish);
   MALPRO_RETURN_IF_ERROR(issuer->CatchUp());
-  if (std::optional<StoredCheckpoint> latest = issuer->Latest()) {
-    kafka_service->PublishCheckpoint(*latest);
-  }
+  if (std::optional<StoredCheckpoint> latest = issuer->Latest()) publish(*latest);
   issuer->Start();
   std::cout << "malpro: signed checkpoints of origin " << config.checkpoints.origin << " every "
             << config.checkpoints.interval.count() / 1000 << " s while the log grows; key "
@@ -235,7 +242,7 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
       if (issuer != nullptr) issuer->Stop();
     }
   } stop_checkpoints{tree->checkpoints.get()};
-  Status signing = StartCheckpoints(config, tree->checkpoints.get(), kafka_service);
+  Status signing = StartCheckpoints(config, *tree->store, tree->checkpoints.get(), kafka_service);
   if (!signing.ok()) return Fail(signing);
   Api api(std::move(dependencies));
   HttpServer server(config.http, &api, &metrics);

@@ -6,9 +6,9 @@
 
 #include "adapters/http/api.h"
 #include "adapters/http/api_internal.h"
+#include "engine/aggregates.h"
 #include "engine/error_codes.h"
 #include "engine/json.h"
-#include "engine/aggregates.h"
 #include "engine/tlog_checkpoints.h"
 #include "engine/tlog_proofs.h"
 #include "engine/tlog_store.h"
@@ -44,9 +44,8 @@ void Api::AddTlogRoutes() {
     if (deps_.checkpoints == nullptr) return ErrorResponse(call.request, CheckpointsOff());
     std::optional<StoredCheckpoint> latest = deps_.checkpoints->Latest();
     if (!latest) {
-      return ErrorResponse(call.request,
-                           Status::NotFound(errc::kCheckpointNone, "checkpoint",
-                                            "no checkpoint has been signed yet"));
+      return ErrorResponse(call.request, Status::NotFound(errc::kCheckpointNone, "checkpoint",
+                                                          "no checkpoint has been signed yet"));
     }
     return TextAnswer(call.request, std::move(latest->note), "text/plain; charset=utf-8",
                       "no-cache");
@@ -135,8 +134,8 @@ Result<StoredCheckpoint> QueriedCheckpoint(const ApiCall& call, const TlogStore&
 }
 
 // A bundle against a checkpoint named by size never changes; one against "the latest" does.
-HttpResponse ProofFile(const HttpRequest& request, std::string bundle,
-                       const std::string& file_name, bool fixed) {
+HttpResponse ProofFile(const HttpRequest& request, std::string bundle, const std::string& file_name,
+                       bool fixed) {
   HttpResponse response =
       TextAnswer(request, std::move(bundle), "text/plain; charset=utf-8",
                  fixed ? "private, max-age=31536000, immutable" : "private, no-cache");
@@ -174,21 +173,19 @@ HttpResponse Api::InclusionProofAnswer(const ApiCall& call, std::vector<uint64_t
 }
 
 void Api::AddProofRoutes() {
-  AddRoute(http::verb::get, "/v1/events/{sequence}/proof", {kAuditor, kAdmin},
-           [this](ApiCall& call) {
-             const std::string& text = call.path["sequence"];
-             uint64_t sequence = 0;
-             const auto [end, error] =
-                 std::from_chars(text.data(), text.data() + text.size(), sequence);
-             if (error != std::errc() || end != text.data() + text.size() || sequence == 0 ||
-                 sequence > deps_.log->Head().sequence) {
-               return ErrorResponse(
-                   call.request, Status::NotFound(errc::kEventNotFound, "sequence",
-                                                  "no event " + call.path["sequence"] +
-                                                      " in the log"));
-             }
-             return InclusionProofAnswer(call, {sequence}, "event-" + text);
-           });
+  AddRoute(
+      http::verb::get, "/v1/events/{sequence}/proof", {kAuditor, kAdmin}, [this](ApiCall& call) {
+        const std::string& text = call.path["sequence"];
+        uint64_t sequence = 0;
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), sequence);
+        if (error != std::errc() || end != text.data() + text.size() || sequence == 0 ||
+            sequence > deps_.log->Head().sequence) {
+          return ErrorResponse(
+              call.request, Status::NotFound(errc::kEventNotFound, "sequence",
+                                             "no event " + call.path["sequence"] + " in the log"));
+        }
+        return InclusionProofAnswer(call, {sequence}, "event-" + text);
+      });
   AddRoute(http::verb::get, "/v1/orders/{order_id}/proof",
            {kAsn, kMerchant, kOperator, kAuditor, kAdmin}, [this](ApiCall& call) {
              const std::string& id = call.path["order_id"];
@@ -196,14 +193,15 @@ void Api::AddProofRoutes() {
              if (!order.ok()) return ErrorResponse(call.request, order.status());
              std::vector<uint64_t> sequences;
              for (const std::string& stream : {OrderStream(id), PaymentStream(id)}) {
-               Result<std::vector<Event>> events = deps_.log->ReadStream(stream, 1, proof_events_max);
+               Result<std::vector<Event>> events =
+                   deps_.log->ReadStream(stream, 1, proof_events_max);
                if (!events.ok()) return ErrorResponse(call.request, events.status());
                for (const Event& event : *events) sequences.push_back(event.sequence);
              }
              return InclusionProofAnswer(call, std::move(sequences), "order-" + id);
            });
-  AddRoute(http::verb::get, "/v1/receipts/{receipt_id}/proof",
-           {kAsn, kOperator, kAuditor, kAdmin}, [this](ApiCall& call) {
+  AddRoute(http::verb::get, "/v1/receipts/{receipt_id}/proof", {kAsn, kOperator, kAuditor, kAdmin},
+           [this](ApiCall& call) {
              const std::string& id = call.path["receipt_id"];
              Result<ReceiptState> receipt = deps_.ledger->LoadReceipt(id);
              if (!receipt.ok()) return ErrorResponse(call.request, receipt.status());
@@ -231,10 +229,10 @@ void Api::AddProofRoutes() {
     if (!newer.ok()) return ErrorResponse(call.request, newer.status());
     Result<ConsistencyBundle> bundle = MakeConsistencyBundle(*deps_.tlog, *older, *newer);
     if (!bundle.ok()) return ErrorResponse(call.request, bundle.status());
-    return ProofFile(call.request, ConsistencyBundleText(*bundle),
-                     "consistency-" + std::to_string(older->size) + "-" +
-                         std::to_string(newer->size),
-                     !QueryText(call, "new_size").empty());
+    return ProofFile(
+        call.request, ConsistencyBundleText(*bundle),
+        "consistency-" + std::to_string(older->size) + "-" + std::to_string(newer->size),
+        !QueryText(call, "new_size").empty());
   });
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "adapters/kafka/kafka_client.h"
+#include "engine/base64.h"
 
 namespace malpro {
 namespace {
@@ -48,10 +49,13 @@ void CheckpointPublisher::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void CheckpointPublisher::Publish(const StoredCheckpoint& checkpoint) {
+void CheckpointPublisher::Publish(const StoredCheckpoint& checkpoint,
+                                  const std::vector<Hash>& frontier) {
+  std::string hashes;
+  for (const Hash& hash : frontier) hashes.append(HashView(hash));
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back(checkpoint);
+    queue_.push_back({checkpoint, Base64Encode(hashes)});
   }
   queued_.notify_all();
 }
@@ -79,7 +83,7 @@ void CheckpointPublisher::Run() {
   if (!producer.ok()) return record_error(producer.status().ToString());
   const std::string topic = Topic(options_);
   while (!stopping_) {
-    StoredCheckpoint checkpoint;
+    Queued queued;
     {
       std::unique_lock lock(mutex_);
       queued_.wait_for(lock, std::chrono::milliseconds(100),
@@ -89,15 +93,18 @@ void CheckpointPublisher::Run() {
         rd_kafka_poll(producer->get(), 0);
         continue;
       }
-      checkpoint = std::move(queue_.front());
+      queued = std::move(queue_.front());
       queue_.pop_front();
     }
+    const StoredCheckpoint& checkpoint = queued.checkpoint;
     const std::string key = std::to_string(checkpoint.size);
     for (;;) {
       const rd_kafka_resp_err_t error = rd_kafka_producev(
           producer->get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.data(), key.size()),
-          RD_KAFKA_V_VALUE(checkpoint.note.data(), checkpoint.note.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(checkpoint.note.data()), checkpoint.note.size()),
+          RD_KAFKA_V_HEADER("frontier", queued.frontier.data(),
+                            static_cast<ssize_t>(queued.frontier.size())),
           RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(checkpoint.size))),
           RD_KAFKA_V_END);
       if (error == RD_KAFKA_RESP_ERR_NO_ERROR) break;

@@ -1,6 +1,7 @@
 // CheckpointPublisher: the log's signed checkpoints (engine/tlog_checkpoints.h) to the topic
 // `<prefix>.checkpoints`, one partition, in the order they were issued: the key is the tree
-// size in decimal, the value the signed note, byte for byte (docs/kafka-records.md).
+// size in decimal, the value the signed note, byte for byte, and the header `frontier` the
+// base64 of the tree's frontier at that size (docs/kafka-records.md).
 //
 // A checkpoint may be published more than once (the latest one again after a restart, when a
 // crash could have lost it in flight): readers take the key as its identity.
@@ -15,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "adapters/kafka/kafka_options.h"
 #include "engine/tlog_store.h"
@@ -40,8 +42,8 @@ class CheckpointPublisher {
   void Start();
   // Stops after flushing what was produced (bounded wait).
   void Stop();
-  // Queues `checkpoint` for the topic.
-  void Publish(const StoredCheckpoint& checkpoint);
+  // Queues `checkpoint`, with the tree's frontier at its size (TreeFrontier), for the topic.
+  void Publish(const StoredCheckpoint& checkpoint, const std::vector<Hash>& frontier);
   CheckpointPublishStatus Status() const;
 
  private:
@@ -52,7 +54,11 @@ class CheckpointPublisher {
   std::atomic<bool> stopping_{false};
   mutable std::mutex mutex_;
   std::condition_variable queued_;
-  std::deque<StoredCheckpoint> queue_;
+  struct Queued {
+    StoredCheckpoint checkpoint;
+    std::string frontier;  // base64
+  };
+  std::deque<Queued> queue_;
   CheckpointPublishStatus status_;
   std::thread thread_;
 };

@@ -40,8 +40,8 @@ Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& op
     if (!created.ok() && created.error_code() != errc::kKafkaUnavailable) return created;
     KafkaOptions one_partition = options;  // checkpoints keep their order: one partition
     one_partition.partitions = 1;
-    created = CreateKafkaTopics(options.brokers, one_partition,
-                                {CheckpointPublisher::Topic(options)});
+    created =
+        CreateKafkaTopics(options.brokers, one_partition, {CheckpointPublisher::Topic(options)});
     if (!created.ok() && created.error_code() != errc::kKafkaUnavailable) return created;
     if (!changelogs.empty()) {
       created = CreateKafkaTopics(options.brokers, options, changelogs, /*compacted=*/true);

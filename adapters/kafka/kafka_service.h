@@ -46,9 +46,10 @@ class KafkaService {
 
   EmbeddedBroker* embedded_broker() { return broker_.get(); }
 
-  // Queues a signed checkpoint for `<prefix>.checkpoints`; nothing when disabled.
-  void PublishCheckpoint(const StoredCheckpoint& checkpoint) {
-    if (checkpoints_) checkpoints_->Publish(checkpoint);
+  // Queues a signed checkpoint and the tree's frontier at its size for `<prefix>.checkpoints`;
+  // nothing when disabled.
+  void PublishCheckpoint(const StoredCheckpoint& checkpoint, const std::vector<Hash>& frontier) {
+    if (checkpoints_) checkpoints_->Publish(checkpoint, frontier);
   }
 
  private:

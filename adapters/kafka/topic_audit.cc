@@ -6,9 +6,11 @@
 #include <chrono>
 
 #include "adapters/kafka/kafka_client.h"
+#include "engine/base64.h"
 #include "engine/envelope.h"
 #include "engine/error_codes.h"
 #include "engine/json.h"
+#include "engine/merkle_tree.h"
 
 namespace malpro {
 
@@ -41,7 +43,9 @@ TopicRecord RecordOf(const rd_kafka_message_t& message) {
 // the returned status) when the topic cannot be read within timeout_ms.
 Result<std::vector<TopicRecord>> ReadWholeTopic(const std::string& brokers,
                                                 const KafkaOptions& options,
-                                                const std::string& topic, int timeout_ms) {
+                                                const std::string& topic, int timeout_ms,
+                                                bool what_is_left, bool* trimmed) {
+  if (trimmed != nullptr) *trimmed = false;
   Result<rd_kafka_conf_t*> conf = MakeKafkaConf(brokers, options,
                                                 {{"group.id", "malpro-audit-reader"},
                                                  {"enable.auto.commit", "false"},
@@ -61,13 +65,14 @@ Result<std::vector<TopicRecord>> ReadWholeTopic(const std::string& brokers,
       rd_kafka_topic_partition_list_destroy(assignment);
       return KafkaStatus(error, "watermarks of " + topic);
     }
-    if (low > 0) {
+    if (low > 0 && !what_is_left) {
       rd_kafka_topic_partition_list_destroy(assignment);
       return Status::Unavailable(errc::kKafkaError, topic + " lost records to retention");
     }
-    if (high == 0) continue;
+    if (low > 0 && trimmed != nullptr) *trimmed = true;
+    if (high == low) continue;
     end[partition] = high;
-    rd_kafka_topic_partition_list_add(assignment, topic.c_str(), partition)->offset = 0;
+    rd_kafka_topic_partition_list_add(assignment, topic.c_str(), partition)->offset = low;
   }
   (void)rd_kafka_assign(consumer->get(), assignment);
   rd_kafka_topic_partition_list_destroy(assignment);
@@ -113,9 +118,13 @@ bool FormatVersionAgrees(const TopicRecord& record, const Event& event) {
 
 }  // namespace
 
-VerifyReport VerifyTopicRecords(const std::vector<TopicRecord>& records) {
+namespace {
+
+// Each record checked on its own and within its partition (VerifyTopicRecords' first part);
+// the events, unsorted, in `*events`.
+VerifyReport CheckRecords(const std::vector<TopicRecord>& records, std::vector<Event>* out) {
   VerifyReport report;
-  std::vector<Event> events;
+  std::vector<Event>& events = *out;
   events.reserve(records.size());
   std::map<std::pair<int32_t, std::string>, uint64_t> last_in_partition;  // per stream
   for (const TopicRecord& record : records) {
@@ -149,24 +158,136 @@ VerifyReport VerifyTopicRecords(const std::vector<TopicRecord>& records) {
   }
   std::sort(events.begin(), events.end(),
             [](const Event& a, const Event& b) { return a.sequence < b.sequence; });
-  Hash previous = zero_hash;
+  return report;
+}
+
+// The chain of `events` (sorted) from `first` with `previous` before it.
+void CheckChain(const std::vector<Event>& events, uint64_t first, Hash previous,
+                VerifyReport& report) {
   for (size_t i = 0; i < events.size(); ++i) {
     const Event& event = events[i];
-    const uint64_t expected = i + 1;
-    if (event.sequence != expected) {
-      if (event.sequence < expected) {
-        return VerifyFailure(report, event.sequence, "published more than once");
-      }
-      return VerifyFailure(report, expected, "missing");
+    const uint64_t expected = first + i;
+    if (event.sequence < expected) {
+      report = VerifyFailure(report, event.sequence, "published more than once");
+      return;
+    }
+    if (event.sequence > expected) {
+      report = VerifyFailure(report, expected, "missing");
+      return;
     }
     if (event.previous_hash != previous) {
-      return VerifyFailure(report, event.sequence,
-                           "previous hash does not link to the event before");
+      report =
+          VerifyFailure(report, event.sequence, "previous hash does not link to the event before");
+      return;
     }
     previous = event.hash;
     ++report.events_checked;
     report.verified_head = ChainHead{event.sequence, event.hash};
   }
+}
+
+}  // namespace
+
+VerifyReport VerifyTopicRecords(const std::vector<TopicRecord>& records) {
+  std::vector<Event> events;
+  VerifyReport report = CheckRecords(records, &events);
+  if (report.ok) CheckChain(events, 1, zero_hash, report);
+  return report;
+}
+
+TopicChain VerifyTopicSuffix(const std::vector<TopicRecord>& records) {
+  TopicChain chain;
+  std::vector<Event> events;
+  chain.report = CheckRecords(records, &events);
+  if (!chain.report.ok) return chain;
+  // A trimmed partition's records (its first offset is not 0) are a suffix of what was
+  // published to it: from the largest of those partitions' first sequences on, every event is
+  // still there. A partition read from offset 0 lost nothing.
+  std::map<int32_t, uint64_t> first_in_partition;
+  for (const TopicRecord& record : records) {
+    auto sequence = ParseSequenceText(Header(record, "sequence"));
+    if (sequence && record.offset > 0 && !first_in_partition.contains(record.partition)) {
+      first_in_partition[record.partition] = *sequence;
+    }
+    first_in_partition.try_emplace(record.partition, 1);
+  }
+  for (const auto& [partition, first] : first_in_partition)
+    chain.first = std::max(chain.first, first);
+  std::erase_if(events, [&](const Event& event) { return event.sequence < chain.first; });
+  if (events.empty()) return chain;
+  CheckChain(events, chain.first, events.front().previous_hash, chain.report);
+  if (chain.report.ok) {
+    for (const Event& event : events) chain.hashes.push_back(event.hash);
+  }
+  return chain;
+}
+
+TopicCheckpointReport CheckTopicAgainstCheckpoints(
+    const TopicChain& chain, const std::vector<TopicRecord>& checkpoint_records,
+    const NoteVerifier& verifier, std::string_view origin) {
+  TopicCheckpointReport report;
+  auto fail = [&report](std::string problem) {
+    report.ok = false;
+    report.problem = std::move(problem);
+    return report;
+  };
+  struct Signed {
+    Checkpoint checkpoint;
+    std::vector<Hash> frontier;
+  };
+  std::map<uint64_t, Signed> by_size;
+  for (const TopicRecord& record : checkpoint_records) {
+    const std::string where = "checkpoint record at offset " + std::to_string(record.offset);
+    Result<SignedNote> note = ParseSignedNote(record.value, where);
+    if (!note.ok()) return fail(where + ": " + note.status().message());
+    Result<Checkpoint> checkpoint = ParseCheckpoint(note->text, where);
+    if (!checkpoint.ok()) return fail(where + ": " + checkpoint.status().message());
+    if (Status signature = VerifyNote(*note, verifier); !signature.ok()) {
+      return fail(where + ": " + signature.message());
+    }
+    if (checkpoint->origin != origin) return fail(where + ": of origin " + checkpoint->origin);
+    if (record.key != std::to_string(checkpoint->size)) {
+      return fail(where + ": its key is not its size");
+    }
+    Result<std::string> bytes = DecodeBase64(Header(record, "frontier"), "frontier");
+    if (!bytes.ok() || bytes->size() % hash_bytes != 0) return fail(where + ": no frontier");
+    Signed entry{*checkpoint, {}};
+    for (size_t at = 0; at < bytes->size(); at += hash_bytes) {
+      Hash& hash = entry.frontier.emplace_back();
+      std::copy_n(bytes->data() + at, hash_bytes, reinterpret_cast<char*>(hash.data()));
+    }
+    ++report.checkpoints;
+    by_size[checkpoint->size] = std::move(entry);
+  }
+  if (chain.hashes.empty()) return report;
+  const uint64_t last = chain.first + chain.hashes.size() - 1;
+  // The tree to grow: the empty one when the chain starts at 1, else a checkpoint's frontier
+  // at or after the event before the chain's first (its leaves after it are in the chain).
+  FrontierTree tree;
+  if (chain.first > 1) {
+    auto from = by_size.lower_bound(chain.first - 1);
+    if (from == by_size.end() || from->first >= last) return report;  // none to grow from
+    Result<FrontierTree> resumed = FrontierTree::Resume(from->first, from->second.frontier);
+    if (!resumed.ok() || resumed->Root() != from->second.checkpoint.root) {
+      return fail("the frontier published with checkpoint " + std::to_string(from->first) +
+                  " does not give its signed root");
+    }
+    tree = std::move(resumed).value();
+    report.from_size = from->first;
+  }
+  auto to = by_size.upper_bound(last);
+  if (to == by_size.begin() || std::prev(to)->first <= tree.size()) return report;
+  --to;
+  for (uint64_t sequence = tree.size() + 1; sequence <= to->first; ++sequence) {
+    tree.Append(MerkleLeafHash(HashView(chain.hashes[sequence - chain.first])));
+  }
+  if (tree.Root() != to->second.checkpoint.root) {
+    return fail("events " + std::to_string(report.from_size + 1) + ".." +
+                std::to_string(to->first) +
+                " of the topic do not give the root the checkpoint of " +
+                std::to_string(to->first) + " signs: they are not the log's");
+  }
+  report.to_size = to->first;
   return report;
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <random>
 #include <string>
 #include <vector>
@@ -193,6 +194,29 @@ TEST(MerkleTreeTest, ProofsOutsideTheTreeAreRefusedByName) {
   }
   // A size the store does not hold yet is the store's error, not a wrong proof.
   EXPECT_FALSE(InclusionProof(0, 9, tree).ok());
+}
+
+TEST(MerkleTreeTest, AFrontierGrowsToTheRootOfEveryLargerTree) {
+  MemoryMerkleTree tree;
+  std::vector<Hash> leaves;
+  for (uint64_t n = 0; n < 300; ++n) leaves.push_back(MerkleLeafHash("leaf " + std::to_string(n)));
+  for (const Hash& leaf : leaves) tree.Append(leaf);
+  for (uint64_t size : {0u, 1u, 2u, 3u, 7u, 8u, 100u, 255u, 256u, 257u}) {
+    Result<std::vector<Hash>> frontier = TreeFrontier(size, tree);
+    ASSERT_TRUE(frontier.ok());
+    EXPECT_EQ(frontier->size(), static_cast<size_t>(std::popcount(size)));
+    Result<FrontierTree> grown = FrontierTree::Resume(size, *frontier);
+    ASSERT_TRUE(grown.ok());
+    MemoryMerkleTree expected;
+    for (uint64_t n = 0; n < size; ++n) expected.Append(leaves[n]);
+    EXPECT_EQ(grown->Root(), *expected.Root()) << size;
+    for (uint64_t n = size; n < 300; ++n) {
+      grown->Append(leaves[n]);
+      expected.Append(leaves[n]);
+      ASSERT_EQ(grown->Root(), *expected.Root()) << size << " grown to " << n + 1;
+    }
+  }
+  EXPECT_EQ(FrontierTree::Resume(3, {Hash{}}).status().error_code(), errc::kProofInvalid);
 }
 
 TEST(MerkleTreeTest, MultiLeafProofsGiveTheRootAndOneLeafIsTheRfcPath) {

@@ -2,7 +2,6 @@
 // events' recorded times, on request once the tree holds the size, on the interval while the
 // tree grows, and refused on start when the kept one is not the tree's.
 #include "engine/tlog_checkpoints.h"
-#include "engine/tlog_proofs.h"
 
 #include <gtest/gtest.h>
 
@@ -13,6 +12,7 @@
 
 #include "engine/civil_time.h"
 #include "engine/error_codes.h"
+#include "engine/tlog_proofs.h"
 #include "tests/support/log_fixture.h"
 #include "tests/support/temp_dir.h"
 
@@ -254,7 +254,9 @@ TEST(ProofSizeTest, AnOrdersBundleInALogOf16MillionEventsFitsAQrCode) {
   const std::string text = InclusionBundleText(bundle);
   EXPECT_LE(text.size(), 2953u) << proof->size() << " proof hashes";
   // One event alone: about a kilobyte.
-  bundle = {{9'000'000}, {Hash{}}, *MultiInclusionProof({9'000'000}, size, SyntheticTree()),
+  bundle = {{9'000'000},
+            {Hash{}},
+            *MultiInclusionProof({9'000'000}, size, SyntheticTree()),
             bundle.checkpoint};
   EXPECT_LE(InclusionBundleText(bundle).size(), 1400u);
 }

@@ -2,12 +2,11 @@
 // public and immutable, over real sockets; GET /tlog/checkpoint(s): its signed checkpoints.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
-
-#include <fstream>
-#include <sstream>
 
 #include "engine/tlog_checkpoints.h"
 #include "engine/tlog_proofs.h"
@@ -30,7 +29,8 @@ class TlogApiTest : public testing::ApiServerTest {
       std::stringstream text;
       text << pem.rdbuf();
       issuer_ = std::make_unique<CheckpointIssuer>(
-          log_.get(), store_.get(), *NoteSigner::FromPem("malangkota.go.id/malpro", text.str(), "k"),
+          log_.get(), store_.get(),
+          *NoteSigner::FromPem("malangkota.go.id/malpro", text.str(), "k"),
           CheckpointOptions{"malangkota.go.id/malpro", std::chrono::hours(1), {}});
       dependencies.checkpoints = issuer_.get();
     };
@@ -140,8 +140,7 @@ TEST_F(TlogApiTest, TheLatestCheckpointIsServedAsASignedNoteAndTheKeptOnesAsALis
   EXPECT_NE(first.body.find(R"("size":1,)"), std::string::npos) << first.body;
   EXPECT_NE(first.body.find(R"("reasons":["settlement 2026-11-20"])"), std::string::npos);
   EXPECT_NE(first.body.find(R"("next_after_size":2)"), std::string::npos) << first.body;
-  EXPECT_NE(first.body.find(R"("key":")" + issuer_->verifier().Text() + "\""),
-            std::string::npos);
+  EXPECT_NE(first.body.find(R"("key":")" + issuer_->verifier().Text() + "\""), std::string::npos);
   Reply rest = Get("/tlog/checkpoints?after_size=2");
   EXPECT_NE(rest.body.find(R"("size":)" + std::to_string(size) + ","), std::string::npos);
   EXPECT_NE(rest.body.find(R"("next_after_size":null)"), std::string::npos) << rest.body;
@@ -168,17 +167,21 @@ TEST_F(TlogApiTest, AnOrdersProofIsForItsPartiesAndChecksAgainstTheKey) {
   system.actor = "system:config";
   ASSERT_TRUE(ledger_->SeedPolicy(policy, system).ok());
   for (const char* nip : {testing::kNip, testing::kOtherNip}) {
-    ASSERT_EQ(Call(verb::post, "/v1/asn",
-                   R"({"nip":")" + std::string(nip) +
-                       R"(","name":"Siti","agency":"Diskominfo","rank_class":"III/a","kelurahan":"Kauman"})")
-                  .status,
-              201);
+    ASSERT_EQ(
+        Call(
+            verb::post, "/v1/asn",
+            R"({"nip":")" + std::string(nip) +
+                R"(","name":"Siti","agency":"Diskominfo","rank_class":"III/a","kelurahan":"Kauman"})")
+            .status,
+        201);
   }
-  ASSERT_EQ(Call(verb::post, "/v1/orders",
-                 R"({"order_id":"o-1","buyer_nip":")" + std::string(testing::kNip) +
-                     R"(","umkm_id":"warung-bu-sri","lines":[{"product_id":"beras-5kg","quantity":1}],"payment_method":"COD"})")
-                .status,
-            201);
+  ASSERT_EQ(
+      Call(
+          verb::post, "/v1/orders",
+          R"({"order_id":"o-1","buyer_nip":")" + std::string(testing::kNip) +
+              R"(","umkm_id":"warung-bu-sri","lines":[{"product_id":"beras-5kg","quantity":1}],"payment_method":"COD"})")
+          .status,
+      201);
   ASSERT_EQ(Call(verb::post, "/v1/orders/o-1/accept", "", Role::kMerchant).status, 200);
   const uint64_t head = log_->Head().sequence;
   ASSERT_TRUE(builder_->CatchUp().ok());
@@ -193,10 +196,12 @@ TEST_F(TlogApiTest, AnOrdersProofIsForItsPartiesAndChecksAgainstTheKey) {
     Reply proof = Call(verb::get, "/v1/orders/o-1/proof", "", role);
     ASSERT_EQ(proof.status, 200) << proof.body;
     EXPECT_EQ(proof.headers["Content-Type"], "text/plain; charset=utf-8");
-    EXPECT_EQ(proof.headers["Content-Disposition"], "attachment; filename=\"order-o-1.tlog-proof\"");
+    EXPECT_EQ(proof.headers["Content-Disposition"],
+              "attachment; filename=\"order-o-1.tlog-proof\"");
     Result<ParsedProof> parsed = ParseProofBundle(proof.body, "body");
     ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
-    Result<ProofVerdict> verdict = CheckProof(*parsed, issuer_->verifier(), "malangkota.go.id/malpro");
+    Result<ProofVerdict> verdict =
+        CheckProof(*parsed, issuer_->verifier(), "malangkota.go.id/malpro");
     ASSERT_TRUE(verdict.ok()) << verdict.status().ToString();
     // The order's events, and only those: placed and accepted.
     const std::vector<Event> stream = *log_->ReadStream("order-o-1", 1, 10);

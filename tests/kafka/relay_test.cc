@@ -3,10 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "adapters/kafka/embedded_broker.h"
 #include "adapters/kafka/topic_audit.h"
+#include "engine/base64.h"
+#include "engine/tlog_store.h"
 #include "tests/kafka/relay_checks.h"
 #include "tests/support/log_fixture.h"
 
@@ -293,6 +297,78 @@ TEST_F(TopicAuditTest, ARepeatedOrMissingRecordIsNamed) {
   EXPECT_FALSE(report.ok);
   EXPECT_EQ(report.first_bad_sequence, 12u);
   EXPECT_EQ(report.problem, "missing");
+}
+
+// A topic that retention trimmed: what is left chains, and two signed checkpoints from the
+// checkpoints topic (one's frontier grown with the leaves after it to the other's root) tie it
+// to the log; a frontier, root or key that is not the log's is named.
+TEST_F(TopicAuditTest, ATrimmedTopicIsTiedToTheLogBySignedCheckpoints) {
+  std::unique_ptr<TlogStore> store = std::move(TlogStore::Open(dir_.Sub("tlog"), false)).value();
+  TlogBuilder builder(log_.get(), store.get());
+  ASSERT_TRUE(builder.CatchUp().ok());
+  std::ifstream pem(MALPRO_SOURCE_DIR "/config/trial-keys/checkpoint_private.pem");
+  std::stringstream key_text;
+  key_text << pem.rdbuf();
+  const std::string origin = "malangkota.go.id/malpro";
+  const NoteSigner signer = *NoteSigner::FromPem(origin, key_text.str(), "key");
+  auto checkpoint_record = [&](uint64_t size, const Hash& root) {
+    TopicRecord record;
+    record.key = std::to_string(size);
+    record.value = *signer.Sign(CheckpointText({origin, size, root, {}}));
+    std::string frontier;
+    for (const Hash& hash : *TreeFrontier(size, store->Reader(size))) frontier += HashView(hash);
+    record.headers["frontier"] = Base64Encode(frontier);
+    return record;
+  };
+  const std::vector<TopicRecord> checkpoints = {checkpoint_record(13, *store->Root(13)),
+                                                checkpoint_record(30, *store->Root(30))};
+
+  // Retention drops each partition's first two records.
+  std::vector<TopicRecord> trimmed;
+  std::map<int32_t, int> seen;
+  for (const TopicRecord& record : records_) {
+    if (seen[record.partition]++ >= 2) trimmed.push_back(record);
+  }
+  const TopicChain chain = VerifyTopicSuffix(trimmed);
+  ASSERT_TRUE(chain.report.ok) << chain.report.problem;
+  EXPECT_GT(chain.first, 3u);
+  EXPECT_LE(chain.first, 13u);
+  EXPECT_EQ(chain.report.verified_head.hash, log_->Head().hash);
+  EXPECT_EQ(chain.hashes.size(), 30 - chain.first + 1);
+  EXPECT_FALSE(VerifyTopicRecords(trimmed).ok) << "from 1, the first events are missing";
+
+  TopicCheckpointReport tied =
+      CheckTopicAgainstCheckpoints(chain, checkpoints, signer.verifier(), origin);
+  ASSERT_TRUE(tied.ok) << tied.problem;
+  EXPECT_EQ(tied.from_size, 13u);
+  EXPECT_EQ(tied.to_size, 30u);
+  EXPECT_EQ(tied.checkpoints, 2u);
+
+  // The whole topic grows the tree from nothing.
+  tied = CheckTopicAgainstCheckpoints(VerifyTopicSuffix(records_), checkpoints, signer.verifier(),
+                                      origin);
+  ASSERT_TRUE(tied.ok) << tied.problem;
+  EXPECT_EQ(tied.from_size, 0u);
+  EXPECT_EQ(tied.to_size, 30u);
+
+  // A root that is not the events' (a forged log), a frontier that is not the tree's, another key.
+  std::vector<TopicRecord> forged = checkpoints;
+  forged[1] = checkpoint_record(30, *store->Root(29));
+  tied = CheckTopicAgainstCheckpoints(chain, forged, signer.verifier(), origin);
+  EXPECT_FALSE(tied.ok);
+  EXPECT_NE(tied.problem.find("are not the log's"), std::string::npos) << tied.problem;
+  std::vector<TopicRecord> bad_frontier = checkpoints;
+  bad_frontier[0].headers["frontier"] = checkpoints[1].headers.at("frontier");
+  tied = CheckTopicAgainstCheckpoints(chain, bad_frontier, signer.verifier(), origin);
+  EXPECT_FALSE(tied.ok);
+  EXPECT_NE(tied.problem.find("frontier"), std::string::npos) << tied.problem;
+  const NoteSigner other = *NoteSigner::FromPem("someone.else", key_text.str(), "key");
+  tied = CheckTopicAgainstCheckpoints(chain, checkpoints, other.verifier(), origin);
+  EXPECT_FALSE(tied.ok);
+  // No checkpoint at or after the trimmed start to grow from: nothing tied, and said so.
+  tied = CheckTopicAgainstCheckpoints(chain, {checkpoints[1]}, signer.verifier(), origin);
+  EXPECT_TRUE(tied.ok);
+  EXPECT_EQ(tied.to_size, 0u);
 }
 
 }  // namespace
