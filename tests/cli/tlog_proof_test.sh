@@ -214,6 +214,29 @@ grep -q 'note_key_invalid (field --key): .*its key ID does not match its name an
 grep -q 'its key ID does not match its name and key' "$work/script.err" \
   || fail "the script on a mismatched key: $(cat "$work/script.err")"
 
+# The events topic of the demo's embedded broker, checked without the data directory and tied
+# to the log by the signed checkpoints of malpro.checkpoints (docs/transparency.md, section 7);
+# with another key, the checkpoints do not verify.
+broker="$(sed -n 's/^malpro: kafka: embedded broker at \([0-9.:]*\) .*/\1/p' "$work/demo.log")"
+[ -n "$broker" ] || fail "the demo did not print its broker: $(cat "$work/demo.log")"
+set +e
+"$malpro" -c "$config" audit verify --kafka "$broker" --key "$vkey_file" \
+  > "$work/kafka.out" 2> "$work/kafka.err"
+code=$?
+set -e
+[ "$code" -eq 0 ] || fail "audit verify --kafka exited $code: $(cat "$work/kafka.out" "$work/kafka.err")"
+grep -q "^OK: events [0-9]* to [0-9]* give the root that the checkpoint of [0-9]* on malpro.checkpoints signs" \
+  "$work/kafka.out" || fail "audit verify --kafka tied nothing: $(cat "$work/kafka.out")"
+grep -q "^checked: events [0-9]* to [0-9]* are the log's" "$work/kafka.out" \
+  || fail "audit verify --kafka did not say what it checked: $(cat "$work/kafka.out")"
+set +e
+"$malpro" -c "$config" audit verify --kafka "$broker" --key "$other_key" \
+  > "$work/kafka.out" 2> "$work/kafka.err"
+code=$?
+set -e
+[ "$code" -eq 1 ] && grep -q "^FAILED: checkpoint record at offset 0: .*no signature by" "$work/kafka.out" \
+  || fail "audit verify --kafka with another key ($code): $(cat "$work/kafka.out" "$work/kafka.err")"
+
 # Stopped, the log on disk extends the first checkpoint: its signature, its last leaf, and the
 # chain from there to the head.
 stop_server
