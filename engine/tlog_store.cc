@@ -18,6 +18,9 @@ namespace {
 constexpr char size_key[] = "size";
 // The tree's own block cache: 64 MiB holds the tiles and inner hashes of 1M leaves.
 constexpr size_t tlog_block_cache_bytes = 64 << 20;
+// Full level-0 tiles and their inner hashes, as read, most recent kept (proofs of recent
+// events, and of one order's events, read the same ones).
+constexpr size_t tlog_recent_tiles_bytes = 64 << 20;
 constexpr char tile_key_prefix = 't';
 // The hashes inside a full tile (TileInner): "n" + level byte + index, 8 bytes big-endian.
 constexpr char inner_key_prefix = 'n';
@@ -111,6 +114,7 @@ Hash TlogLeafHash(const Event& event) { return MerkleLeafHash(HashView(event.has
 
 Result<std::unique_ptr<TlogStore>> TlogStore::Open(const std::string& dir, bool read_only) {
   std::unique_ptr<TlogStore> store(new TlogStore());
+  store->recent_ = rocksdb::NewLRUCache(tlog_recent_tiles_bytes);
   store->read_only_ = read_only;
   if (read_only && !std::filesystem::exists(dir + "/CURRENT")) return store;  // none yet
   rocksdb::Options options;
@@ -204,14 +208,10 @@ Result<std::string> TlogStore::Tile(const TileId& tile) const {
     }
     if (width < tile_width_full) bytes = builder_.Partial(tile.level);
   }
-  if (bytes.empty() && tile.level > 0) {
-    Result<std::string> upper = ReadFullUpper(tile, /*inner=*/false);
-    if (!upper.ok()) return upper.status();
-    bytes = std::move(upper).value();
-  } else if (bytes.empty()) {
-    MALPRO_RETURN_IF_ERROR(
-        FromRocksDb(db_->Get(rocksdb::ReadOptions(), TileKey(tile.level, tile.index), &bytes),
-                    "read " + TilePath(tile)));
+  if (bytes.empty()) {
+    Result<std::string> full = ReadFull(tile, /*inner=*/false);
+    if (!full.ok()) return full.status();
+    bytes = std::move(full).value();
   }
   if (bytes.size() < tile.width * hash_bytes) {
     return Status::Corruption("Merkle tree: " + TilePath(tile) + " holds " +
@@ -227,33 +227,38 @@ TileHashReader TlogStore::Reader(uint64_t size) const {
       [this](const TileId& tile) { return Inner(tile); });
 }
 
-Result<std::string> TlogStore::ReadFullUpper(const TileId& tile, bool inner) const {
+Result<std::string> TlogStore::ReadFull(const TileId& tile, bool inner) const {
   const std::pair<bool, uint64_t> key{inner, uint64_t(tile.level) << 56 | tile.index};
-  {
+  std::string cache_key(1, inner ? inner_key_prefix : tile_key_prefix);
+  PutBigEndian(key.second, &cache_key);
+  if (tile.level > 0) {
     std::shared_lock lock(upper_mutex_);
     auto found = upper_.find(key);
     if (found != upper_.end()) return found->second;
+  } else if (rocksdb::Cache::Handle* handle = recent_->Lookup(cache_key)) {
+    std::string bytes = *static_cast<const std::string*>(recent_->Value(handle));
+    recent_->Release(handle);
+    return bytes;
   }
   std::string bytes;
   const rocksdb::Status got =
       db_->Get(rocksdb::ReadOptions(),
                TileKey(tile.level, tile.index, inner ? inner_key_prefix : tile_key_prefix), &bytes);
-  if (got.IsNotFound() && inner) return TileMissing(tile);
+  if (got.IsNotFound()) return TileMissing(tile);  // inner: a tree built before they were kept
   MALPRO_RETURN_IF_ERROR(FromRocksDb(got, "read " + TilePath(tile)));
-  std::unique_lock lock(upper_mutex_);
-  upper_.emplace(key, bytes);
+  if (tile.level > 0) {
+    std::unique_lock lock(upper_mutex_);
+    upper_.emplace(key, bytes);
+  } else {
+    (void)recent_->Insert(cache_key, new std::string(bytes), bytes.size(),
+                          [](const rocksdb::Slice&, void* value) {
+                            delete static_cast<std::string*>(value);
+                          });
+  }
   return bytes;
 }
 
-Result<std::string> TlogStore::Inner(const TileId& tile) const {
-  if (tile.level > 0) return ReadFullUpper(tile, /*inner=*/true);
-  std::string bytes;
-  const rocksdb::Status got =
-      db_->Get(rocksdb::ReadOptions(), TileKey(tile.level, tile.index, inner_key_prefix), &bytes);
-  if (got.IsNotFound()) return TileMissing(tile);  // a tree built before inner hashes were kept
-  MALPRO_RETURN_IF_ERROR(FromRocksDb(got, "read the inner hashes of " + TilePath(tile)));
-  return bytes;
-}
+Result<std::string> TlogStore::Inner(const TileId& tile) const { return ReadFull(tile, true); }
 
 Result<Hash> TlogStore::Root(uint64_t size) const {
   if (size > Size()) {

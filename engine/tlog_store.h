@@ -33,6 +33,7 @@
 #include "engine/tlog_tiles.h"
 
 namespace rocksdb {
+class Cache;
 class DB;
 }
 
@@ -104,14 +105,16 @@ class TlogStore {
 
   std::unique_ptr<rocksdb::DB> db_;
   bool read_only_ = false;
-  // A full tile's bytes (inner: its TileInner) above level 0, read once from the database
-  // and kept: they never change, and every proof reads some (1/256 of the level below).
-  Result<std::string> ReadFullUpper(const TileId& tile, bool inner) const;
+  // A full tile's bytes (inner: its TileInner; NotFound when not kept). Above level 0 read
+  // once and kept (they never change, every proof reads some, and they are 1/256 of the level
+  // below); at level 0 kept in an LRU cache of recent ones.
+  Result<std::string> ReadFull(const TileId& tile, bool inner) const;
 
   mutable std::shared_mutex mutex_;  // builder_ and the last tiles
   TileBuilder builder_;
   mutable std::shared_mutex upper_mutex_;
   mutable std::map<std::pair<bool, uint64_t>, std::string> upper_;  // (inner, level << 56 | index)
+  std::shared_ptr<rocksdb::Cache> recent_;
 };
 
 // Follows the log: appends each new event's leaf to the store, a batch at a time, off the

@@ -65,7 +65,7 @@ expect_clean_stop() {  # name data
 # ---- Usage errors: exit 2, one line, what was wrong and which --help to read.
 expect_usage_error "" "unknown subcommand 'frob' \(one of: serve, audit, " frob
 expect_usage_error "" "a subcommand is required" --data "$work/data"
-expect_usage_error audit "unknown subcommand 'frob' \(one of: verify, export, replay\)" audit frob
+expect_usage_error audit "unknown subcommand 'frob' \(one of: verify, export, replay, check-proof\)" audit frob
 expect_usage_error audit "a subcommand is required" audit
 expect_usage_error "audit verify" "--bogus" audit verify --bogus
 expect_usage_error "audit verify" "--from" audit verify --from
