@@ -250,10 +250,9 @@ Result<std::string> TlogStore::ReadFull(const TileId& tile, bool inner) const {
     std::unique_lock lock(upper_mutex_);
     upper_.emplace(key, bytes);
   } else {
-    (void)recent_->Insert(cache_key, new std::string(bytes), bytes.size(),
-                          [](const rocksdb::Slice&, void* value) {
-                            delete static_cast<std::string*>(value);
-                          });
+    (void)recent_->Insert(
+        cache_key, new std::string(bytes), bytes.size(),
+        [](const rocksdb::Slice&, void* value) { delete static_cast<std::string*>(value); });
   }
   return bytes;
 }

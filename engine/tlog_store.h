@@ -35,7 +35,7 @@
 namespace rocksdb {
 class Cache;
 class DB;
-}
+}  // namespace rocksdb
 
 namespace malpro {
 
