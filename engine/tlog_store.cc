@@ -24,6 +24,8 @@ constexpr size_t tlog_recent_tiles_bytes = 64 << 20;
 constexpr char tile_key_prefix = 't';
 // The hashes inside a full tile (TileInner): "n" + level byte + index, 8 bytes big-endian.
 constexpr char inner_key_prefix = 'n';
+// In the cache of recent tiles only: a hash folded from a partial tile ("f" + level + index).
+constexpr char folded_key_prefix = 'f';
 // Checkpoints: "c" + size (8 bytes big-endian); and for each kind of reason but "interval",
 // "k" + kind + 0x00 + size, with no value, to list them by kind.
 constexpr char checkpoint_key_prefix = 'c';
@@ -222,9 +224,29 @@ Result<std::string> TlogStore::Tile(const TileId& tile) const {
 }
 
 TileHashReader TlogStore::Reader(uint64_t size) const {
+  // Hashes folded from partial tiles (the right edge of the tree, which every proof meets) are
+  // kept with the recent tiles: a complete subtree's hash never changes.
+  auto memo = [this](int level, uint64_t index,
+                     const std::function<Result<Hash>()>& fold) -> Result<Hash> {
+    std::string key(1, folded_key_prefix);
+    key.push_back(static_cast<char>(level));
+    PutBigEndian(index, &key);
+    if (rocksdb::Cache::Handle* handle = recent_->Lookup(key)) {
+      const Hash hash = *static_cast<const Hash*>(recent_->Value(handle));
+      recent_->Release(handle);
+      return hash;
+    }
+    Result<Hash> hash = fold();
+    if (hash.ok()) {
+      (void)recent_->Insert(
+          key, new Hash(*hash), sizeof(Hash) + key.size(),
+          [](const rocksdb::Slice&, void* value) { delete static_cast<Hash*>(value); });
+    }
+    return hash;
+  };
   return TileHashReader(
       size, [this](const TileId& tile) { return Tile(tile); },
-      [this](const TileId& tile) { return Inner(tile); });
+      [this](const TileId& tile) { return Inner(tile); }, memo);
 }
 
 Result<std::string> TlogStore::ReadFull(const TileId& tile, bool inner) const {

@@ -217,12 +217,16 @@ Result<Hash> TileHashReader::ReadHash(int level, uint64_t index) const {
     }
     if (!inner.ok() && inner.status().code() != StatusCode::kNotFound) return inner.status();
   }
-  Result<const std::string*> bytes = Cached(tile, /*inner=*/false);
-  if (!bytes.ok()) return bytes.status();
-  if ((*bytes)->size() < (offset + count) * hash_bytes) {
-    return Status::Corruption("the Merkle tree's tile " + TilePath(tile) + " is too short");
-  }
-  return FoldRange(**bytes, offset, count);
+  auto fold = [&]() -> Result<Hash> {
+    Result<const std::string*> bytes = Cached(tile, /*inner=*/false);
+    if (!bytes.ok()) return bytes.status();
+    if ((*bytes)->size() < (offset + count) * hash_bytes) {
+      return Status::Corruption("the Merkle tree's tile " + TilePath(tile) + " is too short");
+    }
+    return FoldRange(**bytes, offset, count);
+  };
+  if (count > 1 && memo_) return memo_(level, index, fold);
+  return fold();
 }
 
 Result<const std::string*> TileHashReader::Cached(const TileId& tile, bool inner) const {

@@ -102,11 +102,18 @@ class TileBuilder {
 // returns the bytes of a tile of at least the width asked (NotFound when it has none).
 // With `read_inner` (the TileInner of a full tile; NotFound when not kept), the hashes
 // inside full tiles are read instead of folded. Each tile (and inner) is read once a reader.
+// With `memo`, a hash folded from a tile (a complete subtree inside a partial tile, whose hash
+// never changes) is asked of it first: memo(level, index, fold) returns a kept one or fold()'s.
 class TileHashReader final : public MerkleHashReader {
  public:
   using ReadTile = std::function<Result<std::string>(const TileId& tile)>;
-  TileHashReader(uint64_t size, ReadTile read_tile, ReadTile read_inner = {})
-      : size_(size), read_tile_(std::move(read_tile)), read_inner_(std::move(read_inner)) {}
+  using Memo = std::function<Result<Hash>(int level, uint64_t index,
+                                          const std::function<Result<Hash>()>& fold)>;
+  TileHashReader(uint64_t size, ReadTile read_tile, ReadTile read_inner = {}, Memo memo = {})
+      : size_(size),
+        read_tile_(std::move(read_tile)),
+        read_inner_(std::move(read_inner)),
+        memo_(std::move(memo)) {}
   Result<Hash> ReadHash(int level, uint64_t index) const override;
 
  private:
@@ -116,6 +123,7 @@ class TileHashReader final : public MerkleHashReader {
   uint64_t size_;
   ReadTile read_tile_;
   ReadTile read_inner_;
+  Memo memo_;
   mutable std::map<std::tuple<bool, int, uint64_t, uint64_t>, std::string> cache_;
 };
 

@@ -211,6 +211,7 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   Result<MerkleTree> tree = StartMerkleTree(config, log);
   if (!tree.ok()) return Fail(tree.status());
   AddTlogMetrics(metrics, tree->store.get(), tree->builder.get(), log);
+  AddCheckpointMetrics(metrics, tree->checkpoints.get());
   ApiDependencies dependencies{&log,
                                &ledger,
                                models,

@@ -12,6 +12,7 @@
 #include "engine/civil_time.h"
 #include "engine/identifiers.h"
 #include "engine/log_format.h"
+#include "engine/tlog_checkpoints.h"
 #include "engine/tlog_store.h"
 #include "projections/projector.h"
 
@@ -193,6 +194,19 @@ void AddTlogMetrics(HttpMetrics& metrics, const TlogStore* store, const TlogBuil
                    });
   metrics.AddGauge("malpro_tlog_up", "1 while the Merkle tree follows the log, 0 after a failure.",
                    [builder] { return builder->Health().ok() ? 1.0 : 0.0; });
+}
+
+void AddCheckpointMetrics(HttpMetrics& metrics, const CheckpointIssuer* issuer) {
+  if (issuer == nullptr) return;
+  metrics.AddGauge("malpro_tlog_checkpoint_size",
+                   "Events covered by the latest signed checkpoint (0 before the first).",
+                   [issuer] {
+                     const std::optional<StoredCheckpoint> latest = issuer->Latest();
+                     return latest ? static_cast<double>(latest->size) : 0.0;
+                   });
+  metrics.AddGauge("malpro_tlog_checkpoints_up",
+                   "1 while checkpoints are signed, 0 after the signer stopped on a failure.",
+                   [issuer] { return issuer->Health().ok() ? 1.0 : 0.0; });
 }
 
 void AddDataDirMetrics(HttpMetrics& metrics, std::string data_dir) {

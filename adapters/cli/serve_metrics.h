@@ -14,6 +14,7 @@
 namespace malpro {
 
 class BankPayments;
+class CheckpointIssuer;
 class KafkaService;
 class Projector;
 class TlogBuilder;
@@ -40,6 +41,8 @@ void AddRelayMetrics(HttpMetrics& metrics, const KafkaService* kafka);
 // outlive `metrics`' scrapes.
 void AddTlogMetrics(HttpMetrics& metrics, const TlogStore* store, const TlogBuilder* builder,
                     const EventLog& log);
+// malpro_tlog_checkpoint_size and malpro_tlog_checkpoints_up, when checkpoints are signed.
+void AddCheckpointMetrics(HttpMetrics& metrics, const CheckpointIssuer* issuer);
 // Bytes in `data_dir` (the log and the read models) and free on its file system.
 void AddDataDirMetrics(HttpMetrics& metrics, std::string data_dir);
 
