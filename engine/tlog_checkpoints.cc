@@ -7,6 +7,14 @@
 #include "engine/error_codes.h"
 
 namespace malpro {
+namespace {
+
+// While a requested checkpoint waits for the tree to hold its size, how often to look again.
+constexpr std::chrono::milliseconds checkpoint_request_poll{50};
+// Kept checkpoints read at a time by VerifyCheckpoints.
+constexpr size_t checkpoints_verify_page = 1024;
+
+}  // namespace
 
 Status CheckCheckpointOrigin(std::string_view origin, std::string_view field) {
   const bool printable = std::all_of(origin.begin(), origin.end(),
@@ -198,10 +206,10 @@ void CheckpointIssuer::Loop() {
     }
     std::unique_lock lock(mutex_);
     // Requests wait for the tree: look again soon while one is held.
-    const auto wake = requests_.empty()
-                          ? next_interval
-                          : std::min(next_interval, std::chrono::steady_clock::now() +
-                                                        std::chrono::milliseconds(50));
+    const auto wake =
+        requests_.empty()
+            ? next_interval
+            : std::min(next_interval, std::chrono::steady_clock::now() + checkpoint_request_poll);
     const size_t held = requests_.size();
     changed_.wait_until(lock, wake, [&] { return stopping_.load() || requests_.size() > held; });
   }
@@ -232,7 +240,8 @@ Result<CheckpointsReport> VerifyCheckpoints(const TlogStore& store, std::string_
   CheckpointsReport report;
   uint64_t after = 0;
   for (;;) {
-    Result<std::vector<StoredCheckpoint>> page = store.Checkpoints(after, 1024, "");
+    Result<std::vector<StoredCheckpoint>> page =
+        store.Checkpoints(after, checkpoints_verify_page, "");
     if (!page.ok()) return page.status();
     if (page->empty()) return report;
     for (const StoredCheckpoint& kept : *page) {
