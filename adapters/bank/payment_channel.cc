@@ -44,10 +44,17 @@ Status BodyNotJson() {
 // ---------------------------------------------------------------------------------------
 // QRIS
 
-std::string_view QrisChannel::name() const { return payment_channel_qris; }
+template <>
+std::string_view QrisChannel::name() const {
+  return payment_channel_qris;
+}
 
-std::string_view QrisChannel::notify_path() const { return snap_qris_notify_path; }
+template <>
+std::string_view QrisChannel::notify_path() const {
+  return snap_qris_notify_path;
+}
 
+template <>
 Status QrisChannel::Issue(SnapClient& client, const Ledger&, const OrderState& order,
                           const PaymentState&, PaymentRequested* issued) const {
   Result<QrisIssued> qris =
@@ -58,25 +65,30 @@ Status QrisChannel::Issue(SnapClient& client, const Ledger&, const OrderState& o
   return Status::Ok();
 }
 
+template <>
 Result<BankPaymentStatus> QrisChannel::Query(SnapClient& client,
                                              const ChannelPayment& payment) const {
   return client.QueryQris(payment.payment_id, payment.bank_reference, payment.umkm_id);
 }
 
+template <>
 Status QrisChannel::Void(SnapClient& client, const ChannelPayment& payment) const {
   return client.CancelQris(payment.payment_id, payment.bank_reference, payment.umkm_id);
 }
 
 // The QRIS query names the reference it answers for.
+template <>
 std::string QrisChannel::AnsweredReference(const BankPaymentStatus& answer,
                                            std::string_view requested) const {
   return answer.reference_no.empty() ? std::string(requested) : answer.reference_no;
 }
 
 // The QR content is in payment.requested itself: nothing more to show.
+template <>
 void QrisChannel::ShowRecorded(const PaymentState&, PaymentRequested*) const {}
 
 // qr-mpm-notify: originalPartnerReferenceNo is our payment id, originalReferenceNo the bank's.
+template <>
 Result<BankNotification> QrisChannel::ReadNotification(std::string_view body) const {
   RequestBody fields(body);
   BankNotification notification{std::string(name()),
@@ -103,10 +115,17 @@ Result<BankNotification> QrisChannel::ReadNotification(std::string_view body) co
 // ---------------------------------------------------------------------------------------
 // Virtual account
 
-std::string_view VirtualAccountChannel::name() const { return payment_channel_va; }
+template <>
+std::string_view VirtualAccountChannel::name() const {
+  return payment_channel_va;
+}
 
-std::string_view VirtualAccountChannel::notify_path() const { return snap_va_payment_path; }
+template <>
+std::string_view VirtualAccountChannel::notify_path() const {
+  return snap_va_payment_path;
+}
 
+template <>
 Status VirtualAccountChannel::Issue(SnapClient& client, const Ledger& ledger,
                                     const OrderState& order, const PaymentState& previous,
                                     PaymentRequested* issued) const {
@@ -122,21 +141,25 @@ Status VirtualAccountChannel::Issue(SnapClient& client, const Ledger& ledger,
   return Status::Ok();
 }
 
+template <>
 Result<BankPaymentStatus> VirtualAccountChannel::Query(SnapClient& client,
                                                        const ChannelPayment& payment) const {
   return client.QueryVirtualAccount(payment.payment_id, payment.bank_reference);
 }
 
+template <>
 Status VirtualAccountChannel::Void(SnapClient& client, const ChannelPayment& payment) const {
   return client.DeleteVirtualAccount(payment.payment_id, payment.bank_reference);
 }
 
 // A VA status is asked by the account number, which is the VA payment's reference.
+template <>
 std::string VirtualAccountChannel::AnsweredReference(const BankPaymentStatus&,
                                                      std::string_view requested) const {
   return std::string(requested);
 }
 
+template <>
 void VirtualAccountChannel::ShowRecorded(const PaymentState& payment,
                                          PaymentRequested* shown) const {
   shown->virtual_account_no = payment.bank_reference;
@@ -144,6 +167,7 @@ void VirtualAccountChannel::ShowRecorded(const PaymentState& payment,
 
 // transfer-va/payment: trxId is our payment id, virtualAccountNo the account that was paid
 // into; a payment flag always means paid.
+template <>
 Result<BankNotification> VirtualAccountChannel::ReadNotification(std::string_view body) const {
   RequestBody fields(body);
   BankNotification notification{std::string(name()),

@@ -70,7 +70,15 @@ class PaymentChannel {
 };
 
 // QRIS MPM: qr-mpm-generate, qr-mpm-query, qr-mpm-cancel; notified on qr-mpm-notify.
-class QrisChannel final : public PaymentChannel {
+struct QrisKind;
+// A virtual account: create-va, transfer-va/status, delete-va; flagged paid on
+// transfer-va/payment.
+struct VirtualAccountKind;
+
+// One channel: every member is specialized for its Kind in payment_channel.cc (the primary
+// template defines none, so a Kind without its specializations does not link).
+template <typename Kind>
+class ConcreteChannel final : public PaymentChannel {
  public:
   std::string_view name() const override;
   std::string_view notify_path() const override;
@@ -84,21 +92,8 @@ class QrisChannel final : public PaymentChannel {
   Result<BankNotification> ReadNotification(std::string_view body) const override;
 };
 
-// A virtual account: create-va, transfer-va/status, delete-va; flagged paid on
-// transfer-va/payment.
-class VirtualAccountChannel final : public PaymentChannel {
- public:
-  std::string_view name() const override;
-  std::string_view notify_path() const override;
-  Status Issue(SnapClient& client, const Ledger& ledger, const OrderState& order,
-               const PaymentState& previous, PaymentRequested* issued) const override;
-  Result<BankPaymentStatus> Query(SnapClient& client, const ChannelPayment& payment) const override;
-  Status Void(SnapClient& client, const ChannelPayment& payment) const override;
-  std::string AnsweredReference(const BankPaymentStatus& answer,
-                                std::string_view requested) const override;
-  void ShowRecorded(const PaymentState& payment, PaymentRequested* shown) const override;
-  Result<BankNotification> ReadNotification(std::string_view body) const override;
-};
+using QrisChannel = ConcreteChannel<QrisKind>;
+using VirtualAccountChannel = ConcreteChannel<VirtualAccountKind>;
 
 // Every channel, one registration each. Static: valid for the life of the program.
 const std::vector<const PaymentChannel*>& PaymentChannels();

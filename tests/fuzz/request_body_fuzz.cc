@@ -41,29 +41,43 @@ void RepeatedKeys(simdjson::dom::element element, std::set<std::string>* repeate
 }
 
 // Whether `text` is a number as RFC 8259 writes it: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+// An oracle independent of engine/json.cc's scanner: that grammar as a deterministic automaton,
+// one row per state and one column per class of character.
+enum NumberClass { kMinus, kPlus, kZero, kOneToNine, kPoint, kExponent, kOther, kClassCount };
+
+NumberClass ClassOf(char c) {
+  if (c == '-') return kMinus;
+  if (c == '+') return kPlus;
+  if (c == '0') return kZero;
+  if (c >= '1' && c <= '9') return kOneToNine;
+  if (c == '.') return kPoint;
+  if (c == 'e' || c == 'E') return kExponent;
+  return kOther;
+}
+
 bool IsJsonNumber(std::string_view text) {
-  size_t i = 0;
-  const auto digits = [&] {
-    const size_t start = i;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-    return i > start;
+  constexpr int kReject = -1;
+  // States: 0 start, 1 sign, 2 a lone zero, 3 integer digits, 4 point, 5 fraction digits,
+  // 6 exponent mark, 7 exponent sign, 8 exponent digits.
+  constexpr int kNext[9][kClassCount] = {
+      // -       +        0        1-9      .        e/E      other
+      {1, kReject, 2, 3, kReject, kReject, kReject},
+      {kReject, kReject, 2, 3, kReject, kReject, kReject},
+      {kReject, kReject, kReject, kReject, 4, 6, kReject},
+      {kReject, kReject, 3, 3, 4, 6, kReject},
+      {kReject, kReject, 5, 5, kReject, kReject, kReject},
+      {kReject, kReject, 5, 5, kReject, 6, kReject},
+      {7, 7, 8, 8, kReject, kReject, kReject},
+      {kReject, kReject, 8, 8, kReject, kReject, kReject},
+      {kReject, kReject, 8, 8, kReject, kReject, kReject},
   };
-  if (i < text.size() && text[i] == '-') ++i;
-  if (i < text.size() && text[i] == '0') {
-    ++i;
-  } else if (!digits()) {
-    return false;
+  constexpr bool kAccepting[9] = {false, false, true, true, false, true, false, false, true};
+  int state = 0;
+  for (const char c : text) {
+    state = kNext[state][ClassOf(c)];
+    if (state == kReject) return false;
   }
-  if (i < text.size() && text[i] == '.') {
-    ++i;
-    if (!digits()) return false;
-  }
-  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
-    ++i;
-    if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
-    if (!digits()) return false;
-  }
-  return i == text.size();
+  return kAccepting[state];
 }
 
 // The reference for body_number_out_of_range: outside strings, a number in JSON's grammar
