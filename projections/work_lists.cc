@@ -37,6 +37,13 @@ std::string IdOf(const Event& event) {
   return event.stream_id.substr(event.stream_id.find('-') + 1);
 }
 
+// `out` made of `parts` (a filing term; `out` keeps its capacity from row to row).
+std::string_view Compose(std::string& out, std::initializer_list<std::string_view> parts) {
+  out.clear();
+  for (std::string_view part : parts) out.append(part);
+  return out;
+}
+
 std::string DateText(CivilDate date) { return date.year == 0 ? "" : FormatIsoDate(date); }
 
 // The CSV's name follows the pain.001's (docs/domain-events.md, settlement.batch_closed).
@@ -675,25 +682,29 @@ void WorkListsProjection::RefileOrder(const std::string& key) {
   auto handle = orders_.FindHandle(key);
   MALPRO_ASSERT(handle != nullptr);
   const OrderListRow& row = handle->second.row;
-  const std::string merchant = "m:" + row.umkm_id;
-  const std::string buyer = "b:" + row.buyer_nip;
-  const std::string status = "s:" + row.status;
+  std::array<std::string, list_terms_max>& text = term_texts_;
+  const std::string_view merchant = Compose(text[0], {"m:", row.umkm_id});
+  const std::string_view buyer = Compose(text[1], {"b:", row.buyer_nip});
+  const std::string_view status = Compose(text[2], {"s:", row.status});
   order_index_.File({row.placed_at_us, static_cast<uint64_t>(row.sequence)}, handle,
-                    {merchant, merchant + "|" + status, buyer, buyer + "|" + status, status});
+                    {merchant, Compose(text[3], {merchant, "|", status}), buyer,
+                     Compose(text[4], {buyer, "|", status}), status});
 }
 
 void WorkListsProjection::RefilePayment(const std::string& key) {
   auto handle = payments_.FindHandle(key);
   MALPRO_ASSERT(handle != nullptr);
   const PaymentListRow& row = handle->second.row;
-  const std::string merchant = "m:" + row.umkm_id;
-  const std::string buyer = "b:" + row.buyer_nip;
-  const std::string status = "s:" + row.status;
-  const std::string channel = "c:" + row.channel;
+  std::array<std::string, list_terms_max>& text = term_texts_;
+  const std::string_view merchant = Compose(text[0], {"m:", row.umkm_id});
+  const std::string_view buyer = Compose(text[1], {"b:", row.buyer_nip});
+  const std::string_view status = Compose(text[2], {"s:", row.status});
+  const std::string_view channel = Compose(text[3], {"c:", row.channel});
   const bool pending = row.status == PaymentStatusName(PaymentStatus::kRequested);
   payment_index_.File({row.first_requested_at_us, static_cast<uint64_t>(row.sequence)}, handle,
-                      {merchant, merchant + "|" + status, buyer, buyer + "|" + status, status,
-                       status + "|" + channel, channel},
+                      {merchant, Compose(text[4], {merchant, "|", status}), buyer,
+                       Compose(text[5], {buyer, "|", status}), status,
+                       Compose(text[6], {status, "|", channel}), channel},
                       pending ? row.requested_at_us : 0);
 }
 
@@ -701,11 +712,13 @@ void WorkListsProjection::RefileReceipt(const std::string& key) {
   auto handle = receipts_.FindHandle(key);
   MALPRO_ASSERT(handle != nullptr);
   const ReceiptListRow& row = handle->second.row;
-  const std::string owner = "n:" + row.nip;
-  const std::string status = "s:" + row.status;
-  const std::string kelurahan = "k:" + row.kelurahan;
+  std::array<std::string, list_terms_max>& text = term_texts_;
+  const std::string_view owner = Compose(text[0], {"n:", row.nip});
+  const std::string_view status = Compose(text[1], {"s:", row.status});
+  const std::string_view kelurahan = Compose(text[2], {"k:", row.kelurahan});
   receipt_index_.File({row.submitted_at_us, static_cast<uint64_t>(row.sequence)}, handle,
-                      {owner, owner + "|" + status, status, status + "|" + kelurahan, kelurahan});
+                      {owner, Compose(text[3], {owner, "|", status}), status,
+                       Compose(text[4], {status, "|", kelurahan}), kelurahan});
 }
 
 void WorkListsProjection::RefileBatch(const std::string& key) {
@@ -720,13 +733,14 @@ void WorkListsProjection::RefileRun(const std::string& key) {
   auto handle = runs_.FindHandle(key);
   MALPRO_ASSERT(handle != nullptr);
   const ReconciliationRunRow& row = handle->second.row;
-  const std::string statement = "t:" + row.statement_id;
-  std::vector<std::string> terms = {statement};
+  const ListPosition position{row.completed_at_us, static_cast<uint64_t>(row.sequence)};
+  const std::string_view statement = Compose(term_texts_[0], {"t:", row.statement_id});
   if (row.latest && row.Unresolved() > 0) {
-    terms.push_back("open");
-    terms.push_back(statement + "|open");
+    run_index_.File(position, handle,
+                    {statement, "open", Compose(term_texts_[1], {statement, "|open"})});
+  } else {
+    run_index_.File(position, handle, {statement});
   }
-  run_index_.File({row.completed_at_us, static_cast<uint64_t>(row.sequence)}, handle, terms);
 }
 
 }  // namespace malpro

@@ -19,6 +19,8 @@
 #include <array>
 #include <compare>
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
 #include <limits>
 #include <map>
 #include <optional>
@@ -224,15 +226,20 @@ class ListIndex {
   ListIndex() { Intern(""); }
 
   // Files the row of `handle` at `position` under "" and `terms` (at most list_terms_max - 1),
-  // and under no other term.
-  void File(ListPosition position, Handle handle, const std::vector<std::string>& terms,
+  // and under no other term. Refiling a row under the terms it already has, with the same
+  // figure, changes nothing and costs no map operation (a row's refiles mostly are such).
+  void File(ListPosition position, Handle handle, std::initializer_list<std::string_view> terms,
             int64_t since_us = 0) {
     MALPRO_ASSERT(terms.size() < list_terms_max);
     Filed& filed = AtPlace(filed_, position);
     std::array<uint32_t, list_terms_max> ids{};
     size_t count = 0;
     ids[count++] = 0;
-    for (const std::string& term : terms) ids[count++] = Intern(term);
+    for (std::string_view term : terms) ids[count++] = Intern(term);
+    if (filed.term_count == count && filed.handle == handle && filed.since_us == since_us &&
+        std::equal(ids.begin(), ids.begin() + count, filed.terms.begin())) {
+      return;
+    }
     for (size_t i = 0; i < filed.term_count; ++i) {
       if (std::find(ids.begin(), ids.begin() + count, filed.terms[i]) == ids.begin() + count) {
         by_term_[filed.terms[i]].erase(position);
@@ -241,6 +248,8 @@ class ListIndex {
     for (size_t i = 0; i < count; ++i) AtPlace(by_term_[ids[i]], position) = Item{handle, since_us};
     filed.terms = ids;
     filed.term_count = static_cast<uint8_t>(count);
+    filed.handle = handle;
+    filed.since_us = since_us;
   }
 
   // Walks the rows under `term` within `range`, from after `page.after` in the page's order,
@@ -297,7 +306,14 @@ class ListIndex {
  private:
   struct Filed {
     std::array<uint32_t, list_terms_max> terms{};
-    uint8_t term_count = 0;
+    uint8_t term_count = 0;  // 0 until filed
+    Handle handle = nullptr;
+    int64_t since_us = 0;
+  };
+  // Terms are looked up by view: filing a row allocates nothing for a term already known.
+  struct TermHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view term) const { return std::hash<std::string_view>{}(term); }
   };
   // The entry at `position`, created when missing. New rows nearly always come last in time
   // order, so the end is tried first: filing them costs no search of the whole map.
@@ -308,14 +324,16 @@ class ListIndex {
     }
     return places[position];
   }
-  uint32_t Intern(const std::string& term) {
-    auto [it, inserted] = term_ids_.try_emplace(term, static_cast<uint32_t>(by_term_.size()));
-    if (inserted) by_term_.emplace_back();
-    return it->second;
+  uint32_t Intern(std::string_view term) {
+    if (auto known = term_ids_.find(term); known != term_ids_.end()) return known->second;
+    const auto id = static_cast<uint32_t>(by_term_.size());
+    term_ids_.emplace(std::string(term), id);
+    by_term_.emplace_back();
+    return id;
   }
 
   std::map<ListPosition, Filed> filed_;  // the terms each place is filed under
-  std::unordered_map<std::string, uint32_t> term_ids_;
+  std::unordered_map<std::string, uint32_t, TermHash, std::equal_to<>> term_ids_;
   std::vector<Items> by_term_;  // by term id; 0 is "" (every row)
 };
 
@@ -405,6 +423,8 @@ class WorkListsProjection final : public Projection {
   RowTable<SettlementBatchRow> batches_{"s/"};       // key: YYYY-MM-DD
   RowTable<StatementResolutions> statements_{"t/"};  // key: statement_id
 
+  // Scratch for the terms a row is filed under (filing runs on the fold's one thread).
+  std::array<std::string, list_terms_max> term_texts_;
   ListIndex<ReconciliationRunRow> run_index_;
   ListIndex<OrderListRow> order_index_;
   ListIndex<PaymentListRow> payment_index_;
