@@ -29,13 +29,7 @@ class ApiSocketTest : public testing::ApiServerTest {
   // An ASN (the asn token's), a verified merchant (the merchant token's) with a product, an
   // order between them, and a receipt of the ASN.
   void SeedMarket() {
-    ASSERT_EQ(
-        Call(
-            verb::post, "/v1/asn",
-            R"({"nip":")" + std::string(kNip) +
-                R"(","name":"Siti","agency":"Diskominfo","rank_class":"III/a","kelurahan":"Kauman"})")
-            .status,
-        201);
+    ASSERT_NO_FATAL_FAILURE(SeedAsn(kNip));
     ASSERT_NO_FATAL_FAILURE(SeedMerchant());
     ASSERT_EQ(Call(verb::post, "/v1/orders", OrderBody("o-1")).status, 201);
     ASSERT_EQ(Call(verb::post, "/v1/receipts", ReceiptBody("r-1", "one")).status, 201);

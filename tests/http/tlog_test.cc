@@ -159,22 +159,8 @@ TEST_F(TlogApiTest, TheLatestCheckpointIsServedAsASignedNoteAndTheKeptOnesAsALis
 // An order's proof: for its buyer and seller, not another ASN; it checks offline against the
 // key, covers the order's events, and waits for a checkpoint that holds them.
 TEST_F(TlogApiTest, AnOrdersProofIsForItsPartiesAndChecksAgainstTheKey) {
-  PolicyDefaults policy;
-  policy.fee_basis_points = 30;
-  policy.settlement_cutoff_minutes = 22 * 60;
-  policy.effective_from = {2023, 3, 13};
-  CommandContext system;
-  system.actor = "system:config";
-  ASSERT_TRUE(ledger_->SeedPolicy(policy, system).ok());
-  for (const char* nip : {testing::kNip, testing::kOtherNip}) {
-    ASSERT_EQ(
-        Call(
-            verb::post, "/v1/asn",
-            R"({"nip":")" + std::string(nip) +
-                R"(","name":"Siti","agency":"Diskominfo","rank_class":"III/a","kelurahan":"Kauman"})")
-            .status,
-        201);
-  }
+  ASSERT_NO_FATAL_FAILURE(SeedPolicy());
+  for (const char* nip : {testing::kNip, testing::kOtherNip}) ASSERT_NO_FATAL_FAILURE(SeedAsn(nip));
   ASSERT_EQ(
       Call(
           verb::post, "/v1/orders",

@@ -70,22 +70,8 @@ class WorkListsApiTest : public testing::ApiServerTest {
       };
     };
     Start(HttpOptions{});
-    PolicyDefaults policy;
-    policy.fee_basis_points = 30;
-    policy.settlement_cutoff_minutes = 22 * 60;
-    policy.effective_from = {2023, 3, 13};
-    CommandContext system;
-    system.actor = "system:config";
-    ASSERT_TRUE(ledger_->SeedPolicy(policy, system).ok());
-    for (const char* nip : {kNip, kOtherNip}) {
-      ASSERT_EQ(
-          Call(
-              verb::post, "/v1/asn",
-              R"({"nip":")" + std::string(nip) +
-                  R"(","name":"Siti","agency":"Diskominfo","rank_class":"III/a","kelurahan":"Kauman"})")
-              .status,
-          201);
-    }
+    ASSERT_NO_FATAL_FAILURE(SeedPolicy());
+    for (const char* nip : {kNip, kOtherNip}) ASSERT_NO_FATAL_FAILURE(SeedAsn(nip));
     ASSERT_NO_FATAL_FAILURE(SeedMerchant());
     ASSERT_EQ(
         Call(

@@ -1,7 +1,12 @@
-// What the read-model tests share: the day they happen on and their two buyers.
+// What the read-model tests share: the day they happen on, their two buyers, and a fixture
+// that opens a ledger on that day and registers them.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
+
+#include "tests/support/ledger_fixture.h"
 
 namespace malpro::testing {
 
@@ -9,5 +14,28 @@ namespace malpro::testing {
 inline constexpr int64_t kJan31 = 1'769'828'400'000'000;
 inline constexpr char kBuyer[] = "198507122010011003";
 inline constexpr char kOtherBuyer[] = "199001012015032001";
+
+class ProjectionFixture : public LedgerFixture {
+ protected:
+  // The ledger on 2026-01-31, its log unsynced (nothing here outlives the test).
+  void OpenLedgerOnJan31() {
+    now_ = kJan31;
+    LogOptions log_options;
+    log_options.sync = false;
+    ASSERT_NO_FATAL_FAILURE(OpenLedger(log_options));
+  }
+
+  void Ok(const Result<CommandResult>& result) {
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+  }
+
+  // kBuyer (Siti Rahayu, III/a, Kauman) and kOtherBuyer (Budi Santoso, IV/a, Sawojajar).
+  void RegisterBuyers() {
+    Ok(ledger_->Register(RegisterAsn{kBuyer, "Siti Rahayu", "Diskominfo", "III/a", "Kauman"},
+                         As("admin:setup")));
+    Ok(ledger_->Register(RegisterAsn{kOtherBuyer, "Budi Santoso", "Dinkes", "IV/a", "Sawojajar"},
+                         As("admin:setup")));
+  }
+};
 
 }  // namespace malpro::testing

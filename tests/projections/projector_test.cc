@@ -45,18 +45,9 @@ void ExpectAt(const std::string& json,
   for (const auto& [pointer, value] : expected) EXPECT_EQ(At(json, pointer), value) << pointer;
 }
 
-class ProjectorTest : public LedgerFixture {
+class ProjectorTest : public testing::ProjectionFixture {
  protected:
-  void SetUp() override {
-    now_ = kJan31;
-    LogOptions log_options;
-    log_options.sync = false;
-    ASSERT_NO_FATAL_FAILURE(OpenLedger(log_options));
-  }
-
-  void Ok(const Result<CommandResult>& result) {
-    ASSERT_TRUE(result.ok()) << result.status().ToString();
-  }
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(OpenLedgerOnJan31()); }
 
   // Policy: golongan III must spend Rp400.000 a month; fee 0.7%, none for UMI up to Rp500.000.
   void SeedMarket() {
@@ -68,10 +59,7 @@ class ProjectorTest : public LedgerFixture {
     defaults.settlement_cutoff_minutes = 22 * 60;
     defaults.effective_from = {2026, 1, 1};
     ASSERT_TRUE(ledger_->SeedPolicy(defaults, As("system:config")).ok());
-    Ok(ledger_->Register(RegisterAsn{kBuyer, "Siti Rahayu", "Diskominfo", "III/a", "Kauman"},
-                         As("admin:setup")));
-    Ok(ledger_->Register(RegisterAsn{kOtherBuyer, "Budi Santoso", "Dinkes", "IV/a", "Sawojajar"},
-                         As("admin:setup")));
+    RegisterBuyers();
     Ok(ledger_->Register(RegisterUmkm{"warung-bu-sri", "Warung Bu Sri", "", "sembako", "Klojen",
                                       "Kauman", "Diskopindag", "0012345678", "UKE"},
                          As("admin:setup")));

@@ -23,17 +23,11 @@ using testing::kOtherBuyer;
 
 constexpr int64_t kMinute = 60'000'000;
 
-class WorkListsTest : public LedgerFixture {
+class WorkListsTest : public testing::ProjectionFixture {
  protected:
   void SetUp() override {
-    now_ = kJan31;
-    LogOptions log_options;
-    log_options.sync = false;
-    ASSERT_NO_FATAL_FAILURE(OpenLedger(log_options));
-    Ok(ledger_->Register(RegisterAsn{kBuyer, "Siti Rahayu", "Diskominfo", "III/a", "Kauman"},
-                         As("admin:setup")));
-    Ok(ledger_->Register(RegisterAsn{kOtherBuyer, "Budi Santoso", "Dinkes", "IV/a", "Sawojajar"},
-                         As("admin:setup")));
+    ASSERT_NO_FATAL_FAILURE(OpenLedgerOnJan31());
+    RegisterBuyers();
     for (const std::string id : {"warung-bu-sri", "kripik-tempe"}) {
       Ok(ledger_->Register(RegisterUmkm{id, "Toko " + id, "", "sembako", "Klojen", "Kauman",
                                         "Diskopindag", "0012345678", "UKE"},
@@ -42,10 +36,6 @@ class WorkListsTest : public LedgerFixture {
       Ok(ledger_->List({id, "beras-5kg", "Beras 5 kg", "pack", Money::FromRupiah(68'000)},
                        As("operator:rina")));
     }
-  }
-
-  void Ok(const Result<CommandResult>& result) {
-    ASSERT_TRUE(result.ok()) << result.status().ToString();
   }
 
   void Place(const std::string& id, const std::string& nip, const std::string& umkm_id,

@@ -115,6 +115,29 @@ class ApiServerTest : public ::testing::Test {
     return BeastClient(port()).Send(method, target, body, headers);
   }
 
+  // The city's policy as the work-list and proof tests keep it: 30 basis points, the cutoff at
+  // 22:00, in force from 2023-03-13, seeded by "system:config".
+  void SeedPolicy() {
+    PolicyDefaults policy;
+    policy.fee_basis_points = 30;
+    policy.settlement_cutoff_minutes = 22 * 60;
+    policy.effective_from = {2023, 3, 13};
+    CommandContext system;
+    system.actor = "system:config";
+    ASSERT_TRUE(ledger_->SeedPolicy(policy, system).ok());
+  }
+
+  // An ASN "Siti" of Diskominfo, III/a, in Kauman, under `nip`.
+  void SeedAsn(const std::string& nip) {
+    ASSERT_EQ(
+        Call(
+            boost::beast::http::verb::post, "/v1/asn",
+            R"({"nip":")" + nip +
+                R"(","name":"Siti","agency":"Diskominfo","rank_class":"III/a","kelurahan":"Kauman"})")
+            .status,
+        201);
+  }
+
   // A verified merchant "warung-bu-sri" (the merchant token's) listing "beras-5kg".
   void SeedMerchant() {
     ASSERT_EQ(
