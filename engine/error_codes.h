@@ -301,6 +301,7 @@ namespace malpro {
   X(kVaCannotFail, "va_cannot_fail") \
   X(kVersionMismatch, "version_mismatch") \
   X(kVirtualAccountInvalid, "virtual_account_invalid") \
+  X(kWitnessLogInvalid, "witness_log_invalid") \
   X(kXmlInvalid, "xml_invalid")
 // clang-format on
 

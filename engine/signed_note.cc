@@ -6,7 +6,9 @@
 
 #include <charconv>
 #include <cstdio>
+#include <limits>
 
+#include "engine/assert.h"
 #include "engine/base64.h"
 #include "engine/error_codes.h"
 
@@ -79,8 +81,7 @@ uint32_t NoteKeyId(std::string_view name, uint8_t type, std::string_view public_
 std::string NoteVerifier::Text() const {
   char id[9];
   std::snprintf(id, sizeof(id), "%08x", key_id);
-  return name + "+" + id + "+" +
-         Base64Encode(std::string(1, static_cast<char>(note_type_ed25519)) + public_key);
+  return name + "+" + id + "+" + Base64Encode(std::string(1, static_cast<char>(type)) + public_key);
 }
 
 Result<NoteVerifier> ParseVerifierKey(std::string_view text, std::string_view field) {
@@ -97,19 +98,22 @@ Result<NoteVerifier> ParseVerifierKey(std::string_view text, std::string_view fi
   Result<std::string> key = DecodeBase64(text.substr(second + 1), field);
   if (error != std::errc() || end != id.data() + id.size() || !key.ok() ||
       key->size() != 1 + ed25519_key_bytes ||
-      static_cast<uint8_t>((*key)[0]) != note_type_ed25519) {
-    return BadKey(field, "its key ID is not 8 hex digits or its key not type 1 and 32 bytes");
+      (static_cast<uint8_t>((*key)[0]) != note_type_ed25519 &&
+       static_cast<uint8_t>((*key)[0]) != note_type_cosignature_v1)) {
+    return BadKey(field, "its key ID is not 8 hex digits or its key not type 1 or 4 and 32 bytes");
   }
+  verifier.type = static_cast<uint8_t>((*key)[0]);
   verifier.public_key = key->substr(1);
-  if (NoteKeyId(verifier.name, note_type_ed25519, verifier.public_key) != verifier.key_id) {
+  if (NoteKeyId(verifier.name, verifier.type, verifier.public_key) != verifier.key_id) {
     return BadKey(field, "its key ID does not match its name and key");
   }
   return verifier;
 }
 
 Result<NoteSigner> NoteSigner::FromPem(std::string_view name, std::string_view pem,
-                                       std::string_view field) {
+                                       std::string_view field, uint8_t type) {
   if (!ValidKeyName(name)) return BadKey(field, "its name has a space or a '+'");
+  MALPRO_ASSERT(type == note_type_ed25519 || type == note_type_cosignature_v1);
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), int(pem.size())),
                                                 BIO_free);
   NoteKey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
@@ -124,18 +128,13 @@ Result<NoteSigner> NoteSigner::FromPem(std::string_view name, std::string_view p
     return BadKey(field, "its public key cannot be read");
   }
   NoteSigner signer;
-  signer.verifier_ = {std::string(name), NoteKeyId(name, note_type_ed25519, public_key),
-                      public_key};
+  signer.verifier_ = {std::string(name), NoteKeyId(name, type, public_key), public_key, type};
   signer.key_ = std::shared_ptr<void>(key.release(),
                                       [](void* k) { EVP_PKEY_free(static_cast<EVP_PKEY*>(k)); });
   return signer;
 }
 
-Result<std::string> NoteSigner::Sign(std::string_view text) const {
-  if (text.empty() || text.back() != '\n' || text.find("\n\n") != std::string_view::npos) {
-    return Status::InvalidArgument(errc::kNoteInvalid, "text",
-                                   "a note's text ends in one newline and has no empty line");
-  }
+Result<std::string> NoteSigner::SignBytes(std::string_view message) const {
   NoteSigningContext context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   std::string signature(ed25519_signature_bytes, '\0');
   size_t length = signature.size();
@@ -143,11 +142,65 @@ Result<std::string> NoteSigner::Sign(std::string_view text) const {
       EVP_DigestSignInit(context.get(), nullptr, nullptr, nullptr,
                          static_cast<EVP_PKEY*>(key_.get())) != 1 ||
       EVP_DigestSign(context.get(), reinterpret_cast<unsigned char*>(signature.data()), &length,
-                     reinterpret_cast<const unsigned char*>(text.data()), text.size()) != 1) {
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1) {
     return Status::IOError("Ed25519 signing failed in OpenSSL");
   }
+  return signature;
+}
+
+namespace {
+
+Status CheckNoteText(std::string_view text) {
+  if (text.empty() || text.back() != '\n' || text.find("\n\n") != std::string_view::npos) {
+    return Status::InvalidArgument(errc::kNoteInvalid, "text",
+                                   "a note's text ends in one newline and has no empty line");
+  }
+  return Status::Ok();
+}
+
+std::string BigEndian64(uint64_t value) {
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(value >> (56 - 8 * i));
+  return bytes;
+}
+
+bool VerifyEd25519(const std::string& public_key, std::string_view signature,
+                   std::string_view message) {
+  NoteKey key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
+                                          reinterpret_cast<const unsigned char*>(public_key.data()),
+                                          public_key.size()),
+              EVP_PKEY_free);
+  NoteSigningContext context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  return key != nullptr && context != nullptr && signature.size() == ed25519_signature_bytes &&
+         EVP_DigestVerifyInit(context.get(), nullptr, nullptr, nullptr, key.get()) == 1 &&
+         EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                          signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
+                          message.size()) == 1;
+}
+
+}  // namespace
+
+std::string CosignedMessage(std::string_view text, uint64_t time) {
+  return "cosignature/v1\ntime " + std::to_string(time) + "\n" + std::string(text);
+}
+
+Result<std::string> NoteSigner::Sign(std::string_view text) const {
+  MALPRO_ASSERT(verifier_.type == note_type_ed25519);
+  MALPRO_RETURN_IF_ERROR(CheckNoteText(text));
+  Result<std::string> signature = SignBytes(text);
+  if (!signature.ok()) return signature.status();
   return std::string(text) + "\n" + std::string(signature_prefix) + verifier_.name + " " +
-         Base64Encode(KeyIdBytes(verifier_.key_id) + signature) + "\n";
+         Base64Encode(KeyIdBytes(verifier_.key_id) + *signature) + "\n";
+}
+
+Result<std::string> NoteSigner::Cosign(std::string_view text, uint64_t time) const {
+  MALPRO_ASSERT(verifier_.type == note_type_cosignature_v1);
+  MALPRO_RETURN_IF_ERROR(CheckNoteText(text));
+  MALPRO_ASSERT(time <= uint64_t{std::numeric_limits<int64_t>::max()});
+  Result<std::string> signature = SignBytes(CosignedMessage(text, time));
+  if (!signature.ok()) return signature.status();
+  return std::string(signature_prefix) + verifier_.name + " " +
+         Base64Encode(KeyIdBytes(verifier_.key_id) + BigEndian64(time) + *signature) + "\n";
 }
 
 Result<SignedNote> ParseSignedNote(std::string_view note, std::string_view field) {
@@ -172,27 +225,31 @@ Result<SignedNote> ParseSignedNote(std::string_view note, std::string_view field
   return parsed;
 }
 
-Status VerifyNote(const SignedNote& note, const NoteVerifier& verifier) {
+Result<uint64_t> VerifyNoteSignature(const SignedNote& note, const NoteVerifier& verifier) {
   for (const NoteSignature& signature : note.signatures) {
     if (signature.name != verifier.name || signature.key_id != verifier.key_id) continue;
-    NoteKey key(EVP_PKEY_new_raw_public_key(
-                    EVP_PKEY_ED25519, nullptr,
-                    reinterpret_cast<const unsigned char*>(verifier.public_key.data()),
-                    verifier.public_key.size()),
-                EVP_PKEY_free);
-    NoteSigningContext context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    const bool verified =
-        key != nullptr && context != nullptr &&
-        signature.signature.size() == ed25519_signature_bytes &&
-        EVP_DigestVerifyInit(context.get(), nullptr, nullptr, nullptr, key.get()) == 1 &&
-        EVP_DigestVerify(
-            context.get(), reinterpret_cast<const unsigned char*>(signature.signature.data()),
-            signature.signature.size(), reinterpret_cast<const unsigned char*>(note.text.data()),
-            note.text.size()) == 1;
-    if (verified) return Status::Ok();
+    bool verified = false;
+    uint64_t time = 0;
+    if (verifier.type == note_type_cosignature_v1) {
+      if (signature.signature.size() == 8 + ed25519_signature_bytes) {
+        for (int i = 0; i < 8; ++i) time = time << 8 | static_cast<uint8_t>(signature.signature[i]);
+        verified =
+            time <= uint64_t{std::numeric_limits<int64_t>::max()} &&
+            VerifyEd25519(verifier.public_key, std::string_view(signature.signature).substr(8),
+                          CosignedMessage(note.text, time));
+      }
+    } else {
+      verified = VerifyEd25519(verifier.public_key, signature.signature, note.text);
+    }
+    if (verified) return time;
     return Status::Corruption("the signature of " + verifier.name + " does not verify");
   }
   return Status::Corruption("the note has no signature by " + verifier.name);
+}
+
+Status VerifyNote(const SignedNote& note, const NoteVerifier& verifier) {
+  Result<uint64_t> verified = VerifyNoteSignature(note, verifier);
+  return verified.ok() ? Status::Ok() : verified.status();
 }
 
 std::string CheckpointText(const Checkpoint& checkpoint) {

@@ -20,6 +20,8 @@ namespace malpro {
 
 // Signature types of C2SP signed-note.
 inline constexpr uint8_t note_type_ed25519 = 0x01;
+// C2SP tlog-cosignature, Ed25519 "cosignature/v1": a witness's timestamped signature.
+inline constexpr uint8_t note_type_cosignature_v1 = 0x04;
 // Lines of a checkpoint's text at most (origin, size, root and extensions), and its bytes.
 inline constexpr size_t checkpoint_lines_max = 16;
 inline constexpr size_t note_bytes_max = 64 * 1024;
@@ -31,11 +33,12 @@ uint32_t NoteKeyId(std::string_view name, uint8_t type, std::string_view public_
 struct NoteVerifier {
   std::string name;
   uint32_t key_id = 0;
-  std::string public_key;  // 32 bytes
+  std::string public_key;            // 32 bytes
+  uint8_t type = note_type_ed25519;  // or note_type_cosignature_v1
   std::string Text() const;
 };
-// InvalidArgument note_key_invalid naming `field` when `text` is not an Ed25519 verifier key
-// whose ID matches its name and key.
+// InvalidArgument note_key_invalid naming `field` when `text` is not an Ed25519 verifier key (of
+// type 1, or 4 for a cosigner) whose ID matches its name and key.
 Result<NoteVerifier> ParseVerifierKey(std::string_view text, std::string_view field);
 
 // Signs notes with an Ed25519 private key.
@@ -44,13 +47,19 @@ class NoteSigner {
   // `pem`: an Ed25519 private key in PEM (`openssl genpkey -algorithm ed25519`); `name`: the
   // key's name, which C2SP restricts to UTF-8 without spaces or '+'. InvalidArgument
   // note_key_invalid naming `field` otherwise.
+  // `type` note_type_cosignature_v1 makes a cosigner (a witness's key), whose key ID differs.
   static Result<NoteSigner> FromPem(std::string_view name, std::string_view pem,
-                                    std::string_view field);
+                                    std::string_view field, uint8_t type = note_type_ed25519);
   const NoteVerifier& verifier() const { return verifier_; }
   // The note: `text` (which must end in a newline), an empty line, and this key's signature.
+  // A signer of type 1 only.
   Result<std::string> Sign(std::string_view text) const;
+  // A cosigner's signature line ("— name base64(key ID || time || signature)\n") over
+  // CosignedMessage(text, time); `time` in POSIX seconds. A cosigner only.
+  Result<std::string> Cosign(std::string_view text, uint64_t time) const;
 
  private:
+  Result<std::string> SignBytes(std::string_view message) const;
   std::shared_ptr<void> key_;  // EVP_PKEY
   NoteVerifier verifier_;
 };
@@ -66,9 +75,13 @@ struct SignedNote {
 };
 // InvalidArgument note_invalid naming `field` when `note` is not a signed note.
 Result<SignedNote> ParseSignedNote(std::string_view note, std::string_view field);
+// What a cosignature signs: "cosignature/v1\n", "time <time>\n", then the note's text.
+std::string CosignedMessage(std::string_view text, uint64_t time);
 // Ok when `note` carries a signature by `verifier` (same name and key ID) that verifies over
-// its text; Corruption saying why otherwise.
+// its text (a cosigner's: over CosignedMessage with its time); Corruption saying why otherwise.
 Status VerifyNote(const SignedNote& note, const NoteVerifier& verifier);
+// The same, answering a cosignature's time (0 for a type-1 signature).
+Result<uint64_t> VerifyNoteSignature(const SignedNote& note, const NoteVerifier& verifier);
 
 // C2SP tlog-checkpoint: the origin line, the tree size in decimal, the root in base64, then
 // any extension lines, each ending in a newline.

@@ -51,6 +51,12 @@ Status CheckpointIssuer::Issue(uint64_t size, const std::string& reason) {
     checkpoint.size = size;
     checkpoint.issued_at_us = options_.clock();
     checkpoint.note = std::move(note).value();
+    if (options_.cosign) {
+      std::unique_lock lock(mutex_);
+      const bool largest = !latest_ || latest_->size < size;
+      lock.unlock();
+      if (largest) checkpoint.note = options_.cosign(checkpoint.note, size);
+    }
   }
   checkpoint.reasons.push_back(reason);
   MALPRO_RETURN_IF_ERROR(store_->PutCheckpoint(checkpoint));
@@ -174,6 +180,24 @@ Status CheckpointIssuer::Step(bool interval_due) {
   if (interval_due && size > 0 && (!latest || latest->size < size)) {
     return Issue(size, checkpoint_reason_interval);
   }
+  if (interval_due && latest && options_.cosign) return Recosign(*latest);
+  return Status::Ok();
+}
+
+Status CheckpointIssuer::Recosign(const StoredCheckpoint& latest) {
+  std::string note = options_.cosign(latest.note, latest.size);
+  if (note == latest.note) return Status::Ok();
+  // Kept again with the cosignatures added (and any reason merged since Latest() was read).
+  Result<std::optional<StoredCheckpoint>> kept = store_->CheckpointAt(latest.size);
+  if (!kept.ok()) return kept.status();
+  StoredCheckpoint checkpoint = kept->value_or(latest);
+  checkpoint.note = std::move(note);
+  MALPRO_RETURN_IF_ERROR(store_->PutCheckpoint(checkpoint));
+  {
+    std::lock_guard lock(mutex_);
+    if (latest_ && latest_->size == checkpoint.size) latest_ = checkpoint;
+  }
+  if (on_issued_) on_issued_(checkpoint);
   return Status::Ok();
 }
 

@@ -50,6 +50,11 @@ struct CheckpointOptions {
   std::chrono::milliseconds interval{5000};
   // Now, in UTC microseconds (issued_at_us).
   std::function<int64_t()> clock;
+  // When set: asked, on the issuer's thread, for the cosignatures of a new checkpoint that is
+  // the largest yet (witnesses cosign only forward), with its signed note; answers the note
+  // with whatever cosignature lines it got appended (the note unchanged when none). Kept so.
+  // Asked again each interval for the latest one while the tree does not grow.
+  std::function<std::string(const std::string& note, uint64_t size)> cosign;
 };
 
 // InvalidArgument checkpoint_origin_invalid naming `field` unless `origin` is 1 to 255 bytes of
@@ -102,7 +107,11 @@ class CheckpointIssuer {
   Status IssueMonthEnds();
   // Issues the strides up to the tree's size now.
   Status IssueStrides();
-  // One pass: requests the tree now holds, month ends, and the interval's checkpoint.
+  // Asks options_.cosign again for the latest checkpoint (a witness that was down may answer
+  // now) and keeps it with the cosignatures it gained.
+  Status Recosign(const StoredCheckpoint& latest);
+  // One pass: requests the tree now holds, month ends, and the interval's checkpoint (or, with
+  // no growth, the latest one's missing cosignatures).
   Status Step(bool interval_due);
   void Loop();
 

@@ -8,7 +8,28 @@ namespace malpro {
 
 HttpResponse BankSimulator::Impl::Handle(const HttpRequest& request) {
   if (request.target().starts_with("/sim/")) return Control(request);
+  if (options_.witness != nullptr && request.target().starts_with("/witness")) {
+    return WitnessSide(request);
+  }
   return BankSide(request);
+}
+
+// The bank as a witness of the city's log (witness_handler.h): the same protocol as
+// `malpro witness`, under /witness.
+HttpResponse BankSimulator::Impl::WitnessSide(const HttpRequest& request) {
+  if (request.target() == "/witness/add-checkpoint") {
+    return AnswerAddCheckpoint(*options_.witness, request,
+                               static_cast<uint64_t>(Now() / 1'000'000));
+  }
+  HttpResponse response(request.target() == "/witness" ? http::status::ok : http::status::not_found,
+                        request.version());
+  response.set(http::field::content_type, "text/plain; charset=utf-8");
+  response.body() = request.target() == "/witness"
+                        ? "witness " + options_.witness->verifier().Text() + "\n"
+                        : "the witness serves POST /witness/add-checkpoint and GET /witness\n";
+  response.keep_alive(request.keep_alive());
+  response.prepare_payload();
+  return response;
 }
 
 HttpResponse BankSimulator::Impl::Handle(const HttpRequest& request,
@@ -23,7 +44,10 @@ HttpResponse BankSimulator::Impl::Handle(const HttpRequest& request,
   return response;
 }
 
-size_t BankSimulator::Impl::BodyLimitFor(http::verb, std::string_view) const {
+size_t BankSimulator::Impl::BodyLimitFor(http::verb, std::string_view target) const {
+  if (options_.witness != nullptr && target == "/witness/add-checkpoint") {
+    return witness_request_bytes_max;
+  }
   return bank_simulator_body_bytes_max;
 }
 

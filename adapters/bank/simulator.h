@@ -62,6 +62,8 @@
 
 namespace malpro {
 
+class Witness;
+
 // The largest request body it reads (the SNAP bodies and /sim/* are a few hundred bytes);
 // the server answers more with 413.
 inline constexpr size_t bank_simulator_body_bytes_max = 64 * 1024;
@@ -100,6 +102,9 @@ struct BankSimulatorOptions {
   // simulator whose references are remembered elsewhere (the demo's: in its log).
   std::string state_dir = "bank-sim-state";
   uint64_t first_reference = 1;  // the lowest number it hands out (1 to reference_max)
+  // When set (it must outlive the simulator), the bank also acts as a witness of the city's
+  // log: POST /witness/add-checkpoint (C2SP tlog-witness), GET /witness its key.
+  Witness* witness = nullptr;
 };
 
 // The number of a simulator reference ("BJQR000000000042" -> 42), or nullopt when `reference`

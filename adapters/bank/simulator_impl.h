@@ -22,6 +22,7 @@
 #include "adapters/bank/snap_protocol.h"
 #include "adapters/http/http_handler.h"
 #include "adapters/http/server.h"
+#include "adapters/http/witness_handler.h"
 #include "engine/assert.h"
 #include "engine/civil_time.h"
 #include "engine/money.h"
@@ -113,6 +114,9 @@ class BankSimulator::Impl final : public HttpHandler {
   // The next reference number, reserving a block in state_dir first when the reserved ones
   // are used up. Call with mutex_ held.
   Result<uint64_t> NextReference();
+
+  // Witness side (simulator.cc): /witness/*, when options_.witness is set.
+  HttpResponse WitnessSide(const HttpRequest& request);
 
   // Control side (simulator_control.cc).
   HttpResponse Control(const HttpRequest& request);

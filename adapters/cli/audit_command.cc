@@ -370,9 +370,10 @@ struct VerifyFlags {
   uint64_t from = 1;
   uint64_t to = 0;
   std::string head_hash;
-  std::string kafka;             // bootstrap address; empty: verify the data directory
-  std::string since_checkpoint;  // a signed checkpoint file; empty: from --from
-  std::string key;               // the verifier key for --since-checkpoint
+  std::string kafka;              // bootstrap address; empty: verify the data directory
+  std::string since_checkpoint;   // a signed checkpoint file; empty: from --from
+  std::string key;                // the verifier key for --since-checkpoint
+  CosignatureFlags cosignatures;  // the witnesses --since-checkpoint requires
 };
 
 void AddVerifyCommand(CLI::App& audit, std::vector<Command>& commands) {
@@ -403,16 +404,18 @@ void AddVerifyCommand(CLI::App& audit, std::vector<Command>& commands) {
                      "with --since-checkpoint or --kafka: the log's verifier key, "
                      "NAME+KEYID+BASE64, or a file holding it (default: the key of "
                      "[transparency] in the configuration)");
-  commands.push_back(
-      {verify, [flags](const CommonOptions& common) {
-         if (!flags->since_checkpoint.empty()) {
-           return RunAuditSinceCheckpoint(common, flags->since_checkpoint, flags->key);
-         }
-         if (!flags->kafka.empty()) {
-           return RunAuditVerifyKafka(common, flags->kafka, flags->key, flags->head_hash);
-         }
-         return RunAuditVerify(common, flags->from, flags->to, flags->head_hash);
-       }});
+  AddCosignatureOptions(verify, &flags->cosignatures);
+  commands.push_back({verify, [flags](const CommonOptions& common) {
+                        if (!flags->since_checkpoint.empty()) {
+                          return RunAuditSinceCheckpoint(common, flags->since_checkpoint,
+                                                         flags->key, flags->cosignatures);
+                        }
+                        if (!flags->kafka.empty()) {
+                          return RunAuditVerifyKafka(common, flags->kafka, flags->key,
+                                                     flags->head_hash);
+                        }
+                        return RunAuditVerify(common, flags->from, flags->to, flags->head_hash);
+                      }});
 }
 
 struct ExportFlags {

@@ -12,12 +12,15 @@
 #include "engine/tlog_checkpoints.h"
 #include "engine/tlog_proofs.h"
 #include "engine/tlog_store.h"
+#include "engine/tlog_witness.h"
 
 namespace malpro::cli {
 namespace {
 
-// A proof or checkpoint file is small; anything larger is not one.
+// A proof, checkpoint or key file is small; anything larger is not one.
 constexpr std::streamsize proof_file_bytes_max = 256 * 1024;
+
+}  // namespace
 
 Result<std::string> ReadSmallFile(const std::string& path, std::string_view option) {
   std::ifstream stream(path, std::ios::binary);
@@ -34,19 +37,23 @@ Result<std::string> ReadSmallFile(const std::string& path, std::string_view opti
   return text;
 }
 
+Result<NoteVerifier> VerifierKeyArgument(const std::string& given, std::string_view option) {
+  std::string text = given;
+  if (given.find('+') == std::string::npos) {
+    Result<std::string> file = ReadSmallFile(given, option);
+    if (!file.ok()) return file.status();
+    text = std::move(file).value();
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return ParseVerifierKey(text, option);
+}
+
+namespace {
+
 // The verifier key: --key (the key itself, NAME+KEYID+BASE64, or a file holding it), else the
 // one of [transparency] private_key_file.
 Result<NoteVerifier> ResolveVerifier(const MalproConfig& config, const std::string& key) {
-  if (!key.empty()) {
-    std::string text = key;
-    if (key.find('+') == std::string::npos) {
-      Result<std::string> file = ReadSmallFile(key, "--key");
-      if (!file.ok()) return file.status();
-      text = std::move(file).value();
-    }
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    return ParseVerifierKey(text, "--key");
-  }
+  if (!key.empty()) return VerifierKeyArgument(key, "--key");
   if (!config.checkpoints_enabled) {
     return Status::InvalidArgument(errc::kOptionMissing, "--key",
                                    "give the log's verifier key with --key NAME+KEYID+BASE64 (or "
@@ -60,11 +67,67 @@ Result<NoteVerifier> ResolveVerifier(const MalproConfig& config, const std::stri
 
 std::string Short(const Hash& hash) { return HashToHex(hash); }
 
-int RunCheckProof(const CommonOptions& common, const std::string& file, const std::string& key) {
+struct Quorum {
+  std::vector<NoteVerifier> witnesses;
+  size_t required = 0;
+};
+
+Result<Quorum> ResolveQuorum(const MalproConfig& config, const CosignatureFlags& flags) {
+  Quorum quorum;
+  if (flags.witnesses.empty()) {
+    for (const WitnessConfig& witness : config.witnesses) quorum.witnesses.push_back(witness.key);
+    quorum.required = config.witnesses_required;
+  } else {
+    for (const std::string& given : flags.witnesses) {
+      Result<NoteVerifier> key = VerifierKeyArgument(given, "--witness");
+      if (!key.ok()) return key.status();
+      if (key->type != note_type_cosignature_v1) {
+        return Status::InvalidArgument(
+            errc::kNoteKeyInvalid, "--witness",
+            "--witness " + key->name + " is a log's key (type 1), not a witness's (type 4)");
+      }
+      quorum.witnesses.push_back(*key);
+    }
+    quorum.required = quorum.witnesses.size();
+  }
+  if (flags.required >= 0) quorum.required = static_cast<size_t>(flags.required);
+  if (quorum.required > quorum.witnesses.size()) {
+    return Status::InvalidArgument(
+        errc::kOptionOutOfRange, "--witnesses-required",
+        "--witnesses-required " + std::to_string(quorum.required) + " is more than the " +
+            std::to_string(quorum.witnesses.size()) + " witness keys given or configured");
+  }
+  return quorum;
+}
+
+// Prints whether `note` carries the quorum's cosignatures; kExitOk, or kExitCheckFailed.
+int CheckQuorum(const std::string& note, const Quorum& quorum) {
+  if (quorum.required == 0 && quorum.witnesses.empty()) return kExitOk;
+  Result<SignedNote> parsed = ParseSignedNote(note, "checkpoint");
+  if (!parsed.ok()) {
+    std::cout << "FAILED: " << parsed.status().message() << "\n";
+    return kExitCheckFailed;
+  }
+  const CosignatureCount count = CountCosignatures(*parsed, quorum.witnesses);
+  std::string names;
+  for (const std::string& name : count.names) names += (names.empty() ? "" : ", ") + name;
+  const bool met = count.verified >= quorum.required;
+  std::cout << (met ? "OK: " : "FAILED: ") << "the checkpoint is cosigned by " << count.verified
+            << " of the " << quorum.witnesses.size() << " witnesses trusted"
+            << (names.empty() ? "" : " (" + names + ")") << "; " << quorum.required << " required";
+  if (!count.problem.empty()) std::cout << "; " << count.problem;
+  std::cout << "\n";
+  return met ? kExitOk : kExitCheckFailed;
+}
+
+int RunCheckProof(const CommonOptions& common, const std::string& file, const std::string& key,
+                  const CosignatureFlags& cosignatures) {
   Result<MalproConfig> config = ResolveConfig(common);
   if (!config.ok()) return Fail(config.status());
   Result<NoteVerifier> verifier = ResolveVerifier(*config, key);
   if (!verifier.ok()) return Fail(verifier.status());
+  Result<Quorum> quorum = ResolveQuorum(*config, cosignatures);
+  if (!quorum.ok()) return Fail(quorum.status());
   Result<std::string> text = ReadSmallFile(file, "FILE");
   if (!text.ok()) return Fail(text.status());
   Result<ParsedProof> parsed = ParseProofBundle(*text, file);
@@ -78,6 +141,13 @@ int RunCheckProof(const CommonOptions& common, const std::string& file, const st
     return kExitCheckFailed;
   }
   const Checkpoint& checkpoint = verdict->checkpoint;
+  if (const int cosigned =
+          CheckQuorum(parsed->consistency ? parsed->consistency_bundle.new_checkpoint
+                                          : parsed->inclusion.checkpoint,
+                      *quorum);
+      cosigned != kExitOk) {
+    return cosigned;
+  }
   if (parsed->consistency) {
     std::cout << "OK: the log " << checkpoint.origin << " of " << checkpoint.size
               << " events (root " << Short(checkpoint.root) << ") extends its log of "
@@ -146,11 +216,13 @@ int ReportCheckpointTie(const TopicChain& chain, const TopicCheckpointReport& ti
 }  // namespace
 
 int RunAuditSinceCheckpoint(const CommonOptions& common, const std::string& file,
-                            const std::string& key) {
+                            const std::string& key, const CosignatureFlags& cosignatures) {
   Result<MalproConfig> config = ResolveConfig(common);
   if (!config.ok()) return Fail(config.status());
   Result<NoteVerifier> verifier = ResolveVerifier(*config, key);
   if (!verifier.ok()) return Fail(verifier.status());
+  Result<Quorum> quorum = ResolveQuorum(*config, cosignatures);
+  if (!quorum.ok()) return Fail(quorum.status());
   Result<std::string> note_text = ReadSmallFile(file, "--since-checkpoint");
   if (!note_text.ok()) return Fail(note_text.status());
   Result<SignedNote> note = ParseSignedNote(*note_text, "--since-checkpoint");
@@ -164,6 +236,7 @@ int RunAuditSinceCheckpoint(const CommonOptions& common, const std::string& file
   std::cout << "OK: the checkpoint of " << checkpoint->size << " events of " << checkpoint->origin
             << " (root " << HashToHex(checkpoint->root) << ") is signed by " << verifier->Text()
             << "\n";
+  if (const int cosigned = CheckQuorum(*note_text, *quorum); cosigned != kExitOk) return cosigned;
   if (checkpoint->size == 0) {
     return Fail(Status::InvalidArgument(errc::kProofInvalid, "--since-checkpoint",
                                         "the checkpoint is of 0 events"));
@@ -264,9 +337,21 @@ int RunAuditVerifyKafka(const CommonOptions& common, const std::string& brokers,
   return ReportCheckpointTie(chain, tied, checkpoints_topic, *verifier);
 }
 
+void AddCosignatureOptions(CLI::App* command, CosignatureFlags* flags) {
+  command->add_option("--witness", flags->witnesses,
+                      "a witness's verifier key (type 4), NAME+KEYID+BASE64 or a file holding it; "
+                      "repeatable (default: [[transparency.witnesses]] of the configuration)");
+  command
+      ->add_option("--witnesses-required", flags->required,
+                   "cosignatures of those witnesses the checkpoint must carry (default: every "
+                   "--witness given, else [transparency] witnesses_required, 0 when unset)")
+      ->check(CLI::NonNegativeNumber);
+}
+
 void AddCheckProofCommand(CLI::App& audit, std::vector<Command>& commands) {
   auto file = std::make_shared<std::string>();
   auto key = std::make_shared<std::string>();
+  auto cosignatures = std::make_shared<CosignatureFlags>();
   CLI::App* check = audit.add_subcommand(
       "check-proof",
       "check a proof bundle offline (docs/transparency.md, section 6): that events are in the "
@@ -277,8 +362,9 @@ void AddCheckProofCommand(CLI::App& audit, std::vector<Command>& commands) {
   check->add_option("--key", *key,
                     "the log's verifier key, NAME+KEYID+BASE64, or a file holding it (default: "
                     "the key of [transparency] private_key_file in the configuration)");
-  commands.push_back({check, [file, key](const CommonOptions& common) {
-                        return RunCheckProof(common, *file, *key);
+  AddCosignatureOptions(check, cosignatures.get());
+  commands.push_back({check, [file, key, cosignatures](const CommonOptions& common) {
+                        return RunCheckProof(common, *file, *key, *cosignatures);
                       }});
 }
 

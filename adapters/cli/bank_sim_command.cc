@@ -18,6 +18,9 @@ struct BankSimFlags {
   std::string client_public_key = "config/trial-keys/malpro_public.pem";
   std::string bank_private_key = "config/trial-keys/bank_private.pem";
   std::string state_dir = "bank-sim-state";
+  // The bank as a witness of the city's log: off while witness.key_file is empty.
+  WitnessFlags witness{
+      "", "bankjatim.co.id/witness-sim", {"config/trial-keys/checkpoint.vkey"}, ""};
 };
 
 Result<std::string> ReadTextFile(const std::string& path, std::string_view flag) {
@@ -65,6 +68,14 @@ int RunBankSim(const CommonOptions& common, const BankSimFlags& flags) {
   BlockStopSignals();
   Result<BankSimulatorOptions> options = SimulatorOptions(*config, flags);
   if (!options.ok()) return Fail(options.status());
+  Result<OpenedWitness> witness = OpenedWitness{};
+  if (!flags.witness.key_file.empty()) {
+    WitnessFlags witness_flags = flags.witness;
+    witness_flags.state_dir = flags.state_dir + "/witness";
+    witness = OpenWitness(witness_flags, "--witness-key", "--witness-log", "--state-dir");
+    if (!witness.ok()) return Fail(witness.status());
+    options->witness = witness->witness.get();
+  }
   BankSimulator simulator(*options);
   Status started = simulator.Start();
   if (!started.ok()) {
@@ -80,8 +91,12 @@ int RunBankSim(const CommonOptions& common, const BankSimFlags& flags) {
             << "/sim/statement?date=YYYY-MM-DD&format=mt940' > statement.sta"
             << "   (format: mt940, camt053 or csv, as malpro reconcile reads; json, the default, "
                "to look at)"
-            << "\n  payments:   curl -s " << url << "/sim/payments"
-            << "\nmalpro bank-sim: running; stop with Ctrl-C" << std::endl;
+            << "\n  payments:   curl -s " << url << "/sim/payments";
+  if (options->witness != nullptr) {
+    std::cout << "\n  witness:    " << options->witness->verifier().Text() << " at " << url
+              << "/witness/add-checkpoint";
+  }
+  std::cout << "\nmalpro bank-sim: running; stop with Ctrl-C" << std::endl;
   const int signal_number = WaitForStopSignal();
   std::cout << "malpro bank-sim: signal " << signal_number << ", stopping" << std::endl;
   simulator.Stop();
@@ -116,6 +131,16 @@ void AddBankSimCommand(CLI::App& app, std::vector<Command>& commands) {
       ->add_option("--state-dir", flags->state_dir,
                    "where the simulator keeps the high-water mark of its references, so that a "
                    "restart never hands one out again")
+      ->capture_default_str();
+  bank_sim->add_option("--witness-key", flags->witness.key_file,
+                       "PEM Ed25519 private key: the bank also acts as a witness of the city's log "
+                       "(POST /witness/add-checkpoint; trial key "
+                       "config/trial-keys/bank_witness_private.pem); off when not given");
+  bank_sim->add_option("--witness-name", flags->witness.name, "the witness's name")
+      ->capture_default_str();
+  bank_sim
+      ->add_option("--witness-log", flags->witness.logs,
+                   "verifier key of a log the witness cosigns for (text or file; repeatable)")
       ->capture_default_str();
   commands.push_back(
       {bank_sim, [flags](const CommonOptions& common) { return RunBankSim(common, *flags); }});

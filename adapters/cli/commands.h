@@ -14,6 +14,7 @@
 #include "engine/event_log.h"
 #include "engine/ledger.h"
 #include "engine/result.h"
+#include "engine/tlog_witness.h"
 
 namespace malpro {
 
@@ -56,8 +57,16 @@ void AddServeCommand(CLI::App& app, std::vector<Command>& commands);
 void AddAuditCommands(CLI::App& app, std::vector<Command>& commands);  // verify, export, replay
 // `audit check-proof` and `audit verify --since-checkpoint` (audit_proofs.cc).
 void AddCheckProofCommand(CLI::App& audit, std::vector<Command>& commands);
+// The witnesses whose cosignatures a check requires: --witness keys (cosigners' verifier keys,
+// text or file; repeatable) and --witnesses-required N. Without --witness, the config's
+// [[transparency.witnesses]] and witnesses_required; with --witness and no N, all of them.
+struct CosignatureFlags {
+  std::vector<std::string> witnesses;
+  int required = -1;  // -1: as above
+};
+void AddCosignatureOptions(CLI::App* command, CosignatureFlags* flags);
 int RunAuditSinceCheckpoint(const CommonOptions& common, const std::string& file,
-                            const std::string& key);
+                            const std::string& key, const CosignatureFlags& cosignatures);
 // `audit verify --kafka`: the chain of what the events topic still holds, tied to the signed
 // checkpoints of the checkpoints topic when a key is given or configured.
 int RunAuditVerifyKafka(const CommonOptions& common, const std::string& brokers,
@@ -66,8 +75,32 @@ void AddDemoCommand(CLI::App& app, std::vector<Command>& commands);
 void AddSettleCommand(CLI::App& app, std::vector<Command>& commands);
 void AddReconcileCommand(CLI::App& app, std::vector<Command>& commands);
 void AddBankSimCommand(CLI::App& app, std::vector<Command>& commands);
+void AddWitnessCommand(CLI::App& app, std::vector<Command>& commands);
 
-// ---- Shared by the commands (commands.cc). ----
+// A witness's key, name, the logs it cosigns for and its state (witness_command.cc); `malpro
+// witness` and `malpro bank-sim --witness-key` open one.
+struct WitnessFlags {
+  std::string key_file;           // PEM Ed25519 private key
+  std::string name;               // its name in cosignatures
+  std::vector<std::string> logs;  // verifier keys of the logs (text, or a file holding it)
+  std::string state_dir;
+};
+struct OpenedWitness {
+  std::unique_ptr<Witness> witness;
+  std::vector<std::string> origins;
+};
+// The flags' names (`key_flag`, ...) are what errors name.
+Result<OpenedWitness> OpenWitness(const WitnessFlags& flags, std::string_view key_flag,
+                                  std::string_view log_flag, std::string_view state_flag);
+
+// ---- Shared by the commands (commands.cc, audit_proofs.cc). ----
+
+// A small file (a proof, checkpoint or key: at most 256 KiB); InvalidArgument naming `option`
+// when it cannot be read or is larger.
+Result<std::string> ReadSmallFile(const std::string& path, std::string_view option);
+// A verifier key given as NAME+KEYID+BASE64 or as a file that holds it; InvalidArgument
+// note_key_invalid naming `option` otherwise.
+Result<NoteVerifier> VerifierKeyArgument(const std::string& given, std::string_view option);
 
 // The built-in defaults or the --config file, with --data and --port applied.
 Result<MalproConfig> ResolveConfig(const CommonOptions& common);

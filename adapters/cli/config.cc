@@ -15,6 +15,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "adapters/bank/http_client.h"
 #include "adapters/kafka/kafka_limits.h"
 #include "engine/error_codes.h"
 #include "engine/log_limits.h"
@@ -453,12 +454,53 @@ Status ReadSettlement(const toml::table& table, MalproConfig* config) {
   return Status::Ok();
 }
 
+// [[transparency.witnesses]] (url, key) and transparency.witnesses_required.
+Status ReadWitnesses(const toml::table& table, MalproConfig* config) {
+  if (const toml::node* list = table.get("witnesses")) {
+    if (!list->is_array_of_tables()) {
+      return Status::InvalidArgument(
+          errc::kConfigWrongType, "transparency.witnesses",
+          "transparency.witnesses must be an array of tables ([[transparency.witnesses]])");
+    }
+    size_t index = 0;
+    for (const toml::node& node : *list->as_array()) {
+      const std::string field = "transparency.witnesses[" + std::to_string(index++) + "]";
+      const toml::table& entry = *node.as_table();
+      MALPRO_RETURN_IF_ERROR(UnknownKeys(entry, field + ".", {"url", "key"}));
+      std::string url, key;
+      MALPRO_RETURN_IF_ERROR(Read(entry, field + ".", "url", &url));
+      MALPRO_RETURN_IF_ERROR(Read(entry, field + ".", "key", &key));
+      Result<HttpEndpoint> endpoint = ParseHttpUrl(url, field + ".url");
+      if (!endpoint.ok()) return endpoint.status();
+      Result<NoteVerifier> verifier = ParseVerifierKey(key, field + ".key");
+      if (!verifier.ok()) return verifier.status();
+      if (verifier->type != note_type_cosignature_v1) {
+        return Status::InvalidArgument(errc::kWitnessLogInvalid, field + ".key",
+                                       field + ".key must be a witness's (cosigner, type 4) key");
+      }
+      config->witnesses.push_back({url, *verifier});
+    }
+  }
+  int64_t required = 0;
+  MALPRO_RETURN_IF_ERROR(Read(table, "transparency.", "witnesses_required", &required));
+  if (required < 0 || static_cast<size_t>(required) > config->witnesses.size()) {
+    return Status::InvalidArgument(
+        errc::kConfigOutOfRange, "transparency.witnesses_required",
+        "transparency.witnesses_required must be 0 to the number of [[transparency.witnesses]] (" +
+            std::to_string(config->witnesses.size()) + ")");
+  }
+  config->witnesses_required = static_cast<size_t>(required);
+  return Status::Ok();
+}
+
 // [transparency]: the origin and key of the signed checkpoints (docs/transparency.md).
 Status ReadTransparency(const toml::table& table, const std::string& config_path,
                         MalproConfig* config) {
   constexpr std::string_view prefix = "transparency.";
-  MALPRO_RETURN_IF_ERROR(
-      UnknownKeys(table, prefix, {"origin", "key_name", "private_key_file", "interval_seconds"}));
+  MALPRO_RETURN_IF_ERROR(UnknownKeys(table, prefix,
+                                     {"origin", "key_name", "private_key_file", "interval_seconds",
+                                      "witnesses", "witnesses_required"}));
+  MALPRO_RETURN_IF_ERROR(ReadWitnesses(table, config));
   CheckpointOptions& options = config->checkpoints;
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "origin", &options.origin));
   MALPRO_RETURN_IF_ERROR(CheckCheckpointOrigin(options.origin, "transparency.origin"));

@@ -18,6 +18,12 @@
 
 namespace malpro {
 
+// A witness of the log's checkpoints (docs/transparency.md, section 8).
+struct WitnessConfig {
+  std::string url;   // where POST <url>/add-checkpoint is answered
+  NoteVerifier key;  // its cosigner key (type 4)
+};
+
 struct MalproConfig {
   LogOptions log;
   HttpOptions http;
@@ -45,6 +51,11 @@ struct MalproConfig {
   std::string checkpoint_key_name;
   std::string checkpoint_key_pem;
   bool checkpoints_enabled = false;
+  // Witnesses asked to cosign each new latest checkpoint ([[transparency.witnesses]]), and how
+  // many cosignatures of them a checker of this config requires (audit check-proof, audit
+  // verify --since-checkpoint).
+  std::vector<WitnessConfig> witnesses;
+  size_t witnesses_required = 0;
   // The kecamatan and kelurahan list; relative paths are taken from the config file's folder.
   std::string geography_file = "config/kota-malang.toml";
 };

@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   AddSettleCommand(app, commands);
   AddReconcileCommand(app, commands);
   AddBankSimCommand(app, commands);
+  AddWitnessCommand(app, commands);
   AddVersionCommand(app, commands);
   AddGlobalOptionsFooter(app);
 

@@ -10,6 +10,7 @@
 #include "adapters/bank/snap_protocol.h"
 #include "adapters/cli/commands.h"
 #include "adapters/cli/serve_metrics.h"
+#include "adapters/cli/witness_client.h"
 #include "adapters/files/reconcile.h"
 #include "adapters/files/settlement_run.h"
 #include "adapters/http/api.h"
@@ -48,6 +49,9 @@ Result<std::unique_ptr<Projector>> StartReadModels(const MalproConfig& config, E
 struct MerkleTree {
   std::unique_ptr<TlogStore> store;
   std::unique_ptr<TlogBuilder> builder;
+  // Asks [[transparency.witnesses]] to cosign each new latest checkpoint, on the issuer's
+  // thread (declared before the issuer, so destroyed after it).
+  std::unique_ptr<WitnessClient> witnesses;
   // Signs checkpoints of it when [transparency] has a key; started once Kafka is
   // (StartCheckpoints).
   std::unique_ptr<CheckpointIssuer> checkpoints;
@@ -57,7 +61,7 @@ Result<MerkleTree> StartMerkleTree(const MalproConfig& config, const EventLog& l
   const std::string dir = config.log.data_dir + "/" + tlog_directory;
   Result<std::unique_ptr<TlogStore>> store = TlogStore::Open(dir, /*read_only=*/false);
   if (!store.ok()) return store.status();
-  MerkleTree tree{std::move(store).value(), nullptr, nullptr};
+  MerkleTree tree{std::move(store).value(), nullptr, nullptr, nullptr};
   if (tree.store->Size() > log.Head().sequence) {
     return Status::Corruption("the Merkle tree in " + dir + " holds " +
                               std::to_string(tree.store->Size()) + " leaves but the log only " +
@@ -72,8 +76,15 @@ Result<MerkleTree> StartMerkleTree(const MalproConfig& config, const EventLog& l
     Result<NoteSigner> signer = NoteSigner::FromPem(
         config.checkpoint_key_name, config.checkpoint_key_pem, "transparency.private_key_file");
     if (!signer.ok()) return signer.status();
-    tree.checkpoints = std::make_unique<CheckpointIssuer>(
-        &log, tree.store.get(), std::move(signer).value(), config.checkpoints);
+    CheckpointOptions options = config.checkpoints;
+    if (!config.witnesses.empty()) {
+      tree.witnesses = std::make_unique<WitnessClient>(config.witnesses, tree.store.get());
+      options.cosign = [client = tree.witnesses.get()](const std::string& note, uint64_t size) {
+        return client->Cosign(note, size);
+      };
+    }
+    tree.checkpoints = std::make_unique<CheckpointIssuer>(&log, tree.store.get(),
+                                                          std::move(signer).value(), options);
   }
   return tree;
 }
@@ -100,6 +111,10 @@ Status StartCheckpoints(const MalproConfig& config, const TlogStore& store,
   std::cout << "malpro: signed checkpoints of origin " << config.checkpoints.origin << " every "
             << config.checkpoints.interval.count() / 1000 << " s while the log grows; key "
             << issuer->verifier().Text() << std::endl;
+  for (const WitnessConfig& witness : config.witnesses) {
+    std::cout << "malpro: witness " << witness.key.Text() << " at " << witness.url
+              << " is asked to cosign each new checkpoint" << std::endl;
+  }
   return Status::Ok();
 }
 
@@ -211,7 +226,7 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   Result<MerkleTree> tree = StartMerkleTree(config, log);
   if (!tree.ok()) return Fail(tree.status());
   AddTlogMetrics(metrics, tree->store.get(), tree->builder.get(), log);
-  AddCheckpointMetrics(metrics, tree->checkpoints.get());
+  AddCheckpointMetrics(metrics, tree->checkpoints.get(), tree->witnesses.get());
   ApiDependencies dependencies{&log,
                                &ledger,
                                models,

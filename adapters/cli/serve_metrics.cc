@@ -196,8 +196,17 @@ void AddTlogMetrics(HttpMetrics& metrics, const TlogStore* store, const TlogBuil
                    [builder] { return builder->Health().ok() ? 1.0 : 0.0; });
 }
 
-void AddCheckpointMetrics(HttpMetrics& metrics, const CheckpointIssuer* issuer) {
+void AddCheckpointMetrics(HttpMetrics& metrics, const CheckpointIssuer* issuer,
+                          const WitnessClient* witnesses) {
   if (issuer == nullptr) return;
+  if (witnesses != nullptr) {
+    metrics.AddGauge("malpro_tlog_checkpoint_cosignatures",
+                     "Witness cosignatures gathered on the latest new checkpoint (of "
+                     "[[transparency.witnesses]]).",
+                     [witnesses] { return static_cast<double>(witnesses->last_cosignatures()); });
+    metrics.AddGauge("malpro_tlog_witnesses", "Witnesses configured ([[transparency.witnesses]]).",
+                     [witnesses] { return static_cast<double>(witnesses->witnesses()); });
+  }
   metrics.AddGauge("malpro_tlog_checkpoint_size",
                    "Events covered by the latest signed checkpoint (0 before the first).",
                    [issuer] {

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <string>
 
+#include "adapters/cli/witness_client.h"
 #include "adapters/http/metrics.h"
 #include "engine/event_log.h"
 
@@ -42,7 +43,9 @@ void AddRelayMetrics(HttpMetrics& metrics, const KafkaService* kafka);
 void AddTlogMetrics(HttpMetrics& metrics, const TlogStore* store, const TlogBuilder* builder,
                     const EventLog& log);
 // malpro_tlog_checkpoint_size and malpro_tlog_checkpoints_up, when checkpoints are signed.
-void AddCheckpointMetrics(HttpMetrics& metrics, const CheckpointIssuer* issuer);
+// With `witnesses` (may be null): the cosignatures gathered and the witnesses configured.
+void AddCheckpointMetrics(HttpMetrics& metrics, const CheckpointIssuer* issuer,
+                          const WitnessClient* witnesses);
 // Bytes in `data_dir` (the log and the read models) and free on its file system.
 void AddDataDirMetrics(HttpMetrics& metrics, std::string data_dir);
 

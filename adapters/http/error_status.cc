@@ -206,6 +206,7 @@ constexpr CodeStatus code_statuses[] = {
     {errc::kCheckpointOriginInvalid, 422},
     {errc::kNoteInvalid, 422},
     {errc::kNoteKeyInvalid, 422},
+    {errc::kWitnessLogInvalid, 422},
     {errc::kQrContentInvalid, 422},
     {errc::kQrContentTooLong, 422},
     {errc::kQrisCrcMismatch, 422},
