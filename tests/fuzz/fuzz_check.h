@@ -43,6 +43,13 @@ inline std::string_view AsText(const uint8_t* data, size_t size) {
   return std::string_view(reinterpret_cast<const char*>(data), size);
 }
 
+// The whole of a target whose properties read the input as text: `check` on it. The value
+// LLVMFuzzerTestOneInput returns (0: keep the input in the corpus if it is new).
+inline int CheckText(const uint8_t* data, size_t size, void (*check)(std::string_view text)) {
+  check(AsText(data, size));
+  return 0;
+}
+
 inline bool IsKnownErrorCode(std::string_view code) {
   for (std::string_view known : all_error_codes) {
     if (code == known) return true;

@@ -131,16 +131,17 @@ void CheckBase64(std::string_view bytes) {
   FUZZ_CHECK(decoded.ok() && *decoded == bytes);
 }
 
-}  // namespace
-}  // namespace malpro
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace malpro;
-  const std::string_view text = fuzz::AsText(data, size);
+void CheckSnapSignatures(std::string_view text) {
   CheckTimestamp(text);
   CheckBodyDigest(text);
   CheckHmac(text);
   CheckRsa(text);
   CheckBase64(text);
-  return 0;
+}
+
+}  // namespace
+}  // namespace malpro
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return malpro::fuzz::CheckText(data, size, malpro::CheckSnapSignatures);
 }

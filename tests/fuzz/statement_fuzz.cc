@@ -139,17 +139,18 @@ void CheckStreamForm(std::string_view text) {
   FUZZ_CHECK(form.ok() && *form == text);
 }
 
-}  // namespace
-}  // namespace malpro
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace malpro;
-  const std::string_view text = fuzz::AsText(data, size);
+void CheckStatementReaders(std::string_view text) {
   CheckStatement(ParseCamt053(text), "camt053");
   CheckStatement(ParseMt940(text), "mt940");
   CheckStatement(ParseStatementCsv(text), "csv");
   const std::string format = DetectStatementFormat(text);
   CheckStatement(ParseStatement(text, format), format);
-  if (size <= 64) CheckStreamForm(text);
-  return 0;
+  if (text.size() <= 64) CheckStreamForm(text);
+}
+
+}  // namespace
+}  // namespace malpro
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return malpro::fuzz::CheckText(data, size, malpro::CheckStatementReaders);
 }

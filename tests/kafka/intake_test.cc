@@ -10,6 +10,7 @@
 #include "engine/error_codes.h"
 #include "tests/kafka/topic_reader.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_ledger.h"
 
 namespace malpro {
 namespace {
@@ -245,13 +246,12 @@ TEST_F(IntakeTest, ACancelVoidsThePendingPaymentAndAPaidOrderIsRefused) {
   Send("place_order", "c-3", second);
   ASSERT_EQ(Results(3).size(), 3u);
   ASSERT_TRUE(ledger_->RequestPayment("o-2", "QRIS", "BJQR-2", bank).ok());
-  BankSuccess paid;
-  paid.payment_id = "o-2";
-  paid.channel = "QRIS";
-  paid.bank_reference = "BJQR-2";
-  paid.amount = Money::FromRupiah(136'000);
-  paid.paid_at_us = ledger_->Now();
-  ASSERT_TRUE(ledger_->RecordPaymentSucceeded(paid, bank).ok());
+  ASSERT_TRUE(
+      ledger_
+          ->RecordPaymentSucceeded(testing::BankPaid("o-2", "QRIS", "BJQR-2",
+                                                     Money::FromRupiah(136'000), ledger_->Now()),
+                                   bank)
+          .ok());
   Send("cancel_order", "c-4", R"({"order_id":"o-2","reason":"berubah pikiran"})");
   results = Results(4);
   ASSERT_EQ(results.size(), 4u);

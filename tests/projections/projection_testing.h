@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "projections/projector.h"
 #include "tests/support/ledger_fixture.h"
 
 namespace malpro::testing {
@@ -35,6 +36,18 @@ class ProjectionFixture : public LedgerFixture {
                          As("admin:setup")));
     Ok(ledger_->Register(RegisterAsn{kOtherBuyer, "Budi Santoso", "Dinkes", "IV/a", "Sawojajar"},
                          As("admin:setup")));
+  }
+
+  // A projector over the log in dir_/`name`, caught up; nullptr (and a failure) if it is not.
+  std::unique_ptr<Projector> OpenProjector(const std::string& name = "read-models") {
+    ProjectorOptions options;
+    options.dir = dir_.Sub(name);
+    Result<std::unique_ptr<Projector>> projector = Projector::Open(log_.get(), options);
+    EXPECT_TRUE(projector.ok()) << projector.status().ToString();
+    if (!projector.ok()) return nullptr;
+    Status caught_up = (*projector)->CatchUp();
+    EXPECT_TRUE(caught_up.ok()) << caught_up.ToString();
+    return std::move(projector).value();
   }
 };
 

@@ -96,17 +96,6 @@ class ProjectorTest : public testing::ProjectionFixture {
         testing::BankPaid(id, "QRIS", "ref-" + id, Money::FromRupiah(68'000), now_.load()),
         As("bank:bank-jatim")));
   }
-
-  std::unique_ptr<Projector> OpenProjector(const std::string& name = "read-models") {
-    ProjectorOptions options;
-    options.dir = dir_.Sub(name);
-    Result<std::unique_ptr<Projector>> projector = Projector::Open(log_.get(), options);
-    EXPECT_TRUE(projector.ok()) << projector.status().ToString();
-    if (!projector.ok()) return nullptr;
-    Status caught_up = (*projector)->CatchUp();
-    EXPECT_TRUE(caught_up.ok()) << caught_up.ToString();
-    return std::move(projector).value();
-  }
 };
 
 // A read model built on TableProjection gets storing, loading and listing of its tables from

@@ -44,16 +44,6 @@ class WorkListsTest : public testing::ProjectionFixture {
     Ok(ledger_->Place(PlaceOrder{id, nip, umkm_id, {{"beras-5kg", 1}}, method}, As("asn:" + nip)));
   }
 
-  std::unique_ptr<Projector> OpenProjector(const std::string& name = "read-models") {
-    ProjectorOptions options;
-    options.dir = dir_.Sub(name);
-    Result<std::unique_ptr<Projector>> projector = Projector::Open(log_.get(), options);
-    EXPECT_TRUE(projector.ok()) << projector.status().ToString();
-    if (!projector.ok()) return nullptr;
-    EXPECT_TRUE((*projector)->CatchUp().ok());
-    return std::move(projector).value();
-  }
-
   static OrderListQuery Orders(std::string umkm_id, std::string status, size_t limit = 50) {
     OrderListQuery query;
     query.umkm_id = std::move(umkm_id);
