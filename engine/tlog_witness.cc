@@ -222,6 +222,7 @@ CosignatureCount CountCosignatures(const SignedNote& note,
                                    const std::vector<NoteVerifier>& witnesses) {
   CosignatureCount count;
   for (const NoteVerifier& witness : witnesses) {
+    if (witness.type != note_type_cosignature_v1) continue;  // a log's key is no witness
     const bool signed_by_name =
         std::any_of(note.signatures.begin(), note.signatures.end(),
                     [&](const NoteSignature& signature) { return signature.name == witness.name; });

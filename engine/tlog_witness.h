@@ -98,7 +98,8 @@ class Witness {
 std::string AddCheckpointBody(uint64_t old_size, const std::vector<Hash>& proof,
                               std::string_view note);
 
-// What a note's cosignatures showed against the witnesses a checker trusts.
+// What a note's cosignatures showed against the witnesses a checker trusts (cosigner keys;
+// a key of another type is passed over).
 struct CosignatureCount {
   size_t verified = 0;             // witnesses whose cosignature verifies
   std::vector<std::string> names;  // their names

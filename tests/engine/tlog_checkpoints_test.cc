@@ -75,7 +75,7 @@ class CheckpointIssuerTest : public ::testing::Test {
                  NoteSigner signer = TrialSigner()) {
     issuer_ = std::make_unique<CheckpointIssuer>(
         log_.get(), store_.get(), std::move(signer),
-        CheckpointOptions{kOrigin, interval, [this] { return now_us_; }});
+        CheckpointOptions{kOrigin, interval, [this] { return now_us_; }, {}});
   }
 
   // The checkpoint kept for `size`, checked: its note verifies with the trial key and carries

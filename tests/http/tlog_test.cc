@@ -31,7 +31,7 @@ class TlogApiTest : public testing::ApiServerTest {
       issuer_ = std::make_unique<CheckpointIssuer>(
           log_.get(), store_.get(),
           *NoteSigner::FromPem("malangkota.go.id/malpro", text.str(), "k"),
-          CheckpointOptions{"malangkota.go.id/malpro", std::chrono::hours(1), {}});
+          CheckpointOptions{"malangkota.go.id/malpro", std::chrono::hours(1), {}, {}});
       dependencies.checkpoints = issuer_.get();
     };
     Start(HttpOptions{});
