@@ -94,6 +94,11 @@ Result<std::string> QueryKelurahan(const Geography& geography, const std::string
 // such filter); one that names another is forbidden. Malformed ones are query_invalid.
 Status OwnListFilters(const ApiCall& call, std::string_view nip_field, std::string* nip,
                       std::string* umkm_id);
+// The party filters of the orders and payments work lists: ?buyer_nip=, ?umkm_id= and ?status=
+// read into the three, the first two checked as OwnListFilters does (status is the caller's to
+// check against its list's statuses).
+Status PartyListFilters(const ApiCall& call, std::string* buyer_nip, std::string* umkm_id,
+                        std::string* status);
 // A malformed date or month in the path or query is a malformed request: query_invalid (400).
 Status CheckDate(const std::string& text, std::string_view field);
 Status CheckMonthParameter(const std::string& text);

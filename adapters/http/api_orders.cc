@@ -117,11 +117,8 @@ void Api::AddOrderListRoutes() {
       http::verb::get, "/v1/orders", {kAsn, kMerchant, kOperator, kAuditor, kAdmin},
       [this](ApiCall& call) {
         OrderListQuery query;
-        query.buyer_nip = QueryText(call, "buyer_nip");
-        query.umkm_id = QueryText(call, "umkm_id");
-        query.status = QueryText(call, "status");
-        MALPRO_CHECK_OR_RETURN(OwnListFilters(call, "buyer_nip", &query.buyer_nip, &query.umkm_id),
-                               call);
+        MALPRO_CHECK_OR_RETURN(
+            PartyListFilters(call, &query.buyer_nip, &query.umkm_id, &query.status), call);
         if (!query.status.empty()) {
           MALPRO_CHECK_OR_RETURN(CheckOneOf(query.status, "status", errc::kQueryStatusUnknown,
                                             std::array<std::string_view, 4>{

@@ -96,12 +96,9 @@ void Api::AddPaymentListRoutes() {
       http::verb::get, "/v1/payments", {kAsn, kMerchant, kOperator, kAuditor, kAdmin},
       [this](ApiCall& call) {
         PaymentListQuery query;
-        query.buyer_nip = QueryText(call, "buyer_nip");
-        query.umkm_id = QueryText(call, "umkm_id");
-        query.status = QueryText(call, "status");
+        MALPRO_CHECK_OR_RETURN(
+            PartyListFilters(call, &query.buyer_nip, &query.umkm_id, &query.status), call);
         query.channel = QueryText(call, "channel");
-        MALPRO_CHECK_OR_RETURN(OwnListFilters(call, "buyer_nip", &query.buyer_nip, &query.umkm_id),
-                               call);
         if (call.query.contains("older_than_s")) {
           Result<uint64_t> older = QueryNumber(call, "older_than_s", 0, http_older_than_s_max);
           MALPRO_CHECK_OR_RETURN(older.status(), call);

@@ -114,6 +114,14 @@ Status OwnListFilters(const ApiCall& call, std::string_view nip_field, std::stri
   return Status::Ok();
 }
 
+Status PartyListFilters(const ApiCall& call, std::string* buyer_nip, std::string* umkm_id,
+                        std::string* status) {
+  *buyer_nip = QueryText(call, "buyer_nip");
+  *umkm_id = QueryText(call, "umkm_id");
+  *status = QueryText(call, "status");
+  return OwnListFilters(call, "buyer_nip", buyer_nip, umkm_id);
+}
+
 HttpResponse Api::ReadModel(ApiCall& call, const std::function<Result<std::string>()>& query,
                             const CsvView* csv) {
   Result<AnswerFormat> format = FormatOf(call);

@@ -23,6 +23,7 @@
 #include "tests/bank/bank_testing.h"
 #include "tests/bank/handler_server.h"
 #include "tests/support/beast_client.h"
+#include "tests/support/reconciliation_counts.h"
 #include "tests/support/temp_dir.h"
 
 namespace malpro {
@@ -548,12 +549,9 @@ TEST_F(PaymentFlowTest, ADaysCycleFromQrisToReconciliationReportsExactlyTheInjec
       RunReconciliation(*ledger_, *log_, statement, "csv", "0011000000", operator_context);
   ASSERT_TRUE(reconciled.ok()) << reconciled.status().ToString() << "\n" << statement;
   const RecordReconciliation& run = reconciled->report.command;
-  EXPECT_EQ(run.entries, 3);
-  EXPECT_EQ(run.matched, 1);
-  EXPECT_EQ(run.missing_at_bank, 1);
-  EXPECT_EQ(run.amount_mismatch, 1);
-  EXPECT_EQ(run.missing_in_ledger, 1);
-  ASSERT_EQ(run.discrepancies.size(), 3u);
+  ASSERT_NO_FATAL_FAILURE(testing::ExpectReconciliationCounts(
+      run, /*entries=*/3, /*matched=*/1, /*missing_in_ledger=*/1, /*missing_at_bank=*/1,
+      /*amount_mismatch=*/1, /*discrepancies=*/3));
   std::map<std::string, std::string> found;
   for (const Discrepancy& discrepancy : run.discrepancies) {
     found[discrepancy.kind] =

@@ -31,25 +31,33 @@ void ExpectNipRefused(std::string_view text, std::string_view error_code) {
   ExpectRefused(nip.status(), error_code, "nip");
 }
 
-TEST(NipTest, ValidMaleNipIsSplitIntoItsParts) {
-  Result<Nip> nip = ParseNip(kMaleNip, "nip");
+// The parts a valid NIP splits into.
+struct NipParts {
+  std::string_view birth_date;
+  int appointment_year;
+  int appointment_month;
+  int sex;
+  int serial;
+};
+
+void ExpectNipParts(std::string_view text, const NipParts& expected) {
+  SCOPED_TRACE(std::string(text));
+  Result<Nip> nip = ParseNip(text, "nip");
   ASSERT_TRUE(nip.ok()) << nip.status().ToString();
-  EXPECT_EQ(nip->digits, kMaleNip);
-  EXPECT_EQ(FormatIsoDate(nip->birth_date), "1985-07-12");
-  EXPECT_EQ(nip->appointment_year, 2010);
-  EXPECT_EQ(nip->appointment_month, 1);
-  EXPECT_EQ(nip->sex, 1);
-  EXPECT_EQ(nip->serial, 3);
+  EXPECT_EQ(nip->digits, text);
+  EXPECT_EQ(FormatIsoDate(nip->birth_date), expected.birth_date);
+  EXPECT_EQ(nip->appointment_year, expected.appointment_year);
+  EXPECT_EQ(nip->appointment_month, expected.appointment_month);
+  EXPECT_EQ(nip->sex, expected.sex);
+  EXPECT_EQ(nip->serial, expected.serial);
+}
+
+TEST(NipTest, ValidMaleNipIsSplitIntoItsParts) {
+  ExpectNipParts(kMaleNip, {"1985-07-12", 2010, 1, 1, 3});
 }
 
 TEST(NipTest, ValidFemaleNipIsSplitIntoItsParts) {
-  Result<Nip> nip = ParseNip(kFemaleNip, "nip");
-  ASSERT_TRUE(nip.ok()) << nip.status().ToString();
-  EXPECT_EQ(FormatIsoDate(nip->birth_date), "1990-01-01");
-  EXPECT_EQ(nip->appointment_year, 2015);
-  EXPECT_EQ(nip->appointment_month, 3);
-  EXPECT_EQ(nip->sex, 2);
-  EXPECT_EQ(nip->serial, 1);
+  ExpectNipParts(kFemaleNip, {"1990-01-01", 2015, 3, 2, 1});
 }
 
 TEST(NipTest, HighestSerialIsAccepted) {

@@ -11,6 +11,7 @@
 #include "adapters/http/api.h"
 #include "engine/hash.h"
 #include "tests/files/files_fixture.h"
+#include "tests/support/reconciliation_counts.h"
 
 namespace malpro {
 namespace {
@@ -130,12 +131,9 @@ class ReconcileTest : public FilesFixture {
     EXPECT_EQ(run.format, format);
     EXPECT_EQ(run.period_from, "2026-11-21");
     EXPECT_EQ(run.period_to, "2026-11-22");
-    EXPECT_EQ(run.entries, 5);
-    EXPECT_EQ(run.matched, 3);
-    EXPECT_EQ(run.missing_in_ledger, 1);
-    EXPECT_EQ(run.missing_at_bank, 1);
-    EXPECT_EQ(run.amount_mismatch, 1);
-    ASSERT_EQ(run.discrepancies.size(), 3u);
+    ASSERT_NO_FATAL_FAILURE(testing::ExpectReconciliationCounts(
+        run, /*entries=*/5, /*matched=*/3, /*missing_in_ledger=*/1, /*missing_at_bank=*/1,
+        /*amount_mismatch=*/1, /*discrepancies=*/3));
     std::map<std::string, Discrepancy> by_kind;
     for (const Discrepancy& discrepancy : run.discrepancies)
       by_kind[discrepancy.kind] = discrepancy;

@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "tests/support/api_server.h"
+#include "tests/support/test_ledger.h"
 
 namespace malpro {
 namespace {
@@ -299,17 +300,10 @@ TEST_F(ApiSocketTest, AsnAndMerchantTokensActOnTheirOwnDataOnly) {
                  R"({"product_id":"x","name":"X","unit":"kg","price":"1.00"})", Role::kMerchant)
                 .status,
             403);
-  ASSERT_EQ(
-      Call(
-          verb::post, "/v1/umkm",
-          R"({"umkm_id":"toko-lain","name":"Toko Lain","category":"sembako","kecamatan":"Sukun","kelurahan":"Bandulan","sponsor":"Dispangtan","settlement_account":"0099999999","qris_criteria":"UKE"})")
-          .status,
-      201);
-  ASSERT_EQ(Call(verb::post, "/v1/umkm/toko-lain/verify").status, 200);
-  ASSERT_EQ(Call(verb::post, "/v1/umkm/toko-lain/products",
-                 R"({"product_id":"x","name":"X","unit":"kg","price":"1000.00"})")
-                .status,
-            200);
+  ASSERT_NO_FATAL_FAILURE(SeedListedMerchant(
+      "toko-lain",
+      R"({"umkm_id":"toko-lain","name":"Toko Lain","category":"sembako","kecamatan":"Sukun","kelurahan":"Bandulan","sponsor":"Dispangtan","settlement_account":"0099999999","qris_criteria":"UKE"})",
+      R"({"product_id":"x","name":"X","unit":"kg","price":"1000.00"})"));
   ASSERT_EQ(
       Call(
           verb::post, "/v1/orders",
@@ -707,13 +701,9 @@ TEST_F(ApiSocketTest, ExceptionsAreListedAndResolvedAndAMonthClosesOnceOver) {
       Call(verb::post, "/v1/orders/o-cashless/cancel", R"({"reason":"salah pesan"})", Role::kAsn)
           .status,
       200);
-  BankSuccess late;
-  late.payment_id = "o-cashless";
-  late.channel = "QRIS";
-  late.bank_reference = "BJQR-1";
-  late.amount = Money::FromRupiah(68'000);
-  late.paid_at_us = ledger_->Now();
-  Result<CommandResult> recorded = ledger_->RecordPaymentSucceeded(late, bank);
+  Result<CommandResult> recorded = ledger_->RecordPaymentSucceeded(
+      testing::BankPaid("o-cashless", "QRIS", "BJQR-1", Money::FromRupiah(68'000), ledger_->Now()),
+      bank);
   ASSERT_TRUE(recorded.ok()) << recorded.status().ToString();
   const std::string after = "after=" + std::to_string(recorded->last_sequence);
 

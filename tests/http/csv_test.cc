@@ -135,33 +135,40 @@ std::string JsonAt(const std::string& json, const std::string& pointer) {
 // ---------------------------------------------------------------------------------------
 // The converter and the negotiation, without a server.
 
+// A field of a CSV answer and how CsvText writes it.
+struct CsvTextCase {
+  std::string_view field;
+  std::string_view written;
+};
+
+void ExpectCsvTexts(std::initializer_list<CsvTextCase> cases) {
+  for (const CsvTextCase& c : cases) EXPECT_EQ(CsvText(c.field), c.written) << c.field;
+}
+
 TEST(CsvText, QuotesCommasQuotesAndLineBreaksAsRfc4180Says) {
-  EXPECT_EQ(CsvText("Warung Bu Sri"), "Warung Bu Sri");
-  EXPECT_EQ(CsvText(""), "");
-  EXPECT_EQ(CsvText("Toko \"Murah\", Sukun"), "\"Toko \"\"Murah\"\", Sukun\"");
-  EXPECT_EQ(CsvText("two\r\nlines"), "\"two\r\nlines\"");
-  EXPECT_EQ(CsvText("line\nfeed"), "\"line\nfeed\"");
-  EXPECT_EQ(CsvText("\""), "\"\"\"\"");
-  EXPECT_EQ(CsvText("Kopi Dampit ☕"), "Kopi Dampit ☕");  // UTF-8 as it is
+  ExpectCsvTexts({{"Warung Bu Sri", "Warung Bu Sri"},
+                  {"", ""},
+                  {"Toko \"Murah\", Sukun", "\"Toko \"\"Murah\"\", Sukun\""},
+                  {"two\r\nlines", "\"two\r\nlines\""},
+                  {"line\nfeed", "\"line\nfeed\""},
+                  {"\"", "\"\"\"\""},
+                  {"Kopi Dampit ☕", "Kopi Dampit ☕"}});  // UTF-8 as it is
 }
 
 TEST(CsvText, GuardsFormulasButNotNumbers) {
-  EXPECT_EQ(CsvText("=SUM(A1:A9)"), "'=SUM(A1:A9)");
-  EXPECT_EQ(CsvText("+cmd"), "'+cmd");
-  EXPECT_EQ(CsvText("-cmd"), "'-cmd");
-  EXPECT_EQ(CsvText("@SUM(A1)"), "'@SUM(A1)");
-  EXPECT_EQ(CsvText("\tx"), "'\tx");
-  EXPECT_EQ(CsvText("\rx"), "\"'\rx\"");  // guarded, then quoted for its CR
-  EXPECT_EQ(CsvText("=HYPERLINK(\"http://x\",\"y\")"),
-            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
-  EXPECT_EQ(CsvText("-"), "'-");
-  EXPECT_EQ(CsvText("-5."), "'-5.");
+  ExpectCsvTexts({{"=SUM(A1:A9)", "'=SUM(A1:A9)"},
+                  {"+cmd", "'+cmd"},
+                  {"-cmd", "'-cmd"},
+                  {"@SUM(A1)", "'@SUM(A1)"},
+                  {"\tx", "'\tx"},
+                  {"\rx", "\"'\rx\""},  // guarded, then quoted for its CR
+                  {"=HYPERLINK(\"http://x\",\"y\")", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""},
+                  {"-", "'-"},
+                  {"-5.", "'-5."}});
   // Numbers stay numbers: a negative adjustment, a signed count.
-  EXPECT_EQ(CsvText("-5000.00"), "-5000.00");
-  EXPECT_EQ(CsvText("+62"), "+62");
-  EXPECT_EQ(CsvText("-7"), "-7");
+  ExpectCsvTexts({{"-5000.00", "-5000.00"}, {"+62", "+62"}, {"-7", "-7"}});
   // Only the first character counts.
-  EXPECT_EQ(CsvText("a=b"), "a=b");
+  ExpectCsvTexts({{"a=b", "a=b"}});
 }
 
 const CsvView kTestView{"test-{month}-{agency}",

@@ -189,6 +189,15 @@ std::string Chunked(const std::string& body) {
 
 class HostileClientTest : public testing::ApiServerTest {
  protected:
+  // The server with a header deadline of `header_timeout_ms` and an idle time of
+  // `idle_timeout_ms`, the rest as HttpOptions has it.
+  void StartWithDeadlines(int header_timeout_ms, int idle_timeout_ms) {
+    HttpOptions options;
+    options.header_timeout_ms = header_timeout_ms;
+    options.idle_timeout_ms = idle_timeout_ms;
+    Start(options);
+  }
+
   // An ASN (the asn token's) and a verified merchant with a product.
   void SeedMarket() {
     ASSERT_EQ(Call(verb::post, "/v1/asn", AsnBody(kNip)).status, 201);
@@ -416,10 +425,7 @@ TEST_F(HostileClientTest, ALargeBodyIsInvitedWithContinueAndAnOversizedOneIsNot)
 }
 
 TEST_F(HostileClientTest, TheHeaderPhaseHasOneTotalDeadlineHoweverSlowlyBytesCome) {
-  HttpOptions options;
-  options.header_timeout_ms = 400;
-  options.idle_timeout_ms = 5000;
-  Start(options);
+  StartWithDeadlines(400, 5000);
   RawClient client(port());
   // One byte every 20 ms: about 3 s of sending, each byte well within 400 ms of the last.
   const std::string slow =
@@ -442,10 +448,7 @@ TEST_F(HostileClientTest, TheHeaderPhaseHasOneTotalDeadlineHoweverSlowlyBytesCom
 }
 
 TEST_F(HostileClientTest, AnIdleConnectionWaitsTheIdleTimeNotTheHeaderDeadline) {
-  HttpOptions options;
-  options.header_timeout_ms = 300;
-  options.idle_timeout_ms = 1500;
-  Start(options);
+  StartWithDeadlines(300, 1500);
   // Idle longer than the header deadline, then a whole request: served.
   RawClient idle(port());
   std::this_thread::sleep_for(milliseconds(700));

@@ -73,17 +73,10 @@ class WorkListsApiTest : public testing::ApiServerTest {
     ASSERT_NO_FATAL_FAILURE(SeedPolicy());
     for (const char* nip : {kNip, kOtherNip}) ASSERT_NO_FATAL_FAILURE(SeedAsn(nip));
     ASSERT_NO_FATAL_FAILURE(SeedMerchant());
-    ASSERT_EQ(
-        Call(
-            verb::post, "/v1/umkm",
-            R"({"umkm_id":"toko-lain","name":"Toko Lain","category":"sembako","kecamatan":"Sukun","kelurahan":"Sukun","sponsor":"Diskopindag","settlement_account":"0098765432","qris_criteria":"UKE"})")
-            .status,
-        201);
-    ASSERT_EQ(Call(verb::post, "/v1/umkm/toko-lain/verify").status, 200);
-    ASSERT_EQ(Call(verb::post, "/v1/umkm/toko-lain/products",
-                   R"({"product_id":"beras-5kg","name":"Beras","unit":"pack","price":"68000.00"})")
-                  .status,
-              200);
+    ASSERT_NO_FATAL_FAILURE(SeedListedMerchant(
+        "toko-lain",
+        R"({"umkm_id":"toko-lain","name":"Toko Lain","category":"sembako","kecamatan":"Sukun","kelurahan":"Sukun","sponsor":"Diskopindag","settlement_account":"0098765432","qris_criteria":"UKE"})",
+        R"({"product_id":"beras-5kg","name":"Beras","unit":"pack","price":"68000.00"})"));
   }
 
   // A GET once the read models have folded everything written so far.

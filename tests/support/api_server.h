@@ -138,19 +138,22 @@ class ApiServerTest : public ::testing::Test {
         201);
   }
 
+  // Registers the merchant of `umkm_body` (its id `umkm_id`), verifies it, and lists the
+  // product of `product_body`.
+  void SeedListedMerchant(const std::string& umkm_id, const std::string& umkm_body,
+                          const std::string& product_body) {
+    using boost::beast::http::verb;
+    ASSERT_EQ(Call(verb::post, "/v1/umkm", umkm_body).status, 201);
+    ASSERT_EQ(Call(verb::post, "/v1/umkm/" + umkm_id + "/verify").status, 200);
+    ASSERT_EQ(Call(verb::post, "/v1/umkm/" + umkm_id + "/products", product_body).status, 200);
+  }
+
   // A verified merchant "warung-bu-sri" (the merchant token's) listing "beras-5kg".
   void SeedMerchant() {
-    ASSERT_EQ(
-        Call(
-            boost::beast::http::verb::post, "/v1/umkm",
-            R"({"umkm_id":"warung-bu-sri","name":"Warung Bu Sri","category":"sembako","kecamatan":"Klojen","kelurahan":"Kauman","sponsor":"Diskopindag","settlement_account":"0012345678","qris_criteria":"UMI"})")
-            .status,
-        201);
-    ASSERT_EQ(Call(boost::beast::http::verb::post, "/v1/umkm/warung-bu-sri/verify").status, 200);
-    ASSERT_EQ(Call(boost::beast::http::verb::post, "/v1/umkm/warung-bu-sri/products",
-                   R"({"product_id":"beras-5kg","name":"Beras","unit":"pack","price":"68000.00"})")
-                  .status,
-              200);
+    SeedListedMerchant(
+        "warung-bu-sri",
+        R"({"umkm_id":"warung-bu-sri","name":"Warung Bu Sri","category":"sembako","kecamatan":"Klojen","kelurahan":"Kauman","sponsor":"Diskopindag","settlement_account":"0012345678","qris_criteria":"UMI"})",
+        R"({"product_id":"beras-5kg","name":"Beras","unit":"pack","price":"68000.00"})");
   }
 
   // Set before Start: the log's and the ledger's clock (empty: the system clock), and what a
