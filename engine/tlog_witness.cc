@@ -3,6 +3,7 @@
 #include <rocksdb/db.h>
 
 #include <charconv>
+#include <filesystem>
 
 #include "engine/assert.h"
 #include "engine/base64.h"
@@ -103,6 +104,11 @@ Result<std::unique_ptr<Witness>> Witness::Open(NoteSigner cosigner, std::vector<
     }
   }
   std::unique_ptr<Witness> witness(new Witness(std::move(cosigner), std::move(logs)));
+  std::error_code made;
+  std::filesystem::create_directories(state_dir, made);
+  if (made) {
+    return Status::IOError("witness state: cannot create " + state_dir + ": " + made.message());
+  }
   rocksdb::Options options;
   options.create_if_missing = true;
   options.max_open_files = 16;

@@ -6,10 +6,12 @@ checkpoint signs, section 6.1 and 6.2) or a consistency bundle (malpro.tlog-cons
 that the newer checkpoint's log extends the older one's, section 6.3, RFC 9162 2.1.4.2), each
 checkpoint a C2SP signed note checked with the log's verifier key (section 5.2).
 
-Usage: verify_tlog_proof.py FILE KEY
+Usage: verify_tlog_proof.py FILE KEY [--witness WKEY ...] [--witnesses-required N]
   FILE  the .tlog-proof file (GET /v1/orders/{id}/proof, GET /tlog/proof/consistency, ...)
   KEY   the log's verifier key NAME+KEYID+BASE64, or a file holding it
         (e.g. config/trial-keys/checkpoint.vkey); refused when its ID does not match it
+  WKEY  a witness's verifier key (type 4, section 8.1), text or file; the (newer) checkpoint
+        must carry valid cosignatures of N of them (default: all given), section 8.5
 
 Prints "OK: ..." lines and exits 0 when the bundle verifies, or "FAILED: why" and exits 1; exits
 2 on a usage error, an unreadable file or key, or no usable `openssl`. Python 3 standard
@@ -30,6 +32,7 @@ INCLUSION_HEADER = b"c2sp.org/tlog-proof@v1"
 CONSISTENCY_HEADER = b"malpro.tlog-consistency@v1"
 SIGNATURE_START = "\u2014 ".encode("utf-8")  # U+2014 EM DASH and a space: E2 80 94 20
 ED25519_TYPE = b"\x01"  # signed-note's signature type for Ed25519
+COSIGNATURE_TYPE = b"\x04"  # tlog-cosignature's type for Ed25519 cosignature/v1
 ED25519_DER_HEADER = bytes.fromhex("302a300506032b6570032100")  # SubjectPublicKeyInfo prefix
 ORIGIN = re.compile(rb"[!-*,-~]{1,255}")  # printable ASCII without spaces or '+'
 EVENTS_MAX = 64
@@ -64,8 +67,9 @@ def decode_base64(text, what, size=None, error=Failed):
     return data
 
 
-def read_verifier_key(key):
-    """Section 5.2: NAME+KEYID+BASE64(0x01 || 32-byte key), given as text or in a file."""
+def read_verifier_key(key, key_type=ED25519_TYPE):
+    """Section 5.2: NAME+KEYID+BASE64(type || 32-byte key), given as text or in a file; the type
+    is 0x01 for a log's key, 0x04 for a witness's (section 8.1)."""
     text = key
     if os.path.isfile(key):
         with open(key, encoding="utf-8", errors="replace") as file:
@@ -75,10 +79,10 @@ def read_verifier_key(key):
             or not re.fullmatch(r"[0-9a-fA-F]{8}", parts[1]):
         raise UsageError(f"the key {text!r} is not a verifier key NAME+KEYID+BASE64")
     encoded = decode_base64(parts[2].encode(), f"the key part of {text!r}", 33, UsageError)
-    if encoded[:1] != ED25519_TYPE:
-        raise UsageError(f"the key {text!r} is not of type 1 (Ed25519)")
+    if encoded[:1] != key_type:
+        raise UsageError(f"the key {text!r} is not of type {key_type[0]}")
     name, key_id, public_key = parts[0], bytes.fromhex(parts[1]), encoded[1:]
-    if sha256(name.encode() + b"\n" + ED25519_TYPE + public_key)[:4] != key_id:
+    if sha256(name.encode() + b"\n" + key_type + public_key)[:4] != key_id:
         raise UsageError(f"the key {text!r}: its key ID does not match its name and key")
     return Key(name, key_id, public_key, f"{name}+{parts[1].lower()}+{parts[2]}")
 
@@ -129,6 +133,37 @@ def check_checkpoint(note, key, which):
             or not re.fullmatch(rb"0|[1-9][0-9]*", lines[1]) or b"" in lines[3:]:
         raise Failed(f"{which} is not a checkpoint: origin, decimal size, root")
     return lines[0].decode(), int(lines[1]), decode_base64(lines[2], f"the root of {which}", 32)
+
+
+def cosigned_by(note, witness):
+    """Section 8.1: whether the note carries a cosignature by `witness` that verifies."""
+    split = note.find(b"\n\n")
+    text = note[:split + 1]
+    for line in note[split + 2:-1].split(b"\n"):
+        line_name, _, encoded = line[len(SIGNATURE_START):].partition(b" ")
+        if line_name != witness.name.encode():
+            continue
+        try:
+            signature = decode_base64(encoded, "a cosignature")
+        except Failed:
+            continue
+        if signature[:4] != witness.key_id or len(signature) != 76:
+            continue
+        time = int.from_bytes(signature[4:12], "big")
+        message = b"cosignature/v1\ntime %d\n" % time + text
+        if time < 2 ** 63 and ed25519_verifies(witness.public_key, message, signature[12:]):
+            return True
+    return False
+
+
+def check_cosignatures(note, witnesses, required):
+    """Section 8.5: at least `required` of `witnesses` cosigned the note. Returns the OK line."""
+    names = [witness.name for witness in witnesses if cosigned_by(note, witness)]
+    said = (f"the checkpoint is cosigned by {len(names)} of the {len(witnesses)} witnesses "
+            f"trusted" + (f" ({', '.join(names)})" if names else "") + f"; {required} required")
+    if len(names) < required:
+        raise Failed(said)
+    return "OK: " + said
 
 
 def parse_hashes(lines):
@@ -222,10 +257,11 @@ def verify_consistency(old_size, new_size, old_root, new_root, proof):
         raise Failed(f"the consistency proof leads to another root of the {which} checkpoint")
 
 
-def check_inclusion(head, note, key):
+def check_inclusion(head, note, key, quorum):
     """Section 6.1, steps 1 to 3. Returns the OK lines."""
     indices, event_hashes, proof = parse_inclusion(head)
     origin, size, root = check_checkpoint(note, key, "the checkpoint")
+    cosigned = [check_cosignatures(note, *quorum)] if quorum[0] else []
     if indices[-1] >= size:
         raise Failed(f"index {indices[-1]} is not below the checkpoint's size {size}")
     hashes = iter(proof)
@@ -236,36 +272,37 @@ def check_inclusion(head, note, key):
     if computed != root:
         raise Failed(f"the proof does not verify: it gives the root {computed.hex()}, the "
                      f"checkpoint signs {root.hex()}")
-    return [f"OK: event {index + 1} (hash {h.hex()}) is in the log"
-            for index, h in zip(indices, event_hashes)] + [
+    return cosigned + [f"OK: event {index + 1} (hash {h.hex()}) is in the log"
+                       for index, h in zip(indices, event_hashes)] + [
         f"OK: the log {origin} of {size} events (root {root.hex()}) holds them, as its "
         f"checkpoint signed by {key.text} says"]
 
 
-def check_consistency(head, notes, key):
-    """Section 6.3. Returns the OK line."""
+def check_consistency(head, notes, key, quorum):
+    """Section 6.3. Returns the OK lines."""
     proof = parse_hashes(head)
     older_note, newer_note = split_notes(notes)
     old_origin, old_size, old_root = check_checkpoint(older_note, key, "the older checkpoint")
     origin, size, root = check_checkpoint(newer_note, key, "the newer checkpoint")
+    cosigned = [check_cosignatures(newer_note, *quorum)] if quorum[0] else []
     if old_origin != origin:
         raise Failed(f"the two checkpoints are of different origins ({old_origin}, {origin})")
     verify_consistency(old_size, size, old_root, root, proof)
-    return [f"OK: the log {origin} of {size} events (root {root.hex()}) extends its log of "
+    return cosigned + [f"OK: the log {origin} of {size} events (root {root.hex()}) extends its log of "
             f"{old_size} events (root {old_root.hex()}); both checkpoints signed by "
             f"{key.text}"]
 
 
-def check_bundle(data, key):
+def check_bundle(data, key, quorum=((), 0)):
     """Splits the bundle at its empty line and checks it by the kind its first line names."""
     head, empty, notes = data.partition(b"\n\n")
     if not data.endswith(b"\n") or not empty:
         raise Failed("it is not a proof bundle: lines, an empty line, then signed checkpoints")
     head = head.split(b"\n")
     if head[0] == INCLUSION_HEADER:
-        return check_inclusion(head[1:], notes, key)
+        return check_inclusion(head[1:], notes, key, quorum)
     if head[0] == CONSISTENCY_HEADER:
-        return check_consistency(head[1:], notes, key)
+        return check_consistency(head[1:], notes, key, quorum)
     raise Failed(f"it is not a proof bundle: its first line is neither "
                  f"{INCLUSION_HEADER.decode()} nor {CONSISTENCY_HEADER.decode()}")
 
@@ -274,11 +311,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", help="the .tlog-proof file")
     parser.add_argument("key", help="the verifier key NAME+KEYID+BASE64, or a file holding it")
+    parser.add_argument("--witness", action="append", default=[],
+                        help="a witness's verifier key (type 4), text or file; repeatable")
+    parser.add_argument("--witnesses-required", type=int, default=None,
+                        help="cosignatures of those witnesses required (default: all given)")
     args = parser.parse_args()
     try:
         key = read_verifier_key(args.key)
+        witnesses = [read_verifier_key(w, COSIGNATURE_TYPE) for w in args.witness]
+        required = len(witnesses) if args.witnesses_required is None else args.witnesses_required
+        if not 0 <= required <= len(witnesses):
+            raise UsageError(f"--witnesses-required {required} is not 0 to the "
+                             f"{len(witnesses)} witness keys given")
         with open(args.file, "rb") as file:
-            print("\n".join(check_bundle(file.read(), key)))
+            print("\n".join(check_bundle(file.read(), key, (witnesses, required))))
         return 0
     except Failed as failure:
         print(f"FAILED: {failure}")

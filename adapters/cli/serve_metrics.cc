@@ -199,14 +199,16 @@ void AddTlogMetrics(HttpMetrics& metrics, const TlogStore* store, const TlogBuil
 void AddCheckpointMetrics(HttpMetrics& metrics, const CheckpointIssuer* issuer,
                           const WitnessClient* witnesses) {
   if (issuer == nullptr) return;
-  if (witnesses != nullptr) {
-    metrics.AddGauge("malpro_tlog_checkpoint_cosignatures",
-                     "Witness cosignatures gathered on the latest new checkpoint (of "
-                     "[[transparency.witnesses]]).",
-                     [witnesses] { return static_cast<double>(witnesses->last_cosignatures()); });
-    metrics.AddGauge("malpro_tlog_witnesses", "Witnesses configured ([[transparency.witnesses]]).",
-                     [witnesses] { return static_cast<double>(witnesses->witnesses()); });
-  }
+  metrics.AddGauge(
+      "malpro_tlog_checkpoint_cosignatures",
+      "Witness cosignatures on the latest checkpoint (of [[transparency.witnesses]]).",
+      [witnesses] {
+        return witnesses == nullptr ? 0.0 : static_cast<double>(witnesses->last_cosignatures());
+      });
+  metrics.AddGauge(
+      "malpro_tlog_witnesses", "Witnesses configured ([[transparency.witnesses]]).", [witnesses] {
+        return witnesses == nullptr ? 0.0 : static_cast<double>(witnesses->witnesses());
+      });
   metrics.AddGauge("malpro_tlog_checkpoint_size",
                    "Events covered by the latest signed checkpoint (0 before the first).",
                    [issuer] {

@@ -225,5 +225,36 @@ TEST_F(ConfigTest, EveryMistakeNamesItsSetting) {
   ExpectRefused("[log\n", "config_syntax", dir_.Sub("malpro.toml"));
 }
 
+TEST_F(ConfigTest, WitnessesAreCosignerKeysWithUrlsAndAtMostAllAreRequired) {
+  const std::string witness =
+      "malangkota.go.id/witness-trial+1ddd503c+BAsR3LCUa79mWFkceL4hXpuCdkpqVt9vTaqHNBC8cbM4";
+  const std::string entry =
+      "[[transparency.witnesses]]\nurl = \"http://127.0.0.1:8090\"\nkey = \"" + witness + "\"\n";
+  Result<MalproConfig> loaded =
+      LoadConfig(Write("[transparency]\nwitnesses_required = 1\n" + entry));
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_EQ(loaded->witnesses.size(), 1u);
+  EXPECT_EQ(loaded->witnesses[0].url, "http://127.0.0.1:8090");
+  EXPECT_EQ(loaded->witnesses[0].key.Text(), witness);
+  EXPECT_EQ(loaded->witnesses_required, 1u);
+  ExpectRefused("[transparency]\nwitnesses_required = 2\n" + entry, "config_out_of_range",
+                "transparency.witnesses_required");
+  ExpectRefused("[transparency]\nwitnesses_required = -1\n", "config_out_of_range",
+                "transparency.witnesses_required");
+  // The log's own key (type 1) is no witness's.
+  ExpectRefused(
+      "[[transparency.witnesses]]\nurl = \"http://127.0.0.1:1\"\nkey = "
+      "\"malangkota.go.id/malpro+2a340229+AR/cd5XWzlU6Cs3udDrty9lMHS6Gp49wiMT5x7hRA0w1\"\n",
+      "witness_log_invalid", "transparency.witnesses[0].key");
+  ExpectRefused("[[transparency.witnesses]]\nurl = \"ftp://x\"\nkey = \"" + witness + "\"\n",
+                "url_invalid", "transparency.witnesses[0].url");
+  ExpectRefused("[[transparency.witnesses]]\nurl = \"http://x\"\nkey = \"nope\"\n",
+                "note_key_invalid", "transparency.witnesses[0].key");
+  ExpectRefused("[[transparency.witnesses]]\nurl = \"http://x\"\nname = \"w\"\n",
+                "config_unknown_key", "transparency.witnesses[0].name");
+  ExpectRefused("[transparency]\nwitnesses = \"x\"\n", "config_wrong_type",
+                "transparency.witnesses");
+}
+
 }  // namespace
 }  // namespace malpro

@@ -161,9 +161,6 @@ grep -q "^private_key_file = \"$keys/checkpoint_private.pem\"" "$config" \
   && grep -q '^witnesses_required = 2$' "$config" && grep -q '^enabled = false$' "$config" \
   || fail "the config was not made: $(cat "$config")"
 
-# Made first: bank-sim opens its witness's state (a RocksDB in --state-dir/witness) before it
-# creates --state-dir itself, and RocksDB makes only the last directory of a path.
-mkdir -p "$work/bank-state"
 start_bank bank "$bank_port"
 bank_pid=$started_pid
 grep -qx "  witness:    $bank_vkey_computed at $bank_url/add-checkpoint" "$work/bank.log" \
@@ -224,6 +221,20 @@ run audit check-proof "$work/order.tlog-proof" --key "$log_vkey" --witness "$wit
 run audit check-proof "$work/order.tlog-proof" --key "$log_vkey" --witness "$witness_vkey" \
   --witness "$other_vkey" --witnesses-required 1
 [ "$code" -eq 0 ] || fail "check-proof requiring 1 ($code): $(cat "$work/run.out" "$work/run.err")"
+# The independent verifier (docs/transparency.md alone) says the same.
+script="$source_dir/scripts/verify_tlog_proof.py"
+set +e
+python3 "$script" "$work/order.tlog-proof" "$log_vkey" --witness "$witness_vkey" \
+  --witness "$bank_vkey_computed" > "$work/script.out" 2>&1
+script_both=$?
+python3 "$script" "$work/order.tlog-proof" "$log_vkey" --witness "$witness_vkey" \
+  --witness "$other_vkey" > "$work/script-other.out" 2>&1
+script_other=$?
+set -e
+[ "$script_both" -eq 0 ] && grep -qxF "$both" "$work/script.out" \
+  || fail "the script with both witnesses ($script_both): $(cat "$work/script.out")"
+[ "$script_other" -eq 1 ] && grep -q "^FAILED: the checkpoint is cosigned by 1 of the 2 " \
+  "$work/script-other.out" || fail "the script with another key ($script_other): $(cat "$work/script-other.out")"
 
 # 3. The protocol itself. The latest checkpoint again from 0: 409, the size cosigned; an
 # unknown origin: 404; the log's signature altered: 403; garbage: 400; the same size again with

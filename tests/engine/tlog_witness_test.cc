@@ -89,6 +89,11 @@ TEST(CosignatureVectorTest, TheTrialWitnessCosignsTheDocumentedCheckpoint) {
             "Hd1QPAAAAABpL32AElHhubH8CDim0gDL/"
             "aQDBnzXaOhnSIqWZhJPHu23U8WMHlfDHlj8DMJ7ioOOgvzbfYGi5ln8DX3W9NNFV1/"
             "uDw==\n");
+  // docs/transparency.md, section 8.1 writes this line and the key as they are.
+  const std::string docs = SourceText("docs/transparency.md");
+  EXPECT_NE(docs.find("\n" + line), std::string::npos) << "section 8.1 lacks " << line;
+  EXPECT_NE(docs.find("\n" + vkey + "\n"), std::string::npos);
+  EXPECT_NE(docs.find("cosignature/v1\ntime 1764720000\n" + text), std::string::npos);
   // Added to the log's signed note, it verifies with the witness's key and gives its time.
   Result<SignedNote> note = ParseSignedNote(*LogKey().Sign(text) + line, "note");
   ASSERT_TRUE(note.ok());
