@@ -5,9 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/civil_time.h"
@@ -72,10 +76,11 @@ class CheckpointIssuerTest : public ::testing::Test {
   }
 
   void NewIssuer(std::chrono::milliseconds interval = std::chrono::hours(1),
-                 NoteSigner signer = TrialSigner()) {
+                 NoteSigner signer = TrialSigner(),
+                 std::function<std::string(const std::string&, uint64_t)> cosign = {}) {
     issuer_ = std::make_unique<CheckpointIssuer>(
         log_.get(), store_.get(), std::move(signer),
-        CheckpointOptions{kOrigin, interval, [this] { return now_us_; }, {}});
+        CheckpointOptions{kOrigin, interval, [this] { return now_us_; }, std::move(cosign)});
   }
 
   // The checkpoint kept for `size`, checked: its note verifies with the trial key and carries
@@ -158,6 +163,53 @@ TEST_F(CheckpointIssuerTest, ARequestIsSignedOnceTheTreeHoldsItAndTheIntervalSig
   EXPECT_EQ(store_->Checkpoints(8, 10, "")->front().size, 12u);
   EXPECT_EQ(store_->LatestCheckpoint()->value().size, 12u);
   EXPECT_EQ(issuer_->Latest()->size, 12u);
+}
+
+// docs/transparency.md, section 8.4: witnesses are asked about each new largest checkpoint only
+// (never history's smaller ones), what they add is kept, and while the tree does not grow the
+// latest is asked about again until they answer.
+TEST_F(CheckpointIssuerTest, WitnessesAreAskedForwardOnlyAndAgainWhileOneIsMissing) {
+  AppendAt(Jakarta(2026, 10, 31, 9), 6);
+  AppendAt(Jakarta(2026, 11, 1, 9), 4);
+  ASSERT_TRUE(builder_->CatchUp().ok());
+  std::mutex mutex;
+  std::vector<uint64_t> asked;
+  bool answering = false;
+  auto cosign = [&](const std::string& note, uint64_t size) {
+    std::lock_guard lock(mutex);
+    asked.push_back(size);
+    return answering ? note + "\xE2\x80\x94 witness.example/w1 AAAAAAAAAAA=\n" : note;
+  };
+  NewIssuer(std::chrono::milliseconds(50), TrialSigner(), cosign);
+  ASSERT_TRUE(issuer_->CatchUp().ok());  // the month end of October (6): the largest yet
+  issuer_->Start();
+  ASSERT_TRUE(issuer_->WaitFor(10, std::chrono::seconds(10)));
+  // The witness does not answer yet: 10 is kept without it, and asked about again.
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard lock(mutex);
+      if (std::count(asked.begin(), asked.end(), 10u) >= 3) {
+        answering = true;
+        break;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (int i = 0; i < 200 && Kept(10).note.find("witness.example/w1") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  issuer_->Stop();
+  const StoredCheckpoint latest = Kept(10);  // still verifies with the log's key
+  EXPECT_NE(latest.note.find("\n\xE2\x80\x94 witness.example/w1 AAAAAAAAAAA=\n"),
+            std::string::npos);
+  EXPECT_EQ(latest.reasons, std::vector<std::string>{"interval"}) << "kept again, reasons kept";
+  EXPECT_EQ(issuer_->Latest()->note, latest.note);
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(asked.front(), 6u);
+  EXPECT_EQ(std::count(asked.begin(), asked.end(), 6u), 1) << "history is asked about once";
+  // Once cosigned, the latest is passed to the hook again (it skips witnesses that cosigned),
+  // and never a smaller checkpoint.
+  EXPECT_TRUE(std::all_of(asked.begin() + 1, asked.end(), [](uint64_t s) { return s == 10; }));
 }
 
 TEST_F(CheckpointIssuerTest, AKeptCheckpointThatIsNotTheTreesStopsTheStart) {
