@@ -25,14 +25,19 @@ std::string ReceiptStream(std::string_view receipt_id);
 std::string PhotoStream(std::string_view photo_sha256_hex);
 inline constexpr std::string_view policy_stream = "policy";
 
-struct AsnState {
-  uint64_t version = 0;  // 0: not registered
+// Who an ASN is and where they live, as registered and changed since: what the ASN's state
+// and the read models' profile of the ASN (projections/read_models.h) both hold.
+struct AsnIdentity {
   std::string nip;
   std::string name;
   std::string agency;
   std::string rank_class;
   std::string kecamatan;
   std::string kelurahan;
+};
+
+struct AsnState : AsnIdentity {
+  uint64_t version = 0;  // 0: not registered
   bool active = false;
 
   Status Apply(const Event& event);

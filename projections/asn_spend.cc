@@ -244,12 +244,7 @@ Status AsnSpendProjection::ApplyAsn(const Fact& fact) {
   AsnRows& rows = AtSlot(by_slot_, fact.asn_slot);
   if (rows.profile == nullptr) rows.profile = profiles_.Get(asn.nip);
   AsnProfile& profile = profiles_.Touch(rows.profile);
-  profile.nip = asn.nip;
-  profile.name = asn.name;
-  profile.agency = asn.agency;
-  profile.rank_class = asn.rank_class;
-  profile.kecamatan = asn.kecamatan;
-  profile.kelurahan = asn.kelurahan;
+  static_cast<AsnIdentity&>(profile) = asn;
   profile.active = asn.active;
   if (fact.event->type == event_types::asn_registered) {
     profile.registered_month = month;

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/aggregates.h"
 #include "projections/projection.h"
 #include "projections/work_lists.h"
 
@@ -69,13 +70,7 @@ struct RankFrom {
   std::string rank_class;
 };
 
-struct AsnProfile {
-  std::string nip;
-  std::string name;
-  std::string agency;
-  std::string rank_class;
-  std::string kecamatan;
-  std::string kelurahan;
+struct AsnProfile : AsnIdentity {
   bool active = true;
   std::string registered_month;
   std::string deactivated_month;  // empty while active
