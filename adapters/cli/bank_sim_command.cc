@@ -135,7 +135,7 @@ void AddBankSimCommand(CLI::App& app, std::vector<Command>& commands) {
   bank_sim->add_option("--witness-key", flags->witness.key_file,
                        "PEM Ed25519 private key: the bank also acts as a witness of the city's log "
                        "(POST /witness/add-checkpoint; trial key "
-                       "config/trial-keys/bank_witness_private.pem); off when not given");
+                       "config/trial-keys/bank_witness_private.pem); default: none (no witness)");
   bank_sim->add_option("--witness-name", flags->witness.name, "the witness's name")
       ->capture_default_str();
   bank_sim
