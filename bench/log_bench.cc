@@ -6,6 +6,7 @@
 //   BM_VerifyChain        full scan of 1,000,000 events recomputing the hash chain
 //   BM_LogAppendWithTree/1000  BM_LogAppend/1000 while the Merkle tree's builder follows the
 //                         log (its peer: BM_LogAppend/1000 in the same run)
+//   BM_TreeCatchUp        the builder alone catching a fresh tree up with 200,000 events
 //   BM_InclusionProof     one event's inclusion proof from a stored tree of 1,000,000 leaves
 //   BM_OrderProofBundle   an order's bundle (4 events in two clusters, a signed checkpoint)
 //                         made as GET /v1/orders/{id}/proof answers it
@@ -199,6 +200,32 @@ void BM_LogAppendWithTree(benchmark::State& state) {
   std::filesystem::remove_all(path);
 }
 BENCHMARK(BM_LogAppendWithTree)->Arg(1000)->UseRealTime();
+
+// The builder's own cost per leaf, without appends competing: a fresh tree caught up with a log
+// of 200,000 events (read the stored hashes, hash the leaves and nodes, write the tiles).
+void BM_TreeCatchUp(benchmark::State& state) {
+  constexpr uint64_t events = 200'000;
+  const std::string path = FreshDirectory("tree-catch-up");
+  std::unique_ptr<EventLog> log = OpenLog(path, /*sync=*/false);
+  uint64_t counter = 0;
+  while (log->Head().sequence < events) {
+    MALPRO_ASSERT(log->Append(BatchRequest(1000, &counter)).ok());
+  }
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::filesystem::remove_all(path + "/" + tlog_directory);
+    std::unique_ptr<TlogStore> store =
+        std::move(TlogStore::Open(path + "/" + tlog_directory, false)).value();
+    TlogBuilder builder(log.get(), store.get());
+    state.ResumeTiming();
+    MALPRO_ASSERT(builder.CatchUp().ok());
+    MALPRO_ASSERT(store->Size() == events);
+  }
+  state.SetItemsProcessed(state.iterations() * events);
+  log.reset();
+  std::filesystem::remove_all(path);
+}
+BENCHMARK(BM_TreeCatchUp)->Unit(benchmark::kMillisecond)->Iterations(5)->UseRealTime();
 
 constexpr uint64_t kTreeLeaves = 1'000'000;
 
