@@ -571,6 +571,15 @@ Money FeeFor(const FeeRule& rule, std::string_view criteria, Money amount) {
   return ApplyBasisPoints(amount, rule.basis_points);
 }
 
+void WriteAsnIdentityFields(JsonWriter& writer, const AsnIdentity& asn) {
+  writer.Field("nip", asn.nip)
+      .Field("name", asn.name)
+      .Field("agency", asn.agency)
+      .Field("rank_class", asn.rank_class)
+      .Field("kecamatan", asn.kecamatan)
+      .Field("kelurahan", asn.kelurahan);
+}
+
 void WriteDiscrepancyFields(JsonWriter& writer, const Discrepancy& discrepancy,
                             MissingAmount missing) {
   writer.Field("index", discrepancy.index)

@@ -225,6 +225,10 @@ struct Discrepancy {
 };
 
 class JsonWriter;
+// An ASN's identity as fields of the object `writer` has open, in this order: nip, name, agency,
+// rank_class, kecamatan, kelurahan (the ASN view and the read models' profile rows).
+void WriteAsnIdentityFields(JsonWriter& writer, const AsnIdentity& asn);
+
 // How WriteDiscrepancyFields writes the amount of the side that has none.
 enum class MissingAmount {
   kOmitted,  // the field is left out: reconciliation.completed payloads (persisted)

@@ -155,6 +155,11 @@ struct RecordReconciliation {
   std::vector<Discrepancy> discrepancies;
 };
 
+// The counts of `run` as fields of an open object, in the order the reconciliation's event and
+// the reconcile answer both write them: entries, matched, missing_in_ledger, missing_at_bank,
+// amount_mismatch, refund_due.
+void WriteReconciliationCounts(JsonWriter& writer, const RecordReconciliation& run);
+
 // Closes a month's compliance: the figures the read models gave at `as_of_sequence` (the
 // log's head when they were computed), and their digest (docs/projections.md).
 struct CloseComplianceMonth {

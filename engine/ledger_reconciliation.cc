@@ -56,6 +56,19 @@ Status CheckDiscrepancies(const RecordReconciliation& command) {
   return Status::Ok();
 }
 
+}  // namespace
+
+void WriteReconciliationCounts(JsonWriter& writer, const RecordReconciliation& run) {
+  writer.Field("entries", run.entries)
+      .Field("matched", run.matched)
+      .Field("missing_in_ledger", run.missing_in_ledger)
+      .Field("missing_at_bank", run.missing_at_bank)
+      .Field("amount_mismatch", run.amount_mismatch)
+      .Field("refund_due", run.refund_due);
+}
+
+namespace {
+
 std::string ReconciliationPayload(const RecordReconciliation& command, int64_t run) {
   JsonWriter writer;
   writer.BeginObject()
@@ -65,13 +78,9 @@ std::string ReconciliationPayload(const RecordReconciliation& command, int64_t r
       .Field("account", command.account)
       .Field("period_from", command.period_from)
       .Field("period_to", command.period_to)
-      .Field("statement_sha256", command.statement_sha256)
-      .Field("entries", command.entries)
-      .Field("matched", command.matched)
-      .Field("missing_in_ledger", command.missing_in_ledger)
-      .Field("missing_at_bank", command.missing_at_bank)
-      .Field("amount_mismatch", command.amount_mismatch)
-      .Field("refund_due", command.refund_due)
+      .Field("statement_sha256", command.statement_sha256);
+  WriteReconciliationCounts(writer, command);
+  writer
       .Field("discrepancies_truncated",
              static_cast<int64_t>(command.discrepancies.size()) <
                  command.missing_in_ledger + command.missing_at_bank + command.amount_mismatch)

@@ -49,14 +49,9 @@ bool AsnProfile::CountsIn(std::string_view month) const {
 }
 
 void AsnProfile::Write(JsonWriter& writer) const {
-  writer.BeginObject()
-      .Field("nip", nip)
-      .Field("name", name)
-      .Field("agency", agency)
-      .Field("rank_class", rank_class)
-      .Field("kecamatan", kecamatan)
-      .Field("kelurahan", kelurahan)
-      .Field("active", active)
+  writer.BeginObject();
+  WriteAsnIdentityFields(writer, *this);
+  writer.Field("active", active)
       .Field("registered_month", registered_month)
       .Field("deactivated_month", deactivated_month);
   writer.Key("ranks").BeginArray();

@@ -348,13 +348,8 @@ std::string ReconcileOutcomeJson(const ReconcileOutcome& outcome) {
   writer.Field("format", run.format)
       .Field("account", run.account)
       .Field("period_from", run.period_from)
-      .Field("period_to", run.period_to)
-      .Field("entries", run.entries)
-      .Field("matched", run.matched)
-      .Field("missing_in_ledger", run.missing_in_ledger)
-      .Field("missing_at_bank", run.missing_at_bank)
-      .Field("amount_mismatch", run.amount_mismatch)
-      .Field("refund_due", run.refund_due);
+      .Field("period_to", run.period_to);
+  WriteReconciliationCounts(writer, run);
   writer.Key("discrepancies").BeginArray();
   for (const Discrepancy& discrepancy : run.discrepancies) {
     writer.BeginObject();

@@ -7,15 +7,10 @@
 namespace malpro {
 
 std::string AsnJson(const AsnState& asn) {
-  return JsonWriter()
-      .BeginObject()
-      .Field("nip", asn.nip)
-      .Field("name", asn.name)
-      .Field("agency", asn.agency)
-      .Field("rank_class", asn.rank_class)
-      .Field("kecamatan", asn.kecamatan)
-      .Field("kelurahan", asn.kelurahan)
-      .Field("active", asn.active)
+  JsonWriter w;
+  w.BeginObject();
+  WriteAsnIdentityFields(w, asn);
+  return w.Field("active", asn.active)
       .Field("version", static_cast<int64_t>(asn.version))
       .EndObject()
       .Take();
