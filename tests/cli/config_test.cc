@@ -26,66 +26,59 @@ class ConfigTest : public ::testing::Test {
   testing::TempDir dir_;
 };
 
+// Expects each of `members` of `loaded` to be as `defaults` has it; a failure names `section`
+// and the member's place in the list (1: the first).
+template <typename Section, typename... Types>
+void ExpectDefaults(std::string_view section, const Section& loaded, const Section& defaults,
+                    Types Section::*... members) {
+  int place = 0;
+  const auto expect = [&](auto member) {
+    ++place;
+    EXPECT_EQ(loaded.*member, defaults.*member) << section << ", member " << place;
+  };
+  (expect(members), ...);
+}
+
 TEST_F(ConfigTest, ShippedFileWritesEveryDefault) {
   Result<MalproConfig> loaded = LoadConfig(MALPRO_SOURCE_DIR "/config/malpro.toml");
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   const MalproConfig defaults = DefaultConfig();
-  EXPECT_EQ(loaded->log.data_dir, defaults.log.data_dir);
-  EXPECT_EQ(loaded->log.sync, defaults.log.sync);
-  EXPECT_EQ(loaded->log.idempotency_retention_days, defaults.log.idempotency_retention_days);
-  EXPECT_EQ(loaded->log.write_buffer_bytes, defaults.log.write_buffer_bytes);
-  EXPECT_EQ(loaded->log.block_cache_bytes, defaults.log.block_cache_bytes);
-  EXPECT_EQ(loaded->http.listen_address, defaults.http.listen_address);
-  EXPECT_EQ(loaded->http.port, defaults.http.port);
-  EXPECT_EQ(loaded->http.io_threads, defaults.http.io_threads);
-  EXPECT_EQ(loaded->http.worker_threads, defaults.http.worker_threads);
-  EXPECT_EQ(loaded->http.body_bytes_max, defaults.http.body_bytes_max);
-  EXPECT_EQ(loaded->http.photo_body_bytes_max, defaults.http.photo_body_bytes_max);
-  EXPECT_EQ(loaded->http.request_timeout_ms, defaults.http.request_timeout_ms);
-  EXPECT_EQ(loaded->http.idle_timeout_ms, defaults.http.idle_timeout_ms);
-  EXPECT_EQ(loaded->http.connections_max, defaults.http.connections_max);
-  EXPECT_EQ(loaded->policy.minimum_spend, defaults.policy.minimum_spend);
-  EXPECT_EQ(loaded->policy.fee_basis_points, defaults.policy.fee_basis_points);
-  EXPECT_EQ(loaded->policy.umi_zero_fee_max, defaults.policy.umi_zero_fee_max);
-  EXPECT_EQ(loaded->policy.settlement_cutoff_minutes, defaults.policy.settlement_cutoff_minutes);
-  EXPECT_EQ(loaded->policy.effective_from, defaults.policy.effective_from);
-  EXPECT_EQ(loaded->receipt_window_days, defaults.receipt_window_days);
-  EXPECT_EQ(loaded->paid_time_skew_s, defaults.paid_time_skew_s);
-  EXPECT_EQ(loaded->bank.partner_id, defaults.bank.partner_id);
-  EXPECT_EQ(loaded->bank.timestamp_window_s, defaults.bank.timestamp_window_s);
+  ExpectDefaults("log", loaded->log, defaults.log, &LogOptions::data_dir, &LogOptions::sync,
+                 &LogOptions::idempotency_retention_days, &LogOptions::write_buffer_bytes,
+                 &LogOptions::block_cache_bytes);
+  ExpectDefaults("http", loaded->http, defaults.http, &HttpOptions::listen_address,
+                 &HttpOptions::port, &HttpOptions::io_threads, &HttpOptions::worker_threads,
+                 &HttpOptions::body_bytes_max, &HttpOptions::photo_body_bytes_max,
+                 &HttpOptions::request_timeout_ms, &HttpOptions::idle_timeout_ms,
+                 &HttpOptions::connections_max);
+  ExpectDefaults("policy", loaded->policy, defaults.policy, &PolicyDefaults::minimum_spend,
+                 &PolicyDefaults::fee_basis_points, &PolicyDefaults::umi_zero_fee_max,
+                 &PolicyDefaults::settlement_cutoff_minutes, &PolicyDefaults::effective_from);
+  ExpectDefaults("MalproConfig", *loaded, defaults, &MalproConfig::receipt_window_days,
+                 &MalproConfig::paid_time_skew_s, &MalproConfig::settlement_out_dir,
+                 &MalproConfig::checkpoint_key_name);
+  ExpectDefaults("bank", loaded->bank, defaults.bank, &BankNotifyOptions::partner_id,
+                 &BankNotifyOptions::timestamp_window_s, &BankNotifyOptions::authentication,
+                 &BankNotifyOptions::client_secret, &BankNotifyOptions::token_lifetime_s);
+  ExpectDefaults("bank_client", loaded->bank_client, defaults.bank_client,
+                 &SnapClientOptions::base_url, &SnapClientOptions::client_id,
+                 &SnapClientOptions::client_secret, &SnapClientOptions::channel_id,
+                 &SnapClientOptions::partner_service_id, &SnapClientOptions::request_timeout_ms,
+                 &SnapClientOptions::attempts_max, &SnapClientOptions::retry_backoff_ms);
+  ExpectDefaults("bank_payments", loaded->bank_payments, defaults.bank_payments,
+                 &BankPaymentOptions::poll_after_s, &BankPaymentOptions::poll_interval_s,
+                 &BankPaymentOptions::expire_after_s);
+  ExpectDefaults("kafka", loaded->kafka, defaults.kafka, &KafkaOptions::enabled,
+                 &KafkaOptions::brokers, &KafkaOptions::topic_prefix, &KafkaOptions::partitions,
+                 &KafkaOptions::replication_factor, &KafkaOptions::embedded_brokers,
+                 &KafkaOptions::intake, &KafkaOptions::intake_group, &KafkaOptions::properties);
+  ExpectDefaults("settlement", loaded->settlement, defaults.settlement,
+                 &SettlementFileOptions::initiating_party, &SettlementFileOptions::debtor_name,
+                 &SettlementFileOptions::debtor_account, &SettlementFileOptions::bank_bic);
+  ExpectDefaults("checkpoints", loaded->checkpoints, defaults.checkpoints,
+                 &CheckpointOptions::origin, &CheckpointOptions::interval);
   EXPECT_FALSE(loaded->bank_enabled);
-  EXPECT_EQ(loaded->bank.authentication, defaults.bank.authentication);
-  EXPECT_EQ(loaded->bank.client_secret, defaults.bank.client_secret);
-  EXPECT_EQ(loaded->bank.token_lifetime_s, defaults.bank.token_lifetime_s);
-  EXPECT_EQ(loaded->bank_client.base_url, defaults.bank_client.base_url);
-  EXPECT_EQ(loaded->bank_client.client_id, defaults.bank_client.client_id);
-  EXPECT_EQ(loaded->bank_client.client_secret, defaults.bank_client.client_secret);
-  EXPECT_EQ(loaded->bank_client.channel_id, defaults.bank_client.channel_id);
-  EXPECT_EQ(loaded->bank_client.partner_service_id, defaults.bank_client.partner_service_id);
-  EXPECT_EQ(loaded->bank_client.request_timeout_ms, defaults.bank_client.request_timeout_ms);
-  EXPECT_EQ(loaded->bank_client.attempts_max, defaults.bank_client.attempts_max);
-  EXPECT_EQ(loaded->bank_client.retry_backoff_ms, defaults.bank_client.retry_backoff_ms);
-  EXPECT_EQ(loaded->bank_payments.poll_after_s, defaults.bank_payments.poll_after_s);
-  EXPECT_EQ(loaded->bank_payments.poll_interval_s, defaults.bank_payments.poll_interval_s);
-  EXPECT_EQ(loaded->bank_payments.expire_after_s, defaults.bank_payments.expire_after_s);
   EXPECT_FALSE(loaded->bank_client_enabled);
-  EXPECT_EQ(loaded->kafka.enabled, defaults.kafka.enabled);
-  EXPECT_EQ(loaded->kafka.brokers, defaults.kafka.brokers);
-  EXPECT_EQ(loaded->kafka.topic_prefix, defaults.kafka.topic_prefix);
-  EXPECT_EQ(loaded->kafka.partitions, defaults.kafka.partitions);
-  EXPECT_EQ(loaded->kafka.replication_factor, defaults.kafka.replication_factor);
-  EXPECT_EQ(loaded->kafka.embedded_brokers, defaults.kafka.embedded_brokers);
-  EXPECT_EQ(loaded->kafka.intake, defaults.kafka.intake);
-  EXPECT_EQ(loaded->kafka.intake_group, defaults.kafka.intake_group);
-  EXPECT_EQ(loaded->kafka.properties, defaults.kafka.properties);
-  EXPECT_EQ(loaded->settlement_out_dir, defaults.settlement_out_dir);
-  EXPECT_EQ(loaded->settlement.initiating_party, defaults.settlement.initiating_party);
-  EXPECT_EQ(loaded->settlement.debtor_name, defaults.settlement.debtor_name);
-  EXPECT_EQ(loaded->settlement.debtor_account, defaults.settlement.debtor_account);
-  EXPECT_EQ(loaded->settlement.bank_bic, defaults.settlement.bank_bic);
-  EXPECT_EQ(loaded->checkpoints.origin, defaults.checkpoints.origin);
-  EXPECT_EQ(loaded->checkpoints.interval, defaults.checkpoints.interval);
-  EXPECT_EQ(loaded->checkpoint_key_name, defaults.checkpoint_key_name);
   // The one setting away from its default: the trial key, found beside the file, so that the
   // demo signs checkpoints (the default, no key, signs none).
   EXPECT_FALSE(defaults.checkpoints_enabled);
