@@ -120,14 +120,32 @@ int CheckQuorum(const std::string& note, const Quorum& quorum) {
   return met ? kExitOk : kExitCheckFailed;
 }
 
+// What a check of a checkpoint needs: the configuration, the log's verifier key (--key or
+// the configured one) and the witnesses it requires.
+struct CheckKeys {
+  MalproConfig config;
+  NoteVerifier verifier;
+  Quorum quorum;
+};
+
+Result<CheckKeys> ResolveCheckKeys(const CommonOptions& common, const std::string& key,
+                                   const CosignatureFlags& cosignatures) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return config.status();
+  Result<NoteVerifier> verifier = ResolveVerifier(*config, key);
+  if (!verifier.ok()) return verifier.status();
+  Result<Quorum> quorum = ResolveQuorum(*config, cosignatures);
+  if (!quorum.ok()) return quorum.status();
+  return CheckKeys{std::move(config).value(), std::move(verifier).value(),
+                   std::move(quorum).value()};
+}
+
 int RunCheckProof(const CommonOptions& common, const std::string& file, const std::string& key,
                   const CosignatureFlags& cosignatures) {
-  Result<MalproConfig> config = ResolveConfig(common);
-  if (!config.ok()) return Fail(config.status());
-  Result<NoteVerifier> verifier = ResolveVerifier(*config, key);
-  if (!verifier.ok()) return Fail(verifier.status());
-  Result<Quorum> quorum = ResolveQuorum(*config, cosignatures);
-  if (!quorum.ok()) return Fail(quorum.status());
+  Result<CheckKeys> keys = ResolveCheckKeys(common, key, cosignatures);
+  if (!keys.ok()) return Fail(keys.status());
+  const NoteVerifier* verifier = &keys->verifier;
+  const Quorum* quorum = &keys->quorum;
   Result<std::string> text = ReadSmallFile(file, "FILE");
   if (!text.ok()) return Fail(text.status());
   Result<ParsedProof> parsed = ParseProofBundle(*text, file);
@@ -217,12 +235,11 @@ int ReportCheckpointTie(const TopicChain& chain, const TopicCheckpointReport& ti
 
 int RunAuditSinceCheckpoint(const CommonOptions& common, const std::string& file,
                             const std::string& key, const CosignatureFlags& cosignatures) {
-  Result<MalproConfig> config = ResolveConfig(common);
-  if (!config.ok()) return Fail(config.status());
-  Result<NoteVerifier> verifier = ResolveVerifier(*config, key);
-  if (!verifier.ok()) return Fail(verifier.status());
-  Result<Quorum> quorum = ResolveQuorum(*config, cosignatures);
-  if (!quorum.ok()) return Fail(quorum.status());
+  Result<CheckKeys> keys = ResolveCheckKeys(common, key, cosignatures);
+  if (!keys.ok()) return Fail(keys.status());
+  const MalproConfig* config = &keys->config;
+  const NoteVerifier* verifier = &keys->verifier;
+  const Quorum* quorum = &keys->quorum;
   Result<std::string> note_text = ReadSmallFile(file, "--since-checkpoint");
   if (!note_text.ok()) return Fail(note_text.status());
   Result<SignedNote> note = ParseSignedNote(*note_text, "--since-checkpoint");

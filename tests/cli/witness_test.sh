@@ -113,6 +113,15 @@ add_checkpoint() {  # url file
 }
 
 # Runs `malpro ARGS...`; its stdout in $work/run.out, stderr in $work/run.err, exit status in $code.
+# Waits up to 15 s for a line of FILE matching PATTERN (grep); fails (1) when none comes.
+wait_line() {  # pattern file
+  for _ in $(seq 150); do
+    grep -q "$1" "$2" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 run() {
   set +e
   "$malpro" "$@" > "$work/run.out" 2> "$work/run.err"
@@ -299,12 +308,8 @@ status="$(http_status -X POST "$api/v1/orders" -H 'Authorization: Bearer dev-asn
 wait_checkpoint "$work/one.txt" 1 "$size"
 grep -q "^$dash $witness_name " "$work/one.txt" || fail "the witness did not cosign: $(cat "$work/one.txt")"
 one_size="$(sed -n 2p "$work/one.txt")"
-for _ in $(seq 150); do
-  grep -q "^malpro: witness $bank_name at $bank_url did not cosign checkpoint " "$work/demo.err" && break
-  sleep 0.1
-done
-grep -q "^malpro: witness $bank_name at $bank_url did not cosign checkpoint [0-9]*: " "$work/demo.err" \
-  || fail "the log did not say the bank's witness failed: $(cat "$work/demo.err")"
+wait_line "^malpro: witness $bank_name at $bank_url did not cosign checkpoint [0-9]*: " \
+  "$work/demo.err" || fail "the log did not say the bank's witness failed: $(cat "$work/demo.err")"
 [ "$(metric malpro_tlog_checkpoint_cosignatures)" = 1 ] \
   || fail "cosignatures with the bank's witness down: $(metric malpro_tlog_checkpoint_cosignatures)"
 sleep 1.5  # the log asks again each second: it says so only once
@@ -325,11 +330,7 @@ stop_helper "$aside_pid"
 # Back where the log expects it: it cosigns again, the log says so, and the checkpoint carries
 # 2 cosignatures again.
 start_bank bank-again "$bank_port"
-for _ in $(seq 150); do
-  grep -q "^malpro: witness $bank_name cosigns again (checkpoint [0-9]*)$" "$work/demo.err" && break
-  sleep 0.1
-done
-grep -q "^malpro: witness $bank_name cosigns again (checkpoint $one_size)$" "$work/demo.err" \
+wait_line "^malpro: witness $bank_name cosigns again (checkpoint $one_size)$" "$work/demo.err" \
   || fail "the log did not say the bank's witness cosigns again: $(cat "$work/demo.err")"
 wait_checkpoint "$work/two.txt" 2 "$size"
 [ "$(sed -n 2p "$work/two.txt")" = "$one_size" ] || fail "the log grew again: $(cat "$work/two.txt")"
