@@ -405,6 +405,10 @@ void AddVerifyCommand(CLI::App& audit, std::vector<Command>& commands) {
                      "NAME+KEYID+BASE64, or a file holding it (default: the key of "
                      "[transparency] in the configuration)");
   AddCosignatureOptions(verify, &flags->cosignatures);
+  // The witnesses required are of a checkpoint: only --since-checkpoint has one to check.
+  for (const char* option : {"--witness", "--witnesses-required"}) {
+    verify->get_option(option)->needs(verify->get_option("--since-checkpoint"));
+  }
   commands.push_back({verify, [flags](const CommonOptions& common) {
                         if (!flags->since_checkpoint.empty()) {
                           return RunAuditSinceCheckpoint(common, flags->since_checkpoint,

@@ -70,6 +70,9 @@ expect_usage_error audit "a subcommand is required" audit
 expect_usage_error "audit verify" "--bogus" audit verify --bogus
 expect_usage_error "audit verify" "--from" audit verify --from
 expect_usage_error "audit verify" "--from" audit verify --from many
+expect_usage_error "audit verify" "--witness requires --since-checkpoint" audit verify --witness w
+expect_usage_error "audit verify" "--witnesses-required requires --since-checkpoint" \
+  audit verify --witnesses-required 1
 expect_usage_error settle "--date" settle
 expect_usage_error demo "--asn" demo --asn 0
 expect_usage_error serve "--port" serve --port 70000
