@@ -15,7 +15,6 @@
 namespace malpro {
 namespace {
 
-constexpr std::string_view signature_prefix = "\xE2\x80\x94 ";  // U+2014 and a space
 constexpr size_t ed25519_key_bytes = 32;
 constexpr size_t ed25519_signature_bytes = 64;
 
@@ -55,9 +54,9 @@ uint32_t KeyIdOf(std::string_view bytes) {
 }
 
 Result<NoteSignature> ParseSignatureLine(std::string_view line, std::string_view field) {
-  if (!line.starts_with(signature_prefix))
+  if (!line.starts_with(note_signature_prefix))
     return BadNote(field, "a signature line lacks the em dash");
-  line.remove_prefix(signature_prefix.size());
+  line.remove_prefix(note_signature_prefix.size());
   const size_t space = line.find(' ');
   if (space == std::string_view::npos || !ValidKeyName(line.substr(0, space))) {
     return BadNote(field, "a signature line has no valid key name");
@@ -189,7 +188,7 @@ Result<std::string> NoteSigner::Sign(std::string_view text) const {
   MALPRO_RETURN_IF_ERROR(CheckNoteText(text));
   Result<std::string> signature = SignBytes(text);
   if (!signature.ok()) return signature.status();
-  return std::string(text) + "\n" + std::string(signature_prefix) + verifier_.name + " " +
+  return std::string(text) + "\n" + std::string(note_signature_prefix) + verifier_.name + " " +
          Base64Encode(KeyIdBytes(verifier_.key_id) + *signature) + "\n";
 }
 
@@ -199,7 +198,7 @@ Result<std::string> NoteSigner::Cosign(std::string_view text, uint64_t time) con
   MALPRO_ASSERT(time <= uint64_t{std::numeric_limits<int64_t>::max()});
   Result<std::string> signature = SignBytes(CosignedMessage(text, time));
   if (!signature.ok()) return signature.status();
-  return std::string(signature_prefix) + verifier_.name + " " +
+  return std::string(note_signature_prefix) + verifier_.name + " " +
          Base64Encode(KeyIdBytes(verifier_.key_id) + BigEndian64(time) + *signature) + "\n";
 }
 

@@ -18,6 +18,8 @@
 
 namespace malpro {
 
+// What starts every signature line: U+2014 EM DASH and a space.
+inline constexpr std::string_view note_signature_prefix = "\xE2\x80\x94 ";
 // Signature types of C2SP signed-note.
 inline constexpr uint8_t note_type_ed25519 = 0x01;
 // C2SP tlog-cosignature, Ed25519 "cosignature/v1": a witness's timestamped signature.

@@ -29,26 +29,6 @@ std::vector<std::string_view> Lines(std::string_view text) {
   return lines;
 }
 
-std::optional<uint64_t> ParseDecimal(std::string_view text) {
-  if (text.empty() || text.size() > 19 || (text.size() > 1 && text[0] == '0')) return std::nullopt;
-  uint64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return value;
-}
-
-std::optional<Hash> ParseHashLine(std::string_view line) {
-  Result<std::string> bytes = DecodeBase64(line, "hash");
-  if (!bytes.ok() || bytes->size() != hash_bytes || Base64Encode(*bytes) != line) {
-    return std::nullopt;
-  }
-  Hash hash{};
-  std::copy(bytes->begin(), bytes->end(), reinterpret_cast<char*>(hash.data()));
-  return hash;
-}
-
 // The byte offset just after the signature lines of the note that starts at `at`: where the
 // next note starts. npos when the note has no empty line or no signature.
 size_t EndOfNote(std::string_view text, size_t at) {
@@ -83,6 +63,26 @@ Result<Checkpoint> CheckNote(std::string_view note, const NoteVerifier& verifier
 }
 
 }  // namespace
+
+std::optional<uint64_t> ParseDecimal(std::string_view text) {
+  if (text.empty() || text.size() > 19 || (text.size() > 1 && text[0] == '0')) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return value;
+}
+
+std::optional<Hash> ParseHashLine(std::string_view line) {
+  Result<std::string> bytes = DecodeBase64(line, "hash");
+  if (!bytes.ok() || bytes->size() != hash_bytes || Base64Encode(*bytes) != line) {
+    return std::nullopt;
+  }
+  Hash hash{};
+  std::copy(bytes->begin(), bytes->end(), reinterpret_cast<char*>(hash.data()));
+  return hash;
+}
 
 std::string InclusionBundleText(const InclusionBundle& bundle) {
   std::string text = std::string(proof_bundle_header) + "\n";

@@ -54,6 +54,11 @@ struct ConsistencyBundle {
 };
 std::string ConsistencyBundleText(const ConsistencyBundle& bundle);
 
+// The two kinds of line C2SP's tlog texts are made of (proof bundles, add-checkpoint bodies):
+// a decimal without leading zeros (at most 19 digits), and one hash in canonical base64.
+std::optional<uint64_t> ParseDecimal(std::string_view text);
+std::optional<Hash> ParseHashLine(std::string_view line);
+
 // Either kind, parsed; InvalidArgument proof_invalid naming `field` (and the line) otherwise.
 struct ParsedProof {
   bool consistency = false;

@@ -2,13 +2,13 @@
 
 #include <rocksdb/db.h>
 
-#include <charconv>
 #include <filesystem>
 
 #include "engine/assert.h"
 #include "engine/base64.h"
 #include "engine/error_codes.h"
 #include "engine/merkle_tree.h"
+#include "engine/tlog_proofs.h"
 
 namespace malpro {
 namespace {
@@ -31,14 +31,7 @@ WitnessAnswer Refuse(WitnessVerdict verdict, std::string message) {
 // C2SP: "old", a space, the size in decimal without leading zeroes.
 std::optional<uint64_t> ParseOldLine(std::string_view line) {
   if (!line.starts_with("old ")) return std::nullopt;
-  line.remove_prefix(4);
-  uint64_t size = 0;
-  auto [end, error] = std::from_chars(line.data(), line.data() + line.size(), size);
-  if (line.empty() || error != std::errc() || end != line.data() + line.size() ||
-      (line.size() > 1 && line[0] == '0')) {
-    return std::nullopt;
-  }
-  return size;
+  return ParseDecimal(line.substr(4));
 }
 
 struct AddRequest {
@@ -68,13 +61,9 @@ std::optional<AddRequest> ParseAddRequest(std::string_view body, WitnessAnswer* 
     if (request.proof.size() == witness_proof_lines_max) {
       return malformed("more than 63 consistency proof lines");
     }
-    Result<std::string> bytes = DecodeBase64(body.substr(0, end), "proof");
-    if (!bytes.ok() || bytes->size() != hash_bytes) {
-      return malformed("a proof line is not the base64 of a 32-byte hash");
-    }
-    Hash hash{};
-    std::copy(bytes->begin(), bytes->end(), hash.begin());
-    request.proof.push_back(hash);
+    std::optional<Hash> hash = ParseHashLine(body.substr(0, end));
+    if (!hash) return malformed("a proof line is not the base64 of a 32-byte hash");
+    request.proof.push_back(*hash);
     body.remove_prefix(end + 1);
   }
   request.note = std::string(body.substr(1));

@@ -1,10 +1,11 @@
 #include "adapters/cli/witness_client.h"
 
-#include <charconv>
 #include <iostream>
 
 #include "adapters/bank/http_client.h"
+#include "engine/assert.h"
 #include "engine/merkle_tree.h"
+#include "engine/tlog_proofs.h"
 #include "engine/tlog_witness.h"
 
 namespace malpro {
@@ -13,27 +14,23 @@ namespace {
 // A 409's body: the size of the latest checkpoint the witness cosigned, and a newline.
 std::optional<uint64_t> ParseSizeBody(std::string_view body) {
   if (body.empty() || body.back() != '\n') return std::nullopt;
-  body.remove_suffix(1);
-  uint64_t size = 0;
-  auto [end, error] = std::from_chars(body.data(), body.data() + body.size(), size);
-  if (body.empty() || error != std::errc() || end != body.data() + body.size()) {
-    return std::nullopt;
-  }
-  return size;
+  return ParseDecimal(body.substr(0, body.size() - 1));
 }
 
 }  // namespace
 
 WitnessClient::WitnessClient(std::vector<WitnessConfig> witnesses, const TlogStore* store)
     : store_(store) {
-  for (WitnessConfig& config : witnesses) witnesses_.push_back({std::move(config), 0, false});
+  for (WitnessConfig& config : witnesses) {
+    Result<HttpEndpoint> endpoint = ParseHttpUrl(config.url, "url");
+    MALPRO_ASSERT(endpoint.ok());  // the configuration checked it
+    witnesses_.push_back({std::move(config), std::move(endpoint).value(), 0, false});
+  }
 }
 
 Result<std::string> WitnessClient::Ask(Peer& peer, const std::string& note, uint64_t size) {
-  Result<HttpEndpoint> endpoint = ParseHttpUrl(peer.config.url, "url");
-  if (!endpoint.ok()) return endpoint.status();
-  // Twice at most: a witness that has cosigned another size than we thought says which (409).
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  // A witness that has cosigned another size than we thought says which (409): ask again.
+  for (int attempt = 0; attempt < witness_attempts_max; ++attempt) {
     std::vector<Hash> proof;
     if (peer.cosigned_size > 0 && peer.cosigned_size < size) {
       Result<std::vector<Hash>> consistency =
@@ -43,7 +40,7 @@ Result<std::string> WitnessClient::Ask(Peer& peer, const std::string& note, uint
     }
     const uint64_t old_size = peer.cosigned_size <= size ? peer.cosigned_size : 0;
     Result<HttpReply> reply =
-        SendHttp(*endpoint, "POST", "/add-checkpoint", {{"Content-Type", "text/plain"}},
+        SendHttp(peer.endpoint, "POST", "/add-checkpoint", {{"Content-Type", "text/plain"}},
                  AddCheckpointBody(old_size, proof, note), witness_request_timeout_ms);
     if (!reply.ok()) return reply.status();
     if (reply->status == 409) {
@@ -62,7 +59,7 @@ Result<std::string> WitnessClient::Ask(Peer& peer, const std::string& note, uint
     if (!cosigned.ok()) return cosigned.status();
     Result<uint64_t> verified = VerifyNoteSignature(*cosigned, peer.config.key);
     if (!verified.ok()) return verified.status();
-    const std::string prefix = "\xE2\x80\x94 " + peer.config.key.name + " ";
+    const std::string prefix = std::string(note_signature_prefix) + peer.config.key.name + " ";
     for (size_t at = 0; at < reply->body.size();) {
       const size_t end = reply->body.find('\n', at);
       const std::string line = reply->body.substr(at, end - at + 1);

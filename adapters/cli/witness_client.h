@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/bank/http_client.h"
 #include "adapters/cli/config.h"
 #include "engine/tlog_store.h"
 
@@ -16,6 +17,9 @@ namespace malpro {
 
 // One witness answers within this, or the checkpoint is kept without its cosignature.
 inline constexpr int witness_request_timeout_ms = 2000;
+// Requests to one witness per checkpoint at most: the first, and one more with the proof from
+// the size its 409 named.
+inline constexpr int witness_attempts_max = 2;
 
 class WitnessClient {
  public:
@@ -34,6 +38,7 @@ class WitnessClient {
  private:
   struct Peer {
     WitnessConfig config;
+    HttpEndpoint endpoint;       // config.url, parsed
     uint64_t cosigned_size = 0;  // the latest size it cosigned, as it told us (0: unknown)
     bool failing = false;        // reported on standard error already
   };

@@ -72,7 +72,7 @@ Result<OpenedWitness> OpenWitness(const WitnessFlags& flags, std::string_view ke
     logs.push_back(std::move(log));
   }
   if (flags.state_dir.empty()) {
-    return Status::InvalidArgument(errc::kWitnessLogInvalid, state_flag,
+    return Status::InvalidArgument(errc::kOptionMissing, state_flag,
                                    std::string(state_flag) + " must name a directory");
   }
   Result<std::unique_ptr<Witness>> witness =
