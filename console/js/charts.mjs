@@ -41,7 +41,9 @@ export function drawChart(canvas, {kind, labels, datasets, horizontal = false, l
       maintainAspectRatio: false,
       indexAxis: horizontal ? 'y' : 'x',
       plugins: {legend: {display: kind === 'doughnut' || datasets.length > 1}},
-      scales: kind === 'doughnut' ? {} : {x: {ticks: {autoSkip: true}}, y: {beginAtZero: true}},
+      scales: kind === 'doughnut' ? {} : horizontal
+          ? {x: {beginAtZero: true}, y: {ticks: {autoSkip: false}}}
+          : {x: {ticks: {autoSkip: true}}, y: {beginAtZero: true}},
     },
   });
 }
