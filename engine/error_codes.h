@@ -76,8 +76,10 @@ namespace malpro {
   X(kConfigUnknownKey, "config_unknown_key") \
   X(kConfigWrongType, "config_wrong_type") \
   X(kCorruption, "corruption") \
+  X(kCorsOriginRefused, "cors_origin_refused") \
   X(kCountNegative, "count_negative") \
   X(kCreditDebitInvalid, "credit_debit_invalid") \
+  X(kCsrfTokenInvalid, "csrf_token_invalid") \
   X(kCreditDebitUnknown, "credit_debit_unknown") \
   X(kCsvHeaderInvalid, "csv_header_invalid") \
   X(kCsvInvalid, "csv_invalid") \

@@ -68,6 +68,10 @@ class [[nodiscard]] Status {
   static Status PermissionDenied(std::string_view message) {
     return Status(StatusCode::kPermissionDenied, errc::kForbidden, "", message);
   }
+  static Status PermissionDenied(std::string_view error_code, std::string_view field,
+                                 std::string_view message) {
+    return Status(StatusCode::kPermissionDenied, error_code, field, message);
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

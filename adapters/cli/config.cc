@@ -130,7 +130,8 @@ Status ReadHttp(const toml::table& table, HttpOptions* http, TokenTable* tokens)
       {"listen_address", "port", "io_threads", "worker_threads", "body_bytes_max",
        "photo_body_bytes_max", "header_timeout_ms", "request_timeout_ms", "idle_timeout_ms",
        "connections_max", "connections_per_ip_max", "waiting_reads_max",
-       "waiting_reads_per_token_max", "tokens", "allow_trial_tokens_on_network"}));
+       "waiting_reads_per_token_max", "tokens", "allow_trial_tokens_on_network", "console_dir",
+       "cors_origins", "session_ttl_s", "session_cookie_secure"}));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "listen_address", &http->listen_address));
   int64_t value = http->port;
   MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "port", 0, &value));
@@ -175,6 +176,57 @@ Status ReadHttp(const toml::table& table, HttpOptions* http, TokenTable* tokens)
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "allow_trial_tokens_on_network", &allow_trial_tokens));
   if (allow_trial_tokens) return Status::Ok();
   return RefuseTrialTokensOnNetwork(http->listen_address, *tokens);
+}
+
+// An origin as browsers send it: scheme://host[:port], no path, no trailing slash.
+bool IsOrigin(std::string_view text) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (!text.starts_with(scheme)) continue;
+    const std::string_view rest = text.substr(scheme.size());
+    return !rest.empty() && rest.find_first_of("/?#* ") == std::string_view::npos;
+  }
+  return false;
+}
+
+// The [http] keys of browsers: the console, CORS and sessions.
+Status ReadBrowserKeys(const toml::table& table, const std::string& config_path,
+                       MalproConfig* config) {
+  constexpr std::string_view prefix = "http.";
+  if (table.contains("console_dir")) {
+    MALPRO_RETURN_IF_ERROR(Read(table, prefix, "console_dir", &config->console_dir));
+    if (!config->console_dir.empty() && config->console_dir.front() != '/') {
+      // Set in a file: from the file's folder, wherever malpro is started.
+      config->console_dir = (std::filesystem::path(config_path).parent_path() / config->console_dir)
+                                .lexically_normal()
+                                .string();
+    }
+  }
+  if (const toml::node* origins = table.get("cors_origins")) {
+    if (!origins->is_array()) {
+      return Status::InvalidArgument(errc::kConfigWrongType, "http.cors_origins",
+                                     "http.cors_origins must be a list of origins");
+    }
+    for (const toml::node& node : *origins->as_array()) {
+      const std::string field =
+          "http.cors_origins[" + std::to_string(config->cors_origins.size()) + "]";
+      std::optional<std::string> origin = node.value_exact<std::string>();
+      if (!origin || !IsOrigin(*origin)) {
+        return Status::InvalidArgument(
+            errc::kConfigInvalid, field,
+            field +
+                " must be an origin: scheme://host[:port], e.g. https://dasbor.malangkota.go.id");
+      }
+      config->cors_origins.push_back(*origin);
+    }
+  }
+  int64_t ttl = config->sessions.ttl_seconds;
+  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "session_ttl_s", 60, &ttl));
+  if (ttl > 7 * 24 * 3600) {
+    return Status::InvalidArgument(errc::kConfigOutOfRange, "http.session_ttl_s",
+                                   "http.session_ttl_s must be at most 604800 (7 days)");
+  }
+  config->sessions.ttl_seconds = static_cast<int>(ttl);
+  return Read(table, prefix, "session_cookie_secure", &config->sessions.cookie_secure);
 }
 
 Status ReadTokens(const toml::table& table, TokenTable* tokens) {
@@ -632,6 +684,7 @@ Result<MalproConfig> LoadConfig(const std::string& path) {
   }
   if (const toml::table* http = SubTable(root, "http", &status)) {
     MALPRO_RETURN_IF_ERROR(ReadHttp(*http, &config.http, &config.tokens));
+    MALPRO_RETURN_IF_ERROR(ReadBrowserKeys(*http, path, &config));
   }
   if (const toml::table* policy = SubTable(root, "policy", &status)) {
     MALPRO_RETURN_IF_ERROR(ReadPolicy(*policy, &config.policy, &config.receipt_window_days));

@@ -10,6 +10,7 @@
 #include "adapters/files/settlement_files.h"
 #include "adapters/http/auth.h"
 #include "adapters/http/server.h"
+#include "adapters/http/session.h"
 #include "adapters/kafka/kafka_options.h"
 #include "engine/event_log.h"
 #include "engine/ledger.h"
@@ -28,6 +29,12 @@ struct MalproConfig {
   LogOptions log;
   HttpOptions http;
   TokenTable tokens;
+  // What browsers get ([http] console_dir, cors_origins, session_ttl_s, session_cookie_secure):
+  // the console's folder (relative: from the working directory; "" serves none), the origins
+  // whose pages may read answers (CORS; none by default), and the sign-in sessions.
+  std::string console_dir = "console";
+  std::vector<std::string> cors_origins;
+  SessionOptions sessions;
   PolicyDefaults policy;
   int64_t receipt_window_days = 31;
   // bank.paid_time_skew_s: a bank's paid time is accepted within [request - skew, now + skew].

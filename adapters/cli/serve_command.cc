@@ -14,6 +14,7 @@
 #include "adapters/files/reconcile.h"
 #include "adapters/files/settlement_run.h"
 #include "adapters/http/api.h"
+#include "adapters/http/console_files.h"
 #include "adapters/http/metrics.h"
 #include "adapters/http/server.h"
 #include "adapters/kafka/kafka_service.h"
@@ -196,6 +197,30 @@ void ConnectKafka(const MalproConfig& config, KafkaService* kafka_service,
   }
 }
 
+// The console's files and the sign-in sessions, which the API uses while it runs.
+struct BrowserParts {
+  std::unique_ptr<SessionTable> sessions;
+  std::unique_ptr<ConsoleFiles> console;
+};
+
+// Loads the console (a line on standard error when it is not served) and opens the sessions.
+BrowserParts StartBrowserParts(const MalproConfig& config, ApiDependencies& dependencies) {
+  BrowserParts parts;
+  parts.sessions = std::make_unique<SessionTable>(config.sessions);
+  if (!config.console_dir.empty()) {
+    Result<std::unique_ptr<ConsoleFiles>> console = ConsoleFiles::Load(config.console_dir);
+    if (console.ok()) {
+      parts.console = std::move(console).value();
+    } else {
+      std::cerr << "malpro: the console is not served: " << console.status().message() << "\n";
+    }
+  }
+  dependencies.sessions = parts.sessions.get();
+  dependencies.console = parts.console.get();
+  dependencies.cors_origins = config.cors_origins;
+  return parts;
+}
+
 int RunServe(const CommonOptions& common) {
   Result<MalproConfig> config = ResolveConfig(common);
   if (!config.ok()) return Fail(config.status());
@@ -260,12 +285,18 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   } stop_checkpoints{tree->checkpoints.get()};
   Status signing = StartCheckpoints(config, *tree->store, tree->checkpoints.get(), kafka_service);
   if (!signing.ok()) return Fail(signing);
+  const BrowserParts browser_parts = StartBrowserParts(config, dependencies);
   Api api(std::move(dependencies));
   HttpServer server(config.http, &api, &metrics);
   Status started = server.Start();
   if (!started.ok()) return Fail(WhenPortInUse(started, config.http.port, "--port"));
   std::cout << "malpro: HTTP API on http://" << config.http.listen_address << ":" << server.port()
             << " (" << config.tokens.size() << " tokens configured)" << std::endl;
+  if (browser_parts.console) {
+    std::cout << "malpro: console on http://" << config.http.listen_address << ":" << server.port()
+              << "/ (" << browser_parts.console->size() << " files from " << config.console_dir
+              << ")" << std::endl;
+  }
   if (hints) hints(server.port(), kafka_service->bootstrap());
   std::cout << "malpro: running; stop with Ctrl-C" << std::endl;
   const int signal_number = WaitForStopSignal();

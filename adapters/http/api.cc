@@ -241,6 +241,7 @@ Status CheckMonthParameter(const std::string& text) {
 
 Api::Api(ApiDependencies dependencies) : deps_(std::move(dependencies)) {
   AddServiceRoutes();
+  AddSessionRoutes();
   AddAsnRoutes();
   AddUmkmRoutes();
   AddOrderRoutes();
@@ -378,6 +379,10 @@ HttpResponse Api::Dispatch(const HttpRequest& request,
   std::string_view path;
   std::map<std::string, std::string> query;
   SplitTarget(request.target(), &path, &query);
+  if (request.method() == http::verb::options && !request[http::field::origin].empty()) {
+    return Preflight(request);
+  }
+  if (std::optional<HttpResponse> console = ConsoleResponse(request, path)) return *console;
   // The server opens subscriptions itself (IsSubscription); what reaches here is the rest.
   if (IsSubscriptionPath(path) && request.method() == http::verb::head) {
     return HeadOfSubscription(request);
@@ -401,7 +406,7 @@ HttpResponse Api::Dispatch(const HttpRequest& request,
   }
   ApiCall call{request, Principal{}, std::move(params), std::move(query), read_deadline};
   if (!route->roles.empty()) {
-    Result<Principal> principal = deps_.tokens->Authenticate(request[http::field::authorization]);
+    Result<Principal> principal = Authenticate(request);
     if (!principal.ok()) return ErrorResponse(request, principal.status());
     if (!route->roles.contains(principal->role)) {
       return ErrorResponse(
@@ -463,7 +468,7 @@ std::optional<ReadWait> Api::ReadWaitOf(const HttpRequest& request) const {
   bool path_known = false;
   const Route* route = Match(http::verb::get, path, &params, &path_known);
   if (route == nullptr || !route->reads_model) return std::nullopt;
-  Result<Principal> principal = deps_.tokens->Authenticate(request[http::field::authorization]);
+  Result<Principal> principal = Authenticate(request);
   if (!principal.ok() || !route->roles.contains(principal->role)) return std::nullopt;
   return ReadWait{sequence, principal->Actor()};
 }

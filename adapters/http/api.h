@@ -31,6 +31,8 @@ namespace malpro {
 
 class Projector;
 class TlogStore;
+class SessionTable;
+class ConsoleFiles;
 class CheckpointIssuer;
 
 // What a cashless payment request produced: the command's result and a JSON object with what
@@ -92,6 +94,13 @@ struct ApiDependencies {
   const TlogStore* tlog = nullptr;
   // The signed checkpoints, for GET /tlog/checkpoint(s). Null: 503 checkpoints_off.
   const CheckpointIssuer* checkpoints = nullptr;
+  // Browser sessions (POST /v1/session; api_session.cc). Null: no /v1/session routes, and a
+  // session cookie authenticates nothing.
+  SessionTable* sessions = nullptr;
+  // The console's files, answered at GET / and GET /console/<path>. Null: those are 404.
+  const ConsoleFiles* console = nullptr;
+  // Origins whose pages may read the answers (CORS, http.cors_origins). Empty: none.
+  std::vector<std::string> cors_origins = {};
 };
 
 // One call being answered: who, which route, which parameters.
@@ -149,6 +158,10 @@ class Api final : public HttpHandler {
   // Every route's label, the subscriptions', the external routes' and "unmatched".
   std::vector<std::string> RouteLabels() const override;
 
+  // The CORS headers for a request from `origin`: none unless it is in cors_origins.
+  std::vector<std::pair<std::string, std::string>> CorsHeaders(
+      std::string_view origin) const override;
+
  private:
   struct Route {
     http::verb method;
@@ -158,6 +171,17 @@ class Api final : public HttpHandler {
     std::function<HttpResponse(ApiCall&)> handle;
     bool reads_model = false;  // a read-model read: ?after=SEQ waits (ReadWaitOf)
   };
+
+  // Who calls: the Authorization: Bearer token, or else the session cookie, which needs
+  // X-CSRF-Token on anything but GET and HEAD (api_session.cc).
+  Result<Principal> Authenticate(const HttpRequest& request) const;
+  // POST, GET and DELETE /v1/session (api_session.cc).
+  void AddSessionRoutes();
+  // GET / and GET /console/<path>; nullopt for any other path.
+  std::optional<HttpResponse> ConsoleResponse(const HttpRequest& request,
+                                              std::string_view path) const;
+  // The answer to a CORS preflight (OPTIONS with Origin).
+  HttpResponse Preflight(const HttpRequest& request) const;
 
   // Routing (api.cc).
   void AddRoute(http::verb method, std::string pattern, std::set<Role> roles,

@@ -26,7 +26,7 @@ bool Api::HandleAsync(std::shared_ptr<const HttpRequest> request,
   SplitTarget(request->target(), &path, &query);
   if (path != "/v1/orders" || !query.empty()) return false;
   // Anything to refuse is refused by Handle, with the same words.
-  Result<Principal> principal = deps_.tokens->Authenticate((*request)[http::field::authorization]);
+  Result<Principal> principal = Authenticate(*request);
   if (!principal.ok() || !kPlaceOrderRoles.contains(principal->role)) {
     return false;
   }

@@ -33,6 +33,8 @@ constexpr CodeStatus code_statuses[] = {
     // 401: no or unknown token.
     {errc::kUnauthenticated, 401},
     // 403: the token may not do this.
+    {errc::kCorsOriginRefused, 403},  // a preflight from an origin not in http.cors_origins
+    {errc::kCsrfTokenInvalid, 403},   // a write with the session cookie but no X-CSRF-Token
     {errc::kForbidden, 403},
     // 404: no such thing.
     {errc::kAsnNotFound, 404},

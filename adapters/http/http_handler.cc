@@ -20,6 +20,11 @@ std::optional<ReadWait> HttpHandler::ReadWaitOf(const HttpRequest&) const { retu
 
 uint64_t HttpHandler::ReadModelsApplied() const { return 0; }
 
+std::vector<std::pair<std::string, std::string>> HttpHandler::CorsHeaders(
+    std::string_view /*origin*/) const {
+  return {};
+}
+
 bool HttpHandler::IsSubscription(const HttpRequest&) const { return false; }
 
 Result<Subscription> HttpHandler::OpenSubscription(const HttpRequest& request,

@@ -81,6 +81,12 @@ class HttpHandler {
   // The last sequence the read models applied; 0 when there are none (the default).
   virtual uint64_t ReadModelsApplied() const;
 
+  // Headers that let a page from `origin` (the request's Origin) read the answer (CORS), as
+  // name and value; the server adds them to every answer, subscriptions' included. Default:
+  // none.
+  virtual std::vector<std::pair<std::string, std::string>> CorsHeaders(
+      std::string_view origin) const;
+
   // Whether the request asks for a live subscription, which the server streams itself.
   // Default: false.
   virtual bool IsSubscription(const HttpRequest& request) const;

@@ -442,6 +442,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRequest() {
     const Clock::time_point read_at = Clock::now();
     auto request = std::make_shared<HttpRequest>(parser_->release());
+    origin_ = (*request)[http::field::origin];
     if (handler_->IsSubscription(*request)) return StartSubscription(*request, read_at);
     // Answered once the read models applied ?after=SEQ, or 503 at the deadline; no thread waits.
     if (std::optional<ReadWait> wait = handler_->ReadWaitOf(*request)) {
@@ -555,6 +556,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Each write has request_timeout_ms: a client that does not read is closed then.
   void Write(HttpResponse response, bool refusal = false) {
     if (head_) StripBodyForHead(response);
+    for (auto& [name, value] : handler_->CorsHeaders(origin_)) response.set(name, value);
     auto shared = std::make_shared<HttpResponse>(std::move(response));
     stream_.expires_after(std::chrono::milliseconds(options_.request_timeout_ms));
     http::async_write(
@@ -595,9 +597,10 @@ class Session : public std::enable_shared_from_this<Session> {
                                        self->timer_.cancel();
                                        self->Close();
                                      });
-    SendChunk(
-        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
-        "Connection: close\r\n\r\n: subscribed\n\n");
+    std::string header = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n";
+    for (auto& [name, value] : handler_->CorsHeaders(origin_))
+      header += name + ": " + value + "\r\n";
+    SendChunk(header + "Cache-Control: no-store\r\nConnection: close\r\n\r\n: subscribed\n\n");
   }
 
   // Each chunk has request_timeout_ms to be written: a subscriber that stopped reading is
@@ -670,6 +673,7 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t waiting_read_ = 0;  // the id of this connection's read waiting in ReadWaits, or 0
   std::optional<Subscription> subscription_;
   std::string chunk_;
+  std::string origin_;  // the request being answered's Origin header (CORS)
   std::array<char, 1> gone_probe_{};
   Clock::time_point last_sent_;
   beast::flat_buffer buffer_;

@@ -86,6 +86,12 @@ TEST_F(ConfigTest, ShippedFileWritesEveryDefault) {
   EXPECT_NE(loaded->checkpoint_key_pem.find("BEGIN PRIVATE KEY"), std::string::npos);
   EXPECT_EQ(loaded->tokens.size(), 5u);
   EXPECT_EQ(loaded->geography_file, MALPRO_SOURCE_DIR "/config/kota-malang.toml");
+  // The console beside the config folder, wherever malpro starts; the rest as by default.
+  EXPECT_EQ(defaults.console_dir, "console");
+  EXPECT_EQ(loaded->console_dir, MALPRO_SOURCE_DIR "/console");
+  EXPECT_EQ(loaded->cors_origins, defaults.cors_origins);
+  EXPECT_EQ(loaded->sessions.ttl_seconds, defaults.sessions.ttl_seconds);
+  EXPECT_EQ(loaded->sessions.cookie_secure, defaults.sessions.cookie_secure);
 }
 
 TEST_F(ConfigTest, BankTrialFileEnablesBothSidesOfTheBank) {
@@ -149,6 +155,16 @@ TEST_F(ConfigTest, PublishedTrialTokensAreRefusedOffLoopbackUnlessAllowed) {
 }
 
 TEST_F(ConfigTest, EveryMistakeNamesItsSetting) {
+  ExpectRefused("[http]\ncors_origins = \"https://a.example\"\n", "config_wrong_type",
+                "http.cors_origins");
+  ExpectRefused("[http]\ncors_origins = [\"https://a.example\", \"https://b.example/\"]\n",
+                "config_invalid", "http.cors_origins[1]");
+  ExpectRefused("[http]\ncors_origins = [\"*\"]\n", "config_invalid", "http.cors_origins[0]");
+  ExpectRefused("[http]\nsession_ttl_s = 59\n", "config_out_of_range", "http.session_ttl_s");
+  ExpectRefused("[http]\nsession_ttl_s = 604801\n", "config_out_of_range", "http.session_ttl_s");
+  ExpectRefused("[http]\nsession_cookie_secure = 1\n", "config_wrong_type",
+                "http.session_cookie_secure");
+  ExpectRefused("[http]\nconsole_dir = 1\n", "config_wrong_type", "http.console_dir");
   ExpectRefused("[log]\ndata_dri = \"x\"\n", "config_unknown_key", "log.data_dri");
   ExpectRefused("[logs]\n", "config_unknown_key", "logs");
   ExpectRefused("[log]\nsync = \"yes\"\n", "config_wrong_type", "log.sync");
