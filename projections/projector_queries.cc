@@ -67,7 +67,7 @@ std::string Projector::Outstanding(const std::string& umkm_id) const {
 
 std::string Projector::Circulation(const std::string& month) const {
   std::shared_lock lock(mutex_);
-  return models_.circulation.Month(month);
+  return models_.circulation.Month(month, models_.catalog);
 }
 
 std::string Projector::LogStats() const {

@@ -3,6 +3,7 @@
 // Each is a Projection; its queries answer JSON text.
 #pragma once
 
+#include <array>
 #include <map>
 #include <optional>
 #include <string>
@@ -58,6 +59,8 @@ class CatalogProjection : public TableProjection {
   std::string Query(const CatalogQuery& query) const;
   // One merchant whatever its status; NotFound when unknown.
   Result<std::string> Merchant(const std::string& umkm_id) const;
+  // One merchant's row as folded whatever its status, or nullptr.
+  const CatalogMerchant* Find(const std::string& umkm_id) const { return merchants_.Find(umkm_id); }
 
  private:
   RowTable<CatalogMerchant> merchants_{"m/"};
@@ -280,24 +283,96 @@ struct MonthCirculation {
   static Result<MonthCirculation> Read(const JsonObject& object);
 };
 
+// One Asia/Jakarta day's committed spend, over every place and channel.
+struct DaySpend {
+  std::string date;  // YYYY-MM-DD
+  Money spend;
+  int64_t purchases = 0;
+
+  void Write(JsonWriter& writer) const;
+  static Result<DaySpend> Read(const JsonObject& object);
+};
+
+// How the money of a purchase was paid, as circulation counts it. The names are persisted in
+// row keys ("c/{month}/{name}"): append-only.
+enum class SpendChannel { kCod, kQris, kVa, kReceipt };
+inline constexpr std::array<std::string_view, 4> spend_channel_names = {"cod", "qris", "va",
+                                                                        "receipt"};
+
+// One month's committed spend through one channel.
+struct ChannelSpend {
+  std::string month;
+  std::string channel;  // a spend_channel_names entry
+  Money spend;
+  int64_t purchases = 0;
+
+  void Write(JsonWriter& writer) const;
+  static Result<ChannelSpend> Read(const JsonObject& object);
+};
+
+// One month's committed spend at one registered merchant (manual receipts have none).
+struct MerchantSpend {
+  std::string month;
+  std::string umkm_id;
+  Money spend;
+  int64_t purchases = 0;
+
+  void Write(JsonWriter& writer) const;
+  static Result<MerchantSpend> Read(const JsonObject& object);
+};
+
+// The Gini coefficient of `incomes` (each >= 0) as a decimal with 4 digits ("0.4123"):
+// G = sum_i (2i - n - 1) x_i / (n sum x) over the incomes sorted ascending (i from 1), which
+// equals sum_i sum_j |x_i - x_j| / (2 n^2 mean); exact in integers, rounded half up.
+// "0.0000" for fewer than two incomes or when they sum to 0 (docs/projections.md).
+std::string GiniText(std::vector<int64_t> incomes);
+
 class CirculationProjection : public TableProjection {
  public:
-  CirculationProjection() { OwnTables(areas_, months_); }
+  CirculationProjection() { OwnTables(areas_, months_, days_, channels_, merchants_); }
   std::string_view name() const override { return "circulation"; }
-  int version() const override { return 1; }
+  // 2: rows per day, per channel and per merchant.
+  int version() const override { return 2; }
   Status Apply(const Fact& fact) override;
 
-  // The month's totals, the share that stayed local, and spend per kecamatan and kelurahan.
-  std::string Month(const std::string& month) const;
+  // The month's totals, the share that stayed local, spend per kecamatan and kelurahan, per
+  // day, per channel, and the merchants' figures (their names from `catalog`).
+  std::string Month(const std::string& month, const CatalogProjection& catalog) const;
 
  private:
-  // Rows met while folding: the area rows of each merchant (by the world's slot) and the
-  // month rows, each by MonthNumber.
-  std::vector<std::vector<std::pair<int, RowTable<AreaSpend>::Handle>>> areas_by_slot_;
-  std::unordered_map<int, RowTable<MonthCirculation>::Handle> months_by_number_;
+  static constexpr int month_days_max = 31;  // the longest month
+  // The rows of one month met while folding: its total, its channels and its days.
+  struct MonthRows {
+    RowTable<MonthCirculation>::Handle total = nullptr;
+    std::array<RowTable<ChannelSpend>::Handle, spend_channel_names.size()> channels{};
+    std::array<RowTable<DaySpend>::Handle, month_days_max> days{};  // by day - 1
+  };
+  template <typename Row>
+  using MonthHandles = std::vector<std::pair<int, typename RowTable<Row>::Handle>>;
+
+  RowTable<AreaSpend>::Handle AreaRow(const Fact& fact, int month, const std::string& kecamatan,
+                                      const std::string& kelurahan);
+  MonthRows& RowsOf(int month);
+  RowTable<DaySpend>::Handle DayRow(MonthRows& rows, CivilDate date);
+  RowTable<ChannelSpend>::Handle ChannelRow(MonthRows& rows, int month, SpendChannel channel);
+  RowTable<MerchantSpend>::Handle MerchantRow(const Fact& fact, int month);
+  void WriteKecamatan(JsonWriter& writer, const std::string& month, Money month_spend) const;
+  void WriteDays(JsonWriter& writer, const std::string& month) const;
+  void WriteChannels(JsonWriter& writer, const std::string& month) const;
+  void WriteMerchants(JsonWriter& writer, const std::string& month,
+                      const CatalogProjection& catalog) const;
+
+  // Rows met while folding: the area and merchant rows of each merchant (by the world's
+  // slot) and the rows of each month, each by MonthNumber.
+  std::vector<MonthHandles<AreaSpend>> areas_by_slot_;
+  std::vector<MonthHandles<MerchantSpend>> merchants_by_slot_;
+  std::unordered_map<int, MonthRows> months_by_number_;
 
   RowTable<AreaSpend> areas_{"k/"};  // key: YYYY-MM/kecamatan/kelurahan
   RowTable<MonthCirculation> months_{"m/"};
+  RowTable<DaySpend> days_{"d/"};            // key: YYYY-MM-DD
+  RowTable<ChannelSpend> channels_{"c/"};    // key: YYYY-MM/channel
+  RowTable<MerchantSpend> merchants_{"u/"};  // key: YYYY-MM/umkm_id
 };
 
 // ---- Log statistics for auditors. -------------------------------------------------------

@@ -508,6 +508,72 @@ struct Model {
   }
 };
 
+// ---- Circulation of a month, as the model sees it (docs/projections.md, "Circulation"). ----
+
+struct ModelSpendCount {
+  Money spend;
+  int64_t purchases = 0;
+};
+
+struct ModelCirculation {
+  Money spend;
+  int64_t purchases = 0;
+  std::map<int64_t, ModelSpendCount> days;           // by Jakarta day number
+  std::map<std::string, ModelSpendCount> channels;   // cod, qris, va, receipt
+  std::map<std::string, ModelSpendCount> merchants;  // by umkm_id: registered merchants only
+};
+
+// Cash on the Jakarta day received; a payment on the day paid, less its refunds whenever made;
+// an approved receipt on its purchase date, in no merchant.
+ModelCirculation CirculationOf(const Model& model, const std::string& month) {
+  ModelCirculation circulation;
+  auto add = [&](int64_t day, const std::string& channel, const std::string* umkm_id, Money spend) {
+    if (MonthOfDay(day) != month) return;
+    for (ModelSpendCount* count :
+         {&circulation.days[day], &circulation.channels[channel],
+          umkm_id != nullptr ? &circulation.merchants[*umkm_id] : nullptr}) {
+      if (count == nullptr) continue;
+      count->spend += spend;
+      ++count->purchases;
+    }
+    circulation.spend += spend;
+    ++circulation.purchases;
+  };
+  for (const auto& [id, order] : model.orders) {
+    if (order.cash_received) add(DayOf(order.cash_at_us), "cod", &order.umkm_id, order.total);
+    if (!order.Paid()) continue;
+    Money spend = order.total;
+    for (const ModelRefund& refund : order.refunds) spend -= refund.amount;
+    const std::string channel = order.channel == "QRIS" ? "qris" : "va";
+    add(DayOf(order.paid_at_us), channel, &order.umkm_id, spend);
+  }
+  for (const auto& [id, receipt] : model.receipts) {
+    if (receipt.step == ReceiptStep::kApproved) {
+      add(receipt.purchase_day, "receipt", nullptr, receipt.amount);
+    }
+  }
+  return circulation;
+}
+
+// The Gini coefficient by its definition: sum_i sum_j |x_i - x_j| / (2 n sum), rounded half
+// up to 4 decimals.
+std::string DefinitionGini(const std::vector<int64_t>& incomes) {
+  const auto n = static_cast<__int128>(incomes.size());
+  __int128 sum = 0;
+  __int128 differences = 0;
+  for (int64_t x : incomes) {
+    sum += x;
+    for (int64_t y : incomes) differences += x > y ? x - y : y - x;
+  }
+  if (n < 2 || sum == 0) return "0.0000";
+  const __int128 denominator = 2 * n * sum;
+  const auto ten_thousandths =
+      static_cast<int64_t>((differences * 20000 + denominator) / (2 * denominator));
+  const std::string digits = std::to_string(ten_thousandths % 10000);
+  return std::to_string(ten_thousandths / 10000) + "." + std::string(4 - digits.size(), '0') +
+         digits;
+}
+
 // ---- Reading the read models' JSON. ----
 
 class ParsedJson {
@@ -1875,6 +1941,7 @@ class MoneyHistory {
     CompareExceptions(*projector);
     CompareSettlements();
     CompareCloses(*projector);
+    CompareCirculation(*projector);
     CheckConservation(*projector);
     if (Failures() > failures_before) {
       std::printf("money model: %s differs from the read models; last commands:\n%s", scope.c_str(),
@@ -1931,6 +1998,83 @@ class MoneyHistory {
             << where;
       }
     }
+  }
+
+  // Circulation's days, channels and merchants (docs/projections.md, "Circulation") equal the
+  // model's, and days and channels each add up to the month.
+  void CompareCirculation(const Projector& projector) {
+    for (const std::string& month : Months()) {
+      const ModelCirculation expected = CirculationOf(model_, month);
+      const ParsedJson answer(projector.Circulation(month));
+      const std::string where = "circulation of " + month;
+      EXPECT_EQ(answer.At("/total/spend"), Text(expected.spend)) << where;
+      EXPECT_EQ(answer.At("/total/purchases"), std::to_string(expected.purchases)) << where;
+      Money days;
+      size_t i = 0;
+      for (const auto& [day, count] : expected.days) {
+        const std::string at = "/days/" + std::to_string(i++);
+        EXPECT_EQ(answer.At(at + "/date"), DateText(day)) << where;
+        EXPECT_EQ(answer.At(at + "/spend"), Text(count.spend)) << where << " " << DateText(day);
+        EXPECT_EQ(answer.At(at + "/purchases"), std::to_string(count.purchases)) << where;
+        days += Money::FromSen(Sen(answer.At(at + "/spend")));
+      }
+      EXPECT_FALSE(answer.Has("/days/" + std::to_string(i))) << where << ": a day too many";
+      EXPECT_EQ(Text(days), answer.At("/total/spend")) << where << ": days vs the month";
+      Money channels;
+      for (const std::string channel : {"cod", "qris", "va", "receipt"}) {
+        auto found = expected.channels.find(channel);
+        const ModelSpendCount count =
+            found == expected.channels.end() ? ModelSpendCount{} : found->second;
+        EXPECT_EQ(answer.At("/channels/" + channel + "/spend"), Text(count.spend)) << where;
+        EXPECT_EQ(answer.At("/channels/" + channel + "/purchases"), std::to_string(count.purchases))
+            << where << " " << channel;
+        channels += Money::FromSen(Sen(answer.At("/channels/" + channel + "/spend")));
+      }
+      EXPECT_EQ(Text(channels), answer.At("/total/spend")) << where << ": channels vs the month";
+      CompareCirculationMerchants(answer, expected, where);
+    }
+  }
+
+  void CompareCirculationMerchants(const ParsedJson& answer, const ModelCirculation& expected,
+                                   const std::string& where) {
+    std::vector<std::pair<std::string, ModelSpendCount>> ranked;
+    for (const auto& [umkm_id, count] : expected.merchants) {
+      if (count.spend > Money()) ranked.emplace_back(umkm_id, count);
+    }
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+      return a.second.spend != b.second.spend ? a.second.spend > b.second.spend : a.first < b.first;
+    });
+    const size_t decile = (ranked.size() + 9) / 10;
+    Money spend;
+    Money decile_spend;
+    std::vector<int64_t> incomes;
+    for (size_t i = 0; i < ranked.size(); ++i) {
+      spend += ranked[i].second.spend;
+      if (i < decile) decile_spend += ranked[i].second.spend;
+      incomes.push_back(ranked[i].second.spend.sen());
+    }
+    EXPECT_EQ(answer.At("/merchants/count"), std::to_string(ranked.size())) << where;
+    EXPECT_EQ(answer.At("/merchants/spend"), Text(spend)) << where;
+    EXPECT_EQ(Sen(answer.At("/merchants/spend")),
+              Sen(answer.At("/total/spend")) - Sen(answer.At("/channels/receipt/spend")))
+        << where << ": merchants vs the month less receipts";
+    for (size_t i = 0; i < 11; ++i) {
+      const std::string at = "/merchants/top/" + std::to_string(i);
+      if (i >= ranked.size() || i == 10) {
+        EXPECT_FALSE(answer.Has(at)) << where << ": " << at;
+        continue;
+      }
+      EXPECT_EQ(answer.At(at + "/umkm_id"), ranked[i].first) << where << " " << at;
+      EXPECT_EQ(answer.At(at + "/spend"), Text(ranked[i].second.spend)) << where << " " << at;
+      EXPECT_EQ(answer.At(at + "/purchases"), std::to_string(ranked[i].second.purchases))
+          << where << " " << at;
+    }
+    const int64_t basis_points =
+        spend.sen() <= 0 ? 0 : (decile_spend.sen() * 20000 + spend.sen()) / (2 * spend.sen());
+    EXPECT_EQ(answer.At("/merchants/top_decile_merchants"), std::to_string(decile)) << where;
+    EXPECT_EQ(answer.At("/merchants/top_decile_share_basis_points"), std::to_string(basis_points))
+        << where;
+    EXPECT_EQ(answer.At("/merchants/gini"), DefinitionGini(incomes)) << where;
   }
 
   // Every month closed in the model is closed in the read models with the model's figures at
