@@ -59,6 +59,8 @@ namespace malpro {
   X(kBuyerUnknown, "buyer_unknown") \
   X(kCashAlreadyReceived, "cash_already_received") \
   X(kCategoryUnknown, "category_unknown") \
+  X(kChainVerificationNone, "chain_verification_none") \
+  X(kChainVerifyRunning, "chain_verify_running") \
   X(kChannelUnknown, "channel_unknown") \
   X(kCheckpointInvalid, "checkpoint_invalid") \
   X(kCheckpointNone, "checkpoint_none") \

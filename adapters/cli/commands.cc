@@ -61,6 +61,29 @@ Status WhenLocked(const Status& status, const std::string& data_dir) {
                                  "it or use another --data");
 }
 
+BrowserParts StartBrowserParts(const MalproConfig& config, ApiDependencies& dependencies) {
+  BrowserParts parts;
+  parts.sessions = std::make_unique<SessionTable>(config.sessions);
+  if (!config.console_dir.empty()) {
+    Result<std::unique_ptr<ConsoleFiles>> console = ConsoleFiles::Load(config.console_dir);
+    if (console.ok()) {
+      parts.console = std::move(console).value();
+    } else {
+      std::cerr << "malpro: the console is not served: " << console.status().message() << "\n";
+    }
+  }
+  dependencies.sessions = parts.sessions.get();
+  dependencies.console = parts.console.get();
+  dependencies.cors_origins = config.cors_origins;
+  return parts;
+}
+
+void PrintConsoleLine(const MalproConfig& config, const BrowserParts& parts, uint16_t port) {
+  if (!parts.console) return;
+  std::cout << "malpro: console on http://" << config.http.listen_address << ":" << port << "/ ("
+            << parts.console->size() << " files from " << config.console_dir << ")" << std::endl;
+}
+
 Status WhenPortInUse(const Status& status, uint16_t port, const std::string& option) {
   // The servers' bind errors carry the system's text for EADDRINUSE.
   const std::string in_use = std::generic_category().message(EADDRINUSE);

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "adapters/cli/config.h"
+#include "adapters/http/api.h"
+#include "adapters/http/console_files.h"
 #include "engine/event_log.h"
 #include "engine/ledger.h"
 #include "engine/result.h"
@@ -119,6 +121,18 @@ Status WhenLocked(const Status& status, const std::string& data_dir);
 // `status` from starting a server on `port`; when the port is in use, Unavailable port_in_use
 // saying what to do instead: stop the other server or pass `option` (e.g. "--port") N.
 Status WhenPortInUse(const Status& status, uint16_t port, const std::string& option);
+
+// The console's files and the sign-in sessions, which the API uses while it runs.
+struct BrowserParts {
+  std::unique_ptr<SessionTable> sessions;
+  std::unique_ptr<ConsoleFiles> console;
+};
+
+// Loads the console (a line on standard error when it is not served), opens the sessions and
+// sets the CORS origins, in `dependencies`.
+BrowserParts StartBrowserParts(const MalproConfig& config, ApiDependencies& dependencies);
+// "malpro: console on http://ADDRESS:PORT/ (N files from DIR)" when one is served.
+void PrintConsoleLine(const MalproConfig& config, const BrowserParts& parts, uint16_t port);
 
 // Blocks SIGINT and SIGTERM in the calling thread; called before any thread starts, so that
 // every thread inherits the mask and only WaitForStopSignal sees them.

@@ -40,6 +40,7 @@ int ServeReplay(const MalproConfig& config, EventLog& log, Projector& projector)
                             JakartaTimestamp(as_of_us) + ")";
   dependencies.read_only = "this server shows the ledger as it stood at " + as_of +
                            " (malpro audit replay --serve) and takes no writes";
+  const BrowserParts browser_parts = StartBrowserParts(config, dependencies);
   Api api(std::move(dependencies));
   HttpServer server(config.http, &api, &metrics);
   Status started = server.Start();
@@ -48,6 +49,7 @@ int ServeReplay(const MalproConfig& config, EventLog& log, Projector& projector)
             << " (" << config.tokens.size()
             << " tokens configured), read-only: the ledger as it stood at " << as_of
             << ", head hash " << HashToHex(head.hash) << std::endl;
+  PrintConsoleLine(config, browser_parts, server.port());
   std::cout << "malpro: running; stop with Ctrl-C" << std::endl;
   const int signal_number = WaitForStopSignal();
   std::cout << "malpro: signal " << signal_number << ", stopping" << std::endl;

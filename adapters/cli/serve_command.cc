@@ -197,30 +197,6 @@ void ConnectKafka(const MalproConfig& config, KafkaService* kafka_service,
   }
 }
 
-// The console's files and the sign-in sessions, which the API uses while it runs.
-struct BrowserParts {
-  std::unique_ptr<SessionTable> sessions;
-  std::unique_ptr<ConsoleFiles> console;
-};
-
-// Loads the console (a line on standard error when it is not served) and opens the sessions.
-BrowserParts StartBrowserParts(const MalproConfig& config, ApiDependencies& dependencies) {
-  BrowserParts parts;
-  parts.sessions = std::make_unique<SessionTable>(config.sessions);
-  if (!config.console_dir.empty()) {
-    Result<std::unique_ptr<ConsoleFiles>> console = ConsoleFiles::Load(config.console_dir);
-    if (console.ok()) {
-      parts.console = std::move(console).value();
-    } else {
-      std::cerr << "malpro: the console is not served: " << console.status().message() << "\n";
-    }
-  }
-  dependencies.sessions = parts.sessions.get();
-  dependencies.console = parts.console.get();
-  dependencies.cors_origins = config.cors_origins;
-  return parts;
-}
-
 int RunServe(const CommonOptions& common) {
   Result<MalproConfig> config = ResolveConfig(common);
   if (!config.ok()) return Fail(config.status());
@@ -292,11 +268,7 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   if (!started.ok()) return Fail(WhenPortInUse(started, config.http.port, "--port"));
   std::cout << "malpro: HTTP API on http://" << config.http.listen_address << ":" << server.port()
             << " (" << config.tokens.size() << " tokens configured)" << std::endl;
-  if (browser_parts.console) {
-    std::cout << "malpro: console on http://" << config.http.listen_address << ":" << server.port()
-              << "/ (" << browser_parts.console->size() << " files from " << config.console_dir
-              << ")" << std::endl;
-  }
+  PrintConsoleLine(config, browser_parts, server.port());
   if (hints) hints(server.port(), kafka_service->bootstrap());
   std::cout << "malpro: running; stop with Ctrl-C" << std::endl;
   const int signal_number = WaitForStopSignal();

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -237,8 +238,15 @@ class Api final : public HttpHandler {
   HttpResponse HeadOfSubscription(const HttpRequest& request);
   Result<Subscription> OpenProjectionSubscription(ApiCall& call);
 
+  // POST /v1/chain/verify (api_log.cc): the whole chain, one verification at a time; the
+  // last one's JSON is kept for GET /v1/chain/verification.
+  HttpResponse VerifyChain(const ApiCall& call);
+
   ApiDependencies deps_;
   std::vector<Route> routes_;
+  std::mutex verify_running_;
+  std::mutex verification_mutex_;
+  std::string last_verification_;  // guarded by verification_mutex_; "" until one ran
 };
 
 }  // namespace malpro

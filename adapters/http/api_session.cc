@@ -19,7 +19,8 @@ bool IsSafeMethod(http::verb method) {
 // Behind a proxy that terminates TLS, the browser speaks https: the cookie gets Secure.
 bool OverTls(const HttpRequest& request) { return request["X-Forwarded-Proto"] == "https"; }
 
-std::string SessionJson(const SessionInfo& session) {
+// The session's fields, and what a read-only server (audit replay --serve) shows.
+std::string SessionJson(const SessionInfo& session, const std::string& read_only) {
   const int64_t micros =
       std::chrono::duration_cast<std::chrono::microseconds>(session.expires_at.time_since_epoch())
           .count();
@@ -28,9 +29,9 @@ std::string SessionJson(const SessionInfo& session) {
       .Field("role", RoleName(session.principal.role))
       .Field("subject", session.principal.subject)
       .Field("csrf_token", session.csrf_token)
-      .Field("expires_at", JakartaTimestamp(micros))
-      .EndObject();
-  return writer.Take();
+      .Field("expires_at", JakartaTimestamp(micros));
+  if (!read_only.empty()) writer.Field("read_only", read_only);
+  return writer.EndObject().Take();
 }
 
 // The headers every console file is answered with: only our own origin may run script or
@@ -78,7 +79,8 @@ void Api::AddSessionRoutes() {
     Result<Principal> principal = deps_.tokens->Authenticate("Bearer " + token);
     if (!principal.ok()) return ErrorResponse(call.request, principal.status());
     auto [id, session] = deps_.sessions->Open(std::move(principal).value());
-    HttpResponse response = JsonResponse(call.request, http::status::created, SessionJson(session));
+    HttpResponse response =
+        JsonResponse(call.request, http::status::created, SessionJson(session, deps_.read_only));
     response.set(http::field::set_cookie, deps_.sessions->SetCookie(id, OverTls(call.request)));
     return response;
   });
@@ -88,7 +90,7 @@ void Api::AddSessionRoutes() {
     if (!session) {
       return ErrorResponse(call.request, Status::Unauthenticated("not signed in"));
     }
-    return Ok(call.request, SessionJson(*session));
+    return Ok(call.request, SessionJson(*session, deps_.read_only));
   });
   AddRoute(http::verb::delete_, "/v1/session", {}, [this](ApiCall& call) {
     const std::string_view id = SessionTable::CookieValue(call.request[http::field::cookie]);
@@ -156,7 +158,7 @@ std::vector<std::pair<std::string, std::string>> Api::CorsHeaders(std::string_vi
   return {{"Access-Control-Allow-Origin", std::string(origin)},
           {"Vary", "Origin"},
           {"Access-Control-Expose-Headers",
-           "ETag, Location, X-Next-Cursor, X-Request-Id, Content-Disposition"}};
+           "ETag, Malpro-Sequence, X-Next-Cursor, Content-Disposition"}};
 }
 
 HttpResponse Api::Preflight(const HttpRequest& request) const {

@@ -201,6 +201,47 @@ TEST_F(BrowserTest, TheConsoleIsItsFilesOnly) {
   EXPECT_EQ(post.headers["Allow"], "GET, HEAD");
 }
 
+TEST_F(BrowserTest, AnAuditorVerifiesTheChainAndAnyoneOfTheDeskReadsTheLastResult) {
+  Reply none = Call(verb::get, "/v1/chain/verification", "", Role::kOperator);
+  EXPECT_EQ(none.status, 404);
+  EXPECT_EQ(ErrorCodeOf(none), "chain_verification_none");
+  SeedAsn(kNip);
+  EXPECT_EQ(Call(verb::post, "/v1/chain/verify", "", Role::kOperator).status, 403);
+  auto [jar, csrf] = SignIn("t-auditor");
+  EXPECT_EQ(Call(verb::post, "/v1/chain/verify", "", {}, {{"Cookie", jar}}).status, 403);
+  Reply verified =
+      Call(verb::post, "/v1/chain/verify", "", {}, {{"Cookie", jar}, {"X-CSRF-Token", csrf}});
+  ASSERT_EQ(verified.status, 200) << verified.body;
+  const std::string head = std::to_string(log_->Head().sequence);
+  EXPECT_NE(verified.body.find(R"("ok":true)"), std::string::npos) << verified.body;
+  EXPECT_NE(verified.body.find(R"("events_checked":)" + head), std::string::npos);
+  EXPECT_NE(verified.body.find(HashToHex(log_->Head().hash)), std::string::npos);
+  EXPECT_NE(verified.body.find(R"("by":"auditor:bpk")"), std::string::npos);
+  Reply last = Call(verb::get, "/v1/chain/verification", "", Role::kOperator);
+  EXPECT_EQ(last.status, 200);
+  EXPECT_EQ(last.body, verified.body);
+}
+
+TEST_F(BrowserTest, AReadOnlyServerSignsInAndVerifiesButTakesNoWrites) {
+  const auto add = add_dependencies_;
+  add_dependencies_ = [add](ApiDependencies& dependencies) {
+    add(dependencies);
+    dependencies.read_only = "the ledger as it stood at sequence 0";
+  };
+  Start(HttpOptions{});
+  auto [jar, csrf] = SignIn("t-admin");
+  Reply session = Call(verb::get, "/v1/session", "", {}, {{"Cookie", jar}});
+  EXPECT_NE(session.body.find(R"("read_only":"the ledger as it stood at sequence 0")"),
+            std::string::npos)
+      << session.body;
+  EXPECT_EQ(Call(verb::post, "/v1/chain/verify", "", {}, {{"Cookie", jar}, {"X-CSRF-Token", csrf}})
+                .status,
+            200);
+  Reply write = Call(verb::post, "/v1/asn", "{}", {}, {{"Cookie", jar}, {"X-CSRF-Token", csrf}});
+  EXPECT_EQ(write.status, 405);
+  EXPECT_EQ(ErrorCodeOf(write), "server_read_only");
+}
+
 // The events of a Server-Sent Events text that were dispatched (ended by a blank line), each
 // as its fields; a cut event is dropped, as a browser drops it.
 std::vector<std::map<std::string, std::string>> DispatchedEvents(const std::string& text) {
