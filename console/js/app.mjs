@@ -77,6 +77,7 @@ function route() {
   cleanup();
   cleanup = () => {};
   document.body.dataset.position = '';
+  document.body.dataset.applied = '';
   const main = document.getElementById('main');
   const {route: name, params} = parseHash();
   for (const link of document.querySelectorAll('[data-nav]')) {

@@ -2,14 +2,16 @@
 // per kecamatan and kelurahan, the daily spend trend, the payment mix, the top UMKM and the
 // concentration of spend (top-10% share, Gini). Live: rows of the asn_spend and circulation
 // read models mark it stale; it refetches the aggregates, throttled (live.mjs).
+// document.body.dataset.applied: the X-Applied-Sequence of the figures on screen.
+// #/dashboard?live=off: no live updates (the peer of bench/console_load.sh).
 import {getJson, request} from './api.mjs';
-import {drawChart, destroyCharts} from './charts.mjs';
 import {clear, errorText, field, figure, h, table} from './dom.mjs';
 import {count, jakartaMonth, money, percent, previousMonth, ratio, toNumber} from './format.mjs';
 import {t} from './i18n.mjs';
-import {LiveFeed, frameScheduler} from './live.mjs';
+import {CardPainter, LiveFeed, frameScheduler} from './live.mjs';
 
 const shortfallPageSize = 50;
+const liveIntervalMs = 1000;
 const emptyMonthsBackMax = 6;
 const channelNames = ['cod', 'qris', 'va', 'receipt'];
 
@@ -45,16 +47,16 @@ function rateText(group) {
   return `${Math.floor(hundredths / 100)}.${String(hundredths % 100).padStart(2, '0')}`;
 }
 
+// The four reads at once; the figures' sequence is the compliance answer's X-Applied-Sequence.
 async function fetchAll(month, shortfallQuery) {
-  const complianceResponse = await request(`/v1/compliance/${month}`);
-  const applied = complianceResponse.headers.get('X-Applied-Sequence');
-  const [agency, rankClass, shortfalls, circulation] = await Promise.all([
-    complianceResponse.json(),
+  const [complianceResponse, rankClass, shortfalls, circulation] = await Promise.all([
+    request(`/v1/compliance/${month}`),
     getJson(`/v1/compliance/${month}?by=rank_class`),
     getJson(`/v1/compliance/${month}/shortfalls?${shortfallQuery}`),
     getJson(`/v1/circulation/${month}`),
   ]);
-  return {agency, rankClass, shortfalls, circulation, applied};
+  const applied = complianceResponse.headers.get('X-Applied-Sequence');
+  return {agency: await complianceResponse.json(), rankClass, shortfalls, circulation, applied};
 }
 
 function figuresRow(data) {
@@ -83,7 +85,7 @@ function chartCard(title, chartSpec, tableNode, {wide = false, tall = false} = {
   const canvas = h('canvas', {});
   const card = h('section', {class: wide ? 'card wide' : 'card'}, h('h2', {}, title),
                  h('div', {class: tall ? 'chart-box tall' : 'chart-box'}, canvas), tableNode);
-  return {card, draw: () => drawChart(canvas, chartSpec)};
+  return {card, chart: {canvas, spec: chartSpec}};
 }
 
 function complianceColumns(keyName, keyLabel) {
@@ -111,12 +113,9 @@ function complianceCard(name, title, keyName, keyLabel, answer, month, by) {
   }, tableNode, {tall: groups.length > 12});
 }
 
-function circulationCards(circulation) {
+function kecamatanCard(circulation) {
   const kecamatan = circulation.kecamatan || [];
-  const kelurahan = kecamatan.flatMap(k => (k.kelurahan || []).map(l => ({...l, kecamatan: k.kecamatan})));
-  kelurahan.sort((a, b) => toNumber(b.spend) - toNumber(a.spend));
-  const topKelurahan = kelurahan.slice(0, 15);
-  const kecamatanCard = chartCard(t('circulation_kecamatan'), {
+  return chartCard(t('circulation_kecamatan'), {
     kind: 'bar', labels: kecamatan.map(k => k.kecamatan),
     label: `${t('circulation_kecamatan')}: ` + kecamatan.map(k => `${k.kecamatan} ${money(k.spend)}`).join('; '),
     datasets: [{label: t('col_spend'), data: kecamatan.map(k => toNumber(k.spend))}],
@@ -126,18 +125,24 @@ function circulationCards(circulation) {
     {label: t('col_purchases'), value: row => count(row.purchases), numeric: true},
     {label: t('col_share'), value: row => percent(row.share_percent), numeric: true},
   ], kecamatan, row => row.kecamatan));
+}
+
+function kelurahanCard(circulation) {
+  const kelurahan = (circulation.kecamatan || []).flatMap(
+      k => (k.kelurahan || []).map(l => ({...l, kecamatan: k.kecamatan})));
+  kelurahan.sort((a, b) => toNumber(b.spend) - toNumber(a.spend));
+  const topKelurahan = kelurahan.slice(0, 15);
   const kelurahanTable = h('div', {class: 'table-wrap tall'}, table('circulation-kelurahan', t('circulation_kelurahan'), [
     {label: t('col_kelurahan'), value: row => row.kelurahan},
     {label: t('col_kecamatan'), value: row => row.kecamatan},
     {label: t('col_spend'), value: row => money(row.spend), numeric: true},
     {label: t('col_purchases'), value: row => count(row.purchases), numeric: true},
   ], kelurahan, row => `${row.kecamatan}/${row.kelurahan}`));
-  const kelurahanCard = chartCard(t('circulation_kelurahan'), {
+  return chartCard(t('circulation_kelurahan'), {
     kind: 'bar', horizontal: true, labels: topKelurahan.map(k => k.kelurahan),
     label: `${t('circulation_kelurahan_top')}: ` + topKelurahan.map(k => `${k.kelurahan} ${money(k.spend)}`).join('; '),
     datasets: [{label: t('col_spend'), data: topKelurahan.map(k => toNumber(k.spend))}],
   }, kelurahanTable, {tall: true});
-  return [kecamatanCard, kelurahanCard];
 }
 
 function absentNote(value) {
@@ -206,7 +211,7 @@ function shortfallCard(data, state, month, onPage) {
   previous.addEventListener('click', () => onPage({offset: Math.max(0, state.offset - shortfallPageSize)}));
   const next = h('button', {type: 'button', class: 'secondary', id: 'shortfall-next', disabled: to >= total}, t('next_page'));
   next.addEventListener('click', () => onPage({offset: state.offset + shortfallPageSize}));
-  return h('section', {class: 'card wide'}, h('h2', {}, t('shortfalls')),
+  return {card: h('section', {class: 'card wide'}, h('h2', {}, t('shortfalls')),
     h('div', {class: 'toolbar'}, field(t('agency_filter'), select),
       h('a', {class: 'button secondary', href: `/v1/compliance/${month}/shortfalls?${query}`, download: '',
               dataset: {action: 'shortfalls-csv'}}, t('download_csv'))),
@@ -220,7 +225,7 @@ function shortfallCard(data, state, month, onPage) {
       {label: t('col_minimum'), value: row => money(row.minimum), numeric: true},
       {label: t('col_shortfall'), value: row => money(row.shortfall), numeric: true},
     ], answer.asn || [], row => row.nip)),
-    h('div', {class: 'pager'}, previous, next));
+    h('div', {class: 'pager'}, previous, next))};
 }
 
 export function renderDashboard(main, params) {
@@ -238,25 +243,29 @@ export function renderDashboard(main, params) {
   const content = h('div', {id: 'dashboard-content'}, h('p', {class: 'loading'}, t('loading')));
   clear(main).append(title, h('div', {class: 'toolbar'}, field(t('month'), monthInput), status), content);
 
+  // The headline figures go in at once; each card follows in a task of its own, only when its
+  // data changed (live.mjs, CardPainter), so that no update holds the page for long.
+  const cards = new CardPainter(() => closed);
+  let figures = null;
+  const cardsOf = data => ({
+    'compliance-agency': [data.agency.groups, () => complianceCard('compliance-agency', t('compliance_agency'),
+                                                                   'agency', t('col_agency'), data.agency, month)],
+    'compliance-rank_class': [data.rankClass.groups, () => complianceCard('compliance-rank_class', t('compliance_rank'),
+                                                                          'rank_class', t('col_rank'), data.rankClass, month, 'rank_class')],
+    'circulation-kecamatan': [data.circulation.kecamatan, () => kecamatanCard(data.circulation)],
+    'circulation-kelurahan': [data.circulation.kecamatan, () => kelurahanCard(data.circulation)],
+    'trend': [data.circulation.days ?? null, () => trendCard(data.circulation)],
+    'channels': [data.circulation.channels ?? null, () => channelsCard(data.circulation)],
+    'merchants': [data.circulation.merchants ?? null, () => merchantsCard(data.circulation)],
+    'shortfalls': [[data.shortfalls, state, (data.agency.groups || []).map(g => g.agency)],
+                   () => shortfallCard(data, state, month, changePage)],
+  });
   const paint = frameScheduler(data => {
     if (closed) return;
-    destroyCharts(content);
-    const cards = [
-      complianceCard('compliance-agency', t('compliance_agency'), 'agency', t('col_agency'), data.agency, month),
-      complianceCard('compliance-rank_class', t('compliance_rank'), 'rank_class', t('col_rank'), data.rankClass, month, 'rank_class'),
-      ...circulationCards(data.circulation),
-      trendCard(data.circulation),
-      channelsCard(data.circulation),
-      merchantsCard(data.circulation),
-    ];
-    const scrollY = window.scrollY;
-    const focusedId = content.contains(document.activeElement) ? document.activeElement.id : '';
-    clear(content).append(figuresRow(data),
-                          h('div', {class: 'grid'}, cards.map(c => c.card),
-                            shortfallCard(data, state, month, changePage)));
-    for (const c of cards) c.draw();
-    window.scrollTo(0, scrollY);
-    if (focusedId) document.getElementById(focusedId)?.focus();
+    const row = figuresRow(data);
+    if (figures) figures.replaceWith(row);
+    else clear(content).append(row, cards.grid);
+    figures = row;
     status.textContent = t('updated_at', {time: new Date().toLocaleTimeString()});
     if (!document.body.dataset.firstFiguresMs) {
       // The frame after the figures went in: when they are on screen, counted from navigation.
@@ -264,7 +273,10 @@ export function renderDashboard(main, params) {
         document.body.dataset.firstFiguresMs ||= String(Math.round(performance.now()));
       });
     }
-    document.dispatchEvent(new CustomEvent('malpro:painted', {detail: {month}}));
+    cards.paint(cardsOf(data), () => {
+      if (data.applied) document.body.dataset.applied = data.applied;
+      document.dispatchEvent(new CustomEvent('malpro:painted', {detail: {month}}));
+    });
   });
 
   async function load() {
@@ -294,13 +306,16 @@ export function renderDashboard(main, params) {
     const data = await load();
     if (closed) return;
     if (data?.applied && !document.body.dataset.position) document.body.dataset.position = data.applied;
-    feed = new LiveFeed(['asn_spend', 'circulation'], load, {after: data?.applied});
+    if (params.get('live') === 'off') return;
+    // At most a refetch a second: under 100 writes a second the cards rebuilt at 400 ms took
+    // half the main thread and slowed the server on a 2-core host (docs/PERFORMANCE.md, Console).
+    feed = new LiveFeed(['asn_spend', 'circulation'], load, {after: data?.applied, intervalMs: liveIntervalMs});
     feed.start();
   })();
 
   return () => {
     closed = true;
     feed?.close();
-    destroyCharts(content);
+    cards.close();
   };
 }
