@@ -14,8 +14,20 @@ import {destroyCharts, drawChart} from './charts.mjs';
 const refreshIntervalMs = 400;
 const reopenDelayMs = 1000;
 
+// What a row changed: "PROJECTION:PREFIX", the prefix being its key up to the first "/"
+// (work_lists: "r" receipts, "p" payments, "o" orders, "s" settlement, "c" and "t" reconciliation).
+function changeOf(projection, data) {
+  try {
+    const key = String(JSON.parse(data).key || '');
+    return `${projection}:${key.includes('/') ? key.slice(0, key.indexOf('/')) : ''}`;
+  } catch {
+    return `${projection}:`;
+  }
+}
+
 export class LiveFeed {
-  // projections: names for ?projection=; onStale(): called (throttled) after rows changed.
+  // projections: names for ?projection=; onStale(changed): called (throttled) after rows
+  // changed, with the set of what changed since the call before (changeOf).
   constructor(projections, onStale, {after, intervalMs = refreshIntervalMs} = {}) {
     this.projections = projections;
     this.intervalMs = intervalMs;
@@ -28,6 +40,7 @@ export class LiveFeed {
     this.pending = false;
     this.closed = false;
     this.rowsSeen = 0;
+    this.changed = new Set();
   }
 
   start() {
@@ -53,6 +66,7 @@ export class LiveFeed {
     const onRow = event => {
       this.applyId(event);
       this.rowsSeen += 1;
+      this.changed.add(changeOf(projection, event.data));
       this.markStale();
     };
     source.addEventListener('row', onRow);
@@ -92,8 +106,10 @@ export class LiveFeed {
     if (this.closed) return;
     this.refreshing = true;
     this.lastRefresh = performance.now();
+    const changed = this.changed;
+    this.changed = new Set();
     try {
-      await this.onStale();
+      await this.onStale(changed);
     } finally {
       this.refreshing = false;
       if (this.pending) { this.pending = false; this.markStale(); }

@@ -1,28 +1,53 @@
 // The operator desk: the receipt approval queue with photos, pending payments, exceptions,
 // settlement close with totals and file hashes, bank statement upload and discrepancy
-// resolution. Every write goes through api.mjs, which adds X-CSRF-Token.
+// resolution. Every write goes through api.mjs, which adds X-CSRF-Token. The first three lists
+// are live (renderOperator).
 import {getJson, request, sendJson} from './api.mjs';
 import {clear, errorText, field, h, table, toast} from './dom.mjs';
 import {count, jakartaDate, money, timeUs} from './format.mjs';
 import {t} from './i18n.mjs';
+import {LiveFeed} from './live.mjs';
 
 const pageSize = 20;
+const liveIntervalMs = 1000;
 
-// A card whose body `load(body)` fills; a refresh button loads it again.
+// A card whose body `load(body, reload)` fills; a refresh button loads it again. Answers
+// {card, reload, ready}: ready settles after the first load.
 function section(id, title, load) {
   const body = h('div', {}, h('p', {class: 'loading'}, t('loading')));
   const refresh = h('button', {type: 'button', class: 'secondary', dataset: {refresh: id}}, t('refresh'));
   const card = h('section', {class: 'card wide', id}, h('div', {class: 'toolbar'}, h('h2', {}, title), refresh), body);
   const run = async () => {
     try {
-      await load(body, run);
+      await keepingFocus(body, () => load(body, run));
     } catch (error) {
       clear(body).append(h('p', {class: 'error', role: 'alert'}, `${t('load_failed')}: ${errorText(error)}`));
     }
   };
   refresh.addEventListener('click', run);
-  run();
-  return card;
+  return {card, reload: run, ready: run()};
+}
+
+// Runs `change` (which may move nodes of `container` around); the control that had the focus
+// in it has it again afterwards, with its text selection, if it is still there and the focus
+// was lost meanwhile (not moved elsewhere by the user).
+async function keepingFocus(container, change) {
+  const focused = container.contains(document.activeElement) ? document.activeElement : null;
+  let selection = null;
+  try { selection = focused && [focused.selectionStart, focused.selectionEnd]; } catch { /* no selection */ }
+  await change();
+  const lost = !document.activeElement || document.activeElement === document.body;
+  if (!focused || !focused.isConnected || !lost) return;
+  focused.focus({preventScroll: true});
+  try { if (selection && selection[0] !== null) focused.setSelectionRange(...selection); } catch { /* none */ }
+}
+
+// Reads a list; notes the X-Applied-Sequence it was answered at in `applied`.
+async function readList(path, applied) {
+  const response = await request(path);
+  const sequence = Number(response.headers.get('X-Applied-Sequence'));
+  if (sequence) applied.push(sequence);
+  return response.json();
 }
 
 async function act(button, action, done) {
@@ -72,33 +97,48 @@ function receiptItem(receipt, reload) {
       message));
 }
 
-function receiptsSection() {
+// The receipt queue. Items are kept by receipt id while their status holds, so that a live
+// update leaves a reason being typed, and the focus, where they were.
+function receiptsSection(applied) {
   const status = h('select', {id: 'receipts-status'},
                    ['submitted', 'approved', 'rejected'].map(s => h('option', {value: s}, t(`status_${s}`))));
   const kelurahan = h('input', {type: 'text', id: 'receipts-kelurahan', autocomplete: 'off'});
   let cursors = [''];
+  let reloadList = () => {};
+  const filter = h('button', {type: 'button', class: 'secondary'}, t('apply_filter'));
+  filter.addEventListener('click', () => { cursors = ['']; reloadList(); });
+  const toolbar = h('div', {class: 'toolbar'}, field(t('col_status'), status), field(t('col_kelurahan'), kelurahan), filter);
+  const list = h('div', {dataset: {table: 'receipts'}});
+  const pager = h('div', {class: 'pager'});
+  const items = new Map();  // receipt_id -> {node, status}
   return section('receipts', t('receipt_queue'), async (body, reload) => {
+    reloadList = reload;
     const query = new URLSearchParams({status: status.value, limit: String(pageSize)});
     if (kelurahan.value.trim()) query.set('kelurahan', kelurahan.value.trim());
     const cursor = cursors[cursors.length - 1];
     if (cursor) query.set('cursor', cursor);
-    const answer = await getJson(`/v1/receipts?${query}`);
-    const filter = h('button', {type: 'button', class: 'secondary'}, t('apply_filter'));
-    filter.addEventListener('click', () => { cursors = ['']; reload(); });
+    const answer = await readList(`/v1/receipts?${query}`, applied);
     const next = h('button', {type: 'button', class: 'secondary', disabled: !answer.next}, t('next_page'));
     next.addEventListener('click', () => { cursors.push(answer.next); reload(); });
     const first = h('button', {type: 'button', class: 'secondary', disabled: cursors.length === 1}, t('first_page'));
     first.addEventListener('click', () => { cursors = ['']; reload(); });
-    const list = h('div', {dataset: {table: 'receipts'}}, (answer.receipts || []).map(r => receiptItem(r, reload)));
-    if (!answer.receipts?.length) list.append(h('p', {class: 'muted'}, t('queue_empty')));
-    clear(body).append(h('div', {class: 'toolbar'}, field(t('col_status'), status),
-                         field(t('col_kelurahan'), kelurahan), filter), list, h('div', {class: 'pager'}, first, next));
+    const receipts = answer.receipts || [];
+    const nodes = receipts.map(receipt => {
+      const kept = items.get(receipt.receipt_id);
+      return kept && kept.status === receipt.status ? kept.node : receiptItem(receipt, reload);
+    });
+    items.clear();
+    receipts.forEach((receipt, index) => items.set(receipt.receipt_id, {node: nodes[index], status: receipt.status}));
+    clear(list).append(...nodes);
+    if (!receipts.length) list.append(h('p', {class: 'muted'}, t('queue_empty')));
+    clear(pager).append(first, next);
+    if (body.firstChild !== toolbar) clear(body).append(toolbar, list, pager);
   });
 }
 
-function paymentsSection() {
+function paymentsSection(applied) {
   return section('payments', t('pending_payments'), async body => {
-    const answer = await getJson(`/v1/payments?status=requested&limit=100`);
+    const answer = await readList(`/v1/payments?status=requested&limit=100`, applied);
     clear(body).append(table('payments', t('pending_payments'), [
       {label: t('col_payment'), value: row => row.payment_id, className: 'mono'},
       {label: t('col_nip'), value: row => row.buyer_nip, className: 'mono'},
@@ -126,9 +166,20 @@ function exceptionRow(row, reload) {
   return h('div', {class: 'actions'}, field(t('col_resolution'), resolution), field(t('col_note'), note), button);
 }
 
-function exceptionsSection() {
+// Open exceptions; the resolve controls of a row are kept while it stays open (a note being
+// typed survives a live update).
+function exceptionsSection(applied) {
+  const actions = new Map();  // payment_id -> the resolve controls
   return section('exceptions', t('exceptions'), async (body, reload) => {
-    const answer = await getJson('/v1/exceptions?status=open&limit=100');
+    const answer = await readList('/v1/exceptions?status=open&limit=100', applied);
+    const rows = answer.exceptions || [];
+    const open = new Set(rows.filter(row => row.status === 'open').map(row => row.payment_id));
+    for (const id of actions.keys()) if (!open.has(id)) actions.delete(id);
+    const actionsOf = row => {
+      if (row.status !== 'open') return exceptionRow(row, reload);
+      if (!actions.has(row.payment_id)) actions.set(row.payment_id, exceptionRow(row, reload));
+      return actions.get(row.payment_id);
+    };
     clear(body).append(
       h('p', {}, t('exceptions_open', {open: count(answer.open), amount: money(answer.open_amount)})),
       table('exceptions', t('exceptions'), [
@@ -137,8 +188,8 @@ function exceptionsSection() {
         {label: t('col_amount'), value: row => money(row.amount), numeric: true},
         {label: t('col_bank_reference'), value: row => row.bank_reference, className: 'mono'},
         {label: t('col_action'), value: row => row.action},
-        {label: t('resolve'), value: row => exceptionRow(row, reload)},
-      ], answer.exceptions || [], row => row.payment_id));
+        {label: t('resolve'), value: actionsOf},
+      ], rows, row => row.payment_id));
   });
 }
 
@@ -292,9 +343,35 @@ function reconciliationSection() {
   });
 }
 
+// The receipt queue, pending payments and exceptions follow the work_lists and exceptions read
+// models live (at most a refetch a second, of the lists whose rows changed); every card keeps
+// its refresh button.
 export function renderOperator(main) {
+  let closed = false;
+  let feed = null;
+  const applied = [];
+  const receipts = receiptsSection(applied);
+  const payments = paymentsSection(applied);
+  const exceptions = exceptionsSection(applied);
+  const settlement = settlementSection();
+  const reconciliation = reconciliationSection();
   clear(main).append(h('h1', {}, t('operator_title')),
-    h('div', {class: 'grid'}, receiptsSection(), paymentsSection(), exceptionsSection(),
-      settlementSection(), reconciliationSection()));
-  return () => {};
+    h('div', {class: 'grid'}, [receipts, payments, exceptions, settlement, reconciliation].map(s => s.card)));
+  const reloads = {'work_lists:r': receipts.reload, 'work_lists:p': payments.reload, 'exceptions:': exceptions.reload};
+  (async () => {
+    await Promise.all([receipts.ready, payments.ready, exceptions.ready]);
+    let after = applied.length ? Math.min(...applied) : 0;
+    if (!after) after = Number((await getJson('/v1/chain/head').catch(() => ({}))).sequence || 0);
+    if (closed || !after) return;
+    if (!document.body.dataset.position) document.body.dataset.position = String(after);
+    feed = new LiveFeed(['work_lists', 'exceptions'], async changed => {
+      const due = new Set([...changed].map(change => reloads[change] || reloads[change.replace(/:.*/, ':')]).filter(Boolean));
+      await Promise.all([...due].map(reload => reload()));
+    }, {after, intervalMs: liveIntervalMs});
+    feed.start();
+  })();
+  return () => {
+    closed = true;
+    feed?.close();
+  };
 }

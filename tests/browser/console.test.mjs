@@ -202,6 +202,26 @@ test('an approval made in the operator desk is in the ledger', async () => {
   assert.equal(inLog.events[0].stream_id, `receipt-${id}`);
 });
 
+test('a receipt submitted through the API appears in the open operator desk within 2 s', async () => {
+  await page.waitForFunction(() => document.body.dataset.page === 'operator' && document.body.dataset.live === 'connected');
+  const item = id => page.locator(`[data-table="receipts"] article[data-key="${id}"]`);
+  const shows = async id => {
+    const submittedAt = Date.now();
+    await item(id).waitFor({timeout: 2000});
+    return Date.now() - submittedAt;
+  };
+  const first = (await submitReceipt('61000.00')).receipt_id;
+  const firstMs = await shows(first);
+  // A reason being typed, and the focus, survive the next live update of the queue.
+  const reason = item(first).locator('[data-input="reject-reason"]');
+  await reason.fill('sedang diketik');
+  const second = (await submitReceipt('62000.00')).receipt_id;
+  const secondMs = await shows(second);
+  console.log(`# receipts showed in the operator desk's queue ${firstMs} and ${secondMs} ms after they were submitted`);
+  assert.equal(await reason.inputValue(), 'sedang diketik');
+  assert.equal(await reason.evaluate(input => document.activeElement === input), true, 'the reason keeps the focus');
+});
+
 test('a rejection needs a reason and is recorded with it', async () => {
   const {receipt_id: id} = await submitReceipt('45000.00');
   await page.click('[data-refresh="receipts"]');
