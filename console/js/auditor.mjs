@@ -1,8 +1,9 @@
 // The auditor's view: the chain head, the latest signed checkpoint and the server's health;
 // an event browser by sequence and by stream; an as-of date (the last event recorded by the
 // end of that Asia/Jakarta day, found by bisecting GET /v1/events, and the command that
-// serves every read model as of then).
-import {getJson} from './api.mjs';
+// serves every read model as of then); the last full verification of the chain on the server
+// (GET /v1/chain/verification) and, for auditors and admins, "Verify now" (POST /v1/chain/verify).
+import {getJson, sendJson} from './api.mjs';
 import {clear, errorText, field, h, table} from './dom.mjs';
 import {count, jakartaDate, shortHash, timeUs} from './format.mjs';
 import {t} from './i18n.mjs';
@@ -53,6 +54,52 @@ async function headSection(role) {
     clear(body).append(h('p', {class: 'error', role: 'alert'}, errorText(error)));
   }
   if (role === 'operator') body.append(h('p', {class: 'notice'}, t('operator_no_events')));
+  return card;
+}
+
+function verificationText(result) {
+  const outcome = result.ok
+    ? h('p', {class: 'ok'}, t('verification_ok', {events: count(result.events_checked), from: count(result.from_sequence),
+                                                    to: count(result.to_sequence), hash: shortHash(result.verified_head?.hash)}))
+    : h('p', {class: 'error'}, t('verification_failed', {sequence: count(result.first_bad_sequence), problem: result.problem,
+                                                          verified: count(result.verified_head?.sequence)}));
+  return [h('div', {dataset: {figure: 'verification_ok', value: String(result.ok)}}, outcome),
+          h('p', {class: 'muted', dataset: {figure: 'verification_to_sequence', value: result.to_sequence}},
+            t('verification_by', {by: result.by, at: result.started_at, ms: count(result.duration_ms)}))];
+}
+
+// The last verification of the whole chain the server ran, and (auditor, admin) a button to run one.
+function verificationSection(role) {
+  const output = h('div', {role: 'status', 'aria-live': 'polite', id: 'verification-result'},
+                   h('p', {class: 'loading'}, t('loading')));
+  const show = async () => {
+    try {
+      clear(output).append(...verificationText(await getJson('/v1/chain/verification')));
+    } catch (error) {
+      clear(output).append(error.status === 404 ? h('p', {dataset: {figure: 'verification_ok', value: ''}}, t('verification_none'))
+                                                : h('p', {class: 'error'}, errorText(error)));
+    }
+  };
+  const card = h('section', {class: 'card wide', id: 'verification'}, h('h2', {}, t('verification_title')), output);
+  if (role === 'auditor' || role === 'admin') {
+    const verify = h('button', {type: 'button', dataset: {action: 'verify-chain'}}, t('verify_now'));
+    verify.addEventListener('click', async () => {
+      verify.disabled = true;
+      clear(output).append(h('p', {class: 'loading'}, t('verifying')));
+      try {
+        clear(output).append(...verificationText(await sendJson('POST', '/v1/chain/verify')));
+      } catch (error) {
+        if (error.code === 'chain_verify_running') clear(output).append(h('p', {class: 'notice'}, t('verification_running')));
+        else clear(output).append(h('p', {class: 'error', role: 'alert'}, errorText(error)));
+      } finally {
+        verify.disabled = false;
+      }
+    });
+    card.append(h('div', {class: 'toolbar'}, verify));
+  } else {
+    card.append(h('p', {class: 'muted'}, t('verification_operator')));
+  }
+  show();
   return card;
 }
 
@@ -182,7 +229,7 @@ export function renderAuditor(main, params, {role}) {
   (async () => {
     const head = await headSection(role);
     if (closed) return;
-    const cards = [head];
+    const cards = [head, verificationSection(role)];
     if (role !== 'operator') cards.push(browserSection(params));
     clear(main).append(h('h1', {}, t('auditor_title')), h('div', {class: 'grid'}, cards));
   })();

@@ -325,6 +325,24 @@ test('a subscription resumed with Last-Event-ID mid-snapshot gives the same rows
   assert.deepEqual(pairs(result.resumed), pairs(result.full), `resumed after ${result.lastId} (row ${result.cut})`);
 });
 
+test('the auditor view shows the last chain verification, and "Verify now" runs one', async () => {
+  await page.goto(`${api}/#/auditor`);
+  const result = '#verification [data-figure="verification_ok"]';
+  await page.waitForSelector(result);
+  assert.equal(await page.getAttribute(result, 'data-value'), '', 'none since the server started');
+  const head = await apiJson('/v1/chain/head', 'dev-auditor');
+  await page.click('[data-action="verify-chain"]');
+  await page.waitForSelector(`${result}[data-value="true"]`);
+  const shownTo = Number(await page.getAttribute('[data-figure="verification_to_sequence"]', 'data-value'));
+  assert.ok(shownTo >= head.sequence, `verified to ${shownTo}, head was ${head.sequence}`);
+  const kept = await apiJson('/v1/chain/verification', 'dev-auditor');
+  assert.equal(kept.ok, true);
+  assert.equal(kept.to_sequence, shownTo);
+  await page.reload();
+  await page.waitForSelector(`${result}[data-value="true"]`);
+  assert.equal(Number(await page.getAttribute('[data-figure="verification_to_sequence"]', 'data-value')), shownTo);
+});
+
 test('accessibility: labels, keyboard reach, contrast', async () => {
   const checks = async pageName => page.evaluate(() => {
     const unlabelled = [...document.querySelectorAll('input, select, textarea')].filter(control => {
