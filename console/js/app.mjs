@@ -65,6 +65,11 @@ function updateHeader() {
     link.hidden = signedIn && !pageRoles[link.dataset.nav].includes(current.role);
   }
   document.body.dataset.role = signedIn ? current.role : '';
+  // A replay of the ledger as it stood (audit replay --serve) says so on every page.
+  const readOnly = document.getElementById('read-only');
+  readOnly.hidden = !(signedIn && current.read_only);
+  readOnly.textContent = readOnly.hidden ? '' : t('read_only', {text: current.read_only});
+  document.body.dataset.readOnly = readOnly.hidden ? '' : 'true';
 }
 
 function updateLiveStatus() {
@@ -121,6 +126,7 @@ async function start() {
     applyStaticTexts();
     showSwitch();
     updateLiveStatus();
+    updateHeader();
     route();
   });
   document.getElementById('sign-out').addEventListener('click', signOut);

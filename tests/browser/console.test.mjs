@@ -343,6 +343,35 @@ test('the auditor view shows the last chain verification, and "Verify now" runs 
   assert.equal(Number(await page.getAttribute('[data-figure="verification_to_sequence"]', 'data-value')), shownTo);
 });
 
+test('a replay as of a past point (audit replay --serve) signs in and says on every page that it is read-only', async () => {
+  const replay = process.env.MALPRO_REPLAY_API;
+  // Its own browser: cookies ignore the port, so the replay's session must not replace the
+  // live server's in the main profile.
+  const replayBrowser = await chromium.launch({executablePath: '/usr/bin/chromium', headless: true, args: chromiumArgs});
+  const other = await replayBrowser.newPage();
+  other.setDefaultTimeout(10000);
+  try {
+    await other.goto(`${replay}/`);
+    await other.fill('#token', 'dev-auditor');
+    await other.click('#signin-submit');
+    await other.waitForSelector('[data-figure="asn"]');
+    const banner = await other.textContent('#read-only');
+    assert.match(banner, /sequence 400 /);
+    assert.equal(await other.isVisible('#read-only'), true);
+    await other.goto(`${replay}/#/auditor`);
+    await other.waitForFunction(() => document.body.dataset.page === 'auditor');
+    assert.equal(await other.isVisible('#read-only'), true);
+    const head = await other.evaluate(() => fetch('/v1/chain/head').then(r => r.json()));
+    assert.equal(head.sequence, 400);
+    const write = await other.evaluate(() => fetch('/v1/settlement/2000-01-01/close', {method: 'POST'}).then(r => r.status));
+    assert.ok(write === 403 || write === 405, `a write answered ${write}`);
+  } finally {
+    await replayBrowser.close();
+  }
+  // The live server shows no banner.
+  assert.equal(await page.isVisible('#read-only'), false);
+});
+
 test('accessibility: labels, keyboard reach, contrast', async () => {
   const checks = async pageName => page.evaluate(() => {
     const unlabelled = [...document.querySelectorAll('input, select, textarea')].filter(control => {

@@ -23,12 +23,25 @@ port="$(served_port demo)"
 status="$(http_status "http://127.0.0.1:$port/")"
 [ "$status" = 200 ] || fail "GET / answered $status: the server does not serve console/"
 
+# The ledger as it stood at sequence 400, served read-only beside it (no lock is taken).
+"$malpro" -c "$config" -d "$work/data" -p 0 audit replay --until 400 -o "$work/replay" --serve \
+  > "$work/replay.log" 2> "$work/replay.err" &
+replay_pid=$!
+trap 'kill "$replay_pid" 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 1 "$serve_start_tries_max"); do
+  grep -q 'HTTP API on' "$work/replay.log" 2>/dev/null && break
+  sleep 0.1
+done
+replay_port="$(served_port replay)"
+[ -n "$replay_port" ] || fail "audit replay --serve did not start: $(tail -c 300 "$work/replay.err")"
+grep -q 'malpro: console on ' "$work/replay.log" || fail "the replay serves no console: $(cat "$work/replay.log")"
+
 artifacts="$build_dir/browser-artifacts"
 rm -rf "$artifacts"
 mkdir -p "$artifacts"
 screenshots=""
 [ "${MALPRO_UPDATE_SCREENSHOTS:-}" = 1 ] && screenshots="$source_dir/docs/screenshots"
 cd "$browser_dir"
-MALPRO_API="http://127.0.0.1:$port" MALPRO_MONTH="$month" MALPRO_ARTIFACTS="$artifacts" \
+MALPRO_API="http://127.0.0.1:$port" MALPRO_REPLAY_API="http://127.0.0.1:$replay_port" MALPRO_MONTH="$month" MALPRO_ARTIFACTS="$artifacts" \
   MALPRO_SCREENSHOTS_DIR="$screenshots" \
   node --test --test-concurrency=1 --test-reporter=spec console.test.mjs
