@@ -35,10 +35,11 @@ Result<Subscription> Api::OpenSubscription(const HttpRequest& request, HttpRespo
     return refuse(Status::PermissionDenied("the " + std::string(RoleName(principal->role)) +
                                            " role may not follow the log"));
   }
-  // Resume after ?after=SEQ, or after the Last-Event-ID a reconnecting client sends.
+  // Resume after the Last-Event-ID a reconnecting client sends, else after ?after=: an
+  // EventSource reconnects to the same URL, so its ?after= is older than its last id.
   ApiCall call{request, *principal, {}, std::move(query)};
   const std::string last_event_id(request["Last-Event-ID"]);
-  if (!last_event_id.empty() && !call.query.contains("after")) call.query["after"] = last_event_id;
+  if (!last_event_id.empty()) call.query["after"] = last_event_id;
   if (path == "/v1/subscribe/projections") {
     Result<Subscription> subscription = OpenProjectionSubscription(call);
     if (!subscription.ok()) return refuse(subscription.status());

@@ -270,7 +270,8 @@ std::vector<std::map<std::string, std::string>> DispatchedEvents(const std::stri
 
 // Reads a subscription until `bytes_max` bytes, or until `enough` says the text suffices.
 std::string ReadSubscription(uint16_t port, const std::string& last_event_id, size_t bytes_max,
-                             const std::function<bool(const std::string&)>& enough) {
+                             const std::function<bool(const std::string&)>& enough,
+                             const std::string& query = "") {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in remote{};
   remote.sin_family = AF_INET;
@@ -279,9 +280,8 @@ std::string ReadSubscription(uint16_t port, const std::string& last_event_id, si
   EXPECT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&remote), sizeof(remote)), 0);
   timeval timeout{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  std::string request =
-      "GET /v1/subscribe/projections?projection=asn_spend HTTP/1.1\r\nHost: x\r\n"
-      "Authorization: Bearer t-auditor\r\n";
+  std::string request = "GET /v1/subscribe/projections?projection=asn_spend" + query +
+                        " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t-auditor\r\n";
   if (!last_event_id.empty()) request += "Last-Event-ID: " + last_event_id + "\r\n";
   request += "\r\n";
   EXPECT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
@@ -353,6 +353,26 @@ TEST_F(BrowserTest, AFeedResumedAtRandomBytesDeliversEveryRowExactlyOnce) {
       }
     }
   }
+}
+
+// An EventSource reconnects to the URL it opened, ?after= included: its Last-Event-ID, the
+// newer position, wins.
+TEST_F(BrowserTest, AReconnectResumesFromLastEventIdNotFromTheUrlsAfter) {
+  SeedAsn(kNip);
+  ASSERT_TRUE(projector_->WaitForApplied(log_->Head().sequence, std::chrono::seconds(10)));
+  const std::string first = ReadSubscription(port(), "", 1 << 20, SnapshotEnded);
+  const auto events = DispatchedEvents(first);
+  ASSERT_FALSE(events.empty());
+  const std::string position = events.back().at("id");
+  ASSERT_EQ(events.back().at("event"), "position");
+  SeedAsn(testing::kOtherNip);
+  const auto has_new_row = [](const std::string& text) {
+    return text.find(std::string("a/") + testing::kOtherNip) != std::string::npos;
+  };
+  const std::string resumed = ReadSubscription(port(), position, 1 << 20, has_new_row, "&after=0");
+  EXPECT_TRUE(has_new_row(resumed)) << resumed;
+  EXPECT_EQ(resumed.find("event: snapshot"), std::string::npos) << resumed;
+  EXPECT_EQ(resumed.find(std::string("a/") + kNip), std::string::npos) << resumed;
 }
 
 }  // namespace
