@@ -6,6 +6,9 @@
 // merchant of the payment it reverses. A merchant's place is where it is registered; a manual
 // receipt's is the shop's.
 #include <algorithm>
+#include <initializer_list>
+#include <string_view>
+#include <utility>
 
 #include "engine/payment_channel.h"
 #include "projections/read_models.h"
@@ -61,9 +64,30 @@ std::vector<const MerchantSpend*> RankedMerchants(const RowTable<MerchantSpend>&
   return ranked;
 }
 
-// Writes {"spend","purchases"} of one row.
-void WriteSpendAndPurchases(JsonWriter& writer, Money spend, int64_t purchases) {
-  writer.BeginObject().Field("spend", AmountText(spend)).Field("purchases", purchases).EndObject();
+// Writes a row as an object: its text fields in order, then "spend" and "purchases".
+void WriteSpendRow(JsonWriter& writer,
+                   std::initializer_list<std::pair<std::string_view, std::string_view>> texts,
+                   Money spend, int64_t purchases) {
+  writer.BeginObject();
+  for (const auto& [key, value] : texts) writer.Field(key, value);
+  writer.Field("spend", AmountText(spend)).Field("purchases", purchases).EndObject();
+}
+
+// Reads a row that is its text fields named `keys` (in the order of Row's members), then its
+// spend and purchases.
+template <typename Row, typename... Keys>
+Result<Row> ReadSpendRow(const JsonObject& object, Keys... keys) {
+  RowReader reader(object);
+  Row row{reader.Text(keys)..., reader.Amount("spend"), reader.Int("purchases")};
+  MALPRO_RETURN_IF_ERROR(reader.Finish());
+  return row;
+}
+
+// Counts `amount` and `purchases` into a row.
+template <typename Row>
+void AddSpend(Row& row, Money amount, int64_t purchases) {
+  row.spend += amount;
+  row.purchases += purchases;
 }
 
 }  // namespace
@@ -92,21 +116,12 @@ std::string GiniText(std::vector<int64_t> incomes) {
 }
 
 void AreaSpend::Write(JsonWriter& writer) const {
-  writer.BeginObject()
-      .Field("month", month)
-      .Field("kecamatan", kecamatan)
-      .Field("kelurahan", kelurahan)
-      .Field("spend", AmountText(spend))
-      .Field("purchases", purchases)
-      .EndObject();
+  WriteSpendRow(writer, {{"month", month}, {"kecamatan", kecamatan}, {"kelurahan", kelurahan}},
+                spend, purchases);
 }
 
 Result<AreaSpend> AreaSpend::Read(const JsonObject& object) {
-  RowReader reader(object);
-  AreaSpend area{reader.Text("month"), reader.Text("kecamatan"), reader.Text("kelurahan"),
-                 reader.Amount("spend"), reader.Int("purchases")};
-  MALPRO_RETURN_IF_ERROR(reader.Finish());
-  return area;
+  return ReadSpendRow<AreaSpend>(object, "month", "kecamatan", "kelurahan");
 }
 
 void MonthCirculation::Write(JsonWriter& writer) const {
@@ -130,52 +145,27 @@ Result<MonthCirculation> MonthCirculation::Read(const JsonObject& object) {
 }
 
 void DaySpend::Write(JsonWriter& writer) const {
-  writer.BeginObject()
-      .Field("date", date)
-      .Field("spend", AmountText(spend))
-      .Field("purchases", purchases)
-      .EndObject();
+  WriteSpendRow(writer, {{"date", date}}, spend, purchases);
 }
 
 Result<DaySpend> DaySpend::Read(const JsonObject& object) {
-  RowReader reader(object);
-  DaySpend day{reader.Text("date"), reader.Amount("spend"), reader.Int("purchases")};
-  MALPRO_RETURN_IF_ERROR(reader.Finish());
-  return day;
+  return ReadSpendRow<DaySpend>(object, "date");
 }
 
 void ChannelSpend::Write(JsonWriter& writer) const {
-  writer.BeginObject()
-      .Field("month", month)
-      .Field("channel", channel)
-      .Field("spend", AmountText(spend))
-      .Field("purchases", purchases)
-      .EndObject();
+  WriteSpendRow(writer, {{"month", month}, {"channel", channel}}, spend, purchases);
 }
 
 Result<ChannelSpend> ChannelSpend::Read(const JsonObject& object) {
-  RowReader reader(object);
-  ChannelSpend channel{reader.Text("month"), reader.Text("channel"), reader.Amount("spend"),
-                       reader.Int("purchases")};
-  MALPRO_RETURN_IF_ERROR(reader.Finish());
-  return channel;
+  return ReadSpendRow<ChannelSpend>(object, "month", "channel");
 }
 
 void MerchantSpend::Write(JsonWriter& writer) const {
-  writer.BeginObject()
-      .Field("month", month)
-      .Field("umkm_id", umkm_id)
-      .Field("spend", AmountText(spend))
-      .Field("purchases", purchases)
-      .EndObject();
+  WriteSpendRow(writer, {{"month", month}, {"umkm_id", umkm_id}}, spend, purchases);
 }
 
 Result<MerchantSpend> MerchantSpend::Read(const JsonObject& object) {
-  RowReader reader(object);
-  MerchantSpend merchant{reader.Text("month"), reader.Text("umkm_id"), reader.Amount("spend"),
-                         reader.Int("purchases")};
-  MALPRO_RETURN_IF_ERROR(reader.Finish());
-  return merchant;
+  return ReadSpendRow<MerchantSpend>(object, "month", "umkm_id");
 }
 
 Status CirculationProjection::Apply(const Fact& fact) {
@@ -201,24 +191,15 @@ Status CirculationProjection::Apply(const Fact& fact) {
   const CivilDate date = SpendDate(fact);
   const int month = MonthNumber(date);
 
-  AreaSpend& area = areas_.Touch(AreaRow(fact, month, kecamatan, kelurahan));
-  area.spend += amount;
-  area.purchases += purchases;
+  AddSpend(areas_.Touch(AreaRow(fact, month, kecamatan, kelurahan)), amount, purchases);
   MonthRows& rows = RowsOf(month);
   MonthCirculation& total = months_.Touch(rows.total);
-  total.spend += amount;
-  total.purchases += purchases;
+  AddSpend(total, amount, purchases);
   if (fact.asn != nullptr && fact.asn->kecamatan == kecamatan) total.local_spend += amount;
-  DaySpend& day = days_.Touch(DayRow(rows, date));
-  day.spend += amount;
-  day.purchases += purchases;
-  ChannelSpend& by_channel = channels_.Touch(ChannelRow(rows, month, *channel));
-  by_channel.spend += amount;
-  by_channel.purchases += purchases;
+  AddSpend(days_.Touch(DayRow(rows, date)), amount, purchases);
+  AddSpend(channels_.Touch(ChannelRow(rows, month, *channel)), amount, purchases);
   if (!receipt) {  // a manual receipt's shop is no registered merchant
-    MerchantSpend& merchant = merchants_.Touch(MerchantRow(fact, month));
-    merchant.spend += amount;
-    merchant.purchases += purchases;
+    AddSpend(merchants_.Touch(MerchantRow(fact, month)), amount, purchases);
   }
   return Status::Ok();
 }
@@ -339,11 +320,7 @@ void CirculationProjection::WriteKecamatan(JsonWriter& writer, const std::string
         .Field("share_percent", PercentText(share));
     writer.Key("kelurahan").BeginArray();
     for (const AreaSpend* area : kelurahan) {
-      writer.BeginObject()
-          .Field("kelurahan", area->kelurahan)
-          .Field("spend", AmountText(area->spend))
-          .Field("purchases", area->purchases)
-          .EndObject();
+      WriteSpendRow(writer, {{"kelurahan", area->kelurahan}}, area->spend, area->purchases);
     }
     writer.EndArray().EndObject();
   }
@@ -356,12 +333,7 @@ void CirculationProjection::WriteDays(JsonWriter& writer, const std::string& mon
   const auto& rows = days_.entries();
   for (auto it = rows.lower_bound(prefix); it != rows.end() && it->first.starts_with(prefix);
        ++it) {
-    const DaySpend& day = it->second->row;
-    writer.BeginObject()
-        .Field("date", day.date)
-        .Field("spend", AmountText(day.spend))
-        .Field("purchases", day.purchases)
-        .EndObject();
+    it->second->row.Write(writer);  // the row as stored: date, spend, purchases
   }
   writer.EndArray();
 }
@@ -372,8 +344,8 @@ void CirculationProjection::WriteChannels(JsonWriter& writer, const std::string&
     const std::string key = month + "/" + std::string(name);
     const ChannelSpend* row = channels_.Find(key);
     writer.Key(name);
-    WriteSpendAndPurchases(writer, row != nullptr ? row->spend : Money(),
-                           row != nullptr ? row->purchases : 0);
+    WriteSpendRow(writer, {}, row != nullptr ? row->spend : Money(),
+                  row != nullptr ? row->purchases : 0);
   }
   writer.EndObject();
 }
@@ -401,12 +373,10 @@ void CirculationProjection::WriteMerchants(JsonWriter& writer, const std::string
   for (size_t i = 0; i < count && i < circulation_top_merchants; ++i) {
     const MerchantSpend& row = *ranked[i];
     const CatalogMerchant* known = catalog.Find(row.umkm_id);
-    writer.BeginObject()
-        .Field("umkm_id", row.umkm_id)
-        .Field("name", known != nullptr ? std::string_view(known->name) : std::string_view())
-        .Field("spend", AmountText(row.spend))
-        .Field("purchases", row.purchases)
-        .EndObject();
+    WriteSpendRow(writer,
+                  {{"umkm_id", row.umkm_id},
+                   {"name", known != nullptr ? std::string_view(known->name) : std::string_view()}},
+                  row.spend, row.purchases);
   }
   writer.EndArray()
       .Field("top_decile_merchants", static_cast<int64_t>(decile))
