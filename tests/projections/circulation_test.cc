@@ -11,36 +11,19 @@
 #include "engine/ledger.h"
 #include "projections/read_models.h"
 #include "tests/projections/projection_testing.h"
+#include "tests/projections/read_model_checks.h"
 #include "tests/support/ledger_fixture.h"
 
 namespace malpro {
 namespace {
 
+using testing::DefinitionGini;
+using testing::JsonAt;
 using testing::kBuyer;
 using testing::kJan31;
 using testing::kOtherBuyer;
 
 constexpr int64_t kCirculationDay = 24 * 3'600'000'000LL;
-
-// The Gini coefficient by its definition, sum_i sum_j |x_i - x_j| / (2 n^2 mean) =
-// sum_i sum_j |x_i - x_j| / (2 n sum), rounded half up to 4 decimals, in exact integers.
-std::string ReferenceGini(const std::vector<int64_t>& incomes) {
-  const auto n = static_cast<__int128>(incomes.size());
-  __int128 sum = 0;
-  __int128 differences = 0;
-  for (int64_t x : incomes) {
-    sum += x;
-    for (int64_t y : incomes) differences += x > y ? x - y : y - x;
-  }
-  int64_t ten_thousandths = 0;
-  if (n >= 2 && sum > 0) {
-    const __int128 denominator = 2 * n * sum;
-    ten_thousandths = static_cast<int64_t>((differences * 20000 + denominator) / (2 * denominator));
-  }
-  const std::string digits = std::to_string(ten_thousandths % 10000);
-  return std::to_string(ten_thousandths / 10000) + "." + std::string(4 - digits.size(), '0') +
-         digits;
-}
 
 TEST(GiniTextTest, EqualIncomesGiveZero) {
   EXPECT_EQ(GiniText({1, 1, 1, 1}), "0.0000");
@@ -81,19 +64,8 @@ TEST(GiniTextTest, SortedFormEqualsTheDefinitionOnSeededIncomes) {
     std::vector<int64_t> incomes(1 + random() % 12);
     for (int64_t& x : incomes)
       x = static_cast<int64_t>(random() % (round % 2 == 0 ? 5 : 10'000'000));
-    EXPECT_EQ(GiniText(incomes), ReferenceGini(incomes)) << "round " << round;
+    EXPECT_EQ(GiniText(incomes), DefinitionGini(incomes)) << "round " << round;
   }
-}
-
-// The value at a JSON pointer, as text (strings unquoted, numbers as written).
-std::string CirculationAt(const std::string& json, std::string_view pointer) {
-  thread_local simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  if (parser.parse(json).get(root) != simdjson::SUCCESS) return "<not json>";
-  simdjson::dom::element value;
-  if (root.at_pointer(pointer).get(value) != simdjson::SUCCESS) return "<missing>";
-  if (value.is_string()) return std::string(value.get_string().value());
-  return simdjson::minify(value);
 }
 
 int64_t CirculationSen(const std::string& text) {
@@ -106,18 +78,18 @@ int64_t CirculationSen(const std::string& text) {
 // Days and channels each add up to the month's total; merchants' spend is the total less
 // receipts; merchants.count is the number of merchants with spend.
 void ExpectCirculationAddsUp(const std::string& json) {
-  const int64_t total = CirculationSen(CirculationAt(json, "/total/spend"));
-  const int64_t purchases = std::stoll(CirculationAt(json, "/total/purchases"));
+  const int64_t total = CirculationSen(JsonAt(json, "/total/spend"));
+  const int64_t purchases = std::stoll(JsonAt(json, "/total/purchases"));
   int64_t days = 0;
   int64_t day_purchases = 0;
   std::string previous;
-  for (int i = 0; CirculationAt(json, "/days/" + std::to_string(i)) != "<missing>"; ++i) {
+  for (int i = 0; JsonAt(json, "/days/" + std::to_string(i)) != "<missing>"; ++i) {
     const std::string at = "/days/" + std::to_string(i);
-    const std::string date = CirculationAt(json, at + "/date");
+    const std::string date = JsonAt(json, at + "/date");
     EXPECT_LT(previous, date) << "days in date order";
     previous = date;
-    days += CirculationSen(CirculationAt(json, at + "/spend"));
-    day_purchases += std::stoll(CirculationAt(json, at + "/purchases"));
+    days += CirculationSen(JsonAt(json, at + "/spend"));
+    day_purchases += std::stoll(JsonAt(json, at + "/purchases"));
   }
   EXPECT_EQ(days, total) << json;
   EXPECT_EQ(day_purchases, purchases) << json;
@@ -125,13 +97,13 @@ void ExpectCirculationAddsUp(const std::string& json) {
   int64_t channel_purchases = 0;
   for (const char* channel : {"cod", "qris", "va", "receipt"}) {
     const std::string at = std::string("/channels/") + channel;
-    channels += CirculationSen(CirculationAt(json, at + "/spend"));
-    channel_purchases += std::stoll(CirculationAt(json, at + "/purchases"));
+    channels += CirculationSen(JsonAt(json, at + "/spend"));
+    channel_purchases += std::stoll(JsonAt(json, at + "/purchases"));
   }
   EXPECT_EQ(channels, total) << json;
   EXPECT_EQ(channel_purchases, purchases) << json;
-  EXPECT_EQ(CirculationSen(CirculationAt(json, "/merchants/spend")),
-            total - CirculationSen(CirculationAt(json, "/channels/receipt/spend")))
+  EXPECT_EQ(CirculationSen(JsonAt(json, "/merchants/spend")),
+            total - CirculationSen(JsonAt(json, "/channels/receipt/spend")))
       << json;
 }
 
@@ -225,16 +197,16 @@ TEST_F(CirculationTest, DaysChannelsAndMerchantsAddUpToTheMonth) {
       {"/merchants/top_decile_merchants", "1"},
       {"/merchants/top_decile_share_basis_points", "6522"},  // 165000 / 253000, half up
       {"/merchants/top_decile_share_percent", "65.22"},
-      {"/merchants/gini", ReferenceGini({165'000'00, 68'000'00, 20'000'00})}};
+      {"/merchants/gini", DefinitionGini({165'000'00, 68'000'00, 20'000'00})}};
   for (const auto& [pointer, value] : expected) {
-    EXPECT_EQ(CirculationAt(february, pointer), value) << pointer;
+    EXPECT_EQ(JsonAt(february, pointer), value) << pointer;
   }
   // Sorted 20000, 68000, 165000: (-2 * 20000 + 0 + 2 * 165000) / (3 * 253000) = 0.38208...
-  EXPECT_EQ(CirculationAt(february, "/merchants/gini"), "0.3821");
+  EXPECT_EQ(JsonAt(february, "/merchants/gini"), "0.3821");
   const std::string january = projector->Circulation("2026-01");
   ExpectCirculationAddsUp(january);
-  EXPECT_EQ(CirculationAt(january, "/channels/cod/spend"), "68000.00");
-  EXPECT_EQ(CirculationAt(january, "/merchants/gini"), "0.0000");  // one merchant
+  EXPECT_EQ(JsonAt(january, "/channels/cod/spend"), "68000.00");
+  EXPECT_EQ(JsonAt(january, "/merchants/gini"), "0.0000");  // one merchant
 }
 
 // A paid order is cancelled only after a full refund: it stays a purchase of 0.00 on the day
@@ -270,9 +242,9 @@ TEST_F(CirculationTest, ARefundedCancelledOrderAndAVoidedPaymentAddNoSpend) {
        R"({"count":0,"spend":"0.00","top":[],"top_decile_merchants":0,)"
        R"("top_decile_share_basis_points":0,"top_decile_share_percent":"0.00","gini":"0.0000"})"}};
   for (const auto& [pointer, value] : expected) {
-    EXPECT_EQ(CirculationAt(february, pointer), value) << pointer;
+    EXPECT_EQ(JsonAt(february, pointer), value) << pointer;
   }
-  EXPECT_EQ(CirculationAt(projector->Circulation("2026-03"), "/days"), "[]");
+  EXPECT_EQ(JsonAt(projector->Circulation("2026-03"), "/days"), "[]");
 }
 
 // Twelve merchants: the top ten by spend (a tie by umkm_id), and the top decile is the
@@ -303,10 +275,10 @@ TEST_F(CirculationTest, TopMerchantsAndTopDecileShare) {
       {"/merchants/top_decile_merchants", "2"},
       {"/merchants/top_decile_share_basis_points", "2857"},  // 220000 / 770000
       {"/merchants/top_decile_share_percent", "28.57"},
-      {"/merchants/gini", ReferenceGini(incomes)},
+      {"/merchants/gini", DefinitionGini(incomes)},
       {"/channels/cod/purchases", "12"}};
   for (const auto& [pointer, value] : expected) {
-    EXPECT_EQ(CirculationAt(january, pointer), value) << pointer;
+    EXPECT_EQ(JsonAt(january, pointer), value) << pointer;
   }
 }
 

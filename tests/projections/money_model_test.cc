@@ -51,11 +51,14 @@
 #include "engine/ledger.h"
 #include "engine/payment_channel.h"
 #include "projections/projector.h"
+#include "tests/projections/read_model_checks.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_ledger.h"
 
 namespace malpro {
 namespace {
+
+using testing::DefinitionGini;
 
 constexpr int64_t kSecond = 1'000'000;
 constexpr int64_t kMinute = 60 * kSecond;
@@ -553,25 +556,6 @@ ModelCirculation CirculationOf(const Model& model, const std::string& month) {
     }
   }
   return circulation;
-}
-
-// The Gini coefficient by its definition: sum_i sum_j |x_i - x_j| / (2 n sum), rounded half
-// up to 4 decimals.
-std::string DefinitionGini(const std::vector<int64_t>& incomes) {
-  const auto n = static_cast<__int128>(incomes.size());
-  __int128 sum = 0;
-  __int128 differences = 0;
-  for (int64_t x : incomes) {
-    sum += x;
-    for (int64_t y : incomes) differences += x > y ? x - y : y - x;
-  }
-  if (n < 2 || sum == 0) return "0.0000";
-  const __int128 denominator = 2 * n * sum;
-  const auto ten_thousandths =
-      static_cast<int64_t>((differences * 20000 + denominator) / (2 * denominator));
-  const std::string digits = std::to_string(ten_thousandths % 10000);
-  return std::to_string(ten_thousandths / 10000) + "." + std::string(4 - digits.size(), '0') +
-         digits;
 }
 
 // ---- Reading the read models' JSON. ----

@@ -13,11 +13,13 @@
 #include "engine/ledger.h"
 #include "tests/projections/projection_digests.h"
 #include "tests/projections/projection_testing.h"
+#include "tests/projections/read_model_checks.h"
 #include "tests/support/ledger_fixture.h"
 
 namespace malpro {
 namespace {
 
+using testing::JsonAt;
 using testing::kBuyer;
 using testing::kJan31;
 using testing::kOtherBuyer;
@@ -28,21 +30,10 @@ std::string PngPhoto(std::string_view unique) {
   return std::string("\x89PNG\r\n\x1A\n", 8) + "receipt photo " + std::string(unique);
 }
 
-// The value at a JSON pointer, as text (strings unquoted, numbers and booleans as written).
-std::string At(const std::string& json, std::string_view pointer) {
-  thread_local simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  if (parser.parse(json).get(root) != simdjson::SUCCESS) return "<not json>";
-  simdjson::dom::element value;
-  if (root.at_pointer(pointer).get(value) != simdjson::SUCCESS) return "<missing>";
-  if (value.is_string()) return std::string(value.get_string().value());
-  return simdjson::minify(value);
-}
-
-// Each JSON pointer of `expected` has its value in `json` (as At gives it).
+// Each JSON pointer of `expected` has its value in `json` (as JsonAt gives it).
 void ExpectAt(const std::string& json,
               const std::vector<std::pair<std::string_view, std::string>>& expected) {
-  for (const auto& [pointer, value] : expected) EXPECT_EQ(At(json, pointer), value) << pointer;
+  for (const auto& [pointer, value] : expected) EXPECT_EQ(JsonAt(json, pointer), value) << pointer;
 }
 
 class ProjectorTest : public testing::ProjectionFixture {
@@ -176,8 +167,8 @@ TEST_F(ProjectorTest, PlacedUnpaidOrdersArePendingUntilPaidOrCancelled) {
       PlaceOrder{"order-cancelled", kBuyer, "warung-bu-sri", {{"telur-1kg", 1}}, "COD"},
       As("asn:x")));
   std::unique_ptr<Projector> projector = OpenProjector();
-  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/pending"), "194000.00");
-  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/pending_orders"), "2");
+  EXPECT_EQ(JsonAt(*projector->AsnSpend(kBuyer, "2026-01"), "/pending"), "194000.00");
+  EXPECT_EQ(JsonAt(*projector->AsnSpend(kBuyer, "2026-01"), "/pending_orders"), "2");
   projector.reset();
 
   Ok(ledger_->CancelOrder("order-cancelled", "salah pesan", As("asn:x")));
@@ -204,8 +195,8 @@ TEST_F(ProjectorTest, CashlessCountsWhenPaidAndRefundsReduceThatMonth) {
                      {"/refunds", "18000.00"},
                      {"/committed", "50000.00"}});
   const std::string february = *projector->AsnSpend(kBuyer, "2026-02");
-  EXPECT_EQ(At(february, "/committed"), "0.00");  // a failed payment counts for nothing
-  EXPECT_EQ(At(february, "/pending"), "68000.00");
+  EXPECT_EQ(JsonAt(february, "/committed"), "0.00");  // a failed payment counts for nothing
+  EXPECT_EQ(JsonAt(february, "/pending"), "68000.00");
 
   // Fee 0.7% of Rp68.000 for a UKE merchant = Rp476; the refund lands on its own day.
   const std::string sales = projector->MerchantSales("warung-bu-sri", "2026-01-01", "2026-02-28");
@@ -234,9 +225,9 @@ TEST_F(ProjectorTest, MoneyForAVoidedRequestCountsTowardNothingAndIsAnException)
   const std::string january = *projector->AsnSpend(kBuyer, "2026-01");
   ExpectAt(january, {{"/cashless/count", "1"}, {"/committed", "68000.00"}, {"/pending", "0.00"}});
   const std::string sales = projector->MerchantSales("warung-bu-sri", "2026-01-01", "2026-01-31");
-  EXPECT_EQ(At(sales, "/total/gross"), "68000.00");
-  EXPECT_EQ(At(projector->Outstanding("warung-bu-sri"), "/gross"), "68000.00");
-  EXPECT_EQ(At(projector->Circulation("2026-01"), "/total/spend"), "68000.00");
+  EXPECT_EQ(JsonAt(sales, "/total/gross"), "68000.00");
+  EXPECT_EQ(JsonAt(projector->Outstanding("warung-bu-sri"), "/gross"), "68000.00");
+  EXPECT_EQ(JsonAt(projector->Circulation("2026-01"), "/total/spend"), "68000.00");
 
   std::string open = projector->Exceptions("open", {});
   ExpectAt(open, {{"/total", "1"},
@@ -248,10 +239,10 @@ TEST_F(ProjectorTest, MoneyForAVoidedRequestCountsTowardNothingAndIsAnException)
 
   Ok(ledger_->ResolveException("order-void", "refunded", "dikembalikan", As("operator:rina")));
   projector = OpenProjector();  // resumes from its checkpoint
-  EXPECT_EQ(At(projector->Exceptions("open", {}), "/total"), "0");
+  EXPECT_EQ(JsonAt(projector->Exceptions("open", {}), "/total"), "0");
   const std::string resolved = projector->Exceptions("resolved", {});
-  EXPECT_EQ(At(resolved, "/exceptions/0/resolution"), "refunded");
-  EXPECT_EQ(At(resolved, "/exceptions/0/amount"), "68000.00");
+  EXPECT_EQ(JsonAt(resolved, "/exceptions/0/resolution"), "refunded");
+  EXPECT_EQ(JsonAt(resolved, "/exceptions/0/amount"), "68000.00");
   EXPECT_EQ(projector->OpenExceptions(), 0);
 }
 
@@ -275,7 +266,7 @@ TEST_F(ProjectorTest, ExceptionsArePagedInTheOrderTheyWereRaisedWithTheirVaAsSho
   page.limit = 1;
   const std::string first = projector->Exceptions("open", page);
   ExpectAt(first, {{"/total", "2"}, {"/exceptions/0/payment_id", "order-z"}, {"/sort", "oldest"}});
-  Result<ListPosition> after = ParseCursor(At(first, "/next"), list_exceptions);
+  Result<ListPosition> after = ParseCursor(JsonAt(first, "/next"), list_exceptions);
   ASSERT_TRUE(after.ok()) << first;
   page.after = *after;
   const std::string second = projector->Exceptions("open", page);
@@ -283,14 +274,14 @@ TEST_F(ProjectorTest, ExceptionsArePagedInTheOrderTheyWereRaisedWithTheirVaAsSho
                     {"/exceptions/0/bank_reference", "12345000000000001"},
                     {"/exceptions/1", "<missing>"},
                     {"/next", "null"}});
-  EXPECT_LT(std::stoll(At(first, "/exceptions/0/recorded_at_us")),
-            std::stoll(At(second, "/exceptions/0/recorded_at_us")));
+  EXPECT_LT(std::stoll(JsonAt(first, "/exceptions/0/recorded_at_us")),
+            std::stoll(JsonAt(second, "/exceptions/0/recorded_at_us")));
   page = ListPage{};
   page.newest_first = true;
   ExpectAt(projector->Exceptions("all", page), {{"/exceptions/0/payment_id", "order-a"},
                                                 {"/exceptions/1/payment_id", "order-z"},
                                                 {"/next", "null"}});
-  EXPECT_EQ(At(projector->Exceptions("resolved", {}), "/total"), "0");
+  EXPECT_EQ(JsonAt(projector->Exceptions("resolved", {}), "/total"), "0");
 }
 
 TEST_F(ProjectorTest, AClosedMonthShowsLaterMoneyAsAnAdjustment) {
@@ -323,8 +314,8 @@ TEST_F(ProjectorTest, AClosedMonthShowsLaterMoneyAsAnAdjustment) {
   ExpectAt(rollup, {{"/closed/figures_sha256", figures.sha256},
                     {"/closed/recorded_sha256", figures.sha256},
                     {"/closed/adjustments/asn", "0"}});
-  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/committed_at_close"), "165000.00");
-  EXPECT_EQ(At(projector->Rollup("2026-02", RollupBy::kAgency), "/closed"), "null");
+  EXPECT_EQ(JsonAt(*projector->AsnSpend(kBuyer, "2026-01"), "/committed_at_close"), "165000.00");
+  EXPECT_EQ(JsonAt(projector->Rollup("2026-02", RollupBy::kAgency), "/closed"), "null");
 
   // A receipt of 30 January approved in February: January's figure changes, as an adjustment.
   Ok(ledger_->Submit(SubmitReceipt{"receipt-late", kBuyer, "Toko Sumber Rejeki", "Kauman",
@@ -348,7 +339,7 @@ TEST_F(ProjectorTest, AClosedMonthShowsLaterMoneyAsAnAdjustment) {
                  {"/committed_at_close", "165000.00"},
                  {"/compliant_at_close", "false"},
                  {"/adjustment", "300000.00"}});
-  EXPECT_EQ(At(*projector->AsnSpend(kOtherBuyer, "2026-01"), "/committed_at_close"), "0.00");
+  EXPECT_EQ(JsonAt(*projector->AsnSpend(kOtherBuyer, "2026-01"), "/committed_at_close"), "0.00");
   projector.reset();
   // The same after a reopen from the stored rows.
   projector = OpenProjector();
@@ -368,13 +359,13 @@ TEST_F(ProjectorTest, ApprovedReceiptsCountInTheirPurchaseMonthAndRejectedOnesNe
   Ok(ledger_->RejectReceipt("receipt-bad", "foto tidak jelas", As("operator:rina")));
   std::unique_ptr<Projector> projector = OpenProjector();
   const std::string january = *projector->AsnSpend(kBuyer, "2026-01");
-  EXPECT_EQ(At(january, "/receipts/count"), "1");
-  EXPECT_EQ(At(january, "/committed"), "120000.00");
-  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-02"), "/committed"), "0.00");
+  EXPECT_EQ(JsonAt(january, "/receipts/count"), "1");
+  EXPECT_EQ(JsonAt(january, "/committed"), "120000.00");
+  EXPECT_EQ(JsonAt(*projector->AsnSpend(kBuyer, "2026-02"), "/committed"), "0.00");
   // The shop was in Klojen, the buyer's own kecamatan.
   const std::string circulation = projector->Circulation("2026-01");
-  EXPECT_EQ(At(circulation, "/total/spend"), "120000.00");
-  EXPECT_EQ(At(circulation, "/total/local_share_percent"), "100.00");
+  EXPECT_EQ(JsonAt(circulation, "/total/spend"), "120000.00");
+  EXPECT_EQ(JsonAt(circulation, "/total/local_share_percent"), "100.00");
 }
 
 TEST_F(ProjectorTest, PolicyChangeMidMonthAppliesToThatWholeMonthOnly) {
@@ -385,13 +376,13 @@ TEST_F(ProjectorTest, PolicyChangeMidMonthAppliesToThatWholeMonthOnly) {
   now_ = kJan31 + 15 * 24 * kHour;    // 15 February
   Ok(ledger_->SetMinimumSpend("III", Money::FromRupiah(150'000), "2026-02-15", As("admin:x")));
   std::unique_ptr<Projector> projector = OpenProjector();
-  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/minimum"), "400000.00");
-  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/compliant"), "false");
-  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-02"), "/minimum"), "150000.00");
-  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-02"), "/compliant"), "true");
+  EXPECT_EQ(JsonAt(*projector->AsnSpend(kBuyer, "2026-01"), "/minimum"), "400000.00");
+  EXPECT_EQ(JsonAt(*projector->AsnSpend(kBuyer, "2026-01"), "/compliant"), "false");
+  EXPECT_EQ(JsonAt(*projector->AsnSpend(kBuyer, "2026-02"), "/minimum"), "150000.00");
+  EXPECT_EQ(JsonAt(*projector->AsnSpend(kBuyer, "2026-02"), "/compliant"), "true");
   // A month nobody spent in still shows the rule: the other ASN is golongan IV.
-  EXPECT_EQ(At(*projector->AsnSpend(kOtherBuyer, "2026-02"), "/minimum"), "500000.00");
-  EXPECT_EQ(At(*projector->AsnSpend(kOtherBuyer, "2026-02"), "/shortfall"), "500000.00");
+  EXPECT_EQ(JsonAt(*projector->AsnSpend(kOtherBuyer, "2026-02"), "/minimum"), "500000.00");
+  EXPECT_EQ(JsonAt(*projector->AsnSpend(kOtherBuyer, "2026-02"), "/shortfall"), "500000.00");
   EXPECT_EQ(projector->AsnSpend("199901012020121001", "2026-02").status().error_code(),
             "asn_not_found");
 }
@@ -416,8 +407,8 @@ TEST_F(ProjectorTest, RollupsCountEveryAsnIncludingThoseWhoSpentNothing) {
                      {"/groups/1/shortfall", "500000.00"}});
   const Result<std::string> shortfalls = projector->Shortfalls("2026-02", "", 0, 10);
   ASSERT_TRUE(shortfalls.ok()) << shortfalls.status().ToString();
-  EXPECT_EQ(At(*shortfalls, "/total"), "1");
-  EXPECT_EQ(At(*shortfalls, "/asn/0/nip"), kOtherBuyer);
+  EXPECT_EQ(JsonAt(*shortfalls, "/total"), "1");
+  EXPECT_EQ(JsonAt(*shortfalls, "/asn/0/nip"), kOtherBuyer);
   EXPECT_EQ(projector->MonthCompliance("2026-02").compliant, 1);
   // Nobody was registered in December.
   EXPECT_EQ(projector->MonthCompliance("2025-12").asn, 0);
@@ -429,8 +420,8 @@ TEST_F(ProjectorTest, ShortfallsTakeTheAgencyInAnyCaseAndRefuseOneNoAsnHas) {
   std::unique_ptr<Projector> projector = OpenProjector();
   const Result<std::string> exact = projector->Shortfalls("2026-02", "Dinkes", 0, 10);
   ASSERT_TRUE(exact.ok()) << exact.status().ToString();
-  EXPECT_EQ(At(*exact, "/total"), "1");
-  EXPECT_EQ(At(*exact, "/asn/0/nip"), kOtherBuyer);
+  EXPECT_EQ(JsonAt(*exact, "/total"), "1");
+  EXPECT_EQ(JsonAt(*exact, "/asn/0/nip"), kOtherBuyer);
   for (const char* spelling : {"DINKES", "dinkes", "dInKeS"}) {
     const Result<std::string> other_case = projector->Shortfalls("2026-02", spelling, 0, 10);
     ASSERT_TRUE(other_case.ok()) << spelling << ": " << other_case.status().ToString();
@@ -439,7 +430,7 @@ TEST_F(ProjectorTest, ShortfallsTakeTheAgencyInAnyCaseAndRefuseOneNoAsnHas) {
   // An agency of registered ASN is known in a month before any of them was registered.
   const Result<std::string> before = projector->Shortfalls("2025-12", "dinkes", 0, 10);
   ASSERT_TRUE(before.ok()) << before.status().ToString();
-  EXPECT_EQ(At(*before, "/total"), "0");
+  EXPECT_EQ(JsonAt(*before, "/total"), "0");
   for (const char* unknown : {"Dishub", "Dinke", "Dinkes "}) {
     const Result<std::string> refused = projector->Shortfalls("2026-02", unknown, 0, 10);
     ASSERT_FALSE(refused.ok()) << unknown;
@@ -458,10 +449,10 @@ TEST_F(ProjectorTest, RankChangeSetsTheMinimumFromItsMonthOn) {
   CodOrder("order-2", kBuyer, true);
   Ok(ledger_->ChangeRank(kBuyer, "IV/a", As("admin:bkpsdm")));
   std::unique_ptr<Projector> projector = OpenProjector();
-  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/rank_class"), "III/a");
-  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-01"), "/minimum"), "400000.00");
-  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-02"), "/rank_class"), "IV/a");
-  EXPECT_EQ(At(*projector->AsnSpend(kBuyer, "2026-02"), "/minimum"), "500000.00");
+  EXPECT_EQ(JsonAt(*projector->AsnSpend(kBuyer, "2026-01"), "/rank_class"), "III/a");
+  EXPECT_EQ(JsonAt(*projector->AsnSpend(kBuyer, "2026-01"), "/minimum"), "400000.00");
+  EXPECT_EQ(JsonAt(*projector->AsnSpend(kBuyer, "2026-02"), "/rank_class"), "IV/a");
+  EXPECT_EQ(JsonAt(*projector->AsnSpend(kBuyer, "2026-02"), "/minimum"), "500000.00");
 }
 
 TEST_F(ProjectorTest, CatalogShowsVerifiedMerchantsWithCurrentPricesAndFilters) {
@@ -479,15 +470,16 @@ TEST_F(ProjectorTest, CatalogShowsVerifiedMerchantsWithCurrentPricesAndFilters) 
 
   Ok(ledger_->VerifyUmkm("kripik-tempe", As("operator:rina")));
   projector = OpenProjector();
-  EXPECT_EQ(At(projector->Catalog(CatalogQuery{}), "/total"), "2");
-  EXPECT_EQ(At(projector->Catalog(CatalogQuery{"makanan", "", "", 0, 50}), "/merchants/0/umkm_id"),
-            "kripik-tempe");
-  EXPECT_EQ(At(projector->Catalog(CatalogQuery{"", "Klojen", "", 0, 50}), "/total"), "1");
+  EXPECT_EQ(JsonAt(projector->Catalog(CatalogQuery{}), "/total"), "2");
+  EXPECT_EQ(
+      JsonAt(projector->Catalog(CatalogQuery{"makanan", "", "", 0, 50}), "/merchants/0/umkm_id"),
+      "kripik-tempe");
+  EXPECT_EQ(JsonAt(projector->Catalog(CatalogQuery{"", "Klojen", "", 0, 50}), "/total"), "1");
   const std::string search = projector->Catalog(CatalogQuery{"", "", "KRIPIK", 0, 50});
-  EXPECT_EQ(At(search, "/total"), "1");
-  EXPECT_EQ(At(search, "/merchants/0/products/0/product_id"), "kripik-250g");
-  EXPECT_EQ(At(projector->Catalog(CatalogQuery{"", "", "beras", 0, 50}), "/total"), "1");
-  EXPECT_EQ(At(*projector->Merchant("kripik-tempe"), "/status"), "verified");
+  EXPECT_EQ(JsonAt(search, "/total"), "1");
+  EXPECT_EQ(JsonAt(search, "/merchants/0/products/0/product_id"), "kripik-250g");
+  EXPECT_EQ(JsonAt(projector->Catalog(CatalogQuery{"", "", "beras", 0, 50}), "/total"), "1");
+  EXPECT_EQ(JsonAt(*projector->Merchant("kripik-tempe"), "/status"), "verified");
   EXPECT_EQ(projector->Merchant("nope").status().error_code(), "umkm_not_found");
 }
 
@@ -498,8 +490,8 @@ TEST_F(ProjectorTest, OutstandingCashlessMoneyLeavesWhenItsDayIsSettled) {
   CashlessOrder("order-b", kBuyer);  // business day 2026-02-01
   std::unique_ptr<Projector> projector = OpenProjector();
   std::string owed = projector->Outstanding("warung-bu-sri");
-  EXPECT_EQ(At(owed, "/payments"), "2");
-  EXPECT_EQ(At(owed, "/net"), "135048.00");
+  EXPECT_EQ(JsonAt(owed, "/payments"), "2");
+  EXPECT_EQ(JsonAt(owed, "/net"), "135048.00");
   EXPECT_EQ(projector->UnclosedBusinessDays(),
             (std::vector<std::string>{"2026-01-31", "2026-02-01"}));
   projector.reset();
@@ -513,9 +505,9 @@ TEST_F(ProjectorTest, OutstandingCashlessMoneyLeavesWhenItsDayIsSettled) {
   ASSERT_TRUE(log_->Append(close).ok());
   projector = OpenProjector();
   owed = projector->Outstanding("warung-bu-sri");
-  EXPECT_EQ(At(owed, "/payments"), "1");
-  EXPECT_EQ(At(owed, "/days/0/business_date"), "2026-02-01");
-  EXPECT_EQ(At(projector->Outstanding(""), "/total/net"), "67524.00");
+  EXPECT_EQ(JsonAt(owed, "/payments"), "1");
+  EXPECT_EQ(JsonAt(owed, "/days/0/business_date"), "2026-02-01");
+  EXPECT_EQ(JsonAt(projector->Outstanding(""), "/total/net"), "67524.00");
   EXPECT_EQ(projector->UnclosedBusinessDays(), std::vector<std::string>{"2026-02-01"});
 }
 
@@ -538,8 +530,8 @@ TEST_F(ProjectorTest, LogStatsCountEventsPerTypeAndTheHead) {
   CodOrder("order-1", kBuyer, true);
   std::unique_ptr<Projector> projector = OpenProjector();
   const std::string stats = projector->LogStats();
-  EXPECT_EQ(At(stats, "/events"), std::to_string(log_->Head().sequence));
-  EXPECT_EQ(At(stats, "/head_hash"), HashToHex(log_->Head().hash));
+  EXPECT_EQ(JsonAt(stats, "/events"), std::to_string(log_->Head().sequence));
+  EXPECT_EQ(JsonAt(stats, "/head_hash"), HashToHex(log_->Head().hash));
   EXPECT_NE(stats.find(R"({"type":"order.placed","events":1})"), std::string::npos) << stats;
 }
 
@@ -686,7 +678,7 @@ TEST_F(ProjectorTest, AnEventTheWorldCannotFoldStopsTheCatchUpAndCommitsNothing)
   }
   ASSERT_NE(placed.find(kBuyer), std::string::npos);
   placed.replace(placed.find(kBuyer), std::string(kBuyer).size(), "199912312020121999");
-  const std::string order_id = At(placed, "/order_id");
+  const std::string order_id = JsonAt(placed, "/order_id");
   AppendRequest ghost;
   ghost.actor = "test:raw";
   ghost.events.push_back(ProposedEvent{OrderStream(order_id + "-ghost"),
@@ -728,13 +720,14 @@ TEST_F(ProjectorTest, LiveFollowingWaitsForAppliedAndPublishesChanges) {
       ledger_->Reprice("warung-bu-sri", "beras-5kg", Money::FromRupiah(71'000), As("merchant:x"));
   ASSERT_TRUE(repriced.ok());
   ASSERT_TRUE(projector->WaitForApplied(repriced->last_sequence, std::chrono::seconds(10)));
-  EXPECT_EQ(At(projector->Catalog(CatalogQuery{}), "/merchants/0/products/0/price"), "71000.00");
+  EXPECT_EQ(JsonAt(projector->Catalog(CatalogQuery{}), "/merchants/0/products/0/price"),
+            "71000.00");
   ChangePage page = projector->ChangesAfter(start, "catalog", 100);
   EXPECT_FALSE(page.reset);
   ASSERT_EQ(page.changes.size(), 1u);
   EXPECT_EQ(page.changes[0].sequence, repriced->last_sequence);
   EXPECT_EQ(page.changes[0].row.key, "m/warung-bu-sri");
-  EXPECT_EQ(At(page.changes[0].row.value, "/products/0/price"), "71000.00");
+  EXPECT_EQ(JsonAt(page.changes[0].row.value, "/products/0/price"), "71000.00");
   EXPECT_EQ(page.position, repriced->last_sequence);
   EXPECT_TRUE(projector->ChangesAfter(page.position, "", 100).changes.empty());
   EXPECT_FALSE(
