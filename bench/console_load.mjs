@@ -16,7 +16,7 @@ import {createRequire} from 'node:module';
 import {writeFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {deflateSync, crc32} from 'node:zlib';
+import {chromiumArgs, rgbPng} from '../tests/browser/lib.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const {chromium} = createRequire(join(root, 'tests/browser/package.json'))('playwright-core');
@@ -32,8 +32,6 @@ if (!api || !/^\d{4}-\d{2}$/.test(month || '')) {
   console.error('run through bench/console_load.sh: MALPRO_API and MALPRO_MONTH must be set');
   process.exit(2);
 }
-const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-                      '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
 const median = values => {
@@ -59,30 +57,7 @@ async function apiCall(path, {token = 'dev-operator', method = 'GET', body} = {}
 
 // A small PNG whose pixels depend on `seed` (the ledger refuses the same photo twice).
 function receiptPng(seed) {
-  const width = 16, height = 8;
-  const raw = Buffer.alloc((width * 3 + 1) * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const offset = y * (width * 3 + 1) + 1 + x * 3;
-      raw[offset] = (seed >> ((x % 4) * 8)) & 255;
-      raw[offset + 1] = (x * 16 + y) & 255;
-      raw[offset + 2] = (seed * 7 + y) & 255;
-    }
-  }
-  const chunk = (type, data) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8; header[9] = 2;
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header),
-                        chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return rgbPng(16, 8, (x, y) => [seed >> ((x % 4) * 8), x * 16 + y, seed * 7 + y]);
 }
 
 // The reads the dashboard makes for its first figures (dashboard.mjs, fetchAll), timed.

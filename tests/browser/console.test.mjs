@@ -7,16 +7,14 @@ import {mkdirSync, mkdtempSync, copyFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, test} from 'node:test';
-import {deflateSync, crc32} from 'node:zlib';
 import {chromium} from 'playwright-core';
+import {chromiumArgs, rgbPng} from './lib.mjs';
 
 const api = process.env.MALPRO_API;
 const demoMonth = process.env.MALPRO_MONTH;
 const artifacts = process.env.MALPRO_ARTIFACTS || join(tmpdir(), 'malpro-browser-artifacts');
 const readmeShots = process.env.MALPRO_SCREENSHOTS_DIR || '';
 const demoNip = '198507122010011003';
-const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-                      '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 assert.ok(api && demoMonth, 'run through run.sh: MALPRO_API and MALPRO_MONTH must be set');
 mkdirSync(artifacts, {recursive: true});
 
@@ -55,31 +53,7 @@ function jakartaToday() {
 
 // A small PNG whose pixels depend on `seed` (the ledger refuses the same photo twice).
 function receiptPng(seed) {
-  const width = 48, height = 32;
-  const raw = Buffer.alloc((width * 3 + 1) * height);
-  for (let y = 0; y < height; y++) {
-    raw[y * (width * 3 + 1)] = 0;
-    for (let x = 0; x < width; x++) {
-      const offset = y * (width * 3 + 1) + 1 + x * 3;
-      raw[offset] = (x * 5 + seed) & 255;
-      raw[offset + 1] = (y * 7 + (seed >> 8)) & 255;
-      raw[offset + 2] = 200;
-    }
-  }
-  const chunk = (type, data) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8; header[9] = 2;
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header),
-                        chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return rgbPng(48, 32, (x, y) => [x * 5 + seed, y * 7 + (seed >> 8), 200]);
 }
 
 let receiptSeed = Math.floor(Math.random() * 60000);
