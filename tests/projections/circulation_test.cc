@@ -18,6 +18,7 @@ namespace malpro {
 namespace {
 
 using testing::DefinitionGini;
+using testing::ExpectAt;
 using testing::JsonAt;
 using testing::kBuyer;
 using testing::kJan31;
@@ -179,28 +180,26 @@ TEST_F(CirculationTest, DaysChannelsAndMerchantsAddUpToTheMonth) {
   ASSERT_NE(projector, nullptr);
   const std::string february = projector->Circulation("2026-02");
   ExpectCirculationAddsUp(february);
-  const std::vector<std::pair<std::string_view, std::string>> expected = {
-      {"/total/spend", "303000.00"},
-      {"/days", R"([{"date":"2026-02-01","spend":"185000.00","purchases":2},)"
-                R"({"date":"2026-02-02","spend":"50000.00","purchases":1},)"
-                R"({"date":"2026-02-03","spend":"68000.00","purchases":1}])"},
-      {"/channels",
-       R"({"cod":{"spend":"165000.00","purchases":1},"qris":{"spend":"20000.00","purchases":1},)"
-       R"("va":{"spend":"68000.00","purchases":1},"receipt":{"spend":"50000.00","purchases":1}})"},
-      {"/merchants/count", "3"},
-      {"/merchants/spend", "253000.00"},
-      {"/merchants/top/0",
-       R"({"umkm_id":"warung-bu-sri","name":"Warung Bu Sri","spend":"165000.00","purchases":1})"},
-      {"/merchants/top/1/umkm_id", "sate-pak-man"},
-      {"/merchants/top/2/umkm_id", "kripik-tempe"},
-      {"/merchants/top/2/spend", "20000.00"},
-      {"/merchants/top_decile_merchants", "1"},
-      {"/merchants/top_decile_share_basis_points", "6522"},  // 165000 / 253000, half up
-      {"/merchants/top_decile_share_percent", "65.22"},
-      {"/merchants/gini", DefinitionGini({165'000'00, 68'000'00, 20'000'00})}};
-  for (const auto& [pointer, value] : expected) {
-    EXPECT_EQ(JsonAt(february, pointer), value) << pointer;
-  }
+  ExpectAt(
+      february,
+      {{"/total/spend", "303000.00"},
+       {"/days", R"([{"date":"2026-02-01","spend":"185000.00","purchases":2},)"
+                 R"({"date":"2026-02-02","spend":"50000.00","purchases":1},)"
+                 R"({"date":"2026-02-03","spend":"68000.00","purchases":1}])"},
+       {"/channels",
+        R"({"cod":{"spend":"165000.00","purchases":1},"qris":{"spend":"20000.00","purchases":1},)"
+        R"("va":{"spend":"68000.00","purchases":1},"receipt":{"spend":"50000.00","purchases":1}})"},
+       {"/merchants/count", "3"},
+       {"/merchants/spend", "253000.00"},
+       {"/merchants/top/0",
+        R"({"umkm_id":"warung-bu-sri","name":"Warung Bu Sri","spend":"165000.00","purchases":1})"},
+       {"/merchants/top/1/umkm_id", "sate-pak-man"},
+       {"/merchants/top/2/umkm_id", "kripik-tempe"},
+       {"/merchants/top/2/spend", "20000.00"},
+       {"/merchants/top_decile_merchants", "1"},
+       {"/merchants/top_decile_share_basis_points", "6522"},  // 165000 / 253000, half up
+       {"/merchants/top_decile_share_percent", "65.22"},
+       {"/merchants/gini", DefinitionGini({165'000'00, 68'000'00, 20'000'00})}});
   // Sorted 20000, 68000, 165000: (-2 * 20000 + 0 + 2 * 165000) / (3 * 253000) = 0.38208...
   EXPECT_EQ(JsonAt(february, "/merchants/gini"), "0.3821");
   const std::string january = projector->Circulation("2026-01");
@@ -232,18 +231,16 @@ TEST_F(CirculationTest, ARefundedCancelledOrderAndAVoidedPaymentAddNoSpend) {
   ASSERT_NE(projector, nullptr);
   const std::string february = projector->Circulation("2026-02");
   ExpectCirculationAddsUp(february);
-  const std::vector<std::pair<std::string_view, std::string>> expected = {
-      {"/total/spend", "0.00"},
-      {"/total/purchases", "1"},
-      {"/days", R"([{"date":"2026-02-01","spend":"0.00","purchases":1}])"},
-      {"/channels/qris", R"({"spend":"0.00","purchases":1})"},
-      {"/channels/va", R"({"spend":"0.00","purchases":0})"},
-      {"/merchants",
-       R"({"count":0,"spend":"0.00","top":[],"top_decile_merchants":0,)"
-       R"("top_decile_share_basis_points":0,"top_decile_share_percent":"0.00","gini":"0.0000"})"}};
-  for (const auto& [pointer, value] : expected) {
-    EXPECT_EQ(JsonAt(february, pointer), value) << pointer;
-  }
+  ExpectAt(
+      february,
+      {{"/total/spend", "0.00"},
+       {"/total/purchases", "1"},
+       {"/days", R"([{"date":"2026-02-01","spend":"0.00","purchases":1}])"},
+       {"/channels/qris", R"({"spend":"0.00","purchases":1})"},
+       {"/channels/va", R"({"spend":"0.00","purchases":0})"},
+       {"/merchants",
+        R"({"count":0,"spend":"0.00","top":[],"top_decile_merchants":0,)"
+        R"("top_decile_share_basis_points":0,"top_decile_share_percent":"0.00","gini":"0.0000"})"}});
   EXPECT_EQ(JsonAt(projector->Circulation("2026-03"), "/days"), "[]");
 }
 
@@ -262,24 +259,20 @@ TEST_F(CirculationTest, TopMerchantsAndTopDecileShare) {
   ASSERT_NE(projector, nullptr);
   const std::string january = projector->Circulation("2026-01");
   ExpectCirculationAddsUp(january);
-  const std::vector<std::pair<std::string_view, std::string>> expected = {
-      {"/merchants/count", "12"},
-      {"/merchants/spend", "770000.00"},
-      {"/merchants/top/0/umkm_id", "toko-11"},
-      {"/merchants/top/0/name", "Toko 11"},
-      {"/merchants/top/1/umkm_id", "toko-12"},
-      {"/merchants/top/2/umkm_id", "toko-10"},
-      {"/merchants/top/9/umkm_id", "toko-03"},
-      {"/merchants/top/9/spend", "30000.00"},
-      {"/merchants/top/10", "<missing>"},
-      {"/merchants/top_decile_merchants", "2"},
-      {"/merchants/top_decile_share_basis_points", "2857"},  // 220000 / 770000
-      {"/merchants/top_decile_share_percent", "28.57"},
-      {"/merchants/gini", DefinitionGini(incomes)},
-      {"/channels/cod/purchases", "12"}};
-  for (const auto& [pointer, value] : expected) {
-    EXPECT_EQ(JsonAt(january, pointer), value) << pointer;
-  }
+  ExpectAt(january, {{"/merchants/count", "12"},
+                     {"/merchants/spend", "770000.00"},
+                     {"/merchants/top/0/umkm_id", "toko-11"},
+                     {"/merchants/top/0/name", "Toko 11"},
+                     {"/merchants/top/1/umkm_id", "toko-12"},
+                     {"/merchants/top/2/umkm_id", "toko-10"},
+                     {"/merchants/top/9/umkm_id", "toko-03"},
+                     {"/merchants/top/9/spend", "30000.00"},
+                     {"/merchants/top/10", "<missing>"},
+                     {"/merchants/top_decile_merchants", "2"},
+                     {"/merchants/top_decile_share_basis_points", "2857"},  // 220000 / 770000
+                     {"/merchants/top_decile_share_percent", "28.57"},
+                     {"/merchants/gini", DefinitionGini(incomes)},
+                     {"/channels/cod/purchases", "12"}});
 }
 
 }  // namespace

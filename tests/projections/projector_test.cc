@@ -19,6 +19,7 @@
 namespace malpro {
 namespace {
 
+using testing::ExpectAt;
 using testing::JsonAt;
 using testing::kBuyer;
 using testing::kJan31;
@@ -28,12 +29,6 @@ constexpr int64_t kHour = 3'600'000'000;
 
 std::string PngPhoto(std::string_view unique) {
   return std::string("\x89PNG\r\n\x1A\n", 8) + "receipt photo " + std::string(unique);
-}
-
-// Each JSON pointer of `expected` has its value in `json` (as JsonAt gives it).
-void ExpectAt(const std::string& json,
-              const std::vector<std::pair<std::string_view, std::string>>& expected) {
-  for (const auto& [pointer, value] : expected) EXPECT_EQ(JsonAt(json, pointer), value) << pointer;
 }
 
 class ProjectorTest : public testing::ProjectionFixture {

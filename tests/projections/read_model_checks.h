@@ -1,12 +1,14 @@
-// What the read-model tests check answers against: a value of a JSON answer by its pointer,
-// and the Gini coefficient computed from its definition.
+// What the read-model tests check answers against: a value of a JSON answer by its pointer
+// (and a list of them), and the Gini coefficient computed from its definition.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <simdjson.h>
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace malpro::testing {
@@ -21,6 +23,12 @@ inline std::string JsonAt(const std::string& json, std::string_view pointer) {
   if (root.at_pointer(pointer).get(value) != simdjson::SUCCESS) return "<missing>";
   if (value.is_string()) return std::string(value.get_string().value());
   return simdjson::minify(value);
+}
+
+// Each JSON pointer of `expected` has its value in `json` (as JsonAt gives it).
+inline void ExpectAt(const std::string& json,
+                     const std::vector<std::pair<std::string_view, std::string>>& expected) {
+  for (const auto& [pointer, value] : expected) EXPECT_EQ(JsonAt(json, pointer), value) << pointer;
 }
 
 // The Gini coefficient of `incomes` (each >= 0) by its definition, sum_i sum_j |x_i - x_j| /
