@@ -576,10 +576,10 @@ Status ReadTransparency(const toml::table& table, const std::string& config_path
 
 Status ReadKafka(const toml::table& table, KafkaOptions* kafka) {
   constexpr std::string_view prefix = "kafka.";
-  MALPRO_RETURN_IF_ERROR(
-      UnknownKeys(table, prefix,
-                  {"enabled", "brokers", "topic_prefix", "partitions", "replication_factor",
-                   "embedded_brokers", "intake", "intake_group", "properties"}));
+  MALPRO_RETURN_IF_ERROR(UnknownKeys(
+      table, prefix,
+      {"enabled", "brokers", "topic_prefix", "partitions", "replication_factor", "embedded_brokers",
+       "embedded_retention_events", "intake", "intake_group", "properties"}));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "enabled", &kafka->enabled));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "brokers", &kafka->brokers));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "topic_prefix", &kafka->topic_prefix));
@@ -615,6 +615,13 @@ Status ReadKafka(const toml::table& table, KafkaOptions* kafka) {
                                      field + " must be at most " + std::to_string(setting.maximum));
     }
     *setting.target = static_cast<int>(value);
+  }
+  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "embedded_retention_events", 1'000,
+                                      &kafka->embedded_retention_events));
+  if (kafka->embedded_retention_events > embedded_retention_events_max) {
+    return Status::InvalidArgument(errc::kConfigOutOfRange, "kafka.embedded_retention_events",
+                                   "kafka.embedded_retention_events must be at most " +
+                                       std::to_string(embedded_retention_events_max));
   }
   if (const toml::node* properties = table.get("properties")) {
     if (!properties->is_table()) {

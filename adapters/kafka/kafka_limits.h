@@ -35,6 +35,16 @@ inline constexpr int relay_tail_read_timeout_ms = 10'000;
 inline constexpr int kafka_partitions_max = 1'024;
 // Embedded brokers at most (librdkafka's mock cluster; ids 1..N).
 inline constexpr int embedded_brokers_max = 9;
+// The mock cluster keeps at most this many bytes of record batches a partition and drops the
+// oldest batches beyond it (librdkafka 2.0's rdkafka_mock.c; nothing sets it). The embedded
+// topics get enough partitions to keep kafka.embedded_retention_events records.
+inline constexpr int64_t embedded_partition_bytes = 5 << 20;
+// Bytes one record takes there, its batch's overhead included, for that sizing: an event
+// record of the demo month takes ~780 on average; the rest is room for partitions that
+// fill unevenly (streams are spread by key).
+inline constexpr int64_t embedded_record_bytes = 1'024;
+// kafka.embedded_retention_events at most: kafka_partitions_max partitions of 5 MiB.
+inline constexpr int64_t embedded_retention_events_max = 5'000'000;
 // Longest topic prefix; Kafka topic names are at most 249 characters.
 inline constexpr size_t kafka_topic_prefix_bytes_max = 200;
 

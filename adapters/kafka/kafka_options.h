@@ -21,6 +21,9 @@ struct KafkaOptions {
   int replication_factor = 1;
   // Brokers of the embedded cluster (used only when `brokers` is empty).
   int embedded_brokers = 1;
+  // Records the embedded cluster keeps of each topic it holds (events, changelogs): its
+  // partitions are sized for them (kafka_limits.h). Its memory grows with what it keeps.
+  int64_t embedded_retention_events = 100'000;
   // Consume commands from <topic_prefix>.commands and answer on .command-results.
   bool intake = false;
   // Consumer group of the command intake.
@@ -30,6 +33,10 @@ struct KafkaOptions {
   // the settings the relay relies on (enable.idempotence and the like), which cannot be
   // overridden.
   std::map<std::string, std::string> properties;
+
+  // Partitions of the events and changelog topics on the embedded cluster: `partitions`, or
+  // more when embedded_retention_events records need them.
+  int EmbeddedPartitions() const;
 
   std::string EventsTopic() const { return topic_prefix + ".events"; }
   std::string CommandsTopic() const { return topic_prefix + ".commands"; }

@@ -1,9 +1,18 @@
 #include "adapters/kafka/kafka_service.h"
 
+#include <algorithm>
+
+#include "adapters/kafka/kafka_limits.h"
 #include "engine/error_codes.h"
 #include "engine/json.h"
 
 namespace malpro {
+
+int KafkaOptions::EmbeddedPartitions() const {
+  const int64_t bytes = embedded_retention_events * embedded_record_bytes;
+  const int64_t sized = (bytes + embedded_partition_bytes - 1) / embedded_partition_bytes;
+  return static_cast<int>(std::clamp<int64_t>(sized, partitions, kafka_partitions_max));
+}
 
 Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& options,
                                                           EventLog* log, Ledger* ledger,
@@ -21,14 +30,13 @@ Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& op
         EmbeddedBroker::Start(options.embedded_brokers);
     if (!broker.ok()) return broker.status();
     service->broker_ = std::move(broker).value();
-    for (const std::string& topic : topics) {
-      MALPRO_RETURN_IF_ERROR(
-          service->broker_->CreateTopic(topic, options.partitions, options.replication_factor));
-    }
-    // The embedded broker does not compact; dashboards read the latest row per key anyway.
-    for (const std::string& topic : changelogs) {
-      MALPRO_RETURN_IF_ERROR(
-          service->broker_->CreateTopic(topic, options.partitions, options.replication_factor));
+    // Sized to keep embedded_retention_events records a topic. It does not compact;
+    // dashboards read the latest row per key anyway.
+    for (const std::vector<std::string>* list : {&topics, &changelogs}) {
+      for (const std::string& topic : *list) {
+        MALPRO_RETURN_IF_ERROR(service->broker_->CreateTopic(topic, options.EmbeddedPartitions(),
+                                                             options.replication_factor));
+      }
     }
     MALPRO_RETURN_IF_ERROR(service->broker_->CreateTopic(CheckpointPublisher::Topic(options), 1,
                                                          options.replication_factor));
@@ -79,7 +87,11 @@ std::string KafkaService::Description() const {
   if (broker_) {
     const std::string address = broker_->FirstAddress();
     text = "kafka: embedded broker at " + address + " (try: kcat -b " + address + " -C -t " +
-           options_.EventsTopic() + ")";
+           options_.EventsTopic() + "); in memory only, lost when malpro stops; keeps about " +
+           std::to_string(options_.embedded_retention_events) +
+           " records a topic (kafka.embedded_retention_events: " +
+           std::to_string(options_.EmbeddedPartitions()) + " partitions of " +
+           std::to_string(embedded_partition_bytes >> 20) + " MiB)";
   } else {
     text = "kafka: relaying to " + options_.EventsTopic() + " on " + bootstrap_;
   }

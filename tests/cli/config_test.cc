@@ -71,7 +71,8 @@ TEST_F(ConfigTest, ShippedFileWritesEveryDefault) {
   ExpectDefaults("kafka", loaded->kafka, defaults.kafka, &KafkaOptions::enabled,
                  &KafkaOptions::brokers, &KafkaOptions::topic_prefix, &KafkaOptions::partitions,
                  &KafkaOptions::replication_factor, &KafkaOptions::embedded_brokers,
-                 &KafkaOptions::intake, &KafkaOptions::intake_group, &KafkaOptions::properties);
+                 &KafkaOptions::embedded_retention_events, &KafkaOptions::intake,
+                 &KafkaOptions::intake_group, &KafkaOptions::properties);
   ExpectDefaults("settlement", loaded->settlement, defaults.settlement,
                  &SettlementFileOptions::initiating_party, &SettlementFileOptions::debtor_name,
                  &SettlementFileOptions::debtor_account, &SettlementFileOptions::bank_bic);
@@ -176,6 +177,10 @@ TEST_F(ConfigTest, EveryMistakeNamesItsSetting) {
   ExpectRefused("[kafka]\npartitions = 0\n", "config_out_of_range", "kafka.partitions");
   ExpectRefused("[kafka]\nembedded_brokers = 10\n", "config_out_of_range",
                 "kafka.embedded_brokers");
+  ExpectRefused("[kafka]\nembedded_retention_events = 999\n", "config_out_of_range",
+                "kafka.embedded_retention_events");
+  ExpectRefused("[kafka]\nembedded_retention_events = 5000001\n", "config_out_of_range",
+                "kafka.embedded_retention_events");
   ExpectRefused("[kafka.properties]\n\"linger.ms\" = 5\n", "config_wrong_type",
                 "kafka.properties.linger.ms");
   ExpectRefused("[http]\nworker_threads = 0\n", "config_out_of_range", "http.worker_threads");

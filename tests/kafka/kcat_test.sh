@@ -18,9 +18,13 @@ head_sequence="$(echo "$head" | jq -r .sequence)"
 head_hash="$(echo "$head" | jq -r .hash)"
 
 timeout 20 kcat -b "$broker" -L > "$work/metadata.txt" || fail "kcat -L failed"
-for topic in malpro.events malpro.commands malpro.command-results; do
-  grep -q "topic \"$topic\" with 3 partitions" "$work/metadata.txt" || fail "no $topic: $(cat "$work/metadata.txt")"
+# The start line says where its data lives and how much it keeps; the topics are sized so.
+grep -q "; in memory only, lost when malpro stops; keeps about 100000 records a topic (kafka.embedded_retention_events: 20 partitions of 5 MiB)$" \
+  "$work/serve.log" || fail "the broker's start line does not say what it keeps: $(grep 'embedded broker' "$work/serve.log")"
+for topic in malpro.events malpro.commands malpro.command-results malpro.proj.asn_spend; do
+  grep -q "topic \"$topic\" with 20 partitions" "$work/metadata.txt" || fail "no $topic: $(cat "$work/metadata.txt")"
 done
+grep -q 'topic "malpro.checkpoints" with 1 partitions' "$work/metadata.txt" || fail "checkpoints: $(cat "$work/metadata.txt")"
 
 # The relay runs behind the API: wait (bounded) until the topic holds the head.
 for _ in $(seq 1 50); do
