@@ -30,6 +30,7 @@ namespace malpro {
   X(kAsnInactive, "asn_inactive") \
   X(kAsnNotFound, "asn_not_found") \
   X(kAsnUnknown, "asn_unknown") \
+  X(kBackupInvalid, "backup_invalid") \
   X(kBalanceInvalid, "balance_invalid") \
   X(kBankAlreadyPaid, "bank_already_paid") \
   X(kBankAnswerInvalid, "bank_answer_invalid") \
@@ -88,6 +89,7 @@ namespace malpro {
   X(kCurrencyInvalid, "currency_invalid") \
   X(kCutoffInvalid, "cutoff_invalid") \
   X(kDataDirInUse, "data_dir_in_use") \
+  X(kDataDirNotEmpty, "data_dir_not_empty") \
   X(kDataDirNotFound, "data_dir_not_found") \
   X(kDataDirNotLedger, "data_dir_not_ledger") \
   X(kDateInvalid, "date_invalid") \

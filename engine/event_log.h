@@ -277,6 +277,13 @@ class EventLog {
   // also compacts on its own; operators rarely need to call this.
   Status Compact();
 
+  // Writes every record of this log's database (events, blobs, idempotency keys, head records)
+  // into a new database at `target_dir` (created; out_not_empty when one is there), synced. On
+  // a read-only open this is one moment of the log even while `malpro serve` writes to it: the
+  // open fixed its view, and RocksDB keeps every table file it shows open. The stream index is
+  // not copied: the copy's first open for writing rebuilds it from the events.
+  Status CopyTo(const std::string& target_dir) const;
+
   // The names of the column families, for tools that open the database directly.
   static std::vector<std::string> ColumnFamilyNames();
 
@@ -372,6 +379,10 @@ class EventLog {
   Status WaitForIndex(uint64_t sequence) const;
   // Read-only opens: indexes the events past the index database's head in memory, once.
   Status IndexTailReadOnly() const;
+
+  // CopyTo's records, column family by column family, into `target`'s `handles`.
+  Status CopyColumns(rocksdb::DB& target,
+                     const std::vector<rocksdb::ColumnFamilyHandle*>& handles) const;
 
   // Verification (event_log_verify.cc).
   // The stored hash of event `sequence`, the anchor of a range after it; false when that

@@ -410,6 +410,71 @@ Status EventLog::CheckTail() {
   return Status::Ok();
 }
 
+namespace {
+
+// Writes `batch` into `target` and starts it over.
+Status WriteCopied(rocksdb::DB& target, rocksdb::WriteBatch& batch) {
+  rocksdb::WriteOptions write_options;
+  write_options.disableWAL = true;  // flushed into table files at the end
+  MALPRO_RETURN_IF_ERROR(FromRocks(target.Write(write_options, &batch), "write the copy"));
+  batch.Clear();
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status EventLog::CopyColumns(rocksdb::DB& target,
+                             const std::vector<rocksdb::ColumnFamilyHandle*>& handles) const {
+  constexpr size_t kBatchBytes = 4 << 20;
+  rocksdb::WriteBatch batch;
+  for (size_t i = 0; i < columns_->all.size(); ++i) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), columns_->all[i]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      MALPRO_RETURN_IF_ERROR(
+          FromRocks(batch.Put(handles[i], it->key(), it->value()), "stage the copy"));
+      if (batch.GetDataSize() >= kBatchBytes) MALPRO_RETURN_IF_ERROR(WriteCopied(target, batch));
+    }
+    MALPRO_RETURN_IF_ERROR(FromRocks(it->status(), "read " + options_.data_dir));
+  }
+  if (batch.Count() > 0) MALPRO_RETURN_IF_ERROR(WriteCopied(target, batch));
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  return FromRocks(target.Flush(flush, handles), "flush the copy");
+}
+
+Status EventLog::CopyTo(const std::string& target_dir) const {
+  if (std::filesystem::exists(target_dir + "/CURRENT")) {
+    return Status::InvalidArgument(errc::kOutNotEmpty, "target",
+                                   target_dir + " already holds a database");
+  }
+  LogOptions target_options = options_;
+  target_options.data_dir = target_dir;
+  target_options.read_only = false;
+  rocksdb::Options db_options = DatabaseOptions(target_options);
+  db_options.error_if_exists = true;
+  const ColumnOptions column_options = MakeColumnOptions(target_options, nullptr);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : ColumnFamilyNames()) {
+    descriptors.emplace_back(name, name == idempotency_column_name ? column_options.idempotency
+                                   : name == events_column_name    ? column_options.events
+                                                                   : column_options.plain);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* opened = nullptr;
+  MALPRO_RETURN_IF_ERROR(
+      FromRocks(rocksdb::DB::Open(db_options, target_dir, descriptors, &handles, &opened),
+                "create " + target_dir));
+  std::unique_ptr<rocksdb::DB> target(opened);
+  Status copied = CopyColumns(*target, handles);
+  for (rocksdb::ColumnFamilyHandle* handle : handles) {
+    target->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+  }
+  const rocksdb::Status closed = target->Close();
+  MALPRO_RETURN_IF_ERROR(copied);
+  return FromRocks(closed, "close " + target_dir);
+}
+
 EventLog::~EventLog() {
   {
     std::lock_guard lock(queue_mutex_);

@@ -73,6 +73,8 @@ int RunAuditSinceCheckpoint(const CommonOptions& common, const std::string& file
 // checkpoints of the checkpoints topic when a key is given or configured.
 int RunAuditVerifyKafka(const CommonOptions& common, const std::string& brokers,
                         const std::string& key, const std::string& expected_head);
+// `backup -o DIR` and `restore --from DIR` (backup_command.cc).
+void AddBackupCommands(CLI::App& app, std::vector<Command>& commands);
 void AddDemoCommand(CLI::App& app, std::vector<Command>& commands);
 void AddSettleCommand(CLI::App& app, std::vector<Command>& commands);
 void AddReconcileCommand(CLI::App& app, std::vector<Command>& commands);

@@ -1,5 +1,6 @@
-// malpro: the one program. Subcommands: serve, demo, audit verify|replay|export, settle,
-// reconcile, bank-sim, version; each but version in a file of its own (adapters/cli/commands.h).
+// malpro: the one program. Subcommands: serve, demo, audit verify|replay|export, backup,
+// restore, settle, reconcile, bank-sim, version; each but version in a file of its own
+// (adapters/cli/commands.h).
 // Here: the options every subcommand shares, the app, the dispatch, and usage errors (exit 2
 // with a one-line hint, never CLI11's own exit codes).
 #include <CLI/CLI.hpp>
@@ -80,6 +81,7 @@ int main(int argc, char** argv) {
   std::vector<Command> commands;
   AddServeCommand(app, commands);
   AddAuditCommands(app, commands);
+  AddBackupCommands(app, commands);
   AddDemoCommand(app, commands);
   AddSettleCommand(app, commands);
   AddReconcileCommand(app, commands);
