@@ -108,6 +108,13 @@ void ExpectCirculationAddsUp(const std::string& json) {
       << json;
 }
 
+// The month's circulation answer, checked to add up (ExpectCirculationAddsUp).
+std::string AddedUpCirculation(const Projector& projector, const std::string& month) {
+  std::string json = projector.Circulation(month);
+  ExpectCirculationAddsUp(json);
+  return json;
+}
+
 class CirculationTest : public testing::ProjectionFixture {
  protected:
   void SetUp() override {
@@ -178,8 +185,7 @@ TEST_F(CirculationTest, DaysChannelsAndMerchantsAddUpToTheMonth) {
 
   std::unique_ptr<Projector> projector = OpenProjector();
   ASSERT_NE(projector, nullptr);
-  const std::string february = projector->Circulation("2026-02");
-  ExpectCirculationAddsUp(february);
+  const std::string february = AddedUpCirculation(*projector, "2026-02");
   ExpectAt(
       february,
       {{"/total/spend", "303000.00"},
@@ -202,8 +208,7 @@ TEST_F(CirculationTest, DaysChannelsAndMerchantsAddUpToTheMonth) {
        {"/merchants/gini", DefinitionGini({165'000'00, 68'000'00, 20'000'00})}});
   // Sorted 20000, 68000, 165000: (-2 * 20000 + 0 + 2 * 165000) / (3 * 253000) = 0.38208...
   EXPECT_EQ(JsonAt(february, "/merchants/gini"), "0.3821");
-  const std::string january = projector->Circulation("2026-01");
-  ExpectCirculationAddsUp(january);
+  const std::string january = AddedUpCirculation(*projector, "2026-01");
   EXPECT_EQ(JsonAt(january, "/channels/cod/spend"), "68000.00");
   EXPECT_EQ(JsonAt(january, "/merchants/gini"), "0.0000");  // one merchant
 }
@@ -229,8 +234,7 @@ TEST_F(CirculationTest, ARefundedCancelledOrderAndAVoidedPaymentAddNoSpend) {
 
   std::unique_ptr<Projector> projector = OpenProjector();
   ASSERT_NE(projector, nullptr);
-  const std::string february = projector->Circulation("2026-02");
-  ExpectCirculationAddsUp(february);
+  const std::string february = AddedUpCirculation(*projector, "2026-02");
   ExpectAt(
       february,
       {{"/total/spend", "0.00"},
@@ -257,8 +261,7 @@ TEST_F(CirculationTest, TopMerchantsAndTopDecileShare) {
   }
   std::unique_ptr<Projector> projector = OpenProjector();
   ASSERT_NE(projector, nullptr);
-  const std::string january = projector->Circulation("2026-01");
-  ExpectCirculationAddsUp(january);
+  const std::string january = AddedUpCirculation(*projector, "2026-01");
   ExpectAt(january, {{"/merchants/count", "12"},
                      {"/merchants/spend", "770000.00"},
                      {"/merchants/top/0/umkm_id", "toko-11"},
