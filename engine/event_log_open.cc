@@ -427,9 +427,13 @@ Status EventLog::CopyColumns(rocksdb::DB& target,
                              const std::vector<rocksdb::ColumnFamilyHandle*>& handles) const {
   constexpr size_t kBatchBytes = 4 << 20;
   rocksdb::WriteBatch batch;
+  // Every key in order: the idempotency family's hashed memtable and prefix filters would
+  // otherwise show a scan only the keys of one prefix (none, from SeekToFirst).
+  rocksdb::ReadOptions read_options;
+  read_options.total_order_seek = true;
+  read_options.fill_cache = false;
   for (size_t i = 0; i < columns_->all.size(); ++i) {
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->NewIterator(rocksdb::ReadOptions(), columns_->all[i]));
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, columns_->all[i]));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       MALPRO_RETURN_IF_ERROR(
           FromRocks(batch.Put(handles[i], it->key(), it->value()), "stage the copy"));

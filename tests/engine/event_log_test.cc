@@ -1488,5 +1488,40 @@ TEST_F(EventLogTest, ExactlyOneOfTwoConflictingAppendsWins) {
   EXPECT_EQ(*log_->StreamVersion("contested"), uint64_t{kRounds});
 }
 
+// A copy taken from a read-only open while the log stays open for writing holds the log as
+// that open saw it: its events, blobs and idempotency keys; it opens for writing with the
+// stream index rebuilt, and a second copy into the same directory is refused.
+TEST_F(EventLogTest, CopyToFromAReadOnlyOpenBesideTheWriterIsTheLogAsThatOpenSawIt) {
+  AppendEvents(20);
+  AppendRequest keyed = MakeRequest({MakeEvent("keyed")});
+  keyed.idempotency_key = "copied-key";
+  const AppendResult original = MustAppend(keyed);
+  Result<Hash> blob = log_->PutBlob("photo bytes");
+  ASSERT_TRUE(blob.ok());
+  const ChainHead head = log_->Head();
+  Result<std::unique_ptr<EventLog>> reader = EventLog::Open(SameDirectory(/*read_only=*/true));
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  AppendEvents(5);  // after the reader opened: not in the copy
+  const std::string copy_dir = dir_.Sub("copy");
+  ASSERT_TRUE((*reader)->CopyTo(copy_dir).ok());
+  const Status again = (*reader)->CopyTo(copy_dir);
+  EXPECT_EQ(again.error_code(), "out_not_empty") << again.ToString();
+  reader->reset();
+
+  LogOptions options;
+  options.data_dir = copy_dir;
+  Result<std::unique_ptr<EventLog>> copy = EventLog::Open(options);
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  EXPECT_EQ((*copy)->Head().sequence, head.sequence);
+  EXPECT_EQ((*copy)->Head().hash, head.hash);
+  Result<VerifyReport> report = (*copy)->Verify(1, 0);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(*(*copy)->GetBlob(*blob), "photo bytes");
+  EXPECT_EQ(*(*copy)->StreamVersion("s-0"), 7u);
+  Result<AppendResult> retry = (*copy)->Append(keyed);
+  ExpectReplayOf(retry, Result<AppendResult>(original));
+}
+
 }  // namespace
 }  // namespace malpro
