@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# settle, reconcile and every audit command open an existing Malpro data directory only: a
+# settle, reconcile, backup and every audit command open an existing Malpro data directory only: a
 # missing path, a file, an empty folder or another RocksDB database is an error naming the
 # path, exit 2, and nothing is created. serve creates one. settle refuses a business day before
 # the ledger's first day (the Asia/Jakarta date of event 1), writing nothing.
@@ -21,7 +21,8 @@ expect_refused() {
     "reconcile --statement $work/statement.csv"
     "audit verify"
     "audit export -o $work/export.jsonl"
-    "audit replay --until 1 -o $work/replay-out")
+    "audit replay --until 1 -o $work/replay-out"
+    "backup -o $work/backup-out")
   for command in "${commands[@]}"; do
     status=0
     # shellcheck disable=SC2086
@@ -30,7 +31,7 @@ expect_refused() {
     grep -q "$code" "$work/refused.err" || fail "'$command' on $dir said: $(cat "$work/refused.err")"
     grep -qF "$dir" "$work/refused.err" || fail "'$command' does not name $dir: $(cat "$work/refused.err")"
   done
-  for made in settle-out export.jsonl replay-out; do
+  for made in settle-out export.jsonl replay-out backup-out; do
     [ ! -e "$work/$made" ] || fail "a refused command on $dir created $made"
   done
 }
