@@ -235,14 +235,11 @@ std::optional<std::string> RestOfSnapshot(const Projector& projector, const std:
   }
   // Until the last of them is delivered, a subscriber that reconnects still holds the rows
   // as of the old position: they keep its id.
-  const std::string old_id =
-      std::to_string(point.position) + ":" +
-      (point.last.projection.empty() ? std::string()
-                                     : point.last.projection + ":" + EncodeIdKey(point.last.key));
-  const std::string new_id =
-      std::to_string(at) + ":" +
-      (point.last.projection.empty() ? std::string()
-                                     : point.last.projection + ":" + EncodeIdKey(point.last.key));
+  const std::string last = point.last.projection.empty()
+                               ? std::string()
+                               : point.last.projection + ":" + EncodeIdKey(point.last.key);
+  const std::string old_id = std::to_string(point.position) + ":" + last;
+  const std::string new_id = std::to_string(at) + ":" + last;
   std::string text;
   for (size_t i = 0; i < again.size(); ++i) {
     text += RowEvent(i + 1 == again.size() ? new_id : old_id, *again[i]);

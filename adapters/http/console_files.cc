@@ -17,7 +17,8 @@ constexpr size_t console_bytes_max = 64u << 20;
 bool Skipped(const std::filesystem::path& relative) {
   const std::string first = relative.begin()->string();
   const std::string name = relative.filename().string();
-  return first == "node_modules" || name.starts_with("package") || name.starts_with(".");
+  return first == "node_modules" || (name.starts_with("package") && name.ends_with(".json")) ||
+         name.starts_with(".");
 }
 
 }  // namespace
