@@ -60,6 +60,7 @@ fuzz: setup
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(JOBS) bash scripts/fuzz.sh
 
 bench: build
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target log_bench projection_bench kafka_bench
 	bash scripts/bench.sh
 
 # The money rules against their reference model, on random seeds for MONEY_SECONDS seconds;
