@@ -245,6 +245,12 @@ namespace malpro {
   X(kReconciliationOff, "reconciliation_off") \
   X(kReferenceUnknown, "reference_unknown") \
   X(kReferencesExhausted, "references_exhausted") \
+  X(kReplicaBatchTooLarge, "replica_batch_too_large") \
+  X(kReplicaChainBroken, "replica_chain_broken") \
+  X(kReplicaEventInvalid, "replica_event_invalid") \
+  X(kReplicaEventsMissing, "replica_events_missing") \
+  X(kReplicaReadOnly, "replica_read_only") \
+  X(kReplicaStreamVersion, "replica_stream_version") \
   X(kRequestMalformed, "request_malformed") \
   X(kRequestTimeout, "request_timeout") \
   X(kResolutionNotApplicable, "resolution_not_applicable") \

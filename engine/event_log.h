@@ -59,6 +59,8 @@ class WriteBatch;
 
 namespace malpro {
 
+struct IdempotencyRecord;  // log_format.h
+
 struct LogOptions {
   // Directory of the RocksDB database; created when missing (unless read_only).
   std::string data_dir = "data";
@@ -126,6 +128,15 @@ struct AppendResult {
   // True when the idempotency key matched an earlier identical request: nothing was written
   // and the sequences are the original ones.
   bool replayed = false;
+};
+
+// One event as another log (the primary) wrote it, for a replica's AppendReplicated.
+struct ReplicatedEvent {
+  Event event;
+  // The request digest of the command the event belongs to when it carried an idempotency
+  // key (the relayed record's request_digest header); zero when unknown. Kept with the key, so
+  // that a promoted replica answers a retried command as the primary would have.
+  Hash request_digest = zero_hash;
 };
 
 // What an idempotency key was used for.
@@ -198,6 +209,20 @@ class EventLog {
   // result on.
   using AppendDone = std::function<void(Result<AppendResult>)>;
   void AppendAsync(AppendRequest request, AppendDone done);
+
+  // A replica's append: writes events another log wrote, byte for byte the same envelopes, so
+  // that this log becomes a copy of that one. The batch (at most replicated_events_max events
+  // and command_payload_bytes_max of payload) must continue this log: its first event follows
+  // the head in sequence and chain, each the one before it, each carries the hash of its own
+  // canonical bytes and is its stream's next version. Events with an idempotency key record it
+  // as the primary did (a command cut across two batches is joined), with the digest given.
+  // The whole batch is written durably, or nothing. Errors (nothing written): InvalidArgument /
+  // LimitExceeded (replica_events_missing, replica_batch_too_large); Conflict
+  // replica_event_invalid (an event's hash, layout or stream id is wrong, or it does not follow
+  // the event before it: the message names the sequence), replica_chain_broken (the batch does
+  // not follow this log's head) or replica_stream_version (an event is not its stream's next
+  // version); and Append's IOError and Unavailable. A batch counts as one command in Counters().
+  Result<AppendResult> AppendReplicated(std::vector<ReplicatedEvent> events);
 
   // Up to `limit` (at most read_events_max) durable events from `from_sequence` on, in order.
   Result<std::vector<Event>> Read(uint64_t from_sequence, size_t limit) const;
@@ -338,6 +363,17 @@ class EventLog {
   std::unique_ptr<rocksdb::WriteBatch> FinishGroup(GroupState& state, WrittenGroup& written,
                                                    uint64_t events_before);
   Status StageAppend(PendingAppend& pending, GroupState& group, AppendResult* result);
+  // Puts a pending append on the writer's queue; an error means it was not queued.
+  Status PushPending(std::unique_ptr<PendingAppend> pending);
+  // The replica's append (event_log_replica.cc): a replicated batch staged after the group's
+  // head.
+  Status StageReplicated(PendingAppend& pending, GroupState& group, AppendResult* result);
+  // That each event of `events` is its stream's next version; loads the versions into the
+  // group's event_versions.
+  Status CheckReplicatedVersions(const std::vector<ReplicatedEvent>& events, GroupState& group);
+  // The idempotency records `events` make, into `*records`.
+  Status ReplicatedKeys(const std::vector<ReplicatedEvent>& events, const GroupState& group,
+                        std::unordered_map<std::string, IdempotencyRecord>* records);
   // The record of an earlier command with the idempotency key `key`: staged in this group,
   // written but not yet in the database's view, or in the database.
   Result<std::optional<IdempotencyRecord>> EarlierUse(const std::string& key,

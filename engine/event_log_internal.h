@@ -6,6 +6,7 @@
 //   event_log_open.cc     open, recovery of a group cut short, the tail check, close
 //   event_log_request.cc  the checks of an append request (field rules) and its digest
 //   event_log_writer.cc   the append queue, group staging, the putter and the syncer
+//   event_log_replica.cc  a replica's append: events another log wrote, checked and staged
 //   stream_index.cc       the stream index: catch-up, indexer, ingester, version lookups
 //   event_log_reader.cc   reads by sequence and by stream, and the Scanner
 //   event_log_verify.cc   Verify, the recomputation of the hash chain
@@ -156,6 +157,7 @@ struct EventLog::PendingIndex {
 
 struct EventLog::PendingAppend {
   AppendRequest request;
+  std::vector<ReplicatedEvent> replicated;  // a replica's batch instead of a request
   Hash request_digest{};
   size_t payload_bytes = 0;
   std::shared_ptr<PayloadCheck> payload_check;  // set when checked while staged

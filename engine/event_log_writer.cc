@@ -68,6 +68,13 @@ Status EventLog::Enqueue(AppendRequest request, std::unique_ptr<PendingAppend> p
   }
   pending->request = std::move(request);
   const AppendRequest& queued = pending->request;  // the writer only reads it from here on
+  MALPRO_RETURN_IF_ERROR(PushPending(std::move(pending)));
+  // The writer answers the command; `queued` lives until then, and the answer waits for this.
+  if (check) check->Publish(CheckPayloads(queued));
+  return Status::Ok();
+}
+
+Status EventLog::PushPending(std::unique_ptr<PendingAppend> pending) {
   {
     std::unique_lock lock(queue_mutex_);
     queue_not_full_.wait(lock, [&] {
@@ -78,8 +85,6 @@ Status EventLog::Enqueue(AppendRequest request, std::unique_ptr<PendingAppend> p
     queue_.push_back(std::move(pending));
   }
   queue_not_empty_.notify_one();
-  // The writer answers the command; `queued` lives until then, and the answer waits for this.
-  if (check) check->Publish(CheckPayloads(queued));
   return Status::Ok();
 }
 
@@ -174,7 +179,8 @@ void EventLog::StartGroup(const std::vector<std::unique_ptr<PendingAppend>>& gro
   size_t envelope_bytes = 0;
   for (const auto& pending : group) {
     envelope_bytes +=
-        pending->payload_bytes + pending->request.events.size() * kEnvelopeBytesBesidesPayload;
+        pending->payload_bytes + (pending->request.events.size() + pending->replicated.size()) *
+                                     kEnvelopeBytesBesidesPayload;
   }
   state.batch = std::make_unique<rocksdb::WriteBatch>(std::min(envelope_bytes, kPartBatchBytes));
   state.index_entries = std::make_unique<IndexEntries>();
@@ -394,6 +400,7 @@ Result<uint64_t*> EventLog::CurrentVersion(std::string_view stream_id) {
 Status EventLog::StageAppend(PendingAppend& pending, GroupState& group, AppendResult* result) {
   // A replay is answered with the rest of the group, after the sync: by then the original
   // is durable whether it was in an earlier group or in this one.
+  if (!pending.replicated.empty()) return StageReplicated(pending, group, result);
   const AppendRequest& request = pending.request;
   if (!request.idempotency_key.empty()) {
     Result<std::optional<IdempotencyRecord>> earlier = EarlierUse(request.idempotency_key, group);

@@ -27,6 +27,9 @@ inline constexpr size_t command_events_max = 1000;
 inline constexpr size_t command_streams_max = 1000;
 // Bytes of payload one command may carry in total.
 inline constexpr size_t command_payload_bytes_max = 8 * 1024 * 1024;
+// Events in one replicated batch (EventLog::AppendReplicated); its payloads are bounded by
+// command_payload_bytes_max like a command's.
+inline constexpr size_t replicated_events_max = 4096;
 
 // Commands waiting for the writer. Callers block when it is full (backpressure).
 inline constexpr size_t append_queue_commands_max = 8192;

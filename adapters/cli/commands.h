@@ -56,6 +56,8 @@ struct Command {
 // Each adds its subcommand (with its options and help text) to `app` and appends what runs it
 // to `commands`. main calls them in the order `malpro --help` lists the subcommands.
 void AddServeCommand(CLI::App& app, std::vector<Command>& commands);
+// `replica --kafka BROKERS` (replica_command.cc).
+void AddReplicaCommand(CLI::App& app, std::vector<Command>& commands);
 void AddAuditCommands(CLI::App& app, std::vector<Command>& commands);  // verify, export, replay
 // `audit check-proof` and `audit verify --since-checkpoint` (audit_proofs.cc).
 void AddCheckProofCommand(CLI::App& audit, std::vector<Command>& commands);

@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   // In the order `malpro --help` lists them.
   std::vector<Command> commands;
   AddServeCommand(app, commands);
+  AddReplicaCommand(app, commands);
   AddAuditCommands(app, commands);
   AddBackupCommands(app, commands);
   AddDemoCommand(app, commands);

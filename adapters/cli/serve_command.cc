@@ -10,6 +10,7 @@
 #include "adapters/bank/snap_protocol.h"
 #include "adapters/cli/commands.h"
 #include "adapters/cli/serve_metrics.h"
+#include "adapters/cli/serve_parts.h"
 #include "adapters/cli/witness_client.h"
 #include "adapters/files/reconcile.h"
 #include "adapters/files/settlement_run.h"
@@ -24,7 +25,6 @@
 #include "projections/projector.h"
 
 namespace malpro::cli {
-namespace {
 
 // The read models: caught up before the API opens, then following the log.
 Result<std::unique_ptr<Projector>> StartReadModels(const MalproConfig& config, EventLog& log,
@@ -45,20 +45,7 @@ Result<std::unique_ptr<Projector>> StartReadModels(const MalproConfig& config, E
   return projector;
 }
 
-// The Merkle tree of the log (docs/transparency.md), built off the append path by a thread
-// that follows the log; it catches up from where it stopped in the background.
-struct MerkleTree {
-  std::unique_ptr<TlogStore> store;
-  std::unique_ptr<TlogBuilder> builder;
-  // Asks [[transparency.witnesses]] to cosign each new latest checkpoint, on the issuer's
-  // thread (declared before the issuer, so destroyed after it).
-  std::unique_ptr<WitnessClient> witnesses;
-  // Signs checkpoints of it when [transparency] has a key; started once Kafka is
-  // (StartCheckpoints).
-  std::unique_ptr<CheckpointIssuer> checkpoints;
-};
-
-Result<MerkleTree> StartMerkleTree(const MalproConfig& config, const EventLog& log) {
+Result<MerkleTree> StartMerkleTree(const MalproConfig& config, const EventLog& log, bool sign) {
   const std::string dir = config.log.data_dir + "/" + tlog_directory;
   Result<std::unique_ptr<TlogStore>> store = TlogStore::Open(dir, /*read_only=*/false);
   if (!store.ok()) return store.status();
@@ -73,7 +60,7 @@ Result<MerkleTree> StartMerkleTree(const MalproConfig& config, const EventLog& l
   tree.builder->Start();
   std::cout << "malpro: Merkle tree in " << dir << " at " << tree.store->Size()
             << " leaves, following the log" << std::endl;
-  if (config.checkpoints_enabled) {
+  if (sign && config.checkpoints_enabled) {
     Result<NoteSigner> signer = NoteSigner::FromPem(
         config.checkpoint_key_name, config.checkpoint_key_pem, "transparency.private_key_file");
     if (!signer.ok()) return signer.status();
@@ -89,6 +76,8 @@ Result<MerkleTree> StartMerkleTree(const MalproConfig& config, const EventLog& l
   }
   return tree;
 }
+
+namespace {
 
 // Checkpoints kept are published to Kafka too; the latest again on start (a crash may have
 // lost it in flight). Month ends the log holds are signed before the thread starts.
@@ -224,7 +213,7 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   Result<std::unique_ptr<Projector>> projector = StartReadModels(config, log, metrics);
   if (!projector.ok()) return Fail(projector.status());
   Projector* models = projector->get();
-  Result<MerkleTree> tree = StartMerkleTree(config, log);
+  Result<MerkleTree> tree = StartMerkleTree(config, log, /*sign=*/true);
   if (!tree.ok()) return Fail(tree.status());
   AddTlogMetrics(metrics, tree->store.get(), tree->builder.get(), log);
   AddCheckpointMetrics(metrics, tree->checkpoints.get(), tree->witnesses.get());

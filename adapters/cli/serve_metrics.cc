@@ -9,6 +9,7 @@
 #include "adapters/bank/payments.h"
 #include "adapters/cli/commands.h"
 #include "adapters/kafka/kafka_service.h"
+#include "adapters/kafka/replica.h"
 #include "engine/civil_time.h"
 #include "engine/identifiers.h"
 #include "engine/log_format.h"
@@ -180,6 +181,50 @@ void AddRelayMetrics(HttpMetrics& metrics, const KafkaService* kafka) {
       "malpro_kafka_changelog_rows_published_total",
       "Read model rows acknowledged on the changelog topics since start.",
       [kafka] { return static_cast<double>(kafka->ChangelogState().rows_published); }, "counter");
+}
+
+void AddReplicaMetrics(HttpMetrics& metrics, const Replica* replica) {
+  metrics.AddGauge(
+      "malpro_replica_up",
+      "1 while the replica applies the events topic (catching up or following), else 0 "
+      "(starting, retrying, failed or stopped).",
+      [replica] {
+        const ReplicaState state = replica->Status().state;
+        return state == ReplicaState::kCatchingUp || state == ReplicaState::kFollowing ? 1.0 : 0.0;
+      });
+  metrics.AddGaugeFamily(
+      "malpro_replica_state", "1 for the replica's current state, 0 for the others.", [replica] {
+        const ReplicaState now = replica->Status().state;
+        std::vector<Sample> samples;
+        for (ReplicaState state :
+             {ReplicaState::kStopped, ReplicaState::kStarting, ReplicaState::kCatchingUp,
+              ReplicaState::kFollowing, ReplicaState::kRetrying, ReplicaState::kFailed}) {
+          samples.push_back({Label("state", ReplicaStateName(state)), state == now ? 1.0 : 0.0});
+        }
+        return samples;
+      });
+  metrics.AddGauge("malpro_replica_applied_sequence",
+                   "The replica's log holds every event up to this sequence.",
+                   [replica] { return static_cast<double>(replica->Status().applied_sequence); });
+  metrics.AddGauge("malpro_replica_topic_sequence",
+                   "The highest sequence known to be in the events topic.",
+                   [replica] { return static_cast<double>(replica->Status().topic_sequence); });
+  metrics.AddGauge("malpro_replica_lag_events",
+                   "Events in the topic that the replica's log does not hold yet.",
+                   [replica] { return static_cast<double>(replica->Status().lag); });
+  metrics.AddGauge(
+      "malpro_replica_lag_seconds",
+      "Seconds since the last event the replica applied was recorded, while it lags; 0 when "
+      "caught up.",
+      [replica] {
+        const ReplicaStatus status = replica->Status();
+        if (status.lag == 0 || status.applied_recorded_at_us == 0) return 0.0;
+        const int64_t behind_us = WallClockMicros() - status.applied_recorded_at_us;
+        return std::max<double>(0.0, static_cast<double>(behind_us) / 1e6);
+      });
+  metrics.AddGauge(
+      "malpro_replica_events_applied_total", "Events the replica appended since start.",
+      [replica] { return static_cast<double>(replica->Status().events_applied); }, "counter");
 }
 
 void AddTlogMetrics(HttpMetrics& metrics, const TlogStore* store, const TlogBuilder* builder,

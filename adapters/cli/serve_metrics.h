@@ -17,6 +17,7 @@ namespace malpro {
 class BankPayments;
 class CheckpointIssuer;
 class KafkaService;
+class Replica;
 class Projector;
 class TlogBuilder;
 class TlogStore;
@@ -38,6 +39,9 @@ void AddReadModelMetrics(HttpMetrics& metrics, const Projector* models, const Ev
 void AddPaymentMetrics(HttpMetrics& metrics, const BankPayments* payments);
 // The relay's state, published sequence and lag, and the changelogs' rows.
 void AddRelayMetrics(HttpMetrics& metrics, const KafkaService* kafka);
+// A replica's state, applied sequence, the topic's sequence and the lag between them
+// (`malpro replica`).
+void AddReplicaMetrics(HttpMetrics& metrics, const Replica* replica);
 // The Merkle tree's leaves, its lag behind the log, and whether its builder runs. All must
 // outlive `metrics`' scrapes.
 void AddTlogMetrics(HttpMetrics& metrics, const TlogStore* store, const TlogBuilder* builder,

@@ -401,6 +401,12 @@ HttpResponse Api::Dispatch(const HttpRequest& request,
   // them too.
   if (!deps_.read_only.empty() && request.method() != http::verb::get &&
       request.method() != http::verb::head && path != "/v1/session" && path != "/v1/chain/verify") {
+    if (!deps_.primary_url.empty()) {
+      HttpResponse refused = ErrorResponse(
+          request, Status::InvalidArgument(errc::kReplicaReadOnly, "method", deps_.read_only));
+      refused.set("X-Malpro-Primary", deps_.primary_url);
+      return refused;
+    }
     HttpResponse refused = ErrorResponse(
         request, Status::InvalidArgument(errc::kServerReadOnly, "method", deps_.read_only));
     refused.set(http::field::allow, "GET, HEAD");
@@ -503,11 +509,13 @@ void Api::AddServiceRoutes() {
       if (!models_ok) w.Field("error", models.health.message());
       w.EndObject();
     }
+    const Status extra = deps_.health_check ? deps_.health_check() : Status::Ok();
+    if (!extra.ok()) w.Field("error", extra.message());
     if (deps_.health_details) w.Key("details").Raw(deps_.health_details());
-    return JsonResponse(
-        call.request,
-        health.ok() && models_ok ? http::status::ok : http::status::service_unavailable,
-        w.EndObject().Take());
+    return JsonResponse(call.request,
+                        health.ok() && models_ok && extra.ok() ? http::status::ok
+                                                               : http::status::service_unavailable,
+                        w.EndObject().Take());
   });
   AddRoute(http::verb::get, "/metrics", {}, [this](ApiCall& call) {
     HttpResponse response{http::status::ok, call.request.version()};

@@ -90,6 +90,13 @@ struct ApiDependencies {
   // Non-empty: a server that only reads (`malpro audit replay --serve`, the ledger as it stood
   // at a sequence). Every other method is refused 405 server_read_only with this text.
   std::string read_only = {};
+  // Non-empty (with read_only): a read replica of the primary at this URL (`malpro replica`).
+  // Writes are refused 421 replica_read_only instead, with read_only's text and the header
+  // X-Malpro-Primary naming it.
+  std::string primary_url = {};
+  // Extra health for /healthz: an error makes it answer 503 (a replica that stopped). May be
+  // empty.
+  std::function<Status()> health_check = {};
   // The Merkle tree of the log, for GET /tlog/tile/... (its entry bundles read `log`). Null:
   // those routes answer 503 tlog_off.
   const TlogStore* tlog = nullptr;
@@ -216,6 +223,8 @@ class Api final : public HttpHandler {
 
   // Read models (api_read_models.cc, api_spend.cc).
   void AddReadModelRoutes();
+  // GET /v1/read-models/digests.
+  void AddDigestRoute();
   void AddCatalogRoutes();
   void AddSpendRoutes();
   // POST /v1/compliance/{month}/close (api_spend.cc).

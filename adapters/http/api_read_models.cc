@@ -227,6 +227,7 @@ void Api::AddReadModelRoutes() {
                return deps_.projector->Circulation(call.path["month"]);
              });
            });
+  AddDigestRoute();
   AddRoute(http::verb::get, "/v1/stats", {kOperator, kAuditor, kAdmin}, [this](ApiCall& call) {
     return ReadModel(call, [&]() -> Result<std::string> { return deps_.projector->LogStats(); });
   });
@@ -251,6 +252,30 @@ void Api::AddReadModelRoutes() {
   AddReceiptListRoutes();
   AddSettlementListRoutes();
   AddReconciliationListRoutes();
+}
+
+void Api::AddDigestRoute() {
+  // What each read model stores, as a digest: equal on a primary and its replicas at the
+  // same sequence (docs/replication.md).
+  AddRoute(http::verb::get, "/v1/read-models/digests", {kOperator, kAuditor, kAdmin},
+           [this](ApiCall& call) {
+             return ReadModel(call, [&]() -> Result<std::string> {
+               Result<std::vector<ProjectionDigest>> digests = deps_.projector->Digests();
+               if (!digests.ok()) return digests.status();
+               JsonWriter w;
+               w.BeginObject().Key("read_models").BeginArray();
+               for (const ProjectionDigest& digest : *digests) {
+                 w.BeginObject()
+                     .Field("name", digest.name)
+                     .Field("version", static_cast<int64_t>(digest.version))
+                     .Field("sequence", static_cast<int64_t>(digest.sequence))
+                     .Field("rows", static_cast<int64_t>(digest.rows))
+                     .Field("sha256", digest.sha256)
+                     .EndObject();
+               }
+               return w.EndArray().EndObject().Take();
+             });
+           });
 }
 
 }  // namespace malpro

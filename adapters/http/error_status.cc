@@ -60,6 +60,8 @@ constexpr CodeStatus code_statuses[] = {
     // 405: the path does not take this method.
     {errc::kMethodNotAllowed, 405},
     {errc::kServerReadOnly, 405},  // a replay served read-only takes no writes
+    // 421: this server does not take the request: a replica, whose primary takes writes.
+    {errc::kReplicaReadOnly, 421},
     // 408: the request did not arrive in time.
     {errc::kRequestTimeout, 408},
     // 409: the state forbids it now, or a concurrent change won.

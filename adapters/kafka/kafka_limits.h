@@ -59,6 +59,18 @@ inline constexpr size_t intake_command_bytes_max = 64 * 1024;
 // The headers of a relayed record carry a decimal sequence: at most 20 digits.
 inline constexpr size_t sequence_header_bytes_max = 20;
 
+// The replica (replica.h): how long one poll of the events topic waits for a record; events
+// appended in one AppendReplicated batch at most (the log's own limit bounds it too); how long
+// events ready to append wait for more to fill their batch; the events read ahead of one that
+// has not come, beyond which the partitions that are ahead are paused; after how long a
+// missing event is reported; and the bytes one fetch may bring.
+inline constexpr int replica_poll_wait_ms = 20;
+inline constexpr size_t replica_batch_events = 4'096;
+inline constexpr int replica_apply_wait_ms = 20;
+inline constexpr size_t replica_pending_events_max = 500'000;
+inline constexpr int replica_gap_report_s = 10;
+inline constexpr int replica_fetch_bytes_max = 16 << 20;
+
 static_assert(relay_read_batch_events <= read_events_max, "a relay read is one log read");
 static_assert(relay_read_batch_events <= relay_window_events, "a read batch fits the window");
 static_assert(relay_retry_backoff_ms_first <= relay_retry_backoff_ms_max, "backoff grows");

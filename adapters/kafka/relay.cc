@@ -55,6 +55,9 @@ class Relay::Session {
   malpro::Status CheckTails(const std::vector<PartitionTail>& tails) const;
   malpro::Status PublishBatch();
   malpro::Status Publish(const Event& event);
+  // The request_digest header of `event`: the digest of its command's idempotency key on the
+  // command's first event, else empty (docs/kafka-records.md, section 2).
+  std::string RequestDigestOf(const Event& event);
   void Acknowledge(uint64_t sequence);
   void ReportProgress();
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque);
@@ -72,6 +75,7 @@ class Relay::Session {
   uint64_t reported_published_ = 0;   // what the relay's status shows
   bool reported_stalled_ = false;
   malpro::Status failure_;  // a refused record or a fatal producer error
+  std::string last_key_;    // the idempotency key of the event published before
   Clock::time_point last_progress_ = Clock::now();
   bool stalled_ = false;
   bool made_progress_ = false;
@@ -197,6 +201,7 @@ malpro::Status Relay::Session::Publish(const Event& event) {
   const std::string hash = HashToHex(event.hash);
   const std::string previous_hash = HashToHex(event.previous_hash);
   const std::string format_version = std::to_string(event.format_version);
+  const std::string request_digest = RequestDigestOf(event);
   const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(relay_stop_flush_ms);
   while (true) {
     const rd_kafka_resp_err_t error = rd_kafka_producev(
@@ -211,6 +216,8 @@ malpro::Status Relay::Session::Publish(const Event& event) {
                           static_cast<ssize_t>(previous_hash.size())),
         RD_KAFKA_V_HEADER("format_version", format_version.data(),
                           static_cast<ssize_t>(format_version.size())),
+        RD_KAFKA_V_HEADER("request_digest", request_digest.data(),
+                          static_cast<ssize_t>(request_digest.size())),
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(event.sequence))),
         RD_KAFKA_V_END);
     if (error == RD_KAFKA_RESP_ERR_NO_ERROR) return malpro::Status::Ok();
@@ -229,6 +236,20 @@ malpro::Status Relay::Session::Publish(const Event& event) {
                            : failure_;
     }
   }
+}
+
+std::string Relay::Session::RequestDigestOf(const Event& event) {
+  // A command's events are consecutive and share its key: one lookup per command.
+  if (event.idempotency_key.empty() || event.idempotency_key == last_key_) {
+    last_key_ = event.idempotency_key;
+    return {};
+  }
+  last_key_ = event.idempotency_key;
+  Result<std::optional<IdempotencyEntry>> entry =
+      relay_->log_->LookupIdempotency(event.idempotency_key);
+  // An expired key (idempotency_retention_days) has no record here either: none to carry.
+  if (!entry.ok() || !*entry || (*entry)->first_sequence != event.sequence) return {};
+  return HashToHex((*entry)->request_digest);
 }
 
 void Relay::Session::Acknowledge(uint64_t sequence) {

@@ -1,0 +1,150 @@
+// `malpro replica --kafka BROKERS`: a read replica fed by the primary's events topic
+// (docs/replication.md). Its log becomes a byte-for-byte copy of the primary's, its read models
+// and Merkle tree follow that log, and it serves every read route and live feed; writes are
+// refused 421 replica_read_only naming the primary. It writes nothing of its own: no policy on
+// first start, no relay, no checkpoints.
+#include <iostream>
+#include <memory>
+
+#include "adapters/cli/commands.h"
+#include "adapters/cli/geography_config.h"
+#include "adapters/cli/serve_metrics.h"
+#include "adapters/cli/serve_parts.h"
+#include "adapters/http/api.h"
+#include "adapters/http/metrics.h"
+#include "adapters/http/server.h"
+#include "adapters/kafka/replica.h"
+#include "engine/error_codes.h"
+#include "engine/json.h"
+
+namespace malpro::cli {
+namespace {
+
+struct ReplicaFlags {
+  std::string brokers;      // the primary's cluster (its kafka.brokers, or embedded broker)
+  std::string primary_url;  // where writes go, named in refusals
+};
+
+// {"role":"replica","primary":...,"replica":{...}} for /healthz.
+std::string ReplicaHealthJson(const Replica& replica, const ReplicaFlags& flags) {
+  const ReplicaStatus status = replica.Status();
+  JsonWriter writer;
+  writer.BeginObject()
+      .Field("role", "replica")
+      .Field("primary", flags.primary_url)
+      .Field("bootstrap", flags.brokers)
+      .Key("replica")
+      .BeginObject()
+      .Field("state", ReplicaStateName(status.state))
+      .Field("applied_sequence", static_cast<int64_t>(status.applied_sequence))
+      .Field("topic_sequence", static_cast<int64_t>(status.topic_sequence))
+      .Field("lag", static_cast<int64_t>(status.lag))
+      .Field("events_applied", static_cast<int64_t>(status.events_applied))
+      .Field("last_error", status.last_error)
+      .EndObject();
+  return writer.EndObject().Take();
+}
+
+// What the replica adds to the API beside the read routes.
+void ConnectReplica(const ReplicaFlags& flags, const Replica& replica,
+                    ApiDependencies& dependencies) {
+  const std::string primary = flags.primary_url.empty() ? "the primary" : flags.primary_url;
+  dependencies.read_only = "this server is a read replica of the ledger (malpro replica); send " +
+                           std::string("writes to ") + primary;
+  dependencies.primary_url = flags.primary_url.empty() ? "unknown" : flags.primary_url;
+  dependencies.health_details = [&replica, &flags] { return ReplicaHealthJson(replica, flags); };
+  dependencies.health_check = [&replica] {
+    const ReplicaStatus status = replica.Status();
+    if (status.state != ReplicaState::kFailed) return Status::Ok();
+    return Status::Unavailable(errc::kReplicaChainBroken,
+                               "the replica stopped applying events: " + status.last_error);
+  };
+}
+
+// The locals are declared in the order things start and so destroyed in reverse: the HTTP
+// server first, then the replica, the Merkle tree, the read models, the metrics last.
+int ServeReplica(const MalproConfig& config, const ReplicaFlags& flags, EventLog& log) {
+  Result<Geography> geography = LoadGeography(config.geography_file);
+  if (!geography.ok()) return Fail(geography.status());
+  Ledger ledger(&log, std::move(geography).value(), LedgerOptionsOf(config, {}));
+  HttpMetrics metrics;
+  AddBuildMetrics(metrics);
+  AddLogMetrics(metrics, log);
+  AddDataDirMetrics(metrics, config.log.data_dir);
+  Result<std::unique_ptr<Projector>> projector = StartReadModels(config, log, metrics);
+  if (!projector.ok()) return Fail(projector.status());
+  Result<MerkleTree> tree = StartMerkleTree(config, log, /*sign=*/false);
+  if (!tree.ok()) return Fail(tree.status());
+  AddTlogMetrics(metrics, tree->store.get(), tree->builder.get(), log);
+  Replica replica(&log, ReplicaOptions{flags.brokers, config.kafka});
+  AddReplicaMetrics(metrics, &replica);
+  ApiDependencies dependencies{&log,
+                               &ledger,
+                               projector->get(),
+                               &config.tokens,
+                               &metrics,
+                               config.http.body_bytes_max,
+                               config.http.photo_body_bytes_max,
+                               {},
+                               {}};
+  dependencies.tlog = tree->store.get();
+  ConnectReplica(flags, replica, dependencies);
+  replica.Start();
+  std::cout << "malpro: replica of " << config.kafka.EventsTopic() << " at " << flags.brokers
+            << " from sequence " << log.Head().sequence + 1 << "; writes go to "
+            << (flags.primary_url.empty() ? "the primary" : flags.primary_url) << std::endl;
+  const BrowserParts browser_parts = StartBrowserParts(config, dependencies);
+  Api api(std::move(dependencies));
+  HttpServer server(config.http, &api, &metrics);
+  Status started = server.Start();
+  if (!started.ok()) return Fail(WhenPortInUse(started, config.http.port, "--port"));
+  std::cout << "malpro: HTTP API on http://" << config.http.listen_address << ":" << server.port()
+            << " (" << config.tokens.size() << " tokens configured), read-only replica"
+            << std::endl;
+  PrintConsoleLine(config, browser_parts, server.port());
+  std::cout << "malpro: running; stop with Ctrl-C" << std::endl;
+  const int signal_number = WaitForStopSignal();
+  std::cout << "malpro: signal " << signal_number << ", stopping" << std::endl;
+  server.Stop();
+  replica.Stop();
+  (*projector)->Stop();
+  tree->builder->Stop();
+  return kExitOk;
+}
+
+int RunReplica(const CommonOptions& common, const ReplicaFlags& flags) {
+  Result<MalproConfig> config = ResolveConfig(common);
+  if (!config.ok()) return Fail(config.status());
+  BlockStopSignals();  // before any thread starts, so that only sigwait sees them
+  Result<std::unique_ptr<EventLog>> log = EventLog::Open(config->log);
+  if (!log.ok()) return Fail(WhenLocked(log.status(), config->log.data_dir));
+  PrintHead(**log, config->log.data_dir);
+  const int stopped = ServeReplica(*config, flags, **log);
+  const ChainHead head = (*log)->Head();
+  log->reset();
+  std::cout << "malpro: stopped; the replica's log is closed at sequence " << head.sequence
+            << " (head hash " << HashToHex(head.hash) << ")" << std::endl;
+  return stopped;
+}
+
+}  // namespace
+
+void AddReplicaCommand(CLI::App& app, std::vector<Command>& commands) {
+  auto flags = std::make_shared<ReplicaFlags>();
+  CLI::App* replica = app.add_subcommand(
+      "replica",
+      "keep a read replica of the primary's log from its Kafka events topic and serve the read "
+      "routes until SIGINT/SIGTERM (docs/replication.md)");
+  replica
+      ->add_option("--kafka", flags->brokers,
+                   "bootstrap servers of the primary's Kafka cluster (its kafka.brokers, or the "
+                   "embedded broker's address that `malpro serve` prints)")
+      ->required();
+  replica->add_option("--primary", flags->primary_url,
+                      "the primary's URL, named to clients whose writes this replica refuses "
+                      "(e.g. http://10.0.0.5:8080)");
+  commands.push_back(
+      {replica, [flags](const CommonOptions& common) { return RunReplica(common, *flags); }});
+}
+
+}  // namespace malpro::cli
