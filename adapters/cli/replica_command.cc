@@ -142,7 +142,8 @@ void AddReplicaCommand(CLI::App& app, std::vector<Command>& commands) {
       ->required();
   replica->add_option("--primary", flags->primary_url,
                       "the primary's URL, named to clients whose writes this replica refuses "
-                      "(e.g. http://10.0.0.5:8080)");
+                      "(e.g. http://10.0.0.5:8080); default: none, the refusal says "
+                      "\"the primary\"");
   commands.push_back(
       {replica, [flags](const CommonOptions& common) { return RunReplica(common, *flags); }});
 }

@@ -63,7 +63,8 @@ expect_clean_stop() {  # name data
 }
 
 # ---- Usage errors: exit 2, one line, what was wrong and which --help to read.
-expect_usage_error "" "unknown subcommand 'frob' \(one of: serve, audit, " frob
+expect_usage_error "" "unknown subcommand 'frob' \(one of: serve, replica, audit, " frob
+expect_usage_error replica "--kafka is required" replica
 expect_usage_error "" "a subcommand is required" --data "$work/data"
 expect_usage_error audit "unknown subcommand 'frob' \(one of: verify, export, replay, check-proof\)" audit frob
 expect_usage_error audit "a subcommand is required" audit
@@ -84,7 +85,7 @@ grep -qF 'Global options, before or after the subcommand: -c,--config FILE, -d,-
   "$work/out" || fail "audit verify --help does not name the global options: $(cat "$work/out")"
 
 # ---- Every --help shows each option's default (a value, or in words), or that it is required.
-for command in "" serve demo backup restore settle reconcile bank-sim witness "audit verify" "audit export" \
+for command in "" serve replica demo backup restore settle reconcile bank-sim witness "audit verify" "audit export" \
   "audit replay" "audit check-proof"; do
   # shellcheck disable=SC2086
   "$malpro" $command --help > "$work/help.txt" || fail "'malpro $command --help' failed"
