@@ -1,6 +1,9 @@
 // Kafka relay figures against the embedded broker (docs/PERFORMANCE-kafka.md):
 //   throughput: a log prefilled with --events events, relayed from scratch; events/s until
 //               the last one is acknowledged;
+//   replica:    the same log relayed whole (not timed), then a read replica from an empty
+//               log: events/s until its log holds the last one, next to a bare consumer
+//               reading every record of the topic (the peer, same run);
 //   latency:    --rate events/s appended (synced) for --seconds, one event per command, while a
 //               consumer follows the topic; the time from Append returning to the consumer
 //               receiving the record, p50/p99/max.
@@ -17,6 +20,8 @@
 
 #include "adapters/kafka/embedded_broker.h"
 #include "adapters/kafka/relay.h"
+#include "adapters/kafka/replica.h"
+#include "adapters/kafka/topic_audit.h"
 
 namespace malpro {
 namespace {
@@ -29,7 +34,9 @@ std::string FreshDir(const std::string& base, const std::string& name) {
   return path;
 }
 
-double Throughput(const std::string& dir, uint64_t events) {
+// A log of `events` events, 100 a command over 1,000 streams; with `keyed`, each command
+// carries an idempotency key (its first event then carries a request_digest header).
+std::unique_ptr<EventLog> Prefill(const std::string& dir, uint64_t events, bool keyed) {
   LogOptions options;
   options.data_dir = dir;
   options.sync = false;  // the prefill is not what is measured
@@ -38,6 +45,7 @@ double Throughput(const std::string& dir, uint64_t events) {
   for (uint64_t i = 0; i < events / kPerCommand; ++i) {
     AppendRequest request;
     request.actor = "bench:kafka";
+    if (keyed) request.idempotency_key = "bench-" + std::to_string(i);
     for (uint64_t j = 0; j < kPerCommand; ++j) {
       const uint64_t n = i * kPerCommand + j;
       request.events.push_back({"order-" + std::to_string(n % 1000), "order.noted",
@@ -45,6 +53,11 @@ double Throughput(const std::string& dir, uint64_t events) {
     }
     MALPRO_ASSERT(log->Append(std::move(request)).ok());
   }
+  return log;
+}
+
+double Throughput(const std::string& dir, uint64_t events) {
+  std::unique_ptr<EventLog> log = Prefill(dir, events, /*keyed=*/false);
   std::unique_ptr<EmbeddedBroker> broker = *EmbeddedBroker::Start(1);
   MALPRO_ASSERT(broker->CreateTopic("malpro.events", 3, 1).ok());
   Relay relay(log.get(), RelayOptions{broker->bootstrap(), KafkaOptions{}});
@@ -55,6 +68,41 @@ double Throughput(const std::string& dir, uint64_t events) {
   relay.Stop();
   MALPRO_ASSERT(done);
   return static_cast<double>(log->Head().sequence) / seconds;
+}
+
+struct CatchUp {
+  double replica = 0;  // events/s into the replica's log (synced)
+  double consume = 0;  // events/s read by a bare consumer of the same topic
+};
+
+CatchUp ReplicaCatchUp(const std::string& dir, uint64_t events, int partitions) {
+  std::unique_ptr<EventLog> primary = Prefill(dir + "/primary", events, /*keyed=*/true);
+  std::unique_ptr<EmbeddedBroker> broker = *EmbeddedBroker::Start(1);
+  MALPRO_ASSERT(broker->CreateTopic("malpro.events", partitions, 1).ok());
+  {
+    Relay relay(primary.get(), RelayOptions{broker->bootstrap(), KafkaOptions{}});
+    relay.Start();
+    MALPRO_ASSERT(relay.WaitForPublished(events, std::chrono::seconds(120)));
+  }
+  CatchUp result;
+  Clock::time_point start = Clock::now();
+  Result<std::vector<TopicRecord>> records =
+      ReadWholeTopic(broker->bootstrap(), KafkaOptions{}, "malpro.events", 120'000);
+  MALPRO_ASSERT(records.ok() && records->size() == events);
+  result.consume =
+      static_cast<double>(events) / std::chrono::duration<double>(Clock::now() - start).count();
+  LogOptions options;
+  options.data_dir = dir + "/replica";  // synced, as `malpro replica` runs it
+  std::unique_ptr<EventLog> copy = *EventLog::Open(options);
+  Replica replica(copy.get(), ReplicaOptions{broker->bootstrap(), KafkaOptions{}});
+  start = Clock::now();
+  replica.Start();
+  const bool done = replica.WaitForApplied(events, std::chrono::seconds(120));
+  result.replica =
+      static_cast<double>(events) / std::chrono::duration<double>(Clock::now() - start).count();
+  replica.Stop();
+  MALPRO_ASSERT(done && copy->Head().hash == primary->Head().hash);
+  return result;
 }
 
 struct Latency {
@@ -153,11 +201,28 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds, "length of the latency run")->check(CLI::Range(1, 120));
   app.add_option("--runs", runs, "runs of each; the median is reported")->check(CLI::Range(1, 9));
   app.add_option("--dir", dir, "scratch directory (emptied)");
+  bool replica_only = false;
+  app.add_flag("--replica-only", replica_only, "only the replica run (default: every figure)");
+  int replica_partitions = 0;
+  app.add_option("--replica-partitions", replica_partitions,
+                 "partitions of the topic in the replica run; default: as the embedded broker "
+                 "sizes them to keep --events records")
+      ->check(CLI::Range(0, 1024));
   CLI11_PARSE(app, argc, argv);
   std::filesystem::create_directories(dir);
+  if (replica_partitions == 0) {
+    KafkaOptions sized;
+    sized.embedded_retention_events = static_cast<int64_t>(events);
+    replica_partitions = sized.EmbeddedPartitions();
+  }
   std::vector<double> throughputs;
   std::vector<Latency> latencies;
+  std::vector<CatchUp> catch_ups;
   for (int run = 0; run < runs; ++run) {
+    catch_ups.push_back(ReplicaCatchUp(FreshDir(dir, "replica"), events, replica_partitions));
+    std::printf("run %d: replica catch-up %.0f events/s (a bare consumer of the topic: %.0f)\n",
+                run + 1, catch_ups.back().replica, catch_ups.back().consume);
+    if (replica_only) continue;
     throughputs.push_back(Throughput(FreshDir(dir, "throughput"), events));
     std::printf("run %d: throughput %.0f events/s\n", run + 1, throughputs.back());
     latencies.push_back(EndToEnd(FreshDir(dir, "latency"), rate, seconds));
@@ -165,6 +230,14 @@ int main(int argc, char** argv) {
     std::printf(
         "run %d: latency at %d events/s: p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu of %d)\n",
         run + 1, rate, l.p50_ms, l.p99_ms, l.max_ms, l.samples, rate * seconds);
+  }
+  std::sort(catch_ups.begin(), catch_ups.end(),
+            [](const CatchUp& a, const CatchUp& b) { return a.replica < b.replica; });
+  std::printf("median: replica catch-up %.0f events/s (its run's bare consumer: %.0f)\n",
+              catch_ups[catch_ups.size() / 2].replica, catch_ups[catch_ups.size() / 2].consume);
+  if (replica_only) {
+    std::filesystem::remove_all(dir);
+    return 0;
   }
   std::sort(throughputs.begin(), throughputs.end());
   std::sort(latencies.begin(), latencies.end(),

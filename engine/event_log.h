@@ -223,6 +223,11 @@ class EventLog {
   // not follow this log's head) or replica_stream_version (an event is not its stream's next
   // version); and Append's IOError and Unavailable. A batch counts as one command in Counters().
   Result<AppendResult> AppendReplicated(std::vector<ReplicatedEvent> events);
+  // The same without waiting, as AppendAsync: `done` gets the result exactly once, on the
+  // log's syncing thread once the batch is durable (or at once, on this thread, when it is
+  // refused before it is queued), and must not call into the log. Batches queued one after
+  // another are checked and written in that order.
+  void AppendReplicatedAsync(std::vector<ReplicatedEvent> events, AppendDone done);
 
   // Up to `limit` (at most read_events_max) durable events from `from_sequence` on, in order.
   Result<std::vector<Event>> Read(uint64_t from_sequence, size_t limit) const;

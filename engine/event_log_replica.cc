@@ -75,6 +75,23 @@ Result<AppendResult> EventLog::AppendReplicated(std::vector<ReplicatedEvent> eve
   return done.get();
 }
 
+void EventLog::AppendReplicatedAsync(std::vector<ReplicatedEvent> events, AppendDone done) {
+  if (options_.read_only) {
+    done(Status::Unavailable(errc::kLogReadOnly, "the log was opened read-only"));
+    return;
+  }
+  auto pending = std::make_unique<PendingAppend>();
+  Status checked = CheckReplicatedBatch(events, &pending->payload_bytes);
+  if (!checked.ok()) {
+    done(std::move(checked));  // refused before the queue: nothing written
+    return;
+  }
+  pending->replicated = std::move(events);
+  pending->done = done;
+  Status queued = PushPending(std::move(pending));
+  if (!queued.ok()) done(std::move(queued));
+}
+
 Status EventLog::StageReplicated(PendingAppend& pending, GroupState& group, AppendResult* result) {
   const std::vector<ReplicatedEvent>& events = pending.replicated;
   const Event& first = events.front().event;

@@ -70,6 +70,8 @@ inline constexpr int replica_apply_wait_ms = 20;
 inline constexpr size_t replica_pending_events_max = 500'000;
 inline constexpr int replica_gap_report_s = 10;
 inline constexpr int replica_fetch_bytes_max = 16 << 20;
+// Batches handed to the log and not yet durable, while the next ones are read.
+inline constexpr size_t replica_batches_in_flight_max = 4;
 
 static_assert(relay_read_batch_events <= read_events_max, "a relay read is one log read");
 static_assert(relay_read_batch_events <= relay_window_events, "a read batch fits the window");

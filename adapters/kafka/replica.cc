@@ -52,12 +52,47 @@ const char* ReplicaStateName(ReplicaState state) {
   return "unknown";
 }
 
+// The batches handed to the log and not yet answered; answers come on the log's syncing thread.
+struct ReplicaInFlight {
+  std::mutex mutex;
+  std::condition_variable changed;
+  size_t batches = 0;
+  malpro::Status failure;
+
+  // Waits until another batch may be handed on; the first refusal instead.
+  malpro::Status AwaitRoom() {
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [&] { return batches < replica_batches_in_flight_max || !failure.ok(); });
+    if (!failure.ok()) return failure;
+    ++batches;
+    return malpro::Status::Ok();
+  }
+  void Done(const malpro::Status& status) {
+    {
+      std::lock_guard lock(mutex);
+      --batches;
+      if (!status.ok() && failure.ok()) failure = status;
+    }
+    changed.notify_all();
+  }
+  malpro::Status Failure() {
+    std::lock_guard lock(mutex);
+    return failure;
+  }
+  // Waits until every batch handed on is answered.
+  void Drain() {
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [&] { return batches == 0; });
+  }
+};
+
 // One connection to the cluster: a consumer assigned every partition of the events topic from
 // its first record. Lives on the replica's thread only.
 class Replica::Session {
  public:
   explicit Session(Replica* replica) : replica_(replica) {}
   ~Session() {
+    in_flight_->Drain();  // the next session starts from the log's head
     if (consumer_) rd_kafka_consumer_close(consumer_.get());
   }
 
@@ -81,6 +116,7 @@ class Replica::Session {
   void Report();
 
   Replica* const replica_;
+  std::shared_ptr<ReplicaInFlight> in_flight_ = std::make_shared<ReplicaInFlight>();
   KafkaHandle consumer_;
   std::string topic_;
   int partitions_ = 0;
@@ -226,6 +262,7 @@ malpro::Status Replica::Session::Take(const rd_kafka_message_t& message) {
 
 malpro::Status Replica::Session::Apply() {
   last_apply_ = Clock::now();
+  MALPRO_RETURN_IF_ERROR(in_flight_->Failure());
   while (ready_through_ >= next_) {
     std::vector<ReplicatedEvent> batch;
     size_t payload_bytes = 0;
@@ -240,9 +277,14 @@ malpro::Status Replica::Session::Apply() {
     }
     const uint64_t last = batch.back().event.sequence;
     recorded_at_us_ = batch.back().event.recorded_at_us;
-    Result<AppendResult> appended = replica_->log_->AppendReplicated(std::move(batch));
-    if (!appended.ok()) return appended.status();
-    MALPRO_ASSERT(appended->last_sequence == last);
+    // Batches are appended while the next ones are read: the log checks and writes them in
+    // order, and the first refusal ends the session (the ones queued after it fail too).
+    MALPRO_RETURN_IF_ERROR(in_flight_->AwaitRoom());
+    replica_->log_->AppendReplicatedAsync(
+        std::move(batch), [in_flight = in_flight_, last](Result<AppendResult> appended) {
+          MALPRO_ASSERT(!appended.ok() || appended->last_sequence == last);
+          in_flight->Done(appended.status());
+        });
     next_ = last + 1;
     made_progress_ = true;
     waiting_since_ = Clock::now();
@@ -272,8 +314,9 @@ void Replica::Session::Throttle() {
 }
 
 void Replica::Session::Report() {
-  // Caught up once it holds what the topic held when the session started.
-  if (next_ > start_sequence_) caught_up_ = true;
+  // Caught up once its log holds what the topic held when the session started.
+  const uint64_t applied = replica_->log_->Head().sequence;
+  if (applied >= start_sequence_) caught_up_ = true;
   if (!pending_.empty() &&
       Clock::now() - waiting_since_ > std::chrono::seconds(replica_gap_report_s)) {
     replica_->RecordError(malpro::Status::Unavailable(
@@ -284,7 +327,7 @@ void Replica::Session::Report() {
     waiting_since_ = Clock::now();
   }
   replica_->SetState(caught_up_ ? ReplicaState::kFollowing : ReplicaState::kCatchingUp);
-  replica_->Report(topic_sequence_, next_ - 1, recorded_at_us_);
+  replica_->Report(topic_sequence_, applied, recorded_at_us_);
 }
 
 Replica::Replica(EventLog* log, ReplicaOptions options) : log_(log), options_(std::move(options)) {}
