@@ -34,14 +34,15 @@ std::string FreshDir(const std::string& base, const std::string& name) {
   return path;
 }
 
-// A log of `events` events, 100 a command over 1,000 streams; with `keyed`, each command
-// carries an idempotency key (its first event then carries a request_digest header).
-std::unique_ptr<EventLog> Prefill(const std::string& dir, uint64_t events, bool keyed) {
+// A log of `events` events, `per_command` a command over 1,000 streams; with `keyed`, each
+// command carries an idempotency key (its first event then carries a request_digest header).
+std::unique_ptr<EventLog> Prefill(const std::string& dir, uint64_t events, bool keyed,
+                                  uint64_t per_command = 100) {
   LogOptions options;
   options.data_dir = dir;
   options.sync = false;  // the prefill is not what is measured
   std::unique_ptr<EventLog> log = *EventLog::Open(options);
-  constexpr uint64_t kPerCommand = 100;
+  const uint64_t kPerCommand = per_command;
   for (uint64_t i = 0; i < events / kPerCommand; ++i) {
     AppendRequest request;
     request.actor = "bench:kafka";
@@ -56,8 +57,8 @@ std::unique_ptr<EventLog> Prefill(const std::string& dir, uint64_t events, bool 
   return log;
 }
 
-double Throughput(const std::string& dir, uint64_t events) {
-  std::unique_ptr<EventLog> log = Prefill(dir, events, /*keyed=*/false);
+double Throughput(const std::string& dir, uint64_t events, bool keyed, uint64_t per_command) {
+  std::unique_ptr<EventLog> log = Prefill(dir, events, keyed, per_command);
   std::unique_ptr<EmbeddedBroker> broker = *EmbeddedBroker::Start(1);
   MALPRO_ASSERT(broker->CreateTopic("malpro.events", 3, 1).ok());
   Relay relay(log.get(), RelayOptions{broker->bootstrap(), KafkaOptions{}});
@@ -201,6 +202,15 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds, "length of the latency run")->check(CLI::Range(1, 120));
   app.add_option("--runs", runs, "runs of each; the median is reported")->check(CLI::Range(1, 9));
   app.add_option("--dir", dir, "scratch directory (emptied)");
+  bool relay_keyed = false;
+  app.add_flag("--relay-keyed", relay_keyed,
+               "the throughput run's commands carry idempotency keys (default: none)");
+  uint64_t relay_per_command = 100;
+  app.add_option("--relay-per-command", relay_per_command,
+                 "events a command in the throughput run's log")
+      ->check(CLI::Range(1, 1000));
+  bool relay_only = false;
+  app.add_flag("--relay-only", relay_only, "only the throughput run (default: every figure)");
   bool replica_only = false;
   app.add_flag("--replica-only", replica_only, "only the replica run (default: every figure)");
   int replica_partitions = 0;
@@ -219,31 +229,39 @@ int main(int argc, char** argv) {
   std::vector<Latency> latencies;
   std::vector<CatchUp> catch_ups;
   for (int run = 0; run < runs; ++run) {
-    catch_ups.push_back(ReplicaCatchUp(FreshDir(dir, "replica"), events, replica_partitions));
-    std::printf("run %d: replica catch-up %.0f events/s (a bare consumer of the topic: %.0f)\n",
-                run + 1, catch_ups.back().replica, catch_ups.back().consume);
+    if (!relay_only) {
+      catch_ups.push_back(ReplicaCatchUp(FreshDir(dir, "replica"), events, replica_partitions));
+      std::printf("run %d: replica catch-up %.0f events/s (a bare consumer of the topic: %.0f)\n",
+                  run + 1, catch_ups.back().replica, catch_ups.back().consume);
+    }
     if (replica_only) continue;
-    throughputs.push_back(Throughput(FreshDir(dir, "throughput"), events));
+    throughputs.push_back(
+        Throughput(FreshDir(dir, "throughput"), events, relay_keyed, relay_per_command));
     std::printf("run %d: throughput %.0f events/s\n", run + 1, throughputs.back());
+    if (relay_only) continue;
     latencies.push_back(EndToEnd(FreshDir(dir, "latency"), rate, seconds));
     const Latency& l = latencies.back();
     std::printf(
         "run %d: latency at %d events/s: p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu of %d)\n",
         run + 1, rate, l.p50_ms, l.p99_ms, l.max_ms, l.samples, rate * seconds);
   }
-  std::sort(catch_ups.begin(), catch_ups.end(),
-            [](const CatchUp& a, const CatchUp& b) { return a.replica < b.replica; });
-  std::printf("median: replica catch-up %.0f events/s (its run's bare consumer: %.0f)\n",
-              catch_ups[catch_ups.size() / 2].replica, catch_ups[catch_ups.size() / 2].consume);
-  if (replica_only) {
-    std::filesystem::remove_all(dir);
-    return 0;
+  if (!throughputs.empty()) {
+    std::sort(throughputs.begin(), throughputs.end());
+    std::printf("median: throughput %.0f events/s\n", throughputs[throughputs.size() / 2]);
   }
-  std::sort(throughputs.begin(), throughputs.end());
-  std::sort(latencies.begin(), latencies.end(),
-            [](const Latency& a, const Latency& b) { return a.p99_ms < b.p99_ms; });
-  const Latency& median = latencies[latencies.size() / 2];
-  std::printf("median: throughput %.0f events/s; latency p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-              throughputs[throughputs.size() / 2], median.p50_ms, median.p99_ms, median.max_ms);
+  if (!latencies.empty()) {
+    std::sort(latencies.begin(), latencies.end(),
+              [](const Latency& a, const Latency& b) { return a.p99_ms < b.p99_ms; });
+    const Latency& median = latencies[latencies.size() / 2];
+    std::printf("median: latency p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", median.p50_ms,
+                median.p99_ms, median.max_ms);
+  }
+  if (!catch_ups.empty()) {
+    std::sort(catch_ups.begin(), catch_ups.end(),
+              [](const CatchUp& a, const CatchUp& b) { return a.replica < b.replica; });
+    const CatchUp& median = catch_ups[catch_ups.size() / 2];
+    std::printf("median: replica catch-up %.0f events/s (its run's bare consumer: %.0f)\n",
+                median.replica, median.consume);
+  }
   std::filesystem::remove_all(dir);
 }

@@ -2,6 +2,8 @@
 // and compaction. The rest of EventLog is split by responsibility (event_log_internal.h).
 #include "engine/event_log.h"
 
+#include <algorithm>
+
 #include "engine/error_codes.h"
 #include "engine/event_log_internal.h"
 
@@ -52,6 +54,33 @@ Result<std::optional<IdempotencyEntry>> EventLog::LookupIdempotency(std::string_
   return std::optional<IdempotencyEntry>(
       IdempotencyEntry{record->request_digest, record->first_sequence,
                        record->first_sequence + record->event_count - 1});
+}
+
+Status EventLog::LookupIdempotencyMany(const std::vector<std::string_view>& keys,
+                                       std::vector<std::optional<IdempotencyEntry>>* entries) const {
+  entries->assign(keys.size(), std::nullopt);
+  if (keys.empty()) return Status::Ok();
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_->MultiGet(rocksdb::ReadOptions(), columns_->idempotency, keys.size(), slices.data(),
+                values.data(), statuses.data());
+  uint64_t last_sequence = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    MALPRO_RETURN_IF_ERROR(FromRocks(statuses[i], "read idempotency key"));
+    std::optional<IdempotencyRecord> record =
+        DecodeIdempotencyRecord(std::string_view(values[i].data(), values[i].size()));
+    if (!record) return Status::Corruption("idempotency record has a bad format");
+    (*entries)[i] = IdempotencyEntry{record->request_digest, record->first_sequence,
+                                     record->first_sequence + record->event_count - 1};
+    last_sequence = std::max(last_sequence, (*entries)[i]->last_sequence);
+  }
+  // As LookupIdempotency: a record is shown only once its command is durable.
+  if (!options_.read_only && last_sequence > 0) {
+    MALPRO_RETURN_IF_ERROR(WaitForDurable(last_sequence));
+  }
+  return Status::Ok();
 }
 
 Result<Hash> EventLog::PutBlob(std::string_view bytes) {

@@ -54,10 +54,12 @@ class Relay::Session {
   malpro::Status Open();
   malpro::Status CheckTails(const std::vector<PartitionTail>& tails) const;
   malpro::Status PublishBatch();
-  malpro::Status Publish(const Event& event);
-  // The request_digest header of `event`: the digest of its command's idempotency key on the
-  // command's first event, else empty (docs/kafka-records.md, section 2).
-  std::string RequestDigestOf(const Event& event);
+  malpro::Status Publish(const Event& event, const std::string& request_digest);
+  // The request_digest header of each of `events`: the digest of its command's idempotency
+  // key on the command's first event, else empty (docs/kafka-records.md, section 2). One
+  // batched read of the keys.
+  malpro::Status RequestDigestsOf(const std::vector<Event>& events,
+                                  std::vector<std::string>* digests);
   void Acknowledge(uint64_t sequence);
   void ReportProgress();
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque);
@@ -179,15 +181,18 @@ malpro::Status Relay::Session::PublishBatch() {
       std::min<uint64_t>(relay_read_batch_events, relay_window_events - in_flight));
   Result<std::vector<Event>> events = relay_->log_->Read(next_, limit);
   if (!events.ok()) return events.status();
-  for (const Event& event : *events) {
+  std::vector<std::string> digests;
+  MALPRO_RETURN_IF_ERROR(RequestDigestsOf(*events, &digests));
+  for (size_t i = 0; i < events->size(); ++i) {
+    const Event& event = (*events)[i];
     MALPRO_ASSERT(event.sequence == next_);
-    MALPRO_RETURN_IF_ERROR(Publish(event));
+    MALPRO_RETURN_IF_ERROR(Publish(event, digests[i]));
     next_ = event.sequence + 1;
   }
   return malpro::Status::Ok();
 }
 
-malpro::Status Relay::Session::Publish(const Event& event) {
+malpro::Status Relay::Session::Publish(const Event& event, const std::string& request_digest) {
   const int32_t partition = KafkaPartitionOf(event.stream_id, partitions_);
   acknowledged_.push_back(false);
   if (event.sequence <= topic_last_[static_cast<size_t>(partition)]) {
@@ -201,7 +206,6 @@ malpro::Status Relay::Session::Publish(const Event& event) {
   const std::string hash = HashToHex(event.hash);
   const std::string previous_hash = HashToHex(event.previous_hash);
   const std::string format_version = std::to_string(event.format_version);
-  const std::string request_digest = RequestDigestOf(event);
   const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(relay_stop_flush_ms);
   while (true) {
     const rd_kafka_resp_err_t error = rd_kafka_producev(
@@ -238,18 +242,31 @@ malpro::Status Relay::Session::Publish(const Event& event) {
   }
 }
 
-std::string Relay::Session::RequestDigestOf(const Event& event) {
+malpro::Status Relay::Session::RequestDigestsOf(const std::vector<Event>& events,
+                                                std::vector<std::string>* digests) {
   // A command's events are consecutive and share its key: one lookup per command.
-  if (event.idempotency_key.empty() || event.idempotency_key == last_key_) {
-    last_key_ = event.idempotency_key;
-    return {};
+  digests->assign(events.size(), std::string());
+  std::vector<size_t> firsts;
+  std::vector<std::string_view> keys;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const std::string& key = events[i].idempotency_key;
+    if (!key.empty() && key != last_key_) {
+      firsts.push_back(i);
+      keys.push_back(key);
+    }
+    last_key_ = key;
   }
-  last_key_ = event.idempotency_key;
-  Result<std::optional<IdempotencyEntry>> entry =
-      relay_->log_->LookupIdempotency(event.idempotency_key);
-  // An expired key (idempotency_retention_days) has no record here either: none to carry.
-  if (!entry.ok() || !*entry || (*entry)->first_sequence != event.sequence) return {};
-  return HashToHex((*entry)->request_digest);
+  std::vector<std::optional<IdempotencyEntry>> entries;
+  MALPRO_RETURN_IF_ERROR(relay_->log_->LookupIdempotencyMany(keys, &entries));
+  for (size_t j = 0; j < firsts.size(); ++j) {
+    // An expired key (idempotency_retention_days) has no record here either: none to carry.
+    const std::optional<IdempotencyEntry>& entry = entries[j];
+    const Event& event = events[firsts[j]];
+    if (entry && entry->first_sequence == event.sequence) {
+      (*digests)[firsts[j]] = HashToHex(entry->request_digest);
+    }
+  }
+  return malpro::Status::Ok();
 }
 
 void Relay::Session::Acknowledge(uint64_t sequence) {
