@@ -56,8 +56,9 @@ Result<std::optional<IdempotencyEntry>> EventLog::LookupIdempotency(std::string_
                        record->first_sequence + record->event_count - 1});
 }
 
-Status EventLog::LookupIdempotencyMany(const std::vector<std::string_view>& keys,
-                                       std::vector<std::optional<IdempotencyEntry>>* entries) const {
+Status EventLog::LookupIdempotencyMany(
+    const std::vector<std::string_view>& keys,
+    std::vector<std::optional<IdempotencyEntry>>* entries) const {
   entries->assign(keys.size(), std::nullopt);
   if (keys.empty()) return Status::Ok();
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
