@@ -247,6 +247,8 @@ namespace malpro {
   X(kReferencesExhausted, "references_exhausted") \
   X(kReplicaBatchTooLarge, "replica_batch_too_large") \
   X(kReplicaChainBroken, "replica_chain_broken") \
+  X(kReplicaCheckpointInvalid, "replica_checkpoint_invalid") \
+  X(kReplicaCheckpointMismatch, "replica_checkpoint_mismatch") \
   X(kReplicaEventInvalid, "replica_event_invalid") \
   X(kReplicaEventsMissing, "replica_events_missing") \
   X(kReplicaReadOnly, "replica_read_only") \

@@ -48,10 +48,6 @@ Result<NoteVerifier> VerifierKeyArgument(const std::string& given, std::string_v
   return ParseVerifierKey(text, option);
 }
 
-namespace {
-
-// The verifier key: --key (the key itself, NAME+KEYID+BASE64, or a file holding it), else the
-// one of [transparency] private_key_file.
 Result<NoteVerifier> ResolveVerifier(const MalproConfig& config, const std::string& key) {
   if (!key.empty()) return VerifierKeyArgument(key, "--key");
   if (!config.checkpoints_enabled) {
@@ -64,6 +60,8 @@ Result<NoteVerifier> ResolveVerifier(const MalproConfig& config, const std::stri
   if (!signer.ok()) return signer.status();
   return signer->verifier();
 }
+
+namespace {
 
 std::string Short(const Hash& hash) { return HashToHex(hash); }
 

@@ -108,6 +108,11 @@ Result<std::string> ReadSmallFile(const std::string& path, std::string_view opti
 // note_key_invalid naming `option` otherwise.
 Result<NoteVerifier> VerifierKeyArgument(const std::string& given, std::string_view option);
 
+// The log's checkpoint verifier key: `key` (the key itself, NAME+KEYID+BASE64, or a file
+// holding it; named --key in errors), else the one of [transparency] private_key_file; an
+// error naming --key when neither is there.
+Result<NoteVerifier> ResolveVerifier(const MalproConfig& config, const std::string& key);
+
 // The built-in defaults or the --config file, with --data and --port applied.
 Result<MalproConfig> ResolveConfig(const CommonOptions& common);
 

@@ -23,6 +23,7 @@ namespace {
 struct ReplicaFlags {
   std::string brokers;      // the primary's cluster (its kafka.brokers, or embedded broker)
   std::string primary_url;  // where writes go, named in refusals
+  std::string key;          // the log's checkpoint verifier key (text or file)
 };
 
 // {"role":"replica","primary":...,"replica":{...}} for /healthz.
@@ -40,6 +41,8 @@ std::string ReplicaHealthJson(const Replica& replica, const ReplicaFlags& flags)
       .Field("topic_sequence", static_cast<int64_t>(status.topic_sequence))
       .Field("lag", static_cast<int64_t>(status.lag))
       .Field("events_applied", static_cast<int64_t>(status.events_applied))
+      .Field("checkpoints_verified", static_cast<int64_t>(status.checkpoints_verified))
+      .Field("last_checkpoint_size", static_cast<int64_t>(status.last_checkpoint_size))
       .Field("last_error", status.last_error)
       .EndObject();
   return writer.EndObject().Take();
@@ -76,7 +79,14 @@ int ServeReplica(const MalproConfig& config, const ReplicaFlags& flags, EventLog
   Result<MerkleTree> tree = StartMerkleTree(config, log, /*sign=*/false);
   if (!tree.ok()) return Fail(tree.status());
   AddTlogMetrics(metrics, tree->store.get(), tree->builder.get(), log);
-  Replica replica(&log, ReplicaOptions{flags.brokers, config.kafka});
+  ReplicaOptions options{flags.brokers, config.kafka, std::nullopt, config.checkpoints.origin,
+                         tree->store.get()};
+  if (!flags.key.empty() || config.checkpoints_enabled) {
+    Result<NoteVerifier> verifier = ResolveVerifier(config, flags.key);
+    if (!verifier.ok()) return Fail(verifier.status());
+    options.verifier = std::move(verifier).value();
+  }
+  Replica replica(&log, options);
   AddReplicaMetrics(metrics, &replica);
   ApiDependencies dependencies{&log,
                                &ledger,
@@ -93,6 +103,15 @@ int ServeReplica(const MalproConfig& config, const ReplicaFlags& flags, EventLog
   std::cout << "malpro: replica of " << config.kafka.EventsTopic() << " at " << flags.brokers
             << " from sequence " << log.Head().sequence + 1 << "; writes go to "
             << (flags.primary_url.empty() ? "the primary" : flags.primary_url) << std::endl;
+  if (options.verifier) {
+    std::cout << "malpro: signed checkpoints on " << config.kafka.topic_prefix
+              << ".checkpoints checked against this replica's tree with key "
+              << options.verifier->Text() << std::endl;
+  } else {
+    std::cout << "malpro: signed checkpoints not checked (give the log's verifier key with "
+                 "--key, or configure [transparency])"
+              << std::endl;
+  }
   const BrowserParts browser_parts = StartBrowserParts(config, dependencies);
   Api api(std::move(dependencies));
   HttpServer server(config.http, &api, &metrics);
@@ -144,6 +163,11 @@ void AddReplicaCommand(CLI::App& app, std::vector<Command>& commands) {
                       "the primary's URL, named to clients whose writes this replica refuses "
                       "(e.g. http://10.0.0.5:8080); default: none, the refusal says "
                       "\"the primary\"");
+  replica->add_option("--key", flags->key,
+                      "the log's checkpoint verifier key (NAME+KEYID+BASE64, or a file holding "
+                      "it) to check the signed checkpoints of <prefix>.checkpoints with; "
+                      "default: the key of [transparency] private_key_file when configured, "
+                      "else none are checked");
   commands.push_back(
       {replica, [flags](const CommonOptions& common) { return RunReplica(common, *flags); }});
 }

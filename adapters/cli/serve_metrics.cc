@@ -225,6 +225,13 @@ void AddReplicaMetrics(HttpMetrics& metrics, const Replica* replica) {
   metrics.AddGauge(
       "malpro_replica_events_applied_total", "Events the replica appended since start.",
       [replica] { return static_cast<double>(replica->Status().events_applied); }, "counter");
+  metrics.AddGauge(
+      "malpro_replica_checkpoints_verified_total",
+      "Signed checkpoints of the checkpoints topic that the replica checked against its tree.",
+      [replica] { return static_cast<double>(replica->Status().checkpoints_verified); }, "counter");
+  metrics.AddGauge(
+      "malpro_replica_checkpoint_size", "The largest signed checkpoint the replica checked.",
+      [replica] { return static_cast<double>(replica->Status().last_checkpoint_size); });
 }
 
 void AddTlogMetrics(HttpMetrics& metrics, const TlogStore* store, const TlogBuilder* builder,

@@ -9,6 +9,7 @@
 #include "adapters/kafka/kafka_client.h"
 #include "adapters/kafka/kafka_limits.h"
 #include "engine/assert.h"
+#include "engine/civil_time.h"
 #include "engine/error_codes.h"
 #include "engine/json.h"
 
@@ -109,6 +110,11 @@ class Replica::Session {
   malpro::Status CheckTails(const std::vector<PartitionTail>& tails) const;
   // Takes one record into `pending_` unless the log holds it already.
   malpro::Status Take(const rd_kafka_message_t& message);
+  // Takes one record of the checkpoints topic: checks its signature and origin and keeps it
+  // until the tree holds its size.
+  malpro::Status TakeCheckpoint(const rd_kafka_message_t& message);
+  // Compares the kept checkpoints the tree has reached with its roots, and keeps those that hold.
+  malpro::Status CheckCheckpoints();
   // Appends the events that continue the log, in batches.
   malpro::Status Apply();
   // Pauses the partitions that are ahead while too many events wait, and resumes them after.
@@ -119,10 +125,12 @@ class Replica::Session {
   std::shared_ptr<ReplicaInFlight> in_flight_ = std::make_shared<ReplicaInFlight>();
   KafkaHandle consumer_;
   std::string topic_;
+  std::string checkpoints_topic_;  // empty: checkpoints are not checked
   int partitions_ = 0;
-  std::map<uint64_t, ReplicatedEvent> pending_;  // read, not yet in the log
-  uint64_t next_ = 1;                            // the sequence the log needs next
-  uint64_t ready_through_ = 0;                   // pending_ holds next_..ready_through_
+  std::map<uint64_t, std::pair<Checkpoint, std::string>> checkpoints_;  // size -> parsed, note
+  std::map<uint64_t, ReplicatedEvent> pending_;                         // read, not yet in the log
+  uint64_t next_ = 1;           // the sequence the log needs next
+  uint64_t ready_through_ = 0;  // pending_ holds next_..ready_through_
   uint64_t topic_sequence_ = 0;
   uint64_t start_sequence_ = 0;           // the topic's highest sequence when the session started
   std::vector<uint64_t> partition_last_;  // per partition: the last sequence read from it
@@ -165,6 +173,11 @@ malpro::Status Replica::Session::Open() {
     rd_kafka_topic_partition_list_add(assignment, topic_.c_str(), partition)->offset =
         RD_KAFKA_OFFSET_BEGINNING;
   }
+  if (replica_->options_.tree != nullptr && replica_->options_.verifier) {
+    checkpoints_topic_ = replica_->options_.kafka.topic_prefix + ".checkpoints";
+    rd_kafka_topic_partition_list_add(assignment, checkpoints_topic_.c_str(), 0)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
+  }
   const rd_kafka_resp_err_t assigned = rd_kafka_assign(consumer_.get(), assignment);
   rd_kafka_topic_partition_list_destroy(assignment);
   if (assigned != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaStatus(assigned, "assigning " + topic_);
@@ -205,7 +218,10 @@ malpro::Status Replica::Session::Run() {
       // Passing trouble (a broker away): the consumer retries by itself.
       replica_->RecordError(KafkaStatus(message->err, "reading " + topic_));
     } else if (message) {
-      malpro::Status taken = Take(*message);
+      const bool checkpoint =
+          !checkpoints_topic_.empty() && message->partition == 0 &&
+          rd_kafka_topic_name(message->rkt) == std::string_view(checkpoints_topic_);
+      malpro::Status taken = checkpoint ? TakeCheckpoint(*message) : Take(*message);
       if (!taken.ok()) {
         failed_for_good_ = true;
         return taken;
@@ -218,6 +234,13 @@ malpro::Status Replica::Session::Run() {
       if (!applied.ok()) {
         failed_for_good_ = RefusedForGood(applied);
         return applied;
+      }
+      if (!checkpoints_.empty()) {
+        malpro::Status checked = CheckCheckpoints();
+        if (!checked.ok()) {
+          failed_for_good_ = true;
+          return checked;
+        }
       }
       Throttle();
       Report();
@@ -290,6 +313,54 @@ malpro::Status Replica::Session::Apply() {
     waiting_since_ = Clock::now();
   }
   if (pending_.empty()) waiting_since_ = Clock::now();
+  return malpro::Status::Ok();
+}
+
+malpro::Status Replica::Session::TakeCheckpoint(const rd_kafka_message_t& message) {
+  const std::string note(static_cast<const char*>(message.payload), message.len);
+  const std::string where = checkpoints_topic_ + " " + WhereOf(message);
+  Result<SignedNote> signed_note = ParseSignedNote(note, "checkpoint");
+  malpro::Status verified = signed_note.ok()
+                                ? VerifyNote(*signed_note, *replica_->options_.verifier)
+                                : signed_note.status();
+  Result<Checkpoint> checkpoint =
+      verified.ok() ? ParseCheckpoint(signed_note->text, "checkpoint") : verified;
+  if (!checkpoint.ok() || checkpoint->origin != replica_->options_.origin) {
+    return malpro::Status::Conflict(errc::kReplicaCheckpointInvalid, "checkpoint",
+                                    where + ": not a checkpoint of " + replica_->options_.origin +
+                                        " signed by " + replica_->options_.verifier->Text() +
+                                        (checkpoint.ok() ? " (origin " + checkpoint->origin + ")"
+                                                         : ": " + checkpoint.status().message()));
+  }
+  checkpoints_[checkpoint->size] = {std::move(checkpoint).value(), note};
+  return malpro::Status::Ok();
+}
+
+malpro::Status Replica::Session::CheckCheckpoints() {
+  TlogStore& tree = *replica_->options_.tree;
+  const uint64_t size = tree.Size();
+  while (!checkpoints_.empty() && checkpoints_.begin()->first <= size) {
+    const auto& [checkpoint, note] = checkpoints_.begin()->second;
+    Result<Hash> root = tree.Root(checkpoint.size);
+    if (!root.ok()) return root.status();
+    if (*root != checkpoint.root) {
+      return malpro::Status::Conflict(
+          errc::kReplicaCheckpointMismatch, "checkpoint",
+          "the signed checkpoint of size " + std::to_string(checkpoint.size) + " on " +
+              checkpoints_topic_ + " has root " + HashToHex(checkpoint.root) +
+              " but this log's tree has " + HashToHex(*root) +
+              ": the primary signed another history than it relayed");
+    }
+    // Kept as the primary keeps it, so that `audit verify` on the replica checks it too.
+    StoredCheckpoint stored{checkpoint.size, WallClockMicros(), {"replicated"}, note};
+    if (Result<std::optional<StoredCheckpoint>> kept = tree.CheckpointAt(checkpoint.size);
+        kept.ok() && *kept) {
+      stored = **kept;
+    }
+    MALPRO_RETURN_IF_ERROR(tree.PutCheckpoint(stored));
+    replica_->ReportCheckpoint(checkpoint.size);
+    checkpoints_.erase(checkpoints_.begin());
+  }
   return malpro::Status::Ok();
 }
 
@@ -401,6 +472,12 @@ void Replica::Report(uint64_t topic_sequence, uint64_t applied, int64_t recorded
     if (recorded_at_us != 0) status_.applied_recorded_at_us = recorded_at_us;
   }
   changed_.notify_all();
+}
+
+void Replica::ReportCheckpoint(uint64_t size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++status_.checkpoints_verified;
+  status_.last_checkpoint_size = std::max(status_.last_checkpoint_size, size);
 }
 
 ReplicaStatus Replica::Status() const {

@@ -8,6 +8,11 @@
 // log refuses (another log's topic, a topic rewritten, a gap that retention made) stops the
 // replica in state kFailed with the reason; it keeps what it has, and serving reads goes on.
 //
+// Signed checkpoints: with a verifier key and the replica's Merkle tree, it also reads
+// <prefix>.checkpoints; each must be signed by that key for the log's origin, and once the
+// tree holds its size, its root must be the tree's. Each that holds is kept in the tree's
+// store (as the primary keeps it); one that does not stops the replica (kFailed).
+//
 // Memory: events that arrive before the one missing are held until it comes; beyond
 // replica_pending_events_max, the partitions that are ahead are paused until the rest catch up.
 //
@@ -19,11 +24,14 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "adapters/kafka/kafka_options.h"
 #include "engine/event_log.h"
+#include "engine/signed_note.h"
+#include "engine/tlog_store.h"
 
 namespace malpro {
 
@@ -49,7 +57,9 @@ struct ReplicaStatus {
   uint64_t events_applied = 0;         // appended since Start()
   int64_t applied_recorded_at_us = 0;  // the last applied event's recorded time
   uint64_t sessions_started = 0;
-  std::string last_error;  // the latest error, kept after recovery; empty if none
+  uint64_t checkpoints_verified = 0;  // signed checkpoints checked against the tree
+  uint64_t last_checkpoint_size = 0;  // the largest of them
+  std::string last_error;             // the latest error, kept after recovery; empty if none
 };
 
 struct ReplicaOptions {
@@ -57,6 +67,11 @@ struct ReplicaOptions {
   std::string brokers;
   // Topic names and librdkafka passthrough properties (the primary's topic_prefix).
   KafkaOptions kafka;
+  // The log's checkpoint verifier key and origin, and the replica's Merkle tree (following
+  // its log): set all three to check the signed checkpoints; null `tree` checks none.
+  std::optional<NoteVerifier> verifier;
+  std::string origin;
+  TlogStore* tree = nullptr;
 };
 
 class Replica {
@@ -85,6 +100,7 @@ class Replica {
   void RecordError(const malpro::Status& status);
   void SetState(ReplicaState state);
   void Report(uint64_t topic_sequence, uint64_t applied, int64_t recorded_at_us);
+  void ReportCheckpoint(uint64_t size);
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
 
   EventLog* const log_;

@@ -72,6 +72,15 @@ assert replica["state"] == "following", replica
 assert replica["applied_sequence"] == head["sequence"] == replica["topic_sequence"], replica
 assert replica["lag"] == 0 and replica["events_applied"] == head["sequence"], replica
 EOF
+grep -q "^malpro: signed checkpoints on malpro.checkpoints checked against this replica's tree with key " \
+  "$work/replica.log" || fail "the replica does not say it checks checkpoints: $(cat "$work/replica.log")"
+# The primary signs a checkpoint at start; the replica checks it against its own tree and keeps it.
+for _ in $(seq 1 100); do
+  grep -q '"checkpoints_verified":[1-9]' <<<"$(curl -fsS "$replica/healthz")" && break
+  sleep 0.1
+done
+grep -q '"checkpoints_verified":[1-9]' <<<"$(curl -fsS "$replica/healthz")" ||
+  fail "no signed checkpoint checked: $(curl -s "$replica/healthz")"
 
 # Writes go to the primary; the replica refuses them, names the primary, and writes nothing.
 before="$(chain_head "$replica")"
@@ -117,6 +126,10 @@ stop_server
   fail "the replica's log does not verify"
 cmp -s "$work/primary.jsonl" "$work/replica.jsonl" || fail "the exports differ"
 [ "$(head_hash "$work/replica")" = "$(head_hash "$work/data")" ] || fail "the head hashes differ"
+# audit verify on the replica checks the checkpoints it kept against its tree and the key.
+"$malpro" -c "$config" -d "$work/replica" audit verify > "$work/verify.out" 2>&1 ||
+  fail "audit verify of the replica: $(cat "$work/verify.out")"
+grep -qi 'checkpoint' "$work/verify.out" || fail "audit verify of the replica says nothing of checkpoints: $(cat "$work/verify.out")"
 
 # A replica whose directory holds another log stops applying, keeps serving, and says why.
 seed_demo other 6 20 3
