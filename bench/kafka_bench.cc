@@ -95,7 +95,9 @@ CatchUp ReplicaCatchUp(const std::string& dir, uint64_t events, int partitions) 
   LogOptions options;
   options.data_dir = dir + "/replica";  // synced, as `malpro replica` runs it
   std::unique_ptr<EventLog> copy = *EventLog::Open(options);
-  Replica replica(copy.get(), ReplicaOptions{broker->bootstrap(), KafkaOptions{}});
+  ReplicaOptions replica_options;
+  replica_options.brokers = broker->bootstrap();
+  Replica replica(copy.get(), replica_options);
   start = Clock::now();
   replica.Start();
   const bool done = replica.WaitForApplied(events, std::chrono::seconds(120));

@@ -456,7 +456,9 @@ void Replica::Run() {
 void Replica::RecordError(const malpro::Status& status) {
   if (status.ok()) return;
   std::lock_guard<std::mutex> lock(mutex_);
-  status_.last_error = status.message();
+  // The code first ("replica_chain_broken: ..."), for docs/error-codes.md.
+  status_.last_error = status.error_code().empty() ? status.message()
+                                                   : status.error_code() + ": " + status.message();
 }
 
 void Replica::SetState(ReplicaState state) {
