@@ -94,14 +94,18 @@ Status WhenPortInUse(const Status& status, uint16_t port, const std::string& opt
 }
 
 // Blocks SIGINT and SIGTERM in every thread and waits for one of them.
-int WaitForStopSignal() {
+int WaitForStopSignal(const std::function<void()>& on_hangup) {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
-  int received = 0;
-  sigwait(&signals, &received);
-  return received;
+  sigaddset(&signals, SIGHUP);
+  while (true) {
+    int received = 0;
+    sigwait(&signals, &received);
+    if (received != SIGHUP) return received;
+    if (on_hangup) on_hangup();  // else a hangup is ignored: only SIGINT and SIGTERM stop
+  }
 }
 
 void BlockStopSignals() {
@@ -109,7 +113,27 @@ void BlockStopSignals() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+void ReloadTokens(const MalproConfig& config, SessionTable* sessions) {
+  if (config.source_path.empty()) {
+    std::cout << "malpro: SIGHUP: no configuration file (--config) to reload the tokens from"
+              << std::endl;
+    return;
+  }
+  Result<MalproConfig> next = LoadConfig(config.source_path);
+  if (!next.ok()) {
+    std::cerr << "malpro: SIGHUP: tokens not reloaded, the tokens in use stay: "
+              << next.status().ToString() << std::endl;
+    return;
+  }
+  config.tokens.ReplaceWith(next->tokens);
+  const size_t closed = sessions != nullptr ? sessions->CloseRevoked(config.tokens) : 0;
+  std::cout << "malpro: SIGHUP: " << config.tokens.size() << " tokens reloaded from "
+            << config.source_path << " (nothing else is reloaded); " << closed
+            << " sign-in sessions of tokens no longer there closed" << std::endl;
 }
 
 LedgerOptions LedgerOptionsOf(const MalproConfig& config, std::function<int64_t()> clock) {

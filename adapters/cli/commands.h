@@ -143,11 +143,16 @@ BrowserParts StartBrowserParts(const MalproConfig& config, ApiDependencies& depe
 // "malpro: console on http://ADDRESS:PORT/ (N files from DIR)" when one is served.
 void PrintConsoleLine(const MalproConfig& config, const BrowserParts& parts, uint16_t port);
 
-// Blocks SIGINT and SIGTERM in the calling thread; called before any thread starts, so that
-// every thread inherits the mask and only WaitForStopSignal sees them.
+// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread; called before any thread starts, so
+// that every thread inherits the mask and only WaitForStopSignal sees them.
 void BlockStopSignals();
-// Waits for SIGINT or SIGTERM (blocked by BlockStopSignals) and returns its number.
-int WaitForStopSignal();
+// Waits for SIGINT or SIGTERM (blocked by BlockStopSignals) and returns its number. Each
+// SIGHUP meanwhile calls `on_hangup` (when set) and goes on waiting.
+int WaitForStopSignal(const std::function<void()>& on_hangup = {});
+// What `malpro serve` (and `replica`) do on SIGHUP: read the tokens of config.source_path again
+// and use them at once (a file that does not load leaves the tokens in use, and says why), and
+// close the sign-in sessions of tokens no longer there. Nothing else is reloaded.
+void ReloadTokens(const MalproConfig& config, SessionTable* sessions);
 
 // The log and the ledger, opened by OpenLedger.
 struct Opened {

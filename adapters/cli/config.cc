@@ -712,6 +712,7 @@ Result<MalproConfig> LoadConfig(const std::string& path) {
     MALPRO_RETURN_IF_ERROR(ReadGeography(*geography, path, &config.geography_file));
   }
   MALPRO_RETURN_IF_ERROR(status);
+  config.source_path = path;
   return config;
 }
 

@@ -26,6 +26,9 @@ struct WitnessConfig {
 };
 
 struct MalproConfig {
+  // The file it was read from (LoadConfig); empty for the built-in defaults. `malpro serve`
+  // reads its tokens again from it on SIGHUP.
+  std::string source_path;
   LogOptions log;
   HttpOptions http;
   TokenTable tokens;

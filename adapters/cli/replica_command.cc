@@ -3,6 +3,8 @@
 // and Merkle tree follow that log, and it serves every read route and live feed; writes are
 // refused 421 replica_read_only naming the primary. It writes nothing of its own: no policy on
 // first start, no relay, no checkpoints.
+#include <unistd.h>
+
 #include <iostream>
 #include <memory>
 
@@ -121,8 +123,10 @@ int ServeReplica(const MalproConfig& config, const ReplicaFlags& flags, EventLog
             << " (" << config.tokens.size() << " tokens configured), read-only replica"
             << std::endl;
   PrintConsoleLine(config, browser_parts, server.port());
-  std::cout << "malpro: running; stop with Ctrl-C" << std::endl;
-  const int signal_number = WaitForStopSignal();
+  std::cout << "malpro: running; stop with Ctrl-C; kill -HUP " << getpid() << " reloads the tokens"
+            << std::endl;
+  const int signal_number =
+      WaitForStopSignal([&] { ReloadTokens(config, browser_parts.sessions.get()); });
   std::cout << "malpro: signal " << signal_number << ", stopping" << std::endl;
   server.Stop();
   replica.Stop();

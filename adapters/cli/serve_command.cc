@@ -1,5 +1,7 @@
 // `malpro serve`: the log, the read models, the bank, Kafka and the HTTP API, until
 // SIGINT/SIGTERM. ServeUntilSignal is also how `malpro demo` serves its month.
+#include <unistd.h>
+
 #include <algorithm>
 #include <iostream>
 #include <memory>
@@ -259,8 +261,10 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
             << " (" << config.tokens.size() << " tokens configured)" << std::endl;
   PrintConsoleLine(config, browser_parts, server.port());
   if (hints) hints(server.port(), kafka_service->bootstrap());
-  std::cout << "malpro: running; stop with Ctrl-C" << std::endl;
-  const int signal_number = WaitForStopSignal();
+  std::cout << "malpro: running; stop with Ctrl-C; kill -HUP " << getpid() << " reloads the tokens"
+            << std::endl;
+  const int signal_number =
+      WaitForStopSignal([&] { ReloadTokens(config, browser_parts.sessions.get()); });
   std::cout << "malpro: signal " << signal_number << ", stopping" << std::endl;
   server.Stop();
   if (bank_payments) bank_payments->Stop();

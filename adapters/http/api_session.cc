@@ -78,7 +78,7 @@ void Api::AddSessionRoutes() {
     if (!body.status().ok()) return ErrorResponse(call.request, body.status());
     Result<Principal> principal = deps_.tokens->Authenticate("Bearer " + token);
     if (!principal.ok()) return ErrorResponse(call.request, principal.status());
-    auto [id, session] = deps_.sessions->Open(std::move(principal).value());
+    auto [id, session] = deps_.sessions->Open(std::move(principal).value(), Sha256(token));
     HttpResponse response =
         JsonResponse(call.request, http::status::created, SessionJson(session, deps_.read_only));
     response.set(http::field::set_cookie, deps_.sessions->SetCookie(id, OverTls(call.request)));

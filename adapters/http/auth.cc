@@ -35,10 +35,12 @@ Status TokenTable::Add(std::string_view sha256_hex, Principal principal, std::st
     return Status::InvalidArgument(errc::kTokenHashInvalid, field,
                                    std::string(field) + " must be 64 hex digits (a SHA-256)");
   }
-  if (!principals_.emplace(hash, std::move(principal)).second) {
+  auto next = std::make_shared<Principals>(*principals_.load());
+  if (!next->emplace(hash, std::move(principal)).second) {
     return Status::InvalidArgument(errc::kTokenDuplicate, field,
                                    std::string(field) + " configures the same token twice");
   }
+  principals_.store(std::move(next));
   return Status::Ok();
 }
 
@@ -49,9 +51,14 @@ Result<Principal> TokenTable::Authenticate(std::string_view authorization) const
   if (!authorization.starts_with(scheme) || authorization.size() == scheme.size()) {
     return Status::Unauthenticated("the Authorization header must be 'Bearer <token>'");
   }
-  auto found = principals_.find(Sha256(authorization.substr(scheme.size())));
-  if (found == principals_.end()) return Status::Unauthenticated("the token is not valid");
+  const std::shared_ptr<const Principals> principals = principals_.load();
+  auto found = principals->find(Sha256(authorization.substr(scheme.size())));
+  if (found == principals->end()) return Status::Unauthenticated("the token is not valid");
   return found->second;
+}
+
+bool TokenTable::Contains(const Hash& token_hash) const {
+  return principals_.load()->contains(token_hash);
 }
 
 }  // namespace malpro

@@ -21,10 +21,11 @@ std::string RandomHex(size_t bytes) {
 
 SessionTable::SessionTable(SessionOptions options) : options_(options) {}
 
-std::pair<std::string, SessionInfo> SessionTable::Open(Principal principal) {
+std::pair<std::string, SessionInfo> SessionTable::Open(Principal principal,
+                                                       const Hash& token_hash) {
   const auto now = std::chrono::system_clock::now();
   std::string id = RandomHex(32);
-  SessionInfo info{std::move(principal), RandomHex(16),
+  SessionInfo info{std::move(principal), token_hash, RandomHex(16),
                    std::chrono::time_point_cast<std::chrono::seconds>(
                        now + std::chrono::seconds(options_.ttl_seconds))};
   std::lock_guard lock(mutex_);
@@ -62,6 +63,12 @@ bool SessionTable::Close(std::string_view id) {
   const Hash key = Sha256(id);
   std::lock_guard lock(mutex_);
   return sessions_.erase(key) > 0;
+}
+
+size_t SessionTable::CloseRevoked(const TokenTable& tokens) {
+  std::lock_guard lock(mutex_);
+  return std::erase_if(
+      sessions_, [&](const auto& entry) { return !tokens.Contains(entry.second.token_hash); });
 }
 
 std::string_view SessionTable::CookieValue(std::string_view cookie_header) {

@@ -31,6 +31,7 @@ struct SessionOptions {
 // What a signed-in browser holds: who it is, its CSRF token, and until when.
 struct SessionInfo {
   Principal principal;
+  Hash token_hash{};  // the SHA-256 of the token it was opened with
   std::string csrf_token;
   std::chrono::system_clock::time_point expires_at;
 };
@@ -41,11 +42,14 @@ class SessionTable {
 
   // A new session for `principal`: its id (the cookie's value) and what it holds. When
   // sessions_max are open, the expired ones go, then the one expiring first.
-  std::pair<std::string, SessionInfo> Open(Principal principal);
+  std::pair<std::string, SessionInfo> Open(Principal principal, const Hash& token_hash);
   // The live session of `id`, or nullopt (unknown, expired or closed).
   std::optional<SessionInfo> Find(std::string_view id) const;
   // Signs out; false when there was no such session.
   bool Close(std::string_view id);
+  // Signs out every session opened with a token `tokens` no longer holds (after the tokens
+  // were reloaded); returns how many.
+  size_t CloseRevoked(const TokenTable& tokens);
 
   const SessionOptions& options() const { return options_; }
 

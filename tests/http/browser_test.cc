@@ -142,12 +142,12 @@ TEST_F(BrowserTest, SigningOutNeedsTheCsrfTokenThenTheCookieIsDead) {
 
 TEST(SessionTableTest, SessionsExpireAndTheOldestGoWhenFull) {
   SessionTable expired({.ttl_seconds = 0, .sessions_max = 10, .cookie_secure = false});
-  auto [id, info] = expired.Open({Role::kOperator, "rina"});
+  auto [id, info] = expired.Open({Role::kOperator, "rina"}, Sha256("t-rina"));
   EXPECT_FALSE(expired.Find(id).has_value());
   SessionTable small({.ttl_seconds = 3600, .sessions_max = 2, .cookie_secure = true});
-  const std::string first = small.Open({Role::kOperator, "a"}).first;
-  const std::string second = small.Open({Role::kOperator, "b"}).first;
-  const std::string third = small.Open({Role::kOperator, "c"}).first;
+  const std::string first = small.Open({Role::kOperator, "a"}, Sha256("t-a")).first;
+  const std::string second = small.Open({Role::kOperator, "b"}, Sha256("t-b")).first;
+  const std::string third = small.Open({Role::kOperator, "c"}, Sha256("t-c")).first;
   EXPECT_EQ(small.Find(third)->principal.subject, "c");
   EXPECT_EQ(static_cast<int>(small.Find(first).has_value()) +
                 static_cast<int>(small.Find(second).has_value()),
@@ -157,6 +157,25 @@ TEST(SessionTableTest, SessionsExpireAndTheOldestGoWhenFull) {
   EXPECT_NE(small.SetCookie("x", false).find("; Secure"), std::string::npos);
   EXPECT_EQ(SessionTable::CookieValue("a=1; malpro_session=abc; b=2"), "abc");
   EXPECT_EQ(SessionTable::CookieValue("malpro_sessionx=abc"), "");
+}
+
+TEST(SessionTableTest, ReloadedTokensCloseTheSessionsOfTokensNoLongerThere) {
+  TokenTable tokens;
+  ASSERT_TRUE(tokens.Add(HashToHex(Sha256("kept")), {Role::kOperator, "kept"}, "t").ok());
+  ASSERT_TRUE(tokens.Add(HashToHex(Sha256("revoked")), {Role::kAdmin, "gone"}, "t").ok());
+  SessionTable sessions;
+  const std::string kept = sessions.Open({Role::kOperator, "kept"}, Sha256("kept")).first;
+  const std::string revoked = sessions.Open({Role::kAdmin, "gone"}, Sha256("revoked")).first;
+  EXPECT_EQ(sessions.CloseRevoked(tokens), 0u);
+  TokenTable next;
+  ASSERT_TRUE(next.Add(HashToHex(Sha256("kept")), {Role::kOperator, "kept"}, "t").ok());
+  ASSERT_TRUE(next.Add(HashToHex(Sha256("new")), {Role::kAdmin, "new"}, "t").ok());
+  tokens.ReplaceWith(next);
+  EXPECT_TRUE(tokens.Authenticate("Bearer new").ok());
+  EXPECT_FALSE(tokens.Authenticate("Bearer revoked").ok());
+  EXPECT_EQ(sessions.CloseRevoked(tokens), 1u);
+  EXPECT_TRUE(sessions.Find(kept).has_value());
+  EXPECT_FALSE(sessions.Find(revoked).has_value());
 }
 
 TEST_F(BrowserTest, CorsIsForTheConfiguredOriginsOnly) {
