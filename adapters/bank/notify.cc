@@ -24,6 +24,7 @@ SnapVerifyOptions VerifyOptions(const BankNotifyOptions& options, SnapRequestKin
   verify.timestamp_window_s = options.timestamp_window_s;
   verify.now_us = now_us;
   verify.public_key_pem = options.bank_public_key_pem;
+  verify.public_key_next_pem = options.bank_public_key_next_pem;
   if (options.authentication == "hmac" && kind == SnapRequestKind::kTransaction) {
     verify.algorithm = SnapSignatureAlgorithm::kHmacSha512;
     verify.client_secret = options.client_secret;

@@ -36,8 +36,11 @@ inline constexpr const char* snap_qris_service_code = snap_qris_notify_service_c
 inline constexpr const char* snap_va_service_code = snap_va_payment_service_code;
 
 struct BankNotifyOptions {
-  std::string partner_id;              // the X-PARTNER-ID the bank must send
-  std::string bank_public_key_pem;     // verifies X-SIGNATURE (rsa) and the token request (hmac)
+  std::string partner_id;           // the X-PARTNER-ID the bank must send
+  std::string bank_public_key_pem;  // verifies X-SIGNATURE (rsa) and the token request (hmac)
+  // During a rotation of the bank's key: its next key, accepted besides the current one
+  // (bank.bank_public_key_next_file); empty otherwise.
+  std::string bank_public_key_next_pem;
   int64_t timestamp_window_s = 300;    // how far X-TIMESTAMP may be from now, either way
   std::string authentication = "rsa";  // of notifications: "rsa" or "hmac"
   std::string client_secret;           // hmac: the HMAC-SHA512 key shared with the bank

@@ -64,6 +64,14 @@ bool RsaVerified(std::string_view public_key_pem, std::string_view text,
   return verified.ok() && *verified;
 }
 
+// Signed by the sender's key, or during a rotation by its next one.
+bool SenderSigned(const SnapVerifyOptions& options, std::string_view text,
+                  std::string_view signature) {
+  return RsaVerified(options.public_key_pem, text, signature) ||
+         (!options.public_key_next_pem.empty() &&
+          RsaVerified(options.public_key_next_pem, text, signature));
+}
+
 // The string a transaction's X-SIGNATURE covers: with the token when one is required.
 Result<std::string> TransactionStringToSign(const HttpRequest& request, bool with_token) {
   const std::string_view timestamp = request[snap_header_timestamp];
@@ -79,7 +87,7 @@ bool TransactionSignatureMatches(const HttpRequest& request, const SnapVerifyOpt
                                  std::string_view text) {
   const std::string_view signature = request[snap_header_signature];
   if (options.algorithm == SnapSignatureAlgorithm::kRsaSha256) {
-    return RsaVerified(options.public_key_pem, text, signature);
+    return SenderSigned(options, text, signature);
   }
   // An empty secret would make every signature computable: never accept one.
   return !options.client_secret.empty() &&
@@ -101,8 +109,8 @@ SnapVerdict VerifyAccessTokenRequest(const HttpRequest& request, const SnapVerif
   if (!WithinWindow(*at, options)) {
     return {Refuse(snap_unauthorized, "Unauthorized. [Timestamp outside the window]")};
   }
-  if (!RsaVerified(options.public_key_pem, SnapAccessTokenStringToSign(client, timestamp),
-                   request[snap_header_signature])) {
+  if (!SenderSigned(options, SnapAccessTokenStringToSign(client, timestamp),
+                    request[snap_header_signature])) {
     return {Refuse(snap_unauthorized, "Unauthorized. [Signature]")};
   }
   return {std::nullopt, *at};

@@ -180,7 +180,10 @@ struct SnapVerifyOptions {
   // Transactions only; a token request is always SHA256withRSA.
   SnapSignatureAlgorithm algorithm = SnapSignatureAlgorithm::kRsaSha256;
   std::string_view public_key_pem;  // kRsaSha256 and token requests: the sender's public key
-  std::string_view client_secret;   // kHmacSha512: the key; empty refuses every signature
+  // While the sender rotates its key: the next one, accepted besides public_key_pem; empty
+  // otherwise.
+  std::string_view public_key_next_pem;
+  std::string_view client_secret;  // kHmacSha512: the key; empty refuses every signature
   // Transactions: Authorization: Bearer <token> is mandatory, the token is checked with
   // token_valid and is part of the string to sign (METHOD:path:token:digest:timestamp).
   // Without: no token, and the string to sign is METHOD:path:digest:timestamp.

@@ -421,6 +421,7 @@ Status ReadBank(const toml::table& table, const std::string& config_path, Malpro
   MALPRO_RETURN_IF_ERROR(UnknownKeys(table, prefix,
                                      {"partner_id",
                                       "bank_public_key_file",
+                                      "bank_public_key_next_file",
                                       "timestamp_window_s",
                                       "notify_authentication",
                                       "notify_client_secret",
@@ -440,8 +441,10 @@ Status ReadBank(const toml::table& table, const std::string& config_path, Malpro
                                       "ca_file",
                                       "paid_time_skew_s"}));
   std::string key_file;
+  std::string next_key_file;
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "partner_id", &config->bank.partner_id));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "bank_public_key_file", &key_file));
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "bank_public_key_next_file", &next_key_file));
   MALPRO_RETURN_IF_ERROR(
       ReadPositive(table, prefix, "timestamp_window_s", 1, &config->bank.timestamp_window_s));
   MALPRO_RETURN_IF_ERROR(
@@ -470,6 +473,11 @@ Status ReadBank(const toml::table& table, const std::string& config_path, Malpro
   }
   MALPRO_RETURN_IF_ERROR(ReadPem(key_file, config_path, "BEGIN PUBLIC KEY",
                                  "bank.bank_public_key_file", &config->bank.bank_public_key_pem));
+  if (!next_key_file.empty()) {
+    MALPRO_RETURN_IF_ERROR(ReadPem(next_key_file, config_path, "BEGIN PUBLIC KEY",
+                                   "bank.bank_public_key_next_file",
+                                   &config->bank.bank_public_key_next_pem));
+  }
   config->bank_enabled = true;
   return Status::Ok();
 }

@@ -100,6 +100,22 @@ TEST_F(BankNotifyTest, AVerifiedNotificationRecordsTheSuccessOnce) {
   EXPECT_EQ(log_->Head().sequence, head + 1);
 }
 
+TEST_F(BankNotifyTest, DuringAKeyRotationTheNextKeyIsAcceptedBesidesTheCurrentOne) {
+  // The bank now signs with the key our configuration knows only as its next one.
+  options_.bank_public_key_pem = ReadTestFile("partner_public.pem");
+  const uint64_t head = log_->Head().sequence;
+  EXPECT_EQ(Notify(Body("pay-1", "68000.00"), "ext-r1").status, 401);
+  EXPECT_EQ(log_->Head().sequence, head);
+  options_.bank_public_key_next_pem = ReadTestFile("bank_public.pem");
+  testing::Reply reply = Notify(Body("pay-1", "68000.00"), "ext-r2");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(log_->Head().sequence, head + 1);
+  // The rotation over: only the new key, now the current one.
+  options_.bank_public_key_pem = ReadTestFile("bank_public.pem");
+  options_.bank_public_key_next_pem.clear();
+  EXPECT_EQ(Notify(Body("pay-1", "68000.00"), "ext-r3").status, 200);  // acknowledged again
+}
+
 TEST_F(BankNotifyTest, ForgedStaleMalformedAndForeignNotificationsAppendNothing) {
   const uint64_t head = log_->Head().sequence;
   struct Case {
