@@ -206,6 +206,17 @@ malpro::Status Relay::Session::Publish(const Event& event, const std::string& re
   const std::string hash = HashToHex(event.hash);
   const std::string previous_hash = HashToHex(event.previous_hash);
   const std::string format_version = std::to_string(event.format_version);
+  // The headers of docs/kafka-records.md, section 2; request_digest only where there is one.
+  rd_kafka_headers_t* headers = rd_kafka_headers_new(6);
+  auto add = [headers](const char* name, const std::string& value) {
+    (void)rd_kafka_header_add(headers, name, -1, value.data(), static_cast<ssize_t>(value.size()));
+  };
+  add("sequence", sequence);
+  add("type", event.type);
+  add("hash", hash);
+  add("previous_hash", previous_hash);
+  add("format_version", format_version);
+  if (!request_digest.empty()) add("request_digest", request_digest);
   const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(relay_stop_flush_ms);
   while (true) {
     const rd_kafka_resp_err_t error = rd_kafka_producev(
@@ -213,19 +224,12 @@ malpro::Status Relay::Session::Publish(const Event& event, const std::string& re
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(event.stream_id.data(), event.stream_id.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_HEADER("sequence", sequence.data(), static_cast<ssize_t>(sequence.size())),
-        RD_KAFKA_V_HEADER("type", event.type.data(), static_cast<ssize_t>(event.type.size())),
-        RD_KAFKA_V_HEADER("hash", hash.data(), static_cast<ssize_t>(hash.size())),
-        RD_KAFKA_V_HEADER("previous_hash", previous_hash.data(),
-                          static_cast<ssize_t>(previous_hash.size())),
-        RD_KAFKA_V_HEADER("format_version", format_version.data(),
-                          static_cast<ssize_t>(format_version.size())),
-        RD_KAFKA_V_HEADER("request_digest", request_digest.data(),
-                          static_cast<ssize_t>(request_digest.size())),
+        RD_KAFKA_V_HEADERS(headers),
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(event.sequence))),
         RD_KAFKA_V_END);
     if (error == RD_KAFKA_RESP_ERR_NO_ERROR) return malpro::Status::Ok();
     if (error != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_headers_destroy(headers);  // kept by the producer only when it took the record
       acknowledged_.pop_back();
       return KafkaStatus(error, "producing sequence " + sequence);
     }
@@ -234,6 +238,7 @@ malpro::Status Relay::Session::Publish(const Event& event, const std::string& re
     rd_kafka_poll(producer_.get(), relay_poll_wait_ms);
     ReportProgress();
     if (relay_->stopping() || !failure_.ok() || Clock::now() > deadline) {
+      rd_kafka_headers_destroy(headers);
       acknowledged_.pop_back();
       return failure_.ok() ? malpro::Status::Unavailable(errc::kKafkaUnavailable,
                                                          "the producer queue stayed full")
