@@ -82,6 +82,11 @@ done
 grep -q '"checkpoints_verified":[1-9]' <<<"$(curl -fsS "$replica/healthz")" ||
   fail "no signed checkpoint checked: $(curl -s "$replica/healthz")"
 
+# Live feeds are served too: the events feed of the replica, from the start, carries its events.
+feed="$(curl -sN --max-time 1 "${auditor[@]}" "$replica/v1/subscribe/events?after=0" || true)"
+grep -q '^: subscribed' <<<"$feed" || fail "no live feed on the replica: $(head -c 300 <<<"$feed")"
+grep -q '"sequence":1,' <<<"$feed" || fail "the replica's feed does not carry its events: $(head -c 300 <<<"$feed")"
+
 # Writes go to the primary; the replica refuses them, names the primary, and writes nothing.
 before="$(chain_head "$replica")"
 refused="$(curl -s -i -X POST -H 'Authorization: Bearer dev-admin' "$replica/v1/asn" \
