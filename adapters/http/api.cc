@@ -491,9 +491,10 @@ uint64_t Api::ReadModelsApplied() const {
 void Api::AddServiceRoutes() {
   AddRoute(http::verb::get, "/healthz", {}, [this](ApiCall& call) {
     const Status health = deps_.log->Health();
+    const Status extra = deps_.health_check ? deps_.health_check() : Status::Ok();
     JsonWriter w;
     w.BeginObject()
-        .Field("status", health.ok() ? "ok" : "failing")
+        .Field("status", health.ok() && extra.ok() ? "ok" : "failing")
         .Field("head_sequence", static_cast<int64_t>(deps_.log->Head().sequence));
     if (!health.ok()) w.Field("log_error", health.message());  // appends are refused
     bool models_ok = true;
@@ -509,7 +510,6 @@ void Api::AddServiceRoutes() {
       if (!models_ok) w.Field("error", models.health.message());
       w.EndObject();
     }
-    const Status extra = deps_.health_check ? deps_.health_check() : Status::Ok();
     if (!extra.ok()) w.Field("error", extra.message());
     if (deps_.health_details) w.Key("details").Raw(deps_.health_details());
     return JsonResponse(call.request,

@@ -148,6 +148,7 @@ for _ in $(seq 1 100); do
 done
 health="$(curl -s "$replica/healthz")"
 grep -q '"state":"failed"' <<<"$health" || fail "another log's topic did not stop the replica: $health"
+grep -q '^{"status":"failing"' <<<"$health" || fail "a failed replica's health says: $health"
 grep -q 'replica_chain_broken\|does not follow this log' <<<"$health" || fail "the reason: $health"
 [ "$(http_status "${auditor[@]}" "$replica/v1/chain/head")" = 200 ] || fail "the failed replica stopped serving"
 echo "replica: caught up, followed, refused writes, resumed, and matched the primary byte for byte"
