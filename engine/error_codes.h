@@ -134,8 +134,11 @@ namespace malpro {
   X(kJsonNotObject, "json_not_object") \
   X(kKafkaEmbeddedBrokerFailed, "kafka_embedded_broker_failed") \
   X(kKafkaError, "kafka_error") \
+  X(kKafkaNotAcknowledged, "kafka_not_acknowledged") \
   X(kKafkaPartitionsTooMany, "kafka_partitions_too_many") \
+  X(kKafkaRelayFenced, "kafka_relay_fenced") \
   X(kKafkaTopicAhead, "kafka_topic_ahead") \
+  X(kKafkaTopicFenced, "kafka_topic_fenced") \
   X(kKafkaTopicMismatch, "kafka_topic_mismatch") \
   X(kKafkaTopicMissing, "kafka_topic_missing") \
   X(kKafkaUnavailable, "kafka_unavailable") \
@@ -147,6 +150,8 @@ namespace malpro {
   X(kLateNotApplicable, "late_not_applicable") \
   X(kListenAddressInvalid, "listen_address_invalid") \
   X(kLogClosed, "log_closed") \
+  X(kLogEpochInvalid, "log_epoch_invalid") \
+  X(kLogIsReplica, "log_is_replica") \
   X(kLogNotFound, "log_not_found") \
   X(kLogReadOnly, "log_read_only") \
   X(kMethodNotAllowed, "method_not_allowed") \

@@ -127,4 +127,41 @@ Status EventLog::Compact() {
   return Status::Ok();
 }
 
+Result<WriterEpoch> EventLog::Epoch() const {
+  std::string value;
+  const rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), columns_->head, writer_epoch_key, &value);
+  if (status.IsNotFound()) return WriterEpoch{};
+  MALPRO_RETURN_IF_ERROR(FromRocks(status, "read the writer epoch"));
+  WriterEpoch epoch;
+  if (!DecodeWriterEpochRecord(value, &epoch.epoch, &epoch.first_sequence, &epoch.writer)) {
+    return Status::Corruption("the writer epoch record is " + std::to_string(value.size()) +
+                              " bytes, fewer than 16");
+  }
+  return epoch;
+}
+
+Status EventLog::SetEpoch(const WriterEpoch& epoch) {
+  if (options_.read_only)
+    return Status::Unavailable(errc::kLogReadOnly, "the log was opened read-only");
+  Result<WriterEpoch> current = Epoch();
+  if (!current.ok()) return current.status();
+  const uint64_t head = Head().sequence;
+  if (epoch.epoch < current->epoch || epoch.first_sequence == 0 ||
+      epoch.first_sequence > head + 1) {
+    return Status::InvalidArgument(
+        errc::kLogEpochInvalid, "epoch",
+        "epoch " + std::to_string(epoch.epoch) + " from sequence " +
+            std::to_string(epoch.first_sequence) + " cannot follow epoch " +
+            std::to_string(current->epoch) + " at head " + std::to_string(head) +
+            ": epochs never go back and start at most one past the head");
+  }
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  return FromRocks(
+      db_->Put(synced, columns_->head, writer_epoch_key,
+               EncodeWriterEpochRecord(epoch.epoch, epoch.first_sequence, epoch.writer)),
+      "write the writer epoch");
+}
+
 }  // namespace malpro

@@ -151,6 +151,17 @@ struct ChainHead {
   Hash hash = zero_hash;
 };
 
+// Which writer appends the log from which sequence on. A log that was never promoted is epoch 1
+// from sequence 1 with no writer name. `malpro promote` raises the epoch and names the new
+// writer; a read replica records the epoch of what it applies, with writer "replica". The
+// Kafka adapter carries the epoch on every relayed record and fences lower ones
+// (docs/replication.md, "Promotion and fencing").
+struct WriterEpoch {
+  uint64_t epoch = 1;
+  uint64_t first_sequence = 1;  // the first event of this epoch
+  std::string writer;
+};
+
 // Counters since open, for metrics.
 struct LogCounters {
   uint64_t commands_appended = 0;  // commands written (not replays, not refusals)
@@ -271,6 +282,12 @@ class EventLog {
 
   // The last durable event's sequence and hash.
   ChainHead Head() const;
+
+  // The writer's epoch (struct WriterEpoch); epoch 1 from sequence 1 when none was set.
+  Result<WriterEpoch> Epoch() const;
+  // Records a new epoch, synced. InvalidArgument log_epoch_invalid when it is lower than the
+  // current one, or starts past head + 1; LogReadOnly on a read-only open.
+  Status SetEpoch(const WriterEpoch& epoch);
 
   // Counters since open. Thread-safe.
   LogCounters Counters() const;

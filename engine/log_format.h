@@ -110,6 +110,28 @@ inline bool DecodeChainHeadRecord(std::string_view value, uint64_t* sequence, Ha
   return true;
 }
 
+// `default`: the writer's epoch (EventLog::Epoch): u64 epoch, u64 first sequence, then the
+// writer's name (the rest of the value). Absent until a promotion or a replica sets it; absent
+// reads as epoch 1 from sequence 1 by an unnamed writer.
+inline constexpr std::string_view writer_epoch_key = "writer_epoch";
+
+inline std::string EncodeWriterEpochRecord(uint64_t epoch, uint64_t first_sequence,
+                                           std::string_view writer) {
+  std::string value = EncodeU64(epoch);
+  value.append(EncodeU64(first_sequence));
+  value.append(writer);
+  return value;
+}
+// False when `value` is shorter than its two numbers.
+inline bool DecodeWriterEpochRecord(std::string_view value, uint64_t* epoch,
+                                    uint64_t* first_sequence, std::string* writer) {
+  if (value.size() < 16) return false;
+  *epoch = LoadU64(value);
+  *first_sequence = LoadU64(value.substr(8));
+  writer->assign(value.substr(16));
+  return true;
+}
+
 // `default`, §6: a u64, the first sequence of a group being written in parts. Absent except
 // between a large group's first and last part.
 inline constexpr std::string_view unfinished_group_key = "unfinished_group";

@@ -58,6 +58,10 @@ struct Command {
 void AddServeCommand(CLI::App& app, std::vector<Command>& commands);
 // `replica --kafka BROKERS` (replica_command.cc).
 void AddReplicaCommand(CLI::App& app, std::vector<Command>& commands);
+// `promote --kafka BROKERS` (promote_command.cc).
+void AddPromoteCommand(CLI::App& app, std::vector<Command>& commands);
+// `broker`: the embedded Kafka broker on its own (broker_command.cc).
+void AddBrokerCommand(CLI::App& app, std::vector<Command>& commands);
 void AddAuditCommands(CLI::App& app, std::vector<Command>& commands);  // verify, export, replay
 // `audit check-proof` and `audit verify --since-checkpoint` (audit_proofs.cc).
 void AddCheckProofCommand(CLI::App& audit, std::vector<Command>& commands);

@@ -584,14 +584,16 @@ Status ReadTransparency(const toml::table& table, const std::string& config_path
 
 Status ReadKafka(const toml::table& table, KafkaOptions* kafka) {
   constexpr std::string_view prefix = "kafka.";
-  MALPRO_RETURN_IF_ERROR(UnknownKeys(
-      table, prefix,
-      {"enabled", "brokers", "topic_prefix", "partitions", "replication_factor", "embedded_brokers",
-       "embedded_retention_events", "intake", "intake_group", "properties"}));
+  MALPRO_RETURN_IF_ERROR(
+      UnknownKeys(table, prefix,
+                  {"enabled", "brokers", "topic_prefix", "partitions", "replication_factor",
+                   "embedded_brokers", "embedded_retention_events", "intake", "intake_group",
+                   "properties", "synchronous", "synchronous_timeout_ms"}));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "enabled", &kafka->enabled));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "brokers", &kafka->brokers));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "topic_prefix", &kafka->topic_prefix));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "intake", &kafka->intake));
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "synchronous", &kafka->synchronous));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "intake_group", &kafka->intake_group));
   const std::string& topic_prefix = kafka->topic_prefix;
   if (topic_prefix.empty() || topic_prefix.size() > kafka_topic_prefix_bytes_max ||
@@ -614,7 +616,8 @@ Status ReadKafka(const toml::table& table, KafkaOptions* kafka) {
   for (const IntSetting& setting :
        {IntSetting{"partitions", kafka_partitions_max, &kafka->partitions},
         {"replication_factor", 32, &kafka->replication_factor},
-        {"embedded_brokers", embedded_brokers_max, &kafka->embedded_brokers}}) {
+        {"embedded_brokers", embedded_brokers_max, &kafka->embedded_brokers},
+        {"synchronous_timeout_ms", synchronous_timeout_ms_max, &kafka->synchronous_timeout_ms}}) {
     int64_t value = *setting.target;
     MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, setting.key, 1, &value));
     if (value > setting.maximum) {

@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
   std::vector<Command> commands;
   AddServeCommand(app, commands);
   AddReplicaCommand(app, commands);
+  AddPromoteCommand(app, commands);
   AddAuditCommands(app, commands);
   AddBackupCommands(app, commands);
   AddDemoCommand(app, commands);
@@ -88,6 +89,7 @@ int main(int argc, char** argv) {
   AddReconcileCommand(app, commands);
   AddBankSimCommand(app, commands);
   AddWitnessCommand(app, commands);
+  AddBrokerCommand(app, commands);
   AddVersionCommand(app, commands);
   AddGlobalOptionsFooter(app);
 

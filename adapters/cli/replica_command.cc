@@ -43,6 +43,7 @@ std::string ReplicaHealthJson(const Replica& replica, const ReplicaFlags& flags)
       .Field("topic_sequence", static_cast<int64_t>(status.topic_sequence))
       .Field("lag", static_cast<int64_t>(status.lag))
       .Field("events_applied", static_cast<int64_t>(status.events_applied))
+      .Field("records_fenced", static_cast<int64_t>(status.records_fenced))
       .Field("checkpoints_verified", static_cast<int64_t>(status.checkpoints_verified))
       .Field("last_checkpoint_size", static_cast<int64_t>(status.last_checkpoint_size))
       .Field("last_error", status.last_error)
@@ -142,6 +143,13 @@ int RunReplica(const CommonOptions& common, const ReplicaFlags& flags) {
   Result<std::unique_ptr<EventLog>> log = EventLog::Open(config->log);
   if (!log.ok()) return Fail(WhenLocked(log.status(), config->log.data_dir));
   PrintHead(**log, config->log.data_dir);
+  // Marked as a replica's: `malpro serve` refuses it until `malpro promote` (docs/replication.md).
+  Result<WriterEpoch> epoch = (*log)->Epoch();
+  if (!epoch.ok()) return Fail(epoch.status());
+  if (epoch->writer != "replica") {
+    Status marked = (*log)->SetEpoch(WriterEpoch{epoch->epoch, epoch->first_sequence, "replica"});
+    if (!marked.ok()) return Fail(marked);
+  }
   const int stopped = ServeReplica(*config, flags, **log);
   const ChainHead head = (*log)->Head();
   log->reset();

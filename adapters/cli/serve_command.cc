@@ -20,6 +20,7 @@
 #include "adapters/http/console_files.h"
 #include "adapters/http/metrics.h"
 #include "adapters/http/server.h"
+#include "adapters/http/synchronous_handler.h"
 #include "adapters/kafka/kafka_service.h"
 #include "engine/identifiers.h"
 #include "engine/tlog_checkpoints.h"
@@ -181,11 +182,40 @@ void ConnectKafka(const MalproConfig& config, KafkaService* kafka_service,
                   ApiDependencies& dependencies, HttpMetrics& metrics) {
   if (config.kafka.enabled) {
     dependencies.health_details = [kafka_service] { return kafka_service->HealthJson(); };
+    // A primary that a promotion fenced refuses writes, and /healthz says it is failing.
+    dependencies.write_gate = [kafka_service] { return kafka_service->Fenced(); };
+    dependencies.health_check = [kafka_service] { return kafka_service->Fenced(); };
     AddRelayMetrics(metrics, kafka_service);
   }
   if (!kafka_service->Description().empty()) {
     std::cout << "malpro: " << kafka_service->Description() << std::endl;
   }
+}
+
+// A read replica's directory is served by `malpro replica` until `malpro promote`.
+Status CheckWriterIsPrimary(const MalproConfig& config, const EventLog& log) {
+  Result<WriterEpoch> epoch = log.Epoch();
+  if (!epoch.ok()) return epoch.status();
+  if (epoch->writer != "replica") return Status::Ok();
+  return Status::Conflict(errc::kLogIsReplica, "data_dir",
+                          config.log.data_dir +
+                              " holds a read replica's log: `malpro promote` makes it a primary "
+                              "(docs/replication.md), or serve it with `malpro replica`");
+}
+
+// With kafka.synchronous: the API's answers to writes wait until the cluster acknowledged what
+// they wrote (null otherwise).
+std::unique_ptr<SynchronousHandler> SynchronousHandlerOf(const MalproConfig& config,
+                                                         const EventLog& log, Api& api,
+                                                         KafkaService* kafka_service) {
+  if (!config.kafka.enabled || !config.kafka.synchronous) return nullptr;
+  return std::make_unique<SynchronousHandler>(
+      &api, &log,
+      [kafka_service](uint64_t sequence, std::chrono::steady_clock::time_point deadline,
+                      std::function<void(Status)> done) {
+        kafka_service->WhenConfirmed(sequence, deadline, std::move(done));
+      },
+      std::chrono::milliseconds(config.kafka.synchronous_timeout_ms));
 }
 
 int RunServe(const CommonOptions& common) {
@@ -195,6 +225,8 @@ int RunServe(const CommonOptions& common) {
   Result<Opened> opened = OpenLedger(*config, config->log, {});
   if (!opened.ok()) return Fail(WhenLocked(opened.status(), config->log.data_dir));
   PrintHead(*opened->log, config->log.data_dir);
+  Status primary = CheckWriterIsPrimary(*config, *opened->log);
+  if (!primary.ok()) return Fail(primary);
   const int stopped = ServeUntilSignal(*config, *opened->log, *opened->ledger, {});
   if (stopped != kExitOk) return stopped;
   return CloseLedger(*opened, config->log);
@@ -254,7 +286,9 @@ int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
   if (!signing.ok()) return Fail(signing);
   const BrowserParts browser_parts = StartBrowserParts(config, dependencies);
   Api api(std::move(dependencies));
-  HttpServer server(config.http, &api, &metrics);
+  const auto synchronous = SynchronousHandlerOf(config, log, api, kafka_service);
+  HttpServer server(config.http, synchronous ? synchronous.get() : static_cast<HttpHandler*>(&api),
+                    &metrics);
   Status started = server.Start();
   if (!started.ok()) return Fail(WhenPortInUse(started, config.http.port, "--port"));
   std::cout << "malpro: HTTP API on http://" << config.http.listen_address << ":" << server.port()

@@ -412,6 +412,10 @@ HttpResponse Api::Dispatch(const HttpRequest& request,
     refused.set(http::field::allow, "GET, HEAD");
     return refused;
   }
+  if (deps_.write_gate && request.method() != http::verb::get &&
+      request.method() != http::verb::head && path != "/v1/session" && path != "/v1/chain/verify") {
+    if (Status gate = deps_.write_gate(); !gate.ok()) return ErrorResponse(request, gate);
+  }
   ApiCall call{request, Principal{}, std::move(params), std::move(query), read_deadline};
   if (!route->roles.empty()) {
     Result<Principal> principal = Authenticate(request);

@@ -94,6 +94,9 @@ struct ApiDependencies {
   // Writes are refused 421 replica_read_only instead, with read_only's text and the header
   // X-Malpro-Primary naming it.
   std::string primary_url = {};
+  // Asked before every write: an error refuses it with that error (a primary that a
+  // promotion fenced: kafka_relay_fenced, 503). May be empty.
+  std::function<Status()> write_gate = {};
   // Extra health for /healthz: an error makes it answer 503 (a replica that stopped). May be
   // empty.
   std::function<Status()> health_check = {};

@@ -21,6 +21,7 @@ bool Api::HandleAsync(std::shared_ptr<const HttpRequest> request,
                       std::function<void(MakeResponse)> respond,
                       std::function<void(std::function<void()>)> defer) {
   if (request->method() != http::verb::post || !deps_.read_only.empty()) return false;
+  if (deps_.write_gate && !deps_.write_gate().ok()) return false;  // Handle refuses it
   std::string_view path;
   std::map<std::string, std::string> query;
   SplitTarget(request->target(), &path, &query);

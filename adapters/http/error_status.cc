@@ -267,6 +267,8 @@ constexpr CodeStatus code_statuses[] = {
     {errc::kIoError, 500},
     // 503: temporarily unable.
     {errc::kBankAnswerInvalid, 503},
+    {errc::kKafkaNotAcknowledged, 503},
+    {errc::kKafkaRelayFenced, 503},
     {errc::kBankNotConfigured, 503},
     {errc::kBankNotificationRefused, 503},
     {errc::kBankPollUndecided, 503},

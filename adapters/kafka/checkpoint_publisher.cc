@@ -29,8 +29,8 @@ void OnCheckpointDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* 
 
 }  // namespace
 
-CheckpointPublisher::CheckpointPublisher(std::string brokers, KafkaOptions options)
-    : brokers_(std::move(brokers)), options_(std::move(options)) {}
+CheckpointPublisher::CheckpointPublisher(std::string brokers, KafkaOptions options, uint64_t epoch)
+    : brokers_(std::move(brokers)), options_(std::move(options)), epoch_(epoch) {}
 
 CheckpointPublisher::~CheckpointPublisher() { Stop(); }
 
@@ -82,6 +82,7 @@ void CheckpointPublisher::Run() {
   Result<KafkaHandle> producer = NewKafkaClient(RD_KAFKA_PRODUCER, *conf);
   if (!producer.ok()) return record_error(producer.status().ToString());
   const std::string topic = Topic(options_);
+  const std::string epoch = std::to_string(epoch_);
   while (!stopping_) {
     Queued queued;
     {
@@ -105,6 +106,7 @@ void CheckpointPublisher::Run() {
           RD_KAFKA_V_VALUE(const_cast<char*>(checkpoint.note.data()), checkpoint.note.size()),
           RD_KAFKA_V_HEADER("frontier", queued.frontier.data(),
                             static_cast<ssize_t>(queued.frontier.size())),
+          RD_KAFKA_V_HEADER("epoch", epoch.data(), static_cast<ssize_t>(epoch.size())),
           RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(checkpoint.size))),
           RD_KAFKA_V_END);
       if (error == RD_KAFKA_RESP_ERR_NO_ERROR) break;

@@ -31,7 +31,8 @@ struct CheckpointPublishStatus {
 
 class CheckpointPublisher {
  public:
-  CheckpointPublisher(std::string brokers, KafkaOptions options);
+  // `epoch`: the log's writer epoch, in each record's `epoch` header.
+  CheckpointPublisher(std::string brokers, KafkaOptions options, uint64_t epoch = 1);
   ~CheckpointPublisher();  // Stop()
   CheckpointPublisher(const CheckpointPublisher&) = delete;
   CheckpointPublisher& operator=(const CheckpointPublisher&) = delete;
@@ -51,6 +52,7 @@ class CheckpointPublisher {
 
   const std::string brokers_;
   const KafkaOptions options_;
+  const uint64_t epoch_;
   std::atomic<bool> stopping_{false};
   mutable std::mutex mutex_;
   std::condition_variable queued_;

@@ -234,6 +234,9 @@ malpro::Status Intake::Session::Handle(const rd_kafka_message_t* message) {
                        result.status().code() == StatusCode::kIOError)) {
     return result.status();  // not decided: leave it uncommitted, to be taken again
   }
+  if (result.ok() && intake_->options_.confirm) {
+    MALPRO_RETURN_IF_ERROR(intake_->options_.confirm(result->last_sequence));
+  }
   const std::string value = IntakeResultJson(command.command, result);
   std::string key(static_cast<const char*>(message->key),
                   message->key == nullptr ? 0 : message->key_len);

@@ -57,6 +57,10 @@ struct IntakeOptions {
   // The actor recorded on every event the intake appends. Whoever may write to the commands
   // topic acts with it; guard that topic with the cluster's ACLs.
   std::string actor = "kafka:intake";
+  // Synchronous mode (kafka.synchronous): called with a decided command's last sequence before
+  // its result is written; an error leaves the command uncommitted, to be taken again and
+  // answered then (as a replay). Empty: results are written at once.
+  std::function<Status(uint64_t sequence)> confirm = {};
 };
 
 class Intake {

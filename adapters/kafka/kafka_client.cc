@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <limits>
+#include <set>
 
 #include "adapters/kafka/kafka_limits.h"
 #include "engine/error_codes.h"
@@ -122,15 +123,40 @@ Result<int> KafkaPartitionCount(rd_kafka_t* client, const std::string& topic, in
   return count;
 }
 
+namespace {
+
+// The topics the cluster knows; none when it does not answer in time.
+std::set<std::string> ExistingTopics(rd_kafka_t* client) {
+  std::set<std::string> existing;
+  const rd_kafka_metadata_t* metadata = nullptr;
+  if (rd_kafka_metadata(client, 1, nullptr, &metadata, kafka_request_timeout_ms) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return existing;
+  }
+  for (int i = 0; i < metadata->topic_cnt; ++i) {
+    if (metadata->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      existing.insert(metadata->topics[i].topic);
+    }
+  }
+  rd_kafka_metadata_destroy(metadata);
+  return existing;
+}
+
+}  // namespace
+
 Status CreateKafkaTopics(const std::string& brokers, const KafkaOptions& options,
                          const std::vector<std::string>& topics, bool compacted) {
   Result<rd_kafka_conf_t*> conf = MakeKafkaConf(brokers, options, {});
   if (!conf.ok()) return conf.status();
   Result<KafkaHandle> admin = NewKafkaClient(RD_KAFKA_PRODUCER, *conf);
   if (!admin.ok()) return admin.status();
+  // Topics the cluster has already are not asked for: not every Kafka-protocol broker answers
+  // CreateTopics (librdkafka's mock cluster, `malpro broker`, does not).
+  const std::set<std::string> existing = ExistingTopics(admin->get());
   std::vector<rd_kafka_NewTopic_t*> requests;
   Status status;
   for (const std::string& topic : topics) {
+    if (existing.contains(topic)) continue;
     char error[512];
     rd_kafka_NewTopic_t* request = rd_kafka_NewTopic_new(
         topic.c_str(), options.partitions, options.replication_factor, error, sizeof error);
@@ -144,6 +170,7 @@ Status CreateKafkaTopics(const std::string& brokers, const KafkaOptions& options
     }
     requests.push_back(request);
   }
+  if (status.ok() && requests.empty()) return status;
   rd_kafka_queue_t* queue = rd_kafka_queue_new(admin->get());
   if (status.ok()) {
     rd_kafka_AdminOptions_t* admin_options =
@@ -213,15 +240,48 @@ std::optional<uint64_t> ParseSequenceText(std::string_view text) {
 
 namespace {
 
-// When `message` is the last record of its partition (`wanted`), records its sequence and
-// hash in `last` and counts it off `remaining`. Corruption when it carries no sequence.
-Status TakeTail(const rd_kafka_message_t& message, const std::string& topic,
-                std::vector<int64_t>* wanted, std::vector<PartitionTail>* last, int* remaining) {
-  const size_t partition = static_cast<size_t>(message.partition);
+// The epoch a record carries in its `epoch` header; 1 when it has none (records relayed before
+// epochs existed). 0 when the header is not a valid number.
+uint64_t RecordEpochOf(const rd_kafka_message_t& message) {
+  const std::optional<std::string_view> header = KafkaHeader(&message, "epoch");
+  if (!header) return 1;
+  return ParseSequenceText(*header).value_or(0);
+}
+
+// One partition being searched backwards for its last record of epoch >= min_epoch.
+struct TailSearch {
+  int64_t low = 0;
+  int64_t start = 0;  // the first offset of the range being read
+  int64_t last = -1;  // the last offset of the partition; -1: empty, nothing to search
+  bool done = true;
+  bool read_last = false;  // the range's last record arrived
+};
+
+// Takes one record of a range being read: the latest record of epoch >= min_epoch becomes the
+// partition's tail. Corruption when such a record is neither a fence nor carries a sequence.
+Status TakeTail(const rd_kafka_message_t& message, const std::string& topic, uint64_t min_epoch,
+                std::vector<TailSearch>* searches, std::vector<PartitionTail>* tails) {
   if (message.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return KafkaStatus(message.err, "reading the last records of " + topic);
   }
-  if (partition >= wanted->size() || message.offset != (*wanted)[partition]) return Status::Ok();
+  const size_t partition = static_cast<size_t>(message.partition);
+  if (partition >= searches->size()) return Status::Ok();
+  TailSearch& search = (*searches)[partition];
+  if (search.done || message.offset < search.start || message.offset > search.last) {
+    return Status::Ok();
+  }
+  if (message.offset == search.last) search.read_last = true;
+  const uint64_t epoch = RecordEpochOf(message);
+  if (epoch < min_epoch) return Status::Ok();  // a fenced writer's record (or none valid)
+  PartitionTail& tail = (*tails)[partition];
+  tail = PartitionTail{};
+  tail.epoch = epoch;
+  tail.offset = message.offset;
+  if (KafkaHeader(&message, "fence")) {
+    tail.fence = true;
+    tail.writer = std::string(KafkaHeader(&message, "writer").value_or(""));
+    return Status::Ok();
+  }
   const std::optional<std::string_view> header = KafkaHeader(&message, "sequence");
   const std::optional<uint64_t> sequence = header ? ParseSequenceText(*header) : std::nullopt;
   if (!sequence) {
@@ -230,11 +290,49 @@ Status TakeTail(const rd_kafka_message_t& message, const std::string& topic,
                               " has no valid sequence header; the relay publishes into "
                               "a topic only it writes");
   }
-  (*last)[partition].sequence = *sequence;
-  (*last)[partition].hash = std::string(KafkaHeader(&message, "hash").value_or(""));
-  (*wanted)[partition] = -1;
-  --*remaining;
+  tail.sequence = *sequence;
+  tail.hash = std::string(KafkaHeader(&message, "hash").value_or(""));
   return Status::Ok();
+}
+
+// Reads each unfinished search's range [start, last] once.
+Status ReadTailRanges(rd_kafka_t* consumer, const std::string& topic, uint64_t min_epoch,
+                      Clock::time_point deadline, std::vector<TailSearch>* searches,
+                      std::vector<PartitionTail>* tails) {
+  std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter> assignment(
+      rd_kafka_topic_partition_list_new(static_cast<int>(searches->size())));
+  int remaining = 0;
+  for (size_t partition = 0; partition < searches->size(); ++partition) {
+    TailSearch& search = (*searches)[partition];
+    if (search.done) continue;
+    search.read_last = false;
+    rd_kafka_topic_partition_list_add(assignment.get(), topic.c_str(),
+                                      static_cast<int32_t>(partition))
+        ->offset = search.start;
+    ++remaining;
+  }
+  if (remaining == 0) return Status::Ok();
+  const rd_kafka_resp_err_t error = rd_kafka_assign(consumer, assignment.get());
+  if (error != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaStatus(error, "assigning " + topic);
+  Status status;
+  while (remaining > 0 && status.ok()) {
+    const int wait_ms = MillisecondsLeft(deadline);
+    if (wait_ms == 0) {
+      status = KafkaStatus(RD_KAFKA_RESP_ERR__TIMED_OUT, "reading the last records of " + topic);
+      break;
+    }
+    rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer, wait_ms);
+    if (message == nullptr) continue;
+    const size_t partition = static_cast<size_t>(message->partition);
+    const bool was_read = partition < searches->size() && (*searches)[partition].read_last;
+    status = TakeTail(*message, topic, min_epoch, searches, tails);
+    if (partition < searches->size() && !was_read && (*searches)[partition].read_last) {
+      --remaining;
+    }
+    rd_kafka_message_destroy(message);
+  }
+  (void)rd_kafka_assign(consumer, nullptr);
+  return status;
 }
 
 }  // namespace
@@ -242,7 +340,7 @@ Status TakeTail(const rd_kafka_message_t& message, const std::string& topic,
 Result<std::vector<PartitionTail>> ReadPartitionTails(const std::string& brokers,
                                                       const KafkaOptions& options,
                                                       const std::string& topic, int partitions,
-                                                      int timeout_ms) {
+                                                      int timeout_ms, uint64_t min_epoch) {
   // A consumer that only assigns partitions: it joins no group and commits nothing.
   Result<rd_kafka_conf_t*> conf = MakeKafkaConf(brokers, options,
                                                 {{"group.id", "malpro-relay-resume"},
@@ -253,11 +351,8 @@ Result<std::vector<PartitionTail>> ReadPartitionTails(const std::string& brokers
   Result<KafkaHandle> consumer = NewKafkaClient(RD_KAFKA_CONSUMER, *conf);
   if (!consumer.ok()) return consumer.status();
   const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  std::vector<PartitionTail> last(static_cast<size_t>(partitions));
-  std::vector<int64_t> wanted(static_cast<size_t>(partitions), -1);  // offset of the last record
-  std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter> assignment(
-      rd_kafka_topic_partition_list_new(partitions));
-  int remaining = 0;
+  std::vector<PartitionTail> tails(static_cast<size_t>(partitions));
+  std::vector<TailSearch> searches(static_cast<size_t>(partitions));
   for (int partition = 0; partition < partitions; ++partition) {
     int64_t low = 0;
     int64_t high = 0;
@@ -268,30 +363,36 @@ Result<std::vector<PartitionTail>> ReadPartitionTails(const std::string& brokers
                          "reading the offsets of " + topic + "[" + std::to_string(partition) + "]");
     }
     if (high <= low) continue;  // empty (or emptied by retention)
-    wanted[static_cast<size_t>(partition)] = high - 1;
-    rd_kafka_topic_partition_list_add(assignment.get(), topic.c_str(), partition)->offset =
-        high - 1;
-    ++remaining;
+    searches[static_cast<size_t>(partition)] = TailSearch{low, high - 1, high - 1, false, false};
   }
-  if (remaining == 0) return last;
-  rd_kafka_resp_err_t error = rd_kafka_assign(consumer->get(), assignment.get());
-  if (error != RD_KAFKA_RESP_ERR_NO_ERROR) return KafkaStatus(error, "assigning " + topic);
+  // The last record first; only past a fenced writer's records does the search go further
+  // back, each range 64 times the one before.
   Status status;
-  while (remaining > 0 && status.ok()) {
-    const int wait_ms = MillisecondsLeft(deadline);
-    if (wait_ms == 0) {
-      status = KafkaStatus(RD_KAFKA_RESP_ERR__TIMED_OUT, "reading the last records of " + topic);
-      break;
+  for (int64_t back = 1; status.ok(); back *= 64) {
+    status = ReadTailRanges(consumer->get(), topic, min_epoch, deadline, &searches, &tails);
+    bool searching = false;
+    for (size_t partition = 0; partition < searches.size() && status.ok(); ++partition) {
+      TailSearch& search = searches[partition];
+      if (search.done) continue;
+      if (tails[partition].offset >= 0 || search.start == search.low) {
+        search.done = true;
+        continue;
+      }
+      if (back >= relay_fenced_records_max) {
+        status = Status::Conflict(errc::kKafkaTopicFenced, "kafka.topic_prefix",
+                                  topic + "[" + std::to_string(partition) + "] ends with over " +
+                                      std::to_string(relay_fenced_records_max) +
+                                      " records of epochs below " + std::to_string(min_epoch));
+        break;
+      }
+      search.start = std::max(search.low, search.last + 1 - back * 64);
+      searching = true;
     }
-    rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer->get(), wait_ms);
-    if (message == nullptr) continue;
-    status = TakeTail(*message, topic, &wanted, &last, &remaining);
-    rd_kafka_message_destroy(message);
+    if (!searching) break;
   }
-  (void)rd_kafka_assign(consumer->get(), nullptr);
   rd_kafka_consumer_close(consumer->get());
   if (!status.ok()) return status;
-  return last;
+  return tails;
 }
 
 }  // namespace malpro

@@ -55,19 +55,26 @@ int32_t KafkaPartitionOf(std::string_view key, int partitions);
 // A header's value, if the message has it (the last one when repeated).
 std::optional<std::string_view> KafkaHeader(const rd_kafka_message_t* message, const char* name);
 
-// The last record of one partition as the relay wrote it: its `sequence` and `hash` headers.
+// The last record of one partition as the relay wrote it: its `sequence` and `hash` headers,
+// or a promotion's fence (docs/replication.md, "Promotion and fencing").
 struct PartitionTail {
-  uint64_t sequence = 0;  // 0: the partition holds no record
+  uint64_t sequence = 0;  // 0: the partition holds no such record, or it is a fence
   std::string hash;       // lowercase hex
+  uint64_t epoch = 0;     // its `epoch` header; 1 when it has none
+  bool fence = false;     // a fence record: no event, the start of `epoch` in this partition
+  std::string writer;     // a fence's `writer` header: the promoted writer's name
+  int64_t offset = -1;    // -1: the partition holds no record of epoch >= min_epoch
 };
 
-// For each partition of `topic` (0..partitions-1), its last record's headers. Corruption when
-// a last record carries no valid sequence header; Unavailable when the cluster does not
-// answer within timeout_ms.
+// For each partition of `topic` (0..partitions-1), its last record of epoch >= min_epoch:
+// records of lower epochs after it (a fenced writer's) are passed over, up to
+// relay_fenced_records_max of them (else Conflict kafka_topic_fenced). Corruption when such
+// a record is neither a fence nor carries a valid sequence header; Unavailable when the
+// cluster does not answer within timeout_ms.
 Result<std::vector<PartitionTail>> ReadPartitionTails(const std::string& brokers,
                                                       const KafkaOptions& options,
                                                       const std::string& topic, int partitions,
-                                                      int timeout_ms);
+                                                      int timeout_ms, uint64_t min_epoch = 1);
 
 // Parses a decimal sequence as written in the `sequence` header: 1 to 20 digits, no sign,
 // not zero.

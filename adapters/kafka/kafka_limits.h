@@ -14,6 +14,19 @@ namespace malpro {
 // found in the topic is known to be there (docs/kafka-records.md, "Resume rule"). Raising it
 // in a later version is safe; lowering it is not (a restart would look back too little).
 inline constexpr uint64_t relay_window_events = 65'536;
+// Synchronous mode (kafka.synchronous): the longest a write may wait for the cluster's
+// acknowledgement (kafka.synchronous_timeout_ms is 1 to this).
+inline constexpr int synchronous_timeout_ms_max = 600'000;
+// How often a relay asks whether a promotion fenced it (the epochs topic's end offset) while
+// no synchronous write waits; a synchronous write is answered only after a check that began
+// once its events were acknowledged.
+inline constexpr int relay_fence_check_ms = 500;
+// Resuming after a promotion: how far back a partition is searched for the last record of
+// this epoch, past records of a fenced writer (at most its window, and what it sent before it
+// saw the fence).
+inline constexpr int64_t relay_fenced_records_max = 4 * 65'536;
+// `malpro promote`: how long the cluster may take to acknowledge the epoch and the fences.
+inline constexpr int promotion_timeout_ms = 30'000;
 // Events read from the log per read call while relaying.
 inline constexpr size_t relay_read_batch_events = 4'096;
 // How long the relay waits for new events before it looks at delivery reports again.

@@ -24,6 +24,11 @@ struct KafkaOptions {
   // Records the embedded cluster keeps of each topic it holds (events, changelogs): its
   // partitions are sized for them (kafka_limits.h). Its memory grows with what it keeps.
   int64_t embedded_retention_events = 100'000;
+  // Synchronous mode: a write is answered only once the cluster has acknowledged (acks=all)
+  // every event up to it and no promotion has fenced this primary since; else 503 after
+  // synchronous_timeout_ms (docs/replication.md, "Synchronous mode").
+  bool synchronous = false;
+  int synchronous_timeout_ms = 5'000;
   // Consume commands from <topic_prefix>.commands and answer on .command-results.
   bool intake = false;
   // Consumer group of the command intake.
@@ -41,6 +46,8 @@ struct KafkaOptions {
   std::string EventsTopic() const { return topic_prefix + ".events"; }
   std::string CommandsTopic() const { return topic_prefix + ".commands"; }
   std::string ResultsTopic() const { return topic_prefix + ".command-results"; }
+  // One partition: a record per promotion (docs/replication.md, "Promotion and fencing").
+  std::string EpochsTopic() const { return topic_prefix + ".epochs"; }
 };
 
 }  // namespace malpro

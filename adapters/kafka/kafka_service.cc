@@ -38,8 +38,9 @@ Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& op
                                                              options.replication_factor));
       }
     }
-    MALPRO_RETURN_IF_ERROR(service->broker_->CreateTopic(CheckpointPublisher::Topic(options), 1,
-                                                         options.replication_factor));
+    for (const std::string& topic : {CheckpointPublisher::Topic(options), options.EpochsTopic()}) {
+      MALPRO_RETURN_IF_ERROR(service->broker_->CreateTopic(topic, 1, options.replication_factor));
+    }
     service->bootstrap_ = service->broker_->bootstrap();
   } else {
     service->bootstrap_ = options.brokers;
@@ -48,8 +49,8 @@ Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& op
     if (!created.ok() && created.error_code() != errc::kKafkaUnavailable) return created;
     KafkaOptions one_partition = options;  // checkpoints keep their order: one partition
     one_partition.partitions = 1;
-    created =
-        CreateKafkaTopics(options.brokers, one_partition, {CheckpointPublisher::Topic(options)});
+    created = CreateKafkaTopics(options.brokers, one_partition,
+                                {CheckpointPublisher::Topic(options), options.EpochsTopic()});
     if (!created.ok() && created.error_code() != errc::kKafkaUnavailable) return created;
     if (!changelogs.empty()) {
       created = CreateKafkaTopics(options.brokers, options, changelogs, /*compacted=*/true);
@@ -58,7 +59,10 @@ Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& op
   }
   service->relay_ = std::make_unique<Relay>(log, RelayOptions{service->bootstrap_, options});
   service->relay_->Start();
-  service->checkpoints_ = std::make_unique<CheckpointPublisher>(service->bootstrap_, options);
+  Result<WriterEpoch> epoch = log->Epoch();
+  if (!epoch.ok()) return epoch.status();
+  service->checkpoints_ =
+      std::make_unique<CheckpointPublisher>(service->bootstrap_, options, epoch->epoch);
   service->checkpoints_->Start();
   if (projector != nullptr) {
     service->changelog_ =
@@ -66,8 +70,15 @@ Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& op
     service->changelog_->Start();
   }
   if (options.intake) {
-    service->intake_ =
-        std::make_unique<Intake>(ledger, IntakeOptions{service->bootstrap_, options});
+    IntakeOptions intake{service->bootstrap_, options};
+    if (options.synchronous) {
+      intake.confirm = [relay = service->relay_.get(), options](uint64_t sequence) {
+        return relay->WaitForConfirmed(sequence,
+                                       std::chrono::steady_clock::now() +
+                                           std::chrono::milliseconds(options.synchronous_timeout_ms));
+      };
+    }
+    service->intake_ = std::make_unique<Intake>(ledger, std::move(intake));
     service->intake_->Start();
   }
   return service;
@@ -101,6 +112,17 @@ std::string KafkaService::Description() const {
 
 RelayStatus KafkaService::RelayState() const { return relay_ ? relay_->Status() : RelayStatus{}; }
 
+Status KafkaService::Fenced() const { return relay_ ? relay_->Fenced() : Status::Ok(); }
+
+void KafkaService::WhenConfirmed(uint64_t sequence, std::chrono::steady_clock::time_point deadline,
+                                 std::function<void(Status)> done) {
+  if (!relay_) {
+    done(Status::Ok());
+    return;
+  }
+  relay_->WhenConfirmed(sequence, deadline, std::move(done));
+}
+
 std::string KafkaService::HealthJson() const {
   const RelayStatus relay = RelayState();
   JsonWriter writer;
@@ -109,7 +131,10 @@ std::string KafkaService::HealthJson() const {
       .Key("relay")
       .BeginObject()
       .Field("state", RelayStateName(relay.state))
+      .Field("epoch", static_cast<int64_t>(relay.epoch))
+      .Field("synchronous", options_.synchronous)
       .Field("published_sequence", static_cast<int64_t>(relay.published_sequence))
+      .Field("confirmed_sequence", static_cast<int64_t>(relay.confirmed_sequence))
       .Field("lag", static_cast<int64_t>(relay.lag))
       .Field("events_published", static_cast<int64_t>(relay.events_published))
       .Field("last_error", relay.last_error)

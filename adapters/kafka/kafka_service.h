@@ -36,6 +36,11 @@ class KafkaService {
   const std::string& bootstrap() const { return bootstrap_; }
   // The relay's status (state kStopped when disabled).
   RelayStatus RelayState() const;
+  // OK, or kafka_relay_fenced once a promotion fenced this primary: its writes are refused.
+  Status Fenced() const;
+  // Synchronous mode (Relay::WhenConfirmed); OK at once when Kafka is off.
+  void WhenConfirmed(uint64_t sequence, std::chrono::steady_clock::time_point deadline,
+                     std::function<void(Status)> done);
   // {"bootstrap":...,"relay":{"state":...,"published_sequence":...,"lag":...,"last_error":...},
   //  "intake":{...}} for /healthz.
   std::string HealthJson() const;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "adapters/kafka/kafka_limits.h"
 #include "engine/error_codes.h"
@@ -31,6 +32,8 @@ const char* RelayStateName(RelayState state) {
       return "stalled";
     case RelayState::kRetrying:
       return "retrying";
+    case RelayState::kFenced:
+      return "fenced";
   }
   return "unknown";
 }
@@ -52,6 +55,14 @@ class Relay::Session {
 
  private:
   malpro::Status Open();
+  // Reads the epochs topic's last record: kafka_relay_fenced when it names another writer of
+  // this epoch or a later one.
+  malpro::Status ReadEpochs();
+  // Asks for the epochs topic's end offset, and reads it again when it moved.
+  malpro::Status CheckFence();
+  // The periodic fence check, and the one that confirms acknowledged events to waiting
+  // synchronous writes.
+  malpro::Status ConfirmPublished();
   malpro::Status CheckTails(const std::vector<PartitionTail>& tails) const;
   malpro::Status PublishBatch();
   malpro::Status Publish(const Event& event, const std::string& request_digest);
@@ -78,6 +89,11 @@ class Relay::Session {
   bool reported_stalled_ = false;
   malpro::Status failure_;  // a refused record or a fatal producer error
   std::string last_key_;    // the idempotency key of the event published before
+  WriterEpoch epoch_;       // the log's, read when the session opens
+  std::string epoch_text_;  // its `epoch` header
+  int64_t epochs_end_ = 0;  // the epochs topic's end offset at the last check
+  uint64_t confirmed_ = 0;  // what the last fence check confirmed
+  Clock::time_point last_fence_check_ = Clock::now();
   Clock::time_point last_progress_ = Clock::now();
   bool stalled_ = false;
   bool made_progress_ = false;
@@ -93,7 +109,8 @@ malpro::Status Relay::Session::Open() {
        // which the resume rule cannot see. An unreachable cluster is retried forever.
        {"message.timeout.ms", "0"},
        {"queue.buffering.max.messages", std::to_string(relay_window_events)},
-       {"linger.ms", "5"}});
+       // A synchronous write waits for its record: no lingering then.
+       {"linger.ms", options.kafka.synchronous ? "0" : "5"}});
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_opaque(*conf, this);
   rd_kafka_conf_set_dr_msg_cb(*conf, &Session::OnDelivery);
@@ -104,21 +121,31 @@ malpro::Status Relay::Session::Open() {
   Result<int> partitions = KafkaPartitionCount(producer_.get(), topic, kafka_request_timeout_ms);
   if (!partitions.ok()) return partitions.status();
   partitions_ = *partitions;
+  Result<WriterEpoch> epoch = relay_->log_->Epoch();
+  if (!epoch.ok()) return epoch.status();
+  epoch_ = std::move(epoch).value();
+  epoch_text_ = std::to_string(epoch_.epoch);
+  relay_->SetEpoch(epoch_.epoch);
+  MALPRO_RETURN_IF_ERROR(ReadEpochs());
   topic_.reset(rd_kafka_topic_new(producer_.get(), topic.c_str(), nullptr));
   Result<std::vector<PartitionTail>> tails = ReadPartitionTails(
-      options.brokers, options.kafka, topic, partitions_, relay_tail_read_timeout_ms);
+      options.brokers, options.kafka, topic, partitions_, relay_tail_read_timeout_ms, epoch_.epoch);
   if (!tails.ok()) return tails.status();
   MALPRO_RETURN_IF_ERROR(CheckTails(*tails));
+  // What the epoch's first event follows was in the topic before the promotion's fences.
+  const uint64_t before_epoch = epoch_.first_sequence - 1;
   uint64_t lowest = UINT64_MAX;
   uint64_t highest = 0;
   for (const PartitionTail& tail : *tails) {
-    topic_last_.push_back(tail.sequence);
-    lowest = std::min(lowest, tail.sequence);
-    highest = std::max(highest, tail.sequence);
+    const uint64_t last = std::max(tail.sequence, before_epoch);
+    topic_last_.push_back(last);
+    lowest = std::min(lowest, last);
+    highest = std::max(highest, last);
   }
   // Every partition holds a prefix of its events, and a session never had more than the
   // window unacknowledged, so everything up to here is in the topic (docs/kafka-records.md).
   published_ = std::max(lowest, highest > relay_window_events ? highest - relay_window_events : 0);
+  confirmed_ = published_;
   next_ = published_ + 1;
   reported_published_ = published_;
   relay_->Report(published_, 0, RelayState::kPublishing);
@@ -131,7 +158,7 @@ malpro::Status Relay::Session::CheckTails(const std::vector<PartitionTail>& tail
   const uint64_t head = relay_->log_->Head().sequence;
   for (size_t partition = 0; partition < tails.size(); ++partition) {
     const PartitionTail& tail = tails[partition];
-    if (tail.sequence == 0) continue;
+    if (tail.sequence == 0) continue;  // empty, or this epoch's fence
     const std::string where =
         relay_->options_.kafka.EventsTopic() + "[" + std::to_string(partition) + "]";
     if (tail.sequence > head) {
@@ -154,10 +181,13 @@ malpro::Status Relay::Session::CheckTails(const std::vector<PartitionTail>& tail
 
 malpro::Status Relay::Session::Run() {
   MALPRO_RETURN_IF_ERROR(Open());
+  relay_->Confirm(confirmed_);
   while (!relay_->stopping()) {
     rd_kafka_poll(producer_.get(), 0);
     ReportProgress();
     if (!failure_.ok()) return failure_;
+    MALPRO_RETURN_IF_ERROR(ConfirmPublished());
+    relay_->ExpireWaiters();
     const uint64_t in_flight = next_ - 1 - published_;
     if (next_ <= relay_->log_->Head().sequence && in_flight < relay_window_events) {
       malpro::Status status = PublishBatch();
@@ -172,6 +202,59 @@ malpro::Status Relay::Session::Run() {
   // the delivery reports, so the published sequence is exact afterwards.
   (void)rd_kafka_flush(producer_.get(), relay_stop_flush_ms);
   ReportProgress();
+  return malpro::Status::Ok();
+}
+
+malpro::Status Relay::Session::ReadEpochs() {
+  const RelayOptions& options = relay_->options_;
+  const std::string topic = options.kafka.EpochsTopic();
+  Result<std::vector<PartitionTail>> tails =
+      ReadPartitionTails(options.brokers, options.kafka, topic, 1, relay_tail_read_timeout_ms);
+  if (!tails.ok()) return tails.status();
+  const PartitionTail& last = tails->front();
+  last_fence_check_ = Clock::now();
+  if (last.offset < 0) return malpro::Status::Ok();  // never promoted
+  epochs_end_ = std::max(epochs_end_, last.offset + 1);
+  if (last.epoch > epoch_.epoch || (last.epoch == epoch_.epoch && last.writer != epoch_.writer)) {
+    return malpro::Status::Conflict(
+        errc::kKafkaRelayFenced, "kafka",
+        topic + " says epoch " + std::to_string(last.epoch) + " belongs to writer \"" +
+            last.writer + "\" (promoted), not to this log (epoch " + epoch_text_ + ", writer \"" +
+            epoch_.writer +
+            "\"): this primary is fenced, publishes nothing more and refuses "
+            "writes; send them to the promoted primary");
+  }
+  return malpro::Status::Ok();
+}
+
+malpro::Status Relay::Session::CheckFence() {
+  int64_t low = 0;
+  int64_t high = 0;
+  const std::string topic = relay_->options_.kafka.EpochsTopic();
+  const rd_kafka_resp_err_t error = rd_kafka_query_watermark_offsets(
+      producer_.get(), topic.c_str(), 0, &low, &high, kafka_request_timeout_ms);
+  if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return KafkaStatus(error, "reading the end offset of " + topic);
+  }
+  last_fence_check_ = Clock::now();
+  if (high == epochs_end_) return malpro::Status::Ok();
+  return ReadEpochs();
+}
+
+malpro::Status Relay::Session::ConfirmPublished() {
+  const uint64_t acknowledged = published_;
+  const bool waited_for = acknowledged > confirmed_ && relay_->HasWaiters();
+  if (!waited_for &&
+      Clock::now() - last_fence_check_ < std::chrono::milliseconds(relay_fence_check_ms)) {
+    return malpro::Status::Ok();
+  }
+  MALPRO_RETURN_IF_ERROR(CheckFence());
+  // The check began after `acknowledged` was in the topic: a promotion after it comes later,
+  // and its fences follow these records in every partition.
+  if (acknowledged > confirmed_) {
+    confirmed_ = acknowledged;
+    relay_->Confirm(confirmed_);
+  }
   return malpro::Status::Ok();
 }
 
@@ -207,7 +290,7 @@ malpro::Status Relay::Session::Publish(const Event& event, const std::string& re
   const std::string previous_hash = HashToHex(event.previous_hash);
   const std::string format_version = std::to_string(event.format_version);
   // The headers of docs/kafka-records.md, section 2; request_digest only where there is one.
-  rd_kafka_headers_t* headers = rd_kafka_headers_new(6);
+  rd_kafka_headers_t* headers = rd_kafka_headers_new(7);
   auto add = [headers](const char* name, const std::string& value) {
     (void)rd_kafka_header_add(headers, name, -1, value.data(), static_cast<ssize_t>(value.size()));
   };
@@ -216,6 +299,7 @@ malpro::Status Relay::Session::Publish(const Event& event, const std::string& re
   add("hash", hash);
   add("previous_hash", previous_hash);
   add("format_version", format_version);
+  add("epoch", epoch_text_);
   if (!request_digest.empty()) add("request_digest", request_digest);
   const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(relay_stop_flush_ms);
   while (true) {
@@ -372,13 +456,123 @@ void Relay::Run() {
     }
     if (stopping()) break;
     RecordError(ended);
+    if (ended.error_code() == errc::kKafkaRelayFenced) {
+      MarkFenced(ended);
+      return;  // for good: only a restart after an operator's decision reads the epochs again
+    }
     if (made_progress) backoff_ms = relay_retry_backoff_ms_first;
-    std::unique_lock<std::mutex> lock(mutex_);
-    status_.state = RelayState::kRetrying;
-    changed_.wait_for(lock, std::chrono::milliseconds(backoff_ms), [this] { return stopping(); });
+    SetState(RelayState::kRetrying);
+    // Waiting synchronous writes time out meanwhile.
+    const Clock::time_point retry_at = Clock::now() + std::chrono::milliseconds(backoff_ms);
+    while (!stopping() && Clock::now() < retry_at) {
+      ExpireWaiters();
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait_for(lock, std::chrono::milliseconds(relay_idle_wait_ms),
+                        [this] { return stopping(); });
+    }
     backoff_ms = std::min(backoff_ms * 2, relay_retry_backoff_ms_max);
   }
   SetState(RelayState::kStopped);
+  ExpireWaiters(malpro::Status::Unavailable(errc::kKafkaNotAcknowledged,
+                                            "the relay stopped before the cluster acknowledged"));
+}
+
+void Relay::SetEpoch(uint64_t epoch) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  status_.epoch = epoch;
+}
+
+void Relay::MarkFenced(const malpro::Status& status) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    fenced_ = status;
+    status_.state = RelayState::kFenced;
+  }
+  changed_.notify_all();
+  ExpireWaiters(status);
+}
+
+malpro::Status Relay::Fenced() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return fenced_;
+}
+
+void Relay::Confirm(uint64_t published) {
+  std::vector<std::function<void(malpro::Status)>> answered;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    status_.confirmed_sequence = std::max(status_.confirmed_sequence, published);
+    auto end = waiters_.upper_bound(status_.confirmed_sequence);
+    for (auto it = waiters_.begin(); it != end; ++it)
+      answered.push_back(std::move(it->second.done));
+    waiters_.erase(waiters_.begin(), end);
+  }
+  for (auto& done : answered) done(malpro::Status::Ok());
+}
+
+bool Relay::HasWaiters() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return !waiters_.empty();
+}
+
+void Relay::ExpireWaiters(const malpro::Status& status) {
+  std::vector<std::pair<uint64_t, std::function<void(malpro::Status)>>> answered;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (waiters_.empty()) return;
+    const Clock::time_point now = Clock::now();
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (status.ok() && it->second.deadline > now) {
+        ++it;
+        continue;
+      }
+      answered.emplace_back(it->first, std::move(it->second.done));
+      it = waiters_.erase(it);
+    }
+  }
+  for (auto& [sequence, done] : answered) {
+    done(!status.ok() ? status
+                      : malpro::Status::Unavailable(
+                            errc::kKafkaNotAcknowledged,
+                            "written to the log as sequence " + std::to_string(sequence) +
+                                " but not acknowledged by the Kafka cluster within "
+                                "kafka.synchronous_timeout_ms; it may not survive a failover: "
+                                "retry with the same Idempotency-Key"));
+  }
+}
+
+void Relay::WhenConfirmed(uint64_t sequence, std::chrono::steady_clock::time_point deadline,
+                          std::function<void(malpro::Status)> done) {
+  malpro::Status answer;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!fenced_.ok()) {
+      answer = fenced_;
+    } else if (status_.confirmed_sequence >= sequence) {
+      answer = malpro::Status::Ok();
+    } else if (stopping()) {
+      answer = malpro::Status::Unavailable(errc::kKafkaNotAcknowledged,
+                                           "the relay is stopping: not acknowledged");
+    } else {
+      waiters_.emplace(sequence, Waiter{deadline, std::move(done)});
+      return;
+    }
+  }
+  done(answer);
+}
+
+malpro::Status Relay::WaitForConfirmed(uint64_t sequence,
+                                       std::chrono::steady_clock::time_point deadline) {
+  auto answer = std::make_shared<std::pair<std::mutex, std::optional<malpro::Status>>>();
+  auto answered = std::make_shared<std::condition_variable>();
+  WhenConfirmed(sequence, deadline, [answer, answered](malpro::Status status) {
+    std::lock_guard lock(answer->first);
+    answer->second = std::move(status);
+    answered->notify_all();
+  });
+  std::unique_lock lock(answer->first);
+  answered->wait(lock, [&] { return answer->second.has_value(); });
+  return *answer->second;
 }
 
 void Relay::RecordError(const malpro::Status& status) {

@@ -49,6 +49,8 @@ const char* ReplicaStateName(ReplicaState state) {
       return "retrying";
     case ReplicaState::kFailed:
       return "failed";
+    case ReplicaState::kFinished:
+      return "finished";
   }
   return "unknown";
 }
@@ -87,6 +89,12 @@ struct ReplicaInFlight {
   }
 };
 
+// An event read from the topic, with the epoch of the writer that relayed it.
+struct PendingEvent {
+  ReplicatedEvent replicated;
+  uint64_t epoch = 1;
+};
+
 // One connection to the cluster: a consumer assigned every partition of the events topic from
 // its first record. Lives on the replica's thread only.
 class Replica::Session {
@@ -101,6 +109,9 @@ class Replica::Session {
   // new session may cure it).
   malpro::Status Run();
   bool failed_for_good() const { return failed_for_good_; }
+  // With ReplicaOptions::stop_at: every partition was read up to its offset, and every event
+  // that continues the log is in it.
+  bool finished() const { return finished_; }
   bool made_progress() const { return made_progress_; }
 
  private:
@@ -117,6 +128,9 @@ class Replica::Session {
   malpro::Status CheckCheckpoints();
   // Appends the events that continue the log, in batches.
   malpro::Status Apply();
+  // Before the first event of a later epoch: records it in the log, and drops the events of
+  // lower epochs still waiting.
+  malpro::Status EnterEpochOf(uint64_t epoch);
   // Pauses the partitions that are ahead while too many events wait, and resumes them after.
   void Throttle();
   void Report();
@@ -127,17 +141,28 @@ class Replica::Session {
   std::string topic_;
   std::string checkpoints_topic_;  // empty: checkpoints are not checked
   int partitions_ = 0;
-  std::map<uint64_t, std::pair<Checkpoint, std::string>> checkpoints_;  // size -> parsed, note
-  std::map<uint64_t, ReplicatedEvent> pending_;                         // read, not yet in the log
-  uint64_t next_ = 1;           // the sequence the log needs next
-  uint64_t ready_through_ = 0;  // pending_ holds next_..ready_through_
+  struct HeldCheckpoint {
+    Checkpoint checkpoint;
+    std::string note;
+    uint64_t epoch = 1;
+  };
+  std::map<uint64_t, HeldCheckpoint> checkpoints_;  // by size
+  std::map<uint64_t, PendingEvent> pending_;        // read, not yet in the log
+  std::vector<uint64_t> partition_fence_;           // per partition: the highest fence's epoch read
+  uint64_t applied_epoch_ = 1;                      // the epoch of the log's last event
+  std::vector<bool> reached_stop_;                  // per partition: read up to options.stop_at
+  uint64_t next_ = 1;                               // the sequence the log needs next
+  uint64_t ready_through_ = 0;                      // pending_ holds next_..ready_through_
   uint64_t topic_sequence_ = 0;
   uint64_t start_sequence_ = 0;           // the topic's highest sequence when the session started
   std::vector<uint64_t> partition_last_;  // per partition: the last sequence read from it
   bool paused_ = false;
   bool caught_up_ = false;
   bool failed_for_good_ = false;
+  bool finished_ = false;
   bool made_progress_ = false;
+  uint64_t fenced_records_ = 0;
+  uint64_t read_sequence_ = 0;  // the highest sequence of the records read, fenced ones aside
   int64_t recorded_at_us_ = 0;
   Clock::time_point last_apply_ = Clock::now();
   Clock::time_point waiting_since_ = Clock::now();  // for the event next_, with later ones here
@@ -159,15 +184,27 @@ malpro::Status Replica::Session::Open() {
   Result<int> partitions = KafkaPartitionCount(consumer_.get(), topic_, kafka_request_timeout_ms);
   if (!partitions.ok()) return partitions.status();
   partitions_ = *partitions;
+  Result<WriterEpoch> epoch = replica_->log_->Epoch();
+  if (!epoch.ok()) return epoch.status();
+  applied_epoch_ = epoch->epoch;
   Result<std::vector<PartitionTail>> tails =
       ReadPartitionTails(replica_->options_.brokers, replica_->options_.kafka, topic_, partitions_,
-                         relay_tail_read_timeout_ms);
+                         relay_tail_read_timeout_ms, applied_epoch_);
   if (!tails.ok()) return tails.status();
   MALPRO_RETURN_IF_ERROR(CheckTails(*tails));
   for (const PartitionTail& tail : *tails)
     topic_sequence_ = std::max(topic_sequence_, tail.sequence);
   start_sequence_ = topic_sequence_;
   partition_last_.assign(static_cast<size_t>(partitions_), 0);
+  partition_fence_.assign(static_cast<size_t>(partitions_), 0);
+  reached_stop_.assign(static_cast<size_t>(partitions_), replica_->options_.stop_at.empty());
+  if (!replica_->options_.stop_at.empty() &&
+      replica_->options_.stop_at.size() != static_cast<size_t>(partitions_)) {
+    return malpro::Status::Conflict(
+        errc::kReplicaEventInvalid, "events",
+        topic_ + " has " + std::to_string(partitions_) + " partitions, not the " +
+            std::to_string(replica_->options_.stop_at.size()) + " fenced");
+  }
   rd_kafka_topic_partition_list_t* assignment = rd_kafka_topic_partition_list_new(partitions_);
   for (int32_t partition = 0; partition < partitions_; ++partition) {
     rd_kafka_topic_partition_list_add(assignment, topic_.c_str(), partition)->offset =
@@ -244,12 +281,42 @@ malpro::Status Replica::Session::Run() {
       }
       Throttle();
       Report();
+      if (std::all_of(reached_stop_.begin(), reached_stop_.end(), [](bool b) { return b; }) &&
+          !replica_->options_.stop_at.empty()) {
+        in_flight_->Drain();
+        MALPRO_RETURN_IF_ERROR(in_flight_->Failure());
+        finished_ = true;
+        Report();
+        return malpro::Status::Ok();
+      }
     }
   }
   return malpro::Status::Ok();
 }
 
 malpro::Status Replica::Session::Take(const rd_kafka_message_t& message) {
+  const size_t partition = static_cast<size_t>(message.partition);
+  if (!reached_stop_[partition] && message.offset >= replica_->options_.stop_at[partition]) {
+    reached_stop_[partition] = true;
+  }
+  const std::optional<std::string_view> epoch_header = KafkaHeader(&message, "epoch");
+  const std::optional<uint64_t> epoch =
+      epoch_header ? ParseSequenceText(*epoch_header) : std::optional<uint64_t>(1);
+  if (!epoch) {
+    return malpro::Status::Conflict(
+        errc::kReplicaEventInvalid, "events",
+        topic_ + " " + WhereOf(message) + ": the record has no valid epoch header");
+  }
+  if (KafkaHeader(&message, "fence")) {  // a promotion: lower epochs end here in this partition
+    partition_fence_[partition] = std::max(partition_fence_[partition], *epoch);
+    return malpro::Status::Ok();
+  }
+  // A fenced writer's record: after a fence of a later epoch in its partition, or of an epoch
+  // below the log's own (docs/replication.md, "Promotion and fencing").
+  if (*epoch < partition_fence_[partition] || *epoch < applied_epoch_) {
+    ++fenced_records_;
+    return malpro::Status::Ok();
+  }
   const std::optional<std::string_view> header = KafkaHeader(&message, "sequence");
   const std::optional<uint64_t> sequence =
       header ? ParseSequenceText(*header) : std::optional<uint64_t>();
@@ -258,11 +325,16 @@ malpro::Status Replica::Session::Take(const rd_kafka_message_t& message) {
         errc::kReplicaEventInvalid, "events",
         topic_ + " " + WhereOf(message) + ": the record has no valid sequence header");
   }
-  const size_t partition = static_cast<size_t>(message.partition);
   partition_last_[partition] = std::max(partition_last_[partition], *sequence);
   topic_sequence_ = std::max(topic_sequence_, *sequence);
+  read_sequence_ = std::max(read_sequence_, *sequence);
   // What the log holds, and a record read twice (a retried produce on the embedded broker).
-  if (*sequence < next_ || pending_.contains(*sequence)) return malpro::Status::Ok();
+  // Of two writers' records of one sequence, the later epoch's is the history.
+  if (*sequence < next_) return malpro::Status::Ok();
+  if (auto held = pending_.find(*sequence); held != pending_.end()) {
+    if (held->second.epoch >= *epoch) return malpro::Status::Ok();
+    pending_.erase(held);
+  }
   Result<Event> event =
       ParseEventJson(std::string_view(static_cast<const char*>(message.payload), message.len));
   if (!event.ok() || event->sequence != *sequence) {
@@ -271,7 +343,9 @@ malpro::Status Replica::Session::Take(const rd_kafka_message_t& message) {
                                         std::to_string(*sequence) +
                                         (event.ok() ? "" : ": " + event.status().message()));
   }
-  ReplicatedEvent& replicated = pending_[*sequence];
+  PendingEvent& pending = pending_[*sequence];
+  pending.epoch = *epoch;
+  ReplicatedEvent& replicated = pending.replicated;
   replicated.event = std::move(event).value();
   if (const std::optional<std::string_view> digest = KafkaHeader(&message, "request_digest");
       digest && !digest->empty() && !HashFromHex(*digest, &replicated.request_digest)) {
@@ -287,15 +361,19 @@ malpro::Status Replica::Session::Apply() {
   last_apply_ = Clock::now();
   MALPRO_RETURN_IF_ERROR(in_flight_->Failure());
   while (ready_through_ >= next_) {
+    MALPRO_RETURN_IF_ERROR(EnterEpochOf(pending_.begin()->second.epoch));
+    if (ready_through_ < next_) break;  // the stale events it dropped left a gap
     std::vector<ReplicatedEvent> batch;
     size_t payload_bytes = 0;
     auto it = pending_.begin();
+    // A batch holds one epoch's events: the next epoch is recorded before its first event.
     while (it != pending_.end() && it->first <= ready_through_ &&
-           batch.size() < replicated_events_max &&
-           payload_bytes + it->second.event.payload.size() <= command_payload_bytes_max) {
+           it->second.epoch == applied_epoch_ && batch.size() < replicated_events_max &&
+           payload_bytes + it->second.replicated.event.payload.size() <=
+               command_payload_bytes_max) {
       MALPRO_ASSERT(it->first == next_ + batch.size());  // pending_ holds next_.. in order
-      payload_bytes += it->second.event.payload.size();
-      batch.push_back(std::move(it->second));
+      payload_bytes += it->second.replicated.event.payload.size();
+      batch.push_back(std::move(it->second.replicated));
       it = pending_.erase(it);
     }
     const uint64_t last = batch.back().event.sequence;
@@ -316,6 +394,20 @@ malpro::Status Replica::Session::Apply() {
   return malpro::Status::Ok();
 }
 
+malpro::Status Replica::Session::EnterEpochOf(uint64_t epoch) {
+  if (epoch <= applied_epoch_) return malpro::Status::Ok();
+  // The log records the new epoch once every earlier event is in it.
+  in_flight_->Drain();
+  MALPRO_RETURN_IF_ERROR(in_flight_->Failure());
+  MALPRO_RETURN_IF_ERROR(replica_->log_->SetEpoch(WriterEpoch{epoch, next_, "replica"}));
+  applied_epoch_ = epoch;
+  // Events of lower epochs still waiting are a fenced writer's: never the history.
+  std::erase_if(pending_, [&](const auto& entry) { return entry.second.epoch < applied_epoch_; });
+  ready_through_ = next_ - 1;
+  while (pending_.contains(ready_through_ + 1)) ++ready_through_;
+  return malpro::Status::Ok();
+}
+
 malpro::Status Replica::Session::TakeCheckpoint(const rd_kafka_message_t& message) {
   const std::string note(static_cast<const char*>(message.payload), message.len);
   const std::string where = checkpoints_topic_ + " " + WhereOf(message);
@@ -332,7 +424,10 @@ malpro::Status Replica::Session::TakeCheckpoint(const rd_kafka_message_t& messag
                                         (checkpoint.ok() ? " (origin " + checkpoint->origin + ")"
                                                          : ": " + checkpoint.status().message()));
   }
-  checkpoints_[checkpoint->size] = {std::move(checkpoint).value(), note};
+  const std::optional<std::string_view> epoch_header = KafkaHeader(&message, "epoch");
+  const uint64_t epoch = epoch_header ? ParseSequenceText(*epoch_header).value_or(0) : 1;
+  const uint64_t size = checkpoint->size;
+  checkpoints_[size] = HeldCheckpoint{std::move(checkpoint).value(), note, epoch};
   return malpro::Status::Ok();
 }
 
@@ -340,9 +435,15 @@ malpro::Status Replica::Session::CheckCheckpoints() {
   TlogStore& tree = *replica_->options_.tree;
   const uint64_t size = tree.Size();
   while (!checkpoints_.empty() && checkpoints_.begin()->first <= size) {
-    const auto& [checkpoint, note] = checkpoints_.begin()->second;
+    const auto& [checkpoint, note, epoch] = checkpoints_.begin()->second;
     Result<Hash> root = tree.Root(checkpoint.size);
     if (!root.ok()) return root.status();
+    if (*root != checkpoint.root && epoch < applied_epoch_) {
+      // Signed by a writer that a promotion fenced, over events that never became the history.
+      ++fenced_records_;
+      checkpoints_.erase(checkpoints_.begin());
+      continue;
+    }
     if (*root != checkpoint.root) {
       return malpro::Status::Conflict(
           errc::kReplicaCheckpointMismatch, "checkpoint",
@@ -398,7 +499,7 @@ void Replica::Session::Report() {
     waiting_since_ = Clock::now();
   }
   replica_->SetState(caught_up_ ? ReplicaState::kFollowing : ReplicaState::kCatchingUp);
-  replica_->Report(topic_sequence_, applied, recorded_at_us_);
+  replica_->Report(topic_sequence_, applied, recorded_at_us_, fenced_records_, read_sequence_);
 }
 
 Replica::Replica(EventLog* log, ReplicaOptions options) : log_(log), options_(std::move(options)) {}
@@ -432,11 +533,17 @@ void Replica::Run() {
     malpro::Status ended;
     bool for_good = false;
     bool made_progress = false;
+    bool finished = false;
     {
       Session session(this);
       ended = session.Run();
       for_good = session.failed_for_good();
       made_progress = session.made_progress();
+      finished = session.finished();
+    }
+    if (finished) {
+      SetState(ReplicaState::kFinished);
+      return;
     }
     if (stopping()) break;
     RecordError(ended);
@@ -466,9 +573,12 @@ void Replica::SetState(ReplicaState state) {
   status_.state = state;
 }
 
-void Replica::Report(uint64_t topic_sequence, uint64_t applied, int64_t recorded_at_us) {
+void Replica::Report(uint64_t topic_sequence, uint64_t applied, int64_t recorded_at_us,
+                     uint64_t records_fenced, uint64_t read_sequence) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    status_.read_sequence = std::max(status_.read_sequence, read_sequence);
+    status_.records_fenced = std::max(status_.records_fenced, records_fenced);
     status_.applied_sequence = std::max(status_.applied_sequence, applied);
     status_.topic_sequence = std::max(status_.topic_sequence, topic_sequence);
     if (recorded_at_us != 0) status_.applied_recorded_at_us = recorded_at_us;

@@ -13,6 +13,11 @@
 // tree holds its size, its root must be the tree's. Each that holds is kept in the tree's
 // store (as the primary keeps it); one that does not stops the replica (kFailed).
 //
+// Promotions (docs/replication.md, "Promotion and fencing"): a record carries its writer's
+// epoch; a fence record in a partition ends the lower epochs there, and once the log holds an
+// event of an epoch, lower epochs' records are a fenced writer's and are passed over. The log
+// records each new epoch (EventLog::SetEpoch, writer "replica").
+//
 // Memory: events that arrive before the one missing are held until it comes; beyond
 // replica_pending_events_max, the partitions that are ahead are paused until the rest catch up.
 //
@@ -27,6 +32,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "adapters/kafka/kafka_options.h"
 #include "engine/event_log.h"
@@ -42,6 +48,7 @@ enum class ReplicaState {
   kFollowing,   // caught up once: applying each event as it is relayed
   kRetrying,    // the cluster could not be read; a new session starts after a backoff
   kFailed,      // the log refused what the topic holds (last_error says why); nothing more
+  kFinished,    // with ReplicaOptions::stop_at: read up to the fences (a promotion)
 };
 
 const char* ReplicaStateName(ReplicaState state);
@@ -57,6 +64,8 @@ struct ReplicaStatus {
   uint64_t events_applied = 0;         // appended since Start()
   int64_t applied_recorded_at_us = 0;  // the last applied event's recorded time
   uint64_t sessions_started = 0;
+  uint64_t records_fenced = 0;        // a fenced writer's records, passed over this session
+  uint64_t read_sequence = 0;         // the highest sequence read from the topic, fenced aside
   uint64_t checkpoints_verified = 0;  // signed checkpoints checked against the tree
   uint64_t last_checkpoint_size = 0;  // the largest of them
   std::string last_error;             // the latest error, kept after recovery; empty if none
@@ -72,6 +81,10 @@ struct ReplicaOptions {
   std::optional<NoteVerifier> verifier;
   std::string origin;
   TlogStore* tree = nullptr;
+  // `malpro promote`: per partition of the events topic, the offset of its fence. The replica
+  // reads each partition up to it, appends every event that continues the log, and ends in
+  // kFinished. Empty: it follows the topic until stopped.
+  std::vector<int64_t> stop_at = {};
 };
 
 class Replica {
@@ -99,7 +112,8 @@ class Replica {
   void Run();
   void RecordError(const malpro::Status& status);
   void SetState(ReplicaState state);
-  void Report(uint64_t topic_sequence, uint64_t applied, int64_t recorded_at_us);
+  void Report(uint64_t topic_sequence, uint64_t applied, int64_t recorded_at_us,
+              uint64_t records_fenced, uint64_t read_sequence);
   void ReportCheckpoint(uint64_t size);
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
 

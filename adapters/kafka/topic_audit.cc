@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "adapters/kafka/kafka_client.h"
 #include "engine/base64.h"
@@ -120,9 +121,62 @@ bool FormatVersionAgrees(const TopicRecord& record, const Event& event) {
 
 namespace {
 
+// The epoch of a record's `epoch` header: 1 without one, 0 when it is not a number.
+uint64_t EpochOf(const TopicRecord& record) {
+  auto found = record.headers.find("epoch");
+  if (found == record.headers.end()) return 1;
+  return ParseSequenceText(found->second).value_or(0);
+}
+
+// The records that hold the history after promotions (docs/replication.md, "Promotion and
+// fencing"): no fence records; in a partition, no record of an epoch below a fence before it
+// (a fenced writer's); of one sequence, only the records of the highest epoch (a repeat of
+// one epoch stays, for the check to name); and no record whose epoch is below that of an
+// earlier sequence's record (a fenced writer's, past a gap).
+std::vector<TopicRecord> WithoutFencedRecords(const std::vector<TopicRecord>& records) {
+  std::map<int32_t, uint64_t> fence_in_partition;
+  std::vector<bool> after_fence(records.size(), false);
+  std::map<uint64_t, uint64_t> epoch_of_sequence;  // the highest epoch relayed for each
+  for (size_t i = 0; i < records.size(); ++i) {
+    const TopicRecord& record = records[i];
+    const uint64_t epoch = EpochOf(record);
+    if (record.headers.contains("fence")) {
+      uint64_t& fence = fence_in_partition[record.partition];
+      fence = std::max(fence, epoch);
+      after_fence[i] = true;  // not an event: left out
+      continue;
+    }
+    if (epoch < fence_in_partition[record.partition]) {
+      after_fence[i] = true;
+      continue;
+    }
+    if (const std::optional<uint64_t> sequence = ParseSequenceText(Header(record, "sequence"))) {
+      uint64_t& highest = epoch_of_sequence[*sequence];
+      highest = std::max(highest, epoch);
+    }
+  }
+  // A sequence whose epoch is below an earlier sequence's belongs to no history.
+  uint64_t running = 0;
+  for (auto& [sequence, epoch] : epoch_of_sequence) {
+    if (epoch < running) epoch = 0;
+    running = std::max(running, epoch);
+  }
+  std::vector<TopicRecord> kept;
+  kept.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (after_fence[i]) continue;
+    const std::optional<uint64_t> sequence = ParseSequenceText(Header(records[i], "sequence"));
+    // Records without a sequence stay, for CheckRecords to refuse.
+    if (sequence && EpochOf(records[i]) != epoch_of_sequence[*sequence]) continue;
+    kept.push_back(records[i]);
+  }
+  return kept;
+}
+
 // Each record checked on its own and within its partition (VerifyTopicRecords' first part);
-// the events, unsorted, in `*events`.
-VerifyReport CheckRecords(const std::vector<TopicRecord>& records, std::vector<Event>* out) {
+// the events, unsorted, in `*events`. Fenced records are left out first.
+VerifyReport CheckRecords(const std::vector<TopicRecord>& all_records, std::vector<Event>* out) {
+  const std::vector<TopicRecord> records = WithoutFencedRecords(all_records);
   VerifyReport report;
   std::vector<Event>& events = *out;
   events.reserve(records.size());

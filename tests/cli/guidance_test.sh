@@ -63,7 +63,7 @@ expect_clean_stop() {  # name data
 }
 
 # ---- Usage errors: exit 2, one line, what was wrong and which --help to read.
-expect_usage_error "" "unknown subcommand 'frob' \(one of: serve, replica, audit, " frob
+expect_usage_error "" "unknown subcommand 'frob' \(one of: serve, replica, promote, audit, " frob
 expect_usage_error replica "--kafka is required" replica
 expect_usage_error "" "a subcommand is required" --data "$work/data"
 expect_usage_error audit "unknown subcommand 'frob' \(one of: verify, export, replay, check-proof\)" audit frob

@@ -32,7 +32,7 @@ for _ in $(seq 1 50); do
   grep -q "^sequence=$head_sequence," "$work/headers.txt" && break
   sleep 0.2
 done
-grep -q "^sequence=$head_sequence,type=asn.registered,hash=$head_hash,previous_hash=[0-9a-f]\{64\},format_version=1$" \
+grep -q "^sequence=$head_sequence,type=asn.registered,hash=$head_hash,previous_hash=[0-9a-f]\{64\},format_version=1,epoch=1$" \
   "$work/headers.txt" || fail "the head is not in the topic as documented: $(tail -3 "$work/headers.txt")"
 [ "$(wc -l < "$work/headers.txt")" = "$head_sequence" ] || fail "expected $head_sequence records"
 [ "$(sed 's/^sequence=\([0-9]*\),.*/\1/' "$work/headers.txt" | sort -n | uniq | wc -l)" = "$head_sequence" ] \
