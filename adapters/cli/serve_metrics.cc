@@ -151,7 +151,7 @@ void AddRelayMetrics(HttpMetrics& metrics, const KafkaService* kafka) {
   metrics.AddGauge(
       "malpro_kafka_relay_up",
       "1 while the relay publishes (connected, acknowledgements coming), else 0 (starting, "
-      "stalled, retrying or stopped).",
+      "stalled, retrying, fenced or stopped).",
       [kafka] { return kafka->RelayState().state == RelayState::kPublishing ? 1.0 : 0.0; });
   metrics.AddGaugeFamily(
       "malpro_kafka_relay_state", "1 for the relay's current state, 0 for the others.", [kafka] {
@@ -159,7 +159,7 @@ void AddRelayMetrics(HttpMetrics& metrics, const KafkaService* kafka) {
         std::vector<Sample> samples;
         for (RelayState state :
              {RelayState::kStopped, RelayState::kStarting, RelayState::kPublishing,
-              RelayState::kStalled, RelayState::kRetrying}) {
+              RelayState::kStalled, RelayState::kRetrying, RelayState::kFenced}) {
           samples.push_back({Label("state", RelayStateName(state)), state == now ? 1.0 : 0.0});
         }
         return samples;
@@ -167,6 +167,14 @@ void AddRelayMetrics(HttpMetrics& metrics, const KafkaService* kafka) {
   metrics.AddGauge("malpro_kafka_relay_published_sequence",
                    "Every event up to this sequence is in the events topic.",
                    [kafka] { return static_cast<double>(kafka->RelayState().published_sequence); });
+  metrics.AddGauge(
+      "malpro_kafka_relay_confirmed_sequence",
+      "Every event up to this sequence is in the events topic and a fence check after it found "
+      "no promotion: what synchronous writes are answered up to.",
+      [kafka] { return static_cast<double>(kafka->RelayState().confirmed_sequence); });
+  metrics.AddGauge("malpro_kafka_relay_epoch",
+                   "The writer epoch the relay's records carry (raised by each promotion).",
+                   [kafka] { return static_cast<double>(kafka->RelayState().epoch); });
   metrics.AddGauge("malpro_kafka_relay_lag_events",
                    "Events in the log not yet acknowledged by Kafka (behind the log's head).",
                    [kafka] { return static_cast<double>(kafka->RelayState().lag); });
@@ -232,6 +240,10 @@ void AddReplicaMetrics(HttpMetrics& metrics, const Replica* replica) {
   metrics.AddGauge(
       "malpro_replica_checkpoint_size", "The largest signed checkpoint the replica checked.",
       [replica] { return static_cast<double>(replica->Status().last_checkpoint_size); });
+  metrics.AddGauge(
+      "malpro_replica_records_fenced_total",
+      "Records of a writer that a promotion fenced, passed over by the replica since start.",
+      [replica] { return static_cast<double>(replica->Status().records_fenced); }, "counter");
 }
 
 void AddTlogMetrics(HttpMetrics& metrics, const TlogStore* store, const TlogBuilder* builder,

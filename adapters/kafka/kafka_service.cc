@@ -73,9 +73,9 @@ Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& op
     IntakeOptions intake{service->bootstrap_, options};
     if (options.synchronous) {
       intake.confirm = [relay = service->relay_.get(), options](uint64_t sequence) {
-        return relay->WaitForConfirmed(sequence,
-                                       std::chrono::steady_clock::now() +
-                                           std::chrono::milliseconds(options.synchronous_timeout_ms));
+        return relay->WaitForConfirmed(
+            sequence, std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(options.synchronous_timeout_ms));
       };
     }
     service->intake_ = std::make_unique<Intake>(ledger, std::move(intake));

@@ -162,7 +162,8 @@ class Replica::Session {
   bool finished_ = false;
   bool made_progress_ = false;
   uint64_t fenced_records_ = 0;
-  uint64_t read_sequence_ = 0;  // the highest sequence of the records read, fenced ones aside
+  uint64_t reported_fenced_ = 0;  // of fenced_records_, what the status counts already
+  uint64_t read_sequence_ = 0;    // the highest sequence of the records read, fenced ones aside
   int64_t recorded_at_us_ = 0;
   Clock::time_point last_apply_ = Clock::now();
   Clock::time_point waiting_since_ = Clock::now();  // for the event next_, with later ones here
@@ -499,7 +500,9 @@ void Replica::Session::Report() {
     waiting_since_ = Clock::now();
   }
   replica_->SetState(caught_up_ ? ReplicaState::kFollowing : ReplicaState::kCatchingUp);
-  replica_->Report(topic_sequence_, applied, recorded_at_us_, fenced_records_, read_sequence_);
+  replica_->Report(topic_sequence_, applied, recorded_at_us_, fenced_records_ - reported_fenced_,
+                   read_sequence_);
+  reported_fenced_ = fenced_records_;
 }
 
 Replica::Replica(EventLog* log, ReplicaOptions options) : log_(log), options_(std::move(options)) {}
@@ -578,7 +581,7 @@ void Replica::Report(uint64_t topic_sequence, uint64_t applied, int64_t recorded
   {
     std::lock_guard<std::mutex> lock(mutex_);
     status_.read_sequence = std::max(status_.read_sequence, read_sequence);
-    status_.records_fenced = std::max(status_.records_fenced, records_fenced);
+    status_.records_fenced += records_fenced;
     status_.applied_sequence = std::max(status_.applied_sequence, applied);
     status_.topic_sequence = std::max(status_.topic_sequence, topic_sequence);
     if (recorded_at_us != 0) status_.applied_recorded_at_us = recorded_at_us;

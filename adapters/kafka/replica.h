@@ -64,7 +64,7 @@ struct ReplicaStatus {
   uint64_t events_applied = 0;         // appended since Start()
   int64_t applied_recorded_at_us = 0;  // the last applied event's recorded time
   uint64_t sessions_started = 0;
-  uint64_t records_fenced = 0;        // a fenced writer's records, passed over this session
+  uint64_t records_fenced = 0;        // a fenced writer's records, passed over since Start()
   uint64_t read_sequence = 0;         // the highest sequence read from the topic, fenced aside
   uint64_t checkpoints_verified = 0;  // signed checkpoints checked against the tree
   uint64_t last_checkpoint_size = 0;  // the largest of them

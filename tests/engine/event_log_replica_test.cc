@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/error_codes.h"
 #include "engine/event_log.h"
 #include "engine/log_limits.h"
 #include "tests/support/log_fixture.h"
@@ -425,6 +426,50 @@ TEST_F(EventLogReplicaTest, ABatchWrittenInPartsCopiesAndSurvivesReopening) {
     ASSERT_TRUE(entry.ok() && entry->has_value()) << key;
     EXPECT_EQ((*entry)->last_sequence - (*entry)->first_sequence, 49u) << key;
   }
+}
+
+}  // namespace
+}  // namespace malpro
+
+namespace malpro {
+namespace {
+
+TEST(EventLogEpochTest, AnEpochIsKeptAcrossReopeningAndNeverGoesBack) {
+  testing::TempDir dir;
+  LogOptions options;
+  options.data_dir = dir.Sub("log");
+  Result<std::unique_ptr<EventLog>> log = EventLog::Open(options);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  Result<WriterEpoch> epoch = (*log)->Epoch();
+  ASSERT_TRUE(epoch.ok());
+  EXPECT_EQ(epoch->epoch, 1u);  // never promoted
+  EXPECT_EQ(epoch->first_sequence, 1u);
+  EXPECT_EQ(epoch->writer, "");
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(
+        (*log)->Append(testing::MakeRequest({testing::MakeEvent("s-" + std::to_string(i))})).ok());
+  }
+  // Past head + 1, or lower than the current: refused, nothing kept.
+  Status refused = (*log)->SetEpoch(WriterEpoch{2, 7, "w"});
+  EXPECT_EQ(refused.error_code(), errc::kLogEpochInvalid) << refused.ToString();
+  ASSERT_TRUE((*log)->SetEpoch(WriterEpoch{3, 6, "writer-3"}).ok());
+  refused = (*log)->SetEpoch(WriterEpoch{2, 6, "w"});
+  EXPECT_EQ(refused.error_code(), errc::kLogEpochInvalid) << refused.ToString();
+  log->reset();
+  log = EventLog::Open(options);
+  ASSERT_TRUE(log.ok());
+  epoch = (*log)->Epoch();
+  ASSERT_TRUE(epoch.ok());
+  EXPECT_EQ(epoch->epoch, 3u);
+  EXPECT_EQ(epoch->first_sequence, 6u);
+  EXPECT_EQ(epoch->writer, "writer-3");
+  // A read-only open reads it and cannot change it.
+  log->reset();
+  options.read_only = true;
+  log = EventLog::Open(options);
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ((*log)->Epoch()->writer, "writer-3");
+  EXPECT_FALSE((*log)->SetEpoch(WriterEpoch{4, 6, "x"}).ok());
 }
 
 }  // namespace
