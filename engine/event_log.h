@@ -155,7 +155,7 @@ struct ChainHead {
 // from sequence 1 with no writer name. `malpro promote` raises the epoch and names the new
 // writer; a read replica records the epoch of what it applies, with writer "replica". The
 // Kafka adapter carries the epoch on every relayed record and fences lower ones
-// (docs/replication.md, "Promotion and fencing").
+// (docs/replication.md, "A standby: promotion and fencing").
 struct WriterEpoch {
   uint64_t epoch = 1;
   uint64_t first_sequence = 1;  // the first event of this epoch

@@ -19,7 +19,8 @@ int RunBroker(const CommonOptions& common) {
   if (!config.ok()) return Fail(config.status());
   BlockStopSignals();
   const KafkaOptions& kafka = config->kafka;
-  Result<std::unique_ptr<EmbeddedBroker>> broker = EmbeddedBroker::Start(kafka.embedded_brokers);
+  Result<std::unique_ptr<EmbeddedBroker>> broker =
+      EmbeddedBroker::Start(kafka.embedded_brokers, kafka.embedded_port);
   if (!broker.ok()) return Fail(broker.status());
   // Every topic `malpro serve` creates on its embedded broker, sized the same.
   for (const std::string& topic :

@@ -582,13 +582,33 @@ Status ReadTransparency(const toml::table& table, const std::string& config_path
   return Status::Ok();
 }
 
+// kafka.embedded_port and kafka.embedded_retention_events (after kafka.embedded_brokers).
+Status ReadEmbeddedCluster(const toml::table& table, std::string_view prefix, KafkaOptions* kafka) {
+  int64_t embedded_port = kafka->embedded_port;
+  MALPRO_RETURN_IF_ERROR(Read(table, prefix, "embedded_port", &embedded_port));
+  if (embedded_port < 0 || embedded_port + kafka->embedded_brokers - 1 > 65'535) {
+    return Status::InvalidArgument(
+        errc::kConfigOutOfRange, "kafka.embedded_port",
+        "kafka.embedded_port must be 0 (a free port) or 1 to 65535, with room for every broker");
+  }
+  kafka->embedded_port = static_cast<int>(embedded_port);
+  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "embedded_retention_events", 1'000,
+                                      &kafka->embedded_retention_events));
+  if (kafka->embedded_retention_events > embedded_retention_events_max) {
+    return Status::InvalidArgument(errc::kConfigOutOfRange, "kafka.embedded_retention_events",
+                                   "kafka.embedded_retention_events must be at most " +
+                                       std::to_string(embedded_retention_events_max));
+  }
+  return Status::Ok();
+}
+
 Status ReadKafka(const toml::table& table, KafkaOptions* kafka) {
   constexpr std::string_view prefix = "kafka.";
   MALPRO_RETURN_IF_ERROR(
       UnknownKeys(table, prefix,
                   {"enabled", "brokers", "topic_prefix", "partitions", "replication_factor",
-                   "embedded_brokers", "embedded_retention_events", "intake", "intake_group",
-                   "properties", "synchronous", "synchronous_timeout_ms"}));
+                   "embedded_brokers", "embedded_port", "embedded_retention_events", "intake",
+                   "intake_group", "properties", "synchronous", "synchronous_timeout_ms"}));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "enabled", &kafka->enabled));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "brokers", &kafka->brokers));
   MALPRO_RETURN_IF_ERROR(Read(table, prefix, "topic_prefix", &kafka->topic_prefix));
@@ -627,13 +647,7 @@ Status ReadKafka(const toml::table& table, KafkaOptions* kafka) {
     }
     *setting.target = static_cast<int>(value);
   }
-  MALPRO_RETURN_IF_ERROR(ReadPositive(table, prefix, "embedded_retention_events", 1'000,
-                                      &kafka->embedded_retention_events));
-  if (kafka->embedded_retention_events > embedded_retention_events_max) {
-    return Status::InvalidArgument(errc::kConfigOutOfRange, "kafka.embedded_retention_events",
-                                   "kafka.embedded_retention_events must be at most " +
-                                       std::to_string(embedded_retention_events_max));
-  }
+  MALPRO_RETURN_IF_ERROR(ReadEmbeddedCluster(table, prefix, kafka));
   if (const toml::node* properties = table.get("properties")) {
     if (!properties->is_table()) {
       return Status::InvalidArgument(errc::kConfigWrongType, "kafka.properties",

@@ -22,8 +22,11 @@ namespace malpro {
 class EmbeddedBroker {
  public:
   // Starts `brokers` brokers (ids 1..brokers), each listening on its own free port of
-  // 127.0.0.1. InvalidArgument unless 1 <= brokers <= embedded_brokers_max.
-  static Result<std::unique_ptr<EmbeddedBroker>> Start(int brokers = 1);
+  // 127.0.0.1, or with `port` on port, port + 1, ... (kafka.embedded_port): the same across
+  // restarts. InvalidArgument unless 1 <= brokers <= embedded_brokers_max; Unavailable
+  // kafka_embedded_broker_failed when a port is taken, or when this program cannot choose the
+  // broker's port (only the `malpro` program links the listen-port hook, listen_port_hook.h).
+  static Result<std::unique_ptr<EmbeddedBroker>> Start(int brokers = 1, int port = 0);
 
   // Stops the brokers; their messages are gone.
   ~EmbeddedBroker();

@@ -56,7 +56,7 @@ int32_t KafkaPartitionOf(std::string_view key, int partitions);
 std::optional<std::string_view> KafkaHeader(const rd_kafka_message_t* message, const char* name);
 
 // The last record of one partition as the relay wrote it: its `sequence` and `hash` headers,
-// or a promotion's fence (docs/replication.md, "Promotion and fencing").
+// or a promotion's fence (docs/replication.md, "A standby: promotion and fencing").
 struct PartitionTail {
   uint64_t sequence = 0;  // 0: the partition holds no such record, or it is a fence
   std::string hash;       // lowercase hex

@@ -21,6 +21,9 @@ struct KafkaOptions {
   int replication_factor = 1;
   // Brokers of the embedded cluster (used only when `brokers` is empty).
   int embedded_brokers = 1;
+  // The embedded cluster's first broker listens on this port of 127.0.0.1 (the next brokers
+  // on the ports after it), the same across restarts; 0: a free port, new at each start.
+  int embedded_port = 0;
   // Records the embedded cluster keeps of each topic it holds (events, changelogs): its
   // partitions are sized for them (kafka_limits.h). Its memory grows with what it keeps.
   int64_t embedded_retention_events = 100'000;
@@ -46,7 +49,8 @@ struct KafkaOptions {
   std::string EventsTopic() const { return topic_prefix + ".events"; }
   std::string CommandsTopic() const { return topic_prefix + ".commands"; }
   std::string ResultsTopic() const { return topic_prefix + ".command-results"; }
-  // One partition: a record per promotion (docs/replication.md, "Promotion and fencing").
+  // One partition: a record per promotion (docs/replication.md, "A standby: promotion and
+  // fencing").
   std::string EpochsTopic() const { return topic_prefix + ".epochs"; }
 };
 

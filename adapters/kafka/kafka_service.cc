@@ -27,7 +27,7 @@ Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& op
                                                   : std::vector<std::string>{};
   if (options.brokers.empty()) {
     Result<std::unique_ptr<EmbeddedBroker>> broker =
-        EmbeddedBroker::Start(options.embedded_brokers);
+        EmbeddedBroker::Start(options.embedded_brokers, options.embedded_port);
     if (!broker.ok()) return broker.status();
     service->broker_ = std::move(broker).value();
     // Sized to keep embedded_retention_events records a topic. It does not compact;

@@ -1,5 +1,5 @@
 // Promotion: how a replica becomes the primary without a zombie's records ever interleaving
-// with its own (docs/replication.md, "Promotion and fencing").
+// with its own (docs/replication.md, "A standby: promotion and fencing").
 //
 // ClaimEpoch writes, with acks=all, a record of the next epoch to <prefix>.epochs and then a
 // fence record of that epoch to every partition of <prefix>.events. From then on:

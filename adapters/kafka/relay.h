@@ -13,10 +13,10 @@
 // that fails (no metadata, a fatal producer error, a refused record) ends, and a new session
 // starts after a growing backoff and resumes from the topic again.
 //
-// Epochs and fencing (docs/replication.md, "Promotion and fencing"): every record carries the
-// log's writer epoch (EventLog::Epoch). A session first reads <prefix>.epochs: when a promotion
-// made another writer the primary, the relay is fenced (kFenced) and publishes nothing more.
-// It checks the epochs topic's end offset again every relay_fence_check_ms, and before it
+// Epochs and fencing (docs/replication.md, "A standby: promotion and fencing"): every record
+// carries the log's writer epoch (EventLog::Epoch). A session first reads <prefix>.epochs: when a
+// promotion made another writer the primary, the relay is fenced (kFenced) and publishes nothing
+// more. It checks the epochs topic's end offset again every relay_fence_check_ms, and before it
 // confirms a sequence to a synchronous write. After a promotion, the resume rule looks past the
 // records a fenced writer added after the fence.
 //

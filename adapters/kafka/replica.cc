@@ -313,7 +313,7 @@ malpro::Status Replica::Session::Take(const rd_kafka_message_t& message) {
     return malpro::Status::Ok();
   }
   // A fenced writer's record: after a fence of a later epoch in its partition, or of an epoch
-  // below the log's own (docs/replication.md, "Promotion and fencing").
+  // below the log's own (docs/replication.md, "A standby: promotion and fencing").
   if (*epoch < partition_fence_[partition] || *epoch < applied_epoch_) {
     ++fenced_records_;
     return malpro::Status::Ok();

@@ -13,9 +13,9 @@
 // tree holds its size, its root must be the tree's. Each that holds is kept in the tree's
 // store (as the primary keeps it); one that does not stops the replica (kFailed).
 //
-// Promotions (docs/replication.md, "Promotion and fencing"): a record carries its writer's
-// epoch; a fence record in a partition ends the lower epochs there, and once the log holds an
-// event of an epoch, lower epochs' records are a fenced writer's and are passed over. The log
+// Promotions (docs/replication.md, "A standby: promotion and fencing"): a record carries its
+// writer's epoch; a fence record in a partition ends the lower epochs there, and once the log holds
+// an event of an epoch, lower epochs' records are a fenced writer's and are passed over. The log
 // records each new epoch (EventLog::SetEpoch, writer "replica").
 //
 // Memory: events that arrive before the one missing are held until it comes; beyond

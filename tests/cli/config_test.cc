@@ -74,8 +74,9 @@ TEST_F(ConfigTest, ShippedFileWritesEveryDefault) {
   ExpectDefaults("kafka", loaded->kafka, defaults.kafka, &KafkaOptions::enabled,
                  &KafkaOptions::brokers, &KafkaOptions::topic_prefix, &KafkaOptions::partitions,
                  &KafkaOptions::replication_factor, &KafkaOptions::embedded_brokers,
-                 &KafkaOptions::embedded_retention_events, &KafkaOptions::intake,
-                 &KafkaOptions::intake_group, &KafkaOptions::properties);
+                 &KafkaOptions::embedded_port, &KafkaOptions::embedded_retention_events,
+                 &KafkaOptions::intake, &KafkaOptions::intake_group, &KafkaOptions::properties,
+                 &KafkaOptions::synchronous, &KafkaOptions::synchronous_timeout_ms);
   ExpectDefaults("settlement", loaded->settlement, defaults.settlement,
                  &SettlementFileOptions::initiating_party, &SettlementFileOptions::debtor_name,
                  &SettlementFileOptions::debtor_account, &SettlementFileOptions::bank_bic);
@@ -187,6 +188,13 @@ TEST_F(ConfigTest, EveryMistakeNamesItsSetting) {
       {"[kafka]\ntopic_prefix = \"a b\"\n", "config_out_of_range", "kafka.topic_prefix"},
       {"[kafka]\npartitions = 0\n", "config_out_of_range", "kafka.partitions"},
       {"[kafka]\nembedded_brokers = 10\n", "config_out_of_range", "kafka.embedded_brokers"},
+      {"[kafka]\nembedded_port = 65536\n", "config_out_of_range", "kafka.embedded_port"},
+      {"[kafka]\nembedded_port = -1\n", "config_out_of_range", "kafka.embedded_port"},
+      {"[kafka]\nsynchronous = 1\n", "config_wrong_type", "kafka.synchronous"},
+      {"[kafka]\nsynchronous_timeout_ms = 0\n", "config_out_of_range",
+       "kafka.synchronous_timeout_ms"},
+      {"[kafka]\nsynchronous_timeout_ms = 600001\n", "config_out_of_range",
+       "kafka.synchronous_timeout_ms"},
       {"[kafka]\nembedded_retention_events = 999\n", "config_out_of_range",
        "kafka.embedded_retention_events"},
       {"[kafka]\nembedded_retention_events = 5000001\n", "config_out_of_range",
