@@ -78,6 +78,7 @@ class Relay::Session {
 
   Relay* const relay_;
   KafkaHandle producer_;
+  KafkaHandle fence_client_;  // asks for the epochs topic's end offset, and nothing else
   std::unique_ptr<rd_kafka_topic_t, RelayTopicDeleter> topic_;
   int partitions_ = 0;
   std::vector<uint64_t> topic_last_;  // per partition: the last sequence the topic held
@@ -121,6 +122,13 @@ malpro::Status Relay::Session::Open() {
   Result<int> partitions = KafkaPartitionCount(producer_.get(), topic, kafka_request_timeout_ms);
   if (!partitions.ok()) return partitions.status();
   partitions_ = *partitions;
+  // The fence checks go on a connection of their own: behind the produce requests, each
+  // waited about 40 ms (the broker's answers held back for delayed acknowledgements).
+  Result<rd_kafka_conf_t*> fence_conf = MakeKafkaConf(options.brokers, options.kafka, {});
+  if (!fence_conf.ok()) return fence_conf.status();
+  Result<KafkaHandle> fence_client = NewKafkaClient(RD_KAFKA_PRODUCER, *fence_conf);
+  if (!fence_client.ok()) return fence_client.status();
+  fence_client_ = std::move(fence_client).value();
   Result<WriterEpoch> epoch = relay_->log_->Epoch();
   if (!epoch.ok()) return epoch.status();
   epoch_ = std::move(epoch).value();
@@ -232,7 +240,7 @@ malpro::Status Relay::Session::CheckFence() {
   int64_t high = 0;
   const std::string topic = relay_->options_.kafka.EpochsTopic();
   const rd_kafka_resp_err_t error = rd_kafka_query_watermark_offsets(
-      producer_.get(), topic.c_str(), 0, &low, &high, kafka_request_timeout_ms);
+      fence_client_.get(), topic.c_str(), 0, &low, &high, kafka_request_timeout_ms);
   if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return KafkaStatus(error, "reading the end offset of " + topic);
   }
