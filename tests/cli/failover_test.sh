@@ -21,10 +21,16 @@ await_end() {  # pid
   done
   kill -KILL "$1" 2>/dev/null || true
 }
-# Stops every program started here (SIGTERM) and waits for each.
+# Stops every program started here (SIGTERM) and waits for each, the broker last: a server
+# flushes its relay to it on the way out.
 stop_all() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do await_end "$pid"; done
+  local i
+  for ((i = ${#pids[@]} - 1; i >= 1; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
+  for ((i = ${#pids[@]} - 1; i >= 1; i--)); do await_end "${pids[i]}"; done
+  if [ "${#pids[@]}" -gt 0 ]; then
+    kill -TERM "${pids[0]}" 2>/dev/null || true
+    await_end "${pids[0]}"
+  fi
 }
 trap 'stop_all; cleanup' EXIT
 
@@ -114,7 +120,11 @@ EOF
 (
   for _ in $(seq 1 400); do
     id="$(place_order "$primary")"
-    [ -n "$id" ] && echo "$id" >> "$work/acknowledged"
+    if [ -n "$id" ]; then
+      echo "$id" >> "$work/acknowledged"
+    elif ! kill -0 "$(pid_of primary)" 2>/dev/null; then
+      break  # killed: nothing more is answered
+    fi
   done
 ) &
 writer=$!
