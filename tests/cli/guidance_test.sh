@@ -85,7 +85,7 @@ grep -qF 'Global options, before or after the subcommand: -c,--config FILE, -d,-
   "$work/out" || fail "audit verify --help does not name the global options: $(cat "$work/out")"
 
 # ---- Every --help shows each option's default (a value, or in words), or that it is required.
-for command in "" serve replica demo backup restore settle reconcile bank-sim witness "audit verify" "audit export" \
+for command in "" serve replica promote broker demo backup restore settle reconcile bank-sim witness "audit verify" "audit export" \
   "audit replay" "audit check-proof"; do
   # shellcheck disable=SC2086
   "$malpro" $command --help > "$work/help.txt" || fail "'malpro $command --help' failed"
