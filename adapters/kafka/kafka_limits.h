@@ -25,6 +25,9 @@ inline constexpr int relay_fence_check_ms = 500;
 // this epoch, past records of a fenced writer (at most its window, and what it sent before it
 // saw the fence).
 inline constexpr int64_t relay_fenced_records_max = 4 * 65'536;
+// `malpro serve` waits at most this long for the relay's first session to read the epochs
+// topic before it serves, so that a fenced primary refuses writes from the first one.
+inline constexpr int relay_start_wait_ms = 5'000;
 // `malpro promote`: how long the cluster may take to acknowledge the epoch and the fences.
 inline constexpr int promotion_timeout_ms = 30'000;
 // Events read from the log per read call while relaying.

@@ -59,6 +59,9 @@ Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& op
   }
   service->relay_ = std::make_unique<Relay>(log, RelayOptions{service->bootstrap_, options});
   service->relay_->Start();
+  // A primary that a promotion fenced learns it before it serves (when the cluster answers
+  // in time): it then refuses writes from the first one.
+  (void)service->relay_->WaitUntilStarted(std::chrono::milliseconds(relay_start_wait_ms));
   Result<WriterEpoch> epoch = log->Epoch();
   if (!epoch.ok()) return epoch.status();
   service->checkpoints_ =
@@ -69,19 +72,21 @@ Result<std::unique_ptr<KafkaService>> KafkaService::Start(const KafkaOptions& op
         std::make_unique<ChangelogPublisher>(projector, service->bootstrap_, options);
     service->changelog_->Start();
   }
-  if (options.intake) {
-    IntakeOptions intake{service->bootstrap_, options};
-    if (options.synchronous) {
-      intake.confirm = [relay = service->relay_.get(), options](uint64_t sequence) {
-        return relay->WaitForConfirmed(
-            sequence, std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(options.synchronous_timeout_ms));
-      };
-    }
-    service->intake_ = std::make_unique<Intake>(ledger, std::move(intake));
-    service->intake_->Start();
-  }
+  if (options.intake) service->StartIntake(ledger);
   return service;
+}
+
+void KafkaService::StartIntake(Ledger* ledger) {
+  IntakeOptions intake{bootstrap_, options_};
+  if (options_.synchronous) {
+    intake.confirm = [relay = relay_.get(),
+                      timeout = options_.synchronous_timeout_ms](uint64_t sequence) {
+      return relay->WaitForConfirmed(
+          sequence, std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout));
+    };
+  }
+  intake_ = std::make_unique<Intake>(ledger, std::move(intake));
+  intake_->Start();
 }
 
 KafkaService::~KafkaService() {

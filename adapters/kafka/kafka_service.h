@@ -59,6 +59,8 @@ class KafkaService {
 
  private:
   KafkaService() = default;
+  // The command intake; in synchronous mode it writes a result once the relay confirmed it.
+  void StartIntake(Ledger* ledger);
 
   KafkaOptions options_;
   std::string bootstrap_;

@@ -216,6 +216,13 @@ malpro::Status Relay::Session::Run() {
 malpro::Status Relay::Session::ReadEpochs() {
   const RelayOptions& options = relay_->options_;
   const std::string topic = options.kafka.EpochsTopic();
+  // No epochs topic (a cluster that creates none by itself, where it could not be created):
+  // no promotion has written one. The checks go on, and see it once one does.
+  Result<int> exists = KafkaPartitionCount(fence_client_.get(), topic, kafka_request_timeout_ms);
+  if (!exists.ok() && exists.status().error_code() == errc::kKafkaTopicMissing) {
+    last_fence_check_ = Clock::now();
+    return malpro::Status::Ok();
+  }
   Result<std::vector<PartitionTail>> tails =
       ReadPartitionTails(options.brokers, options.kafka, topic, 1, relay_tail_read_timeout_ms);
   if (!tails.ok()) return tails.status();
@@ -241,7 +248,9 @@ malpro::Status Relay::Session::CheckFence() {
   const std::string topic = relay_->options_.kafka.EpochsTopic();
   const rd_kafka_resp_err_t error = rd_kafka_query_watermark_offsets(
       fence_client_.get(), topic.c_str(), 0, &low, &high, kafka_request_timeout_ms);
-  if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (error == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+    high = 0;  // no epochs topic yet: never promoted
+  } else if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return KafkaStatus(error, "reading the end offset of " + topic);
   }
   last_fence_check_ = Clock::now();
@@ -590,8 +599,18 @@ void Relay::RecordError(const malpro::Status& status) {
 }
 
 void Relay::SetState(RelayState state) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  status_.state = state;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    status_.state = state;
+  }
+  changed_.notify_all();
+}
+
+bool Relay::WaitUntilStarted(std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return changed_.wait_for(lock, timeout, [&] {
+    return status_.state != RelayState::kStarting && status_.state != RelayState::kStopped;
+  });
 }
 
 void Relay::Report(uint64_t published, uint64_t delivered, RelayState state) {

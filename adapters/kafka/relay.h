@@ -93,6 +93,10 @@ class Relay {
 
   RelayStatus Status() const;
 
+  // Blocks until the first session has read the epochs topic and the tails (publishing,
+  // fenced, or retrying after an error) or the timeout passes; returns whether it did.
+  bool WaitUntilStarted(std::chrono::milliseconds timeout) const;
+
   // Blocks until published_sequence >= sequence or the timeout passes; returns whether it did.
   bool WaitForPublished(uint64_t sequence, std::chrono::milliseconds timeout) const;
 

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "adapters/cli/geography_config.h"
@@ -259,6 +260,40 @@ TEST_F(IntakeTest, ACancelVoidsThePendingPaymentAndAPaidOrderIsRefused) {
   EXPECT_NE(refused.find(R"("code":"order_paid")"), std::string::npos) << refused;
   EXPECT_NE(refused.find(R"("status":409)"), std::string::npos) << refused;
   EXPECT_EQ(ledger_->LoadOrder("o-2")->status, OrderStatus::kPlaced);
+}
+
+}  // namespace
+}  // namespace malpro
+
+namespace malpro {
+namespace {
+
+// Synchronous mode: a result is written only once its events are confirmed; a command whose
+// confirmation fails is taken again and answered then, as a replay, appending nothing more.
+TEST_F(IntakeTest, InSynchronousModeAResultWaitsForTheConfirmation) {
+  std::atomic<int> asked{0};
+  std::atomic<uint64_t> asked_for{0};
+  IntakeOptions options = options_;
+  options.confirm = [&](uint64_t sequence) {
+    asked_for = sequence;
+    if (asked.fetch_add(1) == 0) {
+      return Status::Unavailable(errc::kKafkaNotAcknowledged, "not yet");
+    }
+    return Status::Ok();
+  };
+  Intake intake(ledger_.get(), options);
+  intake.Start();
+  const uint64_t head_before = log_->Head().sequence;
+  Send("place_order", "k-sync", kOrder);
+  std::vector<testing::TopicRecord> results = Results(1);
+  ASSERT_EQ(results.size(), 1u) << "no result after the confirmation came";
+  EXPECT_GE(asked.load(), 2) << "the first refusal did not make the intake ask again";
+  EXPECT_EQ(asked_for.load(), head_before + 1);
+  EXPECT_EQ(log_->Head().sequence, head_before + 1) << "the retried command appended again";
+  const std::string result = ResultFor(results, "k-sync");
+  EXPECT_NE(result.find(R"("ok":true)"), std::string::npos) << result;
+  EXPECT_NE(result.find(R"("sequence":)" + std::to_string(head_before + 1)), std::string::npos)
+      << result;
 }
 
 }  // namespace
