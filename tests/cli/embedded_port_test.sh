@@ -9,9 +9,7 @@ malpro="$1"
 source_dir="$2"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-mkdir "$work/config"
-cp -r "$source_dir/config/." "$work/config/"
-config="$work/config/malpro.toml"
+use_config_copy
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 sed -i -e "/^\[kafka\]/,/^\[/ s/^embedded_port = 0$/embedded_port = $port/" "$config"
 grep -q "^embedded_port = $port$" "$config" || fail "the configuration has no kafka.embedded_port"

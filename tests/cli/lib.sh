@@ -20,6 +20,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Makes `config` a copy of the shipped configuration folder in $work/config (its paths are
+# relative to it), for a test that changes settings with sed.
+use_config_copy() {
+  mkdir "$work/config"
+  cp -r "$source_dir/config/." "$work/config/"
+  config="$work/config/malpro.toml"
+}
+
 # Starts `malpro -c $config -d DATA -p 0 ARGS...` in the background, its stdout in
 # $work/NAME.log and stderr in $work/NAME.err; sets server_pid and returns once it serves HTTP.
 start_malpro() {  # data name args...

@@ -9,10 +9,8 @@ malpro="$1"
 source_dir="$2"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# A copy of the shipped configuration folder (its paths are relative to it), Kafka off.
-mkdir "$work/config"
-cp -r "$source_dir/config/." "$work/config/"
-config="$work/config/malpro.toml"
+# A copy of the shipped configuration, Kafka off.
+use_config_copy
 sed -i -e '/^\[kafka\]/,/^\[/ s/^enabled = true$/enabled = false/' "$config"
 start_serve
 grep -q "kill -HUP $server_pid reloads the tokens" "$work/serve.log" ||
