@@ -52,9 +52,10 @@ class KafkaService {
   EmbeddedBroker* embedded_broker() { return broker_.get(); }
 
   // Queues a signed checkpoint and the tree's frontier at its size for `<prefix>.checkpoints`;
-  // nothing when disabled.
+  // nothing when disabled, nor once a promotion fenced this primary (its tree is no longer
+  // the history's).
   void PublishCheckpoint(const StoredCheckpoint& checkpoint, const std::vector<Hash>& frontier) {
-    if (checkpoints_) checkpoints_->Publish(checkpoint, frontier);
+    if (checkpoints_ && Fenced().ok()) checkpoints_->Publish(checkpoint, frontier);
   }
 
  private:

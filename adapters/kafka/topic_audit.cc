@@ -273,8 +273,27 @@ TopicChain VerifyTopicSuffix(const std::vector<TopicRecord>& records) {
   if (chain.report.ok) {
     for (const Event& event : events) chain.hashes.push_back(event.hash);
   }
+  for (const TopicRecord& record : records) {
+    if (!record.headers.contains("fence")) chain.epoch = std::max(chain.epoch, EpochOf(record));
+  }
   return chain;
 }
+
+namespace {
+
+// The `frontier` header of a checkpoint record: base64 of the tree's frontier hashes.
+std::optional<std::vector<Hash>> FrontierOf(const TopicRecord& record) {
+  Result<std::string> bytes = DecodeBase64(Header(record, "frontier"), "frontier");
+  if (!bytes.ok() || bytes->size() % hash_bytes != 0) return std::nullopt;
+  std::vector<Hash> frontier;
+  for (size_t at = 0; at < bytes->size(); at += hash_bytes) {
+    Hash& hash = frontier.emplace_back();
+    std::copy_n(bytes->data() + at, hash_bytes, reinterpret_cast<char*>(hash.data()));
+  }
+  return frontier;
+}
+
+}  // namespace
 
 TopicCheckpointReport CheckTopicAgainstCheckpoints(
     const TopicChain& chain, const std::vector<TopicRecord>& checkpoint_records,
@@ -288,6 +307,7 @@ TopicCheckpointReport CheckTopicAgainstCheckpoints(
   struct Signed {
     Checkpoint checkpoint;
     std::vector<Hash> frontier;
+    uint64_t epoch = 1;
   };
   std::map<uint64_t, Signed> by_size;
   for (const TopicRecord& record : checkpoint_records) {
@@ -303,15 +323,12 @@ TopicCheckpointReport CheckTopicAgainstCheckpoints(
     if (record.key != std::to_string(checkpoint->size)) {
       return fail(where + ": its key is not its size");
     }
-    Result<std::string> bytes = DecodeBase64(Header(record, "frontier"), "frontier");
-    if (!bytes.ok() || bytes->size() % hash_bytes != 0) return fail(where + ": no frontier");
-    Signed entry{*checkpoint, {}};
-    for (size_t at = 0; at < bytes->size(); at += hash_bytes) {
-      Hash& hash = entry.frontier.emplace_back();
-      std::copy_n(bytes->data() + at, hash_bytes, reinterpret_cast<char*>(hash.data()));
-    }
+    std::optional<std::vector<Hash>> frontier = FrontierOf(record);
+    if (!frontier) return fail(where + ": no frontier");
+    Signed entry{*checkpoint, std::move(*frontier), EpochOf(record)};
     ++report.checkpoints;
-    by_size[checkpoint->size] = std::move(entry);
+    auto [held, fresh] = by_size.try_emplace(checkpoint->size, entry);
+    if (!fresh && held->second.epoch <= entry.epoch) held->second = std::move(entry);
   }
   if (chain.hashes.empty()) return report;
   const uint64_t last = chain.first + chain.hashes.size() - 1;
@@ -329,19 +346,21 @@ TopicCheckpointReport CheckTopicAgainstCheckpoints(
     tree = std::move(resumed).value();
     report.from_size = from->first;
   }
-  auto to = by_size.upper_bound(last);
-  if (to == by_size.begin() || std::prev(to)->first <= tree.size()) return report;
-  --to;
-  for (uint64_t sequence = tree.size() + 1; sequence <= to->first; ++sequence) {
-    tree.Append(MerkleLeafHash(HashView(chain.hashes[sequence - chain.first])));
+  const uint64_t grown_from = report.from_size;
+  for (auto it = by_size.upper_bound(tree.size()); it != by_size.end() && it->first <= last; ++it) {
+    for (uint64_t sequence = tree.size() + 1; sequence <= it->first; ++sequence) {
+      tree.Append(MerkleLeafHash(HashView(chain.hashes[sequence - chain.first])));
+    }
+    if (tree.Root() == it->second.checkpoint.root) {
+      report.to_size = it->first;
+    } else if (it->second.epoch < chain.epoch) {
+      ++report.fenced;  // signed by a writer a promotion fenced, over what never was history
+    } else {
+      return fail("events " + std::to_string(grown_from + 1) + ".." + std::to_string(it->first) +
+                  " of the topic do not give the root the checkpoint of " +
+                  std::to_string(it->first) + " signs: they are not the log's");
+    }
   }
-  if (tree.Root() != to->second.checkpoint.root) {
-    return fail("events " + std::to_string(report.from_size + 1) + ".." +
-                std::to_string(to->first) +
-                " of the topic do not give the root the checkpoint of " +
-                std::to_string(to->first) + " signs: they are not the log's");
-  }
-  report.to_size = to->first;
   return report;
 }
 

@@ -49,6 +49,7 @@ struct TopicChain {
   VerifyReport report;
   uint64_t first = 1;
   std::vector<Hash> hashes;
+  uint64_t epoch = 1;  // the highest writer epoch of its events (docs/replication.md)
 };
 TopicChain VerifyTopicSuffix(const std::vector<TopicRecord>& records);
 
@@ -60,12 +61,16 @@ struct TopicCheckpointReport {
   uint64_t from_size = 0;  // the checkpoint whose frontier was grown (0: from the empty tree)
   uint64_t to_size = 0;    // the checkpoint whose root the grown tree matched (0: none usable)
   size_t checkpoints = 0;  // records read that verified
+  size_t fenced = 0;       // checkpoints of a fenced writer, passed over
 };
 // Each record of `checkpoint_records` must be a checkpoint of `origin` signed by `verifier`,
 // keyed by its size, with the `frontier` header of the tree at that size. Picks the smallest
 // size S0 >= chain.first - 1 (or 0 when the chain starts at 1) whose frontier folds to its
 // signed root, grows it with the chain's leaves up to the largest checkpoint size S1 the chain
-// holds, and compares the root with S1's. to_size 0 (and ok) when no two such checkpoints exist.
+// holds, and compares the root at every checkpoint's size with its signed one. A checkpoint of
+// an epoch below the chain's whose root differs is a fenced writer's and is passed over
+// (`fenced`); of two checkpoints of one size, the higher epoch's counts. to_size: the largest
+// that matched (0, and ok, when none could be compared).
 TopicCheckpointReport CheckTopicAgainstCheckpoints(
     const TopicChain& chain, const std::vector<TopicRecord>& checkpoint_records,
     const NoteVerifier& verifier, std::string_view origin);
