@@ -406,6 +406,14 @@ std::string_view ReceiptStatusName(ReceiptStatus status) {
   return "unknown";
 }
 
+std::optional<ReceiptStatus> ReceiptStatusNamed(std::string_view name) {
+  for (ReceiptStatus status :
+       {ReceiptStatus::kSubmitted, ReceiptStatus::kApproved, ReceiptStatus::kRejected}) {
+    if (ReceiptStatusName(status) == name) return status;
+  }
+  return std::nullopt;
+}
+
 Status AsnState::Apply(const Event& event) {
   PayloadReader payload(event);
   if (event.type == types::asn_registered) {
@@ -578,6 +586,29 @@ void WriteAsnIdentityFields(JsonWriter& writer, const AsnIdentity& asn) {
       .Field("rank_class", asn.rank_class)
       .Field("kecamatan", asn.kecamatan)
       .Field("kelurahan", asn.kelurahan);
+}
+
+void WriteReceiptFields(JsonWriter& writer, const ReceiptState& receipt) {
+  writer.Field("receipt_id", receipt.receipt_id)
+      .Field("nip", receipt.nip)
+      .Field("shop_name", receipt.shop_name)
+      .Field("kecamatan", receipt.kecamatan)
+      .Field("kelurahan", receipt.kelurahan)
+      .Field("amount", FormatSnap(receipt.amount))
+      .Field("purchase_date", FormatIsoDate(receipt.purchase_date))
+      .Field("photo_sha256", receipt.photo_sha256);
+}
+
+void WriteMerchantSettlementFields(JsonWriter& writer, const MerchantSettlement& merchant) {
+  writer.Field("umkm_id", merchant.umkm_id)
+      .Field("payments", merchant.payments)
+      .Field("gross", FormatSnap(merchant.gross))
+      .Field("fee", FormatSnap(merchant.fee))
+      .Field("refunds", FormatSnap(merchant.refunds))
+      .Field("refund_count", merchant.refund_count)
+      .Field("carried_in", FormatSnap(merchant.carried_in))
+      .Field("net", FormatSnap(merchant.net))
+      .Field("carried_out", FormatSnap(merchant.carried_out));
 }
 
 void WriteDiscrepancyFields(JsonWriter& writer, const Discrepancy& discrepancy,

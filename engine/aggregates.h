@@ -103,6 +103,8 @@ struct OrderState {
 
 enum class ReceiptStatus { kSubmitted, kApproved, kRejected };
 std::string_view ReceiptStatusName(ReceiptStatus status);
+// The status ReceiptStatusName gives `name`; nullopt for any other text.
+std::optional<ReceiptStatus> ReceiptStatusNamed(std::string_view name);
 
 struct ReceiptState {
   uint64_t version = 0;  // 0: no such receipt
@@ -228,6 +230,16 @@ class JsonWriter;
 // An ASN's identity as fields of the object `writer` has open, in this order: nip, name, agency,
 // rank_class, kecamatan, kelurahan (the ASN view and the read models' profile rows).
 void WriteAsnIdentityFields(JsonWriter& writer, const AsnIdentity& asn);
+
+// A receipt's submitted facts as fields of the object `writer` has open, in this order:
+// receipt_id, nip, shop_name, kecamatan, kelurahan, amount, purchase_date, photo_sha256 (the
+// receipt's view and the receipts work list).
+void WriteReceiptFields(JsonWriter& writer, const ReceiptState& receipt);
+
+// A merchant's settlement line as fields of the object `writer` has open, in this order:
+// umkm_id, payments, gross, fee, refunds, refund_count, carried_in, net, carried_out (the
+// close's answer and the settlement work list; the event payload keeps an order of its own).
+void WriteMerchantSettlementFields(JsonWriter& writer, const MerchantSettlement& merchant);
 
 // How WriteDiscrepancyFields writes the amount of the side that has none.
 enum class MissingAmount {

@@ -1,6 +1,7 @@
 #include "engine/hash.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "engine/assert.h"
 
@@ -83,5 +84,14 @@ bool HashFromHex(std::string_view hex, Hash* hash) {
   }
   return true;
 }
+
+std::string RandomBytes(size_t bytes) {
+  std::string raw(bytes, '\0');
+  MALPRO_ASSERT(
+      RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) == 1);
+  return raw;
+}
+
+std::string RandomHex(size_t bytes) { return BytesToHex(RandomBytes(bytes)); }
 
 }  // namespace malpro

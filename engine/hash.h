@@ -24,6 +24,11 @@ Hash Sha256(std::string_view first, std::string_view second);
 std::string HashToHex(const Hash& hash);
 std::string BytesToHex(std::string_view bytes);
 
+// `bytes` random bytes from OpenSSL's generator (a failure of it stops the process), and the
+// same as lowercase hex (2 * bytes characters): session ids, tokens, secrets, names.
+std::string RandomBytes(size_t bytes);
+std::string RandomHex(size_t bytes);
+
 // The value of one hex digit (either case), or -1.
 int HexDigitValue(char c);
 

@@ -37,22 +37,16 @@ class [[nodiscard]] Status {
   Status() = default;
 
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string_view error_code, std::string_view field,
-                                std::string_view message) {
-    return Status(StatusCode::kInvalidArgument, error_code, field, message);
+  // A status of `category` with its error code, field and message: the factories below of the
+  // categories whose errors name a field, e.g. Status::Conflict(code, field, message).
+  template <StatusCode category>
+  static Status Of(std::string_view error_code, std::string_view field, std::string_view message) {
+    return Status(category, error_code, field, message);
   }
-  static Status NotFound(std::string_view error_code, std::string_view field,
-                         std::string_view message) {
-    return Status(StatusCode::kNotFound, error_code, field, message);
-  }
-  static Status Conflict(std::string_view error_code, std::string_view field,
-                         std::string_view message) {
-    return Status(StatusCode::kConflict, error_code, field, message);
-  }
-  static Status LimitExceeded(std::string_view error_code, std::string_view field,
-                              std::string_view message) {
-    return Status(StatusCode::kLimitExceeded, error_code, field, message);
-  }
+  static constexpr auto InvalidArgument = &Of<StatusCode::kInvalidArgument>;
+  static constexpr auto NotFound = &Of<StatusCode::kNotFound>;
+  static constexpr auto Conflict = &Of<StatusCode::kConflict>;
+  static constexpr auto LimitExceeded = &Of<StatusCode::kLimitExceeded>;
   static Status Corruption(std::string_view message) {
     return Status(StatusCode::kCorruption, errc::kCorruption, "", message);
   }

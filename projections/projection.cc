@@ -4,6 +4,7 @@
 
 #include "engine/domain_events.h"
 #include "engine/error_codes.h"
+#include "engine/identifiers.h"
 
 namespace malpro {
 
@@ -98,6 +99,11 @@ std::string RowReader::Text(std::string_view key) { return Take(object_.String(k
 int64_t RowReader::Int(std::string_view key) { return Take(object_.Int(key), &status_); }
 bool RowReader::Bool(std::string_view key) { return Take(object_.Bool(key), &status_); }
 Money RowReader::Amount(std::string_view key) { return Take(ReadAmount(object_, key), &status_); }
+CivilDate RowReader::Date(std::string_view key) {
+  const std::string text = Text(key);
+  if (!status_.ok()) return CivilDate{};
+  return Take(ParseIsoDate(text, key), &status_);
+}
 ChannelTotals RowReader::Channel(std::string_view key) {
   return Take(ChannelTotals::Read(object_, key), &status_);
 }

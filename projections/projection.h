@@ -310,6 +310,7 @@ class RowReader {
   int64_t Int(std::string_view key);
   bool Bool(std::string_view key);
   Money Amount(std::string_view key);
+  CivilDate Date(std::string_view key);  // "YYYY-MM-DD"
   ChannelTotals Channel(std::string_view key);
   Status Finish() const { return status_; }
 

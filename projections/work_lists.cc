@@ -216,18 +216,11 @@ Result<PaymentListRow> PaymentListRow::Read(const JsonObject& object) {
 }
 
 void ReceiptListRow::Write(JsonWriter& writer) const {
-  writer.BeginObject()
-      .Field("receipt_id", receipt_id)
-      .Field("nip", nip)
-      .Field("shop_name", shop_name)
-      .Field("kecamatan", kecamatan)
-      .Field("kelurahan", kelurahan)
-      .Field("amount", AmountText(amount))
-      .Field("purchase_date", purchase_date)
-      .Field("photo_sha256", photo_sha256)
-      .Field("photo_url", "/v1/receipts/" + receipt_id + "/photo")
-      .Field("status", status)
-      .Field("rejection_reason", rejection_reason)
+  writer.BeginObject();
+  WriteReceiptFields(writer, receipt);
+  writer.Field("photo_url", "/v1/receipts/" + receipt.receipt_id + "/photo")
+      .Field("status", ReceiptStatusName(receipt.status))
+      .Field("rejection_reason", receipt.rejection_reason)
       .Field("submitted_at_us", submitted_at_us)
       .Field("decided_at_us", decided_at_us)
       .Field("sequence", sequence)
@@ -237,20 +230,25 @@ void ReceiptListRow::Write(JsonWriter& writer) const {
 Result<ReceiptListRow> ReceiptListRow::Read(const JsonObject& object) {
   RowReader reader(object);
   ReceiptListRow row;
-  row.receipt_id = reader.Text("receipt_id");
-  row.nip = reader.Text("nip");
-  row.shop_name = reader.Text("shop_name");
-  row.kecamatan = reader.Text("kecamatan");
-  row.kelurahan = reader.Text("kelurahan");
-  row.amount = reader.Amount("amount");
-  row.purchase_date = reader.Text("purchase_date");
-  row.photo_sha256 = reader.Text("photo_sha256");
-  row.status = reader.Text("status");
-  row.rejection_reason = reader.Text("rejection_reason");
+  ReceiptState& receipt = row.receipt;
+  receipt.receipt_id = reader.Text("receipt_id");
+  receipt.nip = reader.Text("nip");
+  receipt.shop_name = reader.Text("shop_name");
+  receipt.kecamatan = reader.Text("kecamatan");
+  receipt.kelurahan = reader.Text("kelurahan");
+  receipt.amount = reader.Amount("amount");
+  receipt.purchase_date = reader.Date("purchase_date");
+  receipt.photo_sha256 = reader.Text("photo_sha256");
+  const std::string status = reader.Text("status");
+  receipt.rejection_reason = reader.Text("rejection_reason");
   row.submitted_at_us = reader.Int("submitted_at_us");
   row.decided_at_us = reader.Int("decided_at_us");
   row.sequence = reader.Int("sequence");
   MALPRO_RETURN_IF_ERROR(reader.Finish());
+  const std::optional<ReceiptStatus> named = ReceiptStatusNamed(status);
+  if (!named)
+    return Status::Corruption("a receipt row's status is not a receipt status: " + status);
+  receipt.status = *named;
   return row;
 }
 
@@ -272,18 +270,10 @@ void SettlementBatchRow::Write(JsonWriter& writer) const {
   writer.BeginObject();
   WriteSummary(writer);
   writer.Key("merchants").BeginArray();
-  for (const SettlementBatchMerchant& merchant : merchants) {
-    writer.BeginObject()
-        .Field("umkm_id", merchant.umkm_id)
-        .Field("payments", merchant.payments)
-        .Field("gross", AmountText(merchant.gross))
-        .Field("fee", AmountText(merchant.fee))
-        .Field("refunds", AmountText(merchant.refunds))
-        .Field("refund_count", merchant.refund_count)
-        .Field("carried_in", AmountText(merchant.carried_in))
-        .Field("net", AmountText(merchant.net))
-        .Field("carried_out", AmountText(merchant.carried_out))
-        .EndObject();
+  for (const MerchantSettlement& merchant : merchants) {
+    writer.BeginObject();
+    WriteMerchantSettlementFields(writer, merchant);
+    writer.EndObject();
   }
   writer.EndArray().EndObject();
 }
@@ -304,7 +294,7 @@ Result<SettlementBatchRow> SettlementBatchRow::Read(const JsonObject& object) {
   MALPRO_RETURN_IF_ERROR(ReadFile(object, "csv", &row.csv_file, &row.csv_sha256));
   MALPRO_RETURN_IF_ERROR(ReadEach(object, "merchants", [&row](const JsonObject& item) {
     RowReader merchant_reader(item);
-    SettlementBatchMerchant merchant;
+    MerchantSettlement merchant;
     merchant.umkm_id = merchant_reader.Text("umkm_id");
     merchant.payments = merchant_reader.Int("payments");
     merchant.gross = merchant_reader.Amount("gross");
@@ -499,24 +489,14 @@ Status WorkListsProjection::ApplyReceipt(const Fact& fact) {
     return Status::Corruption("event " + std::to_string(event.sequence) +
                               ": a receipt fact without its receipt or owner");
   }
-  const FactReceipt& receipt = *fact.receipt;
   bool created = false;
   ReceiptListRow& row = receipts_.Mutable(IdOf(event), &created);
+  row.receipt = *fact.receipt;
   if (created) {
-    row.receipt_id = IdOf(event);
-    row.nip = fact.asn->nip;
-    row.shop_name = receipt.shop_name;
-    row.kecamatan = receipt.kecamatan;
-    row.kelurahan = receipt.kelurahan;
-    row.amount = receipt.amount;
-    row.purchase_date = DateText(receipt.purchase_date);
-    row.photo_sha256 = receipt.photo_sha256;
     row.submitted_at_us = event.recorded_at_us;
     row.sequence = static_cast<int64_t>(event.sequence);
   }
-  row.status = ReceiptStatusName(receipt.status);
-  row.rejection_reason = receipt.rejection_reason;
-  if (receipt.status != ReceiptStatus::kSubmitted) row.decided_at_us = event.recorded_at_us;
+  if (row.receipt.status != ReceiptStatus::kSubmitted) row.decided_at_us = event.recorded_at_us;
   return Status::Ok();
 }
 
@@ -531,8 +511,7 @@ Status WorkListsProjection::ApplySettlement(const Fact& fact) {
   row.closed_at_us = event.recorded_at_us;
   row.sequence = static_cast<int64_t>(event.sequence);
   for (const MerchantSettlement& line : state.merchants) {
-    row.merchants.push_back({line.umkm_id, line.payments, line.gross, line.fee, line.refunds,
-                             line.refund_count, line.carried_in, line.net, line.carried_out});
+    row.merchants.push_back(line);
     row.payments += line.payments;
     row.total_gross += line.gross;
     row.total_fee += line.fee;
@@ -713,9 +692,9 @@ void WorkListsProjection::RefileReceipt(const std::string& key) {
   MALPRO_ASSERT(handle != nullptr);
   const ReceiptListRow& row = handle->second.row;
   std::array<std::string, list_terms_max>& text = term_texts_;
-  const std::string_view owner = Compose(text[0], {"n:", row.nip});
-  const std::string_view status = Compose(text[1], {"s:", row.status});
-  const std::string_view kelurahan = Compose(text[2], {"k:", row.kelurahan});
+  const std::string_view owner = Compose(text[0], {"n:", row.receipt.nip});
+  const std::string_view status = Compose(text[1], {"s:", ReceiptStatusName(row.receipt.status)});
+  const std::string_view kelurahan = Compose(text[2], {"k:", row.receipt.kelurahan});
   receipt_index_.File({row.submitted_at_us, static_cast<uint64_t>(row.sequence)}, handle,
                       {owner, Compose(text[3], {owner, "|", status}), status,
                        Compose(text[4], {status, "|", kelurahan}), kelurahan});

@@ -111,16 +111,7 @@ struct PaymentListRow {
 };
 
 struct ReceiptListRow {
-  std::string receipt_id;
-  std::string nip;
-  std::string shop_name;
-  std::string kecamatan;
-  std::string kelurahan;
-  Money amount;
-  std::string purchase_date;
-  std::string photo_sha256;
-  std::string status;  // submitted, approved, rejected
-  std::string rejection_reason;
+  ReceiptState receipt;  // as of its latest event (its version is not kept)
   int64_t submitted_at_us = 0;
   int64_t decided_at_us = 0;  // 0 while submitted
   int64_t sequence = 0;       // of receipt.submitted
@@ -128,23 +119,11 @@ struct ReceiptListRow {
   static Result<ReceiptListRow> Read(const JsonObject& object);
 };
 
-struct SettlementBatchMerchant {
-  std::string umkm_id;
-  int64_t payments = 0;
-  Money gross;
-  Money fee;
-  Money refunds;
-  int64_t refund_count = 0;
-  Money carried_in;
-  Money net;
-  Money carried_out;
-};
-
 struct SettlementBatchRow {
   std::string business_date;
   int64_t closed_at_us = 0;
   int64_t sequence = 0;  // of settlement.batch_closed
-  std::vector<SettlementBatchMerchant> merchants;
+  std::vector<MerchantSettlement> merchants;
   int64_t payments = 0;
   Money total_gross;
   Money total_fee;

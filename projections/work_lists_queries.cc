@@ -120,7 +120,7 @@ std::string WorkListsProjection::Receipts(const ReceiptListQuery& query) const {
   const std::optional<ListPosition> next = receipt_index_.Walk(
       term, {}, query.page,
       [&](const ListIndex<ReceiptListRow>::Item& item) {
-        return !check_kelurahan || item.handle->second.row.kelurahan == query.kelurahan;
+        return !check_kelurahan || item.handle->second.row.receipt.kelurahan == query.kelurahan;
       },
       [&](const ListIndex<ReceiptListRow>::Item& item) { writer.Raw(item.handle->second.json); });
   EndPage(writer, list_receipts, next, query.page);

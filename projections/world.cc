@@ -289,9 +289,7 @@ Status World::ApplyReceipt(const Event& event, Fact& fact) {
   if (!folded.ok()) return folded.status();
   ReceiptEntry& entry = **folded;
   const ReceiptState& receipt = entry.state;
-  fact.receipt = FactReceipt{receipt.kecamatan, receipt.kelurahan,       receipt.purchase_date,
-                             receipt.shop_name, receipt.amount,          receipt.photo_sha256,
-                             receipt.status,    receipt.rejection_reason};
+  fact.receipt = receipt;
   Result<AsnEntry*> asn = Asn(&entry.asn, receipt.nip, event);
   if (!asn.ok()) return asn.status();
   Attach(fact, *asn, nullptr);

@@ -76,17 +76,6 @@ struct FactPayment {
   int64_t expires_at_us = 0;
   Money refunded;
 };
-// Of the manual receipt concerned, as of the event.
-struct FactReceipt {
-  std::string kecamatan;
-  std::string kelurahan;
-  CivilDate purchase_date;
-  std::string shop_name;
-  Money amount;
-  std::string photo_sha256;
-  ReceiptStatus status = ReceiptStatus::kSubmitted;
-  std::string rejection_reason;
-};
 
 struct Fact {
   const Event* event = nullptr;  // owned by whoever passed it to World::Apply
@@ -95,7 +84,7 @@ struct Fact {
   const UmkmState* umkm = nullptr;  // the merchant concerned
   std::optional<FactOrder> order;
   std::optional<FactPayment> payment;
-  std::optional<FactReceipt> receipt;
+  std::optional<ReceiptState> receipt;  // as of the event
   // Slots of `asn` and `umkm` within this world (no_slot when absent).
   uint32_t asn_slot = no_slot;
   uint32_t umkm_slot = no_slot;

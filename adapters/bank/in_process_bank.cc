@@ -3,13 +3,13 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <simdjson.h>
 
 #include "adapters/bank/snap_signature.h"
 #include "engine/domain_events.h"
 #include "engine/error_codes.h"
+#include "engine/hash.h"
 #include "engine/log_limits.h"
 
 namespace malpro {
@@ -74,10 +74,7 @@ Result<std::unique_ptr<InProcessBank>> InProcessBank::Start(Ledger* ledger, Even
   std::unique_ptr<InProcessBank> bank(new InProcessBank());
   bank->ledger_ = ledger;
   // The session's client secret: random, since nothing outside this process needs it.
-  unsigned char random[32];
-  if (RAND_bytes(random, sizeof random) != 1) return Status::IOError("no random bytes");
-  const std::string secret =
-      Base64Encode(std::string_view(reinterpret_cast<const char*>(random), sizeof random));
+  const std::string secret = Base64Encode(RandomBytes(32));
 
   bank->notify_.partner_id = "BJTM";
   bank->notify_.bank_public_key_pem = bank_keys->second;

@@ -1,6 +1,5 @@
 #include "adapters/bank/snap_protocol.h"
 
-#include <openssl/rand.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -217,9 +216,7 @@ std::string_view SnapBearerToken(const HttpRequest& request) {
 }
 
 std::string SnapIssuedTokens::Issue(int64_t now_us, int64_t expires_us) {
-  unsigned char raw[kTokenBytes];
-  MALPRO_ASSERT(RAND_bytes(raw, sizeof raw) == 1);
-  const std::string token = BytesToHex(std::string_view(reinterpret_cast<char*>(raw), sizeof raw));
+  const std::string token = RandomHex(kTokenBytes);
   std::lock_guard<std::mutex> lock(mutex_);
   std::erase_if(expiry_, [now_us](const auto& entry) { return entry.second <= now_us; });
   while (expiry_.size() >= snap_issued_tokens_max) {

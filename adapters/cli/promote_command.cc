@@ -4,7 +4,6 @@
 // takes every event the old primary relayed before the fences, checks that this log holds the
 // last of them, and records the epoch in the log. `malpro serve` on the directory is then the
 // primary; the old primary's relay, on its next check, finds itself fenced and stops.
-#include <openssl/rand.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -15,8 +14,8 @@
 #include "adapters/cli/commands.h"
 #include "adapters/kafka/promotion.h"
 #include "adapters/kafka/replica.h"
-#include "engine/assert.h"
 #include "engine/error_codes.h"
+#include "engine/hash.h"
 
 namespace malpro::cli {
 namespace {
@@ -31,15 +30,7 @@ struct PromoteFlags {
 std::string NewWriterName() {
   char host[256] = {};
   (void)gethostname(host, sizeof host - 1);
-  unsigned char raw[8];
-  MALPRO_ASSERT(RAND_bytes(raw, sizeof raw) == 1);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string name = std::string(host) + "-";
-  for (unsigned char byte : raw) {
-    name.push_back(kHex[byte >> 4]);
-    name.push_back(kHex[byte & 0xf]);
-  }
-  return name;
+  return std::string(host) + "-" + RandomHex(8);
 }
 
 // Reads every partition up to its fence and appends what continues the log.

@@ -7,6 +7,7 @@
 
 #include "adapters/cli/commands.h"
 #include "adapters/cli/geography_config.h"
+#include "adapters/cli/serve_parts.h"
 #include "adapters/http/api.h"
 #include "adapters/http/metrics.h"
 #include "adapters/http/server.h"
@@ -27,34 +28,16 @@ int ServeReplay(const MalproConfig& config, EventLog& log, Projector& projector)
   Ledger ledger(&log, std::move(geography).value(),
                 LedgerOptionsOf(config, [as_of_us] { return as_of_us; }));
   HttpMetrics metrics;
-  ApiDependencies dependencies{&log,
-                               &ledger,
-                               &projector,
-                               &config.tokens,
-                               &metrics,
-                               config.http.body_bytes_max,
-                               config.http.photo_body_bytes_max,
-                               {},
-                               {}};
+  ApiDependencies dependencies = ApiDependenciesOf(config, log, ledger, &projector, metrics);
   const std::string as_of = "sequence " + std::to_string(head.sequence) + " (recorded " +
                             JakartaTimestamp(as_of_us) + ")";
   dependencies.read_only = "this server shows the ledger as it stood at " + as_of +
                            " (malpro audit replay --serve) and takes no writes";
-  const BrowserParts browser_parts = StartBrowserParts(config, dependencies);
-  Api api(std::move(dependencies));
-  HttpServer server(config.http, &api, &metrics);
-  Status started = server.Start();
-  if (!started.ok()) return Fail(WhenPortInUse(started, config.http.port, "--port"));
-  std::cout << "malpro: HTTP API on http://" << config.http.listen_address << ":" << server.port()
-            << " (" << config.tokens.size()
-            << " tokens configured), read-only: the ledger as it stood at " << as_of
-            << ", head hash " << HashToHex(head.hash) << std::endl;
-  PrintConsoleLine(config, browser_parts, server.port());
-  std::cout << "malpro: running; stop with Ctrl-C" << std::endl;
-  const int signal_number = WaitForStopSignal();
-  std::cout << "malpro: signal " << signal_number << ", stopping" << std::endl;
-  server.Stop();
-  return kExitOk;
+  HttpServing serving;
+  serving.note =
+      ", read-only: the ledger as it stood at " + as_of + ", head hash " + HashToHex(head.hash);
+  serving.reload_tokens = false;
+  return ServeHttpUntilSignal(config, std::move(dependencies), metrics, serving);
 }
 
 }  // namespace malpro::cli

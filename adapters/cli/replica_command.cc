@@ -68,39 +68,26 @@ void ConnectReplica(const ReplicaFlags& flags, const Replica& replica,
 }
 
 // The locals are declared in the order things start and so destroyed in reverse: the HTTP
-// server first, then the replica, the Merkle tree, the read models, the metrics last.
+// server first, then the replica, and the core (the Merkle tree, the read models, the metrics).
 int ServeReplica(const MalproConfig& config, const ReplicaFlags& flags, EventLog& log) {
   Result<Geography> geography = LoadGeography(config.geography_file);
   if (!geography.ok()) return Fail(geography.status());
   Ledger ledger(&log, std::move(geography).value(), LedgerOptionsOf(config, {}));
-  HttpMetrics metrics;
-  AddBuildMetrics(metrics);
-  AddLogMetrics(metrics, log);
-  AddDataDirMetrics(metrics, config.log.data_dir);
-  Result<std::unique_ptr<Projector>> projector = StartReadModels(config, log, metrics);
-  if (!projector.ok()) return Fail(projector.status());
-  Result<MerkleTree> tree = StartMerkleTree(config, log, /*sign=*/false);
-  if (!tree.ok()) return Fail(tree.status());
-  AddTlogMetrics(metrics, tree->store.get(), tree->builder.get(), log);
+  Result<std::unique_ptr<ServingCore>> started = StartServingCore(config, log, /*sign=*/false);
+  if (!started.ok()) return Fail(started.status());
+  ServingCore& core = **started;
   ReplicaOptions options{flags.brokers, config.kafka, std::nullopt, config.checkpoints.origin,
-                         tree->store.get()};
+                         core.tree.store.get()};
   if (!flags.key.empty() || config.checkpoints_enabled) {
     Result<NoteVerifier> verifier = ResolveVerifier(config, flags.key);
     if (!verifier.ok()) return Fail(verifier.status());
     options.verifier = std::move(verifier).value();
   }
   Replica replica(&log, options);
-  AddReplicaMetrics(metrics, &replica);
-  ApiDependencies dependencies{&log,
-                               &ledger,
-                               projector->get(),
-                               &config.tokens,
-                               &metrics,
-                               config.http.body_bytes_max,
-                               config.http.photo_body_bytes_max,
-                               {},
-                               {}};
-  dependencies.tlog = tree->store.get();
+  AddReplicaMetrics(core.metrics, &replica);
+  ApiDependencies dependencies =
+      ApiDependenciesOf(config, log, ledger, core.models.get(), core.metrics);
+  dependencies.tlog = core.tree.store.get();
   ConnectReplica(flags, replica, dependencies);
   replica.Start();
   std::cout << "malpro: replica of " << config.kafka.EventsTopic() << " at " << flags.brokers
@@ -115,25 +102,12 @@ int ServeReplica(const MalproConfig& config, const ReplicaFlags& flags, EventLog
                  "--key, or configure [transparency])"
               << std::endl;
   }
-  const BrowserParts browser_parts = StartBrowserParts(config, dependencies);
-  Api api(std::move(dependencies));
-  HttpServer server(config.http, &api, &metrics);
-  Status started = server.Start();
-  if (!started.ok()) return Fail(WhenPortInUse(started, config.http.port, "--port"));
-  std::cout << "malpro: HTTP API on http://" << config.http.listen_address << ":" << server.port()
-            << " (" << config.tokens.size() << " tokens configured), read-only replica"
-            << std::endl;
-  PrintConsoleLine(config, browser_parts, server.port());
-  std::cout << "malpro: running; stop with Ctrl-C; kill -HUP " << getpid() << " reloads the tokens"
-            << std::endl;
-  const int signal_number =
-      WaitForStopSignal([&] { ReloadTokens(config, browser_parts.sessions.get()); });
-  std::cout << "malpro: signal " << signal_number << ", stopping" << std::endl;
-  server.Stop();
+  HttpServing serving;
+  serving.note = ", read-only replica";
+  const int served = ServeHttpUntilSignal(config, std::move(dependencies), core.metrics, serving);
   replica.Stop();
-  (*projector)->Stop();
-  tree->builder->Stop();
-  return kExitOk;
+  core.Stop();
+  return served;
 }
 
 int RunReplica(const CommonOptions& common, const ReplicaFlags& flags) {

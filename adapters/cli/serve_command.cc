@@ -29,57 +29,6 @@
 
 namespace malpro::cli {
 
-// The read models: caught up before the API opens, then following the log.
-Result<std::unique_ptr<Projector>> StartReadModels(const MalproConfig& config, EventLog& log,
-                                                   HttpMetrics& metrics) {
-  ProjectorOptions projector_options;
-  projector_options.dir = config.log.data_dir + "/projections";
-  projector_options.progress = [](const std::string& line) {
-    std::cerr << "malpro: " << line << std::endl;
-  };
-  Result<std::unique_ptr<Projector>> projector = Projector::Open(&log, projector_options);
-  if (!projector.ok()) return projector.status();
-  Status caught_up = (*projector)->CatchUp();
-  if (!caught_up.ok()) return caught_up;
-  (*projector)->Start();
-  std::cout << "malpro: read models in " << projector_options.dir << " at sequence "
-            << (*projector)->Applied() << std::endl;
-  AddReadModelMetrics(metrics, projector->get(), log);
-  return projector;
-}
-
-Result<MerkleTree> StartMerkleTree(const MalproConfig& config, const EventLog& log, bool sign) {
-  const std::string dir = config.log.data_dir + "/" + tlog_directory;
-  Result<std::unique_ptr<TlogStore>> store = TlogStore::Open(dir, /*read_only=*/false);
-  if (!store.ok()) return store.status();
-  MerkleTree tree{std::move(store).value(), nullptr, nullptr, nullptr};
-  if (tree.store->Size() > log.Head().sequence) {
-    return Status::Corruption("the Merkle tree in " + dir + " holds " +
-                              std::to_string(tree.store->Size()) + " leaves but the log only " +
-                              std::to_string(log.Head().sequence) + " events: stop, move " + dir +
-                              " aside, and start again to build it from the log");
-  }
-  tree.builder = std::make_unique<TlogBuilder>(&log, tree.store.get());
-  tree.builder->Start();
-  std::cout << "malpro: Merkle tree in " << dir << " at " << tree.store->Size()
-            << " leaves, following the log" << std::endl;
-  if (sign && config.checkpoints_enabled) {
-    Result<NoteSigner> signer = NoteSigner::FromPem(
-        config.checkpoint_key_name, config.checkpoint_key_pem, "transparency.private_key_file");
-    if (!signer.ok()) return signer.status();
-    CheckpointOptions options = config.checkpoints;
-    if (!config.witnesses.empty()) {
-      tree.witnesses = std::make_unique<WitnessClient>(config.witnesses, tree.store.get());
-      options.cosign = [client = tree.witnesses.get()](const std::string& note, uint64_t size) {
-        return client->Cosign(note, size);
-      };
-    }
-    tree.checkpoints = std::make_unique<CheckpointIssuer>(&log, tree.store.get(),
-                                                          std::move(signer).value(), options);
-  }
-  return tree;
-}
-
 namespace {
 
 // Checkpoints kept are published to Kafka too; the latest again on start (a crash may have
@@ -205,9 +154,8 @@ Status CheckWriterIsPrimary(const MalproConfig& config, const EventLog& log) {
 
 // With kafka.synchronous: the API's answers to writes wait until the cluster acknowledged what
 // they wrote (null otherwise).
-std::unique_ptr<SynchronousHandler> SynchronousHandlerOf(const MalproConfig& config,
-                                                         const EventLog& log, Api& api,
-                                                         KafkaService* kafka_service) {
+std::unique_ptr<HttpHandler> SynchronousHandlerOf(const MalproConfig& config, const EventLog& log,
+                                                  Api& api, KafkaService* kafka_service) {
   if (!config.kafka.enabled || !config.kafka.synchronous) return nullptr;
   return std::make_unique<SynchronousHandler>(
       &api, &log,
@@ -235,77 +183,51 @@ int RunServe(const CommonOptions& common) {
 }  // namespace
 
 // The locals below are declared in the order things start and so destroyed in reverse: the
-// HTTP server and the API first, then the relay, the bank's poller and client, the Merkle tree,
-// the read models, and the metrics (whose gauges read all of them) last.
+// HTTP server and the API first, then the relay, the bank's poller and client, and the core
+// (the Merkle tree, the read models, and the metrics, whose gauges read all of them) last.
 int ServeUntilSignal(const MalproConfig& config, EventLog& log, Ledger& ledger,
                      const std::function<void(uint16_t port, const std::string& kafka)>& hints,
                      BankPayments* demo_payments) {
-  HttpMetrics metrics;
-  AddBuildMetrics(metrics);
-  AddLogMetrics(metrics, log);
-  AddDataDirMetrics(metrics, config.log.data_dir);
-  Result<std::unique_ptr<Projector>> projector = StartReadModels(config, log, metrics);
-  if (!projector.ok()) return Fail(projector.status());
-  Projector* models = projector->get();
-  Result<MerkleTree> tree = StartMerkleTree(config, log, /*sign=*/true);
-  if (!tree.ok()) return Fail(tree.status());
-  AddTlogMetrics(metrics, tree->store.get(), tree->builder.get(), log);
-  AddCheckpointMetrics(metrics, tree->checkpoints.get(), tree->witnesses.get());
-  ApiDependencies dependencies{&log,
-                               &ledger,
-                               models,
-                               &config.tokens,
-                               &metrics,
-                               config.http.body_bytes_max,
-                               config.http.photo_body_bytes_max,
-                               {},
-                               {}};
-  dependencies.tlog = tree->store.get();
-  dependencies.checkpoints = tree->checkpoints.get();
-  AddSettlementAndBankRoutes(config, log, ledger, tree->checkpoints.get(), dependencies);
+  Result<std::unique_ptr<ServingCore>> started = StartServingCore(config, log, /*sign=*/true);
+  if (!started.ok()) return Fail(started.status());
+  ServingCore& core = **started;
+  CheckpointIssuer* const checkpoints = core.tree.checkpoints.get();
+  ApiDependencies dependencies =
+      ApiDependenciesOf(config, log, ledger, core.models.get(), core.metrics);
+  dependencies.tlog = core.tree.store.get();
+  dependencies.checkpoints = checkpoints;
+  AddSettlementAndBankRoutes(config, log, ledger, checkpoints, dependencies);
   std::unique_ptr<SnapClient> bank_client;
   std::unique_ptr<BankPayments> bank_payments;
-  Status payments = StartPayments(config, log, ledger, demo_payments, dependencies, metrics,
+  Status payments = StartPayments(config, log, ledger, demo_payments, dependencies, core.metrics,
                                   &bank_client, &bank_payments);
   if (!payments.ok()) return Fail(payments);
   // The relay (and the embedded broker, the intake) run while the API does; destroyed last,
   // the relay flushes what the API wrote until the end.
   Result<std::unique_ptr<KafkaService>> kafka =
-      KafkaService::Start(config.kafka, &log, &ledger, models);
+      KafkaService::Start(config.kafka, &log, &ledger, core.models.get());
   if (!kafka.ok()) return Fail(kafka.status());
   KafkaService* kafka_service = kafka->get();
-  ConnectKafka(config, kafka_service, dependencies, metrics);
+  ConnectKafka(config, kafka_service, dependencies, core.metrics);
   // Declared after the Kafka service, so destroyed (stopping the issuer) before it.
   const struct StopCheckpoints {
     CheckpointIssuer* issuer;
     ~StopCheckpoints() {
       if (issuer != nullptr) issuer->Stop();
     }
-  } stop_checkpoints{tree->checkpoints.get()};
-  Status signing = StartCheckpoints(config, *tree->store, tree->checkpoints.get(), kafka_service);
+  } stop_checkpoints{checkpoints};
+  Status signing = StartCheckpoints(config, *core.tree.store, checkpoints, kafka_service);
   if (!signing.ok()) return Fail(signing);
-  const BrowserParts browser_parts = StartBrowserParts(config, dependencies);
-  Api api(std::move(dependencies));
-  const auto synchronous = SynchronousHandlerOf(config, log, api, kafka_service);
-  HttpServer server(config.http, synchronous ? synchronous.get() : static_cast<HttpHandler*>(&api),
-                    &metrics);
-  Status started = server.Start();
-  if (!started.ok()) return Fail(WhenPortInUse(started, config.http.port, "--port"));
-  std::cout << "malpro: HTTP API on http://" << config.http.listen_address << ":" << server.port()
-            << " (" << config.tokens.size() << " tokens configured)" << std::endl;
-  PrintConsoleLine(config, browser_parts, server.port());
-  if (hints) hints(server.port(), kafka_service->bootstrap());
-  std::cout << "malpro: running; stop with Ctrl-C; kill -HUP " << getpid() << " reloads the tokens"
-            << std::endl;
-  const int signal_number =
-      WaitForStopSignal([&] { ReloadTokens(config, browser_parts.sessions.get()); });
-  std::cout << "malpro: signal " << signal_number << ", stopping" << std::endl;
-  server.Stop();
+  HttpServing serving;
+  serving.wrap = [&](Api& api) { return SynchronousHandlerOf(config, log, api, kafka_service); };
+  serving.listening = [&](uint16_t port) {
+    if (hints) hints(port, kafka_service->bootstrap());
+  };
+  const int served = ServeHttpUntilSignal(config, std::move(dependencies), core.metrics, serving);
   if (bank_payments) bank_payments->Stop();
   if (demo_payments != nullptr) demo_payments->Stop();
-  models->Stop();
-  tree->builder->Stop();
-  return kExitOk;
+  core.Stop();
+  return served;
 }
 
 void AddServeCommand(CLI::App& app, std::vector<Command>& commands) {

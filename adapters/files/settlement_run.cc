@@ -265,16 +265,8 @@ std::string SettleOutcomeJson(const SettleOutcome& outcome) {
   writer.Key("merchants").BeginArray();
   for (size_t i = 0; i < day.merchants.size(); ++i) {
     const MerchantSettlement& merchant = day.merchants[i];
-    writer.BeginObject()
-        .Field("umkm_id", merchant.umkm_id)
-        .Field("payments", merchant.payments)
-        .Field("gross", FormatSnap(merchant.gross))
-        .Field("fee", FormatSnap(merchant.fee))
-        .Field("refunds", FormatSnap(merchant.refunds))
-        .Field("refund_count", merchant.refund_count)
-        .Field("carried_in", FormatSnap(merchant.carried_in))
-        .Field("net", FormatSnap(merchant.net))
-        .Field("carried_out", FormatSnap(merchant.carried_out));
+    writer.BeginObject();
+    WriteMerchantSettlementFields(writer, merchant);
     if (i < outcome.payees.size())
       writer.Field("settlement_account", outcome.payees[i].settlement_account);
     writer.EndObject();

@@ -70,47 +70,44 @@ std::string OrderJson(const OrderState& order) {
 
 std::string ReceiptJson(const ReceiptState& receipt) {
   JsonWriter w;
-  w.BeginObject()
-      .Field("receipt_id", receipt.receipt_id)
-      .Field("nip", receipt.nip)
-      .Field("shop_name", receipt.shop_name)
-      .Field("kecamatan", receipt.kecamatan)
-      .Field("kelurahan", receipt.kelurahan)
-      .Field("amount", FormatSnap(receipt.amount))
-      .Field("purchase_date", FormatIsoDate(receipt.purchase_date))
-      .Field("photo_sha256", receipt.photo_sha256)
-      .Field("status", ReceiptStatusName(receipt.status));
+  w.BeginObject();
+  WriteReceiptFields(w, receipt);
+  w.Field("status", ReceiptStatusName(receipt.status));
   if (!receipt.rejection_reason.empty()) w.Field("rejection_reason", receipt.rejection_reason);
   return w.Field("version", static_cast<int64_t>(receipt.version)).EndObject().Take();
 }
 
+namespace {
+
+// `key`: an array of the rules, each an object of the fields `write_fields` writes, then
+// its effective_from.
+template <typename Rule, typename WriteFields>
+void WriteRules(JsonWriter& w, std::string_view key, const std::vector<Rule>& rules,
+                WriteFields write_fields) {
+  w.Key(key).BeginArray();
+  for (const Rule& rule : rules) {
+    w.BeginObject();
+    write_fields(rule);
+    w.Field("effective_from", FormatIsoDate(rule.effective_from)).EndObject();
+  }
+  w.EndArray();
+}
+
+}  // namespace
+
 std::string PolicyJson(const PolicyState& policy) {
   JsonWriter w;
-  w.BeginObject().Field("version", static_cast<int64_t>(policy.version)).Key("minimum_spend");
-  w.BeginArray();
-  for (const MinimumSpendRule& rule : policy.minimum_spend) {
-    w.BeginObject()
-        .Field("rank_group", rule.rank_group)
-        .Field("amount", FormatSnap(rule.amount))
-        .Field("effective_from", FormatIsoDate(rule.effective_from))
-        .EndObject();
-  }
-  w.EndArray().Key("fee_rules").BeginArray();
-  for (const FeeRule& rule : policy.fee_rules) {
-    w.BeginObject()
-        .Field("basis_points", rule.basis_points)
-        .Field("umi_zero_fee_max", FormatSnap(rule.umi_zero_fee_max))
-        .Field("effective_from", FormatIsoDate(rule.effective_from))
-        .EndObject();
-  }
-  w.EndArray().Key("settlement_cutoffs").BeginArray();
-  for (const CutoffRule& rule : policy.cutoffs) {
-    w.BeginObject()
-        .Field("minutes_of_day", rule.minutes_of_day)
-        .Field("effective_from", FormatIsoDate(rule.effective_from))
-        .EndObject();
-  }
-  return w.EndArray().EndObject().Take();
+  w.BeginObject().Field("version", static_cast<int64_t>(policy.version));
+  WriteRules(w, "minimum_spend", policy.minimum_spend, [&w](const MinimumSpendRule& rule) {
+    w.Field("rank_group", rule.rank_group).Field("amount", FormatSnap(rule.amount));
+  });
+  WriteRules(w, "fee_rules", policy.fee_rules, [&w](const FeeRule& rule) {
+    w.Field("basis_points", rule.basis_points)
+        .Field("umi_zero_fee_max", FormatSnap(rule.umi_zero_fee_max));
+  });
+  WriteRules(w, "settlement_cutoffs", policy.cutoffs,
+             [&w](const CutoffRule& rule) { w.Field("minutes_of_day", rule.minutes_of_day); });
+  return w.EndObject().Take();
 }
 
 std::string PaymentJson(const PaymentState& payment, const std::string& issued_json) {

@@ -1,23 +1,8 @@
 #include "adapters/http/session.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 
-#include "engine/assert.h"
-
 namespace malpro {
-namespace {
-
-// `bytes` random bytes as lowercase hex.
-std::string RandomHex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  MALPRO_ASSERT(
-      RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) == 1);
-  return BytesToHex(raw);
-}
-
-}  // namespace
 
 SessionTable::SessionTable(SessionOptions options) : options_(options) {}
 

@@ -238,15 +238,16 @@ std::optional<uint64_t> ParseSequenceText(std::string_view text) {
   return value;
 }
 
-namespace {
-
-// The epoch a record carries in its `epoch` header; 1 when it has none (records relayed before
-// epochs existed). 0 when the header is not a valid number.
-uint64_t RecordEpochOf(const rd_kafka_message_t& message) {
-  const std::optional<std::string_view> header = KafkaHeader(&message, "epoch");
-  if (!header) return 1;
-  return ParseSequenceText(*header).value_or(0);
+std::optional<uint64_t> RecordEpoch(std::optional<std::string_view> epoch_header) {
+  if (!epoch_header) return 1;
+  return ParseSequenceText(*epoch_header);
 }
+
+std::optional<uint64_t> RecordEpoch(const rd_kafka_message_t& message) {
+  return RecordEpoch(KafkaHeader(&message, "epoch"));
+}
+
+namespace {
 
 // One partition being searched backwards for its last record of epoch >= min_epoch.
 struct TailSearch {
@@ -271,7 +272,7 @@ Status TakeTail(const rd_kafka_message_t& message, const std::string& topic, uin
     return Status::Ok();
   }
   if (message.offset == search.last) search.read_last = true;
-  const uint64_t epoch = RecordEpochOf(message);
+  const uint64_t epoch = RecordEpoch(message).value_or(0);  // 0: invalid, below every epoch
   if (epoch < min_epoch) return Status::Ok();  // a fenced writer's record (or none valid)
   PartitionTail& tail = (*tails)[partition];
   tail = PartitionTail{};

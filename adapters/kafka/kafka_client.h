@@ -80,4 +80,10 @@ Result<std::vector<PartitionTail>> ReadPartitionTails(const std::string& brokers
 // not zero.
 std::optional<uint64_t> ParseSequenceText(std::string_view text);
 
+// The writer epoch of a record, from the value of its `epoch` header (docs/kafka-records.md):
+// 1 when it has none (records relayed before epochs existed), nullopt when the value is not a
+// number as ParseSequenceText reads it.
+std::optional<uint64_t> RecordEpoch(std::optional<std::string_view> epoch_header);
+std::optional<uint64_t> RecordEpoch(const rd_kafka_message_t& message);
+
 }  // namespace malpro

@@ -300,9 +300,7 @@ malpro::Status Replica::Session::Take(const rd_kafka_message_t& message) {
   if (!reached_stop_[partition] && message.offset >= replica_->options_.stop_at[partition]) {
     reached_stop_[partition] = true;
   }
-  const std::optional<std::string_view> epoch_header = KafkaHeader(&message, "epoch");
-  const std::optional<uint64_t> epoch =
-      epoch_header ? ParseSequenceText(*epoch_header) : std::optional<uint64_t>(1);
+  const std::optional<uint64_t> epoch = RecordEpoch(message);
   if (!epoch) {
     return malpro::Status::Conflict(
         errc::kReplicaEventInvalid, "events",
@@ -425,8 +423,7 @@ malpro::Status Replica::Session::TakeCheckpoint(const rd_kafka_message_t& messag
                                         (checkpoint.ok() ? " (origin " + checkpoint->origin + ")"
                                                          : ": " + checkpoint.status().message()));
   }
-  const std::optional<std::string_view> epoch_header = KafkaHeader(&message, "epoch");
-  const uint64_t epoch = epoch_header ? ParseSequenceText(*epoch_header).value_or(0) : 1;
+  const uint64_t epoch = RecordEpoch(message).value_or(0);
   const uint64_t size = checkpoint->size;
   checkpoints_[size] = HeldCheckpoint{std::move(checkpoint).value(), note, epoch};
   return malpro::Status::Ok();

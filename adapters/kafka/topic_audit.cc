@@ -124,8 +124,9 @@ namespace {
 // The epoch of a record's `epoch` header: 1 without one, 0 when it is not a number.
 uint64_t EpochOf(const TopicRecord& record) {
   auto found = record.headers.find("epoch");
-  if (found == record.headers.end()) return 1;
-  return ParseSequenceText(found->second).value_or(0);
+  std::optional<std::string_view> header;
+  if (found != record.headers.end()) header = found->second;
+  return RecordEpoch(header).value_or(0);
 }
 
 // The records that hold the history after promotions (docs/replication.md, "Promotion and
