@@ -93,13 +93,23 @@ Status WhenPortInUse(const Status& status, uint16_t port, const std::string& opt
                                                    option + " N (0: any free port)");
 }
 
-// Blocks SIGINT and SIGTERM in every thread and waits for one of them.
-int WaitForStopSignal(const std::function<void()>& on_hangup) {
+namespace {
+
+// SIGINT, SIGTERM and SIGHUP: the signals BlockStopSignals blocks and the waits below take.
+sigset_t StopSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
+  return signals;
+}
+
+}  // namespace
+
+// Blocks SIGINT and SIGTERM in every thread and waits for one of them.
+int WaitForStopSignal(const std::function<void()>& on_hangup) {
+  const sigset_t signals = StopSignals();
   while (true) {
     int received = 0;
     sigwait(&signals, &received);
@@ -108,12 +118,18 @@ int WaitForStopSignal(const std::function<void()>& on_hangup) {
   }
 }
 
+int WaitForStopSignalUntil(const std::atomic<bool>& done) {
+  const sigset_t signals = StopSignals();
+  const timespec poll{0, 100'000'000};
+  while (!done.load()) {
+    const int received = sigtimedwait(&signals, nullptr, &poll);
+    if (received == SIGINT || received == SIGTERM) return received;
+  }
+  return 0;
+}
+
 void BlockStopSignals() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
+  const sigset_t signals = StopSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 }
 
@@ -134,6 +150,17 @@ void ReloadTokens(const MalproConfig& config, SessionTable* sessions) {
   std::cout << "malpro: SIGHUP: " << config.tokens.size() << " tokens reloaded from "
             << config.source_path << " (nothing else is reloaded); " << closed
             << " sign-in sessions of tokens no longer there closed" << std::endl;
+}
+
+// A read replica's directory is served by `malpro replica` until `malpro promote`.
+Status CheckWriterIsPrimary(const MalproConfig& config, const EventLog& log) {
+  Result<WriterEpoch> epoch = log.Epoch();
+  if (!epoch.ok()) return epoch.status();
+  if (epoch->writer != "replica") return Status::Ok();
+  return Status::Conflict(errc::kLogIsReplica, "data_dir",
+                          config.log.data_dir +
+                              " holds a read replica's log: `malpro promote` makes it a primary "
+                              "(docs/replication.md), or serve it with `malpro replica`");
 }
 
 LedgerOptions LedgerOptionsOf(const MalproConfig& config, std::function<int64_t()> clock) {

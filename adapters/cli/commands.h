@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -153,6 +154,8 @@ void BlockStopSignals();
 // Waits for SIGINT or SIGTERM (blocked by BlockStopSignals) and returns its number. Each
 // SIGHUP meanwhile calls `on_hangup` (when set) and goes on waiting.
 int WaitForStopSignal(const std::function<void()>& on_hangup = {});
+// The same until `done` is set (looked at every 100 ms): 0 then. A SIGHUP is ignored.
+int WaitForStopSignalUntil(const std::atomic<bool>& done);
 // What `malpro serve` (and `replica`) do on SIGHUP: read the tokens of config.source_path again
 // and use them at once (a file that does not load leaves the tokens in use, and says why), and
 // close the sign-in sessions of tokens no longer there. Nothing else is reloaded.
@@ -173,6 +176,10 @@ LedgerOptions LedgerOptionsOf(const MalproConfig& config, std::function<int64_t(
 // set, is the time both read.
 Result<Opened> OpenLedger(const MalproConfig& config, LogOptions log_options,
                           std::function<int64_t()> clock);
+
+// Ok unless the log is a read replica's (its writer epoch names "replica"): then Conflict
+// log_is_replica, as `malpro serve` and `malpro demo` refuse it until `malpro promote`.
+Status CheckWriterIsPrimary(const MalproConfig& config, const EventLog& log);
 
 // Closes the log (finishing what is queued) and the ledger, once nothing else writes to them,
 // then prints "malpro: stopped; the log is closed cleanly at sequence N (head hash H)", as read

@@ -574,6 +574,10 @@ Result<DemoSummary> Seeder::Run() {
     }
     const int days = DaysIn(month_);
     for (int day = 0; day < days; ++day) {
+      if (options_.stop != nullptr && options_.stop->load()) {
+        summary_.stopped = true;
+        break;
+      }
       MALPRO_RETURN_IF_ERROR(PolicyAndStaffChanges(day));
       MALPRO_RETURN_IF_ERROR(PlaceOrders(day));
       MALPRO_RETURN_IF_ERROR(SubmitReceipts(day));
@@ -581,7 +585,9 @@ Result<DemoSummary> Seeder::Run() {
       std::cerr << "demo: " << FormatIsoDate(month_).substr(0, 7) << " day " << day + 1 << "/"
                 << days << " (" << summary_.commands << " commands)"
                 << (progress_on_terminal_ ? '\r' : '\n') << std::flush;
+      ++summary_.days_seeded;
     }
+    if (summary_.stopped) break;
   }
   if (progress_on_terminal_) std::cerr << "\n";
   return summary_;

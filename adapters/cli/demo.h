@@ -25,6 +25,8 @@ struct DemoOptions {
   // Cashless payments through the simulated bank (0: none; the default is more than a month
   // holds, so every one goes through it).
   int bank_payments = 1'000'000;
+  // Set (from another thread): the seeder stops once the day it is writing is whole.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct DemoSummary {
@@ -46,6 +48,9 @@ struct DemoSummary {
   int receipts_approved = 0;
   int receipts_rejected = 0;
   uint64_t commands = 0;
+  // Days written whole; fewer than the month's when DemoOptions::stop stopped the seeder.
+  int days_seeded = 0;
+  bool stopped = false;
 };
 
 // 00:00 Asia/Jakarta on the first day of the demo month, in UTC microseconds.

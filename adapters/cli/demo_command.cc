@@ -4,6 +4,7 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "adapters/bank/in_process_bank.h"
 #include "adapters/cli/commands.h"
@@ -41,9 +42,11 @@ bool LogHoldsEvents(const LogOptions& log_options) {
 }
 
 // Seeds the month, then hands time back to the wall clock. `bank` is the simulated bank
-// (started when demo.bank_payments > 0).
-Status SeedMonth(Ledger& ledger, const DemoOptions& demo, std::atomic<int64_t>* simulated,
-                 InProcessBank* bank) {
+// (started when demo.bank_payments > 0). A SIGINT or SIGTERM meanwhile stops the seeder once
+// the day it is writing is whole (what it wrote stays): the signal's number is returned then,
+// else 0.
+Result<int> SeedMonth(Ledger& ledger, DemoOptions demo, std::atomic<int64_t>* simulated,
+                      InProcessBank* bank) {
   // The first cashless payments go through the simulated bank; the rest straight to the
   // ledger (the bank path is slower).
   DemoBank demo_bank;
@@ -57,12 +60,31 @@ Status SeedMonth(Ledger& ledger, const DemoOptions& demo, std::atomic<int64_t>* 
       return link->Pay(order_id, channel, expire_first, context);
     };
   }
+  std::atomic<bool> stop{false};
+  std::atomic<bool> seeded{false};
+  int stop_signal = 0;
+  std::thread watcher([&] {
+    stop_signal = WaitForStopSignalUntil(seeded);
+    stop = stop_signal != 0;
+  });
+  demo.stop = &stop;
   Result<DemoSummary> summary =
       SeedDemo(ledger, demo, simulated, demo.bank_payments > 0 ? &demo_bank : nullptr);
+  seeded = true;
+  watcher.join();
   if (!summary.ok()) return summary.status();
   simulated->store(0);
-  PrintDemoSummary(*summary);
-  return Status::Ok();
+  if (summary->stopped) {
+    std::cout << "malpro demo: signal " << stop_signal << " while seeding: stopped after "
+              << summary->days_seeded << " whole days of " << summary->month << " ("
+              << summary->commands
+              << " commands); the log keeps them, and `malpro demo` on this directory serves "
+                 "them as they are (seed into an empty directory for a whole month)"
+              << std::endl;
+  } else {
+    PrintDemoSummary(*summary);
+  }
+  return stop_signal;
 }
 
 // The demo's month is the month of its first event (Asia/Jakarta); empty when there is none.
@@ -103,6 +125,8 @@ int RunDemo(const CommonOptions& common, const DemoOptions& demo) {
   simulated->store(seed ? DemoMonthStartMicros(demo) : 0);
   Result<Opened> opened = OpenLedger(*config, config->log, clock);
   if (!opened.ok()) return Fail(WhenLocked(opened.status(), config->log.data_dir));
+  Status primary = CheckWriterIsPrimary(*config, *opened->log);
+  if (!primary.ok()) return Fail(primary);
   // A simulated bank over real sockets: the seeded cashless payments go through it as real
   // payments would, and while serving it takes the API's payment requests unless a bank is
   // configured.
@@ -114,8 +138,13 @@ int RunDemo(const CommonOptions& common, const DemoOptions& demo) {
     bank = std::move(started).value();
   }
   if (seed) {
-    Status seeded = SeedMonth(*opened->ledger, demo, simulated.get(), bank.get());
-    if (!seeded.ok()) return Fail(seeded);
+    Result<int> stopped = SeedMonth(*opened->ledger, demo, simulated.get(), bank.get());
+    if (!stopped.ok()) return Fail(stopped.status());
+    if (*stopped != 0) {  // a signal while seeding: no serving
+      std::cout << "malpro: signal " << *stopped << ", stopping" << std::endl;
+      bank.reset();
+      return CloseLedger(*opened, config->log);
+    }
   }
   PrintHead(*opened->log, config->log.data_dir);
   const int stopped = ServeDemo(*config, *opened, bank.get(), FirstEventMonth(*opened->log));

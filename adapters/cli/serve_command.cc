@@ -141,17 +141,6 @@ void ConnectKafka(const MalproConfig& config, KafkaService* kafka_service,
   }
 }
 
-// A read replica's directory is served by `malpro replica` until `malpro promote`.
-Status CheckWriterIsPrimary(const MalproConfig& config, const EventLog& log) {
-  Result<WriterEpoch> epoch = log.Epoch();
-  if (!epoch.ok()) return epoch.status();
-  if (epoch->writer != "replica") return Status::Ok();
-  return Status::Conflict(errc::kLogIsReplica, "data_dir",
-                          config.log.data_dir +
-                              " holds a read replica's log: `malpro promote` makes it a primary "
-                              "(docs/replication.md), or serve it with `malpro replica`");
-}
-
 // With kafka.synchronous: the API's answers to writes wait until the cluster acknowledged what
 // they wrote (null otherwise).
 std::unique_ptr<HttpHandler> SynchronousHandlerOf(const MalproConfig& config, const EventLog& log,

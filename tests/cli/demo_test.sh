@@ -88,4 +88,32 @@ assert not bad, bad
 PY
 grep -q '^month 2026-10 so far: [0-9]* of 40 ASN compliant' "$work/replay.txt" \
   || fail "replay headline: $(cat "$work/replay.txt")"
-echo "demo: reproducible"
+
+# SIGTERM while it seeds: the demo finishes the day it is writing, says how many whole days the
+# log keeps, closes it and exits 0 without serving; the log verifies and holds those days.
+"$malpro" -c "$config" -d "$work/cut" -p 0 demo --seed 7 --asn 400 --umkm 10 --month 2026-10 \
+  > "$work/cut.log" 2> "$work/cut.err" &
+cut_pid=$!
+for _ in $(seq 1 1200); do
+  grep -q '^demo: 2026-10 day 2/31' "$work/cut.err" 2>/dev/null && break
+  kill -0 "$cut_pid" 2>/dev/null || break
+  sleep 0.05
+done
+grep -q '^demo: 2026-10 day 2/31' "$work/cut.err" || fail "the demo did not reach day 2: $(tail -c 300 "$work/cut.err")"
+kill -TERM "$cut_pid"
+cut_status=0
+timeout 60 tail --pid="$cut_pid" -f /dev/null || fail "the demo did not stop within 60 s of SIGTERM while seeding"
+wait "$cut_pid" || cut_status=$?
+[ "$cut_status" = 0 ] || fail "the demo stopped while seeding exited $cut_status: $(tail -c 300 "$work/cut.err")"
+days="$(sed -n 's/^malpro demo: signal 15 while seeding: stopped after \([0-9]*\) whole days of 2026-10 .*/\1/p' "$work/cut.log")"
+[ -n "$days" ] && [ "$days" -ge 2 ] && [ "$days" -lt 31 ] || fail "stopped while seeding: $(cat "$work/cut.log")"
+! grep -q 'HTTP API on' "$work/cut.log" || fail "the demo served after a SIGTERM while seeding"
+grep -q '^malpro: stopped; the log is closed cleanly at sequence ' "$work/cut.log" || fail "the log was not closed: $(cat "$work/cut.log")"
+[ -n "$(head_hash "$work/cut")" ] || fail "the log of a demo stopped while seeding does not verify"
+"$malpro" -d "$work/cut" audit export -o "$work/cut.jsonl" > /dev/null 2>&1 || fail "export of the cut demo failed"
+last_day="$(python3 -c '
+import json, sys, datetime
+last = max(json.loads(l)["recorded_at_us"] for l in open(sys.argv[1]))
+print(datetime.datetime.fromtimestamp(last / 1e6, datetime.timezone(datetime.timedelta(hours=7))).day)' "$work/cut.jsonl")"
+[ "$last_day" -le "$days" ] || fail "events of day $last_day in a log said to keep $days whole days"
+echo "demo: reproducible; stops while seeding"

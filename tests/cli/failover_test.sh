@@ -141,6 +141,9 @@ await_end "$(pid_of a)"
 "$malpro" -c "$config" -d "$work/a" serve > "$work/refused.log" 2>&1 &&
   fail "serve took a replica's directory: $(cat "$work/refused.log")"
 grep -q 'log_is_replica' "$work/refused.log" || fail "serving a replica's directory: $(cat "$work/refused.log")"
+timeout 60 "$malpro" -c "$config" -d "$work/a" -p 0 demo > "$work/refused-demo.log" 2>&1 &&
+  fail "demo took a replica's directory: $(cat "$work/refused-demo.log")"
+grep -q 'log_is_replica' "$work/refused-demo.log" || fail "demo on a replica's directory: $(cat "$work/refused-demo.log")"
 "$malpro" -c "$config" -d "$work/a" promote --kafka "$broker" > "$work/promote.log" 2>&1 ||
   fail "promote failed: $(cat "$work/promote.log")"
 grep -q '^malpro: promoted: epoch 2 ' "$work/promote.log" || fail "promote said: $(cat "$work/promote.log")"
