@@ -1,9 +1,9 @@
 #include "adapters/http/synchronous_handler.h"
 
 #include <charconv>
-#include <condition_variable>
-#include <mutex>
 #include <optional>
+
+#include "engine/await.h"
 
 namespace malpro {
 
@@ -39,18 +39,10 @@ HttpResponse SynchronousHandler::Handle(const HttpRequest& request,
   if (inner_->IsQuick(request)) return response;  // answered on an I/O thread: writes nothing
   const uint64_t sequence = SequenceToConfirm(request, response);
   if (sequence == 0) return response;
-  std::mutex mutex;
-  std::condition_variable answered;
-  std::optional<Status> outcome;
-  confirm_(sequence, std::chrono::steady_clock::now() + timeout_, [&](Status status) {
-    // Notified under the lock: the waiter's locals live until it can take the lock again.
-    std::lock_guard lock(mutex);
-    outcome = std::move(status);
-    answered.notify_all();
+  const Status outcome = AwaitStatus([&](std::function<void(Status)> done) {
+    confirm_(sequence, std::chrono::steady_clock::now() + timeout_, std::move(done));
   });
-  std::unique_lock lock(mutex);
-  answered.wait(lock, [&] { return outcome.has_value(); });
-  if (!outcome->ok()) return ErrorResponse(request, *outcome);
+  if (!outcome.ok()) return ErrorResponse(request, outcome);
   return response;
 }
 

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "adapters/kafka/kafka_limits.h"
+#include "engine/await.h"
 #include "engine/error_codes.h"
 #include "engine/json.h"
 
@@ -580,16 +581,9 @@ void Relay::WhenConfirmed(uint64_t sequence, std::chrono::steady_clock::time_poi
 
 malpro::Status Relay::WaitForConfirmed(uint64_t sequence,
                                        std::chrono::steady_clock::time_point deadline) {
-  auto answer = std::make_shared<std::pair<std::mutex, std::optional<malpro::Status>>>();
-  auto answered = std::make_shared<std::condition_variable>();
-  WhenConfirmed(sequence, deadline, [answer, answered](malpro::Status status) {
-    std::lock_guard lock(answer->first);
-    answer->second = std::move(status);
-    answered->notify_all();
+  return AwaitStatus([&](std::function<void(malpro::Status)> done) {
+    WhenConfirmed(sequence, deadline, std::move(done));
   });
-  std::unique_lock lock(answer->first);
-  answered->wait(lock, [&] { return answer->second.has_value(); });
-  return *answer->second;
 }
 
 void Relay::RecordError(const malpro::Status& status) {
