@@ -39,6 +39,19 @@ class JsonWriter {
   JsonWriter& Field(std::string_view key, int value) { return Key(key).Int(value); }
   JsonWriter& Field(std::string_view key, bool value) { return Key(key).Bool(value); }
 
+  // "key":[{...},...]: an object for each of `items`, holding what `write_fields(item)` writes
+  // into it.
+  template <typename Items, typename WriteFields>
+  JsonWriter& ObjectArray(std::string_view key, const Items& items, WriteFields write_fields) {
+    Key(key).BeginArray();
+    for (const auto& item : items) {
+      BeginObject();
+      write_fields(item);
+      EndObject();
+    }
+    return EndArray();
+  }
+
   // The text; requires every object and array to be closed.
   std::string Take();
   // The text without taking it, and a fresh start that keeps the buffer: for writing many

@@ -62,13 +62,11 @@ void WriteOutstandingDay(JsonWriter& writer, const OutstandingDay& day) {
 void Outstanding::Write(JsonWriter& writer) const {
   writer.BeginObject().Field("umkm_id", umkm_id);
   WriteOutstandingDay(writer, Total());
-  writer.Key("days").BeginArray();
-  for (const auto& [date, day] : days) {
-    writer.BeginObject().Field("business_date", date);
-    WriteOutstandingDay(writer, day);
-    writer.EndObject();
-  }
-  writer.EndArray().EndObject();
+  writer.ObjectArray("days", days, [&writer](const auto& entry) {
+    writer.Field("business_date", entry.first);
+    WriteOutstandingDay(writer, entry.second);
+  });
+  writer.EndObject();
 }
 
 Result<Outstanding> Outstanding::Read(const JsonObject& object) {

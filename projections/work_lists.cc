@@ -269,13 +269,10 @@ void SettlementBatchRow::WriteSummary(JsonWriter& writer) const {
 void SettlementBatchRow::Write(JsonWriter& writer) const {
   writer.BeginObject();
   WriteSummary(writer);
-  writer.Key("merchants").BeginArray();
-  for (const MerchantSettlement& merchant : merchants) {
-    writer.BeginObject();
+  writer.ObjectArray("merchants", merchants, [&writer](const MerchantSettlement& merchant) {
     WriteMerchantSettlementFields(writer, merchant);
-    writer.EndObject();
-  }
-  writer.EndArray().EndObject();
+  });
+  writer.EndObject();
 }
 
 Result<SettlementBatchRow> SettlementBatchRow::Read(const JsonObject& object) {

@@ -370,7 +370,7 @@ Status Seeder::PlaceOrders(int day) {
     cancelling.push_back(cancel);
   }
   if (day >= days - 2) {  // the last orders of the month are still open when it ends
-    summary_.orders_open += static_cast<int>(placed.size());
+    summary_.orders.open += static_cast<int>(placed.size());
     return Status::Ok();
   }
   for (size_t i = 0; i < placed.size(); ++i) {
@@ -380,7 +380,7 @@ Status Seeder::PlaceOrders(int day) {
           ledger_.CancelOrder(placed[i], "pembeli membatalkan", As("asn:buyer")), "cancel order"));
       MALPRO_RETURN_IF_ERROR(PaidAfterCancel(day, i, placed[i]));
       placed[i].clear();
-      ++summary_.orders_cancelled;
+      ++summary_.orders.cancelled;
       continue;
     }
     MALPRO_RETURN_IF_ERROR(Check(ledger_.AcceptOrder(placed[i], As("merchant:seller")), "accept"));
@@ -404,9 +404,9 @@ Status Seeder::DeliverOrders(int day, const std::vector<std::string>& placed) {
           Check(ledger_.RefundPayment(placed[i], std::min(Money::FromRupiah(5'000), order->total),
                                       As("operator:rina")),
                 "refund"));
-      ++summary_.refunds;
+      ++summary_.payments.refunds;
     }
-    ++summary_.orders_delivered;
+    ++summary_.orders.delivered;
   }
   return Status::Ok();
 }
@@ -417,7 +417,7 @@ Status Seeder::DeliverOrders(int day, const std::vector<std::string>& placed) {
 Status Seeder::PaidAfterCancel(int day, size_t index, const std::string& order_id) {
   Result<PaymentState> payment = ledger_.LoadPayment(order_id);
   if (!payment.ok() || payment->status != PaymentStatus::kVoided) return Status::Ok();
-  ++summary_.payments_voided;
+  ++summary_.payments.voided;
   if (!Chance(kSharePaidAfterVoid)) return Status::Ok();
   At(day, 13, 5, static_cast<int64_t>(index) * 5000);
   BankSuccess success;
@@ -429,7 +429,7 @@ Status Seeder::PaidAfterCancel(int day, size_t index, const std::string& order_i
   MALPRO_RETURN_IF_ERROR(
       Check(ledger_.RecordPaymentSucceeded(success, As("bank:bank-jatim-simulated")),
             "payment after cancel"));
-  ++summary_.refunds_due;
+  ++summary_.payments.refunds_due;
   if (Chance(kShareExceptionRefunded)) {
     At(day, 15, 0, static_cast<int64_t>(index) * 5000);
     MALPRO_RETURN_IF_ERROR(
@@ -446,7 +446,7 @@ Status Seeder::PaidAfterCancel(int day, size_t index, const std::string& order_i
 // then a QR expires unpaid and is issued again.
 Status Seeder::PayCashless(const std::string& order_id) {
   const std::string channel(Chance(kShareQris) ? payment_channel_qris : payment_channel_va);
-  if (bank_ != nullptr && summary_.payments_through_bank < bank_->payments_max) {
+  if (bank_ != nullptr && summary_.payments.through_bank < bank_->payments_max) {
     // The same random draws as below, so a seed gives the same month either way.
     Result<int> commands = bank_->pay(order_id, channel, Chance(kShareExpiredQr));
     if (!commands.ok()) {
@@ -454,8 +454,8 @@ Status Seeder::PayCashless(const std::string& order_id) {
                                 " through the bank failed: " + commands.status().ToString());
     }
     summary_.commands += static_cast<uint64_t>(*commands);
-    ++summary_.payments_through_bank;
-    ++summary_.payments_cashless;
+    ++summary_.payments.through_bank;
+    ++summary_.payments.cashless;
     return Status::Ok();
   }
   const std::string reference = "bj-" + order_id;
@@ -480,7 +480,7 @@ Status Seeder::PayCashless(const std::string& order_id) {
   MALPRO_RETURN_IF_ERROR(
       Check(ledger_.RecordPaymentSucceeded(success, As("bank:bank-jatim-simulated")),
             "payment succeeded"));
-  ++summary_.payments_cashless;
+  ++summary_.payments.cashless;
   return Status::Ok();
 }
 
@@ -510,12 +510,12 @@ Status Seeder::SubmitReceipts(int day) {
     if (Chance(kShareReceiptsApproved)) {
       MALPRO_RETURN_IF_ERROR(
           Check(ledger_.ApproveReceipt(submitted[i], As("operator:rina")), "approve"));
-      ++summary_.receipts_approved;
+      ++summary_.receipts.approved;
     } else {
       MALPRO_RETURN_IF_ERROR(Check(
           ledger_.RejectReceipt(submitted[i], "foto struk tidak terbaca", As("operator:rina")),
           "reject"));
-      ++summary_.receipts_rejected;
+      ++summary_.receipts.rejected;
     }
   }
   return Status::Ok();
@@ -613,14 +613,14 @@ Result<DemoSummary> SeedDemo(Ledger& ledger, const DemoOptions& options,
 void PrintDemoSummary(const DemoSummary& summary) {
   std::cout << "malpro demo: seeded " << summary.month << " in Kota Malang: " << summary.asn
             << " ASN, " << summary.umkm << " UMKM with " << summary.products << " products, "
-            << summary.orders_delivered << " orders delivered (" << summary.payments_cashless
-            << " paid cashless by QRIS or VA, " << summary.payments_through_bank
-            << " of them through the simulated bank, " << summary.refunds << " partly refunded), "
-            << summary.orders_cancelled << " cancelled (" << summary.payments_voided
-            << " with their payment request voided; " << summary.refunds_due
-            << " paid anyway, refund due), " << summary.orders_open << " still open, "
-            << summary.receipts_approved << " manual receipts approved and "
-            << summary.receipts_rejected << " rejected, a minimum-spend change on the 15th ("
+            << summary.orders.delivered << " orders delivered (" << summary.payments.cashless
+            << " paid cashless by QRIS or VA, " << summary.payments.through_bank
+            << " of them through the simulated bank, " << summary.payments.refunds
+            << " partly refunded), " << summary.orders.cancelled << " cancelled ("
+            << summary.payments.voided << " with their payment request voided; "
+            << summary.payments.refunds_due << " paid anyway, refund due), " << summary.orders.open
+            << " still open, " << summary.receipts.approved << " manual receipts approved and "
+            << summary.receipts.rejected << " rejected, a minimum-spend change on the 15th ("
             << summary.commands << " commands); exceptions open: " << summary.exceptions_open
             << " (GET /v1/exceptions)" << std::endl;
 }

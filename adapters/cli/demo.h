@@ -34,19 +34,25 @@ struct DemoSummary {
   int asn = 0;
   int umkm = 0;
   int products = 0;
-  int orders_delivered = 0;
-  int orders_cancelled = 0;
-  int orders_open = 0;
-  int payments_cashless = 0;
-  int payments_through_bank = 0;  // of them, paid through the simulated bank over sockets
-  int refunds = 0;
-  // Cashless orders cancelled while their payment was pending (the request voided), of which
-  // the bank still reported some paid: refunds due, some already refunded by the operator.
-  int payments_voided = 0;
-  int refunds_due = 0;
+  struct Orders {
+    int delivered = 0;
+    int cancelled = 0;
+    int open = 0;
+  } orders;
+  struct Payments {
+    int cashless = 0;
+    int through_bank = 0;  // of them, paid through the simulated bank over sockets
+    int refunds = 0;
+    // Cashless orders cancelled while their payment was pending (the request voided), of
+    // which the bank still reported some paid: refunds due, some already refunded.
+    int voided = 0;
+    int refunds_due = 0;
+  } payments;
+  struct Receipts {
+    int approved = 0;
+    int rejected = 0;
+  } receipts;
   int exceptions_open = 0;
-  int receipts_approved = 0;
-  int receipts_rejected = 0;
   uint64_t commands = 0;
   // Days written whole; fewer than the month's when DemoOptions::stop stopped the seeder.
   int days_seeded = 0;

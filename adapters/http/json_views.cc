@@ -84,13 +84,10 @@ namespace {
 template <typename Rule, typename WriteFields>
 void WriteRules(JsonWriter& w, std::string_view key, const std::vector<Rule>& rules,
                 WriteFields write_fields) {
-  w.Key(key).BeginArray();
-  for (const Rule& rule : rules) {
-    w.BeginObject();
+  w.ObjectArray(key, rules, [&](const Rule& rule) {
     write_fields(rule);
-    w.Field("effective_from", FormatIsoDate(rule.effective_from)).EndObject();
-  }
-  w.EndArray();
+    w.Field("effective_from", FormatIsoDate(rule.effective_from));
+  });
 }
 
 }  // namespace
