@@ -246,8 +246,9 @@ Result<ReceiptListRow> ReceiptListRow::Read(const JsonObject& object) {
   row.sequence = reader.Int("sequence");
   MALPRO_RETURN_IF_ERROR(reader.Finish());
   const std::optional<ReceiptStatus> named = ReceiptStatusNamed(status);
-  if (!named)
+  if (!named) {
     return Status::Corruption("a receipt row's status is not a receipt status: " + status);
+  }
   receipt.status = *named;
   return row;
 }

@@ -95,6 +95,9 @@ Status WhenPortInUse(const Status& status, uint16_t port, const std::string& opt
 
 namespace {
 
+// How often WaitForStopSignalUntil looks at its `done` flag.
+constexpr long stop_signal_poll_ns = 100'000'000;
+
 // SIGINT, SIGTERM and SIGHUP: the signals BlockStopSignals blocks and the waits below take.
 sigset_t StopSignals() {
   sigset_t signals;
@@ -120,7 +123,7 @@ int WaitForStopSignal(const std::function<void()>& on_hangup) {
 
 int WaitForStopSignalUntil(const std::atomic<bool>& done) {
   const sigset_t signals = StopSignals();
-  const timespec poll{0, 100'000'000};
+  const timespec poll{0, stop_signal_poll_ns};
   while (!done.load()) {
     const int received = sigtimedwait(&signals, nullptr, &poll);
     if (received == SIGINT || received == SIGTERM) return received;
